@@ -1,0 +1,229 @@
+// doppel-index: builds and maintains a doppel index. Parses flags, calls lib/, maps errors.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "doppel/format.h"
+#include "doppel/index.h"
+#include "doppel/index_writer.h"
+#include "doppel/reader.h"
+
+namespace {
+
+using namespace doppel;
+
+constexpr const char* kExitCodes =
+    "Exit codes: 0 success; 1 finished, but some documents were rejected (--on-error skip); "
+    "2 error (bad arguments, unreadable input, missing, corrupt or incompatible index).";
+
+// The one place where errors become exit codes.
+int Fail(const Status& s) {
+  std::fprintf(stderr, "doppel-index: error: %s\n", s.ToString().c_str());
+  return 2;
+}
+
+std::string Human(double bytes) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 4) {
+    bytes /= 1000;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+void ShowProgress(const BuildProgress& p) {
+  const double s = std::max(p.seconds, 1e-3);
+  std::string eta;
+  if (p.input_total > 0 && p.input_consumed > 0 && p.input_consumed < p.input_total) {
+    const double left = s * (static_cast<double>(p.input_total) / p.input_consumed - 1);
+    char b[32];
+    std::snprintf(b, sizeof b, "  ETA %d:%02d", static_cast<int>(left) / 60, static_cast<int>(left) % 60);
+    eta = b;
+  }
+  std::fprintf(stderr, "\r\033[K%llu docs  %s  %.0f docs/s  %s/s%s",
+               static_cast<unsigned long long>(p.documents), Human(p.bytes).c_str(),
+               p.documents / s, Human(p.bytes / s).c_str(), eta.c_str());
+  std::fflush(stderr);
+}
+
+struct Flags {
+  std::string index;
+  std::vector<std::string> inputs;
+  std::string text_field = "text", id_field = "id", on_error = "fail";
+  int threads = 0;
+  bool quiet = false;
+  SketchParams params;
+  uint64_t max_document_bytes = uint64_t{64} << 20;
+};
+
+int RunBuild(const Flags& f, bool create, bool params_given) {
+  IndexOptions io;
+  io.create_if_missing = create;
+  io.bulk_load = create;
+  if (params_given) io.params = f.params;
+  auto index = Index::Open(f.index, io);
+  if (!index.ok()) return Fail(index.status());
+  ReaderOptions ro;
+  ro.text_field = f.text_field;
+  ro.id_field = f.id_field;
+  ro.max_document_bytes = f.max_document_bytes;
+  auto reader = DocumentReader::Open(f.inputs, ro);
+  if (!reader.ok()) return Fail(reader.status());
+  BuildOptions bo;
+  bo.threads = f.threads;
+  bo.skip_errors = f.on_error == "skip";
+  bo.on_error = [&](const Status& s) {
+    std::fprintf(stderr, "%sdoppel-index: %s: %s\n", isatty(2) && !f.quiet ? "\r\033[K" : "",
+                 bo.skip_errors ? "skipped" : "error", s.message().c_str());
+  };
+  if (isatty(2) && !f.quiet) bo.on_progress = ShowProgress;
+  BuildSummary sum;
+  Status s = BuildIndex(index->get(), reader->get(), bo, &sum);
+  if (bo.on_progress) std::fprintf(stderr, "\r\033[K");
+  Status flushed = (*index)->Flush();
+  if (s.ok()) s = flushed;
+  const auto& c = (*reader)->counters();
+  if (!f.quiet) {
+    std::fprintf(stderr,
+                 "doppel-index: %llu documents (%s) in %.2f s, %s/s: %llu added, %llu replaced, "
+                 "%llu unchanged, %llu rejected; skipped %llu binary and %llu empty files\n",
+                 static_cast<unsigned long long>(sum.documents), Human(sum.bytes).c_str(),
+                 sum.seconds, Human(sum.bytes / std::max(sum.seconds, 1e-3)).c_str(),
+                 static_cast<unsigned long long>(sum.written.added),
+                 static_cast<unsigned long long>(sum.written.replaced),
+                 static_cast<unsigned long long>(sum.written.unchanged),
+                 static_cast<unsigned long long>(sum.errors),
+                 static_cast<unsigned long long>(c.skipped_binary),
+                 static_cast<unsigned long long>(c.skipped_empty));
+  }
+  if (!s.ok()) {
+    // A stop at a bad document was already reported by on_error.
+    if (sum.errors > 0 && !bo.skip_errors) return 2;
+    return Fail(s);
+  }
+  return sum.errors > 0 ? 1 : 0;
+}
+
+int RunRemove(const Flags& f, const std::vector<std::string>& names) {
+  IndexOptions io;
+  auto index = Index::Open(f.index, io);
+  if (!index.ok()) return Fail(index.status());
+  uint64_t removed = 0, missing = 0;
+  Status s = (*index)->Remove(names, &removed, &missing);
+  if (!s.ok()) return Fail(s);
+  std::fprintf(stderr, "doppel-index: removed %llu documents; %llu names not in the index\n",
+               static_cast<unsigned long long>(removed), static_cast<unsigned long long>(missing));
+  return 0;
+}
+
+int RunStats(const Flags& f) {
+  IndexOptions io;
+  io.read_only = true;
+  auto index = Index::Open(f.index, io);
+  if (!index.ok()) return Fail(index.status());
+  auto st = (*index)->Stats();
+  if (!st.ok()) return Fail(st.status());
+  const auto& p = (*index)->params();
+  std::string out = "{\"documents\":" + std::to_string(st->documents) +
+                    ",\"deleted\":" + std::to_string(st->deleted) +
+                    ",\"bytes\":" + std::to_string(st->bytes) +
+                    ",\"band_keys\":" + std::to_string(st->band_keys) +
+                    ",\"fingerprints\":" + std::to_string(st->fingerprints) +
+                    ",\"size_on_disk\":" + std::to_string(st->size_on_disk) +
+                    ",\"params\":{\"shingle_size\":" + std::to_string(p.shingle_size) +
+                    ",\"num_permutations\":" + std::to_string(p.num_permutations) +
+                    ",\"bands\":" + std::to_string(p.bands) + ",\"rows\":" + std::to_string(p.rows) +
+                    ",\"gram_size\":" + std::to_string(p.gram_size) +
+                    ",\"window\":" + std::to_string(p.window) +
+                    ",\"posting_cap\":" + std::to_string(p.posting_cap) +
+                    ",\"hash_seed\":" + std::to_string(p.hash_seed) + "}}";
+  std::cout << out << "\n";
+  return 0;
+}
+
+int RunVerify(const Flags& f) {
+  IndexOptions io;
+  io.read_only = true;
+  auto index = Index::Open(f.index, io);
+  if (!index.ok()) return Fail(index.status());
+  std::string report;
+  Status s = (*index)->Verify(&report);
+  if (!s.ok()) return Fail(s);
+  std::cout << "ok " << report << "\n";
+  return 0;
+}
+
+int RunCompact(const Flags& f) {
+  auto index = Index::Open(f.index, IndexOptions{});
+  if (!index.ok()) return Fail(index.status());
+  Status s = (*index)->Compact();
+  return s.ok() ? 0 : Fail(s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"doppel-index: build and maintain a doppel index of protected documents."};
+  app.footer(kExitCodes);
+  app.require_subcommand(1);
+  Flags f;
+  std::vector<std::string> names;
+
+  auto add_input_flags = [&](CLI::App* c) {
+    c->add_option("--index", f.index, "Index directory")->required();
+    c->add_option("inputs", f.inputs,
+                  "Files, directories (recursive) or JSON Lines (.jsonl, .jsonl.gz, .jsonl.zst)")
+        ->required();
+    c->add_option("--text-field", f.text_field, "JSONL field holding the text")->capture_default_str();
+    c->add_option("--id-field", f.id_field, "JSONL field holding the document name")->capture_default_str();
+    c->add_option("--on-error", f.on_error,
+                  "On a bad document: 'fail' stops (what was written stays), 'skip' reports and goes on")
+        ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
+    c->add_option("--threads", f.threads, "Worker threads (0 = all cores)")->capture_default_str();
+    c->add_option("--max-document-bytes", f.max_document_bytes, "Refuse larger documents")->capture_default_str();
+    c->add_flag("--quiet", f.quiet, "No progress line or summary");
+  };
+  auto* build = app.add_subcommand("build", "Create an index (or add to it) from inputs");
+  add_input_flags(build);
+  bool params_given = false;
+  auto param = [&](const char* name, uint32_t* v, const char* help) {
+    build->add_option(name, *v, help)->capture_default_str()->each([&](const std::string&) { params_given = true; });
+  };
+  param("--shingle-size", &f.params.shingle_size, "Tokens per MinHash shingle");
+  param("--permutations", &f.params.num_permutations, "MinHash permutations");
+  param("--bands", &f.params.bands, "LSH bands");
+  param("--rows", &f.params.rows, "LSH rows per band");
+  param("--gram-size", &f.params.gram_size, "Tokens per fingerprint k-gram");
+  param("--window", &f.params.window, "Winnowing window");
+  param("--posting-cap", &f.params.posting_cap, "Documents after which a fingerprint is boilerplate");
+  auto* add = app.add_subcommand("add", "Add or replace documents in an existing index");
+  add_input_flags(add);
+  auto* remove = app.add_subcommand("remove", "Remove documents by name");
+  remove->add_option("--index", f.index, "Index directory")->required();
+  remove->add_option("names", names, "Document names")->required();
+  auto* stats = app.add_subcommand("stats", "Print index statistics as JSON");
+  stats->add_option("--index", f.index, "Index directory")->required();
+  auto* verify = app.add_subcommand("verify", "Check the index's consistency");
+  verify->add_option("--index", f.index, "Index directory")->required();
+  auto* compact = app.add_subcommand("compact", "Compact, dropping removed ids from posting lists");
+  compact->add_option("--index", f.index, "Index directory")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (*build) return RunBuild(f, true, params_given);
+  if (*add) return RunBuild(f, false, false);
+  if (*remove) return RunRemove(f, names);
+  if (*stats) return RunStats(f);
+  if (*verify) return RunVerify(f);
+  if (*compact) return RunCompact(f);
+  return 2;
+}

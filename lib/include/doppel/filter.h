@@ -1,0 +1,45 @@
+// Filter: checks generated answers against an index and returns a Verdict.
+//
+// Check finds candidates through the winnowed fingerprints (passage containment) and the LSH
+// bands (whole-answer near copies), aligns the best candidates against the answer token by
+// token (seeds on the same diagonal, chained across small gaps from edits) and turns the spans
+// into an action with the thresholds of FilterOptions.
+//
+// Thread-safety: Check may be called from many threads at once on one Filter.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "doppel/document.h"
+#include "doppel/index.h"
+#include "doppel/options.h"
+#include "doppel/status.h"
+#include "doppel/verdict.h"
+
+namespace doppel {
+
+class Filter {
+ public:
+  // Opens the index in `dir` read-only. Errors as Index::Open.
+  static Result<std::unique_ptr<Filter>> Open(const std::string& dir, const FilterOptions& options);
+  // Wraps an index that is already open (the filter shares it).
+  static std::unique_ptr<Filter> FromIndex(std::shared_ptr<Index> index,
+                                           const FilterOptions& options);
+
+  // Checks one answer. Fails with InvalidArgument on invalid UTF-8 (naming the byte offset) and
+  // with the index's error when a read fails; never throws.
+  Result<Verdict> Check(std::string_view text, Kind kind = Kind::kText) const;
+
+  const FilterOptions& options() const { return options_; }
+  Index& index() const { return *index_; }
+
+ private:
+  Filter(std::shared_ptr<Index> index, const FilterOptions& options);
+  std::shared_ptr<Index> index_;
+  FilterOptions options_;
+  DocumentSketcher sketcher_;
+};
+
+}  // namespace doppel

@@ -1,0 +1,128 @@
+// Index: one RocksDB directory holding the protected corpus's documents and sketches.
+//
+// Column families (the byte layout of every key and value is documented in
+// lib/src/index/codec.h):
+//   meta     manifest (every parameter that changes stored data), counters, deleted ids
+//   docs     doc id → name, kind, language, sizes, content hash, metadata
+//   names    name → doc id (re-adding a name replaces it; unchanged re-adds are skipped)
+//   content  doc id → original text (needed to report source spans)
+//   sig      doc id → MinHash signature
+//   bands    band number + band key → posting list
+//   grams    kind + fingerprint → posting list
+// Posting lists are Roaring bitmaps of doc ids, appended through a merge operator. Removing a
+// document deletes its records at once and adds its id to the deleted set; a compaction filter
+// later drops deleted ids from posting lists. Ids are never reused.
+//
+// Thread-safety: all const methods may run concurrently with each other and with one writer
+// (Write/Remove/Compact), which the index serializes. One process may open a directory for
+// writing at a time; read-only opens see the state as of opening (or of the last Refresh).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "doppel/options.h"
+#include "doppel/sketch.h"
+#include "doppel/status.h"
+
+namespace doppel {
+
+struct IndexOptions {
+  // Create the directory and a new index when none exists. Default false: a missing index is
+  // NotFound, so a typo never builds an empty index.
+  bool create_if_missing = false;
+  // Open without write access; several readers may share a directory with one writer.
+  bool read_only = false;
+  // The parameters to build with (for a new index) or to require (for an existing one: any
+  // difference is refused, naming both values). Unset: a new index takes the defaults, an
+  // existing one its own.
+  std::optional<SketchParams> params;
+  // Bulk loading: writes skip the write-ahead log and every column family is flushed
+  // atomically on Close, so an interrupted run loses only the batches since the last flush and
+  // never leaves a torn batch. Faster for `build`; leave off for small incremental updates.
+  bool bulk_load = false;
+  // Shared block cache for all column families. More keeps more posting lists in memory.
+  size_t block_cache_bytes = size_t{256} << 20;
+};
+
+struct DocumentInfo {
+  uint32_t id = 0;
+  std::string name;
+  Kind kind = Kind::kText;
+  std::string language;
+  uint64_t bytes = 0;
+  uint32_t num_tokens = 0;
+  uint64_t content_hash = 0;
+  std::string metadata;  // JSON object or ""
+};
+
+struct IndexStats {
+  uint64_t documents = 0;       // live documents
+  uint64_t deleted = 0;         // ids removed or replaced so far
+  uint64_t bytes = 0;           // text bytes of live documents
+  uint64_t band_keys = 0;       // distinct band keys (RocksDB estimate)
+  uint64_t fingerprints = 0;    // distinct fingerprints (RocksDB estimate)
+  uint64_t size_on_disk = 0;    // SST and log files, bytes
+};
+
+// What one Write did.
+struct WriteSummary {
+  uint64_t added = 0;      // new names
+  uint64_t replaced = 0;   // existing names with changed content
+  uint64_t unchanged = 0;  // existing names with the same content: skipped
+};
+
+// A posting list as read: the ids, or the mark that the fingerprint is boilerplate.
+struct Posting {
+  bool saturated = false;
+  std::vector<uint32_t> ids;  // sorted; empty when saturated or absent
+};
+
+class Index {
+ public:
+  virtual ~Index() = default;
+
+  // Opens (or creates) the index in `dir`. Errors: NotFound (no index and !create_if_missing),
+  // Incompatible (parameters or versions differ; both values named), Corruption (a manifest
+  // or value fails validation), IOError.
+  static Result<std::unique_ptr<Index>> Open(const std::string& dir, const IndexOptions& options);
+
+  virtual const SketchParams& params() const = 0;
+  virtual const std::string& dir() const = 0;
+
+  // Stores a batch atomically, in order: a name already present with the same content is
+  // skipped, with other content it is replaced (old id deleted, new id assigned).
+  virtual Status Write(std::vector<SketchedDocument>* batch, WriteSummary* summary) = 0;
+  // Removes documents by name; names not present are counted in `*missing`, not an error.
+  virtual Status Remove(std::span<const std::string> names, uint64_t* removed,
+                        uint64_t* missing) = 0;
+  // Compacts every column family, dropping deleted ids from posting lists.
+  virtual Status Compact() = 0;
+  // Flushes memtables (atomically across column families).
+  virtual Status Flush() = 0;
+  // Read-only opens: catch up with what writers stored since opening (reopens the files).
+  virtual Status Refresh() = 0;
+
+  // Posting lists of fingerprints of the given kind, one per hash, in order.
+  virtual Status GetGramPostings(Kind kind, std::span<const uint64_t> grams,
+                                 std::vector<Posting>* out) const = 0;
+  virtual Status GetBandPostings(std::span<const BandKey> keys,
+                                 std::vector<Posting>* out) const = 0;
+  // NotFound for removed or never-used ids.
+  virtual Result<DocumentInfo> GetDocument(uint32_t id) const = 0;
+  virtual Result<std::string> GetContent(uint32_t id) const = 0;
+  virtual Result<Signature> GetSignature(uint32_t id) const = 0;
+  virtual Result<std::optional<uint32_t>> FindName(const std::string& name) const = 0;
+  virtual bool IsDeleted(uint32_t id) const = 0;
+
+  virtual Result<IndexStats> Stats() const = 0;
+  // Consistency check: manifest, every live document's records decode, every posting refers to
+  // a live or deleted id below the next id. Reads everything.
+  virtual Status Verify(std::string* report) const = 0;
+};
+
+}  // namespace doppel

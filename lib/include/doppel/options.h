@@ -1,0 +1,82 @@
+// Options: every knob of doppel, with its meaning, default and trade-off.
+//
+// SketchParams change what is stored: they are written to the index manifest and an index is
+// refused when opened with different ones (changing any of them requires re-indexing).
+// FilterOptions and Thresholds only change how a query is judged and may differ per call.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace doppel {
+
+struct SketchParams {
+  // Seed of every hash that is stored (shingles, band keys, fingerprints). Changing it makes
+  // every stored hash different. Requires re-indexing.
+  uint64_t hash_seed = 0x646f7070656c3031ULL;  // "doppel01"
+
+  // Tokens per MinHash shingle. Larger values make the Jaccard estimate stricter (edits break
+  // more shingles); smaller ones make unrelated text look more alike. Requires re-indexing.
+  uint32_t shingle_size = 5;
+
+  // MinHash permutations. The standard error of the Jaccard estimate is about 1/sqrt(n)
+  // (Broder 1997); each costs 4 bytes per document and one mixing step per shingle.
+  // Requires re-indexing.
+  uint32_t num_permutations = 128;
+
+  // LSH banding: `bands` bands of `rows` rows; bands * rows <= num_permutations. Two documents
+  // of Jaccard similarity s share at least one band with probability 1 - (1 - s^rows)^bands; the
+  // curve's steepest point is near (1/bands)^(1/rows) = 0.42 for 32 x 4. Band candidates are
+  // verified by alignment, so the filter favours recall here. Requires re-indexing.
+  uint32_t bands = 32;
+  uint32_t rows = 4;
+
+  // Fingerprints: winnowed hashes of `gram_size`-token k-grams, one minimum per window of
+  // `window` consecutive k-grams (Schleimer, Wilkerson, Aiken 2003). Every shared run of at
+  // least window + gram_size - 1 tokens (7 by default) yields a shared fingerprint; about
+  // 2 / (window + 1) of the k-grams are kept. Requires re-indexing.
+  uint32_t gram_size = 4;
+  uint32_t window = 4;
+
+  // A fingerprint found in more than this many documents stops growing its posting list and is
+  // stored as saturated: it is boilerplate and never selects candidates. Requires re-indexing.
+  uint32_t posting_cap = 4096;
+};
+
+// Per-kind thresholds that turn alignment results into a verdict.
+struct Thresholds {
+  // A chained span must cover at least this many query tokens with shared k-grams to be
+  // reported at all. Lower finds shorter quotes and more coincidences.
+  uint32_t min_span_tokens = 12;
+  // A source whose spans cover at least this many query tokens makes the answer `redact`.
+  uint32_t redact_tokens = 30;
+  // ... or at least this share of the answer's tokens (with at least min_span_tokens).
+  double redact_containment = 0.5;
+  // When this share of the answer's tokens is covered by protected spans, the whole answer is
+  // blocked instead of redacted.
+  double block_containment = 0.8;
+};
+
+struct FilterOptions {
+  Thresholds text;
+  // Fingerprints in more than this many documents do not select candidates (their posting
+  // lists are still read to know that). Lower is faster and ignores more common phrases.
+  uint32_t max_document_frequency = 512;
+  // How many candidate documents are aligned per query, best first. More finds more sources of
+  // a mixed answer and costs one alignment each.
+  uint32_t max_candidates = 16;
+  // A candidate needs at least this many shared (non-boilerplate) fingerprints.
+  uint32_t min_candidate_hits = 2;
+  // Alignment seed length in tokens (every k-gram of the candidate, not only the winnowed
+  // ones). Shorter seeds survive denser edits and make more chance seeds.
+  uint32_t seed_size = 3;
+  // Seeds chain into one span across at most this many unmatched query tokens, and when their
+  // diagonals (source position - query position) differ by at most max_diagonal_drift.
+  uint32_t max_gap = 24;
+  uint32_t max_diagonal_drift = 12;
+  // Text put in place of a redacted span, and of a blocked answer.
+  std::string redact_marker = "[redacted: similar to {source}]";
+  std::string block_message = "[blocked: this answer reproduces protected content]";
+};
+
+}  // namespace doppel

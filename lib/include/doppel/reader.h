@@ -1,0 +1,56 @@
+// DocumentReader: the inputs of the command-line tools as a stream of Documents.
+//
+// An input is a file (one document, named by its path), a directory (every regular file below
+// it, in sorted order; binary and empty files are skipped and counted), or JSON Lines:
+// *.jsonl / *.ndjson, optionally compressed as *.gz or *.zst, one document per line. A JSON line
+// is an object with a string text field (default "text"), an optional id field (default "id";
+// string or number; absent → "<path>:<line>"), an optional "lang"/"language" field, and any
+// other fields, kept verbatim as the document's metadata.
+//
+// Errors name the input and the position ("shard.jsonl.gz:17: text field missing"). After an
+// error, Next continues with the next line or file, so a caller may skip bad documents.
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "doppel/document.h"
+#include "doppel/status.h"
+
+namespace doppel {
+
+struct ReaderOptions {
+  std::string text_field = "text";
+  std::string id_field = "id";
+  // Larger documents or JSON lines are refused (ResourceExhausted) rather than read into memory.
+  uint64_t max_document_bytes = uint64_t{64} << 20;
+};
+
+struct ReaderCounters {
+  uint64_t documents = 0;       // documents returned
+  uint64_t skipped_binary = 0;  // files in directories that hold NUL bytes
+  uint64_t skipped_empty = 0;   // empty files in directories
+};
+
+class DocumentReader {
+ public:
+  virtual ~DocumentReader() = default;
+  // Fails when an input does not exist (naming it). Directories are listed lazily.
+  static Result<std::unique_ptr<DocumentReader>> Open(const std::vector<std::string>& inputs,
+                                                      const ReaderOptions& options);
+  // Fills `*doc` and returns true, returns false at the end, or an error for one document.
+  virtual Result<bool> Next(Document* doc) = 0;
+  // Bytes of all inputs as stored (compressed sizes for compressed files), when known up front.
+  virtual uint64_t total_bytes() const = 0;
+  // Stored bytes consumed so far (for progress and ETA).
+  virtual uint64_t bytes_consumed() const = 0;
+  virtual const ReaderCounters& counters() const = 0;
+};
+
+// True when the name ends in .jsonl, .ndjson, optionally followed by .gz or .zst.
+bool IsJsonLinesPath(std::string_view path);
+
+}  // namespace doppel

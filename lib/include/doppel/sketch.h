@@ -1,0 +1,54 @@
+// DocumentSketcher: a document → everything the index stores about it.
+//
+// Tokenizes by the document's kind, then computes the MinHash signature, its LSH band keys and
+// the winnowed fingerprints, all with the index's SketchParams.
+// Thread-safety: immutable after construction; Sketch may run concurrently.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "doppel/document.h"
+#include "doppel/lsh.h"
+#include "doppel/minhash.h"
+#include "doppel/options.h"
+#include "doppel/status.h"
+#include "doppel/tokenizer.h"
+#include "doppel/winnow.h"
+
+namespace doppel {
+
+struct SketchedDocument {
+  Document doc;
+  uint32_t num_tokens = 0;
+  uint64_t content_hash = 0;            // xxh3 of the text, to skip unchanged re-adds
+  Signature signature;
+  std::vector<BandKey> band_keys;
+  std::vector<uint64_t> fingerprints;   // winnowed k-gram hashes, sorted and unique
+};
+
+// Tokens and derived hashes of a query or document, kept for alignment.
+struct TokenizedText {
+  Tokens tokens;
+  std::vector<uint64_t> token_hashes;
+};
+
+class DocumentSketcher {
+ public:
+  explicit DocumentSketcher(const SketchParams& params);
+  const SketchParams& params() const { return params_; }
+  const Tokenizer& TokenizerFor(Kind kind) const;
+  // Fails on invalid UTF-8 (naming the offset) and on documents over the size limit.
+  Status Sketch(Document doc, SketchedDocument* out) const;
+  // The parts of Sketch a query needs, from already computed token hashes.
+  void SignatureOf(const std::vector<uint64_t>& token_hashes, Signature* sig) const;
+  void FingerprintsOf(const std::vector<uint64_t>& token_hashes,
+                      std::vector<Fingerprint>* fps) const;
+
+ private:
+  SketchParams params_;
+  MinHasher minhasher_;
+  std::unique_ptr<Tokenizer> text_tokenizer_;
+};
+
+}  // namespace doppel

@@ -1,0 +1,43 @@
+// Tokenizer: text → normalized tokens with byte spans and lines.
+//
+// The text tokenizer implements the design's normalization for prose:
+//   * Unicode NFKC and full case folding (utf8proc), so "Ｆｏｏ", "FOO" and "foo" are one token;
+//   * words are maximal runs of letters, marks and digits (general categories L*, M*, N*), with an
+//     apostrophe between two letters kept inside the word ("don't" is one token, "dont");
+//   * every other character (punctuation, symbols, spaces) separates words and is dropped;
+//   * each Han ideograph, hiragana and katakana character is a token of its own, since those
+//     scripts do not separate words with spaces;
+//   * ASCII runs take a fast path that yields exactly the tokens the Unicode path would.
+// Invalid UTF-8 is an InvalidArgument error naming the byte offset; nothing is skipped silently.
+//
+// Thread-safety: a Tokenizer is immutable after construction; Tokenize may run concurrently.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "doppel/status.h"
+#include "doppel/token.h"
+
+namespace doppel {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // Versioned name, written to the index manifest; it changes whenever the tokens for some
+  // input change, so an index built by another version is refused.
+  virtual std::string_view Name() const = 0;
+  // Appends the tokens of `text` to `*out` (cleared first). Byte offsets are relative to `text`
+  // plus `base_offset`, lines start at `base_line`. Fails on invalid UTF-8 (message names the
+  // offset) and on texts of 4 GiB or more.
+  virtual Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset = 0,
+                          uint32_t base_line = 1) const = 0;
+};
+
+// The prose tokenizer described above.
+std::unique_ptr<Tokenizer> NewTextTokenizer();
+
+// Returns OK when `text` is valid UTF-8, else InvalidArgument naming the first bad byte offset.
+Status ValidateUtf8(std::string_view text);
+
+}  // namespace doppel

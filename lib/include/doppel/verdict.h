@@ -1,0 +1,57 @@
+// Verdict: the decision for one checked answer, and the spans that justify it.
+// One schema serves the CLI (`doppel-filter check`) and the HTTP API; fields may be added, none
+// renamed. Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace doppel {
+
+enum class Action : uint8_t {
+  kAllow = 0,     // nothing similar enough to mention
+  kAnnotate = 1,  // allowed, with the sources it resembles
+  kRedact = 2,    // each offending span replaced by a marker
+  kBlock = 3,     // the whole answer replaced by the block message
+};
+
+std::string_view ActionName(Action a);
+
+// A byte range, half-open, with the 1-based inclusive lines it touches.
+struct TextRange {
+  uint32_t start = 0;
+  uint32_t end = 0;
+  uint32_t first_line = 0;
+  uint32_t last_line = 0;
+};
+
+struct Span {
+  TextRange query;              // in the checked answer
+  std::string source_name;      // the protected document's name
+  uint32_t source_id = 0;
+  TextRange source;             // in the protected document's original text
+  std::string source_metadata;  // its metadata (JSON object) or ""
+  uint32_t matched_tokens = 0;  // query tokens inside shared k-grams of this span
+  uint32_t query_tokens = 0;    // query tokens the span covers
+  double score = 0;             // matched_tokens / query_tokens
+};
+
+struct Verdict {
+  std::string id;               // the caller's id for the answer, echoed back
+  Action action = Action::kAllow;
+  // Share of the answer's tokens inside reported spans (0..1).
+  double score = 0;
+  // Highest MinHash Jaccard estimate against a candidate, for whole-answer near copies.
+  double jaccard = 0;
+  std::vector<Span> spans;      // ordered by query.start
+  std::string reason;           // one sentence a person can read
+  std::string output;           // the answer as the user should see it
+  uint32_t query_tokens = 0;
+};
+
+// Appends the verdict as one JSON object (no newline). `with_output` adds the "output" field.
+void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out);
+
+}  // namespace doppel

@@ -1,0 +1,59 @@
+// RocksDB hooks for posting lists: the merge operator that appends ids, and the compaction
+// filter that drops deleted ids. Exceptions never cross into RocksDB: every entry point catches
+// them and reports failure the way RocksDB expects (a failed merge surfaces as Corruption).
+#pragma once
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/merge_operator.h>
+#include <roaring/roaring.hh>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+namespace doppel {
+
+// The set of removed document ids, shared by the index and its compaction filter.
+class DeletedIds {
+ public:
+  std::shared_ptr<const Roaring> Get() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return ids_;
+  }
+  void Set(std::shared_ptr<const Roaring> ids) {
+    std::lock_guard<std::mutex> l(mu_);
+    ids_ = std::move(ids);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Roaring> ids_ = std::make_shared<Roaring>();
+};
+
+// Union of Roaring posting values; a union larger than the cap becomes the saturated marker.
+// RocksDB does not persist the operator's name, so the manifest's format version covers it.
+class PostingMergeOperator final : public rocksdb::MergeOperator {
+ public:
+  const char* Name() const override { return "doppel.PostingUnion.v1"; }
+  void set_cap(uint32_t cap) { cap_.store(cap, std::memory_order_relaxed); }
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override;
+  bool PartialMergeMulti(const rocksdb::Slice& key, const std::deque<rocksdb::Slice>& operands,
+                         std::string* new_value, rocksdb::Logger* logger) const override;
+  bool AllowSingleOperand() const override { return true; }
+
+ private:
+  std::atomic<uint32_t> cap_{UINT32_MAX};
+};
+
+class DeletedIdsFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit DeletedIdsFilter(std::shared_ptr<DeletedIds> deleted) : deleted_(std::move(deleted)) {}
+  const char* Name() const override { return "doppel.DropDeletedIds.v1"; }
+  bool Filter(int level, const rocksdb::Slice& key, const rocksdb::Slice& existing_value,
+              std::string* new_value, bool* value_changed) const override;
+
+ private:
+  std::shared_ptr<DeletedIds> deleted_;
+};
+
+}  // namespace doppel

@@ -1,0 +1,579 @@
+// The RocksDB implementation of Index. Layout: codec.h. Hooks: posting_ops.h.
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+
+#include "codec.h"
+#include "doppel/index.h"
+#include "posting_ops.h"
+
+namespace doppel {
+namespace {
+
+namespace fs = std::filesystem;
+
+enum Cf : size_t { kDefault, kMeta, kDocs, kNames, kContent, kSig, kBands, kGrams, kNumCfs };
+constexpr const char* kCfNames[kNumCfs] = {"default", "meta", "docs",  "names",
+                                           "content", "sig",  "bands", "grams"};
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::OK();
+  std::string m = std::string(what) + ": " + s.ToString();
+  if (s.IsCorruption()) return Status::Corruption(m);
+  if (s.IsNotFound()) return Status::NotFound(m);
+  if (s.IsBusy() || s.IsTryAgain()) return Status::Unavailable(m);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(m);
+  return Status::IOError(m);
+}
+
+std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+class RocksIndex final : public Index {
+ public:
+  ~RocksIndex() override { Close(); }
+
+  static Result<std::unique_ptr<Index>> Open(const std::string& dir, const IndexOptions& o);
+
+  const SketchParams& params() const override { return params_; }
+  const std::string& dir() const override { return dir_; }
+
+  Status Write(std::vector<SketchedDocument>* batch, WriteSummary* summary) override;
+  Status Remove(std::span<const std::string> names, uint64_t* removed,
+                uint64_t* missing) override;
+  Status Compact() override;
+  Status Flush() override;
+  Status Refresh() override;
+
+  Status GetGramPostings(Kind kind, std::span<const uint64_t> grams,
+                         std::vector<Posting>* out) const override;
+  Status GetBandPostings(std::span<const BandKey> keys, std::vector<Posting>* out) const override;
+  Result<DocumentInfo> GetDocument(uint32_t id) const override;
+  Result<std::string> GetContent(uint32_t id) const override;
+  Result<Signature> GetSignature(uint32_t id) const override;
+  Result<std::optional<uint32_t>> FindName(const std::string& name) const override;
+  bool IsDeleted(uint32_t id) const override { return deleted_->Get()->contains(id); }
+  Result<IndexStats> Stats() const override;
+  Status Verify(std::string* report) const override;
+
+ private:
+  Status OpenDb();
+  Status LoadState();
+  Status MultiGetPostings(Cf cf, const std::vector<std::string>& keys,
+                          std::vector<Posting>* out) const;
+  Status RemoveIdLocked(uint32_t id, rocksdb::WriteBatch* wb, Roaring* deleted_now);
+  Status ReadU64(const char* key, uint64_t* v) const;
+  rocksdb::WriteOptions WriteOpts() const {
+    rocksdb::WriteOptions w;
+    w.disableWAL = options_.bulk_load;
+    return w;
+  }
+  void Close();
+
+  std::string dir_;
+  IndexOptions options_;
+  SketchParams params_;
+  std::string secondary_dir_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  std::shared_ptr<PostingMergeOperator> merge_op_ = std::make_shared<PostingMergeOperator>();
+  std::shared_ptr<DeletedIds> deleted_ = std::make_shared<DeletedIds>();
+  std::unique_ptr<DeletedIdsFilter> filter_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cf_;
+
+  std::mutex write_mu_;  // one writer at a time; guards the counters below
+  uint32_t next_id_ = 0;
+  uint64_t documents_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+void RocksIndex::Close() {
+  if (db_) {
+    if (!options_.read_only) {
+      // Bulk loads skip the WAL: persist every memtable before the handles go.
+      rocksdb::FlushOptions fo;
+      db_->Flush(fo, cf_);
+    }
+    for (auto* h : cf_) db_->DestroyColumnFamilyHandle(h);
+    cf_.clear();
+    db_->Close();
+    db_.reset();
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(secondary_dir_, ec);
+    secondary_dir_.clear();
+  }
+}
+
+Status RocksIndex::OpenDb() {
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = options_.create_if_missing;
+  dbo.create_missing_column_families = options_.create_if_missing;
+  dbo.atomic_flush = true;  // batches are atomic across column families even without the WAL
+  dbo.paranoid_checks = true;
+  dbo.max_background_jobs = 2;
+  dbo.keep_log_file_num = 4;
+  dbo.max_open_files = options_.read_only ? -1 : 4096;  // secondaries require -1
+
+  cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  auto cf_options = [&](Cf cf) {
+    rocksdb::ColumnFamilyOptions o;
+    rocksdb::BlockBasedTableOptions t;
+    t.block_cache = cache_;
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    t.cache_index_and_filter_blocks = true;
+    t.pin_l0_filter_and_index_blocks_in_cache = true;
+    t.whole_key_filtering = true;
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    o.compression = rocksdb::kLZ4Compression;
+    o.write_buffer_size = 64 << 20;
+    if (cf == kBands || cf == kGrams) {
+      o.merge_operator = merge_op_;
+      o.compaction_filter = filter_.get();
+      o.write_buffer_size = 128 << 20;
+      o.optimize_filters_for_hits = false;
+    }
+    if (cf == kContent) o.compression = rocksdb::kZSTD;
+    return o;
+  };
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
+  for (size_t i = 0; i < kNumCfs; ++i) {
+    cfds.emplace_back(kCfNames[i], cf_options(static_cast<Cf>(i)));
+  }
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options_.read_only) {
+    char tmpl[] = "/tmp/doppel-reader-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return Status::IOError("cannot create a reader directory in /tmp");
+    secondary_dir_ = tmpl;
+    rocksdb::Options o(dbo, rocksdb::ColumnFamilyOptions());
+    s = rocksdb::DB::OpenAsSecondary(o, dir_, secondary_dir_, cfds, &cf_, &raw);
+  } else {
+    s = rocksdb::DB::Open(dbo, dir_, cfds, &cf_, &raw);
+  }
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() && s.ToString().find("olumn famil") != std::string::npos) {
+      return Status::Corruption(dir_ + " is a RocksDB directory but not a doppel index (" +
+                                s.ToString() + ")");
+    }
+    return FromRocks(s, "opening index " + dir_);
+  }
+  db_.reset(raw);
+  return Status::OK();
+}
+
+Status RocksIndex::ReadU64(const char* key, uint64_t* v) const {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kMeta], key, &value);
+  if (s.IsNotFound()) {
+    *v = 0;
+    return Status::OK();
+  }
+  DOPPEL_RETURN_IF_ERROR(FromRocks(s, std::string("reading meta ") + key));
+  if (value.size() != 8) return Status::Corruption(std::string("meta ") + key + ": bad length");
+  *v = codec::DecodeFixed64(value.data());
+  return Status::OK();
+}
+
+Status RocksIndex::LoadState() {
+  uint64_t next = 0;
+  DOPPEL_RETURN_IF_ERROR(ReadU64("next_id", &next));
+  if (next > UINT32_MAX) return Status::Corruption("meta next_id out of range");
+  DOPPEL_RETURN_IF_ERROR(ReadU64("documents", &documents_));
+  DOPPEL_RETURN_IF_ERROR(ReadU64("bytes", &bytes_));
+  next_id_ = static_cast<uint32_t>(next);
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kMeta], "deleted", &value);
+  auto ids = std::make_shared<Roaring>();
+  if (s.ok()) {
+    bool sat = false;
+    DOPPEL_RETURN_IF_ERROR(codec::DecodePosting(value, ids.get(), &sat).WithContext("meta deleted"));
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "reading meta deleted");
+  }
+  deleted_->Set(std::move(ids));
+  return Status::OK();
+}
+
+Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const IndexOptions& o) {
+  auto idx = std::make_unique<RocksIndex>();
+  idx->dir_ = dir;
+  idx->options_ = o;
+  idx->filter_ = std::make_unique<DeletedIdsFilter>(idx->deleted_);
+  std::error_code ec;
+  const bool exists = fs::exists(fs::path(dir) / "CURRENT", ec);
+  if (!exists) {
+    if (!o.create_if_missing || o.read_only) {
+      return Status::NotFound("no doppel index at " + dir + " (build one with doppel-index build)");
+    }
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+  }
+  idx->options_.create_if_missing = !exists;
+  DOPPEL_RETURN_IF_ERROR(idx->OpenDb());
+
+  std::string manifest;
+  auto s = idx->db_->Get(rocksdb::ReadOptions(), idx->cf_[kMeta], "manifest", &manifest);
+  if (s.IsNotFound()) {
+    if (exists) return Status::Corruption(dir + ": index has no manifest");
+    idx->params_ = o.params.value_or(SketchParams{});
+    const auto& p = idx->params_;
+    if (p.shingle_size == 0 || p.gram_size == 0 || p.window == 0 || p.rows == 0 ||
+        p.bands == 0 || p.num_permutations == 0 || p.num_permutations > 65535 ||
+        static_cast<uint64_t>(p.bands) * p.rows > p.num_permutations) {
+      return Status::InvalidArgument(
+          "sketch parameters: sizes must be positive, num_permutations <= 65535 and bands x "
+          "rows <= num_permutations");
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    DOPPEL_RETURN_IF_ERROR(FromRocks(
+        idx->db_->Put(wo, idx->cf_[kMeta], "manifest", codec::EncodeManifest(idx->params_)),
+        "writing manifest"));
+  } else {
+    DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading manifest"));
+    DOPPEL_RETURN_IF_ERROR(codec::DecodeManifest(manifest, &idx->params_).WithContext(dir));
+    if (o.params) {
+      DOPPEL_RETURN_IF_ERROR(codec::CompareParams(idx->params_, *o.params).WithContext(dir));
+    }
+  }
+  idx->merge_op_->set_cap(idx->params_.posting_cap);
+  DOPPEL_RETURN_IF_ERROR(idx->LoadState());
+  return std::unique_ptr<Index>(std::move(idx));
+}
+
+Status RocksIndex::RemoveIdLocked(uint32_t id, rocksdb::WriteBatch* wb, Roaring* deleted_now) {
+  auto doc = GetDocument(id);
+  if (doc.ok()) {
+    documents_ -= documents_ > 0 ? 1 : 0;
+    bytes_ -= std::min(bytes_, doc->bytes);
+  } else if (doc.status().code() != Status::Code::kNotFound) {
+    return doc.status();
+  }
+  const std::string key = codec::IdKey(id);
+  wb->Delete(cf_[kDocs], key);
+  wb->Delete(cf_[kContent], key);
+  wb->Delete(cf_[kSig], key);
+  deleted_now->add(id);
+  return Status::OK();
+}
+
+Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* summary) {
+  if (options_.read_only) return Status::InvalidArgument("index opened read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  rocksdb::WriteBatch wb;
+  Roaring deleted_now;
+  std::unordered_map<uint64_t, Roaring> grams[2];
+  std::unordered_map<std::string, Roaring> bands;
+  // Names written by this batch: id, bytes, content hash.
+  std::unordered_map<std::string_view, std::tuple<uint32_t, uint64_t, uint64_t>> batch_names;
+  const uint32_t first_id = next_id_;
+  const uint64_t documents_before = documents_, bytes_before = bytes_;
+
+  for (auto& sd : *batch) {
+    const Document& d = sd.doc;
+    if (d.name.empty()) return Status::InvalidArgument(d.origin + ": document without a name");
+    if (auto it = batch_names.find(d.name); it != batch_names.end()) {
+      // The same name twice in one batch: the later one wins, as it would across batches.
+      auto& [prev_id, prev_bytes, prev_hash] = it->second;
+      if (prev_hash == sd.content_hash && prev_bytes == d.text.size()) {
+        ++summary->unchanged;
+        continue;
+      }
+      --documents_;
+      bytes_ -= prev_bytes;
+      const std::string key = codec::IdKey(prev_id);
+      wb.Delete(cf_[kDocs], key);
+      wb.Delete(cf_[kContent], key);
+      wb.Delete(cf_[kSig], key);
+      deleted_now.add(prev_id);
+      ++summary->replaced;
+    } else {
+      DOPPEL_ASSIGN_OR_RETURN(std::optional<uint32_t> old, FindName(d.name));
+      if (old) {
+        auto info = GetDocument(*old);
+        if (info.ok() && info->content_hash == sd.content_hash && info->kind == d.kind &&
+            info->language == d.language && info->metadata == d.metadata &&
+            info->bytes == d.text.size()) {
+          ++summary->unchanged;
+          continue;
+        }
+        DOPPEL_RETURN_IF_ERROR(RemoveIdLocked(*old, &wb, &deleted_now));
+        ++summary->replaced;
+      } else {
+        ++summary->added;
+      }
+    }
+    if (next_id_ == UINT32_MAX) return Status::ResourceExhausted("index holds 2^32 - 1 ids");
+    const uint32_t id = next_id_++;
+    batch_names[d.name] = {id, d.text.size(), sd.content_hash};
+    DocumentInfo info{id, d.name, d.kind, d.language, d.text.size(), sd.num_tokens,
+                      sd.content_hash, d.metadata};
+    const std::string key = codec::IdKey(id);
+    wb.Put(cf_[kDocs], key, codec::EncodeDocument(info));
+    std::string id_value;
+    codec::PutFixed32(&id_value, id);
+    wb.Put(cf_[kNames], d.name, id_value);
+    wb.Put(cf_[kContent], key, d.text);
+    wb.Put(cf_[kSig], key, codec::EncodeSignature(sd.signature));
+    for (const auto& bk : sd.band_keys) bands[codec::BandKeyBytes(bk.band, bk.key)].add(id);
+    auto& g = grams[static_cast<size_t>(d.kind) & 1];
+    for (uint64_t f : sd.fingerprints) g[f].add(id);
+    ++documents_;
+    bytes_ += d.text.size();
+  }
+  // One merge operand per distinct key in the batch, not per document.
+  for (const auto& [k, ids] : bands) wb.Merge(cf_[kBands], k, codec::EncodePosting(ids));
+  for (size_t kind = 0; kind < 2; ++kind) {
+    for (const auto& [g, ids] : grams[kind]) {
+      wb.Merge(cf_[kGrams], codec::GramKeyBytes(static_cast<Kind>(kind), g),
+               codec::EncodePosting(ids));
+    }
+  }
+  std::string v;
+  codec::PutFixed64(&v, next_id_);
+  wb.Put(cf_[kMeta], "next_id", v);
+  v.clear();
+  codec::PutFixed64(&v, documents_);
+  wb.Put(cf_[kMeta], "documents", v);
+  v.clear();
+  codec::PutFixed64(&v, bytes_);
+  wb.Put(cf_[kMeta], "bytes", v);
+  std::shared_ptr<Roaring> all_deleted;
+  if (!deleted_now.isEmpty()) {
+    all_deleted = std::make_shared<Roaring>(*deleted_->Get() | deleted_now);
+    all_deleted->runOptimize();
+    wb.Put(cf_[kMeta], "deleted", codec::EncodePosting(*all_deleted));
+  }
+  auto s = db_->Write(WriteOpts(), &wb);
+  if (!s.ok()) {
+    next_id_ = first_id;
+    documents_ = documents_before;
+    bytes_ = bytes_before;
+    return FromRocks(s, "writing to " + dir_);
+  }
+  if (all_deleted) deleted_->Set(std::move(all_deleted));
+  return Status::OK();
+}
+
+Status RocksIndex::Remove(std::span<const std::string> names, uint64_t* removed,
+                          uint64_t* missing) {
+  if (options_.read_only) return Status::InvalidArgument("index opened read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  rocksdb::WriteBatch wb;
+  Roaring deleted_now;
+  const uint64_t documents_before = documents_, bytes_before = bytes_;
+  for (const auto& name : names) {
+    DOPPEL_ASSIGN_OR_RETURN(auto id, FindName(name));
+    if (!id || deleted_now.contains(*id)) {
+      ++*missing;
+      continue;
+    }
+    DOPPEL_RETURN_IF_ERROR(RemoveIdLocked(*id, &wb, &deleted_now));
+    wb.Delete(cf_[kNames], name);
+    ++*removed;
+  }
+  if (deleted_now.isEmpty()) return Status::OK();
+  auto all = std::make_shared<Roaring>(*deleted_->Get() | deleted_now);
+  all->runOptimize();
+  wb.Put(cf_[kMeta], "deleted", codec::EncodePosting(*all));
+  std::string v;
+  codec::PutFixed64(&v, documents_);
+  wb.Put(cf_[kMeta], "documents", v);
+  v.clear();
+  codec::PutFixed64(&v, bytes_);
+  wb.Put(cf_[kMeta], "bytes", v);
+  rocksdb::WriteOptions wo = WriteOpts();
+  wo.sync = !options_.bulk_load;
+  auto s = db_->Write(wo, &wb);
+  if (!s.ok()) {
+    documents_ = documents_before;
+    bytes_ = bytes_before;
+    return FromRocks(s, "removing from " + dir_);
+  }
+  deleted_->Set(std::move(all));
+  return Status::OK();
+}
+
+Status RocksIndex::Compact() {
+  if (options_.read_only) return Status::InvalidArgument("index opened read-only");
+  DOPPEL_RETURN_IF_ERROR(Flush());
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (Cf cf : {kBands, kGrams, kDocs, kNames, kContent, kSig}) {
+    DOPPEL_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, cf_[cf], nullptr, nullptr),
+                                     std::string("compacting ") + kCfNames[cf]));
+  }
+  return Status::OK();
+}
+
+Status RocksIndex::Flush() {
+  if (options_.read_only) return Status::OK();
+  return FromRocks(db_->Flush(rocksdb::FlushOptions(), cf_), "flushing " + dir_);
+}
+
+Status RocksIndex::Refresh() {
+  if (!options_.read_only) return Status::OK();
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "refreshing " + dir_));
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return LoadState();
+}
+
+Status RocksIndex::MultiGetPostings(Cf cf, const std::vector<std::string>& keys,
+                                    std::vector<Posting>* out) const {
+  out->assign(keys.size(), Posting{});
+  if (keys.empty()) return Status::OK();
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), cf_[cf], keys.size(), slices.data(), values.data(),
+                statuses.data());
+  Roaring ids;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    DOPPEL_RETURN_IF_ERROR(FromRocks(statuses[i], std::string("reading ") + kCfNames[cf]));
+    bool sat = false;
+    DOPPEL_RETURN_IF_ERROR(codec::DecodePosting(View(values[i]), &ids, &sat));
+    (*out)[i].saturated = sat;
+    if (!sat) {
+      (*out)[i].ids.resize(ids.cardinality());
+      ids.toUint32Array((*out)[i].ids.data());
+    }
+  }
+  return Status::OK();
+}
+
+Status RocksIndex::GetGramPostings(Kind kind, std::span<const uint64_t> grams,
+                                   std::vector<Posting>* out) const {
+  std::vector<std::string> keys;
+  keys.reserve(grams.size());
+  for (uint64_t g : grams) keys.push_back(codec::GramKeyBytes(kind, g));
+  return MultiGetPostings(kGrams, keys, out);
+}
+
+Status RocksIndex::GetBandPostings(std::span<const BandKey> band_keys,
+                                   std::vector<Posting>* out) const {
+  std::vector<std::string> keys;
+  keys.reserve(band_keys.size());
+  for (const auto& b : band_keys) keys.push_back(codec::BandKeyBytes(b.band, b.key));
+  return MultiGetPostings(kBands, keys, out);
+}
+
+Result<DocumentInfo> RocksIndex::GetDocument(uint32_t id) const {
+  rocksdb::PinnableSlice v;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kDocs], codec::IdKey(id), &v);
+  if (s.IsNotFound()) return Status::NotFound("document " + std::to_string(id));
+  DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading document"));
+  return codec::DecodeDocument(id, View(v));
+}
+
+Result<std::string> RocksIndex::GetContent(uint32_t id) const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kContent], codec::IdKey(id), &v);
+  if (s.IsNotFound()) return Status::NotFound("content of document " + std::to_string(id));
+  DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading content"));
+  return v;
+}
+
+Result<Signature> RocksIndex::GetSignature(uint32_t id) const {
+  rocksdb::PinnableSlice v;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kSig], codec::IdKey(id), &v);
+  if (s.IsNotFound()) return Status::NotFound("signature of document " + std::to_string(id));
+  DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading signature"));
+  return codec::DecodeSignature(View(v));
+}
+
+Result<std::optional<uint32_t>> RocksIndex::FindName(const std::string& name) const {
+  rocksdb::PinnableSlice v;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kNames], name, &v);
+  if (s.IsNotFound()) return std::optional<uint32_t>();
+  DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading names"));
+  if (v.size() != 4) return Status::Corruption("names entry for '" + name + "': bad length");
+  return std::optional<uint32_t>(codec::DecodeFixed32(v.data()));
+}
+
+Result<IndexStats> RocksIndex::Stats() const {
+  IndexStats st;
+  {
+    std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(write_mu_));
+    st.documents = documents_;
+    st.bytes = bytes_;
+  }
+  st.deleted = deleted_->Get()->cardinality();
+  uint64_t n = 0;
+  db_->GetIntProperty(cf_[kBands], "rocksdb.estimate-num-keys", &n);
+  st.band_keys = n;
+  n = 0;
+  db_->GetIntProperty(cf_[kGrams], "rocksdb.estimate-num-keys", &n);
+  st.fingerprints = n;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    if (e.is_regular_file(ec)) st.size_on_disk += e.file_size(ec);
+  }
+  return st;
+}
+
+Status RocksIndex::Verify(std::string* report) const {
+  uint64_t docs = 0, bytes = 0, postings = 0, ids_seen = 0, dead_refs = 0;
+  const auto deleted = deleted_->Get();
+  rocksdb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.fill_cache = false;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kDocs]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      DOPPEL_ASSIGN_OR_RETURN(uint32_t id, codec::DecodeIdKey(View(it->key())));
+      DOPPEL_ASSIGN_OR_RETURN(auto d, codec::DecodeDocument(id, View(it->value())));
+      if (id >= next_id_) return Status::Corruption("document id " + std::to_string(id) + " >= next id");
+      DOPPEL_ASSIGN_OR_RETURN(auto named, FindName(d.name));
+      if (!named || *named != id) return Status::Corruption("names entry of '" + d.name + "' does not point to document " + std::to_string(id));
+      DOPPEL_ASSIGN_OR_RETURN(auto sig, GetSignature(id));
+      if (sig.size() != params_.num_permutations) return Status::Corruption("signature of document " + std::to_string(id) + " has the wrong size");
+      DOPPEL_ASSIGN_OR_RETURN(auto content, GetContent(id));
+      if (content.size() != d.bytes) return Status::Corruption("content of document " + std::to_string(id) + " has the wrong size");
+      ++docs;
+      bytes += d.bytes;
+    }
+    DOPPEL_RETURN_IF_ERROR(FromRocks(it->status(), "scanning docs"));
+  }
+  if (docs != documents_) {
+    return Status::Corruption("meta counts " + std::to_string(documents_) + " documents, found " + std::to_string(docs));
+  }
+  for (Cf cf : {kBands, kGrams}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[cf]));
+    Roaring ids;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      bool sat = false;
+      DOPPEL_RETURN_IF_ERROR(codec::DecodePosting(View(it->value()), &ids, &sat).WithContext(kCfNames[cf]));
+      ++postings;
+      if (sat) continue;
+      ids_seen += ids.cardinality();
+      if (!ids.isEmpty() && ids.maximum() >= next_id_) {
+        return Status::Corruption(std::string(kCfNames[cf]) + ": posting refers to unknown id " + std::to_string(ids.maximum()));
+      }
+      dead_refs += (ids & *deleted).cardinality();
+    }
+    DOPPEL_RETURN_IF_ERROR(FromRocks(it->status(), std::string("scanning ") + kCfNames[cf]));
+  }
+  *report = "documents=" + std::to_string(docs) + " bytes=" + std::to_string(bytes) +
+            " posting_lists=" + std::to_string(postings) + " postings=" + std::to_string(ids_seen) +
+            " deleted_refs_pending_compaction=" + std::to_string(dead_refs);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Index>> Index::Open(const std::string& dir, const IndexOptions& options) {
+  return RocksIndex::Open(dir, options);
+}
+
+}  // namespace doppel

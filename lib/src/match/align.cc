@@ -1,0 +1,132 @@
+#include "align.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+namespace doppel {
+namespace {
+
+struct Seed {
+  uint32_t q, s;
+};
+
+void KGrams(const std::vector<uint64_t>& t, uint32_t k, std::vector<uint64_t>* out) {
+  out->clear();
+  if (t.size() < k) return;
+  out->resize(t.size() - k + 1);
+  for (size_t i = 0; i + k <= t.size(); ++i) {
+    (*out)[i] = XXH3_64bits(t.data() + i, k * sizeof(uint64_t));
+  }
+}
+
+// A k-gram repeated more often than this in the query (a refrain, a table of equal rows) makes
+// quadratic seeds; such seeds carry no position information and are skipped.
+constexpr uint32_t kMaxOccurrences = 32;
+constexpr size_t kMaxSeeds = 1 << 20;
+// How far back the chaining DP looks, in seeds (minimap2 uses 50; prose has few repeats).
+constexpr size_t kLookback = 64;
+
+}  // namespace
+
+void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& source,
+           const AlignOptions& o, std::vector<AlignedSpan>* out) {
+  out->clear();
+  const uint32_t k = std::max<uint32_t>(1, o.seed_size);
+  if (query.size() < k || source.size() < k) return;
+  std::vector<uint64_t> qg, sg;
+  KGrams(query, k, &qg);
+  KGrams(source, k, &sg);
+
+  // Query k-gram → positions, as a chained hash table (head position, next-position array).
+  std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> head;  // gram → (last pos, count)
+  head.reserve(qg.size() * 2);
+  std::vector<uint32_t> next(qg.size(), UINT32_MAX);
+  for (uint32_t i = 0; i < qg.size(); ++i) {
+    auto [it, inserted] = head.try_emplace(qg[i], i, 0);
+    if (!inserted) next[i] = it->second.first;
+    it->second.first = i;
+    ++it->second.second;
+  }
+  std::vector<Seed> seeds;
+  for (uint32_t j = 0; j < sg.size() && seeds.size() < kMaxSeeds; ++j) {
+    auto it = head.find(sg[j]);
+    if (it == head.end() || it->second.second > kMaxOccurrences) continue;
+    for (uint32_t i = it->second.first; i != UINT32_MAX; i = next[i]) seeds.push_back({i, j});
+  }
+  if (seeds.empty()) return;
+  std::sort(seeds.begin(), seeds.end(),
+            [](const Seed& a, const Seed& b) { return a.q != b.q ? a.q < b.q : a.s < b.s; });
+
+  // Chaining DP. f[b] = best score of a chain ending in seed b; a step from a to b gains the
+  // query tokens b adds (at most k) minus a penalty for drift (an indel) and for the gap.
+  const size_t n = seeds.size();
+  std::vector<float> f(n);
+  std::vector<int32_t> pred(n, -1);
+  const int64_t reach = static_cast<int64_t>(o.max_gap) + k;
+  for (size_t b = 0; b < n; ++b) {
+    f[b] = static_cast<float>(k);
+    const int64_t qb = seeds[b].q, sb = seeds[b].s;
+    const size_t stop = b > kLookback ? b - kLookback : 0;
+    for (size_t a = b; a-- > stop;) {
+      const int64_t dq = qb - seeds[a].q;
+      if (dq > reach) break;
+      if (dq <= 0) continue;
+      const int64_t ds = sb - seeds[a].s;
+      if (ds <= 0 || ds > reach) continue;
+      const int64_t drift = std::abs(ds - dq);
+      if (drift > o.max_drift) continue;
+      const float gain = static_cast<float>(std::min<int64_t>({dq, ds, k})) -
+                         0.25f * static_cast<float>(drift) -
+                         0.05f * static_cast<float>(std::max<int64_t>(0, dq - k));
+      if (f[a] + gain > f[b]) {
+        f[b] = f[a] + gain;
+        pred[b] = static_cast<int32_t>(a);
+      }
+    }
+  }
+
+  // Extract chains, best first; a chain stops where it reaches a seed already used.
+  std::vector<uint32_t> order(n);
+  for (uint32_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return f[a] > f[b]; });
+  std::vector<bool> used(n, false);
+  std::vector<uint32_t> chain;
+  for (uint32_t end : order) {
+    if (used[end]) continue;
+    chain.clear();
+    for (int32_t c = static_cast<int32_t>(end); c >= 0 && !used[c]; c = pred[c]) {
+      used[c] = true;
+      chain.push_back(static_cast<uint32_t>(c));
+    }
+    std::reverse(chain.begin(), chain.end());
+    AlignedSpan sp{seeds[chain.front()].q, seeds[chain.back()].q + k, seeds[chain.front()].s,
+                   seeds[chain.back()].s + k, 0};
+    // Matched query tokens: the union of [q, q + k) over the chain's seeds (q ascending).
+    uint32_t covered_to = 0;
+    for (uint32_t c : chain) {
+      const uint32_t b = std::max(seeds[c].q, covered_to);
+      const uint32_t e = seeds[c].q + k;
+      if (e > b) sp.matched += e - b;
+      covered_to = std::max(covered_to, e);
+    }
+    if (sp.s_end < sp.s_begin) std::swap(sp.s_begin, sp.s_end);
+    // Extend both ends while the tokens agree: recovers words cut off by k-gram edges.
+    while (sp.q_begin > 0 && sp.s_begin > 0 && query[sp.q_begin - 1] == source[sp.s_begin - 1]) {
+      --sp.q_begin;
+      --sp.s_begin;
+      ++sp.matched;
+    }
+    while (sp.q_end < query.size() && sp.s_end < source.size() &&
+           query[sp.q_end] == source[sp.s_end]) {
+      ++sp.q_end;
+      ++sp.s_end;
+      ++sp.matched;
+    }
+    if (sp.matched >= o.min_matched) out->push_back(sp);
+  }
+}
+
+}  // namespace doppel

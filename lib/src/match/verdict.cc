@@ -1,0 +1,63 @@
+#include "doppel/verdict.h"
+
+#include "doppel/format.h"
+
+namespace doppel {
+
+std::string_view ActionName(Action a) {
+  switch (a) {
+    case Action::kAllow: return "allow";
+    case Action::kAnnotate: return "annotate";
+    case Action::kRedact: return "redact";
+    case Action::kBlock: return "block";
+  }
+  return "allow";
+}
+
+namespace {
+void AppendRange(const TextRange& r, std::string* out) {
+  *out += "{\"start\":" + std::to_string(r.start) + ",\"end\":" + std::to_string(r.end) +
+          ",\"lines\":[" + std::to_string(r.first_line) + "," + std::to_string(r.last_line) + "]}";
+}
+}  // namespace
+
+void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out) {
+  *out += "{\"id\":";
+  AppendJsonString(out, v.id);
+  *out += ",\"action\":\"";
+  *out += ActionName(v.action);
+  *out += "\",\"score\":";
+  AppendJsonNumber(out, v.score);
+  *out += ",\"jaccard\":";
+  AppendJsonNumber(out, v.jaccard);
+  *out += ",\"query_tokens\":" + std::to_string(v.query_tokens);
+  *out += ",\"spans\":[";
+  for (size_t i = 0; i < v.spans.size(); ++i) {
+    const Span& s = v.spans[i];
+    if (i) out->push_back(',');
+    *out += "{\"query\":";
+    AppendRange(s.query, out);
+    *out += ",\"source\":{\"name\":";
+    AppendJsonString(out, s.source_name);
+    *out += ",\"start\":" + std::to_string(s.source.start) +
+            ",\"end\":" + std::to_string(s.source.end) + ",\"lines\":[" +
+            std::to_string(s.source.first_line) + "," + std::to_string(s.source.last_line) + "]";
+    if (!s.source_metadata.empty()) {
+      *out += ",\"metadata\":";
+      *out += s.source_metadata;
+    }
+    *out += "},\"matched_tokens\":" + std::to_string(s.matched_tokens);
+    *out += ",\"score\":";
+    AppendJsonNumber(out, s.score);
+    out->push_back('}');
+  }
+  *out += "],\"reason\":";
+  AppendJsonString(out, v.reason);
+  if (with_output) {
+    *out += ",\"output\":";
+    AppendJsonString(out, v.output);
+  }
+  out->push_back('}');
+}
+
+}  // namespace doppel

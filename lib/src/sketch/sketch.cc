@@ -1,0 +1,58 @@
+#include "doppel/sketch.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "doppel/shingle.h"
+
+namespace doppel {
+
+DocumentSketcher::DocumentSketcher(const SketchParams& params)
+    : params_(params),
+      minhasher_(params.num_permutations, params.hash_seed),
+      text_tokenizer_(NewTextTokenizer()) {}
+
+const Tokenizer& DocumentSketcher::TokenizerFor(Kind /*kind*/) const { return *text_tokenizer_; }
+
+void DocumentSketcher::SignatureOf(const std::vector<uint64_t>& token_hashes,
+                                   Signature* sig) const {
+  thread_local std::vector<uint64_t> shingles;
+  HashKGrams(token_hashes, params_.shingle_size, params_.hash_seed, &shingles);
+  minhasher_.Sketch(shingles, sig);
+}
+
+void DocumentSketcher::FingerprintsOf(const std::vector<uint64_t>& token_hashes,
+                                      std::vector<Fingerprint>* fps) const {
+  thread_local std::vector<uint64_t> grams;
+  HashKGrams(token_hashes, params_.gram_size, params_.hash_seed ^ 0x5bd1e995u, &grams);
+  Winnow(grams, params_.window, fps);
+}
+
+Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
+  thread_local Tokens tokens;
+  thread_local std::vector<uint64_t> hashes;
+  thread_local std::vector<Fingerprint> fps;
+  DOPPEL_RETURN_IF_ERROR(TokenizerFor(doc.kind).Tokenize(doc.text, &tokens));
+  TokenHashes(tokens, &hashes);
+  out->num_tokens = static_cast<uint32_t>(tokens.size());
+  out->content_hash = XXH3_64bits(doc.text.data(), doc.text.size());
+  SignatureOf(hashes, &out->signature);
+  // A document without tokens has the all-max signature; banding it would put every empty
+  // document in one ever-growing bucket.
+  out->band_keys.clear();
+  if (!hashes.empty()) {
+    BandKeys(out->signature, params_.bands, params_.rows, params_.hash_seed, &out->band_keys);
+  }
+  FingerprintsOf(hashes, &fps);
+  out->fingerprints.clear();
+  out->fingerprints.reserve(fps.size());
+  for (const auto& f : fps) out->fingerprints.push_back(f.hash);
+  std::sort(out->fingerprints.begin(), out->fingerprints.end());
+  out->fingerprints.erase(std::unique(out->fingerprints.begin(), out->fingerprints.end()),
+                          out->fingerprints.end());
+  out->doc = std::move(doc);
+  return Status::OK();
+}
+
+}  // namespace doppel
