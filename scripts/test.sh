@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds, and runs every test with CTest, first in
+# the optimized build, then in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh
+(cd build && ctest --output-on-failure -j2 --timeout 600)
+if [ "${DOPPEL_SKIP_SANITIZERS:-0}" != 1 ]; then
+  DOPPEL_BUILD_DIR=build-asan bash scripts/build.sh -DDOPPEL_SANITIZE=ON -DDOPPEL_NATIVE=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2 --timeout 900)
+fi
