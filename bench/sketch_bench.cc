@@ -28,7 +28,7 @@ const std::string& Prose() {
 const std::string& RealProse() {
   static const std::string text = [] {
     std::string t;
-    for (const auto& p : bench::LoadRealProse(20, 4000)) t += p.text + "\n\n";
+    for (const auto& p : bench::LoadRealProse(20, 20000)) t += p.text + "\n\n";
     if (t.size() > (4u << 20)) t.resize(4u << 20);
     return t;
   }();

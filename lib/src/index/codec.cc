@@ -163,8 +163,27 @@ Result<Signature> DecodeSignature(std::string_view value) {
   return sig;
 }
 
+void EncodePostingArray(const uint32_t* ids, size_t n, std::string* out) {
+  out->clear();
+  out->push_back(static_cast<char>(kPostingArray));
+  PutVarint(out, n);
+  uint32_t prev = 0;
+  for (size_t i = 0; i < n; ++i) {
+    PutVarint(out, ids[i] - prev);
+    prev = ids[i];
+  }
+}
+
 std::string EncodePosting(const Roaring& ids) {
-  std::string v(1 + ids.getSizeInBytes(/*portable=*/true), '\0');
+  std::string v;
+  const uint64_t n = ids.cardinality();
+  if (n <= kMaxArrayPosting) {
+    uint32_t buf[kMaxArrayPosting];
+    ids.toUint32Array(buf);
+    EncodePostingArray(buf, static_cast<size_t>(n), &v);
+    return v;
+  }
+  v.assign(1 + ids.getSizeInBytes(/*portable=*/true), '\0');
   v[0] = static_cast<char>(kPostingRoaring);
   ids.write(v.data() + 1, /*portable=*/true);
   return v;
@@ -172,16 +191,29 @@ std::string EncodePosting(const Roaring& ids) {
 
 std::string EncodeSaturated() { return std::string(1, static_cast<char>(kPostingSaturated)); }
 
-Status DecodePosting(std::string_view value, Roaring* ids, bool* saturated) {
-  if (value.empty()) return Status::Corruption("posting list: empty value");
-  const auto tag = static_cast<uint8_t>(value[0]);
-  if (tag == kPostingSaturated && value.size() == 1) {
-    *saturated = true;
-    *ids = Roaring();
-    return Status::OK();
+namespace {
+
+// Decodes a tag-3 array; ids must ascend strictly.
+Status DecodeArray(std::string_view value, std::vector<uint32_t>* ids) {
+  const char* p = value.data() + 1;
+  const char* end = value.data() + value.size();
+  uint64_t n;
+  if (!GetVarint(&p, end, &n) || n > value.size()) return Status::Corruption("posting list: bad array length");
+  ids->resize(static_cast<size_t>(n));
+  uint64_t prev = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t d;
+    if (!GetVarint(&p, end, &d) || (i > 0 && d == 0) || prev + d > UINT32_MAX) {
+      return Status::Corruption("posting list: bad array entry");
+    }
+    prev += d;
+    (*ids)[i] = static_cast<uint32_t>(prev);
   }
-  if (tag != kPostingRoaring) return Status::Corruption("posting list: unknown tag " + std::to_string(tag));
-  *saturated = false;
+  if (p != end) return Status::Corruption("posting list: trailing bytes");
+  return Status::OK();
+}
+
+Status DecodeRoaring(std::string_view value, Roaring* ids) {
   // readSafe never reads past the given size; it throws on malformed input.
   try {
     *ids = Roaring::readSafe(value.data() + 1, value.size() - 1);
@@ -192,6 +224,46 @@ Status DecodePosting(std::string_view value, Roaring* ids, bool* saturated) {
   if (ids->getSizeInBytes(true) != value.size() - 1) {
     return Status::Corruption("posting list: trailing bytes");
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status DecodePosting(std::string_view value, Roaring* ids, bool* saturated) {
+  if (value.empty()) return Status::Corruption("posting list: empty value");
+  const auto tag = static_cast<uint8_t>(value[0]);
+  *saturated = false;
+  if (tag == kPostingSaturated && value.size() == 1) {
+    *saturated = true;
+    *ids = Roaring();
+    return Status::OK();
+  }
+  if (tag == kPostingArray) {
+    thread_local std::vector<uint32_t> tmp;
+    DOPPEL_RETURN_IF_ERROR(DecodeArray(value, &tmp));
+    *ids = Roaring();
+    ids->addMany(tmp.size(), tmp.data());
+    return Status::OK();
+  }
+  if (tag != kPostingRoaring) return Status::Corruption("posting list: unknown tag " + std::to_string(tag));
+  return DecodeRoaring(value, ids);
+}
+
+Status DecodePostingIds(std::string_view value, std::vector<uint32_t>* ids, bool* saturated) {
+  if (value.empty()) return Status::Corruption("posting list: empty value");
+  const auto tag = static_cast<uint8_t>(value[0]);
+  *saturated = false;
+  ids->clear();
+  if (tag == kPostingArray) return DecodeArray(value, ids);
+  if (tag == kPostingSaturated && value.size() == 1) {
+    *saturated = true;
+    return Status::OK();
+  }
+  if (tag != kPostingRoaring) return Status::Corruption("posting list: unknown tag " + std::to_string(tag));
+  Roaring r;
+  DOPPEL_RETURN_IF_ERROR(DecodeRoaring(value, &r));
+  ids->resize(r.cardinality());
+  r.toUint32Array(ids->data());
   return Status::OK();
 }
 

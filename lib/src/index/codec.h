@@ -17,7 +17,9 @@
 //   bands    u32be band | u64be key → posting value
 //   grams    u8 kind | u64be fingerprint → posting value
 //   posting value: u8 tag | payload, tag 1 = Roaring portable serialization of the ids,
-//                  tag 2 = saturated (more than posting_cap ids; no payload)
+//                  tag 2 = saturated (more than posting_cap ids; no payload),
+//                  tag 3 = short list: varint count | count × varint delta of ascending ids
+//                  (the first delta is the first id); used up to kMaxArrayPosting ids
 #pragma once
 
 #include <roaring/roaring.hh>
@@ -25,6 +27,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "doppel/index.h"
 #include "doppel/options.h"
@@ -37,6 +40,10 @@ inline constexpr uint8_t kDocRecordVersion = 1;
 inline constexpr uint8_t kSignatureVersion = 1;
 inline constexpr uint8_t kPostingRoaring = 1;
 inline constexpr uint8_t kPostingSaturated = 2;
+inline constexpr uint8_t kPostingArray = 3;
+// Lists up to this size are stored as delta-coded arrays: most fingerprints of a large corpus
+// occur in one or a few documents, and an array of one id is 3 bytes against Roaring's ~18.
+inline constexpr size_t kMaxArrayPosting = 64;
 
 std::string IdKey(uint32_t id);
 Result<uint32_t> DecodeIdKey(std::string_view key);
@@ -54,7 +61,12 @@ Result<DocumentInfo> DecodeDocument(uint32_t id, std::string_view value);
 std::string EncodeSignature(const Signature& sig);
 Result<Signature> DecodeSignature(std::string_view value);
 
+// Chooses the array or the Roaring encoding by size.
 std::string EncodePosting(const Roaring& ids);
+// `ids` ascending and unique.
+void EncodePostingArray(const uint32_t* ids, size_t n, std::string* out);
+// Decodes into a sorted id vector (the query path); `*saturated` tells the tag.
+Status DecodePostingIds(std::string_view value, std::vector<uint32_t>* ids, bool* saturated);
 std::string EncodeSaturated();
 // Decodes a posting value; `*saturated` tells the tag. Corruption on bad bytes.
 Status DecodePosting(std::string_view value, Roaring* ids, bool* saturated);

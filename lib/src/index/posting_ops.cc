@@ -1,9 +1,45 @@
 #include "posting_ops.h"
 
+#include <algorithm>
+#include <iterator>
+#include <vector>
+
 #include "codec.h"
 
 namespace doppel {
 namespace {
+
+// Fast path: when every value is a short array (the common case while building), merge the
+// sorted id lists directly instead of going through Roaring bitmaps. Returns false when some
+// value is not an array (or is corrupt), leaving the general path to decide.
+bool MergeArrays(const rocksdb::Slice* existing, const rocksdb::Slice* ops, size_t n_ops,
+                 const std::deque<rocksdb::Slice>* dq, uint32_t cap, std::string* out) {
+  thread_local std::vector<uint32_t> acc, one, tmp;
+  acc.clear();
+  auto add = [&](const rocksdb::Slice& v) {
+    if (v.size() == 0 || static_cast<uint8_t>(v[0]) != codec::kPostingArray) return false;
+    bool sat = false;
+    if (!codec::DecodePostingIds(std::string_view(v.data(), v.size()), &one, &sat).ok()) return false;
+    tmp.clear();
+    std::set_union(acc.begin(), acc.end(), one.begin(), one.end(), std::back_inserter(tmp));
+    acc.swap(tmp);
+    return true;
+  };
+  if (existing != nullptr && !add(*existing)) return false;
+  for (size_t i = 0; i < n_ops; ++i) {
+    if (!add(ops ? ops[i] : (*dq)[i])) return false;
+  }
+  if (acc.size() > cap) {
+    *out = codec::EncodeSaturated();
+  } else if (acc.size() <= codec::kMaxArrayPosting) {
+    codec::EncodePostingArray(acc.data(), acc.size(), out);
+  } else {
+    Roaring r(acc.size(), acc.data());
+    r.runOptimize();
+    *out = codec::EncodePosting(r);
+  }
+  return true;
+}
 
 // Unions encoded posting values into `*acc`; false on a corrupt value. Sets `*saturated` when
 // any value is saturated (the union then no longer matters).
@@ -26,6 +62,10 @@ void Encode(const Roaring& acc, bool saturated, uint32_t cap, std::string* out) 
     *out = codec::EncodeSaturated();
     return;
   }
+  if (acc.cardinality() <= codec::kMaxArrayPosting) {
+    *out = codec::EncodePosting(acc);
+    return;
+  }
   Roaring copy = acc;
   copy.runOptimize();
   *out = codec::EncodePosting(copy);
@@ -36,6 +76,10 @@ void Encode(const Roaring& acc, bool saturated, uint32_t cap, std::string* out) 
 bool PostingMergeOperator::FullMergeV2(const MergeOperationInput& in,
                                        MergeOperationOutput* out) const {
   try {
+    if (MergeArrays(in.existing_value, in.operand_list.data(), in.operand_list.size(), nullptr,
+                    cap_.load(std::memory_order_relaxed), &out->new_value)) {
+      return true;
+    }
     Roaring acc;
     bool saturated = false;
     if (in.existing_value != nullptr && !UnionInto(*in.existing_value, &acc, &saturated)) {
@@ -56,6 +100,10 @@ bool PostingMergeOperator::PartialMergeMulti(const rocksdb::Slice& /*key*/,
                                              std::string* new_value,
                                              rocksdb::Logger* /*logger*/) const {
   try {
+    if (MergeArrays(nullptr, nullptr, operands.size(), &operands,
+                    cap_.load(std::memory_order_relaxed), new_value)) {
+      return true;
+    }
     Roaring acc;
     bool saturated = false;
     for (const auto& op : operands) {

@@ -39,7 +39,6 @@ class PostingMergeOperator final : public rocksdb::MergeOperator {
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override;
   bool PartialMergeMulti(const rocksdb::Slice& key, const std::deque<rocksdb::Slice>& operands,
                          std::string* new_value, rocksdb::Logger* logger) const override;
-  bool AllowSingleOperand() const override { return true; }
 
  private:
   std::atomic<uint32_t> cap_{UINT32_MAX};

@@ -2,10 +2,12 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 #include <tuple>
@@ -122,6 +124,7 @@ Status RocksIndex::OpenDb() {
   dbo.max_background_jobs = 2;
   dbo.keep_log_file_num = 4;
   dbo.max_open_files = options_.read_only ? -1 : 4096;  // secondaries require -1
+  dbo.allow_concurrent_memtable_write = !options_.bulk_load;  // vector memtables need this off
 
   cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
   auto cf_options = [&](Cf cf) {
@@ -129,7 +132,15 @@ Status RocksIndex::OpenDb() {
     rocksdb::BlockBasedTableOptions t;
     t.block_cache = cache_;
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // Partitioned index and filters, cached with high priority and the top level pinned: a large
+    // index then needs memory for the blocks in use, not for every filter, and a Get never
+    // re-reads a multi-megabyte filter block after an eviction.
+    t.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+    t.partition_filters = true;
+    t.metadata_block_size = 4096;
     t.cache_index_and_filter_blocks = true;
+    t.cache_index_and_filter_blocks_with_high_priority = true;
+    t.pin_top_level_index_and_filter = true;
     t.pin_l0_filter_and_index_blocks_in_cache = true;
     t.whole_key_filtering = true;
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
@@ -139,7 +150,11 @@ Status RocksIndex::OpenDb() {
       o.merge_operator = merge_op_;
       o.compaction_filter = filter_.get();
       o.write_buffer_size = 128 << 20;
-      o.optimize_filters_for_hits = false;
+      if (options_.bulk_load) {
+        // Nothing reads posting lists during a bulk load: an unsorted vector memtable makes each
+        // insert an append, and the sort moves to the background flush.
+        o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+      }
     }
     if (cf == kContent) o.compression = rocksdb::kZSTD;
     return o;
@@ -272,8 +287,20 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
   std::lock_guard<std::mutex> lock(write_mu_);
   rocksdb::WriteBatch wb;
   Roaring deleted_now;
-  std::unordered_map<uint64_t, Roaring> grams[2];
-  std::unordered_map<std::string, Roaring> bands;
+  // (key, id) pairs, sorted before they go into the batch: one merge operand per distinct key,
+  // written in key order so the memtable's skip list inserts stay local.
+  struct GramPosting {
+    uint64_t gram;
+    uint32_t id;
+    uint8_t kind;
+  };
+  struct BandPosting {
+    uint32_t band;
+    uint64_t key;
+    uint32_t id;
+  };
+  std::vector<GramPosting> gram_postings;
+  std::vector<BandPosting> band_postings;
   // Names written by this batch: id, bytes, content hash.
   std::unordered_map<std::string_view, std::tuple<uint32_t, uint64_t, uint64_t>> batch_names;
   const uint32_t first_id = next_id_;
@@ -325,19 +352,50 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
     wb.Put(cf_[kNames], d.name, id_value);
     wb.Put(cf_[kContent], key, d.text);
     wb.Put(cf_[kSig], key, codec::EncodeSignature(sd.signature));
-    for (const auto& bk : sd.band_keys) bands[codec::BandKeyBytes(bk.band, bk.key)].add(id);
-    auto& g = grams[static_cast<size_t>(d.kind) & 1];
-    for (uint64_t f : sd.fingerprints) g[f].add(id);
+    for (const auto& bk : sd.band_keys) band_postings.push_back({bk.band, bk.key, id});
+    for (uint64_t f : sd.fingerprints) {
+      gram_postings.push_back({f, id, static_cast<uint8_t>(d.kind)});
+    }
     ++documents_;
     bytes_ += d.text.size();
   }
-  // One merge operand per distinct key in the batch, not per document.
-  for (const auto& [k, ids] : bands) wb.Merge(cf_[kBands], k, codec::EncodePosting(ids));
-  for (size_t kind = 0; kind < 2; ++kind) {
-    for (const auto& [g, ids] : grams[kind]) {
-      wb.Merge(cf_[kGrams], codec::GramKeyBytes(static_cast<Kind>(kind), g),
-               codec::EncodePosting(ids));
+  std::sort(band_postings.begin(), band_postings.end(), [](const BandPosting& a, const BandPosting& b) {
+    return a.band != b.band ? a.band < b.band : a.key != b.key ? a.key < b.key : a.id < b.id;
+  });
+  std::sort(gram_postings.begin(), gram_postings.end(), [](const GramPosting& a, const GramPosting& b) {
+    return a.kind != b.kind ? a.kind < b.kind : a.gram != b.gram ? a.gram < b.gram : a.id < b.id;
+  });
+  std::vector<uint32_t> ids;
+  std::string value;
+  auto emit = [&](Cf cf, const std::string& key) {
+    if (ids.size() <= codec::kMaxArrayPosting) {
+      codec::EncodePostingArray(ids.data(), ids.size(), &value);
+    } else {
+      Roaring r(ids.size(), ids.data());
+      r.runOptimize();
+      value = codec::EncodePosting(r);
     }
+    wb.Merge(cf_[cf], key, value);
+  };
+  for (size_t i = 0; i < band_postings.size();) {
+    size_t j = i;
+    ids.clear();
+    for (; j < band_postings.size() && band_postings[j].band == band_postings[i].band &&
+           band_postings[j].key == band_postings[i].key; ++j) {
+      if (ids.empty() || ids.back() != band_postings[j].id) ids.push_back(band_postings[j].id);
+    }
+    emit(kBands, codec::BandKeyBytes(band_postings[i].band, band_postings[i].key));
+    i = j;
+  }
+  for (size_t i = 0; i < gram_postings.size();) {
+    size_t j = i;
+    ids.clear();
+    for (; j < gram_postings.size() && gram_postings[j].kind == gram_postings[i].kind &&
+           gram_postings[j].gram == gram_postings[i].gram; ++j) {
+      if (ids.empty() || ids.back() != gram_postings[j].id) ids.push_back(gram_postings[j].id);
+    }
+    emit(kGrams, codec::GramKeyBytes(static_cast<Kind>(gram_postings[i].kind), gram_postings[i].gram));
+    i = j;
   }
   std::string v;
   codec::PutFixed64(&v, next_id_);
@@ -437,17 +495,11 @@ Status RocksIndex::MultiGetPostings(Cf cf, const std::vector<std::string>& keys,
   std::vector<rocksdb::Status> statuses(keys.size());
   db_->MultiGet(rocksdb::ReadOptions(), cf_[cf], keys.size(), slices.data(), values.data(),
                 statuses.data());
-  Roaring ids;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     DOPPEL_RETURN_IF_ERROR(FromRocks(statuses[i], std::string("reading ") + kCfNames[cf]));
-    bool sat = false;
-    DOPPEL_RETURN_IF_ERROR(codec::DecodePosting(View(values[i]), &ids, &sat));
-    (*out)[i].saturated = sat;
-    if (!sat) {
-      (*out)[i].ids.resize(ids.cardinality());
-      ids.toUint32Array((*out)[i].ids.data());
-    }
+    DOPPEL_RETURN_IF_ERROR(codec::DecodePostingIds(View(values[i]), &(*out)[i].ids, &(*out)[i].saturated)
+                               .WithContext(kCfNames[cf]));
   }
   return Status::OK();
 }
