@@ -41,10 +41,15 @@ struct IndexOptions {
   // difference is refused, naming both values). Unset: a new index takes the defaults, an
   // existing one its own.
   std::optional<SketchParams> params;
-  // Bulk loading: writes skip the write-ahead log and every column family is flushed
-  // atomically on Close, so an interrupted run loses only the batches since the last flush and
-  // never leaves a torn batch. Faster for `build`; leave off for small incremental updates.
+  // Bulk loading: documents skip the write-ahead log, posting lists are sorted in memory and
+  // ingested as SST files, and compaction waits. A watermark in `meta` marks the documents whose
+  // posting lists are durable; a run that is killed loses the documents above it, which the
+  // next writable open removes, so a rerun adds them again. Faster for `build`; leave off for
+  // small incremental updates.
   bool bulk_load = false;
+  // Bulk loads buffer posting pairs in memory up to about this many bytes, then sort them and
+  // ingest them as SST files (never through the memtable). More memory, fewer and larger files.
+  size_t bulk_spill_bytes = size_t{256} << 20;
   // Shared block cache for all column families. More keeps more posting lists in memory.
   size_t block_cache_bytes = size_t{256} << 20;
 };
