@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -62,6 +63,7 @@ struct Flags {
 };
 
 int RunBuild(const Flags& f, bool create, bool params_given) {
+  const auto t0 = std::chrono::steady_clock::now();
   IndexOptions io;
   io.create_if_missing = create;
   io.bulk_load = create;
@@ -87,6 +89,8 @@ int RunBuild(const Flags& f, bool create, bool params_given) {
   if (bo.on_progress) std::fprintf(stderr, "\r\033[K");
   Status flushed = (*index)->Flush();
   if (s.ok()) s = flushed;
+  // End to end: reading, sketching, writing and the final flush of buffered posting lists.
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& c = (*reader)->counters();
   if (!f.quiet) {
     std::fprintf(stderr,
