@@ -1,0 +1,83 @@
+#include "doppel/markdown.h"
+
+#include <cctype>
+
+namespace doppel {
+namespace {
+
+struct Fence {
+  char ch = 0;
+  size_t len = 0;
+  std::string info;
+};
+
+// Parses an opening or closing fence line (without its newline).
+bool ParseFence(std::string_view line, Fence* f) {
+  size_t i = 0;
+  while (i < line.size() && i < 3 && line[i] == ' ') ++i;
+  if (i >= line.size() || (line[i] != '`' && line[i] != '~')) return false;
+  const char ch = line[i];
+  size_t j = i;
+  while (j < line.size() && line[j] == ch) ++j;
+  if (j - i < 3) return false;
+  std::string_view rest = line.substr(j);
+  if (ch == '`' && rest.find('`') != std::string_view::npos) return false;  // inline code
+  f->ch = ch;
+  f->len = j - i;
+  size_t a = 0;
+  while (a < rest.size() && (rest[a] == ' ' || rest[a] == '\t')) ++a;
+  size_t b = a;
+  while (b < rest.size() && !std::isspace(static_cast<unsigned char>(rest[b])) && rest[b] != '{' &&
+         rest[b] != ',')
+    ++b;
+  f->info.clear();
+  for (size_t k = a; k < b; ++k) f->info += static_cast<char>(std::tolower(static_cast<unsigned char>(rest[k])));
+  return true;
+}
+
+bool IsClosing(std::string_view line, const Fence& open) {
+  Fence f;
+  if (!ParseFence(line, &f)) return false;
+  return f.ch == open.ch && f.len >= open.len && f.info.empty();
+}
+
+}  // namespace
+
+std::vector<Segment> SplitMarkdown(std::string_view text) {
+  std::vector<Segment> out;
+  auto push = [&](Kind kind, const std::string& lang, size_t b, size_t e, uint32_t line) {
+    if (e > b) out.push_back(Segment{kind, lang, static_cast<uint32_t>(b), static_cast<uint32_t>(e), line});
+  };
+  size_t pos = 0, seg_begin = 0;
+  uint32_t line_no = 1, seg_line = 1;
+  bool in_code = false;
+  Fence open;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    const size_t line_end = nl == std::string_view::npos ? text.size() : nl;
+    const size_t next = nl == std::string_view::npos ? text.size() : nl + 1;
+    std::string_view line = text.substr(pos, line_end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!in_code) {
+      Fence f;
+      if (ParseFence(line, &f)) {
+        push(Kind::kText, "", seg_begin, pos, seg_line);
+        in_code = true;
+        open = f;
+        seg_begin = next;
+        seg_line = line_no + 1;
+      }
+    } else if (IsClosing(line, open)) {
+      push(Kind::kCode, open.info, seg_begin, pos, seg_line);
+      in_code = false;
+      seg_begin = next;
+      seg_line = line_no + 1;
+    }
+    pos = next;
+    ++line_no;
+  }
+  push(in_code ? Kind::kCode : Kind::kText, in_code ? open.info : "", seg_begin, text.size(), seg_line);
+  return out;
+}
+
+}  // namespace doppel
