@@ -10,6 +10,7 @@
 
 #include "doppel/filter.h"
 #include "doppel/format.h"
+#include "doppel/language.h"
 
 namespace {
 
@@ -54,7 +55,7 @@ void PrintText(const Verdict& v, std::string_view text) {
 }
 
 struct Flags {
-  std::string index, input = "-", id, format = "json";
+  std::string index, input = "-", id, format = "json", lang;
   bool jsonl = false, with_output = false;
   FilterOptions options;
 };
@@ -78,7 +79,10 @@ int RunCheck(const Flags& f) {
   if (!data.ok()) return Fail(data.status());
   const std::string name = f.input == "-" ? "<stdin>" : f.input;
   if (!f.jsonl) {
-    auto v = (*filter)->Check(*data);
+    // --lang, or a code file's extension, reads the whole input as code; otherwise Markdown.
+    const Language* l = !f.lang.empty() ? LookupLanguage(f.lang) : LanguageForPath(f.input);
+    const bool code = !f.lang.empty() || l != nullptr;
+    auto v = (*filter)->Check(*data, code ? Kind::kCode : Kind::kText, l ? l->name : f.lang);
     if (!v.ok()) return Fail(v.status().WithContext(name));
     v->id = f.id.empty() ? name : f.id;
     return Emit(f, *v, *data) ? 1 : 0;
@@ -123,7 +127,10 @@ int RunCheck(const Flags& f) {
     } else {
       id_str = where;
     }
-    auto v = (*filter)->Check(text);
+    std::string_view lang;
+    const bool has_lang = !root["lang"].get_string().get(lang) || !root["language"].get_string().get(lang);
+    const Language* l = has_lang ? LookupLanguage(lang) : nullptr;
+    auto v = l ? (*filter)->Check(text, Kind::kCode, l->name) : (*filter)->Check(text);
     if (!v.ok()) {
       if (v.status().code() != Status::Code::kInvalidArgument &&
           v.status().code() != Status::Code::kResourceExhausted) {
@@ -152,6 +159,10 @@ int main(int argc, char** argv) {
   check->add_option("input", f.input, "Answer file, or - for standard input")->capture_default_str();
   check->add_flag("--jsonl", f.jsonl, "Input is JSON Lines of {\"id\": ..., \"text\": ...}; one verdict line each");
   check->add_option("--id", f.id, "Id echoed in the verdict (single answers)");
+  check->add_option("--lang", f.lang,
+                    "Read the whole answer as code in this language (name, fence tag or extension; "
+                    "unknown names use the generic code lexer). Default: Markdown, with fenced code "
+                    "blocks read in their fence's language; a code file's extension also selects code");
   check->add_option("--format", f.format, "json (one object per answer) or text (for people)")
       ->check(CLI::IsMember({"json", "text"}))->capture_default_str();
   check->add_flag("--output", f.with_output, "Include the answer as the user should see it (redacted or blocked)");

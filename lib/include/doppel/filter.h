@@ -28,9 +28,14 @@ class Filter {
   static std::unique_ptr<Filter> FromIndex(std::shared_ptr<Index> index,
                                            const FilterOptions& options);
 
-  // Checks one answer. Fails with InvalidArgument on invalid UTF-8 (naming the byte offset) and
-  // with the index's error when a read fails; never throws.
-  Result<Verdict> Check(std::string_view text, Kind kind = Kind::kText) const;
+  // Checks one answer. As kText (the default) the answer is Markdown: prose is read as text
+  // and each fenced code block as code in the fence's language (the generic code lexer when the
+  // tag is unknown or missing); spans are in offsets and lines of the whole answer. As kCode the
+  // whole answer is code in `language` (a name, fence tag or extension; generic when unknown).
+  // Fails with InvalidArgument on invalid UTF-8 (naming the byte offset) and with the index's
+  // error when a read fails; never throws.
+  Result<Verdict> Check(std::string_view text, Kind kind = Kind::kText,
+                        std::string_view language = "") const;
 
   const FilterOptions& options() const { return options_; }
   Index& index() const { return *index_; }

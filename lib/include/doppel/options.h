@@ -57,8 +57,22 @@ struct Thresholds {
   double block_containment = 0.8;
 };
 
+// Code tokens are denser than words (a line of code is 5–12 tokens) and short code is often
+// common code, so code spans must be longer before they count.
+inline Thresholds DefaultCodeThresholds() {
+  Thresholds t;
+  t.min_span_tokens = 20;
+  t.redact_tokens = 40;
+  return t;
+}
+
 struct FilterOptions {
   Thresholds text;
+  Thresholds code = DefaultCodeThresholds();
+  // A code span whose identifiers are consistent with one renaming (a one-to-one map between
+  // the answer's names and the source's) for less than this share of their occurrences is code
+  // that merely looks alike: it is reported (annotate) but does not redact or block.
+  double min_renaming = 0.6;
   // Fingerprints in more than this many documents do not select candidates (their posting
   // lists are still read to know that). Lower is faster and ignores more common phrases.
   uint32_t max_document_frequency = 512;

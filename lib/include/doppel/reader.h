@@ -5,7 +5,9 @@
 // *.jsonl / *.ndjson, optionally compressed as *.gz or *.zst, one document per line. A JSON line
 // is an object with a string text field (default "text"), an optional id field (default "id";
 // string or number; absent → "<path>:<line>"), an optional "lang"/"language" field, and any
-// other fields, kept verbatim as the document's metadata.
+// other fields, kept verbatim as the document's metadata. Files whose extension or name belongs
+// to a known programming language, and JSON lines whose "lang" names one, are code documents;
+// a JSON line may also say "kind": "code" (unknown languages then use the generic code lexer).
 //
 // Errors name the input and the position ("shard.jsonl.gz:17: text field missing"). After an
 // error, Next continues with the next line or file, so a caller may skip bad documents.

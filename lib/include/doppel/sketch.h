@@ -6,6 +6,8 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "doppel/document.h"
@@ -37,7 +39,9 @@ class DocumentSketcher {
  public:
   explicit DocumentSketcher(const SketchParams& params);
   const SketchParams& params() const { return params_; }
-  const Tokenizer& TokenizerFor(Kind kind) const;
+  // The tokenizer for a kind; code in a language without a grammar (or none named) gets the
+  // generic code lexer.
+  const Tokenizer& TokenizerFor(Kind kind, std::string_view language = "") const;
   // Fails on invalid UTF-8 (naming the offset) and on documents over the size limit.
   Status Sketch(Document doc, SketchedDocument* out) const;
   // The parts of Sketch a query needs, from already computed token hashes.
@@ -49,6 +53,8 @@ class DocumentSketcher {
   SketchParams params_;
   MinHasher minhasher_;
   std::unique_ptr<Tokenizer> text_tokenizer_;
+  std::unique_ptr<Tokenizer> generic_code_tokenizer_;
+  std::vector<std::pair<std::string, std::unique_ptr<Tokenizer>>> code_tokenizers_;
 };
 
 }  // namespace doppel

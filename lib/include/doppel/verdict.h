@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "doppel/document.h"
+
 namespace doppel {
 
 enum class Action : uint8_t {
@@ -36,6 +38,12 @@ struct Span {
   uint32_t matched_tokens = 0;  // query tokens inside shared k-grams of this span
   uint32_t query_tokens = 0;    // query tokens the span covers
   double score = 0;             // matched_tokens / query_tokens
+  Kind kind = Kind::kText;      // prose or code (the part of the answer it is in)
+  std::string language;         // code: the language the span was read as ("" if generic)
+  // Code: share of identifier occurrences consistent with the best one-to-one renaming between
+  // the answer's names and the source's over the span (1 = a consistent renaming or identical
+  // names); -1 for prose or spans without identifiers.
+  double renaming = -1;
 };
 
 struct Verdict {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 
+#include "doppel/language.h"
 #include "doppel/tokenizer.h"
 
 namespace doppel::codec {
@@ -272,6 +273,8 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
   return {
       {"format", std::string(kFormatVersion)},
       {"text_tokenizer", "text-v1"},
+      {"code_tokenizer", "code-v1"},
+      {"grammars", std::string(GrammarsVersion())},
       {"unicode", utf8proc_unicode_version()},
       {"hash_seed", std::to_string(p.hash_seed)},
       {"shingle_size", std::to_string(p.shingle_size)},
@@ -331,7 +334,7 @@ Status DecodeManifest(std::string_view text, SketchParams* p) {
     return Status::OK();
   };
   const auto expected = ManifestFields(SketchParams{});
-  for (const char* key : {"format", "text_tokenizer", "unicode"}) {
+  for (const char* key : {"format", "text_tokenizer", "unicode", "code_tokenizer", "grammars"}) {
     std::string v;
     DOPPEL_RETURN_IF_ERROR(get(key, &v));
     if (v != expected.at(key)) {

@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "doppel/format.h"
+#include "doppel/language.h"
 
 namespace doppel {
 namespace {
@@ -315,6 +316,12 @@ Status Reader::ParseJsonLine(const std::string& line, Document* doc) {
       if (key == "lang" || key == "language") {
         std::string_view lang;
         if (!field.value.get_string().get(lang)) doc->language.assign(lang);
+      } else if (key == "kind") {
+        std::string_view kind;
+        if (!field.value.get_string().get(kind)) {
+          if (kind == "code") doc->kind = Kind::kCode;
+          else if (kind != "text") return Status::InvalidArgument("field \"kind\" must be \"text\" or \"code\"");
+        }
       }
       meta += meta.empty() ? "{" : ",";
       AppendJsonString(&meta, key);
@@ -326,6 +333,12 @@ Status Reader::ParseJsonLine(const std::string& line, Document* doc) {
   if (!meta.empty()) meta += "}";
   doc->metadata = std::move(meta);
   if (doc->name.empty()) doc->name = doc->origin;
+  // A known programming language makes the document code ("lang": "en" stays prose); "kind":
+  // "code" with an unknown language uses the generic code lexer.
+  if (const Language* l = LookupLanguage(doc->language)) {
+    doc->kind = Kind::kCode;
+    doc->language = l->name;
+  }
   return Status::OK();
 }
 
@@ -362,6 +375,11 @@ Result<bool> Reader::ReadFile(const Pending& p, Document* doc) {
   }
   doc->name = p.path;
   doc->origin = p.path;
+  // Code by file name or extension; everything else is prose.
+  if (const Language* l = LanguageForPath(p.path)) {
+    doc->kind = Kind::kCode;
+    doc->language = l->name;
+  }
   ++counters_.documents;
   return true;
 }

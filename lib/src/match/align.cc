@@ -110,6 +110,7 @@ void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& sour
       const uint32_t b = std::max(seeds[c].q, covered_to);
       const uint32_t e = seeds[c].q + k;
       if (e > b) sp.matched += e - b;
+      for (uint32_t q = b; q < e; ++q) sp.pairs.emplace_back(q, seeds[c].s + (q - seeds[c].q));
       covered_to = std::max(covered_to, e);
     }
     if (sp.s_end < sp.s_begin) std::swap(sp.s_begin, sp.s_end);
@@ -118,9 +119,11 @@ void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& sour
       --sp.q_begin;
       --sp.s_begin;
       ++sp.matched;
+      sp.pairs.insert(sp.pairs.begin(), {sp.q_begin, sp.s_begin});
     }
     while (sp.q_end < query.size() && sp.s_end < source.size() &&
            query[sp.q_end] == source[sp.s_end]) {
+      sp.pairs.emplace_back(sp.q_end, sp.s_end);
       ++sp.q_end;
       ++sp.s_end;
       ++sp.matched;

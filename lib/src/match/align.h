@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace doppel {
@@ -24,6 +25,8 @@ struct AlignedSpan {
   uint32_t q_begin, q_end;  // token positions, half-open
   uint32_t s_begin, s_end;
   uint32_t matched;         // query tokens inside shared seeds (plus extension)
+  // Aligned token positions (query, source), ascending: the seeds' tokens and the extensions.
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
 };
 
 void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& source,

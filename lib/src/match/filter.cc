@@ -1,9 +1,13 @@
 #include "doppel/filter.h"
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "align.h"
+#include "doppel/language.h"
+#include "doppel/markdown.h"
 #include "doppel/shingle.h"
 
 namespace doppel {
@@ -42,156 +46,267 @@ struct Candidate {
   uint32_t band_hits;  // shared LSH bands
 };
 
+// One part of the answer read with one normalization: all prose, or one code block.
+struct Stream {
+  Kind kind = Kind::kText;
+  std::string language;
+  Tokens tokens;
+  std::vector<uint64_t> hashes;
+};
+
+// Share of identifier occurrences consistent with the best one-to-one renaming between the
+// query's names and the source's over the aligned pairs. Greedy on pair counts: exact for the
+// renamings that occur in copies (each name maps to one name), a lower bound otherwise.
+double RenamingConsistency(const AlignedSpan& a, const Tokens& q, const Tokens& s) {
+  std::unordered_map<uint64_t, uint32_t> pair_count;  // (query name, source name) → count
+  std::vector<std::pair<uint64_t, uint64_t>> keys;
+  uint32_t total = 0;
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> key_names;
+  for (const auto& [qi, si] : a.pairs) {
+    if (q[qi].name == 0 || s[si].name == 0) continue;
+    ++total;
+    const uint64_t key = q[qi].name * 0x9e3779b97f4a7c15ULL ^ s[si].name;
+    if (pair_count[key]++ == 0) key_names[key] = {q[qi].name, s[si].name};
+  }
+  if (total == 0) return -1;
+  std::vector<std::pair<uint32_t, uint64_t>> by_count;
+  for (const auto& [key, c] : pair_count) by_count.emplace_back(c, key);
+  std::sort(by_count.begin(), by_count.end(), [&](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first > y.first : key_names[x.second] < key_names[y.second];
+  });
+  std::unordered_set<uint64_t> used_q, used_s;
+  uint32_t consistent = 0;
+  for (const auto& [c, key] : by_count) {
+    const auto [qn, sn] = key_names[key];
+    if (used_q.count(qn) || used_s.count(sn)) continue;
+    used_q.insert(qn);
+    used_s.insert(sn);
+    consistent += c;
+  }
+  return static_cast<double>(consistent) / total;
+}
+
+// Replaces whole lines [b, e) of a code block with one comment line carrying the marker, at the
+// indentation of the first line, so the code around it still reads as code.
+void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, const Language* lang,
+                     const std::string& marker) {
+  size_t line_b = b;
+  while (line_b > 0 && (*out)[line_b - 1] != '\n') --line_b;
+  size_t line_e = e;
+  while (line_e < out->size() && (*out)[line_e] != '\n') ++line_e;
+  size_t i = line_b;
+  while (i < out->size() && ((*out)[i] == ' ' || (*out)[i] == '\t')) ++i;
+  const std::string indent = out->substr(line_b, i - line_b);
+  const std::string open = lang ? lang->line_comment : "//";
+  out->replace(line_b, line_e - line_b, indent + open + " " + marker);
+}
+
 }  // namespace
 
-Result<Verdict> Filter::Check(std::string_view text, Kind kind) const {
-  const Thresholds& th = options_.text;
+Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view language) const {
   Verdict v;
   v.output.assign(text);
-  Tokens qt;
-  DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(kind).Tokenize(text, &qt));
-  std::vector<uint64_t> qh;
-  TokenHashes(qt, &qh);
-  v.query_tokens = static_cast<uint32_t>(qt.size());
-  if (qt.empty()) {
+
+  // 1. Streams: the whole answer as code, or its prose and each fenced code block.
+  std::vector<Stream> streams;
+  if (kind == Kind::kCode) {
+    Stream st;
+    st.kind = Kind::kCode;
+    const Language* l = LookupLanguage(language);
+    st.language = l ? l->name : "";
+    DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kCode, st.language).Tokenize(text, &st.tokens));
+    streams.push_back(std::move(st));
+  } else {
+    Stream prose;
+    Tokens part;
+    for (const Segment& seg : SplitMarkdown(text)) {
+      const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
+      if (seg.kind == Kind::kText) {
+        DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &part, seg.begin, seg.line));
+        prose.tokens.insert(prose.tokens.end(), part.begin(), part.end());
+      } else {
+        Stream code;
+        code.kind = Kind::kCode;
+        const Language* l = LookupLanguage(seg.language);
+        code.language = l ? l->name : "";
+        DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kCode, code.language)
+                                   .Tokenize(body, &code.tokens, seg.begin, seg.line));
+        if (!code.tokens.empty()) streams.push_back(std::move(code));
+      }
+    }
+    if (!prose.tokens.empty()) streams.insert(streams.begin(), std::move(prose));
+  }
+  uint32_t total_tokens = 0;
+  for (auto& st : streams) {
+    TokenHashes(st.tokens, &st.hashes);
+    total_tokens += static_cast<uint32_t>(st.tokens.size());
+  }
+  v.query_tokens = total_tokens;
+  if (total_tokens == 0) {
     v.reason = "no words to compare";
     return v;
   }
 
-  // 1. Candidates through fingerprints (containment) and LSH bands (whole-answer similarity).
-  std::vector<Fingerprint> fps;
-  sketcher_.FingerprintsOf(qh, &fps);
-  std::vector<uint64_t> grams;
-  grams.reserve(fps.size());
-  for (const auto& f : fps) grams.push_back(f.hash);
-  std::sort(grams.begin(), grams.end());
-  grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
-  std::vector<Posting> postings;
-  DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(kind, grams, &postings));
-  std::unordered_map<uint32_t, Candidate> cands;
-  for (const auto& p : postings) {
-    if (p.saturated || p.ids.size() > options_.max_document_frequency) continue;
-    for (uint32_t id : p.ids) {
-      auto& c = cands.try_emplace(id, Candidate{id, 0, 0}).first->second;
-      ++c.hits;
+  struct Found {
+    Span span;
+    size_t stream;
+    uint32_t q_begin, q_end;
+    bool counts;  // may redact or block (not merely alike code)
+  };
+  std::vector<Found> all;
+  size_t candidates_seen = 0;
+  for (size_t si = 0; si < streams.size(); ++si) {
+    const Stream& st = streams[si];
+    const Thresholds& th = st.kind == Kind::kCode ? options_.code : options_.text;
+    // 2. Candidates through fingerprints (containment) and LSH bands (whole-part similarity).
+    std::vector<Fingerprint> fps;
+    sketcher_.FingerprintsOf(st.hashes, &fps);
+    std::vector<uint64_t> grams;
+    grams.reserve(fps.size());
+    for (const auto& f : fps) grams.push_back(f.hash);
+    std::sort(grams.begin(), grams.end());
+    grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
+    std::vector<Posting> postings;
+    DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(st.kind, grams, &postings));
+    std::unordered_map<uint32_t, Candidate> cands;
+    for (const auto& p : postings) {
+      if (p.saturated || p.ids.size() > options_.max_document_frequency) continue;
+      for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0}).first->second.hits;
     }
-  }
-  Signature sig;
-  sketcher_.SignatureOf(qh, &sig);
-  std::vector<BandKey> bands;
-  BandKeys(sig, index_->params().bands, index_->params().rows, index_->params().hash_seed, &bands);
-  DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(bands, &postings));
-  for (const auto& p : postings) {
-    if (p.saturated || p.ids.size() > options_.max_document_frequency) continue;
-    for (uint32_t id : p.ids) {
-      auto& c = cands.try_emplace(id, Candidate{id, 0, 0}).first->second;
-      ++c.band_hits;
+    Signature sig;
+    sketcher_.SignatureOf(st.hashes, &sig);
+    std::vector<BandKey> bands;
+    BandKeys(sig, index_->params().bands, index_->params().rows, index_->params().hash_seed, &bands);
+    DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(bands, &postings));
+    for (const auto& p : postings) {
+      if (p.saturated || p.ids.size() > options_.max_document_frequency) continue;
+      for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0}).first->second.band_hits;
     }
-  }
-  const uint32_t min_hits =
-      std::min<uint32_t>(options_.min_candidate_hits, static_cast<uint32_t>(grams.size()));
-  std::vector<Candidate> ranked;
-  for (const auto& [id, c] : cands) {
-    if ((c.hits >= min_hits || c.band_hits > 0) && !index_->IsDeleted(id)) ranked.push_back(c);
-  }
-  std::sort(ranked.begin(), ranked.end(), [](const Candidate& a, const Candidate& b) {
-    const uint32_t sa = a.hits + 2 * a.band_hits, sb = b.hits + 2 * b.band_hits;
-    return sa != sb ? sa > sb : a.id < b.id;
-  });
-  if (ranked.size() > options_.max_candidates) ranked.resize(options_.max_candidates);
+    const uint32_t min_hits =
+        std::min<uint32_t>(options_.min_candidate_hits, static_cast<uint32_t>(grams.size()));
+    std::vector<Candidate> ranked;
+    for (const auto& [id, c] : cands) {
+      if ((c.hits >= min_hits || c.band_hits > 0) && !index_->IsDeleted(id)) ranked.push_back(c);
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const Candidate& a, const Candidate& b) {
+      const uint32_t sa = a.hits + 2 * a.band_hits, sb = b.hits + 2 * b.band_hits;
+      return sa != sb ? sa > sb : a.id < b.id;
+    });
+    if (ranked.size() > options_.max_candidates) ranked.resize(options_.max_candidates);
+    candidates_seen += ranked.size();
 
-  // 2. Align each candidate; collect spans.
-  AlignOptions ao;
-  ao.seed_size = options_.seed_size;
-  ao.max_gap = options_.max_gap;
-  ao.max_drift = options_.max_diagonal_drift;
-  ao.min_matched = th.min_span_tokens;
-  std::vector<Span> all;
-  std::vector<uint32_t> all_q_begin, all_q_end;
-  Tokens st;
-  std::vector<uint64_t> sh;
-  std::vector<AlignedSpan> aligned;
-  for (const auto& c : ranked) {
-    auto info = index_->GetDocument(c.id);
-    if (!info.ok()) {
-      if (info.status().code() == Status::Code::kNotFound) continue;  // removed meanwhile
-      return info.status();
-    }
-    auto content = index_->GetContent(c.id);
-    if (!content.ok()) {
-      if (content.status().code() == Status::Code::kNotFound) continue;
-      return content.status();
-    }
-    if (c.band_hits > 0) {
-      auto ssig = index_->GetSignature(c.id);
-      if (ssig.ok()) v.jaccard = std::max(v.jaccard, EstimateJaccard(sig, *ssig));
-    }
-    DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info->kind)
-                               .Tokenize(*content, &st)
-                               .WithContext("stored document " + info->name));
-    TokenHashes(st, &sh);
-    Align(qh, sh, ao, &aligned);
-    for (const auto& a : aligned) {
-      Span s;
-      s.query = RangeOf(qt, a.q_begin, a.q_end);
-      s.source = RangeOf(st, a.s_begin, a.s_end);
-      s.source_name = info->name;
-      s.source_id = c.id;
-      s.source_metadata = info->metadata;
-      s.matched_tokens = a.matched;
-      s.query_tokens = a.q_end - a.q_begin;
-      s.score = static_cast<double>(a.matched) / s.query_tokens;
-      all.push_back(std::move(s));
-      all_q_begin.push_back(a.q_begin);
-      all_q_end.push_back(a.q_end);
+    // 3. Align each candidate of the same kind.
+    AlignOptions ao;
+    ao.seed_size = options_.seed_size;
+    ao.max_gap = options_.max_gap;
+    ao.max_drift = options_.max_diagonal_drift;
+    ao.min_matched = th.min_span_tokens;
+    Tokens src_tokens;
+    std::vector<uint64_t> src_hashes;
+    std::vector<AlignedSpan> aligned;
+    for (const auto& c : ranked) {
+      auto info = index_->GetDocument(c.id);
+      if (!info.ok()) {
+        if (info.status().code() == Status::Code::kNotFound) continue;  // removed meanwhile
+        return info.status();
+      }
+      if (info->kind != st.kind) continue;
+      auto content = index_->GetContent(c.id);
+      if (!content.ok()) {
+        if (content.status().code() == Status::Code::kNotFound) continue;
+        return content.status();
+      }
+      if (c.band_hits > 0) {
+        auto ssig = index_->GetSignature(c.id);
+        if (ssig.ok()) v.jaccard = std::max(v.jaccard, EstimateJaccard(sig, *ssig));
+      }
+      DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info->kind, info->language)
+                                 .Tokenize(*content, &src_tokens)
+                                 .WithContext("stored document " + info->name));
+      TokenHashes(src_tokens, &src_hashes);
+      Align(st.hashes, src_hashes, ao, &aligned);
+      for (const auto& a : aligned) {
+        Found f;
+        f.span.query = RangeOf(st.tokens, a.q_begin, a.q_end);
+        f.span.source = RangeOf(src_tokens, a.s_begin, a.s_end);
+        f.span.source_name = info->name;
+        f.span.source_id = c.id;
+        f.span.source_metadata = info->metadata;
+        f.span.matched_tokens = a.matched;
+        f.span.query_tokens = a.q_end - a.q_begin;
+        f.span.score = static_cast<double>(a.matched) / f.span.query_tokens;
+        f.span.kind = st.kind;
+        f.span.language = st.kind == Kind::kCode ? st.language : "";
+        if (st.kind == Kind::kCode) f.span.renaming = RenamingConsistency(a, st.tokens, src_tokens);
+        f.counts = st.kind == Kind::kText || f.span.renaming < 0 ||
+                   f.span.renaming >= options_.min_renaming;
+        f.stream = si;
+        f.q_begin = a.q_begin;
+        f.q_end = a.q_end;
+        all.push_back(std::move(f));
+      }
     }
   }
 
-  // 3. Keep the best source for each part of the answer: spans by matched tokens, a span is
-  // kept when at least half of its query tokens are not yet covered by kept spans.
-  std::vector<size_t> order(all.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return all[a].matched_tokens != all[b].matched_tokens
-               ? all[a].matched_tokens > all[b].matched_tokens
-               : all[a].source_id < all[b].source_id;
+  // 4. Keep the best source for each part of the answer: spans by matched tokens (spans that
+  // count first), a span is kept when at least half of its query tokens are not yet covered.
+  std::sort(all.begin(), all.end(), [](const Found& a, const Found& b) {
+    if (a.counts != b.counts) return a.counts;
+    return a.span.matched_tokens != b.span.matched_tokens ? a.span.matched_tokens > b.span.matched_tokens
+                                                          : a.span.source_id < b.span.source_id;
   });
-  std::vector<bool> covered(qt.size(), false);
-  std::unordered_map<uint32_t, uint32_t> per_source;  // source id → matched tokens kept
-  for (size_t i : order) {
+  std::vector<std::vector<bool>> covered(streams.size());
+  for (size_t i = 0; i < streams.size(); ++i) covered[i].assign(streams[i].tokens.size(), false);
+  // Matched tokens per (kind, source) over spans that count.
+  std::map<std::pair<int, uint32_t>, uint32_t> per_source;
+  uint32_t counted_tokens = 0;
+  bool any_counting = false;
+  std::vector<bool> kept_counts;
+  for (auto& f : all) {
+    auto& cov = covered[f.stream];
     uint32_t fresh = 0;
-    for (uint32_t t = all_q_begin[i]; t < all_q_end[i]; ++t) fresh += !covered[t];
-    if (2 * fresh < all_q_end[i] - all_q_begin[i]) continue;
-    for (uint32_t t = all_q_begin[i]; t < all_q_end[i]; ++t) covered[t] = true;
-    per_source[all[i].source_id] += all[i].matched_tokens;
-    v.spans.push_back(std::move(all[i]));
+    for (uint32_t t = f.q_begin; t < f.q_end; ++t) fresh += !cov[t];
+    if (2 * fresh < f.q_end - f.q_begin) continue;
+    for (uint32_t t = f.q_begin; t < f.q_end; ++t) {
+      if (!cov[t] && f.counts) ++counted_tokens;
+      cov[t] = true;
+    }
+    if (f.counts) {
+      per_source[{static_cast<int>(f.span.kind), f.span.source_id}] += f.span.matched_tokens;
+      any_counting = true;
+    }
+    v.spans.push_back(std::move(f.span));
   }
   std::sort(v.spans.begin(), v.spans.end(), [](const Span& a, const Span& b) {
-    return a.query.start != b.query.start ? a.query.start < b.query.start
-                                          : a.source_id < b.source_id;
+    return a.query.start != b.query.start ? a.query.start < b.query.start : a.source_id < b.source_id;
   });
-  const uint32_t covered_tokens =
-      static_cast<uint32_t>(std::count(covered.begin(), covered.end(), true));
-  v.score = static_cast<double>(covered_tokens) / qt.size();
+  v.score = static_cast<double>(counted_tokens) / total_tokens;
 
-  // 4. The action.
-  uint32_t best_source = 0;
-  for (const auto& [id, m] : per_source) best_source = std::max(best_source, m);
+  // 5. The action. Containment thresholds are those of the kind with most tokens.
+  uint32_t code_tokens = 0;
+  for (const auto& st : streams) code_tokens += st.kind == Kind::kCode ? static_cast<uint32_t>(st.tokens.size()) : 0;
+  const Thresholds& main_th = 2 * code_tokens > total_tokens ? options_.code : options_.text;
+  bool source_over = false;
+  for (const auto& [key, m] : per_source) {
+    const Thresholds& th = key.first == static_cast<int>(Kind::kCode) ? options_.code : options_.text;
+    source_over |= m >= th.redact_tokens;
+  }
   if (v.spans.empty()) {
     v.action = Action::kAllow;
-    v.reason = ranked.empty() ? "no similar protected document"
-                              : "similar documents share no passage of " +
-                                    std::to_string(th.min_span_tokens) + " tokens";
-  } else if (v.score >= th.block_containment) {
+    v.reason = candidates_seen == 0 ? "no similar protected document"
+                                    : "similar documents share no passage long enough to report";
+  } else if (any_counting && v.score >= main_th.block_containment) {
     v.action = Action::kBlock;
     v.reason = std::to_string(static_cast<int>(v.score * 100 + 0.5)) +
                "% of the answer reproduces protected content";
-  } else if (best_source >= th.redact_tokens || v.score >= th.redact_containment) {
+  } else if (any_counting && (source_over || v.score >= main_th.redact_containment)) {
     v.action = Action::kRedact;
-    v.reason = std::to_string(v.spans.size()) + " passage(s) reproduce protected content";
+    v.reason = std::to_string(per_source.size()) + " source(s) reproduced in " +
+               std::to_string(v.spans.size()) + " passage(s)";
   } else {
     v.action = Action::kAnnotate;
-    v.reason = "short passages resemble protected content";
+    v.reason = any_counting ? "short passages resemble protected content"
+                            : "code resembles protected code in shape only (names not a consistent renaming)";
   }
 
   if (v.action == Action::kBlock) {
@@ -204,7 +319,12 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind) const {
       const uint32_t b = it->query.start;
       const uint32_t e = std::min(it->query.end, limit);
       if (b >= e) continue;
-      out.replace(b, e - b, Marker(options_.redact_marker, it->source_name));
+      const std::string marker = Marker(options_.redact_marker, it->source_name);
+      if (it->kind == Kind::kCode) {
+        RedactCodeLines(&out, b, e, LookupLanguage(it->language), marker);
+      } else {
+        out.replace(b, e - b, marker);
+      }
       limit = b;
     }
     v.output = std::move(out);

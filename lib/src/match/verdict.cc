@@ -49,6 +49,15 @@ void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out) {
     *out += "},\"matched_tokens\":" + std::to_string(s.matched_tokens);
     *out += ",\"score\":";
     AppendJsonNumber(out, s.score);
+    *out += ",\"kind\":\"";
+    *out += KindName(s.kind);
+    out->push_back('"');
+    if (s.kind == Kind::kCode) {
+      *out += ",\"language\":";
+      AppendJsonString(out, s.language);
+      *out += ",\"renaming\":";
+      AppendJsonNumber(out, s.renaming);
+    }
     out->push_back('}');
   }
   *out += "],\"reason\":";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "doppel/code_tokenizer.h"
 #include "doppel/shingle.h"
 
 namespace doppel {
@@ -11,9 +12,23 @@ namespace doppel {
 DocumentSketcher::DocumentSketcher(const SketchParams& params)
     : params_(params),
       minhasher_(params.num_permutations, params.hash_seed),
-      text_tokenizer_(NewTextTokenizer()) {}
+      text_tokenizer_(NewTextTokenizer()),
+      generic_code_tokenizer_(NewCodeTokenizer(nullptr)) {
+  auto langs = Languages();
+  if (langs.ok()) {
+    for (const Language& l : **langs) code_tokenizers_.emplace_back(l.name, NewCodeTokenizer(&l));
+  }
+}
 
-const Tokenizer& DocumentSketcher::TokenizerFor(Kind /*kind*/) const { return *text_tokenizer_; }
+const Tokenizer& DocumentSketcher::TokenizerFor(Kind kind, std::string_view language) const {
+  if (kind == Kind::kText) return *text_tokenizer_;
+  if (const Language* l = LookupLanguage(language)) {
+    for (const auto& [name, tok] : code_tokenizers_) {
+      if (name == l->name) return *tok;
+    }
+  }
+  return *generic_code_tokenizer_;
+}
 
 void DocumentSketcher::SignatureOf(const std::vector<uint64_t>& token_hashes,
                                    Signature* sig) const {
@@ -33,7 +48,7 @@ Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
   thread_local Tokens tokens;
   thread_local std::vector<uint64_t> hashes;
   thread_local std::vector<Fingerprint> fps;
-  DOPPEL_RETURN_IF_ERROR(TokenizerFor(doc.kind).Tokenize(doc.text, &tokens));
+  DOPPEL_RETURN_IF_ERROR(TokenizerFor(doc.kind, doc.language).Tokenize(doc.text, &tokens));
   TokenHashes(tokens, &hashes);
   out->num_tokens = static_cast<uint32_t>(tokens.size());
   out->content_hash = XXH3_64bits(doc.text.data(), doc.text.size());

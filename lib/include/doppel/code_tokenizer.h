@@ -1,0 +1,31 @@
+// Code tokenizers: source code → identifier-normalized tokens.
+//
+// With a Language, the tree-sitter grammar parses the code and the token stream is the syntax
+// tree's leaves, in order: comments are dropped; identifiers become the token ID (the original
+// spelling is kept in Token::name for the renaming check); string and number literals become STR
+// and NUM; keywords, operators and punctuation are kept verbatim. Parse errors are tolerated —
+// snippets (a method without its class, an unbalanced brace) are the norm in answers — and the
+// leaves around an error still count. A renamed, reformatted, re-commented copy therefore yields
+// the same token hashes as its source.
+//
+// Without a Language (nullptr), a generic lexer does the same with C-like rules: identifiers
+// [A-Za-z_$][A-Za-z0-9_$]*, common keywords verbatim, quoted strings, numbers, // # /* */ comments.
+//
+// Thread-safety: Tokenize may run concurrently (parsers are per thread).
+#pragma once
+
+#include <memory>
+
+#include "doppel/language.h"
+#include "doppel/tokenizer.h"
+
+namespace doppel {
+
+std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language);
+
+// Hashes of the abstract tokens, for tests and the renaming check.
+uint64_t IdentifierTokenHash();
+uint64_t StringTokenHash();
+uint64_t NumberTokenHash();
+
+}  // namespace doppel

@@ -1,0 +1,42 @@
+// Language: what doppel knows about one programming language — from grammars/languages/*.lang,
+// embedded in the binary at build time — and how to find one by name, file name or fence tag.
+// Thread-safety: the registry is built once and immutable.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "doppel/status.h"
+
+struct TSLanguage;
+
+namespace doppel {
+
+struct Language {
+  std::string name;                       // "python", "c_sharp", ...
+  std::vector<std::string> extensions;    // ".py", ... (lower case)
+  std::vector<std::string> filenames;     // "Rakefile", ...
+  std::vector<std::string> fences;        // Markdown fence tags (lower case)
+  std::unordered_set<std::string> identifiers, strings, numbers, comments;
+  std::string line_comment;               // "#", "//"
+  std::string block_open, block_close;    // "/*", "*/" or empty
+  const TSLanguage* grammar = nullptr;
+};
+
+// Every language with a linked grammar, sorted by name. Fails (Internal) only when an embedded
+// table is malformed, which a test catches.
+Result<const std::vector<Language>*> Languages();
+
+// Lookups; nullptr when unknown. Names are exact; fences and extensions are case-insensitive.
+const Language* LanguageByName(std::string_view name);
+const Language* LanguageByFence(std::string_view tag);
+const Language* LanguageForPath(std::string_view path);
+// By name, fence tag or extension-like alias ("py", "c++", "golang", ...).
+const Language* LookupLanguage(std::string_view name_or_tag);
+
+// Sha256 of grammars.lock at build time: names the exact grammar versions (index manifest).
+std::string_view GrammarsVersion();
+
+}  // namespace doppel

@@ -1,0 +1,196 @@
+#include "doppel/code_tokenizer.h"
+
+#include <tree_sitter/api.h>
+#include <xxhash.h>
+
+#include <cctype>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace doppel {
+namespace {
+
+uint64_t Hash(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
+
+// The abstract tokens; the \x01 prefix keeps them apart from any verbatim token text.
+const uint64_t kId = Hash("\x01ID");
+const uint64_t kStr = Hash("\x01STR");
+const uint64_t kNum = Hash("\x01NUM");
+
+Status CheckInput(std::string_view text, uint32_t base_offset) {
+  if (text.size() + base_offset >= std::numeric_limits<uint32_t>::max()) {
+    return Status::ResourceExhausted("text of " + std::to_string(text.size()) +
+                                     " bytes exceeds the 4 GiB limit of one document");
+  }
+  Status s = ValidateUtf8(text);
+  if (!s.ok() && base_offset > 0) {
+    // Re-state the offset in the caller's coordinates.
+    const std::string& m = s.message();
+    const size_t at = m.rfind(' ');
+    return Status::InvalidArgument("invalid UTF-8 at byte offset " +
+                                   std::to_string(std::stoull(m.substr(at + 1)) + base_offset));
+  }
+  return s;
+}
+
+// One parser per thread and grammar; freed when the thread ends.
+struct Parsers {
+  std::unordered_map<const TSLanguage*, TSParser*> by_language;
+  ~Parsers() {
+    for (auto& [l, p] : by_language) ts_parser_delete(p);
+  }
+  TSParser* Get(const TSLanguage* lang) {
+    auto it = by_language.find(lang);
+    if (it != by_language.end()) return it->second;
+    TSParser* p = ts_parser_new();
+    if (!ts_parser_set_language(p, lang)) {  // ABI mismatch: fails without a message
+      ts_parser_delete(p);
+      return nullptr;
+    }
+    by_language[lang] = p;
+    return p;
+  }
+};
+
+class TreeSitterTokenizer final : public Tokenizer {
+ public:
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v1/" + lang->name) {}
+  std::string_view Name() const override { return name_; }
+
+  Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
+                  uint32_t base_line) const override {
+    out->clear();
+    DOPPEL_RETURN_IF_ERROR(CheckInput(text, base_offset));
+    thread_local Parsers parsers;
+    TSParser* parser = parsers.Get(lang_->grammar);
+    if (parser == nullptr) {
+      return Status::Internal("grammar " + lang_->name + " has an ABI this tree-sitter cannot load");
+    }
+    TSTree* tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
+    if (tree == nullptr) return Status::Internal("tree-sitter returned no tree for " + lang_->name);
+    TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(tree));
+    out->reserve(text.size() / 4 + 4);
+    // Depth-first over the tree; the loop invariant is that the cursor's node has not been
+    // visited yet.
+    for (;;) {
+      const TSNode node = ts_tree_cursor_current_node(&cursor);
+      bool descend = false;
+      if (!ts_node_is_missing(node)) {
+        const char* type = ts_node_type(node);
+        const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
+        const uint32_t line = ts_node_start_point(node).row + base_line;
+        if (lang_->comments.count(type)) {
+          // dropped with its children
+        } else if (lang_->strings.count(type)) {
+          out->push_back(Token{kStr, 0, b + base_offset, e + base_offset, line});
+        } else if (ts_node_child_count(node) == 0) {
+          if (e > b) {
+            const std::string_view leaf = text.substr(b, e - b);
+            if (lang_->identifiers.count(type)) {
+              out->push_back(Token{kId, Hash(leaf), b + base_offset, e + base_offset, line});
+            } else if (lang_->numbers.count(type)) {
+              out->push_back(Token{kNum, 0, b + base_offset, e + base_offset, line});
+            } else {
+              out->push_back(Token{Hash(leaf), 0, b + base_offset, e + base_offset, line});
+            }
+          }
+        } else {
+          descend = true;
+        }
+      }
+      if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
+      bool moved = false;
+      while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor))) {
+        if (!ts_tree_cursor_goto_parent(&cursor)) break;
+      }
+      if (!moved) break;
+    }
+    ts_tree_cursor_delete(&cursor);
+    ts_tree_delete(tree);
+    return Status::OK();
+  }
+
+ private:
+  const Language* lang_;
+  std::string name_;
+};
+
+// C-like lexing for code in a language without a grammar.
+class GenericCodeTokenizer final : public Tokenizer {
+ public:
+  std::string_view Name() const override { return "code-v1/generic"; }
+
+  Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
+                  uint32_t base_line) const override {
+    static const std::unordered_set<std::string_view> kKeywords = {
+        "if", "else", "elif", "for", "while", "do", "switch", "case", "default", "break",
+        "continue", "return", "function", "func", "fn", "def", "class", "struct", "enum",
+        "interface", "import", "from", "package", "use", "module", "public", "private",
+        "protected", "static", "const", "let", "var", "val", "new", "delete", "try", "catch",
+        "except", "finally", "throw", "raise", "and", "or", "not", "in", "is", "true", "false",
+        "null", "nil", "None", "True", "False", "this", "self", "void", "int", "char", "float",
+        "double", "bool", "string", "end", "then", "begin", "lambda", "yield", "async", "await"};
+    out->clear();
+    DOPPEL_RETURN_IF_ERROR(CheckInput(text, base_offset));
+    uint32_t line = base_line;
+    const size_t n = text.size();
+    auto ident_start = [](unsigned char c) { return std::isalpha(c) || c == '_' || c == '$' || c >= 0x80; };
+    auto ident_char = [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '$' || c >= 0x80; };
+    size_t i = 0;
+    while (i < n) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      const auto next = i + 1 < n ? static_cast<unsigned char>(text[i + 1]) : 0;
+      const size_t b = i;
+      const uint32_t start_line = line;
+      if (c == '\n') {
+        ++line;
+        ++i;
+      } else if (std::isspace(c)) {
+        ++i;
+      } else if ((c == '/' && next == '/') || c == '#') {
+        while (i < n && text[i] != '\n') ++i;
+      } else if (c == '/' && next == '*') {
+        i += 2;
+        while (i < n && !(text[i] == '*' && i + 1 < n && text[i + 1] == '/')) line += text[i++] == '\n';
+        i = std::min(n, i + 2);
+      } else if (c == '"' || c == '\'' || c == '`') {
+        ++i;
+        while (i < n && static_cast<unsigned char>(text[i]) != c) {
+          if (text[i] == '\\') ++i;
+          else if (text[i] == '\n') ++line;
+          ++i;
+        }
+        i = std::min(n, i + 1);
+        out->push_back(Token{kStr, 0, static_cast<uint32_t>(b + base_offset), static_cast<uint32_t>(i + base_offset), start_line});
+      } else if (std::isdigit(c)) {
+        while (i < n && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '.' || text[i] == '_')) ++i;
+        out->push_back(Token{kNum, 0, static_cast<uint32_t>(b + base_offset), static_cast<uint32_t>(i + base_offset), start_line});
+      } else if (ident_start(c)) {
+        while (i < n && ident_char(static_cast<unsigned char>(text[i]))) ++i;
+        const std::string_view word = text.substr(b, i - b);
+        const bool kw = kKeywords.count(word) > 0;
+        out->push_back(Token{kw ? Hash(word) : kId, kw ? 0 : Hash(word), static_cast<uint32_t>(b + base_offset),
+                             static_cast<uint32_t>(i + base_offset), start_line});
+      } else {
+        ++i;
+        out->push_back(Token{Hash(text.substr(b, 1)), 0, static_cast<uint32_t>(b + base_offset),
+                             static_cast<uint32_t>(i + base_offset), start_line});
+      }
+    }
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language) {
+  if (language == nullptr || language->grammar == nullptr) return std::make_unique<GenericCodeTokenizer>();
+  return std::make_unique<TreeSitterTokenizer>(language);
+}
+
+uint64_t IdentifierTokenHash() { return kId; }
+uint64_t StringTokenHash() { return kStr; }
+uint64_t NumberTokenHash() { return kNum; }
+
+}  // namespace doppel

@@ -1,0 +1,146 @@
+#include "doppel/language.h"
+
+#include <languages.h>
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+#include "language_tables.h"  // generated: kLanguageTables[], kLanguageTableCount
+
+namespace doppel {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string o(s);
+  for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+std::vector<std::string> Words(const std::string& v) {
+  std::vector<std::string> w;
+  std::istringstream ss(v);
+  std::string t;
+  while (ss >> t) w.push_back(t);
+  return w;
+}
+
+Status ParseTable(std::string_view text, Language* lang) {
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    const size_t nl = text.find('\n');
+    std::string line(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) {
+      return Status::Internal("language table line " + std::to_string(line_no) + ": no ':'");
+    }
+    const std::string key = line.substr(first, colon - first);
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+    const auto words = Words(value);
+    if (key == "name") lang->name = value;
+    else if (key == "extensions") for (const auto& w : words) lang->extensions.push_back(Lower(w));
+    else if (key == "filenames") lang->filenames = words;
+    else if (key == "fences") for (const auto& w : words) lang->fences.push_back(Lower(w));
+    else if (key == "identifiers") lang->identifiers.insert(words.begin(), words.end());
+    else if (key == "strings") lang->strings.insert(words.begin(), words.end());
+    else if (key == "numbers") lang->numbers.insert(words.begin(), words.end());
+    else if (key == "comments") lang->comments.insert(words.begin(), words.end());
+    else if (key == "line_comment") lang->line_comment = value;
+    else if (key == "block_comment" && words.size() == 2) {
+      lang->block_open = words[0];
+      lang->block_close = words[1];
+    }
+    // package, source, string_content, string_delimiters: build-time and documentation keys.
+  }
+  if (lang->name.empty()) return Status::Internal("language table without a name");
+  return Status::OK();
+}
+
+struct Registry {
+  Status status;
+  std::vector<Language> languages;
+};
+
+const Registry& GetRegistry() {
+  static const Registry reg = [] {
+    Registry r;
+    size_t n = 0;
+    const DoppelGrammar* grammars = doppel_grammars(&n);
+    for (size_t i = 0; i < kLanguageTableCount; ++i) {
+      Language lang;
+      Status s = ParseTable(kLanguageTables[i], &lang);
+      if (!s.ok()) {
+        r.status = s;
+        return r;
+      }
+      for (size_t g = 0; g < n; ++g) {
+        if (lang.name == grammars[g].name) lang.grammar = grammars[g].language();
+      }
+      if (lang.grammar == nullptr) {
+        r.status = Status::Internal("no grammar linked for language table " + lang.name);
+        return r;
+      }
+      r.languages.push_back(std::move(lang));
+    }
+    std::sort(r.languages.begin(), r.languages.end(),
+              [](const Language& a, const Language& b) { return a.name < b.name; });
+    return r;
+  }();
+  return reg;
+}
+
+}  // namespace
+
+Result<const std::vector<Language>*> Languages() {
+  const Registry& r = GetRegistry();
+  if (!r.status.ok()) return r.status;
+  return &r.languages;
+}
+
+const Language* LanguageByName(std::string_view name) {
+  for (const auto& l : GetRegistry().languages) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
+
+const Language* LanguageByFence(std::string_view tag) {
+  const std::string t = Lower(tag);
+  for (const auto& l : GetRegistry().languages) {
+    if (std::find(l.fences.begin(), l.fences.end(), t) != l.fences.end()) return &l;
+  }
+  return nullptr;
+}
+
+const Language* LanguageForPath(std::string_view path) {
+  const size_t slash = path.find_last_of('/');
+  const std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  const size_t dot = base.find_last_of('.');
+  const std::string ext = dot == std::string_view::npos ? "" : Lower(base.substr(dot));
+  for (const auto& l : GetRegistry().languages) {
+    if (std::find(l.filenames.begin(), l.filenames.end(), base) != l.filenames.end()) return &l;
+    if (!ext.empty() && std::find(l.extensions.begin(), l.extensions.end(), ext) != l.extensions.end()) return &l;
+  }
+  return nullptr;
+}
+
+const Language* LookupLanguage(std::string_view name_or_tag) {
+  if (name_or_tag.empty()) return nullptr;
+  if (const Language* l = LanguageByName(Lower(name_or_tag))) return l;
+  if (const Language* l = LanguageByFence(name_or_tag)) return l;
+  const std::string ext = "." + Lower(name_or_tag);
+  for (const auto& l : GetRegistry().languages) {
+    if (std::find(l.extensions.begin(), l.extensions.end(), ext) != l.extensions.end()) return &l;
+  }
+  return nullptr;
+}
+
+std::string_view GrammarsVersion() { return doppel_grammars_lock_sha256(); }
+
+}  // namespace doppel
