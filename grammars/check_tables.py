@@ -24,11 +24,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", "strings",
             "numbers", "comments", "line_comment"]
-OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment"]
+OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
-         "string_delimiters", "numbers", "comments", "block_comment"]
+         "string_delimiters", "numbers", "comments", "block_comment", "docstrings"]
 NODE_KEYS = ["identifiers", "strings", "string_content", "string_delimiters", "numbers",
-             "comments"]
+             "comments", "docstrings"]
 LEAF_KEYS = ["identifiers", "numbers"]
 
 

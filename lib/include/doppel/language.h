@@ -19,7 +19,7 @@ struct Language {
   std::vector<std::string> extensions;    // ".py", ... (lower case)
   std::vector<std::string> filenames;     // "Rakefile", ...
   std::vector<std::string> fences;        // Markdown fence tags (lower case)
-  std::unordered_set<std::string> identifiers, strings, numbers, comments;
+  std::unordered_set<std::string> identifiers, strings, numbers, comments, docstrings;
   std::string line_comment;               // "#", "//"
   std::string block_open, block_close;    // "/*", "*/" or empty
   const TSLanguage* grammar = nullptr;

@@ -80,7 +80,7 @@ class TreeSitterTokenizer final : public Tokenizer {
         const char* type = ts_node_type(node);
         const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
         const uint32_t line = ts_node_start_point(node).row + base_line;
-        if (lang_->comments.count(type)) {
+        if (lang_->comments.count(type) || IsDocstring(node, type)) {
           // dropped with its children
         } else if (lang_->strings.count(type)) {
           out->push_back(Token{kStr, 0, b + base_offset, e + base_offset, line});
@@ -112,6 +112,13 @@ class TreeSitterTokenizer final : public Tokenizer {
   }
 
  private:
+  // A statement holding nothing but a string literal (a docstring) carries no code.
+  bool IsDocstring(TSNode node, const char* type) const {
+    if (lang_->docstrings.empty() || !lang_->docstrings.count(type)) return false;
+    if (ts_node_named_child_count(node) != 1) return false;
+    return lang_->strings.count(ts_node_type(ts_node_named_child(node, 0))) > 0;
+  }
+
   const Language* lang_;
   std::string name_;
 };

@@ -51,6 +51,7 @@ Status ParseTable(std::string_view text, Language* lang) {
     else if (key == "strings") lang->strings.insert(words.begin(), words.end());
     else if (key == "numbers") lang->numbers.insert(words.begin(), words.end());
     else if (key == "comments") lang->comments.insert(words.begin(), words.end());
+    else if (key == "docstrings") lang->docstrings.insert(words.begin(), words.end());
     else if (key == "line_comment") lang->line_comment = value;
     else if (key == "block_comment" && words.size() == 2) {
       lang->block_open = words[0];

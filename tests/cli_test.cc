@@ -1,0 +1,414 @@
+// End-to-end tests of the command-line tools doppel-index and doppel-filter: the real binaries,
+// their output, and their exit codes.
+#include <catch2/catch.hpp>
+#include <cctype>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "doppel/options.h"
+#include "test_util.h"
+
+using doppel_test::CommandResult;
+using doppel_test::Contains;
+using doppel_test::Lines;
+using doppel_test::Quote;
+using doppel_test::Run;
+using doppel_test::TempDir;
+using doppel_test::WriteFile;
+
+namespace {
+
+const std::string kIndexBin = DOPPEL_INDEX_BIN;
+const std::string kFilterBin = DOPPEL_FILTER_BIN;
+const std::string kLicenses = "/usr/share/common-licenses";
+const std::string kAnswers = std::string(DOPPEL_SOURCE_DIR) + "/data/demo/answers";
+const std::string kAnswersJsonl = std::string(DOPPEL_SOURCE_DIR) + "/data/demo/answers.jsonl";
+
+CommandResult Index(const std::string& args) { return Run(Quote(kIndexBin) + " " + args); }
+CommandResult Filter(const std::string& args) { return Run(Quote(kFilterBin) + " " + args); }
+
+std::string Describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+}
+
+// Builds an index of the license directory in `dir`.
+void BuildLicenses(const std::string& dir) {
+  const CommandResult r = Index("build --index " + Quote(dir) + " " + kLicenses);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+}
+
+// The unsigned number after "key": in a JSON text, or -1.
+long long JsonNumber(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  const size_t at = json.find(needle);
+  if (at == std::string::npos) return -1;
+  size_t i = at + needle.size();
+  if (i >= json.size() || !std::isdigit(static_cast<unsigned char>(json[i]))) return -1;
+  long long v = 0;
+  for (; i < json.size() && std::isdigit(static_cast<unsigned char>(json[i])); ++i) {
+    v = v * 10 + (json[i] - '0');
+  }
+  return v;
+}
+
+// Every string value that follows `prefix` (which ends just before the opening quote) in a JSON
+// text; the values tested here hold no escaped quotes.
+std::vector<std::string> StringsAfter(const std::string& json, const std::string& prefix) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while ((at = json.find(prefix + "\"", at)) != std::string::npos) {
+    const size_t b = at + prefix.size() + 1;
+    const size_t e = json.find('"', b);
+    if (e == std::string::npos) break;
+    out.push_back(json.substr(b, e - b));
+    at = e;
+  }
+  return out;
+}
+
+// The "name" of every span source in a verdict line.
+std::vector<std::string> SourceNames(const std::string& json) {
+  return StringsAfter(json, "\"source\":{\"name\":");
+}
+
+bool AnyNameContains(const std::vector<std::string>& names, const std::string& part) {
+  for (const auto& n : names) {
+    if (Contains(n, part)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("cli: doppel-index build indexes the license directory", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  const CommandResult r = Index("build --index " + Quote(dir) + " " + kLicenses);
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.err, "added"));
+  const CommandResult stats = Index("stats --index " + Quote(dir));
+  INFO(Describe(stats));
+  REQUIRE(stats.exit_code == 0);
+  const long long n = JsonNumber(stats.out, "documents");
+  CHECK(n > 0);
+  // The three symbolic links (GPL, LGPL, GFDL) are not indexed a second time.
+  size_t regular = 0;
+  for (const auto& e : std::filesystem::directory_iterator(kLicenses)) {
+    regular += e.is_regular_file() && !e.is_symlink();
+  }
+  CHECK(n == static_cast<long long>(regular));
+  CHECK(Contains(r.err, std::to_string(n) + " added"));
+  CHECK(JsonNumber(stats.out, "deleted") == 0);
+  CHECK(JsonNumber(stats.out, "shingle_size") == doppel::SketchParams{}.shingle_size);
+}
+
+TEST_CASE("cli: building again reports every document unchanged", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const long long n = JsonNumber(Index("stats --index " + Quote(dir)).out, "documents");
+  REQUIRE(n > 0);
+  const CommandResult again = Index("build --index " + Quote(dir) + " " + kLicenses);
+  INFO(Describe(again));
+  CHECK(again.exit_code == 0);
+  CHECK(Contains(again.err, " 0 added"));
+  CHECK(Contains(again.err, std::to_string(n) + " unchanged"));
+  CHECK(JsonNumber(Index("stats --index " + Quote(dir)).out, "documents") == n);
+}
+
+TEST_CASE("cli: check flags the verbatim GPL-3 answer", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const CommandResult r =
+      Filter("check --index " + Quote(dir) + " " + Quote(kAnswers + "/01-verbatim-gpl3.txt"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  CHECK((Contains(r.out, "\"action\":\"block\"") || Contains(r.out, "\"action\":\"redact\"")));
+  CHECK(AnyNameContains(SourceNames(r.out), "GPL"));
+  CHECK(Lines(r.out).size() == 1);
+  CHECK(Contains(r.out, "\"id\":\"" + kAnswers + "/01-verbatim-gpl3.txt\""));
+}
+
+TEST_CASE("cli: check allows an original answer", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const CommandResult r = Filter("check --index " + Quote(dir) + " --id mine " +
+                                 Quote(kAnswers + "/04-original.txt"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.out, "\"action\":\"allow\""));
+  CHECK(Contains(r.out, "\"spans\":[]"));
+  CHECK(Contains(r.out, "\"id\":\"mine\""));
+}
+
+TEST_CASE("cli: check reads an answer from standard input", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const CommandResult r = Filter("check --index " + Quote(dir) + " - < " +
+                                 Quote(kAnswers + "/03-embedded-mpl.txt") + " --output");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  CHECK(Contains(r.out, "\"id\":\"<stdin>\""));
+  CHECK(AnyNameContains(SourceNames(r.out), "MPL-2.0"));
+  CHECK(Contains(r.out, "\"output\":"));
+  CHECK(Contains(r.out, "[redacted: similar to"));
+}
+
+TEST_CASE("cli: --format text prints a verdict for people", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const CommandResult r = Filter("check --index " + Quote(dir) + " --format text " +
+                                 Quote(kAnswers + "/03-embedded-mpl.txt"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  CHECK(Contains(r.out, "redact"));
+  CHECK(Contains(r.out, "answer bytes"));
+  CHECK(Contains(r.out, "MPL-2.0"));
+}
+
+TEST_CASE("cli: --jsonl prints one verdict line per answer in input order", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const CommandResult r = Filter("check --index " + Quote(dir) + " --jsonl " + Quote(kAnswersJsonl));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  const auto out_lines = Lines(r.out);
+  REQUIRE(out_lines.size() == 7);
+  // The ids of the input, in order.
+  const std::string input = doppel_test::ReadFile(kAnswersJsonl);
+  std::vector<std::string> ids;
+  for (const auto& line : Lines(input)) {
+    const auto found = StringsAfter(line, "{\"id\": ");
+    REQUIRE(found.size() == 1);
+    ids.push_back(found[0]);
+  }
+  REQUIRE(ids.size() == 7);
+  for (size_t i = 0; i < 7; ++i) {
+    INFO("line " << i + 1);
+    CHECK(Contains(out_lines[i], "\"id\":\"" + ids[i] + "\""));
+  }
+  // The originals are allowed, the copies flagged.
+  CHECK(Contains(out_lines[0], "\"action\":\"block\""));
+  CHECK(Contains(out_lines[3], "\"action\":\"allow\""));
+  CHECK(Contains(out_lines[4], "\"action\":\"allow\""));
+  CHECK(Contains(out_lines[6], "\"action\":\"allow\""));
+}
+
+TEST_CASE("cli: a malformed JSONL line gets an error line and exit code 2", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const std::string input = tmp / "answers.jsonl";
+  WriteFile(input,
+            "{\"id\":\"first\",\"text\":\"An original sentence about the weather today.\"}\n"
+            "{\"id\":\"second\",\"text\":\"unterminated\n"
+            "{\"id\":7,\"text\":\"Another harmless sentence about gardening.\"}\n");
+  const CommandResult r = Filter("check --index " + Quote(dir) + " --jsonl " + Quote(input));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  const auto lines = Lines(r.out);
+  REQUIRE(lines.size() == 3);
+  CHECK(Contains(lines[0], "\"id\":\"first\""));
+  CHECK(Contains(lines[0], "\"action\":\"allow\""));
+  CHECK(Contains(lines[1], "\"line\":2"));
+  CHECK(Contains(lines[1], "\"error\""));
+  CHECK(Contains(lines[2], "\"id\":\"7\""));
+  CHECK(Contains(lines[2], "\"action\":\"allow\""));
+  CHECK(Contains(r.err, "answers.jsonl:2"));
+}
+
+TEST_CASE("cli: an answer with invalid UTF-8 is exit code 2 naming the byte offset", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const std::string answer = tmp / "bad.txt";
+  WriteFile(answer, "Perfectly fine words, then \xff\xfe garbage.");
+  const CommandResult r = Filter("check --index " + Quote(dir) + " " + Quote(answer));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "byte offset 27"));
+  CHECK(Contains(r.err, "bad.txt"));
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("cli: a missing index is exit code 2 naming the directory", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "no-index-here";
+  const CommandResult check =
+      Filter("check --index " + Quote(dir) + " " + Quote(kAnswers + "/04-original.txt"));
+  INFO(Describe(check));
+  CHECK(check.exit_code == 2);
+  CHECK(Contains(check.err, dir));
+  const CommandResult stats = Index("stats --index " + Quote(dir));
+  CHECK(stats.exit_code == 2);
+  CHECK(Contains(stats.err, dir));
+  CHECK(Index("verify --index " + Quote(dir)).exit_code == 2);
+  CHECK(Index("remove --index " + Quote(dir) + " x").exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(dir));
+}
+
+TEST_CASE("cli: doppel-index add on a missing index is exit code 2", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "missing";
+  const CommandResult r = Index("add --index " + Quote(dir) + " " + kLicenses + "/GPL-3");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, dir));
+  CHECK_FALSE(std::filesystem::exists(dir));  // add never creates an index
+}
+
+TEST_CASE("cli: add and remove change what check reports", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const std::string gpl_answer = Quote(kAnswers + "/01-verbatim-gpl3.txt");
+  const CommandResult before = Filter("check --index " + Quote(dir) + " " + gpl_answer);
+  REQUIRE(AnyNameContains(SourceNames(before.out), "GPL-3"));
+  const long long n = JsonNumber(Index("stats --index " + Quote(dir)).out, "documents");
+
+  const CommandResult rm = Index("remove --index " + Quote(dir) + " " + kLicenses + "/GPL-3");
+  INFO(Describe(rm));
+  CHECK(rm.exit_code == 0);
+  CHECK(Contains(rm.err, "removed 1"));
+  const CommandResult stats = Index("stats --index " + Quote(dir));
+  CHECK(JsonNumber(stats.out, "documents") == n - 1);
+  CHECK(JsonNumber(stats.out, "deleted") == 1);
+  const CommandResult after = Filter("check --index " + Quote(dir) + " " + gpl_answer);
+  INFO(Describe(after));
+  CHECK(after.exit_code != 2);
+  CHECK_FALSE(AnyNameContains(SourceNames(after.out), "GPL-3"));
+
+  // Adding it back makes it findable again, under the same name.
+  const CommandResult add = Index("add --index " + Quote(dir) + " " + kLicenses + "/GPL-3");
+  INFO(Describe(add));
+  CHECK(add.exit_code == 0);
+  CHECK(Contains(add.err, "1 added"));
+  const CommandResult again = Filter("check --index " + Quote(dir) + " " + gpl_answer);
+  CHECK(again.exit_code == 1);
+  CHECK(AnyNameContains(SourceNames(again.out), "GPL-3"));
+}
+
+TEST_CASE("cli: --help of each tool exits 0 and explains the exit codes", "[cli]") {
+  for (const std::string& bin : {kIndexBin, kFilterBin}) {
+    INFO(bin);
+    const CommandResult r = Run(Quote(bin) + " --help");
+    CHECK(r.exit_code == 0);
+    CHECK(Contains(r.out + r.err, "Exit codes"));
+  }
+}
+
+TEST_CASE("cli: bad arguments are exit code 2", "[cli]") {
+  CHECK(Index("").exit_code == 2);  // a subcommand is required
+  CHECK(Index("build --no-such-flag x").exit_code == 2);
+  CHECK(Filter("check").exit_code == 2);  // --index is required
+  CHECK(Filter("check --index x --format yaml -").exit_code == 2);
+}
+
+TEST_CASE("cli: verify prints ok and compact keeps the index valid", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const CommandResult v = Index("verify --index " + Quote(dir));
+  INFO(Describe(v));
+  CHECK(v.exit_code == 0);
+  CHECK(v.out.rfind("ok", 0) == 0);
+  CHECK(Contains(v.out, "deleted_refs_pending_compaction=0"));
+  REQUIRE(Index("remove --index " + Quote(dir) + " " + kLicenses + "/BSD").exit_code == 0);
+  const CommandResult c = Index("compact --index " + Quote(dir));
+  INFO(Describe(c));
+  CHECK(c.exit_code == 0);
+  const CommandResult v2 = Index("verify --index " + Quote(dir));
+  CHECK(v2.exit_code == 0);
+  CHECK(v2.out.rfind("ok", 0) == 0);
+}
+
+TEST_CASE("cli: building with another shingle size on an existing index names both values",
+          "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const uint32_t built = doppel::SketchParams{}.shingle_size;  // the index has the defaults
+  const uint32_t other = built == 4 ? 6 : 4;
+  const CommandResult r = Index("build --index " + Quote(dir) + " --shingle-size " +
+                                std::to_string(other) + " " + kLicenses + "/GPL-3");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "shingle_size"));
+  CHECK(Contains(r.err, "index " + std::to_string(built)));
+  CHECK(Contains(r.err, "requested " + std::to_string(other)));
+  // The index is untouched.
+  CHECK(Index("verify --index " + Quote(dir)).exit_code == 0);
+}
+
+TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the rest indexed",
+          "[cli]") {
+  TempDir tmp;
+  const std::string corpus = tmp / "corpus.jsonl";
+  WriteFile(corpus,
+            "{\"id\":\"one\",\"text\":\"The first document talks about rivers and bridges.\"}\n"
+            "{\"id\":\"two\",\"text\":\"Invalid bytes \xff\xfe in the middle.\"}\n"
+            "{\"id\":\"three\",\"text\":\"The third document talks about owls at night.\"}\n");
+  const std::string dir = tmp / "idx";
+  const CommandResult r =
+      Index("build --index " + Quote(dir) + " --on-error skip " + Quote(corpus));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  CHECK(Contains(r.err, "corpus.jsonl:2"));
+  CHECK(Contains(r.err, "1 rejected"));
+  const CommandResult stats = Index("stats --index " + Quote(dir));
+  CHECK(JsonNumber(stats.out, "documents") == 2);
+
+  // Without skipping, the build stops at the bad document with exit code 2; what came before
+  // it stays.
+  const std::string dir2 = tmp / "idx2";
+  const CommandResult stop = Index("build --index " + Quote(dir2) + " " + Quote(corpus));
+  INFO(Describe(stop));
+  CHECK(stop.exit_code == 2);
+  CHECK(Contains(stop.err, "corpus.jsonl:2"));
+  CHECK(JsonNumber(Index("stats --index " + Quote(dir2)).out, "documents") == 1);
+}
+
+TEST_CASE("cli: build of JSONL keeps ids and metadata for the verdicts", "[cli]") {
+  TempDir tmp;
+  const std::string gpl = doppel_test::ReadFile(kLicenses + "/GPL-3");
+  const size_t at = gpl.find("Some devices are designed");
+  REQUIRE(at != std::string::npos);
+  std::string para = gpl.substr(at, gpl.find("\n\n", at) - at);
+  for (char& c : para) {
+    if (c == '\n') c = ' ';
+  }
+  const std::string corpus = tmp / "corpus.jsonl";
+  WriteFile(corpus, "{\"id\":\"gpl3-devices\",\"text\":\"" + para +
+                        "\",\"license\":\"GPL-3.0-or-later\",\"url\":\"https://gnu.org\"}\n");
+  const std::string dir = tmp / "idx";
+  const CommandResult b = Index("build --index " + Quote(dir) + " " + Quote(corpus));
+  INFO(Describe(b));
+  REQUIRE(b.exit_code == 0);
+  const CommandResult r =
+      Filter("check --index " + Quote(dir) + " " + Quote(kAnswers + "/01-verbatim-gpl3.txt"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  CHECK(AnyNameContains(SourceNames(r.out), "gpl3-devices"));
+  CHECK(Contains(r.out, "\"metadata\":{\"license\":\"GPL-3.0-or-later\",\"url\":\"https://gnu.org\"}"));
+}
+
+// doppel-filter reads the answer with std::ifstream, which opens a directory without error and
+// then reads nothing, so `check DIR` judges an empty answer: "allow" with exit code 0, where the
+// documented exit codes call for 2 (bad input).
+TEST_CASE("cli: checking a directory instead of an answer file is an error", "[cli][!mayfail]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const CommandResult r = Filter("check --index " + Quote(dir) + " " + Quote(kAnswers));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, kAnswers));
+}

@@ -1,0 +1,285 @@
+// Code normalization (tree-sitter and the generic lexer), Markdown splitting, and renamed-copy
+// detection through the filter.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "doppel/code_tokenizer.h"
+#include "doppel/filter.h"
+#include "doppel/index.h"
+#include "doppel/language.h"
+#include "doppel/markdown.h"
+#include "doppel/shingle.h"
+#include "test_util.h"
+
+using namespace doppel;
+using doppel_test::TempDir;
+
+namespace {
+
+std::vector<uint64_t> CodeHashes(const std::string& lang, std::string_view code) {
+  const Language* l = LanguageByName(lang);
+  REQUIRE((l != nullptr || lang == "generic"));
+  auto tok = NewCodeTokenizer(l);
+  Tokens t;
+  Status s = tok->Tokenize(code, &t);
+  REQUIRE(s.ok());
+  std::vector<uint64_t> h;
+  TokenHashes(t, &h);
+  return h;
+}
+
+// A case file: first line the language, then two snippets separated by a line "---".
+struct Case {
+  std::string lang, a, b;
+};
+Case ReadCase(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string all = ss.str();
+  Case c;
+  const size_t nl = all.find('\n');
+  c.lang = all.substr(0, nl);
+  const std::string rest = all.substr(nl + 1);
+  const size_t sep = rest.find("\n---\n");
+  REQUIRE(sep != std::string::npos);
+  c.a = rest.substr(0, sep + 1);
+  c.b = rest.substr(sep + 5);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("code: every language table loads with its grammar") {
+  auto langs = Languages();
+  REQUIRE(langs.ok());
+  REQUIRE((*langs)->size() == 11);
+  for (const auto& l : **langs) {
+    INFO(l.name);
+    CHECK(l.grammar != nullptr);
+    CHECK(!l.extensions.empty());
+    CHECK(!l.fences.empty());
+    CHECK(!l.identifiers.empty());
+    CHECK(!l.line_comment.empty());
+    for (const auto& f : l.fences) CHECK(LanguageByFence(f) == &l);
+  }
+  CHECK(LookupLanguage("py")->name == "python");
+  CHECK(LookupLanguage("C++")->name == "cpp");
+  CHECK(LookupLanguage("golang")->name == "go");
+  CHECK(LanguageForPath("src/Main.JAVA")->name == "java");
+  CHECK(LanguageForPath("README") == nullptr);
+  CHECK(LookupLanguage("cobol") == nullptr);
+  CHECK(GrammarsVersion().size() == 64);
+}
+
+TEST_CASE("code: normalization cases (renamed, reformatted, re-commented copies)") {
+  size_t same = 0, differ = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(DOPPEL_TEST_DATA) + "/code_normalization")) {
+    const Case c = ReadCase(e.path());
+    INFO(e.path().filename().string());
+    const auto a = CodeHashes(c.lang, c.a);
+    const auto b = CodeHashes(c.lang, c.b);
+    CHECK(a.size() > 5);
+    if (e.path().extension() == ".same") {
+      CHECK(a == b);
+      ++same;
+    } else {
+      CHECK(a != b);
+      ++differ;
+    }
+  }
+  CHECK(same >= 11);  // every language has at least one
+  CHECK(differ >= 2);
+}
+
+TEST_CASE("code: tokens keep spans, lines and original names") {
+  const std::string code = "def area(r):\n    return 3.14 * r * r  # circle\n";
+  auto tok = NewCodeTokenizer(LanguageByName("python"));
+  Tokens t;
+  REQUIRE(tok->Tokenize(code, &t, 100, 10).ok());
+  REQUIRE(t.size() == 12);  // def ID ( ID ) : return NUM * ID * ID
+  CHECK(t[0].hash != IdentifierTokenHash());
+  CHECK(t[1].hash == IdentifierTokenHash());
+  CHECK(code.substr(t[1].begin - 100, t[1].end - t[1].begin) == "area");
+  CHECK(t[3].name == t[9].name);  // both "r"
+  CHECK(t[9].name == t[11].name);
+  CHECK(t[1].name != t[3].name);
+  CHECK(t[7].hash == NumberTokenHash());
+  CHECK(t[0].line == 10);
+  CHECK(t[6].line == 11);
+  for (const auto& x : t) CHECK(code.find('#') > x.begin - 100);  // the comment gave no token
+}
+
+TEST_CASE("code: literals are abstracted, broken snippets still tokenize") {
+  CHECK(CodeHashes("javascript", "f('a', 1);") == CodeHashes("javascript", "f(\"other text\", 42);"));
+  // An unbalanced brace and a stray token: tokens around the error still come out.
+  const auto h = CodeHashes("java", "int x = compute(a, b);\n}\n} else { return y; ");
+  CHECK(h.size() >= 12);
+  CHECK(CodeHashes("c", "") .empty());
+}
+
+TEST_CASE("code: invalid UTF-8 in code is an error naming the offset") {
+  auto tok = NewCodeTokenizer(LanguageByName("go"));
+  Tokens t;
+  Status s = tok->Tokenize(std::string("x := 1\n\xff"), &t);
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK_THAT(s.message(), Catch::Contains("byte offset 7"));
+  s = tok->Tokenize(std::string("x := 1\n\xff"), &t, 1000);
+  CHECK_THAT(s.message(), Catch::Contains("byte offset 1007"));
+}
+
+TEST_CASE("code: the generic lexer normalizes unknown languages") {
+  const auto a = CodeHashes("generic", "proc total(xs) { let s = 0; for x in xs { s = s + x } return s } // sum");
+  const auto b = CodeHashes("generic", "proc add(v) { let acc = 0; for e in v { acc = acc + e } return acc }");
+  CHECK(a == b);
+  CHECK(a != CodeHashes("generic", "proc add(v) { let acc = 0; while e in v { acc = acc + e } return acc }"));
+}
+
+TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
+  const std::string text =
+      "Intro line\n"
+      "```py title=\"x\"\n"
+      "print(1)\n"
+      "```\n"
+      "Middle with ``` inline ``` code\n"
+      "~~~~\n"
+      "raw\n"
+      "~~~~\n"
+      "  ```rust\n"
+      "fn main() {}\n";  // never closed: runs to the end
+  const auto segs = SplitMarkdown(text);
+  REQUIRE(segs.size() == 5);
+  CHECK(segs[0].kind == Kind::kText);
+  CHECK(text.substr(segs[0].begin, segs[0].end - segs[0].begin) == "Intro line\n");
+  CHECK(segs[1].kind == Kind::kCode);
+  CHECK(segs[1].language == "py");
+  CHECK(text.substr(segs[1].begin, segs[1].end - segs[1].begin) == "print(1)\n");
+  CHECK(segs[1].line == 3);
+  CHECK(segs[2].kind == Kind::kText);
+  CHECK(text.substr(segs[2].begin, segs[2].end - segs[2].begin) == "Middle with ``` inline ``` code\n");
+  CHECK(segs[3].kind == Kind::kCode);
+  CHECK(segs[3].language.empty());
+  CHECK(segs[4].language == "rust");
+  CHECK(text.substr(segs[4].begin) == "fn main() {}\n");
+  CHECK(segs[4].line == 10);
+  CHECK(SplitMarkdown("").empty());
+}
+
+namespace {
+
+const char* kProtected = R"(import os
+
+def merge_sorted_runs(left, right, key=None):
+    """Merge two sorted lists into one sorted list."""
+    result = []
+    i = 0
+    j = 0
+    while i < len(left) and j < len(right):
+        if key(left[i]) <= key(right[j]):
+            result.append(left[i])
+            i += 1
+        else:
+            result.append(right[j])
+            j += 1
+    result.extend(left[i:])
+    result.extend(right[j:])
+    return result
+)";
+
+// The same function, renamed consistently, reformatted and re-commented.
+const char* kRenamed = R"(def combine(a, b, key=None):
+    # combine two ordered sequences
+    out = []
+    p = 0; q = 0
+    while p < len(a) and q < len(b):
+        if key(a[p]) <= key(b[q]):
+            out.append(a[p]); p += 1
+        else:
+            out.append(b[q]); q += 1
+    out.extend(a[p:])
+    out.extend(b[q:])
+    return out
+)";
+
+// Same shape, names not a consistent renaming.
+const char* kShapeOnly = R"(def combine(a, b, key=None):
+    a = []
+    a = 0
+    a = 0
+    while b < len(a) and b < len(b):
+        if key(a[b]) <= key(a[a]):
+            b.append(a[a])
+            a += 1
+        else:
+            a.append(b[a])
+            b += 1
+    a.extend(b[a:])
+    a.extend(a[b:])
+    return b
+)";
+
+}  // namespace
+
+TEST_CASE("code: renamed copies are found, localized and told apart from look-alikes") {
+  TempDir dir;
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir / "idx", io);
+    REQUIRE(index.ok());
+    Document d;
+    d.name = "lib/merge.py";
+    d.text = kProtected;
+    d.kind = Kind::kCode;
+    d.language = "python";
+    Document prose;
+    prose.name = "notes.txt";
+    prose.text = "def merge sorted runs left right key none result i j while len append extend return";
+    DocumentSketcher sk((*index)->params());
+    std::vector<SketchedDocument> batch(2);
+    REQUIRE(sk.Sketch(d, &batch[0]).ok());
+    REQUIRE(sk.Sketch(prose, &batch[1]).ok());
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&batch, &ws).ok());
+  }
+  auto filter = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(filter.ok());
+
+  const std::string answer =
+      std::string("Sure, here you go. The function walks both inputs once, always taking the smaller "
+                  "head element, so it runs in linear time and keeps equal elements in their original "
+                  "order, which makes it stable. You can pass a key function to compare on a derived "
+                  "value, for example the length of each string or a field of a record, and the "
+                  "result is a new list, so neither input is changed:\n\n```python\n") +
+      kRenamed + "```\n\nFor many runs, merge them pairwise or use a heap.\n";
+  auto v = (*filter)->Check(answer);
+  REQUIRE(v.ok());
+  CHECK((v->action == Action::kRedact || v->action == Action::kBlock));
+  REQUIRE(!v->spans.empty());
+  const Span& s = v->spans.front();
+  CHECK(s.source_name == "lib/merge.py");
+  CHECK(s.kind == Kind::kCode);
+  CHECK(s.language == "python");
+  CHECK(s.renaming == Approx(1.0));
+  CHECK(s.query.first_line == 4);   // the def line, in lines of the whole answer
+  CHECK(s.query.last_line >= 14);
+  CHECK(s.source.first_line == 3);
+  CHECK(answer.substr(s.query.start, 3) == "def");
+  // The redacted output keeps the fences and puts a comment in place of the code.
+  CHECK_THAT(v->output, Catch::Contains("```python\n# [redacted: similar to lib/merge.py]"));
+
+  auto shape = (*filter)->Check(kShapeOnly, Kind::kCode, "python");
+  REQUIRE(shape.ok());
+  REQUIRE(!shape->spans.empty());
+  CHECK(shape->spans.front().renaming < 0.6);
+  CHECK(shape->spans.front().renaming < s.renaming);
+  CHECK(shape->action == Action::kAnnotate);
+
+  // A prose query of the same words never matches code, and code never matches the prose doc.
+  auto prose = (*filter)->Check("def merge sorted runs left right key none result i j while len append extend return");
+  REQUIRE(prose.ok());
+  for (const auto& sp : prose->spans) CHECK(sp.source_name != "lib/merge.py");
+}
