@@ -26,14 +26,14 @@ struct SketchParams {
 
   // LSH banding: `bands` bands of `rows` rows; bands * rows <= num_permutations. Two documents
   // of Jaccard similarity s share at least one band with probability 1 - (1 - s^rows)^bands; the
-  // curve's steepest point is near (1/bands)^(1/rows) = 0.42 for 32 x 4. Band candidates are
-  // verified by alignment, so the filter favours recall here. Requires re-indexing.
+  // curve's steepest point is near (1/bands)^(1/rows) = 0.71 for 16 x 8: bands find answers
+  // that are near copies as a whole; the fingerprints find passages. Requires re-indexing.
   uint32_t bands = 16;
   uint32_t rows = 8;
 
   // Fingerprints: winnowed hashes of `gram_size`-token k-grams, one minimum per window of
   // `window` consecutive k-grams (Schleimer, Wilkerson, Aiken 2003). Every shared run of at
-  // least window + gram_size - 1 tokens (7 by default) yields a shared fingerprint; about
+  // least window + gram_size - 1 tokens (11 by default) yields a shared fingerprint; about
   // 2 / (window + 1) of the k-grams are kept. Requires re-indexing.
   uint32_t gram_size = 4;
   uint32_t window = 8;

@@ -160,7 +160,7 @@ Result<Signature> DecodeSignature(std::string_view value) {
                               std::to_string(n) + " permutations");
   }
   Signature sig(n);
-  std::memcpy(sig.data(), value.data() + 3, 4 * n);
+  if (n > 0) std::memcpy(sig.data(), value.data() + 3, 4 * n);
   return sig;
 }
 
@@ -224,6 +224,16 @@ Status DecodeRoaring(std::string_view value, Roaring* ids) {
   // readSafe accepts a prefix; a value longer than its bitmap is corrupt too.
   if (ids->getSizeInBytes(true) != value.size() - 1) {
     return Status::Corruption("posting list: trailing bytes");
+  }
+  // readSafe checks bounds, not order: containers or ids out of order would decode "fine" and
+  // break every set operation. Posting lists are capped (saturated beyond posting_cap), so the
+  // walk is short.
+  bool first = true;
+  uint32_t prev = 0;
+  for (auto it = ids->begin(); it != ids->end(); ++it) {
+    if (!first && *it <= prev) return Status::Corruption("posting list: ids out of order");
+    prev = *it;
+    first = false;
   }
   return Status::OK();
 }

@@ -35,7 +35,7 @@
 
 namespace doppel::codec {
 
-inline constexpr std::string_view kFormatVersion = "doppel-index-1";
+inline constexpr std::string_view kFormatVersion = "doppel-index-2";  // 2: short array postings
 inline constexpr uint8_t kDocRecordVersion = 1;
 inline constexpr uint8_t kSignatureVersion = 1;
 inline constexpr uint8_t kPostingRoaring = 1;

@@ -13,7 +13,8 @@ namespace {
 // sorted id lists directly instead of going through Roaring bitmaps. Returns false when some
 // value is not an array (or is corrupt), leaving the general path to decide.
 bool MergeArrays(const rocksdb::Slice* existing, const rocksdb::Slice* ops, size_t n_ops,
-                 const std::deque<rocksdb::Slice>* dq, uint32_t cap, std::string* out) {
+                 const std::deque<rocksdb::Slice>* dq, uint32_t cap, const Roaring& deleted,
+                 std::string* out) {
   thread_local std::vector<uint32_t> acc, one, tmp;
   acc.clear();
   auto add = [&](const rocksdb::Slice& v) {
@@ -28,6 +29,10 @@ bool MergeArrays(const rocksdb::Slice* existing, const rocksdb::Slice* ops, size
   if (existing != nullptr && !add(*existing)) return false;
   for (size_t i = 0; i < n_ops; ++i) {
     if (!add(ops ? ops[i] : (*dq)[i])) return false;
+  }
+  if (!deleted.isEmpty()) {
+    acc.erase(std::remove_if(acc.begin(), acc.end(), [&](uint32_t id) { return deleted.contains(id); }),
+              acc.end());
   }
   if (acc.size() > cap) {
     *out = codec::EncodeSaturated();
@@ -57,7 +62,8 @@ bool UnionInto(const rocksdb::Slice& value, Roaring* acc, bool* saturated) {
   return true;
 }
 
-void Encode(const Roaring& acc, bool saturated, uint32_t cap, std::string* out) {
+void Encode(Roaring& acc, bool saturated, uint32_t cap, const Roaring& deleted, std::string* out) {
+  if (!saturated && !deleted.isEmpty()) acc -= deleted;
   if (saturated || acc.cardinality() > cap) {
     *out = codec::EncodeSaturated();
     return;
@@ -66,9 +72,8 @@ void Encode(const Roaring& acc, bool saturated, uint32_t cap, std::string* out) 
     *out = codec::EncodePosting(acc);
     return;
   }
-  Roaring copy = acc;
-  copy.runOptimize();
-  *out = codec::EncodePosting(copy);
+  acc.runOptimize();
+  *out = codec::EncodePosting(acc);
 }
 
 }  // namespace
@@ -76,8 +81,9 @@ void Encode(const Roaring& acc, bool saturated, uint32_t cap, std::string* out) 
 bool PostingMergeOperator::FullMergeV2(const MergeOperationInput& in,
                                        MergeOperationOutput* out) const {
   try {
+    const auto deleted = deleted_->Get();
     if (MergeArrays(in.existing_value, in.operand_list.data(), in.operand_list.size(), nullptr,
-                    cap_.load(std::memory_order_relaxed), &out->new_value)) {
+                    cap_.load(std::memory_order_relaxed), *deleted, &out->new_value)) {
       return true;
     }
     Roaring acc;
@@ -88,7 +94,7 @@ bool PostingMergeOperator::FullMergeV2(const MergeOperationInput& in,
     for (const auto& op : in.operand_list) {
       if (!UnionInto(op, &acc, &saturated)) return false;
     }
-    Encode(acc, saturated, cap_.load(std::memory_order_relaxed), &out->new_value);
+    Encode(acc, saturated, cap_.load(std::memory_order_relaxed), *deleted, &out->new_value);
     return true;
   } catch (...) {
     return false;
@@ -100,8 +106,9 @@ bool PostingMergeOperator::PartialMergeMulti(const rocksdb::Slice& /*key*/,
                                              std::string* new_value,
                                              rocksdb::Logger* /*logger*/) const {
   try {
+    const auto deleted = deleted_->Get();
     if (MergeArrays(nullptr, nullptr, operands.size(), &operands,
-                    cap_.load(std::memory_order_relaxed), new_value)) {
+                    cap_.load(std::memory_order_relaxed), *deleted, new_value)) {
       return true;
     }
     Roaring acc;
@@ -109,7 +116,7 @@ bool PostingMergeOperator::PartialMergeMulti(const rocksdb::Slice& /*key*/,
     for (const auto& op : operands) {
       if (!UnionInto(op, &acc, &saturated)) return false;
     }
-    Encode(acc, saturated, cap_.load(std::memory_order_relaxed), new_value);
+    Encode(acc, saturated, cap_.load(std::memory_order_relaxed), *deleted, new_value);
     return true;
   } catch (...) {
     return false;

@@ -32,8 +32,11 @@ class DeletedIds {
 
 // Union of Roaring posting values; a union larger than the cap becomes the saturated marker.
 // RocksDB does not persist the operator's name, so the manifest's format version covers it.
+// Ids of removed documents are dropped from every merge result as well (ids are never reused),
+// because RocksDB runs compaction filters on stored values but not on the values it merges.
 class PostingMergeOperator final : public rocksdb::MergeOperator {
  public:
+  explicit PostingMergeOperator(std::shared_ptr<DeletedIds> deleted) : deleted_(std::move(deleted)) {}
   const char* Name() const override { return "doppel.PostingUnion.v1"; }
   void set_cap(uint32_t cap) { cap_.store(cap, std::memory_order_relaxed); }
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override;
@@ -42,6 +45,7 @@ class PostingMergeOperator final : public rocksdb::MergeOperator {
 
  private:
   std::atomic<uint32_t> cap_{UINT32_MAX};
+  std::shared_ptr<DeletedIds> deleted_;
 };
 
 class DeletedIdsFilter final : public rocksdb::CompactionFilter {

@@ -8,6 +8,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -139,8 +140,8 @@ class RocksIndex final : public Index {
   SketchParams params_;
   std::string secondary_dir_;
   std::shared_ptr<rocksdb::Cache> cache_;
-  std::shared_ptr<PostingMergeOperator> merge_op_ = std::make_shared<PostingMergeOperator>();
   std::shared_ptr<DeletedIds> deleted_ = std::make_shared<DeletedIds>();
+  std::shared_ptr<PostingMergeOperator> merge_op_ = std::make_shared<PostingMergeOperator>(deleted_);
   std::unique_ptr<DeletedIdsFilter> filter_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;
@@ -295,6 +296,17 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   idx->filter_ = std::make_unique<DeletedIdsFilter>(idx->deleted_);
   std::error_code ec;
   const bool exists = fs::exists(fs::path(dir) / "CURRENT", ec);
+  if (!exists && o.params) {
+    // Refuse bad parameters before anything is created, so no half-made index stays behind.
+    const auto& p = *o.params;
+    if (p.shingle_size == 0 || p.gram_size == 0 || p.window == 0 || p.rows == 0 ||
+        p.bands == 0 || p.num_permutations == 0 || p.num_permutations > 65535 ||
+        static_cast<uint64_t>(p.bands) * p.rows > p.num_permutations) {
+      return Status::InvalidArgument(
+          "sketch parameters: sizes must be positive, num_permutations <= 65535 and bands x "
+          "rows <= num_permutations");
+    }
+  }
   if (!exists) {
     if (!o.create_if_missing || o.read_only) {
       return Status::NotFound("no doppel index at " + dir + " (build one with doppel-index build)");
@@ -444,18 +456,39 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
   // written in key order so the memtable's inserts stay local. Bulk loads keep them for Spill.
   std::vector<GramPosting> gram_postings;
   std::vector<BandPosting> band_postings;
-  // Names written by this batch: id, bytes, content hash.
-  std::unordered_map<std::string_view, std::tuple<uint32_t, uint64_t, uint64_t>> batch_names;
-  const uint32_t first_id = next_id_;
-  const uint64_t documents_before = documents_, bytes_before = bytes_;
+  // Names written by this batch: id, bytes, content hash, hash of kind, language and metadata.
+  std::unordered_map<std::string_view, std::tuple<uint32_t, uint64_t, uint64_t, uint64_t>> batch_names;
+  for (const auto& sd : *batch) {
+    if (sd.doc.name.empty()) return Status::InvalidArgument(sd.doc.origin + ": document without a name");
+  }
+  // Any failure below leaves the counters as they were: nothing of the batch is stored.
+  struct Rollback {
+    RocksIndex* idx;
+    uint32_t next_id;
+    uint64_t documents, bytes;
+    bool armed = true;
+    ~Rollback() {
+      if (armed) {
+        idx->next_id_ = next_id;
+        idx->documents_ = documents;
+        idx->bytes_ = bytes;
+      }
+    }
+  } rollback{this, next_id_, documents_, bytes_};
 
+  auto same_attributes = [](const Document& d) {
+    std::string key(1, static_cast<char>(d.kind));
+    key += d.language;
+    key.push_back('\0');
+    key += d.metadata;
+    return XXH3_64bits(key.data(), key.size());
+  };
   for (auto& sd : *batch) {
     const Document& d = sd.doc;
-    if (d.name.empty()) return Status::InvalidArgument(d.origin + ": document without a name");
     if (auto it = batch_names.find(d.name); it != batch_names.end()) {
       // The same name twice in one batch: the later one wins, as it would across batches.
-      auto& [prev_id, prev_bytes, prev_hash] = it->second;
-      if (prev_hash == sd.content_hash && prev_bytes == d.text.size()) {
+      auto& [prev_id, prev_bytes, prev_hash, prev_attrs] = it->second;
+      if (prev_hash == sd.content_hash && prev_bytes == d.text.size() && prev_attrs == same_attributes(d)) {
         ++summary->unchanged;
         continue;
       }
@@ -485,7 +518,7 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
     }
     if (next_id_ == UINT32_MAX) return Status::ResourceExhausted("index holds 2^32 - 1 ids");
     const uint32_t id = next_id_++;
-    batch_names[d.name] = {id, d.text.size(), sd.content_hash};
+    batch_names[d.name] = {id, d.text.size(), sd.content_hash, same_attributes(d)};
     DocumentInfo info{id, d.name, d.kind, d.language, d.text.size(), sd.num_tokens,
                       sd.content_hash, d.metadata};
     const std::string key = codec::IdKey(id);
@@ -529,12 +562,8 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
     wb.Put(cf_[kMeta], "deleted", codec::EncodePosting(*all_deleted));
   }
   auto s = db_->Write(WriteOpts(), &wb);
-  if (!s.ok()) {
-    next_id_ = first_id;
-    documents_ = documents_before;
-    bytes_ = bytes_before;
-    return FromRocks(s, "writing to " + dir_);
-  }
+  if (!s.ok()) return FromRocks(s, "writing to " + dir_);
+  rollback.armed = false;
   if (all_deleted) deleted_->Set(std::move(all_deleted));
   if ((bulk_grams_.size() + bulk_bands_.size()) * sizeof(GramPosting) >= options_.bulk_spill_bytes) {
     return SpillLocked();

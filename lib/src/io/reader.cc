@@ -408,6 +408,11 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
       total += fs::file_size(in, ec);
     } else if (fs::is_directory(st)) {
       for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        // As in reading: links inside directories are not followed.
+        if (it->is_symlink(ec)) {
+          it.disable_recursion_pending();
+          continue;
+        }
         if (it->is_regular_file(ec)) total += it->file_size(ec);
       }
     }

@@ -103,7 +103,7 @@ void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& sour
     }
     std::reverse(chain.begin(), chain.end());
     AlignedSpan sp{seeds[chain.front()].q, seeds[chain.back()].q + k, seeds[chain.front()].s,
-                   seeds[chain.back()].s + k, 0};
+                   seeds[chain.back()].s + k, 0, {}};
     // Matched query tokens: the union of [q, q + k) over the chain's seeds (q ascending).
     uint32_t covered_to = 0;
     for (uint32_t c : chain) {

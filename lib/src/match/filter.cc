@@ -312,20 +312,31 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
   if (v.action == Action::kBlock) {
     v.output = options_.block_message;
   } else if (v.action == Action::kRedact) {
-    // Replace spans back to front so earlier offsets stay valid; overlapping spans merge.
-    std::string out(text);
-    uint32_t limit = static_cast<uint32_t>(text.size());
-    for (auto it = v.spans.rbegin(); it != v.spans.rend(); ++it) {
-      const uint32_t b = it->query.start;
-      const uint32_t e = std::min(it->query.end, limit);
-      if (b >= e) continue;
-      const std::string marker = Marker(options_.redact_marker, it->source_name);
-      if (it->kind == Kind::kCode) {
-        RedactCodeLines(&out, b, e, LookupLanguage(it->language), marker);
+    // Overlapping or nested spans merge into one region (named after its longest span), so no
+    // protected word survives between markers; regions are replaced back to front so earlier
+    // offsets stay valid.
+    struct Region {
+      uint32_t b, e;
+      const Span* main;
+    };
+    std::vector<Region> regions;
+    for (const Span& sp : v.spans) {  // ordered by query.start
+      if (!regions.empty() && sp.query.start < regions.back().e) {
+        Region& r = regions.back();
+        r.e = std::max(r.e, sp.query.end);
+        if (sp.matched_tokens > r.main->matched_tokens) r.main = &sp;
       } else {
-        out.replace(b, e - b, marker);
+        regions.push_back({sp.query.start, sp.query.end, &sp});
       }
-      limit = b;
+    }
+    std::string out(text);
+    for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
+      const std::string marker = Marker(options_.redact_marker, it->main->source_name);
+      if (it->main->kind == Kind::kCode) {
+        RedactCodeLines(&out, it->b, it->e, LookupLanguage(it->main->language), marker);
+      } else {
+        out.replace(it->b, it->e - it->b, marker);
+      }
     }
     v.output = std::move(out);
   }

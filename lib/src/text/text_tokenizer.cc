@@ -52,7 +52,7 @@ bool IsKanaMark(int32_t cp) {
          cp == 0xFF9F;
 }
 
-enum class CpClass { kSep, kLetter, kDigitOrMark, kApostrophe };
+enum class CpClass { kSep, kLetter, kDigit, kMark, kApostrophe };
 
 CpClass Classify(int32_t cp) {
   if (cp == 0x2019) return CpClass::kApostrophe;
@@ -66,10 +66,11 @@ CpClass Classify(int32_t cp) {
     case UTF8PROC_CATEGORY_MN:
     case UTF8PROC_CATEGORY_MC:
     case UTF8PROC_CATEGORY_ME:
+      return CpClass::kMark;
     case UTF8PROC_CATEGORY_ND:
     case UTF8PROC_CATEGORY_NL:
     case UTF8PROC_CATEGORY_NO:
-      return CpClass::kDigitOrMark;
+      return CpClass::kDigit;
     default:
       return CpClass::kSep;
   }
@@ -221,10 +222,11 @@ Status TextTokenizer::Tokenize(std::string_view text, Tokens* out, uint32_t base
       continue;
     }
     const CpClass k = Classify(cp);
-    if (k == CpClass::kLetter || k == CpClass::kDigitOrMark) {
+    if (k == CpClass::kLetter || k == CpClass::kDigit || k == CpClass::kMark) {
       if (!in_word) start_word(i);
       word_ascii = false;
-      last_was_letter = (k == CpClass::kLetter);
+      // A combining mark belongs to the character before it: "e\u0301" is a letter like "é".
+      if (k != CpClass::kMark) last_was_letter = (k == CpClass::kLetter);
       word_end = next_i;
       i = next_i;
       continue;
