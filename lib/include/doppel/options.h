@@ -72,7 +72,7 @@ struct FilterOptions {
   // A code span whose identifiers are consistent with one renaming (a one-to-one map between
   // the answer's names and the source's) for less than this share of their occurrences is code
   // that merely looks alike: it is reported (annotate) but does not redact or block.
-  double min_renaming = 0.6;
+  double min_renaming = 0.8;
   // Fingerprints in more than this many documents do not select candidates (their posting
   // lists are still read to know that). Lower is faster and ignores more common phrases.
   uint32_t max_document_frequency = 512;

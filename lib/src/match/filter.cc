@@ -54,36 +54,86 @@ struct Stream {
   std::vector<uint64_t> hashes;
 };
 
-// Share of identifier occurrences consistent with the best one-to-one renaming between the
-// query's names and the source's over the aligned pairs. Greedy on pair counts: exact for the
-// renamings that occur in copies (each name maps to one name), a lower bound otherwise.
-double RenamingConsistency(const AlignedSpan& a, const Tokens& q, const Tokens& s) {
-  std::unordered_map<uint64_t, uint32_t> pair_count;  // (query name, source name) → count
-  std::vector<std::pair<uint64_t, uint64_t>> keys;
-  uint32_t total = 0;
-  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> key_names;
-  for (const auto& [qi, si] : a.pairs) {
-    if (q[qi].name == 0 || s[si].name == 0) continue;
+// The renaming check for a code span. Finds the best one-to-one renaming between the query's
+// and the source's identifiers over the aligned pairs (greedy on pair counts: exact for the
+// renamings that occur in copies, where each name maps to one name; a lower bound otherwise),
+// trims the span's ends back to the outermost identifiers consistent with it (chaining and
+// extension can run into neighbouring code whose shape matches but whose names do not), and
+// returns the share of identifier occurrences in the trimmed span that are consistent; -1 when
+// the span has no identifiers.
+double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s) {
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> pair_count;
+  for (const auto& [qi, si] : a->pairs) {
+    if (q[qi].name != 0 && s[si].name != 0) ++pair_count[{q[qi].name, s[si].name}];
+  }
+  if (pair_count.empty()) return -1;
+  std::vector<std::pair<uint32_t, std::pair<uint64_t, uint64_t>>> by_count;
+  for (const auto& [names, c] : pair_count) by_count.emplace_back(c, names);
+  std::stable_sort(by_count.begin(), by_count.end(),
+                   [](const auto& x, const auto& y) { return x.first > y.first; });
+  std::unordered_map<uint64_t, uint64_t> q_to_s;
+  std::unordered_set<uint64_t> used_s;
+  for (const auto& [c, names] : by_count) {
+    if (q_to_s.count(names.first) || used_s.count(names.second)) continue;
+    q_to_s[names.first] = names.second;
+    used_s.insert(names.second);
+  }
+  auto consistent_id = [&](const std::pair<uint32_t, uint32_t>& p) {
+    const uint64_t qn = q[p.first].name, sn = s[p.second].name;
+    if (qn == 0 || sn == 0) return false;
+    auto it = q_to_s.find(qn);
+    return it != q_to_s.end() && it->second == sn;
+  };
+  auto is_id = [&](const std::pair<uint32_t, uint32_t>& p) {
+    return q[p.first].name != 0 || s[p.second].name != 0;
+  };
+  // The span's ends move in to the outermost names that are consistent with the renaming and
+  // occur at least twice in the span (a single fresh pair at an edge is as likely a neighbour's
+  // local variable), then back out over the rest of those lines and over keywords and
+  // punctuation, but not past another line's names or a blank line.
+  auto strong = [&](const std::pair<uint32_t, uint32_t>& p) {
+    return consistent_id(p) && pair_count[{q[p.first].name, s[p.second].name}] >= 2;
+  };
+  size_t first = 0, last = a->pairs.size();
+  while (first < last && !strong(a->pairs[first])) ++first;
+  while (last > first && !strong(a->pairs[last - 1])) --last;
+  if (first == last) {  // no name occurs twice: fall back to any consistent name
+    first = 0;
+    last = a->pairs.size();
+    while (first < last && !consistent_id(a->pairs[first])) ++first;
+    while (last > first && !consistent_id(a->pairs[last - 1])) --last;
+  }
+  if (first < last) {
+    const uint32_t first_line = q[a->pairs[first].first].line;
+    while (first > 0) {
+      const auto& p = a->pairs[first - 1];
+      const uint32_t line = q[p.first].line, next_line = q[a->pairs[first].first].line;
+      if (next_line - line >= 2 || (is_id(p) && line != first_line)) break;
+      --first;
+    }
+    const uint32_t last_line = q[a->pairs[last - 1].first].line;
+    while (last < a->pairs.size()) {
+      const auto& p = a->pairs[last];
+      const uint32_t line = q[p.first].line, prev_line = q[a->pairs[last - 1].first].line;
+      if (line - prev_line >= 2 || (is_id(p) && line != last_line)) break;
+      ++last;
+    }
+  }
+  if (first < last && (first > 0 || last < a->pairs.size())) {
+    a->pairs = std::vector<std::pair<uint32_t, uint32_t>>(a->pairs.begin() + first, a->pairs.begin() + last);
+    a->q_begin = a->pairs.front().first;
+    a->q_end = a->pairs.back().first + 1;
+    a->s_begin = a->pairs.front().second;
+    a->s_end = a->pairs.back().second + 1;
+    a->matched = static_cast<uint32_t>(a->pairs.size());
+  }
+  uint32_t total = 0, consistent = 0;
+  for (const auto& p : a->pairs) {
+    if (q[p.first].name == 0 || s[p.second].name == 0) continue;
     ++total;
-    const uint64_t key = q[qi].name * 0x9e3779b97f4a7c15ULL ^ s[si].name;
-    if (pair_count[key]++ == 0) key_names[key] = {q[qi].name, s[si].name};
+    consistent += consistent_id(p);
   }
-  if (total == 0) return -1;
-  std::vector<std::pair<uint32_t, uint64_t>> by_count;
-  for (const auto& [key, c] : pair_count) by_count.emplace_back(c, key);
-  std::sort(by_count.begin(), by_count.end(), [&](const auto& x, const auto& y) {
-    return x.first != y.first ? x.first > y.first : key_names[x.second] < key_names[y.second];
-  });
-  std::unordered_set<uint64_t> used_q, used_s;
-  uint32_t consistent = 0;
-  for (const auto& [c, key] : by_count) {
-    const auto [qn, sn] = key_names[key];
-    if (used_q.count(qn) || used_s.count(sn)) continue;
-    used_q.insert(qn);
-    used_s.insert(sn);
-    consistent += c;
-  }
-  return static_cast<double>(consistent) / total;
+  return total == 0 ? -1 : static_cast<double>(consistent) / total;
 }
 
 // Replaces whole lines [b, e) of a code block with one comment line carrying the marker, at the
@@ -225,7 +275,12 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
                                  .WithContext("stored document " + info->name));
       TokenHashes(src_tokens, &src_hashes);
       Align(st.hashes, src_hashes, ao, &aligned);
-      for (const auto& a : aligned) {
+      for (auto& a : aligned) {
+        double renaming = -1;
+        if (st.kind == Kind::kCode) {
+          renaming = CheckRenaming(&a, st.tokens, src_tokens);
+          if (a.matched < th.min_span_tokens) continue;
+        }
         Found f;
         f.span.query = RangeOf(st.tokens, a.q_begin, a.q_end);
         f.span.source = RangeOf(src_tokens, a.s_begin, a.s_end);
@@ -237,7 +292,7 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
         f.span.score = static_cast<double>(a.matched) / f.span.query_tokens;
         f.span.kind = st.kind;
         f.span.language = st.kind == Kind::kCode ? st.language : "";
-        if (st.kind == Kind::kCode) f.span.renaming = RenamingConsistency(a, st.tokens, src_tokens);
+        f.span.renaming = renaming;
         f.counts = st.kind == Kind::kText || f.span.renaming < 0 ||
                    f.span.renaming >= options_.min_renaming;
         f.stream = si;
@@ -250,10 +305,15 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
 
   // 4. Keep the best source for each part of the answer: spans by matched tokens (spans that
   // count first), a span is kept when at least half of its query tokens are not yet covered.
-  std::sort(all.begin(), all.end(), [](const Found& a, const Found& b) {
+  // Code spans are weighed by their renaming score, so a consistent renaming wins a region over
+  // a longer look-alike.
+  auto weight = [](const Found& f) {
+    return f.span.renaming >= 0 ? f.span.matched_tokens * f.span.renaming : double(f.span.matched_tokens);
+  };
+  std::sort(all.begin(), all.end(), [&](const Found& a, const Found& b) {
     if (a.counts != b.counts) return a.counts;
-    return a.span.matched_tokens != b.span.matched_tokens ? a.span.matched_tokens > b.span.matched_tokens
-                                                          : a.span.source_id < b.span.source_id;
+    const double wa = weight(a), wb = weight(b);
+    return wa != wb ? wa > wb : a.span.source_id < b.span.source_id;
   });
   std::vector<std::vector<bool>> covered(streams.size());
   for (size_t i = 0; i < streams.size(); ++i) covered[i].assign(streams[i].tokens.size(), false);
