@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <tuple>
 #include <unordered_map>
@@ -125,6 +126,11 @@ class RocksIndex final : public Index {
   // Bulk loads: writes the buffered posting pairs as sorted SST files, ingests them, and moves
   // the postings watermark to next_id_.
   Status SpillLocked();
+  // Starts spilling the buffered pairs in the background (after the previous spill is done).
+  Status StartSpillLocked();
+  Status WaitSpillLocked();
+  Status SpillPairs(std::vector<GramPosting> grams, std::vector<BandPosting> bands,
+                    uint32_t watermark, int spill);
   // Removes documents at or above the postings watermark: a bulk load stopped before their
   // posting lists were ingested.
   Status RecoverLocked();
@@ -150,6 +156,7 @@ class RocksIndex final : public Index {
   std::vector<GramPosting> bulk_grams_;  // bulk loads: pairs not yet spilled
   std::vector<BandPosting> bulk_bands_;
   int spills_ = 0;
+  std::future<Status> spill_;  // the spill in progress, if any
 
   std::mutex write_mu_;  // one writer at a time; guards the counters below
   uint32_t next_id_ = 0;
@@ -416,15 +423,16 @@ Status RocksIndex::RecoverLocked() {
   return Status::OK();
 }
 
-Status RocksIndex::SpillLocked() {
-  if (!options_.bulk_load || db_ == nullptr) return Status::OK();
+Status RocksIndex::SpillPairs(std::vector<GramPosting> grams, std::vector<BandPosting> bands,
+                              uint32_t watermark, int spill) {
   // Order matters for crash safety: documents first (atomic flush of every memtable), then
-  // their posting lists (ingestion is durable when it returns), then the watermark.
+  // their posting lists (ingestion is durable when it returns), then the watermark. Documents
+  // written meanwhile have ids >= watermark, so the watermark stays true.
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), cf_), "flushing " + dir_));
   auto write_sst = [&](Cf cf, auto& pairs, auto same, auto key_bytes) -> Status {
     if (pairs.empty()) return Status::OK();
     tbb::parallel_sort(pairs.begin(), pairs.end());
-    const std::string path = dir_ + "/bulk-" + std::to_string(spills_) + "-" + kCfNames[cf] + ".sst";
+    const std::string path = dir_ + "/bulk-" + std::to_string(spill) + "-" + kCfNames[cf] + ".sst";
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(),
                                   rocksdb::Options(db_->GetDBOptions(), cf_options_[cf]), cf_[cf]);
     DOPPEL_RETURN_IF_ERROR(FromRocks(writer.Open(path), "creating " + path));
@@ -436,15 +444,35 @@ Status RocksIndex::SpillLocked() {
     DOPPEL_RETURN_IF_ERROR(FromRocks(writer.Finish(), "finishing " + path));
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    DOPPEL_RETURN_IF_ERROR(FromRocks(db_->IngestExternalFile(cf_[cf], {path}, ingest), "ingesting " + path));
-    pairs.clear();
-    pairs.shrink_to_fit();
-    return Status::OK();
+    return FromRocks(db_->IngestExternalFile(cf_[cf], {path}, ingest), "ingesting " + path);
   };
-  DOPPEL_RETURN_IF_ERROR(write_sst(kGrams, bulk_grams_, SameGram, GramKeyOf));
-  DOPPEL_RETURN_IF_ERROR(write_sst(kBands, bulk_bands_, SameBand, BandKeyOf));
-  ++spills_;
-  return PutMetaSync("postings_below", next_id_);
+  DOPPEL_RETURN_IF_ERROR(write_sst(kGrams, grams, SameGram, GramKeyOf));
+  DOPPEL_RETURN_IF_ERROR(write_sst(kBands, bands, SameBand, BandKeyOf));
+  return PutMetaSync("postings_below", watermark);
+}
+
+Status RocksIndex::StartSpillLocked() {
+  DOPPEL_RETURN_IF_ERROR(WaitSpillLocked());
+  // The spill runs beside the pipeline: reading and sketching go on while it sorts and writes.
+  spill_ = std::async(std::launch::async, &RocksIndex::SpillPairs, this, std::move(bulk_grams_),
+                      std::move(bulk_bands_), next_id_, spills_++);
+  bulk_grams_ = {};
+  bulk_bands_ = {};
+  return Status::OK();
+}
+
+Status RocksIndex::WaitSpillLocked() {
+  if (!spill_.valid()) return Status::OK();
+  return spill_.get();
+}
+
+Status RocksIndex::SpillLocked() {
+  if (!options_.bulk_load || db_ == nullptr) return Status::OK();
+  DOPPEL_RETURN_IF_ERROR(WaitSpillLocked());
+  Status s = SpillPairs(std::move(bulk_grams_), std::move(bulk_bands_), next_id_, spills_++);
+  bulk_grams_ = {};
+  bulk_bands_ = {};
+  return s;
 }
 
 Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* summary) {
@@ -566,7 +594,7 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
   rollback.armed = false;
   if (all_deleted) deleted_->Set(std::move(all_deleted));
   if ((bulk_grams_.size() + bulk_bands_.size()) * sizeof(GramPosting) >= options_.bulk_spill_bytes) {
-    return SpillLocked();
+    return StartSpillLocked();
   }
   return Status::OK();
 }
