@@ -50,11 +50,18 @@ void PrintText(const Verdict& v, std::string_view text) {
   for (const auto& s : v.spans) {
     std::string excerpt(text.substr(s.query.start, std::min<uint32_t>(s.query.end - s.query.start, 70)));
     for (char& c : excerpt) if (c == '\n') c = ' ';
-    std::printf("    answer bytes %u-%u (lines %u-%u) ~ %s bytes %u-%u (lines %u-%u), %u tokens matched, %.0f%%\n"
+    std::string code;
+    if (s.kind == Kind::kCode) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, ", %s code, renaming %.2f", s.language.empty() ? "generic" : s.language.c_str(),
+                    s.renaming);
+      code = buf;
+    }
+    std::printf("    answer bytes %u-%u (lines %u-%u) ~ %s bytes %u-%u (lines %u-%u), %u tokens matched, %.0f%%%s\n"
                 "      \"%s%s\"\n",
                 s.query.start, s.query.end, s.query.first_line, s.query.last_line,
                 s.source_name.c_str(), s.source.start, s.source.end, s.source.first_line,
-                s.source.last_line, s.matched_tokens, s.score * 100, excerpt.c_str(),
+                s.source.last_line, s.matched_tokens, s.score * 100, code.c_str(), excerpt.c_str(),
                 s.query.end - s.query.start > 70 ? "..." : "");
   }
 }

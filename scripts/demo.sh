@@ -21,5 +21,26 @@ echo
 echo "== the same answers as a JSONL stream, one verdict line each (with the redacted output)"
 build/bin/doppel-filter check --index "$index/licenses" --jsonl --output data/demo/answers.jsonl || rc=$?
 [ "$rc" -le 1 ] || exit "$rc"
+
+echo
+echo "== code: index the C scanners of the pinned tree-sitter grammars (fetched at build time),"
+echo "   then check an answer that copies one of their functions with every local name renamed"
+echo "   and the code reformatted by clang-format"
+mapfile -t scanners < <(find build/grammars-src -name scanner.c | sort)
+build/bin/doppel-index build --index "$index/code" "${scanners[@]}"
+src=build/grammars-src/tree-sitter-rust/src/scanner.c
+# The first top-level function of 12 to 30 lines.
+fn=$(awk '/^[a-z].*\($/ || /^[a-z].*\) \{$/ {start=NR; buf=""} start {buf=buf $0 "\n"} /^}$/ && start {if (NR-start>=11 && NR-start<=29) {printf "%s", buf; exit} start=0}' "$src")
+renamed=$(printf '%s' "$fn" | sed -E 's/\blexer\b/lx/g; s/\bvalid_symbols\b/allowed/g; s/\bscanner\b/state/g; s/\bpayload\b/blob/g; s/\bc\b/ch/g')
+if command -v clang-format >/dev/null; then
+  renamed=$(printf '%s\n' "$renamed" | clang-format --assume-filename=x.c --style='{BasedOnStyle: WebKit, IndentWidth: 3}')
+fi
+answer="$index/code-answer.md"
+printf 'You can scan it like this:\n\n```c\n%s\n```\n\nThis keeps the lexer state small.\n' "$renamed" > "$answer"
+cat "$answer"
+build/bin/doppel-filter check --index "$index/code" --format text --id renamed-copy "$answer" || rc=$?
+[ "$rc" -le 1 ] || exit "$rc"
+build/bin/doppel-filter check --index "$index/code" --output "$answer" | head -c 2000; echo
+
 echo
 echo "demo finished: exit code 1 above means some answers were redacted or blocked, as expected"
