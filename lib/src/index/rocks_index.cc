@@ -123,6 +123,24 @@ class RocksIndex final : public Index {
   Status RemoveIdLocked(uint32_t id, rocksdb::WriteBatch* wb, Roaring* deleted_now);
   Status ReadU64(const char* key, uint64_t* v) const;
   Status PutMetaSync(const char* key, uint64_t v);
+  // Adds the counters to `wb`, and the deleted set grown by `deleted_now` when that is not
+  // empty; returns the grown set (to publish after the write succeeds) or null.
+  std::shared_ptr<Roaring> PutStateLocked(rocksdb::WriteBatch* wb, const Roaring& deleted_now);
+  // Restores the counters on scope exit unless dismissed: a failed write stores nothing.
+  struct CounterRollback {
+    RocksIndex* idx;
+    uint32_t next_id;
+    uint64_t documents, bytes;
+    bool armed = true;
+    explicit CounterRollback(RocksIndex* i)
+        : idx(i), next_id(i->next_id_), documents(i->documents_), bytes(i->bytes_) {}
+    ~CounterRollback() {
+      if (!armed) return;
+      idx->next_id_ = next_id;
+      idx->documents_ = documents;
+      idx->bytes_ = bytes;
+    }
+  };
   // Bulk loads: writes the buffered posting pairs as sorted SST files, ingests them, and moves
   // the postings watermark to next_id_.
   Status SpillLocked();
@@ -383,6 +401,21 @@ Status RocksIndex::PutMetaSync(const char* key, uint64_t v) {
   return FromRocks(db_->Put(wo, cf_[kMeta], key, value), std::string("writing meta ") + key);
 }
 
+std::shared_ptr<Roaring> RocksIndex::PutStateLocked(rocksdb::WriteBatch* wb, const Roaring& deleted_now) {
+  for (const auto& [key, value] : {std::pair<const char*, uint64_t>{"next_id", next_id_},
+                                   {"documents", documents_},
+                                   {"bytes", bytes_}}) {
+    std::string v;
+    codec::PutFixed64(&v, value);
+    wb->Put(cf_[kMeta], key, v);
+  }
+  if (deleted_now.isEmpty()) return nullptr;
+  auto all = std::make_shared<Roaring>(*deleted_->Get() | deleted_now);
+  all->runOptimize();
+  wb->Put(cf_[kMeta], "deleted", codec::EncodePosting(*all));
+  return all;
+}
+
 Status RocksIndex::RecoverLocked() {
   std::string value;
   auto s = db_->Get(rocksdb::ReadOptions(), cf_[kMeta], "postings_below", &value);
@@ -404,16 +437,8 @@ Status RocksIndex::RecoverLocked() {
   DOPPEL_RETURN_IF_ERROR(FromRocks(it->status(), "scanning docs"));
   // Ids in [below, next_id) may still appear in ingested posting lists: mark them all deleted.
   deleted_now.addRange(below, next_id_);
-  auto all = std::make_shared<Roaring>(*deleted_->Get() | deleted_now);
-  all->runOptimize();
-  wb.Put(cf_[kMeta], "deleted", codec::EncodePosting(*all));
+  auto all = PutStateLocked(&wb, deleted_now);
   std::string v;
-  codec::PutFixed64(&v, documents_);
-  wb.Put(cf_[kMeta], "documents", v);
-  v.clear();
-  codec::PutFixed64(&v, bytes_);
-  wb.Put(cf_[kMeta], "bytes", v);
-  v.clear();
   codec::PutFixed64(&v, next_id_);
   wb.Put(cf_[kMeta], "postings_below", v);
   rocksdb::WriteOptions wo;
@@ -490,19 +515,7 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
     if (sd.doc.name.empty()) return Status::InvalidArgument(sd.doc.origin + ": document without a name");
   }
   // Any failure below leaves the counters as they were: nothing of the batch is stored.
-  struct Rollback {
-    RocksIndex* idx;
-    uint32_t next_id;
-    uint64_t documents, bytes;
-    bool armed = true;
-    ~Rollback() {
-      if (armed) {
-        idx->next_id_ = next_id;
-        idx->documents_ = documents;
-        idx->bytes_ = bytes;
-      }
-    }
-  } rollback{this, next_id_, documents_, bytes_};
+  CounterRollback rollback(this);
 
   auto same_attributes = [](const Document& d) {
     std::string key(1, static_cast<char>(d.kind));
@@ -574,21 +587,7 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
     GroupPostings(gram_postings, SameGram, GramKeyOf,
                   [&](const std::string& k, const std::string& v) { wb.Merge(cf_[kGrams], k, v); });
   }
-  std::string v;
-  codec::PutFixed64(&v, next_id_);
-  wb.Put(cf_[kMeta], "next_id", v);
-  v.clear();
-  codec::PutFixed64(&v, documents_);
-  wb.Put(cf_[kMeta], "documents", v);
-  v.clear();
-  codec::PutFixed64(&v, bytes_);
-  wb.Put(cf_[kMeta], "bytes", v);
-  std::shared_ptr<Roaring> all_deleted;
-  if (!deleted_now.isEmpty()) {
-    all_deleted = std::make_shared<Roaring>(*deleted_->Get() | deleted_now);
-    all_deleted->runOptimize();
-    wb.Put(cf_[kMeta], "deleted", codec::EncodePosting(*all_deleted));
-  }
+  auto all_deleted = PutStateLocked(&wb, deleted_now);
   auto s = db_->Write(WriteOpts(), &wb);
   if (!s.ok()) return FromRocks(s, "writing to " + dir_);
   rollback.armed = false;
@@ -605,7 +604,7 @@ Status RocksIndex::Remove(std::span<const std::string> names, uint64_t* removed,
   std::lock_guard<std::mutex> lock(write_mu_);
   rocksdb::WriteBatch wb;
   Roaring deleted_now;
-  const uint64_t documents_before = documents_, bytes_before = bytes_;
+  CounterRollback rollback(this);
   for (const auto& name : names) {
     DOPPEL_ASSIGN_OR_RETURN(auto id, FindName(name));
     if (!id || deleted_now.contains(*id)) {
@@ -617,23 +616,12 @@ Status RocksIndex::Remove(std::span<const std::string> names, uint64_t* removed,
     ++*removed;
   }
   if (deleted_now.isEmpty()) return Status::OK();
-  auto all = std::make_shared<Roaring>(*deleted_->Get() | deleted_now);
-  all->runOptimize();
-  wb.Put(cf_[kMeta], "deleted", codec::EncodePosting(*all));
-  std::string v;
-  codec::PutFixed64(&v, documents_);
-  wb.Put(cf_[kMeta], "documents", v);
-  v.clear();
-  codec::PutFixed64(&v, bytes_);
-  wb.Put(cf_[kMeta], "bytes", v);
+  auto all = PutStateLocked(&wb, deleted_now);
   rocksdb::WriteOptions wo = WriteOpts();
   wo.sync = !options_.bulk_load;
   auto s = db_->Write(wo, &wb);
-  if (!s.ok()) {
-    documents_ = documents_before;
-    bytes_ = bytes_before;
-    return FromRocks(s, "removing from " + dir_);
-  }
+  if (!s.ok()) return FromRocks(s, "removing from " + dir_);
+  rollback.armed = false;
   deleted_->Set(std::move(all));
   return Status::OK();
 }
