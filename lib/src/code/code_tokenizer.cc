@@ -7,6 +7,7 @@
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace doppel {
 namespace {
@@ -55,7 +56,28 @@ struct Parsers {
 
 class TreeSitterTokenizer final : public Tokenizer {
  public:
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v1/" + lang->name) {}
+  // Node categories are resolved once per grammar symbol, so the walk looks up a small array
+  // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
+  // symbol name) get their token hash precomputed too.
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v1/" + lang->name) {
+    const uint32_t n = ts_language_symbol_count(lang->grammar);
+    category_.assign(n, kOther);
+    fixed_hash_.assign(n, 0);
+    fixed_text_.assign(n, std::string_view());
+    for (uint32_t sym = 0; sym < n; ++sym) {
+      const char* type = ts_language_symbol_name(lang->grammar, static_cast<TSSymbol>(sym));
+      if (type == nullptr) continue;
+      if (lang->comments.count(type)) category_[sym] = kComment;
+      else if (lang->strings.count(type)) category_[sym] = kString;
+      else if (lang->identifiers.count(type)) category_[sym] = kIdentifier;
+      else if (lang->numbers.count(type)) category_[sym] = kNumber;
+      else if (lang->docstrings.count(type)) category_[sym] = kDocstringStatement;
+      if (ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) == TSSymbolTypeAnonymous) {
+        fixed_hash_[sym] = Hash(type);
+        fixed_text_[sym] = type;
+      }
+    }
+  }
   std::string_view Name() const override { return name_; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
@@ -77,22 +99,27 @@ class TreeSitterTokenizer final : public Tokenizer {
       const TSNode node = ts_tree_cursor_current_node(&cursor);
       bool descend = false;
       if (!ts_node_is_missing(node)) {
-        const char* type = ts_node_type(node);
+        const TSSymbol sym = ts_node_symbol(node);
+        const uint8_t cat = sym < category_.size() ? category_[sym] : kOther;
         const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
         const uint32_t line = ts_node_start_point(node).row + base_line;
-        if (lang_->comments.count(type) || IsDocstring(node, type)) {
+        if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
           // dropped with its children
-        } else if (lang_->strings.count(type)) {
+        } else if (cat == kString) {
           out->push_back(Token{kStr, 0, b + base_offset, e + base_offset, line});
         } else if (ts_node_child_count(node) == 0) {
           if (e > b) {
             const std::string_view leaf = text.substr(b, e - b);
-            if (lang_->identifiers.count(type)) {
+            if (cat == kIdentifier) {
               out->push_back(Token{kId, Hash(leaf), b + base_offset, e + base_offset, line});
-            } else if (lang_->numbers.count(type)) {
+            } else if (cat == kNumber) {
               out->push_back(Token{kNum, 0, b + base_offset, e + base_offset, line});
             } else {
-              out->push_back(Token{Hash(leaf), 0, b + base_offset, e + base_offset, line});
+              // Keywords and operators: their text is their symbol name (cached hash), except
+              // for nodes aliased to another text, which are hashed as they are written.
+              const bool fixed = sym < fixed_text_.size() && fixed_text_[sym] == leaf;
+              out->push_back(Token{fixed ? fixed_hash_[sym] : Hash(leaf), 0, b + base_offset,
+                                   e + base_offset, line});
             }
           }
         } else {
@@ -112,12 +139,18 @@ class TreeSitterTokenizer final : public Tokenizer {
   }
 
  private:
+  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement };
+
   // A statement holding nothing but a string literal (a docstring) carries no code.
-  bool IsDocstring(TSNode node, const char* type) const {
-    if (lang_->docstrings.empty() || !lang_->docstrings.count(type)) return false;
+  bool IsDocstring(TSNode node) const {
     if (ts_node_named_child_count(node) != 1) return false;
-    return lang_->strings.count(ts_node_type(ts_node_named_child(node, 0))) > 0;
+    const TSSymbol child = ts_node_symbol(ts_node_named_child(node, 0));
+    return child < category_.size() && category_[child] == kString;
   }
+
+  std::vector<uint8_t> category_;     // by grammar symbol
+  std::vector<uint64_t> fixed_hash_;  // anonymous symbols: hash of their name
+  std::vector<std::string_view> fixed_text_;  // anonymous symbols: their name (static strings)
 
   const Language* lang_;
   std::string name_;

@@ -1,0 +1,113 @@
+// Code normalization speed against the raw tree-sitter parse, side by side, per language:
+//   code_bench [CORPUS_DIR=/tmp/doppel-code-corpus] [MB_PER_LANGUAGE=8]
+// CORPUS_DIR/<language>/ holds real code (bench/code_corpus.sh). For each language, on one core:
+//   parse    ts_parser_parse_string + ts_tree_delete over every file (the ceiling);
+//   tokenize doppel's code tokenizer (parse + walk + normalize);
+//   sketch   everything the indexer computes for a code document (tokenize, MinHash, bands,
+//            winnowed fingerprints).
+// Before timing, every file must tokenize without error into at least one token.
+#include <tree_sitter/api.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "doppel/code_tokenizer.h"
+#include "doppel/language.h"
+#include "doppel/sketch.h"
+
+using namespace doppel;
+namespace fs = std::filesystem;
+
+namespace {
+
+template <typename F>
+double MBps(size_t bytes, F&& fn) {
+  // Repeat until at least one second has passed (and at least once).
+  size_t done = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  double s = 0;
+  do {
+    fn();
+    done += bytes;
+    s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } while (s < 1.0);
+  return done / s / 1e6;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string dir = argc > 1 ? argv[1] : "/tmp/doppel-code-corpus";
+  const size_t limit = (argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 8) << 20;
+  auto langs = Languages();
+  if (!langs.ok()) return 2;
+  DocumentSketcher sketcher{SketchParams{}};
+  std::printf("| language | files | MB | raw parse MB/s | tokenize MB/s | sketch MB/s | sketch / parse |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+  for (const Language& lang : **langs) {
+    std::vector<std::string> files;
+    size_t bytes = 0;
+    std::error_code ec;
+    std::vector<fs::path> paths;
+    for (const auto& e : fs::directory_iterator(fs::path(dir) / lang.name, ec)) paths.push_back(e.path());
+    std::sort(paths.begin(), paths.end());
+    for (const auto& p : paths) {
+      if (bytes >= limit) break;
+      std::ifstream in(p, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      if (ValidateUtf8(ss.str()).ok()) {
+        files.push_back(ss.str());
+        bytes += files.back().size();
+      }
+    }
+    if (files.empty()) {
+      std::printf("| %s | 0 | | no corpus | | | |\n", lang.name.c_str());
+      continue;
+    }
+    auto tokenizer = NewCodeTokenizer(&lang);
+    Tokens tokens;
+    size_t total_tokens = 0;
+    for (const auto& f : files) {
+      if (!tokenizer->Tokenize(f, &tokens).ok()) {
+        std::fprintf(stderr, "verification failed: a %s file did not tokenize\n", lang.name.c_str());
+        return 1;
+      }
+      total_tokens += tokens.size();
+    }
+    if (total_tokens < bytes / 20) {  // real code has a token every 4-8 bytes
+      std::fprintf(stderr, "verification failed: %zu tokens from %zu bytes of %s\n", total_tokens, bytes,
+                   lang.name.c_str());
+      return 1;
+    }
+    TSParser* parser = ts_parser_new();
+    if (!ts_parser_set_language(parser, lang.grammar)) return 1;
+    const double parse = MBps(bytes, [&] {
+      for (const auto& f : files) {
+        ts_tree_delete(ts_parser_parse_string(parser, nullptr, f.data(), static_cast<uint32_t>(f.size())));
+      }
+    });
+    ts_parser_delete(parser);
+    const double tok = MBps(bytes, [&] {
+      for (const auto& f : files) tokenizer->Tokenize(f, &tokens);
+    });
+    SketchedDocument out;
+    const double sketch = MBps(bytes, [&] {
+      for (const auto& f : files) {
+        Document d;
+        d.text = f;
+        d.kind = Kind::kCode;
+        d.language = lang.name;
+        sketcher.Sketch(std::move(d), &out);
+      }
+    });
+    std::printf("| %s | %zu | %.1f | %.1f | %.1f | %.1f | %.0f%% |\n", lang.name.c_str(), files.size(),
+                bytes / 1e6, parse, tok, sketch, 100 * sketch / parse);
+    std::fflush(stdout);
+  }
+  return 0;
+}
