@@ -179,10 +179,16 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "text"}))->capture_default_str();
   check->add_flag("--output", f.with_output, "Include the answer as the user should see it (redacted or blocked)");
   auto& t = f.options.text;
-  check->add_option("--min-span-tokens", t.min_span_tokens, "Shortest reported span, in tokens")->capture_default_str();
-  check->add_option("--redact-tokens", t.redact_tokens, "Tokens from one source that make an answer redacted")->capture_default_str();
+  check->add_option("--min-span-tokens", t.min_span_tokens, "Shortest reported prose span, in tokens")->capture_default_str();
+  check->add_option("--redact-tokens", t.redact_tokens, "Prose tokens from one source that make an answer redacted")->capture_default_str();
   check->add_option("--redact-containment", t.redact_containment, "Share of the answer that makes it redacted")->capture_default_str();
   check->add_option("--block-containment", t.block_containment, "Share of the answer that makes it blocked")->capture_default_str();
+  auto& c = f.options.code;
+  check->add_option("--code-min-span-tokens", c.min_span_tokens, "Shortest reported code span, in tokens")->capture_default_str();
+  check->add_option("--code-redact-tokens", c.redact_tokens, "Code tokens from one source that make an answer redacted")->capture_default_str();
+  check->add_option("--min-renaming", f.options.min_renaming,
+                    "Code spans whose names are a consistent renaming for less than this share only annotate")
+      ->capture_default_str();
   check->add_option("--max-df", f.options.max_document_frequency, "Fingerprints in more documents are boilerplate")->capture_default_str();
   check->add_option("--max-candidates", f.options.max_candidates, "Candidates aligned per answer")->capture_default_str();
   try {
