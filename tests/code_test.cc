@@ -283,3 +283,65 @@ TEST_CASE("code: renamed copies are found, localized and told apart from look-al
   REQUIRE(prose.ok());
   for (const auto& sp : prose->spans) CHECK(sp.source_name != "lib/merge.py");
 }
+
+#include "match/token_cache.h"
+
+TEST_CASE("token cache: evicts least recently used documents within its capacity") {
+  TokenCache cache(16 * 10);  // 10 tokens per shard
+  auto doc = [](size_t n) {
+    auto d = std::make_shared<TokenizedDocument>();
+    d->tokens.resize(n);
+    d->hashes.resize(n);
+    return d;
+  };
+  // Ids 0, 16, 32 fall in the same shard.
+  cache.Put(0, doc(4));
+  cache.Put(16, doc(4));
+  REQUIRE(cache.Get(0) != nullptr);  // 0 is now the most recently used
+  cache.Put(32, doc(4));             // 12 > 10 tokens: evicts 16
+  CHECK(cache.Get(16) == nullptr);
+  CHECK(cache.Get(0) != nullptr);
+  CHECK(cache.Get(32) != nullptr);
+  cache.Put(48, doc(11));  // larger than a shard: not cached
+  CHECK(cache.Get(48) == nullptr);
+  TokenCache off(0);
+  off.Put(1, doc(1));
+  CHECK(off.Get(1) == nullptr);
+}
+
+TEST_CASE("filter: verdicts are the same with the token cache cold, warm and off") {
+  TempDir dir;
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir / "idx", io);
+    REQUIRE(index.ok());
+    Document d;
+    d.name = "lib/merge.py";
+    d.text = kProtected;
+    d.kind = Kind::kCode;
+    d.language = "python";
+    DocumentSketcher sk((*index)->params());
+    std::vector<SketchedDocument> batch(1);
+    REQUIRE(sk.Sketch(d, &batch[0]).ok());
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&batch, &ws).ok());
+  }
+  FilterOptions no_cache;
+  no_cache.token_cache_tokens = 0;
+  auto cached = Filter::Open(dir / "idx", FilterOptions{});
+  auto uncached = Filter::Open(dir / "idx", no_cache);
+  REQUIRE(cached.ok());
+  REQUIRE(uncached.ok());
+  std::string a, b, c;
+  auto v1 = (*cached)->Check(kRenamed, Kind::kCode, "python");
+  auto v2 = (*cached)->Check(kRenamed, Kind::kCode, "python");
+  auto v3 = (*uncached)->Check(kRenamed, Kind::kCode, "python");
+  REQUIRE((v1.ok() && v2.ok() && v3.ok()));
+  AppendVerdictJson(*v1, true, &a);
+  AppendVerdictJson(*v2, true, &b);
+  AppendVerdictJson(*v3, true, &c);
+  CHECK(a == b);
+  CHECK(a == c);
+  CHECK(!v1->spans.empty());
+}

@@ -20,8 +20,11 @@
 
 namespace doppel {
 
+class TokenCache;
+
 class Filter {
  public:
+  ~Filter();
   // Opens the index in `dir` read-only. Errors as Index::Open.
   static Result<std::unique_ptr<Filter>> Open(const std::string& dir, const FilterOptions& options);
   // Wraps an index that is already open (the filter shares it).
@@ -45,6 +48,7 @@ class Filter {
   std::shared_ptr<Index> index_;
   FilterOptions options_;
   DocumentSketcher sketcher_;
+  std::unique_ptr<TokenCache> token_cache_;  // tokens of recently aligned documents
 };
 
 }  // namespace doppel

@@ -5,6 +5,7 @@
 // FilterOptions and Thresholds only change how a query is judged and may differ per call.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -88,6 +89,10 @@ struct FilterOptions {
   // diagonals (source position - query position) differ by at most max_diagonal_drift.
   uint32_t max_gap = 24;
   uint32_t max_diagonal_drift = 12;
+  // Tokens of recently aligned documents kept in memory (about 32 bytes each; the default is
+  // at most ~128 MB). Code documents are parsed with tree-sitter to be aligned, so a hot code
+  // document costs a parse per check without it. 0 disables the cache.
+  size_t token_cache_tokens = size_t{1} << 22;
   // Text put in place of a redacted span, and of a blocked answer.
   std::string redact_marker = "[redacted: similar to {source}]";
   std::string block_message = "[blocked: this answer reproduces protected content]";

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "align.h"
+#include "token_cache.h"
 #include "doppel/language.h"
 #include "doppel/markdown.h"
 #include "doppel/shingle.h"
@@ -13,7 +14,12 @@
 namespace doppel {
 
 Filter::Filter(std::shared_ptr<Index> index, const FilterOptions& options)
-    : index_(std::move(index)), options_(options), sketcher_(index_->params()) {}
+    : index_(std::move(index)),
+      options_(options),
+      sketcher_(index_->params()),
+      token_cache_(std::make_unique<TokenCache>(options.token_cache_tokens)) {}
+
+Filter::~Filter() = default;
 
 Result<std::unique_ptr<Filter>> Filter::Open(const std::string& dir, const FilterOptions& options) {
   IndexOptions io;
@@ -251,8 +257,6 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
     ao.max_gap = options_.max_gap;
     ao.max_drift = options_.max_diagonal_drift;
     ao.min_matched = th.min_span_tokens;
-    Tokens src_tokens;
-    std::vector<uint64_t> src_hashes;
     std::vector<AlignedSpan> aligned;
     for (const auto& c : ranked) {
       auto info = index_->GetDocument(c.id);
@@ -261,20 +265,27 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
         return info.status();
       }
       if (info->kind != st.kind) continue;
-      auto content = index_->GetContent(c.id);
-      if (!content.ok()) {
-        if (content.status().code() == Status::Code::kNotFound) continue;
-        return content.status();
-      }
       if (c.band_hits > 0) {
         auto ssig = index_->GetSignature(c.id);
         if (ssig.ok()) v.jaccard = std::max(v.jaccard, EstimateJaccard(sig, *ssig));
       }
-      DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info->kind, info->language)
-                                 .Tokenize(*content, &src_tokens)
-                                 .WithContext("stored document " + info->name));
-      TokenHashes(src_tokens, &src_hashes);
-      Align(st.hashes, src_hashes, ao, &aligned);
+      std::shared_ptr<const TokenizedDocument> src = token_cache_->Get(c.id);
+      if (src == nullptr) {
+        auto content = index_->GetContent(c.id);
+        if (!content.ok()) {
+          if (content.status().code() == Status::Code::kNotFound) continue;
+          return content.status();
+        }
+        auto fresh = std::make_shared<TokenizedDocument>();
+        DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info->kind, info->language)
+                                   .Tokenize(*content, &fresh->tokens)
+                                   .WithContext("stored document " + info->name));
+        TokenHashes(fresh->tokens, &fresh->hashes);
+        token_cache_->Put(c.id, fresh);
+        src = std::move(fresh);
+      }
+      const Tokens& src_tokens = src->tokens;
+      Align(st.hashes, src->hashes, ao, &aligned);
       for (auto& a : aligned) {
         double renaming = -1;
         if (st.kind == Kind::kCode) {

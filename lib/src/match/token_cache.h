@@ -1,0 +1,67 @@
+// A bounded LRU cache of stored documents' tokens, shared by the checks of one Filter.
+//
+// Aligning a candidate needs its tokens; re-parsing a code document with tree-sitter on every
+// check costs ~1 ms per 7 KB, so hot documents are kept tokenized. Entries never go stale: a
+// document id is never reused and its content never changes (a replaced document gets a new id).
+// Thread-safety: all methods may be called concurrently (sharded, one mutex per shard).
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "doppel/token.h"
+
+namespace doppel {
+
+struct TokenizedDocument {
+  Tokens tokens;
+  std::vector<uint64_t> hashes;
+};
+
+class TokenCache {
+ public:
+  // Capacity in tokens over all shards (0 disables the cache).
+  explicit TokenCache(size_t capacity_tokens) : per_shard_(capacity_tokens / kShards) {}
+
+  std::shared_ptr<const TokenizedDocument> Get(uint32_t id) {
+    Shard& s = shards_[id % kShards];
+    std::lock_guard<std::mutex> l(s.mu);
+    auto it = s.map.find(id);
+    if (it == s.map.end()) return nullptr;
+    s.lru.splice(s.lru.begin(), s.lru, it->second);  // most recently used first
+    return it->second->second;
+  }
+
+  void Put(uint32_t id, std::shared_ptr<const TokenizedDocument> doc) {
+    const size_t size = doc->tokens.size();
+    if (size > per_shard_) return;  // larger than a shard: not cached
+    Shard& s = shards_[id % kShards];
+    std::lock_guard<std::mutex> l(s.mu);
+    if (s.map.count(id)) return;
+    s.lru.emplace_front(id, std::move(doc));
+    s.map[id] = s.lru.begin();
+    s.tokens += size;
+    while (s.tokens > per_shard_ && !s.lru.empty()) {
+      s.tokens -= s.lru.back().second->tokens.size();
+      s.map.erase(s.lru.back().first);
+      s.lru.pop_back();
+    }
+  }
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct Shard {
+    std::mutex mu;
+    std::list<std::pair<uint32_t, std::shared_ptr<const TokenizedDocument>>> lru;
+    std::unordered_map<uint32_t, decltype(lru)::iterator> map;
+    size_t tokens = 0;
+  };
+  size_t per_shard_;
+  Shard shards_[kShards];
+};
+
+}  // namespace doppel
