@@ -13,7 +13,8 @@ out=${1:-/tmp/doppel-code-corpus}
 mkdir -p "$out"
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for p in golang-1.19-src ruby3.1 googletest librust-regex-dev openjdk-17-source unzip; do
+# golang-go (gofmt), black and rustfmt are the formatters of bench/quality_code.cc's reformatted class.
+for p in golang-1.19-src ruby3.1 googletest librust-regex-dev openjdk-17-source unzip golang-go black rustfmt; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
