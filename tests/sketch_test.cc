@@ -470,7 +470,7 @@ TEST_CASE("sketch: DocumentSketcher fills every field consistently", "[sketch]")
   sketcher.SignatureOf(th, &sig);
   CHECK(sig == sd.signature);
   std::vector<Fingerprint> fps;
-  sketcher.FingerprintsOf(th, &fps);
+  sketcher.FingerprintsOf(th, Kind::kText, &fps);
   std::set<uint64_t> from_fps;
   for (const auto& f : fps) from_fps.insert(f.hash);
   CHECK(std::vector<uint64_t>(from_fps.begin(), from_fps.end()) == sd.fingerprints);

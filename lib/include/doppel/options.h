@@ -38,6 +38,11 @@ struct SketchParams {
   // 2 / (window + 1) of the k-grams are kept. Requires re-indexing.
   uint32_t gram_size = 4;
   uint32_t window = 8;
+  // k-gram size for code. With identifiers and literals abstracted, short code k-grams
+  // ("ID ( ID ) ;") occur in most files and select no useful candidates, so code uses longer
+  // ones: every shared run of window + code_gram_size - 1 = 17 code tokens (about two lines)
+  // yields a shared fingerprint. Requires re-indexing.
+  uint32_t code_gram_size = 10;
 
   // A fingerprint found in more than this many documents stops growing its posting list and is
   // stored as saturated: it is boilerplate and never selects candidates. Requires re-indexing.
@@ -83,8 +88,10 @@ struct FilterOptions {
   // A candidate needs at least this many shared (non-boilerplate) fingerprints.
   uint32_t min_candidate_hits = 2;
   // Alignment seed length in tokens (every k-gram of the candidate, not only the winnowed
-  // ones). Shorter seeds survive denser edits and make more chance seeds.
+  // ones). Shorter seeds survive denser edits and make more chance seeds; code seeds are longer
+  // because abstracted code repeats short shapes everywhere.
   uint32_t seed_size = 3;
+  uint32_t code_seed_size = 6;
   // Seeds chain into one span across at most this many unmatched query tokens, and when their
   // diagonals (source position - query position) differ by at most max_diagonal_drift.
   uint32_t max_gap = 24;

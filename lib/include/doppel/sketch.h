@@ -46,7 +46,7 @@ class DocumentSketcher {
   Status Sketch(Document doc, SketchedDocument* out) const;
   // The parts of Sketch a query needs, from already computed token hashes.
   void SignatureOf(const std::vector<uint64_t>& token_hashes, Signature* sig) const;
-  void FingerprintsOf(const std::vector<uint64_t>& token_hashes,
+  void FingerprintsOf(const std::vector<uint64_t>& token_hashes, Kind kind,
                       std::vector<Fingerprint>* fps) const;
 
  private:

@@ -292,6 +292,7 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
       {"bands", std::to_string(p.bands)},
       {"rows", std::to_string(p.rows)},
       {"gram_size", std::to_string(p.gram_size)},
+      {"code_gram_size", std::to_string(p.code_gram_size)},
       {"window", std::to_string(p.window)},
       {"posting_cap", std::to_string(p.posting_cap)},
   };
@@ -358,6 +359,7 @@ Status DecodeManifest(std::string_view text, SketchParams* p) {
   DOPPEL_RETURN_IF_ERROR(get_u32("bands", &p->bands));
   DOPPEL_RETURN_IF_ERROR(get_u32("rows", &p->rows));
   DOPPEL_RETURN_IF_ERROR(get_u32("gram_size", &p->gram_size));
+  DOPPEL_RETURN_IF_ERROR(get_u32("code_gram_size", &p->code_gram_size));
   DOPPEL_RETURN_IF_ERROR(get_u32("window", &p->window));
   DOPPEL_RETURN_IF_ERROR(get_u32("posting_cap", &p->posting_cap));
   if (static_cast<uint64_t>(p->bands) * p->rows > p->num_permutations || p->num_permutations > 65535) {

@@ -37,10 +37,11 @@ void DocumentSketcher::SignatureOf(const std::vector<uint64_t>& token_hashes,
   minhasher_.Sketch(shingles, sig);
 }
 
-void DocumentSketcher::FingerprintsOf(const std::vector<uint64_t>& token_hashes,
+void DocumentSketcher::FingerprintsOf(const std::vector<uint64_t>& token_hashes, Kind kind,
                                       std::vector<Fingerprint>* fps) const {
   thread_local std::vector<uint64_t> grams;
-  HashKGrams(token_hashes, params_.gram_size, params_.hash_seed ^ 0x5bd1e995u, &grams);
+  HashKGrams(token_hashes, kind == Kind::kCode ? params_.code_gram_size : params_.gram_size,
+             params_.hash_seed ^ 0x5bd1e995u, &grams);
   Winnow(grams, params_.window, fps);
 }
 
@@ -59,7 +60,7 @@ Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
   if (!hashes.empty()) {
     BandKeys(out->signature, params_.bands, params_.rows, params_.hash_seed, &out->band_keys);
   }
-  FingerprintsOf(hashes, &fps);
+  FingerprintsOf(hashes, doc.kind, &fps);
   out->fingerprints.clear();
   out->fingerprints.reserve(fps.size());
   for (const auto& f : fps) out->fingerprints.push_back(f.hash);
