@@ -189,6 +189,9 @@ int main(int argc, char** argv) {
   check->add_option("--min-renaming", f.options.min_renaming,
                     "Code spans whose names are a consistent renaming for less than this share only annotate")
       ->capture_default_str();
+  check->add_option("--min-renaming-evidence", f.options.min_renaming_evidence,
+                    "Code spans need this many repeated-name occurrences to redact or block")
+      ->capture_default_str();
   check->add_option("--max-df", f.options.max_document_frequency, "Fingerprints in more documents are boilerplate")->capture_default_str();
   check->add_option("--max-candidates", f.options.max_candidates, "Candidates aligned per answer")->capture_default_str();
   try {

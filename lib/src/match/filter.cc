@@ -67,7 +67,7 @@ struct Stream {
 // extension can run into neighbouring code whose shape matches but whose names do not), and
 // returns the share of identifier occurrences in the trimmed span that are consistent; -1 when
 // the span has no identifiers.
-double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s) {
+double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, uint32_t* repeats) {
   std::map<std::pair<uint64_t, uint64_t>, uint32_t> pair_count;
   for (const auto& [qi, si] : a->pairs) {
     if (q[qi].name != 0 && s[si].name != 0) ++pair_count[{q[qi].name, s[si].name}];
@@ -133,11 +133,16 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s) {
     a->s_end = a->pairs.back().second + 1;
     a->matched = static_cast<uint32_t>(a->pairs.size());
   }
+  // Evidence: occurrences of a name already seen in the span. Only repeated names can disagree
+  // with a renaming; when every name occurs once, any code of the same shape "renames" 100%.
   uint32_t total = 0, consistent = 0;
+  std::unordered_set<uint64_t> seen;
+  *repeats = 0;
   for (const auto& p : a->pairs) {
     if (q[p.first].name == 0 || s[p.second].name == 0) continue;
     ++total;
     consistent += consistent_id(p);
+    *repeats += !seen.insert(q[p.first].name).second;
   }
   return total == 0 ? -1 : static_cast<double>(consistent) / total;
 }
@@ -301,8 +306,9 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
       Align(st.hashes, src->hashes, ao, &aligned);
       for (auto& a : aligned) {
         double renaming = -1;
+        uint32_t repeats = 0;
         if (st.kind == Kind::kCode) {
-          renaming = CheckRenaming(&a, st.tokens, src_tokens);
+          renaming = CheckRenaming(&a, st.tokens, src_tokens, &repeats);
           if (a.matched < th.min_span_tokens) continue;
         }
         Found f;
@@ -317,8 +323,9 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
         f.span.kind = st.kind;
         f.span.language = st.kind == Kind::kCode ? st.language : "";
         f.span.renaming = renaming;
-        f.counts = st.kind == Kind::kText || f.span.renaming < 0 ||
-                   f.span.renaming >= options_.min_renaming;
+        f.counts = st.kind == Kind::kText ||
+                   ((f.span.renaming < 0 || f.span.renaming >= options_.min_renaming) &&
+                    repeats >= options_.min_renaming_evidence);
         f.stream = si;
         f.q_begin = a.q_begin;
         f.q_end = a.q_end;
