@@ -1,5 +1,7 @@
 #include "corpus.h"
 
+#include "doppel/sketch.h"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -189,6 +191,28 @@ std::vector<Paragraph> LoadRealProse(size_t min_words, size_t max_paragraphs) {
     }
   }
   return out;
+}
+
+Result<std::shared_ptr<Index>> BuildBenchIndex(const std::string& dir, std::vector<Document> docs) {
+  IndexOptions io;
+  io.create_if_missing = true;
+  io.bulk_load = true;
+  DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(dir, io));
+  DocumentSketcher sk(index->params());
+  std::vector<SketchedDocument> batch;
+  WriteSummary ws;
+  for (auto& d : docs) {
+    const std::string name = d.name;
+    batch.emplace_back();
+    DOPPEL_RETURN_IF_ERROR(sk.Sketch(std::move(d), &batch.back()).WithContext(name));
+    if (batch.size() == 512) {
+      DOPPEL_RETURN_IF_ERROR(index->Write(&batch, &ws));
+      batch.clear();
+    }
+  }
+  DOPPEL_RETURN_IF_ERROR(index->Write(&batch, &ws));
+  DOPPEL_RETURN_IF_ERROR(index->Flush());
+  return std::shared_ptr<Index>(std::move(index));
 }
 
 std::vector<std::string> SplitWords(const std::string& text) {

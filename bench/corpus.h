@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "doppel/document.h"
+#include "doppel/index.h"
+#include "doppel/status.h"
+
 namespace doppel::bench {
 
 // A generator of pseudo-prose: sentences of Zipf-distributed words with punctuation and line
@@ -34,6 +38,10 @@ struct Paragraph {
   std::string text;
 };
 std::vector<Paragraph> LoadRealProse(size_t min_words, size_t max_paragraphs);
+
+// Builds a fresh index in `dir` from `docs` (bulk load, batches of 512) and returns it open for
+// reading and writing; errors name the document or the index.
+Result<std::shared_ptr<Index>> BuildBenchIndex(const std::string& dir, std::vector<Document> docs);
 
 // Splits text into words (whitespace-separated) and joins them back.
 std::vector<std::string> SplitWords(const std::string& text);

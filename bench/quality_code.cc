@@ -52,6 +52,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "corpus.h"
 #include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
 #include "doppel/index.h"
@@ -415,45 +416,25 @@ int main(int argc, char** argv) {
   for (const auto& n : no_corpus) std::printf("%s: no corpus\n", n.c_str());
 
   // Index every protected file, all languages in one index.
-  IndexOptions io;
-  io.create_if_missing = true;
-  io.bulk_load = true;
-  auto index = Index::Open(work + "/index", io);
-  if (!index.ok()) {
-    std::fprintf(stderr, "%s\n", index.status().ToString().c_str());
+  const auto t_index = std::chrono::steady_clock::now();
+  std::vector<Document> docs;
+  for (const auto& ld : data) {
+    for (const auto& f : ld.files) {
+      if (!f.is_protected) continue;
+      docs.emplace_back();
+      docs.back().name = f.name;
+      docs.back().text = f.text;
+      docs.back().kind = Kind::kCode;
+      docs.back().language = ld.lang->name;
+    }
+  }
+  auto built = bench::BuildBenchIndex(work + "/index", std::move(docs));
+  if (!built.ok()) {
+    std::fprintf(stderr, "%s\n", built.status().ToString().c_str());
     return 2;
   }
-  const auto t_index = std::chrono::steady_clock::now();
-  {
-    DocumentSketcher sk((*index)->params());
-    std::vector<SketchedDocument> batch;
-    WriteSummary ws;
-    for (const auto& ld : data) {
-      for (const auto& f : ld.files) {
-        if (!f.is_protected) continue;
-        Document doc;
-        doc.name = f.name;
-        doc.text = f.text;
-        doc.kind = Kind::kCode;
-        doc.language = ld.lang->name;
-        batch.emplace_back();
-        if (auto st = sk.Sketch(std::move(doc), &batch.back()); !st.ok()) {
-          std::fprintf(stderr, "%s: %s\n", f.name.c_str(), st.ToString().c_str());
-          return 2;
-        }
-        if (batch.size() == 512) {
-          if (auto st = (*index)->Write(&batch, &ws); !st.ok()) {
-            std::fprintf(stderr, "%s\n", st.ToString().c_str());
-            return 2;
-          }
-          batch.clear();
-        }
-      }
-    }
-    if (!(*index)->Write(&batch, &ws).ok() || !(*index)->Flush().ok()) return 2;
-  }
   const double index_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_index).count();
-  std::shared_ptr<Index> shared(std::move(*index));
+  std::shared_ptr<Index> shared = *built;
   auto filter = Filter::FromIndex(shared, FilterOptions{});
   std::printf("index: %zu protected files (%.1f MB) in %.1f s\n\n", protected_files, protected_bytes / 1e6, index_s);
 

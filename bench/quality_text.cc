@@ -135,32 +135,18 @@ int main(int argc, char** argv) {
 
   // Index the protected files.
   fs::remove_all(work);
-  IndexOptions io;
-  io.create_if_missing = true;
-  io.bulk_load = true;
-  auto index = Index::Open(work + "/index", io);
-  if (!index.ok()) {
-    std::fprintf(stderr, "%s\n", index.status().ToString().c_str());
+  std::vector<Document> docs;
+  for (const auto& d : protected_docs) {
+    docs.emplace_back();
+    docs.back().name = d.name;
+    docs.back().text = d.text;
+  }
+  auto built = bench::BuildBenchIndex(work + "/index", std::move(docs));
+  if (!built.ok()) {
+    std::fprintf(stderr, "%s\n", built.status().ToString().c_str());
     return 2;
   }
-  {
-    DocumentSketcher sk((*index)->params());
-    std::vector<SketchedDocument> batch;
-    WriteSummary ws;
-    for (const auto& d : protected_docs) {
-      Document doc;
-      doc.name = d.name;
-      doc.text = d.text;
-      batch.emplace_back();
-      if (!sk.Sketch(std::move(doc), &batch.back()).ok()) return 2;
-      if (batch.size() == 512) {
-        if (!(*index)->Write(&batch, &ws).ok()) return 2;
-        batch.clear();
-      }
-    }
-    if (!(*index)->Write(&batch, &ws).ok() || !(*index)->Flush().ok()) return 2;
-  }
-  std::shared_ptr<Index> shared(std::move(*index));
+  std::shared_ptr<Index> shared = *built;
   auto filter = Filter::FromIndex(shared, FilterOptions{});
 
   std::vector<std::string> vocab;

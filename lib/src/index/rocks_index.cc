@@ -42,6 +42,17 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
+Status ValidateParams(const SketchParams& p) {
+  if (p.shingle_size == 0 || p.gram_size == 0 || p.code_gram_size == 0 || p.window == 0 ||
+      p.rows == 0 || p.bands == 0 || p.num_permutations == 0 || p.num_permutations > 65535 ||
+      static_cast<uint64_t>(p.bands) * p.rows > p.num_permutations) {
+    return Status::InvalidArgument(
+        "sketch parameters: sizes must be positive, num_permutations <= 65535 and bands x rows "
+        "<= num_permutations");
+  }
+  return Status::OK();
+}
+
 // One (key, document) pair of a posting list, before grouping.
 struct GramPosting {
   uint64_t gram;
@@ -321,16 +332,9 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   idx->filter_ = std::make_unique<DeletedIdsFilter>(idx->deleted_);
   std::error_code ec;
   const bool exists = fs::exists(fs::path(dir) / "CURRENT", ec);
-  if (!exists && o.params) {
+  if (!exists) {
     // Refuse bad parameters before anything is created, so no half-made index stays behind.
-    const auto& p = *o.params;
-    if (p.shingle_size == 0 || p.gram_size == 0 || p.window == 0 || p.rows == 0 ||
-        p.bands == 0 || p.num_permutations == 0 || p.num_permutations > 65535 ||
-        static_cast<uint64_t>(p.bands) * p.rows > p.num_permutations) {
-      return Status::InvalidArgument(
-          "sketch parameters: sizes must be positive, num_permutations <= 65535 and bands x "
-          "rows <= num_permutations");
-    }
+    DOPPEL_RETURN_IF_ERROR(ValidateParams(o.params.value_or(SketchParams{})));
   }
   if (!exists) {
     if (!o.create_if_missing || o.read_only) {
@@ -346,15 +350,7 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   auto s = idx->db_->Get(rocksdb::ReadOptions(), idx->cf_[kMeta], "manifest", &manifest);
   if (s.IsNotFound()) {
     if (exists) return Status::Corruption(dir + ": index has no manifest");
-    idx->params_ = o.params.value_or(SketchParams{});
-    const auto& p = idx->params_;
-    if (p.shingle_size == 0 || p.gram_size == 0 || p.window == 0 || p.rows == 0 ||
-        p.bands == 0 || p.num_permutations == 0 || p.num_permutations > 65535 ||
-        static_cast<uint64_t>(p.bands) * p.rows > p.num_permutations) {
-      return Status::InvalidArgument(
-          "sketch parameters: sizes must be positive, num_permutations <= 65535 and bands x "
-          "rows <= num_permutations");
-    }
+    idx->params_ = o.params.value_or(SketchParams{});  // validated above
     rocksdb::WriteOptions wo;
     wo.sync = true;
     DOPPEL_RETURN_IF_ERROR(FromRocks(

@@ -376,7 +376,8 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
   // 5. The action. Containment thresholds are those of the kind with most tokens.
   uint32_t code_tokens = 0;
   for (const auto& st : streams) code_tokens += st.kind == Kind::kCode ? static_cast<uint32_t>(st.tokens.size()) : 0;
-  const Thresholds& main_th = 2 * code_tokens > total_tokens ? options_.code : options_.text;
+  const bool mostly_code = 2 * code_tokens > total_tokens;
+  const Thresholds& main_th = mostly_code ? options_.code : options_.text;
   bool source_over = false;
   for (const auto& [key, m] : per_source) {
     const Thresholds& th = key.first == static_cast<int>(Kind::kCode) ? options_.code : options_.text;
@@ -384,7 +385,7 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
   }
   // A mostly-code answer is redacted or blocked only when some source accounts for the code
   // token minimum: a short snippet can be "80% covered" by common shapes.
-  if (&main_th == &options_.code && !source_over) any_counting = false;
+  if (mostly_code && !source_over) any_counting = false;
   if (v.spans.empty()) {
     v.action = Action::kAllow;
     v.reason = candidates_seen == 0 ? "no similar protected document"
