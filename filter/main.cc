@@ -2,6 +2,9 @@
 // prints verdicts, maps errors to exit codes in one place.
 #include <simdjson.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +15,8 @@
 #include "doppel/filter.h"
 #include "doppel/format.h"
 #include "doppel/language.h"
+#include "doppel/policy.h"
+#include "server.h"
 
 namespace {
 
@@ -20,7 +25,8 @@ using namespace doppel;
 constexpr const char* kExitCodes =
     "Exit codes: 0 every answer allowed (allow or annotate); 1 at least one answer redacted or "
     "blocked; 2 error (bad input, missing, corrupt or incompatible index). A block is a "
-    "result, not an error.";
+    "result, not an error. serve: 0 after SIGTERM/SIGINT (requests in flight finish), 2 when "
+    "it cannot start.";
 
 int Fail(const Status& s) {
   std::fprintf(stderr, "doppel-filter: error: %s\n", s.ToString().c_str());
@@ -159,6 +165,101 @@ int RunCheck(const Flags& f) {
   return flagged ? 1 : 0;
 }
 
+struct ServeFlags {
+  std::string listen = "127.0.0.1:8080", policy, token_file;
+  bool quiet = false;
+  int64_t timeout_ms = 5000, session_ttl_s = 300, refresh_ms = 1000;
+  ServerOptions server;
+};
+
+Status ParseListen(const std::string& listen, ServerOptions* o) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument("--listen " + listen + ": expected HOST:PORT (e.g. 127.0.0.1:8080)");
+  }
+  o->host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535) {
+    return Status::InvalidArgument("--listen " + listen + ": port must be 0..65535");
+  }
+  o->port = std::stoi(port);
+  return Status::OK();
+}
+
+int RunServe(const Flags& f, ServeFlags& sf) {
+  FilterOptions options = f.options;
+  if (!sf.policy.empty()) {
+    auto p = LoadPolicyFile(sf.policy, options);
+    if (!p.ok()) return Fail(p.status());
+    options = std::move(*p);
+  }
+  ServerOptions& so = sf.server;
+  if (Status s = ParseListen(sf.listen, &so); !s.ok()) return Fail(s);
+  if (!sf.token_file.empty()) {
+    auto token = ReadAll(sf.token_file);
+    if (!token.ok()) return Fail(token.status());
+    std::string t = *token;
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.erase(t.begin());
+    if (t.empty()) return Fail(Status::InvalidArgument(sf.token_file + ": the token file is empty"));
+    so.token = t;
+  }
+  so.request_timeout = std::chrono::milliseconds(sf.timeout_ms);
+  so.session_ttl = std::chrono::seconds(sf.session_ttl_s);
+  so.refresh_interval = std::chrono::milliseconds(sf.refresh_ms);
+  so.access_log = sf.quiet ? nullptr : stderr;
+  if (so.access_log) std::setvbuf(stderr, nullptr, _IOLBF, 0);
+
+  // SIGTERM and SIGINT are taken by one thread (blocked everywhere else, before any thread
+  // starts), which stops the server: requests in flight finish, then Run returns.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto filter = Filter::Open(f.index, options);
+  if (!filter.ok()) return Fail(filter.status());
+  Server server(std::shared_ptr<Filter>(std::move(*filter)), so);
+  if (Status s = server.Bind(); !s.ok()) return Fail(s);
+  std::fprintf(stderr, "doppel-filter: serving %s on http://%s:%d\n", f.index.c_str(), so.host.c_str(),
+               server.port());
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::fprintf(stderr, "doppel-filter: %s: finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    server.Stop();
+  });
+  Status s = server.Run();
+  pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter when Run ended by itself
+  waiter.join();
+  if (!s.ok()) return Fail(s);
+  std::fprintf(stderr, "doppel-filter: stopped\n");
+  return 0;
+}
+
+void AddThresholdFlags(CLI::App* cmd, Flags& f) {
+  auto& t = f.options.text;
+  cmd->add_option("--min-span-tokens", t.min_span_tokens, "Shortest reported prose span, in tokens")->capture_default_str();
+  cmd->add_option("--redact-tokens", t.redact_tokens, "Prose tokens from one source that make an answer redacted")->capture_default_str();
+  cmd->add_option("--redact-containment", t.redact_containment, "Share of the answer that makes it redacted")->capture_default_str();
+  cmd->add_option("--block-containment", t.block_containment, "Share of the answer that makes it blocked")->capture_default_str();
+  auto& c = f.options.code;
+  cmd->add_option("--code-min-span-tokens", c.min_span_tokens, "Shortest reported code span, in tokens")->capture_default_str();
+  cmd->add_option("--code-redact-tokens", c.redact_tokens, "Code tokens from one source that make an answer redacted")->capture_default_str();
+  cmd->add_option("--min-renaming", f.options.min_renaming,
+                  "Code spans whose names are a consistent renaming for less than this share only annotate")
+      ->capture_default_str();
+  cmd->add_option("--min-renaming-evidence", f.options.min_renaming_evidence,
+                  "Code spans need this many repeated-name occurrences to redact or block")
+      ->capture_default_str();
+  cmd->add_option("--max-df", f.options.max_document_frequency, "Fingerprints in more documents are boilerplate")->capture_default_str();
+  cmd->add_option("--max-candidates", f.options.max_candidates, "Candidates aligned per answer")->capture_default_str();
+  cmd->add_option("--redact-marker", f.options.redact_marker, "Text put in place of a redacted passage ({source}: its name)")->capture_default_str();
+  cmd->add_option("--block-message", f.options.block_message, "Text put in place of a blocked answer")->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -178,22 +279,28 @@ int main(int argc, char** argv) {
   check->add_option("--format", f.format, "json (one object per answer) or text (for people)")
       ->check(CLI::IsMember({"json", "text"}))->capture_default_str();
   check->add_flag("--output", f.with_output, "Include the answer as the user should see it (redacted or blocked)");
-  auto& t = f.options.text;
-  check->add_option("--min-span-tokens", t.min_span_tokens, "Shortest reported prose span, in tokens")->capture_default_str();
-  check->add_option("--redact-tokens", t.redact_tokens, "Prose tokens from one source that make an answer redacted")->capture_default_str();
-  check->add_option("--redact-containment", t.redact_containment, "Share of the answer that makes it redacted")->capture_default_str();
-  check->add_option("--block-containment", t.block_containment, "Share of the answer that makes it blocked")->capture_default_str();
-  auto& c = f.options.code;
-  check->add_option("--code-min-span-tokens", c.min_span_tokens, "Shortest reported code span, in tokens")->capture_default_str();
-  check->add_option("--code-redact-tokens", c.redact_tokens, "Code tokens from one source that make an answer redacted")->capture_default_str();
-  check->add_option("--min-renaming", f.options.min_renaming,
-                    "Code spans whose names are a consistent renaming for less than this share only annotate")
-      ->capture_default_str();
-  check->add_option("--min-renaming-evidence", f.options.min_renaming_evidence,
-                    "Code spans need this many repeated-name occurrences to redact or block")
-      ->capture_default_str();
-  check->add_option("--max-df", f.options.max_document_frequency, "Fingerprints in more documents are boilerplate")->capture_default_str();
-  check->add_option("--max-candidates", f.options.max_candidates, "Candidates aligned per answer")->capture_default_str();
+  AddThresholdFlags(check, f);
+
+  ServeFlags sf;
+  auto* serve = app.add_subcommand("serve", "Serve checks over HTTP (JSON API; see README)");
+  serve->add_option("--index", f.index, "Index directory (opened read-only; updates become visible live)")->required();
+  serve->add_option("--listen", sf.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
+  serve->add_option("--policy", sf.policy, "Policy file (JSON; its keys override the flags)");
+  serve->add_option("--token-file", sf.token_file, "File holding a bearer token required on /v1/ routes");
+  serve->add_option("--workers", sf.server.workers, "Checks run at once (0: one per core)")->capture_default_str();
+  serve->add_option("--connection-threads", sf.server.connection_threads,
+                    "Threads serving connections (each open keep-alive connection holds one)")->capture_default_str();
+  serve->add_option("--max-body-bytes", sf.server.max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();
+  serve->add_option("--request-timeout-ms", sf.timeout_ms, "A check not done by then gets 503")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600000}))->capture_default_str();
+  serve->add_option("--max-sessions", sf.server.max_sessions, "Streaming sessions open at once (503 beyond)")->capture_default_str();
+  serve->add_option("--max-session-bytes", sf.server.max_session_bytes, "Largest streamed answer (413 beyond)")->capture_default_str();
+  serve->add_option("--session-ttl-s", sf.session_ttl_s, "Sessions without an append for this long are closed")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400}))->capture_default_str();
+  serve->add_option("--refresh-ms", sf.refresh_ms, "How often to pick up index updates (0: never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{3600000}))->capture_default_str();
+  serve->add_flag("--quiet", sf.quiet, "No access log on stderr");
+  AddThresholdFlags(serve, f);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -201,5 +308,6 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   if (*check) return RunCheck(f);
+  if (*serve) return RunServe(f, sf);
   return 2;
 }

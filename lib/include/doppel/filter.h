@@ -8,6 +8,7 @@
 // Thread-safety: Check may be called from many threads at once on one Filter.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,6 +22,21 @@
 namespace doppel {
 
 class TokenCache;
+
+// How to read and judge one answer.
+struct CheckRequest {
+  // kText: Markdown (prose, and fenced code blocks in their fence's language). kCode: the whole
+  // answer is code in `language` (a name, fence tag or extension; generic when unknown).
+  Kind kind = Kind::kText;
+  std::string_view language;
+  // Thresholds, actions and messages for this call (a per-request policy); null uses the
+  // filter's own. Candidate and cache settings of the filter apply either way.
+  const FilterOptions* options = nullptr;
+  // A check still running at this time stops with Unavailable (a service's per-request
+  // timeout). The check looks at the clock between candidates, so it may overrun by one
+  // alignment.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
 
 class Filter {
  public:
@@ -39,6 +55,8 @@ class Filter {
   // error when a read fails; never throws.
   Result<Verdict> Check(std::string_view text, Kind kind = Kind::kText,
                         std::string_view language = "") const;
+  // The same, with a per-call policy and deadline (Unavailable when the deadline passes).
+  Result<Verdict> Check(std::string_view text, const CheckRequest& request) const;
 
   const FilterOptions& options() const { return options_; }
   Index& index() const { return *index_; }

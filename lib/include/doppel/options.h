@@ -5,9 +5,12 @@
 // FilterOptions and Thresholds only change how a query is judged and may differ per call.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "doppel/verdict.h"
 
 namespace doppel {
 
@@ -108,6 +111,11 @@ struct FilterOptions {
   // Text put in place of a redacted span, and of a blocked answer.
   std::string redact_marker = "[redacted: similar to {source}]";
   std::string block_message = "[blocked: this answer reproduces protected content]";
+  // The action taken at each severity, indexed by the action the thresholds choose (allow,
+  // annotate, redact, block). The default takes each severity's own action; a policy may, for
+  // example, block whatever would be redacted, or only annotate what would be blocked.
+  std::array<Action, 4> actions = {Action::kAllow, Action::kAnnotate, Action::kRedact,
+                                   Action::kBlock};
 };
 
 }  // namespace doppel

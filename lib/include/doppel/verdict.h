@@ -49,6 +49,8 @@ struct Span {
 struct Verdict {
   std::string id;               // the caller's id for the answer, echoed back
   Action action = Action::kAllow;
+  // What the thresholds found, before the policy mapped it to `action` (FilterOptions::actions).
+  Action severity = Action::kAllow;
   // Share of the answer's tokens inside reported spans (0..1).
   double score = 0;
   // Highest MinHash Jaccard estimate against a candidate, for whole-answer near copies.

@@ -177,6 +177,16 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, const Language* l
 }  // namespace
 
 Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view language) const {
+  CheckRequest request;
+  request.kind = kind;
+  request.language = language;
+  return Check(text, request);
+}
+
+Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request) const {
+  const FilterOptions& o = request.options != nullptr ? *request.options : options_;
+  const Kind kind = request.kind;
+  const std::string_view language = request.language;
   Verdict v;
   v.output.assign(text);
 
@@ -216,6 +226,8 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
   }
   v.query_tokens = total_tokens;
   if (total_tokens == 0) {
+    v.action = o.actions[static_cast<size_t>(Action::kAllow)];
+    if (v.action == Action::kBlock) v.output = o.block_message;
     v.reason = "no words to compare";
     return v;
   }
@@ -230,7 +242,7 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
   size_t candidates_seen = 0;
   for (size_t si = 0; si < streams.size(); ++si) {
     const Stream& st = streams[si];
-    const Thresholds& th = st.kind == Kind::kCode ? options_.code : options_.text;
+    const Thresholds& th = st.kind == Kind::kCode ? o.code : o.text;
     // 2. Candidates through fingerprints (containment) and LSH bands (whole-part similarity).
     std::vector<Fingerprint> fps;
     sketcher_.FingerprintsOf(st.hashes, st.kind, &fps);
@@ -243,7 +255,7 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
     DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(st.kind, grams, &postings));
     std::unordered_map<uint32_t, Candidate> cands;
     for (const auto& p : postings) {
-      if (p.saturated || p.ids.size() > options_.max_document_frequency) continue;
+      if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
       for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0}).first->second.hits;
     }
     Signature sig;
@@ -252,11 +264,11 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
     BandKeys(sig, index_->params().bands, index_->params().rows, index_->params().hash_seed, &bands);
     DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(bands, &postings));
     for (const auto& p : postings) {
-      if (p.saturated || p.ids.size() > options_.max_document_frequency) continue;
+      if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
       for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0}).first->second.band_hits;
     }
     const uint32_t min_hits =
-        std::min<uint32_t>(options_.min_candidate_hits, static_cast<uint32_t>(grams.size()));
+        std::min<uint32_t>(o.min_candidate_hits, static_cast<uint32_t>(grams.size()));
     std::vector<Candidate> ranked;
     for (const auto& [id, c] : cands) {
       if ((c.hits >= min_hits || c.band_hits > 0) && !index_->IsDeleted(id)) ranked.push_back(c);
@@ -265,17 +277,20 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
       const uint32_t sa = a.hits + 2 * a.band_hits, sb = b.hits + 2 * b.band_hits;
       return sa != sb ? sa > sb : a.id < b.id;
     });
-    if (ranked.size() > options_.max_candidates) ranked.resize(options_.max_candidates);
+    if (ranked.size() > o.max_candidates) ranked.resize(o.max_candidates);
     candidates_seen += ranked.size();
 
     // 3. Align each candidate of the same kind.
     AlignOptions ao;
-    ao.seed_size = st.kind == Kind::kCode ? options_.code_seed_size : options_.seed_size;
-    ao.max_gap = options_.max_gap;
-    ao.max_drift = options_.max_diagonal_drift;
+    ao.seed_size = st.kind == Kind::kCode ? o.code_seed_size : o.seed_size;
+    ao.max_gap = o.max_gap;
+    ao.max_drift = o.max_diagonal_drift;
     ao.min_matched = th.min_span_tokens;
     std::vector<AlignedSpan> aligned;
     for (const auto& c : ranked) {
+      if (std::chrono::steady_clock::now() > request.deadline) {
+        return Status::Unavailable("the check ran past its time limit");
+      }
       auto info = index_->GetDocument(c.id);
       if (!info.ok()) {
         if (info.status().code() == Status::Code::kNotFound) continue;  // removed meanwhile
@@ -324,8 +339,8 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
         f.span.language = st.kind == Kind::kCode ? st.language : "";
         f.span.renaming = renaming;
         f.counts = st.kind == Kind::kText ||
-                   ((f.span.renaming < 0 || f.span.renaming >= options_.min_renaming) &&
-                    repeats >= options_.min_renaming_evidence);
+                   ((f.span.renaming < 0 || f.span.renaming >= o.min_renaming) &&
+                    repeats >= o.min_renaming_evidence);
         f.stream = si;
         f.q_begin = a.q_begin;
         f.q_end = a.q_end;
@@ -377,10 +392,10 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
   uint32_t code_tokens = 0;
   for (const auto& st : streams) code_tokens += st.kind == Kind::kCode ? static_cast<uint32_t>(st.tokens.size()) : 0;
   const bool mostly_code = 2 * code_tokens > total_tokens;
-  const Thresholds& main_th = mostly_code ? options_.code : options_.text;
+  const Thresholds& main_th = mostly_code ? o.code : o.text;
   bool source_over = false;
   for (const auto& [key, m] : per_source) {
-    const Thresholds& th = key.first == static_cast<int>(Kind::kCode) ? options_.code : options_.text;
+    const Thresholds& th = key.first == static_cast<int>(Kind::kCode) ? o.code : o.text;
     source_over |= m >= th.redact_tokens;
   }
   // A mostly-code answer is redacted or blocked only when some source accounts for the code
@@ -403,9 +418,16 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
     v.reason = any_counting ? "short passages resemble protected content"
                             : "code resembles protected code in shape only (names not a consistent renaming)";
   }
+  // The policy maps the severity to the action taken.
+  v.severity = v.action;
+  v.action = o.actions[static_cast<size_t>(v.severity)];
+  if (v.action != v.severity) {
+    v.reason += std::string(" (policy: ") + std::string(ActionName(v.severity)) + " → " +
+                std::string(ActionName(v.action)) + ")";
+  }
 
   if (v.action == Action::kBlock) {
-    v.output = options_.block_message;
+    v.output = o.block_message;
   } else if (v.action == Action::kRedact) {
     // Overlapping or nested spans merge into one region (named after its longest span), so no
     // protected word survives between markers; regions are replaced back to front so earlier
@@ -426,7 +448,7 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
     }
     std::string out(text);
     for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
-      const std::string marker = Marker(options_.redact_marker, it->main->source_name);
+      const std::string marker = Marker(o.redact_marker, it->main->source_name);
       if (it->main->kind == Kind::kCode) {
         RedactCodeLines(&out, it->b, it->e, LookupLanguage(it->main->language), marker);
       } else {

@@ -26,6 +26,8 @@ void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out) {
   AppendJsonString(out, v.id);
   *out += ",\"action\":\"";
   *out += ActionName(v.action);
+  *out += "\",\"severity\":\"";
+  *out += ActionName(v.severity);
   *out += "\",\"score\":";
   AppendJsonNumber(out, v.score);
   *out += ",\"jaccard\":";

@@ -1,0 +1,604 @@
+#include "server.h"
+
+#include <httplib.h>
+#include <simdjson.h>
+
+#include <array>
+#include <cinttypes>
+#include <map>
+#include <random>
+#include <semaphore>
+#include <unordered_map>
+
+#include "doppel/format.h"
+#include "doppel/language.h"
+#include "doppel/policy.h"
+#include "doppel/session.h"
+
+namespace doppel {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The one place where a Status becomes an HTTP status.
+int HttpStatusFor(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kOk: return 200;
+    case Status::Code::kInvalidArgument: return 400;
+    case Status::Code::kNotFound: return 404;
+    case Status::Code::kResourceExhausted: return 413;
+    case Status::Code::kUnavailable:
+    case Status::Code::kIOError: return 503;
+    default: return 500;
+  }
+}
+
+std::string_view HttpCodeName(int status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 413: return "payload_too_large";
+    case 503: return "unavailable";
+    default: return status >= 500 ? "internal" : "error";
+  }
+}
+
+void SetError(httplib::Response& res, int status, std::string_view message) {
+  std::string body = "{\"code\":";
+  AppendJsonString(&body, HttpCodeName(status));
+  body += ",\"message\":";
+  AppendJsonString(&body, message);
+  body += "}";
+  res.status = status;
+  res.set_content(body, "application/json");
+}
+
+void SetError(httplib::Response& res, const Status& s) { SetError(res, HttpStatusFor(s), s.message()); }
+
+// Routes as metric labels (a fixed set: paths carry session ids).
+enum Route : size_t { kCheck, kSessionOpen, kSessionAppend, kSessionClose, kHealth, kMetrics, kOther, kRoutes };
+constexpr std::array<const char*, kRoutes> kRouteNames = {
+    "check", "session_open", "session_append", "session_close", "healthz", "metrics", "other"};
+constexpr std::array<int, 9> kStatuses = {200, 400, 401, 404, 405, 413, 500, 503, 0};  // 0: other
+// Check latency buckets, seconds (Prometheus `le` bounds).
+constexpr std::array<double, 13> kBuckets = {0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                             0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+size_t StatusSlot(int status) {
+  for (size_t i = 0; i + 1 < kStatuses.size(); ++i) {
+    if (kStatuses[i] == status) return i;
+  }
+  return kStatuses.size() - 1;
+}
+
+struct Metrics {
+  std::array<std::array<std::atomic<uint64_t>, kStatuses.size()>, kRoutes> requests{};
+  std::array<std::atomic<uint64_t>, kBuckets.size() + 1> check_buckets{};  // last: +Inf
+  std::atomic<uint64_t> check_count{0};
+  std::atomic<uint64_t> check_micros{0};
+  std::array<std::atomic<uint64_t>, 4> verdicts{};
+  std::atomic<uint64_t> refresh_errors{0};
+  std::atomic<uint64_t> sessions_expired{0};
+
+  void ObserveCheck(uint64_t micros, Action action) {
+    const double s = micros / 1e6;
+    size_t b = 0;
+    while (b < kBuckets.size() && s > kBuckets[b]) ++b;
+    ++check_buckets[b];
+    ++check_count;
+    check_micros += micros;
+    ++verdicts[static_cast<size_t>(action)];
+  }
+};
+
+Route RouteOf(const httplib::Request& req) {
+  const std::string& p = req.path;
+  if (p == "/v1/check") return kCheck;
+  if (p == "/v1/sessions") return kSessionOpen;
+  if (p.rfind("/v1/sessions/", 0) == 0) {
+    return p.size() > 7 && p.compare(p.size() - 7, 7, "/append") == 0 ? kSessionAppend : kSessionClose;
+  }
+  if (p == "/healthz") return kHealth;
+  if (p == "/metrics") return kMetrics;
+  return kOther;
+}
+
+// Constant-time comparison, so response timing does not reveal the token.
+bool SameSecret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    diff |= static_cast<unsigned char>((i < a.size() ? a[i] : 0) ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
+// A request body's fields.
+struct CheckFields {
+  std::string_view text;
+  bool has_text = false;
+  std::string id;
+  Kind kind = Kind::kText;
+  std::string language;
+  std::optional<FilterOptions> policy;
+};
+
+Status ParseFields(const std::string& body, const FilterOptions& base, bool need_text,
+                   simdjson::dom::parser* parser, CheckFields* f) {
+  simdjson::dom::element root;
+  if (body.empty() && !need_text) return Status::OK();
+  if (auto err = parser->parse(body).get(root); err) {
+    return Status::InvalidArgument(std::string("request body is not valid JSON (") +
+                                   simdjson::error_message(err) + ")");
+  }
+  simdjson::dom::object obj;
+  if (root.get_object().get(obj)) return Status::InvalidArgument("request body must be a JSON object");
+  std::string_view kind_name;
+  bool has_kind = false;
+  for (auto field : obj) {
+    const std::string_view key = field.key;
+    if (key == "text") {
+      if (field.value.get_string().get(f->text)) return Status::InvalidArgument("\"text\" must be a string");
+      f->has_text = true;
+    } else if (key == "id") {
+      std::string_view id;
+      if (!field.value.get_string().get(id)) {
+        f->id.assign(id);
+      } else if (field.value.is_number()) {
+        f->id = simdjson::minify(field.value);
+      } else {
+        return Status::InvalidArgument("\"id\" must be a string or a number");
+      }
+    } else if (key == "language" || key == "lang") {
+      std::string_view lang;
+      if (field.value.get_string().get(lang)) return Status::InvalidArgument("\"language\" must be a string");
+      // An unknown name reads the answer with the generic code lexer (as the CLI's --lang).
+      const Language* l = LookupLanguage(lang);
+      f->language = l ? l->name : "";
+      if (!lang.empty()) f->kind = Kind::kCode;
+    } else if (key == "kind") {
+      if (field.value.get_string().get(kind_name) || (kind_name != "text" && kind_name != "code")) {
+        return Status::InvalidArgument("\"kind\" must be \"text\" or \"code\"");
+      }
+      has_kind = true;
+    } else if (key == "policy") {
+      if (!field.value.is_object()) return Status::InvalidArgument("\"policy\" must be an object");
+      FilterOptions o = base;
+      DOPPEL_RETURN_IF_ERROR(ApplyPolicyJson(simdjson::minify(field.value), "request", &o));
+      f->policy = std::move(o);
+    } else {
+      return Status::InvalidArgument("unknown field \"" + std::string(key) + "\"");
+    }
+  }
+  if (has_kind) {
+    if (kind_name == "text" && f->kind == Kind::kCode) {
+      return Status::InvalidArgument("\"kind\": \"text\" conflicts with \"language\"");
+    }
+    f->kind = kind_name == "code" ? Kind::kCode : Kind::kText;
+  }
+  if (need_text && !f->has_text) return Status::InvalidArgument("\"text\" is missing");
+  return Status::OK();
+}
+
+void AppendElapsed(std::string* body, Clock::time_point start) {
+  body->pop_back();  // the verdict object's closing brace
+  *body += ",\"elapsed_us\":" +
+           std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()) +
+           "}";
+}
+
+std::string NewSessionId() {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32)};
+  std::lock_guard<std::mutex> lock(mu);
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, rng(), rng());
+  return buf;
+}
+
+struct SessionEntry {
+  std::mutex mu;  // one request at a time per session
+  std::unique_ptr<Session> session;
+  Clock::time_point last_used;
+};
+
+// Starts of requests, per connection thread, for the access log (a thread serves one request
+// at a time, from the pre-routing handler to the logger).
+thread_local Clock::time_point request_start;
+
+}  // namespace
+
+struct Server::State {
+  Metrics metrics;
+  std::counting_semaphore<> workers{1};
+  size_t worker_count = 1;
+  std::mutex sessions_mu;
+  std::unordered_map<std::string, std::shared_ptr<SessionEntry>> sessions;
+  std::atomic<bool> in_run{false};
+
+  explicit State(size_t n) : workers(static_cast<std::ptrdiff_t>(n)), worker_count(n) {}
+
+  size_t ExpireSessions(Clock::time_point now, std::chrono::seconds ttl) {
+    std::lock_guard<std::mutex> lock(sessions_mu);
+    size_t n = 0;
+    for (auto it = sessions.begin(); it != sessions.end();) {
+      if (now - it->second->last_used > ttl) {
+        it = sessions.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    metrics.sessions_expired += n;
+    return n;
+  }
+  std::shared_ptr<SessionEntry> FindSession(const std::string& id) {
+    std::lock_guard<std::mutex> lock(sessions_mu);
+    auto it = sessions.find(id);
+    return it == sessions.end() ? nullptr : it->second;
+  }
+};
+
+namespace {
+
+// Holds one of the check workers for a request, or fails when none frees up before the deadline.
+class WorkerSlot {
+ public:
+  WorkerSlot(std::counting_semaphore<>* sem, Clock::time_point deadline)
+      : sem_(sem), held_(sem->try_acquire_until(deadline)) {}
+  ~WorkerSlot() {
+    if (held_) sem_->release();
+  }
+  bool held() const { return held_; }
+
+ private:
+  std::counting_semaphore<>* sem_;
+  bool held_;
+};
+
+const Status kBusy = Status::Unavailable("no check worker became free within the request timeout");
+
+}  // namespace
+
+Server::Server(std::shared_ptr<Filter> filter, ServerOptions options)
+    : filter_(std::move(filter)), options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
+  if (options_.workers == 0) options_.workers = std::max(1u, std::thread::hardware_concurrency());
+  if (options_.connection_threads == 0) options_.connection_threads = 1;
+  state_ = std::make_unique<State>(options_.workers);
+  Routes();
+}
+
+Server::~Server() {
+  Stop();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+Status Server::Bind() {
+  if (options_.port == 0) {
+    port_ = http_->bind_to_any_port(options_.host);
+    if (port_ <= 0) return Status::Unavailable("cannot bind to " + options_.host);
+  } else {
+    if (!http_->bind_to_port(options_.host, options_.port)) {
+      return Status::Unavailable("cannot bind to " + options_.host + ":" + std::to_string(options_.port));
+    }
+    port_ = options_.port;
+  }
+  return Status::OK();
+}
+
+Status Server::Run() {
+  state_->in_run = true;
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stopping_) return Status::OK();
+  }
+  if (options_.refresh_interval.count() > 0 || options_.session_ttl.count() > 0) {
+    refresher_ = std::thread([this] { RefreshLoop(); });
+  }
+  const bool ok = http_->listen_after_bind();
+  state_->in_run = false;
+  Stop();
+  if (refresher_.joinable()) refresher_.join();
+  return ok ? Status::OK() : Status::Unavailable("the listening socket failed");
+}
+
+void Server::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  // Run may be between its stop check and listening: wait until it listens, then stop it.
+  for (int i = 0; i < 5000 && state_->in_run && !http_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  http_->stop();
+}
+
+void Server::RefreshLoop() {
+  const auto tick = options_.refresh_interval.count() > 0 ? options_.refresh_interval
+                                                          : std::chrono::milliseconds(1000);
+  Status last_error;
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  while (!stopping_) {
+    stop_cv_.wait_for(lock, tick);
+    if (stopping_) break;
+    lock.unlock();
+    if (options_.refresh_interval.count() > 0) {
+      Status s = filter_->index().Refresh();
+      if (!s.ok()) {
+        ++state_->metrics.refresh_errors;
+        if (s.ToString() != last_error.ToString()) {
+          std::fprintf(stderr, "doppel-filter: index refresh failed (still serving the last state): %s\n",
+                       s.ToString().c_str());
+        }
+      }
+      last_error = s;
+    }
+    state_->ExpireSessions(Clock::now(), options_.session_ttl);
+    lock.lock();
+  }
+}
+
+void Server::Routes() {
+  httplib::Server& http = *http_;
+  State* st = state_.get();
+  const ServerOptions& opt = options_;
+
+  http.new_task_queue = [n = opt.connection_threads] { return new httplib::ThreadPool(n); };
+  http.set_payload_max_length(opt.max_body_bytes);
+  http.set_keep_alive_max_count(100000);
+  http.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(opt.request_timeout).count() + 1);
+  http.set_write_timeout(std::chrono::duration_cast<std::chrono::seconds>(opt.request_timeout).count() + 1);
+
+  http.set_pre_routing_handler([st, &opt](const httplib::Request& req, httplib::Response& res) {
+    request_start = Clock::now();
+    if (!opt.token.empty() && req.path.rfind("/v1/", 0) == 0) {
+      const std::string auth = req.get_header_value("Authorization");
+      const std::string_view prefix = "Bearer ";
+      if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0 ||
+          !SameSecret(std::string_view(auth).substr(prefix.size()), opt.token)) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        SetError(res, 401, auth.empty() ? "this server requires \"Authorization: Bearer <token>\""
+                                        : "the bearer token is not valid");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  // Fills in a JSON error body for statuses httplib sets itself (404 unknown route, 413 body
+  // over the limit, 400 unreadable request), leaving the handlers' own error bodies alone.
+  http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message;
+    switch (res.status) {
+      case 404: message = "no route " + req.method + " " + req.path; break;
+      case 413: message = "the request body is larger than the server's limit"; break;
+      default: message = "the request could not be served"; break;
+    }
+    SetError(res, res.status, message);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unexpected error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::bad_alloc&) {
+      what = "out of memory";
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    SetError(res, 500, what);
+  });
+
+  http.set_logger([st, &opt](const httplib::Request& req, const httplib::Response& res) {
+    ++st->metrics.requests[RouteOf(req)][StatusSlot(res.status)];
+    if (opt.access_log == nullptr) return;
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start).count();
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const std::string action = res.get_header_value("X-Doppel-Action");
+    std::fprintf(opt.access_log, "%s %s %s %s %d %zu %lldus%s%s\n", when, req.remote_addr.c_str(),
+                 req.method.c_str(), req.path.c_str(), res.status, res.body.size(),
+                 static_cast<long long>(micros), action.empty() ? "" : " action=", action.c_str());
+  });
+
+  // Runs one check (of a request or a session) on a worker, and records it.
+  auto observe = [st](Clock::time_point start, const Verdict& v, httplib::Response& res) {
+    st->metrics.ObserveCheck(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count(), v.action);
+    res.set_header("X-Doppel-Action", std::string(ActionName(v.action)));
+  };
+
+  http.Post("/v1/check", [this, st, observe](const httplib::Request& req, httplib::Response& res) {
+    const Clock::time_point start = Clock::now();
+    thread_local simdjson::dom::parser parser;
+    CheckFields f;
+    if (Status s = ParseFields(req.body, filter_->options(), true, &parser, &f); !s.ok()) {
+      return SetError(res, s);
+    }
+    WorkerSlot slot(&st->workers, start + options_.request_timeout);
+    if (!slot.held()) return SetError(res, kBusy);
+    CheckRequest cr;
+    cr.kind = f.kind;
+    cr.language = f.language;
+    cr.options = f.policy ? &*f.policy : nullptr;
+    cr.deadline = start + options_.request_timeout;
+    auto v = filter_->Check(f.text, cr);
+    if (!v.ok()) return SetError(res, v.status());
+    v->id = f.id;
+    observe(start, *v, res);
+    std::string body;
+    AppendVerdictJson(*v, true, &body);
+    AppendElapsed(&body, start);
+    res.set_content(body, "application/json");
+  });
+
+  http.Post("/v1/sessions", [this, st](const httplib::Request& req, httplib::Response& res) {
+    thread_local simdjson::dom::parser parser;
+    CheckFields f;
+    if (Status s = ParseFields(req.body, filter_->options(), false, &parser, &f); !s.ok()) {
+      return SetError(res, s);
+    }
+    if (f.has_text) return SetError(res, 400, "send the text with POST /v1/sessions/{id}/append");
+    SessionOptions so;
+    so.kind = f.kind;
+    so.language = f.language;
+    so.options = std::move(f.policy);
+    so.max_bytes = options_.max_session_bytes;
+    so.check_every_bytes = options_.session_check_every_bytes;
+    auto entry = std::make_shared<SessionEntry>();
+    entry->session = std::make_unique<Session>(*filter_, std::move(so));
+    entry->last_used = Clock::now();
+    st->ExpireSessions(entry->last_used, options_.session_ttl);
+    std::string id = NewSessionId();
+    {
+      std::lock_guard<std::mutex> lock(st->sessions_mu);
+      if (st->sessions.size() >= options_.max_sessions) {
+        return SetError(res, 503, "too many open sessions (" + std::to_string(options_.max_sessions) +
+                                      "); close finished ones with DELETE /v1/sessions/{id}");
+      }
+      st->sessions.emplace(id, entry);
+    }
+    std::string body = "{\"id\":";
+    AppendJsonString(&body, id);
+    body += ",\"expires_after_s\":" + std::to_string(options_.session_ttl.count()) + "}";
+    res.status = 201;
+    res.set_content(body, "application/json");
+  });
+
+  // The session's verdict as JSON, with its streaming state.
+  auto session_body = [](const SessionUpdate& u, const std::string& id, Clock::time_point start) {
+    std::string body;
+    Verdict v = u.verdict;
+    v.id = id;
+    AppendVerdictJson(v, true, &body);
+    body.pop_back();
+    body += ",\"checked\":" + std::string(u.checked ? "true" : "false") +
+            ",\"checked_bytes\":" + std::to_string(u.checked_bytes) +
+            ",\"total_bytes\":" + std::to_string(u.total_bytes) +
+            ",\"flagged\":" + std::string(u.flagged ? "true" : "false") + ",\"flagged_at\":" +
+            (u.flagged ? std::to_string(u.flagged_at) : std::string("null")) + "}";
+    AppendElapsed(&body, start);
+    return body;
+  };
+
+  http.Post(R"(/v1/sessions/([0-9a-f]{1,64})/append)",
+            [this, st, observe, session_body](const httplib::Request& req, httplib::Response& res) {
+    const Clock::time_point start = Clock::now();
+    const std::string id = req.matches[1];
+    thread_local simdjson::dom::parser parser;
+    CheckFields f;
+    if (Status s = ParseFields(req.body, filter_->options(), true, &parser, &f); !s.ok()) {
+      return SetError(res, s);
+    }
+    if (f.policy || !f.language.empty() || f.kind != Kind::kText) {
+      return SetError(res, 400, "language, kind and policy are set when the session is opened");
+    }
+    auto entry = st->FindSession(id);
+    if (!entry) return SetError(res, 404, "no session " + id + " (closed or expired)");
+    std::lock_guard<std::mutex> lock(entry->mu);
+    entry->last_used = start;
+    WorkerSlot slot(&st->workers, start + options_.request_timeout);
+    if (!slot.held()) return SetError(res, kBusy);
+    auto u = entry->session->Append(f.text, start + options_.request_timeout);
+    if (!u.ok()) return SetError(res, u.status());
+    if (u->checked) observe(start, u->verdict, res);
+    res.set_content(session_body(*u, id, start), "application/json");
+  });
+
+  http.Delete(R"(/v1/sessions/([0-9a-f]{1,64}))",
+              [this, st, observe, session_body](const httplib::Request& req, httplib::Response& res) {
+    const Clock::time_point start = Clock::now();
+    const std::string id = req.matches[1];
+    std::shared_ptr<SessionEntry> entry;
+    {
+      std::lock_guard<std::mutex> lock(st->sessions_mu);
+      auto it = st->sessions.find(id);
+      if (it == st->sessions.end()) return SetError(res, 404, "no session " + id + " (closed or expired)");
+      entry = std::move(it->second);
+      st->sessions.erase(it);
+    }
+    std::lock_guard<std::mutex> lock(entry->mu);
+    WorkerSlot slot(&st->workers, start + options_.request_timeout);
+    if (!slot.held()) return SetError(res, kBusy);
+    auto u = entry->session->Finish(start + options_.request_timeout);
+    if (!u.ok()) return SetError(res, u.status());
+    observe(start, u->verdict, res);
+    res.set_content(session_body(*u, id, start), "application/json");
+  });
+
+  http.Get("/healthz", [this, st](const httplib::Request&, httplib::Response& res) {
+    auto stats = filter_->index().Stats();
+    if (!stats.ok()) return SetError(res, 503, "index unavailable: " + stats.status().ToString());
+    std::string body = "{\"status\":\"ok\",\"documents\":" + std::to_string(stats->documents) +
+                       ",\"workers\":" + std::to_string(st->worker_count) + "}";
+    res.set_content(body, "application/json");
+  });
+
+  http.Get("/metrics", [this, st](const httplib::Request&, httplib::Response& res) {
+    const Metrics& m = st->metrics;
+    std::string out;
+    out += "# HELP doppel_http_requests_total HTTP requests by route and status.\n"
+           "# TYPE doppel_http_requests_total counter\n";
+    for (size_t r = 0; r < kRoutes; ++r) {
+      for (size_t s = 0; s < kStatuses.size(); ++s) {
+        const uint64_t n = m.requests[r][s];
+        if (n == 0) continue;
+        out += std::string("doppel_http_requests_total{route=\"") + kRouteNames[r] + "\",status=\"" +
+               (kStatuses[s] ? std::to_string(kStatuses[s]) : std::string("other")) + "\"} " +
+               std::to_string(n) + "\n";
+      }
+    }
+    out += "# HELP doppel_check_duration_seconds Time to check an answer (request parsing to verdict).\n"
+           "# TYPE doppel_check_duration_seconds histogram\n";
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= kBuckets.size(); ++b) {
+      cumulative += m.check_buckets[b];
+      std::string le = "+Inf";
+      if (b < kBuckets.size()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", kBuckets[b]);
+        le = buf;
+      }
+      out += "doppel_check_duration_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+    }
+    char sum[64];
+    std::snprintf(sum, sizeof sum, "%.6f", m.check_micros.load() / 1e6);
+    out += std::string("doppel_check_duration_seconds_sum ") + sum + "\n";
+    out += "doppel_check_duration_seconds_count " + std::to_string(m.check_count.load()) + "\n";
+    out += "# HELP doppel_verdicts_total Verdicts by action.\n# TYPE doppel_verdicts_total counter\n";
+    for (Action a : {Action::kAllow, Action::kAnnotate, Action::kRedact, Action::kBlock}) {
+      out += "doppel_verdicts_total{action=\"" + std::string(ActionName(a)) + "\"} " +
+             std::to_string(m.verdicts[static_cast<size_t>(a)].load()) + "\n";
+    }
+    size_t open = 0;
+    {
+      std::lock_guard<std::mutex> lock(st->sessions_mu);
+      open = st->sessions.size();
+    }
+    out += "# HELP doppel_sessions_open Streaming sessions open.\n# TYPE doppel_sessions_open gauge\n"
+           "doppel_sessions_open " + std::to_string(open) + "\n";
+    out += "# HELP doppel_sessions_expired_total Sessions closed for inactivity.\n"
+           "# TYPE doppel_sessions_expired_total counter\n"
+           "doppel_sessions_expired_total " + std::to_string(m.sessions_expired.load()) + "\n";
+    out += "# HELP doppel_index_refresh_errors_total Failed catch-ups with the index writer.\n"
+           "# TYPE doppel_index_refresh_errors_total counter\n"
+           "doppel_index_refresh_errors_total " + std::to_string(m.refresh_errors.load()) + "\n";
+    out += "# HELP doppel_check_workers Checks that may run at once.\n# TYPE doppel_check_workers gauge\n"
+           "doppel_check_workers " + std::to_string(st->worker_count) + "\n";
+    res.set_content(out, "text/plain; version=0.0.4");
+  });
+}
+
+}  // namespace doppel

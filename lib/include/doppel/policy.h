@@ -1,0 +1,41 @@
+// Policy: the judging half of FilterOptions (thresholds per kind, the action for each severity,
+// the marker and block texts) read from JSON, so a service can load a policy file and each
+// request may carry its own overrides.
+//
+// A policy is one JSON object; every key is optional and overrides the options it is applied to:
+//   {
+//     "text": {"min_span_tokens": 12, "redact_tokens": 30,
+//              "redact_containment": 0.5, "block_containment": 0.8},
+//     "code": {"min_span_tokens": 20, "redact_tokens": 40,
+//              "redact_containment": 0.5, "block_containment": 0.8},
+//     "min_renaming": 0.8,             // share of consistently renamed names for code to count
+//     "min_renaming_evidence": 0,      // repeated-name occurrences a code span must rest on
+//     "max_document_frequency": 512,   // fingerprints in more documents are boilerplate
+//     "max_candidates": 16,            // documents aligned per answer (1..256)
+//     "actions": {"annotate": "annotate", "redact": "block"},  // severity -> action
+//     "redact_marker": "[redacted: similar to {source}]",       // {source} = the source's name
+//     "block_message": "[blocked: this answer reproduces protected content]"
+//   }
+// Unknown keys, wrong types and out-of-range values are errors naming the key, so a typo never
+// silently leaves a default in force. Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "doppel/options.h"
+#include "doppel/status.h"
+
+namespace doppel {
+
+// Applies the policy in `json` to `*options`. On error `*options` may be partly changed; apply
+// to a copy when that matters. `where` names the input in errors ("policy.json", "request").
+Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOptions* options);
+
+// Reads a policy file and applies it to a copy of `base`.
+Result<FilterOptions> LoadPolicyFile(const std::string& path, const FilterOptions& base);
+
+// Parses an action name ("allow", "annotate", "redact", "block").
+Result<Action> ParseAction(std::string_view name);
+
+}  // namespace doppel

@@ -1,0 +1,87 @@
+#include "doppel/session.h"
+
+#include "doppel/tokenizer.h"
+
+namespace doppel {
+
+namespace {
+
+// Length of the longest prefix of `s` that does not end inside a UTF-8 sequence: a chunk
+// boundary may fall between the bytes of one character.
+size_t CompletePrefix(std::string_view s) {
+  size_t i = s.size();
+  size_t back = 0;
+  while (i > 0 && back < 4 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) {
+    --i;
+    ++back;
+  }
+  if (i == 0) return s.size();
+  const unsigned char lead = static_cast<unsigned char>(s[i - 1]);
+  size_t need = 1;
+  if ((lead & 0xE0) == 0xC0) need = 2;
+  else if ((lead & 0xF0) == 0xE0) need = 3;
+  else if ((lead & 0xF8) == 0xF0) need = 4;
+  // A lead byte whose sequence is not complete yet: hold it (and its continuation bytes) back.
+  return need > 1 && back + 1 < need ? i - 1 : s.size();
+}
+
+}  // namespace
+
+Session::Session(const Filter& filter, SessionOptions options)
+    : filter_(filter), options_(std::move(options)) {}
+
+Result<SessionUpdate> Session::CheckPrefix(size_t end,
+                                           std::chrono::steady_clock::time_point deadline) {
+  CheckRequest request;
+  request.kind = options_.kind;
+  request.language = options_.language;
+  request.options = options_.options ? &*options_.options : nullptr;
+  request.deadline = deadline;
+  DOPPEL_ASSIGN_OR_RETURN(Verdict v, filter_.Check(std::string_view(text_).substr(0, end), request));
+  last_.verdict = std::move(v);
+  last_.checked_bytes = end;
+  last_.checked = true;
+  if (!last_.flagged &&
+      (last_.verdict.action == Action::kRedact || last_.verdict.action == Action::kBlock)) {
+    last_.flagged = true;
+    last_.flagged_at = end;
+  }
+  return last_;
+}
+
+Result<SessionUpdate> Session::Append(std::string_view chunk,
+                                      std::chrono::steady_clock::time_point deadline) {
+  if (text_.size() + chunk.size() > options_.max_bytes) {
+    return Status::ResourceExhausted("the answer would exceed the session limit of " +
+                                     std::to_string(options_.max_bytes) + " bytes");
+  }
+  const size_t before = text_.size();
+  text_.append(chunk);
+  const size_t end = CompletePrefix(text_);
+  // Validate what arrived since the last complete character; offsets name the whole answer.
+  if (Status s = ValidateUtf8(std::string_view(text_).substr(valid_, end - valid_)); !s.ok()) {
+    text_.resize(before);  // the bad chunk is not kept: the session stays usable
+    return Status::InvalidArgument("answer bytes from offset " + std::to_string(valid_) + ": " +
+                                   s.message());
+  }
+  valid_ = end;
+  last_.checked = false;
+  last_.total_bytes = text_.size();
+  const size_t fresh = end - last_.checked_bytes;
+  if (fresh == 0) return last_;
+  const bool new_line =
+      std::string_view(text_).substr(last_.checked_bytes, fresh).find('\n') != std::string_view::npos;
+  if (!new_line && fresh < options_.check_every_bytes) return last_;
+  DOPPEL_ASSIGN_OR_RETURN(SessionUpdate u, CheckPrefix(end, deadline));
+  u.total_bytes = text_.size();
+  return u;
+}
+
+Result<SessionUpdate> Session::Finish(std::chrono::steady_clock::time_point deadline) {
+  if (Status s = ValidateUtf8(text_); !s.ok()) return s;
+  DOPPEL_ASSIGN_OR_RETURN(SessionUpdate u, CheckPrefix(text_.size(), deadline));
+  u.total_bytes = text_.size();
+  return u;
+}
+
+}  // namespace doppel

@@ -1,0 +1,156 @@
+#include "doppel/policy.h"
+
+#include <simdjson.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace doppel {
+
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+class PolicyReader {
+ public:
+  explicit PolicyReader(std::string_view where) : where_(where) {}
+
+  Status Error(std::string_view key, std::string_view what) const {
+    return Status::InvalidArgument(std::string(where_) + ": policy key \"" + std::string(key) +
+                                   "\": " + std::string(what));
+  }
+
+  Status Uint(element e, std::string_view key, uint64_t lo, uint64_t hi, uint32_t* out) const {
+    int64_t v = 0;
+    if (e.get_int64().get(v)) return Error(key, "expected an integer");
+    if (v < static_cast<int64_t>(lo) || v > static_cast<int64_t>(hi)) {
+      return Error(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    }
+    *out = static_cast<uint32_t>(v);
+    return Status::OK();
+  }
+
+  Status Share(element e, std::string_view key, double* out) const {
+    double v = 0;
+    if (e.get_double().get(v)) {
+      int64_t i = 0;
+      if (e.get_int64().get(i)) return Error(key, "expected a number");
+      v = static_cast<double>(i);
+    }
+    if (!(v >= 0 && v <= 1)) return Error(key, "must be between 0 and 1");
+    *out = v;
+    return Status::OK();
+  }
+
+  Status Text(element e, std::string_view key, size_t max_bytes, std::string* out) const {
+    std::string_view v;
+    if (e.get_string().get(v)) return Error(key, "expected a string");
+    if (v.size() > max_bytes) return Error(key, "longer than " + std::to_string(max_bytes) + " bytes");
+    out->assign(v);
+    return Status::OK();
+  }
+
+  Status Thresholds(element e, std::string_view kind, doppel::Thresholds* t) const {
+    object o;
+    if (e.get_object().get(o)) return Error(kind, "expected an object");
+    for (auto field : o) {
+      const std::string key = std::string(kind) + "." + std::string(field.key);
+      if (field.key == "min_span_tokens") {
+        DOPPEL_RETURN_IF_ERROR(Uint(field.value, key, 1, 1u << 20, &t->min_span_tokens));
+      } else if (field.key == "redact_tokens") {
+        DOPPEL_RETURN_IF_ERROR(Uint(field.value, key, 1, 1u << 20, &t->redact_tokens));
+      } else if (field.key == "redact_containment") {
+        DOPPEL_RETURN_IF_ERROR(Share(field.value, key, &t->redact_containment));
+      } else if (field.key == "block_containment") {
+        DOPPEL_RETURN_IF_ERROR(Share(field.value, key, &t->block_containment));
+      } else {
+        return Error(key, "unknown key");
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Actions(element e, std::array<Action, 4>* actions) const {
+    object o;
+    if (e.get_object().get(o)) return Error("actions", "expected an object of severity: action");
+    for (auto field : o) {
+      const std::string key = "actions." + std::string(field.key);
+      auto severity = ParseAction(field.key);
+      if (!severity.ok()) return Error(key, "unknown severity (allow, annotate, redact, block)");
+      std::string_view name;
+      if (field.value.get_string().get(name)) return Error(key, "expected an action name");
+      auto action = ParseAction(name);
+      if (!action.ok()) return Error(key, "unknown action \"" + std::string(name) + "\"");
+      (*actions)[static_cast<size_t>(*severity)] = *action;
+    }
+    return Status::OK();
+  }
+
+ private:
+  std::string_view where_;
+};
+
+}  // namespace
+
+Result<Action> ParseAction(std::string_view name) {
+  for (Action a : {Action::kAllow, Action::kAnnotate, Action::kRedact, Action::kBlock}) {
+    if (ActionName(a) == name) return a;
+  }
+  return Status::InvalidArgument("unknown action \"" + std::string(name) + "\"");
+}
+
+Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOptions* options) {
+  simdjson::dom::parser parser;
+  element root;
+  if (auto err = parser.parse(json.data(), json.size()).get(root); err) {
+    return Status::InvalidArgument(std::string(where) + ": policy is not valid JSON (" +
+                                   simdjson::error_message(err) + ")");
+  }
+  object o;
+  if (root.get_object().get(o)) {
+    return Status::InvalidArgument(std::string(where) + ": policy must be a JSON object");
+  }
+  PolicyReader r(where);
+  for (auto field : o) {
+    const std::string_view key = field.key;
+    if (key == "text") {
+      DOPPEL_RETURN_IF_ERROR(r.Thresholds(field.value, key, &options->text));
+    } else if (key == "code") {
+      DOPPEL_RETURN_IF_ERROR(r.Thresholds(field.value, key, &options->code));
+    } else if (key == "min_renaming") {
+      DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_renaming));
+    } else if (key == "min_renaming_evidence") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->min_renaming_evidence));
+    } else if (key == "max_document_frequency") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 1, 1u << 30, &options->max_document_frequency));
+    } else if (key == "max_candidates") {
+      // Each candidate costs one alignment: a request may not make a check arbitrarily slow.
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 1, 256, &options->max_candidates));
+    } else if (key == "actions") {
+      DOPPEL_RETURN_IF_ERROR(r.Actions(field.value, &options->actions));
+    } else if (key == "redact_marker") {
+      DOPPEL_RETURN_IF_ERROR(r.Text(field.value, key, 1024, &options->redact_marker));
+      if (options->redact_marker.find('\n') != std::string::npos) {
+        return r.Error(key, "must be one line (it becomes a comment in redacted code)");
+      }
+    } else if (key == "block_message") {
+      DOPPEL_RETURN_IF_ERROR(r.Text(field.value, key, 64 * 1024, &options->block_message));
+    } else {
+      return r.Error(key, "unknown key");
+    }
+  }
+  return Status::OK();
+}
+
+Result<FilterOptions> LoadPolicyFile(const std::string& path, const FilterOptions& base) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(path + ": cannot open policy file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  FilterOptions options = base;
+  DOPPEL_RETURN_IF_ERROR(ApplyPolicyJson(ss.str(), path, &options));
+  return options;
+}
+
+}  // namespace doppel
