@@ -787,3 +787,18 @@ TEST_CASE("filter: redaction removes every word of spans that contain other span
   CHECK(leaked.empty());
   CHECK(Contains(v.output, "prose01"));
 }
+
+TEST_CASE("filter: an answer repeating a protected passage many times is still a copy", "[filter]") {
+  TempDir dir;
+  BuildCorpus(dir / "index");
+  auto f = OpenFilter(dir / "index");
+  // Every k-gram of the answer repeats 60 times (more than the alignment's per-gram limit for
+  // repetitive text), but each is unique in the source.
+  std::string answer;
+  for (int i = 0; i < 60; ++i) answer += ApacheSection7() + "\n\n";
+  const Verdict v = CheckOk(*f, answer);
+  CHECK(v.action == Action::kBlock);
+  REQUIRE(!v.spans.empty());
+  CHECK(EndsWith(v.spans.front().source_name, "Apache-2.0"));
+  CHECK(v.score > 0.9);
+}

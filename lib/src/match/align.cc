@@ -22,8 +22,10 @@ void KGrams(const std::vector<uint64_t>& t, uint32_t k, std::vector<uint64_t>* o
   }
 }
 
-// A k-gram repeated more often than this in the query (a refrain, a table of equal rows) makes
-// quadratic seeds; such seeds carry no position information and are skipped.
+// A k-gram repeated more often than this in the query (a refrain, a table of equal rows) and
+// more than once in the source makes quadratic seeds that carry no position information; such
+// seeds are skipped. A gram that is unique in the source still seeds every query occurrence
+// (one seed each): an answer that repeats a protected passage many times is still a copy.
 constexpr uint32_t kMaxOccurrences = 32;
 constexpr size_t kMaxSeeds = 1 << 20;
 // How far back the chaining DP looks, in seeds (minimap2 uses 50; prose has few repeats).
@@ -50,10 +52,22 @@ void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& sour
     it->second.first = i;
     ++it->second.second;
   }
+  // Source counts of the grams frequent in the query (few: counted only for those).
+  std::unordered_map<uint64_t, uint32_t> frequent;
+  for (const auto& [gram, pos_count] : head) {
+    if (pos_count.second > kMaxOccurrences) frequent.emplace(gram, 0);
+  }
+  if (!frequent.empty()) {
+    for (uint64_t g : sg) {
+      auto f = frequent.find(g);
+      if (f != frequent.end()) ++f->second;
+    }
+  }
   std::vector<Seed> seeds;
   for (uint32_t j = 0; j < sg.size() && seeds.size() < kMaxSeeds; ++j) {
     auto it = head.find(sg[j]);
-    if (it == head.end() || it->second.second > kMaxOccurrences) continue;
+    if (it == head.end()) continue;
+    if (it->second.second > kMaxOccurrences && frequent[sg[j]] > 1) continue;
     for (uint32_t i = it->second.first; i != UINT32_MAX; i = next[i]) seeds.push_back({i, j});
   }
   if (seeds.empty()) return;

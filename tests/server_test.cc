@@ -1,0 +1,647 @@
+// The HTTP service (filter/server.h) as a client sees it: a real server on 127.0.0.1 (in-process,
+// or the real `doppel-filter serve` binary) driven by a real HTTP client; and the library's
+// streaming sessions and policies that it is built on.
+#include <httplib.h>
+#include <signal.h>
+#include <simdjson.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+#include "doppel/filter.h"
+#include "doppel/format.h"
+#include "doppel/index.h"
+#include "doppel/policy.h"
+#include "doppel/session.h"
+#include "languages.h"
+#include "server.h"
+#include "test_util.h"
+
+using namespace doppel;
+using doppel_test::Contains;
+using doppel_test::MakeDoc;
+using doppel_test::TempDir;
+
+namespace {
+
+const std::string kLicenses = "/usr/share/common-licenses";
+const char* kApacheMeta = R"({"url":"https://www.apache.org/licenses/LICENSE-2.0","license":"Apache-2.0"})";
+
+// A protected Python module; the answer below copies `merge_intervals` with every name changed.
+const char* kProtectedPython = R"(import bisect
+
+
+def merge_intervals(intervals, tolerance):
+    ordered = sorted(intervals, key=lambda pair: pair[0])
+    merged = []
+    for start, stop in ordered:
+        if merged and start <= merged[-1][1] + tolerance:
+            previous_start, previous_stop = merged[-1]
+            merged[-1] = (previous_start, max(previous_stop, stop))
+        else:
+            merged.append((start, stop))
+    total = 0
+    for start, stop in merged:
+        total += stop - start
+    return merged, total
+
+
+def locate_bucket(boundaries, value):
+    position = bisect.bisect_right(boundaries, value)
+    if position == 0 or position == len(boundaries):
+        raise ValueError("value outside every bucket")
+    return position - 1
+)";
+
+const char* kAnswerPython = R"(import json
+
+
+def load_config(path):
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def union_ranges(spans, slack):
+    arranged = sorted(spans, key=lambda item: item[0])
+    out = []
+    for lo, hi in arranged:
+        if out and lo <= out[-1][1] + slack:
+            first_lo, first_hi = out[-1]
+            out[-1] = (first_lo, max(first_hi, hi))
+        else:
+            out.append((lo, hi))
+    covered = 0
+    for lo, hi in out:
+        covered += hi - lo
+    return out, covered
+
+
+if __name__ == "__main__":
+    print(union_ranges(load_config("ranges.json"), 2))
+)";
+
+// Novel prose, about 120 words.
+const char* kNovel =
+    "Our team replaced the old wooden benches in the reading room last spring. The new ones "
+    "are oak, a little lower, with a rail along the back that children like to climb. We "
+    "also moved the atlas stand near the window so the maps get daylight, and we put a small "
+    "lamp on the desk by the door for the evening volunteers. Visitors have asked for more "
+    "power sockets, which the council promised for next year, and for a quiet corner away "
+    "from the photocopier. The quiet corner is easy: we will turn the shelves of old "
+    "periodicals sideways and make a nook with two chairs and a rug. Suggestions for the "
+    "periodicals themselves are welcome at the front desk.";
+
+std::string Slurp(const std::string& path) { return doppel_test::ReadFile(path); }
+
+// Index: three license texts (Apache with metadata) and the Python module.
+void BuildServiceIndex(const std::string& dir) {
+  IndexOptions io;
+  io.create_if_missing = true;
+  auto index = Index::Open(dir, io);
+  REQUIRE(index.ok());
+  Document py = MakeDoc("lib/intervals.py", kProtectedPython, R"({"repository":"example/intervals","license":"MIT"})");
+  py.kind = Kind::kCode;
+  py.language = "python";
+  auto docs = doppel_test::SketchAll(
+      (*index)->params(), {MakeDoc("licenses/Apache-2.0", Slurp(kLicenses + "/Apache-2.0"), kApacheMeta),
+                           MakeDoc("licenses/MPL-2.0", Slurp(kLicenses + "/MPL-2.0")),
+                           MakeDoc("licenses/GPL-3", Slurp(kLicenses + "/GPL-3")), std::move(py)});
+  WriteSummary ws;
+  REQUIRE((*index)->Write(&docs, &ws).ok());
+  REQUIRE(ws.added == 4);
+}
+
+// A server on 127.0.0.1 and a free port, serving until the object goes away.
+class TestServer {
+ public:
+  TestServer(const std::string& dir, ServerOptions o, FilterOptions fo = {}) {
+    auto f = Filter::Open(dir, fo);
+    INFO(f.status().ToString());
+    REQUIRE(f.ok());
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.access_log = nullptr;
+    server_ = std::make_unique<Server>(std::shared_ptr<Filter>(std::move(*f)), o);
+    REQUIRE(server_->Bind().ok());
+    thread_ = std::thread([this] { run_status_ = server_->Run(); });
+  }
+  ~TestServer() {
+    server_->Stop();
+    thread_.join();
+  }
+  httplib::Client Client(const std::string& token = "") const {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(30, 0);
+    if (!token.empty()) c.set_bearer_token_auth(token.c_str());
+    return c;
+  }
+  int port() const { return server_->port(); }
+
+ private:
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  Status run_status_;
+};
+
+std::string Body(std::initializer_list<std::pair<std::string, std::string>> strings,
+                 const std::string& extra = "") {
+  std::string b = "{";
+  for (const auto& [k, v] : strings) {
+    if (b.size() > 1) b += ",";
+    AppendJsonString(&b, k);
+    b += ":";
+    AppendJsonString(&b, v);
+  }
+  if (!extra.empty()) b += (b.size() > 1 ? "," : "") + extra;
+  return b + "}";
+}
+
+struct Json {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  explicit Json(const std::string& body) {
+    INFO(body);
+    REQUIRE(!parser.parse(body).get(root));
+  }
+  std::string Str(const char* key) const { return std::string(root[key].get_string().value()); }
+  int64_t Int(const char* key) const { return root[key].get_int64().value(); }
+  bool Bool(const char* key) const { return root[key].get_bool().value(); }
+};
+
+httplib::Result PostJson(httplib::Client& c, const std::string& path, const std::string& body) {
+  return c.Post(path.c_str(), body, "application/json");
+}
+
+// Expects status `code` with a JSON error body {code, message} whose message contains `needle`.
+void ExpectError(const httplib::Result& r, int code, const std::string& needle) {
+  REQUIRE(r);
+  INFO(r->body);
+  CHECK(r->status == code);
+  Json j(r->body);
+  CHECK(!j.Str("code").empty());
+  CHECK(Contains(j.Str("message"), needle));
+}
+
+bool ParsesCleanly(const TSLanguage* lang, const std::string& code) {
+  TSParser* p = ts_parser_new();
+  ts_parser_set_language(p, lang);
+  TSTree* t = ts_parser_parse_string(p, nullptr, code.data(), static_cast<uint32_t>(code.size()));
+  const bool ok = t != nullptr && !ts_node_has_error(ts_tree_root_node(t));
+  if (t) ts_tree_delete(t);
+  ts_parser_delete(p);
+  return ok;
+}
+
+std::string Paragraph(const std::string& license, size_t begin_line, size_t lines) {
+  const auto all = doppel_test::Lines(Slurp(kLicenses + "/" + license));
+  std::string out;
+  for (size_t i = begin_line; i < begin_line + lines && i < all.size(); ++i) out += all[i] + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("serve: check round trips allow, annotate with metadata, and block", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  TestServer srv(dir / "index", ServerOptions{});
+  auto c = srv.Client();
+
+  auto r = PostJson(c, "/v1/check", Body({{"text", kNovel}, {"id", "n1"}}));
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  {
+    Json j(r->body);
+    CHECK(j.Str("id") == "n1");
+    CHECK(j.Str("action") == "allow");
+    CHECK(j.Str("output") == kNovel);
+    CHECK(j.root["spans"].get_array().size() == 0);
+    CHECK(j.Int("elapsed_us") >= 0);
+    CHECK(r->get_header_value("X-Doppel-Action") == "allow");
+  }
+
+  // The whole Apache license: blocked, replaced by the block message, attributed.
+  r = PostJson(c, "/v1/check", Body({{"text", Slurp(kLicenses + "/Apache-2.0")}}));
+  REQUIRE(r);
+  REQUIRE(r->status == 200);  // a block is a verdict, not an error
+  {
+    Json j(r->body);
+    CHECK(j.Str("action") == "block");
+    CHECK(j.Str("output") == FilterOptions().block_message);
+    auto span = j.root["spans"].at(0);
+    CHECK(std::string(span["source"]["name"].get_string().value()) == "licenses/Apache-2.0");
+    CHECK(std::string(span["source"]["metadata"]["license"].get_string().value()) == "Apache-2.0");
+  }
+
+  // A sentence or two quoted in new prose: annotated with the source and its metadata, and the
+  // output is the answer unchanged.
+  const std::string quote = "You must give any other recipients of the Work or Derivative Works a copy of this License";
+  const std::string answer = std::string(kNovel) + " " + quote + ". That is all.";
+  r = PostJson(c, "/v1/check", Body({{"text", answer}}, R"("policy":{"text":{"redact_tokens":100}})"));
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  {
+    Json j(r->body);
+    CHECK(j.Str("action") == "annotate");
+    CHECK(j.Str("output") == answer);
+    auto span = j.root["spans"].at(0);
+    CHECK(std::string(span["source"]["metadata"]["url"].get_string().value()) ==
+          "https://www.apache.org/licenses/LICENSE-2.0");
+    const int64_t start = span["query"]["start"].get_int64().value();
+    CHECK(start >= static_cast<int64_t>(answer.find(quote)) - 1);
+  }
+}
+
+TEST_CASE("serve: a renamed code copy is redacted and the redacted code still parses", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  TestServer srv(dir / "index", ServerOptions{});
+  auto c = srv.Client();
+  REQUIRE(ParsesCleanly(tree_sitter_python(), kAnswerPython));
+
+  auto r = PostJson(c, "/v1/check", Body({{"text", kAnswerPython}, {"language", "python"}}));
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  Json j(r->body);
+  INFO(r->body);
+  CHECK(j.Str("action") == "redact");
+  auto span = j.root["spans"].at(0);
+  CHECK(std::string(span["source"]["name"].get_string().value()) == "lib/intervals.py");
+  CHECK(std::string(span["source"]["metadata"]["repository"].get_string().value()) == "example/intervals");
+  CHECK(span["renaming"].get_double().value() >= 0.9);
+  const std::string output = j.Str("output");
+  CHECK(Contains(output, "# [redacted: similar to lib/intervals.py]"));
+  CHECK(!Contains(output, "covered += hi - lo"));
+  CHECK(Contains(output, "def load_config(path):"));  // the new code around it is kept
+  CHECK(ParsesCleanly(tree_sitter_python(), output));
+
+  // The same code in a Markdown answer: the fenced block is read as Python, offsets are the
+  // answer's, and the marker is a Python comment inside the fence.
+  const std::string md = "Here is a helper:\n\n```python\n" + std::string(kAnswerPython) + "```\n\nHope it helps.\n";
+  r = PostJson(c, "/v1/check", Body({{"text", md}}));
+  REQUIRE(r);
+  Json m(r->body);
+  CHECK(m.Str("action") == "redact");
+  CHECK(m.root["spans"].at(0)["query"]["lines"].at(0).get_int64().value() >= 4);
+  CHECK(Contains(m.Str("output"), "# [redacted: similar to lib/intervals.py]"));
+  CHECK(Contains(m.Str("output"), "Hope it helps."));
+}
+
+TEST_CASE("serve: a streaming session flags at the append that crosses the threshold", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  TestServer srv(dir / "index", ServerOptions{});
+  auto c = srv.Client();
+
+  auto r = PostJson(c, "/v1/sessions", "{}");
+  REQUIRE(r);
+  REQUIRE(r->status == 201);
+  const std::string id = Json(r->body).Str("id");
+  const std::string path = "/v1/sessions/" + id + "/append";
+
+  // Novel prose, word by word: never flagged.
+  std::string sent;
+  for (const auto& w : doppel_test::Lines(std::string(kNovel).substr(0, 300) + "\n")) {
+    sent += w + "\n";
+    r = PostJson(c, path, Body({{"text", w + "\n"}}));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    CHECK_FALSE(Json(r->body).Bool("flagged"));
+  }
+  // Then the MPL, line by line: flagged once enough of it arrived (the text threshold is 30
+  // tokens from one source), at that append's length, and flagged stays set.
+  const auto mpl = doppel_test::Lines(Paragraph("MPL-2.0", 20, 30));
+  size_t mpl_words = 0, flagged_append = 0, flagged_at = 0;
+  for (size_t i = 0; i < mpl.size(); ++i) {
+    const std::string line = mpl[i] + "\n";
+    sent += line;
+    std::istringstream words(mpl[i]);
+    std::string w;
+    while (words >> w) ++mpl_words;
+    r = PostJson(c, path, Body({{"text", line}}));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    Json j(r->body);
+    CHECK(j.Int("total_bytes") == static_cast<int64_t>(sent.size()));
+    if (j.Bool("flagged")) {
+      if (flagged_append == 0) {
+        flagged_append = i + 1;
+        flagged_at = static_cast<size_t>(j.Int("flagged_at"));
+        CHECK(flagged_at == sent.size());
+        CHECK(mpl_words >= 20);  // not before the copied passage is long enough to count
+        CHECK(mpl_words <= 60);  // nor long after
+        CHECK((j.Str("action") == "redact" || j.Str("action") == "block"));
+      }
+      CHECK(static_cast<size_t>(j.Int("flagged_at")) == flagged_at);
+    } else {
+      CHECK(flagged_append == 0);
+    }
+  }
+  CHECK(flagged_append > 0);
+
+  // Closing returns the verdict on the whole answer; the session is gone afterwards.
+  r = c.Delete(("/v1/sessions/" + id).c_str());
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  Json done(r->body);
+  CHECK(done.Int("checked_bytes") == static_cast<int64_t>(sent.size()));
+  CHECK(done.Bool("flagged"));
+  ExpectError(PostJson(c, path, Body({{"text", "more"}})), 404, "no session");
+  ExpectError(c.Delete(("/v1/sessions/" + id).c_str()), 404, "no session");
+}
+
+TEST_CASE("session: chunks may split UTF-8 characters; bad bytes are refused and not kept", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  auto f = Filter::Open(dir / "index", FilterOptions());
+  REQUIRE(f.ok());
+  SessionOptions so;
+  so.check_every_bytes = 1;
+  Session s(**f, so);
+  const std::string text = "Caf\xC3\xA9 cr\xC3\xA8me \xE2\x82\xAC 5\n";
+  for (char ch : text) {  // one byte at a time
+    auto u = s.Append(std::string_view(&ch, 1));
+    INFO(u.status().ToString());
+    REQUIRE(u.ok());
+    CHECK(u->verdict.action == Action::kAllow);
+  }
+  CHECK(s.text() == text);
+  auto bad = s.Append("\xFF\xFE");
+  REQUIRE(!bad.ok());
+  CHECK(bad.status().code() == Status::Code::kInvalidArgument);
+  CHECK(Contains(bad.status().message(), "offset " + std::to_string(text.size())));
+  CHECK(s.text() == text);
+  // An answer cut inside a character is an error only at the end.
+  REQUIRE(s.Append("\xE2\x82").ok());
+  auto fin = s.Finish();
+  REQUIRE(!fin.ok());
+  CHECK(fin.status().code() == Status::Code::kInvalidArgument);
+
+  SessionOptions small;
+  small.max_bytes = 16;
+  Session limited(**f, small);
+  REQUIRE(limited.Append("0123456789").ok());
+  auto over = limited.Append("0123456789");
+  REQUIRE(!over.ok());
+  CHECK(over.status().code() == Status::Code::kResourceExhausted);
+  CHECK(limited.text() == "0123456789");
+}
+
+TEST_CASE("serve: every error status has a JSON body", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions o;
+  o.max_body_bytes = 64 * 1024;
+  o.max_sessions = 1;
+  o.max_session_bytes = 1000;
+  TestServer srv(dir / "index", o);
+  auto c = srv.Client();
+
+  ExpectError(PostJson(c, "/v1/check", "{not json"), 400, "not valid JSON");
+  ExpectError(PostJson(c, "/v1/check", "[1,2]"), 400, "JSON object");
+  ExpectError(PostJson(c, "/v1/check", "{}"), 400, "\"text\" is missing");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": 5})"), 400, "\"text\" must be a string");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "colour": "red"})"), 400, "unknown field \"colour\"");
+  ExpectError(PostJson(c, "/v1/check", "{\"text\": \"caf\xC3 ok\"}"), 400, "not valid JSON");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "policy": {"text": {"redact_tokens": -3}}})"), 400,
+              "text.redact_tokens");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "policy": {"actions": {"redact": "explode"}}})"), 400,
+              "unknown action");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "kind": "text", "language": "go"})"), 400, "conflicts");
+  ExpectError(c.Get("/v1/nothing"), 404, "no route");
+  ExpectError(c.Get("/v1/check"), 404, "no route");
+  ExpectError(PostJson(c, "/v1/sessions/0123abcd/append", Body({{"text", "x"}})), 404, "no session");
+  ExpectError(PostJson(c, "/v1/check", Body({{"text", std::string(70 * 1024, 'a')}})), 413, "larger than");
+
+  auto r = PostJson(c, "/v1/sessions", "{}");
+  REQUIRE(r);
+  REQUIRE(r->status == 201);
+  const std::string id = Json(r->body).Str("id");
+  ExpectError(PostJson(c, "/v1/sessions", "{}"), 503, "too many open sessions");
+  ExpectError(PostJson(c, "/v1/sessions/" + id + "/append", Body({{"text", std::string(1200, 'b')}})), 413,
+              "session limit");
+  ExpectError(PostJson(c, "/v1/sessions/" + id + "/append", Body({{"text", "x"}}, R"("language":"go")")), 400,
+              "when the session is opened");
+  r = PostJson(c, "/v1/sessions/" + id + "/append", Body({{"text", "still usable\n"}}));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+
+  // A check still running at its deadline: 503 (a 1 ms limit and a large answer with
+  // candidates, so the check reaches the deadline test between candidates).
+  ServerOptions hurried;
+  hurried.request_timeout = std::chrono::milliseconds(1);
+  TestServer slow(dir / "index", hurried);
+  auto sc = slow.Client();
+  std::string big;
+  while (big.size() < 3'000'000) big += Slurp(kLicenses + "/GPL-3");
+  ExpectError(PostJson(sc, "/v1/check", Body({{"text", big}})), 503, "time limit");
+}
+
+TEST_CASE("serve: a bearer token is required on /v1/ routes when configured", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions o;
+  o.token = "s3cret-token";
+  TestServer srv(dir / "index", o);
+  auto anonymous = srv.Client();
+  auto r = PostJson(anonymous, "/v1/check", Body({{"text", kNovel}}));
+  ExpectError(r, 401, "Authorization: Bearer");
+  CHECK(r->get_header_value("WWW-Authenticate") == "Bearer");
+  auto wrong = srv.Client("s3cret-tokem");
+  ExpectError(PostJson(wrong, "/v1/check", Body({{"text", kNovel}})), 401, "not valid");
+  ExpectError(PostJson(wrong, "/v1/sessions", "{}"), 401, "not valid");
+  auto right = srv.Client("s3cret-token");
+  r = PostJson(right, "/v1/check", Body({{"text", kNovel}}));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  // Health and metrics stay open for probes and scrapers.
+  r = anonymous.Get("/healthz");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
+TEST_CASE("serve: policies map severities, change messages, and apply per request", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  const std::string policy_path = dir / "policy.json";
+  doppel_test::WriteFile(policy_path, R"({
+    "actions": {"redact": "block"},
+    "block_message": "Sorry, this answer was withheld.",
+    "redact_marker": "<<removed: {source}>>"
+  })");
+  auto policy = LoadPolicyFile(policy_path, FilterOptions());
+  INFO(policy.status().ToString());
+  REQUIRE(policy.ok());
+  TestServer srv(dir / "index", ServerOptions{}, *policy);
+  auto c = srv.Client();
+
+  // Would be redacted (a renamed copy inside new code); the policy blocks it instead.
+  auto r = PostJson(c, "/v1/check", Body({{"text", kAnswerPython}, {"language", "py"}}));
+  REQUIRE(r);
+  Json j(r->body);
+  CHECK(j.Str("action") == "block");
+  CHECK(j.Str("severity") == "redact");
+  CHECK(j.Str("output") == "Sorry, this answer was withheld.");
+  CHECK(Contains(j.Str("reason"), "policy"));
+
+  // A request's own policy goes over the server's.
+  r = PostJson(c, "/v1/check", Body({{"text", kAnswerPython}, {"language", "py"}},
+                                   R"("policy":{"actions":{"redact":"redact"}})"));
+  REQUIRE(r);
+  Json k(r->body);
+  CHECK(k.Str("action") == "redact");
+  CHECK(Contains(k.Str("output"), "# <<removed: lib/intervals.py>>"));
+
+  // Policy files are validated with the key named.
+  doppel_test::WriteFile(policy_path, R"({"text": {"redact_containment": 1.5}})");
+  auto bad = LoadPolicyFile(policy_path, FilterOptions());
+  REQUIRE(!bad.ok());
+  CHECK(Contains(bad.status().message(), "text.redact_containment"));
+  CHECK(Contains(bad.status().message(), policy_path));
+  doppel_test::WriteFile(policy_path, R"({"thresholds": {}})");
+  CHECK(Contains(LoadPolicyFile(policy_path, FilterOptions()).status().message(), "unknown key"));
+}
+
+TEST_CASE("serve: concurrent clients get the same verdicts as one client", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions o;
+  o.workers = 2;
+  TestServer srv(dir / "index", o);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {kNovel, "allow"},
+      {Paragraph("GPL-3", 0, 60), "block"},
+      {std::string(kNovel) + "\n\n" + Paragraph("MPL-2.0", 40, 12), "redact"},
+  };
+  std::atomic<int> ok{0}, wrong{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      auto c = srv.Client();
+      for (int i = 0; i < 15; ++i) {
+        const auto& [text, action] = cases[(t + i) % cases.size()];
+        auto r = PostJson(c, "/v1/check", Body({{"text", text}}));
+        simdjson::dom::parser p;
+        simdjson::dom::element e;
+        std::string_view got;
+        if (r && r->status == 200 && !p.parse(r->body).get(e) && !e["action"].get_string().get(got) &&
+            got == action) {
+          ++ok;
+        } else {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  CHECK(wrong == 0);
+  CHECK(ok == 8 * 15);
+
+  auto c = srv.Client();
+  auto m = c.Get("/metrics");
+  REQUIRE(m);
+  CHECK(m->status == 200);
+  CHECK(Contains(m->body, "doppel_http_requests_total{route=\"check\",status=\"200\"} 120"));
+  CHECK(Contains(m->body, "doppel_check_duration_seconds_count 120"));
+  CHECK(Contains(m->body, "doppel_verdicts_total{action=\"block\"} 40"));
+  CHECK(Contains(m->body, "doppel_check_duration_seconds_bucket{le=\"+Inf\"} 120"));
+  auto h = c.Get("/healthz");
+  REQUIRE(h);
+  CHECK(Json(h->body).Int("documents") == 4);
+}
+
+TEST_CASE("serve: documents added while the service runs become visible without a restart", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions o;
+  o.refresh_interval = std::chrono::milliseconds(100);
+  TestServer srv(dir / "index", o);
+  auto c = srv.Client();
+  auto action = [&] {
+    auto r = PostJson(c, "/v1/check", Body({{"text", kNovel}}));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    return Json(r->body).Str("action");
+  };
+  REQUIRE(action() == "allow");
+  doppel_test::WriteFile(dir / "notes.txt", kNovel);
+  auto add = doppel_test::Run(std::string(DOPPEL_INDEX_BIN) + " add --index " + doppel_test::Quote(dir / "index") +
+                              " " + doppel_test::Quote(dir / "notes.txt"));
+  INFO(add.err);
+  REQUIRE(add.exit_code == 0);
+  std::string now;
+  for (int i = 0; i < 100 && (now = action()) == "allow"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(now == "block");
+  auto h = c.Get("/healthz");
+  REQUIRE(h);
+  CHECK(Json(h->body).Int("documents") == 5);
+}
+
+TEST_CASE("serve: the binary finishes requests in flight on SIGTERM, then exits 0", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  const std::string log = dir / "serve.log";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::freopen(log.c_str(), "w", stderr);
+    ::execl(DOPPEL_FILTER_BIN, DOPPEL_FILTER_BIN, "serve", "--index", (dir / "index").c_str(), "--listen",
+            "127.0.0.1:0", "--request-timeout-ms", "60000", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int port = 0;
+  for (int i = 0; i < 200 && port == 0; ++i) {  // the port is printed once bound
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    const std::string s = doppel_test::ReadFile(log);
+    const size_t at = s.find("http://127.0.0.1:");
+    if (at != std::string::npos && s.find('\n', at) != std::string::npos) {
+      port = std::stoi(s.substr(at + 17));
+    }
+  }
+  REQUIRE(port > 0);
+  // A slow request (a few MB to check), and SIGTERM while it runs.
+  std::string big;
+  while (big.size() < 6'000'000) big += Slurp(kLicenses + "/GPL-3") + kNovel;
+  std::atomic<int> status{0};
+  std::string action;
+  std::chrono::steady_clock::time_point answered;
+  std::thread client([&] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    auto r = PostJson(c, "/v1/check", Body({{"text", big}}));
+    if (r) {
+      status = r->status;
+      simdjson::dom::parser p;
+      simdjson::dom::element e;
+      std::string_view a;
+      if (!p.parse(r->body).get(e) && !e["action"].get_string().get(a)) action = a;
+    } else {
+      status = -1;
+    }
+    answered = std::chrono::steady_clock::now();
+  });
+  // Wait until the request is being served (the access log has no line for it yet).
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  const auto signalled = std::chrono::steady_clock::now();
+  REQUIRE(::kill(pid, SIGTERM) == 0);
+  client.join();
+  CHECK(answered > signalled);  // the request was in flight when the signal came
+  int wstatus = 0;
+  REQUIRE(::waitpid(pid, &wstatus, 0) == pid);
+  INFO(doppel_test::ReadFile(log));
+  CHECK(status == 200);
+  CHECK(action == "block");
+  REQUIRE(WIFEXITED(wstatus));
+  CHECK(WEXITSTATUS(wstatus) == 0);
+  const std::string out = doppel_test::ReadFile(log);
+  CHECK(out.find("POST /v1/check 200") < out.find("doppel-filter: stopped"));
+  // Nothing listens any more.
+  httplib::Client after("127.0.0.1", port);
+  after.set_connection_timeout(1, 0);
+  CHECK(!after.Get("/healthz"));
+}
