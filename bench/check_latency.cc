@@ -1,8 +1,10 @@
 // Latency of Filter::Check for 2 KB answers against an existing index:
-//   check_latency INDEX_DIR [QUERIES=2000] [THREADS=1]
+//   check_latency INDEX_DIR [QUERIES=2000] [THREADS=1] [BODIES_OUT]
 // Half of the answers embed a ~600-byte excerpt of a random indexed document in new text, half
 // are new text of the same generator. Before timing, every embedded copy must be flagged with
-// the right source and at most 1% of the new answers may be flagged.
+// the right source and at most 1% of the new answers may be flagged. With BODIES_OUT, the
+// verified answers are also written there as HTTP request bodies (one {"text": ...} per line)
+// for the service load benchmark (bench/run_service.sh).
 #include <tbb/parallel_for.h>
 #include <tbb/global_control.h>
 
@@ -14,12 +16,13 @@
 
 #include "corpus.h"
 #include "doppel/filter.h"
+#include "doppel/format.h"
 
 using namespace doppel;
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: check_latency INDEX_DIR [QUERIES] [THREADS]\n");
+    std::fprintf(stderr, "usage: check_latency INDEX_DIR [QUERIES] [THREADS] [BODIES_OUT]\n");
     return 2;
   }
   const size_t queries = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 2000;
@@ -36,7 +39,8 @@ int main(int argc, char** argv) {
 
   struct Query {
     std::string text;
-    std::string source;  // expected source name, "" for new text
+    std::string source;   // expected source name, "" for new text
+    std::string excerpt;  // the copied passage
   };
   std::vector<Query> qs;
   std::mt19937_64 rng(7);
@@ -51,8 +55,11 @@ int main(int argc, char** argv) {
       const size_t start = rng() % (content->size() - 650);
       const size_t sp = content->find(' ', start);
       std::string excerpt = content->substr(sp + 1, 600);
+      // Prose excerpts only (a table of contents or a rule of dashes is not a quotable copy).
+      if (bench::SplitWords(excerpt).size() < 60) continue;
       q.text = novel.Text(700) + "\n" + excerpt + "\n" + novel.Text(700);
       q.source = info->name;
+      q.excerpt = excerpt;
     } else {
       q.text = novel.Text(2000);
     }
@@ -71,8 +78,24 @@ int main(int argc, char** argv) {
     if (!q.source.empty()) {
       ++copies;
       bool named = false;
-      for (const auto& s : v->spans) named |= s.source_name == q.source;
+      // The right source, or a document holding the same passage, up to line breaks (an index
+      // may hold copies: /usr/share/common-licenses has GPL and GPL-3, GFDL-1.2 and -1.3).
+      for (const auto& s : v->spans) {
+        if (s.source_name == q.source) {
+          named = true;
+        } else if (auto c = (*filter)->index().GetContent(s.source_id); c.ok()) {
+          auto squeeze = [](const std::string& t) {
+            return bench::JoinWords(bench::SplitWords(t), 0, bench::SplitWords(t).size());
+          };
+          named |= squeeze(*c).find(squeeze(q.excerpt)) != std::string::npos;
+        }
+      }
       caught += flagged && named;
+      if (!(flagged && named) && std::getenv("DOPPEL_DEBUG")) {
+        std::string line;
+        AppendVerdictJson(*v, false, &line);
+        std::fprintf(stderr, "MISSED %s: %s\n", q.source.c_str(), line.c_str());
+      }
     } else {
       ++news;
       false_flags += flagged;
@@ -83,6 +106,21 @@ int main(int argc, char** argv) {
   if (caught < copies || false_flags * 100 > news) {
     std::fprintf(stderr, "verification failed\n");
     return 1;
+  }
+
+  if (argc > 4) {
+    std::FILE* out = std::fopen(argv[4], "w");
+    if (out == nullptr) {
+      std::fprintf(stderr, "%s: cannot write\n", argv[4]);
+      return 2;
+    }
+    for (const auto& q : qs) {
+      std::string line = "{\"text\":";
+      AppendJsonString(&line, q.text);
+      line += "}\n";
+      std::fwrite(line.data(), 1, line.size(), out);
+    }
+    std::fclose(out);
   }
 
   std::vector<double> us(qs.size());
