@@ -82,6 +82,7 @@ struct Metrics {
   std::atomic<uint64_t> check_micros{0};
   std::array<std::atomic<uint64_t>, 4> verdicts{};
   std::atomic<uint64_t> refresh_errors{0};
+  std::atomic<int64_t> checks_in_progress{0};  // admitted or waiting for a worker
   std::atomic<uint64_t> sessions_expired{0};
 
   void ObserveCheck(uint64_t micros, Action action) {
@@ -260,19 +261,25 @@ class FifoLimiter {
   std::deque<Waiter*> queue_;
 };
 
-// Holds one of the check workers for a request, or fails when none frees up before the deadline.
+// Holds one of the check workers for a request, or fails when none frees up before the deadline;
+// counts the request in `in_progress` meanwhile.
 class WorkerSlot {
  public:
-  WorkerSlot(FifoLimiter* limiter, Clock::time_point deadline)
-      : limiter_(limiter), held_(limiter->Acquire(deadline)) {}
+  WorkerSlot(FifoLimiter* limiter, std::atomic<int64_t>* in_progress, Clock::time_point deadline)
+      : limiter_(limiter), in_progress_(in_progress) {
+    ++*in_progress_;
+    held_ = limiter->Acquire(deadline);
+  }
   ~WorkerSlot() {
     if (held_) limiter_->Release();
+    --*in_progress_;
   }
   bool held() const { return held_; }
 
  private:
   FifoLimiter* limiter_;
-  bool held_;
+  std::atomic<int64_t>* in_progress_;
+  bool held_ = false;
 };
 
 const Status kBusy = Status::Unavailable("no check worker became free within the request timeout");
@@ -478,7 +485,7 @@ void Server::Routes() {
     if (Status s = ParseFields(req.body, filter_->options(), true, &parser, &f); !s.ok()) {
       return SetError(res, s);
     }
-    WorkerSlot slot(&st->workers, start + options_.request_timeout);
+    WorkerSlot slot(&st->workers, &st->metrics.checks_in_progress, start + options_.request_timeout);
     if (!slot.held()) return SetError(res, kBusy);
     CheckRequest cr;
     cr.kind = f.kind;
@@ -560,7 +567,7 @@ void Server::Routes() {
     if (!entry) return SetError(res, 404, "no session " + id + " (closed or expired)");
     std::lock_guard<std::mutex> lock(entry->mu);
     entry->last_used = start;
-    WorkerSlot slot(&st->workers, start + options_.request_timeout);
+    WorkerSlot slot(&st->workers, &st->metrics.checks_in_progress, start + options_.request_timeout);
     if (!slot.held()) return SetError(res, kBusy);
     auto u = entry->session->Append(f.text, start + options_.request_timeout);
     if (!u.ok()) return SetError(res, u.status());
@@ -581,7 +588,7 @@ void Server::Routes() {
       st->sessions.erase(it);
     }
     std::lock_guard<std::mutex> lock(entry->mu);
-    WorkerSlot slot(&st->workers, start + options_.request_timeout);
+    WorkerSlot slot(&st->workers, &st->metrics.checks_in_progress, start + options_.request_timeout);
     if (!slot.held()) return SetError(res, kBusy);
     auto u = entry->session->Finish(start + options_.request_timeout);
     if (!u.ok()) return SetError(res, u.status());
@@ -646,6 +653,9 @@ void Server::Routes() {
     out += "# HELP doppel_index_refresh_errors_total Failed catch-ups with the index writer.\n"
            "# TYPE doppel_index_refresh_errors_total counter\n"
            "doppel_index_refresh_errors_total " + std::to_string(m.refresh_errors.load()) + "\n";
+    out += "# HELP doppel_checks_in_progress Checks running or waiting for a worker.\n"
+           "# TYPE doppel_checks_in_progress gauge\n"
+           "doppel_checks_in_progress " + std::to_string(m.checks_in_progress.load()) + "\n";
     out += "# HELP doppel_check_workers Checks that may run at once.\n# TYPE doppel_check_workers gauge\n"
            "doppel_check_workers " + std::to_string(st->worker_count) + "\n";
     res.set_content(out, "text/plain; version=0.0.4");

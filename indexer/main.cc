@@ -55,7 +55,7 @@ void ShowProgress(const BuildProgress& p) {
 struct Flags {
   std::string index;
   std::vector<std::string> inputs;
-  std::string text_field = "text", id_field = "id", on_error = "fail";
+  std::string text_field = "text", id_field = "id", on_error = "fail", metadata;
   int threads = 0;
   bool quiet = false;
   SketchParams params;
@@ -74,6 +74,7 @@ int RunBuild(const Flags& f, bool create, bool params_given) {
   ro.text_field = f.text_field;
   ro.id_field = f.id_field;
   ro.max_document_bytes = f.max_document_bytes;
+  ro.file_metadata = f.metadata;
   auto reader = DocumentReader::Open(f.inputs, ro);
   if (!reader.ok()) return Fail(reader.status());
   BuildOptions bo;
@@ -185,6 +186,9 @@ int main(int argc, char** argv) {
         ->required();
     c->add_option("--text-field", f.text_field, "JSONL field holding the text")->capture_default_str();
     c->add_option("--id-field", f.id_field, "JSONL field holding the document name")->capture_default_str();
+    c->add_option("--metadata", f.metadata,
+                  "JSON object stored with documents read from plain files (e.g. "
+                  "'{\"repository\": \"...\", \"license\": \"MIT\"}'); reported with their matches");
     c->add_option("--on-error", f.on_error,
                   "On a bad document: 'fail' stops (what was written stays), 'skip' reports and goes on")
         ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();

@@ -400,6 +400,25 @@ TEST_CASE("cli: build of JSONL keeps ids and metadata for the verdicts", "[cli]"
   CHECK(Contains(r.out, "\"metadata\":{\"license\":\"GPL-3.0-or-later\",\"url\":\"https://gnu.org\"}"));
 }
 
+TEST_CASE("cli: --metadata is stored with file documents and reported with their matches", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  CommandResult b = Index("build --index " + Quote(dir) + " --metadata " +
+                          Quote(R"({ "repository": "https://example.org/licenses", "license": "various" })") +
+                          " " + Quote(kLicenses + "/GPL-3"));
+  INFO(Describe(b));
+  REQUIRE(b.exit_code == 0);
+  const CommandResult r =
+      Filter("check --index " + Quote(dir) + " " + Quote(kAnswers + "/01-verbatim-gpl3.txt"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  CHECK(Contains(r.out, R"("metadata":{"repository":"https://example.org/licenses","license":"various"})"));
+  // Not a JSON object: refused before anything is written.
+  b = Index("add --index " + Quote(dir) + " --metadata '[1]' " + Quote(kLicenses + "/MPL-2.0"));
+  CHECK(b.exit_code == 2);
+  CHECK(Contains(b.err, "must be a JSON object"));
+}
+
 // doppel-filter reads the answer with std::ifstream, which opens a directory without error and
 // then reads nothing, so `check DIR` judges an empty answer: "allow" with exit code 0, where the
 // documented exit codes call for 2 (bad input).

@@ -13,10 +13,12 @@
 #include "doppel/reader.h"
 #include "doppel/sketch.h"
 #include "index/codec.h"
+#include "rocks_util.h"
 #include "test_util.h"
 
 using namespace doppel;
 using doppel_test::Contains;
+using doppel_test::RawPut;
 using doppel_test::MakeDoc;
 using doppel_test::SketchAll;
 using doppel_test::TempDir;
@@ -70,31 +72,6 @@ std::vector<Document> ThreeDocs(uint64_t seed = 42) {
   docs.back().language = "en";
   docs.push_back(MakeDoc("docs/gamma.txt", doppel_test::RandomWords(rng, 200)));
   return docs;
-}
-
-const std::vector<std::string> kCfNames = {"default", "meta", "docs",  "names",
-                                           "content", "sig",  "bands", "grams"};
-
-// Opens the index directory as a plain RocksDB database and overwrites one value.
-void RawPut(const std::string& dir, const std::string& cf, const std::string& key,
-            const std::string& value) {
-  rocksdb::DBOptions dbo;
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
-  for (const auto& n : kCfNames) cfds.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(dbo, dir, cfds, &handles, &db);
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-  const auto at = std::find(kCfNames.begin(), kCfNames.end(), cf) - kCfNames.begin();
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  s = db->Put(wo, handles[static_cast<size_t>(at)], key, value);
-  REQUIRE(s.ok());
-  REQUIRE(db->Flush(rocksdb::FlushOptions(), handles).ok());
-  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  REQUIRE(db->Close().ok());
-  delete db;
 }
 
 uint64_t PendingRefs(const std::string& report) {

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include "doppel/filter.h"
@@ -17,6 +18,8 @@
 #include "doppel/policy.h"
 #include "doppel/session.h"
 #include "languages.h"
+#include "index/codec.h"
+#include "rocks_util.h"
 #include "server.h"
 #include "test_util.h"
 
@@ -390,6 +393,33 @@ TEST_CASE("session: chunks may split UTF-8 characters; bad bytes are refused and
   CHECK(limited.text() == "0123456789");
 }
 
+TEST_CASE("session: streaming a long answer line by line runs a bounded number of checks", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  auto f = Filter::Open(dir / "index", FilterOptions());
+  REQUIRE(f.ok());
+  Session s(**f, SessionOptions{});
+  std::mt19937_64 rng(5);
+  size_t appends = 0, checks = 0;
+  std::string answer;
+  while (answer.size() < 200'000) {
+    const std::string line = doppel_test::RandomWords(rng, 12) + "\n";
+    answer += line;
+    auto u = s.Append(line);
+    REQUIRE(u.ok());
+    ++appends;
+    checks += u->checked;
+    CHECK(u->checked_bytes <= answer.size());
+    CHECK(answer.size() - u->checked_bytes <= answer.size() / 16 + 256);  // never far behind
+  }
+  CHECK(appends > 2000);
+  CHECK(checks < 400);  // not one per line: the answer grows by a share between checks
+  auto fin = s.Finish();
+  REQUIRE(fin.ok());
+  CHECK(fin->checked_bytes == answer.size());
+  CHECK(fin->verdict.action == Action::kAllow);
+}
+
 TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   TempDir dir;
   BuildServiceIndex(dir / "index");
@@ -438,6 +468,29 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   std::string big;
   while (big.size() < 3'000'000) big += Slurp(kLicenses + "/GPL-3");
   ExpectError(PostJson(sc, "/v1/check", Body({{"text", big}})), 503, "time limit");
+}
+
+TEST_CASE("serve: a corrupt stored document is a 500 naming it, and other checks go on", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  uint32_t id = 0;
+  {
+    auto index = Index::Open(dir / "index", IndexOptions());
+    REQUIRE(index.ok());
+    auto found = (*index)->FindName("licenses/Apache-2.0");
+    REQUIRE(found.ok());
+    REQUIRE(found->has_value());
+    id = **found;
+  }
+  doppel_test::RawPut(dir / "index", "content", codec::IdKey(id), "garbage");
+  TestServer srv(dir / "index", ServerOptions{});
+  auto c = srv.Client();
+  ExpectError(PostJson(c, "/v1/check", Body({{"text", Paragraph("Apache-2.0", 60, 20)}})), 500,
+              "licenses/Apache-2.0");
+  auto r = PostJson(c, "/v1/check", Body({{"text", Paragraph("MPL-2.0", 40, 30)}}));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(Json(r->body).Str("action") == "block");
 }
 
 TEST_CASE("serve: a bearer token is required on /v1/ routes when configured", "[serve]") {
@@ -615,13 +668,14 @@ TEST_CASE("serve: the binary finishes requests in flight on SIGTERM, then exits 
   // A slow request (a few MB to check), and SIGTERM while it runs.
   std::string big;
   while (big.size() < 7'500'000) big += Slurp(kLicenses + "/GPL-3") + kNovel;
+  const std::string body = Body({{"text", big}});
   std::atomic<int> status{0};
   std::string action;
   std::chrono::steady_clock::time_point answered;
   std::thread client([&] {
     httplib::Client c("127.0.0.1", port);
     c.set_read_timeout(60, 0);
-    auto r = PostJson(c, "/v1/check", Body({{"text", big}}));
+    auto r = PostJson(c, "/v1/check", body);
     if (r) {
       status = r->status;
       simdjson::dom::parser p;
@@ -633,9 +687,15 @@ TEST_CASE("serve: the binary finishes requests in flight on SIGTERM, then exits 
     }
     answered = std::chrono::steady_clock::now();
   });
-  // The signal comes while the request is being read or checked (the check alone takes well
-  // over 100 ms); the test below confirms the answer came after it.
-  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  // The signal comes once the check is under way (the metrics count it), bounded in time.
+  httplib::Client probe("127.0.0.1", port);
+  bool running = false;
+  for (int i = 0; i < 2000 && !running; ++i) {
+    auto m = probe.Get("/metrics");
+    running = m && Contains(m->body, "doppel_checks_in_progress 1");
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  CHECK(running);
   const auto signalled = std::chrono::steady_clock::now();
   REQUIRE(::kill(pid, SIGTERM) == 0);
   client.join();

@@ -29,6 +29,10 @@ struct ReaderOptions {
   std::string id_field = "id";
   // Larger documents or JSON lines are refused (ResourceExhausted) rather than read into memory.
   uint64_t max_document_bytes = uint64_t{64} << 20;
+  // Metadata (a JSON object, e.g. {"repository": ..., "license": ...}) for documents read from
+  // plain files, which have no fields of their own; JSON lines keep their own fields. Open
+  // refuses a value that is not a JSON object.
+  std::string file_metadata;
 };
 
 struct ReaderCounters {

@@ -3,8 +3,10 @@
 // answer reproduces protected content, knowing at which offset it did.
 //
 // A session re-checks the accumulated answer when the new text completes a line or after
-// `check_every_bytes` more bytes (not on every token: a check reads the whole answer), and
-// Finish checks it whole. Chunks may split a UTF-8 character; the incomplete tail waits for the
+// `check_every_bytes` more bytes (not on every token: a check reads the whole answer); in long
+// answers checks are spaced by a share of the length (a new line after 1/64 of it, otherwise
+// 1/16), so streaming costs a bounded multiple of one check of the whole answer. Finish checks
+// it whole. Chunks may split a UTF-8 character; the incomplete tail waits for the
 // next chunk. Thread-safety: one thread at a time per session; many sessions may share a Filter.
 #pragma once
 

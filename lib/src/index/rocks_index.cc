@@ -697,6 +697,13 @@ Result<std::string> RocksIndex::GetContent(uint32_t id) const {
   auto s = db_->Get(rocksdb::ReadOptions(), cf_[kContent], codec::IdKey(id), &v);
   if (s.IsNotFound()) return Status::NotFound("content of document " + std::to_string(id));
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading content"));
+  // The text is checked against the hash in its document record, so damaged content is
+  // reported, never aligned against (RocksDB's block checksums miss a well-formed wrong value).
+  DOPPEL_ASSIGN_OR_RETURN(DocumentInfo info, GetDocument(id));
+  if (v.size() != info.bytes || XXH3_64bits(v.data(), v.size()) != info.content_hash) {
+    return Status::Corruption("stored document " + info.name + " (id " + std::to_string(id) +
+                              "): its content does not match its size and hash");
+  }
   return v;
 }
 

@@ -375,6 +375,7 @@ Result<bool> Reader::ReadFile(const Pending& p, Document* doc) {
   }
   doc->name = p.path;
   doc->origin = p.path;
+  doc->metadata = o_.file_metadata;
   // Code by file name or extension; everything else is prose.
   if (const Language* l = LanguageForPath(p.path)) {
     doc->kind = Kind::kCode;
@@ -399,6 +400,15 @@ bool IsJsonLinesPath(std::string_view path) {
 
 Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<std::string>& inputs,
                                                              const ReaderOptions& options) {
+  ReaderOptions o = options;
+  if (!o.file_metadata.empty()) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element e;
+    if (parser.parse(o.file_metadata).get(e) || !e.is_object()) {
+      return Status::InvalidArgument("file metadata must be a JSON object: " + o.file_metadata);
+    }
+    o.file_metadata = simdjson::minify(e);  // stored as compact JSON, like JSON lines' fields
+  }
   uint64_t total = 0;
   for (const auto& in : inputs) {
     std::error_code ec;
@@ -417,7 +427,7 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
       }
     }
   }
-  return std::unique_ptr<DocumentReader>(std::make_unique<Reader>(inputs, options, total));
+  return std::unique_ptr<DocumentReader>(std::make_unique<Reader>(inputs, std::move(o), total));
 }
 
 }  // namespace doppel

@@ -1,5 +1,7 @@
 #include "doppel/session.h"
 
+#include <algorithm>
+
 #include "doppel/tokenizer.h"
 
 namespace doppel {
@@ -71,7 +73,12 @@ Result<SessionUpdate> Session::Append(std::string_view chunk,
   if (fresh == 0) return last_;
   const bool new_line =
       std::string_view(text_).substr(last_.checked_bytes, fresh).find('\n') != std::string_view::npos;
-  if (!new_line && fresh < options_.check_every_bytes) return last_;
+  // Each check reads the whole answer, so checks are spaced in proportion to its length (a new
+  // line after 1/64 of it, else after max(check_every_bytes, 1/16 of it)): the answer grows
+  // geometrically between checks, and streaming it costs a bounded multiple of checking it once
+  // (at most ~65x, in practice a few checks per kilobyte), not the square of its length.
+  const bool line_due = new_line && fresh >= end / 64;
+  if (!line_due && fresh < std::max(options_.check_every_bytes, end / 16)) return last_;
   DOPPEL_ASSIGN_OR_RETURN(SessionUpdate u, CheckPrefix(end, deadline));
   u.total_bytes = text_.size();
   return u;
