@@ -1,0 +1,290 @@
+#include "streams.h"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "doppel/format.h"
+#include "doppel/language.h"
+
+namespace doppel {
+
+namespace {
+
+bool HasSuffix(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+class PlainSource final : public ByteSource {
+ public:
+  PlainSource(std::FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
+  ~PlainSource() override { std::fclose(f_); }
+  Result<size_t> Read(char* buf, size_t n) override {
+    const size_t r = std::fread(buf, 1, n, f_);
+    if (r == 0 && std::ferror(f_)) return Status::IOError(path_ + ": read error");
+    consumed_ += r;
+    return r;
+  }
+  uint64_t consumed() const override { return consumed_; }
+
+ private:
+  std::FILE* f_;
+  std::string path_;
+  uint64_t consumed_ = 0;
+};
+
+class GzipSource final : public ByteSource {
+ public:
+  GzipSource(gzFile f, std::string path) : f_(f), path_(std::move(path)) {}
+  ~GzipSource() override { gzclose(f_); }
+  Result<size_t> Read(char* buf, size_t n) override {
+    const int r = gzread(f_, buf, static_cast<unsigned>(std::min<size_t>(n, 1 << 30)));
+    if (r < 0) {
+      int err = 0;
+      const char* msg = gzerror(f_, &err);
+      return Status::InvalidArgument(path_ + ": gzip stream is corrupt (" +
+                                     std::string(msg ? msg : "?") + ")");
+    }
+    return static_cast<size_t>(r);
+  }
+  uint64_t consumed() const override { return static_cast<uint64_t>(gzoffset(f_)); }
+
+ private:
+  gzFile f_;
+  std::string path_;
+};
+
+class ZstdSource final : public ByteSource {
+ public:
+  ZstdSource(std::FILE* f, std::string path)
+      : f_(f), path_(std::move(path)), ctx_(ZSTD_createDCtx()), in_buf_(ZSTD_DStreamInSize()) {}
+  ~ZstdSource() override {
+    ZSTD_freeDCtx(ctx_);
+    std::fclose(f_);
+  }
+  Result<size_t> Read(char* buf, size_t n) override {
+    ZSTD_outBuffer out{buf, n, 0};
+    while (out.pos == 0) {
+      if (in_.pos == in_.size) {
+        const size_t r = std::fread(in_buf_.data(), 1, in_buf_.size(), f_);
+        if (r == 0) {
+          if (std::ferror(f_)) return Status::IOError(path_ + ": read error");
+          if (!frame_done_) {
+            return Status::InvalidArgument(path_ + ": zstd stream is truncated");
+          }
+          return size_t{0};
+        }
+        consumed_ += r;
+        in_ = ZSTD_inBuffer{in_buf_.data(), r, 0};
+      }
+      const size_t ret = ZSTD_decompressStream(ctx_, &out, &in_);
+      if (ZSTD_isError(ret)) {
+        return Status::InvalidArgument(path_ + ": zstd stream is corrupt (" +
+                                       ZSTD_getErrorName(ret) + ")");
+      }
+      frame_done_ = (ret == 0);
+    }
+    return out.pos;
+  }
+  uint64_t consumed() const override { return consumed_; }
+
+ private:
+  std::FILE* f_;
+  std::string path_;
+  ZSTD_DCtx* ctx_;
+  std::vector<char> in_buf_;
+  ZSTD_inBuffer in_{nullptr, 0, 0};
+  uint64_t consumed_ = 0;
+  bool frame_done_ = true;
+};
+
+Result<std::unique_ptr<ByteSource>> OpenSourceImpl(const std::string& path) {
+  if (HasSuffix(path, ".gz")) {
+    gzFile f = gzopen(path.c_str(), "rb");
+    if (f == nullptr) return Status::NotFound(path + ": " + std::strerror(errno));
+    gzbuffer(f, 1 << 18);
+    return std::unique_ptr<ByteSource>(std::make_unique<GzipSource>(f, path));
+  }
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return Status::NotFound(path + ": " + std::strerror(errno));
+  if (HasSuffix(path, ".zst")) {
+    return std::unique_ptr<ByteSource>(std::make_unique<ZstdSource>(f, path));
+  }
+  return std::unique_ptr<ByteSource>(std::make_unique<PlainSource>(f, path));
+}
+
+class PlainSink final : public ByteSink {
+ public:
+  PlainSink(std::FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
+  ~PlainSink() override {
+    if (f_) std::fclose(f_);
+  }
+  Status Write(std::string_view b) override {
+    if (std::fwrite(b.data(), 1, b.size(), f_) != b.size()) return Status::IOError(path_ + ": write error");
+    return Status::OK();
+  }
+  Status Close() override {
+    const bool ok = std::fflush(f_) == 0 && std::fclose(f_) == 0;
+    f_ = nullptr;
+    return ok ? Status::OK() : Status::IOError(path_ + ": write error");
+  }
+
+ private:
+  std::FILE* f_;
+  std::string path_;
+};
+
+class GzipSink final : public ByteSink {
+ public:
+  GzipSink(gzFile f, std::string path) : f_(f), path_(std::move(path)) {}
+  ~GzipSink() override {
+    if (f_) gzclose(f_);
+  }
+  Status Write(std::string_view b) override {
+    while (!b.empty()) {
+      const unsigned n = static_cast<unsigned>(std::min<size_t>(b.size(), 1 << 30));
+      if (gzwrite(f_, b.data(), n) != static_cast<int>(n)) return Status::IOError(path_ + ": gzip write error");
+      b.remove_prefix(n);
+    }
+    return Status::OK();
+  }
+  Status Close() override {
+    const int r = gzclose(f_);
+    f_ = nullptr;
+    return r == Z_OK ? Status::OK() : Status::IOError(path_ + ": gzip write error");
+  }
+
+ private:
+  gzFile f_;
+  std::string path_;
+};
+
+class ZstdSink final : public ByteSink {
+ public:
+  ZstdSink(std::FILE* f, std::string path)
+      : f_(f), path_(std::move(path)), ctx_(ZSTD_createCCtx()), out_(ZSTD_CStreamOutSize()) {
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, 3);
+  }
+  ~ZstdSink() override {
+    ZSTD_freeCCtx(ctx_);
+    if (f_) std::fclose(f_);
+  }
+  Status Write(std::string_view b) override { return Pump(b, ZSTD_e_continue); }
+  Status Close() override {
+    Status s = Pump({}, ZSTD_e_end);
+    const bool ok = std::fclose(f_) == 0;
+    f_ = nullptr;
+    if (s.ok() && !ok) s = Status::IOError(path_ + ": write error");
+    return s;
+  }
+
+ private:
+  Status Pump(std::string_view b, ZSTD_EndDirective mode) {
+    ZSTD_inBuffer in{b.data(), b.size(), 0};
+    for (;;) {
+      ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+      const size_t left = ZSTD_compressStream2(ctx_, &out, &in, mode);
+      if (ZSTD_isError(left)) return Status::IOError(path_ + ": zstd: " + ZSTD_getErrorName(left));
+      if (out.pos > 0 && std::fwrite(out_.data(), 1, out.pos, f_) != out.pos) {
+        return Status::IOError(path_ + ": write error");
+      }
+      const bool done = mode == ZSTD_e_end ? left == 0 : in.pos == in.size;
+      if (done) return Status::OK();
+    }
+  }
+  std::FILE* f_;
+  std::string path_;
+  ZSTD_CCtx* ctx_;
+  std::vector<char> out_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path) { return OpenSourceImpl(path); }
+
+Result<std::unique_ptr<ByteSink>> OpenSink(const std::string& path) {
+  if (HasSuffix(path, ".gz")) {
+    gzFile f = gzopen(path.c_str(), "wb6");
+    if (f == nullptr) return Status::IOError(path + ": cannot create: " + std::strerror(errno));
+    return std::unique_ptr<ByteSink>(std::make_unique<GzipSink>(f, path));
+  }
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return Status::IOError(path + ": cannot create: " + std::strerror(errno));
+  if (HasSuffix(path, ".zst")) return std::unique_ptr<ByteSink>(std::make_unique<ZstdSink>(f, path));
+  return std::unique_ptr<ByteSink>(std::make_unique<PlainSink>(f, path));
+}
+
+Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std::string origin,
+                             simdjson::dom::parser* parser, Document* doc,
+                             std::string_view priority_field, double* priority) {
+  simdjson::dom::element root;
+  auto err = parser->parse(line.data(), line.size()).get(root);
+  if (err) return Status::InvalidArgument("malformed JSON (" + std::string(simdjson::error_message(err)) + ")");
+  simdjson::dom::object obj;
+  if (root.get_object().get(obj)) return Status::InvalidArgument("line is not a JSON object");
+  *doc = Document();
+  doc->origin = std::move(origin);
+  bool have_text = false;
+  std::string meta;
+  for (auto field : obj) {
+    const std::string_view key = field.key;
+    if (key == o.text_field) {
+      std::string_view text;
+      if (field.value.get_string().get(text)) {
+        return Status::InvalidArgument("field \"" + o.text_field + "\" is not a string");
+      }
+      doc->text.assign(text);
+      have_text = true;
+    } else if (key == o.id_field) {
+      std::string_view id;
+      if (!field.value.get_string().get(id)) {
+        doc->name.assign(id);
+      } else if (field.value.is_number()) {
+        doc->name = simdjson::minify(field.value);
+      } else {
+        return Status::InvalidArgument("field \"" + o.id_field + "\" is not a string or number");
+      }
+    } else {
+      if (priority != nullptr && !priority_field.empty() && key == priority_field) {
+        double v = 0;
+        int64_t i = 0;
+        if (!field.value.get_double().get(v)) {
+          *priority = v;
+        } else if (!field.value.get_int64().get(i)) {
+          *priority = static_cast<double>(i);
+        } else {
+          return Status::InvalidArgument("priority field \"" + std::string(priority_field) + "\" is not a number");
+        }
+      }
+      if (key == "lang" || key == "language") {
+        std::string_view lang;
+        if (!field.value.get_string().get(lang)) doc->language.assign(lang);
+      } else if (key == "kind") {
+        std::string_view kind;
+        if (!field.value.get_string().get(kind)) {
+          if (kind == "code") doc->kind = Kind::kCode;
+          else if (kind != "text") return Status::InvalidArgument("field \"kind\" must be \"text\" or \"code\"");
+        }
+      }
+      meta += meta.empty() ? "{" : ",";
+      AppendJsonString(&meta, key);
+      meta += ":";
+      meta += simdjson::minify(field.value);
+    }
+  }
+  if (!have_text) return Status::InvalidArgument("text field \"" + o.text_field + "\" missing");
+  if (!meta.empty()) meta += "}";
+  doc->metadata = std::move(meta);
+  if (doc->name.empty()) doc->name = doc->origin;
+  // A known programming language makes the document code ("lang": "en" stays prose); "kind":
+  // "code" with an unknown language uses the generic code lexer.
+  if (const Language* l = LookupLanguage(doc->language)) {
+    doc->kind = Kind::kCode;
+    doc->language = l->name;
+  }
+  return Status::OK();
+}
+
+}  // namespace doppel

@@ -1,0 +1,106 @@
+// Byte streams of the command-line inputs and outputs (plain, gzip, zstd, chosen by the file
+// name's extension), a line splitter with a length limit, and the parsing of one JSON line into
+// a Document. Internal to lib/: shared by the DocumentReader and the deduplicator, which reads
+// shards twice (to decide, then to copy the kept lines byte for byte).
+// Thread-safety: one thread per object.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "doppel/document.h"
+#include "doppel/reader.h"
+#include "doppel/status.h"
+
+namespace doppel {
+
+// A stream of decompressed bytes.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to n bytes; 0 at end. Errors name the file.
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  // Stored (compressed) bytes consumed so far.
+  virtual uint64_t consumed() const = 0;
+};
+
+// Opens `path` for reading, decompressing .gz and .zst. NotFound names the path.
+Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path);
+
+// Splits a byte stream into lines, refusing lines over a limit without buffering them.
+class LineReader {
+ public:
+  LineReader(std::unique_ptr<ByteSource> src, uint64_t max_line)
+      : src_(std::move(src)), max_line_(max_line) {}
+  // Returns false at the end. An over-long line is an error and is skipped.
+  Result<bool> Next(std::string* line) {
+    line->clear();
+    bool too_long = false;
+    for (;;) {
+      if (pos_ == len_) {
+        DOPPEL_ASSIGN_OR_RETURN(len_, src_->Read(buf_.data(), buf_.size()));
+        pos_ = 0;
+        if (len_ == 0) {
+          if (too_long) return Status::ResourceExhausted("line exceeds the limit of " + std::to_string(max_line_) + " bytes");
+          const bool had_bytes = pending_;
+          pending_ = false;
+          return had_bytes;
+        }
+      }
+      pending_ = true;
+      const char* start = buf_.data() + pos_;
+      const char* nl = static_cast<const char*>(std::memchr(start, '\n', len_ - pos_));
+      const size_t take = nl ? static_cast<size_t>(nl - start) : len_ - pos_;
+      if (!too_long) {
+        if (line->size() + take > max_line_) {
+          too_long = true;
+          line->clear();
+        } else {
+          line->append(start, take);
+        }
+      }
+      pos_ += take;
+      if (nl) {
+        ++pos_;
+        pending_ = false;
+        if (too_long) return Status::ResourceExhausted("line exceeds the limit of " + std::to_string(max_line_) + " bytes");
+        return true;
+      }
+    }
+  }
+  uint64_t consumed() const { return src_->consumed(); }
+
+ private:
+  std::unique_ptr<ByteSource> src_;
+  uint64_t max_line_;
+  std::vector<char> buf_ = std::vector<char>(1 << 18);
+  size_t pos_ = 0, len_ = 0;
+  bool pending_ = false;  // bytes seen since the last newline
+};
+
+// A stream of bytes to a file, compressed by the name's extension (.gz: gzip level 6; .zst:
+// zstd level 3). Close must be called and its status checked: compressed formats finish their
+// frames there.
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  virtual Status Write(std::string_view bytes) = 0;
+  virtual Status Close() = 0;
+};
+Result<std::unique_ptr<ByteSink>> OpenSink(const std::string& path);
+
+// Parses one JSON line into `*doc` as the DocumentReader does (text and id fields, language,
+// kind, the other fields as metadata). With a priority field, its numeric value is stored in
+// `*priority` when present. Errors do not name the origin (the caller adds it).
+Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std::string origin,
+                             simdjson::dom::parser* parser, Document* doc,
+                             std::string_view priority_field = "", double* priority = nullptr);
+
+}  // namespace doppel
