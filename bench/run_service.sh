@@ -28,6 +28,8 @@ serve_and_load() {  # INDEX BODIES LABEL
     curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
     sleep 0.1
   done
+  # The answers must come from this server (not one left on the port by an earlier run).
+  kill -0 $pid 2>/dev/null || { echo "doppel-filter serve did not start:"; cat "$work/serve.log"; exit 1; }
   # warm-up (page cache, block cache, token cache), then the measured runs
   DOPPEL_BODIES="$2" wrk -t2 -c8 -d5s -s bench/load/check.lua "http://127.0.0.1:$port" >/dev/null
   for c in 8 32; do
@@ -35,7 +37,8 @@ serve_and_load() {  # INDEX BODIES LABEL
     DOPPEL_BODIES="$2" wrk -t2 -c$c -d${seconds}s --timeout 10s -s bench/load/check.lua \
       "http://127.0.0.1:$port" | grep '^RESULT' | cut -d' ' -f2-
   done
-  curl -s "http://127.0.0.1:$port/metrics" | grep -E '^doppel_(verdicts_total|http_requests_total)'
+  curl -s "http://127.0.0.1:$port/metrics" | grep -E '^doppel_(verdicts_total|http_requests_total)' | tr '\n' ' '
+  echo
   kill -TERM $pid
   wait $pid
 }
