@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "doppel/dedup.h"
 #include "doppel/format.h"
 #include "doppel/index.h"
 #include "doppel/index_writer.h"
@@ -170,6 +171,93 @@ int RunCompact(const Flags& f) {
   return s.ok() ? 0 : Fail(s);
 }
 
+struct DedupFlags {
+  std::string output, preset = "default", kind = "auto", keep = "first", on_error = "fail", memory_limit = "0";
+  DedupOptions o;
+  bool quiet = false;
+};
+
+// "512M", "4G", "1000000" -> bytes.
+Result<uint64_t> ParseBytes(const std::string& s) {
+  if (s.empty()) return Status::InvalidArgument("--memory-limit: empty");
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (...) {
+    return Status::InvalidArgument("--memory-limit " + s + ": expected a size like 512M or 4G");
+  }
+  const std::string unit = s.substr(used);
+  double mul = 1;
+  if (unit == "K" || unit == "k") mul = 1024.0;
+  else if (unit == "M" || unit == "m") mul = 1024.0 * 1024;
+  else if (unit == "G" || unit == "g") mul = 1024.0 * 1024 * 1024;
+  else if (!unit.empty()) return Status::InvalidArgument("--memory-limit " + s + ": unknown unit " + unit);
+  if (v < 0) return Status::InvalidArgument("--memory-limit " + s + ": negative");
+  return static_cast<uint64_t>(v * mul);
+}
+
+int RunDedup(const Flags& f, DedupFlags& d, const std::vector<std::string>& explicit_params) {
+  DedupOptions o = d.o;
+  if (Status s = ApplyDedupPreset(d.preset, &o); !s.ok()) return Fail(s);
+  // Explicit similarity flags win over the preset.
+  for (const auto& name : explicit_params) {
+    if (name == "shingle-size") o.shingle_size = d.o.shingle_size;
+    if (name == "permutations") o.num_permutations = d.o.num_permutations;
+    if (name == "bands") o.bands = d.o.bands;
+    if (name == "rows") o.rows = d.o.rows;
+    if (name == "threshold") o.threshold = d.o.threshold;
+  }
+  o.kind = d.kind == "text" ? DedupOptions::KindMode::kText
+           : d.kind == "code" ? DedupOptions::KindMode::kCode : DedupOptions::KindMode::kAuto;
+  o.survivor = d.keep == "longest" ? SurvivorRule::kLongest
+               : d.keep == "priority" ? SurvivorRule::kPriority : SurvivorRule::kFirst;
+  if (!o.priority_field.empty() && d.keep == "first") o.survivor = SurvivorRule::kPriority;
+  o.skip_errors = d.on_error == "skip";
+  o.threads = f.threads;
+  o.text_field = f.text_field;
+  o.id_field = f.id_field;
+  o.max_document_bytes = f.max_document_bytes;
+  auto limit = ParseBytes(d.memory_limit);
+  if (!limit.ok()) return Fail(limit.status());
+  o.memory_limit = *limit;
+  const bool tty = isatty(2) && !d.quiet;
+  o.on_error = [&](const Status& s) {
+    std::fprintf(stderr, "%sdoppel-index: %s: %s\n", tty ? "\r\033[K" : "", o.skip_errors ? "skipped" : "error",
+                 s.message().c_str());
+  };
+  if (tty) {
+    o.on_progress = [](const std::string& stage, uint64_t done, uint64_t total) {
+      if (total > 0) {
+        std::fprintf(stderr, "\r\033[K%s: %llu / %llu", stage.c_str(), static_cast<unsigned long long>(done),
+                     static_cast<unsigned long long>(total));
+      } else {
+        std::fprintf(stderr, "\r\033[K%s: %llu documents", stage.c_str(), static_cast<unsigned long long>(done));
+      }
+      std::fflush(stderr);
+    };
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  DedupSummary sum;
+  Status s = Dedup(f.inputs, d.output, o, &sum);
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  if (!s.ok()) return Fail(s);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!d.quiet) {
+    std::fprintf(stderr,
+                 "doppel-index: dedup of %llu documents (%s) in %.2f s%s: kept %llu; removed %llu exact, %llu near, "
+                 "%llu over the copy limit, %llu matching the index, %llu malformed; %llu clusters "
+                 "(sketch %.1f s, cluster %.1f s, write %.1f s)\n",
+                 static_cast<unsigned long long>(sum.documents), Human(sum.bytes_in).c_str(), secs,
+                 sum.resumed ? " (resumed)" : "", static_cast<unsigned long long>(sum.kept),
+                 static_cast<unsigned long long>(sum.exact), static_cast<unsigned long long>(sum.near),
+                 static_cast<unsigned long long>(sum.copy_limit), static_cast<unsigned long long>(sum.index_matches),
+                 static_cast<unsigned long long>(sum.malformed), static_cast<unsigned long long>(sum.clusters),
+                 sum.seconds_sketch, sum.seconds_cluster, sum.seconds_write);
+  }
+  return sum.malformed > 0 ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -221,6 +309,44 @@ int main(int argc, char** argv) {
   auto* compact = app.add_subcommand("compact", "Compact, dropping removed ids from posting lists");
   compact->add_option("--index", f.index, "Index directory")->required();
 
+  DedupFlags dd;
+  std::vector<std::string> dedup_params;
+  auto* dedup = app.add_subcommand("dedup", "Remove exact and near duplicates from a corpus (see README)");
+  dedup->add_option("inputs", f.inputs, "JSON Lines shards (.jsonl, .jsonl.gz, .jsonl.zst), files, directories")
+      ->required();
+  dedup->add_option("--output", dd.output, "Output directory: kept shards, clusters.jsonl, removed.jsonl, stats.json")
+      ->required();
+  dedup->add_option("--preset", dd.preset, "Similarity preset: default (Jaccard >= 0.8) or aggressive")
+      ->check(CLI::IsMember({"default", "aggressive"}))->capture_default_str();
+  auto dparam = [&](const char* name, auto* v, const char* help) {
+    dedup->add_option(std::string("--") + name, *v, help)->each([&, name](const std::string&) {
+      dedup_params.push_back(name);
+    });
+  };
+  dparam("shingle-size", &dd.o.shingle_size, "Tokens per shingle (overrides the preset)");
+  dparam("permutations", &dd.o.num_permutations, "MinHash permutations (overrides the preset)");
+  dparam("bands", &dd.o.bands, "LSH bands (overrides the preset)");
+  dparam("rows", &dd.o.rows, "LSH rows per band (overrides the preset)");
+  dparam("threshold", &dd.o.threshold, "Estimated Jaccard similarity that makes a near duplicate (overrides the preset)");
+  dedup->add_option("--keep", dd.keep, "Which member of a cluster survives: first, longest, priority")
+      ->check(CLI::IsMember({"first", "longest", "priority"}))->capture_default_str();
+  dedup->add_option("--priority-field", dd.o.priority_field, "Numeric JSON field: the largest value survives");
+  dedup->add_option("--max-copies", dd.o.max_copies, "Members kept per cluster")->capture_default_str();
+  dedup->add_option("--against", dd.o.against_index,
+                    "Also remove documents that are near copies of, or contain passages from, this doppel index");
+  dedup->add_option("--kind", dd.kind, "auto (each document's own), text, or code (renamed copies are duplicates)")
+      ->check(CLI::IsMember({"auto", "text", "code"}))->capture_default_str();
+  dedup->add_option("--memory-limit", dd.memory_limit,
+                    "Bucket tuples held in memory before spilling sorted runs to disk (e.g. 512M; 0: no limit)")
+      ->capture_default_str();
+  dedup->add_option("--on-error", dd.on_error, "On a malformed line: 'fail' stops, 'skip' reports it and goes on")
+      ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
+  dedup->add_option("--threads", f.threads, "Worker threads (0 = all cores)")->capture_default_str();
+  dedup->add_option("--text-field", f.text_field, "JSONL field holding the text")->capture_default_str();
+  dedup->add_option("--id-field", f.id_field, "JSONL field holding the document id")->capture_default_str();
+  dedup->add_option("--max-document-bytes", f.max_document_bytes, "Refuse larger documents")->capture_default_str();
+  dedup->add_flag("--quiet", dd.quiet, "No progress line or summary");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -233,5 +359,6 @@ int main(int argc, char** argv) {
   if (*stats) return RunStats(f);
   if (*verify) return RunVerify(f);
   if (*compact) return RunCompact(f);
+  if (*dedup) return RunDedup(f, dd, dedup_params);
   return 2;
 }

@@ -1,0 +1,961 @@
+#include "doppel/dedup.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_pipeline.h>
+#include <tbb/parallel_sort.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <queue>
+#include <sstream>
+
+#include "../io/streams.h"
+#include "doppel/filter.h"
+#include "doppel/format.h"
+#include "doppel/language.h"
+#include "doppel/lsh.h"
+#include "doppel/reader.h"
+#include "doppel/shingle.h"
+#include "doppel/sketch.h"
+
+namespace doppel {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// ---- Inputs ------------------------------------------------------------------------------
+
+// One shard of work: a JSON Lines file, or a group of plain files (one document each).
+struct Unit {
+  std::string jsonl;               // the shard's path, or "" for a group of files
+  std::string out;                 // the shard's output path, relative to the output dir
+  std::vector<std::string> files;  // plain files, and their output paths:
+  std::vector<std::string> file_outs;
+};
+
+constexpr size_t kFilesPerUnit = 4096;
+
+Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* units) {
+  std::vector<std::pair<std::string, std::string>> shards, files;  // path, output path
+  for (const std::string& in : inputs) {
+    std::error_code ec;
+    const auto st = fs::status(in, ec);
+    if (ec || !fs::exists(st)) return Status::NotFound(in + ": no such file or directory");
+    const fs::path base = fs::path(in).lexically_normal();
+    const std::string top = base.filename().empty() ? base.parent_path().filename().string() : base.filename().string();
+    if (fs::is_directory(st)) {
+      for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator();
+           it.increment(ec)) {
+        if (it->is_symlink(ec)) {  // links are not followed (as the reader does)
+          it.disable_recursion_pending();
+          continue;
+        }
+        if (!it->is_regular_file(ec)) continue;
+        const std::string p = it->path().string();
+        const std::string rel = fs::relative(it->path(), in, ec).string();
+        if (IsJsonLinesPath(p)) {
+          shards.emplace_back(p, top + "/" + rel);
+        } else {
+          files.emplace_back(p, "files/" + top + "/" + rel);
+        }
+      }
+      if (ec) return Status::IOError(in + ": " + ec.message());
+    } else if (IsJsonLinesPath(in)) {
+      shards.emplace_back(in, top);
+    } else {
+      files.emplace_back(in, "files/" + top);
+    }
+  }
+  // Sorted by path: the order of the inputs on the command line does not matter.
+  std::sort(shards.begin(), shards.end());
+  std::sort(files.begin(), files.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  std::vector<std::string> outs;
+  for (const auto& s : shards) outs.push_back(s.second);
+  for (const auto& f : files) outs.push_back(f.second);
+  std::sort(outs.begin(), outs.end());
+  for (size_t i = 1; i < outs.size(); ++i) {
+    if (outs[i] == outs[i - 1]) {
+      return Status::InvalidArgument("two inputs would be written to the same output path " + outs[i] +
+                                     " (rename one, or pass their parent directory)");
+    }
+  }
+  for (const auto& [path, out] : shards) {
+    Unit u;
+    u.jsonl = path;
+    u.out = out;
+    units->push_back(std::move(u));
+  }
+  for (size_t i = 0; i < files.size(); i += kFilesPerUnit) {
+    Unit u;
+    for (size_t j = i; j < std::min(files.size(), i + kFilesPerUnit); ++j) {
+      u.files.push_back(files[j].first);
+      u.file_outs.push_back(files[j].second);
+    }
+    units->push_back(std::move(u));
+  }
+  if (units->empty()) return Status::InvalidArgument("no input documents");
+  return Status::OK();
+}
+
+// Identifies a run: the inputs (paths, sizes, modification times) and every option that changes
+// a decision. A resumed run must have the same.
+std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o) {
+  std::ostringstream s;
+  auto file = [&](const std::string& p) {
+    std::error_code ec;
+    s << p << '|' << fs::file_size(p, ec) << '|'
+      << fs::last_write_time(p, ec).time_since_epoch().count() << '\n';
+  };
+  for (const auto& u : units) {
+    if (!u.jsonl.empty()) file(u.jsonl);
+    for (const auto& f : u.files) file(f);
+  }
+  s << static_cast<int>(o.kind) << ',' << o.shingle_size << ',' << o.num_permutations << ',' << o.bands
+    << ',' << o.rows << ',' << o.threshold << ',' << o.seed << ',' << static_cast<int>(o.survivor) << ','
+    << o.priority_field << ',' << o.max_copies << ',' << o.against_index << ',' << o.text_field << ','
+    << o.id_field << ',' << o.skip_errors;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(s.str().data(), s.str().size())));
+  return hex;
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view contents) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+    out.flush();
+    if (!out) return Status::IOError(tmp + ": write failed");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::IOError(path + ": " + ec.message());
+  return Status::OK();
+}
+
+bool Exists(const std::string& p) {
+  std::error_code ec;
+  return fs::exists(p, ec);
+}
+
+// ---- Stage 1: sketch -----------------------------------------------------------------------
+
+enum DocStatus : uint8_t { kOk = 0, kMalformed = 1, kIndexMatch = 2 };
+
+// The fixed part of a document's sketch record; the signature (num_permutations x u32) follows.
+struct RecordHead {
+  uint64_t exact;     // hash of the normalized token stream
+  double priority;    // the priority field's value (-inf when missing)
+  uint32_t length;    // text bytes
+  uint32_t tokens;
+  uint8_t status;     // DocStatus
+  uint8_t pad[7];
+};
+static_assert(sizeof(RecordHead) == 32);
+
+struct Item {
+  Document doc;
+  Status error;
+  double priority = -std::numeric_limits<double>::infinity();
+  RecordHead head{};
+  std::vector<uint32_t> sig;
+  std::string detail;  // the error, or the matched index document
+};
+
+class Sketcher {
+ public:
+  Sketcher(const DedupOptions& o, const Filter* against) : o_(o), against_(against), sketcher_(Params(o)) {}
+
+  static SketchParams Params(const DedupOptions& o) {
+    SketchParams p;
+    p.hash_seed = o.seed;
+    p.shingle_size = o.shingle_size;
+    p.num_permutations = o.num_permutations;
+    p.bands = o.bands;
+    p.rows = o.rows;
+    return p;
+  }
+
+  void Sketch(Item* it) const {
+    it->sig.assign(o_.num_permutations, 0);
+    if (!it->error.ok()) {
+      it->head.status = kMalformed;
+      it->detail = it->error.message();
+      return;
+    }
+    Document& d = it->doc;
+    if (o_.kind == DedupOptions::KindMode::kText) {
+      d.kind = Kind::kText;
+      d.language.clear();
+    } else if (o_.kind == DedupOptions::KindMode::kCode) {
+      d.kind = Kind::kCode;
+    }
+    Tokens tokens;
+    Status s = ValidateUtf8(d.text);
+    if (s.ok()) s = sketcher_.TokenizerFor(d.kind, d.language).Tokenize(d.text, &tokens);
+    if (!s.ok()) {
+      it->head.status = kMalformed;
+      it->detail = s.message();
+      it->error = s;
+      return;
+    }
+    std::vector<uint64_t> hashes;
+    TokenHashes(tokens, &hashes);
+    it->head.exact = XXH3_64bits_withSeed(hashes.data(), hashes.size() * sizeof(uint64_t), o_.seed);
+    it->head.length = static_cast<uint32_t>(std::min<size_t>(d.text.size(), UINT32_MAX));
+    it->head.tokens = static_cast<uint32_t>(tokens.size());
+    it->head.priority = it->priority;
+    sketcher_.SignatureOf(hashes, &it->sig);
+    it->head.status = kOk;
+    if (against_ != nullptr) {
+      auto v = against_->Check(d.text, d.kind, d.language);
+      if (!v.ok()) {
+        it->error = v.status();  // an index failure: the run stops
+        return;
+      }
+      if (v->severity >= Action::kRedact) {
+        it->head.status = kIndexMatch;
+        const Span* best = nullptr;
+        for (const auto& sp : v->spans) {
+          if (best == nullptr || sp.matched_tokens > best->matched_tokens) best = &sp;
+        }
+        it->detail = best ? best->source_name : "";
+      }
+    }
+  }
+
+ private:
+  const DedupOptions& o_;
+  const Filter* against_;
+  DocumentSketcher sketcher_;
+};
+
+void PutString(std::string* out, std::string_view s) {
+  const uint32_t n = static_cast<uint32_t>(s.size());
+  out->append(reinterpret_cast<const char*>(&n), 4);
+  out->append(s);
+}
+
+// Reads the documents of a unit in order; a malformed line is an item with an error.
+class UnitReader {
+ public:
+  UnitReader(const Unit& u, const DedupOptions& o) : u_(u), o_(o) {
+    ro_.text_field = o.text_field;
+    ro_.id_field = o.id_field;
+    ro_.max_document_bytes = o.max_document_bytes;
+  }
+
+  Status Open() {
+    if (u_.jsonl.empty()) return Status::OK();
+    DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(u_.jsonl));
+    lines_ = std::make_unique<LineReader>(std::move(src), o_.max_document_bytes);
+    return Status::OK();
+  }
+
+  // False at the end; an error for the unit as a whole (a broken stream, an unreadable file).
+  Result<bool> Next(Item* it) {
+    if (lines_) {
+      for (;;) {
+        ++line_no_;
+        auto more = lines_->Next(&line_);
+        const std::string where = u_.jsonl + ":" + std::to_string(line_no_);
+        if (!more.ok()) {
+          if (more.status().code() != Status::Code::kResourceExhausted) return more.status().WithContext(where);
+          it->error = more.status().WithContext(where);
+          it->doc.name = where;
+          it->doc.origin = where;
+          return true;
+        }
+        if (!*more) return false;
+        if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;  // not a document
+        bytes_ += line_.size() + 1;
+        it->error = ParseJsonLineDocument(line_, ro_, where, &parser_, &it->doc, o_.priority_field, &it->priority)
+                        .WithContext(where);
+        if (!it->error.ok()) {
+          it->doc.name = where;
+          it->doc.origin = where;
+        }
+        return true;
+      }
+    }
+    if (file_ >= u_.files.size()) return false;
+    const std::string& p = u_.files[file_++];
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return Status::IOError(p + ": cannot read");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    it->doc = Document();
+    it->doc.text = ss.str();
+    it->doc.name = p;
+    it->doc.origin = p;
+    bytes_ += it->doc.text.size();
+    if (const Language* l = LanguageForPath(p)) {
+      it->doc.kind = Kind::kCode;
+      it->doc.language = l->name;
+    }
+    if (it->doc.text.empty()) it->error = Status::InvalidArgument(p + ": empty file");
+    const size_t nul = it->doc.text.find('\0');
+    if (nul != std::string::npos) {
+      it->error = Status::InvalidArgument(p + ": binary file (NUL byte at offset " + std::to_string(nul) + ")");
+    }
+    return true;
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  const Unit& u_;
+  const DedupOptions& o_;
+  ReaderOptions ro_;
+  std::unique_ptr<LineReader> lines_;
+  simdjson::dom::parser parser_;
+  std::string line_;
+  uint64_t line_no_ = 0;
+  size_t file_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+// Sketches one unit into sig-<u>.bin (records) and names-<u>.bin (id, input position, detail).
+Status SketchUnit(const Unit& u, size_t index, const std::string& work, const DedupOptions& o,
+                  const Sketcher& sketcher, DedupSummary* sum) {
+  UnitReader reader(u, o);
+  DOPPEL_RETURN_IF_ERROR(reader.Open());
+  const std::string sig_path = work + "/sig-" + std::to_string(index) + ".bin";
+  const std::string names_path = work + "/names-" + std::to_string(index) + ".bin";
+  std::ofstream sig_out(sig_path + ".tmp", std::ios::binary | std::ios::trunc);
+  std::ofstream names_out(names_path + ".tmp", std::ios::binary | std::ios::trunc);
+  if (!sig_out || !names_out) return Status::IOError(work + ": cannot write sketch files");
+  Status failure;
+  bool stop = false;
+  uint64_t docs = 0;
+  constexpr size_t kBatch = 64;
+  using Batch = std::vector<Item>;
+  tbb::parallel_pipeline(
+      static_cast<size_t>(std::max(2, o.threads > 0 ? o.threads : 2)) * 4,
+      tbb::make_filter<void, std::shared_ptr<Batch>>(
+          tbb::filter_mode::serial_in_order,
+          [&](tbb::flow_control& fc) -> std::shared_ptr<Batch> {
+            if (stop) {
+              fc.stop();
+              return nullptr;
+            }
+            auto batch = std::make_shared<Batch>();
+            while (batch->size() < kBatch) {
+              Item it;
+              auto more = reader.Next(&it);
+              if (!more.ok()) {
+                failure = more.status();
+                stop = true;
+                break;
+              }
+              if (!*more) {
+                stop = true;
+                break;
+              }
+              batch->push_back(std::move(it));
+            }
+            if (batch->empty()) {
+              fc.stop();
+              return nullptr;
+            }
+            return batch;
+          }) &
+          tbb::make_filter<std::shared_ptr<Batch>, std::shared_ptr<Batch>>(
+              tbb::filter_mode::parallel,
+              [&](std::shared_ptr<Batch> b) {
+                for (Item& it : *b) sketcher.Sketch(&it);
+                return b;
+              }) &
+          tbb::make_filter<std::shared_ptr<Batch>, void>(
+              tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Batch> b) {
+                std::string names;
+                for (Item& it : *b) {
+                  if (!failure.ok()) return;
+                  if (it.head.status == kMalformed) {
+                    if (o.on_error) o.on_error(it.error);
+                    if (!o.skip_errors) {
+                      failure = it.error;
+                      stop = true;
+                      return;
+                    }
+                  } else if (!it.error.ok()) {  // the index failed
+                    failure = it.error;
+                    stop = true;
+                    return;
+                  }
+                  sig_out.write(reinterpret_cast<const char*>(&it.head), sizeof it.head);
+                  sig_out.write(reinterpret_cast<const char*>(it.sig.data()),
+                                static_cast<std::streamsize>(it.sig.size() * sizeof(uint32_t)));
+                  PutString(&names, it.doc.name);
+                  PutString(&names, it.doc.origin);
+                  PutString(&names, it.detail);
+                  ++docs;
+                }
+                names_out.write(names.data(), static_cast<std::streamsize>(names.size()));
+                if (o.on_progress) o.on_progress("sketch", docs, 0);
+              }));
+  if (!failure.ok()) return failure;
+  sig_out.close();
+  names_out.close();
+  if (!sig_out || !names_out) return Status::IOError(work + ": writing sketch files failed");
+  std::error_code ec;
+  fs::rename(sig_path + ".tmp", sig_path, ec);
+  if (!ec) fs::rename(names_path + ".tmp", names_path, ec);
+  if (ec) return Status::IOError(work + ": " + ec.message());
+  return WriteFileAtomically(work + "/sketch-" + std::to_string(index) + ".done", std::to_string(docs) + "\n");
+}
+
+// ---- Stage 2: cluster ----------------------------------------------------------------------
+
+// A read-only memory map of one file.
+class MappedFile {
+ public:
+  ~MappedFile() {
+    if (data_ != nullptr && size_ > 0) munmap(const_cast<char*>(data_), size_);
+  }
+  Status Open(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return Status::IOError(path + ": cannot open");
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+      ::close(fd);
+      return Status::IOError(path + ": cannot stat");
+    }
+    size_ = static_cast<size_t>(st.st_size);
+    if (size_ > 0) {
+      void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        ::close(fd);
+        return Status::IOError(path + ": cannot map");
+      }
+      data_ = static_cast<const char*>(p);
+    }
+    ::close(fd);
+    return Status::OK();
+  }
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// A bucket tuple: (band, key) groups documents; the exact-hash "band" is kExactBand.
+struct Tuple {
+  uint64_t key;
+  uint32_t band;
+  uint32_t ord;
+  bool operator<(const Tuple& t) const {
+    if (band != t.band) return band < t.band;
+    if (key != t.key) return key < t.key;
+    return ord < t.ord;
+  }
+};
+constexpr uint32_t kExactBand = UINT32_MAX;
+
+// Sorts tuples within a memory budget: beyond it, sorted runs go to disk and are merged.
+class TupleSorter {
+ public:
+  TupleSorter(std::string dir, uint64_t memory_limit) : dir_(std::move(dir)), limit_(memory_limit) {}
+  ~TupleSorter() {
+    for (const auto& r : runs_) {
+      std::error_code ec;
+      fs::remove(r, ec);
+    }
+  }
+  Status Add(const Tuple& t) {
+    buf_.push_back(t);
+    if (limit_ > 0 && buf_.size() * sizeof(Tuple) >= limit_) return Spill();
+    return Status::OK();
+  }
+  uint64_t spilled_runs() const { return runs_.size(); }
+
+  // Calls fn(tuple) for every tuple in order.
+  template <typename Fn>
+  Status ForEach(Fn&& fn) {
+    tbb::parallel_sort(buf_.begin(), buf_.end());
+    if (runs_.empty()) {
+      for (const Tuple& t : buf_) fn(t);
+      return Status::OK();
+    }
+    if (!buf_.empty()) DOPPEL_RETURN_IF_ERROR(Spill());
+    struct Run {
+      std::ifstream in;
+      std::vector<Tuple> chunk;
+      size_t pos = 0;
+      bool Refill() {
+        chunk.resize(4096);
+        in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(chunk.size() * sizeof(Tuple)));
+        chunk.resize(static_cast<size_t>(in.gcount()) / sizeof(Tuple));
+        pos = 0;
+        return !chunk.empty();
+      }
+    };
+    std::vector<Run> runs(runs_.size());
+    auto cmp = [&](size_t a, size_t b) { return runs[b].chunk[runs[b].pos] < runs[a].chunk[runs[a].pos]; };
+    std::priority_queue<size_t, std::vector<size_t>, decltype(cmp)> heap(cmp);
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      runs[i].in.open(runs_[i], std::ios::binary);
+      if (!runs[i].in) return Status::IOError(runs_[i] + ": cannot read");
+      if (runs[i].Refill()) heap.push(i);
+    }
+    while (!heap.empty()) {
+      const size_t i = heap.top();
+      heap.pop();
+      fn(runs[i].chunk[runs[i].pos]);
+      if (++runs[i].pos < runs[i].chunk.size() || runs[i].Refill()) heap.push(i);
+    }
+    return Status::OK();
+  }
+
+ private:
+  Status Spill() {
+    tbb::parallel_sort(buf_.begin(), buf_.end());
+    const std::string path = dir_ + "/run-" + std::to_string(runs_.size()) + ".bin";
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(buf_.data()), static_cast<std::streamsize>(buf_.size() * sizeof(Tuple)));
+    if (!out) return Status::IOError(path + ": cannot write a sorted run");
+    runs_.push_back(path);
+    buf_.clear();
+    buf_.shrink_to_fit();
+    return Status::OK();
+  }
+  std::string dir_;
+  uint64_t limit_;
+  std::vector<Tuple> buf_;
+  std::vector<std::string> runs_;
+};
+
+// Union-find over document ordinals; the root of a set is its smallest member, so the result
+// does not depend on the order of unions.
+class UnionFind {
+ public:
+  explicit UnionFind(size_t n) : parent_(n) { std::iota(parent_.begin(), parent_.end(), 0u); }
+  uint32_t Find(uint32_t x) {
+    while (parent_[x] != x) {
+      parent_[x] = parent_[parent_[x]];
+      x = parent_[x];
+    }
+    return x;
+  }
+  void Union(uint32_t a, uint32_t b) {
+    a = Find(a);
+    b = Find(b);
+    if (a == b) return;
+    if (a < b) parent_[b] = a;
+    else parent_[a] = b;
+  }
+
+ private:
+  std::vector<uint32_t> parent_;
+};
+
+enum Decision : uint8_t { kKeep = 0, kExact = 1, kNear = 2, kCopyLimit = 3, kIndex = 4, kSkipped = 5 };
+constexpr const char* kReasonNames[] = {"kept", "exact", "near_duplicate", "copy_limit", "index", "malformed"};
+
+struct Corpus {
+  std::vector<MappedFile> maps;
+  std::vector<const char*> records;  // per ordinal
+  std::vector<std::string> names, origins, details;
+  size_t record_size = 0;
+
+  const RecordHead& Head(uint32_t ord) const { return *reinterpret_cast<const RecordHead*>(records[ord]); }
+  const uint32_t* Sig(uint32_t ord) const {
+    return reinterpret_cast<const uint32_t*>(records[ord] + sizeof(RecordHead));
+  }
+};
+
+double Jaccard(const Corpus& c, uint32_t a, uint32_t b, uint32_t n) {
+  const uint32_t* x = c.Sig(a);
+  const uint32_t* y = c.Sig(b);
+  uint32_t same = 0;
+  for (uint32_t i = 0; i < n; ++i) same += x[i] == y[i];
+  return static_cast<double>(same) / n;
+}
+
+Status LoadCorpus(const std::string& work, size_t units, const DedupOptions& o, Corpus* c) {
+  c->record_size = sizeof(RecordHead) + o.num_permutations * sizeof(uint32_t);
+  c->maps.resize(units);
+  for (size_t u = 0; u < units; ++u) {
+    const std::string sig = work + "/sig-" + std::to_string(u) + ".bin";
+    DOPPEL_RETURN_IF_ERROR(c->maps[u].Open(sig));
+    if (c->maps[u].size() % c->record_size != 0) return Status::Corruption(sig + ": truncated sketch file");
+    for (size_t off = 0; off < c->maps[u].size(); off += c->record_size) c->records.push_back(c->maps[u].data() + off);
+    std::ifstream in(work + "/names-" + std::to_string(u) + ".bin", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    size_t p = 0;
+    auto get = [&](std::string* s) {
+      if (p + 4 > bytes.size()) return false;
+      uint32_t n = 0;
+      std::memcpy(&n, bytes.data() + p, 4);
+      if (p + 4 + n > bytes.size()) return false;
+      s->assign(bytes, p + 4, n);
+      p += 4 + n;
+      return true;
+    };
+    for (;;) {
+      std::string a, b, d;
+      if (!get(&a)) break;
+      if (!get(&b) || !get(&d)) return Status::Corruption(work + ": truncated names file");
+      c->names.push_back(std::move(a));
+      c->origins.push_back(std::move(b));
+      c->details.push_back(std::move(d));
+    }
+    if (c->names.size() != c->records.size()) return Status::Corruption(work + ": sketch and names files disagree");
+  }
+  if (c->records.size() >= UINT32_MAX) return Status::ResourceExhausted("more than 4 billion documents");
+  return Status::OK();
+}
+
+Status Cluster(const std::string& out_dir, const std::string& work, size_t units, const DedupOptions& o,
+               DedupSummary* sum) {
+  Corpus c;
+  DOPPEL_RETURN_IF_ERROR(LoadCorpus(work, units, o, &c));
+  const uint32_t n = static_cast<uint32_t>(c.records.size());
+  TupleSorter sorter(work, o.memory_limit);
+  std::vector<BandKey> keys;
+  Signature sig(o.num_permutations);
+  for (uint32_t ord = 0; ord < n; ++ord) {
+    const RecordHead& h = c.Head(ord);
+    sum->bytes_in += h.length;
+    if (h.status != kOk) continue;
+    DOPPEL_RETURN_IF_ERROR(sorter.Add({h.exact, kExactBand, ord}));
+    std::memcpy(sig.data(), c.Sig(ord), o.num_permutations * sizeof(uint32_t));
+    BandKeys(sig, o.bands, o.rows, o.seed, &keys);
+    for (const BandKey& k : keys) DOPPEL_RETURN_IF_ERROR(sorter.Add({k.key, k.band, ord}));
+    if (o.on_progress && ord % 65536 == 0) o.on_progress("bucket", ord, n);
+  }
+
+  // Buckets: members in ordinal order. Exact-hash buckets join all members; a band bucket
+  // joins a member with an earlier one when their estimated Jaccard reaches the threshold
+  // (compared with the bucket's first few members and the few before it: bounded work in
+  // buckets of boilerplate).
+  UnionFind uf(n);
+  std::vector<uint32_t> group;
+  uint64_t compared = 0;
+  auto flush = [&](uint32_t band) {
+    if (group.size() < 2) return;
+    if (band == kExactBand) {
+      for (size_t i = 1; i < group.size(); ++i) uf.Union(group[0], group[i]);
+      return;
+    }
+    constexpr size_t kFirst = 4, kPrevious = 4;
+    for (size_t i = 1; i < group.size(); ++i) {
+      auto try_join = [&](size_t j) {
+        if (uf.Find(group[i]) == uf.Find(group[j])) return;
+        ++compared;
+        if (Jaccard(c, group[i], group[j], o.num_permutations) >= o.threshold) uf.Union(group[i], group[j]);
+      };
+      for (size_t j = 0; j < std::min(i, kFirst); ++j) try_join(j);
+      for (size_t j = std::max(kFirst, i >= kPrevious ? i - kPrevious : 0); j < i; ++j) try_join(j);
+    }
+  };
+  bool have = false;
+  Tuple prev{};
+  DOPPEL_RETURN_IF_ERROR(sorter.ForEach([&](const Tuple& t) {
+    if (have && (t.band != prev.band || t.key != prev.key)) {
+      flush(prev.band);
+      group.clear();
+    }
+    group.push_back(t.ord);
+    prev = t;
+    have = true;
+  }));
+  if (have) flush(prev.band);
+
+  // Clusters, in order of their first member.
+  std::vector<uint32_t> root(n);
+  std::vector<uint32_t> count(n, 0);
+  for (uint32_t ord = 0; ord < n; ++ord) {
+    root[ord] = c.Head(ord).status == kOk ? uf.Find(ord) : ord;
+    ++count[root[ord]];
+  }
+  std::vector<uint32_t> start(n + 1, 0);
+  for (uint32_t i = 0; i < n; ++i) start[i + 1] = start[i] + count[i];
+  std::vector<uint32_t> members(n);
+  {
+    std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+    for (uint32_t ord = 0; ord < n; ++ord) members[fill[root[ord]]++] = ord;  // ordinal order
+  }
+  std::vector<uint8_t> decision(n, kKeep);
+  std::vector<uint32_t> rep_of(n);
+  std::iota(rep_of.begin(), rep_of.end(), 0u);
+  std::string clusters, removed;
+  uint64_t cluster_id = 0;
+  auto better = [&](uint32_t a, uint32_t b) {  // survivor order
+    const RecordHead &x = c.Head(a), &y = c.Head(b);
+    if (o.survivor == SurvivorRule::kLongest && x.length != y.length) return x.length > y.length;
+    if (o.survivor == SurvivorRule::kPriority && x.priority != y.priority) return x.priority > y.priority;
+    return a < b;
+  };
+  for (uint32_t r = 0; r < n; ++r) {
+    const uint32_t b = start[r], e = start[r + 1];
+    if (e - b < 2) continue;
+    std::vector<uint32_t> m(members.begin() + b, members.begin() + e);
+    std::stable_sort(m.begin(), m.end(), better);
+    const uint32_t rep = m[0];
+    for (size_t i = 0; i < m.size(); ++i) {
+      const double sim = c.Head(m[i]).exact == c.Head(rep).exact ? 1.0 : Jaccard(c, m[i], rep, o.num_permutations);
+      clusters += "{\"id\":";
+      AppendJsonString(&clusters, c.names[m[i]]);
+      clusters += ",\"cluster\":" + std::to_string(cluster_id) + ",\"representative\":";
+      AppendJsonString(&clusters, c.names[rep]);
+      clusters += ",\"similarity\":";
+      AppendJsonNumber(&clusters, sim);
+      clusters += "}\n";
+      rep_of[m[i]] = rep;
+      if (i < o.max_copies) continue;
+      decision[m[i]] = o.max_copies > 1 ? kCopyLimit : (sim == 1.0 && c.Head(m[i]).exact == c.Head(rep).exact ? kExact : kNear);
+    }
+    ++cluster_id;
+  }
+  sum->clusters = cluster_id;
+
+  // removed.jsonl, in input order.
+  for (uint32_t ord = 0; ord < n; ++ord) {
+    const uint8_t st = c.Head(ord).status;
+    if (st == kMalformed) decision[ord] = kSkipped;
+    if (st == kIndexMatch) decision[ord] = kIndex;
+    const uint8_t d = decision[ord];
+    ++sum->documents;
+    switch (d) {
+      case kKeep: ++sum->kept; sum->bytes_out += c.Head(ord).length; continue;
+      case kExact: ++sum->exact; break;
+      case kNear: ++sum->near; break;
+      case kCopyLimit: ++sum->copy_limit; break;
+      case kIndex: ++sum->index_matches; break;
+      case kSkipped: ++sum->malformed; break;
+    }
+    removed += "{\"id\":";
+    AppendJsonString(&removed, c.names[ord]);
+    removed += ",\"input\":";
+    AppendJsonString(&removed, c.origins[ord]);
+    removed += ",\"reason\":\"";
+    removed += kReasonNames[d];
+    removed += "\"";
+    if (d == kExact || d == kNear || d == kCopyLimit) {
+      removed += ",\"of\":";
+      AppendJsonString(&removed, c.names[rep_of[ord]]);
+      removed += ",\"similarity\":";
+      AppendJsonNumber(&removed, c.Head(ord).exact == c.Head(rep_of[ord]).exact
+                                     ? 1.0
+                                     : Jaccard(c, ord, rep_of[ord], o.num_permutations));
+    } else if (d == kIndex) {
+      removed += ",\"source\":";
+      AppendJsonString(&removed, c.details[ord]);
+    } else {
+      removed += ",\"error\":";
+      AppendJsonString(&removed, c.details[ord]);
+    }
+    removed += "}\n";
+  }
+  (void)compared;
+  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/clusters.jsonl", clusters));
+  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/removed.jsonl", removed));
+  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(
+      work + "/decisions.bin", std::string_view(reinterpret_cast<const char*>(decision.data()), decision.size())));
+  std::ostringstream counts;
+  counts << sum->bytes_in << ' ' << sum->documents << ' ' << sum->kept << ' ' << sum->exact << ' ' << sum->near << ' ' << sum->copy_limit
+         << ' ' << sum->index_matches << ' ' << sum->malformed << ' ' << sum->clusters << ' ' << sum->bytes_out << '\n';
+  return WriteFileAtomically(work + "/cluster.done", counts.str());
+}
+
+// ---- Stage 3: write ------------------------------------------------------------------------
+
+Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, const std::vector<uint8_t>& decision,
+                 const std::string& out_dir, const std::string& work, const DedupOptions& o) {
+  const std::string marker = work + "/write-" + std::to_string(index) + ".done";
+  if (Exists(marker)) return Status::OK();
+  uint64_t ord = first_ord;
+  auto keep = [&](uint64_t i) { return i < decision.size() && decision[i] == kKeep; };
+  std::error_code ec;
+  if (!u.jsonl.empty()) {
+    const std::string out = out_dir + "/" + u.out;
+    fs::create_directories(fs::path(out).parent_path(), ec);
+    // The temporary name keeps the compression extension, which selects the format.
+    const std::string tmp = (fs::path(out).parent_path() / (".tmp-" + fs::path(out).filename().string())).string();
+    DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(u.jsonl));
+    LineReader lines(std::move(src), o.max_document_bytes);
+    DOPPEL_ASSIGN_OR_RETURN(auto sink, OpenSink(tmp));
+    std::string line;
+    for (uint64_t line_no = 1;; ++line_no) {
+      auto more = lines.Next(&line);
+      if (!more.ok()) {
+        if (more.status().code() != Status::Code::kResourceExhausted) {
+          return more.status().WithContext(u.jsonl + ":" + std::to_string(line_no));
+        }
+        ++ord;  // an over-long line was a (malformed) document
+        continue;
+      }
+      if (!*more) break;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      if (keep(ord++)) {
+        line.push_back('\n');
+        DOPPEL_RETURN_IF_ERROR(sink->Write(line));
+      }
+    }
+    DOPPEL_RETURN_IF_ERROR(sink->Close());
+    fs::rename(tmp, out, ec);
+    if (ec) return Status::IOError(out + ": " + ec.message());
+  } else {
+    for (size_t i = 0; i < u.files.size(); ++i, ++ord) {
+      if (!keep(ord)) continue;
+      const std::string out = out_dir + "/" + u.file_outs[i];
+      fs::create_directories(fs::path(out).parent_path(), ec);
+      fs::copy_file(u.files[i], out, fs::copy_options::overwrite_existing, ec);
+      if (ec) return Status::IOError(out + ": " + ec.message());
+    }
+  }
+  return WriteFileAtomically(marker, "ok\n");
+}
+
+}  // namespace
+
+Status ApplyDedupPreset(const std::string& name, DedupOptions* o) {
+  if (name == "default") {
+    o->shingle_size = 5;
+    o->num_permutations = 128;
+    o->bands = 16;
+    o->rows = 8;
+    o->threshold = 0.8;
+    return Status::OK();
+  }
+  if (name == "aggressive") {
+    // Shorter shingles keep more of the shared text after edits; 32 x 4 bands find pairs from
+    // s ~ 0.42 up (S-curve midpoint (1/32)^(1/4)); pairs are joined from an estimated 0.5.
+    o->shingle_size = 3;
+    o->num_permutations = 128;
+    o->bands = 32;
+    o->rows = 4;
+    o->threshold = 0.5;
+    return Status::OK();
+  }
+  return Status::InvalidArgument("unknown preset \"" + name + "\" (default, aggressive)");
+}
+
+Status Dedup(const std::vector<std::string>& inputs, const std::string& output_dir, const DedupOptions& o,
+             DedupSummary* sum) {
+  *sum = DedupSummary();
+  if (o.bands == 0 || o.rows == 0 || o.bands * o.rows > o.num_permutations) {
+    return Status::InvalidArgument("bands x rows must be between 1 and the number of permutations (" +
+                                   std::to_string(o.num_permutations) + ")");
+  }
+  if (!(o.threshold > 0 && o.threshold <= 1)) return Status::InvalidArgument("threshold must be in (0, 1]");
+  if (o.shingle_size == 0) return Status::InvalidArgument("shingle size must be at least 1");
+  if (o.max_copies == 0) return Status::InvalidArgument("max copies must be at least 1");
+  if (o.survivor == SurvivorRule::kPriority && o.priority_field.empty()) {
+    return Status::InvalidArgument("the priority survivor rule needs a priority field");
+  }
+  std::vector<Unit> units;
+  DOPPEL_RETURN_IF_ERROR(ExpandInputs(inputs, &units));
+
+  const std::string work = output_dir + "/.work";
+  std::error_code ec;
+  fs::create_directories(work, ec);
+  if (ec) return Status::IOError(output_dir + ": " + ec.message());
+  const std::string fingerprint = RunFingerprint(units, o);
+  const std::string run_file = work + "/run";
+  if (Exists(run_file)) {
+    std::ifstream in(run_file);
+    std::string have;
+    std::getline(in, have);
+    if (have != fingerprint) {
+      return Status::InvalidArgument(output_dir + " holds a run with other inputs or options; use a new --output "
+                                     "directory (or remove this one)");
+    }
+    sum->resumed = true;
+  } else {
+    DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(run_file, fingerprint + "\n"));
+  }
+
+  std::unique_ptr<tbb::global_control> gc;
+  if (o.threads > 0) {
+    gc = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                               static_cast<size_t>(o.threads));
+  }
+  std::unique_ptr<Filter> against;
+  if (!o.against_index.empty()) {
+    DOPPEL_ASSIGN_OR_RETURN(against, Filter::Open(o.against_index, o.against_options));
+  }
+
+  // 1. sketch
+  auto t0 = Clock::now();
+  Sketcher sketcher(o, against.get());
+  std::vector<uint64_t> first_ord(units.size() + 1, 0);
+  for (size_t u = 0; u < units.size(); ++u) {
+    const std::string marker = work + "/sketch-" + std::to_string(u) + ".done";
+    if (!Exists(marker)) {
+      DOPPEL_RETURN_IF_ERROR(SketchUnit(units[u], u, work, o, sketcher, sum));
+    } else {
+      sum->resumed = true;
+    }
+    std::ifstream in(marker);
+    uint64_t docs = 0;
+    if (!(in >> docs)) return Status::Corruption(marker + ": unreadable");
+    first_ord[u + 1] = first_ord[u] + docs;
+  }
+  sum->seconds_sketch = Seconds(t0);
+
+  // 2. cluster
+  t0 = Clock::now();
+  if (!Exists(work + "/cluster.done")) {
+    DOPPEL_RETURN_IF_ERROR(Cluster(output_dir, work, units.size(), o, sum));
+  } else {
+    sum->resumed = true;
+    std::ifstream in(work + "/cluster.done");
+    in >> sum->bytes_in >> sum->documents >> sum->kept >> sum->exact >> sum->near >> sum->copy_limit >> sum->index_matches >>
+        sum->malformed >> sum->clusters >> sum->bytes_out;
+    if (!in) return Status::Corruption(work + "/cluster.done: unreadable");
+  }
+  sum->seconds_cluster = Seconds(t0);
+
+  // 3. write
+  t0 = Clock::now();
+  std::string decision_bytes;
+  {
+    std::ifstream in(work + "/decisions.bin", std::ios::binary);
+    decision_bytes.assign((std::istreambuf_iterator<char>(in)), {});
+  }
+  if (decision_bytes.size() != first_ord.back()) return Status::Corruption(work + "/decisions.bin: wrong size");
+  const std::vector<uint8_t> decision(decision_bytes.begin(), decision_bytes.end());
+  for (size_t u = 0; u < units.size(); ++u) {
+    DOPPEL_RETURN_IF_ERROR(WriteUnit(units[u], u, first_ord[u], decision, output_dir, work, o));
+    if (o.on_progress) o.on_progress("write", u + 1, units.size());
+  }
+  sum->seconds_write = Seconds(t0);
+
+  std::string stats = "{\"documents\":" + std::to_string(sum->documents) + ",\"kept\":" + std::to_string(sum->kept) +
+                      ",\"removed\":{\"exact\":" + std::to_string(sum->exact) + ",\"near_duplicate\":" +
+                      std::to_string(sum->near) + ",\"copy_limit\":" + std::to_string(sum->copy_limit) +
+                      ",\"index\":" + std::to_string(sum->index_matches) + ",\"malformed\":" +
+                      std::to_string(sum->malformed) + "},\"clusters\":" + std::to_string(sum->clusters) +
+                      ",\"text_bytes\":" + std::to_string(sum->bytes_in) +
+                      ",\"text_bytes_kept\":" + std::to_string(sum->bytes_out) + ",\"options\":{\"shingle_size\":" +
+                      std::to_string(o.shingle_size) + ",\"num_permutations\":" + std::to_string(o.num_permutations) +
+                      ",\"bands\":" + std::to_string(o.bands) + ",\"rows\":" + std::to_string(o.rows) +
+                      ",\"threshold\":";
+  AppendJsonNumber(&stats, o.threshold);
+  stats += ",\"max_copies\":" + std::to_string(o.max_copies) + ",\"survivor\":\"" +
+           (o.survivor == SurvivorRule::kFirst ? "first" : o.survivor == SurvivorRule::kLongest ? "longest" : "priority") +
+           "\"},\"resumed\":" + std::string(sum->resumed ? "true" : "false") + "}\n";
+  return WriteFileAtomically(output_dir + "/stats.json", stats);
+}
+
+}  // namespace doppel
