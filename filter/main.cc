@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +17,7 @@
 #include "doppel/format.h"
 #include "doppel/language.h"
 #include "doppel/policy.h"
+#include "doppel/scan.h"
 #include "server.h"
 
 namespace {
@@ -26,7 +28,7 @@ constexpr const char* kExitCodes =
     "Exit codes: 0 every answer allowed (allow or annotate); 1 at least one answer redacted or "
     "blocked; 2 error (bad input, missing, corrupt or incompatible index). A block is a "
     "result, not an error. serve: 0 after SIGTERM/SIGINT (requests in flight finish), 2 when "
-    "it cannot start.";
+    "it cannot start. scan: 0 done, 1 more documents flagged than --fail-on, 2 error.";
 
 int Fail(const Status& s) {
   std::fprintf(stderr, "doppel-filter: error: %s\n", s.ToString().c_str());
@@ -239,6 +241,59 @@ int RunServe(const Flags& f, ServeFlags& sf) {
   return 0;
 }
 
+struct ScanFlags {
+  std::string report, on_error = "skip", text_field = "text", id_field = "id";
+  std::vector<std::string> inputs;
+  int64_t fail_on = -1;
+  int threads = 0;
+  size_t report_documents = 500;
+  bool quiet = false;
+};
+
+int RunScan(const Flags& f, const ScanFlags& sf) {
+  auto filter = Filter::Open(f.index, f.options);
+  if (!filter.ok()) return Fail(filter.status());
+  ScanOptions o;
+  o.reader.text_field = sf.text_field;
+  o.reader.id_field = sf.id_field;
+  o.threads = sf.threads;
+  o.fail_on_error = sf.on_error == "fail";
+  o.report_documents = sf.report_documents;
+  const bool tty = isatty(2) && !sf.quiet;
+  o.on_error = [&](const Status& s) {
+    std::fprintf(stderr, "%sdoppel-filter: %s: %s\n", tty ? "\r\033[K" : "", o.fail_on_error ? "error" : "skipped",
+                 s.message().c_str());
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  if (tty) {
+    o.on_progress = [t0](uint64_t docs, uint64_t bytes, uint64_t flagged) {
+      const double s = std::max(1e-3, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      std::fprintf(stderr, "\r\033[K%llu documents  %.1f MB  %.1f MB/s  %llu flagged",
+                   static_cast<unsigned long long>(docs), bytes / 1e6, bytes / 1e6 / s,
+                   static_cast<unsigned long long>(flagged));
+      std::fflush(stderr);
+    };
+  }
+  ScanSummary sum;
+  Status s = Scan(**filter, sf.inputs, sf.report, o, &sum);
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  if (!s.ok()) return Fail(s);
+  if (!sf.quiet) {
+    std::fprintf(stderr,
+                 "doppel-filter: scanned %llu documents (%.1f MB) in %.2f s: %llu flagged, %llu lines in matched "
+                 "passages, %llu unreadable; report in %s/report.html\n",
+                 static_cast<unsigned long long>(sum.documents), sum.bytes / 1e6, sum.seconds,
+                 static_cast<unsigned long long>(sum.flagged), static_cast<unsigned long long>(sum.lines_covered),
+                 static_cast<unsigned long long>(sum.errors), sf.report.c_str());
+  }
+  if (sf.fail_on >= 0 && sum.flagged > static_cast<uint64_t>(sf.fail_on)) {
+    std::fprintf(stderr, "doppel-filter: %llu documents flagged, more than --fail-on %lld\n",
+                 static_cast<unsigned long long>(sum.flagged), static_cast<long long>(sf.fail_on));
+    return 1;
+  }
+  return 0;
+}
+
 void AddThresholdFlags(CLI::App* cmd, Flags& f) {
   auto& t = f.options.text;
   cmd->add_option("--min-span-tokens", t.min_span_tokens, "Shortest reported prose span, in tokens")->capture_default_str();
@@ -301,6 +356,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{0}, int64_t{3600000}))->capture_default_str();
   serve->add_flag("--quiet", sf.quiet, "No access log on stderr");
   AddThresholdFlags(serve, f);
+
+  ScanFlags scf;
+  auto* scan = app.add_subcommand("scan", "Scan a corpus or codebase and write a report (results.jsonl, summary.json, report.html)");
+  scan->add_option("--index", f.index, "Index directory")->required();
+  scan->add_option("--report", scf.report, "Report directory (created if missing)")->required();
+  scan->add_option("inputs", scf.inputs, "Files, directories (code by extension) and JSON Lines (.jsonl, .gz, .zst)")->required();
+  scan->add_option("--fail-on", scf.fail_on, "Exit 1 when more than N documents are flagged (for CI gates)");
+  scan->add_option("--threads", scf.threads, "Worker threads (0 = all cores)")->capture_default_str();
+  scan->add_option("--on-error", scf.on_error, "Unreadable documents: 'skip' reports them and goes on, 'fail' stops")
+      ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
+  scan->add_option("--text-field", scf.text_field, "JSONL field holding the text")->capture_default_str();
+  scan->add_option("--id-field", scf.id_field, "JSONL field holding the document name")->capture_default_str();
+  scan->add_option("--report-documents", scf.report_documents, "Flagged documents shown in report.html (most overlap first)")
+      ->capture_default_str();
+  scan->add_flag("--quiet", scf.quiet, "No progress line or summary");
+  AddThresholdFlags(scan, f);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -309,5 +380,6 @@ int main(int argc, char** argv) {
   }
   if (*check) return RunCheck(f);
   if (*serve) return RunServe(f, sf);
+  if (*scan) return RunScan(f, scf);
   return 2;
 }

@@ -1,0 +1,49 @@
+// Scan: checks every document of a corpus or codebase against an index and writes a report
+// people can read: results.jsonl (one line per flagged document, spans as `check` prints them),
+// summary.json (documents, bytes and lines covered, top sources, per language and kind) and
+// report.html (one self-contained page: an overview sortable by overlap, and for each match the
+// scanned lines beside the source lines, matched regions highlighted, renamed identifiers
+// marked).
+//
+// A document is flagged when its verdict is redact or block (after the filter's policy).
+// Documents are read with the DocumentReader (directories: code by extension, prose otherwise;
+// JSON Lines with "lang"), checked in parallel, and reported in input order.
+// Thread-safety: Scan runs its own threads over a Filter that may be shared.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "doppel/filter.h"
+#include "doppel/reader.h"
+#include "doppel/status.h"
+
+namespace doppel {
+
+struct ScanOptions {
+  ReaderOptions reader;
+  int threads = 0;  // 0: all cores
+  // Unreadable documents (invalid UTF-8, binary files named explicitly, malformed JSON lines)
+  // are reported through on_error and counted; with fail_on_error the scan stops at the first.
+  bool fail_on_error = false;
+  // The HTML report shows at most this many flagged documents (the worst first); results.jsonl
+  // and summary.json always hold all of them.
+  size_t report_documents = 500;
+  std::function<void(const Status&)> on_error;
+  std::function<void(uint64_t documents, uint64_t bytes, uint64_t flagged)> on_progress;
+};
+
+struct ScanSummary {
+  uint64_t documents = 0, flagged = 0, errors = 0;
+  uint64_t bytes = 0, lines = 0;                  // of the documents scanned
+  uint64_t bytes_covered = 0, lines_covered = 0;  // inside reported spans of flagged documents
+  double seconds = 0;
+};
+
+// Scans `inputs` and writes the report files into `report_dir` (created if missing).
+Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
+            const ScanOptions& options, ScanSummary* summary);
+
+}  // namespace doppel

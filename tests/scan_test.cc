@@ -1,0 +1,144 @@
+// `doppel-filter scan` end to end: a real index of real code and licenses on this machine, a
+// small "repository" holding copies, and the HTML report opened in headless Chromium.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <regex>
+
+#include "test_util.h"
+
+using doppel_test::CommandResult;
+using doppel_test::Contains;
+using doppel_test::Quote;
+using doppel_test::ReadFile;
+using doppel_test::TempDir;
+using doppel_test::WriteFile;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kIndexBin = DOPPEL_INDEX_BIN;
+const std::string kFilterBin = DOPPEL_FILTER_BIN;
+const std::string kScanner = std::string(DOPPEL_GRAMMARS_SRC) + "/tree-sitter-python/src/scanner.c";
+
+std::string Describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+}
+
+// Renames identifiers of C code with whole-word replacements.
+std::string Rename(std::string code) {
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"lexer", "lx"}, {"scanner", "state"}, {"valid_symbols", "ok_syms"}, {"indent_length", "width"}}) {
+    code = std::regex_replace(code, std::regex("\\b" + from + "\\b"), to);
+  }
+  return code;
+}
+
+// An index of the licenses and the Python grammar's scanner; a repository with a verbatim
+// license, part of another, a renamed copy of the scanner, new text and a binary file.
+struct Fixture {
+  TempDir tmp;
+  std::string index = tmp / "idx", repo = tmp / "repo", report = tmp / "report";
+  Fixture() {
+    const CommandResult b = doppel_test::Run(Quote(kIndexBin) + " build --quiet --index " + Quote(index) + " " +
+                                             Quote(kScanner) + " /usr/share/common-licenses");
+    INFO(Describe(b));
+    REQUIRE(b.exit_code == 0);
+    fs::create_directories(repo + "/src");
+    fs::create_directories(repo + "/docs");
+    WriteFile(repo + "/LICENSE", ReadFile("/usr/share/common-licenses/Apache-2.0"));
+    WriteFile(repo + "/docs/terms.md", "# Terms\n\nWe wrote these ourselves.\n\n" +
+                                           ReadFile("/usr/share/common-licenses/MPL-2.0").substr(2000, 2500) + "\n");
+    WriteFile(repo + "/src/indent.c", Rename(ReadFile(kScanner)));
+    WriteFile(repo + "/docs/notes.txt",
+              "Meeting notes: the new bench in the hallway needs a second coat of varnish before the "
+              "opening, and the sign above the door is still crooked. Nobody has claimed the umbrella.\n");
+    WriteFile(repo + "/logo.bin", std::string("\x89PNG\0\0\0", 7));
+  }
+  CommandResult Scan(const std::string& extra = "") const {
+    return doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(index) + " --report " + Quote(report) +
+                            " " + extra + " " + Quote(repo));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("scan: a repository's copies are reported with sources, lines and renamed names", "[scan]") {
+  Fixture fx;
+  const CommandResult r = fx.Scan();
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const auto results = doppel_test::Lines(ReadFile(fx.report + "/results.jsonl"));
+  REQUIRE(results.size() == 3);
+  // In input order (sorted paths), each with its source.
+  CHECK(Contains(results[0], "\"id\":\"" + fx.repo + "/LICENSE\""));
+  CHECK(Contains(results[0], "common-licenses/Apache-2.0"));
+  CHECK(Contains(results[1], "docs/terms.md"));
+  CHECK(Contains(results[1], "common-licenses/MPL-2.0"));
+  CHECK(Contains(results[2], "src/indent.c"));
+  CHECK(Contains(results[2], "tree-sitter-python/src/scanner.c"));
+  CHECK(Contains(results[2], "\"kind\":\"code\",\"language\":\"c\""));
+  const std::string summary = ReadFile(fx.report + "/summary.json");
+  CHECK(Contains(summary, "\"documents\":4,\"flagged\":3"));  // the binary file is skipped
+  CHECK(Contains(summary, "\"c\":{\"documents\":1,\"flagged\":1"));
+  CHECK(Contains(summary, "\"text\":{\"documents\":3,\"flagged\":2"));
+  CHECK(Contains(summary, "\"top_sources\":[{\"name\":"));
+  const std::string html = ReadFile(fx.report + "/report.html");
+  CHECK(Contains(html, "<mark class=\"renamed\" title=\"source: lexer\">lx</mark>"));
+  CHECK(Contains(html, "<mark class=\"renamed\" title=\"scanned: lx\">lexer</mark>"));
+  CHECK(!Contains(html, "<link"));  // self-contained: no external assets
+  CHECK(!Contains(html, "src=\"http"));
+
+  // CI gates.
+  CHECK(fx.Scan("--fail-on 2 --quiet").exit_code == 1);
+  CHECK(fx.Scan("--fail-on 3 --quiet").exit_code == 0);
+}
+
+TEST_CASE("scan: bad inputs are reported, skipped or fatal; a missing index is exit 2", "[scan]") {
+  Fixture fx;
+  WriteFile(fx.repo + "/docs/bad.txt", "fine until here \xff\xfe then not\n");
+  CommandResult r = fx.Scan();
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.err, "bad.txt"));
+  CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"errors\":1"));
+  r = fx.Scan("--on-error fail");
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "bad.txt"));
+  r = doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.tmp / "nope") + " --report " +
+                       Quote(fx.tmp / "r2") + " " + Quote(fx.repo));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "nope"));
+}
+
+TEST_CASE("scan: report.html renders in headless Chromium with the matches, sortable", "[scan]") {
+  Fixture fx;
+  REQUIRE(fx.Scan("--quiet").exit_code == 0);
+  const std::string chromium = "chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
+                               "--user-data-dir=" + Quote(fx.tmp / "chromium-profile") + " ";
+  const std::string url = "file://" + fx.report + "/report.html";
+  // The DOM after the page's script ran, sorted by document name through the address.
+  CommandResult dom = doppel_test::Run(chromium + "--dump-dom " + Quote(url + "#sort=document"));
+  INFO(dom.err.substr(0, 2000));
+  REQUIRE(dom.exit_code == 0);
+  CHECK(Contains(dom.out, "doppel scan report"));
+  CHECK(Contains(dom.out, "<b id=\"flagged-count\">3</b>"));
+  CHECK(Contains(dom.out, "class=\"renamed\""));
+  const size_t tbody = dom.out.find("<tbody>");
+  REQUIRE(tbody != std::string::npos);
+  const size_t license = dom.out.find("/LICENSE</a>", tbody), terms = dom.out.find("terms.md</a>", tbody),
+               indent = dom.out.find("indent.c</a>", tbody);
+  CHECK(terms < license);  // sorted by name (the browser's collation): docs/terms.md, LICENSE, src/indent.c
+  CHECK(license < indent);
+  CHECK(Contains(dom.out, "<th data-key=\"document\" class=\"sorted\" data-dir=\"asc\">"));
+
+  // A screenshot, kept as a test artifact.
+  const std::string artifacts = std::string(DOPPEL_BINARY_DIR) + "/test-artifacts";
+  fs::create_directories(artifacts);
+  const std::string png = artifacts + "/scan-report.png";
+  fs::remove(png);
+  CommandResult shot = doppel_test::Run(chromium + "--window-size=1400,1800 --screenshot=" + Quote(png) + " " + Quote(url));
+  REQUIRE(shot.exit_code == 0);
+  const std::string bytes = ReadFile(png);
+  CHECK(bytes.size() > 20000);  // a rendered page, not a blank one
+  CHECK(bytes.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+}
