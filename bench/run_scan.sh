@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Scan benchmarks (numbers in bench/README.md), against the 1M-document index of
+# bench/run_text.sh (built here when missing):
+#   text: 100,000 new generated 1 KB documents (another seed than the index's);
+#   code: the code corpus of bench/code_corpus.sh split by a hash of each path: one half added to
+#         a copy-free scratch index (the 1M documents plus that half), the other half scanned, and
+#         the same files parsed by tree-sitter alone on 2 threads beside it.
+#   bash bench/run_scan.sh [WORK_DIR=/tmp/doppel-bench] [CODE_CORPUS=/tmp/doppel-code-corpus]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-/tmp/doppel-bench}
+code=${2:-/tmp/doppel-code-corpus}
+mkdir -p "$work"
+DOPPEL_BUILD_DIR=build-bench bash scripts/build.sh -DDOPPEL_BUILD_BENCH=ON -DDOPPEL_BUILD_TESTS=OFF >/dev/null
+bin=build-bench/bin
+[ -d "$code" ] || bash bench/code_corpus.sh "$code"
+
+echo "== machine"
+echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+
+if ! "$bin/doppel-index" stats --index "$work/idx-1m" >/dev/null 2>&1; then
+  rm -rf "$work/idx-1m"
+  [ -f "$work/corpus-1m.jsonl" ] || "$bin/gen_corpus" "$work/corpus-1m.jsonl" 1000000 1000 1
+  "$bin/doppel-index" build --quiet --index "$work/idx-1m" "$work/corpus-1m.jsonl"
+fi
+
+echo "== text: 100,000 new documents against the 1M-document index"
+[ -f "$work/scan-100k.jsonl" ] || "$bin/gen_corpus" "$work/scan-100k.jsonl" 100000 1000 2
+/usr/bin/time -f "wall %e s, peak RSS %M KB, CPU %P" "$bin/doppel-filter" scan --quiet --index "$work/idx-1m" \
+  --report "$work/scan-text-report" "$work/scan-100k.jsonl"
+bytes=$(stat -c %s "$work/scan-100k.jsonl")
+secs=$(grep -o '"seconds":[0-9.]*' "$work/scan-text-report/summary.json" | cut -d: -f2)
+echo "text scan: $(awk -v b="$bytes" -v s="$secs" 'BEGIN{printf "%.1f MB in %.2f s = %.1f MB/s", b/1e6, s, b/1e6/s}'); $(grep -o '"documents":[0-9]*,"flagged":[0-9]*' "$work/scan-text-report/summary.json" | head -1)"
+
+echo "== code: half of the code corpus indexed, the other half scanned"
+rm -rf "$work/code-half-a" "$work/code-half-b"
+mkdir -p "$work/code-half-a" "$work/code-half-b"
+find "$code" -type f | sort | while read -r f; do
+  h=$(printf '%s' "$f" | cksum | cut -d' ' -f1)
+  rel=${f#"$code"/}
+  side=a; [ $((h % 2)) -eq 1 ] && side=b
+  mkdir -p "$work/code-half-$side/$(dirname "$rel")"
+  cp "$f" "$work/code-half-$side/$rel"
+done
+rm -rf "$work/idx-scan"
+cp -r "$work/idx-1m" "$work/idx-scan"
+"$bin/doppel-index" add --quiet --index "$work/idx-scan" "$work/code-half-a"
+mapfile -t files < <(find "$work/code-half-b" -type f | sort)
+"$bin/parse_rate" 2 "${files[@]}"
+"$bin/doppel-filter" scan --quiet --index "$work/idx-scan" --report "$work/scan-code-report" "$work/code-half-b"
+grep -o '"documents":[0-9]*,"flagged":[0-9]*,"errors":[0-9]*,"bytes":[0-9]*' "$work/scan-code-report/summary.json" | head -1
+grep -o '"seconds":[0-9.]*' "$work/scan-code-report/summary.json" | head -1
