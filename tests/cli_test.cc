@@ -431,3 +431,23 @@ TEST_CASE("cli: checking a directory instead of an answer file is an error", "[c
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, kAnswers));
 }
+
+// Documents added to a bulk-built index were taken for the remains of a killed bulk load by the
+// next writable open (compact, add, remove) and removed.
+TEST_CASE("cli: documents added after a build survive the next writable opens", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  REQUIRE(Index("build --quiet --index " + Quote(dir) + " " + Quote(kLicenses + "/GPL-3")).exit_code == 0);
+  REQUIRE(Index("add --quiet --index " + Quote(dir) + " " + Quote(kLicenses + "/Apache-2.0")).exit_code == 0);
+  REQUIRE(Index("add --quiet --index " + Quote(dir) + " " + Quote(kLicenses + "/MPL-2.0")).exit_code == 0);
+  REQUIRE(Index("compact --index " + Quote(dir)).exit_code == 0);
+  const CommandResult st = Index("stats --index " + Quote(dir));
+  INFO(Describe(st));
+  CHECK(JsonNumber(st.out, "documents") == 3);
+  CHECK(JsonNumber(st.out, "deleted") == 0);
+  const CommandResult r = Filter("check --index " + Quote(dir) + " " + Quote(kLicenses + "/Apache-2.0"));
+  CHECK(r.exit_code == 1);
+  CHECK(Contains(r.out, "Apache-2.0"));
+  const CommandResult v = Index("verify --index " + Quote(dir));
+  CHECK(v.exit_code == 0);
+}

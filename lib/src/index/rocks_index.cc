@@ -582,6 +582,11 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
                   [&](const std::string& k, const std::string& v) { wb.Merge(cf_[kBands], k, v); });
     GroupPostings(gram_postings, SameGram, GramKeyOf,
                   [&](const std::string& k, const std::string& v) { wb.Merge(cf_[kGrams], k, v); });
+    // The postings are in this batch with their documents: the watermark moves with them, or
+    // the next writable open would take these documents for the remains of a killed bulk load.
+    std::string below;
+    codec::PutFixed64(&below, next_id_);
+    wb.Put(cf_[kMeta], "postings_below", below);
   }
   auto all_deleted = PutStateLocked(&wb, deleted_now);
   auto s = db_->Write(WriteOpts(), &wb);
