@@ -22,11 +22,10 @@ void KGrams(const std::vector<uint64_t>& t, uint32_t k, std::vector<uint64_t>* o
   }
 }
 
-// A k-gram repeated more often than this in the query (a refrain, a table of equal rows) and
-// more than once in the source makes quadratic seeds that carry no position information; such
-// seeds are skipped. A gram that is unique in the source still seeds every query occurrence
-// (one seed each): an answer that repeats a protected passage many times is still a copy.
-constexpr uint32_t kMaxOccurrences = 32;
+// A k-gram occurring q times in the query and s > 1 times in the source makes q * s seeds, of
+// which at most min(q, s) lie on true diagonals; beyond this many it carries no position
+// information and is skipped (see Align).
+constexpr uint64_t kMaxPairsPerGram = 32;
 constexpr size_t kMaxSeeds = 1 << 20;
 // How far back the chaining DP looks, in seeds (minimap2 uses 50; prose has few repeats).
 constexpr size_t kLookback = 64;
@@ -52,22 +51,28 @@ void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& sour
     it->second.first = i;
     ++it->second.second;
   }
-  // Source counts of the grams frequent in the query (few: counted only for those).
-  std::unordered_map<uint64_t, uint32_t> frequent;
+  // Source counts of the grams the query repeats. A gram repeated on both sides (a common code
+  // shape, a refrain) seeds every pair of its occurrences, off the diagonal but for one: such
+  // grams are skipped when they would make more than kMaxPairsPerGram seeds. A gram unique in
+  // the source seeds every query occurrence (an answer repeating a passage is still a copy).
+  std::unordered_map<uint64_t, uint32_t> repeated;
   for (const auto& [gram, pos_count] : head) {
-    if (pos_count.second > kMaxOccurrences) frequent.emplace(gram, 0);
+    if (pos_count.second > 1) repeated.emplace(gram, 0);
   }
-  if (!frequent.empty()) {
+  if (!repeated.empty()) {
     for (uint64_t g : sg) {
-      auto f = frequent.find(g);
-      if (f != frequent.end()) ++f->second;
+      auto f = repeated.find(g);
+      if (f != repeated.end()) ++f->second;
     }
   }
   std::vector<Seed> seeds;
   for (uint32_t j = 0; j < sg.size() && seeds.size() < kMaxSeeds; ++j) {
     auto it = head.find(sg[j]);
     if (it == head.end()) continue;
-    if (it->second.second > kMaxOccurrences && frequent[sg[j]] > 1) continue;
+    if (it->second.second > 1) {
+      const uint32_t in_source = repeated[sg[j]];
+      if (in_source > 1 && uint64_t{it->second.second} * in_source > kMaxPairsPerGram) continue;
+    }
     for (uint32_t i = it->second.first; i != UINT32_MAX; i = next[i]) seeds.push_back({i, j});
   }
   if (seeds.empty()) return;
