@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Scan benchmarks (numbers in bench/README.md), against the 1M-document index of
-# bench/run_text.sh (built here when missing):
+# Scan benchmarks (numbers in bench/README.md), against a compacted copy of the 1M-document index
+# of bench/run_text.sh (built here when missing) with half of the code corpus added:
 #   text: 100,000 new generated 1 KB documents (another seed than the index's);
 #   code: the code corpus of bench/code_corpus.sh split by a hash of each path: one half added to
 #         a copy-free scratch index (the 1M documents plus that half), the other half scanned, and
@@ -24,14 +24,6 @@ if ! "$bin/doppel-index" stats --index "$work/idx-1m" >/dev/null 2>&1; then
   "$bin/doppel-index" build --quiet --index "$work/idx-1m" "$work/corpus-1m.jsonl"
 fi
 
-echo "== text: 100,000 new documents against the 1M-document index"
-[ -f "$work/scan-100k.jsonl" ] || "$bin/gen_corpus" "$work/scan-100k.jsonl" 100000 1000 2
-/usr/bin/time -f "wall %e s, peak RSS %M KB, CPU %P" "$bin/doppel-filter" scan --quiet --index "$work/idx-1m" \
-  --report "$work/scan-text-report" "$work/scan-100k.jsonl"
-bytes=$(stat -c %s "$work/scan-100k.jsonl")
-secs=$(grep -o '"seconds":[0-9.]*' "$work/scan-text-report/summary.json" | cut -d: -f2)
-echo "text scan: $(awk -v b="$bytes" -v s="$secs" 'BEGIN{printf "%.1f MB in %.2f s = %.1f MB/s", b/1e6, s, b/1e6/s}'); $(grep -o '"documents":[0-9]*,"flagged":[0-9]*' "$work/scan-text-report/summary.json" | head -1)"
-
 echo "== code: half of the code corpus indexed, the other half scanned"
 rm -rf "$work/code-half-a" "$work/code-half-b"
 mkdir -p "$work/code-half-a" "$work/code-half-b"
@@ -45,8 +37,19 @@ done
 rm -rf "$work/idx-scan"
 cp -r "$work/idx-1m" "$work/idx-scan"
 "$bin/doppel-index" add --quiet --index "$work/idx-scan" "$work/code-half-a"
+/usr/bin/time -f "compact: %e s" "$bin/doppel-index" compact --index "$work/idx-scan"
+"$bin/doppel-index" stats --index "$work/idx-scan" | grep -o '"documents":[0-9]*,"deleted":[0-9]*'
 mapfile -t files < <(find "$work/code-half-b" -type f | sort)
 "$bin/parse_rate" 2 "${files[@]}"
 "$bin/doppel-filter" scan --quiet --index "$work/idx-scan" --report "$work/scan-code-report" "$work/code-half-b"
 grep -o '"documents":[0-9]*,"flagged":[0-9]*,"errors":[0-9]*,"bytes":[0-9]*' "$work/scan-code-report/summary.json" | head -1
 grep -o '"seconds":[0-9.]*' "$work/scan-code-report/summary.json" | head -1
+
+echo "== text: 100,000 new documents against the compacted index"
+[ -f "$work/scan-100k.jsonl" ] || "$bin/gen_corpus" "$work/scan-100k.jsonl" 100000 1000 2
+/usr/bin/time -f "wall %e s, peak RSS %M KB, CPU %P" "$bin/doppel-filter" scan --quiet --index "$work/idx-scan" \
+  --report "$work/scan-text-report" "$work/scan-100k.jsonl"
+bytes=$(stat -c %s "$work/scan-100k.jsonl")
+secs=$(grep -o '"seconds":[0-9.]*' "$work/scan-text-report/summary.json" | cut -d: -f2)
+echo "text scan: $(awk -v b="$bytes" -v s="$secs" 'BEGIN{printf "%.1f MB in %.2f s = %.1f MB/s", b/1e6, s, b/1e6/s}'); $(grep -o '"documents":[0-9]*,"flagged":[0-9]*' "$work/scan-text-report/summary.json" | head -1)"
+

@@ -134,11 +134,18 @@ void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& sour
     }
     if (sp.s_end < sp.s_begin) std::swap(sp.s_begin, sp.s_end);
     // Extend both ends while the tokens agree: recovers words cut off by k-gram edges.
+    // (Pairs found going backwards are collected, then put in front at once: inserting each at
+    // the front made long extensions quadratic.)
+    std::vector<std::pair<uint32_t, uint32_t>> before;
     while (sp.q_begin > 0 && sp.s_begin > 0 && query[sp.q_begin - 1] == source[sp.s_begin - 1]) {
       --sp.q_begin;
       --sp.s_begin;
       ++sp.matched;
-      sp.pairs.insert(sp.pairs.begin(), {sp.q_begin, sp.s_begin});
+      before.emplace_back(sp.q_begin, sp.s_begin);
+    }
+    if (!before.empty()) {
+      std::reverse(before.begin(), before.end());
+      sp.pairs.insert(sp.pairs.begin(), before.begin(), before.end());
     }
     while (sp.q_end < query.size() && sp.s_end < source.size() &&
            query[sp.q_end] == source[sp.s_end]) {
