@@ -570,16 +570,30 @@ class UnionFind {
 enum Decision : uint8_t { kKeep = 0, kExact = 1, kNear = 2, kCopyLimit = 3, kIndex = 4, kSkipped = 5 };
 constexpr const char* kReasonNames[] = {"kept", "exact", "near_duplicate", "copy_limit", "index", "malformed"};
 
+// The sketch stage's output, memory-mapped: per document a pointer to its record (signature
+// included) and to its strings (id, input position, detail), 16 bytes of memory per document;
+// the page cache holds the rest.
 struct Corpus {
-  std::vector<MappedFile> maps;
+  std::vector<MappedFile> maps, name_maps;
   std::vector<const char*> records;  // per ordinal
-  std::vector<std::string> names, origins, details;
+  std::vector<const char*> strings;  // per ordinal: three length-prefixed strings
   size_t record_size = 0;
 
   const RecordHead& Head(uint32_t ord) const { return *reinterpret_cast<const RecordHead*>(records[ord]); }
   const uint32_t* Sig(uint32_t ord) const {
     return reinterpret_cast<const uint32_t*>(records[ord] + sizeof(RecordHead));
   }
+  // 0: the document's id; 1: its input position ("shard:line"); 2: an error or index source.
+  std::string_view String(uint32_t ord, int which) const {
+    const char* p = strings[ord];
+    for (int i = 0;; ++i) {
+      uint32_t n = 0;
+      std::memcpy(&n, p, 4);
+      if (i == which) return std::string_view(p + 4, n);
+      p += 4 + n;
+    }
+  }
+  std::string_view Name(uint32_t ord) const { return String(ord, 0); }
 };
 
 double Jaccard(const Corpus& c, uint32_t a, uint32_t b, uint32_t n) {
@@ -593,32 +607,28 @@ double Jaccard(const Corpus& c, uint32_t a, uint32_t b, uint32_t n) {
 Status LoadCorpus(const std::string& work, size_t units, const DedupOptions& o, Corpus* c) {
   c->record_size = sizeof(RecordHead) + o.num_permutations * sizeof(uint32_t);
   c->maps.resize(units);
+  c->name_maps.resize(units);
   for (size_t u = 0; u < units; ++u) {
     const std::string sig = work + "/sig-" + std::to_string(u) + ".bin";
     DOPPEL_RETURN_IF_ERROR(c->maps[u].Open(sig));
     if (c->maps[u].size() % c->record_size != 0) return Status::Corruption(sig + ": truncated sketch file");
     for (size_t off = 0; off < c->maps[u].size(); off += c->record_size) c->records.push_back(c->maps[u].data() + off);
-    std::ifstream in(work + "/names-" + std::to_string(u) + ".bin", std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const std::string names = work + "/names-" + std::to_string(u) + ".bin";
+    MappedFile& nm = c->name_maps[u];
+    DOPPEL_RETURN_IF_ERROR(nm.Open(names));
+    // Each document has three length-prefixed strings; check every length once, here.
     size_t p = 0;
-    auto get = [&](std::string* s) {
-      if (p + 4 > bytes.size()) return false;
-      uint32_t n = 0;
-      std::memcpy(&n, bytes.data() + p, 4);
-      if (p + 4 + n > bytes.size()) return false;
-      s->assign(bytes, p + 4, n);
-      p += 4 + n;
-      return true;
-    };
-    for (;;) {
-      std::string a, b, d;
-      if (!get(&a)) break;
-      if (!get(&b) || !get(&d)) return Status::Corruption(work + ": truncated names file");
-      c->names.push_back(std::move(a));
-      c->origins.push_back(std::move(b));
-      c->details.push_back(std::move(d));
+    while (p < nm.size()) {
+      c->strings.push_back(nm.data() + p);
+      for (int i = 0; i < 3; ++i) {
+        uint32_t n = 0;
+        if (p + 4 > nm.size()) return Status::Corruption(names + ": truncated");
+        std::memcpy(&n, nm.data() + p, 4);
+        if (p + 4 + n > nm.size()) return Status::Corruption(names + ": truncated");
+        p += 4 + n;
+      }
     }
-    if (c->names.size() != c->records.size()) return Status::Corruption(work + ": sketch and names files disagree");
+    if (c->strings.size() != c->records.size()) return Status::Corruption(work + ": sketch and names files disagree");
   }
   if (c->records.size() >= UINT32_MAX) return Status::ResourceExhausted("more than 4 billion documents");
   return Status::OK();
@@ -714,9 +724,9 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
     for (size_t i = 0; i < m.size(); ++i) {
       const double sim = c.Head(m[i]).exact == c.Head(rep).exact ? 1.0 : Jaccard(c, m[i], rep, o.num_permutations);
       clusters += "{\"id\":";
-      AppendJsonString(&clusters, c.names[m[i]]);
+      AppendJsonString(&clusters, c.Name(m[i]));
       clusters += ",\"cluster\":" + std::to_string(cluster_id) + ",\"representative\":";
-      AppendJsonString(&clusters, c.names[rep]);
+      AppendJsonString(&clusters, c.Name(rep));
       clusters += ",\"similarity\":";
       AppendJsonNumber(&clusters, sim);
       clusters += "}\n";
@@ -744,25 +754,25 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
       case kSkipped: ++sum->malformed; break;
     }
     removed += "{\"id\":";
-    AppendJsonString(&removed, c.names[ord]);
+    AppendJsonString(&removed, c.Name(ord));
     removed += ",\"input\":";
-    AppendJsonString(&removed, c.origins[ord]);
+    AppendJsonString(&removed, c.String(ord, 1));
     removed += ",\"reason\":\"";
     removed += kReasonNames[d];
     removed += "\"";
     if (d == kExact || d == kNear || d == kCopyLimit) {
       removed += ",\"of\":";
-      AppendJsonString(&removed, c.names[rep_of[ord]]);
+      AppendJsonString(&removed, c.Name(rep_of[ord]));
       removed += ",\"similarity\":";
       AppendJsonNumber(&removed, c.Head(ord).exact == c.Head(rep_of[ord]).exact
                                      ? 1.0
                                      : Jaccard(c, ord, rep_of[ord], o.num_permutations));
     } else if (d == kIndex) {
       removed += ",\"source\":";
-      AppendJsonString(&removed, c.details[ord]);
+      AppendJsonString(&removed, c.String(ord, 2));
     } else {
       removed += ",\"error\":";
-      AppendJsonString(&removed, c.details[ord]);
+      AppendJsonString(&removed, c.String(ord, 2));
     }
     removed += "}\n";
   }
