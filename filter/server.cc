@@ -118,18 +118,10 @@ bool SameSecret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-// A request body's fields.
-struct CheckFields {
-  std::string_view text;
-  bool has_text = false;
-  std::string id;
-  Kind kind = Kind::kText;
-  std::string language;
-  std::optional<FilterOptions> policy;
-};
+}  // namespace
 
-Status ParseFields(const std::string& body, const FilterOptions& base, bool need_text,
-                   simdjson::dom::parser* parser, CheckFields* f) {
+Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool need_text,
+                       simdjson::dom::parser* parser, CheckBody* f) {
   simdjson::dom::element root;
   if (body.empty() && !need_text) return Status::OK();
   if (auto err = parser->parse(body).get(root); err) {
@@ -184,6 +176,8 @@ Status ParseFields(const std::string& body, const FilterOptions& base, bool need
   if (need_text && !f->has_text) return Status::InvalidArgument("\"text\" is missing");
   return Status::OK();
 }
+
+namespace {
 
 void AppendElapsed(std::string* body, Clock::time_point start) {
   body->pop_back();  // the verdict object's closing brace
@@ -481,8 +475,8 @@ void Server::Routes() {
   http.Post("/v1/check", [this, st, observe](const httplib::Request& req, httplib::Response& res) {
     const Clock::time_point start = Clock::now();
     thread_local simdjson::dom::parser parser;
-    CheckFields f;
-    if (Status s = ParseFields(req.body, filter_->options(), true, &parser, &f); !s.ok()) {
+    CheckBody f;
+    if (Status s = DecodeCheckBody(req.body, filter_->options(), true, &parser, &f); !s.ok()) {
       return SetError(res, s);
     }
     WorkerSlot slot(&st->workers, &st->metrics.checks_in_progress, start + options_.request_timeout);
@@ -504,8 +498,8 @@ void Server::Routes() {
 
   http.Post("/v1/sessions", [this, st](const httplib::Request& req, httplib::Response& res) {
     thread_local simdjson::dom::parser parser;
-    CheckFields f;
-    if (Status s = ParseFields(req.body, filter_->options(), false, &parser, &f); !s.ok()) {
+    CheckBody f;
+    if (Status s = DecodeCheckBody(req.body, filter_->options(), false, &parser, &f); !s.ok()) {
       return SetError(res, s);
     }
     if (f.has_text) return SetError(res, 400, "send the text with POST /v1/sessions/{id}/append");
@@ -556,8 +550,8 @@ void Server::Routes() {
     const Clock::time_point start = Clock::now();
     const std::string id = req.matches[1];
     thread_local simdjson::dom::parser parser;
-    CheckFields f;
-    if (Status s = ParseFields(req.body, filter_->options(), true, &parser, &f); !s.ok()) {
+    CheckBody f;
+    if (Status s = DecodeCheckBody(req.body, filter_->options(), true, &parser, &f); !s.ok()) {
       return SetError(res, s);
     }
     if (f.policy || !f.language.empty() || f.kind != Kind::kText) {

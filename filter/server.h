@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -37,8 +38,25 @@
 namespace httplib {
 class Server;
 }
+namespace simdjson::dom {
+class parser;
+}
 
 namespace doppel {
+
+// The fields of a /v1/check or /v1/sessions body: {text, id?, language? (or lang), kind?,
+// policy?}. `text` points into the parser's buffer. Unknown fields, wrong types and bad policies
+// are InvalidArgument naming the field.
+struct CheckBody {
+  std::string_view text;
+  bool has_text = false;
+  std::string id;
+  Kind kind = Kind::kText;
+  std::string language;
+  std::optional<FilterOptions> policy;  // `base` with the request's policy applied
+};
+Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool need_text,
+                       simdjson::dom::parser* parser, CheckBody* out);
 
 struct ServerOptions {
   std::string host = "127.0.0.1";

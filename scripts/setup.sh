@@ -8,6 +8,7 @@ packages=(
   libxxhash-dev libroaring-dev libtbb-dev librocksdb-dev libtree-sitter-dev catch2
   libutf8proc-dev libsimdjson-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
   libzstd-dev zlib1g-dev libbenchmark-dev clang-format zstd curl chromium
+  clang libclang-rt-14-dev
 )
 
 missing=()

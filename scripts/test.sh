@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds, and runs every test with CTest, first in
-# the optimized build, then in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# the optimized build, then in an AddressSanitizer + UndefinedBehaviorSanitizer build; then
+# every libFuzzer target for a bounded time (DOPPEL_FUZZ_SECONDS per target, default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -10,4 +11,7 @@ if [ "${DOPPEL_SKIP_SANITIZERS:-0}" != 1 ]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2 --timeout 900)
+fi
+if [ "${DOPPEL_SKIP_FUZZ:-0}" != 1 ]; then
+  bash scripts/fuzz.sh "${DOPPEL_FUZZ_SECONDS:-20}"
 fi

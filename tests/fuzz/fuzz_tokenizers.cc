@@ -1,0 +1,40 @@
+// libFuzzer target: the prose tokenizer and every language's code tokenizer on arbitrary bytes.
+// The first byte picks the tokenizer (0: prose, then each language and the generic lexer).
+// Invariants: no crash; errors only as Status; tokens lie inside the input, in order, on
+// lines that do not decrease.
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "doppel/code_tokenizer.h"
+#include "doppel/language.h"
+#include "doppel/tokenizer.h"
+
+using namespace doppel;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const std::vector<std::unique_ptr<Tokenizer>> tokenizers = [] {
+    std::vector<std::unique_ptr<Tokenizer>> t;
+    t.push_back(NewTextTokenizer());
+    t.push_back(NewCodeTokenizer(nullptr));  // the generic lexer
+    auto langs = Languages();
+    if (langs.ok()) {
+      for (const Language& l : **langs) t.push_back(NewCodeTokenizer(&l));
+    }
+    return t;
+  }();
+  if (size == 0) return 0;
+  const Tokenizer& tok = *tokenizers[data[0] % tokenizers.size()];
+  const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+  Tokens tokens;
+  if (!tok.Tokenize(text, &tokens).ok()) return 0;
+  uint32_t last_begin = 0, last_line = 1;
+  for (const Token& t : tokens) {
+    if (t.begin > t.end || t.end > text.size() || t.begin < last_begin || t.line < last_line) std::abort();
+    last_begin = t.begin;
+    last_line = t.line;
+  }
+  return 0;
+}
