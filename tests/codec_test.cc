@@ -385,6 +385,9 @@ TEST_CASE("codec: bad posting tags, arrays and garbage Roaring bytes are Corrupt
   CHECK(code(Hex("03 ff ff ff ff 0f 01")) == Status::Code::kCorruption);
   CHECK(code(Hex("03 01 05 07")) == Status::Code::kCorruption);
   CHECK(code(Hex("03 01 85")) == Status::Code::kCorruption);
+  // A 64-bit delta that wraps the running sum around to a smaller id (2^64 - 5 after 10: the
+  // sum would be 5). Found by fuzzing (tests/fuzz/regressions/codec/).
+  CHECK(code(Hex("03 02 0a fb ff ff ff ff ff ff ff ff 01")) == Status::Code::kCorruption);
   // A Roaring tag followed by bytes that are no Roaring serialization.
   CHECK(code(Hex("01 ff ff ff ff ff ff ff ff")) == Status::Code::kCorruption);
   CHECK(code(Hex("01")) == Status::Code::kCorruption);

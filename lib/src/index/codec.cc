@@ -204,7 +204,9 @@ Status DecodeArray(std::string_view value, std::vector<uint32_t>* ids) {
   uint64_t prev = 0;
   for (size_t i = 0; i < n; ++i) {
     uint64_t d;
-    if (!GetVarint(&p, end, &d) || (i > 0 && d == 0) || prev + d > UINT32_MAX) {
+    // (d > UINT32_MAX - prev, not prev + d > UINT32_MAX: a 64-bit delta can wrap the sum
+    // around to a smaller id; found by fuzzing.)
+    if (!GetVarint(&p, end, &d) || (i > 0 && d == 0) || d > UINT32_MAX - prev) {
       return Status::Corruption("posting list: bad array entry");
     }
     prev += d;
