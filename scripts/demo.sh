@@ -40,7 +40,13 @@ printf 'You can scan it like this:\n\n```c\n%s\n```\n\nThis keeps the lexer stat
 cat "$answer"
 build/bin/doppel-filter check --index "$index/code" --format text --id renamed-copy "$answer" || rc=$?
 [ "$rc" -le 1 ] || exit "$rc"
-build/bin/doppel-filter check --index "$index/code" --output "$answer" | head -c 2000; echo
+{ build/bin/doppel-filter check --index "$index/code" --output "$answer" || [ $? -le 1 ]; }
+
+echo
+echo "== scan: the sample answers as a corpus, with a report people can read"
+build/bin/doppel-filter scan --index "$index/licenses" --report "$index/report" data/demo/answers
+cat "$index/report/summary.json"
+echo "report: $index/report/report.html"
 
 echo
 echo "demo finished: exit code 1 above means some answers were redacted or blocked, as expected"
