@@ -136,20 +136,6 @@ std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o
   return hex;
 }
 
-Status WriteFileAtomically(const std::string& path, std::string_view contents) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    out.flush();
-    if (!out) return Status::IOError(tmp + ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::IOError(path + ": " + ec.message());
-  return Status::OK();
-}
-
 bool Exists(const std::string& p) {
   std::error_code ec;
   return fs::exists(p, ec);
@@ -285,7 +271,6 @@ class UnitReader {
         }
         if (!*more) return false;
         if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;  // not a document
-        bytes_ += line_.size() + 1;
         it->error = ParseJsonLineDocument(line_, ro_, where, &parser_, &it->doc, o_.priority_field, &it->priority)
                         .WithContext(where);
         if (!it->error.ok()) {
@@ -297,27 +282,15 @@ class UnitReader {
     }
     if (file_ >= u_.files.size()) return false;
     const std::string& p = u_.files[file_++];
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return Status::IOError(p + ": cannot read");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    it->doc = Document();
-    it->doc.text = ss.str();
-    it->doc.name = p;
-    it->doc.origin = p;
-    bytes_ += it->doc.text.size();
-    if (const Language* l = LanguageForPath(p)) {
-      it->doc.kind = Kind::kCode;
-      it->doc.language = l->name;
-    }
-    if (it->doc.text.empty()) it->error = Status::InvalidArgument(p + ": empty file");
-    const size_t nul = it->doc.text.find('\0');
-    if (nul != std::string::npos) {
-      it->error = Status::InvalidArgument(p + ": binary file (NUL byte at offset " + std::to_string(nul) + ")");
+    bool skippable = false;
+    it->error = ReadFileDocument(p, ro_, &it->doc, &skippable);
+    if (!it->error.ok()) {
+      if (!skippable) return it->error;  // unreadable: the unit stops
+      it->doc.name = p;
+      it->doc.origin = p;
     }
     return true;
   }
-  uint64_t bytes() const { return bytes_; }
 
  private:
   const Unit& u_;
@@ -328,7 +301,6 @@ class UnitReader {
   std::string line_;
   uint64_t line_no_ = 0;
   size_t file_ = 0;
-  uint64_t bytes_ = 0;
 };
 
 // Sketches one unit into sig-<u>.bin (records) and names-<u>.bin (id, input position, detail).
@@ -659,7 +631,6 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
   // buckets of boilerplate).
   UnionFind uf(n);
   std::vector<uint32_t> group;
-  uint64_t compared = 0;
   auto flush = [&](uint32_t band) {
     if (group.size() < 2) return;
     if (band == kExactBand) {
@@ -670,7 +641,6 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
     for (size_t i = 1; i < group.size(); ++i) {
       auto try_join = [&](size_t j) {
         if (uf.Find(group[i]) == uf.Find(group[j])) return;
-        ++compared;
         if (Jaccard(c, group[i], group[j], o.num_permutations) >= o.threshold) uf.Union(group[i], group[j]);
       };
       for (size_t j = 0; j < std::min(i, kFirst); ++j) try_join(j);
@@ -776,7 +746,6 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
     }
     removed += "}\n";
   }
-  (void)compared;
   DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/clusters.jsonl", clusters));
   DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/removed.jsonl", removed));
   DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(

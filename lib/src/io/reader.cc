@@ -131,42 +131,13 @@ Status Reader::ParseJsonLine(const std::string& line, Document* doc) {
 
 Result<bool> Reader::ReadFile(const Pending& p, Document* doc) {
   std::error_code ec;
-  const uint64_t size = fs::file_size(p.path, ec);
-  if (ec) return Status::IOError(p.path + ": " + ec.message());
-  done_bytes_ += size;
-  if (size > o_.max_document_bytes) {
-    return Status::ResourceExhausted(p.path + ": file of " + std::to_string(size) +
-                                     " bytes exceeds the document limit of " +
-                                     std::to_string(o_.max_document_bytes));
-  }
-  if (size == 0) {
-    if (p.explicit_input) return Status::InvalidArgument(p.path + ": empty file");
-    ++counters_.skipped_empty;
+  done_bytes_ += fs::file_size(p.path, ec);
+  bool skippable = false;
+  Status s = ReadFileDocument(p.path, o_, doc, &skippable);
+  if (!s.ok()) {
+    if (!skippable || p.explicit_input) return s;
+    ++(doc->text.empty() ? counters_.skipped_empty : counters_.skipped_binary);
     return false;
-  }
-  std::ifstream in(p.path, std::ios::binary);
-  if (!in) return Status::IOError(p.path + ": cannot open");
-  *doc = Document();
-  doc->text.resize(size);
-  in.read(doc->text.data(), static_cast<std::streamsize>(size));
-  doc->text.resize(static_cast<size_t>(in.gcount()));
-  // Binary files: a NUL byte in the first 8000 bytes, as git decides.
-  const size_t probe = std::min<size_t>(doc->text.size(), 8000);
-  if (std::memchr(doc->text.data(), '\0', probe) != nullptr) {
-    if (p.explicit_input) {
-      return Status::InvalidArgument(p.path + ": binary file (NUL byte at offset " +
-                                     std::to_string(doc->text.find('\0')) + ")");
-    }
-    ++counters_.skipped_binary;
-    return false;
-  }
-  doc->name = p.path;
-  doc->origin = p.path;
-  doc->metadata = o_.file_metadata;
-  // Code by file name or extension; everything else is prose.
-  if (const Language* l = LanguageForPath(p.path)) {
-    doc->kind = Kind::kCode;
-    doc->language = l->name;
   }
   ++counters_.documents;
   return true;

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "doppel/format.h"
 #include "doppel/language.h"
@@ -203,6 +205,55 @@ class ZstdSink final : public ByteSink {
 }  // namespace
 
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path) { return OpenSourceImpl(path); }
+
+Status WriteFileAtomically(const std::string& path, std::string_view data) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    out.flush();
+    if (!out) return Status::IOError(tmp + ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return ec ? Status::IOError(path + ": " + ec.message()) : Status::OK();
+}
+
+Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, bool* skippable) {
+  *skippable = false;
+  *doc = Document();
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) return Status::IOError(path + ": " + ec.message());
+  if (size > o.max_document_bytes) {
+    return Status::ResourceExhausted(path + ": file of " + std::to_string(size) +
+                                     " bytes exceeds the document limit of " +
+                                     std::to_string(o.max_document_bytes));
+  }
+  if (size == 0) {
+    *skippable = true;
+    return Status::InvalidArgument(path + ": empty file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError(path + ": cannot open");
+  doc->text.resize(size);
+  in.read(doc->text.data(), static_cast<std::streamsize>(size));
+  doc->text.resize(static_cast<size_t>(in.gcount()));
+  const size_t probe = std::min<size_t>(doc->text.size(), 8000);
+  if (std::memchr(doc->text.data(), '\0', probe) != nullptr) {
+    *skippable = true;
+    return Status::InvalidArgument(path + ": binary file (NUL byte at offset " +
+                                   std::to_string(doc->text.find('\0')) + ")");
+  }
+  doc->name = path;
+  doc->origin = path;
+  doc->metadata = o.file_metadata;
+  if (const Language* l = LanguageForPath(path)) {
+    doc->kind = Kind::kCode;
+    doc->language = l->name;
+  }
+  return Status::OK();
+}
 
 Result<std::unique_ptr<ByteSink>> OpenSink(const std::string& path) {
   if (HasSuffix(path, ".gz")) {

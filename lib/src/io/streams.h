@@ -96,6 +96,18 @@ class ByteSink {
 };
 Result<std::unique_ptr<ByteSink>> OpenSink(const std::string& path);
 
+// Writes `data` to `path` through a temporary file and a rename, so a reader (or a rerun after
+// a kill) sees the old file or the whole new one. IOError names the path.
+Status WriteFileAtomically(const std::string& path, std::string_view data);
+
+// Reads a plain file as one document, as the DocumentReader does: named by its path, code when
+// its name or extension belongs to a language, the options' file metadata. A file over
+// max_document_bytes is ResourceExhausted. An empty file, or a binary one (a NUL byte in its
+// first 8000 bytes, as git decides), is InvalidArgument with `*skippable` set (and doc->text
+// empty only for the empty file): directories skip such files, an input named explicitly is an
+// error.
+Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, bool* skippable);
+
 // Parses one JSON line into `*doc` as the DocumentReader does (text and id fields, language,
 // kind, the other fields as metadata). With a priority field, its numeric value is stored in
 // `*priority` when present. Errors do not name the origin (the caller adds it).

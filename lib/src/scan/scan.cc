@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 
+#include "../io/streams.h"
 #include "doppel/format.h"
 #include "doppel/language.h"
 #include "doppel/sketch.h"
@@ -326,18 +327,6 @@ std::string RenderHtml(const std::vector<std::unique_ptr<Flagged>>& flagged, con
   return h;
 }
 
-Status WriteFile(const std::string& path, std::string_view data) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!out) return Status::IOError(tmp + ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  return ec ? Status::IOError(path + ": " + ec.message()) : Status::OK();
-}
-
 uint64_t CountLines(std::string_view t) {
   return t.empty() ? 0 : static_cast<uint64_t>(std::count(t.begin(), t.end(), '\n')) + (t.back() != '\n');
 }
@@ -528,8 +517,8 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   groups("by_language", by_language);
   groups("by_kind", by_kind);
   js += "}\n";
-  DOPPEL_RETURN_IF_ERROR(WriteFile(report_dir + "/summary.json", js));
-  return WriteFile(report_dir + "/report.html", RenderHtml(flagged, *sum, filter.index().dir(), o.report_documents));
+  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(report_dir + "/summary.json", js));
+  return WriteFileAtomically(report_dir + "/report.html", RenderHtml(flagged, *sum, filter.index().dir(), o.report_documents));
 }
 
 }  // namespace doppel
