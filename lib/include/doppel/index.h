@@ -119,7 +119,10 @@ class Index {
                                  std::vector<Posting>* out) const = 0;
   // NotFound for removed or never-used ids.
   virtual Result<DocumentInfo> GetDocument(uint32_t id) const = 0;
+  // A document's text, checked against the size and hash in its record (Corruption when they
+  // differ). The second form takes the record a caller already read.
   virtual Result<std::string> GetContent(uint32_t id) const = 0;
+  virtual Result<std::string> GetContent(const DocumentInfo& doc) const = 0;
   virtual Result<Signature> GetSignature(uint32_t id) const = 0;
   virtual Result<std::optional<uint32_t>> FindName(const std::string& name) const = 0;
   virtual bool IsDeleted(uint32_t id) const = 0;

@@ -120,6 +120,7 @@ class RocksIndex final : public Index {
   Status GetBandPostings(std::span<const BandKey> keys, std::vector<Posting>* out) const override;
   Result<DocumentInfo> GetDocument(uint32_t id) const override;
   Result<std::string> GetContent(uint32_t id) const override;
+  Result<std::string> GetContent(const DocumentInfo& doc) const override;
   Result<Signature> GetSignature(uint32_t id) const override;
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override;
   bool IsDeleted(uint32_t id) const override { return deleted_->Get()->contains(id); }
@@ -698,15 +699,19 @@ Result<DocumentInfo> RocksIndex::GetDocument(uint32_t id) const {
 }
 
 Result<std::string> RocksIndex::GetContent(uint32_t id) const {
+  DOPPEL_ASSIGN_OR_RETURN(DocumentInfo doc, GetDocument(id));
+  return GetContent(doc);
+}
+
+Result<std::string> RocksIndex::GetContent(const DocumentInfo& doc) const {
   std::string v;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kContent], codec::IdKey(id), &v);
-  if (s.IsNotFound()) return Status::NotFound("content of document " + std::to_string(id));
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kContent], codec::IdKey(doc.id), &v);
+  if (s.IsNotFound()) return Status::NotFound("content of document " + std::to_string(doc.id));
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading content"));
   // The text is checked against the hash in its document record, so damaged content is
   // reported, never aligned against (RocksDB's block checksums miss a well-formed wrong value).
-  DOPPEL_ASSIGN_OR_RETURN(DocumentInfo info, GetDocument(id));
-  if (v.size() != info.bytes || XXH3_64bits(v.data(), v.size()) != info.content_hash) {
-    return Status::Corruption("stored document " + info.name + " (id " + std::to_string(id) +
+  if (v.size() != doc.bytes || XXH3_64bits(v.data(), v.size()) != doc.content_hash) {
+    return Status::Corruption("stored document " + doc.name + " (id " + std::to_string(doc.id) +
                               "): its content does not match its size and hash");
   }
   return v;
@@ -766,8 +771,7 @@ Status RocksIndex::Verify(std::string* report) const {
       if (!named || *named != id) return Status::Corruption("names entry of '" + d.name + "' does not point to document " + std::to_string(id));
       DOPPEL_ASSIGN_OR_RETURN(auto sig, GetSignature(id));
       if (sig.size() != params_.num_permutations) return Status::Corruption("signature of document " + std::to_string(id) + " has the wrong size");
-      DOPPEL_ASSIGN_OR_RETURN(auto content, GetContent(id));
-      if (content.size() != d.bytes) return Status::Corruption("content of document " + std::to_string(id) + " has the wrong size");
+      DOPPEL_RETURN_IF_ERROR(GetContent(d).status());  // size and hash
       ++docs;
       bytes += d.bytes;
     }

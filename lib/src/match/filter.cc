@@ -304,7 +304,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       }
       std::shared_ptr<const TokenizedDocument> src = token_cache_->Get(c.id);
       if (src == nullptr) {
-        auto content = index_->GetContent(c.id);
+        auto content = index_->GetContent(*info);
         if (!content.ok()) {
           if (content.status().code() == Status::Code::kNotFound) continue;
           return content.status();
