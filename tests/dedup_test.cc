@@ -207,6 +207,11 @@ TEST_CASE("dedup: results are identical for any thread count, input order and me
   }
   // The memory limit really spilled: far more tuples than 4 KB hold.
   CHECK(std::count(first["clusters.jsonl"].begin(), first["clusters.jsonl"].end(), '\n') > 30);
+  CHECK(Contains(ReadFile(tmp / "t2/stats.json"), "\"spilled_runs\":0,"));
+  const std::string spill = ReadFile(tmp / "spill/stats.json");
+  const size_t at = spill.find("\"spilled_runs\":");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stoull(spill.substr(at + 15)) >= 2);  // several sorted runs were merged
 }
 
 TEST_CASE("dedup: --max-copies keeps K per cluster; --keep longest and --priority-field choose them", "[dedup]") {

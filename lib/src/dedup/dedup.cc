@@ -659,6 +659,7 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
     have = true;
   }));
   if (have) flush(prev.band);
+  sum->spilled_runs = sorter.spilled_runs();
 
   // Clusters, in order of their first member.
   std::vector<uint32_t> root(n);
@@ -751,7 +752,7 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
   DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(
       work + "/decisions.bin", std::string_view(reinterpret_cast<const char*>(decision.data()), decision.size())));
   std::ostringstream counts;
-  counts << sum->bytes_in << ' ' << sum->documents << ' ' << sum->kept << ' ' << sum->exact << ' ' << sum->near << ' ' << sum->copy_limit
+  counts << sum->spilled_runs << ' ' << sum->bytes_in << ' ' << sum->documents << ' ' << sum->kept << ' ' << sum->exact << ' ' << sum->near << ' ' << sum->copy_limit
          << ' ' << sum->index_matches << ' ' << sum->malformed << ' ' << sum->clusters << ' ' << sum->bytes_out << '\n';
   return WriteFileAtomically(work + "/cluster.done", counts.str());
 }
@@ -899,7 +900,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   } else {
     sum->resumed = true;
     std::ifstream in(work + "/cluster.done");
-    in >> sum->bytes_in >> sum->documents >> sum->kept >> sum->exact >> sum->near >> sum->copy_limit >> sum->index_matches >>
+    in >> sum->spilled_runs >> sum->bytes_in >> sum->documents >> sum->kept >> sum->exact >> sum->near >> sum->copy_limit >> sum->index_matches >>
         sum->malformed >> sum->clusters >> sum->bytes_out;
     if (!in) return Status::Corruption(work + "/cluster.done: unreadable");
   }
@@ -926,6 +927,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
                       ",\"index\":" + std::to_string(sum->index_matches) + ",\"malformed\":" +
                       std::to_string(sum->malformed) + "},\"clusters\":" + std::to_string(sum->clusters) +
                       ",\"text_bytes\":" + std::to_string(sum->bytes_in) +
+                      ",\"spilled_runs\":" + std::to_string(sum->spilled_runs) +
                       ",\"text_bytes_kept\":" + std::to_string(sum->bytes_out) + ",\"options\":{\"shingle_size\":" +
                       std::to_string(o.shingle_size) + ",\"num_permutations\":" + std::to_string(o.num_permutations) +
                       ",\"bands\":" + std::to_string(o.bands) + ",\"rows\":" + std::to_string(o.rows) +
