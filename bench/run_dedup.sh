@@ -6,18 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/doppel-bench}
-mkdir -p "$work"
-DOPPEL_BUILD_DIR=build-bench bash scripts/build.sh -DDOPPEL_BUILD_BENCH=ON -DDOPPEL_BUILD_TESTS=OFF >/dev/null
-bin=build-bench/bin
-
-echo "== machine"
-echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+source bench/common.sh
 
 echo "== quality suite (planted clusters over real prose)"
 "$bin/quality_dedup" "$work/quality-dedup" 1500
 
 echo "== speed: generated corpus"
-[ -f "$work/corpus-1m.jsonl" ] || "$bin/gen_corpus" "$work/corpus-1m.jsonl" 1000000 1000 1
+bench_corpus_1m
 head -n 10000 "$work/corpus-1m.jsonl" > "$work/corpus-10k.jsonl"
 head -n 100000 "$work/corpus-1m.jsonl" > "$work/corpus-100k.jsonl"
 run() {  # LABEL INPUT [ARGS...]

@@ -10,19 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/doppel-bench}
 code=${2:-/tmp/doppel-code-corpus}
-mkdir -p "$work"
-DOPPEL_BUILD_DIR=build-bench bash scripts/build.sh -DDOPPEL_BUILD_BENCH=ON -DDOPPEL_BUILD_TESTS=OFF >/dev/null
-bin=build-bench/bin
+source bench/common.sh
 [ -d "$code" ] || bash bench/code_corpus.sh "$code"
 
-echo "== machine"
-echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
-
-if ! "$bin/doppel-index" stats --index "$work/idx-1m" >/dev/null 2>&1; then
-  rm -rf "$work/idx-1m"
-  [ -f "$work/corpus-1m.jsonl" ] || "$bin/gen_corpus" "$work/corpus-1m.jsonl" 1000000 1000 1
-  "$bin/doppel-index" build --quiet --index "$work/idx-1m" "$work/corpus-1m.jsonl"
-fi
+bench_index_1m
 
 echo "== code: half of the code corpus indexed, the other half scanned"
 rm -rf "$work/code-half-a" "$work/code-half-b"

@@ -9,17 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/doppel-bench}
 seconds=${2:-20}
-mkdir -p "$work"
 if ! command -v wrk >/dev/null; then
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
 fi
-DOPPEL_BUILD_DIR=build-bench bash scripts/build.sh -DDOPPEL_BUILD_BENCH=ON -DDOPPEL_BUILD_TESTS=OFF >/dev/null
-bin=build-bench/bin
+source bench/common.sh
+echo "wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
 port=18931
 
-echo "== machine"
-echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
 
 serve_and_load() {  # INDEX BODIES LABEL
   "$bin/doppel-filter" serve --index "$1" --listen 127.0.0.1:$port --quiet 2>"$work/serve.log" &
@@ -50,10 +47,6 @@ rm -rf "$work/demo-idx"
 serve_and_load "$work/demo-idx" "$work/bodies-demo.jsonl" "demo index"
 
 echo "== 1M-document index"
-if ! "$bin/doppel-index" stats --index "$work/idx-1m" >/dev/null 2>&1; then  # missing, or built by an older format
-  rm -rf "$work/idx-1m"
-  [ -f "$work/corpus-1m.jsonl" ] || "$bin/gen_corpus" "$work/corpus-1m.jsonl" 1000000 1000 1
-  "$bin/doppel-index" build --index "$work/idx-1m" "$work/corpus-1m.jsonl" >/dev/null
-fi
+bench_index_1m
 "$bin/check_latency" "$work/idx-1m" 2000 1 "$work/bodies-1m.jsonl" | grep -E 'index|verification'
 serve_and_load "$work/idx-1m" "$work/bodies-1m.jsonl" "1M index"

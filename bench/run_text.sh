@@ -6,12 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/doppel-bench}
-mkdir -p "$work"
-DOPPEL_BUILD_DIR=build-bench bash scripts/build.sh -DDOPPEL_BUILD_BENCH=ON -DDOPPEL_BUILD_TESTS=OFF >/dev/null
-bin=build-bench/bin
-
-echo "== machine"
-echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(date -u +%F)"
+source bench/common.sh
 
 echo "== tokenize + shingle + MinHash (one core)"
 "$bin/sketch_bench" --benchmark_min_time=1 2>&1 | grep -E '^(tokenize|minhash|sketch)'
@@ -20,7 +15,7 @@ echo "== quality suite (real prose on this machine)"
 "$bin/quality_text" "$work/quality" 1000
 
 echo "== generated corpus: 1,000,000 documents of ~1 KB"
-[ -f "$work/corpus-1m.jsonl" ] || "$bin/gen_corpus" "$work/corpus-1m.jsonl" 1000000 1000 1
+bench_corpus_1m
 ls -l "$work/corpus-1m.jsonl"
 rm -rf "$work/idx-1m"
 /usr/bin/time -f "build: %e s wall, peak RSS %M KB" "$bin/doppel-index" build --index "$work/idx-1m" "$work/corpus-1m.jsonl"
