@@ -10,6 +10,7 @@
 #include "test_util.h"
 
 using doppel_test::CommandResult;
+using doppel_test::Describe;
 using doppel_test::Contains;
 using doppel_test::Lines;
 using doppel_test::Quote;
@@ -27,10 +28,6 @@ const std::string kAnswersJsonl = std::string(DOPPEL_SOURCE_DIR) + "/data/demo/a
 
 CommandResult Index(const std::string& args) { return Run(Quote(kIndexBin) + " " + args); }
 CommandResult Filter(const std::string& args) { return Run(Quote(kFilterBin) + " " + args); }
-
-std::string Describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-}
 
 // Builds an index of the license directory in `dir`.
 void BuildLicenses(const std::string& dir) {

@@ -15,6 +15,7 @@
 #include "test_util.h"
 
 using doppel_test::CommandResult;
+using doppel_test::Describe;
 using doppel_test::Contains;
 using doppel_test::Quote;
 using doppel_test::ReadFile;
@@ -26,10 +27,6 @@ namespace {
 const std::string kIndexBin = DOPPEL_INDEX_BIN;
 
 CommandResult Dedup(const std::string& args) { return doppel_test::Run(Quote(kIndexBin) + " dedup " + args); }
-
-std::string Describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-}
 
 std::string JsonLine(const std::string& id, const std::string& text, const std::string& extra = "") {
   std::string l = "{\"id\":";

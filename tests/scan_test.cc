@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 using doppel_test::CommandResult;
+using doppel_test::Describe;
 using doppel_test::Contains;
 using doppel_test::Quote;
 using doppel_test::ReadFile;
@@ -19,10 +20,6 @@ namespace {
 const std::string kIndexBin = DOPPEL_INDEX_BIN;
 const std::string kFilterBin = DOPPEL_FILTER_BIN;
 const std::string kScanner = std::string(DOPPEL_GRAMMARS_SRC) + "/tree-sitter-python/src/scanner.c";
-
-std::string Describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-}
 
 // Renames identifiers of C code with whole-word replacements.
 std::string Rename(std::string code) {

@@ -124,6 +124,11 @@ struct CommandResult {
   std::string err;     // stderr
 };
 
+// A command's exit code and output, for INFO messages.
+inline std::string Describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+}
+
 // Runs `command` through the shell, capturing stdout and (through a temp file) stderr.
 inline CommandResult Run(const std::string& command) {
   TempDir tmp;
