@@ -76,19 +76,16 @@ Result<SessionUpdate> Session::Append(std::string_view chunk,
   // Each check reads the whole answer, so checks are spaced in proportion to its length (a new
   // line after 1/64 of it, else after max(check_every_bytes, 1/16 of it)): the answer grows
   // geometrically between checks, and streaming it costs a bounded multiple of checking it once
-  // (at most ~65x, in practice a few checks per kilobyte), not the square of its length.
+  // (about 65x at most), not the square of its length: 200 KB appended line by line (2,500
+  // appends) runs fewer than 400 checks (tests/server_test.cc).
   const bool line_due = new_line && fresh >= end / 64;
   if (!line_due && fresh < std::max(options_.check_every_bytes, end / 16)) return last_;
-  DOPPEL_ASSIGN_OR_RETURN(SessionUpdate u, CheckPrefix(end, deadline));
-  u.total_bytes = text_.size();
-  return u;
+  return CheckPrefix(end, deadline);
 }
 
 Result<SessionUpdate> Session::Finish(std::chrono::steady_clock::time_point deadline) {
   if (Status s = ValidateUtf8(text_); !s.ok()) return s;
-  DOPPEL_ASSIGN_OR_RETURN(SessionUpdate u, CheckPrefix(text_.size(), deadline));
-  u.total_bytes = text_.size();
-  return u;
+  return CheckPrefix(text_.size(), deadline);  // total_bytes was set by the last Append
 }
 
 }  // namespace doppel
