@@ -44,6 +44,13 @@ struct Span {
   // the answer's names and the source's over the span (1 = a consistent renaming or identical
   // names); -1 for prose or spans without identifiers.
   double renaming = -1;
+  // Code: the aligned identifier pairs whose names differ (a renamed name), as byte ranges of the
+  // answer and of the source, in answer order. Not part of the JSON verdict; the scan report
+  // marks them.
+  struct RenamedName {
+    uint32_t query_begin, query_end, source_begin, source_end;
+  };
+  std::vector<RenamedName> renamed;
 };
 
 struct Verdict {

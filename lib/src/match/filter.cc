@@ -338,6 +338,14 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         f.span.kind = st.kind;
         f.span.language = st.kind == Kind::kCode ? st.language : "";
         f.span.renaming = renaming;
+        if (st.kind == Kind::kCode) {
+          for (const auto& [qi, si] : a.pairs) {
+            const Token &qt = st.tokens[qi], &sk = src_tokens[si];
+            if (qt.name != 0 && sk.name != 0 && qt.name != sk.name) {
+              f.span.renamed.push_back({qt.begin, qt.end, sk.begin, sk.end});
+            }
+          }
+        }
         f.counts = st.kind == Kind::kText ||
                    ((f.span.renaming < 0 || f.span.renaming >= o.min_renaming) &&
                     repeats >= o.min_renaming_evidence);

@@ -94,31 +94,7 @@ Excerpt MakeExcerpt(std::string_view text, uint32_t b, uint32_t e, uint32_t firs
   return x;
 }
 
-// Pairs the identifiers of a code span with the source's, in order, when both sides have the
-// same number of them (a renamed copy); marks each pair whose names differ.
-void MarkRenamed(const DocumentSketcher& sk, std::string_view language, std::string_view q_text, uint32_t q_base,
-                 std::string_view s_text, uint32_t s_base, Excerpt* q, Excerpt* s) {
-  Tokens qt, st;
-  const Tokenizer& t = sk.TokenizerFor(Kind::kCode, language);
-  if (!t.Tokenize(q_text, &qt).ok() || !t.Tokenize(s_text, &st).ok()) return;
-  std::vector<const Token*> qi, si;
-  for (const auto& k : qt) {
-    if (k.name != 0) qi.push_back(&k);
-  }
-  for (const auto& k : st) {
-    if (k.name != 0) si.push_back(&k);
-  }
-  if (qi.empty() || qi.size() != si.size()) return;
-  for (size_t i = 0; i < qi.size(); ++i) {
-    if (qi[i]->name == si[i]->name) continue;
-    const std::string qn(q_text.substr(qi[i]->begin, qi[i]->end - qi[i]->begin));
-    const std::string sn(s_text.substr(si[i]->begin, si[i]->end - si[i]->begin));
-    q->renamed.push_back({q_base + qi[i]->begin, q_base + qi[i]->end, sn});
-    s->renamed.push_back({s_base + si[i]->begin, s_base + si[i]->end, qn});
-  }
-}
-
-std::unique_ptr<Flagged> Describe(const Index& index, const DocumentSketcher& sk, const Document& d, const Verdict& v) {
+std::unique_ptr<Flagged> Describe(const Index& index, const Document& d, const Verdict& v) {
   auto f = std::make_unique<Flagged>();
   f->name = d.name;
   f->origin = d.origin;
@@ -134,12 +110,15 @@ std::unique_ptr<Flagged> Describe(const Index& index, const DocumentSketcher& sk
     auto content = index.GetContent(sp.source_id);
     if (content.ok()) {
       view.source = MakeExcerpt(*content, sp.source.start, sp.source.end, sp.source.first_line);
-      if (sp.kind == Kind::kCode) {
-        const std::string_view qs = std::string_view(d.text).substr(sp.query.start, sp.query.end - sp.query.start);
-        const std::string_view ss = std::string_view(*content).substr(sp.source.start, sp.source.end - sp.source.start);
-        // Offsets in the excerpts: the span's bytes start at match_begin on each side.
-        MarkRenamed(sk, sp.language, qs, view.query.match_begin, ss, view.source.match_begin, &view.query,
-                    &view.source);
+      // The renamed names the alignment found, in excerpt offsets (the span's bytes start at
+      // match_begin on each side).
+      for (const auto& r : sp.renamed) {
+        const uint32_t qb = view.query.match_begin + (r.query_begin - sp.query.start);
+        const uint32_t sb = view.source.match_begin + (r.source_begin - sp.source.start);
+        view.query.renamed.push_back({qb, qb + (r.query_end - r.query_begin),
+                                      content->substr(r.source_begin, r.source_end - r.source_begin)});
+        view.source.renamed.push_back({sb, sb + (r.source_end - r.source_begin),
+                                       d.text.substr(r.query_begin, r.query_end - r.query_begin)});
       }
     }
     f->spans.push_back(std::move(view));
@@ -346,7 +325,6 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
     gc = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                static_cast<size_t>(o.threads));
   }
-  const DocumentSketcher sketcher(filter.index().params());
   std::ofstream results(report_dir + "/results.jsonl.tmp", std::ios::binary | std::ios::trunc);
   if (!results) return Status::IOError(report_dir + ": cannot write results.jsonl");
 
@@ -397,7 +375,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
                   it.verdict = filter.Check(it.doc.text, it.doc.kind, it.doc.language);
                   if (it.verdict.ok() &&
                       (it.verdict->action == Action::kRedact || it.verdict->action == Action::kBlock)) {
-                    it.flagged = Describe(filter.index(), sketcher, it.doc, *it.verdict);
+                    it.flagged = Describe(filter.index(), it.doc, *it.verdict);
                   }
                 }
                 return b;
