@@ -59,15 +59,40 @@ struct Flags {
   std::string text_field = "text", id_field = "id", on_error = "fail", metadata;
   int threads = 0;
   bool quiet = false;
+  bool digest = false;
+  std::string spill_memory = "256M";
   SketchParams params;
   uint64_t max_document_bytes = uint64_t{64} << 20;
 };
+
+// --flag value "512M", "4G", "1000000" -> bytes.
+Result<uint64_t> ParseBytes(const std::string& flag, const std::string& s) {
+  if (s.empty()) return Status::InvalidArgument(flag + ": empty");
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (...) {
+    return Status::InvalidArgument(flag + " " + s + ": expected a size like 512M or 4G");
+  }
+  const std::string unit = s.substr(used);
+  double mul = 1;
+  if (unit == "K" || unit == "k") mul = 1024.0;
+  else if (unit == "M" || unit == "m") mul = 1024.0 * 1024;
+  else if (unit == "G" || unit == "g") mul = 1024.0 * 1024 * 1024;
+  else if (!unit.empty()) return Status::InvalidArgument(flag + " " + s + ": unknown unit " + unit);
+  if (v < 0) return Status::InvalidArgument(flag + " " + s + ": negative");
+  return static_cast<uint64_t>(v * mul);
+}
 
 int RunBuild(const Flags& f, bool create, bool params_given) {
   const auto t0 = std::chrono::steady_clock::now();
   IndexOptions io;
   io.create_if_missing = create;
   io.bulk_load = create;
+  auto spill = ParseBytes("--spill-memory", f.spill_memory);
+  if (!spill.ok()) return Fail(spill.status());
+  io.bulk_spill_bytes = std::max<uint64_t>(*spill, 1);
   if (params_given) io.params = f.params;
   auto index = Index::Open(f.index, io);
   if (!index.ok()) return Fail(index.status());
@@ -157,10 +182,12 @@ int RunVerify(const Flags& f) {
   io.read_only = true;
   auto index = Index::Open(f.index, io);
   if (!index.ok()) return Fail(index.status());
-  std::string report;
-  Status s = (*index)->Verify(&report);
+  VerifyOptions vo;
+  vo.digest = f.digest;
+  VerifyReport report;
+  Status s = (*index)->Verify(vo, &report);
   if (!s.ok()) return Fail(s);
-  std::cout << "ok " << report << "\n";
+  std::cout << "ok " << report.ToString() << "\n";
   return 0;
 }
 
@@ -176,26 +203,6 @@ struct DedupFlags {
   DedupOptions o;
   bool quiet = false;
 };
-
-// "512M", "4G", "1000000" -> bytes.
-Result<uint64_t> ParseBytes(const std::string& s) {
-  if (s.empty()) return Status::InvalidArgument("--memory-limit: empty");
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (...) {
-    return Status::InvalidArgument("--memory-limit " + s + ": expected a size like 512M or 4G");
-  }
-  const std::string unit = s.substr(used);
-  double mul = 1;
-  if (unit == "K" || unit == "k") mul = 1024.0;
-  else if (unit == "M" || unit == "m") mul = 1024.0 * 1024;
-  else if (unit == "G" || unit == "g") mul = 1024.0 * 1024 * 1024;
-  else if (!unit.empty()) return Status::InvalidArgument("--memory-limit " + s + ": unknown unit " + unit);
-  if (v < 0) return Status::InvalidArgument("--memory-limit " + s + ": negative");
-  return static_cast<uint64_t>(v * mul);
-}
 
 int RunDedup(const Flags& f, DedupFlags& d, const std::vector<std::string>& explicit_params) {
   DedupOptions o = d.o;
@@ -218,7 +225,7 @@ int RunDedup(const Flags& f, DedupFlags& d, const std::vector<std::string>& expl
   o.text_field = f.text_field;
   o.id_field = f.id_field;
   o.max_document_bytes = f.max_document_bytes;
-  auto limit = ParseBytes(d.memory_limit);
+  auto limit = ParseBytes("--memory-limit", d.memory_limit);
   if (!limit.ok()) return Fail(limit.status());
   o.memory_limit = *limit;
   const bool tty = isatty(2) && !d.quiet;
@@ -286,6 +293,9 @@ int main(int argc, char** argv) {
   };
   auto* build = app.add_subcommand("build", "Create an index (or add to it) from inputs");
   add_input_flags(build);
+  build->add_option("--spill-memory", f.spill_memory,
+                    "Posting pairs a new index buffers before sorting them into a file (K, M, G)")
+      ->capture_default_str();
   bool params_given = false;
   auto param = [&](const char* name, uint32_t* v, const char* help) {
     build->add_option(name, *v, help)->capture_default_str()->each([&](const std::string&) { params_given = true; });
@@ -306,6 +316,9 @@ int main(int argc, char** argv) {
   stats->add_option("--index", f.index, "Index directory")->required();
   auto* verify = app.add_subcommand("verify", "Check the index's consistency");
   verify->add_option("--index", f.index, "Index directory")->required();
+  verify->add_flag("--digest", f.digest,
+                   "Also print a digest of the content that ignores document ids: equal for "
+                   "indexes holding the same documents and posting lists however they were built");
   auto* compact = app.add_subcommand("compact", "Compact, dropping removed ids from posting lists");
   compact->add_option("--index", f.index, "Index directory")->required();
 

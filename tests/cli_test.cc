@@ -262,6 +262,26 @@ TEST_CASE("cli: doppel-index add on a missing index is exit code 2", "[cli]") {
   CHECK_FALSE(std::filesystem::exists(dir));  // add never creates an index
 }
 
+TEST_CASE("cli: build into a directory of other files is refused and leaves them alone", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "notes";
+  std::filesystem::create_directories(dir);
+  doppel_test::WriteFile(dir + "/todo.txt", "keep me");
+  const CommandResult r = Index("build --index " + Quote(dir) + " " + kLicenses + "/GPL-3");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, dir));
+  CHECK(Contains(r.err, "not empty"));
+  CHECK(doppel_test::ReadFile(dir + "/todo.txt") == "keep me");
+  CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 1);
+  CHECK_FALSE(std::filesystem::exists(dir + ".creating"));
+  // An empty directory is fine.
+  std::filesystem::create_directories(tmp / "empty");
+  const CommandResult ok = Index("build --quiet --index " + Quote(tmp / "empty") + " " + kLicenses + "/GPL-3");
+  INFO(Describe(ok));
+  CHECK(ok.exit_code == 0);
+}
+
 TEST_CASE("cli: add and remove change what check reports", "[cli]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

@@ -74,13 +74,6 @@ std::vector<Document> ThreeDocs(uint64_t seed = 42) {
   return docs;
 }
 
-uint64_t PendingRefs(const std::string& report) {
-  const std::string key = "deleted_refs_pending_compaction=";
-  const size_t at = report.find(key);
-  REQUIRE(at != std::string::npos);
-  return std::stoull(report.substr(at + key.size()));
-}
-
 }  // namespace
 
 TEST_CASE("index: opening a missing directory without create is NotFound", "[index]") {
@@ -171,10 +164,10 @@ TEST_CASE("index: Stats counts live documents, bytes and keys", "[index]") {
   CHECK(st->band_keys > 0);
   CHECK(st->fingerprints > 0);
   CHECK(st->size_on_disk > 0);
-  std::string report;
-  REQUIRE(index->Verify(&report).ok());
-  CHECK(Contains(report, "documents=3"));
-  CHECK(Contains(report, "bytes=" + std::to_string(bytes)));
+  VerifyReport report;
+  REQUIRE(index->Verify({}, &report).ok());
+  CHECK(report.documents == 3);
+  CHECK(report.bytes == bytes);
 }
 
 TEST_CASE("index: re-writing the same documents reports them unchanged", "[index]") {
@@ -227,8 +220,8 @@ TEST_CASE("index: changed content replaces the document under a new id", "[index
   auto info = index->GetDocument(IdOf(*index, "docs/alpha.txt"));
   REQUIRE(info.ok());
   CHECK(info->metadata == R"({"license":"GPL"})");
-  std::string report;
-  CHECK(index->Verify(&report).ok());
+  VerifyReport report;
+  CHECK(index->Verify({}, &report).ok());
 }
 
 TEST_CASE("index: the same name twice in one batch keeps the later version", "[index]") {
@@ -252,8 +245,8 @@ TEST_CASE("index: the same name twice in one batch keeps the later version", "[i
   CHECK(st->documents == 2);
   CHECK(st->bytes == std::string("second version of the text").size() +
                          std::string("something else entirely").size());
-  std::string report;
-  CHECK(index->Verify(&report).ok());
+  VerifyReport report;
+  CHECK(index->Verify({}, &report).ok());
 
   // Identical twice in one batch: the second is unchanged.
   const WriteSummary same = WriteOk(
@@ -301,9 +294,9 @@ TEST_CASE("index: Remove deletes every record and decreases Stats", "[index]") {
   CHECK(index->IsDeleted(id));
   CHECK(index->GetDocument(id).status().code() == Status::Code::kNotFound);
   CHECK(IdOf(*index, "docs/alpha.txt") == 0);
-  std::string report;
-  REQUIRE(index->Verify(&report).ok());
-  CHECK(Contains(report, "documents=2"));
+  VerifyReport report;
+  REQUIRE(index->Verify({}, &report).ok());
+  CHECK(report.documents == 2);
 }
 
 TEST_CASE("index: ids are never reused after removal", "[index]") {
@@ -325,14 +318,14 @@ TEST_CASE("index: removed ids leave merged posting lists at once, stored ones at
   const auto beta_fps = sketched[1].fingerprints;
   WriteOk(index.get(), sketched);
   const uint32_t id = IdOf(*index, "docs/beta.txt");
-  std::string clean;
-  REQUIRE(index->Verify(&clean).ok());
-  CHECK(PendingRefs(clean) == 0);
+  VerifyReport clean;
+  REQUIRE(index->Verify({}, &clean).ok());
+  CHECK(clean.deleted_refs == 0);
   uint64_t removed = 0, missing = 0;
   REQUIRE(index->Remove(std::vector<std::string>{"docs/beta.txt"}, &removed, &missing).ok());
-  std::string before;
-  REQUIRE(index->Verify(&before).ok());
-  INFO("before compaction: " << before);
+  VerifyReport before;
+  REQUIRE(index->Verify({}, &before).ok());
+  INFO("before compaction: " << before.ToString());
   // Posting lists still held as merge operands are merged without the removed id.
   std::vector<Posting> postings;
   REQUIRE(index->GetGramPostings(Kind::kText, beta_fps, &postings).ok());
@@ -344,8 +337,8 @@ TEST_CASE("index: removed ids leave merged posting lists at once, stored ones at
   REQUIRE(index->Compact().ok());
   REQUIRE(index->GetGramPostings(Kind::kText, sketched[0].fingerprints, &postings).ok());
   for (const auto& p : postings) CHECK(std::count(p.ids.begin(), p.ids.end(), 0u) == 1);
-  std::string after;
-  CHECK(index->Verify(&after).ok());
+  VerifyReport after;
+  CHECK(index->Verify({}, &after).ok());
 }
 
 // Index::Compact promises to drop deleted ids from posting lists. RocksDB does not pass merge
@@ -359,14 +352,14 @@ TEST_CASE("index: one Compact drops removed ids from posting lists", "[index]") 
   const uint32_t id = IdOf(*index, "docs/beta.txt");
   uint64_t removed = 0, missing = 0;
   REQUIRE(index->Remove(std::vector<std::string>{"docs/beta.txt"}, &removed, &missing).ok());
-  std::string before;
-  REQUIRE(index->Verify(&before).ok());
+  VerifyReport before;
+  REQUIRE(index->Verify({}, &before).ok());
   REQUIRE(index->Compact().ok());
-  std::string after;
-  REQUIRE(index->Verify(&after).ok());
-  INFO("before compaction: " << before);
-  INFO("after compaction: " << after);
-  CHECK(Contains(after, "deleted_refs_pending_compaction=0"));
+  VerifyReport after;
+  REQUIRE(index->Verify({}, &after).ok());
+  INFO("before compaction: " << before.ToString());
+  INFO("after compaction: " << after.ToString());
+  CHECK(after.deleted_refs == 0);
   std::vector<Posting> postings;
   REQUIRE(index->GetGramPostings(Kind::kText, beta_fps, &postings).ok());
   size_t still_named = 0;
@@ -471,8 +464,8 @@ TEST_CASE("index: a failed Write leaves Stats and Verify unchanged", "[index]") 
   REQUIRE(st.ok());
   CHECK(st->documents == 0);
   CHECK(st->bytes == 0);
-  std::string report;
-  const Status v = index->Verify(&report);
+  VerifyReport report;
+  const Status v = index->Verify({}, &report);
   INFO(v.ToString());
   CHECK(v.ok());
 }
@@ -512,8 +505,8 @@ TEST_CASE("index: a corrupt document value is Corruption on read and in Verify",
   const auto doc = index->GetDocument(0);
   CHECK(doc.status().code() == Status::Code::kCorruption);
   CHECK(index->GetDocument(1).ok());  // the others still read
-  std::string report;
-  const Status v = index->Verify(&report);
+  VerifyReport report;
+  const Status v = index->Verify({}, &report);
   CHECK(v.code() == Status::Code::kCorruption);
 }
 
@@ -532,8 +525,8 @@ TEST_CASE("index: a corrupt posting value is Corruption on read and in Verify", 
   const std::vector<uint64_t> grams = {fp};
   CHECK(index->GetGramPostings(Kind::kText, grams, &postings).code() ==
         Status::Code::kCorruption);
-  std::string report;
-  CHECK(index->Verify(&report).code() == Status::Code::kCorruption);
+  VerifyReport report;
+  CHECK(index->Verify({}, &report).code() == Status::Code::kCorruption);
 }
 
 TEST_CASE("index: a manifest from another tokenizer version is Incompatible", "[index]") {
@@ -632,8 +625,8 @@ TEST_CASE("index: posting_cap saturates fingerprints shared by more documents", 
     check(*index);
     REQUIRE(index->Compact().ok());
     check(*index);
-    std::string report;
-    CHECK(index->Verify(&report).ok());
+    VerifyReport report;
+    CHECK(index->Verify({}, &report).ok());
   }
   auto reader = OpenOk(dir, false, true);
   CHECK(reader->params().posting_cap == 3);
@@ -654,8 +647,8 @@ TEST_CASE("index: a bulk-loaded index keeps its documents after close", "[index]
   auto index = OpenOk(dir, false, true);
   CHECK(index->Stats()->documents == 3);
   CHECK(IdOf(*index, "docs/gamma.txt") == 2);
-  std::string report;
-  CHECK(index->Verify(&report).ok());
+  VerifyReport report;
+  CHECK(index->Verify({}, &report).ok());
 }
 
 TEST_CASE("index: Refresh lets a reader see what a writer stored after it opened", "[index]") {
@@ -828,10 +821,13 @@ TEST_CASE("index: opening for writing removes documents a bulk load left without
   RawPut(dir, "meta", "postings_below", below);
   {
     auto reader = OpenOk(dir, false, true);
-    std::string report;
-    const Status v = reader->Verify(&report);
-    CHECK(v.code() == Status::Code::kCorruption);
-    CHECK(Contains(v.message(), "bulk load"));
+    // Readers and Verify see the index as it stands below the watermark.
+    VerifyReport report;
+    const Status v = reader->Verify({}, &report);
+    INFO(v.ToString());
+    CHECK(v.ok());
+    CHECK(report.documents == 1);
+    CHECK(report.interrupted_load_documents == 2);
   }
   auto index = OpenOk(dir, false);
   CHECK(IdOf(*index, "docs/alpha.txt") == 0);
@@ -843,8 +839,8 @@ TEST_CASE("index: opening for writing removes documents a bulk load left without
   auto st = index->Stats();
   REQUIRE(st.ok());
   CHECK(st->documents == 1);
-  std::string report;
-  const Status v = index->Verify(&report);
+  VerifyReport report;
+  const Status v = index->Verify({}, &report);
   INFO(v.ToString());
   CHECK(v.ok());
   // A rerun adds them again, under new ids.
@@ -853,6 +849,86 @@ TEST_CASE("index: opening for writing removes documents a bulk load left without
   CHECK(again.unchanged == 1);
   CHECK(IdOf(*index, "docs/beta.txt") == 3);
   CHECK(IdOf(*index, "docs/gamma.txt") == 4);
+  // ... to the content of a load that was never interrupted.
+  VerifyReport rerun, whole;
+  REQUIRE(index->Verify({.digest = true}, &rerun).ok());
+  {
+    auto fresh = OpenOk(tmp / "whole", true);
+    WriteOk(fresh.get(), SketchAll(SketchParams{}, ThreeDocs()));
+    REQUIRE(fresh->Verify({.digest = true}, &whole).ok());
+  }
+  CHECK(rerun.interrupted_load_documents == 0);
+  CHECK(rerun.digest.size() == 32);
+  CHECK(rerun.digest == whole.digest);
+}
+
+TEST_CASE("index: the digest ignores ids and order but sees every change of content", "[index]") {
+  TempDir tmp;
+  auto digest = [](const Index& index) {
+    VerifyReport r;
+    const Status s = index.Verify({.digest = true}, &r);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    return r.digest;
+  };
+  auto a = OpenOk(tmp / "a", true);
+  WriteOk(a.get(), SketchAll(SketchParams{}, ThreeDocs()));
+  auto b = OpenOk(tmp / "b", true);
+  auto docs = ThreeDocs();
+  std::reverse(docs.begin(), docs.end());
+  for (auto& d : docs) WriteOk(b.get(), SketchAll(SketchParams{}, {d}));  // other ids and batches
+  CHECK(IdOf(*a, "docs/alpha.txt") != IdOf(*b, "docs/alpha.txt"));
+  CHECK(digest(*a) == digest(*b));
+  uint64_t removed = 0, missing = 0;
+  REQUIRE(b->Remove(std::vector<std::string>{"docs/beta.txt"}, &removed, &missing).ok());
+  const std::string without_beta = digest(*b);
+  CHECK(without_beta != digest(*a));
+  CHECK(without_beta.substr(16) != digest(*a).substr(16));  // the posting half changed too
+  WriteOk(b.get(), SketchAll(SketchParams{}, ThreeDocs()));  // beta again, under a new id
+  CHECK(digest(*a) == digest(*b));
+  auto changed = ThreeDocs();
+  changed[2].metadata = R"({"license":"other"})";
+  WriteOk(b.get(), SketchAll(SketchParams{}, changed));
+  CHECK(digest(*a) != digest(*b));
+}
+
+TEST_CASE("index: a bulk load into an index holding documents writes postings with them",
+          "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  IndexOptions o;
+  o.create_if_missing = true;
+  o.bulk_load = true;
+  {
+    auto r = Index::Open(dir, o);
+    REQUIRE(r.ok());
+    WriteOk(r.value().get(), SketchAll(SketchParams{}, ThreeDocs()));
+  }
+  // Replacing beta in a bulk load would delete its old version at once and leave the new one
+  // without postings until the next spill; a kill then would lose both.
+  auto r = Index::Open(dir, o);
+  REQUIRE(r.ok());
+  auto& writer = *r.value();
+  auto changed = ThreeDocs();
+  changed[1].text += " and a new closing sentence for the second document";
+  auto sketched = SketchAll(SketchParams{}, {changed[1]});
+  const auto fps = sketched[0].fingerprints;
+  const WriteSummary sum = WriteOk(&writer, sketched);
+  REQUIRE(sum.replaced == 1);
+  // Without Flush or Close, a reader finds the new version through its posting lists.
+  auto reader = OpenOk(dir, false, true);
+  VerifyReport report;
+  const Status v = reader->Verify({}, &report);
+  INFO(v.ToString());
+  REQUIRE(v.ok());
+  CHECK(report.documents == 3);
+  CHECK(report.interrupted_load_documents == 0);
+  const uint32_t id = IdOf(*reader, "docs/beta.txt");
+  std::vector<Posting> postings;
+  REQUIRE(reader->GetGramPostings(Kind::kText, fps, &postings).ok());
+  size_t listed = 0;
+  for (const auto& p : postings) listed += std::count(p.ids.begin(), p.ids.end(), id);
+  CHECK(listed == fps.size());
 }
 
 TEST_CASE("index: posting lists of a bulk load are readable after Flush", "[index]") {
@@ -870,8 +946,8 @@ TEST_CASE("index: posting lists of a bulk load are readable after Flush", "[inde
   std::vector<Posting> postings;
   REQUIRE(index.GetGramPostings(Kind::kText, fps, &postings).ok());
   for (const auto& p : postings) CHECK(std::count(p.ids.begin(), p.ids.end(), 2u) == 1);
-  std::string report;
-  const Status v = index.Verify(&report);
+  VerifyReport report;
+  const Status v = index.Verify({}, &report);
   INFO(v.ToString());
   CHECK(v.ok());
 }

@@ -2,10 +2,12 @@
 // command-line tools.
 #pragma once
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "doppel/document.h"
@@ -165,6 +168,31 @@ inline bool ExitsCleanly(const std::function<void()>& fn) {
   int status = 0;
   if (::waitpid(pid, &status, 0) != pid) return false;
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Starts `command` through the shell with its output discarded, sends it SIGKILL after `delay`,
+// and reports whether the signal ended it (false: it had already exited).
+inline bool RunKilledAfter(const std::string& command, std::chrono::microseconds delay) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const std::string exec = "exec " + command + " >/dev/null 2>&1";
+    ::execl("/bin/sh", "sh", "-c", exec.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(delay);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+// The wall time of a command that runs to completion, and its result.
+inline std::pair<CommandResult, std::chrono::microseconds> RunTimed(const std::string& command) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CommandResult r = Run(command);
+  return {r, std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)};
 }
 
 // Single-quotes a string for the shell.

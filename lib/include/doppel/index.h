@@ -44,8 +44,9 @@ struct IndexOptions {
   // Bulk loading: documents skip the write-ahead log, posting lists are sorted in memory and
   // ingested as SST files, and compaction waits. A watermark in `meta` marks the documents whose
   // posting lists are durable; a run that is killed loses the documents above it, which the
-  // next writable open removes, so a rerun adds them again. Faster for `build`; leave off for
-  // small incremental updates.
+  // next writable open removes, so a rerun adds them again. Applies only to an index that holds
+  // no documents when opened: in one that does, a replaced document's old version would be gone
+  // with its new one after a kill, so such opens write incrementally instead.
   bool bulk_load = false;
   // Bulk loads buffer posting pairs in memory up to about this many bytes, then sort them and
   // ingest them as SST files (never through the memtable). More memory, fewer and larger files.
@@ -82,6 +83,24 @@ struct WriteSummary {
 };
 
 // A posting list as read: the ids, or the mark that the fingerprint is boilerplate.
+struct VerifyOptions {
+  // Also compute a digest of the index's content that does not depend on document ids: equal
+  // for two indexes holding the same documents, signatures and posting lists, however they were
+  // built (one run, or killed and rerun, or in another order). Costs a lookup per posting.
+  bool digest = false;
+};
+
+struct VerifyReport {
+  uint64_t documents = 0, bytes = 0;
+  uint64_t posting_lists = 0, postings = 0;
+  uint64_t deleted_refs = 0;  // ids of removed documents still in posting lists until compaction
+  // Documents a killed bulk load stored without their posting lists: not part of the index
+  // (readers never reach them through postings); the next writable open removes them.
+  uint64_t interrupted_load_documents = 0;
+  std::string digest;  // 32 hex digits when VerifyOptions::digest, else empty
+  std::string ToString() const;
+};
+
 struct Posting {
   bool saturated = false;
   std::vector<uint32_t> ids;  // sorted; empty when saturated or absent
@@ -128,9 +147,11 @@ class Index {
   virtual bool IsDeleted(uint32_t id) const = 0;
 
   virtual Result<IndexStats> Stats() const = 0;
-  // Consistency check: manifest, every live document's records decode, every posting refers to
-  // a live or deleted id below the next id. Reads everything.
-  virtual Status Verify(std::string* report) const = 0;
+  // Consistency check, reading everything with checksums on: the manifest and counters, every
+  // live document's records decode and agree (name entry, signature size, content size and
+  // hash), every posting list decodes and refers only to ids below the next id. Corruption
+  // names the first record that fails.
+  virtual Status Verify(const VerifyOptions& options, VerifyReport* report) const = 0;
 };
 
 }  // namespace doppel

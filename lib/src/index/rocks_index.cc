@@ -1,4 +1,7 @@
 // The RocksDB implementation of Index. Layout: codec.h. Hooks: posting_ops.h.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -11,6 +14,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -104,6 +108,8 @@ class RocksIndex final : public Index {
   ~RocksIndex() override { Close(); }
 
   static Result<std::unique_ptr<Index>> Open(const std::string& dir, const IndexOptions& o);
+  // Creates an index holding only its manifest at `dir` (absent or an empty directory).
+  static Status CreateEmpty(const std::string& dir, const IndexOptions& o);
 
   const SketchParams& params() const override { return params_; }
   const std::string& dir() const override { return dir_; }
@@ -125,7 +131,7 @@ class RocksIndex final : public Index {
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override;
   bool IsDeleted(uint32_t id) const override { return deleted_->Get()->contains(id); }
   Result<IndexStats> Stats() const override;
-  Status Verify(std::string* report) const override;
+  Status Verify(const VerifyOptions& options, VerifyReport* report) const override;
 
  private:
   Status OpenDb();
@@ -134,6 +140,8 @@ class RocksIndex final : public Index {
                           std::vector<Posting>* out) const;
   Status RemoveIdLocked(uint32_t id, rocksdb::WriteBatch* wb, Roaring* deleted_now);
   Status ReadU64(const char* key, uint64_t* v) const;
+  // The bulk-load watermark: documents with ids from it on have no durable posting lists.
+  Status ReadPostingsBelow(uint64_t* below) const;
   Status PutMetaSync(const char* key, uint64_t v);
   // Adds the counters to `wb`, and the deleted set grown by `deleted_now` when that is not
   // empty; returns the grown set (to publish after the write succeeds) or null.
@@ -326,6 +334,47 @@ Status RocksIndex::LoadState() {
   return Status::OK();
 }
 
+Status RocksIndex::CreateEmpty(const std::string& dir, const IndexOptions& o) {
+  // RocksDB creates a database file by file (CURRENT before the column families), so a kill
+  // while creating in place would leave a directory no open accepts. The index is made whole
+  // beside `dir` and renamed into place: `dir` holds a complete index or none.
+  fs::path target = fs::path(dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();
+  const std::string staging = target.string() + ".creating";
+  std::error_code ec;
+  fs::remove_all(staging, ec);  // what a killed create left
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
+  {
+    RocksIndex t;
+    t.dir_ = staging;
+    t.options_.create_if_missing = true;
+    t.options_.block_cache_bytes = size_t{8} << 20;
+    DOPPEL_RETURN_IF_ERROR(t.OpenDb());
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    DOPPEL_RETURN_IF_ERROR(FromRocks(t.db_->Put(wo, t.cf_[kMeta], "manifest",
+                                                codec::EncodeManifest(o.params.value_or(SketchParams{}))),
+                                     "writing manifest"));
+  }
+  fs::rename(staging, target, ec);  // replaces an empty directory
+  if (ec) {
+    fs::remove_all(staging);
+    if (ec == std::errc::directory_not_empty || ec == std::errc::file_exists) {
+      return Status::InvalidArgument(dir + " is not empty and holds no doppel index: "
+                                     "name a new or empty directory");
+    }
+    return Status::IOError("cannot create " + dir + ": " + ec.message());
+  }
+  // The rename is durable once the parent directory is synced.
+  const std::string parent = target.has_parent_path() ? target.parent_path().string() : ".";
+  const int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const IndexOptions& o) {
   auto idx = std::make_unique<RocksIndex>();
   idx->dir_ = dir;
@@ -341,22 +390,15 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
     if (!o.create_if_missing || o.read_only) {
       return Status::NotFound("no doppel index at " + dir + " (build one with doppel-index build)");
     }
-    fs::create_directories(dir, ec);
-    if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+    DOPPEL_RETURN_IF_ERROR(CreateEmpty(dir, o));
   }
-  idx->options_.create_if_missing = !exists;
+  idx->options_.create_if_missing = false;
   DOPPEL_RETURN_IF_ERROR(idx->OpenDb());
 
   std::string manifest;
   auto s = idx->db_->Get(rocksdb::ReadOptions(), idx->cf_[kMeta], "manifest", &manifest);
   if (s.IsNotFound()) {
-    if (exists) return Status::Corruption(dir + ": index has no manifest");
-    idx->params_ = o.params.value_or(SketchParams{});  // validated above
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    DOPPEL_RETURN_IF_ERROR(FromRocks(
-        idx->db_->Put(wo, idx->cf_[kMeta], "manifest", codec::EncodeManifest(idx->params_)),
-        "writing manifest"));
+    return Status::Corruption(dir + ": index has no manifest");
   } else {
     DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading manifest"));
     DOPPEL_RETURN_IF_ERROR(codec::DecodeManifest(manifest, &idx->params_).WithContext(dir));
@@ -367,9 +409,20 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   idx->merge_op_->set_cap(idx->params_.posting_cap);
   DOPPEL_RETURN_IF_ERROR(idx->LoadState());
   if (!o.read_only) {
-    std::lock_guard<std::mutex> lock(idx->write_mu_);
-    DOPPEL_RETURN_IF_ERROR(idx->RecoverLocked());
-    if (o.bulk_load) DOPPEL_RETURN_IF_ERROR(idx->PutMetaSync("postings_below", idx->next_id_));
+    {
+      std::lock_guard<std::mutex> lock(idx->write_mu_);
+      DOPPEL_RETURN_IF_ERROR(idx->RecoverLocked());
+    }
+    if (o.bulk_load && idx->documents_ > 0) {
+      // A bulk load replacing a stored document would lose both versions if killed before its
+      // next spill: an index that holds documents is written incrementally instead.
+      idx->Close();
+      idx->options_.bulk_load = false;
+      idx->cf_options_.clear();
+      DOPPEL_RETURN_IF_ERROR(idx->OpenDb());
+      DOPPEL_RETURN_IF_ERROR(idx->LoadState());
+    }
+    if (idx->options_.bulk_load) DOPPEL_RETURN_IF_ERROR(idx->PutMetaSync("postings_below", idx->next_id_));
   }
   return std::unique_ptr<Index>(std::move(idx));
 }
@@ -413,13 +466,20 @@ std::shared_ptr<Roaring> RocksIndex::PutStateLocked(rocksdb::WriteBatch* wb, con
   return all;
 }
 
-Status RocksIndex::RecoverLocked() {
+Status RocksIndex::ReadPostingsBelow(uint64_t* below) const {
   std::string value;
   auto s = db_->Get(rocksdb::ReadOptions(), cf_[kMeta], "postings_below", &value);
+  *below = next_id_;  // absent: nothing was ever bulk loaded
   if (s.IsNotFound()) return Status::OK();
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading meta postings_below"));
   if (value.size() != 8) return Status::Corruption("meta postings_below: bad length");
-  const uint64_t below = codec::DecodeFixed64(value.data());
+  *below = std::min<uint64_t>(codec::DecodeFixed64(value.data()), next_id_);
+  return Status::OK();
+}
+
+Status RocksIndex::RecoverLocked() {
+  uint64_t below = 0;
+  DOPPEL_RETURN_IF_ERROR(ReadPostingsBelow(&below));
   if (below >= next_id_) return Status::OK();
   rocksdb::WriteBatch wb;
   Roaring deleted_now;
@@ -755,61 +815,112 @@ Result<IndexStats> RocksIndex::Stats() const {
   return st;
 }
 
-Status RocksIndex::Verify(std::string* report) const {
-  uint64_t docs = 0, bytes = 0, postings = 0, ids_seen = 0, dead_refs = 0;
+Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
+  VerifyReport r;
   const auto deleted = deleted_->Get();
   rocksdb::ReadOptions ro;
   ro.verify_checksums = true;
   ro.fill_cache = false;
+  uint64_t below = 0;  // ids from here on have no durable posting lists
+  DOPPEL_RETURN_IF_ERROR(ReadPostingsBelow(&below));
+  // Digests are sums, so neither ids nor the order of records matter: documents by their
+  // records and signatures, postings by (key, name of each live document listed).
+  uint64_t doc_digest = 0, posting_digest = 0;
+  std::unordered_map<uint32_t, uint64_t> name_hash;
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kDocs]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       DOPPEL_ASSIGN_OR_RETURN(uint32_t id, codec::DecodeIdKey(View(it->key())));
       DOPPEL_ASSIGN_OR_RETURN(auto d, codec::DecodeDocument(id, View(it->value())));
-      if (id >= next_id_) return Status::Corruption("document id " + std::to_string(id) + " >= next id");
+      const std::string what = "document " + std::to_string(id) + " (" + d.name + ")";
+      if (id >= next_id_) return Status::Corruption(what + ": id is not below the next id " + std::to_string(next_id_));
+      if (deleted->contains(id)) return Status::Corruption(what + ": id is marked deleted");
       DOPPEL_ASSIGN_OR_RETURN(auto named, FindName(d.name));
-      if (!named || *named != id) return Status::Corruption("names entry of '" + d.name + "' does not point to document " + std::to_string(id));
+      if (!named || *named != id) return Status::Corruption(what + ": its names entry points elsewhere");
       DOPPEL_ASSIGN_OR_RETURN(auto sig, GetSignature(id));
-      if (sig.size() != params_.num_permutations) return Status::Corruption("signature of document " + std::to_string(id) + " has the wrong size");
+      if (sig.size() != params_.num_permutations) return Status::Corruption(what + ": signature has the wrong size");
       DOPPEL_RETURN_IF_ERROR(GetContent(d).status());  // size and hash
-      ++docs;
-      bytes += d.bytes;
+      if (id >= below) {
+        ++r.interrupted_load_documents;
+        continue;
+      }
+      ++r.documents;
+      r.bytes += d.bytes;
+      if (vo.digest) {
+        std::string rec = d.name;
+        rec.push_back('\0');
+        rec.push_back(static_cast<char>(d.kind));
+        rec += d.language;
+        rec.push_back('\0');
+        rec += d.metadata;
+        rec.push_back('\0');
+        codec::PutFixed64(&rec, d.bytes);
+        codec::PutFixed64(&rec, d.content_hash);
+        rec += codec::EncodeSignature(sig);
+        doc_digest += XXH3_64bits(rec.data(), rec.size());
+        name_hash[id] = XXH3_64bits(d.name.data(), d.name.size());
+      }
     }
     DOPPEL_RETURN_IF_ERROR(FromRocks(it->status(), "scanning docs"));
   }
-  uint64_t below = next_id_;
-  DOPPEL_RETURN_IF_ERROR(ReadU64("postings_below", &below));
-  if (below != 0 && below < next_id_) {
-    return Status::Corruption("documents from id " + std::to_string(below) +
-                              " on have no posting lists yet: a bulk load was interrupted (or "
-                              "is running); opening the index for writing recovers it");
-  }
-  if (docs != documents_) {
-    return Status::Corruption("meta counts " + std::to_string(documents_) + " documents, found " + std::to_string(docs));
+  if (r.documents + r.interrupted_load_documents != documents_) {
+    return Status::Corruption("meta counts " + std::to_string(documents_) + " documents, found " +
+                              std::to_string(r.documents + r.interrupted_load_documents));
   }
   for (Cf cf : {kBands, kGrams}) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[cf]));
     Roaring ids;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       bool sat = false;
-      DOPPEL_RETURN_IF_ERROR(codec::DecodePosting(View(it->value()), &ids, &sat).WithContext(kCfNames[cf]));
-      ++postings;
-      if (sat) continue;
-      ids_seen += ids.cardinality();
+      DOPPEL_RETURN_IF_ERROR(codec::DecodePosting(View(it->value()), &ids, &sat)
+                                 .WithContext(std::string(kCfNames[cf]) + " posting list"));
+      ++r.posting_lists;
+      const uint64_t key_hash = XXH3_64bits_withSeed(it->key().data(), it->key().size(), cf);
+      if (sat) {
+        if (vo.digest) posting_digest += XXH3_64bits_withSeed("saturated", 9, key_hash);
+        continue;
+      }
+      r.postings += ids.cardinality();
       if (!ids.isEmpty() && ids.maximum() >= next_id_) {
         return Status::Corruption(std::string(kCfNames[cf]) + ": posting refers to unknown id " + std::to_string(ids.maximum()));
       }
-      dead_refs += (ids & *deleted).cardinality();
+      r.deleted_refs += (ids & *deleted).cardinality();
+      if (!vo.digest) continue;
+      for (uint32_t id : ids) {
+        if (deleted->contains(id) || id >= below) continue;  // removed, or an interrupted load's
+        auto h = name_hash.find(id);
+        if (h == name_hash.end()) {
+          return Status::Corruption(std::string(kCfNames[cf]) + ": posting refers to id " + std::to_string(id) +
+                                    ", which is neither a live document nor deleted");
+        }
+        posting_digest += XXH3_64bits_withSeed(&h->second, sizeof h->second, key_hash);
+      }
     }
     DOPPEL_RETURN_IF_ERROR(FromRocks(it->status(), std::string("scanning ") + kCfNames[cf]));
   }
-  *report = "documents=" + std::to_string(docs) + " bytes=" + std::to_string(bytes) +
-            " posting_lists=" + std::to_string(postings) + " postings=" + std::to_string(ids_seen) +
-            " deleted_refs_pending_compaction=" + std::to_string(dead_refs);
+  if (vo.digest) {
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(doc_digest),
+                  static_cast<unsigned long long>(posting_digest));
+    r.digest = hex;
+  }
+  *report = std::move(r);
   return Status::OK();
 }
 
 }  // namespace
+
+std::string VerifyReport::ToString() const {
+  std::string s = "documents=" + std::to_string(documents) + " bytes=" + std::to_string(bytes) +
+                  " posting_lists=" + std::to_string(posting_lists) +
+                  " postings=" + std::to_string(postings) +
+                  " deleted_refs_pending_compaction=" + std::to_string(deleted_refs);
+  if (interrupted_load_documents > 0) {
+    s += " interrupted_load_documents=" + std::to_string(interrupted_load_documents);
+  }
+  if (!digest.empty()) s += " digest=" + digest;
+  return s;
+}
 
 Result<std::unique_ptr<Index>> Index::Open(const std::string& dir, const IndexOptions& options) {
   return RocksIndex::Open(dir, options);
