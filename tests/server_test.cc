@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -641,6 +642,108 @@ TEST_CASE("serve: documents added while the service runs become visible without 
   auto h = c.Get("/healthz");
   REQUIRE(h);
   CHECK(Json(h->body).Int("documents") == 5);
+}
+
+TEST_CASE("serve: while a writer replaces, adds and removes documents, every check answers with whole documents",
+          "[serve][concurrency]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions o;
+  o.workers = 2;
+  o.refresh_interval = std::chrono::milliseconds(10);
+  TestServer srv(dir / "index", o);
+  constexpr int kRounds = 60;
+  std::vector<std::string> versions, extras;  // texts of live/doc version i and of live/extra-i
+  std::mt19937_64 words(99);
+  for (int i = 0; i < kRounds; ++i) {
+    versions.push_back(doppel_test::RandomWords(words, 150));
+    extras.push_back(doppel_test::RandomWords(words, 150));
+  }
+  std::atomic<int> round{-1};
+  std::atomic<bool> done{false};
+  std::vector<std::string> problems;
+  std::mutex problems_mu;
+  auto problem = [&](std::string what) {
+    std::lock_guard<std::mutex> lock(problems_mu);
+    if (problems.size() < 10) problems.push_back(std::move(what));
+  };
+  // Catch2 assertions are for the test's own thread: the others report problems.
+  std::thread writer([&] {
+    auto index = Index::Open(dir / "index", IndexOptions{});
+    for (int i = 0; i < kRounds && index.ok(); ++i) {
+      // live/doc is replaced by each version; live/extra-i added, live/extra-(i-1) removed.
+      auto batch = doppel_test::SketchAll((*index)->params(), {MakeDoc("live/doc", versions[i]),
+                                                               MakeDoc("live/extra-" + std::to_string(i), extras[i])});
+      WriteSummary ws;
+      Status s = (*index)->Write(&batch, &ws);
+      uint64_t removed = 0, missing = 0;
+      if (s.ok() && i > 0) {
+        s = (*index)->Remove(std::vector<std::string>{"live/extra-" + std::to_string(i - 1)}, &removed, &missing);
+      }
+      if (!s.ok()) {
+        problem("writer: " + s.ToString());
+        break;
+      }
+      round = i;
+      std::this_thread::sleep_for(std::chrono::milliseconds(15));
+    }
+    if (!index.ok()) problem("writer: " + index.status().ToString());
+    done = true;
+  });
+  std::atomic<int> answered{0}, flagged_live{0};
+  std::vector<std::thread> clients;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      auto c = srv.Client();
+      std::mt19937_64 rng(t);
+      for (int n = 0; n < 2000 && !done && std::chrono::steady_clock::now() < deadline; ++n) {
+        const int r = round.load();
+        const int pick = r < 0 ? 0 : static_cast<int>(rng() % (r + 1));
+        std::string text, expect_source, expect_action;
+        switch (n % 4) {
+          case 0: text = Paragraph("GPL-3", 0, 60), expect_action = "block"; break;
+          case 1: text = kNovel, expect_action = "allow"; break;
+          case 2: text = versions[pick], expect_source = "live/doc"; break;
+          default: text = extras[pick], expect_source = "live/extra-" + std::to_string(pick); break;
+        }
+        auto res = PostJson(c, "/v1/check", Body({{"text", text}}));
+        if (!res || res->status != 200) {
+          problem("status " + (res ? std::to_string(res->status) + " " + res->body : std::string("none")));
+          continue;
+        }
+        ++answered;
+        simdjson::dom::parser p;
+        simdjson::dom::element e;
+        std::string_view action, source;
+        if (p.parse(res->body).get(e) || e["action"].get_string().get(action)) {
+          problem("bad body " + res->body);
+          continue;
+        }
+        if (!expect_action.empty() && action != expect_action) problem("expected " + expect_action + ": " + res->body);
+        if (expect_source.empty() || action == "allow") continue;
+        // A flagged churning text names its own document, never another version's or a removed one's.
+        for (simdjson::dom::element span : e["spans"].get_array()) {
+          if (span["source"]["name"].get_string().get(source) || source != expect_source) {
+            problem("expected source " + expect_source + ": " + res->body);
+          }
+        }
+        ++flagged_live;
+      }
+    });
+  }
+  writer.join();
+  for (auto& th : clients) th.join();
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  INFO(all << answered << " answered, " << flagged_live << " flagged a churning document");
+  CHECK(problems.empty());
+  CHECK(answered > 100);
+  CHECK(flagged_live > 10);  // the service saw the writes as they happened
+  auto c = srv.Client();
+  auto h = c.Get("/healthz");
+  REQUIRE(h);
+  CHECK(h->status == 200);
 }
 
 TEST_CASE("serve: the binary finishes requests in flight on SIGTERM, then exits 0", "[serve]") {
