@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "doppel/language.h"
 #include "doppel/policy.h"
 #include "doppel/scan.h"
+#include "doppel/streams.h"
 #include "server.h"
 
 namespace {
@@ -51,6 +53,32 @@ Result<std::string> ReadAll(const std::string& path) {
   return ss.str();
 }
 
+// One answer, from a file or "-" (stdin), read up to `max_bytes`: a larger one is refused
+// before it is held in memory. A NUL byte makes it binary, as for the indexer.
+Result<std::string> ReadAnswer(const std::string& path, uint64_t max_bytes) {
+  std::error_code ec;
+  if (path != "-" && std::filesystem::is_directory(path, ec)) {
+    return Status::InvalidArgument(path + ": is a directory, not an answer file (use scan for corpora)");
+  }
+  DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(path));
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    DOPPEL_ASSIGN_OR_RETURN(size_t n, src->Read(buf, sizeof buf));
+    if (n == 0) break;
+    if (out.size() + n > max_bytes) {
+      return Status::ResourceExhausted("answer of more than " + std::to_string(max_bytes) +
+                                       " bytes (--max-answer-bytes)");
+    }
+    if (const void* nul = std::memchr(buf, '\0', n)) {
+      return Status::InvalidArgument("binary input (NUL byte at offset " +
+                                     std::to_string(out.size() + (static_cast<const char*>(nul) - buf)) + ")");
+    }
+    out.append(buf, n);
+  }
+  return out;
+}
+
 // A verdict for people: action, reason and each span with its source lines.
 void PrintText(const Verdict& v, std::string_view text) {
   std::printf("%-10s %-8s score %.2f  %s\n", v.id.c_str(), std::string(ActionName(v.action)).c_str(),
@@ -77,6 +105,7 @@ void PrintText(const Verdict& v, std::string_view text) {
 struct Flags {
   std::string index, input = "-", id, format = "json", lang;
   bool jsonl = false, with_output = false;
+  uint64_t max_answer_bytes = uint64_t{16} << 20;
   FilterOptions options;
 };
 
@@ -95,10 +124,10 @@ bool Emit(const Flags& f, Verdict& v, std::string_view text) {
 int RunCheck(const Flags& f) {
   auto filter = Filter::Open(f.index, f.options);
   if (!filter.ok()) return Fail(filter.status());
-  auto data = ReadAll(f.input);
-  if (!data.ok()) return Fail(data.status());
   const std::string name = f.input == "-" ? "<stdin>" : f.input;
   if (!f.jsonl) {
+    auto data = ReadAnswer(f.input, f.max_answer_bytes);
+    if (!data.ok()) return Fail(data.status().WithContext(name));
     // --lang, or a code file's extension, reads the whole input as code; otherwise Markdown.
     const Language* l = !f.lang.empty() ? LookupLanguage(f.lang) : LanguageForPath(f.input);
     const bool code = !f.lang.empty() || l != nullptr;
@@ -107,18 +136,19 @@ int RunCheck(const Flags& f) {
     v->id = f.id.empty() ? name : f.id;
     return Emit(f, *v, *data) ? 1 : 0;
   }
-  // JSON Lines: one verdict line per input line, in order. A bad line gets an error line (so
-  // outputs stay aligned with inputs), a message on stderr, and exit code 2 at the end.
+  // JSON Lines, streamed: one verdict line per input line, in order. A bad or over-long line
+  // gets an error line (so outputs stay aligned with inputs), a message on stderr, and exit
+  // code 2 at the end.
+  if (f.input != "-" && std::filesystem::is_directory(f.input)) {
+    return Fail(Status::InvalidArgument(f.input + ": is a directory, not a JSON Lines file"));
+  }
+  auto src = OpenSource(f.input);
+  if (!src.ok()) return Fail(src.status());
+  LineReader lines(std::move(*src), f.max_answer_bytes);
   bool flagged = false, failed = false;
   simdjson::dom::parser parser;
-  std::string_view rest = *data;
-  size_t line_no = 0;
-  while (!rest.empty()) {
-    ++line_no;
-    const size_t nl = rest.find('\n');
-    std::string line(rest.substr(0, nl));
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  std::string line;
+  for (size_t line_no = 1;; ++line_no) {
     const std::string where = name + ":" + std::to_string(line_no);
     auto error_line = [&](const Status& s) {
       failed = true;
@@ -129,6 +159,14 @@ int RunCheck(const Flags& f) {
       out += "}}\n";
       std::fwrite(out.data(), 1, out.size(), stdout);
     };
+    auto more = lines.Next(&line);
+    if (!more.ok()) {
+      if (more.status().code() != Status::Code::kResourceExhausted) return Fail(more.status().WithContext(where));
+      error_line(Status::ResourceExhausted(more.status().message() + " (--max-answer-bytes)"));
+      continue;
+    }
+    if (!*more) break;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     simdjson::dom::element root;
     std::string_view text, id;
     if (auto err = parser.parse(line).get(root); err) {
@@ -327,6 +365,9 @@ int main(int argc, char** argv) {
   check->add_option("input", f.input, "Answer file, or - for standard input")->capture_default_str();
   check->add_flag("--jsonl", f.jsonl, "Input is JSON Lines of {\"id\": ..., \"text\": ...}; one verdict line each");
   check->add_option("--id", f.id, "Id echoed in the verdict (single answers)");
+  check->add_option("--max-answer-bytes", f.max_answer_bytes,
+                    "Largest answer (or JSONL line) checked; a check holds about 25 bytes of memory per answer byte")
+      ->capture_default_str();
   check->add_option("--lang", f.lang,
                     "Read the whole answer as code in this language (name, fence tag or extension; "
                     "unknown names use the generic code lexer). Default: Markdown, with fenced code "

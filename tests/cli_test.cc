@@ -236,6 +236,74 @@ TEST_CASE("cli: an answer with invalid UTF-8 is exit code 2 naming the byte offs
   CHECK(r.out.empty());
 }
 
+TEST_CASE("cli: a binary answer and one over --max-answer-bytes are exit code 2 naming the input", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const std::string nul = tmp / "zeros.bin";
+  WriteFile(nul, "Some words first." + std::string(4096, '\0'));
+  CommandResult r = Filter("check --index " + Quote(dir) + " " + Quote(nul));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "zeros.bin"));
+  CHECK(Contains(r.err, "NUL byte at offset 17"));
+  CHECK(r.out.empty());
+  const std::string big = tmp / "big.txt";
+  WriteFile(big, doppel_test::ReadFile(kLicenses + "/GPL-3"));  // 35 KB
+  r = Filter("check --index " + Quote(dir) + " --max-answer-bytes 10000 " + Quote(big));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "big.txt"));
+  CHECK(Contains(r.err, "more than 10000 bytes"));
+  // From standard input too, and within the limit it is checked.
+  r = doppel_test::Run(Quote(kFilterBin) + " check --index " + Quote(dir) + " --max-answer-bytes 10000 - < " + Quote(big));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "<stdin>"));
+  r = Filter("check --index " + Quote(dir) + " --max-answer-bytes 100000 " + Quote(big));
+  CHECK(r.exit_code == 1);
+  CHECK(Contains(r.out, "\"action\":\"block\""));
+}
+
+TEST_CASE("cli: --jsonl streams its input: an over-long line gets an error line and the next ones are checked",
+          "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  std::string huge = "{\"id\":\"huge\",\"text\":\"";
+  for (int i = 0; i < 50000; ++i) huge += "word ";
+  huge += "\"}\n";
+  const std::string input = tmp / "answers.jsonl";
+  WriteFile(input, "{\"id\":\"a\",\"text\":\"An original sentence about the weather.\"}\n" + huge +
+                       "{\"id\":\"b\",\"text\":\"Another harmless sentence about gardening.\"}\n");
+  const CommandResult r = Filter("check --index " + Quote(dir) + " --jsonl --max-answer-bytes 100000 " + Quote(input));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  const auto lines = Lines(r.out);
+  REQUIRE(lines.size() == 3);
+  CHECK(Contains(lines[0], "\"id\":\"a\""));
+  CHECK(Contains(lines[1], "\"line\":2"));
+  CHECK(Contains(lines[1], "resource_exhausted"));
+  CHECK(Contains(lines[2], "\"id\":\"b\""));
+  CHECK(Contains(r.err, "answers.jsonl:2"));
+}
+
+TEST_CASE("cli: deeply nested code is checked without exhausting the stack", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const std::string py = tmp / "deep.py", c = tmp / "deep.c", md = tmp / "deep.md";
+  WriteFile(py, "def f():\n    return " + std::string(50000, '(') + "1" + std::string(50000, ')') + "\n");
+  WriteFile(c, "int main() { " + std::string(100000, '{') + std::string(100000, '}') + " }\n");
+  WriteFile(md, std::string(20000, '>') + " quoted\n\n" + std::string(5000, '-') + "\n```js\n" +
+                    std::string(30000, '[') + "\n```\n");
+  for (const std::string& f : {py, c, md}) {
+    const CommandResult r = Filter("check --index " + Quote(dir) + " " + Quote(f));
+    INFO(f << ": " << Describe(r));
+    CHECK(r.exit_code == 0);
+    CHECK(Contains(r.out, "\"action\":\"allow\""));
+  }
+}
+
 TEST_CASE("cli: a missing index is exit code 2 naming the directory", "[cli]") {
   TempDir tmp;
   const std::string dir = tmp / "no-index-here";

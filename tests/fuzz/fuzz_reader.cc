@@ -9,7 +9,7 @@
 #include <string>
 
 #include "doppel/reader.h"
-#include "io/streams.h"
+#include "doppel/streams.h"
 
 using namespace doppel;
 

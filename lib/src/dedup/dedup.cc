@@ -18,7 +18,7 @@
 #include <queue>
 #include <sstream>
 
-#include "../io/streams.h"
+#include "doppel/streams.h"
 #include "doppel/filter.h"
 #include "doppel/format.h"
 #include "doppel/language.h"

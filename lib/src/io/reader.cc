@@ -14,7 +14,7 @@
 
 #include "doppel/format.h"
 #include "doppel/language.h"
-#include "streams.h"
+#include "doppel/streams.h"
 
 namespace doppel {
 namespace {

@@ -1,4 +1,4 @@
-#include "streams.h"
+#include "doppel/streams.h"
 
 #include <zlib.h>
 #include <zstd.h>
@@ -21,8 +21,10 @@ bool HasSuffix(std::string_view s, std::string_view suffix) {
 
 class PlainSource final : public ByteSource {
  public:
-  PlainSource(std::FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
-  ~PlainSource() override { std::fclose(f_); }
+  PlainSource(std::FILE* f, std::string path, bool owned = true) : f_(f), path_(std::move(path)), owned_(owned) {}
+  ~PlainSource() override {
+    if (owned_) std::fclose(f_);
+  }
   Result<size_t> Read(char* buf, size_t n) override {
     const size_t r = std::fread(buf, 1, n, f_);
     if (r == 0 && std::ferror(f_)) return Status::IOError(path_ + ": read error");
@@ -34,6 +36,7 @@ class PlainSource final : public ByteSource {
  private:
   std::FILE* f_;
   std::string path_;
+  bool owned_;
   uint64_t consumed_ = 0;
 };
 
@@ -103,6 +106,7 @@ class ZstdSource final : public ByteSource {
 };
 
 Result<std::unique_ptr<ByteSource>> OpenSourceImpl(const std::string& path) {
+  if (path == "-") return std::unique_ptr<ByteSource>(std::make_unique<PlainSource>(stdin, "<stdin>", false));
   if (HasSuffix(path, ".gz")) {
     gzFile f = gzopen(path.c_str(), "rb");
     if (f == nullptr) return Status::NotFound(path + ": " + std::strerror(errno));

@@ -10,7 +10,7 @@
 #include <map>
 #include <memory>
 
-#include "../io/streams.h"
+#include "doppel/streams.h"
 #include "doppel/format.h"
 #include "doppel/language.h"
 #include "doppel/sketch.h"

@@ -1,7 +1,7 @@
 // Byte streams of the command-line inputs and outputs (plain, gzip, zstd, chosen by the file
 // name's extension), a line splitter with a length limit, and the parsing of one JSON line into
-// a Document. Internal to lib/: shared by the DocumentReader and the deduplicator, which reads
-// shards twice (to decide, then to copy the kept lines byte for byte).
+// a Document. Shared by the DocumentReader, the deduplicator (which reads shards twice: to
+// decide, then to copy the kept lines byte for byte), the scanner and `doppel-filter check`.
 // Thread-safety: one thread per object.
 #pragma once
 
@@ -31,7 +31,8 @@ class ByteSource {
   virtual uint64_t consumed() const = 0;
 };
 
-// Opens `path` for reading, decompressing .gz and .zst. NotFound names the path.
+// Opens `path` for reading, decompressing .gz and .zst; "-" is standard input. NotFound names
+// the path.
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path);
 
 // Splits a byte stream into lines, refusing lines over a limit without buffering them.
