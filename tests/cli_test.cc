@@ -1,5 +1,7 @@
 // End-to-end tests of the command-line tools doppel-index and doppel-filter: the real binaries,
 // their output, and their exit codes.
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <filesystem>
@@ -348,6 +350,26 @@ TEST_CASE("cli: build into a directory of other files is refused and leaves them
   const CommandResult ok = Index("build --quiet --index " + Quote(tmp / "empty") + " " + kLicenses + "/GPL-3");
   INFO(Describe(ok));
   CHECK(ok.exit_code == 0);
+}
+
+TEST_CASE("cli: build reads JSON Lines from a named pipe and refuses another pipe by name", "[cli]") {
+  TempDir tmp;
+  const std::string fifo = tmp / "stream.jsonl";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string lines = tmp / "lines.jsonl";
+  WriteFile(lines, "{\"id\":\"a\",\"text\":\"first streamed document\"}\n{\"id\":\"b\",\"text\":\"second one\"}\n");
+  CommandResult r = doppel_test::Run("{ timeout 30 cat " + Quote(lines) + " > " + Quote(fifo) + " & " + Quote(kIndexBin) +
+                                     " build --index " + Quote(tmp / "idx") + " " + Quote(fifo) + "; }");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.err, "2 added"));
+  // Process substitution names /dev/fd/N: not a JSON Lines name, so an error rather than nothing.
+  r = doppel_test::Run("bash -c " + Quote(Quote(kIndexBin) + " build --index " + Quote(tmp / "idx2") + " <(cat " +
+                                          Quote(lines) + ")"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "/dev/fd/"));
+  CHECK(Contains(r.err, "not a regular file"));
 }
 
 TEST_CASE("cli: add and remove change what check reports", "[cli]") {

@@ -87,7 +87,15 @@ Result<bool> Reader::Next(Document* doc) {
       }
       continue;
     }
-    if (!fs::is_regular_file(st)) continue;  // sockets, fifos, devices
+    if (!fs::is_regular_file(st)) {
+      // Sockets, fifos and devices met in a directory are skipped; one named on the command
+      // line is read as a stream of JSON Lines when its name says so, else refused.
+      if (!p.explicit_input) continue;
+      if (!IsJsonLinesPath(p.path)) {
+        return Status::InvalidArgument(p.path + ": not a regular file; only a JSON Lines stream (a "
+                                       "name ending in .jsonl, .jsonl.gz or .jsonl.zst) is read from a pipe");
+      }
+    }
     if (IsJsonLinesPath(p.path)) {
       DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(p.path));
       lines_ = std::make_unique<LineReader>(std::move(src), o_.max_document_bytes);
