@@ -11,7 +11,7 @@ measure() {  # measure LABEL COMMAND...: prints the exit code, seconds, peak RSS
   shift
   local rc=0
   /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >"$work/out.txt" 2>"$work/err.txt" || rc=$?
-  read -r secs kb <"$work/time.txt"
+  read -r secs kb < <(tail -n1 "$work/time.txt")
   printf '%-44s exit %d  %6.2f s  %6d MB  %s\n' "$label" "$rc" "$secs" $((kb / 1024)) \
     "$(grep -v '^Command' "$work/err.txt" | tail -n1 | cut -c1-110)"
 }

@@ -259,7 +259,7 @@ int RunServe(const Flags& f, ServeFlags& sf) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto filter = Filter::Open(f.index, options);
+  auto filter = Filter::Open(f.index, options, /*follow_writer=*/so.refresh_interval.count() > 0);
   if (!filter.ok()) return Fail(filter.status());
   Server server(std::shared_ptr<Filter>(std::move(*filter)), so);
   if (Status s = server.Bind(); !s.ok()) return Fail(s);

@@ -657,7 +657,13 @@ TEST_CASE("index: Refresh lets a reader see what a writer stored after it opened
   auto writer = OpenOk(dir, true);
   WriteOk(writer.get(), SketchAll(SketchParams{}, {MakeDoc("first", "the first document")}));
   REQUIRE(writer->Flush().ok());
-  auto reader = OpenOk(dir, false, true);
+  IndexOptions follow;
+  follow.read_only = true;
+  follow.follow_writer = true;
+  auto opened = Index::Open(dir, follow);
+  REQUIRE(opened.ok());
+  auto& reader = *opened;
+  auto snapshot = OpenOk(dir, false, true);
   CHECK(reader->Stats()->documents == 1);
   WriteOk(writer.get(), SketchAll(SketchParams{}, {MakeDoc("second", "the second document")}));
   REQUIRE(writer->Flush().ok());
@@ -669,6 +675,10 @@ TEST_CASE("index: Refresh lets a reader see what a writer stored after it opened
   CHECK(reader->FindName("second").value().has_value());
   CHECK(reader->IsDeleted(0));
   CHECK(reader->Stats()->documents == 1);
+  // A strict read-only open stays the snapshot it opened.
+  REQUIRE(snapshot->Refresh().ok());
+  CHECK_FALSE(snapshot->FindName("second").value().has_value());
+  CHECK(snapshot->FindName("first").value().has_value());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ void BuildServiceIndex(const std::string& dir) {
 class TestServer {
  public:
   TestServer(const std::string& dir, ServerOptions o, FilterOptions fo = {}) {
-    auto f = Filter::Open(dir, fo);
+    auto f = Filter::Open(dir, fo, /*follow_writer=*/o.refresh_interval.count() > 0);
     INFO(f.status().ToString());
     REQUIRE(f.ok());
     o.host = "127.0.0.1";

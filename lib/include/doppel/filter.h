@@ -41,8 +41,11 @@ struct CheckRequest {
 class Filter {
  public:
   ~Filter();
-  // Opens the index in `dir` read-only. Errors as Index::Open.
-  static Result<std::unique_ptr<Filter>> Open(const std::string& dir, const FilterOptions& options);
+  // Opens the index in `dir` read-only: a strict snapshot, or with `follow_writer` one that
+  // index().Refresh() brings up to date with a running writer (after a strict open has checked
+  // the directory). Errors as Index::Open.
+  static Result<std::unique_ptr<Filter>> Open(const std::string& dir, const FilterOptions& options,
+                                              bool follow_writer = false);
   // Wraps an index that is already open (the filter shares it).
   static std::unique_ptr<Filter> FromIndex(std::shared_ptr<Index> index,
                                            const FilterOptions& options);

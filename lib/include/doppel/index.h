@@ -35,8 +35,14 @@ struct IndexOptions {
   // Create the directory and a new index when none exists. Default false: a missing index is
   // NotFound, so a typo never builds an empty index.
   bool create_if_missing = false;
-  // Open without write access; several readers may share a directory with one writer.
+  // Open without write access; several readers may share a directory with one writer. A
+  // read-only open is a strict snapshot: a damaged table or MANIFEST is refused (Corruption).
   bool read_only = false;
+  // Read-only opens that follow a running writer (a RocksDB secondary instance): Refresh()
+  // catches up with what it stored since. RocksDB's secondaries tolerate damage at the end of
+  // the MANIFEST (a writer may be appending to it) by reading an older state, so a following
+  // reader should run after a strict open of the same directory (as `serve` does).
+  bool follow_writer = false;
   // The parameters to build with (for a new index) or to require (for an existing one: any
   // difference is refused, naming both values). Unset: a new index takes the defaults, an
   // existing one its own.
@@ -128,7 +134,8 @@ class Index {
   virtual Status Compact() = 0;
   // Flushes memtables (atomically across column families).
   virtual Status Flush() = 0;
-  // Read-only opens: catch up with what writers stored since opening (reopens the files).
+  // Read-only opens with follow_writer: catch up with what writers stored since opening;
+  // other opens: nothing to do.
   virtual Status Refresh() = 0;
 
   // Posting lists of fingerprints of the given kind, one per hash, in order.

@@ -6,6 +6,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/sst_file_writer.h>
 #include <tbb/parallel_sort.h>
 #include <rocksdb/table.h>
@@ -281,7 +282,9 @@ Status RocksIndex::OpenDb() {
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
-  if (options_.read_only) {
+  if (options_.read_only && !options_.follow_writer) {
+    s = rocksdb::DB::OpenForReadOnly(dbo, dir_, cfds, &cf_, &raw);
+  } else if (options_.read_only) {
     char tmpl[] = "/tmp/doppel-reader-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return Status::IOError("cannot create a reader directory in /tmp");
     secondary_dir_ = tmpl;
@@ -710,7 +713,7 @@ Status RocksIndex::Flush() {
 }
 
 Status RocksIndex::Refresh() {
-  if (!options_.read_only) return Status::OK();
+  if (!options_.read_only || !options_.follow_writer) return Status::OK();
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "refreshing " + dir_));
   std::lock_guard<std::mutex> lock(write_mu_);
   return LoadState();
@@ -821,6 +824,26 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
   rocksdb::ReadOptions ro;
   ro.verify_checksums = true;
   ro.fill_cache = false;
+  // Every block of every table file against its checksum first: lookups skip blocks a Bloom
+  // filter rules out, so a damaged filter or index block could otherwise hide a newer value
+  // and serve an older one from another file.
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->VerifyChecksum(ro), "checking the table files of " + dir_));
+  // Opening a table tolerates a damaged properties block (RocksDB logs a warning and reads on,
+  // and a lookup may then miss that file's newer values): each table's properties must agree
+  // with what the MANIFEST recorded for it.
+  std::vector<rocksdb::LiveFileMetaData> live;
+  db_->GetLiveFilesMetaData(&live);
+  for (const auto& f : live) {
+    const std::string path = f.db_path + "/" + f.name;
+    rocksdb::SstFileReader reader(rocksdb::Options(db_->GetDBOptions(), rocksdb::ColumnFamilyOptions()));
+    DOPPEL_RETURN_IF_ERROR(FromRocks(reader.Open(path), "opening " + path));
+    auto props = reader.GetTableProperties();
+    if (props == nullptr || props->num_entries != f.num_entries || props->column_family_name != f.column_family_name) {
+      return Status::Corruption(path + ": its table properties do not match the MANIFEST (" +
+                                std::to_string(props ? props->num_entries : 0) + " entries, " +
+                                std::to_string(f.num_entries) + " recorded)");
+    }
+  }
   uint64_t below = 0;  // ids from here on have no durable posting lists
   DOPPEL_RETURN_IF_ERROR(ReadPostingsBelow(&below));
   // Digests are sums, so neither ids nor the order of records matter: documents by their

@@ -21,9 +21,15 @@ Filter::Filter(std::shared_ptr<Index> index, const FilterOptions& options)
 
 Filter::~Filter() = default;
 
-Result<std::unique_ptr<Filter>> Filter::Open(const std::string& dir, const FilterOptions& options) {
+Result<std::unique_ptr<Filter>> Filter::Open(const std::string& dir, const FilterOptions& options,
+                                             bool follow_writer) {
   IndexOptions io;
   io.read_only = true;
+  if (follow_writer) {
+    // The strict open refuses a damaged directory that a secondary would read an older state of.
+    DOPPEL_RETURN_IF_ERROR(Index::Open(dir, io).status());
+    io.follow_writer = true;
+  }
   DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(dir, io));
   return std::unique_ptr<Filter>(new Filter(std::shared_ptr<Index>(std::move(index)), options));
 }
