@@ -6,18 +6,18 @@ cd "$(dirname "$0")/.."
 work="${1:-/tmp/doppel-bench}/limits"
 source bench/common.sh
 
-measure() {  # measure LABEL COMMAND...: prints the exit code, seconds, peak RSS and stderr's last line
+measure() {  # measure LABEL COMMAND...: prints the exit code, seconds, peak RSS and the error (or last) line
   local label="$1"
   shift
   local rc=0
   /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >"$work/out.txt" 2>"$work/err.txt" || rc=$?
   read -r secs kb < <(tail -n1 "$work/time.txt")
   printf '%-44s exit %d  %6.2f s  %6d MB  %s\n' "$label" "$rc" "$secs" $((kb / 1024)) \
-    "$(grep -v '^Command' "$work/err.txt" | tail -n1 | cut -c1-110)"
+    "$( (grep -m1 'error' "$work/err.txt" || tail -n1 "$work/err.txt") | cut -c1-150)"
 }
 
 idx="$work/idx"
-rm -rf "$idx"
+rm -rf "$idx" "$work/idx-line"
 "$bin/doppel-index" build --quiet --index "$idx" /usr/share/common-licenses
 
 echo "== a 1 GB single JSONL line, streamed through a FIFO into build"

@@ -2,8 +2,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <sys/wait.h>
+
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "doppel/dedup.h"
@@ -202,10 +205,123 @@ struct DedupFlags {
   std::string output, preset = "default", kind = "auto", keep = "first", on_error = "fail", memory_limit = "0";
   DedupOptions o;
   bool quiet = false;
+  // Executors: the run as tasks (see dedup.h), in this process or as Slurm jobs.
+  std::string stage = "all", executor = "local";
+  uint32_t tasks = 1;
+  std::string partition, time_limit, mem;
+  uint32_t cpus_per_task = 0;
+  bool no_wait = false;
 };
 
-int RunDedup(const Flags& f, DedupFlags& d, const std::vector<std::string>& explicit_params) {
+// Flags that choose how a run is executed, not what it computes: dropped when the command line
+// is handed to the tasks. The bool says whether the flag takes a value.
+constexpr std::pair<std::string_view, bool> kExecutorFlags[] = {
+    {"--executor", true}, {"--tasks", true}, {"--partition", true}, {"--time", true}, {"--mem", true},
+    {"--cpus-per-task", true}, {"--no-wait", false}, {"--stage", true}, {"--rank", true}, {"--world", true}};
+
+std::string ShellQuote(std::string_view s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// The dedup command line of one task: this binary, the user's arguments without the executor's
+// flags, then the task's own.
+std::string TaskCommand(int argc, char** argv, const std::string& task) {
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string cmd = ShellQuote(n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string(argv[0]));
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    bool skip = false;
+    for (const auto& [flag, takes_value] : kExecutorFlags) {
+      if (a == flag) {
+        skip = true;
+        if (takes_value) ++i;
+      } else if (takes_value && a.size() > flag.size() && a.substr(0, flag.size()) == flag && a[flag.size()] == '=') {
+        skip = true;
+      }
+    }
+    if (!skip) cmd += " " + ShellQuote(a);
+  }
+  return cmd + " " + task;
+}
+
+// Runs `command` through the shell and returns its standard output (trailing newline dropped).
+Result<std::string> Capture(const std::string& command) {
+  std::FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return Status::IOError("cannot run " + command);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  if (status != 0) {
+    return Status::Unavailable("'" + command + "' failed (exit " + std::to_string(WEXITSTATUS(status)) + ")" +
+                               (out.empty() ? "" : ": " + out));
+  }
+  return out;
+}
+
+// Submits the run as three Slurm jobs: an array of sketch tasks, the cluster task after it, an
+// array of write tasks after that (a failed job cancels those waiting on it). Logs go to
+// OUTPUT/.work/slurm/. Unless --no-wait, waits for the last job.
+int RunDedupOnSlurm(int argc, char** argv, const DedupFlags& d) {
+  std::error_code ec;
+  const std::string logs = std::filesystem::absolute(d.output + "/.work/slurm").string();
+  std::filesystem::create_directories(logs, ec);
+  if (ec) return Fail(Status::IOError(logs + ": " + ec.message()));
+  std::string common = "sbatch --parsable --kill-on-invalid-dep=yes --chdir=" +
+                       ShellQuote(std::filesystem::current_path().string());
+  if (!d.partition.empty()) common += " --partition=" + ShellQuote(d.partition);
+  if (!d.time_limit.empty()) common += " --time=" + ShellQuote(d.time_limit);
+  if (!d.mem.empty()) common += " --mem=" + ShellQuote(d.mem);
+  if (d.cpus_per_task > 0) common += " --cpus-per-task=" + std::to_string(d.cpus_per_task);
+  const std::string world = std::to_string(d.tasks);
+  const std::string array = " --array=0-" + std::to_string(d.tasks - 1);
+  auto submit = [&](const std::string& name, const std::string& extra, const std::string& task) {
+    const std::string log = logs + "/" + name + (extra.find("--array") != std::string::npos ? "-%a" : "") + ".log";
+    const std::string cmd = common + extra + " --job-name=doppel-dedup-" + name + " --output=" + ShellQuote(log) +
+                            " --wrap=" + ShellQuote("exec " + TaskCommand(argc, argv, task));
+    return Capture(cmd + " 2>&1");
+  };
+  auto sketch = submit("sketch", array, "--quiet --stage sketch --world " + world + " --rank \"$SLURM_ARRAY_TASK_ID\"");
+  if (!sketch.ok()) return Fail(sketch.status());
+  auto cluster = submit("cluster", " --dependency=afterok:" + *sketch, "--quiet --stage cluster");
+  if (!cluster.ok()) return Fail(cluster.status());
+  auto write = submit("write", array + " --dependency=afterok:" + *cluster + (d.no_wait ? "" : " --wait"),
+                      "--quiet --stage write --world " + world + " --rank \"$SLURM_ARRAY_TASK_ID\"");
+  if (!write.ok()) {
+    return Fail(write.status().WithContext("the Slurm jobs " + *sketch + ", " + *cluster + " (logs in " + logs + ")"));
+  }
+  const std::string last = write->substr(write->find_last_of('\n') + 1);
+  const std::string jobs = sketch.value() + " (sketch, " + world + " tasks), " + cluster.value() + " (cluster), " + last +
+                           " (write, " + world + " tasks)";
+  // A job cancelled because one before it failed still lets `sbatch --wait` exit 0: the run is
+  // finished only when the last write task has written stats.json.
+  if (!d.no_wait && !std::filesystem::exists(d.output + "/stats.json", ec)) {
+    return Fail(Status::Internal("the Slurm jobs " + jobs + " ended without finishing the run; the failed task's "
+                                 "log in " + logs + " says why, and a rerun redoes only unfinished tasks"));
+  }
+  if (!d.quiet || d.no_wait) {
+    std::fprintf(stderr, "doppel-index: dedup %s as Slurm jobs %s; logs in %s\n", d.no_wait ? "submitted" : "ran",
+                 jobs.c_str(), logs.c_str());
+  }
+  return 0;
+}
+
+
+int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const std::vector<std::string>& explicit_params) {
+  if (d.tasks == 0) return Fail(Status::InvalidArgument("--tasks must be at least 1"));
+  if (d.executor == "slurm") {
+    if (d.stage != "all") return Fail(Status::InvalidArgument("--stage is for the tasks an executor runs"));
+    return RunDedupOnSlurm(argc, argv, d);
+  }
   DedupOptions o = d.o;
+  o.stage = d.stage == "sketch" ? DedupOptions::Stage::kSketch
+            : d.stage == "cluster" ? DedupOptions::Stage::kCluster
+            : d.stage == "write" ? DedupOptions::Stage::kWrite : DedupOptions::Stage::kAll;
   if (Status s = ApplyDedupPreset(d.preset, &o); !s.ok()) return Fail(s);
   // Explicit similarity flags win over the preset.
   for (const auto& name : explicit_params) {
@@ -246,11 +362,27 @@ int RunDedup(const Flags& f, DedupFlags& d, const std::vector<std::string>& expl
   }
   const auto t0 = std::chrono::steady_clock::now();
   DedupSummary sum;
-  Status s = Dedup(f.inputs, d.output, o, &sum);
+  Status s;
+  if (o.stage == DedupOptions::Stage::kAll && d.tasks > 1) {
+    // The local executor runs the tasks one after another, each on every core.
+    o.world = d.tasks;
+    for (auto stage : {DedupOptions::Stage::kSketch, DedupOptions::Stage::kCluster, DedupOptions::Stage::kWrite}) {
+      o.stage = stage;
+      const uint32_t ranks = stage == DedupOptions::Stage::kCluster ? 1 : d.tasks;
+      for (uint32_t r = 0; r < ranks && s.ok(); ++r) {
+        o.rank = r;
+        s = Dedup(f.inputs, d.output, o, &sum);
+      }
+    }
+  } else {
+    s = Dedup(f.inputs, d.output, o, &sum);
+  }
   if (tty) std::fprintf(stderr, "\r\033[K");
   if (!s.ok()) return Fail(s);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!d.quiet) {
+  if (!d.quiet && o.stage != DedupOptions::Stage::kAll && d.tasks == 1) {
+    std::fprintf(stderr, "doppel-index: dedup %s task %u of %u done\n", d.stage.c_str(), o.rank, o.world);
+  } else if (!d.quiet) {
     std::fprintf(stderr,
                  "doppel-index: dedup of %llu documents (%s) in %.2f s%s: kept %llu; removed %llu exact, %llu near, "
                  "%llu over the copy limit, %llu matching the index, %llu malformed; %llu clusters "
@@ -359,6 +491,19 @@ int main(int argc, char** argv) {
   dedup->add_option("--id-field", f.id_field, "JSONL field holding the document id")->capture_default_str();
   dedup->add_option("--max-document-bytes", f.max_document_bytes, "Refuse larger documents")->capture_default_str();
   dedup->add_flag("--quiet", dd.quiet, "No progress line or summary");
+  dedup->add_option("--executor", dd.executor,
+                    "local (this process) or slurm (sbatch array jobs with dependencies; see README)")
+      ->capture_default_str()->check(CLI::IsMember({"local", "slurm"}));
+  dedup->add_option("--tasks", dd.tasks, "Tasks the sketch and write stages are split into")->capture_default_str();
+  dedup->add_option("--partition", dd.partition, "slurm: partition");
+  dedup->add_option("--time", dd.time_limit, "slurm: time limit of each task (e.g. 2:00:00)");
+  dedup->add_option("--mem", dd.mem, "slurm: memory of each task (e.g. 8G)");
+  dedup->add_option("--cpus-per-task", dd.cpus_per_task, "slurm: CPUs of each task");
+  dedup->add_flag("--no-wait", dd.no_wait, "slurm: submit and return without waiting for the jobs");
+  dedup->add_option("--stage", dd.stage, "Run one task: sketch, cluster or write (what executors call)")
+      ->capture_default_str()->check(CLI::IsMember({"all", "sketch", "cluster", "write"}));
+  dedup->add_option("--rank", dd.o.rank, "The task's rank (sketch and write)")->capture_default_str();
+  dedup->add_option("--world", dd.o.world, "The number of sketch and write tasks")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -372,6 +517,6 @@ int main(int argc, char** argv) {
   if (*stats) return RunStats(f);
   if (*verify) return RunVerify(f);
   if (*compact) return RunCompact(f);
-  if (*dedup) return RunDedup(f, dd, dedup_params);
+  if (*dedup) return RunDedup(argc, argv, f, dd, dedup_params);
   return 2;
 }

@@ -9,6 +9,7 @@ packages=(
   libutf8proc-dev libsimdjson-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
   libzstd-dev zlib1g-dev libbenchmark-dev clang-format zstd curl chromium
   clang libclang-rt-14-dev
+  slurmctld slurmd slurm-client munge
 )
 
 missing=()

@@ -15,6 +15,13 @@
 // per clustered document), removed.jsonl ({"id", "input", "reason", ...} per removed document),
 // stats.json.
 //
+// Tasks: a run may also be split into independent tasks that exchange only files under
+// OUTPUT/.work (for a cluster scheduler, or several processes on one machine): `sketch` task
+// (rank, world) sketches the input shards whose index is rank modulo world; then one `cluster`
+// task; then `write` tasks split like the sketch tasks (the last to finish writes stats.json).
+// Each task is skipped where its markers exist and can be retried alone; any split gives
+// byte-identical outputs to a single run.
+//
 // Determinism: documents are numbered by (input path, line) after sorting the inputs by path,
 // every decision depends only on that order and the content, so results are identical for any
 // thread count and any order of the inputs on the command line.
@@ -76,6 +83,10 @@ struct DedupOptions {
   std::string text_field = "text";
   std::string id_field = "id";
   uint64_t max_document_bytes = uint64_t{64} << 20;
+
+  // Which part of the run this call does (see Tasks above): everything, or one task.
+  enum class Stage : uint8_t { kAll, kSketch, kCluster, kWrite } stage = Stage::kAll;
+  uint32_t rank = 0, world = 1;  // kSketch and kWrite: shards with index % world == rank
 
   // Called for each malformed document (with skip_errors) and each stage's progress.
   std::function<void(const Status&)> on_error;

@@ -843,6 +843,12 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   if (o.survivor == SurvivorRule::kPriority && o.priority_field.empty()) {
     return Status::InvalidArgument("the priority survivor rule needs a priority field");
   }
+  if (o.world == 0 || o.rank >= o.world) {
+    return Status::InvalidArgument("task rank " + std::to_string(o.rank) + " is not below the number of tasks " +
+                                   std::to_string(o.world));
+  }
+  using Stage = DedupOptions::Stage;
+  auto mine = [&](size_t u) { return o.stage == Stage::kAll || u % o.world == o.rank; };
   std::vector<Unit> units;
   DOPPEL_RETURN_IF_ERROR(ExpandInputs(inputs, &units));
 
@@ -860,7 +866,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
       return Status::InvalidArgument(output_dir + " holds a run with other inputs or options; use a new --output "
                                      "directory (or remove this one)");
     }
-    sum->resumed = true;
+    sum->resumed |= o.stage == Stage::kAll;  // (tasks of a split run all find it)
   } else {
     DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(run_file, fingerprint + "\n"));
   }
@@ -871,7 +877,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
                                                static_cast<size_t>(o.threads));
   }
   std::unique_ptr<Filter> against;
-  if (!o.against_index.empty()) {
+  if (!o.against_index.empty() && (o.stage == Stage::kAll || o.stage == Stage::kSketch)) {
     DOPPEL_ASSIGN_OR_RETURN(against, Filter::Open(o.against_index, o.against_options));
   }
 
@@ -881,30 +887,43 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   std::vector<uint64_t> first_ord(units.size() + 1, 0);
   for (size_t u = 0; u < units.size(); ++u) {
     const std::string marker = work + "/sketch-" + std::to_string(u) + ".done";
+    const bool sketch_here = (o.stage == Stage::kAll || o.stage == Stage::kSketch) && mine(u);
     if (!Exists(marker)) {
+      if (!sketch_here) {
+        if (o.stage == Stage::kSketch) continue;  // another task's shard
+        return Status::InvalidArgument(output_dir + ": the sketch of " +
+                                       (units[u].jsonl.empty() ? "file group " + std::to_string(u) : units[u].jsonl) +
+                                       " is not done; run its sketch task first");
+      }
       DOPPEL_RETURN_IF_ERROR(SketchUnit(units[u], u, work, o, sketcher, sum));
-    } else {
+    } else if (sketch_here) {
       sum->resumed = true;
     }
+    if (o.stage == Stage::kSketch) continue;
     std::ifstream in(marker);
     uint64_t docs = 0;
     if (!(in >> docs)) return Status::Corruption(marker + ": unreadable");
     first_ord[u + 1] = first_ord[u] + docs;
   }
   sum->seconds_sketch = Seconds(t0);
+  if (o.stage == Stage::kSketch) return Status::OK();
 
   // 2. cluster
   t0 = Clock::now();
+  if (o.stage == Stage::kWrite && !Exists(work + "/cluster.done")) {
+    return Status::InvalidArgument(output_dir + ": the cluster stage is not done; run it first");
+  }
   if (!Exists(work + "/cluster.done")) {
     DOPPEL_RETURN_IF_ERROR(Cluster(output_dir, work, units.size(), o, sum));
   } else {
-    sum->resumed = true;
+    sum->resumed |= o.stage != Stage::kWrite;
     std::ifstream in(work + "/cluster.done");
     in >> sum->spilled_runs >> sum->bytes_in >> sum->documents >> sum->kept >> sum->exact >> sum->near >> sum->copy_limit >> sum->index_matches >>
         sum->malformed >> sum->clusters >> sum->bytes_out;
     if (!in) return Status::Corruption(work + "/cluster.done: unreadable");
   }
   sum->seconds_cluster = Seconds(t0);
+  if (o.stage == Stage::kCluster) return Status::OK();
 
   // 3. write
   t0 = Clock::now();
@@ -916,10 +935,15 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   if (decision_bytes.size() != first_ord.back()) return Status::Corruption(work + "/decisions.bin: wrong size");
   const std::vector<uint8_t> decision(decision_bytes.begin(), decision_bytes.end());
   for (size_t u = 0; u < units.size(); ++u) {
+    if (!mine(u)) continue;
     DOPPEL_RETURN_IF_ERROR(WriteUnit(units[u], u, first_ord[u], decision, output_dir, work, o));
     if (o.on_progress) o.on_progress("write", u + 1, units.size());
   }
   sum->seconds_write = Seconds(t0);
+  for (size_t u = 0; u < units.size(); ++u) {
+    // stats.json marks a finished run: written once every shard is (by whichever task sees it).
+    if (!Exists(work + "/write-" + std::to_string(u) + ".done")) return Status::OK();
+  }
 
   std::string stats = "{\"documents\":" + std::to_string(sum->documents) + ",\"kept\":" + std::to_string(sum->kept) +
                       ",\"removed\":{\"exact\":" + std::to_string(sum->exact) + ",\"near_duplicate\":" +
