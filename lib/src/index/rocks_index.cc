@@ -15,10 +15,12 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 
@@ -283,7 +285,15 @@ Status RocksIndex::OpenDb() {
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (options_.read_only && !options_.follow_writer) {
-    s = rocksdb::DB::OpenForReadOnly(dbo, dir_, cfds, &cf_, &raw);
+    // A writer compacting meanwhile may delete table files the MANIFEST just read still named;
+    // once open, every table file is held open. A file still missing after a few tries is
+    // really gone.
+    for (int attempt = 0;; ++attempt) {
+      s = rocksdb::DB::OpenForReadOnly(dbo, dir_, cfds, &cf_, &raw);
+      const bool vanished = !s.ok() && s.ToString().find("No such file or directory") != std::string::npos;
+      if (!vanished || attempt == 4) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+    }
   } else if (options_.read_only) {
     char tmpl[] = "/tmp/doppel-reader-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return Status::IOError("cannot create a reader directory in /tmp");
