@@ -3,10 +3,12 @@
 
 #include <CLI/CLI.hpp>
 #include <sys/wait.h>
+#include <xxhash.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "doppel/dedup.h"
@@ -14,6 +16,7 @@
 #include "doppel/index.h"
 #include "doppel/index_writer.h"
 #include "doppel/reader.h"
+#include "doppel/streams.h"
 
 namespace {
 
@@ -64,6 +67,8 @@ struct Flags {
   bool quiet = false;
   bool digest = false;
   std::string spill_memory = "256M";
+  uint32_t shards = 0;  // build: a sharded index of this many shards (0: one index)
+  int rank = -1;        // build: only this shard (a task)
   SketchParams params;
   uint64_t max_document_bytes = uint64_t{64} << 20;
 };
@@ -88,8 +93,12 @@ Result<uint64_t> ParseBytes(const std::string& flag, const std::string& s) {
   return static_cast<uint64_t>(v * mul);
 }
 
-int RunBuild(const Flags& f, bool create, bool params_given) {
+// Builds (or adds to) the index in `dir`; with shard >= 0, only the documents of that shard of
+// `shards` (a sharded build's task).
+int RunBuild(const Flags& f, bool create, bool params_given, const std::string& dir, int shard = -1,
+             uint32_t shards = 0) {
   const auto t0 = std::chrono::steady_clock::now();
+  const std::string who = shard >= 0 ? "doppel-index: shard " + std::to_string(shard) + ": " : "doppel-index: ";
   IndexOptions io;
   io.create_if_missing = create;
   io.bulk_load = create;
@@ -97,9 +106,12 @@ int RunBuild(const Flags& f, bool create, bool params_given) {
   if (!spill.ok()) return Fail(spill.status());
   io.bulk_spill_bytes = std::max<uint64_t>(*spill, 1);
   if (params_given) io.params = f.params;
-  auto index = Index::Open(f.index, io);
+  auto index = Index::Open(dir, io);
   if (!index.ok()) return Fail(index.status());
   ReaderOptions ro;
+  if (shard >= 0) {
+    ro.accept_name = [shard, shards](std::string_view name) { return ShardOf(name, shards) == static_cast<uint32_t>(shard); };
+  }
   ro.text_field = f.text_field;
   ro.id_field = f.id_field;
   ro.max_document_bytes = f.max_document_bytes;
@@ -110,7 +122,7 @@ int RunBuild(const Flags& f, bool create, bool params_given) {
   bo.threads = f.threads;
   bo.skip_errors = f.on_error == "skip";
   bo.on_error = [&](const Status& s) {
-    std::fprintf(stderr, "%sdoppel-index: %s: %s\n", isatty(2) && !f.quiet ? "\r\033[K" : "",
+    std::fprintf(stderr, "%s%s%s: %s\n", isatty(2) && !f.quiet ? "\r\033[K" : "", who.c_str(),
                  bo.skip_errors ? "skipped" : "error", s.message().c_str());
   };
   if (isatty(2) && !f.quiet) bo.on_progress = ShowProgress;
@@ -124,9 +136,9 @@ int RunBuild(const Flags& f, bool create, bool params_given) {
   const auto& c = (*reader)->counters();
   if (!f.quiet) {
     std::fprintf(stderr,
-                 "doppel-index: %llu documents (%s) in %.2f s, %s/s: %llu added, %llu replaced, "
+                 "%s%llu documents (%s) in %.2f s, %s/s: %llu added, %llu replaced, "
                  "%llu unchanged, %llu rejected; skipped %llu binary and %llu empty files\n",
-                 static_cast<unsigned long long>(sum.documents), Human(sum.bytes).c_str(),
+                 who.c_str(), static_cast<unsigned long long>(sum.documents), Human(sum.bytes).c_str(),
                  sum.seconds, Human(sum.bytes / std::max(sum.seconds, 1e-3)).c_str(),
                  static_cast<unsigned long long>(sum.written.added),
                  static_cast<unsigned long long>(sum.written.replaced),
@@ -205,8 +217,12 @@ struct DedupFlags {
   std::string output, preset = "default", kind = "auto", keep = "first", on_error = "fail", memory_limit = "0";
   DedupOptions o;
   bool quiet = false;
-  // Executors: the run as tasks (see dedup.h), in this process or as Slurm jobs.
-  std::string stage = "all", executor = "local";
+  std::string stage = "all";  // one task of the run (see dedup.h), as executors call it
+};
+
+// Executors: offline jobs as tasks, run in this process or submitted as Slurm jobs.
+struct ExecFlags {
+  std::string executor = "local";
   uint32_t tasks = 1;
   std::string partition, time_limit, mem;
   uint32_t cpus_per_task = 0;
@@ -225,13 +241,11 @@ std::string ShellQuote(std::string_view s) {
   return q + "'";
 }
 
-// The dedup command line of one task: this binary, the user's arguments without the executor's
-// flags, then the task's own.
-std::string TaskCommand(int argc, char** argv, const std::string& task) {
-  char self[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string cmd = ShellQuote(n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string(argv[0]));
-  for (int i = 1; i < argc; ++i) {
+// The user's arguments (after the subcommand) without the executor's flags: what decides what a
+// run computes.
+std::vector<std::string> RunArgs(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 2; i < argc; ++i) {
     const std::string_view a = argv[i];
     bool skip = false;
     for (const auto& [flag, takes_value] : kExecutorFlags) {
@@ -242,8 +256,19 @@ std::string TaskCommand(int argc, char** argv, const std::string& task) {
         skip = true;
       }
     }
-    if (!skip) cmd += " " + ShellQuote(a);
+    if (!skip) out.emplace_back(a);
   }
+  return out;
+}
+
+// The command line of one task: this binary, the subcommand, the run's arguments, then the
+// task's own.
+std::string TaskCommand(int argc, char** argv, const std::string& task) {
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string cmd = ShellQuote(n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string(argv[0]));
+  cmd += " " + ShellQuote(argv[1]);
+  for (const auto& a : RunArgs(argc, argv)) cmd += " " + ShellQuote(a);
   return cmd + " " + task;
 }
 
@@ -264,59 +289,173 @@ Result<std::string> Capture(const std::string& command) {
   return out;
 }
 
-// Submits the run as three Slurm jobs: an array of sketch tasks, the cluster task after it, an
-// array of write tasks after that (a failed job cancels those waiting on it). Logs go to
-// OUTPUT/.work/slurm/. Unless --no-wait, waits for the last job.
-int RunDedupOnSlurm(int argc, char** argv, const DedupFlags& d) {
-  std::error_code ec;
-  const std::string logs = std::filesystem::absolute(d.output + "/.work/slurm").string();
-  std::filesystem::create_directories(logs, ec);
-  if (ec) return Fail(Status::IOError(logs + ": " + ec.message()));
-  std::string common = "sbatch --parsable --kill-on-invalid-dep=yes --chdir=" +
-                       ShellQuote(std::filesystem::current_path().string());
-  if (!d.partition.empty()) common += " --partition=" + ShellQuote(d.partition);
-  if (!d.time_limit.empty()) common += " --time=" + ShellQuote(d.time_limit);
-  if (!d.mem.empty()) common += " --mem=" + ShellQuote(d.mem);
-  if (d.cpus_per_task > 0) common += " --cpus-per-task=" + std::to_string(d.cpus_per_task);
-  const std::string world = std::to_string(d.tasks);
-  const std::string array = " --array=0-" + std::to_string(d.tasks - 1);
-  auto submit = [&](const std::string& name, const std::string& extra, const std::string& task) {
-    const std::string log = logs + "/" + name + (extra.find("--array") != std::string::npos ? "-%a" : "") + ".log";
-    const std::string cmd = common + extra + " --job-name=doppel-dedup-" + name + " --output=" + ShellQuote(log) +
-                            " --wrap=" + ShellQuote("exec " + TaskCommand(argc, argv, task));
-    return Capture(cmd + " 2>&1");
-  };
-  auto sketch = submit("sketch", array, "--quiet --stage sketch --world " + world + " --rank \"$SLURM_ARRAY_TASK_ID\"");
-  if (!sketch.ok()) return Fail(sketch.status());
-  auto cluster = submit("cluster", " --dependency=afterok:" + *sketch, "--quiet --stage cluster");
-  if (!cluster.ok()) return Fail(cluster.status());
-  auto write = submit("write", array + " --dependency=afterok:" + *cluster + (d.no_wait ? "" : " --wait"),
-                      "--quiet --stage write --world " + world + " --rank \"$SLURM_ARRAY_TASK_ID\"");
-  if (!write.ok()) {
-    return Fail(write.status().WithContext("the Slurm jobs " + *sketch + ", " + *cluster + " (logs in " + logs + ")"));
+// Submits Slurm jobs for the tasks of one run, logging to LOGS/<name>[-<index>].log.
+class SlurmJobs {
+ public:
+  SlurmJobs(const ExecFlags& x, std::string logs, int argc, char** argv)
+      : logs_(std::move(logs)), argc_(argc), argv_(argv) {
+    prefix_ = "sbatch --parsable --kill-on-invalid-dep=yes --chdir=" + ShellQuote(std::filesystem::current_path().string());
+    if (!x.partition.empty()) prefix_ += " --partition=" + ShellQuote(x.partition);
+    if (!x.time_limit.empty()) prefix_ += " --time=" + ShellQuote(x.time_limit);
+    if (!x.mem.empty()) prefix_ += " --mem=" + ShellQuote(x.mem);
+    if (x.cpus_per_task > 0) prefix_ += " --cpus-per-task=" + std::to_string(x.cpus_per_task);
   }
-  const std::string last = write->substr(write->find_last_of('\n') + 1);
-  const std::string jobs = sketch.value() + " (sketch, " + world + " tasks), " + cluster.value() + " (cluster), " + last +
-                           " (write, " + world + " tasks)";
+  Status Prepare() const {
+    std::error_code ec;
+    std::filesystem::create_directories(logs_, ec);
+    return ec ? Status::IOError(logs_ + ": " + ec.message()) : Status::OK();
+  }
+  // One job (array_size 0) or an array of tasks 0..array_size-1 ($SLURM_ARRAY_TASK_ID in
+  // `task_args`), after job `after` succeeded when given; `wait` blocks until it ends.
+  Result<std::string> Submit(const std::string& name, uint32_t array_size, const std::string& after, bool wait,
+                             const std::string& task_args) const {
+    std::string cmd = prefix_ + " --job-name=" + ShellQuote("doppel-" + name);
+    if (array_size > 0) cmd += " --array=0-" + std::to_string(array_size - 1);
+    if (!after.empty()) cmd += " --dependency=afterok:" + after;
+    if (wait) cmd += " --wait";
+    cmd += " --output=" + ShellQuote(logs_ + "/" + name + (array_size > 0 ? "-%a" : "") + ".log");
+    cmd += " --wrap=" + ShellQuote("exec " + TaskCommand(argc_, argv_, task_args));
+    DOPPEL_ASSIGN_OR_RETURN(std::string out, Capture(cmd + " 2>&1"));
+    return out.substr(out.find_last_of('\n') + 1);  // the job id (`--wait` prints more before it)
+  }
+  const std::string& logs() const { return logs_; }
+
+ private:
+  std::string logs_, prefix_;
+  int argc_;
+  char** argv_;
+};
+
+// Dedup as three Slurm jobs: an array of sketch tasks, the cluster task after it, an array of
+// write tasks after that (a failed job cancels those waiting on it). Logs go to
+// OUTPUT/.work/slurm/. Unless --no-wait, waits for the last job.
+int RunDedupOnSlurm(int argc, char** argv, const DedupFlags& d, const ExecFlags& x) {
+  SlurmJobs jobs(x, std::filesystem::absolute(d.output + "/.work/slurm").string(), argc, argv);
+  if (Status s = jobs.Prepare(); !s.ok()) return Fail(s);
+  const std::string world = std::to_string(x.tasks);
+  const std::string rank = " --world " + world + " --rank \"$SLURM_ARRAY_TASK_ID\"";
+  auto sketch = jobs.Submit("dedup-sketch", x.tasks, "", false, "--quiet --stage sketch" + rank);
+  if (!sketch.ok()) return Fail(sketch.status());
+  auto cluster = jobs.Submit("dedup-cluster", 0, *sketch, false, "--quiet --stage cluster");
+  if (!cluster.ok()) return Fail(cluster.status());
+  auto write = jobs.Submit("dedup-write", x.tasks, *cluster, !x.no_wait, "--quiet --stage write" + rank);
+  if (!write.ok()) {
+    return Fail(write.status().WithContext("the Slurm jobs " + *sketch + ", " + *cluster + " (logs in " + jobs.logs() + ")"));
+  }
+  const std::string ids = *sketch + " (sketch, " + world + " tasks), " + *cluster + " (cluster), " + *write +
+                          " (write, " + world + " tasks)";
   // A job cancelled because one before it failed still lets `sbatch --wait` exit 0: the run is
   // finished only when the last write task has written stats.json.
-  if (!d.no_wait && !std::filesystem::exists(d.output + "/stats.json", ec)) {
-    return Fail(Status::Internal("the Slurm jobs " + jobs + " ended without finishing the run; the failed task's "
-                                 "log in " + logs + " says why, and a rerun redoes only unfinished tasks"));
+  std::error_code ec;
+  if (!x.no_wait && !std::filesystem::exists(d.output + "/stats.json", ec)) {
+    return Fail(Status::Internal("the Slurm jobs " + ids + " ended without finishing the run; the failed task's "
+                                 "log in " + jobs.logs() + " says why, and a rerun redoes only unfinished tasks"));
   }
-  if (!d.quiet || d.no_wait) {
-    std::fprintf(stderr, "doppel-index: dedup %s as Slurm jobs %s; logs in %s\n", d.no_wait ? "submitted" : "ran",
-                 jobs.c_str(), logs.c_str());
+  if (!d.quiet || x.no_wait) {
+    std::fprintf(stderr, "doppel-index: dedup %s as Slurm jobs %s; logs in %s\n", x.no_wait ? "submitted" : "ran",
+                 ids.c_str(), jobs.logs().c_str());
   }
   return 0;
 }
 
+// What a sharded build task's completion marker records: the arguments that decide what it
+// computes and the path, size and modification time of every input file.
+std::string BuildFingerprint(int argc, char** argv, const std::vector<std::string>& inputs, int shard) {
+  std::string fp = "shard " + std::to_string(shard);
+  const std::vector<std::string> args = RunArgs(argc, argv);
+  for (const auto& a : args) {
+    if (a != "--quiet") fp += "\n" + a;
+  }
+  for (const auto& in : inputs) {
+    std::error_code ec;
+    std::filesystem::path p(in);
+    if (!std::filesystem::exists(p, ec)) continue;
+    auto add = [&](const std::filesystem::path& file) {
+      const auto size = std::filesystem::file_size(file, ec);
+      const auto mtime = std::filesystem::last_write_time(file, ec).time_since_epoch().count();
+      fp += "\n" + file.string() + " " + std::to_string(ec ? 0 : size) + " " + std::to_string(mtime);
+    };
+    if (std::filesystem::is_directory(p, ec)) {
+      for (auto it = std::filesystem::recursive_directory_iterator(p, ec); !ec && it != std::filesystem::recursive_directory_iterator();
+           it.increment(ec)) {
+        if (it->is_regular_file(ec)) add(it->path());
+      }
+    } else if (std::filesystem::is_regular_file(p, ec)) {
+      add(p);
+    }
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(fp.data(), fp.size())));
+  return hex;
+}
 
-int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const std::vector<std::string>& explicit_params) {
-  if (d.tasks == 0) return Fail(Status::InvalidArgument("--tasks must be at least 1"));
-  if (d.executor == "slurm") {
+// One task of a sharded build: shard `shard`, skipped when its marker matches the inputs.
+int RunShardTask(int argc, char** argv, const Flags& f, bool params_given, uint32_t shard) {
+  const std::string marker = f.index + "/.tasks/build-" + std::to_string(shard) + ".done";
+  const std::string fp = BuildFingerprint(argc, argv, f.inputs, static_cast<int>(shard));
+  {
+    std::ifstream in(marker);
+    std::string have;
+    if (in >> have && have == fp) {
+      if (!f.quiet) std::fprintf(stderr, "doppel-index: shard %u: done before with these inputs\n", shard);
+      return 0;
+    }
+  }
+  const int rc = RunBuild(f, true, params_given, ShardDir(f.index, shard), static_cast<int>(shard), f.shards);
+  if (rc == 2) return rc;
+  std::error_code ec;
+  std::filesystem::create_directories(f.index + "/.tasks", ec);
+  if (Status s = WriteFileAtomically(marker, fp + "\n"); !s.ok()) return Fail(s);
+  return rc;
+}
+
+// A sharded build: one task per shard, each reading every input and keeping its own names, run
+// here one after another or as a Slurm array job.
+int RunShardedBuild(int argc, char** argv, const Flags& f, const ExecFlags& x, bool params_given) {
+  if (Status s = CreateShardedIndex(f.index, f.shards); !s.ok()) return Fail(s);
+  if (f.rank >= 0) {
+    if (static_cast<uint32_t>(f.rank) >= f.shards) {
+      return Fail(Status::InvalidArgument("--rank " + std::to_string(f.rank) + " is not below --shards " +
+                                          std::to_string(f.shards)));
+    }
+    return RunShardTask(argc, argv, f, params_given, static_cast<uint32_t>(f.rank));
+  }
+  if (x.executor == "slurm") {
+    SlurmJobs jobs(x, std::filesystem::absolute(f.index + "/.tasks/slurm").string(), argc, argv);
+    if (Status s = jobs.Prepare(); !s.ok()) return Fail(s);
+    auto job = jobs.Submit("build", f.shards, "", !x.no_wait, "--rank \"$SLURM_ARRAY_TASK_ID\"");
+    if (!job.ok()) return Fail(job.status());
+    if (!x.no_wait) {
+      for (uint32_t r = 0; r < f.shards; ++r) {
+        std::error_code ec;
+        if (!std::filesystem::exists(f.index + "/.tasks/build-" + std::to_string(r) + ".done", ec)) {
+          return Fail(Status::Internal("Slurm job " + *job + " ended before shard " + std::to_string(r) +
+                                       " was built; its log in " + jobs.logs() + " says why, and a rerun "
+                                       "redoes only unfinished shards"));
+        }
+      }
+    }
+    if (!f.quiet || x.no_wait) {
+      std::fprintf(stderr, "doppel-index: build of %u shards %s as Slurm job %s; logs in %s\n", f.shards,
+                   x.no_wait ? "submitted" : "ran", job->c_str(), jobs.logs().c_str());
+    }
+    return 0;
+  }
+  int worst = 0;
+  for (uint32_t r = 0; r < f.shards; ++r) {
+    const int rc = RunShardTask(argc, argv, f, params_given, r);
+    if (rc == 2) return rc;
+    worst = std::max(worst, rc);
+  }
+  return worst;
+}
+
+int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const ExecFlags& x,
+             const std::vector<std::string>& explicit_params) {
+  if (x.tasks == 0) return Fail(Status::InvalidArgument("--tasks must be at least 1"));
+  if (x.executor == "slurm") {
     if (d.stage != "all") return Fail(Status::InvalidArgument("--stage is for the tasks an executor runs"));
-    return RunDedupOnSlurm(argc, argv, d);
+    return RunDedupOnSlurm(argc, argv, d, x);
   }
   DedupOptions o = d.o;
   o.stage = d.stage == "sketch" ? DedupOptions::Stage::kSketch
@@ -363,12 +502,12 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const std::ve
   const auto t0 = std::chrono::steady_clock::now();
   DedupSummary sum;
   Status s;
-  if (o.stage == DedupOptions::Stage::kAll && d.tasks > 1) {
+  if (o.stage == DedupOptions::Stage::kAll && x.tasks > 1) {
     // The local executor runs the tasks one after another, each on every core.
-    o.world = d.tasks;
+    o.world = x.tasks;
     for (auto stage : {DedupOptions::Stage::kSketch, DedupOptions::Stage::kCluster, DedupOptions::Stage::kWrite}) {
       o.stage = stage;
-      const uint32_t ranks = stage == DedupOptions::Stage::kCluster ? 1 : d.tasks;
+      const uint32_t ranks = stage == DedupOptions::Stage::kCluster ? 1 : x.tasks;
       for (uint32_t r = 0; r < ranks && s.ok(); ++r) {
         o.rank = r;
         s = Dedup(f.inputs, d.output, o, &sum);
@@ -380,7 +519,7 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const std::ve
   if (tty) std::fprintf(stderr, "\r\033[K");
   if (!s.ok()) return Fail(s);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!d.quiet && o.stage != DedupOptions::Stage::kAll && d.tasks == 1) {
+  if (!d.quiet && o.stage != DedupOptions::Stage::kAll && x.tasks == 1) {
     std::fprintf(stderr, "doppel-index: dedup %s task %u of %u done\n", d.stage.c_str(), o.rank, o.world);
   } else if (!d.quiet) {
     std::fprintf(stderr,
@@ -405,6 +544,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Flags f;
   std::vector<std::string> names;
+  ExecFlags x;
+  auto add_exec_flags = [&](CLI::App* c) {
+    c->add_option("--executor", x.executor, "local (this process) or slurm (sbatch array jobs with dependencies; see README)")
+        ->capture_default_str()->check(CLI::IsMember({"local", "slurm"}));
+    c->add_option("--partition", x.partition, "slurm: partition");
+    c->add_option("--time", x.time_limit, "slurm: time limit of each task (e.g. 2:00:00)");
+    c->add_option("--mem", x.mem, "slurm: memory of each task (e.g. 8G)");
+    c->add_option("--cpus-per-task", x.cpus_per_task, "slurm: CPUs of each task");
+    c->add_flag("--no-wait", x.no_wait, "slurm: submit and return without waiting for the jobs");
+  };
 
   auto add_input_flags = [&](CLI::App* c) {
     c->add_option("--index", f.index, "Index directory")->required();
@@ -425,6 +574,10 @@ int main(int argc, char** argv) {
   };
   auto* build = app.add_subcommand("build", "Create an index (or add to it) from inputs");
   add_input_flags(build);
+  build->add_option("--shards", f.shards,
+                    "Build a sharded index of N shards (by document name), one task per shard");
+  build->add_option("--rank", f.rank, "With --shards: build only this shard (what executors run)");
+  add_exec_flags(build);
   build->add_option("--spill-memory", f.spill_memory,
                     "Posting pairs a new index buffers before sorting them into a file (K, M, G)")
       ->capture_default_str();
@@ -491,15 +644,8 @@ int main(int argc, char** argv) {
   dedup->add_option("--id-field", f.id_field, "JSONL field holding the document id")->capture_default_str();
   dedup->add_option("--max-document-bytes", f.max_document_bytes, "Refuse larger documents")->capture_default_str();
   dedup->add_flag("--quiet", dd.quiet, "No progress line or summary");
-  dedup->add_option("--executor", dd.executor,
-                    "local (this process) or slurm (sbatch array jobs with dependencies; see README)")
-      ->capture_default_str()->check(CLI::IsMember({"local", "slurm"}));
-  dedup->add_option("--tasks", dd.tasks, "Tasks the sketch and write stages are split into")->capture_default_str();
-  dedup->add_option("--partition", dd.partition, "slurm: partition");
-  dedup->add_option("--time", dd.time_limit, "slurm: time limit of each task (e.g. 2:00:00)");
-  dedup->add_option("--mem", dd.mem, "slurm: memory of each task (e.g. 8G)");
-  dedup->add_option("--cpus-per-task", dd.cpus_per_task, "slurm: CPUs of each task");
-  dedup->add_flag("--no-wait", dd.no_wait, "slurm: submit and return without waiting for the jobs");
+  add_exec_flags(dedup);
+  dedup->add_option("--tasks", x.tasks, "Tasks the sketch and write stages are split into")->capture_default_str();
   dedup->add_option("--stage", dd.stage, "Run one task: sketch, cluster or write (what executors call)")
       ->capture_default_str()->check(CLI::IsMember({"all", "sketch", "cluster", "write"}));
   dedup->add_option("--rank", dd.o.rank, "The task's rank (sketch and write)")->capture_default_str();
@@ -511,12 +657,16 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  if (*build) return RunBuild(f, true, params_given);
-  if (*add) return RunBuild(f, false, false);
+  if (*build && (f.shards > 0 || x.executor != "local")) {
+    if (f.shards == 0) return Fail(Status::InvalidArgument("--executor needs --shards for a build"));
+    return RunShardedBuild(argc, argv, f, x, params_given);
+  }
+  if (*build) return RunBuild(f, true, params_given, f.index);
+  if (*add) return RunBuild(f, false, false, f.index);
   if (*remove) return RunRemove(f, names);
   if (*stats) return RunStats(f);
   if (*verify) return RunVerify(f);
   if (*compact) return RunCompact(f);
-  if (*dedup) return RunDedup(argc, argv, f, dd, dedup_params);
+  if (*dedup) return RunDedup(argc, argv, f, dd, x, dedup_params);
   return 2;
 }

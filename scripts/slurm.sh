@@ -34,6 +34,14 @@ esac
 
 [ "$(id -u)" -eq 0 ] || { echo "slurm.sh: the test cluster runs as root" >&2; exit 2; }
 stop
+pids=""
+for p in $(pgrep -x slurmctld || true) $(pgrep -x slurmd || true); do
+  case "$(ps -o stat= -p "$p" 2>/dev/null)" in Z*|"") ;; *) pids="$pids $p" ;; esac  # zombies hold no port
+done
+if [ -n "$pids" ]; then
+  echo "slurm.sh: Slurm daemons of another cluster are running here (pids$pids); stop them first" >&2
+  exit 2
+fi
 rm -rf "$dir/state" "$dir/spool"  # no jobs from an earlier cluster
 mkdir -p "$dir"/{state,spool,munge}
 chmod 755 "$dir"  # munged runs as munge: it must reach its files
@@ -62,7 +70,8 @@ CredType=cred/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
-SchedulerType=sched/backfill
+SchedulerType=sched/builtin
+SchedulerParameters=sched_interval=1
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=1024

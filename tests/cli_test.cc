@@ -372,6 +372,43 @@ TEST_CASE("cli: build reads JSON Lines from a named pipe and refuses another pip
   CHECK(Contains(r.err, "not a regular file"));
 }
 
+TEST_CASE("cli: build --shards builds a sharded index task by task that answers as one index", "[cli]") {
+  TempDir tmp;
+  const std::string one = tmp / "one", sharded = tmp / "sharded";
+  REQUIRE(Index("build --quiet --index " + Quote(one) + " " + kLicenses).exit_code == 0);
+  CommandResult r = Index("build --shards 3 --index " + Quote(sharded) + " " + kLicenses);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  for (int s = 0; s < 3; ++s) CHECK(Contains(r.err, "shard " + std::to_string(s) + ": "));
+  auto digest = [](const std::string& dir) {
+    const CommandResult v = Index("verify --digest --index " + Quote(dir));
+    INFO(Describe(v));
+    REQUIRE(v.exit_code == 0);
+    return v.out.substr(v.out.find("digest="));
+  };
+  CHECK(digest(sharded) == digest(one));
+  const std::string answer = kAnswers + "/01-verbatim-gpl3.txt";
+  auto verdict = [&](const std::string& dir) {
+    const CommandResult c = Filter("check --index " + Quote(dir) + " " + Quote(answer));
+    return c.out.substr(0, c.out.find("\"elapsed_us\""));
+  };
+  CHECK(verdict(sharded) == verdict(one));
+  CHECK(Contains(verdict(sharded), "\"action\":\"block\""));
+  // Each task left a marker: a rerun with the same inputs skips them all.
+  r = Index("build --shards 3 --index " + Quote(sharded) + " " + kLicenses);
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.err, "shard 2: done before with these inputs"));
+  // One task alone (what an executor runs), and a shard count that does not match.
+  r = Index("build --shards 3 --rank 1 --index " + Quote(tmp / "partial") + " " + kLicenses);
+  CHECK(r.exit_code == 0);
+  r = Index("verify --index " + Quote(tmp / "partial"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "shard 0 of 3 is missing"));
+  r = Index("build --shards 4 --index " + Quote(sharded) + " " + kLicenses);
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "3 shards"));
+}
+
 TEST_CASE("cli: add and remove change what check reports", "[cli]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scale-out on a real single-node Slurm cluster (scripts/slurm.sh, Debian's slurm-wlm): dedup run
 # as Slurm array jobs equals the local executor's run byte for byte; a failing task fails the
-# run and cancels what depends on it; a task whose output is lost is redone alone on a rerun.
+# run and cancels what depends on it; a task whose output is lost is redone alone on a rerun; a
+# sharded index built as a Slurm array job holds what one local build holds.
 #   bash tests/slurm_test.sh BUILD_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,6 +75,18 @@ else
 fi
 check "its log names the bad line" grep -rq "bad.jsonl:251" failed/.work/slurm/
 check "no write task ran" test ! -e failed/stats.json
+
+# A sharded index built by a Slurm array job holds what one local build holds.
+digest() { "$bin/doppel-index" verify --digest --index "$1" | grep -o 'digest=[0-9a-f]*'; }
+"$bin/doppel-index" build --quiet --index idx-one "${inputs[@]}" /usr/share/common-licenses
+check "slurm build of 3 shards exits 0" \
+  "$bin/doppel-index" build --quiet --shards 3 --executor slurm --cpus-per-task 1 --index idx-slurm \
+  "${inputs[@]}" /usr/share/common-licenses
+check "slurm built 3 shards" test "$(ls idx-slurm/.tasks/slurm | wc -l)" -eq 3
+check "the sharded index holds what one index holds" test "$(digest idx-slurm)" = "$(digest idx-one)"
+check "both give the same verdict" test \
+  "$("$bin/doppel-filter" check --index idx-slurm /usr/share/common-licenses/MPL-2.0 | sed 's/"elapsed_us":[0-9]*//')" = \
+  "$("$bin/doppel-filter" check --index idx-one /usr/share/common-licenses/MPL-2.0 | sed 's/"elapsed_us":[0-9]*//')"
 
 if [ "$failures" -ne 0 ]; then
   echo "slurm_test: $failures checks failed (cluster logs in $tmp/cluster)"

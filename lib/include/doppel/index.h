@@ -23,6 +23,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "doppel/options.h"
@@ -160,5 +161,19 @@ class Index {
   // names the first record that fails.
   virtual Status Verify(const VerifyOptions& options, VerifyReport* report) const = 0;
 };
+
+// Sharded indexes: one directory holding a SHARDS file ({"format":"doppel-sharded","shards":N})
+// and N ordinary indexes shard-0 ... shard-(N-1); a document lives in shard ShardOf(name, N), so
+// shards can be built by independent tasks (each reading all inputs, keeping its own names) and
+// written to by name. Index::Open on such a directory returns an Index over all the shards:
+// lookups query the shards in parallel, and ids are local id x N + shard. A write or removal
+// is atomic within each shard, not across shards.
+uint32_t ShardOf(std::string_view name, uint32_t shards);
+std::string ShardDir(const std::string& dir, uint32_t shard);
+// 0 when `dir` holds no SHARDS file (an ordinary index, or nothing yet).
+Result<uint32_t> ShardCount(const std::string& dir);
+// Writes the SHARDS file of a new sharded index (atomically); an existing sharded index with
+// the same count is fine, another count or an ordinary index in `dir` is refused.
+Status CreateShardedIndex(const std::string& dir, uint32_t shards);
 
 }  // namespace doppel

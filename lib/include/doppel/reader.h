@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <functional>
+#include <string_view>
 #include <vector>
 
 #include "doppel/document.h"
@@ -33,6 +35,9 @@ struct ReaderOptions {
   // plain files, which have no fields of their own; JSON lines keep their own fields. Open
   // refuses a value that is not a JSON object.
   std::string file_metadata;
+  // When set, only documents whose name it accepts are returned (a sharded build's task keeps
+  // its own shard's); plain files are passed over unread, JSON lines after parsing.
+  std::function<bool(std::string_view name)> accept_name;
 };
 
 struct ReaderCounters {

@@ -27,6 +27,7 @@
 #include "codec.h"
 #include "doppel/index.h"
 #include "posting_ops.h"
+#include "sharded_index.h"
 
 namespace doppel {
 namespace {
@@ -955,7 +956,13 @@ std::string VerifyReport::ToString() const {
   return s;
 }
 
+Result<std::unique_ptr<Index>> OpenRocksIndex(const std::string& dir, const IndexOptions& options) {
+  return RocksIndex::Open(dir, options);
+}
+
 Result<std::unique_ptr<Index>> Index::Open(const std::string& dir, const IndexOptions& options) {
+  DOPPEL_ASSIGN_OR_RETURN(uint32_t shards, ShardCount(dir));
+  if (shards > 0) return OpenShardedIndex(dir, shards, options);
   return RocksIndex::Open(dir, options);
 }
 

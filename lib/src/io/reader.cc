@@ -128,6 +128,7 @@ Result<bool> Reader::NextJsonLine(Document* doc) {
     if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
     DOPPEL_RETURN_IF_ERROR(
         ParseJsonLine(line_, doc).WithContext(lines_path_ + ":" + std::to_string(line_no_)));
+    if (o_.accept_name && !o_.accept_name(doc->name)) continue;
     ++counters_.documents;
     return true;
   }
@@ -140,6 +141,7 @@ Status Reader::ParseJsonLine(const std::string& line, Document* doc) {
 Result<bool> Reader::ReadFile(const Pending& p, Document* doc) {
   std::error_code ec;
   done_bytes_ += fs::file_size(p.path, ec);
+  if (o_.accept_name && !o_.accept_name(p.path)) return false;  // named by its path; not read
   bool skippable = false;
   Status s = ReadFileDocument(p.path, o_, doc, &skippable);
   if (!s.ok()) {
