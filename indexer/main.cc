@@ -243,11 +243,15 @@ std::string ShellQuote(std::string_view s) {
 
 // The user's arguments (after the subcommand) without the executor's flags: what decides what a
 // run computes.
-std::vector<std::string> RunArgs(int argc, char** argv) {
+std::vector<std::string> RunArgs(int argc, char** argv, bool drop_threads = false) {
   std::vector<std::string> out;
   for (int i = 2; i < argc; ++i) {
     const std::string_view a = argv[i];
     bool skip = false;
+    if (drop_threads && (a == "--threads" || a.substr(0, 10) == "--threads=")) {
+      i += a == "--threads";
+      continue;
+    }
     for (const auto& [flag, takes_value] : kExecutorFlags) {
       if (a == flag) {
         skip = true;
@@ -263,12 +267,12 @@ std::vector<std::string> RunArgs(int argc, char** argv) {
 
 // The command line of one task: this binary, the subcommand, the run's arguments, then the
 // task's own.
-std::string TaskCommand(int argc, char** argv, const std::string& task) {
+std::string TaskCommand(int argc, char** argv, const std::string& task, bool drop_threads) {
   char self[4096];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   std::string cmd = ShellQuote(n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string(argv[0]));
   cmd += " " + ShellQuote(argv[1]);
-  for (const auto& a : RunArgs(argc, argv)) cmd += " " + ShellQuote(a);
+  for (const auto& a : RunArgs(argc, argv, drop_threads)) cmd += " " + ShellQuote(a);
   return cmd + " " + task;
 }
 
@@ -293,7 +297,7 @@ Result<std::string> Capture(const std::string& command) {
 class SlurmJobs {
  public:
   SlurmJobs(const ExecFlags& x, std::string logs, int argc, char** argv)
-      : logs_(std::move(logs)), argc_(argc), argv_(argv) {
+      : logs_(std::move(logs)), argc_(argc), argv_(argv), cpus_(x.cpus_per_task) {
     prefix_ = "sbatch --parsable --kill-on-invalid-dep=yes --chdir=" + ShellQuote(std::filesystem::current_path().string());
     if (!x.partition.empty()) prefix_ += " --partition=" + ShellQuote(x.partition);
     if (!x.time_limit.empty()) prefix_ += " --time=" + ShellQuote(x.time_limit);
@@ -314,7 +318,9 @@ class SlurmJobs {
     if (!after.empty()) cmd += " --dependency=afterok:" + after;
     if (wait) cmd += " --wait";
     cmd += " --output=" + ShellQuote(logs_ + "/" + name + (array_size > 0 ? "-%a" : "") + ".log");
-    cmd += " --wrap=" + ShellQuote("exec " + TaskCommand(argc_, argv_, task_args));
+    // A task uses the CPUs it was given (Slurm's task/none plugin does not confine it).
+    const std::string threads = cpus_ > 0 ? " --threads " + std::to_string(cpus_) : "";
+    cmd += " --wrap=" + ShellQuote("exec " + TaskCommand(argc_, argv_, task_args + threads, cpus_ > 0));
     DOPPEL_ASSIGN_OR_RETURN(std::string out, Capture(cmd + " 2>&1"));
     return out.substr(out.find_last_of('\n') + 1);  // the job id (`--wait` prints more before it)
   }
@@ -324,6 +330,7 @@ class SlurmJobs {
   std::string logs_, prefix_;
   int argc_;
   char** argv_;
+  uint32_t cpus_;
 };
 
 // Dedup as three Slurm jobs: an array of sketch tasks, the cluster task after it, an array of
@@ -362,8 +369,7 @@ int RunDedupOnSlurm(int argc, char** argv, const DedupFlags& d, const ExecFlags&
 // computes and the path, size and modification time of every input file.
 std::string BuildFingerprint(int argc, char** argv, const std::vector<std::string>& inputs, int shard) {
   std::string fp = "shard " + std::to_string(shard);
-  const std::vector<std::string> args = RunArgs(argc, argv);
-  for (const auto& a : args) {
+  for (const auto& a : RunArgs(argc, argv, /*drop_threads=*/true)) {
     if (a != "--quiet") fp += "\n" + a;
   }
   for (const auto& in : inputs) {
