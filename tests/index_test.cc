@@ -47,6 +47,17 @@ Status OpenStatus(const std::string& dir, bool create, bool read_only = false,
   return r.status();
 }
 
+// A bulk-loading writer (as `doppel-index build` opens a new index).
+std::unique_ptr<Index> OpenBulkOk(const std::string& dir) {
+  IndexOptions o;
+  o.create_if_missing = true;
+  o.bulk_load = true;
+  auto r = Index::Open(dir, o);
+  INFO("opening " << dir << ": " << r.status().ToString());
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
 WriteSummary WriteOk(Index* index, std::vector<SketchedDocument> batch) {
   WriteSummary sum;
   const Status s = index->Write(&batch, &sum);
@@ -636,14 +647,7 @@ TEST_CASE("index: posting_cap saturates fingerprints shared by more documents", 
 TEST_CASE("index: a bulk-loaded index keeps its documents after close", "[index]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";
-  {
-    IndexOptions o;
-    o.create_if_missing = true;
-    o.bulk_load = true;
-    auto r = Index::Open(dir, o);
-    REQUIRE(r.ok());
-    WriteOk(r.value().get(), SketchAll(SketchParams{}, ThreeDocs()));
-  }
+  WriteOk(OpenBulkOk(dir).get(), SketchAll(SketchParams{}, ThreeDocs()));
   auto index = OpenOk(dir, false, true);
   CHECK(index->Stats()->documents == 3);
   CHECK(IdOf(*index, "docs/gamma.txt") == 2);
@@ -815,15 +819,7 @@ TEST_CASE("index: opening for writing removes documents a bulk load left without
           "[index]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";
-  {
-    IndexOptions o;
-    o.create_if_missing = true;
-    o.bulk_load = true;
-    auto r = Index::Open(dir, o);
-    REQUIRE(r.ok());
-    const WriteSummary sum = WriteOk(r.value().get(), SketchAll(SketchParams{}, ThreeDocs()));
-    REQUIRE(sum.added == 3);
-  }
+  REQUIRE(WriteOk(OpenBulkOk(dir).get(), SketchAll(SketchParams{}, ThreeDocs())).added == 3);
   // As if the load had been killed after documents 1 and 2 were stored but before their posting
   // lists were: the watermark says only ids below 1 have durable postings.
   std::string below;
@@ -906,19 +902,11 @@ TEST_CASE("index: a bulk load into an index holding documents writes postings wi
           "[index]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";
-  IndexOptions o;
-  o.create_if_missing = true;
-  o.bulk_load = true;
-  {
-    auto r = Index::Open(dir, o);
-    REQUIRE(r.ok());
-    WriteOk(r.value().get(), SketchAll(SketchParams{}, ThreeDocs()));
-  }
+  WriteOk(OpenBulkOk(dir).get(), SketchAll(SketchParams{}, ThreeDocs()));
   // Replacing beta in a bulk load would delete its old version at once and leave the new one
   // without postings until the next spill; a kill then would lose both.
-  auto r = Index::Open(dir, o);
-  REQUIRE(r.ok());
-  auto& writer = *r.value();
+  auto opened = OpenBulkOk(dir);
+  auto& writer = *opened;
   auto changed = ThreeDocs();
   changed[1].text += " and a new closing sentence for the second document";
   auto sketched = SketchAll(SketchParams{}, {changed[1]});
@@ -943,12 +931,8 @@ TEST_CASE("index: a bulk load into an index holding documents writes postings wi
 
 TEST_CASE("index: posting lists of a bulk load are readable after Flush", "[index]") {
   TempDir tmp;
-  IndexOptions o;
-  o.create_if_missing = true;
-  o.bulk_load = true;
-  auto r = Index::Open(tmp / "idx", o);
-  REQUIRE(r.ok());
-  auto& index = *r.value();
+  auto opened = OpenBulkOk(tmp / "idx");
+  auto& index = *opened;
   auto sketched = SketchAll(SketchParams{}, ThreeDocs());
   const auto fps = sketched[2].fingerprints;
   WriteOk(&index, sketched);
