@@ -14,6 +14,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "doppel/executor.h"
 #include "doppel/filter.h"
 #include "doppel/format.h"
 #include "doppel/language.h"
@@ -286,12 +287,55 @@ struct ScanFlags {
   int threads = 0;
   size_t report_documents = 500;
   bool quiet = false;
+  std::string stage = "all";  // one task (what executors run)
+  uint32_t rank = 0, world = 1;
 };
 
-int RunScan(const Flags& f, const ScanFlags& sf) {
+// Scan as Slurm jobs: an array of check tasks, then the report task after them.
+int RunScanOnSlurm(int argc, char** argv, const ScanFlags& sf, const ExecutorOptions& x) {
+  SlurmJobs jobs(x, std::filesystem::absolute(sf.report + "/.tasks/slurm").string(), argc, argv);
+  if (Status s = jobs.Prepare(); !s.ok()) return Fail(s);
+  const std::string world = std::to_string(x.tasks);
+  auto check = jobs.Submit("scan-check", x.tasks, "", false,
+                           "--quiet --stage check --world " + world + " --rank \"$SLURM_ARRAY_TASK_ID\"");
+  if (!check.ok()) return Fail(check.status());
+  // The report task decides the exit code (--fail-on) and prints the summary into its log.
+  auto report = jobs.Submit("scan-report", 0, *check, !x.no_wait, "--stage report --world " + world);
+  if (!report.ok()) return Fail(report.status().WithContext("the Slurm job " + *check + " (logs in " + jobs.logs() + ")"));
+  std::error_code ec;
+  if (!x.no_wait && !std::filesystem::exists(sf.report + "/report.html", ec)) {
+    return Fail(Status::Internal("the Slurm jobs " + *check + " and " + *report + " ended without a report; the "
+                                 "failed task's log in " + jobs.logs() + " says why"));
+  }
+  if (!sf.quiet || x.no_wait) {
+    std::fprintf(stderr, "doppel-filter: scan %s as Slurm jobs %s (check, %s tasks) and %s (report); logs in %s\n",
+                 x.no_wait ? "submitted" : "ran", check->c_str(), world.c_str(), report->c_str(), jobs.logs().c_str());
+  }
+  if (x.no_wait) return 0;
+  // The report's verdict on --fail-on, as a local run gives it.
+  std::ifstream in(sf.report + "/summary.json");
+  std::string summary((std::istreambuf_iterator<char>(in)), {});
+  simdjson::dom::parser parser;
+  uint64_t flagged = 0;
+  if (parser.parse(summary)["flagged"].get_uint64().get(flagged)) {
+    return Fail(Status::Corruption(sf.report + "/summary.json: unreadable"));
+  }
+  return sf.fail_on >= 0 && flagged > static_cast<uint64_t>(sf.fail_on) ? 1 : 0;
+}
+
+int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const ExecutorOptions& x) {
+  if (x.tasks == 0) return Fail(Status::InvalidArgument("--tasks must be at least 1"));
+  if (x.executor == "slurm") {
+    if (sf.stage != "all") return Fail(Status::InvalidArgument("--stage is for the tasks an executor runs"));
+    return RunScanOnSlurm(argc, argv, sf, x);
+  }
   auto filter = Filter::Open(f.index, f.options);
   if (!filter.ok()) return Fail(filter.status());
   ScanOptions o;
+  o.stage = sf.stage == "check" ? ScanOptions::Stage::kCheck
+            : sf.stage == "report" ? ScanOptions::Stage::kReport : ScanOptions::Stage::kAll;
+  o.rank = sf.rank;
+  o.world = sf.world;
   o.reader.text_field = sf.text_field;
   o.reader.id_field = sf.id_field;
   o.threads = sf.threads;
@@ -313,9 +357,29 @@ int RunScan(const Flags& f, const ScanFlags& sf) {
     };
   }
   ScanSummary sum;
-  Status s = Scan(**filter, sf.inputs, sf.report, o, &sum);
+  Status s;
+  if (o.stage == ScanOptions::Stage::kAll && x.tasks > 1) {
+    // The local executor runs the tasks one after another, each on every core.
+    o.world = x.tasks;
+    o.stage = ScanOptions::Stage::kCheck;
+    for (uint32_t r = 0; r < x.tasks && s.ok(); ++r) {
+      o.rank = r;
+      s = Scan(**filter, sf.inputs, sf.report, o, &sum);
+    }
+    o.stage = ScanOptions::Stage::kReport;
+    if (s.ok()) s = Scan(**filter, sf.inputs, sf.report, o, &sum);
+  } else {
+    s = Scan(**filter, sf.inputs, sf.report, o, &sum);
+  }
   if (tty) std::fprintf(stderr, "\r\033[K");
   if (!s.ok()) return Fail(s);
+  if (o.stage == ScanOptions::Stage::kCheck) {
+    if (!sf.quiet) {
+      std::fprintf(stderr, "doppel-filter: scan check task %u of %u: %llu documents, %llu flagged\n", o.rank, o.world,
+                   static_cast<unsigned long long>(sum.documents), static_cast<unsigned long long>(sum.flagged));
+    }
+    return 0;
+  }
   if (!sf.quiet) {
     std::fprintf(stderr,
                  "doppel-filter: scanned %llu documents (%.1f MB) in %.2f s: %llu flagged, %llu lines in matched "
@@ -399,6 +463,7 @@ int main(int argc, char** argv) {
   AddThresholdFlags(serve, f);
 
   ScanFlags scf;
+  ExecutorOptions x;
   auto* scan = app.add_subcommand("scan", "Scan a corpus or codebase and write a report (results.jsonl, summary.json, report.html)");
   scan->add_option("--index", f.index, "Index directory")->required();
   scan->add_option("--report", scf.report, "Report directory (created if missing)")->required();
@@ -412,6 +477,18 @@ int main(int argc, char** argv) {
   scan->add_option("--report-documents", scf.report_documents, "Flagged documents shown in report.html (most overlap first)")
       ->capture_default_str();
   scan->add_flag("--quiet", scf.quiet, "No progress line or summary");
+  scan->add_option("--executor", x.executor, "local (this process) or slurm (sbatch array jobs; see README)")
+      ->capture_default_str()->check(CLI::IsMember({"local", "slurm"}));
+  scan->add_option("--tasks", x.tasks, "Check tasks the documents are split into")->capture_default_str();
+  scan->add_option("--partition", x.partition, "slurm: partition");
+  scan->add_option("--time", x.time_limit, "slurm: time limit of each task (e.g. 2:00:00)");
+  scan->add_option("--mem", x.mem, "slurm: memory of each task (e.g. 8G)");
+  scan->add_option("--cpus-per-task", x.cpus_per_task, "slurm: CPUs of each task");
+  scan->add_flag("--no-wait", x.no_wait, "slurm: submit and return without waiting for the jobs");
+  scan->add_option("--stage", scf.stage, "Run one task: check or report (what executors call)")
+      ->capture_default_str()->check(CLI::IsMember({"all", "check", "report"}));
+  scan->add_option("--rank", scf.rank, "The check task's rank")->capture_default_str();
+  scan->add_option("--world", scf.world, "The number of check tasks")->capture_default_str();
   AddThresholdFlags(scan, f);
   try {
     app.parse(argc, argv);
@@ -421,6 +498,6 @@ int main(int argc, char** argv) {
   }
   if (*check) return RunCheck(f);
   if (*serve) return RunServe(f, sf);
-  if (*scan) return RunScan(f, scf);
+  if (*scan) return RunScan(argc, argv, f, scf, x);
   return 2;
 }

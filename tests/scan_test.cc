@@ -107,6 +107,44 @@ TEST_CASE("scan: bad inputs are reported, skipped or fatal; a missing index is e
   CHECK(Contains(r.err, "nope"));
 }
 
+TEST_CASE("scan: split into tasks it writes the files one run writes; a report before its checks is refused",
+          "[scan]") {
+  Fixture fx;
+  WriteFile(fx.repo + "/docs/bad.txt", "fine until here \xff\xfe then not\n");
+  for (int i = 0; i < 6; ++i) {
+    WriteFile(fx.repo + "/docs/part-" + std::to_string(i) + ".txt",
+              ReadFile("/usr/share/common-licenses/GPL-3").substr(3000 * i, 2500));
+  }
+  const CommandResult one = fx.Scan("--report-documents 4");
+  INFO(Describe(one));
+  REQUIRE(one.exit_code == 0);
+  const std::string single = fx.tmp / "single";
+  fs::rename(fx.report, single);
+  const CommandResult split = fx.Scan("--report-documents 4 --tasks 3");
+  INFO(Describe(split));
+  REQUIRE(split.exit_code == 0);
+  CHECK(ReadFile(fx.report + "/results.jsonl") == ReadFile(single + "/results.jsonl"));
+  CHECK(ReadFile(fx.report + "/report.html") == ReadFile(single + "/report.html"));
+  const std::regex seconds("\"seconds\":[0-9.e+-]+");
+  CHECK(std::regex_replace(ReadFile(fx.report + "/summary.json"), seconds, "") ==
+        std::regex_replace(ReadFile(single + "/summary.json"), seconds, ""));
+  CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"errors\":1"));  // reported by one task only
+  CHECK(Contains(ReadFile(fx.report + "/report.html"), "the 4 with most overlap are shown"));
+  // The tasks as an executor runs them: a report without every check part is refused by name.
+  const std::string parts = fx.tmp / "parts";
+  auto task = [&](const std::string& args) {
+    return doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) + " --report " +
+                            Quote(parts) + " " + args + " " + Quote(fx.repo));
+  };
+  CHECK(task("--stage check --world 2 --rank 0").exit_code == 0);
+  const CommandResult early = task("--stage report --world 2");
+  CHECK(early.exit_code == 2);
+  CHECK(Contains(early.err, "check task 1 of 2 has not finished"));
+  CHECK(task("--stage check --world 2 --rank 1").exit_code == 0);
+  CHECK(task("--stage report --world 2").exit_code == 0);
+  CHECK(ReadFile(parts + "/results.jsonl") == ReadFile(single + "/results.jsonl"));
+}
+
 TEST_CASE("scan: report.html renders in headless Chromium with the matches, sortable", "[scan]") {
   Fixture fx;
   REQUIRE(fx.Scan("--quiet").exit_code == 0);

@@ -2,7 +2,8 @@
 # Scale-out on a real single-node Slurm cluster (scripts/slurm.sh, Debian's slurm-wlm): dedup run
 # as Slurm array jobs equals the local executor's run byte for byte; a failing task fails the
 # run and cancels what depends on it; a task whose output is lost is redone alone on a rerun; a
-# sharded index built as a Slurm array job holds what one local build holds.
+# sharded index built as a Slurm array job holds what one local build holds; a scan split into
+# Slurm tasks writes what a local scan writes.
 #   bash tests/slurm_test.sh BUILD_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,6 +88,20 @@ check "the sharded index holds what one index holds" test "$(digest idx-slurm)" 
 check "both give the same verdict" test \
   "$("$bin/doppel-filter" check --index idx-slurm /usr/share/common-licenses/MPL-2.0 | sed 's/"elapsed_us":[0-9]*//')" = \
   "$("$bin/doppel-filter" check --index idx-one /usr/share/common-licenses/MPL-2.0 | sed 's/"elapsed_us":[0-9]*//')"
+
+# A scan split into Slurm check tasks and a report task writes what one local scan writes.
+strip_seconds() { sed 's/"seconds":[0-9.e+-]*//' "$1"; }
+"$bin/doppel-filter" scan --quiet --index idx-slurm --report scan-local "${inputs[@]}" /usr/share/common-licenses
+check "slurm scan with 3 check tasks exits 0" \
+  "$bin/doppel-filter" scan --quiet --executor slurm --tasks 3 --cpus-per-task 1 --index idx-slurm \
+  --report scan-slurm "${inputs[@]}" /usr/share/common-licenses
+check "slurm scan results equal the local scan's" cmp -s scan-local/results.jsonl scan-slurm/results.jsonl
+check "slurm scan summary equals the local scan's" test "$(strip_seconds scan-local/summary.json)" = \
+  "$(strip_seconds scan-slurm/summary.json)"
+check "slurm scan report equals the local scan's" cmp -s scan-local/report.html scan-slurm/report.html
+check "slurm scan --fail-on 0 exits 1 as a local scan does" test "$(
+  "$bin/doppel-filter" scan --quiet --executor slurm --tasks 2 --fail-on 0 --index idx-one --report scan-gate \
+    "${inputs[@]}" /usr/share/common-licenses >/dev/null 2>&1; echo $?)" = 1
 
 if [ "$failures" -ne 0 ]; then
   echo "slurm_test: $failures checks failed (cluster logs in $tmp/cluster)"

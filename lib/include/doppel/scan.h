@@ -31,6 +31,13 @@ struct ScanOptions {
   // The HTML report shows at most this many flagged documents (the worst first); results.jsonl
   // and summary.json always hold all of them.
   size_t report_documents = 500;
+  // Tasks (doppel/executor.h runs them): a kCheck task (rank, world) checks the documents whose
+  // position in input order is rank modulo world (reading past the others) and leaves
+  // REPORT/.tasks/check-<rank>.part; the kReport task merges every part into the three files,
+  // checking again only the flagged documents the page shows. Any split writes the same files
+  // as one run, but for summary.json's "seconds" (the slowest task's).
+  enum class Stage : uint8_t { kAll, kCheck, kReport } stage = Stage::kAll;
+  uint32_t rank = 0, world = 1;
   std::function<void(const Status&)> on_error;
   std::function<void(uint64_t documents, uint64_t bytes, uint64_t flagged)> on_progress;
 };

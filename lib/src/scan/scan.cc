@@ -10,8 +10,10 @@
 #include <map>
 #include <memory>
 
-#include "doppel/streams.h"
+#include <simdjson.h>
+
 #include "doppel/format.h"
+#include "doppel/streams.h"
 #include "doppel/language.h"
 #include "doppel/sketch.h"
 
@@ -225,8 +227,9 @@ const m=location.hash.match(/sort=(\w+)/);
 if(m){const i=[...document.querySelectorAll('#overview th')].findIndex(th=>th.dataset.key===m[1]); if(i>=0)sortBy(i);}
 )";
 
+// `flagged` holds at least the `limit` documents with most overlap of all `flagged_total`.
 std::string RenderHtml(const std::vector<std::unique_ptr<Flagged>>& flagged, const ScanSummary& sum,
-                       const std::string& index_dir, size_t limit) {
+                       const std::string& index_dir, size_t limit, size_t flagged_total) {
   std::vector<const Flagged*> shown;
   for (const auto& f : flagged) shown.push_back(f.get());
   std::stable_sort(shown.begin(), shown.end(), [](const Flagged* a, const Flagged* b) { return a->score > b->score; });
@@ -238,7 +241,7 @@ std::string RenderHtml(const std::vector<std::unique_ptr<Flagged>>& flagged, con
   h += " &middot; " + std::to_string(sum.documents) + " documents scanned &middot; <b id=\"flagged-count\">" +
        std::to_string(sum.flagged) + "</b> flagged &middot; " + std::to_string(sum.lines_covered) +
        " lines in matched passages";
-  if (shown.size() < flagged.size()) {
+  if (shown.size() < flagged_total) {
     h += " &middot; the " + std::to_string(shown.size()) + " with most overlap are shown (all are in results.jsonl)";
   }
   h += "</p>\n<table class=\"overview\" id=\"overview\"><thead><tr>"
@@ -310,25 +313,11 @@ uint64_t CountLines(std::string_view t) {
   return t.empty() ? 0 : static_cast<uint64_t>(std::count(t.begin(), t.end(), '\n')) + (t.back() != '\n');
 }
 
-}  // namespace
 
-Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
-            const ScanOptions& o, ScanSummary* sum) {
-  *sum = ScanSummary();
-  const auto t0 = std::chrono::steady_clock::now();
-  std::error_code ec;
-  fs::create_directories(report_dir, ec);
-  if (ec) return Status::IOError(report_dir + ": " + ec.message());
-  DOPPEL_ASSIGN_OR_RETURN(auto reader, DocumentReader::Open(inputs, o.reader));
-  std::unique_ptr<tbb::global_control> gc;
-  if (o.threads > 0) {
-    gc = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                               static_cast<size_t>(o.threads));
-  }
-  std::ofstream results(report_dir + "/results.jsonl.tmp", std::ios::binary | std::ios::trunc);
-  if (!results) return Status::IOError(report_dir + ": cannot write results.jsonl");
-
-  std::vector<std::unique_ptr<Flagged>> flagged;
+// What a scan found, in a form a part file can hold and merge: counts, the per-source and
+// per-group tallies, and one results line per flagged document with its position in input order.
+struct Tally {
+  ScanSummary sum;
   struct SourceStat {
     uint64_t documents = 0, bytes = 0;
   };
@@ -337,140 +326,150 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
     uint64_t documents = 0, flagged = 0, bytes = 0;
   };
   std::map<std::string, GroupStat> by_language, by_kind;
-  Status failure;
-  bool stop = false;
-  using Batch = std::vector<Item>;
-  constexpr size_t kBatch = 16;
-  tbb::parallel_pipeline(
-      16,
-      tbb::make_filter<void, std::shared_ptr<Batch>>(
-          tbb::filter_mode::serial_in_order,
-          [&](tbb::flow_control& fc) -> std::shared_ptr<Batch> {
-            auto b = std::make_shared<Batch>();
-            while (!stop && b->size() < kBatch) {
-              Item it;
-              auto more = reader->Next(&it.doc);
-              if (!more.ok()) {
-                it.error = more.status();
-                b->push_back(std::move(it));
-                continue;
-              }
-              if (!*more) {
-                stop = true;
-                break;
-              }
-              b->push_back(std::move(it));
-            }
-            if (b->empty()) {
-              fc.stop();
-              return nullptr;
-            }
-            return b;
-          }) &
-          tbb::make_filter<std::shared_ptr<Batch>, std::shared_ptr<Batch>>(
-              tbb::filter_mode::parallel,
-              [&](std::shared_ptr<Batch> b) {
-                for (Item& it : *b) {
-                  if (!it.error.ok()) continue;
-                  it.verdict = filter.Check(it.doc.text, it.doc.kind, it.doc.language);
-                  if (it.verdict.ok() &&
-                      (it.verdict->action == Action::kRedact || it.verdict->action == Action::kBlock)) {
-                    it.flagged = Describe(filter.index(), it.doc, *it.verdict);
-                  }
-                }
-                return b;
-              }) &
-          tbb::make_filter<std::shared_ptr<Batch>, void>(
-              tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Batch> b) {
-                for (Item& it : *b) {
-                  if (!failure.ok()) return;
-                  Status err = it.error.ok() ? it.verdict.status() : it.error;
-                  if (!err.ok()) {
-                    if (it.error.ok()) err = err.WithContext(it.doc.origin);
-                    const bool bad_input = err.code() == Status::Code::kInvalidArgument ||
-                                           err.code() == Status::Code::kResourceExhausted ||
-                                           err.code() == Status::Code::kNotFound;
-                    ++sum->errors;
-                    if (o.on_error) o.on_error(err);
-                    if (o.fail_on_error || !bad_input) {  // an index failure always stops
-                      failure = err;
-                      stop = true;
-                      return;
-                    }
-                    continue;
-                  }
-                  const Document& d = it.doc;
-                  const Verdict& v = *it.verdict;
-                  ++sum->documents;
-                  sum->bytes += d.text.size();
-                  sum->lines += CountLines(d.text);
-                  const std::string lang = d.kind == Kind::kCode ? (d.language.empty() ? "generic" : d.language) : "text";
-                  auto& gl = by_language[lang];
-                  auto& gk = by_kind[std::string(KindName(d.kind))];
-                  ++gl.documents;
-                  ++gk.documents;
-                  gl.bytes += d.text.size();
-                  gk.bytes += d.text.size();
-                  if (!it.flagged) continue;
-                  ++sum->flagged;
-                  ++gl.flagged;
-                  ++gk.flagged;
-                  std::map<std::string, uint64_t> doc_sources;
-                  std::vector<std::pair<uint32_t, uint32_t>> covered;
-                  for (const auto& s : v.spans) {
-                    doc_sources[s.source_name] += s.query.end - s.query.start;
-                    covered.emplace_back(s.query.first_line, s.query.last_line);
-                    sum->bytes_covered += s.query.end - s.query.start;
-                  }
-                  // Lines covered: the union of the spans' line ranges.
-                  std::sort(covered.begin(), covered.end());
-                  uint32_t last = 0;
-                  for (const auto& [a, z] : covered) {
-                    const uint32_t from = std::max(a, last + 1);
-                    if (z >= from) sum->lines_covered += z - from + 1;
-                    last = std::max(last, z);
-                  }
-                  for (const auto& [name, bytes] : doc_sources) {
-                    ++sources[name].documents;
-                    sources[name].bytes += bytes;
-                  }
-                  Verdict line = v;
-                  line.id = d.name;
-                  std::string json;
-                  AppendVerdictJson(line, false, &json);
-                  json.pop_back();
-                  json += ",\"input\":";
-                  AppendJsonString(&json, d.origin);
-                  json += ",\"kind\":\"" + std::string(KindName(d.kind)) + "\",\"language\":";
-                  AppendJsonString(&json, d.language);
-                  json += ",\"bytes\":" + std::to_string(d.text.size()) + "}\n";
-                  results << json;
-                  flagged.push_back(std::move(it.flagged));
-                }
-                if (o.on_progress) o.on_progress(sum->documents, sum->bytes, sum->flagged);
-              }));
-  if (!failure.ok()) return failure;
-  results.close();
-  if (!results) return Status::IOError(report_dir + "/results.jsonl: write failed");
-  fs::rename(report_dir + "/results.jsonl.tmp", report_dir + "/results.jsonl", ec);
-  if (ec) return Status::IOError(report_dir + "/results.jsonl: " + ec.message());
-  sum->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  struct Result {
+    uint64_t ordinal;
+    double score;
+    std::string json;  // the results.jsonl line, newline included
+  };
+  std::vector<Result> results;
 
-  // summary.json
-  std::vector<std::pair<std::string, SourceStat>> top(sources.begin(), sources.end());
+  void Add(const Document& d, const Verdict& v, bool flagged, uint64_t ordinal) {
+    ++sum.documents;
+    sum.bytes += d.text.size();
+    sum.lines += CountLines(d.text);
+    const std::string lang = d.kind == Kind::kCode ? (d.language.empty() ? "generic" : d.language) : "text";
+    auto& gl = by_language[lang];
+    auto& gk = by_kind[std::string(KindName(d.kind))];
+    ++gl.documents;
+    ++gk.documents;
+    gl.bytes += d.text.size();
+    gk.bytes += d.text.size();
+    if (!flagged) return;
+    ++sum.flagged;
+    ++gl.flagged;
+    ++gk.flagged;
+    std::map<std::string, uint64_t> doc_sources;
+    std::vector<std::pair<uint32_t, uint32_t>> covered;
+    for (const auto& s : v.spans) {
+      doc_sources[s.source_name] += s.query.end - s.query.start;
+      covered.emplace_back(s.query.first_line, s.query.last_line);
+      sum.bytes_covered += s.query.end - s.query.start;
+    }
+    // Lines covered: the union of the spans' line ranges.
+    std::sort(covered.begin(), covered.end());
+    uint32_t last = 0;
+    for (const auto& [a, z] : covered) {
+      const uint32_t from = std::max(a, last + 1);
+      if (z >= from) sum.lines_covered += z - from + 1;
+      last = std::max(last, z);
+    }
+    for (const auto& [name, bytes] : doc_sources) {
+      ++sources[name].documents;
+      sources[name].bytes += bytes;
+    }
+    Verdict line = v;
+    line.id = d.name;
+    std::string json;
+    AppendVerdictJson(line, false, &json);
+    json.pop_back();
+    json += ",\"input\":";
+    AppendJsonString(&json, d.origin);
+    json += ",\"kind\":\"" + std::string(KindName(d.kind)) + "\",\"language\":";
+    AppendJsonString(&json, d.language);
+    json += ",\"bytes\":" + std::to_string(d.text.size()) + "}\n";
+    results.push_back({ordinal, v.score, std::move(json)});
+  }
+
+  // A part file: one JSON array per line.
+  std::string Serialize() const {
+    std::string out = "[\"sum\"," + std::to_string(sum.documents) + "," + std::to_string(sum.flagged) + "," +
+                      std::to_string(sum.errors) + "," + std::to_string(sum.bytes) + "," + std::to_string(sum.lines) +
+                      "," + std::to_string(sum.bytes_covered) + "," + std::to_string(sum.lines_covered) + ",";
+    AppendJsonNumber(&out, sum.seconds);
+    out += "]\n";
+    for (const auto& [name, st] : sources) {
+      out += "[\"source\",";
+      AppendJsonString(&out, name);
+      out += "," + std::to_string(st.documents) + "," + std::to_string(st.bytes) + "]\n";
+    }
+    for (const auto* group : {&by_language, &by_kind}) {
+      for (const auto& [key, g] : *group) {
+        out += group == &by_language ? "[\"language\"," : "[\"kind\",";
+        AppendJsonString(&out, key);
+        out += "," + std::to_string(g.documents) + "," + std::to_string(g.flagged) + "," + std::to_string(g.bytes) + "]\n";
+      }
+    }
+    for (const auto& r : results) {
+      out += "[\"result\"," + std::to_string(r.ordinal) + ",";
+      AppendJsonNumber(&out, r.score);
+      out += ",";
+      AppendJsonString(&out, r.json);
+      out += "]\n";
+    }
+    return out;
+  }
+
+  // Adds a part file's tallies; the seconds are the slowest part's.
+  Status Merge(const std::string& path) {
+    DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(path));
+    LineReader lines(std::move(src), uint64_t{1} << 30);
+    simdjson::dom::parser parser;
+    std::string line;
+    for (uint64_t n = 1;; ++n) {
+      DOPPEL_ASSIGN_OR_RETURN(bool more, lines.Next(&line));
+      if (!more) break;
+      simdjson::dom::array a;
+      std::string_view tag;
+      const auto bad = [&] { return Status::Corruption(path + ":" + std::to_string(n) + ": not a scan part line"); };
+      if (parser.parse(line).get(a) || a.at(0).get_string().get(tag)) return bad();
+      auto u = [&](size_t i) -> uint64_t {
+        uint64_t v = 0;
+        return a.at(i).get_uint64().get(v) ? UINT64_MAX : v;
+      };
+      auto str = [&](size_t i) -> std::string {
+        std::string_view v;
+        return a.at(i).get_string().get(v) ? std::string() : std::string(v);
+      };
+      if (tag == "sum") {
+        double secs = 0;
+        if (a.size() != 9 || a.at(8).get_double().get(secs)) return bad();
+        sum.documents += u(1), sum.flagged += u(2), sum.errors += u(3), sum.bytes += u(4), sum.lines += u(5);
+        sum.bytes_covered += u(6), sum.lines_covered += u(7);
+        sum.seconds = std::max(sum.seconds, secs);
+      } else if (tag == "source" && a.size() == 4) {
+        auto& st = sources[str(1)];
+        st.documents += u(2), st.bytes += u(3);
+      } else if ((tag == "language" || tag == "kind") && a.size() == 5) {
+        auto& g = (tag == "language" ? by_language : by_kind)[str(1)];
+        g.documents += u(2), g.flagged += u(3), g.bytes += u(4);
+      } else if (tag == "result" && a.size() == 4) {
+        double score = 0;
+        if (a.at(2).get_double().get(score)) return bad();
+        results.push_back({u(1), score, str(3)});
+      } else {
+        return bad();
+      }
+    }
+    return Status::OK();
+  }
+};
+
+std::string SummaryJson(const Tally& t, const std::string& index_dir) {
+  const ScanSummary& sum = t.sum;
+  std::vector<std::pair<std::string, Tally::SourceStat>> top(t.sources.begin(), t.sources.end());
   std::stable_sort(top.begin(), top.end(), [](const auto& a, const auto& b) {
     return a.second.documents != b.second.documents ? a.second.documents > b.second.documents
                                                     : a.second.bytes > b.second.bytes;
   });
   if (top.size() > 20) top.resize(20);
-  std::string js = "{\"documents\":" + std::to_string(sum->documents) + ",\"flagged\":" + std::to_string(sum->flagged) +
-                   ",\"errors\":" + std::to_string(sum->errors) + ",\"bytes\":" + std::to_string(sum->bytes) +
-                   ",\"lines\":" + std::to_string(sum->lines) + ",\"bytes_covered\":" +
-                   std::to_string(sum->bytes_covered) + ",\"lines_covered\":" + std::to_string(sum->lines_covered) +
+  std::string js = "{\"documents\":" + std::to_string(sum.documents) + ",\"flagged\":" + std::to_string(sum.flagged) +
+                   ",\"errors\":" + std::to_string(sum.errors) + ",\"bytes\":" + std::to_string(sum.bytes) +
+                   ",\"lines\":" + std::to_string(sum.lines) + ",\"bytes_covered\":" +
+                   std::to_string(sum.bytes_covered) + ",\"lines_covered\":" + std::to_string(sum.lines_covered) +
                    ",\"seconds\":";
-  AppendJsonNumber(&js, sum->seconds);
+  AppendJsonNumber(&js, sum.seconds);
   js += ",\"index\":";
-  AppendJsonString(&js, filter.index().dir());
+  AppendJsonString(&js, index_dir);
   js += ",\"top_sources\":[";
   for (size_t i = 0; i < top.size(); ++i) {
     if (i) js += ",";
@@ -479,7 +478,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
     js += ",\"documents\":" + std::to_string(top[i].second.documents) +
           ",\"bytes_covered\":" + std::to_string(top[i].second.bytes) + "}";
   }
-  auto groups = [&](const char* key, const std::map<std::string, GroupStat>& m) {
+  auto groups = [&](const char* key, const std::map<std::string, Tally::GroupStat>& m) {
     js += std::string(",\"") + key + "\":{";
     bool first = true;
     for (const auto& [k, g] : m) {
@@ -492,11 +491,170 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
     js += "}";
   };
   js += "]";
-  groups("by_language", by_language);
-  groups("by_kind", by_kind);
+  groups("by_language", t.by_language);
+  groups("by_kind", t.by_kind);
   js += "}\n";
-  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(report_dir + "/summary.json", js));
-  return WriteFileAtomically(report_dir + "/report.html", RenderHtml(flagged, *sum, filter.index().dir(), o.report_documents));
+  return js;
+}
+
+// Reads the inputs and checks, in parallel, the documents `wanted` selects by their position in
+// input order; `done` gets each one (with its verdict or error) in input order, from one thread.
+// `done` returns false to stop.
+Status CheckInputs(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o,
+                   const std::function<bool(uint64_t)>& wanted, bool describe,
+                   const std::function<bool(Item&, uint64_t)>& done) {
+  DOPPEL_ASSIGN_OR_RETURN(auto reader, DocumentReader::Open(inputs, o.reader));
+  std::unique_ptr<tbb::global_control> gc;
+  if (o.threads > 0) {
+    gc = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                               static_cast<size_t>(o.threads));
+  }
+  bool stop = false, halted = false;
+  uint64_t next_ordinal = 0;
+  using Batch = std::vector<std::pair<uint64_t, Item>>;
+  constexpr size_t kBatch = 16;
+  tbb::parallel_pipeline(
+      16,
+      tbb::make_filter<void, std::shared_ptr<Batch>>(
+          tbb::filter_mode::serial_in_order,
+          [&](tbb::flow_control& fc) -> std::shared_ptr<Batch> {
+            auto b = std::make_shared<Batch>();
+            while (!stop && b->size() < kBatch) {
+              Item it;
+              auto more = reader->Next(&it.doc);
+              if (more.ok() && !*more) {
+                stop = true;
+                break;
+              }
+              const uint64_t ordinal = next_ordinal++;
+              if (!wanted(ordinal)) continue;
+              if (!more.ok()) it.error = more.status();
+              b->emplace_back(ordinal, std::move(it));
+            }
+            if (b->empty()) {
+              fc.stop();
+              return nullptr;
+            }
+            return b;
+          }) &
+          tbb::make_filter<std::shared_ptr<Batch>, std::shared_ptr<Batch>>(
+              tbb::filter_mode::parallel,
+              [&](std::shared_ptr<Batch> b) {
+                for (auto& [ordinal, it] : *b) {
+                  if (!it.error.ok()) continue;
+                  it.verdict = filter.Check(it.doc.text, it.doc.kind, it.doc.language);
+                  if (describe && it.verdict.ok() &&
+                      (it.verdict->action == Action::kRedact || it.verdict->action == Action::kBlock)) {
+                    it.flagged = Describe(filter.index(), it.doc, *it.verdict);
+                  }
+                }
+                return b;
+              }) &
+          tbb::make_filter<std::shared_ptr<Batch>, void>(
+              tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Batch> b) {
+                for (auto& [ordinal, it] : *b) {
+                  if (halted) return;
+                  if (!done(it, ordinal)) halted = stop = true;
+                }
+              }));
+  return Status::OK();
+}
+
+std::string PartPath(const std::string& report_dir, uint32_t rank) {
+  return report_dir + "/.tasks/check-" + std::to_string(rank) + ".part";
+}
+
+}  // namespace
+
+Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
+            const ScanOptions& o, ScanSummary* summary) {
+  *summary = ScanSummary();
+  if (o.world == 0 || o.rank >= o.world) {
+    return Status::InvalidArgument("task rank " + std::to_string(o.rank) + " is not below the number of tasks " +
+                                   std::to_string(o.world));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::error_code ec;
+  fs::create_directories(report_dir + (o.stage == ScanOptions::Stage::kCheck ? "/.tasks" : ""), ec);
+  if (ec) return Status::IOError(report_dir + ": " + ec.message());
+  Tally t;
+  std::vector<std::unique_ptr<Flagged>> flagged;
+  const bool whole = o.stage == ScanOptions::Stage::kAll;
+
+  if (o.stage == ScanOptions::Stage::kReport) {
+    for (uint32_t r = 0; r < o.world; ++r) {
+      const std::string part = PartPath(report_dir, r);
+      if (!fs::exists(part, ec)) {
+        return Status::InvalidArgument(part + ": check task " + std::to_string(r) + " of " + std::to_string(o.world) +
+                                       " has not finished; run it first");
+      }
+      DOPPEL_RETURN_IF_ERROR(t.Merge(part));
+    }
+    std::sort(t.results.begin(), t.results.end(), [](const auto& a, const auto& b) { return a.ordinal < b.ordinal; });
+  } else {
+    Status failure;
+    DOPPEL_RETURN_IF_ERROR(CheckInputs(
+        filter, inputs, o, [&](uint64_t ordinal) { return ordinal % o.world == o.rank; }, whole,
+        [&](Item& it, uint64_t ordinal) {
+          Status err = it.error.ok() ? it.verdict.status() : it.error;
+          if (!err.ok()) {
+            if (it.error.ok()) err = err.WithContext(it.doc.origin);
+            const bool bad_input = err.code() == Status::Code::kInvalidArgument ||
+                                   err.code() == Status::Code::kResourceExhausted ||
+                                   err.code() == Status::Code::kNotFound;
+            ++t.sum.errors;
+            if (o.on_error) o.on_error(err);
+            if (o.fail_on_error || !bad_input) {  // an index failure always stops
+              failure = err;
+              return false;
+            }
+            return true;
+          }
+          const bool is_flagged = it.verdict->action == Action::kRedact || it.verdict->action == Action::kBlock;
+          t.Add(it.doc, *it.verdict, is_flagged, ordinal);
+          if (it.flagged) flagged.push_back(std::move(it.flagged));
+          if (o.on_progress) o.on_progress(t.sum.documents, t.sum.bytes, t.sum.flagged);
+          return true;
+        }));
+    if (!failure.ok()) return failure;
+    t.sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (o.stage == ScanOptions::Stage::kCheck) {
+      *summary = t.sum;
+      return WriteFileAtomically(PartPath(report_dir, o.rank), t.Serialize());
+    }
+  }
+
+  if (o.stage == ScanOptions::Stage::kReport) {
+    // The page shows the flagged documents with most overlap: read those again, in input order,
+    // and check them again (a check depends only on the text and the index).
+    std::vector<const Tally::Result*> by_score;
+    for (const auto& r : t.results) by_score.push_back(&r);
+    std::stable_sort(by_score.begin(), by_score.end(), [](const auto* a, const auto* b) { return a->score > b->score; });
+    if (by_score.size() > o.report_documents) by_score.resize(o.report_documents);
+    std::vector<uint64_t> shown;
+    for (const auto* r : by_score) shown.push_back(r->ordinal);
+    std::sort(shown.begin(), shown.end());
+    Status failure;
+    DOPPEL_RETURN_IF_ERROR(CheckInputs(
+        filter, inputs, o, [&](uint64_t ordinal) { return std::binary_search(shown.begin(), shown.end(), ordinal); },
+        true, [&](Item& it, uint64_t) {
+          if (!it.flagged) {
+            failure = Status::InvalidArgument(it.doc.origin + ": the inputs or the index changed since the check tasks ran");
+            return false;
+          }
+          flagged.push_back(std::move(it.flagged));
+          return true;
+        }));
+    if (!failure.ok()) return failure;
+  }
+
+  std::string results;
+  for (const auto& r : t.results) results += r.json;
+  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(report_dir + "/results.jsonl", results));
+  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(report_dir + "/summary.json", SummaryJson(t, filter.index().dir())));
+  *summary = t.sum;
+  return WriteFileAtomically(report_dir + "/report.html",
+                             RenderHtml(flagged, t.sum, filter.index().dir(), o.report_documents, t.results.size()));
 }
 
 }  // namespace doppel

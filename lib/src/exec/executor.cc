@@ -1,0 +1,113 @@
+#include "doppel/executor.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <utility>
+
+namespace doppel {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Flags that choose how a run is executed, not what it computes: dropped when the command line
+// is handed to the tasks. The bool says whether the flag takes a value. --fail-on (scan) is the
+// submitting command's gate on the finished run: a task exiting 1 would fail its Slurm job.
+constexpr std::pair<std::string_view, bool> kExecutorFlags[] = {
+    {"--executor", true}, {"--tasks", true},  {"--partition", true}, {"--time", true},
+    {"--mem", true},      {"--cpus-per-task", true}, {"--no-wait", false}, {"--stage", true},
+    {"--rank", true},     {"--world", true},  {"--fail-on", true}};
+
+}  // namespace
+
+std::string ShellQuote(std::string_view s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// The user's arguments (after the subcommand) without the executor's flags: what decides what a
+// run computes.
+std::vector<std::string> RunArgs(int argc, char** argv, bool drop_threads) {
+  std::vector<std::string> out;
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    bool skip = false;
+    if (drop_threads && (a == "--threads" || a.substr(0, 10) == "--threads=")) {
+      i += a == "--threads";
+      continue;
+    }
+    for (const auto& [flag, takes_value] : kExecutorFlags) {
+      if (a == flag) {
+        skip = true;
+        if (takes_value) ++i;
+      } else if (takes_value && a.size() > flag.size() && a.substr(0, flag.size()) == flag && a[flag.size()] == '=') {
+        skip = true;
+      }
+    }
+    if (!skip) out.emplace_back(a);
+  }
+  return out;
+}
+
+// The command line of one task: this binary, the subcommand, the run's arguments, then the
+// task's own.
+static std::string TaskCommand(int argc, char** argv, const std::string& task, bool drop_threads) {
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string cmd = ShellQuote(n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string(argv[0]));
+  cmd += " " + ShellQuote(argv[1]);
+  for (const auto& a : RunArgs(argc, argv, drop_threads)) cmd += " " + ShellQuote(a);
+  return cmd + " " + task;
+}
+
+// Runs `command` through the shell and returns its standard output (trailing newline dropped).
+Result<std::string> Capture(const std::string& command) {
+  std::FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return Status::IOError("cannot run " + command);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  if (status != 0) {
+    return Status::Unavailable("'" + command + "' failed (exit " + std::to_string(WEXITSTATUS(status)) + ")" +
+                               (out.empty() ? "" : ": " + out));
+  }
+  return out;
+}
+
+SlurmJobs::SlurmJobs(const ExecutorOptions& x, std::string logs, int argc, char** argv)
+    : logs_(std::move(logs)), argc_(argc), argv_(argv), cpus_(x.cpus_per_task) {
+  prefix_ = "sbatch --parsable --kill-on-invalid-dep=yes --chdir=" + ShellQuote(fs::current_path().string());
+  if (!x.partition.empty()) prefix_ += " --partition=" + ShellQuote(x.partition);
+  if (!x.time_limit.empty()) prefix_ += " --time=" + ShellQuote(x.time_limit);
+  if (!x.mem.empty()) prefix_ += " --mem=" + ShellQuote(x.mem);
+  if (x.cpus_per_task > 0) prefix_ += " --cpus-per-task=" + std::to_string(x.cpus_per_task);
+}
+
+Status SlurmJobs::Prepare() const {
+  std::error_code ec;
+  fs::create_directories(logs_, ec);
+  return ec ? Status::IOError(logs_ + ": " + ec.message()) : Status::OK();
+}
+
+Result<std::string> SlurmJobs::Submit(const std::string& name, uint32_t array_size, const std::string& after,
+                                      bool wait, const std::string& task_args) const {
+  std::string cmd = prefix_ + " --job-name=" + ShellQuote("doppel-" + name);
+  if (array_size > 0) cmd += " --array=0-" + std::to_string(array_size - 1);
+  if (!after.empty()) cmd += " --dependency=afterok:" + after;
+  if (wait) cmd += " --wait";
+  cmd += " --output=" + ShellQuote(logs_ + "/" + name + (array_size > 0 ? "-%a" : "") + ".log");
+  // A task uses the CPUs it was given (Slurm's task/none plugin does not confine it).
+  const std::string threads = cpus_ > 0 ? " --threads " + std::to_string(cpus_) : "";
+  cmd += " --wrap=" + ShellQuote("exec " + TaskCommand(argc_, argv_, task_args + threads, cpus_ > 0));
+  DOPPEL_ASSIGN_OR_RETURN(std::string out, Capture(cmd + " 2>&1"));
+  return out.substr(out.find_last_of('\n') + 1);  // the job id (`--wait` prints more before it)
+}
+
+}  // namespace doppel
