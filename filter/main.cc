@@ -374,7 +374,9 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   if (tty) std::fprintf(stderr, "\r\033[K");
   if (!s.ok()) return Fail(s);
   if (o.stage == ScanOptions::Stage::kCheck) {
-    if (!sf.quiet) {
+    if (!sf.quiet && sum.resumed) {
+      std::fprintf(stderr, "doppel-filter: scan check task %u of %u: done before with these inputs\n", o.rank, o.world);
+    } else if (!sf.quiet) {
       std::fprintf(stderr, "doppel-filter: scan check task %u of %u: %llu documents, %llu flagged\n", o.rank, o.world,
                    static_cast<unsigned long long>(sum.documents), static_cast<unsigned long long>(sum.flagged));
     }

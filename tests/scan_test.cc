@@ -143,6 +143,15 @@ TEST_CASE("scan: split into tasks it writes the files one run writes; a report b
   CHECK(task("--stage check --world 2 --rank 1").exit_code == 0);
   CHECK(task("--stage report --world 2").exit_code == 0);
   CHECK(ReadFile(parts + "/results.jsonl") == ReadFile(single + "/results.jsonl"));
+  // A finished check task is not redone; with another input it is.
+  const CommandResult again = doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.index) + " --report " +
+                                               Quote(parts) + " --stage check --world 2 --rank 1 " + Quote(fx.repo));
+  CHECK(Contains(again.err, "check task 1 of 2: done before with these inputs"));
+  const CommandResult other = doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.index) + " --report " +
+                                               Quote(parts) + " --stage check --world 2 --rank 1 " + Quote(fx.repo) +
+                                               " /usr/share/common-licenses/BSD");
+  CHECK(Contains(other.err, "check task 1 of 2: "));
+  CHECK_FALSE(Contains(other.err, "done before"));
 }
 
 TEST_CASE("scan: report.html renders in headless Chromium with the matches, sortable", "[scan]") {

@@ -35,7 +35,8 @@ struct ScanOptions {
   // position in input order is rank modulo world (reading past the others) and leaves
   // REPORT/.tasks/check-<rank>.part; the kReport task merges every part into the three files,
   // checking again only the flagged documents the page shows. Any split writes the same files
-  // as one run, but for summary.json's "seconds" (the slowest task's).
+  // as one run, but for summary.json's "seconds" (the slowest task's). A check task whose part
+  // exists for the same inputs, split and index (directory, documents, bytes) is not redone.
   enum class Stage : uint8_t { kAll, kCheck, kReport } stage = Stage::kAll;
   uint32_t rank = 0, world = 1;
   std::function<void(const Status&)> on_error;
@@ -47,6 +48,7 @@ struct ScanSummary {
   uint64_t bytes = 0, lines = 0;                  // of the documents scanned
   uint64_t bytes_covered = 0, lines_covered = 0;  // inside reported spans of flagged documents
   double seconds = 0;
+  bool resumed = false;  // a check task found its part done before with the same inputs and index
 };
 
 // Scans `inputs` and writes the report files into `report_dir` (created if missing).

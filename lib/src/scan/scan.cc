@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 
 #include <simdjson.h>
+#include <xxhash.h>
 
 #include "doppel/format.h"
 #include "doppel/streams.h"
@@ -430,7 +432,9 @@ struct Tally {
         std::string_view v;
         return a.at(i).get_string().get(v) ? std::string() : std::string(v);
       };
-      if (tag == "sum") {
+      if (tag == "run") {
+        continue;  // the key a rerun compares
+      } else if (tag == "sum") {
         double secs = 0;
         if (a.size() != 9 || a.at(8).get_double().get(secs)) return bad();
         sum.documents += u(1), sum.flagged += u(2), sum.errors += u(3), sum.bytes += u(4), sum.lines += u(5);
@@ -564,6 +568,19 @@ std::string PartPath(const std::string& report_dir, uint32_t rank) {
   return report_dir + "/.tasks/check-" + std::to_string(rank) + ".part";
 }
 
+// What a check task's part depends on: the inputs, the split, the reader's fields and the index
+// (its directory, documents and bytes). A rerun reuses a part whose key matches.
+Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o) {
+  DOPPEL_ASSIGN_OR_RETURN(IndexStats st, filter.index().Stats());
+  std::string k = filter.index().dir() + "\n" + std::to_string(st.documents) + " " + std::to_string(st.bytes) + " " +
+                  std::to_string(st.deleted) + "\n" + std::to_string(o.rank) + "/" + std::to_string(o.world) + "\n" +
+                  o.reader.text_field + "\n" + o.reader.id_field + "\n";
+  for (const auto& in : inputs) k += in + "\n";
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(k.data(), k.size())));
+  return std::string(hex);
+}
+
 }  // namespace
 
 Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
@@ -592,6 +609,16 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
     }
     std::sort(t.results.begin(), t.results.end(), [](const auto& a, const auto& b) { return a.ordinal < b.ordinal; });
   } else {
+    std::string key;
+    if (o.stage == ScanOptions::Stage::kCheck) {
+      DOPPEL_ASSIGN_OR_RETURN(key, PartKey(filter, inputs, o));
+      std::ifstream in(PartPath(report_dir, o.rank));
+      std::string first;
+      if (std::getline(in, first) && first == "[\"run\",\"" + key + "\"]") {
+        summary->resumed = true;  // done before with these inputs
+        return Status::OK();
+      }
+    }
     Status failure;
     DOPPEL_RETURN_IF_ERROR(CheckInputs(
         filter, inputs, o, [&](uint64_t ordinal) { return ordinal % o.world == o.rank; }, whole,
@@ -620,7 +647,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
     t.sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (o.stage == ScanOptions::Stage::kCheck) {
       *summary = t.sum;
-      return WriteFileAtomically(PartPath(report_dir, o.rank), t.Serialize());
+      return WriteFileAtomically(PartPath(report_dir, o.rank), "[\"run\",\"" + key + "\"]\n" + t.Serialize());
     }
   }
 
