@@ -156,6 +156,19 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   return sum.errors > 0 ? 1 : 0;
 }
 
+int RunMerge(const Flags& f, const std::string& output) {
+  auto shards = ShardCount(f.index);
+  if (!shards.ok()) return Fail(shards.status());
+  if (*shards == 0) return Fail(Status::InvalidArgument(f.index + ": not a sharded index (no SHARDS file)"));
+  const auto t0 = std::chrono::steady_clock::now();
+  if (Status s = MergeShardsIntoOne(f.index, *shards, output); !s.ok()) return Fail(s);
+  if (!f.quiet) {
+    std::fprintf(stderr, "doppel-index: merged %u shards of %s into %s in %.2f s\n", *shards, f.index.c_str(),
+                 output.c_str(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return 0;
+}
+
 int RunRemove(const Flags& f, const std::vector<std::string>& names) {
   IndexOptions io;
   auto index = Index::Open(f.index, io);
@@ -499,6 +512,11 @@ int main(int argc, char** argv) {
   verify->add_flag("--digest", f.digest,
                    "Also print a digest of the content that ignores document ids: equal for "
                    "indexes holding the same documents and posting lists however they were built");
+  std::string merge_output;
+  auto* merge = app.add_subcommand("merge", "Merge the shards of a sharded index into one index (sorted table files, ingested)");
+  merge->add_option("--index", f.index, "Sharded index directory")->required();
+  merge->add_option("--output", merge_output, "New (or empty) directory for the merged index")->required();
+  merge->add_flag("--quiet", f.quiet, "No summary");
   auto* compact = app.add_subcommand("compact", "Compact, dropping removed ids from posting lists");
   compact->add_option("--index", f.index, "Index directory")->required();
 
@@ -562,6 +580,7 @@ int main(int argc, char** argv) {
   if (*stats) return RunStats(f);
   if (*verify) return RunVerify(f);
   if (*compact) return RunCompact(f);
+  if (*merge) return RunMerge(f, merge_output);
   if (*dedup) return RunDedup(argc, argv, f, dd, x, dedup_params);
   return 2;
 }

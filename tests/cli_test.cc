@@ -407,6 +407,15 @@ TEST_CASE("cli: build --shards builds a sharded index task by task that answers 
   r = Index("build --shards 4 --index " + Quote(sharded) + " " + kLicenses);
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "3 shards"));
+  // Merged into one index by ingesting sorted table files.
+  r = Index("merge --index " + Quote(sharded) + " --output " + Quote(tmp / "merged"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(digest(tmp / "merged") == digest(one));
+  CHECK(verdict(tmp / "merged") == verdict(one));
+  r = Index("merge --index " + Quote(one) + " --output " + Quote(tmp / "m2"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "not a sharded index"));
 }
 
 TEST_CASE("cli: add and remove change what check reports", "[cli]") {

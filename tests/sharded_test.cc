@@ -147,3 +147,47 @@ TEST_CASE("sharded: a missing shard, another shard count or a damaged SHARDS fil
   Build(other_tmp / "plain", 0);
   CHECK(CreateShardedIndex(other_tmp / "plain", 4).code() == Status::Code::kIncompatible);
 }
+
+TEST_CASE("sharded: merging the shards gives one index with the same content and verdicts", "[sharded]") {
+  TempDir tmp;
+  auto one = Build(tmp / "one", 0);
+  {
+    auto three = Build(tmp / "three", 3);
+    // A removed document must not come back in the merged index.
+    uint64_t removed = 0, missing = 0;
+    REQUIRE(three->Remove(std::vector<std::string>{"doc-5"}, &removed, &missing).ok());
+    REQUIRE(one->Remove(std::vector<std::string>{"doc-5"}, &removed, &missing).ok());
+  }
+  const Status m = MergeShardsIntoOne(tmp / "three", 3, tmp / "merged");
+  INFO(m.ToString());
+  REQUIRE(m.ok());
+  CHECK_FALSE(std::filesystem::exists(tmp / "merged.merging"));
+  IndexOptions ro;
+  ro.read_only = true;
+  auto merged = Index::Open(tmp / "merged", ro);
+  REQUIRE(merged.ok());
+  CHECK(ShardCount(tmp / "merged").value() == 0);  // an ordinary index
+  CHECK(Digest(**merged) == Digest(*one));
+  VerifyReport a, b;
+  REQUIRE((*merged)->Verify({}, &a).ok());
+  REQUIRE(one->Verify({}, &b).ok());
+  // Lists of all shards joined, not side by side (the one index may still keep lists that held
+  // only the removed document until it compacts).
+  VerifyReport sharded;
+  REQUIRE(Index::Open(tmp / "three", ro).value()->Verify({}, &sharded).ok());
+  CHECK(a.posting_lists < sharded.posting_lists);
+  CHECK(a.posting_lists <= b.posting_lists);
+  CHECK(a.deleted_refs == 0);
+  CHECK(a.documents == 40);
+  CHECK_FALSE((*merged)->FindName("doc-5").value().has_value());
+  const auto docs = Corpus();
+  auto f1 = Filter::FromIndex(std::shared_ptr<Index>(std::move(one)), FilterOptions());
+  auto fm = Filter::FromIndex(std::shared_ptr<Index>(std::move(merged).value()), FilterOptions());
+  for (const std::string& text : {docs[14].text, docs[5].text, docs[0].text.substr(docs[0].text.size() - 500)}) {
+    CHECK(Summary(fm->Check(text).value()) == Summary(f1->Check(text).value()));
+  }
+  // The output must be new.
+  const Status again = MergeShardsIntoOne(tmp / "three", 3, tmp / "merged");
+  CHECK(again.code() == Status::Code::kInvalidArgument);
+  CHECK(Contains(again.message(), "new or empty directory"));
+}

@@ -175,5 +175,10 @@ Result<uint32_t> ShardCount(const std::string& dir);
 // Writes the SHARDS file of a new sharded index (atomically); an existing sharded index with
 // the same count is fine, another count or an ordinary index in `dir` is refused.
 Status CreateShardedIndex(const std::string& dir, uint32_t shards);
+// Writes one ordinary index at `out_dir` (new or empty) holding every live document of the
+// `shards` shards of the sharded index at `dir`: each column family's records are merged in key
+// order into one sorted table file and ingested; the index appears at `out_dir` only when
+// whole. Ids stay as the sharded index numbers them (local id x shards + shard).
+Status MergeShardsIntoOne(const std::string& dir, uint32_t shards, const std::string& out_dir);
 
 }  // namespace doppel

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -114,6 +115,7 @@ class RocksIndex final : public Index {
   static Result<std::unique_ptr<Index>> Open(const std::string& dir, const IndexOptions& o);
   // Creates an index holding only its manifest at `dir` (absent or an empty directory).
   static Status CreateEmpty(const std::string& dir, const IndexOptions& o);
+  friend Status(::doppel::MergeShardsIntoOne)(const std::string& dir, uint32_t shards, const std::string& out_dir);
 
   const SketchParams& params() const override { return params_; }
   const std::string& dir() const override { return dir_; }
@@ -954,6 +956,188 @@ std::string VerifyReport::ToString() const {
   }
   if (!digest.empty()) s += " digest=" + digest;
   return s;
+}
+
+Status MergeShardsIntoOne(const std::string& dir, uint32_t n, const std::string& out_dir) {
+  std::error_code ec;
+  if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec)) {
+    return Status::InvalidArgument(out_dir + ": name a new or empty directory for the merged index");
+  }
+  // The shards, as strict read-only snapshots, with what each holds below its watermark.
+  std::vector<std::unique_ptr<Index>> owned;
+  std::vector<RocksIndex*> src;
+  std::vector<uint64_t> below(n);
+  IndexOptions ro;
+  ro.read_only = true;
+  for (uint32_t s = 0; s < n; ++s) {
+    DOPPEL_ASSIGN_OR_RETURN(auto idx, RocksIndex::Open(ShardDir(dir, s), ro));
+    owned.push_back(std::move(idx));
+    src.push_back(static_cast<RocksIndex*>(owned.back().get()));
+    if (s > 0) DOPPEL_RETURN_IF_ERROR(codec::CompareParams(src[0]->params_, src[s]->params_).WithContext(ShardDir(dir, s)));
+    DOPPEL_RETURN_IF_ERROR(src[s]->ReadPostingsBelow(&below[s]));
+  }
+  auto live = [&](uint32_t s, uint32_t local) { return local < below[s] && !src[s]->deleted_->Get()->contains(local); };
+  auto global = [&](uint32_t s, uint32_t local) -> Result<uint32_t> {
+    if (local > (UINT32_MAX - s) / n) return Status::ResourceExhausted(ShardDir(dir, s) + ": ids do not fit one index");
+    return local * n + s;
+  };
+  // Made whole beside `out_dir`, then renamed into place: a killed merge leaves no half index.
+  fs::path target = fs::path(out_dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();
+  const std::string staging = target.string() + ".merging";
+  fs::remove_all(staging, ec);
+  IndexOptions wo;
+  wo.create_if_missing = true;
+  wo.params = src[0]->params_;
+  DOPPEL_ASSIGN_OR_RETURN(auto out_index, RocksIndex::Open(staging, wo));
+  auto* dst = static_cast<RocksIndex*>(out_index.get());
+  rocksdb::ReadOptions rd;
+  rd.verify_checksums = true;
+  rd.fill_cache = false;
+  uint64_t documents = 0, bytes = 0;
+  uint32_t next_id = 0;
+
+  // One column family: every shard's records in key order into one sorted table file, then
+  // ingested. `rekey` maps a shard's key and value to the merged ones (false: leave it out);
+  // equal keys from several shards (posting lists) go to `combine` together.
+  using Entry = std::pair<std::string, std::string>;
+  auto merge_cf = [&](Cf cf, auto rekey, auto combine) -> Status {
+    std::vector<std::unique_ptr<rocksdb::Iterator>> its;
+    for (uint32_t s = 0; s < n; ++s) {
+      its.emplace_back(src[s]->db_->NewIterator(rd, src[s]->cf_[cf]));
+      its.back()->SeekToFirst();
+    }
+    // The next merged entry of each shard (rekeyed), smallest first.
+    std::vector<std::optional<Entry>> head(n);
+    auto advance = [&](uint32_t s) -> Status {
+      head[s].reset();
+      for (; its[s]->Valid(); its[s]->Next()) {
+        Entry e;
+        DOPPEL_ASSIGN_OR_RETURN(bool keep, rekey(s, View(its[s]->key()), View(its[s]->value()), &e));
+        if (keep) {
+          head[s] = std::move(e);
+          its[s]->Next();
+          return Status::OK();
+        }
+      }
+      return FromRocks(its[s]->status(), std::string("reading ") + kCfNames[cf] + " of " + ShardDir(dir, s));
+    };
+    for (uint32_t s = 0; s < n; ++s) DOPPEL_RETURN_IF_ERROR(advance(s));
+    const std::string path = staging + "/merge-" + kCfNames[cf] + ".sst";
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), rocksdb::Options(dst->db_->GetDBOptions(), dst->cf_options_[cf]),
+                                  dst->cf_[cf]);
+    DOPPEL_RETURN_IF_ERROR(FromRocks(writer.Open(path), "creating " + path));
+    uint64_t written = 0;
+    for (;;) {
+      const std::string* least = nullptr;
+      for (uint32_t s = 0; s < n; ++s) {
+        if (head[s] && (!least || head[s]->first < *least)) least = &head[s]->first;
+      }
+      if (!least) break;
+      const std::string key = *least;
+      std::vector<std::pair<uint32_t, std::string>> values;  // (shard, value) under this key
+      for (uint32_t s = 0; s < n; ++s) {
+        if (head[s] && head[s]->first == key) {
+          values.emplace_back(s, std::move(head[s]->second));
+          DOPPEL_RETURN_IF_ERROR(advance(s));
+        }
+      }
+      std::string value;
+      DOPPEL_ASSIGN_OR_RETURN(bool keep, combine(key, values, &value));
+      if (!keep) continue;
+      DOPPEL_RETURN_IF_ERROR(FromRocks(writer.Put(key, value), "writing " + path));
+      ++written;
+    }
+    if (written == 0) return Status::OK();  // nothing to ingest
+    DOPPEL_RETURN_IF_ERROR(FromRocks(writer.Finish(), "finishing " + path));
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;
+    return FromRocks(dst->db_->IngestExternalFile(dst->cf_[cf], {path}, ingest), "ingesting " + path);
+  };
+  auto only = [](const std::string&, std::vector<std::pair<uint32_t, std::string>>& v, std::string* out) -> Result<bool> {
+    if (v.size() != 1) return Status::Corruption("a document key in several shards");
+    *out = std::move(v[0].second);
+    return true;
+  };
+  auto by_id = [&](bool count) {
+    return [&, count](uint32_t s, std::string_view key, std::string_view value, Entry* e) -> Result<bool> {
+      DOPPEL_ASSIGN_OR_RETURN(uint32_t local, codec::DecodeIdKey(key));
+      if (!live(s, local)) return false;
+      DOPPEL_ASSIGN_OR_RETURN(uint32_t id, global(s, local));
+      if (count) {
+        DOPPEL_ASSIGN_OR_RETURN(DocumentInfo d, codec::DecodeDocument(local, value));
+        ++documents;
+        bytes += d.bytes;
+        next_id = std::max(next_id, id + 1);
+      }
+      *e = {codec::IdKey(id), std::string(value)};
+      return true;
+    };
+  };
+  DOPPEL_RETURN_IF_ERROR(merge_cf(kDocs, by_id(true), only));
+  DOPPEL_RETURN_IF_ERROR(merge_cf(kContent, by_id(false), only));
+  DOPPEL_RETURN_IF_ERROR(merge_cf(kSig, by_id(false), only));
+  DOPPEL_RETURN_IF_ERROR(merge_cf(
+      kNames,
+      [&](uint32_t s, std::string_view key, std::string_view value, Entry* e) -> Result<bool> {
+        if (value.size() != 4) return Status::Corruption("names entry of '" + std::string(key) + "': bad length");
+        const uint32_t local = codec::DecodeFixed32(value.data());
+        if (!live(s, local)) return false;
+        DOPPEL_ASSIGN_OR_RETURN(uint32_t id, global(s, local));
+        std::string v;
+        codec::PutFixed32(&v, id);
+        *e = {std::string(key), v};
+        return true;
+      },
+      only));
+  const uint32_t cap = src[0]->params_.posting_cap;
+  for (Cf cf : {kBands, kGrams}) {
+    DOPPEL_RETURN_IF_ERROR(merge_cf(
+        cf, [](uint32_t, std::string_view key, std::string_view value, Entry* e) -> Result<bool> {
+          *e = {std::string(key), std::string(value)};
+          return true;
+        },
+        [&](const std::string&, std::vector<std::pair<uint32_t, std::string>>& v, std::string* out) -> Result<bool> {
+          Roaring all;
+          for (const auto& [s, value] : v) {
+            Roaring ids;
+            bool sat = false;
+            DOPPEL_RETURN_IF_ERROR(codec::DecodePosting(value, &ids, &sat).WithContext(ShardDir(dir, s)));
+            if (sat) {
+              *out = codec::EncodeSaturated();
+              return true;
+            }
+            for (uint32_t local : ids) {
+              if (!live(s, local)) continue;
+              DOPPEL_ASSIGN_OR_RETURN(uint32_t id, global(s, local));
+              all.add(id);
+            }
+          }
+          if (all.isEmpty()) return false;
+          *out = cap > 0 && all.cardinality() > cap ? codec::EncodeSaturated() : codec::EncodePosting(all);
+          return true;
+        }));
+  }
+  // The counters; ids between the merged ones were never used, so nothing is marked deleted.
+  {
+    std::lock_guard<std::mutex> lock(dst->write_mu_);
+    dst->next_id_ = next_id;
+    dst->documents_ = documents;
+    dst->bytes_ = bytes;
+    rocksdb::WriteBatch wb;
+    dst->PutStateLocked(&wb, Roaring());
+    std::string v;
+    codec::PutFixed64(&v, next_id);
+    wb.Put(dst->cf_[kMeta], "postings_below", v);
+    rocksdb::WriteOptions w;
+    w.sync = true;
+    DOPPEL_RETURN_IF_ERROR(FromRocks(dst->db_->Write(w, &wb), "writing the counters of " + out_dir));
+  }
+  DOPPEL_RETURN_IF_ERROR(dst->Flush());
+  out_index.reset();
+  fs::remove(target, ec);  // an empty directory
+  fs::rename(staging, target, ec);
+  return ec ? Status::IOError(out_dir + ": " + ec.message()) : Status::OK();
 }
 
 Result<std::unique_ptr<Index>> OpenRocksIndex(const std::string& dir, const IndexOptions& options) {
