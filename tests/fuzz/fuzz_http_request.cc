@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -33,18 +35,29 @@ int g_port = 0;
 
 // Sends `request` on a new connection and returns what came back before the server closed.
 std::string Exchange(const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) Die("socket failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(g_port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) Die("connect failed");
+  int fd = -1;
+  // Thousands of connections a second leave the service's closed ones in TIME_WAIT, which can
+  // take every local port for a while: wait for one (bounded) rather than call that a failure.
+  for (int attempt = 0;; ++attempt) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) Die("socket failed");
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+    const int err = errno;
+    ::close(fd);
+    // EINTR: a signal of libFuzzer's own (its timers) cut the call short; try again.
+    if ((err != EADDRNOTAVAIL && err != EINTR) || attempt == 1200) Die(std::string("connect failed: ") + std::strerror(err));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   timeval tv{10, 0};  // a service that neither answers nor closes within 10 s is a failure
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   size_t sent = 0;
   while (sent < request.size()) {
     const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the service may close early on a bad request
     sent += static_cast<size_t>(n);
   }
@@ -55,6 +68,7 @@ std::string Exchange(const std::string& request) {
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n == 0) break;
     if (n < 0) {
+      if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) Die("no answer and no close within 10 s");
       break;  // reset by the service
     }
