@@ -46,6 +46,8 @@ class SlurmJobs {
   Result<std::string> Submit(const std::string& name, uint32_t array_size, const std::string& after, bool wait,
                              const std::string& task_args) const;
   const std::string& logs() const { return logs_; }
+  // Returns when job `id` (all its array tasks) has left the queue.
+  Status WaitFor(const std::string& id) const;
 
  private:
   std::string logs_, prefix_;

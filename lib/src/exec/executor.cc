@@ -3,7 +3,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <filesystem>
 #include <utility>
 
@@ -101,13 +103,24 @@ Result<std::string> SlurmJobs::Submit(const std::string& name, uint32_t array_si
   std::string cmd = prefix_ + " --job-name=" + ShellQuote("doppel-" + name);
   if (array_size > 0) cmd += " --array=0-" + std::to_string(array_size - 1);
   if (!after.empty()) cmd += " --dependency=afterok:" + after;
-  if (wait) cmd += " --wait";
   cmd += " --output=" + ShellQuote(logs_ + "/" + name + (array_size > 0 ? "-%a" : "") + ".log");
   // A task uses the CPUs it was given (Slurm's task/none plugin does not confine it).
   const std::string threads = cpus_ > 0 ? " --threads " + std::to_string(cpus_) : "";
   cmd += " --wrap=" + ShellQuote("exec " + TaskCommand(argc_, argv_, task_args + threads, cpus_ > 0));
   DOPPEL_ASSIGN_OR_RETURN(std::string out, Capture(cmd + " 2>&1"));
-  return out.substr(out.find_last_of('\n') + 1);  // the job id (`--wait` prints more before it)
+  const std::string id = out.substr(out.find_last_of('\n') + 1);
+  if (wait) DOPPEL_RETURN_IF_ERROR(WaitFor(id));
+  return id;
+}
+
+Status SlurmJobs::WaitFor(const std::string& id) const {
+  // `sbatch --wait` polls with a growing interval (up to half a minute late); squeue every half
+  // second ends within a second of the job. A job no longer listed (or no longer known) is over.
+  for (;;) {
+    auto listed = Capture("squeue --noheader --format=%i --jobs=" + ShellQuote(id) + " 2>/dev/null");
+    if (!listed.ok() || listed->empty()) return Status::OK();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
 }
 
 }  // namespace doppel
