@@ -18,7 +18,7 @@ stop() {
   for _ in $(seq 50); do
     alive=0
     for d in slurmd slurmctld munged; do
-      [ -f "$dir/$d.pid" ] && kill -0 "$(cat "$dir/$d.pid")" 2>/dev/null && alive=1
+      [ -f "$dir/$d.pid" ] && kill -0 "$(cat "$dir/$d.pid" 2>/dev/null)" 2>/dev/null && alive=1
     done
     [ $alive -eq 0 ] && break
     sleep 0.1
