@@ -409,6 +409,13 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
     DOPPEL_RETURN_IF_ERROR(CreateEmpty(dir, o));
   }
   idx->options_.create_if_missing = false;
+  if (!o.read_only) {
+    // Spill files of a killed bulk load (never part of the index): remove them.
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("bulk-", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".sst") fs::remove(e.path(), ec);
+    }
+  }
   DOPPEL_RETURN_IF_ERROR(idx->OpenDb());
 
   std::string manifest;
@@ -530,7 +537,11 @@ Status RocksIndex::SpillPairs(std::vector<GramPosting> grams, std::vector<BandPo
   auto write_sst = [&](Cf cf, auto& pairs, auto same, auto key_bytes) -> Status {
     if (pairs.empty()) return Status::OK();
     tbb::parallel_sort(pairs.begin(), pairs.end());
-    const std::string path = dir_ + "/bulk-" + std::to_string(spill) + "-" + kCfNames[cf] + ".sst";
+    // A name no earlier run used: a run killed while ingesting may have left its file behind,
+    // hard-linked to a table file number the MANIFEST never recorded and RocksDB hands out
+    // again; writing through that name would truncate the file being ingested.
+    const std::string path = dir_ + "/bulk-" + std::to_string(::getpid()) + "-" + std::to_string(spill) + "-" +
+                             kCfNames[cf] + ".sst";
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(),
                                   rocksdb::Options(db_->GetDBOptions(), cf_options_[cf]), cf_[cf]);
     DOPPEL_RETURN_IF_ERROR(FromRocks(writer.Open(path), "creating " + path));
