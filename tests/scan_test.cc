@@ -143,6 +143,13 @@ TEST_CASE("scan: split into tasks it writes the files one run writes; a report b
   CHECK(task("--stage check --world 2 --rank 1").exit_code == 0);
   CHECK(task("--stage report --world 2").exit_code == 0);
   CHECK(ReadFile(parts + "/results.jsonl") == ReadFile(single + "/results.jsonl"));
+  // A damaged part is an error naming it, not a count.
+  const std::string part0 = ReadFile(parts + "/.tasks/check-0.part");
+  WriteFile(parts + "/.tasks/check-0.part", "[\"sum\",\"many\",0,0,0,0,0,0,0]\n");
+  const CommandResult damaged = task("--stage report --world 2");
+  CHECK(damaged.exit_code == 2);
+  CHECK(Contains(damaged.err, "check-0.part:1: not a scan part line"));
+  WriteFile(parts + "/.tasks/check-0.part", part0);
   // A finished check task is not redone; with another input it is.
   const CommandResult again = doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.index) + " --report " +
                                                Quote(parts) + " --stage check --world 2 --rank 1 " + Quote(fx.repo));

@@ -424,13 +424,16 @@ struct Tally {
       std::string_view tag;
       const auto bad = [&] { return Status::Corruption(path + ":" + std::to_string(n) + ": not a scan part line"); };
       if (parser.parse(line).get(a) || a.at(0).get_string().get(tag)) return bad();
+      bool fields_ok = true;  // a field of the wrong type makes the line bad, not a zero
       auto u = [&](size_t i) -> uint64_t {
         uint64_t v = 0;
-        return a.at(i).get_uint64().get(v) ? UINT64_MAX : v;
+        fields_ok &= !a.at(i).get_uint64().get(v);
+        return v;
       };
       auto str = [&](size_t i) -> std::string {
         std::string_view v;
-        return a.at(i).get_string().get(v) ? std::string() : std::string(v);
+        fields_ok &= !a.at(i).get_string().get(v);
+        return std::string(v);
       };
       if (tag == "run") {
         continue;  // the key a rerun compares
@@ -453,6 +456,7 @@ struct Tally {
       } else {
         return bad();
       }
+      if (!fields_ok) return bad();
     }
     return Status::OK();
   }
