@@ -293,7 +293,7 @@ struct ScanFlags {
 
 // Scan as Slurm jobs: an array of check tasks, then the report task after them.
 int RunScanOnSlurm(int argc, char** argv, const ScanFlags& sf, const ExecutorOptions& x) {
-  SlurmJobs jobs(x, std::filesystem::absolute(sf.report + "/.tasks/slurm").string(), argc, argv);
+  SlurmJobs jobs(x, std::filesystem::absolute(sf.report + "/.tasks/slurm").string(), argc, argv, {"--fail-on"});
   if (Status s = jobs.Prepare(); !s.ok()) return Fail(s);
   const std::string world = std::to_string(x.tasks);
   auto check = jobs.Submit("scan-check", x.tasks, "", false,
@@ -432,7 +432,7 @@ int main(int argc, char** argv) {
   check->add_flag("--jsonl", f.jsonl, "Input is JSON Lines of {\"id\": ..., \"text\": ...}; one verdict line each");
   check->add_option("--id", f.id, "Id echoed in the verdict (single answers)");
   check->add_option("--max-answer-bytes", f.max_answer_bytes,
-                    "Largest answer (or JSONL line) checked; a check holds about 25 bytes of memory per answer byte")
+                    "Largest answer (or JSONL line) checked; a check's peak memory is 22-28 bytes per answer byte")
       ->capture_default_str();
   check->add_option("--lang", f.lang,
                     "Read the whole answer as code in this language (name, fence tag or extension; "

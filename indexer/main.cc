@@ -271,7 +271,7 @@ int RunDedupOnSlurm(int argc, char** argv, const DedupFlags& d, const ExecutorOp
 // computes and the path, size and modification time of every input file.
 std::string BuildFingerprint(int argc, char** argv, const std::vector<std::string>& inputs, int shard) {
   std::string fp = "shard " + std::to_string(shard);
-  for (const auto& a : RunArgs(argc, argv, /*drop_threads=*/true)) {
+  for (const auto& a : RunArgs(argc, argv, {"--threads"})) {
     if (a != "--quiet") fp += "\n" + a;
   }
   for (const auto& in : inputs) {

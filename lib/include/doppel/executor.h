@@ -25,9 +25,9 @@ struct ExecutorOptions {
 std::string ShellQuote(std::string_view s);
 
 // The arguments after the subcommand (argv[2...]) without the executor's own flags (--executor,
-// --tasks, the Slurm options, --stage, --rank, --world, scan's --fail-on) and, with
-// drop_threads, --threads: what decides what a run computes.
-std::vector<std::string> RunArgs(int argc, char** argv, bool drop_threads = false);
+// --tasks, the Slurm options, --stage, --rank, --world) and the flags (with a value) in
+// `also_drop`: what decides what a run computes.
+std::vector<std::string> RunArgs(int argc, char** argv, const std::vector<std::string>& also_drop = {});
 
 // Runs `command` through the shell; its standard output without the trailing newline.
 // Unavailable (with the output) when it exits non-zero.
@@ -37,7 +37,10 @@ Result<std::string> Capture(const std::string& command);
 // logging to LOGS/<name>[-<array index>].log, working in the current directory.
 class SlurmJobs {
  public:
-  SlurmJobs(const ExecutorOptions& options, std::string logs, int argc, char** argv);
+  // `own_flags` (each with a value) are the submitting command's, not the tasks' (scan's
+  // --fail-on judges the merged run; a task exiting 1 would fail its job).
+  SlurmJobs(const ExecutorOptions& options, std::string logs, int argc, char** argv,
+            std::vector<std::string> own_flags = {});
   // Creates the log directory.
   Status Prepare() const;
   // One job (array_size 0) or an array of tasks 0..array_size-1 ("$SLURM_ARRAY_TASK_ID" in
@@ -54,6 +57,7 @@ class SlurmJobs {
   int argc_;
   char** argv_;
   uint32_t cpus_;
+  std::vector<std::string> drop_;  // flags the tasks do not get
 };
 
 }  // namespace doppel

@@ -16,12 +16,20 @@ namespace fs = std::filesystem;
 namespace {
 
 // Flags that choose how a run is executed, not what it computes: dropped when the command line
-// is handed to the tasks. The bool says whether the flag takes a value. --fail-on (scan) is the
-// submitting command's gate on the finished run: a task exiting 1 would fail its Slurm job.
+// is handed to the tasks. The bool says whether the flag takes a value.
 constexpr std::pair<std::string_view, bool> kExecutorFlags[] = {
-    {"--executor", true}, {"--tasks", true},  {"--partition", true}, {"--time", true},
-    {"--mem", true},      {"--cpus-per-task", true}, {"--no-wait", false}, {"--stage", true},
-    {"--rank", true},     {"--world", true},  {"--fail-on", true}};
+    {"--executor", true}, {"--tasks", true}, {"--partition", true}, {"--time", true}, {"--mem", true},
+    {"--cpus-per-task", true}, {"--no-wait", false}, {"--stage", true}, {"--rank", true}, {"--world", true}};
+
+// Whether argv[*i] is `flag` (then also skips its value when it takes one) or `flag=value`.
+bool TakeFlag(int argc, char** argv, int* i, std::string_view flag, bool takes_value) {
+  const std::string_view a = argv[*i];
+  if (a == flag) {
+    if (takes_value && *i + 1 < argc) ++*i;
+    return true;
+  }
+  return takes_value && a.size() > flag.size() && a.substr(0, flag.size()) == flag && a[flag.size()] == '=';
+}
 
 }  // namespace
 
@@ -31,38 +39,25 @@ std::string ShellQuote(std::string_view s) {
   return q + "'";
 }
 
-// The user's arguments (after the subcommand) without the executor's flags: what decides what a
-// run computes.
-std::vector<std::string> RunArgs(int argc, char** argv, bool drop_threads) {
+std::vector<std::string> RunArgs(int argc, char** argv, const std::vector<std::string>& also_drop) {
   std::vector<std::string> out;
   for (int i = 2; i < argc; ++i) {
-    const std::string_view a = argv[i];
     bool skip = false;
-    if (drop_threads && (a == "--threads" || a.substr(0, 10) == "--threads=")) {
-      i += a == "--threads";
-      continue;
-    }
-    for (const auto& [flag, takes_value] : kExecutorFlags) {
-      if (a == flag) {
-        skip = true;
-        if (takes_value) ++i;
-      } else if (takes_value && a.size() > flag.size() && a.substr(0, flag.size()) == flag && a[flag.size()] == '=') {
-        skip = true;
-      }
-    }
-    if (!skip) out.emplace_back(a);
+    for (const auto& [flag, takes_value] : kExecutorFlags) skip = skip || TakeFlag(argc, argv, &i, flag, takes_value);
+    for (const auto& flag : also_drop) skip = skip || TakeFlag(argc, argv, &i, flag, true);
+    if (!skip) out.emplace_back(argv[i]);
   }
   return out;
 }
 
 // The command line of one task: this binary, the subcommand, the run's arguments, then the
 // task's own.
-static std::string TaskCommand(int argc, char** argv, const std::string& task, bool drop_threads) {
+static std::string TaskCommand(int argc, char** argv, const std::string& task, const std::vector<std::string>& drop) {
   char self[4096];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   std::string cmd = ShellQuote(n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string(argv[0]));
   cmd += " " + ShellQuote(argv[1]);
-  for (const auto& a : RunArgs(argc, argv, drop_threads)) cmd += " " + ShellQuote(a);
+  for (const auto& a : RunArgs(argc, argv, drop)) cmd += " " + ShellQuote(a);
   return cmd + " " + task;
 }
 
@@ -83,8 +78,11 @@ Result<std::string> Capture(const std::string& command) {
   return out;
 }
 
-SlurmJobs::SlurmJobs(const ExecutorOptions& x, std::string logs, int argc, char** argv)
-    : logs_(std::move(logs)), argc_(argc), argv_(argv), cpus_(x.cpus_per_task) {
+SlurmJobs::SlurmJobs(const ExecutorOptions& x, std::string logs, int argc, char** argv,
+                     std::vector<std::string> own_flags)
+    : logs_(std::move(logs)), argc_(argc), argv_(argv), cpus_(x.cpus_per_task), drop_(std::move(own_flags)) {
+  // A task uses the CPUs it was given (Slurm's task/none plugin does not confine it).
+  if (cpus_ > 0) drop_.push_back("--threads");
   prefix_ = "sbatch --parsable --kill-on-invalid-dep=yes --chdir=" + ShellQuote(fs::current_path().string());
   if (!x.partition.empty()) prefix_ += " --partition=" + ShellQuote(x.partition);
   if (!x.time_limit.empty()) prefix_ += " --time=" + ShellQuote(x.time_limit);
@@ -104,9 +102,8 @@ Result<std::string> SlurmJobs::Submit(const std::string& name, uint32_t array_si
   if (array_size > 0) cmd += " --array=0-" + std::to_string(array_size - 1);
   if (!after.empty()) cmd += " --dependency=afterok:" + after;
   cmd += " --output=" + ShellQuote(logs_ + "/" + name + (array_size > 0 ? "-%a" : "") + ".log");
-  // A task uses the CPUs it was given (Slurm's task/none plugin does not confine it).
   const std::string threads = cpus_ > 0 ? " --threads " + std::to_string(cpus_) : "";
-  cmd += " --wrap=" + ShellQuote("exec " + TaskCommand(argc_, argv_, task_args + threads, cpus_ > 0));
+  cmd += " --wrap=" + ShellQuote("exec " + TaskCommand(argc_, argv_, task_args + threads, drop_));
   DOPPEL_ASSIGN_OR_RETURN(std::string out, Capture(cmd + " 2>&1"));
   const std::string id = out.substr(out.find_last_of('\n') + 1);
   if (wait) DOPPEL_RETURN_IF_ERROR(WaitFor(id));
