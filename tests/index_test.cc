@@ -25,37 +25,36 @@ using doppel_test::TempDir;
 
 namespace {
 
-std::unique_ptr<Index> OpenOk(const std::string& dir, bool create, bool read_only = false,
-                              std::optional<SketchParams> params = std::nullopt) {
+IndexOptions Options(bool create, bool read_only = false, std::optional<SketchParams> params = std::nullopt) {
   IndexOptions o;
   o.create_if_missing = create;
   o.read_only = read_only;
   o.params = params;
+  return o;
+}
+
+std::unique_ptr<Index> OpenOk(const std::string& dir, const IndexOptions& o) {
   auto r = Index::Open(dir, o);
   INFO("opening " << dir << ": " << r.status().ToString());
   REQUIRE(r.ok());
   return std::move(r).value();
+}
+
+std::unique_ptr<Index> OpenOk(const std::string& dir, bool create, bool read_only = false,
+                              std::optional<SketchParams> params = std::nullopt) {
+  return OpenOk(dir, Options(create, read_only, params));
 }
 
 Status OpenStatus(const std::string& dir, bool create, bool read_only = false,
                   std::optional<SketchParams> params = std::nullopt) {
-  IndexOptions o;
-  o.create_if_missing = create;
-  o.read_only = read_only;
-  o.params = params;
-  auto r = Index::Open(dir, o);
-  return r.status();
+  return Index::Open(dir, Options(create, read_only, params)).status();
 }
 
 // A bulk-loading writer (as `doppel-index build` opens a new index).
 std::unique_ptr<Index> OpenBulkOk(const std::string& dir) {
-  IndexOptions o;
-  o.create_if_missing = true;
+  IndexOptions o = Options(true);
   o.bulk_load = true;
-  auto r = Index::Open(dir, o);
-  INFO("opening " << dir << ": " << r.status().ToString());
-  REQUIRE(r.ok());
-  return std::move(r).value();
+  return OpenOk(dir, o);
 }
 
 WriteSummary WriteOk(Index* index, std::vector<SketchedDocument> batch) {
