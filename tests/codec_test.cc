@@ -6,6 +6,9 @@
 #include <random>
 #include <string>
 
+#include "doppel/code_tokenizer.h"
+#include "doppel/language.h"
+#include "doppel/token_stream.h"
 #include "index/codec.h"
 #include "test_util.h"
 
@@ -552,4 +555,60 @@ TEST_CASE("codec: CompareParams names each differing parameter with both values"
   CHECK(Contains(three.message(), "hash_seed: index " + std::to_string(stored.hash_seed) +
                                       ", requested 1"));
   CHECK_FALSE(Contains(three.message(), "bands"));
+}
+
+TEST_CASE("codec: a code token stream round trips, names and positions included", "[codec]") {
+  const std::string code =
+      "def total(items, tax):\n    # comment\n    s = 0\n    for it in items:\n        s += it.price * tax\n"
+      "    return s\n\n\nprint(total([], 1.5), 'done')\n";
+  auto tok = NewCodeTokenizer(LookupLanguage("python"));
+  Tokens tokens;
+  REQUIRE(tok->Tokenize(code, &tokens).ok());
+  REQUIRE(tokens.size() > 20);
+  std::string enc;
+  REQUIRE(EncodeTokenStream(tokens, &enc));
+  Tokens back;
+  REQUIRE(DecodeTokenStream(enc, &back).ok());
+  REQUIRE(back.size() == tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    INFO("token " << i);
+    CHECK(back[i].hash == tokens[i].hash);
+    CHECK(back[i].name == tokens[i].name);
+    CHECK(back[i].begin == tokens[i].begin);
+    CHECK(back[i].end == tokens[i].end);
+    CHECK(back[i].line == tokens[i].line);
+  }
+  // Empty streams too.
+  REQUIRE(EncodeTokenStream({}, &enc));
+  REQUIRE(DecodeTokenStream(enc, &back).ok());
+  CHECK(back.empty());
+}
+
+TEST_CASE("codec: tokens out of text order are not encoded", "[codec]") {
+  Tokens t(2);
+  t[0] = {1, 0, 10, 12, 2};
+  t[1] = {2, 0, 4, 6, 1};
+  std::string enc = "x";
+  CHECK_FALSE(EncodeTokenStream(t, &enc));
+  CHECK(enc.empty());
+}
+
+TEST_CASE("codec: a damaged or truncated token stream is Corruption", "[codec]") {
+  auto tok = NewCodeTokenizer(LookupLanguage("c"));
+  Tokens tokens;
+  REQUIRE(tok->Tokenize("int add(int a, int b) { return a + b; }\n", &tokens).ok());
+  std::string enc;
+  REQUIRE(EncodeTokenStream(tokens, &enc));
+  Tokens back;
+  for (size_t i = 0; i < enc.size(); ++i) {
+    std::string bad = enc;
+    bad[i] = static_cast<char>(bad[i] ^ 0x40);
+    INFO("byte " << i);
+    CHECK(DecodeTokenStream(bad, &back).code() == Status::Code::kCorruption);
+    CHECK(back.empty());
+  }
+  for (size_t n : {size_t{0}, size_t{1}, enc.size() / 2, enc.size() - 1}) {
+    INFO("truncated to " << n);
+    CHECK(DecodeTokenStream(std::string_view(enc).substr(0, n), &back).code() == Status::Code::kCorruption);
+  }
 }

@@ -8,7 +8,10 @@
 #include <random>
 #include <set>
 
+#include "doppel/code_tokenizer.h"
 #include "doppel/index.h"
+#include "doppel/language.h"
+#include "doppel/token_stream.h"
 #include "doppel/index_writer.h"
 #include "doppel/reader.h"
 #include "doppel/sketch.h"
@@ -943,4 +946,73 @@ TEST_CASE("index: posting lists of a bulk load are readable after Flush", "[inde
   const Status v = index.Verify({}, &report);
   INFO(v.ToString());
   CHECK(v.ok());
+}
+
+TEST_CASE("index: code documents keep their tokens; text documents and removed ones have none",
+          "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  const std::string code = "fn area(w: u32, h: u32) -> u32 {\n    // width times height\n    w * h\n}\n";
+  std::vector<Document> docs = ThreeDocs();
+  docs.push_back(MakeDoc("src/area.rs", code));
+  docs.back().kind = Kind::kCode;
+  docs.back().language = "rust";
+  {
+    auto index = OpenOk(dir, true);
+    WriteOk(index.get(), SketchAll(SketchParams{}, docs));
+  }
+  Tokens expected;
+  REQUIRE(NewCodeTokenizer(LookupLanguage("rust"))->Tokenize(code, &expected).ok());
+  {
+    auto index = OpenOk(dir, false, true);
+    const uint32_t id = IdOf(*index, "src/area.rs");
+    auto tokens = index->GetTokens(id);
+    INFO(tokens.status().ToString());
+    REQUIRE(tokens.ok());
+    REQUIRE(tokens->size() == expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      CHECK(((*tokens)[i].hash == expected[i].hash && (*tokens)[i].name == expected[i].name &&
+             (*tokens)[i].begin == expected[i].begin && (*tokens)[i].line == expected[i].line));
+    }
+    CHECK(index->GetTokens(IdOf(*index, "docs/alpha.txt")).status().code() == Status::Code::kNotFound);
+  }
+  uint32_t id = 0;
+  {
+    auto index = OpenOk(dir, false);
+    id = IdOf(*index, "src/area.rs");
+    uint64_t removed = 0, missing = 0;
+    REQUIRE(index->Remove(std::vector<std::string>{"src/area.rs"}, &removed, &missing).ok());
+    CHECK(index->GetTokens(id).status().code() == Status::Code::kNotFound);
+  }
+  VerifyReport report;
+  REQUIRE(OpenOk(dir, false, true)->Verify({}, &report).ok());
+}
+
+TEST_CASE("index: damaged stored tokens are Corruption on read and in Verify", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  std::vector<Document> docs = {MakeDoc("a.py", "def f(x):\n    return x + 1\n")};
+  docs[0].kind = Kind::kCode;
+  docs[0].language = "python";
+  {
+    auto index = OpenOk(dir, true);
+    WriteOk(index.get(), SketchAll(SketchParams{}, docs));
+  }
+  // A well-formed stream of other tokens: decodes, but disagrees with the record's token count.
+  Tokens one(1);
+  one[0] = {7, 0, 0, 3, 1};
+  std::string other;
+  REQUIRE(EncodeTokenStream(one, &other));
+  RawPut(dir, "tokens", codec::IdKey(0), other);
+  {
+    VerifyReport report;
+    const Status v = OpenOk(dir, false, true)->Verify({}, &report);
+    CHECK(v.code() == Status::Code::kCorruption);
+    CHECK(Contains(v.ToString(), "stored tokens"));
+  }
+  RawPut(dir, "tokens", codec::IdKey(0), "garbage");
+  auto index = OpenOk(dir, false, true);
+  CHECK(index->GetTokens(0).status().code() == Status::Code::kCorruption);
+  VerifyReport report;
+  CHECK(index->Verify({}, &report).code() == Status::Code::kCorruption);
 }

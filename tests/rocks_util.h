@@ -11,8 +11,8 @@
 
 namespace doppel_test {
 
-const std::vector<std::string> kCfNames = {"default", "meta", "docs",  "names",
-                                           "content", "sig",  "bands", "grams"};
+const std::vector<std::string> kCfNames = {"default", "meta",  "docs",  "names", "content",
+                                           "sig",     "bands", "grams", "tokens"};
 
 // Opens the index directory as a plain RocksDB database and overwrites one value.
 inline void RawPut(const std::string& dir, const std::string& cf, const std::string& key,

@@ -151,6 +151,9 @@ class Index {
   virtual Result<std::string> GetContent(uint32_t id) const = 0;
   virtual Result<std::string> GetContent(const DocumentInfo& doc) const = 0;
   virtual Result<Signature> GetSignature(uint32_t id) const = 0;
+  // A code document's tokens as stored at index time (doppel/token_stream.h), decoded; NotFound
+  // when none are stored (text documents), Corruption when they do not decode.
+  virtual Result<Tokens> GetTokens(uint32_t id) const = 0;
   virtual Result<std::optional<uint32_t>> FindName(const std::string& name) const = 0;
   virtual bool IsDeleted(uint32_t id) const = 0;
 

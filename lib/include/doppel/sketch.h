@@ -27,6 +27,7 @@ struct SketchedDocument {
   Signature signature;
   std::vector<BandKey> band_keys;
   std::vector<uint64_t> fingerprints;   // winnowed k-gram hashes, sorted and unique
+  std::string token_stream;             // code: the encoded tokens (doppel/token_stream.h)
 };
 
 // Tokens and derived hashes of a query or document, kept for alignment.

@@ -14,6 +14,7 @@
 //   names    name bytes    → u32 id
 //   content  u32be id      → the original text
 //   sig      u32be id      → u8 version (1) | u16 permutations n | n × u32
+//   tokens   u32be id      → code documents: the token stream (doppel/token_stream.h)
 //   bands    u32be band | u64be key → posting value
 //   grams    u8 kind | u64be fingerprint → posting value
 //   posting value: u8 tag | payload, tag 1 = Roaring portable serialization of the ids,
@@ -35,7 +36,8 @@
 
 namespace doppel::codec {
 
-inline constexpr std::string_view kFormatVersion = "doppel-index-2";  // 2: short array postings
+// 2: short array postings; 3: stored code token streams
+inline constexpr std::string_view kFormatVersion = "doppel-index-3";
 inline constexpr uint8_t kDocRecordVersion = 1;
 inline constexpr uint8_t kSignatureVersion = 1;
 inline constexpr uint8_t kPostingRoaring = 1;

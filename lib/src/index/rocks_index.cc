@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "codec.h"
+#include "doppel/token_stream.h"
 #include "doppel/index.h"
 #include "posting_ops.h"
 #include "sharded_index.h"
@@ -35,9 +36,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-enum Cf : size_t { kDefault, kMeta, kDocs, kNames, kContent, kSig, kBands, kGrams, kNumCfs };
-constexpr const char* kCfNames[kNumCfs] = {"default", "meta", "docs",  "names",
-                                           "content", "sig",  "bands", "grams"};
+enum Cf : size_t { kDefault, kMeta, kDocs, kNames, kContent, kSig, kBands, kGrams, kTokens, kNumCfs };
+constexpr const char* kCfNames[kNumCfs] = {"default", "meta", "docs",  "names", "content",
+                                           "sig",     "bands", "grams", "tokens"};
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
@@ -134,6 +135,7 @@ class RocksIndex final : public Index {
   Result<std::string> GetContent(uint32_t id) const override;
   Result<std::string> GetContent(const DocumentInfo& doc) const override;
   Result<Signature> GetSignature(uint32_t id) const override;
+  Result<Tokens> GetTokens(uint32_t id) const override;
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override;
   bool IsDeleted(uint32_t id) const override { return deleted_->Get()->contains(id); }
   Result<IndexStats> Stats() const override;
@@ -266,7 +268,7 @@ Status RocksIndex::OpenDb() {
         o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
       }
     }
-    if (cf == kContent) o.compression = rocksdb::kZSTD;
+    if (cf == kContent || cf == kTokens) o.compression = rocksdb::kZSTD;
     if (options_.bulk_load) {
       // A bulk load writes each key once: compacting while loading would rewrite every posting
       // list several times (67 of 150 CPU seconds on a 1 GB corpus). Level-0 files pile up
@@ -462,6 +464,7 @@ Status RocksIndex::RemoveIdLocked(uint32_t id, rocksdb::WriteBatch* wb, Roaring*
   wb->Delete(cf_[kDocs], key);
   wb->Delete(cf_[kContent], key);
   wb->Delete(cf_[kSig], key);
+  wb->Delete(cf_[kTokens], key);
   deleted_now->add(id);
   return Status::OK();
 }
@@ -623,6 +626,7 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
       wb.Delete(cf_[kDocs], key);
       wb.Delete(cf_[kContent], key);
       wb.Delete(cf_[kSig], key);
+      wb.Delete(cf_[kTokens], key);
       deleted_now.add(prev_id);
       ++summary->replaced;
     } else {
@@ -653,6 +657,7 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
     wb.Put(cf_[kNames], d.name, id_value);
     wb.Put(cf_[kContent], key, d.text);
     wb.Put(cf_[kSig], key, codec::EncodeSignature(sd.signature));
+    if (!sd.token_stream.empty()) wb.Put(cf_[kTokens], key, sd.token_stream);
     for (const auto& bk : sd.band_keys) band_postings.push_back({bk.band, bk.key, id});
     for (uint64_t f : sd.fingerprints) {
       gram_postings.push_back({f, id, static_cast<uint8_t>(d.kind)});
@@ -720,7 +725,7 @@ Status RocksIndex::Compact() {
   DOPPEL_RETURN_IF_ERROR(Flush());
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  for (Cf cf : {kBands, kGrams, kDocs, kNames, kContent, kSig}) {
+  for (Cf cf : {kBands, kGrams, kDocs, kNames, kContent, kSig, kTokens}) {
     DOPPEL_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, cf_[cf], nullptr, nullptr),
                                      std::string("compacting ") + kCfNames[cf]));
   }
@@ -812,6 +817,16 @@ Result<Signature> RocksIndex::GetSignature(uint32_t id) const {
   return codec::DecodeSignature(View(v));
 }
 
+Result<Tokens> RocksIndex::GetTokens(uint32_t id) const {
+  rocksdb::PinnableSlice v;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kTokens], codec::IdKey(id), &v);
+  if (s.IsNotFound()) return Status::NotFound("tokens of document " + std::to_string(id));
+  DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading tokens"));
+  Tokens tokens;
+  DOPPEL_RETURN_IF_ERROR(DecodeTokenStream(View(v), &tokens).WithContext("document " + std::to_string(id)));
+  return tokens;
+}
+
 Result<std::optional<uint32_t>> RocksIndex::FindName(const std::string& name) const {
   rocksdb::PinnableSlice v;
   auto s = db_->Get(rocksdb::ReadOptions(), cf_[kNames], name, &v);
@@ -887,6 +902,14 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
       DOPPEL_ASSIGN_OR_RETURN(auto sig, GetSignature(id));
       if (sig.size() != params_.num_permutations) return Status::Corruption(what + ": signature has the wrong size");
       DOPPEL_RETURN_IF_ERROR(GetContent(d).status());  // size and hash
+      if (d.kind == Kind::kCode) {
+        auto tokens = GetTokens(id);
+        if (!tokens.ok() && tokens.status().code() != Status::Code::kNotFound) return tokens.status();
+        if (tokens.ok() && tokens->size() != d.num_tokens) {
+          return Status::Corruption(what + ": " + std::to_string(tokens->size()) + " stored tokens, " +
+                                    std::to_string(d.num_tokens) + " in its record");
+        }
+      }
       if (id >= below) {
         ++r.interrupted_load_documents;
         continue;
@@ -1088,6 +1111,7 @@ Status MergeShardsIntoOne(const std::string& dir, uint32_t n, const std::string&
   DOPPEL_RETURN_IF_ERROR(merge_cf(kDocs, by_id(true), only));
   DOPPEL_RETURN_IF_ERROR(merge_cf(kContent, by_id(false), only));
   DOPPEL_RETURN_IF_ERROR(merge_cf(kSig, by_id(false), only));
+  DOPPEL_RETURN_IF_ERROR(merge_cf(kTokens, by_id(false), only));
   DOPPEL_RETURN_IF_ERROR(merge_cf(
       kNames,
       [&](uint32_t s, std::string_view key, std::string_view value, Entry* e) -> Result<bool> {

@@ -76,6 +76,7 @@ class ShardedIndex final : public Index {
     return shards_[doc.id % n_]->GetContent(local);
   }
   Result<Signature> GetSignature(uint32_t id) const override { return shards_[id % n_]->GetSignature(id / n_); }
+  Result<Tokens> GetTokens(uint32_t id) const override { return shards_[id % n_]->GetTokens(id / n_); }
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override {
     const uint32_t s = ShardOf(name, n_);
     DOPPEL_ASSIGN_OR_RETURN(std::optional<uint32_t> local, shards_[s]->FindName(name));

@@ -310,15 +310,23 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       }
       std::shared_ptr<const TokenizedDocument> src = token_cache_->Get(c.id);
       if (src == nullptr) {
-        auto content = index_->GetContent(*info);
-        if (!content.ok()) {
-          if (content.status().code() == Status::Code::kNotFound) continue;
-          return content.status();
-        }
         auto fresh = std::make_shared<TokenizedDocument>();
-        DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info->kind, info->language)
-                                   .Tokenize(*content, &fresh->tokens)
-                                   .WithContext("stored document " + info->name));
+        // Code documents' tokens are stored at index time: reading them spares a parse.
+        auto stored = info->kind == Kind::kCode ? index_->GetTokens(c.id) : Result<Tokens>(Status::NotFound(""));
+        if (stored.ok()) {
+          fresh->tokens = std::move(stored).value();
+        } else if (stored.status().code() != Status::Code::kNotFound) {
+          return stored.status().WithContext("stored document " + info->name);
+        } else {
+          auto content = index_->GetContent(*info);
+          if (!content.ok()) {
+            if (content.status().code() == Status::Code::kNotFound) continue;
+            return content.status();
+          }
+          DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info->kind, info->language)
+                                     .Tokenize(*content, &fresh->tokens)
+                                     .WithContext("stored document " + info->name));
+        }
         TokenHashes(fresh->tokens, &fresh->hashes);
         token_cache_->Put(c.id, fresh);
         src = std::move(fresh);

@@ -6,6 +6,7 @@
 
 #include "doppel/code_tokenizer.h"
 #include "doppel/shingle.h"
+#include "doppel/token_stream.h"
 
 namespace doppel {
 
@@ -64,6 +65,8 @@ Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
   out->fingerprints.clear();
   out->fingerprints.reserve(fps.size());
   for (const auto& f : fps) out->fingerprints.push_back(f.hash);
+  out->token_stream.clear();
+  if (doc.kind == Kind::kCode && !EncodeTokenStream(tokens, &out->token_stream)) out->token_stream.clear();
   std::sort(out->fingerprints.begin(), out->fingerprints.end());
   out->fingerprints.erase(std::unique(out->fingerprints.begin(), out->fingerprints.end()),
                           out->fingerprints.end());

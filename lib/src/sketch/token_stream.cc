@@ -1,0 +1,137 @@
+#include "doppel/token_stream.h"
+
+#include <xxhash.h>
+
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+namespace doppel {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void PutFixed64(std::string* out, uint64_t v) {
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out->append(b, 8);
+}
+
+struct Reader {
+  const unsigned char* p;
+  const unsigned char* end;
+  bool ok = true;
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p == end) break;
+      const unsigned char c = *p++;
+      v |= static_cast<uint64_t>(c & 0x7f) << shift;
+      if ((c & 0x80) == 0) return v;
+    }
+    ok = false;
+    return 0;
+  }
+  uint64_t Fixed64() {
+    if (end - p < 8) {
+      ok = false;
+      return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+    p += 8;
+    return v;
+  }
+};
+
+}  // namespace
+
+bool EncodeTokenStream(const Tokens& tokens, std::string* out) {
+  out->clear();
+  uint32_t last_end = 0, last_line = 0;
+  for (const Token& t : tokens) {
+    if (t.begin < last_end || t.end < t.begin || t.line < last_line) return false;
+    last_end = t.end;
+    last_line = t.line;
+  }
+  std::unordered_map<uint64_t, uint32_t> hash_index, name_index;
+  std::vector<uint64_t> hashes, names;
+  for (const Token& t : tokens) {
+    if (hash_index.try_emplace(t.hash, static_cast<uint32_t>(hashes.size())).second) hashes.push_back(t.hash);
+    if (t.name != 0 && name_index.try_emplace(t.name, static_cast<uint32_t>(names.size())).second) {
+      names.push_back(t.name);
+    }
+  }
+  out->push_back(static_cast<char>(kVersion));
+  PutVarint(out, tokens.size());
+  PutVarint(out, hashes.size());
+  for (uint64_t h : hashes) PutFixed64(out, h);
+  PutVarint(out, names.size());
+  for (uint64_t n : names) PutFixed64(out, n);
+  uint32_t prev_end = 0, prev_line = 0;
+  for (const Token& t : tokens) {
+    PutVarint(out, hash_index.at(t.hash));
+    PutVarint(out, t.name == 0 ? 0 : name_index.at(t.name) + 1);
+    PutVarint(out, t.begin - prev_end);
+    PutVarint(out, t.end - t.begin);
+    PutVarint(out, t.line - prev_line);
+    prev_end = t.end;
+    prev_line = t.line;
+  }
+  PutFixed64(out, XXH3_64bits(out->data(), out->size()));
+  return true;
+}
+
+Status DecodeTokenStream(std::string_view in, Tokens* tokens) {
+  tokens->clear();
+  if (in.size() < 9) return Status::Corruption("token stream: truncated");
+  const size_t body = in.size() - 8;
+  Reader check{reinterpret_cast<const unsigned char*>(in.data()) + body,
+               reinterpret_cast<const unsigned char*>(in.data()) + in.size()};
+  if (check.Fixed64() != XXH3_64bits(in.data(), body)) return Status::Corruption("token stream: checksum mismatch");
+  Reader r{reinterpret_cast<const unsigned char*>(in.data()), reinterpret_cast<const unsigned char*>(in.data()) + body};
+  if (*r.p++ != kVersion) return Status::Corruption("token stream: unknown version " + std::to_string(in[0]));
+  const uint64_t n = r.Varint();
+  const uint64_t d = r.Varint();
+  // Every token takes at least 5 bytes, every dictionary entry 8.
+  if (!r.ok || d > static_cast<uint64_t>(r.end - r.p) / 8) return Status::Corruption("token stream: bad hash count");
+  std::vector<uint64_t> hashes(d);
+  for (auto& h : hashes) h = r.Fixed64();
+  const uint64_t m = r.Varint();
+  if (!r.ok || m > static_cast<uint64_t>(r.end - r.p) / 8) return Status::Corruption("token stream: bad name count");
+  std::vector<uint64_t> names(m);
+  for (auto& x : names) x = r.Fixed64();
+  if (!r.ok || n > static_cast<uint64_t>(r.end - r.p) / 5) return Status::Corruption("token stream: bad token count");
+  tokens->resize(n);
+  uint64_t prev_end = 0, prev_line = 0;
+  for (Token& t : *tokens) {
+    const uint64_t hi = r.Varint(), ni = r.Varint(), gap = r.Varint(), len = r.Varint(), dl = r.Varint();
+    const uint64_t begin = prev_end + gap, end = begin + len, line = prev_line + dl;
+    if (!r.ok || hi >= d || ni > m || end > UINT32_MAX || line > UINT32_MAX) {
+      tokens->clear();
+      return Status::Corruption("token stream: bad token " + std::to_string(&t - tokens->data()));
+    }
+    t.hash = hashes[hi];
+    t.name = ni == 0 ? 0 : names[ni - 1];
+    t.begin = static_cast<uint32_t>(begin);
+    t.end = static_cast<uint32_t>(end);
+    t.line = static_cast<uint32_t>(line);
+    prev_end = end;
+    prev_line = line;
+  }
+  if (r.p != r.end) {
+    tokens->clear();
+    return Status::Corruption("token stream: trailing bytes");
+  }
+  return Status::OK();
+}
+
+}  // namespace doppel
