@@ -3,8 +3,10 @@
 //   quality_code [CORPUS=/tmp/doppel-code-corpus] [WORK=/tmp/doppel-quality-code] [PER_CLASS=200]
 //
 // Corpus: CORPUS/<language>/ (bench/code_corpus.sh): real code per language. Functions are
-// extracted with the same tree-sitter grammars doppel links. Files are split by a hash of their
-// path: 80% protected (one code document per file, all languages in one index), 20% held out.
+// extracted with the same tree-sitter grammars doppel links. CORPUS/<language>/ holds the
+// protected packages (one code document per file, all languages in one index);
+// CORPUS/other/<language>/ holds other packages, never indexed: the negatives and the new code
+// around embedded copies come from there.
 // Queries are protected functions of 6–80 lines, answered as Markdown ("Here is the code:" and a
 // fenced block in the language's first fence tag):
 //   verbatim             the function's lines as they are in the file;
@@ -13,8 +15,8 @@
 //   reformatted          a real formatter (clang-format, gofmt, black, rustfmt) where one is
 //                        installed, else a deterministic whitespace transform (said so below);
 //   renamed+reformatted  both, renamed first;
-//   embedded             a renamed protected function of 10–30 lines between two held-out
-//                        functions in one fenced block.
+//   embedded             a renamed protected function of 10–30 lines between two functions
+//                        of other packages in one fenced block.
 // A query is caught when it is redacted or blocked and a span names its true source file; an
 // embedded copy also needs the span from that source with the largest line overlap to have
 // line IoU >= 0.8 with the copy's true lines.
@@ -24,8 +26,8 @@
 // is ambiguous); held-out functions that are copies of protected code by a test independent of
 // doppel (4 consecutive significant lines, or the whole whitespace-stripped text, also in a
 // protected file) are not used as negatives. Both exclusions are counted in the output.
-// Negatives: up to PER_CLASS held-out "novel" functions (6–80 lines) and "short" ones (1–4
-// lines) per language, in the same Markdown answer. Queries are built serially (fixed seeds),
+// Negatives: up to PER_CLASS "novel" functions (6–80 lines) and "short" ones (1–4 lines) of
+// other packages per language, in the same Markdown answer. Queries are built serially (fixed seeds),
 // then checked on all cores (Filter::Check is thread-safe); times are per Check call.
 // Recall is also given over the copies of >= 40 code tokens: shorter ones cannot reach the
 // default code redact_tokens and are redacted only through redact_containment.
@@ -85,6 +87,9 @@ bool IsFunctionNode(const std::string& lang, std::string_view type, uint32_t lin
     return (is("function_expression") || is("arrow_function") || is("function")) && lines >= 6;
   }
   if (lang == "java") return is("method_declaration") || is("constructor_declaration");
+  if (lang == "c_sharp") {
+    return is("method_declaration") || is("constructor_declaration") || is("local_function_statement");
+  }
   if (lang == "c" || lang == "cpp") return is("function_definition");
   if (lang == "go") return is("function_declaration") || is("method_declaration");
   if (lang == "rust") return is("function_item");
@@ -251,8 +256,9 @@ struct Formatter {
 Formatter FormatterFor(const std::string& lang, const std::string& tmpdir) {
   Formatter f;
   f.lang = lang;
-  const std::map<std::string, std::string> ext = {{"c", "c"}, {"cpp", "cc"}, {"java", "java"},
-                                                  {"javascript", "js"}, {"typescript", "ts"}};
+  const std::map<std::string, std::string> ext = {{"c", "c"},          {"cpp", "cc"},
+                                                  {"java", "java"},     {"javascript", "js"},
+                                                  {"typescript", "ts"}, {"c_sharp", "cs"}};
   if (ext.count(lang) && HaveCommand("clang-format")) {
     f.cmd = "clang-format --assume-filename=x." + ext.at(lang) +
             " --style='{BasedOnStyle: WebKit, IndentWidth: 3, ColumnLimit: 70}'";
@@ -266,6 +272,16 @@ Formatter FormatterFor(const std::string& lang, const std::string& tmpdir) {
   } else if (lang == "rust" && HaveCommand("rustfmt")) {
     f.cmd = "rustfmt --edition 2021 --emit stdout";
     f.name = "rustfmt";
+  } else if (lang == "tsx" && HaveCommand("prettier")) {
+    f.cmd = "prettier --stdin-filepath x.tsx --tab-width 3 --print-width 70";
+    f.name = "prettier (indent 3, 70 columns)";
+  } else if (lang == "ruby" && HaveCommand("rubocop")) {
+    // Layout cops only (-x), indent 3; exit status 1 means offenses remain, not failure.
+    const std::string config = tmpdir + "/rubocop.yml";
+    std::ofstream(config) << "AllCops:\n  NewCops: disable\n  SuggestExtensions: false\n"
+                             "Layout/IndentationWidth:\n  Width: 3\n";
+    f.cmd = "sh -c 'rubocop -c " + config + " -x --stderr --stdin x.rb; [ $? -le 1 ]'";
+    f.name = "rubocop -x (layout cops, indent 3)";
   }
   if (!f.cmd.empty()) {
     // Decided at run time: the formatter must also run (rustup proxies may lack a toolchain).
@@ -273,7 +289,9 @@ Formatter FormatterFor(const std::string& lang, const std::string& tmpdir) {
         {"c", "int f(int a){return a;}\n"}, {"cpp", "int f(int a){return a;}\n"},
         {"java", "int f(int a){return a;}\n"}, {"javascript", "function f(a){return a}\n"},
         {"typescript", "function f(a: number){return a}\n"}, {"go", "package p\n\nfunc f(){}\n"},
-        {"python", "def f(a):\n  return a\n"}, {"rust", "fn f()->i32{1}\n"}};
+        {"python", "def f(a):\n  return a\n"}, {"rust", "fn f()->i32{1}\n"},
+        {"c_sharp", "class C{int F(int a){return a;}}\n"},
+        {"tsx", "const A = () => <div>{1}</div>;\n"}, {"ruby", "def f(a)\n  a\nend\n"}};
     std::string out;
     if (RunFilter(f.cmd, probe.at(lang), tmpdir, &out) && !out.empty()) {
       f.real = true;
@@ -333,7 +351,7 @@ struct Tally {
 struct Query {
   std::string lang, cls;  // cls empty for negatives
   int neg = -1;           // -1 positive, 0 novel, 1 short
-  std::string text, src, where;
+  std::string text, code, src, where;  // code: the answer's code alone (for the peer tools)
   uint32_t true_first = 0, true_last = 0;  // embedded: the copy's lines in the answer
   uint32_t code_tokens = 0;                // tokens of the copied code (doppel's tokenizer)
   Verdict v;
@@ -380,24 +398,28 @@ int main(int argc, char** argv) {
   std::vector<std::string> no_corpus;
   size_t protected_files = 0, protected_bytes = 0;
   for (const Language& lang : **langs) {
-    std::vector<fs::path> paths;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(fs::path(corpus) / lang.name, ec)) paths.push_back(e.path());
-    std::sort(paths.begin(), paths.end());
     LangData ld;
     ld.lang = &lang;
-    for (const auto& p : paths) {
-      std::ifstream in(p, std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      if (!ValidateUtf8(ss.str()).ok() || ss.str().empty()) continue;
-      SourceFile f;
-      f.name = lang.name + "/" + p.filename().string();
-      f.text = ss.str();
-      f.is_protected = XXH3_64bits(f.name.data(), f.name.size()) % 100 < 80;
-      ld.files.push_back(std::move(f));
+    // CORPUS/<language>: the protected packages; CORPUS/other/<language>: other packages.
+    for (const bool is_protected : {true, false}) {
+      const fs::path dir = is_protected ? fs::path(corpus) / lang.name : fs::path(corpus) / "other" / lang.name;
+      std::vector<fs::path> paths;
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(dir, ec)) paths.push_back(e.path());
+      std::sort(paths.begin(), paths.end());
+      for (const auto& p : paths) {
+        std::ifstream in(p, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        if (!ValidateUtf8(ss.str()).ok() || ss.str().empty()) continue;
+        SourceFile f;
+        f.name = (is_protected ? "" : "other/") + lang.name + "/" + p.filename().string();
+        f.text = ss.str();
+        f.is_protected = is_protected;
+        ld.files.push_back(std::move(f));
+      }
     }
-    if (ld.files.empty()) {
+    if (ld.files.empty() || std::none_of(ld.files.begin(), ld.files.end(), [](const SourceFile& f) { return f.is_protected; })) {
       no_corpus.push_back(lang.name);
       continue;
     }
@@ -574,6 +596,7 @@ int main(int argc, char** argv) {
         q.lang = lang.name;
         q.cls = cls;
         q.text = answer(code);
+        q.code = code;
         q.src = src.name;
         q.where = src.name + " lines " + std::to_string(f.first_line) + "-" + std::to_string(f.last_line) + " (" +
                   std::to_string(f.lines()) + " lines)";
@@ -597,12 +620,45 @@ int main(int argc, char** argv) {
         q.lang = lang.name;
         q.neg = which;
         q.text = answer(code);
+        q.code = code;
         q.where = ld.files[f.file].name + ":" + std::to_string(f.first_line) + " `" + FirstLine(code) + "`";
         queries.push_back(std::move(q));
       }
     }
     std::fprintf(stderr, "%s: queries made (%.0f s)\n", lang.name.c_str(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
+  }
+
+  // The same suite as files for the peer tools (bench/peers/run.sh WORK): the protected files,
+  // one file of raw code per query, and a manifest.
+  {
+    const std::map<std::string, std::string> ext = {
+        {"python", "py"}, {"javascript", "js"}, {"typescript", "ts"}, {"tsx", "tsx"}, {"java", "java"}, {"c", "c"},
+        {"cpp", "cc"},    {"go", "go"},         {"rust", "rs"},       {"ruby", "rb"},   {"c_sharp", "cs"}};
+    const fs::path peers = fs::path(work) / "peers";
+    auto write = [](const fs::path& p, const std::string& text) {
+      fs::create_directories(p.parent_path());
+      std::ofstream(p, std::ios::binary) << text;
+    };
+    for (const auto& ld : data) {
+      for (const auto& f : ld.files) {
+        if (f.is_protected) write(peers / "protected" / f.name, f.text);
+      }
+    }
+    std::ofstream manifest(peers / "manifest.jsonl");
+    for (size_t i = 0; i < queries.size(); ++i) {
+      const Query& q = queries[i];
+      const std::string id = std::to_string(i);
+      const std::string file = "queries/" + id + "." + ext.at(q.lang);
+      write(peers / file, q.code);
+      const std::string cls = q.neg < 0 ? q.cls : q.neg == 0 ? "novel" : "short";
+      manifest << "{\"id\":\"" << id << "\",\"file\":\"" << file << "\",\"lang\":\"" << q.lang << "\",\"class\":\"" << cls
+               << "\"";
+      if (q.neg < 0) manifest << ",\"source\":\"protected/" << q.src << "\"";
+      // The answer's code starts at its line 4.
+      if (q.true_last > 0) manifest << ",\"first_line\":" << q.true_first - 3 << ",\"last_line\":" << q.true_last - 3;
+      manifest << "}\n";
+    }
   }
 
   // Check every query on all cores (Check is thread-safe); everything above was serial and
@@ -633,6 +689,8 @@ int main(int argc, char** argv) {
   }
   double total_us = 0;
   std::map<std::string, std::pair<double, size_t>> lang_us;
+  // Every false flag with its spans' text on both sides, for reading.
+  std::ofstream false_log(work + "/false-flags.md");
   for (const Query& q : queries) {
     total_us += q.us;
     lang_us[q.lang].first += q.us;
@@ -644,6 +702,17 @@ int main(int argc, char** argv) {
       ++nt.n;
       nt.flagged += flagged;
       nt.annotated += v.action == Action::kAnnotate;
+      if (flagged && false_log.is_open()) {
+        false_log << "## " << q.lang << (q.neg == 0 ? " novel " : " short ") << q.where << "\n\n";
+        for (const auto& sp : v.spans) {
+          auto content = shared->GetContent(sp.source_id);
+          false_log << "span: " << sp.matched_tokens << "/" << sp.query_tokens << " tokens, renaming " << sp.renaming
+                    << ", from " << sp.source_name << "\n\n```\n"
+                    << q.text.substr(sp.query.start, sp.query.end - sp.query.start) << "\n```\n\n```\n"
+                    << (content.ok() ? content->substr(sp.source.start, sp.source.end - sp.source.start) : "?")
+                    << "\n```\n\n";
+        }
+      }
       if (flagged && false_examples.size() < 5) {
         false_examples.push_back(q.lang + (q.neg == 0 ? " novel " : " short ") + q.where + " -> " + std::string(ActionName(v.action)) +
                                  (v.spans.empty() ? "" : ", first span from " + v.spans[0].source_name +
@@ -697,7 +766,7 @@ int main(int argc, char** argv) {
   }
   const size_t checks = queries.size();
 
-  std::printf("| language | files (protected/held out) | functions | queryable 6-80 | not unique (excluded) | novel | short | held-out copies (excluded) | formatter |\n");
+  std::printf("| language | files (protected/other packages) | functions | queryable 6-80 | not unique (excluded) | novel | short | copies in other packages (excluded) | formatter |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
   for (const auto& ld : data) {
     size_t p = 0;

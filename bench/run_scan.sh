@@ -2,37 +2,29 @@
 # Scan benchmarks (numbers in bench/README.md), against a compacted copy of the 1M-document index
 # of bench/run_text.sh (built here when missing) with half of the code corpus added:
 #   text: 100,000 new generated 1 KB documents (another seed than the index's);
-#   code: the code corpus of bench/code_corpus.sh split by a hash of each path: one half added to
-#         a copy-free scratch index (the 1M documents plus that half), the other half scanned, and
-#         the same files parsed by tree-sitter alone on 2 threads beside it.
+#   code: bench/code_corpus.sh's protected packages added to a scratch copy of the index (the 1M
+#         documents plus them), its other packages (code never indexed) scanned, and the same
+#         files parsed by tree-sitter alone on 2 threads beside it.
 #   bash bench/run_scan.sh [WORK_DIR=/tmp/doppel-bench] [CODE_CORPUS=/tmp/doppel-code-corpus]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/doppel-bench}
 code=${2:-/tmp/doppel-code-corpus}
 source bench/common.sh
-[ -d "$code" ] || bash bench/code_corpus.sh "$code"
+[ -d "$code/other" ] || bash bench/code_corpus.sh "$code"
 
 bench_index_1m
 
-echo "== code: half of the code corpus indexed, the other half scanned"
-rm -rf "$work/code-half-a" "$work/code-half-b"
-mkdir -p "$work/code-half-a" "$work/code-half-b"
-find "$code" -type f | sort | while read -r f; do
-  h=$(printf '%s' "$f" | cksum | cut -d' ' -f1)
-  rel=${f#"$code"/}
-  side=a; [ $((h % 2)) -eq 1 ] && side=b
-  mkdir -p "$work/code-half-$side/$(dirname "$rel")"
-  cp "$f" "$work/code-half-$side/$rel"
-done
+echo "== code: the protected packages indexed, other packages scanned"
 rm -rf "$work/idx-scan"
 cp -r "$work/idx-1m" "$work/idx-scan"
-"$bin/doppel-index" add --quiet --index "$work/idx-scan" "$work/code-half-a"
+mapfile -t protected < <(find "$code" -mindepth 1 -maxdepth 1 -type d ! -name other | sort)
+"$bin/doppel-index" add --quiet --index "$work/idx-scan" "${protected[@]}"
 /usr/bin/time -f "compact: %e s" "$bin/doppel-index" compact --index "$work/idx-scan"
 "$bin/doppel-index" stats --index "$work/idx-scan" | grep -o '"documents":[0-9]*,"deleted":[0-9]*'
-mapfile -t files < <(find "$work/code-half-b" -type f | sort)
+mapfile -t files < <(find "$code/other" -type f | sort)
 "$bin/parse_rate" 2 "${files[@]}"
-"$bin/doppel-filter" scan --quiet --index "$work/idx-scan" --report "$work/scan-code-report" "$work/code-half-b"
+"$bin/doppel-filter" scan --quiet --threads 2 --index "$work/idx-scan" --report "$work/scan-code-report" "$code/other"
 grep -o '"documents":[0-9]*,"flagged":[0-9]*,"errors":[0-9]*,"bytes":[0-9]*' "$work/scan-code-report/summary.json" | head -1
 grep -o '"seconds":[0-9.]*' "$work/scan-code-report/summary.json" | head -1
 

@@ -1,0 +1,200 @@
+// Latency of Filter::Check for 100-line code answers against an existing code index:
+//   code_latency INDEX_DIR NEW_CODE_DIR [QUERIES=1000]
+// Half of the answers are 100 consecutive lines of a random indexed code document (its identifiers
+// renamed in every other one), half are 100 lines of a file under NEW_CODE_DIR (code never indexed,
+// e.g. bench/code_corpus.sh's other/ packages), each as a Markdown answer with the language's fence.
+// Windows start at a line that begins with a code token and hold at least 300 code tokens
+// (a window that starts inside a comment or is a table of literals is not a code answer).
+// Before timing, at least 95% of the copies must be flagged (redact or block) and at most 5% of
+// the new answers; both rates are printed. Then every answer is checked again on one thread and timed.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <unordered_map>
+
+#include "doppel/code_tokenizer.h"
+#include "doppel/filter.h"
+#include "doppel/language.h"
+
+using namespace doppel;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Lines [first, first + n) of `text`, or "" when it has fewer.
+std::string Lines(const std::string& text, size_t first, size_t n) {
+  size_t pos = 0;
+  for (size_t i = 0; i < first && pos != std::string::npos; ++i) {
+    pos = text.find('\n', pos);
+    if (pos != std::string::npos) ++pos;
+  }
+  if (pos == std::string::npos) return "";
+  size_t end = pos;
+  for (size_t i = 0; i < n; ++i) {
+    end = text.find('\n', end);
+    if (end == std::string::npos) return "";
+    ++end;
+  }
+  return text.substr(pos, end - pos);
+}
+
+// Identifier tokens of `file_tokens` inside [base, base + code.size()) renamed consistently
+// to v0, v1, ... (the tokens come from the whole file, so comments stay comments).
+std::string Rename(const std::string& code, const Tokens& file_tokens, size_t base) {
+  std::unordered_map<std::string, std::string> names;
+  std::string out;
+  size_t at = 0;
+  for (const auto& t : file_tokens) {
+    if (t.hash != IdentifierTokenHash() || t.begin < base || t.end > base + code.size()) continue;
+    const std::string name = code.substr(t.begin - base, t.end - t.begin);
+    auto it = names.emplace(name, "v" + std::to_string(names.size())).first;
+    out.append(code, at, t.begin - base - at);
+    out += it->second;
+    at = t.end - base;
+  }
+  out.append(code, at, std::string::npos);
+  return out;
+}
+
+size_t CountLines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: code_latency INDEX_DIR NEW_CODE_DIR [QUERIES]\n");
+    return 2;
+  }
+  const size_t queries = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1000;
+  auto filter = Filter::Open(argv[1], FilterOptions{});
+  if (!filter.ok()) {
+    std::fprintf(stderr, "%s\n", filter.status().ToString().c_str());
+    return 2;
+  }
+  const Index& index = (*filter)->index();
+  auto stats = index.Stats();
+  if (!stats.ok()) {
+    std::fprintf(stderr, "%s\n", stats.status().ToString().c_str());
+    return 2;
+  }
+  std::printf("index: %llu documents, %.1f MB of text, %.1f MB on disk\n",
+              static_cast<unsigned long long>(stats->documents), stats->bytes / 1e6, stats->size_on_disk / 1e6);
+
+  std::vector<std::pair<std::string, const Language*>> novel_files;
+  for (const auto& e : fs::recursive_directory_iterator(argv[2], fs::directory_options::follow_directory_symlink)) {
+    if (!e.is_regular_file()) continue;
+    const Language* lang = LanguageForPath(e.path().string());
+    if (lang != nullptr) novel_files.emplace_back(e.path().string(), lang);
+  }
+  std::sort(novel_files.begin(), novel_files.end());
+  if (novel_files.empty()) {
+    std::fprintf(stderr, "%s: no code files\n", argv[2]);
+    return 2;
+  }
+
+  struct Query {
+    std::string text;
+    bool copy = false;
+  };
+  std::vector<Query> qs;
+  std::mt19937_64 rng(11);
+  const uint64_t max_id = stats->documents + stats->deleted;
+  size_t attempts = 0;
+  while (qs.size() < queries && ++attempts < queries * 200) {
+    Query q;
+    std::string content;
+    const Language* lang = nullptr;
+    if (qs.size() % 2 == 0) {
+      const uint32_t id = static_cast<uint32_t>(rng() % std::max<uint64_t>(1, max_id));
+      auto info = index.GetDocument(id);
+      if (!info.ok() || info->kind != Kind::kCode) continue;
+      lang = LookupLanguage(info->language);
+      auto c = index.GetContent(id);
+      if (lang == nullptr || !c.ok()) continue;
+      content = std::move(*c);
+      q.copy = true;
+    } else {
+      const auto& [path, l] = novel_files[rng() % novel_files.size()];
+      std::ifstream in(path, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      content = ss.str();
+      lang = l;
+    }
+    const size_t n = CountLines(content);
+    if (n < 110) continue;
+    // 100 lines starting at a line whose first character begins a code token (not inside a
+    // comment) and holding at least 300 code tokens, tokenized in the whole file's context.
+    Tokens file_tokens;
+    if (!NewCodeTokenizer(lang)->Tokenize(content, &file_tokens).ok()) continue;
+    const size_t first = rng() % (n - 100);
+    std::string code = Lines(content, first, 100);
+    if (code.empty() || !ValidateUtf8(code).ok()) continue;
+    size_t base = 0;  // byte offset of line `first`
+    for (size_t i = 0; i < first; ++i) base = content.find('\n', base) + 1;
+    const size_t lead = code.find_first_not_of(" \t\n");
+    size_t in_window = 0;
+    bool starts_token = false;
+    for (const auto& t : file_tokens) {
+      if (t.begin < base || t.end > base + code.size()) continue;
+      ++in_window;
+      starts_token |= t.begin == base + lead;
+    }
+    if (!starts_token || in_window < 300) continue;
+    if (q.copy && qs.size() % 4 == 2) code = Rename(code, file_tokens, base);
+    const std::string fence = lang->fences.empty() ? lang->name : lang->fences[0];
+    q.text = "Here is the code:\n\n```" + fence + "\n" + code + "```\n";
+    qs.push_back(std::move(q));
+  }
+  if (qs.size() < queries) {
+    std::fprintf(stderr, "only %zu answers of 100 lines could be made\n", qs.size());
+    return 2;
+  }
+
+  size_t copies = 0, caught = 0, news = 0, false_flags = 0;
+  for (const auto& q : qs) {
+    auto v = (*filter)->Check(q.text);
+    if (!v.ok()) {
+      std::fprintf(stderr, "check failed: %s\n", v.status().ToString().c_str());
+      return 1;
+    }
+    const bool flagged = v->action == Action::kRedact || v->action == Action::kBlock;
+    (q.copy ? copies : news) += 1;
+    (q.copy ? caught : false_flags) += flagged;
+    if (q.copy && !flagged && std::getenv("DOPPEL_DEBUG")) {
+      std::fprintf(stderr, "MISSED (%s, %u tokens, %zu spans):\n%s\n", std::string(ActionName(v->action)).c_str(),
+                   v->query_tokens, v->spans.size(), q.text.substr(0, 1500).c_str());
+    }
+  }
+  std::printf("verification: %zu/%zu copies flagged, %zu/%zu new answers flagged\n", caught, copies, false_flags, news);
+  if (caught * 100 < copies * 95 || false_flags * 20 > news) {
+    std::fprintf(stderr, "verification failed\n");
+    return 1;
+  }
+
+  std::vector<double> all, copy_us, new_us;
+  for (const auto& q : qs) {
+    const auto a = std::chrono::steady_clock::now();
+    auto v = (*filter)->Check(q.text);
+    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
+    if (!v.ok()) std::abort();
+    all.push_back(us);
+    (q.copy ? copy_us : new_us).push_back(us);
+  }
+  auto report = [](const char* what, std::vector<double> us) {
+    std::sort(us.begin(), us.end());
+    auto pct = [&](double p) { return us[std::min(us.size() - 1, static_cast<size_t>(p * us.size()))]; };
+    std::printf("%-8s %5zu checks: p50 %6.0f us, p90 %6.0f us, p99 %6.0f us, max %6.0f us\n", what, us.size(), pct(0.5),
+                pct(0.9), pct(0.99), us.back());
+  };
+  std::printf("Filter::Check of 100-line code answers, one thread:\n");
+  report("all", all);
+  report("copies", copy_us);
+  report("new", new_us);
+  return 0;
+}
