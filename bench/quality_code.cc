@@ -663,7 +663,7 @@ int main(int argc, char** argv) {
 
   // Check every query on all cores (Check is thread-safe); everything above was serial and
   // deterministic, and the tallies below run in query order.
-  {
+  auto check_all = [&](const Filter& f) {
     std::atomic<size_t> next{0};
     std::atomic<bool> failed{false};
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
@@ -672,7 +672,7 @@ int main(int argc, char** argv) {
       pool.emplace_back([&] {
         for (size_t i; (i = next.fetch_add(1)) < queries.size();) {
           const auto a = std::chrono::steady_clock::now();
-          auto v = filter->Check(queries[i].text);
+          auto v = f.Check(queries[i].text);
           queries[i].us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
           if (!v.ok()) {
             std::fprintf(stderr, "check failed: %s\n", v.status().ToString().c_str());
@@ -685,8 +685,69 @@ int main(int argc, char** argv) {
       });
     }
     for (auto& t : pool) t.join();
-    if (failed) return 1;
+    return !failed;
+  };
+  // QC_VARIANTS="key=value,key=value;...": other settings, each checked over the same queries
+  // and summarized in one line (the tables below are for the defaults).
+  if (const char* variants = std::getenv("QC_VARIANTS")) {
+    std::printf("| variant | verbatim | renamed | reformatted | both | embedded (IoU >= 0.8) | novel false | short false |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    std::stringstream all(variants);
+    for (std::string variant; std::getline(all, variant, ';');) {
+      FilterOptions fo;
+      std::stringstream kvs(variant);
+      for (std::string kv; std::getline(kvs, kv, ',');) {
+        const size_t eq = kv.find('=');
+        if (eq == std::string::npos) continue;
+        const std::string k = kv.substr(0, eq);
+        const double val = std::strtod(kv.c_str() + eq + 1, nullptr);
+        if (k == "code_evidence_df") fo.code_evidence_df = static_cast<uint32_t>(val);
+        else if (k == "code.redact_tokens") fo.code.redact_tokens = static_cast<uint32_t>(val);
+        else if (k == "code.min_span_tokens") fo.code.min_span_tokens = static_cast<uint32_t>(val);
+        else if (k == "min_renaming") fo.min_renaming = val;
+        else if (k == "min_renaming_evidence") fo.min_renaming_evidence = static_cast<uint32_t>(val);
+        else if (k == "code_seed_size") fo.code_seed_size = static_cast<uint32_t>(val);
+        else std::fprintf(stderr, "QC_VARIANTS: unknown key %s\n", k.c_str());
+      }
+      auto vf = Filter::FromIndex(shared, fo);
+      if (!check_all(*vf)) return 1;
+      std::map<std::string, std::pair<size_t, size_t>> rate;  // class → (hits, n)
+      for (const Query& q : queries) {
+        const bool flagged = q.v.action == Action::kRedact || q.v.action == Action::kBlock;
+        if (q.neg >= 0) {
+          auto& r = rate[q.neg == 0 ? "novel" : "short"];
+          r.first += flagged;
+          ++r.second;
+          continue;
+        }
+        bool ok = false;
+        for (const auto& sp : q.v.spans) {
+          if (sp.source_name != q.src || !flagged) continue;
+          if (q.true_last == 0) {
+            ok = true;
+          } else {
+            const int64_t inter = std::min<int64_t>(sp.query.last_line, q.true_last) -
+                                  std::max<int64_t>(sp.query.first_line, q.true_first) + 1;
+            const int64_t uni = std::max<int64_t>(sp.query.last_line, q.true_last) -
+                                std::min<int64_t>(sp.query.first_line, q.true_first) + 1;
+            ok |= inter > 0 && double(inter) / uni >= 0.8;
+          }
+        }
+        auto& r = rate[q.cls];
+        r.first += ok;
+        ++r.second;
+      }
+      auto pct = [&](const char* c) {
+        const auto& r = rate[c];
+        return r.second ? 100.0 * r.first / r.second : 0.0;
+      };
+      std::printf("| %s | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.2f%% | %.2f%% |\n", variant.c_str(), pct("verbatim"),
+                  pct("renamed"), pct("reformatted"), pct("renamed+reformatted"), pct("embedded 10-30 lines"), pct("novel"),
+                  pct("short"));
+      std::fflush(stdout);
+    }
   }
+  if (!check_all(*filter)) return 1;
   double total_us = 0;
   std::map<std::string, std::pair<double, size_t>> lang_us;
   // Every false flag with its spans' text on both sides, for reading.

@@ -413,6 +413,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
   cmd->add_option("--min-renaming-evidence", f.options.min_renaming_evidence,
                   "Code spans need this many repeated-name occurrences to redact or block")
       ->capture_default_str();
+  cmd->add_option("--code-evidence-df", f.options.code_evidence_df,
+                  "A code token counts fully toward --code-redact-tokens when at most this many protected "
+                  "documents share its fingerprint, less when more (0: every token counts)")
+      ->capture_default_str();
   cmd->add_option("--max-df", f.options.max_document_frequency, "Fingerprints in more documents are boilerplate")->capture_default_str();
   cmd->add_option("--max-candidates", f.options.max_candidates, "Candidates aligned per answer")->capture_default_str();
   cmd->add_option("--redact-marker", f.options.redact_marker, "Text put in place of a redacted passage ({source}: its name)")->capture_default_str();

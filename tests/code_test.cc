@@ -345,3 +345,64 @@ TEST_CASE("filter: verdicts are the same with the token cache cold, warm and off
   CHECK(a == c);
   CHECK(!v1->spans.empty());
 }
+
+TEST_CASE("code: a shape many protected files share is no evidence; a short unique function is") {
+  // Twelve protected Go files share one error-handling helper shape (names differ); one file
+  // also holds a short function found nowhere else.
+  TempDir dir;
+  const std::string unique_fn =
+      "func clampRatio(num, den float64) float64 {\n\tif den == 0 {\n\t\treturn 0\n\t}\n"
+      "\tr := num / den\n\tif r > 1 {\n\t\treturn 1\n\t}\n\treturn r\n}\n";
+  auto shared_shape = [](int i) {
+    const std::string n = std::to_string(i);
+    return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
+           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" + n +
+           ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
+  };
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir / "idx", io);
+    REQUIRE(index.ok());
+    DocumentSketcher sk((*index)->params());
+    std::vector<SketchedDocument> batch(12);
+    for (int i = 0; i < 12; ++i) {
+      Document d;
+      d.name = "pkg/file" + std::to_string(i) + ".go";
+      d.text = "package pkg\n\n" + shared_shape(i) + (i == 0 ? "\n" + unique_fn : "");
+      d.kind = Kind::kCode;
+      d.language = "go";
+      REQUIRE(sk.Sketch(d, &batch[i]).ok());
+    }
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&batch, &ws).ok());
+  }
+  auto weighted = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(weighted.ok());
+  REQUIRE((*weighted)->options().code_evidence_df == 2);
+  FilterOptions unweighted_options;
+  unweighted_options.code_evidence_df = 0;
+  auto unweighted = Filter::Open(dir / "idx", unweighted_options);
+  REQUIRE(unweighted.ok());
+
+  // The shared shape with new names: found and reported, but it redacts only without weighting.
+  const std::string shape = shared_shape(99);
+  auto v = (*weighted)->Check(shape, Kind::kCode, "go");
+  REQUIRE(v.ok());
+  REQUIRE(!v->spans.empty());
+  CHECK(v->action == Action::kAnnotate);
+  auto u = (*unweighted)->Check(shape, Kind::kCode, "go");
+  REQUIRE(u.ok());
+  CHECK((u->action == Action::kRedact || u->action == Action::kBlock));
+
+  // The short unique function (under 40 tokens), renamed: its fingerprints are in one document.
+  const std::string renamed =
+      "func ratioOf(a, b float64) float64 {\n\tif b == 0 {\n\t\treturn 0\n\t}\n"
+      "\tq := a / b\n\tif q > 1 {\n\t\treturn 1\n\t}\n\treturn q\n}\n";
+  auto c = (*weighted)->Check(renamed, Kind::kCode, "go");
+  REQUIRE(c.ok());
+  CHECK(c->action == Action::kBlock);
+  REQUIRE(!c->spans.empty());
+  CHECK(c->spans.front().source_name == "pkg/file0.go");
+  CHECK(c->spans.front().renaming == Approx(1.0));
+}

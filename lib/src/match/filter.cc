@@ -242,7 +242,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     Span span;
     size_t stream;
     uint32_t q_begin, q_end;
-    bool counts;  // may redact or block (not merely alike code)
+    double evidence;  // matched tokens that count toward redact_tokens
+    bool counts;        // may redact or block (not merely alike code)
   };
   std::vector<Found> all;
   size_t candidates_seen = 0;
@@ -259,6 +260,23 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
     std::vector<Posting> postings;
     DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(st.kind, grams, &postings));
+    // Code tokens inside a fingerprint that few protected documents hold: the evidence that an
+    // aligned span is this source's code, not a shape common code shares. A token weighs
+    // min(1, code_evidence_df / df) for the rarest fingerprint covering it (0 when none is
+    // stored).
+    std::vector<float> weight;
+    if (st.kind == Kind::kCode && o.code_evidence_df > 0) {
+      weight.assign(st.tokens.size(), 0.0f);
+      const uint32_t k = index_->params().code_gram_size;
+      for (const auto& f : fps) {
+        const size_t gi = std::lower_bound(grams.begin(), grams.end(), f.hash) - grams.begin();
+        const Posting& p = postings[gi];
+        if (p.saturated || p.ids.empty()) continue;
+        const float w = std::min(1.0f, static_cast<float>(o.code_evidence_df) / static_cast<float>(p.ids.size()));
+        const size_t end = std::min<size_t>(weight.size(), size_t{f.position} + k);
+        for (size_t t = f.position; t < end; ++t) weight[t] = std::max(weight[t], w);
+      }
+    }
     std::unordered_map<uint32_t, Candidate> cands;
     for (const auto& p : postings) {
       if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
@@ -363,6 +381,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         f.counts = st.kind == Kind::kText ||
                    ((f.span.renaming < 0 || f.span.renaming >= o.min_renaming) &&
                     repeats >= o.min_renaming_evidence);
+        f.evidence = a.matched;
+        if (!weight.empty()) {
+          f.evidence = 0;
+          for (const auto& pr : a.pairs) f.evidence += weight[pr.first];
+        }
         f.stream = si;
         f.q_begin = a.q_begin;
         f.q_end = a.q_end;
@@ -386,7 +409,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   std::vector<std::vector<bool>> covered(streams.size());
   for (size_t i = 0; i < streams.size(); ++i) covered[i].assign(streams[i].tokens.size(), false);
   // Matched tokens per (kind, source) over spans that count.
-  std::map<std::pair<int, uint32_t>, uint32_t> per_source;
+  std::map<std::pair<int, uint32_t>, double> per_source;
   uint32_t counted_tokens = 0;
   bool any_counting = false;
   std::vector<bool> kept_counts;
@@ -400,7 +423,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       cov[t] = true;
     }
     if (f.counts) {
-      per_source[{static_cast<int>(f.span.kind), f.span.source_id}] += f.span.matched_tokens;
+      double& m = per_source[{static_cast<int>(f.span.kind), f.span.source_id}];
+      m = o.code_evidence_df > 0 && f.span.kind == Kind::kCode ? std::max(m, f.evidence) : m + f.evidence;
       any_counting = true;
     }
     v.spans.push_back(std::move(f.span));
