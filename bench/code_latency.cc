@@ -5,7 +5,7 @@
 // e.g. bench/code_corpus.sh's other/ packages), each as a Markdown answer with the language's fence.
 // Windows start at a line that begins with a code token and hold at least 300 code tokens
 // (a window that starts inside a comment or is a table of literals is not a code answer).
-// Before timing, at least 90% of the copies must be flagged (redact or block: a sanity check that
+// Before timing, at least 80% of the copies must be flagged (redact or block: a sanity check that
 // the index answers); both that rate and the share of new answers flagged are printed (the code
 // quality suite, bench/quality_code.cc, is where detection quality is measured). Then every answer is checked again on one thread and timed.
 #include <algorithm>
@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("verification: %zu/%zu copies flagged, %zu/%zu new answers flagged\n", caught, copies, false_flags, news);
-  if (caught * 100 < copies * 90) {
+  if (caught * 100 < copies * 80) {
     std::fprintf(stderr, "verification failed\n");
     return 1;
   }

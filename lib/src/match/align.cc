@@ -13,15 +13,6 @@ struct Seed {
   uint32_t q, s;
 };
 
-void KGrams(const std::vector<uint64_t>& t, uint32_t k, std::vector<uint64_t>* out) {
-  out->clear();
-  if (t.size() < k) return;
-  out->resize(t.size() - k + 1);
-  for (size_t i = 0; i + k <= t.size(); ++i) {
-    (*out)[i] = XXH3_64bits(t.data() + i, k * sizeof(uint64_t));
-  }
-}
-
 // A k-gram occurring q times in the query and s > 1 times in the source makes q * s seeds, of
 // which at most min(q, s) lie on true diagonals; beyond this many it carries no position
 // information and is skipped (see Align).
@@ -29,51 +20,85 @@ constexpr uint64_t kMaxPairsPerGram = 32;
 constexpr size_t kMaxSeeds = 1 << 20;
 // How far back the chaining DP looks, in seeds (minimap2 uses 50; prose has few repeats).
 constexpr size_t kLookback = 64;
+constexpr uint64_t kEmpty = 0;
+
+uint64_t SlotHash(uint64_t gram) { return gram * 0x9E3779B97F4A7C15ull; }
 
 }  // namespace
 
+void SeedGrams(const std::vector<uint64_t>& t, uint32_t k, std::vector<uint64_t>* out) {
+  out->clear();
+  if (k == 0 || t.size() < k) return;
+  out->resize(t.size() - k + 1);
+  for (size_t i = 0; i + k <= t.size(); ++i) {
+    const uint64_t h = XXH3_64bits(t.data() + i, k * sizeof(uint64_t));
+    (*out)[i] = h == kEmpty ? 1 : h;  // kEmpty marks a free slot
+  }
+}
+
+QueryGrams::QueryGrams(const std::vector<uint64_t>& query, uint32_t k)
+    : k_(std::max<uint32_t>(1, k)), query_size_(query.size()) {
+  SeedGrams(query, k_, &grams_);
+  size_t slots = 16;
+  while (slots < 2 * grams_.size()) slots *= 2;
+  mask_ = slots - 1;
+  keys_.assign(slots, kEmpty);
+  last_.assign(slots, UINT32_MAX);
+  count_.assign(slots, 0);
+  next_.assign(grams_.size(), UINT32_MAX);
+  for (uint32_t i = 0; i < grams_.size(); ++i) {
+    uint64_t slot = SlotHash(grams_[i]) & mask_;
+    while (keys_[slot] != kEmpty && keys_[slot] != grams_[i]) slot = (slot + 1) & mask_;
+    keys_[slot] = grams_[i];
+    next_[i] = last_[slot];
+    last_[slot] = i;
+    if (++count_[slot] == 2) repeated_slots_.push_back(static_cast<uint32_t>(slot));
+  }
+}
+
+uint32_t QueryGrams::Find(uint64_t gram) const {
+  uint64_t slot = SlotHash(gram) & mask_;
+  while (keys_[slot] != kEmpty) {
+    if (keys_[slot] == gram) return static_cast<uint32_t>(slot);
+    slot = (slot + 1) & mask_;
+  }
+  return UINT32_MAX;
+}
+
 void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& source,
            const AlignOptions& o, std::vector<AlignedSpan>* out) {
-  out->clear();
-  const uint32_t k = std::max<uint32_t>(1, o.seed_size);
-  if (query.size() < k || source.size() < k) return;
-  std::vector<uint64_t> qg, sg;
-  KGrams(query, k, &qg);
-  KGrams(source, k, &sg);
+  const QueryGrams q(query, o.seed_size);
+  std::vector<uint64_t> sg;
+  SeedGrams(source, q.k(), &sg);
+  Align(q, query, source, sg, o, out);
+}
 
-  // Query k-gram → positions, as a chained hash table (head position, next-position array).
-  std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> head;  // gram → (last pos, count)
-  head.reserve(qg.size() * 2);
-  std::vector<uint32_t> next(qg.size(), UINT32_MAX);
-  for (uint32_t i = 0; i < qg.size(); ++i) {
-    auto [it, inserted] = head.try_emplace(qg[i], i, 0);
-    if (!inserted) next[i] = it->second.first;
-    it->second.first = i;
-    ++it->second.second;
-  }
+void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::vector<uint64_t>& source,
+           const std::vector<uint64_t>& sg, const AlignOptions& o, std::vector<AlignedSpan>* out) {
+  out->clear();
+  const uint32_t k = q.k_;
+  if (q.grams_.empty() || sg.empty()) return;
   // Source counts of the grams the query repeats. A gram repeated on both sides (a common code
   // shape, a refrain) seeds every pair of its occurrences, off the diagonal but for one: such
   // grams are skipped when they would make more than kMaxPairsPerGram seeds. A gram unique in
   // the source seeds every query occurrence (an answer repeating a passage is still a copy).
-  std::unordered_map<uint64_t, uint32_t> repeated;
-  for (const auto& [gram, pos_count] : head) {
-    if (pos_count.second > 1) repeated.emplace(gram, 0);
-  }
-  if (!repeated.empty()) {
-    for (uint64_t g : sg) {
-      auto f = repeated.find(g);
-      if (f != repeated.end()) ++f->second;
-    }
+  thread_local std::vector<uint32_t> slot_of;  // per source position: its query slot
+  slot_of.resize(sg.size());
+  std::unordered_map<uint32_t, uint32_t> in_source;  // repeated slot → source occurrences
+  for (uint32_t j = 0; j < sg.size(); ++j) {
+    const uint32_t slot = q.Find(sg[j]);
+    slot_of[j] = slot;
+    if (slot != UINT32_MAX && q.count_[slot] > 1) ++in_source[slot];
   }
   std::vector<Seed> seeds;
   for (uint32_t j = 0; j < sg.size() && seeds.size() < kMaxSeeds; ++j) {
-    auto it = head.find(sg[j]);
-    if (it == head.end()) continue;
-    if (it->second.second > 1) {
-      const uint32_t in_source = repeated[sg[j]];
-      if (in_source > 1 && uint64_t{it->second.second} * in_source > kMaxPairsPerGram) continue;
+    const uint32_t slot = slot_of[j];
+    if (slot == UINT32_MAX) continue;
+    if (q.count_[slot] > 1) {
+      const uint32_t n = in_source[slot];
+      if (n > 1 && uint64_t{q.count_[slot]} * n > kMaxPairsPerGram) continue;
     }
-    for (uint32_t i = it->second.first; i != UINT32_MAX; i = next[i]) seeds.push_back({i, j});
+    for (uint32_t i = q.last_[slot]; i != UINT32_MAX; i = q.next_[i]) seeds.push_back({i, j});
   }
   if (seeds.empty()) return;
   std::sort(seeds.begin(), seeds.end(),

@@ -8,6 +8,7 @@
 // Each chain becomes a span, whose ends are then extended token by token while the tokens agree.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -29,6 +30,39 @@ struct AlignedSpan {
   std::vector<std::pair<uint32_t, uint32_t>> pairs;
 };
 
+// The k-gram hashes of a token sequence (one per position, none when it is shorter than k).
+void SeedGrams(const std::vector<uint64_t>& tokens, uint32_t k, std::vector<uint64_t>* out);
+
+// A query's k-grams in an open-addressing table, built once and aligned against many sources.
+class QueryGrams {
+ public:
+  QueryGrams(const std::vector<uint64_t>& query, uint32_t k);
+  uint32_t k() const { return k_; }
+  size_t size() const { return query_size_; }
+
+ private:
+  friend void Align(const QueryGrams&, const std::vector<uint64_t>&, const std::vector<uint64_t>&,
+                    const std::vector<uint64_t>&, const AlignOptions&, std::vector<AlignedSpan>*);
+  // The slot of `gram`, or UINT32_MAX.
+  uint32_t Find(uint64_t gram) const;
+
+  uint32_t k_;
+  size_t query_size_;
+  std::vector<uint64_t> grams_;  // per query position
+  uint64_t mask_ = 0;
+  std::vector<uint64_t> keys_;   // per slot; kEmpty when free
+  std::vector<uint32_t> last_;   // per slot: the gram's last query position
+  std::vector<uint32_t> count_;  // per slot: its occurrences in the query
+  std::vector<uint32_t> next_;   // per query position: the previous position of its gram
+  std::vector<uint32_t> repeated_slots_;  // slots of grams the query repeats
+};
+
+// `source_grams` must be SeedGrams(source, q.k()).
+void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::vector<uint64_t>& source,
+           const std::vector<uint64_t>& source_grams, const AlignOptions& options,
+           std::vector<AlignedSpan>* out);
+
+// The same, building both sides' grams (tests and one-off alignments).
 void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& source,
            const AlignOptions& options, std::vector<AlignedSpan>* out);
 

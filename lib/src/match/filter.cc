@@ -56,6 +56,7 @@ struct Candidate {
   uint32_t id;
   uint32_t hits;       // shared non-boilerplate fingerprints
   uint32_t band_hits;  // shared LSH bands
+  std::vector<uint32_t> grams;  // the shared fingerprints, as indices into the stream's grams
 };
 
 // One part of the answer read with one normalization: all prose, or one code block.
@@ -278,9 +279,14 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       }
     }
     std::unordered_map<uint32_t, Candidate> cands;
-    for (const auto& p : postings) {
+    for (size_t gi = 0; gi < postings.size(); ++gi) {
+      const Posting& p = postings[gi];
       if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
-      for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0}).first->second.hits;
+      for (uint32_t id : p.ids) {
+        Candidate& c = cands.try_emplace(id, Candidate{id, 0, 0, {}}).first->second;
+        ++c.hits;
+        c.grams.push_back(static_cast<uint32_t>(gi));
+      }
     }
     Signature sig;
     sketcher_.SignatureOf(st.hashes, &sig);
@@ -289,7 +295,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(bands, &postings));
     for (const auto& p : postings) {
       if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
-      for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0}).first->second.band_hits;
+      for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0, {}}).first->second.band_hits;
     }
     const uint32_t min_hits =
         std::min<uint32_t>(o.min_candidate_hits, static_cast<uint32_t>(grams.size()));
@@ -311,10 +317,35 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     ao.max_drift = o.max_diagonal_drift;
     ao.min_matched = th.min_span_tokens;
     std::vector<AlignedSpan> aligned;
+    const QueryGrams query_grams(st.hashes, ao.seed_size);
+    // A candidate whose shared fingerprints all lie in parts of the answer that spans of better
+    // ranked candidates already account for (spans that count) cannot give a part a source, so
+    // it is not aligned: a copy of one document is aligned once, not against every document
+    // that shares some of it. Candidates found through LSH bands (whole-answer similarity) are
+    // always aligned.
+    const uint32_t gram_k = st.kind == Kind::kCode ? index_->params().code_gram_size : index_->params().gram_size;
+    std::vector<std::vector<uint32_t>> gram_positions(grams.size());
+    for (const auto& f : fps) {
+      gram_positions[std::lower_bound(grams.begin(), grams.end(), f.hash) - grams.begin()].push_back(f.position);
+    }
+    std::vector<bool> accounted(st.tokens.size(), false);
+    auto nothing_new = [&](const Candidate& c) {
+      if (c.band_hits > 0 || c.grams.empty()) return false;
+      for (uint32_t gi : c.grams) {
+        for (uint32_t pos : gram_positions[gi]) {
+          const size_t end = std::min<size_t>(accounted.size(), size_t{pos} + gram_k);
+          for (size_t t = pos; t < end; ++t) {
+            if (!accounted[t]) return false;
+          }
+        }
+      }
+      return true;
+    };
     for (const auto& c : ranked) {
       if (std::chrono::steady_clock::now() > request.deadline) {
         return Status::Unavailable("the check ran past its time limit");
       }
+      if (nothing_new(c)) continue;
       auto info = index_->GetDocument(c.id);
       if (!info.ok()) {
         if (info.status().code() == Status::Code::kNotFound) continue;  // removed meanwhile
@@ -346,11 +377,19 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                                      .WithContext("stored document " + info->name));
         }
         TokenHashes(fresh->tokens, &fresh->hashes);
+        fresh->seed_k = ao.seed_size;
+        SeedGrams(fresh->hashes, fresh->seed_k, &fresh->seed_grams);
         token_cache_->Put(c.id, fresh);
         src = std::move(fresh);
       }
       const Tokens& src_tokens = src->tokens;
-      Align(st.hashes, src->hashes, ao, &aligned);
+      if (src->seed_k == query_grams.k()) {
+        Align(query_grams, st.hashes, src->hashes, src->seed_grams, ao, &aligned);
+      } else {  // a request with another seed size than the cached document's
+        std::vector<uint64_t> sg;
+        SeedGrams(src->hashes, query_grams.k(), &sg);
+        Align(query_grams, st.hashes, src->hashes, sg, ao, &aligned);
+      }
       for (auto& a : aligned) {
         double renaming = -1;
         uint32_t repeats = 0;
@@ -385,6 +424,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         if (!weight.empty()) {
           f.evidence = 0;
           for (const auto& pr : a.pairs) f.evidence += weight[pr.first];
+        }
+        if (f.counts) {
+          for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = true;
         }
         f.stream = si;
         f.q_begin = a.q_begin;

@@ -20,6 +20,8 @@ namespace doppel {
 struct TokenizedDocument {
   Tokens tokens;
   std::vector<uint64_t> hashes;
+  uint32_t seed_k = 0;              // the seed size `seed_grams` were made with
+  std::vector<uint64_t> seed_grams;  // SeedGrams(hashes, seed_k)
 };
 
 class TokenCache {
