@@ -52,7 +52,7 @@ QueryGrams::QueryGrams(const std::vector<uint64_t>& query, uint32_t k)
     keys_[slot] = grams_[i];
     next_[i] = last_[slot];
     last_[slot] = i;
-    if (++count_[slot] == 2) repeated_slots_.push_back(static_cast<uint32_t>(slot));
+    ++count_[slot];
   }
 }
 
@@ -78,26 +78,26 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
   out->clear();
   const uint32_t k = q.k_;
   if (q.grams_.empty() || sg.empty()) return;
-  // Source counts of the grams the query repeats. A gram repeated on both sides (a common code
-  // shape, a refrain) seeds every pair of its occurrences, off the diagonal but for one: such
-  // grams are skipped when they would make more than kMaxPairsPerGram seeds. A gram unique in
-  // the source seeds every query occurrence (an answer repeating a passage is still a copy).
-  thread_local std::vector<uint32_t> slot_of;  // per source position: its query slot
+  // Source occurrences of each query gram. A gram that occurs in the query q times and in the
+  // source s > 1 times seeds q × s pairs of which at most min(q, s) lie on true diagonals (a
+  // common code shape, a refrain): it is skipped when that exceeds kMaxPairsPerGram, whichever
+  // side repeats it, and its neighbours carry the chain. A gram unique in the source seeds every
+  // query occurrence (an answer repeating a passage is still a copy).
+  thread_local std::vector<uint32_t> slot_of;      // per source position: its query slot
+  thread_local std::vector<uint32_t> in_source;    // per slot: source occurrences
   slot_of.resize(sg.size());
-  std::unordered_map<uint32_t, uint32_t> in_source;  // repeated slot → source occurrences
+  in_source.assign(q.keys_.size(), 0);
   for (uint32_t j = 0; j < sg.size(); ++j) {
     const uint32_t slot = q.Find(sg[j]);
     slot_of[j] = slot;
-    if (slot != UINT32_MAX && q.count_[slot] > 1) ++in_source[slot];
+    if (slot != UINT32_MAX) ++in_source[slot];
   }
   std::vector<Seed> seeds;
   for (uint32_t j = 0; j < sg.size() && seeds.size() < kMaxSeeds; ++j) {
     const uint32_t slot = slot_of[j];
     if (slot == UINT32_MAX) continue;
-    if (q.count_[slot] > 1) {
-      const uint32_t n = in_source[slot];
-      if (n > 1 && uint64_t{q.count_[slot]} * n > kMaxPairsPerGram) continue;
-    }
+    const uint32_t n = in_source[slot];
+    if (n > 1 && uint64_t{q.count_[slot]} * n > kMaxPairsPerGram) continue;
     for (uint32_t i = q.last_[slot]; i != UINT32_MAX; i = q.next_[i]) seeds.push_back({i, j});
   }
   if (seeds.empty()) return;

@@ -54,7 +54,6 @@ class QueryGrams {
   std::vector<uint32_t> last_;   // per slot: the gram's last query position
   std::vector<uint32_t> count_;  // per slot: its occurrences in the query
   std::vector<uint32_t> next_;   // per query position: the previous position of its gram
-  std::vector<uint32_t> repeated_slots_;  // slots of grams the query repeats
 };
 
 // `source_grams` must be SeedGrams(source, q.k()).

@@ -56,7 +56,6 @@ struct Candidate {
   uint32_t id;
   uint32_t hits;       // shared non-boilerplate fingerprints
   uint32_t band_hits;  // shared LSH bands
-  std::vector<uint32_t> grams;  // the shared fingerprints, as indices into the stream's grams
 };
 
 // One part of the answer read with one normalization: all prose, or one code block.
@@ -279,15 +278,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       }
     }
     std::unordered_map<uint32_t, Candidate> cands;
-    for (size_t gi = 0; gi < postings.size(); ++gi) {
-      const Posting& p = postings[gi];
+    for (const auto& p : postings) {
       if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
-      for (uint32_t id : p.ids) {
-        Candidate& c = cands.try_emplace(id, Candidate{id, 0, 0, {}}).first->second;
-        ++c.hits;
-        c.grams.push_back(static_cast<uint32_t>(gi));
-      }
+      for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0}).first->second.hits;
     }
+    const std::vector<Posting> gram_postings = std::move(postings);
+    postings.clear();
     Signature sig;
     sketcher_.SignatureOf(st.hashes, &sig);
     std::vector<BandKey> bands;
@@ -295,7 +291,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(bands, &postings));
     for (const auto& p : postings) {
       if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
-      for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0, {}}).first->second.band_hits;
+      for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0}).first->second.band_hits;
     }
     const uint32_t min_hits =
         std::min<uint32_t>(o.min_candidate_hits, static_cast<uint32_t>(grams.size()));
@@ -316,6 +312,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     ao.max_gap = o.max_gap;
     ao.max_drift = o.max_diagonal_drift;
     ao.min_matched = th.min_span_tokens;
+    if (ranked.empty()) continue;
     std::vector<AlignedSpan> aligned;
     const QueryGrams query_grams(st.hashes, ao.seed_size);
     // A candidate whose shared fingerprints all lie in parts of the answer that spans of better
@@ -324,22 +321,24 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // that shares some of it. Candidates found through LSH bands (whole-answer similarity) are
     // always aligned.
     const uint32_t gram_k = st.kind == Kind::kCode ? index_->params().code_gram_size : index_->params().gram_size;
-    std::vector<std::vector<uint32_t>> gram_positions(grams.size());
-    for (const auto& f : fps) {
-      gram_positions[std::lower_bound(grams.begin(), grams.end(), f.hash) - grams.begin()].push_back(f.position);
-    }
     std::vector<bool> accounted(st.tokens.size(), false);
+    bool any_accounted = false;
     auto nothing_new = [&](const Candidate& c) {
-      if (c.band_hits > 0 || c.grams.empty()) return false;
-      for (uint32_t gi : c.grams) {
-        for (uint32_t pos : gram_positions[gi]) {
-          const size_t end = std::min<size_t>(accounted.size(), size_t{pos} + gram_k);
-          for (size_t t = pos; t < end; ++t) {
-            if (!accounted[t]) return false;
-          }
+      if (!any_accounted || c.band_hits > 0) return false;
+      bool shares = false;
+      for (const auto& f : fps) {
+        const Posting& p = gram_postings[std::lower_bound(grams.begin(), grams.end(), f.hash) - grams.begin()];
+        if (p.saturated || p.ids.size() > o.max_document_frequency ||
+            !std::binary_search(p.ids.begin(), p.ids.end(), c.id)) {
+          continue;
+        }
+        shares = true;
+        const size_t end = std::min<size_t>(accounted.size(), size_t{f.position} + gram_k);
+        for (size_t t = f.position; t < end; ++t) {
+          if (!accounted[t]) return false;
         }
       }
-      return true;
+      return shares;
     };
     for (const auto& c : ranked) {
       if (std::chrono::steady_clock::now() > request.deadline) {
@@ -427,6 +426,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         }
         if (f.counts) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = true;
+          any_accounted = true;
         }
         f.stream = si;
         f.q_begin = a.q_begin;
