@@ -1,11 +1,18 @@
 // libFuzzer target: every decoder of stored values (manifest, document records, posting lists,
-// signatures, id keys) on arbitrary bytes. The first byte picks the decoder. Decoded posting
-// lists that re-encode must decode to the same ids.
+// signatures, id keys, code token streams) on arbitrary bytes. The first byte picks the decoder.
+// Decoded posting lists must be ascending; a token stream gets a valid checksum appended (so the
+// fuzzer reaches the parser behind it), and one that decodes must re-encode and decode to the
+// same tokens.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 #include <vector>
 
+#include <xxhash.h>
+
+#include <string>
+
+#include "doppel/token_stream.h"
 #include "index/codec.h"
 
 using namespace doppel;
@@ -13,7 +20,7 @@ using namespace doppel;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view v(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0: {
       SketchParams p;
       (void)codec::DecodeManifest(v, &p);
@@ -35,6 +42,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 3:
       (void)codec::DecodeSignature(v);
       break;
+    case 4: {
+      std::string stream(v);
+      const uint64_t h = XXH3_64bits(stream.data(), stream.size());
+      for (int i = 0; i < 8; ++i) stream.push_back(static_cast<char>(h >> (8 * i)));
+      Tokens tokens, again;
+      if (!DecodeTokenStream(stream, &tokens).ok()) break;
+      std::string encoded;
+      if (!EncodeTokenStream(tokens, &encoded) || !DecodeTokenStream(encoded, &again).ok() ||
+          again.size() != tokens.size()) {
+        std::abort();
+      }
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        if (again[i].hash != tokens[i].hash || again[i].name != tokens[i].name || again[i].begin != tokens[i].begin ||
+            again[i].end != tokens[i].end || again[i].line != tokens[i].line) {
+          std::abort();
+        }
+      }
+      break;
+    }
     default:
       (void)codec::DecodeIdKey(v);
   }
