@@ -85,20 +85,61 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
   // query occurrence (an answer repeating a passage is still a copy).
   thread_local std::vector<uint32_t> slot_of;      // per source position: its query slot
   thread_local std::vector<uint32_t> in_source;    // per slot: source occurrences
+  // The source positions to look at: all, or with anchors only those a kept seed can have
+  // (within twice anchor_reach of an anchor's source position), as merged ranges.
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  if (o.anchors != nullptr) {
+    const int64_t r = 2 * static_cast<int64_t>(o.anchor_reach);
+    for (const Anchor& a : *o.anchors) {
+      ranges.emplace_back(static_cast<uint32_t>(std::max<int64_t>(0, a.s - r)),
+                          static_cast<uint32_t>(std::min<int64_t>(sg.size(), a.s + r + 1)));
+    }
+    std::sort(ranges.begin(), ranges.end());
+    size_t w = 0;
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      if (w > 0 && ranges[i].first <= ranges[w - 1].second) {
+        ranges[w - 1].second = std::max(ranges[w - 1].second, ranges[i].second);
+      } else {
+        ranges[w++] = ranges[i];
+      }
+    }
+    ranges.resize(w);
+  } else {
+    ranges.emplace_back(0, static_cast<uint32_t>(sg.size()));
+  }
   slot_of.resize(sg.size());
   in_source.assign(q.keys_.size(), 0);
-  for (uint32_t j = 0; j < sg.size(); ++j) {
-    const uint32_t slot = q.Find(sg[j]);
-    slot_of[j] = slot;
-    if (slot != UINT32_MAX) ++in_source[slot];
+  for (const auto& [b, e] : ranges) {
+    for (uint32_t j = b; j < e; ++j) {
+      const uint32_t slot = q.Find(sg[j]);
+      slot_of[j] = slot;
+      if (slot != UINT32_MAX) ++in_source[slot];
+    }
   }
   std::vector<Seed> seeds;
-  for (uint32_t j = 0; j < sg.size() && seeds.size() < kMaxSeeds; ++j) {
-    const uint32_t slot = slot_of[j];
-    if (slot == UINT32_MAX) continue;
-    const uint32_t n = in_source[slot];
-    if (n > 1 && uint64_t{q.count_[slot]} * n > kMaxPairsPerGram) continue;
-    for (uint32_t i = q.last_[slot]; i != UINT32_MAX; i = q.next_[i]) seeds.push_back({i, j});
+  for (const auto& [b, e] : ranges) {
+    for (uint32_t j = b; j < e && seeds.size() < kMaxSeeds; ++j) {
+      const uint32_t slot = slot_of[j];
+      if (slot == UINT32_MAX) continue;
+      const uint32_t n = in_source[slot];
+      if (n > 1 && uint64_t{q.count_[slot]} * n > kMaxPairsPerGram) continue;
+      for (uint32_t i = q.last_[slot]; i != UINT32_MAX; i = q.next_[i]) seeds.push_back({i, j});
+    }
+  }
+  if (o.anchors != nullptr) {
+    const std::vector<Anchor>& an = *o.anchors;
+    const int64_t reach = o.anchor_reach;
+    auto near_anchor = [&](const Seed& sd) {
+      auto it = std::lower_bound(an.begin(), an.end(), static_cast<int64_t>(sd.q) - reach,
+                                 [](const Anchor& a, int64_t v) { return static_cast<int64_t>(a.q) < v; });
+      const int64_t diag = static_cast<int64_t>(sd.s) - sd.q;
+      for (; it != an.end() && static_cast<int64_t>(it->q) <= static_cast<int64_t>(sd.q) + reach; ++it) {
+        if (std::abs(static_cast<int64_t>(it->s) - static_cast<int64_t>(it->q) - diag) <= reach) return true;
+      }
+      return false;
+    };
+    seeds.erase(std::remove_if(seeds.begin(), seeds.end(), [&](const Seed& sd) { return !near_anchor(sd); }),
+                seeds.end());
   }
   if (seeds.empty()) return;
   std::sort(seeds.begin(), seeds.end(),

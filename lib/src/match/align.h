@@ -15,11 +15,21 @@
 
 namespace doppel {
 
+// A position pair where query and source share a winnowed fingerprint.
+struct Anchor {
+  uint32_t q, s;
+};
+
 struct AlignOptions {
   uint32_t seed_size = 3;
   uint32_t max_gap = 24;
   uint32_t max_drift = 12;
   uint32_t min_matched = 12;  // chains covering fewer query tokens are dropped
+  // With anchors (sorted by q), only seeds within anchor_reach query tokens of an anchor and
+  // within anchor_reach of its diagonal are chained: a copy shares fingerprints every few
+  // tokens, while the seeds of common shapes scattered over a large source share none nearby.
+  const std::vector<Anchor>* anchors = nullptr;
+  uint32_t anchor_reach = 48;
 };
 
 struct AlignedSpan {

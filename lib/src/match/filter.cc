@@ -315,6 +315,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (ranked.empty()) continue;
     std::vector<AlignedSpan> aligned;
     const QueryGrams query_grams(st.hashes, ao.seed_size);
+    std::vector<std::pair<uint64_t, uint32_t>> query_fps;
+    for (const auto& f : fps) query_fps.emplace_back(f.hash, f.position);
     // A candidate whose shared fingerprints all lie in parts of the answer that spans of better
     // ranked candidates already account for (spans that count) cannot give a part a source, so
     // it is not aligned: a copy of one document is aligned once, not against every document
@@ -378,10 +380,33 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         TokenHashes(fresh->tokens, &fresh->hashes);
         fresh->seed_k = ao.seed_size;
         SeedGrams(fresh->hashes, fresh->seed_k, &fresh->seed_grams);
+        if (info->kind == Kind::kCode) {
+          std::vector<Fingerprint> sfps;
+          sketcher_.FingerprintsOf(fresh->hashes, Kind::kCode, &sfps);
+          fresh->fingerprints.reserve(sfps.size());
+          for (const auto& f : sfps) fresh->fingerprints.emplace_back(f.hash, f.position);
+          std::sort(fresh->fingerprints.begin(), fresh->fingerprints.end());
+        }
         token_cache_->Put(c.id, fresh);
         src = std::move(fresh);
       }
       const Tokens& src_tokens = src->tokens;
+      // Code: seeds only near shared fingerprints (anchors); none shared (a candidate through
+      // LSH bands alone) leaves every seed.
+      std::vector<Anchor> anchors;
+      ao.anchors = nullptr;
+      if (st.kind == Kind::kCode && !src->fingerprints.empty()) {
+        for (const auto& [h, qpos] : query_fps) {
+          auto it = std::lower_bound(src->fingerprints.begin(), src->fingerprints.end(), std::make_pair(h, uint32_t{0}));
+          for (; it != src->fingerprints.end() && it->first == h; ++it) anchors.push_back({qpos, it->second});
+        }
+        if (!anchors.empty()) {
+          std::sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) {
+            return a.q != b.q ? a.q < b.q : a.s < b.s;
+          });
+          ao.anchors = &anchors;
+        }
+      }
       if (src->seed_k == query_grams.k()) {
         Align(query_grams, st.hashes, src->hashes, src->seed_grams, ao, &aligned);
       } else {  // a request with another seed size than the cached document's

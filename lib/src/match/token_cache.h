@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "doppel/token.h"
@@ -22,6 +23,8 @@ struct TokenizedDocument {
   std::vector<uint64_t> hashes;
   uint32_t seed_k = 0;              // the seed size `seed_grams` were made with
   std::vector<uint64_t> seed_grams;  // SeedGrams(hashes, seed_k)
+  // Code: the winnowed fingerprints (hash, position), sorted by hash, for alignment anchors.
+  std::vector<std::pair<uint64_t, uint32_t>> fingerprints;
 };
 
 class TokenCache {
