@@ -802,3 +802,35 @@ TEST_CASE("filter: an answer repeating a protected passage many times is still a
   CHECK(EndsWith(v.spans.front().source_name, "Apache-2.0"));
   CHECK(v.score > 0.9);
 }
+
+TEST_CASE("align: anchors keep the anchored run and drop runs far from every anchor", "[align]") {
+  std::mt19937_64 rng(9);
+  const auto copied = Seq(rng, 40), shape = Seq(rng, 25);
+  // Query: the copied run, new tokens, a common shape. Source: the shape far away, then new
+  // tokens, then the copied run.
+  auto query = copied;
+  const auto q_new = Seq(rng, 30);
+  query.insert(query.end(), q_new.begin(), q_new.end());
+  query.insert(query.end(), shape.begin(), shape.end());
+  auto source = shape;
+  const auto s_new = Seq(rng, 400);
+  source.insert(source.end(), s_new.begin(), s_new.end());
+  source.insert(source.end(), copied.begin(), copied.end());  // at 425
+  std::vector<AlignedSpan> out;
+  Align(query, source, AlignOptions(), &out);
+  REQUIRE(out.size() == 2);  // both runs without anchors
+  const std::vector<Anchor> anchors = {{10, 435}, {20, 445}};  // inside the copied run only
+  AlignOptions o;
+  o.anchors = &anchors;
+  Align(query, source, o, &out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].q_begin == 0);
+  CHECK(out[0].q_end == 40);
+  CHECK(out[0].s_begin == 425);
+  CHECK(out[0].matched == 40);
+  // An anchor on the shape's diagonal brings it back.
+  const std::vector<Anchor> both = {{10, 435}, {75, 5}};
+  o.anchors = &both;
+  Align(query, source, o, &out);
+  CHECK(out.size() == 2);
+}
