@@ -706,6 +706,7 @@ int main(int argc, char** argv) {
         else if (k == "code.min_span_tokens") fo.code.min_span_tokens = static_cast<uint32_t>(val);
         else if (k == "min_renaming") fo.min_renaming = val;
         else if (k == "min_renaming_evidence") fo.min_renaming_evidence = static_cast<uint32_t>(val);
+        else if (k == "min_literal_agreement") fo.min_literal_agreement = val;
         else if (k == "code_seed_size") fo.code_seed_size = static_cast<uint32_t>(val);
         else std::fprintf(stderr, "QC_VARIANTS: unknown key %s\n", k.c_str());
       }

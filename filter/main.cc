@@ -413,6 +413,9 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
   cmd->add_option("--min-renaming-evidence", f.options.min_renaming_evidence,
                   "Code spans need this many repeated-name occurrences to redact or block")
       ->capture_default_str();
+  cmd->add_option("--min-literal-agreement", f.options.min_literal_agreement,
+                  "Code spans whose aligned literals agree for less than this share only annotate (0: off)")
+      ->capture_default_str();
   cmd->add_option("--code-evidence-df", f.options.code_evidence_df,
                   "A code token counts fully toward --code-redact-tokens when at most this many protected "
                   "documents share its fingerprint, less when more (0: every token counts)")

@@ -108,6 +108,12 @@ TEST_CASE("code: tokens keep spans, lines and original names") {
   CHECK(t[9].name == t[11].name);
   CHECK(t[1].name != t[3].name);
   CHECK(t[7].hash == NumberTokenHash());
+  CHECK(t[7].name != 0);  // literals keep their spelling (for the literal check) ...
+  CHECK(t[7].name != t[3].name);
+  Tokens other;
+  REQUIRE(tok->Tokenize("def area(r):\n    return 2.71 * r * r\n", &other).ok());
+  CHECK(other[7].hash == t[7].hash);  // ... while their normalized hash is the same
+  CHECK(other[7].name != t[7].name);
   CHECK(t[0].line == 10);
   CHECK(t[6].line == 11);
   for (const auto& x : t) CHECK(code.find('#') > x.begin - 100);  // the comment gave no token
@@ -405,4 +411,60 @@ TEST_CASE("code: a shape many protected files share is no evidence; a short uniq
   REQUIRE(!c->spans.empty());
   CHECK(c->spans.front().source_name == "pkg/file0.go");
   CHECK(c->spans.front().renaming == Approx(1.0));
+}
+
+TEST_CASE("code: with min_literal_agreement, a renamed shape with other literal values only annotates") {
+  TempDir dir;
+  const std::string protected_code =
+      "def describe(code):\n    if code == 404:\n        return 'page not found on this server'\n"
+      "    if code == 500:\n        return 'internal error while handling the request'\n"
+      "    if code == 503:\n        return 'service unavailable, retry later please'\n"
+      "    return 'unknown status code ' + str(code)\n";
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir / "idx", io);
+    REQUIRE(index.ok());
+    DocumentSketcher sk((*index)->params());
+    std::vector<SketchedDocument> batch(1);
+    Document d;
+    d.name = "lib/status.py";
+    d.text = protected_code;
+    d.kind = Kind::kCode;
+    d.language = "python";
+    REQUIRE(sk.Sketch(d, &batch[0]).ok());
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&batch, &ws).ok());
+  }
+  FilterOptions fo;
+  fo.min_literal_agreement = 0.5;
+  auto filter = Filter::Open(dir / "idx", fo);
+  REQUIRE(filter.ok());
+  // Renamed, values kept: a copy.
+  const std::string renamed =
+      "def label(s):\n    if s == 404:\n        return 'page not found on this server'\n"
+      "    if s == 500:\n        return 'internal error while handling the request'\n"
+      "    if s == 503:\n        return 'service unavailable, retry later please'\n"
+      "    return 'unknown status code ' + str(s)\n";
+  auto copy = (*filter)->Check(renamed, Kind::kCode, "python");
+  REQUIRE(copy.ok());
+  CHECK((copy->action == Action::kRedact || copy->action == Action::kBlock));
+  // Same shape, other values: shaped alike.
+  const std::string shaped =
+      "def color(n):\n    if n == 1:\n        return 'red like a ripe tomato'\n"
+      "    if n == 2:\n        return 'green like fresh grass'\n"
+      "    if n == 3:\n        return 'blue like the open sea'\n"
+      "    return 'no color for ' + str(n)\n";
+  auto alike = (*filter)->Check(shaped, Kind::kCode, "python");
+  REQUIRE(alike.ok());
+  REQUIRE(!alike->spans.empty());
+  CHECK(alike->action == Action::kAnnotate);
+  // Without the check the same shape redacts.
+  FilterOptions off;
+  off.min_literal_agreement = 0;
+  auto plain = Filter::Open(dir / "idx", off);
+  REQUIRE(plain.ok());
+  auto without = (*plain)->Check(shaped, Kind::kCode, "python");
+  REQUIRE(without.ok());
+  CHECK((without->action == Action::kRedact || without->action == Action::kBlock));
 }

@@ -11,6 +11,7 @@
 //     "min_renaming": 0.8,             // share of consistently renamed names for code to count
 //     "min_renaming_evidence": 0,      // repeated-name occurrences a code span must rest on
 //     "code_evidence_df": 2,           // code tokens weigh min(1, this / fingerprint df)
+//     "min_literal_agreement": 0.5,    // share of aligned code literals that must agree
 //     "max_document_frequency": 512,   // fingerprints in more documents are boilerplate
 //     "max_candidates": 16,            // documents aligned per answer (1..256)
 //     "actions": {"annotate": "annotate", "redact": "block"},  // severity -> action

@@ -13,7 +13,7 @@ namespace doppel {
 
 struct Token {
   uint64_t hash = 0;   // hash of the normalized form (what matching compares)
-  uint64_t name = 0;   // code identifiers: hash of the original spelling; 0 otherwise
+  uint64_t name = 0;   // code identifiers and literals: hash of the original spelling; 0 otherwise
   uint32_t begin = 0;  // byte offset of the first byte in the original text
   uint32_t end = 0;    // byte offset one past the last byte (half-open)
   uint32_t line = 0;   // 1-based line of `begin`

@@ -14,6 +14,16 @@ namespace {
 
 uint64_t Hash(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 
+// A string literal's spelling for the literal check: its content without the prefix letters
+// and quote characters, so formatters that change quotes ('a' → "a") keep it.
+uint64_t StringName(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (std::isalpha(static_cast<unsigned char>(s[b])) || s[b] == '@' || s[b] == '$')) ++b;
+  while (b < e && (s[b] == '"' || s[b] == '\'' || s[b] == '`')) ++b;
+  while (e > b && (s[e - 1] == '"' || s[e - 1] == '\'' || s[e - 1] == '`')) --e;
+  return Hash(s.substr(b, e - b)) | 1;  // never 0 (0 means no spelling)
+}
+
 // The abstract tokens; the \x01 prefix keeps them apart from any verbatim token text.
 const uint64_t kId = Hash("\x01ID");
 const uint64_t kStr = Hash("\x01STR");
@@ -59,7 +69,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v1/" + lang->name) {
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v2/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -106,14 +116,14 @@ class TreeSitterTokenizer final : public Tokenizer {
         if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
           // dropped with its children
         } else if (cat == kString) {
-          out->push_back(Token{kStr, 0, b + base_offset, e + base_offset, line});
+          out->push_back(Token{kStr, StringName(text.substr(b, e - b)), b + base_offset, e + base_offset, line});
         } else if (ts_node_child_count(node) == 0) {
           if (e > b) {
             const std::string_view leaf = text.substr(b, e - b);
             if (cat == kIdentifier) {
               out->push_back(Token{kId, Hash(leaf), b + base_offset, e + base_offset, line});
             } else if (cat == kNumber) {
-              out->push_back(Token{kNum, 0, b + base_offset, e + base_offset, line});
+              out->push_back(Token{kNum, Hash(leaf), b + base_offset, e + base_offset, line});
             } else {
               // Keywords and operators: their text is their symbol name (cached hash), except
               // for nodes aliased to another text, which are hashed as they are written.
@@ -159,7 +169,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v1/generic"; }
+  std::string_view Name() const override { return "code-v2/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {
@@ -202,10 +212,12 @@ class GenericCodeTokenizer final : public Tokenizer {
           ++i;
         }
         i = std::min(n, i + 1);
-        out->push_back(Token{kStr, 0, static_cast<uint32_t>(b + base_offset), static_cast<uint32_t>(i + base_offset), start_line});
+        out->push_back(Token{kStr, StringName(text.substr(b, i - b)), static_cast<uint32_t>(b + base_offset),
+                             static_cast<uint32_t>(i + base_offset), start_line});
       } else if (std::isdigit(c)) {
         while (i < n && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '.' || text[i] == '_')) ++i;
-        out->push_back(Token{kNum, 0, static_cast<uint32_t>(b + base_offset), static_cast<uint32_t>(i + base_offset), start_line});
+        out->push_back(Token{kNum, Hash(text.substr(b, i - b)), static_cast<uint32_t>(b + base_offset),
+                             static_cast<uint32_t>(i + base_offset), start_line});
       } else if (ident_start(c)) {
         while (i < n && ident_char(static_cast<unsigned char>(text[i]))) ++i;
         const std::string_view word = text.substr(b, i - b);

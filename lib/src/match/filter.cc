@@ -7,6 +7,7 @@
 
 #include "align.h"
 #include "token_cache.h"
+#include "doppel/code_tokenizer.h"
 #include "doppel/language.h"
 #include "doppel/markdown.h"
 #include "doppel/shingle.h"
@@ -58,6 +59,13 @@ struct Candidate {
   uint32_t band_hits;  // shared LSH bands
 };
 
+// The spelling hash of an identifier token, 0 for any other token (literals carry their
+// spelling too, for the literal check, but are not names).
+uint64_t IdName(const Token& t) {
+  static const uint64_t kIdHash = IdentifierTokenHash();
+  return t.hash == kIdHash ? t.name : 0;
+}
+
 // One part of the answer read with one normalization: all prose, or one code block.
 struct Stream {
   Kind kind = Kind::kText;
@@ -76,7 +84,7 @@ struct Stream {
 double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, uint32_t* repeats) {
   std::map<std::pair<uint64_t, uint64_t>, uint32_t> pair_count;
   for (const auto& [qi, si] : a->pairs) {
-    if (q[qi].name != 0 && s[si].name != 0) ++pair_count[{q[qi].name, s[si].name}];
+    if (IdName(q[qi]) != 0 && IdName(s[si]) != 0) ++pair_count[{IdName(q[qi]), IdName(s[si])}];
   }
   if (pair_count.empty()) return -1;
   std::vector<std::pair<uint32_t, std::pair<uint64_t, uint64_t>>> by_count;
@@ -91,20 +99,20 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, uint32_t*
     used_s.insert(names.second);
   }
   auto consistent_id = [&](const std::pair<uint32_t, uint32_t>& p) {
-    const uint64_t qn = q[p.first].name, sn = s[p.second].name;
+    const uint64_t qn = IdName(q[p.first]), sn = IdName(s[p.second]);
     if (qn == 0 || sn == 0) return false;
     auto it = q_to_s.find(qn);
     return it != q_to_s.end() && it->second == sn;
   };
   auto is_id = [&](const std::pair<uint32_t, uint32_t>& p) {
-    return q[p.first].name != 0 || s[p.second].name != 0;
+    return IdName(q[p.first]) != 0 || IdName(s[p.second]) != 0;
   };
   // The span's ends move in to the outermost names that are consistent with the renaming and
   // occur at least twice in the span (a single fresh pair at an edge is as likely a neighbour's
   // local variable), then back out over the rest of those lines and over keywords and
   // punctuation, but not past another line's names or a blank line.
   auto strong = [&](const std::pair<uint32_t, uint32_t>& p) {
-    return consistent_id(p) && pair_count[{q[p.first].name, s[p.second].name}] >= 2;
+    return consistent_id(p) && pair_count[{IdName(q[p.first]), IdName(s[p.second])}] >= 2;
   };
   size_t first = 0, last = a->pairs.size();
   while (first < last && !strong(a->pairs[first])) ++first;
@@ -145,10 +153,10 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, uint32_t*
   std::unordered_set<uint64_t> seen;
   *repeats = 0;
   for (const auto& p : a->pairs) {
-    if (q[p.first].name == 0 || s[p.second].name == 0) continue;
+    if (IdName(q[p.first]) == 0 || IdName(s[p.second]) == 0) continue;
     ++total;
     consistent += consistent_id(p);
-    *repeats += !seen.insert(q[p.first].name).second;
+    *repeats += !seen.insert(IdName(q[p.first])).second;
   }
   return total == 0 ? -1 : static_cast<double>(consistent) / total;
 }
@@ -436,14 +444,28 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         if (st.kind == Kind::kCode) {
           for (const auto& [qi, si] : a.pairs) {
             const Token &qt = st.tokens[qi], &sk = src_tokens[si];
-            if (qt.name != 0 && sk.name != 0 && qt.name != sk.name) {
+            if (IdName(qt) != 0 && IdName(sk) != 0 && qt.name != sk.name) {
               f.span.renamed.push_back({qt.begin, qt.end, sk.begin, sk.end});
             }
           }
         }
+        // Literals: a copy keeps its strings and numbers (renaming is cosmetic, rewriting the
+        // values is not), so code whose aligned literals mostly differ is code shaped alike.
+        bool literals_agree = true;
+        if (st.kind == Kind::kCode && o.min_literal_agreement > 0) {
+          static const uint64_t kStrHash = StringTokenHash(), kNumHash = NumberTokenHash();
+          uint32_t literals = 0, same = 0;
+          for (const auto& [qi, si] : a.pairs) {
+            const Token &qt = st.tokens[qi], &sk = src_tokens[si];
+            if ((qt.hash != kStrHash && qt.hash != kNumHash) || qt.name == 0 || sk.name == 0) continue;
+            ++literals;
+            same += qt.name == sk.name;
+          }
+          literals_agree = literals < 2 || same >= o.min_literal_agreement * literals;
+        }
         f.counts = st.kind == Kind::kText ||
                    ((f.span.renaming < 0 || f.span.renaming >= o.min_renaming) &&
-                    repeats >= o.min_renaming_evidence);
+                    repeats >= o.min_renaming_evidence && literals_agree);
         f.evidence = a.matched;
         if (!weight.empty()) {
           f.evidence = 0;

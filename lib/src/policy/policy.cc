@@ -122,6 +122,8 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_renaming));
     } else if (key == "min_renaming_evidence") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->min_renaming_evidence));
+    } else if (key == "min_literal_agreement") {
+      DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_literal_agreement));
     } else if (key == "code_evidence_df") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_evidence_df));
     } else if (key == "max_document_frequency") {
