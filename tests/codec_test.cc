@@ -1,6 +1,7 @@
 // Tests of the stored byte layout (lib/src/index/codec.h): golden bytes computed by hand from
 // the documented layout, round trips, and refusal of truncated or garbled values.
 #include <utf8proc.h>
+#include <xxhash.h>
 
 #include <catch2/catch.hpp>
 #include <random>
@@ -611,4 +612,24 @@ TEST_CASE("codec: a damaged or truncated token stream is Corruption", "[codec]")
     INFO("truncated to " << n);
     CHECK(DecodeTokenStream(std::string_view(enc).substr(0, n), &back).code() == Status::Code::kCorruption);
   }
+}
+
+TEST_CASE("codec: a token stream whose offset delta wraps around 64 bits is Corruption", "[codec]") {
+  // Two tokens; the second's gap is 2^64 - 1, which added to the first token's end would wrap
+  // to a start before it (found by fuzz_codec).
+  std::string body;
+  body += '\x01';                                   // version
+  body += '\x02';                                   // 2 tokens
+  body += '\x01';                                   // 1 hash
+  body += std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  body += '\x00';                                   // no names
+  body += std::string("\x00\x00\x00\x03\x01", 5);   // token 0: bytes [0, 3), line 1
+  body += '\x00';                                   // token 1: hash 0, no name
+  body += std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10);  // gap 2^64 - 1
+  body += std::string("\x02\x00", 2);                // length 2, same line
+  const uint64_t h = XXH3_64bits(body.data(), body.size());
+  for (int i = 0; i < 8; ++i) body.push_back(static_cast<char>(h >> (8 * i)));
+  Tokens back;
+  CHECK(DecodeTokenStream(body, &back).code() == Status::Code::kCorruption);
+  CHECK(back.empty());
 }

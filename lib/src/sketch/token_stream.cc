@@ -114,8 +114,11 @@ Status DecodeTokenStream(std::string_view in, Tokens* tokens) {
   uint64_t prev_end = 0, prev_line = 0;
   for (Token& t : *tokens) {
     const uint64_t hi = r.Varint(), ni = r.Varint(), gap = r.Varint(), len = r.Varint(), dl = r.Varint();
+    // Each delta fits in 32 bits, so the sums cannot wrap around (a wrapped gap would make a
+    // token start before the previous one ends).
+    const bool deltas_fit = gap <= UINT32_MAX && len <= UINT32_MAX && dl <= UINT32_MAX;
     const uint64_t begin = prev_end + gap, end = begin + len, line = prev_line + dl;
-    if (!r.ok || hi >= d || ni > m || end > UINT32_MAX || line > UINT32_MAX) {
+    if (!r.ok || hi >= d || ni > m || !deltas_fit || end > UINT32_MAX || line > UINT32_MAX) {
       tokens->clear();
       return Status::Corruption("token stream: bad token " + std::to_string(&t - tokens->data()));
     }
