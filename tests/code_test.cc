@@ -229,6 +229,31 @@ const char* kShapeOnly = R"(def combine(a, b, key=None):
 
 }  // namespace
 
+namespace {
+
+// A new index in `dir` holding each (name, text) as code in `language`.
+void WriteCodeIndex(const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files,
+                    const std::string& language) {
+  IndexOptions io;
+  io.create_if_missing = true;
+  auto index = Index::Open(dir, io);
+  REQUIRE(index.ok());
+  DocumentSketcher sk((*index)->params());
+  std::vector<SketchedDocument> batch(files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    Document d;
+    d.name = files[i].first;
+    d.text = files[i].second;
+    d.kind = Kind::kCode;
+    d.language = language;
+    REQUIRE(sk.Sketch(d, &batch[i]).ok());
+  }
+  WriteSummary ws;
+  REQUIRE((*index)->Write(&batch, &ws).ok());
+}
+
+}  // namespace
+
 TEST_CASE("code: renamed copies are found, localized and told apart from look-alikes") {
   TempDir dir;
   {
@@ -317,22 +342,7 @@ TEST_CASE("token cache: evicts least recently used documents within its capacity
 
 TEST_CASE("filter: verdicts are the same with the token cache cold, warm and off") {
   TempDir dir;
-  {
-    IndexOptions io;
-    io.create_if_missing = true;
-    auto index = Index::Open(dir / "idx", io);
-    REQUIRE(index.ok());
-    Document d;
-    d.name = "lib/merge.py";
-    d.text = kProtected;
-    d.kind = Kind::kCode;
-    d.language = "python";
-    DocumentSketcher sk((*index)->params());
-    std::vector<SketchedDocument> batch(1);
-    REQUIRE(sk.Sketch(d, &batch[0]).ok());
-    WriteSummary ws;
-    REQUIRE((*index)->Write(&batch, &ws).ok());
-  }
+  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
   FilterOptions no_cache;
   no_cache.token_cache_tokens = 0;
   auto cached = Filter::Open(dir / "idx", FilterOptions{});
@@ -365,24 +375,12 @@ TEST_CASE("code: a shape many protected files share is no evidence; a short uniq
            ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" + n +
            ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
   };
-  {
-    IndexOptions io;
-    io.create_if_missing = true;
-    auto index = Index::Open(dir / "idx", io);
-    REQUIRE(index.ok());
-    DocumentSketcher sk((*index)->params());
-    std::vector<SketchedDocument> batch(12);
-    for (int i = 0; i < 12; ++i) {
-      Document d;
-      d.name = "pkg/file" + std::to_string(i) + ".go";
-      d.text = "package pkg\n\n" + shared_shape(i) + (i == 0 ? "\n" + unique_fn : "");
-      d.kind = Kind::kCode;
-      d.language = "go";
-      REQUIRE(sk.Sketch(d, &batch[i]).ok());
-    }
-    WriteSummary ws;
-    REQUIRE((*index)->Write(&batch, &ws).ok());
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 12; ++i) {
+    files.emplace_back("pkg/file" + std::to_string(i) + ".go",
+                       "package pkg\n\n" + shared_shape(i) + (i == 0 ? "\n" + unique_fn : ""));
   }
+  WriteCodeIndex(dir / "idx", files, "go");
   auto weighted = Filter::Open(dir / "idx", FilterOptions{});
   REQUIRE(weighted.ok());
   REQUIRE((*weighted)->options().code_evidence_df == 2);
@@ -420,22 +418,7 @@ TEST_CASE("code: with min_literal_agreement, a renamed shape with other literal 
       "    if code == 500:\n        return 'internal error while handling the request'\n"
       "    if code == 503:\n        return 'service unavailable, retry later please'\n"
       "    return 'unknown status code ' + str(code)\n";
-  {
-    IndexOptions io;
-    io.create_if_missing = true;
-    auto index = Index::Open(dir / "idx", io);
-    REQUIRE(index.ok());
-    DocumentSketcher sk((*index)->params());
-    std::vector<SketchedDocument> batch(1);
-    Document d;
-    d.name = "lib/status.py";
-    d.text = protected_code;
-    d.kind = Kind::kCode;
-    d.language = "python";
-    REQUIRE(sk.Sketch(d, &batch[0]).ok());
-    WriteSummary ws;
-    REQUIRE((*index)->Write(&batch, &ws).ok());
-  }
+  WriteCodeIndex(dir / "idx", {{"lib/status.py", protected_code}}, "python");
   FilterOptions fo;
   fo.min_literal_agreement = 0.5;
   auto filter = Filter::Open(dir / "idx", fo);

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_map>
 
 namespace doppel {
 namespace {
@@ -37,7 +36,7 @@ void SeedGrams(const std::vector<uint64_t>& t, uint32_t k, std::vector<uint64_t>
 }
 
 QueryGrams::QueryGrams(const std::vector<uint64_t>& query, uint32_t k)
-    : k_(std::max<uint32_t>(1, k)), query_size_(query.size()) {
+    : k_(std::max<uint32_t>(1, k)) {
   SeedGrams(query, k_, &grams_);
   size_t slots = 16;
   while (slots < 2 * grams_.size()) slots *= 2;

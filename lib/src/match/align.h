@@ -8,7 +8,6 @@
 // Each chain becomes a span, whose ends are then extended token by token while the tokens agree.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -48,7 +47,6 @@ class QueryGrams {
  public:
   QueryGrams(const std::vector<uint64_t>& query, uint32_t k);
   uint32_t k() const { return k_; }
-  size_t size() const { return query_size_; }
 
  private:
   friend void Align(const QueryGrams&, const std::vector<uint64_t>&, const std::vector<uint64_t>&,
@@ -57,7 +55,6 @@ class QueryGrams {
   uint32_t Find(uint64_t gram) const;
 
   uint32_t k_;
-  size_t query_size_;
   std::vector<uint64_t> grams_;  // per query position
   uint64_t mask_ = 0;
   std::vector<uint64_t> keys_;   // per slot; kEmpty when free

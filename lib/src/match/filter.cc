@@ -268,6 +268,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
     std::vector<Posting> postings;
     DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(st.kind, grams, &postings));
+    // Each query fingerprint's posting (an index into grams and postings), found once.
+    std::vector<uint32_t> fp_gram(fps.size());
+    for (size_t i = 0; i < fps.size(); ++i) {
+      fp_gram[i] = static_cast<uint32_t>(std::lower_bound(grams.begin(), grams.end(), fps[i].hash) - grams.begin());
+    }
+    const uint32_t gram_k = st.kind == Kind::kCode ? index_->params().code_gram_size : index_->params().gram_size;
     // Code tokens inside a fingerprint that few protected documents hold: the evidence that an
     // aligned span is this source's code, not a shape common code shares. A token weighs
     // min(1, code_evidence_df / df) for the rarest fingerprint covering it (0 when none is
@@ -275,13 +281,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::vector<float> weight;
     if (st.kind == Kind::kCode && o.code_evidence_df > 0) {
       weight.assign(st.tokens.size(), 0.0f);
-      const uint32_t k = index_->params().code_gram_size;
-      for (const auto& f : fps) {
-        const size_t gi = std::lower_bound(grams.begin(), grams.end(), f.hash) - grams.begin();
-        const Posting& p = postings[gi];
+      for (size_t i = 0; i < fps.size(); ++i) {
+        const Fingerprint& f = fps[i];
+        const Posting& p = postings[fp_gram[i]];
         if (p.saturated || p.ids.empty()) continue;
         const float w = std::min(1.0f, static_cast<float>(o.code_evidence_df) / static_cast<float>(p.ids.size()));
-        const size_t end = std::min<size_t>(weight.size(), size_t{f.position} + k);
+        const size_t end = std::min<size_t>(weight.size(), size_t{f.position} + gram_k);
         for (size_t t = f.position; t < end; ++t) weight[t] = std::max(weight[t], w);
       }
     }
@@ -323,21 +328,19 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (ranked.empty()) continue;
     std::vector<AlignedSpan> aligned;
     const QueryGrams query_grams(st.hashes, ao.seed_size);
-    std::vector<std::pair<uint64_t, uint32_t>> query_fps;
-    for (const auto& f : fps) query_fps.emplace_back(f.hash, f.position);
     // A candidate whose shared fingerprints all lie in parts of the answer that spans of better
     // ranked candidates already account for (spans that count) cannot give a part a source, so
     // it is not aligned: a copy of one document is aligned once, not against every document
     // that shares some of it. Candidates found through LSH bands (whole-answer similarity) are
     // always aligned.
-    const uint32_t gram_k = st.kind == Kind::kCode ? index_->params().code_gram_size : index_->params().gram_size;
     std::vector<bool> accounted(st.tokens.size(), false);
     bool any_accounted = false;
     auto nothing_new = [&](const Candidate& c) {
       if (!any_accounted || c.band_hits > 0) return false;
       bool shares = false;
-      for (const auto& f : fps) {
-        const Posting& p = gram_postings[std::lower_bound(grams.begin(), grams.end(), f.hash) - grams.begin()];
+      for (size_t i = 0; i < fps.size(); ++i) {
+        const Fingerprint& f = fps[i];
+        const Posting& p = gram_postings[fp_gram[i]];
         if (p.saturated || p.ids.size() > o.max_document_frequency ||
             !std::binary_search(p.ids.begin(), p.ids.end(), c.id)) {
           continue;
@@ -404,9 +407,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       std::vector<Anchor> anchors;
       ao.anchors = nullptr;
       if (st.kind == Kind::kCode && !src->fingerprints.empty()) {
-        for (const auto& [h, qpos] : query_fps) {
-          auto it = std::lower_bound(src->fingerprints.begin(), src->fingerprints.end(), std::make_pair(h, uint32_t{0}));
-          for (; it != src->fingerprints.end() && it->first == h; ++it) anchors.push_back({qpos, it->second});
+        for (const auto& f : fps) {
+          auto it = std::lower_bound(src->fingerprints.begin(), src->fingerprints.end(), std::make_pair(f.hash, uint32_t{0}));
+          for (; it != src->fingerprints.end() && it->first == f.hash; ++it) anchors.push_back({f.position, it->second});
         }
         if (!anchors.empty()) {
           std::sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) {
