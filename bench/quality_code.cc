@@ -323,6 +323,31 @@ bool Reformat(const Formatter& f, const std::string& code, const std::string& tm
   return true;
 }
 
+// Applies "key=value,key=value" settings (QC_SET, QC_VARIANTS) to `fo`; false on an unknown key.
+bool ApplySettings(const std::string& settings, FilterOptions* fo) {
+  std::stringstream kvs(settings);
+  for (std::string kv; std::getline(kvs, kv, ',');) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string k = kv.substr(0, eq);
+    const double val = std::strtod(kv.c_str() + eq + 1, nullptr);
+    if (k == "code_evidence_df") fo->code_evidence_df = static_cast<uint32_t>(val);
+    else if (k == "code.redact_tokens") fo->code.redact_tokens = static_cast<uint32_t>(val);
+    else if (k == "code.min_span_tokens") fo->code.min_span_tokens = static_cast<uint32_t>(val);
+    else if (k == "min_renaming") fo->min_renaming = val;
+    else if (k == "min_renaming_evidence") fo->min_renaming_evidence = static_cast<uint32_t>(val);
+    else if (k == "min_literal_agreement") fo->min_literal_agreement = val;
+    else if (k == "code_seed_size") fo->code_seed_size = static_cast<uint32_t>(val);
+    else if (k == "code_whole_share") fo->code_whole_share = val;
+    else if (k == "code_whole_df") fo->code_whole_df = static_cast<uint32_t>(val);
+    else {
+      std::fprintf(stderr, "unknown setting %s\n", k.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
 // Renames every identifier of `code` (its tokens: identifier tokens of the whole file that lie
 // in [base, base + code.size())) consistently to n0, n1, ... in order of first occurrence.
 std::string Rename(const std::string& code, const Tokens& file_tokens, uint32_t base) {
@@ -457,7 +482,10 @@ int main(int argc, char** argv) {
   }
   const double index_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_index).count();
   std::shared_ptr<Index> shared = *built;
-  auto filter = Filter::FromIndex(shared, FilterOptions{});
+  // QC_SET="key=value,...": the settings of the main tables (the defaults when unset).
+  FilterOptions main_options;
+  if (const char* set = std::getenv("QC_SET"); set != nullptr && !ApplySettings(set, &main_options)) return 2;
+  auto filter = Filter::FromIndex(shared, main_options);
   std::printf("index: %zu protected files (%.1f MB) in %.1f s\n\n", protected_files, protected_bytes / 1e6, index_s);
 
   const std::vector<std::string> classes = {"verbatim", "renamed", "reformatted", "renamed+reformatted",
@@ -695,21 +723,7 @@ int main(int argc, char** argv) {
     std::stringstream all(variants);
     for (std::string variant; std::getline(all, variant, ';');) {
       FilterOptions fo;
-      std::stringstream kvs(variant);
-      for (std::string kv; std::getline(kvs, kv, ',');) {
-        const size_t eq = kv.find('=');
-        if (eq == std::string::npos) continue;
-        const std::string k = kv.substr(0, eq);
-        const double val = std::strtod(kv.c_str() + eq + 1, nullptr);
-        if (k == "code_evidence_df") fo.code_evidence_df = static_cast<uint32_t>(val);
-        else if (k == "code.redact_tokens") fo.code.redact_tokens = static_cast<uint32_t>(val);
-        else if (k == "code.min_span_tokens") fo.code.min_span_tokens = static_cast<uint32_t>(val);
-        else if (k == "min_renaming") fo.min_renaming = val;
-        else if (k == "min_renaming_evidence") fo.min_renaming_evidence = static_cast<uint32_t>(val);
-        else if (k == "min_literal_agreement") fo.min_literal_agreement = val;
-        else if (k == "code_seed_size") fo.code_seed_size = static_cast<uint32_t>(val);
-        else std::fprintf(stderr, "QC_VARIANTS: unknown key %s\n", k.c_str());
-      }
+      if (!ApplySettings(variant, &fo)) return 2;
       auto vf = Filter::FromIndex(shared, fo);
       if (!check_all(*vf)) return 1;
       std::map<std::string, std::pair<size_t, size_t>> rate;  // class → (hits, n)
@@ -753,6 +767,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::pair<double, size_t>> lang_us;
   // Every false flag with its spans' text on both sides, for reading.
   std::ofstream false_log(work + "/false-flags.md");
+  std::ofstream miss_log(work + "/misses.md");  // every copy not caught, with its spans
   for (const Query& q : queries) {
     total_us += q.us;
     lang_us[q.lang].first += q.us;
@@ -811,7 +826,7 @@ int main(int argc, char** argv) {
       ++t.big;
       t.big_caught += embedded ? iou_ok : caught;
     }
-    if ((!caught || (embedded && !iou_ok)) && miss_examples_per_class[q.lang + q.cls]++ < 2) {
+    if (!caught || (embedded && !iou_ok)) {
       std::string spans;
       for (const auto& s : v.spans) {
         char sb[400];
@@ -820,10 +835,14 @@ int main(int argc, char** argv) {
                       s.matched_tokens, s.query_tokens, s.renaming);
         spans += sb;
       }
-      miss_examples.push_back(q.lang + " " + q.cls + ": " + q.where + ", " + std::to_string(q.code_tokens) + " code tokens -> " +
-                              std::string(ActionName(v.action)) +
-                              (embedded ? ", copy at answer lines " + std::to_string(q.true_first) + "-" + std::to_string(q.true_last) : "") +
-                              spans);
+      const std::string miss = q.lang + " " + q.cls + ": " + q.where + ", " + std::to_string(q.code_tokens) +
+                               " code tokens -> " + std::string(ActionName(v.action)) +
+                               (embedded ? ", copy at answer lines " + std::to_string(q.true_first) + "-" +
+                                               std::to_string(q.true_last)
+                                         : "") +
+                               spans;
+      miss_log << "- " << miss << "\n";
+      if (miss_examples_per_class[q.lang + q.cls]++ < 2) miss_examples.push_back(miss);
     }
   }
   const size_t checks = queries.size();

@@ -275,19 +275,19 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
     const uint32_t gram_k = st.kind == Kind::kCode ? index_->params().code_gram_size : index_->params().gram_size;
     // Code tokens inside a fingerprint that few protected documents hold: the evidence that an
-    // aligned span is this source's code, not a shape common code shares. A token weighs
-    // min(1, code_evidence_df / df) for the rarest fingerprint covering it (0 when none is
-    // stored).
-    std::vector<float> weight;
+    // aligned span is this source's code, not a shape common code shares. A token's df is that
+    // of the rarest stored fingerprint covering it (0 when none is stored), and it weighs
+    // min(1, code_evidence_df / df) (code_whole_df for a span that is its whole block).
+    std::vector<uint32_t> token_df;
     if (st.kind == Kind::kCode && o.code_evidence_df > 0) {
-      weight.assign(st.tokens.size(), 0.0f);
+      token_df.assign(st.tokens.size(), 0);
       for (size_t i = 0; i < fps.size(); ++i) {
         const Fingerprint& f = fps[i];
         const Posting& p = postings[fp_gram[i]];
         if (p.saturated || p.ids.empty()) continue;
-        const float w = std::min(1.0f, static_cast<float>(o.code_evidence_df) / static_cast<float>(p.ids.size()));
-        const size_t end = std::min<size_t>(weight.size(), size_t{f.position} + gram_k);
-        for (size_t t = f.position; t < end; ++t) weight[t] = std::max(weight[t], w);
+        const uint32_t df = static_cast<uint32_t>(p.ids.size());
+        const size_t end = std::min<size_t>(token_df.size(), size_t{f.position} + gram_k);
+        for (size_t t = f.position; t < end; ++t) token_df[t] = token_df[t] == 0 ? df : std::min(token_df[t], df);
       }
     }
     std::unordered_map<uint32_t, Candidate> cands;
@@ -470,9 +470,15 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                    ((f.span.renaming < 0 || f.span.renaming >= o.min_renaming) &&
                     repeats >= o.min_renaming_evidence && literals_agree);
         f.evidence = a.matched;
-        if (!weight.empty()) {
+        const bool whole = st.kind == Kind::kCode && o.code_whole_share > 0 &&
+                           a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size());
+        if (!token_df.empty() && !(whole && o.code_whole_df == 0)) {
+          const double scale = whole ? o.code_whole_df : o.code_evidence_df;
           f.evidence = 0;
-          for (const auto& pr : a.pairs) f.evidence += weight[pr.first];
+          for (const auto& pr : a.pairs) {
+            const uint32_t df = token_df[pr.first];
+            if (df != 0) f.evidence += std::min(1.0, scale / df);
+          }
         }
         if (f.counts) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = true;
