@@ -335,6 +335,8 @@ bool ApplySettings(const std::string& settings, FilterOptions* fo) {
     else if (k == "code.redact_tokens") fo->code.redact_tokens = static_cast<uint32_t>(val);
     else if (k == "code.min_span_tokens") fo->code.min_span_tokens = static_cast<uint32_t>(val);
     else if (k == "min_renaming") fo->min_renaming = val;
+    else if (k == "min_renaming_short") fo->min_renaming_short = val;
+    else if (k == "short_span_tokens") fo->short_span_tokens = static_cast<uint32_t>(val);
     else if (k == "min_renaming_evidence") fo->min_renaming_evidence = static_cast<uint32_t>(val);
     else if (k == "min_literal_agreement") fo->min_literal_agreement = val;
     else if (k == "code_seed_size") fo->code_seed_size = static_cast<uint32_t>(val);

@@ -251,6 +251,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     size_t stream;
     uint32_t q_begin, q_end;
     double evidence;  // matched tokens that count toward redact_tokens
+    double needed;    // the evidence one code span needs alone (weighted code)
     bool counts;        // may redact or block (not merely alike code)
   };
   std::vector<Found> all;
@@ -467,18 +468,28 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           literals_agree = literals < 2 || same >= o.min_literal_agreement * literals;
         }
         f.counts = st.kind == Kind::kText ||
-                   ((f.span.renaming < 0 || f.span.renaming >= o.min_renaming) &&
+                   ((f.span.renaming < 0 ||
+                     f.span.renaming >= (a.matched < o.short_span_tokens ? o.min_renaming_short : o.min_renaming)) &&
                     repeats >= o.min_renaming_evidence && literals_agree);
         f.evidence = a.matched;
+        f.needed = th.redact_tokens;
         const bool whole = st.kind == Kind::kCode && o.code_whole_share > 0 &&
                            a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size());
         if (!token_df.empty() && !(whole && o.code_whole_df == 0)) {
           const double scale = whole ? o.code_whole_df : o.code_evidence_df;
           f.evidence = 0;
+          uint32_t covered = 0;
           for (const auto& pr : a.pairs) {
             const uint32_t df = token_df[pr.first];
-            if (df != 0) f.evidence += std::min(1.0, scale / df);
+            if (df == 0) continue;
+            ++covered;
+            f.evidence += std::min(1.0, scale / df);
           }
+          // A whole block's tokens that no stored fingerprint covers (winnowing keeps few of a
+          // short block's k-grams) weigh as its covered tokens do on average.
+          if (whole && covered > 0) f.evidence *= static_cast<double>(a.matched) / covered;
+          // A whole block needs only the span minimum: copied whole, a short function is a copy.
+          if (whole) f.needed = std::min(th.redact_tokens, th.min_span_tokens);
         }
         if (f.counts) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = true;
@@ -506,11 +517,15 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   });
   std::vector<std::vector<bool>> covered(streams.size());
   for (size_t i = 0; i < streams.size(); ++i) covered[i].assign(streams[i].tokens.size(), false);
-  // Matched tokens per (kind, source) over spans that count.
-  std::map<std::pair<int, uint32_t>, double> per_source;
+  // Per (kind, source), over spans that count: their evidence summed, and whether one span
+  // alone has the evidence it needs (weighted code).
+  struct SourceEvidence {
+    double sum = 0;
+    bool span_over = false;
+  };
+  std::map<std::pair<int, uint32_t>, SourceEvidence> per_source;
   uint32_t counted_tokens = 0;
   bool any_counting = false;
-  std::vector<bool> kept_counts;
   for (auto& f : all) {
     auto& cov = covered[f.stream];
     uint32_t fresh = 0;
@@ -521,8 +536,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       cov[t] = true;
     }
     if (f.counts) {
-      double& m = per_source[{static_cast<int>(f.span.kind), f.span.source_id}];
-      m = o.code_evidence_df > 0 && f.span.kind == Kind::kCode ? std::max(m, f.evidence) : m + f.evidence;
+      SourceEvidence& e = per_source[{static_cast<int>(f.span.kind), f.span.source_id}];
+      e.sum += f.evidence;
+      e.span_over |= f.evidence >= f.needed;
       any_counting = true;
     }
     v.spans.push_back(std::move(f.span));
@@ -538,9 +554,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   const bool mostly_code = 2 * code_tokens > total_tokens;
   const Thresholds& main_th = mostly_code ? o.code : o.text;
   bool source_over = false;
-  for (const auto& [key, m] : per_source) {
-    const Thresholds& th = key.first == static_cast<int>(Kind::kCode) ? o.code : o.text;
-    source_over |= m >= th.redact_tokens;
+  for (const auto& [key, e] : per_source) {
+    const bool code = key.first == static_cast<int>(Kind::kCode);
+    source_over |= code && o.code_evidence_df > 0 ? e.span_over : e.sum >= (code ? o.code : o.text).redact_tokens;
   }
   // A mostly-code answer is redacted or blocked only when some source accounts for the code
   // token minimum: a short snippet can be "80% covered" by common shapes.
