@@ -15,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "doppel/language.h"
 #include "doppel/tokenizer.h"
@@ -27,5 +28,7 @@ std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language);
 uint64_t IdentifierTokenHash();
 uint64_t StringTokenHash();
 uint64_t NumberTokenHash();
+// The hash of a keyword or operator token, which code tokens keep verbatim ("{", "return").
+uint64_t VerbatimTokenHash(std::string_view text);
 
 }  // namespace doppel

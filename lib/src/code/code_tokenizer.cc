@@ -244,5 +244,6 @@ std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language) {
 uint64_t IdentifierTokenHash() { return kId; }
 uint64_t StringTokenHash() { return kStr; }
 uint64_t NumberTokenHash() { return kNum; }
+uint64_t VerbatimTokenHash(std::string_view text) { return Hash(text); }
 
 }  // namespace doppel

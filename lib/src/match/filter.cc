@@ -139,6 +139,30 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, uint32_t*
       ++last;
     }
   }
+  // Braces the span opens are closed, and those it closes opened: its end moves out over
+  // pairs that do not contradict the renaming until the blocks it opens are closed, so a copied
+  // function keeps its last lines (`abort(); }`) though their names occur once; its start
+  // likewise.
+  if (first < last) {
+    static const uint64_t kOpen = VerbatimTokenHash("{"), kClose = VerbatimTokenHash("}");
+    auto agrees = [&](const std::pair<uint32_t, uint32_t>& p) { return !is_id(p) || consistent_id(p); };
+    uint32_t open = 0, unopened = 0;
+    for (size_t i = first; i < last; ++i) {
+      const uint64_t h = q[a->pairs[i].first].hash;
+      if (h == kOpen) ++open;
+      if (h == kClose) open > 0 ? --open : ++unopened;
+    }
+    while (open > 0 && last < a->pairs.size() && agrees(a->pairs[last])) {
+      const uint64_t h = q[a->pairs[last++].first].hash;
+      if (h == kOpen) ++open;
+      if (h == kClose) --open;
+    }
+    while (unopened > 0 && first > 0 && agrees(a->pairs[first - 1])) {
+      const uint64_t h = q[a->pairs[--first].first].hash;
+      if (h == kClose) ++unopened;
+      if (h == kOpen) --unopened;
+    }
+  }
   if (first < last && (first > 0 || last < a->pairs.size())) {
     a->pairs = std::vector<std::pair<uint32_t, uint32_t>>(a->pairs.begin() + first, a->pairs.begin() + last);
     a->q_begin = a->pairs.front().first;
