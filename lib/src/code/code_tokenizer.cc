@@ -29,6 +29,27 @@ const uint64_t kId = Hash("\x01ID");
 const uint64_t kStr = Hash("\x01STR");
 const uint64_t kNum = Hash("\x01NUM");
 
+// Punctuation formatters add and remove without changing the code: statement semicolons
+// (optional in JavaScript and TypeScript, where Prettier adds them and standard style drops
+// them) and a comma before a closing bracket (trailing commas, which black, Prettier and rustfmt
+// add when they break a list over lines). Neither is compared.
+void DropCosmeticPunctuation(Tokens* tokens) {
+  static const uint64_t kSemi = Hash(";"), kComma = Hash(","), kParen = Hash(")"),
+                        kBracket = Hash("]"), kBrace = Hash("}");
+  Tokens& t = *tokens;
+  size_t w = 0;
+  for (size_t r = 0; r < t.size(); ++r) {
+    const uint64_t h = t[r].hash;
+    if (h == kSemi) continue;
+    if (h == kComma && r + 1 < t.size()) {
+      const uint64_t next = t[r + 1].hash;
+      if (next == kParen || next == kBracket || next == kBrace) continue;
+    }
+    t[w++] = t[r];
+  }
+  t.resize(w);
+}
+
 Status CheckInput(std::string_view text, uint32_t base_offset) {
   if (text.size() + base_offset >= std::numeric_limits<uint32_t>::max()) {
     return Status::ResourceExhausted("text of " + std::to_string(text.size()) +
@@ -69,7 +90,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v2/" + lang->name) {
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v3/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -145,6 +166,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     }
     ts_tree_cursor_delete(&cursor);
     ts_tree_delete(tree);
+    DropCosmeticPunctuation(out);
     return Status::OK();
   }
 
@@ -169,7 +191,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v2/generic"; }
+  std::string_view Name() const override { return "code-v3/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {
@@ -230,6 +252,7 @@ class GenericCodeTokenizer final : public Tokenizer {
                              static_cast<uint32_t>(i + base_offset), start_line});
       }
     }
+    DropCosmeticPunctuation(out);
     return Status::OK();
   }
 };
