@@ -420,6 +420,20 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "A code token counts fully toward --code-redact-tokens when at most this many protected "
                   "documents share its fingerprint, less when more (0: every token counts)")
       ->capture_default_str();
+  cmd->add_option("--code-whole-share", f.options.code_whole_share,
+                  "A code span covering this share of its block is a whole function copied: its tokens weigh "
+                  "by --code-whole-df instead (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--code-whole-df", f.options.code_whole_df,
+                  "A whole-block code span's token counts fully when at most this many protected documents "
+                  "share its fingerprint (0: every token counts)")
+      ->capture_default_str();
+  cmd->add_option("--min-renaming-short", f.options.min_renaming_short,
+                  "The --min-renaming of code spans shorter than --short-span-tokens")
+      ->capture_default_str();
+  cmd->add_option("--short-span-tokens", f.options.short_span_tokens,
+                  "Code spans of fewer matched tokens need --min-renaming-short")
+      ->capture_default_str();
   cmd->add_option("--max-df", f.options.max_document_frequency, "Fingerprints in more documents are boilerplate")->capture_default_str();
   cmd->add_option("--max-candidates", f.options.max_candidates, "Candidates aligned per answer")->capture_default_str();
   cmd->add_option("--redact-marker", f.options.redact_marker, "Text put in place of a redacted passage ({source}: its name)")->capture_default_str();

@@ -8,6 +8,7 @@
 
 #include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
+#include "doppel/policy.h"
 #include "doppel/index.h"
 #include "doppel/language.h"
 #include "doppel/markdown.h"
@@ -363,7 +364,7 @@ TEST_CASE("filter: verdicts are the same with the token cache cold, warm and off
 }
 
 TEST_CASE("code: a shape many protected files share is no evidence; a short unique function is") {
-  // Twelve protected Go files share one error-handling helper shape (names differ); one file
+  // Sixty protected Go files share one error-handling helper shape (names differ); one file
   // also holds a short function found nowhere else.
   TempDir dir;
   const std::string unique_fn =
@@ -376,7 +377,7 @@ TEST_CASE("code: a shape many protected files share is no evidence; a short uniq
            ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
   };
   std::vector<std::pair<std::string, std::string>> files;
-  for (int i = 0; i < 12; ++i) {
+  for (int i = 0; i < 60; ++i) {
     files.emplace_back("pkg/file" + std::to_string(i) + ".go",
                        "package pkg\n\n" + shared_shape(i) + (i == 0 ? "\n" + unique_fn : ""));
   }
@@ -450,4 +451,93 @@ TEST_CASE("code: with min_literal_agreement, a renamed shape with other literal 
   auto without = (*plain)->Check(shaped, Kind::kCode, "python");
   REQUIRE(without.ok());
   CHECK((without->action == Action::kRedact || without->action == Action::kBlock));
+}
+
+TEST_CASE("code: a whole function copied counts though a dozen protected files share its shape") {
+  // Twelve files share the shape: too common for a span inside a longer answer
+  // (code_evidence_df 2), rare enough for an answer that is that function whole (code_whole_df).
+  TempDir dir;
+  auto helper = [](const std::string& n) {
+    return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
+           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" +
+           n + ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
+  };
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 12; ++i) files.emplace_back("pkg/file" + std::to_string(i) + ".go", "package pkg\n\n" + helper(std::to_string(i)));
+  WriteCodeIndex(dir / "idx", files, "go");
+  auto whole = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(whole.ok());
+  REQUIRE((*whole)->options().code_whole_share > 0);
+  FilterOptions off;
+  off.code_whole_share = 0;
+  auto partial = Filter::Open(dir / "idx", off);
+  REQUIRE(partial.ok());
+  const std::string answer = helper("Config");
+  auto w = (*whole)->Check(answer, Kind::kCode, "go");
+  REQUIRE(w.ok());
+  REQUIRE(!w->spans.empty());
+  CHECK((w->action == Action::kRedact || w->action == Action::kBlock));
+  auto p = (*partial)->Check(answer, Kind::kCode, "go");
+  REQUIRE(p.ok());
+  REQUIRE(!p->spans.empty());
+  CHECK(p->action == Action::kAnnotate);
+}
+
+TEST_CASE("code: a copied function's span reaches its closing braces though its last names occur once") {
+  TempDir dir;
+  const std::string protected_code =
+      "#include <stdlib.h>\n\n"
+      "void release_region(void *addr, size_t length) {\n"
+      "    int rc;\n"
+      "    acquire_lock(addr);\n"
+      "    rc = unmap_pages(addr, length);\n"
+      "    release_lock(addr);\n"
+      "    if (rc < 0) {\n"
+      "        report_failure_and_stop();\n"
+      "    }\n"
+      "}\n";
+  WriteCodeIndex(dir / "idx", {{"src/region.c", protected_code}}, "c");
+  auto filter = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(filter.ok());
+  // New code, then the function renamed (lines 6-14), then more new code.
+  const std::string answer =
+      "static int total_count = 0;\n"
+      "int add_one(int value) {\n"
+      "    total_count += value;\n"
+      "    return total_count;\n"
+      "}\n"
+      "void drop_area(void *p, size_t n) {\n"
+      "    int r;\n"
+      "    acquire_lock(p);\n"
+      "    r = unmap_pages(p, n);\n"
+      "    release_lock(p);\n"
+      "    if (r < 0) {\n"
+      "        abort_now();\n"
+      "    }\n"
+      "}\n"
+      "int main(void) { return add_one(2) > 1 ? 0 : 1; }\n";
+  auto v = (*filter)->Check(answer, Kind::kCode, "c");
+  REQUIRE(v.ok());
+  REQUIRE(!v->spans.empty());
+  const Span& sp = v->spans.front();
+  CHECK(sp.source_name == "src/region.c");
+  CHECK(sp.query.first_line == 6);
+  CHECK(sp.query.last_line == 14);
+  CHECK(sp.source.last_line == 11);
+}
+
+TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {
+  FilterOptions o;
+  REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,
+                              "short_span_tokens": 50})",
+                          "policy.json", &o)
+              .ok());
+  CHECK(o.code_whole_share == Approx(0.9));
+  CHECK(o.code_whole_df == 64);
+  CHECK(o.min_renaming_short == Approx(1.0));
+  CHECK(o.short_span_tokens == 50);
+  const Status bad = ApplyPolicyJson(R"({"code_whole_share": 1.5})", "policy.json", &o);
+  CHECK(!bad.ok());
+  CHECK(bad.message().find("code_whole_share") != std::string::npos);
+  CHECK(!ApplyPolicyJson(R"({"min_renaming_short": "high"})", "policy.json", &o).ok());
 }

@@ -6,12 +6,16 @@
 //   {
 //     "text": {"min_span_tokens": 12, "redact_tokens": 30,
 //              "redact_containment": 0.5, "block_containment": 0.8},
-//     "code": {"min_span_tokens": 20, "redact_tokens": 20,
+//     "code": {"min_span_tokens": 20, "redact_tokens": 25,
 //              "redact_containment": 0.5, "block_containment": 0.8},
 //     "min_renaming": 0.8,             // share of consistently renamed names for code to count
 //     "min_renaming_evidence": 0,      // repeated-name occurrences a code span must rest on
 //     "code_evidence_df": 2,           // code tokens weigh min(1, this / fingerprint df)
 //     "min_literal_agreement": 0.5,    // share of aligned code literals that must agree
+//     "code_whole_share": 0.8,         // a code span covering this share of its block is whole
+//     "code_whole_df": 16,             // ... and its tokens weigh min(1, this / fingerprint df)
+//     "min_renaming_short": 0.95,      // min_renaming of code spans under short_span_tokens
+//     "short_span_tokens": 40,
 //     "max_document_frequency": 512,   // fingerprints in more documents are boilerplate
 //     "max_candidates": 16,            // documents aligned per answer (1..256)
 //     "actions": {"annotate": "annotate", "redact": "block"},  // severity -> action

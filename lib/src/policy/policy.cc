@@ -126,6 +126,14 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_literal_agreement));
     } else if (key == "code_evidence_df") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_evidence_df));
+    } else if (key == "code_whole_share") {
+      DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->code_whole_share));
+    } else if (key == "code_whole_df") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_whole_df));
+    } else if (key == "min_renaming_short") {
+      DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_renaming_short));
+    } else if (key == "short_span_tokens") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->short_span_tokens));
     } else if (key == "max_document_frequency") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 1, 1u << 30, &options->max_document_frequency));
     } else if (key == "max_candidates") {
