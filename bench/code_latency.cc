@@ -179,6 +179,8 @@ int main(int argc, char** argv) {
   }
 
   std::vector<double> all, copy_us, new_us;
+  double slowest = 0;
+  const Query* slowest_q = nullptr;
   for (const auto& q : qs) {
     const auto a = std::chrono::steady_clock::now();
     auto v = (*filter)->Check(q.text);
@@ -186,6 +188,14 @@ int main(int argc, char** argv) {
     if (!v.ok()) std::abort();
     all.push_back(us);
     (q.copy ? copy_us : new_us).push_back(us);
+    if (us > slowest) {
+      slowest = us;
+      slowest_q = &q;
+    }
+  }
+  if (slowest_q != nullptr && std::getenv("DOPPEL_DEBUG")) {
+    std::fprintf(stderr, "SLOWEST (%.0f us, %s):\n%s\n", slowest, slowest_q->copy ? "copy" : "new",
+                 slowest_q->text.substr(0, 3000).c_str());
   }
   auto report = [](const char* what, std::vector<double> us) {
     std::sort(us.begin(), us.end());

@@ -432,9 +432,21 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       std::vector<Anchor> anchors;
       ao.anchors = nullptr;
       if (st.kind == Kind::kCode && !src->fingerprints.empty()) {
-        for (const auto& f : fps) {
-          auto it = std::lower_bound(src->fingerprints.begin(), src->fingerprints.end(), std::make_pair(f.hash, uint32_t{0}));
-          for (; it != src->fingerprints.end() && it->first == f.hash; ++it) anchors.push_back({f.position, it->second});
+        // A fingerprint the source repeats more than kMaxAnchorRepeats times (a table, a
+        // refrain) anchors nothing when others do; otherwise its first occurrences do. The
+        // anchors, and the source ranges they open, stay proportional to the answer.
+        constexpr size_t kMaxAnchorRepeats = 8;
+        for (int pass = 0; pass < 2 && anchors.empty(); ++pass) {
+          for (const auto& f : fps) {
+            auto it = std::lower_bound(src->fingerprints.begin(), src->fingerprints.end(), std::make_pair(f.hash, uint32_t{0}));
+            auto end = it;
+            while (end != src->fingerprints.end() && end->first == f.hash) ++end;
+            if (static_cast<size_t>(end - it) > kMaxAnchorRepeats) {
+              if (pass == 0) continue;
+              end = it + kMaxAnchorRepeats;
+            }
+            for (; it != end; ++it) anchors.push_back({f.position, it->second});
+          }
         }
         if (!anchors.empty()) {
           std::sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) {
