@@ -428,6 +428,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "A whole-block code span's token counts fully when at most this many protected documents "
                   "share its fingerprint (0: every token counts)")
       ->capture_default_str();
+  cmd->add_option("--code-whole-min-tokens", f.options.code_whole_min_tokens,
+                  "A whole code block shorter than --code-min-span-tokens is reported from this many matched "
+                  "tokens (0: never)")
+      ->capture_default_str();
   cmd->add_option("--min-renaming-short", f.options.min_renaming_short,
                   "The --min-renaming of code spans shorter than --short-span-tokens")
       ->capture_default_str();

@@ -529,15 +529,38 @@ TEST_CASE("code: a copied function's span reaches its closing braces though its 
 TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,
-                              "short_span_tokens": 50})",
+                              "short_span_tokens": 50, "code_whole_min_tokens": 14})",
                           "policy.json", &o)
               .ok());
   CHECK(o.code_whole_share == Approx(0.9));
   CHECK(o.code_whole_df == 64);
   CHECK(o.min_renaming_short == Approx(1.0));
   CHECK(o.short_span_tokens == 50);
+  CHECK(o.code_whole_min_tokens == 14);
   const Status bad = ApplyPolicyJson(R"({"code_whole_share": 1.5})", "policy.json", &o);
   CHECK(!bad.ok());
   CHECK(bad.message().find("code_whole_share") != std::string::npos);
   CHECK(!ApplyPolicyJson(R"({"min_renaming_short": "high"})", "policy.json", &o).ok());
+}
+
+TEST_CASE("code: with code_whole_min_tokens, a whole function under the span minimum is caught") {
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"pkg/scale.go", "func scaleDown(value int, divisor int) int {\n\treturn value / divisor + 1\n}\n"}},
+                 "go");
+  const std::string renamed = "func shrink(x int, d int) int {\n\treturn x / d + 1\n}\n";
+  auto plain = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(plain.ok());
+  REQUIRE((*plain)->options().code_whole_min_tokens == 0);
+  auto p = (*plain)->Check(renamed, Kind::kCode, "go");
+  REQUIRE(p.ok());
+  CHECK(p->action == Action::kAllow);
+  FilterOptions fo;
+  fo.code_whole_min_tokens = 14;
+  auto shorter = Filter::Open(dir / "idx", fo);
+  REQUIRE(shorter.ok());
+  auto s = (*shorter)->Check(renamed, Kind::kCode, "go");
+  REQUIRE(s.ok());
+  REQUIRE(!s->spans.empty());
+  CHECK(s->spans.front().source_name == "pkg/scale.go");
+  CHECK((s->action == Action::kRedact || s->action == Action::kBlock));
 }

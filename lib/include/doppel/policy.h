@@ -14,6 +14,7 @@
 //     "min_literal_agreement": 0.5,    // share of aligned code literals that must agree
 //     "code_whole_share": 0.8,         // a code span covering this share of its block is whole
 //     "code_whole_df": 16,             // ... and its tokens weigh min(1, this / fingerprint df)
+//     "code_whole_min_tokens": 0,      // a whole block under code.min_span_tokens (0: never)
 //     "min_renaming_short": 0.95,      // min_renaming of code spans under short_span_tokens
 //     "short_span_tokens": 40,
 //     "max_document_frequency": 512,   // fingerprints in more documents are boilerplate

@@ -349,7 +349,14 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     ao.seed_size = st.kind == Kind::kCode ? o.code_seed_size : o.seed_size;
     ao.max_gap = o.max_gap;
     ao.max_drift = o.max_diagonal_drift;
-    ao.min_matched = th.min_span_tokens;
+    // A whole short block may be shorter than the span minimum (code_whole_min_tokens).
+    const uint32_t whole_min =
+        st.kind == Kind::kCode && o.code_whole_share > 0 && o.code_whole_min_tokens > 0 &&
+                o.code_whole_min_tokens < th.min_span_tokens &&
+                st.tokens.size() * o.code_whole_share < th.min_span_tokens
+            ? o.code_whole_min_tokens
+            : th.min_span_tokens;
+    ao.min_matched = whole_min;
     if (ranked.empty()) continue;
     std::vector<AlignedSpan> aligned;
     const QueryGrams query_grams(st.hashes, ao.seed_size);
@@ -467,7 +474,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         uint32_t repeats = 0;
         if (st.kind == Kind::kCode) {
           renaming = CheckRenaming(&a, st.tokens, src_tokens, &repeats);
-          if (a.matched < th.min_span_tokens) continue;
+          const bool whole_block = o.code_whole_share > 0 && a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size());
+          if (a.matched < (whole_block ? whole_min : th.min_span_tokens)) continue;
         }
         Found f;
         f.span.query = RangeOf(st.tokens, a.q_begin, a.q_end);
@@ -525,7 +533,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           // short block's k-grams) weigh as its covered tokens do on average.
           if (whole && covered > 0) f.evidence *= static_cast<double>(a.matched) / covered;
           // A whole block needs only the span minimum: copied whole, a short function is a copy.
-          if (whole) f.needed = std::min(th.redact_tokens, th.min_span_tokens);
+          if (whole) f.needed = std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, a.matched));
         }
         if (f.counts) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = true;

@@ -130,6 +130,8 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->code_whole_share));
     } else if (key == "code_whole_df") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_whole_df));
+    } else if (key == "code_whole_min_tokens") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_whole_min_tokens));
     } else if (key == "min_renaming_short") {
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_renaming_short));
     } else if (key == "short_span_tokens") {
