@@ -24,7 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", "strings",
             "numbers", "comments", "line_comment"]
-OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings"]
+OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings",
+            "snippet_open", "snippet_close"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
          "string_delimiters", "numbers", "comments", "block_comment", "docstrings"]
 NODE_KEYS = ["identifiers", "strings", "string_content", "string_delimiters", "numbers",
@@ -145,6 +146,8 @@ def main():
                 if k in claimed and claimed[k] != name:
                     errors.append(f"{path}: {kind} {value!r} is also claimed by {claimed[k]}")
                 claimed[k] = name
+        if "snippet_close" in t and "snippet_open" not in t:
+            errors.append(f"{path}: snippet_close without snippet_open")
         block = t.get("block_comment", [])
         if block and len(block) != 2:
             errors.append(f"{path}: block_comment must be 'OPEN CLOSE', got {' '.join(block)!r}")

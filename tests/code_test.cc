@@ -564,3 +564,42 @@ TEST_CASE("code: with code_whole_min_tokens, a whole function under the span min
   CHECK(s->spans.front().source_name == "pkg/scale.go");
   CHECK((s->action == Action::kRedact || s->action == Action::kBlock));
 }
+
+TEST_CASE("code: a method without its class is read as in its file") {
+  // C#'s constructor initializer and TypeScript's method syntax do not parse at the top level;
+  // the snippet is parsed again inside the language's snippet wrapper.
+  struct Case {
+    std::string language, file, protected_code, snippet;
+  };
+  const std::vector<Case> cases = {
+      {"c_sharp", "src/Timer.cs",
+       "namespace Demo {\n  internal class DelayedObservable<T> : OperatorObservableBase<T> {\n"
+       "    readonly IObservable<T> source;\n    readonly TimeSpan dueTime;\n"
+       "    public DelayedObservable(IObservable<T> source, TimeSpan dueTime)\n"
+       "        : base(source.IsRequiredSubscribeOnCurrentThread())\n    {\n"
+       "        this.source = source;\n        this.dueTime = dueTime;\n        Validate(dueTime, source);\n    }\n  }\n}\n",
+       "    public Delayed(IObservable<T> inner, TimeSpan wait)\n        : base(inner.IsRequiredSubscribeOnCurrentThread())\n"
+       "    {\n        this.inner = inner;\n        this.wait = wait;\n        Validate(wait, inner);\n    }\n"},
+      {"typescript", "src/queue.ts",
+       "export class Queue<T> {\n  private items: T[] = [];\n"
+       "  public drain(limit: number): T[] {\n    const taken = this.items.splice(0, limit);\n"
+       "    this.size -= taken.length;\n    return taken.filter((item) => item !== undefined);\n  }\n}\n",
+       "  public drain(max: number): T[] {\n    const out = this.items.splice(0, max);\n"
+       "    this.size -= out.length;\n    return out.filter((x) => x !== undefined);\n  }\n"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.language);
+    TempDir dir;
+    WriteCodeIndex(dir / "idx", {{c.file, c.protected_code}}, c.language);
+    auto filter = Filter::Open(dir / "idx", FilterOptions{});
+    REQUIRE(filter.ok());
+    auto v = (*filter)->Check(c.snippet, Kind::kCode, c.language);
+    REQUIRE(v.ok());
+    REQUIRE(!v->spans.empty());
+    CHECK(v->spans.front().source_name == c.file);
+    CHECK(v->spans.front().renaming == Approx(1.0));
+    CHECK(v->spans.front().query.first_line == 1);
+    // Offsets are the snippet's own: the span starts at its first token.
+    CHECK(v->spans.front().query.start == c.snippet.find_first_not_of(' '));
+  }
+}

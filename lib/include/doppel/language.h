@@ -22,6 +22,9 @@ struct Language {
   std::unordered_set<std::string> identifiers, strings, numbers, comments, docstrings;
   std::string line_comment;               // "#", "//"
   std::string block_open, block_close;    // "/*", "*/" or empty
+  // A snippet that does not parse alone is parsed again between these lines ("class Snippet {"
+  // and "}"): a method without its class. Empty when the language needs none.
+  std::string snippet_open, snippet_close;
   const TSLanguage* grammar = nullptr;
 };
 

@@ -122,8 +122,47 @@ class TreeSitterTokenizer final : public Tokenizer {
     }
     TSTree* tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
     if (tree == nullptr) return Status::Internal("tree-sitter returned no tree for " + lang_->name);
+    // A snippet that does not parse alone (a method without its class) is parsed again inside
+    // the language's snippet wrapper; when that parses cleanly, its tokens are the snippet's
+    // tokens as they read in a file, minus the wrapper's.
+    if (ts_node_has_error(ts_tree_root_node(tree)) && !lang_->snippet_open.empty() && text.size() <= kMaxSnippetBytes) {
+      std::string wrapped;
+      wrapped.reserve(lang_->snippet_open.size() + text.size() + lang_->snippet_close.size() + 2);
+      wrapped.append(lang_->snippet_open).append("\n").append(text).append("\n").append(lang_->snippet_close);
+      TSTree* again = ts_parser_parse_string(parser, nullptr, wrapped.data(), static_cast<uint32_t>(wrapped.size()));
+      if (again != nullptr && !ts_node_has_error(ts_tree_root_node(again))) {
+        ts_tree_delete(tree);
+        const uint32_t at = static_cast<uint32_t>(lang_->snippet_open.size() + 1);
+        Walk(again, wrapped, at, at + static_cast<uint32_t>(text.size()), base_offset, base_line, out);
+        ts_tree_delete(again);
+        DropCosmeticPunctuation(out);
+        return Status::OK();
+      }
+      if (again != nullptr) ts_tree_delete(again);
+    }
+    Walk(tree, text, 0, static_cast<uint32_t>(text.size()), base_offset, base_line, out);
+    ts_tree_delete(tree);
+    DropCosmeticPunctuation(out);
+    return Status::OK();
+  }
+
+ private:
+  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement };
+  // Longer inputs are files, not snippets: a file with a parse error is not parsed twice.
+  static constexpr size_t kMaxSnippetBytes = 64 * 1024;
+
+  // The tokens of the leaves of `tree` (over `src`) that lie in [lo, hi), with offsets and lines
+  // made relative to lo: lo is 0 for a plain parse, the wrapper's length for a wrapped one
+  // (whose first line is the wrapper's).
+  void Walk(TSTree* tree, std::string_view src, uint32_t lo, uint32_t hi, uint32_t base_offset,
+            uint32_t base_line, Tokens* out) const {
+    const uint32_t line_shift = lo == 0 ? 0 : 1;
     TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(tree));
-    out->reserve(text.size() / 4 + 4);
+    out->reserve((hi - lo) / 4 + 4);
+    auto emit = [&](uint64_t hash, uint64_t name, uint32_t b, uint32_t e, uint32_t row) {
+      if (b < lo || e > hi) return;  // the wrapper's own tokens
+      out->push_back(Token{hash, name, b - lo + base_offset, e - lo + base_offset, row - line_shift + base_line});
+    };
     // Depth-first over the tree; the loop invariant is that the cursor's node has not been
     // visited yet.
     for (;;) {
@@ -133,24 +172,23 @@ class TreeSitterTokenizer final : public Tokenizer {
         const TSSymbol sym = ts_node_symbol(node);
         const uint8_t cat = sym < category_.size() ? category_[sym] : kOther;
         const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
-        const uint32_t line = ts_node_start_point(node).row + base_line;
+        const uint32_t row = ts_node_start_point(node).row;
         if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
           // dropped with its children
         } else if (cat == kString) {
-          out->push_back(Token{kStr, StringName(text.substr(b, e - b)), b + base_offset, e + base_offset, line});
+          emit(kStr, StringName(src.substr(b, e - b)), b, e, row);
         } else if (ts_node_child_count(node) == 0) {
           if (e > b) {
-            const std::string_view leaf = text.substr(b, e - b);
+            const std::string_view leaf = src.substr(b, e - b);
             if (cat == kIdentifier) {
-              out->push_back(Token{kId, Hash(leaf), b + base_offset, e + base_offset, line});
+              emit(kId, Hash(leaf), b, e, row);
             } else if (cat == kNumber) {
-              out->push_back(Token{kNum, Hash(leaf), b + base_offset, e + base_offset, line});
+              emit(kNum, Hash(leaf), b, e, row);
             } else {
               // Keywords and operators: their text is their symbol name (cached hash), except
               // for nodes aliased to another text, which are hashed as they are written.
               const bool fixed = sym < fixed_text_.size() && fixed_text_[sym] == leaf;
-              out->push_back(Token{fixed ? fixed_hash_[sym] : Hash(leaf), 0, b + base_offset,
-                                   e + base_offset, line});
+              emit(fixed ? fixed_hash_[sym] : Hash(leaf), 0, b, e, row);
             }
           }
         } else {
@@ -165,13 +203,9 @@ class TreeSitterTokenizer final : public Tokenizer {
       if (!moved) break;
     }
     ts_tree_cursor_delete(&cursor);
-    ts_tree_delete(tree);
-    DropCosmeticPunctuation(out);
-    return Status::OK();
   }
 
- private:
-  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement };
+
 
   // A statement holding nothing but a string literal (a docstring) carries no code.
   bool IsDocstring(TSNode node) const {

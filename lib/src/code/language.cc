@@ -53,6 +53,8 @@ Status ParseTable(std::string_view text, Language* lang) {
     else if (key == "comments") lang->comments.insert(words.begin(), words.end());
     else if (key == "docstrings") lang->docstrings.insert(words.begin(), words.end());
     else if (key == "line_comment") lang->line_comment = value;
+    else if (key == "snippet_open") lang->snippet_open = value;
+    else if (key == "snippet_close") lang->snippet_close = value;
     else if (key == "block_comment" && words.size() == 2) {
       lang->block_open = words[0];
       lang->block_close = words[1];
