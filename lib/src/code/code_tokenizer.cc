@@ -148,8 +148,9 @@ class TreeSitterTokenizer final : public Tokenizer {
 
  private:
   enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement };
-  // Longer inputs are files, not snippets: a file with a parse error is not parsed twice.
-  static constexpr size_t kMaxSnippetBytes = 64 * 1024;
+  // Longer inputs are files, not snippets (an answer's code block is a few KB): a file with a
+  // parse error is not parsed twice.
+  static constexpr size_t kMaxSnippetBytes = 16 * 1024;
 
   // The tokens of the leaves of `tree` (over `src`) that lie in [lo, hi), with offsets and lines
   // made relative to lo: lo is 0 for a plain parse, the wrapper's length for a wrapped one
