@@ -472,10 +472,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       for (auto& a : aligned) {
         double renaming = -1;
         uint32_t repeats = 0;
+        bool whole = false;  // the span is (nearly) its whole code block: a whole function copied
         if (st.kind == Kind::kCode) {
           renaming = CheckRenaming(&a, st.tokens, src_tokens, &repeats);
-          const bool whole_block = o.code_whole_share > 0 && a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size());
-          if (a.matched < (whole_block ? whole_min : th.min_span_tokens)) continue;
+          whole = o.code_whole_share > 0 && a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size());
+          if (a.matched < (whole ? whole_min : th.min_span_tokens)) continue;
         }
         Found f;
         f.span.query = RangeOf(st.tokens, a.q_begin, a.q_end);
@@ -516,9 +517,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                      f.span.renaming >= (a.matched < o.short_span_tokens ? o.min_renaming_short : o.min_renaming)) &&
                     repeats >= o.min_renaming_evidence && literals_agree);
         f.evidence = a.matched;
-        f.needed = th.redact_tokens;
-        const bool whole = st.kind == Kind::kCode && o.code_whole_share > 0 &&
-                           a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size());
+        // A whole block needs only the span minimum: copied whole, a short function is a copy.
+        f.needed = whole ? std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, a.matched))
+                         : th.redact_tokens;
         if (!token_df.empty() && !(whole && o.code_whole_df == 0)) {
           const double scale = whole ? o.code_whole_df : o.code_evidence_df;
           f.evidence = 0;
@@ -532,8 +533,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           // A whole block's tokens that no stored fingerprint covers (winnowing keeps few of a
           // short block's k-grams) weigh as its covered tokens do on average.
           if (whole && covered > 0) f.evidence *= static_cast<double>(a.matched) / covered;
-          // A whole block needs only the span minimum: copied whole, a short function is a copy.
-          if (whole) f.needed = std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, a.matched));
         }
         if (f.counts) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = true;
