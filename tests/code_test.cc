@@ -363,7 +363,7 @@ TEST_CASE("filter: verdicts are the same with the token cache cold, warm and off
   CHECK(!v1->spans.empty());
 }
 
-TEST_CASE("code: a shape many protected files share is no evidence; a short unique function is") {
+TEST_CASE("code: a shape many protected files share is no evidence, a short unique function is") {
   // Sixty protected Go files share one error-handling helper shape (names differ); one file
   // also holds a short function found nowhere else.
   TempDir dir;

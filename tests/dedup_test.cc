@@ -207,7 +207,7 @@ TEST_CASE("dedup: results are identical for any thread count, input order and me
   CHECK(std::stoull(spill.substr(at + 15)) >= 2);  // several sorted runs were merged
 }
 
-TEST_CASE("dedup: --max-copies keeps K per cluster; --keep longest and --priority-field choose them", "[dedup]") {
+TEST_CASE("dedup: --max-copies keeps K per cluster, --keep longest and --priority-field choose them", "[dedup]") {
   TempDir tmp;
   std::mt19937_64 rng(3);
   const std::string text = doppel_test::RandomWords(rng, 200);

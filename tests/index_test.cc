@@ -948,7 +948,7 @@ TEST_CASE("index: posting lists of a bulk load are readable after Flush", "[inde
   CHECK(v.ok());
 }
 
-TEST_CASE("index: code documents keep their tokens; text documents and removed ones have none",
+TEST_CASE("index: code documents keep their tokens, text documents and removed ones have none",
           "[index]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

@@ -90,7 +90,7 @@ TEST_CASE("scan: a repository's copies are reported with sources, lines and rena
   CHECK(fx.Scan("--fail-on 3 --quiet").exit_code == 0);
 }
 
-TEST_CASE("scan: bad inputs are reported, skipped or fatal; a missing index is exit 2", "[scan]") {
+TEST_CASE("scan: bad inputs are reported, skipped or fatal, and a missing index is exit 2", "[scan]") {
   Fixture fx;
   WriteFile(fx.repo + "/docs/bad.txt", "fine until here \xff\xfe then not\n");
   CommandResult r = fx.Scan();
@@ -107,7 +107,7 @@ TEST_CASE("scan: bad inputs are reported, skipped or fatal; a missing index is e
   CHECK(Contains(r.err, "nope"));
 }
 
-TEST_CASE("scan: split into tasks it writes the files one run writes; a report before its checks is refused",
+TEST_CASE("scan: split into tasks it writes the files one run writes, and a report before its checks is refused",
           "[scan]") {
   Fixture fx;
   WriteFile(fx.repo + "/docs/bad.txt", "fine until here \xff\xfe then not\n");

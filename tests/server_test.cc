@@ -357,7 +357,7 @@ TEST_CASE("serve: a streaming session flags at the append that crosses the thres
   ExpectError(c.Delete(("/v1/sessions/" + id).c_str()), 404, "no session");
 }
 
-TEST_CASE("session: chunks may split UTF-8 characters; bad bytes are refused and not kept", "[serve]") {
+TEST_CASE("session: chunks may split UTF-8 characters, bad bytes are refused and not kept", "[serve]") {
   TempDir dir;
   BuildServiceIndex(dir / "index");
   auto f = Filter::Open(dir / "index", FilterOptions());
