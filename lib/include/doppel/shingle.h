@@ -15,6 +15,8 @@ namespace doppel {
 // hash over all of it, and an empty one gives none.
 void HashKGrams(const std::vector<uint64_t>& hashes, uint32_t k, uint64_t seed,
                 std::vector<uint64_t>* out);
+// The hash HashKGrams gives the k-gram hashes[0, k).
+uint64_t HashKGram(const uint64_t* hashes, uint32_t k, uint64_t seed);
 
 // Token hashes, in order.
 void TokenHashes(const Tokens& tokens, std::vector<uint64_t>* out);

@@ -49,6 +49,12 @@ class DocumentSketcher {
   void SignatureOf(const std::vector<uint64_t>& token_hashes, Signature* sig) const;
   void FingerprintsOf(const std::vector<uint64_t>& token_hashes, Kind kind,
                       std::vector<Fingerprint>* fps) const;
+  // The tokens of one fingerprint k-gram and the hash FingerprintsOf gives the k-gram of
+  // `token_hashes[0, FingerprintGramSize(kind))`.
+  uint32_t FingerprintGramSize(Kind kind) const {
+    return kind == Kind::kCode ? params_.code_gram_size : params_.gram_size;
+  }
+  uint64_t FingerprintGram(const uint64_t* token_hashes, Kind kind) const;
 
  private:
   SketchParams params_;

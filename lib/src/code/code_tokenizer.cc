@@ -168,35 +168,31 @@ class TreeSitterTokenizer final : public Tokenizer {
     // visited yet.
     for (;;) {
       const TSNode node = ts_tree_cursor_current_node(&cursor);
-      bool descend = false;
       if (!ts_node_is_missing(node)) {
         const TSSymbol sym = ts_node_symbol(node);
         const uint8_t cat = sym < category_.size() ? category_[sym] : kOther;
         const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
-        const uint32_t row = ts_node_start_point(node).row;
         if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
           // dropped with its children
         } else if (cat == kString) {
-          emit(kStr, StringName(src.substr(b, e - b)), b, e, row);
-        } else if (ts_node_child_count(node) == 0) {
-          if (e > b) {
-            const std::string_view leaf = src.substr(b, e - b);
-            if (cat == kIdentifier) {
-              emit(kId, Hash(leaf), b, e, row);
-            } else if (cat == kNumber) {
-              emit(kNum, Hash(leaf), b, e, row);
-            } else {
-              // Keywords and operators: their text is their symbol name (cached hash), except
-              // for nodes aliased to another text, which are hashed as they are written.
-              const bool fixed = sym < fixed_text_.size() && fixed_text_[sym] == leaf;
-              emit(fixed ? fixed_hash_[sym] : Hash(leaf), 0, b, e, row);
-            }
+          emit(kStr, StringName(src.substr(b, e - b)), b, e, ts_node_start_point(node).row);
+        } else if (ts_tree_cursor_goto_first_child(&cursor)) {
+          continue;  // an inner node: its leaves are the tokens
+        } else if (e > b) {
+          const std::string_view leaf = src.substr(b, e - b);
+          const uint32_t row = ts_node_start_point(node).row;
+          if (cat == kIdentifier) {
+            emit(kId, Hash(leaf), b, e, row);
+          } else if (cat == kNumber) {
+            emit(kNum, Hash(leaf), b, e, row);
+          } else {
+            // Keywords and operators: their text is their symbol name (cached hash), except
+            // for nodes aliased to another text, which are hashed as they are written.
+            const bool fixed = sym < fixed_text_.size() && fixed_text_[sym] == leaf;
+            emit(fixed ? fixed_hash_[sym] : Hash(leaf), 0, b, e, row);
           }
-        } else {
-          descend = true;
         }
       }
-      if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
       bool moved = false;
       while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor))) {
         if (!ts_tree_cursor_goto_parent(&cursor)) break;

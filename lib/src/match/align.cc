@@ -25,14 +25,18 @@ uint64_t SlotHash(uint64_t gram) { return gram * 0x9E3779B97F4A7C15ull; }
 
 }  // namespace
 
+namespace {
+inline uint64_t SeedGram(const uint64_t* t, uint32_t k) {
+  const uint64_t h = XXH3_64bits(t, k * sizeof(uint64_t));
+  return h == kEmpty ? 1 : h;  // kEmpty marks a free slot
+}
+}  // namespace
+
 void SeedGrams(const std::vector<uint64_t>& t, uint32_t k, std::vector<uint64_t>* out) {
   out->clear();
   if (k == 0 || t.size() < k) return;
   out->resize(t.size() - k + 1);
-  for (size_t i = 0; i + k <= t.size(); ++i) {
-    const uint64_t h = XXH3_64bits(t.data() + i, k * sizeof(uint64_t));
-    (*out)[i] = h == kEmpty ? 1 : h;  // kEmpty marks a free slot
-  }
+  for (size_t i = 0; i + k <= t.size(); ++i) (*out)[i] = SeedGram(t.data() + i, k);
 }
 
 QueryGrams::QueryGrams(const std::vector<uint64_t>& query, uint32_t k)
@@ -67,16 +71,15 @@ uint32_t QueryGrams::Find(uint64_t gram) const {
 void Align(const std::vector<uint64_t>& query, const std::vector<uint64_t>& source,
            const AlignOptions& o, std::vector<AlignedSpan>* out) {
   const QueryGrams q(query, o.seed_size);
-  std::vector<uint64_t> sg;
-  SeedGrams(source, q.k(), &sg);
-  Align(q, query, source, sg, o, out);
+  Align(q, query, source, nullptr, o, out);
 }
 
 void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::vector<uint64_t>& source,
-           const std::vector<uint64_t>& sg, const AlignOptions& o, std::vector<AlignedSpan>* out) {
+           const std::vector<uint64_t>* source_grams, const AlignOptions& o, std::vector<AlignedSpan>* out) {
   out->clear();
   const uint32_t k = q.k_;
-  if (q.grams_.empty() || sg.empty()) return;
+  if (q.grams_.empty() || source.size() < k) return;
+  const size_t num_grams = source.size() - k + 1;
   // Source occurrences of each query gram. A gram that occurs in the query q times and in the
   // source s > 1 times seeds q × s pairs of which at most min(q, s) lie on true diagonals (a
   // common code shape, a refrain): it is skipped when that exceeds kMaxPairsPerGram, whichever
@@ -91,7 +94,7 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
     const int64_t r = 2 * static_cast<int64_t>(o.anchor_reach);
     for (const Anchor& a : *o.anchors) {
       ranges.emplace_back(static_cast<uint32_t>(std::max<int64_t>(0, a.s - r)),
-                          static_cast<uint32_t>(std::min<int64_t>(sg.size(), a.s + r + 1)));
+                          static_cast<uint32_t>(std::min<int64_t>(num_grams, a.s + r + 1)));
     }
     std::sort(ranges.begin(), ranges.end());
     size_t w = 0;
@@ -104,13 +107,13 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
     }
     ranges.resize(w);
   } else {
-    ranges.emplace_back(0, static_cast<uint32_t>(sg.size()));
+    ranges.emplace_back(0, static_cast<uint32_t>(num_grams));
   }
-  slot_of.resize(sg.size());
+  slot_of.resize(num_grams);
   in_source.assign(q.keys_.size(), 0);
   for (const auto& [b, e] : ranges) {
     for (uint32_t j = b; j < e; ++j) {
-      const uint32_t slot = q.Find(sg[j]);
+      const uint32_t slot = q.Find(source_grams != nullptr ? (*source_grams)[j] : SeedGram(source.data() + j, k));
       slot_of[j] = slot;
       if (slot != UINT32_MAX) ++in_source[slot];
     }

@@ -50,7 +50,7 @@ class QueryGrams {
 
  private:
   friend void Align(const QueryGrams&, const std::vector<uint64_t>&, const std::vector<uint64_t>&,
-                    const std::vector<uint64_t>&, const AlignOptions&, std::vector<AlignedSpan>*);
+                    const std::vector<uint64_t>*, const AlignOptions&, std::vector<AlignedSpan>*);
   // The slot of `gram`, or UINT32_MAX.
   uint32_t Find(uint64_t gram) const;
 
@@ -63,9 +63,11 @@ class QueryGrams {
   std::vector<uint32_t> next_;   // per query position: the previous position of its gram
 };
 
-// `source_grams` must be SeedGrams(source, q.k()).
+// `source_grams` is SeedGrams(source, q.k()), or null: then the grams are made where they are
+// looked at (with anchors, only near them), which is cheaper than making them all for a large
+// source aligned once.
 void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::vector<uint64_t>& source,
-           const std::vector<uint64_t>& source_grams, const AlignOptions& options,
+           const std::vector<uint64_t>* source_grams, const AlignOptions& options,
            std::vector<AlignedSpan>* out);
 
 // The same, building both sides' grams (tests and one-off alignments).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -65,6 +66,134 @@ uint64_t IdName(const Token& t) {
   static const uint64_t kIdHash = IdentifierTokenHash();
   return t.hash == kIdHash ? t.name : 0;
 }
+
+// The answer's fingerprints, and, for one source at a time, where the source holds their
+// k-grams: the alignment anchors. The source's k-grams are screened with a rolling hash (one
+// multiply-add per token) against a bit filter of the answer's, and only the few that pass are
+// hashed as fingerprints are, so a large source costs no fingerprinting (nor a sort) per check.
+class QueryFingerprints {
+ public:
+  QueryFingerprints(const std::vector<Fingerprint>& fps, const std::vector<uint64_t>& hashes, uint32_t k)
+      : k_(k) {
+    pow_ = 1;
+    for (uint32_t i = 1; i < k_; ++i) pow_ *= kBase;
+    size_t slots = 16;
+    while (slots < 2 * fps.size()) slots *= 2;
+    mask_ = slots - 1;
+    slot_entry_.assign(slots, kNone);
+    entry_of_.resize(fps.size(), kNone);
+    if (k_ == 0 || hashes.size() < k_) return;  // a single gram shorter than k: no rolling value
+    for (size_t i = 0; i < fps.size(); ++i) {
+      if (fps[i].position + k_ > hashes.size()) continue;
+      const uint64_t roll = Roll(hashes.data() + fps[i].position);
+      size_t slot = Slot(roll);
+      while (slot_entry_[slot] != kNone &&
+             (entries_[slot_entry_[slot]].roll != roll || entries_[slot_entry_[slot]].hash != fps[i].hash)) {
+        slot = (slot + 1) & mask_;
+      }
+      if (slot_entry_[slot] == kNone) {
+        slot_entry_[slot] = static_cast<uint32_t>(entries_.size());
+        entries_.push_back({fps[i].hash, roll});
+        filter_bits_[Bit(roll) >> 6] |= uint64_t{1} << (Bit(roll) & 63);
+      }
+      entry_of_[i] = slot_entry_[slot];
+    }
+  }
+
+  // Records where `source` holds the answer's fingerprints as its own winnowed fingerprints
+  // (those FingerprintsOf gives it, with `window`): how often each, and the positions of its
+  // first `keep`. `gram_hash(t)` is the fingerprint hash of the k-gram starting at t.
+  template <typename GramHash>
+  void Collect(const std::vector<uint64_t>& source, uint32_t window, size_t keep, GramHash&& gram_hash) {
+    keep_ = keep;
+    total_.assign(entries_.size(), 0);
+    positions_.resize(entries_.size() * keep);
+    if (entries_.empty() || source.size() < k_) return;
+    const size_t n = source.size() - k_ + 1;  // k-grams
+    const size_t w = std::max<uint32_t>(window, 1);
+    uint64_t roll = Roll(source.data());
+    for (size_t j = 0;; ++j) {
+      const uint32_t bit = Bit(roll);
+      if (filter_bits_[bit >> 6] >> (bit & 63) & 1) {
+        uint64_t gram = 0;
+        bool hashed = false;
+        for (size_t slot = Slot(roll); slot_entry_[slot] != kNone; slot = (slot + 1) & mask_) {
+          const uint32_t e = slot_entry_[slot];
+          if (entries_[e].roll != roll) continue;
+          if (!hashed) {
+            gram = gram_hash(source.data() + j);
+            hashed = true;
+          }
+          if (entries_[e].hash != gram) continue;
+          // Past keep + 1 occurrences only "more than keep" matters.
+          if (total_[e] <= keep && Winnowed(source, j, n, w, gram, gram_hash)) {
+            if (total_[e] < keep) positions_[size_t{e} * keep + total_[e]] = static_cast<uint32_t>(j);
+            ++total_[e];
+          }
+          break;
+        }
+      }
+      if (j + 1 >= n) break;
+      roll = (roll - source[j] * pow_) * kBase + source[j + k_];
+    }
+  }
+
+  // For the answer's i-th fingerprint: the source positions kept for it and how often the
+  // source holds it.
+  std::pair<std::span<const uint32_t>, size_t> Occurrences(size_t i) const {
+    const uint32_t e = entry_of_[i];
+    if (e == kNone) return {{}, 0};
+    return {std::span<const uint32_t>(positions_.data() + size_t{e} * keep_, std::min<size_t>(total_[e], keep_)),
+            total_[e]};
+  }
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  static constexpr uint64_t kBase = 0x9E3779B97F4A7C15ull;
+  struct Entry {
+    uint64_t hash;  // the fingerprint
+    uint64_t roll;  // the rolling value of its k-gram
+  };
+  uint64_t Roll(const uint64_t* t) const {
+    uint64_t r = 0;
+    for (uint32_t i = 0; i < k_; ++i) r = r * kBase + t[i];
+    return r;
+  }
+  // Whether Winnow keeps k-gram j (hash g) of n: it is the rightmost minimum of one of the
+  // windows it is in (windows of w k-grams, or the one window of all when n < w).
+  template <typename GramHash>
+  static bool Winnowed(const std::vector<uint64_t>& source, size_t j, size_t n, size_t w, uint64_t g,
+                       GramHash& gram_hash) {
+    const size_t first = n < w ? 0 : (j + 1 >= w ? j + 1 - w : 0);  // first window's start
+    const size_t last = n < w ? 0 : std::min(j, n - w);             // last window's start
+    const size_t lo = first, hi = n < w ? n : last + w;              // the k-grams looked at
+    uint64_t grams[64];
+    if (hi - lo > 64) return true;  // a window over 32 k-grams: every occurrence anchors
+    for (size_t i = lo; i < hi; ++i) grams[i - lo] = i == j ? g : gram_hash(source.data() + i);
+    for (size_t start = first; start <= last; ++start) {
+      const size_t end = n < w ? n : start + w;
+      bool min = true;
+      for (size_t i = start; i < end && min; ++i) {
+        min = i < j ? grams[i - lo] >= g : (i == j || grams[i - lo] > g);
+      }
+      if (min) return true;
+    }
+    return false;
+  }
+  static uint32_t Bit(uint64_t roll) { return static_cast<uint32_t>((roll * 0xD6E8FEB86659FD93ull) >> 48); }
+  size_t Slot(uint64_t roll) const { return (roll * 0x9E3779B97F4A7C15ull >> 20) & mask_; }
+
+  uint32_t k_;
+  uint64_t pow_ = 1;  // kBase^(k-1)
+  size_t mask_ = 0;
+  std::vector<uint32_t> slot_entry_;  // open addressing on the rolling value; kNone when free
+  std::vector<Entry> entries_;        // distinct answer fingerprints
+  std::vector<uint32_t> entry_of_;    // per answer fingerprint: its entry, or kNone
+  uint64_t filter_bits_[1024] = {};   // 65,536-bit filter of the entries' rolling values
+  size_t keep_ = 0;
+  std::vector<uint32_t> total_;      // per entry: occurrences in the source
+  std::vector<uint32_t> positions_;  // per entry: its first keep_ source positions
+};
 
 // One part of the answer read with one normalization: all prose, or one code block.
 struct Stream {
@@ -360,6 +489,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (ranked.empty()) continue;
     std::vector<AlignedSpan> aligned;
     const QueryGrams query_grams(st.hashes, ao.seed_size);
+    QueryFingerprints query_fps(fps, st.hashes, gram_k);
     // A candidate whose shared fingerprints all lie in parts of the answer that spans of better
     // ranked candidates already account for (spans that count) cannot give a part a source, so
     // it is not aligned: a copy of one document is aligned once, not against every document
@@ -421,14 +551,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                                      .WithContext("stored document " + info->name));
         }
         TokenHashes(fresh->tokens, &fresh->hashes);
-        fresh->seed_k = ao.seed_size;
-        SeedGrams(fresh->hashes, fresh->seed_k, &fresh->seed_grams);
-        if (info->kind == Kind::kCode) {
-          std::vector<Fingerprint> sfps;
-          sketcher_.FingerprintsOf(fresh->hashes, Kind::kCode, &sfps);
-          fresh->fingerprints.reserve(sfps.size());
-          for (const auto& f : sfps) fresh->fingerprints.emplace_back(f.hash, f.position);
-          std::sort(fresh->fingerprints.begin(), fresh->fingerprints.end());
+        if (info->kind != Kind::kCode) {
+          fresh->seed_k = ao.seed_size;
+          SeedGrams(fresh->hashes, fresh->seed_k, &fresh->seed_grams);
         }
         token_cache_->Put(c.id, fresh);
         src = std::move(fresh);
@@ -438,21 +563,18 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       // LSH bands alone) leaves every seed.
       std::vector<Anchor> anchors;
       ao.anchors = nullptr;
-      if (st.kind == Kind::kCode && !src->fingerprints.empty()) {
+      if (st.kind == Kind::kCode) {
         // A fingerprint the source repeats more than kMaxAnchorRepeats times (a table, a
         // refrain) anchors nothing when others do; otherwise its first occurrences do. The
         // anchors, and the source ranges they open, stay proportional to the answer.
         constexpr size_t kMaxAnchorRepeats = 8;
+        query_fps.Collect(src->hashes, index_->params().window, kMaxAnchorRepeats,
+                          [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); });
         for (int pass = 0; pass < 2 && anchors.empty(); ++pass) {
-          for (const auto& f : fps) {
-            auto it = std::lower_bound(src->fingerprints.begin(), src->fingerprints.end(), std::make_pair(f.hash, uint32_t{0}));
-            auto end = it;
-            while (end != src->fingerprints.end() && end->first == f.hash) ++end;
-            if (static_cast<size_t>(end - it) > kMaxAnchorRepeats) {
-              if (pass == 0) continue;
-              end = it + kMaxAnchorRepeats;
-            }
-            for (; it != end; ++it) anchors.push_back({f.position, it->second});
+          for (size_t i = 0; i < fps.size(); ++i) {
+            const auto [at, total] = query_fps.Occurrences(i);
+            if (total > kMaxAnchorRepeats && pass == 0) continue;
+            for (const uint32_t s : at) anchors.push_back({fps[i].position, s});
           }
         }
         if (!anchors.empty()) {
@@ -462,12 +584,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           ao.anchors = &anchors;
         }
       }
-      if (src->seed_k == query_grams.k()) {
-        Align(query_grams, st.hashes, src->hashes, src->seed_grams, ao, &aligned);
-      } else {  // a request with another seed size than the cached document's
-        std::vector<uint64_t> sg;
-        SeedGrams(src->hashes, query_grams.k(), &sg);
-        Align(query_grams, st.hashes, src->hashes, sg, ao, &aligned);
+      if (st.kind == Kind::kCode || src->seed_k != query_grams.k()) {
+        Align(query_grams, st.hashes, src->hashes, nullptr, ao, &aligned);
+      } else {
+        Align(query_grams, st.hashes, src->hashes, &src->seed_grams, ao, &aligned);
       }
       for (auto& a : aligned) {
         double renaming = -1;

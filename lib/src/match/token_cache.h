@@ -21,10 +21,10 @@ namespace doppel {
 struct TokenizedDocument {
   Tokens tokens;
   std::vector<uint64_t> hashes;
-  uint32_t seed_k = 0;              // the seed size `seed_grams` were made with
-  std::vector<uint64_t> seed_grams;  // SeedGrams(hashes, seed_k)
-  // Code: the winnowed fingerprints (hash, position), sorted by hash, for alignment anchors.
-  std::vector<std::pair<uint64_t, uint32_t>> fingerprints;
+  // Text: SeedGrams(hashes, seed_k), aligned whole on every check. (Code is aligned near its
+  // anchors only, where Align makes the few grams it looks at.)
+  uint32_t seed_k = 0;
+  std::vector<uint64_t> seed_grams;
 };
 
 class TokenCache {

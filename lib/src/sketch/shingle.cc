@@ -21,8 +21,12 @@ void HashKGrams(const std::vector<uint64_t>& hashes, uint32_t k, uint64_t seed,
   out->resize(n);
   // One xxh3 over the k token hashes: order-sensitive and well mixed, ~1 ns per token hash.
   for (size_t i = 0; i < n; ++i) {
-    (*out)[i] = XXH3_64bits_withSeed(hashes.data() + i, k * sizeof(uint64_t), seed);
+    (*out)[i] = HashKGram(hashes.data() + i, k, seed);
   }
+}
+
+uint64_t HashKGram(const uint64_t* hashes, uint32_t k, uint64_t seed) {
+  return XXH3_64bits_withSeed(hashes, k * sizeof(uint64_t), seed);
 }
 
 }  // namespace doppel

@@ -38,12 +38,19 @@ void DocumentSketcher::SignatureOf(const std::vector<uint64_t>& token_hashes,
   minhasher_.Sketch(shingles, sig);
 }
 
+namespace {
+uint64_t FingerprintSeed(const SketchParams& p) { return p.hash_seed ^ 0x5bd1e995u; }
+}  // namespace
+
 void DocumentSketcher::FingerprintsOf(const std::vector<uint64_t>& token_hashes, Kind kind,
                                       std::vector<Fingerprint>* fps) const {
   thread_local std::vector<uint64_t> grams;
-  HashKGrams(token_hashes, kind == Kind::kCode ? params_.code_gram_size : params_.gram_size,
-             params_.hash_seed ^ 0x5bd1e995u, &grams);
+  HashKGrams(token_hashes, FingerprintGramSize(kind), FingerprintSeed(params_), &grams);
   Winnow(grams, params_.window, fps);
+}
+
+uint64_t DocumentSketcher::FingerprintGram(const uint64_t* token_hashes, Kind kind) const {
+  return HashKGram(token_hashes, FingerprintGramSize(kind), FingerprintSeed(params_));
 }
 
 Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {

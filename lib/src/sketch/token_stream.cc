@@ -3,7 +3,6 @@
 #include <xxhash.h>
 
 #include <cstring>
-#include <unordered_map>
 #include <vector>
 
 namespace doppel {
@@ -30,6 +29,7 @@ struct Reader {
   const unsigned char* end;
   bool ok = true;
   uint64_t Varint() {
+    if (p != end && *p < 0x80) return *p++;  // most values fit in one byte
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (p == end) break;
@@ -62,14 +62,49 @@ bool EncodeTokenStream(const Tokens& tokens, std::string* out) {
     last_end = t.end;
     last_line = t.line;
   }
-  std::unordered_map<uint64_t, uint32_t> hash_index, name_index;
+  // Dictionary indices per token, from open-addressing tables on the (already mixed) 64-bit
+  // hashes. 0 marks a free slot: a name of 0 means none, and a token hash of 0 gets its own entry.
+  thread_local std::vector<uint64_t> keys;
+  thread_local std::vector<uint32_t> vals;
+  thread_local std::vector<uint32_t> hash_of, name_of;
   std::vector<uint64_t> hashes, names;
-  for (const Token& t : tokens) {
-    if (hash_index.try_emplace(t.hash, static_cast<uint32_t>(hashes.size())).second) hashes.push_back(t.hash);
-    if (t.name != 0 && name_index.try_emplace(t.name, static_cast<uint32_t>(names.size())).second) {
-      names.push_back(t.name);
+  hash_of.resize(tokens.size());
+  name_of.resize(tokens.size());
+  size_t cap = 16;
+  while (cap < 2 * tokens.size()) cap <<= 1;
+  auto index_all = [&](auto key_of, std::vector<uint32_t>* index_of, std::vector<uint64_t>* dict, bool zero_is_none) {
+    keys.assign(cap, 0);
+    vals.resize(cap);
+    uint32_t zero = UINT32_MAX;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      const uint64_t k = key_of(tokens[i]);
+      uint32_t idx;
+      if (k == 0) {
+        if (zero_is_none) {
+          (*index_of)[i] = 0;
+          continue;
+        }
+        if (zero == UINT32_MAX) {
+          zero = static_cast<uint32_t>(dict->size());
+          dict->push_back(0);
+        }
+        idx = zero;
+      } else {
+        size_t slot = (k ^ (k >> 29)) & (cap - 1);
+        while (keys[slot] != 0 && keys[slot] != k) slot = (slot + 1) & (cap - 1);
+        if (keys[slot] == 0) {
+          keys[slot] = k;
+          vals[slot] = static_cast<uint32_t>(dict->size());
+          dict->push_back(k);
+        }
+        idx = vals[slot];
+      }
+      (*index_of)[i] = zero_is_none ? idx + 1 : idx;
     }
-  }
+  };
+  index_all([](const Token& t) { return t.hash; }, &hash_of, &hashes, false);
+  index_all([](const Token& t) { return t.name; }, &name_of, &names, true);
+  out->reserve(32 + 8 * (hashes.size() + names.size()) + 6 * tokens.size());
   out->push_back(static_cast<char>(kVersion));
   PutVarint(out, tokens.size());
   PutVarint(out, hashes.size());
@@ -77,9 +112,10 @@ bool EncodeTokenStream(const Tokens& tokens, std::string* out) {
   PutVarint(out, names.size());
   for (uint64_t n : names) PutFixed64(out, n);
   uint32_t prev_end = 0, prev_line = 0;
-  for (const Token& t : tokens) {
-    PutVarint(out, hash_index.at(t.hash));
-    PutVarint(out, t.name == 0 ? 0 : name_index.at(t.name) + 1);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const Token& t = tokens[i];
+    PutVarint(out, hash_of[i]);
+    PutVarint(out, name_of[i]);
     PutVarint(out, t.begin - prev_end);
     PutVarint(out, t.end - t.begin);
     PutVarint(out, t.line - prev_line);
