@@ -26,17 +26,37 @@ uint64_t SlotHash(uint64_t gram) { return gram * 0x9E3779B97F4A7C15ull; }
 }  // namespace
 
 namespace {
-inline uint64_t SeedGram(const uint64_t* t, uint32_t k) {
-  const uint64_t h = XXH3_64bits(t, k * sizeof(uint64_t));
-  return h == kEmpty ? 1 : h;  // kEmpty marks a free slot
+// Seed grams are a polynomial rolling hash of the k token hashes (which are already well
+// mixed): one multiply-add per position when sliding. They are compared within one check and
+// never stored.
+constexpr uint64_t kRollBase = 0x9E3779B97F4A7C15ull;
+
+uint64_t RollPow(uint32_t k) {  // kRollBase^(k-1)
+  uint64_t p = 1;
+  for (uint32_t i = 1; i < k; ++i) p *= kRollBase;
+  return p;
 }
+
+uint64_t RollAt(const uint64_t* t, uint32_t k) {
+  uint64_t r = 0;
+  for (uint32_t i = 0; i < k; ++i) r = r * kRollBase + t[i];
+  return r;
+}
+
+inline uint64_t NotEmpty(uint64_t h) { return h == kEmpty ? 1 : h; }  // kEmpty marks a free slot
 }  // namespace
 
 void SeedGrams(const std::vector<uint64_t>& t, uint32_t k, std::vector<uint64_t>* out) {
   out->clear();
   if (k == 0 || t.size() < k) return;
   out->resize(t.size() - k + 1);
-  for (size_t i = 0; i + k <= t.size(); ++i) (*out)[i] = SeedGram(t.data() + i, k);
+  const uint64_t pow = RollPow(k);
+  uint64_t r = RollAt(t.data(), k);
+  for (size_t i = 0;; ++i) {
+    (*out)[i] = NotEmpty(r);
+    if (i + 1 == out->size()) break;
+    r = (r - t[i] * pow) * kRollBase + t[i + k];
+  }
 }
 
 QueryGrams::QueryGrams(const std::vector<uint64_t>& query, uint32_t k)
@@ -111,11 +131,16 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
   }
   slot_of.resize(num_grams);
   in_source.assign(q.keys_.size(), 0);
+  const uint64_t pow = RollPow(k);
   for (const auto& [b, e] : ranges) {
-    for (uint32_t j = b; j < e; ++j) {
-      const uint32_t slot = q.Find(source_grams != nullptr ? (*source_grams)[j] : SeedGram(source.data() + j, k));
+    if (b >= e) continue;
+    uint64_t r = source_grams != nullptr ? 0 : RollAt(source.data() + b, k);
+    for (uint32_t j = b;; ++j) {
+      const uint32_t slot = q.Find(source_grams != nullptr ? (*source_grams)[j] : NotEmpty(r));
       slot_of[j] = slot;
       if (slot != UINT32_MAX) ++in_source[slot];
+      if (j + 1 == e) break;
+      if (source_grams == nullptr) r = (r - source[j] * pow) * kRollBase + source[j + k];
     }
   }
   std::vector<Seed> seeds;
@@ -189,40 +214,36 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
       chain.push_back(static_cast<uint32_t>(c));
     }
     std::reverse(chain.begin(), chain.end());
-    AlignedSpan sp{seeds[chain.front()].q, seeds[chain.back()].q + k, seeds[chain.front()].s,
-                   seeds[chain.back()].s + k, 0, {}};
-    // Matched query tokens: the union of [q, q + k) over the chain's seeds (q ascending).
-    uint32_t covered_to = 0;
+    // Matched query tokens: the union of [q, q + k) over the chain's seeds (q ascending), plus
+    // the tokens the ends extend over while they agree (words cut off by k-gram edges). Counted
+    // first: most chains (common shapes) fall short, and their pairs are never made.
+    uint32_t matched = 0, covered_to = 0;
     for (uint32_t c : chain) {
-      const uint32_t b = std::max(seeds[c].q, covered_to);
-      const uint32_t e = seeds[c].q + k;
-      if (e > b) sp.matched += e - b;
+      const uint32_t b = std::max(seeds[c].q, covered_to), e = seeds[c].q + k;
+      if (e > b) matched += e - b;
+      covered_to = std::max(covered_to, e);
+    }
+    uint32_t q_begin = seeds[chain.front()].q, s_begin = seeds[chain.front()].s;
+    uint32_t q_end = seeds[chain.back()].q + k, s_end = seeds[chain.back()].s + k;
+    if (s_end < s_begin) std::swap(s_begin, s_end);
+    uint32_t back = 0, ahead = 0;
+    while (q_begin > back && s_begin > back && query[q_begin - back - 1] == source[s_begin - back - 1]) ++back;
+    while (q_end + ahead < query.size() && s_end + ahead < source.size() &&
+           query[q_end + ahead] == source[s_end + ahead]) {
+      ++ahead;
+    }
+    if (matched + back + ahead < o.min_matched) continue;
+    AlignedSpan sp{q_begin - back, q_end + ahead, s_begin - back, s_end + ahead, matched + back + ahead, {}};
+    sp.pairs.reserve(matched + back + ahead);
+    for (uint32_t i = back; i > 0; --i) sp.pairs.emplace_back(q_begin - i, s_begin - i);
+    covered_to = 0;
+    for (uint32_t c : chain) {
+      const uint32_t b = std::max(seeds[c].q, covered_to), e = seeds[c].q + k;
       for (uint32_t q = b; q < e; ++q) sp.pairs.emplace_back(q, seeds[c].s + (q - seeds[c].q));
       covered_to = std::max(covered_to, e);
     }
-    if (sp.s_end < sp.s_begin) std::swap(sp.s_begin, sp.s_end);
-    // Extend both ends while the tokens agree: recovers words cut off by k-gram edges.
-    // (Pairs found going backwards are collected, then put in front at once: inserting each at
-    // the front made long extensions quadratic.)
-    std::vector<std::pair<uint32_t, uint32_t>> before;
-    while (sp.q_begin > 0 && sp.s_begin > 0 && query[sp.q_begin - 1] == source[sp.s_begin - 1]) {
-      --sp.q_begin;
-      --sp.s_begin;
-      ++sp.matched;
-      before.emplace_back(sp.q_begin, sp.s_begin);
-    }
-    if (!before.empty()) {
-      std::reverse(before.begin(), before.end());
-      sp.pairs.insert(sp.pairs.begin(), before.begin(), before.end());
-    }
-    while (sp.q_end < query.size() && sp.s_end < source.size() &&
-           query[sp.q_end] == source[sp.s_end]) {
-      sp.pairs.emplace_back(sp.q_end, sp.s_end);
-      ++sp.q_end;
-      ++sp.s_end;
-      ++sp.matched;
-    }
-    if (sp.matched >= o.min_matched) out->push_back(sp);
+    for (uint32_t i = 0; i < ahead; ++i) sp.pairs.emplace_back(q_end + i, s_end + i);
+    out->push_back(std::move(sp));
   }
 }
 

@@ -39,7 +39,8 @@ struct AlignedSpan {
   std::vector<std::pair<uint32_t, uint32_t>> pairs;
 };
 
-// The k-gram hashes of a token sequence (one per position, none when it is shorter than k).
+// The k-gram hashes of a token sequence (one per position, none when it is shorter than k): a
+// rolling hash, for seeds compared within one check (never stored).
 void SeedGrams(const std::vector<uint64_t>& tokens, uint32_t k, std::vector<uint64_t>* out);
 
 // A query's k-grams in an open-addressing table, built once and aligned against many sources.
