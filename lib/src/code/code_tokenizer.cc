@@ -122,41 +122,45 @@ class TreeSitterTokenizer final : public Tokenizer {
     }
     TSTree* tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
     if (tree == nullptr) return Status::Internal("tree-sitter returned no tree for " + lang_->name);
+    uint32_t errors = 0;
+    Walk(tree, text, 0, static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
+    const bool has_error = ts_node_has_error(ts_tree_root_node(tree));
+    ts_tree_delete(tree);
     // A snippet that does not parse alone (a method without its class) is parsed again inside
     // the language's snippet wrapper; when that parses cleanly, its tokens are the snippet's
-    // tokens as they read in a file, minus the wrapper's.
-    if (ts_node_has_error(ts_tree_root_node(tree)) && !lang_->snippet_open.empty() && text.size() <= kMaxSnippetBytes) {
+    // tokens as they read in a file, minus the wrapper's. Such snippets leave a few error nodes
+    // (1-20 seen on methods of the code corpus); text that leaves more is not a member out of
+    // its class (a table cut from a file leaves hundreds), and tree-sitter's error recovery,
+    // milliseconds on such text, is not paid twice.
+    if (has_error && errors <= kMaxSnippetErrors && !lang_->snippet_open.empty() && text.size() <= kMaxSnippetBytes) {
       std::string wrapped;
       wrapped.reserve(lang_->snippet_open.size() + text.size() + lang_->snippet_close.size() + 2);
       wrapped.append(lang_->snippet_open).append("\n").append(text).append("\n").append(lang_->snippet_close);
       TSTree* again = ts_parser_parse_string(parser, nullptr, wrapped.data(), static_cast<uint32_t>(wrapped.size()));
       if (again != nullptr && !ts_node_has_error(ts_tree_root_node(again))) {
-        ts_tree_delete(tree);
         const uint32_t at = static_cast<uint32_t>(lang_->snippet_open.size() + 1);
-        Walk(again, wrapped, at, at + static_cast<uint32_t>(text.size()), base_offset, base_line, out);
-        ts_tree_delete(again);
-        DropCosmeticPunctuation(out);
-        return Status::OK();
+        out->clear();
+        Walk(again, wrapped, at, at + static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
       }
       if (again != nullptr) ts_tree_delete(again);
     }
-    Walk(tree, text, 0, static_cast<uint32_t>(text.size()), base_offset, base_line, out);
-    ts_tree_delete(tree);
     DropCosmeticPunctuation(out);
     return Status::OK();
   }
 
  private:
   enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement };
+  static constexpr TSSymbol kErrorSymbol = static_cast<TSSymbol>(-1);  // tree-sitter's ERROR nodes
   // Longer inputs are files, not snippets (an answer's code block is a few KB): a file with a
   // parse error is not parsed twice.
   static constexpr size_t kMaxSnippetBytes = 16 * 1024;
+  static constexpr uint32_t kMaxSnippetErrors = 32;
 
   // The tokens of the leaves of `tree` (over `src`) that lie in [lo, hi), with offsets and lines
   // made relative to lo: lo is 0 for a plain parse, the wrapper's length for a wrapped one
-  // (whose first line is the wrapper's).
+  // (whose first line is the wrapper's). Counts the error and missing nodes met in `errors`.
   void Walk(TSTree* tree, std::string_view src, uint32_t lo, uint32_t hi, uint32_t base_offset,
-            uint32_t base_line, Tokens* out) const {
+            uint32_t base_line, Tokens* out, uint32_t* errors) const {
     const uint32_t line_shift = lo == 0 ? 0 : 1;
     TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(tree));
     out->reserve((hi - lo) / 4 + 4);
@@ -168,8 +172,11 @@ class TreeSitterTokenizer final : public Tokenizer {
     // visited yet.
     for (;;) {
       const TSNode node = ts_tree_cursor_current_node(&cursor);
-      if (!ts_node_is_missing(node)) {
+      if (ts_node_is_missing(node)) {
+        ++*errors;
+      } else {
         const TSSymbol sym = ts_node_symbol(node);
+        *errors += sym == kErrorSymbol;
         const uint8_t cat = sym < category_.size() ? category_[sym] : kOther;
         const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
         if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
