@@ -25,9 +25,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", "strings",
             "numbers", "comments", "line_comment"]
 OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings",
-            "snippet_open", "snippet_close"]
+            "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
-         "string_delimiters", "numbers", "comments", "block_comment", "docstrings"]
+         "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "block_start",
+         "block_end", "block_start_line_first"]
 NODE_KEYS = ["identifiers", "strings", "string_content", "string_delimiters", "numbers",
              "comments", "docstrings"]
 LEAF_KEYS = ["identifiers", "numbers"]

@@ -526,6 +526,47 @@ TEST_CASE("code: a copied function's span reaches its closing braces though its 
   CHECK(sp.source.last_line == 11);
 }
 
+TEST_CASE("code: a copied Ruby method's span reaches its closing ends (block tokens from the language table)") {
+  TempDir dir;
+  const std::string protected_code =
+      "require 'mmap'\n\n"
+      "def release_region(addr, length)\n"
+      "  acquire_lock(addr)\n"
+      "  rc = unmap_pages(addr, length)\n"
+      "  release_lock(addr)\n"
+      "  if rc < 0\n"
+      "    report_failure_and_stop\n"
+      "  end\n"
+      "end\n";
+  WriteCodeIndex(dir / "idx", {{"lib/region.rb", protected_code}}, "ruby");
+  auto filter = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(filter.ok());
+  // New code, then the method renamed (lines 6-13), then more new code.
+  const std::string answer =
+      "$total_count = 0\n"
+      "def add_one(value)\n"
+      "  $total_count += value if value > 0\n"
+      "  $total_count\n"
+      "end\n"
+      "def drop_area(p, n)\n"
+      "  acquire_lock(p)\n"
+      "  r = unmap_pages(p, n)\n"
+      "  release_lock(p)\n"
+      "  if r < 0\n"
+      "    abort_now\n"
+      "  end\n"
+      "end\n"
+      "puts add_one(2)\n";
+  auto v = (*filter)->Check(answer, Kind::kCode, "ruby");
+  REQUIRE(v.ok());
+  REQUIRE(!v->spans.empty());
+  const Span& sp = v->spans.front();
+  CHECK(sp.source_name == "lib/region.rb");
+  CHECK(sp.query.first_line == 6);
+  CHECK(sp.query.last_line == 13);
+  CHECK(sp.source.last_line == 10);
+}
+
 TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,

@@ -25,6 +25,10 @@ struct Language {
   // A snippet that does not parse alone is parsed again between these lines ("class Snippet {"
   // and "}"): a method without its class. Empty when the language needs none.
   std::string snippet_open, snippet_close;
+  // Tokens that open and close code blocks (a span's ends move out until the blocks it opens
+  // are closed). Default: "{" and "}". Ruby: def ... end; and `if` opens a block only as the
+  // first token of its line (not as a modifier), which block_start_line_first holds.
+  std::vector<std::string> block_start = {"{"}, block_end = {"}"}, block_start_line_first;
   const TSLanguage* grammar = nullptr;
 };
 

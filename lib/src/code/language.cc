@@ -55,6 +55,9 @@ Status ParseTable(std::string_view text, Language* lang) {
     else if (key == "line_comment") lang->line_comment = value;
     else if (key == "snippet_open") lang->snippet_open = value;
     else if (key == "snippet_close") lang->snippet_close = value;
+    else if (key == "block_start") lang->block_start = words;
+    else if (key == "block_end") lang->block_end = words;
+    else if (key == "block_start_line_first") lang->block_start_line_first = words;
     else if (key == "block_comment" && words.size() == 2) {
       lang->block_open = words[0];
       lang->block_close = words[1];

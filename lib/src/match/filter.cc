@@ -203,6 +203,40 @@ struct Stream {
   std::vector<uint64_t> hashes;
 };
 
+// A language's block tokens (Language::block_start ...) as token hashes.
+struct BlockTokens {
+  std::vector<uint64_t> start, end, start_line_first;
+  // +1 when query token i opens a block, -1 when it closes one, else 0.
+  int Delta(const Tokens& q, uint32_t i) const {
+    const uint64_t h = q[i].hash;
+    auto has = [h](const std::vector<uint64_t>& v) { return std::find(v.begin(), v.end(), h) != v.end(); };
+    if (has(end)) return -1;
+    if (has(start)) return 1;
+    if (has(start_line_first) && (i == 0 || q[i - 1].line < q[i].line)) return 1;
+    return 0;
+  }
+};
+
+const BlockTokens& BlockTokensOf(std::string_view language) {
+  static const auto* const by_language = [] {
+    auto* m = new std::unordered_map<std::string, BlockTokens>();
+    auto hashes = [](const std::vector<std::string>& words) {
+      std::vector<uint64_t> h;
+      for (const auto& w : words) h.push_back(VerbatimTokenHash(w));
+      return h;
+    };
+    if (auto langs = Languages(); langs.ok()) {
+      for (const Language& l : **langs) {
+        (*m)[l.name] = BlockTokens{hashes(l.block_start), hashes(l.block_end), hashes(l.block_start_line_first)};
+      }
+    }
+    return m;
+  }();
+  static const BlockTokens kBraces{{VerbatimTokenHash("{")}, {VerbatimTokenHash("}")}, {}};
+  auto it = by_language->find(std::string(language));
+  return it == by_language->end() ? kBraces : it->second;
+}
+
 // The renaming check for a code span. Finds the best one-to-one renaming between the query's
 // and the source's identifiers over the aligned pairs (greedy on pair counts: exact for the
 // renamings that occur in copies, where each name maps to one name; a lower bound otherwise),
@@ -210,7 +244,8 @@ struct Stream {
 // extension can run into neighbouring code whose shape matches but whose names do not), and
 // returns the share of identifier occurrences in the trimmed span that are consistent; -1 when
 // the span has no identifiers.
-double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, uint32_t* repeats) {
+double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const BlockTokens& blocks,
+                     uint32_t* repeats) {
   std::map<std::pair<uint64_t, uint64_t>, uint32_t> pair_count;
   for (const auto& [qi, si] : a->pairs) {
     if (IdName(q[qi]) != 0 && IdName(s[si]) != 0) ++pair_count[{IdName(q[qi]), IdName(s[si])}];
@@ -268,28 +303,27 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, uint32_t*
       ++last;
     }
   }
-  // Braces the span opens are closed, and those it closes opened: its end moves out over
+  // Blocks the span opens are closed, and those it closes opened: its end moves out over
   // pairs that do not contradict the renaming until the blocks it opens are closed, so a copied
-  // function keeps its last lines (`abort(); }`) though their names occur once; its start
-  // likewise.
+  // function keeps its last lines (`abort(); }`, Ruby's `end`) though their names occur once;
+  // its start likewise.
   if (first < last) {
-    static const uint64_t kOpen = VerbatimTokenHash("{"), kClose = VerbatimTokenHash("}");
     auto agrees = [&](const std::pair<uint32_t, uint32_t>& p) { return !is_id(p) || consistent_id(p); };
     uint32_t open = 0, unopened = 0;
     for (size_t i = first; i < last; ++i) {
-      const uint64_t h = q[a->pairs[i].first].hash;
-      if (h == kOpen) ++open;
-      if (h == kClose) open > 0 ? --open : ++unopened;
+      const int d = blocks.Delta(q, a->pairs[i].first);
+      if (d > 0) ++open;
+      if (d < 0) open > 0 ? --open : ++unopened;
     }
     while (open > 0 && last < a->pairs.size() && agrees(a->pairs[last])) {
-      const uint64_t h = q[a->pairs[last++].first].hash;
-      if (h == kOpen) ++open;
-      if (h == kClose) --open;
+      const int d = blocks.Delta(q, a->pairs[last++].first);
+      if (d > 0) ++open;
+      if (d < 0) --open;
     }
     while (unopened > 0 && first > 0 && agrees(a->pairs[first - 1])) {
-      const uint64_t h = q[a->pairs[--first].first].hash;
-      if (h == kClose) ++unopened;
-      if (h == kOpen) --unopened;
+      const int d = blocks.Delta(q, a->pairs[--first].first);
+      if (d < 0) ++unopened;
+      if (d > 0) --unopened;
     }
   }
   if (first < last && (first > 0 || last < a->pairs.size())) {
@@ -490,6 +524,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::vector<AlignedSpan> aligned;
     const QueryGrams query_grams(st.hashes, ao.seed_size);
     QueryFingerprints query_fps(fps, st.hashes, gram_k);
+    const BlockTokens& blocks = BlockTokensOf(st.language);
     // A candidate whose shared fingerprints all lie in parts of the answer that spans of better
     // ranked candidates already account for (spans that count) cannot give a part a source, so
     // it is not aligned: a copy of one document is aligned once, not against every document
@@ -594,7 +629,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         uint32_t repeats = 0;
         bool whole = false;  // the span is (nearly) its whole code block: a whole function copied
         if (st.kind == Kind::kCode) {
-          renaming = CheckRenaming(&a, st.tokens, src_tokens, &repeats);
+          renaming = CheckRenaming(&a, st.tokens, src_tokens, blocks, &repeats);
           whole = o.code_whole_share > 0 && a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size());
           if (a.matched < (whole ? whole_min : th.min_span_tokens)) continue;
         }
