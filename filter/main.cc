@@ -424,6 +424,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "A code span covering this share of its block is a whole function copied: its tokens weigh "
                   "by --code-whole-df instead (0: off)")
       ->capture_default_str();
+  cmd->add_option("--code-whole-blocks", f.options.code_whole_blocks,
+                  "A code span that is whole blocks at the answer's outer level (a function copied into new "
+                  "code) weighs as a whole block too")
+      ->capture_default_str();
   cmd->add_option("--code-whole-df", f.options.code_whole_df,
                   "A whole-block code span's token counts fully when at most this many protected documents "
                   "share its fingerprint (0: every token counts)")

@@ -483,6 +483,47 @@ TEST_CASE("code: a whole function copied counts though a dozen protected files s
   CHECK(p->action == Action::kAnnotate);
 }
 
+TEST_CASE("code: a whole function copied into new code counts as whole blocks, an if body does not") {
+  // The shape of the previous test, shared by twelve protected files, now inside new code.
+  TempDir dir;
+  auto helper = [](const std::string& n) {
+    return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
+           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" +
+           n + ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
+  };
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 12; ++i) files.emplace_back("pkg/file" + std::to_string(i) + ".go", "package pkg\n\n" + helper(std::to_string(i)));
+  WriteCodeIndex(dir / "idx", files, "go");
+  const std::string before =
+      "func sumSquares(values []int) int {\n\ttotal := 0\n\tfor _, v := range values {\n\t\ttotal += v * v\n\t}\n"
+      "\treturn total\n}\n\n";
+  const std::string after = "\nfunc greet(name string) string {\n\treturn strings.ToUpper(\"hello, \" + name)\n}\n";
+  auto with = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(with.ok());
+  REQUIRE((*with)->options().code_whole_blocks);
+  FilterOptions off;
+  off.code_whole_blocks = false;
+  auto without = Filter::Open(dir / "idx", off);
+  REQUIRE(without.ok());
+  const std::string answer = before + helper("Config") + after;
+  auto w = (*with)->Check(answer, Kind::kCode, "go");
+  REQUIRE(w.ok());
+  REQUIRE(!w->spans.empty());
+  CHECK((w->action == Action::kRedact || w->action == Action::kBlock));
+  CHECK(w->spans.front().query.first_line == 9);
+  CHECK(w->spans.front().query.last_line == 16);
+  auto wo = (*without)->Check(answer, Kind::kCode, "go");
+  REQUIRE(wo.ok());
+  REQUIRE(!wo->spans.empty());
+  CHECK(wo->action == Action::kAnnotate);
+  // The same function as the body of an `if` in new code is not at the answer's outer level.
+  const std::string nested = before + "func run(ok bool) {\n\tif ok {\n\t\t" + helper("Config") + "\t}\n}\n" + after;
+  auto n = (*with)->Check(nested, Kind::kCode, "go");
+  REQUIRE(n.ok());
+  CHECK(n->action != Action::kRedact);
+  CHECK(n->action != Action::kBlock);
+}
+
 TEST_CASE("code: a copied function's span reaches its closing braces though its last names occur once") {
   TempDir dir;
   const std::string protected_code =
@@ -570,9 +611,11 @@ TEST_CASE("code: a copied Ruby method's span reaches its closing ends (block tok
 TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,
-                              "short_span_tokens": 50, "code_whole_min_tokens": 14})",
+                              "short_span_tokens": 50, "code_whole_min_tokens": 14,
+                              "code_whole_blocks": false})",
                           "policy.json", &o)
               .ok());
+  CHECK_FALSE(o.code_whole_blocks);
   CHECK(o.code_whole_share == Approx(0.9));
   CHECK(o.code_whole_df == 64);
   CHECK(o.min_renaming_short == Approx(1.0));
@@ -582,6 +625,9 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
   CHECK(!bad.ok());
   CHECK(bad.message().find("code_whole_share") != std::string::npos);
   CHECK(!ApplyPolicyJson(R"({"min_renaming_short": "high"})", "policy.json", &o).ok());
+  const Status not_bool = ApplyPolicyJson(R"({"code_whole_blocks": 1})", "policy.json", &o);
+  CHECK(!not_bool.ok());
+  CHECK(not_bool.message().find("code_whole_blocks") != std::string::npos);
 }
 
 TEST_CASE("code: with code_whole_min_tokens, a whole function under the span minimum is caught") {

@@ -215,6 +215,18 @@ struct BlockTokens {
     if (has(start_line_first) && (i == 0 || q[i - 1].line < q[i].line)) return 1;
     return 0;
   }
+  // Whether query tokens [begin, end) are whole blocks: at least one opened, each closed, none
+  // closed that was not opened, the last token closing one.
+  bool Whole(const Tokens& q, uint32_t begin, uint32_t end) const {
+    int depth = 0, opened = 0, last = 0;
+    for (uint32_t i = begin; i < end; ++i) {
+      last = Delta(q, i);
+      depth += last;
+      opened += last > 0;
+      if (depth < 0) return false;
+    }
+    return opened > 0 && depth == 0 && last < 0;
+  }
 };
 
 const BlockTokens& BlockTokensOf(std::string_view language) {
@@ -525,6 +537,21 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     const QueryGrams query_grams(st.hashes, ao.seed_size);
     QueryFingerprints query_fps(fps, st.hashes, gram_k);
     const BlockTokens& blocks = BlockTokensOf(st.language);
+    // Block depth before each answer token, and the answer's outermost depth (a fragment may
+    // close blocks it did not open): whole blocks at that depth are functions, not the body of
+    // an `if`.
+    std::vector<int> depth_before;
+    int top_depth = 0;
+    if (st.kind == Kind::kCode && o.code_whole_blocks) {
+      depth_before.resize(st.tokens.size() + 1);
+      int depth = 0;
+      for (uint32_t i = 0; i < st.tokens.size(); ++i) {
+        depth_before[i] = depth;
+        top_depth = std::min(top_depth, depth);
+        depth += blocks.Delta(st.tokens, i);
+      }
+      depth_before[st.tokens.size()] = depth;
+    }
     // A candidate whose shared fingerprints all lie in parts of the answer that spans of better
     // ranked candidates already account for (spans that count) cannot give a part a source, so
     // it is not aligned: a copy of one document is aligned once, not against every document
@@ -630,7 +657,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         bool whole = false;  // the span is (nearly) its whole code block: a whole function copied
         if (st.kind == Kind::kCode) {
           renaming = CheckRenaming(&a, st.tokens, src_tokens, blocks, &repeats);
-          whole = o.code_whole_share > 0 && a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size());
+          whole = o.code_whole_share > 0 &&
+                  (a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size()) ||
+                   (o.code_whole_blocks && depth_before[a.q_begin] == top_depth &&
+                    a.matched >= o.code_whole_share * static_cast<double>(a.q_end - a.q_begin) &&
+                    blocks.Whole(st.tokens, a.q_begin, a.q_end)));
           if (a.matched < (whole ? whole_min : th.min_span_tokens)) continue;
         }
         Found f;

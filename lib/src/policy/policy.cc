@@ -43,6 +43,11 @@ class PolicyReader {
     return Status::OK();
   }
 
+  Status Bool(element e, std::string_view key, bool* out) const {
+    if (e.get_bool().get(*out)) return Error(key, "expected true or false");
+    return Status::OK();
+  }
+
   Status Text(element e, std::string_view key, size_t max_bytes, std::string* out) const {
     std::string_view v;
     if (e.get_string().get(v)) return Error(key, "expected a string");
@@ -128,6 +133,8 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_evidence_df));
     } else if (key == "code_whole_share") {
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->code_whole_share));
+    } else if (key == "code_whole_blocks") {
+      DOPPEL_RETURN_IF_ERROR(r.Bool(field.value, key, &options->code_whole_blocks));
     } else if (key == "code_whole_df") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_whole_df));
     } else if (key == "code_whole_min_tokens") {
