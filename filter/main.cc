@@ -426,7 +426,7 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
       ->capture_default_str();
   cmd->add_option("--code-whole-blocks", f.options.code_whole_blocks,
                   "A code span that is whole blocks at the answer's outer level (a function copied into new "
-                  "code) weighs as a whole block too")
+                  "code) weighs as a whole block too (more embedded copies redacted, more idioms flagged)")
       ->capture_default_str();
   cmd->add_option("--code-whole-df", f.options.code_whole_df,
                   "A whole-block code span's token counts fully when at most this many protected documents "

@@ -483,7 +483,7 @@ TEST_CASE("code: a whole function copied counts though a dozen protected files s
   CHECK(p->action == Action::kAnnotate);
 }
 
-TEST_CASE("code: a whole function copied into new code counts as whole blocks, an if body does not") {
+TEST_CASE("code: with code_whole_blocks a function copied into new code counts as whole, an if body does not") {
   // The shape of the previous test, shared by twelve protected files, now inside new code.
   TempDir dir;
   auto helper = [](const std::string& n) {
@@ -498,13 +498,13 @@ TEST_CASE("code: a whole function copied into new code counts as whole blocks, a
       "func sumSquares(values []int) int {\n\ttotal := 0\n\tfor _, v := range values {\n\t\ttotal += v * v\n\t}\n"
       "\treturn total\n}\n\n";
   const std::string after = "\nfunc greet(name string) string {\n\treturn strings.ToUpper(\"hello, \" + name)\n}\n";
-  auto with = Filter::Open(dir / "idx", FilterOptions{});
+  FilterOptions on;
+  on.code_whole_blocks = true;
+  auto with = Filter::Open(dir / "idx", on);
   REQUIRE(with.ok());
-  REQUIRE((*with)->options().code_whole_blocks);
-  FilterOptions off;
-  off.code_whole_blocks = false;
-  auto without = Filter::Open(dir / "idx", off);
+  auto without = Filter::Open(dir / "idx", FilterOptions{});
   REQUIRE(without.ok());
+  REQUIRE_FALSE((*without)->options().code_whole_blocks);
   const std::string answer = before + helper("Config") + after;
   auto w = (*with)->Check(answer, Kind::kCode, "go");
   REQUIRE(w.ok());
@@ -612,10 +612,10 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,
                               "short_span_tokens": 50, "code_whole_min_tokens": 14,
-                              "code_whole_blocks": false})",
+                              "code_whole_blocks": true})",
                           "policy.json", &o)
               .ok());
-  CHECK_FALSE(o.code_whole_blocks);
+  CHECK(o.code_whole_blocks);
   CHECK(o.code_whole_share == Approx(0.9));
   CHECK(o.code_whole_df == 64);
   CHECK(o.min_renaming_short == Approx(1.0));

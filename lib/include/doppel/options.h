@@ -124,11 +124,12 @@ struct FilterOptions {
   // Code: a span that is itself whole blocks — it opens at least one block (Language::block_start),
   // closes every block it opens and none it did not, ends closing one, starts at the answer's
   // outermost block depth (a function, not the body of an `if`) and matches code_whole_share of
-  // its own tokens — is a whole function copied too, inside new code, and weighs as above. On
-  // the code suite it raised embedded copies caught with line IoU >= 0.8 from 91.3% to 93.5%
-  // and whole functions by 0.2-0.7 points, false flags unchanged; without the depth and share
-  // conditions, novel false flags rose from 0.73% to 1.82% (`if err != nil { ... }` bodies).
-  bool code_whole_blocks = true;
+  // its own tokens — is a whole function copied too, inside new code, and weighs as above. Off by
+  // default: on the code suite it raised embedded copies caught with line IoU >= 0.8 from 91.3%
+  // to 93.5% and whole functions by 0.2-0.7 points with per-function false flags unchanged, but
+  // scanning 4,409 files of new code it flagged 307 instead of 250, nearly all for idioms a small
+  // protected corpus holds a few times (Rust `impl Display`, Go `String()` joins, `use` lists).
+  bool code_whole_blocks = false;
   // A whole block shorter than code.min_span_tokens is still reported when at least this many
   // of its tokens match (0: never). On the code suite 16 raised whole-function recall by about
   // one point and short false flags from 0.55% to 1.82% (a 16-token function is most often a
