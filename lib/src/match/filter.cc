@@ -259,21 +259,29 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
 double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const BlockTokens& blocks,
                      uint32_t* repeats) {
   std::map<std::pair<uint64_t, uint64_t>, uint32_t> pair_count;
-  for (const auto& [qi, si] : a->pairs) {
-    if (IdName(q[qi]) != 0 && IdName(s[si]) != 0) ++pair_count[{IdName(q[qi]), IdName(s[si])}];
-  }
-  if (pair_count.empty()) return -1;
-  std::vector<std::pair<uint32_t, std::pair<uint64_t, uint64_t>>> by_count;
-  for (const auto& [names, c] : pair_count) by_count.emplace_back(c, names);
-  std::stable_sort(by_count.begin(), by_count.end(),
-                   [](const auto& x, const auto& y) { return x.first > y.first; });
   std::unordered_map<uint64_t, uint64_t> q_to_s;
   std::unordered_set<uint64_t> used_s;
-  for (const auto& [c, names] : by_count) {
-    if (q_to_s.count(names.first) || used_s.count(names.second)) continue;
-    q_to_s[names.first] = names.second;
-    used_s.insert(names.second);
-  }
+  // The renaming over pairs [begin, end): greedy on pair counts.
+  auto build_renaming = [&](size_t begin, size_t end) {
+    pair_count.clear();
+    q_to_s.clear();
+    for (size_t i = begin; i < end; ++i) {
+      const auto [qi, si] = a->pairs[i];
+      if (IdName(q[qi]) != 0 && IdName(s[si]) != 0) ++pair_count[{IdName(q[qi]), IdName(s[si])}];
+    }
+    std::vector<std::pair<uint32_t, std::pair<uint64_t, uint64_t>>> by_count;
+    for (const auto& [names, c] : pair_count) by_count.emplace_back(c, names);
+    std::stable_sort(by_count.begin(), by_count.end(),
+                     [](const auto& x, const auto& y) { return x.first > y.first; });
+    used_s.clear();
+    for (const auto& [c, names] : by_count) {
+      if (q_to_s.count(names.first) || used_s.count(names.second)) continue;
+      q_to_s[names.first] = names.second;
+      used_s.insert(names.second);
+    }
+  };
+  build_renaming(0, a->pairs.size());
+  if (pair_count.empty()) return -1;
   auto consistent_id = [&](const std::pair<uint32_t, uint32_t>& p) {
     const uint64_t qn = IdName(q[p.first]), sn = IdName(s[p.second]);
     if (qn == 0 || sn == 0) return false;
@@ -320,7 +328,14 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
   // function keeps its last lines (`abort(); }`, Ruby's `end`) though their names occur once;
   // its start likewise.
   if (first < last) {
-    auto agrees = [&](const std::pair<uint32_t, uint32_t>& p) { return !is_id(p) || consistent_id(p); };
+    // The renaming of the span as trimmed: names paired only in the trimmed-off edges (a
+    // neighbour's code aligned by chance) no longer claim a source name.
+    build_renaming(first, last);
+    auto agrees = [&](const std::pair<uint32_t, uint32_t>& p) {
+      if (!is_id(p) || consistent_id(p)) return true;
+      const uint64_t qn = IdName(q[p.first]), sn = IdName(s[p.second]);
+      return qn != 0 && sn != 0 && !q_to_s.count(qn) && !used_s.count(sn);  // a fresh pair
+    };
     uint32_t open = 0, unopened = 0;
     for (size_t i = first; i < last; ++i) {
       const int d = blocks.Delta(q, a->pairs[i].first);
@@ -346,6 +361,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
     a->s_end = a->pairs.back().second + 1;
     a->matched = static_cast<uint32_t>(a->pairs.size());
   }
+  build_renaming(0, a->pairs.size());  // the renaming of the span as it is reported
   // Evidence: occurrences of a name already seen in the span. Only repeated names can disagree
   // with a renaming; when every name occurs once, any code of the same shape "renames" 100%.
   uint32_t total = 0, consistent = 0;
