@@ -143,6 +143,18 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
       if (source_grams == nullptr) r = (r - source[j] * pow) * kRollBase + source[j + k];
     }
   }
+  // With anchors, only seeds near one are kept (checked as they are made).
+  const std::vector<Anchor>* an = o.anchors;
+  const int64_t anchor_reach = o.anchor_reach;
+  auto near_anchor = [&](uint32_t sq, uint32_t ss) {
+    auto it = std::lower_bound(an->begin(), an->end(), static_cast<int64_t>(sq) - anchor_reach,
+                               [](const Anchor& a, int64_t v) { return static_cast<int64_t>(a.q) < v; });
+    const int64_t diag = static_cast<int64_t>(ss) - sq;
+    for (; it != an->end() && static_cast<int64_t>(it->q) <= static_cast<int64_t>(sq) + anchor_reach; ++it) {
+      if (std::abs(static_cast<int64_t>(it->s) - static_cast<int64_t>(it->q) - diag) <= anchor_reach) return true;
+    }
+    return false;
+  };
   std::vector<Seed> seeds;
   for (const auto& [b, e] : ranges) {
     for (uint32_t j = b; j < e && seeds.size() < kMaxSeeds; ++j) {
@@ -150,23 +162,10 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
       if (slot == UINT32_MAX) continue;
       const uint32_t n = in_source[slot];
       if (n > 1 && uint64_t{q.count_[slot]} * n > kMaxPairsPerGram) continue;
-      for (uint32_t i = q.last_[slot]; i != UINT32_MAX; i = q.next_[i]) seeds.push_back({i, j});
-    }
-  }
-  if (o.anchors != nullptr) {
-    const std::vector<Anchor>& an = *o.anchors;
-    const int64_t reach = o.anchor_reach;
-    auto near_anchor = [&](const Seed& sd) {
-      auto it = std::lower_bound(an.begin(), an.end(), static_cast<int64_t>(sd.q) - reach,
-                                 [](const Anchor& a, int64_t v) { return static_cast<int64_t>(a.q) < v; });
-      const int64_t diag = static_cast<int64_t>(sd.s) - sd.q;
-      for (; it != an.end() && static_cast<int64_t>(it->q) <= static_cast<int64_t>(sd.q) + reach; ++it) {
-        if (std::abs(static_cast<int64_t>(it->s) - static_cast<int64_t>(it->q) - diag) <= reach) return true;
+      for (uint32_t i = q.last_[slot]; i != UINT32_MAX; i = q.next_[i]) {
+        if (an == nullptr || near_anchor(i, j)) seeds.push_back({i, j});
       }
-      return false;
-    };
-    seeds.erase(std::remove_if(seeds.begin(), seeds.end(), [&](const Seed& sd) { return !near_anchor(sd); }),
-                seeds.end());
+    }
   }
   if (seeds.empty()) return;
   std::sort(seeds.begin(), seeds.end(),

@@ -195,6 +195,48 @@ class QueryFingerprints {
   std::vector<uint32_t> positions_;  // per entry: its first keep_ source positions
 };
 
+// Candidates by document id: an open-addressing table (a check counts up to hundreds of
+// thousands of posting entries; node-based maps spent most of that time allocating).
+class CandidateCounts {
+ public:
+  Candidate& operator[](uint32_t id) {
+    if (2 * (size_ + 1) > slots_.size()) Grow();
+    size_t i = Slot(id);
+    while (used_[i] && slots_[i].id != id) i = (i + 1) & (slots_.size() - 1);
+    if (!used_[i]) {
+      used_[i] = 1;
+      slots_[i] = Candidate{id, 0, 0};
+      ++size_;
+    }
+    return slots_[i];
+  }
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (used_[i]) f(slots_[i]);
+    }
+  }
+
+ private:
+  size_t Slot(uint32_t id) const { return (id * 0x9E3779B1u) & (slots_.size() - 1); }
+  void Grow() {
+    std::vector<Candidate> old = std::move(slots_);
+    std::vector<uint8_t> old_used = std::move(used_);
+    slots_.assign(old.empty() ? 1024 : 2 * old.size(), Candidate{});
+    used_.assign(slots_.size(), 0);
+    for (size_t i = 0; i < old.size(); ++i) {
+      if (!old_used[i]) continue;
+      size_t j = Slot(old[i].id);
+      while (used_[j]) j = (j + 1) & (slots_.size() - 1);
+      used_[j] = 1;
+      slots_[j] = old[i];
+    }
+  }
+  std::vector<Candidate> slots_;
+  std::vector<uint8_t> used_;
+  size_t size_ = 0;
+};
+
 // One part of the answer read with one normalization: all prose, or one code block.
 struct Stream {
   Kind kind = Kind::kText;
@@ -506,10 +548,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         for (size_t t = f.position; t < end; ++t) token_df[t] = token_df[t] == 0 ? df : std::min(token_df[t], df);
       }
     }
-    std::unordered_map<uint32_t, Candidate> cands;
+    CandidateCounts cands;
     for (const auto& p : postings) {
       if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
-      for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0}).first->second.hits;
+      for (uint32_t id : p.ids) ++cands[id].hits;
     }
     const std::vector<Posting> gram_postings = std::move(postings);
     postings.clear();
@@ -520,19 +562,24 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(bands, &postings));
     for (const auto& p : postings) {
       if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
-      for (uint32_t id : p.ids) ++cands.try_emplace(id, Candidate{id, 0, 0}).first->second.band_hits;
+      for (uint32_t id : p.ids) ++cands[id].band_hits;
     }
     const uint32_t min_hits =
         std::min<uint32_t>(o.min_candidate_hits, static_cast<uint32_t>(grams.size()));
     std::vector<Candidate> ranked;
-    for (const auto& [id, c] : cands) {
-      if ((c.hits >= min_hits || c.band_hits > 0) && !index_->IsDeleted(id)) ranked.push_back(c);
-    }
-    std::sort(ranked.begin(), ranked.end(), [](const Candidate& a, const Candidate& b) {
+    cands.ForEach([&](const Candidate& c) {
+      if ((c.hits >= min_hits || c.band_hits > 0) && !index_->IsDeleted(c.id)) ranked.push_back(c);
+    });
+    auto better = [](const Candidate& a, const Candidate& b) {
       const uint32_t sa = a.hits + 2 * a.band_hits, sb = b.hits + 2 * b.band_hits;
       return sa != sb ? sa > sb : a.id < b.id;
-    });
-    if (ranked.size() > o.max_candidates) ranked.resize(o.max_candidates);
+    };
+    if (ranked.size() > o.max_candidates) {
+      std::partial_sort(ranked.begin(), ranked.begin() + o.max_candidates, ranked.end(), better);
+      ranked.resize(o.max_candidates);
+    } else {
+      std::sort(ranked.begin(), ranked.end(), better);
+    }
     candidates_seen += ranked.size();
 
     // 3. Align each candidate of the same kind.
