@@ -253,6 +253,35 @@ void WriteCodeIndex(const std::string& dir, const std::vector<std::pair<std::str
   REQUIRE((*index)->Write(&batch, &ws).ok());
 }
 
+// A short Go function whose shape twelve protected files share (WriteSharedShapeIndex), named
+// after `n`.
+std::string LoadHelper(const std::string& n) {
+  return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
+         ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" +
+         n + ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
+}
+
+void WriteSharedShapeIndex(const std::string& dir) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 12; ++i) {
+    files.emplace_back("pkg/file" + std::to_string(i) + ".go", "package pkg\n\n" + LoadHelper(std::to_string(i)));
+  }
+  WriteCodeIndex(dir, files, "go");
+}
+
+// Indexes one protected file in `dir` and checks `answer` against it at the default options;
+// the verdict must have spans.
+Verdict CheckAgainstOne(const std::string& dir, const std::string& name, const std::string& code,
+                        const std::string& language, const std::string& answer) {
+  WriteCodeIndex(dir, {{name, code}}, language);
+  auto filter = Filter::Open(dir, FilterOptions{});
+  REQUIRE(filter.ok());
+  auto v = (*filter)->Check(answer, Kind::kCode, language);
+  REQUIRE(v.ok());
+  REQUIRE(!v->spans.empty());
+  return std::move(v).value();
+}
+
 }  // namespace
 
 TEST_CASE("code: renamed copies are found, localized and told apart from look-alikes") {
@@ -457,14 +486,7 @@ TEST_CASE("code: a whole function copied counts though a dozen protected files s
   // Twelve files share the shape: too common for a span inside a longer answer
   // (code_evidence_df 2), rare enough for an answer that is that function whole (code_whole_df).
   TempDir dir;
-  auto helper = [](const std::string& n) {
-    return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
-           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" +
-           n + ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
-  };
-  std::vector<std::pair<std::string, std::string>> files;
-  for (int i = 0; i < 12; ++i) files.emplace_back("pkg/file" + std::to_string(i) + ".go", "package pkg\n\n" + helper(std::to_string(i)));
-  WriteCodeIndex(dir / "idx", files, "go");
+  WriteSharedShapeIndex(dir / "idx");
   auto whole = Filter::Open(dir / "idx", FilterOptions{});
   REQUIRE(whole.ok());
   REQUIRE((*whole)->options().code_whole_share > 0);
@@ -472,7 +494,7 @@ TEST_CASE("code: a whole function copied counts though a dozen protected files s
   off.code_whole_share = 0;
   auto partial = Filter::Open(dir / "idx", off);
   REQUIRE(partial.ok());
-  const std::string answer = helper("Config");
+  const std::string answer = LoadHelper("Config");
   auto w = (*whole)->Check(answer, Kind::kCode, "go");
   REQUIRE(w.ok());
   REQUIRE(!w->spans.empty());
@@ -486,14 +508,7 @@ TEST_CASE("code: a whole function copied counts though a dozen protected files s
 TEST_CASE("code: with code_whole_blocks a function copied into new code counts as whole, an if body does not") {
   // The shape of the previous test, shared by twelve protected files, now inside new code.
   TempDir dir;
-  auto helper = [](const std::string& n) {
-    return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
-           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" +
-           n + ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
-  };
-  std::vector<std::pair<std::string, std::string>> files;
-  for (int i = 0; i < 12; ++i) files.emplace_back("pkg/file" + std::to_string(i) + ".go", "package pkg\n\n" + helper(std::to_string(i)));
-  WriteCodeIndex(dir / "idx", files, "go");
+  WriteSharedShapeIndex(dir / "idx");
   const std::string before =
       "func sumSquares(values []int) int {\n\ttotal := 0\n\tfor _, v := range values {\n\t\ttotal += v * v\n\t}\n"
       "\treturn total\n}\n\n";
@@ -505,7 +520,7 @@ TEST_CASE("code: with code_whole_blocks a function copied into new code counts a
   auto without = Filter::Open(dir / "idx", FilterOptions{});
   REQUIRE(without.ok());
   REQUIRE_FALSE((*without)->options().code_whole_blocks);
-  const std::string answer = before + helper("Config") + after;
+  const std::string answer = before + LoadHelper("Config") + after;
   auto w = (*with)->Check(answer, Kind::kCode, "go");
   REQUIRE(w.ok());
   REQUIRE(!w->spans.empty());
@@ -517,95 +532,84 @@ TEST_CASE("code: with code_whole_blocks a function copied into new code counts a
   REQUIRE(!wo->spans.empty());
   CHECK(wo->action == Action::kAnnotate);
   // The same function as the body of an `if` in new code is not at the answer's outer level.
-  const std::string nested = before + "func run(ok bool) {\n\tif ok {\n\t\t" + helper("Config") + "\t}\n}\n" + after;
+  const std::string nested = before + "func run(ok bool) {\n\tif ok {\n\t\t" + LoadHelper("Config") + "\t}\n}\n" + after;
   auto n = (*with)->Check(nested, Kind::kCode, "go");
   REQUIRE(n.ok());
   CHECK(n->action != Action::kRedact);
   CHECK(n->action != Action::kBlock);
 }
 
-TEST_CASE("code: a copied function's span reaches its closing braces though its last names occur once") {
-  TempDir dir;
-  const std::string protected_code =
-      "#include <stdlib.h>\n\n"
-      "void release_region(void *addr, size_t length) {\n"
-      "    int rc;\n"
-      "    acquire_lock(addr);\n"
-      "    rc = unmap_pages(addr, length);\n"
-      "    release_lock(addr);\n"
-      "    if (rc < 0) {\n"
-      "        report_failure_and_stop();\n"
-      "    }\n"
-      "}\n";
-  WriteCodeIndex(dir / "idx", {{"src/region.c", protected_code}}, "c");
-  auto filter = Filter::Open(dir / "idx", FilterOptions{});
-  REQUIRE(filter.ok());
-  // New code, then the function renamed (lines 6-14), then more new code.
-  const std::string answer =
-      "static int total_count = 0;\n"
-      "int add_one(int value) {\n"
-      "    total_count += value;\n"
-      "    return total_count;\n"
-      "}\n"
-      "void drop_area(void *p, size_t n) {\n"
-      "    int r;\n"
-      "    acquire_lock(p);\n"
-      "    r = unmap_pages(p, n);\n"
-      "    release_lock(p);\n"
-      "    if (r < 0) {\n"
-      "        abort_now();\n"
-      "    }\n"
-      "}\n"
-      "int main(void) { return add_one(2) > 1 ? 0 : 1; }\n";
-  auto v = (*filter)->Check(answer, Kind::kCode, "c");
-  REQUIRE(v.ok());
-  REQUIRE(!v->spans.empty());
-  const Span& sp = v->spans.front();
-  CHECK(sp.source_name == "src/region.c");
-  CHECK(sp.query.first_line == 6);
-  CHECK(sp.query.last_line == 14);
-  CHECK(sp.source.last_line == 11);
-}
-
-TEST_CASE("code: a copied Ruby method's span reaches its closing ends (block tokens from the language table)") {
-  TempDir dir;
-  const std::string protected_code =
-      "require 'mmap'\n\n"
-      "def release_region(addr, length)\n"
-      "  acquire_lock(addr)\n"
-      "  rc = unmap_pages(addr, length)\n"
-      "  release_lock(addr)\n"
-      "  if rc < 0\n"
-      "    report_failure_and_stop\n"
-      "  end\n"
-      "end\n";
-  WriteCodeIndex(dir / "idx", {{"lib/region.rb", protected_code}}, "ruby");
-  auto filter = Filter::Open(dir / "idx", FilterOptions{});
-  REQUIRE(filter.ok());
-  // New code, then the method renamed (lines 6-13), then more new code.
-  const std::string answer =
-      "$total_count = 0\n"
-      "def add_one(value)\n"
-      "  $total_count += value if value > 0\n"
-      "  $total_count\n"
-      "end\n"
-      "def drop_area(p, n)\n"
-      "  acquire_lock(p)\n"
-      "  r = unmap_pages(p, n)\n"
-      "  release_lock(p)\n"
-      "  if r < 0\n"
-      "    abort_now\n"
-      "  end\n"
-      "end\n"
-      "puts add_one(2)\n";
-  auto v = (*filter)->Check(answer, Kind::kCode, "ruby");
-  REQUIRE(v.ok());
-  REQUIRE(!v->spans.empty());
-  const Span& sp = v->spans.front();
-  CHECK(sp.source_name == "lib/region.rb");
-  CHECK(sp.query.first_line == 6);
-  CHECK(sp.query.last_line == 13);
-  CHECK(sp.source.last_line == 10);
+TEST_CASE("code: a copied function's span reaches the end of its block though its last names occur once") {
+  // New code, then the function renamed, then more new code. C closes blocks with braces; Ruby
+  // with `end` (block tokens from its language table).
+  struct Case {
+    std::string lang, name, protected_code, answer;
+    uint32_t first_line, last_line, source_last_line;
+  };
+  const std::vector<Case> cases = {
+      {"c", "src/region.c",
+       "#include <stdlib.h>\n\n"
+       "void release_region(void *addr, size_t length) {\n"
+       "    int rc;\n"
+       "    acquire_lock(addr);\n"
+       "    rc = unmap_pages(addr, length);\n"
+       "    release_lock(addr);\n"
+       "    if (rc < 0) {\n"
+       "        report_failure_and_stop();\n"
+       "    }\n"
+       "}\n",
+       "static int total_count = 0;\n"
+       "int add_one(int value) {\n"
+       "    total_count += value;\n"
+       "    return total_count;\n"
+       "}\n"
+       "void drop_area(void *p, size_t n) {\n"
+       "    int r;\n"
+       "    acquire_lock(p);\n"
+       "    r = unmap_pages(p, n);\n"
+       "    release_lock(p);\n"
+       "    if (r < 0) {\n"
+       "        abort_now();\n"
+       "    }\n"
+       "}\n"
+       "int main(void) { return add_one(2) > 1 ? 0 : 1; }\n",
+       6, 14, 11},
+      {"ruby", "lib/region.rb",
+       "require 'mmap'\n\n"
+       "def release_region(addr, length)\n"
+       "  acquire_lock(addr)\n"
+       "  rc = unmap_pages(addr, length)\n"
+       "  release_lock(addr)\n"
+       "  if rc < 0\n"
+       "    report_failure_and_stop\n"
+       "  end\n"
+       "end\n",
+       "$total_count = 0\n"
+       "def add_one(value)\n"
+       "  $total_count += value if value > 0\n"
+       "  $total_count\n"
+       "end\n"
+       "def drop_area(p, n)\n"
+       "  acquire_lock(p)\n"
+       "  r = unmap_pages(p, n)\n"
+       "  release_lock(p)\n"
+       "  if r < 0\n"
+       "    abort_now\n"
+       "  end\n"
+       "end\n"
+       "puts add_one(2)\n",
+       6, 13, 10},
+  };
+  for (const Case& c : cases) {
+    INFO(c.lang);
+    TempDir dir;
+    const Verdict v = CheckAgainstOne(dir / "idx", c.name, c.protected_code, c.lang, c.answer);
+    const Span& sp = v.spans.front();
+    CHECK(sp.source_name == c.name);
+    CHECK(sp.query.first_line == c.first_line);
+    CHECK(sp.query.last_line == c.last_line);
+    CHECK(sp.source.last_line == c.source_last_line);
+  }
 }
 
 TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {
@@ -677,16 +681,11 @@ TEST_CASE("code: a method without its class is read as in its file") {
   for (const Case& c : cases) {
     INFO(c.language);
     TempDir dir;
-    WriteCodeIndex(dir / "idx", {{c.file, c.protected_code}}, c.language);
-    auto filter = Filter::Open(dir / "idx", FilterOptions{});
-    REQUIRE(filter.ok());
-    auto v = (*filter)->Check(c.snippet, Kind::kCode, c.language);
-    REQUIRE(v.ok());
-    REQUIRE(!v->spans.empty());
-    CHECK(v->spans.front().source_name == c.file);
-    CHECK(v->spans.front().renaming == Approx(1.0));
-    CHECK(v->spans.front().query.first_line == 1);
+    const Verdict v = CheckAgainstOne(dir / "idx", c.file, c.protected_code, c.language, c.snippet);
+    CHECK(v.spans.front().source_name == c.file);
+    CHECK(v.spans.front().renaming == Approx(1.0));
+    CHECK(v.spans.front().query.first_line == 1);
     // Offsets are the snippet's own: the span starts at its first token.
-    CHECK(v->spans.front().query.start == c.snippet.find_first_not_of(' '));
+    CHECK(v.spans.front().query.start == c.snippet.find_first_not_of(' '));
   }
 }
