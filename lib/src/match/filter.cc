@@ -404,6 +404,41 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
     a->matched = static_cast<uint32_t>(a->pairs.size());
   }
   build_renaming(0, a->pairs.size());  // the renaming of the span as it is reported
+  // The ends move out along their diagonals over tokens equal on both sides whose names the
+  // renaming maps alike, up to a blank line: where the chain reached a copy's edge through a
+  // seed of neighbouring code (trimmed above), the copy's first or last tokens were not paired.
+  if (!a->pairs.empty()) {
+    auto same = [&](uint32_t qi, uint32_t si) {
+      if (q[qi].hash != s[si].hash) return false;
+      const uint64_t qn = IdName(q[qi]), sn = IdName(s[si]);
+      if (qn == 0 && sn == 0) return true;
+      auto it = q_to_s.find(qn);
+      return it != q_to_s.end() && it->second == sn;
+    };
+    std::vector<std::pair<uint32_t, uint32_t>> before;
+    for (uint32_t qi = a->pairs.front().first, si = a->pairs.front().second;
+         qi > 0 && si > 0 && q[qi - 1].line + 1 >= q[qi].line && same(qi - 1, si - 1); --qi, --si) {
+      before.emplace_back(qi - 1, si - 1);
+    }
+    size_t added = before.size();
+    if (!before.empty()) {
+      std::reverse(before.begin(), before.end());
+      a->pairs.insert(a->pairs.begin(), before.begin(), before.end());
+    }
+    for (uint32_t qi = a->pairs.back().first, si = a->pairs.back().second;
+         qi + 1 < q.size() && si + 1 < s.size() && q[qi].line + 1 >= q[qi + 1].line && same(qi + 1, si + 1);
+         ++qi, ++si) {
+      a->pairs.emplace_back(qi + 1, si + 1);
+      ++added;
+    }
+    if (added > 0) {
+      a->q_begin = a->pairs.front().first;
+      a->q_end = a->pairs.back().first + 1;
+      a->s_begin = a->pairs.front().second;
+      a->s_end = a->pairs.back().second + 1;
+      a->matched = static_cast<uint32_t>(a->pairs.size());
+    }
+  }
   // Evidence: occurrences of a name already seen in the span. Only repeated names can disagree
   // with a renaming; when every name occurs once, any code of the same shape "renames" 100%.
   uint32_t total = 0, consistent = 0;
