@@ -177,7 +177,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       } else {
         const TSSymbol sym = ts_node_symbol(node);
         *errors += sym == kErrorSymbol;
-        const uint8_t cat = sym < category_.size() ? category_[sym] : kOther;
+        const uint8_t cat = sym < category_.size() ? category_[sym] : static_cast<uint8_t>(kOther);
         const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
         if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
           // dropped with its children
