@@ -269,17 +269,24 @@ void WriteSharedShapeIndex(const std::string& dir) {
   WriteCodeIndex(dir, files, "go");
 }
 
+// Checks `answer` as code in `language` against the index in `dir` with `options`.
+Verdict CheckWith(const std::string& dir, const FilterOptions& options, const std::string& answer,
+                  const std::string& language) {
+  auto filter = Filter::Open(dir, options);
+  REQUIRE(filter.ok());
+  auto v = (*filter)->Check(answer, Kind::kCode, language);
+  REQUIRE(v.ok());
+  return std::move(v).value();
+}
+
 // Indexes one protected file in `dir` and checks `answer` against it at the default options;
 // the verdict must have spans.
 Verdict CheckAgainstOne(const std::string& dir, const std::string& name, const std::string& code,
                         const std::string& language, const std::string& answer) {
   WriteCodeIndex(dir, {{name, code}}, language);
-  auto filter = Filter::Open(dir, FilterOptions{});
-  REQUIRE(filter.ok());
-  auto v = (*filter)->Check(answer, Kind::kCode, language);
-  REQUIRE(v.ok());
-  REQUIRE(!v->spans.empty());
-  return std::move(v).value();
+  Verdict v = CheckWith(dir, FilterOptions{}, answer, language);
+  REQUIRE(!v.spans.empty());
+  return v;
 }
 
 }  // namespace
@@ -475,11 +482,8 @@ TEST_CASE("code: with min_literal_agreement, a renamed shape with other literal 
   // Without the check the same shape redacts.
   FilterOptions off;
   off.min_literal_agreement = 0;
-  auto plain = Filter::Open(dir / "idx", off);
-  REQUIRE(plain.ok());
-  auto without = (*plain)->Check(shaped, Kind::kCode, "python");
-  REQUIRE(without.ok());
-  CHECK((without->action == Action::kRedact || without->action == Action::kBlock));
+  const Verdict without = CheckWith(dir / "idx", off, shaped, "python");
+  CHECK((without.action == Action::kRedact || without.action == Action::kBlock));
 }
 
 TEST_CASE("code: a whole function copied counts though a dozen protected files share its shape") {
@@ -647,13 +651,10 @@ TEST_CASE("code: with code_whole_min_tokens, a whole function under the span min
   CHECK(p->action == Action::kAllow);
   FilterOptions fo;
   fo.code_whole_min_tokens = 14;
-  auto shorter = Filter::Open(dir / "idx", fo);
-  REQUIRE(shorter.ok());
-  auto s = (*shorter)->Check(renamed, Kind::kCode, "go");
-  REQUIRE(s.ok());
-  REQUIRE(!s->spans.empty());
-  CHECK(s->spans.front().source_name == "pkg/scale.go");
-  CHECK((s->action == Action::kRedact || s->action == Action::kBlock));
+  const Verdict s = CheckWith(dir / "idx", fo, renamed, "go");
+  REQUIRE(!s.spans.empty());
+  CHECK(s.spans.front().source_name == "pkg/scale.go");
+  CHECK((s.action == Action::kRedact || s.action == Action::kBlock));
 }
 
 TEST_CASE("code: a method without its class is read as in its file") {

@@ -26,23 +26,6 @@ uint64_t SlotHash(uint64_t gram) { return gram * 0x9E3779B97F4A7C15ull; }
 }  // namespace
 
 namespace {
-// Seed grams are a polynomial rolling hash of the k token hashes (which are already well
-// mixed): one multiply-add per position when sliding. They are compared within one check and
-// never stored.
-constexpr uint64_t kRollBase = 0x9E3779B97F4A7C15ull;
-
-uint64_t RollPow(uint32_t k) {  // kRollBase^(k-1)
-  uint64_t p = 1;
-  for (uint32_t i = 1; i < k; ++i) p *= kRollBase;
-  return p;
-}
-
-uint64_t RollAt(const uint64_t* t, uint32_t k) {
-  uint64_t r = 0;
-  for (uint32_t i = 0; i < k; ++i) r = r * kRollBase + t[i];
-  return r;
-}
-
 inline uint64_t NotEmpty(uint64_t h) { return h == kEmpty ? 1 : h; }  // kEmpty marks a free slot
 }  // namespace
 
@@ -50,12 +33,12 @@ void SeedGrams(const std::vector<uint64_t>& t, uint32_t k, std::vector<uint64_t>
   out->clear();
   if (k == 0 || t.size() < k) return;
   out->resize(t.size() - k + 1);
-  const uint64_t pow = RollPow(k);
-  uint64_t r = RollAt(t.data(), k);
+  const RollingHash roll(k);
+  uint64_t r = roll.At(t.data());
   for (size_t i = 0;; ++i) {
     (*out)[i] = NotEmpty(r);
     if (i + 1 == out->size()) break;
-    r = (r - t[i] * pow) * kRollBase + t[i + k];
+    r = roll.Slide(r, t[i], t[i + k]);
   }
 }
 
@@ -131,16 +114,16 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
   }
   slot_of.resize(num_grams);
   in_source.assign(q.keys_.size(), 0);
-  const uint64_t pow = RollPow(k);
+  const RollingHash roll(k);
   for (const auto& [b, e] : ranges) {
     if (b >= e) continue;
-    uint64_t r = source_grams != nullptr ? 0 : RollAt(source.data() + b, k);
+    uint64_t r = source_grams != nullptr ? 0 : roll.At(source.data() + b);
     for (uint32_t j = b;; ++j) {
       const uint32_t slot = q.Find(source_grams != nullptr ? (*source_grams)[j] : NotEmpty(r));
       slot_of[j] = slot;
       if (slot != UINT32_MAX) ++in_source[slot];
       if (j + 1 == e) break;
-      if (source_grams == nullptr) r = (r - source[j] * pow) * kRollBase + source[j + k];
+      if (source_grams == nullptr) r = roll.Slide(r, source[j], source[j + k]);
     }
   }
   // With anchors, only seeds near one are kept (checked as they are made).

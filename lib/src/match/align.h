@@ -39,6 +39,30 @@ struct AlignedSpan {
   std::vector<std::pair<uint32_t, uint32_t>> pairs;
 };
 
+// A polynomial rolling hash of k consecutive token hashes (which are already well mixed): one
+// multiply-add per position when sliding. For grams compared within one check, never stored
+// (seed grams; the screen that finds where a source holds an answer's fingerprints).
+class RollingHash {
+ public:
+  explicit RollingHash(uint32_t k) : k_(k) {
+    for (uint32_t i = 1; i < k_; ++i) pow_ *= kBase;
+  }
+  uint32_t k() const { return k_; }
+  // The value of t[0, k).
+  uint64_t At(const uint64_t* t) const {
+    uint64_t r = 0;
+    for (uint32_t i = 0; i < k_; ++i) r = r * kBase + t[i];
+    return r;
+  }
+  // The value one position on: `r` was the value of t[i, i + k); `out` is t[i], `in` t[i + k].
+  uint64_t Slide(uint64_t r, uint64_t out, uint64_t in) const { return (r - out * pow_) * kBase + in; }
+
+ private:
+  static constexpr uint64_t kBase = 0x9E3779B97F4A7C15ull;
+  uint32_t k_;
+  uint64_t pow_ = 1;  // kBase^(k-1)
+};
+
 // The k-gram hashes of a token sequence (one per position, none when it is shorter than k): a
 // rolling hash, for seeds compared within one check (never stored).
 void SeedGrams(const std::vector<uint64_t>& tokens, uint32_t k, std::vector<uint64_t>* out);

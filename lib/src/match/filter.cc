@@ -74,9 +74,7 @@ uint64_t IdName(const Token& t) {
 class QueryFingerprints {
  public:
   QueryFingerprints(const std::vector<Fingerprint>& fps, const std::vector<uint64_t>& hashes, uint32_t k)
-      : k_(k) {
-    pow_ = 1;
-    for (uint32_t i = 1; i < k_; ++i) pow_ *= kBase;
+      : k_(k), roll_(k) {
     size_t slots = 16;
     while (slots < 2 * fps.size()) slots *= 2;
     mask_ = slots - 1;
@@ -85,7 +83,7 @@ class QueryFingerprints {
     if (k_ == 0 || hashes.size() < k_) return;  // a single gram shorter than k: no rolling value
     for (size_t i = 0; i < fps.size(); ++i) {
       if (fps[i].position + k_ > hashes.size()) continue;
-      const uint64_t roll = Roll(hashes.data() + fps[i].position);
+      const uint64_t roll = roll_.At(hashes.data() + fps[i].position);
       size_t slot = Slot(roll);
       while (slot_entry_[slot] != kNone &&
              (entries_[slot_entry_[slot]].roll != roll || entries_[slot_entry_[slot]].hash != fps[i].hash)) {
@@ -111,7 +109,7 @@ class QueryFingerprints {
     if (entries_.empty() || source.size() < k_) return;
     const size_t n = source.size() - k_ + 1;  // k-grams
     const size_t w = std::max<uint32_t>(window, 1);
-    uint64_t roll = Roll(source.data());
+    uint64_t roll = roll_.At(source.data());
     for (size_t j = 0;; ++j) {
       const uint32_t bit = Bit(roll);
       if (filter_bits_[bit >> 6] >> (bit & 63) & 1) {
@@ -134,7 +132,7 @@ class QueryFingerprints {
         }
       }
       if (j + 1 >= n) break;
-      roll = (roll - source[j] * pow_) * kBase + source[j + k_];
+      roll = roll_.Slide(roll, source[j], source[j + k_]);
     }
   }
 
@@ -149,16 +147,10 @@ class QueryFingerprints {
 
  private:
   static constexpr uint32_t kNone = UINT32_MAX;
-  static constexpr uint64_t kBase = 0x9E3779B97F4A7C15ull;
   struct Entry {
     uint64_t hash;  // the fingerprint
     uint64_t roll;  // the rolling value of its k-gram
   };
-  uint64_t Roll(const uint64_t* t) const {
-    uint64_t r = 0;
-    for (uint32_t i = 0; i < k_; ++i) r = r * kBase + t[i];
-    return r;
-  }
   // Whether Winnow keeps k-gram j (hash g) of n: it is the rightmost minimum of one of the
   // windows it is in (windows of w k-grams, or the one window of all when n < w).
   template <typename GramHash>
@@ -184,7 +176,7 @@ class QueryFingerprints {
   size_t Slot(uint64_t roll) const { return (roll * 0x9E3779B97F4A7C15ull >> 20) & mask_; }
 
   uint32_t k_;
-  uint64_t pow_ = 1;  // kBase^(k-1)
+  RollingHash roll_;
   size_t mask_ = 0;
   std::vector<uint32_t> slot_entry_;  // open addressing on the rolling value; kNone when free
   std::vector<Entry> entries_;        // distinct answer fingerprints
@@ -633,7 +625,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (ranked.empty()) continue;
     std::vector<AlignedSpan> aligned;
     const QueryGrams query_grams(st.hashes, ao.seed_size);
-    QueryFingerprints query_fps(fps, st.hashes, gram_k);
+    // Anchors are for code; a text stream's fingerprints are not tabled for them.
+    static const std::vector<Fingerprint> kNoFingerprints;
+    QueryFingerprints query_fps(st.kind == Kind::kCode ? fps : kNoFingerprints, st.hashes, gram_k);
     const BlockTokens& blocks = BlockTokensOf(st.language);
     // Block depth before each answer token, and the answer's outermost depth (a fragment may
     // close blocks it did not open): whole blocks at that depth are functions, not the body of
@@ -641,14 +635,13 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::vector<int> depth_before;
     int top_depth = 0;
     if (st.kind == Kind::kCode && o.code_whole_blocks) {
-      depth_before.resize(st.tokens.size() + 1);
+      depth_before.resize(st.tokens.size());
       int depth = 0;
       for (uint32_t i = 0; i < st.tokens.size(); ++i) {
         depth_before[i] = depth;
         top_depth = std::min(top_depth, depth);
         depth += blocks.Delta(st.tokens, i);
       }
-      depth_before[st.tokens.size()] = depth;
     }
     // A candidate whose shared fingerprints all lie in parts of the answer that spans of better
     // ranked candidates already account for (spans that count) cannot give a part a source, so
