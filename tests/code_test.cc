@@ -128,6 +128,31 @@ TEST_CASE("code: literals are abstracted, broken snippets still tokenize") {
   CHECK(CodeHashes("c", "") .empty());
 }
 
+TEST_CASE("code: a window cut from a class is read inside the snippet wrapper") {
+  // The window closes the method it starts in and opens one at its end, so it does not parse
+  // alone; its brackets pair up only with the wrapper's ("class Snippet {" ... "}"), and it is
+  // read as it reads inside the wrapper.
+  const Language* java = LanguageByName("java");
+  const std::string window =
+      "    return value;\n  }\n\n  public Name create(String text, Oid type) throws NameError {\n"
+      "    return new Name(this, text, type);\n  }\n\n  public Name parse(byte[] raw, Oid type) {\n";
+  const std::string wrapped = java->snippet_open + "\n" + window + "\n" + java->snippet_close;
+  auto tok = NewCodeTokenizer(java);
+  Tokens alone, inside;
+  REQUIRE(tok->Tokenize(window, &alone).ok());
+  REQUIRE(tok->Tokenize(wrapped, &inside).ok());
+  const size_t at = java->snippet_open.size() + 1;
+  std::vector<uint64_t> expected, got;
+  for (const Token& t : inside) {
+    if (t.begin >= at && t.end <= at + window.size()) expected.push_back(t.hash);
+  }
+  TokenHashes(alone, &got);
+  CHECK(got == expected);
+  // A window that starts inside a table pairs up with nothing; it still tokenizes.
+  REQUIRE(tok->Tokenize("  0x1f, 0x2e,\n  0x3d };\n  int size() { return 3; }\n", &alone).ok());
+  CHECK(alone.size() >= 10);
+}
+
 TEST_CASE("code: invalid UTF-8 in code is an error naming the offset") {
   auto tok = NewCodeTokenizer(LanguageByName("go"));
   Tokens t;

@@ -50,6 +50,40 @@ void DropCosmeticPunctuation(Tokens* tokens) {
   t.resize(w);
 }
 
+// Whether the brackets ((), [] and {}) of `open`, then of `tokens`, then of `close` pair up in
+// order. A snippet parses cleanly inside its wrapper only if they do (with the wrapper's own
+// brackets: a window cut from a class may close one block early and open one at its end).
+bool BracketsBalance(std::string_view open, const Tokens& tokens, std::string_view close) {
+  static const uint64_t kOpen[3] = {Hash("("), Hash("["), Hash("{")};
+  static const uint64_t kClose[3] = {Hash(")"), Hash("]"), Hash("}")};
+  std::vector<uint8_t> stack;
+  auto step = [&stack](int kind, bool opens) {
+    if (opens) {
+      stack.push_back(static_cast<uint8_t>(kind));
+      return true;
+    }
+    if (stack.empty() || stack.back() != kind) return false;
+    stack.pop_back();
+    return true;
+  };
+  auto chars = [&step](std::string_view s) {  // the wrappers are plain code: no strings or comments
+    for (const char c : s) {
+      const size_t o = std::string_view("([{").find(c), e = std::string_view(")]}").find(c);
+      if (o != std::string_view::npos && !step(static_cast<int>(o), true)) return false;
+      if (e != std::string_view::npos && !step(static_cast<int>(e), false)) return false;
+    }
+    return true;
+  };
+  if (!chars(open)) return false;
+  for (const Token& t : tokens) {
+    for (int k = 0; k < 3; ++k) {
+      if (t.hash == kOpen[k]) step(k, true);
+      if (t.hash == kClose[k] && !step(k, false)) return false;
+    }
+  }
+  return chars(close) && stack.empty();
+}
+
 Status CheckInput(std::string_view text, uint32_t base_offset) {
   if (text.size() + base_offset >= std::numeric_limits<uint32_t>::max()) {
     return Status::ResourceExhausted("text of " + std::to_string(text.size()) +
@@ -131,8 +165,11 @@ class TreeSitterTokenizer final : public Tokenizer {
     // tokens as they read in a file, minus the wrapper's. Such snippets leave a few error nodes
     // (1-20 seen on methods of the code corpus); text that leaves more is not a member out of
     // its class (a table cut from a file leaves hundreds), and tree-sitter's error recovery,
-    // milliseconds on such text, is not paid twice.
-    if (has_error && errors <= kMaxSnippetErrors && !lang_->snippet_open.empty() && text.size() <= kMaxSnippetBytes) {
+    // milliseconds on such text, is not paid twice. Nor is it paid for text whose brackets do
+    // not pair up with the wrapper's (most windows cut from a file), which the wrapper does not
+    // make parse.
+    if (has_error && errors <= kMaxSnippetErrors && !lang_->snippet_open.empty() && text.size() <= kMaxSnippetBytes &&
+        BracketsBalance(lang_->snippet_open, *out, lang_->snippet_close)) {
       std::string wrapped;
       wrapped.reserve(lang_->snippet_open.size() + text.size() + lang_->snippet_close.size() + 2);
       wrapped.append(lang_->snippet_open).append("\n").append(text).append("\n").append(lang_->snippet_close);
