@@ -292,35 +292,84 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
 // the span has no identifiers.
 double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const BlockTokens& blocks,
                      uint32_t* repeats) {
-  std::map<std::pair<uint64_t, uint64_t>, uint32_t> pair_count;
-  std::unordered_map<uint64_t, uint64_t> q_to_s;
-  std::unordered_set<uint64_t> used_s;
-  // The renaming over pairs [begin, end): greedy on pair counts.
+  // The renaming over pairs [begin, end): the distinct (query name, source name) pairs with
+  // their counts, sorted by names; then, greedy on counts (ties in name order), each query name
+  // takes the source name it is paired with most often unless either is already taken. Flat
+  // vectors reused across calls: this runs for every aligned span.
+  struct NamePair {
+    uint64_t q, s;
+    uint32_t count;
+    uint32_t q_index, s_index;  // in q_names, s_names
+  };
+  thread_local std::vector<std::pair<uint64_t, uint64_t>> scratch;
+  thread_local std::vector<NamePair> counted;
+  thread_local std::vector<uint32_t> by_count;
+  thread_local std::vector<uint64_t> q_names, s_names;  // sorted, distinct
+  thread_local std::vector<uint64_t> q_maps_to;         // per q_names entry: its source name, 0 when none
+  thread_local std::vector<uint8_t> s_taken;            // per s_names entry
+  auto index_of = [](const std::vector<uint64_t>& v, uint64_t x) -> int64_t {
+    auto it = std::lower_bound(v.begin(), v.end(), x);
+    return it != v.end() && *it == x ? it - v.begin() : -1;
+  };
   auto build_renaming = [&](size_t begin, size_t end) {
-    pair_count.clear();
-    q_to_s.clear();
+    scratch.clear();
     for (size_t i = begin; i < end; ++i) {
       const auto [qi, si] = a->pairs[i];
-      if (IdName(q[qi]) != 0 && IdName(s[si]) != 0) ++pair_count[{IdName(q[qi]), IdName(s[si])}];
+      if (IdName(q[qi]) != 0 && IdName(s[si]) != 0) scratch.emplace_back(IdName(q[qi]), IdName(s[si]));
     }
-    std::vector<std::pair<uint32_t, std::pair<uint64_t, uint64_t>>> by_count;
-    for (const auto& [names, c] : pair_count) by_count.emplace_back(c, names);
+    std::sort(scratch.begin(), scratch.end());
+    counted.clear();
+    q_names.clear();
+    s_names.clear();
+    for (const auto& p : scratch) {
+      if (!counted.empty() && counted.back().q == p.first && counted.back().s == p.second) {
+        ++counted.back().count;
+        continue;
+      }
+      counted.push_back({p.first, p.second, 1, 0, 0});
+      if (q_names.empty() || q_names.back() != p.first) q_names.push_back(p.first);
+      s_names.push_back(p.second);
+    }
+    std::sort(s_names.begin(), s_names.end());
+    s_names.erase(std::unique(s_names.begin(), s_names.end()), s_names.end());
+    by_count.resize(counted.size());
+    for (uint32_t i = 0; i < counted.size(); ++i) {
+      counted[i].q_index = static_cast<uint32_t>(index_of(q_names, counted[i].q));
+      counted[i].s_index = static_cast<uint32_t>(index_of(s_names, counted[i].s));
+      by_count[i] = i;
+    }
     std::stable_sort(by_count.begin(), by_count.end(),
-                     [](const auto& x, const auto& y) { return x.first > y.first; });
-    used_s.clear();
-    for (const auto& [c, names] : by_count) {
-      if (q_to_s.count(names.first) || used_s.count(names.second)) continue;
-      q_to_s[names.first] = names.second;
-      used_s.insert(names.second);
+                     [](uint32_t x, uint32_t y) { return counted[x].count > counted[y].count; });
+    q_maps_to.assign(q_names.size(), 0);
+    s_taken.assign(s_names.size(), 0);
+    for (const uint32_t i : by_count) {
+      const NamePair& np = counted[i];
+      if (q_maps_to[np.q_index] != 0 || s_taken[np.s_index]) continue;
+      q_maps_to[np.q_index] = np.s;
+      s_taken[np.s_index] = 1;
     }
   };
+  // The source name query name `qn` maps to, 0 when none.
+  auto maps_to = [&](uint64_t qn) -> uint64_t {
+    const int64_t i = index_of(q_names, qn);
+    return i < 0 ? 0 : q_maps_to[static_cast<size_t>(i)];
+  };
+  auto taken = [&](uint64_t sn) {
+    const int64_t i = index_of(s_names, sn);
+    return i >= 0 && s_taken[static_cast<size_t>(i)];
+  };
+  auto pair_count = [&](uint64_t qn, uint64_t sn) -> uint32_t {
+    auto it = std::lower_bound(counted.begin(), counted.end(), std::make_pair(qn, sn),
+                               [](const NamePair& x, const std::pair<uint64_t, uint64_t>& v) {
+                                 return x.q != v.first ? x.q < v.first : x.s < v.second;
+                               });
+    return it != counted.end() && it->q == qn && it->s == sn ? it->count : 0;
+  };
   build_renaming(0, a->pairs.size());
-  if (pair_count.empty()) return -1;
+  if (counted.empty()) return -1;
   auto consistent_id = [&](const std::pair<uint32_t, uint32_t>& p) {
     const uint64_t qn = IdName(q[p.first]), sn = IdName(s[p.second]);
-    if (qn == 0 || sn == 0) return false;
-    auto it = q_to_s.find(qn);
-    return it != q_to_s.end() && it->second == sn;
+    return qn != 0 && sn != 0 && maps_to(qn) == sn;
   };
   auto is_id = [&](const std::pair<uint32_t, uint32_t>& p) {
     return IdName(q[p.first]) != 0 || IdName(s[p.second]) != 0;
@@ -330,7 +379,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
   // local variable), then back out over the rest of those lines and over keywords and
   // punctuation, but not past another line's names or a blank line.
   auto strong = [&](const std::pair<uint32_t, uint32_t>& p) {
-    return consistent_id(p) && pair_count[{IdName(q[p.first]), IdName(s[p.second])}] >= 2;
+    return consistent_id(p) && pair_count(IdName(q[p.first]), IdName(s[p.second])) >= 2;
   };
   size_t first = 0, last = a->pairs.size();
   while (first < last && !strong(a->pairs[first])) ++first;
@@ -368,7 +417,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
     auto agrees = [&](const std::pair<uint32_t, uint32_t>& p) {
       if (!is_id(p) || consistent_id(p)) return true;
       const uint64_t qn = IdName(q[p.first]), sn = IdName(s[p.second]);
-      return qn != 0 && sn != 0 && !q_to_s.count(qn) && !used_s.count(sn);  // a fresh pair
+      return qn != 0 && sn != 0 && maps_to(qn) == 0 && !taken(sn);  // a fresh pair
     };
     uint32_t open = 0, unopened = 0;
     for (size_t i = first; i < last; ++i) {
@@ -404,8 +453,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
       if (q[qi].hash != s[si].hash) return false;
       const uint64_t qn = IdName(q[qi]), sn = IdName(s[si]);
       if (qn == 0 && sn == 0) return true;
-      auto it = q_to_s.find(qn);
-      return it != q_to_s.end() && it->second == sn;
+      return qn != 0 && sn != 0 && maps_to(qn) == sn;
     };
     std::vector<std::pair<uint32_t, uint32_t>> before;
     for (uint32_t qi = a->pairs.front().first, si = a->pairs.front().second;
@@ -434,14 +482,16 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
   // Evidence: occurrences of a name already seen in the span. Only repeated names can disagree
   // with a renaming; when every name occurs once, any code of the same shape "renames" 100%.
   uint32_t total = 0, consistent = 0;
-  std::unordered_set<uint64_t> seen;
-  *repeats = 0;
+  thread_local std::vector<uint64_t> names;
+  names.clear();
   for (const auto& p : a->pairs) {
     if (IdName(q[p.first]) == 0 || IdName(s[p.second]) == 0) continue;
     ++total;
     consistent += consistent_id(p);
-    *repeats += !seen.insert(IdName(q[p.first])).second;
+    names.push_back(IdName(q[p.first]));
   }
+  std::sort(names.begin(), names.end());
+  *repeats = total - static_cast<uint32_t>(std::unique(names.begin(), names.end()) - names.begin());
   return total == 0 ? -1 : static_cast<double>(consistent) / total;
 }
 
