@@ -117,14 +117,15 @@ class QueryFingerprints {
         bool hashed = false;
         for (size_t slot = Slot(roll); slot_entry_[slot] != kNone; slot = (slot + 1) & mask_) {
           const uint32_t e = slot_entry_[slot];
-          if (entries_[e].roll != roll) continue;
+          // Past keep + 1 occurrences only "more than keep" matters: an entry that has them
+          // needs no more hashing (a table repeats one k-gram thousands of times).
+          if (entries_[e].roll != roll || total_[e] > keep) continue;
           if (!hashed) {
             gram = gram_hash(source.data() + j);
             hashed = true;
           }
           if (entries_[e].hash != gram) continue;
-          // Past keep + 1 occurrences only "more than keep" matters.
-          if (total_[e] <= keep && Winnowed(source, j, n, w, gram, gram_hash)) {
+          if (Winnowed(source, j, n, w, gram, gram_hash)) {
             if (total_[e] < keep) positions_[size_t{e} * keep + total_[e]] = static_cast<uint32_t>(j);
             ++total_[e];
           }
@@ -249,19 +250,28 @@ struct BlockTokens {
     if (has(start_line_first) && (i == 0 || q[i - 1].line < q[i].line)) return 1;
     return 0;
   }
-  // Whether query tokens [begin, end) are whole blocks: at least one opened, each closed, none
-  // closed that was not opened, the last token closing one.
-  bool Whole(const Tokens& q, uint32_t begin, uint32_t end) const {
-    int depth = 0, opened = 0, last = 0;
-    for (uint32_t i = begin; i < end; ++i) {
-      last = Delta(q, i);
-      depth += last;
-      opened += last > 0;
-      if (depth < 0) return false;
-    }
-    return opened > 0 && depth == 0 && last < 0;
-  }
 };
+
+// Per answer token: +1 when it opens a block, -1 when it closes one, else 0 (BlockTokens::Delta,
+// computed once per code block of the answer).
+std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks) {
+  std::vector<int8_t> d(q.size());
+  for (uint32_t i = 0; i < q.size(); ++i) d[i] = static_cast<int8_t>(blocks.Delta(q, i));
+  return d;
+}
+
+// Whether answer tokens [begin, end) are whole blocks: at least one opened, each closed, none
+// closed that was not opened, the last token closing one.
+bool WholeBlocks(const std::vector<int8_t>& delta, uint32_t begin, uint32_t end) {
+  int depth = 0, opened = 0, last = 0;
+  for (uint32_t i = begin; i < end; ++i) {
+    last = delta[i];
+    depth += last;
+    opened += last > 0;
+    if (depth < 0) return false;
+  }
+  return opened > 0 && depth == 0 && last < 0;
+}
 
 const BlockTokens& BlockTokensOf(std::string_view language) {
   static const auto* const by_language = [] {
@@ -290,8 +300,10 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
 // extension can run into neighbouring code whose shape matches but whose names do not), and
 // returns the share of identifier occurrences in the trimmed span that are consistent; -1 when
 // the span has no identifiers.
-double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const BlockTokens& blocks,
+double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std::vector<int8_t>& block_delta,
                      uint32_t* repeats) {
+  const uint64_t id_hash = IdentifierTokenHash();
+  auto id_name = [id_hash](const Token& t) -> uint64_t { return t.hash == id_hash ? t.name : 0; };  // IdName
   // The renaming over pairs [begin, end): the distinct (query name, source name) pairs with
   // their counts, sorted by names; then, greedy on counts (ties in name order), each query name
   // takes the source name it is paired with most often unless either is already taken. Flat
@@ -315,7 +327,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
     scratch.clear();
     for (size_t i = begin; i < end; ++i) {
       const auto [qi, si] = a->pairs[i];
-      if (IdName(q[qi]) != 0 && IdName(s[si]) != 0) scratch.emplace_back(IdName(q[qi]), IdName(s[si]));
+      if (id_name(q[qi]) != 0 && id_name(s[si]) != 0) scratch.emplace_back(id_name(q[qi]), id_name(s[si]));
     }
     std::sort(scratch.begin(), scratch.end());
     counted.clear();
@@ -368,18 +380,18 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
   build_renaming(0, a->pairs.size());
   if (counted.empty()) return -1;
   auto consistent_id = [&](const std::pair<uint32_t, uint32_t>& p) {
-    const uint64_t qn = IdName(q[p.first]), sn = IdName(s[p.second]);
+    const uint64_t qn = id_name(q[p.first]), sn = id_name(s[p.second]);
     return qn != 0 && sn != 0 && maps_to(qn) == sn;
   };
   auto is_id = [&](const std::pair<uint32_t, uint32_t>& p) {
-    return IdName(q[p.first]) != 0 || IdName(s[p.second]) != 0;
+    return id_name(q[p.first]) != 0 || id_name(s[p.second]) != 0;
   };
   // The span's ends move in to the outermost names that are consistent with the renaming and
   // occur at least twice in the span (a single fresh pair at an edge is as likely a neighbour's
   // local variable), then back out over the rest of those lines and over keywords and
   // punctuation, but not past another line's names or a blank line.
   auto strong = [&](const std::pair<uint32_t, uint32_t>& p) {
-    return consistent_id(p) && pair_count(IdName(q[p.first]), IdName(s[p.second])) >= 2;
+    return consistent_id(p) && pair_count(id_name(q[p.first]), id_name(s[p.second])) >= 2;
   };
   size_t first = 0, last = a->pairs.size();
   while (first < last && !strong(a->pairs[first])) ++first;
@@ -416,22 +428,22 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
     build_renaming(first, last);
     auto agrees = [&](const std::pair<uint32_t, uint32_t>& p) {
       if (!is_id(p) || consistent_id(p)) return true;
-      const uint64_t qn = IdName(q[p.first]), sn = IdName(s[p.second]);
+      const uint64_t qn = id_name(q[p.first]), sn = id_name(s[p.second]);
       return qn != 0 && sn != 0 && maps_to(qn) == 0 && !taken(sn);  // a fresh pair
     };
     uint32_t open = 0, unopened = 0;
     for (size_t i = first; i < last; ++i) {
-      const int d = blocks.Delta(q, a->pairs[i].first);
+      const int d = block_delta[a->pairs[i].first];
       if (d > 0) ++open;
       if (d < 0) open > 0 ? --open : ++unopened;
     }
     while (open > 0 && last < a->pairs.size() && agrees(a->pairs[last])) {
-      const int d = blocks.Delta(q, a->pairs[last++].first);
+      const int d = block_delta[a->pairs[last++].first];
       if (d > 0) ++open;
       if (d < 0) --open;
     }
     while (unopened > 0 && first > 0 && agrees(a->pairs[first - 1])) {
-      const int d = blocks.Delta(q, a->pairs[--first].first);
+      const int d = block_delta[a->pairs[--first].first];
       if (d < 0) ++unopened;
       if (d > 0) --unopened;
     }
@@ -451,7 +463,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
   if (!a->pairs.empty()) {
     auto same = [&](uint32_t qi, uint32_t si) {
       if (q[qi].hash != s[si].hash) return false;
-      const uint64_t qn = IdName(q[qi]), sn = IdName(s[si]);
+      const uint64_t qn = id_name(q[qi]), sn = id_name(s[si]);
       if (qn == 0 && sn == 0) return true;
       return qn != 0 && sn != 0 && maps_to(qn) == sn;
     };
@@ -485,10 +497,10 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const Blo
   thread_local std::vector<uint64_t> names;
   names.clear();
   for (const auto& p : a->pairs) {
-    if (IdName(q[p.first]) == 0 || IdName(s[p.second]) == 0) continue;
+    if (id_name(q[p.first]) == 0 || id_name(s[p.second]) == 0) continue;
     ++total;
     consistent += consistent_id(p);
-    names.push_back(IdName(q[p.first]));
+    names.push_back(id_name(q[p.first]));
   }
   std::sort(names.begin(), names.end());
   *repeats = total - static_cast<uint32_t>(std::unique(names.begin(), names.end()) - names.begin());
@@ -678,7 +690,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // Anchors are for code; a text stream's fingerprints are not tabled for them.
     static const std::vector<Fingerprint> kNoFingerprints;
     QueryFingerprints query_fps(st.kind == Kind::kCode ? fps : kNoFingerprints, st.hashes, gram_k);
-    const BlockTokens& blocks = BlockTokensOf(st.language);
+    const std::vector<int8_t> block_delta =
+        st.kind == Kind::kCode ? BlockDeltas(st.tokens, BlockTokensOf(st.language)) : std::vector<int8_t>();
     // Block depth before each answer token, and the answer's outermost depth (a fragment may
     // close blocks it did not open): whole blocks at that depth are functions, not the body of
     // an `if`.
@@ -690,7 +703,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       for (uint32_t i = 0; i < st.tokens.size(); ++i) {
         depth_before[i] = depth;
         top_depth = std::min(top_depth, depth);
-        depth += blocks.Delta(st.tokens, i);
+        depth += block_delta[i];
       }
     }
     // A candidate whose shared fingerprints all lie in parts of the answer that spans of better
@@ -797,12 +810,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         uint32_t repeats = 0;
         bool whole = false;  // the span is (nearly) its whole code block: a whole function copied
         if (st.kind == Kind::kCode) {
-          renaming = CheckRenaming(&a, st.tokens, src_tokens, blocks, &repeats);
+          renaming = CheckRenaming(&a, st.tokens, src_tokens, block_delta, &repeats);
           whole = o.code_whole_share > 0 &&
                   (a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size()) ||
                    (o.code_whole_blocks && depth_before[a.q_begin] == top_depth &&
                     a.matched >= o.code_whole_share * static_cast<double>(a.q_end - a.q_begin) &&
-                    blocks.Whole(st.tokens, a.q_begin, a.q_end)));
+                    WholeBlocks(block_delta, a.q_begin, a.q_end)));
           if (a.matched < (whole ? whole_min : th.min_span_tokens)) continue;
         }
         Found f;
