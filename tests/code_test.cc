@@ -153,6 +153,33 @@ TEST_CASE("code: a window cut from a class is read inside the snippet wrapper") 
   CHECK(alone.size() >= 10);
 }
 
+TEST_CASE("code: keywords that a parse error reads as names are keywords") {
+  // Two arrow functions in a row read as one broken expression: inside the ERROR node,
+  // tree-sitter's error recovery reads the second one's `const`, `if` and `return` as names.
+  const std::string text =
+      "() => {\n\tlet size = current - old;\n\treturn size;\n}\n\n"
+      "(n0) => {\n    const [, , , n1] = n0\n    if (!n1) {\n      return n2\n    }\n}\n";
+  auto tok = NewCodeTokenizer(LanguageByName("javascript"));
+  Tokens t;
+  REQUIRE(tok->Tokenize(text, &t).ok());
+  const size_t second = text.find("(n0)");
+  size_t keywords = 0, names = 0;
+  for (const Token& x : t) {
+    if (x.begin < second) continue;
+    const std::string word = text.substr(x.begin, x.end - x.begin);
+    INFO(word);
+    if (word == "const" || word == "if" || word == "return") {
+      CHECK(x.hash == VerbatimTokenHash(word));
+      ++keywords;
+    } else if (word[0] == 'n') {
+      CHECK(x.hash == IdentifierTokenHash());
+      ++names;
+    }
+  }
+  CHECK(keywords == 3);
+  CHECK(names == 5);
+}
+
 TEST_CASE("code: invalid UTF-8 in code is an error naming the offset") {
   auto tok = NewCodeTokenizer(LanguageByName("go"));
   Tokens t;

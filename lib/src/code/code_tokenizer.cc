@@ -3,6 +3,7 @@
 #include <tree_sitter/api.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cctype>
 #include <limits>
 #include <unordered_map>
@@ -124,7 +125,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v3/" + lang->name) {
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v4/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -140,6 +141,12 @@ class TreeSitterTokenizer final : public Tokenizer {
       if (ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) == TSSymbolTypeAnonymous) {
         fixed_hash_[sym] = Hash(type);
         fixed_text_[sym] = type;
+        const std::string_view word(type);
+        if (!word.empty() && (std::isalpha(static_cast<unsigned char>(word[0])) || word[0] == '_') &&
+            std::all_of(word.begin(), word.end(),
+                        [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
+          keywords_.insert(word);
+        }
       }
     }
   }
@@ -206,14 +213,17 @@ class TreeSitterTokenizer final : public Tokenizer {
       out->push_back(Token{hash, name, b - lo + base_offset, e - lo + base_offset, row - line_shift + base_line});
     };
     // Depth-first over the tree; the loop invariant is that the cursor's node has not been
-    // visited yet.
+    // visited yet. error_depth is the depth of the ERROR node the walk is in (-1: none).
+    int depth = 0, error_depth = -1;
     for (;;) {
       const TSNode node = ts_tree_cursor_current_node(&cursor);
+      if (error_depth >= 0 && depth <= error_depth) error_depth = -1;  // past its subtree
       if (ts_node_is_missing(node)) {
         ++*errors;
       } else {
         const TSSymbol sym = ts_node_symbol(node);
         *errors += sym == kErrorSymbol;
+        if (sym == kErrorSymbol && error_depth < 0) error_depth = depth;
         const uint8_t cat = sym < category_.size() ? category_[sym] : static_cast<uint8_t>(kOther);
         const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
         if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
@@ -221,11 +231,16 @@ class TreeSitterTokenizer final : public Tokenizer {
         } else if (cat == kString) {
           emit(kStr, StringName(src.substr(b, e - b)), b, e, ts_node_start_point(node).row);
         } else if (ts_tree_cursor_goto_first_child(&cursor)) {
+          ++depth;
           continue;  // an inner node: its leaves are the tokens
         } else if (e > b) {
           const std::string_view leaf = src.substr(b, e - b);
           const uint32_t row = ts_node_start_point(node).row;
-          if (cat == kIdentifier) {
+          if (cat == kIdentifier && error_depth >= 0 && keywords_.count(leaf)) {
+            // Inside an ERROR node tree-sitter reads keywords as names (`if (x) {` in a method
+            // cut from its class, after code that does not close): they are the keywords.
+            emit(Hash(leaf), 0, b, e, row);
+          } else if (cat == kIdentifier) {
             emit(kId, Hash(leaf), b, e, row);
           } else if (cat == kNumber) {
             emit(kNum, Hash(leaf), b, e, row);
@@ -240,6 +255,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       bool moved = false;
       while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor))) {
         if (!ts_tree_cursor_goto_parent(&cursor)) break;
+        --depth;
       }
       if (!moved) break;
     }
@@ -258,6 +274,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   std::vector<uint8_t> category_;     // by grammar symbol
   std::vector<uint64_t> fixed_hash_;  // anonymous symbols: hash of their name
   std::vector<std::string_view> fixed_text_;  // anonymous symbols: their name (static strings)
+  std::unordered_set<std::string_view> keywords_;  // the anonymous symbols that are words
 
   const Language* lang_;
   std::string name_;
@@ -266,7 +283,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v3/generic"; }
+  std::string_view Name() const override { return "code-v4/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {
