@@ -709,6 +709,35 @@ TEST_CASE("code: with code_whole_min_tokens, a whole function under the span min
   CHECK((s.action == Action::kRedact || s.action == Action::kBlock));
 }
 
+TEST_CASE("code: a span does not run from chance alignments in new code across a blank line into a copy") {
+  // The new method's `self.x = self.f(y)` lines align by chance with the end of the method
+  // before the copied one, and the chain bridges the gap; the span is cut at the blank line.
+  const std::string source =
+      "class Catalog:\n    def lookup(self, key, level):\n        if level == 0:\n"
+      "            if \".\" in key:\n                self.found = self.dotted_lookup(key)\n"
+      "            else:\n                self.found = self.plain_lookup(key)\n        try:\n"
+      "            return self.found[level]\n        except IndexError:\n            return None\n\n"
+      "    def _with_suffix(self, item, label):\n        if callable(item):\n            label += \"(\"\n"
+      "            try:\n                if not inspect.signature(item).parameters:\n"
+      "                    label += \")\"\n            except ValueError:\n                pass\n\n"
+      "        return label\n";
+  const std::string answer =
+      "  def parse_options(self, pos):\n    \"Parse the options\"\n    self.mode = 'c'\n"
+      "    value = self.parse_square(pos)\n    if value:\n      self.mode = value\n"
+      "    value = self.parse_plain(pos)\n    self.options = []\n    for s in value:\n"
+      "      self.options.append(s)\n\n"
+      "    def n0(n1, n2, n3):\n        if n4(n2):\n            n3 += \"(\"\n            try:\n"
+      "                if not n5.n6(n2).n7:\n                    n3 += \")\"\n            except n8:\n"
+      "                pass\n\n        return n3\n";
+  TempDir dir;
+  const Verdict v = CheckAgainstOne(dir / "idx", "catalog.py", source, "python", answer);
+  REQUIRE(v.spans.size() == 1);
+  CHECK(v.spans[0].query.first_line == 12);
+  CHECK(v.spans[0].query.last_line == 21);
+  CHECK(v.spans[0].source.first_line == 13);
+  CHECK(v.spans[0].renaming == Approx(1.0));
+}
+
 TEST_CASE("code: a method without its class is read as in its file") {
   // C#'s constructor initializer and TypeScript's method syntax do not parse at the top level;
   // the snippet is parsed again inside the language's snippet wrapper.

@@ -377,6 +377,46 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
                                });
     return it != counted.end() && it->q == qn && it->s == sn ? it->count : 0;
   };
+  // The span's pairs as [first, last) of the pairs found so far.
+  auto keep_pairs = [a](size_t first, size_t last) {
+    a->pairs = std::vector<std::pair<uint32_t, uint32_t>>(a->pairs.begin() + first, a->pairs.begin() + last);
+    a->q_begin = a->pairs.front().first;
+    a->q_end = a->pairs.back().first + 1;
+    a->s_begin = a->pairs.front().second;
+    a->s_end = a->pairs.back().second + 1;
+    a->matched = static_cast<uint32_t>(a->pairs.size());
+  };
+  // A chain can run from chance alignments in neighbouring code into a copy across a gap. A
+  // copy's tokens agree on one diagonal (cosmetic changes neither add nor drop compared tokens;
+  // its pairs may still skip tokens that made no seed), so the pairs are cut where they skip
+  // tokens that do not agree on one diagonal across a query line without tokens (a blank or
+  // comment line: where one function ends and another begins), and the run with the most pairs
+  // is the span.
+  {
+    size_t run_begin = 0, best_begin = 0, best_end = 0;
+    bool cut_any = false;
+    for (size_t i = 1; i <= a->pairs.size(); ++i) {
+      bool cut = i == a->pairs.size();
+      if (!cut) {
+        const auto [q0, s0] = a->pairs[i - 1];
+        const auto [q1, s1] = a->pairs[i];
+        bool agree = q1 - q0 == s1 - s0;
+        for (uint32_t d = 1; agree && q0 + d < q1; ++d) agree = q[q0 + d].hash == s[s0 + d].hash;
+        if (!agree) {
+          for (uint32_t t = q0; t < q1 && !cut; ++t) cut = q[t + 1].line >= q[t].line + 2;
+        }
+        cut_any |= cut;
+      }
+      if (cut) {
+        if (i - run_begin > best_end - best_begin) {
+          best_begin = run_begin;
+          best_end = i;
+        }
+        run_begin = i;
+      }
+    }
+    if (cut_any) keep_pairs(best_begin, best_end);
+  }
   build_renaming(0, a->pairs.size());
   if (counted.empty()) return -1;
   auto consistent_id = [&](const std::pair<uint32_t, uint32_t>& p) {
@@ -448,14 +488,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       if (d > 0) --unopened;
     }
   }
-  if (first < last && (first > 0 || last < a->pairs.size())) {
-    a->pairs = std::vector<std::pair<uint32_t, uint32_t>>(a->pairs.begin() + first, a->pairs.begin() + last);
-    a->q_begin = a->pairs.front().first;
-    a->q_end = a->pairs.back().first + 1;
-    a->s_begin = a->pairs.front().second;
-    a->s_end = a->pairs.back().second + 1;
-    a->matched = static_cast<uint32_t>(a->pairs.size());
-  }
+  if (first < last && (first > 0 || last < a->pairs.size())) keep_pairs(first, last);
   build_renaming(0, a->pairs.size());  // the renaming of the span as it is reported
   // The ends move out along their diagonals over tokens equal on both sides whose names the
   // renaming maps alike, up to a blank line: where the chain reached a copy's edge through a
