@@ -25,7 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", "strings",
             "numbers", "comments", "line_comment"]
 OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings",
-            "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first"]
+            "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first",
+            "block_indented"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
          "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "block_start",
          "block_end", "block_start_line_first"]
@@ -152,6 +153,10 @@ def main():
         block = t.get("block_comment", [])
         if block and len(block) != 2:
             errors.append(f"{path}: block_comment must be 'OPEN CLOSE', got {' '.join(block)!r}")
+        if t.get("block_indented", "false") not in ("true", "false"):
+            errors.append(f"{path}: block_indented must be true or false, got {t['block_indented']!r}")
+        if t.get("block_indented") == "true" and not t.get("block_start"):
+            errors.append(f"{path}: block_indented needs block_start (the token that ends an opening line)")
         if " " in t.get("line_comment", "") or not t.get("line_comment"):
             errors.append(f"{path}: line_comment must be one token such as # or //")
         summaries.append(f"{name}: {package}@{lock.get(package, '?')} ABI {abi}, "

@@ -595,9 +595,34 @@ TEST_CASE("code: with code_whole_blocks a function copied into new code counts a
   CHECK(n->action != Action::kBlock);
 }
 
+TEST_CASE("code: with code_whole_blocks a Python function copied into new code counts as whole (indented blocks)") {
+  // Twelve protected files share one function's shape; Python's blocks are indentation, so the
+  // copy is whole blocks only when its dedent closes them.
+  auto shape = [](const std::string& n) {
+    return "def load_" + n + "(path, defaults):\n    found_" + n + " = dict(defaults)\n    with open(path) as h_" + n +
+           ":\n        for row_" + n + " in h_" + n + ":\n            key_" + n + ", _, val_" + n + " = row_" + n +
+           ".partition(\"=\")\n            if key_" + n + ".strip():\n                found_" + n + "[key_" + n +
+           ".strip()] = val_" + n + ".strip()\n    return found_" + n + "\n";
+  };
+  TempDir dir;
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 12; ++i) files.emplace_back("pkg/conf" + std::to_string(i) + ".py", "import os\n\n" + shape(std::to_string(i)));
+  WriteCodeIndex(dir / "idx", files, "python");
+  const std::string answer = "def square_all(values):\n    return [v * v for v in values]\n\n" + shape("x") +
+                             "\nprint(square_all([1, 2]))\n";
+  FilterOptions on;
+  on.code_whole_blocks = true;
+  const Verdict w = CheckWith(dir / "idx", on, answer, "python");
+  REQUIRE(!w.spans.empty());
+  CHECK((w.action == Action::kRedact || w.action == Action::kBlock));
+  CHECK(w.spans.front().query.first_line == 4);
+  CHECK(w.spans.front().query.last_line == 11);
+  CHECK(CheckWith(dir / "idx", FilterOptions{}, answer, "python").action == Action::kAnnotate);
+}
+
 TEST_CASE("code: a copied function's span reaches the end of its block though its last names occur once") {
   // New code, then the function renamed, then more new code. C closes blocks with braces; Ruby
-  // with `end` (block tokens from its language table).
+  // with `end` (block tokens from its language table); Python with indentation.
   struct Case {
     std::string lang, name, protected_code, answer;
     uint32_t first_line, last_line, source_last_line;
@@ -655,6 +680,27 @@ TEST_CASE("code: a copied function's span reaches the end of its block though it
        "end\n"
        "puts add_one(2)\n",
        6, 13, 10},
+      {"python", "lib/region.py",
+       "import mmap\n\n"
+       "def release_region(addr, length):\n"
+       "    acquire_lock(addr)\n"
+       "    rc = unmap_pages(addr, length)\n"
+       "    release_lock(addr)\n"
+       "    if rc < 0:\n"
+       "        report_failure_and_stop()\n",
+       "total_count = 0\n"
+       "def add_one(value):\n"
+       "    global total_count\n"
+       "    total_count += value\n"
+       "    return total_count\n"
+       "def drop_area(p, n):\n"
+       "    acquire_lock(p)\n"
+       "    r = unmap_pages(p, n)\n"
+       "    release_lock(p)\n"
+       "    if r < 0:\n"
+       "        abort_now()\n"
+       "print(add_one(2))\n",
+       6, 11, 8},
   };
   for (const Case& c : cases) {
     INFO(c.lang);

@@ -29,6 +29,9 @@ struct Language {
   // are closed). Default: "{" and "}". Ruby: def ... end; and `if` opens a block only as the
   // first token of its line (not as a modifier), which block_start_line_first holds.
   std::vector<std::string> block_start = {"{"}, block_end = {"}"}, block_start_line_first;
+  // Python: a block_start token that ends its line opens a block of the following more indented
+  // lines, which closes where the indentation comes back (or at the end of the code).
+  bool block_indented = false;
   const TSLanguage* grammar = nullptr;
 };
 

@@ -241,7 +241,8 @@ struct Stream {
 // A language's block tokens (Language::block_start ...) as token hashes.
 struct BlockTokens {
   std::vector<uint64_t> start, end, start_line_first;
-  // +1 when query token i opens a block, -1 when it closes one, else 0.
+  bool indented = false;  // Language::block_indented
+  // +1 when query token i opens a block, -1 when it closes one, else 0 (braces and keywords).
   int Delta(const Tokens& q, uint32_t i) const {
     const uint64_t h = q[i].hash;
     auto has = [h](const std::vector<uint64_t>& v) { return std::find(v.begin(), v.end(), h) != v.end(); };
@@ -252,11 +253,40 @@ struct BlockTokens {
   }
 };
 
-// Per answer token: +1 when it opens a block, -1 when it closes one, else 0 (BlockTokens::Delta,
-// computed once per code block of the answer).
-std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks) {
-  std::vector<int8_t> d(q.size());
-  for (uint32_t i = 0; i < q.size(); ++i) d[i] = static_cast<int8_t>(blocks.Delta(q, i));
+// Per answer token: +n when it opens n blocks, -n when it closes n blocks, else 0 (computed once
+// per code block of the answer). `text` is what the tokens' offsets index (for indentation).
+// Indented blocks (Python) open at a block_start token that ends its line when the next line is
+// more indented, and close at the last token before a line indented no more than the opening
+// line, or at the last token.
+std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, std::string_view text) {
+  std::vector<int8_t> d(q.size(), 0);
+  if (!blocks.indented) {
+    for (uint32_t i = 0; i < q.size(); ++i) d[i] = static_cast<int8_t>(blocks.Delta(q, i));
+    return d;
+  }
+  auto column = [&](uint32_t i) {  // of token i, in bytes from its line's start
+    const size_t nl = text.rfind('\n', q[i].begin == 0 ? 0 : q[i].begin - 1);
+    return q[i].begin - static_cast<uint32_t>(nl == std::string_view::npos || q[i].begin == 0 ? 0 : nl + 1);
+  };
+  std::vector<uint32_t> open;  // the opening lines' indentation, innermost last
+  uint32_t line_indent = 0;
+  for (uint32_t i = 0; i < q.size(); ++i) {
+    if (i == 0 || q[i - 1].line < q[i].line) {
+      line_indent = column(i);
+      while (i > 0 && !open.empty() && open.back() >= line_indent && d[i - 1] > -100) {
+        --d[i - 1];
+        open.pop_back();
+      }
+    }
+    const bool ends_line = i + 1 == q.size() || q[i + 1].line > q[i].line;
+    if (ends_line && i + 1 < q.size() && open.size() < 100 &&
+        std::find(blocks.start.begin(), blocks.start.end(), q[i].hash) != blocks.start.end() &&
+        column(i + 1) > line_indent) {
+      d[i] = 1;
+      open.push_back(line_indent);
+    }
+  }
+  if (!q.empty()) d.back() = static_cast<int8_t>(d.back() - static_cast<int>(std::min<size_t>(open.size(), 100)));
   return d;
 }
 
@@ -283,7 +313,8 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
     };
     if (auto langs = Languages(); langs.ok()) {
       for (const Language& l : **langs) {
-        (*m)[l.name] = BlockTokens{hashes(l.block_start), hashes(l.block_end), hashes(l.block_start_line_first)};
+        (*m)[l.name] = BlockTokens{hashes(l.block_start), hashes(l.block_end), hashes(l.block_start_line_first),
+                                   l.block_indented};
       }
     }
     return m;
@@ -471,21 +502,17 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       const uint64_t qn = id_name(q[p.first]), sn = id_name(s[p.second]);
       return qn != 0 && sn != 0 && maps_to(qn) == 0 && !taken(sn);  // a fresh pair
     };
-    uint32_t open = 0, unopened = 0;
+    int open = 0, unopened = 0;
     for (size_t i = first; i < last; ++i) {
       const int d = block_delta[a->pairs[i].first];
-      if (d > 0) ++open;
-      if (d < 0) open > 0 ? --open : ++unopened;
+      if (d > 0) open += d;
+      for (int k = d; k < 0; ++k) open > 0 ? --open : ++unopened;
     }
     while (open > 0 && last < a->pairs.size() && agrees(a->pairs[last])) {
-      const int d = block_delta[a->pairs[last++].first];
-      if (d > 0) ++open;
-      if (d < 0) --open;
+      open = std::max(0, open + block_delta[a->pairs[last++].first]);
     }
     while (unopened > 0 && first > 0 && agrees(a->pairs[first - 1])) {
-      const int d = block_delta[a->pairs[--first].first];
-      if (d < 0) ++unopened;
-      if (d > 0) --unopened;
+      unopened = std::max(0, unopened - block_delta[a->pairs[--first].first]);
     }
   }
   if (first < last && (first > 0 || last < a->pairs.size())) keep_pairs(first, last);
@@ -724,7 +751,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     static const std::vector<Fingerprint> kNoFingerprints;
     QueryFingerprints query_fps(st.kind == Kind::kCode ? fps : kNoFingerprints, st.hashes, gram_k);
     const std::vector<int8_t> block_delta =
-        st.kind == Kind::kCode ? BlockDeltas(st.tokens, BlockTokensOf(st.language)) : std::vector<int8_t>();
+        st.kind == Kind::kCode ? BlockDeltas(st.tokens, BlockTokensOf(st.language), text) : std::vector<int8_t>();
     // Block depth before each answer token, and the answer's outermost depth (a fragment may
     // close blocks it did not open): whole blocks at that depth are functions, not the body of
     // an `if`.
