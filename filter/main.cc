@@ -428,6 +428,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "A code span that is whole blocks at the answer's outer level (a function copied into new "
                   "code) weighs as a whole block too (more embedded copies redacted, more idioms flagged)")
       ->capture_default_str();
+  cmd->add_option("--code-whole-blocks-min-tokens", f.options.code_whole_blocks_min_tokens,
+                  "With --code-whole-blocks, a span that is whole blocks needs this many matched tokens to weigh "
+                  "as a whole block")
+      ->capture_default_str();
   cmd->add_option("--code-whole-df", f.options.code_whole_df,
                   "A whole-block code span's token counts fully when at most this many protected documents "
                   "share its fingerprint (0: every token counts)")

@@ -570,12 +570,14 @@ TEST_CASE("code: with code_whole_blocks a function copied into new code counts a
       "\treturn total\n}\n\n";
   const std::string after = "\nfunc greet(name string) string {\n\treturn strings.ToUpper(\"hello, \" + name)\n}\n";
   FilterOptions on;
-  on.code_whole_blocks = true;
+  REQUIRE(on.code_whole_blocks);  // the default
+  on.code_whole_blocks_min_tokens = 0;
   auto with = Filter::Open(dir / "idx", on);
   REQUIRE(with.ok());
-  auto without = Filter::Open(dir / "idx", FilterOptions{});
+  FilterOptions off;
+  off.code_whole_blocks = false;
+  auto without = Filter::Open(dir / "idx", off);
   REQUIRE(without.ok());
-  REQUIRE_FALSE((*without)->options().code_whole_blocks);
   const std::string answer = before + LoadHelper("Config") + after;
   auto w = (*with)->Check(answer, Kind::kCode, "go");
   REQUIRE(w.ok());
@@ -587,6 +589,12 @@ TEST_CASE("code: with code_whole_blocks a function copied into new code counts a
   REQUIRE(wo.ok());
   REQUIRE(!wo->spans.empty());
   CHECK(wo->action == Action::kAnnotate);
+  // A whole-blocks span needs code_whole_blocks_min_tokens matched tokens.
+  FilterOptions above = on;
+  above.code_whole_blocks_min_tokens = static_cast<uint32_t>(w->spans.front().matched_tokens + 1);
+  CHECK(CheckWith(dir / "idx", above, answer, "go").action == Action::kAnnotate);
+  above.code_whole_blocks_min_tokens = static_cast<uint32_t>(w->spans.front().matched_tokens);
+  CHECK(CheckWith(dir / "idx", above, answer, "go").action == w->action);
   // The same function as the body of an `if` in new code is not at the answer's outer level.
   const std::string nested = before + "func run(ok bool) {\n\tif ok {\n\t\t" + LoadHelper("Config") + "\t}\n}\n" + after;
   auto n = (*with)->Check(nested, Kind::kCode, "go");
@@ -610,14 +618,14 @@ TEST_CASE("code: with code_whole_blocks a Python function copied into new code c
   WriteCodeIndex(dir / "idx", files, "python");
   const std::string answer = "def square_all(values):\n    return [v * v for v in values]\n\n" + shape("x") +
                              "\nprint(square_all([1, 2]))\n";
-  FilterOptions on;
-  on.code_whole_blocks = true;
-  const Verdict w = CheckWith(dir / "idx", on, answer, "python");
+  const Verdict w = CheckWith(dir / "idx", FilterOptions{}, answer, "python");
   REQUIRE(!w.spans.empty());
   CHECK((w.action == Action::kRedact || w.action == Action::kBlock));
   CHECK(w.spans.front().query.first_line == 4);
   CHECK(w.spans.front().query.last_line == 11);
-  CHECK(CheckWith(dir / "idx", FilterOptions{}, answer, "python").action == Action::kAnnotate);
+  FilterOptions off;
+  off.code_whole_blocks = false;
+  CHECK(CheckWith(dir / "idx", off, answer, "python").action == Action::kAnnotate);
 }
 
 TEST_CASE("code: a copied function's span reaches the end of its block though its last names occur once") {
@@ -718,15 +726,17 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,
                               "short_span_tokens": 50, "code_whole_min_tokens": 14,
-                              "code_whole_blocks": true})",
+                              "code_whole_blocks": false, "code_whole_blocks_min_tokens": 28})",
                           "policy.json", &o)
               .ok());
-  CHECK(o.code_whole_blocks);
+  CHECK_FALSE(o.code_whole_blocks);
   CHECK(o.code_whole_share == Approx(0.9));
   CHECK(o.code_whole_df == 64);
   CHECK(o.min_renaming_short == Approx(1.0));
   CHECK(o.short_span_tokens == 50);
   CHECK(o.code_whole_min_tokens == 14);
+  CHECK(o.code_whole_blocks_min_tokens == 28);
+  CHECK(!ApplyPolicyJson(R"({"code_whole_blocks_min_tokens": -1})", "policy.json", &o).ok());
   const Status bad = ApplyPolicyJson(R"({"code_whole_share": 1.5})", "policy.json", &o);
   CHECK(!bad.ok());
   CHECK(bad.message().find("code_whole_share") != std::string::npos);

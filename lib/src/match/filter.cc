@@ -873,7 +873,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           renaming = CheckRenaming(&a, st.tokens, src_tokens, block_delta, &repeats);
           whole = o.code_whole_share > 0 &&
                   (a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size()) ||
-                   (o.code_whole_blocks && depth_before[a.q_begin] == top_depth &&
+                   (o.code_whole_blocks && a.matched >= o.code_whole_blocks_min_tokens &&
+                    depth_before[a.q_begin] == top_depth &&
                     a.matched >= o.code_whole_share * static_cast<double>(a.q_end - a.q_begin) &&
                     WholeBlocks(block_delta, a.q_begin, a.q_end)));
           if (a.matched < (whole ? whole_min : th.min_span_tokens)) continue;

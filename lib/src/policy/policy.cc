@@ -135,6 +135,8 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->code_whole_share));
     } else if (key == "code_whole_blocks") {
       DOPPEL_RETURN_IF_ERROR(r.Bool(field.value, key, &options->code_whole_blocks));
+    } else if (key == "code_whole_blocks_min_tokens") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_whole_blocks_min_tokens));
     } else if (key == "code_whole_df") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_whole_df));
     } else if (key == "code_whole_min_tokens") {
