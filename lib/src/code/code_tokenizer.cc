@@ -85,6 +85,23 @@ bool BracketsBalance(std::string_view open, const Tokens& tokens, std::string_vi
   return chars(close) && stack.empty();
 }
 
+// Words reserved wherever a language has them as keywords: no program uses them as names, so
+// an identifier spelled like one inside a parse error is that keyword read wrongly. Contextual
+// keywords (get, set, of, type, match, case, default, async, print ...) are names elsewhere and
+// are not listed.
+const std::unordered_set<std::string_view>& ReservedWords() {
+  static const std::unordered_set<std::string_view> kWords = {
+      "if", "else", "elif", "for", "while", "do", "return", "const", "let", "var", "function", "class",
+      "def", "try", "catch", "except", "finally", "throw", "throws", "raise", "new", "switch", "break",
+      "continue", "import", "export", "package", "static", "void", "true", "false", "null", "nil",
+      "None", "True", "False", "this", "struct", "enum", "interface", "public", "private", "protected",
+      "func", "fn", "impl", "pub", "mut", "use", "mod", "goto", "sizeof", "typedef", "extern", "unless",
+      "until", "then", "yield", "lambda", "with", "assert", "not", "and", "or", "is", "in", "instanceof",
+      "typeof", "delete", "super", "elsif", "begin", "end", "defer", "go", "chan", "select", "loop",
+      "foreach", "using", "namespace", "abstract", "final", "extends", "implements", "volatile"};
+  return kWords;
+}
+
 Status CheckInput(std::string_view text, uint32_t base_offset) {
   if (text.size() + base_offset >= std::numeric_limits<uint32_t>::max()) {
     return Status::ResourceExhausted("text of " + std::to_string(text.size()) +
@@ -141,12 +158,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       if (ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) == TSSymbolTypeAnonymous) {
         fixed_hash_[sym] = Hash(type);
         fixed_text_[sym] = type;
-        const std::string_view word(type);
-        if (!word.empty() && (std::isalpha(static_cast<unsigned char>(word[0])) || word[0] == '_') &&
-            std::all_of(word.begin(), word.end(),
-                        [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
-          keywords_.insert(word);
-        }
+        if (ReservedWords().count(type)) keywords_.insert(type);
       }
     }
   }
@@ -236,9 +248,10 @@ class TreeSitterTokenizer final : public Tokenizer {
         } else if (e > b) {
           const std::string_view leaf = src.substr(b, e - b);
           const uint32_t row = ts_node_start_point(node).row;
-          if (cat == kIdentifier && error_depth >= 0 && keywords_.count(leaf)) {
+          if (cat == kIdentifier && error_depth >= 0 && keywords_.count(leaf) && !AfterMemberAccess(*out)) {
             // Inside an ERROR node tree-sitter reads keywords as names (`if (x) {` in a method
-            // cut from its class, after code that does not close): they are the keywords.
+            // cut from its class, after code that does not close): they are the keywords
+            // (reserved words only, and not after `.` or `::`, where `p.catch` is a name).
             emit(Hash(leaf), 0, b, e, row);
           } else if (cat == kIdentifier) {
             emit(kId, Hash(leaf), b, e, row);
@@ -264,6 +277,13 @@ class TreeSitterTokenizer final : public Tokenizer {
 
 
 
+  // Whether the last token is a member access (`.`, `?.`, `::`, `->`): a reserved word after it
+  // is a property name (`promise.catch`, `map.delete`).
+  static bool AfterMemberAccess(const Tokens& out) {
+    static const uint64_t kAccess[4] = {Hash("."), Hash("?."), Hash("::"), Hash("->")};
+    return !out.empty() && std::find(std::begin(kAccess), std::end(kAccess), out.back().hash) != std::end(kAccess);
+  }
+
   // A statement holding nothing but a string literal (a docstring) carries no code.
   bool IsDocstring(TSNode node) const {
     if (ts_node_named_child_count(node) != 1) return false;
@@ -274,7 +294,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   std::vector<uint8_t> category_;     // by grammar symbol
   std::vector<uint64_t> fixed_hash_;  // anonymous symbols: hash of their name
   std::vector<std::string_view> fixed_text_;  // anonymous symbols: their name (static strings)
-  std::unordered_set<std::string_view> keywords_;  // the anonymous symbols that are words
+  std::unordered_set<std::string_view> keywords_;  // the grammar's keywords among ReservedWords()
 
   const Language* lang_;
   std::string name_;
