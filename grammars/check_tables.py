@@ -157,6 +157,8 @@ def main():
             errors.append(f"{path}: block_indented must be true or false, got {t['block_indented']!r}")
         if t.get("block_indented") == "true" and not t.get("block_start"):
             errors.append(f"{path}: block_indented needs block_start (the token that ends an opening line)")
+        if t.get("block_indented") == "true" and t.get("block_end"):
+            errors.append(f"{path}: block_indented blocks close by indentation: block_end must be empty")
         if " " in t.get("line_comment", "") or not t.get("line_comment"):
             errors.append(f"{path}: line_comment must be one token such as # or //")
         summaries.append(f"{name}: {package}@{lock.get(package, '?')} ABI {abi}, "

@@ -264,24 +264,34 @@ std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, std:
     for (uint32_t i = 0; i < q.size(); ++i) d[i] = static_cast<int8_t>(blocks.Delta(q, i));
     return d;
   }
-  auto column = [&](uint32_t i) {  // of token i, in bytes from its line's start
-    const size_t nl = text.rfind('\n', q[i].begin == 0 ? 0 : q[i].begin - 1);
-    return q[i].begin - static_cast<uint32_t>(nl == std::string_view::npos || q[i].begin == 0 ? 0 : nl + 1);
+  auto line_start = [&](uint32_t i) {  // offset of the start of token i's line
+    const size_t nl = q[i].begin == 0 ? std::string_view::npos : text.rfind('\n', q[i].begin - 1);
+    return static_cast<uint32_t>(nl == std::string_view::npos ? 0 : nl + 1);
   };
+  static const uint64_t kOpen[3] = {VerbatimTokenHash("("), VerbatimTokenHash("["), VerbatimTokenHash("{")};
+  static const uint64_t kClose[3] = {VerbatimTokenHash(")"), VerbatimTokenHash("]"), VerbatimTokenHash("}")};
+  // A logical line starts at a token that is the first on its line (no earlier token, such as a
+  // multi-line string, runs into that line) outside brackets; its indentation is that token's
+  // column. Continuation lines (a long signature, an argument list) neither open nor close.
   std::vector<uint32_t> open;  // the opening lines' indentation, innermost last
   uint32_t line_indent = 0;
+  int brackets = 0;
+  auto starts_line = [&](uint32_t i) { return i == 0 || q[i - 1].end <= line_start(i); };
   for (uint32_t i = 0; i < q.size(); ++i) {
-    if (i == 0 || q[i - 1].line < q[i].line) {
-      line_indent = column(i);
+    if (brackets == 0 && starts_line(i)) {
+      line_indent = q[i].begin - line_start(i);
       while (i > 0 && !open.empty() && open.back() >= line_indent && d[i - 1] > -100) {
         --d[i - 1];
         open.pop_back();
       }
     }
-    const bool ends_line = i + 1 == q.size() || q[i + 1].line > q[i].line;
-    if (ends_line && i + 1 < q.size() && open.size() < 100 &&
+    for (int k = 0; k < 3; ++k) {
+      if (q[i].hash == kOpen[k]) ++brackets;
+      if (q[i].hash == kClose[k] && brackets > 0) --brackets;
+    }
+    if (brackets == 0 && i + 1 < q.size() && q[i + 1].line > q[i].line && starts_line(i + 1) && open.size() < 100 &&
         std::find(blocks.start.begin(), blocks.start.end(), q[i].hash) != blocks.start.end() &&
-        column(i + 1) > line_indent) {
+        q[i + 1].begin - line_start(i + 1) > line_indent) {
       d[i] = 1;
       open.push_back(line_indent);
     }
