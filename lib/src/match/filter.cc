@@ -62,10 +62,8 @@ struct Candidate {
 
 // The spelling hash of an identifier token, 0 for any other token (literals carry their
 // spelling too, for the literal check, but are not names).
-uint64_t IdName(const Token& t) {
-  static const uint64_t kIdHash = IdentifierTokenHash();
-  return t.hash == kIdHash ? t.name : 0;
-}
+// `id_hash` is IdentifierTokenHash(), looked up once by the caller (this runs per aligned pair).
+uint64_t IdName(const Token& t, uint64_t id_hash) { return t.hash == id_hash ? t.name : 0; }
 
 // The answer's fingerprints, and, for one source at a time, where the source holds their
 // k-grams: the alignment anchors. The source's k-grams are screened with a rolling hash (one
@@ -264,10 +262,15 @@ std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, std:
     for (uint32_t i = 0; i < q.size(); ++i) d[i] = static_cast<int8_t>(blocks.Delta(q, i));
     return d;
   }
-  auto line_start = [&](uint32_t i) {  // offset of the start of token i's line
-    const size_t nl = q[i].begin == 0 ? std::string_view::npos : text.rfind('\n', q[i].begin - 1);
-    return static_cast<uint32_t>(nl == std::string_view::npos ? 0 : nl + 1);
-  };
+  // The offset of the start of each token's line, in one pass over the text.
+  std::vector<uint32_t> starts(q.size());
+  for (uint32_t i = 0, at = 0, start = 0; i < q.size(); ++i) {
+    for (; at < q[i].begin && at < text.size(); ++at) {
+      if (text[at] == '\n') start = at + 1;
+    }
+    starts[i] = start;
+  }
+  auto line_start = [&](uint32_t i) { return starts[i]; };
   static const uint64_t kOpen[3] = {VerbatimTokenHash("("), VerbatimTokenHash("["), VerbatimTokenHash("{")};
   static const uint64_t kClose[3] = {VerbatimTokenHash(")"), VerbatimTokenHash("]"), VerbatimTokenHash("}")};
   // A logical line starts at a token that is the first on its line (no earlier token, such as a
@@ -344,7 +347,7 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
 double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std::vector<int8_t>& block_delta,
                      uint32_t* repeats) {
   const uint64_t id_hash = IdentifierTokenHash();
-  auto id_name = [id_hash](const Token& t) -> uint64_t { return t.hash == id_hash ? t.name : 0; };  // IdName
+  auto id_name = [id_hash](const Token& t) { return IdName(t, id_hash); };
   // The renaming over pairs [begin, end): the distinct (query name, source name) pairs with
   // their counts, sorted by names; then, greedy on counts (ties in name order), each query name
   // takes the source name it is paired with most often unless either is already taken. Flat
@@ -418,14 +421,18 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
                                });
     return it != counted.end() && it->q == qn && it->s == sn ? it->count : 0;
   };
-  // The span's pairs as [first, last) of the pairs found so far.
-  auto keep_pairs = [a](size_t first, size_t last) {
-    a->pairs = std::vector<std::pair<uint32_t, uint32_t>>(a->pairs.begin() + first, a->pairs.begin() + last);
+  // The span's bounds and matched count, from its pairs.
+  auto bound_to_pairs = [a] {
     a->q_begin = a->pairs.front().first;
     a->q_end = a->pairs.back().first + 1;
     a->s_begin = a->pairs.front().second;
     a->s_end = a->pairs.back().second + 1;
     a->matched = static_cast<uint32_t>(a->pairs.size());
+  };
+  // The span's pairs as [first, last) of the pairs found so far.
+  auto keep_pairs = [&](size_t first, size_t last) {
+    a->pairs = std::vector<std::pair<uint32_t, uint32_t>>(a->pairs.begin() + first, a->pairs.begin() + last);
+    bound_to_pairs();
   };
   // A chain can run from chance alignments in neighbouring code into a copy across a gap. A
   // copy's tokens agree on one diagonal (cosmetic changes neither add nor drop compared tokens;
@@ -553,13 +560,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       a->pairs.emplace_back(qi + 1, si + 1);
       ++added;
     }
-    if (added > 0) {
-      a->q_begin = a->pairs.front().first;
-      a->q_end = a->pairs.back().first + 1;
-      a->s_begin = a->pairs.front().second;
-      a->s_end = a->pairs.back().second + 1;
-      a->matched = static_cast<uint32_t>(a->pairs.size());
-    }
+    if (added > 0) bound_to_pairs();
   }
   // Evidence: occurrences of a name already seen in the span. Only repeated names can disagree
   // with a renaming; when every name occurs once, any code of the same shape "renames" 100%.
@@ -902,9 +903,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         f.span.language = st.kind == Kind::kCode ? st.language : "";
         f.span.renaming = renaming;
         if (st.kind == Kind::kCode) {
+          const uint64_t id_hash = IdentifierTokenHash();
           for (const auto& [qi, si] : a.pairs) {
             const Token &qt = st.tokens[qi], &sk = src_tokens[si];
-            if (IdName(qt) != 0 && IdName(sk) != 0 && qt.name != sk.name) {
+            if (IdName(qt, id_hash) != 0 && IdName(sk, id_hash) != 0 && qt.name != sk.name) {
               f.span.renamed.push_back({qt.begin, qt.end, sk.begin, sk.end});
             }
           }
