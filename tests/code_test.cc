@@ -2,6 +2,7 @@
 // detection through the filter.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -151,6 +152,72 @@ TEST_CASE("code: a window cut from a class is read inside the snippet wrapper") 
   // A window that starts inside a table pairs up with nothing; it still tokenizes.
   REQUIRE(tok->Tokenize("  0x1f, 0x2e,\n  0x3d };\n  int size() { return 3; }\n", &alone).ok());
   CHECK(alone.size() >= 10);
+}
+
+TEST_CASE("code: a window cut from a data table has the tokens its rows have in the file") {
+  // A window of table rows does not parse alone (every row is an error); its rows are lexed,
+  // and must give the tokens the parse of the whole file gives them: kinds, names, literal
+  // spellings, offsets and lines. The window ends with code after the table, which is parsed.
+  struct Table {
+    std::string lang, head, tail;
+    std::string (*row)(int);
+  };
+  const std::vector<Table> tables = {
+      {"java", "class Bundle {\n  static final Object[][] CONTENTS = {\n",
+       "  };\n  Object[][] contents() { return CONTENTS; }\n}\n",
+       [](int i) { return "    { \"key." + std::to_string(i) + "\", \"\\u4F7F value\", " + std::to_string(i * 7) + "L },"; }},
+      {"c", "static const unsigned int crc_table[] = {\n", "};\nint crc_size(void) { return 256; }\n",
+       [](int i) { return "  0x" + std::to_string(1000 + i) + "f8ccU, 0x" + std::to_string(i) + "e5db, /* row */"; }},
+      {"cpp", "const double kScale[][2] = {\n", "};\nint size() { return 2; }\n",
+       [](int i) { return "  {1.5e-" + std::to_string(i % 9) + ", 0x1p+" + std::to_string(i % 5) + "}, // row"; }},
+      {"go", "var ops = []opInfo{\n", "}\n\nfunc count() int { return len(ops) }\n",
+       [](int i) { return "\t{name: \"OP" + std::to_string(i) + "\", argLen: " + std::to_string(i % 3) + ", commutative: true, aux: nil},"; }},
+      {"python", "TABLE = {\n", "}\n\ndef lookup(k):\n    return TABLE.get(k)\n",
+       [](int i) { return "    'k" + std::to_string(i) + "': (b'" + std::to_string(i) + "', True, None),  # row"; }},
+      {"rust", "pub const RANGES: &'static [(char, char, u8)] = &[\n", "];\nfn size() -> usize { RANGES.len() }\n",
+       [](int i) { return "    ('\\u{" + std::to_string(100 + i) + "}', 'z', " + std::to_string(i) + "u8), "; }},
+      {"ruby", "TABLE = [\n", "]\n\ndef lookup(k)\n  TABLE[k]\nend\n",
+       [](int i) { return "  [\"k" + std::to_string(i) + "\", " + std::to_string(i) + ", nil],"; }},
+      {"javascript", "const table = [\n", "];\nfunction size() { return table.length; }\n",
+       [](int i) { return "  { name: 'k" + std::to_string(i) + "', value: " + std::to_string(i) + ", on: false },"; }},
+      {"c_sharp", "class T {\n  static readonly object[,] Rows = {\n", "  };\n  int Size() { return 2; }\n}\n",
+       [](int i) { return "    { \"k" + std::to_string(i) + "\", " + std::to_string(i) + "m },"; }},
+  };
+  for (const Table& t : tables) {
+    INFO(t.lang);
+    const Language* lang = LanguageByName(t.lang);
+    REQUIRE(lang != nullptr);
+    std::string file = t.head, window;
+    const size_t window_from = 10, rows = 60;
+    size_t window_at = 0;
+    uint32_t window_line = 0;
+    for (size_t i = 0; i < rows; ++i) {
+      if (i == window_from) {
+        window_at = file.size();
+        window_line = static_cast<uint32_t>(std::count(file.begin(), file.end(), '\n'));
+      }
+      file += t.row(static_cast<int>(i)) + "\n";
+    }
+    file += t.tail;
+    window = file.substr(window_at);
+    auto tok = NewCodeTokenizer(lang);
+    Tokens whole, part;
+    REQUIRE(tok->Tokenize(file, &whole).ok());
+    REQUIRE(tok->Tokenize(window, &part, static_cast<uint32_t>(window_at), window_line + 1).ok());
+    Tokens expected;
+    for (const Token& x : whole) {
+      if (x.begin >= window_at) expected.push_back(x);
+    }
+    REQUIRE(part.size() == expected.size());
+    for (size_t i = 0; i < part.size(); ++i) {
+      INFO(file.substr(expected[i].begin, expected[i].end - expected[i].begin) << " at line " << expected[i].line);
+      CHECK(part[i].hash == expected[i].hash);
+      CHECK(part[i].name == expected[i].name);
+      CHECK(part[i].begin == expected[i].begin);
+      CHECK(part[i].end == expected[i].end);
+      CHECK(part[i].line == expected[i].line);
+    }
+  }
 }
 
 TEST_CASE("code: keywords that a parse error reads as names are keywords") {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string>
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
@@ -142,7 +143,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v4/" + lang->name) {
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v5/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -159,8 +160,27 @@ class TreeSitterTokenizer final : public Tokenizer {
         fixed_hash_[sym] = Hash(type);
         fixed_text_[sym] = type;
         if (ReservedWords().count(type)) keywords_.insert(type);
+        const std::string_view t(type);
+        if (!t.empty() && std::all_of(t.begin(), t.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; })) {
+          not_names_.insert(t);
+        }
       }
     }
+    // Literal words are read verbatim where the grammar has a symbol of that name (Python's
+    // True is its symbol `true`), and as names where it has none (null in Python).
+    for (const std::string_view w : {"true", "false", "True", "False", "null", "nil", "None", "NULL", "nullptr", "undefined"}) {
+      std::string lower(w);
+      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const auto has = [&](std::string_view n, bool named) {
+        return ts_language_symbol_for_name(lang->grammar, n.data(), static_cast<uint32_t>(n.size()), named) != 0;
+      };
+      if (has(w, false) || has(w, true) || has(lower, true)) literal_words_.insert(w);
+      not_names_.erase(w);
+    }
+    for (const std::string_view w : {"this", "self", "super", "iota", "_"}) not_names_.insert(w);
+    has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
+    int k = 0;
+    for (const char* p : {"-", "+", ":", "(", ")", "{", "}", "[", "]", ","}) fixed_punct_[k++] = Hash(p);
   }
   std::string_view Name() const override { return name_; }
 
@@ -168,6 +188,35 @@ class TreeSitterTokenizer final : public Tokenizer {
                   uint32_t base_line) const override {
     out->clear();
     DOPPEL_RETURN_IF_ERROR(CheckInput(text, base_offset));
+    // Runs of data-table rows are lexed; the code between them is parsed, each piece alone.
+    const std::vector<TableRun> runs = FindTableRuns(text);
+    size_t at = 0;
+    uint32_t line = base_line;
+    Tokens piece;
+    for (const TableRun& run : runs) {
+      DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at, run.begin - at), &piece, base_offset + static_cast<uint32_t>(at), line));
+      out->insert(out->end(), piece.begin(), piece.end());
+      for (Token t : run.tokens) {
+        t.begin += base_offset;
+        t.end += base_offset;
+        t.line += base_line;
+        out->push_back(t);
+      }
+      at = run.end;
+      line = base_line + run.end_line;
+    }
+    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), &piece, base_offset + static_cast<uint32_t>(at), line));
+    out->insert(out->end(), piece.begin(), piece.end());
+    DropCosmeticPunctuation(out);
+    return Status::OK();
+  }
+
+ private:
+  // The tokens of `text` (a whole input, or a piece of one between table runs) from its syntax
+  // tree, before cosmetic punctuation is dropped.
+  Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line) const {
+    out->clear();
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return Status::OK();
     thread_local Parsers parsers;
     TSParser* parser = parsers.Get(lang_->grammar);
     if (parser == nullptr) {
@@ -200,11 +249,9 @@ class TreeSitterTokenizer final : public Tokenizer {
       }
       if (again != nullptr) ts_tree_delete(again);
     }
-    DropCosmeticPunctuation(out);
     return Status::OK();
   }
 
- private:
   enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement };
   static constexpr TSSymbol kErrorSymbol = static_cast<TSSymbol>(-1);  // tree-sitter's ERROR nodes
   // Longer inputs are files, not snippets (an answer's code block is a few KB): a file with a
@@ -277,6 +324,229 @@ class TreeSitterTokenizer final : public Tokenizer {
 
 
 
+  // A run of data-table rows: lines [begin, end) of the text, lexed into `tokens` (offsets from
+  // the text's start, lines counted from 0); end_line is the line that follows the run.
+  struct TableRun {
+    size_t begin = 0, end = 0;
+    uint32_t end_line = 0;
+    Tokens tokens;
+  };
+  // Rows of literals (`{ "help.intro", "Usage" },`, `0x2982f8cc, 0xf4c75274,`) are lexed as they
+  // are read when at least kMinTableRows of them follow each other (with blank lines, comment
+  // lines and lines of brackets and commas between them) outside any bracket the text opens: a
+  // table cut from its initializer, as in a window of a data file pasted into an answer. Every
+  // row is then a parse error, and tree-sitter's error recovery spends 3-20 ms on 100 of them;
+  // lexed, they cost microseconds. A row holds only literals, names and a table's punctuation,
+  // so its tokens from the lexer are the tokens of its leaves in a syntax tree. A table inside
+  // its initializer (every table of a whole file) parses cleanly and is parsed.
+  static constexpr uint32_t kMinTableRows = 16;
+  std::vector<TableRun> FindTableRuns(std::string_view text) const {
+    std::vector<TableRun> runs;
+    TableRun run;
+    uint32_t rows = 0;          // literal rows in `run`
+    int depth = 0;              // brackets open at the line's start (-n: n closed that opened before the text)
+    int run_depth = 0;          // at the run's first row
+    size_t kept_tokens = 0;     // tokens of `run` up to its last literal row
+    size_t last_row_end = 0;    // end of that row's line
+    uint32_t last_row_line = 0;
+    auto close_run = [&] {
+      if (rows >= kMinTableRows && run_depth <= 0) {
+        run.tokens.resize(kept_tokens);
+        run.end = last_row_end;
+        run.end_line = last_row_line + 1;
+        runs.push_back(std::move(run));
+      }
+      run = TableRun();
+      rows = 0;
+    };
+    std::string_view open_until;  // the end of a comment or string that spans lines, while in one
+    uint32_t line = 0;
+    for (size_t b = 0; b < text.size(); ++line) {
+      size_t e = text.find('\n', b);
+      const size_t next = e == std::string_view::npos ? text.size() : e + 1;
+      if (e == std::string_view::npos) e = text.size();
+      const size_t before = run.tokens.size();
+      const RowKind kind = open_until.empty() ? LexRow(text, b, e, line, &run.tokens) : RowKind::kNone;
+      if (kind == RowKind::kNone) {
+        run.tokens.resize(before);
+        depth += LineBrackets(text, b, e, &open_until);
+        close_run();
+      } else {
+        int delta = 0;
+        for (size_t k = before; k < run.tokens.size(); ++k) {
+          const uint64_t h = run.tokens[k].hash;
+          delta += (h == fixed_punct_[3] || h == fixed_punct_[5] || h == fixed_punct_[7]) -
+                   (h == fixed_punct_[4] || h == fixed_punct_[6] || h == fixed_punct_[8]);
+        }
+        if (kind == RowKind::kLiterals) {
+          if (rows++ == 0) {
+            run.begin = b;
+            run_depth = depth;
+          }
+          kept_tokens = run.tokens.size();
+          last_row_end = next;
+          last_row_line = line;
+        } else if (rows == 0) {
+          run.tokens.resize(before);  // filler before any row
+        }
+        depth += delta;
+      }
+      b = next;
+    }
+    close_run();
+    return runs;
+  }
+
+  // The brackets a line of code opens less those it closes, skipping strings and comments
+  // roughly (a string that does not close on its line is skipped to its quote); `open_until` is
+  // the delimiter that ends a comment or string spanning lines (*/, """, ''' or `) while in one.
+  int LineBrackets(std::string_view text, size_t b, size_t e, std::string_view* open_until) const {
+    int delta = 0;
+    size_t i = b;
+    while (i < e) {
+      const std::string_view rest = text.substr(i, e - i);
+      if (!open_until->empty()) {
+        const size_t f = rest.find(*open_until);
+        if (f == std::string_view::npos) break;
+        i += f + open_until->size();
+        *open_until = std::string_view();
+        continue;
+      }
+      const char c = text[i];
+      if (!lang_->line_comment.empty() && rest.substr(0, lang_->line_comment.size()) == lang_->line_comment) break;
+      if (!lang_->block_open.empty() && rest.substr(0, lang_->block_open.size()) == lang_->block_open) {
+        *open_until = lang_->block_close;
+        i += lang_->block_open.size();
+      } else if (rest.substr(0, 3) == "\"\"\"" || rest.substr(0, 3) == "'''") {
+        *open_until = rest.substr(0, 3);
+        i += 3;
+      } else if (c == '`') {
+        *open_until = rest.substr(0, 1);
+        ++i;
+      } else if (c == '\'' && has_lifetimes_ && i + 2 < e && IsWordChar(text[i + 1]) && text[i + 2] != '\'') {
+        ++i;  // a lifetime or label ('a, 'static), not a character
+      } else if (c == '"' || c == '\'') {
+        const size_t end = StringEnd(text, i, e);
+        i = end == 0 ? i + 1 : end;
+      } else {
+        delta += (c == '(' || c == '[' || c == '{') - (c == ')' || c == ']' || c == '}');
+        ++i;
+      }
+    }
+    return delta;
+  }
+
+  enum class RowKind { kNone, kFiller, kLiterals };
+  // Lexes the line text[b, e) as a table row into `out`: kLiterals for a row with a string or
+  // number literal, kFiller for a blank or comment line or one of brackets and commas only, kNone
+  // (tokens left partly written) for any other line. A row is made of string literals closed on
+  // the line (with a prefix such as L or b), numbers (a sign before them), names that are not
+  // keywords, ( ) [ ] { } , and a : that is not part of another operator or a symbol, and may end
+  // in a comment.
+  RowKind LexRow(std::string_view text, size_t b, size_t e, uint32_t line, Tokens* out) const {
+    auto is_word = [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '$'; };
+    auto push = [&](uint64_t hash, uint64_t name, size_t from, size_t to) {
+      out->push_back(Token{hash, name, static_cast<uint32_t>(from), static_cast<uint32_t>(to), line});
+    };
+    bool literal = false;
+    const size_t first = out->size();
+    size_t i = b;
+    while (i < e) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      const std::string_view rest = text.substr(i, e - i);
+      if (c == ' ' || c == '\t' || c == '\r') {
+        ++i;
+      } else if (!lang_->line_comment.empty() && rest.substr(0, lang_->line_comment.size()) == lang_->line_comment) {
+        break;  // the rest of the line is a comment
+      } else if (!lang_->block_open.empty() && rest.substr(0, lang_->block_open.size()) == lang_->block_open) {
+        const size_t close = rest.find(lang_->block_close, lang_->block_open.size());
+        if (close == std::string_view::npos) return RowKind::kNone;
+        i += close + lang_->block_close.size();
+      } else if (c == '"' || c == '\'' || c == '`') {
+        const size_t end = StringEnd(text, i, e);
+        if (end == 0) return RowKind::kNone;
+        push(kStr, StringName(text.substr(i, end - i)), i, end);
+        literal = true;
+        i = end;
+      } else if (std::isdigit(c)) {
+        const size_t start = i;
+        const bool hex = text.substr(i, 2) == "0x" || text.substr(i, 2) == "0X";
+        while (i < e) {
+          const char d = text[i];
+          if (is_word(static_cast<unsigned char>(d)) && d != '$') {
+            ++i;
+          } else if (d == '.' && !(i + 1 < e && text[i + 1] == '.')) {
+            ++i;
+          } else if ((d == '-' || d == '+') && (hex ? (text[i - 1] == 'p' || text[i - 1] == 'P')
+                                                    : (text[i - 1] == 'e' || text[i - 1] == 'E'))) {
+            ++i;
+          } else {
+            break;
+          }
+        }
+        if (i < e && text[i] == '.') return RowKind::kNone;  // a range (0..10)
+        push(kNum, Hash(text.substr(start, i - start)), start, i);
+        literal = true;
+      } else if (std::isalpha(c) || c == '_' || c == '$') {
+        size_t end = i;
+        while (end < e && is_word(static_cast<unsigned char>(text[end]))) ++end;
+        const std::string_view word = text.substr(i, end - i);
+        if (end < e && (text[end] == '"' || text[end] == '\'')) {
+          // A prefixed string (L"..", b'..', u8"..", f".."), or a name against a quote.
+          static const std::unordered_set<std::string_view> kPrefixes = {"L", "u", "U", "u8", "b", "B", "f", "F", "r", "br", "rb", "c"};
+          if (!kPrefixes.count(word)) return RowKind::kNone;
+          const size_t s_end = StringEnd(text, end, e);
+          if (s_end == 0) return RowKind::kNone;
+          push(kStr, StringName(text.substr(i, s_end - i)), i, s_end);
+          literal = true;
+          i = s_end;
+          continue;
+        }
+        if (literal_words_.count(word)) {
+          push(Hash(word), 0, i, end);
+          i = end;
+          continue;
+        }
+        if (not_names_.count(word)) return RowKind::kNone;
+        push(kId, Hash(word), i, end);
+        i = end;
+      } else if (c == ':') {
+        // Not `::`, `:=` or a symbol (`:name`).
+        if (i + 1 < e && (text[i + 1] == ':' || text[i + 1] == '=' || is_word(static_cast<unsigned char>(text[i + 1])))) {
+          return RowKind::kNone;
+        }
+        if (i > b && text[i - 1] == ':') return RowKind::kNone;
+        push(fixed_punct_[2], 0, i, i + 1);
+        ++i;
+      } else if (const size_t k = std::string_view("(){}[],").find(static_cast<char>(c)); k != std::string_view::npos) {
+        push(fixed_punct_[3 + k], 0, i, i + 1);
+        ++i;
+      } else {
+        return RowKind::kNone;
+      }
+    }
+    if (!literal) return RowKind::kFiller;
+    // A table's row ends in a comma (a call statement, `option(opts, "-x")`, does not).
+    return out->size() > first && out->back().hash == fixed_punct_[9] ? RowKind::kLiterals : RowKind::kNone;
+  }
+
+  static bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+  // The end of the string literal whose opening quote is text[q], if it closes before e (0 if
+  // not). Triple quotes open strings that span lines, which rows do not hold.
+  static size_t StringEnd(std::string_view text, size_t q, size_t e) {
+    const char quote = text[q];
+    if (q + 2 < e && text[q + 1] == quote && text[q + 2] == quote) return 0;
+    for (size_t i = q + 1; i < e; ++i) {
+      if (text[i] == '\\' && quote != '`') {
+        ++i;
+      } else if (text[i] == quote) {
+        return i + 1;
+      }
+    }
+    return 0;
+  }
+
   // Whether the last token is a member access (`.`, `?.`, `::`, `->`): a reserved word after it
   // is a property name (`promise.catch`, `map.delete`).
   static bool AfterMemberAccess(const Tokens& out) {
@@ -295,6 +565,12 @@ class TreeSitterTokenizer final : public Tokenizer {
   std::vector<uint64_t> fixed_hash_;  // anonymous symbols: hash of their name
   std::vector<std::string_view> fixed_text_;  // anonymous symbols: their name (static strings)
   std::unordered_set<std::string_view> keywords_;  // the grammar's keywords among ReservedWords()
+  // Words a table row's lexer does not read as names: the grammar's keywords and the words
+  // grammars read as literals or keep verbatim (true, nil, self, _ ...).
+  std::unordered_set<std::string_view> not_names_;
+  std::unordered_set<std::string_view> literal_words_;  // true, nil ... as this grammar writes them
+  uint64_t fixed_punct_[10];  // hashes of - + : ( ) { } [ ] ,
+  bool has_lifetimes_ = false;  // the grammar has Rust's lifetimes ('a), which are not characters
 
   const Language* lang_;
   std::string name_;
@@ -303,7 +579,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v4/generic"; }
+  std::string_view Name() const override { return "code-v5/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {
