@@ -148,6 +148,11 @@ class TreeSitterTokenizer final : public Tokenizer {
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
     fixed_text_.assign(n, std::string_view());
+    // Literal words are read verbatim in table rows where the grammar has a symbol of that name
+    // (Python's True is its named symbol `true`), and as names where it has none (null in Python).
+    static constexpr std::pair<std::string_view, std::string_view> kLiteralWords[] = {
+        {"true", "true"}, {"false", "false"}, {"True", "true"}, {"False", "false"}, {"null", "null"},
+        {"NULL", "null"}, {"nil", "nil"},    {"None", "none"}, {"nullptr", "nullptr"}, {"undefined", "undefined"}};
     for (uint32_t sym = 0; sym < n; ++sym) {
       const char* type = ts_language_symbol_name(lang->grammar, static_cast<TSSymbol>(sym));
       if (type == nullptr) continue;
@@ -156,27 +161,21 @@ class TreeSitterTokenizer final : public Tokenizer {
       else if (lang->identifiers.count(type)) category_[sym] = kIdentifier;
       else if (lang->numbers.count(type)) category_[sym] = kNumber;
       else if (lang->docstrings.count(type)) category_[sym] = kDocstringStatement;
-      if (ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) == TSSymbolTypeAnonymous) {
+      const std::string_view t(type);
+      const bool anonymous = ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) == TSSymbolTypeAnonymous;
+      if (anonymous) {
         fixed_hash_[sym] = Hash(type);
         fixed_text_[sym] = type;
         if (ReservedWords().count(type)) keywords_.insert(type);
-        const std::string_view t(type);
         if (!t.empty() && std::all_of(t.begin(), t.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; })) {
           not_names_.insert(t);
         }
       }
+      for (const auto& [word, symbol] : kLiteralWords) {
+        if (t == word || (!anonymous && t == symbol)) literal_words_.insert(word);
+      }
     }
-    // Literal words are read verbatim where the grammar has a symbol of that name (Python's
-    // True is its symbol `true`), and as names where it has none (null in Python).
-    for (const std::string_view w : {"true", "false", "True", "False", "null", "nil", "None", "NULL", "nullptr", "undefined"}) {
-      std::string lower(w);
-      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      const auto has = [&](std::string_view n, bool named) {
-        return ts_language_symbol_for_name(lang->grammar, n.data(), static_cast<uint32_t>(n.size()), named) != 0;
-      };
-      if (has(w, false) || has(w, true) || has(lower, true)) literal_words_.insert(w);
-      not_names_.erase(w);
-    }
+    for (const auto& [word, symbol] : kLiteralWords) not_names_.erase(word);
     for (const std::string_view w : {"this", "self", "super", "iota", "_"}) not_names_.insert(w);
     has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
     int k = 0;
@@ -341,59 +340,70 @@ class TreeSitterTokenizer final : public Tokenizer {
   // its initializer (every table of a whole file) parses cleanly and is parsed.
   static constexpr uint32_t kMinTableRows = 16;
   std::vector<TableRun> FindTableRuns(std::string_view text) const {
-    std::vector<TableRun> runs;
-    TableRun run;
-    uint32_t rows = 0;          // literal rows in `run`
-    int depth = 0;              // brackets open at the line's start (-n: n closed that opened before the text)
-    int run_depth = 0;          // at the run's first row
-    size_t kept_tokens = 0;     // tokens of `run` up to its last literal row
-    size_t last_row_end = 0;    // end of that row's line
-    uint32_t last_row_line = 0;
-    auto close_run = [&] {
-      if (rows >= kMinTableRows && run_depth <= 0) {
-        run.tokens.resize(kept_tokens);
-        run.end = last_row_end;
-        run.end_line = last_row_line + 1;
-        runs.push_back(std::move(run));
-      }
-      run = TableRun();
-      rows = 0;
+    // Candidate runs first (lines only: most code fails a row's first characters), then the
+    // bracket depth at each candidate's start, and the tokens of those that are outside.
+    struct Candidate {
+      size_t begin, end;
+      uint32_t first_line, end_line;
     };
-    std::string_view open_until;  // the end of a comment or string that spans lines, while in one
+    std::vector<Candidate> candidates;
+    uint32_t rows = 0;  // literal rows of the current candidate
+    Candidate cur{};
+    Tokens scratch;
     uint32_t line = 0;
     for (size_t b = 0; b < text.size(); ++line) {
       size_t e = text.find('\n', b);
       const size_t next = e == std::string_view::npos ? text.size() : e + 1;
       if (e == std::string_view::npos) e = text.size();
-      const size_t before = run.tokens.size();
-      const RowKind kind = open_until.empty() ? LexRow(text, b, e, line, &run.tokens) : RowKind::kNone;
-      if (kind == RowKind::kNone) {
-        run.tokens.resize(before);
-        depth += LineBrackets(text, b, e, &open_until);
-        close_run();
-      } else {
-        int delta = 0;
-        for (size_t k = before; k < run.tokens.size(); ++k) {
-          const uint64_t h = run.tokens[k].hash;
-          delta += (h == fixed_punct_[3] || h == fixed_punct_[5] || h == fixed_punct_[7]) -
-                   (h == fixed_punct_[4] || h == fixed_punct_[6] || h == fixed_punct_[8]);
+      RowKind kind = LexRow(text, b, e, line, nullptr);
+      if (kind != RowKind::kNone) kind = LexRow(text, b, e, line, &scratch);  // names checked too
+      if (kind == RowKind::kLiterals) {
+        if (rows++ == 0) {
+          cur.begin = b;
+          cur.first_line = line;
         }
-        if (kind == RowKind::kLiterals) {
-          if (rows++ == 0) {
-            run.begin = b;
-            run_depth = depth;
-          }
-          kept_tokens = run.tokens.size();
-          last_row_end = next;
-          last_row_line = line;
-        } else if (rows == 0) {
-          run.tokens.resize(before);  // filler before any row
-        }
-        depth += delta;
+        cur.end = next;
+        cur.end_line = line + 1;
+      } else if (kind == RowKind::kNone) {
+        if (rows >= kMinTableRows) candidates.push_back(cur);
+        rows = 0;
       }
       b = next;
     }
-    close_run();
+    if (rows >= kMinTableRows) candidates.push_back(cur);
+
+    std::vector<TableRun> runs;
+    int depth = 0;  // brackets open at `at` (-n: n closed that opened before the text)
+    size_t at = 0;
+    std::string_view open_until;  // the end of a comment or string that spans lines, while in one
+    auto scan_to = [&](size_t to) {
+      while (at < to) {
+        size_t e = text.find('\n', at);
+        if (e == std::string_view::npos || e > to) e = to;
+        depth += LineBrackets(text, at, e, &open_until);
+        at = e + 1;
+      }
+      at = to;
+    };
+    for (const Candidate& c : candidates) {
+      scan_to(c.begin);
+      if (depth <= 0 && open_until.empty()) {
+        TableRun run;
+        run.begin = c.begin;
+        run.end = c.end;
+        run.end_line = c.end_line;
+        line = c.first_line;
+        for (size_t b = c.begin; b < c.end; ++line) {
+          size_t e = text.find('\n', b);
+          if (e == std::string_view::npos) e = text.size();
+          LexRow(text, b, e, line, &scratch);
+          run.tokens.insert(run.tokens.end(), scratch.begin(), scratch.end());
+          b = e + 1;
+        }
+        runs.push_back(std::move(run));
+      }
+      scan_to(c.end);
+    }
     return runs;
   }
 
@@ -437,19 +447,19 @@ class TreeSitterTokenizer final : public Tokenizer {
   }
 
   enum class RowKind { kNone, kFiller, kLiterals };
-  // Lexes the line text[b, e) as a table row into `out`: kLiterals for a row with a string or
-  // number literal, kFiller for a blank or comment line or one of brackets and commas only, kNone
-  // (tokens left partly written) for any other line. A row is made of string literals closed on
-  // the line (with a prefix such as L or b), numbers (a sign before them), names that are not
-  // keywords, ( ) [ ] { } , and a : that is not part of another operator or a symbol, and may end
-  // in a comment.
+  // Reads the line text[b, e) as a table row: kLiterals for a row with a string or number
+  // literal that ends in a comma, kFiller for a blank or comment line or one of brackets, commas
+  // and names only, kNone for any other line. A row is made of string literals closed on the
+  // line (with a prefix such as L or b), numbers, names that are not keywords, ( ) [ ] { } , and
+  // a : that is not part of another operator or a symbol, and may end in a comment. Its tokens
+  // replace `*out`; without `out`, only the line's shape is read (names are not checked).
   RowKind LexRow(std::string_view text, size_t b, size_t e, uint32_t line, Tokens* out) const {
     auto is_word = [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '$'; };
     auto push = [&](uint64_t hash, uint64_t name, size_t from, size_t to) {
-      out->push_back(Token{hash, name, static_cast<uint32_t>(from), static_cast<uint32_t>(to), line});
+      if (out != nullptr) out->push_back(Token{hash, name, static_cast<uint32_t>(from), static_cast<uint32_t>(to), line});
     };
-    bool literal = false;
-    const size_t first = out->size();
+    if (out != nullptr) out->clear();
+    bool literal = false, comma_last = false;
     size_t i = b;
     while (i < e) {
       const auto c = static_cast<unsigned char>(text[i]);
@@ -465,8 +475,9 @@ class TreeSitterTokenizer final : public Tokenizer {
       } else if (c == '"' || c == '\'' || c == '`') {
         const size_t end = StringEnd(text, i, e);
         if (end == 0) return RowKind::kNone;
-        push(kStr, StringName(text.substr(i, end - i)), i, end);
+        if (out != nullptr) push(kStr, StringName(text.substr(i, end - i)), i, end);
         literal = true;
+        comma_last = false;
         i = end;
       } else if (std::isdigit(c)) {
         const size_t start = i;
@@ -485,8 +496,9 @@ class TreeSitterTokenizer final : public Tokenizer {
           }
         }
         if (i < e && text[i] == '.') return RowKind::kNone;  // a range (0..10)
-        push(kNum, Hash(text.substr(start, i - start)), start, i);
+        if (out != nullptr) push(kNum, Hash(text.substr(start, i - start)), start, i);
         literal = true;
+        comma_last = false;
       } else if (std::isalpha(c) || c == '_' || c == '$') {
         size_t end = i;
         while (end < e && is_word(static_cast<unsigned char>(text[end]))) ++end;
@@ -497,18 +509,22 @@ class TreeSitterTokenizer final : public Tokenizer {
           if (!kPrefixes.count(word)) return RowKind::kNone;
           const size_t s_end = StringEnd(text, end, e);
           if (s_end == 0) return RowKind::kNone;
-          push(kStr, StringName(text.substr(i, s_end - i)), i, s_end);
+          if (out != nullptr) push(kStr, StringName(text.substr(i, s_end - i)), i, s_end);
           literal = true;
+          comma_last = false;
           i = s_end;
           continue;
         }
-        if (literal_words_.count(word)) {
-          push(Hash(word), 0, i, end);
-          i = end;
-          continue;
+        comma_last = false;
+        if (out != nullptr) {  // without tokens, only the line's shape is checked
+          if (literal_words_.count(word)) {
+            push(Hash(word), 0, i, end);
+            i = end;
+            continue;
+          }
+          if (not_names_.count(word)) return RowKind::kNone;
+          push(kId, Hash(word), i, end);
         }
-        if (not_names_.count(word)) return RowKind::kNone;
-        push(kId, Hash(word), i, end);
         i = end;
       } else if (c == ':') {
         // Not `::`, `:=` or a symbol (`:name`).
@@ -517,9 +533,11 @@ class TreeSitterTokenizer final : public Tokenizer {
         }
         if (i > b && text[i - 1] == ':') return RowKind::kNone;
         push(fixed_punct_[2], 0, i, i + 1);
+        comma_last = false;
         ++i;
       } else if (const size_t k = std::string_view("(){}[],").find(static_cast<char>(c)); k != std::string_view::npos) {
         push(fixed_punct_[3 + k], 0, i, i + 1);
+        comma_last = c == ',';
         ++i;
       } else {
         return RowKind::kNone;
@@ -527,7 +545,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     }
     if (!literal) return RowKind::kFiller;
     // A table's row ends in a comma (a call statement, `option(opts, "-x")`, does not).
-    return out->size() > first && out->back().hash == fixed_punct_[9] ? RowKind::kLiterals : RowKind::kNone;
+    return comma_last ? RowKind::kLiterals : RowKind::kNone;
   }
 
   static bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
