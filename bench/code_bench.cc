@@ -1,6 +1,9 @@
 // Code normalization speed against the raw tree-sitter parse, side by side, per language:
-//   code_bench [CORPUS_DIR=/tmp/doppel-code-corpus] [MB_PER_LANGUAGE=8]
-// CORPUS_DIR/<language>/ holds real code (bench/code_corpus.sh). For each language, on one core:
+//   code_bench [CORPUS_DIR=/tmp/doppel-code-corpus] [MB_PER_LANGUAGE=8] [ROUNDS=5]
+// CORPUS_DIR/<language>/ holds real code (bench/code_corpus.sh). For each language, on one core,
+// ROUNDS rounds of one pass of each, interleaved (this machine's speed drifts by 15% and more
+// within minutes, so passes far apart in time do not compare); the best pass of each is reported,
+// and the ratio of the bests, with the range of the rounds' own ratios:
 //   parse    ts_parser_parse_string + ts_tree_delete over every file (the ceiling);
 //   tokenize doppel's code tokenizer (parse + walk + normalize);
 //   sketch   everything the indexer computes for a code document (tokenize, MinHash, bands,
@@ -11,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,18 +28,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// MB/s of one pass of fn over `bytes`.
 template <typename F>
 double MBps(size_t bytes, F&& fn) {
-  // Repeat until at least one second has passed (and at least once).
-  size_t done = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  double s = 0;
-  do {
-    fn();
-    done += bytes;
-    s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  } while (s < 1.0);
-  return done / s / 1e6;
+  fn();
+  return bytes / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 1e6;
 }
 
 }  // namespace
@@ -46,8 +44,9 @@ int main(int argc, char** argv) {
   auto langs = Languages();
   if (!langs.ok()) return 2;
   DocumentSketcher sketcher{SketchParams{}};
-  std::printf("| language | files | MB | raw parse MB/s | tokenize MB/s | sketch MB/s | sketch / parse |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+  const int rounds = argc > 3 ? std::max(1, std::atoi(argv[3])) : 5;
+  std::printf("| language | files | MB | raw parse MB/s | tokenize MB/s | sketch MB/s | sketch / parse | rounds' ratios |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const Language& lang : **langs) {
     std::vector<std::string> files;
     size_t bytes = 0;
@@ -66,7 +65,7 @@ int main(int argc, char** argv) {
       }
     }
     if (files.empty()) {
-      std::printf("| %s | 0 | | no corpus | | | |\n", lang.name.c_str());
+      std::printf("| %s | 0 | | no corpus | | | | |\n", lang.name.c_str());
       continue;
     }
     auto tokenizer = NewCodeTokenizer(&lang);
@@ -86,27 +85,35 @@ int main(int argc, char** argv) {
     }
     TSParser* parser = ts_parser_new();
     if (!ts_parser_set_language(parser, lang.grammar)) return 1;
-    const double parse = MBps(bytes, [&] {
-      for (const auto& f : files) {
-        ts_tree_delete(ts_parser_parse_string(parser, nullptr, f.data(), static_cast<uint32_t>(f.size())));
-      }
-    });
-    ts_parser_delete(parser);
-    const double tok = MBps(bytes, [&] {
-      for (const auto& f : files) tokenizer->Tokenize(f, &tokens);
-    });
     SketchedDocument out;
-    const double sketch = MBps(bytes, [&] {
-      for (const auto& f : files) {
-        Document d;
-        d.text = f;
-        d.kind = Kind::kCode;
-        d.language = lang.name;
-        sketcher.Sketch(std::move(d), &out);
-      }
-    });
-    std::printf("| %s | %zu | %.1f | %.1f | %.1f | %.1f | %.0f%% |\n", lang.name.c_str(), files.size(),
-                bytes / 1e6, parse, tok, sketch, 100 * sketch / parse);
+    double parse = 0, tok = 0, sketch = 0, low = 1e9, high = 0;
+    for (int r = 0; r < rounds; ++r) {
+      const double p = MBps(bytes, [&] {
+        for (const auto& f : files) {
+          ts_tree_delete(ts_parser_parse_string(parser, nullptr, f.data(), static_cast<uint32_t>(f.size())));
+        }
+      });
+      const double t = MBps(bytes, [&] {
+        for (const auto& f : files) tokenizer->Tokenize(f, &tokens);
+      });
+      const double k = MBps(bytes, [&] {
+        for (const auto& f : files) {
+          Document d;
+          d.text = f;
+          d.kind = Kind::kCode;
+          d.language = lang.name;
+          sketcher.Sketch(std::move(d), &out);
+        }
+      });
+      parse = std::max(parse, p);
+      tok = std::max(tok, t);
+      sketch = std::max(sketch, k);
+      low = std::min(low, k / p);
+      high = std::max(high, k / p);
+    }
+    ts_parser_delete(parser);
+    std::printf("| %s | %zu | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.0f–%.0f%% |\n", lang.name.c_str(), files.size(),
+                bytes / 1e6, parse, tok, sketch, 100 * sketch / parse, 100 * low, 100 * high);
     std::fflush(stdout);
   }
   return 0;

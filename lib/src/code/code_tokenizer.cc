@@ -52,10 +52,11 @@ void DropCosmeticPunctuation(Tokens* tokens) {
   t.resize(w);
 }
 
-// Whether the brackets ((), [] and {}) of `open`, then of `tokens`, then of `close` pair up in
-// order. A snippet parses cleanly inside its wrapper only if they do (with the wrapper's own
-// brackets: a window cut from a class may close one block early and open one at its end).
-bool BracketsBalance(std::string_view open, const Tokens& tokens, std::string_view close) {
+// Whether the brackets ((), [] and {}) of `open`, then of the tokens [begin, end), then of
+// `close` pair up in order. A snippet parses cleanly inside its wrapper only if they do (with the
+// wrapper's own brackets: a window cut from a class may close one block early and open one at
+// its end).
+bool BracketsBalance(std::string_view open, const Token* begin, const Token* end, std::string_view close) {
   static const uint64_t kOpen[3] = {Hash("("), Hash("["), Hash("{")};
   static const uint64_t kClose[3] = {Hash(")"), Hash("]"), Hash("}")};
   std::vector<uint8_t> stack;
@@ -77,10 +78,10 @@ bool BracketsBalance(std::string_view open, const Tokens& tokens, std::string_vi
     return true;
   };
   if (!chars(open)) return false;
-  for (const Token& t : tokens) {
+  for (const Token* t = begin; t != end; ++t) {
     for (int k = 0; k < 3; ++k) {
-      if (t.hash == kOpen[k]) step(k, true);
-      if (t.hash == kClose[k] && !step(k, false)) return false;
+      if (t->hash == kOpen[k]) step(k, true);
+      if (t->hash == kClose[k] && !step(k, false)) return false;
     }
   }
   return chars(close) && stack.empty();
@@ -177,6 +178,8 @@ class TreeSitterTokenizer final : public Tokenizer {
     }
     for (const auto& [word, symbol] : kLiteralWords) not_names_.erase(word);
     for (const std::string_view w : {"this", "self", "super", "iota", "_"}) not_names_.insert(w);
+    line_comment_ = lang->line_comment;
+    block_open_ = lang->block_open;
     has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
     int k = 0;
     for (const char* p : {"-", "+", ":", "(", ")", "{", "}", "[", "]", ","}) fixed_punct_[k++] = Hash(p);
@@ -191,10 +194,8 @@ class TreeSitterTokenizer final : public Tokenizer {
     const std::vector<TableRun> runs = FindTableRuns(text);
     size_t at = 0;
     uint32_t line = base_line;
-    Tokens piece;
     for (const TableRun& run : runs) {
-      DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at, run.begin - at), &piece, base_offset + static_cast<uint32_t>(at), line));
-      out->insert(out->end(), piece.begin(), piece.end());
+      DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at, run.begin - at), out, base_offset + static_cast<uint32_t>(at), line));
       for (Token t : run.tokens) {
         t.begin += base_offset;
         t.end += base_offset;
@@ -204,17 +205,16 @@ class TreeSitterTokenizer final : public Tokenizer {
       at = run.end;
       line = base_line + run.end_line;
     }
-    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), &piece, base_offset + static_cast<uint32_t>(at), line));
-    out->insert(out->end(), piece.begin(), piece.end());
+    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), out, base_offset + static_cast<uint32_t>(at), line));
     DropCosmeticPunctuation(out);
     return Status::OK();
   }
 
  private:
-  // The tokens of `text` (a whole input, or a piece of one between table runs) from its syntax
-  // tree, before cosmetic punctuation is dropped.
+  // Appends the tokens of `text` (a whole input, or a piece of one between table runs) from its
+  // syntax tree, before cosmetic punctuation is dropped.
   Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line) const {
-    out->clear();
+    const size_t first = out->size();
     if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return Status::OK();
     thread_local Parsers parsers;
     TSParser* parser = parsers.Get(lang_->grammar);
@@ -236,14 +236,14 @@ class TreeSitterTokenizer final : public Tokenizer {
     // not pair up with the wrapper's (most windows cut from a file), which the wrapper does not
     // make parse.
     if (has_error && errors <= kMaxSnippetErrors && !lang_->snippet_open.empty() && text.size() <= kMaxSnippetBytes &&
-        BracketsBalance(lang_->snippet_open, *out, lang_->snippet_close)) {
+        BracketsBalance(lang_->snippet_open, out->data() + first, out->data() + out->size(), lang_->snippet_close)) {
       std::string wrapped;
       wrapped.reserve(lang_->snippet_open.size() + text.size() + lang_->snippet_close.size() + 2);
       wrapped.append(lang_->snippet_open).append("\n").append(text).append("\n").append(lang_->snippet_close);
       TSTree* again = ts_parser_parse_string(parser, nullptr, wrapped.data(), static_cast<uint32_t>(wrapped.size()));
       if (again != nullptr && !ts_node_has_error(ts_tree_root_node(again))) {
         const uint32_t at = static_cast<uint32_t>(lang_->snippet_open.size() + 1);
-        out->clear();
+        out->resize(first);
         Walk(again, wrapped, at, at + static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
       }
       if (again != nullptr) ts_tree_delete(again);
@@ -265,7 +265,7 @@ class TreeSitterTokenizer final : public Tokenizer {
             uint32_t base_line, Tokens* out, uint32_t* errors) const {
     const uint32_t line_shift = lo == 0 ? 0 : 1;
     TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(tree));
-    out->reserve((hi - lo) / 4 + 4);
+    out->reserve(out->size() + (hi - lo) / 4 + 4);
     auto emit = [&](uint64_t hash, uint64_t name, uint32_t b, uint32_t e, uint32_t row) {
       if (b < lo || e > hi) return;  // the wrapper's own tokens
       out->push_back(Token{hash, name, b - lo + base_offset, e - lo + base_offset, row - line_shift + base_line});
@@ -306,7 +306,7 @@ class TreeSitterTokenizer final : public Tokenizer {
           } else {
             // Keywords and operators: their text is their symbol name (cached hash), except
             // for nodes aliased to another text, which are hashed as they are written.
-            const bool fixed = sym < fixed_text_.size() && fixed_text_[sym] == leaf;
+            const bool fixed = sym < fixed_text_.size() && SameText(fixed_text_[sym], leaf);
             emit(fixed ? fixed_hash_[sym] : Hash(leaf), 0, b, e, row);
           }
         }
@@ -356,7 +356,10 @@ class TreeSitterTokenizer final : public Tokenizer {
       const size_t next = e == std::string_view::npos ? text.size() : e + 1;
       if (e == std::string_view::npos) e = text.size();
       RowKind kind = LexRow(text, b, e, line, nullptr);
-      if (kind != RowKind::kNone) kind = LexRow(text, b, e, line, &scratch);  // names checked too
+      // The names checked too, where it matters (outside a candidate, a filler is as any line).
+      if (kind == RowKind::kLiterals || (kind == RowKind::kFiller && rows > 0)) {
+        kind = LexRow(text, b, e, line, &scratch);
+      }
       if (kind == RowKind::kLiterals) {
         if (rows++ == 0) {
           cur.begin = b;
@@ -454,7 +457,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // a : that is not part of another operator or a symbol, and may end in a comment. Its tokens
   // replace `*out`; without `out`, only the line's shape is read (names are not checked).
   RowKind LexRow(std::string_view text, size_t b, size_t e, uint32_t line, Tokens* out) const {
-    auto is_word = [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '$'; };
+    auto is_word = [](unsigned char c) { return IsWordChar(static_cast<char>(c)) || c == '$'; };
     auto push = [&](uint64_t hash, uint64_t name, size_t from, size_t to) {
       if (out != nullptr) out->push_back(Token{hash, name, static_cast<uint32_t>(from), static_cast<uint32_t>(to), line});
     };
@@ -466,9 +469,9 @@ class TreeSitterTokenizer final : public Tokenizer {
       const std::string_view rest = text.substr(i, e - i);
       if (c == ' ' || c == '\t' || c == '\r') {
         ++i;
-      } else if (!lang_->line_comment.empty() && rest.substr(0, lang_->line_comment.size()) == lang_->line_comment) {
+      } else if (!line_comment_.empty() && c == line_comment_[0] && rest.substr(0, line_comment_.size()) == line_comment_) {
         break;  // the rest of the line is a comment
-      } else if (!lang_->block_open.empty() && rest.substr(0, lang_->block_open.size()) == lang_->block_open) {
+      } else if (!block_open_.empty() && c == block_open_[0] && rest.substr(0, block_open_.size()) == block_open_) {
         const size_t close = rest.find(lang_->block_close, lang_->block_open.size());
         if (close == std::string_view::npos) return RowKind::kNone;
         i += close + lang_->block_close.size();
@@ -479,7 +482,7 @@ class TreeSitterTokenizer final : public Tokenizer {
         literal = true;
         comma_last = false;
         i = end;
-      } else if (std::isdigit(c)) {
+      } else if (c >= '0' && c <= '9') {
         const size_t start = i;
         const bool hex = text.substr(i, 2) == "0x" || text.substr(i, 2) == "0X";
         while (i < e) {
@@ -499,7 +502,7 @@ class TreeSitterTokenizer final : public Tokenizer {
         if (out != nullptr) push(kNum, Hash(text.substr(start, i - start)), start, i);
         literal = true;
         comma_last = false;
-      } else if (std::isalpha(c) || c == '_' || c == '$') {
+      } else if (is_word(c)) {  // not a digit: numbers come first
         size_t end = i;
         while (end < e && is_word(static_cast<unsigned char>(text[end]))) ++end;
         const std::string_view word = text.substr(i, end - i);
@@ -548,7 +551,9 @@ class TreeSitterTokenizer final : public Tokenizer {
     return comma_last ? RowKind::kLiterals : RowKind::kNone;
   }
 
-  static bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+  static bool IsWordChar(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  }
 
   // The end of the string literal whose opening quote is text[q], if it closes before e (0 if
   // not). Triple quotes open strings that span lines, which rows do not hold.
@@ -563,6 +568,15 @@ class TreeSitterTokenizer final : public Tokenizer {
       }
     }
     return 0;
+  }
+
+  // a == b for the short texts of keywords and operators, without a call to memcmp.
+  static bool SameText(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
   }
 
   // Whether the last token is a member access (`.`, `?.`, `::`, `->`): a reserved word after it
@@ -589,6 +603,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   std::unordered_set<std::string_view> literal_words_;  // true, nil ... as this grammar writes them
   uint64_t fixed_punct_[10];  // hashes of - + : ( ) { } [ ] ,
   bool has_lifetimes_ = false;  // the grammar has Rust's lifetimes ('a), which are not characters
+  std::string_view line_comment_, block_open_;  // the language's comment openers ("" if none)
 
   const Language* lang_;
   std::string name_;
