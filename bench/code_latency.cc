@@ -4,7 +4,7 @@
 // renamed in every other one), half are 100 lines of a file under NEW_CODE_DIR (code never indexed,
 // e.g. bench/code_corpus.sh's other/ packages), each as a Markdown answer with the language's fence.
 // Windows start at a line that begins with a code token and hold at least 300 code tokens
-// (a window that starts inside a comment or is a table of literals is not a code answer).
+// (a window that starts inside a comment, or holds little code, is not a code answer).
 // Before timing, at least 80% of the copies must be flagged (redact or block: a sanity check that
 // the index answers); both that rate and the share of new answers flagged are printed (the code
 // quality suite, bench/quality_code.cc, is where detection quality is measured), with a digest of
