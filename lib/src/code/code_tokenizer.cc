@@ -464,6 +464,17 @@ class TreeSitterTokenizer final : public Tokenizer {
     if (out != nullptr) out->clear();
     bool literal = false, comma_last = false;
     size_t i = b;
+    // The string literal from i (a prefix, if any) whose opening quote is text[quote], if it
+    // closes on the line.
+    auto string_literal = [&](size_t quote) {
+      const size_t end = StringEnd(text, quote, e);
+      if (end == 0) return false;
+      if (out != nullptr) push(kStr, StringName(text.substr(i, end - i)), i, end);
+      literal = true;
+      comma_last = false;
+      i = end;
+      return true;
+    };
     while (i < e) {
       const auto c = static_cast<unsigned char>(text[i]);
       const std::string_view rest = text.substr(i, e - i);
@@ -476,12 +487,7 @@ class TreeSitterTokenizer final : public Tokenizer {
         if (close == std::string_view::npos) return RowKind::kNone;
         i += close + lang_->block_close.size();
       } else if (c == '"' || c == '\'' || c == '`') {
-        const size_t end = StringEnd(text, i, e);
-        if (end == 0) return RowKind::kNone;
-        if (out != nullptr) push(kStr, StringName(text.substr(i, end - i)), i, end);
-        literal = true;
-        comma_last = false;
-        i = end;
+        if (!string_literal(i)) return RowKind::kNone;
       } else if (c >= '0' && c <= '9') {
         const size_t start = i;
         const bool hex = text.substr(i, 2) == "0x" || text.substr(i, 2) == "0X";
@@ -509,13 +515,7 @@ class TreeSitterTokenizer final : public Tokenizer {
         if (end < e && (text[end] == '"' || text[end] == '\'')) {
           // A prefixed string (L"..", b'..', u8"..", f".."), or a name against a quote.
           static const std::unordered_set<std::string_view> kPrefixes = {"L", "u", "U", "u8", "b", "B", "f", "F", "r", "br", "rb", "c"};
-          if (!kPrefixes.count(word)) return RowKind::kNone;
-          const size_t s_end = StringEnd(text, end, e);
-          if (s_end == 0) return RowKind::kNone;
-          if (out != nullptr) push(kStr, StringName(text.substr(i, s_end - i)), i, s_end);
-          literal = true;
-          comma_last = false;
-          i = s_end;
+          if (!kPrefixes.count(word) || !string_literal(end)) return RowKind::kNone;
           continue;
         }
         comma_last = false;
