@@ -157,7 +157,8 @@ TEST_CASE("code: a window cut from a class is read inside the snippet wrapper") 
 TEST_CASE("code: a window cut from a data table has the tokens its rows have in the file") {
   // A window of table rows does not parse alone (every row is an error); its rows are lexed,
   // and must give the tokens the parse of the whole file gives them: kinds, names, literal
-  // spellings, offsets and lines. The window ends with code after the table, which is parsed.
+  // spellings (true, TRUE, None, int as the grammar reads them), offsets and lines. The window
+  // ends with code after the table, which is parsed.
   struct Table {
     std::string lang, head, tail;
     std::string (*row)(int);
@@ -167,7 +168,7 @@ TEST_CASE("code: a window cut from a data table has the tokens its rows have in 
        "  };\n  Object[][] contents() { return CONTENTS; }\n}\n",
        [](int i) { return "    { \"key." + std::to_string(i) + "\", \"\\u4F7F value\", " + std::to_string(i * 7) + "L },"; }},
       {"c", "static const unsigned int crc_table[] = {\n", "};\nint crc_size(void) { return 256; }\n",
-       [](int i) { return "  0x" + std::to_string(1000 + i) + "f8ccU, 0x" + std::to_string(i) + "e5db, /* row */"; }},
+       [](int i) { return "  0x" + std::to_string(1000 + i) + "f8ccU, (uint8_t)0x" + std::to_string(i) + "e5, TRUE, /* row */"; }},
       {"cpp", "const double kScale[][2] = {\n", "};\nint size() { return 2; }\n",
        [](int i) { return "  {1.5e-" + std::to_string(i % 9) + ", 0x1p+" + std::to_string(i % 5) + "}, // row"; }},
       {"go", "var ops = []opInfo{\n", "}\n\nfunc count() int { return len(ops) }\n",
@@ -179,9 +180,9 @@ TEST_CASE("code: a window cut from a data table has the tokens its rows have in 
       {"ruby", "TABLE = [\n", "]\n\ndef lookup(k)\n  TABLE[k]\nend\n",
        [](int i) { return "  [\"k" + std::to_string(i) + "\", " + std::to_string(i) + ", nil],"; }},
       {"javascript", "const table = [\n", "];\nfunction size() { return table.length; }\n",
-       [](int i) { return "  { name: 'k" + std::to_string(i) + "', value: " + std::to_string(i) + ", on: false },"; }},
+       [](int i) { return "  { name: 'k" + std::to_string(i) + "', value: " + std::to_string(i) + ", on: false, kind: True },"; }},
       {"c_sharp", "class T {\n  static readonly object[,] Rows = {\n", "  };\n  int Size() { return 2; }\n}\n",
-       [](int i) { return "    { \"k" + std::to_string(i) + "\", " + std::to_string(i) + "m },"; }},
+       [](int i) { return "    { \"k" + std::to_string(i) + "\", " + std::to_string(i) + "m, (byte)3, null },"; }},
   };
   for (const Table& t : tables) {
     INFO(t.lang);
@@ -200,6 +201,9 @@ TEST_CASE("code: a window cut from a data table has the tokens its rows have in 
     }
     file += t.tail;
     window = file.substr(window_at);
+    CHECK(LexedTableRows(lang, file).empty());  // the table is inside its initializer: parsed
+    CHECK(LexedTableRows(lang, window) ==
+          std::vector<std::pair<uint32_t, uint32_t>>{{0, static_cast<uint32_t>(rows - window_from)}});
     auto tok = NewCodeTokenizer(lang);
     Tokens whole, part;
     REQUIRE(tok->Tokenize(file, &whole).ok());
@@ -218,6 +222,36 @@ TEST_CASE("code: a window cut from a data table has the tokens its rows have in 
       CHECK(part[i].line == expected[i].line);
     }
   }
+}
+
+TEST_CASE("code: rows are lexed only outside the brackets the text opens, and only rows") {
+  auto rows = [](const std::string& row, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += row + "\n";
+    return out;
+  };
+  const Language* c = LanguageByName("c");
+  const Language* js = LanguageByName("javascript");
+  // A window that closes one table and opens another: the second's rows are inside a bracket the
+  // text opens (the closing brace before it, opened before the text, does not count).
+  CHECK(LexedTableRows(c, "};\nstatic const int b[] = {\n" + rows("  1, 2, 3,", 20) + "};\n").empty());
+  CHECK(LexedTableRows(c, rows("  1, 2, 3,", 20) + "};\n") ==
+        std::vector<std::pair<uint32_t, uint32_t>>{{0, 20}});
+  // Brackets and quotes in a regular expression do not open or close anything after them.
+  CHECK(LexedTableRows(js, "const q = /\"[^\"]*\"/g;\nconst t = [\n" + rows("  ['a', 1],", 20) + "];\n").empty());
+  // Not rows: a call statement (no trailing comma), a number's member (5.minutes), a digit
+  // separator, a string with a suffix, a template string with an interpolation.
+  CHECK(LexedTableRows(LanguageByName("ruby"), rows("option(opts, '-x')", 20)).empty());
+  CHECK(LexedTableRows(LanguageByName("ruby"), rows("  { ttl: 5.minutes },", 20)).empty());
+  CHECK(LexedTableRows(LanguageByName("cpp"), rows("  0xFFFF'0000, 0x1234'5678,", 20)).empty());
+  CHECK(LexedTableRows(LanguageByName("cpp"), rows("  \"a\"sv,", 20)).empty());
+  CHECK(LexedTableRows(js, rows("  `a${b}`,", 20)).empty());
+  // A line of quotes that never close ends its own count at the first; the rows after it are
+  // found (each later quote once scanned the rest of the line again: 100 KB of them took seconds).
+  std::string quotes;
+  for (int i = 0; i < 50000; ++i) quotes += "\\'";
+  CHECK(LexedTableRows(c, "x = " + quotes + "\n" + rows("  1, 2,", 16)) ==
+        std::vector<std::pair<uint32_t, uint32_t>>{{1, 17}});
 }
 
 TEST_CASE("code: keywords that a parse error reads as names are keywords") {

@@ -6,7 +6,10 @@
 // and NUM; keywords, operators and punctuation are kept verbatim. Parse errors are tolerated —
 // snippets (a method without its class, an unbalanced brace) are the norm in answers — and the
 // leaves around an error still count. A renamed, reformatted, re-commented copy therefore yields
-// the same token hashes as its source.
+// the same token hashes as its source. Rows of a data table cut from its initializer (16 or more
+// rows of literals ending in commas, outside any bracket the text opens) are lexed instead of
+// parsed: tree-sitter's error recovery is slow on them, and a lexer reads their tokens as the
+// parse of their file does.
 //
 // Without a Language (nullptr), a generic lexer does the same with C-like rules: identifiers
 // [A-Za-z_$][A-Za-z0-9_$]*, common keywords verbatim, quoted strings, numbers, // # /* */ comments.
@@ -16,6 +19,8 @@
 
 #include <memory>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "doppel/language.h"
 #include "doppel/tokenizer.h"
@@ -23,6 +28,10 @@
 namespace doppel {
 
 std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language);
+
+// The lines [first, end) of `text` (counted from 0) that the tokenizer of `language` lexes as
+// table rows, one pair per run (for tests and diagnostics).
+std::vector<std::pair<uint32_t, uint32_t>> LexedTableRows(const Language* language, std::string_view text);
 
 // Hashes of the abstract tokens, for tests and the renaming check.
 uint64_t IdentifierTokenHash();

@@ -20,6 +20,9 @@ struct Language {
   std::vector<std::string> filenames;     // "Rakefile", ...
   std::vector<std::string> fences;        // Markdown fence tags (lower case)
   std::unordered_set<std::string> identifiers, strings, numbers, comments, docstrings;
+  // Words the grammar reads as tokens of their own, not as names, besides its keywords: literals
+  // (true, nil, None) and primitive types (C's int, uint8_t). Verbatim in a lexed table row.
+  std::unordered_set<std::string> word_tokens;
   std::string line_comment;               // "#", "//"
   std::string block_open, block_close;    // "/*", "*/" or empty
   // A snippet that does not parse alone is parsed again between these lines ("class Snippet {"

@@ -149,11 +149,6 @@ class TreeSitterTokenizer final : public Tokenizer {
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
     fixed_text_.assign(n, std::string_view());
-    // Literal words are read verbatim in table rows where the grammar has a symbol of that name
-    // (Python's True is its named symbol `true`), and as names where it has none (null in Python).
-    static constexpr std::pair<std::string_view, std::string_view> kLiteralWords[] = {
-        {"true", "true"}, {"false", "false"}, {"True", "true"}, {"False", "false"}, {"null", "null"},
-        {"NULL", "null"}, {"nil", "nil"},    {"None", "none"}, {"nullptr", "nullptr"}, {"undefined", "undefined"}};
     for (uint32_t sym = 0; sym < n; ++sym) {
       const char* type = ts_language_symbol_name(lang->grammar, static_cast<TSSymbol>(sym));
       if (type == nullptr) continue;
@@ -172,12 +167,11 @@ class TreeSitterTokenizer final : public Tokenizer {
           not_names_.insert(t);
         }
       }
-      for (const auto& [word, symbol] : kLiteralWords) {
-        if (t == word || (!anonymous && t == symbol)) literal_words_.insert(word);
-      }
     }
-    for (const auto& [word, symbol] : kLiteralWords) not_names_.erase(word);
-    for (const std::string_view w : {"this", "self", "super", "iota", "_"}) not_names_.insert(w);
+    for (const std::string& w : lang->word_tokens) literal_words_.insert(w);
+    // Names that grammars read as nodes of their own (self in Rust) or as names (self in
+    // Python): not rows, rather than a guess.
+    for (const std::string_view w : {"this", "self", "super"}) not_names_.insert(w);
     line_comment_ = lang->line_comment;
     block_open_ = lang->block_open;
     has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
@@ -185,6 +179,12 @@ class TreeSitterTokenizer final : public Tokenizer {
     for (const char* p : {"-", "+", ":", "(", ")", "{", "}", "[", "]", ","}) fixed_punct_[k++] = Hash(p);
   }
   std::string_view Name() const override { return name_; }
+
+  std::vector<std::pair<uint32_t, uint32_t>> LexedRows(std::string_view text) const {
+    std::vector<std::pair<uint32_t, uint32_t>> out;
+    for (const TableRun& run : FindTableRuns(text)) out.emplace_back(run.first_line, run.end_line);
+    return out;
+  }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {
@@ -327,7 +327,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // the text's start, lines counted from 0); end_line is the line that follows the run.
   struct TableRun {
     size_t begin = 0, end = 0;
-    uint32_t end_line = 0;
+    uint32_t first_line = 0, end_line = 0;
     Tokens tokens;
   };
   // Rows of literals (`{ "help.intro", "Usage" },`, `0x2982f8cc, 0xf4c75274,`) are lexed as they
@@ -376,24 +376,25 @@ class TreeSitterTokenizer final : public Tokenizer {
     if (rows >= kMinTableRows) candidates.push_back(cur);
 
     std::vector<TableRun> runs;
-    int depth = 0;  // brackets open at `at` (-n: n closed that opened before the text)
+    int depth = 0;  // brackets the text opened before `at` and has not closed
     size_t at = 0;
     std::string_view open_until;  // the end of a comment or string that spans lines, while in one
     auto scan_to = [&](size_t to) {
       while (at < to) {
         size_t e = text.find('\n', at);
         if (e == std::string_view::npos || e > to) e = to;
-        depth += LineBrackets(text, at, e, &open_until);
+        LineBrackets(text, at, e, &open_until, &depth);
         at = e + 1;
       }
       at = to;
     };
     for (const Candidate& c : candidates) {
       scan_to(c.begin);
-      if (depth <= 0 && open_until.empty()) {
+      if (depth == 0 && open_until.empty()) {
         TableRun run;
         run.begin = c.begin;
         run.end = c.end;
+        run.first_line = c.first_line;
         run.end_line = c.end_line;
         line = c.first_line;
         for (size_t b = c.begin; b < c.end; ++line) {
@@ -410,11 +411,12 @@ class TreeSitterTokenizer final : public Tokenizer {
     return runs;
   }
 
-  // The brackets a line of code opens less those it closes, skipping strings and comments
-  // roughly (a string that does not close on its line is skipped to its quote); `open_until` is
-  // the delimiter that ends a comment or string spanning lines (*/, """, ''' or `) while in one.
-  int LineBrackets(std::string_view text, size_t b, size_t e, std::string_view* open_until) const {
-    int delta = 0;
+  // Counts the brackets of a line of code into *depth, which never goes below 0 (a bracket
+  // closed that the text did not open is not counted: brackets opened after it still enclose).
+  // Strings and comments are skipped roughly: a quote that does not close on its line ends the
+  // line's count; `open_until` is the delimiter that ends a comment or string spanning lines
+  // (*/, """, ''' or `) while in one.
+  void LineBrackets(std::string_view text, size_t b, size_t e, std::string_view* open_until, int* depth) const {
     size_t i = b;
     while (i < e) {
       const std::string_view rest = text.substr(i, e - i);
@@ -440,13 +442,14 @@ class TreeSitterTokenizer final : public Tokenizer {
         ++i;  // a lifetime or label ('a, 'static), not a character
       } else if (c == '"' || c == '\'') {
         const size_t end = StringEnd(text, i, e);
-        i = end == 0 ? i + 1 : end;
+        if (end == 0) break;  // (rather than looking for its end again from each later quote)
+        i = end;
       } else {
-        delta += (c == '(' || c == '[' || c == '{') - (c == ')' || c == ']' || c == '}');
+        if (c == '(' || c == '[' || c == '{') ++*depth;
+        if ((c == ')' || c == ']' || c == '}') && *depth > 0) --*depth;
         ++i;
       }
     }
-    return delta;
   }
 
   enum class RowKind { kNone, kFiller, kLiterals };
@@ -468,7 +471,10 @@ class TreeSitterTokenizer final : public Tokenizer {
     // closes on the line.
     auto string_literal = [&](size_t quote) {
       const size_t end = StringEnd(text, quote, e);
-      if (end == 0) return false;
+      // Not a suffix glued to it ("a"sv, "GET"u8: another token, or one, in the parse) nor an
+      // interpolation in a template string.
+      if (end == 0 || (end < e && is_word(static_cast<unsigned char>(text[end])))) return false;
+      if (text[quote] == '`' && text.substr(quote, end - quote).find("${") != std::string_view::npos) return false;
       if (out != nullptr) push(kStr, StringName(text.substr(i, end - i)), i, end);
       literal = true;
       comma_last = false;
@@ -495,8 +501,9 @@ class TreeSitterTokenizer final : public Tokenizer {
           const char d = text[i];
           if (is_word(static_cast<unsigned char>(d)) && d != '$') {
             ++i;
-          } else if (d == '.' && !(i + 1 < e && text[i + 1] == '.')) {
-            ++i;
+          } else if (d == '.' && (i + 1 == e || (text[i + 1] >= '0' && text[i + 1] <= '9') ||
+                                  (text[i + 1] != '.' && !IsWordChar(text[i + 1])))) {
+            ++i;  // a decimal point (not a range, 0..10, nor a member, 5.minutes)
           } else if ((d == '-' || d == '+') && (hex ? (text[i - 1] == 'p' || text[i - 1] == 'P')
                                                     : (text[i - 1] == 'e' || text[i - 1] == 'E'))) {
             ++i;
@@ -504,7 +511,8 @@ class TreeSitterTokenizer final : public Tokenizer {
             break;
           }
         }
-        if (i < e && text[i] == '.') return RowKind::kNone;  // a range (0..10)
+        // A range, a member, or a digit separator (C++'s 0xFFFF'0000): not a row.
+        if (i < e && (text[i] == '.' || text[i] == '\'')) return RowKind::kNone;
         if (out != nullptr) push(kNum, Hash(text.substr(start, i - start)), start, i);
         literal = true;
         comma_last = false;
@@ -521,6 +529,7 @@ class TreeSitterTokenizer final : public Tokenizer {
         comma_last = false;
         if (out != nullptr) {  // without tokens, only the line's shape is checked
           if (literal_words_.count(word)) {
+            if (end < e && text[end] == ':') return RowKind::kNone;  // a key ({ true: 1 }): a name
             push(Hash(word), 0, i, end);
             i = end;
             continue;
@@ -530,8 +539,9 @@ class TreeSitterTokenizer final : public Tokenizer {
         }
         i = end;
       } else if (c == ':') {
-        // Not `::`, `:=` or a symbol (`:name`).
-        if (i + 1 < e && (text[i + 1] == ':' || text[i + 1] == '=' || is_word(static_cast<unsigned char>(text[i + 1])))) {
+        // Not `::`, `:=` or a symbol (`:name`, `:"text/html"`).
+        if (i + 1 < e && (text[i + 1] == ':' || text[i + 1] == '=' || text[i + 1] == '"' || text[i + 1] == '\'' ||
+                          is_word(static_cast<unsigned char>(text[i + 1])))) {
           return RowKind::kNone;
         }
         if (i > b && text[i - 1] == ':') return RowKind::kNone;
@@ -600,7 +610,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Words a table row's lexer does not read as names: the grammar's keywords and the words
   // grammars read as literals or keep verbatim (true, nil, self, _ ...).
   std::unordered_set<std::string_view> not_names_;
-  std::unordered_set<std::string_view> literal_words_;  // true, nil ... as this grammar writes them
+  std::unordered_set<std::string_view> literal_words_;  // the table's word_tokens (true, nil, int ...)
   uint64_t fixed_punct_[10];  // hashes of - + : ( ) { } [ ] ,
   bool has_lifetimes_ = false;  // the grammar has Rust's lifetimes ('a), which are not characters
   std::string_view line_comment_, block_open_;  // the language's comment openers ("" if none)
@@ -683,6 +693,11 @@ class GenericCodeTokenizer final : public Tokenizer {
 std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language) {
   if (language == nullptr || language->grammar == nullptr) return std::make_unique<GenericCodeTokenizer>();
   return std::make_unique<TreeSitterTokenizer>(language);
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> LexedTableRows(const Language* language, std::string_view text) {
+  if (language == nullptr || language->grammar == nullptr) return {};
+  return TreeSitterTokenizer(language).LexedRows(text);
 }
 
 uint64_t IdentifierTokenHash() { return kId; }

@@ -52,6 +52,7 @@ Status ParseTable(std::string_view text, Language* lang) {
     else if (key == "numbers") lang->numbers.insert(words.begin(), words.end());
     else if (key == "comments") lang->comments.insert(words.begin(), words.end());
     else if (key == "docstrings") lang->docstrings.insert(words.begin(), words.end());
+    else if (key == "word_tokens") lang->word_tokens.insert(words.begin(), words.end());
     else if (key == "line_comment") lang->line_comment = value;
     else if (key == "snippet_open") lang->snippet_open = value;
     else if (key == "snippet_close") lang->snippet_close = value;
