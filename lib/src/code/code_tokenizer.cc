@@ -4,9 +4,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
-#include <string>
 #include <limits>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -172,11 +173,8 @@ class TreeSitterTokenizer final : public Tokenizer {
     // Names that grammars read as nodes of their own (self in Rust) or as names (self in
     // Python): not rows, rather than a guess.
     for (const std::string_view w : {"this", "self", "super"}) not_names_.insert(w);
-    line_comment_ = lang->line_comment;
-    block_open_ = lang->block_open;
     has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
-    int k = 0;
-    for (const char* p : {"-", "+", ":", "(", ")", "{", "}", "[", "]", ","}) fixed_punct_[k++] = Hash(p);
+    for (size_t k = 0; k < kRowPunct.size(); ++k) row_punct_hash_[k] = Hash(kRowPunct.substr(k, 1));
   }
   std::string_view Name() const override { return name_; }
 
@@ -306,7 +304,7 @@ class TreeSitterTokenizer final : public Tokenizer {
           } else {
             // Keywords and operators: their text is their symbol name (cached hash), except
             // for nodes aliased to another text, which are hashed as they are written.
-            const bool fixed = sym < fixed_text_.size() && SameText(fixed_text_[sym], leaf);
+            const bool fixed = sym < fixed_text_.size() && fixed_text_[sym] == leaf;
             emit(fixed ? fixed_hash_[sym] : Hash(leaf), 0, b, e, row);
           }
         }
@@ -428,8 +426,8 @@ class TreeSitterTokenizer final : public Tokenizer {
         continue;
       }
       const char c = text[i];
-      if (!lang_->line_comment.empty() && rest.substr(0, lang_->line_comment.size()) == lang_->line_comment) break;
-      if (!lang_->block_open.empty() && rest.substr(0, lang_->block_open.size()) == lang_->block_open) {
+      if (Opens(rest, lang_->line_comment)) break;
+      if (Opens(rest, lang_->block_open)) {
         *open_until = lang_->block_close;
         i += lang_->block_open.size();
       } else if (rest.substr(0, 3) == "\"\"\"" || rest.substr(0, 3) == "'''") {
@@ -486,9 +484,9 @@ class TreeSitterTokenizer final : public Tokenizer {
       const std::string_view rest = text.substr(i, e - i);
       if (c == ' ' || c == '\t' || c == '\r') {
         ++i;
-      } else if (!line_comment_.empty() && c == line_comment_[0] && rest.substr(0, line_comment_.size()) == line_comment_) {
+      } else if (Opens(rest, lang_->line_comment)) {
         break;  // the rest of the line is a comment
-      } else if (!block_open_.empty() && c == block_open_[0] && rest.substr(0, block_open_.size()) == block_open_) {
+      } else if (Opens(rest, lang_->block_open)) {
         const size_t close = rest.find(lang_->block_close, lang_->block_open.size());
         if (close == std::string_view::npos) return RowKind::kNone;
         i += close + lang_->block_close.size();
@@ -545,11 +543,11 @@ class TreeSitterTokenizer final : public Tokenizer {
           return RowKind::kNone;
         }
         if (i > b && text[i - 1] == ':') return RowKind::kNone;
-        push(fixed_punct_[2], 0, i, i + 1);
+        push(row_punct_hash_[kRowPunct.find(':')], 0, i, i + 1);
         comma_last = false;
         ++i;
-      } else if (const size_t k = std::string_view("(){}[],").find(static_cast<char>(c)); k != std::string_view::npos) {
-        push(fixed_punct_[3 + k], 0, i, i + 1);
+      } else if (const size_t k = kRowPunct.find(static_cast<char>(c)); k != std::string_view::npos) {
+        push(row_punct_hash_[k], 0, i, i + 1);
         comma_last = c == ',';
         ++i;
       } else {
@@ -559,6 +557,12 @@ class TreeSitterTokenizer final : public Tokenizer {
     if (!literal) return RowKind::kFiller;
     // A table's row ends in a comma (a call statement, `option(opts, "-x")`, does not).
     return comma_last ? RowKind::kLiterals : RowKind::kNone;
+  }
+
+  // Whether `rest` (not empty) starts with `opener` (a comment's opener; "" opens nothing). The
+  // first character is compared first: these run at every token of every line read.
+  static bool Opens(std::string_view rest, std::string_view opener) {
+    return !opener.empty() && rest[0] == opener[0] && rest.substr(0, opener.size()) == opener;
   }
 
   static bool IsWordChar(char c) {
@@ -578,15 +582,6 @@ class TreeSitterTokenizer final : public Tokenizer {
       }
     }
     return 0;
-  }
-
-  // a == b for the short texts of keywords and operators, without a call to memcmp.
-  static bool SameText(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-      if (a[i] != b[i]) return false;
-    }
-    return true;
   }
 
   // Whether the last token is a member access (`.`, `?.`, `::`, `->`): a reserved word after it
@@ -611,9 +606,9 @@ class TreeSitterTokenizer final : public Tokenizer {
   // grammars read as literals or keep verbatim (true, nil, self, _ ...).
   std::unordered_set<std::string_view> not_names_;
   std::unordered_set<std::string_view> literal_words_;  // the table's word_tokens (true, nil, int ...)
-  uint64_t fixed_punct_[10];  // hashes of - + : ( ) { } [ ] ,
+  static constexpr std::string_view kRowPunct = "(){}[],:";  // a table row's punctuation
+  std::array<uint64_t, kRowPunct.size()> row_punct_hash_;     // their token hashes
   bool has_lifetimes_ = false;  // the grammar has Rust's lifetimes ('a), which are not characters
-  std::string_view line_comment_, block_open_;  // the language's comment openers ("" if none)
 
   const Language* lang_;
   std::string name_;

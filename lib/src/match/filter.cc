@@ -270,7 +270,6 @@ std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, std:
     }
     starts[i] = start;
   }
-  auto line_start = [&](uint32_t i) { return starts[i]; };
   static const uint64_t kOpen[3] = {VerbatimTokenHash("("), VerbatimTokenHash("["), VerbatimTokenHash("{")};
   static const uint64_t kClose[3] = {VerbatimTokenHash(")"), VerbatimTokenHash("]"), VerbatimTokenHash("}")};
   // A logical line starts at a token that is the first on its line (no earlier token, such as a
@@ -279,10 +278,10 @@ std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, std:
   std::vector<uint32_t> open;  // the opening lines' indentation, innermost last
   uint32_t line_indent = 0;
   int brackets = 0;
-  auto starts_line = [&](uint32_t i) { return i == 0 || q[i - 1].end <= line_start(i); };
+  auto starts_line = [&](uint32_t i) { return i == 0 || q[i - 1].end <= starts[i]; };
   for (uint32_t i = 0; i < q.size(); ++i) {
     if (brackets == 0 && starts_line(i)) {
-      line_indent = q[i].begin - line_start(i);
+      line_indent = q[i].begin - starts[i];
       while (i > 0 && !open.empty() && open.back() >= line_indent && d[i - 1] > -100) {
         --d[i - 1];
         open.pop_back();
@@ -294,7 +293,7 @@ std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, std:
     }
     if (brackets == 0 && i + 1 < q.size() && q[i + 1].line > q[i].line && starts_line(i + 1) && open.size() < 100 &&
         std::find(blocks.start.begin(), blocks.start.end(), q[i].hash) != blocks.start.end() &&
-        q[i + 1].begin - line_start(i + 1) > line_indent) {
+        q[i + 1].begin - starts[i + 1] > line_indent) {
       d[i] = 1;
       open.push_back(line_indent);
     }
