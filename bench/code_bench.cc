@@ -6,6 +6,8 @@
 // and the ratio of the bests, with the range of the rounds' own ratios:
 //   parse    ts_parser_parse_string + ts_tree_delete over every file (the ceiling);
 //   tokenize doppel's code tokenizer (parse + walk + normalize);
+//   fingerprint  what the goal names (tokenize + normalize + fingerprint): the tokenizer, then the
+//            token hashes, their k-grams and winnowing, as a check does with an answer;
 //   sketch   everything the indexer computes for a code document (tokenize, MinHash, bands,
 //            winnowed fingerprints).
 // Before timing, every file must tokenize without error into at least one token.
@@ -21,6 +23,7 @@
 
 #include "doppel/code_tokenizer.h"
 #include "doppel/language.h"
+#include "doppel/shingle.h"
 #include "doppel/sketch.h"
 
 using namespace doppel;
@@ -45,8 +48,8 @@ int main(int argc, char** argv) {
   if (!langs.ok()) return 2;
   DocumentSketcher sketcher{SketchParams{}};
   const int rounds = argc > 3 ? std::max(1, std::atoi(argv[3])) : 5;
-  std::printf("| language | files | MB | raw parse MB/s | tokenize MB/s | sketch MB/s | sketch / parse | rounds' ratios |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| language | files | MB | raw parse MB/s | tokenize MB/s | fingerprint MB/s | sketch MB/s | fingerprint / parse | rounds' ratios | sketch / parse | rounds' ratios |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const Language& lang : **langs) {
     std::vector<std::string> files;
     size_t bytes = 0;
@@ -65,7 +68,7 @@ int main(int argc, char** argv) {
       }
     }
     if (files.empty()) {
-      std::printf("| %s | 0 | | no corpus | | | | |\n", lang.name.c_str());
+      std::printf("| %s | 0 | | no corpus | | | | | | | |\n", lang.name.c_str());
       continue;
     }
     auto tokenizer = NewCodeTokenizer(&lang);
@@ -86,7 +89,9 @@ int main(int argc, char** argv) {
     TSParser* parser = ts_parser_new();
     if (!ts_parser_set_language(parser, lang.grammar)) return 1;
     SketchedDocument out;
-    double parse = 0, tok = 0, sketch = 0, low = 1e9, high = 0;
+    std::vector<uint64_t> hashes;
+    std::vector<Fingerprint> fps;
+    double parse = 0, tok = 0, fp = 0, sketch = 0, fp_low = 1e9, fp_high = 0, low = 1e9, high = 0;
     for (int r = 0; r < rounds; ++r) {
       const double p = MBps(bytes, [&] {
         for (const auto& f : files) {
@@ -95,6 +100,13 @@ int main(int argc, char** argv) {
       });
       const double t = MBps(bytes, [&] {
         for (const auto& f : files) tokenizer->Tokenize(f, &tokens);
+      });
+      const double g = MBps(bytes, [&] {
+        for (const auto& f : files) {
+          tokenizer->Tokenize(f, &tokens);
+          TokenHashes(tokens, &hashes);
+          sketcher.FingerprintsOf(hashes, Kind::kCode, &fps);
+        }
       });
       const double k = MBps(bytes, [&] {
         for (const auto& f : files) {
@@ -107,13 +119,17 @@ int main(int argc, char** argv) {
       });
       parse = std::max(parse, p);
       tok = std::max(tok, t);
+      fp = std::max(fp, g);
+      fp_low = std::min(fp_low, g / p);
+      fp_high = std::max(fp_high, g / p);
       sketch = std::max(sketch, k);
       low = std::min(low, k / p);
       high = std::max(high, k / p);
     }
     ts_parser_delete(parser);
-    std::printf("| %s | %zu | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.0f–%.0f%% |\n", lang.name.c_str(), files.size(),
-                bytes / 1e6, parse, tok, sketch, 100 * sketch / parse, 100 * low, 100 * high);
+    std::printf("| %s | %zu | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.0f–%.0f%% | %.0f%% | %.0f–%.0f%% |\n",
+                lang.name.c_str(), files.size(), bytes / 1e6, parse, tok, fp, sketch, 100 * fp / parse,
+                100 * fp_low, 100 * fp_high, 100 * sketch / parse, 100 * low, 100 * high);
     std::fflush(stdout);
   }
   return 0;
