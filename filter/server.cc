@@ -317,6 +317,13 @@ Server::Server(std::shared_ptr<Filter> filter, ServerOptions options)
   if (options_.workers == 0) options_.workers = std::max(1u, std::thread::hardware_concurrency());
   if (options_.connection_threads == 0) options_.connection_threads = 1;
   state_ = std::make_unique<State>(options_.workers);
+  // SO_REUSEADDR only: a restart binds while old connections linger in TIME_WAIT, but a port
+  // another server listens on is refused (httplib's default, SO_REUSEPORT, lets a second server
+  // bind it too and the kernel splits the connections between them).
+  http_->set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   Routes();
 }
 

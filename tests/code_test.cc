@@ -71,6 +71,11 @@ TEST_CASE("code: every language table loads with its grammar") {
   CHECK(LookupLanguage("py")->name == "python");
   CHECK(LookupLanguage("C++")->name == "cpp");
   CHECK(LookupLanguage("golang")->name == "go");
+  // Extensions with or without their dot (--lang .py, "language": ".rs").
+  CHECK(LookupLanguage(".py")->name == "python");
+  CHECK(LookupLanguage(".RS")->name == "rust");
+  CHECK(LookupLanguage("rb")->name == "ruby");
+  CHECK(LookupLanguage(".") == nullptr);
   CHECK(LanguageForPath("src/Main.JAVA")->name == "java");
   CHECK(LanguageForPath("README") == nullptr);
   CHECK(LookupLanguage("cobol") == nullptr);

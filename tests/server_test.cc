@@ -437,6 +437,7 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   ExpectError(PostJson(c, "/v1/check", R"({"text": 5})"), 400, "\"text\" must be a string");
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "colour": "red"})"), 400, "unknown field \"colour\"");
   ExpectError(PostJson(c, "/v1/check", "{\"text\": \"caf\xC3 ok\"}"), 400, "not valid JSON");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": "nul \u0000 here"})"), 400, "NUL byte at offset 4");
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "policy": {"text": {"redact_tokens": -3}}})"), 400,
               "text.redact_tokens");
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "policy": {"actions": {"redact": "explode"}}})"), 400,
@@ -456,6 +457,7 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
               "session limit");
   ExpectError(PostJson(c, "/v1/sessions/" + id + "/append", Body({{"text", "x"}}, R"("language":"go")")), 400,
               "when the session is opened");
+  ExpectError(PostJson(c, "/v1/sessions/" + id + "/append", R"({"text": "a\u0000"})"), 400, "NUL byte at offset 1");
   r = PostJson(c, "/v1/sessions/" + id + "/append", Body({{"text", "still usable\n"}}));
   REQUIRE(r);
   CHECK(r->status == 200);
@@ -469,6 +471,25 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   std::string big;
   while (big.size() < 3'000'000) big += Slurp(kLicenses + "/GPL-3");
   ExpectError(PostJson(sc, "/v1/check", Body({{"text", big}})), 503, "time limit");
+}
+
+TEST_CASE("serve: a port another server listens on is refused", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  TestServer first(dir / "index", ServerOptions{});
+  auto f = Filter::Open(dir / "index", FilterOptions{});
+  REQUIRE(f.ok());
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = first.port();
+  o.access_log = nullptr;
+  Server second(std::shared_ptr<Filter>(std::move(*f)), o);
+  const Status s = second.Bind();
+  CHECK(s.code() == Status::Code::kUnavailable);
+  CHECK(s.message().find(std::to_string(first.port())) != std::string::npos);
+  auto r = first.Client().Get("/healthz");
+  REQUIRE(r);
+  CHECK(r->status == 200);
 }
 
 TEST_CASE("serve: a corrupt stored document is a 500 naming it, and other checks go on", "[serve]") {

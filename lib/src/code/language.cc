@@ -142,7 +142,8 @@ const Language* LookupLanguage(std::string_view name_or_tag) {
   if (name_or_tag.empty()) return nullptr;
   if (const Language* l = LanguageByName(Lower(name_or_tag))) return l;
   if (const Language* l = LanguageByFence(name_or_tag)) return l;
-  const std::string ext = "." + Lower(name_or_tag);
+  // An extension, with or without its dot (py, .py).
+  const std::string ext = name_or_tag[0] == '.' ? Lower(name_or_tag) : "." + Lower(name_or_tag);
   for (const auto& l : GetRegistry().languages) {
     if (std::find(l.extensions.begin(), l.extensions.end(), ext) != l.extensions.end()) return &l;
   }

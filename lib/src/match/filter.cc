@@ -617,6 +617,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   const FilterOptions& o = request.options != nullptr ? *request.options : options_;
   const Kind kind = request.kind;
   const std::string_view language = request.language;
+  // A NUL byte makes input binary (files holding one are refused as binary when read).
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return Status::InvalidArgument("NUL byte at offset " + std::to_string(nul) + ": binary input is not an answer");
+  }
   Verdict v;
   v.output.assign(text);
 
