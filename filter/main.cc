@@ -122,9 +122,20 @@ bool Emit(const Flags& f, Verdict& v, std::string_view text) {
   return v.action == Action::kRedact || v.action == Action::kBlock;
 }
 
+// An index without documents allows everything: say so, since a gate on it passes every input
+// (an index whose build was stopped, or whose documents were all removed).
+void WarnIfEmpty(const Filter& filter, const std::string& dir) {
+  auto stats = filter.index().Stats();
+  if (stats.ok() && stats->documents == 0) {
+    std::fprintf(stderr, "doppel-filter: warning: the index %s holds no documents: everything is allowed\n",
+                 dir.c_str());
+  }
+}
+
 int RunCheck(const Flags& f) {
   auto filter = Filter::Open(f.index, f.options);
   if (!filter.ok()) return Fail(filter.status());
+  WarnIfEmpty(**filter, f.index);
   const std::string name = f.input == "-" ? "<stdin>" : f.input;
   if (!f.jsonl) {
     auto data = ReadAnswer(f.input, f.max_answer_bytes);
@@ -331,6 +342,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   }
   auto filter = Filter::Open(f.index, f.options);
   if (!filter.ok()) return Fail(filter.status());
+  WarnIfEmpty(**filter, f.index);
   ScanOptions o;
   o.stage = sf.stage == "check" ? ScanOptions::Stage::kCheck
             : sf.stage == "report" ? ScanOptions::Stage::kReport : ScanOptions::Stage::kAll;

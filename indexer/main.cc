@@ -107,8 +107,11 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   if (!spill.ok()) return Fail(spill.status());
   io.bulk_spill_bytes = std::max<uint64_t>(*spill, 1);
   if (params_given) io.params = f.params;
-  auto index = Index::Open(dir, io);
-  if (!index.ok()) return Fail(index.status());
+  // A build that creates its index and fails removes it: the directory then holds no index
+  // rather than an empty or partial one that checks would read as "nothing protected".
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(dir, ec);
+  const bool fresh = create && (!existed || std::filesystem::is_empty(dir, ec));
   ReaderOptions ro;
   if (shard >= 0) {
     ro.accept_name = [shard, shards](std::string_view name) { return ShardOf(name, shards) == static_cast<uint32_t>(shard); };
@@ -117,8 +120,22 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   ro.id_field = f.id_field;
   ro.max_document_bytes = f.max_document_bytes;
   ro.file_metadata = f.metadata;
+  // Inputs first: a missing input or bad --metadata stops the build before the index exists.
   auto reader = DocumentReader::Open(f.inputs, ro);
   if (!reader.ok()) return Fail(reader.status());
+  auto index = Index::Open(dir, io);
+  if (!index.ok()) return Fail(index.status());
+  auto discard = [&]() {
+    if (!fresh) return;
+    index->reset();  // closed before its files go
+    std::error_code rm;
+    if (existed) {
+      for (const auto& e : std::filesystem::directory_iterator(dir, rm)) std::filesystem::remove_all(e.path(), rm);
+    } else {
+      std::filesystem::remove_all(dir, rm);
+    }
+    std::fprintf(stderr, "%sthe build failed: removed the index it had begun in %s\n", who.c_str(), dir.c_str());
+  };
   BuildOptions bo;
   bo.threads = f.threads;
   bo.skip_errors = f.on_error == "skip";
@@ -150,8 +167,9 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   }
   if (!s.ok()) {
     // A stop at a bad document was already reported by on_error.
-    if (sum.errors > 0 && !bo.skip_errors) return 2;
-    return Fail(s);
+    const int rc = sum.errors > 0 && !bo.skip_errors ? 2 : Fail(s);
+    discard();
+    return rc;
   }
   return sum.errors > 0 ? 1 : 0;
 }

@@ -519,14 +519,42 @@ TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the res
   const CommandResult stats = Index("stats --index " + Quote(dir));
   CHECK(JsonNumber(stats.out, "documents") == 2);
 
-  // Without skipping, the build stops at the bad document with exit code 2; what came before
-  // it stays.
+  // Without skipping, the build stops at the bad document with exit code 2 and removes the
+  // index it was creating: no partial index is left for checks to take as the protected set.
   const std::string dir2 = tmp / "idx2";
   const CommandResult stop = Index("build --index " + Quote(dir2) + " " + Quote(corpus));
   INFO(Describe(stop));
   CHECK(stop.exit_code == 2);
   CHECK(Contains(stop.err, "corpus.jsonl:2"));
-  CHECK(JsonNumber(Index("stats --index " + Quote(dir2)).out, "documents") == 1);
+  CHECK(Contains(stop.err, "removed the index"));
+  CHECK(!std::filesystem::exists(dir2));
+  const CommandResult gone = Filter("check --index " + Quote(dir2) + " " + Quote(corpus));
+  CHECK(gone.exit_code == 2);
+
+  // Into an existing index, what came before the bad document stays, and so does the index.
+  const std::string good = tmp / "good.jsonl";
+  WriteFile(good, "{\"id\":\"zero\",\"text\":\"A document about lighthouses and their keepers at sea.\"}\n");
+  const std::string dir3 = tmp / "idx3";
+  REQUIRE(Index("build --index " + Quote(dir3) + " " + Quote(good)).exit_code == 0);
+  const CommandResult add = Index("add --index " + Quote(dir3) + " " + Quote(corpus));
+  CHECK(add.exit_code == 2);
+  CHECK(JsonNumber(Index("stats --index " + Quote(dir3)).out, "documents") == 2);
+
+  // A missing input or bad --metadata stops a build before it creates anything.
+  const std::string dir4 = tmp / "idx4";
+  CHECK(Index("build --index " + Quote(dir4) + " " + Quote(tmp / "no-such-dir")).exit_code == 2);
+  CHECK(!std::filesystem::exists(dir4));
+  CHECK(Index("build --index " + Quote(dir4) + " --metadata notjson " + Quote(good)).exit_code == 2);
+  CHECK(!std::filesystem::exists(dir4));
+
+  // An empty index (every document rejected) is kept, and checks warn that it allows everything.
+  const std::string bad = tmp / "bad.jsonl";
+  WriteFile(bad, "{\"id\":\"two\",\"text\":\"Invalid bytes \xff\xfe in the middle.\"}\n");
+  const std::string dir5 = tmp / "idx5";
+  CHECK(Index("build --index " + Quote(dir5) + " --on-error skip " + Quote(bad)).exit_code == 1);
+  const CommandResult warned = Filter("check --index " + Quote(dir5) + " " + Quote(good));
+  CHECK(warned.exit_code == 0);
+  CHECK(Contains(warned.err, "holds no documents"));
 }
 
 TEST_CASE("cli: build of JSONL keeps ids and metadata for the verdicts", "[cli]") {
