@@ -164,6 +164,26 @@ TEST_CASE("dedup: planted exact and near duplicates are removed, originals kept,
   for (const auto& id : p.aggressive_only) CHECK(more.count(id) == 1);
   for (const auto& id : p.duplicates) CHECK(more.count(id) == 1);
   for (const auto& id : p.originals) CHECK(more.count(id) == 0);
+
+  // An output directory that holds other files, or holds an input, or lies in one, is refused
+  // before anything is written: the inputs and the other files stay as they were.
+  const std::string before = ReadFile(tmp / "part-0.jsonl");
+  std::filesystem::create_directories(tmp / "mine");
+  doppel_test::WriteFile(tmp / "mine/stats.json", "mine\n");
+  CommandResult refused = Dedup("--output " + Quote(tmp / "mine") + " " + Quote(tmp / "part-0.jsonl"));
+  CHECK(refused.exit_code == 2);
+  CHECK(Contains(refused.err, "holds other files"));
+  CHECK(ReadFile(tmp / "mine/stats.json") == "mine\n");
+  refused = Dedup("--output " + Quote(tmp.str()) + " " + Quote(tmp / "part-0.jsonl"));
+  CHECK(refused.exit_code == 2);
+  CHECK(Contains(refused.err, "lies in the output directory"));
+  refused = Dedup("--output " + Quote(tmp / "sub/out") + " " + Quote(tmp.str()));
+  CHECK(refused.exit_code == 2);
+  CHECK(Contains(refused.err, "lies in input"));
+  CHECK(ReadFile(tmp / "part-0.jsonl") == before);
+  // The directory of a finished run is still accepted (it resumes: nothing left to do).
+  CHECK(Dedup("--output " + Quote(tmp / "out") + " " + Quote(tmp / "part-0.jsonl") + " " +
+              Quote(tmp / "part-1.jsonl.gz")).exit_code == 0);
 }
 
 TEST_CASE("dedup: results are identical for any thread count, input order and memory limit", "[dedup]") {

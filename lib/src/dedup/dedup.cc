@@ -830,6 +830,45 @@ Status ApplyDedupPreset(const std::string& name, DedupOptions* o) {
   return Status::InvalidArgument("unknown preset \"" + name + "\" (default, aggressive)");
 }
 
+namespace {
+
+// The output directory is new, empty, or one of a run of this command (to resume it), and is
+// neither an input nor inside one, nor holds one: writing the kept documents must never
+// overwrite an input or another tool's files, nor a later run read its own output as input.
+Status CheckOutputDir(const std::vector<std::string>& inputs, const std::string& output_dir) {
+  std::error_code ec;
+  const fs::path out = fs::weakly_canonical(output_dir, ec);
+  if (ec) return Status::IOError(output_dir + ": " + ec.message());
+  auto within = [](const fs::path& inner, const fs::path& outer) {
+    auto o = outer.begin(), i = inner.begin();
+    for (; o != outer.end(); ++o, ++i) {
+      if (i == inner.end() || *i != *o) return false;
+    }
+    return true;
+  };
+  for (const std::string& in : inputs) {
+    const fs::path p = fs::weakly_canonical(in, ec);
+    if (ec) return Status::IOError(in + ": " + ec.message());
+    if (within(p, out)) return Status::InvalidArgument("input " + in + " lies in the output directory " + output_dir);
+    if (within(out, p)) return Status::InvalidArgument("the output directory " + output_dir + " lies in input " + in);
+  }
+  if (fs::is_directory(out, ec) && !fs::exists(out / ".work" / "run", ec)) {
+    for (const auto& e : fs::directory_iterator(out, ec)) {
+      // (.work alone: another task of this run has just created it)
+      if (e.path().filename() != ".work") {
+        return Status::InvalidArgument("the output directory " + output_dir + " holds other files (" +
+                                       e.path().filename().string() +
+                                       "); name a new or empty directory, or the directory of an unfinished run "
+                                       "of this command to resume it");
+      }
+    }
+  }
+  if (!fs::exists(out, ec) || fs::is_directory(out, ec)) return Status::OK();
+  return Status::InvalidArgument("the output " + output_dir + " is not a directory");
+}
+
+}  // namespace
+
 Status Dedup(const std::vector<std::string>& inputs, const std::string& output_dir, const DedupOptions& o,
              DedupSummary* sum) {
   *sum = DedupSummary();
@@ -854,6 +893,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
 
   const std::string work = output_dir + "/.work";
   std::error_code ec;
+  DOPPEL_RETURN_IF_ERROR(CheckOutputDir(inputs, output_dir));
   fs::create_directories(work, ec);
   if (ec) return Status::IOError(output_dir + ": " + ec.message());
   const std::string fingerprint = RunFingerprint(units, o);
