@@ -155,7 +155,7 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   if (!f.quiet) {
     std::fprintf(stderr,
                  "%s%llu documents (%s) in %.2f s, %s/s: %llu added, %llu replaced, "
-                 "%llu unchanged, %llu rejected; skipped %llu binary and %llu empty files\n",
+                 "%llu unchanged, %llu rejected; skipped %llu binary and %llu empty files%s\n",
                  who.c_str(), static_cast<unsigned long long>(sum.documents), Human(sum.bytes).c_str(),
                  sum.seconds, Human(sum.bytes / std::max(sum.seconds, 1e-3)).c_str(),
                  static_cast<unsigned long long>(sum.written.added),
@@ -163,7 +163,8 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
                  static_cast<unsigned long long>(sum.written.unchanged),
                  static_cast<unsigned long long>(sum.errors),
                  static_cast<unsigned long long>(c.skipped_binary),
-                 static_cast<unsigned long long>(c.skipped_empty));
+                 static_cast<unsigned long long>(c.skipped_empty),
+                 sum.repeated > 0 ? (", and " + std::to_string(sum.repeated) + " documents read twice").c_str() : "");
   }
   if (!s.ok()) {
     // A stop at a bad document was already reported by on_error.

@@ -557,6 +557,38 @@ TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the res
   CHECK(Contains(warned.err, "holds no documents"));
 }
 
+TEST_CASE("cli: a name given to two documents in one build is an error; one input read twice is not", "[cli]") {
+  TempDir tmp;
+  // Shards that number their ids each from 1: the second "1" would replace the first silently.
+  WriteFile(tmp / "s1.jsonl",
+            "{\"id\":\"1\",\"text\":\"The first shard's first document talks about rivers and bridges.\"}\n"
+            "{\"id\":\"2\",\"text\":\"The first shard's second document talks about owls at night.\"}\n");
+  WriteFile(tmp / "s2.jsonl",
+            "{\"id\":\"1\",\"text\":\"The second shard's first document talks about lighthouses.\"}\n");
+  const CommandResult stop = Index("build --index " + Quote(tmp / "idx") + " " + Quote(tmp / "s1.jsonl") + " " +
+                                   Quote(tmp / "s2.jsonl"));
+  INFO(Describe(stop));
+  CHECK(stop.exit_code == 2);
+  CHECK(Contains(stop.err, "s2.jsonl:1"));
+  CHECK(Contains(stop.err, "given to another document earlier in this run"));
+  const CommandResult skip = Index("build --index " + Quote(tmp / "idx2") + " --on-error skip " +
+                                   Quote(tmp / "s1.jsonl") + " " + Quote(tmp / "s2.jsonl"));
+  INFO(Describe(skip));
+  CHECK(skip.exit_code == 1);
+  CHECK(JsonNumber(Index("stats --index " + Quote(tmp / "idx2")).out, "documents") == 2);
+
+  // The same file twice, or a directory and a file in it: the same documents, read twice.
+  std::filesystem::create_directories(tmp / "dir");
+  WriteFile(tmp / "dir/a.txt", "A plain text document about the migration of cranes over the marshes.\n");
+  const CommandResult twice = Index("build --index " + Quote(tmp / "idx3") + " " + Quote(tmp / "dir") + " " +
+                                    Quote(tmp / "dir/a.txt") + " " + Quote(tmp / "s1.jsonl") + " " +
+                                    Quote(tmp / "s1.jsonl"));
+  INFO(Describe(twice));
+  CHECK(twice.exit_code == 0);
+  CHECK(Contains(twice.err, "3 documents read twice"));
+  CHECK(JsonNumber(Index("stats --index " + Quote(tmp / "idx3")).out, "documents") == 3);
+}
+
 TEST_CASE("cli: build of JSONL keeps ids and metadata for the verdicts", "[cli]") {
   TempDir tmp;
   const std::string gpl = doppel_test::ReadFile(kLicenses + "/GPL-3");

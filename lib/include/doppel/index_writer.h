@@ -42,6 +42,9 @@ struct BuildSummary {
   uint64_t documents = 0;  // documents read and sketched
   uint64_t bytes = 0;
   uint64_t errors = 0;     // bad documents reported through on_error
+  // Documents whose name and content this run had already read (an input given twice, or a
+  // directory and a file inside it): skipped. A name read again with other content is an error.
+  uint64_t repeated = 0;
   double seconds = 0;
 };
 

@@ -2,9 +2,12 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
 
+#include <xxhash.h>
+
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <unordered_map>
 
 #include "doppel/index_writer.h"
 
@@ -34,6 +37,10 @@ Status BuildIndex(Index* index, DocumentReader* reader, const BuildOptions& opti
       std::max(2, 2 * static_cast<int>(tbb::global_control::active_value(
                           tbb::global_control::max_allowed_parallelism))));
 
+  // The names this run has written, by hash, with their content hashes. Two documents under one
+  // name (ids numbered per shard, say) would replace each other silently: the second is an
+  // error. (64-bit name hashes: a false alarm needs a collision, ~1e-7 for a million names.)
+  std::unordered_map<uint64_t, uint64_t> written_names;
   Status first_error;
   std::atomic<bool> stop{false};
   bool reader_done = false;
@@ -101,8 +108,21 @@ Status BuildIndex(Index* index, DocumentReader* reader, const BuildOptions& opti
                 std::vector<SketchedDocument> good;
                 good.reserve(chunk->sketched.size());
                 for (size_t i = 0; i < chunk->sketched.size(); ++i) {
-                  const Status& e =
-                      !chunk->doc_errors[i].ok() ? chunk->doc_errors[i] : chunk->sketch_status[i];
+                  Status e = !chunk->doc_errors[i].ok() ? chunk->doc_errors[i] : chunk->sketch_status[i];
+                  if (e.ok()) {
+                    const SketchedDocument& d = chunk->sketched[i];
+                    const auto [at, fresh] =
+                        written_names.emplace(XXH3_64bits(d.doc.name.data(), d.doc.name.size()), d.content_hash);
+                    if (!fresh && at->second == d.content_hash) {
+                      ++summary->repeated;  // the same document read twice
+                      continue;
+                    }
+                    if (!fresh) {
+                      e = Status::InvalidArgument(d.doc.origin + ": the name \"" + d.doc.name +
+                                                  "\" was given to another document earlier in this run "
+                                                  "(names must be unique: use --id-field, or ids unique across shards)");
+                    }
+                  }
                   if (!e.ok()) {
                     ++summary->errors;
                     if (options.on_error) options.on_error(e);
