@@ -665,6 +665,46 @@ TEST_CASE("serve: documents added while the service runs become visible without 
   CHECK(Json(h->body).Int("documents") == 5);
 }
 
+TEST_CASE("serve: an index directory replaced by another index is a refresh error; checks go on", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions o;
+  o.refresh_interval = std::chrono::milliseconds(20);
+  TestServer srv(dir / "index", o);
+  auto c = srv.Client();
+  auto refresh_errors = [&] {
+    auto m = c.Get("/metrics");
+    REQUIRE(m);
+    const std::string needle = "\ndoppel_index_refresh_errors_total ";
+    const size_t at = m->body.find(needle);
+    REQUIRE(at != std::string::npos);
+    return std::stoll(m->body.substr(at + needle.size()));
+  };
+  REQUIRE(refresh_errors() == 0);
+  // Removed and built again at the same path (twice: removal while catching up was a crash).
+  for (int round = 0; round < 2; ++round) {
+    std::filesystem::remove_all(dir / "index");
+    doppel_test::WriteFile(dir / "notes.txt", kNovel);
+    auto build = doppel_test::Run(std::string(DOPPEL_INDEX_BIN) + " build --quiet --index " +
+                                  doppel_test::Quote(dir / "index") + " " + doppel_test::Quote(dir / "notes.txt"));
+    INFO(build.err);
+    REQUIRE(build.exit_code == 0);
+  }
+  long long errors = 0;
+  for (int i = 0; i < 100 && (errors = refresh_errors()) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(errors > 0);
+  // Still the index it opened: four documents, and the Apache text still blocked.
+  auto h = c.Get("/healthz");
+  REQUIRE(h);
+  CHECK(Json(h->body).Int("documents") == 4);
+  auto r = PostJson(c, "/v1/check", Body({{"text", Slurp(kLicenses + "/Apache-2.0")}}));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(Json(r->body).Str("action") == "block");
+}
+
 TEST_CASE("serve: while a writer replaces, adds and removes documents, every check answers with whole documents",
           "[serve][concurrency]") {
   TempDir dir;

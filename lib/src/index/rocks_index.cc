@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -143,6 +144,7 @@ class RocksIndex final : public Index {
 
  private:
   Status OpenDb();
+  std::string ReadIdentity() const;
   Status LoadState();
   Status MultiGetPostings(Cf cf, const std::vector<std::string>& keys,
                           std::vector<Posting>* out) const;
@@ -191,6 +193,7 @@ class RocksIndex final : public Index {
   IndexOptions options_;
   SketchParams params_;
   std::string secondary_dir_;
+  std::string identity_;  // a follower's database identity when it opened (Refresh checks it)
   std::shared_ptr<rocksdb::Cache> cache_;
   std::shared_ptr<DeletedIds> deleted_ = std::make_shared<DeletedIds>();
   std::shared_ptr<PostingMergeOperator> merge_op_ = std::make_shared<PostingMergeOperator>(deleted_);
@@ -316,7 +319,16 @@ Status RocksIndex::OpenDb() {
     return FromRocks(s, "opening index " + dir_);
   }
   db_.reset(raw);
+  if (options_.read_only && options_.follow_writer) identity_ = ReadIdentity();
   return Status::OK();
+}
+
+// The database's identity as its directory says now (RocksDB's IDENTITY file; "" if unreadable).
+std::string RocksIndex::ReadIdentity() const {
+  std::ifstream in(dir_ + "/IDENTITY");
+  std::string id;
+  std::getline(in, id);
+  return id;
 }
 
 Status RocksIndex::ReadU64(const char* key, uint64_t* v) const {
@@ -743,6 +755,16 @@ Status RocksIndex::Flush() {
 
 Status RocksIndex::Refresh() {
   if (!options_.read_only || !options_.follow_writer) return Status::OK();
+  // A directory replaced by another index (removed and built again, or renamed over) holds
+  // another database: catching up with its MANIFEST is undefined (RocksDB's debug builds abort
+  // on it). The reader keeps its open files, so it goes on answering from the last state, and
+  // says the index must be opened again. (A replacement between this test and the catch-up is
+  // not caught: the window is the catch-up's first file read.)
+  if (const std::string now = ReadIdentity(); now != identity_) {
+    return Status::Unavailable(dir_ + " now holds another index (" +
+                                      (now.empty() ? std::string("none") : "identity " + now) +
+                                      " instead of " + identity_ + "): restart to serve it");
+  }
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "refreshing " + dir_));
   std::lock_guard<std::mutex> lock(write_mu_);
   return LoadState();
