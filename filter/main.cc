@@ -407,6 +407,12 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
                  static_cast<unsigned long long>(sum.flagged), static_cast<long long>(sf.fail_on));
     return 1;
   }
+  // A gate that could not read part of what it was given has not passed it.
+  if (sf.fail_on >= 0 && sum.errors > 0) {
+    std::fprintf(stderr, "doppel-filter: %llu documents could not be checked (listed in %s/errors.jsonl)\n",
+                 static_cast<unsigned long long>(sum.errors), sf.report.c_str());
+    return 1;
+  }
   return 0;
 }
 
@@ -515,8 +521,12 @@ int main(int argc, char** argv) {
   scan->add_option("--index", f.index, "Index directory")->required();
   scan->add_option("--report", scf.report, "Report directory (created if missing)")->required();
   scan->add_option("inputs", scf.inputs, "Files, directories (code by extension) and JSON Lines (.jsonl, .gz, .zst)")->required();
-  scan->add_option("--fail-on", scf.fail_on, "Exit 1 when more than N documents are flagged (for CI gates)");
-  scan->add_option("--threads", scf.threads, "Worker threads (0 = all cores)")->capture_default_str();
+  scan->add_option("--fail-on", scf.fail_on,
+                   "Exit 1 when more than N documents are flagged, or any could not be checked (for CI gates)")
+      ->check(CLI::NonNegativeNumber);
+  scan->add_option("--threads", scf.threads, "Worker threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   scan->add_option("--on-error", scf.on_error, "Unreadable documents: 'skip' reports them and goes on, 'fail' stops")
       ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
   scan->add_option("--text-field", scf.text_field, "JSONL field holding the text")->capture_default_str();

@@ -164,7 +164,9 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
                  static_cast<unsigned long long>(sum.errors),
                  static_cast<unsigned long long>(c.skipped_binary),
                  static_cast<unsigned long long>(c.skipped_empty),
-                 sum.repeated > 0 ? (", and " + std::to_string(sum.repeated) + " documents read twice").c_str() : "");
+                 ((c.skipped_repeated > 0 ? ", " + std::to_string(c.skipped_repeated) + " files named again" : "") +
+                  (sum.repeated > 0 ? ", " + std::to_string(sum.repeated) + " documents read twice" : ""))
+                     .c_str());
   }
   if (!s.ok()) {
     // A stop at a bad document was already reported by on_error.

@@ -580,12 +580,15 @@ TEST_CASE("cli: a name given to two documents in one build is an error; one inpu
   // The same file twice, or a directory and a file in it: the same documents, read twice.
   std::filesystem::create_directories(tmp / "dir");
   WriteFile(tmp / "dir/a.txt", "A plain text document about the migration of cranes over the marshes.\n");
+  // Files named again are read once; the same documents in another file are read and skipped.
+  std::filesystem::copy_file(tmp / "s1.jsonl", tmp / "s1-copy.jsonl");
   const CommandResult twice = Index("build --index " + Quote(tmp / "idx3") + " " + Quote(tmp / "dir") + " " +
                                     Quote(tmp / "dir/a.txt") + " " + Quote(tmp / "s1.jsonl") + " " +
-                                    Quote(tmp / "s1.jsonl"));
+                                    Quote(tmp / "s1.jsonl") + " " + Quote(tmp / "s1-copy.jsonl"));
   INFO(Describe(twice));
   CHECK(twice.exit_code == 0);
-  CHECK(Contains(twice.err, "3 documents read twice"));
+  CHECK(Contains(twice.err, "2 files named again"));
+  CHECK(Contains(twice.err, "2 documents read twice"));
   CHECK(JsonNumber(Index("stats --index " + Quote(tmp / "idx3")).out, "documents") == 3);
 }
 

@@ -88,6 +88,45 @@ TEST_CASE("scan: a repository's copies are reported with sources, lines and rena
   // CI gates.
   CHECK(fx.Scan("--fail-on 2 --quiet").exit_code == 1);
   CHECK(fx.Scan("--fail-on 3 --quiet").exit_code == 0);
+  CHECK(fx.Scan("--fail-on -1 --quiet").exit_code == 2);
+
+  // Inputs that overlap (a file, then its directory twice) are scanned once each.
+  const CommandResult again = fx.Scan("--quiet " + Quote(fx.repo + "/LICENSE") + " " + Quote(fx.repo));
+  INFO(Describe(again));
+  REQUIRE(again.exit_code == 0);
+  const std::string once = ReadFile(fx.report + "/summary.json");
+  CHECK(Contains(once, "\"documents\":4,\"flagged\":3"));
+  CHECK(Contains(once, "\"skipped\":{\"binary\":1,\"empty\":0,\"repeated\":6}"));
+  CHECK(Contains(ReadFile(fx.report + "/report.html"), "skipped 1 binary, 0 empty and 6 repeated files"));
+}
+
+TEST_CASE("scan: bytes covered count overlapping spans once", "[scan]") {
+  TempDir tmp;
+  REQUIRE(doppel_test::Run(Quote(kIndexBin) + " build --quiet --index " + Quote(tmp / "idx") +
+                           " /usr/share/common-licenses/MPL-1.1").exit_code == 0);
+  const std::string answer = std::string(DOPPEL_SOURCE_DIR) + "/data/demo/answers/03-embedded-mpl.txt";
+  const CommandResult r = doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(tmp / "idx") +
+                                           " --report " + Quote(tmp / "r") + " " + Quote(answer));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  // The spans' query ranges from results.jsonl, their total and their union.
+  const std::string results = ReadFile(tmp / "r/results.jsonl");
+  const std::regex span("\"query\":\\{\"start\":([0-9]+),\"end\":([0-9]+)");
+  std::vector<std::pair<long, long>> ranges;
+  for (auto it = std::sregex_iterator(results.begin(), results.end(), span); it != std::sregex_iterator(); ++it) {
+    ranges.emplace_back(std::stol((*it)[1]), std::stol((*it)[2]));
+  }
+  std::sort(ranges.begin(), ranges.end());
+  long total = 0, united = 0, reached = 0;
+  for (const auto& [a, z] : ranges) {
+    total += z - a;
+    united += std::max(0L, z - std::max(a, reached));
+    reached = std::max(reached, z);
+  }
+  REQUIRE(total > united);  // the answer's spans overlap (what this test is about)
+  const std::string summary = ReadFile(tmp / "r/summary.json");
+  CHECK(Contains(summary, "\"bytes_covered\":" + std::to_string(united) + ","));
+  CHECK(Contains(summary, "\"documents\":1,\"bytes_covered\":" + std::to_string(united) + "}"));  // the source's
 }
 
 TEST_CASE("scan: bad inputs are reported, skipped or fatal, and a missing index is exit 2", "[scan]") {
@@ -98,6 +137,15 @@ TEST_CASE("scan: bad inputs are reported, skipped or fatal, and a missing index 
   CHECK(r.exit_code == 0);
   CHECK(Contains(r.err, "bad.txt"));
   CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"errors\":1"));
+  // Listed with their error, counted on the page, and a gate does not pass them.
+  const auto errors = doppel_test::Lines(ReadFile(fx.report + "/errors.jsonl"));
+  REQUIRE(errors.size() == 1);
+  CHECK(Contains(errors[0], "\"input\":\"" + fx.repo + "/docs/bad.txt\""));
+  CHECK(Contains(errors[0], "invalid UTF-8"));
+  CHECK(Contains(ReadFile(fx.report + "/report.html"), "1 could not be checked</b>"));
+  r = fx.Scan("--fail-on 10");
+  CHECK(r.exit_code == 1);
+  CHECK(Contains(r.err, "1 documents could not be checked"));
   r = fx.Scan("--on-error fail");
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "bad.txt"));

@@ -44,6 +44,8 @@ struct ReaderCounters {
   uint64_t documents = 0;       // documents returned
   uint64_t skipped_binary = 0;  // files in directories that hold NUL bytes
   uint64_t skipped_empty = 0;   // empty files in directories
+  // Files read already (an input named twice, a directory and a file in it): read once.
+  uint64_t skipped_repeated = 0;
 };
 
 class DocumentReader {

@@ -47,6 +47,9 @@ struct ScanSummary {
   uint64_t documents = 0, flagged = 0, errors = 0;
   uint64_t bytes = 0, lines = 0;                  // of the documents scanned
   uint64_t bytes_covered = 0, lines_covered = 0;  // inside reported spans of flagged documents
+  // Files in the inputs' directories not scanned: binary, empty, or reached again (an input
+  // named twice, a directory and a file in it).
+  uint64_t skipped_binary = 0, skipped_empty = 0, skipped_repeated = 0;
   double seconds = 0;
   bool resumed = false;  // a check task found its part done before with the same inputs and index
 };

@@ -2,6 +2,7 @@
 #include "doppel/reader.h"
 
 #include <simdjson.h>
+#include <sys/stat.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -11,6 +12,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "doppel/format.h"
 #include "doppel/language.h"
@@ -56,6 +58,7 @@ class Reader final : public DocumentReader {
   uint64_t line_no_ = 0;
   uint64_t done_bytes_ = 0;
   ReaderCounters counters_;
+  std::set<std::pair<dev_t, ino_t>> files_read_;  // regular files opened so far
   simdjson::dom::parser parser_;
   std::string line_;
 };
@@ -95,6 +98,11 @@ Result<bool> Reader::Next(Document* doc) {
         return Status::InvalidArgument(p.path + ": not a regular file; only a JSON Lines stream (a "
                                        "name ending in .jsonl, .jsonl.gz or .jsonl.zst) is read from a pipe");
       }
+    }
+    if (struct stat sb; fs::is_regular_file(st) && ::stat(p.path.c_str(), &sb) == 0 &&
+                        !files_read_.emplace(sb.st_dev, sb.st_ino).second) {
+      ++counters_.skipped_repeated;  // the same file reached again: its documents are read once
+      continue;
     }
     if (IsJsonLinesPath(p.path)) {
       DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(p.path));

@@ -243,6 +243,15 @@ std::string RenderHtml(const std::vector<std::unique_ptr<Flagged>>& flagged, con
   h += " &middot; " + std::to_string(sum.documents) + " documents scanned &middot; <b id=\"flagged-count\">" +
        std::to_string(sum.flagged) + "</b> flagged &middot; " + std::to_string(sum.lines_covered) +
        " lines in matched passages";
+  if (sum.errors > 0) {
+    h += " &middot; <b class=\"errors\" id=\"error-count\">" + std::to_string(sum.errors) +
+         " could not be checked</b> (listed in errors.jsonl)";
+  }
+  const uint64_t skipped = sum.skipped_binary + sum.skipped_empty + sum.skipped_repeated;
+  if (skipped > 0) {
+    h += " &middot; skipped " + std::to_string(sum.skipped_binary) + " binary, " + std::to_string(sum.skipped_empty) +
+         " empty and " + std::to_string(sum.skipped_repeated) + " repeated files";
+  }
   if (shown.size() < flagged_total) {
     h += " &middot; the " + std::to_string(shown.size()) + " with most overlap are shown (all are in results.jsonl)";
   }
@@ -318,6 +327,18 @@ uint64_t CountLines(std::string_view t) {
 
 // What a scan found, in a form a part file can hold and merge: counts, the per-source and
 // per-group tallies, and one results line per flagged document with its position in input order.
+// The length of the union of half-open ranges [a, z) (sorts them).
+uint64_t UnionLength(std::vector<std::pair<uint64_t, uint64_t>>* ranges) {
+  std::sort(ranges->begin(), ranges->end());
+  uint64_t total = 0, reached = 0;
+  for (const auto& [a, z] : *ranges) {
+    const uint64_t from = std::max(a, reached);
+    if (z > from) total += z - from;
+    reached = std::max(reached, z);
+  }
+  return total;
+}
+
 struct Tally {
   ScanSummary sum;
   struct SourceStat {
@@ -334,6 +355,17 @@ struct Tally {
     std::string json;  // the results.jsonl line, newline included
   };
   std::vector<Result> results;
+  std::vector<Result> errors;  // the errors.jsonl lines of documents that could not be checked
+
+  void AddError(const std::string& input, const Status& error, uint64_t ordinal) {
+    ++sum.errors;
+    std::string json = "{\"input\":";
+    AppendJsonString(&json, input);
+    json += ",\"error\":";
+    AppendJsonString(&json, error.message());
+    json += "}\n";
+    errors.push_back({ordinal, 0, std::move(json)});
+  }
 
   void Add(const Document& d, const Verdict& v, bool flagged, uint64_t ordinal) {
     ++sum.documents;
@@ -350,24 +382,20 @@ struct Tally {
     ++sum.flagged;
     ++gl.flagged;
     ++gk.flagged;
-    std::map<std::string, uint64_t> doc_sources;
-    std::vector<std::pair<uint32_t, uint32_t>> covered;
+    // Bytes and lines covered: the unions of the spans' ranges (spans may overlap), for the
+    // document and for each source.
+    std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> source_bytes;
+    std::vector<std::pair<uint64_t, uint64_t>> bytes, lines;
     for (const auto& s : v.spans) {
-      doc_sources[s.source_name] += s.query.end - s.query.start;
-      covered.emplace_back(s.query.first_line, s.query.last_line);
-      sum.bytes_covered += s.query.end - s.query.start;
+      source_bytes[s.source_name].emplace_back(s.query.start, s.query.end);
+      bytes.emplace_back(s.query.start, s.query.end);
+      lines.emplace_back(s.query.first_line, uint64_t{s.query.last_line} + 1);
     }
-    // Lines covered: the union of the spans' line ranges.
-    std::sort(covered.begin(), covered.end());
-    uint32_t last = 0;
-    for (const auto& [a, z] : covered) {
-      const uint32_t from = std::max(a, last + 1);
-      if (z >= from) sum.lines_covered += z - from + 1;
-      last = std::max(last, z);
-    }
-    for (const auto& [name, bytes] : doc_sources) {
+    sum.bytes_covered += UnionLength(&bytes);
+    sum.lines_covered += UnionLength(&lines);
+    for (auto& [name, ranges] : source_bytes) {
       ++sources[name].documents;
-      sources[name].bytes += bytes;
+      sources[name].bytes += UnionLength(&ranges);
     }
     Verdict line = v;
     line.id = d.name;
@@ -388,7 +416,13 @@ struct Tally {
                       std::to_string(sum.errors) + "," + std::to_string(sum.bytes) + "," + std::to_string(sum.lines) +
                       "," + std::to_string(sum.bytes_covered) + "," + std::to_string(sum.lines_covered) + ",";
     AppendJsonNumber(&out, sum.seconds);
-    out += "]\n";
+    out += "]\n[\"skipped\"," + std::to_string(sum.skipped_binary) + "," + std::to_string(sum.skipped_empty) + "," +
+           std::to_string(sum.skipped_repeated) + "]\n";
+    for (const auto& e : errors) {
+      out += "[\"error\"," + std::to_string(e.ordinal) + ",";
+      AppendJsonString(&out, e.json);
+      out += "]\n";
+    }
     for (const auto& [name, st] : sources) {
       out += "[\"source\",";
       AppendJsonString(&out, name);
@@ -443,6 +477,13 @@ struct Tally {
         sum.documents += u(1), sum.flagged += u(2), sum.errors += u(3), sum.bytes += u(4), sum.lines += u(5);
         sum.bytes_covered += u(6), sum.lines_covered += u(7);
         sum.seconds = std::max(sum.seconds, secs);
+      } else if (tag == "skipped" && a.size() == 4) {
+        // Every task reads every input (and scans its share of the documents): the same files.
+        sum.skipped_binary = std::max(sum.skipped_binary, u(1));
+        sum.skipped_empty = std::max(sum.skipped_empty, u(2));
+        sum.skipped_repeated = std::max(sum.skipped_repeated, u(3));
+      } else if (tag == "error" && a.size() == 3) {
+        errors.push_back({u(1), 0, str(2)});
       } else if (tag == "source" && a.size() == 4) {
         auto& st = sources[str(1)];
         st.documents += u(2), st.bytes += u(3);
@@ -474,7 +515,9 @@ std::string SummaryJson(const Tally& t, const std::string& index_dir) {
                    ",\"errors\":" + std::to_string(sum.errors) + ",\"bytes\":" + std::to_string(sum.bytes) +
                    ",\"lines\":" + std::to_string(sum.lines) + ",\"bytes_covered\":" +
                    std::to_string(sum.bytes_covered) + ",\"lines_covered\":" + std::to_string(sum.lines_covered) +
-                   ",\"seconds\":";
+                   ",\"skipped\":{\"binary\":" + std::to_string(sum.skipped_binary) +
+                   ",\"empty\":" + std::to_string(sum.skipped_empty) +
+                   ",\"repeated\":" + std::to_string(sum.skipped_repeated) + "},\"seconds\":";
   AppendJsonNumber(&js, sum.seconds);
   js += ",\"index\":";
   AppendJsonString(&js, index_dir);
@@ -510,7 +553,7 @@ std::string SummaryJson(const Tally& t, const std::string& index_dir) {
 // `done` returns false to stop.
 Status CheckInputs(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o,
                    const std::function<bool(uint64_t)>& wanted, bool describe,
-                   const std::function<bool(Item&, uint64_t)>& done) {
+                   const std::function<bool(Item&, uint64_t)>& done, ReaderCounters* counters = nullptr) {
   DOPPEL_ASSIGN_OR_RETURN(auto reader, DocumentReader::Open(inputs, o.reader));
   std::unique_ptr<tbb::global_control> gc;
   if (o.threads > 0) {
@@ -565,6 +608,7 @@ Status CheckInputs(const Filter& filter, const std::vector<std::string>& inputs,
                   if (!done(it, ordinal)) halted = stop = true;
                 }
               }));
+  if (counters != nullptr) *counters = reader->counters();
   return Status::OK();
 }
 
@@ -624,6 +668,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
       }
     }
     Status failure;
+    ReaderCounters counters;
     DOPPEL_RETURN_IF_ERROR(CheckInputs(
         filter, inputs, o, [&](uint64_t ordinal) { return ordinal % o.world == o.rank; }, whole,
         [&](Item& it, uint64_t ordinal) {
@@ -633,7 +678,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
             const bool bad_input = err.code() == Status::Code::kInvalidArgument ||
                                    err.code() == Status::Code::kResourceExhausted ||
                                    err.code() == Status::Code::kNotFound;
-            ++t.sum.errors;
+            t.AddError(it.doc.origin, err, ordinal);
             if (o.on_error) o.on_error(err);
             if (o.fail_on_error || !bad_input) {  // an index failure always stops
               failure = err;
@@ -646,8 +691,12 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
           if (it.flagged) flagged.push_back(std::move(it.flagged));
           if (o.on_progress) o.on_progress(t.sum.documents, t.sum.bytes, t.sum.flagged);
           return true;
-        }));
+        },
+        &counters));
     if (!failure.ok()) return failure;
+    t.sum.skipped_binary = counters.skipped_binary;
+    t.sum.skipped_empty = counters.skipped_empty;
+    t.sum.skipped_repeated = counters.skipped_repeated;
     t.sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (o.stage == ScanOptions::Stage::kCheck) {
       *summary = t.sum;
@@ -682,6 +731,10 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   std::string results;
   for (const auto& r : t.results) results += r.json;
   DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(report_dir + "/results.jsonl", results));
+  std::stable_sort(t.errors.begin(), t.errors.end(), [](const auto& a, const auto& b) { return a.ordinal < b.ordinal; });
+  std::string errors;
+  for (const auto& e : t.errors) errors += e.json;
+  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(report_dir + "/errors.jsonl", errors));
   DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(report_dir + "/summary.json", SummaryJson(t, filter.index().dir())));
   *summary = t.sum;
   return WriteFileAtomically(report_dir + "/report.html",
