@@ -104,7 +104,7 @@ void PrintText(const Verdict& v, std::string_view text) {
 }
 
 struct Flags {
-  std::string index, input = "-", id, format = "json", lang;
+  std::string index, input = "-", id, format = "json", lang, text_field = "text", id_field = "id";
   bool jsonl = false, with_output = false;
   uint64_t max_answer_bytes = uint64_t{16} << 20;
   FilterOptions options;
@@ -151,12 +151,18 @@ int RunCheck(const Flags& f) {
   // JSON Lines, streamed: one verdict line per input line, in order. A bad or over-long line
   // gets an error line (so outputs stay aligned with inputs), a message on stderr, and exit
   // code 2 at the end.
+  if (!f.id.empty()) {
+    return Fail(Status::InvalidArgument("--id names a single answer; with --jsonl the ids come from --id-field"));
+  }
   if (f.input != "-" && std::filesystem::is_directory(f.input)) {
     return Fail(Status::InvalidArgument(f.input + ": is a directory, not a JSON Lines file"));
   }
   auto src = OpenSource(f.input);
   if (!src.ok()) return Fail(src.status());
   LineReader lines(std::move(*src), f.max_answer_bytes);
+  ReaderOptions reader_options;
+  reader_options.text_field = f.text_field;
+  reader_options.id_field = f.id_field;
   bool flagged = false, failed = false;
   simdjson::dom::parser parser;
   std::string line;
@@ -179,28 +185,21 @@ int RunCheck(const Flags& f) {
     }
     if (!*more) break;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    simdjson::dom::element root;
-    std::string_view text, id;
-    if (auto err = parser.parse(line).get(root); err) {
-      error_line(Status::InvalidArgument(std::string("malformed JSON (") + simdjson::error_message(err) + ")"));
+    // A line reads as build and scan read it: its "lang" (a known language) or "kind": "code"
+    // makes it code; --lang is the language of lines that name none.
+    Document d;
+    if (Status ps = ParseJsonLineDocument(line, reader_options, where, &parser, &d); !ps.ok()) {
+      error_line(ps);
       continue;
     }
-    if (root["text"].get_string().get(text)) {
-      error_line(Status::InvalidArgument("\"text\" missing or not a string"));
-      continue;
+    if (!f.lang.empty() && d.kind == Kind::kText && LookupLanguage(d.language) == nullptr) {
+      const Language* l = LookupLanguage(f.lang);
+      d.kind = Kind::kCode;
+      d.language = l ? l->name : f.lang;
     }
-    std::string id_str;
-    if (!root["id"].get_string().get(id)) {
-      id_str.assign(id);
-    } else if (root["id"].is_number()) {
-      id_str = simdjson::minify(root["id"]);
-    } else {
-      id_str = where;
-    }
-    std::string_view lang;
-    const bool has_lang = !root["lang"].get_string().get(lang) || !root["language"].get_string().get(lang);
-    const Language* l = has_lang ? LookupLanguage(lang) : nullptr;
-    auto v = l ? (*filter)->Check(text, Kind::kCode, l->name) : (*filter)->Check(text);
+    auto v = (*filter)->Check(d.text, d.kind, d.language);
+    const std::string& id_str = d.name;
+    const std::string_view text = d.text;
     if (!v.ok()) {
       if (v.status().code() != Status::Code::kInvalidArgument &&
           v.status().code() != Status::Code::kResourceExhausted) {
@@ -482,6 +481,8 @@ int main(int argc, char** argv) {
   check->add_option("input", f.input, "Answer file, or - for standard input")->capture_default_str();
   check->add_flag("--jsonl", f.jsonl, "Input is JSON Lines of {\"id\": ..., \"text\": ...}; one verdict line each");
   check->add_option("--id", f.id, "Id echoed in the verdict (single answers)");
+  check->add_option("--text-field", f.text_field, "With --jsonl: the field holding the answer")->capture_default_str();
+  check->add_option("--id-field", f.id_field, "With --jsonl: the field echoed as the verdict's id")->capture_default_str();
   check->add_option("--max-answer-bytes", f.max_answer_bytes,
                     "Largest answer (or JSONL line) checked; a check's peak memory is 22-28 bytes per answer byte")
       ->capture_default_str();

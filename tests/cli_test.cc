@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "doppel/format.h"
 #include "doppel/options.h"
 #include "test_util.h"
 
@@ -199,6 +200,45 @@ TEST_CASE("cli: --jsonl prints one verdict line per answer in input order", "[cl
   CHECK(Contains(out_lines[3], "\"action\":\"allow\""));
   CHECK(Contains(out_lines[4], "\"action\":\"allow\""));
   CHECK(Contains(out_lines[6], "\"action\":\"allow\""));
+}
+
+TEST_CASE("cli: --jsonl lines are read as build and scan read them (lang and kind; --lang --text-field --id-field)", "[cli]") {
+  TempDir tmp;
+  const std::string scanner = std::string(DOPPEL_GRAMMARS_SRC) + "/tree-sitter-python/src/scanner.c";
+  const CommandResult b = Index("build --quiet --index " + Quote(tmp / "idx") + " " + Quote(scanner));
+  INFO(Describe(b));
+  REQUIRE(b.exit_code == 0);
+  // The scanner with its names changed, as prose would never match it.
+  std::string copy = doppel_test::ReadFile(scanner);
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"lexer", "lx"}, {"scanner", "state"}, {"valid_symbols", "ok"}}) {
+    for (size_t at = 0; (at = copy.find(from, at)) != std::string::npos; at += to.size()) copy.replace(at, from.size(), to);
+  }
+  auto line = [&](const std::string& fields, const std::string& field = "text") {
+    std::string l = "{" + fields + "\"" + field + "\":";
+    doppel::AppendJsonString(&l, copy);
+    return l + "}\n";
+  };
+  WriteFile(tmp / "a.jsonl", line("\"id\":\"with-lang\",\"lang\":\"c\",") + line("\"id\":\"plain\",") +
+                                 line("\"id\":\"kind\",\"kind\":\"code\",\"lang\":\"h\","));
+  CommandResult r = Filter("check --index " + Quote(tmp / "idx") + " --jsonl " + Quote(tmp / "a.jsonl"));
+  INFO(Describe(r));
+  auto out = Lines(r.out);
+  REQUIRE(out.size() == 3);
+  CHECK(Contains(out[0], "\"id\":\"with-lang\",\"action\":\"block\""));
+  CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"allow\""));  // prose: never code tokens
+  CHECK(Contains(out[2], "\"id\":\"kind\",\"action\":\"block\""));
+  // --lang: the language of lines that name none.
+  r = Filter("check --index " + Quote(tmp / "idx") + " --jsonl --lang c " + Quote(tmp / "a.jsonl"));
+  out = Lines(r.out);
+  REQUIRE(out.size() == 3);
+  CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"block\""));
+  // Other fields for the text and the id.
+  WriteFile(tmp / "b.jsonl", line("\"key\":\"k1\",\"lang\":\"c\",", "body"));
+  r = Filter("check --index " + Quote(tmp / "idx") + " --jsonl --text-field body --id-field key " + Quote(tmp / "b.jsonl"));
+  INFO(Describe(r));
+  CHECK(Contains(r.out, "\"id\":\"k1\",\"action\":\"block\""));
+  CHECK(Filter("check --index " + Quote(tmp / "idx") + " --jsonl --id x " + Quote(tmp / "b.jsonl")).exit_code == 2);
 }
 
 TEST_CASE("cli: a malformed JSONL line gets an error line and exit code 2", "[cli]") {
