@@ -104,7 +104,7 @@ void PrintText(const Verdict& v, std::string_view text) {
 }
 
 struct Flags {
-  std::string index, input = "-", id, format = "json", lang, text_field = "text", id_field = "id";
+  std::string index, input = "-", id, format = "json", lang, text_field = "text", id_field = "id", policy;
   bool jsonl = false, with_output = false;
   uint64_t max_answer_bytes = uint64_t{16} << 20;
   FilterOptions options;
@@ -132,8 +132,16 @@ void WarnIfEmpty(const Filter& filter, const std::string& dir) {
   }
 }
 
+// The flags' settings, with the policy file's keys over them (--policy, as serve reads it).
+Result<FilterOptions> OptionsOf(const Flags& f) {
+  if (f.policy.empty()) return f.options;
+  return LoadPolicyFile(f.policy, f.options);
+}
+
 int RunCheck(const Flags& f) {
-  auto filter = Filter::Open(f.index, f.options);
+  auto options = OptionsOf(f);
+  if (!options.ok()) return Fail(options.status());
+  auto filter = Filter::Open(f.index, *options);
   if (!filter.ok()) return Fail(filter.status());
   WarnIfEmpty(**filter, f.index);
   const std::string name = f.input == "-" ? "<stdin>" : f.input;
@@ -217,7 +225,7 @@ int RunCheck(const Flags& f) {
 }
 
 struct ServeFlags {
-  std::string listen = "127.0.0.1:8080", policy, token_file;
+  std::string listen = "127.0.0.1:8080", token_file;
   bool quiet = false;
   int64_t timeout_ms = 5000, session_ttl_s = 300, refresh_ms = 1000;
   ServerOptions server;
@@ -239,12 +247,9 @@ Status ParseListen(const std::string& listen, ServerOptions* o) {
 }
 
 int RunServe(const Flags& f, ServeFlags& sf) {
-  FilterOptions options = f.options;
-  if (!sf.policy.empty()) {
-    auto p = LoadPolicyFile(sf.policy, options);
-    if (!p.ok()) return Fail(p.status());
-    options = std::move(*p);
-  }
+  auto policy = OptionsOf(f);
+  if (!policy.ok()) return Fail(policy.status());
+  FilterOptions options = std::move(*policy);
   ServerOptions& so = sf.server;
   if (Status s = ParseListen(sf.listen, &so); !s.ok()) return Fail(s);
   if (!sf.token_file.empty()) {
@@ -339,7 +344,9 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
     if (sf.stage != "all") return Fail(Status::InvalidArgument("--stage is for the tasks an executor runs"));
     return RunScanOnSlurm(argc, argv, sf, x);
   }
-  auto filter = Filter::Open(f.index, f.options);
+  auto options = OptionsOf(f);
+  if (!options.ok()) return Fail(options.status());
+  auto filter = Filter::Open(f.index, *options);
   if (!filter.ok()) return Fail(filter.status());
   WarnIfEmpty(**filter, f.index);
   ScanOptions o;
@@ -416,6 +423,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
 }
 
 void AddThresholdFlags(CLI::App* cmd, Flags& f) {
+  cmd->add_option("--policy", f.policy, "Policy file (JSON, as serve reads it; its keys override the flags)");
   auto& t = f.options.text;
   cmd->add_option("--min-span-tokens", t.min_span_tokens, "Shortest reported prose span, in tokens")->capture_default_str();
   cmd->add_option("--redact-tokens", t.redact_tokens, "Prose tokens from one source that make an answer redacted")->capture_default_str();
@@ -499,7 +507,6 @@ int main(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "Serve checks over HTTP (JSON API; see README)");
   serve->add_option("--index", f.index, "Index directory (opened read-only; updates become visible live)")->required();
   serve->add_option("--listen", sf.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
-  serve->add_option("--policy", sf.policy, "Policy file (JSON; its keys override the flags)");
   serve->add_option("--token-file", sf.token_file, "File holding a bearer token required on /v1/ routes");
   serve->add_option("--workers", sf.server.workers, "Checks run at once (0: one per core)")->capture_default_str();
   serve->add_option("--connection-threads", sf.server.connection_threads,

@@ -241,6 +241,28 @@ TEST_CASE("cli: --jsonl lines are read as build and scan read them (lang and kin
   CHECK(Filter("check --index " + Quote(tmp / "idx") + " --jsonl --id x " + Quote(tmp / "b.jsonl")).exit_code == 2);
 }
 
+TEST_CASE("cli: check and scan apply a policy file as serve does", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const std::string answer = kAnswers + "/01-verbatim-gpl3.txt";
+  REQUIRE(Filter("check --index " + Quote(dir) + " " + Quote(answer)).exit_code == 1);
+  WriteFile(tmp / "policy.json", R"({"actions": {"redact": "annotate", "block": "annotate"}})");
+  const CommandResult r = Filter("check --index " + Quote(dir) + " --policy " + Quote(tmp / "policy.json") + " " + Quote(answer));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.out, "\"action\":\"annotate\",\"severity\":\"block\""));
+  const CommandResult scan = Filter("scan --quiet --index " + Quote(dir) + " --report " + Quote(tmp / "rep") +
+                                    " --policy " + Quote(tmp / "policy.json") + " --fail-on 0 " + Quote(kAnswers));
+  INFO(Describe(scan));
+  CHECK(scan.exit_code == 0);
+  CHECK(Contains(doppel_test::ReadFile(tmp / "rep/summary.json"), "\"flagged\":0"));
+  WriteFile(tmp / "bad.json", R"({"actions": {"block": "explode"}})");
+  const CommandResult bad = Filter("check --index " + Quote(dir) + " --policy " + Quote(tmp / "bad.json") + " " + Quote(answer));
+  CHECK(bad.exit_code == 2);
+  CHECK(Contains(bad.err, "explode"));
+}
+
 TEST_CASE("cli: a malformed JSONL line gets an error line and exit code 2", "[cli]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";
