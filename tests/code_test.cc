@@ -332,6 +332,22 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   CHECK(text.substr(segs[4].begin) == "fn main() {}\n");
   CHECK(segs[4].line == 10);
   CHECK(SplitMarkdown("").empty());
+
+  // Fences in containers: a list item's indentation, a block quote.
+  const std::string nested = "1. Step\n\n    ```go\n    x := 1\n\n      y()\n    ```\n> ```py\n> a = 1\n>\n>     b\n> ```\n";
+  const auto parts = SplitMarkdown(nested);
+  REQUIRE(parts.size() == 3);
+  CHECK(parts[1].language == "go");
+  CHECK(parts[1].prefix == "    ");
+  CHECK(StripContainer(nested, parts[1]).code == "x := 1\n\n  y()\n");
+  CHECK(parts[2].language == "py");
+  CHECK(parts[2].prefix == "> ");
+  const StrippedCode quoted = StripContainer(nested, parts[2]);
+  CHECK(quoted.code == "a = 1\n\n    b\n");
+  // Offsets map back: "b" is in the answer where the quote holds it.
+  const uint32_t b_at = static_cast<uint32_t>(quoted.code.find('b'));
+  CHECK(nested[quoted.ToAnswer(b_at, false)] == 'b');
+  CHECK(quoted.ToAnswer(b_at + 1, true) == quoted.ToAnswer(b_at, false) + 1);
 }
 
 namespace {
@@ -509,6 +525,44 @@ TEST_CASE("code: renamed copies are found, localized and told apart from look-al
   auto prose = (*filter)->Check("def merge sorted runs left right key none result i j while len append extend return");
   REQUIRE(prose.ok());
   for (const auto& sp : prose->spans) CHECK(sp.source_name != "lib/merge.py");
+}
+
+TEST_CASE("code: a fence in a list item or a block quote is read as code without its container") {
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
+  auto filter = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(filter.ok());
+  auto contained = [](const std::string& prefix) {
+    std::string out;
+    for (const auto& line : doppel_test::Lines(kRenamed)) out += (line.empty() ? std::string(prefix, 0, prefix.find_last_not_of(' ') + 1) : prefix) + line + "\n";
+    return out;
+  };
+  for (const std::string prefix : {"    ", "> "}) {
+    INFO("prefix '" << prefix << "'");
+    const std::string answer = (prefix == "> " ? "As the docs say:\n\n> ```python\n" : "Steps:\n\n10. Merge the runs:\n\n    ```python\n") +
+                               contained(prefix) + prefix + "```\n\nDone.\n";
+    const uint32_t fence_line = prefix == "> " ? 3 : 5;
+    auto v = (*filter)->Check(answer);
+    REQUIRE(v.ok());
+    CHECK((v->action == Action::kRedact || v->action == Action::kBlock));
+    REQUIRE(!v->spans.empty());
+    const Span& s = v->spans.front();
+    CHECK(s.source_name == "lib/merge.py");
+    CHECK(s.renaming == Approx(1.0));
+    CHECK(s.query.first_line == fence_line + 1);  // lines and offsets of the whole answer
+    CHECK(answer.substr(s.query.start, 3) == "def");
+    CHECK(answer.substr(s.query.end - 6, 7) == "rn out\n");  // the last line, "return out"
+    // Every renamed name's offsets point at that name in the answer.
+    for (const auto& r : s.renamed) {
+      const std::string name = answer.substr(r.query_begin, r.query_end - r.query_begin);
+      CHECK(!name.empty());
+      CHECK(name.find_first_of(" >\n") == std::string::npos);
+    }
+    // Redacted, the marker stays inside the container.
+    if (v->action == Action::kRedact) {
+      CHECK_THAT(v->output, Catch::Contains(prefix + "# [redacted: similar to lib/merge.py]"));
+    }
+  }
 }
 
 #include "match/token_cache.h"

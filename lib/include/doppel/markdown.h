@@ -1,15 +1,20 @@
 // Splitting an answer written in Markdown into prose and fenced code blocks.
 //
-// Generated answers mix prose with fenced code (``` or ~~~, three or more, optionally indented
-// by up to three spaces, with an info string whose first word names the language). Each block is
-// checked with its own normalization; all offsets stay those of the whole answer. A fence that is
-// never closed (an answer still being streamed) runs to the end of the text.
+// Generated answers mix prose with fenced code (``` or ~~~, three or more, with an info string
+// whose first word names the language). Each block is checked with its own normalization; all
+// offsets stay those of the whole answer. A fence that is never closed (an answer still being
+// streamed) runs to the end of the text. A fence may sit in a container: indented (any number of
+// spaces, as in a list item: "10. Step" then "    ```go") or in a block quote ("> ```py"); the
+// container's prefix is then stripped from the block's lines before they are read as code
+// (StripContainer). (CommonMark reads a fence indented by four spaces outside a list as an
+// indented code block holding backticks; answers put fences in list items far more often.)
 // Thread-safety: pure function.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "doppel/document.h"
@@ -22,7 +27,21 @@ struct Segment {
   uint32_t begin = 0;    // byte range of the content in the whole answer (fence lines excluded)
   uint32_t end = 0;
   uint32_t line = 1;     // 1-based line of `begin`
+  // Code in a container: what precedes its opening fence on the fence's line (spaces, tabs and
+  // '>' only; "" at the top level).
+  std::string prefix;
 };
+
+// A code segment's text with its container prefix stripped from each line (at most the prefix's
+// length of spaces, tabs and '>'), and the way back to offsets of the whole answer.
+struct StrippedCode {
+  std::string code;
+  // Per line of `code`: where it starts in `code`, and where that byte is in the answer.
+  std::vector<std::pair<uint32_t, uint32_t>> lines;
+  // The answer offset of code offset x; `end`: x ends a range (it maps with the line of x - 1).
+  uint32_t ToAnswer(uint32_t x, bool end) const;
+};
+StrippedCode StripContainer(std::string_view text, const Segment& segment);
 
 // Segments in order; together with the fence lines they cover the whole text. Empty segments
 // are omitted.

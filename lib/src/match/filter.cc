@@ -597,8 +597,16 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, const Language* l
   while (line_b > 0 && (*out)[line_b - 1] != '\n') --line_b;
   size_t line_e = e;
   while (line_e < out->size() && (*out)[line_e] != '\n') ++line_e;
+  // The marker keeps the first line's indentation, and its block quote markers when every
+  // replaced line is quoted (code in "> ```py").
+  bool quoted = true;
+  for (size_t at = line_b; at < line_e && quoted; at = out->find('\n', at) + 1) {
+    const size_t first = out->find_first_not_of(" \t", at);
+    quoted = first != std::string::npos && (*out)[first] == '>';
+    if (out->find('\n', at) == std::string::npos) break;
+  }
   size_t i = line_b;
-  while (i < out->size() && ((*out)[i] == ' ' || (*out)[i] == '\t')) ++i;
+  while (i < out->size() && ((*out)[i] == ' ' || (*out)[i] == '\t' || (quoted && (*out)[i] == '>'))) ++i;
   const std::string indent = out->substr(line_b, i - line_b);
   const std::string open = lang ? lang->line_comment : "//";
   out->replace(line_b, line_e - line_b, indent + open + " " + marker);
@@ -646,8 +654,20 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         code.kind = Kind::kCode;
         const Language* l = LookupLanguage(seg.language);
         code.language = l ? l->name : "";
-        DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kCode, code.language)
-                                   .Tokenize(body, &code.tokens, seg.begin, seg.line));
+        const Tokenizer& tokenizer = sketcher_.TokenizerFor(Kind::kCode, code.language);
+        if (seg.prefix.empty()) {
+          DOPPEL_RETURN_IF_ERROR(tokenizer.Tokenize(body, &code.tokens, seg.begin, seg.line));
+        } else {
+          // A block in a list item or a block quote: read without its container's prefix, and
+          // its tokens put back at their places in the answer.
+          const StrippedCode stripped = StripContainer(text, seg);
+          DOPPEL_RETURN_IF_ERROR(tokenizer.Tokenize(stripped.code, &code.tokens, 0, seg.line)
+                                     .WithContext("the code block at line " + std::to_string(seg.line)));
+          for (Token& t : code.tokens) {
+            t.begin = stripped.ToAnswer(t.begin, false);
+            t.end = stripped.ToAnswer(t.end, true);
+          }
+        }
         if (!code.tokens.empty()) streams.push_back(std::move(code));
       }
     }

@@ -1,5 +1,6 @@
 #include "doppel/markdown.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace doppel {
@@ -9,12 +10,15 @@ struct Fence {
   char ch = 0;
   size_t len = 0;
   std::string info;
+  std::string prefix;  // the container's: what precedes the fence on its line
 };
+
+bool IsContainerChar(char c) { return c == ' ' || c == '\t' || c == '>'; }
 
 // Parses an opening or closing fence line (without its newline).
 bool ParseFence(std::string_view line, Fence* f) {
   size_t i = 0;
-  while (i < line.size() && i < 3 && line[i] == ' ') ++i;
+  while (i < line.size() && IsContainerChar(line[i])) ++i;
   if (i >= line.size() || (line[i] != '`' && line[i] != '~')) return false;
   const char ch = line[i];
   size_t j = i;
@@ -24,6 +28,7 @@ bool ParseFence(std::string_view line, Fence* f) {
   if (ch == '`' && rest.find('`') != std::string_view::npos) return false;  // inline code
   f->ch = ch;
   f->len = j - i;
+  f->prefix.assign(line.substr(0, i));
   size_t a = 0;
   while (a < rest.size() && (rest[a] == ' ' || rest[a] == '\t')) ++a;
   size_t b = a;
@@ -45,13 +50,15 @@ bool IsClosing(std::string_view line, const Fence& open) {
 
 std::vector<Segment> SplitMarkdown(std::string_view text) {
   std::vector<Segment> out;
+  Fence open;
   auto push = [&](Kind kind, const std::string& lang, size_t b, size_t e, uint32_t line) {
-    if (e > b) out.push_back(Segment{kind, lang, static_cast<uint32_t>(b), static_cast<uint32_t>(e), line});
+    if (e <= b) return;
+    out.push_back(Segment{kind, lang, static_cast<uint32_t>(b), static_cast<uint32_t>(e), line,
+                          kind == Kind::kCode ? open.prefix : std::string()});
   };
   size_t pos = 0, seg_begin = 0;
   uint32_t line_no = 1, seg_line = 1;
   bool in_code = false;
-  Fence open;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     const size_t line_end = nl == std::string_view::npos ? text.size() : nl;
@@ -78,6 +85,31 @@ std::vector<Segment> SplitMarkdown(std::string_view text) {
   }
   push(in_code ? Kind::kCode : Kind::kText, in_code ? open.info : "", seg_begin, text.size(), seg_line);
   return out;
+}
+
+StrippedCode StripContainer(std::string_view text, const Segment& seg) {
+  StrippedCode out;
+  const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
+  out.code.reserve(body.size());
+  for (size_t pos = 0; pos < body.size();) {
+    size_t next = body.find('\n', pos);
+    next = next == std::string_view::npos ? body.size() : next + 1;
+    size_t k = pos;
+    while (k < next && k - pos < seg.prefix.size() && IsContainerChar(body[k])) ++k;
+    out.lines.emplace_back(static_cast<uint32_t>(out.code.size()), static_cast<uint32_t>(seg.begin + k));
+    out.code.append(body.substr(k, next - k));
+    pos = next;
+  }
+  return out;
+}
+
+uint32_t StrippedCode::ToAnswer(uint32_t x, bool end) const {
+  if (lines.empty()) return x;
+  const uint32_t at = end && x > 0 ? x - 1 : x;
+  auto it = std::upper_bound(lines.begin(), lines.end(), at,
+                             [](uint32_t v, const std::pair<uint32_t, uint32_t>& l) { return v < l.first; });
+  if (it != lines.begin()) --it;
+  return x - it->first + it->second;
 }
 
 }  // namespace doppel
