@@ -31,7 +31,7 @@ constexpr const char* kExitCodes =
     "Exit codes: 0 every answer allowed (allow or annotate); 1 at least one answer redacted or "
     "blocked; 2 error (bad input, missing, corrupt or incompatible index). A block is a "
     "result, not an error. serve: 0 after SIGTERM/SIGINT (requests in flight finish), 2 when "
-    "it cannot start. scan: 0 done, 1 more documents flagged than --fail-on, 2 error.";
+    "it cannot start. scan: 0 done, 1 more documents flagged than --fail-on (or some unreadable), 2 error.";
 
 int Fail(const Status& s) {
   std::fprintf(stderr, "doppel-filter: error: %s\n", s.ToString().c_str());
@@ -56,23 +56,28 @@ Result<std::string> ReadAll(const std::string& path) {
 
 // One answer, from a file or "-" (stdin), read up to `max_bytes`: a larger one is refused
 // before it is held in memory. A NUL byte makes it binary, as for the indexer.
-Result<std::string> ReadAnswer(const std::string& path, uint64_t max_bytes) {
+// Errors name the input (`name`: the path, or <stdin>).
+Result<std::string> ReadAnswer(const std::string& path, const std::string& name, uint64_t max_bytes) {
   std::error_code ec;
   if (path != "-" && std::filesystem::is_directory(path, ec)) {
     return Status::InvalidArgument(path + ": is a directory, not an answer file (use scan for corpora)");
   }
-  DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(path));
+  auto opened = OpenSource(path);  // its errors name the path
+  if (!opened.ok()) return opened.status();
+  auto src = std::move(*opened);
   std::string out;
   char buf[1 << 16];
   for (;;) {
-    DOPPEL_ASSIGN_OR_RETURN(size_t n, src->Read(buf, sizeof buf));
+    auto read = src->Read(buf, sizeof buf);
+    if (!read.ok()) return read.status().WithContext(name);
+    const size_t n = *read;
     if (n == 0) break;
     if (out.size() + n > max_bytes) {
-      return Status::ResourceExhausted("answer of more than " + std::to_string(max_bytes) +
+      return Status::ResourceExhausted(name + ": answer of more than " + std::to_string(max_bytes) +
                                        " bytes (--max-answer-bytes)");
     }
     if (const void* nul = std::memchr(buf, '\0', n)) {
-      return Status::InvalidArgument("binary input (NUL byte at offset " +
+      return Status::InvalidArgument(name + ": binary input (NUL byte at offset " +
                                      std::to_string(out.size() + (static_cast<const char*>(nul) - buf)) + ")");
     }
     out.append(buf, n);
@@ -146,8 +151,8 @@ int RunCheck(const Flags& f) {
   WarnIfEmpty(**filter, f.index);
   const std::string name = f.input == "-" ? "<stdin>" : f.input;
   if (!f.jsonl) {
-    auto data = ReadAnswer(f.input, f.max_answer_bytes);
-    if (!data.ok()) return Fail(data.status().WithContext(name));
+    auto data = ReadAnswer(f.input, name, f.max_answer_bytes);
+    if (!data.ok()) return Fail(data.status());
     // --lang, or a code file's extension, reads the whole input as code; otherwise Markdown.
     const Language* l = !f.lang.empty() ? LookupLanguage(f.lang) : LanguageForPath(f.input);
     const bool code = !f.lang.empty() || l != nullptr;
@@ -505,6 +510,7 @@ int main(int argc, char** argv) {
 
   ServeFlags sf;
   auto* serve = app.add_subcommand("serve", "Serve checks over HTTP (JSON API; see README)");
+  serve->footer("Exit codes: 0 after SIGTERM/SIGINT (requests in flight finish); 2 when it cannot start.");
   serve->add_option("--index", f.index, "Index directory (opened read-only; updates become visible live)")->required();
   serve->add_option("--listen", sf.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
   serve->add_option("--token-file", sf.token_file, "File holding a bearer token required on /v1/ routes");
@@ -526,6 +532,8 @@ int main(int argc, char** argv) {
   ScanFlags scf;
   ExecutorOptions x;
   auto* scan = app.add_subcommand("scan", "Scan a corpus or codebase and write a report (results.jsonl, summary.json, report.html)");
+  scan->footer("Exit codes: 0 done; 1 with --fail-on N: more than N documents flagged, or some could not be checked "
+               "(errors.jsonl); 2 error (bad input with --on-error fail, missing, corrupt or incompatible index).");
   scan->add_option("--index", f.index, "Index directory")->required();
   scan->add_option("--report", scf.report, "Report directory (created if missing)")->required();
   scan->add_option("inputs", scf.inputs, "Files, directories (code by extension) and JSON Lines (.jsonl, .gz, .zst)")->required();

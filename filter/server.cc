@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <map>
 #include <random>
+#include <regex>
 #include <algorithm>
 #include <deque>
 #include <unordered_map>
@@ -435,8 +436,20 @@ void Server::Routes() {
       [](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string message;
+    // A known path with another method: 405 naming the methods it takes.
+    static const std::regex kSession(R"(/v1/sessions/[0-9a-f]{1,64})"), kAppend(R"(/v1/sessions/[0-9a-f]{1,64}/append)");
+    const char* allow = req.path == "/v1/check" || req.path == "/v1/sessions" || std::regex_match(req.path, kAppend)
+                            ? "POST"
+                        : std::regex_match(req.path, kSession)                   ? "DELETE"
+                        : req.path == "/healthz" || req.path == "/metrics"       ? "GET"
+                                                                                 : nullptr;
+    if (res.status == 404 && allow != nullptr) {
+      res.status = 405;
+      res.set_header("Allow", allow);
+    }
     switch (res.status) {
       case 404: message = "no route " + req.method + " " + req.path; break;
+      case 405: message = req.path + " takes " + allow + ", not " + req.method; break;
       case 413: message = "the request body is larger than the server's limit"; break;
       default: message = "the request could not be served"; break;
     }

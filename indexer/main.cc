@@ -199,7 +199,7 @@ int RunRemove(const Flags& f, const std::vector<std::string>& names) {
   if (!s.ok()) return Fail(s);
   std::fprintf(stderr, "doppel-index: removed %llu documents; %llu names not in the index\n",
                static_cast<unsigned long long>(removed), static_cast<unsigned long long>(missing));
-  return 0;
+  return missing > 0 ? 1 : 0;  // a name not found (a typo?) is not a silent success
 }
 
 int RunStats(const Flags& f) {
@@ -524,21 +524,26 @@ int main(int argc, char** argv) {
   auto* add = app.add_subcommand("add", "Add or replace documents in an existing index");
   add_input_flags(add);
   auto* remove = app.add_subcommand("remove", "Remove documents by name");
+  remove->footer("Exit codes: 0 every name removed; 1 some names were not in the index; 2 error.");
   remove->add_option("--index", f.index, "Index directory")->required();
   remove->add_option("names", names, "Document names")->required();
   auto* stats = app.add_subcommand("stats", "Print index statistics as JSON");
+  stats->footer("Exit codes: 0 success; 2 error (missing, corrupt or incompatible index).");
   stats->add_option("--index", f.index, "Index directory")->required();
   auto* verify = app.add_subcommand("verify", "Check the index's consistency");
+  verify->footer("Exit codes: 0 success; 2 error (missing, corrupt or incompatible index).");
   verify->add_option("--index", f.index, "Index directory")->required();
   verify->add_flag("--digest", f.digest,
                    "Also print a digest of the content that ignores document ids: equal for "
                    "indexes holding the same documents and posting lists however they were built");
   std::string merge_output;
   auto* merge = app.add_subcommand("merge", "Merge the shards of a sharded index into one index (sorted table files, ingested)");
+  merge->footer("Exit codes: 0 success; 2 error (missing, corrupt or incompatible index).");
   merge->add_option("--index", f.index, "Sharded index directory")->required();
   merge->add_option("--output", merge_output, "New (or empty) directory for the merged index")->required();
   merge->add_flag("--quiet", f.quiet, "No summary");
   auto* compact = app.add_subcommand("compact", "Compact, dropping removed ids from posting lists");
+  compact->footer("Exit codes: 0 success; 2 error (missing, corrupt or incompatible index).");
   compact->add_option("--index", f.index, "Index directory")->required();
 
   DedupFlags dd;

@@ -493,6 +493,10 @@ TEST_CASE("cli: add and remove change what check reports", "[cli]") {
   INFO(Describe(rm));
   CHECK(rm.exit_code == 0);
   CHECK(Contains(rm.err, "removed 1"));
+  // A name the index does not hold (a typo) is not a silent success.
+  const CommandResult typo = Index("remove --index " + Quote(dir) + " " + kLicenses + "/GPL-33");
+  CHECK(typo.exit_code == 1);
+  CHECK(Contains(typo.err, "1 names not in the index"));
   const CommandResult stats = Index("stats --index " + Quote(dir));
   CHECK(JsonNumber(stats.out, "documents") == n - 1);
   CHECK(JsonNumber(stats.out, "deleted") == 1);

@@ -444,7 +444,8 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
               "unknown action");
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "kind": "text", "language": "go"})"), 400, "conflicts");
   ExpectError(c.Get("/v1/nothing"), 404, "no route");
-  ExpectError(c.Get("/v1/check"), 404, "no route");
+  ExpectError(c.Get("/v1/check"), 405, "takes POST");
+  ExpectError(c.Get("/v1/sessions/0123abcd"), 405, "takes DELETE");
   ExpectError(PostJson(c, "/v1/sessions/0123abcd/append", Body({{"text", "x"}})), 404, "no session");
   ExpectError(PostJson(c, "/v1/check", Body({{"text", std::string(70 * 1024, 'a')}})), 413, "larger than");
 

@@ -44,6 +44,11 @@ constexpr const char* kCfNames[kNumCfs] = {"default", "meta", "docs",  "names", 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
   std::string m = std::string(what) + ": " + s.ToString();
+  // Another process holds the index open for writing (RocksDB's lock on DIR/LOCK).
+  if (s.IsIOError() && m.find("While lock file") != std::string::npos) {
+    return Status::Unavailable(std::string(what) + ": another process has the index open for writing (" +
+                               s.ToString() + ")");
+  }
   if (s.IsCorruption()) return Status::Corruption(m);
   if (s.IsNotFound()) return Status::NotFound(m);
   if (s.IsBusy() || s.IsTryAgain()) return Status::Unavailable(m);
