@@ -566,8 +566,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::fprintf(stderr, "%s: error: %s\nRun with --help for more information.\n", "doppel-filter", e.what());
+    return 2;
   }
   if (*check) return RunCheck(f);
   if (*serve) return RunServe(f, sf);

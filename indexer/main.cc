@@ -431,6 +431,11 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
   const auto t0 = std::chrono::steady_clock::now();
   DedupSummary sum;
   Status s;
+  Status reported;  // the error on_error printed (a malformed line with --on-error fail)
+  o.on_error = [&, print = o.on_error](const Status& e) {
+    print(e);
+    reported = e;
+  };
   if (o.stage == DedupOptions::Stage::kAll && x.tasks > 1) {
     // The local executor runs the tasks one after another, each on every core.
     o.world = x.tasks;
@@ -446,7 +451,7 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
     s = Dedup(f.inputs, d.output, o, &sum);
   }
   if (tty) std::fprintf(stderr, "\r\033[K");
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return s.message() == reported.message() ? 2 : Fail(s);  // printed once
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!d.quiet && o.stage != DedupOptions::Stage::kAll && x.tasks == 1) {
     std::fprintf(stderr, "doppel-index: dedup %s task %u of %u done\n", d.stage.c_str(), o.rank, o.world);
@@ -593,8 +598,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::fprintf(stderr, "%s: error: %s\nRun with --help for more information.\n", "doppel-index", e.what());
+    return 2;
   }
   if (*build && (f.shards > 0 || x.executor != "local")) {
     if (f.shards == 0) return Fail(Status::InvalidArgument("--executor needs --shards for a build"));

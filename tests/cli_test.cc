@@ -581,6 +581,7 @@ TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the res
   INFO(Describe(r));
   CHECK(r.exit_code == 1);
   CHECK(Contains(r.err, "corpus.jsonl:2"));
+  CHECK(Contains(r.err, "invalid UTF-8 at byte offset 34"));  // of the line
   CHECK(Contains(r.err, "1 rejected"));
   const CommandResult stats = Index("stats --index " + Quote(dir));
   CHECK(JsonNumber(stats.out, "documents") == 2);

@@ -324,6 +324,7 @@ TEST_CASE("dedup: malformed lines stop the run or are skipped and listed", "[ded
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "in.jsonl:2"));
   CHECK(Contains(r.err, "malformed JSON"));
+  CHECK(r.err.find("in.jsonl:2") == r.err.rfind("in.jsonl:2"));  // reported once
   r = Dedup("--output " + Quote(tmp / "skip") + " --on-error skip " + Quote(tmp / "in.jsonl"));
   INFO(Describe(r));
   CHECK(r.exit_code == 1);

@@ -13,6 +13,7 @@
 
 #include "doppel/format.h"
 #include "doppel/language.h"
+#include "doppel/tokenizer.h"
 
 namespace doppel {
 
@@ -299,6 +300,10 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
                              std::string_view priority_field, double* priority) {
   simdjson::dom::element root;
   auto err = parser->parse(line.data(), line.size()).get(root);
+  if (err == simdjson::UTF8_ERROR) {
+    const Status bad = ValidateUtf8(line);  // names the byte offset
+    return Status::InvalidArgument("malformed JSON line: " + (bad.ok() ? std::string("invalid UTF-8") : bad.message()));
+  }
   if (err) return Status::InvalidArgument("malformed JSON (" + std::string(simdjson::error_message(err)) + ")");
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("line is not a JSON object");
