@@ -202,7 +202,7 @@ TEST_CASE("cli: --jsonl prints one verdict line per answer in input order", "[cl
   CHECK(Contains(out_lines[6], "\"action\":\"allow\""));
 }
 
-TEST_CASE("cli: --jsonl lines are read as build and scan read them (lang and kind; --lang --text-field --id-field)", "[cli]") {
+TEST_CASE("cli: --jsonl lines are read as build and scan read them (lang and kind and the field flags)", "[cli]") {
   TempDir tmp;
   const std::string scanner = std::string(DOPPEL_GRAMMARS_SRC) + "/tree-sitter-python/src/scanner.c";
   const CommandResult b = Index("build --quiet --index " + Quote(tmp / "idx") + " " + Quote(scanner));
@@ -624,7 +624,7 @@ TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the res
   CHECK(Contains(warned.err, "holds no documents"));
 }
 
-TEST_CASE("cli: a name given to two documents in one build is an error; one input read twice is not", "[cli]") {
+TEST_CASE("cli: a name given to two documents in one build is an error but one input read twice is not", "[cli]") {
   TempDir tmp;
   // Shards that number their ids each from 1: the second "1" would replace the first silently.
   WriteFile(tmp / "s1.jsonl",

@@ -154,7 +154,9 @@ TEST_CASE("dedup: planted exact and near duplicates are removed, originals kept,
   CHECK(Contains(ReadFile(tmp / "out/stats.json"), "\"kept\":" + std::to_string(expected.size())));
   // Every removed duplicate names its cluster's representative in clusters.jsonl.
   const std::string clusters = ReadFile(tmp / "out/clusters.jsonl");
-  CHECK(Contains(clusters, R"({"id":"doc-0-exact","cluster":0,"representative":"doc-0","similarity":1})"));
+  CHECK(Contains(clusters, R"({"id":"doc-0-exact","cluster":0,"representative":"doc-0","similarity":1,"input":")" +
+                               tmp.str() + "/part-"));
+  CHECK(Contains(clusters, "\"representative_input\":\"" + tmp.str() + "/part-"));
 
   // The aggressive preset also joins the 4% edits, and still not the 40% ones.
   const CommandResult a = Dedup("--output " + Quote(tmp / "aggr") + " --preset aggressive " +

@@ -666,7 +666,7 @@ TEST_CASE("serve: documents added while the service runs become visible without 
   CHECK(Json(h->body).Int("documents") == 5);
 }
 
-TEST_CASE("serve: an index directory replaced by another index is a refresh error; checks go on", "[serve]") {
+TEST_CASE("serve: an index directory replaced by another index is a refresh error and checks go on", "[serve]") {
   TempDir dir;
   BuildServiceIndex(dir / "index");
   ServerOptions o;

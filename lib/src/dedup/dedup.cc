@@ -700,6 +700,11 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
       AppendJsonString(&clusters, c.Name(rep));
       clusters += ",\"similarity\":";
       AppendJsonNumber(&clusters, sim);
+      // Where both were read (file:line): ids need not be unique across shards.
+      clusters += ",\"input\":";
+      AppendJsonString(&clusters, c.String(m[i], 1));
+      clusters += ",\"representative_input\":";
+      AppendJsonString(&clusters, c.String(rep, 1));
       clusters += "}\n";
       rep_of[m[i]] = rep;
       if (i < o.max_copies) continue;
