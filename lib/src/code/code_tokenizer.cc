@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <unordered_map>
@@ -274,39 +275,41 @@ class TreeSitterTokenizer final : public Tokenizer {
     for (;;) {
       const TSNode node = ts_tree_cursor_current_node(&cursor);
       if (error_depth >= 0 && depth <= error_depth) error_depth = -1;  // past its subtree
-      const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
-      if (b == e && ts_node_is_missing(node)) {  // a missing node is empty: the test runs on few
-        ++*errors;
-      } else {
-        const TSSymbol sym = ts_node_symbol(node);
-        *errors += sym == kErrorSymbol;
-        if (sym == kErrorSymbol && error_depth < 0) error_depth = depth;
-        const uint8_t cat = sym < category_.size() ? category_[sym] : static_cast<uint8_t>(kOther);
-        if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
-          // dropped with its children
-        } else if (cat == kString) {
+      const TSSymbol sym = ts_node_symbol(node);
+      *errors += sym == kErrorSymbol;
+      if (sym == kErrorSymbol && error_depth < 0) error_depth = depth;
+      const uint8_t cat = sym < category_.size() ? category_[sym] : static_cast<uint8_t>(kOther);
+      if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
+        // dropped with its children
+      } else if (cat == kString) {
+        const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
+        if (b == e) {
+          *errors += ts_node_is_missing(node);
+        } else {
           emit(kStr, StringName(src.substr(b, e - b)), b, e, ts_node_start_point(node).row);
-        } else if (ts_tree_cursor_goto_first_child(&cursor)) {
-          ++depth;
-          continue;  // an inner node: its leaves are the tokens
-        } else if (e > b) {
-          const std::string_view leaf = src.substr(b, e - b);
-          const uint32_t row = ts_node_start_point(node).row;
-          if (cat == kIdentifier && error_depth >= 0 && keywords_.count(leaf) && !AfterMemberAccess(*out)) {
-            // Inside an ERROR node tree-sitter reads keywords as names (`if (x) {` in a method
-            // cut from its class, after code that does not close): they are the keywords
-            // (reserved words only, and not after `.` or `::`, where `p.catch` is a name).
-            emit(Hash(leaf), 0, b, e, row);
-          } else if (cat == kIdentifier) {
-            emit(kId, Hash(leaf), b, e, row);
-          } else if (cat == kNumber) {
-            emit(kNum, Hash(leaf), b, e, row);
-          } else {
-            // Keywords and operators: their text is their symbol name (cached hash), except
-            // for nodes aliased to another text, which are hashed as they are written.
-            const bool fixed = sym < fixed_text_.size() && fixed_text_[sym] == leaf;
-            emit(fixed ? fixed_hash_[sym] : Hash(leaf), 0, b, e, row);
-          }
+        }
+      } else if (ts_tree_cursor_goto_first_child(&cursor)) {
+        ++depth;
+        continue;  // an inner node: its leaves are the tokens
+      } else if (const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node); b == e) {
+        *errors += ts_node_is_missing(node);  // a missing node is an empty leaf
+      } else {
+        const std::string_view leaf = src.substr(b, e - b);
+        const uint32_t row = ts_node_start_point(node).row;
+        if (cat == kIdentifier && error_depth >= 0 && keywords_.count(leaf) && !AfterMemberAccess(*out)) {
+          // Inside an ERROR node tree-sitter reads keywords as names (`if (x) {` in a method
+          // cut from its class, after code that does not close): they are the keywords
+          // (reserved words only, and not after `.` or `::`, where `p.catch` is a name).
+          emit(Hash(leaf), 0, b, e, row);
+        } else if (cat == kIdentifier) {
+          emit(kId, Hash(leaf), b, e, row);
+        } else if (cat == kNumber) {
+          emit(kNum, Hash(leaf), b, e, row);
+        } else {
+          // Keywords and operators: their text is their symbol name (cached hash), except
+          // for nodes aliased to another text, which are hashed as they are written.
+          const bool fixed = sym < fixed_text_.size() && fixed_text_[sym] == leaf;
+          emit(fixed ? fixed_hash_[sym] : Hash(leaf), 0, b, e, row);
         }
       }
       bool moved = false;
@@ -353,10 +356,16 @@ class TreeSitterTokenizer final : public Tokenizer {
       size_t e = text.find('\n', b);
       const size_t next = e == std::string_view::npos ? text.size() : e + 1;
       if (e == std::string_view::npos) e = text.size();
-      RowKind kind = LexRow(text, b, e, line, nullptr);
+      // Outside a run only a literal row matters, and a literal row ends in a comma: a line
+      // without one (most code) is not read further.
+      if (rows == 0 && std::memchr(text.data() + b, ',', e - b) == nullptr) {
+        b = next;
+        continue;
+      }
+      RowKind kind = LexRow(text, b, e, line, RowRead::kShape, nullptr);
       // The names checked too, where it matters (outside a candidate, a filler is as any line).
       if (kind == RowKind::kLiterals || (kind == RowKind::kFiller && rows > 0)) {
-        kind = LexRow(text, b, e, line, &scratch);
+        kind = LexRow(text, b, e, line, RowRead::kNames, nullptr);
       }
       if (kind == RowKind::kLiterals) {
         if (rows++ == 0) {
@@ -398,7 +407,7 @@ class TreeSitterTokenizer final : public Tokenizer {
         for (size_t b = c.begin; b < c.end; ++line) {
           size_t e = text.find('\n', b);
           if (e == std::string_view::npos) e = text.size();
-          LexRow(text, b, e, line, &scratch);
+          LexRow(text, b, e, line, RowRead::kTokens, &scratch);
           run.tokens.insert(run.tokens.end(), scratch.begin(), scratch.end());
           b = e + 1;
         }
@@ -455,9 +464,11 @@ class TreeSitterTokenizer final : public Tokenizer {
   // literal that ends in a comma, kFiller for a blank or comment line or one of brackets, commas
   // and names only, kNone for any other line. A row is made of string literals closed on the
   // line (with a prefix such as L or b), numbers, names that are not keywords, ( ) [ ] { } , and
-  // a : that is not part of another operator or a symbol, and may end in a comment. Its tokens
-  // replace `*out`; without `out`, only the line's shape is read (names are not checked).
-  RowKind LexRow(std::string_view text, size_t b, size_t e, uint32_t line, Tokens* out) const {
+  // a : that is not part of another operator or a symbol, and may end in a comment. `read`:
+  // kShape reads the line's shape only (names are not checked), kNames also checks its names,
+  // kTokens also replaces `*out` with its tokens.
+  enum class RowRead { kShape, kNames, kTokens };
+  RowKind LexRow(std::string_view text, size_t b, size_t e, uint32_t line, RowRead read, Tokens* out) const {
     auto is_word = [](unsigned char c) { return IsWordChar(static_cast<char>(c)) || c == '$'; };
     auto push = [&](uint64_t hash, uint64_t name, size_t from, size_t to) {
       if (out != nullptr) out->push_back(Token{hash, name, static_cast<uint32_t>(from), static_cast<uint32_t>(to), line});
@@ -525,15 +536,15 @@ class TreeSitterTokenizer final : public Tokenizer {
           continue;
         }
         comma_last = false;
-        if (out != nullptr) {  // without tokens, only the line's shape is checked
+        if (read != RowRead::kShape) {
           if (literal_words_.count(word)) {
             if (end < e && text[end] == ':') return RowKind::kNone;  // a key ({ true: 1 }): a name
-            push(Hash(word), 0, i, end);
+            if (out != nullptr) push(Hash(word), 0, i, end);
             i = end;
             continue;
           }
           if (not_names_.count(word)) return RowKind::kNone;
-          push(kId, Hash(word), i, end);
+          if (out != nullptr) push(kId, Hash(word), i, end);
         }
         i = end;
       } else if (c == ':') {
