@@ -333,6 +333,13 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   CHECK(segs[4].line == 10);
   CHECK(SplitMarkdown("").empty());
 
+  // A deeper fence inside a block is its text (an example in a docstring), not its end.
+  const std::string doc = "```python\ndef f():\n    \"\"\"\n        ```\n        f()\n        ```\n    \"\"\"\n```\nAfter.\n";
+  const auto dparts = SplitMarkdown(doc);
+  REQUIRE(dparts.size() == 2);
+  CHECK(doc.substr(dparts[0].begin, dparts[0].end - dparts[0].begin).find("f()") != std::string::npos);
+  CHECK(doc.substr(dparts[1].begin) == "After.\n");
+
   // Fences in containers: a list item's indentation, a block quote.
   const std::string nested = "1. Step\n\n    ```go\n    x := 1\n\n      y()\n    ```\n> ```py\n> a = 1\n>\n>     b\n> ```\n";
   const auto parts = SplitMarkdown(nested);

@@ -40,10 +40,16 @@ bool ParseFence(std::string_view line, Fence* f) {
   return true;
 }
 
+// A closing fence is in the opening one's container: as many quote markers, and indented by
+// at most three more columns (a deeper "```" is the block's own text: an example in a
+// docstring).
 bool IsClosing(std::string_view line, const Fence& open) {
   Fence f;
   if (!ParseFence(line, &f)) return false;
-  return f.ch == open.ch && f.len >= open.len && f.info.empty();
+  auto quotes = [](const std::string& p) { return static_cast<size_t>(std::count(p.begin(), p.end(), '>')); };
+  const size_t q = quotes(f.prefix), open_q = quotes(open.prefix);
+  return f.ch == open.ch && f.len >= open.len && f.info.empty() && q == open_q &&
+         f.prefix.size() - q <= open.prefix.size() - open_q + 3;
 }
 
 }  // namespace
