@@ -609,10 +609,10 @@ TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the res
 
   // A missing input or bad --metadata stops a build before it creates anything.
   const std::string dir4 = tmp / "idx4";
-  CHECK(Index("build --index " + Quote(dir4) + " " + Quote(tmp / "no-such-dir")).exit_code == 2);
-  CHECK(!std::filesystem::exists(dir4));
-  CHECK(Index("build --index " + Quote(dir4) + " --metadata notjson " + Quote(good)).exit_code == 2);
-  CHECK(!std::filesystem::exists(dir4));
+  for (const std::string& inputs : {Quote(tmp / "no-such-dir"), "--metadata notjson " + Quote(good)}) {
+    CHECK(Index("build --index " + Quote(dir4) + " " + inputs).exit_code == 2);
+    CHECK(!std::filesystem::exists(dir4));
+  }
 
   // An empty index (every document rejected) is kept, and checks warn that it allows everything.
   const std::string bad = tmp / "bad.jsonl";

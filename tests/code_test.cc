@@ -541,13 +541,17 @@ TEST_CASE("code: a fence in a list item or a block quote is read as code without
   REQUIRE(filter.ok());
   auto contained = [](const std::string& prefix) {
     std::string out;
-    for (const auto& line : doppel_test::Lines(kRenamed)) out += (line.empty() ? std::string(prefix, 0, prefix.find_last_not_of(' ') + 1) : prefix) + line + "\n";
+    for (const auto& line : doppel_test::Lines(kRenamed)) {
+      // A blank line keeps the quote marker only ("    " → "", "> " → ">").
+      out += (line.empty() ? prefix.substr(0, prefix.find_last_not_of(' ') + 1) : prefix) + line + "\n";
+    }
     return out;
   };
   for (const std::string prefix : {"    ", "> "}) {
     INFO("prefix '" << prefix << "'");
-    const std::string answer = (prefix == "> " ? "As the docs say:\n\n> ```python\n" : "Steps:\n\n10. Merge the runs:\n\n    ```python\n") +
-                               contained(prefix) + prefix + "```\n\nDone.\n";
+    const std::string intro =
+        prefix == "> " ? "As the docs say:\n\n> ```python\n" : "Steps:\n\n10. Merge the runs:\n\n    ```python\n";
+    const std::string answer = intro + contained(prefix) + prefix + "```\n\nDone.\n";
     const uint32_t fence_line = prefix == "> " ? 3 : 5;
     auto v = (*filter)->Check(answer);
     REQUIRE(v.ok());
