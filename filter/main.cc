@@ -177,7 +177,7 @@ int RunCheck(const Flags& f) {
   reader_options.text_field = f.text_field;
   reader_options.id_field = f.id_field;
   bool flagged = false, failed = false;
-  simdjson::dom::parser parser;
+  simdjson::dom::parser parser, kind_parser;
   std::string line;
   for (size_t line_no = 1;; ++line_no) {
     const std::string where = name + ":" + std::to_string(line_no);
@@ -205,7 +205,15 @@ int RunCheck(const Flags& f) {
       error_line(ps);
       continue;
     }
-    if (!f.lang.empty() && d.kind == Kind::kText && LookupLanguage(d.language) == nullptr) {
+    auto names_kind = [&] {  // the line says what it is ("lang", "language" or "kind")
+      simdjson::dom::element r;
+      if (kind_parser.parse(line).get(r)) return false;
+      for (const char* key : {"lang", "language", "kind"}) {
+        if (r[key].error() == simdjson::SUCCESS) return true;
+      }
+      return false;
+    };
+    if (!f.lang.empty() && d.kind == Kind::kText && !names_kind()) {
       const Language* l = LookupLanguage(f.lang);
       d.kind = Kind::kCode;
       d.language = l ? l->name : f.lang;
@@ -332,15 +340,17 @@ int RunScanOnSlurm(int argc, char** argv, const ScanFlags& sf, const ExecutorOpt
                  x.no_wait ? "submitted" : "ran", check->c_str(), world.c_str(), report->c_str(), jobs.logs().c_str());
   }
   if (x.no_wait) return 0;
-  // The report's verdict on --fail-on, as a local run gives it.
+  // The report's verdict on --fail-on, as a local run gives it (flagged, or unreadable documents).
   std::ifstream in(sf.report + "/summary.json");
   std::string summary((std::istreambuf_iterator<char>(in)), {});
   simdjson::dom::parser parser;
-  uint64_t flagged = 0;
-  if (parser.parse(summary)["flagged"].get_uint64().get(flagged)) {
+  simdjson::dom::element root;
+  uint64_t flagged = 0, errors = 0;
+  if (parser.parse(summary).get(root) || root["flagged"].get_uint64().get(flagged) ||
+      root["errors"].get_uint64().get(errors)) {
     return Fail(Status::Corruption(sf.report + "/summary.json: unreadable"));
   }
-  return sf.fail_on >= 0 && flagged > static_cast<uint64_t>(sf.fail_on) ? 1 : 0;
+  return sf.fail_on >= 0 && (flagged > static_cast<uint64_t>(sf.fail_on) || errors > 0) ? 1 : 0;
 }
 
 int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const ExecutorOptions& x) {

@@ -220,19 +220,21 @@ TEST_CASE("cli: --jsonl lines are read as build and scan read them (lang and kin
     return l + "}\n";
   };
   WriteFile(tmp / "a.jsonl", line("\"id\":\"with-lang\",\"lang\":\"c\",") + line("\"id\":\"plain\",") +
-                                 line("\"id\":\"kind\",\"kind\":\"code\",\"lang\":\"h\","));
+                                 line("\"id\":\"kind\",\"kind\":\"code\",\"lang\":\"h\",") +
+                                 line("\"id\":\"prose\",\"lang\":\"en\","));
   CommandResult r = Filter("check --index " + Quote(tmp / "idx") + " --jsonl " + Quote(tmp / "a.jsonl"));
   INFO(Describe(r));
   auto out = Lines(r.out);
-  REQUIRE(out.size() == 3);
+  REQUIRE(out.size() == 4);
   CHECK(Contains(out[0], "\"id\":\"with-lang\",\"action\":\"block\""));
   CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"allow\""));  // prose: never code tokens
   CHECK(Contains(out[2], "\"id\":\"kind\",\"action\":\"block\""));
-  // --lang: the language of lines that name none.
+  // --lang: the language of lines that name none ("lang": "en" is prose).
   r = Filter("check --index " + Quote(tmp / "idx") + " --jsonl --lang c " + Quote(tmp / "a.jsonl"));
   out = Lines(r.out);
-  REQUIRE(out.size() == 3);
+  REQUIRE(out.size() == 4);
   CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"block\""));
+  CHECK(Contains(out[3], "\"id\":\"prose\",\"action\":\"allow\""));
   // Other fields for the text and the id.
   WriteFile(tmp / "b.jsonl", line("\"key\":\"k1\",\"lang\":\"c\",", "body"));
   r = Filter("check --index " + Quote(tmp / "idx") + " --jsonl --text-field body --id-field key " + Quote(tmp / "b.jsonl"));

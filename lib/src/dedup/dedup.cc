@@ -212,6 +212,12 @@ class Sketcher {
     it->head.status = kOk;
     if (against_ != nullptr) {
       auto v = against_->Check(d.text, d.kind, d.language);
+      if (!v.ok() && v.status().code() == Status::Code::kInvalidArgument) {
+        it->head.status = kMalformed;  // the document, not the index: as --on-error says
+        it->detail = v.status().message();
+        it->error = v.status();
+        return;
+      }
       if (!v.ok()) {
         it->error = v.status();  // an index failure: the run stops
         return;

@@ -324,6 +324,7 @@ Status RocksIndex::OpenDb() {
     return FromRocks(s, "opening index " + dir_);
   }
   db_.reset(raw);
+  // (The file, not DB::GetDbIdentity: a secondary instance does not give it.)
   if (options_.read_only && options_.follow_writer) identity_ = ReadIdentity();
   return Status::OK();
 }
@@ -765,10 +766,15 @@ Status RocksIndex::Refresh() {
   // on it). The reader keeps its open files, so it goes on answering from the last state, and
   // says the index must be opened again. (A replacement between this test and the catch-up is
   // not caught: the window is the catch-up's first file read.)
-  if (const std::string now = ReadIdentity(); now != identity_) {
-    return Status::Unavailable(dir_ + " now holds another index (" +
-                                      (now.empty() ? std::string("none") : "identity " + now) +
-                                      " instead of " + identity_ + "): restart to serve it");
+  std::error_code ec;
+  if (!identity_.empty() && !fs::exists(dir_ + "/IDENTITY", ec)) {
+    return Status::Unavailable(dir_ + " no longer holds the index this reader opened: restart to serve it");
+  }
+  const std::string now = ReadIdentity();
+  if (now.empty()) return Status::OK();  // unreadable for now: the next refresh tries again
+  if (!identity_.empty() && now != identity_) {
+    return Status::Unavailable(dir_ + " now holds another index (identity " + now + " instead of " + identity_ +
+                               "): restart to serve it");
   }
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "refreshing " + dir_));
   std::lock_guard<std::mutex> lock(write_mu_);

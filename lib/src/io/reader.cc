@@ -153,6 +153,7 @@ Result<bool> Reader::ReadFile(const Pending& p, Document* doc) {
   bool skippable = false;
   Status s = ReadFileDocument(p.path, o_, doc, &skippable);
   if (!s.ok()) {
+    doc->origin = p.path;  // (errors name it)
     if (!skippable || p.explicit_input) return s;
     ++(doc->text.empty() ? counters_.skipped_empty : counters_.skipped_binary);
     return false;

@@ -298,6 +298,8 @@ Result<std::unique_ptr<ByteSink>> OpenSink(const std::string& path) {
 Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std::string origin,
                              simdjson::dom::parser* parser, Document* doc,
                              std::string_view priority_field, double* priority) {
+  *doc = Document();
+  doc->origin = std::move(origin);  // named by errors too
   simdjson::dom::element root;
   auto err = parser->parse(line.data(), line.size()).get(root);
   if (err == simdjson::UTF8_ERROR) {
@@ -307,8 +309,6 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   if (err) return Status::InvalidArgument("malformed JSON (" + std::string(simdjson::error_message(err)) + ")");
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("line is not a JSON object");
-  *doc = Document();
-  doc->origin = std::move(origin);
   bool have_text = false;
   std::string meta;
   for (auto field : obj) {
@@ -317,6 +317,11 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
       std::string_view text;
       if (field.value.get_string().get(text)) {
         return Status::InvalidArgument("field \"" + o.text_field + "\" is not a string");
+      }
+      // A NUL byte makes a document binary, as it does a file (and answers are refused for it).
+      if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+        return Status::InvalidArgument("field \"" + o.text_field + "\" holds a NUL byte at offset " +
+                                       std::to_string(nul) + " (binary)");
       }
       doc->text.assign(text);
       have_text = true;

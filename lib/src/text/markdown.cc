@@ -52,6 +52,45 @@ bool IsClosing(std::string_view line, const Fence& open) {
          f.prefix.size() - q <= open.prefix.size() - open_q + 3;
 }
 
+// A fence's container, read from what precedes the fence on its line: `quotes` block quote
+// markers ('>' and one optional space each), then `indent` columns of a list item's content.
+struct Container {
+  size_t quotes = 0, indent = 0;
+};
+
+Container ContainerOf(std::string_view prefix) {
+  Container c;
+  size_t k = 0;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (prefix[i] != '>') continue;
+    ++c.quotes;
+    k = i + 1 < prefix.size() && prefix[i + 1] == ' ' ? i + 2 : i + 1;
+  }
+  c.indent = prefix.size() - k;
+  return c;
+}
+
+// The bytes of `line` its container takes (markers and indentation), or npos when the line is
+// outside it: a line without the quote markers (a blank one too: it ends a block quote), or a
+// non-blank line indented less than a list item's content.
+size_t ConsumeContainer(std::string_view line, const Container& c) {
+  size_t k = 0;
+  for (size_t q = 0; q < c.quotes; ++q) {
+    for (size_t s = 0; s < 3 && k < line.size() && line[k] == ' '; ++s) ++k;
+    if (k >= line.size() || line[k] != '>') return std::string_view::npos;
+    ++k;
+    if (k < line.size() && line[k] == ' ') ++k;
+  }
+  size_t cols = 0;
+  while (cols < c.indent && k < line.size() && (line[k] == ' ' || line[k] == '\t')) ++k, ++cols;
+  const bool blank = line.find_first_not_of(" \t\r\n", k) == std::string_view::npos;
+  // Indented by 4 or more, the fence is in a list item, which a line indented less ends; 0-3
+  // spaces are a fence's own indentation, which its lines may lack (the splitter does not track
+  // list items: a fence in a list item indented less than 4 reads as a top-level one).
+  if (cols < c.indent && !blank && c.indent >= 4) return std::string_view::npos;
+  return k;
+}
+
 }  // namespace
 
 std::vector<Segment> SplitMarkdown(std::string_view text) {
@@ -71,6 +110,14 @@ std::vector<Segment> SplitMarkdown(std::string_view text) {
     const size_t next = nl == std::string_view::npos ? text.size() : nl + 1;
     std::string_view line = text.substr(pos, line_end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (in_code && !open.prefix.empty() && ConsumeContainer(line, ContainerOf(open.prefix)) == std::string_view::npos) {
+      // The container ended (a line outside the quote or the list item): so does its block,
+      // and this line is read again outside it.
+      push(Kind::kCode, open.info, seg_begin, pos, seg_line);
+      in_code = false;
+      seg_begin = pos;
+      seg_line = line_no;
+    }
     if (!in_code) {
       Fence f;
       if (ParseFence(line, &f)) {
@@ -96,12 +143,14 @@ std::vector<Segment> SplitMarkdown(std::string_view text) {
 StrippedCode StripContainer(std::string_view text, const Segment& seg) {
   StrippedCode out;
   const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
+  const Container container = ContainerOf(seg.prefix);
   out.code.reserve(body.size());
   for (size_t pos = 0; pos < body.size();) {
     size_t next = body.find('\n', pos);
     next = next == std::string_view::npos ? body.size() : next + 1;
-    size_t k = pos;
-    while (k < next && k - pos < seg.prefix.size() && IsContainerChar(body[k])) ++k;
+    size_t k = ConsumeContainer(body.substr(pos, next - pos), container);
+    if (k == std::string_view::npos) k = 0;  // (a blank line the block ends at)
+    k += pos;
     out.lines.emplace_back(static_cast<uint32_t>(out.code.size()), static_cast<uint32_t>(seg.begin + k));
     out.code.append(body.substr(k, next - k));
     pos = next;
