@@ -178,6 +178,13 @@ TEST_CASE("scan: split into tasks it writes the files one run writes, and a repo
         std::regex_replace(ReadFile(single + "/summary.json"), seconds, ""));
   CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"errors\":1"));  // reported by one task only
   CHECK(Contains(ReadFile(fx.report + "/report.html"), "the 4 with most overlap are shown"));
+  // Run again with another policy into the same report: the tasks' parts are not reused.
+  WriteFile(fx.tmp / "annotate.json", R"({"actions": {"redact": "annotate", "block": "annotate"}})");
+  const CommandResult annotating = fx.Scan("--report-documents 4 --tasks 3 --policy " + Quote(fx.tmp / "annotate.json"));
+  INFO(Describe(annotating));
+  REQUIRE(annotating.exit_code == 0);
+  CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"flagged\":0"));
+  REQUIRE(fx.Scan("--report-documents 4 --tasks 3").exit_code == 0);  // (the report the checks below compare)
   // The tasks as an executor runs them: a report without every check part is refused by name.
   const std::string parts = fx.tmp / "parts";
   auto task = [&](const std::string& args) {
