@@ -8,7 +8,6 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -76,10 +75,7 @@ Result<std::string> ReadAnswer(const std::string& path, const std::string& name,
       return Status::ResourceExhausted(name + ": answer of more than " + std::to_string(max_bytes) +
                                        " bytes (--max-answer-bytes)");
     }
-    if (const void* nul = std::memchr(buf, '\0', n)) {
-      return Status::InvalidArgument(name + ": binary input (NUL byte at offset " +
-                                     std::to_string(out.size() + (static_cast<const char*>(nul) - buf)) + ")");
-    }
+    DOPPEL_RETURN_IF_ERROR(RefuseNul(std::string_view(buf, n), out.size()).WithContext(name));
     out.append(buf, n);
   }
   return out;

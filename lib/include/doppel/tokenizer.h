@@ -40,4 +40,9 @@ std::unique_ptr<Tokenizer> NewTextTokenizer();
 // Returns OK when `text` is valid UTF-8, else InvalidArgument naming the first bad byte offset.
 Status ValidateUtf8(std::string_view text);
 
+// Returns OK when `text` holds no NUL byte, else InvalidArgument naming its offset (plus
+// `base_offset`, where `text` starts in a larger input): a NUL makes input binary, and binary
+// input is refused everywhere (files, JSON lines' text, answers, streamed chunks).
+Status RefuseNul(std::string_view text, uint64_t base_offset = 0);
+
 }  // namespace doppel

@@ -318,11 +318,7 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
       if (field.value.get_string().get(text)) {
         return Status::InvalidArgument("field \"" + o.text_field + "\" is not a string");
       }
-      // A NUL byte makes a document binary, as it does a file (and answers are refused for it).
-      if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
-        return Status::InvalidArgument("field \"" + o.text_field + "\" holds a NUL byte at offset " +
-                                       std::to_string(nul) + " (binary)");
-      }
+      DOPPEL_RETURN_IF_ERROR(RefuseNul(text).WithContext("field \"" + o.text_field + "\""));
       doc->text.assign(text);
       have_text = true;
     } else if (key == o.id_field) {

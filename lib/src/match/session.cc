@@ -57,10 +57,7 @@ Result<SessionUpdate> Session::Append(std::string_view chunk,
     return Status::ResourceExhausted("the answer would exceed the session limit of " +
                                      std::to_string(options_.max_bytes) + " bytes");
   }
-  if (const size_t nul = chunk.find('\0'); nul != std::string_view::npos) {
-    return Status::InvalidArgument("NUL byte at offset " + std::to_string(text_.size() + nul) +
-                                   ": binary input is not an answer");
-  }
+  DOPPEL_RETURN_IF_ERROR(RefuseNul(chunk, text_.size()));  // refused, not kept
   const size_t before = text_.size();
   text_.append(chunk);
   const size_t end = CompletePrefix(text_);

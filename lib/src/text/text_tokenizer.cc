@@ -251,6 +251,12 @@ Status TextTokenizer::Tokenize(std::string_view text, Tokens* out, uint32_t base
 
 std::unique_ptr<Tokenizer> NewTextTokenizer() { return std::make_unique<TextTokenizer>(); }
 
+Status RefuseNul(std::string_view text, uint64_t base_offset) {
+  const size_t nul = text.find('\0');
+  if (nul == std::string_view::npos) return Status::OK();
+  return Status::InvalidArgument("NUL byte at offset " + std::to_string(base_offset + nul) + ": binary input");
+}
+
 Status ValidateUtf8(std::string_view text) {
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   size_t i = 0;
