@@ -6,11 +6,30 @@
 namespace doppel {
 namespace {
 
+// A fence's container, read from what precedes the fence on its line: `quotes` block quote
+// markers ('>' and one optional space each), then `indent` columns of a list item's content.
+struct Container {
+  size_t quotes = 0, indent = 0;
+};
+
+Container ContainerOf(std::string_view prefix) {
+  Container c;
+  size_t k = 0;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (prefix[i] != '>') continue;
+    ++c.quotes;
+    k = i + 1 < prefix.size() && prefix[i + 1] == ' ' ? i + 2 : i + 1;
+  }
+  c.indent = prefix.size() - k;
+  return c;
+}
+
 struct Fence {
   char ch = 0;
   size_t len = 0;
   std::string info;
-  std::string prefix;  // the container's: what precedes the fence on its line
+  std::string prefix;   // what precedes the fence on its line
+  Container container;  // ... read as a container
 };
 
 bool IsContainerChar(char c) { return c == ' ' || c == '\t' || c == '>'; }
@@ -29,6 +48,7 @@ bool ParseFence(std::string_view line, Fence* f) {
   f->ch = ch;
   f->len = j - i;
   f->prefix.assign(line.substr(0, i));
+  f->container = ContainerOf(f->prefix);
   size_t a = 0;
   while (a < rest.size() && (rest[a] == ' ' || rest[a] == '\t')) ++a;
   size_t b = a;
@@ -46,28 +66,8 @@ bool ParseFence(std::string_view line, Fence* f) {
 bool IsClosing(std::string_view line, const Fence& open) {
   Fence f;
   if (!ParseFence(line, &f)) return false;
-  auto quotes = [](const std::string& p) { return static_cast<size_t>(std::count(p.begin(), p.end(), '>')); };
-  const size_t q = quotes(f.prefix), open_q = quotes(open.prefix);
-  return f.ch == open.ch && f.len >= open.len && f.info.empty() && q == open_q &&
-         f.prefix.size() - q <= open.prefix.size() - open_q + 3;
-}
-
-// A fence's container, read from what precedes the fence on its line: `quotes` block quote
-// markers ('>' and one optional space each), then `indent` columns of a list item's content.
-struct Container {
-  size_t quotes = 0, indent = 0;
-};
-
-Container ContainerOf(std::string_view prefix) {
-  Container c;
-  size_t k = 0;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (prefix[i] != '>') continue;
-    ++c.quotes;
-    k = i + 1 < prefix.size() && prefix[i + 1] == ' ' ? i + 2 : i + 1;
-  }
-  c.indent = prefix.size() - k;
-  return c;
+  return f.ch == open.ch && f.len >= open.len && f.info.empty() && f.container.quotes == open.container.quotes &&
+         f.container.indent <= open.container.indent + 3;
 }
 
 // The bytes of `line` its container takes (markers and indentation), or npos when the line is
@@ -110,7 +110,7 @@ std::vector<Segment> SplitMarkdown(std::string_view text) {
     const size_t next = nl == std::string_view::npos ? text.size() : nl + 1;
     std::string_view line = text.substr(pos, line_end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (in_code && !open.prefix.empty() && ConsumeContainer(line, ContainerOf(open.prefix)) == std::string_view::npos) {
+    if (in_code && !open.prefix.empty() && ConsumeContainer(line, open.container) == std::string_view::npos) {
       // The container ended (a line outside the quote or the list item): so does its block,
       // and this line is read again outside it.
       push(Kind::kCode, open.info, seg_begin, pos, seg_line);
