@@ -599,11 +599,12 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, const Language* l
   while (line_e < out->size() && (*out)[line_e] != '\n') ++line_e;
   // The marker keeps the first line's indentation, and its block quote markers when every
   // replaced line is quoted (code in "> ```py").
-  bool quoted = true;
-  for (size_t at = line_b; at < line_e && quoted; at = out->find('\n', at) + 1) {
-    const size_t first = out->find_first_not_of(" \t", at);
+  bool quoted = false;
+  for (size_t at = line_b;;) {
+    const size_t first = out->find_first_not_of(" \t", at), nl = out->find('\n', at);
     quoted = first != std::string::npos && (*out)[first] == '>';
-    if (out->find('\n', at) == std::string::npos) break;
+    if (!quoted || nl == std::string::npos || nl >= line_e) break;  // (line_e ends the last line)
+    at = nl + 1;
   }
   size_t i = line_b;
   while (i < out->size() && ((*out)[i] == ' ' || (*out)[i] == '\t' || (quoted && (*out)[i] == '>'))) ++i;
@@ -625,10 +626,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   const FilterOptions& o = request.options != nullptr ? *request.options : options_;
   const Kind kind = request.kind;
   const std::string_view language = request.language;
-  // A NUL byte makes input binary (files holding one are refused as binary when read).
-  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
-    return Status::InvalidArgument("NUL byte at offset " + std::to_string(nul) + ": binary input is not an answer");
-  }
+  DOPPEL_RETURN_IF_ERROR(RefuseNul(text));
   Verdict v;
   v.output.assign(text);
 
