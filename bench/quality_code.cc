@@ -346,6 +346,9 @@ bool ApplySettings(const std::string& settings, FilterOptions* fo) {
     else if (k == "code_whole_blocks") fo->code_whole_blocks = val != 0;
     else if (k == "code_whole_blocks_min_tokens") fo->code_whole_blocks_min_tokens = static_cast<uint32_t>(val);
     else if (k == "max_candidates") fo->max_candidates = static_cast<uint32_t>(val);
+    else if (k == "code_rare_items") fo->code_rare_items = static_cast<uint32_t>(val);
+    else if (k == "code_name_df") fo->code_name_df = static_cast<uint32_t>(val);
+    else if (k == "code_literal_bytes") fo->code_literal_bytes = static_cast<uint32_t>(val);
     else {
       std::fprintf(stderr, "unknown setting %s\n", k.c_str());
       return false;

@@ -692,6 +692,65 @@ TEST_CASE("code: a shape many protected files share is no evidence, a short uniq
   CHECK(c->spans.front().renaming == Approx(1.0));
 }
 
+TEST_CASE("code: a common shape that keeps one source's own names and strings is that source's code") {
+  // Sixty protected Go files share one shape, each with its own names and its own message.
+  TempDir dir;
+  auto shape = [](const std::string& n, const std::string& message) {
+    return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
+           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"" + message + "\", path" + n + ", err)\n\t}\n\tdefer f" +
+           n + ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
+  };
+  auto message = [](int i) { return "cannot open the settings file number " + std::to_string(i) + ": %s: %w"; };
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 60; ++i) {
+    files.emplace_back("pkg/file" + std::to_string(i) + ".go", "package pkg\n\n" + shape(std::to_string(i), message(i)));
+  }
+  WriteCodeIndex(dir / "idx", files, "go");
+  auto filter = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(filter.ok());
+  REQUIRE((*filter)->options().code_rare_items == 2);
+  FilterOptions off_options;
+  off_options.code_rare_items = 0;
+  auto off = Filter::Open(dir / "idx", off_options);
+  REQUIRE(off.ok());
+
+  // File 7's function as it is: its names (load7, path7, f7) and its message are its own.
+  const std::string verbatim = shape("7", message(7));
+  auto v = (*filter)->Check(verbatim, Kind::kCode, "go");
+  REQUIRE(v.ok());
+  CHECK((v->action == Action::kRedact || v->action == Action::kBlock));
+  REQUIRE(!v->spans.empty());
+  CHECK(v->spans.front().source_name == "pkg/file7.go");
+  // Without rare items the shape alone is common: reported, not redacted.
+  auto o = (*off)->Check(verbatim, Kind::kCode, "go");
+  REQUIRE(o.ok());
+  REQUIRE(!o->spans.empty());
+  CHECK(o->action == Action::kAnnotate);
+  // Renamed, message kept: the message and the library names (os, fmt: in every file) leave one
+  // rare item, under the two needed.
+  auto r = (*filter)->Check(shape("Mine", message(7)), Kind::kCode, "go");
+  REQUIRE(r.ok());
+  CHECK(r->action == Action::kAnnotate);
+  // New names and a new message: the shape only.
+  auto n = (*filter)->Check(shape("Other", "no such settings file here: %s: %w"), Kind::kCode, "go");
+  REQUIRE(n.ok());
+  CHECK(n->action == Action::kAnnotate);
+  // Two rare items of file 7 in new code that is not its shape: no span, nothing to weigh.
+  auto apart = (*filter)->Check("func use() {\n\tprintln(path7, f7)\n}\n", Kind::kCode, "go");
+  REQUIRE(apart.ok());
+  CHECK(apart->action == Action::kAllow);
+  // A string shared by every file is no rare item.
+  const std::string common = "all files share this message: %s";
+  std::vector<std::pair<std::string, std::string>> same_message;
+  for (int i = 0; i < 60; ++i) same_message.emplace_back("m/f" + std::to_string(i) + ".go", "package m\n\n" + shape("X" + std::to_string(i), common));
+  WriteCodeIndex(dir / "idx2", same_message, "go");
+  FilterOptions one;
+  one.code_rare_items = 1;
+  const Verdict shared = CheckWith(dir / "idx2", one, shape("Y", common), "go");
+  REQUIRE(!shared.spans.empty());
+  CHECK(shared.action == Action::kAnnotate);
+}
+
 TEST_CASE("code: with min_literal_agreement, a renamed shape with other literal values only annotates") {
   TempDir dir;
   const std::string protected_code =
@@ -918,7 +977,8 @@ TEST_CASE("code: a copied function's span reaches the end of its block though it
 TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,
-                              "short_span_tokens": 50, "code_whole_min_tokens": 14,
+                              "short_span_tokens": 50, "code_whole_min_tokens": 14, "code_rare_items": 3,
+                              "code_name_df": 4, "code_literal_bytes": 20,
                               "code_whole_blocks": false, "code_whole_blocks_min_tokens": 28})",
                           "policy.json", &o)
               .ok());
@@ -929,6 +989,9 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
   CHECK(o.short_span_tokens == 50);
   CHECK(o.code_whole_min_tokens == 14);
   CHECK(o.code_whole_blocks_min_tokens == 28);
+  CHECK(o.code_rare_items == 3);
+  CHECK(o.code_name_df == 4);
+  CHECK(o.code_literal_bytes == 20);
   CHECK(!ApplyPolicyJson(R"({"code_whole_blocks_min_tokens": -1})", "policy.json", &o).ok());
   const Status bad = ApplyPolicyJson(R"({"code_whole_share": 1.5})", "policy.json", &o);
   CHECK(!bad.ok());
@@ -939,23 +1002,29 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
   CHECK(not_bool.message().find("code_whole_blocks") != std::string::npos);
 }
 
-TEST_CASE("code: with code_whole_min_tokens, a whole function under the span minimum is caught") {
+TEST_CASE("code: with code_whole_min_tokens, a whole function under the span minimum is caught when it keeps rare names") {
   TempDir dir;
-  WriteCodeIndex(dir / "idx", {{"pkg/scale.go", "func scaleDown(value int, divisor int) int {\n\treturn value / divisor + 1\n}\n"}},
-                 "go");
+  const std::string original = "func scaleDown(value int, divisor int) int {\n\treturn value / divisor + 1\n}\n";
+  WriteCodeIndex(dir / "idx", {{"pkg/scale.go", original}}, "go");
   const std::string renamed = "func shrink(x int, d int) int {\n\treturn x / d + 1\n}\n";
-  auto plain = Filter::Open(dir / "idx", FilterOptions{});
-  REQUIRE(plain.ok());
-  REQUIRE((*plain)->options().code_whole_min_tokens == 0);
-  auto p = (*plain)->Check(renamed, Kind::kCode, "go");
-  REQUIRE(p.ok());
-  CHECK(p->action == Action::kAllow);
   FilterOptions fo;
-  fo.code_whole_min_tokens = 14;
-  const Verdict s = CheckWith(dir / "idx", fo, renamed, "go");
+  REQUIRE(fo.code_whole_min_tokens == 12);
+  FilterOptions never;
+  never.code_whole_min_tokens = 0;
+  CHECK(CheckWith(dir / "idx", never, original, "go").action == Action::kAllow);
+  // Verbatim: its names are used by one protected document (rare items).
+  const Verdict s = CheckWith(dir / "idx", fo, original, "go");
   REQUIRE(!s.spans.empty());
   CHECK(s.spans.front().source_name == "pkg/scale.go");
   CHECK((s.action == Action::kRedact || s.action == Action::kBlock));
+  // Renamed, a short block is a shape only: reported, not redacted ...
+  const Verdict r = CheckWith(dir / "idx", fo, renamed, "go");
+  REQUIRE(!r.spans.empty());
+  CHECK(r.action == Action::kAnnotate);
+  // ... unless rare items are off, as before they existed.
+  fo.code_rare_items = 0;
+  const Verdict any = CheckWith(dir / "idx", fo, renamed, "go");
+  CHECK((any.action == Action::kRedact || any.action == Action::kBlock));
 }
 
 TEST_CASE("code: a span does not run from chance alignments in new code across a blank line into a copy") {

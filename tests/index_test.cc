@@ -1016,3 +1016,53 @@ TEST_CASE("index: damaged stored tokens are Corruption on read and in Verify", "
   VerifyReport report;
   CHECK(index->Verify({}, &report).code() == Status::Code::kCorruption);
 }
+
+TEST_CASE("index: code documents post their names and strings, so a spelling's list counts its documents", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  std::vector<Document> docs = {
+      MakeDoc("a.py", "def load_config(path):\n    return open(path).read() + 'config loaded from disk'\n"),
+      MakeDoc("b.py", "def save_config(path, text):\n    open(path, 'w').write(text)\n"),
+      MakeDoc("notes.txt", "load_config and path are words here, not names.")};
+  docs[0].kind = docs[1].kind = Kind::kCode;
+  docs[0].language = docs[1].language = "python";
+  const SketchParams params;
+  const auto sketched = SketchAll(params, docs);
+  REQUIRE_FALSE(sketched[0].spelling_keys.empty());
+  CHECK(std::is_sorted(sketched[0].spelling_keys.begin(), sketched[0].spelling_keys.end()));
+  CHECK(sketched[2].spelling_keys.empty());  // text documents post no spellings
+  auto index = OpenOk(dir, true);
+  WriteOk(index.get(), sketched);
+  const DocumentSketcher sketcher(params);
+  // Which spelling hash the tokenizer gives a name: read it off the tokens.
+  Tokens toks;
+  REQUIRE(sketcher.TokenizerFor(Kind::kCode, "python").Tokenize(docs[0].text, &toks).ok());
+  std::map<std::string, uint64_t> spelled;
+  for (const Token& t : toks) {
+    if (t.name != 0) spelled[docs[0].text.substr(t.begin, t.end - t.begin)] = t.name;
+  }
+  REQUIRE(spelled.count("path"));
+  REQUIRE(spelled.count("load_config"));
+  REQUIRE(spelled.count("'config loaded from disk'"));
+  const std::vector<uint64_t> keys = {
+      sketcher.SpellingKey(spelled["path"], IdentifierTokenHash()),
+      sketcher.SpellingKey(spelled["load_config"], IdentifierTokenHash()),
+      sketcher.SpellingKey(spelled["'config loaded from disk'"], StringTokenHash()),
+      // The same spelling as a string is another key than as a name.
+      sketcher.SpellingKey(spelled["load_config"], StringTokenHash())};
+  std::vector<Posting> postings;
+  REQUIRE(index->GetGramPostings(Kind::kCode, keys, &postings).ok());
+  REQUIRE(postings.size() == 4);
+  CHECK(postings[0].ids.size() == 2);  // path: both code documents
+  CHECK(postings[1].ids.size() == 1);  // load_config: a.py only (notes.txt is text)
+  CHECK(postings[2].ids.size() == 1);
+  CHECK(postings[3].ids.empty());
+  // Removing a.py leaves its spellings to compaction, as its fingerprints: then only b.py's.
+  const std::vector<std::string> gone = {"a.py"};
+  uint64_t removed = 0, missing = 0;
+  REQUIRE(index->Remove(gone, &removed, &missing).ok());
+  REQUIRE(index->Compact().ok());
+  REQUIRE(index->GetGramPostings(Kind::kCode, keys, &postings).ok());
+  CHECK(postings[0].ids.size() == 1);
+  CHECK(postings[1].ids.empty());
+}

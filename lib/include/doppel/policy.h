@@ -14,11 +14,14 @@
 //     "min_literal_agreement": 0.5,    // share of aligned code literals that must agree
 //     "code_whole_share": 0.8,         // a code span covering this share of its block is whole
 //     "code_whole_df": 16,             // ... and its tokens weigh min(1, this / fingerprint df)
-//     "code_whole_min_tokens": 0,      // a whole block under code.min_span_tokens (0: never)
+//     "code_whole_min_tokens": 12,     // a whole block under code.min_span_tokens (0: never)
+//     "code_rare_items": 2,            // names/strings of the source few documents use: full weight
+//     "code_name_df": 8,               // ... "few": at most this many protected code documents
+//     "code_literal_bytes": 16,        // ... strings of at least this many bytes
 //     "min_renaming_short": 0.95,      // min_renaming of code spans under short_span_tokens
 //     "short_span_tokens": 40,
 //     "max_document_frequency": 512,   // fingerprints in more documents are boilerplate
-//     "max_candidates": 16,            // documents aligned per answer (1..256)
+//     "max_candidates": 12,            // documents aligned per answer (1..256)
 //     "actions": {"annotate": "annotate", "redact": "block"},  // severity -> action
 //     "redact_marker": "[redacted: similar to {source}]",       // {source} = the source's name
 //     "block_message": "[blocked: this answer reproduces protected content]"

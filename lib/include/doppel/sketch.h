@@ -27,6 +27,11 @@ struct SketchedDocument {
   Signature signature;
   std::vector<BandKey> band_keys;
   std::vector<uint64_t> fingerprints;   // winnowed k-gram hashes, sorted and unique
+  // Code: SpellingKey of each distinct identifier and string literal spelling, sorted. Stored
+  // as code postings beside the fingerprints, so a spelling's posting list counts the code
+  // documents that use it: a copy that keeps names and strings few documents use is told from
+  // code that merely shares a shape.
+  std::vector<uint64_t> spelling_keys;
   std::string token_stream;             // code: the encoded tokens (doppel/token_stream.h)
 };
 
@@ -55,6 +60,10 @@ class DocumentSketcher {
     return kind == Kind::kCode ? params_.code_gram_size : params_.gram_size;
   }
   uint64_t FingerprintGram(const uint64_t* token_hashes, Kind kind) const;
+  // The posting key of a code token's spelling (Token::name of an identifier or a string
+  // literal, whose normalized hash `token_hash` tells the two apart): a code fingerprint key
+  // that no k-gram hash is expected to meet (another seed).
+  uint64_t SpellingKey(uint64_t name, uint64_t token_hash) const;
 
  private:
   SketchParams params_;

@@ -16,7 +16,10 @@
 //   sig      u32be id      → u8 version (1) | u16 permutations n | n × u32
 //   tokens   u32be id      → code documents: the token stream (doppel/token_stream.h)
 //   bands    u32be band | u64be key → posting value
-//   grams    u8 kind | u64be fingerprint → posting value
+//   grams    u8 kind | u64be fingerprint → posting value; code documents also post each
+//                            distinct identifier and string literal spelling under kind code,
+//                            key DocumentSketcher::SpellingKey (another seed than the
+//                            fingerprints')
 //   posting value: u8 tag | payload, tag 1 = Roaring portable serialization of the ids,
 //                  tag 2 = saturated (more than posting_cap ids; no payload),
 //                  tag 3 = short list: varint count | count × varint delta of ascending ids
@@ -36,8 +39,8 @@
 
 namespace doppel::codec {
 
-// 2: short array postings; 3: stored code token streams
-inline constexpr std::string_view kFormatVersion = "doppel-index-3";
+// 2: short array postings; 3: stored code token streams; 4: code spelling postings
+inline constexpr std::string_view kFormatVersion = "doppel-index-4";
 inline constexpr uint8_t kDocRecordVersion = 1;
 inline constexpr uint8_t kSignatureVersion = 1;
 inline constexpr uint8_t kPostingRoaring = 1;

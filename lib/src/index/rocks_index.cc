@@ -680,6 +680,9 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
     for (uint64_t f : sd.fingerprints) {
       gram_postings.push_back({f, id, static_cast<uint8_t>(d.kind)});
     }
+    for (uint64_t n : sd.spelling_keys) {
+      gram_postings.push_back({n, id, static_cast<uint8_t>(Kind::kCode)});
+    }
     ++documents_;
     bytes_ += d.text.size();
   }

@@ -579,6 +579,52 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
 
 // Code is compared within a language family only (C with C++, JavaScript with TypeScript and
 // TSX); the generic lexer's code (no language) is compared with everything.
+// How many protected code documents use a name or a string (the index's spelling postings),
+// looked up once per check and spelling.
+class SpellingFrequencies {
+ public:
+  SpellingFrequencies(const Index& index, const DocumentSketcher& sketcher) : index_(index), sketcher_(sketcher) {}
+
+  // The rare items of span `a` (FilterOptions::code_rare_items): the distinct identifiers, and
+  // string literals of at least o.code_literal_bytes bytes, aligned to the same spelling in the
+  // source, that at most o.code_name_df protected code documents use.
+  Status RareItems(const AlignedSpan& a, const Tokens& q, const Tokens& s, const FilterOptions& o, uint32_t* items) {
+    static const uint64_t kId = IdentifierTokenHash(), kStr = StringTokenHash();
+    std::vector<uint64_t> keys;
+    for (const auto& [qi, si] : a.pairs) {
+      const Token &qt = q[qi], &st = s[si];
+      if (qt.name == 0 || qt.name != st.name || qt.hash != st.hash) continue;
+      if (qt.hash == kId || (qt.hash == kStr && qt.end - qt.begin >= o.code_literal_bytes)) {
+        keys.push_back(sketcher_.SpellingKey(qt.name, qt.hash));
+      }
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    std::vector<uint64_t> unknown;
+    for (uint64_t k : keys) {
+      if (df_.count(k) == 0) unknown.push_back(k);
+    }
+    if (!unknown.empty()) {
+      std::vector<Posting> postings;
+      DOPPEL_RETURN_IF_ERROR(index_.GetGramPostings(Kind::kCode, unknown, &postings));
+      for (size_t i = 0; i < unknown.size(); ++i) {
+        df_[unknown[i]] = postings[i].saturated ? UINT32_MAX : static_cast<uint32_t>(postings[i].ids.size());
+      }
+    }
+    *items = 0;
+    for (uint64_t k : keys) {
+      const uint32_t df = df_.at(k);
+      *items += df > 0 && df <= o.code_name_df;
+    }
+    return Status::OK();
+  }
+
+ private:
+  const Index& index_;
+  const DocumentSketcher& sketcher_;
+  std::unordered_map<uint64_t, uint32_t> df_;
+};
+
 bool SameLanguageFamily(std::string_view a, std::string_view b) {
   if (a.empty() || b.empty() || a == b) return true;
   auto family = [](std::string_view l) -> std::string_view {
@@ -691,9 +737,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     double evidence;  // matched tokens that count toward redact_tokens
     double needed;    // the evidence one code span needs alone (weighted code)
     bool counts;        // may redact or block (not merely alike code)
+    bool strong = false;  // counts, and (weighted code) has the evidence it needs alone
   };
   std::vector<Found> all;
   size_t candidates_seen = 0;
+  SpellingFrequencies spelling_df(*index_, sketcher_);
   for (size_t si = 0; si < streams.size(); ++si) {
     const Stream& st = streams[si];
     const Thresholds& th = st.kind == Kind::kCode ? o.code : o.text;
@@ -968,7 +1016,23 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           // short block's k-grams) weigh as its covered tokens do on average.
           if (whole && covered > 0) f.evidence *= static_cast<double>(a.matched) / covered;
         }
-        if (f.counts) {
+        // Rare items: the source's own names and strings make the span full evidence; a whole
+        // block under the span minimum counts only with them.
+        const bool under_minimum = a.matched < th.min_span_tokens;
+        if (st.kind == Kind::kCode && f.counts && o.code_rare_items > 0 && (f.evidence < f.needed || under_minimum)) {
+          uint32_t items = 0;
+          DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, st.tokens, src_tokens, o, &items));
+          if (items >= o.code_rare_items) {
+            f.evidence = std::max<double>(f.evidence, a.matched);
+          } else if (under_minimum) {
+            f.counts = false;
+          }
+        }
+        // A code span accounts for its part of the answer only with the evidence to redact: a
+        // common shape another candidate shares must not keep the source it was copied from
+        // (whose own names and strings are its evidence) from being aligned.
+        f.strong = f.counts && (st.kind != Kind::kCode || o.code_evidence_df == 0 || f.evidence >= f.needed);
+        if (f.strong) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = true;
           any_accounted = true;
         }
@@ -989,6 +1053,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   std::sort(all.begin(), all.end(), [&](const Found& a, const Found& b) {
     if (a.counts != b.counts) return a.counts;
+    if (a.strong != b.strong) return a.strong;  // the evidence to redact wins a region
     const double wa = weight(a), wb = weight(b);
     return wa != wb ? wa > wb : a.span.source_id < b.span.source_id;
   });

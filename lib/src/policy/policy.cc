@@ -141,6 +141,12 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_whole_df));
     } else if (key == "code_whole_min_tokens") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_whole_min_tokens));
+    } else if (key == "code_rare_items") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_rare_items));
+    } else if (key == "code_name_df") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_name_df));
+    } else if (key == "code_literal_bytes") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_literal_bytes));
     } else if (key == "min_renaming_short") {
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_renaming_short));
     } else if (key == "short_span_tokens") {

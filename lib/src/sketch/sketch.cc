@@ -40,6 +40,7 @@ void DocumentSketcher::SignatureOf(const std::vector<uint64_t>& token_hashes,
 
 namespace {
 uint64_t FingerprintSeed(const SketchParams& p) { return p.hash_seed ^ 0x5bd1e995u; }
+uint64_t SpellingSeed(const SketchParams& p) { return p.hash_seed ^ 0x7370656c6c5f7631ull; }  // "spell_v1"
 }  // namespace
 
 void DocumentSketcher::FingerprintsOf(const std::vector<uint64_t>& token_hashes, Kind kind,
@@ -51,6 +52,11 @@ void DocumentSketcher::FingerprintsOf(const std::vector<uint64_t>& token_hashes,
 
 uint64_t DocumentSketcher::FingerprintGram(const uint64_t* token_hashes, Kind kind) const {
   return HashKGram(token_hashes, FingerprintGramSize(kind), FingerprintSeed(params_));
+}
+
+uint64_t DocumentSketcher::SpellingKey(uint64_t name, uint64_t token_hash) const {
+  const uint64_t both[2] = {name, token_hash};
+  return XXH3_64bits_withSeed(both, sizeof both, SpellingSeed(params_));
 }
 
 Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
@@ -73,7 +79,19 @@ Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
   out->fingerprints.reserve(fps.size());
   for (const auto& f : fps) out->fingerprints.push_back(f.hash);
   out->token_stream.clear();
-  if (doc.kind == Kind::kCode && !EncodeTokenStream(tokens, &out->token_stream)) out->token_stream.clear();
+  out->spelling_keys.clear();
+  if (doc.kind == Kind::kCode) {
+    if (!EncodeTokenStream(tokens, &out->token_stream)) out->token_stream.clear();
+    static const uint64_t kIdentifier = IdentifierTokenHash(), kString = StringTokenHash();
+    for (const Token& t : tokens) {
+      if ((t.hash == kIdentifier || t.hash == kString) && t.name != 0) {
+        out->spelling_keys.push_back(SpellingKey(t.name, t.hash));
+      }
+    }
+    std::sort(out->spelling_keys.begin(), out->spelling_keys.end());
+    out->spelling_keys.erase(std::unique(out->spelling_keys.begin(), out->spelling_keys.end()),
+                             out->spelling_keys.end());
+  }
   std::sort(out->fingerprints.begin(), out->fingerprints.end());
   out->fingerprints.erase(std::unique(out->fingerprints.begin(), out->fingerprints.end()),
                           out->fingerprints.end());
