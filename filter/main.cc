@@ -474,7 +474,17 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
       ->capture_default_str();
   cmd->add_option("--code-whole-min-tokens", f.options.code_whole_min_tokens,
                   "A whole code block shorter than --code-min-span-tokens is reported from this many matched "
-                  "tokens (0: never)")
+                  "tokens (0: never), and counts only with --code-rare-items rare items")
+      ->capture_default_str();
+  cmd->add_option("--code-rare-items", f.options.code_rare_items,
+                  "A code span holding this many names and strings of its source that few protected documents "
+                  "use (--code-name-df) weighs every matched token fully (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--code-name-df", f.options.code_name_df,
+                  "A name or string is a rare item when at most this many protected code documents use it")
+      ->capture_default_str();
+  cmd->add_option("--code-literal-bytes", f.options.code_literal_bytes,
+                  "Strings shorter than this many bytes (quotes included) are no rare items")
       ->capture_default_str();
   cmd->add_option("--min-renaming-short", f.options.min_renaming_short,
                   "The --min-renaming of code spans shorter than --short-span-tokens")
