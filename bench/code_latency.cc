@@ -1,5 +1,6 @@
 // Latency of Filter::Check for 100-line code answers against an existing code index:
-//   code_latency INDEX_DIR NEW_CODE_DIR [QUERIES=1000]
+//   code_latency INDEX_DIR NEW_CODE_DIR [QUERIES=1000] [POLICY_JSON]
+// (POLICY_JSON: settings over the defaults, as `--policy` takes them, e.g. '{"code_rare_items": 0}'.)
 // Half of the answers are 100 consecutive lines of a random indexed code document (its identifiers
 // renamed in every other one), half are 100 lines of a file under NEW_CODE_DIR (code never indexed,
 // e.g. bench/code_corpus.sh's other/ packages), each as a Markdown answer with the language's fence.
@@ -25,6 +26,7 @@
 #include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
 #include "doppel/language.h"
+#include "doppel/policy.h"
 
 using namespace doppel;
 namespace fs = std::filesystem;
@@ -72,11 +74,19 @@ size_t CountLines(const std::string& s) { return static_cast<size_t>(std::count(
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: code_latency INDEX_DIR NEW_CODE_DIR [QUERIES]\n");
+    std::fprintf(stderr, "usage: code_latency INDEX_DIR NEW_CODE_DIR [QUERIES] [POLICY_JSON]\n");
     return 2;
   }
   const size_t queries = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1000;
-  auto filter = Filter::Open(argv[1], FilterOptions{});
+  FilterOptions options;
+  if (argc > 4) {
+    const Status s = ApplyPolicyJson(argv[4], "POLICY_JSON", &options);
+    if (!s.ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      return 2;
+    }
+  }
+  auto filter = Filter::Open(argv[1], options);
   if (!filter.ok()) {
     std::fprintf(stderr, "%s\n", filter.status().ToString().c_str());
     return 2;

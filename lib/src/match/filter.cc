@@ -1028,11 +1028,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
             f.counts = false;
           }
         }
-        // A code span accounts for its part of the answer only with the evidence to redact: a
-        // common shape another candidate shares must not keep the source it was copied from
-        // (whose own names and strings are its evidence) from being aligned.
         f.strong = f.counts && (st.kind != Kind::kCode || o.code_evidence_df == 0 || f.evidence >= f.needed);
-        if (f.strong) {
+        if (f.counts) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = true;
           any_accounted = true;
         }
