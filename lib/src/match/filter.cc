@@ -737,7 +737,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     double evidence;  // matched tokens that count toward redact_tokens
     double needed;    // the evidence one code span needs alone (weighted code)
     bool counts;        // may redact or block (not merely alike code)
-    bool strong = false;  // counts, and (weighted code) has the evidence it needs alone
   };
   std::vector<Found> all;
   size_t candidates_seen = 0;
@@ -1028,7 +1027,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
             f.counts = false;
           }
         }
-        f.strong = f.counts && (st.kind != Kind::kCode || o.code_evidence_df == 0 || f.evidence >= f.needed);
         if (f.counts) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = true;
           any_accounted = true;
@@ -1050,7 +1048,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   std::sort(all.begin(), all.end(), [&](const Found& a, const Found& b) {
     if (a.counts != b.counts) return a.counts;
-    if (a.strong != b.strong) return a.strong;  // the evidence to redact wins a region
     const double wa = weight(a), wb = weight(b);
     return wa != wb ? wa > wb : a.span.source_id < b.span.source_id;
   });
