@@ -729,6 +729,7 @@ TEST_CASE("serve: while a writer replaces, adds and removes documents, every che
     std::lock_guard<std::mutex> lock(problems_mu);
     if (problems.size() < 10) problems.push_back(std::move(what));
   };
+  std::atomic<int> answered{0}, flagged_live{0};
   // Catch2 assertions are for the test's own thread: the others report problems.
   std::thread writer([&] {
     auto index = Index::Open(dir / "index", IndexOptions{});
@@ -747,12 +748,17 @@ TEST_CASE("serve: while a writer replaces, adds and removes documents, every che
         break;
       }
       round = i;
+      // Each round stays live while the clients answer a few checks (at most 2 s a round), so
+      // the counts below do not depend on how fast this machine checks (sanitizers, load).
+      const auto round_end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
       std::this_thread::sleep_for(std::chrono::milliseconds(15));
+      while (answered.load() < 3 * (i + 1) && std::chrono::steady_clock::now() < round_end) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
     }
     if (!index.ok()) problem("writer: " + index.status().ToString());
     done = true;
   });
-  std::atomic<int> answered{0}, flagged_live{0};
   std::vector<std::thread> clients;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (int t = 0; t < 4; ++t) {
