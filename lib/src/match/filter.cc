@@ -577,8 +577,6 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
   return total == 0 ? -1 : static_cast<double>(consistent) / total;
 }
 
-// Code is compared within a language family only (C with C++, JavaScript with TypeScript and
-// TSX); the generic lexer's code (no language) is compared with everything.
 // How many protected code documents use a name or a string (the index's spelling postings),
 // looked up once per check and spelling.
 class SpellingFrequencies {
@@ -625,6 +623,8 @@ class SpellingFrequencies {
   std::unordered_map<uint64_t, uint32_t> df_;
 };
 
+// Code is compared within a language family only (C with C++, JavaScript with TypeScript and
+// TSX); the generic lexer's code (no language) is compared with everything.
 bool SameLanguageFamily(std::string_view a, std::string_view b) {
   if (a.empty() || b.empty() || a == b) return true;
   auto family = [](std::string_view l) -> std::string_view {
