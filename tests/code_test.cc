@@ -456,10 +456,10 @@ void WriteCodeIndex(const std::string& dir, const std::vector<std::pair<std::str
 }
 
 // A short Go function whose shape twelve protected files share (WriteSharedShapeIndex), named
-// after `n`.
-std::string LoadHelper(const std::string& n) {
+// after `n`, with `message` as its error message.
+std::string LoadHelper(const std::string& n, const std::string& message = "open %s: %w") {
   return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
-         ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" +
+         ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"" + message + "\", path" + n + ", err)\n\t}\n\tdefer f" +
          n + ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
 }
 
@@ -650,12 +650,7 @@ TEST_CASE("code: a shape many protected files share is no evidence, a short uniq
   const std::string unique_fn =
       "func clampRatio(num, den float64) float64 {\n\tif den == 0 {\n\t\treturn 0\n\t}\n"
       "\tr := num / den\n\tif r > 1 {\n\t\treturn 1\n\t}\n\treturn r\n}\n";
-  auto shared_shape = [](int i) {
-    const std::string n = std::to_string(i);
-    return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
-           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" + n +
-           ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
-  };
+  auto shared_shape = [](int i) { return LoadHelper(std::to_string(i)); };
   std::vector<std::pair<std::string, std::string>> files;
   for (int i = 0; i < 60; ++i) {
     files.emplace_back("pkg/file" + std::to_string(i) + ".go",
@@ -695,15 +690,10 @@ TEST_CASE("code: a shape many protected files share is no evidence, a short uniq
 TEST_CASE("code: a common shape that keeps one source's own names and strings is that source's code") {
   // Sixty protected Go files share one shape, each with its own names and its own message.
   TempDir dir;
-  auto shape = [](const std::string& n, const std::string& message) {
-    return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
-           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"" + message + "\", path" + n + ", err)\n\t}\n\tdefer f" +
-           n + ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
-  };
   auto message = [](int i) { return "cannot open the settings file number " + std::to_string(i) + ": %s: %w"; };
   std::vector<std::pair<std::string, std::string>> files;
   for (int i = 0; i < 60; ++i) {
-    files.emplace_back("pkg/file" + std::to_string(i) + ".go", "package pkg\n\n" + shape(std::to_string(i), message(i)));
+    files.emplace_back("pkg/file" + std::to_string(i) + ".go", "package pkg\n\n" + LoadHelper(std::to_string(i), message(i)));
   }
   WriteCodeIndex(dir / "idx", files, "go");
   auto filter = Filter::Open(dir / "idx", FilterOptions{});
@@ -717,7 +707,7 @@ TEST_CASE("code: a common shape that keeps one source's own names and strings is
   // File 0's function as it is: its names (load0, path0, f0) and its message are its own.
   // (Candidates sharing as many fingerprints rank by id, so file 0 is aligned first; a copy of
   // a later file is taken by the first file's look-alike span, which accounts for its part.)
-  const std::string verbatim = shape("0", message(0));
+  const std::string verbatim = LoadHelper("0", message(0));
   auto v = (*filter)->Check(verbatim, Kind::kCode, "go");
   REQUIRE(v.ok());
   CHECK((v->action == Action::kRedact || v->action == Action::kBlock));
@@ -730,11 +720,11 @@ TEST_CASE("code: a common shape that keeps one source's own names and strings is
   CHECK(o->action == Action::kAnnotate);
   // Renamed, message kept: the message and the library names (os, fmt: in every file) leave one
   // rare item, under the two needed.
-  auto r = (*filter)->Check(shape("Mine", message(0)), Kind::kCode, "go");
+  auto r = (*filter)->Check(LoadHelper("Mine", message(0)), Kind::kCode, "go");
   REQUIRE(r.ok());
   CHECK(r->action == Action::kAnnotate);
   // New names and a new message: the shape only.
-  auto n = (*filter)->Check(shape("Other", "no such settings file here: %s: %w"), Kind::kCode, "go");
+  auto n = (*filter)->Check(LoadHelper("Other", "no such settings file here: %s: %w"), Kind::kCode, "go");
   REQUIRE(n.ok());
   CHECK(n->action == Action::kAnnotate);
   // Two rare items of file 0 in new code that is not its shape: no span, nothing to weigh.
@@ -744,11 +734,11 @@ TEST_CASE("code: a common shape that keeps one source's own names and strings is
   // A string shared by every file is no rare item.
   const std::string common = "all files share this message: %s";
   std::vector<std::pair<std::string, std::string>> same_message;
-  for (int i = 0; i < 60; ++i) same_message.emplace_back("m/f" + std::to_string(i) + ".go", "package m\n\n" + shape("X" + std::to_string(i), common));
+  for (int i = 0; i < 60; ++i) same_message.emplace_back("m/f" + std::to_string(i) + ".go", "package m\n\n" + LoadHelper("X" + std::to_string(i), common));
   WriteCodeIndex(dir / "idx2", same_message, "go");
   FilterOptions one;
   one.code_rare_items = 1;
-  const Verdict shared = CheckWith(dir / "idx2", one, shape("Y", common), "go");
+  const Verdict shared = CheckWith(dir / "idx2", one, LoadHelper("Y", common), "go");
   REQUIRE(!shared.spans.empty());
   CHECK(shared.action == Action::kAnnotate);
 }

@@ -78,7 +78,7 @@ struct IndexStats {
   uint64_t deleted = 0;         // ids removed or replaced so far
   uint64_t bytes = 0;           // text bytes of live documents
   uint64_t band_keys = 0;       // distinct band keys (RocksDB estimate)
-  uint64_t fingerprints = 0;    // distinct fingerprints (RocksDB estimate)
+  uint64_t fingerprints = 0;    // distinct fingerprint and code spelling keys (RocksDB estimate)
   uint64_t size_on_disk = 0;    // SST and log files, bytes
 };
 

@@ -600,7 +600,7 @@ class SpellingFrequencies {
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     std::vector<uint64_t> unknown;
     for (uint64_t k : keys) {
-      if (df_.count(k) == 0) unknown.push_back(k);
+      if (df_.try_emplace(k, 0).second) unknown.push_back(k);
     }
     if (!unknown.empty()) {
       std::vector<Posting> postings;

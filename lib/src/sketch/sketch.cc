@@ -41,6 +41,10 @@ void DocumentSketcher::SignatureOf(const std::vector<uint64_t>& token_hashes,
 namespace {
 uint64_t FingerprintSeed(const SketchParams& p) { return p.hash_seed ^ 0x5bd1e995u; }
 uint64_t SpellingSeed(const SketchParams& p) { return p.hash_seed ^ 0x7370656c6c5f7631ull; }  // "spell_v1"
+void SortUnique(std::vector<uint64_t>* v) {
+  std::sort(v->begin(), v->end());
+  v->erase(std::unique(v->begin(), v->end()), v->end());
+}
 }  // namespace
 
 void DocumentSketcher::FingerprintsOf(const std::vector<uint64_t>& token_hashes, Kind kind,
@@ -56,7 +60,7 @@ uint64_t DocumentSketcher::FingerprintGram(const uint64_t* token_hashes, Kind ki
 
 uint64_t DocumentSketcher::SpellingKey(uint64_t name, uint64_t token_hash) const {
   const uint64_t both[2] = {name, token_hash};
-  return XXH3_64bits_withSeed(both, sizeof both, SpellingSeed(params_));
+  return HashKGram(both, 2, SpellingSeed(params_));
 }
 
 Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
@@ -88,13 +92,9 @@ Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
         out->spelling_keys.push_back(SpellingKey(t.name, t.hash));
       }
     }
-    std::sort(out->spelling_keys.begin(), out->spelling_keys.end());
-    out->spelling_keys.erase(std::unique(out->spelling_keys.begin(), out->spelling_keys.end()),
-                             out->spelling_keys.end());
+    SortUnique(&out->spelling_keys);
   }
-  std::sort(out->fingerprints.begin(), out->fingerprints.end());
-  out->fingerprints.erase(std::unique(out->fingerprints.begin(), out->fingerprints.end()),
-                          out->fingerprints.end());
+  SortUnique(&out->fingerprints);
   out->doc = std::move(doc);
   return Status::OK();
 }
