@@ -730,6 +730,7 @@ TEST_CASE("serve: while a writer replaces, adds and removes documents, every che
     if (problems.size() < 10) problems.push_back(std::move(what));
   };
   std::atomic<int> answered{0}, flagged_live{0};
+  std::atomic<int> seen_round{-1};  // the latest round whose own text a check saw flagged
   // Catch2 assertions are for the test's own thread: the others report problems.
   std::thread writer([&] {
     auto index = Index::Open(dir / "index", IndexOptions{});
@@ -748,11 +749,13 @@ TEST_CASE("serve: while a writer replaces, adds and removes documents, every che
         break;
       }
       round = i;
-      // Each round stays live while the clients answer a few checks (at most 2 s a round), so
-      // the counts below do not depend on how fast this machine checks (sanitizers, load).
+      // Each round stays live until the clients have answered a few checks and one of them saw
+      // this round's write (at most 2 s a round), so the counts below depend neither on how fast
+      // this machine checks (sanitizers, load) nor on when the service's refresh falls.
       const auto round_end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
       std::this_thread::sleep_for(std::chrono::milliseconds(15));
-      while (answered.load() < 3 * (i + 1) && std::chrono::steady_clock::now() < round_end) {
+      while ((answered.load() < 3 * (i + 1) || seen_round.load() < i) &&
+             std::chrono::steady_clock::now() < round_end) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     }
@@ -767,7 +770,8 @@ TEST_CASE("serve: while a writer replaces, adds and removes documents, every che
       std::mt19937_64 rng(t);
       for (int n = 0; n < 2000 && !done && std::chrono::steady_clock::now() < deadline; ++n) {
         const int r = round.load();
-        const int pick = r < 0 ? 0 : static_cast<int>(rng() % (r + 1));
+        // Half the churning checks ask for the current round's text, half for any earlier one.
+        const int pick = r <= 0 ? 0 : (rng() % 2 ? r : static_cast<int>(rng() % (r + 1)));
         std::string text, expect_source, expect_action;
         switch (n % 4) {
           case 0: text = Paragraph("GPL-3", 0, 60), expect_action = "block"; break;
@@ -797,6 +801,8 @@ TEST_CASE("serve: while a writer replaces, adds and removes documents, every che
           }
         }
         ++flagged_live;
+        for (int seen = seen_round.load(); seen < pick && !seen_round.compare_exchange_weak(seen, pick);) {
+        }
       }
     });
   }
