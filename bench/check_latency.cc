@@ -15,12 +15,14 @@
 #include <random>
 
 #include "corpus.h"
+#include "doppel/allocator.h"
 #include "doppel/filter.h"
 #include "doppel/format.h"
 
 using namespace doppel;
 
 int main(int argc, char** argv) {
+  KeepCheckMemory();  // as doppel-filter does
   if (argc < 2) {
     std::fprintf(stderr, "usage: check_latency INDEX_DIR [QUERIES] [THREADS] [BODIES_OUT]\n");
     return 2;

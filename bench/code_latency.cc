@@ -23,6 +23,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "doppel/allocator.h"
 #include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
 #include "doppel/language.h"
@@ -73,6 +74,7 @@ size_t CountLines(const std::string& s) { return static_cast<size_t>(std::count(
 }  // namespace
 
 int main(int argc, char** argv) {
+  KeepCheckMemory();  // as doppel-filter does
   if (argc < 3) {
     std::fprintf(stderr, "usage: code_latency INDEX_DIR NEW_CODE_DIR [QUERIES] [POLICY_JSON]\n");
     return 2;

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "doppel/allocator.h"
 #include "doppel/executor.h"
 #include "doppel/filter.h"
 #include "doppel/format.h"
@@ -501,6 +502,7 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  doppel::KeepCheckMemory();  // checks allocate and free megabytes each (doppel/allocator.h)
   CLI::App app{"doppel-filter: check generated answers against a doppel index."};
   app.footer(kExitCodes);
   app.require_subcommand(1);

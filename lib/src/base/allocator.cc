@@ -1,0 +1,16 @@
+#include "doppel/allocator.h"
+
+#include <malloc.h>
+
+namespace doppel {
+
+bool KeepCheckMemory() {
+  // Each mallopt call returns 1 on success. M_MMAP_THRESHOLD also turns off glibc's adaptive
+  // threshold, so the setting holds for the life of the process.
+  const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, 64 << 20) == 1;
+  const bool trim_ok = mallopt(M_TRIM_THRESHOLD, 512 << 20) == 1;
+  const bool pad_ok = mallopt(M_TOP_PAD, 16 << 20) == 1;
+  return mmap_ok && trim_ok && pad_ok;
+}
+
+}  // namespace doppel
