@@ -3,7 +3,7 @@
 // documents' decoded tokens, posting lists); with glibc's defaults, blocks over its adaptive
 // mmap threshold and the freed top of each heap go back to the kernel after a check and are
 // faulted in again by the next one. On this project's 2-core machine that made the p99 of a
-// 100-line code check read 8.9-12.4 ms in most runs instead of 4.9-5.2 ms (bench/README.md).
+// 100-line code check read 9.5-12.4 ms in 7 of 8 runs instead of 4.9-5.2 ms (bench/README.md).
 #pragma once
 
 namespace doppel {
