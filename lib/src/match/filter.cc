@@ -190,41 +190,75 @@ class QueryFingerprints {
 // thousands of posting entries; node-based maps spent most of that time allocating).
 class CandidateCounts {
  public:
+  // Room for `expected` distinct ids (at most 32,768) before it grows. The storage is the
+  // thread's, kept between checks: a fresh table per check (allocated, faulted in and zeroed,
+  // then doubled while a code answer's ids came in) was 4-5% of a text scan's profile, where an
+  // answer's postings hold about 66 ids.
+  explicit CandidateCounts(size_t expected) : storage_(std::move(Spare())) {
+    size_t cap = 1024;
+    while (cap < 2 * std::min<size_t>(expected, 32768)) cap <<= 1;
+    Reset(cap);
+  }
+  ~CandidateCounts() {
+    // A table grown for a huge answer is not kept.
+    if (storage_.slots.size() <= kKeptSlots) Spare() = std::move(storage_);
+  }
+  CandidateCounts(const CandidateCounts&) = delete;
+  CandidateCounts& operator=(const CandidateCounts&) = delete;
+
   Candidate& operator[](uint32_t id) {
-    if (2 * (size_ + 1) > slots_.size()) Grow();
+    if (2 * (size_ + 1) > cap_) Grow();
     size_t i = Slot(id);
-    while (used_[i] && slots_[i].id != id) i = (i + 1) & (slots_.size() - 1);
-    if (!used_[i]) {
-      used_[i] = 1;
-      slots_[i] = Candidate{id, 0, 0};
+    while (storage_.used[i] && storage_.slots[i].id != id) i = (i + 1) & (cap_ - 1);
+    if (!storage_.used[i]) {
+      storage_.used[i] = 1;
+      storage_.slots[i] = Candidate{id, 0, 0};
       ++size_;
     }
-    return slots_[i];
+    return storage_.slots[i];
   }
   template <typename F>
   void ForEach(F&& f) const {
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      if (used_[i]) f(slots_[i]);
+    for (size_t i = 0; i < cap_; ++i) {
+      if (storage_.used[i]) f(storage_.slots[i]);
     }
   }
 
  private:
-  size_t Slot(uint32_t id) const { return (id * 0x9E3779B1u) & (slots_.size() - 1); }
+  struct Storage {
+    std::vector<Candidate> slots;
+    std::vector<uint8_t> used;
+  };
+  static constexpr size_t kKeptSlots = size_t{1} << 20;
+  static Storage& Spare() {
+    thread_local Storage spare;
+    return spare;
+  }
+  // Uses the first `cap` slots (a power of two), all empty.
+  void Reset(size_t cap) {
+    if (storage_.slots.size() < cap) {
+      storage_.slots.resize(cap);
+      storage_.used.resize(cap);
+    }
+    cap_ = cap;
+    std::fill_n(storage_.used.begin(), cap, uint8_t{0});
+  }
+  size_t Slot(uint32_t id) const { return (id * 0x9E3779B1u) & (cap_ - 1); }
   void Grow() {
-    std::vector<Candidate> old = std::move(slots_);
-    std::vector<uint8_t> old_used = std::move(used_);
-    slots_.assign(old.empty() ? 1024 : 2 * old.size(), Candidate{});
-    used_.assign(slots_.size(), 0);
-    for (size_t i = 0; i < old.size(); ++i) {
-      if (!old_used[i]) continue;
-      size_t j = Slot(old[i].id);
-      while (used_[j]) j = (j + 1) & (slots_.size() - 1);
-      used_[j] = 1;
-      slots_[j] = old[i];
+    std::vector<Candidate> old;
+    for (size_t i = 0; i < cap_; ++i) {
+      if (storage_.used[i]) old.push_back(storage_.slots[i]);
+    }
+    Reset(2 * cap_);
+    for (const Candidate& c : old) {
+      size_t j = Slot(c.id);
+      while (storage_.used[j]) j = (j + 1) & (cap_ - 1);
+      storage_.used[j] = 1;
+      storage_.slots[j] = c;
     }
   }
-  std::vector<Candidate> slots_;
-  std::vector<uint8_t> used_;
+  Storage storage_;
+  size_t cap_ = 0;
   size_t size_ = 0;
 };
 
@@ -752,9 +786,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     for (const auto& f : fps) grams.push_back(f.hash);
     std::sort(grams.begin(), grams.end());
     grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
-    std::vector<Posting> postings;
-    DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(st.kind, grams, &postings));
-    // Each query fingerprint's posting (an index into grams and postings), found once.
+    std::vector<Posting> gram_postings;
+    DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(st.kind, grams, &gram_postings));
+    // Each query fingerprint's posting (an index into grams and gram_postings), found once.
     std::vector<uint32_t> fp_gram(fps.size());
     for (size_t i = 0; i < fps.size(); ++i) {
       fp_gram[i] = static_cast<uint32_t>(std::lower_bound(grams.begin(), grams.end(), fps[i].hash) - grams.begin());
@@ -769,27 +803,31 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       token_df.assign(st.tokens.size(), 0);
       for (size_t i = 0; i < fps.size(); ++i) {
         const Fingerprint& f = fps[i];
-        const Posting& p = postings[fp_gram[i]];
+        const Posting& p = gram_postings[fp_gram[i]];
         if (p.saturated || p.ids.empty()) continue;
         const uint32_t df = static_cast<uint32_t>(p.ids.size());
         const size_t end = std::min<size_t>(token_df.size(), size_t{f.position} + gram_k);
         for (size_t t = f.position; t < end; ++t) token_df[t] = token_df[t] == 0 ? df : std::min(token_df[t], df);
       }
     }
-    CandidateCounts cands;
-    for (const auto& p : postings) {
-      if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
-      for (uint32_t id : p.ids) ++cands[id].hits;
-    }
-    const std::vector<Posting> gram_postings = std::move(postings);
-    postings.clear();
     Signature sig;
     sketcher_.SignatureOf(st.hashes, &sig);
     std::vector<BandKey> bands;
     BandKeys(sig, index_->params().bands, index_->params().rows, index_->params().hash_seed, &bands);
-    DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(bands, &postings));
-    for (const auto& p : postings) {
-      if (p.saturated || p.ids.size() > o.max_document_frequency) continue;
+    std::vector<Posting> band_postings;
+    DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(bands, &band_postings));
+    auto counted = [&](const Posting& p) { return !p.saturated && p.ids.size() <= o.max_document_frequency; };
+    size_t max_ids = 0;
+    for (const auto* list : {&gram_postings, &band_postings}) {
+      for (const auto& p : *list) max_ids += counted(p) ? p.ids.size() : 0;
+    }
+    CandidateCounts cands(max_ids);
+    for (const auto& p : gram_postings) {
+      if (!counted(p)) continue;
+      for (uint32_t id : p.ids) ++cands[id].hits;
+    }
+    for (const auto& p : band_postings) {
+      if (!counted(p)) continue;
       for (uint32_t id : p.ids) ++cands[id].band_hits;
     }
     const uint32_t min_hits =
