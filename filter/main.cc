@@ -502,7 +502,7 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  doppel::KeepCheckMemory();  // checks allocate and free megabytes each (doppel/allocator.h)
+  doppel::KeepCheckMemory();  // checks allocate and free megabytes each (doppel/allocator.h; under glibc)
   CLI::App app{"doppel-filter: check generated answers against a doppel index."};
   app.footer(kExitCodes);
   app.require_subcommand(1);

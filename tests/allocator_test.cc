@@ -5,6 +5,9 @@
 #include <cstring>
 
 #include "doppel/allocator.h"
+#include "test_util.h"
+
+using namespace doppel_test;
 
 TEST_CASE("allocator: after KeepCheckMemory a freed 4 MB block stays with the heap", "[allocator]") {
 #if defined(__SANITIZE_ADDRESS__)
@@ -26,3 +29,16 @@ TEST_CASE("allocator: after KeepCheckMemory a freed 4 MB block stays with the he
   CHECK(after.arena >= during.arena);
 #endif
 }
+
+#if DOPPEL_FILTER_JEMALLOC
+// doppel-filter runs on jemalloc with lib/src/base/jemalloc_conf.cc's settings: large blocks from
+// the ordinary arenas, freed pages kept (jemalloc prints its options at exit on request).
+TEST_CASE("allocator: doppel-filter runs on jemalloc with freed memory kept", "[allocator][cli]") {
+  const auto r = Run("MALLOC_CONF=stats_print:true " + Quote(DOPPEL_FILTER_BIN) + " --help");
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Contains(r.err, "opt.oversize_threshold: 0\n"));
+  CHECK(Contains(r.err, "opt.dirty_decay_ms: -1 "));
+  CHECK(Contains(r.err, "opt.muzzy_decay_ms: -1 "));
+}
+#endif

@@ -11,8 +11,9 @@ namespace doppel {
 // Process-wide: blocks up to 64 MB come from the heap, and up to 512 MB of freed memory stays
 // with each heap before it is trimmed (what a process keeps is memory it used at its peak), and
 // a heap grows 16 MB at a time. Call once, early, before threads start. Returns false when the
-// allocator refused a setting (a sanitizer's allocator ignores them); the process works either
-// way.
+// allocator refused a setting (a sanitizer's allocator ignores them) or is not glibc's: under
+// jemalloc it does nothing (doppel-filter links jemalloc with the settings in
+// lib/src/base/jemalloc_conf.cc, which serve the same end). The process works either way.
 bool KeepCheckMemory();
 
 }  // namespace doppel
