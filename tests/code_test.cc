@@ -966,6 +966,46 @@ TEST_CASE("code: a copied function's span reaches the end of its block though it
   }
 }
 
+TEST_CASE("code: a whole answer copied verbatim keeps its ends though each name occurs once") {
+  // Every name but one occurs once, and blank lines split the body: trimming the span's ends to
+  // names seen twice left only the middle paragraph, under the span minimum, and the copy was
+  // allowed. A span that pairs every token of the answer has no neighbour to trim.
+  const std::string function =
+      "void\n"
+      "notify_init_complete(void* unused) {\n"
+      "\trun_pending_preinit();\n"
+      "\n"
+      "\tEnterCriticalSection(&init_section);\n"
+      "\tinit_complete = 1;\n"
+      "\tLeaveCriticalSection(&init_section);\n"
+      "\n"
+      "\tif (!SetEvent(init_event)) {\n"
+      "\t\tfprintf(stderr, \"runtime: failed to signal initialization complete.\\n\");\n"
+      "\t\tabort();\n"
+      "\t}\n"
+      "}\n";
+  const std::string protected_code =
+      "#include <windows.h>\n\n"
+      "static CRITICAL_SECTION init_section;\n"
+      "static HANDLE init_event;\n"
+      "static int init_complete;\n\n" +
+      function +
+      "\nint\nwait_for_init(DWORD timeout) {\n"
+      "\treturn WaitForSingleObject(init_event, timeout) == WAIT_OBJECT_0;\n"
+      "}\n";
+  TempDir dir;
+  const Verdict v = CheckAgainstOne(dir / "idx", "runtime/init_windows.c", protected_code, "c", function);
+  CHECK(v.action != Action::kAllow);
+  CHECK(v.action != Action::kAnnotate);
+  const Span& sp = v.spans.front();
+  CHECK(sp.source_name == "runtime/init_windows.c");
+  CHECK(sp.query.first_line == 1);
+  CHECK(sp.query.last_line == 13);
+  CHECK(sp.source.first_line == 7);
+  CHECK(sp.source.last_line == 19);
+  CHECK(sp.matched_tokens == v.query_tokens);
+}
+
 TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,

@@ -510,13 +510,15 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
   // The span's ends move in to the outermost names that are consistent with the renaming and
   // occur at least twice in the span (a single fresh pair at an edge is as likely a neighbour's
   // local variable), then back out over the rest of those lines and over keywords and
-  // punctuation, but not past another line's names or a blank line.
+  // punctuation, but not past another line's names or a blank line. A span that pairs every
+  // token of the answer's block has no neighbour to have run into and keeps its ends.
   auto strong = [&](const std::pair<uint32_t, uint32_t>& p) {
     return consistent_id(p) && pair_count(id_name(q[p.first]), id_name(s[p.second])) >= 2;
   };
   size_t first = 0, last = a->pairs.size();
-  while (first < last && !strong(a->pairs[first])) ++first;
-  while (last > first && !strong(a->pairs[last - 1])) --last;
+  const bool every_token = a->pairs.size() == q.size();
+  while (!every_token && first < last && !strong(a->pairs[first])) ++first;
+  while (!every_token && last > first && !strong(a->pairs[last - 1])) --last;
   if (first == last) {  // no name occurs twice: fall back to any consistent name
     first = 0;
     last = a->pairs.size();
