@@ -2,17 +2,20 @@
 // benchmarks; CMake option DOPPEL_JEMALLOC). jemalloc reads this symbol at its first allocation;
 // MALLOC_CONF in the environment still overrides it.
 //
-// - oversize_threshold:0 — by default jemalloc serves blocks of 8 MB and more from an arena that
-//   returns them to the kernel at once; a code check's token streams reach that size, and the
-//   next check faulted them in again (a 100-line code check's p99 7.5-8.3 ms instead of 4.9).
+// - oversize_threshold:0 — by default jemalloc serves blocks of 8 MB and more from an arena of
+//   their own that hands them back to the kernel at once; a check's largest buffers (a whole
+//   file's token streams) reach that size.
 // - dirty_decay_ms / muzzy_decay_ms -1 — freed pages stay with the process for the next check:
 //   a process keeps the memory of its busiest moment (as glibc keeps up to its trim threshold
-//   under KeepCheckMemory). Any decay costs: with 30 s, pages purged on the decay curve were
-//   faulted in again and the code check's p99 read 10.9-11.8 ms instead of 5.0-5.1.
+//   under KeepCheckMemory). Any decay costs: pages purged on the decay curve are faulted in again.
+//
+// A 100-line code check's p99 on the 500 MB code index: jemalloc's defaults 6.5-12.8 ms,
+// oversize_threshold:0 alone 7.5-8.3, with a 30 s decay 10.9-11.8, these settings 4.9-5.5 (glibc
+// with KeepCheckMemory beside them 4.9-5.2).
 //
 // Against glibc (with KeepCheckMemory), on 2 cores: a text scan of 100,000 1 KB documents took
-// 15-20% less time, most of it malloc, free and the page faults of RocksDB's block reads
-// (bench/README.md).
+// 14-31% less time (malloc, free and the page faults of RocksDB's block reads), a 100-line code
+// check's median about 8% less and its 99th percentile about 0.5 ms more (bench/README.md).
 extern "C" {
 extern const char* malloc_conf;
 const char* malloc_conf = "oversize_threshold:0,dirty_decay_ms:-1,muzzy_decay_ms:-1";
