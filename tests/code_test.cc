@@ -1006,6 +1006,49 @@ TEST_CASE("code: a whole answer copied verbatim keeps its ends though each name 
   CHECK(sp.matched_tokens == v.query_tokens);
 }
 
+TEST_CASE("code: a near copy in another file ranked first does not take the copy from its own source") {
+  // `lib/main2.c` is little more than a near copy of the function (one operator differs), so it
+  // shares the answer's LSH bands and ranks first; `lib/main3.c` holds the function exactly,
+  // among other code. The near copy's span covers the whole answer, but the exact source shares
+  // every fingerprint it does and more: it is aligned too, and its span names the part.
+  auto function = [](const std::string& op) {
+    return "static int\n"
+           "drain_queue(struct queue *q, struct sink *out, int limit)\n"
+           "{\n"
+           "\tint moved = 0;\n"
+           "\twhile (q->head != NULL && moved < limit) {\n"
+           "\t\tstruct item *it = q->head;\n"
+           "\t\tq->head = it->next;\n"
+           "\t\tif (sink_write(out, it->data, it->size) != 0)\n"
+           "\t\t\treturn -1;\n"
+           "\t\tmoved " + op + "= 1;\n"
+           "\t\titem_release(it);\n"
+           "\t}\n"
+           "\tif (q->head == NULL)\n"
+           "\t\tq->tail = NULL;\n"
+           "\treturn moved;\n"
+           "}\n";
+  };
+  // Other functions of other shapes, so that main3.c as a whole is unlike the answer (no band).
+  const std::vector<std::string> ops = {"+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^"};
+  const std::vector<std::string> cmp = {"<", ">", "<=", ">=", "==", "!="};
+  std::string main3 = "#include \"queue.h\"\n\n";
+  for (size_t i = 0; i < 12; ++i) {
+    main3 += "int\nmix_" + std::to_string(i) + "(int a, int b)\n{\n\tint r = a " + ops[i % 10] + " b;\n\tif (r " +
+             cmp[i % 6] + " " + std::to_string(i * 3) + ")\n\t\tr = r " + ops[(3 * i + 1) % 10] +
+             " a;\n\tfor (int j = 0; j < b; j++)\n\t\tr " + ops[(i + 5) % 10] + "= j;\n\treturn r;\n}\n\n";
+  }
+  main3 += function("+");
+  const std::string main2 = "#include \"queue.h\"\n\n" + function("-");
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"lib/main2.c", main2}, {"lib/main3.c", main3}}, "c");
+  const Verdict v = CheckWith(dir / "idx", FilterOptions{}, function("+"), "c");
+  REQUIRE(!v.spans.empty());
+  CHECK(v.action != Action::kAllow);
+  CHECK(v.spans.front().source_name == "lib/main3.c");
+  CHECK(v.spans.front().matched_tokens == v.query_tokens);
+}
+
 TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,

@@ -885,12 +885,16 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         depth += block_delta[i];
       }
     }
-    // A candidate whose shared fingerprints all lie in parts of the answer that spans of better
-    // ranked candidates already account for (spans that count) cannot give a part a source, so
-    // it is not aligned: a copy of one document is aligned once, not against every document
-    // that shares some of it. Candidates found through LSH bands (whole-answer similarity) are
-    // always aligned.
-    std::vector<bool> accounted(st.tokens.size(), false);
+    // A candidate whose shared fingerprints all lie in parts of the answer that spans of
+    // candidates sharing more fingerprints already account for (spans that count) cannot give a
+    // part a better source, so it is not aligned: a copy of one document is aligned once, not
+    // against every document that shares some of it. A candidate sharing as many fingerprints
+    // as the one that accounted for a part is aligned (ranked first by a band, a near copy in
+    // another file would otherwise take the part from the copy's own source). Candidates found
+    // through LSH bands (whole-answer similarity) are always aligned.
+    // Per answer token: the most fingerprints shared by a candidate whose span accounts for it
+    // (0: none does).
+    std::vector<uint32_t> accounted(st.tokens.size(), 0);
     bool any_accounted = false;
     auto nothing_new = [&](const Candidate& c) {
       if (!any_accounted || c.band_hits > 0) return false;
@@ -905,7 +909,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         shares = true;
         const size_t end = std::min<size_t>(accounted.size(), size_t{f.position} + gram_k);
         for (size_t t = f.position; t < end; ++t) {
-          if (!accounted[t]) return false;
+          if (accounted[t] <= c.hits) return false;
         }
       }
       return shares;
@@ -1068,7 +1072,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           }
         }
         if (f.counts) {
-          for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = true;
+          for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = std::max(accounted[t], c.hits);
           any_accounted = true;
         }
         f.stream = si;
