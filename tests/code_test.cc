@@ -1049,6 +1049,30 @@ TEST_CASE("code: a near copy in another file ranked first does not take the copy
   CHECK(v.spans.front().matched_tokens == v.query_tokens);
 }
 
+TEST_CASE("code: a copy of one of many repetitions is anchored where its literals recur") {
+  // Twenty test functions of one shape with other values: every fingerprint of the answer occurs
+  // twenty times in the file. Anchored at the first occurrences only, the copy of the fifteenth
+  // was aligned against the first ones, whose strings differ, and judged a look-alike.
+  auto test_function = [](int i) {
+    const std::string n = std::to_string(i);
+    return "def test_escape_" + n + "():\n"
+           "    assert parse(\"\\\\" + n + "a\") == Failure(kind=\"escape-" + n + "\", span=(0, " + n + "))\n"
+           "    assert parse(\"\\\\" + n + "b\") == Failure(kind=\"escape-" + n + "\", span=(1, " + n + "))\n"
+           "    assert parse(\"\\\\" + n + "c\") == Failure(kind=\"escape-" + n + "\", span=(2, " + n + "))\n\n\n";
+  };
+  std::string file = "from parser import parse, Failure\n\n\n";
+  for (int i = 0; i < 20; ++i) file += test_function(i);
+  const std::string answer = test_function(15);
+  TempDir dir;
+  const Verdict v = CheckAgainstOne(dir / "idx", "tests/test_escapes.py", file, "python", answer);
+  CHECK(v.action != Action::kAllow);
+  CHECK(v.action != Action::kAnnotate);
+  const Span& sp = v.spans.front();
+  CHECK(sp.source_name == "tests/test_escapes.py");
+  CHECK(sp.source.first_line == 4 + 6 * 15);
+  CHECK(sp.renaming == 1.0);
+}
+
 TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,

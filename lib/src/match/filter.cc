@@ -370,6 +370,44 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
   return it == by_language->end() ? kBraces : it->second;
 }
 
+// Anchors for a source that repeats every one of the answer's fingerprints (a file of test
+// cases, a table): where a k-gram of the answer at one of its fingerprints recurs with the same
+// strings and numbers. Names stay abstracted, so a renamed copy keeps its literals; only grams
+// holding a literal are looked for, and each is kept at its first `keep` places. The first
+// occurrences of the fingerprints alone anchored such an answer at a repetition with other
+// values, which the literal check then judged a look-alike.
+void LiteralAnchors(const Tokens& q, const std::vector<Fingerprint>& fps, const Tokens& s, uint32_t k, size_t keep,
+                    std::vector<Anchor>* out) {
+  if (k == 0 || q.size() < k || s.size() < k) return;
+  static const uint64_t kStr = StringTokenHash(), kNum = NumberTokenHash();
+  auto spelled = [](const Token& t) {
+    return (t.hash == kStr || t.hash == kNum) && t.name != 0 ? t.hash ^ (t.name * 0x9E3779B97F4A7C15ull) : t.hash;
+  };
+  std::vector<uint64_t> qs(q.size()), ss(s.size());
+  for (size_t i = 0; i < q.size(); ++i) qs[i] = spelled(q[i]);
+  for (size_t j = 0; j < s.size(); ++j) ss[j] = spelled(s[j]);
+  const RollingHash roll(k);
+  std::vector<std::pair<uint64_t, uint32_t>> wanted;  // (spelled gram, answer position)
+  for (const Fingerprint& f : fps) {
+    if (size_t{f.position} + k > q.size()) continue;
+    bool literal = false;
+    for (uint32_t t = f.position; t < f.position + k && !literal; ++t) literal = qs[t] != q[t].hash;
+    if (literal) wanted.emplace_back(roll.At(qs.data() + f.position), f.position);
+  }
+  if (wanted.empty()) return;
+  std::sort(wanted.begin(), wanted.end());
+  std::vector<uint32_t> found(wanted.size(), 0);
+  uint64_t r = roll.At(ss.data());
+  for (size_t j = 0;; ++j) {
+    for (auto it = std::lower_bound(wanted.begin(), wanted.end(), std::make_pair(r, uint32_t{0}));
+         it != wanted.end() && it->first == r; ++it) {
+      if (found[it - wanted.begin()]++ < keep) out->push_back({it->second, static_cast<uint32_t>(j)});
+    }
+    if (j + k >= s.size()) break;
+    r = roll.Slide(r, ss[j], ss[j + k]);
+  }
+}
+
 // The renaming check for a code span. Finds the best one-to-one renaming between the query's
 // and the source's identifiers over the aligned pairs (greedy on pair counts: exact for the
 // renamings that occur in copies, where each name maps to one name; a lower bound otherwise),
@@ -964,12 +1002,17 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       ao.anchors = nullptr;
       if (st.kind == Kind::kCode) {
         // A fingerprint the source repeats more than kMaxAnchorRepeats times (a table, a
-        // refrain) anchors nothing when others do; otherwise its first occurrences do. The
+        // refrain) anchors nothing when others do; otherwise the places where the answer's
+        // literals recur do (LiteralAnchors), or failing those its first occurrences. The
         // anchors, and the source ranges they open, stay proportional to the answer.
         constexpr size_t kMaxAnchorRepeats = 8;
         query_fps.Collect(src->hashes, index_->params().window, kMaxAnchorRepeats,
                           [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); });
         for (int pass = 0; pass < 2 && anchors.empty(); ++pass) {
+          if (pass == 1) {  // every fingerprint repeats: first where the answer's literals recur
+            LiteralAnchors(st.tokens, fps, src_tokens, gram_k, kMaxAnchorRepeats, &anchors);
+            if (!anchors.empty()) break;
+          }
           for (size_t i = 0; i < fps.size(); ++i) {
             const auto [at, total] = query_fps.Occurrences(i);
             if (total > kMaxAnchorRepeats && pass == 0) continue;
