@@ -190,75 +190,49 @@ class QueryFingerprints {
 // thousands of posting entries; node-based maps spent most of that time allocating).
 class CandidateCounts {
  public:
-  // Room for `expected` distinct ids (at most 32,768) before it grows. The storage is the
-  // thread's, kept between checks: a fresh table per check (allocated, faulted in and zeroed,
-  // then doubled while a code answer's ids came in) was 4-5% of a text scan's profile, where an
-  // answer's postings hold about 66 ids.
-  explicit CandidateCounts(size_t expected) : storage_(std::move(Spare())) {
+  // Room for `expected` distinct ids (at most 32,768) before the table grows: sized once from
+  // the postings' total, not doubled from 1,024 while a code answer's ids come in.
+  explicit CandidateCounts(size_t expected) {
     size_t cap = 1024;
     while (cap < 2 * std::min<size_t>(expected, 32768)) cap <<= 1;
-    Reset(cap);
+    slots_.resize(cap);
+    used_.assign(cap, 0);
   }
-  ~CandidateCounts() {
-    // A table grown for a huge answer is not kept.
-    if (storage_.slots.size() <= kKeptSlots) Spare() = std::move(storage_);
-  }
-  CandidateCounts(const CandidateCounts&) = delete;
-  CandidateCounts& operator=(const CandidateCounts&) = delete;
-
   Candidate& operator[](uint32_t id) {
-    if (2 * (size_ + 1) > cap_) Grow();
+    if (2 * (size_ + 1) > slots_.size()) Grow();
     size_t i = Slot(id);
-    while (storage_.used[i] && storage_.slots[i].id != id) i = (i + 1) & (cap_ - 1);
-    if (!storage_.used[i]) {
-      storage_.used[i] = 1;
-      storage_.slots[i] = Candidate{id, 0, 0};
+    while (used_[i] && slots_[i].id != id) i = (i + 1) & (slots_.size() - 1);
+    if (!used_[i]) {
+      used_[i] = 1;
+      slots_[i] = Candidate{id, 0, 0};
       ++size_;
     }
-    return storage_.slots[i];
+    return slots_[i];
   }
   template <typename F>
   void ForEach(F&& f) const {
-    for (size_t i = 0; i < cap_; ++i) {
-      if (storage_.used[i]) f(storage_.slots[i]);
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (used_[i]) f(slots_[i]);
     }
   }
 
  private:
-  struct Storage {
-    std::vector<Candidate> slots;
-    std::vector<uint8_t> used;
-  };
-  static constexpr size_t kKeptSlots = size_t{1} << 20;
-  static Storage& Spare() {
-    thread_local Storage spare;
-    return spare;
-  }
-  // Uses the first `cap` slots (a power of two), all empty.
-  void Reset(size_t cap) {
-    if (storage_.slots.size() < cap) {
-      storage_.slots.resize(cap);
-      storage_.used.resize(cap);
-    }
-    cap_ = cap;
-    std::fill_n(storage_.used.begin(), cap, uint8_t{0});
-  }
-  size_t Slot(uint32_t id) const { return (id * 0x9E3779B1u) & (cap_ - 1); }
+  size_t Slot(uint32_t id) const { return (id * 0x9E3779B1u) & (slots_.size() - 1); }
   void Grow() {
-    std::vector<Candidate> old;
-    for (size_t i = 0; i < cap_; ++i) {
-      if (storage_.used[i]) old.push_back(storage_.slots[i]);
-    }
-    Reset(2 * cap_);
-    for (const Candidate& c : old) {
-      size_t j = Slot(c.id);
-      while (storage_.used[j]) j = (j + 1) & (cap_ - 1);
-      storage_.used[j] = 1;
-      storage_.slots[j] = c;
+    std::vector<Candidate> old = std::move(slots_);
+    std::vector<uint8_t> old_used = std::move(used_);
+    slots_.assign(2 * old.size(), Candidate{});
+    used_.assign(slots_.size(), 0);
+    for (size_t i = 0; i < old.size(); ++i) {
+      if (!old_used[i]) continue;
+      size_t j = Slot(old[i].id);
+      while (used_[j]) j = (j + 1) & (slots_.size() - 1);
+      used_[j] = 1;
+      slots_[j] = old[i];
     }
   }
-  Storage storage_;
-  size_t cap_ = 0;
+  std::vector<Candidate> slots_;
+  std::vector<uint8_t> used_;
   size_t size_ = 0;
 };
 
@@ -370,6 +344,12 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
   return it == by_language->end() ? kBraces : it->second;
 }
 
+// A string or number literal token (its spelling, when kept, is in `name`).
+bool IsLiteral(const Token& t) {
+  static const uint64_t kStr = StringTokenHash(), kNum = NumberTokenHash();
+  return t.hash == kStr || t.hash == kNum;
+}
+
 // Anchors for a source that repeats every one of the answer's fingerprints (a file of test
 // cases, a table): where a k-gram of the answer at one of its fingerprints recurs with the same
 // strings and numbers. Names stay abstracted, so a renamed copy keeps its literals; only grams
@@ -379,9 +359,8 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
 void LiteralAnchors(const Tokens& q, const std::vector<Fingerprint>& fps, const Tokens& s, uint32_t k, size_t keep,
                     std::vector<Anchor>* out) {
   if (k == 0 || q.size() < k || s.size() < k) return;
-  static const uint64_t kStr = StringTokenHash(), kNum = NumberTokenHash();
   auto spelled = [](const Token& t) {
-    return (t.hash == kStr || t.hash == kNum) && t.name != 0 ? t.hash ^ (t.name * 0x9E3779B97F4A7C15ull) : t.hash;
+    return IsLiteral(t) && t.name != 0 ? t.hash ^ (t.name * 0x9E3779B97F4A7C15ull) : t.hash;
   };
   std::vector<uint64_t> qs(q.size()), ss(s.size());
   for (size_t i = 0; i < q.size(); ++i) qs[i] = spelled(q[i]);
@@ -554,9 +533,10 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     return consistent_id(p) && pair_count(id_name(q[p.first]), id_name(s[p.second])) >= 2;
   };
   size_t first = 0, last = a->pairs.size();
-  const bool every_token = a->pairs.size() == q.size();
-  while (!every_token && first < last && !strong(a->pairs[first])) ++first;
-  while (!every_token && last > first && !strong(a->pairs[last - 1])) --last;
+  if (a->pairs.size() < q.size()) {
+    while (first < last && !strong(a->pairs[first])) ++first;
+    while (last > first && !strong(a->pairs[last - 1])) --last;
+  }
   if (first == last) {  // no name occurs twice: fall back to any consistent name
     first = 0;
     last = a->pairs.size();
@@ -940,10 +920,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       for (size_t i = 0; i < fps.size(); ++i) {
         const Fingerprint& f = fps[i];
         const Posting& p = gram_postings[fp_gram[i]];
-        if (p.saturated || p.ids.size() > o.max_document_frequency ||
-            !std::binary_search(p.ids.begin(), p.ids.end(), c.id)) {
-          continue;
-        }
+        if (!counted(p) || !std::binary_search(p.ids.begin(), p.ids.end(), c.id)) continue;
         shares = true;
         const size_t end = std::min<size_t>(accounted.size(), size_t{f.position} + gram_k);
         for (size_t t = f.position; t < end; ++t) {
@@ -1008,17 +985,16 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         constexpr size_t kMaxAnchorRepeats = 8;
         query_fps.Collect(src->hashes, index_->params().window, kMaxAnchorRepeats,
                           [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); });
-        for (int pass = 0; pass < 2 && anchors.empty(); ++pass) {
-          if (pass == 1) {  // every fingerprint repeats: first where the answer's literals recur
-            LiteralAnchors(st.tokens, fps, src_tokens, gram_k, kMaxAnchorRepeats, &anchors);
-            if (!anchors.empty()) break;
-          }
+        auto first_occurrences = [&](bool repeated_too) {
           for (size_t i = 0; i < fps.size(); ++i) {
             const auto [at, total] = query_fps.Occurrences(i);
-            if (total > kMaxAnchorRepeats && pass == 0) continue;
+            if (total > kMaxAnchorRepeats && !repeated_too) continue;
             for (const uint32_t s : at) anchors.push_back({fps[i].position, s});
           }
-        }
+        };
+        first_occurrences(false);
+        if (anchors.empty()) LiteralAnchors(st.tokens, fps, src_tokens, gram_k, kMaxAnchorRepeats, &anchors);
+        if (anchors.empty()) first_occurrences(true);
         if (!anchors.empty()) {
           std::sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) {
             return a.q != b.q ? a.q < b.q : a.s < b.s;
@@ -1070,11 +1046,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         // values is not), so code whose aligned literals mostly differ is code shaped alike.
         bool literals_agree = true;
         if (st.kind == Kind::kCode && o.min_literal_agreement > 0) {
-          static const uint64_t kStrHash = StringTokenHash(), kNumHash = NumberTokenHash();
           uint32_t literals = 0, same = 0;
           for (const auto& [qi, si] : a.pairs) {
             const Token &qt = st.tokens[qi], &sk = src_tokens[si];
-            if ((qt.hash != kStrHash && qt.hash != kNumHash) || qt.name == 0 || sk.name == 0) continue;
+            if (!IsLiteral(qt) || qt.name == 0 || sk.name == 0) continue;
             ++literals;
             same += qt.name == sk.name;
           }
