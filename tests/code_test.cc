@@ -995,8 +995,7 @@ TEST_CASE("code: a whole answer copied verbatim keeps its ends though each name 
       "}\n";
   TempDir dir;
   const Verdict v = CheckAgainstOne(dir / "idx", "runtime/init_windows.c", protected_code, "c", function);
-  CHECK(v.action != Action::kAllow);
-  CHECK(v.action != Action::kAnnotate);
+  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
   const Span& sp = v.spans.front();
   CHECK(sp.source_name == "runtime/init_windows.c");
   CHECK(sp.query.first_line == 1);
@@ -1065,8 +1064,7 @@ TEST_CASE("code: a copy of one of many repetitions is anchored where its literal
   const std::string answer = test_function(15);
   TempDir dir;
   const Verdict v = CheckAgainstOne(dir / "idx", "tests/test_escapes.py", file, "python", answer);
-  CHECK(v.action != Action::kAllow);
-  CHECK(v.action != Action::kAnnotate);
+  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
   const Span& sp = v.spans.front();
   CHECK(sp.source_name == "tests/test_escapes.py");
   CHECK(sp.source.first_line == 4 + 6 * 15);
