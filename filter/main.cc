@@ -358,7 +358,9 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   }
   auto options = OptionsOf(f);
   if (!options.ok()) return Fail(options.status());
-  auto filter = Filter::Open(f.index, *options);
+  IndexOptions io;
+  io.cache_text_postings = false;  // a scan reads each text posting block about once
+  auto filter = Filter::Open(f.index, *options, io);
   if (!filter.ok()) return Fail(filter.status());
   WarnIfEmpty(**filter, f.index);
   ScanOptions o;

@@ -449,6 +449,31 @@ TEST_CASE("filter: FromIndex shares an open index and reports source metadata", 
   CHECK(Contains(json, "\"output\":"));
 }
 
+TEST_CASE("filter: a scan's filter leaves text posting blocks out of the block cache", "[filter]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildCorpus(dir);
+  IndexOptions uncached;
+  uncached.cache_text_postings = false;
+  auto scan_filter = Filter::Open(dir, FilterOptions(), uncached);
+  REQUIRE(scan_filter.ok());
+  auto filter = OpenFilter(dir);
+  const EditedQuery q = MakeEditedQuery();
+  const Verdict with_cache = CheckOk(*filter, q.text);
+  const Verdict without = CheckOk(**scan_filter, q.text);
+  // The same verdict; only the cache differs: both read the same documents' blocks, and the
+  // default filter also keeps the posting blocks its fingerprint lookups read.
+  CHECK(Describe(without) == Describe(with_cache));
+  CHECK((without.action == Action::kRedact || without.action == Action::kBlock));
+  auto cached_stats = filter->index().Stats();
+  auto scan_stats = (*scan_filter)->index().Stats();
+  REQUIRE(cached_stats.ok());
+  REQUIRE(scan_stats.ok());
+  INFO("cached " << cached_stats->block_cache_used << " bytes, scan " << scan_stats->block_cache_used);
+  CHECK(scan_stats->block_cache_used > 0);
+  CHECK(cached_stats->block_cache_used > scan_stats->block_cache_used);
+}
+
 TEST_CASE("filter: a short quote is annotated, not redacted", "[filter]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

@@ -575,7 +575,7 @@ TEST_CASE("index: GetGramPostings and GetBandPostings find a document by its ske
       CHECK(std::binary_search(p.ids.begin(), p.ids.end(), id));
       CHECK(std::is_sorted(p.ids.begin(), p.ids.end()));
     }
-    REQUIRE(index->GetBandPostings(sd.band_keys, &postings).ok());
+    REQUIRE(index->GetBandPostings(Kind::kText, sd.band_keys, &postings).ok());
     REQUIRE(postings.size() == sd.band_keys.size());
     for (const auto& p : postings) CHECK(std::count(p.ids.begin(), p.ids.end(), id) == 1);
   }

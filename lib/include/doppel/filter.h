@@ -46,6 +46,10 @@ class Filter {
   // the directory). Errors as Index::Open.
   static Result<std::unique_ptr<Filter>> Open(const std::string& dir, const FilterOptions& options,
                                               bool follow_writer = false);
+  // The same with the index's open options (read_only is implied), for example a scan's
+  // cache_text_postings = false.
+  static Result<std::unique_ptr<Filter>> Open(const std::string& dir, const FilterOptions& options,
+                                              const IndexOptions& index_options);
   // Wraps an index that is already open (the filter shares it).
   static std::unique_ptr<Filter> FromIndex(std::shared_ptr<Index> index,
                                            const FilterOptions& options);

@@ -60,6 +60,12 @@ struct IndexOptions {
   size_t bulk_spill_bytes = size_t{256} << 20;
   // Shared block cache for all column families. More keeps more posting lists in memory.
   size_t block_cache_bytes = size_t{256} << 20;
+  // Keep the posting blocks that text lookups (fingerprints and LSH bands of text) read in the
+  // block cache. A scan of new text reads each such block about once (its fingerprints are
+  // spread over the whole index), so caching them costs an insert and an eviction per read and
+  // hits nothing: `scan` turns it off (bench/README.md, "Scan: speed"). Code lookups are always
+  // cached: code shares idioms, whose blocks recur (a code scan was slower without).
+  bool cache_text_postings = true;
 };
 
 struct DocumentInfo {
@@ -80,6 +86,7 @@ struct IndexStats {
   uint64_t band_keys = 0;       // distinct band keys (RocksDB estimate)
   uint64_t fingerprints = 0;    // distinct fingerprint and code spelling keys (RocksDB estimate)
   uint64_t size_on_disk = 0;    // SST and log files, bytes
+  uint64_t block_cache_used = 0;  // bytes in the block cache now
 };
 
 // What one Write did.
@@ -142,7 +149,10 @@ class Index {
   // Posting lists of fingerprints of the given kind, one per hash, in order.
   virtual Status GetGramPostings(Kind kind, std::span<const uint64_t> grams,
                                  std::vector<Posting>* out) const = 0;
-  virtual Status GetBandPostings(std::span<const BandKey> keys,
+  // Posting lists of LSH band keys, one per key, in order. Band keys are shared by both kinds;
+  // `query` is the kind of the text they were computed from (it decides only whether the blocks
+  // read are cached, IndexOptions::cache_text_postings).
+  virtual Status GetBandPostings(Kind query, std::span<const BandKey> keys,
                                  std::vector<Posting>* out) const = 0;
   // NotFound for removed or never-used ids.
   virtual Result<DocumentInfo> GetDocument(uint32_t id) const = 0;

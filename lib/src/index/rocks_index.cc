@@ -136,7 +136,7 @@ class RocksIndex final : public Index {
 
   Status GetGramPostings(Kind kind, std::span<const uint64_t> grams,
                          std::vector<Posting>* out) const override;
-  Status GetBandPostings(std::span<const BandKey> keys, std::vector<Posting>* out) const override;
+  Status GetBandPostings(Kind query, std::span<const BandKey> keys, std::vector<Posting>* out) const override;
   Result<DocumentInfo> GetDocument(uint32_t id) const override;
   Result<std::string> GetContent(uint32_t id) const override;
   Result<std::string> GetContent(const DocumentInfo& doc) const override;
@@ -151,7 +151,7 @@ class RocksIndex final : public Index {
   Status OpenDb();
   std::string ReadIdentity() const;
   Status LoadState();
-  Status MultiGetPostings(Cf cf, const std::vector<std::string>& keys,
+  Status MultiGetPostings(Cf cf, const std::vector<std::string>& keys, bool fill_cache,
                           std::vector<Posting>* out) const;
   Status RemoveIdLocked(uint32_t id, rocksdb::WriteBatch* wb, Roaring* deleted_now);
   Status ReadU64(const char* key, uint64_t* v) const;
@@ -784,14 +784,16 @@ Status RocksIndex::Refresh() {
   return LoadState();
 }
 
-Status RocksIndex::MultiGetPostings(Cf cf, const std::vector<std::string>& keys,
+Status RocksIndex::MultiGetPostings(Cf cf, const std::vector<std::string>& keys, bool fill_cache,
                                     std::vector<Posting>* out) const {
   out->assign(keys.size(), Posting{});
   if (keys.empty()) return Status::OK();
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
-  db_->MultiGet(rocksdb::ReadOptions(), cf_[cf], keys.size(), slices.data(), values.data(),
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = fill_cache;
+  db_->MultiGet(ro, cf_[cf], keys.size(), slices.data(), values.data(),
                 statuses.data());
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
@@ -807,15 +809,15 @@ Status RocksIndex::GetGramPostings(Kind kind, std::span<const uint64_t> grams,
   std::vector<std::string> keys;
   keys.reserve(grams.size());
   for (uint64_t g : grams) keys.push_back(codec::GramKeyBytes(kind, g));
-  return MultiGetPostings(kGrams, keys, out);
+  return MultiGetPostings(kGrams, keys, kind == Kind::kCode || options_.cache_text_postings, out);
 }
 
-Status RocksIndex::GetBandPostings(std::span<const BandKey> band_keys,
+Status RocksIndex::GetBandPostings(Kind query, std::span<const BandKey> band_keys,
                                    std::vector<Posting>* out) const {
   std::vector<std::string> keys;
   keys.reserve(band_keys.size());
   for (const auto& b : band_keys) keys.push_back(codec::BandKeyBytes(b.band, b.key));
-  return MultiGetPostings(kBands, keys, out);
+  return MultiGetPostings(kBands, keys, query == Kind::kCode || options_.cache_text_postings, out);
 }
 
 Result<DocumentInfo> RocksIndex::GetDocument(uint32_t id) const {
@@ -886,6 +888,7 @@ Result<IndexStats> RocksIndex::Stats() const {
   n = 0;
   db_->GetIntProperty(cf_[kGrams], "rocksdb.estimate-num-keys", &n);
   st.fingerprints = n;
+  st.block_cache_used = cache_->GetUsage();
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
     if (e.is_regular_file(ec)) st.size_on_disk += e.file_size(ec);

@@ -60,8 +60,9 @@ class ShardedIndex final : public Index {
       return i.GetGramPostings(kind, grams, o);
     });
   }
-  Status GetBandPostings(std::span<const BandKey> keys, std::vector<Posting>* out) const override {
-    return Merged(out, keys.size(), [&](const Index& i, std::vector<Posting>* o) { return i.GetBandPostings(keys, o); });
+  Status GetBandPostings(Kind query, std::span<const BandKey> keys, std::vector<Posting>* out) const override {
+    return Merged(out, keys.size(),
+                  [&](const Index& i, std::vector<Posting>* o) { return i.GetBandPostings(query, keys, o); });
   }
 
   Result<DocumentInfo> GetDocument(uint32_t id) const override {
@@ -96,6 +97,7 @@ class ShardedIndex final : public Index {
       all.band_keys += st.band_keys;
       all.fingerprints += st.fingerprints;
       all.size_on_disk += st.size_on_disk;
+      all.block_cache_used += st.block_cache_used;
     }
     return all;
   }

@@ -26,11 +26,19 @@ Filter::~Filter() = default;
 Result<std::unique_ptr<Filter>> Filter::Open(const std::string& dir, const FilterOptions& options,
                                              bool follow_writer) {
   IndexOptions io;
+  io.follow_writer = follow_writer;
+  return Open(dir, options, io);
+}
+
+Result<std::unique_ptr<Filter>> Filter::Open(const std::string& dir, const FilterOptions& options,
+                                             const IndexOptions& index_options) {
+  IndexOptions io = index_options;
   io.read_only = true;
-  if (follow_writer) {
+  if (io.follow_writer) {
     // The strict open refuses a damaged directory that a secondary would read an older state of.
-    DOPPEL_RETURN_IF_ERROR(Index::Open(dir, io).status());
-    io.follow_writer = true;
+    IndexOptions strict = io;
+    strict.follow_writer = false;
+    DOPPEL_RETURN_IF_ERROR(Index::Open(dir, strict).status());
   }
   DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(dir, io));
   return std::unique_ptr<Filter>(new Filter(std::shared_ptr<Index>(std::move(index)), options));
@@ -835,7 +843,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::vector<BandKey> bands;
     BandKeys(sig, index_->params().bands, index_->params().rows, index_->params().hash_seed, &bands);
     std::vector<Posting> band_postings;
-    DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(bands, &band_postings));
+    DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(st.kind, bands, &band_postings));
     auto counted = [&](const Posting& p) { return !p.saturated && p.ids.size() <= o.max_document_frequency; };
     size_t max_ids = 0;
     for (const auto* list : {&gram_postings, &band_postings}) {
