@@ -1071,6 +1071,60 @@ TEST_CASE("code: a copy of one of many repetitions is anchored where its literal
   CHECK(sp.renaming == 1.0);
 }
 
+TEST_CASE("code: a window copied from a data table is found through its strings") {
+  // Three resource bundles of one shape: rows of a key and a translation. Every fingerprint of
+  // a window of rows is in all three (boilerplate at max_document_frequency 2) and every
+  // abstracted k-gram recurs on every row, so neither selects nor seeds anything; the copied
+  // window's strings are in one bundle only.
+  auto bundle = [](const std::string& lang, const std::string& word) {
+    std::string file = "package data.names;\n\npublic class Names_" + lang +
+                       " extends ListResourceBundle {\n  protected final Object[][] getContents() {\n"
+                       "    return new Object[][] {\n";
+    for (int i = 0; i < 120; ++i) {
+      const std::string n = std::to_string(i);
+      file += "      { \"zone." + n + ".long\", \"" + word + " time of zone " + n + " (" + lang + ")\" },\n";
+    }
+    return file + "    };\n  }\n}\n";
+  };
+  const std::string lt = bundle("lt", "laikas"), fi = bundle("fi", "aika"), de = bundle("de", "Zeit");
+  // Rows 40 to 99 of the Lithuanian bundle (file lines 46 to 105).
+  std::string answer;
+  {
+    std::istringstream in(lt);
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (n >= 46 && n <= 105) answer += line + "\n";
+    }
+  }
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"names/Names_lt.java", lt}, {"names/Names_fi.java", fi}, {"names/Names_de.java", de}},
+                 "java");
+  FilterOptions o;
+  o.max_document_frequency = 2;
+  const Verdict v = CheckWith(dir / "idx", o, answer, "java");
+  INFO(v.reason);
+  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
+  REQUIRE(!v.spans.empty());
+  const Span& sp = v.spans.front();
+  CHECK(sp.source_name == "names/Names_lt.java");
+  CHECK(sp.source.first_line >= 46);
+  CHECK(sp.source.first_line <= 47);
+  CHECK(sp.source.last_line >= 104);
+  CHECK(sp.source.last_line <= 105);
+  // Another bundle's window (other strings, the same shape) is not this source's copy.
+  std::string other;
+  {
+    std::istringstream in(fi);
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (n >= 46 && n <= 105) other += line + "\n";
+    }
+  }
+  const Verdict w = CheckWith(dir / "idx", o, other, "java");
+  REQUIRE(!w.spans.empty());
+  CHECK(w.spans.front().source_name == "names/Names_fi.java");
+}
+
 TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,

@@ -141,7 +141,10 @@ struct FilterOptions {
   // code documents use (the index posts every code document's spellings); code_rare_items of
   // them make the span full evidence (0: off). A copy that keeps its names (verbatim,
   // reformatted) or its messages and docstrings (renamed too) is thus caught when its shape
-  // alone is common (bench/README.md).
+  // alone is common (bench/README.md). A code answer most of whose fingerprints are boilerplate
+  // (a table, repetitive code) also selects candidates through its names and strings that at
+  // most code_name_df documents use, and is aligned on tokens that keep their literal values
+  // (every row of a table has one abstracted shape); 0 turns that off too.
   uint32_t code_rare_items = 2;
   uint32_t code_name_df = 8;
   uint32_t code_literal_bytes = 16;

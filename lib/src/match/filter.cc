@@ -358,6 +358,17 @@ bool IsLiteral(const Token& t) {
   return t.hash == kStr || t.hash == kNum;
 }
 
+// A code token's hash with its literal value mixed in (names stay abstracted): what a renamed
+// copy keeps of a table row, whose abstracted shape every row shares.
+uint64_t SpelledHash(const Token& t) {
+  return IsLiteral(t) && t.name != 0 ? t.hash ^ (t.name * 0x9E3779B97F4A7C15ull) : t.hash;
+}
+
+void SpelledHashes(const Tokens& tokens, std::vector<uint64_t>* out) {
+  out->resize(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) (*out)[i] = SpelledHash(tokens[i]);
+}
+
 // Anchors for a source that repeats every one of the answer's fingerprints (a file of test
 // cases, a table): where a k-gram of the answer at one of its fingerprints recurs with the same
 // strings and numbers. Names stay abstracted, so a renamed copy keeps its literals; only grams
@@ -367,12 +378,9 @@ bool IsLiteral(const Token& t) {
 void LiteralAnchors(const Tokens& q, const std::vector<Fingerprint>& fps, const Tokens& s, uint32_t k, size_t keep,
                     std::vector<Anchor>* out) {
   if (k == 0 || q.size() < k || s.size() < k) return;
-  auto spelled = [](const Token& t) {
-    return IsLiteral(t) && t.name != 0 ? t.hash ^ (t.name * 0x9E3779B97F4A7C15ull) : t.hash;
-  };
-  std::vector<uint64_t> qs(q.size()), ss(s.size());
-  for (size_t i = 0; i < q.size(); ++i) qs[i] = spelled(q[i]);
-  for (size_t j = 0; j < s.size(); ++j) ss[j] = spelled(s[j]);
+  std::vector<uint64_t> qs, ss;
+  SpelledHashes(q, &qs);
+  SpelledHashes(s, &ss);
   const RollingHash roll(k);
   std::vector<std::pair<uint64_t, uint32_t>> wanted;  // (spelled gram, answer position)
   for (const Fingerprint& f : fps) {
@@ -648,6 +656,13 @@ class SpellingFrequencies {
   // The rare items of span `a` (FilterOptions::code_rare_items): the distinct identifiers, and
   // string literals of at least o.code_literal_bytes bytes, aligned to the same spelling in the
   // source, that at most o.code_name_df protected code documents use.
+  // The document frequencies of postings already read (keys[i]'s posting is postings[i]).
+  void Remember(const std::vector<uint64_t>& keys, const std::vector<Posting>& postings) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      df_[keys[i]] = postings[i].saturated ? UINT32_MAX : static_cast<uint32_t>(postings[i].ids.size());
+    }
+  }
+
   Status RareItems(const AlignedSpan& a, const Tokens& q, const Tokens& s, const FilterOptions& o, uint32_t* items) {
     static const uint64_t kId = IdentifierTokenHash(), kStr = StringTokenHash();
     std::vector<uint64_t> keys;
@@ -845,14 +860,40 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::vector<Posting> band_postings;
     DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(st.kind, bands, &band_postings));
     auto counted = [&](const Posting& p) { return !p.saturated && p.ids.size() <= o.max_document_frequency; };
+    // A table (rows of one shape with other values) or other repetitive code: most of the
+    // answer's fingerprints are boilerplate, which selects no candidate, and its abstracted
+    // k-grams recur on every row, which seeds nothing. Its rare spellings (names and strings
+    // that at most code_name_df protected code documents use) then select candidates as
+    // fingerprints do, and it is aligned on tokens that keep their literal values.
+    size_t boilerplate = 0;
+    for (size_t i = 0; i < fps.size(); ++i) boilerplate += !counted(gram_postings[fp_gram[i]]);
+    const bool table_like =
+        st.kind == Kind::kCode && o.code_rare_items > 0 && !fps.empty() && 2 * boilerplate > fps.size();
+    std::vector<Posting> spelling_postings;
+    if (table_like) {
+      static const uint64_t kId = IdentifierTokenHash(), kStr = StringTokenHash();
+      std::vector<uint64_t> keys;
+      for (const Token& t : st.tokens) {
+        if ((t.hash == kId || t.hash == kStr) && t.name != 0) keys.push_back(sketcher_.SpellingKey(t.name, t.hash));
+      }
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, keys, &spelling_postings));
+      spelling_df.Remember(keys, spelling_postings);
+      for (auto& p : spelling_postings) {
+        if (p.saturated || p.ids.size() > o.code_name_df) p.ids.clear();
+      }
+    }
     size_t max_ids = 0;
-    for (const auto* list : {&gram_postings, &band_postings}) {
+    for (const auto* list : {&gram_postings, &band_postings, &spelling_postings}) {
       for (const auto& p : *list) max_ids += counted(p) ? p.ids.size() : 0;
     }
     CandidateCounts cands(max_ids);
-    for (const auto& p : gram_postings) {
-      if (!counted(p)) continue;
-      for (uint32_t id : p.ids) ++cands[id].hits;
+    for (const auto* list : {&gram_postings, &spelling_postings}) {
+      for (const auto& p : *list) {
+        if (!counted(p)) continue;
+        for (uint32_t id : p.ids) ++cands[id].hits;
+      }
     }
     for (const auto& p : band_postings) {
       if (!counted(p)) continue;
@@ -891,7 +932,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     ao.min_matched = whole_min;
     if (ranked.empty()) continue;
     std::vector<AlignedSpan> aligned;
-    const QueryGrams query_grams(st.hashes, ao.seed_size);
+    std::vector<uint64_t> query_spelled, source_spelled;
+    if (table_like) SpelledHashes(st.tokens, &query_spelled);
+    const std::vector<uint64_t>& query_hashes = table_like ? query_spelled : st.hashes;
+    const QueryGrams query_grams(query_hashes, ao.seed_size);
     // Anchors are for code; a text stream's fingerprints are not tabled for them.
     static const std::vector<Fingerprint> kNoFingerprints;
     QueryFingerprints query_fps(st.kind == Kind::kCode ? fps : kNoFingerprints, st.hashes, gram_k);
@@ -1010,7 +1054,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           ao.anchors = &anchors;
         }
       }
-      if (st.kind == Kind::kCode || src->seed_k != query_grams.k()) {
+      if (table_like) {
+        SpelledHashes(src_tokens, &source_spelled);
+        Align(query_grams, query_hashes, source_spelled, nullptr, ao, &aligned);
+      } else if (st.kind == Kind::kCode || src->seed_k != query_grams.k()) {
         Align(query_grams, st.hashes, src->hashes, nullptr, ao, &aligned);
       } else {
         Align(query_grams, st.hashes, src->hashes, &src->seed_grams, ao, &aligned);
