@@ -1087,15 +1087,16 @@ TEST_CASE("code: a window copied from a data table is found through its strings"
     return file + "    };\n  }\n}\n";
   };
   const std::string lt = bundle("lt", "laikas"), fi = bundle("fi", "aika"), de = bundle("de", "Zeit");
-  // Rows 40 to 99 of the Lithuanian bundle (file lines 46 to 105).
-  std::string answer;
-  {
-    std::istringstream in(lt);
-    std::string line;
+  // Rows 40 to 99 of a bundle (file lines 46 to 105).
+  auto window = [](const std::string& file) {
+    std::istringstream in(file);
+    std::string line, out;
     for (int n = 1; std::getline(in, line); ++n) {
-      if (n >= 46 && n <= 105) answer += line + "\n";
+      if (n >= 46 && n <= 105) out += line + "\n";
     }
-  }
+    return out;
+  };
+  const std::string answer = window(lt);
   TempDir dir;
   WriteCodeIndex(dir / "idx", {{"names/Names_lt.java", lt}, {"names/Names_fi.java", fi}, {"names/Names_de.java", de}},
                  "java");
@@ -1111,18 +1112,55 @@ TEST_CASE("code: a window copied from a data table is found through its strings"
   CHECK(sp.source.first_line <= 47);
   CHECK(sp.source.last_line >= 104);
   CHECK(sp.source.last_line <= 105);
-  // Another bundle's window (other strings, the same shape) is not this source's copy.
-  std::string other;
-  {
-    std::istringstream in(fi);
-    std::string line;
-    for (int n = 1; std::getline(in, line); ++n) {
-      if (n >= 46 && n <= 105) other += line + "\n";
-    }
-  }
-  const Verdict w = CheckWith(dir / "idx", o, other, "java");
+  // Another bundle's window (other strings, the same shape) is that bundle's copy.
+  const Verdict w = CheckWith(dir / "idx", o, window(fi), "java");
+  CHECK((w.action == Action::kRedact || w.action == Action::kBlock));
   REQUIRE(!w.spans.empty());
   CHECK(w.spans.front().source_name == "names/Names_fi.java");
+  // A bundle that is not indexed shares the keys and the shape, not a copied row.
+  const Verdict fresh = CheckWith(dir / "idx", o, window(bundle("pl", "czas")), "java");
+  INFO(fresh.reason);
+  CHECK(fresh.action == Action::kAllow);
+  CHECK(fresh.spans.empty());
+  // code_rare_items 0 turns the spelling candidates off with the rare items.
+  FilterOptions off = o;
+  off.code_rare_items = 0;
+  CHECK(CheckWith(dir / "idx", off, answer, "java").spans.empty());
+}
+
+TEST_CASE("code: a table-like answer whose rows keep the source's strings but not its numbers only annotates") {
+  // Rows of a key and two numbers. Aligned on literal values, the answer's rows pair on their
+  // equal keys and punctuation; the numbers between are gaps on one diagonal, and they count in
+  // the literal check (two of each row's three literals differ), as they would in a copy
+  // aligned on abstracted tokens.
+  auto table = [](const std::string& prefix, int base) {
+    std::string file = "package data;\n\nfinal class Limits_" + prefix + " {\n  static final Object[][] ROWS = {\n";
+    for (int i = 0; i < 120; ++i) {
+      const std::string n = std::to_string(i);
+      file += "    { \"" + prefix + ".setting.number." + n + "\", Kind.LIMIT, Mode.HARD, " +
+              std::to_string(base + i) + ", " + std::to_string(2 * base + i) + " },\n";
+    }
+    return file + "  };\n}\n";
+  };
+  TempDir dir;
+  WriteCodeIndex(dir / "idx",
+                 {{"limits/Limits_alpha.java", table("alpha", 100)},
+                  {"limits/Limits_beta.java", table("beta", 100)},
+                  {"limits/Limits_gamma.java", table("gamma", 100)}},
+                 "java");
+  FilterOptions o;
+  o.max_document_frequency = 2;
+  // Alpha's rows 30 to 89, with its keys and other numbers.
+  std::string answer;
+  for (int i = 30; i < 90; ++i) {
+    answer += "    { \"alpha.setting.number." + std::to_string(i) + "\", Kind.LIMIT, Mode.HARD, " +
+              std::to_string(700 + i) + ", " + std::to_string(1400 + i) + " },\n";
+  }
+  const Verdict v = CheckWith(dir / "idx", o, answer, "java");
+  INFO(v.reason);
+  REQUIRE(!v.spans.empty());
+  CHECK(v.spans.front().source_name == "limits/Limits_alpha.java");
+  CHECK(v.action == Action::kAnnotate);
 }
 
 TEST_CASE("code: the whole-block and short-span settings are policy keys with checked ranges") {

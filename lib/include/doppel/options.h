@@ -142,9 +142,11 @@ struct FilterOptions {
   // them make the span full evidence (0: off). A copy that keeps its names (verbatim,
   // reformatted) or its messages and docstrings (renamed too) is thus caught when its shape
   // alone is common (bench/README.md). A code answer most of whose fingerprints are boilerplate
-  // (a table, repetitive code) also selects candidates through its names and strings that at
-  // most code_name_df documents use, and is aligned on tokens that keep their literal values
-  // (every row of a table has one abstracted shape); 0 turns that off too.
+  // (a table, repetitive code) also selects candidates through its names and strings (of any
+  // length) that at most code_name_df documents use, each counting as a shared fingerprint
+  // toward min_candidate_hits, and is aligned on tokens that keep their literal values (every
+  // row of a table has one abstracted shape); its spans still need rare items to weigh fully.
+  // 0 turns that off too.
   uint32_t code_rare_items = 2;
   uint32_t code_name_df = 8;
   uint32_t code_literal_bytes = 16;
@@ -163,7 +165,8 @@ struct FilterOptions {
   // renamed and reformatted function of 550 and flagged 9 more of 4,409 new files in the code
   // scan; 12 takes the p99 of a 100-line code check from 5.4 to 4.5 ms (bench/README.md).
   uint32_t max_candidates = 12;
-  // A candidate needs at least this many shared (non-boilerplate) fingerprints.
+  // A candidate needs at least this many shared (non-boilerplate) fingerprints (for a
+  // table-like code answer, rare spellings count as well: code_rare_items).
   uint32_t min_candidate_hits = 2;
   // Alignment seed length in tokens (every k-gram of the candidate, not only the winnowed
   // ones). Shorter seeds survive denser edits and make more chance seeds; code seeds are longer

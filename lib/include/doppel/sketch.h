@@ -64,6 +64,9 @@ class DocumentSketcher {
   // literal, whose normalized hash `token_hash` tells the two apart): a code fingerprint key
   // that no k-gram hash is expected to meet (another seed).
   uint64_t SpellingKey(uint64_t name, uint64_t token_hash) const;
+  // The SpellingKey of each distinct identifier and string literal spelling of `tokens`, sorted:
+  // the keys the index posts for a code document.
+  void SpellingKeys(const Tokens& tokens, std::vector<uint64_t>* out) const;
 
  private:
   SketchParams params_;

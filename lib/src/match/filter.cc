@@ -64,7 +64,7 @@ std::string Marker(const std::string& tmpl, const std::string& source) {
 
 struct Candidate {
   uint32_t id;
-  uint32_t hits;       // shared non-boilerplate fingerprints
+  uint32_t hits;       // shared non-boilerplate fingerprints, and rare spellings (table-like code)
   uint32_t band_hits;  // shared LSH bands
 };
 
@@ -374,13 +374,11 @@ void SpelledHashes(const Tokens& tokens, std::vector<uint64_t>* out) {
 // strings and numbers. Names stay abstracted, so a renamed copy keeps its literals; only grams
 // holding a literal are looked for, and each is kept at its first `keep` places. The first
 // occurrences of the fingerprints alone anchored such an answer at a repetition with other
-// values, which the literal check then judged a look-alike.
-void LiteralAnchors(const Tokens& q, const std::vector<Fingerprint>& fps, const Tokens& s, uint32_t k, size_t keep,
-                    std::vector<Anchor>* out) {
-  if (k == 0 || q.size() < k || s.size() < k) return;
-  std::vector<uint64_t> qs, ss;
-  SpelledHashes(q, &qs);
-  SpelledHashes(s, &ss);
+// values, which the literal check then judged a look-alike. `qs` and `ss` are the SpelledHashes
+// of the answer's tokens `q` and of the source's.
+void LiteralAnchors(const Tokens& q, const std::vector<uint64_t>& qs, const std::vector<Fingerprint>& fps,
+                    const std::vector<uint64_t>& ss, uint32_t k, size_t keep, std::vector<Anchor>* out) {
+  if (k == 0 || q.size() < k || ss.size() < k) return;
   const RollingHash roll(k);
   std::vector<std::pair<uint64_t, uint32_t>> wanted;  // (spelled gram, answer position)
   for (const Fingerprint& f : fps) {
@@ -398,7 +396,7 @@ void LiteralAnchors(const Tokens& q, const std::vector<Fingerprint>& fps, const 
          it != wanted.end() && it->first == r; ++it) {
       if (found[it - wanted.begin()]++ < keep) out->push_back({it->second, static_cast<uint32_t>(j)});
     }
-    if (j + k >= s.size()) break;
+    if (j + k >= ss.size()) break;
     r = roll.Slide(r, ss[j], ss[j + k]);
   }
 }
@@ -656,13 +654,6 @@ class SpellingFrequencies {
   // The rare items of span `a` (FilterOptions::code_rare_items): the distinct identifiers, and
   // string literals of at least o.code_literal_bytes bytes, aligned to the same spelling in the
   // source, that at most o.code_name_df protected code documents use.
-  // The document frequencies of postings already read (keys[i]'s posting is postings[i]).
-  void Remember(const std::vector<uint64_t>& keys, const std::vector<Posting>& postings) {
-    for (size_t i = 0; i < keys.size(); ++i) {
-      df_[keys[i]] = postings[i].saturated ? UINT32_MAX : static_cast<uint32_t>(postings[i].ids.size());
-    }
-  }
-
   Status RareItems(const AlignedSpan& a, const Tokens& q, const Tokens& s, const FilterOptions& o, uint32_t* items) {
     static const uint64_t kId = IdentifierTokenHash(), kStr = StringTokenHash();
     std::vector<uint64_t> keys;
@@ -682,9 +673,7 @@ class SpellingFrequencies {
     if (!unknown.empty()) {
       std::vector<Posting> postings;
       DOPPEL_RETURN_IF_ERROR(index_.GetGramPostings(Kind::kCode, unknown, &postings));
-      for (size_t i = 0; i < unknown.size(); ++i) {
-        df_[unknown[i]] = postings[i].saturated ? UINT32_MAX : static_cast<uint32_t>(postings[i].ids.size());
-      }
+      Remember(unknown, postings);
     }
     *items = 0;
     for (uint64_t k : keys) {
@@ -692,6 +681,13 @@ class SpellingFrequencies {
       *items += df > 0 && df <= o.code_name_df;
     }
     return Status::OK();
+  }
+
+  // The document frequencies of spelling postings already read (keys[i]'s is postings[i]).
+  void Remember(const std::vector<uint64_t>& keys, const std::vector<Posting>& postings) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      df_[keys[i]] = postings[i].saturated ? UINT32_MAX : static_cast<uint32_t>(postings[i].ids.size());
+    }
   }
 
  private:
@@ -871,29 +867,27 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         st.kind == Kind::kCode && o.code_rare_items > 0 && !fps.empty() && 2 * boilerplate > fps.size();
     std::vector<Posting> spelling_postings;
     if (table_like) {
-      static const uint64_t kId = IdentifierTokenHash(), kStr = StringTokenHash();
       std::vector<uint64_t> keys;
-      for (const Token& t : st.tokens) {
-        if ((t.hash == kId || t.hash == kStr) && t.name != 0) keys.push_back(sketcher_.SpellingKey(t.name, t.hash));
-      }
-      std::sort(keys.begin(), keys.end());
-      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      sketcher_.SpellingKeys(st.tokens, &keys);
       DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, keys, &spelling_postings));
       spelling_df.Remember(keys, spelling_postings);
+      // Only rare spellings select (their own bound, code_name_df, not max_document_frequency).
       for (auto& p : spelling_postings) {
         if (p.saturated || p.ids.size() > o.code_name_df) p.ids.clear();
       }
     }
     size_t max_ids = 0;
-    for (const auto* list : {&gram_postings, &band_postings, &spelling_postings}) {
+    for (const auto* list : {&gram_postings, &band_postings}) {
       for (const auto& p : *list) max_ids += counted(p) ? p.ids.size() : 0;
     }
+    for (const auto& p : spelling_postings) max_ids += p.ids.size();
     CandidateCounts cands(max_ids);
-    for (const auto* list : {&gram_postings, &spelling_postings}) {
-      for (const auto& p : *list) {
-        if (!counted(p)) continue;
-        for (uint32_t id : p.ids) ++cands[id].hits;
-      }
+    for (const auto& p : gram_postings) {
+      if (!counted(p)) continue;
+      for (uint32_t id : p.ids) ++cands[id].hits;
+    }
+    for (const auto& p : spelling_postings) {
+      for (uint32_t id : p.ids) ++cands[id].hits;
     }
     for (const auto& p : band_postings) {
       if (!counted(p)) continue;
@@ -961,7 +955,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // against every document that shares some of it. A candidate sharing as many fingerprints
     // as the one that accounted for a part is aligned (ranked first by a band, a near copy in
     // another file would otherwise take the part from the copy's own source). Candidates found
-    // through LSH bands (whole-answer similarity) are always aligned.
+    // through LSH bands (whole-answer similarity) are always aligned. (A table-like answer's
+    // candidates also count rare spellings among their hits; one that shares no fingerprint is
+    // always aligned, one that does is judged by its fingerprints as any other. Aligning every
+    // candidate of such an answer let a bundle that shares most of its rows with a dozen others
+    // take the answer from the bundle whose own strings it keeps: a longer span without the
+    // evidence ranks first, and ranking evidence first flagged import blocks in new code.)
     // Per answer token: the most fingerprints shared by a candidate whose span accounts for it
     // (0: none does).
     std::vector<uint32_t> accounted(st.tokens.size(), 0);
@@ -1025,6 +1024,13 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         src = std::move(fresh);
       }
       const Tokens& src_tokens = src->tokens;
+      // Both sides' tokens with their literal values (literal anchors, a table-like answer's
+      // alignment), made once per check and candidate when needed.
+      auto spelled = [&]() {
+        if (query_spelled.size() != st.tokens.size()) SpelledHashes(st.tokens, &query_spelled);
+        SpelledHashes(src_tokens, &source_spelled);
+      };
+      bool have_spelled = false;
       // Code: seeds only near shared fingerprints (anchors); none shared (a candidate through
       // LSH bands alone) leaves every seed.
       std::vector<Anchor> anchors;
@@ -1032,8 +1038,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       if (st.kind == Kind::kCode) {
         // A fingerprint the source repeats more than kMaxAnchorRepeats times (a table, a
         // refrain) anchors nothing when others do; otherwise the places where the answer's
-        // literals recur do (LiteralAnchors), or failing those its first occurrences. The
-        // anchors, and the source ranges they open, stay proportional to the answer.
+        // literals recur do (LiteralAnchors), or failing those its first occurrences. A
+        // table-like answer, aligned on its literal values, is also anchored where they recur.
+        // The anchors, and the source ranges they open, stay proportional to the answer.
         constexpr size_t kMaxAnchorRepeats = 8;
         query_fps.Collect(src->hashes, index_->params().window, kMaxAnchorRepeats,
                           [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); });
@@ -1045,7 +1052,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           }
         };
         first_occurrences(false);
-        if (anchors.empty()) LiteralAnchors(st.tokens, fps, src_tokens, gram_k, kMaxAnchorRepeats, &anchors);
+        if (anchors.empty() || table_like) {
+          spelled();
+          have_spelled = true;
+          LiteralAnchors(st.tokens, query_spelled, fps, source_spelled, gram_k, kMaxAnchorRepeats, &anchors);
+        }
         if (anchors.empty()) first_occurrences(true);
         if (!anchors.empty()) {
           std::sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) {
@@ -1055,7 +1066,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         }
       }
       if (table_like) {
-        SpelledHashes(src_tokens, &source_spelled);
+        if (!have_spelled) spelled();
         Align(query_grams, query_hashes, source_spelled, nullptr, ao, &aligned);
       } else if (st.kind == Kind::kCode || src->seed_k != query_grams.k()) {
         Align(query_grams, st.hashes, src->hashes, nullptr, ao, &aligned);
@@ -1102,11 +1113,23 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         bool literals_agree = true;
         if (st.kind == Kind::kCode && o.min_literal_agreement > 0) {
           uint32_t literals = 0, same = 0;
-          for (const auto& [qi, si] : a.pairs) {
+          auto compare = [&](uint32_t qi, uint32_t si) {
             const Token &qt = st.tokens[qi], &sk = src_tokens[si];
-            if (!IsLiteral(qt) || qt.name == 0 || sk.name == 0) continue;
+            if (!IsLiteral(qt) || qt.name == 0 || sk.name == 0) return;
             ++literals;
             same += qt.name == sk.name;
+          };
+          for (size_t i = 0; i < a.pairs.size(); ++i) {
+            const auto [qi, si] = a.pairs[i];
+            compare(qi, si);
+            // Aligned on literal values, a table-like answer's rows with other values are gaps
+            // between pairs: on one diagonal, the literals there are compared too.
+            if (!table_like || i + 1 == a.pairs.size()) continue;
+            const auto [qn, sn] = a.pairs[i + 1];
+            if (qn - qi != sn - si) continue;
+            for (uint32_t d = 1; qi + d < qn; ++d) {
+              if (st.tokens[qi + d].hash == src_tokens[si + d].hash) compare(qi + d, si + d);
+            }
           }
           literals_agree = literals < 2 || same >= o.min_literal_agreement * literals;
         }

@@ -63,6 +63,15 @@ uint64_t DocumentSketcher::SpellingKey(uint64_t name, uint64_t token_hash) const
   return HashKGram(both, 2, SpellingSeed(params_));
 }
 
+void DocumentSketcher::SpellingKeys(const Tokens& tokens, std::vector<uint64_t>* out) const {
+  static const uint64_t kIdentifier = IdentifierTokenHash(), kString = StringTokenHash();
+  out->clear();
+  for (const Token& t : tokens) {
+    if ((t.hash == kIdentifier || t.hash == kString) && t.name != 0) out->push_back(SpellingKey(t.name, t.hash));
+  }
+  SortUnique(out);
+}
+
 Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
   thread_local Tokens tokens;
   thread_local std::vector<uint64_t> hashes;
@@ -86,13 +95,7 @@ Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
   out->spelling_keys.clear();
   if (doc.kind == Kind::kCode) {
     if (!EncodeTokenStream(tokens, &out->token_stream)) out->token_stream.clear();
-    static const uint64_t kIdentifier = IdentifierTokenHash(), kString = StringTokenHash();
-    for (const Token& t : tokens) {
-      if ((t.hash == kIdentifier || t.hash == kString) && t.name != 0) {
-        out->spelling_keys.push_back(SpellingKey(t.name, t.hash));
-      }
-    }
-    SortUnique(&out->spelling_keys);
+    SpellingKeys(tokens, &out->spelling_keys);
   }
   SortUnique(&out->fingerprints);
   out->doc = std::move(doc);
