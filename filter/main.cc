@@ -143,7 +143,9 @@ Result<FilterOptions> OptionsOf(const Flags& f) {
 int RunCheck(const Flags& f) {
   auto options = OptionsOf(f);
   if (!options.ok()) return Fail(options.status());
-  auto filter = Filter::Open(f.index, *options);
+  IndexOptions io;
+  io.cache_text_postings = !f.jsonl;  // a stream of answers reads each text posting block about once, as a scan
+  auto filter = Filter::Open(f.index, *options, io);
   if (!filter.ok()) return Fail(filter.status());
   WarnIfEmpty(**filter, f.index);
   const std::string name = f.input == "-" ? "<stdin>" : f.input;

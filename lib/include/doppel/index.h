@@ -63,8 +63,9 @@ struct IndexOptions {
   // Keep the posting blocks that text lookups (fingerprints and LSH bands of text) read in the
   // block cache. A scan of new text reads each such block about once (its fingerprints are
   // spread over the whole index), so caching them costs an insert and an eviction per read and
-  // hits nothing: `scan` turns it off (bench/README.md, "Scan: speed"). Code lookups are always
-  // cached: code shares idioms, whose blocks recur (a code scan was slower without).
+  // hits nothing: `scan` and `check --jsonl` turn it off (bench/README.md, "Scan: speed").
+  // Code lookups are always cached: code shares idioms, whose blocks recur (a code scan was
+  // slower without).
   bool cache_text_postings = true;
 };
 
