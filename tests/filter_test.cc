@@ -173,8 +173,9 @@ void BuildCorpus(const std::string& dir) {
   REQUIRE(ws.added == 2);
 }
 
-std::unique_ptr<Filter> OpenFilter(const std::string& dir, const FilterOptions& o = {}) {
-  auto f = Filter::Open(dir, o);
+std::unique_ptr<Filter> OpenFilter(const std::string& dir, const FilterOptions& o = {},
+                                   const IndexOptions& io = {}) {
+  auto f = Filter::Open(dir, o, io);
   INFO(f.status().ToString());
   REQUIRE(f.ok());
   return std::move(f).value();
@@ -455,18 +456,17 @@ TEST_CASE("filter: a scan's filter leaves text posting blocks out of the block c
   BuildCorpus(dir);
   IndexOptions uncached;
   uncached.cache_text_postings = false;
-  auto scan_filter = Filter::Open(dir, FilterOptions(), uncached);
-  REQUIRE(scan_filter.ok());
+  auto scan_filter = OpenFilter(dir, FilterOptions(), uncached);
   auto filter = OpenFilter(dir);
   const EditedQuery q = MakeEditedQuery();
   const Verdict with_cache = CheckOk(*filter, q.text);
-  const Verdict without = CheckOk(**scan_filter, q.text);
+  const Verdict without = CheckOk(*scan_filter, q.text);
   // The same verdict; only the cache differs: both read the same documents' blocks, and the
   // default filter also keeps the posting blocks its fingerprint lookups read.
   CHECK(Describe(without) == Describe(with_cache));
   CHECK((without.action == Action::kRedact || without.action == Action::kBlock));
   auto cached_stats = filter->index().Stats();
-  auto scan_stats = (*scan_filter)->index().Stats();
+  auto scan_stats = scan_filter->index().Stats();
   REQUIRE(cached_stats.ok());
   REQUIRE(scan_stats.ok());
   INFO("cached " << cached_stats->block_cache_used << " bytes, scan " << scan_stats->block_cache_used);

@@ -153,6 +153,8 @@ class RocksIndex final : public Index {
   Status LoadState();
   Status MultiGetPostings(Cf cf, const std::vector<std::string>& keys, bool fill_cache,
                           std::vector<Posting>* out) const;
+  // Whether lookups for a query of this kind keep the blocks they read (cache_text_postings).
+  bool CachesPostingsOf(Kind query) const { return query == Kind::kCode || options_.cache_text_postings; }
   Status RemoveIdLocked(uint32_t id, rocksdb::WriteBatch* wb, Roaring* deleted_now);
   Status ReadU64(const char* key, uint64_t* v) const;
   // The bulk-load watermark: documents with ids from it on have no durable posting lists.
@@ -809,7 +811,7 @@ Status RocksIndex::GetGramPostings(Kind kind, std::span<const uint64_t> grams,
   std::vector<std::string> keys;
   keys.reserve(grams.size());
   for (uint64_t g : grams) keys.push_back(codec::GramKeyBytes(kind, g));
-  return MultiGetPostings(kGrams, keys, kind == Kind::kCode || options_.cache_text_postings, out);
+  return MultiGetPostings(kGrams, keys, CachesPostingsOf(kind), out);
 }
 
 Status RocksIndex::GetBandPostings(Kind query, std::span<const BandKey> band_keys,
@@ -817,7 +819,7 @@ Status RocksIndex::GetBandPostings(Kind query, std::span<const BandKey> band_key
   std::vector<std::string> keys;
   keys.reserve(band_keys.size());
   for (const auto& b : band_keys) keys.push_back(codec::BandKeyBytes(b.band, b.key));
-  return MultiGetPostings(kBands, keys, query == Kind::kCode || options_.cache_text_postings, out);
+  return MultiGetPostings(kBands, keys, CachesPostingsOf(query), out);
 }
 
 Result<DocumentInfo> RocksIndex::GetDocument(uint32_t id) const {

@@ -862,9 +862,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // that at most code_name_df protected code documents use) then select candidates as
     // fingerprints do, and it is aligned on tokens that keep their literal values.
     size_t boilerplate = 0;
-    for (size_t i = 0; i < fps.size(); ++i) boilerplate += !counted(gram_postings[fp_gram[i]]);
-    const bool table_like =
-        st.kind == Kind::kCode && o.code_rare_items > 0 && !fps.empty() && 2 * boilerplate > fps.size();
+    if (st.kind == Kind::kCode && o.code_rare_items > 0) {
+      for (size_t i = 0; i < fps.size(); ++i) boilerplate += !counted(gram_postings[fp_gram[i]]);
+    }
+    const bool table_like = 2 * boilerplate > fps.size();
     std::vector<Posting> spelling_postings;
     if (table_like) {
       std::vector<uint64_t> keys;
@@ -926,8 +927,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     ao.min_matched = whole_min;
     if (ranked.empty()) continue;
     std::vector<AlignedSpan> aligned;
+    // Code tokens with their literal values: for literal anchors, and what a table-like answer
+    // is aligned on (the source's are made per candidate when needed).
     std::vector<uint64_t> query_spelled, source_spelled;
-    if (table_like) SpelledHashes(st.tokens, &query_spelled);
+    if (st.kind == Kind::kCode) SpelledHashes(st.tokens, &query_spelled);
     const std::vector<uint64_t>& query_hashes = table_like ? query_spelled : st.hashes;
     const QueryGrams query_grams(query_hashes, ao.seed_size);
     // Anchors are for code; a text stream's fingerprints are not tabled for them.
@@ -1024,13 +1027,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         src = std::move(fresh);
       }
       const Tokens& src_tokens = src->tokens;
-      // Both sides' tokens with their literal values (literal anchors, a table-like answer's
-      // alignment), made once per check and candidate when needed.
-      auto spelled = [&]() {
-        if (query_spelled.size() != st.tokens.size()) SpelledHashes(st.tokens, &query_spelled);
-        SpelledHashes(src_tokens, &source_spelled);
-      };
-      bool have_spelled = false;
       // Code: seeds only near shared fingerprints (anchors); none shared (a candidate through
       // LSH bands alone) leaves every seed.
       std::vector<Anchor> anchors;
@@ -1052,9 +1048,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           }
         };
         first_occurrences(false);
-        if (anchors.empty() || table_like) {
-          spelled();
-          have_spelled = true;
+        if (anchors.empty() || table_like) {  // always for a table-like answer (code)
+          SpelledHashes(src_tokens, &source_spelled);
           LiteralAnchors(st.tokens, query_spelled, fps, source_spelled, gram_k, kMaxAnchorRepeats, &anchors);
         }
         if (anchors.empty()) first_occurrences(true);
@@ -1066,7 +1061,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         }
       }
       if (table_like) {
-        if (!have_spelled) spelled();
         Align(query_grams, query_hashes, source_spelled, nullptr, ao, &aligned);
       } else if (st.kind == Kind::kCode || src->seed_k != query_grams.k()) {
         Align(query_grams, st.hashes, src->hashes, nullptr, ao, &aligned);
