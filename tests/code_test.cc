@@ -102,6 +102,60 @@ TEST_CASE("code: normalization cases (renamed, reformatted, re-commented copies)
   CHECK(differ >= 2);
 }
 
+// The lexer's tokens, compared with the parse's token by token (hash, spelling, span, line).
+void CheckLexerReadsParse(const std::string& lang, const std::string& code) {
+  const Language* l = LanguageByName(lang);
+  REQUIRE(l != nullptr);
+  Tokens parsed, lexed;
+  REQUIRE(NewCodeTokenizer(l)->Tokenize(code, &parsed).ok());
+  REQUIRE(NewCodeLexer(l)->Tokenize(code, &lexed).ok());
+  INFO(lang << ":\n" << code);
+  REQUIRE(parsed.size() > 5);
+  for (size_t i = 0; i < std::min(parsed.size(), lexed.size()); ++i) {
+    INFO("token " << i << ": parse '" << code.substr(parsed[i].begin, parsed[i].end - parsed[i].begin) << "', lexer '"
+                  << code.substr(lexed[i].begin, lexed[i].end - lexed[i].begin) << "'");
+    REQUIRE(lexed[i].hash == parsed[i].hash);
+    CHECK(lexed[i].name == parsed[i].name);
+    CHECK(lexed[i].begin == parsed[i].begin);
+    CHECK(lexed[i].end == parsed[i].end);
+    CHECK(lexed[i].line == parsed[i].line);
+  }
+  CHECK(lexed.size() == parsed.size());
+}
+
+TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every language") {
+  size_t cases = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(DOPPEL_TEST_DATA) + "/code_normalization")) {
+    const Case c = ReadCase(e.path());
+    INFO(e.path().filename().string());
+    // A parse error's recovery, and JSX text between tags (one leaf in the parse), are not
+    // what a lexer reads.
+    if (e.path().filename().string().find("broken") != std::string::npos || c.lang == "tsx") continue;
+    CheckLexerReadsParse(c.lang, c.a);
+    CheckLexerReadsParse(c.lang, c.b);
+    ++cases;
+  }
+  CHECK(cases >= 11);
+  // What a lexer must tell from context.
+  CheckLexerReadsParse("javascript",
+                       "const re = /a[/]b/g, half = total / 2;\nconst s = `x ${a + `y`} z`;\n"
+                       "class C { get size() { return this.map.get(k); } }\nimport x from './x.js';\n");
+  CheckLexerReadsParse("python",
+                       "def f(self, xs):\n    \"\"\"Docstring.\"\"\"\n    from . import util\n"
+                       "    return [x for x in xs if x is not None]\n");
+  CheckLexerReadsParse("rust",
+                       "fn first<'a>(xs: &'a Vec<Vec<u8>>) -> Option<&'a u8> {\n    let f = || xs.len() >> 1;\n"
+                       "    let v: Vec<Vec<u8>> = Vec::new();\n    xs.first().and_then(|x| x.first())\n}\n");
+  CheckLexerReadsParse("ruby",
+                       "def greet(name)\n  opts = { key: :sym, list: %w[a b] }\n  return name.empty? ? nil : name\nend\n");
+  CheckLexerReadsParse("c",
+                       "#include <stdio.h>\n#define MAX(a, b) ((a) > (b) ? (a) : (b))\n"
+                       "int main(void) {\n  char c = 'x';\n  return p->next == NULL ? 0 : MAX(1, 2);\n}\n");
+  CheckLexerReadsParse("java",
+                       "class A {\n  Map<String, List<Integer>> m = new HashMap<>();\n"
+                       "  void run() { this.m.clear(); int x = y >> 2; }\n}\n");
+}
+
 TEST_CASE("code: tokens keep spans, lines and original names") {
   const std::string code = "def area(r):\n    return 3.14 * r * r  # circle\n";
   auto tok = NewCodeTokenizer(LanguageByName("python"));

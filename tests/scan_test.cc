@@ -100,6 +100,26 @@ TEST_CASE("scan: a repository's copies are reported with sources, lines and rena
   CHECK(Contains(ReadFile(fx.report + "/report.html"), "skipped 1 binary, 0 empty and 6 repeated files"));
 }
 
+TEST_CASE("scan: --lexer-first reports what the default reports", "[scan]") {
+  Fixture fx;
+  // New code beside the copy: read by the lexer only, and not flagged either way.
+  WriteFile(fx.repo + "/src/fresh.py",
+            "def tally(votes):\n    counts = {}\n    for v in votes:\n        counts[v] = counts.get(v, 0) + 1\n"
+            "    return sorted(counts.items(), key=lambda kv: -kv[1])\n");
+  const CommandResult exact = fx.Scan("--quiet");
+  INFO(Describe(exact));
+  REQUIRE(exact.exit_code == 0);
+  const std::string exact_results = ReadFile(fx.report + "/results.jsonl");
+  const CommandResult lexed = fx.Scan("--quiet --lexer-first");
+  INFO(Describe(lexed));
+  REQUIRE(lexed.exit_code == 0);
+  const std::string lexed_results = ReadFile(fx.report + "/results.jsonl");
+  CHECK(Contains(lexed_results, "src/indent.c"));
+  CHECK(!Contains(lexed_results, "fresh.py"));
+  CHECK(lexed_results == exact_results);  // the flagged file was parsed again: the same spans
+  CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"documents\":5,\"flagged\":3"));
+}
+
 TEST_CASE("scan: bytes covered count overlapping spans once", "[scan]") {
   TempDir tmp;
   REQUIRE(doppel_test::Run(Quote(kIndexBin) + " build --quiet --index " + Quote(tmp / "idx") +

@@ -1,5 +1,6 @@
-// libFuzzer target: the prose tokenizer and every language's code tokenizer on arbitrary bytes.
-// The first byte picks the tokenizer (0: prose, then each language and the generic lexer).
+// libFuzzer target: the prose tokenizer, every language's code tokenizer and its first-pass
+// lexer on arbitrary bytes. The first byte picks the tokenizer (0: prose, then the generic
+// lexer, each language's parse and each language's lexer).
 // Invariants: no crash; errors only as Status; tokens lie inside the input, in order, on
 // lines that do not decrease.
 #include <cstdint>
@@ -22,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto langs = Languages();
     if (langs.ok()) {
       for (const Language& l : **langs) t.push_back(NewCodeTokenizer(&l));
+      for (const Language& l : **langs) t.push_back(NewCodeLexer(&l));
     }
     return t;
   }();

@@ -29,6 +29,12 @@ namespace doppel {
 
 std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language);
 
+// A lexer that reads the tokens NewCodeTokenizer's parse gives without parsing, at a fraction of
+// its cost, for a first pass that decides which files to parse (doppel/scan.h). It agrees with
+// the parse on most tokens, not all: contextual keywords, `>>` closing two generic lists and
+// the like can differ.
+std::unique_ptr<Tokenizer> NewCodeLexer(const Language* language);
+
 // The lines [first, end) of `text` (counted from 0) that the tokenizer of `language` lexes as
 // table rows, one pair per run (for tests and diagnostics).
 std::vector<std::pair<uint32_t, uint32_t>> LexedTableRows(const Language* language, std::string_view text);

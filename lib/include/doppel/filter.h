@@ -36,6 +36,11 @@ struct CheckRequest {
   // timeout). The check looks at the clock between candidates, so it may overrun by one
   // alignment.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // Code is read by the first-pass lexer (NewCodeLexer in doppel/code_tokenizer.h) instead of
+  // its grammar's parser: several times cheaper, and its tokens differ from the parse's here and
+  // there, so spans can differ. A scan checks each file so first and checks again, parsed, the
+  // files where this found anything.
+  bool lexed_code = false;
 };
 
 class Filter {

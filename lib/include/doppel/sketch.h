@@ -48,6 +48,9 @@ class DocumentSketcher {
   // The tokenizer for a kind; code in a language without a grammar (or none named) gets the
   // generic code lexer.
   const Tokenizer& TokenizerFor(Kind kind, std::string_view language = "") const;
+  // The first-pass lexer for code in `language` (NewCodeLexer); the generic lexer without a
+  // grammar.
+  const Tokenizer& CodeLexerFor(std::string_view language) const;
   // Fails on invalid UTF-8 (naming the offset) and on documents over the size limit.
   Status Sketch(Document doc, SketchedDocument* out) const;
   // The parts of Sketch a query needs, from already computed token hashes.
@@ -73,7 +76,7 @@ class DocumentSketcher {
   MinHasher minhasher_;
   std::unique_ptr<Tokenizer> text_tokenizer_;
   std::unique_ptr<Tokenizer> generic_code_tokenizer_;
-  std::vector<std::pair<std::string, std::unique_ptr<Tokenizer>>> code_tokenizers_;
+  std::vector<std::pair<std::string, std::unique_ptr<Tokenizer>>> code_tokenizers_, code_lexers_;
 };
 
 }  // namespace doppel

@@ -625,6 +625,520 @@ class TreeSitterTokenizer final : public Tokenizer {
   std::string name_;
 };
 
+// The first pass of a scan: the tokens a parse would give, read by a lexer at a fraction of
+// the parse's cost. The grammar supplies the words it keeps verbatim (its keywords, which are
+// anonymous nodes) and the operators it knows (maximal munch over them); the language table
+// supplies comments, literal words and the leaves grammars name after their text (this, self).
+// What a lexer cannot know from the text alone (a contextual keyword read as a name, `>>`
+// closing two generic lists, a regular expression after `)`) makes it differ from the parse
+// here and there; a scan only uses these tokens to decide which files to parse.
+class CodeLexer final : public Tokenizer {
+ public:
+  explicit CodeLexer(const Language* lang) : lang_(lang), name_("code-lex/" + lang->name) {
+    const uint32_t n = ts_language_symbol_count(lang->grammar);
+    for (uint32_t sym = 0; sym < n; ++sym) {
+      if (ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) != TSSymbolTypeAnonymous) continue;
+      const char* name = ts_language_symbol_name(lang->grammar, static_cast<TSSymbol>(sym));
+      if (name == nullptr || *name == '\0') continue;
+      const std::string_view t(name);
+      if (std::all_of(t.begin(), t.end(), [](char c) { return IsWordByte(static_cast<unsigned char>(c)); })) {
+        if (!std::isdigit(static_cast<unsigned char>(t[0]))) keywords_.insert(t);
+        // A keyword spelled as a node type the table names (TypeScript's `number` and `string`
+        // types) takes that node's category in the parse, which looks categories up by name.
+        if (lang->numbers.count(name)) keyword_kind_[t] = kNum;
+        if (lang->strings.count(name)) keyword_kind_[t] = kStr;
+        if (lang->identifiers.count(name)) keyword_kind_[t] = kId;
+      } else if (t[0] == '#' && t.size() > 1 && std::isalpha(static_cast<unsigned char>(t[1]))) {
+        directives_.insert(t);
+      } else if (t.size() <= 4 && std::none_of(t.begin(), t.end(), [](char c) {
+                   return IsWordByte(static_cast<unsigned char>(c)) || c == ' ' || c == '"' || c == '\'' || c == '`';
+                 })) {
+        operators_.insert(t);
+      }
+    }
+    for (const std::string& w : lang->word_tokens) keywords_.insert(w);
+    // Per language: leaves named after their text that are not anonymous nodes (Java's
+    // void_type, Rust's mutable_specifier), and words its grammar keeps as keywords in a few
+    // places but reads as names elsewhere (`get` in JavaScript: a keyword before a method name,
+    // a name before a call), decided by what follows them.
+    struct Words {
+      std::vector<const char*> leaves, contextual, names;  // names: keywords in rare places only
+    };
+    static const std::unordered_map<std::string_view, Words> kWords = {
+        {"java", {{"this", "super", "void", "boolean"}, {"record", "var", "yield", "permits", "sealed", "open", "module", "requires", "exports", "to", "with", "transitive", "uses", "provides", "opens"}}},
+        {"rust", {{"mut", "crate", "self", "super", "_"}, {"union", "default", "macro_rules", "raw"},
+                  // a macro's fragment specifiers ($x:expr)
+                  {"ty", "item", "expr", "block", "ident", "pat", "path", "tt", "literal", "lifetime", "meta", "vis", "stmt", "pat_param"}}},
+        {"ruby", {{"self"}, {}}},
+        {"cpp", {{"this", "auto", "nullptr"}, {"final", "override", "module", "import"}}},
+        {"c", {{}, {}}},
+        {"c_sharp", {{"this", "base"}, {"value", "var", "where", "select", "from", "group", "into", "orderby", "join", "let", "on", "equals", "by", "ascending", "descending", "add", "remove", "global", "alias", "dynamic", "partial", "file", "record", "required", "scoped", "nameof", "when", "and", "or", "not", "args", "field", "property", "method", "param", "event", "assembly", "type", "module", "init", "managed", "unmanaged", "notnull"}}},
+        {"python", {{}, {"print", "exec", "match", "case", "type", "_"}}},
+        {"go", {{}, {}}},
+        {"javascript", {{"this", "super", "undefined"}, {"get", "set", "of", "from", "as", "static", "target", "meta", "async"}}},
+        {"typescript", {{"this", "super", "undefined"}, {"get", "set", "of", "from", "as", "static", "target", "meta", "type", "declare", "namespace", "module", "is", "number", "string", "global", "asserts", "infer", "keyof", "async", "abstract", "override", "accessor", "satisfies", "require", "out"}}},
+    };
+    const auto words = kWords.find(lang->name == "tsx" ? std::string_view("typescript") : std::string_view(lang->name));
+    if (words != kWords.end()) {
+      for (const char* w : words->second.leaves) keywords_.insert(w);
+      for (const char* w : words->second.contextual) {
+        if (keywords_.count(w)) contextual_.insert(w);
+      }
+      for (const char* w : words->second.names) keywords_.erase(w);
+    }
+    if (lang->name != "rust") keywords_.erase("_");  // a name in other grammars' leaves
+    operators_.insert("...");
+    operators_.erase("?:");
+    for (auto it = operators_.begin(); it != operators_.end();) {
+      // Bracket pairs (C++'s operator() and [[attributes]]) are read one bracket at a time.
+      it = it->size() > 1 && it->find_first_of("()[]{}") != std::string::npos ? operators_.erase(it) : std::next(it);
+    }
+    rust_ = lang->name == "rust";
+    python_ = lang->name == "python";
+    ruby_ = lang->name == "ruby";
+    c_like_ = lang->name == "c" || lang->name == "cpp";
+    generics_ = lang->name != "c" && !python_ && !ruby_ && lang->name != "go" && lang->name != "javascript";
+    dollar_names_ = lang->name == "javascript" || lang->name == "typescript" || lang->name == "tsx";
+    object_keys_ = dollar_names_;
+    slash_regex_ = lang->strings.count("regex") > 0;
+  }
+  std::string_view Name() const override { return name_; }
+
+  Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line) const override {
+    out->clear();
+    DOPPEL_RETURN_IF_ERROR(CheckInput(text, base_offset));
+    out->reserve(text.size() / 4 + 4);
+    const size_t n = text.size();
+    uint32_t line = base_line;
+    int depth = 0;                 // brackets open
+    size_t line_first_token = 0;   // index in *out of the first token of the current line
+    auto at = [&](size_t i) -> unsigned char { return i < n ? static_cast<unsigned char>(text[i]) : 0; };
+    auto push = [&](uint64_t hash, uint64_t name, size_t b, size_t e, uint32_t l) {
+      out->push_back(Token{hash, name, static_cast<uint32_t>(b) + base_offset, static_cast<uint32_t>(e) + base_offset, l});
+    };
+    auto count_lines = [&](size_t b, size_t e) {
+      for (size_t k = b; k < e; ++k) line += text[k] == '\n';
+    };
+    // The end of a quoted literal from its opening quote at q (closed at the same quote
+    // repeated `quotes` times; escapes with a backslash unless raw), or n.
+    auto quoted_end = [&](size_t q, char quote, size_t quotes, bool raw, bool single_line) {
+      size_t i = q + quotes;
+      while (i < n) {
+        const char c = text[i];
+        if (c == '\\' && !raw) {
+          i += 2;
+        } else if (c == quote && (quotes == 1 || text.compare(i, quotes, std::string(quotes, quote)) == 0)) {
+          return i + quotes;
+        } else if (c == '\n' && single_line) {
+          return i;
+        } else {
+          ++i;
+        }
+      }
+      return n;
+    };
+    // Whether a `/` here starts a regular expression: after an operator, an opening bracket, a
+    // keyword or nothing, not after a name, a literal or a closing bracket.
+    auto regex_here = [&]() {
+      if (out->empty()) return true;
+      const Token& last = out->back();
+      if (last.hash == kId || last.hash == kStr || last.hash == kNum) return false;
+      static const uint64_t kClosers[3] = {Hash(")"), Hash("]"), Hash("}")};
+      if (std::find(std::begin(kClosers), std::end(kClosers), last.hash) != std::end(kClosers)) return false;
+      return true;
+    };
+    // Ruby heredocs opened on the current line: (body start, terminator line start).
+    std::vector<std::pair<size_t, size_t>> heredocs;
+    size_t i = 0;
+    while (i < n) {
+      const unsigned char c = at(i);
+      const size_t b = i;
+      const uint32_t start_line = line;
+      if (c == '\n') {
+        ++line;
+        ++i;
+        for (const auto& [body, term] : heredocs) {
+          size_t term_end = text.find('\n', term);
+          term_end = term_end == std::string_view::npos ? n : term_end;
+          push(kStr, StringName(text.substr(body, term_end - body)), body, term_end, line);
+          count_lines(i, term_end);
+          i = term_end;
+        }
+        heredocs.clear();
+        continue;
+      }
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+        ++i;
+        continue;
+      }
+      const std::string_view rest = text.substr(i);
+      if (!lang_->line_comment.empty() && rest.substr(0, lang_->line_comment.size()) == lang_->line_comment) {
+        const size_t e = text.find('\n', i);
+        i = e == std::string_view::npos ? n : e;
+        continue;
+      }
+      if (!lang_->block_open.empty() && rest.substr(0, lang_->block_open.size()) == lang_->block_open) {
+        const size_t e = text.find(lang_->block_close, i + lang_->block_open.size());
+        i = e == std::string_view::npos ? n : e + lang_->block_close.size();
+        count_lines(b, i);
+        continue;
+      }
+      if (out->empty() || out->back().line != line) line_first_token = out->size();
+      // Strings (with the prefixes that open them).
+      size_t q = i;
+      bool raw = false;
+      if (IsWordByte(c) && !std::isdigit(c)) {
+        size_t e = i;
+        while (e < n && IsWordByte(at(e))) ++e;
+        const std::string_view word = text.substr(i, e - i);
+        if ((at(e) == '"' || at(e) == '\'') && word.size() <= 2 && IsStringPrefix(word)) {
+          q = e;
+          raw = rust_ && word.find('r') != std::string_view::npos;  // Python's r"\"" still escapes
+        } else if (rust_ && (word == "r" || word == "br") && at(e) == '#') {
+          q = e;
+        }
+      } else if ((c == '@' || c == '$') && (at(i + 1) == '"' || ((at(i + 1) == '@' || at(i + 1) == '$') && at(i + 2) == '"'))) {
+        q = at(i + 1) == '"' ? i + 1 : i + 2;  // C#: @"..." verbatim, $"..." interpolated
+        raw = c == '@' || at(i + 1) == '@';
+      }
+      const unsigned char qc = at(q);
+      if (qc == '#' && rust_) {  // r#"..."#
+        size_t hashes = 0;
+        while (at(q + hashes) == '#') ++hashes;
+        if (at(q + hashes) == '"') {
+          const std::string close = "\"" + std::string(hashes, '#');
+          const size_t e = text.find(close, q + hashes + 1);
+          i = e == std::string_view::npos ? n : e + close.size();
+          count_lines(b, i);
+          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+          continue;
+        }
+      } else if (qc == '"' || qc == '`' || (qc == '\'' && !(rust_ && IsLifetime(text, q)))) {
+        size_t e;
+        if (qc == '"' && text.compare(q, 3, "\"\"\"") == 0) {
+          e = quoted_end(q, '"', 3, raw, false);
+        } else if (qc == '\'' && python_ && text.compare(q, 3, "'''") == 0) {
+          e = quoted_end(q, '\'', 3, raw, false);
+        } else if (qc == '`') {
+          e = TemplateEnd(text, q);
+        } else if (qc == '"' && q > i && text[q - 1] == 'R' && !python_ && !rust_) {
+          // C++ raw string R"delim( ... )delim"
+          const size_t open = text.find('(', q);
+          const std::string close = ")" + std::string(text.substr(q + 1, open == std::string_view::npos ? 0 : open - q - 1)) + "\"";
+          const size_t f = open == std::string_view::npos ? std::string_view::npos : text.find(close, open);
+          e = f == std::string_view::npos ? n : f + close.size();
+        } else if (raw && text[i] == '@') {
+          e = q + 1;  // C# verbatim: "" is a quote
+          while (e < n && !(text[e] == '"' && at(e + 1) != '"')) e += text[e] == '"' ? 2 : 1;
+          e = std::min(n, e + 1);
+        } else {
+          e = quoted_end(q, static_cast<char>(qc), 1, raw && !python_, !ruby_);
+        }
+        i = e;
+        count_lines(b, i);
+        // A statement that is only a string (a Python docstring) carries no code.
+        if (python_ && depth == 0 && line_first_token == out->size() && NextOnLaterLine(text, i)) continue;
+        push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+        continue;
+      }
+      if (std::isdigit(c) || (c == '.' && std::isdigit(at(i + 1)) && (out->empty() || out->back().end != b + base_offset))) {
+        const bool hex = c == '0' && (at(i + 1) == 'x' || at(i + 1) == 'X');
+        ++i;
+        while (i < n) {
+          const unsigned char d = at(i);
+          if (IsWordByte(d)) {
+            ++i;
+          } else if (d == '.' && (std::isdigit(at(i + 1)) || (at(i + 1) != '.' && !IsWordByte(at(i + 1)) && !rust_))) {
+            ++i;
+          } else if ((d == '-' || d == '+') && (hex ? (text[i - 1] == 'p' || text[i - 1] == 'P') : (text[i - 1] == 'e' || text[i - 1] == 'E'))) {
+            ++i;
+          } else if (d == '\'' && std::isdigit(at(i + 1)) && !rust_) {
+            ++i;  // C++ digit separator
+          } else {
+            break;
+          }
+        }
+        push(kNum, Hash(text.substr(b, i - b)), b, i, start_line);
+        continue;
+      }
+      if (c == '\\' && (at(i + 1) == '\n' || (at(i + 1) == '\r' && at(i + 2) == '\n'))) {
+        ++i;  // a line continuation
+        continue;
+      }
+      if (IsWordByte(c) || c >= 0x80 || (c == '$' && (dollar_names_ || (rust_ && IsWordByte(at(i + 1))))) || (ruby_ && (c == '@' || c == '$') && IsWordByte(at(i + 1)))) {
+        ++i;
+        if (ruby_ && c == '@' && at(i) == '@') ++i;
+        while (i < n && (IsWordByte(at(i)) || at(i) >= 0x80 || (at(i) == '$' && dollar_names_))) ++i;
+        if (ruby_ && (at(i) == '?' || at(i) == '!') && at(i + 1) != '=' && at(i + 1) != ':') ++i;
+        const std::string_view word = text.substr(b, i - b);
+        // (Python's keywords are never attribute names: `from . import x`.)
+        const bool member = AfterMemberAccess(*out) && !(rust_ && word == "await") &&
+                            !(python_ && !contextual_.count(word));
+        const bool lifetime = rust_ && !out->empty() && out->back().hash == kQuote && out->back().end == b + base_offset;
+        bool keyword = !member && !lifetime && keywords_.count(word) > 0;
+        if (keyword && contextual_.count(word) && !(object_keys_ && !out->empty() && out->back().hash == kColon)) {
+          // (After a `:` in TypeScript a word is a type: `n: number,`.)
+          keyword = !NameFollows(text, i) && !(object_keys_ && word != "default" && NextIs(text, i, ':'));
+        }
+        if (keyword) {
+          if (const auto kind = keyword_kind_.find(word); kind != keyword_kind_.end()) {
+            push(kind->second, kind->second == kStr ? StringName(word) : Hash(word), b, i, start_line);
+            continue;
+          }
+          push(Hash(word), 0, b, i, start_line);
+        } else {
+          push(kId, Hash(word), b, i, start_line);
+        }
+        continue;
+      }
+      if (ruby_ && c == ':' && IsWordByte(at(i + 1)) && !std::isdigit(at(i + 1)) &&
+          (i == 0 || !(IsWordByte(at(i - 1)) || at(i - 1) == ')' || at(i - 1) == ']' || at(i - 1) == ':'))) {
+        i += 2;
+        while (i < n && IsWordByte(at(i))) ++i;
+        if (at(i) == '?' || at(i) == '!') ++i;
+        push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+        continue;
+      }
+      if (ruby_ && c == '%' && regex_here()) {
+        // %w[..], %i(..), %q{..}: a literal with its own brackets.
+        size_t o = i + 1;
+        if (std::isalpha(at(o))) ++o;
+        const char open = static_cast<char>(at(o));
+        const size_t k = std::string_view("([{<|!/").find(open);
+        if (open != 0 && k != std::string_view::npos) {
+          const char close = ")]}>|!/"[k];
+          size_t e = o + 1;
+          int nest = 0;
+          while (e < n && !(text[e] == close && nest == 0)) {
+            if (text[e] == '\\') ++e;
+            else if (text[e] == open && open != close) ++nest;
+            else if (text[e] == close) --nest;
+            ++e;
+          }
+          i = std::min(n, e + 1);
+          count_lines(b, i);
+          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+          continue;
+        }
+      }
+      if (ruby_ && c == '<' && at(i + 1) == '<' && (at(i + 2) == '~' || at(i + 2) == '-' || std::isupper(at(i + 2)) ||
+                                                   at(i + 2) == '\'' || at(i + 2) == '"')) {
+        // A heredoc: its opener, then its body (the lines after this one, up to the terminator).
+        size_t w = i + 2 + (at(i + 2) == '~' || at(i + 2) == '-');
+        const bool quoted = at(w) == '\'' || at(w) == '"';
+        w += quoted;
+        size_t we = w;
+        while (we < n && IsWordByte(at(we))) ++we;
+        if (we > w && (std::isupper(at(w)) || quoted)) {
+          const std::string word(text.substr(w, we - w));
+          i = we + quoted;
+          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+          const size_t eol = text.find('\n', i);
+          if (eol != std::string_view::npos) {
+            size_t body = eol + 1, end = body;
+            while (end < n) {
+              size_t le = text.find('\n', end);
+              if (le == std::string_view::npos) le = n;
+              std::string_view ln = text.substr(end, le - end);
+              while (!ln.empty() && (ln.front() == ' ' || ln.front() == '\t')) ln.remove_prefix(1);
+              while (!ln.empty() && (ln.back() == '\r' || ln.back() == ' ')) ln.remove_suffix(1);
+              if (ln == word) break;
+              end = le + 1;
+            }
+            if (end > body) heredocs.emplace_back(body, std::min(end, n));
+          }
+          continue;
+        }
+      }
+      if (c == '/' && slash_regex_ && regex_here()) {
+        size_t e = i + 1;
+        bool in_class = false;
+        while (e < n && text[e] != '\n') {
+          if (text[e] == '\\') {
+            e += 2;
+            continue;
+          }
+          if (text[e] == '[') in_class = true;
+          else if (text[e] == ']') in_class = false;
+          else if (text[e] == '/' && !in_class) break;
+          ++e;
+        }
+        if (e < n && text[e] == '/') {
+          i = e + 1;
+          while (i < n && std::isalpha(at(i))) ++i;
+          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+          continue;
+        }
+      }
+      if (c == '#' && !directives_.empty()) {
+        size_t e = i + 1;
+        while (e < n && (text[e] == ' ' || text[e] == '\t')) ++e;
+        size_t w = e;
+        while (w < n && IsWordByte(at(w))) ++w;
+        std::string directive = "#" + std::string(text.substr(e, w - e));
+        if (c_like_ && w > e && !directives_.count(directive) && (out->empty() || out->back().line != line)) {
+          // Another directive (#pragma, #warning): its name, then the rest of the line as one piece.
+          push(Hash(directive), 0, b, w, start_line);
+          size_t end = w;
+          while (end < n && text[end] != '\n') ++end;
+          size_t s = w;
+          while (s < end && (text[s] == ' ' || text[s] == '\t')) ++s;
+          size_t t2 = end;
+          while (t2 > s && (text[t2 - 1] == ' ' || text[t2 - 1] == '\t' || text[t2 - 1] == '\r')) --t2;
+          if (t2 > s) push(Hash(text.substr(s, t2 - s)), 0, s, t2, line);
+          i = end;
+          continue;
+        }
+        if (directives_.count(directive)) {
+          push(Hash(directive), 0, b, w, start_line);
+          i = w;
+          if (directive == "#include" || directive == "#define" || directive == "#pragma" || directive == "#error") {
+            // The rest of the line is read as one piece by the grammar (a path, or a macro's
+            // body after its name).
+            size_t k = w;
+            while (k < n && (text[k] == ' ' || text[k] == '\t')) ++k;
+            if (directive == "#define") {
+              size_t m = k;
+              while (m < n && IsWordByte(at(m))) ++m;
+              if (m > k) push(kId, Hash(text.substr(k, m - k)), k, m, line);
+              k = m;
+              if (at(k) == '(') {  // a function-like macro: its parameters are tokens
+                push(Hash("("), 0, k, k + 1, line);
+                for (++k; k < n && text[k] != ')' && text[k] != '\n';) {
+                  size_t w2 = k;
+                  while (w2 < n && (IsWordByte(at(w2)) || text[w2] == '.')) ++w2;
+                  if (w2 > k) {
+                    push(text[k] == '.' ? Hash(text.substr(k, w2 - k)) : kId, text[k] == '.' ? 0 : Hash(text.substr(k, w2 - k)), k, w2, line);
+                    k = w2;
+                  } else if (text[k] == ',') {
+                    push(Hash(","), 0, k, k + 1, line);
+                    ++k;
+                  } else {
+                    ++k;
+                  }
+                }
+                if (at(k) == ')') {
+                  push(Hash(")"), 0, k, k + 1, line);
+                  ++k;
+                }
+              }
+            }
+            if (directive == "#include" && at(k) == '"') continue;
+            size_t end = k;
+            while (end < n && text[end] != '\n') end += text[end] == '\\' && at(end + 1) == '\n' ? 2 : 1;
+            size_t s = k;
+            while (s < end && (text[s] == ' ' || text[s] == '\t')) ++s;
+            size_t t = end;
+            while (t > s && (text[t - 1] == ' ' || text[t - 1] == '\t' || text[t - 1] == '\r')) --t;
+            if (t > s) push(Hash(text.substr(s, t - s)), 0, s, t, line);
+            count_lines(w, end);
+            i = end;
+          }
+          continue;
+        }
+      }
+      // Operators and punctuation: the longest the grammar knows, except that `>>` right after
+      // a name or a bracket closes generic lists (List<List<T>>) in languages that have them.
+      size_t len = 1;
+      const bool generic_close = generics_ && c == '>' && at(i + 1) == '>' && i > 0 && at(i - 1) != ' ' && at(i - 1) != '\t';
+      for (size_t l = std::min<size_t>(4, n - i); l > 1 && !generic_close; --l) {
+        if (operators_.count(text.substr(i, l))) {
+          len = l;
+          break;
+        }
+      }
+      if (rust_ && c == '|' && at(i + 1) == '|' && !AfterOperand(*out)) len = 1;  // a closure's empty ||
+      if (c == '(' || c == '[' || c == '{') ++depth;
+      if ((c == ')' || c == ']' || c == '}') && depth > 0) --depth;
+      i += len;
+      push(Hash(text.substr(b, len)), 0, b, i, start_line);
+    }
+    DropCosmeticPunctuation(out);
+    return Status::OK();
+  }
+
+ private:
+  static bool IsWordByte(unsigned char c) { return std::isalnum(c) || c == '_'; }
+  static bool IsStringPrefix(std::string_view w) {
+    static const std::unordered_set<std::string_view> kPrefixes = {"L", "u", "U", "u8", "R", "LR", "uR", "UR", "b", "B", "r", "f", "F", "br", "rb", "Rb", "bR", "fr", "rf", "Fr", "rF", "c", "cr"};
+    return kPrefixes.count(w) > 0;
+  }
+  // A Rust lifetime or label ('a, 'static) rather than a character literal.
+  static bool IsLifetime(std::string_view text, size_t q) {
+    if (q + 2 >= text.size()) return false;
+    if (text[q + 1] == '\\') return false;
+    size_t e = q + 1;
+    while (e < text.size() && (std::isalnum(static_cast<unsigned char>(text[e])) || text[e] == '_')) ++e;
+    return e > q + 1 && (e >= text.size() || text[e] != '\'');
+  }
+  // The end of a template string from its backtick (nested ${...} with their own templates).
+  static size_t TemplateEnd(std::string_view text, size_t q) {
+    size_t i = q + 1;
+    int braces = 0;
+    while (i < text.size()) {
+      const char c = text[i];
+      if (c == '\\') {
+        i += 2;
+      } else if (braces == 0 && c == '`') {
+        return i + 1;
+      } else if (c == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+        ++braces;
+        i += 2;
+      } else if (braces > 0 && c == '{') {
+        ++braces;
+        ++i;
+      } else if (braces > 0 && c == '}') {
+        --braces;
+        ++i;
+      } else if (braces > 0 && c == '`') {
+        i = TemplateEnd(text, i);
+      } else {
+        ++i;
+      }
+    }
+    return text.size();
+  }
+  static bool NextIs(std::string_view text, size_t i, char c) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    return i < text.size() && text[i] == c && (i + 1 >= text.size() || text[i + 1] != ':');
+  }
+  // Whether the last token ends an operand (so `||` after it is an operator, not a closure).
+  static bool AfterOperand(const Tokens& out) {
+    if (out.empty()) return false;
+    static const uint64_t kEnds[4] = {Hash(")"), Hash("]"), Hash("}"), Hash("?")};
+    const uint64_t h = out.back().hash;
+    return h == kId || h == kStr || h == kNum || std::find(std::begin(kEnds), std::end(kEnds), h) != std::end(kEnds);
+  }
+  static bool NextOnLaterLine(std::string_view text, size_t i) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')) ++i;
+    return i >= text.size() || text[i] == '\n' || text[i] == '#';
+  }
+  bool AfterMemberAccess(const Tokens& out) const {
+    static const uint64_t kAccess[4] = {Hash("."), Hash("?."), Hash("::"), Hash("->")};
+    return !out.empty() && std::find(std::begin(kAccess), std::begin(kAccess) + (c_like_ ? 4 : 3), out.back().hash) !=
+                               std::begin(kAccess) + (c_like_ ? 4 : 3);
+  }
+  // Whether the word that ends at i is used as a name: what follows it is a call, a member
+  // access, an assignment or the end of an expression.
+  static bool NameFollows(std::string_view text, size_t i) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    if (i >= text.size()) return true;
+    const char c = text[i];
+    if (c == '=') return i + 1 >= text.size() || (text[i + 1] != '=' && text[i + 1] != '>');
+    return c == '(' || c == '.' || c == ',' || c == ')' || c == ';' || c == '[' || c == ']' || c == '}' ||
+           (c == '?' && i + 1 < text.size() && text[i + 1] == '.');
+  }
+
+  const Language* lang_;
+  std::string name_;
+  // Views of static strings: the grammar's symbol names, the language table's words, literals.
+  std::unordered_set<std::string_view> keywords_, contextual_, directives_, operators_;
+  std::unordered_map<std::string_view, uint64_t> keyword_kind_;  // keywords read as ID, STR or NUM
+  bool rust_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false, dollar_names_ = false,
+       object_keys_ = false, slash_regex_ = false;
+  const uint64_t kQuote = Hash("'"), kColon = Hash(":");
+};
+
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
@@ -699,6 +1213,11 @@ class GenericCodeTokenizer final : public Tokenizer {
 std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language) {
   if (language == nullptr || language->grammar == nullptr) return std::make_unique<GenericCodeTokenizer>();
   return std::make_unique<TreeSitterTokenizer>(language);
+}
+
+std::unique_ptr<Tokenizer> NewCodeLexer(const Language* language) {
+  if (language == nullptr || language->grammar == nullptr) return std::make_unique<GenericCodeTokenizer>();
+  return std::make_unique<CodeLexer>(language);
 }
 
 std::vector<std::pair<uint32_t, uint32_t>> LexedTableRows(const Language* language, std::string_view text) {

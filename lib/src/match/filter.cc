@@ -756,7 +756,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     st.kind = Kind::kCode;
     const Language* l = LookupLanguage(language);
     st.language = l ? l->name : "";
-    DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kCode, st.language).Tokenize(text, &st.tokens));
+    const Tokenizer& tokenizer =
+        request.lexed_code ? sketcher_.CodeLexerFor(st.language) : sketcher_.TokenizerFor(Kind::kCode, st.language);
+    DOPPEL_RETURN_IF_ERROR(tokenizer.Tokenize(text, &st.tokens));
     streams.push_back(std::move(st));
   } else {
     Stream prose;
@@ -771,7 +773,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         code.kind = Kind::kCode;
         const Language* l = LookupLanguage(seg.language);
         code.language = l ? l->name : "";
-        const Tokenizer& tokenizer = sketcher_.TokenizerFor(Kind::kCode, code.language);
+        const Tokenizer& tokenizer = request.lexed_code ? sketcher_.CodeLexerFor(code.language)
+                                                        : sketcher_.TokenizerFor(Kind::kCode, code.language);
         if (seg.prefix.empty()) {
           DOPPEL_RETURN_IF_ERROR(tokenizer.Tokenize(body, &code.tokens, seg.begin, seg.line));
         } else {

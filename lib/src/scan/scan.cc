@@ -551,6 +551,21 @@ std::string SummaryJson(const Tally& t, const std::string& index_dir) {
 // Reads the inputs and checks, in parallel, the documents `wanted` selects by their position in
 // input order; `done` gets each one (with its verdict or error) in input order, from one thread.
 // `done` returns false to stop.
+// One document's verdict. With lexer_first, code is first checked on the lexer's tokens and
+// checked again, parsed, only when that redacts or blocks: the verdict of a flagged file is
+// always the parse's, and most files are never parsed.
+Result<Verdict> CheckDocument(const Filter& filter, const Document& doc, bool lexer_first) {
+  CheckRequest request;
+  request.kind = doc.kind;
+  request.language = doc.language;
+  if (doc.kind != Kind::kCode || !lexer_first) return filter.Check(doc.text, request);
+  request.lexed_code = true;
+  Result<Verdict> first = filter.Check(doc.text, request);
+  if (!first.ok() || (first->action != Action::kRedact && first->action != Action::kBlock)) return first;
+  request.lexed_code = false;
+  return filter.Check(doc.text, request);
+}
+
 Status CheckInputs(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o,
                    const std::function<bool(uint64_t)>& wanted, bool describe,
                    const std::function<bool(Item&, uint64_t)>& done, ReaderCounters* counters = nullptr) {
@@ -593,7 +608,7 @@ Status CheckInputs(const Filter& filter, const std::vector<std::string>& inputs,
               [&](std::shared_ptr<Batch> b) {
                 for (auto& [ordinal, it] : *b) {
                   if (!it.error.ok()) continue;
-                  it.verdict = filter.Check(it.doc.text, it.doc.kind, it.doc.language);
+                  it.verdict = CheckDocument(filter, it.doc, o.lexer_first);
                   if (describe && it.verdict.ok() &&
                       (it.verdict->action == Action::kRedact || it.verdict->action == Action::kBlock)) {
                     it.flagged = Describe(filter.index(), it.doc, *it.verdict);
@@ -643,7 +658,8 @@ Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>
   DOPPEL_ASSIGN_OR_RETURN(IndexStats st, filter.index().Stats());
   std::string k = filter.index().dir() + "\n" + std::to_string(st.documents) + " " + std::to_string(st.bytes) + " " +
                   std::to_string(st.deleted) + "\n" + std::to_string(o.rank) + "/" + std::to_string(o.world) + "\n" +
-                  o.reader.text_field + "\n" + o.reader.id_field + "\n" + VerdictSettings(filter.options()) + "\n";
+                  o.reader.text_field + "\n" + o.reader.id_field + "\n" + VerdictSettings(filter.options()) + "\n" +
+                  (o.lexer_first ? "lexer-first\n" : "");
   for (const auto& in : inputs) k += in + "\n";
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(k.data(), k.size())));

@@ -17,8 +17,20 @@ DocumentSketcher::DocumentSketcher(const SketchParams& params)
       generic_code_tokenizer_(NewCodeTokenizer(nullptr)) {
   auto langs = Languages();
   if (langs.ok()) {
-    for (const Language& l : **langs) code_tokenizers_.emplace_back(l.name, NewCodeTokenizer(&l));
+    for (const Language& l : **langs) {
+      code_tokenizers_.emplace_back(l.name, NewCodeTokenizer(&l));
+      code_lexers_.emplace_back(l.name, NewCodeLexer(&l));
+    }
   }
+}
+
+const Tokenizer& DocumentSketcher::CodeLexerFor(std::string_view language) const {
+  if (const Language* l = LookupLanguage(language)) {
+    for (const auto& [name, tok] : code_lexers_) {
+      if (name == l->name) return *tok;
+    }
+  }
+  return *generic_code_tokenizer_;
 }
 
 const Tokenizer& DocumentSketcher::TokenizerFor(Kind kind, std::string_view language) const {

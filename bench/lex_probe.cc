@@ -1,0 +1,153 @@
+// The first-pass lexer against the parse, on a set of code files: how fast each reads them and
+// how many of the parse's fingerprints the lexer's tokens give too; with an index, the
+// candidates each file's fingerprints select (per file, tab-separated, for choosing a bound).
+//   lex_probe [--index DIR] FILE...
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "doppel/code_tokenizer.h"
+#include "doppel/index.h"
+#include "doppel/language.h"
+#include "doppel/shingle.h"
+#include "doppel/sketch.h"
+
+using namespace doppel;
+
+namespace {
+std::string TokenText(const std::string& text, const Token& t) {
+  if (t.hash == IdentifierTokenHash()) return "ID";
+  if (t.hash == StringTokenHash()) return "STR";
+  if (t.hash == NumberTokenHash()) return "NUM";
+  return text.substr(t.begin, t.end - t.begin);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  int a = 1;
+  std::string index_dir;
+  if (a + 1 < argc && std::strcmp(argv[a], "--index") == 0) {
+    index_dir = argv[a + 1];
+    a += 2;
+  }
+  std::unique_ptr<Index> index;
+  SketchParams params;
+  if (!index_dir.empty()) {
+    IndexOptions io;
+    io.read_only = true;
+    auto r = Index::Open(index_dir, io);
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
+      return 1;
+    }
+    index = std::move(*r);
+    params = index->params();
+  }
+  DocumentSketcher sketcher(params);
+  struct PerLang {
+    double ts_s = 0, lx_s = 0, overlap = 0;
+    size_t files = 0, bytes = 0;
+    std::map<std::string, long> diff;
+  };
+  std::map<std::string, PerLang> langs;
+  std::map<const Language*, std::pair<std::unique_ptr<Tokenizer>, std::unique_ptr<Tokenizer>>> toks;
+  for (; a < argc; ++a) {
+    const Language* l = LanguageForPath(argv[a]);
+    if (l == nullptr || l->grammar == nullptr) continue;
+    std::ifstream in(argv[a], std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    auto& tk = toks[l];
+    if (!tk.first) tk = {NewCodeTokenizer(l), NewCodeLexer(l)};
+    Tokens ts, lx;
+    auto t0 = std::chrono::steady_clock::now();
+    if (!tk.first->Tokenize(text, &ts).ok()) continue;
+    auto t1 = std::chrono::steady_clock::now();
+    if (!tk.second->Tokenize(text, &lx).ok()) continue;
+    auto t2 = std::chrono::steady_clock::now();
+    PerLang& p = langs[l->name];
+    p.ts_s += std::chrono::duration<double>(t1 - t0).count();
+    p.lx_s += std::chrono::duration<double>(t2 - t1).count();
+    p.files++;
+    p.bytes += text.size();
+    std::vector<uint64_t> hts, hlx;
+    TokenHashes(ts, &hts);
+    TokenHashes(lx, &hlx);
+    std::vector<Fingerprint> fts, flx;
+    sketcher.FingerprintsOf(hts, Kind::kCode, &fts);
+    sketcher.FingerprintsOf(hlx, Kind::kCode, &flx);
+    std::vector<uint64_t> gts, glx;
+    for (auto& f : fts) gts.push_back(f.hash);
+    for (auto& f : flx) glx.push_back(f.hash);
+    std::sort(gts.begin(), gts.end());
+    gts.erase(std::unique(gts.begin(), gts.end()), gts.end());
+    std::sort(glx.begin(), glx.end());
+    glx.erase(std::unique(glx.begin(), glx.end()), glx.end());
+    size_t common = 0;
+    for (uint64_t g : gts) common += std::binary_search(glx.begin(), glx.end(), g);
+    const double overlap = gts.empty() ? 1.0 : double(common) / gts.size();
+    p.overlap += overlap;
+    // Token texts one side has more of.
+    std::unordered_map<std::string, long> count;
+    for (auto& t : ts) count[TokenText(text, t)]++;
+    for (auto& t : lx) count[TokenText(text, t)]--;
+    for (auto& [k, c] : count) {
+      if (c != 0) p.diff[k + (c > 0 ? " (parse)" : " (lexer)")] += std::labs(c);
+    }
+    if (index) {
+      // Per candidate: the most shared fingerprints in any window of kWin tokens (all, and
+      // those in at most 16 documents), and how many candidates have 2 or more there.
+      const uint32_t kWin = 64;
+      auto stats = [&](const std::vector<Fingerprint>& fps, uint32_t* max_hits, uint32_t* max_rare, uint32_t* n2) {
+        std::vector<uint64_t> grams;
+        for (auto& f : fps) grams.push_back(f.hash);
+        std::vector<Posting> post;
+        *max_hits = *max_rare = *n2 = 0;
+        if (!index->GetGramPostings(Kind::kCode, grams, &post).ok()) return;
+        std::unordered_map<uint32_t, std::vector<std::pair<uint32_t, bool>>> c;
+        for (size_t k = 0; k < post.size(); ++k) {
+          const Posting& q = post[k];
+          if (q.saturated || q.ids.size() > 512) continue;
+          for (uint32_t id : q.ids) c[id].push_back({fps[k].position, q.ids.size() <= 16});
+        }
+        for (auto& [id, v] : c) {
+          std::sort(v.begin(), v.end());
+          uint32_t best = 0, best_rare = 0;
+          for (size_t x = 0, y = 0, rare = 0; y < v.size(); ++y) {
+            rare += v[y].second;
+            while (v[y].first - v[x].first >= kWin) rare -= v[x++].second;
+            best = std::max<uint32_t>(best, y - x + 1);
+            best_rare = std::max<uint32_t>(best_rare, rare);
+          }
+          *max_hits = std::max(*max_hits, best);
+          *max_rare = std::max(*max_rare, best_rare);
+          *n2 += best >= 2;
+        }
+      };
+      uint32_t h1, r1, c1, h2, r2, c2;
+      stats(fts, &h1, &r1, &c1);
+      stats(flx, &h2, &r2, &c2);
+      std::printf("F\t%s\t%s\t%zu\t%zu\t%zu\t%.3f\t%u\t%u\t%u\t%u\t%u\t%u\n", argv[a], l->name.c_str(), text.size(), ts.size(),
+                  lx.size(), overlap, h1, r1, c1, h2, r2, c2);
+    }
+  }
+  for (auto& [name, p] : langs) {
+    std::printf("%-12s %5zu files %7.1f MB  parse+walk %6.1f MB/s  lexer %6.1f MB/s  fingerprints shared %.3f\n", name.c_str(),
+                p.files, p.bytes / 1e6, p.bytes / 1e6 / p.ts_s, p.bytes / 1e6 / p.lx_s, p.overlap / p.files);
+    std::vector<std::pair<long, std::string>> d;
+    for (auto& [k, c] : p.diff) d.push_back({c, k});
+    std::sort(d.rbegin(), d.rend());
+    std::printf("   ");
+    for (size_t i = 0; i < d.size() && i < 14; ++i) std::printf(" [%s]x%ld", d[i].second.c_str(), d[i].first);
+    std::printf("\n");
+  }
+  return 0;
+}
