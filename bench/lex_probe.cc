@@ -2,6 +2,8 @@
 // how many of the parse's fingerprints the lexer's tokens give too; with an index, the
 // candidates each file's fingerprints select (per file, tab-separated, for choosing a bound).
 //   lex_probe [--index DIR] FILE...
+//   lex_probe --check DIR FILE...   each file's verdict parsed and lexed, and the lines whose
+//                                   tokens differ
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "doppel/code_tokenizer.h"
+#include "doppel/filter.h"
 #include "doppel/index.h"
 #include "doppel/language.h"
 #include "doppel/shingle.h"
@@ -30,7 +33,62 @@ std::string TokenText(const std::string& text, const Token& t) {
 }
 }  // namespace
 
+namespace {
+int CheckFiles(const std::string& dir, int argc, char** argv) {
+  auto filter = Filter::Open(dir, FilterOptions());
+  if (!filter.ok()) {
+    std::fprintf(stderr, "%s\n", filter.status().ToString().c_str());
+    return 1;
+  }
+  for (int a = 0; a < argc; ++a) {
+    const Language* l = LanguageForPath(argv[a]);
+    if (l == nullptr) continue;
+    std::ifstream in(argv[a], std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    std::printf("== %s\n", argv[a]);
+    for (const bool lexed : {false, true}) {
+      CheckRequest r;
+      r.kind = Kind::kCode;
+      r.language = l->name;
+      r.lexed_code = lexed;
+      auto v = (*filter)->Check(text, r);
+      if (!v.ok()) continue;
+      std::printf("%s: %s\n", lexed ? "lexed " : "parsed", ActionName(v->action).data());
+      for (const Span& s : v->spans) {
+        std::printf("   lines %u-%u  %s %u-%u  matched %u/%u renaming %.2f\n", s.query.first_line, s.query.last_line,
+                    s.source_name.substr(s.source_name.rfind('/') + 1).c_str(), s.source.first_line, s.source.last_line,
+                    s.matched_tokens, s.query_tokens, s.renaming);
+      }
+    }
+    Tokens ts, lx;
+    NewCodeTokenizer(l)->Tokenize(text, &ts);
+    NewCodeLexer(l)->Tokenize(text, &lx);
+    std::map<uint32_t, std::vector<uint64_t>> by_line_ts, by_line_lx;
+    for (auto& t : ts) by_line_ts[t.line].push_back(t.hash);
+    for (auto& t : lx) by_line_lx[t.line].push_back(t.hash);
+    int shown = 0;
+    for (auto& [line, h] : by_line_ts) {
+      if (by_line_lx[line] != h && shown++ < 12) {
+        std::string s;
+        for (auto& t : ts) {
+          if (t.line == line) s += "[" + TokenText(text, t) + "]";
+        }
+        s += "  vs lexer ";
+        for (auto& t : lx) {
+          if (t.line == line) s += "[" + TokenText(text, t) + "]";
+        }
+        std::printf("   line %u: %s\n", line, s.c_str());
+      }
+    }
+  }
+  return 0;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (argc > 2 && std::strcmp(argv[1], "--check") == 0) return CheckFiles(argv[2], argc - 3, argv + 3);
   int a = 1;
   std::string index_dir;
   if (a + 1 < argc && std::strcmp(argv[a], "--index") == 0) {

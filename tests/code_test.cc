@@ -147,7 +147,9 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
                        "fn first<'a>(xs: &'a Vec<Vec<u8>>) -> Option<&'a u8> {\n    let f = || xs.len() >> 1;\n"
                        "    let v: Vec<Vec<u8>> = Vec::new();\n    xs.first().and_then(|x| x.first())\n}\n");
   CheckLexerReadsParse("ruby",
-                       "def greet(name)\n  opts = { key: :sym, list: %w[a b] }\n  return name.empty? ? nil : name\nend\n");
+                       "def greet(name)\n  opts = { key: :sym, list: %w[a b] }\n  return name.empty? ? nil : name\nend\n"
+                       "def [](key)\n  super(key)\nend\nalias_method :w, :[]= unless defined?(:w)\n");
+  CheckLexerReadsParse("rust", "fn f() -> Vec<u8> {\n    vec![if x { 2 } else { 3 }]\n}\nfn g(x: &mut Ctx<'_>) {}\n");
   CheckLexerReadsParse("c",
                        "#include <stdio.h>\n#define MAX(a, b) ((a) > (b) ? (a) : (b))\n"
                        "int main(void) {\n  char c = 'x';\n  return p->next == NULL ? 0 : MAX(1, 2);\n}\n");

@@ -648,6 +648,11 @@ class CodeLexer final : public Tokenizer {
         if (lang->numbers.count(name)) keyword_kind_[t] = kNum;
         if (lang->strings.count(name)) keyword_kind_[t] = kStr;
         if (lang->identifiers.count(name)) keyword_kind_[t] = kId;
+      } else if (t.size() > 1 && (t.back() == '!' || t.back() == '?') &&
+                 std::all_of(t.begin(), t.end() - 1, [](char c) { return IsWordByte(static_cast<unsigned char>(c)); })) {
+        // macro_rules! (Rust), defined? (Ruby, whose names may end in ? or !)
+        if (t.back() == '!') bang_words_.insert(t);
+        if (t.back() == '?') keywords_.insert(t);
       } else if (t[0] == '#' && t.size() > 1 && std::isalpha(static_cast<unsigned char>(t[1]))) {
         directives_.insert(t);
       } else if (t.size() <= 4 && std::none_of(t.begin(), t.end(), [](char c) {
@@ -669,7 +674,7 @@ class CodeLexer final : public Tokenizer {
         {"rust", {{"mut", "crate", "self", "super", "_"}, {"union", "default", "macro_rules", "raw"},
                   // a macro's fragment specifiers ($x:expr)
                   {"ty", "item", "expr", "block", "ident", "pat", "path", "tt", "literal", "lifetime", "meta", "vis", "stmt", "pat_param"}}},
-        {"ruby", {{"self"}, {}}},
+        {"ruby", {{"self", "super"}, {}}},
         {"cpp", {{"this", "auto", "nullptr"}, {"final", "override", "module", "import"}}},
         {"c", {{}, {}}},
         {"c_sharp", {{"this", "base"}, {"value", "var", "where", "select", "from", "group", "into", "orderby", "join", "let", "on", "equals", "by", "ascending", "descending", "add", "remove", "global", "alias", "dynamic", "partial", "file", "record", "required", "scoped", "nameof", "when", "and", "or", "not", "args", "field", "property", "method", "param", "event", "assembly", "type", "module", "init", "managed", "unmanaged", "notnull"}}},
@@ -684,7 +689,9 @@ class CodeLexer final : public Tokenizer {
       for (const char* w : words->second.contextual) {
         if (keywords_.count(w)) contextual_.insert(w);
       }
-      for (const char* w : words->second.names) keywords_.erase(w);
+      for (const char* w : words->second.names) {
+        if (keywords_.erase(w)) fragments_.insert(w);
+      }
     }
     if (lang->name != "rust") keywords_.erase("_");  // a name in other grammars' leaves
     operators_.insert("...");
@@ -711,6 +718,7 @@ class CodeLexer final : public Tokenizer {
     const size_t n = text.size();
     uint32_t line = base_line;
     int depth = 0;                 // brackets open
+    int macro_depth = -1;          // Rust: the depth outside the macro token tree the lexer is in
     size_t line_first_token = 0;   // index in *out of the first token of the current line
     auto at = [&](size_t i) -> unsigned char { return i < n ? static_cast<unsigned char>(text[i]) : 0; };
     auto push = [&](uint64_t hash, uint64_t name, size_t b, size_t e, uint32_t l) {
@@ -871,6 +879,16 @@ class CodeLexer final : public Tokenizer {
         while (i < n && (IsWordByte(at(i)) || at(i) >= 0x80 || (at(i) == '$' && dollar_names_))) ++i;
         if (ruby_ && (at(i) == '?' || at(i) == '!') && at(i + 1) != '=' && at(i + 1) != ':') ++i;
         const std::string_view word = text.substr(b, i - b);
+        if (at(i) == '!' && at(i + 1) != '=' && bang_words_.count(text.substr(b, i + 1 - b))) {  // macro_rules!
+          ++i;
+          push(Hash(text.substr(b, i - b)), 0, b, i, start_line);
+          continue;
+        }
+        if (rust_ && fragments_.count(word) && out->size() >= 2 && out->back().hash == kColon &&
+            out->rbegin()[1].hash == kId && text[out->rbegin()[1].begin - base_offset] == '$') {
+          push(Hash(word), 0, b, i, start_line);  // a macro fragment specifier: $x:expr
+          continue;
+        }
         // (Python's keywords are never attribute names: `from . import x`.)
         const bool member = AfterMemberAccess(*out) && !(rust_ && word == "await") &&
                             !(python_ && !contextual_.count(word));
@@ -880,6 +898,8 @@ class CodeLexer final : public Tokenizer {
           // (After a `:` in TypeScript a word is a type: `n: number,`.)
           keyword = !NameFollows(text, i) && !(object_keys_ && word != "default" && NextIs(text, i, ':'));
         }
+        // (In a Rust macro's token tree the grammar reads `else` as a name.)
+        if (keyword && macro_depth >= 0 && word == "else") keyword = false;
         if (keyword) {
           if (const auto kind = keyword_kind_.find(word); kind != keyword_kind_.end()) {
             push(kind->second, kind->second == kStr ? StringName(word) : Hash(word), b, i, start_line);
@@ -888,6 +908,20 @@ class CodeLexer final : public Tokenizer {
           push(Hash(word), 0, b, i, start_line);
         } else {
           push(kId, Hash(word), b, i, start_line);
+        }
+        continue;
+      }
+      const bool after_def = ruby_ && !out->empty() &&
+                             (out->back().hash == kDef || (out->size() >= 3 && out->back().hash == kDot && out->rbegin()[2].hash == kDef));
+      if (ruby_ && (c == ':' || after_def) && at(i + (c == ':')) == '[' &&
+          at(i + (c == ':') + 1) == ']' && (c != ':' || i == 0 || !IsWordByte(at(i - 1)))) {
+        // An operator method's name, defined (def []=) or as a symbol (:[]=).
+        i += (c == ':') + 2;
+        if (at(i) == '=') ++i;
+        if (c == ':') {
+          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+        } else {
+          push(Hash(text.substr(b, i - b)), 0, b, i, start_line);
         }
         continue;
       }
@@ -1048,8 +1082,13 @@ class CodeLexer final : public Tokenizer {
         }
       }
       if (rust_ && c == '|' && at(i + 1) == '|' && !AfterOperand(*out)) len = 1;  // a closure's empty ||
-      if (c == '(' || c == '[' || c == '{') ++depth;
-      if ((c == ')' || c == ']' || c == '}') && depth > 0) --depth;
+      if (c == '(' || c == '[' || c == '{') {
+        if (rust_ && macro_depth < 0 && out->size() >= 2 && out->back().hash == kBang && out->rbegin()[1].hash == kId) {
+          macro_depth = depth;
+        }
+        ++depth;
+      }
+      if ((c == ')' || c == ']' || c == '}') && depth > 0 && --depth == macro_depth) macro_depth = -1;
       i += len;
       push(Hash(text.substr(b, len)), 0, b, i, start_line);
     }
@@ -1133,10 +1172,12 @@ class CodeLexer final : public Tokenizer {
   std::string name_;
   // Views of static strings: the grammar's symbol names, the language table's words, literals.
   std::unordered_set<std::string_view> keywords_, contextual_, directives_, operators_;
+  std::unordered_set<std::string_view> bang_words_;  // macro_rules!
+  std::unordered_set<std::string_view> fragments_;   // keywords only after `$name:` (Rust)
   std::unordered_map<std::string_view, uint64_t> keyword_kind_;  // keywords read as ID, STR or NUM
   bool rust_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false, dollar_names_ = false,
        object_keys_ = false, slash_regex_ = false;
-  const uint64_t kQuote = Hash("'"), kColon = Hash(":");
+  const uint64_t kQuote = Hash("'"), kColon = Hash(":"), kBang = Hash("!"), kDef = Hash("def"), kDot = Hash(".");
 };
 
 // C-like lexing for code in a language without a grammar.
