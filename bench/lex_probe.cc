@@ -31,9 +31,7 @@ std::string TokenText(const std::string& text, const Token& t) {
   if (t.hash == NumberTokenHash()) return "NUM";
   return text.substr(t.begin, t.end - t.begin);
 }
-}  // namespace
 
-namespace {
 int CheckFiles(const std::string& dir, int argc, char** argv) {
   auto filter = Filter::Open(dir, FilterOptions());
   if (!filter.ok()) {
@@ -63,8 +61,7 @@ int CheckFiles(const std::string& dir, int argc, char** argv) {
       }
     }
     Tokens ts, lx;
-    NewCodeTokenizer(l)->Tokenize(text, &ts);
-    NewCodeLexer(l)->Tokenize(text, &lx);
+    if (!NewCodeTokenizer(l)->Tokenize(text, &ts).ok() || !NewCodeLexer(l)->Tokenize(text, &lx).ok()) continue;
     std::map<uint32_t, std::vector<uint64_t>> by_line_ts, by_line_lx;
     for (auto& t : ts) by_line_ts[t.line].push_back(t.hash);
     for (auto& t : lx) by_line_lx[t.line].push_back(t.hash);

@@ -149,7 +149,28 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
   CheckLexerReadsParse("ruby",
                        "def greet(name)\n  opts = { key: :sym, list: %w[a b] }\n  return name.empty? ? nil : name\nend\n"
                        "def [](key)\n  super(key)\nend\nalias_method :w, :[]= unless defined?(:w)\n");
-  CheckLexerReadsParse("rust", "fn f() -> Vec<u8> {\n    vec![if x { 2 } else { 3 }]\n}\nfn g(x: &mut Ctx<'_>) {}\n");
+  CheckLexerReadsParse("rust", "fn f() -> Vec<u8> {\n    vec![if x { 2 } else { 3 }]\n}\nfn g(x: &mut Ctx<'_>) {}\n"
+                               "const USAGE: &str = \"\nUsage: tool [options]\n\";\nfn h(a: u32) -> u32 { a>>2 }\n");
+  CheckLexerReadsParse("go", "package p\n\nvar re = `C:\\dir\\` + `two\nlines`\n\nfunc f() int { return len(re) }\n");
+  CheckLexerReadsParse("c_sharp", "class A {\n  string s = $@\"a \"\"{b}\"\" c\";\n  string t = @\"x\"\"y\";\n}\n");
+  CheckLexerReadsParse("ruby", "def f\n  g(<<~ONE, <<~TWO)\n    first\n  ONE\n    second\n  TWO\n  h(1)\nend\n");
+  // Deeply nested templates and unclosed heredocs and regular expressions: read without
+  // exhausting the stack, tokens in order, lines exact.
+  for (const auto& [lang, unit] : std::vector<std::pair<std::string, std::string>>{
+           {"javascript", "`${"}, {"ruby", "<<~A + %w(\nx\nA\n"}, {"ruby", "<<'A"}, {"javascript", "= /[\\\n"}}) {
+    std::string text;
+    for (int i = 0; i < 20000; ++i) text += unit;
+    Tokens lexed;
+    REQUIRE(NewCodeLexer(LanguageByName(lang))->Tokenize(text, &lexed).ok());
+    uint32_t line = 1;
+    size_t at = 0;
+    for (size_t i = 0; i < lexed.size(); ++i) {
+      REQUIRE(lexed[i].end <= text.size());
+      REQUIRE((i == 0 || lexed[i].begin >= lexed[i - 1].begin));
+      for (; at < lexed[i].begin; ++at) line += text[at] == '\n';
+      REQUIRE(lexed[i].line == line);
+    }
+  }
   CheckLexerReadsParse("c",
                        "#include <stdio.h>\n#define MAX(a, b) ((a) > (b) ? (a) : (b))\n"
                        "int main(void) {\n  char c = 'x';\n  return p->next == NULL ? 0 : MAX(1, 2);\n}\n");

@@ -28,13 +28,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return t;
   }();
   if (size == 0) return 0;
-  const Tokenizer& tok = *tokenizers[data[0] % tokenizers.size()];
+  const size_t pick = data[0] % tokenizers.size();
+  const Tokenizer& tok = *tokenizers[pick];
+  // The lexers (the last half of the code tokenizers) also keep every token's line exact.
+  const bool lexer = pick >= tokenizers.size() - (tokenizers.size() - 2) / 2;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   Tokens tokens;
   if (!tok.Tokenize(text, &tokens).ok()) return 0;
-  uint32_t last_begin = 0, last_line = 1;
+  uint32_t last_begin = 0, last_line = 1, line = 1;
+  size_t counted_to = 0;
   for (const Token& t : tokens) {
     if (t.begin > t.end || t.end > text.size() || t.begin < last_begin || t.line < last_line) std::abort();
+    if (lexer) {
+      for (; counted_to < t.begin; ++counted_to) line += text[counted_to] == '\n';
+      if (t.line != line) std::abort();
+    }
     last_begin = t.begin;
     last_line = t.line;
   }

@@ -38,8 +38,8 @@ struct CheckRequest {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   // Code is read by the first-pass lexer (NewCodeLexer in doppel/code_tokenizer.h) instead of
   // its grammar's parser: several times cheaper, and its tokens differ from the parse's here and
-  // there, so spans can differ. A scan checks each file so first and checks again, parsed, the
-  // files where this found anything.
+  // there, so spans can differ. A scan with ScanOptions::lexer_first checks each file so
+  // first, and checks again, parsed, the files this check redacts or blocks.
   bool lexed_code = false;
 };
 

@@ -628,13 +628,14 @@ class TreeSitterTokenizer final : public Tokenizer {
 // The first pass of a scan: the tokens a parse would give, read by a lexer at a fraction of
 // the parse's cost. The grammar supplies the words it keeps verbatim (its keywords, which are
 // anonymous nodes) and the operators it knows (maximal munch over them); the language table
-// supplies comments, literal words and the leaves grammars name after their text (this, self).
+// supplies comments and literal words; a table here (kWords) the leaves grammars name after
+// their text (this, self) and the words they read as keywords only in some places.
 // What a lexer cannot know from the text alone (a contextual keyword read as a name, `>>`
 // closing two generic lists, a regular expression after `)`) makes it differ from the parse
 // here and there; a scan only uses these tokens to decide which files to parse.
 class CodeLexer final : public Tokenizer {
  public:
-  explicit CodeLexer(const Language* lang) : lang_(lang), name_("code-lex/" + lang->name) {
+  explicit CodeLexer(const Language* lang) : lang_(lang), name_(std::string(kCodeLexerVersion) + "/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     for (uint32_t sym = 0; sym < n; ++sym) {
       if (ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) != TSSymbolTypeAnonymous) continue;
@@ -645,9 +646,14 @@ class CodeLexer final : public Tokenizer {
         if (!std::isdigit(static_cast<unsigned char>(t[0]))) keywords_.insert(t);
         // A keyword spelled as a node type the table names (TypeScript's `number` and `string`
         // types) takes that node's category in the parse, which looks categories up by name.
-        if (lang->numbers.count(name)) keyword_kind_[t] = kNum;
-        if (lang->strings.count(name)) keyword_kind_[t] = kStr;
-        if (lang->identifiers.count(name)) keyword_kind_[t] = kId;
+        // (In the parse's order: strings, then names, then numbers.)
+        if (lang->strings.count(name)) {
+          keyword_kind_[t] = kStr;
+        } else if (lang->identifiers.count(name)) {
+          keyword_kind_[t] = kId;
+        } else if (lang->numbers.count(name)) {
+          keyword_kind_[t] = kNum;
+        }
       } else if (t.size() > 1 && (t.back() == '!' || t.back() == '?') &&
                  std::all_of(t.begin(), t.end() - 1, [](char c) { return IsWordByte(static_cast<unsigned char>(c)); })) {
         // macro_rules! (Rust), defined? (Ruby, whose names may end in ? or !)
@@ -661,39 +667,46 @@ class CodeLexer final : public Tokenizer {
         operators_.insert(t);
       }
     }
-    for (const std::string& w : lang->word_tokens) keywords_.insert(w);
+    for (const std::string& w : lang->word_tokens) {
+      keywords_.insert(w);
+      operand_words_.insert(Hash(w));  // true, null: a `/` after them divides
+    }
     // Per language: leaves named after their text that are not anonymous nodes (Java's
     // void_type, Rust's mutable_specifier), and words its grammar keeps as keywords in a few
     // places but reads as names elsewhere (`get` in JavaScript: a keyword before a method name,
     // a name before a call), decided by what follows them.
     struct Words {
-      std::vector<const char*> leaves, contextual, names;  // names: keywords in rare places only
+      // rust_fragments: keywords only after `$name:` in a macro (ty, expr), names elsewhere
+      std::vector<const char*> leaves, contextual, rust_fragments;
     };
     static const std::unordered_map<std::string_view, Words> kWords = {
-        {"java", {{"this", "super", "void", "boolean"}, {"record", "var", "yield", "permits", "sealed", "open", "module", "requires", "exports", "to", "with", "transitive", "uses", "provides", "opens"}}},
+        {"java", {{"this", "super", "void", "boolean"}, {"record", "var", "yield", "permits", "sealed", "open", "module", "requires", "exports", "to", "with", "transitive", "uses", "provides", "opens"}, {}}},
         {"rust", {{"mut", "crate", "self", "super", "_"}, {"union", "default", "macro_rules", "raw"},
                   // a macro's fragment specifiers ($x:expr)
                   {"ty", "item", "expr", "block", "ident", "pat", "path", "tt", "literal", "lifetime", "meta", "vis", "stmt", "pat_param"}}},
-        {"ruby", {{"self", "super"}, {}}},
-        {"cpp", {{"this", "auto", "nullptr"}, {"final", "override", "module", "import"}}},
-        {"c", {{}, {}}},
-        {"c_sharp", {{"this", "base"}, {"value", "var", "where", "select", "from", "group", "into", "orderby", "join", "let", "on", "equals", "by", "ascending", "descending", "add", "remove", "global", "alias", "dynamic", "partial", "file", "record", "required", "scoped", "nameof", "when", "and", "or", "not", "args", "field", "property", "method", "param", "event", "assembly", "type", "module", "init", "managed", "unmanaged", "notnull"}}},
-        {"python", {{}, {"print", "exec", "match", "case", "type", "_"}}},
-        {"go", {{}, {}}},
-        {"javascript", {{"this", "super", "undefined"}, {"get", "set", "of", "from", "as", "static", "target", "meta", "async"}}},
-        {"typescript", {{"this", "super", "undefined"}, {"get", "set", "of", "from", "as", "static", "target", "meta", "type", "declare", "namespace", "module", "is", "number", "string", "global", "asserts", "infer", "keyof", "async", "abstract", "override", "accessor", "satisfies", "require", "out"}}},
+        {"ruby", {{"self", "super"}, {}, {}}},
+        {"cpp", {{"this", "auto", "nullptr"}, {"final", "override", "module", "import"}, {}}},
+        {"c_sharp", {{"this", "base"}, {"value", "var", "where", "select", "from", "group", "into", "orderby", "join", "let", "on", "equals", "by", "ascending", "descending", "add", "remove", "global", "alias", "dynamic", "partial", "file", "record", "required", "scoped", "nameof", "when", "and", "or", "not", "args", "field", "property", "method", "param", "event", "assembly", "type", "module", "init", "managed", "unmanaged", "notnull"}, {}}},
+        {"python", {{}, {"print", "exec", "match", "case", "type"}, {}}},
+        {"javascript", {{"this", "super", "undefined"}, {"get", "set", "of", "from", "as", "static", "target", "meta", "async"}, {}}},
+        {"typescript", {{"this", "super", "undefined"}, {"get", "set", "of", "from", "as", "static", "target", "meta", "type", "declare", "namespace", "module", "is", "number", "string", "global", "asserts", "infer", "keyof", "async", "abstract", "override", "accessor", "satisfies", "require", "out"}, {}}},
     };
     const auto words = kWords.find(lang->name == "tsx" ? std::string_view("typescript") : std::string_view(lang->name));
     if (words != kWords.end()) {
-      for (const char* w : words->second.leaves) keywords_.insert(w);
+      for (const char* w : words->second.leaves) {
+        keywords_.insert(w);
+        operand_words_.insert(Hash(w));  // this, self
+      }
       for (const char* w : words->second.contextual) {
         if (keywords_.count(w)) contextual_.insert(w);
       }
-      for (const char* w : words->second.names) {
+      for (const char* w : words->second.rust_fragments) {
         if (keywords_.erase(w)) fragments_.insert(w);
       }
     }
-    if (lang->name != "rust") keywords_.erase("_");  // a name in other grammars' leaves
+    // `_` is a name in the parse of most files of the other languages (a few patterns read it
+    // as a keyword).
+    if (lang->name != "rust") keywords_.erase("_");
     operators_.insert("...");
     operators_.erase("?:");
     for (auto it = operators_.begin(); it != operators_.end();) {
@@ -706,7 +719,7 @@ class CodeLexer final : public Tokenizer {
     c_like_ = lang->name == "c" || lang->name == "cpp";
     generics_ = lang->name != "c" && !python_ && !ruby_ && lang->name != "go" && lang->name != "javascript";
     dollar_names_ = lang->name == "javascript" || lang->name == "typescript" || lang->name == "tsx";
-    object_keys_ = dollar_names_;
+    types_ = lang->name == "typescript" || lang->name == "tsx";
     slash_regex_ = lang->strings.count("regex") > 0;
   }
   std::string_view Name() const override { return name_; }
@@ -735,7 +748,7 @@ class CodeLexer final : public Tokenizer {
         const char c = text[i];
         if (c == '\\' && !raw) {
           i += 2;
-        } else if (c == quote && (quotes == 1 || text.compare(i, quotes, std::string(quotes, quote)) == 0)) {
+        } else if (c == quote && (quotes == 1 || (i + 2 < n && text[i + 1] == quote && text[i + 2] == quote))) {
           return i + quotes;
         } else if (c == '\n' && single_line) {
           return i;
@@ -750,29 +763,36 @@ class CodeLexer final : public Tokenizer {
     auto regex_here = [&]() {
       if (out->empty()) return true;
       const Token& last = out->back();
-      if (last.hash == kId || last.hash == kStr || last.hash == kNum) return false;
+      if (last.hash == kId || last.hash == kStr || last.hash == kNum || operand_words_.count(last.hash)) return false;
       static const uint64_t kClosers[3] = {Hash(")"), Hash("]"), Hash("}")};
       if (std::find(std::begin(kClosers), std::end(kClosers), last.hash) != std::end(kClosers)) return false;
       return true;
     };
-    // Ruby heredocs opened on the current line: (body start, terminator line start).
+    // Ruby heredocs opened on the current line: [body start, end of its terminator line).
     std::vector<std::pair<size_t, size_t>> heredocs;
     size_t i = 0;
     while (i < n) {
       const unsigned char c = at(i);
       const size_t b = i;
       const uint32_t start_line = line;
+      if (c == '\n' && !heredocs.empty()) {
+        // The bodies of the heredocs opened on the line this newline ends, one after another,
+        // each from the newline before it (as the parse reads them). A body that starts before
+        // here (a string on the opener's line ran past its end) is not read as one: tokens stay
+        // in order and the lexer never goes back.
+        for (const auto& [body, body_end] : heredocs) {
+          if (body < i) continue;
+          count_lines(i, body);
+          push(kStr, StringName(text.substr(body, body_end - body)), body, body_end, line);
+          count_lines(body, body_end);
+          i = body_end;
+        }
+        heredocs.clear();
+        continue;
+      }
       if (c == '\n') {
         ++line;
         ++i;
-        for (const auto& [body, term] : heredocs) {
-          size_t term_end = text.find('\n', term);
-          term_end = term_end == std::string_view::npos ? n : term_end;
-          push(kStr, StringName(text.substr(body, term_end - body)), body, term_end, line);
-          count_lines(i, term_end);
-          i = term_end;
-        }
-        heredocs.clear();
         continue;
       }
       if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
@@ -794,7 +814,7 @@ class CodeLexer final : public Tokenizer {
       if (out->empty() || out->back().line != line) line_first_token = out->size();
       // Strings (with the prefixes that open them).
       size_t q = i;
-      bool raw = false;
+      bool raw = false, verbatim = false;
       if (IsWordByte(c) && !std::isdigit(c)) {
         size_t e = i;
         while (e < n && IsWordByte(at(e))) ++e;
@@ -806,8 +826,8 @@ class CodeLexer final : public Tokenizer {
           q = e;
         }
       } else if ((c == '@' || c == '$') && (at(i + 1) == '"' || ((at(i + 1) == '@' || at(i + 1) == '$') && at(i + 2) == '"'))) {
-        q = at(i + 1) == '"' ? i + 1 : i + 2;  // C#: @"..." verbatim, $"..." interpolated
-        raw = c == '@' || at(i + 1) == '@';
+        q = at(i + 1) == '"' ? i + 1 : i + 2;  // C#: @"..." and $@"..." verbatim, $"..." interpolated
+        verbatim = c == '@' || at(i + 1) == '@';
       }
       const unsigned char qc = at(q);
       if (qc == '#' && rust_) {  // r#"..."#
@@ -827,20 +847,24 @@ class CodeLexer final : public Tokenizer {
           e = quoted_end(q, '"', 3, raw, false);
         } else if (qc == '\'' && python_ && text.compare(q, 3, "'''") == 0) {
           e = quoted_end(q, '\'', 3, raw, false);
-        } else if (qc == '`') {
+        } else if (qc == '`' && dollar_names_) {
           e = TemplateEnd(text, q);
+        } else if (qc == '`') {
+          const size_t f = text.find('`', q + 1);  // Go's raw strings, Ruby's commands
+          e = f == std::string_view::npos ? n : f + 1;
         } else if (qc == '"' && q > i && text[q - 1] == 'R' && !python_ && !rust_) {
           // C++ raw string R"delim( ... )delim"
           const size_t open = text.find('(', q);
           const std::string close = ")" + std::string(text.substr(q + 1, open == std::string_view::npos ? 0 : open - q - 1)) + "\"";
           const size_t f = open == std::string_view::npos ? std::string_view::npos : text.find(close, open);
           e = f == std::string_view::npos ? n : f + close.size();
-        } else if (raw && text[i] == '@') {
+        } else if (verbatim) {
           e = q + 1;  // C# verbatim: "" is a quote
           while (e < n && !(text[e] == '"' && at(e + 1) != '"')) e += text[e] == '"' ? 2 : 1;
           e = std::min(n, e + 1);
         } else {
-          e = quoted_end(q, static_cast<char>(qc), 1, raw && !python_, !ruby_);
+          // (Ruby's and Rust's strings may span lines.)
+          e = quoted_end(q, static_cast<char>(qc), 1, raw, !ruby_ && !rust_);
         }
         i = e;
         count_lines(b, i);
@@ -894,9 +918,10 @@ class CodeLexer final : public Tokenizer {
                             !(python_ && !contextual_.count(word));
         const bool lifetime = rust_ && !out->empty() && out->back().hash == kQuote && out->back().end == b + base_offset;
         bool keyword = !member && !lifetime && keywords_.count(word) > 0;
-        if (keyword && contextual_.count(word) && !(object_keys_ && !out->empty() && out->back().hash == kColon)) {
-          // (After a `:` in TypeScript a word is a type: `n: number,`.)
-          keyword = !NameFollows(text, i) && !(object_keys_ && word != "default" && NextIs(text, i, ':'));
+        if (keyword && contextual_.count(word) && !(types_ && !out->empty() && out->back().hash == kColon)) {
+          // (After a `:` in TypeScript a word is a type: `n: number,`. Before one in an object
+          // literal it is a key, except `default:` in a switch.)
+          keyword = !NameFollows(text, i) && !(dollar_names_ && word != "default" && NextIs(text, i, ':'));
         }
         // (In a Rust macro's token tree the grammar reads `else` as a name.)
         if (keyword && macro_depth >= 0 && word == "else") keyword = false;
@@ -963,32 +988,39 @@ class CodeLexer final : public Tokenizer {
         w += quoted;
         size_t we = w;
         while (we < n && IsWordByte(at(we))) ++we;
-        if (we > w && (std::isupper(at(w)) || quoted)) {
-          const std::string word(text.substr(w, we - w));
+        if (we > w && (std::isupper(at(w)) || quoted) && (!quoted || at(we) == at(w - 1))) {
+          const std::string_view word = text.substr(w, we - w);
           i = we + quoted;
           push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
-          const size_t eol = text.find('\n', i);
-          if (eol != std::string_view::npos) {
-            size_t body = eol + 1, end = body;
+          // Its body starts at this line's newline, or at the newline that ends the body of the
+          // heredoc opened before it on this line, and ends with the line holding only its word.
+          const size_t body = heredocs.empty() ? text.find('\n', i) : heredocs.back().second;
+          if (body != std::string_view::npos && body < n) {
+            size_t end = body + 1;
             while (end < n) {
               size_t le = text.find('\n', end);
               if (le == std::string_view::npos) le = n;
               std::string_view ln = text.substr(end, le - end);
               while (!ln.empty() && (ln.front() == ' ' || ln.front() == '\t')) ln.remove_prefix(1);
               while (!ln.empty() && (ln.back() == '\r' || ln.back() == ' ')) ln.remove_suffix(1);
+              end = le;
               if (ln == word) break;
-              end = le + 1;
+              if (end < n) ++end;
             }
-            if (end > body) heredocs.emplace_back(body, std::min(end, n));
+            heredocs.emplace_back(body, end);
           }
           continue;
         }
       }
       if (c == '/' && slash_regex_ && regex_here()) {
+        // (On one line, and at most kMaxRegex bytes: a `/` that opens none does not make each
+        // later `/` of its line read to the line's end again.)
         size_t e = i + 1;
         bool in_class = false;
-        while (e < n && text[e] != '\n') {
+        const size_t limit = std::min(n, i + kMaxRegex);
+        while (e < limit && text[e] != '\n') {
           if (text[e] == '\\') {
+            if (at(e + 1) == '\n') break;
             e += 2;
             continue;
           }
@@ -997,7 +1029,7 @@ class CodeLexer final : public Tokenizer {
           else if (text[e] == '/' && !in_class) break;
           ++e;
         }
-        if (e < n && text[e] == '/') {
+        if (e < limit && text[e] == '/') {
           i = e + 1;
           while (i < n && std::isalpha(at(i))) ++i;
           push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
@@ -1059,7 +1091,9 @@ class CodeLexer final : public Tokenizer {
             }
             if (directive == "#include" && at(k) == '"') continue;
             size_t end = k;
-            while (end < n && text[end] != '\n') end += text[end] == '\\' && at(end + 1) == '\n' ? 2 : 1;
+            while (end < n && text[end] != '\n') {
+              end += text[end] == '\\' && at(end + 1) == '\n' ? 2 : text[end] == '\\' && at(end + 1) == '\r' && at(end + 2) == '\n' ? 3 : 1;
+            }
             size_t s = k;
             while (s < end && (text[s] == ' ' || text[s] == '\t')) ++s;
             size_t t = end;
@@ -1071,10 +1105,12 @@ class CodeLexer final : public Tokenizer {
           continue;
         }
       }
-      // Operators and punctuation: the longest the grammar knows, except that `>>` right after
-      // a name or a bracket closes generic lists (List<List<T>>) in languages that have them.
+      // Operators and punctuation: the longest the grammar knows, except that `>>` written
+      // against what it follows (not `a >> 2`), and followed by neither `=` nor a digit (not
+      // `a>>=1`, `a>>2`), closes generic lists (List<List<T>>) in languages that have them.
       size_t len = 1;
-      const bool generic_close = generics_ && c == '>' && at(i + 1) == '>' && i > 0 && at(i - 1) != ' ' && at(i - 1) != '\t';
+      const bool generic_close = generics_ && c == '>' && at(i + 1) == '>' && i > 0 && at(i - 1) != ' ' &&
+                                 at(i - 1) != '\t' && at(i + 2) != '=' && !std::isdigit(at(i + 2));
       for (size_t l = std::min<size_t>(4, n - i); l > 1 && !generic_close; --l) {
         if (operators_.count(text.substr(i, l))) {
           len = l;
@@ -1097,7 +1133,10 @@ class CodeLexer final : public Tokenizer {
   }
 
  private:
-  static bool IsWordByte(unsigned char c) { return std::isalnum(c) || c == '_'; }
+  static constexpr size_t kMaxRegex = 512;
+  static bool IsWordByte(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  }
   static bool IsStringPrefix(std::string_view w) {
     static const std::unordered_set<std::string_view> kPrefixes = {"L", "u", "U", "u8", "R", "LR", "uR", "UR", "b", "B", "r", "f", "F", "br", "rb", "Rb", "bR", "fr", "rf", "Fr", "rF", "c", "cr"};
     return kPrefixes.count(w) > 0;
@@ -1110,30 +1149,35 @@ class CodeLexer final : public Tokenizer {
     while (e < text.size() && (std::isalnum(static_cast<unsigned char>(text[e])) || text[e] == '_')) ++e;
     return e > q + 1 && (e >= text.size() || text[e] != '\'');
   }
-  // The end of a template string from its backtick (nested ${...} with their own templates).
+  // The end of a template string from its backtick: substitutions (${...}) may hold braces
+  // and templates of their own, tracked on a stack (not by recursion: a file of nested
+  // templates must not exhaust the thread's stack).
   static size_t TemplateEnd(std::string_view text, size_t q) {
+    std::vector<int> braces;  // per open substitution: its braces still open; empty in the text
     size_t i = q + 1;
-    int braces = 0;
     while (i < text.size()) {
       const char c = text[i];
-      if (c == '\\') {
-        i += 2;
-      } else if (braces == 0 && c == '`') {
-        return i + 1;
-      } else if (c == '$' && i + 1 < text.size() && text[i + 1] == '{') {
-        ++braces;
-        i += 2;
-      } else if (braces > 0 && c == '{') {
-        ++braces;
-        ++i;
-      } else if (braces > 0 && c == '}') {
-        --braces;
-        ++i;
-      } else if (braces > 0 && c == '`') {
-        i = TemplateEnd(text, i);
-      } else {
-        ++i;
+      const bool in_text = braces.empty() || braces.back() < 0;
+      if (in_text) {
+        if (c == '\\') {
+          i += 2;
+          continue;
+        }
+        if (c == '`') {
+          if (braces.empty()) return i + 1;
+          braces.pop_back();  // a nested template ends: back in its substitution
+        } else if (c == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+          braces.push_back(1);
+          ++i;
+        }
+      } else if (c == '{') {
+        ++braces.back();
+      } else if (c == '}') {
+        if (--braces.back() == 0) braces.pop_back();  // the substitution ends: back in the text
+      } else if (c == '`') {
+        braces.push_back(-1);  // a nested template's text
       }
+      ++i;
     }
     return text.size();
   }
@@ -1175,8 +1219,11 @@ class CodeLexer final : public Tokenizer {
   std::unordered_set<std::string_view> bang_words_;  // macro_rules!
   std::unordered_set<std::string_view> fragments_;   // keywords only after `$name:` (Rust)
   std::unordered_map<std::string_view, uint64_t> keyword_kind_;  // keywords read as ID, STR or NUM
+  std::unordered_set<uint64_t> operand_words_;  // hashes of words that end an operand (this, true)
+  // dollar_names_: JavaScript and TypeScript (names with $, template strings, object keys);
+  // types_: TypeScript (type annotations after `:`).
   bool rust_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false, dollar_names_ = false,
-       object_keys_ = false, slash_regex_ = false;
+       types_ = false, slash_regex_ = false;
   const uint64_t kQuote = Hash("'"), kColon = Hash(":"), kBang = Hash("!"), kDef = Hash("def"), kDot = Hash(".");
 };
 

@@ -1,5 +1,7 @@
 #include "doppel/scan.h"
 
+#include "doppel/code_tokenizer.h"
+
 #include <tbb/global_control.h>
 #include <tbb/parallel_pipeline.h>
 
@@ -548,9 +550,6 @@ std::string SummaryJson(const Tally& t, const std::string& index_dir) {
   return js;
 }
 
-// Reads the inputs and checks, in parallel, the documents `wanted` selects by their position in
-// input order; `done` gets each one (with its verdict or error) in input order, from one thread.
-// `done` returns false to stop.
 // One document's verdict. With lexer_first, code is first checked on the lexer's tokens and
 // checked again, parsed, only when that redacts or blocks: the verdict of a flagged file is
 // always the parse's, and most files are never parsed.
@@ -566,6 +565,9 @@ Result<Verdict> CheckDocument(const Filter& filter, const Document& doc, bool le
   return filter.Check(doc.text, request);
 }
 
+// Reads the inputs and checks, in parallel, the documents `wanted` selects by their position in
+// input order; `done` gets each one (with its verdict or error) in input order, from one thread.
+// `done` returns false to stop.
 Status CheckInputs(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o,
                    const std::function<bool(uint64_t)>& wanted, bool describe,
                    const std::function<bool(Item&, uint64_t)>& done, ReaderCounters* counters = nullptr) {
@@ -652,14 +654,14 @@ std::string VerdictSettings(const FilterOptions& f) {
 }
 
 // What a check task's part depends on: the inputs, the split, the reader's fields, the filter's
-// verdict settings (a --policy or threshold flag) and the index (its directory, documents and
-// bytes). A rerun reuses a part whose key matches.
+// verdict settings (a --policy or threshold flag), the index (its directory, documents and
+// bytes) and, with lexer_first, the lexer's version. A rerun reuses a part whose key matches.
 Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o) {
   DOPPEL_ASSIGN_OR_RETURN(IndexStats st, filter.index().Stats());
   std::string k = filter.index().dir() + "\n" + std::to_string(st.documents) + " " + std::to_string(st.bytes) + " " +
                   std::to_string(st.deleted) + "\n" + std::to_string(o.rank) + "/" + std::to_string(o.world) + "\n" +
                   o.reader.text_field + "\n" + o.reader.id_field + "\n" + VerdictSettings(filter.options()) + "\n" +
-                  (o.lexer_first ? "lexer-first\n" : "");
+                  (o.lexer_first ? std::string(kCodeLexerVersion) + "\n" : "");
   for (const auto& in : inputs) k += in + "\n";
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(k.data(), k.size())));
