@@ -11,6 +11,8 @@
 // quality suite, bench/quality_code.cc, is where detection quality is measured), with a digest of
 // every verdict (a change meant only to be faster must print the same one). Then every answer is
 // checked again on one thread and timed, and its code block tokenized alone (the parse's share).
+// DOPPEL_LEXED_ANSWERS=1 checks the answers on the first-pass lexer's tokens instead of the
+// parse's (CheckRequest::lexed_code), to see what the parse costs a check.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -70,6 +72,14 @@ std::string Rename(const std::string& code, const Tokens& file_tokens, size_t ba
 }
 
 size_t CountLines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+// The check request of every answer: Markdown, its code blocks parsed or lexed.
+CheckRequest Req() {
+  static const bool lexed = std::getenv("DOPPEL_LEXED_ANSWERS") != nullptr;
+  CheckRequest r;
+  r.lexed_code = lexed;
+  return r;
+}
 
 }  // namespace
 
@@ -183,7 +193,7 @@ int main(int argc, char** argv) {
   uint64_t digest = 0xcbf29ce484222325ull;
   auto mix = [&digest](uint64_t x) { digest = (digest ^ x) * 0x100000001b3ull; };
   for (const auto& q : qs) {
-    auto v = (*filter)->Check(q.text);
+    auto v = (*filter)->Check(q.text, Req());
     if (!v.ok()) {
       std::fprintf(stderr, "check failed: %s\n", v.status().ToString().c_str());
       return 1;
@@ -216,7 +226,7 @@ int main(int argc, char** argv) {
   if (const char* passes = std::getenv("DOPPEL_PROFILE_PASSES")) {
     for (int p = std::atoi(passes); p > 0; --p) {
       for (const auto& q : qs) {
-        if (!(*filter)->Check(q.text).ok()) std::abort();
+        if (!(*filter)->Check(q.text, Req()).ok()) std::abort();
       }
     }
   }
@@ -225,7 +235,7 @@ int main(int argc, char** argv) {
   const Query* slowest_q = nullptr;
   for (const auto& q : qs) {
     const auto a = std::chrono::steady_clock::now();
-    auto v = (*filter)->Check(q.text);
+    auto v = (*filter)->Check(q.text, Req());
     const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
     if (!v.ok()) std::abort();
     all.push_back(us);
