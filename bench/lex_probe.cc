@@ -158,9 +158,11 @@ int main(int argc, char** argv) {
       if (c != 0) p.diff[k + (c > 0 ? " (parse)" : " (lexer)")] += std::labs(c);
     }
     if (index) {
-      // Per candidate: the most shared fingerprints in any window of kWin tokens (all, and
-      // those in at most 16 documents), and how many candidates have 2 or more there.
+      // Per candidate: the most shared fingerprints in any window of kWin tokens (all that
+      // select candidates, and those rare enough to weigh fully in a whole block), and how
+      // many candidates have 2 or more there.
       const uint32_t kWin = 64;
+      const FilterOptions defaults;
       auto stats = [&](const std::vector<Fingerprint>& fps, uint32_t* max_hits, uint32_t* max_rare, uint32_t* n2) {
         std::vector<uint64_t> grams;
         for (auto& f : fps) grams.push_back(f.hash);
@@ -170,8 +172,8 @@ int main(int argc, char** argv) {
         std::unordered_map<uint32_t, std::vector<std::pair<uint32_t, bool>>> c;
         for (size_t k = 0; k < post.size(); ++k) {
           const Posting& q = post[k];
-          if (q.saturated || q.ids.size() > 512) continue;
-          for (uint32_t id : q.ids) c[id].push_back({fps[k].position, q.ids.size() <= 16});
+          if (q.saturated || q.ids.size() > defaults.max_document_frequency) continue;
+          for (uint32_t id : q.ids) c[id].push_back({fps[k].position, q.ids.size() <= defaults.code_whole_df});
         }
         for (auto& [id, v] : c) {
           std::sort(v.begin(), v.end());

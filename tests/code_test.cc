@@ -631,6 +631,42 @@ TEST_CASE("code: renamed copies are found, localized and told apart from look-al
   for (const auto& sp : prose->spans) CHECK(sp.source_name != "lib/merge.py");
 }
 
+TEST_CASE("code: CheckRequest::lexed_code reads the answer's code with the first-pass lexer") {
+  // JSX text between tags is one leaf in the parse and words and punctuation to a lexer, so the
+  // two readings of this component count different tokens; both find the copy.
+  const std::string component =
+      "export function Greeting({ name, count }: Props) {\n"
+      "  const [open, setOpen] = useState(false);\n"
+      "  const label = count > 1 ? `${count} new messages` : 'one new message';\n"
+      "  return (\n"
+      "    <div className=\"greeting\" onClick={() => setOpen(!open)}>\n"
+      "      Hello there, dear friend: you have {label} waiting in the inbox today.\n"
+      "      {open && <List items={items.filter((m) => m.unread)} onSelect={select} />}\n"
+      "    </div>\n"
+      "  );\n"
+      "}\n";
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"ui/Greeting.tsx", component}}, "tsx");
+  auto filter = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(filter.ok());
+  for (const std::string& answer : {component, "Here it is:\n\n```tsx\n" + component + "```\n"}) {
+    CheckRequest parsed, lexed;
+    parsed.kind = lexed.kind = answer == component ? Kind::kCode : Kind::kText;
+    parsed.language = lexed.language = "tsx";
+    lexed.lexed_code = true;
+    auto p = (*filter)->Check(answer, parsed);
+    auto l = (*filter)->Check(answer, lexed);
+    REQUIRE(p.ok());
+    REQUIRE(l.ok());
+    INFO(answer);
+    CHECK(l->query_tokens > p->query_tokens);  // the JSX text's words
+    REQUIRE(!p->spans.empty());
+    REQUIRE(!l->spans.empty());
+    CHECK(l->spans.front().source_name == "ui/Greeting.tsx");
+    CHECK(l->action == p->action);
+  }
+}
+
 TEST_CASE("code: a fence in a list item or a block quote is read as code without its container") {
   TempDir dir;
   WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");

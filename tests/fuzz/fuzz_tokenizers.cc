@@ -16,6 +16,7 @@
 using namespace doppel;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static size_t first_lexer = 0;  // tokenizers[first_lexer...] are the first-pass lexers
   static const std::vector<std::unique_ptr<Tokenizer>> tokenizers = [] {
     std::vector<std::unique_ptr<Tokenizer>> t;
     t.push_back(NewTextTokenizer());
@@ -23,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto langs = Languages();
     if (langs.ok()) {
       for (const Language& l : **langs) t.push_back(NewCodeTokenizer(&l));
+      first_lexer = t.size();
       for (const Language& l : **langs) t.push_back(NewCodeLexer(&l));
     }
     return t;
@@ -30,8 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const size_t pick = data[0] % tokenizers.size();
   const Tokenizer& tok = *tokenizers[pick];
-  // The lexers (the last half of the code tokenizers) also keep every token's line exact.
-  const bool lexer = pick >= tokenizers.size() - (tokenizers.size() - 2) / 2;
+  // The lexers also keep every token's line exact.
+  const bool lexer = first_lexer > 0 && pick >= first_lexer;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   Tokens tokens;
   if (!tok.Tokenize(text, &tokens).ok()) return 0;

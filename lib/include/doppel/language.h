@@ -23,6 +23,11 @@ struct Language {
   // Words the grammar reads as tokens of their own, not as names, besides its keywords: literals
   // (true, nil, None) and primitive types (C's int, uint8_t). Verbatim in a lexed table row.
   std::unordered_set<std::string> word_tokens;
+  // For the first-pass lexer (NewCodeLexer in doppel/code_tokenizer.h): leaves the grammar names
+  // after their text that are not anonymous nodes (Java's `void`, Rust's `mut`); keywords it
+  // reads as names in most places (`get` in JavaScript), decided by what follows them; Rust's
+  // macro fragment specifiers (`expr`), keywords only after `$name:`.
+  std::vector<std::string> lexer_leaves, lexer_contextual, lexer_fragments;
   std::string line_comment;               // "#", "//"
   std::string block_open, block_close;    // "/*", "*/" or empty
   // A snippet that does not parse alone is parsed again between these lines ("class Snippet {"

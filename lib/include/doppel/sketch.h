@@ -76,7 +76,10 @@ class DocumentSketcher {
   MinHasher minhasher_;
   std::unique_ptr<Tokenizer> text_tokenizer_;
   std::unique_ptr<Tokenizer> generic_code_tokenizer_;
-  std::vector<std::pair<std::string, std::unique_ptr<Tokenizer>>> code_tokenizers_, code_lexers_;
+  using NamedTokenizers = std::vector<std::pair<std::string, std::unique_ptr<Tokenizer>>>;
+  // The tokenizer of `language` in `tokenizers`, or the generic code lexer.
+  const Tokenizer& CodeTokenizerIn(const NamedTokenizers& tokenizers, std::string_view language) const;
+  NamedTokenizers code_tokenizers_, code_lexers_;
 };
 
 }  // namespace doppel

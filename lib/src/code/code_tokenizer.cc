@@ -89,6 +89,26 @@ bool BracketsBalance(std::string_view open, const Token* begin, const Token* end
   return chars(close) && stack.empty();
 }
 
+// Whether `rest` (not empty) starts with `opener` (a comment's opener; "" opens nothing). The
+// first character is compared first: these run at every token of every line read.
+bool Opens(std::string_view rest, std::string_view opener) {
+  return !opener.empty() && rest[0] == opener[0] && rest.substr(0, opener.size()) == opener;
+}
+
+bool IsWordChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+bool IsWordChar(unsigned char c) { return IsWordChar(static_cast<char>(c)); }
+
+// Whether the last token is a member access (`.`, `?.`, `::`, and `->` unless `arrow` is false:
+// Python's `->` announces a return type): a reserved word after it is a property name
+// (`promise.catch`, `map.delete`).
+bool AfterMemberAccess(const Tokens& out, bool arrow = true) {
+  static const uint64_t kAccess[4] = {Hash("."), Hash("?."), Hash("::"), Hash("->")};
+  const uint64_t* end = std::begin(kAccess) + (arrow ? 4 : 3);
+  return !out.empty() && std::find(std::begin(kAccess), end, out.back().hash) != end;
+}
+
 // Words reserved wherever a language has them as keywords: no program uses them as names, so
 // an identifier spelled like one inside a parse error is that keyword read wrongly. Contextual
 // keywords (get, set, of, type, match, case, default, async, print ...) are names elsewhere and
@@ -165,7 +185,7 @@ class TreeSitterTokenizer final : public Tokenizer {
         fixed_hash_[sym] = Hash(type);
         fixed_text_[sym] = type;
         if (ReservedWords().count(type)) keywords_.insert(type);
-        if (!t.empty() && std::all_of(t.begin(), t.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; })) {
+        if (!t.empty() && std::all_of(t.begin(), t.end(), [](char ch) { return IsWordChar(ch); })) {
           not_names_.insert(t);
         }
       }
@@ -570,16 +590,6 @@ class TreeSitterTokenizer final : public Tokenizer {
     return comma_last ? RowKind::kLiterals : RowKind::kNone;
   }
 
-  // Whether `rest` (not empty) starts with `opener` (a comment's opener; "" opens nothing). The
-  // first character is compared first: these run at every token of every line read.
-  static bool Opens(std::string_view rest, std::string_view opener) {
-    return !opener.empty() && rest[0] == opener[0] && rest.substr(0, opener.size()) == opener;
-  }
-
-  static bool IsWordChar(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  }
-
   // The end of the string literal whose opening quote is text[q], if it closes before e (0 if
   // not). Triple quotes open strings that span lines, which rows do not hold.
   static size_t StringEnd(std::string_view text, size_t q, size_t e) {
@@ -593,13 +603,6 @@ class TreeSitterTokenizer final : public Tokenizer {
       }
     }
     return 0;
-  }
-
-  // Whether the last token is a member access (`.`, `?.`, `::`, `->`): a reserved word after it
-  // is a property name (`promise.catch`, `map.delete`).
-  static bool AfterMemberAccess(const Tokens& out) {
-    static const uint64_t kAccess[4] = {Hash("."), Hash("?."), Hash("::"), Hash("->")};
-    return !out.empty() && std::find(std::begin(kAccess), std::end(kAccess), out.back().hash) != std::end(kAccess);
   }
 
   // A statement holding nothing but a string literal (a docstring) carries no code.
@@ -642,71 +645,46 @@ class CodeLexer final : public Tokenizer {
       const char* name = ts_language_symbol_name(lang->grammar, static_cast<TSSymbol>(sym));
       if (name == nullptr || *name == '\0') continue;
       const std::string_view t(name);
-      if (std::all_of(t.begin(), t.end(), [](char c) { return IsWordByte(static_cast<unsigned char>(c)); })) {
-        if (!std::isdigit(static_cast<unsigned char>(t[0]))) keywords_.insert(t);
+      if (std::all_of(t.begin(), t.end(), [](char c) { return IsWordChar(static_cast<unsigned char>(c)); })) {
+        if (std::isdigit(static_cast<unsigned char>(t[0]))) continue;
+        Word& w = words_[t];
+        w.keyword = true;
         // A keyword spelled as a node type the table names (TypeScript's `number` and `string`
         // types) takes that node's category in the parse, which looks categories up by name.
         // (In the parse's order: strings, then names, then numbers.)
-        if (lang->strings.count(name)) {
-          keyword_kind_[t] = kStr;
-        } else if (lang->identifiers.count(name)) {
-          keyword_kind_[t] = kId;
-        } else if (lang->numbers.count(name)) {
-          keyword_kind_[t] = kNum;
-        }
+        w.kind = lang->strings.count(name) ? kStr : lang->identifiers.count(name) ? kId : lang->numbers.count(name) ? kNum : 0;
       } else if (t.size() > 1 && (t.back() == '!' || t.back() == '?') &&
-                 std::all_of(t.begin(), t.end() - 1, [](char c) { return IsWordByte(static_cast<unsigned char>(c)); })) {
+                 std::all_of(t.begin(), t.end() - 1, [](char c) { return IsWordChar(static_cast<unsigned char>(c)); })) {
         // macro_rules! (Rust), defined? (Ruby, whose names may end in ? or !)
-        if (t.back() == '!') bang_words_.insert(t);
-        if (t.back() == '?') keywords_.insert(t);
+        (t.back() == '!' ? words_[t].bang : words_[t].keyword) = true;
       } else if (t[0] == '#' && t.size() > 1 && std::isalpha(static_cast<unsigned char>(t[1]))) {
         directives_.insert(t);
       } else if (t.size() <= 4 && std::none_of(t.begin(), t.end(), [](char c) {
-                   return IsWordByte(static_cast<unsigned char>(c)) || c == ' ' || c == '"' || c == '\'' || c == '`';
+                   return IsWordChar(static_cast<unsigned char>(c)) || c == ' ' || c == '"' || c == '\'' || c == '`';
                  })) {
         operators_.insert(t);
       }
     }
     for (const std::string& w : lang->word_tokens) {
-      keywords_.insert(w);
+      words_[w].keyword = true;
       operand_words_.insert(Hash(w));  // true, null: a `/` after them divides
     }
-    // Per language: leaves named after their text that are not anonymous nodes (Java's
-    // void_type, Rust's mutable_specifier), and words its grammar keeps as keywords in a few
-    // places but reads as names elsewhere (`get` in JavaScript: a keyword before a method name,
-    // a name before a call), decided by what follows them.
-    struct Words {
-      // rust_fragments: keywords only after `$name:` in a macro (ty, expr), names elsewhere
-      std::vector<const char*> leaves, contextual, rust_fragments;
-    };
-    static const std::unordered_map<std::string_view, Words> kWords = {
-        {"java", {{"this", "super", "void", "boolean"}, {"record", "var", "yield", "permits", "sealed", "open", "module", "requires", "exports", "to", "with", "transitive", "uses", "provides", "opens"}, {}}},
-        {"rust", {{"mut", "crate", "self", "super", "_"}, {"union", "default", "macro_rules", "raw"},
-                  // a macro's fragment specifiers ($x:expr)
-                  {"ty", "item", "expr", "block", "ident", "pat", "path", "tt", "literal", "lifetime", "meta", "vis", "stmt", "pat_param"}}},
-        {"ruby", {{"self", "super"}, {}, {}}},
-        {"cpp", {{"this", "auto", "nullptr"}, {"final", "override", "module", "import"}, {}}},
-        {"c_sharp", {{"this", "base"}, {"value", "var", "where", "select", "from", "group", "into", "orderby", "join", "let", "on", "equals", "by", "ascending", "descending", "add", "remove", "global", "alias", "dynamic", "partial", "file", "record", "required", "scoped", "nameof", "when", "and", "or", "not", "args", "field", "property", "method", "param", "event", "assembly", "type", "module", "init", "managed", "unmanaged", "notnull"}, {}}},
-        {"python", {{}, {"print", "exec", "match", "case", "type"}, {}}},
-        {"javascript", {{"this", "super", "undefined"}, {"get", "set", "of", "from", "as", "static", "target", "meta", "async"}, {}}},
-        {"typescript", {{"this", "super", "undefined"}, {"get", "set", "of", "from", "as", "static", "target", "meta", "type", "declare", "namespace", "module", "is", "number", "string", "global", "asserts", "infer", "keyof", "async", "abstract", "override", "accessor", "satisfies", "require", "out"}, {}}},
-    };
-    const auto words = kWords.find(lang->name == "tsx" ? std::string_view("typescript") : std::string_view(lang->name));
-    if (words != kWords.end()) {
-      for (const char* w : words->second.leaves) {
-        keywords_.insert(w);
-        operand_words_.insert(Hash(w));  // this, self
-      }
-      for (const char* w : words->second.contextual) {
-        if (keywords_.count(w)) contextual_.insert(w);
-      }
-      for (const char* w : words->second.rust_fragments) {
-        if (keywords_.erase(w)) fragments_.insert(w);
+    for (const std::string& w : lang->lexer_leaves) {
+      words_[w].keyword = true;
+      operand_words_.insert(Hash(w));  // this, self
+    }
+    for (const std::string& w : lang->lexer_contextual) {
+      if (auto it = words_.find(w); it != words_.end() && it->second.keyword) it->second.contextual = true;
+    }
+    for (const std::string& w : lang->lexer_fragments) {
+      if (auto it = words_.find(w); it != words_.end() && it->second.keyword) {
+        it->second.keyword = false;
+        it->second.fragment = true;
       }
     }
     // `_` is a name in the parse of most files of the other languages (a few patterns read it
     // as a keyword).
-    if (lang->name != "rust") keywords_.erase("_");
+    if (auto it = words_.find("_"); it != words_.end() && lang->name != "rust") it->second.keyword = false;
     operators_.insert("...");
     operators_.erase("?:");
     for (auto it = operators_.begin(); it != operators_.end();) {
@@ -739,6 +717,22 @@ class CodeLexer final : public Tokenizer {
     };
     auto count_lines = [&](size_t b, size_t e) {
       for (size_t k = b; k < e; ++k) line += text[k] == '\n';
+    };
+    // A preprocessor directive's argument from `from` to the end of its line (`continued`:
+    // over lines ending in a backslash too), trimmed, as one token (the grammar's preproc_arg);
+    // returns where the line ends.
+    auto push_directive_argument = [&](size_t from, bool continued) {
+      size_t end = from;
+      while (end < n && text[end] != '\n') {
+        const size_t escaped = !continued || text[end] != '\\' ? 0 : at(end + 1) == '\n' ? 2 : at(end + 1) == '\r' && at(end + 2) == '\n' ? 3 : 0;
+        end += escaped > 0 ? escaped : 1;
+      }
+      size_t s = from, e = end;
+      while (s < end && (text[s] == ' ' || text[s] == '\t')) ++s;
+      while (e > s && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r')) --e;
+      if (e > s) push(Hash(text.substr(s, e - s)), 0, s, e, line);
+      count_lines(from, end);
+      return end;
     };
     // The end of a quoted literal from its opening quote at q (closed at the same quote
     // repeated `quotes` times; escapes with a backslash unless raw), or n.
@@ -800,12 +794,12 @@ class CodeLexer final : public Tokenizer {
         continue;
       }
       const std::string_view rest = text.substr(i);
-      if (!lang_->line_comment.empty() && rest.substr(0, lang_->line_comment.size()) == lang_->line_comment) {
+      if (Opens(rest, lang_->line_comment)) {
         const size_t e = text.find('\n', i);
         i = e == std::string_view::npos ? n : e;
         continue;
       }
-      if (!lang_->block_open.empty() && rest.substr(0, lang_->block_open.size()) == lang_->block_open) {
+      if (Opens(rest, lang_->block_open)) {
         const size_t e = text.find(lang_->block_close, i + lang_->block_open.size());
         i = e == std::string_view::npos ? n : e + lang_->block_close.size();
         count_lines(b, i);
@@ -815,9 +809,9 @@ class CodeLexer final : public Tokenizer {
       // Strings (with the prefixes that open them).
       size_t q = i;
       bool raw = false, verbatim = false;
-      if (IsWordByte(c) && !std::isdigit(c)) {
+      if (IsWordChar(c) && !std::isdigit(c)) {
         size_t e = i;
-        while (e < n && IsWordByte(at(e))) ++e;
+        while (e < n && IsWordChar(at(e))) ++e;
         const std::string_view word = text.substr(i, e - i);
         if ((at(e) == '"' || at(e) == '\'') && word.size() <= 2 && IsStringPrefix(word)) {
           q = e;
@@ -878,9 +872,9 @@ class CodeLexer final : public Tokenizer {
         ++i;
         while (i < n) {
           const unsigned char d = at(i);
-          if (IsWordByte(d)) {
+          if (IsWordChar(d)) {
             ++i;
-          } else if (d == '.' && (std::isdigit(at(i + 1)) || (at(i + 1) != '.' && !IsWordByte(at(i + 1)) && !rust_))) {
+          } else if (d == '.' && (std::isdigit(at(i + 1)) || (at(i + 1) != '.' && !IsWordChar(at(i + 1)) && !rust_))) {
             ++i;
           } else if ((d == '-' || d == '+') && (hex ? (text[i - 1] == 'p' || text[i - 1] == 'P') : (text[i - 1] == 'e' || text[i - 1] == 'E'))) {
             ++i;
@@ -897,28 +891,30 @@ class CodeLexer final : public Tokenizer {
         ++i;  // a line continuation
         continue;
       }
-      if (IsWordByte(c) || c >= 0x80 || (c == '$' && (dollar_names_ || (rust_ && IsWordByte(at(i + 1))))) || (ruby_ && (c == '@' || c == '$') && IsWordByte(at(i + 1)))) {
+      if (IsWordChar(c) || c >= 0x80 || (c == '$' && (dollar_names_ || (rust_ && IsWordChar(at(i + 1))))) || (ruby_ && (c == '@' || c == '$') && IsWordChar(at(i + 1)))) {
         ++i;
         if (ruby_ && c == '@' && at(i) == '@') ++i;
-        while (i < n && (IsWordByte(at(i)) || at(i) >= 0x80 || (at(i) == '$' && dollar_names_))) ++i;
+        while (i < n && (IsWordChar(at(i)) || at(i) >= 0x80 || (at(i) == '$' && dollar_names_))) ++i;
         if (ruby_ && (at(i) == '?' || at(i) == '!') && at(i + 1) != '=' && at(i + 1) != ':') ++i;
         const std::string_view word = text.substr(b, i - b);
-        if (at(i) == '!' && at(i + 1) != '=' && bang_words_.count(text.substr(b, i + 1 - b))) {  // macro_rules!
+        if (at(i) == '!' && at(i + 1) != '=' && IsWord(text.substr(b, i + 1 - b), &Word::bang)) {  // macro_rules!
           ++i;
           push(Hash(text.substr(b, i - b)), 0, b, i, start_line);
           continue;
         }
-        if (rust_ && fragments_.count(word) && out->size() >= 2 && out->back().hash == kColon &&
+        const auto found = words_.find(word);
+        const Word* w = found == words_.end() ? nullptr : &found->second;
+        if (rust_ && w != nullptr && w->fragment && out->size() >= 2 && out->back().hash == kColon &&
             out->rbegin()[1].hash == kId && text[out->rbegin()[1].begin - base_offset] == '$') {
           push(Hash(word), 0, b, i, start_line);  // a macro fragment specifier: $x:expr
           continue;
         }
         // (Python's keywords are never attribute names: `from . import x`.)
-        const bool member = AfterMemberAccess(*out) && !(rust_ && word == "await") &&
-                            !(python_ && !contextual_.count(word));
+        const bool member = AfterMemberAccess(*out, c_like_) && !(rust_ && word == "await") &&
+                            !(python_ && !(w != nullptr && w->contextual));
         const bool lifetime = rust_ && !out->empty() && out->back().hash == kQuote && out->back().end == b + base_offset;
-        bool keyword = !member && !lifetime && keywords_.count(word) > 0;
-        if (keyword && contextual_.count(word) && !(types_ && !out->empty() && out->back().hash == kColon)) {
+        bool keyword = !member && !lifetime && w != nullptr && w->keyword;
+        if (keyword && w->contextual && !(types_ && !out->empty() && out->back().hash == kColon)) {
           // (After a `:` in TypeScript a word is a type: `n: number,`. Before one in an object
           // literal it is a key, except `default:` in a switch.)
           keyword = !NameFollows(text, i) && !(dollar_names_ && word != "default" && NextIs(text, i, ':'));
@@ -926,11 +922,11 @@ class CodeLexer final : public Tokenizer {
         // (In a Rust macro's token tree the grammar reads `else` as a name.)
         if (keyword && macro_depth >= 0 && word == "else") keyword = false;
         if (keyword) {
-          if (const auto kind = keyword_kind_.find(word); kind != keyword_kind_.end()) {
-            push(kind->second, kind->second == kStr ? StringName(word) : Hash(word), b, i, start_line);
-            continue;
+          if (w->kind != 0) {
+            push(w->kind, w->kind == kStr ? StringName(word) : Hash(word), b, i, start_line);
+          } else {
+            push(Hash(word), 0, b, i, start_line);
           }
-          push(Hash(word), 0, b, i, start_line);
         } else {
           push(kId, Hash(word), b, i, start_line);
         }
@@ -939,7 +935,7 @@ class CodeLexer final : public Tokenizer {
       const bool after_def = ruby_ && !out->empty() &&
                              (out->back().hash == kDef || (out->size() >= 3 && out->back().hash == kDot && out->rbegin()[2].hash == kDef));
       if (ruby_ && (c == ':' || after_def) && at(i + (c == ':')) == '[' &&
-          at(i + (c == ':') + 1) == ']' && (c != ':' || i == 0 || !IsWordByte(at(i - 1)))) {
+          at(i + (c == ':') + 1) == ']' && (c != ':' || i == 0 || !IsWordChar(at(i - 1)))) {
         // An operator method's name, defined (def []=) or as a symbol (:[]=).
         i += (c == ':') + 2;
         if (at(i) == '=') ++i;
@@ -950,10 +946,10 @@ class CodeLexer final : public Tokenizer {
         }
         continue;
       }
-      if (ruby_ && c == ':' && IsWordByte(at(i + 1)) && !std::isdigit(at(i + 1)) &&
-          (i == 0 || !(IsWordByte(at(i - 1)) || at(i - 1) == ')' || at(i - 1) == ']' || at(i - 1) == ':'))) {
+      if (ruby_ && c == ':' && IsWordChar(at(i + 1)) && !std::isdigit(at(i + 1)) &&
+          (i == 0 || !(IsWordChar(at(i - 1)) || at(i - 1) == ')' || at(i - 1) == ']' || at(i - 1) == ':'))) {
         i += 2;
-        while (i < n && IsWordByte(at(i))) ++i;
+        while (i < n && IsWordChar(at(i))) ++i;
         if (at(i) == '?' || at(i) == '!') ++i;
         push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
         continue;
@@ -987,7 +983,7 @@ class CodeLexer final : public Tokenizer {
         const bool quoted = at(w) == '\'' || at(w) == '"';
         w += quoted;
         size_t we = w;
-        while (we < n && IsWordByte(at(we))) ++we;
+        while (we < n && IsWordChar(at(we))) ++we;
         if (we > w && (std::isupper(at(w)) || quoted) && (!quoted || at(we) == at(w - 1))) {
           const std::string_view word = text.substr(w, we - w);
           i = we + quoted;
@@ -1040,19 +1036,12 @@ class CodeLexer final : public Tokenizer {
         size_t e = i + 1;
         while (e < n && (text[e] == ' ' || text[e] == '\t')) ++e;
         size_t w = e;
-        while (w < n && IsWordByte(at(w))) ++w;
+        while (w < n && IsWordChar(at(w))) ++w;
         std::string directive = "#" + std::string(text.substr(e, w - e));
         if (c_like_ && w > e && !directives_.count(directive) && (out->empty() || out->back().line != line)) {
           // Another directive (#pragma, #warning): its name, then the rest of the line as one piece.
           push(Hash(directive), 0, b, w, start_line);
-          size_t end = w;
-          while (end < n && text[end] != '\n') ++end;
-          size_t s = w;
-          while (s < end && (text[s] == ' ' || text[s] == '\t')) ++s;
-          size_t t2 = end;
-          while (t2 > s && (text[t2 - 1] == ' ' || text[t2 - 1] == '\t' || text[t2 - 1] == '\r')) --t2;
-          if (t2 > s) push(Hash(text.substr(s, t2 - s)), 0, s, t2, line);
-          i = end;
+          i = push_directive_argument(w, /*continued=*/false);
           continue;
         }
         if (directives_.count(directive)) {
@@ -1065,14 +1054,14 @@ class CodeLexer final : public Tokenizer {
             while (k < n && (text[k] == ' ' || text[k] == '\t')) ++k;
             if (directive == "#define") {
               size_t m = k;
-              while (m < n && IsWordByte(at(m))) ++m;
+              while (m < n && IsWordChar(at(m))) ++m;
               if (m > k) push(kId, Hash(text.substr(k, m - k)), k, m, line);
               k = m;
               if (at(k) == '(') {  // a function-like macro: its parameters are tokens
                 push(Hash("("), 0, k, k + 1, line);
                 for (++k; k < n && text[k] != ')' && text[k] != '\n';) {
                   size_t w2 = k;
-                  while (w2 < n && (IsWordByte(at(w2)) || text[w2] == '.')) ++w2;
+                  while (w2 < n && (IsWordChar(at(w2)) || text[w2] == '.')) ++w2;
                   if (w2 > k) {
                     push(text[k] == '.' ? Hash(text.substr(k, w2 - k)) : kId, text[k] == '.' ? 0 : Hash(text.substr(k, w2 - k)), k, w2, line);
                     k = w2;
@@ -1090,17 +1079,7 @@ class CodeLexer final : public Tokenizer {
               }
             }
             if (directive == "#include" && at(k) == '"') continue;
-            size_t end = k;
-            while (end < n && text[end] != '\n') {
-              end += text[end] == '\\' && at(end + 1) == '\n' ? 2 : text[end] == '\\' && at(end + 1) == '\r' && at(end + 2) == '\n' ? 3 : 1;
-            }
-            size_t s = k;
-            while (s < end && (text[s] == ' ' || text[s] == '\t')) ++s;
-            size_t t = end;
-            while (t > s && (text[t - 1] == ' ' || text[t - 1] == '\t' || text[t - 1] == '\r')) --t;
-            if (t > s) push(Hash(text.substr(s, t - s)), 0, s, t, line);
-            count_lines(w, end);
-            i = end;
+            i = push_directive_argument(k, /*continued=*/true);
           }
           continue;
         }
@@ -1134,9 +1113,6 @@ class CodeLexer final : public Tokenizer {
 
  private:
   static constexpr size_t kMaxRegex = 512;
-  static bool IsWordByte(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  }
   static bool IsStringPrefix(std::string_view w) {
     static const std::unordered_set<std::string_view> kPrefixes = {"L", "u", "U", "u8", "R", "LR", "uR", "UR", "b", "B", "r", "f", "F", "br", "rb", "Rb", "bR", "fr", "rf", "Fr", "rF", "c", "cr"};
     return kPrefixes.count(w) > 0;
@@ -1146,7 +1122,7 @@ class CodeLexer final : public Tokenizer {
     if (q + 2 >= text.size()) return false;
     if (text[q + 1] == '\\') return false;
     size_t e = q + 1;
-    while (e < text.size() && (std::isalnum(static_cast<unsigned char>(text[e])) || text[e] == '_')) ++e;
+    while (e < text.size() && IsWordChar(text[e])) ++e;
     return e > q + 1 && (e >= text.size() || text[e] != '\'');
   }
   // The end of a template string from its backtick: substitutions (${...}) may hold braces
@@ -1196,11 +1172,6 @@ class CodeLexer final : public Tokenizer {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')) ++i;
     return i >= text.size() || text[i] == '\n' || text[i] == '#';
   }
-  bool AfterMemberAccess(const Tokens& out) const {
-    static const uint64_t kAccess[4] = {Hash("."), Hash("?."), Hash("::"), Hash("->")};
-    return !out.empty() && std::find(std::begin(kAccess), std::begin(kAccess) + (c_like_ ? 4 : 3), out.back().hash) !=
-                               std::begin(kAccess) + (c_like_ ? 4 : 3);
-  }
   // Whether the word that ends at i is used as a name: what follows it is a call, a member
   // access, an assignment or the end of an expression.
   static bool NameFollows(std::string_view text, size_t i) {
@@ -1215,10 +1186,20 @@ class CodeLexer final : public Tokenizer {
   const Language* lang_;
   std::string name_;
   // Views of static strings: the grammar's symbol names, the language table's words, literals.
-  std::unordered_set<std::string_view> keywords_, contextual_, directives_, operators_;
-  std::unordered_set<std::string_view> bang_words_;  // macro_rules!
-  std::unordered_set<std::string_view> fragments_;   // keywords only after `$name:` (Rust)
-  std::unordered_map<std::string_view, uint64_t> keyword_kind_;  // keywords read as ID, STR or NUM
+  // What the lexer knows of a word (one lookup per word read).
+  struct Word {
+    bool keyword = false;     // kept verbatim (or as `kind`), unless its context makes it a name
+    bool contextual = false;  // a keyword only where no name's context follows (lexer_contextual)
+    bool fragment = false;    // Rust: a keyword only after `$name:` (lexer_fragments)
+    bool bang = false;        // spelled with its `!` (macro_rules!)
+    uint64_t kind = 0;        // kStr, kId or kNum: the parse's category for it; 0: its own hash
+  };
+  bool IsWord(std::string_view s, bool Word::*flag) const {
+    const auto it = words_.find(s);
+    return it != words_.end() && it->second.*flag;
+  }
+  std::unordered_map<std::string_view, Word> words_;
+  std::unordered_set<std::string_view> directives_, operators_;
   std::unordered_set<uint64_t> operand_words_;  // hashes of words that end an operand (this, true)
   // dollar_names_: JavaScript and TypeScript (names with $, template strings, object keys);
   // types_: TypeScript (type annotations after `:`).

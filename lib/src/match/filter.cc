@@ -750,15 +750,16 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   v.output.assign(text);
 
   // 1. Streams: the whole answer as code, or its prose and each fenced code block.
+  auto code_tokenizer = [&](std::string_view lang) -> const Tokenizer& {
+    return request.lexed_code ? sketcher_.CodeLexerFor(lang) : sketcher_.TokenizerFor(Kind::kCode, lang);
+  };
   std::vector<Stream> streams;
   if (kind == Kind::kCode) {
     Stream st;
     st.kind = Kind::kCode;
     const Language* l = LookupLanguage(language);
     st.language = l ? l->name : "";
-    const Tokenizer& tokenizer =
-        request.lexed_code ? sketcher_.CodeLexerFor(st.language) : sketcher_.TokenizerFor(Kind::kCode, st.language);
-    DOPPEL_RETURN_IF_ERROR(tokenizer.Tokenize(text, &st.tokens));
+    DOPPEL_RETURN_IF_ERROR(code_tokenizer(st.language).Tokenize(text, &st.tokens));
     streams.push_back(std::move(st));
   } else {
     Stream prose;
@@ -773,8 +774,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         code.kind = Kind::kCode;
         const Language* l = LookupLanguage(seg.language);
         code.language = l ? l->name : "";
-        const Tokenizer& tokenizer = request.lexed_code ? sketcher_.CodeLexerFor(code.language)
-                                                        : sketcher_.TokenizerFor(Kind::kCode, code.language);
+        const Tokenizer& tokenizer = code_tokenizer(code.language);
         if (seg.prefix.empty()) {
           DOPPEL_RETURN_IF_ERROR(tokenizer.Tokenize(body, &code.tokens, seg.begin, seg.line));
         } else {

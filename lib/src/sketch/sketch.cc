@@ -24,23 +24,21 @@ DocumentSketcher::DocumentSketcher(const SketchParams& params)
   }
 }
 
-const Tokenizer& DocumentSketcher::CodeLexerFor(std::string_view language) const {
+const Tokenizer& DocumentSketcher::CodeTokenizerIn(const NamedTokenizers& tokenizers, std::string_view language) const {
   if (const Language* l = LookupLanguage(language)) {
-    for (const auto& [name, tok] : code_lexers_) {
+    for (const auto& [name, tok] : tokenizers) {
       if (name == l->name) return *tok;
     }
   }
   return *generic_code_tokenizer_;
 }
 
+const Tokenizer& DocumentSketcher::CodeLexerFor(std::string_view language) const {
+  return CodeTokenizerIn(code_lexers_, language);
+}
+
 const Tokenizer& DocumentSketcher::TokenizerFor(Kind kind, std::string_view language) const {
-  if (kind == Kind::kText) return *text_tokenizer_;
-  if (const Language* l = LookupLanguage(language)) {
-    for (const auto& [name, tok] : code_tokenizers_) {
-      if (name == l->name) return *tok;
-    }
-  }
-  return *generic_code_tokenizer_;
+  return kind == Kind::kText ? *text_tokenizer_ : CodeTokenizerIn(code_tokenizers_, language);
 }
 
 void DocumentSketcher::SignatureOf(const std::vector<uint64_t>& token_hashes,
