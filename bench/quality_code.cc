@@ -343,6 +343,7 @@ bool ApplySettings(const std::string& settings, FilterOptions* fo) {
     else if (k == "code_whole_share") fo->code_whole_share = val;
     else if (k == "code_whole_df") fo->code_whole_df = static_cast<uint32_t>(val);
     else if (k == "code_whole_min_tokens") fo->code_whole_min_tokens = static_cast<uint32_t>(val);
+    else if (k == "code_whole_joint_df") fo->code_whole_joint_df = static_cast<uint32_t>(val);
     else if (k == "code_whole_blocks") fo->code_whole_blocks = val != 0;
     else if (k == "code_whole_blocks_min_tokens") fo->code_whole_blocks_min_tokens = static_cast<uint32_t>(val);
     else if (k == "max_candidates") fo->max_candidates = static_cast<uint32_t>(val);

@@ -482,6 +482,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "A whole code block shorter than --code-min-span-tokens is reported from this many matched "
                   "tokens (0: never), and counts only with --code-rare-items rare items")
       ->capture_default_str();
+  cmd->add_option("--code-whole-joint-df", f.options.code_whole_joint_df,
+                  "A whole code block whose fingerprints at most this many protected documents hold all "
+                  "together weighs every matched token fully, under the span minimum too (0: off)")
+      ->capture_default_str();
   cmd->add_option("--code-rare-items", f.options.code_rare_items,
                   "A code span holding this many names and strings of its source that few protected documents "
                   "use (--code-name-df) weighs every matched token fully (0: off)")

@@ -1307,7 +1307,9 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
 TEST_CASE("code: with code_whole_min_tokens, a whole function under the span minimum is caught when it keeps rare names") {
   TempDir dir;
   const std::string original = "func scaleDown(value int, divisor int) int {\n\treturn value / divisor + 1\n}\n";
-  WriteCodeIndex(dir / "idx", {{"pkg/scale.go", original}}, "go");
+  // Another protected document holds the same shape, so the shape alone is not rare.
+  const std::string same_shape = "func halveUp(count int, parts int) int {\n\treturn count / parts + 1\n}\n";
+  WriteCodeIndex(dir / "idx", {{"pkg/scale.go", original}, {"pkg/halve.go", same_shape}}, "go");
   const std::string renamed = "func shrink(x int, d int) int {\n\treturn x / d + 1\n}\n";
   FilterOptions fo;
   REQUIRE(fo.code_whole_min_tokens == 12);
@@ -1319,7 +1321,7 @@ TEST_CASE("code: with code_whole_min_tokens, a whole function under the span min
   REQUIRE(!s.spans.empty());
   CHECK(s.spans.front().source_name == "pkg/scale.go");
   CHECK((s.action == Action::kRedact || s.action == Action::kBlock));
-  // Renamed, a short block is a shape only: reported, not redacted ...
+  // Renamed, a short block two documents share is a shape only: reported, not redacted ...
   const Verdict r = CheckWith(dir / "idx", fo, renamed, "go");
   REQUIRE(!r.spans.empty());
   CHECK(r.action == Action::kAnnotate);
@@ -1327,6 +1329,31 @@ TEST_CASE("code: with code_whole_min_tokens, a whole function under the span min
   fo.code_rare_items = 0;
   const Verdict any = CheckWith(dir / "idx", fo, renamed, "go");
   CHECK((any.action == Action::kRedact || any.action == Action::kBlock));
+}
+
+TEST_CASE("code: a renamed whole function whose shape only its source holds is caught under the span minimum") {
+  TempDir dir;
+  const std::string original = "func scaleDown(value int, divisor int) int {\n\treturn value / divisor + 1\n}\n";
+  const std::string other = "func joinAll(parts []string, sep string) string {\n\treturn strings.Join(parts, sep)\n}\n";
+  WriteCodeIndex(dir / "idx", {{"pkg/scale.go", original}, {"pkg/join.go", other}}, "go");
+  const std::string renamed = "func shrink(x int, d int) int {\n\treturn x / d + 1\n}\n";
+  FilterOptions fo;
+  REQUIRE(fo.code_whole_joint_df == 1);
+  const Verdict v = CheckWith(dir / "idx", fo, renamed, "go");
+  REQUIRE(!v.spans.empty());
+  CHECK(v.spans.front().source_name == "pkg/scale.go");
+  CHECK(v.spans.front().renaming == Approx(1.0));
+  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
+  // Without the joint rule the renamed copy keeps no rare name and is only reported.
+  fo.code_whole_joint_df = 0;
+  CHECK(CheckWith(dir / "idx", fo, renamed, "go").action == Action::kAnnotate);
+  // The policy key and its range.
+  FilterOptions p;
+  REQUIRE(ApplyPolicyJson(R"({"code_whole_joint_df": 3})", "policy.json", &p).ok());
+  CHECK(p.code_whole_joint_df == 3);
+  const Status bad = ApplyPolicyJson(R"({"code_whole_joint_df": -1})", "policy.json", &p);
+  CHECK(!bad.ok());
+  CHECK(bad.message().find("code_whole_joint_df") != std::string::npos);
 }
 
 TEST_CASE("code: a span does not run from chance alignments in new code across a blank line into a copy") {

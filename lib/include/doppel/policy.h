@@ -15,6 +15,8 @@
 //     "code_whole_share": 0.8,         // a code span covering this share of its block is whole
 //     "code_whole_df": 16,             // ... and its tokens weigh min(1, this / fingerprint df)
 //     "code_whole_min_tokens": 12,     // a whole block under code.min_span_tokens (0: never)
+//     "code_whole_joint_df": 1,        // a whole block whose fingerprints at most this many
+//                                      // documents hold all together: full weight (0: off)
 //     "code_rare_items": 2,            // names/strings of the source few documents use: full weight
 //     "code_name_df": 8,               // ... "few": at most this many protected code documents
 //     "code_literal_bytes": 16,        // ... strings of at least this many bytes

@@ -1,6 +1,7 @@
 #include "doppel/filter.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <span>
 #include <unordered_map>
@@ -399,6 +400,31 @@ void LiteralAnchors(const Tokens& q, const std::vector<uint64_t>& qs, const std:
     if (j + k >= ss.size()) break;
     r = roll.Slide(r, ss[j], ss[j + k]);
   }
+}
+
+// Whether at most `max_df` protected documents hold every stored (not saturated) fingerprint
+// lying within answer tokens [begin, end) — its joint document frequency, which the span's
+// source always counts in. False when none is stored.
+bool JointlyRare(const std::vector<Fingerprint>& fps, const std::vector<uint32_t>& fp_gram,
+                 const std::vector<Posting>& postings, uint32_t gram_k, uint32_t begin, uint32_t end,
+                 uint32_t max_df) {
+  std::vector<uint32_t> joint, next;
+  bool any = false;
+  for (size_t i = 0; i < fps.size(); ++i) {
+    if (fps[i].position < begin || fps[i].position + gram_k > end) continue;
+    const Posting& p = postings[fp_gram[i]];
+    if (p.saturated || p.ids.empty()) continue;
+    if (!any) {
+      joint = p.ids;
+      any = true;
+    } else {
+      next.clear();
+      std::set_intersection(joint.begin(), joint.end(), p.ids.begin(), p.ids.end(), std::back_inserter(next));
+      joint.swap(next);
+    }
+    if (joint.size() <= max_df) return true;  // an intersection only shrinks
+  }
+  return false;
 }
 
 // The renaming check for a code span. Finds the best one-to-one renaming between the query's
@@ -1152,10 +1178,18 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           // short block's k-grams) weigh as its covered tokens do on average.
           if (whole && covered > 0) f.evidence *= static_cast<double>(a.matched) / covered;
         }
+        // Joint rarity: a whole block whose stored fingerprints few protected documents hold all
+        // together is that source's code even when each piece is a common shape.
+        const bool under_minimum = a.matched < th.min_span_tokens;
+        bool joint_rare = false;
+        if (whole && f.counts && o.code_whole_joint_df > 0 && (f.evidence < f.needed || under_minimum)) {
+          joint_rare = JointlyRare(fps, fp_gram, gram_postings, gram_k, a.q_begin, a.q_end, o.code_whole_joint_df);
+          if (joint_rare) f.evidence = std::max<double>(f.evidence, a.matched);
+        }
         // Rare items: the source's own names and strings make the span full evidence; a whole
         // block under the span minimum counts only with them.
-        const bool under_minimum = a.matched < th.min_span_tokens;
-        if (st.kind == Kind::kCode && f.counts && o.code_rare_items > 0 && (f.evidence < f.needed || under_minimum)) {
+        if (st.kind == Kind::kCode && f.counts && !joint_rare && o.code_rare_items > 0 &&
+            (f.evidence < f.needed || under_minimum)) {
           uint32_t items = 0;
           DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, st.tokens, src_tokens, o, &items));
           if (items >= o.code_rare_items) {

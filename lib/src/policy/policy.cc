@@ -141,6 +141,8 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_whole_df));
     } else if (key == "code_whole_min_tokens") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_whole_min_tokens));
+    } else if (key == "code_whole_joint_df") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_whole_joint_df));
     } else if (key == "code_rare_items") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_rare_items));
     } else if (key == "code_name_df") {
