@@ -129,30 +129,43 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
   // With anchors, only seeds near one are kept (checked as they are made).
   const std::vector<Anchor>* an = o.anchors;
   const int64_t anchor_reach = o.anchor_reach;
+  // Per query gram: the first anchor within anchor_reach before it (anchors are sorted by q).
+  thread_local std::vector<uint32_t> first_anchor;
+  if (an != nullptr) {
+    first_anchor.resize(q.grams_.size());
+    size_t a = 0;
+    for (size_t i = 0; i < first_anchor.size(); ++i) {
+      while (a < an->size() && static_cast<int64_t>((*an)[a].q) < static_cast<int64_t>(i) - anchor_reach) ++a;
+      first_anchor[i] = static_cast<uint32_t>(a);
+    }
+  }
   auto near_anchor = [&](uint32_t sq, uint32_t ss) {
-    auto it = std::lower_bound(an->begin(), an->end(), static_cast<int64_t>(sq) - anchor_reach,
-                               [](const Anchor& a, int64_t v) { return static_cast<int64_t>(a.q) < v; });
+    auto it = an->begin() + first_anchor[sq];
     const int64_t diag = static_cast<int64_t>(ss) - sq;
     for (; it != an->end() && static_cast<int64_t>(it->q) <= static_cast<int64_t>(sq) + anchor_reach; ++it) {
       if (std::abs(static_cast<int64_t>(it->s) - static_cast<int64_t>(it->q) - diag) <= anchor_reach) return true;
     }
     return false;
   };
-  std::vector<Seed> seeds;
+  // Seeds as (q << 32 | s): sorted by query position, then source position.
+  std::vector<uint64_t> packed;
   for (const auto& [b, e] : ranges) {
-    for (uint32_t j = b; j < e && seeds.size() < kMaxSeeds; ++j) {
+    for (uint32_t j = b; j < e && packed.size() < kMaxSeeds; ++j) {
       const uint32_t slot = slot_of[j];
       if (slot == UINT32_MAX) continue;
       const uint32_t n = in_source[slot];
       if (n > 1 && uint64_t{q.count_[slot]} * n > kMaxPairsPerGram) continue;
       for (uint32_t i = q.last_[slot]; i != UINT32_MAX; i = q.next_[i]) {
-        if (an == nullptr || near_anchor(i, j)) seeds.push_back({i, j});
+        if (an == nullptr || near_anchor(i, j)) packed.push_back(uint64_t{i} << 32 | j);
       }
     }
   }
-  if (seeds.empty()) return;
-  std::sort(seeds.begin(), seeds.end(),
-            [](const Seed& a, const Seed& b) { return a.q != b.q ? a.q < b.q : a.s < b.s; });
+  if (packed.empty()) return;
+  std::sort(packed.begin(), packed.end());
+  std::vector<Seed> seeds(packed.size());
+  for (size_t i = 0; i < packed.size(); ++i) {
+    seeds[i] = {static_cast<uint32_t>(packed[i] >> 32), static_cast<uint32_t>(packed[i])};
+  }
 
   // Chaining DP. f[b] = best score of a chain ending in seed b; a step from a to b gains the
   // query tokens b adds (at most k) minus a penalty for drift (an indel) and for the gap.
