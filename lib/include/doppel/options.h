@@ -157,16 +157,17 @@ struct FilterOptions {
   // recall from 97.5% to 98.2% and reformatted from 97.5% to 98.4%, with false flags unchanged
   // (0.55%); without the rare-item condition, 16 raised short false flags from 0.55% to 1.82%.
   uint32_t code_whole_min_tokens = 12;
-  // Code: a whole block (code_whole_share above) whose stored fingerprints no more than this
-  // many protected documents hold all together — its joint document frequency, 1: only its
-  // source holds that combination — weighs every matched token fully, and counts under
+  // Code: a whole block (code_whole_share above) whose fingerprints that its source holds no
+  // more than this many protected documents hold all together — its joint document frequency,
+  // 1: only its source holds that combination — weighs every matched token fully, and counts under
   // code.min_span_tokens (from code_whole_min_tokens) as a block with rare items does. Each
   // piece of a short function's shape can be common while the whole shape is not; a renamed
   // copy keeps no name of its source, so that shape is its only evidence. 0 turns it off. On
   // the code suite 1 raised renamed recall from 96.9% to 98.4% and renamed+reformatted from
-  // 96.5% to 98.2%, with false flags on novel functions 0.55% to 0.91% and on short ones 0.55%
-  // to 1.27% (2: 98.7% and 98.2%, short false flags 1.82%; only under the span minimum with at
-  // least two fingerprints: 97.8% and 96.9%).
+  // 96.5% to 98.2%, with false flags on novel functions 0.55% to 0.73% and on short ones 0.55%
+  // to 1.09% (2: 98.7% and 98.2%, short false flags 1.82%; only under the span minimum with at
+  // least two fingerprints: 97.8% and 96.9%; those rows were measured before fingerprints the
+  // source does not hold were left out, which took one novel and one short false flag off).
   uint32_t code_whole_joint_df = 1;
   // Fingerprints in more than this many documents do not select candidates (their posting
   // lists are still read to know that). Lower is faster and ignores more common phrases.

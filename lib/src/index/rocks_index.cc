@@ -157,6 +157,8 @@ class RocksIndex final : public Index {
   bool CachesPostingsOf(Kind query) const { return query == Kind::kCode || options_.cache_text_postings; }
   Status RemoveIdLocked(uint32_t id, rocksdb::WriteBatch* wb, Roaring* deleted_now);
   Status ReadU64(const char* key, uint64_t* v) const;
+  // A meta counter's value as read (0 when absent).
+  static Status DecodeU64(const rocksdb::Status& s, const std::string& value, const char* key, uint64_t* v);
   // The bulk-load watermark: documents with ids from it on have no durable posting lists.
   Status ReadPostingsBelow(uint64_t* below) const;
   Status PutMetaSync(const char* key, uint64_t v);
@@ -341,7 +343,10 @@ std::string RocksIndex::ReadIdentity() const {
 
 Status RocksIndex::ReadU64(const char* key, uint64_t* v) const {
   std::string value;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kMeta], key, &value);
+  return DecodeU64(db_->Get(rocksdb::ReadOptions(), cf_[kMeta], key, &value), value, key, v);
+}
+
+Status RocksIndex::DecodeU64(const rocksdb::Status& s, const std::string& value, const char* key, uint64_t* v) {
   if (s.IsNotFound()) {
     *v = 0;
     return Status::OK();
@@ -881,9 +886,13 @@ Result<IndexStats> RocksIndex::Stats() const {
   if (options_.read_only && options_.follow_writer) {
     // A follower's catch-up makes a new document searchable before LoadState records the new
     // count, so a check could see a document the cached count does not have yet: the counts
-    // are read from the database as it is now.
-    DOPPEL_RETURN_IF_ERROR(ReadU64("documents", &st.documents));
-    DOPPEL_RETURN_IF_ERROR(ReadU64("bytes", &st.bytes));
+    // are read (in one read, so they agree) from the state the last catch-up reached.
+    const std::vector<rocksdb::ColumnFamilyHandle*> cfs(2, cf_[kMeta]);
+    const std::vector<rocksdb::Slice> keys = {"documents", "bytes"};
+    std::vector<std::string> values;
+    const std::vector<rocksdb::Status> s = db_->MultiGet(rocksdb::ReadOptions(), cfs, keys, &values);
+    DOPPEL_RETURN_IF_ERROR(DecodeU64(s[0], values[0], "documents", &st.documents));
+    DOPPEL_RETURN_IF_ERROR(DecodeU64(s[1], values[1], "bytes", &st.bytes));
   } else {
     std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(write_mu_));
     st.documents = documents_;

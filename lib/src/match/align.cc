@@ -129,7 +129,8 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
   // With anchors, only seeds near one are kept (checked as they are made).
   const std::vector<Anchor>* an = o.anchors;
   const int64_t anchor_reach = o.anchor_reach;
-  // Per query gram: the first anchor within anchor_reach before it (anchors are sorted by q).
+  // Per query gram i: the first anchor whose q is at least i - anchor_reach (anchors are sorted
+  // by q), where near_anchor starts looking.
   thread_local std::vector<uint32_t> first_anchor;
   if (an != nullptr) {
     first_anchor.resize(q.grams_.size());

@@ -402,18 +402,19 @@ void LiteralAnchors(const Tokens& q, const std::vector<uint64_t>& qs, const std:
   }
 }
 
-// Whether at most `max_df` protected documents hold every stored (not saturated) fingerprint
-// lying within answer tokens [begin, end) — its joint document frequency, which the span's
-// source always counts in. False when none is stored.
+// Whether at most `max_df` protected documents hold every fingerprint of answer tokens
+// [begin, end) that `source` holds too — the block's joint document frequency, `source`
+// included. Fingerprints the source does not hold (winnowing picks other k-grams near a span's
+// edges and gaps) and saturated ones are left out; false when none is left.
 bool JointlyRare(const std::vector<Fingerprint>& fps, const std::vector<uint32_t>& fp_gram,
                  const std::vector<Posting>& postings, uint32_t gram_k, uint32_t begin, uint32_t end,
-                 uint32_t max_df) {
+                 uint32_t source, uint32_t max_df) {
   std::vector<uint32_t> joint, next;
   bool any = false;
   for (size_t i = 0; i < fps.size(); ++i) {
     if (fps[i].position < begin || fps[i].position + gram_k > end) continue;
     const Posting& p = postings[fp_gram[i]];
-    if (p.saturated || p.ids.empty()) continue;
+    if (p.saturated || !std::binary_search(p.ids.begin(), p.ids.end(), source)) continue;
     if (!any) {
       joint = p.ids;
       any = true;
@@ -422,7 +423,7 @@ bool JointlyRare(const std::vector<Fingerprint>& fps, const std::vector<uint32_t
       std::set_intersection(joint.begin(), joint.end(), p.ids.begin(), p.ids.end(), std::back_inserter(next));
       joint.swap(next);
     }
-    if (joint.size() <= max_df) return true;  // an intersection only shrinks
+    if (joint.size() <= max_df) return true;  // an intersection (never without source) only shrinks
   }
   return false;
 }
@@ -1183,7 +1184,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         const bool under_minimum = a.matched < th.min_span_tokens;
         bool joint_rare = false;
         if (whole && f.counts && o.code_whole_joint_df > 0 && (f.evidence < f.needed || under_minimum)) {
-          joint_rare = JointlyRare(fps, fp_gram, gram_postings, gram_k, a.q_begin, a.q_end, o.code_whole_joint_df);
+          joint_rare =
+              JointlyRare(fps, fp_gram, gram_postings, gram_k, a.q_begin, a.q_end, c.id, o.code_whole_joint_df);
           if (joint_rare) f.evidence = std::max<double>(f.evidence, a.matched);
         }
         // Rare items: the source's own names and strings make the span full evidence; a whole
