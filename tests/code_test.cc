@@ -1304,49 +1304,49 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
   CHECK(not_bool.message().find("code_whole_blocks") != std::string::npos);
 }
 
+// A whole Go function shorter than the code span minimum, and the same renamed.
+const std::string kScaleDown = "func scaleDown(value int, divisor int) int {\n\treturn value / divisor + 1\n}\n";
+const std::string kScaleDownRenamed = "func shrink(x int, d int) int {\n\treturn x / d + 1\n}\n";
+
 TEST_CASE("code: with code_whole_min_tokens, a whole function under the span minimum is caught when it keeps rare names") {
   TempDir dir;
-  const std::string original = "func scaleDown(value int, divisor int) int {\n\treturn value / divisor + 1\n}\n";
   // Another protected document holds the same shape, so the shape alone is not rare.
   const std::string same_shape = "func halveUp(count int, parts int) int {\n\treturn count / parts + 1\n}\n";
-  WriteCodeIndex(dir / "idx", {{"pkg/scale.go", original}, {"pkg/halve.go", same_shape}}, "go");
-  const std::string renamed = "func shrink(x int, d int) int {\n\treturn x / d + 1\n}\n";
+  WriteCodeIndex(dir / "idx", {{"pkg/scale.go", kScaleDown}, {"pkg/halve.go", same_shape}}, "go");
   FilterOptions fo;
   REQUIRE(fo.code_whole_min_tokens == 12);
   FilterOptions never;
   never.code_whole_min_tokens = 0;
-  CHECK(CheckWith(dir / "idx", never, original, "go").action == Action::kAllow);
+  CHECK(CheckWith(dir / "idx", never, kScaleDown, "go").action == Action::kAllow);
   // Verbatim: its names are used by one protected document (rare items).
-  const Verdict s = CheckWith(dir / "idx", fo, original, "go");
+  const Verdict s = CheckWith(dir / "idx", fo, kScaleDown, "go");
   REQUIRE(!s.spans.empty());
   CHECK(s.spans.front().source_name == "pkg/scale.go");
   CHECK((s.action == Action::kRedact || s.action == Action::kBlock));
   // Renamed, a short block two documents share is a shape only: reported, not redacted ...
-  const Verdict r = CheckWith(dir / "idx", fo, renamed, "go");
+  const Verdict r = CheckWith(dir / "idx", fo, kScaleDownRenamed, "go");
   REQUIRE(!r.spans.empty());
   CHECK(r.action == Action::kAnnotate);
   // ... unless rare items are off, as before they existed.
   fo.code_rare_items = 0;
-  const Verdict any = CheckWith(dir / "idx", fo, renamed, "go");
+  const Verdict any = CheckWith(dir / "idx", fo, kScaleDownRenamed, "go");
   CHECK((any.action == Action::kRedact || any.action == Action::kBlock));
 }
 
 TEST_CASE("code: a renamed whole function whose shape only its source holds is caught under the span minimum") {
   TempDir dir;
-  const std::string original = "func scaleDown(value int, divisor int) int {\n\treturn value / divisor + 1\n}\n";
   const std::string other = "func joinAll(parts []string, sep string) string {\n\treturn strings.Join(parts, sep)\n}\n";
-  WriteCodeIndex(dir / "idx", {{"pkg/scale.go", original}, {"pkg/join.go", other}}, "go");
-  const std::string renamed = "func shrink(x int, d int) int {\n\treturn x / d + 1\n}\n";
+  WriteCodeIndex(dir / "idx", {{"pkg/scale.go", kScaleDown}, {"pkg/join.go", other}}, "go");
   FilterOptions fo;
   REQUIRE(fo.code_whole_joint_df == 1);
-  const Verdict v = CheckWith(dir / "idx", fo, renamed, "go");
+  const Verdict v = CheckWith(dir / "idx", fo, kScaleDownRenamed, "go");
   REQUIRE(!v.spans.empty());
   CHECK(v.spans.front().source_name == "pkg/scale.go");
   CHECK(v.spans.front().renaming == Approx(1.0));
   CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
   // Without the joint rule the renamed copy keeps no rare name and is only reported.
   fo.code_whole_joint_df = 0;
-  CHECK(CheckWith(dir / "idx", fo, renamed, "go").action == Action::kAnnotate);
+  CHECK(CheckWith(dir / "idx", fo, kScaleDownRenamed, "go").action == Action::kAnnotate);
   // The policy key and its range.
   FilterOptions p;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_joint_df": 3})", "policy.json", &p).ok());

@@ -10,6 +10,8 @@ namespace {
 
 struct Seed {
   uint32_t q, s;
+  // Orders seeds by query position, then source position, in one comparison.
+  uint64_t Key() const { return uint64_t{q} << 32 | s; }
 };
 
 // A k-gram occurring q times in the query and s > 1 times in the source makes q * s seeds, of
@@ -148,25 +150,20 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
     }
     return false;
   };
-  // Seeds as (q << 32 | s): sorted by query position, then source position.
-  std::vector<uint64_t> packed;
+  std::vector<Seed> seeds;
   for (const auto& [b, e] : ranges) {
-    for (uint32_t j = b; j < e && packed.size() < kMaxSeeds; ++j) {
+    for (uint32_t j = b; j < e && seeds.size() < kMaxSeeds; ++j) {
       const uint32_t slot = slot_of[j];
       if (slot == UINT32_MAX) continue;
       const uint32_t n = in_source[slot];
       if (n > 1 && uint64_t{q.count_[slot]} * n > kMaxPairsPerGram) continue;
       for (uint32_t i = q.last_[slot]; i != UINT32_MAX; i = q.next_[i]) {
-        if (an == nullptr || near_anchor(i, j)) packed.push_back(uint64_t{i} << 32 | j);
+        if (an == nullptr || near_anchor(i, j)) seeds.push_back({i, j});
       }
     }
   }
-  if (packed.empty()) return;
-  std::sort(packed.begin(), packed.end());
-  std::vector<Seed> seeds(packed.size());
-  for (size_t i = 0; i < packed.size(); ++i) {
-    seeds[i] = {static_cast<uint32_t>(packed[i] >> 32), static_cast<uint32_t>(packed[i])};
-  }
+  if (seeds.empty()) return;
+  std::sort(seeds.begin(), seeds.end(), [](const Seed& a, const Seed& b) { return a.Key() < b.Key(); });
 
   // Chaining DP. f[b] = best score of a chain ending in seed b; a step from a to b gains the
   // query tokens b adds (at most k) minus a penalty for drift (an indel) and for the gap.

@@ -1179,26 +1179,21 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           // short block's k-grams) weigh as its covered tokens do on average.
           if (whole && covered > 0) f.evidence *= static_cast<double>(a.matched) / covered;
         }
-        // Joint rarity: a whole block whose stored fingerprints few protected documents hold all
-        // together is that source's code even when each piece is a common shape.
+        // What makes a code span this source's code however common its shape, every matched
+        // token then counting: a whole block whose fingerprints few protected documents hold all
+        // together (joint rarity), or the source's own names and strings (rare items). A whole
+        // block under the span minimum counts only with one of them (with rare items on).
         const bool under_minimum = a.matched < th.min_span_tokens;
-        bool joint_rare = false;
-        if (whole && f.counts && o.code_whole_joint_df > 0 && (f.evidence < f.needed || under_minimum)) {
-          joint_rare =
-              JointlyRare(fps, fp_gram, gram_postings, gram_k, a.q_begin, a.q_end, c.id, o.code_whole_joint_df);
-          if (joint_rare) f.evidence = std::max<double>(f.evidence, a.matched);
-        }
-        // Rare items: the source's own names and strings make the span full evidence; a whole
-        // block under the span minimum counts only with them.
-        if (st.kind == Kind::kCode && f.counts && !joint_rare && o.code_rare_items > 0 &&
-            (f.evidence < f.needed || under_minimum)) {
-          uint32_t items = 0;
-          DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, st.tokens, src_tokens, o, &items));
-          if (items >= o.code_rare_items) {
-            f.evidence = std::max<double>(f.evidence, a.matched);
-          } else if (under_minimum) {
-            f.counts = false;
+        if (st.kind == Kind::kCode && f.counts && (f.evidence < f.needed || under_minimum)) {
+          bool own = whole && o.code_whole_joint_df > 0 &&
+                     JointlyRare(fps, fp_gram, gram_postings, gram_k, a.q_begin, a.q_end, c.id, o.code_whole_joint_df);
+          if (!own && o.code_rare_items > 0) {
+            uint32_t items = 0;
+            DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, st.tokens, src_tokens, o, &items));
+            own = items >= o.code_rare_items;
+            if (!own && under_minimum) f.counts = false;
           }
+          if (own) f.evidence = std::max<double>(f.evidence, a.matched);
         }
         if (f.counts) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = std::max(accounted[t], c.hits);

@@ -643,7 +643,8 @@ std::string VerdictSettings(const FilterOptions& f) {
   }
   for (double v : {f.min_renaming, f.min_renaming_short, double(f.short_span_tokens), double(f.min_renaming_evidence),
                    double(f.code_evidence_df), f.min_literal_agreement, f.code_whole_share, double(f.code_whole_df),
-                   double(f.code_whole_blocks), double(f.code_whole_blocks_min_tokens), double(f.code_whole_min_tokens), double(f.code_whole_joint_df),
+                   double(f.code_whole_blocks), double(f.code_whole_blocks_min_tokens), double(f.code_whole_min_tokens),
+                   double(f.code_whole_joint_df),
                    double(f.code_rare_items), double(f.code_name_df), double(f.code_literal_bytes),
                    double(f.max_document_frequency), double(f.max_candidates), double(f.min_candidate_hits),
                    double(f.seed_size), double(f.code_seed_size), double(f.max_gap), double(f.max_diagonal_drift)}) {
