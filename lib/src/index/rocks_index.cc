@@ -252,6 +252,7 @@ Status RocksIndex::OpenDb() {
   dbo.max_background_jobs = 2;
   dbo.keep_log_file_num = 4;
   dbo.max_open_files = options_.read_only ? -1 : 4096;  // secondaries require -1
+  dbo.allow_mmap_reads = options_.read_only && options_.map_files;  // see IndexOptions
   dbo.allow_concurrent_memtable_write = !options_.bulk_load;  // vector memtables need this off
 
   cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
