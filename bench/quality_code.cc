@@ -778,6 +778,9 @@ int main(int argc, char** argv) {
   // Every false flag with its spans' text on both sides, for reading.
   std::ofstream false_log(work + "/false-flags.md");
   std::ofstream miss_log(work + "/misses.md");  // every copy not caught, with its spans
+  fs::remove_all(work + "/misses");
+  fs::create_directories(work + "/misses");
+  size_t misses_written = 0;
   for (const Query& q : queries) {
     total_us += q.us;
     lang_us[q.lang].first += q.us;
@@ -851,7 +854,10 @@ int main(int argc, char** argv) {
                                                std::to_string(q.true_last)
                                          : "") +
                                spans;
-      miss_log << "- " << miss << "\n";
+      // The answer itself, to check again by hand: doppel-filter check --index WORK/index FILE.
+      const std::string answer_file = work + "/misses/" + std::to_string(++misses_written) + ".md";
+      std::ofstream(answer_file) << q.text;
+      miss_log << "- " << miss << " (" << answer_file << ")\n";
       if (miss_examples_per_class[q.lang + q.cls]++ < 2) miss_examples.push_back(miss);
     }
   }

@@ -1356,6 +1356,69 @@ TEST_CASE("code: a renamed whole function whose shape only its source holds is c
   CHECK(bad.message().find("code_whole_joint_df") != std::string::npos);
 }
 
+TEST_CASE("code: a renamed whole function whose every piece is common but whose combination only its source holds is caught") {
+  TempDir dir;
+  // The source's first lines recur in 60 protected functions and its last lines in 60 others,
+  // overlapping in the middle: each of its fingerprints is held by 61 documents or more, so its
+  // tokens weigh 16/61 each and the renamed copy falls short of the evidence a span needs. No
+  // other document holds both halves.
+  const std::string source =
+      "func clampScale(value int, low int, high int, factor int) int {\n\tif value < low {\n\t\tvalue = low\n\t}\n"
+      "\tif value > high {\n\t\tvalue = high\n\t}\n\tscaled := value * factor\n\tscaled = scaled / high\n"
+      "\treturn scaled + low\n}\n";
+  const std::string renamed =
+      "func bound(x int, lo int, hi int, k int) int {\n\tif x < lo {\n\t\tx = lo\n\t}\n"
+      "\tif x > hi {\n\t\tx = hi\n\t}\n\ty := x * k\n\ty = y / hi\n\treturn y + lo\n}\n";
+  std::vector<std::pair<std::string, std::string>> files = {{"pkg/clamp.go", source}};
+  for (int i = 0; i < 60; ++i) {
+    const std::string n = std::to_string(i), a = "a" + n;
+    files.emplace_back("pkg/head" + n + ".go", "func head" + n + "(" + a + " int, b int, c int, d int) int {\n\tif " + a +
+                                                   " < b {\n\t\t" + a + " = b\n\t}\n\tif " + a + " > c {\n\t\t" + a +
+                                                   " = c\n\t}\n\treturn d\n}\n");
+    files.emplace_back("pkg/tail" + n + ".go", "func tail" + n + "(" + a + " int, b int) int {\n\tfor " + a +
+                                                   " < b {\n\t\t" + a + " = b\n\t}\n\tif " + a + " > b {\n\t\t" + a +
+                                                   " = b\n\t}\n\tc := " + a + " * b\n\tc = c / b\n\treturn c + b\n}\n");
+  }
+  WriteCodeIndex(dir / "idx", files, "go");
+  FilterOptions fo;
+  REQUIRE(fo.code_whole_joint_df == 1);
+  const Verdict v = CheckWith(dir / "idx", fo, renamed, "go");
+  REQUIRE(!v.spans.empty());
+  CHECK(v.spans.front().source_name == "pkg/clamp.go");
+  CHECK(v.spans.front().renaming == Approx(1.0));
+  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
+  // Weighed piece by piece, the same copy is only reported.
+  fo.code_whole_joint_df = 0;
+  const Verdict pieces = CheckWith(dir / "idx", fo, renamed, "go");
+  REQUIRE(!pieces.spans.empty());
+  CHECK(pieces.spans.front().source_name == "pkg/clamp.go");
+  CHECK(pieces.action == Action::kAnnotate);
+}
+
+TEST_CASE("code: a span does not run on from a copy across a blank line into new code of the source's next shape") {
+  // Each name of the copied function occurs once, so no repeated name marks where the copy
+  // ends; the answer's next function has the shape of the source's next one, and its names
+  // are the copy's names again, paired with other source names.
+  TempDir dir;
+  const std::string source =
+      "package srv\n\nfunc setup() {\n\tinitLogging(logLevel)\n\tloadPlugins(pluginDir, registry)\n"
+      "\tstartServer(listenAddr, handler)\n\twaitForSignal(shutdownTimeout)\n}\n\n"
+      "func teardown() {\n\tstopServer(grace)\n}\n";
+  const std::string answer =
+      "func boot() {\n\tlogInit(level)\n\tplugins(dir, reg)\n\tserve(addr, h)\n\tawait(timeout)\n}\n\n"
+      "func boot2() {\n\tlogInit(level)\n}\n";
+  WriteCodeIndex(dir / "idx", {{"srv/setup.go", source}}, "go");
+  const Verdict v = CheckWith(dir / "idx", FilterOptions{}, answer, "go");
+  REQUIRE(!v.spans.empty());
+  const Span& sp = v.spans.front();
+  CHECK(sp.source_name == "srv/setup.go");
+  CHECK(sp.query.first_line == 1);
+  CHECK(sp.query.last_line == 6);
+  CHECK(sp.source.first_line == 3);
+  CHECK(sp.source.last_line == 8);
+  CHECK(sp.renaming == Approx(1.0));
+}
+
 TEST_CASE("code: a span does not run from chance alignments in new code across a blank line into a copy") {
   // The new method's `self.x = self.f(y)` lines align by chance with the end of the method
   // before the copied one, and the chain bridges the gap; the span is cut at the blank line.

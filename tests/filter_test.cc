@@ -595,6 +595,44 @@ TEST_CASE("align: substitutions and a small insertion keep one chain", "[align]"
   CHECK(out[0].matched >= 40);
 }
 
+TEST_CASE("align: a shape the source repeats counts between two seeds on one diagonal when all of it agrees", "[align]") {
+  // The query holds 8 tokens of a two-token refrain between unique runs; the source holds the
+  // same, then the refrain 40 times more. The refrain's grams are too common in the source to
+  // seed, so the chain jumps from the first run to the second; the tokens between them all
+  // agree on its diagonal and are matched, with their pairs.
+  std::mt19937_64 rng(11);
+  const auto head = Seq(rng, 8), tail = Seq(rng, 8);
+  const uint64_t x = rng(), y = rng();
+  auto make = [&](int refrains) {
+    std::vector<uint64_t> v = head;
+    for (int i = 0; i < refrains; ++i) v.insert(v.end(), {x, y});
+    v.insert(v.end(), tail.begin(), tail.end());
+    return v;
+  };
+  const std::vector<uint64_t> query = make(4);
+  std::vector<uint64_t> source = query;
+  for (int i = 0; i < 40; ++i) source.insert(source.end(), {x, y});
+  std::vector<AlignedSpan> out;
+  Align(query, source, AlignOptions(), &out);
+  REQUIRE(!out.empty());
+  CHECK(out[0].q_begin == 0);
+  CHECK(out[0].q_end == 24);
+  CHECK(out[0].s_begin == 0);
+  CHECK(out[0].s_end == 24);
+  CHECK(out[0].matched == 24);
+  REQUIRE(out[0].pairs.size() == 24);
+  for (uint32_t i = 0; i < 24; ++i) CHECK(out[0].pairs[i] == std::make_pair(i, i));
+  // With a token that differs inside the refrain, the gap between the seeds is not matched:
+  // the seeds' 20 tokens are.
+  std::vector<uint64_t> edited = query;
+  edited[12] = rng();
+  Align(edited, source, AlignOptions(), &out);
+  REQUIRE(!out.empty());
+  CHECK(out[0].q_begin == 0);
+  CHECK(out[0].q_end == 24);
+  CHECK(out[0].matched == 20);
+}
+
 TEST_CASE("align: distant runs on different diagonals are separate spans", "[align]") {
   std::mt19937_64 rng(5);
   const auto a = Seq(rng, 20), b = Seq(rng, 20);

@@ -207,11 +207,28 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
       chain.push_back(static_cast<uint32_t>(c));
     }
     std::reverse(chain.begin(), chain.end());
-    // Matched query tokens: the union of [q, q + k) over the chain's seeds (q ascending), plus
-    // the tokens the ends extend over while they agree (words cut off by k-gram edges). Counted
-    // first: most chains (common shapes) fall short, and their pairs are never made.
+    // Matched query tokens: the union of [q, q + k) over the chain's seeds (q ascending), the
+    // tokens between two consecutive seeds on one diagonal when all of them agree (the seeds
+    // a shape the source repeats would have made, skipped above), plus the tokens the ends
+    // extend over while they agree (words cut off by k-gram edges). A gap with a token that
+    // differs stays unmatched: tokens agreeing there by chance (a neighbour's code of the same
+    // shape after a copy's end) would claim names the renaming check then finds inconsistent.
+    // Counted first: most chains (common shapes) fall short, and their pairs are never made.
+    // Calls f(q, s) for each token of the gap between chain[i - 1]'s end and chain[i] when
+    // they all agree.
+    auto gap_matches = [&](size_t i, uint32_t covered_to, auto&& f) {
+      if (i == 0 || covered_to >= seeds[chain[i]].q) return;
+      const Seed &a = seeds[chain[i - 1]], &b = seeds[chain[i]];
+      if (b.s - a.s != b.q - a.q) return;  // not one diagonal: an indel between them
+      for (uint32_t t = covered_to; t < b.q; ++t) {
+        if (query[t] != source[t - b.q + b.s]) return;
+      }
+      for (uint32_t t = covered_to; t < b.q; ++t) f(t, t - b.q + b.s);
+    };
     uint32_t matched = 0, covered_to = 0;
-    for (uint32_t c : chain) {
+    for (size_t i = 0; i < chain.size(); ++i) {
+      const uint32_t c = chain[i];
+      gap_matches(i, covered_to, [&](uint32_t, uint32_t) { ++matched; });
       const uint32_t b = std::max(seeds[c].q, covered_to), e = seeds[c].q + k;
       if (e > b) matched += e - b;
       covered_to = std::max(covered_to, e);
@@ -230,7 +247,9 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
     sp.pairs.reserve(matched + back + ahead);
     for (uint32_t i = back; i > 0; --i) sp.pairs.emplace_back(q_begin - i, s_begin - i);
     covered_to = 0;
-    for (uint32_t c : chain) {
+    for (size_t i = 0; i < chain.size(); ++i) {
+      const uint32_t c = chain[i];
+      gap_matches(i, covered_to, [&](uint32_t q, uint32_t s) { sp.pairs.emplace_back(q, s); });
       const uint32_t b = std::max(seeds[c].q, covered_to), e = seeds[c].q + k;
       for (uint32_t q = b; q < e; ++q) sp.pairs.emplace_back(q, seeds[c].s + (q - seeds[c].q));
       covered_to = std::max(covered_to, e);

@@ -5,7 +5,9 @@
 // may follow another when both its query and source positions advance, by at most max_gap + k
 // tokens, and the diagonals (source − query position) differ by at most max_drift — so
 // insertions and deletions of a few words keep one chain while unrelated matches do not join.
-// Each chain becomes a span, whose ends are then extended token by token while the tokens agree.
+// Each chain becomes a span: its seeds' tokens, the tokens between two of its seeds on one
+// diagonal when all of them agree (where a shape repeated too often to seed was skipped), and
+// its ends extended token by token while the tokens agree.
 #pragma once
 
 #include <cstdint>

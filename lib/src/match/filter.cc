@@ -656,6 +656,45 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     }
     if (added > 0) bound_to_pairs();
   }
+  // A chain can also run on past a copy's end, across a blank line, into neighbouring code of
+  // the same shape (the answer's next function against the source's): every name there occurs
+  // once, so the trimming above keeps it, and it claims names the copy already maps. The span
+  // is cut at its last (then first) blank line while most names beyond it contradict the
+  // renaming of the rest: a query name mapped to another source name, or a source name another
+  // query name takes.
+  auto contradicted = [&](size_t begin, size_t end) {
+    uint32_t ids = 0, against = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const uint64_t qn = id_name(q[a->pairs[i].first]), sn = id_name(s[a->pairs[i].second]);
+      if (qn == 0 || sn == 0) continue;
+      ++ids;
+      const uint64_t to = maps_to(qn);
+      against += to != 0 ? to != sn : taken(sn);
+    }
+    return 2 * against > ids;
+  };
+  for (bool cut = true; cut;) {
+    cut = false;
+    size_t last_blank = 0, first_blank = 0;  // indices of pairs after a blank line (0: none)
+    for (size_t i = 1; i < a->pairs.size(); ++i) {
+      if (q[a->pairs[i].first].line < q[a->pairs[i - 1].first].line + 2) continue;
+      if (first_blank == 0) first_blank = i;
+      last_blank = i;
+    }
+    if (last_blank == 0) break;
+    build_renaming(0, last_blank);
+    if (contradicted(last_blank, a->pairs.size())) {
+      keep_pairs(0, last_blank);
+      cut = true;
+      continue;
+    }
+    build_renaming(first_blank, a->pairs.size());
+    if (contradicted(0, first_blank)) {
+      keep_pairs(first_blank, a->pairs.size());
+      cut = true;
+    }
+  }
+  build_renaming(0, a->pairs.size());
   // Evidence: occurrences of a name already seen in the span. Only repeated names can disagree
   // with a renaming; when every name occurs once, any code of the same shape "renames" 100%.
   uint32_t total = 0, consistent = 0;
