@@ -1395,6 +1395,40 @@ TEST_CASE("code: a renamed whole function whose every piece is common but whose 
   CHECK(pieces.action == Action::kAnnotate);
 }
 
+TEST_CASE("code: an import block that protected files share is not redacted on its own") {
+  // Twelve protected modules open with the same imports; an answer opens with them too, then
+  // goes on with code of its own.
+  TempDir dir;
+  const std::string imports =
+      "import os\nimport sys\nimport json\nimport logging\nfrom typing import Any, Dict, List, Optional\n"
+      "from collections import defaultdict, OrderedDict\nfrom pathlib import Path\n\n";
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 12; ++i) {
+    const std::string n = std::to_string(i);
+    files.emplace_back("pkg/mod" + n + ".py", imports + "def handler" + n + "(event" + n + "):\n    return event" + n +
+                                                  ".get('k" + n + "', " + n + ")\n");
+  }
+  WriteCodeIndex(dir / "idx", files, "python");
+  const std::string answer = imports +
+                             "def tally(words):\n    counts = defaultdict(int)\n    for w in words:\n"
+                             "        counts[w.lower()] += 1\n    return sorted(counts.items(), key=lambda kv: -kv[1])\n";
+  const Verdict v = CheckWith(dir / "idx", FilterOptions{}, answer, "python");
+  CHECK(v.action != Action::kRedact);
+  CHECK(v.action != Action::kBlock);
+  // Their fingerprints' document frequency is what spares them: weighed without it, the
+  // imports alone reach the evidence a span needs.
+  FilterOptions unweighted;
+  unweighted.code_evidence_df = 0;
+  const Verdict w = CheckWith(dir / "idx", unweighted, answer, "python");
+  CHECK((w.action == Action::kRedact || w.action == Action::kBlock));
+  // The same imports in one protected file only are that file's own lines: reported.
+  TempDir one;
+  WriteCodeIndex(one / "idx", {files[0]}, "python");
+  const Verdict alone = CheckWith(one / "idx", FilterOptions{}, answer, "python");
+  REQUIRE(!alone.spans.empty());
+  CHECK(alone.spans.front().source_name == "pkg/mod0.py");
+}
+
 TEST_CASE("code: a span does not run on from a copy across a blank line into new code of the source's next shape") {
   // Each name of the copied function occurs once, so no repeated name marks where the copy
   // ends; the answer's next function has the shape of the source's next one, and its names
