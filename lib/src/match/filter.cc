@@ -659,9 +659,10 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
   // A chain can also run on past a copy's end, across a blank line, into neighbouring code of
   // the same shape (the answer's next function against the source's): every name there occurs
   // once, so the trimming above keeps it, and it claims names the copy already maps. The span
-  // is cut at its last (then first) blank line while most names beyond it contradict the
-  // renaming of the rest: a query name mapped to another source name, or a source name another
-  // query name takes.
+  // is cut at its last (then first) break — a query line without paired tokens between two
+  // pairs: a blank or comment line, or a line the alignment skipped — while most names beyond
+  // it contradict the renaming of the rest: a query name mapped to another source name, or a
+  // source name another query name takes.
   auto contradicted = [&](size_t begin, size_t end) {
     uint32_t ids = 0, against = 0;
     for (size_t i = begin; i < end; ++i) {
@@ -675,7 +676,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
   };
   for (bool cut = true; cut;) {
     cut = false;
-    size_t last_blank = 0, first_blank = 0;  // indices of pairs after a blank line (0: none)
+    size_t last_blank = 0, first_blank = 0;  // indices of pairs after a break (0: none)
     for (size_t i = 1; i < a->pairs.size(); ++i) {
       if (q[a->pairs[i].first].line < q[a->pairs[i - 1].first].line + 2) continue;
       if (first_blank == 0) first_blank = i;
