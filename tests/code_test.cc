@@ -1333,20 +1333,33 @@ TEST_CASE("code: with code_whole_min_tokens, a whole function under the span min
   CHECK((any.action == Action::kRedact || any.action == Action::kBlock));
 }
 
+namespace {
+
+// Checks the renamed Go `answer` against the index in `dir`: redacted or blocked as a renaming
+// of `source` with joint rarity (the default, 1), only reported without it.
+void CheckCaughtByJointRarity(const std::string& dir, const std::string& answer, const std::string& source) {
+  FilterOptions fo;
+  REQUIRE(fo.code_whole_joint_df == 1);
+  const Verdict v = CheckWith(dir, fo, answer, "go");
+  REQUIRE(!v.spans.empty());
+  CHECK(v.spans.front().source_name == source);
+  CHECK(v.spans.front().renaming == Approx(1.0));
+  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
+  fo.code_whole_joint_df = 0;
+  const Verdict off = CheckWith(dir, fo, answer, "go");
+  REQUIRE(!off.spans.empty());
+  CHECK(off.spans.front().source_name == source);
+  CHECK(off.action == Action::kAnnotate);
+}
+
+}  // namespace
+
 TEST_CASE("code: a renamed whole function whose shape only its source holds is caught under the span minimum") {
   TempDir dir;
   const std::string other = "func joinAll(parts []string, sep string) string {\n\treturn strings.Join(parts, sep)\n}\n";
   WriteCodeIndex(dir / "idx", {{"pkg/scale.go", kScaleDown}, {"pkg/join.go", other}}, "go");
-  FilterOptions fo;
-  REQUIRE(fo.code_whole_joint_df == 1);
-  const Verdict v = CheckWith(dir / "idx", fo, kScaleDownRenamed, "go");
-  REQUIRE(!v.spans.empty());
-  CHECK(v.spans.front().source_name == "pkg/scale.go");
-  CHECK(v.spans.front().renaming == Approx(1.0));
-  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
   // Without the joint rule the renamed copy keeps no rare name and is only reported.
-  fo.code_whole_joint_df = 0;
-  CHECK(CheckWith(dir / "idx", fo, kScaleDownRenamed, "go").action == Action::kAnnotate);
+  CheckCaughtByJointRarity(dir / "idx", kScaleDownRenamed, "pkg/scale.go");
   // The policy key and its range.
   FilterOptions p;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_joint_df": 3})", "policy.json", &p).ok());
@@ -1380,19 +1393,8 @@ TEST_CASE("code: a renamed whole function whose every piece is common but whose 
                                                    " = b\n\t}\n\tc := " + a + " * b\n\tc = c / b\n\treturn c + b\n}\n");
   }
   WriteCodeIndex(dir / "idx", files, "go");
-  FilterOptions fo;
-  REQUIRE(fo.code_whole_joint_df == 1);
-  const Verdict v = CheckWith(dir / "idx", fo, renamed, "go");
-  REQUIRE(!v.spans.empty());
-  CHECK(v.spans.front().source_name == "pkg/clamp.go");
-  CHECK(v.spans.front().renaming == Approx(1.0));
-  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
   // Weighed piece by piece, the same copy is only reported.
-  fo.code_whole_joint_df = 0;
-  const Verdict pieces = CheckWith(dir / "idx", fo, renamed, "go");
-  REQUIRE(!pieces.spans.empty());
-  CHECK(pieces.spans.front().source_name == "pkg/clamp.go");
-  CHECK(pieces.action == Action::kAnnotate);
+  CheckCaughtByJointRarity(dir / "idx", renamed, "pkg/clamp.go");
 }
 
 TEST_CASE("code: an import block that protected files share is not redacted on its own") {

@@ -50,7 +50,7 @@ struct IndexOptions {
   // index: most of a one-answer `check`), and data blocks are read without a system call (a
   // scan). The mapped pages count in the process's resident size though they are the kernel's
   // page cache. A long-running reader keeps reads into the block cache: the 100-line check's
-  // p50 and p99 were 1-10% higher mapped (bench/README.md).
+  // p50 and p99 were 1-11% higher mapped (bench/README.md).
   bool map_files = false;
   // The parameters to build with (for a new index) or to require (for an existing one: any
   // difference is refused, naming both values). Unset: a new index takes the defaults, an

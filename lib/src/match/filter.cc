@@ -674,28 +674,31 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     }
     return 2 * against > ids;
   };
-  for (bool cut = true; cut;) {
-    cut = false;
-    size_t last_blank = 0, first_blank = 0;  // indices of pairs after a break (0: none)
+  // The breaks are looked at only when there are some; the renaming is then rebuilt over the
+  // span as kept (it was built over part of it to judge each side).
+  for (bool judged = false;;) {
+    size_t last_break = 0, first_break = 0;  // indices of pairs after a break (0: none)
     for (size_t i = 1; i < a->pairs.size(); ++i) {
       if (q[a->pairs[i].first].line < q[a->pairs[i - 1].first].line + 2) continue;
-      if (first_blank == 0) first_blank = i;
-      last_blank = i;
+      if (first_break == 0) first_break = i;
+      last_break = i;
     }
-    if (last_blank == 0) break;
-    build_renaming(0, last_blank);
-    if (contradicted(last_blank, a->pairs.size())) {
-      keep_pairs(0, last_blank);
-      cut = true;
-      continue;
+    if (last_break != 0) {
+      judged = true;
+      build_renaming(0, last_break);
+      if (contradicted(last_break, a->pairs.size())) {
+        keep_pairs(0, last_break);
+        continue;
+      }
+      build_renaming(first_break, a->pairs.size());
+      if (contradicted(0, first_break)) {
+        keep_pairs(first_break, a->pairs.size());
+        continue;
+      }
     }
-    build_renaming(first_blank, a->pairs.size());
-    if (contradicted(0, first_blank)) {
-      keep_pairs(first_blank, a->pairs.size());
-      cut = true;
-    }
+    if (judged) build_renaming(0, a->pairs.size());
+    break;
   }
-  build_renaming(0, a->pairs.size());
   // Evidence: occurrences of a name already seen in the span. Only repeated names can disagree
   // with a renaming; when every name occurs once, any code of the same shape "renames" 100%.
   uint32_t total = 0, consistent = 0;
