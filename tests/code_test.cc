@@ -1443,9 +1443,7 @@ TEST_CASE("code: a span does not run on from a copy across a blank line into new
   const std::string answer =
       "func boot() {\n\tlogInit(level)\n\tplugins(dir, reg)\n\tserve(addr, h)\n\tawait(timeout)\n}\n\n"
       "func boot2() {\n\tlogInit(level)\n}\n";
-  WriteCodeIndex(dir / "idx", {{"srv/setup.go", source}}, "go");
-  const Verdict v = CheckWith(dir / "idx", FilterOptions{}, answer, "go");
-  REQUIRE(!v.spans.empty());
+  const Verdict v = CheckAgainstOne(dir / "idx", "srv/setup.go", source, "go", answer);
   const Span& sp = v.spans.front();
   CHECK(sp.source_name == "srv/setup.go");
   CHECK(sp.query.first_line == 1);
