@@ -909,7 +909,10 @@ Result<IndexStats> RocksIndex::Stats() const {
   st.block_cache_used = cache_->GetUsage();
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
-    if (e.is_regular_file(ec)) st.size_on_disk += e.file_size(ec);
+    // A file a compaction deletes meanwhile has no size (file_size reports -1 then).
+    if (!e.is_regular_file(ec)) continue;
+    const uintmax_t size = e.file_size(ec);
+    if (!ec) st.size_on_disk += size;
   }
   return st;
 }
@@ -927,12 +930,27 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
   // Opening a table tolerates a damaged properties block (RocksDB logs a warning and reads on,
   // and a lookup may then miss that file's newer values): each table's properties must agree
   // with what the MANIFEST recorded for it.
+  // A writer's background compaction may delete a table file between listing and opening it,
+  // so a writer holds deletions off meanwhile. A follower cannot: its writer deletes files it
+  // compacted away, and a file listed but gone from the directory is skipped.
+  const bool hold_deletions = !options_.read_only;
+  if (hold_deletions) DOPPEL_RETURN_IF_ERROR(FromRocks(db_->DisableFileDeletions(), "holding file deletions in " + dir_));
+  struct Release {
+    rocksdb::DB* db;
+    bool on;
+    ~Release() {
+      if (on) db->EnableFileDeletions(/*force=*/false);
+    }
+  } release{db_.get(), hold_deletions};
   std::vector<rocksdb::LiveFileMetaData> live;
   db_->GetLiveFilesMetaData(&live);
   for (const auto& f : live) {
     const std::string path = f.db_path + "/" + f.name;
     rocksdb::SstFileReader reader(rocksdb::Options(db_->GetDBOptions(), rocksdb::ColumnFamilyOptions()));
-    DOPPEL_RETURN_IF_ERROR(FromRocks(reader.Open(path), "opening " + path));
+    const rocksdb::Status opened = reader.Open(path);
+    std::error_code ec;
+    if (!opened.ok() && options_.follow_writer && !fs::exists(path, ec)) continue;
+    DOPPEL_RETURN_IF_ERROR(FromRocks(opened, "opening " + path));
     auto props = reader.GetTableProperties();
     if (props == nullptr || props->num_entries != f.num_entries || props->column_family_name != f.column_family_name) {
       return Status::Corruption(path + ": its table properties do not match the MANIFEST (" +
