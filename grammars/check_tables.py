@@ -24,15 +24,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", "strings",
             "numbers", "comments", "line_comment"]
-OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings",
+OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports",
             "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first",
             "block_indented", "word_tokens", "lexer_leaves", "lexer_contextual", "lexer_fragments"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
-         "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "block_start",
+         "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "block_start",
          "block_end", "block_start_line_first", "word_tokens", "lexer_leaves", "lexer_contextual",
          "lexer_fragments"]
 NODE_KEYS = ["identifiers", "strings", "string_content", "string_delimiters", "numbers",
-             "comments", "docstrings"]
+             "comments", "docstrings", "imports"]
 LEAF_KEYS = ["identifiers", "numbers"]
 
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "doppel/code_tokenizer.h"
@@ -1429,6 +1430,73 @@ TEST_CASE("code: an import block that protected files share is not redacted on i
   const Verdict alone = CheckWith(one / "idx", FilterOptions{}, answer, "python");
   REQUIRE(!alone.spans.empty());
   CHECK(alone.spans.front().source_name == "pkg/mod0.py");
+}
+
+TEST_CASE("code: each language's import statements mark their tokens") {
+  // Two import statements, then code: every token of lines 1 and 2 is marked, each line with
+  // its own statement, and no token of line 3 is.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"python", "import os\nfrom a.b import c, d\nx = 1\n"},
+      {"javascript", "import { a, b } from './m';\nimport c from 'd';\nconst x = 1;\n"},
+      {"typescript", "import { a, b } from './m';\nimport c from 'd';\nconst x: number = 1;\n"},
+      {"tsx", "import { a, b } from './m';\nimport c from 'd';\nconst x = <div />;\n"},
+      {"java", "package p.q;\nimport java.util.List;\nclass A { int x = 1; }\n"},
+      {"c", "#include <stdio.h>\n#include \"m.h\"\nint x = 1;\n"},
+      {"cpp", "#include <vector>\nusing std::vector;\nint x = 1;\n"},
+      {"go", "package main\nimport \"fmt\"\nvar x = 1\n"},
+      {"rust", "use std::fmt;\nextern crate core;\nstatic X: i32 = 1;\n"},
+      {"c_sharp", "using System;\nusing System.IO;\nclass A { int x = 1; }\n"},
+  };
+  for (const auto& [lang, code] : cases) {
+    INFO(lang);
+    Tokens t;
+    REQUIRE(NewCodeTokenizer(LanguageByName(lang))->Tokenize(code, &t).ok());
+    std::set<uint32_t> by_line[4];
+    for (const Token& tok : t) {
+      REQUIRE(tok.line <= 3);
+      by_line[tok.line].insert(tok.import);
+    }
+    CHECK(by_line[1].size() == 1);
+    CHECK(by_line[2].size() == 1);
+    CHECK(by_line[1].count(0) == 0);
+    CHECK(by_line[2].count(0) == 0);
+    CHECK(by_line[1] != by_line[2]);
+    CHECK(by_line[3] == std::set<uint32_t>{0});
+  }
+}
+
+TEST_CASE("code: imports of other modules than the source's are no evidence of a copy") {
+  // The answer's imports have the shape of the protected file's, statement for statement, and
+  // name other modules; the protected file's own imports are its lines.
+  const std::string body =
+      "\nfn checksum(data: &[u8]) -> u32 {\n    let mut acc: u32 = 7;\n    for byte in data {\n"
+      "        acc = acc.wrapping_mul(31).wrapping_add(u32::from(*byte));\n    }\n    acc\n}\n";
+  const std::string source =
+      "use std::collections::HashMap;\nuse std::fmt::Display;\nuse std::iter::FusedIterator;\n"
+      "use std::ops::{Index, Range};\nuse std::str::FromStr;\nuse std::sync::Arc;\nuse regex::bytes::Regex;\n" +
+      body;
+  const std::string others =
+      "use std::cell::UnsafeCell;\nuse std::error::Error;\nuse std::io::BufReader;\n"
+      "use std::ops::{Deref, DerefMut};\nuse std::path::PathBuf;\nuse std::sync::Mutex;\nuse tokio::net::TcpStream;\n";
+  const std::string novel =
+      "\nfn spawn_all(jobs: Vec<Job>) -> usize {\n    let started = jobs.len();\n"
+      "    jobs.into_iter().for_each(|j| j.start());\n    started\n}\n";
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"regex/src/exec.rs", source}}, "rust");
+  const Verdict v = CheckWith(dir / "idx", FilterOptions{}, others + novel, "rust");
+  CHECK(v.action == Action::kAllow);
+  CHECK(v.spans.empty());
+  // The same statements with the source's names are its lines (the aligner finds them).
+  const size_t own_end = source.find("\nfn ");
+  const Verdict own = CheckWith(dir / "idx", FilterOptions{}, source.substr(0, own_end + 1) + novel, "rust");
+  REQUIRE(!own.spans.empty());
+  CHECK(own.spans.front().source_name == "regex/src/exec.rs");
+  CHECK(own.spans.front().query.first_line == 1);
+  // A copied function after other imports is still caught, and its span counts the function.
+  const Verdict copy = CheckWith(dir / "idx", FilterOptions{}, others + body, "rust");
+  CHECK(copy.action != Action::kAllow);
+  REQUIRE(!copy.spans.empty());
+  CHECK(copy.spans.front().source_name == "regex/src/exec.rs");
 }
 
 TEST_CASE("code: a span does not run on from a copy across a blank line into new code of the source's next shape") {

@@ -20,6 +20,9 @@ struct Language {
   std::vector<std::string> filenames;     // "Rakefile", ...
   std::vector<std::string> fences;        // Markdown fence tags (lower case)
   std::unordered_set<std::string> identifiers, strings, numbers, comments, docstrings;
+  // Statements that name other code (Python's import_statement, Rust's use_declaration, C's
+  // preproc_include): their tokens carry Token::import.
+  std::unordered_set<std::string> imports;
   // Words the grammar reads as tokens of their own, not as names, besides its keywords: literals
   // (true, nil, None) and primitive types (C's int, uint8_t). Verbatim in a lexed table row.
   std::unordered_set<std::string> word_tokens;

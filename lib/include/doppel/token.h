@@ -17,6 +17,10 @@ struct Token {
   uint32_t begin = 0;  // byte offset of the first byte in the original text
   uint32_t end = 0;    // byte offset one past the last byte (half-open)
   uint32_t line = 0;   // 1-based line of `begin`
+  // Code parsed with a grammar: inside an import statement (the table's `imports` node types),
+  // 1 + the byte offset where the statement begins, which tells statements apart; 0 elsewhere.
+  // The matcher reads it on the query side only; it is not stored.
+  uint32_t import = 0;
 };
 
 using Tokens = std::vector<Token>;

@@ -179,6 +179,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       else if (lang->identifiers.count(type)) category_[sym] = kIdentifier;
       else if (lang->numbers.count(type)) category_[sym] = kNumber;
       else if (lang->docstrings.count(type)) category_[sym] = kDocstringStatement;
+      else if (lang->imports.count(type)) category_[sym] = kImport;
       const std::string_view t(type);
       const bool anonymous = ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) == TSSymbolTypeAnonymous;
       if (anonymous) {
@@ -270,7 +271,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     return Status::OK();
   }
 
-  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement };
+  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement, kImport };
   static constexpr TSSymbol kErrorSymbol = static_cast<TSSymbol>(-1);  // tree-sitter's ERROR nodes
   // Longer inputs are files, not snippets (an answer's code block is a few KB): a file with a
   // parse error is not parsed twice.
@@ -285,9 +286,14 @@ class TreeSitterTokenizer final : public Tokenizer {
     const uint32_t line_shift = lo == 0 ? 0 : 1;
     TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(tree));
     out->reserve(out->size() + (hi - lo) / 4 + 4);
+    // import_depth is the depth of the import statement the walk is in (-1: none), which
+    // begins at byte import_begin of src.
+    int import_depth = -1;
+    uint32_t import_begin = 0;
     auto emit = [&](uint64_t hash, uint64_t name, uint32_t b, uint32_t e, uint32_t row) {
       if (b < lo || e > hi) return;  // the wrapper's own tokens
-      out->push_back(Token{hash, name, b - lo + base_offset, e - lo + base_offset, row - line_shift + base_line});
+      out->push_back(Token{hash, name, b - lo + base_offset, e - lo + base_offset, row - line_shift + base_line,
+                           import_depth >= 0 ? std::max(import_begin, lo) - lo + base_offset + 1 : 0u});
     };
     // Depth-first over the tree; the loop invariant is that the cursor's node has not been
     // visited yet. error_depth is the depth of the ERROR node the walk is in (-1: none).
@@ -295,10 +301,15 @@ class TreeSitterTokenizer final : public Tokenizer {
     for (;;) {
       const TSNode node = ts_tree_cursor_current_node(&cursor);
       if (error_depth >= 0 && depth <= error_depth) error_depth = -1;  // past its subtree
+      if (import_depth >= 0 && depth <= import_depth) import_depth = -1;
       const TSSymbol sym = ts_node_symbol(node);
       *errors += sym == kErrorSymbol;
       if (sym == kErrorSymbol && error_depth < 0) error_depth = depth;
       const uint8_t cat = sym < category_.size() ? category_[sym] : static_cast<uint8_t>(kOther);
+      if (cat == kImport && import_depth < 0) {
+        import_depth = depth;
+        import_begin = ts_node_start_byte(node);
+      }
       if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
         // dropped with its children
       } else if (cat == kString) {

@@ -365,6 +365,33 @@ uint64_t SpelledHash(const Token& t) {
   return IsLiteral(t) && t.name != 0 ? t.hash ^ (t.name * 0x9E3779B97F4A7C15ull) : t.hash;
 }
 
+// Imports that name other code than their source's: an import statement of the answer (its
+// tokens carry Token::import) with a name, path or string spelled otherwise than the source's
+// aligned one. Every block of imports has the shape of every other, so such a statement is no
+// evidence of a copy, while a copy keeps its imports as they are (renaming is for the code's
+// own names). Sets (*foreign)[i] for the pairs of a.pairs in such statements and returns how
+// many; leaves `foreign` empty and returns 0 when there are none, the common case.
+uint32_t ForeignImports(const AlignedSpan& a, const Tokens& q, const Tokens& s, std::vector<char>* foreign) {
+  foreign->clear();
+  std::vector<uint32_t> statements;  // Token::import of the foreign ones, ascending
+  for (const auto& [qi, si] : a.pairs) {
+    const Token &qt = q[qi], &st = s[si];
+    if (qt.import == 0 || qt.name == 0 || st.name == 0 || qt.name == st.name) continue;
+    if (statements.empty() || statements.back() != qt.import) statements.push_back(qt.import);
+  }
+  if (statements.empty()) return 0;
+  foreign->assign(a.pairs.size(), 0);
+  uint32_t n = 0;
+  for (size_t i = 0; i < a.pairs.size(); ++i) {
+    const uint32_t im = q[a.pairs[i].first].import;
+    if (im != 0 && std::binary_search(statements.begin(), statements.end(), im)) {
+      (*foreign)[i] = 1;
+      ++n;
+    }
+  }
+  return n;
+}
+
 void SpelledHashes(const Tokens& tokens, std::vector<uint64_t>* out) {
   out->resize(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) (*out)[i] = SpelledHash(tokens[i]);
@@ -1000,6 +1027,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     ao.min_matched = whole_min;
     if (ranked.empty()) continue;
     std::vector<AlignedSpan> aligned;
+    std::vector<char> foreign_pairs;  // per pair of a span: in an import naming other code
     // Code tokens with their literal values: for literal anchors, and what a table-like answer
     // is aligned on (the source's are made per candidate when needed).
     std::vector<uint64_t> query_spelled, source_spelled;
@@ -1144,15 +1172,20 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         double renaming = -1;
         uint32_t repeats = 0;
         bool whole = false;  // the span is (nearly) its whole code block: a whole function copied
+        // The matched tokens that count as evidence: all but those of imports that name other
+        // code than the source's (ForeignImports, marked in foreign_pairs).
+        uint32_t counted = a.matched;
+        foreign_pairs.clear();
         if (st.kind == Kind::kCode) {
-          renaming = CheckRenaming(&a, st.tokens, src_tokens, block_delta, &repeats);
+          renaming = CheckRenaming(&a, st.tokens, src_tokens, block_delta, &repeats);  // may cut the span
+          counted = a.matched - std::min(a.matched, ForeignImports(a, st.tokens, src_tokens, &foreign_pairs));
           whole = o.code_whole_share > 0 &&
                   (a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size()) ||
                    (o.code_whole_blocks && a.matched >= o.code_whole_blocks_min_tokens &&
                     depth_before[a.q_begin] == top_depth &&
                     a.matched >= o.code_whole_share * static_cast<double>(a.q_end - a.q_begin) &&
                     WholeBlocks(block_delta, a.q_begin, a.q_end)));
-          if (a.matched < (whole ? whole_min : th.min_span_tokens)) continue;
+          if (counted < (whole ? whole_min : th.min_span_tokens)) continue;
         }
         Found f;
         f.span.query = RangeOf(st.tokens, a.q_begin, a.q_end);
@@ -1204,29 +1237,29 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                    ((f.span.renaming < 0 ||
                      f.span.renaming >= (a.matched < o.short_span_tokens ? o.min_renaming_short : o.min_renaming)) &&
                     repeats >= o.min_renaming_evidence && literals_agree);
-        f.evidence = a.matched;
+        f.evidence = counted;
         // A whole block needs only the span minimum: copied whole, a short function is a copy.
-        f.needed = whole ? std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, a.matched))
+        f.needed = whole ? std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, counted))
                          : th.redact_tokens;
         if (!token_df.empty() && !(whole && o.code_whole_df == 0)) {
           const double scale = whole ? o.code_whole_df : o.code_evidence_df;
           f.evidence = 0;
           uint32_t covered = 0;
-          for (const auto& pr : a.pairs) {
-            const uint32_t df = token_df[pr.first];
-            if (df == 0) continue;
+          for (size_t i = 0; i < a.pairs.size(); ++i) {
+            const uint32_t df = token_df[a.pairs[i].first];
+            if (df == 0 || (!foreign_pairs.empty() && foreign_pairs[i])) continue;
             ++covered;
             f.evidence += std::min(1.0, scale / df);
           }
           // A whole block's tokens that no stored fingerprint covers (winnowing keeps few of a
           // short block's k-grams) weigh as its covered tokens do on average.
-          if (whole && covered > 0) f.evidence *= static_cast<double>(a.matched) / covered;
+          if (whole && covered > 0) f.evidence *= static_cast<double>(counted) / covered;
         }
         // What makes a code span this source's code however common its shape, every matched
         // token then counting: a whole block whose fingerprints few protected documents hold all
         // together (joint rarity), or the source's own names and strings (rare items). A whole
         // block under the span minimum counts only with one of them (with rare items on).
-        const bool under_minimum = a.matched < th.min_span_tokens;
+        const bool under_minimum = counted < th.min_span_tokens;
         if (st.kind == Kind::kCode && f.counts && (f.evidence < f.needed || under_minimum)) {
           bool own = whole && o.code_whole_joint_df > 0 &&
                      JointlyRare(fps, fp_gram, gram_postings, gram_k, a.q_begin, a.q_end, c.id, o.code_whole_joint_df);
@@ -1236,7 +1269,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
             own = items >= o.code_rare_items;
             if (!own && under_minimum) f.counts = false;
           }
-          if (own) f.evidence = std::max<double>(f.evidence, a.matched);
+          if (own) f.evidence = std::max<double>(f.evidence, counted);
         }
         if (f.counts) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = std::max(accounted[t], c.hits);
