@@ -625,6 +625,7 @@ TEST_CASE("code: renamed copies are found, localized and told apart from look-al
   CHECK(shape->spans.front().renaming < 0.6);
   CHECK(shape->spans.front().renaming < s.renaming);
   CHECK(shape->action == Action::kAnnotate);
+  CHECK(shape->reason == "code resembles protected code in shape only (names not a consistent renaming)");
 
   // A prose query of the same words never matches code, and code never matches the prose doc.
   auto prose = (*filter)->Check("def merge sorted runs left right key none result i j while len append extend return");
@@ -1328,6 +1329,8 @@ TEST_CASE("code: with code_whole_min_tokens, a whole function under the span min
   const Verdict r = CheckWith(dir / "idx", fo, kScaleDownRenamed, "go");
   REQUIRE(!r.spans.empty());
   CHECK(r.action == Action::kAnnotate);
+  CHECK(r.spans.front().renaming == Approx(1.0));  // consistent, so the reason is not the names
+  CHECK(r.reason == "code resembles protected code only in short passages or in shapes other protected files share");
   // ... unless rare items are off, as before they existed.
   fo.code_rare_items = 0;
   const Verdict any = CheckWith(dir / "idx", fo, kScaleDownRenamed, "go");

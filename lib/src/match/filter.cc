@@ -910,6 +910,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     double evidence;  // matched tokens that count toward redact_tokens
     double needed;    // the evidence one code span needs alone (weighted code)
     bool counts;        // may redact or block (not merely alike code)
+    bool consistent = false;  // code: a consistent renaming with agreeing literals (counts or not)
   };
   std::vector<Found> all;
   size_t candidates_seen = 0;
@@ -1237,6 +1238,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                    ((f.span.renaming < 0 ||
                      f.span.renaming >= (a.matched < o.short_span_tokens ? o.min_renaming_short : o.min_renaming)) &&
                     repeats >= o.min_renaming_evidence && literals_agree);
+        f.consistent = f.counts;
         f.evidence = counted;
         // A whole block needs only the span minimum: copied whole, a short function is a copy.
         f.needed = whole ? std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, counted))
@@ -1305,7 +1307,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   std::map<std::pair<int, uint32_t>, SourceEvidence> per_source;
   uint32_t counted_tokens = 0;
-  bool any_counting = false;
+  bool any_counting = false, any_consistent = false;
   for (auto& f : all) {
     auto& cov = covered[f.stream];
     uint32_t fresh = 0;
@@ -1321,6 +1323,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       e.span_over |= f.evidence >= f.needed;
       any_counting = true;
     }
+    any_consistent |= f.consistent;
     v.spans.push_back(std::move(f.span));
   }
   std::sort(v.spans.begin(), v.spans.end(), [](const Span& a, const Span& b) {
@@ -1355,8 +1358,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                std::to_string(v.spans.size()) + " passage(s)";
   } else {
     v.action = Action::kAnnotate;
-    v.reason = any_counting ? "short passages resemble protected content"
-                            : "code resembles protected code in shape only (names not a consistent renaming)";
+    v.reason = any_counting    ? "short passages resemble protected content"
+               : any_consistent ? "code resembles protected code only in short passages or in shapes other protected files share"
+                               : "code resembles protected code in shape only (names not a consistent renaming)";
   }
   // The policy maps the severity to the action taken.
   v.severity = v.action;
