@@ -146,9 +146,11 @@ Status DecodeTokenStream(std::string_view in, Tokens* tokens) {
   std::vector<uint64_t> names(m);
   for (auto& x : names) x = r.Fixed64();
   if (!r.ok || n > static_cast<uint64_t>(r.end - r.p) / 5) return Status::Corruption("token stream: bad token count");
-  tokens->resize(n);
+  // Reserved and appended rather than resized: a resize would construct every token first (the
+  // members' default values), a pass as long as the decoding itself.
+  tokens->reserve(n);
   uint64_t prev_end = 0, prev_line = 0;
-  for (Token& t : *tokens) {
+  for (uint64_t i = 0; i < n; ++i) {
     const uint64_t hi = r.Varint(), ni = r.Varint(), gap = r.Varint(), len = r.Varint(), dl = r.Varint();
     // Each delta fits in 32 bits, so the sums cannot wrap around (a wrapped gap would make a
     // token start before the previous one ends).
@@ -156,13 +158,10 @@ Status DecodeTokenStream(std::string_view in, Tokens* tokens) {
     const uint64_t begin = prev_end + gap, end = begin + len, line = prev_line + dl;
     if (!r.ok || hi >= d || ni > m || !deltas_fit || end > UINT32_MAX || line > UINT32_MAX) {
       tokens->clear();
-      return Status::Corruption("token stream: bad token " + std::to_string(&t - tokens->data()));
+      return Status::Corruption("token stream: bad token " + std::to_string(i));
     }
-    t.hash = hashes[hi];
-    t.name = ni == 0 ? 0 : names[ni - 1];
-    t.begin = static_cast<uint32_t>(begin);
-    t.end = static_cast<uint32_t>(end);
-    t.line = static_cast<uint32_t>(line);
+    tokens->push_back(Token{hashes[hi], ni == 0 ? 0 : names[ni - 1], static_cast<uint32_t>(begin),
+                            static_cast<uint32_t>(end), static_cast<uint32_t>(line)});
     prev_end = end;
     prev_line = line;
   }
