@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
       }
       total_tokens += tokens.size();
       for (const Token& t : tokens) {
-        const uint64_t fields[4] = {t.hash, t.name, uint64_t{t.begin} << 32 | t.end, t.line};
+        const uint64_t fields[5] = {t.hash, t.name, uint64_t{t.begin} << 32 | t.end, t.line, t.import};
         digest = XXH3_64bits_withSeed(fields, sizeof fields, digest);
       }
     }

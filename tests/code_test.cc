@@ -1445,7 +1445,7 @@ TEST_CASE("code: each language's import statements mark their tokens") {
       {"tsx", "import { a, b } from './m';\nimport c from 'd';\nconst x = <div />;\n"},
       {"java", "package p.q;\nimport java.util.List;\nclass A { int x = 1; }\n"},
       {"c", "#include <stdio.h>\n#include \"m.h\"\nint x = 1;\n"},
-      {"cpp", "#include <vector>\nusing std::vector;\nint x = 1;\n"},
+      {"cpp", "#include <vector>\n#include \"m.h\"\nint x = 1;\n"},
       {"go", "package main\nimport \"fmt\"\nvar x = 1\n"},
       {"rust", "use std::fmt;\nextern crate core;\nstatic X: i32 = 1;\n"},
       {"c_sharp", "using System;\nusing System.IO;\nclass A { int x = 1; }\n"},
@@ -1465,6 +1465,22 @@ TEST_CASE("code: each language's import statements mark their tokens") {
     CHECK(by_line[2].count(0) == 0);
     CHECK(by_line[1] != by_line[2]);
     CHECK(by_line[3] == std::set<uint32_t>{0});
+  }
+  // A statement over several lines is one statement.
+  const std::vector<std::pair<std::string, std::string>> multi = {
+      {"go", "import (\n\t\"fmt\"\n\t\"os\"\n)\nvar x = 1\n"},
+      {"python", "from a.b import (\n    c,\n    d,\n)\nx = 1\n"},
+      {"rust", "use std::{\n    fmt,\n    io,\n};\nstatic X: i32 = 1;\n"},
+  };
+  for (const auto& [lang, code] : multi) {
+    INFO(lang);
+    Tokens t;
+    REQUIRE(NewCodeTokenizer(LanguageByName(lang))->Tokenize(code, &t).ok());
+    std::set<uint32_t> head, tail;
+    for (const Token& tok : t) (tok.line <= 4 ? head : tail).insert(tok.import);
+    CHECK(head.size() == 1);
+    CHECK(head.count(0) == 0);
+    CHECK(tail == std::set<uint32_t>{0});
   }
 }
 
@@ -1495,11 +1511,15 @@ TEST_CASE("code: imports of other modules than the source's are no evidence of a
   REQUIRE(!own.spans.empty());
   CHECK(own.spans.front().source_name == "regex/src/exec.rs");
   CHECK(own.spans.front().query.first_line == 1);
-  // A copied function after other imports is still caught, and its span counts the function.
+  // A copied function after other imports is caught, and its span starts at the function:
+  // the answer's own imports are neither reported nor redacted.
   const Verdict copy = CheckWith(dir / "idx", FilterOptions{}, others + body, "rust");
-  CHECK(copy.action != Action::kAllow);
-  REQUIRE(!copy.spans.empty());
+  CHECK(copy.action == Action::kRedact);
+  REQUIRE(copy.spans.size() == 1);
   CHECK(copy.spans.front().source_name == "regex/src/exec.rs");
+  CHECK(copy.spans.front().query.first_line == 9);
+  CHECK(copy.spans.front().source.first_line == 9);
+  CHECK(copy.output.find("use tokio::net::TcpStream;") != std::string::npos);
 }
 
 TEST_CASE("code: a span does not run on from a copy across a blank line into new code of the source's next shape") {

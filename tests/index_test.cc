@@ -870,6 +870,43 @@ TEST_CASE("index: opening for writing removes documents a bulk load left without
   CHECK(rerun.digest == whole.digest);
 }
 
+TEST_CASE("index: a reader's Verify after a writer compacted its files asks to verify again", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  auto writer = OpenOk(dir, true);
+  // Three flushed batches: three table files per column family, which a compaction replaces.
+  for (int b = 0; b < 3; ++b) {
+    std::vector<Document> docs;
+    for (int i = 0; i < 4; ++i) {
+      const std::string n = std::to_string(b * 4 + i);
+      docs.push_back(MakeDoc("doc" + n, "words of document number " + n + " in batch " + std::to_string(b)));
+    }
+    WriteOk(writer.get(), SketchAll(SketchParams{}, docs));
+    REQUIRE(writer->Flush().ok());
+  }
+  auto reader = OpenOk(dir, false, true);
+  VerifyReport before;
+  REQUIRE(reader->Verify({}, &before).ok());
+  CHECK(before.documents == 12);
+  REQUIRE(writer->Compact().ok());
+  // The writer's own Verify holds its deletions and passes.
+  VerifyReport mine;
+  const Status w = writer->Verify({}, &mine);
+  INFO(w.ToString());
+  CHECK(w.ok());
+  // The reader's table files are gone: not damage, a changed index.
+  VerifyReport after;
+  const Status r = reader->Verify({}, &after);
+  INFO(r.ToString());
+  CHECK(r.code() == Status::Code::kUnavailable);
+  CHECK(r.message().find("verify again") != std::string::npos);
+  // Opened again, the reader sees the compacted index whole.
+  auto again = OpenOk(dir, false, true);
+  VerifyReport fresh;
+  REQUIRE(again->Verify({}, &fresh).ok());
+  CHECK(fresh.documents == 12);
+}
+
 TEST_CASE("index: the digest ignores ids and order but sees every change of content", "[index]") {
   TempDir tmp;
   auto digest = [](const Index& index) {

@@ -18,8 +18,8 @@ struct Token {
   uint32_t end = 0;    // byte offset one past the last byte (half-open)
   uint32_t line = 0;   // 1-based line of `begin`
   // Code parsed with a grammar: inside an import statement (the table's `imports` node types),
-  // 1 + the byte offset where the statement begins, which tells statements apart; 0 elsewhere.
-  // The matcher reads it on the query side only; it is not stored.
+  // 1 + the byte offset where the statement begins in the text tokenized, an id that tells
+  // statements apart; 0 elsewhere. The matcher reads it on the query side only; not stored.
   uint32_t import = 0;
 };
 

@@ -926,36 +926,48 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
   // Every block of every table file against its checksum first: lookups skip blocks a Bloom
   // filter rules out, so a damaged filter or index block could otherwise hide a newer value
   // and serve an older one from another file.
-  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->VerifyChecksum(ro), "checking the table files of " + dir_));
-  // Opening a table tolerates a damaged properties block (RocksDB logs a warning and reads on,
-  // and a lookup may then miss that file's newer values): each table's properties must agree
-  // with what the MANIFEST recorded for it.
-  // A writer's background compaction may delete a table file between listing and opening it,
-  // so a writer holds deletions off meanwhile. A follower cannot: its writer deletes files it
-  // compacted away, and a file listed but gone from the directory is skipped.
-  const bool hold_deletions = !options_.read_only;
-  if (hold_deletions) DOPPEL_RETURN_IF_ERROR(FromRocks(db_->DisableFileDeletions(), "holding file deletions in " + dir_));
-  struct Release {
-    rocksdb::DB* db;
-    bool on;
-    ~Release() {
-      if (on) db->EnableFileDeletions(/*force=*/false);
+  //
+  // Both steps open the table files by name. A writer's background compaction may delete a file
+  // meanwhile, so a writer holds deletions off while they run. A reader cannot hold another
+  // process's deletions: every table file was there when it opened the index (it opens them all
+  // then), so a file gone since was deleted by a writer compacting the index, and Verify says so
+  // (Unavailable: verify again) rather than calling the index damaged.
+  auto gone = [&](const rocksdb::Status& s, const std::string& what) {
+    return Status::Unavailable(what + ": a table file was deleted after the index was opened for reading (a writer "
+                               "compacted the index meanwhile); verify again (" + s.ToString() + ")");
+  };
+  {
+    const bool hold_deletions = !options_.read_only;
+    if (hold_deletions) {
+      DOPPEL_RETURN_IF_ERROR(FromRocks(db_->DisableFileDeletions(), "holding file deletions in " + dir_));
     }
-  } release{db_.get(), hold_deletions};
-  std::vector<rocksdb::LiveFileMetaData> live;
-  db_->GetLiveFilesMetaData(&live);
-  for (const auto& f : live) {
-    const std::string path = f.db_path + "/" + f.name;
-    rocksdb::SstFileReader reader(rocksdb::Options(db_->GetDBOptions(), rocksdb::ColumnFamilyOptions()));
-    const rocksdb::Status opened = reader.Open(path);
-    std::error_code ec;
-    if (!opened.ok() && options_.follow_writer && !fs::exists(path, ec)) continue;
-    DOPPEL_RETURN_IF_ERROR(FromRocks(opened, "opening " + path));
-    auto props = reader.GetTableProperties();
-    if (props == nullptr || props->num_entries != f.num_entries || props->column_family_name != f.column_family_name) {
-      return Status::Corruption(path + ": its table properties do not match the MANIFEST (" +
-                                std::to_string(props ? props->num_entries : 0) + " entries, " +
-                                std::to_string(f.num_entries) + " recorded)");
+    struct Release {
+      rocksdb::DB* db;
+      bool on;
+      ~Release() {
+        if (on) db->EnableFileDeletions(/*force=*/false);
+      }
+    } release{db_.get(), hold_deletions};
+    const rocksdb::Status checked = db_->VerifyChecksum(ro);
+    if (checked.IsPathNotFound() && options_.read_only) return gone(checked, "checking the table files of " + dir_);
+    DOPPEL_RETURN_IF_ERROR(FromRocks(checked, "checking the table files of " + dir_));
+    // Opening a table tolerates a damaged properties block (RocksDB logs a warning and reads
+    // on, and a lookup may then miss that file's newer values): each table's properties must
+    // agree with what the MANIFEST recorded for it.
+    std::vector<rocksdb::LiveFileMetaData> live;
+    db_->GetLiveFilesMetaData(&live);
+    for (const auto& f : live) {
+      const std::string path = f.db_path + "/" + f.name;
+      rocksdb::SstFileReader reader(rocksdb::Options(db_->GetDBOptions(), rocksdb::ColumnFamilyOptions()));
+      const rocksdb::Status opened = reader.Open(path);
+      if (opened.IsPathNotFound() && options_.read_only) return gone(opened, "opening " + path);
+      DOPPEL_RETURN_IF_ERROR(FromRocks(opened, "opening " + path));
+      auto props = reader.GetTableProperties();
+      if (props == nullptr || props->num_entries != f.num_entries || props->column_family_name != f.column_family_name) {
+        return Status::Corruption(path + ": its table properties do not match the MANIFEST (" +
+                                  std::to_string(props ? props->num_entries : 0) + " entries, " +
+                                  std::to_string(f.num_entries) + " recorded)");
+      }
     }
   }
   uint64_t below = 0;  // ids from here on have no durable posting lists

@@ -392,6 +392,28 @@ uint32_t ForeignImports(const AlignedSpan& a, const Tokens& q, const Tokens& s, 
   return n;
 }
 
+// Drops the pairs of foreign imports (ForeignImports) at either end of `a`: a span starts and
+// ends in code its source holds, so the answer's own imports are neither scored nor redacted.
+// Those in the middle stay in the span and are left out of its evidence. False when no pair is
+// left.
+bool TrimForeignImports(AlignedSpan* a, const Tokens& q, const Tokens& s) {
+  std::vector<char> foreign;
+  if (ForeignImports(*a, q, s, &foreign) == 0) return true;
+  size_t first = 0, last = a->pairs.size();
+  while (first < last && foreign[first]) ++first;
+  while (last > first && foreign[last - 1]) --last;
+  if (first == last) return false;
+  if (first > 0 || last < a->pairs.size()) {
+    a->pairs = std::vector<std::pair<uint32_t, uint32_t>>(a->pairs.begin() + first, a->pairs.begin() + last);
+    a->q_begin = a->pairs.front().first;
+    a->q_end = a->pairs.back().first + 1;
+    a->s_begin = a->pairs.front().second;
+    a->s_end = a->pairs.back().second + 1;
+    a->matched = static_cast<uint32_t>(a->pairs.size());
+  }
+  return true;
+}
+
 void SpelledHashes(const Tokens& tokens, std::vector<uint64_t>* out) {
   out->resize(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) (*out)[i] = SpelledHash(tokens[i]);
@@ -751,10 +773,14 @@ class SpellingFrequencies {
   // The rare items of span `a` (FilterOptions::code_rare_items): the distinct identifiers, and
   // string literals of at least o.code_literal_bytes bytes, aligned to the same spelling in the
   // source, that at most o.code_name_df protected code documents use.
-  Status RareItems(const AlignedSpan& a, const Tokens& q, const Tokens& s, const FilterOptions& o, uint32_t* items) {
+  // Pairs `skip` marks (foreign imports; empty: none) are not looked at.
+  Status RareItems(const AlignedSpan& a, const std::vector<char>& skip, const Tokens& q, const Tokens& s,
+                   const FilterOptions& o, uint32_t* items) {
     static const uint64_t kId = IdentifierTokenHash(), kStr = StringTokenHash();
     std::vector<uint64_t> keys;
-    for (const auto& [qi, si] : a.pairs) {
+    for (size_t i = 0; i < a.pairs.size(); ++i) {
+      if (!skip.empty() && skip[i]) continue;
+      const auto [qi, si] = a.pairs[i];
       const Token &qt = q[qi], &st = s[si];
       if (qt.name == 0 || qt.name != st.name || qt.hash != st.hash) continue;
       if (qt.hash == kId || (qt.hash == kStr && qt.end - qt.begin >= o.code_literal_bytes)) {
@@ -1178,6 +1204,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         uint32_t counted = a.matched;
         foreign_pairs.clear();
         if (st.kind == Kind::kCode) {
+          if (!TrimForeignImports(&a, st.tokens, src_tokens)) continue;
           renaming = CheckRenaming(&a, st.tokens, src_tokens, block_delta, &repeats);  // may cut the span
           counted = a.matched - std::min(a.matched, ForeignImports(a, st.tokens, src_tokens, &foreign_pairs));
           whole = o.code_whole_share > 0 &&
@@ -1202,7 +1229,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         f.span.renaming = renaming;
         if (st.kind == Kind::kCode) {
           const uint64_t id_hash = IdentifierTokenHash();
-          for (const auto& [qi, si] : a.pairs) {
+          for (size_t i = 0; i < a.pairs.size(); ++i) {
+            if (!foreign_pairs.empty() && foreign_pairs[i]) continue;  // not the code's own names
+            const auto [qi, si] = a.pairs[i];
             const Token &qt = st.tokens[qi], &sk = src_tokens[si];
             if (IdName(qt, id_hash) != 0 && IdName(sk, id_hash) != 0 && qt.name != sk.name) {
               f.span.renamed.push_back({qt.begin, qt.end, sk.begin, sk.end});
@@ -1236,9 +1265,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         }
         f.counts = st.kind == Kind::kText ||
                    ((f.span.renaming < 0 ||
-                     f.span.renaming >= (a.matched < o.short_span_tokens ? o.min_renaming_short : o.min_renaming)) &&
+                     f.span.renaming >= (counted < o.short_span_tokens ? o.min_renaming_short : o.min_renaming)) &&
                     repeats >= o.min_renaming_evidence && literals_agree);
-        f.consistent = f.counts;
+        f.consistent = st.kind == Kind::kCode && f.counts;
         f.evidence = counted;
         // A whole block needs only the span minimum: copied whole, a short function is a copy.
         f.needed = whole ? std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, counted))
@@ -1267,7 +1296,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                      JointlyRare(fps, fp_gram, gram_postings, gram_k, a.q_begin, a.q_end, c.id, o.code_whole_joint_df);
           if (!own && o.code_rare_items > 0) {
             uint32_t items = 0;
-            DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, st.tokens, src_tokens, o, &items));
+            DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, foreign_pairs, st.tokens, src_tokens, o, &items));
             own = items >= o.code_rare_items;
             if (!own && under_minimum) f.counts = false;
           }
