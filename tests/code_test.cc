@@ -1445,7 +1445,7 @@ TEST_CASE("code: each language's import statements mark their tokens") {
       {"tsx", "import { a, b } from './m';\nimport c from 'd';\nconst x = <div />;\n"},
       {"java", "package p.q;\nimport java.util.List;\nclass A { int x = 1; }\n"},
       {"c", "#include <stdio.h>\n#include \"m.h\"\nint x = 1;\n"},
-      {"cpp", "#include <vector>\n#include \"m.h\"\nint x = 1;\n"},
+      {"cpp", "#include <vector>\nusing std::vector;\nint x = 1;\n"},
       {"go", "package main\nimport \"fmt\"\nvar x = 1\n"},
       {"rust", "use std::fmt;\nextern crate core;\nstatic X: i32 = 1;\n"},
       {"c_sharp", "using System;\nusing System.IO;\nclass A { int x = 1; }\n"},
