@@ -569,6 +569,16 @@ Verdict CheckAgainstOne(const std::string& dir, const std::string& name, const s
   return v;
 }
 
+// Checks that `sp` pairs answer lines [q_first, q_last] with lines [s_first, s_last] of `source`.
+void CheckSpanLines(const Span& sp, const std::string& source, uint32_t q_first, uint32_t q_last, uint32_t s_first,
+                    uint32_t s_last) {
+  CHECK(sp.source_name == source);
+  CHECK(sp.query.first_line == q_first);
+  CHECK(sp.query.last_line == q_last);
+  CHECK(sp.source.first_line == s_first);
+  CHECK(sp.source.last_line == s_last);
+}
+
 }  // namespace
 
 TEST_CASE("code: renamed copies are found, localized and told apart from look-alikes") {
@@ -1112,11 +1122,7 @@ TEST_CASE("code: a whole answer copied verbatim keeps its ends though each name 
   const Verdict v = CheckAgainstOne(dir / "idx", "runtime/init_windows.c", protected_code, "c", function);
   CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
   const Span& sp = v.spans.front();
-  CHECK(sp.source_name == "runtime/init_windows.c");
-  CHECK(sp.query.first_line == 1);
-  CHECK(sp.query.last_line == 13);
-  CHECK(sp.source.first_line == 7);
-  CHECK(sp.source.last_line == 19);
+  CheckSpanLines(sp, "runtime/init_windows.c", 1, 13, 7, 19);
   CHECK(sp.matched_tokens == v.query_tokens);
 }
 
@@ -1447,7 +1453,7 @@ TEST_CASE("code: each language's import statements mark their tokens") {
       {"c", "#include <stdio.h>\n#include \"m.h\"\nint x = 1;\n"},
       {"cpp", "#include <vector>\nusing std::vector;\nint x = 1;\n"},
       {"go", "package main\nimport \"fmt\"\nvar x = 1\n"},
-      {"rust", "use std::fmt;\n#[cfg(test)]\nstatic X: i32 = 1;\n"},  // attributes too
+      {"rust", "#[cfg(test)]\nextern crate core;\nstatic X: i32 = 1;\n"},  // attributes too
       {"c_sharp", "using System;\nusing System.IO;\nclass A { int x = 1; }\n"},
   };
   for (const auto& [lang, code] : cases) {
@@ -1470,7 +1476,7 @@ TEST_CASE("code: each language's import statements mark their tokens") {
   const std::vector<std::pair<std::string, std::string>> multi = {
       {"go", "import (\n\t\"fmt\"\n\t\"os\"\n)\nvar x = 1\n"},
       {"python", "from a.b import (\n    c,\n    d,\n)\nx = 1\n"},
-      {"rust", "use std::{\n    fmt,\n    io,\n};\nextern crate core;\n"},
+      {"rust", "use std::{\n    fmt,\n    io,\n};\nstatic X: i32 = 1;\n"},
   };
   for (const auto& [lang, code] : multi) {
     INFO(lang);
@@ -1480,13 +1486,7 @@ TEST_CASE("code: each language's import statements mark their tokens") {
     for (const Token& tok : t) (tok.line <= 4 ? head : tail).insert(tok.import);
     CHECK(head.size() == 1);
     CHECK(head.count(0) == 0);
-    if (lang == "rust") {
-      CHECK(tail.size() == 1);  // extern crate: a statement of its own
-      CHECK(tail.count(0) == 0);
-      CHECK(tail != head);
-    } else {
-      CHECK(tail == std::set<uint32_t>{0});
-    }
+    CHECK(tail == std::set<uint32_t>{0});
   }
 }
 
@@ -1544,11 +1544,7 @@ TEST_CASE("code: a span does not run on from a copy across a blank line into new
       "func boot2() {\n\tlogInit(level)\n}\n";
   const Verdict v = CheckAgainstOne(dir / "idx", "srv/setup.go", source, "go", answer);
   const Span& sp = v.spans.front();
-  CHECK(sp.source_name == "srv/setup.go");
-  CHECK(sp.query.first_line == 1);
-  CHECK(sp.query.last_line == 6);
-  CHECK(sp.source.first_line == 3);
-  CHECK(sp.source.last_line == 8);
+  CheckSpanLines(sp, "srv/setup.go", 1, 6, 3, 8);
   CHECK(sp.renaming == Approx(1.0));
 }
 

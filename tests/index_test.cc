@@ -889,7 +889,7 @@ TEST_CASE("index: a reader's Verify after a writer compacted its files asks to v
   REQUIRE(reader->Verify({}, &before).ok());
   CHECK(before.documents == 12);
   REQUIRE(writer->Compact().ok());
-  // The writer's own Verify holds its deletions and passes.
+  // The writer's own Verify passes.
   VerifyReport mine;
   const Status w = writer->Verify({}, &mine);
   INFO(w.ToString());

@@ -932,7 +932,8 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
   // process's deletions: every table file was there when it opened the index (it opens them all
   // then), so a file gone since was deleted by a writer compacting the index, and Verify says so
   // (Unavailable: verify again) rather than calling the index damaged.
-  auto gone = [&](const rocksdb::Status& s, const std::string& what) {
+  auto table_status = [&](const rocksdb::Status& s, const std::string& what) {
+    if (!s.IsPathNotFound() || !options_.read_only) return FromRocks(s, what);
     return Status::Unavailable(what + ": a table file was deleted after the index was opened for reading (a writer "
                                "compacted the index meanwhile); verify again (" + s.ToString() + ")");
   };
@@ -948,9 +949,7 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
         if (on) db->EnableFileDeletions(/*force=*/false);
       }
     } release{db_.get(), hold_deletions};
-    const rocksdb::Status checked = db_->VerifyChecksum(ro);
-    if (checked.IsPathNotFound() && options_.read_only) return gone(checked, "checking the table files of " + dir_);
-    DOPPEL_RETURN_IF_ERROR(FromRocks(checked, "checking the table files of " + dir_));
+    DOPPEL_RETURN_IF_ERROR(table_status(db_->VerifyChecksum(ro), "checking the table files of " + dir_));
     // Opening a table tolerates a damaged properties block (RocksDB logs a warning and reads
     // on, and a lookup may then miss that file's newer values): each table's properties must
     // agree with what the MANIFEST recorded for it.
@@ -959,9 +958,7 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
     for (const auto& f : live) {
       const std::string path = f.db_path + "/" + f.name;
       rocksdb::SstFileReader reader(rocksdb::Options(db_->GetDBOptions(), rocksdb::ColumnFamilyOptions()));
-      const rocksdb::Status opened = reader.Open(path);
-      if (opened.IsPathNotFound() && options_.read_only) return gone(opened, "opening " + path);
-      DOPPEL_RETURN_IF_ERROR(FromRocks(opened, "opening " + path));
+      DOPPEL_RETURN_IF_ERROR(table_status(reader.Open(path), "opening " + path));
       auto props = reader.GetTableProperties();
       if (props == nullptr || props->num_entries != f.num_entries || props->column_family_name != f.column_family_name) {
         return Status::Corruption(path + ": its table properties do not match the MANIFEST (" +

@@ -214,25 +214,27 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
     // differs stays unmatched: tokens agreeing there by chance (a neighbour's code of the same
     // shape after a copy's end) would claim names the renaming check then finds inconsistent.
     // Counted first: most chains (common shapes) fall short, and their pairs are never made.
-    // Calls f(q, s) for each token of the gap between chain[i - 1]'s end and chain[i] when
-    // they all agree.
-    auto gap_matches = [&](size_t i, uint32_t covered_to, auto&& f) {
-      if (i == 0 || covered_to >= seeds[chain[i]].q) return;
-      const Seed &a = seeds[chain[i - 1]], &b = seeds[chain[i]];
-      if (b.s - a.s != b.q - a.q) return;  // not one diagonal: an indel between them
-      for (uint32_t t = covered_to; t < b.q; ++t) {
-        if (query[t] != source[t - b.q + b.s]) return;
+    // for_each_run calls f(q, s, n) for each run of n matched tokens between the chain's ends
+    // (query positions q.., source positions s..), in query order.
+    auto for_each_run = [&](auto&& f) {
+      uint32_t covered_to = 0;
+      for (size_t i = 0; i < chain.size(); ++i) {
+        const Seed& b = seeds[chain[i]];
+        if (i > 0 && covered_to < b.q) {
+          const Seed& a = seeds[chain[i - 1]];
+          const uint32_t s = covered_to - b.q + b.s;  // the gap's start on b's diagonal
+          // On one diagonal (no indel between the seeds), and every token agreeing.
+          if (b.s - a.s == b.q - a.q && std::equal(query.begin() + covered_to, query.begin() + b.q, source.begin() + s)) {
+            f(covered_to, s, b.q - covered_to);
+          }
+        }
+        const uint32_t from = std::max(b.q, covered_to), e = b.q + k;
+        if (e > from) f(from, b.s + (from - b.q), e - from);
+        covered_to = std::max(covered_to, e);
       }
-      for (uint32_t t = covered_to; t < b.q; ++t) f(t, t - b.q + b.s);
     };
-    uint32_t matched = 0, covered_to = 0;
-    for (size_t i = 0; i < chain.size(); ++i) {
-      const uint32_t c = chain[i];
-      gap_matches(i, covered_to, [&](uint32_t, uint32_t) { ++matched; });
-      const uint32_t b = std::max(seeds[c].q, covered_to), e = seeds[c].q + k;
-      if (e > b) matched += e - b;
-      covered_to = std::max(covered_to, e);
-    }
+    uint32_t matched = 0;
+    for_each_run([&](uint32_t, uint32_t, uint32_t n) { matched += n; });
     uint32_t q_begin = seeds[chain.front()].q, s_begin = seeds[chain.front()].s;
     uint32_t q_end = seeds[chain.back()].q + k, s_end = seeds[chain.back()].s + k;
     if (s_end < s_begin) std::swap(s_begin, s_end);
@@ -246,14 +248,9 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
     AlignedSpan sp{q_begin - back, q_end + ahead, s_begin - back, s_end + ahead, matched + back + ahead, {}};
     sp.pairs.reserve(matched + back + ahead);
     for (uint32_t i = back; i > 0; --i) sp.pairs.emplace_back(q_begin - i, s_begin - i);
-    covered_to = 0;
-    for (size_t i = 0; i < chain.size(); ++i) {
-      const uint32_t c = chain[i];
-      gap_matches(i, covered_to, [&](uint32_t q, uint32_t s) { sp.pairs.emplace_back(q, s); });
-      const uint32_t b = std::max(seeds[c].q, covered_to), e = seeds[c].q + k;
-      for (uint32_t q = b; q < e; ++q) sp.pairs.emplace_back(q, seeds[c].s + (q - seeds[c].q));
-      covered_to = std::max(covered_to, e);
-    }
+    for_each_run([&](uint32_t q, uint32_t s, uint32_t n) {
+      for (uint32_t t = 0; t < n; ++t) sp.pairs.emplace_back(q + t, s + t);
+    });
     for (uint32_t i = 0; i < ahead; ++i) sp.pairs.emplace_back(q_end + i, s_end + i);
     out->push_back(std::move(sp));
   }

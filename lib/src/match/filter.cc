@@ -365,6 +365,21 @@ uint64_t SpelledHash(const Token& t) {
   return IsLiteral(t) && t.name != 0 ? t.hash ^ (t.name * 0x9E3779B97F4A7C15ull) : t.hash;
 }
 
+// Sets a span's bounds and matched count from its pairs (not empty).
+void BoundToPairs(AlignedSpan* a) {
+  a->q_begin = a->pairs.front().first;
+  a->q_end = a->pairs.back().first + 1;
+  a->s_begin = a->pairs.front().second;
+  a->s_end = a->pairs.back().second + 1;
+  a->matched = static_cast<uint32_t>(a->pairs.size());
+}
+
+// Keeps pairs [first, last) of a span (first < last), with the bounds they give.
+void KeepPairs(AlignedSpan* a, size_t first, size_t last) {
+  a->pairs = std::vector<std::pair<uint32_t, uint32_t>>(a->pairs.begin() + first, a->pairs.begin() + last);
+  BoundToPairs(a);
+}
+
 // Imports that name other code than their source's: an import statement of the answer (its
 // tokens carry Token::import) with a name, path or string spelled otherwise than the source's
 // aligned one. Every block of imports has the shape of every other, so such a statement is no
@@ -395,22 +410,14 @@ uint32_t ForeignImports(const AlignedSpan& a, const Tokens& q, const Tokens& s, 
 // Drops the pairs of foreign imports (ForeignImports) at either end of `a`: a span starts and
 // ends in code its source holds, so the answer's own imports are neither scored nor redacted.
 // Those in the middle stay in the span and are left out of its evidence. False when no pair is
-// left.
-bool TrimForeignImports(AlignedSpan* a, const Tokens& q, const Tokens& s) {
-  std::vector<char> foreign;
-  if (ForeignImports(*a, q, s, &foreign) == 0) return true;
+// left. `foreign` is scratch space (ForeignImports' flags for the span before trimming).
+bool TrimForeignImports(AlignedSpan* a, const Tokens& q, const Tokens& s, std::vector<char>* foreign) {
+  if (ForeignImports(*a, q, s, foreign) == 0) return true;
   size_t first = 0, last = a->pairs.size();
-  while (first < last && foreign[first]) ++first;
-  while (last > first && foreign[last - 1]) --last;
+  while (first < last && (*foreign)[first]) ++first;
+  while (last > first && (*foreign)[last - 1]) --last;
   if (first == last) return false;
-  if (first > 0 || last < a->pairs.size()) {
-    a->pairs = std::vector<std::pair<uint32_t, uint32_t>>(a->pairs.begin() + first, a->pairs.begin() + last);
-    a->q_begin = a->pairs.front().first;
-    a->q_end = a->pairs.back().first + 1;
-    a->s_begin = a->pairs.front().second;
-    a->s_end = a->pairs.back().second + 1;
-    a->matched = static_cast<uint32_t>(a->pairs.size());
-  }
+  if (first > 0 || last < a->pairs.size()) KeepPairs(a, first, last);
   return true;
 }
 
@@ -561,19 +568,6 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
                                });
     return it != counted.end() && it->q == qn && it->s == sn ? it->count : 0;
   };
-  // The span's bounds and matched count, from its pairs.
-  auto bound_to_pairs = [a] {
-    a->q_begin = a->pairs.front().first;
-    a->q_end = a->pairs.back().first + 1;
-    a->s_begin = a->pairs.front().second;
-    a->s_end = a->pairs.back().second + 1;
-    a->matched = static_cast<uint32_t>(a->pairs.size());
-  };
-  // The span's pairs as [first, last) of the pairs found so far.
-  auto keep_pairs = [&](size_t first, size_t last) {
-    a->pairs = std::vector<std::pair<uint32_t, uint32_t>>(a->pairs.begin() + first, a->pairs.begin() + last);
-    bound_to_pairs();
-  };
   // A chain can run from chance alignments in neighbouring code into a copy across a gap. A
   // copy's tokens agree on one diagonal (cosmetic changes neither add nor drop compared tokens;
   // its pairs may still skip tokens that made no seed), so the pairs are cut where they skip
@@ -603,7 +597,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
         run_begin = i;
       }
     }
-    if (cut_any) keep_pairs(best_begin, best_end);
+    if (cut_any) KeepPairs(a, best_begin, best_end);
   }
   build_renaming(0, a->pairs.size());
   if (counted.empty()) return -1;
@@ -675,7 +669,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       unopened = std::max(0, unopened - block_delta[a->pairs[--first].first]);
     }
   }
-  if (first < last && (first > 0 || last < a->pairs.size())) keep_pairs(first, last);
+  if (first < last && (first > 0 || last < a->pairs.size())) KeepPairs(a, first, last);
   build_renaming(0, a->pairs.size());  // the renaming of the span as it is reported
   // The ends move out along their diagonals over tokens equal on both sides whose names the
   // renaming maps alike, up to a blank line: where the chain reached a copy's edge through a
@@ -703,7 +697,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       a->pairs.emplace_back(qi + 1, si + 1);
       ++added;
     }
-    if (added > 0) bound_to_pairs();
+    if (added > 0) BoundToPairs(a);
   }
   // A chain can also run on past a copy's end, across a blank line, into neighbouring code of
   // the same shape (the answer's next function against the source's): every name there occurs
@@ -736,12 +730,12 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       judged = true;
       build_renaming(0, last_break);
       if (contradicted(last_break, a->pairs.size())) {
-        keep_pairs(0, last_break);
+        KeepPairs(a, 0, last_break);
         continue;
       }
       build_renaming(first_break, a->pairs.size());
       if (contradicted(0, first_break)) {
-        keep_pairs(first_break, a->pairs.size());
+        KeepPairs(a, first_break, a->pairs.size());
         continue;
       }
     }
@@ -1203,9 +1197,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         // code than the source's (ForeignImports, marked in foreign_pairs).
         uint32_t counted = a.matched;
         foreign_pairs.clear();
+        auto foreign = [&](size_t i) { return !foreign_pairs.empty() && foreign_pairs[i]; };
         if (st.kind == Kind::kCode) {
-          if (!TrimForeignImports(&a, st.tokens, src_tokens)) continue;
-          renaming = CheckRenaming(&a, st.tokens, src_tokens, block_delta, &repeats);  // may cut the span
+          if (!TrimForeignImports(&a, st.tokens, src_tokens, &foreign_pairs)) continue;
+          renaming = CheckRenaming(&a, st.tokens, src_tokens, block_delta, &repeats);
+          // Marked again: the renaming check may have cut or extended the pairs.
           counted = a.matched - std::min(a.matched, ForeignImports(a, st.tokens, src_tokens, &foreign_pairs));
           whole = o.code_whole_share > 0 &&
                   (a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size()) ||
@@ -1230,7 +1226,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         if (st.kind == Kind::kCode) {
           const uint64_t id_hash = IdentifierTokenHash();
           for (size_t i = 0; i < a.pairs.size(); ++i) {
-            if (!foreign_pairs.empty() && foreign_pairs[i]) continue;  // not the code's own names
+            if (foreign(i)) continue;  // not the code's own names
             const auto [qi, si] = a.pairs[i];
             const Token &qt = st.tokens[qi], &sk = src_tokens[si];
             if (IdName(qt, id_hash) != 0 && IdName(sk, id_hash) != 0 && qt.name != sk.name) {
@@ -1278,7 +1274,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           uint32_t covered = 0;
           for (size_t i = 0; i < a.pairs.size(); ++i) {
             const uint32_t df = token_df[a.pairs[i].first];
-            if (df == 0 || (!foreign_pairs.empty() && foreign_pairs[i])) continue;
+            if (df == 0 || foreign(i)) continue;
             ++covered;
             f.evidence += std::min(1.0, scale / df);
           }

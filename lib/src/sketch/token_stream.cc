@@ -146,8 +146,8 @@ Status DecodeTokenStream(std::string_view in, Tokens* tokens) {
   std::vector<uint64_t> names(m);
   for (auto& x : names) x = r.Fixed64();
   if (!r.ok || n > static_cast<uint64_t>(r.end - r.p) / 5) return Status::Corruption("token stream: bad token count");
-  // Reserved and appended rather than resized: a resize would construct every token first (the
-  // members' default values), a pass as long as the decoding itself.
+  // Reserved and appended rather than resized: a resize would give every token its members'
+  // default values first, only to overwrite them.
   tokens->reserve(n);
   uint64_t prev_end = 0, prev_line = 0;
   for (uint64_t i = 0; i < n; ++i) {
