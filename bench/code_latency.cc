@@ -13,6 +13,9 @@
 // checked again on one thread and timed, and its code block tokenized alone (the parse's share).
 // DOPPEL_LEXED_ANSWERS=1 checks the answers on the first-pass lexer's tokens instead of the
 // parse's (CheckRequest::lexed_code), to see what the parse costs a check.
+// DOPPEL_DEBUG=1 also lists the 15 slowest checks (answer number, the best of three more runs,
+// language, copy or new) and prints the slowest answer; DOPPEL_PROFILE_ONE=N then checks answer
+// N alone 1,000 times and prints its mean time, for a profile or an A/B of one slow answer.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -230,6 +233,21 @@ int main(int argc, char** argv) {
       }
     }
   }
+  if (const char* one = std::getenv("DOPPEL_PROFILE_ONE")) {
+    const size_t n = std::strtoul(one, nullptr, 10);
+    if (n >= qs.size()) {
+      std::fprintf(stderr, "DOPPEL_PROFILE_ONE=%s: there are %zu answers\n", one, qs.size());
+      return 2;
+    }
+    const Query& q = qs[n];
+    const auto a = std::chrono::steady_clock::now();
+    for (int p = 0; p < 1000; ++p) {
+      if (!(*filter)->Check(q.text, Req()).ok()) std::abort();
+    }
+    std::printf("answer %zu: %.0f us per check (mean of 1,000)\n", n,
+                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count() / 1000);
+    return 0;
+  }
   std::vector<double> all, copy_us, new_us;
   double slowest = 0;
   const Query* slowest_q = nullptr;
@@ -243,6 +261,24 @@ int main(int argc, char** argv) {
     if (us > slowest) {
       slowest = us;
       slowest_q = &q;
+    }
+  }
+  if (std::getenv("DOPPEL_DEBUG")) {  // the 15 slowest checks, each the fastest of 3 more runs
+    std::vector<std::pair<double, size_t>> order;
+    for (size_t i = 0; i < qs.size(); ++i) order.emplace_back(all[i], i);
+    std::sort(order.rbegin(), order.rend());
+    for (size_t r = 0; r < std::min<size_t>(15, order.size()); ++r) {
+      const Query& q = qs[order[r].second];
+      double best = order[r].first;
+      uint32_t tokens = 0;
+      for (int rep = 0; rep < 3; ++rep) {
+        const auto a = std::chrono::steady_clock::now();
+        auto v = (*filter)->Check(q.text, Req());
+        best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count());
+        tokens = v.ok() ? v->query_tokens : 0;
+      }
+      std::fprintf(stderr, "SLOW #%zu: %.0f us (best of 4: %.0f us), %s, %s, %u tokens\n", order[r].second, order[r].first,
+                   best, q.lang->name.c_str(), q.copy ? "copy" : "new", tokens);
     }
   }
   if (slowest_q != nullptr && std::getenv("DOPPEL_DEBUG")) {

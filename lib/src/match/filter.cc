@@ -504,7 +504,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     uint32_t count;
     uint32_t q_index, s_index;  // in q_names, s_names
   };
-  thread_local std::vector<std::pair<uint64_t, uint64_t>> scratch;
+  thread_local std::vector<NamePair> table;  // build_renaming's counting table
   thread_local std::vector<NamePair> counted;
   thread_local std::vector<uint32_t> by_count;
   thread_local std::vector<uint64_t> q_names, s_names;  // sorted, distinct
@@ -514,24 +514,63 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     auto it = std::lower_bound(v.begin(), v.end(), x);
     return it != v.end() && *it == x ? it - v.begin() : -1;
   };
+  // The renaming last built is kept while a->pairs stays as it was (`version` counts its
+  // changes), and so is one over all the pairs, which the breaks below rebuild after judging
+  // parts: most spans are neither trimmed nor cut, and their renaming is built once.
+  struct Renaming {
+    std::vector<NamePair> counted;
+    std::vector<uint64_t> q_names, s_names, q_maps_to;
+    std::vector<uint8_t> s_taken;
+  };
+  thread_local Renaming whole_span;
+  uint32_t version = 0, built_version = UINT32_MAX, whole_version = UINT32_MAX;
+  size_t built_begin = 0, built_end = 0;
+  auto keep = [&](size_t first, size_t last) {
+    KeepPairs(a, first, last);
+    ++version;
+  };
   auto build_renaming = [&](size_t begin, size_t end) {
-    scratch.clear();
+    if (built_version == version && built_begin == begin && built_end == end) return;
+    built_version = version;
+    built_begin = begin;
+    built_end = end;
+    const bool whole = begin == 0 && end == a->pairs.size();
+    if (whole && whole_version == version) {
+      counted = whole_span.counted;
+      q_names = whole_span.q_names;
+      s_names = whole_span.s_names;
+      q_maps_to = whole_span.q_maps_to;
+      s_taken = whole_span.s_taken;
+      return;
+    }
+    // Counted in an open-addressing table (names are never 0), then the few distinct pairs
+    // sorted: a span pairs each name many times.
+    size_t slots = 16;
+    while (slots < 2 * (end - begin)) slots *= 2;
+    const size_t mask = slots - 1;
+    table.assign(slots, NamePair{0, 0, 0, 0, 0});
+    counted.clear();
     for (size_t i = begin; i < end; ++i) {
       const auto [qi, si] = a->pairs[i];
-      if (id_name(q[qi]) != 0 && id_name(s[si]) != 0) scratch.emplace_back(id_name(q[qi]), id_name(s[si]));
+      const uint64_t qn = id_name(q[qi]), sn = id_name(s[si]);
+      if (qn == 0 || sn == 0) continue;
+      size_t slot = ((qn ^ (sn * 0x9E3779B97F4A7C15ull)) * 0xD6E8FEB86659FD93ull >> 32) & mask;
+      while (table[slot].count != 0 && (table[slot].q != qn || table[slot].s != sn)) slot = (slot + 1) & mask;
+      if (table[slot].count++ == 0) {
+        table[slot].q = qn;
+        table[slot].s = sn;
+      }
     }
-    std::sort(scratch.begin(), scratch.end());
-    counted.clear();
+    for (const NamePair& np : table) {
+      if (np.count != 0) counted.push_back(np);
+    }
+    std::sort(counted.begin(), counted.end(),
+              [](const NamePair& x, const NamePair& y) { return x.q != y.q ? x.q < y.q : x.s < y.s; });
     q_names.clear();
     s_names.clear();
-    for (const auto& p : scratch) {
-      if (!counted.empty() && counted.back().q == p.first && counted.back().s == p.second) {
-        ++counted.back().count;
-        continue;
-      }
-      counted.push_back({p.first, p.second, 1, 0, 0});
-      if (q_names.empty() || q_names.back() != p.first) q_names.push_back(p.first);
-      s_names.push_back(p.second);
+    for (const NamePair& np : counted) {
+      if (q_names.empty() || q_names.back() != np.q) q_names.push_back(np.q);
+      s_names.push_back(np.s);
     }
     std::sort(s_names.begin(), s_names.end());
     s_names.erase(std::unique(s_names.begin(), s_names.end()), s_names.end());
@@ -550,6 +589,14 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       if (q_maps_to[np.q_index] != 0 || s_taken[np.s_index]) continue;
       q_maps_to[np.q_index] = np.s;
       s_taken[np.s_index] = 1;
+    }
+    if (whole) {
+      whole_version = version;
+      whole_span.counted = counted;
+      whole_span.q_names = q_names;
+      whole_span.s_names = s_names;
+      whole_span.q_maps_to = q_maps_to;
+      whole_span.s_taken = s_taken;
     }
   };
   // The source name query name `qn` maps to, 0 when none.
@@ -669,7 +716,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       unopened = std::max(0, unopened - block_delta[a->pairs[--first].first]);
     }
   }
-  if (first < last && (first > 0 || last < a->pairs.size())) KeepPairs(a, first, last);
+  if (first < last && (first > 0 || last < a->pairs.size())) keep(first, last);
   build_renaming(0, a->pairs.size());  // the renaming of the span as it is reported
   // The ends move out along their diagonals over tokens equal on both sides whose names the
   // renaming maps alike, up to a blank line: where the chain reached a copy's edge through a
@@ -697,7 +744,10 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       a->pairs.emplace_back(qi + 1, si + 1);
       ++added;
     }
-    if (added > 0) BoundToPairs(a);
+    if (added > 0) {
+      BoundToPairs(a);
+      ++version;
+    }
   }
   // A chain can also run on past a copy's end, across a blank line, into neighbouring code of
   // the same shape (the answer's next function against the source's): every name there occurs
@@ -730,12 +780,12 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       judged = true;
       build_renaming(0, last_break);
       if (contradicted(last_break, a->pairs.size())) {
-        KeepPairs(a, 0, last_break);
+        keep(0, last_break);
         continue;
       }
       build_renaming(first_break, a->pairs.size());
       if (contradicted(0, first_break)) {
-        KeepPairs(a, first_break, a->pairs.size());
+        keep(first_break, a->pairs.size());
         continue;
       }
     }
