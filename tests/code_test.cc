@@ -320,6 +320,11 @@ TEST_CASE("code: rows are lexed only outside the brackets the text opens, and on
   CHECK(LexedTableRows(c, "};\nstatic const int b[] = {\n" + rows("  1, 2, 3,", 20) + "};\n").empty());
   CHECK(LexedTableRows(c, rows("  1, 2, 3,", 20) + "};\n") ==
         std::vector<std::pair<uint32_t, uint32_t>>{{0, 20}});
+  // A row's comment may hold commas and code after them: the row still ends in its comma.
+  CHECK(LexedTableRows(c, rows("  1, 2, 3, // see f(a, b)", 20) + "};\n") ==
+        std::vector<std::pair<uint32_t, uint32_t>>{{0, 20}});
+  CHECK(LexedTableRows(c, rows("  1, 2, 3, /* a, b */", 20) + "};\n") ==
+        std::vector<std::pair<uint32_t, uint32_t>>{{0, 20}});
   // Brackets and quotes in a regular expression do not open or close anything after them.
   CHECK(LexedTableRows(js, "const q = /\"[^\"]*\"/g;\nconst t = [\n" + rows("  ['a', 1],", 20) + "];\n").empty());
   // Not rows: a call statement (no trailing comma), a number's member (5.minutes), a digit

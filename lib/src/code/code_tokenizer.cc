@@ -91,7 +91,7 @@ bool BracketsBalance(std::string_view open, const Token* begin, const Token* end
 
 // Whether `rest` (not empty) starts with `opener` (a comment's opener; "" opens nothing). The
 // first character is compared first: these run at every token of every line read.
-bool Opens(std::string_view rest, std::string_view opener) {
+inline bool Opens(std::string_view rest, std::string_view opener) {
   return !opener.empty() && rest[0] == opener[0] && rest.substr(0, opener.size()) == opener;
 }
 
@@ -197,6 +197,10 @@ class TreeSitterTokenizer final : public Tokenizer {
     for (const std::string_view w : {"this", "self", "super"}) not_names_.insert(w);
     has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
     for (size_t k = 0; k < kRowPunct.size(); ++k) row_punct_hash_[k] = Hash(kRowPunct.substr(k, 1));
+    for (const char c : std::string_view("()[]{}\"'`")) bracket_special_[static_cast<unsigned char>(c)] = true;
+    for (const std::string_view opener : {std::string_view(lang_->line_comment), std::string_view(lang_->block_open)}) {
+      if (!opener.empty()) bracket_special_[static_cast<unsigned char>(opener[0])] = true;
+    }
   }
   std::string_view Name() const override { return name_; }
 
@@ -388,8 +392,9 @@ class TreeSitterTokenizer final : public Tokenizer {
       const size_t next = e == std::string_view::npos ? text.size() : e + 1;
       if (e == std::string_view::npos) e = text.size();
       // Outside a run only a literal row matters, and a literal row ends in a comma: a line
-      // without one (most code) is not read further.
-      if (rows == 0 && std::memchr(text.data() + b, ',', e - b) == nullptr) {
+      // without one (most code), or with code after its last comma and no comment that could
+      // hold that code (`f(a, b);`), is not read further.
+      if (rows == 0 && !MayEndInComma(text.substr(b, e - b))) {
         b = next;
         continue;
       }
@@ -449,6 +454,16 @@ class TreeSitterTokenizer final : public Tokenizer {
     return runs;
   }
 
+  // Whether a line may end in a comma token, as a table's row does: only blanks follow its
+  // last comma, or the line holds a comment opener (`1, 2, // a, b`: the comment's commas).
+  bool MayEndInComma(std::string_view line) const {
+    const size_t comma = line.rfind(',');
+    if (comma == std::string_view::npos) return false;
+    if (line.find_first_not_of(" \t\r", comma + 1) == std::string_view::npos) return true;
+    return (!lang_->line_comment.empty() && line.find(lang_->line_comment) != std::string_view::npos) ||
+           (!lang_->block_open.empty() && line.find(lang_->block_open) != std::string_view::npos);
+  }
+
   // Counts the brackets of a line of code into *depth, which never goes below 0 (a bracket
   // closed that the text did not open is not counted: brackets opened after it still enclose).
   // Strings and comments are skipped roughly: a quote that does not close on its line ends the
@@ -466,6 +481,10 @@ class TreeSitterTokenizer final : public Tokenizer {
         continue;
       }
       const char c = text[i];
+      if (!bracket_special_[static_cast<unsigned char>(c)]) {  // most characters
+        ++i;
+        continue;
+      }
       if (Opens(rest, lang_->line_comment)) break;
       if (Opens(rest, lang_->block_open)) {
         *open_until = lang_->block_close;
@@ -634,6 +653,8 @@ class TreeSitterTokenizer final : public Tokenizer {
   static constexpr std::string_view kRowPunct = "(){}[],:";  // a table row's punctuation
   std::array<uint64_t, kRowPunct.size()> row_punct_hash_;     // their token hashes
   bool has_lifetimes_ = false;  // the grammar has Rust's lifetimes ('a), which are not characters
+  // The characters LineBrackets looks at: brackets, quotes and the comments' first characters.
+  std::array<bool, 256> bracket_special_{};
 
   const Language* lang_;
   std::string name_;
