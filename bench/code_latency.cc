@@ -240,6 +240,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     const Query& q = qs[n];
+    if (std::getenv("DOPPEL_DUMP_ONE")) {
+      std::fwrite(q.text.data(), 1, q.text.size(), stdout);
+      return 0;
+    }
     const auto a = std::chrono::steady_clock::now();
     for (int p = 0; p < 1000; ++p) {
       if (!(*filter)->Check(q.text, Req()).ok()) std::abort();

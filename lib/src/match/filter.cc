@@ -196,53 +196,71 @@ class QueryFingerprints {
 };
 
 // Candidates by document id: an open-addressing table (a check counts up to hundreds of
-// thousands of posting entries; node-based maps spent most of that time allocating).
+// thousands of posting entries; node-based maps spent most of that time allocating). Its slots
+// belong to the thread and are reused by the next check: a slot is in use when its stamp is
+// the table's epoch, so a new table clears nothing, and ForEach visits only the slots used.
+// One table per thread at a time.
 class CandidateCounts {
  public:
   // Room for `expected` distinct ids (at most 32,768) before the table grows: sized once from
   // the postings' total, not doubled from 1,024 while a code answer's ids come in.
-  explicit CandidateCounts(size_t expected) {
+  explicit CandidateCounts(size_t expected) : s_(Storage()) {
     size_t cap = 1024;
     while (cap < 2 * std::min<size_t>(expected, 32768)) cap <<= 1;
-    slots_.resize(cap);
-    used_.assign(cap, 0);
+    Reset(cap);
   }
+  CandidateCounts(const CandidateCounts&) = delete;
+  CandidateCounts& operator=(const CandidateCounts&) = delete;
   Candidate& operator[](uint32_t id) {
-    if (2 * (size_ + 1) > slots_.size()) Grow();
+    if (2 * (s_.used.size() + 1) > mask_ + 1) Grow();
     size_t i = Slot(id);
-    while (used_[i] && slots_[i].id != id) i = (i + 1) & (slots_.size() - 1);
-    if (!used_[i]) {
-      used_[i] = 1;
-      slots_[i] = Candidate{id, 0, 0};
-      ++size_;
+    while (s_.stamp[i] == s_.epoch && s_.slots[i].id != id) i = (i + 1) & mask_;
+    if (s_.stamp[i] != s_.epoch) {
+      s_.stamp[i] = s_.epoch;
+      s_.slots[i] = Candidate{id, 0, 0};
+      s_.used.push_back(static_cast<uint32_t>(i));
     }
-    return slots_[i];
+    return s_.slots[i];
   }
   template <typename F>
   void ForEach(F&& f) const {
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      if (used_[i]) f(slots_[i]);
-    }
+    for (const uint32_t i : s_.used) f(s_.slots[i]);
   }
 
  private:
-  size_t Slot(uint32_t id) const { return (id * 0x9E3779B1u) & (slots_.size() - 1); }
-  void Grow() {
-    std::vector<Candidate> old = std::move(slots_);
-    std::vector<uint8_t> old_used = std::move(used_);
-    slots_.assign(2 * old.size(), Candidate{});
-    used_.assign(slots_.size(), 0);
-    for (size_t i = 0; i < old.size(); ++i) {
-      if (!old_used[i]) continue;
-      size_t j = Slot(old[i].id);
-      while (used_[j]) j = (j + 1) & (slots_.size() - 1);
-      used_[j] = 1;
-      slots_[j] = old[i];
-    }
+  struct Slots {
+    std::vector<Candidate> slots;
+    std::vector<uint32_t> stamp;  // per slot: the epoch it was last used in
+    uint32_t epoch = 0;
+    std::vector<uint32_t> used;   // the slots used in this epoch
+  };
+  static Slots& Storage() {
+    thread_local Slots slots;
+    return slots;
   }
-  std::vector<Candidate> slots_;
-  std::vector<uint8_t> used_;
-  size_t size_ = 0;
+  // An empty table of `cap` slots (a power of two).
+  void Reset(size_t cap) {
+    if (s_.slots.size() < cap) {
+      s_.slots.resize(cap);
+      s_.stamp.resize(cap, 0);
+    }
+    if (++s_.epoch == 0) {  // wrapped: no stamp may equal the new epoch
+      std::fill(s_.stamp.begin(), s_.stamp.end(), 0);
+      s_.epoch = 1;
+    }
+    s_.used.clear();
+    mask_ = cap - 1;
+  }
+  size_t Slot(uint32_t id) const { return (id * 0x9E3779B1u) & mask_; }
+  void Grow() {
+    std::vector<Candidate> old;
+    old.reserve(s_.used.size());
+    for (const uint32_t i : s_.used) old.push_back(s_.slots[i]);
+    Reset(2 * (mask_ + 1));
+    for (const Candidate& c : old) (*this)[c.id] = c;
+  }
+  Slots& s_;
+  size_t mask_ = 0;
 };
 
 // One part of the answer read with one normalization: all prose, or one code block.
