@@ -15,7 +15,8 @@
 // parse's (CheckRequest::lexed_code), to see what the parse costs a check.
 // DOPPEL_DEBUG=1 also lists the 15 slowest checks (answer number, the best of three more runs,
 // language, copy or new) and prints the slowest answer; DOPPEL_PROFILE_ONE=N then checks answer
-// N alone 1,000 times and prints its mean time, for a profile or an A/B of one slow answer.
+// N alone 1,000 times and prints its mean time, for a profile or an A/B of one slow answer
+// (with DOPPEL_DUMP_ONE=1 it prints answer N instead, for `doppel-filter check`).
 #include <algorithm>
 #include <chrono>
 #include <cmath>

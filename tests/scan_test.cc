@@ -234,6 +234,23 @@ TEST_CASE("scan: split into tasks it writes the files one run writes, and a repo
                                                " /usr/share/common-licenses/BSD");
   CHECK(Contains(other.err, "check task 1 of 2: "));
   CHECK_FALSE(Contains(other.err, "done before"));
+  // Nor is it when the index in the same place was built again with other parameters (the same
+  // documents and bytes): its verdicts may differ.
+  auto rank1 = [&] {
+    return doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.index) + " --report " + Quote(parts) +
+                            " --stage check --world 2 --rank 1 " + Quote(fx.repo));
+  };
+  REQUIRE(rank1().exit_code == 0);
+  REQUIRE(Contains(rank1().err, "done before"));
+  fs::remove_all(fx.index);
+  const CommandResult rebuilt = doppel_test::Run(Quote(kIndexBin) + " build --quiet --window 9 --index " +
+                                                 Quote(fx.index) + " " + Quote(kScanner) + " /usr/share/common-licenses");
+  REQUIRE(rebuilt.exit_code == 0);
+  const CommandResult reparam = rank1();
+  INFO(Describe(reparam));
+  CHECK(reparam.exit_code == 0);
+  CHECK(Contains(reparam.err, "check task 1 of 2: "));
+  CHECK_FALSE(Contains(reparam.err, "done before"));
 }
 
 TEST_CASE("scan: report.html renders in headless Chromium with the matches, sortable", "[scan]") {

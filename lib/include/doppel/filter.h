@@ -23,6 +23,12 @@ namespace doppel {
 
 class TokenCache;
 
+// The version of the detection rules: what Check makes of the same tokens and index. A change
+// that can alter a verdict changes it, so a scan resumed by another build does not reuse parts
+// checked by the old rules (scan's part keys include it, with the index manifest's tokenizer
+// and grammar versions).
+inline constexpr std::string_view kMatcherVersion = "match-v1";
+
 // How to read and judge one answer.
 struct CheckRequest {
   // kText: Markdown (prose, and fenced code blocks in their fence's language). kCode: the whole

@@ -20,6 +20,7 @@
 #include "doppel/streams.h"
 #include "doppel/language.h"
 #include "doppel/sketch.h"
+#include "../index/codec.h"
 
 namespace doppel {
 
@@ -655,11 +656,14 @@ std::string VerdictSettings(const FilterOptions& f) {
 }
 
 // What a check task's part depends on: the inputs, the split, the reader's fields, the filter's
-// verdict settings (a --policy or threshold flag), the index (its directory, documents and
-// bytes) and, with lexer_first, the lexer's version. A rerun reuses a part whose key matches.
+// verdict settings (a --policy or threshold flag), the index (its directory, documents, bytes
+// and parameters), the detection rules and tokenizers of this build (kMatcherVersion, the
+// manifest's tokenizer and grammar versions) and, with lexer_first, the lexer's version. A
+// rerun reuses a part whose key matches.
 Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o) {
   DOPPEL_ASSIGN_OR_RETURN(IndexStats st, filter.index().Stats());
-  std::string k = filter.index().dir() + "\n" + std::to_string(st.documents) + " " + std::to_string(st.bytes) + " " +
+  std::string k = std::string(kMatcherVersion) + "\n" + codec::EncodeManifest(filter.index().params()) + "\n" +
+                  filter.index().dir() + "\n" + std::to_string(st.documents) + " " + std::to_string(st.bytes) + " " +
                   std::to_string(st.deleted) + "\n" + std::to_string(o.rank) + "/" + std::to_string(o.world) + "\n" +
                   o.reader.text_field + "\n" + o.reader.id_field + "\n" + VerdictSettings(filter.options()) + "\n" +
                   (o.lexer_first ? std::string(kCodeLexerVersion) + "\n" : "");
