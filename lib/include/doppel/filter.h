@@ -29,6 +29,13 @@ class TokenCache;
 // and grammar versions).
 inline constexpr std::string_view kMatcherVersion = "match-v1";
 
+// What a verdict depends on besides the index and the answer, as text, for keying results a
+// later run may reuse: kMatcherVersion, this build's tokenizer and grammar versions, and the
+// settings of `options` that verdicts depend on (thresholds, renaming and evidence rules,
+// candidate search, actions). A setting added to FilterOptions that changes verdicts belongs in
+// it.
+std::string VerdictKey(const FilterOptions& options);
+
 // How to read and judge one answer.
 struct CheckRequest {
   // kText: Markdown (prose, and fenced code blocks in their fence's language). kCode: the whole

@@ -114,8 +114,8 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
   return Status::OK();
 }
 
-// Identifies a run: the inputs (paths, sizes, modification times) and every option that changes
-// a decision. A resumed run must have the same.
+// Identifies a run: the inputs (paths, sizes, modification times), every option that changes
+// a decision, and the build's tokenizers and detection rules. A resumed run must have the same.
 std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o) {
   std::ostringstream s;
   auto file = [&](const std::string& p) {
@@ -130,7 +130,10 @@ std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o
   s << static_cast<int>(o.kind) << ',' << o.shingle_size << ',' << o.num_permutations << ',' << o.bands
     << ',' << o.rows << ',' << o.threshold << ',' << o.seed << ',' << static_cast<int>(o.survivor) << ','
     << o.priority_field << ',' << o.max_copies << ',' << o.against_index << ',' << o.text_field << ','
-    << o.id_field << ',' << o.skip_errors;
+    << o.id_field << ',' << o.skip_errors << '\n';
+  // This build's tokenizers and grammars (a resumed run's sketches were made by the same ones)
+  // and, for --against, its detection rules and settings.
+  s << VerdictKey(o.against_options);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(s.str().data(), s.str().size())));
   return hex;

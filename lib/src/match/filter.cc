@@ -9,6 +9,8 @@
 
 #include "align.h"
 #include "token_cache.h"
+#include "../index/codec.h"
+#include "doppel/format.h"
 #include "doppel/code_tokenizer.h"
 #include "doppel/language.h"
 #include "doppel/markdown.h"
@@ -918,6 +920,26 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, const Language* l
 }
 
 }  // namespace
+
+std::string VerdictKey(const FilterOptions& f) {
+  // The manifest of an index with default parameters names this build's tokenizers and grammars.
+  std::string k = std::string(kMatcherVersion) + "\n" + codec::EncodeManifest(SketchParams{}) + "\n";
+  auto add = [&k](double v) { AppendJsonNumber(&k, v), k += ' '; };
+  for (const Thresholds& t : {f.text, f.code}) {
+    add(t.min_span_tokens), add(t.redact_tokens), add(t.redact_containment), add(t.block_containment);
+  }
+  for (double v : {f.min_renaming, f.min_renaming_short, double(f.short_span_tokens), double(f.min_renaming_evidence),
+                   double(f.code_evidence_df), f.min_literal_agreement, f.code_whole_share, double(f.code_whole_df),
+                   double(f.code_whole_blocks), double(f.code_whole_blocks_min_tokens), double(f.code_whole_min_tokens),
+                   double(f.code_whole_joint_df),
+                   double(f.code_rare_items), double(f.code_name_df), double(f.code_literal_bytes),
+                   double(f.max_document_frequency), double(f.max_candidates), double(f.min_candidate_hits),
+                   double(f.seed_size), double(f.code_seed_size), double(f.max_gap), double(f.max_diagonal_drift)}) {
+    add(v);
+  }
+  for (const Action a : f.actions) add(static_cast<double>(a));
+  return k;
+}
 
 Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view language) const {
   CheckRequest request;

@@ -634,27 +634,6 @@ std::string PartPath(const std::string& report_dir, uint32_t rank) {
   return report_dir + "/.tasks/check-" + std::to_string(rank) + ".part";
 }
 
-// The filter settings a verdict depends on (thresholds, renaming and evidence rules, candidate
-// search, actions), as text. A setting added to FilterOptions that changes verdicts belongs here.
-std::string VerdictSettings(const FilterOptions& f) {
-  std::string k;
-  auto add = [&k](double v) { AppendJsonNumber(&k, v), k += ' '; };
-  for (const Thresholds& t : {f.text, f.code}) {
-    add(t.min_span_tokens), add(t.redact_tokens), add(t.redact_containment), add(t.block_containment);
-  }
-  for (double v : {f.min_renaming, f.min_renaming_short, double(f.short_span_tokens), double(f.min_renaming_evidence),
-                   double(f.code_evidence_df), f.min_literal_agreement, f.code_whole_share, double(f.code_whole_df),
-                   double(f.code_whole_blocks), double(f.code_whole_blocks_min_tokens), double(f.code_whole_min_tokens),
-                   double(f.code_whole_joint_df),
-                   double(f.code_rare_items), double(f.code_name_df), double(f.code_literal_bytes),
-                   double(f.max_document_frequency), double(f.max_candidates), double(f.min_candidate_hits),
-                   double(f.seed_size), double(f.code_seed_size), double(f.max_gap), double(f.max_diagonal_drift)}) {
-    add(v);
-  }
-  for (const Action a : f.actions) add(static_cast<double>(a));
-  return k;
-}
-
 // What a check task's part depends on: the inputs, the split, the reader's fields, the filter's
 // verdict settings (a --policy or threshold flag), the index (its directory, documents, bytes
 // and parameters), the detection rules and tokenizers of this build (kMatcherVersion, the
@@ -662,10 +641,10 @@ std::string VerdictSettings(const FilterOptions& f) {
 // rerun reuses a part whose key matches.
 Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o) {
   DOPPEL_ASSIGN_OR_RETURN(IndexStats st, filter.index().Stats());
-  std::string k = std::string(kMatcherVersion) + "\n" + codec::EncodeManifest(filter.index().params()) + "\n" +
+  std::string k = VerdictKey(filter.options()) + "\n" + codec::EncodeManifest(filter.index().params()) + "\n" +
                   filter.index().dir() + "\n" + std::to_string(st.documents) + " " + std::to_string(st.bytes) + " " +
                   std::to_string(st.deleted) + "\n" + std::to_string(o.rank) + "/" + std::to_string(o.world) + "\n" +
-                  o.reader.text_field + "\n" + o.reader.id_field + "\n" + VerdictSettings(filter.options()) + "\n" +
+                  o.reader.text_field + "\n" + o.reader.id_field + "\n" +
                   (o.lexer_first ? std::string(kCodeLexerVersion) + "\n" : "");
   for (const auto& in : inputs) k += in + "\n";
   char hex[17];
