@@ -917,8 +917,9 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
     std::string have;
     std::getline(in, have);
     if (have != fingerprint) {
-      return Status::InvalidArgument(output_dir + " holds a run with other inputs or options (or made by another doppel build); use a new --output "
-                                     "directory (or remove this one)");
+      return Status::InvalidArgument(output_dir +
+                                     " holds a run with other inputs or options (or made by another doppel build); "
+                                     "use a new --output directory (or remove this one)");
     }
     sum->resumed |= o.stage == Stage::kAll;  // (tasks of a split run all find it)
   } else {
