@@ -325,6 +325,8 @@ TEST_CASE("code: rows are lexed only outside the brackets the text opens, and on
         std::vector<std::pair<uint32_t, uint32_t>>{{0, 20}});
   CHECK(LexedTableRows(c, rows("  1, 2, 3, /* a, b */", 20) + "};\n") ==
         std::vector<std::pair<uint32_t, uint32_t>>{{0, 20}});
+  CHECK(LexedTableRows(LanguageByName("python"), rows("    1, 2, 3,  # see f(a, b)", 20) + "]\n") ==
+        std::vector<std::pair<uint32_t, uint32_t>>{{0, 20}});
   // Brackets and quotes in a regular expression do not open or close anything after them.
   CHECK(LexedTableRows(js, "const q = /\"[^\"]*\"/g;\nconst t = [\n" + rows("  ['a', 1],", 20) + "];\n").empty());
   // Not rows: a call statement (no trailing comma), a number's member (5.minutes), a digit

@@ -198,7 +198,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
     for (size_t k = 0; k < kRowPunct.size(); ++k) row_punct_hash_[k] = Hash(kRowPunct.substr(k, 1));
     for (const char c : std::string_view("()[]{}\"'`")) bracket_special_[static_cast<unsigned char>(c)] = true;
-    for (const std::string_view opener : {std::string_view(lang_->line_comment), std::string_view(lang_->block_open)}) {
+    for (const std::string_view opener : {std::string_view(lang->line_comment), std::string_view(lang->block_open)}) {
       if (!opener.empty()) bracket_special_[static_cast<unsigned char>(opener[0])] = true;
     }
   }

@@ -1,5 +1,7 @@
 #include "doppel/dedup.h"
 
+#include "../index/codec.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -133,7 +135,7 @@ std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o
     << o.id_field << ',' << o.skip_errors << '\n';
   // This build's tokenizers and grammars (a resumed run's sketches were made by the same ones)
   // and, for --against, its detection rules and settings.
-  s << VerdictKey(o.against_options);
+  s << (o.against_index.empty() ? codec::EncodeManifest(SketchParams{}) : VerdictKey(o.against_options));
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(s.str().data(), s.str().size())));
   return hex;

@@ -7,11 +7,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "../index/codec.h"
 #include "align.h"
 #include "token_cache.h"
-#include "../index/codec.h"
-#include "doppel/format.h"
 #include "doppel/code_tokenizer.h"
+#include "doppel/format.h"
 #include "doppel/language.h"
 #include "doppel/markdown.h"
 #include "doppel/shingle.h"
@@ -201,7 +201,8 @@ class QueryFingerprints {
 // thousands of posting entries; node-based maps spent most of that time allocating). Its slots
 // belong to the thread and are reused by the next check: a slot is in use when its stamp is
 // the table's epoch, so a new table clears nothing, and ForEach visits only the slots used.
-// One table per thread at a time.
+// One table per thread at a time: a table is done with before anything that may run another
+// check on the thread (a sharded index's parallel lookups let TBB do so while they wait).
 class CandidateCounts {
  public:
   // Room for `expected` distinct ids (at most 32,768) before the table grows: sized once from
@@ -563,8 +564,8 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       s_taken = whole_span.s_taken;
       return;
     }
-    // Counted in an open-addressing table (names are never 0), then the few distinct pairs
-    // sorted: a span pairs each name many times.
+    // Counted in an open-addressing table (a slot is free while its count is 0), then the few
+    // distinct pairs sorted: a span pairs each name many times.
     size_t slots = 16;
     while (slots < 2 * (end - begin)) slots *= 2;
     const size_t mask = slots - 1;
@@ -1093,24 +1094,28 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       for (const auto& p : *list) max_ids += counted(p) ? p.ids.size() : 0;
     }
     for (const auto& p : spelling_postings) max_ids += p.ids.size();
-    CandidateCounts cands(max_ids);
-    for (const auto& p : gram_postings) {
-      if (!counted(p)) continue;
-      for (uint32_t id : p.ids) ++cands[id].hits;
-    }
-    for (const auto& p : spelling_postings) {
-      for (uint32_t id : p.ids) ++cands[id].hits;
-    }
-    for (const auto& p : band_postings) {
-      if (!counted(p)) continue;
-      for (uint32_t id : p.ids) ++cands[id].band_hits;
-    }
-    const uint32_t min_hits =
-        std::min<uint32_t>(o.min_candidate_hits, static_cast<uint32_t>(grams.size()));
+    // The counts live in the thread's slots (CandidateCounts): they are done with before any
+    // index read below, where a sharded index's parallel lookups may run another check here.
     std::vector<Candidate> ranked;
-    cands.ForEach([&](const Candidate& c) {
-      if ((c.hits >= min_hits || c.band_hits > 0) && !index_->IsDeleted(c.id)) ranked.push_back(c);
-    });
+    {
+      CandidateCounts cands(max_ids);
+      for (const auto& p : gram_postings) {
+        if (!counted(p)) continue;
+        for (uint32_t id : p.ids) ++cands[id].hits;
+      }
+      for (const auto& p : spelling_postings) {
+        for (uint32_t id : p.ids) ++cands[id].hits;
+      }
+      for (const auto& p : band_postings) {
+        if (!counted(p)) continue;
+        for (uint32_t id : p.ids) ++cands[id].band_hits;
+      }
+      const uint32_t min_hits =
+          std::min<uint32_t>(o.min_candidate_hits, static_cast<uint32_t>(grams.size()));
+      cands.ForEach([&](const Candidate& c) {
+        if ((c.hits >= min_hits || c.band_hits > 0) && !index_->IsDeleted(c.id)) ranked.push_back(c);
+      });
+    }
     auto better = [](const Candidate& a, const Candidate& b) {
       const uint32_t sa = a.hits + 2 * a.band_hits, sb = b.hits + 2 * b.band_hits;
       return sa != sb ? sa > sb : a.id < b.id;
