@@ -85,6 +85,11 @@ CheckRequest Req() {
   return r;
 }
 
+// Microseconds since `a`.
+double MicrosSince(std::chrono::steady_clock::time_point a) {
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -249,27 +254,20 @@ int main(int argc, char** argv) {
     for (int p = 0; p < 1000; ++p) {
       if (!(*filter)->Check(q.text, Req()).ok()) std::abort();
     }
-    std::printf("answer %zu: %.0f us per check (mean of 1,000)\n", n,
-                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count() / 1000);
+    std::printf("answer %zu: %.0f us per check (mean of 1,000)\n", n, MicrosSince(a) / 1000);
     return 0;
   }
   std::vector<double> all, copy_us, new_us;
-  double slowest = 0;
-  const Query* slowest_q = nullptr;
   for (const auto& q : qs) {
     const auto a = std::chrono::steady_clock::now();
     auto v = (*filter)->Check(q.text, Req());
-    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
+    const double us = MicrosSince(a);
     if (!v.ok()) std::abort();
     all.push_back(us);
     (q.copy ? copy_us : new_us).push_back(us);
-    if (us > slowest) {
-      slowest = us;
-      slowest_q = &q;
-    }
   }
   if (std::getenv("DOPPEL_DEBUG")) {  // the 15 slowest checks, each the fastest of 3 more runs
-    std::vector<std::pair<double, size_t>> order;
+    std::vector<std::pair<double, size_t>> order;  // (time, answer), slowest first
     for (size_t i = 0; i < qs.size(); ++i) order.emplace_back(all[i], i);
     std::sort(order.rbegin(), order.rend());
     for (size_t r = 0; r < std::min<size_t>(15, order.size()); ++r) {
@@ -279,16 +277,15 @@ int main(int argc, char** argv) {
       for (int rep = 0; rep < 3; ++rep) {
         const auto a = std::chrono::steady_clock::now();
         auto v = (*filter)->Check(q.text, Req());
-        best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count());
+        best = std::min(best, MicrosSince(a));
         tokens = v.ok() ? v->query_tokens : 0;
       }
       std::fprintf(stderr, "SLOW #%zu: %.0f us (best of 4: %.0f us), %s, %s, %u tokens\n", order[r].second, order[r].first,
                    best, q.lang->name.c_str(), q.copy ? "copy" : "new", tokens);
     }
-  }
-  if (slowest_q != nullptr && std::getenv("DOPPEL_DEBUG")) {
-    std::fprintf(stderr, "SLOWEST (%.0f us, %s):\n%s\n", slowest, slowest_q->copy ? "copy" : "new",
-                 slowest_q->text.substr(0, 3000).c_str());
+    const Query& slowest = qs[order.front().second];
+    std::fprintf(stderr, "SLOWEST (%.0f us, %s):\n%s\n", order.front().first, slowest.copy ? "copy" : "new",
+                 slowest.text.substr(0, 3000).c_str());
   }
   auto report = [](const char* what, std::vector<double> us) {
     std::sort(us.begin(), us.end());
@@ -310,7 +307,7 @@ int main(int argc, char** argv) {
     Tokens tokens;
     const auto a = std::chrono::steady_clock::now();
     if (!NewCodeTokenizer(q.lang)->Tokenize(q.code, &tokens).ok()) std::abort();
-    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
+    const double us = MicrosSince(a);
     tokenize_us.push_back(us);
     tokenize_total += us;
   }

@@ -536,15 +536,9 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     return it != v.end() && *it == x ? it - v.begin() : -1;
   };
   // The renaming last built is kept while a->pairs stays as it was (`version` counts its
-  // changes), and so is one over all the pairs, which the breaks below rebuild after judging
-  // parts: most spans are neither trimmed nor cut, and their renaming is built once.
-  struct Renaming {
-    std::vector<NamePair> counted;
-    std::vector<uint64_t> q_names, s_names, q_maps_to;
-    std::vector<uint8_t> s_taken;
-  };
-  thread_local Renaming whole_span;
-  uint32_t version = 0, built_version = UINT32_MAX, whole_version = UINT32_MAX;
+  // changes, all made through `keep` or followed by a bump): most spans are neither trimmed nor
+  // cut, and their renaming is built once.
+  uint32_t version = 0, built_version = UINT32_MAX;
   size_t built_begin = 0, built_end = 0;
   auto keep = [&](size_t first, size_t last) {
     KeepPairs(a, first, last);
@@ -555,15 +549,6 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     built_version = version;
     built_begin = begin;
     built_end = end;
-    const bool whole = begin == 0 && end == a->pairs.size();
-    if (whole && whole_version == version) {
-      counted = whole_span.counted;
-      q_names = whole_span.q_names;
-      s_names = whole_span.s_names;
-      q_maps_to = whole_span.q_maps_to;
-      s_taken = whole_span.s_taken;
-      return;
-    }
     // Counted in an open-addressing table (a slot is free while its count is 0), then the few
     // distinct pairs sorted: a span pairs each name many times.
     size_t slots = 16;
@@ -611,14 +596,25 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       q_maps_to[np.q_index] = np.s;
       s_taken[np.s_index] = 1;
     }
-    if (whole) {
-      whole_version = version;
-      whole_span.counted = counted;
-      whole_span.q_names = q_names;
-      whole_span.s_names = s_names;
-      whole_span.q_maps_to = q_maps_to;
-      whole_span.s_taken = s_taken;
-    }
+  };
+  // Sets the renaming aside (or back): swapped with `other`, which holds the range it was built
+  // over, the version it was built at, and its tables.
+  struct Renaming {
+    std::vector<NamePair> counted;
+    std::vector<uint64_t> q_names, s_names, q_maps_to;
+    std::vector<uint8_t> s_taken;
+    uint32_t version = UINT32_MAX;
+    size_t begin = 0, end = 0;
+  };
+  auto swap_renaming = [&](Renaming* other) {
+    counted.swap(other->counted);
+    q_names.swap(other->q_names);
+    s_names.swap(other->s_names);
+    q_maps_to.swap(other->q_maps_to);
+    s_taken.swap(other->s_taken);
+    std::swap(built_version, other->version);
+    std::swap(built_begin, other->begin);
+    std::swap(built_end, other->end);
   };
   // The source name query name `qn` maps to, 0 when none.
   auto maps_to = [&](uint64_t qn) -> uint64_t {
@@ -665,7 +661,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
         run_begin = i;
       }
     }
-    if (cut_any) KeepPairs(a, best_begin, best_end);
+    if (cut_any) keep(best_begin, best_end);
   }
   build_renaming(0, a->pairs.size());
   if (counted.empty()) return -1;
@@ -788,8 +784,10 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     }
     return 2 * against > ids;
   };
-  // The breaks are looked at only when there are some; the renaming is then rebuilt over the
-  // span as kept (it was built over part of it to judge each side).
+  // The breaks are looked at only when there are some; each side is judged by the renaming of
+  // the other, and the span's own renaming, set aside meanwhile, comes back when nothing was
+  // cut (it is rebuilt over the span as kept otherwise).
+  thread_local Renaming set_aside;
   for (bool judged = false;;) {
     size_t last_break = 0, first_break = 0;  // indices of pairs after a break (0: none)
     for (size_t i = 1; i < a->pairs.size(); ++i) {
@@ -798,6 +796,10 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       last_break = i;
     }
     if (last_break != 0) {
+      if (!judged) {
+        swap_renaming(&set_aside);
+        built_version = UINT32_MAX;  // what came back is another span's
+      }
       judged = true;
       build_renaming(0, last_break);
       if (contradicted(last_break, a->pairs.size())) {
@@ -810,7 +812,10 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
         continue;
       }
     }
-    if (judged) build_renaming(0, a->pairs.size());
+    if (judged) {
+      swap_renaming(&set_aside);  // valid still if nothing was cut since (build_renaming checks)
+      build_renaming(0, a->pairs.size());
+    }
     break;
   }
   // Evidence: occurrences of a name already seen in the span. Only repeated names can disagree
