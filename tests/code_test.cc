@@ -686,6 +686,43 @@ TEST_CASE("code: CheckRequest::lexed_code reads the answer's code with the first
   }
 }
 
+TEST_CASE("code: CheckRequest::stop_when_flagged stops at the first span that redacts") {
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
+  FilterOptions annotating;  // a policy that only annotates: the severity still says redact
+  annotating.actions[static_cast<size_t>(Action::kRedact)] = Action::kAnnotate;
+  annotating.actions[static_cast<size_t>(Action::kBlock)] = Action::kAnnotate;
+  for (const FilterOptions& options : {FilterOptions{}, annotating}) {
+    auto filter = Filter::Open(dir / "idx", options);
+    REQUIRE(filter.ok());
+    CheckRequest full, first;
+    full.kind = first.kind = Kind::kCode;
+    full.language = first.language = "python";
+    first.stop_when_flagged = true;
+    auto f = (*filter)->Check(kRenamed, full);
+    auto p = (*filter)->Check(kRenamed, first);
+    REQUIRE(f.ok());
+    REQUIRE(p.ok());
+    CHECK(!f->partial);
+    CHECK(f->severity == Action::kBlock);
+    CHECK(p->partial);
+    CHECK(p->severity == Action::kRedact);
+    CHECK(p->action == options.actions[static_cast<size_t>(Action::kRedact)]);
+    REQUIRE(p->spans.size() == 1);
+    CHECK(p->spans.front().source_name == "lib/merge.py");
+    CHECK(p->spans.front().renaming == Approx(1.0));
+    // Code that only looks alike is checked in full: the same verdict either way.
+    auto fs = (*filter)->Check(kShapeOnly, full);
+    auto ps = (*filter)->Check(kShapeOnly, first);
+    REQUIRE(fs.ok());
+    REQUIRE(ps.ok());
+    CHECK(!ps->partial);
+    CHECK(ps->severity == Action::kAnnotate);
+    CHECK(ps->reason == fs->reason);
+    CHECK(ps->spans.size() == fs->spans.size());
+  }
+}
+
 TEST_CASE("code: a fence in a list item or a block quote is read as code without its container") {
   TempDir dir;
   WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");

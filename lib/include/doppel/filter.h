@@ -54,6 +54,11 @@ struct CheckRequest {
   // there, so spans can differ. A scan with ScanOptions::lexer_first checks each file so
   // first, and checks again, parsed, the files this check redacts or blocks.
   bool lexed_code = false;
+  // A first pass whose flagged answers are checked again in full: the check of a code answer
+  // may stop at the first span that alone makes it redact (a consistent copy with the evidence
+  // it needs), returning that span with severity kRedact and `partial` set. Its other spans,
+  // and whether it would block, are not known.
+  bool stop_when_flagged = false;
 };
 
 class Filter {

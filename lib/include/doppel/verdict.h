@@ -66,6 +66,8 @@ struct Verdict {
   std::string reason;           // one sentence a person can read
   std::string output;           // the answer as the user should see it
   uint32_t query_tokens = 0;
+  // The check stopped at its first flagging span (CheckRequest::stop_when_flagged).
+  bool partial = false;
 };
 
 // Appends the verdict as one JSON object (no newline). `with_output` adds the "output" field.

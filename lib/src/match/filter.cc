@@ -1402,6 +1402,17 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = std::max(accounted[t], c.hits);
           any_accounted = true;
         }
+        // One span with the evidence it needs makes a code answer's source "over" (step 5).
+        if (request.stop_when_flagged && kind == Kind::kCode && o.code_evidence_df > 0 && f.counts &&
+            f.evidence >= f.needed) {
+          v.partial = true;
+          v.severity = Action::kRedact;
+          v.action = o.actions[static_cast<size_t>(Action::kRedact)];
+          v.reason = "a first pass stopped at a span that reproduces protected code";
+          v.score = static_cast<double>(f.q_end - f.q_begin) / total_tokens;
+          v.spans.push_back(std::move(f.span));
+          return v;
+        }
         f.stream = si;
         f.q_begin = a.q_begin;
         f.q_end = a.q_end;

@@ -560,9 +560,12 @@ Result<Verdict> CheckDocument(const Filter& filter, const Document& doc, bool le
   request.language = doc.language;
   if (doc.kind != Kind::kCode || !lexer_first) return filter.Check(doc.text, request);
   request.lexed_code = true;
+  request.stop_when_flagged = true;
   Result<Verdict> first = filter.Check(doc.text, request);
-  if (!first.ok() || (first->action != Action::kRedact && first->action != Action::kBlock)) return first;
+  auto flags = [](Action a) { return a == Action::kRedact || a == Action::kBlock; };
+  if (!first.ok() || !(first->partial || flags(first->action) || flags(first->severity))) return first;
   request.lexed_code = false;
+  request.stop_when_flagged = false;
   return filter.Check(doc.text, request);
 }
 
