@@ -535,6 +535,22 @@ std::vector<uint64_t> Seq(std::mt19937_64& rng, size_t n) {
 }
 }  // namespace
 
+TEST_CASE("align: a rolling hash slid along a sequence has the value computed at each position", "[align]") {
+  std::mt19937_64 rng(7);
+  const auto t = Seq(rng, 200);
+  for (const uint32_t k : {1u, 3u, 6u, 10u}) {
+    const RollingHash roll(k);
+    uint64_t r = roll.At(t.data());
+    for (size_t i = 1; i + k <= t.size(); ++i) {
+      r = roll.Slide(r, t[i - 1], t[i + k - 1]);
+      INFO("k " << k << ", position " << i);
+      REQUIRE(r == roll.At(t.data() + i));
+    }
+    // A different k-gram has a different value (the test's tokens are random 64-bit hashes).
+    CHECK(roll.At(t.data()) != roll.At(t.data() + 1));
+  }
+}
+
 TEST_CASE("align: identical sequences give one span covering everything", "[align]") {
   std::mt19937_64 rng(1);
   const auto s = Seq(rng, 50);
