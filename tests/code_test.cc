@@ -152,6 +152,11 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
                        "def [](key)\n  super(key)\nend\nalias_method :w, :[]= unless defined?(:w)\n");
   CheckLexerReadsParse("rust", "fn f() -> Vec<u8> {\n    vec![if x { 2 } else { 3 }]\n}\nfn g(x: &mut Ctx<'_>) {}\n"
                                "const USAGE: &str = \"\nUsage: tool [options]\n\";\nfn h(a: u32) -> u32 { a>>2 }\n");
+  // A macro's token tree is read by longest match: `||`, `>>` and a lifetime's keyword stay whole.
+  CheckLexerReadsParse("rust", "cfg_rt! {\n    fn a(f: &mut fmt::Formatter<'_>) -> Option<Vec<u8>> { run(|| x >> 2) }\n"
+                               "    struct S { p: PhantomData<RefCell<()>>, s: &'static str }\n}\n"
+                               "fn main() { let v = vec![|| 1, || 2]; let f = || v.len(); }\n"
+                               "fn g() -> F { if x { return || 1; } loop { break || 2; } }\n");
   CheckLexerReadsParse("go", "package p\n\nvar re = `C:\\dir\\` + `two\nlines`\n\nfunc f() int { return len(re) }\n");
   CheckLexerReadsParse("c_sharp", "class A {\n  string s = $@\"a \"\"{b}\"\" c\";\n  string t = @\"x\"\"y\";\n}\n");
   CheckLexerReadsParse("ruby", "def f\n  g(<<~ONE, <<~TWO)\n    first\n  ONE\n    second\n  TWO\n  h(1)\nend\n");

@@ -944,7 +944,9 @@ class CodeLexer final : public Tokenizer {
         // (Python's keywords are never attribute names: `from . import x`.)
         const bool member = AfterMemberAccess(*out, c_like_) && !(rust_ && word == "await") &&
                             !(python_ && !(w != nullptr && w->contextual));
-        const bool lifetime = rust_ && !out->empty() && out->back().hash == kQuote && out->back().end == b + base_offset;
+        // (In a macro's token tree the grammar keeps a lifetime's keyword: '_ and 'static.)
+        const bool lifetime = rust_ && macro_depth < 0 && !out->empty() && out->back().hash == kQuote &&
+                              out->back().end == b + base_offset;
         bool keyword = !member && !lifetime && w != nullptr && w->keyword;
         if (keyword && w->contextual && !(types_ && !out->empty() && out->back().hash == kColon)) {
           // (After a `:` in TypeScript a word is a type: `n: number,`. Before one in an object
@@ -1118,17 +1120,24 @@ class CodeLexer final : public Tokenizer {
       }
       // Operators and punctuation: the longest the grammar knows, except that `>>` written
       // against what it follows (not `a >> 2`), and followed by neither `=` nor a digit (not
-      // `a>>=1`, `a>>2`), closes generic lists (List<List<T>>) in languages that have them.
+      // `a>>=1`, `a>>2`), closes generic lists (List<List<T>>) in languages that have them. A
+      // Rust macro's token tree is read by longest match alone: `>>` and a closure's `||` there
+      // are one token each.
       size_t len = 1;
-      const bool generic_close = generics_ && c == '>' && at(i + 1) == '>' && i > 0 && at(i - 1) != ' ' &&
-                                 at(i - 1) != '\t' && at(i + 2) != '=' && !std::isdigit(at(i + 2));
+      const bool generic_close = generics_ && macro_depth < 0 && c == '>' && at(i + 1) == '>' && i > 0 &&
+                                 at(i - 1) != ' ' && at(i - 1) != '\t' && at(i + 2) != '=' && !std::isdigit(at(i + 2));
       for (size_t l = std::min<size_t>(4, n - i); l > 1 && !generic_close; --l) {
         if (operators_.count(text.substr(i, l))) {
           len = l;
           break;
         }
       }
-      if (rust_ && c == '|' && at(i + 1) == '|' && !AfterOperand(*out)) len = 1;  // a closure's empty ||
+      // A closure's empty `||`, except after `return` and `break` (whose value is optional),
+      // where the grammar reads `||` whole.
+      if (rust_ && macro_depth < 0 && c == '|' && at(i + 1) == '|' && !AfterOperand(*out) &&
+          (out->empty() || (out->back().hash != kReturn && out->back().hash != kBreak))) {
+        len = 1;
+      }
       if (c == '(' || c == '[' || c == '{') {
         if (rust_ && macro_depth < 0 && out->size() >= 2 && out->back().hash == kBang && out->rbegin()[1].hash == kId) {
           macro_depth = depth;
@@ -1238,6 +1247,7 @@ class CodeLexer final : public Tokenizer {
   bool rust_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false, dollar_names_ = false,
        types_ = false, slash_regex_ = false;
   const uint64_t kQuote = Hash("'"), kColon = Hash(":"), kBang = Hash("!"), kDef = Hash("def"), kDot = Hash(".");
+  const uint64_t kReturn = Hash("return"), kBreak = Hash("break");
 };
 
 // C-like lexing for code in a language without a grammar.
