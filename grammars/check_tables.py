@@ -26,11 +26,12 @@ REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", 
             "numbers", "comments", "line_comment"]
 OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports",
             "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first",
-            "block_indented", "word_tokens", "lexer_leaves", "lexer_contextual", "lexer_fragments"]
+            "block_indented", "word_tokens", "lexer_leaves", "lexer_contextual", "lexer_fragments",
+            "lexer_member_keywords"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
          "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "block_start",
          "block_end", "block_start_line_first", "word_tokens", "lexer_leaves", "lexer_contextual",
-         "lexer_fragments"]
+         "lexer_fragments", "lexer_member_keywords"]
 NODE_KEYS = ["identifiers", "strings", "string_content", "string_delimiters", "numbers",
              "comments", "docstrings", "imports"]
 LEAF_KEYS = ["identifiers", "numbers"]

@@ -183,6 +183,10 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
   CheckLexerReadsParse("java",
                        "class A {\n  Map<String, List<Integer>> m = new HashMap<>();\n"
                        "  void run() { this.m.clear(); int x = y >> 2; }\n}\n");
+  // Keywords after a member access (lexer_member_keywords).
+  CheckLexerReadsParse("java",
+                       "class B {\n  Class<?> c = String.class;\n  Object o = B.this;\n  Inner i = outer.new Inner();\n"
+                       "  String s() { return B.super.toString() + int[].class.getName(); }\n}\n");
 }
 
 TEST_CASE("code: tokens keep spans, lines and original names") {

@@ -29,8 +29,9 @@ struct Language {
   // For the first-pass lexer (NewCodeLexer in doppel/code_tokenizer.h): leaves the grammar names
   // after their text that are not anonymous nodes (Java's `void`, Rust's `mut`); keywords it
   // reads as names in most places (`get` in JavaScript), decided by what follows them; Rust's
-  // macro fragment specifiers (`expr`), keywords only after `$name:`.
-  std::vector<std::string> lexer_leaves, lexer_contextual, lexer_fragments;
+  // macro fragment specifiers (`expr`), keywords only after `$name:`; keywords it keeps after a
+  // member access (Java's `String.class`, `Outer.this`, `outer.new Inner()`).
+  std::vector<std::string> lexer_leaves, lexer_contextual, lexer_fragments, lexer_member_keywords;
   std::string line_comment;               // "#", "//"
   std::string block_open, block_close;    // "/*", "*/" or empty
   // A snippet that does not parse alone is parsed again between these lines ("class Snippet {"

@@ -708,6 +708,9 @@ class CodeLexer final : public Tokenizer {
     for (const std::string& w : lang->lexer_contextual) {
       if (auto it = words_.find(w); it != words_.end() && it->second.keyword) it->second.contextual = true;
     }
+    for (const std::string& w : lang->lexer_member_keywords) {
+      if (auto it = words_.find(w); it != words_.end() && it->second.keyword) it->second.member_keyword = true;
+    }
     for (const std::string& w : lang->lexer_fragments) {
       if (auto it = words_.find(w); it != words_.end() && it->second.keyword) {
         it->second.keyword = false;
@@ -943,6 +946,7 @@ class CodeLexer final : public Tokenizer {
         }
         // (Python's keywords are never attribute names: `from . import x`.)
         const bool member = AfterMemberAccess(*out, c_like_) && !(rust_ && word == "await") &&
+                            !(w != nullptr && w->member_keyword) &&
                             !(python_ && !(w != nullptr && w->contextual));
         // (In a macro's token tree the grammar keeps a lifetime's keyword: '_ and 'static.)
         const bool lifetime = rust_ && macro_depth < 0 && !out->empty() && out->back().hash == kQuote &&
@@ -1233,6 +1237,7 @@ class CodeLexer final : public Tokenizer {
     bool contextual = false;  // a keyword only where no name's context follows (lexer_contextual)
     bool fragment = false;    // Rust: a keyword only after `$name:` (lexer_fragments)
     bool bang = false;        // spelled with its `!` (macro_rules!)
+    bool member_keyword = false;  // a keyword after a member access too (lexer_member_keywords)
     uint64_t kind = 0;        // kStr, kId or kNum: the parse's category for it; 0: its own hash
   };
   bool IsWord(std::string_view s, bool Word::*flag) const {

@@ -57,6 +57,7 @@ Status ParseTable(std::string_view text, Language* lang) {
     else if (key == "lexer_leaves") lang->lexer_leaves = words;
     else if (key == "lexer_contextual") lang->lexer_contextual = words;
     else if (key == "lexer_fragments") lang->lexer_fragments = words;
+    else if (key == "lexer_member_keywords") lang->lexer_member_keywords = words;
     else if (key == "line_comment") lang->line_comment = value;
     else if (key == "snippet_open") lang->snippet_open = value;
     else if (key == "snippet_close") lang->snippet_close = value;
