@@ -27,7 +27,7 @@ REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", 
 OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports",
             "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first",
             "block_indented", "word_tokens", "lexer_leaves", "lexer_contextual", "lexer_fragments",
-            "lexer_member_keywords"]
+            "lexer_member_keywords", "lexer_signed_numbers"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
          "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "block_start",
          "block_end", "block_start_line_first", "word_tokens", "lexer_leaves", "lexer_contextual",
@@ -155,6 +155,8 @@ def main():
         block = t.get("block_comment", [])
         if block and len(block) != 2:
             errors.append(f"{path}: block_comment must be 'OPEN CLOSE', got {' '.join(block)!r}")
+        if t.get("lexer_signed_numbers", "false") not in ("true", "false"):
+            errors.append(f"{path}: lexer_signed_numbers must be true or false, got {t['lexer_signed_numbers']!r}")
         if t.get("block_indented", "false") not in ("true", "false"):
             errors.append(f"{path}: block_indented must be true or false, got {t['block_indented']!r}")
         if t.get("block_indented") == "true" and not t.get("block_start"):

@@ -183,6 +183,13 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
   CheckLexerReadsParse("java",
                        "class A {\n  Map<String, List<Integer>> m = new HashMap<>();\n"
                        "  void run() { this.m.clear(); int x = y >> 2; }\n}\n");
+  // Signs that belong to number literals (lexer_signed_numbers), and those that do not.
+  for (const char* lang : {"c", "cpp"}) {
+    CheckLexerReadsParse(lang,
+                         "int f(int a, int *z) {\n  int v[] = {-1, +2};\n  switch (a) { case -1: return -0x1F; }\n"
+                         "  a = (int)-1 + (unsigned char *)-2 - (a)-1 - z[0]-1 - a -1 - - 1 - -.5;\n"
+                         "  return a ? -1 : f(-1, -2.5);\n}\n");
+  }
   // Keywords after a member access (lexer_member_keywords).
   CheckLexerReadsParse("java",
                        "class B {\n  Class<?> c = String.class;\n  Object o = B.this;\n  Inner i = outer.new Inner();\n"

@@ -44,6 +44,9 @@ struct Language {
   // Python: a block_start token that ends its line opens a block of the following more indented
   // lines, which closes where the indentation comes back (or at the end of the code).
   bool block_indented = false;
+  // For the first-pass lexer: the grammar's number literals take a sign written against them
+  // where an operand begins (C's `return -1`).
+  bool lexer_signed_numbers = false;
   const TSLanguage* grammar = nullptr;
 };
 

@@ -734,6 +734,7 @@ class CodeLexer final : public Tokenizer {
     dollar_names_ = lang->name == "javascript" || lang->name == "typescript" || lang->name == "tsx";
     types_ = lang->name == "typescript" || lang->name == "tsx";
     slash_regex_ = lang->strings.count("regex") > 0;
+    signed_numbers_ = lang->lexer_signed_numbers;
   }
   std::string_view Name() const override { return name_; }
 
@@ -902,8 +903,15 @@ class CodeLexer final : public Tokenizer {
         push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
         continue;
       }
-      if (std::isdigit(c) || (c == '.' && std::isdigit(at(i + 1)) && (out->empty() || out->back().end != b + base_offset))) {
-        const bool hex = c == '0' && (at(i + 1) == 'x' || at(i + 1) == 'X');
+      // (C and C++, lexer_signed_numbers: a sign against a number where an operand begins is
+      // part of the literal, `return -1`, `f(-1)`, `(int)-1`, as the grammar reads it.)
+      const bool sign = signed_numbers_ && (c == '-' || c == '+') &&
+                        (std::isdigit(at(i + 1)) || (at(i + 1) == '.' && std::isdigit(at(i + 2)))) &&
+                        OperandBegins(*out, text, base_offset);
+      if (sign) ++i;
+      const unsigned char d0 = at(i);
+      if (std::isdigit(d0) || (d0 == '.' && std::isdigit(at(i + 1)) && (sign || out->empty() || out->back().end != b + base_offset))) {
+        const bool hex = d0 == '0' && (at(i + 1) == 'x' || at(i + 1) == 'X');
         ++i;
         while (i < n) {
           const unsigned char d = at(i);
@@ -1213,6 +1221,29 @@ class CodeLexer final : public Tokenizer {
     const uint64_t h = out.back().hash;
     return h == kId || h == kStr || h == kNum || std::find(std::begin(kEnds), std::end(kEnds), h) != std::end(kEnds);
   }
+  // Whether an operand may begin after `out` in C or C++: not after a name, a literal, a word
+  // the grammar reads as an operand (true, this), `]`, `++` or `--`, nor after `)` unless it
+  // closes a cast to a type the grammar names by a word of its own (`(int)`, `(unsigned char *)`).
+  bool OperandBegins(const Tokens& out, std::string_view text, uint32_t base_offset) const {
+    if (out.empty()) return true;
+    static const uint64_t kEnds[4] = {Hash("]"), Hash("++"), Hash("--"), Hash(")")};
+    const uint64_t h = out.back().hash;
+    if (h == kId || h == kStr || h == kNum || operand_words_.count(h)) return false;
+    if (h != kEnds[3]) return std::find(std::begin(kEnds), std::end(kEnds), h) == std::end(kEnds);
+    static const uint64_t kOpenParen = Hash("("), kStar = Hash("*");
+    size_t k = out.size() - 1, types = 0;
+    while (k-- > 0 && out[k].hash != kOpenParen) {
+      const Token& t = out[k];
+      if (t.hash == kStar) continue;
+      const std::string_view spelled = text.substr(t.begin - base_offset, t.end - t.begin);
+      if (t.hash == kId || t.hash == kStr || t.hash == kNum || spelled.empty() ||
+          !std::all_of(spelled.begin(), spelled.end(), [](char ch) { return IsWordChar(static_cast<unsigned char>(ch)); })) {
+        return false;
+      }
+      ++types;
+    }
+    return k < out.size() && types > 0;
+  }
   static bool NextOnLaterLine(std::string_view text, size_t i) {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')) ++i;
     return i >= text.size() || text[i] == '\n' || text[i] == '#';
@@ -1250,7 +1281,7 @@ class CodeLexer final : public Tokenizer {
   // dollar_names_: JavaScript and TypeScript (names with $, template strings, object keys);
   // types_: TypeScript (type annotations after `:`).
   bool rust_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false, dollar_names_ = false,
-       types_ = false, slash_regex_ = false;
+       types_ = false, slash_regex_ = false, signed_numbers_ = false;
   const uint64_t kQuote = Hash("'"), kColon = Hash(":"), kBang = Hash("!"), kDef = Hash("def"), kDot = Hash(".");
   const uint64_t kReturn = Hash("return"), kBreak = Hash("break");
 };

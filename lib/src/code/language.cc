@@ -65,6 +65,7 @@ Status ParseTable(std::string_view text, Language* lang) {
     else if (key == "block_end") lang->block_end = words;
     else if (key == "block_start_line_first") lang->block_start_line_first = words;
     else if (key == "block_indented" && (value == "true" || value == "false")) lang->block_indented = value == "true";
+    else if (key == "lexer_signed_numbers" && (value == "true" || value == "false")) lang->lexer_signed_numbers = value == "true";
     else if (key == "block_comment" && words.size() == 2) {
       lang->block_open = words[0];
       lang->block_close = words[1];
