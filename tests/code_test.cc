@@ -190,6 +190,10 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
                          "  a = (int)-1 + (unsigned char *)-2 - (a)-1 - z[0]-1 - a -1 - - 1 - -.5;\n"
                          "  return a ? -1 : f(-1, -2.5);\n}\n");
   }
+  // TypeScript's `string` and `number` as types after `<`, `|`, `&`, `[` and `=>`.
+  CheckLexerReadsParse("typescript",
+                       "type R = Record<string, number>;\nlet a: T[number] | string & X;\n"
+                       "const f: (x: T) => number = (x) => x.length;\nconst n = g(items[0]);\n");
   // Keywords after a member access (lexer_member_keywords).
   CheckLexerReadsParse("java",
                        "class B {\n  Class<?> c = String.class;\n  Object o = B.this;\n  Inner i = outer.new Inner();\n"

@@ -960,9 +960,11 @@ class CodeLexer final : public Tokenizer {
         const bool lifetime = rust_ && macro_depth < 0 && !out->empty() && out->back().hash == kQuote &&
                               out->back().end == b + base_offset;
         bool keyword = !member && !lifetime && w != nullptr && w->keyword;
-        if (keyword && w->contextual && !(types_ && !out->empty() && out->back().hash == kColon)) {
-          // (After a `:` in TypeScript a word is a type: `n: number,`. Before one in an object
-          // literal it is a key, except `default:` in a switch.)
+        if (keyword && w->contextual && !(types_ && !out->empty() && (out->back().hash == kColon || (w->kind != 0 && TypeFollows(out->back().hash) &&
+                                                                         !NextIs(text, i, '.') && !NextIs(text, i, '('))))) {
+          // (After a `:` in TypeScript a word is a type: `n: number,`; so are `string` and
+          // `number` after `<`, `|`, `&`, `[` or `=>`: `Record<string, T>`, `T[number]`. Before a
+          // `:` in an object literal a word is a key, except `default:` in a switch.)
           keyword = !NameFollows(text, i) && !(dollar_names_ && word != "default" && NextIs(text, i, ':'));
         }
         // (In a Rust macro's token tree the grammar reads `else` as a name.)
@@ -1243,6 +1245,12 @@ class CodeLexer final : public Tokenizer {
       ++types;
     }
     return k < out.size() && types > 0;
+  }
+  // TypeScript: whether a type name after a token with this hash is a type (`<T`, `| T`, `& T`,
+  // `[T]`, `=> T`), not a variable.
+  static bool TypeFollows(uint64_t h) {
+    static const uint64_t kBefore[5] = {Hash("<"), Hash("|"), Hash("&"), Hash("["), Hash("=>")};
+    return std::find(std::begin(kBefore), std::end(kBefore), h) != std::end(kBefore);
   }
   static bool NextOnLaterLine(std::string_view text, size_t i) {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')) ++i;
