@@ -159,6 +159,10 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
                                "fn g() -> F { if x { return || 1; } loop { break || 2; } }\n");
   CheckLexerReadsParse("go", "package p\n\nvar re = `C:\\dir\\` + `two\nlines`\n\nfunc f() int { return len(re) }\n");
   CheckLexerReadsParse("c_sharp", "class A {\n  string s = $@\"a \"\"{b}\"\" c\";\n  string t = @\"x\"\"y\";\n}\n");
+  // A byte order mark (skipped by the parse), and C#'s `#pragma warning` read word by word.
+  CheckLexerReadsParse("c_sharp", "\xEF\xBB\xBFusing System;\nclass A {\n#pragma warning disable SA1401, SA1307 // why\n"
+                                  "  public int x;\n#pragma warning restore SA1401\n}\n");
+  CheckLexerReadsParse("java", "\xEF\xBB\xBFimport java.util.List;\nclass B {}\n");
   CheckLexerReadsParse("ruby", "def f\n  g(<<~ONE, <<~TWO)\n    first\n  ONE\n    second\n  TWO\n  h(1)\nend\n");
   // Deeply nested templates and unclosed heredocs and regular expressions: read without
   // exhausting the stack, tokens in order, lines exact.

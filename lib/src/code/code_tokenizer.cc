@@ -800,7 +800,7 @@ class CodeLexer final : public Tokenizer {
     };
     // Ruby heredocs opened on the current line: [body start, end of its terminator line).
     std::vector<std::pair<size_t, size_t>> heredocs;
-    size_t i = 0;
+    size_t i = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;  // a byte order mark, which the parse skips
     while (i < n) {
       const unsigned char c = at(i);
       const size_t b = i;
@@ -1095,9 +1095,10 @@ class CodeLexer final : public Tokenizer {
         if (directives_.count(directive)) {
           push(Hash(directive), 0, b, w, start_line);
           i = w;
-          if (directive == "#include" || directive == "#define" || directive == "#pragma" || directive == "#error") {
+          if (directive == "#include" || directive == "#define" || (directive == "#pragma" && c_like_) ||
+              directive == "#error") {
             // The rest of the line is read as one piece by the grammar (a path, or a macro's
-            // body after its name).
+            // body after its name). (C#'s grammar reads `#pragma warning disable X` word by word.)
             size_t k = w;
             while (k < n && (text[k] == ' ' || text[k] == '\t')) ++k;
             if (directive == "#define") {
