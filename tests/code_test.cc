@@ -163,6 +163,13 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
   CheckLexerReadsParse("c_sharp", "\xEF\xBB\xBFusing System;\nclass A {\n#pragma warning disable SA1401, SA1307 // why\n"
                                   "  public int x;\n#pragma warning restore SA1401\n}\n");
   CheckLexerReadsParse("java", "\xEF\xBB\xBFimport java.util.List;\nclass B {}\n");
+  {  // a block of a larger text: the mark skipped, offsets from the block's base
+    Tokens lexed;
+    REQUIRE(NewCodeLexer(LanguageByName("java"))->Tokenize("\xEF\xBB\xBF" "class B {}\n", &lexed, 100, 7).ok());
+    REQUIRE(!lexed.empty());
+    CHECK(lexed.front().begin == 103);
+    CHECK(lexed.front().line == 7);
+  }
   CheckLexerReadsParse("ruby", "def f\n  g(<<~ONE, <<~TWO)\n    first\n  ONE\n    second\n  TWO\n  h(1)\nend\n");
   // Deeply nested templates and unclosed heredocs and regular expressions: read without
   // exhausting the stack, tokens in order, lines exact.
@@ -733,6 +740,8 @@ TEST_CASE("code: CheckRequest::stop_when_flagged stops at the first span that re
     CHECK(p->severity == Action::kRedact);
     CHECK(p->action == options.actions[static_cast<size_t>(Action::kRedact)]);
     REQUIRE(p->spans.size() == 1);
+    CHECK(p->score > 0.5);  // the span's share of the answer
+    CHECK(p->score <= 1);
     CHECK(p->spans.front().source_name == "lib/merge.py");
     CHECK(p->spans.front().renaming == Approx(1.0));
     // Code that only looks alike is checked in full: the same verdict either way.

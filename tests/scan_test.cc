@@ -118,6 +118,23 @@ TEST_CASE("scan: --lexer-first reports what the default reports", "[scan]") {
   CHECK(!Contains(lexed_results, "fresh.py"));
   CHECK(lexed_results == exact_results);  // the flagged file was parsed again: the same spans
   CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"documents\":5,\"flagged\":3"));
+
+  // Under a policy that maps severities to other actions, a file the lexed pass stops early on
+  // is still checked again in full: the same results as the default with that policy.
+  for (const std::string redact_to : {"block", "annotate"}) {
+    const std::string policy = fx.tmp / ("policy-" + redact_to + ".json");
+    WriteFile(policy, "{\"actions\": {\"allow\": \"allow\", \"annotate\": \"annotate\", \"redact\": \"" + redact_to +
+                          "\", \"block\": \"block\"}}\n");
+    const CommandResult with_policy = fx.Scan("--quiet --policy " + Quote(policy));
+    INFO(Describe(with_policy));
+    REQUIRE(with_policy.exit_code == 0);
+    const std::string policy_results = ReadFile(fx.report + "/results.jsonl");
+    const CommandResult lexed_policy = fx.Scan("--quiet --lexer-first --policy " + Quote(policy));
+    INFO(Describe(lexed_policy));
+    REQUIRE(lexed_policy.exit_code == 0);
+    CHECK(ReadFile(fx.report + "/results.jsonl") == policy_results);
+    CHECK(Contains(policy_results, "src/indent.c"));
+  }
 }
 
 TEST_CASE("scan: bytes covered count overlapping spans once", "[scan]") {

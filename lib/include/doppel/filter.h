@@ -56,8 +56,9 @@ struct CheckRequest {
   bool lexed_code = false;
   // A first pass whose flagged answers are checked again in full: the check of a code answer
   // may stop at the first span that alone makes it redact (a consistent copy with the evidence
-  // it needs), returning that span with severity kRedact and `partial` set. Its other spans,
-  // and whether it would block, are not known.
+  // it needs), returning that span with severity kRedact and `partial` set (its score is that
+  // span's share of the answer, its output the answer unchanged). Its other spans, and whether
+  // it would block, are not known.
   bool stop_when_flagged = false;
 };
 

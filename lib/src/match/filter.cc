@@ -1409,7 +1409,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           v.severity = Action::kRedact;
           v.action = o.actions[static_cast<size_t>(Action::kRedact)];
           v.reason = "a first pass stopped at a span that reproduces protected code";
-          v.score = static_cast<double>(f.q_end - f.q_begin) / total_tokens;
+          v.score = static_cast<double>(a.q_end - a.q_begin) / total_tokens;
           v.spans.push_back(std::move(f.span));
           return v;
         }
