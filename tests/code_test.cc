@@ -204,7 +204,8 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
   // TypeScript's `string` and `number` as types after `<`, `|`, `&`, `[` and `=>`.
   CheckLexerReadsParse("typescript",
                        "type R = Record<string, number>;\nlet a: T[number] | string & X;\n"
-                       "const f: (x: T) => number = (x) => x.length;\nconst n = g(items[0]);\n");
+                       "const f: (x: T) => number = (x) => x.length;\nconst n = g(items[0]);\n"
+                       "export const k: unique symbol = Symbol('k');\nconst unique = new Set();\nunique.add(1);\n");
   // Keywords after a member access (lexer_member_keywords).
   CheckLexerReadsParse("java",
                        "class B {\n  Class<?> c = String.class;\n  Object o = B.this;\n  Inner i = outer.new Inner();\n"
