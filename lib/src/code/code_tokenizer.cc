@@ -705,12 +705,13 @@ class CodeLexer final : public Tokenizer {
       words_[w].keyword = true;
       operand_words_.insert(Hash(w));  // this, self
     }
-    for (const std::string& w : lang->lexer_contextual) {
-      if (auto it = words_.find(w); it != words_.end() && it->second.keyword) it->second.contextual = true;
-    }
-    for (const std::string& w : lang->lexer_member_keywords) {
-      if (auto it = words_.find(w); it != words_.end() && it->second.keyword) it->second.member_keyword = true;
-    }
+    auto mark_keywords = [&](const std::vector<std::string>& list, bool Word::*flag) {
+      for (const std::string& w : list) {
+        if (auto it = words_.find(w); it != words_.end() && it->second.keyword) it->second.*flag = true;
+      }
+    };
+    mark_keywords(lang->lexer_contextual, &Word::contextual);
+    mark_keywords(lang->lexer_member_keywords, &Word::member_keyword);
     for (const std::string& w : lang->lexer_fragments) {
       if (auto it = words_.find(w); it != words_.end() && it->second.keyword) {
         it->second.keyword = false;
@@ -960,11 +961,15 @@ class CodeLexer final : public Tokenizer {
         const bool lifetime = rust_ && macro_depth < 0 && !out->empty() && out->back().hash == kQuote &&
                               out->back().end == b + base_offset;
         bool keyword = !member && !lifetime && w != nullptr && w->keyword;
-        if (keyword && w->contextual && !(types_ && !out->empty() && (out->back().hash == kColon || (w->kind != 0 && TypeFollows(out->back().hash) &&
-                                                                         !NextIs(text, i, '.') && !NextIs(text, i, '('))))) {
-          // (After a `:` in TypeScript a word is a type: `n: number,`; so are `string` and
-          // `number` after `<`, `|`, `&`, `[` or `=>`: `Record<string, T>`, `T[number]`. Before a
-          // `:` in an object literal a word is a key, except `default:` in a switch.)
+        // (After a `:` in TypeScript a word is a type: `n: number,`; so are `string` and `number`
+        // after `<`, `|`, `&`, `[` or `=>` unless a member access or call follows:
+        // `Record<string, T>`, `T[number]`.)
+        const bool in_type = types_ && !out->empty() &&
+                             (out->back().hash == kColon ||
+                              (w != nullptr && w->kind != 0 && TypeFollows(out->back().hash) && !NextIs(text, i, '.') &&
+                               !NextIs(text, i, '(')));
+        if (keyword && w->contextual && !in_type) {
+          // (Before a `:` in an object literal a word is a key, except `default:` in a switch.)
           keyword = !NameFollows(text, i) && !(dollar_names_ && word != "default" && NextIs(text, i, ':'));
         }
         // (In a Rust macro's token tree the grammar reads `else` as a name.)
@@ -1229,11 +1234,11 @@ class CodeLexer final : public Tokenizer {
   // closes a cast to a type the grammar names by a word of its own (`(int)`, `(unsigned char *)`).
   bool OperandBegins(const Tokens& out, std::string_view text, uint32_t base_offset) const {
     if (out.empty()) return true;
-    static const uint64_t kEnds[4] = {Hash("]"), Hash("++"), Hash("--"), Hash(")")};
+    static const uint64_t kBracket = Hash("]"), kIncrement = Hash("++"), kDecrement = Hash("--"),
+                          kCloseParen = Hash(")"), kOpenParen = Hash("("), kStar = Hash("*");
     const uint64_t h = out.back().hash;
     if (h == kId || h == kStr || h == kNum || operand_words_.count(h)) return false;
-    if (h != kEnds[3]) return std::find(std::begin(kEnds), std::end(kEnds), h) == std::end(kEnds);
-    static const uint64_t kOpenParen = Hash("("), kStar = Hash("*");
+    if (h != kCloseParen) return h != kBracket && h != kIncrement && h != kDecrement;
     size_t k = out.size() - 1, types = 0;
     while (k-- > 0 && out[k].hash != kOpenParen) {
       const Token& t = out[k];
