@@ -687,6 +687,63 @@ TEST_CASE("index: Refresh lets a reader see what a writer stored after it opened
   CHECK(snapshot->FindName("first").value().has_value());
 }
 
+TEST_CASE("index: a reader's cached posting lists follow the writer and equal uncached reads", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  auto code = [](std::string name, std::string text) {
+    Document d = MakeDoc(std::move(name), std::move(text));
+    d.kind = Kind::kCode;
+    d.language = "python";
+    return d;
+  };
+  const std::string first_text =
+      "def total(items):\n    result = 0\n    for item in items:\n        result += item.price * item.count\n"
+      "    return result\n";
+  const std::string later_text =
+      "def scale(points, factor):\n    out = []\n    for p in points:\n        out.append((p.x * factor, p.y))\n"
+      "    return out\n";
+  auto writer = OpenOk(dir, true);
+  WriteOk(writer.get(), SketchAll(SketchParams{}, {code("a.py", first_text)}));
+  REQUIRE(writer->Flush().ok());
+  const auto sketched = SketchAll(SketchParams{}, {code("b.py", first_text), code("c.py", later_text)});
+  std::vector<uint64_t> grams = sketched[0].fingerprints;
+  grams.insert(grams.end(), sketched[1].fingerprints.begin(), sketched[1].fingerprints.end());
+  REQUIRE(!sketched[1].fingerprints.empty());
+
+  IndexOptions follow;
+  follow.read_only = true;
+  follow.follow_writer = true;
+  auto opened = Index::Open(dir, follow);
+  REQUIRE(opened.ok());
+  auto& reader = *opened;
+  auto lookup = [&](const Index& index) {
+    std::vector<Posting> postings;
+    REQUIRE(index.GetGramPostings(Kind::kCode, grams, &postings).ok());
+    std::vector<std::vector<uint32_t>> ids;
+    for (const auto& p : postings) ids.push_back(p.ids);
+    return ids;
+  };
+  // Read twice (the second from the cache): a's fingerprints list a, c's are absent.
+  const auto before = lookup(*reader);
+  CHECK(lookup(*reader) == before);
+  for (size_t i = 0; i < sketched[0].fingerprints.size(); ++i) CHECK(before[i] == std::vector<uint32_t>{0});
+  CHECK(before.back().empty());
+
+  WriteOk(writer.get(), SketchAll(SketchParams{}, {code("b.py", first_text), code("c.py", later_text)}));
+  REQUIRE(writer->Flush().ok());
+  CHECK(lookup(*reader) == before);  // as of opening
+  REQUIRE(reader->Refresh().ok());
+  const auto after = lookup(*reader);
+  CHECK(after[0] == std::vector<uint32_t>{0, 1});  // a and b
+  CHECK(after.back() == std::vector<uint32_t>{2});  // c
+  // The same lists as a reader without the cache.
+  IndexOptions uncached;
+  uncached.read_only = true;
+  uncached.posting_cache_ids = 0;
+  CHECK(lookup(*OpenOk(dir, uncached)) == after);
+  CHECK(lookup(*reader) == after);
+}
+
 // ---------------------------------------------------------------------------------------------
 // BuildIndex (doppel/index_writer.h)
 

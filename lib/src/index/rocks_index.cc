@@ -29,6 +29,7 @@
 #include "codec.h"
 #include "doppel/token_stream.h"
 #include "doppel/index.h"
+#include "posting_cache.h"
 #include "posting_ops.h"
 #include "sharded_index.h"
 
@@ -204,6 +205,8 @@ class RocksIndex final : public Index {
   std::string secondary_dir_;
   std::string identity_;  // a follower's database identity when it opened (Refresh checks it)
   std::shared_ptr<rocksdb::Cache> cache_;
+  // Read-only opens: decoded gram postings, one cache per query kind (null: not cached).
+  std::unique_ptr<PostingCache> posting_cache_[2];
   std::shared_ptr<DeletedIds> deleted_ = std::make_shared<DeletedIds>();
   std::shared_ptr<PostingMergeOperator> merge_op_ = std::make_shared<PostingMergeOperator>(deleted_);
   std::unique_ptr<DeletedIdsFilter> filter_;
@@ -459,6 +462,9 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   }
   idx->merge_op_->set_cap(idx->params_.posting_cap);
   DOPPEL_RETURN_IF_ERROR(idx->LoadState());
+  if (o.read_only && o.posting_cache_ids > 0) {
+    for (auto& c : idx->posting_cache_) c = std::make_unique<PostingCache>(o.posting_cache_ids);
+  }
   if (!o.read_only) {
     {
       std::lock_guard<std::mutex> lock(idx->write_mu_);
@@ -787,7 +793,16 @@ Status RocksIndex::Refresh() {
     return Status::Unavailable(dir_ + " now holds another index (identity " + now + " instead of " + identity_ +
                                "): restart to serve it");
   }
+  const rocksdb::SequenceNumber before = db_->GetLatestSequenceNumber();
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "refreshing " + dir_));
+  // Every write of posting lists comes with a write that takes a sequence number (the documents
+  // and counters; a bulk load's ingested lists with its watermark), so lists cached before an
+  // unchanged sequence number are still the index's.
+  if (db_->GetLatestSequenceNumber() != before) {
+    for (auto& c : posting_cache_) {
+      if (c) c->Clear();
+    }
+  }
   std::lock_guard<std::mutex> lock(write_mu_);
   return LoadState();
 }
@@ -814,10 +829,29 @@ Status RocksIndex::MultiGetPostings(Cf cf, const std::vector<std::string>& keys,
 
 Status RocksIndex::GetGramPostings(Kind kind, std::span<const uint64_t> grams,
                                    std::vector<Posting>* out) const {
+  PostingCache* cache = posting_cache_[kind == Kind::kCode].get();
+  if (cache == nullptr || !CachesPostingsOf(kind)) {
+    std::vector<std::string> keys;
+    keys.reserve(grams.size());
+    for (uint64_t g : grams) keys.push_back(codec::GramKeyBytes(kind, g));
+    return MultiGetPostings(kGrams, keys, CachesPostingsOf(kind), out);
+  }
+  out->assign(grams.size(), Posting{});
+  const uint64_t generation = cache->generation();
+  std::vector<size_t> missing;
   std::vector<std::string> keys;
-  keys.reserve(grams.size());
-  for (uint64_t g : grams) keys.push_back(codec::GramKeyBytes(kind, g));
-  return MultiGetPostings(kGrams, keys, CachesPostingsOf(kind), out);
+  for (size_t i = 0; i < grams.size(); ++i) {
+    if (cache->Get(grams[i], &(*out)[i])) continue;
+    missing.push_back(i);
+    keys.push_back(codec::GramKeyBytes(kind, grams[i]));
+  }
+  std::vector<Posting> read;
+  DOPPEL_RETURN_IF_ERROR(MultiGetPostings(kGrams, keys, /*fill_cache=*/true, &read));
+  for (size_t j = 0; j < missing.size(); ++j) {
+    cache->Put(grams[missing[j]], read[j], generation);
+    (*out)[missing[j]] = std::move(read[j]);
+  }
+  return Status::OK();
 }
 
 Status RocksIndex::GetBandPostings(Kind query, std::span<const BandKey> band_keys,
