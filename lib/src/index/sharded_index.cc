@@ -244,6 +244,7 @@ Result<std::unique_ptr<Index>> OpenShardedIndex(const std::string& dir, uint32_t
   std::vector<std::unique_ptr<Index>> opened(shards);
   IndexOptions o = options;
   o.block_cache_bytes = std::max<size_t>(options.block_cache_bytes / shards, size_t{8} << 20);  // one budget
+  o.posting_cache_ids = options.posting_cache_ids / shards;  // the same for decoded postings
   for (uint32_t s = 0; s < shards; ++s) {
     const std::string sub = ShardDir(dir, s);
     auto r = OpenRocksIndex(sub, o);
