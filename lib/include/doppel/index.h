@@ -75,10 +75,11 @@ struct IndexOptions {
   // Code lookups are always cached: code shares idioms, whose blocks recur (a code scan was
   // slower without).
   bool cache_text_postings = true;
-  // Read-only opens: decoded fingerprint posting lists kept between lookups, up to about this
-  // many posting ids (4 bytes each; an entry's key and node count as 24 more). Code repeats its
-  // idioms, so a code scan looks most of its fingerprints up more than once: this cache answers
-  // the repeats without RocksDB. Text lookups use it only with cache_text_postings. 0: none.
+  // Read-only opens: decoded code fingerprint posting lists kept between lookups, up to about
+  // this many posting ids (4 bytes each; an entry's key and node count as 24 more). Code repeats
+  // its idioms, so a code scan looks most of its fingerprints up more than once, and checks of
+  // code answers share them too: this cache answers the repeats without RocksDB. Text lookups
+  // are not cached (a text scan reads each posting block about once, see above). 0: none.
   size_t posting_cache_ids = size_t{1} << 24;
 };
 

@@ -205,8 +205,8 @@ class RocksIndex final : public Index {
   std::string secondary_dir_;
   std::string identity_;  // a follower's database identity when it opened (Refresh checks it)
   std::shared_ptr<rocksdb::Cache> cache_;
-  // Read-only opens: decoded gram postings, one cache per query kind (null: not cached).
-  std::unique_ptr<PostingCache> posting_cache_[2];
+  // Read-only opens: decoded code gram postings (null: not cached).
+  std::unique_ptr<PostingCache> posting_cache_;
   std::shared_ptr<DeletedIds> deleted_ = std::make_shared<DeletedIds>();
   std::shared_ptr<PostingMergeOperator> merge_op_ = std::make_shared<PostingMergeOperator>(deleted_);
   std::unique_ptr<DeletedIdsFilter> filter_;
@@ -463,7 +463,7 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   idx->merge_op_->set_cap(idx->params_.posting_cap);
   DOPPEL_RETURN_IF_ERROR(idx->LoadState());
   if (o.read_only && o.posting_cache_ids > 0) {
-    for (auto& c : idx->posting_cache_) c = std::make_unique<PostingCache>(o.posting_cache_ids);
+    idx->posting_cache_ = std::make_unique<PostingCache>(o.posting_cache_ids);
   }
   if (!o.read_only) {
     {
@@ -799,9 +799,7 @@ Status RocksIndex::Refresh() {
   // and counters; a bulk load's ingested lists with its watermark), so lists cached before an
   // unchanged sequence number are still the index's.
   if (db_->GetLatestSequenceNumber() != before) {
-    for (auto& c : posting_cache_) {
-      if (c) c->Clear();
-    }
+    if (posting_cache_) posting_cache_->Clear();
   }
   std::lock_guard<std::mutex> lock(write_mu_);
   return LoadState();
@@ -829,8 +827,8 @@ Status RocksIndex::MultiGetPostings(Cf cf, const std::vector<std::string>& keys,
 
 Status RocksIndex::GetGramPostings(Kind kind, std::span<const uint64_t> grams,
                                    std::vector<Posting>* out) const {
-  PostingCache* cache = posting_cache_[kind == Kind::kCode].get();
-  if (cache == nullptr || !CachesPostingsOf(kind)) {
+  PostingCache* cache = kind == Kind::kCode ? posting_cache_.get() : nullptr;
+  if (cache == nullptr) {
     std::vector<std::string> keys;
     keys.reserve(grams.size());
     for (uint64_t g : grams) keys.push_back(codec::GramKeyBytes(kind, g));
