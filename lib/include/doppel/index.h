@@ -76,7 +76,8 @@ struct IndexOptions {
   // slower without).
   bool cache_text_postings = true;
   // Read-only opens: decoded code fingerprint posting lists kept between lookups, up to about
-  // this many posting ids (4 bytes each; an entry's key and node count as 24 more). Code repeats
+  // this many posting ids (4 bytes each; an entry's key and node count as 24 ids, 96 bytes): the
+  // default holds at most about 64 MiB per reader (split over a sharded index's shards). Code repeats
   // its idioms, so a code scan looks most of its fingerprints up more than once, and checks of
   // code answers share them too: this cache answers the repeats without RocksDB. Text lookups
   // are not cached (a text scan reads each posting block about once, see above). 0: none.

@@ -12,9 +12,11 @@
 // list to maintain per lookup: the fingerprints a workload repeats come back on their next use.
 //
 // Entries are valid for one state of the index. Whoever changes what the lists hold (a reader
-// catching up with a writer) calls Clear(), which also bumps the generation: a lookup that began
-// before the change passes the generation it read to Put, and its lists, read from the older
-// state, are not kept.
+// catching up with a writer) calls Clear() once the new state is in place, which also bumps the
+// generation: a lookup that began before passes the generation it read to Put, and its lists,
+// read from the older state (or halfway through the change), are not kept.
+// A list is copied out under its shard's lock: lists hold at most the index's posting_cap ids
+// (longer ones are stored as saturated).
 // Thread-safety: all methods may be called concurrently (sharded, one mutex per shard).
 #pragma once
 
@@ -73,8 +75,9 @@ class PostingCache {
   static constexpr size_t kShards = 32;
   // An entry's key, flag, vector and hash node, in posting ids (4 bytes each).
   static constexpr size_t kEntryCost = 24;
-  // Gram keys are hashes already; their top bits pick the shard, the map hashes the rest.
-  static size_t ShardOf(uint64_t key) { return static_cast<size_t>(key >> 59); }
+  // Fingerprints are hashes, but winnowed ones are the least of their windows, so their top bits
+  // lean to 0: mixed first, the top bits pick the shard evenly.
+  static size_t ShardOf(uint64_t key) { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 59); }
   struct Shard {
     mutable std::mutex mu;
     std::unordered_map<uint64_t, Posting> map;

@@ -205,8 +205,20 @@ class RocksIndex final : public Index {
   std::string secondary_dir_;
   std::string identity_;  // a follower's database identity when it opened (Refresh checks it)
   std::shared_ptr<rocksdb::Cache> cache_;
-  // Read-only opens: decoded code gram postings (null: not cached).
+  // Read-only opens: decoded code gram postings (null: not cached), valid for the state of the
+  // index cached_version_ names. What a writer changes in the posting lists reaches a follower
+  // with a new sequence number (writes, merges) or new table files (flushes, ingested files,
+  // which may keep the sequence number, and compactions, which drop deleted ids): the grams
+  // column family's super version number counts the latter.
+  struct ListsVersion {
+    uint64_t sequence = 0;
+    uint64_t files = 0;
+  };
+  ListsVersion CurrentListsVersion() const;
+  // Empties the cache when the lists may have changed since it was filled (guarded by write_mu_).
+  void ClearPostingCacheIfChangedLocked();
   std::unique_ptr<PostingCache> posting_cache_;
+  ListsVersion cached_version_;
   std::shared_ptr<DeletedIds> deleted_ = std::make_shared<DeletedIds>();
   std::shared_ptr<PostingMergeOperator> merge_op_ = std::make_shared<PostingMergeOperator>(deleted_);
   std::unique_ptr<DeletedIdsFilter> filter_;
@@ -464,6 +476,7 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   DOPPEL_RETURN_IF_ERROR(idx->LoadState());
   if (o.read_only && o.posting_cache_ids > 0) {
     idx->posting_cache_ = std::make_unique<PostingCache>(o.posting_cache_ids);
+    idx->cached_version_ = idx->CurrentListsVersion();
   }
   if (!o.read_only) {
     {
@@ -793,16 +806,27 @@ Status RocksIndex::Refresh() {
     return Status::Unavailable(dir_ + " now holds another index (identity " + now + " instead of " + identity_ +
                                "): restart to serve it");
   }
-  const rocksdb::SequenceNumber before = db_->GetLatestSequenceNumber();
-  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "refreshing " + dir_));
-  // Every write of posting lists comes with a write that takes a sequence number (the documents
-  // and counters; a bulk load's ingested lists with its watermark), so lists cached before an
-  // unchanged sequence number are still the index's.
-  if (db_->GetLatestSequenceNumber() != before) {
-    if (posting_cache_) posting_cache_->Clear();
-  }
+  const Status caught = FromRocks(db_->TryCatchUpWithPrimary(), "refreshing " + dir_);
   std::lock_guard<std::mutex> lock(write_mu_);
-  return LoadState();
+  // A failed catch-up may still have applied part of what it read (the MANIFEST before the
+  // write-ahead log): the cache is judged either way, after the deleted set is loaded.
+  const Status loaded = caught.ok() ? LoadState() : Status::OK();
+  ClearPostingCacheIfChangedLocked();
+  return caught.ok() ? loaded : caught;
+}
+
+RocksIndex::ListsVersion RocksIndex::CurrentListsVersion() const {
+  ListsVersion v{db_->GetLatestSequenceNumber(), 0};
+  db_->GetIntProperty(cf_[kGrams], "rocksdb.current-super-version-number", &v.files);
+  return v;
+}
+
+void RocksIndex::ClearPostingCacheIfChangedLocked() {
+  if (!posting_cache_) return;
+  const ListsVersion now = CurrentListsVersion();
+  if (now.sequence == cached_version_.sequence && now.files == cached_version_.files) return;
+  posting_cache_->Clear();
+  cached_version_ = now;
 }
 
 Status RocksIndex::MultiGetPostings(Cf cf, const std::vector<std::string>& keys, bool fill_cache,
@@ -828,25 +852,20 @@ Status RocksIndex::MultiGetPostings(Cf cf, const std::vector<std::string>& keys,
 Status RocksIndex::GetGramPostings(Kind kind, std::span<const uint64_t> grams,
                                    std::vector<Posting>* out) const {
   PostingCache* cache = kind == Kind::kCode ? posting_cache_.get() : nullptr;
-  if (cache == nullptr) {
-    std::vector<std::string> keys;
-    keys.reserve(grams.size());
-    for (uint64_t g : grams) keys.push_back(codec::GramKeyBytes(kind, g));
-    return MultiGetPostings(kGrams, keys, CachesPostingsOf(kind), out);
-  }
+  const uint64_t generation = cache != nullptr ? cache->generation() : 0;
   out->assign(grams.size(), Posting{});
-  const uint64_t generation = cache->generation();
-  std::vector<size_t> missing;
+  std::vector<size_t> missing;  // positions in `grams` read from RocksDB
   std::vector<std::string> keys;
+  keys.reserve(grams.size());
   for (size_t i = 0; i < grams.size(); ++i) {
-    if (cache->Get(grams[i], &(*out)[i])) continue;
+    if (cache != nullptr && cache->Get(grams[i], &(*out)[i])) continue;
     missing.push_back(i);
     keys.push_back(codec::GramKeyBytes(kind, grams[i]));
   }
   std::vector<Posting> read;
-  DOPPEL_RETURN_IF_ERROR(MultiGetPostings(kGrams, keys, /*fill_cache=*/true, &read));
+  DOPPEL_RETURN_IF_ERROR(MultiGetPostings(kGrams, keys, CachesPostingsOf(kind), &read));
   for (size_t j = 0; j < missing.size(); ++j) {
-    cache->Put(grams[missing[j]], read[j], generation);
+    if (cache != nullptr) cache->Put(grams[missing[j]], read[j], generation);
     (*out)[missing[j]] = std::move(read[j]);
   }
   return Status::OK();
