@@ -657,18 +657,23 @@ TEST_CASE("index: a bulk-loaded index keeps its documents after close", "[index]
   CHECK(index->Verify({}, &report).ok());
 }
 
+namespace {
+// A read-only open that follows a writer (Refresh catches up with it).
+std::unique_ptr<Index> OpenFollowerOk(const std::string& dir) {
+  IndexOptions o;
+  o.read_only = true;
+  o.follow_writer = true;
+  return OpenOk(dir, o);
+}
+}  // namespace
+
 TEST_CASE("index: Refresh lets a reader see what a writer stored after it opened", "[index]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";
   auto writer = OpenOk(dir, true);
   WriteOk(writer.get(), SketchAll(SketchParams{}, {MakeDoc("first", "the first document")}));
   REQUIRE(writer->Flush().ok());
-  IndexOptions follow;
-  follow.read_only = true;
-  follow.follow_writer = true;
-  auto opened = Index::Open(dir, follow);
-  REQUIRE(opened.ok());
-  auto& reader = *opened;
+  auto reader = OpenFollowerOk(dir);
   auto snapshot = OpenOk(dir, false, true);
   CHECK(reader->Stats()->documents == 1);
   WriteOk(writer.get(), SketchAll(SketchParams{}, {MakeDoc("second", "the second document")}));
@@ -710,12 +715,7 @@ TEST_CASE("index: a reader's cached posting lists follow the writer and equal un
   grams.insert(grams.end(), sketched[1].fingerprints.begin(), sketched[1].fingerprints.end());
   REQUIRE(!sketched[1].fingerprints.empty());
 
-  IndexOptions follow;
-  follow.read_only = true;
-  follow.follow_writer = true;
-  auto opened = Index::Open(dir, follow);
-  REQUIRE(opened.ok());
-  auto& reader = *opened;
+  auto reader = OpenFollowerOk(dir);
   auto lookup = [&](const Index& index) {
     std::vector<Posting> postings;
     REQUIRE(index.GetGramPostings(Kind::kCode, grams, &postings).ok());
