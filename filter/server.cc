@@ -672,6 +672,20 @@ void Server::Routes() {
            "doppel_checks_in_progress " + std::to_string(m.checks_in_progress.load()) + "\n";
     out += "# HELP doppel_check_workers Checks that may run at once.\n# TYPE doppel_check_workers gauge\n"
            "doppel_check_workers " + std::to_string(st->worker_count) + "\n";
+    // The index's caches (omitted when its statistics cannot be read: /healthz says so).
+    if (auto stats = filter_->index().Stats(); stats.ok()) {
+      out += "# HELP doppel_index_block_cache_bytes Bytes in the index's block cache.\n"
+             "# TYPE doppel_index_block_cache_bytes gauge\n"
+             "doppel_index_block_cache_bytes " + std::to_string(stats->block_cache_used) + "\n";
+      out += "# HELP doppel_posting_cache_lookups_total Code fingerprint lookups answered by the decoded "
+             "posting cache (hit) or read from the index (miss).\n"
+             "# TYPE doppel_posting_cache_lookups_total counter\n"
+             "doppel_posting_cache_lookups_total{result=\"hit\"} " + std::to_string(stats->posting_cache_hits) + "\n"
+             "doppel_posting_cache_lookups_total{result=\"miss\"} " + std::to_string(stats->posting_cache_misses) + "\n";
+      out += "# HELP doppel_posting_cache_ids Posting ids' worth of the decoded posting cache in use.\n"
+             "# TYPE doppel_posting_cache_ids gauge\n"
+             "doppel_posting_cache_ids " + std::to_string(stats->posting_cache_used) + "\n";
+    }
     res.set_content(out, "text/plain; version=0.0.4");
   });
 }

@@ -725,7 +725,14 @@ TEST_CASE("index: a reader's cached posting lists follow the writer and equal un
   };
   // Read twice (the second from the cache): a's fingerprints list a, c's are absent.
   const auto before = lookup(*reader);
+  const IndexStats once = reader->Stats().value();
   CHECK(lookup(*reader) == before);
+  const IndexStats twice = reader->Stats().value();
+  CHECK(once.posting_cache_hits == 0);
+  CHECK(once.posting_cache_misses == grams.size());
+  CHECK(twice.posting_cache_hits == grams.size());
+  CHECK(twice.posting_cache_misses == grams.size());
+  CHECK(twice.posting_cache_used > 0);
   for (size_t i = 0; i < sketched[0].fingerprints.size(); ++i) CHECK(before[i] == std::vector<uint32_t>{0});
   CHECK(before.back().empty());
 

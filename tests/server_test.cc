@@ -292,6 +292,23 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
   CHECK(m.root["spans"].at(0)["query"]["lines"].at(0).get_int64().value() >= 4);
   CHECK(Contains(m.Str("output"), "# [redacted: similar to lib/intervals.py]"));
   CHECK(Contains(m.Str("output"), "Hope it helps."));
+
+  // The second check looked the same code fingerprints up again: the decoded posting cache
+  // answered them, as /metrics counts.
+  auto metrics = c.Get("/metrics");
+  REQUIRE(metrics);
+  auto value = [&](const std::string& series) {
+    const size_t at = metrics->body.find("\n" + series + " ");
+    if (at == std::string::npos) return int64_t{-1};
+    return static_cast<int64_t>(std::stoll(metrics->body.substr(at + series.size() + 2)));
+  };
+  INFO(metrics->body);
+  const int64_t hits = value("doppel_posting_cache_lookups_total{result=\"hit\"}");
+  const int64_t misses = value("doppel_posting_cache_lookups_total{result=\"miss\"}");
+  CHECK(misses > 0);
+  CHECK(hits >= misses);
+  CHECK(value("doppel_posting_cache_ids") > 0);
+  CHECK(value("doppel_index_block_cache_bytes") > 0);
 }
 
 TEST_CASE("serve: a streaming session flags at the append that crosses the threshold", "[serve]") {

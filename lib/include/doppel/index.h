@@ -103,6 +103,10 @@ struct IndexStats {
   uint64_t fingerprints = 0;    // distinct fingerprint and code spelling keys (RocksDB estimate)
   uint64_t size_on_disk = 0;    // SST and log files, bytes
   uint64_t block_cache_used = 0;  // bytes in the block cache now
+  // Code fingerprint lookups the decoded posting cache answered (hits) or passed on to RocksDB
+  // (misses) since the index was opened, and its budget in use in posting ids
+  // (IndexOptions::posting_cache_ids). All 0 without the cache.
+  uint64_t posting_cache_hits = 0, posting_cache_misses = 0, posting_cache_used = 0;
 };
 
 // What one Write did.

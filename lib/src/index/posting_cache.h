@@ -38,11 +38,15 @@ class PostingCache {
 
   // The list stored for `key` (a kind's gram key, see Index::GetGramPostings) into *out; false
   // when it is not cached.
-  bool Get(uint64_t key, Posting* out) const {
-    const Shard& s = shards_[ShardOf(key)];
+  bool Get(uint64_t key, Posting* out) {
+    Shard& s = shards_[ShardOf(key)];
     std::lock_guard<std::mutex> l(s.mu);
     auto it = s.map.find(key);
-    if (it == s.map.end()) return false;
+    if (it == s.map.end()) {
+      ++s.misses;
+      return false;
+    }
+    ++s.hits;
     out->saturated = it->second.saturated;
     out->ids = it->second.ids;
     return true;
@@ -60,6 +64,21 @@ class PostingCache {
       s.cost = 0;
     }
     if (s.map.try_emplace(key, p).second) s.cost += cost;
+  }
+
+  // Lookups answered and not answered so far, and the budget in use (in posting ids).
+  struct Counts {
+    uint64_t hits = 0, misses = 0, used = 0;
+  };
+  Counts Count() const {
+    Counts c;
+    for (const Shard& s : shards_) {
+      std::lock_guard<std::mutex> l(s.mu);
+      c.hits += s.hits;
+      c.misses += s.misses;
+      c.used += s.cost;
+    }
+    return c;
   }
 
   void Clear() {
@@ -82,6 +101,7 @@ class PostingCache {
     mutable std::mutex mu;
     std::unordered_map<uint64_t, Posting> map;
     size_t cost = 0;
+    uint64_t hits = 0, misses = 0;  // Get's answers (kept across Clear)
   };
   size_t per_shard_;
   std::atomic<uint64_t> generation_{0};

@@ -958,6 +958,12 @@ Result<IndexStats> RocksIndex::Stats() const {
   db_->GetIntProperty(cf_[kGrams], "rocksdb.estimate-num-keys", &n);
   st.fingerprints = n;
   st.block_cache_used = cache_->GetUsage();
+  if (posting_cache_) {
+    const PostingCache::Counts c = posting_cache_->Count();
+    st.posting_cache_hits = c.hits;
+    st.posting_cache_misses = c.misses;
+    st.posting_cache_used = c.used;
+  }
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
     // A file a compaction deletes meanwhile has no size (file_size reports -1 then).

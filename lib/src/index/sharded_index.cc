@@ -98,6 +98,9 @@ class ShardedIndex final : public Index {
       all.fingerprints += st.fingerprints;
       all.size_on_disk += st.size_on_disk;
       all.block_cache_used += st.block_cache_used;
+      all.posting_cache_hits += st.posting_cache_hits;
+      all.posting_cache_misses += st.posting_cache_misses;
+      all.posting_cache_used += st.posting_cache_used;
     }
     return all;
   }
