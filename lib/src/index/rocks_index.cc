@@ -853,19 +853,23 @@ Status RocksIndex::GetGramPostings(Kind kind, std::span<const uint64_t> grams,
                                    std::vector<Posting>* out) const {
   PostingCache* cache = kind == Kind::kCode ? posting_cache_.get() : nullptr;
   const uint64_t generation = cache != nullptr ? cache->generation() : 0;
-  out->assign(grams.size(), Posting{});
-  std::vector<size_t> missing;  // positions in `grams` read from RocksDB
+  if (cache != nullptr) out->assign(grams.size(), Posting{});  // (MultiGetPostings sizes it otherwise)
+  std::vector<size_t> missing;  // with the cache: positions in `grams` read from RocksDB
   std::vector<std::string> keys;
   keys.reserve(grams.size());
   for (size_t i = 0; i < grams.size(); ++i) {
-    if (cache != nullptr && cache->Get(grams[i], &(*out)[i])) continue;
-    missing.push_back(i);
+    if (cache != nullptr) {
+      if (cache->Get(grams[i], &(*out)[i])) continue;
+      missing.push_back(i);
+    }
     keys.push_back(codec::GramKeyBytes(kind, grams[i]));
   }
+  // Uncached (text, writable opens): read straight into `out`, as every key is read.
+  if (cache == nullptr) return MultiGetPostings(kGrams, keys, CachesPostingsOf(kind), out);
   std::vector<Posting> read;
   DOPPEL_RETURN_IF_ERROR(MultiGetPostings(kGrams, keys, CachesPostingsOf(kind), &read));
   for (size_t j = 0; j < missing.size(); ++j) {
-    if (cache != nullptr) cache->Put(grams[missing[j]], read[j], generation);
+    cache->Put(grams[missing[j]], read[j], generation);
     (*out)[missing[j]] = std::move(read[j]);
   }
   return Status::OK();
