@@ -4,6 +4,8 @@
 //   lex_probe [--index DIR] FILE...
 //   lex_probe --check DIR FILE...   each file's verdict parsed and lexed, and the lines whose
 //                                   tokens differ
+//   lex_probe --imports FILE...     the lines holding tokens only one of the two marks as in an
+//                                   import statement (Token::import), the first 40
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -82,10 +84,45 @@ int CheckFiles(const std::string& dir, int argc, char** argv) {
   }
   return 0;
 }
+int ImportLines(int argc, char** argv) {
+  int shown = 0;
+  for (int a = 0; a < argc && shown < 40; ++a) {
+    const Language* l = LanguageForPath(argv[a]);
+    if (l == nullptr || l->grammar == nullptr) continue;
+    std::ifstream in(argv[a], std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    Tokens ts, lx;
+    if (!NewCodeTokenizer(l)->Tokenize(text, &ts).ok() || !NewCodeLexer(l)->Tokenize(text, &lx).ok()) continue;
+    auto marked = [](const Tokens& t) {
+      std::vector<uint32_t> v;
+      for (const Token& k : t) if (k.import != 0) v.push_back(k.begin);
+      return v;
+    };
+    const std::vector<uint32_t> in_parse = marked(ts), in_lexer = marked(lx);
+    std::map<uint32_t, const char*> lines;  // line -> which side alone marks a token there
+    for (const Token& k : lx) {
+      if (k.import != 0 && !std::binary_search(in_parse.begin(), in_parse.end(), k.begin)) lines[k.line] = "lexer only";
+    }
+    for (const Token& k : ts) {
+      if (k.import != 0 && !std::binary_search(in_lexer.begin(), in_lexer.end(), k.begin)) lines[k.line] = "parse only";
+    }
+    for (const auto& [line, side] : lines) {
+      if (shown++ >= 40) break;
+      size_t b = 0;
+      for (uint32_t k = 1; k < line && b != std::string::npos; ++k) b = text.find('\n', b) + 1;
+      if (b == std::string::npos) continue;
+      std::printf("%s:%u (%s): %s\n", argv[a], line, side, text.substr(b, text.find('\n', b) - b).c_str());
+    }
+  }
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc > 2 && std::strcmp(argv[1], "--check") == 0) return CheckFiles(argv[2], argc - 3, argv + 3);
+  if (argc > 1 && std::strcmp(argv[1], "--imports") == 0) return ImportLines(argc - 2, argv + 2);
   int a = 1;
   std::string index_dir;
   if (a + 1 < argc && std::strcmp(argv[a], "--index") == 0) {
@@ -109,6 +146,7 @@ int main(int argc, char** argv) {
   struct PerLang {
     double ts_s = 0, lx_s = 0, overlap = 0;
     size_t files = 0, bytes = 0;
+    size_t import_parse = 0, import_lexer = 0, import_both = 0;  // tokens in import statements, by offset
     std::map<std::string, long> diff;
   };
   std::map<std::string, PerLang> langs;
@@ -133,6 +171,14 @@ int main(int argc, char** argv) {
     p.lx_s += std::chrono::duration<double>(t2 - t1).count();
     p.files++;
     p.bytes += text.size();
+    {
+      std::vector<uint32_t> a, b;
+      for (auto& t : ts) if (t.import != 0) a.push_back(t.begin);
+      for (auto& t : lx) if (t.import != 0) b.push_back(t.begin);
+      p.import_parse += a.size();
+      p.import_lexer += b.size();
+      for (uint32_t x : b) p.import_both += std::binary_search(a.begin(), a.end(), x);
+    }
     std::vector<uint64_t> hts, hlx;
     TokenHashes(ts, &hts);
     TokenHashes(lx, &hlx);
@@ -199,6 +245,7 @@ int main(int argc, char** argv) {
   for (auto& [name, p] : langs) {
     std::printf("%-12s %5zu files %7.1f MB  parse+walk %6.1f MB/s  lexer %6.1f MB/s  fingerprints shared %.3f\n", name.c_str(),
                 p.files, p.bytes / 1e6, p.bytes / 1e6 / p.ts_s, p.bytes / 1e6 / p.lx_s, p.overlap / p.files);
+    std::printf("    import tokens: parse %zu, lexer %zu, both %zu\n", p.import_parse, p.import_lexer, p.import_both);
     std::vector<std::pair<long, std::string>> d;
     for (auto& [k, c] : p.diff) d.push_back({c, k});
     std::sort(d.rbegin(), d.rend());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -1521,7 +1522,11 @@ TEST_CASE("code: an import block that protected files share is not redacted on i
 
 TEST_CASE("code: each language's import statements mark their tokens") {
   // Two import statements, then code: every token of lines 1 and 2 is marked, each line with
-  // its own statement, and no token of line 3 is.
+  // its own statement, and no token of line 3 is. The same from the parse and from the
+  // first-pass lexer.
+  auto tokenizer = [](const std::string& lang, bool lexed) {
+    return lexed ? NewCodeLexer(LanguageByName(lang)) : NewCodeTokenizer(LanguageByName(lang));
+  };
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"python", "import os\nfrom a.b import c, d\nx = 1\n"},
       {"javascript", "import { a, b } from './m';\nimport c from 'd';\nconst x = 1;\n"},
@@ -1534,10 +1539,10 @@ TEST_CASE("code: each language's import statements mark their tokens") {
       {"rust", "#[cfg(test)]\nextern crate core;\nstatic X: i32 = 1;\n"},  // attributes too
       {"c_sharp", "using System;\nusing System.IO;\nclass A { int x = 1; }\n"},
   };
-  for (const auto& [lang, code] : cases) {
-    INFO(lang);
+  for (const bool lexed : {false, true}) for (const auto& [lang, code] : cases) {
+    INFO(lang << (lexed ? " lexed" : " parsed"));
     Tokens t;
-    REQUIRE(NewCodeTokenizer(LanguageByName(lang))->Tokenize(code, &t).ok());
+    REQUIRE(tokenizer(lang, lexed)->Tokenize(code, &t).ok());
     std::set<uint32_t> by_line[4];
     for (const Token& tok : t) {
       REQUIRE(tok.line <= 3);
@@ -1556,15 +1561,50 @@ TEST_CASE("code: each language's import statements mark their tokens") {
       {"python", "from a.b import (\n    c,\n    d,\n)\nx = 1\n"},
       {"rust", "use std::{\n    fmt,\n    io,\n};\nstatic X: i32 = 1;\n"},
   };
-  for (const auto& [lang, code] : multi) {
-    INFO(lang);
+  for (const bool lexed : {false, true}) for (const auto& [lang, code] : multi) {
+    INFO(lang << (lexed ? " lexed" : " parsed"));
     Tokens t;
-    REQUIRE(NewCodeTokenizer(LanguageByName(lang))->Tokenize(code, &t).ok());
+    REQUIRE(tokenizer(lang, lexed)->Tokenize(code, &t).ok());
     std::set<uint32_t> head, tail;
     for (const Token& tok : t) (tok.line <= 4 ? head : tail).insert(tok.import);
     CHECK(head.size() == 1);
     CHECK(head.count(0) == 0);
     CHECK(tail == std::set<uint32_t>{0});
+  }
+}
+
+TEST_CASE("code: the first-pass lexer marks the import statements the parse marks and no other code") {
+  // Words that begin imports elsewhere, statements that begin after another on their line or
+  // run over lines, and a macro's token tree (which the parse does not read as statements).
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"javascript", "const m = { import: a, b: 1 };\nimport('./x').then(f);\nconst u = import.meta.url;\n"
+                     "import {\n  a,\n  b,\n} from './m'\nf(a)\n"},
+      {"typescript", "import type { T } from './t';\nconst c = { import: 1 };\nimport x = require('y');\n"},
+      {"c_sharp", "using System;\nnamespace N {\n  using X = System.IO;\n  class A {\n    void F() {\n"
+                  "      using (var r = Open()) { }\n      using var s = Open();\n    }\n  }\n}\n"},
+      {"cpp", "#include <vector>\nusing T = int;\nusing a::b,\n    c::d;\nusing namespace std;\nint x = 1;\n"},
+      {"rust", "#[cfg(x)] use a::b;\npub use c::d;\npub(crate) use e::f;\nm! {\n    use g::h;\n}\n"
+               "macro_rules! n {\n    () => { #[cold] fn z() {} };\n}\n#[inline] fn y() { use i::j; }\n"},
+      {"python", "import os, sys\nfrom . import a\ndef f():\n    from x import y\n    yield from y\n"},
+      {"go", "package main\n\nimport (\n\t\"fmt\"\n)\n\nfunc f() { fmt.Println() }\n"},
+  };
+  for (const auto& [lang, code] : cases) {
+    INFO(lang);
+    Tokens parsed, lexed;
+    REQUIRE(NewCodeTokenizer(LanguageByName(lang))->Tokenize(code, &parsed).ok());
+    REQUIRE(NewCodeLexer(LanguageByName(lang))->Tokenize(code, &lexed).ok());
+    // Statements by the offsets of their tokens.
+    auto statements = [](const Tokens& t) {
+      std::map<uint32_t, std::vector<uint32_t>> by_id;
+      for (const Token& k : t) {
+        if (k.import != 0) by_id[k.import].push_back(k.begin);
+      }
+      std::set<std::vector<uint32_t>> out;
+      for (auto& [id, begins] : by_id) out.insert(begins);
+      return out;
+    };
+    CHECK(!statements(parsed).empty());
+    CHECK(statements(lexed) == statements(parsed));
   }
 }
 

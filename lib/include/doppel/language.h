@@ -32,6 +32,15 @@ struct Language {
   // macro fragment specifiers (`expr`), keywords only after `$name:`; keywords it keeps after a
   // member access (Java's `String.class`, `Outer.this`, `outer.new Inner()`).
   std::vector<std::string> lexer_leaves, lexer_contextual, lexer_fragments, lexer_member_keywords;
+  // For the first-pass lexer: how the statements `imports` names begin, each a sequence of
+  // tokens as spelled, joined by `+` ("use", "pub+use", "#+[" for a Rust attribute), where a
+  // statement begins (first on its line, or after `;`, `{` or `}`); and the tokens after such a
+  // beginning that make it something else (`using (` in C#, `*+=` for C++'s `using T = U;`,
+  // where `*` is any token). A statement runs to a `;` outside its brackets (also to a line's
+  // end with lexer_imports_end_at_line, and for a preprocessor directive), or, when its
+  // beginning ends in an opening bracket, to that bracket's match.
+  std::vector<std::string> lexer_imports, lexer_imports_not_before;
+  bool lexer_imports_end_at_line = false;
   std::string line_comment;               // "#", "//"
   std::string block_open, block_close;    // "/*", "*/" or empty
   // A snippet that does not parse alone is parsed again between these lines ("class Snippet {"

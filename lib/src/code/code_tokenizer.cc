@@ -736,6 +736,22 @@ class CodeLexer final : public Tokenizer {
     types_ = lang->name == "typescript" || lang->name == "tsx";
     slash_regex_ = lang->strings.count("regex") > 0;
     signed_numbers_ = lang->lexer_signed_numbers;
+    // Spelled sequences joined by `+` as token hashes (`*`, which any token matches: 0).
+    auto sequence = [](const std::string& joined) {
+      std::vector<uint64_t> seq;
+      for (size_t b = 0; b <= joined.size();) {
+        const size_t e = std::min(joined.find('+', b), joined.size());
+        if (e > b) seq.push_back(joined.compare(b, e - b, "*") == 0 ? 0 : Hash(joined.substr(b, e - b)));
+        b = e + 1;
+      }
+      return seq;
+    };
+    for (const std::string& w : lang->lexer_imports) {
+      ImportOpener o{sequence(w), w.size() > 1 && w[0] == '#' && std::isalpha(static_cast<unsigned char>(w[1]))};
+      if (!o.tokens.empty()) import_openers_.push_back(std::move(o));
+    }
+    for (const std::string& w : lang->lexer_imports_not_before) import_not_before_.push_back(sequence(w));
+    imports_end_at_line_ = lang->lexer_imports_end_at_line;
   }
   std::string_view Name() const override { return name_; }
 
@@ -1168,11 +1184,82 @@ class CodeLexer final : public Tokenizer {
       i += len;
       push(Hash(text.substr(b, len)), 0, b, i, start_line);
     }
+    MarkImports(out);
     DropCosmeticPunctuation(out);
     return Status::OK();
   }
 
  private:
+  // Sets Token::import on the tokens of the import statements the language table describes
+  // (lexer_imports), as the parse does for its `imports` nodes: 1 + the offset where the
+  // statement begins. Runs before the cosmetic `;` are dropped (they end statements). Rust: not
+  // inside a macro's token tree, which the parse does not read as statements.
+  void MarkImports(Tokens* out) const {
+    if (import_openers_.empty()) return;
+    static const uint64_t kSemi = Hash(";"), kMacroRules = Hash("macro_rules!"),
+                          kOpen[3] = {Hash("("), Hash("["), Hash("{")}, kClose[3] = {Hash(")"), Hash("]"), Hash("}")};
+    Tokens& t = *out;
+    auto delta = [&](const Token& k) {
+      if (k.name != 0) return 0;  // names and literals
+      if (std::find(std::begin(kOpen), std::end(kOpen), k.hash) != std::end(kOpen)) return 1;
+      if (std::find(std::begin(kClose), std::end(kClose), k.hash) != std::end(kClose)) return -1;
+      return 0;
+    };
+    // Whether the tokens from i are `seq` (a name as its spelling).
+    auto matches = [&](size_t i, const std::vector<uint64_t>& seq) {
+      if (i + seq.size() > t.size()) return false;
+      for (size_t k = 0; k < seq.size(); ++k) {
+        const Token& x = t[i + k];
+        if (seq[k] != 0 && x.hash != seq[k] && !(x.hash == kId && x.name == seq[k])) return false;
+      }
+      return true;
+    };
+    auto opener_at = [&](size_t i) -> const ImportOpener* {
+      for (const ImportOpener& o : import_openers_) {
+        if (!matches(i, o.tokens)) continue;
+        for (const auto& seq : import_not_before_) {
+          if (matches(i + o.tokens.size(), seq)) return nullptr;
+        }
+        return &o;
+      }
+      return nullptr;
+    };
+    for (size_t i = 0; i < t.size(); ++i) {
+      // A macro invocation (`name!(`) or definition (`macro_rules! name {`): past its token tree.
+      if (rust_ && i + 2 < t.size() &&
+          ((t[i].hash == kId && t[i + 1].hash == kBang) || (t[i].hash == kMacroRules && t[i + 1].hash == kId)) &&
+          delta(t[i + 2]) > 0) {
+        int depth = 0;
+        for (i += 2; i < t.size() && (depth += delta(t[i])) > 0;) ++i;
+        continue;
+      }
+      // (Or after another: `#[cfg(x)] use y;`.)
+      const bool begins = i == 0 || t[i - 1].line < t[i].line || t[i - 1].hash == kSemi ||
+                          t[i - 1].hash == kOpen[2] || t[i - 1].hash == kClose[2] || t[i - 1].import != 0;
+      const ImportOpener* o = begins ? opener_at(i) : nullptr;
+      if (o == nullptr) continue;
+      const size_t len = o->tokens.size();
+      const uint32_t id = t[i].begin + 1;
+      const bool to_match = delta(t[i + len - 1]) > 0;  // #[ ... ]
+      const bool at_line = imports_end_at_line_ || o->directive;
+      int depth = 0;
+      size_t j = i;
+      for (; j < t.size(); ++j) {
+        depth += delta(t[j]);
+        if (depth < 0) break;  // closes a block the statement is in: not the statement's
+        t[j].import = id;
+        if (j + 1 < i + len) continue;
+        const bool line_ends = j + 1 == t.size() || t[j + 1].line > t[j].line;
+        if (depth == 0 && (to_match || t[j].hash == kSemi || (at_line && line_ends))) {
+          ++j;
+          break;
+        }
+      }
+      i = j - 1;
+    }
+  }
+
+
   static constexpr size_t kMaxRegex = 512;
   static bool IsStringPrefix(std::string_view w) {
     static const std::unordered_set<std::string_view> kPrefixes = {"L", "u", "U", "u8", "R", "LR", "uR", "UR", "b", "B", "r", "f", "F", "br", "rb", "Rb", "bR", "fr", "rf", "Fr", "rF", "c", "cr"};
@@ -1292,6 +1379,13 @@ class CodeLexer final : public Tokenizer {
   std::unordered_map<std::string_view, Word> words_;
   std::unordered_set<std::string_view> directives_, operators_;
   std::unordered_set<uint64_t> operand_words_;  // hashes of words that end an operand (this, true)
+  struct ImportOpener {
+    std::vector<uint64_t> tokens;
+    bool directive = false;  // #include: the statement ends with its line
+  };
+  std::vector<ImportOpener> import_openers_;               // lexer_imports
+  std::vector<std::vector<uint64_t>> import_not_before_;   // lexer_imports_not_before
+  bool imports_end_at_line_ = false;                       // lexer_imports_end_at_line
   // dollar_names_: JavaScript and TypeScript (names with $, template strings, object keys);
   // types_: TypeScript (type annotations after `:`).
   bool rust_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false, dollar_names_ = false,

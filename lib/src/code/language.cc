@@ -58,6 +58,8 @@ Status ParseTable(std::string_view text, Language* lang) {
     else if (key == "lexer_contextual") lang->lexer_contextual = words;
     else if (key == "lexer_fragments") lang->lexer_fragments = words;
     else if (key == "lexer_member_keywords") lang->lexer_member_keywords = words;
+    else if (key == "lexer_imports") lang->lexer_imports = words;
+    else if (key == "lexer_imports_not_before") lang->lexer_imports_not_before = words;
     else if (key == "line_comment") lang->line_comment = value;
     else if (key == "snippet_open") lang->snippet_open = value;
     else if (key == "snippet_close") lang->snippet_close = value;
@@ -66,6 +68,9 @@ Status ParseTable(std::string_view text, Language* lang) {
     else if (key == "block_start_line_first") lang->block_start_line_first = words;
     else if (key == "block_indented" && (value == "true" || value == "false")) lang->block_indented = value == "true";
     else if (key == "lexer_signed_numbers" && (value == "true" || value == "false")) lang->lexer_signed_numbers = value == "true";
+    else if (key == "lexer_imports_end_at_line" && (value == "true" || value == "false")) {
+      lang->lexer_imports_end_at_line = value == "true";
+    }
     else if (key == "block_comment" && words.size() == 2) {
       lang->block_open = words[0];
       lang->block_close = words[1];
