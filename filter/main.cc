@@ -107,6 +107,7 @@ void PrintText(const Verdict& v, std::string_view text) {
 
 struct Flags {
   std::string index, input = "-", id, format = "json", lang, text_field = "text", id_field = "id", policy;
+  std::string common_index;  // IndexOptions::common_code
   bool jsonl = false, with_output = false;
   uint64_t max_answer_bytes = uint64_t{16} << 20;
   FilterOptions options;
@@ -146,6 +147,7 @@ int RunCheck(const Flags& f) {
   IndexOptions io;
   io.cache_text_postings = !f.jsonl;  // a stream of answers reads each text posting block about once, as a scan
   io.map_files = true;                // a short-lived reader: opening is most of one answer's check
+  io.common_code = f.common_index;
   auto filter = Filter::Open(f.index, *options, io);
   if (!filter.ok()) return Fail(filter.status());
   WarnIfEmpty(**filter, f.index);
@@ -288,7 +290,10 @@ int RunServe(const Flags& f, ServeFlags& sf) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto filter = Filter::Open(f.index, options, /*follow_writer=*/so.refresh_interval.count() > 0);
+  IndexOptions io;
+  io.follow_writer = so.refresh_interval.count() > 0;
+  io.common_code = f.common_index;
+  auto filter = Filter::Open(f.index, options, io);
   if (!filter.ok()) return Fail(filter.status());
   Server server(std::shared_ptr<Filter>(std::move(*filter)), so);
   if (Status s = server.Bind(); !s.ok()) return Fail(s);
@@ -364,6 +369,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   IndexOptions io;
   io.cache_text_postings = false;  // a scan reads each text posting block about once
   io.map_files = true;              // opens in half the time; lookups cost no more (bench/README.md)
+  io.common_code = f.common_index;
   auto filter = Filter::Open(f.index, *options, io);
   if (!filter.ok()) return Fail(filter.status());
   WarnIfEmpty(**filter, f.index);
@@ -504,6 +510,9 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
   cmd->add_option("--short-span-tokens", f.options.short_span_tokens,
                   "Code spans of fewer matched tokens need --min-renaming-short")
       ->capture_default_str();
+  cmd->add_option("--common-index", f.common_index,
+                  "Index of common code that is not protected (other projects, everyday idioms): shapes the protected "
+                  "code shares with it weigh as boilerplate; its documents are never reported. Same parameters as --index");
   cmd->add_option("--max-df", f.options.max_document_frequency, "Fingerprints in more documents are boilerplate")->capture_default_str();
   cmd->add_option("--max-candidates", f.options.max_candidates, "Candidates aligned per answer")->capture_default_str();
   cmd->add_option("--redact-marker", f.options.redact_marker, "Text put in place of a redacted passage ({source}: its name)")->capture_default_str();

@@ -517,6 +517,53 @@ TEST_CASE("cli: add and remove change what check reports", "[cli]") {
   CHECK(AnyNameContains(SourceNames(again.out), "GPL-3"));
 }
 
+TEST_CASE("cli: --common-index makes a shape that common code shares boilerplate in check and scan", "[cli]") {
+  TempDir tmp;
+  // One protected Go file, and sixty files of common code that hold its helper's shape.
+  auto helper = [](const std::string& n) {
+    return "package p\n\nfunc load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
+           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" + n +
+           ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
+  };
+  for (const char* d : {"protected", "common", "answer"}) std::filesystem::create_directories(tmp / d);
+  WriteFile(tmp / "protected/load.go", helper("0"));
+  for (int i = 1; i <= 60; ++i) WriteFile(tmp / ("common/c" + std::to_string(i) + ".go"), helper(std::to_string(i)));
+  WriteFile(tmp / "answer/answer.go", helper("99"));
+  for (const char* which : {"protected", "common"}) {
+    const CommandResult b = Index(std::string("build --index ") + Quote(tmp / (std::string(which) + "-idx")) + " " +
+                                  Quote(tmp / which));
+    INFO(Describe(b));
+    REQUIRE(b.exit_code == 0);
+  }
+  const std::string index = " --index " + Quote(tmp / "protected-idx") + " ";
+  const std::string common = " --common-index " + Quote(tmp / "common-idx") + " ";
+  const std::string answer = Quote(tmp / "answer/answer.go");
+
+  const CommandResult alone = Filter("check" + index + answer);
+  INFO(Describe(alone));
+  CHECK(alone.exit_code == 1);  // redacted or blocked: a copy of the one protected file
+  const CommandResult beside = Filter("check" + index + common + answer);
+  INFO(Describe(beside));
+  CHECK(beside.exit_code == 0);
+  CHECK(Contains(beside.out, "\"action\":\"annotate\""));
+  for (const std::string& name : SourceNames(beside.out)) CHECK(Contains(name, "protected/load.go"));
+
+  const CommandResult scan_alone = Filter("scan --quiet" + index + "--report " + Quote(tmp / "r1") + " " + Quote(tmp / "answer"));
+  const CommandResult scan_beside =
+      Filter("scan --quiet" + index + common + "--report " + Quote(tmp / "r2") + " " + Quote(tmp / "answer"));
+  INFO(Describe(scan_alone) << Describe(scan_beside));
+  REQUIRE(scan_alone.exit_code == 0);
+  REQUIRE(scan_beside.exit_code == 0);
+  CHECK(JsonNumber(doppel_test::ReadFile(tmp / "r1/summary.json"), "flagged") == 1);
+  CHECK(JsonNumber(doppel_test::ReadFile(tmp / "r2/summary.json"), "flagged") == 0);
+
+  // A missing common index is exit code 2 naming it.
+  const CommandResult missing = Filter("check" + index + " --common-index " + Quote(tmp / "nowhere") + " " + answer);
+  CHECK(missing.exit_code == 2);
+  CHECK(Contains(missing.err, "common-code index"));
+  CHECK(Contains(missing.err, "nowhere"));
+}
+
 TEST_CASE("cli: --help of each tool exits 0 and explains the exit codes", "[cli]") {
   for (const std::string& bin : {kIndexBin, kFilterBin}) {
     INFO(bin);

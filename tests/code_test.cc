@@ -891,6 +891,87 @@ TEST_CASE("code: a shape many protected files share is no evidence, a short uniq
   CHECK(c->spans.front().renaming == Approx(1.0));
 }
 
+TEST_CASE("code: a shape the protected code shares with a common-code index is no evidence and common code is never reported") {
+  // One protected Go file holds the helper shape; fifty-nine files of common code (not
+  // protected) hold it with other names. Read beside the protected index, they make the shape
+  // as common as the sixty protected files of the test above did.
+  TempDir dir;
+  const std::string unique_fn =
+      "func clampRatio(num, den float64) float64 {\n\tif den == 0 {\n\t\treturn 0\n\t}\n"
+      "\tr := num / den\n\tif r > 1 {\n\t\treturn 1\n\t}\n\treturn r\n}\n";
+  WriteCodeIndex(dir / "protected", {{"pkg/file0.go", "package pkg\n\n" + LoadHelper("0") + "\n" + unique_fn}}, "go");
+  std::vector<std::pair<std::string, std::string>> common;
+  for (int i = 1; i < 60; ++i) {
+    common.emplace_back("other/file" + std::to_string(i) + ".go", "package other\n\n" + LoadHelper(std::to_string(i)));
+  }
+  common.emplace_back("other/ratio.go", "package other\n\nfunc unrelated() {}\n");
+  WriteCodeIndex(dir / "common", common, "go");
+
+  IndexOptions with_common;
+  with_common.common_code = dir / "common";
+  auto alone = Filter::Open(dir / "protected", FilterOptions{});
+  auto beside = Filter::Open(dir / "protected", FilterOptions{}, with_common);
+  REQUIRE(alone.ok());
+  REQUIRE(beside.ok());
+  REQUIRE((*beside)->index().common_code() != nullptr);
+  CHECK((*beside)->index().common_code()->dir() == dir / "common");
+  CHECK((*alone)->index().common_code() == nullptr);
+
+  // The shape with new names: a copy of the one protected file alone, boilerplate beside the
+  // common code, where it is still found but only annotates.
+  const std::string shape = LoadHelper("99");
+  auto a = (*alone)->Check(shape, Kind::kCode, "go");
+  REQUIRE(a.ok());
+  CHECK((a->action == Action::kRedact || a->action == Action::kBlock));
+  auto b = (*beside)->Check(shape, Kind::kCode, "go");
+  REQUIRE(b.ok());
+  CHECK(b->action == Action::kAnnotate);
+  REQUIRE(!b->spans.empty());
+  for (const Span& s : b->spans) CHECK(s.source_name == "pkg/file0.go");  // never a common file
+
+  // A function only the protected file holds is still a copy, with its source named.
+  const std::string renamed =
+      "func ratioOf(a, b float64) float64 {\n\tif b == 0 {\n\t\treturn 0\n\t}\n"
+      "\tq := a / b\n\tif q > 1 {\n\t\treturn 1\n\t}\n\treturn q\n}\n";
+  auto c = (*beside)->Check(renamed, Kind::kCode, "go");
+  REQUIRE(c.ok());
+  CHECK(c->action == Action::kBlock);
+  REQUIRE(!c->spans.empty());
+  CHECK(c->spans.front().source_name == "pkg/file0.go");
+
+  // A copy of common code alone is not reported at all.
+  auto d = (*beside)->Check(common[0].second, Kind::kCode, "go");
+  REQUIRE(d.ok());
+  for (const Span& s : d->spans) CHECK(s.source_name == "pkg/file0.go");
+
+  // Refused: a writable open, the protected index as its own common code, and a common index
+  // built with other parameters (both values named).
+  IndexOptions writable = with_common;
+  auto w = Index::Open(dir / "protected", writable);
+  REQUIRE(!w.ok());
+  CHECK(w.status().code() == Status::Code::kInvalidArgument);
+  IndexOptions itself;
+  itself.common_code = dir / "protected";
+  auto same = Filter::Open(dir / "protected", FilterOptions{}, itself);
+  REQUIRE(!same.ok());
+  CHECK(same.status().code() == Status::Code::kInvalidArgument);
+  {
+    IndexOptions create;
+    create.create_if_missing = true;
+    SketchParams other;
+    other.window = 6;
+    create.params = other;
+    REQUIRE(Index::Open(dir / "other-params", create).ok());
+  }
+  IndexOptions mismatched;
+  mismatched.common_code = dir / "other-params";
+  auto m = Filter::Open(dir / "protected", FilterOptions{}, mismatched);
+  REQUIRE(!m.ok());
+  CHECK(m.status().code() == Status::Code::kIncompatible);
+  CHECK_THAT(m.status().message(), Catch::Contains("common-code index") &&
+                                       Catch::Contains("window: index 6, requested 8"));
+}
+
 TEST_CASE("code: a common shape that keeps one source's own names and strings is that source's code") {
   // Sixty protected Go files share one shape, each with its own names and its own message.
   TempDir dir;

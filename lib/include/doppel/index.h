@@ -82,6 +82,15 @@ struct IndexOptions {
   // code answers share them too: this cache answers the repeats without RocksDB. Text lookups
   // are not cached (a text scan reads each posting block about once, see above). 0: none.
   size_t posting_cache_ids = size_t{1} << 24;
+  // Read-only opens: the directory of an index of common code, which is not protected (other
+  // projects, a language's everyday idioms), read beside this one. A fingerprint or spelling
+  // this index holds counts the common index's documents too in its document frequency, so a
+  // shape the protected code shares with common code weighs as boilerplate (no evidence of a
+  // copy; past FilterOptions::max_document_frequency or SketchParams::posting_cap, no candidate
+  // either); a fingerprint only the common index holds counts for nothing. Its documents are
+  // never candidates, sources or results. It is built like any index, with this index's
+  // parameters (a difference is refused, naming both values). Empty: none.
+  std::string common_code;
 };
 
 struct DocumentInfo {
@@ -186,6 +195,9 @@ class Index {
   virtual Result<Tokens> GetTokens(uint32_t id) const = 0;
   virtual Result<std::optional<uint32_t>> FindName(const std::string& name) const = 0;
   virtual bool IsDeleted(uint32_t id) const = 0;
+
+  // The index of common code read beside this one (IndexOptions::common_code), or null.
+  virtual const Index* common_code() const { return nullptr; }
 
   virtual Result<IndexStats> Stats() const = 0;
   // Consistency check, reading everything with checksums on: the manifest and counters, every

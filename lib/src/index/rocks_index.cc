@@ -31,6 +31,7 @@
 #include "doppel/index.h"
 #include "posting_cache.h"
 #include "posting_ops.h"
+#include "common_code.h"
 #include "sharded_index.h"
 
 namespace doppel {
@@ -1325,6 +1326,7 @@ Result<std::unique_ptr<Index>> OpenRocksIndex(const std::string& dir, const Inde
 }
 
 Result<std::unique_ptr<Index>> Index::Open(const std::string& dir, const IndexOptions& options) {
+  if (!options.common_code.empty()) return OpenWithCommonCode(dir, options);
   DOPPEL_ASSIGN_OR_RETURN(uint32_t shards, ShardCount(dir));
   if (shards > 0) return OpenShardedIndex(dir, shards, options);
   return RocksIndex::Open(dir, options);

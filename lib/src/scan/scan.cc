@@ -640,8 +640,9 @@ std::string PartPath(const std::string& report_dir, uint32_t rank) {
 // What a check task's part depends on: the inputs, the split, the reader's fields, the filter's
 // verdict settings (a --policy or threshold flag), the index (its directory, documents, bytes
 // and parameters), the detection rules and tokenizers of this build (kMatcherVersion, the
-// manifest's tokenizer and grammar versions) and, with lexer_first, the lexer's version. A
-// rerun reuses a part whose key matches.
+// manifest's tokenizer and grammar versions), with lexer_first, the lexer's version, and the
+// common-code index read beside it (its directory and documents). A rerun reuses a part whose
+// key matches.
 Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o) {
   DOPPEL_ASSIGN_OR_RETURN(IndexStats st, filter.index().Stats());
   std::string k = VerdictKey(filter.options()) + "\n" + codec::EncodeManifest(filter.index().params()) + "\n" +
@@ -649,6 +650,11 @@ Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>
                   std::to_string(st.deleted) + "\n" + std::to_string(o.rank) + "/" + std::to_string(o.world) + "\n" +
                   o.reader.text_field + "\n" + o.reader.id_field + "\n" +
                   (o.lexer_first ? std::string(kCodeLexerVersion) + "\n" : "");
+  if (const Index* common = filter.index().common_code()) {
+    DOPPEL_ASSIGN_OR_RETURN(IndexStats cs, common->Stats());
+    k += "common " + common->dir() + "\n" + std::to_string(cs.documents) + " " + std::to_string(cs.bytes) + " " +
+         std::to_string(cs.deleted) + "\n";
+  }
   for (const auto& in : inputs) k += in + "\n";
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(k.data(), k.size())));
