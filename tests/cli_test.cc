@@ -556,6 +556,8 @@ TEST_CASE("cli: --common-index makes a shape that common code shares boilerplate
   REQUIRE(scan_beside.exit_code == 0);
   CHECK(JsonNumber(doppel_test::ReadFile(tmp / "r1/summary.json"), "flagged") == 1);
   CHECK(JsonNumber(doppel_test::ReadFile(tmp / "r2/summary.json"), "flagged") == 0);
+  CHECK(Contains(doppel_test::ReadFile(tmp / "r2/summary.json"), "\"common_index\":"));  // the report says so
+  CHECK(!Contains(doppel_test::ReadFile(tmp / "r1/summary.json"), "\"common_index\":"));
 
   // A missing common index is exit code 2 naming it.
   const CommandResult missing = Filter("check" + index + " --common-index " + Quote(tmp / "nowhere") + " " + answer);

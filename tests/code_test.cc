@@ -944,8 +944,36 @@ TEST_CASE("code: a shape the protected code shares with a common-code index is n
   REQUIRE(d.ok());
   for (const Span& s : d->spans) CHECK(s.source_name == "pkg/file0.go");
 
-  // Refused: a writable open, the protected index as its own common code, and a common index
-  // built with other parameters (both values named).
+  // The lists as the filter reads them: a fingerprint of the shape that the protected file holds
+  // counts the fifty-nine common files beside it; one only common files hold counts nothing.
+  {
+    IndexOptions ro = with_common;
+    ro.read_only = true;
+    auto idx = Index::Open(dir / "protected", ro);
+    REQUIRE(idx.ok());
+    DocumentSketcher sk((*idx)->params());
+    std::vector<Fingerprint> fps;
+    sk.FingerprintsOf(CodeHashes("go", LoadHelper("7")), Kind::kCode, &fps);
+    std::vector<uint64_t> grams;
+    for (const Fingerprint& f : fps) grams.push_back(f.hash);
+    std::vector<Posting> lists;
+    REQUIRE((*idx)->GetGramPostings(Kind::kCode, grams, &lists).ok());
+    size_t shared = 0;
+    for (const Posting& p : lists) {
+      CHECK(p.common == p.common_ids.size());
+      if (p.ids.empty()) {
+        CHECK(p.common == 0);
+        continue;
+      }
+      CHECK(p.ids.size() == 1);
+      shared += p.common == 59;
+      CHECK(p.df() == p.ids.size() + p.common);
+    }
+    CHECK(shared > 0);
+  }
+
+  // Refused: a writable open, the protected index (or a copy of it) as its own common code, and
+  // a common index built with other parameters (both values named).
   IndexOptions writable = with_common;
   auto w = Index::Open(dir / "protected", writable);
   REQUIRE(!w.ok());
@@ -955,6 +983,12 @@ TEST_CASE("code: a shape the protected code shares with a common-code index is n
   auto same = Filter::Open(dir / "protected", FilterOptions{}, itself);
   REQUIRE(!same.ok());
   CHECK(same.status().code() == Status::Code::kInvalidArgument);
+  std::filesystem::copy(dir / "protected", dir / "copy", std::filesystem::copy_options::recursive);
+  IndexOptions copy;
+  copy.common_code = dir / "copy";
+  auto copied = Filter::Open(dir / "protected", FilterOptions{}, copy);
+  REQUIRE(!copied.ok());
+  CHECK(copied.status().code() == Status::Code::kInvalidArgument);
   {
     IndexOptions create;
     create.create_if_missing = true;

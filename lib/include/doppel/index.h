@@ -84,12 +84,13 @@ struct IndexOptions {
   size_t posting_cache_ids = size_t{1} << 24;
   // Read-only opens: the directory of an index of common code, which is not protected (other
   // projects, a language's everyday idioms), read beside this one. A fingerprint or spelling
-  // this index holds counts the common index's documents too in its document frequency, so a
-  // shape the protected code shares with common code weighs as boilerplate (no evidence of a
-  // copy; past FilterOptions::max_document_frequency or SketchParams::posting_cap, no candidate
-  // either); a fingerprint only the common index holds counts for nothing. Its documents are
-  // never candidates, sources or results. It is built like any index, with this index's
-  // parameters (a difference is refused, naming both values). Empty: none.
+  // this index holds counts the common index's documents too in its document frequency
+  // (Posting::common), so a shape the protected code shares with common code weighs as
+  // boilerplate (no evidence of a copy; past FilterOptions::max_document_frequency, no
+  // candidate either); a fingerprint only the common index holds counts for nothing. Its
+  // documents are never candidates, sources or results. It is built like any index, with this
+  // index's parameters (a difference is refused, naming both values), and opened with these
+  // options: its own block and posting caches, as much memory again at most. Empty: none.
   std::string common_code;
 };
 
@@ -147,6 +148,14 @@ struct VerifyReport {
 struct Posting {
   bool saturated = false;
   std::vector<uint32_t> ids;  // sorted; empty when saturated or absent
+  // Read beside a common-code index (IndexOptions::common_code), for a list this index holds:
+  // how many common documents hold the fingerprint too (posting_cap + 1 when the common index
+  // saturates its list), and their ids in the common index's own numbering (sorted; empty when
+  // saturated). They count in document frequencies and joint rarity, never as candidates.
+  uint32_t common = 0;
+  std::vector<uint32_t> common_ids;
+  // Documents that hold the fingerprint, protected and common (saturated lists aside).
+  uint64_t df() const { return ids.size() + uint64_t{common}; }
 };
 
 class Index {

@@ -1,6 +1,8 @@
 #include "common_code.h"
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -26,10 +28,12 @@ class WithCommonCode final : public Index {
   }
   Status Compact() override { return base_->Compact(); }
   Status Flush() override { return base_->Flush(); }
+  // Both catch up, also when one of them fails; the first error is returned.
   Status Refresh() override {
-    DOPPEL_RETURN_IF_ERROR(base_->Refresh());
-    const Status s = common_->Refresh();
-    return s.ok() ? s : s.WithContext(Context());
+    const Status b = base_->Refresh();
+    const Status c = common_->Refresh();
+    if (!b.ok()) return b;
+    return c.ok() ? c : c.WithContext(Context());
   }
 
   Status GetGramPostings(Kind kind, std::span<const uint64_t> grams, std::vector<Posting>* out) const override {
@@ -40,10 +44,6 @@ class WithCommonCode final : public Index {
     for (size_t i = 0; i < out->size(); ++i) {
       const Posting& p = (*out)[i];
       if (p.saturated || p.ids.empty()) continue;
-      if (p.ids.back() >= kCommonCodeIds) {
-        return Status::Internal("index " + base_->dir() + " has ids past " + std::to_string(kCommonCodeIds) +
-                                ", which a common-code index cannot be read beside");
-      }
       held.push_back(grams[i]);
       at.push_back(i);
     }
@@ -52,19 +52,15 @@ class WithCommonCode final : public Index {
     if (const Status s = common_->GetGramPostings(kind, held, &common); !s.ok()) return s.WithContext(Context());
     for (size_t j = 0; j < at.size(); ++j) {
       Posting& p = (*out)[at[j]];
-      const Posting& c = common[j];
+      Posting& c = common[j];
       if (c.saturated) {
-        p.saturated = true;
-        p.ids.clear();
+        p.common = common_->params().posting_cap + 1;
         continue;
       }
-      p.ids.reserve(p.ids.size() + c.ids.size());
-      for (const uint32_t id : c.ids) {
-        if (id >= kCommonCodeIds) {
-          return Status::Internal(Context() + ": ids past " + std::to_string(kCommonCodeIds) + " are not supported");
-        }
-        p.ids.push_back(kCommonCodeIds + id);  // after the protected ids: the list stays sorted
-      }
+      // Removed or replaced common documents stay in lists until a compaction drops them.
+      std::erase_if(c.ids, [&](uint32_t id) { return common_->IsDeleted(id); });
+      p.common = static_cast<uint32_t>(c.ids.size());
+      p.common_ids = std::move(c.ids);
     }
     return Status::OK();
   }
@@ -77,7 +73,7 @@ class WithCommonCode final : public Index {
   Result<Signature> GetSignature(uint32_t id) const override { return base_->GetSignature(id); }
   Result<Tokens> GetTokens(uint32_t id) const override { return base_->GetTokens(id); }
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override { return base_->FindName(name); }
-  bool IsDeleted(uint32_t id) const override { return id >= kCommonCodeIds || base_->IsDeleted(id); }
+  bool IsDeleted(uint32_t id) const override { return base_->IsDeleted(id); }
   Result<IndexStats> Stats() const override { return base_->Stats(); }
   Status Verify(const VerifyOptions& options, VerifyReport* report) const override {
     return base_->Verify(options, report);
@@ -90,6 +86,14 @@ class WithCommonCode final : public Index {
   std::unique_ptr<Index> common_;
 };
 
+// RocksDB's IDENTITY file of an ordinary index (a copied directory keeps it), or "".
+std::string Identity(const std::string& dir) {
+  std::ifstream in(dir + "/IDENTITY", std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return in ? s.str() : std::string();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Index>> OpenWithCommonCode(const std::string& dir, const IndexOptions& options) {
@@ -98,8 +102,10 @@ Result<std::unique_ptr<Index>> OpenWithCommonCode(const std::string& dir, const 
     return Status::InvalidArgument("common-code index " + common_dir + ": only read-only opens read one");
   }
   std::error_code ec;
-  if (std::filesystem::equivalent(dir, common_dir, ec)) {
-    return Status::InvalidArgument("common-code index " + common_dir + " is the protected index itself");
+  const std::string id = Identity(dir);
+  if (std::filesystem::equivalent(dir, common_dir, ec) || (!id.empty() && id == Identity(common_dir))) {
+    return Status::InvalidArgument("common-code index " + common_dir + " is the protected index " + dir +
+                                   " (or a copy of it)");
   }
   IndexOptions io = options;
   io.common_code.clear();

@@ -479,15 +479,18 @@ void LiteralAnchors(const Tokens& q, const std::vector<uint64_t>& qs, const std:
   }
 }
 
-// Whether at most `max_df` protected documents hold every fingerprint of answer tokens
-// [begin, end) that `source` holds too — the block's joint document frequency, `source`
-// included. Fingerprints the source does not hold (winnowing picks other k-grams near a span's
-// edges and gaps) and saturated ones are left out; false when none is left.
+// Whether at most `max_df` documents hold every fingerprint of answer tokens [begin, end) that
+// `source` holds too — the block's joint document frequency, `source` included, and common code
+// read beside the index (Posting::common) counted with the protected documents. Fingerprints the
+// source does not hold (winnowing picks other k-grams near a span's edges and gaps) and
+// saturated ones are left out, and so is the common side of a list the common index saturates
+// (it does not narrow which common documents hold them all); false when none is left, or while
+// no fingerprint has narrowed the common side.
 bool JointlyRare(const std::vector<Fingerprint>& fps, const std::vector<uint32_t>& fp_gram,
                  const std::vector<Posting>& postings, uint32_t gram_k, uint32_t begin, uint32_t end,
                  uint32_t source, uint32_t max_df) {
-  std::vector<uint32_t> joint, next;
-  bool any = false;
+  std::vector<uint32_t> joint, next, joint_common;
+  bool any = false, any_common = false;
   for (size_t i = 0; i < fps.size(); ++i) {
     if (fps[i].position < begin || fps[i].position + gram_k > end) continue;
     const Posting& p = postings[fp_gram[i]];
@@ -500,7 +503,19 @@ bool JointlyRare(const std::vector<Fingerprint>& fps, const std::vector<uint32_t
       std::set_intersection(joint.begin(), joint.end(), p.ids.begin(), p.ids.end(), std::back_inserter(next));
       joint.swap(next);
     }
-    if (joint.size() <= max_df) return true;  // an intersection (never without source) only shrinks
+    if (p.common == 0 || !p.common_ids.empty()) {  // a listed common side (or none)
+      if (!any_common) {
+        joint_common = p.common_ids;
+        any_common = true;
+      } else {
+        next.clear();
+        std::set_intersection(joint_common.begin(), joint_common.end(), p.common_ids.begin(), p.common_ids.end(),
+                              std::back_inserter(next));
+        joint_common.swap(next);
+      }
+    }
+    // (An intersection, never without source, only shrinks.)
+    if (any_common && joint.size() + joint_common.size() <= max_df) return true;
   }
   return false;
 }
@@ -879,7 +894,7 @@ class SpellingFrequencies {
   // The document frequencies of spelling postings already read (keys[i]'s is postings[i]).
   void Remember(const std::vector<uint64_t>& keys, const std::vector<Posting>& postings) {
     for (size_t i = 0; i < keys.size(); ++i) {
-      df_[keys[i]] = postings[i].saturated ? UINT32_MAX : static_cast<uint32_t>(postings[i].ids.size());
+      df_[keys[i]] = postings[i].saturated ? UINT32_MAX : static_cast<uint32_t>(std::min<uint64_t>(postings[i].df(), UINT32_MAX));
     }
   }
 
@@ -1061,7 +1076,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         const Fingerprint& f = fps[i];
         const Posting& p = gram_postings[fp_gram[i]];
         if (p.saturated || p.ids.empty()) continue;
-        const uint32_t df = static_cast<uint32_t>(p.ids.size());
+        const uint32_t df = static_cast<uint32_t>(std::min<uint64_t>(p.df(), UINT32_MAX));
         const size_t end = std::min<size_t>(token_df.size(), size_t{f.position} + gram_k);
         for (size_t t = f.position; t < end; ++t) token_df[t] = token_df[t] == 0 ? df : std::min(token_df[t], df);
       }
@@ -1072,7 +1087,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     BandKeys(sig, index_->params().bands, index_->params().rows, index_->params().hash_seed, &bands);
     std::vector<Posting> band_postings;
     DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(st.kind, bands, &band_postings));
-    auto counted = [&](const Posting& p) { return !p.saturated && p.ids.size() <= o.max_document_frequency; };
+    auto counted = [&](const Posting& p) { return !p.saturated && p.df() <= o.max_document_frequency; };
     // A table (rows of one shape with other values) or other repetitive code: most of the
     // answer's fingerprints are boilerplate, which selects no candidate, and its abstracted
     // k-grams recur on every row, which seeds nothing. Its rare spellings (names and strings
@@ -1091,7 +1106,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       spelling_df.Remember(keys, spelling_postings);
       // Only rare spellings select (their own bound, code_name_df, not max_document_frequency).
       for (auto& p : spelling_postings) {
-        if (p.saturated || p.ids.size() > o.code_name_df) p.ids.clear();
+        if (p.saturated || p.df() > o.code_name_df) p.ids.clear();
       }
     }
     size_t max_ids = 0;

@@ -506,7 +506,7 @@ struct Tally {
   }
 };
 
-std::string SummaryJson(const Tally& t, const std::string& index_dir) {
+std::string SummaryJson(const Tally& t, const std::string& index_dir, const std::string& common_dir) {
   const ScanSummary& sum = t.sum;
   std::vector<std::pair<std::string, Tally::SourceStat>> top(t.sources.begin(), t.sources.end());
   std::stable_sort(top.begin(), top.end(), [](const auto& a, const auto& b) {
@@ -524,6 +524,10 @@ std::string SummaryJson(const Tally& t, const std::string& index_dir) {
   AppendJsonNumber(&js, sum.seconds);
   js += ",\"index\":";
   AppendJsonString(&js, index_dir);
+  if (!common_dir.empty()) {  // IndexOptions::common_code
+    js += ",\"common_index\":";
+    AppendJsonString(&js, common_dir);
+  }
   js += ",\"top_sources\":[";
   for (size_t i = 0; i < top.size(); ++i) {
     if (i) js += ",";
@@ -767,10 +771,15 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   std::string errors;
   for (const auto& e : t.errors) errors += e.json;
   DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(report_dir + "/errors.jsonl", errors));
-  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(report_dir + "/summary.json", SummaryJson(t, filter.index().dir())));
+  const Index* common = filter.index().common_code();
+  const std::string common_dir = common != nullptr ? common->dir() : "";
+  DOPPEL_RETURN_IF_ERROR(
+      WriteFileAtomically(report_dir + "/summary.json", SummaryJson(t, filter.index().dir(), common_dir)));
   *summary = t.sum;
+  const std::string index_label =
+      filter.index().dir() + (common_dir.empty() ? "" : " (common code: " + common_dir + ")");
   return WriteFileAtomically(report_dir + "/report.html",
-                             RenderHtml(flagged, t.sum, filter.index().dir(), o.report_documents, t.results.size()));
+                             RenderHtml(flagged, t.sum, index_label, o.report_documents, t.results.size()));
 }
 
 }  // namespace doppel
