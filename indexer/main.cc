@@ -574,8 +574,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"first", "longest", "priority"}))->capture_default_str();
   dedup->add_option("--priority-field", dd.o.priority_field, "Numeric JSON field: the largest value survives");
   dedup->add_option("--max-copies", dd.o.max_copies, "Members kept per cluster")->capture_default_str();
-  dedup->add_option("--against", dd.o.against_index,
-                    "Also remove documents that are near copies of, or contain passages from, this doppel index");
+  auto* against = dedup->add_option("--against", dd.o.against_index,
+                                    "Also remove documents that are near copies of, or contain passages from, this doppel index");
+  dedup->add_option("--against-common", dd.o.against_common,
+                    "With --against: an index of common code whose shapes are boilerplate, not contamination (see README)")
+      ->needs(against);
   dedup->add_option("--kind", dd.kind, "auto (each document's own), text, or code (renamed copies are duplicates)")
       ->check(CLI::IsMember({"auto", "text", "code"}))->capture_default_str();
   dedup->add_option("--memory-limit", dd.memory_limit,

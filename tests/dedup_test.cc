@@ -292,6 +292,43 @@ TEST_CASE("dedup: --against removes documents holding passages of an index", "[d
   CHECK(Contains(ReadFile(tmp / "out/train.jsonl"), "\"clean\""));
 }
 
+TEST_CASE("dedup: --against-common makes code that common code shares no contamination", "[dedup]") {
+  TempDir tmp;
+  // A protected Go helper, sixty common files of its shape, and a training document that holds
+  // the shape with other names (as JSON Lines in both indexes).
+  auto helper = [](const std::string& n) {
+    return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
+           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" + n +
+           ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
+  };
+  const std::string go = "\"kind\":\"code\",\"lang\":\"go\"";
+  WriteFile(tmp / "protected.jsonl", JsonLine("load.go", helper("0"), go) + "\n");
+  std::vector<std::string> common;
+  for (int i = 1; i <= 60; ++i) common.push_back(JsonLine("c" + std::to_string(i) + ".go", helper(std::to_string(i)), go));
+  WriteLines(tmp / "common.jsonl", common, 0, common.size());
+  for (const char* which : {"protected", "common"}) {
+    const CommandResult b = doppel_test::Run(Quote(kIndexBin) + " build --index " + Quote(tmp / (std::string(which) + "-idx")) +
+                                             " " + Quote(tmp / (std::string(which) + ".jsonl")));
+    INFO(Describe(b));
+    REQUIRE(b.exit_code == 0);
+  }
+  const std::vector<std::string> train = {JsonLine("renamed", helper("99"), go)};
+  WriteLines(tmp / "train.jsonl", train, 0, train.size());
+  const std::string against = " --against " + Quote(tmp / "protected-idx") + " ";
+  CommandResult r = Dedup("--output " + Quote(tmp / "alone") + against + Quote(tmp / "train.jsonl"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Removed(tmp / "alone").count("renamed") == 1);
+  r = Dedup("--output " + Quote(tmp / "beside") + against + "--against-common " + Quote(tmp / "common-idx") + " " +
+            Quote(tmp / "train.jsonl"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Removed(tmp / "beside").empty());
+  // Without --against it is a usage error.
+  r = Dedup("--output " + Quote(tmp / "bad") + " --against-common " + Quote(tmp / "common-idx") + " " + Quote(tmp / "train.jsonl"));
+  CHECK(r.exit_code == 2);
+}
+
 TEST_CASE("dedup: --kind code makes renamed-variable copies duplicates", "[dedup]") {
   TempDir tmp;
   const std::string a =

@@ -72,6 +72,9 @@ struct DedupOptions {
   // near copies of, or contain passages from, an indexed document) are removed.
   std::string against_index;
   FilterOptions against_options;
+  // An index of common code read beside against_index (IndexOptions::common_code): shapes the
+  // two share are boilerplate, no contamination. Empty: none.
+  std::string against_common;
 
   // Bytes of bucket tuples held in memory before they spill to sorted runs on disk (0: no
   // limit). Signatures are read from memory-mapped files, so the page cache holds them.

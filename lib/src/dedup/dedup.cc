@@ -132,7 +132,7 @@ std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o
   s << static_cast<int>(o.kind) << ',' << o.shingle_size << ',' << o.num_permutations << ',' << o.bands
     << ',' << o.rows << ',' << o.threshold << ',' << o.seed << ',' << static_cast<int>(o.survivor) << ','
     << o.priority_field << ',' << o.max_copies << ',' << o.against_index << ',' << o.text_field << ','
-    << o.id_field << ',' << o.skip_errors << '\n';
+    << o.id_field << ',' << o.skip_errors << ',' << o.against_common << '\n';
   // This build's tokenizers and grammars (a resumed run's sketches were made by the same ones)
   // and, for --against, its detection rules and settings.
   s << (o.against_index.empty() ? codec::EncodeManifest(SketchParams{}) : VerdictKey(o.against_options));
@@ -935,7 +935,9 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   }
   std::unique_ptr<Filter> against;
   if (!o.against_index.empty() && (o.stage == Stage::kAll || o.stage == Stage::kSketch)) {
-    DOPPEL_ASSIGN_OR_RETURN(against, Filter::Open(o.against_index, o.against_options));
+    IndexOptions io;
+    io.common_code = o.against_common;
+    DOPPEL_ASSIGN_OR_RETURN(against, Filter::Open(o.against_index, o.against_options, io));
   }
 
   // 1. sketch
