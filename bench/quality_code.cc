@@ -1,6 +1,7 @@
 // The code quality suite: recall of renamed / reformatted / embedded copies of protected
 // functions and false flags on new functions, at the documented defaults.
 //   quality_code [CORPUS=/tmp/doppel-code-corpus] [WORK=/tmp/doppel-quality-code] [PER_CLASS=200]
+//   (QC_SET="key=value,...": other settings; QC_COMMON=DIR: a common-code index read beside)
 //
 // Corpus: CORPUS/<language>/ (bench/code_corpus.sh): real code per language. Functions are
 // extracted with the same tree-sitter grammars doppel links. CORPUS/<language>/ holds the
@@ -492,6 +493,19 @@ int main(int argc, char** argv) {
   }
   const double index_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_index).count();
   std::shared_ptr<Index> shared = *built;
+  // QC_COMMON=DIR: the index read beside a common-code index (IndexOptions::common_code).
+  if (const char* common = std::getenv("QC_COMMON"); common != nullptr && *common != '\0') {
+    IndexOptions io;
+    io.read_only = true;
+    io.common_code = common;
+    auto beside = Index::Open(work + "/index", io);
+    if (!beside.ok()) {
+      std::fprintf(stderr, "%s\n", beside.status().ToString().c_str());
+      return 2;
+    }
+    shared = std::shared_ptr<Index>(std::move(beside).value());
+    std::printf("read beside the common-code index %s\n", common);
+  }
   // QC_SET="key=value,...": the settings of the main tables (the defaults when unset).
   FilterOptions main_options;
   if (const char* set = std::getenv("QC_SET"); set != nullptr && !ApplySettings(set, &main_options)) return 2;
