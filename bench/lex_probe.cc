@@ -27,6 +27,13 @@
 using namespace doppel;
 
 namespace {
+std::string ReadWhole(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 std::string TokenText(const std::string& text, const Token& t) {
   if (t.hash == IdentifierTokenHash()) return "ID";
   if (t.hash == StringTokenHash()) return "STR";
@@ -43,10 +50,7 @@ int CheckFiles(const std::string& dir, int argc, char** argv) {
   for (int a = 0; a < argc; ++a) {
     const Language* l = LanguageForPath(argv[a]);
     if (l == nullptr) continue;
-    std::ifstream in(argv[a], std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
+    const std::string text = ReadWhole(argv[a]);
     std::printf("== %s\n", argv[a]);
     for (const bool lexed : {false, true}) {
       CheckRequest r;
@@ -89,10 +93,7 @@ int ImportLines(int argc, char** argv) {
   for (int a = 0; a < argc && shown < 40; ++a) {
     const Language* l = LanguageForPath(argv[a]);
     if (l == nullptr || l->grammar == nullptr) continue;
-    std::ifstream in(argv[a], std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
+    const std::string text = ReadWhole(argv[a]);
     Tokens ts, lx;
     if (!NewCodeTokenizer(l)->Tokenize(text, &ts).ok() || !NewCodeLexer(l)->Tokenize(text, &lx).ok()) continue;
     auto marked = [](const Tokens& t) {
@@ -154,10 +155,7 @@ int main(int argc, char** argv) {
   for (; a < argc; ++a) {
     const Language* l = LanguageForPath(argv[a]);
     if (l == nullptr || l->grammar == nullptr) continue;
-    std::ifstream in(argv[a], std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
+    const std::string text = ReadWhole(argv[a]);
     auto& tk = toks[l];
     if (!tk.first) tk = {NewCodeTokenizer(l), NewCodeLexer(l)};
     Tokens ts, lx;

@@ -520,11 +520,7 @@ TEST_CASE("cli: add and remove change what check reports", "[cli]") {
 TEST_CASE("cli: --common-index makes a shape that common code shares boilerplate in check and scan", "[cli]") {
   TempDir tmp;
   // One protected Go file, and sixty files of common code that hold its helper's shape.
-  auto helper = [](const std::string& n) {
-    return "package p\n\nfunc load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
-           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" + n +
-           ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
-  };
+  auto helper = [](const std::string& n) { return "package p\n\n" + doppel_test::GoLoadHelper(n); };
   for (const char* d : {"protected", "common", "answer"}) std::filesystem::create_directories(tmp / d);
   WriteFile(tmp / "protected/load.go", helper("0"));
   for (int i = 1; i <= 60; ++i) WriteFile(tmp / ("common/c" + std::to_string(i) + ".go"), helper(std::to_string(i)));

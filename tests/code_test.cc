@@ -576,9 +576,7 @@ void WriteCodeIndex(const std::string& dir, const std::vector<std::pair<std::str
 // A short Go function whose shape twelve protected files share (WriteSharedShapeIndex), named
 // after `n`, with `message` as its error message.
 std::string LoadHelper(const std::string& n, const std::string& message = "open %s: %w") {
-  return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
-         ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"" + message + "\", path" + n + ", err)\n\t}\n\tdefer f" +
-         n + ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
+  return doppel_test::GoLoadHelper(n, message);
 }
 
 void WriteSharedShapeIndex(const std::string& dir) {

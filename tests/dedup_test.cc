@@ -296,11 +296,7 @@ TEST_CASE("dedup: --against-common makes code that common code shares no contami
   TempDir tmp;
   // A protected Go helper, sixty common files of its shape, and a training document that holds
   // the shape with other names (as JSON Lines in both indexes).
-  auto helper = [](const std::string& n) {
-    return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
-           ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"open %s: %w\", path" + n + ", err)\n\t}\n\tdefer f" + n +
-           ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
-  };
+  auto helper = [](const std::string& n) { return doppel_test::GoLoadHelper(n); };
   const std::string go = "\"kind\":\"code\",\"lang\":\"go\"";
   WriteFile(tmp / "protected.jsonl", JsonLine("load.go", helper("0"), go) + "\n");
   std::vector<std::string> common;

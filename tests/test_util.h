@@ -79,6 +79,14 @@ inline std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+// A Go file-loading helper whose names all end in `n`: one code shape, many spellings (common
+// code and its renamed copies in the tests).
+inline std::string GoLoadHelper(const std::string& n, const std::string& message = "open %s: %w") {
+  return "func load" + n + "(path" + n + " string) ([]byte, error) {\n\tf" + n + ", err := os.Open(path" + n +
+         ")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"" + message + "\", path" + n + ", err)\n\t}\n\tdefer f" +
+         n + ".Close()\n\treturn io.ReadAll(f" + n + ")\n}\n";
+}
+
 inline bool Contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
 }
