@@ -579,6 +579,14 @@ std::string LoadHelper(const std::string& n, const std::string& message = "open 
   return doppel_test::GoLoadHelper(n, message);
 }
 
+// A short function found in one protected Go file only, and a renamed copy of it.
+const std::string kClampRatio =
+    "func clampRatio(num, den float64) float64 {\n\tif den == 0 {\n\t\treturn 0\n\t}\n"
+    "\tr := num / den\n\tif r > 1 {\n\t\treturn 1\n\t}\n\treturn r\n}\n";
+const std::string kClampRatioRenamed =
+    "func ratioOf(a, b float64) float64 {\n\tif b == 0 {\n\t\treturn 0\n\t}\n"
+    "\tq := a / b\n\tif q > 1 {\n\t\treturn 1\n\t}\n\treturn q\n}\n";
+
 void WriteSharedShapeIndex(const std::string& dir) {
   std::vector<std::pair<std::string, std::string>> files;
   for (int i = 0; i < 12; ++i) {
@@ -849,14 +857,11 @@ TEST_CASE("code: a shape many protected files share is no evidence, a short uniq
   // Sixty protected Go files share one error-handling helper shape (names differ); one file
   // also holds a short function found nowhere else.
   TempDir dir;
-  const std::string unique_fn =
-      "func clampRatio(num, den float64) float64 {\n\tif den == 0 {\n\t\treturn 0\n\t}\n"
-      "\tr := num / den\n\tif r > 1 {\n\t\treturn 1\n\t}\n\treturn r\n}\n";
   auto shared_shape = [](int i) { return LoadHelper(std::to_string(i)); };
   std::vector<std::pair<std::string, std::string>> files;
   for (int i = 0; i < 60; ++i) {
     files.emplace_back("pkg/file" + std::to_string(i) + ".go",
-                       "package pkg\n\n" + shared_shape(i) + (i == 0 ? "\n" + unique_fn : ""));
+                       "package pkg\n\n" + shared_shape(i) + (i == 0 ? "\n" + kClampRatio : ""));
   }
   WriteCodeIndex(dir / "idx", files, "go");
   auto weighted = Filter::Open(dir / "idx", FilterOptions{});
@@ -878,10 +883,7 @@ TEST_CASE("code: a shape many protected files share is no evidence, a short uniq
   CHECK((u->action == Action::kRedact || u->action == Action::kBlock));
 
   // The short unique function (under 40 tokens), renamed: its fingerprints are in one document.
-  const std::string renamed =
-      "func ratioOf(a, b float64) float64 {\n\tif b == 0 {\n\t\treturn 0\n\t}\n"
-      "\tq := a / b\n\tif q > 1 {\n\t\treturn 1\n\t}\n\treturn q\n}\n";
-  auto c = (*weighted)->Check(renamed, Kind::kCode, "go");
+  auto c = (*weighted)->Check(kClampRatioRenamed, Kind::kCode, "go");
   REQUIRE(c.ok());
   CHECK(c->action == Action::kBlock);
   REQUIRE(!c->spans.empty());
@@ -894,10 +896,7 @@ TEST_CASE("code: a shape the protected code shares with a common-code index is n
   // protected) hold it with other names. Read beside the protected index, they make the shape
   // as common as the sixty protected files of the test above did.
   TempDir dir;
-  const std::string unique_fn =
-      "func clampRatio(num, den float64) float64 {\n\tif den == 0 {\n\t\treturn 0\n\t}\n"
-      "\tr := num / den\n\tif r > 1 {\n\t\treturn 1\n\t}\n\treturn r\n}\n";
-  WriteCodeIndex(dir / "protected", {{"pkg/file0.go", "package pkg\n\n" + LoadHelper("0") + "\n" + unique_fn}}, "go");
+  WriteCodeIndex(dir / "protected", {{"pkg/file0.go", "package pkg\n\n" + LoadHelper("0") + "\n" + kClampRatio}}, "go");
   std::vector<std::pair<std::string, std::string>> common;
   for (int i = 1; i < 60; ++i) {
     common.emplace_back("other/file" + std::to_string(i) + ".go", "package other\n\n" + LoadHelper(std::to_string(i)));
@@ -928,16 +927,13 @@ TEST_CASE("code: a shape the protected code shares with a common-code index is n
   for (const Span& s : b->spans) CHECK(s.source_name == "pkg/file0.go");  // never a common file
 
   // A function only the protected file holds is still a copy, with its source named.
-  const std::string renamed =
-      "func ratioOf(a, b float64) float64 {\n\tif b == 0 {\n\t\treturn 0\n\t}\n"
-      "\tq := a / b\n\tif q > 1 {\n\t\treturn 1\n\t}\n\treturn q\n}\n";
-  auto c = (*beside)->Check(renamed, Kind::kCode, "go");
+  auto c = (*beside)->Check(kClampRatioRenamed, Kind::kCode, "go");
   REQUIRE(c.ok());
   CHECK(c->action == Action::kBlock);
   REQUIRE(!c->spans.empty());
   CHECK(c->spans.front().source_name == "pkg/file0.go");
 
-  // A copy of common code alone is not reported at all.
+  // A copy of common code: no span names a common file (the protected shape may still be found).
   auto d = (*beside)->Check(common[0].second, Kind::kCode, "go");
   REQUIRE(d.ok());
   for (const Span& s : d->spans) CHECK(s.source_name == "pkg/file0.go");

@@ -18,6 +18,7 @@
 // writing at a time; read-only opens see the state as of opening (or of the last Refresh).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -155,7 +156,7 @@ struct Posting {
   uint32_t common = 0;
   std::vector<uint32_t> common_ids;
   // Documents that hold the fingerprint, protected and common (saturated lists aside).
-  uint64_t df() const { return ids.size() + uint64_t{common}; }
+  uint32_t df() const { return static_cast<uint32_t>(std::min<uint64_t>(ids.size() + uint64_t{common}, UINT32_MAX)); }
 };
 
 class Index {

@@ -1,8 +1,8 @@
 #include "common_code.h"
 
+#include "sharded_index.h"
+
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -86,14 +86,6 @@ class WithCommonCode final : public Index {
   std::unique_ptr<Index> common_;
 };
 
-// RocksDB's IDENTITY file of an ordinary index (a copied directory keeps it), or "".
-std::string Identity(const std::string& dir) {
-  std::ifstream in(dir + "/IDENTITY", std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return in ? s.str() : std::string();
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Index>> OpenWithCommonCode(const std::string& dir, const IndexOptions& options) {
@@ -102,8 +94,8 @@ Result<std::unique_ptr<Index>> OpenWithCommonCode(const std::string& dir, const 
     return Status::InvalidArgument("common-code index " + common_dir + ": only read-only opens read one");
   }
   std::error_code ec;
-  const std::string id = Identity(dir);
-  if (std::filesystem::equivalent(dir, common_dir, ec) || (!id.empty() && id == Identity(common_dir))) {
+  const std::string id = ReadRocksIdentity(dir);
+  if (std::filesystem::equivalent(dir, common_dir, ec) || (!id.empty() && id == ReadRocksIdentity(common_dir))) {
     return Status::InvalidArgument("common-code index " + common_dir + " is the protected index " + dir +
                                    " (or a copy of it)");
   }

@@ -151,7 +151,7 @@ class RocksIndex final : public Index {
 
  private:
   Status OpenDb();
-  std::string ReadIdentity() const;
+  std::string ReadIdentity() const;  // ReadRocksIdentity(dir_)
   Status LoadState();
   Status MultiGetPostings(Cf cf, const std::vector<std::string>& keys, bool fill_cache,
                           std::vector<Posting>* out) const;
@@ -350,13 +350,7 @@ Status RocksIndex::OpenDb() {
   return Status::OK();
 }
 
-// The database's identity as its directory says now (RocksDB's IDENTITY file; "" if unreadable).
-std::string RocksIndex::ReadIdentity() const {
-  std::ifstream in(dir_ + "/IDENTITY");
-  std::string id;
-  std::getline(in, id);
-  return id;
-}
+std::string RocksIndex::ReadIdentity() const { return ReadRocksIdentity(dir_); }
 
 Status RocksIndex::ReadU64(const char* key, uint64_t* v) const {
   std::string value;
@@ -1319,6 +1313,13 @@ Status MergeShardsIntoOne(const std::string& dir, uint32_t n, const std::string&
   fs::remove(target, ec);  // an empty directory
   fs::rename(staging, target, ec);
   return ec ? Status::IOError(out_dir + ": " + ec.message()) : Status::OK();
+}
+
+std::string ReadRocksIdentity(const std::string& dir) {
+  std::ifstream in(dir + "/IDENTITY");
+  std::string id;
+  std::getline(in, id);
+  return id;
 }
 
 Result<std::unique_ptr<Index>> OpenRocksIndex(const std::string& dir, const IndexOptions& options) {

@@ -8,6 +8,9 @@
 
 namespace doppel {
 
+// The database identity an ordinary index's directory holds now (RocksDB's IDENTITY file; a
+// copied directory keeps it), or "" when unreadable (a sharded index, nothing there).
+std::string ReadRocksIdentity(const std::string& dir);
 // An ordinary (single RocksDB) index, whatever `dir` holds.
 Result<std::unique_ptr<Index>> OpenRocksIndex(const std::string& dir, const IndexOptions& options);
 // All `shards` shards of the sharded index in `dir`; a missing shard is NotFound naming it

@@ -489,31 +489,25 @@ void LiteralAnchors(const Tokens& q, const std::vector<uint64_t>& qs, const std:
 bool JointlyRare(const std::vector<Fingerprint>& fps, const std::vector<uint32_t>& fp_gram,
                  const std::vector<Posting>& postings, uint32_t gram_k, uint32_t begin, uint32_t end,
                  uint32_t source, uint32_t max_df) {
-  std::vector<uint32_t> joint, next, joint_common;
+  std::vector<uint32_t> joint, joint_common, next;
   bool any = false, any_common = false;
+  // `acc` narrowed to the ids `with` holds too (set to them the first time, `*started` false).
+  auto narrow = [&next](std::vector<uint32_t>* acc, bool* started, const std::vector<uint32_t>& with) {
+    if (!*started) {
+      *acc = with;
+      *started = true;
+      return;
+    }
+    next.clear();
+    std::set_intersection(acc->begin(), acc->end(), with.begin(), with.end(), std::back_inserter(next));
+    acc->swap(next);
+  };
   for (size_t i = 0; i < fps.size(); ++i) {
     if (fps[i].position < begin || fps[i].position + gram_k > end) continue;
     const Posting& p = postings[fp_gram[i]];
     if (p.saturated || !std::binary_search(p.ids.begin(), p.ids.end(), source)) continue;
-    if (!any) {
-      joint = p.ids;
-      any = true;
-    } else {
-      next.clear();
-      std::set_intersection(joint.begin(), joint.end(), p.ids.begin(), p.ids.end(), std::back_inserter(next));
-      joint.swap(next);
-    }
-    if (p.common == 0 || !p.common_ids.empty()) {  // a listed common side (or none)
-      if (!any_common) {
-        joint_common = p.common_ids;
-        any_common = true;
-      } else {
-        next.clear();
-        std::set_intersection(joint_common.begin(), joint_common.end(), p.common_ids.begin(), p.common_ids.end(),
-                              std::back_inserter(next));
-        joint_common.swap(next);
-      }
-    }
+    narrow(&joint, &any, p.ids);
+    if (p.common == 0 || !p.common_ids.empty()) narrow(&joint_common, &any_common, p.common_ids);  // listed (or none)
     // (An intersection, never without source, only shrinks.)
     if (any_common && joint.size() + joint_common.size() <= max_df) return true;
   }
@@ -894,7 +888,7 @@ class SpellingFrequencies {
   // The document frequencies of spelling postings already read (keys[i]'s is postings[i]).
   void Remember(const std::vector<uint64_t>& keys, const std::vector<Posting>& postings) {
     for (size_t i = 0; i < keys.size(); ++i) {
-      df_[keys[i]] = postings[i].saturated ? UINT32_MAX : static_cast<uint32_t>(std::min<uint64_t>(postings[i].df(), UINT32_MAX));
+      df_[keys[i]] = postings[i].saturated ? UINT32_MAX : postings[i].df();
     }
   }
 
@@ -1076,7 +1070,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         const Fingerprint& f = fps[i];
         const Posting& p = gram_postings[fp_gram[i]];
         if (p.saturated || p.ids.empty()) continue;
-        const uint32_t df = static_cast<uint32_t>(std::min<uint64_t>(p.df(), UINT32_MAX));
+        const uint32_t df = p.df();
         const size_t end = std::min<size_t>(token_df.size(), size_t{f.position} + gram_k);
         for (size_t t = f.position; t < end; ++t) token_df[t] = token_df[t] == 0 ? df : std::min(token_df[t], df);
       }
