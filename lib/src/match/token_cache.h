@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "doppel/token.h"
+#include "doppel/winnow.h"
 
 namespace doppel {
 
@@ -25,6 +26,10 @@ struct TokenizedDocument {
   // anchors only, where Align makes the few grams it looks at.)
   uint32_t seed_k = 0;
   std::vector<uint64_t> seed_grams;
+  // Code: its winnowed fingerprints (as the index holds them), ordered by hash, then position:
+  // where it holds an answer's fingerprints is then a search per fingerprint, not a pass over
+  // its every k-gram per answer.
+  std::vector<Fingerprint> fingerprints_by_hash;
 };
 
 class TokenCache {
