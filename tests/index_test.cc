@@ -16,6 +16,7 @@
 #include "doppel/reader.h"
 #include "doppel/sketch.h"
 #include "index/codec.h"
+#include "index/posting_cache.h"
 #include "rocks_util.h"
 #include "test_util.h"
 
@@ -753,6 +754,62 @@ TEST_CASE("index: a reader's cached posting lists follow the writer and equal un
   CHECK(lookup(*OpenOk(dir, uncached)) == after);
   CHECK(lookup(*reader) == after);
   CHECK(std::count(after[0].begin(), after[0].end(), 0u) == 0);  // the replaced a
+}
+
+TEST_CASE("index: the posting cache returns the lists it keeps and stays within its budget") {
+  // 32 shards of 100 posting ids each; an entry costs its ids plus 24.
+  PostingCache cache(32 * 100);
+  // Keys of one shard (its top 5 mixed bits), so filling it is deterministic.
+  auto shard = [](uint64_t k) { return (k * 0x9E3779B97F4A7C15ull) >> 59; };
+  std::vector<uint64_t> keys;
+  for (uint64_t k = 1; keys.size() < 400; ++k) {
+    if (shard(k) == 7) keys.push_back(k);
+  }
+  auto list = [](uint64_t k, size_t n) {
+    Posting p;
+    for (size_t i = 0; i < n; ++i) p.ids.push_back(static_cast<uint32_t>(k * 10 + i));
+    return p;
+  };
+  Posting got;
+  CHECK(!cache.Get(keys[0], &got));
+  cache.Put(keys[0], list(keys[0], 30), cache.generation());  // cost 54
+  Posting absent;  // a fingerprint the index does not hold: cost 24
+  cache.Put(keys[1], absent, cache.generation());
+  Posting saturated;
+  saturated.saturated = true;
+  cache.Put(keys[2], saturated, cache.generation());  // 54 + 24 + 24 = 102 > 100: emptied first
+  CHECK(!cache.Get(keys[0], &got));
+  CHECK(!cache.Get(keys[1], &got));
+  REQUIRE(cache.Get(keys[2], &got));
+  CHECK(got.saturated);
+  CHECK(got.ids.empty());
+  // Many small entries (the slot table grows past its first size) all come back as kept.
+  PostingCache roomy(32 * 100000);
+  for (size_t i = 0; i < keys.size(); ++i) roomy.Put(keys[i], list(keys[i], i % 5), roomy.generation());
+  roomy.Put(keys[3], list(keys[3], 9), roomy.generation());  // already kept: the first list stays
+  for (size_t i = 0; i < keys.size(); ++i) {
+    REQUIRE(roomy.Get(keys[i], &got));
+    CHECK(!got.saturated);
+    CHECK(got.ids == list(keys[i], i % 5).ids);
+  }
+  const auto counts = roomy.Count();
+  CHECK(counts.hits == keys.size());
+  CHECK(counts.used == 24 * keys.size() + [&] { size_t n = 0; for (size_t i = 0; i < keys.size(); ++i) n += i % 5; return n; }());
+  // A list read before the cache was cleared is not kept; the cleared cache holds nothing.
+  const uint64_t before = roomy.generation();
+  roomy.Clear();
+  CHECK(!roomy.Get(keys[5], &got));
+  roomy.Put(keys[5], list(keys[5], 3), before);
+  CHECK(!roomy.Get(keys[5], &got));
+  roomy.Put(keys[5], list(keys[5], 3), roomy.generation());
+  REQUIRE(roomy.Get(keys[5], &got));
+  CHECK(got.ids == list(keys[5], 3).ids);
+  // A list longer than a shard's budget is not kept; a cache of no budget keeps nothing.
+  cache.Put(keys[9], list(keys[9], 90), cache.generation());
+  CHECK(!cache.Get(keys[9], &got));
+  PostingCache off(0);
+  off.Put(keys[0], list(keys[0], 1), off.generation());
+  CHECK(!off.Get(keys[0], &got));
 }
 
 // ---------------------------------------------------------------------------------------------
