@@ -101,6 +101,7 @@ class QueryFingerprints {
       if (slot_entry_[slot] == kNone) {
         slot_entry_[slot] = static_cast<uint32_t>(entries_.size());
         entries_.push_back({fps[i].hash, roll});
+        filter_bits_[Bit(roll) >> 6] |= uint64_t{1} << (Bit(roll) & 63);
       }
       entry_of_[i] = slot_entry_[slot];
     }
@@ -112,9 +113,47 @@ class QueryFingerprints {
   }
 
   // Records where `source` holds the answer's fingerprints as its own winnowed fingerprints
-  // (`by_hash`: those FingerprintsOf gives it, ordered by hash, then position): how often each,
-  // counted up to keep + 1 (past keep only "more than keep" matters), and the positions of its
-  // first `keep`.
+  // (those FingerprintsOf gives it, with `window`): how often each, and the positions of its
+  // first `keep`. `gram_hash(t)` is the fingerprint hash of the k-gram starting at t. One pass
+  // over the source's k-grams, hashing only those whose rolling value an entry has.
+  template <typename GramHash>
+  void Collect(const std::vector<uint64_t>& source, uint32_t window, size_t keep, GramHash&& gram_hash) {
+    keep_ = keep;
+    total_.assign(entries_.size(), 0);
+    positions_.resize(entries_.size() * keep);
+    if (entries_.empty() || source.size() < k_) return;
+    const size_t n = source.size() - k_ + 1;  // k-grams
+    const size_t w = std::max<uint32_t>(window, 1);
+    uint64_t roll = roll_.At(source.data());
+    for (size_t j = 0;; ++j) {
+      const uint32_t bit = Bit(roll);
+      if (filter_bits_[bit >> 6] >> (bit & 63) & 1) {
+        uint64_t gram = 0;
+        bool hashed = false;
+        for (size_t slot = Slot(roll); slot_entry_[slot] != kNone; slot = (slot + 1) & mask_) {
+          const uint32_t e = slot_entry_[slot];
+          // Past keep + 1 occurrences only "more than keep" matters: an entry that has them
+          // needs no more hashing (a table repeats one k-gram thousands of times).
+          if (entries_[e].roll != roll || total_[e] > keep) continue;
+          if (!hashed) {
+            gram = gram_hash(source.data() + j);
+            hashed = true;
+          }
+          if (entries_[e].hash != gram) continue;
+          if (Winnowed(source, j, n, w, gram, gram_hash)) {
+            if (total_[e] < keep) positions_[size_t{e} * keep + total_[e]] = static_cast<uint32_t>(j);
+            ++total_[e];
+          }
+          break;
+        }
+      }
+      if (j + 1 >= n) break;
+      roll = roll_.Slide(roll, source[j], source[j + k_]);
+    }
+  }
+
+  // The same from the source's winnowed fingerprints (`by_hash`: those FingerprintsOf gives it,
+  // ordered by hash, then position), for a window of at most 32: a merge of both in hash order.
   void Collect(const std::vector<uint64_t>& source, const std::vector<Fingerprint>& by_hash, size_t keep) {
     keep_ = keep;
     total_.assign(entries_.size(), 0);
@@ -157,6 +196,28 @@ class QueryFingerprints {
     uint64_t hash;  // the fingerprint
     uint64_t roll;  // the rolling value of its k-gram
   };
+  // Whether Winnow keeps k-gram j (hash g) of n: it is the rightmost minimum of one of the
+  // windows it is in (windows of w k-grams, or the one window of all when n < w).
+  template <typename GramHash>
+  static bool Winnowed(const std::vector<uint64_t>& source, size_t j, size_t n, size_t w, uint64_t g,
+                       GramHash& gram_hash) {
+    const size_t first = n < w ? 0 : (j + 1 >= w ? j + 1 - w : 0);  // first window's start
+    const size_t last = n < w ? 0 : std::min(j, n - w);             // last window's start
+    const size_t lo = first, hi = n < w ? n : last + w;              // the k-grams looked at
+    uint64_t grams[64];
+    if (hi - lo > 64) return true;  // a window over 32 k-grams: every occurrence anchors
+    for (size_t i = lo; i < hi; ++i) grams[i - lo] = i == j ? g : gram_hash(source.data() + i);
+    for (size_t start = first; start <= last; ++start) {
+      const size_t end = n < w ? n : start + w;
+      bool min = true;
+      for (size_t i = start; i < end && min; ++i) {
+        min = i < j ? grams[i - lo] >= g : (i == j || grams[i - lo] > g);
+      }
+      if (min) return true;
+    }
+    return false;
+  }
+  static uint32_t Bit(uint64_t roll) { return static_cast<uint32_t>((roll * 0xD6E8FEB86659FD93ull) >> 48); }
   size_t Slot(uint64_t roll) const { return (roll * 0x9E3779B97F4A7C15ull >> 20) & mask_; }
 
   uint32_t k_;
@@ -165,6 +226,7 @@ class QueryFingerprints {
   std::vector<uint32_t> slot_entry_;  // open addressing on the rolling value; kNone when free
   std::vector<Entry> entries_;        // distinct answer fingerprints
   std::vector<uint32_t> by_hash_order_;  // entries_ ordered by hash
+  uint64_t filter_bits_[1024] = {};   // 65,536-bit filter of the entries' rolling values
   std::vector<uint32_t> entry_of_;    // per answer fingerprint: its entry, or kNone
   size_t keep_ = 0;
   std::vector<uint32_t> total_;      // per entry: occurrences in the source
@@ -1227,12 +1289,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         if (info->kind != Kind::kCode) {
           fresh->seed_k = ao.seed_size;
           SeedGrams(fresh->hashes, fresh->seed_k, &fresh->seed_grams);
-        } else {
-          auto& by_hash = fresh->fingerprints_by_hash;
-          sketcher_.FingerprintsOf(fresh->hashes, Kind::kCode, &by_hash);
-          std::sort(by_hash.begin(), by_hash.end(), [](const Fingerprint& a, const Fingerprint& b) {
-            return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
-          });
         }
         token_cache_->Put(c.id, fresh);
         src = std::move(fresh);
@@ -1249,7 +1305,24 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         // table-like answer, aligned on its literal values, is also anchored where they recur.
         // The anchors, and the source ranges they open, stay proportional to the answer.
         constexpr size_t kMaxAnchorRepeats = 8;
-        query_fps.Collect(src->hashes, src->fingerprints_by_hash, kMaxAnchorRepeats);
+        // A source aligned often (a scan's common sources) has its winnowed fingerprints kept
+        // in hash order from its kIndexedFromUse-th answer on; before, a pass over its k-grams
+        // costs less than making them (most sources of single checks are aligned once or twice).
+        constexpr uint32_t kIndexedFromUse = 3;
+        const uint32_t window = index_->params().window;
+        if (window <= 32 && src->collects.fetch_add(1, std::memory_order_relaxed) + 1 >= kIndexedFromUse) {
+          std::call_once(src->by_hash_once, [&] {
+            auto& by_hash = src->fingerprints_by_hash;
+            sketcher_.FingerprintsOf(src->hashes, Kind::kCode, &by_hash);
+            std::sort(by_hash.begin(), by_hash.end(), [](const Fingerprint& a, const Fingerprint& b) {
+              return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
+            });
+          });
+          query_fps.Collect(src->hashes, src->fingerprints_by_hash, kMaxAnchorRepeats);
+        } else {
+          query_fps.Collect(src->hashes, window, kMaxAnchorRepeats,
+                            [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); });
+        }
         auto first_occurrences = [&](bool repeated_too) {
           for (size_t i = 0; i < fps.size(); ++i) {
             const auto [at, total] = query_fps.Occurrences(i);

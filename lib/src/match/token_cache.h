@@ -6,6 +6,7 @@
 // Thread-safety: all methods may be called concurrently (sharded, one mutex per shard).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -26,10 +27,13 @@ struct TokenizedDocument {
   // anchors only, where Align makes the few grams it looks at.)
   uint32_t seed_k = 0;
   std::vector<uint64_t> seed_grams;
-  // Code: its winnowed fingerprints (as the index holds them), ordered by hash, then position:
-  // where it holds an answer's fingerprints is then a search per fingerprint, not a pass over
-  // its every k-gram per answer.
-  std::vector<Fingerprint> fingerprints_by_hash;
+  // Code: its winnowed fingerprints (as the index holds them), ordered by hash, then position,
+  // made once (by_hash_once) when it is aligned often: where it holds an answer's fingerprints
+  // is then a merge, not a pass over its every k-gram per answer. `collects` counts the answers
+  // it was looked at for.
+  mutable std::atomic<uint32_t> collects{0};
+  mutable std::once_flag by_hash_once;
+  mutable std::vector<Fingerprint> fingerprints_by_hash;
 };
 
 class TokenCache {
