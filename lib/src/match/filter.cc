@@ -225,9 +225,9 @@ class QueryFingerprints {
   size_t mask_ = 0;
   std::vector<uint32_t> slot_entry_;  // open addressing on the rolling value; kNone when free
   std::vector<Entry> entries_;        // distinct answer fingerprints
+  std::vector<uint32_t> entry_of_;    // per answer fingerprint: its entry, or kNone
   std::vector<uint32_t> by_hash_order_;  // entries_ ordered by hash
   uint64_t filter_bits_[1024] = {};   // 65,536-bit filter of the entries' rolling values
-  std::vector<uint32_t> entry_of_;    // per answer fingerprint: its entry, or kNone
   size_t keep_ = 0;
   std::vector<uint32_t> total_;      // per entry: occurrences in the source
   std::vector<uint32_t> positions_;  // per entry: its first keep_ source positions
