@@ -831,7 +831,7 @@ TEST_CASE("token cache: evicts least recently used documents within its capacity
   CHECK(off.Get(1) == nullptr);
 }
 
-TEST_CASE("filter: verdicts are the same with the token cache cold, warm and off") {
+TEST_CASE("filter: verdicts are the same whether the token cache is cold or warm or off") {
   // A cached source is located in answers by a pass over its k-grams for its first two answers
   // and by its fingerprints in hash order from the third on: every check must read the same.
   // The second file repeats a function's shape (other names and values) far more often than a
@@ -854,7 +854,7 @@ TEST_CASE("filter: verdicts are the same with the token cache cold, warm and off
   REQUIRE(uncached.ok());
   const std::string step_copy = "def f(a, k=20):\n    t = 20\n    for x in a:\n        if x > k:\n            t += x * 20\n"
                                 "    return t\n\nprint(f([1, 2], 1))\n";
-  for (const std::string answer : {std::string(kRenamed), step_copy}) {
+  for (const std::string& answer : {std::string(kRenamed), step_copy}) {
     std::string expected;
     auto reference = (*uncached)->Check(answer, Kind::kCode, "python");
     REQUIRE(reference.ok());

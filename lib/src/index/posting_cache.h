@@ -35,7 +35,8 @@ namespace doppel {
 
 class PostingCache {
  public:
-  explicit PostingCache(size_t capacity) : per_shard_(capacity / kShards) {}
+  // A shard's ids are addressed with 31 bits (Slot): its budget is held under 2^30 ids.
+  explicit PostingCache(size_t capacity) : per_shard_(std::min(capacity / kShards, size_t{1} << 30)) {}
 
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
@@ -100,7 +101,8 @@ class PostingCache {
  private:
   static constexpr size_t kShards = 32;
   // An entry's key, flag, vector and hash node, in posting ids (4 bytes each): what a map entry
-  // cost, kept as the unit of the budget (a slot itself takes 16 bytes, at most twice per entry).
+  // cost, kept as the unit of the budget. The slots themselves take 16 bytes, 2-4 per entry (the
+  // table doubles at half full and keeps its size when emptied).
   static constexpr size_t kEntryCost = 24;
   static constexpr uint32_t kFree = UINT32_MAX;          // Slot::size of a free slot
   static constexpr uint32_t kSaturated = 1u << 31;       // Slot::size's flag (lists are shorter)
