@@ -74,10 +74,7 @@ std::string ReadMaybeGz(const fs::path& p) {
     gzclose(f);
     return out;
   }
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ReadWholeFile(p.string());
 }
 
 bool LooksLikeProse(const std::string& para) {
@@ -230,6 +227,13 @@ std::string JoinWords(const std::vector<std::string>& words, size_t begin, size_
     out += words[i];
   }
   return out;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace doppel::bench

@@ -43,6 +43,9 @@ std::vector<Paragraph> LoadRealProse(size_t min_words, size_t max_paragraphs);
 // reading and writing; errors name the document or the index.
 Result<std::shared_ptr<Index>> BuildBenchIndex(const std::string& dir, std::vector<Document> docs);
 
+// A file's bytes ("" when it cannot be read).
+std::string ReadWholeFile(const std::string& path);
+
 // Splits text into words (whitespace-separated) and joins them back.
 std::vector<std::string> SplitWords(const std::string& text);
 std::string JoinWords(const std::vector<std::string>& words, size_t begin, size_t end);

@@ -10,13 +10,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "corpus.h"
 #include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
 #include "doppel/index.h"
@@ -27,13 +26,6 @@
 using namespace doppel;
 
 namespace {
-std::string ReadWhole(const char* path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string TokenText(const std::string& text, const Token& t) {
   if (t.hash == IdentifierTokenHash()) return "ID";
   if (t.hash == StringTokenHash()) return "STR";
@@ -50,7 +42,7 @@ int CheckFiles(const std::string& dir, int argc, char** argv) {
   for (int a = 0; a < argc; ++a) {
     const Language* l = LanguageForPath(argv[a]);
     if (l == nullptr) continue;
-    const std::string text = ReadWhole(argv[a]);
+    const std::string text = bench::ReadWholeFile(argv[a]);
     std::printf("== %s\n", argv[a]);
     for (const bool lexed : {false, true}) {
       CheckRequest r;
@@ -93,7 +85,7 @@ int ImportLines(int argc, char** argv) {
   for (int a = 0; a < argc && shown < 40; ++a) {
     const Language* l = LanguageForPath(argv[a]);
     if (l == nullptr || l->grammar == nullptr) continue;
-    const std::string text = ReadWhole(argv[a]);
+    const std::string text = bench::ReadWholeFile(argv[a]);
     Tokens ts, lx;
     if (!NewCodeTokenizer(l)->Tokenize(text, &ts).ok() || !NewCodeLexer(l)->Tokenize(text, &lx).ok()) continue;
     auto marked = [](const Tokens& t) {
@@ -155,7 +147,7 @@ int main(int argc, char** argv) {
   for (; a < argc; ++a) {
     const Language* l = LanguageForPath(argv[a]);
     if (l == nullptr || l->grammar == nullptr) continue;
-    const std::string text = ReadWhole(argv[a]);
+    const std::string text = bench::ReadWholeFile(argv[a]);
     auto& tk = toks[l];
     if (!tk.first) tk = {NewCodeTokenizer(l), NewCodeLexer(l)};
     Tokens ts, lx;

@@ -151,7 +151,6 @@ class RocksIndex final : public Index {
 
  private:
   Status OpenDb();
-  std::string ReadIdentity() const;  // ReadRocksIdentity(dir_)
   Status LoadState();
   Status MultiGetPostings(Cf cf, const std::vector<std::string>& keys, bool fill_cache,
                           std::vector<Posting>* out) const;
@@ -346,11 +345,9 @@ Status RocksIndex::OpenDb() {
   }
   db_.reset(raw);
   // (The file, not DB::GetDbIdentity: a secondary instance does not give it.)
-  if (options_.read_only && options_.follow_writer) identity_ = ReadIdentity();
+  if (options_.read_only && options_.follow_writer) identity_ = ReadRocksIdentity(dir_);
   return Status::OK();
 }
-
-std::string RocksIndex::ReadIdentity() const { return ReadRocksIdentity(dir_); }
 
 Status RocksIndex::ReadU64(const char* key, uint64_t* v) const {
   std::string value;
@@ -795,7 +792,7 @@ Status RocksIndex::Refresh() {
   if (!identity_.empty() && !fs::exists(dir_ + "/IDENTITY", ec)) {
     return Status::Unavailable(dir_ + " no longer holds the index this reader opened: restart to serve it");
   }
-  const std::string now = ReadIdentity();
+  const std::string now = ReadRocksIdentity(dir_);
   if (now.empty()) return Status::OK();  // unreadable for now: the next refresh tries again
   if (!identity_.empty() && now != identity_) {
     return Status::Unavailable(dir_ + " now holds another index (identity " + now + " instead of " + identity_ +

@@ -105,11 +105,6 @@ class QueryFingerprints {
       }
       entry_of_[i] = slot_entry_[slot];
     }
-    by_hash_order_.resize(entries_.size());
-    for (uint32_t e = 0; e < entries_.size(); ++e) by_hash_order_[e] = e;
-    std::sort(by_hash_order_.begin(), by_hash_order_.end(), [&](uint32_t a, uint32_t b) {
-      return entries_[a].hash < entries_[b].hash;
-    });
   }
 
   // Records where `source` holds the answer's fingerprints as its own winnowed fingerprints
@@ -158,7 +153,12 @@ class QueryFingerprints {
     keep_ = keep;
     total_.assign(entries_.size(), 0);
     positions_.resize(entries_.size() * keep);
-    if (source.size() < k_) return;
+    if (by_hash_order_.size() != entries_.size()) {  // first use: the entries in hash order
+      by_hash_order_.resize(entries_.size());
+      for (uint32_t e = 0; e < entries_.size(); ++e) by_hash_order_[e] = e;
+      std::sort(by_hash_order_.begin(), by_hash_order_.end(),
+                [&](uint32_t a, uint32_t b) { return entries_[a].hash < entries_[b].hash; });
+    }
     // Both sides in hash order: a merge, galloping over the source's runs the answer skips.
     auto below = [](const Fingerprint& f, uint64_t h) { return f.hash < h; };
     auto it = by_hash.begin();
@@ -226,7 +226,7 @@ class QueryFingerprints {
   std::vector<uint32_t> slot_entry_;  // open addressing on the rolling value; kNone when free
   std::vector<Entry> entries_;        // distinct answer fingerprints
   std::vector<uint32_t> entry_of_;    // per answer fingerprint: its entry, or kNone
-  std::vector<uint32_t> by_hash_order_;  // entries_ ordered by hash
+  std::vector<uint32_t> by_hash_order_;  // entries_ ordered by hash (made by the first merge)
   uint64_t filter_bits_[1024] = {};   // 65,536-bit filter of the entries' rolling values
   size_t keep_ = 0;
   std::vector<uint32_t> total_;      // per entry: occurrences in the source
