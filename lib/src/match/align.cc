@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace doppel {
@@ -54,8 +55,14 @@ QueryGrams::QueryGrams(const std::vector<uint64_t>& query, uint32_t k)
   last_.assign(slots, UINT32_MAX);
   count_.assign(slots, 0);
   next_.assign(grams_.size(), UINT32_MAX);
+  // 8 bits per slot (16 per gram at least): a false pass 1 in 16 or fewer.
+  const int filter_bits = std::countr_zero(slots) + 3;
+  filter_shift_ = 64 - filter_bits;
+  filter_.assign((size_t{1} << filter_bits) / 64, 0);
   for (uint32_t i = 0; i < grams_.size(); ++i) {
-    uint64_t slot = SlotHash(grams_[i]) & mask_;
+    const uint64_t h = SlotHash(grams_[i]);
+    filter_[(h >> filter_shift_) / 64] |= uint64_t{1} << ((h >> filter_shift_) % 64);
+    uint64_t slot = h & mask_;
     while (keys_[slot] != kEmpty && keys_[slot] != grams_[i]) slot = (slot + 1) & mask_;
     keys_[slot] = grams_[i];
     next_[i] = last_[slot];
@@ -65,7 +72,9 @@ QueryGrams::QueryGrams(const std::vector<uint64_t>& query, uint32_t k)
 }
 
 uint32_t QueryGrams::Find(uint64_t gram) const {
-  uint64_t slot = SlotHash(gram) & mask_;
+  const uint64_t h = SlotHash(gram);
+  if ((filter_[(h >> filter_shift_) / 64] >> ((h >> filter_shift_) % 64) & 1) == 0) return UINT32_MAX;
+  uint64_t slot = h & mask_;
   while (keys_[slot] != kEmpty) {
     if (keys_[slot] == gram) return static_cast<uint32_t>(slot);
     slot = (slot + 1) & mask_;

@@ -84,6 +84,10 @@ class QueryGrams {
   uint32_t k_;
   std::vector<uint64_t> grams_;  // per query position
   uint64_t mask_ = 0;
+  // A bit per hash value (the slot hash's top bits), set for every query gram: most source grams
+  // are not the query's, and one bit in a small array tells so without probing the slots.
+  uint32_t filter_shift_ = 0;
+  std::vector<uint64_t> filter_;
   std::vector<uint64_t> keys_;   // per slot; kEmpty when free
   std::vector<uint32_t> last_;   // per slot: the gram's last query position
   std::vector<uint32_t> count_;  // per slot: its occurrences in the query
