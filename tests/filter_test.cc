@@ -649,6 +649,34 @@ TEST_CASE("align: a shape the source repeats counts between two seeds on one dia
   CHECK(out[0].matched == 20);
 }
 
+TEST_CASE("align: of two equal copies in the source the earlier comes first", "[align]") {
+  // Chains of equal score are taken in the order of their seeds: the copy met first in the
+  // source is the first span, whatever the order of the sort.
+  std::mt19937_64 rng(12);
+  const auto run = Seq(rng, 30);
+  auto query = Seq(rng, 10);
+  query.insert(query.end(), run.begin(), run.end());
+  const auto after = Seq(rng, 10);
+  query.insert(query.end(), after.begin(), after.end());
+  for (const uint32_t gap : {5u, 40u, 300u}) {
+    auto source = Seq(rng, 10);
+    source.insert(source.end(), run.begin(), run.end());
+    const auto between = Seq(rng, gap);
+    source.insert(source.end(), between.begin(), between.end());
+    source.insert(source.end(), run.begin(), run.end());
+    std::vector<AlignedSpan> out;
+    Align(query, source, AlignOptions(), &out);
+    INFO("gap " << gap);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].q_begin == 10);
+    CHECK(out[0].s_begin == 10);
+    CHECK(out[0].matched == 30);
+    CHECK(out[1].q_begin == 10);
+    CHECK(out[1].s_begin == 40 + gap);
+    CHECK(out[1].matched == 30);
+  }
+}
+
 TEST_CASE("align: distant runs on different diagonals are separate spans", "[align]") {
   std::mt19937_64 rng(5);
   const auto a = Seq(rng, 20), b = Seq(rng, 20);

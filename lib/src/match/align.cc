@@ -26,6 +26,26 @@ constexpr uint64_t kEmpty = 0;
 
 uint64_t SlotHash(uint64_t gram) { return gram * 0x9E3779B97F4A7C15ull; }
 
+// The chaining DP's best step to seed b (query position qb, source position sb) from the seeds
+// [from, to), as (score << 32) | (a + 1), or `best` when none beats it: the largest key is the
+// best score, of equal scores the latest seed. Written without branches, and built with a cost
+// model that lets the compiler vectorize it (lib/CMakeLists.txt): most steps looked at are
+// invalid (their source position out of reach: the same query shape met elsewhere in the
+// source), which as branches the processor could not predict.
+constexpr int64_t kAlone = 0xFFFFFFFF;  // the low half of a key that names no seed
+int64_t BestStep(const Seed* seeds, const int32_t* f, size_t from, size_t to, int32_t qb, int32_t sb, int32_t k,
+                 int32_t reach, int32_t max_drift, int64_t best) {
+  for (size_t a = from; a < to; ++a) {
+    const int32_t dq = qb - static_cast<int32_t>(seeds[a].q), ds = sb - static_cast<int32_t>(seeds[a].s);
+    const int32_t drift = std::abs(ds - dq);
+    const int32_t gain = 20 * std::min(std::min(dq, ds), k) - 5 * drift - std::max(dq - k, 0);
+    const int64_t key = (static_cast<int64_t>(f[a] + gain) << 32) + static_cast<int64_t>(a) + 1;
+    const int64_t valid = -static_cast<int64_t>((dq > 0) & (ds > 0) & (ds <= reach) & (drift <= max_drift));
+    best = std::max(best, (key & valid) | (INT64_MIN & ~valid));
+  }
+  return best;
+}
+
 }  // namespace
 
 namespace {
@@ -175,40 +195,35 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
   std::sort(seeds.begin(), seeds.end(), [](const Seed& a, const Seed& b) { return a.Key() < b.Key(); });
 
   // Chaining DP. f[b] = best score of a chain ending in seed b; a step from a to b gains the
-  // query tokens b adds (at most k) minus a penalty for drift (an indel) and for the gap.
+  // query tokens b adds (at most k) minus a penalty for drift (an indel) and for the gap. Scores
+  // are integers in twentieths of a token (a token 20, a token of drift 5, a token of gap past
+  // k 1), so equal chains tie exactly; of equal predecessors the latest wins. The steps looked
+  // at are the seeds at most kLookback back whose query position is within reach (BestStep).
   const size_t n = seeds.size();
-  std::vector<float> f(n);
+  std::vector<int32_t> f(n);
   std::vector<int32_t> pred(n, -1);
-  const int64_t reach = static_cast<int64_t>(o.max_gap) + k;
+  const int32_t reach = static_cast<int32_t>(o.max_gap + k), drift_max = static_cast<int32_t>(o.max_drift);
+  const int32_t kk = static_cast<int32_t>(k);
+  size_t lo = 0;  // the first seed whose query position is within reach of b's
   for (size_t b = 0; b < n; ++b) {
-    f[b] = static_cast<float>(k);
-    const int64_t qb = seeds[b].q, sb = seeds[b].s;
-    const size_t stop = b > kLookback ? b - kLookback : 0;
-    for (size_t a = b; a-- > stop;) {
-      const int64_t dq = qb - seeds[a].q;
-      if (dq > reach) break;
-      if (dq <= 0) continue;
-      const int64_t ds = sb - seeds[a].s;
-      if (ds <= 0 || ds > reach) continue;
-      const int64_t drift = std::abs(ds - dq);
-      if (drift > o.max_drift) continue;
-      const float gain = static_cast<float>(std::min<int64_t>({dq, ds, k})) -
-                         0.25f * static_cast<float>(drift) -
-                         0.05f * static_cast<float>(std::max<int64_t>(0, dq - k));
-      if (f[a] + gain > f[b]) {
-        f[b] = f[a] + gain;
-        pred[b] = static_cast<int32_t>(a);
-      }
-    }
+    const int32_t qb = static_cast<int32_t>(seeds[b].q), sb = static_cast<int32_t>(seeds[b].s);
+    while (static_cast<int32_t>(seeds[lo].q) < qb - reach) ++lo;
+    // Starting alone scores 20k; a step must beat it (a tie keeps the seed a chain's start).
+    const int64_t best = BestStep(seeds.data(), f.data(), std::max(lo, b > kLookback ? b - kLookback : 0), b, qb, sb,
+                                  kk, reach, drift_max, (int64_t{20 * kk} << 32) | kAlone);
+    f[b] = static_cast<int32_t>(best >> 32);
+    if ((best & kAlone) != kAlone) pred[b] = static_cast<int32_t>((best & kAlone) - 1);
   }
 
-  // Extract chains, best first; a chain stops where it reaches a seed already used.
-  std::vector<uint32_t> order(n);
-  for (uint32_t i = 0; i < n; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return f[a] > f[b]; });
+  // Extract chains, best first (of equal scores, the earlier seed); a chain stops where it
+  // reaches a seed already used.
+  std::vector<uint64_t> order(n);
+  for (uint32_t i = 0; i < n; ++i) order[i] = uint64_t{static_cast<uint32_t>(INT32_MAX - f[i])} << 32 | i;
+  std::sort(order.begin(), order.end());
   std::vector<bool> used(n, false);
   std::vector<uint32_t> chain;
-  for (uint32_t end : order) {
+  for (const uint64_t key : order) {
+    const uint32_t end = static_cast<uint32_t>(key);
     if (used[end]) continue;
     chain.clear();
     for (int32_t c = static_cast<int32_t>(end); c >= 0 && !used[c]; c = pred[c]) {
