@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <bitset>
 #include <array>
 #include <cctype>
 #include <cstring>
@@ -727,6 +728,9 @@ class CodeLexer final : public Tokenizer {
       // Bracket pairs (C++'s operator() and [[attributes]]) are read one bracket at a time.
       it = it->size() > 1 && it->find_first_of("()[]{}") != std::string::npos ? operators_.erase(it) : std::next(it);
     }
+    for (const std::string_view op : operators_) {
+      if (op.size() > 1) operator_starts_.set(PairIndex(op[0], op[1]));
+    }
     rust_ = lang->name == "rust";
     python_ = lang->name == "python";
     ruby_ = lang->name == "ruby";
@@ -1162,7 +1166,8 @@ class CodeLexer final : public Tokenizer {
       size_t len = 1;
       const bool generic_close = generics_ && macro_depth < 0 && c == '>' && at(i + 1) == '>' && i > 0 &&
                                  at(i - 1) != ' ' && at(i - 1) != '\t' && at(i + 2) != '=' && !std::isdigit(at(i + 2));
-      for (size_t l = std::min<size_t>(4, n - i); l > 1 && !generic_close; --l) {
+      const bool longer = i + 1 < n && operator_starts_.test(PairIndex(text[i], text[i + 1]));
+      for (size_t l = std::min<size_t>(4, n - i); l > 1 && longer && !generic_close; --l) {
         if (operators_.count(text.substr(i, l))) {
           len = l;
           break;
@@ -1378,6 +1383,10 @@ class CodeLexer final : public Tokenizer {
   }
   std::unordered_map<std::string_view, Word> words_;
   std::unordered_set<std::string_view> directives_, operators_;
+  // The first two bytes of every operator longer than one byte: most punctuation starts none,
+  // and is then read as one byte without looking up its longer spellings.
+  static size_t PairIndex(char a, char b) { return size_t{static_cast<unsigned char>(a)} << 8 | static_cast<unsigned char>(b); }
+  std::bitset<1 << 16> operator_starts_;
   std::unordered_set<uint64_t> operand_words_;  // hashes of words that end an operand (this, true)
   struct ImportOpener {
     std::vector<uint64_t> tokens;
