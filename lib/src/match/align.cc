@@ -36,7 +36,10 @@ constexpr int64_t kAlone = 0xFFFFFFFF;  // the low half of a key that names no s
 int64_t BestStep(const Seed* seeds, const int32_t* f, size_t from, size_t to, int32_t qb, int32_t sb, int32_t k,
                  int32_t reach, int32_t max_drift, int64_t best) {
   for (size_t a = from; a < to; ++a) {
-    const int32_t dq = qb - static_cast<int32_t>(seeds[a].q), ds = sb - static_cast<int32_t>(seeds[a].s);
+    // dq is within [0, reach] (the window); ds is clamped to [0, reach + 1], which keeps every
+    // step valid or not as it was and the arithmetic far from overflowing.
+    const int32_t dq = qb - static_cast<int32_t>(seeds[a].q);
+    const int32_t ds = std::clamp(sb - static_cast<int32_t>(seeds[a].s), 0, reach + 1);
     const int32_t drift = std::abs(ds - dq);
     const int32_t gain = 20 * std::min(std::min(dq, ds), k) - 5 * drift - std::max(dq - k, 0);
     const int64_t key = (static_cast<int64_t>(f[a] + gain) << 32) + static_cast<int64_t>(a) + 1;
@@ -202,7 +205,10 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
   const size_t n = seeds.size();
   std::vector<int32_t> f(n);
   std::vector<int32_t> pred(n, -1);
-  const int32_t reach = static_cast<int32_t>(o.max_gap + k), drift_max = static_cast<int32_t>(o.max_drift);
+  // (Options past 2^24 tokens mean "no limit" here, and stay clear of int32 overflow.)
+  constexpr uint64_t kNoLimit = uint64_t{1} << 24;
+  const int32_t reach = static_cast<int32_t>(std::min<uint64_t>(uint64_t{o.max_gap} + k, kNoLimit));
+  const int32_t drift_max = static_cast<int32_t>(std::min<uint64_t>(o.max_drift, kNoLimit));
   const int32_t kk = static_cast<int32_t>(k);
   size_t lo = 0;  // the first seed whose query position is within reach of b's
   for (size_t b = 0; b < n; ++b) {
