@@ -35,7 +35,8 @@ struct ScanOptions {
   // parsed and checked again only when that check redacts or blocks, so a flagged file's spans
   // are the parse's. Faster (no parse for most files), at the cost of a file the lexer's tokens
   // miss: scanning 4,409 files of new code, the default's 205 flagged files were flagged, with
-  // byte-identical results, in 53–57% of the default's time (bench/README.md).
+  // byte-identical results, in about half the default's time (52% in the latest pairs,
+  // bench/README.md).
   bool lexer_first = false;
   // Tasks (doppel/executor.h runs them): a kCheck task (rank, world) checks the documents whose
   // position in input order is rank modulo world (reading past the others) and leaves

@@ -11,7 +11,8 @@
 // - thp:always, metadata_thp:always — jemalloc asks for transparent huge pages on its extents
 //   (MADV_HUGEPAGE; Debian's kernels enable THP on madvise): a code scan's token streams and
 //   posting lists fill a few hundred MB, which took about 95,000 page faults in 4 KB pages and
-//   7,500 with huge pages (the scan 8-11% faster; peak RSS 534-545 MB instead of 497-501 MB).
+//   7,500 with huge pages (the scan 4.19-4.45 s instead of 4.60-4.89 s in three interleaved
+//   pairs; peak RSS 534-545 MB instead of 497-501 MB).
 //   Where the kernel has THP off, the setting is a no-op.
 //
 // A 100-line code check's p99 on the 500 MB code index: jemalloc's defaults 6.5-12.8 ms,

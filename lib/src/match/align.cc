@@ -84,7 +84,8 @@ QueryGrams::QueryGrams(const std::vector<uint64_t>& query, uint32_t k)
   filter_.assign((size_t{1} << filter_bits) / 64, 0);
   for (uint32_t i = 0; i < grams_.size(); ++i) {
     const uint64_t h = SlotHash(grams_[i]);
-    filter_[(h >> filter_shift_) / 64] |= uint64_t{1} << ((h >> filter_shift_) % 64);
+    const auto [word, bit] = FilterBit(h);
+    filter_[word] |= bit;
     uint64_t slot = h & mask_;
     while (keys_[slot] != kEmpty && keys_[slot] != grams_[i]) slot = (slot + 1) & mask_;
     keys_[slot] = grams_[i];
@@ -96,7 +97,7 @@ QueryGrams::QueryGrams(const std::vector<uint64_t>& query, uint32_t k)
 
 uint32_t QueryGrams::Find(uint64_t gram) const {
   const uint64_t h = SlotHash(gram);
-  if ((filter_[(h >> filter_shift_) / 64] >> ((h >> filter_shift_) % 64) & 1) == 0) return UINT32_MAX;
+  if (const auto [word, bit] = FilterBit(h); (filter_[word] & bit) == 0) return UINT32_MAX;
   uint64_t slot = h & mask_;
   while (keys_[slot] != kEmpty) {
     if (keys_[slot] == gram) return static_cast<uint32_t>(slot);

@@ -10,6 +10,7 @@
 // its ends extended token by token while the tokens agree.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -88,6 +89,11 @@ class QueryGrams {
   // are not the query's, and one bit in a small array tells so without probing the slots.
   uint32_t filter_shift_ = 0;
   std::vector<uint64_t> filter_;
+  // The word of filter_ that holds slot hash `h`'s bit, and the bit.
+  std::pair<std::size_t, uint64_t> FilterBit(uint64_t h) const {
+    const uint64_t b = h >> filter_shift_;
+    return {b / 64, uint64_t{1} << (b % 64)};
+  }
   std::vector<uint64_t> keys_;   // per slot; kEmpty when free
   std::vector<uint32_t> last_;   // per slot: the gram's last query position
   std::vector<uint32_t> count_;  // per slot: its occurrences in the query
