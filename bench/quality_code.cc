@@ -1,7 +1,8 @@
 // The code quality suite: recall of renamed / reformatted / embedded copies of protected
 // functions and false flags on new functions, at the documented defaults.
 //   quality_code [CORPUS=/tmp/doppel-code-corpus] [WORK=/tmp/doppel-quality-code] [PER_CLASS=200]
-//   (QC_SET="key=value,...": other settings; QC_COMMON=DIR: a common-code index read beside)
+//   (QC_SET="key=value,...": other settings; QC_COMMON=DIR: a common-code index read beside;
+//   QC_LEXER_FIRST=1: each answer read by the lexer first, as the scan reads code)
 //
 // Corpus: CORPUS/<language>/ (bench/code_corpus.sh): real code per language. Functions are
 // extracted with the same tree-sitter grammars doppel links. CORPUS/<language>/ holds the
@@ -715,6 +716,11 @@ int main(int argc, char** argv) {
 
   // Check every query on all cores (Check is thread-safe); everything above was serial and
   // deterministic, and the tallies below run in query order.
+  // QC_LEXER_FIRST=1: every answer checked as the scan checks code (CheckRequest::lexer_first).
+  CheckRequest request;
+  if (const char* lf = std::getenv("QC_LEXER_FIRST"); lf != nullptr && std::string_view(lf) == "1") {
+    request.lexer_first = true;
+  }
   auto check_all = [&](const Filter& f) {
     std::atomic<size_t> next{0};
     std::atomic<bool> failed{false};
@@ -724,7 +730,7 @@ int main(int argc, char** argv) {
       pool.emplace_back([&] {
         for (size_t i; (i = next.fetch_add(1)) < queries.size();) {
           const auto a = std::chrono::steady_clock::now();
-          auto v = f.Check(queries[i].text);
+          auto v = f.Check(queries[i].text, request);
           queries[i].us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
           if (!v.ok()) {
             std::fprintf(stderr, "check failed: %s\n", v.status().ToString().c_str());

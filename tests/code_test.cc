@@ -130,9 +130,8 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
   for (const auto& e : std::filesystem::directory_iterator(std::string(DOPPEL_TEST_DATA) + "/code_normalization")) {
     const Case c = ReadCase(e.path());
     INFO(e.path().filename().string());
-    // A parse error's recovery, and JSX text between tags (one leaf in the parse), are not
-    // what a lexer reads.
-    if (e.path().filename().string().find("broken") != std::string::npos || c.lang == "tsx") continue;
+    // A parse error's recovery is not what a lexer reads.
+    if (e.path().filename().string().find("broken") != std::string::npos) continue;
     CheckLexerReadsParse(c.lang, c.a);
     CheckLexerReadsParse(c.lang, c.b);
     ++cases;
@@ -207,6 +206,32 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
                        "type R = Record<string, number>;\nlet a: T[number] | string & X;\n"
                        "const f: (x: T) => number = (x) => x.length;\nconst n = g(items[0]);\n"
                        "export const k: unique symbol = Symbol('k');\nconst unique = new Set();\nunique.add(1);\n");
+  // JavaScript's private names, optional chaining, `async` arrow functions and contextual
+  // words used as names and keys; JSX attribute names with hyphens.
+  CheckLexerReadsParse("javascript",
+                       "class A {\n  #x = 1;\n  #m() { return this.#x?.y ?? a?.[0] ?? f?.(1); }\n  static #s;\n"
+                       "  has(o) { return #x in o; }\n  delete(key) { return from < 5 && set === undefined; }\n}\n"
+                       "const t = c ?.5 : 1;\nit('runs', async () => { await go(); });\n"
+                       "const o = { a: 1, default: false };\nswitch (k) { case 1: break; default: go(); }\n");
+  CheckLexerReadsParse("tsx", "const e = <input aria-label={label} data-test-id=\"x\" onChange={f} />;\n"
+                              "const o = { delete: 1, default: 2 };\nfunction g<T extends string>(x: T) { return x; }\n");
+  // Ruby's symbols (of variables, setters, operators, quoted), code in a string's #{...} whose
+  // strings hold quotes, special globals, and the number suffixes' words as names.
+  CheckLexerReadsParse("ruby",
+                       "def f(i, r)\n  x = [:@a, :@@b, :$c, :d, :e?, :f=, :\"g h\", :'i']\n  y = v.reduce(:+)\n"
+                       "  s = \"'#{string.gsub('\\\\') { '\\\\\\\\' }.gsub('\\\"', '\"')}'\"\n"
+                       "  t = \"a #{h[\"k\"]} b\"\n  warn $!.message if $0 == __FILE__ && $1\n  i + r\nend\n");
+  // Rust: a primitive type's word before `::` and `_` as a type argument are names; in a
+  // macro's token tree (macro_rules! bodies too) `else`, `in` and `move` are names.
+  CheckLexerReadsParse("rust",
+                       "fn f() {\n    let a = u8::MAX;\n    let b = char::from_u32(3);\n    let v: Vec<_> = it.collect();\n"
+                       "    match y { _ => 1 }\n    assert!(x in y, move || z);\n}\n"
+                       "macro_rules! m {\n    ($x:expr) => { if $x { 1 } else { 2 } };\n}\n");
+  // C++: `long(x)` is a call of a name; an #if's or #elif's line ends in a newline leaf.
+  CheckLexerReadsParse("cpp", "#if FOO && \\\n    BAR\nint x = long(y) + unsigned(z);\n#elif BAZ\nint z = 1;\n#endif\n");
+  // C#: the discard before `=>`, and a lambda's implicit parameter (a name).
+  CheckLexerReadsParse("c_sharp", "class A {\n  void F() {\n    Run(_ => Go(1), null);\n"
+                                  "    var r = v switch { 1 => 2, _ => 3 };\n    M(h => h.Ok);\n  }\n}\n");
   // Keywords after a member access (lexer_member_keywords).
   CheckLexerReadsParse("java",
                        "class B {\n  Class<?> c = String.class;\n  Object o = B.this;\n  Inner i = outer.new Inner();\n"
@@ -690,15 +715,16 @@ TEST_CASE("code: renamed copies are found, localized and told apart from look-al
 }
 
 TEST_CASE("code: CheckRequest::lexed_code reads the answer's code with the first-pass lexer") {
-  // JSX text between tags is one leaf in the parse and words and punctuation to a lexer, so the
-  // two readings of this component count different tokens; both find the copy.
+  // JSX text between tags is one leaf in both readings; a regular expression after `)` is one
+  // to the parse and a division to a lexer, which cannot tell it from `(a) / b / c`.
   const std::string component =
       "export function Greeting({ name, count }: Props) {\n"
       "  const [open, setOpen] = useState(false);\n"
       "  const label = count > 1 ? `${count} new messages` : 'one new message';\n"
+      "  if (open) /^a+$/.test(name) && track(name);\n"
       "  return (\n"
-      "    <div className=\"greeting\" onClick={() => setOpen(!open)}>\n"
-      "      Hello there, dear friend: you have {label} waiting in the inbox today.\n"
+      "    <div className=\"greeting\" aria-label=\"hello\" onClick={() => setOpen(!open)}>\n"
+      "      Hello there, dear friend: you have {label} waiting in the inbox today &amp; more.\n"
       "      {open && <List items={items.filter((m) => m.unread)} onSelect={select} />}\n"
       "    </div>\n"
       "  );\n"
@@ -717,12 +743,65 @@ TEST_CASE("code: CheckRequest::lexed_code reads the answer's code with the first
     REQUIRE(p.ok());
     REQUIRE(l.ok());
     INFO(answer);
-    CHECK(l->query_tokens > p->query_tokens);  // the JSX text's words
+    CHECK(l->query_tokens > p->query_tokens);  // the regular expression's pieces
     REQUIRE(!p->spans.empty());
     REQUIRE(!l->spans.empty());
     CHECK(l->spans.front().source_name == "ui/Greeting.tsx");
     CHECK(l->action == p->action);
   }
+}
+
+TEST_CASE("code: CheckRequest::lexer_first gives a flagged answer the parse's verdict") {
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
+  auto filter = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(filter.ok());
+  // A copy: flagged by the lexed pass, then parsed and checked again (the same verdict as the
+  // parse alone, its spans whole). New code: the lexed pass's verdict, its code never parsed
+  // (a regular expression after `)` tells the two readings apart).
+  const std::string fresh = "def probe(ok, s):\n    if ok: return s\n    return s.strip()\n";
+  for (const std::string& answer : {std::string(kProtected), fresh}) {
+    CheckRequest parsed, lexed, first;
+    parsed.kind = lexed.kind = first.kind = Kind::kCode;
+    parsed.language = lexed.language = first.language = "python";
+    lexed.lexed_code = true;
+    first.lexer_first = true;
+    auto p = (*filter)->Check(answer, parsed);
+    auto l = (*filter)->Check(answer, lexed);
+    auto f = (*filter)->Check(answer, first);
+    REQUIRE(p.ok());
+    REQUIRE(l.ok());
+    REQUIRE(f.ok());
+    INFO(answer);
+    CHECK(!f->partial);
+    if (answer == fresh) {
+      CHECK(p->action == Action::kAllow);
+      CHECK(f->action == l->action);
+      CHECK(f->query_tokens == l->query_tokens);
+      continue;
+    }
+    CHECK(p->action == Action::kBlock);
+    CHECK(f->action == p->action);
+    CHECK(f->reason == p->reason);
+    REQUIRE(f->spans.size() == p->spans.size());
+    for (size_t i = 0; i < p->spans.size(); ++i) {
+      CHECK(f->spans[i].query.start == p->spans[i].query.start);
+      CHECK(f->spans[i].query.end == p->spans[i].query.end);
+      CHECK(f->spans[i].matched_tokens == p->spans[i].matched_tokens);
+    }
+  }
+  // TSX: the lexed pass reads a regular expression after `)` as a division, so an answer that
+  // is not flagged keeps the lexer's token count.
+  const std::string jsx = "function f(ok, s) {\n  if (ok) /^a+$/.test(s) && go();\n  return <b>{s}</b>;\n}\n";
+  CheckRequest first, parsed;
+  first.kind = parsed.kind = Kind::kCode;
+  first.language = parsed.language = "tsx";
+  first.lexer_first = true;
+  auto f = (*filter)->Check(jsx, first);
+  auto p = (*filter)->Check(jsx, parsed);
+  REQUIRE(f.ok());
+  REQUIRE(p.ok());
+  CHECK(f->query_tokens > p->query_tokens);
 }
 
 TEST_CASE("code: CheckRequest::stop_when_flagged stops at the first span that redacts") {

@@ -100,17 +100,17 @@ TEST_CASE("scan: a repository's copies are reported with sources, lines and rena
   CHECK(Contains(ReadFile(fx.report + "/report.html"), "skipped 1 binary, 0 empty and 6 repeated files"));
 }
 
-TEST_CASE("scan: --lexer-first reports what the default reports", "[scan]") {
+TEST_CASE("scan: code read by the lexer first reports what --parse-all reports", "[scan]") {
   Fixture fx;
   // New code beside the copy: read by the lexer only, and not flagged either way.
   WriteFile(fx.repo + "/src/fresh.py",
             "def tally(votes):\n    counts = {}\n    for v in votes:\n        counts[v] = counts.get(v, 0) + 1\n"
             "    return sorted(counts.items(), key=lambda kv: -kv[1])\n");
-  const CommandResult exact = fx.Scan("--quiet");
+  const CommandResult exact = fx.Scan("--quiet --parse-all");
   INFO(Describe(exact));
   REQUIRE(exact.exit_code == 0);
   const std::string exact_results = ReadFile(fx.report + "/results.jsonl");
-  const CommandResult lexed = fx.Scan("--quiet --lexer-first");
+  const CommandResult lexed = fx.Scan("--quiet");
   INFO(Describe(lexed));
   REQUIRE(lexed.exit_code == 0);
   const std::string lexed_results = ReadFile(fx.report + "/results.jsonl");
@@ -125,11 +125,11 @@ TEST_CASE("scan: --lexer-first reports what the default reports", "[scan]") {
     const std::string policy = fx.tmp / ("policy-" + redact_to + ".json");
     WriteFile(policy, "{\"actions\": {\"allow\": \"allow\", \"annotate\": \"annotate\", \"redact\": \"" + redact_to +
                           "\", \"block\": \"block\"}}\n");
-    const CommandResult with_policy = fx.Scan("--quiet --policy " + Quote(policy));
+    const CommandResult with_policy = fx.Scan("--quiet --parse-all --policy " + Quote(policy));
     INFO(Describe(with_policy));
     REQUIRE(with_policy.exit_code == 0);
     const std::string policy_results = ReadFile(fx.report + "/results.jsonl");
-    const CommandResult lexed_policy = fx.Scan("--quiet --lexer-first --policy " + Quote(policy));
+    const CommandResult lexed_policy = fx.Scan("--quiet --lexer-first --policy " + Quote(policy));  // the old name
     INFO(Describe(lexed_policy));
     REQUIRE(lexed_policy.exit_code == 0);
     CHECK(ReadFile(fx.report + "/results.jsonl") == policy_results);

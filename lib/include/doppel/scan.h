@@ -33,11 +33,11 @@ struct ScanOptions {
   size_t report_documents = 500;
   // Code files are first read by the first-pass lexer (NewCodeLexer) instead of parsed, and
   // parsed and checked again only when that check redacts or blocks, so a flagged file's spans
-  // are the parse's. Faster (no parse for most files), at the cost of a file the lexer's tokens
-  // miss: scanning 4,409 files of new code, the default's 205 flagged files were flagged, with
-  // byte-identical results, in about half the default's time (52% in the latest pairs,
-  // bench/README.md).
-  bool lexer_first = false;
+  // are the parse's (CheckRequest::lexer_first). The default: in about half the time of parsing
+  // every file, and over the code quality suite's 3,850 answers and the scan benchmark's 4,409
+  // files it flagged what parsing every file flags (bench/README.md); a file whose lexed tokens
+  // fall short of a flag the parse would give is missed.
+  bool lexer_first = true;
   // Tasks (doppel/executor.h runs them): a kCheck task (rank, world) checks the documents whose
   // position in input order is rank modulo world (reading past the others) and leaves
   // REPORT/.tasks/check-<rank>.part; the kReport task merges every part into the three files,

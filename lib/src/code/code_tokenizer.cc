@@ -167,7 +167,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v5/" + lang->name) {
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v6/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -698,6 +698,7 @@ class CodeLexer final : public Tokenizer {
         operators_.insert(t);
       }
     }
+    dollar_names_ = lang->name == "javascript" || lang->name == "typescript" || lang->name == "tsx";
     for (const std::string& w : lang->word_tokens) {
       words_[w].keyword = true;
       operand_words_.insert(Hash(w));  // true, null: a `/` after them divides
@@ -722,7 +723,12 @@ class CodeLexer final : public Tokenizer {
     // `_` is a name in the parse of most files of the other languages (a few patterns read it
     // as a keyword).
     if (auto it = words_.find("_"); it != words_.end() && lang->name != "rust") it->second.keyword = false;
+    // Ruby's number suffixes (3i, 2r, 1ri) are words of its grammar, and names everywhere else.
+    if (lang->name == "ruby") {
+      for (const std::string_view suffix : {"i", "r", "ri"}) words_.erase(suffix);
+    }
     operators_.insert("...");
+    if (dollar_names_) operators_.insert("?.");  // optional chaining (a named leaf, not a keyword)
     operators_.erase("?:");
     for (auto it = operators_.begin(); it != operators_.end();) {
       // Bracket pairs (C++'s operator() and [[attributes]]) are read one bracket at a time.
@@ -732,12 +738,13 @@ class CodeLexer final : public Tokenizer {
       if (op.size() > 1) operator_starts_.set(PairIndex(op[0], op[1]));
     }
     rust_ = lang->name == "rust";
+    csharp_ = lang->name == "c_sharp";
     python_ = lang->name == "python";
     ruby_ = lang->name == "ruby";
     c_like_ = lang->name == "c" || lang->name == "cpp";
     generics_ = lang->name != "c" && !python_ && !ruby_ && lang->name != "go" && lang->name != "javascript";
-    dollar_names_ = lang->name == "javascript" || lang->name == "typescript" || lang->name == "tsx";
     types_ = lang->name == "typescript" || lang->name == "tsx";
+    jsx_ = lang->name == "javascript" || lang->name == "tsx";
     slash_regex_ = lang->strings.count("regex") > 0;
     signed_numbers_ = lang->lexer_signed_numbers;
     // Spelled sequences joined by `+` as token hashes (`*`, which any token matches: 0).
@@ -819,6 +826,12 @@ class CodeLexer final : public Tokenizer {
       if (std::find(std::begin(kClosers), std::end(kClosers), last.hash) != std::end(kClosers)) return false;
       return true;
     };
+    bool condition_line = false;  // in an #if or #elif line (C, C++)
+    // JSX (JavaScript and TSX): the elements open around the lexer, innermost last, each with the
+    // bracket depth of its `<` and what is being read: its opening tag, its children (text
+    // between tags is one leaf, the grammar's jsx_text), or its closing tag.
+    enum class Jsx : uint8_t { kTag, kChildren, kClosing };
+    std::vector<std::pair<int, Jsx>> jsx;
     // Ruby heredocs opened on the current line: [body start, end of its terminator line).
     std::vector<std::pair<size_t, size_t>> heredocs;
     size_t i = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;  // a byte order mark, which the parse skips
@@ -826,6 +839,35 @@ class CodeLexer final : public Tokenizer {
       const unsigned char c = at(i);
       const size_t b = i;
       const uint32_t start_line = line;
+      if (!jsx.empty() && jsx.back().second == Jsx::kChildren && jsx.back().first == depth) {
+        if (c == '&') {  // a character reference, &amp; &#123; &#x1F;: a leaf of its own
+          size_t e = i + 1;
+          while (e < n && e < i + 33 && (std::isalnum(at(e)) || at(e) == '#')) ++e;
+          if (at(e) == ';' && e > i + 1) {
+            push(Hash(text.substr(i, e + 1 - i)), 0, i, e + 1, line);
+            i = e + 1;
+            continue;
+          }
+        }
+        if (std::string_view("<>{}&").find(static_cast<char>(c)) == std::string_view::npos) {
+          // Text up to the next tag, expression or reference: a leaf when it holds more than
+          // line breaks and the indentation after them (as the grammar's scanner reads it).
+          size_t e = i;
+          bool saw_text = false, at_newline = false;
+          for (; e < n && std::string_view("<>{}&").find(text[e]) == std::string_view::npos; ++e) {
+            if (text[e] == '\n') {
+              at_newline = true;
+            } else {
+              at_newline = at_newline && std::isspace(at(e));
+              saw_text = saw_text || !at_newline;
+            }
+          }
+          if (saw_text) push(Hash(text.substr(i, e - i)), 0, i, e, line);
+          count_lines(i, e);
+          i = e;
+          continue;
+        }
+      }
       if (c == '\n' && !heredocs.empty()) {
         // The bodies of the heredocs opened on the line this newline ends, one after another,
         // each from the newline before it (as the parse reads them). A body that starts before
@@ -842,6 +884,11 @@ class CodeLexer final : public Tokenizer {
         continue;
       }
       if (c == '\n') {
+        // (C and C++: the newline that ends an #if or #elif line's condition is a leaf.)
+        if (condition_line && !(i > 0 && text[i - 1] == '\\') && !(i > 1 && text[i - 1] == '\r' && text[i - 2] == '\\')) {
+          push(kNewline, 0, i, i + 1, line);
+          condition_line = false;
+        }
         ++line;
         ++i;
         continue;
@@ -914,8 +961,8 @@ class CodeLexer final : public Tokenizer {
           while (e < n && !(text[e] == '"' && at(e + 1) != '"')) e += text[e] == '"' ? 2 : 1;
           e = std::min(n, e + 1);
         } else {
-          // (Ruby's and Rust's strings may span lines.)
-          e = quoted_end(q, static_cast<char>(qc), 1, raw, !ruby_ && !rust_);
+          // (Ruby's and Rust's strings may span lines; Ruby's "..." hold code in #{...}.)
+          e = ruby_ ? RubyStringEnd(text, q, 0) : quoted_end(q, static_cast<char>(qc), 1, raw, !rust_);
         }
         i = e;
         count_lines(b, i);
@@ -931,7 +978,8 @@ class CodeLexer final : public Tokenizer {
                         OperandBegins(*out, text, base_offset);
       if (sign) ++i;
       const unsigned char d0 = at(i);
-      if (std::isdigit(d0) || (d0 == '.' && std::isdigit(at(i + 1)) && (sign || out->empty() || out->back().end != b + base_offset))) {
+      if (std::isdigit(d0) || (d0 == '.' && std::isdigit(at(i + 1)) &&
+                               (sign || out->empty() || out->back().end != b + base_offset || out->back().hash == kQuestion))) {
         const bool hex = d0 == '0' && (at(i + 1) == 'x' || at(i + 1) == 'X');
         ++i;
         while (i < n) {
@@ -955,11 +1003,30 @@ class CodeLexer final : public Tokenizer {
         ++i;  // a line continuation
         continue;
       }
-      if (IsWordChar(c) || c >= 0x80 || (c == '$' && (dollar_names_ || (rust_ && IsWordChar(at(i + 1))))) || (ruby_ && (c == '@' || c == '$') && IsWordChar(at(i + 1)))) {
+      // Ruby's special globals (`$!`, `$0`, `$~`, `$1`): one name each.
+      if (ruby_ && c == '$' && at(i + 1) != 0 && std::string_view("!@&~'\"+*$?:<>,./\\;0123456789_").find(static_cast<char>(at(i + 1))) != std::string_view::npos &&
+          !(at(i + 1) == '_' && IsWordChar(at(i + 2)))) {
+        i += 2;
+        while (std::isdigit(at(i)) && std::isdigit(at(b + 1))) ++i;
+        push(kId, Hash(text.substr(b, i - b)), b, i, start_line);
+        continue;
+      }
+      // (JavaScript's private names, `#name`, are one leaf.)
+      if (IsWordChar(c) || c >= 0x80 || (c == '$' && (dollar_names_ || (rust_ && IsWordChar(at(i + 1))))) ||
+          (ruby_ && (c == '@' || c == '$') && IsWordChar(at(i + 1))) ||
+          (dollar_names_ && c == '#' && (IsWordChar(at(i + 1)) || at(i + 1) >= 0x80) && !std::isdigit(at(i + 1)))) {
         ++i;
         if (ruby_ && c == '@' && at(i) == '@') ++i;
         while (i < n && (IsWordChar(at(i)) || at(i) >= 0x80 || (at(i) == '$' && dollar_names_))) ++i;
         if (ruby_ && (at(i) == '?' || at(i) == '!') && at(i + 1) != '=' && at(i + 1) != ':') ++i;
+        if (dollar_names_ && at(i) == '-' && IsWordChar(at(i + 1))) {
+          // A JSX attribute's name may hold hyphens (`aria-label=`, `data-testid=`): one name.
+          size_t e = i;
+          while (at(e) == '-' && IsWordChar(at(e + 1))) {
+            for (++e; e < n && IsWordChar(at(e));) ++e;
+          }
+          if (at(e) == '=' && at(e + 1) != '=') i = e;
+        }
         const std::string_view word = text.substr(b, i - b);
         if (at(i) == '!' && at(i + 1) != '=' && IsWord(text.substr(b, i + 1 - b), &Word::bang)) {  // macro_rules!
           ++i;
@@ -989,12 +1056,35 @@ class CodeLexer final : public Tokenizer {
                               (w != nullptr && w->kind != 0 && TypeFollows(out->back().hash) && !NextIs(text, i, '.') &&
                                !NextIs(text, i, '(')));
         if (keyword && w->contextual && !in_type) {
-          // (Before a `:` in an object literal a word is a key, except `default:` in a switch.)
-          keyword = !NameFollows(text, i) && !(dollar_names_ && word != "default" && NextIs(text, i, ':'));
+          // (Before a `:` in an object literal a word is a key, except `default:` in a switch;
+          // `async (x) =>` is an arrow function's, not a call.)
+          keyword = (dollar_names_ && word == "async" && ArrowAfterParens(text, i)) ||
+                    (!NameFollows(text, i) && !(dollar_names_ && word != "default" && NextIs(text, i, ':')));
         }
-        // (In a Rust macro's token tree the grammar reads `else` as a name.)
-        if (keyword && macro_depth >= 0 && word == "else") keyword = false;
-        if (keyword) {
+        // (`default:` after a `,`, or after a `{` that opens no switch's body, is an object's key.)
+        if (keyword && dollar_names_ && word == "default" && !out->empty() && NextIs(text, i, ':') &&
+            (out->back().hash == kComma ||
+             (out->back().hash == kOpenBrace && !(out->size() >= 2 && out->rbegin()[1].hash == kCloseParen)))) {
+          keyword = false;
+        }
+        // (In a Rust macro's token tree the grammar reads the keywords it does not list there
+        // as names: `else`, `in`, `move`.)
+        if (keyword && macro_depth >= 0 && kRustTreeNames.count(word)) keyword = false;
+        // (A type's word is a name where a path or a call goes on from it: Rust's `u8::MAX` and
+        // `char::from_u32(c)`, and `_` as a type argument, `Vec<_>`; C++'s `long(x)`.)
+        if (keyword && rust_ && ((at(i) == ':' && at(i + 1) == ':' && kRustPrimitives.count(word)) ||
+                                 (word == "_" && !out->empty() && out->back().hash == kLess))) {
+          keyword = false;
+        }
+        if (keyword && c_like_ && at(i) == '(' && (word == "long" || word == "unsigned" || word == "short" || word == "signed")) {
+          keyword = false;
+        }
+        // (C#'s discard as a switch expression arm's pattern, `{ 1 => a, _ => b }`, is a leaf of
+        // its own; as a lambda's parameter, `_ => f()`, it is a name.)
+        if (csharp_ && word == "_" && ArrowFollows(text, i) && InnermostBracketIsBrace(*out)) keyword = true;
+        if (keyword && w == nullptr) {
+          push(Hash(word), 0, b, i, start_line);
+        } else if (keyword) {
           if (w->kind != 0) {
             push(w->kind, w->kind == kStr ? StringName(word) : Hash(word), b, i, start_line);
           } else {
@@ -1019,13 +1109,41 @@ class CodeLexer final : public Tokenizer {
         }
         continue;
       }
-      if (ruby_ && c == ':' && IsWordChar(at(i + 1)) && !std::isdigit(at(i + 1)) &&
-          (i == 0 || !(IsWordChar(at(i - 1)) || at(i - 1) == ')' || at(i - 1) == ']' || at(i - 1) == ':'))) {
-        i += 2;
-        while (i < n && IsWordChar(at(i))) ++i;
-        if (at(i) == '?' || at(i) == '!') ++i;
-        push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
-        continue;
+      // Symbols: `:name` (also `:@ivar`, `:@@cvar`, `:$global`, `:name?`, `:name=`), `:"quoted"`
+      // and an operator's name (`reduce(:+)`), where no operand ends before the colon.
+      if (ruby_ && c == ':' &&
+          (i == 0 || !(IsWordChar(at(i - 1)) || at(i - 1) == ')' || at(i - 1) == ']' || at(i - 1) == ':' ||
+                       at(i - 1) == '"' || at(i - 1) == '\''))) {
+        size_t s = i + 1;
+        if (at(s) == '@') s += at(s + 1) == '@' ? 2 : 1;
+        else if (at(s) == '$') ++s;
+        if (IsWordChar(at(s)) && !std::isdigit(at(s))) {
+          i = s + 1;
+          while (i < n && IsWordChar(at(i))) ++i;
+          if (at(i) == '?' || at(i) == '!') ++i;
+          else if (at(i) == '=' && s == b + 1 && at(i + 1) != '=' && at(i + 1) != '>' && at(i + 1) != '~') ++i;
+          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+          continue;
+        }
+        if (at(i + 1) == '"' || at(i + 1) == '\'') {
+          i = RubyStringEnd(text, i + 1, 0);
+          count_lines(b, i);
+          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+          continue;
+        }
+        static constexpr std::string_view kOperatorNames[] = {"<=>", "===", "==", "=~", "!=", "!~", "**", "+@", "-@", "<<",
+                                                              ">>",  "<=",  ">=", "+",  "-",  "*",  "/",  "%",  "<",  ">",
+                                                              "!",   "&",   "|",  "^",  "~"};
+        for (const std::string_view op : kOperatorNames) {
+          const unsigned char after = at(i + 1 + op.size());
+          if (text.compare(i + 1, op.size(), op) == 0 &&
+              (after == 0 || after == ')' || after == ',' || after == ']' || after == '}' || std::isspace(after))) {
+            i += 1 + op.size();
+            push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+            break;
+          }
+        }
+        if (i > b) continue;
       }
       if (ruby_ && c == '%' && regex_here()) {
         // %w[..], %i(..), %q{..}: a literal with its own brackets.
@@ -1120,6 +1238,7 @@ class CodeLexer final : public Tokenizer {
         if (directives_.count(directive)) {
           push(Hash(directive), 0, b, w, start_line);
           i = w;
+          condition_line = c_like_ && (directive == "#if" || directive == "#elif");
           if (directive == "#include" || directive == "#define" || (directive == "#pragma" && c_like_) ||
               directive == "#error") {
             // The rest of the line is read as one piece by the grammar (a path, or a macro's
@@ -1158,6 +1277,36 @@ class CodeLexer final : public Tokenizer {
           continue;
         }
       }
+      if (jsx_ && (c == '<' || c == '>' || (c == '/' && at(i + 1) == '>'))) {
+        const bool at_element = !jsx.empty() && jsx.back().first == depth;
+        const Jsx mode = at_element ? jsx.back().second : Jsx::kTag;
+        size_t len = 0;
+        if (c == '<' && at_element && mode == Jsx::kChildren) {
+          // In an element's children: its closing tag, or a child element's opening tag.
+          if (at(i + 1) == '/') {
+            jsx.back().second = Jsx::kClosing;
+            len = 2;
+          } else {
+            jsx.emplace_back(depth, Jsx::kTag);
+            len = 1;
+          }
+        } else if (c == '<' && regex_here() && JsxTagOpens(text, i)) {
+          jsx.emplace_back(depth, Jsx::kTag);
+          len = 1;
+        } else if (at_element && mode == Jsx::kTag && c == '/') {
+          jsx.pop_back();  // `/>`: an element without children
+          len = 2;
+        } else if (at_element && c == '>' && mode != Jsx::kChildren) {
+          if (mode == Jsx::kTag) jsx.back().second = Jsx::kChildren;
+          else jsx.pop_back();
+          len = 1;
+        }
+        if (len > 0) {
+          push(Hash(text.substr(i, len)), 0, i, i + len, line);
+          i += len;
+          continue;
+        }
+      }
       // Operators and punctuation: the longest the grammar knows, except that `>>` written
       // against what it follows (not `a >> 2`), and followed by neither `=` nor a digit (not
       // `a>>=1`, `a>>2`), closes generic lists (List<List<T>>) in languages that have them. A
@@ -1173,6 +1322,7 @@ class CodeLexer final : public Tokenizer {
           break;
         }
       }
+      if (len == 2 && c == '?' && at(i + 1) == '.' && std::isdigit(at(i + 2))) len = 1;  // `a ?.5 : 1`
       // A closure's empty `||`, except after `return` and `break` (whose value is optional),
       // where the grammar reads `||` whole.
       if (rust_ && macro_depth < 0 && c == '|' && at(i + 1) == '|' && !AfterOperand(*out) &&
@@ -1180,7 +1330,9 @@ class CodeLexer final : public Tokenizer {
         len = 1;
       }
       if (c == '(' || c == '[' || c == '{') {
-        if (rust_ && macro_depth < 0 && out->size() >= 2 && out->back().hash == kBang && out->rbegin()[1].hash == kId) {
+        if (rust_ && macro_depth < 0 && out->size() >= 2 &&
+            ((out->back().hash == kBang && out->rbegin()[1].hash == kId) ||
+             (out->back().hash == kId && out->rbegin()[1].hash == kMacroRules))) {
           macro_depth = depth;
         }
         ++depth;
@@ -1201,7 +1353,7 @@ class CodeLexer final : public Tokenizer {
   // inside a macro's token tree, which the parse does not read as statements.
   void MarkImports(Tokens* out) const {
     if (import_openers_.empty()) return;
-    static const uint64_t kSemi = Hash(";"), kMacroRules = Hash("macro_rules!"),
+    static const uint64_t kSemi = Hash(";"),
                           kOpen[3] = {Hash("("), Hash("["), Hash("{")}, kClose[3] = {Hash(")"), Hash("]"), Hash("}")};
     Tokens& t = *out;
     auto delta = [&](const Token& k) {
@@ -1310,6 +1462,81 @@ class CodeLexer final : public Tokenizer {
     }
     return text.size();
   }
+  // Ruby: the end of the string whose opening quote is at q ('...' or "..."; in "..." code in
+  // #{...}, whose strings may hold the closing quote), or the text's end. (Nested deeper than
+  // kMaxNesting, a string is read as if it held no code.)
+  static constexpr int kMaxNesting = 16;
+  static size_t RubyStringEnd(std::string_view text, size_t q, int nesting) {
+    const char quote = text[q];
+    size_t i = q + 1;
+    while (i < text.size()) {
+      const char c = text[i];
+      if (c == '\\') {
+        i += 2;
+      } else if (c == quote) {
+        return i + 1;
+      } else if (c == '#' && quote == '"' && nesting < kMaxNesting && i + 1 < text.size() && text[i + 1] == '{') {
+        int braces = 1;
+        for (i += 2; i < text.size() && braces > 0;) {
+          const char d = text[i];
+          if (d == '"' || d == '\'') {
+            i = RubyStringEnd(text, i, nesting + 1);
+            continue;
+          }
+          braces += d == '{' ? 1 : d == '}' ? -1 : 0;
+          ++i;
+        }
+      } else {
+        ++i;
+      }
+    }
+    return text.size();
+  }
+  // Whether the innermost bracket open at the end of `out` is a `{` (looking back at most 512
+  // tokens).
+  static bool InnermostBracketIsBrace(const Tokens& out) {
+    static const uint64_t kOpen[3] = {Hash("("), Hash("["), Hash("{")}, kClose[3] = {Hash(")"), Hash("]"), Hash("}")};
+    int closed = 0;
+    for (size_t k = out.size(), seen = 0; k-- > 0 && seen < 512; ++seen) {
+      const uint64_t h = out[k].hash;
+      if (std::find(std::begin(kClose), std::end(kClose), h) != std::end(kClose)) {
+        ++closed;
+      } else if (std::find(std::begin(kOpen), std::end(kOpen), h) != std::end(kOpen) && closed-- == 0) {
+        return h == kOpen[2];
+      }
+    }
+    return false;
+  }
+  // Whether the brackets opened at the next `(` after i close before `=>` (or a return type's
+  // `:`), looking at most kMaxParams bytes ahead.
+  static constexpr size_t kMaxParams = 1024;
+  static bool ArrowAfterParens(std::string_view text, size_t i) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    if (i >= text.size() || text[i] != '(') return false;
+    int depth = 0;
+    for (const size_t limit = std::min(text.size(), i + kMaxParams); i < limit; ++i) {
+      depth += text[i] == '(' ? 1 : text[i] == ')' ? -1 : 0;
+      if (depth == 0) return ArrowFollows(text, i + 1) || NextIs(text, i + 1, ':');
+    }
+    return false;
+  }
+  // Whether the `<` at i, where an operand begins, opens a JSX element: `<>`, or a tag's name not
+  // followed by what a type parameter list has (TSX's generic arrow functions `<T,>(x: T) =>`
+  // and `<T extends U>(...)`).
+  static bool JsxTagOpens(std::string_view text, size_t i) {
+    const unsigned char c = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    if (c == '>') return true;
+    if (!std::isalpha(c) && c != '_' && c != '$') return false;
+    size_t e = i + 1;
+    while (e < text.size() && (IsWordChar(text[e]) || text[e] == '.' || text[e] == '-' || text[e] == ':')) ++e;
+    while (e < text.size() && (text[e] == ' ' || text[e] == '\t')) ++e;
+    if (e < text.size() && (text[e] == ',' || text[e] == '=')) return false;  // <T,> <T = X>
+    return text.compare(e, 8, "extends ") != 0;
+  }
+  static bool ArrowFollows(std::string_view text, size_t i) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    return text.compare(i, 2, "=>") == 0;
+  }
   static bool NextIs(std::string_view text, size_t i, char c) {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
     return i < text.size() && text[i] == c && (i + 1 >= text.size() || text[i + 1] != ':');
@@ -1345,9 +1572,9 @@ class CodeLexer final : public Tokenizer {
     return k < out.size() && types > 0;
   }
   // TypeScript: whether a type name after a token with this hash is a type (`<T`, `| T`, `& T`,
-  // `[T]`, `=> T`), not a variable.
+  // `[T]`, `=> T`, `extends T`), not a variable.
   static bool TypeFollows(uint64_t h) {
-    static const uint64_t kBefore[5] = {Hash("<"), Hash("|"), Hash("&"), Hash("["), Hash("=>")};
+    static const uint64_t kBefore[6] = {Hash("<"), Hash("|"), Hash("&"), Hash("["), Hash("=>"), Hash("extends")};
     return std::find(std::begin(kBefore), std::end(kBefore), h) != std::end(kBefore);
   }
   static bool NextOnLaterLine(std::string_view text, size_t i) {
@@ -1360,7 +1587,11 @@ class CodeLexer final : public Tokenizer {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
     if (i >= text.size()) return true;
     const char c = text[i];
-    if (c == '=') return i + 1 >= text.size() || (text[i + 1] != '=' && text[i + 1] != '>');
+    const char d = i + 1 < text.size() ? text[i + 1] : '\0';
+    if (c == '=') return d != '>';  // an assignment or a comparison, not `=>`
+    if ((c == '!' && d == '=') || (c == '&' && d == '&') || (c == '|' && d == '|') || ((c == '<' || c == '>') && (d == ' ' || d == '='))) {
+      return true;
+    }
     return c == '(' || c == '.' || c == ',' || c == ')' || c == ';' || c == '[' || c == ']' || c == '}' ||
            (c == '?' && i + 1 < text.size() && text[i + 1] == '.');
   }
@@ -1397,16 +1628,21 @@ class CodeLexer final : public Tokenizer {
   bool imports_end_at_line_ = false;                       // lexer_imports_end_at_line
   // dollar_names_: JavaScript and TypeScript (names with $, template strings, object keys);
   // types_: TypeScript (type annotations after `:`).
-  bool rust_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false, dollar_names_ = false,
-       types_ = false, slash_regex_ = false, signed_numbers_ = false;
+  bool rust_ = false, csharp_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false,
+       dollar_names_ = false, types_ = false, jsx_ = false, slash_regex_ = false, signed_numbers_ = false;
   const uint64_t kQuote = Hash("'"), kColon = Hash(":"), kBang = Hash("!"), kDef = Hash("def"), kDot = Hash(".");
-  const uint64_t kReturn = Hash("return"), kBreak = Hash("break");
+  const uint64_t kReturn = Hash("return"), kBreak = Hash("break"), kLess = Hash("<"), kNewline = Hash("\n"),
+                 kComma = Hash(","), kQuestion = Hash("?"), kOpenBrace = Hash("{"), kCloseParen = Hash(")"), kMacroRules = Hash("macro_rules!");
+  const std::unordered_set<std::string_view> kRustTreeNames = {"else", "in", "move", "dyn", "ref", "extern"};
+  const std::unordered_set<std::string_view> kRustPrimitives = {"u8",   "i8",    "u16", "i16",  "u32",  "i32",
+                                                                "u64",  "i64",   "u128", "i128", "usize", "isize",
+                                                                "f32",  "f64",   "bool", "char", "str"};
 };
 
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v5/generic"; }
+  std::string_view Name() const override { return "code-v6/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {

@@ -285,9 +285,10 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
   return {
       {"format", std::string(kFormatVersion)},
       {"text_tokenizer", "text-v1"},
-      {"code_tokenizer", "code-v5"},  // v2: literal spellings kept; v3: no semicolons, trailing commas;
+      {"code_tokenizer", "code-v6"},  // v2: literal spellings kept; v3: no semicolons, trailing commas;
                                      // v4: keywords read as names inside parse errors are keywords;
-                                     // v5: rows of a table cut from its initializer are lexed
+                                     // v5: rows of a table cut from its initializer are lexed;
+                                     // v6: C#'s implicit lambda parameters are names
       {"grammars", std::string(GrammarsVersion())},
       {"unicode", utf8proc_unicode_version()},
       {"hash_seed", std::to_string(p.hash_seed)},

@@ -1000,6 +1000,18 @@ Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view
 }
 
 Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request) const {
+  if (request.lexer_first) {
+    CheckRequest pass = request;
+    pass.lexer_first = false;
+    pass.lexed_code = true;
+    pass.stop_when_flagged = true;
+    Result<Verdict> first = Check(text, pass);
+    auto flags = [](Action a) { return a == Action::kRedact || a == Action::kBlock; };
+    if (!first.ok() || !(first->partial || flags(first->action) || flags(first->severity))) return first;
+    pass.lexed_code = false;
+    pass.stop_when_flagged = false;
+    return Check(text, pass);
+  }
   const FilterOptions& o = request.options != nullptr ? *request.options : options_;
   const Kind kind = request.kind;
   const std::string_view language = request.language;

@@ -555,21 +555,13 @@ std::string SummaryJson(const Tally& t, const std::string& index_dir, const std:
   return js;
 }
 
-// One document's verdict. With lexer_first, code is first checked on the lexer's tokens and
-// checked again, parsed, only when that redacts or blocks: the verdict of a flagged file is
-// always the parse's, and most files are never parsed.
+// One document's verdict; code with lexer_first is read by the lexer first
+// (CheckRequest::lexer_first).
 Result<Verdict> CheckDocument(const Filter& filter, const Document& doc, bool lexer_first) {
   CheckRequest request;
   request.kind = doc.kind;
   request.language = doc.language;
-  if (doc.kind != Kind::kCode || !lexer_first) return filter.Check(doc.text, request);
-  request.lexed_code = true;
-  request.stop_when_flagged = true;
-  Result<Verdict> first = filter.Check(doc.text, request);
-  auto flags = [](Action a) { return a == Action::kRedact || a == Action::kBlock; };
-  if (!first.ok() || !(first->partial || flags(first->action) || flags(first->severity))) return first;
-  request.lexed_code = false;
-  request.stop_when_flagged = false;
+  request.lexer_first = lexer_first && doc.kind == Kind::kCode;
   return filter.Check(doc.text, request);
 }
 
