@@ -220,7 +220,8 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
   CheckLexerReadsParse("ruby",
                        "def f(i, r)\n  x = [:@a, :@@b, :$c, :d, :e?, :f=, :\"g h\", :'i']\n  y = v.reduce(:+)\n"
                        "  s = \"'#{string.gsub('\\\\') { '\\\\\\\\' }.gsub('\\\"', '\"')}'\"\n"
-                       "  t = \"a #{h[\"k\"]} b\"\n  warn $!.message if $0 == __FILE__ && $1\n  i + r\nend\n");
+                       "  t = \"a #{h[\"k\"]} b\"\n  warn $!.message if $0 == __FILE__ && $1\n  i + r\n"
+                       "  z = i ? \"one\" : \"two\"\n  \"#{z} \" 'joined'\nend\n");
   // Rust: a primitive type's word before `::` and `_` as a type argument are names; in a
   // macro's token tree (macro_rules! bodies too) `else`, `in` and `move` are names.
   CheckLexerReadsParse("rust",
@@ -260,6 +261,35 @@ TEST_CASE("code: tokens keep spans, lines and original names") {
   CHECK(t[0].line == 10);
   CHECK(t[6].line == 11);
   for (const auto& x : t) CHECK(code.find('#') > x.begin - 100);  // the comment gave no token
+}
+
+TEST_CASE("code: adjacent string literals the language joins are one literal spelled as the whole") {
+  // A formatter that breaks a long literal into adjacent pieces (clang-format) leaves the same
+  // string: the same token and spelling, in the parse and in the lexer.
+  for (const auto& [lang, whole, split] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"c", "f(\"usage: tool [options]\");\n", "f(\"usage: \"\n  \"tool\" /* why */ \" [options]\");\n"},
+           {"cpp", "f(u8\"usage: tool\");\n", "f(u8\"usage: \" \"tool\");\n"},
+           {"python", "f('usage: tool')\n", "f(\"usage: \"\n  'tool')\n"},
+           {"ruby", "f(\"usage: tool\")\n", "f(\"usage: \" 'tool')\n"}}) {
+    INFO(lang << ": " << split);
+    for (const bool lexer : {false, true}) {
+      const Language* l = LanguageByName(lang);
+      auto tok = lexer ? NewCodeLexer(l) : NewCodeTokenizer(l);
+      Tokens a, b;
+      REQUIRE(tok->Tokenize(whole, &a).ok());
+      REQUIRE(tok->Tokenize(split, &b).ok());
+      REQUIRE(a.size() == b.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        CHECK(a[i].hash == b[i].hash);
+        CHECK(a[i].name == b[i].name);
+      }
+    }
+  }
+  // A macro between the pieces, and C's character literals, are not joined.
+  CHECK(CodeHashes("c", "f(\"a\" PRIu64 \"b\");").size() == CodeHashes("c", "f(\"a\" \"b\");").size() + 2);
+  CHECK(CodeHashes("c", "char s[] = {'a' 'b'};").size() > CodeHashes("c", "char s[] = {'a'};").size());
+  // Languages that do not join adjacent literals keep them apart.
+  CHECK(CodeHashes("go", "package p\nvar s = f(\"a\", \"b\")\n") != CodeHashes("go", "package p\nvar s = f(\"ab\")\n"));
 }
 
 TEST_CASE("code: literals are abstracted, broken snippets still tokenize") {

@@ -20,6 +20,9 @@ struct Language {
   std::vector<std::string> filenames;     // "Rakefile", ...
   std::vector<std::string> fences;        // Markdown fence tags (lower case)
   std::unordered_set<std::string> identifiers, strings, numbers, comments, docstrings;
+  // Nodes of adjacent string literals the language joins into one ("a" "b" in C, C++, Python
+  // and Ruby): one string token, spelled as the joined contents, when every part is a string.
+  std::unordered_set<std::string> string_concatenations;
   // Statements that name other code (Python's import_statement, Rust's use_declaration, C's
   // preproc_include): their tokens carry Token::import.
   std::unordered_set<std::string> imports;

@@ -19,15 +19,19 @@ namespace {
 
 uint64_t Hash(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 
-// A string literal's spelling for the literal check: its content without the prefix letters
-// and quote characters, so formatters that change quotes ('a' → "a") keep it.
-uint64_t StringName(std::string_view s) {
+// A string literal's content: without the prefix letters and quote characters.
+std::string_view StringContent(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && (std::isalpha(static_cast<unsigned char>(s[b])) || s[b] == '@' || s[b] == '$')) ++b;
   while (b < e && (s[b] == '"' || s[b] == '\'' || s[b] == '`')) ++b;
   while (e > b && (s[e - 1] == '"' || s[e - 1] == '\'' || s[e - 1] == '`')) --e;
-  return Hash(s.substr(b, e - b)) | 1;  // never 0 (0 means no spelling)
+  return s.substr(b, e - b);
 }
+// A string literal's spelling for the literal check: the hash of its content, so formatters that
+// change quotes ('a' → "a") keep it; adjacent literals the language joins ("ab" split into "a"
+// "b") are spelled as their joined contents.
+uint64_t ContentName(std::string_view content) { return Hash(content) | 1; }  // never 0 (no spelling)
+uint64_t StringName(std::string_view s) { return ContentName(StringContent(s)); }
 
 // The abstract tokens; the \x01 prefix keeps them apart from any verbatim token text.
 const uint64_t kId = Hash("\x01ID");
@@ -181,6 +185,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       else if (lang->numbers.count(type)) category_[sym] = kNumber;
       else if (lang->docstrings.count(type)) category_[sym] = kDocstringStatement;
       else if (lang->imports.count(type)) category_[sym] = kImport;
+      else if (lang->string_concatenations.count(type)) category_[sym] = kConcatenation;
       const std::string_view t(type);
       const bool anonymous = ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) == TSSymbolTypeAnonymous;
       if (anonymous) {
@@ -276,7 +281,48 @@ class TreeSitterTokenizer final : public Tokenizer {
     return Status::OK();
   }
 
-  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement, kImport };
+  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement, kImport, kConcatenation };
+  // A node of adjacent string literals (string_concatenations), as tokens: each run of strings
+  // one string spelled as their joined contents, a name between them (C's `"a" PRIu64 "b"`) a
+  // name; comments dropped. False, and nothing emitted, when it holds anything else.
+  template <typename Emit>
+  bool EmitConcatenation(TSNode node, std::string_view src, const Emit& emit) const {
+    const uint32_t n = ts_node_child_count(node);
+    auto category = [&](TSNode part) {
+      const TSSymbol sym = ts_node_symbol(part);
+      return sym < category_.size() ? category_[sym] : static_cast<uint8_t>(kOther);
+    };
+    for (uint32_t k = 0; k < n; ++k) {
+      const uint8_t cat = category(ts_node_child(node, k));
+      if (cat != kComment && cat != kString && cat != kIdentifier) return false;
+    }
+    std::string joined;
+    uint32_t run_begin = 0, run_end = 0, run_row = 0;
+    auto flush = [&] {
+      if (run_end > run_begin) emit(kStr, ContentName(joined), run_begin, run_end, run_row);
+      joined.clear();
+      run_begin = run_end = 0;
+    };
+    for (uint32_t k = 0; k < n; ++k) {
+      const TSNode part = ts_node_child(node, k);
+      const uint8_t cat = category(part);
+      const uint32_t b = ts_node_start_byte(part), e = ts_node_end_byte(part);
+      if (cat == kComment || b == e) continue;
+      if (cat == kIdentifier) {
+        flush();
+        emit(kId, Hash(src.substr(b, e - b)), b, e, ts_node_start_point(part).row);
+        continue;
+      }
+      if (run_end == run_begin) {
+        run_begin = b;
+        run_row = ts_node_start_point(part).row;
+      }
+      run_end = e;
+      joined += StringContent(src.substr(b, e - b));
+    }
+    flush();
+    return true;
+  }
   static constexpr TSSymbol kErrorSymbol = static_cast<TSSymbol>(-1);  // tree-sitter's ERROR nodes
   // Longer inputs are files, not snippets (an answer's code block is a few KB): a file with a
   // parse error is not parsed twice.
@@ -317,6 +363,8 @@ class TreeSitterTokenizer final : public Tokenizer {
       }
       if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
         // dropped with its children
+      } else if (cat == kConcatenation && EmitConcatenation(node, src, emit)) {
+        // its strings joined
       } else if (cat == kString) {
         const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);
         if (b == e) {
@@ -745,6 +793,7 @@ class CodeLexer final : public Tokenizer {
     generics_ = lang->name != "c" && !python_ && !ruby_ && lang->name != "go" && lang->name != "javascript";
     types_ = lang->name == "typescript" || lang->name == "tsx";
     jsx_ = lang->name == "javascript" || lang->name == "tsx";
+    joins_strings_ = !lang->string_concatenations.empty();
     slash_regex_ = lang->strings.count("regex") > 0;
     signed_numbers_ = lang->lexer_signed_numbers;
     // Spelled sequences joined by `+` as token hashes (`*`, which any token matches: 0).
@@ -827,6 +876,10 @@ class CodeLexer final : public Tokenizer {
       return true;
     };
     bool condition_line = false;  // in an #if or #elif line (C, C++)
+    // The contents of the string literals joined into the last token (string_concatenations),
+    // and that token's end (0: none).
+    std::string joined;
+    uint32_t joined_end = 0;
     // JSX (JavaScript and TSX): the elements open around the lexer, innermost last, each with the
     // bracket depth of its `<` and what is being read: its opening tag, its children (text
     // between tags is one leaf, the grammar's jsx_text), or its closing tag.
@@ -968,7 +1021,20 @@ class CodeLexer final : public Tokenizer {
         count_lines(b, i);
         // A statement that is only a string (a Python docstring) carries no code.
         if (python_ && depth == 0 && line_first_token == out->size() && NextOnLaterLine(text, i)) continue;
-        push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+        const std::string_view content = StringContent(text.substr(b, i - b));
+        const bool joinable = joins_strings_ && qc != '`' && !(c_like_ && qc == '\'');  // not C's characters
+        if (joinable && !out->empty() && joined_end == out->back().end &&
+            (c_like_ || (python_ && depth > 0) || !LineEndsBetween(text, joined_end - base_offset, b))) {
+          // (Python's and Ruby's statements end at a line's end, outside brackets in Python.)
+          // Adjacent literals the language joins: one string, spelled as the joined contents.
+          joined.append(content);
+          out->back().name = ContentName(joined);
+          out->back().end = static_cast<uint32_t>(i) + base_offset;
+        } else {
+          joined.assign(content);
+          push(kStr, ContentName(content), b, i, start_line);
+        }
+        joined_end = joinable ? out->back().end : 0;
         continue;
       }
       // (C and C++, lexer_signed_numbers: a sign against a number where an operand begins is
@@ -1492,6 +1558,15 @@ class CodeLexer final : public Tokenizer {
     }
     return text.size();
   }
+  // Whether a line ends in text[b, e) (not continued with a backslash).
+  static bool LineEndsBetween(std::string_view text, size_t b, size_t e) {
+    for (size_t k = b; k < e && k < text.size(); ++k) {
+      if (text[k] == '\n' && !(k > 0 && text[k - 1] == '\\') && !(k > 1 && text[k - 1] == '\r' && text[k - 2] == '\\')) {
+        return true;
+      }
+    }
+    return false;
+  }
   // Whether the innermost bracket open at the end of `out` is a `{` (looking back at most 512
   // tokens).
   static bool InnermostBracketIsBrace(const Tokens& out) {
@@ -1629,7 +1704,7 @@ class CodeLexer final : public Tokenizer {
   // dollar_names_: JavaScript and TypeScript (names with $, template strings, object keys);
   // types_: TypeScript (type annotations after `:`).
   bool rust_ = false, csharp_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false,
-       dollar_names_ = false, types_ = false, jsx_ = false, slash_regex_ = false, signed_numbers_ = false;
+       dollar_names_ = false, types_ = false, jsx_ = false, joins_strings_ = false, slash_regex_ = false, signed_numbers_ = false;
   const uint64_t kQuote = Hash("'"), kColon = Hash(":"), kBang = Hash("!"), kDef = Hash("def"), kDot = Hash(".");
   const uint64_t kReturn = Hash("return"), kBreak = Hash("break"), kLess = Hash("<"), kNewline = Hash("\n"),
                  kComma = Hash(","), kQuestion = Hash("?"), kOpenBrace = Hash("{"), kCloseParen = Hash(")"), kMacroRules = Hash("macro_rules!");
