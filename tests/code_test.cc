@@ -228,6 +228,12 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
                        "fn f() {\n    let a = u8::MAX;\n    let b = char::from_u32(3);\n    let v: Vec<_> = it.collect();\n"
                        "    match y { _ => 1 }\n    assert!(x in y, move || z);\n}\n"
                        "macro_rules! m {\n    ($x:expr) => { if $x { 1 } else { 2 } };\n}\n");
+  // Ruby's regular expressions over several lines, and %-literals closed by their opening
+  // punctuation.
+  CheckLexerReadsParse("ruby", "def f(body)\n  body.scan(/rb_attr\\s*\\(\n     \\s*(\\w+)\\);/xm) do |a|\n    a\n  end\n"
+                               "  body.scan(%r%rb_define\\(\\s*(\\w+)%xm) { |b| b }\nend\n");
+  // C: an asm statement's operand lists (`::"r"(x)`) are colons, not a scope.
+  CheckLexerReadsParse("c", "void f(int x) {\n  asm volatile(\"movl %0, %%eax\" ::\"r\"(x) : \"%eax\");\n}\n");
   // C++: `long(x)` is a call of a name; an #if's or #elif's line ends in a newline leaf.
   CheckLexerReadsParse("cpp", "#if FOO && \\\n    BAR\nint x = long(y) + unsigned(z);\n#elif BAZ\nint z = 1;\n#endif\n");
   // C#: the discard before `=>`, and a lambda's implicit parameter (a name).

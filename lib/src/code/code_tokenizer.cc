@@ -794,6 +794,7 @@ class CodeLexer final : public Tokenizer {
     types_ = lang->name == "typescript" || lang->name == "tsx";
     jsx_ = lang->name == "javascript" || lang->name == "tsx";
     joins_strings_ = !lang->string_concatenations.empty();
+    c_only_ = lang->name == "c";
     slash_regex_ = lang->strings.count("regex") > 0;
     signed_numbers_ = lang->lexer_signed_numbers;
     // Spelled sequences joined by `+` as token hashes (`*`, which any token matches: 0).
@@ -1212,13 +1213,15 @@ class CodeLexer final : public Tokenizer {
         if (i > b) continue;
       }
       if (ruby_ && c == '%' && regex_here()) {
-        // %w[..], %i(..), %q{..}: a literal with its own brackets.
+        // %w[..], %i(..), %q{..}, %r%..%: a literal with its own brackets, or any other
+        // punctuation repeated.
         size_t o = i + 1;
+        const bool regex = at(o) == 'r';
         if (std::isalpha(at(o))) ++o;
         const char open = static_cast<char>(at(o));
-        const size_t k = std::string_view("([{<|!/").find(open);
-        if (open != 0 && k != std::string_view::npos) {
-          const char close = ")]}>|!/"[k];
+        const size_t k = std::string_view("([{<").find(open);
+        if (open != 0 && (k != std::string_view::npos || (std::ispunct(at(o)) && open != '=' && (o > i + 1 || open != ' ')))) {
+          const char close = k != std::string_view::npos ? ")]}>"[k] : open;
           size_t e = o + 1;
           int nest = 0;
           while (e < n && !(text[e] == close && nest == 0)) {
@@ -1228,6 +1231,7 @@ class CodeLexer final : public Tokenizer {
             ++e;
           }
           i = std::min(n, e + 1);
+          while (regex && i < n && std::isalpha(at(i))) ++i;  // %r{..}xm
           count_lines(b, i);
           push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
           continue;
@@ -1266,14 +1270,14 @@ class CodeLexer final : public Tokenizer {
         }
       }
       if (c == '/' && slash_regex_ && regex_here()) {
-        // (On one line, and at most kMaxRegex bytes: a `/` that opens none does not make each
-        // later `/` of its line read to the line's end again.)
+        // (On one line, except in Ruby, and at most kMaxRegex bytes: a `/` that opens none does
+        // not make each later `/` of its line read to the line's end again.)
         size_t e = i + 1;
         bool in_class = false;
         const size_t limit = std::min(n, i + kMaxRegex);
-        while (e < limit && text[e] != '\n') {
+        while (e < limit && (text[e] != '\n' || ruby_)) {
           if (text[e] == '\\') {
-            if (at(e + 1) == '\n') break;
+            if (at(e + 1) == '\n' && !ruby_) break;
             e += 2;
             continue;
           }
@@ -1285,6 +1289,7 @@ class CodeLexer final : public Tokenizer {
         if (e < limit && text[e] == '/') {
           i = e + 1;
           while (i < n && std::isalpha(at(i))) ++i;
+          count_lines(b, i);
           push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
           continue;
         }
@@ -1389,6 +1394,7 @@ class CodeLexer final : public Tokenizer {
         }
       }
       if (len == 2 && c == '?' && at(i + 1) == '.' && std::isdigit(at(i + 2))) len = 1;  // `a ?.5 : 1`
+      if (len == 2 && c_only_ && c == ':' && !(IsWordChar(at(i + 2)) && i > 0 && IsWordChar(at(i - 1)))) len = 1;  // asm's `::`
       // A closure's empty `||`, except after `return` and `break` (whose value is optional),
       // where the grammar reads `||` whole.
       if (rust_ && macro_depth < 0 && c == '|' && at(i + 1) == '|' && !AfterOperand(*out) &&
@@ -1404,6 +1410,7 @@ class CodeLexer final : public Tokenizer {
         ++depth;
       }
       if ((c == ')' || c == ']' || c == '}') && depth > 0 && --depth == macro_depth) macro_depth = -1;
+      while (!jsx.empty() && jsx.back().first > depth) jsx.pop_back();  // a bracket closed an element's context
       i += len;
       push(Hash(text.substr(b, len)), 0, b, i, start_line);
     }
@@ -1704,7 +1711,7 @@ class CodeLexer final : public Tokenizer {
   // dollar_names_: JavaScript and TypeScript (names with $, template strings, object keys);
   // types_: TypeScript (type annotations after `:`).
   bool rust_ = false, csharp_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false,
-       dollar_names_ = false, types_ = false, jsx_ = false, joins_strings_ = false, slash_regex_ = false, signed_numbers_ = false;
+       dollar_names_ = false, types_ = false, jsx_ = false, joins_strings_ = false, c_only_ = false, slash_regex_ = false, signed_numbers_ = false;
   const uint64_t kQuote = Hash("'"), kColon = Hash(":"), kBang = Hash("!"), kDef = Hash("def"), kDot = Hash(".");
   const uint64_t kReturn = Hash("return"), kBreak = Hash("break"), kLess = Hash("<"), kNewline = Hash("\n"),
                  kComma = Hash(","), kQuestion = Hash("?"), kOpenBrace = Hash("{"), kCloseParen = Hash(")"), kMacroRules = Hash("macro_rules!");

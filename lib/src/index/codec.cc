@@ -288,7 +288,8 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
       {"code_tokenizer", "code-v6"},  // v2: literal spellings kept; v3: no semicolons, trailing commas;
                                      // v4: keywords read as names inside parse errors are keywords;
                                      // v5: rows of a table cut from its initializer are lexed;
-                                     // v6: C#'s implicit lambda parameters are names
+                                     // v6: C#'s implicit lambda parameters are names, adjacent
+                                     // string literals a language joins are one literal
       {"grammars", std::string(GrammarsVersion())},
       {"unicode", utf8proc_unicode_version()},
       {"hash_seed", std::to_string(p.hash_seed)},
