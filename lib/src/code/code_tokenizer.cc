@@ -1032,7 +1032,7 @@ class CodeLexer final : public Tokenizer {
           out->back().name = ContentName(joined);
           out->back().end = static_cast<uint32_t>(i) + base_offset;
         } else {
-          joined.assign(content);
+          if (joinable) joined.assign(content);
           push(kStr, ContentName(content), b, i, start_line);
         }
         joined_end = joinable ? out->back().end : 0;
