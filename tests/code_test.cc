@@ -793,8 +793,8 @@ TEST_CASE("code: CheckRequest::lexer_first gives a flagged answer the parse's ve
   auto filter = Filter::Open(dir / "idx", FilterOptions{});
   REQUIRE(filter.ok());
   // A copy: flagged by the lexed pass, then parsed and checked again (the same verdict as the
-  // parse alone, its spans whole). New code: the lexed pass's verdict, its code never parsed
-  // (a regular expression after `)` tells the two readings apart).
+  // parse alone, its spans whole). New code: the lexed pass's verdict (the TSX answer below,
+  // which the two readings tokenize differently, shows that it is not parsed).
   const std::string fresh = "def probe(ok, s):\n    if ok: return s\n    return s.strip()\n";
   for (const std::string& answer : {std::string(kProtected), fresh}) {
     CheckRequest parsed, lexed, first;
