@@ -213,6 +213,11 @@ TEST_CASE("code: the first-pass lexer reads the tokens the parse gives in every 
                        "  has(o) { return #x in o; }\n  delete(key) { return from < 5 && set === undefined; }\n}\n"
                        "const t = c ?.5 : 1;\nit('runs', async () => { await go(); });\n"
                        "const o = { a: 1, default: false };\nswitch (k) { case 1: break; default: go(); }\n");
+  CheckLexerReadsParse("tsx", "type F = <T>(x: T) => T;\nconst s = <script async defer />;\nconst h = a-b-c - d;\n");
+  CheckLexerReadsParse("typescript", "const m: Map<string, number> = new Map();\ntype R = Record<string, number>;\n"
+                                     "let s = from < 5 && set === undefined;\n");
+  CheckLexerReadsParse("c_sharp", "class A {\n  bool F(char c) { return c is >= (char)97 and <= (char)122; }\n"
+                                  "  void G() { Func<int, int> f = _ => 0; var r = v switch { 1 => 2, _ => 3 }; }\n}\n");
   CheckLexerReadsParse("tsx", "const e = <input aria-label={label} data-test-id=\"x\" onChange={f} />;\n"
                               "const o = { delete: 1, default: 2 };\nfunction g<T extends string>(x: T) { return x; }\n");
   // Ruby's symbols (of variables, setters, operators, quoted), code in a string's #{...} whose

@@ -65,7 +65,8 @@ struct CheckRequest {
   // parsed. An answer the lexer's tokens do not flag stays with that first verdict (allowed or
   // annotated, with the lexer's spans), so it can miss a copy the parse would flag: over the
   // code quality suite's 3,850 queries, and over the 4,409 files of the scan benchmark, the
-  // two agree on every flagged answer (bench/README.md). The scan's default.
+  // two agree on every flagged answer (bench/README.md). The scan's default for code; for a
+  // Markdown answer only its fenced code is lexed, and its prose is read twice when flagged.
   bool lexer_first = false;
 };
 

@@ -21,7 +21,8 @@ struct Language {
   std::vector<std::string> fences;        // Markdown fence tags (lower case)
   std::unordered_set<std::string> identifiers, strings, numbers, comments, docstrings;
   // Nodes of adjacent string literals the language joins into one ("a" "b" in C, C++, Python
-  // and Ruby): one string token, spelled as the joined contents, when every part is a string.
+  // and Ruby): each run of strings in them is one string token, spelled as the joined contents
+  // (a name between pieces, C's `"a" PRIu64 "b"`, stays a name and splits the run).
   std::unordered_set<std::string> string_concatenations;
   // Statements that name other code (Python's import_statement, Rust's use_declaration, C's
   // preproc_include): their tokens carry Token::import.

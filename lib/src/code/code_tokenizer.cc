@@ -1071,7 +1071,7 @@ class CodeLexer final : public Tokenizer {
         continue;
       }
       // Ruby's special globals (`$!`, `$0`, `$~`, `$1`): one name each.
-      if (ruby_ && c == '$' && at(i + 1) != 0 && std::string_view("!@&~'\"+*$?:<>,./\\;0123456789_").find(static_cast<char>(at(i + 1))) != std::string_view::npos &&
+      if (ruby_ && c == '$' && at(i + 1) != 0 && std::string_view("!@&~'+*$?:<>,./\\;0123456789_").find(static_cast<char>(at(i + 1))) != std::string_view::npos &&
           !(at(i + 1) == '_' && IsWordChar(at(i + 2)))) {
         i += 2;
         while (std::isdigit(at(i)) && std::isdigit(at(b + 1))) ++i;
@@ -1086,8 +1086,9 @@ class CodeLexer final : public Tokenizer {
         if (ruby_ && c == '@' && at(i) == '@') ++i;
         while (i < n && (IsWordChar(at(i)) || at(i) >= 0x80 || (at(i) == '$' && dollar_names_))) ++i;
         if (ruby_ && (at(i) == '?' || at(i) == '!') && at(i + 1) != '=' && at(i + 1) != ':') ++i;
-        if (dollar_names_ && at(i) == '-' && IsWordChar(at(i + 1))) {
-          // A JSX attribute's name may hold hyphens (`aria-label=`, `data-testid=`): one name.
+        if (at(i) == '-' && IsWordChar(at(i + 1)) && !jsx.empty() && jsx.back().second == Jsx::kTag &&
+            jsx.back().first == depth) {
+          // In a JSX tag, an attribute's name may hold hyphens (`aria-label=`, `data-testid=`): one name.
           size_t e = i;
           while (at(e) == '-' && IsWordChar(at(e + 1))) {
             for (++e; e < n && IsWordChar(at(e));) ++e;
@@ -1126,7 +1127,8 @@ class CodeLexer final : public Tokenizer {
           // (Before a `:` in an object literal a word is a key, except `default:` in a switch;
           // `async (x) =>` is an arrow function's, not a call.)
           keyword = (dollar_names_ && word == "async" && ArrowAfterParens(text, i)) ||
-                    (!NameFollows(text, i) && !(dollar_names_ && word != "default" && NextIs(text, i, ':')));
+                    (!NameFollows(text, i, dollar_names_ && w->kind == 0) &&
+                     !(dollar_names_ && word != "default" && NextIs(text, i, ':')));
         }
         // (`default:` after a `,`, or after a `{` that opens no switch's body, is an object's key.)
         if (keyword && dollar_names_ && word == "default" && !out->empty() && NextIs(text, i, ':') &&
@@ -1135,7 +1137,7 @@ class CodeLexer final : public Tokenizer {
           keyword = false;
         }
         // (In a Rust macro's token tree the grammar reads the keywords it does not list there
-        // as names: `else`, `in`, `move`.)
+        // as names: `else`, `in`, `move`, `dyn`, `ref`, `extern`.)
         if (keyword && macro_depth >= 0 && kRustTreeNames.count(word)) keyword = false;
         // (A type's word is a name where a path or a call goes on from it: Rust's `u8::MAX` and
         // `char::from_u32(c)`, and `_` as a type argument, `Vec<_>`; C++'s `long(x)`.)
@@ -1143,12 +1145,14 @@ class CodeLexer final : public Tokenizer {
                                  (word == "_" && !out->empty() && out->back().hash == kLess))) {
           keyword = false;
         }
-        if (keyword && c_like_ && at(i) == '(' && (word == "long" || word == "unsigned" || word == "short" || word == "signed")) {
+        // (A JSX tag's name and its attributes' names are names: `<script async />`.)
+        if (keyword && !jsx.empty() && jsx.back().second != Jsx::kChildren && jsx.back().first == depth) keyword = false;
+        if (keyword && c_like_ && !c_only_ && at(i) == '(' && (word == "long" || word == "unsigned" || word == "short" || word == "signed")) {
           keyword = false;
         }
-        // (C#'s discard as a switch expression arm's pattern, `{ 1 => a, _ => b }`, is a leaf of
+        // (C#'s discard as a switch expression arm's pattern, `x switch { 1 => a, _ => b }`, is a leaf of
         // its own; as a lambda's parameter, `_ => f()`, it is a name.)
-        if (csharp_ && word == "_" && ArrowFollows(text, i) && InnermostBracketIsBrace(*out)) keyword = true;
+        if (csharp_ && word == "_" && ArrowFollows(text, i) && InSwitchBraces(*out)) keyword = true;
         if (keyword && w == nullptr) {
           push(Hash(word), 0, b, i, start_line);
         } else if (keyword) {
@@ -1220,7 +1224,7 @@ class CodeLexer final : public Tokenizer {
         if (std::isalpha(at(o))) ++o;
         const char open = static_cast<char>(at(o));
         const size_t k = std::string_view("([{<").find(open);
-        if (open != 0 && (k != std::string_view::npos || (std::ispunct(at(o)) && open != '=' && (o > i + 1 || open != ' ')))) {
+        if (open != 0 && (k != std::string_view::npos || (std::ispunct(at(o)) && open != '='))) {
           const char close = k != std::string_view::npos ? ")]}>"[k] : open;
           size_t e = o + 1;
           int nest = 0;
@@ -1269,7 +1273,9 @@ class CodeLexer final : public Tokenizer {
           continue;
         }
       }
-      if (c == '/' && slash_regex_ && regex_here()) {
+      const bool tag_closes = jsx_ && c == '/' && at(i + 1) == '>' && !jsx.empty() && jsx.back().second == Jsx::kTag &&
+                              jsx.back().first == depth;  // `<script async />`: no regular expression
+      if (c == '/' && slash_regex_ && !tag_closes && regex_here()) {
         // (On one line, except in Ruby, and at most kMaxRegex bytes: a `/` that opens none does
         // not make each later `/` of its line read to the line's end again.)
         size_t e = i + 1;
@@ -1574,9 +1580,9 @@ class CodeLexer final : public Tokenizer {
     }
     return false;
   }
-  // Whether the innermost bracket open at the end of `out` is a `{` (looking back at most 512
-  // tokens).
-  static bool InnermostBracketIsBrace(const Tokens& out) {
+  // Whether the innermost bracket open at the end of `out` is the `{` of a switch expression
+  // (`x switch {`; looking back at most 512 tokens).
+  static bool InSwitchBraces(const Tokens& out) {
     static const uint64_t kOpen[3] = {Hash("("), Hash("["), Hash("{")}, kClose[3] = {Hash(")"), Hash("]"), Hash("}")};
     int closed = 0;
     for (size_t k = out.size(), seen = 0; k-- > 0 && seen < 512; ++seen) {
@@ -1584,7 +1590,8 @@ class CodeLexer final : public Tokenizer {
       if (std::find(std::begin(kClose), std::end(kClose), h) != std::end(kClose)) {
         ++closed;
       } else if (std::find(std::begin(kOpen), std::end(kOpen), h) != std::end(kOpen) && closed-- == 0) {
-        return h == kOpen[2];
+        static const uint64_t kSwitch = Hash("switch");
+        return h == kOpen[2] && k > 0 && out[k - 1].hash == kSwitch;
       }
     }
     return false;
@@ -1603,8 +1610,8 @@ class CodeLexer final : public Tokenizer {
     return false;
   }
   // Whether the `<` at i, where an operand begins, opens a JSX element: `<>`, or a tag's name not
-  // followed by what a type parameter list has (TSX's generic arrow functions `<T,>(x: T) =>`
-  // and `<T extends U>(...)`).
+  // followed by what a type parameter list has (TSX's generic arrow functions `<T,>(x: T) =>`,
+  // `<T extends U>(...)` and function types `<T>(x: T) => T`).
   static bool JsxTagOpens(std::string_view text, size_t i) {
     const unsigned char c = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
     if (c == '>') return true;
@@ -1613,6 +1620,7 @@ class CodeLexer final : public Tokenizer {
     while (e < text.size() && (IsWordChar(text[e]) || text[e] == '.' || text[e] == '-' || text[e] == ':')) ++e;
     while (e < text.size() && (text[e] == ' ' || text[e] == '\t')) ++e;
     if (e < text.size() && (text[e] == ',' || text[e] == '=')) return false;  // <T,> <T = X>
+    if (e + 1 < text.size() && text[e] == '>' && text[e + 1] == '(') return false;  // type F = <T>(x: T) => T
     return text.compare(e, 8, "extends ") != 0;
   }
   static bool ArrowFollows(std::string_view text, size_t i) {
@@ -1665,13 +1673,17 @@ class CodeLexer final : public Tokenizer {
   }
   // Whether the word that ends at i is used as a name: what follows it is a call, a member
   // access, an assignment or the end of an expression.
-  static bool NameFollows(std::string_view text, size_t i) {
+  // With `comparisons` (JavaScript's and TypeScript's words that are no type), a comparison or
+  // logical operator after it makes it a name too (`from < 5`, `set === undefined`).
+  static bool NameFollows(std::string_view text, size_t i, bool comparisons) {
+    const bool spaced = i < text.size() && (text[i] == ' ' || text[i] == '\t');
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
     if (i >= text.size()) return true;
     const char c = text[i];
     const char d = i + 1 < text.size() ? text[i + 1] : '\0';
-    if (c == '=') return d != '>';  // an assignment or a comparison, not `=>`
-    if ((c == '!' && d == '=') || (c == '&' && d == '&') || (c == '|' && d == '|') || ((c == '<' || c == '>') && (d == ' ' || d == '='))) {
+    if (c == '=') return d != '>' && (comparisons || d != '=');  // an assignment (or comparison), not `=>`
+    if (comparisons && ((c == '!' && d == '=') || (c == '&' && d == '&') || (c == '|' && d == '|') ||
+                        (spaced && (c == '<' || c == '>') && (d == ' ' || d == '=')))) {
       return true;
     }
     return c == '(' || c == '.' || c == ',' || c == ')' || c == ';' || c == '[' || c == ']' || c == '}' ||
