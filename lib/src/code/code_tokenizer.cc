@@ -939,7 +939,7 @@ class CodeLexer final : public Tokenizer {
       }
       if (c == '\n') {
         // (C and C++: the newline that ends an #if or #elif line's condition is a leaf.)
-        if (condition_line && !(i > 0 && text[i - 1] == '\\') && !(i > 1 && text[i - 1] == '\r' && text[i - 2] == '\\')) {
+        if (condition_line && !Continued(text, i)) {
           push(kNewline, 0, i, i + 1, line);
           condition_line = false;
         }
@@ -1571,12 +1571,14 @@ class CodeLexer final : public Tokenizer {
     }
     return text.size();
   }
+  // Whether the newline at k continues its line (a backslash before it).
+  static bool Continued(std::string_view text, size_t k) {
+    return (k > 0 && text[k - 1] == '\\') || (k > 1 && text[k - 1] == '\r' && text[k - 2] == '\\');
+  }
   // Whether a line ends in text[b, e) (not continued with a backslash).
   static bool LineEndsBetween(std::string_view text, size_t b, size_t e) {
     for (size_t k = b; k < e && k < text.size(); ++k) {
-      if (text[k] == '\n' && !(k > 0 && text[k - 1] == '\\') && !(k > 1 && text[k - 1] == '\r' && text[k - 2] == '\\')) {
-        return true;
-      }
+      if (text[k] == '\n' && !Continued(text, k)) return true;
     }
     return false;
   }
