@@ -1497,6 +1497,55 @@ TEST_CASE("code: a near copy in another file ranked first does not take the copy
   CHECK(v.spans.front().matched_tokens == v.query_tokens);
 }
 
+TEST_CASE("code: a copy of code the protected corpus holds twice names both sources") {
+  // The same function vendored in two files (and a third file with one operator changed): a
+  // renamed copy inside new code pairs the same answer tokens with each copy, equally well, so
+  // the verdict names both for that passage and counts it once; the near copy is not named.
+  auto function = [](const std::string& op, const std::string& q, const std::string& out) {
+    return "static int\n"
+           "drain_queue(struct queue *" + q + ", struct sink *" + out + ", int limit)\n"
+           "{\n"
+           "\tint moved = 0;\n"
+           "\twhile (" + q + "->head != NULL && moved < limit) {\n"
+           "\t\tstruct item *it = " + q + "->head;\n"
+           "\t\t" + q + "->head = it->next;\n"
+           "\t\tif (sink_write(" + out + ", it->data, it->size) != 0)\n"
+           "\t\t\treturn -1;\n"
+           "\t\tmoved " + op + "= 1;\n"
+           "\t\titem_release(it);\n"
+           "\t}\n"
+           "\tif (" + q + "->head == NULL)\n"
+           "\t\t" + q + "->tail = NULL;\n"
+           "\treturn moved;\n"
+           "}\n";
+  };
+  const std::string header = "#include \"queue.h\"\n\n";
+  TempDir dir;
+  WriteCodeIndex(dir / "idx",
+                 {{"vendor/a/queue.c", header + function("+", "q", "out")},
+                  {"vendor/b/queue.c", header + function("+", "q", "out")},
+                  {"lib/near.c", header + function("-", "q", "out")}},
+                 "c");
+  const std::string answer =
+      "int answer_count(const char *s)\n{\n\tint n = 0;\n\tfor (; *s; s++)\n\t\tn += *s == ',';\n\treturn n + 1;\n}\n\n" +
+      function("+", "pending", "dest") +
+      "\ndouble answer_mean(const double *xs, size_t len)\n{\n\tdouble total = 0.0;\n"
+      "\tfor (size_t i = 0; i < len; ++i)\n\t\ttotal += xs[i];\n\treturn len ? total / (double)len : 0.0;\n}\n";
+  const Verdict v = CheckWith(dir / "idx", FilterOptions{}, answer, "c");
+  INFO(v.reason);
+  REQUIRE(v.spans.size() == 2);
+  CHECK(v.action == Action::kRedact);
+  std::vector<std::string> names;
+  for (const Span& s : v.spans) names.push_back(s.source_name);
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"vendor/a/queue.c", "vendor/b/queue.c"});
+  CHECK(v.spans[0].query.start == v.spans[1].query.start);
+  CHECK(v.spans[0].query.end == v.spans[1].query.end);
+  CHECK(v.spans[0].renaming == 1.0);
+  CHECK(v.spans[1].source.first_line == v.spans[0].source.first_line);
+  CHECK(v.reason == "2 source(s) reproduced in 1 passage(s)");
+}
+
 TEST_CASE("code: a copy of one of many repetitions is anchored where its literals recur") {
   // Twenty test functions of one shape with other values: every fingerprint of the answer occurs
   // twenty times in the file. Anchored at the first occurrences only, the copy of the fifteenth

@@ -62,7 +62,9 @@ struct Verdict {
   double score = 0;
   // Highest MinHash Jaccard estimate against a candidate, for whole-answer near copies.
   double jaccard = 0;
-  std::vector<Span> spans;      // ordered by query.start
+  // Ordered by query.start, then source_id. A passage that several sources hold equally well
+  // (same answer tokens, matched and renamed alike) has a span for each of them.
+  std::vector<Span> spans;
   std::string reason;           // one sentence a person can read
   std::string output;           // the answer as the user should see it
   uint32_t query_tokens = 0;

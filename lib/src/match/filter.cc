@@ -1517,11 +1517,30 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   std::map<std::pair<int, uint32_t>, SourceEvidence> per_source;
   uint32_t counted_tokens = 0;
   bool any_counting = false, any_consistent = false;
+  // A span that pairs the same answer tokens as a kept one, as well (same weight, counting
+  // alike), names another source of the same passage: a file vendored or generated twice in the
+  // protected corpus. It is kept beside the first, so attribution names every such source (at
+  // most max_candidates per part: only aligned candidates make spans).
+  struct Kept {
+    size_t stream;
+    uint32_t q_begin, q_end;
+    double weight;
+    bool counts;
+  };
+  std::vector<Kept> kept;
+  auto equally_good = [&](const Found& f) {
+    const double w = weight(f);
+    return std::any_of(kept.begin(), kept.end(), [&](const Kept& k) {
+      return k.stream == f.stream && k.q_begin == f.q_begin && k.q_end == f.q_end && k.weight == w &&
+             k.counts == f.counts;
+    });
+  };
   for (auto& f : all) {
     auto& cov = covered[f.stream];
     uint32_t fresh = 0;
     for (uint32_t t = f.q_begin; t < f.q_end; ++t) fresh += !cov[t];
-    if (2 * fresh < f.q_end - f.q_begin) continue;
+    if (2 * fresh < f.q_end - f.q_begin && !equally_good(f)) continue;
+    kept.push_back({f.stream, f.q_begin, f.q_end, weight(f), f.counts});
     for (uint32_t t = f.q_begin; t < f.q_end; ++t) {
       if (!cov[t] && f.counts) ++counted_tokens;
       cov[t] = true;
@@ -1563,8 +1582,14 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                "% of the answer reproduces protected content";
   } else if (any_counting && (source_over || v.score >= main_th.redact_containment)) {
     v.action = Action::kRedact;
-    v.reason = std::to_string(per_source.size()) + " source(s) reproduced in " +
-               std::to_string(v.spans.size()) + " passage(s)";
+    // Spans of one passage from equally good sources are one passage.
+    size_t passages = 0;
+    for (size_t i = 0; i < v.spans.size(); ++i) {
+      passages += i == 0 || v.spans[i].query.start != v.spans[i - 1].query.start ||
+                  v.spans[i].query.end != v.spans[i - 1].query.end;
+    }
+    v.reason = std::to_string(per_source.size()) + " source(s) reproduced in " + std::to_string(passages) +
+               " passage(s)";
   } else {
     v.action = Action::kAnnotate;
     v.reason = any_counting    ? "short passages resemble protected content"
