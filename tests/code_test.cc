@@ -1498,9 +1498,10 @@ TEST_CASE("code: a near copy in another file ranked first does not take the copy
 }
 
 TEST_CASE("code: a copy of code the protected corpus holds twice names both sources") {
-  // The same function vendored in two files (and a third file with one operator changed): a
-  // renamed copy inside new code pairs the same answer tokens with each copy, equally well, so
-  // the verdict names both for that passage and counts it once; the near copy is not named.
+  // The same function vendored in two files (twice in the first; and a third file with one
+  // operator changed): a renamed copy inside new code pairs the same answer tokens with each
+  // copy, equally well, so the verdict names both files for that passage, each once, and counts
+  // the passage once; the near copy is not named.
   auto function = [](const std::string& op, const std::string& q, const std::string& out) {
     return "static int\n"
            "drain_queue(struct queue *" + q + ", struct sink *" + out + ", int limit)\n"
@@ -1522,7 +1523,7 @@ TEST_CASE("code: a copy of code the protected corpus holds twice names both sour
   const std::string header = "#include \"queue.h\"\n\n";
   TempDir dir;
   WriteCodeIndex(dir / "idx",
-                 {{"vendor/a/queue.c", header + function("+", "q", "out")},
+                 {{"vendor/a/queue.c", header + function("+", "q", "out") + "\n" + function("+", "q", "out")},
                   {"vendor/b/queue.c", header + function("+", "q", "out")},
                   {"lib/near.c", header + function("-", "q", "out")}},
                  "c");

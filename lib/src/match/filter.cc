@@ -1504,7 +1504,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   std::sort(all.begin(), all.end(), [&](const Found& a, const Found& b) {
     if (a.counts != b.counts) return a.counts;
     const double wa = weight(a), wb = weight(b);
-    return wa != wb ? wa > wb : a.span.source_id < b.span.source_id;
+    if (wa != wb) return wa > wb;
+    // Equal spans: the lower source id, then the earlier place in the source.
+    return a.span.source_id != b.span.source_id ? a.span.source_id < b.span.source_id
+                                                : a.span.source.start < b.span.source.start;
   });
   std::vector<std::vector<bool>> covered(streams.size());
   for (size_t i = 0; i < streams.size(); ++i) covered[i].assign(streams[i].tokens.size(), false);
@@ -1517,30 +1520,35 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   std::map<std::pair<int, uint32_t>, SourceEvidence> per_source;
   uint32_t counted_tokens = 0;
   bool any_counting = false, any_consistent = false;
-  // A span that pairs the same answer tokens as a kept one, as well (same weight, counting
-  // alike), names another source of the same passage: a file vendored or generated twice in the
-  // protected corpus. It is kept beside the first, so attribution names every such source (at
-  // most max_candidates per part: only aligned candidates make spans).
+  // A span of another source that pairs the same answer tokens as a kept one, as well (same
+  // weight, counting alike), names another source of the same passage: a file vendored or
+  // generated twice in the protected corpus. It is kept beside the first, so attribution names
+  // every such source (at most max_candidates per part: only aligned candidates make spans). A
+  // second place in the same source is not another source.
   struct Kept {
     size_t stream;
     uint32_t q_begin, q_end;
     double weight;
     bool counts;
+    uint32_t source_id;
   };
   std::vector<Kept> kept;
   auto equally_good = [&](const Found& f) {
     const double w = weight(f);
-    return std::any_of(kept.begin(), kept.end(), [&](const Kept& k) {
-      return k.stream == f.stream && k.q_begin == f.q_begin && k.q_end == f.q_end && k.weight == w &&
-             k.counts == f.counts;
-    });
+    bool tie = false;
+    for (const Kept& k : kept) {
+      if (k.stream != f.stream || k.q_begin != f.q_begin || k.q_end != f.q_end) continue;
+      if (k.source_id == f.span.source_id) return false;
+      tie |= k.weight == w && k.counts == f.counts;
+    }
+    return tie;
   };
   for (auto& f : all) {
     auto& cov = covered[f.stream];
     uint32_t fresh = 0;
     for (uint32_t t = f.q_begin; t < f.q_end; ++t) fresh += !cov[t];
     if (2 * fresh < f.q_end - f.q_begin && !equally_good(f)) continue;
-    kept.push_back({f.stream, f.q_begin, f.q_end, weight(f), f.counts});
+    kept.push_back({f.stream, f.q_begin, f.q_end, weight(f), f.counts, f.span.source_id});
     for (uint32_t t = f.q_begin; t < f.q_end; ++t) {
       if (!cov[t] && f.counts) ++counted_tokens;
       cov[t] = true;
