@@ -296,6 +296,26 @@ TEST_CASE("code: adjacent string literals the language joins are one literal spe
       }
     }
   }
+  // A generated table of thousands of pieces (pydoc's topics) is one literal too, in both readers.
+  {
+    std::string whole = "t = {'k': '", split = "t = {'k': ";
+    for (int i = 0; i < 3000; ++i) {
+      whole += "line " + std::to_string(i) + "\\n";
+      split += "'line " + std::to_string(i) + "\\n'\n    ";
+    }
+    whole += "'}\n";
+    split += "}\n";
+    for (const bool lexer : {false, true}) {
+      const Language* l = LanguageByName("python");
+      auto tok = lexer ? NewCodeLexer(l) : NewCodeTokenizer(l);
+      Tokens a, b;
+      REQUIRE(tok->Tokenize(whole, &a).ok());
+      REQUIRE(tok->Tokenize(split, &b).ok());
+      REQUIRE(a.size() == b.size());
+      CHECK(a.size() == 7);  // t = { STR : STR }
+      for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].name == b[i].name);
+    }
+  }
   // A macro between the pieces, and C's character literals, are not joined.
   CHECK(CodeHashes("c", "f(\"a\" PRIu64 \"b\");").size() == CodeHashes("c", "f(\"a\" \"b\");").size() + 2);
   CHECK(CodeHashes("c", "char s[] = {'a' 'b'};").size() > CodeHashes("c", "char s[] = {'a'};").size());

@@ -284,17 +284,32 @@ class TreeSitterTokenizer final : public Tokenizer {
   enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement, kImport, kConcatenation };
   // A node of adjacent string literals (string_concatenations), as tokens: each run of strings
   // one string spelled as their joined contents, a name between them (C's `"a" PRIu64 "b"`) a
-  // name; comments dropped. False, and nothing emitted, when it holds anything else.
+  // name; comments dropped. False, and nothing emitted, when it holds anything else. `cursor` is
+  // at the node, and is left there: its children are read through it, as ts_node_child(node, k)
+  // walks from the first child every time (quadratic in the thousands of literals of a generated
+  // table such as pydoc's topics).
   template <typename Emit>
-  bool EmitConcatenation(TSNode node, std::string_view src, const Emit& emit) const {
-    const uint32_t n = ts_node_child_count(node);
+  bool EmitConcatenation(TSTreeCursor* cursor, std::string_view src, const Emit& emit) const {
     auto category = [&](TSNode part) {
       const TSSymbol sym = ts_node_symbol(part);
       return sym < category_.size() ? category_[sym] : static_cast<uint8_t>(kOther);
     };
-    for (uint32_t k = 0; k < n; ++k) {
-      const uint8_t cat = category(ts_node_child(node, k));
-      if (cat != kComment && cat != kString && cat != kIdentifier) return false;
+    // Calls f(child, category) for each child, stopping when it returns false; false then.
+    auto each_child = [&](const auto& f) {
+      bool all = true;
+      if (!ts_tree_cursor_goto_first_child(cursor)) return true;
+      do {
+        const TSNode part = ts_tree_cursor_current_node(cursor);
+        if (!f(part, category(part))) {
+          all = false;
+          break;
+        }
+      } while (ts_tree_cursor_goto_next_sibling(cursor));
+      ts_tree_cursor_goto_parent(cursor);
+      return all;
+    };
+    if (!each_child([&](TSNode, uint8_t cat) { return cat == kComment || cat == kString || cat == kIdentifier; })) {
+      return false;
     }
     std::string joined;
     uint32_t run_begin = 0, run_end = 0, run_row = 0;
@@ -303,15 +318,13 @@ class TreeSitterTokenizer final : public Tokenizer {
       joined.clear();
       run_begin = run_end = 0;
     };
-    for (uint32_t k = 0; k < n; ++k) {
-      const TSNode part = ts_node_child(node, k);
-      const uint8_t cat = category(part);
+    each_child([&](TSNode part, uint8_t cat) {
       const uint32_t b = ts_node_start_byte(part), e = ts_node_end_byte(part);
-      if (cat == kComment || b == e) continue;
+      if (cat == kComment || b == e) return true;
       if (cat == kIdentifier) {
         flush();
         emit(kId, Hash(src.substr(b, e - b)), b, e, ts_node_start_point(part).row);
-        continue;
+        return true;
       }
       if (run_end == run_begin) {
         run_begin = b;
@@ -319,7 +332,8 @@ class TreeSitterTokenizer final : public Tokenizer {
       }
       run_end = e;
       joined += StringContent(src.substr(b, e - b));
-    }
+      return true;
+    });
     flush();
     return true;
   }
@@ -363,7 +377,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       }
       if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
         // dropped with its children
-      } else if (cat == kConcatenation && EmitConcatenation(node, src, emit)) {
+      } else if (cat == kConcatenation && EmitConcatenation(&cursor, src, emit)) {
         // its strings joined
       } else if (cat == kString) {
         const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node);

@@ -1591,12 +1591,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   } else if (any_counting && (source_over || v.score >= main_th.redact_containment)) {
     v.action = Action::kRedact;
     // Spans of one passage from equally good sources are one passage.
-    size_t passages = 0;
-    for (size_t i = 0; i < v.spans.size(); ++i) {
-      passages += i == 0 || v.spans[i].query.start != v.spans[i - 1].query.start ||
-                  v.spans[i].query.end != v.spans[i - 1].query.end;
-    }
-    v.reason = std::to_string(per_source.size()) + " source(s) reproduced in " + std::to_string(passages) +
+    std::vector<std::pair<uint32_t, uint32_t>> passages;
+    for (const Span& sp : v.spans) passages.emplace_back(sp.query.start, sp.query.end);
+    std::sort(passages.begin(), passages.end());
+    passages.erase(std::unique(passages.begin(), passages.end()), passages.end());
+    v.reason = std::to_string(per_source.size()) + " source(s) reproduced in " + std::to_string(passages.size()) +
                " passage(s)";
   } else {
     v.action = Action::kAnnotate;
