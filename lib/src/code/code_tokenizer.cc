@@ -9,6 +9,8 @@
 #include <cctype>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <new>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -891,9 +893,12 @@ class CodeLexer final : public Tokenizer {
       return true;
     };
     bool condition_line = false;  // in an #if or #elif line (C, C++)
-    // The contents of the string literals joined into the last token (string_concatenations),
-    // and that token's end (0: none).
-    std::string joined;
+    // The string literals joined into the last token (string_concatenations): the first one's
+    // contents, the hash of all of theirs once a second one joins (streamed, so a run of
+    // thousands of pieces is hashed once, not once per piece), and that token's end (0: none).
+    std::string_view joined_first;
+    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> joined_hash(nullptr, &XXH3_freeState);
+    bool joined_many = false;
     uint32_t joined_end = 0;
     // JSX (JavaScript and TSX): the elements open around the lexer, innermost last, each with the
     // bracket depth of its `<` and what is being read: its opening tag, its children (text
@@ -1042,11 +1047,19 @@ class CodeLexer final : public Tokenizer {
             (c_like_ || (python_ && depth > 0) || !LineEndsBetween(text, joined_end - base_offset, b))) {
           // (Python's and Ruby's statements end at a line's end, outside brackets in Python.)
           // Adjacent literals the language joins: one string, spelled as the joined contents.
-          joined.append(content);
-          out->back().name = ContentName(joined);
+          if (!joined_many) {
+            if (joined_hash == nullptr) joined_hash.reset(XXH3_createState());
+            if (joined_hash == nullptr) throw std::bad_alloc();
+            XXH3_64bits_reset(joined_hash.get());
+            XXH3_64bits_update(joined_hash.get(), joined_first.data(), joined_first.size());
+            joined_many = true;
+          }
+          XXH3_64bits_update(joined_hash.get(), content.data(), content.size());
+          out->back().name = XXH3_64bits_digest(joined_hash.get()) | 1;  // ContentName of the whole
           out->back().end = static_cast<uint32_t>(i) + base_offset;
         } else {
-          if (joinable) joined.assign(content);
+          joined_first = content;
+          joined_many = false;
           push(kStr, ContentName(content), b, i, start_line);
         }
         joined_end = joinable ? out->back().end : 0;
