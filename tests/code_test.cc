@@ -1562,9 +1562,18 @@ TEST_CASE("code: a copy of code the protected corpus holds twice names both sour
   CHECK(names == std::vector<std::string>{"vendor/a/queue.c", "vendor/b/queue.c"});
   CHECK(v.spans[0].query.start == v.spans[1].query.start);
   CHECK(v.spans[0].query.end == v.spans[1].query.end);
-  CHECK(v.spans[0].renaming == 1.0);
-  CHECK(v.spans[1].source.first_line == v.spans[0].source.first_line);
+  for (const Span& s : v.spans) {
+    CHECK(s.renaming == 1.0);
+    CHECK(s.matched_tokens == v.spans[0].matched_tokens);
+    CHECK(s.source.first_line == v.spans[0].source.first_line);  // the earlier copy in vendor/a
+  }
   CHECK(v.reason == "2 source(s) reproduced in 1 passage(s)");
+  // Redacted once: the two spans are one region with one marker.
+  size_t markers = 0;
+  for (size_t at = v.output.find("[redacted"); at != std::string::npos; at = v.output.find("[redacted", at + 1)) ++markers;
+  CHECK(markers == 1);
+  CHECK(v.output.find("answer_count") != std::string::npos);
+  CHECK(v.output.find("item_release") == std::string::npos);
 }
 
 TEST_CASE("code: a copy of one of many repetitions is anchored where its literals recur") {

@@ -474,6 +474,57 @@ TEST_CASE("filter: a scan's filter leaves text posting blocks out of the block c
   CHECK(cached_stats->block_cache_used > scan_stats->block_cache_used);
 }
 
+TEST_CASE("filter: a passage two sources hold equally names both", "[filter]") {
+  // P1 is in both notes; each note also holds a passage of its own (P2, P3). All three are
+  // quoted apart in new prose: P1 names both notes (one span each, the same answer range), and
+  // counts toward each note's evidence.
+  const std::string p1 =
+      "the ferry to the outer island leaves twice a day from the stone pier below the old customs "
+      "house and carries bicycles";
+  const std::string p2 =
+      "on the island a single road climbs past the chapel and the salt marsh to a lighthouse that "
+      "visitors may enter in summer";
+  const std::string p3 =
+      "tickets for the crossing are sold on board in cash only and children under twelve travel "
+      "free with a paying adult";
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir, io);
+    REQUIRE(index.ok());
+    auto docs = doppel_test::SketchAll(
+        (*index)->params(),
+        {MakeDoc("a/ferry.txt", "Timetables change in winter. " + p1 + ". " + kProseBefore + " Note: " + p3 + "."),
+         MakeDoc("b/guide.txt", "A guide for the weekend. " + p1 + ". " + kSourdough + " Then " + p2 + ".")});
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&docs, &ws).ok());
+  }
+  const std::string answer = "Our plan: " + p1 + ". " + kLighthouse + " After lunch, " + p2 + ". " + kProseAfter +
+                             " Good to know: " + p3 + ".";
+  auto filter = OpenFilter(dir);
+  const Verdict v = CheckOk(*filter, answer);
+  INFO(Describe(v));
+  CHECK(v.action == Action::kRedact);
+  std::vector<std::string> p1_sources;
+  std::vector<std::pair<uint32_t, uint32_t>> p1_ranges;
+  for (const Span& s : v.spans) {
+    const std::string quoted = answer.substr(s.query.start, s.query.end - s.query.start);
+    if (Contains(quoted, "ferry")) {
+      p1_sources.push_back(s.source_name);
+      p1_ranges.emplace_back(s.query.start, s.query.end);
+    }
+    if (Contains(quoted, "chapel")) CHECK(s.source_name == "b/guide.txt");
+    if (Contains(quoted, "twelve")) CHECK(s.source_name == "a/ferry.txt");
+  }
+  std::sort(p1_sources.begin(), p1_sources.end());
+  CHECK(p1_sources == std::vector<std::string>{"a/ferry.txt", "b/guide.txt"});
+  REQUIRE(p1_ranges.size() == 2);
+  CHECK(p1_ranges[0] == p1_ranges[1]);
+  CHECK(v.reason == "2 source(s) reproduced in 3 passage(s)");
+}
+
 TEST_CASE("filter: a short quote is annotated, not redacted", "[filter]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

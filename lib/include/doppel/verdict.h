@@ -63,7 +63,8 @@ struct Verdict {
   // Highest MinHash Jaccard estimate against a candidate, for whole-answer near copies.
   double jaccard = 0;
   // Ordered by query.start, then source_id. A passage that several sources hold equally well
-  // (same answer tokens, matched and renamed alike) has a span for each of them.
+  // (the same answer tokens, the same matched tokens times renaming) has a span for each of them
+  // among the aligned candidates (FilterOptions::max_candidates).
   std::vector<Span> spans;
   std::string reason;           // one sentence a person can read
   std::string output;           // the answer as the user should see it

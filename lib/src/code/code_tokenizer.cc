@@ -1,6 +1,7 @@
 #include "doppel/code_tokenizer.h"
 
 #include <tree_sitter/api.h>
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
 #include <algorithm>
@@ -9,8 +10,6 @@
 #include <cctype>
 #include <cstring>
 #include <limits>
-#include <memory>
-#include <new>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -897,7 +896,7 @@ class CodeLexer final : public Tokenizer {
     // contents, the hash of all of theirs once a second one joins (streamed, so a run of
     // thousands of pieces is hashed once, not once per piece), and that token's end (0: none).
     std::string_view joined_first;
-    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> joined_hash(nullptr, &XXH3_freeState);
+    XXH3_state_t joined_hash;
     bool joined_many = false;
     uint32_t joined_end = 0;
     // JSX (JavaScript and TSX): the elements open around the lexer, innermost last, each with the
@@ -1048,14 +1047,12 @@ class CodeLexer final : public Tokenizer {
           // (Python's and Ruby's statements end at a line's end, outside brackets in Python.)
           // Adjacent literals the language joins: one string, spelled as the joined contents.
           if (!joined_many) {
-            if (joined_hash == nullptr) joined_hash.reset(XXH3_createState());
-            if (joined_hash == nullptr) throw std::bad_alloc();
-            XXH3_64bits_reset(joined_hash.get());
-            XXH3_64bits_update(joined_hash.get(), joined_first.data(), joined_first.size());
+            XXH3_64bits_reset(&joined_hash);
+            XXH3_64bits_update(&joined_hash, joined_first.data(), joined_first.size());
             joined_many = true;
           }
-          XXH3_64bits_update(joined_hash.get(), content.data(), content.size());
-          out->back().name = XXH3_64bits_digest(joined_hash.get()) | 1;  // ContentName of the whole
+          XXH3_64bits_update(&joined_hash, content.data(), content.size());
+          out->back().name = XXH3_64bits_digest(&joined_hash) | 1;  // ContentName of the whole
           out->back().end = static_cast<uint32_t>(i) + base_offset;
         } else {
           joined_first = content;

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <map>
 #include <span>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -1494,8 +1495,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
   }
 
-  // 4. Keep the best source for each part of the answer: spans by matched tokens (spans that
-  // count first), a span is kept when at least half of its query tokens are not yet covered.
+  // 4. Keep the best source for each part of the answer (and the sources as good as it, below):
+  // spans by matched tokens (spans that count first), a span is kept when at least half of its
+  // query tokens are not yet covered.
   // Code spans are weighed by their renaming score, so a consistent renaming wins a region over
   // a longer look-alike.
   auto weight = [](const Found& f) {
@@ -1505,9 +1507,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (a.counts != b.counts) return a.counts;
     const double wa = weight(a), wb = weight(b);
     if (wa != wb) return wa > wb;
-    // Equal spans: the lower source id, then the earlier place in the source.
-    return a.span.source_id != b.span.source_id ? a.span.source_id < b.span.source_id
-                                                : a.span.source.start < b.span.source.start;
+    // Equal spans: the lower source id, then the earlier place in the source, then in the answer.
+    return std::tie(a.span.source_id, a.span.source.start, a.stream, a.q_begin, a.q_end) <
+           std::tie(b.span.source_id, b.span.source.start, b.stream, b.q_begin, b.q_end);
   });
   std::vector<std::vector<bool>> covered(streams.size());
   for (size_t i = 0; i < streams.size(); ++i) covered[i].assign(streams[i].tokens.size(), false);
@@ -1520,11 +1522,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   std::map<std::pair<int, uint32_t>, SourceEvidence> per_source;
   uint32_t counted_tokens = 0;
   bool any_counting = false, any_consistent = false;
-  // A span of another source that pairs the same answer tokens as a kept one, as well (same
-  // weight, counting alike), names another source of the same passage: a file vendored or
-  // generated twice in the protected corpus. It is kept beside the first, so attribution names
-  // every such source (at most max_candidates per part: only aligned candidates make spans). A
-  // second place in the same source is not another source.
+  // A span of another source that pairs the same answer tokens as a kept one, as well (the same
+  // weight, matched tokens times renaming, and counting alike), names another source of the same
+  // passage: a file vendored or generated twice in the protected corpus. It is kept beside the
+  // first, so attribution names each such source among the aligned candidates (max_candidates),
+  // and the passage counts toward each one's evidence (it does hold it). A second place in the
+  // same source, or a place overlapping one of its kept spans, is not another source.
   struct Kept {
     size_t stream;
     uint32_t q_begin, q_end;
@@ -1537,9 +1540,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     const double w = weight(f);
     bool tie = false;
     for (const Kept& k : kept) {
-      if (k.stream != f.stream || k.q_begin != f.q_begin || k.q_end != f.q_end) continue;
-      if (k.source_id == f.span.source_id) return false;
-      tie |= k.weight == w && k.counts == f.counts;
+      if (k.stream != f.stream) continue;
+      if (k.source_id == f.span.source_id && k.q_begin < f.q_end && f.q_begin < k.q_end) return false;
+      tie |= k.q_begin == f.q_begin && k.q_end == f.q_end && k.weight == w && k.counts == f.counts;
     }
     return tie;
   };
