@@ -477,7 +477,7 @@ TEST_CASE("filter: a scan's filter leaves text posting blocks out of the block c
 TEST_CASE("filter: a passage two sources hold equally names both", "[filter]") {
   // P1 is in both notes; each note also holds a passage of its own (P2, P3). All three are
   // quoted apart in new prose: P1 names both notes (one span each, the same answer range), and
-  // counts toward each note's evidence.
+  // the reason counts it as one passage.
   const std::string p1 =
       "the ferry to the outer island leaves twice a day from the stone pier below the old customs "
       "house and carries bicycles";

@@ -76,4 +76,8 @@ struct Verdict {
 // Appends the verdict as one JSON object (no newline). `with_output` adds the "output" field.
 void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out);
 
+// The passages `spans` report: their distinct answer ranges (spans of equally good sources of
+// one passage share a range).
+size_t CountPassages(const std::vector<Span>& spans);
+
 }  // namespace doppel

@@ -31,8 +31,35 @@ std::string_view StringContent(std::string_view s) {
 // A string literal's spelling for the literal check: the hash of its content, so formatters that
 // change quotes ('a' → "a") keep it; adjacent literals the language joins ("ab" split into "a"
 // "b") are spelled as their joined contents.
-uint64_t ContentName(std::string_view content) { return Hash(content) | 1; }  // never 0 (no spelling)
+uint64_t NameOfHash(uint64_t h) { return h | 1; }  // never 0 (0 means no spelling)
+uint64_t ContentName(std::string_view content) { return NameOfHash(Hash(content)); }
 uint64_t StringName(std::string_view s) { return ContentName(StringContent(s)); }
+
+// The ContentName of adjacent literals' joined contents, read piece by piece (the parse and the
+// lexer both join them): the first piece is kept as a view (most literals stand alone), and a
+// stream hashes the pieces from the second on, so a run of thousands is hashed once, not
+// copied or hashed again per piece. The pieces' text must outlive it.
+class JoinedName {
+ public:
+  void Start(std::string_view first) {
+    first_ = first;
+    many_ = false;
+  }
+  void Add(std::string_view more) {
+    if (!many_) {
+      XXH3_64bits_reset(&state_);
+      XXH3_64bits_update(&state_, first_.data(), first_.size());
+      many_ = true;
+    }
+    XXH3_64bits_update(&state_, more.data(), more.size());
+  }
+  uint64_t Name() const { return many_ ? NameOfHash(XXH3_64bits_digest(&state_)) : ContentName(first_); }
+
+ private:
+  std::string_view first_;
+  XXH3_state_t state_;
+  bool many_ = false;
+};
 
 // The abstract tokens; the \x01 prefix keeps them apart from any verbatim token text.
 const uint64_t kId = Hash("\x01ID");
@@ -312,11 +339,10 @@ class TreeSitterTokenizer final : public Tokenizer {
     if (!each_child([&](TSNode, uint8_t cat) { return cat == kComment || cat == kString || cat == kIdentifier; })) {
       return false;
     }
-    std::string joined;
+    JoinedName joined;
     uint32_t run_begin = 0, run_end = 0, run_row = 0;
     auto flush = [&] {
-      if (run_end > run_begin) emit(kStr, ContentName(joined), run_begin, run_end, run_row);
-      joined.clear();
+      if (run_end > run_begin) emit(kStr, joined.Name(), run_begin, run_end, run_row);
       run_begin = run_end = 0;
     };
     each_child([&](TSNode part, uint8_t cat) {
@@ -327,12 +353,15 @@ class TreeSitterTokenizer final : public Tokenizer {
         emit(kId, Hash(src.substr(b, e - b)), b, e, ts_node_start_point(part).row);
         return true;
       }
+      const std::string_view content = StringContent(src.substr(b, e - b));
       if (run_end == run_begin) {
         run_begin = b;
         run_row = ts_node_start_point(part).row;
+        joined.Start(content);
+      } else {
+        joined.Add(content);
       }
       run_end = e;
-      joined += StringContent(src.substr(b, e - b));
       return true;
     });
     flush();
@@ -892,12 +921,9 @@ class CodeLexer final : public Tokenizer {
       return true;
     };
     bool condition_line = false;  // in an #if or #elif line (C, C++)
-    // The string literals joined into the last token (string_concatenations): the first one's
-    // contents, the hash of all of theirs once a second one joins (streamed, so a run of
-    // thousands of pieces is hashed once, not once per piece), and that token's end (0: none).
-    std::string_view joined_first;
-    XXH3_state_t joined_hash;
-    bool joined_many = false;
+    // The string literals joined into the last token (string_concatenations), and that token's
+    // end (0: none).
+    JoinedName joined;
     uint32_t joined_end = 0;
     // JSX (JavaScript and TSX): the elements open around the lexer, innermost last, each with the
     // bracket depth of its `<` and what is being read: its opening tag, its children (text
@@ -1046,17 +1072,11 @@ class CodeLexer final : public Tokenizer {
             (c_like_ || (python_ && depth > 0) || !LineEndsBetween(text, joined_end - base_offset, b))) {
           // (Python's and Ruby's statements end at a line's end, outside brackets in Python.)
           // Adjacent literals the language joins: one string, spelled as the joined contents.
-          if (!joined_many) {
-            XXH3_64bits_reset(&joined_hash);
-            XXH3_64bits_update(&joined_hash, joined_first.data(), joined_first.size());
-            joined_many = true;
-          }
-          XXH3_64bits_update(&joined_hash, content.data(), content.size());
-          out->back().name = XXH3_64bits_digest(&joined_hash) | 1;  // ContentName of the whole
+          joined.Add(content);
+          out->back().name = joined.Name();
           out->back().end = static_cast<uint32_t>(i) + base_offset;
         } else {
-          joined_first = content;
-          joined_many = false;
+          joined.Start(content);
           push(kStr, ContentName(content), b, i, start_line);
         }
         joined_end = joinable ? out->back().end : 0;

@@ -1593,13 +1593,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                "% of the answer reproduces protected content";
   } else if (any_counting && (source_over || v.score >= main_th.redact_containment)) {
     v.action = Action::kRedact;
-    // Spans of one passage from equally good sources are one passage.
-    std::vector<std::pair<uint32_t, uint32_t>> passages;
-    for (const Span& sp : v.spans) passages.emplace_back(sp.query.start, sp.query.end);
-    std::sort(passages.begin(), passages.end());
-    passages.erase(std::unique(passages.begin(), passages.end()), passages.end());
-    v.reason = std::to_string(per_source.size()) + " source(s) reproduced in " + std::to_string(passages.size()) +
-               " passage(s)";
+    v.reason = std::to_string(per_source.size()) + " source(s) reproduced in " +
+               std::to_string(CountPassages(v.spans)) + " passage(s)";
   } else {
     v.action = Action::kAnnotate;
     v.reason = any_counting    ? "short passages resemble protected content"

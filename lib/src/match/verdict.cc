@@ -1,5 +1,8 @@
 #include "doppel/verdict.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "doppel/format.h"
 
 namespace doppel {
@@ -20,6 +23,14 @@ void AppendRange(const TextRange& r, std::string* out) {
           ",\"lines\":[" + std::to_string(r.first_line) + "," + std::to_string(r.last_line) + "]}";
 }
 }  // namespace
+
+size_t CountPassages(const std::vector<Span>& spans) {
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  ranges.reserve(spans.size());
+  for (const Span& s : spans) ranges.emplace_back(s.query.start, s.query.end);
+  std::sort(ranges.begin(), ranges.end());
+  return static_cast<size_t>(std::unique(ranges.begin(), ranges.end()) - ranges.begin());
+}
 
 void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out) {
   *out += "{\"id\":";

@@ -52,6 +52,7 @@ struct Flagged {
   Action action = Action::kAllow;
   double score = 0;
   uint64_t bytes = 0;
+  size_t passages = 0;  // CountPassages of the verdict's spans
   std::vector<SpanView> spans;
 };
 
@@ -110,6 +111,7 @@ std::unique_ptr<Flagged> Describe(const Index& index, const Document& d, const V
   f->action = v.action;
   f->score = v.score;
   f->bytes = d.text.size();
+  f->passages = CountPassages(v.spans);
   for (const Span& sp : v.spans) {
     SpanView view;
     view.span = sp;
@@ -266,18 +268,14 @@ std::string RenderHtml(const std::vector<std::unique_ptr<Flagged>>& flagged, con
   for (size_t i = 0; i < shown.size(); ++i) {
     const Flagged& f = *shown[i];
     const Span* main = nullptr;
-    std::vector<std::pair<uint32_t, uint32_t>> passages;  // spans of equally good sources share one
     for (const auto& s : f.spans) {
       if (main == nullptr || s.span.matched_tokens > main->matched_tokens) main = &s.span;
-      passages.emplace_back(s.span.query.start, s.span.query.end);
     }
-    std::sort(passages.begin(), passages.end());
-    passages.erase(std::unique(passages.begin(), passages.end()), passages.end());
     h += "<tr><td><a href=\"#doc-" + std::to_string(i) + "\">";
     AppendHtml(&h, f.name);
     h += "</a></td><td class=\"action " + std::string(ActionName(f.action)) + "\">" + std::string(ActionName(f.action)) +
          "</td><td data-v=\"" + std::to_string(f.score) + "\">" + Percent(f.score) + "</td><td>" +
-         std::to_string(passages.size()) + "</td><td>";
+         std::to_string(f.passages) + "</td><td>";
     if (main) AppendHtml(&h, main->source_name);
     h += "</td><td>";
     AppendHtml(&h, f.kind == Kind::kCode ? (f.language.empty() ? "code" : f.language) : "text");
