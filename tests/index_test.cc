@@ -1150,6 +1150,52 @@ TEST_CASE("index: code documents keep their tokens, text documents and removed o
   REQUIRE(OpenOk(dir, false, true)->Verify({}, &report).ok());
 }
 
+TEST_CASE("index: reads of stored tokens fill the block cache only with cache_token_blocks", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  std::vector<Document> docs;
+  for (int i = 0; i < 20; ++i) {
+    docs.push_back(MakeDoc("src/f" + std::to_string(i) + ".py",
+                           "def f" + std::to_string(i) + "(a, b):\n    return a * " + std::to_string(i) + " + b\n"));
+    docs.back().kind = Kind::kCode;
+    docs.back().language = "python";
+  }
+  {
+    auto index = OpenOk(dir, true);
+    WriteOk(index.get(), SketchAll(SketchParams{}, docs));
+    REQUIRE(index->Flush().ok());
+  }
+  auto read_all = [&](bool cache_blocks, uint64_t* cache_growth) {
+    IndexOptions o = Options(false, true);
+    o.cache_token_blocks = cache_blocks;
+    auto index = OpenOk(dir, o);
+    std::vector<uint32_t> ids;
+    for (const auto& d : docs) ids.push_back(IdOf(*index, d.name));
+    const uint64_t before = index->Stats().value().block_cache_used;
+    std::vector<Tokens> all;
+    for (uint32_t id : ids) {
+      auto t = index->GetTokens(id);
+      REQUIRE(t.ok());
+      all.push_back(std::move(t).value());
+    }
+    *cache_growth = index->Stats().value().block_cache_used - before;
+    return all;
+  };
+  uint64_t cached = 0, uncached = 0;
+  const auto with = read_all(true, &cached);
+  const auto without = read_all(false, &uncached);
+  CHECK(cached > 0);
+  CHECK(uncached == 0);
+  REQUIRE(with.size() == without.size());
+  for (size_t d = 0; d < with.size(); ++d) {
+    REQUIRE(with[d].size() == without[d].size());
+    for (size_t i = 0; i < with[d].size(); ++i) {
+      CHECK((with[d][i].hash == without[d][i].hash && with[d][i].name == without[d][i].name &&
+             with[d][i].begin == without[d][i].begin && with[d][i].end == without[d][i].end));
+    }
+  }
+}
+
 TEST_CASE("index: damaged stored tokens are Corruption on read and in Verify", "[index]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

@@ -76,6 +76,14 @@ struct IndexOptions {
   // Code lookups are always cached: code shares idioms, whose blocks recur (a code scan was
   // slower without).
   bool cache_text_postings = true;
+  // Keep the blocks that reads of a code document's stored tokens (GetTokens) fetch in the block
+  // cache. A Filter keeps the tokens it decoded in its own cache (FilterOptions::
+  // token_cache_tokens), so with this on a hot document is held twice: decoded, and its block
+  // uncompressed. `scan` turns it off: in its short life each document is decoded about once and
+  // then answered from the token cache, and its memory is fresh pages the process pays for
+  // (bench/README.md, "Scan: speed"). A long-running service keeps it on: a document the token
+  // cache evicted is read again from the block cache, not from disk.
+  bool cache_token_blocks = true;
   // Read-only opens: decoded code fingerprint posting lists kept between lookups, up to about
   // this many posting ids (4 bytes each; an entry's key and node count as 24 ids, 96 bytes): the
   // default holds at most about 64 MiB per reader (split over a sharded index's shards). Code repeats

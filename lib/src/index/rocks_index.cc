@@ -912,7 +912,9 @@ Result<Signature> RocksIndex::GetSignature(uint32_t id) const {
 
 Result<Tokens> RocksIndex::GetTokens(uint32_t id) const {
   rocksdb::PinnableSlice v;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kTokens], codec::IdKey(id), &v);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = options_.cache_token_blocks;
+  auto s = db_->Get(ro, cf_[kTokens], codec::IdKey(id), &v);
   if (s.IsNotFound()) return Status::NotFound("tokens of document " + std::to_string(id));
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading tokens"));
   Tokens tokens;
