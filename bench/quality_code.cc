@@ -27,7 +27,9 @@
 // abstracted token stream occurs once among the protected functions (otherwise the "true source"
 // is ambiguous); held-out functions that are copies of protected code by a test independent of
 // doppel (4 consecutive significant lines, or the whole whitespace-stripped text, also in a
-// protected file) are not used as negatives. Both exclusions are counted in the output.
+// protected file) are not used as negatives. Both exclusions are counted in the output. Each
+// class shuffles all protected functions of its line range (a fixed seed) and takes the first
+// PER_CLASS unique ones, so a tokenizer change moves only the functions whose uniqueness it changes.
 // Negatives: up to PER_CLASS "novel" functions (6–80 lines) and "short" ones (1–4 lines) of
 // other packages per language, in the same Markdown answer. Queries are built serially (fixed seeds),
 // then checked on all cores (Filter::Check is thread-safe); times are per Check call.
@@ -429,6 +431,12 @@ int main(int argc, char** argv) {
     size_t duplicate_functions = 0;      // protected 6–80-line functions not unique: not queried
     size_t copied_negatives = 0;         // held-out functions that are copies: not negatives
     std::vector<size_t> queries_6_80, queries_10_30, novel, shorts;
+    // Every protected function of 6-80 (10-30) lines, unique or not, in file order: the classes
+    // shuffle these and skip the ones not unique while drawing, so a tokenizer change that
+    // decides differently whether a few functions are unique leaves the rest of the sample as
+    // it was (shuffling only the unique ones redrew all of it).
+    std::vector<size_t> drawn_6_80, drawn_10_30;
+    std::vector<char> unique;  // per function: its identifier-abstracted stream occurs once
     Formatter fmt;
   };
   std::vector<LangData> data;
@@ -574,15 +582,19 @@ int main(int argc, char** argv) {
       }
       return false;
     };
+    ld.unique.assign(ld.functions.size(), 0);
     for (size_t i = 0; i < ld.functions.size(); ++i) {
       const Function& f = ld.functions[i];
       const uint32_t n = f.lines();
       if (ld.files[f.file].is_protected) {
         if (n < 6 || n > 80) continue;
+        ld.drawn_6_80.push_back(i);
+        if (n >= 10 && n <= 30) ld.drawn_10_30.push_back(i);
         if (stream_count[stream_hash[i]] != 1) {
           ++ld.duplicate_functions;
           continue;
         }
+        ld.unique[i] = 1;
         ld.queries_6_80.push_back(i);
         if (n >= 10 && n <= 30) ld.queries_10_30.push_back(i);
       } else {
@@ -611,11 +623,12 @@ int main(int argc, char** argv) {
       const std::string& cls = classes[ci];
       Tally& t = tallies[lang.name][cls];
       const bool embedded = cls.rfind("embedded", 0) == 0;
-      std::vector<size_t> pool = embedded ? ld.queries_10_30 : ld.queries_6_80;
+      std::vector<size_t> pool = embedded ? ld.drawn_10_30 : ld.drawn_6_80;
       std::mt19937_64 rng(20261130 + ci * 1000 + XXH3_64bits(lang.name.data(), lang.name.size()) % 1000);
       std::shuffle(pool.begin(), pool.end(), rng);
       size_t made = 0;
       for (size_t pi = 0; pi < pool.size() && made < per_class; ++pi) {
+        if (!ld.unique[pool[pi]]) continue;
         const Function& f = ld.functions[pool[pi]];
         const SourceFile& src = ld.files[f.file];
         const std::string original = FunctionText(ld.files, f);

@@ -1576,6 +1576,170 @@ TEST_CASE("code: a copy of code the protected corpus holds twice names both sour
   CHECK(v.output.find("item_release") == std::string::npos);
 }
 
+TEST_CASE("code: a copied function keeps its own first and last lines") {
+  // Its name and parameter occur once each, and a blank line comes before its last lines: the
+  // span trimmed on names lost `def lookup_binary(cmd)` and `return nil` / `end`. The pairs
+  // around it pair every token on both sides out to the block that encloses it, so the span is
+  // the whole function (answer lines 5-15, source lines 7-17).
+  const std::string protected_code =
+      "module Toolbox\n"
+      "  class Locator\n"
+      "    def initialize(root)\n"
+      "      @root = root\n"
+      "    end\n"
+      "\n"
+      "    def which_tool(tool)\n"
+      "      suffixes = ENV[\"PATHEXT\"] ? ENV[\"PATHEXT\"].split(\";\") : [\"\"]\n"
+      "      ENV[\"PATH\"].split(File::PATH_SEPARATOR).each do |folder|\n"
+      "        suffixes.each do |suffix|\n"
+      "          found = File.join(folder, \"#{tool}#{suffix}\")\n"
+      "          return found if File.executable?(found) && !File.directory?(found)\n"
+      "        end\n"
+      "      end\n"
+      "\n"
+      "      return nil\n"
+      "    end\n"
+      "\n"
+      "    def to_s\n"
+      "      \"#<Locator #{@root}>\"\n"
+      "    end\n"
+      "  end\n"
+      "end\n";
+  const std::string answer =
+      "def total_width(columns)\n"
+      "  columns.map { |c| c[:width] || 0 }.sum\n"
+      "end\n"
+      "\n"
+      "def lookup_binary(cmd)\n"
+      "  exts = ENV[\"PATHEXT\"] ? ENV[\"PATHEXT\"].split(\";\") : [\"\"]\n"
+      "  ENV[\"PATH\"].split(File::PATH_SEPARATOR).each do |dir|\n"
+      "    exts.each do |ext|\n"
+      "      path = File.join(dir, \"#{cmd}#{ext}\")\n"
+      "      return path if File.executable?(path) && !File.directory?(path)\n"
+      "    end\n"
+      "  end\n"
+      "\n"
+      "  return nil\n"
+      "end\n"
+      "\n"
+      "def banner(title)\n"
+      "  line = \"=\" * title.size\n"
+      "  [line, title, line].join(\"\\n\")\n"
+      "end\n";
+  TempDir dir;
+  const Verdict v = CheckAgainstOne(dir / "idx", "lib/toolbox.rb", protected_code, "ruby", answer);
+  INFO(v.reason);
+  REQUIRE(v.spans.size() == 1);
+  CheckSpanLines(v.spans[0], "lib/toolbox.rb", 5, 15, 7, 17);
+  CHECK(v.spans[0].renaming == 1.0);
+}
+
+TEST_CASE("code: a copy does not run on into the next function where few of its tokens pair") {
+  // The renamed copy of `initialize_copy` (answer lines 10-22) is followed by new code whose
+  // `def`, parentheses and a few names pair, here and there, with the source's next methods.
+  // Past the blank line those pairs are sparse (fewer than half the tokens they span, on one
+  // side), so the span stops before them instead of running on to answer line 27.
+  const std::string protected_code =
+      "module Catalog\n"
+      "  class Registry\n"
+      "    EMPTY = [].freeze\n"
+      "\n"
+      "    def initialize\n"
+      "      @origins = []\n"
+      "      @memo = {}\n"
+      "      @entries = Hash.new {|h, k| h[k] = {} }\n"
+      "      @every_entry = Hash.new {|h, k| h[k] = EMPTY }\n"
+      "    end\n"
+      "\n"
+      "    def initialize_copy(other)\n"
+      "      @origins = other.origins.dup\n"
+      "      @memo = {}\n"
+      "      @entries = Hash.new {|h, k| h[k] = {} }\n"
+      "      @every_entry = Hash.new {|h, k| h[k] = EMPTY }\n"
+      "\n"
+      "      other.entries.each do |key, table|\n"
+      "        @entries[key] = table.dup\n"
+      "      end\n"
+      "      other.every_entry.each do |key, list|\n"
+      "        @every_entry[key] = list.dup\n"
+      "      end\n"
+      "    end\n"
+      "\n"
+      "    def inspect\n"
+      "      \"#<#{self.class} origins=#{origins.size} entries=#{entries.size}>\"\n"
+      "    end\n"
+      "\n"
+      "    def empty?\n"
+      "      each { return false }\n"
+      "      true\n"
+      "    end\n"
+      "\n"
+      "    def find_all(key)\n"
+      "      found = local_find(key) + @every_entry[key]\n"
+      "      @origins.each do |origin|\n"
+      "        found.concat(origin.find_all(key))\n"
+      "      end\n"
+      "      found\n"
+      "    end\n"
+      "  end\n"
+      "end\n";
+  const std::string answer =
+      "      def needs_explicit_value?(key_text, pair)\n"
+      "        return true if !pair.key.sym_type? || needs_value_around_literal?(pair)\n"
+      "\n"
+      "        value_node = pair.value\n"
+      "        return true unless value_node.send_type? || value_node.lvar_type?\n"
+      "\n"
+      "        key_text != value_node.source || key_text.end_with?('!', '?')\n"
+      "      end\n"
+      "\n"
+      "    def n0(n1)\n"
+      "      n2 = n1.n3.n4\n"
+      "      n5 = {}\n"
+      "      n6 = n7.n8 {|n9, n10| n9[n10] = {} }\n"
+      "      n11 = n7.n8 {|n9, n10| n9[n10] = n12 }\n"
+      "\n"
+      "      n1.n13.n14 do |n15, n16|\n"
+      "        n6[n15] = n16.n4\n"
+      "      end\n"
+      "      n1.n17.n14 do |n15, n18|\n"
+      "        n11[n15] = n18.n4\n"
+      "      end\n"
+      "    end\n"
+      "\n"
+      "    def constants_under(dir, roots = search_roots)\n"
+      "      dir = dir.chomp(\".rb\")\n"
+      "      full_dir = File.expand_path(dir)\n"
+      "      found = []\n"
+      "\n"
+      "      roots.each do |top|\n"
+      "        full_top = File.expand_path(top)\n"
+      "        next unless full_dir.start_with?(full_top)\n"
+      "\n"
+      "        top_size = full_top.size\n"
+      "        next if full_dir[top_size] != ?/\n"
+      "\n"
+      "        rest = full_dir[(top_size + 1)..-1]\n"
+      "        found << rest.capitalize unless rest.empty?\n"
+      "      end\n"
+      "\n"
+      "      found.uniq!\n"
+      "      found\n"
+      "    end\n";
+  TempDir dir;
+  const Verdict v = CheckAgainstOne(dir / "idx", "lib/registry.rb", protected_code, "ruby", answer);
+  INFO(v.reason);
+  REQUIRE(v.spans.size() == 1);
+  const Span& sp = v.spans[0];
+  CHECK(sp.source_name == "lib/registry.rb");
+  CHECK(sp.query.first_line == 10);
+  CHECK(sp.source.first_line == 12);
+  // At most the next function's `def` line, paired with the source's next `def`.
+  CHECK(sp.query.last_line >= 22);
+  CHECK(sp.query.last_line <= 24);
+  CHECK(sp.renaming == 1.0);
+}
+
 TEST_CASE("code: a copy of one of many repetitions is anchored where its literals recur") {
   // Twenty test functions of one shape with other values: every fingerprint of the answer occurs
   // twenty times in the file. Anchored at the first occurrences only, the copy of the fifteenth

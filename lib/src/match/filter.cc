@@ -778,6 +778,44 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     while (unopened > 0 && first > 0 && agrees(a->pairs[first - 1])) {
       unopened = std::max(0, unopened - block_delta[a->pairs[--first].first]);
     }
+    // The block around the span: trimming on names drops a copied function's own name and
+    // parameters (each occurs once) and stops at a blank line before its last lines (`return
+    // nil`, `end`). Where the pairs just outside the span pair every token on both sides, with
+    // names that do not contradict the renaming, out to the token opening the block that encloses
+    // the span (with the rest of its line, or the line above when it starts its line) and the one
+    // closing it, the span takes that whole block.
+    if (open == 0 && unopened == 0) {
+      auto adjacent = [&](size_t i) {  // pairs i and i + 1 are next to each other on both sides
+        return a->pairs[i + 1].first == a->pairs[i].first + 1 && a->pairs[i + 1].second == a->pairs[i].second + 1;
+      };
+      auto usable = [&](size_t i) { return agrees(a->pairs[i]); };
+      size_t head = first, tail = last;
+      int depth = 0;
+      while (head > 0 && depth <= 0 && adjacent(head - 1) && usable(head - 1)) {
+        const int d = block_delta[a->pairs[--head].first];
+        if (d < 0 || (d > 0 && depth + d != 1)) {
+          depth = -1;
+          break;
+        }
+        depth += d;
+      }
+      if (depth == 1) {
+        const uint32_t opener = a->pairs[head].first;
+        const bool starts_line = opener == 0 || q[opener - 1].line < q[opener].line;
+        const uint32_t lowest_line = starts_line && q[opener].line > 1 ? q[opener].line - 1 : q[opener].line;
+        while (head > 0 && adjacent(head - 1) && usable(head - 1) && block_delta[a->pairs[head - 1].first] == 0 &&
+               q[a->pairs[head - 1].first].line >= lowest_line) {
+          --head;
+        }
+        while (tail < a->pairs.size() && depth > 0 && adjacent(tail - 1) && usable(tail)) {
+          depth += block_delta[a->pairs[tail++].first];
+        }
+        if (depth == 0 && WholeBlocks(block_delta, a->pairs[head].first, a->pairs[tail - 1].first + 1)) {
+          first = head;
+          last = tail;
+        }
+      }
+    }
   }
   if (first < last && (first > 0 || last < a->pairs.size())) keep(first, last);
   build_renaming(0, a->pairs.size());  // the renaming of the span as it is reported
@@ -830,6 +868,17 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     }
     return 2 * against > ids;
   };
+  // A side beyond a break is also cut when its pairs are sparse: a copy pairs every token it
+  // spans on both sides (cosmetic changes neither add nor drop compared tokens), while a chain
+  // that ran on into neighbouring code pairs a keyword and some punctuation here and there
+  // (`def`, `(`, `)` of the answer's next function against a later one of the source's). Sparse:
+  // fewer pairs than half the tokens from its first pair to its last, on either side.
+  auto sparse = [&](size_t begin, size_t end) {
+    const uint32_t pairs = static_cast<uint32_t>(end - begin);
+    const uint32_t q_span = a->pairs[end - 1].first - a->pairs[begin].first + 1;
+    const uint32_t s_span = a->pairs[end - 1].second - a->pairs[begin].second + 1;
+    return 2 * pairs < q_span || 2 * pairs < s_span;
+  };
   // The breaks are looked at only when there are some; each side is judged by the renaming of
   // the other, and the span's own renaming, set aside meanwhile, comes back when nothing was
   // cut (it is rebuilt over the span as kept otherwise).
@@ -848,12 +897,12 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       }
       judged = true;
       build_renaming(0, last_break);
-      if (contradicted(last_break, a->pairs.size())) {
+      if (sparse(last_break, a->pairs.size()) || contradicted(last_break, a->pairs.size())) {
         keep(0, last_break);
         continue;
       }
       build_renaming(first_break, a->pairs.size());
-      if (contradicted(0, first_break)) {
+      if (sparse(0, first_break) || contradicted(0, first_break)) {
         keep(first_break, a->pairs.size());
         continue;
       }
