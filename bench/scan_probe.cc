@@ -9,12 +9,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "corpus.h"
 #include "doppel/filter.h"
 #include "doppel/language.h"
 
@@ -45,10 +44,7 @@ int main(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     const Language* l = LanguageForPath(argv[i]);
     if (l == nullptr || l->grammar == nullptr) continue;
-    std::ifstream in(argv[i], std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
+    const std::string text = bench::ReadWholeFile(argv[i]);
     Row r;
     r.path = argv[i];
     r.language = l->name;
