@@ -29,7 +29,9 @@
 // doppel (4 consecutive significant lines, or the whole whitespace-stripped text, also in a
 // protected file) are not used as negatives. Both exclusions are counted in the output. Each
 // class shuffles all protected functions of its line range (a fixed seed) and takes the first
-// PER_CLASS unique ones, so a tokenizer change moves only the functions whose uniqueness it changes.
+// PER_CLASS unique ones, so a tokenizer change moves only the functions whose uniqueness it changes
+// (in the embedded class, the new code drawn around each later copy moves too: it comes from the
+// class's one generator).
 // Negatives: up to PER_CLASS "novel" functions (6–80 lines) and "short" ones (1–4 lines) of
 // other packages per language, in the same Markdown answer. Queries are built serially (fixed seeds),
 // then checked on all cores (Filter::Check is thread-safe); times are per Check call.
@@ -433,8 +435,8 @@ int main(int argc, char** argv) {
     std::vector<size_t> queries_6_80, queries_10_30, novel, shorts;
     // Every protected function of 6-80 (10-30) lines, unique or not, in file order: the classes
     // shuffle these and skip the ones not unique while drawing, so a tokenizer change that
-    // decides differently whether a few functions are unique leaves the rest of the sample as
-    // it was (shuffling only the unique ones redrew all of it).
+    // decides differently whether a few functions are unique leaves the rest of the whole-function
+    // samples as they were (shuffling only the unique ones redrew all of them).
     std::vector<size_t> drawn_6_80, drawn_10_30;
     std::vector<char> unique;  // per function: its identifier-abstracted stream occurs once
     Formatter fmt;

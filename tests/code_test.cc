@@ -1734,9 +1734,12 @@ TEST_CASE("code: a copy does not run on into the next function where few of its 
   CHECK(sp.source_name == "lib/registry.rb");
   CHECK(sp.query.first_line == 10);
   CHECK(sp.source.first_line == 12);
-  // At most the next function's `def` line, paired with the source's next `def`.
+  // Up to the copy's `end` (line 22, source line 24), or at most the next function's `def` line
+  // paired with the source's next `def` (line 26): that pair is adjacent to the copy on both sides.
   CHECK(sp.query.last_line >= 22);
   CHECK(sp.query.last_line <= 24);
+  CHECK(sp.source.last_line >= 24);
+  CHECK(sp.source.last_line <= 26);
   CHECK(sp.renaming == 1.0);
 }
 

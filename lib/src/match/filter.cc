@@ -782,8 +782,8 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     // parameters (each occurs once) and stops at a blank line before its last lines (`return
     // nil`, `end`). Where the pairs just outside the span pair every token on both sides, with
     // names that do not contradict the renaming, out to the token opening the block that encloses
-    // the span (with the rest of its line, or the line above when it starts its line) and the one
-    // closing it, the span takes that whole block.
+    // the span (from the start of its line, or of the line above when the opener stands alone on
+    // its line, as a brace does) and the one closing it, the span takes that whole block.
     if (open == 0 && unopened == 0) {
       auto adjacent = [&](size_t i) {  // pairs i and i + 1 are next to each other on both sides
         return a->pairs[i + 1].first == a->pairs[i].first + 1 && a->pairs[i + 1].second == a->pairs[i].second + 1;
@@ -791,7 +791,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       auto usable = [&](size_t i) { return agrees(a->pairs[i]); };
       size_t head = first, tail = last;
       int depth = 0;
-      while (head > 0 && depth <= 0 && adjacent(head - 1) && usable(head - 1)) {
+      while (head > 0 && depth == 0 && adjacent(head - 1) && usable(head - 1)) {
         const int d = block_delta[a->pairs[--head].first];
         if (d < 0 || (d > 0 && depth + d != 1)) {
           depth = -1;
@@ -801,8 +801,9 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       }
       if (depth == 1) {
         const uint32_t opener = a->pairs[head].first;
-        const bool starts_line = opener == 0 || q[opener - 1].line < q[opener].line;
-        const uint32_t lowest_line = starts_line && q[opener].line > 1 ? q[opener].line - 1 : q[opener].line;
+        const bool alone = (opener == 0 || q[opener - 1].line < q[opener].line) &&
+                           (opener + 1 == q.size() || q[opener + 1].line > q[opener].line);
+        const uint32_t lowest_line = alone && q[opener].line > 1 ? q[opener].line - 1 : q[opener].line;
         while (head > 0 && adjacent(head - 1) && usable(head - 1) && block_delta[a->pairs[head - 1].first] == 0 &&
                q[a->pairs[head - 1].first].line >= lowest_line) {
           --head;
@@ -868,11 +869,12 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     }
     return 2 * against > ids;
   };
-  // A side beyond a break is also cut when its pairs are sparse: a copy pairs every token it
-  // spans on both sides (cosmetic changes neither add nor drop compared tokens), while a chain
-  // that ran on into neighbouring code pairs a keyword and some punctuation here and there
-  // (`def`, `(`, `)` of the answer's next function against a later one of the source's). Sparse:
-  // fewer pairs than half the tokens from its first pair to its last, on either side.
+  // A side beyond a break is also cut when its pairs are sparse and fewer than the other side's:
+  // a copy pairs every token it spans on both sides (cosmetic changes neither add nor drop
+  // compared tokens), while a chain that ran on into neighbouring code pairs a keyword and some
+  // punctuation here and there (`def`, `(`, `)` of the answer's next function against a later one
+  // of the source's). Sparse: fewer pairs than half the tokens from its first pair to its last,
+  // on either side.
   auto sparse = [&](size_t begin, size_t end) {
     const uint32_t pairs = static_cast<uint32_t>(end - begin);
     const uint32_t q_span = a->pairs[end - 1].first - a->pairs[begin].first + 1;
@@ -896,14 +898,23 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
         built_version = UINT32_MAX;  // what came back is another span's
       }
       judged = true;
-      build_renaming(0, last_break);
-      if (sparse(last_break, a->pairs.size()) || contradicted(last_break, a->pairs.size())) {
+      const size_t n = a->pairs.size();
+      if (n - last_break < last_break && sparse(last_break, n)) {
         keep(0, last_break);
         continue;
       }
-      build_renaming(first_break, a->pairs.size());
-      if (sparse(0, first_break) || contradicted(0, first_break)) {
-        keep(first_break, a->pairs.size());
+      build_renaming(0, last_break);
+      if (contradicted(last_break, n)) {
+        keep(0, last_break);
+        continue;
+      }
+      if (first_break < n - first_break && sparse(0, first_break)) {
+        keep(first_break, n);
+        continue;
+      }
+      build_renaming(first_break, n);
+      if (contradicted(0, first_break)) {
+        keep(first_break, n);
         continue;
       }
     }
