@@ -432,7 +432,8 @@ int main(int argc, char** argv) {
     std::vector<Function> functions;
     size_t duplicate_functions = 0;      // protected 6–80-line functions not unique: not queried
     size_t copied_negatives = 0;         // held-out functions that are copies: not negatives
-    std::vector<size_t> queries_6_80, queries_10_30, novel, shorts;
+    size_t queryable_6_80 = 0;  // protected 6–80-line functions that are unique
+    std::vector<size_t> novel, shorts;
     // Every protected function of 6-80 (10-30) lines, unique or not, in file order: the classes
     // shuffle these and skip the ones not unique while drawing, so a tokenizer change that
     // decides differently whether a few functions are unique leaves the rest of the whole-function
@@ -597,8 +598,7 @@ int main(int argc, char** argv) {
           continue;
         }
         ld.unique[i] = 1;
-        ld.queries_6_80.push_back(i);
-        if (n >= 10 && n <= 30) ld.queries_10_30.push_back(i);
+        ++ld.queryable_6_80;
       } else {
         const bool novel = n >= 6 && n <= 80, shrt = n <= 4;
         if (!novel && !shrt) continue;
@@ -904,7 +904,7 @@ int main(int argc, char** argv) {
     size_t p = 0;
     for (const auto& f : ld.files) p += f.is_protected;
     std::printf("| %s | %zu/%zu | %zu | %zu | %zu | %zu | %zu | %zu | %s |\n", ld.lang->name.c_str(), p, ld.files.size() - p,
-                ld.functions.size(), ld.queries_6_80.size(), ld.duplicate_functions, ld.novel.size(), ld.shorts.size(),
+                ld.functions.size(), ld.queryable_6_80, ld.duplicate_functions, ld.novel.size(), ld.shorts.size(),
                 ld.copied_negatives, ld.fmt.name.c_str());
   }
   for (const auto& n : no_corpus) std::printf("| %s | no corpus | | | | | | | |\n", n.c_str());

@@ -16,6 +16,7 @@
 #include "corpus.h"
 #include "doppel/filter.h"
 #include "doppel/language.h"
+#include "doppel/scan.h"
 
 using namespace doppel;
 using Clock = std::chrono::steady_clock;
@@ -25,11 +26,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: scan_probe INDEX_DIR FILE...\n");
     return 2;
   }
-  IndexOptions io;  // as RunScan in filter/main.cc
-  io.cache_text_postings = false;
-  io.map_files = true;
-  io.cache_token_blocks = false;
-  auto filter = Filter::Open(argv[1], FilterOptions{}, io);
+  auto filter = Filter::Open(argv[1], FilterOptions{}, ScanIndexOptions());
   if (!filter.ok()) {
     std::fprintf(stderr, "scan_probe: %s\n", filter.status().ToString().c_str());
     return 1;

@@ -366,10 +366,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   }
   auto options = OptionsOf(f);
   if (!options.ok()) return Fail(options.status());
-  IndexOptions io;
-  io.cache_text_postings = false;  // a scan reads each text posting block about once
-  io.map_files = true;              // opens in half the time; lookups cost no more (bench/README.md)
-  io.cache_token_blocks = false;    // the filter's token cache holds the decoded tokens
+  IndexOptions io = ScanIndexOptions();
   io.common_code = f.common_index;
   auto filter = Filter::Open(f.index, *options, io);
   if (!filter.ok()) return Fail(filter.status());

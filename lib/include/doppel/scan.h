@@ -61,6 +61,12 @@ struct ScanSummary {
   bool resumed = false;  // a check task found its part done before with the same inputs and index
 };
 
+// The index options a scan opens its index with (read-only is implied by Filter::Open): text
+// posting blocks kept out of the block cache (read about once), the table files mapped, stored
+// tokens kept out of the block cache (the filter's token cache holds them decoded). The caller adds
+// IndexOptions::common_code when a common-code index is read beside.
+IndexOptions ScanIndexOptions();
+
 // Scans `inputs` and writes the report files into `report_dir` (created if missing).
 Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
             const ScanOptions& options, ScanSummary* summary);

@@ -789,15 +789,19 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
         return a->pairs[i + 1].first == a->pairs[i].first + 1 && a->pairs[i + 1].second == a->pairs[i].second + 1;
       };
       auto usable = [&](size_t i) { return agrees(a->pairs[i]); };
+      // Back to the opener: the first pair that opens or closes a block must open one.
       size_t head = first, tail = last;
       int depth = 0;
-      while (head > 0 && depth == 0 && adjacent(head - 1) && usable(head - 1)) {
-        const int d = block_delta[a->pairs[--head].first];
-        if (d < 0 || (d > 0 && depth + d != 1)) {
-          depth = -1;
+      while (head > 0 && adjacent(head - 1) && usable(head - 1)) {
+        const int d = block_delta[a->pairs[head - 1].first];
+        if (d != 0) {
+          if (d == 1) {
+            --head;
+            depth = 1;
+          }
           break;
         }
-        depth += d;
+        --head;
       }
       if (depth == 1) {
         const uint32_t opener = a->pairs[head].first;
