@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: scan_probe INDEX_DIR FILE...\n");
     return 2;
   }
-  auto filter = Filter::Open(argv[1], FilterOptions{}, ScanIndexOptions());
+  auto filter = Filter::Open(argv[1], ScanFilterOptions(FilterOptions{}), ScanIndexOptions());
   if (!filter.ok()) {
     std::fprintf(stderr, "scan_probe: %s\n", filter.status().ToString().c_str());
     return 1;

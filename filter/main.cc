@@ -368,7 +368,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   if (!options.ok()) return Fail(options.status());
   IndexOptions io = ScanIndexOptions();
   io.common_code = f.common_index;
-  auto filter = Filter::Open(f.index, *options, io);
+  auto filter = Filter::Open(f.index, ScanFilterOptions(*options), io);
   if (!filter.ok()) return Fail(filter.status());
   WarnIfEmpty(**filter, f.index);
   ScanOptions o;

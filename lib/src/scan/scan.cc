@@ -669,6 +669,11 @@ IndexOptions ScanIndexOptions() {
   return io;
 }
 
+FilterOptions ScanFilterOptions(FilterOptions options) {
+  options.token_cache_tokens = size_t{1} << 21;
+  return options;
+}
+
 Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
             const ScanOptions& o, ScanSummary* summary) {
   *summary = ScanSummary();
