@@ -410,6 +410,32 @@ TEST_CASE("index: opening with other SketchParams is Incompatible naming both va
   CHECK(reopened->params().window == custom.window);
 }
 
+// `doppel-index build --window 9` on an index built with window 8 is refused; the refused
+// writer must not write its empty counters on the way out, or the next writer takes every stored
+// document for a killed bulk load's and removes it.
+TEST_CASE("index: a bulk load refused for other parameters leaves the stored documents", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  WriteOk(OpenBulkOk(dir).get(), SketchAll(SketchParams{}, ThreeDocs()));
+  SketchParams other;
+  other.window = SketchParams{}.window + 1;
+  IndexOptions bulk = Options(true, false, other);
+  bulk.bulk_load = true;
+  REQUIRE(Index::Open(dir, bulk).status().code() == Status::Code::kIncompatible);
+  {
+    auto writer = OpenOk(dir, false);
+    std::mt19937_64 rng(7);
+    WriteOk(writer.get(), SketchAll(SketchParams{}, {MakeDoc("docs/delta.txt", doppel_test::RandomWords(rng, 100))}));
+  }
+  auto index = OpenOk(dir, false, true);
+  CHECK(index->Stats()->documents == 4);
+  CHECK(index->Stats()->deleted == 0);
+  CHECK(IdOf(*index, "docs/alpha.txt") == 0);
+  CHECK(IdOf(*index, "docs/delta.txt") == 3);
+  VerifyReport report;
+  CHECK(index->Verify({}, &report).ok());
+}
+
 TEST_CASE("index: invalid sketch parameters for a new index are InvalidArgument", "[index]") {
   TempDir tmp;
   SketchParams bad;

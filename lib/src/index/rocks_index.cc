@@ -231,6 +231,10 @@ class RocksIndex final : public Index {
   int spills_ = 0;
   std::future<Status> spill_;  // the spill in progress, if any
 
+  // A writable open got as far as a recovered state: until then Close writes nothing (an open
+  // refused for other parameters or a damaged manifest has no counters to spill, and spilling
+  // would mark every stored document as a killed bulk load's, removed at the next write).
+  bool opened_ = false;
   std::mutex write_mu_;  // one writer at a time; guards the counters below
   uint32_t next_id_ = 0;
   uint64_t documents_ = 0;
@@ -239,7 +243,7 @@ class RocksIndex final : public Index {
 
 void RocksIndex::Close() {
   if (db_) {
-    if (!options_.read_only) {
+    if (!options_.read_only && opened_) {
       std::lock_guard<std::mutex> lock(write_mu_);
       SpillLocked();  // errors here leave documents above the watermark: recovered on next open
       // Bulk loads skip the WAL: persist every memtable before the handles go.
@@ -475,6 +479,7 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
       std::lock_guard<std::mutex> lock(idx->write_mu_);
       DOPPEL_RETURN_IF_ERROR(idx->RecoverLocked());
     }
+    idx->opened_ = true;
     if (o.bulk_load && idx->documents_ > 0) {
       // A bulk load replacing a stored document would lose both versions if killed before its
       // next spill: an index that holds documents is written incrementally instead.
