@@ -457,6 +457,54 @@ TEST_CASE("reader: a truncated gzip file is an error naming it", "[reader]") {
   CHECK(steps.back().kind == Step::kEnd);
 }
 
+// Cut where the writer flushed, the stream ends between two lines: every line read parses, so
+// only the missing end of the gzip stream tells the file is incomplete.
+TEST_CASE("reader: a gzip file cut between two lines is an error saying it is truncated", "[reader]") {
+  TempDir tmp;
+  const std::string full = tmp / "full.jsonl.gz";
+  const std::string path = tmp / "cut.jsonl.gz";
+  gzFile f = gzopen(full.c_str(), "wb");
+  REQUIRE(f != nullptr);
+  z_off_t cut = 0;
+  for (int i = 0; i < 20; ++i) {
+    const std::string line = "{\"id\":\"d" + std::to_string(i) + "\",\"text\":\"words of line " + std::to_string(i) + "\"}\n";
+    REQUIRE(gzwrite(f, line.data(), static_cast<unsigned>(line.size())) == static_cast<int>(line.size()));
+    REQUIRE(gzflush(f, Z_FULL_FLUSH) == Z_OK);
+    if (i == 14) cut = gzoffset(f);
+  }
+  REQUIRE(gzclose(f) == Z_OK);
+  REQUIRE(cut > 0);
+  WriteFile(path, doppel_test::ReadFile(full).substr(0, static_cast<size_t>(cut)));
+  auto reader = OpenReader({path});
+  const auto steps = ReadAll(reader.get());
+  size_t errors = 0;
+  for (const auto& s : steps) {
+    if (s.kind != Step::kError) continue;
+    ++errors;
+    CHECK(Contains(s.status.message(), "cut.jsonl.gz"));
+    CHECK(Contains(s.status.message(), "truncated"));
+  }
+  CHECK(errors == 1);
+  CHECK(DocsOnly(steps).size() <= 15);
+}
+
+TEST_CASE("reader: a .gz file that is not gzip is an error", "[reader]") {
+  TempDir tmp;
+  const std::string path = tmp / "plain.jsonl.gz";
+  WriteFile(path, "{\"id\":\"a\",\"text\":\"plain words\"}\n");
+  auto reader = OpenReader({path});
+  const auto steps = ReadAll(reader.get());
+  size_t errors = 0;
+  for (const auto& s : steps) {
+    if (s.kind != Step::kError) continue;
+    ++errors;
+    CHECK(Contains(s.status.message(), "plain.jsonl.gz"));
+    CHECK(Contains(s.status.message(), "not in gzip format"));
+  }
+  CHECK(errors == 1);
+  CHECK(DocsOnly(steps).empty());
+}
+
 TEST_CASE("reader: a lang naming a programming language makes a code document", "[reader]") {
   TempDir tmp;
   const std::string path = tmp / "code.jsonl";

@@ -50,11 +50,20 @@ class GzipSource final : public ByteSource {
   ~GzipSource() override { gzclose(f_); }
   Result<size_t> Read(char* buf, size_t n) override {
     const int r = gzread(f_, buf, static_cast<unsigned>(std::min<size_t>(n, 1 << 30)));
+    int err = Z_OK;
+    const char* msg = gzerror(f_, &err);
     if (r < 0) {
-      int err = 0;
-      const char* msg = gzerror(f_, &err);
       return Status::InvalidArgument(path_ + ": gzip stream is corrupt (" +
                                      std::string(msg ? msg : "?") + ")");
+    }
+    // zlib reads a file without a gzip header as it is; a name ending in .gz promises gzip.
+    if (r > 0 && gzdirect(f_)) {
+      return Status::InvalidArgument(path_ + ": not in gzip format (the name ends in .gz)");
+    }
+    // The input ended inside a gzip stream: cut off, even where the cut falls between lines.
+    if (err == Z_BUF_ERROR) {
+      return Status::InvalidArgument(path_ + ": gzip stream is truncated (after " +
+                                     std::to_string(gzoffset(f_)) + " compressed bytes)");
     }
     return static_cast<size_t>(r);
   }
