@@ -16,6 +16,7 @@
 #include "doppel/language.h"
 #include "doppel/policy.h"
 #include "doppel/session.h"
+#include "doppel/tokenizer.h"
 
 namespace doppel {
 
@@ -48,11 +49,30 @@ std::string_view HttpCodeName(int status) {
   }
 }
 
+// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD (error messages
+// echo request paths, which may hold any byte, and a JSON body must be UTF-8).
+std::string ValidUtf8(std::string_view text) {
+  if (ValidateUtf8(text).ok()) return std::string(text);
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    size_t len = 1;  // the shortest valid character at i, if any
+    while (len <= 4 && i + len <= text.size() && !ValidateUtf8(text.substr(i, len)).ok()) ++len;
+    if (len <= 4 && i + len <= text.size()) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
 void SetError(httplib::Response& res, int status, std::string_view message) {
   std::string body = "{\"code\":";
   AppendJsonString(&body, HttpCodeName(status));
   body += ",\"message\":";
-  AppendJsonString(&body, message);
+  AppendJsonString(&body, ValidUtf8(message));
   body += "}";
   res.status = status;
   res.set_content(body, "application/json");
@@ -60,11 +80,38 @@ void SetError(httplib::Response& res, int status, std::string_view message) {
 
 void SetError(httplib::Response& res, const Status& s) { SetError(res, HttpStatusFor(s), s.message()); }
 
+// Reads a request body through httplib's content reader, so that one limit holds however the
+// body comes: with a length, chunked, or compressed (counted once decompressed), and whatever
+// its content type (httplib caps the form-encoded bodies it reads itself at 8 KB, and curl -d
+// sends that type). On an error the connection is closed: the rest of the body is not read.
+bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+              size_t limit, std::string* body) {
+  body->clear();
+  bool over = req.has_header("Content-Length") &&
+              std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > limit;
+  const bool ok = !over && reader([&](const char* data, size_t n) {
+    if (n > limit - body->size()) {
+      over = true;
+      return false;
+    }
+    body->append(data, n);
+    return true;
+  });
+  if (ok) return true;
+  res.set_header("Connection", "close");
+  if (over) {
+    SetError(res, 413, "the request body is larger than the server's limit of " + std::to_string(limit) + " bytes");
+  } else {
+    SetError(res, 400, "the request body could not be read (cut short, or its chunks or compression are malformed)");
+  }
+  return false;
+}
+
 // Routes as metric labels (a fixed set: paths carry session ids).
 enum Route : size_t { kCheck, kSessionOpen, kSessionAppend, kSessionClose, kHealth, kMetrics, kOther, kRoutes };
 constexpr std::array<const char*, kRoutes> kRouteNames = {
     "check", "session_open", "session_append", "session_close", "healthz", "metrics", "other"};
-constexpr std::array<int, 9> kStatuses = {200, 400, 401, 404, 405, 413, 500, 503, 0};  // 0: other
+constexpr std::array<int, 10> kStatuses = {200, 201, 400, 401, 404, 405, 413, 500, 503, 0};  // 0: other
 // Check latency buckets, seconds (Prometheus `le` bounds).
 constexpr std::array<double, 13> kBuckets = {0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                              0.05, 0.1, 0.25, 0.5, 1, 2.5};
@@ -492,11 +539,14 @@ void Server::Routes() {
     res.set_header("X-Doppel-Action", std::string(ActionName(v.action)));
   };
 
-  http.Post("/v1/check", [this, st, observe](const httplib::Request& req, httplib::Response& res) {
+  http.Post("/v1/check", [this, st, observe](const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& content) {
+    std::string body_in;
+    if (!ReadBody(req, res, content, options_.max_body_bytes, &body_in)) return;
     const Clock::time_point start = Clock::now();
     thread_local simdjson::dom::parser parser;
     CheckBody f;
-    if (Status s = DecodeCheckBody(req.body, filter_->options(), true, &parser, &f); !s.ok()) {
+    if (Status s = DecodeCheckBody(body_in, filter_->options(), true, &parser, &f); !s.ok()) {
       return SetError(res, s);
     }
     WorkerSlot slot(&st->workers, &st->metrics.checks_in_progress, start + options_.request_timeout);
@@ -516,10 +566,13 @@ void Server::Routes() {
     res.set_content(body, "application/json");
   });
 
-  http.Post("/v1/sessions", [this, st](const httplib::Request& req, httplib::Response& res) {
+  http.Post("/v1/sessions", [this, st](const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& content) {
+    std::string body_in;
+    if (!ReadBody(req, res, content, options_.max_body_bytes, &body_in)) return;
     thread_local simdjson::dom::parser parser;
     CheckBody f;
-    if (Status s = DecodeCheckBody(req.body, filter_->options(), false, &parser, &f); !s.ok()) {
+    if (Status s = DecodeCheckBody(body_in, filter_->options(), false, &parser, &f); !s.ok()) {
       return SetError(res, s);
     }
     if (f.has_text) return SetError(res, 400, "send the text with POST /v1/sessions/{id}/append");
@@ -566,12 +619,15 @@ void Server::Routes() {
   };
 
   http.Post(R"(/v1/sessions/([0-9a-f]{1,64})/append)",
-            [this, st, observe, session_body](const httplib::Request& req, httplib::Response& res) {
+            [this, st, observe, session_body](const httplib::Request& req, httplib::Response& res,
+                                              const httplib::ContentReader& content) {
+    std::string body_in;
+    if (!ReadBody(req, res, content, options_.max_body_bytes, &body_in)) return;
     const Clock::time_point start = Clock::now();
     const std::string id = req.matches[1];
     thread_local simdjson::dom::parser parser;
     CheckBody f;
-    if (Status s = DecodeCheckBody(req.body, filter_->options(), true, &parser, &f); !s.ok()) {
+    if (Status s = DecodeCheckBody(body_in, filter_->options(), true, &parser, &f); !s.ok()) {
       return SetError(res, s);
     }
     if (f.policy || !f.language.empty() || f.kind != Kind::kText) {
@@ -590,7 +646,10 @@ void Server::Routes() {
   });
 
   http.Delete(R"(/v1/sessions/([0-9a-f]{1,64}))",
-              [this, st, observe, session_body](const httplib::Request& req, httplib::Response& res) {
+              [this, st, observe, session_body](const httplib::Request& req, httplib::Response& res,
+                                              const httplib::ContentReader& content) {
+    std::string body_in;
+    if (!ReadBody(req, res, content, options_.max_body_bytes, &body_in)) return;
     const Clock::time_point start = Clock::now();
     const std::string id = req.matches[1];
     std::shared_ptr<SessionEntry> entry;

@@ -321,6 +321,12 @@ TEST_CASE("serve: a streaming session flags at the append that crosses the thres
   REQUIRE(r);
   REQUIRE(r->status == 201);
   const std::string id = Json(r->body).Str("id");
+  {
+    auto m = c.Get("/metrics");
+    REQUIRE(m);
+    INFO(m->body);
+    CHECK(Contains(m->body, "doppel_http_requests_total{route=\"session_open\",status=\"201\"} 1\n"));
+  }
   const std::string path = "/v1/sessions/" + id + "/append";
 
   // Novel prose, word by word: never flagged.
@@ -464,12 +470,48 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   ExpectError(c.Get("/v1/check"), 405, "takes POST");
   ExpectError(c.Get("/v1/sessions/0123abcd"), 405, "takes DELETE");
   ExpectError(PostJson(c, "/v1/sessions/0123abcd/append", Body({{"text", "x"}})), 404, "no session");
-  ExpectError(PostJson(c, "/v1/check", Body({{"text", std::string(70 * 1024, 'a')}})), 413, "larger than");
+  ExpectError(PostJson(c, "/v1/check", Body({{"text", std::string(70 * 1024, 'a')}})), 413, "limit of 65536 bytes");
+  // The limit holds however the body comes: chunked (no length up front), or gzip-compressed
+  // (counted once decompressed: 70 KB from a few hundred bytes).
+  {
+    const std::string big = Body({{"text", std::string(70 * 1024, 'a')}});
+    httplib::Client chunked("127.0.0.1", srv.port());
+    ExpectError(chunked.Post("/v1/check",
+                             [&big](size_t offset, httplib::DataSink& sink) {
+                               const size_t n = std::min<size_t>(4096, big.size() - offset);
+                               sink.write(big.data() + offset, n);
+                               if (offset + n == big.size()) sink.done();
+                               return true;
+                             },
+                             "application/json"),
+                413, "limit of 65536 bytes");
+    httplib::Client gz("127.0.0.1", srv.port());
+    gz.set_compress(true);
+    ExpectError(gz.Post("/v1/check", big, "application/json"), 413, "limit of 65536 bytes");
+  }
+  // A body under the limit is read whatever its content type (curl -d sends form-encoded), and
+  // a path with bytes that are not UTF-8 still gets a JSON (UTF-8) error body.
+  {
+    std::string answer;
+    std::mt19937_64 rng(3);
+    while (answer.size() < 20 * 1024) answer += doppel_test::RandomWords(rng, 50) + "\n";
+    auto r = c.Post("/v1/check", Body({{"text", answer}}), "application/x-www-form-urlencoded");
+    REQUIRE(r);
+    INFO(r->body);
+    CHECK(r->status == 200);
+    ExpectError(c.Get("/v1/a%FFb"), 404, "no route");
+  }
 
   auto r = PostJson(c, "/v1/sessions", "{}");
   REQUIRE(r);
   REQUIRE(r->status == 201);
   const std::string id = Json(r->body).Str("id");
+  {
+    auto m = c.Get("/metrics");
+    REQUIRE(m);
+    INFO(m->body);
+    CHECK(Contains(m->body, "doppel_http_requests_total{route=\"session_open\",status=\"201\"} 1\n"));
+  }
   ExpectError(PostJson(c, "/v1/sessions", "{}"), 503, "too many open sessions");
   ExpectError(PostJson(c, "/v1/sessions/" + id + "/append", Body({{"text", std::string(1200, 'b')}})), 413,
               "session limit");
