@@ -527,3 +527,28 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
   CHECK(Contains(steps[3].status.message(), "code.jsonl:4"));
   CHECK(steps[4].kind == Step::kEnd);
 }
+
+TEST_CASE("reader: a lang or kind that is not a string is an error naming its line", "[reader]") {
+  TempDir tmp;
+  const std::string path = tmp / "typed.jsonl";
+  WriteFile(path,
+            "{\"id\":\"a\",\"text\":\"x = 1\",\"lang\":123}\n"
+            "{\"id\":\"b\",\"text\":\"x = 1\",\"language\":[\"python\"]}\n"
+            "{\"id\":\"c\",\"text\":\"x = 1\",\"kind\":5}\n"
+            "{\"id\":\"d\",\"text\":\"plain words\",\"lang\":null,\"kind\":null}\n");
+  auto reader = OpenReader({path});
+  const auto steps = ReadAll(reader.get());
+  REQUIRE(steps.size() == 5);
+  REQUIRE(steps[0].kind == Step::kError);
+  CHECK(Contains(steps[0].status.message(), "typed.jsonl:1"));
+  CHECK(Contains(steps[0].status.message(), "field \"lang\" is not a string"));
+  REQUIRE(steps[1].kind == Step::kError);
+  CHECK(Contains(steps[1].status.message(), "typed.jsonl:2"));
+  CHECK(Contains(steps[1].status.message(), "field \"language\" is not a string"));
+  REQUIRE(steps[2].kind == Step::kError);
+  CHECK(Contains(steps[2].status.message(), "typed.jsonl:3"));
+  CHECK(Contains(steps[2].status.message(), "field \"kind\""));
+  REQUIRE(steps[3].kind == Step::kDoc);
+  CHECK(steps[3].doc.kind == Kind::kText);
+  CHECK(steps[4].kind == Step::kEnd);
+}

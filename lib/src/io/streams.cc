@@ -351,14 +351,22 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
           return Status::InvalidArgument("priority field \"" + std::string(priority_field) + "\" is not a number");
         }
       }
+      // A language or kind of another type (a number, a list) is refused rather than ignored,
+      // which would read the document as prose; null stands for none.
       if (key == "lang" || key == "language") {
         std::string_view lang;
-        if (!field.value.get_string().get(lang)) doc->language.assign(lang);
+        if (!field.value.get_string().get(lang)) {
+          doc->language.assign(lang);
+        } else if (!field.value.is_null()) {
+          return Status::InvalidArgument("field \"" + std::string(key) + "\" is not a string");
+        }
       } else if (key == "kind") {
         std::string_view kind;
         if (!field.value.get_string().get(kind)) {
           if (kind == "code") doc->kind = Kind::kCode;
           else if (kind != "text") return Status::InvalidArgument("field \"kind\" must be \"text\" or \"code\"");
+        } else if (!field.value.is_null()) {
+          return Status::InvalidArgument("field \"kind\" must be \"text\" or \"code\"");
         }
       }
       meta += meta.empty() ? "{" : ",";
