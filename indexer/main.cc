@@ -24,7 +24,7 @@ namespace {
 using namespace doppel;
 
 constexpr const char* kExitCodes =
-    "Exit codes: 0 success; 1 finished, but some documents were rejected (--on-error skip); "
+    "Exit codes: 0 success; 1 finished, but some documents were rejected (--on-error skip) or the inputs held none; "
     "2 error (bad arguments, unreadable input, missing, corrupt or incompatible index).";
 
 // The one place where errors become exit codes.
@@ -173,6 +173,16 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
     const int rc = sum.errors > 0 && !bo.skip_errors ? 2 : Fail(s);
     discard();
     return rc;
+  }
+  // Inputs that held no document at all (empty files, only binary files, an empty JSONL) are
+  // most often a wrong path or a failed export: said, and not a success, though what the index
+  // held is kept. (A shard of a sharded build may rightly receive none.)
+  if (sum.documents == 0 && shard < 0) {
+    std::fprintf(stderr, "%swarning: the inputs held no documents (%llu binary and %llu empty files skipped); %s\n",
+                 who.c_str(), static_cast<unsigned long long>(c.skipped_binary),
+                 static_cast<unsigned long long>(c.skipped_empty),
+                 fresh ? "the new index is empty, and checks against it allow everything" : "the index is unchanged");
+    return 1;
   }
   return sum.errors > 0 ? 1 : 0;
 }

@@ -669,6 +669,23 @@ TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the res
   const CommandResult warned = Filter("check --index " + Quote(dir5) + " " + Quote(good));
   CHECK(warned.exit_code == 0);
   CHECK(Contains(warned.err, "holds no documents"));
+
+  // Inputs that hold no document at all (an empty JSONL, a directory of only empty or binary
+  // files) are said and exit 1, for a new index and an existing one alike.
+  const std::string none = tmp / "none";
+  std::filesystem::create_directories(none);
+  WriteFile(none + "/empty.jsonl", "");
+  WriteFile(none + "/blob.bin", std::string("\x7f" "ELF\0\0\x01\x02", 8));
+  const CommandResult nothing = Index("build --index " + Quote(tmp / "idx6") + " " + Quote(none));
+  INFO(Describe(nothing));
+  CHECK(nothing.exit_code == 1);
+  CHECK(Contains(nothing.err, "the inputs held no documents"));
+  CHECK(Contains(nothing.err, "checks against it allow everything"));
+  const CommandResult nothing_added = Index("add --index " + Quote(dir3) + " " + Quote(none));
+  INFO(Describe(nothing_added));
+  CHECK(nothing_added.exit_code == 1);
+  CHECK(Contains(nothing_added.err, "the index is unchanged"));
+  CHECK(JsonNumber(Index("stats --index " + Quote(dir3)).out, "documents") == 2);
 }
 
 TEST_CASE("cli: a name given to two documents in one build is an error but one input read twice is not", "[cli]") {
