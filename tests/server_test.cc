@@ -199,6 +199,14 @@ bool ParsesCleanly(const TSLanguage* lang, const std::string& code) {
   return ok;
 }
 
+// Python's own parser (Debian's python3-minimal) reads `code` without a syntax error.
+bool PythonParses(const std::string& path, const std::string& code) {
+  doppel_test::WriteFile(path, code);
+  const auto r = doppel_test::Run("/usr/bin/python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' " + doppel_test::Quote(path));
+  INFO(r.err);
+  return r.exit_code == 0;
+}
+
 std::string Paragraph(const std::string& license, size_t begin_line, size_t lines) {
   const auto all = doppel_test::Lines(Slurp(kLicenses + "/" + license));
   std::string out;
@@ -281,6 +289,40 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
   CHECK(!Contains(output, "covered += hi - lo"));
   CHECK(Contains(output, "def load_config(path):"));  // the new code around it is kept
   CHECK(ParsesCleanly(tree_sitter_python(), output));
+
+  // The copy as the only method of a class, decorated: the class keeps a statement (`pass`)
+  // and the decorator goes with the code it decorated, so the output still parses.
+  {
+    const auto lines = doppel_test::Lines(kAnswerPython);
+    std::string cls = "import json\n\n\nclass Ranges:\n    @staticmethod\n";
+    for (size_t l = 8; l <= 20; ++l) cls += "    " + lines[l] + "\n";  // def union_ranges ... return
+    cls += "\n\nclass Other:\n"
+           "    def __init__(self, name, limit):\n"
+           "        self.name = name\n"
+           "        self.limit = limit\n"
+           "        self.seen = {}\n"
+           "\n"
+           "    def note(self, key, amount):\n"
+           "        for _ in range(amount):\n"
+           "            self.seen.setdefault(key, []).append(self.name)\n"
+           "        return len(self.seen[key]) <= self.limit\n"
+           "\n"
+           "    def report(self):\n"
+           "        return sorted(self.seen.items(), key=lambda kv: (-kv[1], kv[0]))\n";
+    REQUIRE(ParsesCleanly(tree_sitter_python(), cls));
+    auto rc = PostJson(c, "/v1/check", Body({{"text", cls}, {"language", "python"}}));
+    REQUIRE(rc);
+    Json jc(rc->body);
+    INFO(rc->body);
+    CHECK(jc.Str("action") == "redact");
+    const std::string out = jc.Str("output");
+    CHECK(Contains(out, "# [redacted: similar to lib/intervals.py]"));
+    CHECK(!Contains(out, "@staticmethod"));
+    CHECK(Contains(out, "class Other:"));
+    CHECK(ParsesCleanly(tree_sitter_python(), out));
+    CHECK(PythonParses(dir / "redacted.py", out));  // tree-sitter takes an empty block; Python does not
+    CHECK(PythonParses(dir / "answer.py", cls));
+  }
 
   // The same code in a Markdown answer: the fenced block is read as Python, offsets are the
   // answer's, and the marker is a Python comment inside the fence.

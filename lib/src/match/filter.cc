@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <span>
 #include <tuple>
 #include <unordered_map>
@@ -1031,8 +1032,66 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, const Language* l
   size_t i = line_b;
   while (i < out->size() && ((*out)[i] == ' ' || (*out)[i] == '\t' || (quoted && (*out)[i] == '>'))) ++i;
   const std::string indent = out->substr(line_b, i - line_b);
+  // The line [at, end of line) with its indentation measured and its text trimmed.
+  struct Line {
+    size_t begin, end, indent;
+    std::string_view text;
+  };
+  auto line_at = [&](size_t at) {
+    Line l{at, out->find('\n', at), 0, {}};
+    if (l.end == std::string::npos) l.end = out->size();
+    size_t t = at;
+    while (t < l.end && ((*out)[t] == ' ' || (*out)[t] == '\t' || (quoted && (*out)[t] == '>'))) ++t;
+    l.indent = t - at;
+    size_t e = l.end;
+    while (e > t && ((*out)[e - 1] == ' ' || (*out)[e - 1] == '\t' || (*out)[e - 1] == '\r')) --e;
+    l.text = std::string_view(*out).substr(t, e - t);
+    return l;
+  };
+  // Decorators and annotations (`@name` lines) just above the first line belong to the code
+  // replaced: left behind, they would decorate the next definition (or, before a comment, not
+  // parse).
+  while (line_b > 0) {
+    size_t prev = line_b - 1;
+    while (prev > 0 && (*out)[prev - 1] != '\n') --prev;
+    const Line l = line_at(prev);
+    if (l.text.empty() || l.text[0] != '@' || l.indent != indent.size()) break;
+    line_b = prev;
+  }
   const std::string open = lang ? lang->line_comment : "//";
-  out->replace(line_b, line_e - line_b, indent + open + " " + marker);
+  std::string replacement = indent + open + " " + marker;
+  // Indentation blocks (Python): a block whose every line is replaced keeps a statement, or the
+  // header's colon would be followed by nothing. Found from the nearest code lines around: the
+  // one above ends with ':' and the one below (or the end of the code) is indented no deeper.
+  if (lang != nullptr && lang->block_indented) {
+    auto is_code = [&](const Line& l) { return !l.text.empty() && l.text.rfind(open, 0) != 0; };
+    std::optional<Line> above;
+    for (size_t at = line_b; at > 0;) {
+      size_t prev = at - 1;
+      while (prev > 0 && (*out)[prev - 1] != '\n') --prev;
+      const Line l = line_at(prev);
+      if (is_code(l)) {
+        above = l;
+        break;
+      }
+      at = prev;
+    }
+    std::optional<Line> below;
+    for (size_t at = line_e; at < out->size();) {
+      const Line l = line_at(at + ((*out)[at] == '\n' ? 1 : 0));
+      if (l.begin >= out->size()) break;
+      if (is_code(l)) {
+        below = l;
+        break;
+      }
+      at = l.end;
+    }
+    if (above && !above->text.empty() && above->text.back() == ':' && indent.size() > above->indent &&
+        (!below || below->indent <= above->indent)) {
+      replacement = indent + "pass  " + open + " " + marker;
+    }
+  }
+  out->replace(line_b, line_e - line_b, replacement);
 }
 
 }  // namespace
