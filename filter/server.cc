@@ -173,8 +173,13 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
   simdjson::dom::element root;
   if (body.empty() && !need_text) return Status::OK();
   if (auto err = parser->parse(body).get(root); err) {
-    return Status::InvalidArgument(std::string("request body is not valid JSON (") +
-                                   simdjson::error_message(err) + ")");
+    std::string what = simdjson::error_message(err);
+    if (err == simdjson::UTF8_ERROR) {
+      if (Status u = ValidateUtf8(body); !u.ok()) what = u.message() + " of the body";
+    } else if (err == simdjson::STRING_ERROR) {
+      what += ": a string holds a bad escape, such as a \\u escape of a lone surrogate";
+    }
+    return Status::InvalidArgument("request body is not valid JSON (" + what + ")");
   }
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("request body must be a JSON object");
