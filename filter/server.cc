@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <array>
+#include <cctype>
 #include <cinttypes>
 #include <map>
 #include <random>
@@ -470,8 +471,14 @@ void Server::Routes() {
     request_start = Clock::now();
     if (!opt.token.empty() && req.path.rfind("/v1/", 0) == 0) {
       const std::string auth = req.get_header_value("Authorization");
-      const std::string_view prefix = "Bearer ";
-      if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0 ||
+      const std::string_view prefix = "bearer ";  // the scheme's name is case-insensitive (RFC 9110)
+      auto scheme_is_bearer = [&] {
+        for (size_t i = 0; i < prefix.size(); ++i) {
+          if (std::tolower(static_cast<unsigned char>(auth[i])) != prefix[i]) return false;
+        }
+        return true;
+      };
+      if (auth.size() <= prefix.size() || !scheme_is_bearer() ||
           !SameSecret(std::string_view(auth).substr(prefix.size()), opt.token)) {
         res.set_header("WWW-Authenticate", "Bearer");
         SetError(res, 401, auth.empty() ? "this server requires \"Authorization: Bearer <token>\""

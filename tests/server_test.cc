@@ -635,6 +635,15 @@ TEST_CASE("serve: a bearer token is required on /v1/ routes when configured", "[
   r = PostJson(right, "/v1/check", Body({{"text", kNovel}}));
   REQUIRE(r);
   CHECK(r->status == 200);
+  // The scheme's name is case-insensitive; the token is not.
+  httplib::Client lower("127.0.0.1", srv.port());
+  lower.set_default_headers({{"Authorization", "bearer s3cret-token"}});
+  r = PostJson(lower, "/v1/check", Body({{"text", kNovel}}));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  httplib::Client upper_token("127.0.0.1", srv.port());
+  upper_token.set_default_headers({{"Authorization", "Bearer S3CRET-TOKEN"}});
+  ExpectError(PostJson(upper_token, "/v1/check", Body({{"text", kNovel}})), 401, "not valid");
   // Health and metrics stay open for probes and scrapers.
   r = anonymous.Get("/healthz");
   REQUIRE(r);
