@@ -436,14 +436,33 @@ TEST_CASE("index: a bulk load refused for other parameters leaves the stored doc
   CHECK(index->Verify({}, &report).ok());
 }
 
+TEST_CASE("index: an index that lost its CURRENT file is Corruption and never a new index", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  WriteOk(OpenBulkOk(dir).get(), SketchAll(SketchParams{}, ThreeDocs()));
+  std::filesystem::remove(std::filesystem::path(dir) / "CURRENT");
+  for (bool read_only : {true, false}) {
+    INFO("read_only=" << read_only);
+    const Status s = OpenStatus(dir, !read_only, read_only);
+    CHECK(s.code() == Status::Code::kCorruption);
+    CHECK(Contains(s.message(), "no CURRENT file"));
+    CHECK(Contains(s.message(), dir));
+  }
+  CHECK_FALSE(std::filesystem::exists(std::filesystem::path(dir) / "CURRENT"));  // nothing created over it
+}
+
 TEST_CASE("index: invalid sketch parameters for a new index are InvalidArgument", "[index]") {
   TempDir tmp;
   SketchParams bad;
   bad.bands = bad.num_permutations + 1;  // bands x rows > num_permutations
-  CHECK(OpenStatus(tmp / "a", true, false, bad).code() == Status::Code::kInvalidArgument);
+  const Status over = OpenStatus(tmp / "a", true, false, bad);
+  CHECK(over.code() == Status::Code::kInvalidArgument);
+  CHECK(Contains(over.message(), "bands x rows (129 x 8) is over num_permutations (128)"));
   SketchParams zero;
   zero.window = 0;
-  CHECK(OpenStatus(tmp / "b", true, false, zero).code() == Status::Code::kInvalidArgument);
+  const Status none = OpenStatus(tmp / "b", true, false, zero);
+  CHECK(none.code() == Status::Code::kInvalidArgument);
+  CHECK(Contains(none.message(), "window must be positive"));
 }
 
 // A refused create should not leave a directory behind that later opens fail on: Index::Open

@@ -61,12 +61,23 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
 Status ValidateParams(const SketchParams& p) {
-  if (p.shingle_size == 0 || p.gram_size == 0 || p.code_gram_size == 0 || p.window == 0 ||
-      p.rows == 0 || p.bands == 0 || p.num_permutations == 0 || p.num_permutations > 65535 ||
-      static_cast<uint64_t>(p.bands) * p.rows > p.num_permutations) {
-    return Status::InvalidArgument(
-        "sketch parameters: sizes must be positive, num_permutations <= 65535 and bands x rows "
-        "<= num_permutations");
+  for (const auto& [name, value] : {std::pair<const char*, uint32_t>{"shingle_size", p.shingle_size},
+                                    {"gram_size", p.gram_size},
+                                    {"code_gram_size", p.code_gram_size},
+                                    {"window", p.window},
+                                    {"rows", p.rows},
+                                    {"bands", p.bands},
+                                    {"num_permutations", p.num_permutations}}) {
+    if (value == 0) return Status::InvalidArgument(std::string("sketch parameters: ") + name + " must be positive");
+  }
+  if (p.num_permutations > 65535) {
+    return Status::InvalidArgument("sketch parameters: num_permutations " + std::to_string(p.num_permutations) +
+                                   " is over 65535");
+  }
+  if (static_cast<uint64_t>(p.bands) * p.rows > p.num_permutations) {
+    return Status::InvalidArgument("sketch parameters: bands x rows (" + std::to_string(p.bands) + " x " +
+                                   std::to_string(p.rows) + ") is over num_permutations (" +
+                                   std::to_string(p.num_permutations) + ")");
   }
   return Status::OK();
 }
@@ -442,6 +453,16 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
     DOPPEL_RETURN_IF_ERROR(ValidateParams(o.params.value_or(SketchParams{})));
   }
   if (!exists) {
+    // Table files or a MANIFEST without CURRENT: an index that lost a file, not a new place.
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      const bool table = name.size() > 4 && name.rfind("bulk-", 0) != 0 &&
+                         (name.substr(name.size() - 4) == ".sst" || name.substr(name.size() - 4) == ".ldb");
+      if (table || name.rfind("MANIFEST-", 0) == 0) {
+        return Status::Corruption(dir + ": holds index files (" + name +
+                                  ") but no CURRENT file: the index is damaged; restore it from a copy or build it again elsewhere");
+      }
+    }
     if (!o.create_if_missing || o.read_only) {
       return Status::NotFound("no doppel index at " + dir + " (build one with doppel-index build)");
     }
