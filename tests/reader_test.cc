@@ -234,6 +234,14 @@ TEST_CASE("reader: a malformed line is an error naming file and line and reading
   CHECK(steps[5].kind == Step::kEnd);
 }
 
+// An error step whose message names `where` (file:line) and says `what`.
+void CheckLineError(const Step& step, const std::string& where, const std::string& what) {
+  REQUIRE(step.kind == Step::kError);
+  INFO(step.status.message());
+  CHECK(Contains(step.status.message(), where));
+  CHECK(Contains(step.status.message(), what));
+}
+
 TEST_CASE("reader: a missing or non-string text field is an error naming the line",
           "[reader]") {
   TempDir tmp;
@@ -246,15 +254,9 @@ TEST_CASE("reader: a missing or non-string text field is an error naming the lin
   auto reader = OpenReader({path});
   const auto steps = ReadAll(reader.get());
   REQUIRE(steps.size() == 5);
-  REQUIRE(steps[0].kind == Step::kError);
-  CHECK(Contains(steps[0].status.message(), "file.jsonl:1"));
-  CHECK(Contains(steps[0].status.message(), "\"text\""));
-  CHECK(Contains(steps[0].status.message(), "missing"));
-  REQUIRE(steps[1].kind == Step::kError);
-  CHECK(Contains(steps[1].status.message(), "file.jsonl:2"));
-  CHECK(Contains(steps[1].status.message(), "not a string"));
-  REQUIRE(steps[2].kind == Step::kError);
-  CHECK(Contains(steps[2].status.message(), "file.jsonl:3"));
+  CheckLineError(steps[0], "file.jsonl:1", "\"text\" missing");
+  CheckLineError(steps[1], "file.jsonl:2", "not a string");
+  CheckLineError(steps[2], "file.jsonl:3", "\"id\"");
   REQUIRE(steps[3].kind == Step::kDoc);
   CHECK(steps[3].doc.name == "z");
   CHECK(steps[4].kind == Step::kEnd);
@@ -539,15 +541,9 @@ TEST_CASE("reader: a lang or kind that is not a string is an error naming its li
   auto reader = OpenReader({path});
   const auto steps = ReadAll(reader.get());
   REQUIRE(steps.size() == 5);
-  REQUIRE(steps[0].kind == Step::kError);
-  CHECK(Contains(steps[0].status.message(), "typed.jsonl:1"));
-  CHECK(Contains(steps[0].status.message(), "field \"lang\" is not a string"));
-  REQUIRE(steps[1].kind == Step::kError);
-  CHECK(Contains(steps[1].status.message(), "typed.jsonl:2"));
-  CHECK(Contains(steps[1].status.message(), "field \"language\" is not a string"));
-  REQUIRE(steps[2].kind == Step::kError);
-  CHECK(Contains(steps[2].status.message(), "typed.jsonl:3"));
-  CHECK(Contains(steps[2].status.message(), "field \"kind\""));
+  CheckLineError(steps[0], "typed.jsonl:1", "field \"lang\" is not a string");
+  CheckLineError(steps[1], "typed.jsonl:2", "field \"language\" is not a string");
+  CheckLineError(steps[2], "typed.jsonl:3", "field \"kind\" must be");
   REQUIRE(steps[3].kind == Step::kDoc);
   CHECK(steps[3].doc.kind == Kind::kText);
   CHECK(steps[4].kind == Step::kEnd);
