@@ -45,6 +45,7 @@ std::string_view HttpCodeName(int status) {
     case 404: return "not_found";
     case 405: return "method_not_allowed";
     case 413: return "payload_too_large";
+    case 415: return "unsupported_media_type";
     case 503: return "unavailable";
     default: return status >= 500 ? "internal" : "error";
   }
@@ -84,25 +85,37 @@ void SetError(httplib::Response& res, const Status& s) { SetError(res, HttpStatu
 // Reads a request body through httplib's content reader, so that one limit holds however the
 // body comes: with a length, chunked, or compressed (counted once decompressed), and whatever
 // its content type (httplib caps the form-encoded bodies it reads itself at 8 KB, and curl -d
-// sends that type). On an error the connection is closed: the rest of the body is not read.
+// sends that type). The body is always read to its end, what is over the limit thrown away (a
+// length over the limit is skipped by httplib itself, as payload_max_length): bytes left unread
+// would be taken for the connection's next request.
 bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
               size_t limit, std::string* body) {
   body->clear();
-  bool over = req.has_header("Content-Length") &&
-              std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > limit;
-  const bool ok = !over && reader([&](const char* data, size_t n) {
-    if (n > limit - body->size()) {
+  bool over = false;
+  auto take = [&](const char* data, size_t n) {
+    if (over || n > limit - body->size()) {
       over = true;
-      return false;
+      body->clear();
+      return true;  // read on, keep nothing
     }
     body->append(data, n);
     return true;
-  });
-  if (ok) return true;
-  res.set_header("Connection", "close");
-  if (over) {
+  };
+  bool ok;
+  if (req.is_multipart_form_data()) {
+    ok = reader([](const httplib::MultipartFormData&) { return true; }, [](const char*, size_t) { return true; });
+    if (ok && !over && res.status != 413) {
+      SetError(res, 415, "multipart bodies are not read: send the request as one JSON object");
+      return false;
+    }
+  } else {
+    ok = reader(take);
+  }
+  if (ok && !over) return true;
+  if (over || res.status == 413) {
     SetError(res, 413, "the request body is larger than the server's limit of " + std::to_string(limit) + " bytes");
   } else {
+    res.set_header("Connection", "close");
     SetError(res, 400, "the request body could not be read (cut short, or its chunks or compression are malformed)");
   }
   return false;
@@ -112,7 +125,7 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
 enum Route : size_t { kCheck, kSessionOpen, kSessionAppend, kSessionClose, kHealth, kMetrics, kOther, kRoutes };
 constexpr std::array<const char*, kRoutes> kRouteNames = {
     "check", "session_open", "session_append", "session_close", "healthz", "metrics", "other"};
-constexpr std::array<int, 10> kStatuses = {200, 201, 400, 401, 404, 405, 413, 500, 503, 0};  // 0: other
+constexpr std::array<int, 11> kStatuses = {200, 201, 400, 401, 404, 405, 413, 415, 500, 503, 0};  // 0: other
 // Check latency buckets, seconds (Prometheus `le` bounds).
 constexpr std::array<double, 13> kBuckets = {0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                              0.05, 0.1, 0.25, 0.5, 1, 2.5};

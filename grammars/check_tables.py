@@ -27,7 +27,7 @@ REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", 
 OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports", "string_concatenations",
             "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first",
             "block_indented", "word_tokens", "lexer_leaves", "lexer_contextual", "lexer_fragments",
-            "lexer_member_keywords", "lexer_signed_numbers"]
+            "lexer_member_keywords", "lexer_signed_numbers", "decorator"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
          "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "string_concatenations", "block_start",
          "block_end", "block_start_line_first", "word_tokens", "lexer_leaves", "lexer_contextual",

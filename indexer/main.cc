@@ -177,7 +177,7 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   // Inputs that held no document at all (empty files, only binary files, an empty JSONL) are
   // most often a wrong path or a failed export: said, and not a success, though what the index
   // held is kept. (A shard of a sharded build may rightly receive none.)
-  if (sum.documents == 0 && shard < 0) {
+  if (sum.documents == 0 && sum.errors == 0 && shard < 0) {
     std::fprintf(stderr, "%swarning: the inputs held no documents (%llu binary and %llu empty files skipped); %s\n",
                  who.c_str(), static_cast<unsigned long long>(c.skipped_binary),
                  static_cast<unsigned long long>(c.skipped_empty),

@@ -487,7 +487,7 @@ TEST_CASE("reader: a gzip file cut between two lines is an error saying it is tr
     CHECK(Contains(s.status.message(), "truncated"));
   }
   CHECK(errors == 1);
-  CHECK(DocsOnly(steps).size() <= 15);
+  CHECK(DocsOnly(steps).size() == 15);  // every line before the cut is read
 }
 
 TEST_CASE("reader: a .gz file that is not gzip is an error", "[reader]") {

@@ -13,6 +13,12 @@
 #include <random>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include "doppel/filter.h"
 #include "doppel/format.h"
 #include "doppel/index.h"
@@ -197,6 +203,30 @@ bool ParsesCleanly(const TSLanguage* lang, const std::string& code) {
   if (t) ts_tree_delete(t);
   ts_parser_delete(p);
   return ok;
+}
+
+// Sends `raw` on one connection to 127.0.0.1:port and returns all the server writes back until
+// it closes (at most 10 s).
+std::string RawExchange(int port, const std::string& raw) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  for (size_t sent = 0; sent < raw.size();) {
+    const ssize_t n = ::send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return got;
 }
 
 // Python's own parser (Debian's python3-minimal) reads `code` without a syntax error.
@@ -525,6 +555,29 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
     httplib::Client gz("127.0.0.1", srv.port());
     gz.set_compress(true);
     ExpectError(gz.Post("/v1/check", big, "application/json"), 413, "limit of 65536 bytes");
+    // The refused body is read to its end: the rest of the body is never taken for requests
+    // (their answers would be 400s and 414s on the same connection).
+    std::string raw = "POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n";
+    for (size_t at = 0; at < big.size(); at += 1000) {
+      const std::string chunk = big.substr(at, 1000);
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+      raw += size + chunk + "\r\n";
+    }
+    raw += "0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    const std::string replies = RawExchange(srv.port(), raw);
+    INFO(replies.substr(0, 2000));
+    size_t responses = 0;
+    for (size_t at = replies.find("HTTP/1.1 "); at != std::string::npos; at = replies.find("HTTP/1.1 ", at + 1)) ++responses;
+    CHECK(responses >= 1);
+    CHECK(responses <= 2);
+    CHECK(replies.rfind("HTTP/1.1 413", 0) == 0);
+    CHECK(!Contains(replies, "HTTP/1.1 400"));
+    CHECK(!Contains(replies, "HTTP/1.1 414"));
+    // A multipart body (curl -F) is refused with 415, not a server error.
+    httplib::MultipartFormDataItems form = {{"text", "some words", "", ""}};
+    ExpectError(c.Post("/v1/check", form), 415, "multipart");
   }
   // A body under the limit is read whatever its content type (curl -d sends form-encoded), and
   // a path with bytes that are not UTF-8 still gets a JSON (UTF-8) error body.

@@ -46,6 +46,7 @@ struct Language {
   std::vector<std::string> lexer_imports, lexer_imports_not_before;
   bool lexer_imports_end_at_line = false;
   std::string line_comment;               // "#", "//"
+  std::string decorator;                  // "@": begins a decorator or annotation line; or empty
   std::string block_open, block_close;    // "/*", "*/" or empty
   // A snippet that does not parse alone is parsed again between these lines ("class Snippet {"
   // and "}"): a method without its class. Empty when the language needs none.

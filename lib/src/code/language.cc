@@ -62,6 +62,7 @@ Status ParseTable(std::string_view text, Language* lang) {
     else if (key == "lexer_imports") lang->lexer_imports = words;
     else if (key == "lexer_imports_not_before") lang->lexer_imports_not_before = words;
     else if (key == "line_comment") lang->line_comment = value;
+    else if (key == "decorator") lang->decorator = value;
     else if (key == "snippet_open") lang->snippet_open = value;
     else if (key == "snippet_close") lang->snippet_close = value;
     else if (key == "block_start") lang->block_start = words;

@@ -60,11 +60,13 @@ class GzipSource final : public ByteSource {
     if (r > 0 && gzdirect(f_)) {
       return Status::InvalidArgument(path_ + ": not in gzip format (the name ends in .gz)");
     }
-    // The input ended inside a gzip stream: cut off, even where the cut falls between lines.
-    if (err == Z_BUF_ERROR) {
+    // The input ended inside a gzip stream: cut off, even where the cut falls between lines. The
+    // bytes decoded before the cut come with the error; they are returned first.
+    if (err == Z_BUF_ERROR && (r == 0 || truncated_)) {
       return Status::InvalidArgument(path_ + ": gzip stream is truncated (after " +
                                      std::to_string(gzoffset(f_)) + " compressed bytes)");
     }
+    truncated_ = err == Z_BUF_ERROR;
     return static_cast<size_t>(r);
   }
   uint64_t consumed() const override { return static_cast<uint64_t>(gzoffset(f_)); }
@@ -72,6 +74,7 @@ class GzipSource final : public ByteSource {
  private:
   gzFile f_;
   std::string path_;
+  bool truncated_ = false;  // the last read ended at a cut: the next one reports it
 };
 
 class ZstdSource final : public ByteSource {

@@ -1,6 +1,7 @@
 #include "doppel/filter.h"
 
 #include <algorithm>
+#include <cctype>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -1013,8 +1014,9 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
 }
 
 // Replaces whole lines [b, e) of a code block with one comment line carrying the marker, at the
-// indentation of the first line, so the code around it still reads as code.
-void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, const Language* lang,
+// indentation of the first line, so the code around it still reads as code. Lines taken above b
+// (decorators) stay at or after `floor`, the end of the passage redacted before this one.
+void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, const Language* lang,
                      const std::string& marker) {
   size_t line_b = b;
   while (line_b > 0 && (*out)[line_b - 1] != '\n') --line_b;
@@ -1048,14 +1050,21 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, const Language* l
     l.text = std::string_view(*out).substr(t, e - t);
     return l;
   };
-  // Decorators and annotations (`@name` lines) just above the first line belong to the code
-  // replaced: left behind, they would decorate the next definition (or, before a comment, not
-  // parse).
-  while (line_b > 0) {
+  // Decorator and annotation lines (`@name...`, in the languages whose table names the
+  // decorator token) just above the first line at its indentation belong to the code replaced:
+  // left behind, they would decorate the next definition (or, before a comment, not parse). A
+  // decorator written over several lines is left (its last line is not one).
+  auto is_decorator = [&](std::string_view t) {
+    const std::string_view d = lang != nullptr ? std::string_view(lang->decorator) : std::string_view();
+    if (d.empty() || t.size() <= d.size() || t.substr(0, d.size()) != d) return false;
+    const unsigned char c = static_cast<unsigned char>(t[d.size()]);
+    return (std::isalpha(c) || c == '_') && t.find(" = ") == std::string_view::npos;
+  };
+  while (line_b > floor) {
     size_t prev = line_b - 1;
     while (prev > 0 && (*out)[prev - 1] != '\n') --prev;
     const Line l = line_at(prev);
-    if (l.text.empty() || l.text[0] != '@' || l.indent != indent.size()) break;
+    if (prev < floor || l.indent != indent.size() || !is_decorator(l.text)) break;
     line_b = prev;
   }
   const std::string open = lang ? lang->line_comment : "//";
@@ -1756,7 +1765,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
       const std::string marker = Marker(o.redact_marker, it->main->source_name);
       if (it->main->kind == Kind::kCode) {
-        RedactCodeLines(&out, it->b, it->e, LookupLanguage(it->main->language), marker);
+        const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
+        RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(it->main->language), marker);
       } else {
         out.replace(it->b, it->e - it->b, marker);
       }
