@@ -2,9 +2,9 @@
 
 #include <httplib.h>
 #include <simdjson.h>
+#include <strings.h>
 
 #include <array>
-#include <cctype>
 #include <cinttypes>
 #include <map>
 #include <random>
@@ -104,7 +104,7 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
   bool ok;
   if (req.is_multipart_form_data()) {
     ok = reader([](const httplib::MultipartFormData&) { return true; }, [](const char*, size_t) { return true; });
-    if (ok && !over && res.status != 413) {
+    if (ok) {
       SetError(res, 415, "multipart bodies are not read: send the request as one JSON object");
       return false;
     }
@@ -484,14 +484,8 @@ void Server::Routes() {
     request_start = Clock::now();
     if (!opt.token.empty() && req.path.rfind("/v1/", 0) == 0) {
       const std::string auth = req.get_header_value("Authorization");
-      const std::string_view prefix = "bearer ";  // the scheme's name is case-insensitive (RFC 9110)
-      auto scheme_is_bearer = [&] {
-        for (size_t i = 0; i < prefix.size(); ++i) {
-          if (std::tolower(static_cast<unsigned char>(auth[i])) != prefix[i]) return false;
-        }
-        return true;
-      };
-      if (auth.size() <= prefix.size() || !scheme_is_bearer() ||
+      const std::string_view prefix = "Bearer ";  // the scheme's name is case-insensitive (RFC 9110)
+      if (auth.size() <= prefix.size() || strncasecmp(auth.c_str(), prefix.data(), prefix.size()) != 0 ||
           !SameSecret(std::string_view(auth).substr(prefix.size()), opt.token)) {
         res.set_header("WWW-Authenticate", "Bearer");
         SetError(res, 401, auth.empty() ? "this server requires \"Authorization: Bearer <token>\""
