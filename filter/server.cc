@@ -51,30 +51,11 @@ std::string_view HttpCodeName(int status) {
   }
 }
 
-// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD (error messages
-// echo request paths, which may hold any byte, and a JSON body must be UTF-8).
-std::string ValidUtf8(std::string_view text) {
-  if (ValidateUtf8(text).ok()) return std::string(text);
-  std::string out;
-  for (size_t i = 0; i < text.size();) {
-    size_t len = 1;  // the shortest valid character at i, if any
-    while (len <= 4 && i + len <= text.size() && !ValidateUtf8(text.substr(i, len)).ok()) ++len;
-    if (len <= 4 && i + len <= text.size()) {
-      out.append(text.substr(i, len));
-      i += len;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
-  return out;
-}
-
 void SetError(httplib::Response& res, int status, std::string_view message) {
   std::string body = "{\"code\":";
   AppendJsonString(&body, HttpCodeName(status));
   body += ",\"message\":";
-  AppendJsonString(&body, ValidUtf8(message));
+  AppendJsonString(&body, message);  // any byte a path held is shown as U+FFFD
   body += "}";
   res.status = status;
   res.set_content(body, "application/json");
@@ -188,7 +169,9 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
   if (body.empty() && !need_text) return Status::OK();
   if (auto err = parser->parse(body).get(root); err) {
     std::string what = simdjson::error_message(err);
-    if (err == simdjson::UTF8_ERROR) {
+    if (std::string place = JsonSyntaxError(body); !place.empty()) {
+      what = place;
+    } else if (err == simdjson::UTF8_ERROR) {
       if (Status u = ValidateUtf8(body); !u.ok()) what = u.message() + " of the body";
     } else if (err == simdjson::STRING_ERROR) {
       what += ": a string holds a bad escape, such as a \\u escape of a lone surrogate";

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "doppel/format.h"
 #include "doppel/reader.h"
 #include "test_util.h"
 
@@ -224,6 +225,8 @@ TEST_CASE("reader: a malformed line is an error naming file and line and reading
   REQUIRE(steps[1].kind == Step::kError);
   CHECK(steps[1].status.code() == Status::Code::kInvalidArgument);
   CHECK(Contains(steps[1].status.message(), "file.jsonl:2"));
+  CHECK(Contains(steps[1].status.message(),
+                 "at byte 33: expected the closing '\"' of a string, found the end of the input"));
   REQUIRE(steps[2].kind == Step::kDoc);
   CHECK(steps[2].doc.name == "three");
   CHECK(steps[2].doc.origin == path + ":3");
@@ -547,4 +550,54 @@ TEST_CASE("reader: a lang or kind that is not a string is an error naming its li
   REQUIRE(steps[3].kind == Step::kDoc);
   CHECK(steps[3].doc.kind == Kind::kText);
   CHECK(steps[4].kind == Step::kEnd);
+}
+
+TEST_CASE("json: a syntax error is named by its byte and what was expected there", "[reader][json]") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "at byte 0: expected a JSON value, found the end of the input"},
+      {"{\"a\":1,}", "at byte 7: expected a string key in double quotes, found '}'"},
+      {"{\"a\" 1}", "at byte 5: expected ':' after the key, found '1'"},
+      {"[1 2]", "at byte 3: expected ',' or ']', found '2'"},
+      {"{\"a\":tru}", "at byte 8: expected \"true\", found '}'"},
+      {"{\"a\":01}", "at byte 6: expected ',' or '}', found '1'"},
+      {"{\"a\":-}", "at byte 6: expected a digit, found '}'"},
+      {"[1.e5]", "at byte 3: expected a digit after the decimal point, found 'e'"},
+      {"{\"a\":\"\\x\"}", "at byte 7: expected an escape"},
+      {"[\"\\udc00\"]", "at byte 2: expected no lone surrogate"},
+      {"[\"\\ud83dx\"]", "at byte 8: expected the low half of a surrogate pair"},
+      {"[\"a\x01\"]", "at byte 3: expected a character escaped in a string"},
+      {"{} x", "at byte 3: expected the end of the input after the JSON value, found 'x'"},
+      {"['a']", "at byte 1: expected a JSON value, found \"'\""},
+      {"{\n  \"a\": 1\n  \"b\": 2\n}", "at byte 13 (line 3, column 3): expected ',' or '}', found '\"'"},
+      {"[\xff]", "at byte 1: expected a JSON value, found byte 0xFF"},
+  };
+  for (const auto& [json, expected] : cases) {
+    INFO(json);
+    CHECK(Contains(JsonSyntaxError(json), expected));
+  }
+  // Valid JSON has no syntax error, and nesting deeper than any parser's limit costs no stack.
+  for (const std::string json : {"{\"a\":[1,2,{\"b\":null}],\"c\":-1.5E+3,\"d\":\"\\ud83d\\ude00\\n\"}", "[]", " \"x\" ",
+                                 "[true,false,null,0,-0.25e-2,{}]"}) {
+    INFO(json);
+    CHECK(JsonSyntaxError(json).empty());
+  }
+  CHECK(JsonSyntaxError(std::string(1000000, '[')) ==
+        "at byte 1000000: expected a JSON value, found the end of the input");
+  CHECK(JsonSyntaxError(std::string(500000, '[') + std::string(500000, ']')).empty());
+}
+
+TEST_CASE("json: strings are written as valid UTF-8 whatever bytes they hold", "[reader][json]") {
+  const auto quoted = [](std::string_view s) {
+    std::string out;
+    AppendJsonString(&out, s);
+    return out;
+  };
+  const std::string kBad = "\xEF\xBF\xBD";  // U+FFFD
+  CHECK(quoted("caf\xC3\xA9 \xF0\x9F\x98\x80 \"q\"\n") == "\"caf\xC3\xA9 \xF0\x9F\x98\x80 \\\"q\\\"\\n\"");
+  CHECK(quoted("caf\xE9.txt") == "\"caf" + kBad + ".txt\"");                  // Latin-1
+  CHECK(quoted("\xC0\xAF") == "\"" + kBad + kBad + "\"");                      // overlong '/'
+  CHECK(quoted("\xED\xA0\x80") == "\"" + kBad + kBad + kBad + "\"");          // a surrogate
+  CHECK(quoted("\xF4\x90\x80\x80") == "\"" + kBad + kBad + kBad + kBad + "\"");  // past U+10FFFF
+  CHECK(quoted("ab\xE2\x82") == "\"ab" + kBad + kBad + "\"");                  // cut at the end
+  CHECK(quoted("\xE2\x82\xAC\x80") == "\"\xE2\x82\xAC" + kBad + "\"");      // a stray continuation
 }

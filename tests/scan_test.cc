@@ -192,6 +192,22 @@ TEST_CASE("scan: bad inputs are reported, skipped or fatal, and a missing index 
   CHECK(Contains(r.err, "nope"));
 }
 
+TEST_CASE("scan: a file name that is not UTF-8 is written as valid UTF-8 JSON", "[scan]") {
+  Fixture fx;
+  WriteFile(fx.repo + "/docs/caf\xE9.txt", ReadFile("/usr/share/common-licenses/Apache-2.0"));  // Latin-1
+  const CommandResult r = fx.Scan("--quiet");
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const std::string results = fx.report + "/results.jsonl";
+  CHECK(Contains(ReadFile(results), "/docs/caf\xEF\xBF\xBD.txt\""));  // the byte shown as U+FFFD
+  // Python reads every line as strict UTF-8 JSON.
+  const CommandResult py = doppel_test::Run(
+      "/usr/bin/python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1], encoding=\"utf-8\")]' " +
+      Quote(results));
+  INFO(Describe(py));
+  CHECK(py.exit_code == 0);
+}
+
 TEST_CASE("scan: split into tasks it writes the files one run writes, and a report before its checks is refused",
           "[scan]") {
   Fixture fx;

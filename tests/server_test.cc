@@ -521,6 +521,8 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   auto c = srv.Client();
 
   ExpectError(PostJson(c, "/v1/check", "{not json"), 400, "not valid JSON");
+  ExpectError(PostJson(c, "/v1/check", "{\"text\": \"a\",\n \"language\": py}"), 400,
+              "not valid JSON (at byte 27 (line 2, column 14): expected a JSON value, found 'p')");
   ExpectError(PostJson(c, "/v1/check", "[1,2]"), 400, "JSON object");
   ExpectError(PostJson(c, "/v1/check", "{}"), 400, "\"text\" is missing");
   ExpectError(PostJson(c, "/v1/check", R"({"text": 5})"), 400, "\"text\" must be a string");

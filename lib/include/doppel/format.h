@@ -8,10 +8,17 @@
 
 namespace doppel {
 
-// Appends `s` as a JSON string literal. Control characters are escaped; other bytes are copied,
-// so `s` must be valid UTF-8 (every text doppel holds has been validated).
+// Appends `s` as a JSON string literal. Control characters are escaped and each byte that is not
+// part of valid UTF-8 (a file name can hold any byte) becomes U+FFFD, so the output is always
+// valid JSON in UTF-8.
 void AppendJsonString(std::string* out, std::string_view s);
 // Appends a double with up to 4 decimals, as JSON.
 void AppendJsonNumber(std::string* out, double v);
+
+// Where `json` first breaks the JSON grammar and what was expected there, as "at byte N
+// (line L, column C): expected X, found Y" (the line and column only when N is past a newline);
+// empty when the grammar holds (a parser may still refuse it: too deep, a number out of range,
+// invalid UTF-8). For error messages: it reads the input again, byte by byte.
+std::string JsonSyntaxError(std::string_view json);
 
 }  // namespace doppel

@@ -1,15 +1,61 @@
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include "doppel/format.h"
 
 namespace doppel {
 
+namespace {
+
+// The length of the valid UTF-8 character at s[i] (RFC 3629: no overlong forms, no surrogates,
+// nothing past U+10FFFF), or 0 when the bytes there are not one.
+size_t Utf8CharLength(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  size_t len;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + len > s.size() || b(1) < lo || b(1) > hi) return 0;
+  for (size_t k = 2; k < len; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return 0;
+  }
+  return len;
+}
+
+}  // namespace
+
+
 void AppendJsonString(std::string* out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (const char ch : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
     const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80) {
+      const size_t len = Utf8CharLength(s, i);
+      if (len == 0) {
+        *out += "\xEF\xBF\xBD";  // U+FFFD for a byte that is not part of valid UTF-8
+      } else {
+        out->append(s.substr(i, len));
+        i += len - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': *out += "\\\""; break;
       case '\\': *out += "\\\\"; break;
@@ -44,5 +90,197 @@ void AppendJsonNumber(std::string* out, double v) {
   }
   *out += b;
 }
+
+}  // namespace doppel
+
+namespace doppel {
+
+namespace {
+
+// A JSON reader that only finds the first place where `json` breaks RFC 8259's grammar and
+// says what was expected there (error paths only; simdjson parses the valid inputs).
+class SyntaxFinder {
+ public:
+  explicit SyntaxFinder(std::string_view s) : s_(s) {}
+
+  // The first error, or an empty string when the grammar holds. Iterative: nesting costs a
+  // byte of `open`, not a stack frame, however deep the input.
+  std::string Find() {
+    std::vector<char> open;  // '{' or '[' of each enclosing container
+    SkipSpace();
+    for (;;) {
+      // A value is expected here.
+      const int c = Peek();
+      if (c == '{' || c == '[') {
+        ++i_;
+        SkipSpace();
+        if (Peek() != (c == '{' ? '}' : ']')) {
+          open.push_back(static_cast<char>(c));
+          if (c == '{' && !Key()) return error_;
+          continue;
+        }
+        ++i_;  // an empty container
+      } else if (!Scalar()) {
+        return error_;
+      }
+      // A value ended: close containers, or go on after a comma.
+      for (;;) {
+        SkipSpace();
+        if (open.empty()) return i_ < s_.size() ? Fail("the end of the input after the JSON value") : "";
+        const bool object = open.back() == '{';
+        if (Peek() == (object ? '}' : ']')) {
+          ++i_;
+          open.pop_back();
+          continue;
+        }
+        if (Peek() != ',') return Fail(object ? "',' or '}'" : "',' or ']'");
+        ++i_;
+        SkipSpace();
+        if (object && !Key()) return error_;
+        break;
+      }
+    }
+  }
+
+ private:
+  int Peek() const { return i_ < s_.size() ? static_cast<unsigned char>(s_[i_]) : -1; }
+  void SkipSpace() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+  }
+
+  std::string Fail(std::string_view expected) {
+    std::string found;
+    const int c = Peek();
+    if (c < 0) {
+      found = "the end of the input";
+    } else if (c >= 0x20 && c < 0x7F) {
+      found = c == '\'' ? std::string("\"'\"") : "'" + std::string(1, static_cast<char>(c)) + "'";
+    } else {
+      static const char kHex[] = "0123456789ABCDEF";
+      found = std::string("byte 0x") + kHex[c >> 4] + kHex[c & 15];
+    }
+    error_ = "at byte " + std::to_string(i_);
+    if (s_.substr(0, i_).find('\n') != std::string_view::npos) {
+      const size_t line_start = s_.rfind('\n', i_ - 1) + 1;
+      const size_t line = 1 + static_cast<size_t>(std::count(s_.begin(), s_.begin() + i_, '\n'));
+      error_ += " (line " + std::to_string(line) + ", column " + std::to_string(i_ - line_start + 1) + ")";
+    }
+    error_ += ": expected " + std::string(expected) + ", found " + found;
+    return error_;
+  }
+
+  // An object member's key after '{' or ',': "key" then ':'.
+  bool Key() {
+    if (Peek() != '"') return Fail("a string key in double quotes").empty();
+    if (!String()) return false;
+    SkipSpace();
+    if (Peek() != ':') return Fail("':' after the key").empty();
+    ++i_;
+    SkipSpace();
+    return true;
+  }
+
+  // A value that is not a container.
+  bool Scalar() {
+    const int c = Peek();
+    if (c == '"') return String();
+    if (c == '-' || (c >= '0' && c <= '9')) return Number();
+    for (std::string_view word : {"true", "false", "null"}) {
+      if (c != word[0]) continue;
+      for (const char w : word) {
+        if (Peek() != static_cast<unsigned char>(w)) return Fail("\"" + std::string(word) + "\"").empty();
+        ++i_;
+      }
+      return true;
+    }
+    return Fail("a JSON value").empty();
+  }
+
+  bool String() {
+    ++i_;  // the opening quote
+    for (;;) {
+      const int c = Peek();
+      if (c < 0) return Fail("the closing '\"' of a string").empty();
+      if (c == '"') {
+        ++i_;
+        return true;
+      }
+      if (c < 0x20) return Fail("a character escaped in a string (control characters must be)").empty();
+      if (c != '\\') {
+        ++i_;
+        continue;
+      }
+      ++i_;
+      const int e = Peek();
+      if (e < 0 || std::string_view("\"\\/bfnrtu").find(static_cast<char>(e)) == std::string_view::npos) {
+        return Fail("an escape: one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX").empty();
+      }
+      ++i_;
+      if (e != 'u') continue;
+      const size_t at = i_ - 2;
+      uint32_t u = 0;
+      if (!Hex4(&u)) return false;
+      if (u >= 0xDC00 && u <= 0xDFFF) {
+        i_ = at;
+        return Fail("no lone surrogate (a \\uDC00-\\uDFFF escape without a high one before it)").empty();
+      }
+      if (u >= 0xD800 && u <= 0xDBFF) {
+        uint32_t low = 0;
+        if (Peek() != '\\' || i_ + 1 >= s_.size() || s_[i_ + 1] != 'u') {
+          return Fail("the low half of a surrogate pair (a \\uDC00-\\uDFFF escape: a lone surrogate is no character)").empty();
+        }
+        i_ += 2;
+        if (!Hex4(&low)) return false;
+        if (low < 0xDC00 || low > 0xDFFF) {
+          i_ -= 6;
+          return Fail("the low half of a surrogate pair (a \\uDC00-\\uDFFF escape: a lone surrogate is no character)").empty();
+        }
+      }
+    }
+  }
+
+  bool Hex4(uint32_t* u) {
+    for (int k = 0; k < 4; ++k) {
+      const int h = Peek();
+      int v = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+      if (v < 0) return Fail("four hex digits after \\u").empty();
+      *u = *u << 4 | static_cast<uint32_t>(v);
+      ++i_;
+    }
+    return true;
+  }
+
+  bool Number() {
+    const auto digits = [&] {
+      const size_t from = i_;
+      while (Peek() >= '0' && Peek() <= '9') ++i_;
+      return i_ > from;
+    };
+    if (Peek() == '-') ++i_;
+    if (Peek() == '0') {
+      ++i_;
+    } else if (!digits()) {
+      return Fail("a digit").empty();
+    }
+    if (Peek() == '.') {
+      ++i_;
+      if (!digits()) return Fail("a digit after the decimal point").empty();
+    }
+    if (Peek() == 'e' || Peek() == 'E') {
+      ++i_;
+      if (Peek() == '+' || Peek() == '-') ++i_;
+      if (!digits()) return Fail("a digit in the exponent").empty();
+    }
+    return true;
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+  std::string error_;
+};
+
+}  // namespace
+
+std::string JsonSyntaxError(std::string_view json) { return SyntaxFinder(json).Find(); }
 
 }  // namespace doppel

@@ -181,9 +181,13 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
   if (!o.file_metadata.empty()) {
     simdjson::dom::parser parser;
     simdjson::dom::element e;
-    if (parser.parse(o.file_metadata).get(e) || !e.is_object()) {
-      return Status::InvalidArgument("file metadata must be a JSON object: " + o.file_metadata);
+    if (auto err = parser.parse(o.file_metadata).get(e); err) {
+      const std::string place = JsonSyntaxError(o.file_metadata);
+      return Status::InvalidArgument("file metadata is not valid JSON (" +
+                                     (place.empty() ? std::string(simdjson::error_message(err)) : place) +
+                                     "): " + o.file_metadata);
     }
+    if (!e.is_object()) return Status::InvalidArgument("file metadata must be a JSON object: " + o.file_metadata);
     o.file_metadata = simdjson::minify(e);  // stored as compact JSON, like JSON lines' fields
   }
   uint64_t total = 0;

@@ -318,7 +318,10 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
     const Status bad = ValidateUtf8(line);  // names the byte offset
     return Status::InvalidArgument("malformed JSON line: " + (bad.ok() ? std::string("invalid UTF-8") : bad.message()));
   }
-  if (err) return Status::InvalidArgument("malformed JSON (" + std::string(simdjson::error_message(err)) + ")");
+  if (err) {
+    const std::string place = JsonSyntaxError(line);
+    return Status::InvalidArgument("malformed JSON (" + (place.empty() ? std::string(simdjson::error_message(err)) : place) + ")");
+  }
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("line is not a JSON object");
   bool have_text = false;

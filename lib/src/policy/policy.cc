@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "doppel/format.h"
+
 namespace doppel {
 
 namespace {
@@ -109,8 +111,9 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
   simdjson::dom::parser parser;
   element root;
   if (auto err = parser.parse(json.data(), json.size()).get(root); err) {
+    const std::string place = JsonSyntaxError(json);
     return Status::InvalidArgument(std::string(where) + ": policy is not valid JSON (" +
-                                   simdjson::error_message(err) + ")");
+                                   (place.empty() ? std::string(simdjson::error_message(err)) : place) + ")");
   }
   object o;
   if (root.get_object().get(o)) {
