@@ -1195,48 +1195,88 @@ TEST_CASE("index: code documents keep their tokens, text documents and removed o
   REQUIRE(OpenOk(dir, false, true)->Verify({}, &report).ok());
 }
 
-TEST_CASE("index: reads of stored tokens fill the block cache only with cache_token_blocks", "[index]") {
+TEST_CASE("index: document and code posting reads fill the block cache only when asked", "[index]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";
   std::vector<Document> docs;
   for (int i = 0; i < 20; ++i) {
     docs.push_back(MakeDoc("src/f" + std::to_string(i) + ".py",
-                           "def f" + std::to_string(i) + "(a, b):\n    return a * " + std::to_string(i) + " + b\n"));
+                           "def f" + std::to_string(i) + "(a, b):\n    total = a * " + std::to_string(i) +
+                               " + b\n    for k in range(b):\n        total += k * a - " + std::to_string(i) +
+                               "\n    return total\n"));
     docs.back().kind = Kind::kCode;
     docs.back().language = "python";
   }
+  const auto sketched = SketchAll(SketchParams{}, docs);
+  std::vector<uint64_t> grams;
+  for (const auto& s : sketched) grams.insert(grams.end(), s.fingerprints.begin(), s.fingerprints.end());
+  std::sort(grams.begin(), grams.end());
+  grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
+  REQUIRE(!grams.empty());
   {
     auto index = OpenOk(dir, true);
-    WriteOk(index.get(), SketchAll(SketchParams{}, docs));
+    WriteOk(index.get(), sketched);
     REQUIRE(index->Flush().ok());
   }
-  auto read_all = [&](bool cache_blocks, uint64_t* cache_growth) {
+  // What each kind of read adds to the block cache, and what it returns.
+  struct Reads {
+    uint64_t tokens_growth = 0, content_growth = 0, postings_growth = 0;
+    std::vector<Tokens> tokens;
+    std::vector<std::string> contents;
+    std::vector<Posting> postings;
+  };
+  auto read_all = [&](bool cache_documents, bool cache_code_postings) {
     IndexOptions o = Options(false, true);
-    o.cache_token_blocks = cache_blocks;
+    o.cache_document_blocks = cache_documents;
+    o.cache_code_postings = cache_code_postings;
     auto index = OpenOk(dir, o);
+    Reads r;
     std::vector<uint32_t> ids;
     for (const auto& d : docs) ids.push_back(IdOf(*index, d.name));
-    const uint64_t before = index->Stats().value().block_cache_used;
-    std::vector<Tokens> all;
+    auto used = [&] { return index->Stats().value().block_cache_used; };
+    uint64_t before = used();
     for (uint32_t id : ids) {
       auto t = index->GetTokens(id);
       REQUIRE(t.ok());
-      all.push_back(std::move(t).value());
+      r.tokens.push_back(std::move(t).value());
     }
-    *cache_growth = index->Stats().value().block_cache_used - before;
-    return all;
+    r.tokens_growth = used() - before;
+    std::vector<DocumentInfo> infos;  // (the records' blocks are cached whatever the options)
+    for (uint32_t id : ids) infos.push_back(index->GetDocument(id).value());
+    before = used();
+    for (const DocumentInfo& info : infos) {
+      auto c = index->GetContent(info);
+      REQUIRE(c.ok());
+      r.contents.push_back(std::move(c).value());
+    }
+    r.content_growth = used() - before;
+    before = used();
+    REQUIRE(index->GetGramPostings(Kind::kCode, grams, &r.postings).ok());
+    r.postings_growth = used() - before;
+    return r;
   };
-  uint64_t cached = 0, uncached = 0;
-  const auto with = read_all(true, &cached);
-  const auto without = read_all(false, &uncached);
-  CHECK(cached > 0);
-  CHECK(uncached == 0);
-  REQUIRE(with.size() == without.size());
-  for (size_t d = 0; d < with.size(); ++d) {
-    REQUIRE(with[d].size() == without[d].size());
-    for (size_t i = 0; i < with[d].size(); ++i) {
-      CHECK((with[d][i].hash == without[d][i].hash && with[d][i].name == without[d][i].name &&
-             with[d][i].begin == without[d][i].begin && with[d][i].end == without[d][i].end));
+  const Reads with = read_all(true, true);
+  const Reads without = read_all(false, false);
+  CHECK(with.tokens_growth > 0);
+  CHECK(with.content_growth > 0);
+  CHECK(with.postings_growth > 0);
+  CHECK(without.tokens_growth == 0);
+  CHECK(without.content_growth == 0);
+  CHECK(without.postings_growth == 0);
+  // The same data either way.
+  CHECK(with.contents == without.contents);
+  for (size_t d = 0; d < docs.size(); ++d) CHECK(with.contents[d] == docs[d].text);
+  REQUIRE(with.postings.size() == without.postings.size());
+  for (size_t i = 0; i < with.postings.size(); ++i) {
+    CHECK(with.postings[i].ids == without.postings[i].ids);
+    CHECK(!with.postings[i].ids.empty());
+  }
+  REQUIRE(with.tokens.size() == without.tokens.size());
+  for (size_t d = 0; d < with.tokens.size(); ++d) {
+    REQUIRE(with.tokens[d].size() == without.tokens[d].size());
+    for (size_t i = 0; i < with.tokens[d].size(); ++i) {
+      CHECK((with.tokens[d][i].hash == without.tokens[d][i].hash && with.tokens[d][i].name == without.tokens[d][i].name &&
+             with.tokens[d][i].begin == without.tokens[d][i].begin && with.tokens[d][i].end == without.tokens[d][i].end));
     }
   }
 }

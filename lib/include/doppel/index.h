@@ -73,17 +73,22 @@ struct IndexOptions {
   // block cache. A scan of new text reads each such block about once (its fingerprints are
   // spread over the whole index), so caching them costs an insert and an eviction per read and
   // hits nothing: `scan` and `check --jsonl` turn it off (bench/README.md, "Scan: speed").
-  // Code lookups are always cached: code shares idioms, whose blocks recur (a code scan was
-  // slower without).
   bool cache_text_postings = true;
-  // Keep the blocks that reads of a code document's stored tokens (GetTokens) fetch in the block
-  // cache. A Filter keeps the tokens it decoded in its own cache (FilterOptions::
-  // token_cache_tokens), so with this on a hot document is held twice: decoded, and its block
-  // uncompressed. `scan` turns it off: in its short life each document is decoded about once and
-  // then answered from the token cache, and its memory is fresh pages the process pays for
+  // Keep the posting blocks that code lookups (fingerprints and LSH bands of code) read in the
+  // block cache. Code shares idioms, whose blocks recur; but a read-only open also keeps the
+  // decoded fingerprint lists (posting_cache_ids), which answer those repeats first, so with
+  // both a hot list is held twice. `scan` turns it off: its memory is fresh pages the process
+  // pays for, and its results are the same (bench/README.md, "Scan: speed"). A service keeps it on.
+  bool cache_code_postings = true;
+  // Keep the blocks that reads of a document's stored tokens (GetTokens) or content (GetContent)
+  // fetch in the block cache. A Filter keeps the tokens it decoded or made in its own cache
+  // (FilterOptions::token_cache_tokens), so with this on a hot document is held twice: decoded,
+  // and its block uncompressed. `scan` turns it off: in its short life each document is decoded
+  // about once and then answered from the token cache (its report reads the content of the
+  // sources it shows once more), and its memory is fresh pages the process pays for
   // (bench/README.md, "Scan: speed"). A long-running service keeps it on: a document the token
   // cache evicted is read again from the block cache, not from disk.
-  bool cache_token_blocks = true;
+  bool cache_document_blocks = true;
   // Read-only opens: decoded code fingerprint posting lists kept between lookups, up to about
   // this many posting ids (4 bytes each; an entry's key and node count as 24 ids, 96 bytes): the
   // default holds at most about 64 MiB per reader (split over a sharded index's shards). Code repeats

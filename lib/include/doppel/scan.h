@@ -61,9 +61,10 @@ struct ScanSummary {
   bool resumed = false;  // a check task found its part done before with the same inputs and index
 };
 
-// The index options a scan opens its index with (read-only is implied by Filter::Open): text
-// posting blocks kept out of the block cache (read about once), the table files mapped, stored
-// tokens kept out of the block cache (the filter's token cache holds them decoded). The caller adds
+// The index options a scan opens its index with (read-only is implied by Filter::Open): the
+// table files mapped; kept out of the block cache, text posting blocks (read about once), code
+// posting blocks (the posting cache holds the decoded lists) and the blocks of stored tokens and
+// contents (the filter's token cache holds them decoded). The caller adds
 // IndexOptions::common_code when a common-code index is read beside.
 IndexOptions ScanIndexOptions();
 

@@ -165,8 +165,11 @@ class RocksIndex final : public Index {
   Status LoadState();
   Status MultiGetPostings(Cf cf, const std::vector<std::string>& keys, bool fill_cache,
                           std::vector<Posting>* out) const;
-  // Whether lookups for a query of this kind keep the blocks they read (cache_text_postings).
-  bool CachesPostingsOf(Kind query) const { return query == Kind::kCode || options_.cache_text_postings; }
+  // Whether lookups for a query of this kind keep the blocks they read (cache_text_postings,
+  // cache_code_postings).
+  bool CachesPostingsOf(Kind query) const {
+    return query == Kind::kCode ? options_.cache_code_postings : options_.cache_text_postings;
+  }
   Status RemoveIdLocked(uint32_t id, rocksdb::WriteBatch* wb, Roaring* deleted_now);
   Status ReadU64(const char* key, uint64_t* v) const;
   // A meta counter's value as read (0 when absent).
@@ -916,7 +919,9 @@ Result<std::string> RocksIndex::GetContent(uint32_t id) const {
 
 Result<std::string> RocksIndex::GetContent(const DocumentInfo& doc) const {
   std::string v;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kContent], codec::IdKey(doc.id), &v);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = options_.cache_document_blocks;
+  auto s = db_->Get(ro, cf_[kContent], codec::IdKey(doc.id), &v);
   if (s.IsNotFound()) return Status::NotFound("content of document " + std::to_string(doc.id));
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading content"));
   // The text is checked against the hash in its document record, so damaged content is
@@ -939,7 +944,7 @@ Result<Signature> RocksIndex::GetSignature(uint32_t id) const {
 Result<Tokens> RocksIndex::GetTokens(uint32_t id) const {
   rocksdb::PinnableSlice v;
   rocksdb::ReadOptions ro;
-  ro.fill_cache = options_.cache_token_blocks;
+  ro.fill_cache = options_.cache_document_blocks;
   auto s = db_->Get(ro, cf_[kTokens], codec::IdKey(id), &v);
   if (s.IsNotFound()) return Status::NotFound("tokens of document " + std::to_string(id));
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading tokens"));

@@ -665,7 +665,8 @@ IndexOptions ScanIndexOptions() {
   IndexOptions io;
   io.cache_text_postings = false;  // a scan reads each text posting block about once
   io.map_files = true;              // opens in half the time; lookups cost no more (bench/README.md)
-  io.cache_token_blocks = false;    // the filter's token cache holds the decoded tokens
+  io.cache_code_postings = false;   // the posting cache holds the decoded lists
+  io.cache_document_blocks = false;  // the filter's token cache holds the decoded tokens
   return io;
 }
 
