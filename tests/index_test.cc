@@ -436,6 +436,69 @@ TEST_CASE("index: a bulk load refused for other parameters leaves the stored doc
   CHECK(index->Verify({}, &report).ok());
 }
 
+TEST_CASE("index: a MANIFEST cut back to an older state is refused and its newer tables stay", "[index]") {
+  namespace fs = std::filesystem;
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  const auto sketched = SketchAll(SketchParams{}, ThreeDocs());
+  std::string manifest;
+  uintmax_t older_size = 0;
+  {
+    auto writer = OpenOk(dir, true);
+    WriteOk(writer.get(), {sketched[0]});
+    REQUIRE(writer->Flush().ok());
+    manifest = dir + "/" + doppel_test::ReadFile(dir + "/CURRENT");
+    manifest.pop_back();  // CURRENT ends with a newline
+    older_size = fs::file_size(manifest);  // the MANIFEST as it was after the first flush
+    WriteOk(writer.get(), {sketched[1], sketched[2]});
+    REQUIRE(writer->Flush().ok());
+  }
+  REQUIRE(fs::file_size(manifest) > older_size);
+  auto tables = [&] {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().extension() == ".sst") names.insert(e.path().filename().string());
+    }
+    return names;
+  };
+  const auto before = tables();
+  // Cut where a record ends: RocksDB reads a whole, older MANIFEST and cannot tell.
+  fs::resize_file(manifest, older_size);
+  for (bool read_only : {false, true}) {
+    INFO("read_only=" << read_only);
+    const Status s = OpenStatus(dir, false, read_only);
+    CHECK(s.code() == Status::Code::kCorruption);
+    CHECK(Contains(s.message(), "older state than its last completed write"));
+    CHECK(Contains(s.message(), dir));
+  }
+  CHECK(tables() == before);  // nothing deleted
+}
+
+TEST_CASE("index: reopened for writing many times it is never taken for an older state nor keeps empty logs",
+          "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  const auto sketched = SketchAll(SketchParams{}, ThreeDocs());
+  for (int round = 0; round < 3; ++round) {
+    auto writer = OpenOk(dir, true);
+    WriteOk(writer.get(), {sketched[round]});
+  }
+  {
+    auto writer = OpenOk(dir, false);
+    uint64_t removed = 0, missing = 0;
+    REQUIRE(writer->Remove(std::vector<std::string>{"docs/beta.txt"}, &removed, &missing).ok());
+    REQUIRE(writer->Compact().ok());
+  }
+  for (int round = 0; round < 5; ++round) OpenOk(dir, false);  // opened and closed without writes
+  CHECK(doppel_test::ReadFile(dir + "/DOPPEL-LAST-WRITE").rfind("sequence ", 0) == 0);
+  auto index = OpenOk(dir, false, true);
+  CHECK(index->Stats()->documents == 2);
+  // One write-ahead log: the last writer's (RocksDB 7.8 left one more empty log per open).
+  int logs = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) logs += e.path().extension() == ".log";
+  CHECK(logs == 1);
+}
+
 TEST_CASE("index: an index that lost its CURRENT file is Corruption and never a new index", "[index]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

@@ -29,6 +29,7 @@
 #include "codec.h"
 #include "doppel/token_stream.h"
 #include "doppel/index.h"
+#include "doppel/streams.h"
 #include "posting_cache.h"
 #include "posting_ops.h"
 #include "common_code.h"
@@ -40,6 +41,9 @@ namespace {
 namespace fs = std::filesystem;
 
 enum Cf : size_t { kDefault, kMeta, kDocs, kNames, kContent, kSig, kBands, kGrams, kTokens, kNumCfs };
+// Beside RocksDB's files: "sequence N", the sequence number up to which the last writable open
+// persisted everything before it closed (RocksIndex::Close).
+constexpr const char* kLastWriteFile = "DOPPEL-LAST-WRITE";
 constexpr const char* kCfNames[kNumCfs] = {"default", "meta", "docs",  "names", "content",
                                            "sig",     "bands", "grams", "tokens"};
 
@@ -162,6 +166,12 @@ class RocksIndex final : public Index {
 
  private:
   Status OpenDb();
+  // The sequence number of the last write a writable open completed (kLastWriteFile), if any.
+  Result<std::optional<uint64_t>> ReadLastWrite() const;
+  // Refuses an index whose RocksDB state is older than its last completed write.
+  Status CheckNotOlder(uint64_t sequence, uint64_t last_write) const;
+  // Writable opens: deletes the empty write-ahead logs older than the current one.
+  void RemoveEmptyOldWals() const;
   Status LoadState();
   Status MultiGetPostings(Cf cf, const std::vector<std::string>& keys, bool fill_cache,
                           std::vector<Posting>* out) const;
@@ -262,7 +272,14 @@ void RocksIndex::Close() {
       SpillLocked();  // errors here leave documents above the watermark: recovered on next open
       // Bulk loads skip the WAL: persist every memtable before the handles go.
       rocksdb::FlushOptions fo;
-      db_->Flush(fo, cf_);
+      if (db_->Flush(fo, cf_).ok()) {
+        // Everything up to this sequence number is in table files the MANIFEST lists: recorded,
+        // so a later open can tell a MANIFEST cut back to an older state (which a writable open
+        // would take at its word, deleting the newer table files) from a crash's leftovers.
+        // Best effort: without the record, the next open checks against an older one.
+        WriteFileAtomically(dir_ + "/" + kLastWriteFile,
+                            "sequence " + std::to_string(db_->GetLatestSequenceNumber()) + "\n");
+      }
     }
     for (auto* h : cf_) db_->DestroyColumnFamilyHandle(h);
     cf_.clear();
@@ -444,6 +461,47 @@ Status RocksIndex::CreateEmpty(const std::string& dir, const IndexOptions& o) {
   return Status::OK();
 }
 
+Result<std::optional<uint64_t>> RocksIndex::ReadLastWrite() const {
+  const std::string path = dir_ + "/" + kLastWriteFile;
+  std::ifstream in(path);
+  if (!in) return std::optional<uint64_t>();
+  std::string word;
+  uint64_t sequence = 0;
+  if (!(in >> word >> sequence) || word != "sequence") {
+    return Status::Corruption(path + ": not a record of the index's last write (\"sequence N\")");
+  }
+  return std::optional<uint64_t>(sequence);
+}
+
+void RocksIndex::RemoveEmptyOldWals() const {
+  // Every writable open starts a write-ahead log; one closed without writes stays behind empty,
+  // and RocksDB 7.8 (Debian 12's) skips such logs at recovery as older than the oldest it must
+  // keep but never deletes them (fixed in RocksDB 8.3), so an index written by many short `add`
+  // runs piled them up. An empty log older than the current one holds nothing to recover.
+  std::unique_ptr<rocksdb::LogFile> current;
+  if (!db_->GetCurrentWalFile(&current).ok() || current == nullptr) return;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() < 5 || name.size() > 24 || name.substr(name.size() - 4) != ".log" ||
+        name.find_first_not_of("0123456789") != name.size() - 4) {
+      continue;
+    }
+    const uint64_t number = std::stoull(name.substr(0, name.size() - 4));
+    std::error_code size_ec;
+    if (number < current->LogNumber() && fs::file_size(e.path(), size_ec) == 0 && !size_ec) fs::remove(e.path(), size_ec);
+  }
+}
+
+Status RocksIndex::CheckNotOlder(uint64_t sequence, uint64_t last_write) const {
+  if (sequence >= last_write) return Status::OK();
+  return Status::Corruption(
+      dir_ + ": the index holds an older state than its last completed write (RocksDB sequence " +
+      std::to_string(sequence) + ", " + std::to_string(last_write) + " written): its MANIFEST was cut short or " +
+      "replaced, and opening it to write would delete the newer table files; restore the index from a copy " +
+      "or build it again");
+}
+
 Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const IndexOptions& o) {
   auto idx = std::make_unique<RocksIndex>();
   idx->dir_ = dir;
@@ -472,6 +530,27 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
     DOPPEL_RETURN_IF_ERROR(CreateEmpty(dir, o));
   }
   idx->options_.create_if_missing = false;
+  DOPPEL_ASSIGN_OR_RETURN(const std::optional<uint64_t> last_write, idx->ReadLastWrite());
+  if (!o.read_only && last_write) {
+    // A writable open deletes the table files its MANIFEST does not list: before it, a read-only
+    // look (tables opened lazily, nothing deleted) at the state that MANIFEST describes. A look
+    // that fails leaves the verdict to the writable open.
+    // Quiet: RocksDB's LOG of the index (the writer's) is not rotated for the look.
+    struct QuietLogger : rocksdb::Logger {
+      using rocksdb::Logger::Logv;
+      void Logv(const char*, va_list) override {}
+    };
+    rocksdb::Options look;
+    look.max_open_files = 16;
+    look.paranoid_checks = true;
+    look.info_log = std::make_shared<QuietLogger>();
+    rocksdb::DB* raw = nullptr;
+    if (rocksdb::DB::OpenForReadOnly(look, dir, &raw).ok()) {
+      const uint64_t sequence = raw->GetLatestSequenceNumber();
+      delete raw;
+      DOPPEL_RETURN_IF_ERROR(idx->CheckNotOlder(sequence, *last_write));
+    }
+  }
   if (!o.read_only) {
     // Spill files of a killed bulk load (never part of the index): remove them.
     for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -480,6 +559,10 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
     }
   }
   DOPPEL_RETURN_IF_ERROR(idx->OpenDb());
+  // A strict reader refuses an older state too (a follower's may lag a running writer).
+  if (o.read_only && !o.follow_writer && last_write) {
+    DOPPEL_RETURN_IF_ERROR(idx->CheckNotOlder(idx->db_->GetLatestSequenceNumber(), *last_write));
+  }
 
   std::string manifest;
   auto s = idx->db_->Get(rocksdb::ReadOptions(), idx->cf_[kMeta], "manifest", &manifest);
@@ -504,6 +587,7 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
       DOPPEL_RETURN_IF_ERROR(idx->RecoverLocked());
     }
     idx->opened_ = true;
+    idx->RemoveEmptyOldWals();
     if (o.bulk_load && idx->documents_ > 0) {
       // A bulk load replacing a stored document would lose both versions if killed before its
       // next spill: an index that holds documents is written incrementally instead.
