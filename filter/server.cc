@@ -59,6 +59,9 @@ void SetError(httplib::Response& res, int status, std::string_view message) {
   body += "}";
   res.status = status;
   res.set_content(body, "application/json");
+  // Busy workers, a check past its time limit, no free session, an index being replaced: all
+  // pass, so a client may try again in a second (RFC 9110, 10.2.3).
+  if (status == 503) res.set_header("Retry-After", "1");
 }
 
 void SetError(httplib::Response& res, const Status& s) { SetError(res, HttpStatusFor(s), s.message()); }

@@ -190,6 +190,7 @@ void ExpectError(const httplib::Result& r, int code, const std::string& needle) 
   REQUIRE(r);
   INFO(r->body);
   CHECK(r->status == code);
+  CHECK(r->get_header_value("Retry-After") == (code == 503 ? "1" : ""));  // only a 503 is worth retrying
   Json j(r->body);
   CHECK(!j.Str("code").empty());
   CHECK(Contains(j.Str("message"), needle));
