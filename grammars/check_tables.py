@@ -27,11 +27,13 @@ REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", 
 OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports", "string_concatenations",
             "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first",
             "block_indented", "word_tokens", "lexer_leaves", "lexer_contextual", "lexer_fragments",
-            "lexer_member_keywords", "lexer_signed_numbers", "decorator"]
+            "lexer_member_keywords", "lexer_signed_numbers", "lexer_imports",
+            "lexer_imports_not_before", "lexer_imports_end_at_line", "decorator"]
+BOOLEANS = ["block_indented", "lexer_signed_numbers", "lexer_imports_end_at_line"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
          "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "string_concatenations", "block_start",
          "block_end", "block_start_line_first", "word_tokens", "lexer_leaves", "lexer_contextual",
-         "lexer_fragments", "lexer_member_keywords"]
+         "lexer_fragments", "lexer_member_keywords", "lexer_imports", "lexer_imports_not_before"]
 NODE_KEYS = ["identifiers", "strings", "string_content", "string_delimiters", "numbers",
              "comments", "docstrings", "imports", "string_concatenations"]
 LEAF_KEYS = ["identifiers", "numbers"]
@@ -54,6 +56,9 @@ def parse_table(path, errors):
                 continue
             if key in table:
                 errors.append(f"{path}:{lineno}: key {key!r} given twice")
+                continue
+            if key in BOOLEANS and value not in ("true", "false"):
+                errors.append(f"{path}:{lineno}: {key!r} must be true or false, got {value!r}")
                 continue
             table[key] = value.split() if key in LISTS else value
     for key in REQUIRED:

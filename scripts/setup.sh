@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libxxhash-dev libroaring-dev libtbb-dev librocksdb-dev libtree-sitter-dev catch2
   libutf8proc-dev libsimdjson-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
-  libzstd-dev zlib1g-dev libjemalloc-dev libbenchmark-dev clang-format zstd curl chromium python3-minimal
+  libzstd-dev zlib1g-dev libjemalloc-dev libbenchmark-dev clang-format zstd curl chromium python3
   clang libclang-rt-14-dev
   slurmctld slurmd slurm-client munge
 )

@@ -84,6 +84,28 @@ TEST_CASE("code: every language table loads with its grammar") {
   CHECK(GrammarsVersion().size() == 64);
 }
 
+TEST_CASE("code: a language table with an unknown key or a bad value is refused naming its line") {
+  const std::string good = "name: toy\nextensions: .toy\nblock_comment: /* */\nblock_indented: true\n";
+  Language lang;
+  REQUIRE(ParseLanguageTable(good, &lang).ok());
+  CHECK(lang.name == "toy");
+  CHECK(lang.block_open == "/*");
+  CHECK(lang.block_indented);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {good + "lexer_import: use\n", "language table toy line 5: 'lexer_import' unknown key"},
+      {good + "lexer_signed_numbers: yes\n", "line 5: 'lexer_signed_numbers' must be true or false"},
+      {"name: toy\nblock_comment: /*\n", "line 2: 'block_comment' must be two words"},
+      {"name: toy\nno colon here\n", "line 2: no ':'"},
+  };
+  for (const auto& [text, message] : bad) {
+    INFO(text);
+    Language l;
+    const Status s = ParseLanguageTable(text, &l);
+    CHECK(s.code() == Status::Code::kInternal);
+    CHECK_THAT(s.message(), Catch::Contains(message));
+  }
+}
+
 TEST_CASE("code: normalization cases (renamed, reformatted, re-commented copies)") {
   size_t same = 0, differ = 0;
   for (const auto& e : std::filesystem::directory_iterator(std::string(DOPPEL_TEST_DATA) + "/code_normalization")) {

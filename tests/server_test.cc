@@ -230,7 +230,7 @@ std::string RawExchange(int port, const std::string& raw) {
   return got;
 }
 
-// Python's own parser (Debian's python3-minimal) reads `code` without a syntax error.
+// Python's own parser (Debian's python3) reads `code` without a syntax error.
 bool PythonParses(const std::string& path, const std::string& code) {
   doppel_test::WriteFile(path, code);
   const auto r = doppel_test::Run("/usr/bin/python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' " + doppel_test::Quote(path));

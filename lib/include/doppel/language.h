@@ -68,6 +68,11 @@ struct Language {
 // table is malformed, which a test catches.
 Result<const std::vector<Language>*> Languages();
 
+// Reads one table's text (grammars/README.md) into `lang` (grammar left unset). A key it does
+// not know, a true/false key with another value, or a block_comment that is not two words is
+// Internal naming the line: a misspelt key in a new table must not be ignored.
+Status ParseLanguageTable(std::string_view text, Language* lang);
+
 // Lookups; nullptr when unknown. Names are exact; fences and extensions are case-insensitive.
 const Language* LanguageByName(std::string_view name);
 const Language* LanguageByFence(std::string_view tag);

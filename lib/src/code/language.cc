@@ -25,7 +25,9 @@ std::vector<std::string> Words(const std::string& v) {
   return w;
 }
 
-Status ParseTable(std::string_view text, Language* lang) {
+}  // namespace
+
+Status ParseLanguageTable(std::string_view text, Language* lang) {
   size_t line_no = 0;
   while (!text.empty()) {
     ++line_no;
@@ -43,6 +45,10 @@ Status ParseTable(std::string_view text, Language* lang) {
     value.erase(0, value.find_first_not_of(" \t"));
     while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
     const auto words = Words(value);
+    const auto bad = [&](std::string_view why) {
+      return Status::Internal("language table " + (lang->name.empty() ? std::string() : lang->name + " ") + "line " +
+                              std::to_string(line_no) + ": '" + key + "' " + std::string(why));
+    };
     if (key == "name") lang->name = value;
     else if (key == "extensions") for (const auto& w : words) lang->extensions.push_back(Lower(w));
     else if (key == "filenames") lang->filenames = words;
@@ -68,20 +74,27 @@ Status ParseTable(std::string_view text, Language* lang) {
     else if (key == "block_start") lang->block_start = words;
     else if (key == "block_end") lang->block_end = words;
     else if (key == "block_start_line_first") lang->block_start_line_first = words;
-    else if (key == "block_indented" && (value == "true" || value == "false")) lang->block_indented = value == "true";
-    else if (key == "lexer_signed_numbers" && (value == "true" || value == "false")) lang->lexer_signed_numbers = value == "true";
-    else if (key == "lexer_imports_end_at_line" && (value == "true" || value == "false")) {
-      lang->lexer_imports_end_at_line = value == "true";
+    else if (key == "block_indented" || key == "lexer_signed_numbers" || key == "lexer_imports_end_at_line") {
+      if (value != "true" && value != "false") return bad("must be true or false");
+      (key == "block_indented"         ? lang->block_indented
+       : key == "lexer_signed_numbers" ? lang->lexer_signed_numbers
+                                       : lang->lexer_imports_end_at_line) = value == "true";
     }
-    else if (key == "block_comment" && words.size() == 2) {
+    else if (key == "block_comment") {
+      if (words.size() != 2) return bad("must be two words: how a block comment opens and closes");
       lang->block_open = words[0];
       lang->block_close = words[1];
     }
-    // package, source, string_content, string_delimiters: build-time and documentation keys.
+    // Build-time and documentation keys.
+    else if (key != "package" && key != "source" && key != "string_content" && key != "string_delimiters") {
+      return bad("unknown key");
+    }
   }
   if (lang->name.empty()) return Status::Internal("language table without a name");
   return Status::OK();
 }
+
+namespace {
 
 struct Registry {
   Status status;
@@ -95,7 +108,7 @@ const Registry& GetRegistry() {
     const DoppelGrammar* grammars = doppel_grammars(&n);
     for (size_t i = 0; i < kLanguageTableCount; ++i) {
       Language lang;
-      Status s = ParseTable(kLanguageTables[i], &lang);
+      Status s = ParseLanguageTable(kLanguageTables[i], &lang);
       if (!s.ok()) {
         r.status = s;
         return r;
