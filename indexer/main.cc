@@ -386,6 +386,21 @@ int RunShardedBuild(int argc, char** argv, const Flags& f, const ExecutorOptions
     if (rc == 2) return rc;
     worst = std::max(worst, rc);
   }
+  if (worst == 0) {
+    // A shard may rightly receive none, but inputs that held none at all are said and exit 1,
+    // as an unsharded build's are.
+    IndexOptions ro;
+    ro.read_only = true;
+    auto index = Index::Open(f.index, ro);
+    if (!index.ok()) return Fail(index.status());
+    auto stats = (*index)->Stats();
+    if (!stats.ok()) return Fail(stats.status());
+    if (stats->documents == 0) {
+      std::fprintf(stderr, "doppel-index: warning: the inputs held no documents; the %u shards are empty, and "
+                           "checks against them allow everything\n", f.shards);
+      return 1;
+    }
+  }
   return worst;
 }
 

@@ -681,6 +681,10 @@ TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the res
   CHECK(nothing.exit_code == 1);
   CHECK(Contains(nothing.err, "the inputs held no documents"));
   CHECK(Contains(nothing.err, "checks against it allow everything"));
+  const CommandResult nothing_sharded = Index("build --shards 2 --index " + Quote(tmp / "idx7") + " " + Quote(none));
+  INFO(Describe(nothing_sharded));
+  CHECK(nothing_sharded.exit_code == 1);
+  CHECK(Contains(nothing_sharded.err, "the inputs held no documents; the 2 shards are empty"));
   const CommandResult nothing_added = Index("add --index " + Quote(dir3) + " " + Quote(none));
   INFO(Describe(nothing_added));
   CHECK(nothing_added.exit_code == 1);
