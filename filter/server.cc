@@ -185,8 +185,15 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
   if (root.get_object().get(obj)) return Status::InvalidArgument("request body must be a JSON object");
   std::string_view kind_name;
   bool has_kind = false;
+  std::vector<std::string_view> seen;  // a field given twice is ambiguous: which one counts?
   for (auto field : obj) {
     const std::string_view key = field.key;
+    const std::string_view name = key == "lang" ? "language" : key;
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+      return Status::InvalidArgument("field \"" + std::string(key) + "\" is given twice" +
+                                     (name == "language" ? " (\"lang\" and \"language\" are one field)" : ""));
+    }
+    seen.push_back(name);
     if (key == "text") {
       if (field.value.get_string().get(f->text)) return Status::InvalidArgument("\"text\" must be a string");
       f->has_text = true;

@@ -522,6 +522,9 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   auto c = srv.Client();
 
   ExpectError(PostJson(c, "/v1/check", "{not json"), 400, "not valid JSON");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "text": "b"})"), 400, "field \"text\" is given twice");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "lang": "c", "language": "go"})"), 400,
+              "\"lang\" and \"language\" are one field");
   ExpectError(PostJson(c, "/v1/check", "{\"text\": \"a\",\n \"language\": py}"), 400,
               "not valid JSON (at byte 27 (line 2, column 14): expected a JSON value, found 'p')");
   ExpectError(PostJson(c, "/v1/check", "[1,2]"), 400, "JSON object");

@@ -324,10 +324,14 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   }
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("line is not a JSON object");
-  bool have_text = false;
+  bool have_text = false, have_id = false;
   std::string meta;
   for (auto field : obj) {
     const std::string_view key = field.key;
+    // The text or id given twice: which one is the document's is anyone's guess.
+    if ((key == o.text_field && have_text) || (key == o.id_field && have_id)) {
+      return Status::InvalidArgument("field \"" + std::string(key) + "\" is given twice");
+    }
     if (key == o.text_field) {
       std::string_view text;
       if (field.value.get_string().get(text)) {
@@ -337,6 +341,7 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
       doc->text.assign(text);
       have_text = true;
     } else if (key == o.id_field) {
+      have_id = true;
       std::string_view id;
       if (!field.value.get_string().get(id)) {
         doc->name.assign(id);
