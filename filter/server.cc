@@ -51,7 +51,7 @@ std::string_view HttpCodeName(int status) {
   }
 }
 
-void SetError(httplib::Response& res, int status, std::string_view message) {
+void SetError(httplib::Response& res, int status, std::string_view message, bool retry = false) {
   std::string body = "{\"code\":";
   AppendJsonString(&body, HttpCodeName(status));
   body += ",\"message\":";
@@ -59,12 +59,14 @@ void SetError(httplib::Response& res, int status, std::string_view message) {
   body += "}";
   res.status = status;
   res.set_content(body, "application/json");
-  // Busy workers, a check past its time limit, no free session, an index being replaced: all
-  // pass, so a client may try again in a second (RFC 9110, 10.2.3).
-  if (status == 503) res.set_header("Retry-After", "1");
+  // Busy workers, a check past its time limit, no free session pass: a client may try again in
+  // a second (RFC 9110, 10.2.3). An index that cannot be read is not worth a retry.
+  if (retry) res.set_header("Retry-After", "1");
 }
 
-void SetError(httplib::Response& res, const Status& s) { SetError(res, HttpStatusFor(s), s.message()); }
+void SetError(httplib::Response& res, const Status& s) {
+  SetError(res, HttpStatusFor(s), s.message(), s.code() == Status::Code::kUnavailable);
+}
 
 // Reads a request body through httplib's content reader, so that one limit holds however the
 // body comes: with a length, chunked, or compressed (counted once decompressed), and whatever
@@ -172,10 +174,10 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
   if (body.empty() && !need_text) return Status::OK();
   if (auto err = parser->parse(body).get(root); err) {
     std::string what = simdjson::error_message(err);
-    if (std::string place = JsonSyntaxError(body); !place.empty()) {
-      what = place;
-    } else if (err == simdjson::UTF8_ERROR) {
+    if (err == simdjson::UTF8_ERROR) {  // (simdjson checks UTF-8 before the grammar)
       if (Status u = ValidateUtf8(body); !u.ok()) what = u.message() + " of the body";
+    } else if (std::string place = JsonSyntaxError(body); !place.empty()) {
+      what = place;
     } else if (err == simdjson::STRING_ERROR) {
       what += ": a string holds a bad escape, such as a \\u escape of a lone surrogate";
     }
@@ -602,8 +604,10 @@ void Server::Routes() {
     {
       std::lock_guard<std::mutex> lock(st->sessions_mu);
       if (st->sessions.size() >= options_.max_sessions) {
-        return SetError(res, 503, "too many open sessions (" + std::to_string(options_.max_sessions) +
-                                      "); close finished ones with DELETE /v1/sessions/{id}");
+        return SetError(res, 503,
+                        "too many open sessions (" + std::to_string(options_.max_sessions) +
+                            "); close finished ones with DELETE /v1/sessions/{id}",
+                        /*retry=*/true);
       }
       st->sessions.emplace(id, entry);
     }

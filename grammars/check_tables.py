@@ -60,6 +60,9 @@ def parse_table(path, errors):
             if key in BOOLEANS and value not in ("true", "false"):
                 errors.append(f"{path}:{lineno}: {key!r} must be true or false, got {value!r}")
                 continue
+            if key == "block_comment" and len(value.split()) != 2:
+                errors.append(f"{path}:{lineno}: 'block_comment' must be two words (open and close)")
+                continue
             table[key] = value.split() if key in LISTS else value
     for key in REQUIRED:
         if not table.get(key):

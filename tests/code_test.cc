@@ -96,6 +96,7 @@ TEST_CASE("code: a language table with an unknown key or a bad value is refused 
       {good + "lexer_signed_numbers: yes\n", "line 5: 'lexer_signed_numbers' must be true or false"},
       {"name: toy\nblock_comment: /*\n", "line 2: 'block_comment' must be two words"},
       {"name: toy\nno colon here\n", "line 2: no ':'"},
+      {good + "extensions: .toy2\n", "line 5: 'extensions' given twice"},
   };
   for (const auto& [text, message] : bad) {
     INFO(text);

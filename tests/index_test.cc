@@ -490,9 +490,23 @@ TEST_CASE("index: reopened for writing many times it is never taken for an older
     REQUIRE(writer->Compact().ok());
   }
   for (int round = 0; round < 5; ++round) OpenOk(dir, false);  // opened and closed without writes
-  CHECK(doppel_test::ReadFile(dir + "/DOPPEL-LAST-WRITE").rfind("sequence ", 0) == 0);
+  const std::string record = doppel_test::ReadFile(dir + "/DOPPEL-LAST-WRITE");
+  CHECK(record.rfind("sequence ", 0) == 0);
+  {
+    auto index = OpenOk(dir, false, true);
+    CHECK(index->Stats()->documents == 2);
+  }
+  // A damaged record is said as such (a digit changed would otherwise be a later write).
+  std::string damaged = record;
+  damaged[9] = damaged[9] == '9' ? '8' : static_cast<char>(damaged[9] + 1);
+  doppel_test::WriteFile(dir + "/DOPPEL-LAST-WRITE", damaged);
+  for (bool read_only : {false, true}) {
+    const Status s = OpenStatus(dir, false, read_only);
+    CHECK(s.code() == Status::Code::kCorruption);
+    CHECK(Contains(s.message(), "DOPPEL-LAST-WRITE: the record of the index's last write is damaged"));
+  }
+  doppel_test::WriteFile(dir + "/DOPPEL-LAST-WRITE", record);
   auto index = OpenOk(dir, false, true);
-  CHECK(index->Stats()->documents == 2);
   // One write-ahead log: the last writer's (RocksDB 7.8 left one more empty log per open).
   int logs = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) logs += e.path().extension() == ".log";

@@ -552,21 +552,25 @@ TEST_CASE("reader: a lang or kind that is not a string is an error naming its li
   CHECK(steps[4].kind == Step::kEnd);
 }
 
-TEST_CASE("reader: a text or id field given twice is an error naming its line", "[reader]") {
+TEST_CASE("reader: a text or id or language or kind field given twice is an error naming its line", "[reader]") {
   TempDir tmp;
   const std::string path = tmp / "twice.jsonl";
   WriteFile(path,
             "{\"id\":\"a\",\"text\":\"first words\",\"text\":\"other words\"}\n"
             "{\"id\":\"b\",\"text\":\"some words\",\"id\":\"c\"}\n"
-            "{\"id\":\"d\",\"text\":\"more words\",\"tag\":1,\"tag\":2}\n");
+            "{\"id\":\"d\",\"text\":\"more words\",\"tag\":1,\"tag\":2}\n"
+            "{\"id\":\"e\",\"text\":\"x = 1\",\"lang\":\"python\",\"language\":\"go\"}\n"
+            "{\"id\":\"f\",\"text\":\"x = 1\",\"kind\":\"code\",\"kind\":\"text\"}\n");
   auto reader = OpenReader({path});
   const auto steps = ReadAll(reader.get());
-  REQUIRE(steps.size() == 4);
+  REQUIRE(steps.size() == 6);
   CheckLineError(steps[0], "twice.jsonl:1", "field \"text\" is given twice");
   CheckLineError(steps[1], "twice.jsonl:2", "field \"id\" is given twice");
   REQUIRE(steps[2].kind == Step::kDoc);  // other fields are metadata, kept as they come
   CHECK(steps[2].doc.name == "d");
-  CHECK(steps[3].kind == Step::kEnd);
+  CheckLineError(steps[3], "twice.jsonl:4", "\"lang\" and \"language\" are one field");
+  CheckLineError(steps[4], "twice.jsonl:5", "field \"kind\" is given twice");
+  CHECK(steps[5].kind == Step::kEnd);
 }
 
 TEST_CASE("json: a syntax error is named by its byte and what was expected there", "[reader][json]") {

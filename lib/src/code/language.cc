@@ -29,6 +29,7 @@ std::vector<std::string> Words(const std::string& v) {
 
 Status ParseLanguageTable(std::string_view text, Language* lang) {
   size_t line_no = 0;
+  std::vector<std::string> keys;  // seen, each at most once
   while (!text.empty()) {
     ++line_no;
     const size_t nl = text.find('\n');
@@ -45,6 +46,10 @@ Status ParseLanguageTable(std::string_view text, Language* lang) {
     value.erase(0, value.find_first_not_of(" \t"));
     while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
     const auto words = Words(value);
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+      return Status::Internal("language table line " + std::to_string(line_no) + ": '" + key + "' given twice");
+    }
+    keys.push_back(key);
     const auto bad = [&](std::string_view why) {
       return Status::Internal("language table " + (lang->name.empty() ? std::string() : lang->name + " ") + "line " +
                               std::to_string(line_no) + ": '" + key + "' " + std::string(why));

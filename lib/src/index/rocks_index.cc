@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -44,6 +45,13 @@ enum Cf : size_t { kDefault, kMeta, kDocs, kNames, kContent, kSig, kBands, kGram
 // Beside RocksDB's files: "sequence N", the sequence number up to which the last writable open
 // persisted everything before it closed (RocksIndex::Close).
 constexpr const char* kLastWriteFile = "DOPPEL-LAST-WRITE";
+// The record's text: "sequence N xxh3 H\n", H the checksum of "sequence N".
+std::string LastWriteRecord(uint64_t sequence) {
+  const std::string head = "sequence " + std::to_string(sequence);
+  char sum[17];
+  std::snprintf(sum, sizeof sum, "%016llx", static_cast<unsigned long long>(XXH3_64bits(head.data(), head.size())));
+  return head + " xxh3 " + sum + "\n";
+}
 constexpr const char* kCfNames[kNumCfs] = {"default", "meta", "docs",  "names", "content",
                                            "sig",     "bands", "grams", "tokens"};
 
@@ -277,8 +285,7 @@ void RocksIndex::Close() {
         // so a later open can tell a MANIFEST cut back to an older state (which a writable open
         // would take at its word, deleting the newer table files) from a crash's leftovers.
         // Best effort: without the record, the next open checks against an older one.
-        WriteFileAtomically(dir_ + "/" + kLastWriteFile,
-                            "sequence " + std::to_string(db_->GetLatestSequenceNumber()) + "\n");
+        WriteFileAtomically(dir_ + "/" + kLastWriteFile, LastWriteRecord(db_->GetLatestSequenceNumber()));
       }
     }
     for (auto* h : cf_) db_->DestroyColumnFamilyHandle(h);
@@ -463,12 +470,18 @@ Status RocksIndex::CreateEmpty(const std::string& dir, const IndexOptions& o) {
 
 Result<std::optional<uint64_t>> RocksIndex::ReadLastWrite() const {
   const std::string path = dir_ + "/" + kLastWriteFile;
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return std::optional<uint64_t>();
-  std::string word;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // "sequence N xxh3 H\n", H the checksum of "sequence N": a damaged record is said as such,
+  // never read as another number.
+  const size_t sp = text.find(' ', 9);
   uint64_t sequence = 0;
-  if (!(in >> word >> sequence) || word != "sequence") {
-    return Status::Corruption(path + ": not a record of the index's last write (\"sequence N\")");
+  const bool parsed = text.rfind("sequence ", 0) == 0 && sp != std::string::npos &&
+                      std::from_chars(text.data() + 9, text.data() + sp, sequence).ptr == text.data() + sp;
+  if (!parsed || text != LastWriteRecord(sequence)) {
+    return Status::Corruption(path + ": the record of the index's last write is damaged; if `doppel-index verify` " +
+                              "finds the index sound, delete this file");
   }
   return std::optional<uint64_t>(sequence);
 }
@@ -481,15 +494,15 @@ void RocksIndex::RemoveEmptyOldWals() const {
   std::unique_ptr<rocksdb::LogFile> current;
   if (!db_->GetCurrentWalFile(&current).ok() || current == nullptr) return;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() < 5 || name.size() > 24 || name.substr(name.size() - 4) != ".log" ||
-        name.find_first_not_of("0123456789") != name.size() - 4) {
-      continue;
-    }
-    const uint64_t number = std::stoull(name.substr(0, name.size() - 4));
+  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    uint64_t number = 0;
+    const auto [ptr, err] = std::from_chars(name.data(), name.data() + name.size(), number);
+    if (err != std::errc() || ptr == name.data() || std::string_view(ptr) != ".log") continue;
     std::error_code size_ec;
-    if (number < current->LogNumber() && fs::file_size(e.path(), size_ec) == 0 && !size_ec) fs::remove(e.path(), size_ec);
+    if (number < current->LogNumber() && fs::file_size(it->path(), size_ec) == 0 && !size_ec) {
+      fs::remove(it->path(), size_ec);
+    }
   }
 }
 
@@ -497,9 +510,9 @@ Status RocksIndex::CheckNotOlder(uint64_t sequence, uint64_t last_write) const {
   if (sequence >= last_write) return Status::OK();
   return Status::Corruption(
       dir_ + ": the index holds an older state than its last completed write (RocksDB sequence " +
-      std::to_string(sequence) + ", " + std::to_string(last_write) + " written): its MANIFEST was cut short or " +
-      "replaced, and opening it to write would delete the newer table files; restore the index from a copy " +
-      "or build it again");
+      std::to_string(sequence) + ", " + std::to_string(last_write) + " written, as " + kLastWriteFile +
+      " records): its MANIFEST was cut short or replaced, and opening it to write would delete the newer table " +
+      "files; restore the index from a copy or build it again");
 }
 
 Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const IndexOptions& o) {

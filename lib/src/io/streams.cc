@@ -324,14 +324,19 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   }
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("line is not a JSON object");
-  bool have_text = false, have_id = false;
+  bool have_text = false, have_id = false, have_language = false, have_kind = false;
   std::string meta;
   for (auto field : obj) {
     const std::string_view key = field.key;
-    // The text or id given twice: which one is the document's is anyone's guess.
-    if ((key == o.text_field && have_text) || (key == o.id_field && have_id)) {
-      return Status::InvalidArgument("field \"" + std::string(key) + "\" is given twice");
+    // The text, id, language or kind given twice: which one counts is anyone's guess.
+    const bool language = key == "lang" || key == "language";
+    if ((key == o.text_field && have_text) || (key == o.id_field && have_id) || (language && have_language) ||
+        (key == "kind" && have_kind)) {
+      return Status::InvalidArgument("field \"" + std::string(key) + "\" is given twice" +
+                                     (language ? " (\"lang\" and \"language\" are one field)" : ""));
     }
+    have_language |= language;
+    have_kind |= key == "kind";
     if (key == o.text_field) {
       std::string_view text;
       if (field.value.get_string().get(text)) {
