@@ -323,10 +323,13 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
   CHECK(ParsesCleanly(tree_sitter_python(), output));
 
   // The copy as the only method of a class, decorated: the class keeps a statement (`pass`)
-  // and the decorator goes with the code it decorated, so the output still parses.
-  {
+  // and the decorator goes with the code it decorated, so the output still parses; also under
+  // a header with a comment after its colon, and one over two lines.
+  for (const std::string header : {"class Ranges:\n", "class Ranges:  # helpers: ranges\n",
+                                   "class Ranges(object,\n             metaclass=type):\n"}) {
+    INFO(header);
     const auto lines = doppel_test::Lines(kAnswerPython);
-    std::string cls = "import json\n\n\nclass Ranges:\n    @staticmethod\n";
+    std::string cls = "import json\n\n\n" + header + "    @staticmethod\n";
     for (size_t l = 8; l <= 20; ++l) cls += "    " + lines[l] + "\n";  // def union_ranges ... return
     cls += "\n\nclass Other:\n"
            "    def __init__(self, name, limit):\n"

@@ -1071,9 +1071,33 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
   std::string replacement = indent + open + " " + marker;
   // Indentation blocks (Python): a block whose every line is replaced keeps a statement, or the
   // header's colon would be followed by nothing. Found from the nearest code lines around: the
-  // one above ends with ':' and the one below (or the end of the code) is indented no deeper.
+  // one above ends with ':' (a comment may follow it) and the one below (or the end of the code)
+  // is indented no deeper than the header; a header over several lines (`def f(a,` ... `b):`)
+  // is as indented as its first line, found by its brackets.
   if (lang != nullptr && lang->block_indented) {
     auto is_code = [&](const Line& l) { return !l.text.empty() && l.text.rfind(open, 0) != 0; };
+    auto ends_header = [&](std::string_view t) {
+      // The code before a comment (the first comment token outside a quoted string) ends in ':'.
+      char quote = 0;
+      for (size_t k = 0; k < t.size(); ++k) {
+        if (quote != 0) {
+          if (t[k] == '\\') ++k;
+          else if (t[k] == quote) quote = 0;
+        } else if (t[k] == '"' || t[k] == '\'') {
+          quote = t[k];
+        } else if (t.substr(k, open.size()) == open) {
+          t = t.substr(0, k);
+          break;
+        }
+      }
+      const size_t last = t.find_last_not_of(" \t");
+      return last != std::string_view::npos && t[last] == ':';
+    };
+    auto bracket_balance = [](std::string_view t) {
+      int n = 0;
+      for (const char c : t) n += (c == '(' || c == '[' || c == '{') - (c == ')' || c == ']' || c == '}');
+      return n;
+    };
     std::optional<Line> above;
     for (size_t at = line_b; at > 0;) {
       size_t prev = at - 1;
@@ -1085,6 +1109,18 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
       }
       at = prev;
     }
+    if (above && ends_header(above->text)) {
+      // Up the header's lines while more brackets close than opened below them (bounded).
+      int balance = bracket_balance(above->text);
+      for (int step = 0; balance < 0 && above->begin > 0 && step < 64; ++step) {
+        size_t prev = above->begin - 1;
+        while (prev > 0 && (*out)[prev - 1] != '\n') --prev;
+        const Line l = line_at(prev);
+        balance += bracket_balance(l.text);
+        above->begin = l.begin;
+        above->indent = l.indent;
+      }
+    }
     std::optional<Line> below;
     for (size_t at = line_e; at < out->size();) {
       const Line l = line_at(at + ((*out)[at] == '\n' ? 1 : 0));
@@ -1095,7 +1131,7 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
       }
       at = l.end;
     }
-    if (above && !above->text.empty() && above->text.back() == ':' && indent.size() > above->indent &&
+    if (above && ends_header(above->text) && indent.size() > above->indent &&
         (!below || below->indent <= above->indent)) {
       replacement = indent + "pass  " + open + " " + marker;
     }
