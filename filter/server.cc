@@ -173,13 +173,10 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
   simdjson::dom::element root;
   if (body.empty() && !need_text) return Status::OK();
   if (auto err = parser->parse(body).get(root); err) {
-    std::string what = simdjson::error_message(err);
-    if (err == simdjson::UTF8_ERROR) {  // (simdjson checks UTF-8 before the grammar)
+    // (simdjson checks UTF-8 before the grammar; a bad escape's place is the grammar's.)
+    std::string what = DescribeJsonError(body, simdjson::error_message(err));
+    if (err == simdjson::UTF8_ERROR) {
       if (Status u = ValidateUtf8(body); !u.ok()) what = u.message() + " of the body";
-    } else if (std::string place = JsonSyntaxError(body); !place.empty()) {
-      what = place;
-    } else if (err == simdjson::STRING_ERROR) {
-      what += ": a string holds a bad escape, such as a \\u escape of a lone surrogate";
     }
     return Status::InvalidArgument("request body is not valid JSON (" + what + ")");
   }

@@ -20,5 +20,8 @@ void AppendJsonNumber(std::string* out, double v);
 // empty when the grammar holds (a parser may still refuse it: too deep, a number out of range,
 // invalid UTF-8). For error messages: it reads the input again, byte by byte.
 std::string JsonSyntaxError(std::string_view json);
+// What a parser's refusal of `json` should say: JsonSyntaxError's place when the grammar is
+// broken, the parser's own message otherwise.
+std::string DescribeJsonError(std::string_view json, std::string_view parser_message);
 
 }  // namespace doppel

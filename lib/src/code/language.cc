@@ -46,14 +46,12 @@ Status ParseLanguageTable(std::string_view text, Language* lang) {
     value.erase(0, value.find_first_not_of(" \t"));
     while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
     const auto words = Words(value);
-    if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
-      return Status::Internal("language table line " + std::to_string(line_no) + ": '" + key + "' given twice");
-    }
-    keys.push_back(key);
     const auto bad = [&](std::string_view why) {
       return Status::Internal("language table " + (lang->name.empty() ? std::string() : lang->name + " ") + "line " +
                               std::to_string(line_no) + ": '" + key + "' " + std::string(why));
     };
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) return bad("given twice");
+    keys.push_back(key);
     if (key == "name") lang->name = value;
     else if (key == "extensions") for (const auto& w : words) lang->extensions.push_back(Lower(w));
     else if (key == "filenames") lang->filenames = words;

@@ -91,10 +91,6 @@ void AppendJsonNumber(std::string* out, double v) {
   *out += b;
 }
 
-}  // namespace doppel
-
-namespace doppel {
-
 namespace {
 
 // A JSON reader that only finds the first place where `json` breaks RFC 8259's grammar and
@@ -126,14 +122,20 @@ class SyntaxFinder {
       // A value ended: close containers, or go on after a comma.
       for (;;) {
         SkipSpace();
-        if (open.empty()) return i_ < s_.size() ? Fail("the end of the input after the JSON value") : "";
+        if (open.empty()) {
+          if (i_ < s_.size()) Fail("the end of the input after the JSON value");
+          return error_;
+        }
         const bool object = open.back() == '{';
         if (Peek() == (object ? '}' : ']')) {
           ++i_;
           open.pop_back();
           continue;
         }
-        if (Peek() != ',') return Fail(object ? "',' or '}'" : "',' or ']'");
+        if (Peek() != ',') {
+          Fail(object ? "',' or '}'" : "',' or ']'");
+          return error_;
+        }
         ++i_;
         SkipSpace();
         if (object && !Key()) return error_;
@@ -148,7 +150,8 @@ class SyntaxFinder {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
   }
 
-  std::string Fail(std::string_view expected) {
+  // Records what was expected where the reading stopped; false, for the readers to return.
+  bool Fail(std::string_view expected) {
     std::string found;
     const int c = Peek();
     if (c < 0) {
@@ -166,15 +169,15 @@ class SyntaxFinder {
       error_ += " (line " + std::to_string(line) + ", column " + std::to_string(i_ - line_start + 1) + ")";
     }
     error_ += ": expected " + std::string(expected) + ", found " + found;
-    return error_;
+    return false;
   }
 
   // An object member's key after '{' or ',': "key" then ':'.
   bool Key() {
-    if (Peek() != '"') return Fail("a string key in double quotes").empty();
+    if (Peek() != '"') return Fail("a string key in double quotes");
     if (!String()) return false;
     SkipSpace();
-    if (Peek() != ':') return Fail("':' after the key").empty();
+    if (Peek() != ':') return Fail("':' after the key");
     ++i_;
     SkipSpace();
     return true;
@@ -188,24 +191,24 @@ class SyntaxFinder {
     for (std::string_view word : {"true", "false", "null"}) {
       if (c != word[0]) continue;
       for (const char w : word) {
-        if (Peek() != static_cast<unsigned char>(w)) return Fail("\"" + std::string(word) + "\"").empty();
+        if (Peek() != static_cast<unsigned char>(w)) return Fail("\"" + std::string(word) + "\"");
         ++i_;
       }
       return true;
     }
-    return Fail("a JSON value").empty();
+    return Fail("a JSON value");
   }
 
   bool String() {
     ++i_;  // the opening quote
     for (;;) {
       const int c = Peek();
-      if (c < 0) return Fail("the closing '\"' of a string").empty();
+      if (c < 0) return Fail("the closing '\"' of a string");
       if (c == '"') {
         ++i_;
         return true;
       }
-      if (c < 0x20) return Fail("a character escaped in a string (control characters must be)").empty();
+      if (c < 0x20) return Fail("a character escaped in a string (control characters must be)");
       if (c != '\\') {
         ++i_;
         continue;
@@ -213,7 +216,7 @@ class SyntaxFinder {
       ++i_;
       const int e = Peek();
       if (e < 0 || std::string_view("\"\\/bfnrtu").find(static_cast<char>(e)) == std::string_view::npos) {
-        return Fail("an escape: one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX").empty();
+        return Fail("an escape: one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX");
       }
       ++i_;
       if (e != 'u') continue;
@@ -222,18 +225,20 @@ class SyntaxFinder {
       if (!Hex4(&u)) return false;
       if (u >= 0xDC00 && u <= 0xDFFF) {
         i_ = at;
-        return Fail("no lone surrogate (a \\uDC00-\\uDFFF escape without a high one before it)").empty();
+        return Fail("no lone surrogate (a \\uDC00-\\uDFFF escape without a high one before it)");
       }
       if (u >= 0xD800 && u <= 0xDBFF) {
+        constexpr std::string_view kLowHalf =
+            "the low half of a surrogate pair (a \\uDC00-\\uDFFF escape: a lone surrogate is no character)";
         uint32_t low = 0;
         if (Peek() != '\\' || i_ + 1 >= s_.size() || s_[i_ + 1] != 'u') {
-          return Fail("the low half of a surrogate pair (a \\uDC00-\\uDFFF escape: a lone surrogate is no character)").empty();
+          return Fail(kLowHalf);
         }
         i_ += 2;
         if (!Hex4(&low)) return false;
         if (low < 0xDC00 || low > 0xDFFF) {
           i_ -= 6;
-          return Fail("the low half of a surrogate pair (a \\uDC00-\\uDFFF escape: a lone surrogate is no character)").empty();
+          return Fail(kLowHalf);
         }
       }
     }
@@ -243,7 +248,7 @@ class SyntaxFinder {
     for (int k = 0; k < 4; ++k) {
       const int h = Peek();
       int v = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
-      if (v < 0) return Fail("four hex digits after \\u").empty();
+      if (v < 0) return Fail("four hex digits after \\u");
       *u = *u << 4 | static_cast<uint32_t>(v);
       ++i_;
     }
@@ -260,16 +265,16 @@ class SyntaxFinder {
     if (Peek() == '0') {
       ++i_;
     } else if (!digits()) {
-      return Fail("a digit").empty();
+      return Fail("a digit");
     }
     if (Peek() == '.') {
       ++i_;
-      if (!digits()) return Fail("a digit after the decimal point").empty();
+      if (!digits()) return Fail("a digit after the decimal point");
     }
     if (Peek() == 'e' || Peek() == 'E') {
       ++i_;
       if (Peek() == '+' || Peek() == '-') ++i_;
-      if (!digits()) return Fail("a digit in the exponent").empty();
+      if (!digits()) return Fail("a digit in the exponent");
     }
     return true;
   }
@@ -282,5 +287,10 @@ class SyntaxFinder {
 }  // namespace
 
 std::string JsonSyntaxError(std::string_view json) { return SyntaxFinder(json).Find(); }
+
+std::string DescribeJsonError(std::string_view json, std::string_view parser_message) {
+  std::string place = JsonSyntaxError(json);
+  return place.empty() ? std::string(parser_message) : place;
+}
 
 }  // namespace doppel

@@ -182,10 +182,9 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
     simdjson::dom::parser parser;
     simdjson::dom::element e;
     if (auto err = parser.parse(o.file_metadata).get(e); err) {
-      const std::string place = JsonSyntaxError(o.file_metadata);
       return Status::InvalidArgument("file metadata is not valid JSON (" +
-                                     (place.empty() ? std::string(simdjson::error_message(err)) : place) +
-                                     "): " + o.file_metadata);
+                                     DescribeJsonError(o.file_metadata, simdjson::error_message(err)) + "): " +
+                                     o.file_metadata);
     }
     if (!e.is_object()) return Status::InvalidArgument("file metadata must be a JSON object: " + o.file_metadata);
     o.file_metadata = simdjson::minify(e);  // stored as compact JSON, like JSON lines' fields

@@ -318,10 +318,7 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
     const Status bad = ValidateUtf8(line);  // names the byte offset
     return Status::InvalidArgument("malformed JSON line: " + (bad.ok() ? std::string("invalid UTF-8") : bad.message()));
   }
-  if (err) {
-    const std::string place = JsonSyntaxError(line);
-    return Status::InvalidArgument("malformed JSON (" + (place.empty() ? std::string(simdjson::error_message(err)) : place) + ")");
-  }
+  if (err) return Status::InvalidArgument("malformed JSON (" + DescribeJsonError(line, simdjson::error_message(err)) + ")");
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("line is not a JSON object");
   bool have_text = false, have_id = false, have_language = false, have_kind = false;

@@ -1050,6 +1050,12 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
     l.text = std::string_view(*out).substr(t, e - t);
     return l;
   };
+  // The line that ends just before the line beginning at `begin` (> 0).
+  auto line_above = [&](size_t begin) {
+    size_t prev = begin - 1;
+    while (prev > 0 && (*out)[prev - 1] != '\n') --prev;
+    return line_at(prev);
+  };
   // Decorator and annotation lines (`@name...`, in the languages whose table names the
   // decorator token) just above the first line at its indentation belong to the code replaced:
   // left behind, they would decorate the next definition (or, before a comment, not parse). A
@@ -1061,11 +1067,9 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
     return (std::isalpha(c) || c == '_') && t.find(" = ") == std::string_view::npos;
   };
   while (line_b > floor) {
-    size_t prev = line_b - 1;
-    while (prev > 0 && (*out)[prev - 1] != '\n') --prev;
-    const Line l = line_at(prev);
-    if (prev < floor || l.indent != indent.size() || !is_decorator(l.text)) break;
-    line_b = prev;
+    const Line l = line_above(line_b);
+    if (l.begin < floor || l.indent != indent.size() || !is_decorator(l.text)) break;
+    line_b = l.begin;
   }
   const std::string open = lang ? lang->line_comment : "//";
   std::string replacement = indent + open + " " + marker;
@@ -1099,27 +1103,21 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
       return n;
     };
     std::optional<Line> above;
-    for (size_t at = line_b; at > 0;) {
-      size_t prev = at - 1;
-      while (prev > 0 && (*out)[prev - 1] != '\n') --prev;
-      const Line l = line_at(prev);
-      if (is_code(l)) {
-        above = l;
-        break;
-      }
-      at = prev;
+    for (size_t at = line_b; at > 0 && !above;) {
+      const Line l = line_above(at);
+      if (is_code(l)) above = l;
+      at = l.begin;
     }
-    if (above && ends_header(above->text)) {
-      // Up the header's lines while more brackets close than opened below them (bounded).
-      int balance = bracket_balance(above->text);
-      for (int step = 0; balance < 0 && above->begin > 0 && step < 64; ++step) {
-        size_t prev = above->begin - 1;
-        while (prev > 0 && (*out)[prev - 1] != '\n') --prev;
-        const Line l = line_at(prev);
-        balance += bracket_balance(l.text);
-        above->begin = l.begin;
-        above->indent = l.indent;
-      }
+    const bool header = above && ends_header(above->text);
+    // The header's indentation is its first line's: up its lines while more brackets close than
+    // opened below them (bounded).
+    size_t header_indent = above ? above->indent : 0;
+    int balance = header ? bracket_balance(above->text) : 0;
+    for (size_t at = header ? above->begin : 0, step = 0; balance < 0 && at > 0 && step < 64; ++step) {
+      const Line l = line_above(at);
+      balance += bracket_balance(l.text);
+      header_indent = l.indent;
+      at = l.begin;
     }
     std::optional<Line> below;
     for (size_t at = line_e; at < out->size();) {
@@ -1131,8 +1129,7 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
       }
       at = l.end;
     }
-    if (above && ends_header(above->text) && indent.size() > above->indent &&
-        (!below || below->indent <= above->indent)) {
+    if (header && indent.size() > header_indent && (!below || below->indent <= header_indent)) {
       replacement = indent + "pass  " + open + " " + marker;
     }
   }

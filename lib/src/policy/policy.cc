@@ -111,9 +111,8 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
   simdjson::dom::parser parser;
   element root;
   if (auto err = parser.parse(json.data(), json.size()).get(root); err) {
-    const std::string place = JsonSyntaxError(json);
     return Status::InvalidArgument(std::string(where) + ": policy is not valid JSON (" +
-                                   (place.empty() ? std::string(simdjson::error_message(err)) : place) + ")");
+                                   DescribeJsonError(json, simdjson::error_message(err)) + ")");
   }
   object o;
   if (root.get_object().get(o)) {
