@@ -82,6 +82,10 @@ TEST_CASE("scan: a repository's copies are reported with sources, lines and rena
   const std::string html = ReadFile(fx.report + "/report.html");
   CHECK(Contains(html, "<mark class=\"renamed\" title=\"source: lexer\">lx</mark>"));
   CHECK(Contains(html, "<mark class=\"renamed\" title=\"scanned: lx\">lexer</mark>"));
+  // Code shown as text: `SingleQuote = 1 << 0,` of the scanner escaped, on its numbered line.
+  CHECK(Contains(html, "SingleQuote = 1 &lt;&lt; 0,"));
+  CHECK(!Contains(html, "1 << 0"));
+  CHECK(std::regex_search(html, std::regex("<span class=\"ln\">25</span>(<mark>)?    SingleQuote = 1 &lt;&lt; 0,")));
   CHECK(!Contains(html, "<link"));  // self-contained: no external assets
   CHECK(!Contains(html, "src=\"http"));
 

@@ -227,22 +227,28 @@ class ZstdSink final : public ByteSink {
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path) { return OpenSourceImpl(path); }
 
 Status WriteFileAtomically(const std::string& path, std::string_view data) {
+  return WriteFileAtomically(path, std::vector<std::string_view>{data});
+}
+
+Status WriteFileAtomically(const std::string& path, const std::vector<std::string_view>& parts) {
   // A name of its own per writer: tasks of one run may write the same file at once.
   static std::atomic<uint64_t> counter{0};
   const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError(tmp + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::IOError(tmp + ": write failed: " + why);
+  for (const std::string_view data : parts) {
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const std::string why = std::strerror(errno);
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return Status::IOError(tmp + ": write failed: " + why);
+      }
+      done += static_cast<size_t>(n);
     }
-    done += static_cast<size_t>(n);
   }
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);

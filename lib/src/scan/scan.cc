@@ -3,6 +3,7 @@
 #include "doppel/code_tokenizer.h"
 
 #include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
 
 #include <algorithm>
@@ -112,11 +113,15 @@ std::unique_ptr<Flagged> Describe(const Index& index, const Document& d, const V
   f->score = v.score;
   f->bytes = d.text.size();
   f->passages = CountPassages(v.spans);
+  // A document's spans often come from few sources: each is read once.
+  std::map<uint32_t, Result<std::string>> contents;
   for (const Span& sp : v.spans) {
     SpanView view;
     view.span = sp;
     view.query = MakeExcerpt(d.text, sp.query.start, sp.query.end, sp.query.first_line);
-    auto content = index.GetContent(sp.source_id);
+    auto it = contents.find(sp.source_id);
+    if (it == contents.end()) it = contents.emplace(sp.source_id, index.GetContent(sp.source_id)).first;
+    const Result<std::string>& content = it->second;
     if (content.ok()) {
       view.source = MakeExcerpt(*content, sp.source.start, sp.source.end, sp.source.first_line);
       // The renamed names the alignment found, in excerpt offsets (the span's bytes start at
@@ -136,14 +141,18 @@ std::unique_ptr<Flagged> Describe(const Index& index, const Document& d, const V
 }
 
 void AppendHtml(std::string* out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
+  // Runs without a character to escape are appended whole.
+  for (size_t i = 0; i < s.size();) {
+    const size_t special = std::min(s.find_first_of("<>&\"", i), s.size());
+    out->append(s, i, special - i);
+    if (special == s.size()) break;
+    switch (s[special]) {
       case '<': *out += "&lt;"; break;
       case '>': *out += "&gt;"; break;
       case '&': *out += "&amp;"; break;
-      case '"': *out += "&quot;"; break;
-      default: out->push_back(c);
+      default: *out += "&quot;"; break;
     }
+    i = special + 1;
   }
 }
 
@@ -162,6 +171,7 @@ void AppendExcerpt(std::string* out, const Excerpt& x, const char* other_side) {
     if (in_match) *out += "<mark>";
   };
   open_line();
+  size_t newline = 0;  // the next line end at or after i (checked before use)
   for (uint32_t i = 0; i < x.text.size();) {
     if (i == x.match_begin && i < x.match_end && !in_match) {
       *out += "<mark>";
@@ -194,8 +204,14 @@ void AppendExcerpt(std::string* out, const Excerpt& x, const char* other_side) {
       if (i < x.text.size()) open_line();
       continue;
     }
-    AppendHtml(out, std::string_view(&c, 1));
-    ++i;
+    // A run up to the next line end, match boundary or renamed name, escaped at once.
+    if (newline <= i) newline = std::min(x.text.find('\n', i), x.text.size());
+    size_t stop = newline;
+    if (x.match_begin > i) stop = std::min<size_t>(stop, x.match_begin);
+    if (x.match_end > i) stop = std::min<size_t>(stop, x.match_end);
+    if (next_rename < renames.size()) stop = std::min<size_t>(stop, renames[next_rename].first);
+    AppendHtml(out, std::string_view(x.text).substr(i, stop - i));
+    i = static_cast<uint32_t>(stop);
   }
   if (in_match) *out += "</mark>";
   *out += "</pre>";
@@ -234,9 +250,11 @@ const m=location.hash.match(/sort=(\w+)/);
 if(m){const i=[...document.querySelectorAll('#overview th')].findIndex(th=>th.dataset.key===m[1]); if(i>=0)sortBy(i);}
 )";
 
-// `flagged` holds at least the `limit` documents with most overlap of all `flagged_total`.
-std::string RenderHtml(const std::vector<std::unique_ptr<Flagged>>& flagged, const ScanSummary& sum,
-                       const std::string& index_dir, size_t limit, size_t flagged_total) {
+// The page in parts to be written in order: the overview, a section per document shown, the
+// script. `flagged` holds at least the `limit` documents with most overlap of all
+// `flagged_total`. The sections are made in parallel (at most `threads` at once, 0: no limit).
+std::vector<std::string> RenderHtml(const std::vector<std::unique_ptr<Flagged>>& flagged, const ScanSummary& sum,
+                                    const std::string& index_dir, size_t limit, size_t flagged_total, int threads) {
   std::vector<const Flagged*> shown;
   for (const auto& f : flagged) shown.push_back(f.get());
   std::stable_sort(shown.begin(), shown.end(), [](const Flagged* a, const Flagged* b) { return a->score > b->score; });
@@ -282,8 +300,16 @@ std::string RenderHtml(const std::vector<std::unique_ptr<Flagged>>& flagged, con
     h += "</td></tr>\n";
   }
   h += "</tbody></table>\n";
-  for (size_t i = 0; i < shown.size(); ++i) {
+  std::vector<std::string> parts(shown.size() + 2);
+  parts.front() = std::move(h);
+  std::unique_ptr<tbb::global_control> gc;
+  if (threads > 0) {
+    gc = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                               static_cast<size_t>(threads));
+  }
+  tbb::parallel_for(size_t{0}, shown.size(), [&](size_t i) {
     const Flagged& f = *shown[i];
+    std::string& h = parts[i + 1];
     h += "<section class=\"doc\" id=\"doc-" + std::to_string(i) + "\"><h2>";
     AppendHtml(&h, f.name);
     h += " <span class=\"action " + std::string(ActionName(f.action)) + "\">" + std::string(ActionName(f.action)) +
@@ -318,11 +344,9 @@ std::string RenderHtml(const std::vector<std::unique_ptr<Flagged>>& flagged, con
       h += "</div></div></div>\n";
     }
     h += "</section>\n";
-  }
-  h += "<script>";
-  h += kScript;
-  h += "</script>\n</body></html>\n";
-  return h;
+  });
+  parts.back() = std::string("<script>") + kScript + "</script>\n</body></html>\n";
+  return parts;
 }
 
 uint64_t CountLines(std::string_view t) {
@@ -786,8 +810,9 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   *summary = t.sum;
   const std::string index_label =
       filter.index().dir() + (common_dir.empty() ? "" : " (common code: " + common_dir + ")");
-  return WriteFileAtomically(report_dir + "/report.html",
-                             RenderHtml(flagged, t.sum, index_label, o.report_documents, t.results.size()));
+  const std::vector<std::string> page =
+      RenderHtml(flagged, t.sum, index_label, o.report_documents, t.results.size(), o.threads);
+  return WriteFileAtomically(report_dir + "/report.html", std::vector<std::string_view>(page.begin(), page.end()));
 }
 
 }  // namespace doppel
