@@ -309,6 +309,9 @@ Status RocksIndex::OpenDb() {
   dbo.max_background_jobs = 2;
   dbo.keep_log_file_num = 4;
   dbo.max_open_files = options_.read_only ? -1 : 4096;  // secondaries require -1
+  // Tables are opened (their index and filter blocks read and checked) by this many threads;
+  // RocksDB's 16 on a small machine only add threads, each with its allocator state.
+  dbo.max_file_opening_threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
   dbo.allow_mmap_reads = options_.read_only && options_.map_files;  // see IndexOptions
   dbo.allow_concurrent_memtable_write = !options_.bulk_load;  // vector memtables need this off
 
