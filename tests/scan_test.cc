@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <regex>
 
+#include <sys/stat.h>
+
 #include "test_util.h"
 
 using doppel_test::CommandResult;
@@ -190,6 +192,19 @@ TEST_CASE("scan: bad inputs are reported, skipped or fatal, and a missing index 
   r = fx.Scan("--on-error fail");
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "bad.txt"));
+  // An input that cannot be read as a whole is listed under its name (and line).
+  WriteFile(fx.tmp / "notgz.jsonl.gz", "plain text, not gzip\n");
+  r = doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) + " --report " +
+                       Quote(fx.tmp / "r3") + " " + Quote(fx.tmp / "notgz.jsonl.gz"));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(ReadFile(fx.tmp / "r3/errors.jsonl"), "\"input\":\"" + fx.tmp / "notgz.jsonl.gz:1\""));
+  // A loop of links is said as such, not as a missing file.
+  fs::create_symlink(fx.tmp / "loop-b", fx.tmp / "loop-a");
+  fs::create_symlink(fx.tmp / "loop-a", fx.tmp / "loop-b");
+  r = doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) + " --report " +
+                       Quote(fx.tmp / "r4") + " " + Quote(fx.tmp / "loop-a"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "loop-a: Too many levels of symbolic links"));
   r = doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.tmp / "nope") + " --report " +
                        Quote(fx.tmp / "r2") + " " + Quote(fx.repo));
   CHECK(r.exit_code == 2);
@@ -210,6 +225,98 @@ TEST_CASE("scan: a file name that is not UTF-8 is written as valid UTF-8 JSON", 
       Quote(results));
   INFO(Describe(py));
   CHECK(py.exit_code == 0);
+  // The page too is valid UTF-8, as it declares.
+  const CommandResult page = doppel_test::Run(
+      "/usr/bin/python3 -c 'import sys; open(sys.argv[1], \"rb\").read().decode(\"utf-8\")' " +
+      Quote(fx.report + "/report.html"));
+  INFO(Describe(page));
+  CHECK(page.exit_code == 0);
+  CHECK(Contains(ReadFile(fx.report + "/report.html"), "/docs/caf\xEF\xBF\xBD.txt"));
+}
+
+TEST_CASE("scan: excerpts close each mark once and show CRLF lines as lines", "[scan]") {
+  Fixture fx;
+  // A copy longer than an excerpt's 160 lines, and one with CRLF line ends.
+  WriteFile(fx.repo + "/docs/gpl.txt", ReadFile("/usr/share/common-licenses/GPL-3"));
+  std::string crlf;
+  for (char c : ReadFile("/usr/share/common-licenses/Apache-2.0")) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  WriteFile(fx.repo + "/docs/apache-crlf.txt", crlf);
+  const CommandResult r = fx.Scan("--quiet");
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const std::string html = ReadFile(fx.report + "/report.html");
+  REQUIRE(Contains(html, "apache-crlf.txt"));
+  CHECK(!Contains(html, "\r"));
+  // In every excerpt, marks open and close in turn and none is left open or closed twice.
+  size_t pre = 0, excerpts = 0;
+  while ((pre = html.find("<pre class=\"code\">", pre)) != std::string::npos) {
+    const size_t end = html.find("</pre>", pre);
+    REQUIRE(end != std::string::npos);
+    const std::string body = std::regex_replace(html.substr(pre, end - pre), std::regex("<mark class=\"renamed\"[^>]*>[^<]*</mark>"), "");
+    int open = 0;
+    bool balanced = true;
+    for (size_t i = 0; (i = body.find("mark>", i)) != std::string::npos; i += 5) {
+      open += body[i - 1] == '/' ? -1 : 1;
+      balanced &= open == 0 || open == 1;
+    }
+    CHECK(balanced);
+    CHECK(open == 0);
+    ++excerpts;
+    pre = end;
+  }
+  CHECK(excerpts >= 4);
+}
+
+TEST_CASE("scan: a report inside the scanned tree is not scanned, nor written over an input or the index", "[scan]") {
+  Fixture fx;
+  const std::string inside = fx.repo + "/doppel-report";
+  auto scan_into = [&](const std::string& report) {
+    return doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) + " --report " +
+                            Quote(report) + " --fail-on 3 " + Quote(fx.repo));
+  };
+  const CommandResult first = scan_into(inside);
+  INFO(Describe(first));
+  REQUIRE(first.exit_code == 0);
+  const std::string summary = ReadFile(inside + "/summary.json");
+  const CommandResult second = scan_into(inside);  // the first run's report is in the tree now
+  INFO(Describe(second));
+  CHECK(second.exit_code == 0);
+  const std::regex seconds("\"seconds\":[0-9.e+-]+");
+  CHECK(std::regex_replace(ReadFile(inside + "/summary.json"), seconds, "") == std::regex_replace(summary, seconds, ""));
+  const CommandResult over_input = scan_into(fx.repo);
+  CHECK(over_input.exit_code == 2);
+  CHECK(Contains(over_input.err, "is the input directory"));
+  const CommandResult over_index = scan_into(fx.index);
+  CHECK(over_index.exit_code == 2);
+  CHECK(Contains(over_index.err, "is the index directory"));
+}
+
+TEST_CASE("scan: split into tasks a rerun checks edited files again and a pipe is refused", "[scan]") {
+  Fixture fx;
+  const std::string dir = fx.tmp / "edits";
+  fs::create_directories(dir);
+  WriteFile(dir + "/a.txt", ReadFile("/usr/share/common-licenses/BSD"));
+  WriteFile(dir + "/c.txt", "original words nobody wrote before, about a garden and its gate\n");
+  auto scan = [&](const std::string& input) {
+    return doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) + " --report " +
+                            Quote(fx.report) + " --tasks 2 " + Quote(input));
+  };
+  REQUIRE(scan(dir).exit_code == 0);
+  CHECK(doppel_test::Lines(ReadFile(fx.report + "/results.jsonl")).size() == 1);
+  WriteFile(dir + "/c.txt", ReadFile("/usr/share/common-licenses/GPL-3"));  // now a copy too
+  const CommandResult rerun = scan(dir);
+  INFO(Describe(rerun));
+  REQUIRE(rerun.exit_code == 0);
+  CHECK(doppel_test::Lines(ReadFile(fx.report + "/results.jsonl")).size() == 2);
+  // Every task reads every input: a pipe, readable once, is refused at once instead of waiting.
+  const std::string fifo = fx.tmp / "stream.jsonl";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const CommandResult piped = doppel_test::Run("timeout 20 " + Quote(kFilterBin) + " scan --quiet --index " +
+                                               Quote(fx.index) + " --report " + Quote(fx.tmp / "piped") +
+                                               " --tasks 2 " + Quote(fifo));
+  INFO(Describe(piped));
+  CHECK(piped.exit_code == 2);
+  CHECK(Contains(piped.err, "stream.jsonl: not a regular file"));
 }
 
 TEST_CASE("scan: split into tasks it writes the files one run writes, and a report before its checks is refused",
@@ -257,11 +364,23 @@ TEST_CASE("scan: split into tasks it writes the files one run writes, and a repo
   CHECK(ReadFile(parts + "/results.jsonl") == ReadFile(single + "/results.jsonl"));
   // A damaged part is an error naming it, not a count.
   const std::string part0 = ReadFile(parts + "/.tasks/check-0.part");
-  WriteFile(parts + "/.tasks/check-0.part", "[\"sum\",\"many\",0,0,0,0,0,0,0]\n");
+  const std::string run_line = part0.substr(0, part0.find('\n') + 1);
+  WriteFile(parts + "/.tasks/check-0.part", run_line + "[\"sum\",\"many\",0,0,0,0,0,0,0]\n");
   const CommandResult damaged = task("--stage report --world 2");
   CHECK(damaged.exit_code == 2);
-  CHECK(Contains(damaged.err, "check-0.part:1: not a scan part line"));
+  CHECK(Contains(damaged.err, "check-0.part:2: not a scan part line"));
+  // A part made for other inputs (its first line says for what) is refused by name.
+  WriteFile(parts + "/.tasks/check-0.part", "[\"run\",\"0123456789abcdef\"]\n" + part0.substr(run_line.size()));
+  const CommandResult foreign = task("--stage report --world 2");
+  CHECK(foreign.exit_code == 2);
+  CHECK(Contains(foreign.err, "check-0.part: check task 0 of 2 ran on other inputs"));
   WriteFile(parts + "/.tasks/check-0.part", part0);
+  // So is a report asked for other inputs than the checks read.
+  const CommandResult other_report = doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) +
+                                                      " --report " + Quote(parts) + " --stage report --world 2 " +
+                                                      Quote(fx.repo + "/docs"));
+  CHECK(other_report.exit_code == 2);
+  CHECK(Contains(other_report.err, "check task 0 of 2 ran on other inputs"));
   // A finished check task is not redone; with another input it is.
   const CommandResult again = doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.index) + " --report " +
                                                Quote(parts) + " --stage check --world 2 --rank 1 " + Quote(fx.repo));

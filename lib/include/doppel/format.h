@@ -8,6 +8,10 @@
 
 namespace doppel {
 
+// The length of the valid UTF-8 character at s[i] (RFC 3629: no overlong forms, no surrogates,
+// nothing past U+10FFFF), or 0 when the bytes there are not one.
+size_t Utf8CharLength(std::string_view s, size_t i);
+
 // Appends `s` as a JSON string literal. Control characters are escaped and each byte that is not
 // part of valid UTF-8 (a file name can hold any byte) becomes U+FFFD, so the output is always
 // valid JSON in UTF-8.

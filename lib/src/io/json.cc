@@ -7,10 +7,6 @@
 
 namespace doppel {
 
-namespace {
-
-// The length of the valid UTF-8 character at s[i] (RFC 3629: no overlong forms, no surrogates,
-// nothing past U+10FFFF), or 0 when the bytes there are not one.
 size_t Utf8CharLength(std::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
   const unsigned char c = b(0);
@@ -36,8 +32,6 @@ size_t Utf8CharLength(std::string_view s, size_t i) {
   }
   return len;
 }
-
-}  // namespace
 
 
 void AppendJsonString(std::string* out, std::string_view s) {

@@ -28,10 +28,25 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 }
 
 
+// The file `path` names (links followed), as device and inode; false when it cannot be read.
+bool FileId(const std::string& path, std::pair<dev_t, ino_t>* id) {
+  struct stat sb;
+  if (::stat(path.c_str(), &sb) != 0) return false;
+  *id = {sb.st_dev, sb.st_ino};
+  return true;
+}
+
+// Why `path` cannot be read (fs::status failed or found nothing): NotFound when nothing is
+// there, else the system's reason (a loop of links, a name too long, a file used as a folder).
+Status Unreadable(const std::string& path, const std::error_code& ec) {
+  if (!ec || ec == std::errc::no_such_file_or_directory) return Status::NotFound(path + ": no such file or directory");
+  return Status::IOError(path + ": " + ec.message());
+}
+
 class Reader final : public DocumentReader {
  public:
-  Reader(std::vector<std::string> inputs, ReaderOptions o, uint64_t total)
-      : o_(std::move(o)), total_(total) {
+  Reader(std::vector<std::string> inputs, ReaderOptions o, uint64_t total, std::set<std::pair<dev_t, ino_t>> skip)
+      : o_(std::move(o)), total_(total), skip_dirs_(std::move(skip)) {
     for (auto& i : inputs) pending_.push_back({std::move(i), true});
   }
   Result<bool> Next(Document* doc) override;
@@ -58,6 +73,7 @@ class Reader final : public DocumentReader {
   uint64_t line_no_ = 0;
   uint64_t done_bytes_ = 0;
   ReaderCounters counters_;
+  std::set<std::pair<dev_t, ino_t>> skip_dirs_;   // ReaderOptions::skip_dirs
   std::set<std::pair<dev_t, ino_t>> files_read_;  // regular files opened so far
   simdjson::dom::parser parser_;
   std::string line_;
@@ -75,8 +91,14 @@ Result<bool> Reader::Next(Document* doc) {
     pending_.pop_front();
     std::error_code ec;
     const auto st = fs::status(p.path, ec);
-    if (ec || !fs::exists(st)) return Status::NotFound(p.path + ": no such file or directory");
+    if (ec || !fs::exists(st)) {
+      Status s = Unreadable(p.path, ec);
+      doc->origin = p.path;  // (errors name it)
+      return s;
+    }
     if (fs::is_directory(st)) {
+      std::pair<dev_t, ino_t> id;
+      if (!p.explicit_input && !skip_dirs_.empty() && FileId(p.path, &id) && skip_dirs_.count(id)) continue;
       std::vector<std::string> children;
       for (const auto& e : fs::directory_iterator(p.path, ec)) {
         // Links inside a directory are not followed (as git and ripgrep do): they would index
@@ -95,6 +117,7 @@ Result<bool> Reader::Next(Document* doc) {
       // line is read as a stream of JSON Lines when its name says so, else refused.
       if (!p.explicit_input) continue;
       if (!IsJsonLinesPath(p.path)) {
+        doc->origin = p.path;
         return Status::InvalidArgument(p.path + ": not a regular file; only a JSON Lines stream (a "
                                        "name ending in .jsonl, .jsonl.gz or .jsonl.zst) is read from a pipe");
       }
@@ -121,12 +144,11 @@ Result<bool> Reader::NextJsonLine(Document* doc) {
     ++line_no_;
     auto more = lines_->Next(&line_);
     if (!more.ok()) {
-      if (more.status().code() == Status::Code::kResourceExhausted) {
-        return more.status().WithContext(lines_path_ + ":" + std::to_string(line_no_));
-      }
+      doc->origin = lines_path_ + ":" + std::to_string(line_no_);  // (errors name it)
+      if (more.status().code() == Status::Code::kResourceExhausted) return more.status().WithContext(doc->origin);
       done_bytes_ += lines_->consumed();
       lines_.reset();  // a broken stream ends this file
-      return more.status().WithContext(lines_path_ + ":" + std::to_string(line_no_));
+      return more.status().WithContext(doc->origin);
     }
     if (!more.value()) {
       done_bytes_ += lines_->consumed();
@@ -189,17 +211,23 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
     if (!e.is_object()) return Status::InvalidArgument("file metadata must be a JSON object: " + o.file_metadata);
     o.file_metadata = simdjson::minify(e);  // stored as compact JSON, like JSON lines' fields
   }
+  std::set<std::pair<dev_t, ino_t>> skip;
+  for (const auto& d : o.skip_dirs) {
+    if (std::pair<dev_t, ino_t> id; FileId(d, &id)) skip.insert(id);
+  }
   uint64_t total = 0;
   for (const auto& in : inputs) {
     std::error_code ec;
     const auto st = fs::status(in, ec);
-    if (ec || !fs::exists(st)) return Status::NotFound(in + ": no such file or directory");
+    if (ec || !fs::exists(st)) return Unreadable(in, ec);
     if (fs::is_regular_file(st)) {
       total += fs::file_size(in, ec);
     } else if (fs::is_directory(st)) {
       for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        // As in reading: links inside directories are not followed.
-        if (it->is_symlink(ec)) {
+        // As in reading: links inside directories are not followed, skipped directories not read.
+        std::pair<dev_t, ino_t> id;
+        if (it->is_symlink(ec) ||
+            (!skip.empty() && it->is_directory(ec) && FileId(it->path().string(), &id) && skip.count(id))) {
           it.disable_recursion_pending();
           continue;
         }
@@ -207,7 +235,7 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
       }
     }
   }
-  return std::unique_ptr<DocumentReader>(std::make_unique<Reader>(inputs, std::move(o), total));
+  return std::unique_ptr<DocumentReader>(std::make_unique<Reader>(inputs, std::move(o), total, std::move(skip)));
 }
 
 }  // namespace doppel

@@ -140,20 +140,26 @@ std::unique_ptr<Flagged> Describe(const Index& index, const Document& d, const V
   return f;
 }
 
+// Appends `s` as HTML text: markup characters escaped, and each byte that is not part of valid
+// UTF-8 (a file name can hold any byte) as U+FFFD, so the page is valid UTF-8 as it declares.
 void AppendHtml(std::string* out, std::string_view s) {
-  // Runs without a character to escape are appended whole.
+  size_t run = 0;  // the first byte not appended yet: runs without a change are appended whole
   for (size_t i = 0; i < s.size();) {
-    const size_t special = std::min(s.find_first_of("<>&\"", i), s.size());
-    out->append(s, i, special - i);
-    if (special == s.size()) break;
-    switch (s[special]) {
-      case '<': *out += "&lt;"; break;
-      case '>': *out += "&gt;"; break;
-      case '&': *out += "&amp;"; break;
-      default: *out += "&quot;"; break;
+    const auto c = static_cast<unsigned char>(s[i]);
+    const char* replace = c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : nullptr;
+    size_t len = 1;
+    if (c >= 0x80 && (len = Utf8CharLength(s, i)) == 0) {
+      replace = "\xEF\xBF\xBD";
+      len = 1;
     }
-    i = special + 1;
+    if (replace != nullptr) {
+      out->append(s, run, i - run);
+      *out += replace;
+      run = i + len;
+    }
+    i += len;
   }
+  out->append(s, run, s.size() - run);
 }
 
 // An excerpt as numbered lines; matched bytes in <mark>, renamed identifiers in
@@ -165,21 +171,25 @@ void AppendExcerpt(std::string* out, const Excerpt& x, const char* other_side) {
   std::sort(renames.begin(), renames.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   size_t next_rename = 0;
   uint32_t line = x.first_line;
-  bool in_match = false;
+  bool in_match = false;  // i is inside the matched bytes
+  bool marked = false;    // a <mark> of them is open in the output (each line closes its own)
   auto open_line = [&] {
     *out += "<span class=\"ln\">" + std::to_string(line) + "</span>";
-    if (in_match) *out += "<mark>";
+    if (in_match) {
+      *out += "<mark>";
+      marked = true;
+    }
   };
   open_line();
   size_t newline = 0;  // the next line end at or after i (checked before use)
   for (uint32_t i = 0; i < x.text.size();) {
     if (i == x.match_begin && i < x.match_end && !in_match) {
       *out += "<mark>";
-      in_match = true;
+      in_match = marked = true;
     }
     if (i == x.match_end && in_match) {
       *out += "</mark>";
-      in_match = false;
+      in_match = marked = false;
     }
     while (next_rename < renames.size() && renames[next_rename].first < i) ++next_rename;
     if (next_rename < renames.size() && renames[next_rename].first == i) {
@@ -197,7 +207,10 @@ void AppendExcerpt(std::string* out, const Excerpt& x, const char* other_side) {
     }
     const char c = x.text[i];
     if (c == '\n') {
-      if (in_match) *out += "</mark>";
+      if (marked) {
+        *out += "</mark>";
+        marked = false;
+      }
       *out += "\n";
       ++line;
       ++i;
@@ -210,10 +223,12 @@ void AppendExcerpt(std::string* out, const Excerpt& x, const char* other_side) {
     if (x.match_begin > i) stop = std::min<size_t>(stop, x.match_begin);
     if (x.match_end > i) stop = std::min<size_t>(stop, x.match_end);
     if (next_rename < renames.size()) stop = std::min<size_t>(stop, renames[next_rename].first);
-    AppendHtml(out, std::string_view(x.text).substr(i, stop - i));
+    // A CR ending a line (CRLF) is left out: a browser would read it as one more line break.
+    const size_t shown = stop == newline && stop > i && x.text[stop - 1] == '\r' ? stop - 1 : stop;
+    AppendHtml(out, std::string_view(x.text).substr(i, shown - i));
     i = static_cast<uint32_t>(stop);
   }
-  if (in_match) *out += "</mark>";
+  if (marked) *out += "</mark>";
   *out += "</pre>";
 }
 
@@ -677,7 +692,41 @@ Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>
     k += "common " + common->dir() + "\n" + std::to_string(cs.documents) + " " + std::to_string(cs.bytes) + " " +
          std::to_string(cs.deleted) + "\n";
   }
-  for (const auto& in : inputs) k += in + "\n";
+  // The inputs as they are now: each file's name, size and modification time (a rerun after an
+  // edit checks again). A pipe can be read once: every task reads every input, so none is.
+  for (const auto& in : inputs) {
+    k += in + "\n";
+    std::error_code ec;
+    auto add = [&](const fs::path& p) {
+      const auto size = fs::file_size(p, ec);
+      const auto time = fs::last_write_time(p, ec).time_since_epoch().count();
+      k += p.string() + " " + std::to_string(ec ? 0 : size) + " " + std::to_string(ec ? 0 : time) + "\n";
+    };
+    const auto st = fs::status(in, ec);
+    if (fs::is_directory(st)) {
+      std::vector<fs::path> files;
+      for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator();
+           it.increment(ec)) {
+        const bool skipped = it->is_directory(ec) && std::any_of(o.reader.skip_dirs.begin(), o.reader.skip_dirs.end(),
+                                                                  [&](const std::string& d) {
+                                                                    std::error_code e;
+                                                                    return fs::equivalent(it->path(), d, e);
+                                                                  });
+        if (it->is_symlink(ec) || skipped) {
+          it.disable_recursion_pending();
+        } else if (it->is_regular_file(ec)) {
+          files.push_back(it->path());
+        }
+      }
+      std::sort(files.begin(), files.end());
+      for (const auto& f : files) add(f);
+    } else if (fs::is_regular_file(st)) {
+      add(in);
+    } else if (o.world > 1 && fs::exists(st)) {
+      return Status::InvalidArgument(in + ": not a regular file; a pipe is read once, and each of " +
+                                     std::to_string(o.world) + " check tasks reads every input: scan it with --tasks 1");
+    }
+  }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(k.data(), k.size())));
   return std::string(hex);
@@ -700,16 +749,29 @@ FilterOptions ScanFilterOptions(FilterOptions options) {
 }
 
 Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
-            const ScanOptions& o, ScanSummary* summary) {
+            const ScanOptions& options, ScanSummary* summary) {
   *summary = ScanSummary();
-  if (o.world == 0 || o.rank >= o.world) {
-    return Status::InvalidArgument("task rank " + std::to_string(o.rank) + " is not below the number of tasks " +
-                                   std::to_string(o.world));
+  if (options.world == 0 || options.rank >= options.world) {
+    return Status::InvalidArgument("task rank " + std::to_string(options.rank) +
+                                   " is not below the number of tasks " + std::to_string(options.world));
   }
   const auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;
-  fs::create_directories(report_dir + (o.stage == ScanOptions::Stage::kCheck ? "/.tasks" : ""), ec);
+  // The report is written where nothing scanned or read lives: not in an input directory
+  // itself nor in the index's; inside a scanned tree, its directory is passed over.
+  for (const auto& in : inputs) {
+    if (fs::is_directory(in, ec) && fs::equivalent(in, report_dir, ec)) {
+      return Status::InvalidArgument("--report " + report_dir + " is the input directory " + in +
+                                     "; write the report elsewhere");
+    }
+  }
+  if (fs::equivalent(filter.index().dir(), report_dir, ec)) {
+    return Status::InvalidArgument("--report " + report_dir + " is the index directory; write the report elsewhere");
+  }
+  fs::create_directories(report_dir + (options.stage == ScanOptions::Stage::kCheck ? "/.tasks" : ""), ec);
   if (ec) return Status::IOError(report_dir + ": " + ec.message());
+  ScanOptions o = options;
+  o.reader.skip_dirs.push_back(report_dir);
   Tally t;
   std::vector<std::unique_ptr<Flagged>> flagged;
   const bool whole = o.stage == ScanOptions::Stage::kAll;
@@ -720,6 +782,15 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
       if (!fs::exists(part, ec)) {
         return Status::InvalidArgument(part + ": check task " + std::to_string(r) + " of " + std::to_string(o.world) +
                                        " has not finished; run it first");
+      }
+      ScanOptions task = o;
+      task.rank = r;
+      DOPPEL_ASSIGN_OR_RETURN(const std::string key, PartKey(filter, inputs, task));
+      std::ifstream in(part);
+      std::string first;
+      if (!std::getline(in, first) || first != "[\"run\",\"" + key + "\"]") {
+        return Status::InvalidArgument(part + ": check task " + std::to_string(r) + " of " + std::to_string(o.world) +
+                                       " ran on other inputs, another index or other settings; run it again");
       }
       DOPPEL_RETURN_IF_ERROR(t.Merge(part));
     }
