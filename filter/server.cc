@@ -257,7 +257,8 @@ std::string NewSessionId() {
 struct SessionEntry {
   std::mutex mu;  // one request at a time per session
   std::unique_ptr<Session> session;
-  Clock::time_point last_used;
+  Clock::time_point last_used;  // the end of its last request (under mu)
+  bool closed = false;          // ended (deleted or expired) while a request held it (under mu)
 };
 
 // Starts of requests, per connection thread, for the access log (a thread serves one request
@@ -353,7 +354,16 @@ struct Server::State {
     std::lock_guard<std::mutex> lock(sessions_mu);
     size_t n = 0;
     for (auto it = sessions.begin(); it != sessions.end();) {
-      if (now - it->second->last_used > ttl) {
+      // A session a request holds is not idle; one that expires is marked so, for a request
+      // that found it just before.
+      SessionEntry& e = *it->second;
+      bool expired = false;
+      if (e.mu.try_lock()) {
+        expired = now > e.last_used && now - e.last_used > ttl;
+        e.closed |= expired;
+        e.mu.unlock();
+      }
+      if (expired) {
         it = sessions.erase(it);
         ++n;
       } else {
@@ -538,8 +548,21 @@ void Server::Routes() {
     char when[32];
     std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     const std::string action = res.get_header_value("X-Doppel-Action");
+    // The path as the client sent it, decoded: bytes under 0x21 and over 0x7E (a %0A, a %00)
+    // are written as %XX again, so one request is one whole line of the log.
+    std::string path;
+    for (const char ch : req.path) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c > 0x20 && c < 0x7F && c != '%') {
+        path.push_back(ch);
+      } else {
+        char hex[4];
+        std::snprintf(hex, sizeof hex, "%%%02X", c);
+        path += hex;
+      }
+    }
     std::fprintf(opt.access_log, "%s %s %s %s %d %zu %lldus%s%s\n", when, req.remote_addr.c_str(),
-                 req.method.c_str(), req.path.c_str(), res.status, res.body.size(),
+                 req.method.c_str(), path.c_str(), res.status, res.body.size(),
                  static_cast<long long>(micros), action.empty() ? "" : " action=", action.c_str());
   });
 
@@ -649,10 +672,11 @@ void Server::Routes() {
     auto entry = st->FindSession(id);
     if (!entry) return SetError(res, 404, "no session " + id + " (closed or expired)");
     std::lock_guard<std::mutex> lock(entry->mu);
-    entry->last_used = start;
+    if (entry->closed) return SetError(res, 404, "no session " + id + " (closed or expired)");
     WorkerSlot slot(&st->workers, &st->metrics.checks_in_progress, start + options_.request_timeout);
     if (!slot.held()) return SetError(res, kBusy);
     auto u = entry->session->Append(f.text, start + options_.request_timeout);
+    entry->last_used = Clock::now();  // idle from the end of its request, not its start
     if (!u.ok()) return SetError(res, u.status());
     if (u->checked) observe(start, u->verdict, res);
     res.set_content(session_body(*u, id, start), "application/json");
@@ -665,19 +689,22 @@ void Server::Routes() {
     if (!ReadBody(req, res, content, options_.max_body_bytes, &body_in)) return;
     const Clock::time_point start = Clock::now();
     const std::string id = req.matches[1];
-    std::shared_ptr<SessionEntry> entry;
-    {
-      std::lock_guard<std::mutex> lock(st->sessions_mu);
-      auto it = st->sessions.find(id);
-      if (it == st->sessions.end()) return SetError(res, 404, "no session " + id + " (closed or expired)");
-      entry = std::move(it->second);
-      st->sessions.erase(it);
-    }
+    auto entry = st->FindSession(id);
+    if (!entry) return SetError(res, 404, "no session " + id + " (closed or expired)");
     std::lock_guard<std::mutex> lock(entry->mu);
+    if (entry->closed) return SetError(res, 404, "no session " + id + " (closed or expired)");
+    // The session ends only with its final verdict: one refused as busy or past the time limit
+    // (503, Retry-After) can be asked for again.
     WorkerSlot slot(&st->workers, &st->metrics.checks_in_progress, start + options_.request_timeout);
     if (!slot.held()) return SetError(res, kBusy);
     auto u = entry->session->Finish(start + options_.request_timeout);
+    entry->last_used = Clock::now();
     if (!u.ok()) return SetError(res, u.status());
+    entry->closed = true;
+    {
+      std::lock_guard<std::mutex> map_lock(st->sessions_mu);
+      if (auto it = st->sessions.find(id); it != st->sessions.end() && it->second == entry) st->sessions.erase(it);
+    }
     observe(start, u->verdict, res);
     res.set_content(session_body(*u, id, start), "application/json");
   });

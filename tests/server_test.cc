@@ -133,7 +133,7 @@ class TestServer {
     REQUIRE(f.ok());
     o.host = "127.0.0.1";
     o.port = 0;
-    o.access_log = nullptr;
+    if (o.access_log == stderr) o.access_log = nullptr;  // a test's own log file is kept
     server_ = std::make_unique<Server>(std::shared_ptr<Filter>(std::move(*f)), o);
     REQUIRE(server_->Bind().ok());
     thread_ = std::thread([this] { run_status_ = server_->Run(); });
@@ -472,6 +472,16 @@ TEST_CASE("session: chunks may split UTF-8 characters, bad bytes are refused and
   CHECK(bad.status().code() == Status::Code::kInvalidArgument);
   CHECK(Contains(bad.status().message(), "offset " + std::to_string(text.size())));
   CHECK(s.text() == text);
+  // A check past its deadline keeps nothing of the chunk: sent again, it is in the answer once.
+  auto late = s.Append("A second line of the answer.\n", std::chrono::steady_clock::now() - std::chrono::seconds(1));
+  REQUIRE(!late.ok());
+  CHECK(late.status().code() == Status::Code::kUnavailable);
+  CHECK(s.text() == text);
+  auto again = s.Append("A second line of the answer.\n");
+  REQUIRE(again.ok());
+  CHECK(again->checked);
+  CHECK(again->total_bytes == text.size() + 29);
+  CHECK(s.text() == text + "A second line of the answer.\n");
   // An answer cut inside a character is an error only at the end.
   REQUIRE(s.Append("\xE2\x82").ok());
   auto fin = s.Finish();
@@ -629,6 +639,30 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   REQUIRE(r);
   CHECK(r->status == 200);
 
+  // One request is one line of the access log, whatever bytes its path decodes to.
+  {
+    const std::string log_path = dir / "access.log";
+    std::FILE* log = std::fopen(log_path.c_str(), "w");
+    REQUIRE(log != nullptr);
+    {
+      ServerOptions logged;
+      logged.access_log = log;
+      TestServer srv(dir / "index", logged);
+      auto lc = srv.Client();
+      auto forged = lc.Get("/x%0A2026-12-03T00:00:00Z%20127.0.0.1%20POST%20/v1/check%20200%00hidden");
+      REQUIRE(forged);
+      CHECK(forged->status == 404);
+      auto health = lc.Get("/healthz");
+      REQUIRE(health);
+    }  // the server has stopped: every line is written
+    std::fclose(log);
+    const auto lines = doppel_test::Lines(doppel_test::ReadFile(log_path));
+    INFO(doppel_test::ReadFile(log_path));
+    REQUIRE(lines.size() == 2);
+    CHECK(Contains(lines[0], " GET /x%0A2026-12-03T00:00:00Z%20127.0.0.1%20POST%20/v1/check%20200%00hidden 404 "));
+    CHECK(Contains(lines[1], " GET /healthz 200 "));
+  }
+
   // A check still running at its deadline: 503 (a 1 ms limit and a large answer with
   // candidates, so the check reaches the deadline test between candidates).
   ServerOptions hurried;
@@ -638,6 +672,30 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   std::string big;
   while (big.size() < 3'000'000) big += Slurp(kLicenses + "/GPL-3");
   ExpectError(PostJson(sc, "/v1/check", Body({{"text", big}})), 503, "time limit");
+  // So is a long answer that matches nothing (no candidate to align): its reading and lookups
+  // alone take past the limit.
+  std::mt19937_64 rng(11);
+  std::string novel;
+  while (novel.size() < 2'000'000) novel += doppel_test::RandomWords(rng, 50) + "\n";
+  ExpectError(PostJson(sc, "/v1/check", Body({{"text", novel}})), 503, "time limit");
+  // A session's final verdict refused past the limit ends nothing: asked again, the session is
+  // still there (503 again, not 404).
+  ServerOptions hurried_sessions = hurried;
+  hurried_sessions.session_check_every_bytes = size_t{1} << 30;  // appends of one line run no check
+  TestServer slow_sessions(dir / "index", hurried_sessions);
+  auto ssc = slow_sessions.Client();
+  auto opened = PostJson(ssc, "/v1/sessions", "{}");
+  REQUIRE(opened);
+  REQUIRE(opened->status == 201);
+  const std::string sid = Json(opened->body).Str("id");
+  std::string line = novel.substr(0, 900'000);
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  auto appended = PostJson(ssc, "/v1/sessions/" + sid + "/append", Body({{"text", line}}));
+  REQUIRE(appended);
+  INFO(appended->body);
+  REQUIRE(appended->status == 200);
+  ExpectError(ssc.Delete("/v1/sessions/" + sid), 503, "time limit");
+  ExpectError(ssc.Delete("/v1/sessions/" + sid), 503, "time limit");
 }
 
 TEST_CASE("serve: a port another server listens on is refused", "[serve]") {

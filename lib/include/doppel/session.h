@@ -49,6 +49,8 @@ class Session {
   // Adds `chunk` and returns the state. Errors: InvalidArgument for invalid UTF-8 (offset in
   // the whole answer), ResourceExhausted past max_bytes (the chunk is not added), and the
   // filter's errors. `deadline` bounds the check as in CheckRequest.
+  // An error leaves the session as it was before the call (the chunk not kept): a refused chunk,
+  // or a check past `deadline` (Unavailable), may be sent again.
   Result<SessionUpdate> Append(std::string_view chunk,
                                std::chrono::steady_clock::time_point deadline =
                                    std::chrono::steady_clock::time_point::max());

@@ -1254,7 +1254,16 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   std::vector<Found> all;
   size_t candidates_seen = 0;
   SpellingFrequencies spelling_df(*index_, sketcher_);
+  // The time limit is looked at between the steps that grow with the answer (its reading, the
+  // posting lookups, each candidate's alignment): a long answer that matches nothing is bound
+  // by it too.
+  auto past_deadline = [&] {
+    return std::chrono::steady_clock::now() > request.deadline
+               ? Status::Unavailable("the check ran past its time limit")
+               : Status::OK();
+  };
   for (size_t si = 0; si < streams.size(); ++si) {
+    DOPPEL_RETURN_IF_ERROR(past_deadline());
     const Stream& st = streams[si];
     const Thresholds& th = st.kind == Kind::kCode ? o.code : o.text;
     // 2. Candidates through fingerprints (containment) and LSH bands (whole-part similarity).
@@ -1267,6 +1276,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
     std::vector<Posting> gram_postings;
     DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(st.kind, grams, &gram_postings));
+    DOPPEL_RETURN_IF_ERROR(past_deadline());
     // Each query fingerprint's posting (an index into grams and gram_postings), found once.
     std::vector<uint32_t> fp_gram(fps.size());
     for (size_t i = 0; i < fps.size(); ++i) {
@@ -1429,9 +1439,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       return shares;
     };
     for (const auto& c : ranked) {
-      if (std::chrono::steady_clock::now() > request.deadline) {
-        return Status::Unavailable("the check ran past its time limit");
-      }
+      DOPPEL_RETURN_IF_ERROR(past_deadline());
       if (nothing_new(c)) continue;
       auto info = index_->GetDocument(c.id);
       if (!info.ok()) {
@@ -1660,6 +1668,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
   }
 
+  DOPPEL_RETURN_IF_ERROR(past_deadline());
   // 4. Keep the best source for each part of the answer (and the sources as good as it, below):
   // spans by matched tokens (spans that count first), a span is kept when at least half of its
   // query tokens are not yet covered.

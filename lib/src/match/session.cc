@@ -58,7 +58,7 @@ Result<SessionUpdate> Session::Append(std::string_view chunk,
                                      std::to_string(options_.max_bytes) + " bytes");
   }
   DOPPEL_RETURN_IF_ERROR(RefuseNul(chunk, text_.size()));  // refused, not kept
-  const size_t before = text_.size();
+  const size_t before = text_.size(), valid_before = valid_;
   text_.append(chunk);
   const size_t end = CompletePrefix(text_);
   // Validate what arrived since the last complete character; offsets name the whole answer.
@@ -68,6 +68,7 @@ Result<SessionUpdate> Session::Append(std::string_view chunk,
                                    s.message());
   }
   valid_ = end;
+  const bool checked_before = last_.checked;
   last_.checked = false;
   last_.total_bytes = text_.size();
   const size_t fresh = end - last_.checked_bytes;
@@ -81,7 +82,14 @@ Result<SessionUpdate> Session::Append(std::string_view chunk,
   // appends) runs fewer than 400 checks (tests/server_test.cc).
   const bool line_due = new_line && fresh >= end / 64;
   if (!line_due && fresh < std::max(options_.check_every_bytes, end / 16)) return last_;
-  return CheckPrefix(end, deadline);
+  auto update = CheckPrefix(end, deadline);
+  if (!update.ok()) {  // not checked (past the deadline): the chunk is not kept, so a retry appends it once
+    text_.resize(before);
+    valid_ = valid_before;
+    last_.checked = checked_before;
+    last_.total_bytes = before;
+  }
+  return update;
 }
 
 Result<SessionUpdate> Session::Finish(std::chrono::steady_clock::time_point deadline) {
