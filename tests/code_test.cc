@@ -792,6 +792,19 @@ TEST_CASE("code: renamed copies are found, localized and told apart from look-al
   CHECK(shape->action == Action::kAnnotate);
   CHECK(shape->reason == "code resembles protected code in shape only (names not a consistent renaming)");
 
+  // Beside a copy, the answer's own code of the same shape is reported and left in place: only
+  // the spans that count are redacted.
+  std::string own = kShapeOnly;
+  own.replace(own.find("combine"), 7, "combine_own");
+  auto both = (*filter)->Check(std::string(kRenamed) + "\n\n" + own, Kind::kCode, "python");
+  REQUIRE(both.ok());
+  CHECK(both->action == Action::kRedact);
+  bool shape_reported = false;
+  for (const Span& sp : both->spans) shape_reported |= !sp.counts && sp.renaming < 0.6;
+  CHECK(shape_reported);
+  CHECK_THAT(both->output, Catch::Contains(own));
+  CHECK_THAT(both->output, !Catch::Contains(kRenamed));
+
   // A prose query of the same words never matches code, and code never matches the prose doc.
   auto prose = (*filter)->Check("def merge sorted runs left right key none result i j while len append extend return");
   REQUIRE(prose.ok());

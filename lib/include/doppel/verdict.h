@@ -51,6 +51,11 @@ struct Span {
     uint32_t query_begin, query_end, source_begin, source_end;
   };
   std::vector<RenamedName> renamed;
+  // The span reproduces protected content: it counts toward redact and block, and a redacted
+  // answer has it replaced. False for code that only resembles its source (names not a
+  // consistent renaming, literals that differ, a short shape other protected files share): it
+  // is reported, and left in place. Not part of the JSON verdict.
+  bool counts = true;
 };
 
 struct Verdict {

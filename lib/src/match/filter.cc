@@ -1737,6 +1737,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       any_counting = true;
     }
     any_consistent |= f.consistent;
+    f.span.counts = f.counts;
     v.spans.push_back(std::move(f.span));
   }
   std::sort(v.spans.begin(), v.spans.end(), [](const Span& a, const Span& b) {
@@ -1786,7 +1787,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   if (v.action == Action::kBlock) {
     v.output = o.block_message;
   } else if (v.action == Action::kRedact) {
-    // Overlapping or nested spans merge into one region (named after its longest span), so no
+    // The spans that count are replaced. Overlapping or nested ones merge into one region (named after its longest span), so no
     // protected word survives between markers; regions are replaced back to front so earlier
     // offsets stay valid.
     struct Region {
@@ -1795,6 +1796,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     };
     std::vector<Region> regions;
     for (const Span& sp : v.spans) {  // ordered by query.start
+      if (!sp.counts) continue;  // the answer's own code, shaped like protected code: kept
       if (!regions.empty() && sp.query.start < regions.back().e) {
         Region& r = regions.back();
         r.e = std::max(r.e, sp.query.end);
