@@ -77,6 +77,31 @@ void SetError(httplib::Response& res, const Status& s) {
 bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
               size_t limit, std::string* body) {
   body->clear();
+  // The framing first (RFC 9112, section 6): a body is read only by the length it declares,
+  // a length that is not one or two lengths that differ refuse it (a proxy might read another
+  // request there), and a request with neither a length nor chunks has no body.
+  auto refuse = [&](int status, const std::string& why) {
+    res.set_header("Connection", "close");  // the body, unread, cannot be told from what follows
+    SetError(res, status, why);
+    return false;
+  };
+  const size_t lengths = req.get_header_value_count("Content-Length");
+  std::string length;
+  for (size_t i = 0; i < lengths; ++i) {
+    const std::string v = req.get_header_value("Content-Length", i);
+    if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+      return refuse(400, "Content-Length \"" + v + "\" is not a number of bytes");
+    }
+    if (i > 0 && v != length) return refuse(400, "the request gives two Content-Length values, " + length + " and " + v);
+    length = v;
+  }
+  if (lengths == 0 && !req.has_header("Transfer-Encoding")) return true;  // no body
+  if (req.has_header("Content-Encoding")) {
+    const std::string enc = req.get_header_value("Content-Encoding");
+    if (enc != "gzip" && enc != "deflate" && enc != "identity") {
+      return refuse(415, "Content-Encoding \"" + enc + "\" is not read: send the body as is, or as gzip or deflate");
+    }
+  }
   bool over = false;
   auto take = [&](const char* data, size_t n) {
     if (over || n > limit - body->size()) {

@@ -595,6 +595,26 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
     CHECK(replies.rfind("HTTP/1.1 413", 0) == 0);
     CHECK(!Contains(replies, "HTTP/1.1 400"));
     CHECK(!Contains(replies, "HTTP/1.1 414"));
+    // The body's framing: a length that is not one, two lengths that differ, or an encoding
+    // the server does not read are refused by name; neither a length nor chunks is no body.
+    auto raw_post = [&](const std::string& path, const std::string& headers, const std::string& body) {
+      return RawExchange(srv.port(), "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                                         headers + "\r\n" + body);
+    };
+    std::string reply = raw_post("/v1/check", "Content-Length: 12abc\r\n", R"({"text":"x"})");
+    CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(Contains(reply, "Content-Length \\\"12abc\\\" is not a number of bytes"));
+    reply = raw_post("/v1/check", "Content-Length: 12\r\nContent-Length: 13\r\n", R"({"text":"x"})");
+    CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(Contains(reply, "two Content-Length values, 12 and 13"));
+    reply = raw_post("/v1/check", "Content-Length: 12\r\nContent-Encoding: zstd\r\n", R"({"text":"x"})");
+    CHECK(reply.rfind("HTTP/1.1 415", 0) == 0);
+    CHECK(Contains(reply, "Content-Encoding \\\"zstd\\\" is not read"));
+    const auto no_length_start = std::chrono::steady_clock::now();
+    reply = raw_post("/v1/check", "", "");
+    CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);  // an empty body is not JSON, said at once
+    CHECK(Contains(reply, "not valid JSON"));
+    CHECK(std::chrono::steady_clock::now() - no_length_start < std::chrono::seconds(3));
     // A multipart body (curl -F) is refused with 415, not a server error.
     httplib::MultipartFormDataItems form = {{"text", "some words", "", ""}};
     ExpectError(c.Post("/v1/check", form), 415, "multipart");
