@@ -832,6 +832,13 @@ TEST_CASE("serve: policies map severities, change messages, and apply per reques
   CHECK(Contains(bad.status().message(), policy_path));
   doppel_test::WriteFile(policy_path, R"({"thresholds": {}})");
   CHECK(Contains(LoadPolicyFile(policy_path, FilterOptions()).status().message(), "unknown key"));
+  // A key given twice, at any depth, is refused by name: in a file and in a request.
+  doppel_test::WriteFile(policy_path, R"({"actions": {"redact": "block", "redact": "allow"}})");
+  CHECK(Contains(LoadPolicyFile(policy_path, FilterOptions()).status().message(),
+                 "policy key \"actions.redact\" is given twice"));
+  ExpectError(PostJson(c, "/v1/check", Body({{"text", kAnswerPython}, {"language", "py"}},
+                                            R"("policy":{"code":{"redact_tokens":5,"redact_tokens":500}})")),
+              400, "policy key \"code.redact_tokens\" is given twice");
 }
 
 TEST_CASE("serve: concurrent clients get the same verdicts as one client", "[serve]") {

@@ -2,8 +2,10 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "doppel/format.h"
 
@@ -107,6 +109,30 @@ Result<Action> ParseAction(std::string_view name) {
   return Status::InvalidArgument("unknown action \"" + std::string(name) + "\"");
 }
 
+namespace {
+
+// A key given twice in one object of the policy (at any depth) is refused: which one would
+// count is a guess (JSON leaves it open; readers differ).
+Status RefuseRepeatedKeys(element e, const std::string& path, std::string_view where) {
+  if (e.is_array()) {
+    for (element v : e.get_array()) DOPPEL_RETURN_IF_ERROR(RefuseRepeatedKeys(v, path, where));
+    return Status::OK();
+  }
+  if (!e.is_object()) return Status::OK();
+  std::vector<std::string_view> keys;
+  for (auto field : e.get_object()) {
+    const std::string key = path.empty() ? std::string(field.key) : path + "." + std::string(field.key);
+    if (std::find(keys.begin(), keys.end(), field.key) != keys.end()) {
+      return Status::InvalidArgument(std::string(where) + ": policy key \"" + key + "\" is given twice");
+    }
+    keys.push_back(field.key);
+    DOPPEL_RETURN_IF_ERROR(RefuseRepeatedKeys(field.value, key, where));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOptions* options) {
   simdjson::dom::parser parser;
   element root;
@@ -118,6 +144,7 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
   if (root.get_object().get(o)) {
     return Status::InvalidArgument(std::string(where) + ": policy must be a JSON object");
   }
+  DOPPEL_RETURN_IF_ERROR(RefuseRepeatedKeys(root, "", where));
   PolicyReader r(where);
   for (auto field : o) {
     const std::string_view key = field.key;
