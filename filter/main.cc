@@ -384,8 +384,9 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   o.lexer_first = !sf.parse_all;
   const bool tty = isatty(2) && !sf.quiet;
   o.on_error = [&](const Status& s) {
-    std::fprintf(stderr, "%sdoppel-filter: %s: %s\n", tty ? "\r\033[K" : "", o.fail_on_error ? "error" : "skipped",
-                 s.message().c_str());
+    // With --on-error fail the scan stops with this error, which is said once, as it ends.
+    if (o.fail_on_error) return;
+    std::fprintf(stderr, "%sdoppel-filter: skipped: %s\n", tty ? "\r\033[K" : "", s.message().c_str());
   };
   const auto t0 = std::chrono::steady_clock::now();
   if (tty) {

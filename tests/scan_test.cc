@@ -192,6 +192,11 @@ TEST_CASE("scan: bad inputs are reported, skipped or fatal, and a missing index 
   r = fx.Scan("--on-error fail");
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "bad.txt"));
+  // Said once, and the earlier run's report is not left to be read as this one's.
+  const size_t first = r.err.find("bad.txt");
+  CHECK(r.err.find("bad.txt", first + 1) == std::string::npos);
+  CHECK(!fs::exists(fx.report + "/summary.json"));
+  CHECK(!fs::exists(fx.report + "/results.jsonl"));
   // An input that cannot be read as a whole is listed under its name (and line).
   WriteFile(fx.tmp / "notgz.jsonl.gz", "plain text, not gzip\n");
   r = doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) + " --report " +

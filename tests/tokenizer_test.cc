@@ -242,6 +242,13 @@ TEST_CASE("tokenizer: lines are 1-based and advance on each newline", "[tokenize
   CHECK(t[2].line == 2);
   CHECK(t[3].line == 5);
   CHECK(t[4].line == 6);  // "\r\n" counts once
+  // Lines end at "\n" only, as the scan's excerpts and line counts read them (and git does):
+  // U+2028 and U+2029 separate words but start no line.
+  const Tokens sep = Tok("one\xE2\x80\xA8two\xE2\x80\xA9three\nfour");
+  REQUIRE(sep.size() == 4);
+  CHECK(sep[1].line == 1);
+  CHECK(sep[2].line == 1);
+  CHECK(sep[3].line == 2);
   // A token's line is the line of its first byte.
   for (const auto& tok : t) {
     const auto newlines = std::count(text.begin(), text.begin() + tok.begin, '\n');

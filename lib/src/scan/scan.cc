@@ -772,6 +772,12 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   if (ec) return Status::IOError(report_dir + ": " + ec.message());
   ScanOptions o = options;
   o.reader.skip_dirs.push_back(report_dir);
+  if (o.stage != ScanOptions::Stage::kCheck) {
+    // A run that stops on an error leaves no report of an earlier run to be read as its own.
+    for (const char* name : {"results.jsonl", "errors.jsonl", "summary.json", "report.html"}) {
+      fs::remove(report_dir + "/" + name, ec);
+    }
+  }
   Tally t;
   std::vector<std::unique_ptr<Flagged>> flagged;
   const bool whole = o.stage == ScanOptions::Stage::kAll;

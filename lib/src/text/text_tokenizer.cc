@@ -240,8 +240,7 @@ Status TextTokenizer::Tokenize(std::string_view text, Tokens* out, uint32_t base
         continue;
       }
     }
-    DOPPEL_RETURN_IF_ERROR(finish_word());
-    if (cp == 0x2028 || cp == 0x2029) ++line;
+    DOPPEL_RETURN_IF_ERROR(finish_word());  // (U+2028 and U+2029 too: lines end at '\n' only)
     i = next_i;
   }
   return finish_word();
