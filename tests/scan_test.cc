@@ -2,6 +2,7 @@
 // small "repository" holding copies, and the HTML report opened in headless Chromium.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <random>
 #include <regex>
 
 #include <sys/stat.h>
@@ -270,6 +271,28 @@ TEST_CASE("scan: excerpts close each mark once and show CRLF lines as lines", "[
     pre = end;
   }
   CHECK(excerpts >= 4);
+}
+
+TEST_CASE("scan: an excerpt of a very long line shows the span and some context, marked as cut", "[scan]") {
+  Fixture fx;
+  // A document on one line (as minified code is): 200 KB of new words around a license.
+  std::mt19937_64 rng(7);
+  std::string filler;
+  while (filler.size() < 100'000) filler += doppel_test::RandomWords(rng, 40) + " ";
+  std::string license = ReadFile("/usr/share/common-licenses/Apache-2.0").substr(0, 6000);
+  std::replace(license.begin(), license.end(), '\n', ' ');
+  WriteFile(fx.repo + "/docs/one-line.txt", filler + license + " " + filler + "\n");
+  fs::remove(fx.repo + "/LICENSE");
+  const CommandResult r = fx.Scan("--quiet");
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const auto results = doppel_test::Lines(ReadFile(fx.report + "/results.jsonl"));
+  REQUIRE(!results.empty());
+  CHECK(Contains(results[0], "one-line.txt"));
+  const std::string html = ReadFile(fx.report + "/report.html");
+  CHECK(html.size() < 150'000);  // not the 200 KB line once per span
+  CHECK(Contains(html, "<span class=\"ln\">1</span><span class=\"cut\">&hellip;</span>"));
+  CHECK(Contains(html, "shall mean the copyright owner or entity authorized by"));
 }
 
 TEST_CASE("scan: a report inside the scanned tree is not scanned, nor written over an input or the index", "[scan]") {

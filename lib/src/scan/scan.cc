@@ -30,11 +30,13 @@ namespace {
 namespace fs = std::filesystem;
 
 // A part of a document or source shown in the report: whole lines around a span, with the
-// matched bytes and the renamed identifiers marked (offsets relative to `text`).
+// matched bytes and the renamed identifiers marked (offsets relative to `text`); on very long
+// lines, the bytes around the span, cut inside its first or last line.
 struct Excerpt {
   std::string text;
   uint32_t first_line = 1;
   uint32_t match_begin = 0, match_end = 0;
+  bool cut_before = false, cut_after = false;  // its first or last line is shown in part
   struct Renamed {
     uint32_t begin, end;
     std::string other;  // the name on the other side
@@ -66,6 +68,11 @@ struct Item {
 
 constexpr uint32_t kContextLines = 2;
 constexpr uint32_t kMaxExcerptLines = 160;
+// An excerpt of more bytes (lines of minified code, a document on one line) is cut to the span
+// and this many bytes of context on each side, at most kMaxExcerptBytes in all: whole, such a
+// line repeated for each of its spans made a page of hundreds of megabytes.
+constexpr size_t kMaxExcerptBytes = 64 << 10;
+constexpr size_t kCutContext = 240;
 
 // Whole lines [first_line - context, last_line + context] of `text` around bytes [b, e).
 Excerpt MakeExcerpt(std::string_view text, uint32_t b, uint32_t e, uint32_t first_line) {
@@ -95,6 +102,20 @@ Excerpt MakeExcerpt(std::string_view text, uint32_t b, uint32_t e, uint32_t firs
       const size_t nl = text.find('\n', hi);
       hi = nl == std::string_view::npos ? text.size() : nl + 1;
     }
+  }
+  if (hi - lo > kMaxExcerptBytes) {
+    auto continuation = [&](size_t i) { return (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80; };
+    size_t from = std::max<size_t>(lo, b > kCutContext ? b - kCutContext : 0);
+    if (const size_t nl = text.rfind('\n', b); nl != std::string_view::npos && nl + 1 > from) from = nl + 1;
+    while (from > lo && continuation(from)) --from;  // at a character's first byte
+    size_t to = std::min<size_t>({hi, e + kCutContext, from + kMaxExcerptBytes});
+    if (const size_t nl = text.find('\n', e); nl != std::string_view::npos && nl + 1 < to) to = nl + 1;
+    while (to < hi && continuation(to)) ++to;
+    line += static_cast<uint32_t>(std::count(text.begin() + lo, text.begin() + from, '\n'));
+    x.cut_before = from > 0 && text[from - 1] != '\n';
+    x.cut_after = to < text.size() && text[to - 1] != '\n';
+    lo = from;
+    hi = to;
   }
   x.text.assign(text.substr(lo, hi - lo));
   x.first_line = std::max<uint32_t>(1, line);
@@ -181,6 +202,7 @@ void AppendExcerpt(std::string* out, const Excerpt& x, const char* other_side) {
     }
   };
   open_line();
+  if (x.cut_before) *out += "<span class=\"cut\">&hellip;</span>";
   size_t newline = 0;  // the next line end at or after i (checked before use)
   for (uint32_t i = 0; i < x.text.size();) {
     if (i == x.match_begin && i < x.match_end && !in_match) {
@@ -229,6 +251,7 @@ void AppendExcerpt(std::string* out, const Excerpt& x, const char* other_side) {
     i = static_cast<uint32_t>(stop);
   }
   if (marked) *out += "</mark>";
+  if (x.cut_after) *out += "<span class=\"cut\">&hellip;</span>";
   *out += "</pre>";
 }
 
@@ -244,7 +267,7 @@ table.overview th{cursor:pointer;background:#f4f4f4;user-select:none} th.sorted:
 .match{border:1px solid #ddd;border-radius:6px;margin:10px 0;padding:8px}
 .side{display:grid;grid-template-columns:1fr 1fr;gap:10px}
 pre.code{background:#fafafa;border:1px solid #eee;padding:6px;overflow-x:auto;margin:4px 0;font:12px/1.45 ui-monospace,monospace;white-space:pre}
-.ln{display:inline-block;width:4em;color:#999;user-select:none}
+.ln{display:inline-block;width:4em;color:#999;user-select:none} .cut{color:#999}
 mark{background:#ffe27a} mark.renamed{background:#ffb3b3;outline:1px solid #d33}
 )";
 
