@@ -106,7 +106,7 @@ Excerpt MakeExcerpt(std::string_view text, uint32_t b, uint32_t e, uint32_t firs
   if (hi - lo > kMaxExcerptBytes) {
     auto continuation = [&](size_t i) { return (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80; };
     size_t from = std::max<size_t>(lo, b > kCutContext ? b - kCutContext : 0);
-    if (const size_t nl = text.rfind('\n', b); nl != std::string_view::npos && nl + 1 > from) from = nl + 1;
+    if (const size_t nl = text.rfind('\n', b); nl != std::string_view::npos && nl < b && nl + 1 > from) from = nl + 1;
     while (from > lo && continuation(from)) --from;  // at a character's first byte
     size_t to = std::min<size_t>({hi, e + kCutContext, from + kMaxExcerptBytes});
     if (const size_t nl = text.find('\n', e); nl != std::string_view::npos && nl + 1 < to) to = nl + 1;
