@@ -564,6 +564,8 @@ int main(int argc, char** argv) {
   serve->add_option("--refresh-ms", sf.refresh_ms, "How often to pick up index updates (0: never)")
       ->check(CLI::Range(int64_t{0}, int64_t{3600000}))->capture_default_str();
   serve->add_flag("--quiet", sf.quiet, "No access log on stderr");
+  serve->add_flag("--no-request-policy{false}", sf.server.request_policy,
+                  "Refuse (400) a request's \"policy\": only the server's thresholds and actions apply");
   AddThresholdFlags(serve, f);
 
   ScanFlags scf;

@@ -132,6 +132,9 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
   return false;
 }
 
+constexpr const char* kNoRequestPolicy =
+    "this server does not take a request's policy (serve --no-request-policy): leave \"policy\" out";
+
 // Routes as metric labels (a fixed set: paths carry session ids).
 enum Route : size_t { kCheck, kSessionOpen, kSessionAppend, kSessionClose, kHealth, kMetrics, kOther, kRoutes };
 constexpr std::array<const char*, kRoutes> kRouteNames = {
@@ -608,6 +611,7 @@ void Server::Routes() {
     if (Status s = DecodeCheckBody(body_in, filter_->options(), true, &parser, &f); !s.ok()) {
       return SetError(res, s);
     }
+    if (f.policy && !options_.request_policy) return SetError(res, 400, kNoRequestPolicy);
     WorkerSlot slot(&st->workers, &st->metrics.checks_in_progress, start + options_.request_timeout);
     if (!slot.held()) return SetError(res, kBusy);
     CheckRequest cr;
@@ -634,6 +638,7 @@ void Server::Routes() {
     if (Status s = DecodeCheckBody(body_in, filter_->options(), false, &parser, &f); !s.ok()) {
       return SetError(res, s);
     }
+    if (f.policy && !options_.request_policy) return SetError(res, 400, kNoRequestPolicy);
     if (f.has_text) return SetError(res, 400, "send the text with POST /v1/sessions/{id}/append");
     SessionOptions so;
     so.kind = f.kind;

@@ -76,6 +76,10 @@ struct ServerOptions {
   std::chrono::seconds session_ttl{300};
   // Re-checked after this many bytes without a newline (see SessionOptions).
   size_t session_check_every_bytes = 256;
+  // Whether a request's `policy` may change the server's for that request (thresholds and
+  // actions alike, relaxing them too). Off, a request giving one gets 400: for callers that are
+  // not trusted with the policy.
+  bool request_policy = true;
   // Required "Authorization: Bearer <token>" on /v1/ routes; empty: no authentication.
   std::string token;
   // How often the read-only index catches up with its writer; 0 disables.

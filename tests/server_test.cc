@@ -839,6 +839,18 @@ TEST_CASE("serve: policies map severities, change messages, and apply per reques
   ExpectError(PostJson(c, "/v1/check", Body({{"text", kAnswerPython}, {"language", "py"}},
                                             R"("policy":{"code":{"redact_tokens":5,"redact_tokens":500}})")),
               400, "policy key \"code.redact_tokens\" is given twice");
+  // A server that does not let callers change its policy refuses a request's, and a session's.
+  ServerOptions fixed;
+  fixed.request_policy = false;
+  TestServer strict(dir / "index", fixed);
+  auto sc = strict.Client();
+  ExpectError(PostJson(sc, "/v1/check", Body({{"text", kAnswerPython}}, R"("policy":{"actions":{"block":"allow"}})")),
+              400, "does not take a request's policy");
+  ExpectError(PostJson(sc, "/v1/sessions", R"({"policy":{"actions":{"block":"allow"}}})"), 400,
+              "does not take a request's policy");
+  auto plain = PostJson(sc, "/v1/check", Body({{"text", kAnswerPython}}));
+  REQUIRE(plain);
+  CHECK(plain->status == 200);
 }
 
 TEST_CASE("serve: concurrent clients get the same verdicts as one client", "[serve]") {
