@@ -85,6 +85,10 @@ TEST_CASE("scan: a repository's copies are reported with sources, lines and rena
   const std::string html = ReadFile(fx.report + "/report.html");
   CHECK(Contains(html, "<mark class=\"renamed\" title=\"source: lexer\">lx</mark>"));
   CHECK(Contains(html, "<mark class=\"renamed\" title=\"scanned: lx\">lexer</mark>"));
+  // The excerpt of the 433-line copy stops at 160 lines: the count says how many names it marks.
+  std::smatch counted;
+  REQUIRE(std::regex_search(html, counted, std::regex("renamed-count\">([0-9]+)</span> renamed identifiers marked \\(of ([0-9]+)\\)")));
+  CHECK(std::stoi(counted[1]) < std::stoi(counted[2]));
   // Code shown as text: `SingleQuote = 1 << 0,` of the scanner escaped, on its numbered line.
   CHECK(Contains(html, "SingleQuote = 1 &lt;&lt; 0,"));
   CHECK(!Contains(html, "1 << 0"));

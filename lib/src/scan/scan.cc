@@ -334,7 +334,7 @@ std::vector<std::string> RenderHtml(const std::vector<std::unique_ptr<Flagged>>&
          std::to_string(f.passages) + "</td><td>";
     if (main) AppendHtml(&h, main->source_name);
     h += "</td><td>";
-    AppendHtml(&h, f.kind == Kind::kCode ? (f.language.empty() ? "code" : f.language) : "text");
+    AppendHtml(&h, f.kind == Kind::kCode ? (f.language.empty() ? "generic" : f.language) : "text");  // as summary.json
     h += "</td></tr>\n";
   }
   h += "</tbody></table>\n";
@@ -366,9 +366,13 @@ std::vector<std::string> RenderHtml(const std::vector<std::unique_ptr<Flagged>>&
            " &middot; " + std::to_string(s.matched_tokens) + " tokens matched";
       if (s.kind == Kind::kCode && s.renaming >= 0) {
         h += " &middot; consistent renaming " + Percent(s.renaming);
-        if (!sv.query.renamed.empty()) {
-          h += " &middot; <span class=\"renamed-count\">" + std::to_string(sv.query.renamed.size()) +
-               "</span> renamed identifiers marked";
+        // The names the excerpt shows (a cut excerpt shows the first ones).
+        const size_t shown = static_cast<size_t>(
+            std::count_if(sv.query.renamed.begin(), sv.query.renamed.end(),
+                          [&](const Excerpt::Renamed& r) { return r.begin < sv.query.text.size(); }));
+        if (shown > 0) {
+          h += " &middot; <span class=\"renamed-count\">" + std::to_string(shown) + "</span> renamed identifiers marked";
+          if (shown < sv.query.renamed.size()) h += " (of " + std::to_string(sv.query.renamed.size()) + ")";
         }
       }
       if (!s.source_metadata.empty()) {
