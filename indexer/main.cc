@@ -305,24 +305,7 @@ std::string BuildFingerprint(int argc, char** argv, const std::vector<std::strin
   for (const auto& a : RunArgs(argc, argv, {"--threads"})) {
     if (a != "--quiet") fp += "\n" + a;
   }
-  for (const auto& in : inputs) {
-    std::error_code ec;
-    std::filesystem::path p(in);
-    if (!std::filesystem::exists(p, ec)) continue;
-    auto add = [&](const std::filesystem::path& file) {
-      const auto size = std::filesystem::file_size(file, ec);
-      const auto mtime = std::filesystem::last_write_time(file, ec).time_since_epoch().count();
-      fp += "\n" + file.string() + " " + std::to_string(ec ? 0 : size) + " " + std::to_string(mtime);
-    };
-    if (std::filesystem::is_directory(p, ec)) {
-      for (auto it = std::filesystem::recursive_directory_iterator(p, ec); !ec && it != std::filesystem::recursive_directory_iterator();
-           it.increment(ec)) {
-        if (it->is_regular_file(ec)) add(it->path());
-      }
-    } else if (std::filesystem::is_regular_file(p, ec)) {
-      add(p);
-    }
-  }
+  fp += "\n" + InputsState(inputs, ReaderOptions());  // the files as the build's reader walks them
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(fp.data(), fp.size())));
   return hex;

@@ -66,6 +66,11 @@ class DocumentReader {
   virtual const ReaderCounters& counters() const = 0;
 };
 
+// The inputs as they stand: each input's name, then a "path size mtime" line for each file the
+// reader would read from it (directories walked as it walks them, in name order), which a task
+// that can be resumed records to tell a rerun on the same inputs from one on edited ones.
+std::string InputsState(const std::vector<std::string>& inputs, const ReaderOptions& options);
+
 // True when the name ends in .jsonl, .ndjson, optionally followed by .gz or .zst.
 bool IsJsonLinesPath(std::string_view path);
 

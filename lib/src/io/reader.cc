@@ -43,9 +43,36 @@ Status Unreadable(const std::string& path, const std::error_code& ec) {
   return Status::IOError(path + ": " + ec.message());
 }
 
+using FileIds = std::set<std::pair<dev_t, ino_t>>;
+
+FileIds SkipDirIds(const ReaderOptions& o) {
+  FileIds skip;
+  for (const auto& d : o.skip_dirs) {
+    if (std::pair<dev_t, ino_t> id; FileId(d, &id)) skip.insert(id);
+  }
+  return skip;
+}
+
+// Calls `f` with each regular file under directory `dir`, as the reader walks it: links inside
+// not followed, the directories in `skip` passed over (in the file system's order).
+template <typename F>
+void ForEachFileUnder(const std::string& dir, const FileIds& skip, F&& f) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::pair<dev_t, ino_t> id;
+    if (it->is_symlink(ec) ||
+        (!skip.empty() && it->is_directory(ec) && FileId(it->path().string(), &id) && skip.count(id))) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec)) f(*it);
+  }
+}
+
 class Reader final : public DocumentReader {
  public:
-  Reader(std::vector<std::string> inputs, ReaderOptions o, uint64_t total, std::set<std::pair<dev_t, ino_t>> skip)
+  Reader(std::vector<std::string> inputs, ReaderOptions o, uint64_t total, FileIds skip)
       : o_(std::move(o)), total_(total), skip_dirs_(std::move(skip)) {
     for (auto& i : inputs) pending_.push_back({std::move(i), true});
   }
@@ -73,7 +100,7 @@ class Reader final : public DocumentReader {
   uint64_t line_no_ = 0;
   uint64_t done_bytes_ = 0;
   ReaderCounters counters_;
-  std::set<std::pair<dev_t, ino_t>> skip_dirs_;   // ReaderOptions::skip_dirs
+  FileIds skip_dirs_;                             // ReaderOptions::skip_dirs
   std::set<std::pair<dev_t, ino_t>> files_read_;  // regular files opened so far
   simdjson::dom::parser parser_;
   std::string line_;
@@ -186,6 +213,31 @@ Result<bool> Reader::ReadFile(const Pending& p, Document* doc) {
 
 }  // namespace
 
+std::string InputsState(const std::vector<std::string>& inputs, const ReaderOptions& options) {
+  const FileIds skip = SkipDirIds(options);
+  std::string state;
+  auto add = [&](const fs::path& p) {
+    std::error_code ec;
+    const auto size = fs::file_size(p, ec);
+    const auto time = ec ? 0 : fs::last_write_time(p, ec).time_since_epoch().count();
+    state += p.string() + " " + std::to_string(ec ? 0 : size) + " " + std::to_string(ec ? 0 : time) + "\n";
+  };
+  for (const auto& in : inputs) {
+    state += in + "\n";
+    std::error_code ec;
+    const auto st = fs::status(in, ec);
+    if (fs::is_directory(st)) {
+      std::vector<fs::path> files;
+      ForEachFileUnder(in, skip, [&](const fs::directory_entry& e) { files.push_back(e.path()); });
+      std::sort(files.begin(), files.end());
+      for (const auto& f : files) add(f);
+    } else if (fs::is_regular_file(st)) {
+      add(in);
+    }
+  }
+  return state;
+}
+
 bool IsJsonLinesPath(std::string_view path) {
   for (std::string_view ext : {".jsonl", ".ndjson"}) {
     for (std::string_view comp : {"", ".gz", ".zst"}) {
@@ -211,10 +263,7 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
     if (!e.is_object()) return Status::InvalidArgument("file metadata must be a JSON object: " + o.file_metadata);
     o.file_metadata = simdjson::minify(e);  // stored as compact JSON, like JSON lines' fields
   }
-  std::set<std::pair<dev_t, ino_t>> skip;
-  for (const auto& d : o.skip_dirs) {
-    if (std::pair<dev_t, ino_t> id; FileId(d, &id)) skip.insert(id);
-  }
+  FileIds skip = SkipDirIds(o);
   uint64_t total = 0;
   for (const auto& in : inputs) {
     std::error_code ec;
@@ -223,16 +272,7 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
     if (fs::is_regular_file(st)) {
       total += fs::file_size(in, ec);
     } else if (fs::is_directory(st)) {
-      for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        // As in reading: links inside directories are not followed, skipped directories not read.
-        std::pair<dev_t, ino_t> id;
-        if (it->is_symlink(ec) ||
-            (!skip.empty() && it->is_directory(ec) && FileId(it->path().string(), &id) && skip.count(id))) {
-          it.disable_recursion_pending();
-          continue;
-        }
-        if (it->is_regular_file(ec)) total += it->file_size(ec);
-      }
+      ForEachFileUnder(in, skip, [&](const fs::directory_entry& e) { total += e.file_size(ec); });
     }
   }
   return std::unique_ptr<DocumentReader>(std::make_unique<Reader>(inputs, std::move(o), total, std::move(skip)));

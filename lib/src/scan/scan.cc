@@ -719,41 +719,17 @@ Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>
     k += "common " + common->dir() + "\n" + std::to_string(cs.documents) + " " + std::to_string(cs.bytes) + " " +
          std::to_string(cs.deleted) + "\n";
   }
-  // The inputs as they are now: each file's name, size and modification time (a rerun after an
-  // edit checks again). A pipe can be read once: every task reads every input, so none is.
+  // The inputs as they are now (a rerun after an edit checks again). A pipe can be read once:
+  // every task reads every input, so none is.
   for (const auto& in : inputs) {
-    k += in + "\n";
     std::error_code ec;
-    auto add = [&](const fs::path& p) {
-      const auto size = fs::file_size(p, ec);
-      const auto time = fs::last_write_time(p, ec).time_since_epoch().count();
-      k += p.string() + " " + std::to_string(ec ? 0 : size) + " " + std::to_string(ec ? 0 : time) + "\n";
-    };
     const auto st = fs::status(in, ec);
-    if (fs::is_directory(st)) {
-      std::vector<fs::path> files;
-      for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator();
-           it.increment(ec)) {
-        const bool skipped = it->is_directory(ec) && std::any_of(o.reader.skip_dirs.begin(), o.reader.skip_dirs.end(),
-                                                                  [&](const std::string& d) {
-                                                                    std::error_code e;
-                                                                    return fs::equivalent(it->path(), d, e);
-                                                                  });
-        if (it->is_symlink(ec) || skipped) {
-          it.disable_recursion_pending();
-        } else if (it->is_regular_file(ec)) {
-          files.push_back(it->path());
-        }
-      }
-      std::sort(files.begin(), files.end());
-      for (const auto& f : files) add(f);
-    } else if (fs::is_regular_file(st)) {
-      add(in);
-    } else if (o.world > 1 && fs::exists(st)) {
+    if (o.world > 1 && fs::exists(st) && !fs::is_directory(st) && !fs::is_regular_file(st)) {
       return Status::InvalidArgument(in + ": not a regular file; a pipe is read once, and each of " +
                                      std::to_string(o.world) + " check tasks reads every input: scan it with --tasks 1");
     }
   }
+  k += InputsState(inputs, o.reader);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(k.data(), k.size())));
   return std::string(hex);
