@@ -132,6 +132,8 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
   return false;
 }
 
+std::string NoSession(const std::string& id) { return "no session " + id + " (closed or expired)"; }
+
 constexpr const char* kNoRequestPolicy =
     "this server does not take a request's policy (serve --no-request-policy): leave \"policy\" out";
 
@@ -387,7 +389,7 @@ struct Server::State {
       SessionEntry& e = *it->second;
       bool expired = false;
       if (e.mu.try_lock()) {
-        expired = now > e.last_used && now - e.last_used > ttl;
+        expired = now - e.last_used > ttl;
         e.closed |= expired;
         e.mu.unlock();
       }
@@ -700,9 +702,9 @@ void Server::Routes() {
       return SetError(res, 400, "language, kind and policy are set when the session is opened");
     }
     auto entry = st->FindSession(id);
-    if (!entry) return SetError(res, 404, "no session " + id + " (closed or expired)");
+    if (!entry) return SetError(res, 404, NoSession(id));
     std::lock_guard<std::mutex> lock(entry->mu);
-    if (entry->closed) return SetError(res, 404, "no session " + id + " (closed or expired)");
+    if (entry->closed) return SetError(res, 404, NoSession(id));
     WorkerSlot slot(&st->workers, &st->metrics.checks_in_progress, start + options_.request_timeout);
     if (!slot.held()) return SetError(res, kBusy);
     auto u = entry->session->Append(f.text, start + options_.request_timeout);
@@ -720,9 +722,9 @@ void Server::Routes() {
     const Clock::time_point start = Clock::now();
     const std::string id = req.matches[1];
     auto entry = st->FindSession(id);
-    if (!entry) return SetError(res, 404, "no session " + id + " (closed or expired)");
+    if (!entry) return SetError(res, 404, NoSession(id));
     std::lock_guard<std::mutex> lock(entry->mu);
-    if (entry->closed) return SetError(res, 404, "no session " + id + " (closed or expired)");
+    if (entry->closed) return SetError(res, 404, NoSession(id));
     // The session ends only with its final verdict: one refused as busy or past the time limit
     // (503, Retry-After) can be asked for again.
     WorkerSlot slot(&st->workers, &st->metrics.checks_in_progress, start + options_.request_timeout);
