@@ -108,6 +108,7 @@ void PrintText(const Verdict& v, std::string_view text) {
 struct Flags {
   std::string index, input = "-", id, format = "json", lang, text_field = "text", id_field = "id", policy;
   std::string common_index;  // IndexOptions::common_code
+  std::vector<std::string> actions;  // --action SEVERITY=ACTION
   bool jsonl = false, with_output = false;
   uint64_t max_answer_bytes = uint64_t{16} << 20;
   FilterOptions options;
@@ -137,8 +138,25 @@ void WarnIfEmpty(const Filter& filter, const std::string& dir) {
 
 // The flags' settings, with the policy file's keys over them (--policy, as serve reads it).
 Result<FilterOptions> OptionsOf(const Flags& f) {
-  if (f.policy.empty()) return f.options;
-  return LoadPolicyFile(f.policy, f.options);
+  FilterOptions o = f.options;
+  for (const std::string& a : f.actions) {
+    const size_t eq = a.find('=');
+    auto severity = ParseAction(a.substr(0, std::min(eq, a.size())));
+    auto action = eq == std::string::npos ? severity : ParseAction(a.substr(eq + 1));
+    if (eq == std::string::npos || !severity.ok() || !action.ok()) {
+      return Status::InvalidArgument("--action " + a +
+                                     ": expected SEVERITY=ACTION, each one of allow, annotate, redact, block");
+    }
+    o.actions[static_cast<size_t>(*severity)] = *action;
+  }
+  for (const auto& [flag, text] : {std::pair<const char*, const std::string*>{"--redact-marker", &o.redact_marker},
+                                   {"--annotate-message", &o.annotate_message}}) {
+    if (text->find('\n') != std::string::npos) {
+      return Status::InvalidArgument(std::string(flag) + " must be one line (it becomes a comment in code)");
+    }
+  }
+  if (f.policy.empty()) return o;
+  return LoadPolicyFile(f.policy, o);
 }
 
 int RunCheck(const Flags& f) {
@@ -516,6 +534,11 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
   cmd->add_option("--max-candidates", f.options.max_candidates, "Candidates aligned per answer")->capture_default_str();
   cmd->add_option("--redact-marker", f.options.redact_marker, "Text put in place of a redacted passage ({source}: its name)")->capture_default_str();
   cmd->add_option("--block-message", f.options.block_message, "Text put in place of a blocked answer")->capture_default_str();
+  cmd->add_option("--annotate-message", f.options.annotate_message,
+                  "Note added after an annotated answer ({sources}: the sources, with license and url; empty: none)")
+      ->capture_default_str();
+  cmd->add_option("--action", f.actions,
+                  "SEVERITY=ACTION: the action taken at a severity (e.g. redact=block, block=redact); repeatable");
 }
 
 }  // namespace

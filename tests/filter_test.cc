@@ -540,7 +540,7 @@ TEST_CASE("filter: a short quote is annotated, not redacted", "[filter]") {
   CHECK(v.action == Action::kAnnotate);
   REQUIRE(v.spans.size() == 1);
   CHECK(v.spans[0].source_name == "notes/sourdough.txt");
-  CHECK(v.output == text);
+  CHECK(v.output == text + "\n\n[note: this answer resembles notes/sourdough.txt]\n");
   // Raising the shortest reported span above the quote's length allows it.
   FilterOptions o;
   o.text.min_span_tokens = 40;
@@ -815,11 +815,12 @@ TEST_CASE("verdict: JSON output has every field and escapes strings", "[verdict]
   CHECK(Contains(json, "\"score\":1"));
   CHECK(Contains(json, "\"reason\":\"tab\\there\""));
   CHECK_FALSE(Contains(json, "\"output\""));
-  // Without metadata the source has no metadata field.
+  CHECK(Contains(json, "\"kind\":\"text\",\"renaming\":null}"));  // every span has the field
+  // Without metadata the source has an empty one.
   v.spans[0].source_metadata.clear();
   std::string plain;
   AppendVerdictJson(v, false, &plain);
-  CHECK_FALSE(Contains(plain, "\"metadata\""));
+  CHECK(Contains(plain, "\"lines\":[5,6],\"metadata\":{}}"));
   std::string with_output;
   AppendVerdictJson(v, true, &with_output);
   CHECK(Contains(with_output, ",\"output\":\"out\\u0001put\"}"));

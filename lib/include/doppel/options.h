@@ -196,6 +196,11 @@ struct FilterOptions {
   // Text put in place of a redacted span, and of a blocked answer.
   std::string redact_marker = "[redacted: similar to {source}]";
   std::string block_message = "[blocked: this answer reproduces protected content]";
+  // Added to an annotated answer, after it: a comment line in the answer's language when the
+  // whole answer is code, else a paragraph. {sources} = the sources its spans name, each with
+  // its metadata's license and url (or source_url, repository) when it has them:
+  // "lib/a.py (license: MIT, https://example.org/a)". Empty: an annotated answer is unchanged.
+  std::string annotate_message = "[note: this answer resembles {sources}]";
   // The action taken at each severity, indexed by the action the thresholds choose (allow,
   // annotate, redact, block). The default takes each severity's own action; a policy may, for
   // example, block whatever would be redacted, or only annotate what would be blocked.

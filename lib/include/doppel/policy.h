@@ -26,7 +26,8 @@
 //     "max_candidates": 12,            // documents aligned per answer (1..256)
 //     "actions": {"annotate": "annotate", "redact": "block"},  // severity -> action
 //     "redact_marker": "[redacted: similar to {source}]",       // {source} = the source's name
-//     "block_message": "[blocked: this answer reproduces protected content]"
+//     "block_message": "[blocked: this answer reproduces protected content]",
+//     "annotate_message": "[note: this answer resembles {sources}]"  // "" leaves it unchanged
 //   }
 // Unknown keys, wrong types and out-of-range values are errors naming the key, so a typo never
 // silently leaves a default in force. Thread-safety: pure functions.

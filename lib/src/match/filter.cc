@@ -5,6 +5,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <simdjson.h>
 #include <span>
 #include <tuple>
 #include <unordered_map>
@@ -66,6 +67,54 @@ std::string Marker(const std::string& tmpl, const std::string& source) {
   const size_t at = m.find("{source}");
   if (at != std::string::npos) m.replace(at, 8, source);
   return m;
+}
+
+// The sources `spans` name, in order of first mention, each with the license and the address
+// its metadata gives: "lib/a.py (license: MIT, https://example.org/a)"; past three, "and N more".
+std::string DescribeSources(const std::vector<Span>& spans) {
+  std::vector<const Span*> seen;
+  for (const Span& sp : spans) {
+    if (std::none_of(seen.begin(), seen.end(), [&](const Span* s) { return s->source_id == sp.source_id; })) {
+      seen.push_back(&sp);
+    }
+  }
+  simdjson::dom::parser parser;
+  std::string out;
+  for (size_t i = 0; i < seen.size() && i < 3; ++i) {
+    if (i) out += i + 1 == seen.size() ? " and " : ", ";
+    out += seen[i]->source_name;
+    std::vector<std::string> about;
+    simdjson::dom::object meta;
+    if (!seen[i]->source_metadata.empty() && !parser.parse(seen[i]->source_metadata).get(meta)) {
+      auto text = [&](const char* key) -> std::string {
+        std::string_view v;
+        return meta[key].get(v) ? std::string() : std::string(v);
+      };
+      if (std::string l = text("license"); !l.empty()) about.push_back("license: " + l);
+      for (const char* key : {"url", "source_url", "repository"}) {
+        if (std::string u = text(key); !u.empty()) {
+          about.push_back(u);
+          break;
+        }
+      }
+    }
+    for (size_t k = 0; k < about.size(); ++k) out += (k ? ", " : " (") + about[k] + (k + 1 == about.size() ? ")" : "");
+  }
+  if (seen.size() > 3) out += " and " + std::to_string(seen.size() - 3) + " more";
+  return out;
+}
+
+// Adds `message` after the answer: a comment line in its language when the whole answer is code
+// (so it still parses), else a paragraph of its own.
+void AppendAnnotation(std::string* out, const std::string& message, Kind kind, std::string_view language) {
+  if (message.empty()) return;
+  const bool ends_line = out->empty() || out->back() == '\n';
+  if (kind == Kind::kCode) {
+    const Language* lang = LookupLanguage(language);
+    *out += (ends_line ? "" : "\n") + (lang ? lang->line_comment : std::string("//")) + " " + message + "\n";
+  } else {
+    *out += (out->empty() ? "" : ends_line ? "\n" : "\n\n") + message + "\n";
+  }
 }
 
 struct Candidate {
@@ -1786,6 +1835,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
 
   if (v.action == Action::kBlock) {
     v.output = o.block_message;
+  } else if (v.action == Action::kAnnotate && !v.spans.empty()) {
+    std::string message = o.annotate_message;
+    if (const size_t at = message.find("{sources}"); at != std::string::npos) {
+      message.replace(at, 9, DescribeSources(v.spans));
+    }
+    AppendAnnotation(&v.output, message, kind, language);
   } else if (v.action == Action::kRedact) {
     // The spans that count are replaced. Overlapping or nested ones merge into one region (named after its longest span), so no
     // protected word survives between markers; regions are replaced back to front so earlier

@@ -55,10 +55,8 @@ void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out) {
     *out += ",\"start\":" + std::to_string(s.source.start) +
             ",\"end\":" + std::to_string(s.source.end) + ",\"lines\":[" +
             std::to_string(s.source.first_line) + "," + std::to_string(s.source.last_line) + "]";
-    if (!s.source_metadata.empty()) {
-      *out += ",\"metadata\":";
-      *out += s.source_metadata;
-    }
+    *out += ",\"metadata\":";  // {} when the document was given none
+    *out += s.source_metadata.empty() ? std::string_view("{}") : std::string_view(s.source_metadata);
     *out += "},\"matched_tokens\":" + std::to_string(s.matched_tokens);
     *out += ",\"score\":";
     AppendJsonNumber(out, s.score);
@@ -70,6 +68,8 @@ void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out) {
       AppendJsonString(out, s.language);
       *out += ",\"renaming\":";
       AppendJsonNumber(out, s.renaming);
+    } else {
+      *out += ",\"renaming\":null";  // prose has no names to rename
     }
     out->push_back('}');
   }

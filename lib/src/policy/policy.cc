@@ -196,6 +196,11 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       }
     } else if (key == "block_message") {
       DOPPEL_RETURN_IF_ERROR(r.Text(field.value, key, 64 * 1024, &options->block_message));
+    } else if (key == "annotate_message") {
+      DOPPEL_RETURN_IF_ERROR(r.Text(field.value, key, 1024, &options->annotate_message));
+      if (options->annotate_message.find('\n') != std::string::npos) {
+        return r.Error(key, "must be one line (it becomes a comment in annotated code)");
+      }
     } else {
       return r.Error(key, "unknown key");
     }
