@@ -22,6 +22,7 @@
 #include "doppel/filter.h"
 #include "doppel/format.h"
 #include "doppel/index.h"
+#include "doppel/language.h"
 #include "doppel/policy.h"
 #include "doppel/session.h"
 #include "languages.h"
@@ -281,7 +282,7 @@ TEST_CASE("serve: check round trips allow, annotate with metadata, and block", "
   }
 
   // A sentence or two quoted in new prose: annotated with the source and its metadata, and the
-  // output is the answer unchanged.
+  // output is the answer followed by a note naming the source, its license and address.
   const std::string quote = "You must give any other recipients of the Work or Derivative Works a copy of this License";
   const std::string answer = std::string(kNovel) + " " + quote + ". That is all.";
   r = PostJson(c, "/v1/check", Body({{"text", answer}}, R"("policy":{"text":{"redact_tokens":100}})"));
@@ -290,7 +291,14 @@ TEST_CASE("serve: check round trips allow, annotate with metadata, and block", "
   {
     Json j(r->body);
     CHECK(j.Str("action") == "annotate");
-    CHECK(j.Str("output") == answer);
+    CHECK(j.Str("output") == answer +
+                                 "\n\n[note: this answer resembles licenses/Apache-2.0 (license: Apache-2.0, "
+                                 "https://www.apache.org/licenses/LICENSE-2.0)]\n");
+    // An empty note leaves the answer as it was.
+    auto plain = PostJson(c, "/v1/check", Body({{"text", answer}},
+                                              R"("policy":{"text":{"redact_tokens":100},"annotate_message":""})"));
+    REQUIRE(plain);
+    CHECK(Json(plain->body).Str("output") == answer);
     auto span = j.root["spans"].at(0);
     CHECK(std::string(span["source"]["metadata"]["url"].get_string().value()) ==
           "https://www.apache.org/licenses/LICENSE-2.0");
@@ -386,6 +394,61 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
   CHECK(hits >= misses);
   CHECK(value("doppel_posting_cache_ids") > 0);
   CHECK(value("doppel_index_block_cache_bytes") > 0);
+}
+
+// tests/data/redaction/LANG: a protected file, an answer with one of its functions renamed and
+// reformatted between new functions, the lines of the copy that must go (copied.txt) and lines
+// of the new code that must stay (kept.txt).
+TEST_CASE("redaction: a renamed copy between new functions is replaced and the code still parses in every language",
+          "[serve]") {
+  const std::string data = std::string(DOPPEL_TEST_DATA) + "/redaction";
+  size_t languages = 0;
+  for (const auto& e : std::filesystem::directory_iterator(data)) {
+    const std::string lang_name = e.path().filename().string();
+    INFO(lang_name);
+    const Language* lang = LookupLanguage(lang_name);
+    REQUIRE(lang != nullptr);
+    std::string protected_path, answer_path;
+    for (const auto& f : std::filesystem::directory_iterator(e.path())) {
+      const std::string stem = f.path().stem().string();
+      if (stem == "protected") protected_path = f.path().string();
+      if (stem == "answer") answer_path = f.path().string();
+    }
+    const std::string answer = doppel_test::ReadFile(answer_path);
+    REQUIRE(ParsesCleanly(lang->grammar, answer));
+    TempDir dir;
+    {
+      IndexOptions io;
+      io.create_if_missing = true;
+      auto index = Index::Open(dir / "index", io);
+      REQUIRE(index.ok());
+      Document d = MakeDoc("protected/" + lang_name, doppel_test::ReadFile(protected_path));
+      d.kind = Kind::kCode;
+      d.language = lang->name;
+      auto docs = doppel_test::SketchAll((*index)->params(), {std::move(d)});
+      WriteSummary ws;
+      REQUIRE((*index)->Write(&docs, &ws).ok());
+    }
+    auto f = Filter::Open(dir / "index", FilterOptions());
+    REQUIRE(f.ok());
+    CheckRequest req;
+    req.kind = Kind::kCode;
+    req.language = lang->name;
+    auto v = (*f)->Check(answer, req);
+    REQUIRE(v.ok());
+    INFO(v->reason << "\n" << v->output);
+    CHECK(v->action == Action::kRedact);
+    CHECK(Contains(v->output, lang->line_comment + " [redacted: similar to protected/" + lang_name + "]"));
+    CHECK(ParsesCleanly(lang->grammar, v->output));
+    for (const std::string& line : doppel_test::Lines(doppel_test::ReadFile(e.path() / "copied.txt"))) {
+      if (!line.empty()) CHECK_FALSE(Contains(v->output, line));
+    }
+    for (const std::string& line : doppel_test::Lines(doppel_test::ReadFile(e.path() / "kept.txt"))) {
+      if (!line.empty()) CHECK(Contains(v->output, line));
+    }
+    ++languages;
+  }
+  CHECK(languages == 9);
 }
 
 TEST_CASE("serve: a streaming session flags at the append that crosses the threshold", "[serve]") {
@@ -523,6 +586,79 @@ TEST_CASE("session: streaming a long answer line by line runs a bounded number o
   REQUIRE(fin.ok());
   CHECK(fin->checked_bytes == answer.size());
   CHECK(fin->verdict.action == Action::kAllow);
+}
+
+TEST_CASE("session: a copy that arrives in one chunk is flagged at the line that crossed the threshold", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  auto f = Filter::Open(dir / "index", FilterOptions());
+  REQUIRE(f.ok());
+  std::string novel;
+  for (const auto& w : doppel_test::Lines(std::string(kNovel).substr(0, 300) + "\n")) novel += w + "\n";
+  const std::string mpl = Paragraph("MPL-2.0", 20, 30);
+  const std::string answer = novel + mpl + novel;
+  Session s(**f, SessionOptions{});
+  auto u = s.Append(answer);
+  REQUIRE(u.ok());
+  REQUIRE(u->checked);
+  REQUIRE(u->flagged);
+  INFO("flagged_at " << u->flagged_at << " of " << answer.size() << ", the copy is [" << novel.size() << ", "
+                     << novel.size() + mpl.size() << ")");
+  // Inside the copy (not the chunk's end), at a line's end: the prefix to it flags, the one
+  // a line shorter does not.
+  CHECK(u->flagged_at > novel.size());
+  CHECK(u->flagged_at < novel.size() + mpl.size());
+  CHECK(answer[u->flagged_at - 1] == '\n');
+  auto flags = [&](size_t end) {
+    auto v = (*f)->Check(std::string_view(answer).substr(0, end), CheckRequest{});
+    REQUIRE(v.ok());
+    return v->action == Action::kRedact || v->action == Action::kBlock;
+  };
+  CHECK(flags(u->flagged_at));
+  const size_t line_before = answer.rfind('\n', u->flagged_at - 2) + 1;
+  CHECK_FALSE(flags(line_before));
+  // The verdict is still the whole chunk's, and the offset stays as later text arrives.
+  CHECK(u->checked_bytes == answer.size());
+  const size_t at = u->flagged_at;
+  auto more = s.Append(novel);
+  REQUIRE(more.ok());
+  CHECK(more->flagged_at == at);
+}
+
+TEST_CASE("serve: an idle session expires while one in use stays open", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions so;
+  so.session_ttl = std::chrono::seconds(1);
+  so.refresh_interval = std::chrono::milliseconds(100);
+  TestServer srv(dir / "index", so);
+  auto c = srv.Client();
+  auto open = [&] {
+    auto r = PostJson(c, "/v1/sessions", "{}");
+    REQUIRE(r);
+    REQUIRE(r->status == 201);
+    Json j(r->body);
+    CHECK(j.Int("expires_after_s") == 1);
+    return j.Str("id");
+  };
+  const std::string idle = open(), busy = open();
+  // The busy session gets a line every 200 ms until the idle one is gone (at most 10 s).
+  bool expired = false;
+  for (int i = 0; i < 50 && !expired; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto r = PostJson(c, "/v1/sessions/" + busy + "/append", Body({{"text", "still writing\n"}}));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    auto probe = c.Get("/metrics");
+    REQUIRE(probe);
+    expired = Contains(probe->body, "doppel_sessions_expired_total 1\n");
+  }
+  REQUIRE(expired);
+  ExpectError(PostJson(c, "/v1/sessions/" + idle + "/append", Body({{"text", "late\n"}})), 404, "no session");
+  auto r = c.Delete(("/v1/sessions/" + busy).c_str());
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(Json(r->body).Int("total_bytes") > 0);
 }
 
 TEST_CASE("serve: every error status has a JSON body", "[serve]") {
@@ -1100,27 +1236,98 @@ TEST_CASE("serve: while a writer replaces, adds and removes documents, every che
   CHECK(h->status == 200);
 }
 
+// Starts `doppel-filter serve --index INDEX --listen 127.0.0.1:0 ARGS...` with its stderr in
+// `log`, and waits (at most 5 s) for the port it prints once bound; 0 if it printed none (if it
+// exited, its wait status is in `*exited`).
+int StartServeBinary(const std::string& index, const std::vector<std::string>& args, const std::string& log,
+                     pid_t* pid, int* exited = nullptr) {
+  std::vector<std::string> argv = {DOPPEL_FILTER_BIN, "serve", "--index", index, "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  *pid = ::fork();
+  REQUIRE(*pid >= 0);
+  if (*pid == 0) {
+    std::freopen(log.c_str(), "w", stderr);
+    ::execv(DOPPEL_FILTER_BIN, cargv.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    const std::string s = doppel_test::ReadFile(log);
+    const size_t at = s.find("http://127.0.0.1:");
+    if (at != std::string::npos && s.find('\n', at) != std::string::npos) return std::stoi(s.substr(at + 17));
+    int wstatus = 0;
+    if (::waitpid(*pid, &wstatus, WNOHANG) == *pid) {
+      if (exited) *exited = wstatus;
+      return 0;
+    }
+  }
+  return 0;
+}
+
+TEST_CASE("serve: the binary reads its token file and policy flags", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  doppel_test::WriteFile(dir / "token", "  s3cret-token\n");
+  doppel_test::WriteFile(dir / "policy.json", R"({"block_message": "[withheld]", "text": {"redact_tokens": 100}})");
+  pid_t pid = 0;
+  const int port = StartServeBinary(dir / "index",
+                                    {"--token-file", dir / "token", "--policy", dir / "policy.json", "--action",
+                                     "annotate=block", "--quiet"},
+                                    dir / "serve.log", &pid);
+  INFO(doppel_test::ReadFile(dir / "serve.log"));
+  REQUIRE(port > 0);
+  httplib::Client anon("127.0.0.1", port);
+  auto r = anon.Get("/healthz");
+  REQUIRE(r);
+  CHECK(r->status == 200);  // open without the token
+  ExpectError(PostJson(anon, "/v1/check", Body({{"text", kNovel}})), 401, "token");
+  httplib::Client c("127.0.0.1", port);
+  c.set_bearer_token_auth("s3cret-token");  // the file's surrounding whitespace is not the token's
+  r = PostJson(c, "/v1/check", Body({{"text", kNovel}}));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  // A short quote (annotate under the policy's redact_tokens) is blocked by --action, with the
+  // policy file's message.
+  const std::string answer = std::string(kNovel) +
+                             " You must give any other recipients of the Work or Derivative Works a copy of this "
+                             "License. That is all.";
+  r = PostJson(c, "/v1/check", Body({{"text", answer}}));
+  REQUIRE(r);
+  INFO(r->body);
+  CHECK(Json(r->body).Str("severity") == "annotate");
+  CHECK(Json(r->body).Str("action") == "block");
+  CHECK(Json(r->body).Str("output") == "[withheld]");
+  REQUIRE(::kill(pid, SIGTERM) == 0);
+  int wstatus = 0;
+  REQUIRE(::waitpid(pid, &wstatus, 0) == pid);
+  CHECK((WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0));
+
+  // An empty token file, a bad --action and a policy file with an unknown key are refused at start.
+  doppel_test::WriteFile(dir / "empty", "\n");
+  doppel_test::WriteFile(dir / "typo.json", R"({"block_mesage": "x"})");
+  for (const auto& [args, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--token-file", dir / "empty"}, "token file is empty"},
+           {{"--action", "redact-block"}, "--action redact-block"},
+           {{"--action", "redact=hide"}, "--action redact=hide"},
+           {{"--policy", dir / "typo.json"}, "block_mesage"}}) {
+    INFO(needle);
+    wstatus = -1;
+    CHECK(StartServeBinary(dir / "index", args, dir / "refused.log", &pid, &wstatus) == 0);
+    REQUIRE(wstatus != -1);
+    CHECK((WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0));
+    CHECK(Contains(doppel_test::ReadFile(dir / "refused.log"), needle));
+  }
+}
+
 TEST_CASE("serve: the binary finishes requests in flight on SIGTERM, then exits 0", "[serve]") {
   TempDir dir;
   BuildServiceIndex(dir / "index");
   const std::string log = dir / "serve.log";
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    std::freopen(log.c_str(), "w", stderr);
-    ::execl(DOPPEL_FILTER_BIN, DOPPEL_FILTER_BIN, "serve", "--index", (dir / "index").c_str(), "--listen",
-            "127.0.0.1:0", "--request-timeout-ms", "60000", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int port = 0;
-  for (int i = 0; i < 200 && port == 0; ++i) {  // the port is printed once bound
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    const std::string s = doppel_test::ReadFile(log);
-    const size_t at = s.find("http://127.0.0.1:");
-    if (at != std::string::npos && s.find('\n', at) != std::string::npos) {
-      port = std::stoi(s.substr(at + 17));
-    }
-  }
+  pid_t pid = 0;
+  const int port = StartServeBinary(dir / "index", {"--request-timeout-ms", "60000"}, log, &pid);
   REQUIRE(port > 0);
   // A slow request (a few MB to check), and SIGTERM while it runs.
   std::string big;

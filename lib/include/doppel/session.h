@@ -38,7 +38,9 @@ struct SessionUpdate {
   bool checked = false;        // this Append ran a check (else `verdict` is the previous one)
   // Set once the answer first reached redact or block (after the policy's mapping); stays set.
   bool flagged = false;
-  // The answer's length in bytes at the check that flagged it: generation should stop there.
+  // The length in bytes of the shortest prefix of the answer found to flag: at a line end (or
+  // within a long line, every check_every_bytes) between the last check that did not flag and
+  // the one that did, found by bisection. Generation should stop there; text before it passed.
   size_t flagged_at = 0;
 };
 

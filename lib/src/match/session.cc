@@ -1,6 +1,7 @@
 #include "doppel/session.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "doppel/tokenizer.h"
 
@@ -40,13 +41,38 @@ Result<SessionUpdate> Session::CheckPrefix(size_t end,
   request.options = options_.options ? &*options_.options : nullptr;
   request.deadline = deadline;
   DOPPEL_ASSIGN_OR_RETURN(Verdict v, filter_.Check(std::string_view(text_).substr(0, end), request));
+  auto flags = [](const Verdict& x) { return x.action == Action::kRedact || x.action == Action::kBlock; };
+  const size_t passed = last_.checked_bytes;  // the last check before this one did not flag
   last_.verdict = std::move(v);
   last_.checked_bytes = end;
   last_.checked = true;
-  if (!last_.flagged &&
-      (last_.verdict.action == Action::kRedact || last_.verdict.action == Action::kBlock)) {
+  if (!last_.flagged && flags(last_.verdict)) {
     last_.flagged = true;
     last_.flagged_at = end;
+    // Checks are spaced, so the answer may have crossed the threshold well before `end`: find
+    // the shortest prefix that flags among the ends of the lines (and, within a long line, of
+    // each check_every_bytes) that arrived since the last check, by bisection (a few checks,
+    // once per session). A probe past the deadline keeps `end`.
+    std::vector<size_t> cuts;
+    for (size_t at = passed; at < end;) {
+      const size_t nl = text_.find('\n', at);
+      size_t next = std::min(nl == std::string::npos ? end : nl + 1, end);
+      if (next - at > options_.check_every_bytes) {
+        next = at + std::max<size_t>(options_.check_every_bytes, 1);
+        while (next < end && (static_cast<unsigned char>(text_[next]) & 0xC0) == 0x80) ++next;
+      }
+      if (next < end) cuts.push_back(next);
+      at = next;
+    }
+    size_t lo = 0, hi = cuts.size();  // cuts[hi] (or end) flags; the first lo cuts do not
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      Result<Verdict> probe = filter_.Check(std::string_view(text_).substr(0, cuts[mid]), request);
+      if (!probe.ok()) break;
+      if (flags(*probe)) hi = mid;
+      else lo = mid + 1;
+    }
+    if (hi < cuts.size()) last_.flagged_at = cuts[hi];
   }
   return last_;
 }
