@@ -1,4 +1,5 @@
 // `doppel-index dedup` end to end: the real binary over real files in temporary directories.
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
@@ -114,6 +115,93 @@ void WriteLines(const std::string& path, const std::vector<std::string>& lines, 
   std::string s;
   for (size_t i = begin; i < end && i < lines.size(); ++i) s += lines[i] + "\n";
   WriteFile(path, s);
+}
+
+namespace fs = std::filesystem;
+
+// What tells a file apart from a rewrite of it: its last-write time, size and inode (a file
+// replaced by a rename, as every output of dedup is, has another inode).
+struct FileStamp {
+  fs::file_time_type time;
+  uintmax_t size = 0;
+  ino_t inode = 0;
+};
+
+FileStamp Stamp(const std::string& path) {
+  INFO(path);
+  REQUIRE(fs::exists(path));
+  FileStamp s;
+  s.time = fs::last_write_time(path);
+  s.size = fs::file_size(path);
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  s.inode = st.st_ino;
+  return s;
+}
+
+void RequireUntouched(const std::map<std::string, FileStamp>& before) {
+  for (const auto& [path, stamp] : before) {
+    INFO(path << " was finished before the run; the run must not have redone it");
+    REQUIRE(fs::exists(path));
+    const FileStamp now = Stamp(path);
+    REQUIRE(now.time.time_since_epoch().count() == stamp.time.time_since_epoch().count());
+    REQUIRE(now.size == stamp.size);
+    REQUIRE(now.inode == stamp.inode);
+  }
+}
+
+// The completion markers under OUTPUT/.work (*.done) and the files each vouches for, stamped:
+// sketch-N.done its sig-N.bin and names-N.bin, cluster.done decisions.bin, clusters.jsonl and
+// removed.jsonl, write-N.done the output of shard N (`shard_output(N)`, relative to OUTPUT).
+std::map<std::string, FileStamp> FinishedWork(const std::string& out,
+                                              const std::function<std::string(size_t)>& shard_output) {
+  std::map<std::string, FileStamp> found;
+  const std::string work = out + "/.work";
+  std::error_code ec;
+  if (!fs::is_directory(work, ec)) return found;
+  std::vector<std::string> paths;
+  for (const auto& e : fs::directory_iterator(work)) {
+    const std::string name = e.path().filename().string();
+    if (!doppel_test::EndsWith(name, ".done")) continue;
+    paths.push_back(e.path().string());
+    const std::string stem = name.substr(0, name.size() - 5);
+    if (stem == "cluster") {
+      paths.push_back(work + "/decisions.bin");
+      paths.push_back(out + "/clusters.jsonl");
+      paths.push_back(out + "/removed.jsonl");
+    } else if (stem.rfind("sketch-", 0) == 0) {
+      const std::string n = stem.substr(7);
+      paths.push_back(work + "/sig-" + n + ".bin");
+      paths.push_back(work + "/names-" + n + ".bin");
+    } else if (stem.rfind("write-", 0) == 0) {
+      paths.push_back(out + "/" + shard_output(std::stoul(stem.substr(6))));
+    }
+  }
+  for (const auto& p : paths) found[p] = Stamp(p);
+  return found;
+}
+
+size_t CountMarkers(const std::map<std::string, FileStamp>& files) {
+  size_t n = 0;
+  for (const auto& f : files) n += doppel_test::EndsWith(f.first, ".done");
+  return n;
+}
+
+// stats.json without its trailing "resumed" flag (a resumed run differs only there).
+std::string StatsUpToResumed(const std::string& stats) {
+  const size_t at = stats.find("\"resumed\"");
+  REQUIRE(at != std::string::npos);
+  return stats.substr(0, at);
+}
+
+// The line of removed.jsonl for `id` ("" when none).
+std::string RemovedLine(const std::string& dir, const std::string& id) {
+  std::string key = "{\"id\":";
+  doppel::AppendJsonString(&key, id);
+  for (const auto& line : doppel_test::Lines(ReadFile(dir + "/removed.jsonl"))) {
+    if (line.rfind(key + ",", 0) == 0) return line;
+  }
+  return "";
 }
 
 }  // namespace
@@ -400,6 +488,9 @@ TEST_CASE("dedup: a run killed at random points resumes to the uninterrupted res
   // resumed run, so a resume of a resume is covered.
   std::mt19937_64 rng(7);
   int killed = 0;
+  int with_markers = 0;  // kill points that left some finished stage or shard behind
+  // Inputs are numbered by path (shard-0 ... shard-7); write-N.done vouches for shard N's output.
+  const auto shard_output = [](size_t n) { return "shard-" + std::to_string(n) + ".jsonl" + (n % 2 ? ".zst" : ""); };
   for (int point = 0; point < 8; ++point) {
     const std::string out = tmp / ("killed-" + std::to_string(point));
     const std::string run = Quote(kIndexBin) + " dedup --quiet --output " + Quote(out) + " --threads 2" + inputs;
@@ -407,9 +498,19 @@ TEST_CASE("dedup: a run killed at random points resumes to the uninterrupted res
       killed += doppel_test::RunKilledAfter(run, std::chrono::microseconds(rng() % std::max<int64_t>(took.count(), 1000)));
     }
     INFO("kill point " << point);
+    // What the killed runs finished: the resuming run must keep it as it is.
+    const std::map<std::string, FileStamp> finished = FinishedWork(out, shard_output);
+    const bool had_run = fs::exists(out + "/.work/run");
+    const size_t markers = CountMarkers(finished);
+    with_markers += markers > 0;
+    INFO(markers << " markers before resuming");
     const CommandResult r = Dedup("--output " + Quote(out) + " --threads 1" + inputs);
     INFO(Describe(r));
     REQUIRE(r.exit_code == 0);
+    RequireUntouched(finished);
+    const std::string stats = ReadFile(out + "/stats.json");
+    if (markers > 0) CHECK(Contains(stats, "\"resumed\":true"));
+    if (!had_run) CHECK(Contains(stats, "\"resumed\":false"));  // nothing was there to resume
     for (const std::string f : {"clusters.jsonl", "removed.jsonl", "shard-0.jsonl", "shard-6.jsonl", "stats.json"}) {
       INFO(f);
       std::string want = ReadFile(tmp / ("whole/" + f)), got = ReadFile(out + "/" + f);
@@ -426,4 +527,305 @@ TEST_CASE("dedup: a run killed at random points resumes to the uninterrupted res
   // many second kills land after it ended, and under a loaded machine (the sanitizer build next
   // to another ctest) 5 of 12 landed once. The point is that kills landed at all.
   CHECK(killed >= 3);
+  // Drawn over the whole run's time, some kill landed after a stage or shard was finished
+  // (second kills all land after the first run's markers, or after the run ended).
+  CHECK(with_markers >= 1);
+}
+
+TEST_CASE("dedup: a resumed run redoes undone cluster and write stages and keeps the sketches", "[dedup]") {
+  TempDir tmp;
+  const Planted p = MakeCorpus(60, 8);
+  const size_t third = p.lines.size() / 3 + 1;
+  WriteLines(tmp / "r0.jsonl", p.lines, 0, third);
+  WriteLines(tmp / "r1.jsonl", p.lines, third, 2 * third);
+  WriteLines(tmp / "r2.jsonl", p.lines, 2 * third, p.lines.size());
+  REQUIRE(doppel_test::Run("gzip " + Quote(tmp / "r2.jsonl")).exit_code == 0);
+  const std::string out = tmp / "out";
+  const std::string args = "--quiet --output " + Quote(out) + " --threads 2 " + Quote(tmp / "r0.jsonl") + " " +
+                           Quote(tmp / "r1.jsonl") + " " + Quote(tmp / "r2.jsonl.gz");
+  CommandResult r = Dedup(args);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const std::vector<std::string> outputs = {"clusters.jsonl", "removed.jsonl", "stats.json",
+                                            "r0.jsonl",       "r1.jsonl",      "r2.jsonl.gz"};
+  std::map<std::string, std::string> first;
+  for (const auto& f : outputs) first[f] = ReadFile(out + "/" + f);
+  CHECK(Contains(first["stats.json"], "\"resumed\":false"));
+  REQUIRE(!Removed(out).empty());  // the cluster stage has decisions to make again
+  REQUIRE(!first["r1.jsonl"].empty());
+
+  // Undo the cluster and write stages: their outputs, one kept shard, and their markers. The
+  // sketch markers and files stay: the sketch stage alone is finished.
+  for (const std::string f : {"stats.json", "clusters.jsonl", "removed.jsonl", "r1.jsonl"}) {
+    INFO(f);
+    REQUIRE(fs::remove(out + "/" + f));
+  }
+  REQUIRE(fs::remove(out + "/.work/cluster.done"));
+  int write_markers = 0;
+  std::vector<fs::path> undone;
+  for (const auto& e : fs::directory_iterator(out + "/.work")) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("write-", 0) == 0 && doppel_test::EndsWith(name, ".done")) undone.push_back(e.path());
+  }
+  for (const auto& path : undone) write_markers += fs::remove(path);
+  REQUIRE(write_markers == 3);
+  std::map<std::string, FileStamp> sketches;
+  for (int u = 0; u < 3; ++u) {
+    for (const std::string& f : {"sketch-" + std::to_string(u) + ".done", "sig-" + std::to_string(u) + ".bin",
+                                "names-" + std::to_string(u) + ".bin"}) {
+      sketches[out + "/.work/" + f] = Stamp(out + "/.work/" + f);
+    }
+  }
+
+  r = Dedup(args);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  for (const auto& f : outputs) {
+    INFO(f);
+    const std::string got = ReadFile(out + "/" + f);
+    if (f == "stats.json") {
+      CHECK(StatsUpToResumed(got) == StatsUpToResumed(first[f]));
+      CHECK(Contains(got, "\"resumed\":true"));
+    } else {
+      CHECK(got == first[f]);
+    }
+  }
+  RequireUntouched(sketches);  // the sketch stage was not redone
+  CHECK(fs::exists(out + "/.work/cluster.done"));
+  for (int u = 0; u < 3; ++u) CHECK(fs::exists(out + "/.work/write-" + std::to_string(u) + ".done"));
+}
+
+TEST_CASE("dedup: --against removes a near copy of an indexed document with edits throughout", "[dedup]") {
+  TempDir tmp;
+  // About 300 words of real prose (MPL-2.0 section 2), whitespace collapsed.
+  const std::string mpl = ReadFile("/usr/share/common-licenses/MPL-2.0");
+  const size_t from = mpl.find("2.1. Grants");
+  REQUIRE(from != std::string::npos);
+  std::istringstream words(mpl.substr(from));
+  std::string word, prose;
+  for (int i = 0; i < 300 && words >> word; ++i) prose += (prose.empty() ? "" : " ") + word;
+  REQUIRE(std::count(prose.begin(), prose.end(), ' ') == 299);
+  WriteFile(tmp / "eval.jsonl", JsonLine("mpl-grants", prose) + "\n");
+  CommandResult r =
+      doppel_test::Run(Quote(kIndexBin) + " build --index " + Quote(tmp / "idx") + " " + Quote(tmp / "eval.jsonl"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+
+  // Every 30th word substituted (~3%, the first word included): no verbatim run of 30 words.
+  const std::string edited = EditWords(prose, 30);
+  REQUIRE(edited != prose);
+  std::mt19937_64 rng(9);
+  const std::vector<std::string> lines = {
+      JsonLine("unrelated-1", doppel_test::RandomWords(rng, 300)),
+      JsonLine("edited-copy", edited, "\"source\":\"forum\""),
+      JsonLine("unrelated-2",
+               "The ferry leaves the harbour at seven, when the fog has lifted from the bay and the gulls are "
+               "quiet. Passengers buy coffee from a kiosk on the pier, and the captain greets the regulars by name. "
+               "On calm days the crossing takes forty minutes; in winter storms it can take twice as long, and "
+               "the boat sometimes waits for hours at the breakwater until the swell drops. Children press their "
+               "faces against the windows to look for seals on the rocks near the lighthouse."),
+      JsonLine("unrelated-3", doppel_test::RandomWords(rng, 250))};
+  WriteLines(tmp / "train.jsonl", lines, 0, lines.size());
+  r = Dedup("--output " + Quote(tmp / "out") + " --against " + Quote(tmp / "idx") + " " + Quote(tmp / "train.jsonl"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const auto removed = Removed(tmp / "out");
+  REQUIRE(removed.count("edited-copy") == 1);
+  CHECK(removed.at("edited-copy") == "index");
+  CHECK(Contains(RemovedLine(tmp / "out", "edited-copy"), R"("source":"mpl-grants")"));
+  CHECK(removed.size() == 1);  // the unrelated documents stay
+  CHECK(doppel_test::Lines(ReadFile(tmp / "out/train.jsonl")) ==
+        std::vector<std::string>{lines[0], lines[2], lines[3]});
+  CHECK(Contains(ReadFile(tmp / "out/stats.json"), "\"index\":1,"));
+}
+
+TEST_CASE("dedup: directories of nested shards and files mirror their paths in the output", "[dedup]") {
+  TempDir tmp;
+  const std::string in = tmp / "corpus";
+  fs::create_directories(in + "/sub");
+  fs::create_directories(in + "/notes");
+  std::mt19937_64 rng(10);
+  const std::string tx = doppel_test::RandomWords(rng, 300), ty = doppel_test::RandomWords(rng, 300);
+  std::string ty_upper = ty;
+  for (char& c : ty_upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::vector<std::string> a = {
+      JsonLine("x", tx, R"("meta":{"source":"web","tags":["a","b"]},"n":1)"),
+      JsonLine("y", ty, R"("score":0.25,"flag":true,"none":null)"),
+      JsonLine("u1", doppel_test::RandomWords(rng, 200), R"("n":3)")};
+  const std::vector<std::string> b = {
+      JsonLine("x-near", EditWords(tx, 100), R"("meta":{"source":"mirror"},"n":4)"),
+      JsonLine("y-exact", "  " + ty_upper + "\n", R"("n":5)"),
+      JsonLine("u2", doppel_test::RandomWords(rng, 200), R"("meta":{"deep":{"list":[1,2.5,-3]}},"n":6)")};
+  WriteLines(in + "/a.jsonl", a, 0, a.size());
+  WriteLines(in + "/sub/b.jsonl", b, 0, b.size());
+  REQUIRE(doppel_test::Run("gzip " + Quote(in + "/sub/b.jsonl")).exit_code == 0);
+  // Plain files are one document each: two.txt is one.txt with other spacing (an exact duplicate).
+  const std::string tn = doppel_test::RandomWords(rng, 300);
+  std::string spaced = tn;
+  for (size_t at = spaced.find(' '); at != std::string::npos; at = spaced.find(' ', at + 3)) spaced.replace(at, 1, "  ");
+  WriteFile(in + "/notes/one.txt", tn + "\n");
+  WriteFile(in + "/notes/two.txt", "\n" + spaced + "\n\n");
+  const std::string three = doppel_test::RandomWords(rng, 200) + "\n";
+  WriteFile(in + "/sub/three.txt", three);
+
+  const std::string out = tmp / "out";
+  const CommandResult r = Dedup("--output " + Quote(out) + " " + Quote(in));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const auto removed = Removed(out);
+  INFO(ReadFile(out + "/removed.jsonl"));
+  CHECK(removed.size() == 3);
+  // Duplicates across the nested shards: the first by path (a.jsonl) survives.
+  REQUIRE(removed.count("x-near") == 1);
+  CHECK(removed.at("x-near") == "near_duplicate");
+  CHECK(Contains(RemovedLine(out, "x-near"), R"("of":"x")"));
+  REQUIRE(removed.count("y-exact") == 1);
+  CHECK(removed.at("y-exact") == "exact");
+  CHECK(Contains(RemovedLine(out, "y-exact"), R"("of":"y")"));
+  // Files are named by their path.
+  REQUIRE(removed.count(in + "/notes/two.txt") == 1);
+  CHECK(removed.at(in + "/notes/two.txt") == "exact");
+  CHECK(Contains(RemovedLine(out, in + "/notes/two.txt"), "\"of\":\"" + in + "/notes/one.txt\""));
+
+  // Outputs mirror the paths under the directory's name; kept lines are the input's lines with
+  // every field, in order; gzip stays gzip.
+  CHECK(doppel_test::Lines(ReadFile(out + "/corpus/a.jsonl")) == a);
+  REQUIRE(fs::exists(out + "/corpus/sub/b.jsonl.gz"));
+  CHECK(!fs::exists(out + "/corpus/sub/b.jsonl"));
+  const CommandResult gz = doppel_test::Run("gzip -dc " + Quote(out + "/corpus/sub/b.jsonl.gz"));
+  INFO(Describe(gz));
+  REQUIRE(gz.exit_code == 0);
+  CHECK(doppel_test::Lines(gz.out) == std::vector<std::string>{b[2]});
+  CHECK(ReadFile(out + "/files/corpus/notes/one.txt") == tn + "\n");
+  CHECK(!fs::exists(out + "/files/corpus/notes/two.txt"));
+  CHECK(ReadFile(out + "/files/corpus/sub/three.txt") == three);
+  CHECK(Contains(ReadFile(out + "/stats.json"), "{\"documents\":9,\"kept\":6,"));
+}
+
+namespace {
+
+// clusters.jsonl or removed.jsonl with each "input" and "representative_input" ("path:line")
+// naming its path canonically (a relative one resolved against `cwd`).
+std::string CanonicalInputs(const std::string& jsonl, const std::string& cwd) {
+  std::string out = jsonl;
+  for (const std::string key : {"\"input\":\"", "\"representative_input\":\""}) {
+    for (size_t at = out.find(key); at != std::string::npos; at = out.find(key, at)) {
+      const size_t b = at + key.size(), e = out.find('"', b);
+      const std::string value = out.substr(b, e - b);
+      const size_t colon = value.rfind(':');
+      if (colon == std::string::npos) {
+        at = e;
+        continue;
+      }
+      const fs::path path(value.substr(0, colon));
+      const std::string canonical =
+          fs::weakly_canonical(path.is_absolute() ? path : fs::path(cwd) / path).string() + value.substr(colon);
+      out.replace(b, e - b, canonical);
+      at = b + canonical.size();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("dedup: results do not depend on input order or path spelling or the working directory", "[dedup]") {
+  TempDir tmp;
+  // Three shards in three directories, named so that relative spellings from data/a sort in
+  // another order (../b/alpha, ../c/beta, zeta) than their absolute paths (a/zeta, b/alpha,
+  // c/beta): which copy of a duplicate survives tells the order the documents were numbered in.
+  const std::string data = tmp / "data";
+  for (const char* d : {"a", "b", "c"}) fs::create_directories(data + "/" + d);
+  std::mt19937_64 rng(11);
+  const std::string t1 = doppel_test::RandomWords(rng, 300), t2 = doppel_test::RandomWords(rng, 300);
+  std::string t1_upper = t1;
+  for (char& c : t1_upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  WriteLines(data + "/a/zeta.jsonl",
+             {JsonLine("a-orig", t1), JsonLine("a-near", t2), JsonLine("a-only", doppel_test::RandomWords(rng, 200))}, 0, 3);
+  WriteLines(data + "/b/alpha.jsonl", {JsonLine("b-copy", t1_upper), JsonLine("b-only", doppel_test::RandomWords(rng, 200))}, 0, 2);
+  WriteLines(data + "/c/beta.jsonl",
+             {JsonLine("c-near", EditWords(t2, 100)), JsonLine("c-only", doppel_test::RandomWords(rng, 200))}, 0, 2);
+
+  struct Variant {
+    std::string name, cwd, inputs;
+  };
+  const std::string here = fs::current_path().string();
+  const std::vector<Variant> variants = {
+      {"relative", data + "/a", "zeta.jsonl ../b/alpha.jsonl ../c/beta.jsonl"},
+      {"reversed", data + "/a", "../c/beta.jsonl ../b/alpha.jsonl zeta.jsonl"},
+      {"absolute", here,
+       Quote(data + "/b/alpha.jsonl") + " " + Quote(data + "/a/zeta.jsonl") + " " + Quote(data + "/c/beta.jsonl")},
+      {"other-cwd", data + "/c", "beta.jsonl ../a/zeta.jsonl ../b/alpha.jsonl"}};
+  std::map<std::string, std::string> ref;  // the first variant's files
+  std::string ref_cwd;
+  for (const auto& v : variants) {
+    const std::string out = tmp / ("out-" + v.name);
+    const CommandResult r = doppel_test::Run("cd " + Quote(v.cwd) + " && " + Quote(kIndexBin) + " dedup --quiet --output " +
+                                             Quote(out) + " " + v.inputs);
+    INFO(v.name << ": " << Describe(r));
+    REQUIRE(r.exit_code == 0);
+    // Numbered by canonical path (a/zeta, b/alpha, c/beta): the copies in b and c go.
+    const auto removed = Removed(out);
+    CHECK(removed.size() == 2);
+    CHECK(removed.count("b-copy") == 1);
+    CHECK(removed.count("c-near") == 1);
+    for (const std::string f : {"clusters.jsonl", "removed.jsonl", "stats.json", "zeta.jsonl", "alpha.jsonl", "beta.jsonl"}) {
+      INFO(f);
+      std::string got = ReadFile(out + "/" + f);
+      if (f == "stats.json") got = StatsUpToResumed(got);
+      if (!ref.count(f)) {
+        ref[f] = got;
+        ref_cwd = v.cwd;
+        CHECK(!got.empty());
+        continue;
+      }
+      if (f == "clusters.jsonl" || f == "removed.jsonl") {
+        // The same documents, decisions and positions (each input named as it was given).
+        CHECK(CanonicalInputs(got, v.cwd) == CanonicalInputs(ref[f], ref_cwd));
+      } else {
+        CHECK(got == ref[f]);
+      }
+    }
+  }
+}
+
+TEST_CASE("dedup: zstd shards round trip with every field intact", "[dedup]") {
+  TempDir tmp;
+  std::mt19937_64 rng(12);
+  const std::string words = doppel_test::RandomWords(rng, 150);
+  // UTF-8 in the text and the fields (é, ï, 日本語, an emoji), JSON escapes, nested values,
+  // numbers of every shape, other spacing, and fields before the text.
+  const std::string unicode = "caf\xc3\xa9 na\xc3\xafve \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xf0\x9f\x8e\x89";
+  const std::vector<std::string> lines = {
+      "{\"id\": \"z0\", \"text\": \"" + words + " " + unicode + " \\u00e9t\\u00e9 \\\"quoted\\\"\\n\", "
+      "\"meta\": {\"source\": \"crawl\", \"tags\": [\"\xc3\xbc\", \"\\u00e9\", {\"deep\": [1, [2, 3]]}]}, "
+      "\"score\": 3.25, \"count\": -17, \"big\": 18446744073709551615, \"tiny\": -2.5e-7, \"ok\": true, \"none\": null}",
+      // z1: z0's text again (an exact duplicate) with other fields.
+      "{\"id\":\"z1\",\"text\":\"" + words + " " + unicode + " \\u00e9t\\u00e9 \\\"quoted\\\"\\n\",\"meta\":{\"source\":\"mirror\"}}",
+      "{\"meta\":{\"author\":\"Zo\xc3\xab \\\"Z\\\" \\u4e2d\",\"nested\":{\"a\":{\"b\":{\"c\":[]}}}},\"text\":\"" +
+          doppel_test::RandomWords(rng, 150) + "\",\"id\":\"z2\",\"n\":0}",
+      "{\"id\":42,\"text\":\"" + doppel_test::RandomWords(rng, 150) + " \xf0\x9f\x8e\x89\",\"list\":[1.5,-0,1e10]}",
+      "{\"id\":\"z4\",\"text\":\"" + doppel_test::RandomWords(rng, 150) + "\",\"empty\":{},\"s\":\"\"}"};
+  WriteLines(tmp / "in.jsonl", lines, 0, lines.size());
+  REQUIRE(doppel_test::Run("zstd -q --rm " + Quote(tmp / "in.jsonl")).exit_code == 0);
+  const std::string out = tmp / "out";
+  const CommandResult r = Dedup("--output " + Quote(out) + " " + Quote(tmp / "in.jsonl.zst"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const auto removed = Removed(out);
+  CHECK(removed.size() == 1);
+  REQUIRE(removed.count("z1") == 1);
+  CHECK(removed.at("z1") == "exact");
+  CHECK(Contains(RemovedLine(out, "z1"), R"("of":"z0")"));
+  // Still zstd (its magic number), and decompressed the kept lines are the input's, in order.
+  REQUIRE(fs::exists(out + "/in.jsonl.zst"));
+  CHECK(!fs::exists(out + "/in.jsonl"));
+  CHECK(ReadFile(out + "/in.jsonl.zst").substr(0, 4) == std::string("\x28\xb5\x2f\xfd", 4));
+  const CommandResult z = doppel_test::Run("zstd -dc " + Quote(out + "/in.jsonl.zst"));
+  INFO(Describe(z));
+  REQUIRE(z.exit_code == 0);
+  const std::vector<std::string> expected = {lines[0], lines[2], lines[3], lines[4]};
+  CHECK(doppel_test::Lines(z.out) == expected);
+  CHECK(!Contains(z.out, "\"z1\""));
+  CHECK((!z.out.empty() && z.out.back() == '\n'));
 }

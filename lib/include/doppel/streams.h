@@ -97,6 +97,24 @@ class ByteSink {
 };
 Result<std::unique_ptr<ByteSink>> OpenSink(const std::string& path);
 
+// Writes a file through a temporary file beside it, renamed over `path` by Commit (after an
+// fsync), so a reader (or a rerun after a kill) sees the old file or the whole new one. Not
+// committed, the temporary file is removed. IOError names the path.
+class AtomicFileWriter {
+ public:
+  AtomicFileWriter() = default;
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter();
+  Status Open(const std::string& path);
+  Status Append(std::string_view data);
+  Status Commit();
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
+
 // Writes `data` to `path` through a temporary file and a rename, so a reader (or a rerun after
 // a kill) sees the old file or the whole new one. IOError names the path.
 Status WriteFileAtomically(const std::string& path, std::string_view data);

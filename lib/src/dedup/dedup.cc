@@ -83,11 +83,25 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
       files.emplace_back(in, "files/" + top);
     }
   }
-  // Sorted by path: the order of the inputs on the command line does not matter.
-  std::sort(shards.begin(), shards.end());
-  std::sort(files.begin(), files.end());
-  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
-  files.erase(std::unique(files.begin(), files.end()), files.end());
+  // Ordered by absolute path with links resolved: neither the order of the inputs on the command
+  // line nor how their paths are spelled (relative, absolute, from another directory) changes
+  // the documents' order, so which member survives and the clusters are the same. A file given
+  // twice is read once.
+  auto canonical_order = [](std::vector<std::pair<std::string, std::string>>* v) {
+    std::vector<std::pair<std::string, std::pair<std::string, std::string>>> keyed;
+    for (auto& e : *v) {
+      std::error_code ec;
+      fs::path key = fs::weakly_canonical(fs::absolute(e.first, ec), ec);
+      keyed.emplace_back(ec ? e.first : key.string(), std::move(e));
+    }
+    std::sort(keyed.begin(), keyed.end());
+    keyed.erase(std::unique(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+                keyed.end());
+    v->clear();
+    for (auto& k : keyed) v->push_back(std::move(k.second));
+  };
+  canonical_order(&shards);
+  canonical_order(&files);
   std::vector<std::string> outs;
   for (const auto& s : shards) outs.push_back(s.second);
   for (const auto& f : files) outs.push_back(f.second);
@@ -689,7 +703,19 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
   std::vector<uint8_t> decision(n, kKeep);
   std::vector<uint32_t> rep_of(n);
   std::iota(rep_of.begin(), rep_of.end(), 0u);
+  // clusters.jsonl and removed.jsonl are written as they are made (a line per clustered or
+  // removed document: held whole, they would grow with the corpus).
   std::string clusters, removed;
+  AtomicFileWriter clusters_file, removed_file;
+  DOPPEL_RETURN_IF_ERROR(clusters_file.Open(out_dir + "/clusters.jsonl"));
+  DOPPEL_RETURN_IF_ERROR(removed_file.Open(out_dir + "/removed.jsonl"));
+  constexpr size_t kFlushBytes = size_t{1} << 20;
+  auto write_out = [](std::string* buf, AtomicFileWriter* file, size_t at_least) {
+    if (buf->size() < at_least) return Status::OK();
+    Status s = file->Append(*buf);
+    buf->clear();
+    return s;
+  };
   uint64_t cluster_id = 0;
   auto better = [&](uint32_t a, uint32_t b) {  // survivor order
     const RecordHead &x = c.Head(a), &y = c.Head(b);
@@ -721,6 +747,7 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
       if (i < o.max_copies) continue;
       decision[m[i]] = o.max_copies > 1 ? kCopyLimit : (sim == 1.0 && c.Head(m[i]).exact == c.Head(rep).exact ? kExact : kNear);
     }
+    DOPPEL_RETURN_IF_ERROR(write_out(&clusters, &clusters_file, kFlushBytes));
     ++cluster_id;
   }
   sum->clusters = cluster_id;
@@ -762,9 +789,12 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
       AppendJsonString(&removed, c.String(ord, 2));
     }
     removed += "}\n";
+    DOPPEL_RETURN_IF_ERROR(write_out(&removed, &removed_file, kFlushBytes));
   }
-  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/clusters.jsonl", clusters));
-  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/removed.jsonl", removed));
+  DOPPEL_RETURN_IF_ERROR(write_out(&clusters, &clusters_file, 0));
+  DOPPEL_RETURN_IF_ERROR(write_out(&removed, &removed_file, 0));
+  DOPPEL_RETURN_IF_ERROR(clusters_file.Commit());
+  DOPPEL_RETURN_IF_ERROR(removed_file.Commit());
   DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(
       work + "/decisions.bin", std::string_view(reinterpret_cast<const char*>(decision.data()), decision.size())));
   std::ostringstream counts;

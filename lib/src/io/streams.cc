@@ -230,39 +230,58 @@ Status WriteFileAtomically(const std::string& path, std::string_view data) {
   return WriteFileAtomically(path, std::vector<std::string_view>{data});
 }
 
-Status WriteFileAtomically(const std::string& path, const std::vector<std::string_view>& parts) {
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+Status AtomicFileWriter::Open(const std::string& path) {
   // A name of its own per writer: tasks of one run may write the same file at once.
   static std::atomic<uint64_t> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IOError(tmp + ": " + std::strerror(errno));
-  for (const std::string_view data : parts) {
-    size_t done = 0;
-    while (done < data.size()) {
-      const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        const std::string why = std::strerror(errno);
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return Status::IOError(tmp + ": write failed: " + why);
-      }
-      done += static_cast<size_t>(n);
-    }
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) {
-    ::unlink(tmp.c_str());
-    return Status::IOError(tmp + ": fsync failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    ::unlink(tmp.c_str());
-    return Status::IOError(path + ": " + ec.message());
+  path_ = path;
+  tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) return Status::IOError(tmp_ + ": " + std::strerror(errno));
+  return Status::OK();
+}
+
+Status AtomicFileWriter::Append(std::string_view data) {
+  if (fd_ < 0) return Status::IOError(path_ + ": not open for writing");
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::IOError(tmp_ + ": write failed: " + std::strerror(errno));
+    done += static_cast<size_t>(n);
   }
   return Status::OK();
+}
+
+Status AtomicFileWriter::Commit() {
+  if (fd_ < 0) return Status::IOError(path_ + ": not open for writing");
+  const bool synced = ::fsync(fd_) == 0;
+  ::close(fd_);
+  fd_ = -1;
+  if (!synced) {
+    ::unlink(tmp_.c_str());
+    return Status::IOError(tmp_ + ": fsync failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp_, path_, ec);
+  if (ec) {
+    ::unlink(tmp_.c_str());
+    return Status::IOError(path_ + ": " + ec.message());
+  }
+  return Status::OK();
+}
+
+Status WriteFileAtomically(const std::string& path, const std::vector<std::string_view>& parts) {
+  AtomicFileWriter w;
+  DOPPEL_RETURN_IF_ERROR(w.Open(path));
+  for (const std::string_view data : parts) DOPPEL_RETURN_IF_ERROR(w.Append(data));
+  return w.Commit();
 }
 
 Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, bool* skippable) {
