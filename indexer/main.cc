@@ -430,6 +430,8 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
       if (total > 0) {
         std::fprintf(stderr, "\r\033[K%s: %llu / %llu", stage.c_str(), static_cast<unsigned long long>(done),
                      static_cast<unsigned long long>(total));
+      } else if (done == 0) {
+        std::fprintf(stderr, "\r\033[K%s...", stage.c_str());
       } else {
         std::fprintf(stderr, "\r\033[K%s: %llu documents", stage.c_str(), static_cast<unsigned long long>(done));
       }

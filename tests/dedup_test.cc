@@ -438,6 +438,28 @@ TEST_CASE("dedup: --kind code makes renamed-variable copies duplicates", "[dedup
   CHECK(Removed(tmp / "text").empty());
 }
 
+TEST_CASE("dedup: a terminal sees the progress of every stage and a quiet run prints nothing", "[dedup]") {
+  TempDir tmp;
+  const Planted p = MakeCorpus(300, 4);
+  WriteLines(tmp / "a.jsonl", p.lines, 0, p.lines.size() / 2);
+  WriteLines(tmp / "b.jsonl", p.lines, p.lines.size() / 2, p.lines.size());
+  const std::string cmd = Quote(kIndexBin) + " dedup --output " + Quote(tmp / "out") + " " + Quote(tmp / "a.jsonl") +
+                          " " + Quote(tmp / "b.jsonl");
+  // util-linux `script` gives the command a terminal; what it wrote there comes back on stdout.
+  const CommandResult r = doppel_test::Run("script -qec " + Quote(cmd) + " /dev/null");
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  for (const std::string stage : {"sketch (shard 1 of 2)", "sketch (shard 2 of 2)", "bucket", "sort and join buckets",
+                                  "clusters", "write: 2 / 2"}) {
+    CHECK(Contains(r.out, stage));
+  }
+  const CommandResult quiet =
+      doppel_test::Run("script -qec " + Quote(Quote(kIndexBin) + " dedup --quiet --output " + Quote(tmp / "q") + " " +
+                                         Quote(tmp / "a.jsonl")) + " /dev/null");
+  REQUIRE(quiet.exit_code == 0);
+  CHECK_FALSE(Contains(quiet.out, "sketch"));
+}
+
 TEST_CASE("dedup: malformed lines stop the run or are skipped and listed", "[dedup]") {
   TempDir tmp;
   std::mt19937_64 rng(5);

@@ -329,7 +329,7 @@ class UnitReader {
 };
 
 // Sketches one unit into sig-<u>.bin (records) and names-<u>.bin (id, input position, detail).
-Status SketchUnit(const Unit& u, size_t index, const std::string& work, const DedupOptions& o,
+Status SketchUnit(const Unit& u, size_t index, size_t units, const std::string& work, const DedupOptions& o,
                   const Sketcher& sketcher, DedupSummary* sum) {
   UnitReader reader(u, o);
   DOPPEL_RETURN_IF_ERROR(reader.Open());
@@ -405,7 +405,10 @@ Status SketchUnit(const Unit& u, size_t index, const std::string& work, const De
                   ++docs;
                 }
                 names_out.write(names.data(), static_cast<std::streamsize>(names.size()));
-                if (o.on_progress) o.on_progress("sketch", docs, 0);
+                if (o.on_progress) {
+                  o.on_progress("sketch (shard " + std::to_string(index + 1) + " of " + std::to_string(units) + ")",
+                                docs, 0);
+                }
               }));
   if (!failure.ok()) return failure;
   sig_out.close();
@@ -674,6 +677,7 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
   };
   bool have = false;
   Tuple prev{};
+  if (o.on_progress) o.on_progress("sort and join buckets", 0, 0);
   DOPPEL_RETURN_IF_ERROR(sorter.ForEach([&](const Tuple& t) {
     if (have && (t.band != prev.band || t.key != prev.key)) {
       flush(prev.band);
@@ -724,6 +728,7 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
     return a < b;
   };
   for (uint32_t r = 0; r < n; ++r) {
+    if (o.on_progress && r % 65536 == 0) o.on_progress("clusters", r, n);
     const uint32_t b = start[r], e = start[r + 1];
     if (e - b < 2) continue;
     std::vector<uint32_t> m(members.begin() + b, members.begin() + e);
@@ -984,7 +989,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
                                        (units[u].jsonl.empty() ? "file group " + std::to_string(u) : units[u].jsonl) +
                                        " is not done; run its sketch task first");
       }
-      DOPPEL_RETURN_IF_ERROR(SketchUnit(units[u], u, work, o, sketcher, sum));
+      DOPPEL_RETURN_IF_ERROR(SketchUnit(units[u], u, units.size(), work, o, sketcher, sum));
     } else if (sketch_here) {
       sum->resumed = true;
     }
