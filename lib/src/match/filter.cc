@@ -1062,6 +1062,91 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
   return family(a) == family(b);
 }
 
+// Moves a code passage [*b, *e) of the answer `text` to whole lines whose brackets and blocks
+// are balanced, so that replacing those lines leaves code that parses: a passage that begins
+// with the closing brace of the function before it, or ends with the header of the next one,
+// would take away half of a pair. For each half pair at an end, the passage either gives up the
+// lines up to it (when they hold fewer of its tokens than the rest) or takes in the other half
+// (the whole block). `st` is the code stream that holds the passage.
+void BalanceCodeRegion(std::string_view text, const Stream& st, uint32_t* b, uint32_t* e) {
+  const Tokens& q = st.tokens;
+  if (q.empty() || *e <= *b) return;
+  const BlockTokens& bt = BlockTokensOf(st.language);
+  const std::vector<int8_t> delta = bt.indented ? std::vector<int8_t>(q.size(), 0) : BlockDeltas(q, bt, text);
+  static const uint64_t kParen[2] = {VerbatimTokenHash("("), VerbatimTokenHash(")")};
+  static const uint64_t kSquare[2] = {VerbatimTokenHash("["), VerbatimTokenHash("]")};
+  static const uint64_t kBrace[2] = {VerbatimTokenHash("{"), VerbatimTokenHash("}")};
+  const bool brace_blocks = std::find(bt.start.begin(), bt.start.end(), kBrace[0]) != bt.start.end();
+  // Pairs of tokens (opening, closing): blocks as the language's table has them, and brackets.
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  std::vector<uint32_t> blocks, brackets;
+  for (uint32_t i = 0; i < q.size(); ++i) {
+    const uint64_t h = q[i].hash;
+    if (h == kParen[0] || h == kSquare[0] || (!brace_blocks && h == kBrace[0])) {
+      brackets.push_back(i);
+    } else if ((h == kParen[1] || h == kSquare[1] || (!brace_blocks && h == kBrace[1])) && !brackets.empty()) {
+      pairs.emplace_back(brackets.back(), i);
+      brackets.pop_back();
+    }
+    if (bt.indented) continue;  // an indented block has no closing token to lose (RedactCodeLines keeps it non-empty)
+    for (int k = 0; k < delta[i]; ++k) blocks.push_back(i);
+    for (int k = 0; k < -delta[i] && !blocks.empty(); ++k) {
+      pairs.emplace_back(blocks.back(), i);
+      blocks.pop_back();
+    }
+  }
+  auto line_start = [&](size_t at) {
+    while (at > 0 && text[at - 1] != '\n') --at;
+    return static_cast<uint32_t>(at);
+  };
+  auto line_end = [&](size_t at) {  // the '\n' that ends the line holding `at`, or the text's end
+    const size_t nl = text.find('\n', at);
+    return static_cast<uint32_t>(nl == std::string_view::npos ? text.size() : nl);
+  };
+  uint32_t lb = line_start(*b), le = line_end(*e - 1);
+  auto tokens_in = [&](uint32_t from, uint32_t to) {  // tokens beginning in [from, to)
+    auto first = std::lower_bound(q.begin(), q.end(), from, [](const Token& t, uint32_t at) { return t.begin < at; });
+    auto last = std::lower_bound(q.begin(), q.end(), to, [](const Token& t, uint32_t at) { return t.begin < at; });
+    return static_cast<size_t>(last - first);
+  };
+  for (int round = 0; round < 16; ++round) {
+    auto inside = [&](uint32_t i) { return q[i].begin >= lb && q[i].begin < le; };
+    uint32_t last_closer = 0, outer_opener = UINT32_MAX, first_opener = UINT32_MAX, outer_closer = 0;
+    bool closers = false, openers = false;
+    for (const auto& [o, c] : pairs) {
+      const bool oi = inside(o), ci = inside(c);
+      if (ci && !oi) {
+        closers = true;
+        last_closer = std::max(last_closer, q[c].begin);
+        outer_opener = std::min(outer_opener, q[o].begin);
+      } else if (oi && !ci) {
+        openers = true;
+        first_opener = std::min(first_opener, q[o].begin);
+        outer_closer = std::max(outer_closer, q[c].begin);
+      }
+    }
+    if (!closers && !openers) break;
+    if (closers) {
+      const uint32_t cut = line_end(last_closer);  // give up the lines to the last closing half
+      if (cut < le && tokens_in(lb, cut) < tokens_in(cut, le)) {
+        lb = cut + 1;
+      } else {
+        lb = line_start(outer_opener);
+      }
+    } else {
+      const uint32_t cut = line_start(first_opener);  // give up the lines from the first opening half
+      if (cut > lb && tokens_in(cut, le) < tokens_in(lb, cut)) {
+        le = cut - 1;
+      } else {
+        le = line_end(outer_closer);
+      }
+    }
+  }
+  if (tokens_in(lb, le) == 0) return;  // nothing of the passage would be left: as it was
+  *b = lb;
+  *e = le;
+}
+
 // Replaces whole lines [b, e) of a code block with one comment line carrying the marker, at the
 // indentation of the first line, so the code around it still reads as code. Lines taken above b
 // (decorators) stay at or after `floor`, the end of the passage redacted before this one.
@@ -1859,6 +1944,31 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       } else {
         regions.push_back({sp.query.start, sp.query.end, &sp});
       }
+    }
+    // Code passages become whole lines with balanced brackets and blocks (which may join them).
+    bool moved = false;
+    for (Region& r : regions) {
+      if (r.main->kind != Kind::kCode) continue;
+      for (const Stream& st : streams) {
+        if (st.kind == Kind::kCode && !st.tokens.empty() && st.tokens.front().begin <= r.b && r.b < st.tokens.back().end) {
+          BalanceCodeRegion(text, st, &r.b, &r.e);
+          moved = true;
+          break;
+        }
+      }
+    }
+    if (moved) {
+      std::sort(regions.begin(), regions.end(), [](const Region& x, const Region& y) { return x.b < y.b; });
+      std::vector<Region> joined;
+      for (const Region& r : regions) {
+        if (!joined.empty() && r.b <= joined.back().e) {
+          joined.back().e = std::max(joined.back().e, r.e);
+          if (r.main->matched_tokens > joined.back().main->matched_tokens) joined.back().main = r.main;
+        } else {
+          joined.push_back(r);
+        }
+      }
+      regions = std::move(joined);
     }
     std::string out(text);
     for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
