@@ -2,7 +2,8 @@
 # Service load benchmark (numbers in bench/README.md): `doppel-filter serve` on 127.0.0.1 under
 # wrk (from Debian) with 2 KB answers (half embed a 600-byte excerpt of an indexed document, half
 # are new text; verified by bench/check_latency before anything is timed), at 8 and 32
-# connections, against the demo index and against the 1M-document index of bench/run_text.sh.
+# connections, against the demo index and against the 1M-document index of bench/run_text.sh, as
+# built and compacted.
 #   bash bench/run_service.sh [WORK_DIR=/tmp/doppel-bench] [SECONDS=20]
 # Bounded: each wrk run lasts SECONDS; everything binds and sends to 127.0.0.1 only.
 set -euo pipefail
@@ -50,3 +51,10 @@ echo "== 1M-document index"
 bench_index_1m
 "$bin/check_latency" "$work/idx-1m" 2000 1 "$work/bodies-1m.jsonl" | grep -E 'index|verification'
 serve_and_load "$work/idx-1m" "$work/bodies-1m.jsonl" "1M index"
+
+echo "== 1M-document index, compacted (a copy, after doppel-index compact)"
+rm -rf "$work/idx-1m-compact"
+cp -r "$work/idx-1m" "$work/idx-1m-compact"
+/usr/bin/time -f "compact: %e s" "$bin/doppel-index" compact --index "$work/idx-1m-compact" >/dev/null
+serve_and_load "$work/idx-1m-compact" "$work/bodies-1m.jsonl" "1M index, compacted"
+rm -rf "$work/idx-1m-compact"
