@@ -31,6 +31,11 @@ run "100k documents" "$work/corpus-100k.jsonl"
 run "1M documents" "$work/corpus-1m.jsonl"
 run "1M documents, --memory-limit 256M" "$work/corpus-1m.jsonl" --memory-limit 256M
 run "1M documents, --preset aggressive" "$work/corpus-1m.jsonl" --preset aggressive
+# Removal-heavy: every document twice (the 100k corpus, then again), so half are exact copies
+# and 100,000 clusters and removals are written.
+cat "$work/corpus-100k.jsonl" "$work/corpus-100k.jsonl" > "$work/corpus-100k-twice.jsonl"
+run "200k documents, half exact copies" "$work/corpus-100k-twice.jsonl"
+echo "  clusters.jsonl $(wc -l < "$work/dedup-out/clusters.jsonl") lines, removed.jsonl $(wc -l < "$work/dedup-out/removed.jsonl") lines"
 
 # A corpus larger than the memory the run may use: the 1.1 GB corpus with --memory-limit 128M,
 # in a memory cgroup (v1, as root) capped at 384 MB, page cache included; the kept shard and the
