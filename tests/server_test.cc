@@ -396,9 +396,9 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
   CHECK(value("doppel_index_block_cache_bytes") > 0);
 }
 
-// tests/data/redaction/LANG[-CASE]: a protected file, an answer with one of its functions renamed and
-// reformatted between new functions, the lines of the copy that must go (copied.txt) and lines
-// of the new code that must stay (kept.txt).
+// tests/data/redaction/LANG[-CASE]: a protected file (a case may use its language's), an answer
+// with one of its functions renamed and reformatted between new functions, the lines of the copy
+// that must go (copied.txt) and lines of the new code that must stay (kept.txt).
 TEST_CASE("redaction: a renamed copy between new functions is replaced and the code still parses in every language",
           "[serve]") {
   const std::string data = std::string(DOPPEL_TEST_DATA) + "/redaction";
@@ -410,11 +410,14 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
     INFO(case_name);
     const Language* lang = LookupLanguage(lang_name);
     REQUIRE(lang != nullptr);
+    // A case without its own protected file uses its language's.
     std::string protected_path, answer_path;
-    for (const auto& f : std::filesystem::directory_iterator(e.path())) {
-      const std::string stem = f.path().stem().string();
-      if (stem == "protected") protected_path = f.path().string();
-      if (stem == "answer") answer_path = f.path().string();
+    for (const auto& dir : {e.path(), e.path().parent_path() / lang_name}) {
+      for (const auto& f : std::filesystem::directory_iterator(dir)) {
+        const std::string stem = f.path().stem().string();
+        if (stem == "protected" && protected_path.empty()) protected_path = f.path().string();
+        if (stem == "answer" && answer_path.empty()) answer_path = f.path().string();
+      }
     }
     const std::string answer = doppel_test::ReadFile(answer_path);
     REQUIRE(ParsesCleanly(lang->grammar, answer));
