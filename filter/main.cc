@@ -151,7 +151,7 @@ Result<FilterOptions> OptionsOf(const Flags& f) {
   }
   for (const auto& [flag, text] : {std::pair<const char*, const std::string*>{"--redact-marker", &o.redact_marker},
                                    {"--annotate-message", &o.annotate_message}}) {
-    if (text->find('\n') != std::string::npos) {
+    if (text->find_first_of("\r\n") != std::string::npos) {
       return Status::InvalidArgument(std::string(flag) + " must be one line (it becomes a comment in code)");
     }
   }
@@ -565,7 +565,7 @@ int main(int argc, char** argv) {
                     "blocks read in their fence's language; a code file's extension also selects code");
   check->add_option("--format", f.format, "json (one object per answer) or text (for people)")
       ->check(CLI::IsMember({"json", "text"}))->capture_default_str();
-  check->add_flag("--output", f.with_output, "Include the answer as the user should see it (redacted or blocked)");
+  check->add_flag("--output", f.with_output, "Include the answer as the user should see it (annotated, redacted or blocked)");
   AddThresholdFlags(check, f);
 
   ServeFlags sf;

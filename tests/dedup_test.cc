@@ -544,6 +544,10 @@ TEST_CASE("dedup: a run killed at random points resumes to the uninterrupted res
     }
     CHECK(doppel_test::Run("zstd -dc " + Quote(out + "/shard-3.jsonl.zst")).out ==
           doppel_test::Run("zstd -dc " + Quote(tmp / "whole/shard-3.jsonl.zst")).out);
+    // A kill leaves its temporary files in .work, not beside the outputs.
+    for (const auto& entry : fs::directory_iterator(out)) {
+      CHECK_FALSE(Contains(entry.path().filename().string(), ".tmp"));
+    }
   }
   // Kill times are drawn from the uninterrupted run's time; a resumed run finishes sooner, so
   // many second kills land after it ended, and under a loaded machine (the sanitizer build next
@@ -809,6 +813,12 @@ TEST_CASE("dedup: results do not depend on input order or path spelling or the w
       }
     }
   }
+  // One file under two names (itself and through its directory) would be read twice, as two
+  // documents for each of its lines: refused, naming both.
+  const CommandResult twice = doppel_test::Run(Quote(kIndexBin) + " dedup --quiet --output " + Quote(tmp / "twice") +
+                                               " " + Quote(data + "/a") + " " + Quote(data + "/a/zeta.jsonl"));
+  CHECK(twice.exit_code == 2);
+  CHECK(Contains(twice.err, "are the same file"));
 }
 
 TEST_CASE("dedup: zstd shards round trip with every field intact", "[dedup]") {

@@ -97,16 +97,17 @@ class ByteSink {
 };
 Result<std::unique_ptr<ByteSink>> OpenSink(const std::string& path);
 
-// Writes a file through a temporary file beside it, renamed over `path` by Commit (after an
-// fsync), so a reader (or a rerun after a kill) sees the old file or the whole new one. Not
-// committed, the temporary file is removed. IOError names the path.
+// Writes a file through a temporary file beside it (or in `temp_dir`, on the same filesystem),
+// renamed over `path` by Commit (after an fsync), so a reader (or a rerun after a kill) sees the
+// old file or the whole new one. Not committed, or after a failed Append, the temporary file is
+// removed (a killed process leaves it). Opened once. IOError names the path.
 class AtomicFileWriter {
  public:
   AtomicFileWriter() = default;
   AtomicFileWriter(const AtomicFileWriter&) = delete;
   AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
   ~AtomicFileWriter();
-  Status Open(const std::string& path);
+  Status Open(const std::string& path, const std::string& temp_dir = "");
   Status Append(std::string_view data);
   Status Commit();
 

@@ -86,22 +86,32 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
   // Ordered by absolute path with links resolved: neither the order of the inputs on the command
   // line nor how their paths are spelled (relative, absolute, from another directory) changes
   // the documents' order, so which member survives and the clusters are the same. A file given
-  // twice is read once.
-  auto canonical_order = [](std::vector<std::pair<std::string, std::string>>* v) {
+  // twice the same way is read once; one file reached under two names is refused.
+  auto canonical_order = [](std::vector<std::pair<std::string, std::string>>* v) -> Status {
     std::vector<std::pair<std::string, std::pair<std::string, std::string>>> keyed;
     for (auto& e : *v) {
       std::error_code ec;
-      fs::path key = fs::weakly_canonical(fs::absolute(e.first, ec), ec);
-      keyed.emplace_back(ec ? e.first : key.string(), std::move(e));
+      const fs::path abs = fs::absolute(e.first, ec);
+      if (ec) return Status::IOError(e.first + ": " + ec.message());
+      const fs::path key = fs::weakly_canonical(abs, ec);
+      if (ec) return Status::IOError(e.first + ": " + ec.message());
+      keyed.emplace_back(key.string(), std::move(e));
     }
     std::sort(keyed.begin(), keyed.end());
-    keyed.erase(std::unique(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
-                keyed.end());
-    v->clear();
-    for (auto& k : keyed) v->push_back(std::move(k.second));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (size_t i = 0; i < keyed.size(); ++i) {
+      if (i > 0 && keyed[i].first == keyed[i - 1].first) {
+        if (keyed[i].second.second == keyed[i - 1].second.second) continue;
+        return Status::InvalidArgument(keyed[i - 1].second.first + " and " + keyed[i].second.first +
+                                       " are the same file (" + keyed[i].first + "): give it once");
+      }
+      out.push_back(std::move(keyed[i].second));
+    }
+    *v = std::move(out);
+    return Status::OK();
   };
-  canonical_order(&shards);
-  canonical_order(&files);
+  DOPPEL_RETURN_IF_ERROR(canonical_order(&shards));
+  DOPPEL_RETURN_IF_ERROR(canonical_order(&files));
   std::vector<std::string> outs;
   for (const auto& s : shards) outs.push_back(s.second);
   for (const auto& f : files) outs.push_back(f.second);
@@ -711,8 +721,9 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
   // removed document: held whole, they would grow with the corpus).
   std::string clusters, removed;
   AtomicFileWriter clusters_file, removed_file;
-  DOPPEL_RETURN_IF_ERROR(clusters_file.Open(out_dir + "/clusters.jsonl"));
-  DOPPEL_RETURN_IF_ERROR(removed_file.Open(out_dir + "/removed.jsonl"));
+  // (Their temporary files are in .work: a run killed here leaves nothing beside the outputs.)
+  DOPPEL_RETURN_IF_ERROR(clusters_file.Open(out_dir + "/clusters.jsonl", work));
+  DOPPEL_RETURN_IF_ERROR(removed_file.Open(out_dir + "/removed.jsonl", work));
   constexpr size_t kFlushBytes = size_t{1} << 20;
   auto write_out = [](std::string* buf, AtomicFileWriter* file, size_t at_least) {
     if (buf->size() < at_least) return Status::OK();

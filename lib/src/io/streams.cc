@@ -237,11 +237,13 @@ AtomicFileWriter::~AtomicFileWriter() {
   }
 }
 
-Status AtomicFileWriter::Open(const std::string& path) {
+Status AtomicFileWriter::Open(const std::string& path, const std::string& temp_dir) {
+  if (fd_ >= 0 || !path_.empty()) return Status::Internal(path + ": a file writer is opened once");
   // A name of its own per writer: tasks of one run may write the same file at once.
   static std::atomic<uint64_t> counter{0};
   path_ = path;
-  tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  const std::string base = temp_dir.empty() ? path : temp_dir + "/" + std::filesystem::path(path).filename().string();
+  tmp_ = base + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) return Status::IOError(tmp_ + ": " + std::strerror(errno));
   return Status::OK();
@@ -253,7 +255,13 @@ Status AtomicFileWriter::Append(std::string_view data) {
   while (done < data.size()) {
     const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::IOError(tmp_ + ": write failed: " + std::strerror(errno));
+    if (n <= 0) {
+      const std::string why = n < 0 ? std::strerror(errno) : "nothing written";
+      ::close(fd_);  // a failed writer never commits a file cut short
+      ::unlink(tmp_.c_str());
+      fd_ = -1;
+      return Status::IOError(tmp_ + ": write failed: " + why);
+    }
     done += static_cast<size_t>(n);
   }
   return Status::OK();

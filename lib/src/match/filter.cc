@@ -101,6 +101,11 @@ std::string DescribeSources(const std::vector<Span>& spans) {
     for (size_t k = 0; k < about.size(); ++k) out += (k ? ", " : " (") + about[k] + (k + 1 == about.size() ? ")" : "");
   }
   if (seen.size() > 3) out += " and " + std::to_string(seen.size() - 3) + " more";
+  // One line: a name or a metadata value with a line break (or another control character) would
+  // end the comment the note is in code.
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+  }
   return out;
 }
 
@@ -1062,39 +1067,48 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
   return family(a) == family(b);
 }
 
-// Moves a code passage [*b, *e) of the answer `text` to whole lines whose brackets and blocks
-// are balanced, so that replacing those lines leaves code that parses: a passage that begins
-// with the closing brace of the function before it, or ends with the header of the next one,
-// would take away half of a pair. For each half pair at an end, the passage either gives up the
-// lines up to it (when they hold fewer of its tokens than the rest) or takes in the other half
-// (the whole block). `st` is the code stream that holds the passage.
-void BalanceCodeRegion(std::string_view text, const Stream& st, uint32_t* b, uint32_t* e) {
+// For each token of a code stream, the index of the token that closes or opens the same block or
+// bracket (-1 for others): blocks as the language's table has them (not indented ones, which
+// have no closing token to lose), and ( ) [ ] (and { } where braces are not blocks).
+std::vector<int32_t> PairedTokens(std::string_view text, const Stream& st) {
   const Tokens& q = st.tokens;
-  if (q.empty() || *e <= *b) return;
+  std::vector<int32_t> partner(q.size(), -1);
   const BlockTokens& bt = BlockTokensOf(st.language);
   const std::vector<int8_t> delta = bt.indented ? std::vector<int8_t>(q.size(), 0) : BlockDeltas(q, bt, text);
   static const uint64_t kParen[2] = {VerbatimTokenHash("("), VerbatimTokenHash(")")};
   static const uint64_t kSquare[2] = {VerbatimTokenHash("["), VerbatimTokenHash("]")};
   static const uint64_t kBrace[2] = {VerbatimTokenHash("{"), VerbatimTokenHash("}")};
   const bool brace_blocks = std::find(bt.start.begin(), bt.start.end(), kBrace[0]) != bt.start.end();
-  // Pairs of tokens (opening, closing): blocks as the language's table has them, and brackets.
-  std::vector<std::pair<uint32_t, uint32_t>> pairs;
-  std::vector<uint32_t> blocks, brackets;
-  for (uint32_t i = 0; i < q.size(); ++i) {
+  std::vector<int32_t> blocks, brackets;
+  for (int32_t i = 0; i < static_cast<int32_t>(q.size()); ++i) {
     const uint64_t h = q[i].hash;
     if (h == kParen[0] || h == kSquare[0] || (!brace_blocks && h == kBrace[0])) {
       brackets.push_back(i);
     } else if ((h == kParen[1] || h == kSquare[1] || (!brace_blocks && h == kBrace[1])) && !brackets.empty()) {
-      pairs.emplace_back(brackets.back(), i);
+      partner[i] = brackets.back();
+      partner[brackets.back()] = i;
       brackets.pop_back();
     }
-    if (bt.indented) continue;  // an indented block has no closing token to lose (RedactCodeLines keeps it non-empty)
     for (int k = 0; k < delta[i]; ++k) blocks.push_back(i);
-    for (int k = 0; k < -delta[i] && !blocks.empty(); ++k) {
-      pairs.emplace_back(blocks.back(), i);
+    for (int k = 0; k < -delta[i] && !blocks.empty(); ++k) {  // (a token closing several: its last pair)
+      partner[i] = blocks.back();
+      partner[blocks.back()] = i;
       blocks.pop_back();
     }
   }
+  return partner;
+}
+
+// Moves a code passage [*b, *e) of the answer `text` to whole lines whose brackets and blocks
+// are balanced, so that replacing those lines leaves code that parses: a passage that begins
+// with the end of the function before it, or ends with the header of the next one, would take
+// away half of a pair. Each round either gives up the lines at one end up to the half pairs
+// (the cut that keeps most of the passage), or, when that would keep less than half of it, takes
+// in the other halves, adding at most as many tokens as the passage has; when neither can be
+// done the passage stays as it was. `q` are the stream's tokens, `partner` from PairedTokens.
+void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner, uint32_t* b,
+                       uint32_t* e) {
+  if (q.empty() || *e <= *b) return;
   auto line_start = [&](size_t at) {
     while (at > 0 && text[at - 1] != '\n') --at;
     return static_cast<uint32_t>(at);
@@ -1103,46 +1117,51 @@ void BalanceCodeRegion(std::string_view text, const Stream& st, uint32_t* b, uin
     const size_t nl = text.find('\n', at);
     return static_cast<uint32_t>(nl == std::string_view::npos ? text.size() : nl);
   };
-  uint32_t lb = line_start(*b), le = line_end(*e - 1);
-  auto tokens_in = [&](uint32_t from, uint32_t to) {  // tokens beginning in [from, to)
-    auto first = std::lower_bound(q.begin(), q.end(), from, [](const Token& t, uint32_t at) { return t.begin < at; });
-    auto last = std::lower_bound(q.begin(), q.end(), to, [](const Token& t, uint32_t at) { return t.begin < at; });
-    return static_cast<size_t>(last - first);
+  auto first_at = [&](uint32_t at) {  // the first token beginning at or after `at`
+    return static_cast<size_t>(
+        std::lower_bound(q.begin(), q.end(), at, [](const Token& t, uint32_t x) { return t.begin < x; }) - q.begin());
   };
+  auto tokens_in = [&](uint32_t from, uint32_t to) { return to > from ? first_at(to) - first_at(from) : size_t{0}; };
+  uint32_t lb = line_start(*b), le = line_end(*e - 1);
   for (int round = 0; round < 16; ++round) {
-    auto inside = [&](uint32_t i) { return q[i].begin >= lb && q[i].begin < le; };
-    uint32_t last_closer = 0, outer_opener = UINT32_MAX, first_opener = UINT32_MAX, outer_closer = 0;
-    bool closers = false, openers = false;
-    for (const auto& [o, c] : pairs) {
-      const bool oi = inside(o), ci = inside(c);
-      if (ci && !oi) {
-        closers = true;
-        last_closer = std::max(last_closer, q[c].begin);
-        outer_opener = std::min(outer_opener, q[o].begin);
-      } else if (oi && !ci) {
-        openers = true;
-        first_opener = std::min(first_opener, q[o].begin);
-        outer_closer = std::max(outer_closer, q[c].begin);
-      }
+    const size_t i0 = first_at(lb), i1 = first_at(le);
+    // Half pairs inside: closing ones whose opening is before, opening ones whose closing is after.
+    uint32_t first_half = UINT32_MAX, last_half = 0, reach_lb = lb, reach_le = le;
+    for (size_t i = i0; i < i1; ++i) {
+      const int32_t p = partner[i];
+      if (p < 0 || (static_cast<size_t>(p) >= i0 && static_cast<size_t>(p) < i1)) continue;
+      first_half = std::min(first_half, q[i].begin);
+      last_half = std::max(last_half, q[i].begin);
+      if (static_cast<size_t>(p) < i0) reach_lb = std::min(reach_lb, line_start(q[p].begin));
+      else reach_le = std::max(reach_le, line_end(q[p].begin));
     }
-    if (!closers && !openers) break;
-    if (closers) {
-      const uint32_t cut = line_end(last_closer);  // give up the lines to the last closing half
-      if (cut < le && tokens_in(lb, cut) < tokens_in(cut, le)) {
-        lb = cut + 1;
-      } else {
-        lb = line_start(outer_opener);
-      }
+    if (first_half == UINT32_MAX) break;
+    const size_t kept = i1 - i0;
+    // Giving up lines: from the start through the last half pair's line, or from the first
+    // half pair's line to the end.
+    uint32_t best_lb = lb, best_le = le;
+    size_t best = 0;
+    if (const uint32_t cut = line_end(last_half); cut < le && tokens_in(cut + 1, le) > best) {
+      best = tokens_in(cut + 1, le);
+      best_lb = cut + 1;
+      best_le = le;
+    }
+    if (const uint32_t cut = line_start(first_half); cut > lb && tokens_in(lb, cut - 1) > best) {
+      best = tokens_in(lb, cut - 1);
+      best_lb = lb;
+      best_le = cut - 1;
+    }
+    const size_t added = tokens_in(reach_lb, reach_le) - kept;
+    if ((best * 2 < kept || best == 0) && added <= kept) {
+      lb = reach_lb;
+      le = reach_le;
+    } else if (best > 0) {
+      lb = best_lb;
+      le = best_le;
     } else {
-      const uint32_t cut = line_start(first_opener);  // give up the lines from the first opening half
-      if (cut > lb && tokens_in(cut, le) < tokens_in(lb, cut)) {
-        le = cut - 1;
-      } else {
-        le = line_end(outer_closer);
-      }
+      return;  // neither: left as it was
     }
   }
-  if (tokens_in(lb, le) == 0) return;  // nothing of the passage would be left: as it was
   *b = lb;
   *e = le;
 }
@@ -1922,8 +1941,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     v.output = o.block_message;
   } else if (v.action == Action::kAnnotate && !v.spans.empty()) {
     std::string message = o.annotate_message;
-    if (const size_t at = message.find("{sources}"); at != std::string::npos) {
-      message.replace(at, 9, DescribeSources(v.spans));
+    if (message.find("{sources}") != std::string::npos) {
+      const std::string sources = DescribeSources(v.spans);
+      for (size_t at = message.find("{sources}"); at != std::string::npos; at = message.find("{sources}", at + sources.size())) {
+        message.replace(at, 9, sources);
+      }
     }
     AppendAnnotation(&v.output, message, kind, language);
   } else if (v.action == Action::kRedact) {
@@ -1947,11 +1969,15 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
     // Code passages become whole lines with balanced brackets and blocks (which may join them).
     bool moved = false;
+    std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
     for (Region& r : regions) {
       if (r.main->kind != Kind::kCode) continue;
-      for (const Stream& st : streams) {
+      for (size_t si = 0; si < streams.size(); ++si) {
+        const Stream& st = streams[si];
         if (st.kind == Kind::kCode && !st.tokens.empty() && st.tokens.front().begin <= r.b && r.b < st.tokens.back().end) {
-          BalanceCodeRegion(text, st, &r.b, &r.e);
+          auto it = partners.find(si);
+          if (it == partners.end()) it = partners.emplace(si, PairedTokens(text, st)).first;
+          BalanceCodeRegion(text, st.tokens, it->second, &r.b, &r.e);
           moved = true;
           break;
         }

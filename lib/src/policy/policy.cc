@@ -191,14 +191,14 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       DOPPEL_RETURN_IF_ERROR(r.Actions(field.value, &options->actions));
     } else if (key == "redact_marker") {
       DOPPEL_RETURN_IF_ERROR(r.Text(field.value, key, 1024, &options->redact_marker));
-      if (options->redact_marker.find('\n') != std::string::npos) {
+      if (options->redact_marker.find_first_of("\r\n") != std::string::npos) {
         return r.Error(key, "must be one line (it becomes a comment in redacted code)");
       }
     } else if (key == "block_message") {
       DOPPEL_RETURN_IF_ERROR(r.Text(field.value, key, 64 * 1024, &options->block_message));
     } else if (key == "annotate_message") {
       DOPPEL_RETURN_IF_ERROR(r.Text(field.value, key, 1024, &options->annotate_message));
-      if (options->annotate_message.find('\n') != std::string::npos) {
+      if (options->annotate_message.find_first_of("\r\n") != std::string::npos) {
         return r.Error(key, "must be one line (it becomes a comment in annotated code)");
       }
     } else {
