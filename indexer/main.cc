@@ -16,6 +16,7 @@
 #include "doppel/format.h"
 #include "doppel/index.h"
 #include "doppel/index_writer.h"
+#include "doppel/policy.h"
 #include "doppel/reader.h"
 #include "doppel/streams.h"
 
@@ -263,6 +264,7 @@ struct DedupFlags {
   DedupOptions o;
   bool quiet = false;
   std::string stage = "all";  // one task of the run (see dedup.h), as executors call it
+  std::string against_policy;  // --against-policy: the filter's thresholds for --against
 };
 
 // Executors: offline jobs as tasks, run in this process or submitted as Slurm jobs.
@@ -399,6 +401,11 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
             : d.stage == "cluster" ? DedupOptions::Stage::kCluster
             : d.stage == "write" ? DedupOptions::Stage::kWrite : DedupOptions::Stage::kAll;
   if (Status s = ApplyDedupPreset(d.preset, &o); !s.ok()) return Fail(s);
+  if (!d.against_policy.empty()) {
+    auto policy = LoadPolicyFile(d.against_policy, FilterOptions());
+    if (!policy.ok()) return Fail(policy.status());
+    o.against_options = std::move(*policy);
+  }
   // Explicit similarity flags win over the preset.
   for (const auto& name : explicit_params) {
     if (name == "shingle-size") o.shingle_size = d.o.shingle_size;
@@ -586,6 +593,10 @@ int main(int argc, char** argv) {
   dedup->add_option("--max-copies", dd.o.max_copies, "Members kept per cluster")->capture_default_str();
   auto* against = dedup->add_option("--against", dd.o.against_index,
                                     "Also remove documents that are near copies of, or contain passages from, this doppel index");
+  dedup->add_option("--against-policy", dd.against_policy,
+                    "With --against: a policy file (as doppel-filter reads it) setting what counts as a match: "
+                    "documents whose check redacts or blocks under it are removed")
+      ->needs(against);
   dedup->add_option("--against-common", dd.o.against_common,
                     "With --against: an index of common code whose shapes are boilerplate, not contamination (see README)")
       ->needs(against);

@@ -378,6 +378,20 @@ TEST_CASE("dedup: --against removes documents holding passages of an index", "[d
   CHECK(removed.at("contaminated") == "index");
   CHECK(Contains(ReadFile(tmp / "out/removed.jsonl"), R"("source":"eval-1")"));
   CHECK(Contains(ReadFile(tmp / "out/train.jsonl"), "\"clean\""));
+
+  // --against-policy sets what counts: a passage must be 200 tokens here, so this one stays.
+  WriteFile(tmp / "lenient.json",
+            R"({"text": {"redact_tokens": 200, "min_span_tokens": 200, "redact_containment": 1, "block_containment": 1}})");
+  r = Dedup("--output " + Quote(tmp / "lenient") + " --against " + Quote(tmp / "idx") + " --against-policy " +
+            Quote(tmp / "lenient.json") + " " + Quote(tmp / "train.jsonl"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Removed(tmp / "lenient").empty());
+  WriteFile(tmp / "typo.json", R"({"text": {"redact_token": 200}})");
+  r = Dedup("--output " + Quote(tmp / "typo") + " --against " + Quote(tmp / "idx") + " --against-policy " +
+            Quote(tmp / "typo.json") + " " + Quote(tmp / "train.jsonl"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "redact_token"));
 }
 
 TEST_CASE("dedup: --against-common makes code that common code shares no contamination", "[dedup]") {
