@@ -123,7 +123,7 @@ bool Emit(const Flags& f, Verdict& v, std::string_view text) {
     line += "\n";
     std::fwrite(line.data(), 1, line.size(), stdout);
   }
-  return v.action == Action::kRedact || v.action == Action::kBlock;
+  return Flagging(v.action);
 }
 
 // An index without documents allows everything: say so, since a gate on it passes every input

@@ -21,6 +21,9 @@ enum class Action : uint8_t {
 
 std::string_view ActionName(Action a);
 
+// Redact or block: the answer reproduces protected content (generation should stop, a gate fails).
+inline bool Flagging(Action a) { return a == Action::kRedact || a == Action::kBlock; }
+
 // A byte range, half-open, with the 1-based inclusive lines it touches.
 struct TextRange {
   uint32_t start = 0;

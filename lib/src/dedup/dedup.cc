@@ -251,7 +251,7 @@ class Sketcher {
         it->error = v.status();  // an index failure: the run stops
         return;
       }
-      if (v->severity >= Action::kRedact) {
+      if (Flagging(v->severity)) {
         it->head.status = kIndexMatch;
         const Span* best = nullptr;
         for (const auto& sp : v->spans) {

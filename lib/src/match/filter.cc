@@ -1067,6 +1067,16 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
   return family(a) == family(b);
 }
 
+// Where the line holding offset `at` of `t` begins, and the '\n' that ends it (or the text's end).
+size_t LineStart(std::string_view t, size_t at) {
+  while (at > 0 && t[at - 1] != '\n') --at;
+  return at;
+}
+size_t LineEnd(std::string_view t, size_t at) {
+  const size_t nl = t.find('\n', at);
+  return nl == std::string_view::npos ? t.size() : nl;
+}
+
 // For each token of a code stream, the index of the token that closes or opens the same block or
 // bracket (-1 for others): blocks as the language's table has them (not indented ones, which
 // have no closing token to lose), and ( ) [ ] (and { } where braces are not blocks).
@@ -1109,14 +1119,8 @@ std::vector<int32_t> PairedTokens(std::string_view text, const Stream& st) {
 void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner, uint32_t* b,
                        uint32_t* e) {
   if (q.empty() || *e <= *b) return;
-  auto line_start = [&](size_t at) {
-    while (at > 0 && text[at - 1] != '\n') --at;
-    return static_cast<uint32_t>(at);
-  };
-  auto line_end = [&](size_t at) {  // the '\n' that ends the line holding `at`, or the text's end
-    const size_t nl = text.find('\n', at);
-    return static_cast<uint32_t>(nl == std::string_view::npos ? text.size() : nl);
-  };
+  auto line_start = [&](size_t at) { return static_cast<uint32_t>(LineStart(text, at)); };
+  auto line_end = [&](size_t at) { return static_cast<uint32_t>(LineEnd(text, at)); };
   auto first_at = [&](uint32_t at) {  // the first token beginning at or after `at`
     return static_cast<size_t>(
         std::lower_bound(q.begin(), q.end(), at, [](const Token& t, uint32_t x) { return t.begin < x; }) - q.begin());
@@ -1171,10 +1175,8 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
 // (decorators) stay at or after `floor`, the end of the passage redacted before this one.
 void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, const Language* lang,
                      const std::string& marker) {
-  size_t line_b = b;
-  while (line_b > 0 && (*out)[line_b - 1] != '\n') --line_b;
-  size_t line_e = e;
-  while (line_e < out->size() && (*out)[line_e] != '\n') ++line_e;
+  size_t line_b = LineStart(*out, b);
+  const size_t line_e = LineEnd(*out, e);
   // The marker keeps the first line's indentation, and its block quote markers when every
   // replaced line is quoted (code in "> ```py").
   bool quoted = false;
@@ -1204,11 +1206,7 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
     return l;
   };
   // The line that ends just before the line beginning at `begin` (> 0).
-  auto line_above = [&](size_t begin) {
-    size_t prev = begin - 1;
-    while (prev > 0 && (*out)[prev - 1] != '\n') --prev;
-    return line_at(prev);
-  };
+  auto line_above = [&](size_t begin) { return line_at(LineStart(*out, begin - 1)); };
   // Decorator and annotation lines (`@name...`, in the languages whose table names the
   // decorator token) just above the first line at its indentation belong to the code replaced:
   // left behind, they would decorate the next definition (or, before a comment, not parse). A
@@ -1325,8 +1323,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     pass.lexed_code = true;
     pass.stop_when_flagged = true;
     Result<Verdict> first = Check(text, pass);
-    auto flags = [](Action a) { return a == Action::kRedact || a == Action::kBlock; };
-    if (!first.ok() || !(first->partial || flags(first->action) || flags(first->severity))) return first;
+    if (!first.ok() || !(first->partial || Flagging(first->action) || Flagging(first->severity))) return first;
     pass.lexed_code = false;
     pass.stop_when_flagged = false;
     return Check(text, pass);

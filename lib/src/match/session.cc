@@ -41,12 +41,11 @@ Result<SessionUpdate> Session::CheckPrefix(size_t end,
   request.options = options_.options ? &*options_.options : nullptr;
   request.deadline = deadline;
   DOPPEL_ASSIGN_OR_RETURN(Verdict v, filter_.Check(std::string_view(text_).substr(0, end), request));
-  auto flags = [](const Verdict& x) { return x.action == Action::kRedact || x.action == Action::kBlock; };
   const size_t passed = last_.checked_bytes;  // the last check before this one did not flag
   last_.verdict = std::move(v);
   last_.checked_bytes = end;
   last_.checked = true;
-  if (!last_.flagged && flags(last_.verdict)) {
+  if (!last_.flagged && Flagging(last_.verdict.action)) {
     last_.flagged = true;
     last_.flagged_at = end;
     // Checks are spaced, so the answer may have crossed the threshold well before `end`: find
@@ -69,7 +68,7 @@ Result<SessionUpdate> Session::CheckPrefix(size_t end,
       const size_t mid = lo + (hi - lo) / 2;
       Result<Verdict> probe = filter_.Check(std::string_view(text_).substr(0, cuts[mid]), request);
       if (!probe.ok()) break;
-      if (flags(*probe)) hi = mid;
+      if (Flagging(probe->action)) hi = mid;
       else lo = mid + 1;
     }
     if (hi < cuts.size()) last_.flagged_at = cuts[hi];

@@ -680,7 +680,7 @@ Status CheckInputs(const Filter& filter, const std::vector<std::string>& inputs,
                   if (!it.error.ok()) continue;
                   it.verdict = CheckDocument(filter, it.doc, o.lexer_first);
                   if (describe && it.verdict.ok() &&
-                      (it.verdict->action == Action::kRedact || it.verdict->action == Action::kBlock)) {
+                      Flagging(it.verdict->action)) {
                     it.flagged = Describe(filter.index(), it.doc, *it.verdict);
                   }
                 }
@@ -834,7 +834,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
             }
             return true;
           }
-          const bool is_flagged = it.verdict->action == Action::kRedact || it.verdict->action == Action::kBlock;
+          const bool is_flagged = Flagging(it.verdict->action);
           t.Add(it.doc, *it.verdict, is_flagged, ordinal);
           if (it.flagged) flagged.push_back(std::move(it.flagged));
           if (o.on_progress) o.on_progress(t.sum.documents, t.sum.bytes, t.sum.flagged);
