@@ -1252,6 +1252,82 @@ TEST_CASE("code: a common shape that keeps one source's own names and strings is
   CHECK(shared.action == Action::kAnnotate);
 }
 
+TEST_CASE("code: comment gaps are the words between tokens, however wrapped or delimited") {
+  const Language* c = LookupLanguage("c");
+  REQUIRE(c != nullptr);
+  auto gaps_of = [&](const std::string& code) {
+    Tokens tokens;
+    REQUIRE(NewCodeTokenizer(c)->Tokenize(code, &tokens).ok());
+    std::vector<CommentGap> gaps;
+    CommentGaps(code, tokens, 0, code.size(), &gaps);
+    return std::make_pair(tokens, gaps);
+  };
+  const std::string commented = "int f(int x) {\n  // Clamp the value to the range the\n  // device accepts.\n  return x;\n}\n";
+  const auto [lines_tokens, lines] = gaps_of(commented);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].words == 9);
+  // The gap precedes `return`.
+  CHECK(commented.substr(lines_tokens[lines[0].before].begin, 6) == "return");
+  const auto [block_tokens, block] =
+      gaps_of("int f(int x) {\n  /* Clamp the value to the\n   * range the device accepts. */\n  return x;\n}\n");
+  REQUIRE(block.size() == 1);
+  CHECK(block[0].hash == lines[0].hash);
+  CHECK(block[0].before == lines[0].before);
+  // Other words are another comment; a short one (`// ok`) is none.
+  const auto [other_tokens, other] =
+      gaps_of("int f(int x) {\n  // Clamp the value to the range the\n  // driver accepts.\n  return x; // ok\n}\n");
+  REQUIRE(other.size() == 1);
+  CHECK(other[0].hash != lines[0].hash);
+  // Strings are tokens, not gaps; the gap before the first token counts, bounded by `begin`.
+  const std::string lead = "// A helper that clamps values.\nint g(void) { return \"a string long enough\"[0]; }\n";
+  const auto [lead_tokens, lead_gaps] = gaps_of(lead);
+  REQUIRE(lead_gaps.size() == 1);
+  CHECK(lead_gaps[0].before == 0);
+  std::vector<CommentGap> bounded;
+  CommentGaps(lead, lead_tokens, lead.find('\n'), lead.size(), &bounded);
+  CHECK(bounded.empty());
+}
+
+TEST_CASE("code: a common shape that keeps one source's comments is that source's code") {
+  // Sixty protected Python files share one shape; each function's docstring is its own.
+  TempDir dir;
+  auto doc = [](const std::string& i) {
+    return "Read the settings file number " + i + " from the disk of this machine and return its whole text unchanged to the caller.";
+  };
+  auto helper = [](const std::string& n, const std::string& docstring) {
+    return "def load" + n + "(path" + n + ", mode" + n + "):\n    \"\"\"" + docstring + "\"\"\"\n    with open(path" + n +
+           ", mode" + n + ") as f" + n + ":\n        return f" + n + ".read()\n";
+  };
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 60; ++i) files.emplace_back("pkg/file" + std::to_string(i) + ".py", helper(std::to_string(i), doc(std::to_string(i))));
+  WriteCodeIndex(dir / "idx", files, "python");
+  // Renamed, file 0's docstring kept but wrapped otherwise: its 21 words are two rare items.
+  std::string wrapped = doc("0");
+  wrapped.replace(wrapped.find(" from the disk"), 1, "\n    ");
+  const std::string copy = "def fetch(src, how):\n    \"\"\"" + wrapped + "\n    \"\"\"\n    with open(src, how) as fh:\n        return fh.read()\n";
+  const Verdict v = CheckWith(dir / "idx", FilterOptions{}, copy, "python");
+  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
+  REQUIRE(!v.spans.empty());
+  CHECK(v.spans.front().source_name == "pkg/file0.py");
+  // The same without rare items, or with a docstring of its own: the shape alone is common.
+  FilterOptions off;
+  off.code_rare_items = 0;
+  CHECK(CheckWith(dir / "idx", off, copy, "python").action == Action::kAnnotate);
+  const std::string reworded = helper("Mine", "Reads the file at the given path and gives back everything it holds, as one string.");
+  CHECK(CheckWith(dir / "idx", FilterOptions{}, reworded, "python").action == Action::kAnnotate);
+  // A comment of fewer than eight words is one item, short of the two needed.
+  std::vector<std::pair<std::string, std::string>> brief;
+  for (int i = 0; i < 60; ++i) brief.emplace_back("b/f" + std::to_string(i) + ".py", helper("B" + std::to_string(i), "Reads settings file number " + std::to_string(i) + " whole."));
+  WriteCodeIndex(dir / "brief", brief, "python");
+  CHECK(CheckWith(dir / "brief", FilterOptions{}, helper("Z", "Reads settings file number 0 whole."), "python").action ==
+        Action::kAnnotate);
+  // A docstring every file holds is no rare item.
+  std::vector<std::pair<std::string, std::string>> same;
+  for (int i = 0; i < 60; ++i) same.emplace_back("s/f" + std::to_string(i) + ".py", helper("S" + std::to_string(i), doc("all")));
+  WriteCodeIndex(dir / "same", same, "python");
+  CHECK(CheckWith(dir / "same", FilterOptions{}, helper("Q", doc("all")), "python").action == Action::kAnnotate);
+}
+
 TEST_CASE("code: with min_literal_agreement, a renamed shape with other literal values only annotates") {
   TempDir dir;
   const std::string protected_code =

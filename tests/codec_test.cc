@@ -510,6 +510,17 @@ TEST_CASE("codec: a manifest with another tokenizer or format is Incompatible na
   CHECK(uni.code() == Status::Code::kIncompatible);
   CHECK(Contains(uni.message(), "1.0.0"));
   CHECK(Contains(uni.message(), utf8proc_unicode_version()));
+
+  // An index written before comments were posted has no code_spellings line: rebuilt, not misread.
+  std::string before_comments = m;
+  const size_t at = before_comments.find("code_spellings=");
+  REQUIRE(at != std::string::npos);
+  before_comments.erase(at, before_comments.find('\n', at) + 1 - at);
+  const Status old = codec::DecodeManifest(before_comments, &p);
+  CHECK(old.code() == Status::Code::kIncompatible);
+  CHECK(Contains(old.message(), "code_spellings is names-strings"));
+  CHECK(Contains(old.message(), "comments-v1"));
+  CHECK(Contains(old.message(), "rebuild the index"));
 }
 
 TEST_CASE("codec: malformed manifests are Corruption", "[codec][manifest]") {

@@ -49,4 +49,21 @@ uint64_t NumberTokenHash();
 // The hash of a keyword or operator token, which code tokens keep verbatim ("{", "return").
 uint64_t VerbatimTokenHash(std::string_view text);
 
+// Comments and docstrings, which code tokens leave out: the words of the text between two
+// tokens. A word is a run of letters, digits, `_` and non-ASCII bytes; delimiters (`//`, `#`,
+// `*`, quotes), punctuation and whitespace only separate words, so a comment re-wrapped,
+// re-indented or moved between `//` and `/* */` keeps its words. A renamed copy keeps its
+// source's comments more often than not, and a long one is as telling as a rare name.
+struct CommentGap {
+  uint64_t hash = 0;    // of the words, in order
+  uint32_t words = 0;
+  uint32_t before = 0;  // the token the gap precedes (tokens.size(): after the last one)
+};
+// Gaps of at least this many word bytes are comment gaps (shorter ones are `// end`, `# noqa`).
+inline constexpr uint32_t kCommentGapMinBytes = 16;
+// The comment gaps of `tokens` (offsets into `text`), the first from `begin`, the last to `end`.
+void CommentGaps(std::string_view text, const Tokens& tokens, size_t begin, size_t end, std::vector<CommentGap>* out);
+// The spelling tag of a comment gap's posting (DocumentSketcher::SpellingKey(hash, this)).
+uint64_t CommentGapHash();
+
 }  // namespace doppel

@@ -30,7 +30,7 @@ struct SketchedDocument {
   // Code: SpellingKey of each distinct identifier and string literal spelling, sorted. Stored
   // as code postings beside the fingerprints, so a spelling's posting list counts the code
   // documents that use it: a copy that keeps names and strings few documents use is told from
-  // code that merely shares a shape.
+  // code that merely shares a shape. Its comment gaps (CommentGaps) are posted the same way.
   std::vector<uint64_t> spelling_keys;
   std::string token_stream;             // code: the encoded tokens (doppel/token_stream.h)
 };

@@ -65,6 +65,7 @@ class JoinedName {
 const uint64_t kId = Hash("\x01ID");
 const uint64_t kStr = Hash("\x01STR");
 const uint64_t kNum = Hash("\x01NUM");
+const uint64_t kCommentGap = Hash("\x01COMMENT");  // a comment gap's spelling tag (never a token)
 
 // Punctuation formatters add and remove without changing the code: statement semicolons
 // (optional in JavaScript and TypeScript, where Prettier adds them and standard style drops
@@ -1869,5 +1870,33 @@ uint64_t IdentifierTokenHash() { return kId; }
 uint64_t StringTokenHash() { return kStr; }
 uint64_t NumberTokenHash() { return kNum; }
 uint64_t VerbatimTokenHash(std::string_view text) { return Hash(text); }
+uint64_t CommentGapHash() { return kCommentGap; }
+
+void CommentGaps(std::string_view text, const Tokens& tokens, size_t begin, size_t end, std::vector<CommentGap>* out) {
+  out->clear();
+  end = std::min(end, text.size());
+  auto word_byte = [](unsigned char c) { return c >= 0x80 || c == '_' || std::isalnum(c) != 0; };
+  for (size_t i = 0; i <= tokens.size(); ++i) {
+    const size_t from = i == 0 ? begin : std::max<size_t>(begin, tokens[i - 1].end);
+    const size_t to = i == tokens.size() ? end : std::min<size_t>(end, tokens[i].begin);
+    if (from >= to) continue;
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    uint32_t words = 0, bytes = 0;
+    for (size_t at = from; at < to;) {
+      if (!word_byte(static_cast<unsigned char>(text[at]))) {
+        ++at;
+        continue;
+      }
+      const size_t w = at;
+      while (at < to && word_byte(static_cast<unsigned char>(text[at]))) ++at;
+      if (words > 0) XXH3_64bits_update(&st, " ", 1);
+      XXH3_64bits_update(&st, text.data() + w, at - w);
+      ++words;
+      bytes += static_cast<uint32_t>(at - w);
+    }
+    if (bytes >= kCommentGapMinBytes) out->push_back({XXH3_64bits_digest(&st), words, static_cast<uint32_t>(i)});
+  }
+}
 
 }  // namespace doppel

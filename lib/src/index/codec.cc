@@ -290,6 +290,7 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
                                      // v5: rows of a table cut from its initializer are lexed;
                                      // v6: C#'s implicit lambda parameters are names, adjacent
                                      // string literals a language joins are one literal
+      {"code_spellings", "comments-v1"},  // comment gaps posted beside names and strings
       {"grammars", std::string(GrammarsVersion())},
       {"unicode", utf8proc_unicode_version()},
       {"hash_seed", std::to_string(p.hash_seed)},
@@ -351,9 +352,14 @@ Status DecodeManifest(std::string_view text, SketchParams* p) {
     return Status::OK();
   };
   const auto expected = ManifestFields(SketchParams{});
-  for (const char* key : {"format", "text_tokenizer", "unicode", "code_tokenizer", "grammars"}) {
+  for (const char* key : {"format", "text_tokenizer", "unicode", "code_tokenizer", "code_spellings", "grammars"}) {
     std::string v;
-    DOPPEL_RETURN_IF_ERROR(get(key, &v));
+    // Indexes written before comment gaps were posted have no code_spellings line.
+    if (std::string_view(key) == "code_spellings" && fields.count(key) == 0) {
+      v = "names-strings";
+    } else {
+      DOPPEL_RETURN_IF_ERROR(get(key, &v));
+    }
     if (v != expected.at(key)) {
       return Status::Incompatible(std::string("index ") + key + " is " + v + ", this build uses " +
                                   expected.at(key) + "; rebuild the index");

@@ -365,6 +365,13 @@ struct Stream {
   std::string language;
   Tokens tokens;
   std::vector<uint64_t> hashes;
+  uint32_t text_begin = 0, text_end = 0;  // code: the block's bytes in the answer
+};
+
+// An answer's comment gap (CommentGaps) with its posting: the code documents that hold it.
+struct AnswerComment {
+  CommentGap gap;
+  const Posting* posting;
 };
 
 // A language's block tokens (Language::block_start ...) as token hashes.
@@ -1004,14 +1011,19 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
 // looked up once per check and spelling.
 class SpellingFrequencies {
  public:
+  static constexpr uint32_t kCommentWordsPerItem = 8;
   SpellingFrequencies(const Index& index, const DocumentSketcher& sketcher) : index_(index), sketcher_(sketcher) {}
 
   // The rare items of span `a` (FilterOptions::code_rare_items): the distinct identifiers, and
   // string literals of at least o.code_literal_bytes bytes, aligned to the same spelling in the
   // source, that at most o.code_name_df protected code documents use.
   // Pairs `skip` marks (foreign imports; empty: none) are not looked at.
+  // A comment gap of the answer inside the span (or just before it) that the source holds too
+  // and at most o.code_name_df protected documents hold counts one item for every
+  // kCommentWordsPerItem words (one at least): a sentence copied whole is as telling as a name.
   Status RareItems(const AlignedSpan& a, const std::vector<char>& skip, const Tokens& q, const Tokens& s,
-                   const FilterOptions& o, uint32_t* items) {
+                   const std::vector<AnswerComment>& comments, uint32_t source_id, const FilterOptions& o,
+                   uint32_t* items) {
     static const uint64_t kId = IdentifierTokenHash(), kStr = StringTokenHash();
     std::vector<uint64_t> keys;
     for (size_t i = 0; i < a.pairs.size(); ++i) {
@@ -1038,6 +1050,13 @@ class SpellingFrequencies {
     for (uint64_t k : keys) {
       const uint32_t df = df_.at(k);
       *items += df > 0 && df <= o.code_name_df;
+    }
+    for (const AnswerComment& c : comments) {
+      if (c.gap.before < a.q_begin || c.gap.before >= a.q_end) continue;
+      const Posting& p = *c.posting;
+      if (p.saturated || p.df() > o.code_name_df) continue;
+      if (!std::binary_search(p.ids.begin(), p.ids.end(), source_id)) continue;
+      *items += std::max<uint32_t>(1, c.gap.words / kCommentWordsPerItem);
     }
     return Status::OK();
   }
@@ -1346,6 +1365,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     const Language* l = LookupLanguage(language);
     st.language = l ? l->name : "";
     DOPPEL_RETURN_IF_ERROR(code_tokenizer(st.language).Tokenize(text, &st.tokens));
+    st.text_end = static_cast<uint32_t>(text.size());
     streams.push_back(std::move(st));
   } else {
     Stream prose;
@@ -1361,6 +1381,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         const Language* l = LookupLanguage(seg.language);
         code.language = l ? l->name : "";
         const Tokenizer& tokenizer = code_tokenizer(code.language);
+        code.text_begin = static_cast<uint32_t>(seg.begin);
+        code.text_end = static_cast<uint32_t>(seg.end);
         if (seg.prefix.empty()) {
           DOPPEL_RETURN_IF_ERROR(tokenizer.Tokenize(body, &code.tokens, seg.begin, seg.line));
         } else {
@@ -1482,6 +1504,22 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       for (const auto& p : *list) max_ids += counted(p) ? p.ids.size() : 0;
     }
     for (const auto& p : spelling_postings) max_ids += p.ids.size();
+    // The answer's comments (with rare items on): their postings tell which documents hold
+    // them, and a rare one selects its documents as a fingerprint does.
+    std::vector<Posting> comment_postings;
+    std::vector<AnswerComment> comments;
+    if (st.kind == Kind::kCode && o.code_rare_items > 0) {
+      std::vector<CommentGap> gaps;
+      CommentGaps(text, st.tokens, st.text_begin, st.text_end, &gaps);
+      std::vector<uint64_t> keys;
+      for (const CommentGap& g : gaps) keys.push_back(sketcher_.SpellingKey(g.hash, CommentGapHash()));
+      DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, keys, &comment_postings));
+      spelling_df.Remember(keys, comment_postings);
+      for (size_t i = 0; i < gaps.size(); ++i) comments.push_back({gaps[i], &comment_postings[i]});
+      for (const auto& p : comment_postings) {
+        if (!p.saturated && p.df() <= o.code_name_df) max_ids += p.ids.size();
+      }
+    }
     // The counts live in the thread's slots (CandidateCounts): they are done with before any
     // index read below, where a sharded index's parallel lookups may run another check here.
     std::vector<Candidate> ranked;
@@ -1492,6 +1530,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         for (uint32_t id : p.ids) ++cands[id].hits;
       }
       for (const auto& p : spelling_postings) {
+        for (uint32_t id : p.ids) ++cands[id].hits;
+      }
+      for (const auto& p : comment_postings) {
+        if (p.saturated || p.df() > o.code_name_df) continue;
         for (uint32_t id : p.ids) ++cands[id].hits;
       }
       for (const auto& p : band_postings) {
@@ -1789,7 +1831,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                      JointlyRare(fps, fp_gram, gram_postings, gram_k, a.q_begin, a.q_end, c.id, o.code_whole_joint_df);
           if (!own && o.code_rare_items > 0) {
             uint32_t items = 0;
-            DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, foreign_pairs, st.tokens, src_tokens, o, &items));
+            DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, foreign_pairs, st.tokens, src_tokens, comments, c.id, o, &items));
             own = items >= o.code_rare_items;
             if (!own && under_minimum) f.counts = false;
           }

@@ -106,6 +106,12 @@ Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
   if (doc.kind == Kind::kCode) {
     if (!EncodeTokenStream(tokens, &out->token_stream)) out->token_stream.clear();
     SpellingKeys(tokens, &out->spelling_keys);
+    // Comment gaps are posted as spellings, so a comment's posting list counts the code
+    // documents that hold it (the rare items of Filter::Check).
+    thread_local std::vector<CommentGap> gaps;
+    CommentGaps(doc.text, tokens, 0, doc.text.size(), &gaps);
+    for (const CommentGap& g : gaps) out->spelling_keys.push_back(SpellingKey(g.hash, CommentGapHash()));
+    SortUnique(&out->spelling_keys);
   }
   SortUnique(&out->fingerprints);
   out->doc = std::move(doc);
