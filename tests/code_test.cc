@@ -1309,6 +1309,12 @@ TEST_CASE("code: a common shape that keeps one source's comments is that source'
   CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
   REQUIRE(!v.spans.empty());
   CHECK(v.spans.front().source_name == "pkg/file0.py");
+  // File 37's: among sixty candidates of one shape (twelve are aligned, the first ids), its
+  // docstring selects it.
+  const Verdict later = CheckWith(dir / "idx", FilterOptions{}, helper("Mine", doc("37")), "python");
+  CHECK((later.action == Action::kRedact || later.action == Action::kBlock));
+  CHECK(std::any_of(later.spans.begin(), later.spans.end(),
+                    [](const Span& sp) { return sp.source_name == "pkg/file37.py" && sp.counts; }));
   // The same without rare items, or with a docstring of its own: the shape alone is common.
   FilterOptions off;
   off.code_rare_items = 0;

@@ -1505,7 +1505,15 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
     for (const auto& p : spelling_postings) max_ids += p.ids.size();
     // The answer's comments (with rare items on): their postings tell which documents hold
-    // them, and a rare one selects its documents as a fingerprint does.
+    // them. In a stream too short for winnowing to promise min_candidate_hits fingerprints
+    // shared with its source (one per window + k - 1 tokens), a rare one also selects its
+    // documents as a fingerprint does: a short function's comment may be all that tells it
+    // apart. (In longer answers the extra candidates cost alignments and found no more
+    // copies; a short stream's rare names as selectors found two more verbatim copies and
+    // flagged two more short functions of other packages, by API names a small corpus holds
+    // rarely: not taken.)
+    const bool comments_select =
+        st.kind == Kind::kCode && st.tokens.size() < size_t{o.min_candidate_hits} * (index_->params().window + gram_k - 1);
     std::vector<Posting> comment_postings;
     std::vector<AnswerComment> comments;
     if (st.kind == Kind::kCode && o.code_rare_items > 0) {
@@ -1517,7 +1525,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       spelling_df.Remember(keys, comment_postings);
       for (size_t i = 0; i < gaps.size(); ++i) comments.push_back({gaps[i], &comment_postings[i]});
       for (const auto& p : comment_postings) {
-        if (!p.saturated && p.df() <= o.code_name_df) max_ids += p.ids.size();
+        if (comments_select && !p.saturated && p.df() <= o.code_name_df) max_ids += p.ids.size();
       }
     }
     // The counts live in the thread's slots (CandidateCounts): they are done with before any
@@ -1533,7 +1541,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         for (uint32_t id : p.ids) ++cands[id].hits;
       }
       for (const auto& p : comment_postings) {
-        if (p.saturated || p.df() > o.code_name_df) continue;
+        if (!comments_select || p.saturated || p.df() > o.code_name_df) continue;
         for (uint32_t id : p.ids) ++cands[id].hits;
       }
       for (const auto& p : band_postings) {
