@@ -512,11 +512,12 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "together weighs every matched token fully, under the span minimum too (0: off)")
       ->capture_default_str();
   cmd->add_option("--code-rare-items", f.options.code_rare_items,
-                  "A code span holding this many names and strings of its source that few protected documents "
-                  "use (--code-name-df) weighs every matched token fully (0: off)")
+                  "A code span holding this many names, strings and comments of its source that few protected "
+                  "documents use (--code-name-df; a comment is one item per 8 words) weighs every matched token "
+                  "fully (0: off)")
       ->capture_default_str();
   cmd->add_option("--code-name-df", f.options.code_name_df,
-                  "A name or string is a rare item when at most this many protected code documents use it")
+                  "A name, string or comment is a rare item when at most this many protected code documents use it")
       ->capture_default_str();
   cmd->add_option("--code-literal-bytes", f.options.code_literal_bytes,
                   "Strings shorter than this many bytes (quotes included) are no rare items")

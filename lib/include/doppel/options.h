@@ -144,9 +144,11 @@ struct FilterOptions {
   // comment of the answer inside the span (or just before it) that the source holds and at most
   // code_name_df documents hold is one rare item for every 8 of its words (one at least). A
   // copy that keeps its names (verbatim, reformatted) or its messages, comments and docstrings
-  // (renamed too) is thus caught when its shape alone is common (bench/README.md). Rare comments
-  // also select candidates, each counting as a shared fingerprint. A code answer most of whose fingerprints are boilerplate
-  // (a table, repetitive code) also selects candidates through its names and strings (of any
+  // (renamed too) is thus caught when its shape alone is common (bench/README.md). In a code
+  // block under min_candidate_hits x (window + code_gram_size - 1) tokens, too short for
+  // winnowing to promise that many shared fingerprints, rare comments also select candidates,
+  // each counting as a shared fingerprint. A code answer most of whose fingerprints are
+  // boilerplate (a table, repetitive code) also selects candidates through its names and strings (of any
   // length) that at most code_name_df documents use, each counting as a shared fingerprint
   // toward min_candidate_hits, and is aligned on tokens that keep their literal values (every
   // row of a table has one abstracted shape); its spans still need rare items to weigh fully.
