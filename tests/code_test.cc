@@ -1286,6 +1286,21 @@ TEST_CASE("code: comment gaps are the words between tokens, however wrapped or d
   std::vector<CommentGap> bounded;
   CommentGaps(lead, lead_tokens, lead.find('\n'), lead.size(), &bounded);
   CHECK(bounded.empty());
+  // A byte order mark, no-break spaces and Unicode quotes and dashes separate words as ASCII
+  // spaces and punctuation do; other non-ASCII letters are words.
+  const auto [bom_tokens, bom] = gaps_of("\xEF\xBB\xBF" + lead);
+  REQUIRE(bom.size() == 1);
+  CHECK(bom[0].hash == lead_gaps[0].hash);
+  const auto [nbsp_tokens, nbsp] = gaps_of(
+      "int f(int x) {\n\xC2\xA0\xC2\xA0// Clamp the value to the range the\n  // \xE2\x80\x9C"
+      "device\xE2\x80\x9D accepts \xE2\x80\x94\n  return x;\n}\n");
+  REQUIRE(nbsp.size() == 1);
+  CHECK(nbsp[0].hash == lines[0].hash);
+  const auto [accent_tokens, accent] =
+      gaps_of("int f(int x) {\n  // Clamp the valu\xC3\xA9 to the range the\n  // device accepts.\n  return x;\n}\n");
+  REQUIRE(accent.size() == 1);
+  CHECK(accent[0].hash != lines[0].hash);
+  CHECK(accent[0].words == 9);
 }
 
 TEST_CASE("code: a common shape that keeps one source's comments is that source's code") {
@@ -1327,6 +1342,11 @@ TEST_CASE("code: a common shape that keeps one source's comments is that source'
   WriteCodeIndex(dir / "brief", brief, "python");
   CHECK(CheckWith(dir / "brief", FilterOptions{}, helper("Z", "Reads settings file number 0 whole."), "python").action ==
         Action::kAnnotate);
+  // ... also when the answer repeats it: one comment, one item.
+  const std::string twice =
+      "def loadZ(pathZ, modeZ):\n    \"\"\"Reads settings file number 0 whole.\"\"\"\n    with open(pathZ, modeZ) as fZ:\n"
+      "        # Reads settings file number 0 whole.\n        return fZ.read()\n";
+  CHECK(CheckWith(dir / "brief", FilterOptions{}, twice, "python").action == Action::kAnnotate);
   // A docstring every file holds is no rare item.
   std::vector<std::pair<std::string, std::string>> same;
   for (int i = 0; i < 60; ++i) same.emplace_back("s/f" + std::to_string(i) + ".py", helper("S" + std::to_string(i), doc("all")));

@@ -50,8 +50,9 @@ uint64_t NumberTokenHash();
 uint64_t VerbatimTokenHash(std::string_view text);
 
 // Comments and docstrings, which code tokens leave out: the words of the text between two
-// tokens. A word is a run of letters, digits, `_` and non-ASCII bytes; delimiters (`//`, `#`,
-// `*`, quotes), punctuation and whitespace only separate words, so a comment re-wrapped,
+// tokens. A word is a run of letters, digits, `_` and other non-ASCII characters; delimiters
+// (`//`, `#`, `*`, quotes), punctuation, whitespace (no-break and Unicode spaces too), Unicode
+// dashes and quotes and a byte order mark only separate words, so a comment re-wrapped,
 // re-indented or moved between `//` and `/* */` keeps its words. A renamed copy keeps its
 // source's comments more often than not, and a long one is as telling as a rare name.
 struct CommentGap {

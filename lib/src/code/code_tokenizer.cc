@@ -1875,7 +1875,20 @@ uint64_t CommentGapHash() { return kCommentGap; }
 void CommentGaps(std::string_view text, const Tokens& tokens, size_t begin, size_t end, std::vector<CommentGap>* out) {
   out->clear();
   end = std::min(end, text.size());
-  auto word_byte = [](unsigned char c) { return c >= 0x80 || c == '_' || std::isalnum(c) != 0; };
+  // Bytes from `at` that separate words rather than make them: ASCII other than letters, digits
+  // and `_`, and the UTF-8 of a byte order mark, a no-break space, U+2000-U+206F (spaces,
+  // dashes, curly quotes, ellipsis) and the ideographic space, which editors and chat windows
+  // put in for ASCII ones. 0: a word byte.
+  auto separator = [&](size_t at, size_t to) -> size_t {
+    const auto b = [&](size_t k) { return at + k < to ? static_cast<unsigned char>(text[at + k]) : 0; };
+    const unsigned char c = b(0);
+    if (c < 0x80) return c == '_' || std::isalnum(c) != 0 ? 0 : 1;
+    if (c == 0xC2 && b(1) == 0xA0) return 2;
+    if (c == 0xEF && b(1) == 0xBB && b(2) == 0xBF) return 3;
+    if (c == 0xE2 && (b(1) == 0x80 || b(1) == 0x81) && b(2) >= 0x80 && b(2) <= 0xBF) return 3;
+    if (c == 0xE3 && b(1) == 0x80 && b(2) == 0x80) return 3;
+    return 0;
+  };
   for (size_t i = 0; i <= tokens.size(); ++i) {
     const size_t from = i == 0 ? begin : std::max<size_t>(begin, tokens[i - 1].end);
     const size_t to = i == tokens.size() ? end : std::min<size_t>(end, tokens[i].begin);
@@ -1884,12 +1897,12 @@ void CommentGaps(std::string_view text, const Tokens& tokens, size_t begin, size
     XXH3_64bits_reset(&st);
     uint32_t words = 0, bytes = 0;
     for (size_t at = from; at < to;) {
-      if (!word_byte(static_cast<unsigned char>(text[at]))) {
-        ++at;
+      if (const size_t skip = separator(at, to)) {
+        at += skip;
         continue;
       }
       const size_t w = at;
-      while (at < to && word_byte(static_cast<unsigned char>(text[at]))) ++at;
+      while (at < to && separator(at, to) == 0) ++at;
       if (words > 0) XXH3_64bits_update(&st, " ", 1);
       XXH3_64bits_update(&st, text.data() + w, at - w);
       ++words;

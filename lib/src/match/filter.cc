@@ -1051,11 +1051,14 @@ class SpellingFrequencies {
       const uint32_t df = df_.at(k);
       *items += df > 0 && df <= o.code_name_df;
     }
+    std::vector<uint64_t> counted;  // a comment repeated in the span counts once
     for (const AnswerComment& c : comments) {
       if (c.gap.before < a.q_begin || c.gap.before >= a.q_end) continue;
       const Posting& p = *c.posting;
       if (p.saturated || p.df() > o.code_name_df) continue;
       if (!std::binary_search(p.ids.begin(), p.ids.end(), source_id)) continue;
+      if (std::find(counted.begin(), counted.end(), c.gap.hash) != counted.end()) continue;
+      counted.push_back(c.gap.hash);
       *items += std::max<uint32_t>(1, c.gap.words / kCommentWordsPerItem);
     }
     return Status::OK();
@@ -1519,11 +1522,18 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (st.kind == Kind::kCode && o.code_rare_items > 0) {
       std::vector<CommentGap> gaps;
       CommentGaps(text, st.tokens, st.text_begin, st.text_end, &gaps);
+      // One lookup (and one candidate hit) per distinct comment.
       std::vector<uint64_t> keys;
       for (const CommentGap& g : gaps) keys.push_back(sketcher_.SpellingKey(g.hash, CommentGapHash()));
-      DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, keys, &comment_postings));
-      spelling_df.Remember(keys, comment_postings);
-      for (size_t i = 0; i < gaps.size(); ++i) comments.push_back({gaps[i], &comment_postings[i]});
+      std::vector<uint64_t> distinct = keys;
+      std::sort(distinct.begin(), distinct.end());
+      distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+      DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, distinct, &comment_postings));
+      spelling_df.Remember(distinct, comment_postings);
+      for (size_t i = 0; i < gaps.size(); ++i) {
+        const size_t at = std::lower_bound(distinct.begin(), distinct.end(), keys[i]) - distinct.begin();
+        comments.push_back({gaps[i], &comment_postings[at]});
+      }
       for (const auto& p : comment_postings) {
         if (comments_select && !p.saturated && p.df() <= o.code_name_df) max_ids += p.ids.size();
       }
