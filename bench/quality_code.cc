@@ -356,6 +356,7 @@ bool ApplySettings(const std::string& settings, FilterOptions* fo) {
     else if (k == "code_rare_items") fo->code_rare_items = static_cast<uint32_t>(val);
     else if (k == "code_name_df") fo->code_name_df = static_cast<uint32_t>(val);
     else if (k == "code_literal_bytes") fo->code_literal_bytes = static_cast<uint32_t>(val);
+    else if (k == "code_verbatim_names") fo->code_verbatim_names = static_cast<uint32_t>(val);
     else {
       std::fprintf(stderr, "unknown setting %s\n", k.c_str());
       return false;

@@ -522,6 +522,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
   cmd->add_option("--code-literal-bytes", f.options.code_literal_bytes,
                   "Strings shorter than this many bytes (quotes included) are no rare items")
       ->capture_default_str();
+  cmd->add_option("--code-verbatim-names", f.options.code_verbatim_names,
+                  "A whole code block copied with at least this many distinct names, none renamed, needs one "
+                  "rare item instead of --code-rare-items (0: off)")
+      ->capture_default_str();
   cmd->add_option("--min-renaming-short", f.options.min_renaming_short,
                   "The --min-renaming of code spans shorter than --short-span-tokens")
       ->capture_default_str();

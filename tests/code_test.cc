@@ -1354,6 +1354,63 @@ TEST_CASE("code: a common shape that keeps one source's comments is that source'
   CHECK(CheckWith(dir / "same", FilterOptions{}, helper("Q", doc("all")), "python").action == Action::kAnnotate);
 }
 
+// A generated wrapper: the shape of every one, its own name only (`op` is shared).
+std::string Wrapper(const std::string& name, const std::string& op = "SYS_CALL") {
+  return "def " + name + "(fd, buf, size):\n    ret = invoke(" + op + ", fd, buf, size)\n    if ret < 0:\n"
+         "        raise OSError(-ret)\n    return ret\n\n";
+}
+
+TEST_CASE("code: a verbatim copy of one of sixty generated look-alikes is that file's code") {
+  // Sixty protected files hold the same wrapper, each under its own name: the shape is common,
+  // the name (one rare item) is the file's own.
+  TempDir dir;
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 60; ++i) {
+    files.emplace_back("gen/sys_" + std::to_string(i) + ".py", Wrapper("sys_call_" + std::to_string(i)));
+  }
+  WriteCodeIndex(dir / "idx", files, "python");
+  // Copied as it is: the twelve candidates aligned are those that hold its name (of sixty tied
+  // on fingerprints, the first twelve ids before), and with all its names as the source spells
+  // them, its one rare name is enough.
+  const std::string copy = Wrapper("sys_call_37");
+  const Verdict v = CheckWith(dir / "idx", FilterOptions{}, copy, "python");
+  CHECK(Flagging(v.action));
+  CHECK(std::any_of(v.spans.begin(), v.spans.end(),
+                    [](const Span& sp) { return sp.source_name == "gen/sys_37.py" && sp.counts; }));
+  // Without the rule it is a shape sixty files share: annotate.
+  FilterOptions off;
+  off.code_verbatim_names = 0;
+  CHECK(CheckWith(dir / "idx", off, copy, "python").action == Action::kAnnotate);
+  // Its name changed, nothing places it.
+  CHECK(CheckWith(dir / "idx", FilterOptions{}, Wrapper("read_block"), "python").action == Action::kAnnotate);
+  // One other name renamed: not a verbatim copy, and one rare item is short of two.
+  std::string one_renamed = copy;
+  for (size_t at; (at = one_renamed.find("buf")) != std::string::npos;) one_renamed.replace(at, 3, "data");
+  CHECK(CheckWith(dir / "idx", FilterOptions{}, one_renamed, "python").action == Action::kAnnotate);
+}
+
+TEST_CASE("code: a copy of one of many wrappers of one shape in a file is found at its own lines") {
+  // One generated file repeats the shape forty times, each wrapper with its own name and call
+  // number: the shape's fingerprints recur too often there to anchor the alignment.
+  TempDir dir;
+  std::string generated;
+  for (int i = 0; i < 40; ++i) generated += Wrapper("call_" + std::to_string(i), "SYS_" + std::to_string(i));
+  WriteCodeIndex(dir / "idx", {{"gen/calls.py", generated}, {"gen/other.py", Wrapper("other_call")}}, "python");
+  const std::string copy = Wrapper("call_27", "SYS_27");
+  const Verdict v = CheckWith(dir / "idx", FilterOptions{}, copy, "python");
+  CHECK(Flagging(v.action));
+  REQUIRE(!v.spans.empty());
+  // Wrapper 27 begins at line 27 * 6 + 1 of the file.
+  const auto at27 = [](const Span& sp) {
+    return sp.source_name == "gen/calls.py" && sp.source.first_line == 27 * 6 + 1 && sp.counts;
+  };
+  CHECK(std::any_of(v.spans.begin(), v.spans.end(), at27));
+  // Renamed, it is still aligned with one of the wrappers (the file holds its shape forty times).
+  const Verdict renamed = CheckWith(dir / "idx", FilterOptions{}, Wrapper("mine", "SYS_27"), "python");
+  REQUIRE(!renamed.spans.empty());
+  CHECK(renamed.spans.front().source_name == "gen/calls.py");
+}
+
 TEST_CASE("code: with min_literal_agreement, a renamed shape with other literal values only annotates") {
   TempDir dir;
   const std::string protected_code =
@@ -2000,7 +2057,7 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
   FilterOptions o;
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,
                               "short_span_tokens": 50, "code_whole_min_tokens": 14, "code_rare_items": 3,
-                              "code_name_df": 4, "code_literal_bytes": 20,
+                              "code_name_df": 4, "code_literal_bytes": 20, "code_verbatim_names": 5,
                               "code_whole_blocks": false, "code_whole_blocks_min_tokens": 28})",
                           "policy.json", &o)
               .ok());
@@ -2014,6 +2071,7 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
   CHECK(o.code_rare_items == 3);
   CHECK(o.code_name_df == 4);
   CHECK(o.code_literal_bytes == 20);
+  CHECK(o.code_verbatim_names == 5);
   CHECK(!ApplyPolicyJson(R"({"code_whole_blocks_min_tokens": -1})", "policy.json", &o).ok());
   const Status bad = ApplyPolicyJson(R"({"code_whole_share": 1.5})", "policy.json", &o);
   CHECK(!bad.ok());

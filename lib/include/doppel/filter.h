@@ -27,8 +27,9 @@ class TokenCache;
 // that can alter a verdict changes it, so a scan resumed by another build does not reuse parts
 // checked by the old rules (scan's part keys include it, with the index manifest's tokenizer
 // and grammar versions).
-// v2: equal chains in seed order; v3: every span has renaming and metadata, annotated output.
-inline constexpr std::string_view kMatcherVersion = "match-v3";
+// v2: equal chains in seed order; v3: every span has renaming and metadata, annotated output;
+// v4: candidates tied at the cut ranked by rare spellings, name anchors, verbatim whole blocks.
+inline constexpr std::string_view kMatcherVersion = "match-v4";
 
 // What a verdict depends on besides the index and the answer, as text, for keying results a
 // later run may reuse: kMatcherVersion, this build's tokenizer and grammar versions, and the

@@ -20,6 +20,8 @@
 //     "code_rare_items": 2,            // names/strings of the source few documents use: full weight
 //     "code_name_df": 8,               // ... "few": at most this many protected code documents
 //     "code_literal_bytes": 16,        // ... strings of at least this many bytes
+//     "code_verbatim_names": 3,        // a whole block with this many names none renamed:
+//                                      // one rare item is enough (0: off)
 //     "min_renaming_short": 0.95,      // min_renaming of code spans under short_span_tokens
 //     "short_span_tokens": 40,
 //     "max_document_frequency": 512,   // fingerprints in more documents are boilerplate

@@ -164,6 +164,7 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
   // With anchors, only seeds near one are kept (checked as they are made).
   const std::vector<Anchor>* an = o.anchors;
   const int64_t anchor_reach = o.anchor_reach;
+  const int64_t diagonal_reach = std::min<int64_t>(anchor_reach, o.anchor_diagonal_reach);
   // Per query gram i: the first anchor whose q is at least i - anchor_reach (anchors are sorted
   // by q), where near_anchor starts looking.
   thread_local std::vector<uint32_t> first_anchor;
@@ -179,7 +180,7 @@ void Align(const QueryGrams& q, const std::vector<uint64_t>& query, const std::v
     auto it = an->begin() + first_anchor[sq];
     const int64_t diag = static_cast<int64_t>(ss) - sq;
     for (; it != an->end() && static_cast<int64_t>(it->q) <= static_cast<int64_t>(sq) + anchor_reach; ++it) {
-      if (std::abs(static_cast<int64_t>(it->s) - static_cast<int64_t>(it->q) - diag) <= anchor_reach) return true;
+      if (std::abs(static_cast<int64_t>(it->s) - static_cast<int64_t>(it->q) - diag) <= diagonal_reach) return true;
     }
     return false;
   };

@@ -32,6 +32,10 @@ struct AlignOptions {
   // tokens, while the seeds of common shapes scattered over a large source share none nearby.
   const std::vector<Anchor>* anchors = nullptr;
   uint32_t anchor_reach = 48;
+  // How far from an anchor's diagonal a seed may lie (UINT32_MAX: anchor_reach). Anchors that
+  // place a copy among repetitions of its shape a few dozen tokens apart take it narrower, so the
+  // neighbouring repetitions' diagonals are not chained instead.
+  uint32_t anchor_diagonal_reach = UINT32_MAX;
 };
 
 struct AlignedSpan {

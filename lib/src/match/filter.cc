@@ -1,6 +1,7 @@
 #include "doppel/filter.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <iterator>
 #include <map>
@@ -547,16 +548,30 @@ void SpelledHashes(const Tokens& tokens, std::vector<uint64_t>* out) {
   for (size_t i = 0; i < tokens.size(); ++i) (*out)[i] = SpelledHash(tokens[i]);
 }
 
+// Code tokens' hashes with names as well as literal values mixed in: what a verbatim copy keeps.
+void NamedHashes(const Tokens& tokens, std::vector<uint64_t>* out) {
+  out->resize(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const Token& t = tokens[i];
+    (*out)[i] = t.name != 0 ? t.hash ^ (t.name * 0x9E3779B97F4A7C15ull) : t.hash;
+  }
+}
+
 // Anchors for a source that repeats every one of the answer's fingerprints (a file of test
 // cases, a table): where a k-gram of the answer at one of its fingerprints recurs with the same
 // strings and numbers. Names stay abstracted, so a renamed copy keeps its literals; only grams
 // holding a literal are looked for, and each is kept at its first `keep` places. The first
 // occurrences of the fingerprints alone anchored such an answer at a repetition with other
 // values, which the literal check then judged a look-alike. `qs` and `ss` are the SpelledHashes
-// of the answer's tokens `q` and of the source's.
+// of the answer's tokens `q` and of the source's. With their NamedHashes (`only_rare`), where
+// the gram recurs with the same names too, only grams holding a name or literal looked for and
+// only those found at most `keep` places anchoring: a gram of common names recurs on every
+// repetition and tells none apart.
 void LiteralAnchors(const Tokens& q, const std::vector<uint64_t>& qs, const std::vector<Fingerprint>& fps,
-                    const std::vector<uint64_t>& ss, uint32_t k, size_t keep, std::vector<Anchor>* out) {
+                    const std::vector<uint64_t>& ss, uint32_t k, size_t keep, std::vector<Anchor>* out,
+                    bool only_rare = false) {
   if (k == 0 || q.size() < k || ss.size() < k) return;
+  const size_t out_begin = out->size();
   const RollingHash roll(k);
   std::vector<std::pair<uint64_t, uint32_t>> wanted;  // (spelled gram, answer position)
   for (const Fingerprint& f : fps) {
@@ -568,14 +583,26 @@ void LiteralAnchors(const Tokens& q, const std::vector<uint64_t>& qs, const std:
   if (wanted.empty()) return;
   std::sort(wanted.begin(), wanted.end());
   std::vector<uint32_t> found(wanted.size(), 0);
+  // The wanted grams' top 12 bits: most source positions are passed over without a search.
+  std::array<uint64_t, 64> maybe{};
+  for (const auto& w : wanted) maybe[w.first >> 58] |= uint64_t{1} << ((w.first >> 52) & 63);
   uint64_t r = roll.At(ss.data());
   for (size_t j = 0;; ++j) {
-    for (auto it = std::lower_bound(wanted.begin(), wanted.end(), std::make_pair(r, uint32_t{0}));
-         it != wanted.end() && it->first == r; ++it) {
-      if (found[it - wanted.begin()]++ < keep) out->push_back({it->second, static_cast<uint32_t>(j)});
+    if ((maybe[r >> 58] >> ((r >> 52) & 63)) & 1) {
+      for (auto it = std::lower_bound(wanted.begin(), wanted.end(), std::make_pair(r, uint32_t{0}));
+           it != wanted.end() && it->first == r; ++it) {
+        if (found[it - wanted.begin()]++ < keep) out->push_back({it->second, static_cast<uint32_t>(j)});
+      }
     }
     if (j + k >= ss.size()) break;
     r = roll.Slide(r, ss[j], ss[j + k]);
+  }
+  if (only_rare) {
+    auto repeated = [&](const Anchor& a) {
+      const auto it = std::find_if(wanted.begin(), wanted.end(), [&](const auto& w) { return w.second == a.q; });
+      return found[it - wanted.begin()] > keep;
+    };
+    out->erase(std::remove_if(out->begin() + out_begin, out->end(), repeated), out->end());
   }
 }
 
@@ -1007,6 +1034,23 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
   return total == 0 ? -1 : static_cast<double>(consistent) / total;
 }
 
+// The distinct names of span `a` when every identifier it pairs (but those `skip` marks) is
+// spelled as in the source, none renamed; 0 when one is renamed or there is none.
+uint32_t VerbatimNames(const AlignedSpan& a, const std::vector<char>& skip, const Tokens& q, const Tokens& s) {
+  const uint64_t id_hash = IdentifierTokenHash();
+  std::vector<uint64_t> names;
+  for (size_t i = 0; i < a.pairs.size(); ++i) {
+    if (!skip.empty() && skip[i]) continue;
+    const Token &qt = q[a.pairs[i].first], &st = s[a.pairs[i].second];
+    const uint64_t name = IdName(qt, id_hash);
+    if (name == 0) continue;
+    if (name != IdName(st, id_hash)) return 0;
+    names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return static_cast<uint32_t>(std::unique(names.begin(), names.end()) - names.begin());
+}
+
 // How many protected code documents use a name or a string (the index's spelling postings),
 // looked up once per check and spelling.
 class SpellingFrequencies {
@@ -1076,6 +1120,58 @@ class SpellingFrequencies {
   const DocumentSketcher& sketcher_;
   std::unordered_map<uint64_t, uint32_t> df_;
 };
+
+// The rank of a candidate: shared fingerprints, and LSH bands twice.
+uint32_t CandidateScore(const Candidate& c) { return c.hits + 2 * c.band_hits; }
+
+// `ranked` holds its best o.max_candidates first (by CandidateScore, then id), the rest after
+// them. When every candidate kept and some left out score alike (a shape many protected files
+// share, such as generated code for each platform), all so tied are ranked again by how many
+// of the stream's rare spellings (names and strings at most o.code_name_df protected code
+// documents use) they hold, then by id: the file whose own names the answer keeps is kept
+// before the lowest ids of its look-alikes. `spellings` are the stream's spelling postings,
+// rare ones only, when `read` (a table-like answer's); otherwise they are read here, only when
+// there is such a tie. (Ties below better candidates, among the many documents that share a
+// few fingerprints with a long answer, are left in id order: reading the spellings for them
+// too cost about 0.1 ms at the median on the 500 MB code index.)
+Status RankTiesBySpellings(const Index& index, const DocumentSketcher& sketcher, const Tokens& tokens,
+                           const FilterOptions& o, std::vector<Candidate>* ranked, std::vector<Posting>* spellings,
+                           bool read, SpellingFrequencies* df) {
+  std::vector<Candidate>& r = *ranked;
+  const size_t keep = o.max_candidates;
+  if (keep == 0 || r.size() <= keep) return Status::OK();
+  const uint32_t cut = CandidateScore(r[keep - 1]);
+  if (CandidateScore(r[0]) != cut) return Status::OK();
+  const size_t first = 0;
+  size_t end = keep;  // the tied ones left out, moved next to the kept ones
+  for (size_t i = keep; i < r.size(); ++i) {
+    if (CandidateScore(r[i]) == cut) std::swap(r[end++], r[i]);
+  }
+  if (end == keep) return Status::OK();
+  if (!read) {
+    std::vector<uint64_t> keys;
+    sketcher.SpellingKeys(tokens, &keys);
+    DOPPEL_RETURN_IF_ERROR(index.GetGramPostings(Kind::kCode, keys, spellings));
+    df->Remember(keys, *spellings);
+    for (auto& p : *spellings) {
+      if (p.saturated || p.df() > o.code_name_df) p.ids.clear();
+    }
+  }
+  // By id, for the rare postings' few ids to find them; then by rare spellings held.
+  std::vector<std::pair<Candidate, uint32_t>> tied;
+  for (size_t i = first; i < end; ++i) tied.push_back({r[i], 0});
+  auto by_id = [](const auto& a, const auto& b) { return a.first.id < b.first.id; };
+  std::sort(tied.begin(), tied.end(), by_id);
+  for (const Posting& p : *spellings) {
+    for (uint32_t id : p.ids) {
+      const auto it = std::lower_bound(tied.begin(), tied.end(), std::make_pair(Candidate{id, 0, 0}, 0u), by_id);
+      if (it != tied.end() && it->first.id == id) ++it->second;
+    }
+  }
+  std::stable_sort(tied.begin(), tied.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (size_t i = first; i < end; ++i) r[i] = tied[i - first].first;
+  return Status::OK();
+}
 
 // Code is compared within a language family only (C with C++, JavaScript with TypeScript and
 // TSX); the generic lexer's code (no language) is compared with everything.
@@ -1323,6 +1419,7 @@ std::string VerdictKey(const FilterOptions& f) {
                    double(f.code_whole_blocks), double(f.code_whole_blocks_min_tokens), double(f.code_whole_min_tokens),
                    double(f.code_whole_joint_df),
                    double(f.code_rare_items), double(f.code_name_df), double(f.code_literal_bytes),
+                   double(f.code_verbatim_names),
                    double(f.max_document_frequency), double(f.max_candidates), double(f.min_candidate_hits),
                    double(f.seed_size), double(f.code_seed_size), double(f.max_gap), double(f.max_diagonal_drift)}) {
     add(v);
@@ -1565,11 +1662,16 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       });
     }
     auto better = [](const Candidate& a, const Candidate& b) {
-      const uint32_t sa = a.hits + 2 * a.band_hits, sb = b.hits + 2 * b.band_hits;
+      const uint32_t sa = CandidateScore(a), sb = CandidateScore(b);
       return sa != sb ? sa > sb : a.id < b.id;
     };
     if (ranked.size() > o.max_candidates) {
       std::partial_sort(ranked.begin(), ranked.begin() + o.max_candidates, ranked.end(), better);
+      // Ties at the cut go to the candidates holding the answer's rare names and strings.
+      if (st.kind == Kind::kCode && o.code_rare_items > 0) {
+        DOPPEL_RETURN_IF_ERROR(
+            RankTiesBySpellings(*index_, sketcher_, st.tokens, o, &ranked, &spelling_postings, table_like, &spelling_df));
+      }
       ranked.resize(o.max_candidates);
     } else {
       std::sort(ranked.begin(), ranked.end(), better);
@@ -1594,7 +1696,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::vector<char> foreign_pairs;  // per pair of a span: in an import naming other code
     // Code tokens with their literal values: for literal anchors, and what a table-like answer
     // is aligned on (the source's are made per candidate when needed).
-    std::vector<uint64_t> query_spelled, source_spelled;
+    std::vector<uint64_t> query_spelled, source_spelled, query_named, source_named;
     if (st.kind == Kind::kCode) SpelledHashes(st.tokens, &query_spelled);
     const std::vector<uint64_t>& query_hashes = table_like ? query_spelled : st.hashes;
     const QueryGrams query_grams(query_hashes, ao.seed_size);
@@ -1694,6 +1796,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       // LSH bands alone) leaves every seed.
       std::vector<Anchor> anchors;
       ao.anchors = nullptr;
+      ao.anchor_diagonal_reach = UINT32_MAX;
       if (st.kind == Kind::kCode) {
         // A fingerprint the source repeats more than kMaxAnchorRepeats times (a table, a
         // refrain) anchors nothing when others do; otherwise the places where the answer's
@@ -1727,6 +1830,16 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           }
         };
         first_occurrences(false);
+        // Where the answer's grams recur with its names as well, first: among a shape the source
+        // repeats (generated code, one wrapper per call), a verbatim copy's own place, which
+        // the first places of the shape or of its literals need not reach.
+        if (anchors.empty() && !table_like) {
+          if (query_named.empty()) NamedHashes(st.tokens, &query_named);
+          NamedHashes(src_tokens, &source_named);
+          LiteralAnchors(st.tokens, query_named, fps, source_named, gram_k, kMaxAnchorRepeats, &anchors,
+                         /*only_rare=*/true);
+          if (!anchors.empty()) ao.anchor_diagonal_reach = ao.max_drift;
+        }
         if (anchors.empty() || table_like) {  // always for a table-like answer (code)
           SpelledHashes(src_tokens, &source_spelled);
           LiteralAnchors(st.tokens, query_spelled, fps, source_spelled, gram_k, kMaxAnchorRepeats, &anchors);
@@ -1851,6 +1964,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
             uint32_t items = 0;
             DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, foreign_pairs, st.tokens, src_tokens, comments, c.id, o, &items));
             own = items >= o.code_rare_items;
+            // A whole block copied with every name as the source spells it: one rare item is
+            // enough (its names all agree, the one rare among them placing it).
+            if (!own && whole && o.code_verbatim_names > 0 && items >= 1) {
+              own = VerbatimNames(a, foreign_pairs, st.tokens, src_tokens) >= o.code_verbatim_names;
+            }
             if (!own && under_minimum) f.counts = false;
           }
           if (own) f.evidence = std::max<double>(f.evidence, counted);

@@ -178,6 +178,8 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_name_df));
     } else if (key == "code_literal_bytes") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_literal_bytes));
+    } else if (key == "code_verbatim_names") {
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_verbatim_names));
     } else if (key == "min_renaming_short") {
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_renaming_short));
     } else if (key == "short_span_tokens") {
