@@ -20,6 +20,8 @@
 
 namespace doppel {
 
+struct CommentGap;
+
 struct SketchedDocument {
   Document doc;
   uint32_t num_tokens = 0;
@@ -70,6 +72,8 @@ class DocumentSketcher {
   // The SpellingKey of each distinct identifier and string literal spelling of `tokens`, sorted:
   // the keys the index posts for a code document.
   void SpellingKeys(const Tokens& tokens, std::vector<uint64_t>* out) const;
+  // The posting key of a comment gap (doppel/code_tokenizer.h), posted beside the spellings.
+  uint64_t CommentKey(const CommentGap& gap) const;
 
  private:
   SketchParams params_;

@@ -1621,7 +1621,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       CommentGaps(text, st.tokens, st.text_begin, st.text_end, &gaps);
       // One lookup (and one candidate hit) per distinct comment.
       std::vector<uint64_t> keys;
-      for (const CommentGap& g : gaps) keys.push_back(sketcher_.SpellingKey(g.hash, CommentGapHash()));
+      for (const CommentGap& g : gaps) keys.push_back(sketcher_.CommentKey(g));
       std::vector<uint64_t> distinct = keys;
       std::sort(distinct.begin(), distinct.end());
       distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());

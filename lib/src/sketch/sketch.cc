@@ -82,6 +82,8 @@ void DocumentSketcher::SpellingKeys(const Tokens& tokens, std::vector<uint64_t>*
   SortUnique(out);
 }
 
+uint64_t DocumentSketcher::CommentKey(const CommentGap& gap) const { return SpellingKey(gap.hash, CommentGapHash()); }
+
 Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
   thread_local Tokens tokens;
   thread_local std::vector<uint64_t> hashes;
@@ -109,9 +111,16 @@ Status DocumentSketcher::Sketch(Document doc, SketchedDocument* out) const {
     // Comment gaps are posted as spellings, so a comment's posting list counts the code
     // documents that hold it (the rare items of Filter::Check).
     thread_local std::vector<CommentGap> gaps;
+    thread_local std::vector<uint64_t> comment_keys;
     CommentGaps(doc.text, tokens, 0, doc.text.size(), &gaps);
-    for (const CommentGap& g : gaps) out->spelling_keys.push_back(SpellingKey(g.hash, CommentGapHash()));
-    SortUnique(&out->spelling_keys);
+    comment_keys.clear();
+    for (const CommentGap& g : gaps) comment_keys.push_back(CommentKey(g));
+    SortUnique(&comment_keys);
+    auto& keys = out->spelling_keys;  // both sorted: merged
+    const auto mid = static_cast<std::ptrdiff_t>(keys.size());
+    keys.insert(keys.end(), comment_keys.begin(), comment_keys.end());
+    std::inplace_merge(keys.begin(), keys.begin() + mid, keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   }
   SortUnique(&out->fingerprints);
   out->doc = std::move(doc);
