@@ -158,9 +158,10 @@ struct FilterOptions {
   uint32_t code_literal_bytes = 16;
   // A whole block (code_whole_share) copied with every name as its source spells it, at least
   // this many distinct names and none renamed (a verbatim or reformatted copy), needs one rare
-  // item instead of code_rare_items (0: off). A generated wrapper that differs from its
-  // siblings for each platform only by its own name, or a short function whose one rare call
-  // places it, is thus caught when kept whole; a renamed look-alike is not. On the code suite 3
+  // item (a name, a long string or a comment) instead of code_rare_items (0: off). A generated
+  // wrapper that differs from its siblings for each platform only by its own name, or a short
+  // function whose one rare call places it, is thus caught when kept whole; a renamed
+  // look-alike is not. On the code suite 3
   // caught two more verbatim and reformatted copies (C, Go) with false flags unchanged.
   uint32_t code_verbatim_names = 3;
   // A whole block shorter than code.min_span_tokens is still reported when at least this many

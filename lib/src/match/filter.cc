@@ -563,15 +563,14 @@ void NamedHashes(const Tokens& tokens, std::vector<uint64_t>* out) {
 // holding a literal are looked for, and each is kept at its first `keep` places. The first
 // occurrences of the fingerprints alone anchored such an answer at a repetition with other
 // values, which the literal check then judged a look-alike. `qs` and `ss` are the SpelledHashes
-// of the answer's tokens `q` and of the source's. With their NamedHashes (`only_rare`), where
-// the gram recurs with the same names too, only grams holding a name or literal looked for and
-// only those found at most `keep` places anchoring: a gram of common names recurs on every
-// repetition and tells none apart.
+// of the answer's tokens `q` and of the source's. With their NamedHashes (`once`), where the
+// gram recurs with the same names too: only grams holding a name or literal are looked for, and
+// only those the source holds at exactly one place anchor (a gram of common names recurs on
+// every repetition and tells none apart).
 void LiteralAnchors(const Tokens& q, const std::vector<uint64_t>& qs, const std::vector<Fingerprint>& fps,
                     const std::vector<uint64_t>& ss, uint32_t k, size_t keep, std::vector<Anchor>* out,
-                    bool only_rare = false) {
+                    bool once = false) {
   if (k == 0 || q.size() < k || ss.size() < k) return;
-  const size_t out_begin = out->size();
   const RollingHash roll(k);
   std::vector<std::pair<uint64_t, uint32_t>> wanted;  // (spelled gram, answer position)
   for (const Fingerprint& f : fps) {
@@ -582,7 +581,7 @@ void LiteralAnchors(const Tokens& q, const std::vector<uint64_t>& qs, const std:
   }
   if (wanted.empty()) return;
   std::sort(wanted.begin(), wanted.end());
-  std::vector<uint32_t> found(wanted.size(), 0);
+  std::vector<uint32_t> found(wanted.size(), 0), first(wanted.size(), 0);
   // The wanted grams' top 12 bits: most source positions are passed over without a search.
   std::array<uint64_t, 64> maybe{};
   for (const auto& w : wanted) maybe[w.first >> 58] |= uint64_t{1} << ((w.first >> 52) & 63);
@@ -591,18 +590,18 @@ void LiteralAnchors(const Tokens& q, const std::vector<uint64_t>& qs, const std:
     if ((maybe[r >> 58] >> ((r >> 52) & 63)) & 1) {
       for (auto it = std::lower_bound(wanted.begin(), wanted.end(), std::make_pair(r, uint32_t{0}));
            it != wanted.end() && it->first == r; ++it) {
-        if (found[it - wanted.begin()]++ < keep) out->push_back({it->second, static_cast<uint32_t>(j)});
+        const size_t i = it - wanted.begin();
+        if (found[i]++ == 0) first[i] = static_cast<uint32_t>(j);
+        if (!once && found[i] <= keep) out->push_back({it->second, static_cast<uint32_t>(j)});
       }
     }
     if (j + k >= ss.size()) break;
     r = roll.Slide(r, ss[j], ss[j + k]);
   }
-  if (only_rare) {
-    auto repeated = [&](const Anchor& a) {
-      const auto it = std::find_if(wanted.begin(), wanted.end(), [&](const auto& w) { return w.second == a.q; });
-      return found[it - wanted.begin()] > keep;
-    };
-    out->erase(std::remove_if(out->begin() + out_begin, out->end(), repeated), out->end());
+  if (once) {
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      if (found[i] == 1) out->push_back({wanted[i].second, first[i]});
+    }
   }
 }
 
@@ -1127,8 +1126,8 @@ uint32_t CandidateScore(const Candidate& c) { return c.hits + 2 * c.band_hits; }
 // `ranked` holds its best o.max_candidates first (by CandidateScore, then id), the rest after
 // them. When every candidate kept and some left out score alike (a shape many protected files
 // share, such as generated code for each platform), all so tied are ranked again by how many
-// of the stream's rare spellings (names and strings at most o.code_name_df protected code
-// documents use) they hold, then by id: the file whose own names the answer keeps is kept
+// of the stream's rare spellings (names and strings of any length that at most o.code_name_df
+// protected code documents use) they hold, then by id: the file whose own names the answer keeps is kept
 // before the lowest ids of its look-alikes. `spellings` are the stream's spelling postings,
 // rare ones only, when `read` (a table-like answer's); otherwise they are read here, only when
 // there is such a tie. (Ties below better candidates, among the many documents that share a
@@ -1830,14 +1829,14 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           }
         };
         first_occurrences(false);
-        // Where the answer's grams recur with its names as well, first: among a shape the source
-        // repeats (generated code, one wrapper per call), a verbatim copy's own place, which
-        // the first places of the shape or of its literals need not reach.
+        // First the one place where a gram of the answer recurs with its names as well: among a
+        // shape the source repeats (generated code, one wrapper per call), a verbatim copy's own
+        // place, which the first places of the shape or of its literals need not reach.
         if (anchors.empty() && !table_like) {
           if (query_named.empty()) NamedHashes(st.tokens, &query_named);
           NamedHashes(src_tokens, &source_named);
           LiteralAnchors(st.tokens, query_named, fps, source_named, gram_k, kMaxAnchorRepeats, &anchors,
-                         /*only_rare=*/true);
+                         /*once=*/true);
           if (!anchors.empty()) ao.anchor_diagonal_reach = ao.max_drift;
         }
         if (anchors.empty() || table_like) {  // always for a table-like answer (code)
@@ -1965,7 +1964,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
             DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, foreign_pairs, st.tokens, src_tokens, comments, c.id, o, &items));
             own = items >= o.code_rare_items;
             // A whole block copied with every name as the source spells it: one rare item is
-            // enough (its names all agree, the one rare among them placing it).
+            // enough (its names all agree; one rare name, long string or comment places it).
             if (!own && whole && o.code_verbatim_names > 0 && items >= 1) {
               own = VerbatimNames(a, foreign_pairs, st.tokens, src_tokens) >= o.code_verbatim_names;
             }

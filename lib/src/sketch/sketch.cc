@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstddef>
 
 #include "doppel/code_tokenizer.h"
 #include "doppel/shingle.h"
