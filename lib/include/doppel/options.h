@@ -161,8 +161,8 @@ struct FilterOptions {
   // item (a name, a long string or a comment) instead of code_rare_items (0: off). A generated
   // wrapper that differs from its siblings for each platform only by its own name, or a short
   // function whose one rare call places it, is thus caught when kept whole; a renamed
-  // look-alike is not. On the code suite 3
-  // caught two more verbatim and reformatted copies (C, Go) with false flags unchanged.
+  // look-alike is not. On the code suite 3 caught two more verbatim and reformatted copies
+  // (C, Go) with false flags unchanged.
   uint32_t code_verbatim_names = 3;
   // A whole block shorter than code.min_span_tokens is still reported when at least this many
   // of its tokens match (0: never), and counts only with code_rare_items rare items (any block

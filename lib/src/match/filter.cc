@@ -1120,6 +1120,21 @@ class SpellingFrequencies {
   std::unordered_map<uint64_t, uint32_t> df_;
 };
 
+// The posting of each distinct spelling of code `tokens` (DocumentSketcher::SpellingKeys), with
+// the ids kept only in rare ones (at most o.code_name_df documents; their own bound, not
+// max_document_frequency); every one's document frequency is remembered in `df`.
+Status ReadRareSpellings(const Index& index, const DocumentSketcher& sketcher, const Tokens& tokens,
+                         const FilterOptions& o, SpellingFrequencies* df, std::vector<Posting>* out) {
+  std::vector<uint64_t> keys;
+  sketcher.SpellingKeys(tokens, &keys);
+  DOPPEL_RETURN_IF_ERROR(index.GetGramPostings(Kind::kCode, keys, out));
+  df->Remember(keys, *out);
+  for (auto& p : *out) {
+    if (p.saturated || p.df() > o.code_name_df) p.ids.clear();
+  }
+  return Status::OK();
+}
+
 // The rank of a candidate: shared fingerprints, and LSH bands twice.
 uint32_t CandidateScore(const Candidate& c) { return c.hits + 2 * c.band_hits; }
 
@@ -1141,24 +1156,15 @@ Status RankTiesBySpellings(const Index& index, const DocumentSketcher& sketcher,
   if (keep == 0 || r.size() <= keep) return Status::OK();
   const uint32_t cut = CandidateScore(r[keep - 1]);
   if (CandidateScore(r[0]) != cut) return Status::OK();
-  const size_t first = 0;
   size_t end = keep;  // the tied ones left out, moved next to the kept ones
   for (size_t i = keep; i < r.size(); ++i) {
     if (CandidateScore(r[i]) == cut) std::swap(r[end++], r[i]);
   }
   if (end == keep) return Status::OK();
-  if (!read) {
-    std::vector<uint64_t> keys;
-    sketcher.SpellingKeys(tokens, &keys);
-    DOPPEL_RETURN_IF_ERROR(index.GetGramPostings(Kind::kCode, keys, spellings));
-    df->Remember(keys, *spellings);
-    for (auto& p : *spellings) {
-      if (p.saturated || p.df() > o.code_name_df) p.ids.clear();
-    }
-  }
+  if (!read) DOPPEL_RETURN_IF_ERROR(ReadRareSpellings(index, sketcher, tokens, o, df, spellings));
   // By id, for the rare postings' few ids to find them; then by rare spellings held.
   std::vector<std::pair<Candidate, uint32_t>> tied;
-  for (size_t i = first; i < end; ++i) tied.push_back({r[i], 0});
+  for (size_t i = 0; i < end; ++i) tied.push_back({r[i], 0});
   auto by_id = [](const auto& a, const auto& b) { return a.first.id < b.first.id; };
   std::sort(tied.begin(), tied.end(), by_id);
   for (const Posting& p : *spellings) {
@@ -1168,7 +1174,7 @@ Status RankTiesBySpellings(const Index& index, const DocumentSketcher& sketcher,
     }
   }
   std::stable_sort(tied.begin(), tied.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  for (size_t i = first; i < end; ++i) r[i] = tied[i - first].first;
+  for (size_t i = 0; i < end; ++i) r[i] = tied[i].first;
   return Status::OK();
 }
 
@@ -1588,16 +1594,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
     const bool table_like = 2 * boilerplate > fps.size();
     std::vector<Posting> spelling_postings;
-    if (table_like) {
-      std::vector<uint64_t> keys;
-      sketcher_.SpellingKeys(st.tokens, &keys);
-      DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, keys, &spelling_postings));
-      spelling_df.Remember(keys, spelling_postings);
-      // Only rare spellings select (their own bound, code_name_df, not max_document_frequency).
-      for (auto& p : spelling_postings) {
-        if (p.saturated || p.df() > o.code_name_df) p.ids.clear();
-      }
-    }
+    // Only rare spellings select.
+    if (table_like) DOPPEL_RETURN_IF_ERROR(ReadRareSpellings(*index_, sketcher_, st.tokens, o, &spelling_df, &spelling_postings));
     size_t max_ids = 0;
     for (const auto* list : {&gram_postings, &band_postings}) {
       for (const auto& p : *list) max_ids += counted(p) ? p.ids.size() : 0;
