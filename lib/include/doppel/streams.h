@@ -116,11 +116,12 @@ class AtomicFileWriter {
   int fd_ = -1;
 };
 
-// Writes `data` to `path` through a temporary file and a rename, so a reader (or a rerun after
-// a kill) sees the old file or the whole new one. IOError names the path.
-Status WriteFileAtomically(const std::string& path, std::string_view data);
+// Writes `data` to `path` through a temporary file (beside it, or in `temp_dir`) and a rename, so
+// a reader (or a rerun after a kill) sees the old file or the whole new one. IOError names the path.
+Status WriteFileAtomically(const std::string& path, std::string_view data, const std::string& temp_dir = "");
 // The same for data in parts, written in order.
-Status WriteFileAtomically(const std::string& path, const std::vector<std::string_view>& parts);
+Status WriteFileAtomically(const std::string& path, const std::vector<std::string_view>& parts,
+                           const std::string& temp_dir = "");
 
 // Reads a plain file as one document, as the DocumentReader does: named by its path, code when
 // its name or extension belongs to a language, the options' file metadata. A file over

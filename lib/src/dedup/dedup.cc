@@ -831,8 +831,10 @@ Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, const std::vec
   if (!u.jsonl.empty()) {
     const std::string out = out_dir + "/" + u.out;
     fs::create_directories(fs::path(out).parent_path(), ec);
-    // The temporary name keeps the compression extension, which selects the format.
-    const std::string tmp = (fs::path(out).parent_path() / (".tmp-" + fs::path(out).filename().string())).string();
+    // The temporary file is in .work (a kill leaves nothing beside the outputs), named by the
+    // unit (outputs of two directories may share a file name); its name keeps the compression
+    // extension, which selects the format.
+    const std::string tmp = work + "/out-" + std::to_string(index) + "-" + fs::path(out).filename().string();
     DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(u.jsonl));
     LineReader lines(std::move(src), o.max_document_bytes);
     DOPPEL_ASSIGN_OR_RETURN(auto sink, OpenSink(tmp));
@@ -1065,7 +1067,8 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   stats += ",\"max_copies\":" + std::to_string(o.max_copies) + ",\"survivor\":\"" +
            (o.survivor == SurvivorRule::kFirst ? "first" : o.survivor == SurvivorRule::kLongest ? "longest" : "priority") +
            "\"},\"resumed\":" + std::string(sum->resumed ? "true" : "false") + "}\n";
-  return WriteFileAtomically(output_dir + "/stats.json", stats);
+  // (Its temporary file is in .work, as every other: a kill here leaves nothing beside the outputs.)
+  return WriteFileAtomically(output_dir + "/stats.json", stats, work);
 }
 
 }  // namespace doppel

@@ -226,8 +226,8 @@ class ZstdSink final : public ByteSink {
 
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path) { return OpenSourceImpl(path); }
 
-Status WriteFileAtomically(const std::string& path, std::string_view data) {
-  return WriteFileAtomically(path, std::vector<std::string_view>{data});
+Status WriteFileAtomically(const std::string& path, std::string_view data, const std::string& temp_dir) {
+  return WriteFileAtomically(path, std::vector<std::string_view>{data}, temp_dir);
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
@@ -285,9 +285,10 @@ Status AtomicFileWriter::Commit() {
   return Status::OK();
 }
 
-Status WriteFileAtomically(const std::string& path, const std::vector<std::string_view>& parts) {
+Status WriteFileAtomically(const std::string& path, const std::vector<std::string_view>& parts,
+                           const std::string& temp_dir) {
   AtomicFileWriter w;
-  DOPPEL_RETURN_IF_ERROR(w.Open(path));
+  DOPPEL_RETURN_IF_ERROR(w.Open(path, temp_dir));
   for (const std::string_view data : parts) DOPPEL_RETURN_IF_ERROR(w.Append(data));
   return w.Commit();
 }
