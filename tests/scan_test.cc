@@ -202,6 +202,17 @@ TEST_CASE("scan: bad inputs are reported, skipped or fatal, and a missing index 
   CHECK(r.err.find("bad.txt", first + 1) == std::string::npos);
   CHECK(!fs::exists(fx.report + "/summary.json"));
   CHECK(!fs::exists(fx.report + "/results.jsonl"));
+  // Nor what a run killed while writing its report left (its temporary files); another file
+  // of the user's in the report directory stays.
+  WriteFile(fx.report + "/results.jsonl.tmp.4242.0", "cut short");
+  WriteFile(fx.report + "/report.html.tmp.4242.3", "<html>");
+  WriteFile(fx.report + "/notes.txt", "mine");
+  r = fx.Scan("--quiet");
+  CHECK(r.exit_code == 0);
+  CHECK(!fs::exists(fx.report + "/results.jsonl.tmp.4242.0"));
+  CHECK(!fs::exists(fx.report + "/report.html.tmp.4242.3"));
+  CHECK(fs::exists(fx.report + "/results.jsonl"));
+  CHECK(ReadFile(fx.report + "/notes.txt") == "mine");
   // An input that cannot be read as a whole is listed under its name (and line).
   WriteFile(fx.tmp / "notgz.jsonl.gz", "plain text, not gzip\n");
   r = doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) + " --report " +

@@ -776,10 +776,18 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   ScanOptions o = options;
   o.reader.skip_dirs.push_back(report_dir);
   if (o.stage != ScanOptions::Stage::kCheck) {
-    // A run that stops on an error leaves no report of an earlier run to be read as its own.
-    for (const char* name : {"results.jsonl", "errors.jsonl", "summary.json", "report.html"}) {
-      fs::remove(report_dir + "/" + name, ec);
+    // A run that stops on an error leaves no report of an earlier run to be read as its own,
+    // nor the temporary files of a run killed while writing one.
+    const std::vector<std::string> names = {"results.jsonl", "errors.jsonl", "summary.json", "report.html"};
+    for (const std::string& name : names) fs::remove(report_dir + "/" + name, ec);
+    std::vector<fs::path> stale;
+    for (const auto& entry : fs::directory_iterator(report_dir, ec)) {
+      const std::string file = entry.path().filename().string();
+      for (const std::string& name : names) {
+        if (file.starts_with(name + ".tmp.")) stale.push_back(entry.path());
+      }
     }
+    for (const fs::path& path : stale) fs::remove(path, ec);
   }
   Tally t;
   std::vector<std::unique_ptr<Flagged>> flagged;
