@@ -1,6 +1,8 @@
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "doppel/format.h"
@@ -145,10 +147,10 @@ class SyntaxFinder {
   }
 
   // Records what was expected where the reading stopped; false, for the readers to return.
-  bool Fail(std::string_view expected) {
-    std::string found;
+  bool Fail(std::string_view expected, std::string found = "") {
     const int c = Peek();
-    if (c < 0) {
+    if (!found.empty()) {
+    } else if (c < 0) {
       found = "the end of the input";
     } else if (c >= 0x20 && c < 0x7F) {
       found = c == '\'' ? std::string("\"'\"") : "'" + std::string(1, static_cast<char>(c)) + "'";
@@ -250,6 +252,7 @@ class SyntaxFinder {
   }
 
   bool Number() {
+    const size_t start = i_;
     const auto digits = [&] {
       const size_t from = i_;
       while (Peek() >= '0' && Peek() <= '9') ++i_;
@@ -269,6 +272,21 @@ class SyntaxFinder {
       ++i_;
       if (Peek() == '+' || Peek() == '-') ++i_;
       if (!digits()) return Fail("a digit in the exponent");
+    }
+    // Well formed, but held by neither a 64-bit integer nor a double (the parser refuses it).
+    const std::string number(s_.substr(start, i_ - start));
+    bool held = true;
+    if (number.find_first_of(".eE") == std::string::npos) {
+      int64_t i = 0;
+      uint64_t u = 0;
+      held = std::from_chars(number.data(), number.data() + number.size(), i).ec == std::errc() ||
+             std::from_chars(number.data(), number.data() + number.size(), u).ec == std::errc();
+    } else {
+      held = !std::isinf(std::strtod(number.c_str(), nullptr));
+    }
+    if (!held) {
+      i_ = start;
+      return Fail("a number a 64-bit integer or a double can hold", number.size() > 40 ? number.substr(0, 40) + "..." : number);
     }
     return true;
   }
