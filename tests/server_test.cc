@@ -458,6 +458,87 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   CHECK(languages == 12);
 }
 
+TEST_CASE("redaction: a fenced block of a language without a grammar is redacted in its own comment syntax",
+          "[serve]") {
+  CHECK(CommentSyntaxFor("python").open == "#");
+  CHECK(CommentSyntaxFor("Go").open == "//");
+  CHECK(CommentSyntaxFor("BASH").open == "#");
+  CHECK(CommentSyntaxFor(".sql").open == "--");
+  CHECK((CommentSyntaxFor("css").open == "/*" && CommentSyntaxFor("css").close == "*/"));
+  CHECK(CommentSyntaxFor("html").close == "-->");
+  CHECK(CommentSyntaxFor("no-such-language").open == "//");
+  CHECK(CommentSyntaxFor("").open == "//");
+  const std::string shell =
+      "deploy_release() {\n"
+      "  local release_dir=\"$DEPLOY_ROOT/releases/$(date +%Y%m%d%H%M%S)\"\n"
+      "  mkdir -p \"$release_dir\"\n"
+      "  tar -xzf \"$ARTIFACT\" -C \"$release_dir\" --strip-components=1\n"
+      "  for hook in \"$release_dir\"/hooks/pre-*.sh; do\n"
+      "    [ -x \"$hook\" ] && \"$hook\" \"$release_dir\" || { echo \"hook failed: $hook\" >&2; return 3; }\n"
+      "  done\n"
+      "  ln -sfn \"$release_dir\" \"$DEPLOY_ROOT/current.tmp\"\n"
+      "  mv -T \"$DEPLOY_ROOT/current.tmp\" \"$DEPLOY_ROOT/current\"\n"
+      "  systemctl reload \"$SERVICE_NAME\" && prune_releases \"$DEPLOY_ROOT/releases\" \"$KEEP_RELEASES\"\n"
+      "}\n";
+  const std::string sql =
+      "SELECT c.region, date_trunc('month', o.placed_at) AS month,\n"
+      "       count(DISTINCT o.customer_id) AS buyers, sum(l.quantity * l.unit_price) AS revenue\n"
+      "FROM orders o\n"
+      "JOIN customers c ON c.id = o.customer_id\n"
+      "JOIN order_lines l ON l.order_id = o.id\n"
+      "WHERE o.status NOT IN ('cancelled', 'refunded') AND o.placed_at >= now() - interval '13 months'\n"
+      "GROUP BY c.region, date_trunc('month', o.placed_at)\n"
+      "HAVING sum(l.quantity * l.unit_price) > 1000\n"
+      "ORDER BY c.region, month;\n";
+  TempDir dir;
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir / "index", io);
+    REQUIRE(index.ok());
+    std::vector<Document> docs;
+    for (const auto& [name, text] : {std::pair{"protected/deploy.sh", shell}, std::pair{"protected/report.sql", sql}}) {
+      Document d = MakeDoc(name, text);
+      d.kind = Kind::kCode;  // no grammar: the generic lexer reads them
+      docs.push_back(std::move(d));
+    }
+    auto sketched = doppel_test::SketchAll((*index)->params(), std::move(docs));
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&sketched, &ws).ok());
+  }
+  // Copies make most of these answers: redacted (or annotated) rather than blocked.
+  FilterOptions o;
+  o.code.block_containment = o.text.block_containment = 2;
+  auto f = Filter::Open(dir / "index", o);
+  REQUIRE(f.ok());
+  const std::string answer = "Deploy with:\n\n```bash\nset -euo pipefail\n" + shell +
+                             "deploy_release\n```\n\nand report with:\n\n```sql\n" + sql + "```\n";
+  auto v = (*f)->Check(answer, CheckRequest{});
+  REQUIRE(v.ok());
+  INFO(v->reason << "\n" << v->output);
+  CHECK(v->action == Action::kRedact);
+  CHECK(Contains(v->output, "\n# [redacted: similar to protected/deploy.sh]\n"));
+  CHECK(Contains(v->output, "\n-- [redacted: similar to protected/report.sql]\n"));
+  CHECK_FALSE(Contains(v->output, "// [redacted"));
+  CHECK_FALSE(Contains(v->output, "systemctl reload"));
+  CHECK_FALSE(Contains(v->output, "JOIN order_lines"));
+  CHECK(Contains(v->output, "set -euo pipefail\n"));  // the new lines stay
+  CHECK(Contains(v->output, "\ndeploy_release\n```"));
+  // A note on a whole answer in such a language is a comment of it too.
+  FilterOptions annotate = o;
+  annotate.actions[static_cast<size_t>(Action::kRedact)] = Action::kAnnotate;
+  annotate.annotate_message = "from {sources}";
+  auto fa = Filter::Open(dir / "index", annotate);
+  REQUIRE(fa.ok());
+  CheckRequest req;
+  req.kind = Kind::kCode;
+  req.language = "sql";
+  v = (*fa)->Check(sql, req);
+  REQUIRE(v.ok());
+  CHECK(v->action == Action::kAnnotate);
+  CHECK(v->output == sql + "-- from protected/report.sql\n");
+}
+
 TEST_CASE("annotation: code gets its note as one comment line that still parses", "[serve]") {
   TempDir dir;
   {

@@ -80,6 +80,15 @@ const Language* LanguageForPath(std::string_view path);
 // By name, fence tag or extension-like alias ("py", "c++", "golang", ...).
 const Language* LookupLanguage(std::string_view name_or_tag);
 
+// The comment a redaction marker or a note is written in inside code: `open` text `close`.
+struct CommentSyntax {
+  std::string_view open, close;  // close is empty for a line comment
+};
+// For code in `name_or_tag` (a name, fence tag or extension): a parsed language's line comment
+// (its table's); for the fence tags of common languages without a grammar here (shell, SQL,
+// YAML, Lua, Kotlin, HTML, CSS ...), theirs; otherwise "//".
+CommentSyntax CommentSyntaxFor(std::string_view name_or_tag);
+
 // Sha256 of grammars.lock at build time: names the exact grammar versions (index manifest).
 std::string_view GrammarsVersion();
 

@@ -179,6 +179,46 @@ const Language* LookupLanguage(std::string_view name_or_tag) {
   return nullptr;
 }
 
+CommentSyntax CommentSyntaxFor(std::string_view name_or_tag) {
+  if (const Language* l = LookupLanguage(name_or_tag); l != nullptr && !l->line_comment.empty()) {
+    return {l->line_comment, ""};
+  }
+  // Fence tags (and extensions) of languages read by the generic lexer, by comment syntax. A
+  // redacted passage of a shell script must stay a shell script.
+  struct Row {
+    std::string_view open, close, tags;  // tags: space-separated, lower case
+  };
+  static constexpr Row kRows[] = {
+      {"#", "",
+       "sh bash zsh ksh fish shell shellscript yaml yml toml perl pl r makefile make mk dockerfile docker "
+       "containerfile powershell ps1 pwsh elixir ex exs julia jl nim coffee coffeescript cmake tcl awk nix "
+       "crystal cr raku gdscript starlark bzl bazel hcl terraform tf conf properties graphql gql"},
+      {"--", "", "sql psql plsql pgsql mysql sqlite postgres postgresql tsql lua haskell hs elm ada purescript idris vhdl"},
+      {";", "", "lisp cl clojure clj cljs edn scheme scm racket rkt elisp emacs-lisp el ini asm nasm s"},
+      {"%", "", "matlab octave erlang erl tex latex prolog"},
+      {"//", "",
+       "kotlin kt kts swift scala sc php dart zig objc objectivec objective-c groovy gradle fsharp fs d v "
+       "solidity sol proto protobuf glsl hlsl verilog sv json5 jsonc less scss sass stylus"},
+      {"'", "", "vb vbnet vba vbs"},
+      {"!", "", "fortran f90 f95"},
+      {"REM", "", "bat batch cmd"},
+      {"/*", "*/", "css"},
+      {"<!--", "-->", "html htm xml xhtml svg vue svelte markdown md plist xaml"},
+      {"(*", "*)", "ocaml ml mli pascal delphi"},
+  };
+  std::string tag = Lower(name_or_tag);
+  if (!tag.empty() && tag[0] == '.') tag.erase(0, 1);
+  for (const Row& row : kRows) {
+    for (size_t at = 0; at < row.tags.size();) {
+      size_t end = row.tags.find(' ', at);
+      if (end == std::string_view::npos) end = row.tags.size();
+      if (row.tags.substr(at, end - at) == tag) return {row.open, row.close};
+      at = end + 1;
+    }
+  }
+  return {"//", ""};
+}
+
 std::string_view GrammarsVersion() { return doppel_grammars_lock_sha256(); }
 
 }  // namespace doppel

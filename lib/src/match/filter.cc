@@ -116,8 +116,9 @@ void AppendAnnotation(std::string* out, const std::string& message, Kind kind, s
   if (message.empty()) return;
   const bool ends_line = out->empty() || out->back() == '\n';
   if (kind == Kind::kCode) {
-    const Language* lang = LookupLanguage(language);
-    *out += (ends_line ? "" : "\n") + (lang ? lang->line_comment : std::string("//")) + " " + message + "\n";
+    const CommentSyntax comment = CommentSyntaxFor(language);
+    *out += (ends_line ? "" : "\n") + std::string(comment.open) + " " + message +
+            (comment.close.empty() ? "" : " " + std::string(comment.close)) + "\n";
   } else {
     *out += (out->empty() ? "" : ends_line ? "\n" : "\n\n") + message + "\n";
   }
@@ -364,6 +365,7 @@ class CandidateCounts {
 struct Stream {
   Kind kind = Kind::kText;
   std::string language;
+  std::string tag;  // code: the language as the answer names it (a fence tag), known or not
   Tokens tokens;
   std::vector<uint64_t> hashes;
   uint32_t text_begin = 0, text_end = 0;  // code: the block's bytes in the answer
@@ -1297,7 +1299,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
 // indentation of the first line, so the code around it still reads as code. Lines taken above b
 // (decorators) stay at or after `floor`, the end of the passage redacted before this one.
 void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, const Language* lang,
-                     const std::string& marker) {
+                     CommentSyntax comment, const std::string& marker) {
   size_t line_b = LineStart(*out, b);
   const size_t line_e = LineEnd(*out, e);
   // The marker keeps the first line's indentation, and its block quote markers when every
@@ -1345,8 +1347,8 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
     if (l.begin < floor || l.indent != indent.size() || !is_decorator(l.text)) break;
     line_b = l.begin;
   }
-  const std::string open = lang ? lang->line_comment : "//";
-  std::string replacement = indent + open + " " + marker;
+  const std::string open(comment.open);
+  std::string replacement = indent + open + " " + marker + (comment.close.empty() ? "" : " " + std::string(comment.close));
   // Indentation blocks (Python): a block whose every line is replaced keeps a statement, or the
   // header's colon would be followed by nothing. Found from the nearest code lines around: the
   // one above ends with ':' (a comment may follow it) and the one below (or the end of the code)
@@ -1469,6 +1471,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     st.kind = Kind::kCode;
     const Language* l = LookupLanguage(language);
     st.language = l ? l->name : "";
+    st.tag = language;
     DOPPEL_RETURN_IF_ERROR(code_tokenizer(st.language).Tokenize(text, &st.tokens));
     st.text_end = static_cast<uint32_t>(text.size());
     streams.push_back(std::move(st));
@@ -1485,6 +1488,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         code.kind = Kind::kCode;
         const Language* l = LookupLanguage(seg.language);
         code.language = l ? l->name : "";
+        code.tag = seg.language;
         const Tokenizer& tokenizer = code_tokenizer(code.language);
         code.text_begin = static_cast<uint32_t>(seg.begin);
         code.text_end = static_cast<uint32_t>(seg.end);
@@ -2173,7 +2177,13 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       const std::string marker = Marker(o.redact_marker, it->main->source_name);
       if (it->main->kind == Kind::kCode) {
         const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
-        RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(it->main->language), marker);
+        // In the comment syntax of the block's language as the answer names it (a fence tag
+        // of a language read by the generic lexer has its own).
+        std::string_view tag = it->main->language;
+        for (const Stream& st : streams) {
+          if (st.kind == Kind::kCode && st.text_begin <= it->b && it->b < st.text_end) tag = st.tag;
+        }
+        RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(it->main->language), CommentSyntaxFor(tag), marker);
       } else {
         out.replace(it->b, it->e - it->b, marker);
       }
