@@ -139,9 +139,12 @@ FileStamp Stamp(const std::string& path) {
   return s;
 }
 
+// A finished run has removed its sketches (sig-N.bin, names-N.bin): those may be gone, not redone.
 void RequireUntouched(const std::map<std::string, FileStamp>& before) {
   for (const auto& [path, stamp] : before) {
     INFO(path << " was finished before the run; the run must not have redone it");
+    const std::string name = fs::path(path).filename().string();
+    if ((name.starts_with("sig-") || name.starts_with("names-")) && !fs::exists(path)) continue;
     REQUIRE(fs::exists(path));
     const FileStamp now = Stamp(path);
     REQUIRE(now.time.time_since_epoch().count() == stamp.time.time_since_epoch().count());
@@ -170,9 +173,11 @@ std::map<std::string, FileStamp> FinishedWork(const std::string& out,
       paths.push_back(out + "/clusters.jsonl");
       paths.push_back(out + "/removed.jsonl");
     } else if (stem.rfind("sketch-", 0) == 0) {
+      // (Unless a finished run has removed them.)
       const std::string n = stem.substr(7);
-      paths.push_back(work + "/sig-" + n + ".bin");
-      paths.push_back(work + "/names-" + n + ".bin");
+      for (const std::string f : {work + "/sig-" + n + ".bin", work + "/names-" + n + ".bin"}) {
+        if (fs::exists(f)) paths.push_back(f);
+      }
     } else if (stem.rfind("write-", 0) == 0) {
       paths.push_back(out + "/" + shard_output(std::stoul(stem.substr(6))));
     }
@@ -565,6 +570,14 @@ TEST_CASE("dedup: a run killed at random points resumes to the uninterrupted res
     std::set<std::string> expected = {".work", "clusters.jsonl", "removed.jsonl", "stats.json"};
     for (size_t n = 0; n < 8; ++n) expected.insert(shard_output(n));
     CHECK(names == expected);
+    // Finished, the run has removed its sketches and kept its markers.
+    std::set<std::string> work;
+    for (const auto& entry : fs::directory_iterator(out + "/.work")) work.insert(entry.path().filename().string());
+    for (size_t n = 0; n < 8; ++n) {
+      CHECK(work.count("sig-" + std::to_string(n) + ".bin") == 0);
+      CHECK(work.count("names-" + std::to_string(n) + ".bin") == 0);
+      CHECK(work.count("sketch-" + std::to_string(n) + ".done") == 1);
+    }
   }
   // Kill times are drawn from the uninterrupted run's time; a resumed run finishes sooner, so
   // many second kills land after it ended, and under a loaded machine (the sanitizer build next
@@ -575,7 +588,7 @@ TEST_CASE("dedup: a run killed at random points resumes to the uninterrupted res
   CHECK(with_markers >= 1);
 }
 
-TEST_CASE("dedup: a resumed run redoes undone cluster and write stages and keeps the sketches", "[dedup]") {
+TEST_CASE("dedup: a run resumed after its sketch stage clusters and writes from the kept sketches", "[dedup]") {
   TempDir tmp;
   const Planted p = MakeCorpus(60, 8);
   const size_t third = p.lines.size() / 3 + 1;
@@ -583,39 +596,34 @@ TEST_CASE("dedup: a resumed run redoes undone cluster and write stages and keeps
   WriteLines(tmp / "r1.jsonl", p.lines, third, 2 * third);
   WriteLines(tmp / "r2.jsonl", p.lines, 2 * third, p.lines.size());
   REQUIRE(doppel_test::Run("gzip " + Quote(tmp / "r2.jsonl")).exit_code == 0);
-  const std::string out = tmp / "out";
-  const std::string args = "--quiet --output " + Quote(out) + " --threads 2 " + Quote(tmp / "r0.jsonl") + " " +
-                           Quote(tmp / "r1.jsonl") + " " + Quote(tmp / "r2.jsonl.gz");
-  CommandResult r = Dedup(args);
+  const std::string inputs = " --threads 2 " + Quote(tmp / "r0.jsonl") + " " + Quote(tmp / "r1.jsonl") + " " +
+                             Quote(tmp / "r2.jsonl.gz");
+  // An uninterrupted run, for the outputs to compare with.
+  const std::string whole = tmp / "whole";
+  CommandResult r = Dedup("--quiet --output " + Quote(whole) + inputs);
   INFO(Describe(r));
   REQUIRE(r.exit_code == 0);
   const std::vector<std::string> outputs = {"clusters.jsonl", "removed.jsonl", "stats.json",
                                             "r0.jsonl",       "r1.jsonl",      "r2.jsonl.gz"};
   std::map<std::string, std::string> first;
-  for (const auto& f : outputs) first[f] = ReadFile(out + "/" + f);
+  for (const auto& f : outputs) first[f] = ReadFile(whole + "/" + f);
   CHECK(Contains(first["stats.json"], "\"resumed\":false"));
-  REQUIRE(!Removed(out).empty());  // the cluster stage has decisions to make again
+  REQUIRE(!Removed(whole).empty());  // the cluster stage has decisions to make
   REQUIRE(!first["r1.jsonl"].empty());
 
-  // Undo the cluster and write stages: their outputs, one kept shard, and their markers. The
-  // sketch markers and files stay: the sketch stage alone is finished.
-  for (const std::string f : {"stats.json", "clusters.jsonl", "removed.jsonl", "r1.jsonl"}) {
-    INFO(f);
-    REQUIRE(fs::remove(out + "/" + f));
-  }
-  REQUIRE(fs::remove(out + "/.work/cluster.done"));
-  int write_markers = 0;
-  std::vector<fs::path> undone;
-  for (const auto& e : fs::directory_iterator(out + "/.work")) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("write-", 0) == 0 && doppel_test::EndsWith(name, ".done")) undone.push_back(e.path());
-  }
-  for (const auto& path : undone) write_markers += fs::remove(path);
-  REQUIRE(write_markers == 3);
+  // The sketch stage alone (as a run killed after it leaves it): its markers and files.
+  const std::string out = tmp / "out";
+  const std::string args = "--quiet --output " + Quote(out) + inputs;
+  r = Dedup(args + " --stage sketch");
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(!fs::exists(out + "/.work/cluster.done"));
+  CHECK(!fs::exists(out + "/stats.json"));
   std::map<std::string, FileStamp> sketches;
   for (int u = 0; u < 3; ++u) {
     for (const std::string& f : {"sketch-" + std::to_string(u) + ".done", "sig-" + std::to_string(u) + ".bin",
                                 "names-" + std::to_string(u) + ".bin"}) {
+      REQUIRE(fs::exists(out + "/.work/" + f));
       sketches[out + "/.work/" + f] = Stamp(out + "/.work/" + f);
     }
   }
@@ -636,6 +644,19 @@ TEST_CASE("dedup: a resumed run redoes undone cluster and write stages and keeps
   RequireUntouched(sketches);  // the sketch stage was not redone
   CHECK(fs::exists(out + "/.work/cluster.done"));
   for (int u = 0; u < 3; ++u) CHECK(fs::exists(out + "/.work/write-" + std::to_string(u) + ".done"));
+  // Finished, the run needs its sketches no more; the same command again finds it done.
+  for (int u = 0; u < 3; ++u) {
+    CHECK_FALSE(fs::exists(out + "/.work/sig-" + std::to_string(u) + ".bin"));
+    CHECK_FALSE(fs::exists(out + "/.work/names-" + std::to_string(u) + ".bin"));
+  }
+  r = Dedup(args);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  for (const auto& f : outputs) {
+    INFO(f);
+    if (f != "stats.json") CHECK(ReadFile(out + "/" + f) == first[f]);
+  }
+  CHECK(StatsUpToResumed(ReadFile(out + "/stats.json")) == StatsUpToResumed(first["stats.json"]));
 }
 
 TEST_CASE("dedup: --against removes a near copy of an indexed document with edits throughout", "[dedup]") {

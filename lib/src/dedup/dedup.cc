@@ -1068,7 +1068,15 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
            (o.survivor == SurvivorRule::kFirst ? "first" : o.survivor == SurvivorRule::kLongest ? "longest" : "priority") +
            "\"},\"resumed\":" + std::string(sum->resumed ? "true" : "false") + "}\n";
   // (Its temporary file is in .work, as every other: a kill here leaves nothing beside the outputs.)
-  return WriteFileAtomically(output_dir + "/stats.json", stats, work);
+  DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(output_dir + "/stats.json", stats, work));
+  // The run is finished: its sketches (signatures and names, some 550 bytes a document) are
+  // needed no more, and go; the markers stay, so the same command again finds the run done.
+  // (Removed after stats.json: a run killed before it still has them to resume with.)
+  for (size_t u = 0; u < units.size(); ++u) {
+    fs::remove(work + "/sig-" + std::to_string(u) + ".bin", ec);
+    fs::remove(work + "/names-" + std::to_string(u) + ".bin", ec);
+  }
+  return Status::OK();
 }
 
 }  // namespace doppel
