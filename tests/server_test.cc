@@ -490,6 +490,20 @@ TEST_CASE("redaction: a fenced block of a language without a grammar is redacted
       "GROUP BY c.region, date_trunc('month', o.placed_at)\n"
       "HAVING sum(l.quantity * l.unit_price) > 1000\n"
       "ORDER BY c.region, month;\n";
+  const std::string css =
+      ".release-board__column {\n"
+      "  display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr));\n"
+      "  gap: 0.75rem 1.25rem; padding: calc(var(--board-gutter) * 1.5) var(--board-gutter);\n"
+      "  border-inline-start: 3px solid color-mix(in srgb, var(--accent) 60%, transparent);\n"
+      "}\n"
+      ".release-board__card[data-state=\"blocked\"] > .release-board__title::after {\n"
+      "  content: \"blocked\"; margin-inline-start: auto; font: 600 0.7rem/1 var(--mono-font);\n"
+      "  text-transform: uppercase; letter-spacing: 0.08em; color: var(--danger-ink);\n"
+      "}\n"
+      "@media (prefers-reduced-motion: no-preference) {\n"
+      "  .release-board__card { transition: transform 160ms ease-out, box-shadow 160ms ease-out; }\n"
+      "  .release-board__card:hover { transform: translateY(-2px); box-shadow: 0 6px 18px rgb(0 0 0 / 0.12); }\n"
+      "}\n";
   TempDir dir;
   {
     IndexOptions io;
@@ -497,7 +511,9 @@ TEST_CASE("redaction: a fenced block of a language without a grammar is redacted
     auto index = Index::Open(dir / "index", io);
     REQUIRE(index.ok());
     std::vector<Document> docs;
-    for (const auto& [name, text] : {std::pair{"protected/deploy.sh", shell}, std::pair{"protected/report.sql", sql}}) {
+    // A name holding a block comment's end, which must not end the marker's comment.
+    for (const auto& [name, text] : {std::pair{"protected/deploy.sh", shell}, std::pair{"protected/report.sql", sql},
+                                     std::pair{"protected/theme*/board.css", css}}) {
       Document d = MakeDoc(name, text);
       d.kind = Kind::kCode;  // no grammar: the generic lexer reads them
       docs.push_back(std::move(d));
@@ -524,6 +540,13 @@ TEST_CASE("redaction: a fenced block of a language without a grammar is redacted
   CHECK_FALSE(Contains(v->output, "JOIN order_lines"));
   CHECK(Contains(v->output, "set -euo pipefail\n"));  // the new lines stay
   CHECK(Contains(v->output, "\ndeploy_release\n```"));
+  // A block comment closes after the marker, and the name's "*/" does not close it before.
+  v = (*f)->Check("Style the board:\n\n```css\n" + css + "```\n", CheckRequest{});
+  REQUIRE(v.ok());
+  INFO(v->output);
+  CHECK(v->action == Action::kRedact);
+  CHECK(Contains(v->output, "\n/* [redacted: similar to protected/theme* /board.css] */\n```"));
+  CHECK_FALSE(Contains(v->output, "grid-template-columns"));
   // A note on a whole answer in such a language is a comment of it too.
   FilterOptions annotate = o;
   annotate.actions[static_cast<size_t>(Action::kRedact)] = Action::kAnnotate;

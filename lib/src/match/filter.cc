@@ -110,15 +110,23 @@ std::string DescribeSources(const std::vector<Span>& spans) {
   return out;
 }
 
+// `message` as one comment in `comment`'s syntax. A block comment's closing text inside the
+// message (a source named `a*/b`) is broken with a space, or it would end the comment early.
+std::string CommentText(CommentSyntax comment, std::string message) {
+  if (comment.close.empty()) return std::string(comment.open) + " " + message;
+  for (size_t at = message.find(comment.close); at != std::string::npos; at = message.find(comment.close, at + 2)) {
+    message.insert(at + 1, " ");
+  }
+  return std::string(comment.open) + " " + message + " " + std::string(comment.close);
+}
+
 // Adds `message` after the answer: a comment line in its language when the whole answer is code
 // (so it still parses), else a paragraph of its own.
 void AppendAnnotation(std::string* out, const std::string& message, Kind kind, std::string_view language) {
   if (message.empty()) return;
   const bool ends_line = out->empty() || out->back() == '\n';
   if (kind == Kind::kCode) {
-    const CommentSyntax comment = CommentSyntaxFor(language);
-    *out += (ends_line ? "" : "\n") + std::string(comment.open) + " " + message +
-            (comment.close.empty() ? "" : " " + std::string(comment.close)) + "\n";
+    *out += (ends_line ? "" : "\n") + CommentText(CommentSyntaxFor(language), message) + "\n";
   } else {
     *out += (out->empty() ? "" : ends_line ? "\n" : "\n\n") + message + "\n";
   }
@@ -1348,7 +1356,7 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
     line_b = l.begin;
   }
   const std::string open(comment.open);
-  std::string replacement = indent + open + " " + marker + (comment.close.empty() ? "" : " " + std::string(comment.close));
+  std::string replacement = indent + CommentText(comment, marker);
   // Indentation blocks (Python): a block whose every line is replaced keeps a statement, or the
   // header's colon would be followed by nothing. Found from the nearest code lines around: the
   // one above ends with ':' (a comment may follow it) and the one below (or the end of the code)
@@ -2178,10 +2186,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       if (it->main->kind == Kind::kCode) {
         const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
         // In the comment syntax of the block's language as the answer names it (a fence tag
-        // of a language read by the generic lexer has its own).
+        // of a language read by the generic lexer has its own): the block of the main span,
+        // which a region joined with prose before it does not start in.
         std::string_view tag = it->main->language;
+        const uint32_t at = it->main->query.start;
         for (const Stream& st : streams) {
-          if (st.kind == Kind::kCode && st.text_begin <= it->b && it->b < st.text_end) tag = st.tag;
+          if (st.kind == Kind::kCode && st.text_begin <= at && at < st.text_end) tag = st.tag;
         }
         RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(it->main->language), CommentSyntaxFor(tag), marker);
       } else {
