@@ -995,7 +995,12 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   for (size_t u = 0; u < units.size(); ++u) {
     const std::string marker = work + "/sketch-" + std::to_string(u) + ".done";
     const bool sketch_here = (o.stage == Stage::kAll || o.stage == Stage::kSketch) && mine(u);
-    if (!Exists(marker)) {
+    // A finished run has removed its sketches; if its cluster marker is gone too (removed to
+    // cluster again), a unit without its sketch files is sketched again.
+    const bool sketched = Exists(marker) && (Exists(work + "/cluster.done") ||
+                                             (Exists(work + "/sig-" + std::to_string(u) + ".bin") &&
+                                              Exists(work + "/names-" + std::to_string(u) + ".bin")));
+    if (!sketched) {
       if (!sketch_here) {
         if (o.stage == Stage::kSketch) continue;  // another task's shard
         return Status::InvalidArgument(output_dir + ": the sketch of " +

@@ -282,13 +282,36 @@ class SyntaxFinder {
       held = std::from_chars(number.data(), number.data() + number.size(), i).ec == std::errc() ||
              std::from_chars(number.data(), number.data() + number.size(), u).ec == std::errc();
     } else {
-      held = !std::isinf(std::strtod(number.c_str(), nullptr));
+      // Locale-independent. Out of range is an overflow only when the number is large: one
+      // too small for a double (1e-400) reads as 0, which holds.
+      double d = 0;
+      const auto r = std::from_chars(number.data(), number.data() + number.size(), d);
+      held = r.ec == std::errc() || (r.ec == std::errc::result_out_of_range && !Large(number));
     }
     if (!held) {
       i_ = start;
       return Fail("a number a 64-bit integer or a double can hold", number.size() > 40 ? number.substr(0, 40) + "..." : number);
     }
     return true;
+  }
+
+  // Whether a well-formed number's magnitude is at least 1: its first nonzero digit's decimal
+  // place plus its exponent is positive.
+  static bool Large(std::string_view number) {
+    const size_t e = number.find_first_of("eE");
+    const std::string_view mantissa = number.substr(0, e);
+    const size_t point = std::min(mantissa.find('.'), mantissa.size());
+    const size_t first = mantissa.find_first_of("123456789");
+    if (first == std::string_view::npos) return false;  // zero
+    // Places of the first nonzero digit: 1 for 1.5 and 15, 0 for 0.5, -1 for 0.05.
+    long long place = first < point ? static_cast<long long>(point - first) : -static_cast<long long>(first - point - 1);
+    if (e == std::string_view::npos) return place > 0;
+    std::string_view exp = number.substr(e + 1);
+    const bool negative = !exp.empty() && exp[0] == '-';
+    if (!exp.empty() && (exp[0] == '-' || exp[0] == '+')) exp.remove_prefix(1);
+    long long x = 0;
+    if (std::from_chars(exp.data(), exp.data() + exp.size(), x).ec != std::errc()) return !negative;  // a huge exponent
+    return place + (negative ? -x : x) > 0;
   }
 
   std::string_view s_;
