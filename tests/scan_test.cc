@@ -205,12 +205,12 @@ TEST_CASE("scan: bad inputs are reported, skipped or fatal, and a missing index 
   // Nor what a run killed while writing its report left (its temporary files); another file
   // of the user's in the report directory stays.
   WriteFile(fx.report + "/results.jsonl.tmp.4242.0", "cut short");
-  WriteFile(fx.report + "/report.html.tmp.4242.3", "<html>");
+  WriteFile(fx.report + "/report.html.tmp.node07.4242.3", "<html>");
   WriteFile(fx.report + "/notes.txt", "mine");
   r = fx.Scan("--quiet");
   CHECK(r.exit_code == 0);
   CHECK(!fs::exists(fx.report + "/results.jsonl.tmp.4242.0"));
-  CHECK(!fs::exists(fx.report + "/report.html.tmp.4242.3"));
+  CHECK(!fs::exists(fx.report + "/report.html.tmp.node07.4242.3"));
   CHECK(fs::exists(fx.report + "/results.jsonl"));
   CHECK(ReadFile(fx.report + "/notes.txt") == "mine");
   // An input that cannot be read as a whole is listed under its name (and line).

@@ -833,7 +833,8 @@ Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, const std::vec
     fs::create_directories(fs::path(out).parent_path(), ec);
     // The temporary file is in .work (a kill leaves nothing beside the outputs), named by the
     // unit (outputs of two directories may share a file name); its name keeps the compression
-    // extension, which selects the format.
+    // extension, which selects the format. One task writes a unit, so the name is the same in
+    // every run: a resumed run writes over what a killed one left.
     const std::string tmp = work + "/out-" + std::to_string(index) + "-" + fs::path(out).filename().string();
     DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(u.jsonl));
     LineReader lines(std::move(src), o.max_document_bytes);

@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -239,11 +240,21 @@ AtomicFileWriter::~AtomicFileWriter() {
 
 Status AtomicFileWriter::Open(const std::string& path, const std::string& temp_dir) {
   if (fd_ >= 0 || !path_.empty()) return Status::Internal(path + ": a file writer is opened once");
-  // A name of its own per writer: tasks of one run may write the same file at once.
+  // A name of its own per writer: tasks of one run may write the same file at once, on other
+  // hosts of a shared file system too (where process ids repeat), so the host is in it.
   static std::atomic<uint64_t> counter{0};
+  static const std::string host = [] {
+    char name[256] = {};
+    if (::gethostname(name, sizeof(name) - 1) != 0) return std::string("host");
+    std::string h(name);
+    for (char& c : h) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
+    }
+    return h.substr(0, 64);
+  }();
   path_ = path;
   const std::string base = temp_dir.empty() ? path : temp_dir + "/" + std::filesystem::path(path).filename().string();
-  tmp_ = base + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  tmp_ = base + ".tmp." + host + "." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) return Status::IOError(tmp_ + ": " + std::strerror(errno));
   return Status::OK();
