@@ -651,11 +651,14 @@ TEST_CASE("dedup: a run resumed after its sketch stage clusters and writes from 
     CHECK_FALSE(fs::exists(out + "/.work/sig-" + std::to_string(u) + ".bin"));
     CHECK_FALSE(fs::exists(out + "/.work/names-" + std::to_string(u) + ".bin"));
   }
-  // Then, its cluster marker removed (to cluster again), the run sketches again what it removed.
+  // Then, its cluster marker removed (to cluster again), the run sketches again what it removed
+  // and writes every shard again.
   for (const bool recluster : {false, true}) {
     INFO((recluster ? "cluster.done removed" : "run again as it was"));
     if (recluster) fs::remove(out + "/.work/cluster.done");
+    const FileStamp shard = Stamp(out + "/r1.jsonl");
     r = Dedup(args);
+    CHECK((Stamp(out + "/r1.jsonl").inode != shard.inode) == recluster);
     INFO(Describe(r));
     REQUIRE(r.exit_code == 0);
     for (const auto& f : outputs) {

@@ -595,6 +595,7 @@ TEST_CASE("json: a syntax error is named by its byte and what was expected there
       {"{\"x\":1e400}", "at byte 5: expected a number a 64-bit integer or a double can hold, found 1e400"},
       {"[0.5,10e308]", "at byte 5: expected a number a 64-bit integer or a double can hold, found 10e308"},
       {"[-1e99999999999999999999]", "at byte 1: expected a number a 64-bit integer or a double can hold"},
+      {"[1e9223372036854775807]", "at byte 1: expected a number a 64-bit integer or a double can hold"},
       {"[-2e308]", "at byte 1: expected a number a 64-bit integer or a double can hold, found -2e308"},
       {"[123456789012345678901234567890]", "at byte 1: expected a number a 64-bit integer or a double can hold"},
       {"[-9223372036854775809]", "found -9223372036854775809"},
@@ -606,7 +607,7 @@ TEST_CASE("json: a syntax error is named by its byte and what was expected there
   // Valid JSON has no syntax error, and nesting deeper than any parser's limit costs no stack.
   for (const std::string json : {"{\"a\":[1,2,{\"b\":null}],\"c\":-1.5E+3,\"d\":\"\\ud83d\\ude00\\n\"}", "[]", " \"x\" ",
                                  "[true,false,null,0,-0.25e-2,{}]", "[18446744073709551615,-9223372036854775808]",
-                                 "[1.7e308,1e-400,-4.9e-324,0.001e309,0.0000001e-400,1e-99999999999999999999]"}) {
+                                 "[1.7e308,1e-400,-4.9e-324,0.001e309,0.0000001e-400,1e-99999999999999999999,0.001e-9223372036854775807]"}) {
     INFO(json);
     CHECK(JsonSyntaxError(json).empty());
   }

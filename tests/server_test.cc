@@ -468,6 +468,10 @@ TEST_CASE("redaction: a fenced block of a language without a grammar is redacted
   CHECK(CommentSyntaxFor("html").close == "-->");
   CHECK(CommentSyntaxFor("no-such-language").open == "//");
   CHECK(CommentSyntaxFor("").open == "//");
+  CHECK(CommentText({"#", ""}, "from a\nb\r\x7f") == "# from a b  ");
+  CHECK(CommentText({"/*", "*/"}, "a*/b*/*/") == "/* a* /b* / * / */");
+  CHECK(CommentText({"(*", "*)"}, "f(*)") == "(* f( * ) *)");
+  CHECK(CommentText({"<!--", "-->"}, "a--->b<!--") == "<!-- a- - ->b< !- - -->");
   const std::string shell =
       "deploy_release() {\n"
       "  local release_dir=\"$DEPLOY_ROOT/releases/$(date +%Y%m%d%H%M%S)\"\n"

@@ -219,6 +219,18 @@ CommentSyntax CommentSyntaxFor(std::string_view name_or_tag) {
   return {"//", ""};
 }
 
+std::string CommentText(CommentSyntax comment, std::string message) {
+  for (char& c : message) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+  }
+  if (comment.close.empty()) return std::string(comment.open) + " " + message;
+  for (const std::string_view cut : {comment.close, comment.open, comment.open == "<!--" ? std::string_view("--") : ""}) {
+    if (cut.size() < 2) continue;
+    for (size_t at = message.find(cut); at != std::string::npos; at = message.find(cut, at + 2)) message.insert(at + 1, " ");
+  }
+  return std::string(comment.open) + " " + message + " " + std::string(comment.close);
+}
+
 std::string_view GrammarsVersion() { return doppel_grammars_lock_sha256(); }
 
 }  // namespace doppel

@@ -1027,6 +1027,10 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
     return Status::InvalidArgument(output_dir + ": the cluster stage is not done; run it first");
   }
   if (!Exists(work + "/cluster.done")) {
+    // Shards written from decisions made before (a finished run whose cluster marker was
+    // removed, to cluster again) are written again from these.
+    fs::remove(output_dir + "/stats.json", ec);
+    for (size_t u = 0; u < units.size(); ++u) fs::remove(work + "/write-" + std::to_string(u) + ".done", ec);
     DOPPEL_RETURN_IF_ERROR(Cluster(output_dir, work, units.size(), o, sum));
   } else {
     sum->resumed |= o.stage != Stage::kWrite;

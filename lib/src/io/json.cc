@@ -310,7 +310,9 @@ class SyntaxFinder {
     const bool negative = !exp.empty() && exp[0] == '-';
     if (!exp.empty() && (exp[0] == '-' || exp[0] == '+')) exp.remove_prefix(1);
     long long x = 0;
-    if (std::from_chars(exp.data(), exp.data() + exp.size(), x).ec != std::errc()) return !negative;  // a huge exponent
+    // An exponent beyond any number's digits decides alone (and the sum below cannot overflow).
+    const auto r = std::from_chars(exp.data(), exp.data() + exp.size(), x);
+    if (r.ec != std::errc() || x > (1LL << 52)) return !negative;
     return place + (negative ? -x : x) > 0;
   }
 

@@ -110,16 +110,6 @@ std::string DescribeSources(const std::vector<Span>& spans) {
   return out;
 }
 
-// `message` as one comment in `comment`'s syntax. A block comment's closing text inside the
-// message (a source named `a*/b`) is broken with a space, or it would end the comment early.
-std::string CommentText(CommentSyntax comment, std::string message) {
-  if (comment.close.empty()) return std::string(comment.open) + " " + message;
-  for (size_t at = message.find(comment.close); at != std::string::npos; at = message.find(comment.close, at + 2)) {
-    message.insert(at + 1, " ");
-  }
-  return std::string(comment.open) + " " + message + " " + std::string(comment.close);
-}
-
 // Adds `message` after the answer: a comment line in its language when the whole answer is code
 // (so it still parses), else a paragraph of its own.
 void AppendAnnotation(std::string* out, const std::string& message, Kind kind, std::string_view language) {
