@@ -346,6 +346,41 @@ TEST_CASE("code: adjacent string literals the language joins are one literal spe
   CHECK(CodeHashes("go", "package p\nvar s = f(\"a\", \"b\")\n") != CodeHashes("go", "package p\nvar s = f(\"ab\")\n"));
 }
 
+TEST_CASE("code: a literal over several lines is spelled without its lines' indentation") {
+  // rubocop turns <<- into <<~ and indents the body; a copy pasted at another depth re-indents
+  // every line of a string. Neither changes what the string says: the same tokens and spellings,
+  // in the parse and in the lexer. Other words are another spelling.
+  const std::string dash = "def f(name)\n  warn <<-EOF\nUnable to read #{name}\n\nPlease check it.\n  EOF\nend\n";
+  const std::string squiggly = "def f(name)\n   warn <<~EOF\n      Unable to read #{name}\n\n      Please check it.\n   EOF\nend\n";
+  const std::string reworded = "def f(name)\n   warn <<~EOF\n      Unable to open #{name}\n\n      Please check it.\n   EOF\nend\n";
+  const std::string py = "def f():\n    q = \"\"\"\n        SELECT id\n        FROM t\n    \"\"\"\n    return q\n";
+  const std::string py_moved = "class A:\n    def f():\n        q = \"\"\"\n            SELECT id\n            FROM t\n        \"\"\"\n        return q\n";
+  auto names = [](const std::string& lang, const std::string& code, bool lexer) {
+    const Language* l = LanguageByName(lang);
+    auto tok = lexer ? NewCodeLexer(l) : NewCodeTokenizer(l);
+    Tokens t;
+    REQUIRE(tok->Tokenize(code, &t).ok());
+    std::vector<std::pair<uint64_t, uint64_t>> out;  // (hash, name) of the literals
+    for (const Token& k : t) {
+      if (k.hash == StringTokenHash()) out.emplace_back(k.hash, k.name);
+    }
+    return out;
+  };
+  for (const bool lexer : {false, true}) {
+    INFO((lexer ? "lexer" : "parse"));
+    const auto a = names("ruby", dash, lexer);
+    CHECK(a.size() == 2);  // the opener and the body
+    CHECK(a == names("ruby", squiggly, lexer));
+    CHECK(a != names("ruby", reworded, lexer));
+    const auto p = names("python", py, lexer);
+    CHECK(p.size() == 1);
+    CHECK(p == names("python", py_moved, lexer));
+  }
+  // A one-line literal's leading spaces are not spelled either; its inner ones are.
+  CHECK(names("javascript", "f('  a b');", false) == names("javascript", "f(\"a b\");", false));
+  CHECK(names("javascript", "f('a  b');", false) != names("javascript", "f('a b');", false));
+}
+
 TEST_CASE("code: literals are abstracted, broken snippets still tokenize") {
   CHECK(CodeHashes("javascript", "f('a', 1);") == CodeHashes("javascript", "f(\"other text\", 42);"));
   // An unbalanced brace and a stray token: tokens around the error still come out.

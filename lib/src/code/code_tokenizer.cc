@@ -20,19 +20,58 @@ namespace {
 
 uint64_t Hash(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 
-// A string literal's content: without the prefix letters and quote characters.
+// A string literal's content: without its prefix letters (r"", @"", f'') and quote characters.
+// A heredoc opener (<<~EOS, <<-EOS, <<EOS) is spelled by its word: the forms differ only in how
+// the body is indented, which a formatter changes (rubocop turns <<- into <<~).
 std::string_view StringContent(std::string_view s) {
   size_t b = 0, e = s.size();
-  while (b < e && (std::isalpha(static_cast<unsigned char>(s[b])) || s[b] == '@' || s[b] == '$')) ++b;
-  while (b < e && (s[b] == '"' || s[b] == '\'' || s[b] == '`')) ++b;
-  while (e > b && (s[e - 1] == '"' || s[e - 1] == '\'' || s[e - 1] == '`')) --e;
+  auto quote = [](char c) { return c == '"' || c == '\'' || c == '`'; };
+  if (s.starts_with("<<")) {
+    b = 2;
+    if (b < e && (s[b] == '~' || s[b] == '-')) ++b;
+  } else {
+    size_t p = 0;
+    while (p < e && (std::isalpha(static_cast<unsigned char>(s[p])) || s[p] == '@' || s[p] == '$')) ++p;
+    if (p < e && quote(s[p])) b = p;  // letters not before a quote are content (a heredoc's body)
+  }
+  while (b < e && quote(s[b])) ++b;
+  while (e > b && quote(s[e - 1])) --e;
   return s.substr(b, e - b);
 }
 // A string literal's spelling for the literal check: the hash of its content, so formatters that
 // change quotes ('a' → "a") keep it; adjacent literals the language joins ("ab" split into "a"
-// "b") are spelled as their joined contents.
+// "b") are spelled as their joined contents. The spaces and tabs that begin each of its lines
+// are not spelled: a formatter re-indents a heredoc's body or a text block, and a copy pasted
+// at another depth re-indents every line of a string over several.
 uint64_t NameOfHash(uint64_t h) { return h | 1; }  // never 0 (0 means no spelling)
-uint64_t ContentName(std::string_view content) { return NameOfHash(Hash(content)); }
+// Feeds `content` to `state` without the spaces and tabs that begin its lines; `line_start`
+// carries across pieces.
+void UpdateUnindented(XXH3_state_t* state, std::string_view content, bool* line_start) {
+  for (size_t i = 0; i < content.size();) {
+    if (*line_start) {
+      while (i < content.size() && (content[i] == ' ' || content[i] == '\t')) ++i;
+      if (i == content.size()) break;
+      *line_start = false;
+    }
+    const size_t nl = content.find('\n', i);
+    const size_t end = nl == std::string_view::npos ? content.size() : nl + 1;
+    XXH3_64bits_update(state, content.data() + i, end - i);
+    *line_start = nl != std::string_view::npos;
+    i = end;
+  }
+}
+uint64_t ContentName(std::string_view content) {
+  // Most literals are one line that does not begin with a space: hashed as they are (the same
+  // hash: XXH3 streamed over the same bytes gives the one-shot's).
+  if (content.empty() || (content[0] != ' ' && content[0] != '\t' && content.find('\n') == std::string_view::npos)) {
+    return NameOfHash(Hash(content));
+  }
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  bool line_start = true;
+  UpdateUnindented(&state, content, &line_start);
+  return NameOfHash(XXH3_64bits_digest(&state));
+}
 uint64_t StringName(std::string_view s) { return ContentName(StringContent(s)); }
 
 // The ContentName of adjacent literals' joined contents, read piece by piece (the parse and the
@@ -48,10 +87,11 @@ class JoinedName {
   void Add(std::string_view more) {
     if (!many_) {
       XXH3_64bits_reset(&state_);
-      XXH3_64bits_update(&state_, first_.data(), first_.size());
+      line_start_ = true;
+      UpdateUnindented(&state_, first_, &line_start_);
       many_ = true;
     }
-    XXH3_64bits_update(&state_, more.data(), more.size());
+    UpdateUnindented(&state_, more, &line_start_);
   }
   uint64_t Name() const { return many_ ? NameOfHash(XXH3_64bits_digest(&state_)) : ContentName(first_); }
 
@@ -59,6 +99,7 @@ class JoinedName {
   std::string_view first_;
   XXH3_state_t state_;
   bool many_ = false;
+  bool line_start_ = true;
 };
 
 // The abstract tokens; the \x01 prefix keeps them apart from any verbatim token text.
@@ -200,7 +241,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v6/" + lang->name) {
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v7/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -1783,7 +1824,7 @@ class CodeLexer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v6/generic"; }
+  std::string_view Name() const override { return "code-v7/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {
