@@ -379,6 +379,14 @@ TEST_CASE("code: a literal over several lines is spelled without its lines' inde
   // A one-line literal's leading spaces are not spelled either; its inner ones are.
   CHECK(names("javascript", "f('  a b');", false) == names("javascript", "f(\"a b\");", false));
   CHECK(names("javascript", "f('a  b');", false) != names("javascript", "f('a b');", false));
+  // A quote escaped in one quoting and not in another (Prettier, black) is the same string.
+  for (const bool lexer : {false, true}) {
+    CHECK(names("javascript", "f('it\\'s', 'end\\'');", lexer) == names("javascript", "f(\"it's\", \"end'\");", lexer));
+    CHECK(names("python", "f('it\\'s')\n", lexer) == names("python", "f(\"it's\")\n", lexer));
+    CHECK(names("python", "f('a\\\\')\n", lexer) != names("python", "f('a')\n", lexer));
+    CHECK(names("python", "f('\"')\n", lexer) == names("python", "f(\"\\\"\")\n", lexer));
+    CHECK(names("python", "f('\"')\n", lexer) != names("python", "f('')\n", lexer));
+  }
 }
 
 TEST_CASE("code: literals are abstracted, broken snippets still tokenize") {

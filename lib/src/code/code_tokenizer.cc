@@ -20,7 +20,7 @@ namespace {
 
 uint64_t Hash(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 
-// A string literal's content: without its prefix letters (r"", @"", f'') and quote characters.
+// A string literal's content: without its prefix (r"", @"", f'', u8"") and quote characters.
 // A heredoc opener (<<~EOS, <<-EOS, <<EOS) is spelled by its word: the forms differ only in how
 // the body is indented, which a formatter changes (rubocop turns <<- into <<~).
 std::string_view StringContent(std::string_view s) {
@@ -31,45 +31,70 @@ std::string_view StringContent(std::string_view s) {
     if (b < e && (s[b] == '~' || s[b] == '-')) ++b;
   } else {
     size_t p = 0;
-    while (p < e && (std::isalpha(static_cast<unsigned char>(s[p])) || s[p] == '@' || s[p] == '$')) ++p;
+    while (p < e && (std::isalnum(static_cast<unsigned char>(s[p])) || s[p] == '@' || s[p] == '$')) ++p;  // u8"", $@""
     if (p < e && quote(s[p])) b = p;  // letters not before a quote are content (a heredoc's body)
   }
-  while (b < e && quote(s[b])) ++b;
-  while (e > b && quote(s[e - 1])) --e;
+  // Its opening quotes (one character, repeated: """x""") and as many of them closing it:
+  // '"' holds a quote, and 'it\'' ends in one of its own.
+  if (b < e && quote(s[b])) {
+    const char q = s[b];
+    size_t quotes = 0;
+    while (b < e && s[b] == q) {
+      ++b;
+      ++quotes;
+    }
+    while (quotes > 0 && e > b && s[e - 1] == q) {
+      --e;
+      --quotes;
+    }
+  }
   return s.substr(b, e - b);
 }
 // A string literal's spelling for the literal check: the hash of its content, so formatters that
 // change quotes ('a' → "a") keep it; adjacent literals the language joins ("ab" split into "a"
-// "b") are spelled as their joined contents. The spaces and tabs that begin each of its lines
-// are not spelled: a formatter re-indents a heredoc's body or a text block, and a copy pasted
-// at another depth re-indents every line of a string over several.
+// "b") are spelled as their joined contents. What formatters and pasting change is not spelled:
+// the spaces and tabs that begin each line (a formatter re-indents a heredoc's body or a text
+// block; a copy pasted at another depth re-indents every line of a string over several), and
+// the backslash before a quote character (black and Prettier write 'it\'s' as "it's").
 uint64_t NameOfHash(uint64_t h) { return h | 1; }  // never 0 (0 means no spelling)
-// Feeds `content` to `state` without the spaces and tabs that begin its lines; `line_start`
-// carries across pieces.
-void UpdateUnindented(XXH3_state_t* state, std::string_view content, bool* line_start) {
+// Feeds `content` to `state` as spelled; `line_start` carries across pieces.
+void UpdateSpelled(XXH3_state_t* state, std::string_view content, bool* line_start) {
+  size_t from = 0;  // start of the bytes not fed yet
+  auto feed = [&](size_t end) {
+    if (end > from) XXH3_64bits_update(state, content.data() + from, end - from);
+  };
   for (size_t i = 0; i < content.size();) {
-    if (*line_start) {
-      while (i < content.size() && (content[i] == ' ' || content[i] == '\t')) ++i;
-      if (i == content.size()) break;
-      *line_start = false;
+    const char c = content[i];
+    if (*line_start && (c == ' ' || c == '\t')) {
+      feed(i);
+      from = ++i;
+      continue;
     }
-    const size_t nl = content.find('\n', i);
-    const size_t end = nl == std::string_view::npos ? content.size() : nl + 1;
-    XXH3_64bits_update(state, content.data() + i, end - i);
-    *line_start = nl != std::string_view::npos;
-    i = end;
+    *line_start = c == '\n';
+    if (c == '\\' && i + 1 < content.size()) {
+      const char next = content[i + 1];
+      if (next == '"' || next == '\'' || next == '`') {
+        feed(i);
+        from = i + 1;  // the quote, without its backslash
+      }
+      i += 2;  // an escape is two characters (\\ too)
+      continue;
+    }
+    ++i;
   }
+  feed(content.size());
 }
 uint64_t ContentName(std::string_view content) {
-  // Most literals are one line that does not begin with a space: hashed as they are (the same
-  // hash: XXH3 streamed over the same bytes gives the one-shot's).
-  if (content.empty() || (content[0] != ' ' && content[0] != '\t' && content.find('\n') == std::string_view::npos)) {
+  // Most literals are one line that does not begin with a space and has no escape: hashed as
+  // they are (the same hash: XXH3 streamed over the same bytes gives the one-shot's).
+  if (content.empty() || (content[0] != ' ' && content[0] != '\t' &&
+                          content.find_first_of("\n\\") == std::string_view::npos)) {
     return NameOfHash(Hash(content));
   }
   XXH3_state_t state;
   XXH3_64bits_reset(&state);
   bool line_start = true;
-  UpdateUnindented(&state, content, &line_start);
+  UpdateSpelled(&state, content, &line_start);
   return NameOfHash(XXH3_64bits_digest(&state));
 }
 uint64_t StringName(std::string_view s) { return ContentName(StringContent(s)); }
@@ -88,10 +113,10 @@ class JoinedName {
     if (!many_) {
       XXH3_64bits_reset(&state_);
       line_start_ = true;
-      UpdateUnindented(&state_, first_, &line_start_);
+      UpdateSpelled(&state_, first_, &line_start_);
       many_ = true;
     }
-    UpdateUnindented(&state_, more, &line_start_);
+    UpdateSpelled(&state_, more, &line_start_);
   }
   uint64_t Name() const { return many_ ? NameOfHash(XXH3_64bits_digest(&state_)) : ContentName(first_); }
 
