@@ -53,8 +53,9 @@ std::string_view StringContent(std::string_view s) {
 // A string literal's spelling for the literal check: the hash of its content, so formatters that
 // change quotes ('a' → "a") keep it; adjacent literals the language joins ("ab" split into "a"
 // "b") are spelled as their joined contents. What formatters and pasting change is not spelled:
-// the spaces and tabs that begin each line (a formatter re-indents a heredoc's body or a text
-// block; a copy pasted at another depth re-indents every line of a string over several), and
+// the spaces and tabs that begin each line after the first (a formatter re-indents a heredoc's
+// body, which begins with the opener's line break, or a text block; a copy pasted at another
+// depth re-indents every line of a string over several), and
 // the backslash before a quote character (black and Prettier write 'it\'s' as "it's").
 uint64_t NameOfHash(uint64_t h) { return h | 1; }  // never 0 (0 means no spelling)
 // Feeds `content` to `state` as spelled; `line_start` carries across pieces.
@@ -85,15 +86,12 @@ void UpdateSpelled(XXH3_state_t* state, std::string_view content, bool* line_sta
   feed(content.size());
 }
 uint64_t ContentName(std::string_view content) {
-  // Most literals are one line that does not begin with a space and has no escape: hashed as
-  // they are (the same hash: XXH3 streamed over the same bytes gives the one-shot's).
-  if (content.empty() || (content[0] != ' ' && content[0] != '\t' &&
-                          content.find_first_of("\n\\") == std::string_view::npos)) {
-    return NameOfHash(Hash(content));
-  }
+  // Most literals are one line with no escape: hashed as they are (the same hash: XXH3 streamed
+  // over the same bytes gives the one-shot's).
+  if (content.find_first_of("\n\\") == std::string_view::npos) return NameOfHash(Hash(content));
   XXH3_state_t state;
   XXH3_64bits_reset(&state);
-  bool line_start = true;
+  bool line_start = false;  // the first line's spaces are the string's (" " is not "")
   UpdateSpelled(&state, content, &line_start);
   return NameOfHash(XXH3_64bits_digest(&state));
 }
@@ -112,7 +110,7 @@ class JoinedName {
   void Add(std::string_view more) {
     if (!many_) {
       XXH3_64bits_reset(&state_);
-      line_start_ = true;
+      line_start_ = false;
       UpdateSpelled(&state_, first_, &line_start_);
       many_ = true;
     }
@@ -124,7 +122,7 @@ class JoinedName {
   std::string_view first_;
   XXH3_state_t state_;
   bool many_ = false;
-  bool line_start_ = true;
+  bool line_start_ = false;
 };
 
 // The abstract tokens; the \x01 prefix keeps them apart from any verbatim token text.

@@ -290,8 +290,8 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
                                      // v5: rows of a table cut from its initializer are lexed;
                                      // v6: C#'s implicit lambda parameters are names, adjacent
                                      // string literals a language joins are one literal;
-                                     // v7: literals spelled without their lines' indentation,
-                                     // heredoc openers by their word
+                                     // v7: literals spelled without their lines' indentation
+                                     // and a quote's backslash, heredoc openers by their word
       {"code_spellings", "comments-v1"},  // comment gaps posted beside names and strings
       {"grammars", std::string(GrammarsVersion())},
       {"unicode", utf8proc_unicode_version()},
