@@ -658,9 +658,9 @@ TEST_CASE("dedup: a run resumed after its sketch stage clusters and writes from 
     if (recluster) fs::remove(out + "/.work/cluster.done");
     const FileStamp shard = Stamp(out + "/r1.jsonl");
     r = Dedup(args);
-    CHECK((Stamp(out + "/r1.jsonl").inode != shard.inode) == recluster);
     INFO(Describe(r));
     REQUIRE(r.exit_code == 0);
+    CHECK((Stamp(out + "/r1.jsonl").inode != shard.inode) == recluster);
     for (const auto& f : outputs) {
       INFO(f);
       if (f != "stats.json") CHECK(ReadFile(out + "/" + f) == first[f]);

@@ -20,23 +20,24 @@ namespace {
 
 uint64_t Hash(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 
+bool IsQuote(char c) { return c == '"' || c == '\'' || c == '`'; }
+
 // A string literal's content: without its prefix (r"", @"", f'', u8"") and quote characters.
 // A heredoc opener (<<~EOS, <<-EOS, <<EOS) is spelled by its word: the forms differ only in how
 // the body is indented, which a formatter changes (rubocop turns <<- into <<~).
 std::string_view StringContent(std::string_view s) {
   size_t b = 0, e = s.size();
-  auto quote = [](char c) { return c == '"' || c == '\'' || c == '`'; };
   if (s.starts_with("<<")) {
     b = 2;
     if (b < e && (s[b] == '~' || s[b] == '-')) ++b;
   } else {
     size_t p = 0;
     while (p < e && (std::isalnum(static_cast<unsigned char>(s[p])) || s[p] == '@' || s[p] == '$')) ++p;  // u8"", $@""
-    if (p < e && quote(s[p])) b = p;  // letters not before a quote are content (a heredoc's body)
+    if (p < e && IsQuote(s[p])) b = p;  // letters not before a quote are content (a heredoc's body)
   }
   // Its opening quotes (one character, repeated: """x""") and as many of them closing it:
   // '"' holds a quote, and 'it\'' ends in one of its own.
-  if (b < e && quote(s[b])) {
+  if (b < e && IsQuote(s[b])) {
     const char q = s[b];
     size_t quotes = 0;
     while (b < e && s[b] == q) {
@@ -73,8 +74,7 @@ void UpdateSpelled(XXH3_state_t* state, std::string_view content, bool* line_sta
     }
     *line_start = c == '\n';
     if (c == '\\' && i + 1 < content.size()) {
-      const char next = content[i + 1];
-      if (next == '"' || next == '\'' || next == '`') {
+      if (IsQuote(content[i + 1])) {
         feed(i);
         from = i + 1;  // the quote, without its backslash
       }
@@ -106,11 +106,11 @@ class JoinedName {
   void Start(std::string_view first) {
     first_ = first;
     many_ = false;
+    line_start_ = false;
   }
   void Add(std::string_view more) {
     if (!many_) {
       XXH3_64bits_reset(&state_);
-      line_start_ = false;
       UpdateSpelled(&state_, first_, &line_start_);
       many_ = true;
     }

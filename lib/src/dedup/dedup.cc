@@ -40,6 +40,10 @@ double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
+// A unit's sketch files under .work: its signatures (sig-N.bin) and its names (names-N.bin).
+std::string SigPath(const std::string& work, size_t unit) { return work + "/sig-" + std::to_string(unit) + ".bin"; }
+std::string NamesPath(const std::string& work, size_t unit) { return work + "/names-" + std::to_string(unit) + ".bin"; }
+
 // ---- Inputs ------------------------------------------------------------------------------
 
 // One shard of work: a JSON Lines file, or a group of plain files (one document each).
@@ -343,8 +347,8 @@ Status SketchUnit(const Unit& u, size_t index, size_t units, const std::string& 
                   const Sketcher& sketcher, DedupSummary* sum) {
   UnitReader reader(u, o);
   DOPPEL_RETURN_IF_ERROR(reader.Open());
-  const std::string sig_path = work + "/sig-" + std::to_string(index) + ".bin";
-  const std::string names_path = work + "/names-" + std::to_string(index) + ".bin";
+  const std::string sig_path = SigPath(work, index);
+  const std::string names_path = NamesPath(work, index);
   std::ofstream sig_out(sig_path + ".tmp", std::ios::binary | std::ios::trunc);
   std::ofstream names_out(names_path + ".tmp", std::ios::binary | std::ios::trunc);
   if (!sig_out || !names_out) return Status::IOError(work + ": cannot write sketch files");
@@ -619,11 +623,11 @@ Status LoadCorpus(const std::string& work, size_t units, const DedupOptions& o, 
   c->maps.resize(units);
   c->name_maps.resize(units);
   for (size_t u = 0; u < units; ++u) {
-    const std::string sig = work + "/sig-" + std::to_string(u) + ".bin";
+    const std::string sig = SigPath(work, u);
     DOPPEL_RETURN_IF_ERROR(c->maps[u].Open(sig));
     if (c->maps[u].size() % c->record_size != 0) return Status::Corruption(sig + ": truncated sketch file");
     for (size_t off = 0; off < c->maps[u].size(); off += c->record_size) c->records.push_back(c->maps[u].data() + off);
-    const std::string names = work + "/names-" + std::to_string(u) + ".bin";
+    const std::string names = NamesPath(work, u);
     MappedFile& nm = c->name_maps[u];
     DOPPEL_RETURN_IF_ERROR(nm.Open(names));
     // Each document has three length-prefixed strings; check every length once, here.
@@ -998,9 +1002,8 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
     const bool sketch_here = (o.stage == Stage::kAll || o.stage == Stage::kSketch) && mine(u);
     // A finished run has removed its sketches; if its cluster marker is gone too (removed to
     // cluster again), a unit without its sketch files is sketched again.
-    const bool sketched = Exists(marker) && (Exists(work + "/cluster.done") ||
-                                             (Exists(work + "/sig-" + std::to_string(u) + ".bin") &&
-                                              Exists(work + "/names-" + std::to_string(u) + ".bin")));
+    const bool sketched =
+        Exists(marker) && (Exists(work + "/cluster.done") || (Exists(SigPath(work, u)) && Exists(NamesPath(work, u))));
     if (!sketched) {
       if (!sketch_here) {
         if (o.stage == Stage::kSketch) continue;  // another task's shard
@@ -1083,8 +1086,8 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   // needed no more, and go; the markers stay, so the same command again finds the run done.
   // (Removed after stats.json: a run killed before it still has them to resume with.)
   for (size_t u = 0; u < units.size(); ++u) {
-    fs::remove(work + "/sig-" + std::to_string(u) + ".bin", ec);
-    fs::remove(work + "/names-" + std::to_string(u) + ".bin", ec);
+    fs::remove(SigPath(work, u), ec);
+    fs::remove(NamesPath(work, u), ec);
   }
   return Status::OK();
 }

@@ -103,7 +103,7 @@ std::string DescribeSources(const std::vector<Span>& spans) {
   }
   if (seen.size() > 3) out += " and " + std::to_string(seen.size() - 3) + " more";
   // One line: a name or a metadata value with a line break (or another control character) would
-  // end the comment the note is in code.
+  // break the note's paragraph in prose (in code, CommentText keeps the comment to one line too).
   for (char& c : out) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
   }
