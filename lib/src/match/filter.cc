@@ -661,6 +661,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     uint32_t q_index, s_index;  // in q_names, s_names
   };
   thread_local std::vector<NamePair> table;  // build_renaming's counting table
+  thread_local std::vector<uint32_t> taken_slots;  // its slots in use
   thread_local std::vector<NamePair> counted;
   thread_local std::vector<uint32_t> by_count;
   thread_local std::vector<uint64_t> q_names, s_names;  // sorted, distinct
@@ -685,11 +686,14 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     built_begin = begin;
     built_end = end;
     // Counted in an open-addressing table (a slot is free while its count is 0), then the few
-    // distinct pairs sorted: a span pairs each name many times.
+    // distinct pairs sorted: a span pairs each name many times. The table is left all free
+    // (the slots taken are freed one by one), so a call costs its pairs, not the table's size:
+    // an answer of many short look-alike functions builds thousands of renamings per check.
     size_t slots = 16;
     while (slots < 2 * (end - begin)) slots *= 2;
+    if (table.size() < slots) table.assign(slots, NamePair{0, 0, 0, 0, 0});
     const size_t mask = slots - 1;
-    table.assign(slots, NamePair{0, 0, 0, 0, 0});
+    taken_slots.clear();
     counted.clear();
     for (size_t i = begin; i < end; ++i) {
       const auto [qi, si] = a->pairs[i];
@@ -700,24 +704,26 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       if (table[slot].count++ == 0) {
         table[slot].q = qn;
         table[slot].s = sn;
+        taken_slots.push_back(static_cast<uint32_t>(slot));
       }
     }
-    for (const NamePair& np : table) {
-      if (np.count != 0) counted.push_back(np);
+    for (const uint32_t slot : taken_slots) {
+      counted.push_back(table[slot]);
+      table[slot].count = 0;
     }
     std::sort(counted.begin(), counted.end(),
               [](const NamePair& x, const NamePair& y) { return x.q != y.q ? x.q < y.q : x.s < y.s; });
     q_names.clear();
     s_names.clear();
-    for (const NamePair& np : counted) {
+    for (NamePair& np : counted) {
       if (q_names.empty() || q_names.back() != np.q) q_names.push_back(np.q);
+      np.q_index = static_cast<uint32_t>(q_names.size() - 1);
       s_names.push_back(np.s);
     }
     std::sort(s_names.begin(), s_names.end());
     s_names.erase(std::unique(s_names.begin(), s_names.end()), s_names.end());
     by_count.resize(counted.size());
     for (uint32_t i = 0; i < counted.size(); ++i) {
-      counted[i].q_index = static_cast<uint32_t>(index_of(q_names, counted[i].q));
       counted[i].s_index = static_cast<uint32_t>(index_of(s_names, counted[i].s));
       by_count[i] = i;
     }
