@@ -2156,6 +2156,77 @@ TEST_CASE("code: with code_whole_min_tokens, a whole function under the span min
   CHECK((any.action == Action::kRedact || any.action == Action::kBlock));
 }
 
+TEST_CASE("code: a long rare string counts as a rare item for every 48 bytes in a renamed short function") {
+  TempDir dir;
+  // Three protected functions of one shape under the span minimum (17 tokens), so neither the
+  // shape nor its joint rarity makes a renamed copy a copy; only the kept string can.
+  const std::string long_message =
+      "func refuseBody(size int) error {\n\treturn fmt.Errorf(\"request body of %d bytes is over the limit this "
+      "server was configured with, so the request is refused\", size)\n}\n";
+  const std::string short_message = "func refuseHeader(size int) error {\n\treturn fmt.Errorf(\"header too large: %d\", size)\n}\n";
+  const std::string same_shape = "func wrapCode(code int) error {\n\treturn errors.New(\"x\", code)\n}\n";
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"pkg/body.go", long_message}, {"pkg/header.go", short_message}, {"pkg/wrap.go", same_shape}};
+  // Go's `int` and `error` are in most Go files, as they are here: not rare names.
+  for (int i = 0; i < 9; ++i) {
+    files.push_back({"pkg/other" + std::to_string(i) + ".go",
+                     "func check" + std::to_string(i) + "(v int) error {\n\tif v > " + std::to_string(i) +
+                         " {\n\t\treturn nil\n\t}\n\treturn nil\n}\n"});
+  }
+  WriteCodeIndex(dir / "idx", files, "go");
+  // Renamed copies: every name the user's own; the string kept, as a copy keeps it.
+  const std::string long_renamed =
+      "func deny(n int) error {\n\treturn errs.Newf(\"request body of %d bytes is over the limit this "
+      "server was configured with, so the request is refused\", n)\n}\n";
+  const std::string short_renamed = "func deny(n int) error {\n\treturn errs.Newf(\"header too large: %d\", n)\n}\n";
+  const FilterOptions fo;
+  REQUIRE(fo.code_rare_items == 2);
+  // 103 bytes: two items, so the copy is its source's code.
+  const Verdict l = CheckWith(dir / "idx", fo, long_renamed, "go");
+  REQUIRE(!l.spans.empty());
+  CHECK(l.spans.front().source_name == "pkg/body.go");
+  CHECK((l.action == Action::kRedact || l.action == Action::kBlock));
+  // 22 bytes: one item, and a shape three protected files share is only reported.
+  const Verdict s = CheckWith(dir / "idx", fo, short_renamed, "go");
+  CHECK(!s.spans.empty());
+  CHECK(s.action == Action::kAnnotate);
+  // With three items needed, the long string alone does not do either.
+  FilterOptions three = fo;
+  three.code_rare_items = 3;
+  CHECK(CheckWith(dir / "idx", three, long_renamed, "go").action == Action::kAnnotate);
+}
+
+TEST_CASE("code: a short function's long rare string selects its source where winnowing keeps no shared fingerprint") {
+  TempDir dir;
+  // A 15-token method between two others: winnowing promises a shared fingerprint only for 17
+  // tokens (window + k - 1), and the source's windows around this one pick its neighbours'.
+  const std::string source =
+      "class Server\n"
+      "  def before(a)\n    b = [a, 2]\n    nil\n  end\n\n"
+      "  def refuse_body(size) # :nodoc:\n    if size > limit\n"
+      "      alert_error \"request body is over the limit this server was configured with, so the request is refused here\"\n"
+      "      terminate 1\n    end\n  end\n\n"
+      "  def after(a)\n    run(a)\n  end\nend\n";
+  WriteCodeIndex(dir / "idx", {{"lib/server.rb", source}}, "ruby");
+  const std::string renamed =
+      "def deny(n)\n  if n > cap\n"
+      "    warn_user \"request body is over the limit this server was configured with, so the request is refused here\"\n"
+      "    quit 1\n  end\nend\n";
+  const FilterOptions fo;
+  const Verdict v = CheckWith(dir / "idx", fo, renamed, "ruby");
+  REQUIRE(!v.spans.empty());
+  CHECK(v.spans.front().source_name == "lib/server.rb");
+  CHECK(v.spans.front().renaming == Approx(1.0));
+  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
+  // The string is what selects it: one too short to be a rare item selects nothing, and the
+  // copy's fingerprint alone finds no protected document.
+  FilterOptions longer = fo;
+  longer.code_literal_bytes = 200;
+  const Verdict none = CheckWith(dir / "idx", longer, renamed, "ruby");
+  CHECK(none.spans.empty());
+  CHECK(none.action == Action::kAllow);
+}
+
 namespace {
 
 // Checks the renamed Go `answer` against the index in `dir`: redacted or blocked as a renaming

@@ -138,16 +138,19 @@ struct FilterOptions {
   // shape many documents share, and weighs every matched token fully. Its rare items are the
   // distinct identifiers, and string literals of at least code_literal_bytes bytes (quotes
   // included), aligned to the same spelling in the source that at most code_name_df protected
-  // code documents use (the index posts every code document's spellings); code_rare_items of
-  // them make the span full evidence (0: off). The index posts each code document's comments
+  // code documents use (the index posts every code document's spellings), a string counting one
+  // item for every 48 of its bytes (a message copied with its function, as a renamed copy keeps
+  // it, is as telling as two names); code_rare_items of them make the span full evidence (0: off). The index posts each code document's comments
   // and docstrings too (CommentGaps: the words between two tokens, of at least 16 bytes): a
   // comment of the answer inside the span (or just before it) that the source holds and at most
   // code_name_df documents hold is one rare item for every 8 of its words (one at least). A
   // copy that keeps its names (verbatim, reformatted) or its messages, comments and docstrings
   // (renamed too) is thus caught when its shape alone is common (bench/README.md). In a code
   // block under min_candidate_hits x (window + code_gram_size - 1) tokens, too short for
-  // winnowing to promise that many shared fingerprints, rare comments also select candidates,
-  // each counting as a shared fingerprint. A code answer most of whose fingerprints are
+  // winnowing to promise that many shared fingerprints, rare comments and rare strings of at
+  // least code_literal_bytes bytes also select candidates, each counting as a shared
+  // fingerprint (a 15-token method is often found by nothing else: its source's winnowing picks
+  // its neighbours' k-grams). A code answer most of whose fingerprints are
   // boilerplate (a table, repetitive code) also selects candidates through its names and strings (of any
   // length) that at most code_name_df documents use, each counting as a shared fingerprint
   // toward min_candidate_hits, and is aligned on tokens that keep their literal values (every

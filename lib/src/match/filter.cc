@@ -1061,11 +1061,16 @@ uint32_t VerbatimNames(const AlignedSpan& a, const std::vector<char>& skip, cons
 class SpellingFrequencies {
  public:
   static constexpr uint32_t kCommentWordsPerItem = 8;
+  // A long string is weighed as a comment is: one item for every this many bytes (about 8
+  // words of a message), one at least.
+  static constexpr uint32_t kStringBytesPerItem = 48;
   SpellingFrequencies(const Index& index, const DocumentSketcher& sketcher) : index_(index), sketcher_(sketcher) {}
 
   // The rare items of span `a` (FilterOptions::code_rare_items): the distinct identifiers, and
   // string literals of at least o.code_literal_bytes bytes, aligned to the same spelling in the
-  // source, that at most o.code_name_df protected code documents use.
+  // source, that at most o.code_name_df protected code documents use. A string counts one item
+  // for every kStringBytesPerItem bytes (one at least): a message of a dozen words copied with
+  // its function is as telling as two names, and a renamed copy keeps it.
   // Pairs `skip` marks (foreign imports; empty: none) are not looked at.
   // A comment gap of the answer inside the span (or just before it) that the source holds too
   // and at most o.code_name_df protected documents hold counts one item for every
@@ -1074,20 +1079,28 @@ class SpellingFrequencies {
                    const std::vector<AnswerComment>& comments, uint32_t source_id, const FilterOptions& o,
                    uint32_t* items) {
     static const uint64_t kId = IdentifierTokenHash(), kStr = StringTokenHash();
-    std::vector<uint64_t> keys;
+    std::vector<std::pair<uint64_t, uint32_t>> keys;  // (spelling key, items it is worth)
     for (size_t i = 0; i < a.pairs.size(); ++i) {
       if (!skip.empty() && skip[i]) continue;
       const auto [qi, si] = a.pairs[i];
       const Token &qt = q[qi], &st = s[si];
       if (qt.name == 0 || qt.name != st.name || qt.hash != st.hash) continue;
-      if (qt.hash == kId || (qt.hash == kStr && qt.end - qt.begin >= o.code_literal_bytes)) {
-        keys.push_back(sketcher_.SpellingKey(qt.name, qt.hash));
+      const uint32_t bytes = qt.end - qt.begin;
+      if (qt.hash == kId) {
+        keys.emplace_back(sketcher_.SpellingKey(qt.name, qt.hash), 1);
+      } else if (qt.hash == kStr && bytes >= o.code_literal_bytes) {
+        keys.emplace_back(sketcher_.SpellingKey(qt.name, qt.hash), std::max<uint32_t>(1, bytes / kStringBytesPerItem));
       }
     }
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    // A spelling repeated in the span counts once, at its longest (a string's spelling drops
+    // the indentation and escapes that make its bytes differ).
+    std::sort(keys.begin(), keys.end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first < y.first : x.second > y.second;
+    });
+    keys.erase(std::unique(keys.begin(), keys.end(), [](const auto& x, const auto& y) { return x.first == y.first; }),
+               keys.end());
     std::vector<uint64_t> unknown;
-    for (uint64_t k : keys) {
+    for (const auto& [k, worth] : keys) {
       if (df_.try_emplace(k, 0).second) unknown.push_back(k);
     }
     if (!unknown.empty()) {
@@ -1096,9 +1109,9 @@ class SpellingFrequencies {
       Remember(unknown, postings);
     }
     *items = 0;
-    for (uint64_t k : keys) {
+    for (const auto& [k, worth] : keys) {
       const uint32_t df = df_.at(k);
-      *items += df > 0 && df <= o.code_name_df;
+      if (df > 0 && df <= o.code_name_df) *items += worth;
     }
     std::vector<uint64_t> counted;  // a comment repeated in the span counts once
     for (const AnswerComment& c : comments) {
@@ -1640,6 +1653,26 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         if (comments_select && !p.saturated && p.df() <= o.code_name_df) max_ids += p.ids.size();
       }
     }
+    // So do its long strings (code_literal_bytes and over): a renamed copy keeps its messages
+    // as it keeps its comments, and a short function's message may be all its winnowing leaves.
+    std::vector<Posting> string_postings;
+    if (comments_select && o.code_rare_items > 0) {
+      static const uint64_t kStr = StringTokenHash();
+      std::vector<uint64_t> keys;
+      for (const Token& t : st.tokens) {
+        if (t.hash == kStr && t.name != 0 && t.end - t.begin >= o.code_literal_bytes) {
+          keys.push_back(sketcher_.SpellingKey(t.name, t.hash));
+        }
+      }
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      if (!keys.empty()) DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, keys, &string_postings));
+      spelling_df.Remember(keys, string_postings);
+      for (auto& p : string_postings) {
+        if (p.saturated || p.df() > o.code_name_df) p.ids.clear();
+        max_ids += p.ids.size();
+      }
+    }
     // The counts live in the thread's slots (CandidateCounts): they are done with before any
     // index read below, where a sharded index's parallel lookups may run another check here.
     std::vector<Candidate> ranked;
@@ -1654,6 +1687,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       }
       for (const auto& p : comment_postings) {
         if (!comments_select || p.saturated || p.df() > o.code_name_df) continue;
+        for (uint32_t id : p.ids) ++cands[id].hits;
+      }
+      for (const auto& p : string_postings) {
         for (uint32_t id : p.ids) ++cands[id].hits;
       }
       for (const auto& p : band_postings) {
