@@ -2227,6 +2227,36 @@ TEST_CASE("code: a short function's long rare string selects its source where wi
   CHECK(none.action == Action::kAllow);
 }
 
+TEST_CASE("code: a repetitive block copied verbatim is aligned on its names and a renamed one is not caught by its shape alone") {
+  TempDir dir;
+  // Twenty rows of one shape: every seed of the answer recurs in it and in its source, so the
+  // shape alone seeds nothing; the rows differ only by their names.
+  const std::vector<std::string> flags = {"also_run_disabled", "break_on_failure", "catch_exceptions", "color_output",
+                                          "death_test_style", "fail_fast", "filter_pattern", "list_tests",
+                                          "output_format", "brief_mode", "print_time", "print_utf8",
+                                          "random_seed", "repeat_count", "recreate_environments", "shuffle_order",
+                                          "stack_trace_depth", "stream_result_to", "throw_on_failure", "fail_if_none"};
+  std::string rows, renamed_rows;
+  for (size_t i = 0; i < flags.size(); ++i) {
+    rows += "  PARSE_FLAG(" + flags[i] + ");\n";
+    renamed_rows += "    READ_OPTION(option_" + std::to_string(i) + ");\n";
+  }
+  const std::string source = "static bool ParseTestFlag(const char* arg) {\n" + rows + "  return false;\n}\n";
+  WriteCodeIndex(dir / "idx", {{"src/flags.cc", source}}, "cpp");
+  // Reindented, as a formatter leaves it.
+  std::string reindented;
+  for (const std::string& f : flags) reindented += "    PARSE_FLAG(" + f + ");\n";
+  const Verdict v = CheckWith(dir / "idx", FilterOptions{}, reindented, "cpp");
+  REQUIRE(!v.spans.empty());
+  CHECK(v.spans.front().source_name == "src/flags.cc");
+  CHECK(v.spans.front().matched_tokens >= 4 * flags.size());
+  CHECK((v.action == Action::kRedact || v.action == Action::kBlock));
+  // Every name renamed: the rows keep nothing of their source but a shape.
+  const Verdict r = CheckWith(dir / "idx", FilterOptions{}, renamed_rows, "cpp");
+  CHECK(r.action != Action::kRedact);
+  CHECK(r.action != Action::kBlock);
+}
+
 namespace {
 
 // Checks the renamed Go `answer` against the index in `dir`: redacted or blocked as a renaming

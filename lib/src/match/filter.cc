@@ -1614,6 +1614,18 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       for (size_t i = 0; i < fps.size(); ++i) boilerplate += !counted(gram_postings[fp_gram[i]]);
     }
     const bool table_like = 2 * boilerplate > fps.size();
+    // Repetitive code (a run of macro calls, `flag(name);` lines): at most half of its
+    // fingerprints are distinct. Its seeds recur in the answer, and a seed a source holds more
+    // than once too is skipped (align.cc, kMaxPairsPerGram), so in a source that uses the shape
+    // elsewhere nothing seeds it; it is aligned on its names as well (below).
+    bool repetitive = false;
+    if (st.kind == Kind::kCode && !fps.empty()) {
+      std::vector<uint64_t> distinct;
+      distinct.reserve(fps.size());
+      for (const Fingerprint& f : fps) distinct.push_back(f.hash);
+      std::sort(distinct.begin(), distinct.end());
+      repetitive = 2 * static_cast<size_t>(std::unique(distinct.begin(), distinct.end()) - distinct.begin()) <= fps.size();
+    }
     std::vector<Posting> spelling_postings;
     // Only rare spellings select.
     if (table_like) DOPPEL_RETURN_IF_ERROR(ReadRareSpellings(*index_, sketcher_, st.tokens, o, &spelling_df, &spelling_postings));
@@ -1899,6 +1911,34 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         Align(query_grams, st.hashes, src->hashes, nullptr, ao, &aligned);
       } else {
         Align(query_grams, st.hashes, src->hashes, &src->seed_grams, ao, &aligned);
+      }
+      // A repetitive answer that nothing seeded in this source is aligned again on tokens that
+      // keep their names and literal values, where its rows differ: a verbatim or reformatted
+      // copy keeps them, and a renamed one has only the shape it shares with every other use of
+      // it. A span counts only where it pairs nearly every token it covers (a copy does): chained
+      // across rows, the common names of other code (`assert!(…).is_err()` in two test files)
+      // pair a few tokens of each row.
+      // Seeds are looked for only near the places where a fingerprint's k-gram recurs with its
+      // names exactly once in the source (none: nothing of this source's is kept).
+      if (repetitive && aligned.empty()) {
+        if (query_named.empty()) NamedHashes(st.tokens, &query_named);
+        NamedHashes(src_tokens, &source_named);
+        std::vector<Anchor> named_anchors;
+        LiteralAnchors(st.tokens, query_named, fps, source_named, gram_k, /*keep (unused once)=*/1, &named_anchors,
+                       /*once=*/true);
+        std::vector<AlignedSpan> more;
+        if (!named_anchors.empty()) {
+          std::sort(named_anchors.begin(), named_anchors.end(),
+                    [](const Anchor& a, const Anchor& b) { return a.q != b.q ? a.q < b.q : a.s < b.s; });
+          const QueryGrams named_grams(query_named, ao.seed_size);
+          AlignOptions named = ao;
+          named.anchors = &named_anchors;
+          named.anchor_diagonal_reach = ao.max_drift;
+          Align(named_grams, query_named, source_named, nullptr, named, &more);
+        }
+        for (auto& a : more) {
+          if (10 * uint64_t{a.matched} >= 9 * uint64_t{a.q_end - a.q_begin}) aligned.push_back(std::move(a));
+        }
       }
       for (auto& a : aligned) {
         double renaming = -1;
