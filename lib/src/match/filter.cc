@@ -1750,6 +1750,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // Code tokens with their literal values: for literal anchors, and what a table-like answer
     // is aligned on (the source's are made per candidate when needed).
     std::vector<uint64_t> query_spelled, source_spelled, query_named, source_named;
+    std::optional<QueryGrams> named_grams;  // query_named's seed grams, made once per answer when needed
     if (st.kind == Kind::kCode) SpelledHashes(st.tokens, &query_spelled);
     const std::vector<uint64_t>& query_hashes = table_like ? query_spelled : st.hashes;
     const QueryGrams query_grams(query_hashes, ao.seed_size);
@@ -1930,11 +1931,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         if (!named_anchors.empty()) {
           std::sort(named_anchors.begin(), named_anchors.end(),
                     [](const Anchor& a, const Anchor& b) { return a.q != b.q ? a.q < b.q : a.s < b.s; });
-          const QueryGrams named_grams(query_named, ao.seed_size);
+          if (!named_grams) named_grams.emplace(query_named, ao.seed_size);
           AlignOptions named = ao;
           named.anchors = &named_anchors;
           named.anchor_diagonal_reach = ao.max_drift;
-          Align(named_grams, query_named, source_named, nullptr, named, &more);
+          Align(*named_grams, query_named, source_named, nullptr, named, &more);
         }
         for (auto& a : more) {
           if (10 * uint64_t{a.matched} >= 9 * uint64_t{a.q_end - a.q_begin}) aligned.push_back(std::move(a));
