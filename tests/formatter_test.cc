@@ -54,7 +54,7 @@ std::string RenameAll(const std::string& code) {
       "if", "else", "for", "while", "do", "return", "static", "inline", "const", "struct",
       "enum", "union", "switch", "case", "default", "break", "continue", "sizeof", "void", "int",
       "char", "bool", "true", "false", "unsigned", "signed", "long", "short", "float", "double",
-      "typedef", "goto", "extern", "volatile", "register"};
+      "typedef", "goto", "extern", "volatile", "register", "define", "include", "ifdef", "ifndef", "endif"};
   std::map<std::string, std::string> names;
   std::string out;
   size_t i = 0;
@@ -194,4 +194,87 @@ TEST_CASE("formatter: renamed and clang-formatted C functions are found and loca
   REQUIRE(tried >= 8);
   CHECK(found == tried);
   CHECK(localized == tried);
+}
+
+TEST_CASE("formatter: renamed and clang-formatted C macros are found and localized", "[code][integration]") {
+  REQUIRE(doppel_test::Run("clang-format --version").exit_code == 0);
+  // A header of function-like macros, indexed beside the grammars' scanners. A macro's body is one
+  // leaf in the grammar: read as tokens, its renamed parameters and re-aligned backslashes give
+  // its source's fingerprints.
+  const std::string macros =
+      "#define VEC_INIT(vec) \\\n"
+      "  do { (vec)->data = NULL; (vec)->size = 0; (vec)->capacity = 0; } while (0)\n"
+      "\n"
+      "#define VEC_GROW(vec, extra)                                                   \\\n"
+      "  do {                                                                         \\\n"
+      "    size_t needed = (vec)->size + (extra);                                     \\\n"
+      "    if (needed > (vec)->capacity) {                                            \\\n"
+      "      size_t next = (vec)->capacity ? (vec)->capacity * 2 : 8;                 \\\n"
+      "      while (next < needed) next *= 2;                                         \\\n"
+      "      (vec)->data = realloc((vec)->data, next * sizeof(*(vec)->data));         \\\n"
+      "      (vec)->capacity = next;                                                  \\\n"
+      "    }                                                                          \\\n"
+      "  } while (0)\n"
+      "\n"
+      "#define VEC_PUSH(vec, item)                                                    \\\n"
+      "  do {                                                                         \\\n"
+      "    VEC_GROW(vec, 1);                                                          \\\n"
+      "    (vec)->data[(vec)->size++] = (item);                                       \\\n"
+      "  } while (0)\n"
+      "\n"
+      "#define VEC_POP(vec) ((vec)->data[--(vec)->size])\n";
+  TempDir tmp;
+  const std::string header = tmp / "vec.h";
+  doppel_test::WriteFile(header, "#ifndef VEC_H\n#define VEC_H\n\n#include <stdlib.h>\n\n" + macros + "\n#endif\n");
+  std::vector<std::string> files{header};
+  for (const auto& e : fs::recursive_directory_iterator(DOPPEL_GRAMMARS_SRC)) {
+    if (e.path().filename() == "scanner.c") files.push_back(e.path().string());
+  }
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(tmp / "idx", io);
+    REQUIRE(index.ok());
+    DocumentSketcher sk((*index)->params());
+    std::vector<SketchedDocument> batch;
+    for (const auto& f : files) {
+      Document d;
+      d.name = f;
+      d.text = doppel_test::ReadFile(f);
+      d.kind = Kind::kCode;
+      d.language = "c";
+      batch.emplace_back();
+      REQUIRE(sk.Sketch(d, &batch.back()).ok());
+    }
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&batch, &ws).ok());
+  }
+  auto filter = Filter::Open(tmp / "idx", FilterOptions{});
+  REQUIRE(filter.ok());
+
+  const std::string copy = ClangFormat(RenameAll(macros), tmp);
+  REQUIRE(copy.find("renamed_") != std::string::npos);  // parameters renamed
+  REQUIRE(copy.find("(vec)") == std::string::npos);
+  const std::string before = "#include <stdlib.h>\n\nstruct ints {\n  int *data;\n  size_t size, capacity;\n};\n\n";
+  const std::string after = "\nstatic int sum(const struct ints *v) {\n  int s = 0;\n  for (size_t i = 0; i < v->size; i++) s += v->data[i];\n"
+                            "  return s;\n}\n";
+  const std::string answer = "```c\n" + before + copy + after + "```\n";
+  const uint32_t true_first = 2 + static_cast<uint32_t>(std::count(before.begin(), before.end(), '\n'));
+  const uint32_t true_last = true_first + static_cast<uint32_t>(std::count(copy.begin(), copy.end(), '\n')) - 1;
+  auto v = (*filter)->Check(answer);
+  REQUIRE(v.ok());
+  std::string spans;
+  bool localized = false;
+  for (const auto& s : v->spans) {
+    spans += s.source_name + " q" + std::to_string(s.query.first_line) + "-" + std::to_string(s.query.last_line) + " renaming " +
+             std::to_string(s.renaming) + "\n";
+    if (s.source_name != header || s.renaming < 0.9) continue;
+    const double inter = std::max<int>(0, static_cast<int>(std::min(s.query.last_line, true_last)) -
+                                              static_cast<int>(std::max(s.query.first_line, true_first)) + 1);
+    const double uni = std::max(s.query.last_line, true_last) - std::min(s.query.first_line, true_first) + 1;
+    localized |= inter / uni >= 0.8;
+  }
+  INFO(copy << "true lines " << true_first << "-" << true_last << ", action " << ActionName(v->action) << ", spans:\n" << spans);
+  CHECK((v->action == Action::kRedact || v->action == Action::kBlock));
+  CHECK(localized);
 }

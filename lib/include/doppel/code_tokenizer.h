@@ -36,7 +36,7 @@ std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language);
 std::unique_ptr<Tokenizer> NewCodeLexer(const Language* language);
 // Names the lexer's rules (its Name() is this, "/" and the language); changed with them, so
 // that work kept from an earlier lexer (a scan's check task parts) is not reused.
-inline constexpr std::string_view kCodeLexerVersion = "code-lex-v9";
+inline constexpr std::string_view kCodeLexerVersion = "code-lex-v10";
 
 // The lines [first, end) of `text` (counted from 0) that the tokenizer of `language` lexes as
 // table rows, one pair per run (for tests and diagnostics).

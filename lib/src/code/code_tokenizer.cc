@@ -259,12 +259,16 @@ struct Parsers {
   }
 };
 
+// The lexer of a macro body (macro_definitions): the first-pass lexer without directives, a
+// backslash that ends a line read as a space. The parse and the lexer read a body with it alike.
+std::unique_ptr<Tokenizer> NewMacroBodyLexer(const Language* lang);
+
 class TreeSitterTokenizer final : public Tokenizer {
  public:
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v7/" + lang->name) {
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v8/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -279,6 +283,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       else if (lang->docstrings.count(type)) category_[sym] = kDocstringStatement;
       else if (lang->imports.count(type)) category_[sym] = kImport;
       else if (lang->string_concatenations.count(type)) category_[sym] = kConcatenation;
+      else if (lang->macro_definitions.count(type)) category_[sym] = kMacroDefinition;
       const std::string_view t(type);
       const bool anonymous = ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) == TSSymbolTypeAnonymous;
       if (anonymous) {
@@ -295,6 +300,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     // Python): not rows, rather than a guess.
     for (const std::string_view w : {"this", "self", "super"}) not_names_.insert(w);
     has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
+    if (!lang->macro_definitions.empty()) macro_lexer_ = NewMacroBodyLexer(lang);
     for (size_t k = 0; k < kRowPunct.size(); ++k) row_punct_hash_[k] = Hash(kRowPunct.substr(k, 1));
     for (const char c : std::string_view("()[]{}\"'`")) bracket_special_[static_cast<unsigned char>(c)] = true;
     for (const std::string_view opener : {std::string_view(lang->line_comment), std::string_view(lang->block_open)}) {
@@ -374,7 +380,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     return Status::OK();
   }
 
-  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement, kImport, kConcatenation };
+  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement, kImport, kConcatenation, kMacroDefinition };
   // A node of adjacent string literals (string_concatenations), as tokens: each run of strings
   // one string spelled as their joined contents, a name between them (C's `"a" PRIu64 "b"`) a
   // name; comments dropped. False, and nothing emitted, when it holds anything else. `cursor` is
@@ -450,6 +456,8 @@ class TreeSitterTokenizer final : public Tokenizer {
     // begins at byte import_begin of src.
     int import_depth = -1;
     uint32_t import_begin = 0;
+    int macro_depth = -1;  // the depth of the macro definition the walk is in (-1: none)
+    Tokens body;           // a macro body's tokens
     auto emit = [&](uint64_t hash, uint64_t name, uint32_t b, uint32_t e, uint32_t row) {
       if (b < lo || e > hi) return;  // the wrapper's own tokens
       out->push_back(Token{hash, name, b - lo + base_offset, e - lo + base_offset, row - line_shift + base_line,
@@ -462,6 +470,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       const TSNode node = ts_tree_cursor_current_node(&cursor);
       if (error_depth >= 0 && depth <= error_depth) error_depth = -1;  // past its subtree
       if (import_depth >= 0 && depth <= import_depth) import_depth = -1;
+      if (macro_depth >= 0 && depth <= macro_depth) macro_depth = -1;
       const TSSymbol sym = ts_node_symbol(node);
       *errors += sym == kErrorSymbol;
       if (sym == kErrorSymbol && error_depth < 0) error_depth = depth;
@@ -470,6 +479,7 @@ class TreeSitterTokenizer final : public Tokenizer {
         import_depth = depth;
         import_begin = ts_node_start_byte(node);
       }
+      if (cat == kMacroDefinition && macro_depth < 0) macro_depth = depth;
       if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
         // dropped with its children
       } else if (cat == kConcatenation && EmitConcatenation(&cursor, src, emit)) {
@@ -489,7 +499,11 @@ class TreeSitterTokenizer final : public Tokenizer {
       } else {
         const std::string_view leaf = src.substr(b, e - b);
         const uint32_t row = ts_node_start_point(node).row;
-        if (cat == kIdentifier && error_depth >= 0 && keywords_.count(leaf) && !AfterMemberAccess(*out)) {
+        if (macro_depth >= 0 && depth == macro_depth + 1 && cat == kOther && ts_node_is_named(node) &&
+            macro_lexer_ != nullptr && macro_lexer_->Tokenize(leaf, &body, 0, 0).ok()) {
+          // A macro's body (C's preproc_arg): its tokens, as the lexer reads them.
+          for (const Token& t : body) emit(t.hash, t.name, b + t.begin, b + t.end, row + t.line);
+        } else if (cat == kIdentifier && error_depth >= 0 && keywords_.count(leaf) && !AfterMemberAccess(*out)) {
           // Inside an ERROR node tree-sitter reads keywords as names (`if (x) {` in a method
           // cut from its class, after code that does not close): they are the keywords
           // (reserved words only, and not after `.` or `::`, where `p.catch` is a name).
@@ -810,6 +824,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   std::unordered_set<std::string_view> literal_words_;  // the table's word_tokens (true, nil, int ...)
   static constexpr std::string_view kRowPunct = "(){}[],:";  // a table row's punctuation
   std::array<uint64_t, kRowPunct.size()> row_punct_hash_;     // their token hashes
+  std::unique_ptr<Tokenizer> macro_lexer_;  // macro bodies (macro_definitions), or null
   bool has_lifetimes_ = false;  // the grammar has Rust's lifetimes ('a), which are not characters
   // The characters LineBrackets looks at: brackets, quotes and the comments' first characters.
   std::array<bool, 256> bracket_special_{};
@@ -828,7 +843,10 @@ class TreeSitterTokenizer final : public Tokenizer {
 // here and there; a scan only uses these tokens to decide which files to parse.
 class CodeLexer final : public Tokenizer {
  public:
-  explicit CodeLexer(const Language* lang) : lang_(lang), name_(std::string(kCodeLexerVersion) + "/" + lang->name) {
+  // macro_body: the lexer of a macro's body (no directives; a backslash ending a line is a space).
+  explicit CodeLexer(const Language* lang, bool macro_body = false)
+      : lang_(lang), name_(std::string(kCodeLexerVersion) + "/" + lang->name), macro_body_(macro_body) {
+    if (!macro_body && !lang->macro_definitions.empty()) macro_lexer_ = std::make_unique<CodeLexer>(lang, true);
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     for (uint32_t sym = 0; sym < n; ++sym) {
       if (ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) != TSSymbolTypeAnonymous) continue;
@@ -957,6 +975,20 @@ class CodeLexer final : public Tokenizer {
       count_lines(from, end);
       return end;
     };
+    // A macro's body from `from` to the end of its line (over lines ending in a backslash), as
+    // the macro body lexer reads it; returns where the line ends.
+    Tokens body;
+    auto push_macro_body = [&](size_t from) {
+      size_t end = from;
+      while (end < n && text[end] != '\n') {
+        const size_t escaped = text[end] != '\\' ? 0 : at(end + 1) == '\n' ? 2 : at(end + 1) == '\r' && at(end + 2) == '\n' ? 3 : 0;
+        end += escaped > 0 ? escaped : 1;
+      }
+      if (!macro_lexer_->Tokenize(text.substr(from, end - from), &body, 0, 0).ok()) return push_directive_argument(from, true);
+      for (const Token& t : body) push(t.hash, t.name, from + t.begin, from + t.end, line + t.line);
+      count_lines(from, end);
+      return end;
+    };
     // The end of a quoted literal from its opening quote at q (closed at the same quote
     // repeated `quotes` times; escapes with a backslash unless raw), or n.
     auto quoted_end = [&](size_t q, char quote, size_t quotes, bool raw, bool single_line) {
@@ -1058,6 +1090,11 @@ class CodeLexer final : public Tokenizer {
       }
       if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
         ++i;
+        continue;
+      }
+      if (macro_body_ && c == '\\' && (at(i + 1) == '\n' || (at(i + 1) == '\r' && at(i + 2) == '\n'))) {
+        i += at(i + 1) == '\n' ? 2 : 3;  // a line continuation
+        ++line;
         continue;
       }
       const std::string_view rest = text.substr(i);
@@ -1409,7 +1446,7 @@ class CodeLexer final : public Tokenizer {
           continue;
         }
       }
-      if (c == '#' && !directives_.empty()) {
+      if (c == '#' && !directives_.empty() && !macro_body_) {
         size_t e = i + 1;
         while (e < n && (text[e] == ' ' || text[e] == '\t')) ++e;
         size_t w = e;
@@ -1458,6 +1495,10 @@ class CodeLexer final : public Tokenizer {
               }
             }
             if (directive == "#include" && at(k) == '"') continue;
+            if (directive == "#define" && macro_lexer_ != nullptr) {
+              i = push_macro_body(k);
+              continue;
+            }
             i = push_directive_argument(k, /*continued=*/true);
           }
           continue;
@@ -1819,6 +1860,8 @@ class CodeLexer final : public Tokenizer {
   }
   std::unordered_map<std::string_view, Word> words_;
   std::unordered_set<std::string_view> directives_, operators_;
+  bool macro_body_ = false;                  // this lexer reads macro bodies
+  std::unique_ptr<CodeLexer> macro_lexer_;   // macro bodies (macro_definitions), or null
   // The first two bytes of every operator longer than one byte: most punctuation starts none,
   // and is then read as one byte without looking up its longer spellings.
   static size_t PairIndex(char a, char b) { return size_t{static_cast<unsigned char>(a)} << 8 | static_cast<unsigned char>(b); }
@@ -1844,10 +1887,12 @@ class CodeLexer final : public Tokenizer {
                                                                 "f32",  "f64",   "bool", "char", "str"};
 };
 
+std::unique_ptr<Tokenizer> NewMacroBodyLexer(const Language* lang) { return std::make_unique<CodeLexer>(lang, true); }
+
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v7/generic"; }
+  std::string_view Name() const override { return "code-v8/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {

@@ -285,13 +285,14 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
   return {
       {"format", std::string(kFormatVersion)},
       {"text_tokenizer", "text-v1"},
-      {"code_tokenizer", "code-v7"},  // v2: literal spellings kept; v3: no semicolons, trailing commas;
+      {"code_tokenizer", "code-v8"},  // v2: literal spellings kept; v3: no semicolons, trailing commas;
                                      // v4: keywords read as names inside parse errors are keywords;
                                      // v5: rows of a table cut from its initializer are lexed;
                                      // v6: C#'s implicit lambda parameters are names, adjacent
                                      // string literals a language joins are one literal;
                                      // v7: literals spelled without their lines' indentation
                                      // and a quote's backslash, heredoc openers by their word
+                                     // v8: C and C++ macro bodies lexed into tokens
       {"code_spellings", "comments-v1"},  // comment gaps posted beside names and strings
       {"grammars", std::string(GrammarsVersion())},
       {"unicode", utf8proc_unicode_version()},
