@@ -32,8 +32,10 @@
 #include "doppel/allocator.h"
 #include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
+#include "doppel/format.h"
 #include "doppel/language.h"
 #include "doppel/policy.h"
+#include "doppel/reader.h"
 
 using namespace doppel;
 namespace fs = std::filesystem;
@@ -98,7 +100,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: code_latency INDEX_DIR NEW_CODE_DIR [QUERIES] [POLICY_JSON]\n");
     return 2;
   }
-  const size_t queries = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1000;
+  size_t queries = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1000;
   FilterOptions options;
   if (argc > 4) {
     const Status s = ApplyPolicyJson(argv[4], "POLICY_JSON", &options);
@@ -140,6 +142,31 @@ int main(int argc, char** argv) {
     bool copy = false;
   };
   std::vector<Query> qs;
+  // DOPPEL_ANSWERS=FILE checks the answers a DOPPEL_DUMP_ANSWERS run wrote instead of making them.
+  if (const char* given = std::getenv("DOPPEL_ANSWERS")) {
+    auto reader = DocumentReader::Open({given}, ReaderOptions{});
+    if (!reader.ok()) {
+      std::fprintf(stderr, "%s\n", reader.status().ToString().c_str());
+      return 2;
+    }
+    Document d;
+    for (;;) {
+      auto more = (*reader)->Next(&d);
+      if (!more.ok() || LookupLanguage(d.language) == nullptr) {
+        std::fprintf(stderr, "%s: %s\n", given, more.ok() ? "an answer without a known lang" : more.status().ToString().c_str());
+        return 2;
+      }
+      if (!*more) break;
+      Query q;
+      q.lang = LookupLanguage(d.language);
+      q.copy = d.metadata.find("\"copy\":true") != std::string::npos;
+      q.code = d.text;
+      const std::string fence = q.lang->fences.empty() ? q.lang->name : q.lang->fences[0];
+      q.text = "Here is the code:\n\n```" + fence + "\n" + q.code + "```\n";
+      qs.push_back(std::move(q));
+    }
+    queries = qs.size();
+  }
   std::mt19937_64 rng(11);
   const uint64_t max_id = stats->documents + stats->deleted;
   size_t attempts = 0;
@@ -196,12 +223,29 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // DOPPEL_DUMP_ANSWERS=FILE writes the answers' code as JSON Lines ({"id", "lang", "copy",
+  // "text"}, `doppel-filter check --jsonl`), so that binaries whose tokenizers pick other windows
+  // (the answers depend on the tokens) can be compared on the same answers.
+  if (const char* dump = std::getenv("DOPPEL_DUMP_ANSWERS")) {
+    std::ofstream out(dump, std::ios::binary);
+    for (size_t qi = 0; qi < qs.size(); ++qi) {
+      std::string line = "{\"id\":\"" + std::to_string(qi) + "\",\"lang\":\"" + qs[qi].lang->name +
+                         "\",\"copy\":" + (qs[qi].copy ? "true" : "false") + ",\"text\":";
+      AppendJsonString(&line, qs[qi].code);
+      out << line << "}\n";
+    }
+    if (!out.flush()) {
+      std::fprintf(stderr, "%s: cannot write\n", dump);
+      return 2;
+    }
+  }
   size_t copies = 0, caught = 0, news = 0, false_flags = 0;
   // A digest of every verdict (action, and each span's ranges, source, matched tokens and
   // renaming): a change meant only to be faster must leave it as it was.
   uint64_t digest = 0xcbf29ce484222325ull;
   auto mix = [&digest](uint64_t x) { digest = (digest ^ x) * 0x100000001b3ull; };
-  for (const auto& q : qs) {
+  for (size_t qi = 0; qi < qs.size(); ++qi) {
+    const Query& q = qs[qi];
     auto v = (*filter)->Check(q.text, Req());
     if (!v.ok()) {
       std::fprintf(stderr, "check failed: %s\n", v.status().ToString().c_str());
@@ -219,8 +263,8 @@ int main(int argc, char** argv) {
     (q.copy ? copies : news) += 1;
     (q.copy ? caught : false_flags) += flagged;
     if (q.copy && !flagged && std::getenv("DOPPEL_DEBUG")) {
-      std::fprintf(stderr, "MISSED (%s, %u tokens, %zu spans):\n%s\n", std::string(ActionName(v->action)).c_str(),
-                   v->query_tokens, v->spans.size(), q.text.substr(0, 1500).c_str());
+      std::fprintf(stderr, "MISSED answer %zu (%s, %u tokens, %zu spans; DOPPEL_PROFILE_ONE=%zu DOPPEL_DUMP_ONE=1 writes it):\n%s\n", qi,
+                   std::string(ActionName(v->action)).c_str(), v->query_tokens, v->spans.size(), qi, q.text.substr(0, 1500).c_str());
     }
   }
   std::printf("verdicts digest %016llx\n", static_cast<unsigned long long>(digest));

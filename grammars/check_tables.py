@@ -24,18 +24,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", "strings",
             "numbers", "comments", "line_comment"]
-OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports", "macro_definitions", "string_concatenations",
+OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations",
             "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first",
             "block_indented", "word_tokens", "lexer_leaves", "lexer_contextual", "lexer_fragments",
             "lexer_member_keywords", "lexer_signed_numbers", "lexer_imports",
             "lexer_imports_not_before", "lexer_imports_end_at_line", "decorator"]
 BOOLEANS = ["block_indented", "lexer_signed_numbers", "lexer_imports_end_at_line"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
-         "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "macro_definitions", "string_concatenations", "block_start",
+         "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations", "block_start",
          "block_end", "block_start_line_first", "word_tokens", "lexer_leaves", "lexer_contextual",
          "lexer_fragments", "lexer_member_keywords", "lexer_imports", "lexer_imports_not_before"]
 NODE_KEYS = ["identifiers", "strings", "string_content", "string_delimiters", "numbers",
-             "comments", "docstrings", "imports", "macro_definitions", "string_concatenations"]
+             "comments", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations"]
 LEAF_KEYS = ["identifiers", "numbers"]
 
 

@@ -27,11 +27,12 @@ struct Language {
   // Statements that name other code (Python's import_statement, Rust's use_declaration, C's
   // preproc_include): their tokens carry Token::import.
   std::unordered_set<std::string> imports;
-  // Macro definitions whose body the grammar reads as one leaf (C's preproc_def and
-  // preproc_function_def, whose preproc_arg is the rest of the line): the body is lexed into
-  // tokens (line continuations are spaces), so a macro renamed or re-aligned by a formatter
-  // keeps its fingerprints.
-  std::unordered_set<std::string> macro_definitions;
+  // Macro definitions whose body the grammar reads as one leaf (C's preproc_function_def, whose
+  // preproc_arg is the rest of the line): the body is lexed into tokens (line continuations are
+  // spaces), so a macro renamed or re-aligned by a formatter keeps its fingerprints. And macro
+  // constants (C's preproc_def): the body is one token spelled by its lexed tokens, a value kept
+  // whole but not its spacing.
+  std::unordered_set<std::string> macro_definitions, macro_constants;
   // Words the grammar reads as tokens of their own, not as names, besides its keywords: literals
   // (true, nil, None) and primitive types (C's int, uint8_t). Verbatim in a lexed table row.
   std::unordered_set<std::string> word_tokens;

@@ -259,9 +259,23 @@ struct Parsers {
   }
 };
 
-// The lexer of a macro body (macro_definitions): the first-pass lexer without directives, a
-// backslash that ends a line read as a space. The parse and the lexer read a body with it alike.
+// The lexer of a macro body (macro_definitions, macro_constants): the first-pass lexer without
+// directives, a backslash that ends a line read as a space. The parse and the lexer read a body
+// with it alike.
 std::unique_ptr<Tokenizer> NewMacroBodyLexer(const Language* lang);
+
+// A macro constant's body (`tokens`, lexed from `body`) as one verbatim token: the hash of its
+// tokens' spellings joined by spaces, so that a formatter's spacing and re-aligned backslashes
+// leave it alone while its value stays whole (a table of #defines is its values, which an
+// abstracted NUM would lose).
+uint64_t MacroConstantHash(std::string_view body, const Tokens& tokens) {
+  std::string joined;
+  for (const Token& t : tokens) {
+    if (!joined.empty()) joined += ' ';
+    joined.append(body.substr(t.begin, t.end - t.begin));
+  }
+  return Hash(joined);
+}
 
 class TreeSitterTokenizer final : public Tokenizer {
  public:
@@ -284,6 +298,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       else if (lang->imports.count(type)) category_[sym] = kImport;
       else if (lang->string_concatenations.count(type)) category_[sym] = kConcatenation;
       else if (lang->macro_definitions.count(type)) category_[sym] = kMacroDefinition;
+      else if (lang->macro_constants.count(type)) category_[sym] = kMacroConstant;
       const std::string_view t(type);
       const bool anonymous = ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) == TSSymbolTypeAnonymous;
       if (anonymous) {
@@ -300,7 +315,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     // Python): not rows, rather than a guess.
     for (const std::string_view w : {"this", "self", "super"}) not_names_.insert(w);
     has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
-    if (!lang->macro_definitions.empty()) macro_lexer_ = NewMacroBodyLexer(lang);
+    if (!lang->macro_definitions.empty() || !lang->macro_constants.empty()) macro_lexer_ = NewMacroBodyLexer(lang);
     for (size_t k = 0; k < kRowPunct.size(); ++k) row_punct_hash_[k] = Hash(kRowPunct.substr(k, 1));
     for (const char c : std::string_view("()[]{}\"'`")) bracket_special_[static_cast<unsigned char>(c)] = true;
     for (const std::string_view opener : {std::string_view(lang->line_comment), std::string_view(lang->block_open)}) {
@@ -380,7 +395,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     return Status::OK();
   }
 
-  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement, kImport, kConcatenation, kMacroDefinition };
+  enum : uint8_t { kOther, kComment, kString, kIdentifier, kNumber, kDocstringStatement, kImport, kConcatenation, kMacroDefinition, kMacroConstant };
   // A node of adjacent string literals (string_concatenations), as tokens: each run of strings
   // one string spelled as their joined contents, a name between them (C's `"a" PRIu64 "b"`) a
   // name; comments dropped. False, and nothing emitted, when it holds anything else. `cursor` is
@@ -457,6 +472,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     int import_depth = -1;
     uint32_t import_begin = 0;
     int macro_depth = -1;  // the depth of the macro definition the walk is in (-1: none)
+    bool macro_constant = false;  // that macro is a constant (macro_constants)
     Tokens body;           // a macro body's tokens
     auto emit = [&](uint64_t hash, uint64_t name, uint32_t b, uint32_t e, uint32_t row) {
       if (b < lo || e > hi) return;  // the wrapper's own tokens
@@ -479,7 +495,10 @@ class TreeSitterTokenizer final : public Tokenizer {
         import_depth = depth;
         import_begin = ts_node_start_byte(node);
       }
-      if (cat == kMacroDefinition && macro_depth < 0) macro_depth = depth;
+      if ((cat == kMacroDefinition || cat == kMacroConstant) && macro_depth < 0) {
+        macro_depth = depth;
+        macro_constant = cat == kMacroConstant;
+      }
       if (cat == kComment || (cat == kDocstringStatement && IsDocstring(node))) {
         // dropped with its children
       } else if (cat == kConcatenation && EmitConcatenation(&cursor, src, emit)) {
@@ -501,8 +520,13 @@ class TreeSitterTokenizer final : public Tokenizer {
         const uint32_t row = ts_node_start_point(node).row;
         if (macro_depth >= 0 && depth == macro_depth + 1 && cat == kOther && ts_node_is_named(node) &&
             macro_lexer_ != nullptr && macro_lexer_->Tokenize(leaf, &body, 0, 0).ok()) {
-          // A macro's body (C's preproc_arg): its tokens, as the lexer reads them.
-          for (const Token& t : body) emit(t.hash, t.name, b + t.begin, b + t.end, row + t.line);
+          // A macro's body (C's preproc_arg): its tokens, as the lexer reads them, or a constant's
+          // as one token.
+          if (!macro_constant) {
+            for (const Token& t : body) emit(t.hash, t.name, b + t.begin, b + t.end, row + t.line);
+          } else if (!body.empty()) {
+            emit(MacroConstantHash(leaf, body), 0, b + body.front().begin, b + body.back().end, row + body.front().line);
+          }
         } else if (cat == kIdentifier && error_depth >= 0 && keywords_.count(leaf) && !AfterMemberAccess(*out)) {
           // Inside an ERROR node tree-sitter reads keywords as names (`if (x) {` in a method
           // cut from its class, after code that does not close): they are the keywords
@@ -846,7 +870,9 @@ class CodeLexer final : public Tokenizer {
   // macro_body: the lexer of a macro's body (no directives; a backslash ending a line is a space).
   explicit CodeLexer(const Language* lang, bool macro_body = false)
       : lang_(lang), name_(std::string(kCodeLexerVersion) + "/" + lang->name), macro_body_(macro_body) {
-    if (!macro_body && !lang->macro_definitions.empty()) macro_lexer_ = std::make_unique<CodeLexer>(lang, true);
+    if (!macro_body && (!lang->macro_definitions.empty() || !lang->macro_constants.empty())) {
+      macro_lexer_ = std::make_unique<CodeLexer>(lang, true);
+    }
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     for (uint32_t sym = 0; sym < n; ++sym) {
       if (ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) != TSSymbolTypeAnonymous) continue;
@@ -976,16 +1002,21 @@ class CodeLexer final : public Tokenizer {
       return end;
     };
     // A macro's body from `from` to the end of its line (over lines ending in a backslash), as
-    // the macro body lexer reads it; returns where the line ends.
+    // the macro body lexer reads it (a constant's as one token); returns where the line ends.
     Tokens body;
-    auto push_macro_body = [&](size_t from) {
+    auto push_macro_body = [&](size_t from, bool constant) {
       size_t end = from;
       while (end < n && text[end] != '\n') {
         const size_t escaped = text[end] != '\\' ? 0 : at(end + 1) == '\n' ? 2 : at(end + 1) == '\r' && at(end + 2) == '\n' ? 3 : 0;
         end += escaped > 0 ? escaped : 1;
       }
       if (!macro_lexer_->Tokenize(text.substr(from, end - from), &body, 0, 0).ok()) return push_directive_argument(from, true);
-      for (const Token& t : body) push(t.hash, t.name, from + t.begin, from + t.end, line + t.line);
+      if (!constant) {
+        for (const Token& t : body) push(t.hash, t.name, from + t.begin, from + t.end, line + t.line);
+      } else if (!body.empty()) {
+        push(MacroConstantHash(text.substr(from, end - from), body), 0, from + body.front().begin, from + body.back().end,
+             line + body.front().line);
+      }
       count_lines(from, end);
       return end;
     };
@@ -1468,12 +1499,14 @@ class CodeLexer final : public Tokenizer {
             // body after its name). (C#'s grammar reads `#pragma warning disable X` word by word.)
             size_t k = w;
             while (k < n && (text[k] == ' ' || text[k] == '\t')) ++k;
+            bool function_like = false;
             if (directive == "#define") {
               size_t m = k;
               while (m < n && IsWordChar(at(m))) ++m;
               if (m > k) push(kId, Hash(text.substr(k, m - k)), k, m, line);
               k = m;
               if (at(k) == '(') {  // a function-like macro: its parameters are tokens
+                function_like = true;
                 push(Hash("("), 0, k, k + 1, line);
                 for (++k; k < n && text[k] != ')' && text[k] != '\n';) {
                   size_t w2 = k;
@@ -1495,8 +1528,8 @@ class CodeLexer final : public Tokenizer {
               }
             }
             if (directive == "#include" && at(k) == '"') continue;
-            if (directive == "#define" && macro_lexer_ != nullptr) {
-              i = push_macro_body(k);
+            if (directive == "#define" && (function_like ? !lang_->macro_definitions.empty() : !lang_->macro_constants.empty())) {
+              i = push_macro_body(k, /*constant=*/!function_like);
               continue;
             }
             i = push_directive_argument(k, /*continued=*/true);
