@@ -91,6 +91,29 @@ std::string RenameAll(const std::string& code) {
   return out;
 }
 
+// Indexes the C files as code documents named by their paths; the filter over them.
+Result<std::unique_ptr<Filter>> IndexC(const std::vector<std::string>& files, const std::string& dir) {
+  IndexOptions io;
+  io.create_if_missing = true;
+  auto index = Index::Open(dir, io);
+  REQUIRE(index.ok());
+  DocumentSketcher sk((*index)->params());
+  std::vector<SketchedDocument> batch;
+  for (const auto& f : files) {
+    Document d;
+    d.name = f;
+    d.text = doppel_test::ReadFile(f);
+    d.kind = Kind::kCode;
+    d.language = "c";
+    batch.emplace_back();
+    REQUIRE(sk.Sketch(d, &batch.back()).ok());
+  }
+  WriteSummary ws;
+  REQUIRE((*index)->Write(&batch, &ws).ok());
+  index->reset();
+  return Filter::Open(dir, FilterOptions{});
+}
+
 std::string ClangFormat(const std::string& code, const TempDir& tmp) {
   const std::string in = tmp / "in.c";
   doppel_test::WriteFile(in, code);
@@ -112,26 +135,7 @@ TEST_CASE("formatter: renamed and clang-formatted C functions are found and loca
   REQUIRE(files.size() >= 6);
 
   TempDir tmp;
-  {
-    IndexOptions io;
-    io.create_if_missing = true;
-    auto index = Index::Open(tmp / "idx", io);
-    REQUIRE(index.ok());
-    DocumentSketcher sk((*index)->params());
-    std::vector<SketchedDocument> batch;
-    for (const auto& f : files) {
-      Document d;
-      d.name = f;
-      d.text = doppel_test::ReadFile(f);
-      d.kind = Kind::kCode;
-      d.language = "c";
-      batch.emplace_back();
-      REQUIRE(sk.Sketch(d, &batch.back()).ok());
-    }
-    WriteSummary ws;
-    REQUIRE((*index)->Write(&batch, &ws).ok());
-  }
-  auto filter = Filter::Open(tmp / "idx", FilterOptions{});
+  auto filter = IndexC(files, tmp / "idx");
   REQUIRE(filter.ok());
 
   const std::string novel_before =
@@ -230,26 +234,7 @@ TEST_CASE("formatter: renamed and clang-formatted C macros are found and localiz
   for (const auto& e : fs::recursive_directory_iterator(DOPPEL_GRAMMARS_SRC)) {
     if (e.path().filename() == "scanner.c") files.push_back(e.path().string());
   }
-  {
-    IndexOptions io;
-    io.create_if_missing = true;
-    auto index = Index::Open(tmp / "idx", io);
-    REQUIRE(index.ok());
-    DocumentSketcher sk((*index)->params());
-    std::vector<SketchedDocument> batch;
-    for (const auto& f : files) {
-      Document d;
-      d.name = f;
-      d.text = doppel_test::ReadFile(f);
-      d.kind = Kind::kCode;
-      d.language = "c";
-      batch.emplace_back();
-      REQUIRE(sk.Sketch(d, &batch.back()).ok());
-    }
-    WriteSummary ws;
-    REQUIRE((*index)->Write(&batch, &ws).ok());
-  }
-  auto filter = Filter::Open(tmp / "idx", FilterOptions{});
+  auto filter = IndexC(files, tmp / "idx");
   REQUIRE(filter.ok());
 
   const std::string copy = ClangFormat(RenameAll(macros), tmp);
