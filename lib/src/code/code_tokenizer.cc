@@ -277,6 +277,18 @@ uint64_t MacroConstantHash(std::string_view body, const Tokens& tokens) {
   return Hash(joined);
 }
 
+// A macro body's tokens (lexed from `body` by the macro body lexer) as the parse and the lexer
+// emit them: each token, or a constant's one token; emit(hash, name, begin, end, line) takes
+// offsets and lines relative to the body.
+template <typename Emit>
+void EmitMacroBody(std::string_view body, const Tokens& tokens, bool constant, Emit&& emit) {
+  if (!constant) {
+    for (const Token& t : tokens) emit(t.hash, t.name, t.begin, t.end, t.line);
+  } else if (!tokens.empty()) {
+    emit(MacroConstantHash(body, tokens), 0, tokens.front().begin, tokens.back().end, tokens.front().line);
+  }
+}
+
 class TreeSitterTokenizer final : public Tokenizer {
  public:
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
@@ -522,11 +534,8 @@ class TreeSitterTokenizer final : public Tokenizer {
             macro_lexer_ != nullptr && macro_lexer_->Tokenize(leaf, &body, 0, 0).ok()) {
           // A macro's body (C's preproc_arg): its tokens, as the lexer reads them, or a constant's
           // as one token.
-          if (!macro_constant) {
-            for (const Token& t : body) emit(t.hash, t.name, b + t.begin, b + t.end, row + t.line);
-          } else if (!body.empty()) {
-            emit(MacroConstantHash(leaf, body), 0, b + body.front().begin, b + body.back().end, row + body.front().line);
-          }
+          EmitMacroBody(leaf, body, macro_constant,
+                        [&](uint64_t hash, uint64_t name, uint32_t tb, uint32_t te, uint32_t l) { emit(hash, name, b + tb, b + te, row + l); });
         } else if (cat == kIdentifier && error_depth >= 0 && keywords_.count(leaf) && !AfterMemberAccess(*out)) {
           // Inside an ERROR node tree-sitter reads keywords as names (`if (x) {` in a method
           // cut from its class, after code that does not close): they are the keywords
@@ -848,7 +857,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   std::unordered_set<std::string_view> literal_words_;  // the table's word_tokens (true, nil, int ...)
   static constexpr std::string_view kRowPunct = "(){}[],:";  // a table row's punctuation
   std::array<uint64_t, kRowPunct.size()> row_punct_hash_;     // their token hashes
-  std::unique_ptr<Tokenizer> macro_lexer_;  // macro bodies (macro_definitions), or null
+  std::unique_ptr<Tokenizer> macro_lexer_;  // macro bodies (macro_definitions, macro_constants), or null
   bool has_lifetimes_ = false;  // the grammar has Rust's lifetimes ('a), which are not characters
   // The characters LineBrackets looks at: brackets, quotes and the comments' first characters.
   std::array<bool, 256> bracket_special_{};
@@ -988,12 +997,16 @@ class CodeLexer final : public Tokenizer {
     // A preprocessor directive's argument from `from` to the end of its line (`continued`:
     // over lines ending in a backslash too), trimmed, as one token (the grammar's preproc_arg);
     // returns where the line ends.
-    auto push_directive_argument = [&](size_t from, bool continued) {
+    auto directive_end = [&](size_t from, bool continued) {
       size_t end = from;
       while (end < n && text[end] != '\n') {
         const size_t escaped = !continued || text[end] != '\\' ? 0 : at(end + 1) == '\n' ? 2 : at(end + 1) == '\r' && at(end + 2) == '\n' ? 3 : 0;
         end += escaped > 0 ? escaped : 1;
       }
+      return end;
+    };
+    auto push_directive_argument = [&](size_t from, bool continued) {
+      const size_t end = directive_end(from, continued);
       size_t s = from, e = end;
       while (s < end && (text[s] == ' ' || text[s] == '\t')) ++s;
       while (e > s && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r')) --e;
@@ -1005,18 +1018,10 @@ class CodeLexer final : public Tokenizer {
     // the macro body lexer reads it (a constant's as one token); returns where the line ends.
     Tokens body;
     auto push_macro_body = [&](size_t from, bool constant) {
-      size_t end = from;
-      while (end < n && text[end] != '\n') {
-        const size_t escaped = text[end] != '\\' ? 0 : at(end + 1) == '\n' ? 2 : at(end + 1) == '\r' && at(end + 2) == '\n' ? 3 : 0;
-        end += escaped > 0 ? escaped : 1;
-      }
+      const size_t end = directive_end(from, /*continued=*/true);
       if (!macro_lexer_->Tokenize(text.substr(from, end - from), &body, 0, 0).ok()) return push_directive_argument(from, true);
-      if (!constant) {
-        for (const Token& t : body) push(t.hash, t.name, from + t.begin, from + t.end, line + t.line);
-      } else if (!body.empty()) {
-        push(MacroConstantHash(text.substr(from, end - from), body), 0, from + body.front().begin, from + body.back().end,
-             line + body.front().line);
-      }
+      EmitMacroBody(text.substr(from, end - from), body, constant,
+                    [&](uint64_t hash, uint64_t name, uint32_t b, uint32_t e, uint32_t l) { push(hash, name, from + b, from + e, line + l); });
       count_lines(from, end);
       return end;
     };
@@ -1894,7 +1899,7 @@ class CodeLexer final : public Tokenizer {
   std::unordered_map<std::string_view, Word> words_;
   std::unordered_set<std::string_view> directives_, operators_;
   bool macro_body_ = false;                  // this lexer reads macro bodies
-  std::unique_ptr<CodeLexer> macro_lexer_;   // macro bodies (macro_definitions), or null
+  std::unique_ptr<CodeLexer> macro_lexer_;   // macro bodies (macro_definitions, macro_constants), or null
   // The first two bytes of every operator longer than one byte: most punctuation starts none,
   // and is then read as one byte without looking up its longer spellings.
   static size_t PairIndex(char a, char b) { return size_t{static_cast<unsigned char>(a)} << 8 | static_cast<unsigned char>(b); }
