@@ -9,7 +9,9 @@
 //   fingerprint  what the goal names (tokenize + normalize + fingerprint): the tokenizer, then the
 //            token hashes, their k-grams and winnowing, as a check does with an answer;
 //   sketch   everything the indexer computes for a code document (tokenize, MinHash, bands,
-//            winnowed fingerprints).
+//            winnowed fingerprints);
+//   decode   a check reading a candidate's stored tokens: every file's token stream (as the
+//            index stores it) decoded into fresh Tokens, in nanoseconds a token (the round's best).
 // Before timing, every file must tokenize without error into at least one token.
 #include <tree_sitter/api.h>
 #include <xxhash.h>
@@ -26,6 +28,7 @@
 #include "doppel/language.h"
 #include "doppel/shingle.h"
 #include "doppel/sketch.h"
+#include "doppel/token_stream.h"
 
 using namespace doppel;
 namespace fs = std::filesystem;
@@ -49,8 +52,8 @@ int main(int argc, char** argv) {
   if (!langs.ok()) return 2;
   DocumentSketcher sketcher{SketchParams{}};
   const int rounds = argc > 3 ? std::max(1, std::atoi(argv[3])) : 5;
-  std::printf("| language | files | MB | raw parse MB/s | tokenize MB/s | fingerprint MB/s | sketch MB/s | fingerprint / parse | rounds' ratios | sketch / parse | rounds' ratios |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| language | files | MB | raw parse MB/s | tokenize MB/s | fingerprint MB/s | sketch MB/s | fingerprint / parse | rounds' ratios | sketch / parse | rounds' ratios | decode ns/token |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const Language& lang : **langs) {
     std::vector<std::string> files;
     size_t bytes = 0;
@@ -69,19 +72,31 @@ int main(int argc, char** argv) {
       }
     }
     if (files.empty()) {
-      std::printf("| %s | 0 | | no corpus | | | | | | | |\n", lang.name.c_str());
+      std::printf("| %s | 0 | | no corpus | | | | | | | | |\n", lang.name.c_str());
       continue;
     }
     auto tokenizer = NewCodeTokenizer(&lang);
     Tokens tokens;
     size_t total_tokens = 0;
     uint64_t digest = 0;  // of every token's fields: a speedup must leave it unchanged
+    std::vector<std::string> streams;  // each file's tokens as the index stores them
     for (const auto& f : files) {
       if (!tokenizer->Tokenize(f, &tokens).ok()) {
         std::fprintf(stderr, "verification failed: a %s file did not tokenize\n", lang.name.c_str());
         return 1;
       }
       total_tokens += tokens.size();
+      streams.emplace_back();
+      Tokens back;
+      if (!EncodeTokenStream(tokens, &streams.back()) || !DecodeTokenStream(streams.back(), &back).ok() ||
+          back.size() != tokens.size() ||
+          !std::equal(back.begin(), back.end(), tokens.begin(), [](const Token& a, const Token& b) {
+            return a.hash == b.hash && a.name == b.name && a.begin == b.begin && a.end == b.end && a.line == b.line;
+          })) {
+        std::fprintf(stderr, "verification failed: a %s file's token stream does not decode to its tokens\n",
+                     lang.name.c_str());
+        return 1;
+      }
       for (const Token& t : tokens) {
         const uint64_t fields[5] = {t.hash, t.name, uint64_t{t.begin} << 32 | t.end, t.line, t.import};
         digest = XXH3_64bits_withSeed(fields, sizeof fields, digest);
@@ -99,7 +114,7 @@ int main(int argc, char** argv) {
     SketchedDocument out;
     std::vector<uint64_t> hashes;
     std::vector<Fingerprint> fps;
-    double parse = 0, tok = 0, fp = 0, sketch = 0, fp_low = 1e9, fp_high = 0, low = 1e9, high = 0;
+    double parse = 0, tok = 0, fp = 0, sketch = 0, fp_low = 1e9, fp_high = 0, low = 1e9, high = 0, decode = 1e9;
     for (int r = 0; r < rounds; ++r) {
       const double p = MBps(bytes, [&] {
         for (const auto& f : files) {
@@ -125,6 +140,13 @@ int main(int argc, char** argv) {
           sketcher.Sketch(std::move(d), &out);
         }
       });
+      const auto d0 = std::chrono::steady_clock::now();
+      for (const auto& stream : streams) {
+        Tokens fresh;  // as a candidate's tokens are read: into a new vector
+        if (!DecodeTokenStream(stream, &fresh).ok()) return 1;
+      }
+      decode = std::min(decode, std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - d0).count() /
+                                    static_cast<double>(total_tokens));
       parse = std::max(parse, p);
       tok = std::max(tok, t);
       fp = std::max(fp, g);
@@ -135,9 +157,9 @@ int main(int argc, char** argv) {
       high = std::max(high, k / p);
     }
     ts_parser_delete(parser);
-    std::printf("| %s | %zu | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.0f–%.0f%% | %.0f%% | %.0f–%.0f%% |\n",
+    std::printf("| %s | %zu | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.0f–%.0f%% | %.0f%% | %.0f–%.0f%% | %.2f |\n",
                 lang.name.c_str(), files.size(), bytes / 1e6, parse, tok, fp, sketch, 100 * fp / parse,
-                100 * fp_low, 100 * fp_high, 100 * sketch / parse, 100 * low, 100 * high);
+                100 * fp_low, 100 * fp_high, 100 * sketch / parse, 100 * low, 100 * high, decode);
     std::fflush(stdout);
   }
   return 0;
