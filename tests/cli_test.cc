@@ -802,3 +802,50 @@ TEST_CASE("cli: documents added after a build survive the next writable opens", 
   const CommandResult v = Index("verify --index " + Quote(dir));
   CHECK(v.exit_code == 0);
 }
+
+TEST_CASE("cli: --token-cache-tokens sizes the token cache and leaves the verdicts as they are", "[cli]") {
+  TempDir tmp;
+  for (const char* d : {"protected", "answers"}) std::filesystem::create_directories(tmp / d);
+  for (int i = 0; i < 3; ++i) {
+    WriteFile(tmp / ("protected/load" + std::to_string(i) + ".go"),
+              "package p\n\n" + doppel_test::GoLoadHelper(std::to_string(i)));
+  }
+  const CommandResult b = Index("build --index " + Quote(tmp / "idx") + " " + Quote(tmp / "protected"));
+  INFO(Describe(b));
+  REQUIRE(b.exit_code == 0);
+  // Each protected file's copy, twice over: the second check of each finds its source cached
+  // (or, with a cache of 0 tokens, reads it from the index again).
+  std::string jsonl;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 3; ++i) {
+      jsonl += "{\"id\": \"a" + std::to_string(round) + std::to_string(i) + "\", \"lang\": \"go\", \"text\": ";
+      doppel::AppendJsonString(&jsonl, "package p\n\n" + doppel_test::GoLoadHelper(std::to_string(i)));
+      jsonl += "}\n";
+    }
+  }
+  WriteFile(tmp / "answers.jsonl", jsonl);
+  const std::string check = "check --index " + Quote(tmp / "idx") + " --jsonl " + Quote(tmp / "answers.jsonl");
+  const CommandResult by_default = Filter(check);
+  INFO(Describe(by_default));
+  REQUIRE(by_default.exit_code == 1);
+  REQUIRE(Lines(by_default.out).size() == 6);
+  for (const auto& line : Lines(by_default.out)) CHECK(!SourceNames(line).empty());
+  for (const char* tokens : {"0", "1", "100000000"}) {
+    const CommandResult sized = Filter(check + " --token-cache-tokens " + tokens);
+    INFO(tokens << "\n" << Describe(sized));
+    CHECK(sized.exit_code == 1);
+    CHECK(sized.out == by_default.out);
+  }
+  const CommandResult scan =
+      Filter("scan --quiet --index " + Quote(tmp / "idx") + " --token-cache-tokens 0 --report " + Quote(tmp / "r") +
+             " " + Quote(tmp / "answers.jsonl"));
+  INFO(Describe(scan));
+  CHECK(scan.exit_code == 0);
+  CHECK(JsonNumber(doppel_test::ReadFile(tmp / "r/summary.json"), "flagged") == 6);
+  for (const char* bad : {"-1", "lots", ""}) {
+    const CommandResult r = Filter(check + " --token-cache-tokens '" + bad + "'");
+    INFO(Describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK(Contains(r.err, "--token-cache-tokens"));
+  }
+}
