@@ -120,7 +120,14 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (const char* t = std::getenv("DOPPEL_TOKEN_CACHE")) options.token_cache_tokens = std::strtoull(t, nullptr, 10);
+  if (const char* t = std::getenv("DOPPEL_TOKEN_CACHE")) {
+    char* end = nullptr;
+    options.token_cache_tokens = std::strtoull(t, &end, 10);
+    if (*t == '\0' || *end != '\0') {
+      std::fprintf(stderr, "DOPPEL_TOKEN_CACHE=%s: expected a number of tokens\n", t);
+      return 2;
+    }
+  }
   auto filter = Filter::Open(argv[1], options);
   if (!filter.ok()) {
     std::fprintf(stderr, "%s\n", filter.status().ToString().c_str());
@@ -317,7 +324,7 @@ int main(int argc, char** argv) {
     for (int p = 0; p < 1000; ++p) {
       if (!tokenizer.Tokenize(q.code, &tokens).ok()) std::abort();
     }
-    std::printf("answer %zu: %.0f us per check, %.0f us of it tokenizing its code (means of 1,000)\n", n, check_us,
+    std::printf("answer %zu: %.0f us per check; its code block tokenized alone: %.0f us (means of 1,000)\n", n, check_us,
                 MicrosSince(b) / 1000);
     return 0;
   }

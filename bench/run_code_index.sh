@@ -66,10 +66,10 @@ echo "  build: $(cat "$work/time.txt")"
 /usr/bin/time -f "  compact: %e s" "$bin/doppel-index" compact --index "$work/idx-code"
 
 echo "== Filter::Check of 100-line code answers"
-"$bin/code_latency" "$work/idx-code" "$code/other" 1000
+/usr/bin/time -f "  peak %M KB" "$bin/code_latency" "$work/idx-code" "$code/other" 1000
 
 # The same with a token cache that holds the answers' candidates (doppel-filter
 # --token-cache-tokens; the default holds 4 million tokens): the second check of each answer then
-# finds them decoded. Peak memory printed beside it.
+# finds them decoded. Each run prints its peak memory.
 echo "== the same, with a token cache of 32 million tokens"
 DOPPEL_TOKEN_CACHE=33554432 /usr/bin/time -f "  peak %M KB" "$bin/code_latency" "$work/idx-code" "$code/other" 1000

@@ -546,7 +546,7 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
   cmd->add_option_function<uint64_t>(
       "--token-cache-tokens", [&f](const uint64_t& n) { f.token_cache_tokens = n; },
       "Tokens of candidate documents kept decoded between checks, about 40 bytes each (default 4194304, "
-      "scan 2097152; 0: none). A server on a large code index answers faster when its candidates fit (README)")
+      "scan 2097152; under 16: none). A server on a large code index answers faster when its candidates fit (README)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
   cmd->add_option("--redact-marker", f.options.redact_marker, "Text put in place of a redacted passage ({source}: its name)")->capture_default_str();
   cmd->add_option("--block-message", f.options.block_message, "Text put in place of a blocked answer")->capture_default_str();

@@ -817,6 +817,20 @@ void Server::Routes() {
              "# TYPE doppel_posting_cache_ids gauge\n"
              "doppel_posting_cache_ids " + std::to_string(stats->posting_cache_used) + "\n";
     }
+    {
+      const TokenCacheStats tc = filter_->token_cache_stats();
+      out += "# HELP doppel_token_cache_lookups_total Candidate documents whose tokens the token cache held "
+             "(hit) or that were read from the index (miss).\n"
+             "# TYPE doppel_token_cache_lookups_total counter\n"
+             "doppel_token_cache_lookups_total{result=\"hit\"} " + std::to_string(tc.hits) + "\n"
+             "doppel_token_cache_lookups_total{result=\"miss\"} " + std::to_string(tc.misses) + "\n";
+      out += "# HELP doppel_token_cache_tokens Tokens the token cache holds.\n"
+             "# TYPE doppel_token_cache_tokens gauge\n"
+             "doppel_token_cache_tokens " + std::to_string(tc.tokens) + "\n";
+      out += "# HELP doppel_token_cache_capacity_tokens The token cache's budget (--token-cache-tokens).\n"
+             "# TYPE doppel_token_cache_capacity_tokens gauge\n"
+             "doppel_token_cache_capacity_tokens " + std::to_string(tc.capacity_tokens) + "\n";
+    }
     res.set_content(out, "text/plain; version=0.0.4");
   });
 }

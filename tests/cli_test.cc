@@ -803,7 +803,7 @@ TEST_CASE("cli: documents added after a build survive the next writable opens", 
   CHECK(v.exit_code == 0);
 }
 
-TEST_CASE("cli: --token-cache-tokens sizes the token cache and leaves the verdicts as they are", "[cli]") {
+TEST_CASE("cli: --token-cache-tokens leaves the verdicts as they are and refuses bad values", "[cli]") {
   TempDir tmp;
   for (const char* d : {"protected", "answers"}) std::filesystem::create_directories(tmp / d);
   for (int i = 0; i < 3; ++i) {

@@ -1557,3 +1557,59 @@ TEST_CASE("embedding: the README's example builds, runs and is the README's text
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "missing"));
 }
+
+TEST_CASE("serve: --token-cache-tokens sizes the token cache that /metrics reports", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  const std::string body = Body({{"text", kAnswerPython}, {"language", "python"}});
+  // A verdict's body without its timing.
+  auto verdict = [](std::string b) {
+    const size_t at = b.find(",\"elapsed_us\":");
+    return at == std::string::npos ? b : b.substr(0, at);
+  };
+  std::string verdict_cached;
+  for (const char* tokens : {"1000000", "0"}) {
+    INFO("--token-cache-tokens " << tokens);
+    pid_t pid = 0;
+    const int port = StartServeBinary(dir / "index", {"--token-cache-tokens", tokens, "--quiet"}, dir / "serve.log", &pid);
+    INFO(doppel_test::ReadFile(dir / "serve.log"));
+    REQUIRE(port > 0);
+    httplib::Client c("127.0.0.1", port);
+    std::string first;
+    for (int i = 0; i < 2; ++i) {  // the same answer twice: its source is a candidate twice
+      auto r = PostJson(c, "/v1/check", body);
+      REQUIRE(r);
+      REQUIRE(r->status == 200);
+      CHECK(Json(r->body).Str("action") != "allow");
+      if (i == 0) first = verdict(r->body);
+      CHECK(verdict(r->body) == first);
+    }
+    auto metrics = c.Get("/metrics");
+    REQUIRE(metrics);
+    INFO(metrics->body);
+    auto value = [&](const std::string& series) {
+      const size_t at = metrics->body.find("\n" + series + " ");
+      if (at == std::string::npos) return int64_t{-1};
+      return static_cast<int64_t>(std::stoll(metrics->body.substr(at + series.size() + 2)));
+    };
+    const int64_t hits = value("doppel_token_cache_lookups_total{result=\"hit\"}");
+    const int64_t misses = value("doppel_token_cache_lookups_total{result=\"miss\"}");
+    if (std::string(tokens) == "0") {
+      CHECK(value("doppel_token_cache_capacity_tokens") == 0);
+      CHECK(value("doppel_token_cache_tokens") == 0);
+      CHECK(hits == 0);
+      CHECK(misses >= 2);  // read from the index for each check
+      CHECK(first == verdict_cached);  // the same verdicts without the cache
+    } else {
+      CHECK(value("doppel_token_cache_capacity_tokens") == 1000000);
+      CHECK(value("doppel_token_cache_tokens") > 0);
+      CHECK(misses >= 1);
+      CHECK(hits >= 1);  // the second check found its source's tokens kept
+      verdict_cached = first;
+    }
+    REQUIRE(::kill(pid, SIGTERM) == 0);
+    int wstatus = 0;
+    REQUIRE(::waitpid(pid, &wstatus, 0) == pid);
+    CHECK((WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0));
+  }
+}

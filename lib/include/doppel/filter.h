@@ -72,6 +72,14 @@ struct CheckRequest {
   bool lexer_first = false;
 };
 
+// What a filter's token cache (FilterOptions::token_cache_tokens) holds: its capacity as
+// made (the budget split over its shards, so a budget under 16 tokens is none), the tokens and
+// documents it keeps now, and its lookups since the filter was opened: a hit spares reading and
+// decoding a candidate's tokens from the index.
+struct TokenCacheStats {
+  uint64_t capacity_tokens = 0, tokens = 0, documents = 0, hits = 0, misses = 0;
+};
+
 class Filter {
  public:
   ~Filter();
@@ -101,6 +109,8 @@ class Filter {
 
   const FilterOptions& options() const { return options_; }
   Index& index() const { return *index_; }
+  // The token cache's contents and lookups since the filter was opened (a server's /metrics).
+  TokenCacheStats token_cache_stats() const;
 
  private:
   Filter(std::shared_ptr<Index> index, const FilterOptions& options);

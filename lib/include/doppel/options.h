@@ -211,7 +211,9 @@ struct FilterOptions {
   // (code: its stored token stream decoded; text: re-tokenized). On the 500 MB code index, the
   // second check of 1,000 answers read p99 4.9-5.0 ms with 32 million against 7.2-8.6 ms, at a
   // peak RSS of 680 MB instead of 497 (16 million: the same RSS, as the candidates fit;
-  // bench/README.md; `doppel-filter --token-cache-tokens`). 0 disables the cache.
+  // bench/README.md; `doppel-filter --token-cache-tokens`). 0 disables the cache (as does
+  // anything under 16: the budget is split over 16 shards). Filter::token_cache_stats() tells
+  // how it is used.
   size_t token_cache_tokens = size_t{1} << 22;
   // Text put in place of a redacted span, and of a blocked answer.
   std::string redact_marker = "[redacted: similar to {source}]";

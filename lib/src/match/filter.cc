@@ -1452,6 +1452,8 @@ std::string VerdictKey(const FilterOptions& f) {
   return k;
 }
 
+TokenCacheStats Filter::token_cache_stats() const { return token_cache_->Stats(); }
+
 Result<Verdict> Filter::Check(std::string_view text, Kind kind, std::string_view language) const {
   CheckRequest request;
   request.kind = kind;

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "doppel/filter.h"
 #include "doppel/token.h"
 #include "doppel/winnow.h"
 
@@ -46,9 +47,27 @@ class TokenCache {
     Shard& s = shards_[id % kShards];
     std::lock_guard<std::mutex> l(s.mu);
     auto it = s.map.find(id);
-    if (it == s.map.end()) return nullptr;
+    if (it == s.map.end()) {
+      ++s.misses;
+      return nullptr;
+    }
+    ++s.hits;
     s.lru.splice(s.lru.begin(), s.lru, it->second);  // most recently used first
     return it->second->second;
+  }
+
+  // What the cache holds and how its lookups went since it was made (TokenCacheStats).
+  TokenCacheStats Stats() {
+    TokenCacheStats st;
+    st.capacity_tokens = per_shard_ * kShards;
+    for (Shard& s : shards_) {
+      std::lock_guard<std::mutex> l(s.mu);
+      st.tokens += s.tokens;
+      st.documents += s.map.size();
+      st.hits += s.hits;
+      st.misses += s.misses;
+    }
+    return st;
   }
 
   void Put(uint32_t id, std::shared_ptr<const TokenizedDocument> doc) {
@@ -74,6 +93,7 @@ class TokenCache {
     std::list<std::pair<uint32_t, std::shared_ptr<const TokenizedDocument>>> lru;
     std::unordered_map<uint32_t, decltype(lru)::iterator> map;
     size_t tokens = 0;
+    uint64_t hits = 0, misses = 0;
   };
   size_t per_shard_;
   Shard shards_[kShards];

@@ -146,8 +146,8 @@ Status DecodeTokenStream(std::string_view in, Tokens* tokens) {
   std::vector<uint64_t> names(m + 1);  // names[0] = 0: a token without a name
   for (size_t j = 1; j <= m; ++j) names[j] = r.Fixed64();
   if (!r.ok || n > static_cast<uint64_t>(r.end - r.p) / 5) return Status::Corruption("token stream: bad token count");
-  // Sized first and each token's fields stored in place: appending a Token built aside kept it
-  // in memory on the way (decoding 15% slower on the code corpus, bench/code_bench.cc).
+  // Sized first and each token's fields stored in place: appending each token instead decoded
+  // the code corpus's streams at 7.8-11.1 ns a token against 6.9-9.4 (bench/code_bench.cc).
   tokens->resize(n);
   Token* out = tokens->data();
   uint64_t prev_end = 0, prev_line = 0;
