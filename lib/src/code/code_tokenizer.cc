@@ -267,14 +267,17 @@ std::unique_ptr<Tokenizer> NewMacroBodyLexer(const Language* lang);
 // A macro constant's body (`tokens`, lexed from `body`) as one verbatim token: the hash of its
 // tokens' spellings joined by spaces, so that a formatter's spacing and re-aligned backslashes
 // leave it alone while its value stays whole (a table of #defines is its values, which an
-// abstracted NUM would lose).
+// abstracted NUM would lose). Hashed piece by piece: XXH3's streaming state gives Hash() of the
+// joined text without building it.
 uint64_t MacroConstantHash(std::string_view body, const Tokens& tokens) {
-  std::string joined;
-  for (const Token& t : tokens) {
-    if (!joined.empty()) joined += ' ';
-    joined.append(body.substr(t.begin, t.end - t.begin));
+  thread_local const std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> state(XXH3_createState(),
+                                                                                           XXH3_freeState);
+  XXH3_64bits_reset(state.get());
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (i > 0) XXH3_64bits_update(state.get(), " ", 1);
+    XXH3_64bits_update(state.get(), body.data() + tokens[i].begin, tokens[i].end - tokens[i].begin);
   }
-  return Hash(joined);
+  return XXH3_64bits_digest(state.get());
 }
 
 // A macro body's tokens (lexed from `body` by the macro body lexer) as the parse and the lexer
