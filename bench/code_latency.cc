@@ -94,6 +94,12 @@ double MicrosSince(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
 }
 
+// A Markdown answer holding `code` in the language's fence.
+std::string AnswerText(const Language* lang, const std::string& code) {
+  const std::string fence = lang->fences.empty() ? lang->name : lang->fences[0];
+  return "Here is the code:\n\n```" + fence + "\n" + code + "```\n";
+}
+
 // One code tokenizer per language, made once (as the filter holds them): making one builds its
 // symbol tables, which is not part of a check.
 const Tokenizer& TokenizerFor(const Language* lang) {
@@ -180,8 +186,7 @@ int main(int argc, char** argv) {
       q.lang = LookupLanguage(d.language);
       q.copy = d.metadata.find("\"copy\":true") != std::string::npos;
       q.code = d.text;
-      const std::string fence = q.lang->fences.empty() ? q.lang->name : q.lang->fences[0];
-      q.text = "Here is the code:\n\n```" + fence + "\n" + q.code + "```\n";
+      q.text = AnswerText(q.lang, q.code);
       qs.push_back(std::move(q));
     }
     queries = qs.size();
@@ -231,8 +236,7 @@ int main(int argc, char** argv) {
     }
     if (!starts_token || in_window < 300) continue;
     if (q.copy && qs.size() % 4 == 2) code = Rename(code, file_tokens, base);
-    const std::string fence = lang->fences.empty() ? lang->name : lang->fences[0];
-    q.text = "Here is the code:\n\n```" + fence + "\n" + code + "```\n";
+    q.text = AnswerText(lang, code);
     q.code = code;
     q.lang = lang;
     qs.push_back(std::move(q));

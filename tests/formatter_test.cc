@@ -97,17 +97,13 @@ Result<std::unique_ptr<Filter>> IndexC(const std::vector<std::string>& files, co
   io.create_if_missing = true;
   auto index = Index::Open(dir, io);
   REQUIRE(index.ok());
-  DocumentSketcher sk((*index)->params());
-  std::vector<SketchedDocument> batch;
+  std::vector<Document> docs;
   for (const auto& f : files) {
-    Document d;
-    d.name = f;
-    d.text = doppel_test::ReadFile(f);
-    d.kind = Kind::kCode;
-    d.language = "c";
-    batch.emplace_back();
-    REQUIRE(sk.Sketch(d, &batch.back()).ok());
+    docs.push_back(doppel_test::MakeDoc(f, doppel_test::ReadFile(f)));
+    docs.back().kind = Kind::kCode;
+    docs.back().language = "c";
   }
+  auto batch = doppel_test::SketchAll((*index)->params(), std::move(docs));
   WriteSummary ws;
   REQUIRE((*index)->Write(&batch, &ws).ok());
   index->reset();

@@ -157,6 +157,13 @@ class TestServer {
   Status run_status_;
 };
 
+// The value of one series (`name{labels}`) in a /metrics body; -1 when it is missing.
+int64_t MetricValue(const std::string& body, const std::string& series) {
+  const size_t at = body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return static_cast<int64_t>(std::stoll(body.substr(at + series.size() + 2)));
+}
+
 std::string Body(std::initializer_list<std::pair<std::string, std::string>> strings,
                  const std::string& extra = "") {
   std::string b = "{";
@@ -382,11 +389,7 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
   // answered them, as /metrics counts.
   auto metrics = c.Get("/metrics");
   REQUIRE(metrics);
-  auto value = [&](const std::string& series) {
-    const size_t at = metrics->body.find("\n" + series + " ");
-    if (at == std::string::npos) return int64_t{-1};
-    return static_cast<int64_t>(std::stoll(metrics->body.substr(at + series.size() + 2)));
-  };
+  auto value = [&](const std::string& series) { return MetricValue(metrics->body, series); };
   INFO(metrics->body);
   const int64_t hits = value("doppel_posting_cache_lookups_total{result=\"hit\"}");
   const int64_t misses = value("doppel_posting_cache_lookups_total{result=\"miss\"}");
@@ -1587,11 +1590,7 @@ TEST_CASE("serve: --token-cache-tokens sizes the token cache that /metrics repor
     auto metrics = c.Get("/metrics");
     REQUIRE(metrics);
     INFO(metrics->body);
-    auto value = [&](const std::string& series) {
-      const size_t at = metrics->body.find("\n" + series + " ");
-      if (at == std::string::npos) return int64_t{-1};
-      return static_cast<int64_t>(std::stoll(metrics->body.substr(at + series.size() + 2)));
-    };
+    auto value = [&](const std::string& series) { return MetricValue(metrics->body, series); };
     const int64_t hits = value("doppel_token_cache_lookups_total{result=\"hit\"}");
     const int64_t misses = value("doppel_token_cache_lookups_total{result=\"miss\"}");
     if (std::string(tokens) == "0") {
