@@ -14,7 +14,8 @@
 // DOPPEL_LEXED_ANSWERS=1 checks the answers on the first-pass lexer's tokens instead of the
 // parse's (CheckRequest::lexed_code), to see what the parse costs a check.
 // DOPPEL_DEBUG=1 also lists the 15 slowest checks (answer number, the best of three more runs,
-// language, copy or new) and prints the slowest answer; DOPPEL_PROFILE_ONE=N then checks answer
+// language, copy or new), prints the slowest answer, and lists the 15 slowest code blocks to
+// tokenize alone (answer, language, bytes); DOPPEL_PROFILE_ONE=N then checks answer
 // N alone 1,000 times and prints its mean time, for a profile or an A/B of one slow answer
 // (with DOPPEL_DUMP_ONE=1 it prints answer N instead, for `doppel-filter check`), and the time
 // its code block takes to tokenize alone. DOPPEL_TOKEN_CACHE=N sets the filter's token cache
@@ -107,6 +108,15 @@ const Tokenizer& TokenizerFor(const Language* lang) {
   auto& t = made[lang];
   if (t == nullptr) t = NewCodeTokenizer(lang);
   return *t;
+}
+
+// The `n` largest of `us` as (time, index), largest first.
+std::vector<std::pair<double, size_t>> Slowest(const std::vector<double>& us, size_t n) {
+  std::vector<std::pair<double, size_t>> order;
+  for (size_t i = 0; i < us.size(); ++i) order.emplace_back(us[i], i);
+  std::sort(order.rbegin(), order.rend());
+  order.resize(std::min(n, order.size()));
+  return order;
 }
 
 }  // namespace
@@ -342,10 +352,8 @@ int main(int argc, char** argv) {
     (q.copy ? copy_us : new_us).push_back(us);
   }
   if (std::getenv("DOPPEL_DEBUG")) {  // the 15 slowest checks, each the fastest of 3 more runs
-    std::vector<std::pair<double, size_t>> order;  // (time, answer), slowest first
-    for (size_t i = 0; i < qs.size(); ++i) order.emplace_back(all[i], i);
-    std::sort(order.rbegin(), order.rend());
-    for (size_t r = 0; r < std::min<size_t>(15, order.size()); ++r) {
+    const auto order = Slowest(all, 15);
+    for (size_t r = 0; r < order.size(); ++r) {
       const Query& q = qs[order[r].second];
       double best = order[r].first;
       uint32_t tokens = 0;
@@ -388,6 +396,12 @@ int main(int argc, char** argv) {
     tokenize_total += us;
   }
   report("tokenize", tokenize_us);
+  if (std::getenv("DOPPEL_DEBUG")) {  // the 15 slowest to tokenize: answer, language, bytes
+    for (const auto& [us, i] : Slowest(tokenize_us, 15)) {
+      std::fprintf(stderr, "SLOW TOKENIZE #%zu: %.0f us, %s, %zu bytes\n", i, us, qs[i].lang->name.c_str(),
+                   qs[i].code.size());
+    }
+  }
   std::printf("tokenizing is %.0f%% of the checks' time\n", 100 * tokenize_total / check_total);
   return 0;
 }

@@ -9,6 +9,9 @@
 #include <set>
 #include <sstream>
 
+#include <tree_sitter/api.h>
+
+#include "code/dense_parse_table.h"
 #include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
 #include "doppel/policy.h"
@@ -125,6 +128,76 @@ TEST_CASE("code: normalization cases (renamed, reformatted, re-commented copies)
   }
   CHECK(same >= 11);  // every language has at least one
   CHECK(differ >= 2);
+}
+
+namespace {
+
+// Every node of the parse of `code` with `grammar`, in document order: symbol, byte range,
+// missing, error.
+std::vector<std::string> ParseNodes(const TSLanguage* grammar, const std::string& code) {
+  TSParser* p = ts_parser_new();
+  REQUIRE(ts_parser_set_language(p, grammar));
+  TSTree* tree = ts_parser_parse_string(p, nullptr, code.data(), static_cast<uint32_t>(code.size()));
+  REQUIRE(tree != nullptr);
+  std::vector<std::string> nodes;
+  TSTreeCursor c = ts_tree_cursor_new(ts_tree_root_node(tree));
+  for (bool more = true; more;) {
+    const TSNode n = ts_tree_cursor_current_node(&c);
+    nodes.push_back(std::to_string(ts_node_symbol(n)) + " " + std::to_string(ts_node_start_byte(n)) + "-" +
+                    std::to_string(ts_node_end_byte(n)) + (ts_node_is_missing(n) ? " missing" : "") +
+                    (ts_node_has_error(n) ? " error" : ""));
+    if (ts_tree_cursor_goto_first_child(&c)) continue;
+    while (!ts_tree_cursor_goto_next_sibling(&c)) {
+      if (!ts_tree_cursor_goto_parent(&c)) {
+        more = false;
+        break;
+      }
+    }
+  }
+  ts_tree_cursor_delete(&c);
+  ts_tree_delete(tree);
+  ts_parser_delete(p);
+  return nodes;
+}
+
+}  // namespace
+
+TEST_CASE("code: the dense parse tables give the grammar's own parse of whole and broken snippets") {
+  // Every case file's snippets, whole and from each line on (a window that starts inside a
+  // block: error recovery, where the tables are read most), and lines that are no code at all.
+  std::map<std::string, std::vector<std::string>> inputs;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(DOPPEL_TEST_DATA) + "/code_normalization")) {
+    const Case c = ReadCase(e.path());
+    for (const std::string& code : {c.a, c.b}) {
+      for (size_t at = 0; at < code.size(); at = code.find('\n', at) + 1) {
+        inputs[c.lang].push_back(code.substr(at));
+        if (code.find('\n', at) == std::string::npos) break;
+      }
+    }
+  }
+  auto langs = Languages();
+  REQUIRE(langs.ok());
+  size_t compared = 0, broken = 0;
+  for (const auto& l : **langs) {
+    INFO(l.name);
+    const TSLanguage* dense = DenseParseTable(l.grammar);
+    CHECK(dense != l.grammar);  // every pinned grammar is ABI 14
+    CHECK(DenseParseTable(l.grammar) == dense);  // made once
+    CHECK(ts_language_symbol_count(dense) == ts_language_symbol_count(l.grammar));
+    auto& in = inputs[l.name];
+    in.push_back("\t.macro x\n\t.long \\a,%b\n\t\\c = 1\n#ifdef D\n\t.endm\n) => { } ] ;;\n");
+    in.push_back("");
+    for (const std::string& code : in) {
+      INFO(code);
+      const std::vector<std::string> nodes = ParseNodes(l.grammar, code);
+      CHECK(ParseNodes(dense, code) == nodes);
+      ++compared;
+      broken += nodes.front().ends_with(" error");
+    }
+  }
+  CHECK(compared > 200);
+  CHECK(broken > 100);  // most windows start inside a block
+  CHECK(DenseParseTableBytes() > 0);
 }
 
 // The lexer's tokens, compared with the parse's token by token (hash, spelling, span, line).

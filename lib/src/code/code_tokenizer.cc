@@ -15,6 +15,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "dense_parse_table.h"
+
 namespace doppel {
 namespace {
 
@@ -240,7 +242,8 @@ Status CheckInput(std::string_view text, uint32_t base_offset) {
   return s;
 }
 
-// One parser per thread and grammar; freed when the thread ends.
+// One parser per thread and grammar, on the grammar's dense parse table (DenseParseTable); freed
+// when the thread ends.
 struct Parsers {
   std::unordered_map<const TSLanguage*, TSParser*> by_language;
   ~Parsers() {
@@ -250,7 +253,7 @@ struct Parsers {
     auto it = by_language.find(lang);
     if (it != by_language.end()) return it->second;
     TSParser* p = ts_parser_new();
-    if (!ts_parser_set_language(p, lang)) {  // ABI mismatch: fails without a message
+    if (!ts_parser_set_language(p, DenseParseTable(lang))) {  // ABI mismatch: fails without a message
       ts_parser_delete(p);
       return nullptr;
     }
