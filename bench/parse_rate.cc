@@ -2,7 +2,9 @@
 // scanning is measured against (bench/run_scan.sh).
 //   parse_rate THREADS FILE...
 // Each file is parsed with the pinned grammar of its extension (ts_parser_parse_string +
-// ts_tree_delete), in parallel over files, three times; the best pass is reported.
+// ts_tree_delete), in parallel over files, three times; the best pass is reported. The parsers
+// read the grammar's dense parse table, as doppel's tokenizers do (DenseParseTable: the same
+// parse, 4-14% faster on whole files than the grammar's own table).
 #include <tbb/global_control.h>
 #include <tbb/parallel_for_each.h>
 #include <tree_sitter/api.h>
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "code/dense_parse_table.h"
 #include "doppel/language.h"
 
 using namespace doppel;
@@ -46,7 +49,7 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     tbb::parallel_for_each(files.begin(), files.end(), [](const File& f) {
       thread_local TSParser* parser = ts_parser_new();
-      ts_parser_set_language(parser, f.lang->grammar);
+      ts_parser_set_language(parser, DenseParseTable(f.lang->grammar));
       ts_tree_delete(ts_parser_parse_string(parser, nullptr, f.text.data(), static_cast<uint32_t>(f.text.size())));
     });
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -42,10 +42,13 @@ Registry& Made() {
 }
 
 // The table of `g` with every state's row: large states copied, small states' groups spread
-// out (the first group naming a symbol wins, as in the runtime's linear lookup).
+// out. The runtime's lookup returns the value of the first group that names the symbol, so a
+// symbol named again later keeps its first value (even 0). Empty when a group names a symbol
+// the grammar does not have (the table is not what this code reads it as).
 std::vector<uint16_t> Spread(const TSLanguage& g) {
   std::vector<uint16_t> t(size_t{g.state_count} * g.symbol_count, 0);
   std::memcpy(t.data(), g.parse_table, size_t{g.large_state_count} * g.symbol_count * sizeof(uint16_t));
+  std::vector<uint32_t> seen_in(g.symbol_count, UINT32_MAX);  // the last state that named each symbol
   for (uint32_t state = g.large_state_count; state < g.state_count; ++state) {
     uint16_t* row = t.data() + size_t{state} * g.symbol_count;
     const uint16_t* data = g.small_parse_table + g.small_parse_table_map[state - g.large_state_count];
@@ -55,10 +58,10 @@ std::vector<uint16_t> Spread(const TSLanguage& g) {
       const uint16_t symbols = *data++;
       for (uint16_t j = 0; j < symbols; ++j) {
         const uint16_t symbol = *data++;
-        // A symbol the grammar does not have would be out of the row: the table is not what
-        // this code reads it as, so the caller keeps the original.
         if (symbol >= g.symbol_count) return {};
-        if (row[symbol] == 0) row[symbol] = value;
+        if (seen_in[symbol] == state) continue;
+        seen_in[symbol] = state;
+        row[symbol] = value;
       }
     }
   }
@@ -72,24 +75,27 @@ const TSLanguage* DenseParseTable(const TSLanguage* grammar) {
     return grammar;
   }
   Registry& r = Made();
-  std::lock_guard<std::mutex> l(r.mu);
-  auto it = r.made.find(grammar);
-  if (it != r.made.end()) return it->second != nullptr ? &it->second->language : grammar;
+  {
+    std::lock_guard<std::mutex> l(r.mu);
+    auto it = r.made.find(grammar);
+    if (it != r.made.end()) return it->second != nullptr ? &it->second->language : grammar;
+  }
+  // Made outside the lock (C#'s takes a few milliseconds): other threads' parsers of other
+  // grammars do not wait for it. Two threads may both make one; the first kept wins.
   auto dense = std::make_unique<Dense>();
   dense->table = Spread(*grammar);
-  if (dense->table.empty()) {
-    r.made.emplace(grammar, nullptr);
-    return grammar;
-  }
   std::memcpy(&dense->language, grammar, sizeof(TSLanguage));
   dense->language.large_state_count = grammar->state_count;
   dense->language.parse_table = dense->table.data();
   dense->language.small_parse_table = nullptr;
   dense->language.small_parse_table_map = nullptr;
-  r.bytes += dense->table.size() * sizeof(uint16_t);
-  Dense* kept = dense.release();
-  r.made.emplace(grammar, kept);
-  return &kept->language;
+  std::lock_guard<std::mutex> l(r.mu);
+  auto [it, inserted] = r.made.emplace(grammar, nullptr);
+  if (inserted && !dense->table.empty()) {
+    r.bytes += dense->table.size() * sizeof(uint16_t);
+    it->second = dense.release();
+  }
+  return it->second != nullptr ? &it->second->language : grammar;
 }
 
 size_t DenseParseTableBytes() {

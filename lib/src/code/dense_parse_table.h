@@ -10,18 +10,22 @@ namespace doppel {
 
 // `grammar` with the same parse table laid out densely: one row of symbol_count entries for
 // every parse state. A generated grammar keeps most states ("small" states) as lists of
-// (value, symbols) groups, which tree-sitter scans linearly on every lookup; its error
+// (value, symbols) groups, which tree-sitter scans linearly on every lookup. Its error
 // recovery looks up every token in every state it tries, so a snippet that starts inside a
-// block or holds no valid code spent two thirds of its parse in those scans. The dense copy
-// answers each lookup with one load and gives the same parse (the same value for every state
-// and symbol; no other field changes).
+// block, or holds no valid code, can spend most of its parse in those scans (two thirds of the
+// parse of a window of assembler macros labelled C, bench/README.md). The copy answers each
+// lookup with one load and gives the same parse: the same value for every state and symbol.
+// Only the table's fields differ from the grammar's (large_state_count is state_count, the
+// small-state table and map are gone).
 //
-// Made once per grammar and process and never freed (parsers and trees point at it): about
-// 2 x states x symbols bytes (0.6 MB for Go, 10 MB for C#). Returns `grammar` itself when its
-// ABI is not the one this runtime's header describes (14).
+// Made once per grammar and process, when a parser is first made for it, and never freed
+// (parsers and trees point at it): 2 x states x symbols bytes (0.6 MB for Go, 10 MB for C#,
+// 41 MB for the eleven pinned grammars). Returns `grammar` itself when its ABI is not the one
+// this runtime's header describes (14), when all its states are already full rows, or when its
+// small-state table names a symbol the grammar does not have.
 const TSLanguage* DenseParseTable(const TSLanguage* grammar);
 
-// Bytes held by the dense tables made so far (for the memory report of benchmarks).
+// Bytes held by the dense tables made so far.
 size_t DenseParseTableBytes();
 
 }  // namespace doppel
