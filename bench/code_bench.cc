@@ -130,9 +130,14 @@ int main(int argc, char** argv) {
         });
       };
       // Stock and dense in turns, each first in every other round.
-      const double first = parse_all(r % 2 == 0 ? stock_parser : parser);
-      const double second = parse_all(r % 2 == 0 ? parser : stock_parser);
-      const double ps = r % 2 == 0 ? first : second, p = r % 2 == 0 ? second : first;
+      double ps = 0, p = 0;
+      if (r % 2 == 0) {
+        ps = parse_all(stock_parser);
+        p = parse_all(parser);
+      } else {
+        p = parse_all(parser);
+        ps = parse_all(stock_parser);
+      }
       const double t = MBps(bytes, [&] {
         for (const auto& f : files) tokenizer->Tokenize(f, &tokens);
       });

@@ -1,5 +1,6 @@
 // The dense parse tables (lib/src/code/dense_parse_table.h) against the grammars' own tables,
-// entry by entry, read as the runtime reads them.
+// entry by entry, read as the runtime reads them. (The parses made with them are compared with
+// the grammars' own in code_test.cc, over its normalization cases.)
 #include <catch2/catch.hpp>
 #include <tree_sitter/parser.h>
 

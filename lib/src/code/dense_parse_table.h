@@ -2,8 +2,6 @@
 #ifndef DOPPEL_LIB_SRC_CODE_DENSE_PARSE_TABLE_H_
 #define DOPPEL_LIB_SRC_CODE_DENSE_PARSE_TABLE_H_
 
-#include <cstddef>
-
 struct TSLanguage;
 
 namespace doppel {
@@ -20,13 +18,10 @@ namespace doppel {
 //
 // Made once per grammar and process, when a parser is first made for it, and never freed
 // (parsers and trees point at it): 2 x states x symbols bytes (0.6 MB for Go, 10 MB for C#,
-// 41 MB for the eleven pinned grammars). Returns `grammar` itself when its ABI is not the one
+// 40.6 MB for the eleven pinned grammars). Returns `grammar` itself when its ABI is not the one
 // this runtime's header describes (14), when all its states are already full rows, or when its
 // small-state table names a symbol the grammar does not have.
 const TSLanguage* DenseParseTable(const TSLanguage* grammar);
-
-// Bytes held by the dense tables made so far.
-size_t DenseParseTableBytes();
 
 }  // namespace doppel
 
