@@ -20,6 +20,7 @@
 // (with DOPPEL_DUMP_ONE=1 it prints answer N instead, for `doppel-filter check`), and the time
 // its code block takes to tokenize alone. DOPPEL_TOKEN_CACHE=N sets the filter's token cache
 // (FilterOptions::token_cache_tokens; 0 turns it off, so every candidate is read and decoded).
+// DOPPEL_CODE_WINDOW=N sets FilterOptions::code_window_tokens (0: every candidate decoded whole).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -143,6 +144,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "DOPPEL_TOKEN_CACHE=%s: expected a number of tokens\n", t);
       return 2;
     }
+  }
+  if (const char* t = std::getenv("DOPPEL_CODE_WINDOW")) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(t, &end, 10);
+    if (*t == '\0' || *end != '\0' || n > UINT32_MAX) {
+      std::fprintf(stderr, "DOPPEL_CODE_WINDOW=%s: expected a number of tokens\n", t);
+      return 2;
+    }
+    options.code_window_tokens = static_cast<uint32_t>(n);
   }
   auto filter = Filter::Open(argv[1], options);
   if (!filter.ok()) {
@@ -381,6 +391,11 @@ int main(int argc, char** argv) {
   std::printf("mean     %5zu checks: %6.0f us\n", all.size(), std::accumulate(all.begin(), all.end(), 0.0) / all.size());
   report("copies", copy_us);
   report("new", new_us);
+  const TokenCacheStats tc = (*filter)->token_cache_stats();
+  std::printf("token cache (all passes): %llu hits, %llu misses (%llu read in place), %llu of %llu tokens held\n",
+              static_cast<unsigned long long>(tc.hits), static_cast<unsigned long long>(tc.misses),
+              static_cast<unsigned long long>(tc.read_in_place), static_cast<unsigned long long>(tc.tokens),
+              static_cast<unsigned long long>(tc.capacity_tokens));
   // The part of a check that is the code tokenizer alone (tree-sitter's parse, its error
   // recovery on a window cut from a file, and normalization).
   std::vector<double> tokenize_us;

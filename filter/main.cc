@@ -115,6 +115,8 @@ struct Flags {
   FilterOptions options;
   // --token-cache-tokens when given (FilterOptions::token_cache_tokens; scan has its own default).
   std::optional<uint64_t> token_cache_tokens;
+  // --code-window-tokens when given (FilterOptions::code_window_tokens; scan has its own default).
+  std::optional<uint32_t> code_window_tokens;
 };
 
 bool Emit(const Flags& f, Verdict& v, std::string_view text) {
@@ -159,6 +161,7 @@ Result<FilterOptions> OptionsOf(const Flags& f) {
     }
   }
   if (f.token_cache_tokens) o.token_cache_tokens = *f.token_cache_tokens;
+  if (f.code_window_tokens) o.code_window_tokens = *f.code_window_tokens;
   if (f.policy.empty()) return o;
   return LoadPolicyFile(f.policy, o);
 }
@@ -392,6 +395,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   io.common_code = f.common_index;
   FilterOptions scan_options = ScanFilterOptions(*options);
   if (f.token_cache_tokens) scan_options.token_cache_tokens = *f.token_cache_tokens;
+  if (f.code_window_tokens) scan_options.code_window_tokens = *f.code_window_tokens;
   auto filter = Filter::Open(f.index, scan_options, io);
   if (!filter.ok()) return Fail(filter.status());
   WarnIfEmpty(**filter, f.index);
@@ -548,6 +552,11 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
       "Tokens of candidate documents kept decoded between checks, about 40 bytes each (default 4194304, "
       "scan 2097152; under 16: none). A server on a large code index answers faster when its candidates fit (README)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
+  cmd->add_option_function<uint32_t>(
+      "--code-window-tokens", [&f](const uint32_t& n) { f.code_window_tokens = n; },
+      "A stored code document of this many tokens or more that the token cache does not hold is read in place: only "
+      "the spans aligned with the answer are decoded, and it is not cached (default 4096, scan 0; 0: every candidate "
+      "decoded whole and cached). The verdicts are the same");
   cmd->add_option("--redact-marker", f.options.redact_marker, "Text put in place of a redacted passage ({source}: its name)")->capture_default_str();
   cmd->add_option("--block-message", f.options.block_message, "Text put in place of a blocked answer")->capture_default_str();
   cmd->add_option("--annotate-message", f.options.annotate_message,

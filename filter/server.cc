@@ -824,6 +824,10 @@ void Server::Routes() {
              "# TYPE doppel_token_cache_lookups_total counter\n"
              "doppel_token_cache_lookups_total{result=\"hit\"} " + std::to_string(tc.hits) + "\n"
              "doppel_token_cache_lookups_total{result=\"miss\"} " + std::to_string(tc.misses) + "\n";
+      out += "# HELP doppel_token_cache_read_in_place_total Of the misses, large code documents read in place: only "
+             "their part near the answer decoded, and not cached.\n"
+             "# TYPE doppel_token_cache_read_in_place_total counter\n"
+             "doppel_token_cache_read_in_place_total " + std::to_string(tc.read_in_place) + "\n";
       out += "# HELP doppel_token_cache_tokens Tokens the token cache holds.\n"
              "# TYPE doppel_token_cache_tokens gauge\n"
              "doppel_token_cache_tokens " + std::to_string(tc.tokens) + "\n";

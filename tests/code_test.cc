@@ -1165,6 +1165,62 @@ TEST_CASE("filter: verdicts are the same whether the token cache is cold or warm
   }
 }
 
+TEST_CASE("filter: a large code source read in place gives the verdicts of one decoded whole") {
+  // 300 functions of one shape (other names and values) with the protected function among them:
+  // over 4,096 tokens, so the defaults read this file in place (its hashes from the stored
+  // stream, the tokens of its spans decoded); code_window_tokens 1 reads every code source so,
+  // 0 none. An answer anchored by fingerprints the file repeats more than 8 times is anchored
+  // by its literals instead, and the file then decoded whole.
+  std::string table;
+  for (int i = 0; i < 300; ++i) {
+    const std::string n = std::to_string(i);
+    table += "def step" + n + "(xs" + n + ", k=" + n + "):\n    total = " + n + "\n    for v in xs" + n +
+             ":\n        if v > k:\n            total += v * " + n + "\n    return total\n\n";
+    if (i == 150) table += std::string(kProtected).substr(std::string("import os\n\n").size()) + "\n";
+  }
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}, {"lib/steps.py", table}}, "python");
+  FilterOptions whole_options, every_options;
+  whole_options.code_window_tokens = 0;
+  every_options.code_window_tokens = 1;
+  auto whole = Filter::Open(dir / "idx", whole_options);
+  auto defaults = Filter::Open(dir / "idx", FilterOptions{});
+  auto every = Filter::Open(dir / "idx", every_options);
+  REQUIRE(whole.ok());
+  REQUIRE(defaults.ok());
+  REQUIRE(every.ok());
+  REQUIRE(FilterOptions{}.code_window_tokens == 4096);
+  const std::string step_copy = "def f(a, k=20):\n    t = 20\n    for x in a:\n        if x > k:\n            t += x * 20\n"
+                                "    return t\n\nprint(f([1, 2], 1))\n";
+  const std::string embedded = "import sys\n\ndef read_args(argv):\n    return [a for a in argv if not a.startswith('-')]\n\n" +
+                               std::string(kRenamed) + "\n\nif __name__ == '__main__':\n    print(read_args(sys.argv))\n";
+  const std::string novel = "def histogram(words):\n    counts = {}\n    for w in words:\n        counts[w] = counts.get(w, 0) + 1\n"
+                            "    return sorted(counts.items(), key=lambda kv: -kv[1])\n";
+  for (const std::string& answer : {std::string(kRenamed), step_copy, embedded, novel, std::string(kShapeOnly)}) {
+    auto reference = whole->get()->Check(answer, Kind::kCode, "python");
+    REQUIRE(reference.ok());
+    std::string expected;
+    AppendVerdictJson(*reference, true, &expected);
+    for (int round = 0; round < 2; ++round) {
+      for (Filter* f : {defaults->get(), every->get()}) {
+        INFO("check " << round + 1 << " of " << answer.substr(0, 16) << (f == every->get() ? ", every source in place" : ""));
+        auto v = f->Check(answer, Kind::kCode, "python");
+        REQUIRE(v.ok());
+        std::string got;
+        AppendVerdictJson(*v, true, &got);
+        CHECK(got == expected);
+      }
+    }
+    if (answer == kRenamed || answer == embedded) {
+      REQUIRE(!reference->spans.empty());
+      CHECK(reference->action != Action::kAllow);
+    }
+  }
+  CHECK((*whole)->token_cache_stats().read_in_place == 0);
+  CHECK((*defaults)->token_cache_stats().read_in_place > 0);
+  CHECK((*every)->token_cache_stats().read_in_place > (*defaults)->token_cache_stats().read_in_place);
+}
+
 TEST_CASE("code: a shape many protected files share is no evidence, a short unique function is") {
   // Sixty protected Go files share one error-handling helper shape (names differ); one file
   // also holds a short function found nowhere else.

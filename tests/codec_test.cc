@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <random>
+#include <set>
 #include <string>
 
 #include "doppel/code_tokenizer.h"
@@ -596,6 +597,96 @@ TEST_CASE("codec: a code token stream round trips, names and positions included"
   CHECK(back.empty());
 }
 
+// A Python file of `functions` functions (about 40 tokens each), for streams of many blocks.
+std::string ManyFunctions(int functions) {
+  std::string code;
+  for (int i = 0; i < functions; ++i) {
+    const std::string n = std::to_string(i);
+    code += "def step" + n + "(xs, k=" + n + "):\n    # step " + n + "\n    total = 'v" + n + "'\n    for v in xs:\n"
+            "        if v > k:\n            total += v * " + n + "\n    return total\n\n";
+  }
+  return code;
+}
+
+TEST_CASE("codec: any range of a stored token stream decodes as those tokens of the whole", "[codec]") {
+  auto tok = NewCodeTokenizer(LookupLanguage("python"));
+  Tokens tokens;
+  REQUIRE(tok->Tokenize(ManyFunctions(40), &tokens).ok());
+  REQUIRE(tokens.size() > 4 * kTokenStreamBlock);
+  std::string enc;
+  REQUIRE(EncodeTokenStream(tokens, &enc));
+  TokenStreamReader r;
+  REQUIRE(r.Open(enc).ok());
+  REQUIRE(r.size() == tokens.size());
+  std::vector<uint64_t> hashes;
+  r.Hashes(&hashes);
+  REQUIRE(hashes.size() == tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    INFO("token " << i);
+    CHECK(r.Hash(i) == tokens[i].hash);
+    CHECK(hashes[i] == tokens[i].hash);
+  }
+  const size_t n = tokens.size(), b = kTokenStreamBlock;
+  const std::vector<std::pair<size_t, size_t>> ranges = {
+      {0, n}, {0, 1}, {n - 1, n}, {b - 1, b + 1}, {b, 2 * b}, {b + 7, 3 * b + 5}, {2 * b - 1, n}, {100, 100}, {n, n}};
+  for (const auto& [begin, end] : ranges) {
+    INFO("tokens [" << begin << ", " << end << ")");
+    Tokens part = {Token{1, 2, 3, 4, 5}};
+    REQUIRE(r.Decode(begin, end, &part).ok());
+    REQUIRE(part.size() == end - begin);
+    for (size_t i = 0; i < part.size(); ++i) {
+      const Token &got = part[i], &want = tokens[begin + i];
+      CHECK((got.hash == want.hash && got.name == want.name && got.begin == want.begin && got.end == want.end &&
+             got.line == want.line));
+    }
+  }
+  Tokens none;
+  CHECK(r.Decode(5, 4, &none).code() == Status::Code::kInvalidArgument);
+  CHECK(r.Decode(0, n + 1, &none).code() == Status::Code::kInvalidArgument);
+  // A stream of few distinct hashes holds their indices in one byte each.
+  CHECK(enc.size() < 16 * tokens.size() / 2);
+}
+
+TEST_CASE("codec: a token stream whose skip table disagrees with its fields is Corruption", "[codec]") {
+  auto tok = NewCodeTokenizer(LookupLanguage("python"));
+  Tokens tokens;
+  REQUIRE(tok->Tokenize(ManyFunctions(20), &tokens).ok());
+  REQUIRE(tokens.size() > 2 * kTokenStreamBlock);
+  std::string enc;
+  REQUIRE(EncodeTokenStream(tokens, &enc));
+  TokenStreamReader r;
+  REQUIRE(r.Open(enc).ok());
+  // Where the skip table begins, from the layout (doppel/token_stream.h): the header, the
+  // dictionaries, the 1-byte hash indices and the block size.
+  auto varint_size = [](uint64_t v) {
+    size_t n = 1;
+    for (; v >= 0x80; v >>= 7) ++n;
+    return n;
+  };
+  std::set<uint64_t> distinct_hashes, distinct_names;
+  for (const Token& t : tokens) {
+    distinct_hashes.insert(t.hash);
+    if (t.name != 0) distinct_names.insert(t.name);
+  }
+  const size_t d = distinct_hashes.size(), m = distinct_names.size();
+  REQUIRE(d <= 256);
+  const size_t skip = 1 + varint_size(tokens.size()) + varint_size(d) + 8 * d + varint_size(m) + 8 * m + 1 +
+                      tokens.size() + varint_size(kTokenStreamBlock);
+  const auto* e = reinterpret_cast<const uint8_t*>(enc.data()) + skip + 12;  // block 1's entry
+  REQUIRE((e[4] | e[5] << 8 | e[6] << 16 | static_cast<uint32_t>(e[7]) << 24) == tokens[kTokenStreamBlock - 1].end);
+  for (size_t field = 0; field < 3; ++field) {
+    INFO("block 1, field " << field);
+    std::string bad = enc.substr(0, enc.size() - 8);
+    bad[skip + 12 + 4 * field] ^= 0x01;
+    const uint64_t h = XXH3_64bits(bad.data(), bad.size());
+    for (int i = 0; i < 8; ++i) bad.push_back(static_cast<char>(h >> (8 * i)));
+    Tokens back;
+    const Status s = DecodeTokenStream(bad, &back);
+    CHECK(s.code() == Status::Code::kCorruption);
+    CHECK(back.empty());
+  }
+}
+
 TEST_CASE("codec: tokens out of text order are not encoded", "[codec]") {
   Tokens t(2);
   t[0] = {1, 0, 10, 12, 2};
@@ -629,13 +720,17 @@ TEST_CASE("codec: a token stream whose offset delta wraps around 64 bits is Corr
   // Two tokens; the second's gap is 2^64 - 1, which added to the first token's end would wrap
   // to a start before it (found by fuzz_codec).
   std::string body;
-  body += '\x01';                                   // version
+  body += '\x02';                                   // version
   body += '\x02';                                   // 2 tokens
   body += '\x01';                                   // 1 hash
   body += std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
   body += '\x00';                                   // no names
-  body += std::string("\x00\x00\x00\x03\x01", 5);   // token 0: bytes [0, 3), line 1
-  body += '\x00';                                   // token 1: hash 0, no name
+  body += '\x01';                                   // 1-byte hash indices
+  body += std::string("\x00\x00", 2);               // both tokens: hash 0
+  body += std::string("\x80\x02", 2);               // 256 tokens a block
+  body += std::string(12, '\0');                    // block 0: fields at 0, after end 0, line 0
+  body += std::string("\x00\x00\x03\x01", 4);       // token 0: no name, bytes [0, 3), line 1
+  body += '\x00';                                   // token 1: no name
   body += std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10);  // gap 2^64 - 1
   body += std::string("\x02\x00", 2);                // length 2, same line
   const uint64_t h = XXH3_64bits(body.data(), body.size());

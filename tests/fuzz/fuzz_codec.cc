@@ -47,7 +47,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const uint64_t h = XXH3_64bits(stream.data(), stream.size());
       for (int i = 0; i < 8; ++i) stream.push_back(static_cast<char>(h >> (8 * i)));
       Tokens tokens, again;
-      if (!DecodeTokenStream(stream, &tokens).ok()) break;
+      const bool whole = DecodeTokenStream(stream, &tokens).ok();
+      // A stream that opens reads in bounds over any range, whatever its fields hold; one that
+      // decodes whole gives its tokens over any range.
+      TokenStreamReader reader;
+      if (reader.Open(stream).ok()) {
+        std::vector<uint64_t> hashes;
+        reader.Hashes(&hashes);
+        const size_t n = reader.size();
+        if (whole && n != tokens.size()) std::abort();
+        for (const size_t b : {size_t{0}, n / 3, n / 2, n}) {
+          for (const size_t e : {n / 2, n}) {
+            if (b > e) continue;
+            Tokens part;
+            const bool ok = reader.Decode(b, e, &part).ok();
+            if (!whole) continue;
+            if (!ok || part.size() != e - b) std::abort();
+            for (size_t i = 0; i < part.size(); ++i) {
+              if (part[i].hash != tokens[b + i].hash || part[i].name != tokens[b + i].name ||
+                  part[i].begin != tokens[b + i].begin || part[i].end != tokens[b + i].end ||
+                  part[i].line != tokens[b + i].line || hashes[b + i] != tokens[b + i].hash) {
+                std::abort();
+              }
+            }
+          }
+        }
+      } else if (whole) {
+        std::abort();
+      }
+      if (!whole) break;
       std::string encoded;
       if (!EncodeTokenStream(tokens, &encoded) || !DecodeTokenStream(encoded, &again).ok() ||
           again.size() != tokens.size()) {

@@ -75,9 +75,11 @@ struct CheckRequest {
 // What a filter's token cache (FilterOptions::token_cache_tokens) holds: its capacity as
 // made (the budget split over its shards, so a budget under 16 tokens is none), the tokens and
 // documents it keeps now, and its lookups since the filter was opened: a hit spares reading and
-// decoding a candidate's tokens from the index.
+// decoding a candidate's tokens from the index. Of the misses, `read_in_place` were large code
+// documents read in place, only their part near the answer decoded (FilterOptions::
+// code_window_tokens), and not cached.
 struct TokenCacheStats {
-  uint64_t capacity_tokens = 0, tokens = 0, documents = 0, hits = 0, misses = 0;
+  uint64_t capacity_tokens = 0, tokens = 0, documents = 0, hits = 0, misses = 0, read_in_place = 0;
 };
 
 class Filter {

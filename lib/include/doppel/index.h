@@ -216,6 +216,9 @@ class Index {
   // A code document's tokens as stored at index time (doppel/token_stream.h), decoded; NotFound
   // when none are stored (text documents), Corruption when they do not decode.
   virtual Result<Tokens> GetTokens(uint32_t id) const = 0;
+  // The same stream as stored, not decoded (TokenStreamReader reads it in place), into `stream`
+  // (its capacity reused: a caller that reads many keeps one buffer). NotFound when none is stored.
+  virtual Status ReadTokenStream(uint32_t id, std::string* stream) const = 0;
   virtual Result<std::optional<uint32_t>> FindName(const std::string& name) const = 0;
   virtual bool IsDeleted(uint32_t id) const = 0;
 

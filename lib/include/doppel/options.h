@@ -215,6 +215,17 @@ struct FilterOptions {
   // anything under 16: the budget is split over 16 shards). Filter::token_cache_stats() tells
   // how it is used.
   size_t token_cache_tokens = size_t{1} << 22;
+  // A stored code document of at least this many tokens that the token cache does not hold is
+  // read in place (doppel/token_stream.h): it is screened for the answer's fingerprints and
+  // aligned on the token hashes of the stored stream, and only the tokens of the spans found
+  // are decoded; it is not cached. One whose fingerprints anchor nothing (aligned then on its
+  // names or literals) is decoded whole and cached as any other. The verdicts are the same (a
+  // test compares them); the time is not: decoding and sizing a large source took more than the
+  // rest of its check, mostly in first touches of fresh memory. On the 500 MB code index, a
+  // 100-line check's p99 read 4.29-4.37 ms with 4096 against 6.23-6.55 ms with 0 (2048: 4.25-4.79,
+  // 8192: 4.58-4.87; bench/README.md). 0: every candidate decoded whole (the scan's default:
+  // ScanFilterOptions).
+  uint32_t code_window_tokens = 4096;
   // Text put in place of a redacted span, and of a blocked answer.
   std::string redact_marker = "[redacted: similar to {source}]";
   std::string block_message = "[blocked: this answer reproduces protected content]";

@@ -71,7 +71,9 @@ IndexOptions ScanIndexOptions();
 // The filter options a scan checks with: `options` with a token cache of 2M tokens (about
 // 80 MB) instead of the 4M a service keeps. On the code scan of bench/README.md it lowers peak
 // RSS from 510-520 MB to 410-425 MB at the same warm time, and right after another process
-// freed its memory (fresh pages cost most) takes 3.36-3.44 s instead of 3.39-3.59 s.
+// freed its memory (fresh pages cost most) takes 3.36-3.44 s instead of 3.39-3.59 s. Its
+// candidates are decoded whole and cached however large (code_window_tokens 0): a scan aligns
+// the same protected files against many inputs.
 FilterOptions ScanFilterOptions(FilterOptions options);
 
 // Scans `inputs` and writes the report files into `report_dir` (created if missing).

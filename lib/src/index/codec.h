@@ -39,8 +39,9 @@
 
 namespace doppel::codec {
 
-// 2: short array postings; 3: stored code token streams; 4: code spelling postings
-inline constexpr std::string_view kFormatVersion = "doppel-index-4";
+// 2: short array postings; 3: stored code token streams; 4: code spelling postings; 5: token
+// streams with a hash-index column and a skip table (read in place, TokenStreamReader)
+inline constexpr std::string_view kFormatVersion = "doppel-index-5";
 inline constexpr uint8_t kDocRecordVersion = 1;
 inline constexpr uint8_t kSignatureVersion = 1;
 inline constexpr uint8_t kPostingRoaring = 1;

@@ -72,6 +72,7 @@ class WithCommonCode final : public Index {
   Result<std::string> GetContent(const DocumentInfo& doc) const override { return base_->GetContent(doc); }
   Result<Signature> GetSignature(uint32_t id) const override { return base_->GetSignature(id); }
   Result<Tokens> GetTokens(uint32_t id) const override { return base_->GetTokens(id); }
+  Status ReadTokenStream(uint32_t id, std::string* stream) const override { return base_->ReadTokenStream(id, stream); }
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override { return base_->FindName(name); }
   bool IsDeleted(uint32_t id) const override { return base_->IsDeleted(id); }
   Result<IndexStats> Stats() const override { return base_->Stats(); }

@@ -167,6 +167,7 @@ class RocksIndex final : public Index {
   Result<std::string> GetContent(const DocumentInfo& doc) const override;
   Result<Signature> GetSignature(uint32_t id) const override;
   Result<Tokens> GetTokens(uint32_t id) const override;
+  Status ReadTokenStream(uint32_t id, std::string* stream) const override;
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override;
   bool IsDeleted(uint32_t id) const override { return deleted_->Get()->contains(id); }
   Result<IndexStats> Stats() const override;
@@ -1051,6 +1052,14 @@ Result<Tokens> RocksIndex::GetTokens(uint32_t id) const {
   Tokens tokens;
   DOPPEL_RETURN_IF_ERROR(DecodeTokenStream(View(v), &tokens).WithContext("document " + std::to_string(id)));
   return tokens;
+}
+
+Status RocksIndex::ReadTokenStream(uint32_t id, std::string* stream) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = options_.cache_document_blocks;
+  auto s = db_->Get(ro, cf_[kTokens], codec::IdKey(id), stream);
+  if (s.IsNotFound()) return Status::NotFound("tokens of document " + std::to_string(id));
+  return FromRocks(s, "reading tokens");
 }
 
 Result<std::optional<uint32_t>> RocksIndex::FindName(const std::string& name) const {

@@ -78,6 +78,9 @@ class ShardedIndex final : public Index {
   }
   Result<Signature> GetSignature(uint32_t id) const override { return shards_[id % n_]->GetSignature(id / n_); }
   Result<Tokens> GetTokens(uint32_t id) const override { return shards_[id % n_]->GetTokens(id / n_); }
+  Status ReadTokenStream(uint32_t id, std::string* stream) const override {
+    return shards_[id % n_]->ReadTokenStream(id / n_, stream);
+  }
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override {
     const uint32_t s = ShardOf(name, n_);
     DOPPEL_ASSIGN_OR_RETURN(std::optional<uint32_t> local, shards_[s]->FindName(name));

@@ -20,6 +20,7 @@
 #include "doppel/language.h"
 #include "doppel/markdown.h"
 #include "doppel/shingle.h"
+#include "doppel/token_stream.h"
 
 namespace doppel {
 
@@ -1821,7 +1822,66 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         if (ssig.ok()) v.jaccard = std::max(v.jaccard, EstimateJaccard(sig, *ssig));
       }
       std::shared_ptr<const TokenizedDocument> src = token_cache_->Get(c.id);
-      if (src == nullptr) {
+      // Code: seeds only near shared fingerprints (anchors); none shared (a candidate through
+      // LSH bands alone) leaves every seed.
+      std::vector<Anchor> anchors;
+      ao.anchors = nullptr;
+      ao.anchor_diagonal_reach = UINT32_MAX;
+      // A fingerprint the source repeats more than kMaxAnchorRepeats times (a table, a
+      // refrain) anchors nothing when others do; otherwise the places where the answer's
+      // literals recur do (LiteralAnchors), or failing those its first occurrences. A
+      // table-like answer, aligned on its literal values, is also anchored where they recur.
+      // The anchors, and the source ranges they open, stay proportional to the answer.
+      constexpr size_t kMaxAnchorRepeats = 8;
+      const uint32_t window = index_->params().window;
+      auto first_occurrences = [&](bool repeated_too) {
+        for (size_t i = 0; i < fps.size(); ++i) {
+          const auto [at, total] = query_fps.Occurrences(i);
+          if (total > kMaxAnchorRepeats && !repeated_too) continue;
+          for (const uint32_t s : at) anchors.push_back({fps[i].position, s});
+        }
+      };
+      auto fingerprint_gram = [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); };
+      // Whether query_fps holds where this source has the answer's fingerprints, and `anchors`
+      // their first places (first_occurrences(false)).
+      bool collected = false;
+      // A large stored code source not in the cache is read in place (code_window_tokens): its
+      // token hashes straight from the stored stream, screened for the answer's fingerprints
+      // and aligned as a decoded source's are, then only the tokens of the spans found decoded.
+      // Decoding and sizing a 10,000-150,000-token source cost more than the rest of its check
+      // (the first touches of its pages most of all) when the answer is 1,000 tokens.
+      // The thread's buffers are reused (their pages touched once), and no index read runs while
+      // they are in use: a sharded index's parallel reads may run another check on this thread.
+      thread_local std::string stream;
+      thread_local TokenStreamReader reader;
+      thread_local std::vector<uint64_t> whole;
+      bool in_place = false;
+      if (src == nullptr && st.kind == Kind::kCode && info->kind == Kind::kCode && !table_like && !repetitive &&
+          o.code_window_tokens > 0 && info->num_tokens >= o.code_window_tokens) {
+        const Status read = index_->ReadTokenStream(c.id, &stream);
+        if (!read.ok() && read.code() != Status::Code::kNotFound) {
+          return read.WithContext("stored document " + info->name);
+        }
+        if (read.ok()) {
+          DOPPEL_RETURN_IF_ERROR(reader.Open(stream).WithContext("stored document " + info->name));
+          reader.Hashes(&whole);
+          query_fps.Collect(whole, window, kMaxAnchorRepeats, fingerprint_gram);
+          collected = true;
+          first_occurrences(false);
+          if (!anchors.empty()) {
+            in_place = true;
+            token_cache_->CountReadInPlace();
+          } else {  // anchored otherwise (its names, its literals): decoded whole, and cached
+            auto fresh = std::make_shared<TokenizedDocument>();
+            DOPPEL_RETURN_IF_ERROR(
+                reader.Decode(0, reader.size(), &fresh->tokens).WithContext("stored document " + info->name));
+            fresh->hashes = whole;
+            token_cache_->Put(c.id, fresh);
+            src = std::move(fresh);
+          }
+        }
+      }
+      if (src == nullptr && !in_place) {
         auto fresh = std::make_shared<TokenizedDocument>();
         // Code documents' tokens are stored at index time: reading them spares a parse.
         auto stored = info->kind == Kind::kCode ? index_->GetTokens(c.id) : Result<Tokens>(Status::NotFound(""));
@@ -1847,25 +1907,19 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         token_cache_->Put(c.id, fresh);
         src = std::move(fresh);
       }
-      const Tokens& src_tokens = src->tokens;
-      // Code: seeds only near shared fingerprints (anchors); none shared (a candidate through
-      // LSH bands alone) leaves every seed.
-      std::vector<Anchor> anchors;
-      ao.anchors = nullptr;
-      ao.anchor_diagonal_reach = UINT32_MAX;
+      // Read in place, a source has no tokens here (anchored by its fingerprints, it needs none
+      // before its spans are found).
+      static const Tokens kNoTokens;
+      const Tokens& src_tokens = in_place ? kNoTokens : src->tokens;
+      const std::vector<uint64_t>& src_hashes = in_place ? whole : src->hashes;
       if (st.kind == Kind::kCode) {
-        // A fingerprint the source repeats more than kMaxAnchorRepeats times (a table, a
-        // refrain) anchors nothing when others do; otherwise the places where the answer's
-        // literals recur do (LiteralAnchors), or failing those its first occurrences. A
-        // table-like answer, aligned on its literal values, is also anchored where they recur.
-        // The anchors, and the source ranges they open, stay proportional to the answer.
-        constexpr size_t kMaxAnchorRepeats = 8;
         // A source aligned often (a scan's common sources) has its winnowed fingerprints kept
         // in hash order from its kIndexedFromUse-th answer on; before, a pass over its k-grams
         // costs less than making them (most sources of single checks are aligned once or twice).
         constexpr uint32_t kIndexedFromUse = 3;
-        const uint32_t window = index_->params().window;
-        if (window <= 32 && src->collects.fetch_add(1, std::memory_order_relaxed) + 1 >= kIndexedFromUse) {
+        if (collected) {
+          // Collected above, from the whole source.
+        } else if (window <= 32 && src->collects.fetch_add(1, std::memory_order_relaxed) + 1 >= kIndexedFromUse) {
           std::call_once(src->by_hash_once, [&] {
             auto& by_hash = src->fingerprints_by_hash;
             sketcher_.FingerprintsOf(src->hashes, Kind::kCode, &by_hash);
@@ -1875,17 +1929,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           });
           query_fps.Collect(src->hashes, src->fingerprints_by_hash, kMaxAnchorRepeats);
         } else {
-          query_fps.Collect(src->hashes, window, kMaxAnchorRepeats,
-                            [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); });
+          query_fps.Collect(src->hashes, window, kMaxAnchorRepeats, fingerprint_gram);
         }
-        auto first_occurrences = [&](bool repeated_too) {
-          for (size_t i = 0; i < fps.size(); ++i) {
-            const auto [at, total] = query_fps.Occurrences(i);
-            if (total > kMaxAnchorRepeats && !repeated_too) continue;
-            for (const uint32_t s : at) anchors.push_back({fps[i].position, s});
-          }
-        };
-        first_occurrences(false);
+        if (!collected) first_occurrences(false);
         // First the one place where a gram of the answer recurs with its names as well: among a
         // shape the source repeats (generated code, one wrapper per call), a verbatim copy's own
         // place, which the first places of the shape or of its literals need not reach.
@@ -1911,7 +1957,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       if (table_like) {
         Align(query_grams, query_hashes, source_spelled, nullptr, ao, &aligned);
       } else if (st.kind == Kind::kCode || src->seed_k != query_grams.k()) {
-        Align(query_grams, st.hashes, src->hashes, nullptr, ao, &aligned);
+        Align(query_grams, st.hashes, src_hashes, nullptr, ao, &aligned);
       } else {
         Align(query_grams, st.hashes, src->hashes, &src->seed_grams, ao, &aligned);
       }
@@ -1943,7 +1989,26 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           if (10 * uint64_t{a.matched} >= 9 * uint64_t{a.q_end - a.q_begin}) aligned.push_back(std::move(a));
         }
       }
+      // Read in place: each span's source tokens decoded now (no index read has run since the
+      // stream was read), and its source positions made relative to them.
+      std::vector<Tokens> span_tokens;
+      if (in_place) {
+        span_tokens.resize(aligned.size());
+        for (size_t i = 0; i < aligned.size(); ++i) {
+          AlignedSpan& a = aligned[i];
+          uint32_t lo = a.s_begin, hi = a.s_end;
+          for (const auto& pr : a.pairs) {
+            lo = std::min(lo, pr.second);
+            hi = std::max(hi, pr.second + 1);
+          }
+          DOPPEL_RETURN_IF_ERROR(reader.Decode(lo, hi, &span_tokens[i]).WithContext("stored document " + info->name));
+          a.s_begin -= lo;
+          a.s_end -= lo;
+          for (auto& pr : a.pairs) pr.second -= lo;
+        }
+      }
       for (auto& a : aligned) {
+        const Tokens& span_src = in_place ? span_tokens[static_cast<size_t>(&a - aligned.data())] : src_tokens;
         double renaming = -1;
         uint32_t repeats = 0;
         bool whole = false;  // the span is (nearly) its whole code block: a whole function copied
@@ -1953,10 +2018,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         foreign_pairs.clear();
         auto foreign = [&](size_t i) { return !foreign_pairs.empty() && foreign_pairs[i]; };
         if (st.kind == Kind::kCode) {
-          if (!TrimForeignImports(&a, st.tokens, src_tokens, &foreign_pairs)) continue;
-          renaming = CheckRenaming(&a, st.tokens, src_tokens, block_delta, &repeats);
+          if (!TrimForeignImports(&a, st.tokens, span_src, &foreign_pairs)) continue;
+          renaming = CheckRenaming(&a, st.tokens, span_src, block_delta, &repeats);
           // Marked again: the renaming check may have cut or extended the pairs.
-          counted = a.matched - std::min(a.matched, ForeignImports(a, st.tokens, src_tokens, &foreign_pairs));
+          counted = a.matched - std::min(a.matched, ForeignImports(a, st.tokens, span_src, &foreign_pairs));
           whole = o.code_whole_share > 0 &&
                   (a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size()) ||
                    (o.code_whole_blocks && a.matched >= o.code_whole_blocks_min_tokens &&
@@ -1967,7 +2032,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         }
         Found f;
         f.span.query = RangeOf(st.tokens, a.q_begin, a.q_end);
-        f.span.source = RangeOf(src_tokens, a.s_begin, a.s_end);
+        f.span.source = RangeOf(span_src, a.s_begin, a.s_end);
         f.span.source_name = info->name;
         f.span.source_id = c.id;
         f.span.source_metadata = info->metadata;
@@ -1982,7 +2047,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           for (size_t i = 0; i < a.pairs.size(); ++i) {
             if (foreign(i)) continue;  // not the code's own names
             const auto [qi, si] = a.pairs[i];
-            const Token &qt = st.tokens[qi], &sk = src_tokens[si];
+            const Token &qt = st.tokens[qi], &sk = span_src[si];
             if (IdName(qt, id_hash) != 0 && IdName(sk, id_hash) != 0 && qt.name != sk.name) {
               f.span.renamed.push_back({qt.begin, qt.end, sk.begin, sk.end});
             }
@@ -1994,7 +2059,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         if (st.kind == Kind::kCode && o.min_literal_agreement > 0) {
           uint32_t literals = 0, same = 0;
           auto compare = [&](uint32_t qi, uint32_t si) {
-            const Token &qt = st.tokens[qi], &sk = src_tokens[si];
+            const Token &qt = st.tokens[qi], &sk = span_src[si];
             if (!IsLiteral(qt) || qt.name == 0 || sk.name == 0) return;
             ++literals;
             same += qt.name == sk.name;
@@ -2008,7 +2073,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
             const auto [qn, sn] = a.pairs[i + 1];
             if (qn - qi != sn - si) continue;
             for (uint32_t d = 1; qi + d < qn; ++d) {
-              if (st.tokens[qi + d].hash == src_tokens[si + d].hash) compare(qi + d, si + d);
+              if (st.tokens[qi + d].hash == span_src[si + d].hash) compare(qi + d, si + d);
             }
           }
           literals_agree = literals < 2 || same >= o.min_literal_agreement * literals;
@@ -2046,12 +2111,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                      JointlyRare(fps, fp_gram, gram_postings, gram_k, a.q_begin, a.q_end, c.id, o.code_whole_joint_df);
           if (!own && o.code_rare_items > 0) {
             uint32_t items = 0;
-            DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, foreign_pairs, st.tokens, src_tokens, comments, c.id, o, &items));
+            DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, foreign_pairs, st.tokens, span_src, comments, c.id, o, &items));
             own = items >= o.code_rare_items;
             // A whole block copied with every name as the source spells it: one rare item is
             // enough (its names all agree; one rare name, long string or comment places it).
             if (!own && whole && o.code_verbatim_names > 0 && items >= 1) {
-              own = VerbatimNames(a, foreign_pairs, st.tokens, src_tokens) >= o.code_verbatim_names;
+              own = VerbatimNames(a, foreign_pairs, st.tokens, span_src) >= o.code_verbatim_names;
             }
             if (!own && under_minimum) f.counts = false;
           }

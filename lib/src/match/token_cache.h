@@ -67,8 +67,12 @@ class TokenCache {
       st.hits += s.hits;
       st.misses += s.misses;
     }
+    st.read_in_place = read_in_place_.load(std::memory_order_relaxed);
     return st;
   }
+
+  // A miss read in place (part of a large code document decoded, not cached).
+  void CountReadInPlace() { read_in_place_.fetch_add(1, std::memory_order_relaxed); }
 
   void Put(uint32_t id, std::shared_ptr<const TokenizedDocument> doc) {
     const size_t size = doc->tokens.size();
@@ -97,6 +101,7 @@ class TokenCache {
   };
   size_t per_shard_;
   Shard shards_[kShards];
+  std::atomic<uint64_t> read_in_place_{0};
 };
 
 }  // namespace doppel

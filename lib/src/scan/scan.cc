@@ -748,6 +748,10 @@ IndexOptions ScanIndexOptions() {
 
 FilterOptions ScanFilterOptions(FilterOptions options) {
   options.token_cache_tokens = size_t{1} << 21;
+  // A scan aligns the same protected files against many inputs: decoded once and cached, they
+  // cost less than read in place each time (a code scan of 4,409 files with --parse-all took
+  // 6.70-6.88 s with 4,096 against 6.29-6.69 s).
+  options.code_window_tokens = 0;
   return options;
 }
 
