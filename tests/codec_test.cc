@@ -647,6 +647,87 @@ TEST_CASE("codec: any range of a stored token stream decodes as those tokens of 
   CHECK(enc.size() < 16 * tokens.size() / 2);
 }
 
+TEST_CASE("codec: token streams of many distinct hashes keep 2- and 4-byte indices", "[codec]") {
+  for (const size_t distinct : {size_t{256}, size_t{257}, size_t{65536}, size_t{65537}}) {
+    INFO(distinct << " distinct hashes");
+    Tokens tokens(distinct + 600);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      const uint32_t at = static_cast<uint32_t>(3 * i);
+      tokens[i] = {0x9E3779B97F4A7C15ull * (1 + i % distinct), i % 7 == 0 ? 0 : uint64_t{i % 11 + 1}, at, at + 2,
+                   static_cast<uint32_t>(1 + i / 10)};
+    }
+    std::string enc;
+    REQUIRE(EncodeTokenStream(tokens, &enc));
+    Tokens back;
+    REQUIRE(DecodeTokenStream(enc, &back).ok());
+    REQUIRE(back.size() == tokens.size());
+    TokenStreamReader r;
+    REQUIRE(r.Open(enc).ok());
+    bool same = true;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      same = same && back[i].hash == tokens[i].hash && back[i].name == tokens[i].name &&
+             back[i].begin == tokens[i].begin && back[i].end == tokens[i].end && back[i].line == tokens[i].line &&
+             r.Hash(i) == tokens[i].hash;
+    }
+    CHECK(same);
+    Tokens part;
+    REQUIRE(r.Decode(distinct - 5, distinct + 300, &part).ok());
+    REQUIRE(part.size() == 305);
+    CHECK(part.front().begin == tokens[distinct - 5].begin);
+    CHECK(part.back().hash == tokens[distinct + 299].hash);
+  }
+}
+
+// `body` (a stream without its checksum) with a valid checksum appended.
+std::string Sealed(std::string body) {
+  const uint64_t h = XXH3_64bits(body.data(), body.size());
+  for (int i = 0; i < 8; ++i) body.push_back(static_cast<char>(h >> (8 * i)));
+  return body;
+}
+
+TEST_CASE("codec: a token stream with a bad index width, hash index or skip entry does not open", "[codec]") {
+  // Two tokens, one hash, no names, 1-token blocks (doppel/token_stream.h).
+  std::string head;
+  head += '\x02';                                   // version
+  head += '\x02';                                   // 2 tokens
+  head += '\x01';                                   // 1 hash
+  head += std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  head += '\x00';                                   // no names
+  auto stream = [&](char width, std::string indices, std::string skip1) {
+    std::string b = head;
+    b += width;
+    b += indices;
+    b += '\x01';                                    // 1 token a block
+    b += std::string(12, '\0');                     // block 0
+    b += skip1;                                     // block 1
+    b += std::string("\x00\x00\x03\x01", 4);        // token 0: bytes [0, 3), line 1
+    b += std::string("\x00\x01\x02\x00", 4);        // token 1: bytes [4, 6), line 1
+    return Sealed(b);
+  };
+  const std::string good_skip = std::string("\x04\0\0\0\x03\0\0\0\x01\0\0\0", 12);  // at 4, after end 3, line 1
+  Tokens back;
+  REQUIRE(DecodeTokenStream(stream('\x01', std::string(2, '\0'), good_skip), &back).ok());
+  REQUIRE(back.size() == 2);
+  CHECK(back[1].begin == 4);
+  TokenStreamReader r;
+  const Status width = r.Open(stream('\x02', std::string(4, '\0'), good_skip));
+  CHECK(width.code() == Status::Code::kCorruption);
+  CHECK(Contains(width.message(), "index width"));
+  const Status index = r.Open(stream('\x01', std::string("\x00\x01", 2), good_skip));
+  CHECK(index.code() == Status::Code::kCorruption);
+  CHECK(Contains(index.message(), "hash index of token 1"));
+  for (const std::string& skip : {std::string("\x03\0\0\0\x03\0\0\0\x01\0\0\0", 12),    // under 4 bytes a token
+                                  std::string("\x09\0\0\0\x03\0\0\0\x01\0\0\0", 12)}) {  // past the fields
+    const Status bad = r.Open(stream('\x01', std::string(2, '\0'), skip));
+    CHECK(bad.code() == Status::Code::kCorruption);
+    CHECK(Contains(bad.message(), "skip entry 1"));
+  }
+  // In order, but not where block 1's fields begin: found when decoded.
+  const Status moved = DecodeTokenStream(stream('\x01', std::string(2, '\0'), std::string("\x04\0\0\0\x02\0\0\0\x01\0\0\0", 12)), &back);
+  CHECK(moved.code() == Status::Code::kCorruption);
+  CHECK(Contains(moved.message(), "skip entry 1 disagrees"));
+}
+
 TEST_CASE("codec: a token stream whose skip table disagrees with its fields is Corruption", "[codec]") {
   auto tok = NewCodeTokenizer(LookupLanguage("python"));
   Tokens tokens;

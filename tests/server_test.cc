@@ -1562,6 +1562,8 @@ TEST_CASE("embedding: the README's example builds, runs and is the README's text
 }
 
 TEST_CASE("serve: --token-cache-tokens sizes the token cache that /metrics reports", "[serve]") {
+  // Without a cache, the server also reads every code source in place (--code-window-tokens 1):
+  // the verdicts stay the same and /metrics counts the reads.
   TempDir dir;
   BuildServiceIndex(dir / "index");
   const std::string body = Body({{"text", kAnswerPython}, {"language", "python"}});
@@ -1574,7 +1576,9 @@ TEST_CASE("serve: --token-cache-tokens sizes the token cache that /metrics repor
   for (const char* tokens : {"1000000", "0"}) {
     INFO("--token-cache-tokens " << tokens);
     pid_t pid = 0;
-    const int port = StartServeBinary(dir / "index", {"--token-cache-tokens", tokens, "--quiet"}, dir / "serve.log", &pid);
+    std::vector<std::string> args = {"--token-cache-tokens", tokens, "--quiet"};
+    if (std::string(tokens) == "0") args.insert(args.end(), {"--code-window-tokens", "1"});
+    const int port = StartServeBinary(dir / "index", args, dir / "serve.log", &pid);
     INFO(doppel_test::ReadFile(dir / "serve.log"));
     REQUIRE(port > 0);
     httplib::Client c("127.0.0.1", port);
@@ -1598,12 +1602,15 @@ TEST_CASE("serve: --token-cache-tokens sizes the token cache that /metrics repor
       CHECK(value("doppel_token_cache_tokens") == 0);
       CHECK(hits == 0);
       CHECK(misses >= 2);  // read from the index for each check
+      CHECK(value("doppel_token_cache_read_in_place_total") >= 2);
+      CHECK(value("doppel_token_cache_read_in_place_total") <= misses);
       CHECK(first == verdict_cached);  // the same verdicts without the cache
     } else {
       CHECK(value("doppel_token_cache_capacity_tokens") == 1000000);
       CHECK(value("doppel_token_cache_tokens") > 0);
       CHECK(misses >= 1);
       CHECK(hits >= 1);  // the second check found its source's tokens kept
+      CHECK(value("doppel_token_cache_read_in_place_total") == 0);  // small sources: decoded whole
       verdict_cached = first;
     }
     REQUIRE(::kill(pid, SIGTERM) == 0);

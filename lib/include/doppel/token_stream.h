@@ -30,15 +30,19 @@ namespace doppel {
 // Tokens per skip-table entry: a range decodes at most this many tokens before its first.
 inline constexpr uint32_t kTokenStreamBlock = 256;
 
-// False (and nothing encoded) when the tokens are not in text order.
+// False (and nothing encoded) when the tokens are not in text order, or their fields would take
+// over 4 GB (the skip table's offsets are 32-bit).
 bool EncodeTokenStream(const Tokens& tokens, std::string* out);
 // Corruption (naming what is wrong) on a damaged or truncated stream.
 Status DecodeTokenStream(std::string_view in, Tokens* tokens);
 
 // A stored token stream read in place: any token's hash, and any range of tokens decoded, without
 // decoding the rest. Open checks the checksum and the layout of the header, columns and skip
-// table; Decode checks the fields it reads (a stream whose fields disagree with its skip table
-// gives Corruption, never tokens out of order). The bytes must outlive the reader.
+// table (entries in order); Decode checks the fields it reads and every skip entry it reaches
+// (Corruption when they disagree). A range trusts the entry it starts from beyond Open's checks:
+// on a stream whose checksum was forged over a wrong entry, a range may read other offsets than
+// the whole stream would, never bytes outside it nor tokens out of order. The bytes must outlive
+// the reader.
 class TokenStreamReader {
  public:
   Status Open(std::string_view in);

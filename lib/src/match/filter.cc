@@ -1767,6 +1767,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // an `if`.
     std::vector<int> depth_before;
     int top_depth = 0;
+    // Per answer token, the run of lines without a blank one that holds it (made when a source
+    // is read in place).
+    std::vector<uint32_t> run_begin, run_end;
     if (st.kind == Kind::kCode && o.code_whole_blocks) {
       depth_before.resize(st.tokens.size());
       int depth = 0;
@@ -1854,7 +1857,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       // they are in use: a sharded index's parallel reads may run another check on this thread.
       thread_local std::string stream;
       thread_local TokenStreamReader reader;
-      thread_local std::vector<uint64_t> whole;
+      thread_local std::vector<uint64_t> stored_hashes;
       bool in_place = false;
       if (src == nullptr && st.kind == Kind::kCode && info->kind == Kind::kCode && !table_like && !repetitive &&
           o.code_window_tokens > 0 && info->num_tokens >= o.code_window_tokens) {
@@ -1864,8 +1867,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         }
         if (read.ok()) {
           DOPPEL_RETURN_IF_ERROR(reader.Open(stream).WithContext("stored document " + info->name));
-          reader.Hashes(&whole);
-          query_fps.Collect(whole, window, kMaxAnchorRepeats, fingerprint_gram);
+          reader.Hashes(&stored_hashes);
+          query_fps.Collect(stored_hashes, window, kMaxAnchorRepeats, fingerprint_gram);
           collected = true;
           first_occurrences(false);
           if (!anchors.empty()) {
@@ -1875,7 +1878,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
             auto fresh = std::make_shared<TokenizedDocument>();
             DOPPEL_RETURN_IF_ERROR(
                 reader.Decode(0, reader.size(), &fresh->tokens).WithContext("stored document " + info->name));
-            fresh->hashes = whole;
+            fresh->hashes = stored_hashes;
             token_cache_->Put(c.id, fresh);
             src = std::move(fresh);
           }
@@ -1911,7 +1914,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       // before its spans are found).
       static const Tokens kNoTokens;
       const Tokens& src_tokens = in_place ? kNoTokens : src->tokens;
-      const std::vector<uint64_t>& src_hashes = in_place ? whole : src->hashes;
+      const std::vector<uint64_t>& src_hashes = in_place ? stored_hashes : src->hashes;
       if (st.kind == Kind::kCode) {
         // A source aligned often (a scan's common sources) has its winnowed fingerprints kept
         // in hash order from its kIndexedFromUse-th answer on; before, a pass over its k-grams
@@ -1990,21 +1993,41 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         }
       }
       // Read in place: each span's source tokens decoded now (no index read has run since the
-      // stream was read), and its source positions made relative to them.
+      // stream was read), and its source positions made relative to them. CheckRenaming may
+      // move a span's ends out along the diagonal of any pair it keeps, as far as the answer's
+      // lines run without a blank one (run_begin, run_end): those tokens are decoded too.
       std::vector<Tokens> span_tokens;
       if (in_place) {
+        if (run_begin.empty()) {
+          const Tokens& q = st.tokens;
+          run_begin.resize(q.size());
+          run_end.resize(q.size());
+          for (uint32_t t = 0; t < q.size(); ++t) {
+            run_begin[t] = t > 0 && q[t - 1].line + 1 >= q[t].line ? run_begin[t - 1] : t;
+          }
+          for (uint32_t t = static_cast<uint32_t>(q.size()); t-- > 0;) {
+            run_end[t] = t + 1 < q.size() && q[t].line + 1 >= q[t + 1].line ? run_end[t + 1] : t + 1;
+          }
+        }
         span_tokens.resize(aligned.size());
         for (size_t i = 0; i < aligned.size(); ++i) {
           AlignedSpan& a = aligned[i];
-          uint32_t lo = a.s_begin, hi = a.s_end;
-          for (const auto& pr : a.pairs) {
-            lo = std::min(lo, pr.second);
-            hi = std::max(hi, pr.second + 1);
+          uint32_t lo = a.s_begin;
+          uint64_t hi = a.s_end;
+          for (const auto& [qi, si] : a.pairs) {
+            lo = std::min(lo, si - std::min(si, qi - run_begin[qi]));
+            hi = std::max<uint64_t>(hi, uint64_t{si} + (run_end[qi] - qi));
           }
+          hi = std::min<uint64_t>(hi, reader.size());
           DOPPEL_RETURN_IF_ERROR(reader.Decode(lo, hi, &span_tokens[i]).WithContext("stored document " + info->name));
           a.s_begin -= lo;
           a.s_end -= lo;
           for (auto& pr : a.pairs) pr.second -= lo;
+        }
+        // The buffers of an exceptionally large source (over 4 million tokens) are not kept.
+        if (stored_hashes.capacity() > (size_t{1} << 22)) {
+          std::vector<uint64_t>().swap(stored_hashes);
+          std::string().swap(stream);
         }
       }
       for (auto& a : aligned) {

@@ -213,13 +213,18 @@ Status TokenStreamReader::Open(std::string_view in) {
   r.p += 12 * blocks;
   fields_ = r.p;
   fields_end_ = r.end;
-  uint64_t last = 0;
+  // Every entry in order: a block's fields take at least 4 bytes a token, its ends and lines do
+  // not go back, and the first starts at the first field, after nothing. (Whether an entry
+  // agrees with the fields before it is known only by decoding them: Decode checks every entry
+  // it reaches, and a range trusts the one it starts from.)
+  const uint64_t size = static_cast<uint64_t>(fields_end_ - fields_);
   for (uint64_t b = 0; b < blocks; ++b) {
-    const uint32_t at = Fixed32At(skip_ + 12 * b);
-    if (at < last || at >= static_cast<uint64_t>(fields_end_ - fields_) || (b == 0 && at != 0)) {
-      return Status::Corruption("token stream: bad skip entry " + std::to_string(b));
-    }
-    last = at;
+    const unsigned char* e = skip_ + 12 * b;
+    const uint64_t at = Fixed32At(e), end = Fixed32At(e + 4), line = Fixed32At(e + 8);
+    const bool ok = b == 0 ? at == 0 && end == 0 && line == 0
+                           : at >= Fixed32At(e - 12) + 4 * uint64_t{block_} && end >= Fixed32At(e - 8) &&
+                                 line >= Fixed32At(e - 4);
+    if (!ok || at >= size) return Status::Corruption("token stream: bad skip entry " + std::to_string(b));
   }
   n_ = n;
   return Status::OK();
