@@ -223,7 +223,8 @@ struct FilterOptions {
   // test compares them); the time is not: decoding and sizing a large source took more than the
   // rest of its check, mostly in first touches of fresh memory. On the 500 MB code index, a
   // 100-line check's p99 read 4.29-4.37 ms with 4096 against 6.23-6.55 ms with 0 (2048: 4.25-4.79,
-  // 8192: 4.58-4.87; bench/README.md). 0: every candidate decoded whole (the scan's default:
+  // 8192: 4.58-4.87), and 4.32-4.52 against 5.23-5.62 ms beside the code before it, which decoded
+  // every candidate (bench/README.md). 0: every candidate decoded whole (the scan's default:
   // ScanFilterOptions).
   uint32_t code_window_tokens = 4096;
   // Text put in place of a redacted span, and of a blocked answer.
