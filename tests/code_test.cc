@@ -1124,19 +1124,26 @@ TEST_CASE("token cache: evicts least recently used documents within its capacity
   CHECK(off.Get(1) == nullptr);
 }
 
+// `functions` Python functions of one shape (other names and values), kProtected's function after
+// the one numbered `protected_at`.
+std::string StepTable(int functions, int protected_at) {
+  std::string table;
+  for (int i = 0; i < functions; ++i) {
+    const std::string n = std::to_string(i);
+    table += "def step" + n + "(xs" + n + ", k=" + n + "):\n    total = " + n + "\n    for v in xs" + n +
+             ":\n        if v > k:\n            total += v * " + n + "\n    return total\n\n";
+    if (i == protected_at) table += std::string(kProtected).substr(std::string("import os\n\n").size()) + "\n";
+  }
+  return table;
+}
+
 TEST_CASE("filter: verdicts are the same whether the token cache is cold or warm or off") {
   // A cached source is located in answers by a pass over its k-grams for its first two answers
   // and by its fingerprints in hash order from the third on: every check must read the same.
   // The second file repeats a function's shape (other names and values) far more often than a
   // fingerprint's kept occurrences (8): the copy of its 21st is anchored where its values recur,
   // not at the shape's first occurrences.
-  std::string table;
-  for (int i = 0; i < 30; ++i) {
-    const std::string n = std::to_string(i);
-    table += "def step" + n + "(xs" + n + ", k=" + n + "):\n    total = " + n + "\n    for v in xs" + n +
-             ":\n        if v > k:\n            total += v * " + n + "\n    return total\n\n";
-    if (i == 6) table += std::string(kProtected).substr(std::string("import os\n\n").size()) + "\n";
-  }
+  const std::string table = StepTable(30, 6);
   TempDir dir;
   WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}, {"lib/steps.py", table}}, "python");
   FilterOptions no_cache;
@@ -1172,13 +1179,7 @@ TEST_CASE("filter: a large code source read in place gives the verdicts of one d
   // stream, the tokens of its spans decoded); code_window_tokens 1 reads every code source so,
   // 0 none. An answer anchored by fingerprints the file repeats more than 8 times is anchored
   // by its literals instead, and the file then decoded whole.
-  std::string table;
-  for (int i = 0; i < 300; ++i) {
-    const std::string n = std::to_string(i);
-    table += "def step" + n + "(xs" + n + ", k=" + n + "):\n    total = " + n + "\n    for v in xs" + n +
-             ":\n        if v > k:\n            total += v * " + n + "\n    return total\n\n";
-    if (i == 150) table += std::string(kProtected).substr(std::string("import os\n\n").size()) + "\n";
-  }
+  const std::string table = StepTable(300, 150);
   TempDir dir;
   WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}, {"lib/steps.py", table}}, "python");
   FilterOptions whole_options, every_options;
