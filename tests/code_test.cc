@@ -1286,6 +1286,43 @@ TEST_CASE("filter: edited copies of real code get the same verdicts read in plac
   CHECK((*in_place)->token_cache_stats().read_in_place > 0);
 }
 
+TEST_CASE("filter: a short block aligns as many candidates as its whole-block weighting counts") {
+  // Sixteen protected files hold one short function (under 34 tokens: too short for winnowing to
+  // promise two shared fingerprints), each with its own names. A renamed copy ties with all of
+  // them; a short block aligns up to code_whole_df (16) candidates, not max_candidates (12), so
+  // every file that holds it is named, whichever ids the index gave them.
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 16; ++i) {
+    const std::string n = std::to_string(i);
+    files.emplace_back("pkg/store" + n + ".py", "def fetch" + n + "(store" + n + ", key" + n + "):\n    value" + n +
+                                                     " = store" + n + ".get(key" + n + ")\n    if value" + n +
+                                                     " is None:\n        raise KeyError(key" + n + ")\n    return value" +
+                                                     n + "\n");
+  }
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", files, "python");
+  const std::string copy = "def lookup(table, name):\n    found = table.get(name)\n    if found is None:\n"
+                           "        raise KeyError(name)\n    return found\n";
+  auto sources = [&](const FilterOptions& o) {
+    auto f = Filter::Open(dir / "idx", o);
+    REQUIRE(f.ok());
+    auto v = (*f)->Check(copy, Kind::kCode, "python");
+    REQUIRE(v.ok());
+    INFO(v->reason);
+    CHECK(v->action != Action::kAllow);
+    std::set<std::string> names;
+    for (const auto& s : v->spans) names.insert(s.source_name);
+    return names.size();
+  };
+  FilterOptions defaults;
+  REQUIRE(defaults.max_candidates == 12);
+  REQUIRE(defaults.code_whole_df == 16);
+  CHECK(sources(defaults) == 16);
+  FilterOptions fewer;
+  fewer.code_whole_df = 12;  // the budget is then max_candidates'
+  CHECK(sources(fewer) == 12);
+}
+
 TEST_CASE("code: a shape many protected files share is no evidence, a short unique function is") {
   // Sixty protected Go files share one error-handling helper shape (names differ); one file
   // also holds a short function found nowhere else.

@@ -1158,7 +1158,7 @@ Status ReadRareSpellings(const Index& index, const DocumentSketcher& sketcher, c
 // The rank of a candidate: shared fingerprints, and LSH bands twice.
 uint32_t CandidateScore(const Candidate& c) { return c.hits + 2 * c.band_hits; }
 
-// `ranked` holds its best o.max_candidates first (by CandidateScore, then id), the rest after
+// `ranked` holds its best `keep` first (by CandidateScore, then id), the rest after
 // them. When every candidate kept and some left out score alike (a shape many protected files
 // share, such as generated code for each platform), all so tied are ranked again by how many
 // of the stream's rare spellings (names and strings of any length that at most o.code_name_df
@@ -1169,10 +1169,9 @@ uint32_t CandidateScore(const Candidate& c) { return c.hits + 2 * c.band_hits; }
 // few fingerprints with a long answer, are left in id order: reading the spellings for them
 // too cost about 0.1 ms at the median on the 500 MB code index.)
 Status RankTiesBySpellings(const Index& index, const DocumentSketcher& sketcher, const Tokens& tokens,
-                           const FilterOptions& o, std::vector<Candidate>* ranked, std::vector<Posting>* spellings,
-                           bool read, SpellingFrequencies* df) {
+                           const FilterOptions& o, size_t keep, std::vector<Candidate>* ranked,
+                           std::vector<Posting>* spellings, bool read, SpellingFrequencies* df) {
   std::vector<Candidate>& r = *ranked;
-  const size_t keep = o.max_candidates;
   if (keep == 0 || r.size() <= keep) return Status::OK();
   const uint32_t cut = CandidateScore(r[keep - 1]);
   if (CandidateScore(r[0]) != cut) return Status::OK();
@@ -1721,14 +1720,21 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       const uint32_t sa = CandidateScore(a), sb = CandidateScore(b);
       return sa != sb ? sa > sb : a.id < b.id;
     };
-    if (ranked.size() > o.max_candidates) {
-      std::partial_sort(ranked.begin(), ranked.begin() + o.max_candidates, ranked.end(), better);
+    // A block too short for winnowing to promise min_candidate_hits shared fingerprints
+    // (comments_select) aligns up to code_whole_df candidates: copied whole, it weighs fully
+    // when at most that many documents hold its shape, and with fewer aligned the one it was
+    // copied from could be left out for the lower ids of its look-alikes. Short blocks align fast.
+    const size_t budget = comments_select && o.code_whole_share > 0
+                              ? std::max<size_t>(o.max_candidates, o.code_whole_df)
+                              : o.max_candidates;
+    if (ranked.size() > budget) {
+      std::partial_sort(ranked.begin(), ranked.begin() + budget, ranked.end(), better);
       // Ties at the cut go to the candidates holding the answer's rare names and strings.
       if (st.kind == Kind::kCode && o.code_rare_items > 0) {
-        DOPPEL_RETURN_IF_ERROR(
-            RankTiesBySpellings(*index_, sketcher_, st.tokens, o, &ranked, &spelling_postings, table_like, &spelling_df));
+        DOPPEL_RETURN_IF_ERROR(RankTiesBySpellings(*index_, sketcher_, st.tokens, o, budget, &ranked,
+                                                   &spelling_postings, table_like, &spelling_df));
       }
-      ranked.resize(o.max_candidates);
+      ranked.resize(budget);
     } else {
       std::sort(ranked.begin(), ranked.end(), better);
     }
