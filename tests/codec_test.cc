@@ -683,6 +683,17 @@ TEST_CASE("codec: token streams of many distinct hashes keep 2- and 4-byte indic
   }
 }
 
+// The start of a token stream (doppel/token_stream.h) of two tokens, one hash and no names.
+std::string TwoTokenHeader() {
+  std::string head;
+  head += '\x02';                                   // version
+  head += '\x02';                                   // 2 tokens
+  head += '\x01';                                   // 1 hash
+  head += std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  head += '\x00';                                   // no names
+  return head;
+}
+
 // `body` (a stream without its checksum) with a valid checksum appended.
 std::string Sealed(std::string body) {
   const uint64_t h = XXH3_64bits(body.data(), body.size());
@@ -692,12 +703,7 @@ std::string Sealed(std::string body) {
 
 TEST_CASE("codec: a token stream with a bad index width, hash index or skip entry does not open", "[codec]") {
   // Two tokens, one hash, no names, 1-token blocks (doppel/token_stream.h).
-  std::string head;
-  head += '\x02';                                   // version
-  head += '\x02';                                   // 2 tokens
-  head += '\x01';                                   // 1 hash
-  head += std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
-  head += '\x00';                                   // no names
+  const std::string head = TwoTokenHeader();
   auto stream = [&](char width, std::string indices, std::string skip1) {
     std::string b = head;
     b += width;
@@ -800,12 +806,7 @@ TEST_CASE("codec: a damaged or truncated token stream is Corruption", "[codec]")
 TEST_CASE("codec: a token stream whose offset delta wraps around 64 bits is Corruption", "[codec]") {
   // Two tokens; the second's gap is 2^64 - 1, which added to the first token's end would wrap
   // to a start before it (found by fuzz_codec).
-  std::string body;
-  body += '\x02';                                   // version
-  body += '\x02';                                   // 2 tokens
-  body += '\x01';                                   // 1 hash
-  body += std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
-  body += '\x00';                                   // no names
+  std::string body = TwoTokenHeader();
   body += '\x01';                                   // 1-byte hash indices
   body += std::string("\x00\x00", 2);               // both tokens: hash 0
   body += std::string("\x80\x02", 2);               // 256 tokens a block
