@@ -22,6 +22,7 @@
 // (FilterOptions::token_cache_tokens; 0 turns it off, so every candidate is read and decoded).
 // DOPPEL_CODE_WINDOW=N sets FilterOptions::code_window_tokens (0: every candidate decoded whole).
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -29,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <unordered_map>
@@ -120,6 +122,22 @@ std::vector<std::pair<double, size_t>> Slowest(const std::vector<double>& us, si
   return order;
 }
 
+// The number of tokens in environment variable `name`, when it is set (`out` left empty when
+// not); false (with a message) when it is not a number up to `max`.
+bool TokensFromEnv(const char* name, uint64_t max, std::optional<uint64_t>* out) {
+  const char* t = std::getenv(name);
+  if (t == nullptr) return true;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(t, &end, 10);
+  if (*t == '\0' || *end != '\0' || errno != 0 || n > max) {
+    std::fprintf(stderr, "%s=%s: expected a number of tokens\n", name, t);
+    return false;
+  }
+  *out = n;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -137,23 +155,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (const char* t = std::getenv("DOPPEL_TOKEN_CACHE")) {
-    char* end = nullptr;
-    options.token_cache_tokens = std::strtoull(t, &end, 10);
-    if (*t == '\0' || *end != '\0') {
-      std::fprintf(stderr, "DOPPEL_TOKEN_CACHE=%s: expected a number of tokens\n", t);
-      return 2;
-    }
+  std::optional<uint64_t> cache, window;
+  if (!TokensFromEnv("DOPPEL_TOKEN_CACHE", UINT64_MAX, &cache) || !TokensFromEnv("DOPPEL_CODE_WINDOW", UINT32_MAX, &window)) {
+    return 2;
   }
-  if (const char* t = std::getenv("DOPPEL_CODE_WINDOW")) {
-    char* end = nullptr;
-    const unsigned long long n = std::strtoull(t, &end, 10);
-    if (*t == '\0' || *end != '\0' || n > UINT32_MAX) {
-      std::fprintf(stderr, "DOPPEL_CODE_WINDOW=%s: expected a number of tokens\n", t);
-      return 2;
-    }
-    options.code_window_tokens = static_cast<uint32_t>(n);
-  }
+  if (cache) options.token_cache_tokens = *cache;
+  if (window) options.code_window_tokens = static_cast<uint32_t>(*window);
   auto filter = Filter::Open(argv[1], options);
   if (!filter.ok()) {
     std::fprintf(stderr, "%s\n", filter.status().ToString().c_str());

@@ -17,6 +17,13 @@
 
 using namespace doppel;
 
+namespace {
+// The stored fields of two tokens are equal.
+bool SameToken(const Token& a, const Token& b) {
+  return a.hash == b.hash && a.name == b.name && a.begin == b.begin && a.end == b.end && a.line == b.line;
+}
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view v(reinterpret_cast<const char*>(data + 1), size - 1);
@@ -64,11 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (!whole) continue;
             if (!ok || part.size() != e - b) std::abort();
             for (size_t i = 0; i < part.size(); ++i) {
-              if (part[i].hash != tokens[b + i].hash || part[i].name != tokens[b + i].name ||
-                  part[i].begin != tokens[b + i].begin || part[i].end != tokens[b + i].end ||
-                  part[i].line != tokens[b + i].line || hashes[b + i] != tokens[b + i].hash) {
-                std::abort();
-              }
+              if (!SameToken(part[i], tokens[b + i]) || hashes[b + i] != tokens[b + i].hash) std::abort();
             }
           }
         }
@@ -82,10 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::abort();
       }
       for (size_t i = 0; i < tokens.size(); ++i) {
-        if (again[i].hash != tokens[i].hash || again[i].name != tokens[i].name || again[i].begin != tokens[i].begin ||
-            again[i].end != tokens[i].end || again[i].line != tokens[i].line) {
-          std::abort();
-        }
+        if (!SameToken(again[i], tokens[i])) std::abort();
       }
       break;
     }

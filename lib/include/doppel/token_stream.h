@@ -47,19 +47,22 @@ class TokenStreamReader {
  public:
   Status Open(std::string_view in);
   size_t size() const { return n_; }
-  uint64_t Hash(size_t i) const {
-    const unsigned char* p = index_ + i * width_;
-    uint32_t x = p[0];
-    if (width_ > 1) x |= uint32_t{p[1]} << 8;
-    if (width_ > 2) x |= uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-    return hashes_[x];  // Open checked every index
-  }
+  uint64_t Hash(size_t i) const { return hashes_[IndexAt(i)]; }  // Open checked every index
   // Every token's hash, in order (out is resized to size()).
   void Hashes(std::vector<uint64_t>* out) const;
   // Tokens [begin, end) (end <= size()), with their text offsets and lines as in the whole stream.
   Status Decode(size_t begin, size_t end, Tokens* out) const;
 
  private:
+  // Token i's hash index, as stored.
+  uint32_t IndexAt(size_t i) const {
+    const unsigned char* p = index_ + i * width_;
+    uint32_t x = p[0];
+    if (width_ > 1) x |= uint32_t{p[1]} << 8;
+    if (width_ > 2) x |= uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+    return x;
+  }
+
   size_t n_ = 0;
   uint32_t width_ = 1;
   uint32_t block_ = kTokenStreamBlock;

@@ -641,6 +641,11 @@ bool JointlyRare(const std::vector<Fingerprint>& fps, const std::vector<uint32_t
   return false;
 }
 
+// Whether no blank (or comment-only) line lies between two tokens `a` and `b` that follow each
+// other: CheckRenaming extends a span's ends only within such a run of lines, so a source read in
+// place decodes as far as a run reaches (Filter::Check).
+bool SameRunOfLines(const Token& a, const Token& b) { return a.line + 1 >= b.line; }
+
 // The renaming check for a code span. Finds the best one-to-one renaming between the query's
 // and the source's identifiers over the aligned pairs (greedy on pair counts: exact for the
 // renamings that occur in copies, where each name maps to one name; a lower bound otherwise),
@@ -932,7 +937,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
     };
     std::vector<std::pair<uint32_t, uint32_t>> before;
     for (uint32_t qi = a->pairs.front().first, si = a->pairs.front().second;
-         qi > 0 && si > 0 && q[qi - 1].line + 1 >= q[qi].line && same(qi - 1, si - 1); --qi, --si) {
+         qi > 0 && si > 0 && SameRunOfLines(q[qi - 1], q[qi]) && same(qi - 1, si - 1); --qi, --si) {
       before.emplace_back(qi - 1, si - 1);
     }
     size_t added = before.size();
@@ -941,7 +946,7 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
       a->pairs.insert(a->pairs.begin(), before.begin(), before.end());
     }
     for (uint32_t qi = a->pairs.back().first, si = a->pairs.back().second;
-         qi + 1 < q.size() && si + 1 < s.size() && q[qi].line + 1 >= q[qi + 1].line && same(qi + 1, si + 1);
+         qi + 1 < q.size() && si + 1 < s.size() && SameRunOfLines(q[qi], q[qi + 1]) && same(qi + 1, si + 1);
          ++qi, ++si) {
       a->pairs.emplace_back(qi + 1, si + 1);
       ++added;
@@ -1864,6 +1869,13 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       thread_local std::string stream;
       thread_local TokenStreamReader reader;
       thread_local std::vector<uint64_t> stored_hashes;
+      // After a source of over 4 million tokens, the thread lets go of those buffers.
+      auto let_go_of_large_buffers = [] {
+        if (stored_hashes.capacity() > (size_t{1} << 22)) {
+          std::vector<uint64_t>().swap(stored_hashes);
+          std::string().swap(stream);
+        }
+      };
       bool in_place = false;
       if (src == nullptr && st.kind == Kind::kCode && info->kind == Kind::kCode && !table_like && !repetitive &&
           o.code_window_tokens > 0 && info->num_tokens >= o.code_window_tokens) {
@@ -1887,6 +1899,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
             fresh->hashes = stored_hashes;
             token_cache_->Put(c.id, fresh);
             src = std::move(fresh);
+            let_go_of_large_buffers();
           }
         }
       }
@@ -1926,21 +1939,21 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         // in hash order from its kIndexedFromUse-th answer on; before, a pass over its k-grams
         // costs less than making them (most sources of single checks are aligned once or twice).
         constexpr uint32_t kIndexedFromUse = 3;
-        if (collected) {
-          // Collected above, from the whole source.
-        } else if (window <= 32 && src->collects.fetch_add(1, std::memory_order_relaxed) + 1 >= kIndexedFromUse) {
-          std::call_once(src->by_hash_once, [&] {
-            auto& by_hash = src->fingerprints_by_hash;
-            sketcher_.FingerprintsOf(src->hashes, Kind::kCode, &by_hash);
-            std::sort(by_hash.begin(), by_hash.end(), [](const Fingerprint& a, const Fingerprint& b) {
-              return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
+        if (!collected) {  // (a source read in place was collected from its stored hashes)
+          if (window <= 32 && src->collects.fetch_add(1, std::memory_order_relaxed) + 1 >= kIndexedFromUse) {
+            std::call_once(src->by_hash_once, [&] {
+              auto& by_hash = src->fingerprints_by_hash;
+              sketcher_.FingerprintsOf(src->hashes, Kind::kCode, &by_hash);
+              std::sort(by_hash.begin(), by_hash.end(), [](const Fingerprint& a, const Fingerprint& b) {
+                return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
+              });
             });
-          });
-          query_fps.Collect(src->hashes, src->fingerprints_by_hash, kMaxAnchorRepeats);
-        } else {
-          query_fps.Collect(src->hashes, window, kMaxAnchorRepeats, fingerprint_gram);
+            query_fps.Collect(src->hashes, src->fingerprints_by_hash, kMaxAnchorRepeats);
+          } else {
+            query_fps.Collect(src->hashes, window, kMaxAnchorRepeats, fingerprint_gram);
+          }
+          first_occurrences(false);
         }
-        if (!collected) first_occurrences(false);
         // First the one place where a gram of the answer recurs with its names as well: among a
         // shape the source repeats (generated code, one wrapper per call), a verbatim copy's own
         // place, which the first places of the shape or of its literals need not reach.
@@ -2009,10 +2022,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           run_begin.resize(q.size());
           run_end.resize(q.size());
           for (uint32_t t = 0; t < q.size(); ++t) {
-            run_begin[t] = t > 0 && q[t - 1].line + 1 >= q[t].line ? run_begin[t - 1] : t;
+            run_begin[t] = t > 0 && SameRunOfLines(q[t - 1], q[t]) ? run_begin[t - 1] : t;
           }
           for (uint32_t t = static_cast<uint32_t>(q.size()); t-- > 0;) {
-            run_end[t] = t + 1 < q.size() && q[t].line + 1 >= q[t + 1].line ? run_end[t + 1] : t + 1;
+            run_end[t] = t + 1 < q.size() && SameRunOfLines(q[t], q[t + 1]) ? run_end[t + 1] : t + 1;
           }
         }
         span_tokens.resize(aligned.size());
@@ -2030,11 +2043,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           a.s_end -= lo;
           for (auto& pr : a.pairs) pr.second -= lo;
         }
-        // The buffers of an exceptionally large source (over 4 million tokens) are not kept.
-        if (stored_hashes.capacity() > (size_t{1} << 22)) {
-          std::vector<uint64_t>().swap(stored_hashes);
-          std::string().swap(stream);
-        }
+        let_go_of_large_buffers();
       }
       for (auto& a : aligned) {
         const Tokens& span_src = in_place ? span_tokens[static_cast<size_t>(&a - aligned.data())] : src_tokens;

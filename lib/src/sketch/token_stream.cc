@@ -198,11 +198,7 @@ Status TokenStreamReader::Open(std::string_view in) {
   index_ = r.p;
   r.p += n * width_;
   for (size_t i = 0; i < n; ++i) {
-    const unsigned char* p = index_ + i * width_;
-    uint32_t x = p[0];
-    if (width_ > 1) x |= uint32_t{p[1]} << 8;
-    if (width_ > 2) x |= uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-    if (x >= d) return Status::Corruption("token stream: bad hash index of token " + std::to_string(i));
+    if (IndexAt(i) >= d) return Status::Corruption("token stream: bad hash index of token " + std::to_string(i));
   }
   const uint64_t block = r.Varint();
   if (!r.ok || block == 0 || block > UINT32_MAX) return Status::Corruption("token stream: bad block size");
