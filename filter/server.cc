@@ -828,6 +828,10 @@ void Server::Routes() {
              "their part near the answer decoded, and not cached.\n"
              "# TYPE doppel_token_cache_read_in_place_total counter\n"
              "doppel_token_cache_read_in_place_total " + std::to_string(tc.read_in_place) + "\n";
+      out += "# HELP doppel_token_cache_streams_reused_total Large code documents' stored streams taken again "
+             "from where an earlier code block of the same answer read them.\n"
+             "# TYPE doppel_token_cache_streams_reused_total counter\n"
+             "doppel_token_cache_streams_reused_total " + std::to_string(tc.streams_reused) + "\n";
       out += "# HELP doppel_token_cache_tokens Tokens the token cache holds.\n"
              "# TYPE doppel_token_cache_tokens gauge\n"
              "doppel_token_cache_tokens " + std::to_string(tc.tokens) + "\n";

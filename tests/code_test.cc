@@ -1223,6 +1223,42 @@ TEST_CASE("filter: a large code source read in place gives the verdicts of one d
   CHECK((*every)->token_cache_stats().read_in_place > (*defaults)->token_cache_stats().read_in_place);
 }
 
+TEST_CASE("filter: code blocks of one answer that meet the same large source read its stream once") {
+  // Two fenced blocks copy the protected function, which a 300-function file holds too (read in
+  // place at the defaults): the second block takes the file's stream from where the first read
+  // it, and gets the verdict and spans that reading it again (or decoding it whole) gives.
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}, {"lib/steps.py", StepTable(300, 150)}}, "python");
+  FilterOptions whole_options;
+  whole_options.code_window_tokens = 0;
+  auto whole = Filter::Open(dir / "idx", whole_options);
+  auto defaults = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(whole.ok());
+  REQUIRE(defaults.ok());
+  const std::string block = "```python\n" + std::string(kRenamed) + "```\n";
+  const std::string two_blocks = "Merge them:\n\n" + block + "\nThe same for the other pair:\n\n" + block;
+  auto reference = (*whole)->Check(two_blocks);
+  REQUIRE(reference.ok());
+  auto v = (*defaults)->Check(two_blocks);
+  REQUIRE(v.ok());
+  std::string expected, got;
+  AppendVerdictJson(*reference, true, &expected);
+  AppendVerdictJson(*v, true, &got);
+  CHECK(got == expected);
+  const auto steps_spans = std::count_if(v->spans.begin(), v->spans.end(),
+                                         [](const Span& s) { return s.source_name == "lib/steps.py"; });
+  CHECK(steps_spans == 2);  // one in each block
+  const TokenCacheStats stats = (*defaults)->token_cache_stats();
+  CHECK(stats.read_in_place == 2);
+  CHECK(stats.streams_reused == 1);
+  // One block alone: read from the index, nothing reused.
+  auto one = (*defaults)->Check(block);
+  REQUIRE(one.ok());
+  CHECK((*defaults)->token_cache_stats().streams_reused == 1);
+  CHECK((*defaults)->token_cache_stats().read_in_place == 3);
+  CHECK((*whole)->token_cache_stats().streams_reused == 0);
+}
+
 TEST_CASE("filter: edited copies of real code get the same verdicts read in place as decoded whole") {
   // The grammars' hand-written C scanners, every one read in place (code_window_tokens 1) or
   // decoded whole (0). Answers are windows of them with lines deleted, repeated, swapped or

@@ -1604,6 +1604,8 @@ TEST_CASE("serve: --token-cache-tokens sizes the token cache that /metrics repor
       CHECK(misses >= 2);  // read from the index for each check
       CHECK(value("doppel_token_cache_read_in_place_total") >= 2);
       CHECK(value("doppel_token_cache_read_in_place_total") <= misses);
+      // The same answer twice, in two requests: a stream is taken again only within one answer.
+      CHECK(value("doppel_token_cache_streams_reused_total") == 0);
       CHECK(first == verdict_cached);  // the same verdicts without the cache
     } else {
       CHECK(value("doppel_token_cache_capacity_tokens") == 1000000);

@@ -77,9 +77,12 @@ struct CheckRequest {
 // documents it keeps now, and its lookups since the filter was opened: a hit spares reading and
 // decoding a candidate's tokens from the index. Of the misses, `read_in_place` were large code
 // documents read in place, only their part near the answer decoded (FilterOptions::
-// code_window_tokens), and not cached.
+// code_window_tokens), and not cached. `streams_reused` counts the times such a document's
+// stored stream was taken from where an earlier code block of the same answer had read it,
+// without reading the index again.
 struct TokenCacheStats {
   uint64_t capacity_tokens = 0, tokens = 0, documents = 0, hits = 0, misses = 0, read_in_place = 0;
+  uint64_t streams_reused = 0;
 };
 
 class Filter {

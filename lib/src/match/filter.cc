@@ -1558,6 +1558,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   std::vector<Found> all;
   size_t candidates_seen = 0;
+  // Which fill of this thread's in-place buffers (below) this check made last: a later block
+  // of the answer that meets the same large source reads it from them again when no other read
+  // has filled them since (0: none).
+  uint64_t in_place_fill = 0;
   SpellingFrequencies spelling_df(*index_, sketcher_);
   // The time limit is looked at between the steps that grow with the answer (its reading, the
   // posting lookups, each candidate's alignment): a long answer that matches nothing is bound
@@ -1869,23 +1873,38 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       thread_local std::string stream;
       thread_local TokenStreamReader reader;
       thread_local std::vector<uint64_t> stored_hashes;
+      // Which source the buffers hold, and a number for each time they are filled (0: emptied).
+      thread_local uint32_t stream_id = 0;
+      thread_local uint64_t stream_fill = 0, fills = 0;
       // After a source of over 4 million tokens, the thread lets go of those buffers.
       auto let_go_of_large_buffers = [] {
         if (stored_hashes.capacity() > (size_t{1} << 22)) {
           std::vector<uint64_t>().swap(stored_hashes);
           std::string().swap(stream);
+          stream_fill = 0;
         }
       };
       bool in_place = false;
       if (src == nullptr && st.kind == Kind::kCode && info->kind == Kind::kCode && !table_like && !repetitive &&
           o.code_window_tokens > 0 && info->num_tokens >= o.code_window_tokens) {
-        const Status read = index_->ReadTokenStream(c.id, &stream);
-        if (!read.ok() && read.code() != Status::Code::kNotFound) {
-          return read.WithContext("stored document " + info->name);
+        // Still in the buffers from an earlier block of this answer: read again from them.
+        Status read = Status::OK();
+        if (in_place_fill == 0 || stream_fill != in_place_fill || stream_id != c.id) {
+          stream_fill = 0;
+          read = index_->ReadTokenStream(c.id, &stream);
+          if (!read.ok() && read.code() != Status::Code::kNotFound) {
+            return read.WithContext("stored document " + info->name);
+          }
+          if (read.ok()) {
+            DOPPEL_RETURN_IF_ERROR(reader.Open(stream).WithContext("stored document " + info->name));
+            reader.Hashes(&stored_hashes);
+            stream_id = c.id;
+            in_place_fill = stream_fill = ++fills;
+          }
+        } else {
+          token_cache_->CountStreamReused();
         }
         if (read.ok()) {
-          DOPPEL_RETURN_IF_ERROR(reader.Open(stream).WithContext("stored document " + info->name));
-          reader.Hashes(&stored_hashes);
           query_fps.Collect(stored_hashes, window, kMaxAnchorRepeats, fingerprint_gram);
           collected = true;
           first_occurrences(false);

@@ -68,11 +68,15 @@ class TokenCache {
       st.misses += s.misses;
     }
     st.read_in_place = read_in_place_.load(std::memory_order_relaxed);
+    st.streams_reused = streams_reused_.load(std::memory_order_relaxed);
     return st;
   }
 
   // A miss read in place (part of a large code document decoded, not cached).
   void CountReadInPlace() { read_in_place_.fetch_add(1, std::memory_order_relaxed); }
+  // A large code document's stored stream taken again from the thread's buffers, where an
+  // earlier block of the same answer read it, instead of from the index.
+  void CountStreamReused() { streams_reused_.fetch_add(1, std::memory_order_relaxed); }
 
   void Put(uint32_t id, std::shared_ptr<const TokenizedDocument> doc) {
     const size_t size = doc->tokens.size();
@@ -102,6 +106,7 @@ class TokenCache {
   size_t per_shard_;
   Shard shards_[kShards];
   std::atomic<uint64_t> read_in_place_{0};
+  std::atomic<uint64_t> streams_reused_{0};
 };
 
 }  // namespace doppel
