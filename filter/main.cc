@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -141,9 +142,26 @@ void WarnIfEmpty(const Filter& filter, const std::string& dir) {
   }
 }
 
+// The flag that sets a policy key (AddThresholdFlags): the key's words joined by '-', but for
+// those named otherwise.
+std::string FlagOfPolicyKey(std::string_view key) {
+  static const std::pair<std::string_view, std::string_view> kNamed[] = {
+      {"text.min_span_tokens", "--min-span-tokens"},           {"text.redact_tokens", "--redact-tokens"},
+      {"text.redact_containment", "--redact-containment"},     {"text.block_containment", "--block-containment"},
+      {"code.min_span_tokens", "--code-min-span-tokens"},      {"code.redact_tokens", "--code-redact-tokens"},
+      {"max_document_frequency", "--max-df"}};
+  for (const auto& [k, flag] : kNamed) {
+    if (k == key) return std::string(flag);
+  }
+  std::string flag = "--" + std::string(key);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
 // The flags' settings, with the policy file's keys over them (--policy, as serve reads it).
 Result<FilterOptions> OptionsOf(const Flags& f) {
   FilterOptions o = f.options;
+  DOPPEL_RETURN_IF_ERROR(CheckPolicyRanges(o, FlagOfPolicyKey));
   for (const std::string& a : f.actions) {
     const size_t eq = a.find('=');
     auto severity = ParseAction(a.substr(0, std::min(eq, a.size())));

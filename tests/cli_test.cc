@@ -6,6 +6,7 @@
 #include <cctype>
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "doppel/format.h"
@@ -576,6 +577,35 @@ TEST_CASE("cli: bad arguments are exit code 2", "[cli]") {
   CHECK(Index("build --no-such-flag x").exit_code == 2);
   CHECK(Filter("check").exit_code == 2);  // --index is required
   CHECK(Filter("check --index x --format yaml -").exit_code == 2);
+}
+
+TEST_CASE("cli: filter flags are held to the policy file's ranges, naming the flag", "[cli]") {
+  // A flag out of range would switch detection off (no candidate aligned) or make a verdict
+  // undefined (a NaN share): refused before the index is opened, as the same policy key is.
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const std::string answer = Quote(kLicenses + "/GPL-3");
+  for (const auto& [flag, value, range] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--max-candidates", "0", "between 1 and 256"},       {"--max-candidates", "257", "between 1 and 256"},
+           {"--max-df", "0", "between 1 and 1073741824"},        {"--block-containment", "nan", "between 0 and 1"},
+           {"--redact-containment", "2", "between 0 and 1"},     {"--min-renaming", "1.5", "between 0 and 1"},
+           {"--min-span-tokens", "0", "between 1 and 1048576"},  {"--code-whole-share", "-0.5", "between 0 and 1"}}) {
+    for (const std::string& command : {std::string("check"), "scan --report " + Quote(tmp / "report")}) {
+      const CommandResult r = Filter(command + " --index " + Quote(dir) + " " + flag + " " + value + " " + answer);
+      INFO(command << " " << flag << " " << value << "\n" << Describe(r));
+      CHECK(r.exit_code == 2);
+      CHECK(Contains(r.err, flag + " must be " + range));
+      CHECK(r.out.empty());
+    }
+  }
+  // In range they work, and a policy file says the same of its key.
+  CHECK(Filter("check --index " + Quote(dir) + " --max-candidates 256 --block-containment 1 " + answer).exit_code == 1);
+  WriteFile(tmp / "policy.json", R"({"max_candidates": 0})");
+  const CommandResult p = Filter("check --index " + Quote(dir) + " --policy " + Quote(tmp / "policy.json") + " " + answer);
+  CHECK(p.exit_code == 2);
+  CHECK(Contains(p.err, "policy key \"max_candidates\": must be between 1 and 256"));
 }
 
 TEST_CASE("cli: verify prints ok and compact keeps the index valid", "[cli]") {

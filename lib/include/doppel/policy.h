@@ -35,6 +35,7 @@
 // silently leaves a default in force. Thread-safety: pure functions.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,11 @@ namespace doppel {
 // Applies the policy in `json` to `*options`. On error `*options` may be partly changed; apply
 // to a copy when that matters. `where` names the input in errors ("policy.json", "request").
 Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOptions* options);
+
+// Checks every number a policy sets against the range a policy file is held to, naming the
+// first one out of range (a NaN too) as `name_of(key)` does with its policy key (for the
+// command line: its flag). For options set otherwise than by a policy.
+Status CheckPolicyRanges(const FilterOptions& options, const std::function<std::string(std::string_view key)>& name_of);
 
 // Reads a policy file and applies it to a copy of `base`.
 Result<FilterOptions> LoadPolicyFile(const std::string& path, const FilterOptions& base);

@@ -3,6 +3,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -16,6 +18,70 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::object;
 
+// The range of each number a policy sets, by its key: a policy file, a request's policy and
+// the command line's flags (CheckPolicyRanges) are held to the same ones. max_candidates is
+// bounded because each candidate costs one alignment: a request may not make a check
+// arbitrarily slow.
+struct Bound {
+  std::string_view key;
+  uint32_t lo, hi;
+};
+constexpr Bound kBounds[] = {
+    {"text.min_span_tokens", 1, 1u << 20},  {"text.redact_tokens", 1, 1u << 20},
+    {"text.redact_containment", 0, 1},      {"text.block_containment", 0, 1},
+    {"code.min_span_tokens", 1, 1u << 20},  {"code.redact_tokens", 1, 1u << 20},
+    {"code.redact_containment", 0, 1},      {"code.block_containment", 0, 1},
+    {"min_renaming", 0, 1},                 {"min_renaming_evidence", 0, 1u << 20},
+    {"min_literal_agreement", 0, 1},        {"code_evidence_df", 0, 1u << 30},
+    {"code_whole_share", 0, 1},             {"code_whole_blocks_min_tokens", 0, 1u << 20},
+    {"code_whole_df", 0, 1u << 30},         {"code_whole_min_tokens", 0, 1u << 20},
+    {"code_whole_joint_df", 0, 1u << 30},   {"code_rare_items", 0, 1u << 20},
+    {"code_name_df", 0, 1u << 30},          {"code_literal_bytes", 0, 1u << 20},
+    {"code_verbatim_names", 0, 1u << 20},   {"min_renaming_short", 0, 1},
+    {"short_span_tokens", 0, 1u << 20},     {"max_document_frequency", 1, 1u << 30},
+    {"max_candidates", 1, 256},
+};
+
+const Bound& BoundOf(std::string_view key) {
+  for (const Bound& b : kBounds) {
+    if (b.key == key) return b;
+  }
+  std::abort();  // every key read as a number has a bound (the policy tests read each one)
+}
+
+std::string RangeText(const Bound& b) {
+  return "must be between " + std::to_string(b.lo) + " and " + std::to_string(b.hi);
+}
+
+// Each bounded number of `o` with its key, as `f(key, value)`.
+template <typename F>
+void ForEachBounded(const FilterOptions& o, F&& f) {
+  for (const auto& [prefix, t] : {std::pair<std::string_view, const Thresholds*>{"text.", &o.text}, {"code.", &o.code}}) {
+    const std::string p(prefix);
+    f(p + "min_span_tokens", double(t->min_span_tokens));
+    f(p + "redact_tokens", double(t->redact_tokens));
+    f(p + "redact_containment", t->redact_containment);
+    f(p + "block_containment", t->block_containment);
+  }
+  f("min_renaming", o.min_renaming);
+  f("min_renaming_evidence", double(o.min_renaming_evidence));
+  f("min_literal_agreement", o.min_literal_agreement);
+  f("code_evidence_df", double(o.code_evidence_df));
+  f("code_whole_share", o.code_whole_share);
+  f("code_whole_blocks_min_tokens", double(o.code_whole_blocks_min_tokens));
+  f("code_whole_df", double(o.code_whole_df));
+  f("code_whole_min_tokens", double(o.code_whole_min_tokens));
+  f("code_whole_joint_df", double(o.code_whole_joint_df));
+  f("code_rare_items", double(o.code_rare_items));
+  f("code_name_df", double(o.code_name_df));
+  f("code_literal_bytes", double(o.code_literal_bytes));
+  f("code_verbatim_names", double(o.code_verbatim_names));
+  f("min_renaming_short", o.min_renaming_short);
+  f("short_span_tokens", double(o.short_span_tokens));
+  f("max_document_frequency", double(o.max_document_frequency));
+  f("max_candidates", double(o.max_candidates));
+}
+
 class PolicyReader {
  public:
   explicit PolicyReader(std::string_view where) : where_(where) {}
@@ -25,24 +91,24 @@ class PolicyReader {
                                    "\": " + std::string(what));
   }
 
-  Status Uint(element e, std::string_view key, uint64_t lo, uint64_t hi, uint32_t* out) const {
+  Status Uint(element e, std::string_view key, uint32_t* out) const {
+    const Bound& b = BoundOf(key);
     int64_t v = 0;
     if (e.get_int64().get(v)) return Error(key, "expected an integer");
-    if (v < static_cast<int64_t>(lo) || v > static_cast<int64_t>(hi)) {
-      return Error(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    }
+    if (v < int64_t{b.lo} || v > int64_t{b.hi}) return Error(key, RangeText(b));
     *out = static_cast<uint32_t>(v);
     return Status::OK();
   }
 
   Status Share(element e, std::string_view key, double* out) const {
+    const Bound& b = BoundOf(key);
     double v = 0;
     if (e.get_double().get(v)) {
       int64_t i = 0;
       if (e.get_int64().get(i)) return Error(key, "expected a number");
       v = static_cast<double>(i);
     }
-    if (!(v >= 0 && v <= 1)) return Error(key, "must be between 0 and 1");
+    if (!(v >= b.lo && v <= b.hi)) return Error(key, RangeText(b));
     *out = v;
     return Status::OK();
   }
@@ -66,9 +132,9 @@ class PolicyReader {
     for (auto field : o) {
       const std::string key = std::string(kind) + "." + std::string(field.key);
       if (field.key == "min_span_tokens") {
-        DOPPEL_RETURN_IF_ERROR(Uint(field.value, key, 1, 1u << 20, &t->min_span_tokens));
+        DOPPEL_RETURN_IF_ERROR(Uint(field.value, key, &t->min_span_tokens));
       } else if (field.key == "redact_tokens") {
-        DOPPEL_RETURN_IF_ERROR(Uint(field.value, key, 1, 1u << 20, &t->redact_tokens));
+        DOPPEL_RETURN_IF_ERROR(Uint(field.value, key, &t->redact_tokens));
       } else if (field.key == "redact_containment") {
         DOPPEL_RETURN_IF_ERROR(Share(field.value, key, &t->redact_containment));
       } else if (field.key == "block_containment") {
@@ -155,40 +221,39 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
     } else if (key == "min_renaming") {
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_renaming));
     } else if (key == "min_renaming_evidence") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->min_renaming_evidence));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->min_renaming_evidence));
     } else if (key == "min_literal_agreement") {
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_literal_agreement));
     } else if (key == "code_evidence_df") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_evidence_df));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->code_evidence_df));
     } else if (key == "code_whole_share") {
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->code_whole_share));
     } else if (key == "code_whole_blocks") {
       DOPPEL_RETURN_IF_ERROR(r.Bool(field.value, key, &options->code_whole_blocks));
     } else if (key == "code_whole_blocks_min_tokens") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_whole_blocks_min_tokens));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->code_whole_blocks_min_tokens));
     } else if (key == "code_whole_df") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_whole_df));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->code_whole_df));
     } else if (key == "code_whole_min_tokens") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_whole_min_tokens));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->code_whole_min_tokens));
     } else if (key == "code_whole_joint_df") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_whole_joint_df));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->code_whole_joint_df));
     } else if (key == "code_rare_items") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_rare_items));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->code_rare_items));
     } else if (key == "code_name_df") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 30, &options->code_name_df));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->code_name_df));
     } else if (key == "code_literal_bytes") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_literal_bytes));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->code_literal_bytes));
     } else if (key == "code_verbatim_names") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->code_verbatim_names));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->code_verbatim_names));
     } else if (key == "min_renaming_short") {
       DOPPEL_RETURN_IF_ERROR(r.Share(field.value, key, &options->min_renaming_short));
     } else if (key == "short_span_tokens") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 0, 1u << 20, &options->short_span_tokens));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->short_span_tokens));
     } else if (key == "max_document_frequency") {
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 1, 1u << 30, &options->max_document_frequency));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->max_document_frequency));
     } else if (key == "max_candidates") {
-      // Each candidate costs one alignment: a request may not make a check arbitrarily slow.
-      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, 1, 256, &options->max_candidates));
+      DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->max_candidates));
     } else if (key == "actions") {
       DOPPEL_RETURN_IF_ERROR(r.Actions(field.value, &options->actions));
     } else if (key == "redact_marker") {
@@ -208,6 +273,19 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
     }
   }
   return Status::OK();
+}
+
+Status CheckPolicyRanges(const FilterOptions& options, const std::function<std::string(std::string_view)>& name_of) {
+  Status status;
+  ForEachBounded(options, [&](const std::string& key, double v) {
+    const Bound& b = BoundOf(key);
+    if (status.ok() && !(v >= b.lo && v <= b.hi)) {
+      char given[32];
+      std::snprintf(given, sizeof given, "%g", v);
+      status = Status::InvalidArgument(name_of(key) + " " + RangeText(b) + " (not " + given + ")");
+    }
+  });
+  return status;
 }
 
 Result<FilterOptions> LoadPolicyFile(const std::string& path, const FilterOptions& base) {
