@@ -336,12 +336,14 @@ int RunShardTask(int argc, char** argv, const Flags& f, bool params_given, uint3
 // A sharded build: one task per shard, each reading every input and keeping its own names, run
 // here one after another or as a Slurm array job.
 int RunShardedBuild(int argc, char** argv, const Flags& f, const ExecutorOptions& x, bool params_given) {
+  // Refused before the SHARDS file is written: nothing is left behind.
+  if (f.rank >= 0 && static_cast<uint32_t>(f.rank) >= f.shards) {
+    return Fail(Status::InvalidArgument("--rank " + std::to_string(f.rank) + " is not below --shards " +
+                                        std::to_string(f.shards)));
+  }
+  if (Status s = ValidateSketchParams(f.params); !s.ok()) return Fail(s);
   if (Status s = CreateShardedIndex(f.index, f.shards); !s.ok()) return Fail(s);
   if (f.rank >= 0) {
-    if (static_cast<uint32_t>(f.rank) >= f.shards) {
-      return Fail(Status::InvalidArgument("--rank " + std::to_string(f.rank) + " is not below --shards " +
-                                          std::to_string(f.shards)));
-    }
     return RunShardTask(argc, argv, f, params_given, static_cast<uint32_t>(f.rank));
   }
   if (x.executor == "slurm") {
@@ -526,7 +528,8 @@ int main(int argc, char** argv) {
   auto* build = app.add_subcommand("build", "Create an index (or add to it) from inputs");
   add_input_flags(build);
   build->add_option("--shards", f.shards,
-                    "Build a sharded index of N shards (by document name), one task per shard");
+                    "Build a sharded index of N shards (by document name), one task per shard")
+      ->check(CLI::PositiveNumber);
   build->add_option("--rank", f.rank, "With --shards: build only this shard (what executors run)");
   add_exec_flags(build);
   build->add_option("--spill-memory", f.spill_memory,
@@ -626,6 +629,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: error: %s\nRun with --help for more information.\n", "doppel-index", e.what());
     return 2;
   }
+  if (*build && f.rank >= 0 && f.shards == 0) return Fail(Status::InvalidArgument("--rank needs --shards"));
   if (*build && (f.shards > 0 || x.executor != "local")) {
     if (f.shards == 0) return Fail(Status::InvalidArgument("--executor needs --shards for a build"));
     return RunShardedBuild(argc, argv, f, x, params_given);

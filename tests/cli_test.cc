@@ -626,6 +626,29 @@ TEST_CASE("cli: verify prints ok and compact keeps the index valid", "[cli]") {
   CHECK(v2.out.rfind("ok", 0) == 0);
 }
 
+TEST_CASE("cli: a build refused for its parameters leaves nothing that later commands call corrupt", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  for (const std::string& flags : {std::string("--posting-cap 0"), std::string("--posting-cap 5000000"),
+                                   std::string("--window 2000000"), std::string("--gram-size 0"),
+                                   std::string("--shards 2 --rank 5"), std::string("--shards 2 --posting-cap 0"),
+                                   std::string("--rank 1"), std::string("--shards 0")}) {
+    const CommandResult r = Index("build --index " + Quote(dir) + " " + flags + " " + kLicenses + "/BSD");
+    INFO(flags << "\n" << Describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK_FALSE(r.err.empty());
+    CHECK_FALSE(std::filesystem::exists(std::filesystem::path(dir) / "CURRENT"));
+    CHECK_FALSE(std::filesystem::exists(std::filesystem::path(dir) / "SHARDS"));
+    if (flags == "--posting-cap 0") CHECK(Contains(r.err, "posting_cap 0 is not between 1 and 1000000"));
+    if (flags == "--rank 1") CHECK(Contains(r.err, "--rank needs --shards"));
+  }
+  // The same directory then takes a good build.
+  const CommandResult good = Index("build --index " + Quote(dir) + " " + kLicenses + "/BSD");
+  INFO(Describe(good));
+  CHECK(good.exit_code == 0);
+  CHECK(Index("stats --index " + Quote(dir)).exit_code == 0);
+}
+
 TEST_CASE("cli: building with another shingle size on an existing index names both values",
           "[cli]") {
   TempDir tmp;

@@ -552,7 +552,22 @@ TEST_CASE("index: invalid sketch parameters for a new index are InvalidArgument"
   zero.window = 0;
   const Status none = OpenStatus(tmp / "b", true, false, zero);
   CHECK(none.code() == Status::Code::kInvalidArgument);
-  CHECK(Contains(none.message(), "window must be positive"));
+  CHECK(Contains(none.message(), "window 0 is not between 1 and 1000000"));
+  // Every parameter the manifest's reader holds to its range is held to it here: an index
+  // made with one out of range would be refused as corrupt by every later open.
+  for (uint32_t SketchParams::*field : {&SketchParams::posting_cap, &SketchParams::shingle_size, &SketchParams::window,
+                                        &SketchParams::gram_size, &SketchParams::code_gram_size}) {
+    for (const uint32_t value : {0u, 1'000'001u}) {
+      SketchParams p;
+      p.*field = value;
+      const std::string dir = tmp / ("c" + std::to_string(value));
+      const Status s = OpenStatus(dir, true, false, p);
+      INFO(s.ToString());
+      CHECK(s.code() == Status::Code::kInvalidArgument);
+      CHECK(Contains(s.message(), std::to_string(value) + " is not between 1 and 1000000"));
+      CHECK_FALSE(std::filesystem::exists(std::filesystem::path(dir) / "CURRENT"));
+    }
+  }
 }
 
 // A refused create should not leave a directory behind that later opens fail on: Index::Open

@@ -243,6 +243,10 @@ uint32_t ShardOf(std::string_view name, uint32_t shards);
 std::string ShardDir(const std::string& dir, uint32_t shard);
 // 0 when `dir` holds no SHARDS file (an ordinary index, or nothing yet).
 Result<uint32_t> ShardCount(const std::string& dir);
+// InvalidArgument naming the first sketch parameter a new index may not be made with (zero,
+// over codec::kMaxSketchParam, bands x rows over the permutations); Index::Open checks it
+// before it creates anything.
+Status ValidateSketchParams(const SketchParams& params);
 // Writes the SHARDS file of a new sharded index (atomically); an existing sharded index with
 // the same count is fine, another count or an ordinary index in `dir` is refused.
 Status CreateShardedIndex(const std::string& dir, uint32_t shards);

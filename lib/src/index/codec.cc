@@ -350,7 +350,7 @@ Status DecodeManifest(std::string_view text, SketchParams* p) {
   auto get_u32 = [&](const char* key, uint32_t* v) -> Status {
     uint64_t x;
     DOPPEL_RETURN_IF_ERROR(get_u64(key, &x));
-    if (x == 0 || x > 1'000'000) return Status::Corruption(std::string("manifest: ") + key + " out of range");
+    if (x == 0 || x > kMaxSketchParam) return Status::Corruption(std::string("manifest: ") + key + " out of range");
     *v = static_cast<uint32_t>(x);
     return Status::OK();
   };

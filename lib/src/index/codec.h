@@ -50,6 +50,9 @@ inline constexpr uint8_t kPostingArray = 3;
 // Lists up to this size are stored as delta-coded arrays: most fingerprints of a large corpus
 // occur in one or a few documents, and an array of one id is 3 bytes against Roaring's ~18.
 inline constexpr size_t kMaxArrayPosting = 64;
+// The largest value of a sketch parameter (shingle and gram sizes, window, bands, rows,
+// permutations, posting cap) an index is made with or read with.
+inline constexpr uint32_t kMaxSketchParam = 1'000'000;
 
 std::string IdKey(uint32_t id);
 Result<uint32_t> DecodeIdKey(std::string_view key);

@@ -72,15 +72,22 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
-Status ValidateParams(const SketchParams& p) {
+}  // namespace
+
+Status ValidateSketchParams(const SketchParams& p) {
   for (const auto& [name, value] : {std::pair<const char*, uint32_t>{"shingle_size", p.shingle_size},
                                     {"gram_size", p.gram_size},
                                     {"code_gram_size", p.code_gram_size},
                                     {"window", p.window},
                                     {"rows", p.rows},
                                     {"bands", p.bands},
-                                    {"num_permutations", p.num_permutations}}) {
-    if (value == 0) return Status::InvalidArgument(std::string("sketch parameters: ") + name + " must be positive");
+                                    {"num_permutations", p.num_permutations},
+                                    {"posting_cap", p.posting_cap}}) {
+    // The manifest's reader holds a stored index to the same range.
+    if (value == 0 || value > codec::kMaxSketchParam) {
+      return Status::InvalidArgument(std::string("sketch parameters: ") + name + " " + std::to_string(value) +
+                                     " is not between 1 and " + std::to_string(codec::kMaxSketchParam));
+    }
   }
   if (p.num_permutations > 65535) {
     return Status::InvalidArgument("sketch parameters: num_permutations " + std::to_string(p.num_permutations) +
@@ -93,6 +100,8 @@ Status ValidateParams(const SketchParams& p) {
   }
   return Status::OK();
 }
+
+namespace {
 
 // One (key, document) pair of a posting list, before grouping.
 struct GramPosting {
@@ -528,7 +537,7 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   const bool exists = fs::exists(fs::path(dir) / "CURRENT", ec);
   if (!exists) {
     // Refuse bad parameters before anything is created, so no half-made index stays behind.
-    DOPPEL_RETURN_IF_ERROR(ValidateParams(o.params.value_or(SketchParams{})));
+    DOPPEL_RETURN_IF_ERROR(ValidateSketchParams(o.params.value_or(SketchParams{})));
   }
   if (!exists) {
     // Table files or a MANIFEST without CURRENT: an index that lost a file, not a new place.
