@@ -181,8 +181,8 @@ std::unique_ptr<Filter> OpenFilter(const std::string& dir, const FilterOptions& 
   return std::move(f).value();
 }
 
-Verdict CheckOk(const Filter& f, std::string_view text) {
-  auto v = f.Check(text);
+Verdict CheckOk(const Filter& f, std::string_view text, Kind kind = Kind::kText, std::string_view language = "") {
+  auto v = f.Check(text, kind, language);
   INFO(v.status().ToString());
   REQUIRE(v.ok());
   return std::move(v).value();
@@ -364,6 +364,49 @@ TEST_CASE("filter: spans are ordered by query start and carry consistent lines",
   CHECK(saw_gpl);
   // The GPL quote starts on line 4 of the answer.
   CHECK(v.spans[0].query.first_line == 4);
+}
+
+TEST_CASE("filter: protected prose quoted in a fence without a grammar's language is found", "[filter]") {
+  // A fence without a tag, or tagged `text` or `bash`, is read as code (the generic lexer) and as
+  // prose: the paragraph is blocked as it is unfenced, its tokens counted once. A fence in a
+  // grammar's language is code only.
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildCorpus(dir);
+  auto filter = OpenFilter(dir);
+  const std::string gpl = doppel_test::ReadFile(kLicenses + "/GPL-3");
+  const std::string para = Trim(Between(gpl, "Some devices are designed", "\n\n"));
+  for (const std::string& tag : {std::string(""), std::string("text"), std::string("bash")}) {
+    const std::string answer = "Here it is:\n\n```" + tag + "\n" + para + "\n```\n";
+    const Verdict v = CheckOk(*filter, answer);
+    INFO("```" << tag << "\n" << Describe(v));
+    CHECK(v.action == Action::kBlock);
+    CHECK(v.score >= 0.8);
+    CHECK(v.score <= 1.0);
+    REQUIRE_FALSE(v.spans.empty());
+    CHECK(EndsWith(v.spans[0].source_name, "GPL-3"));
+    CHECK(v.spans[0].query.start == answer.find("Some devices"));
+    // As one input in that language, too.
+    if (!tag.empty()) {
+      const Verdict whole = CheckOk(*filter, para, Kind::kCode, tag);
+      INFO(Describe(whole));
+      CHECK(whole.action == Action::kBlock);
+    }
+  }
+  const Verdict python = CheckOk(*filter, "Here it is:\n\n```python\n" + para + "\n```\n");
+  CHECK(python.action == Action::kAllow);
+  // Half of a fence quoted, half new: the quote is redacted inside the fence, the rest kept.
+  const std::string half = Trim(Between(gpl, "Some devices are designed", "\n\n")).substr(0, 400);
+  const std::string mixed = "Notes:\n\n```\n" + half +
+                            "\nmkdir -p build && cd build && cmake .. && make -j2 && ctest --output-on-failure\n"
+                            "rsync -av --delete out/ backup/ && echo finished with the nightly copy of the results\n"
+                            "for f in *.log; do gzip -9 \"$f\"; done; ls -la; du -sh . ; date; uptime; whoami\n"
+                            "git log --oneline | head -20 && git status --short && git diff --stat HEAD~3\n```\n";
+  const Verdict m = CheckOk(*filter, mixed);
+  INFO(Describe(m));
+  CHECK(m.action == Action::kRedact);
+  CHECK_FALSE(Contains(m.output, half.substr(0, 60)));
+  CHECK(Contains(m.output, "git log --oneline"));
 }
 
 TEST_CASE("filter: redacted output replaces the quote with a marker", "[filter]") {

@@ -517,10 +517,22 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
             "{\"id\":\"p\",\"text\":\"def f(x):\\n    return x\\n\",\"lang\":\"python\"}\n"
             "{\"id\":\"g\",\"text\":\"x = 1\",\"kind\":\"code\"}\n"
             "{\"id\":\"t\",\"text\":\"plain words\",\"kind\":\"text\"}\n"
-            "{\"id\":\"b\",\"text\":\"x\",\"kind\":\"poetry\"}\n");
+            "{\"id\":\"b\",\"text\":\"x\",\"kind\":\"poetry\"}\n"
+            "{\"id\":\"k\",\"text\":\"fun f(x: Int) = x\",\"lang\":\"kotlin\"}\n"
+            "{\"id\":\"m\",\"text\":\"# Title\",\"lang\":\"markdown\"}\n"
+            "{\"id\":\"e\",\"text\":\"words\",\"lang\":\"en\"}\n");
   auto reader = OpenReader({path});
   const auto steps = ReadAll(reader.get());
-  REQUIRE(steps.size() == 5);
+  REQUIRE(steps.size() == 8);
+  // A language without a grammar here is code for the generic lexer, as a check reads it;
+  // Markdown and a human language stay prose.
+  REQUIRE(steps[4].kind == Step::kDoc);
+  CHECK(steps[4].doc.kind == Kind::kCode);
+  CHECK(steps[4].doc.language == "kotlin");
+  REQUIRE(steps[5].kind == Step::kDoc);
+  CHECK(steps[5].doc.kind == Kind::kText);
+  REQUIRE(steps[6].kind == Step::kDoc);
+  CHECK(steps[6].doc.kind == Kind::kText);
   REQUIRE(steps[0].kind == Step::kDoc);
   CHECK(steps[0].doc.kind == Kind::kCode);
   CHECK(steps[0].doc.language == "python");
@@ -530,7 +542,7 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
   CHECK(steps[2].doc.kind == Kind::kText);
   REQUIRE(steps[3].kind == Step::kError);
   CHECK(Contains(steps[3].status.message(), "code.jsonl:4"));
-  CHECK(steps[4].kind == Step::kEnd);
+  CHECK(steps[7].kind == Step::kEnd);
 }
 
 TEST_CASE("reader: a lang or kind that is not a string is an error naming its line", "[reader]") {

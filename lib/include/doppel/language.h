@@ -94,6 +94,10 @@ struct CommentSyntax {
 // (its table's); for the fence tags of common languages without a grammar here (shell, SQL,
 // YAML, Lua, Kotlin, HTML, CSS ...), theirs; otherwise "//".
 CommentSyntax CommentSyntaxFor(std::string_view name_or_tag);
+// Whether `name_or_tag` names a programming language without a grammar here (one of those
+// CommentSyntaxFor knows, but markup that is mostly prose: Markdown, HTML, TeX): code the
+// generic lexer reads.
+bool IsGenericCodeLanguage(std::string_view name_or_tag);
 // `message` as one comment in `comment`'s syntax, on one line: control characters (a line break
 // would end a line comment) become spaces; in a block comment, its closing text (a source named
 // `a*/b`) and its opening text (comments nest in OCaml) are broken with a space, as is every

@@ -181,44 +181,64 @@ const Language* LookupLanguage(std::string_view name_or_tag) {
   return nullptr;
 }
 
+namespace {
+
+// Fence tags (and extensions) of languages read by the generic lexer, by comment syntax. A
+// redacted passage of a shell script must stay a shell script.
+struct Row {
+  std::string_view open, close, tags;  // tags: space-separated, lower case
+};
+constexpr Row kGenericRows[] = {
+    {"#", "",
+     "sh bash zsh ksh fish shell shellscript yaml yml toml perl pl r makefile make mk dockerfile docker "
+     "containerfile powershell ps1 pwsh elixir ex exs julia jl nim coffee coffeescript cmake tcl awk nix "
+     "crystal cr raku gdscript starlark bzl bazel hcl terraform tf conf properties graphql gql s gas"},
+    {"--", "", "sql psql plsql pgsql mysql sqlite postgres postgresql tsql lua haskell hs elm ada purescript idris vhdl"},
+    {";", "", "lisp cl clojure clj cljs edn scheme scm racket rkt elisp emacs-lisp el ini asm nasm masm"},
+    {"%", "", "matlab octave erlang erl tex latex prolog"},
+    {"//", "",
+     "kotlin kt kts swift scala sc php dart zig objc objectivec objective-c groovy gradle fsharp fs d v "
+     "solidity sol proto protobuf glsl hlsl verilog sv json5 jsonc less scss sass stylus"},
+    {"'", "", "vb vbnet vba vbs"},
+    {"!", "", "fortran f90 f95"},
+    {"REM", "", "bat batch cmd"},
+    {"/*", "*/", "css"},
+    {"<!--", "-->", "html htm xml xhtml svg vue svelte markdown md plist xaml"},
+    {"(*", "*)", "ocaml ml mli pascal delphi"},
+};
+
+// The row of kGenericRows whose tags hold `name_or_tag` (lower-cased, without a leading dot).
+const Row* GenericRowOf(std::string_view name_or_tag) {
+  std::string tag = Lower(name_or_tag);
+  if (!tag.empty() && tag[0] == '.') tag.erase(0, 1);
+  for (const Row& row : kGenericRows) {
+    for (size_t at = 0; at < row.tags.size();) {
+      size_t end = row.tags.find(' ', at);
+      if (end == std::string_view::npos) end = row.tags.size();
+      if (row.tags.substr(at, end - at) == tag) return &row;
+      at = end + 1;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 CommentSyntax CommentSyntaxFor(std::string_view name_or_tag) {
   if (const Language* l = LookupLanguage(name_or_tag); l != nullptr && !l->line_comment.empty()) {
     return {l->line_comment, ""};
   }
-  // Fence tags (and extensions) of languages read by the generic lexer, by comment syntax. A
-  // redacted passage of a shell script must stay a shell script.
-  struct Row {
-    std::string_view open, close, tags;  // tags: space-separated, lower case
-  };
-  static constexpr Row kRows[] = {
-      {"#", "",
-       "sh bash zsh ksh fish shell shellscript yaml yml toml perl pl r makefile make mk dockerfile docker "
-       "containerfile powershell ps1 pwsh elixir ex exs julia jl nim coffee coffeescript cmake tcl awk nix "
-       "crystal cr raku gdscript starlark bzl bazel hcl terraform tf conf properties graphql gql s gas"},
-      {"--", "", "sql psql plsql pgsql mysql sqlite postgres postgresql tsql lua haskell hs elm ada purescript idris vhdl"},
-      {";", "", "lisp cl clojure clj cljs edn scheme scm racket rkt elisp emacs-lisp el ini asm nasm masm"},
-      {"%", "", "matlab octave erlang erl tex latex prolog"},
-      {"//", "",
-       "kotlin kt kts swift scala sc php dart zig objc objectivec objective-c groovy gradle fsharp fs d v "
-       "solidity sol proto protobuf glsl hlsl verilog sv json5 jsonc less scss sass stylus"},
-      {"'", "", "vb vbnet vba vbs"},
-      {"!", "", "fortran f90 f95"},
-      {"REM", "", "bat batch cmd"},
-      {"/*", "*/", "css"},
-      {"<!--", "-->", "html htm xml xhtml svg vue svelte markdown md plist xaml"},
-      {"(*", "*)", "ocaml ml mli pascal delphi"},
-  };
+  if (const Row* row = GenericRowOf(name_or_tag)) return {row->open, row->close};
+  return {"//", ""};
+}
+
+bool IsGenericCodeLanguage(std::string_view name_or_tag) {
+  // Markup whose text is mostly prose is not code.
+  static constexpr std::string_view kProse[] = {"markdown", "md", "html", "htm", "xhtml", "tex", "latex"};
   std::string tag = Lower(name_or_tag);
   if (!tag.empty() && tag[0] == '.') tag.erase(0, 1);
-  for (const Row& row : kRows) {
-    for (size_t at = 0; at < row.tags.size();) {
-      size_t end = row.tags.find(' ', at);
-      if (end == std::string_view::npos) end = row.tags.size();
-      if (row.tags.substr(at, end - at) == tag) return {row.open, row.close};
-      at = end + 1;
-    }
-  }
-  return {"//", ""};
+  if (std::find(std::begin(kProse), std::end(kProse), tag) != std::end(kProse)) return false;
+  return LookupLanguage(name_or_tag) == nullptr && GenericRowOf(name_or_tag) != nullptr;
 }
 
 std::string CommentText(CommentSyntax comment, std::string message) {

@@ -437,11 +437,14 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   if (!meta.empty()) meta += "}";
   doc->metadata = std::move(meta);
   if (doc->name.empty()) doc->name = doc->origin;
-  // A known programming language makes the document code ("lang": "en" stays prose); "kind":
-  // "code" with an unknown language uses the generic code lexer.
+  // A known programming language makes the document code ("lang": "en" stays prose), read by
+  // its grammar or, for one without a grammar here ("kotlin", "sql"), by the generic code lexer,
+  // as a check reads an answer in that language; so does "kind": "code" with any language.
   if (const Language* l = LookupLanguage(doc->language)) {
     doc->kind = Kind::kCode;
     doc->language = l->name;
+  } else if (IsGenericCodeLanguage(doc->language)) {
+    doc->kind = Kind::kCode;
   }
   return Status::OK();
 }

@@ -368,6 +368,10 @@ struct Stream {
   Tokens tokens;
   std::vector<uint64_t> hashes;
   uint32_t text_begin = 0, text_end = 0;  // code: the block's bytes in the answer
+  // Prose: the reading as prose of code stream `shadow_of` (code of no grammar's language, or
+  // of none, may be text in a fence), whose tokens count once, as the larger share either
+  // reading covers (-1: a stream of its own).
+  int shadow_of = -1;
 };
 
 // An answer's comment gap (CommentGaps) with its posting: the code documents that hold it.
@@ -1490,6 +1494,19 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     return request.lexed_code ? sketcher_.CodeLexerFor(lang) : sketcher_.TokenizerFor(Kind::kCode, lang);
   };
   std::vector<Stream> streams;
+  // Code of no grammar's language (a fence without a tag or tagged `text`, shell, SQL) is read as
+  // prose too: protected prose in a fence, or a protected file its extension did not make code,
+  // is still found. Its prose reading is the stream after it (Stream::shadow_of).
+  auto push_with_prose_reading = [&](Stream code, std::string_view body, uint32_t offset, uint32_t line) -> Status {
+    Stream as_prose;
+    DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &as_prose.tokens, offset, line));
+    if (!code.tokens.empty()) {
+      streams.push_back(std::move(code));
+      as_prose.shadow_of = static_cast<int>(streams.size() - 1);
+    }
+    if (!as_prose.tokens.empty()) streams.push_back(std::move(as_prose));
+    return Status::OK();
+  };
   if (kind == Kind::kCode) {
     Stream st;
     st.kind = Kind::kCode;
@@ -1498,7 +1515,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     st.tag = language;
     DOPPEL_RETURN_IF_ERROR(code_tokenizer(st.language).Tokenize(text, &st.tokens));
     st.text_end = static_cast<uint32_t>(text.size());
-    streams.push_back(std::move(st));
+    if (l == nullptr) {
+      DOPPEL_RETURN_IF_ERROR(push_with_prose_reading(std::move(st), text, 0, 1));
+    } else {
+      streams.push_back(std::move(st));
+    }
   } else {
     Stream prose;
     Tokens part;
@@ -1529,15 +1550,22 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
             t.end = stripped.ToAnswer(t.end, true);
           }
         }
-        if (!code.tokens.empty()) streams.push_back(std::move(code));
+        if (l == nullptr) {
+          DOPPEL_RETURN_IF_ERROR(push_with_prose_reading(std::move(code), body, static_cast<uint32_t>(seg.begin), seg.line));
+        } else if (!code.tokens.empty()) {
+          streams.push_back(std::move(code));
+        }
       }
     }
-    if (!prose.tokens.empty()) streams.insert(streams.begin(), std::move(prose));
+    if (!prose.tokens.empty()) {
+      streams.insert(streams.begin(), std::move(prose));
+      for (Stream& st : streams) st.shadow_of += st.shadow_of >= 0;
+    }
   }
   uint32_t total_tokens = 0;
   for (auto& st : streams) {
     TokenHashes(st.tokens, &st.hashes);
-    total_tokens += static_cast<uint32_t>(st.tokens.size());
+    if (st.shadow_of < 0) total_tokens += static_cast<uint32_t>(st.tokens.size());
   }
   v.query_tokens = total_tokens;
   if (total_tokens == 0) {
@@ -2228,7 +2256,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     bool span_over = false;
   };
   std::map<std::pair<int, uint32_t>, SourceEvidence> per_source;
-  uint32_t counted_tokens = 0;
+  std::vector<uint32_t> counted_in(streams.size(), 0);  // per stream: tokens of spans that count
   bool any_counting = false, any_consistent = false;
   // A span of another source that pairs the same answer tokens as a kept one, as well (the same
   // weight, matched tokens times renaming, and counting alike), names another source of the same
@@ -2261,7 +2289,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (2 * fresh < f.q_end - f.q_begin && !equally_good(f)) continue;
     kept.push_back({f.stream, f.q_begin, f.q_end, weight(f), f.counts, f.span.source_id});
     for (uint32_t t = f.q_begin; t < f.q_end; ++t) {
-      if (!cov[t] && f.counts) ++counted_tokens;
+      if (!cov[t] && f.counts) ++counted_in[f.stream];
       cov[t] = true;
     }
     if (f.counts) {
@@ -2277,7 +2305,19 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   std::sort(v.spans.begin(), v.spans.end(), [](const Span& a, const Span& b) {
     return a.query.start != b.query.start ? a.query.start < b.query.start : a.source_id < b.source_id;
   });
-  v.score = static_cast<double>(counted_tokens) / total_tokens;
+  // A block read as code and as prose counts the larger share of it either reading covers.
+  double counted_tokens = 0;
+  for (size_t si = 0; si < streams.size(); ++si) {
+    const int code = streams[si].shadow_of;
+    if (code < 0) {
+      counted_tokens += counted_in[si];
+    } else {
+      const double as_prose = static_cast<double>(counted_in[si]) / streams[si].tokens.size();
+      const double as_code = static_cast<double>(counted_in[code]) / streams[code].tokens.size();
+      counted_tokens += (std::max(as_prose, as_code) - as_code) * streams[code].tokens.size();
+    }
+  }
+  v.score = counted_tokens / total_tokens;
 
   // 5. The action. Containment thresholds are those of the kind with most tokens.
   uint32_t code_tokens = 0;
