@@ -493,6 +493,77 @@ TEST_CASE("reader: a gzip file cut between two lines is an error saying it is tr
   CHECK(DocsOnly(steps).size() == 15);  // every line before the cut is read
 }
 
+TEST_CASE("reader: gzip members are read one after another, and bytes after one that are not gzip are an error",
+          "[reader]") {
+  // Concatenated gzip files are one stream (gzip -d reads them so); zero padding after the last
+  // member is allowed; anything else after a member (a second member whose header was damaged)
+  // would otherwise lose every line after the first member without a word.
+  TempDir tmp;
+  auto lines = [](int from, int to) {
+    std::string data;
+    for (int i = from; i < to; ++i) data += "{\"id\":\"d" + std::to_string(i) + "\",\"text\":\"words of line " + std::to_string(i) + "\"}\n";
+    return data;
+  };
+  WriteGzip(tmp / "a.gz", lines(0, 3));
+  WriteGzip(tmp / "b.gz", lines(3, 6));
+  const std::string a = doppel_test::ReadFile(tmp / "a.gz"), b = doppel_test::ReadFile(tmp / "b.gz");
+  struct Case {
+    std::string name, bytes;
+    size_t docs;
+    std::string error;  // empty: none
+  };
+  std::string damaged = b;
+  damaged[0] = 'X';
+  damaged[1] = 'X';
+  for (const Case& c : {Case{"two.jsonl.gz", a + b, 6, ""}, Case{"padded.jsonl.gz", a + b + std::string(512, '\0'), 6, ""},
+                        Case{"damaged.jsonl.gz", a + damaged, 3, "bytes after the end of gzip member 1 (at compressed byte " +
+                                                                    std::to_string(a.size()) + ") are not gzip"},
+                        Case{"garbage.jsonl.gz", a + b + "trailing", 6, "are not gzip"},
+                        Case{"padded-garbage.jsonl.gz", a + std::string(8, '\0') + b, 3, "are not gzip"}}) {
+    INFO(c.name);
+    WriteFile(tmp / c.name, c.bytes);
+    auto reader = OpenReader({tmp / c.name});
+    const auto steps = ReadAll(reader.get());
+    size_t errors = 0;
+    for (const auto& s : steps) {
+      if (s.kind != Step::kError) continue;
+      ++errors;
+      INFO(s.status.ToString());
+      CHECK(Contains(s.status.message(), c.name));
+      CHECK(Contains(s.status.message(), c.error));
+    }
+    CHECK(errors == (c.error.empty() ? 0 : 1));
+    CHECK(DocsOnly(steps).size() == c.docs);
+  }
+}
+
+TEST_CASE("reader: the lines before damage inside a gzip stream are read before its error", "[reader]") {
+  TempDir tmp;
+  std::string data;
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 800; ++i) {
+    data += "{\"id\":\"d" + std::to_string(i) + "\",\"text\":\"" + doppel_test::RandomWords(rng, 40) + "\"}\n";
+  }
+  WriteGzip(tmp / "full.jsonl.gz", data);
+  std::string gz = doppel_test::ReadFile(tmp / "full.jsonl.gz");
+  REQUIRE(gz.size() > 40000);  // more than one read of the compressed file
+  for (size_t i = 0; i < 16; ++i) gz[gz.size() * 3 / 4 + i] ^= 0x5a;
+  WriteFile(tmp / "bad.jsonl.gz", gz);
+  auto reader = OpenReader({tmp / "bad.jsonl.gz"});
+  const auto steps = ReadAll(reader.get());
+  size_t errors = 0;
+  for (const auto& s : steps) {
+    if (s.kind != Step::kError) continue;
+    ++errors;
+    INFO(s.status.ToString());
+    CHECK(Contains(s.status.message(), "bad.jsonl.gz"));
+  }
+  CHECK(errors >= 1);
+  // Damage three quarters in: well over half of the lines come before it.
+  CHECK(DocsOnly(steps).size() > 400);
+  CHECK(DocsOnly(steps).size() < 800);
+}
+
 TEST_CASE("reader: a .gz file that is not gzip is an error", "[reader]") {
   TempDir tmp;
   const std::string path = tmp / "plain.jsonl.gz";

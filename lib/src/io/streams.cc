@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "doppel/format.h"
 #include "doppel/language.h"
@@ -45,37 +46,87 @@ class PlainSource final : public ByteSource {
   uint64_t consumed_ = 0;
 };
 
+// gzip read member by member with inflate: a file of several members (concatenated gzip files)
+// is read whole, and bytes after a member that are neither another member nor zero padding are
+// an error (zlib's gzread ignores them, silently losing what a damaged member hid). An error
+// comes after the bytes decoded before it, so the lines before it are read.
 class GzipSource final : public ByteSource {
  public:
-  GzipSource(gzFile f, std::string path) : f_(f), path_(std::move(path)) {}
-  ~GzipSource() override { gzclose(f_); }
-  Result<size_t> Read(char* buf, size_t n) override {
-    const int r = gzread(f_, buf, static_cast<unsigned>(std::min<size_t>(n, 1 << 30)));
-    int err = Z_OK;
-    const char* msg = gzerror(f_, &err);
-    if (r < 0) {
-      return Status::InvalidArgument(path_ + ": gzip stream is corrupt (" +
-                                     std::string(msg ? msg : "?") + ")");
-    }
-    // zlib reads a file without a gzip header as it is; a name ending in .gz promises gzip.
-    if (r > 0 && gzdirect(f_)) {
-      return Status::InvalidArgument(path_ + ": not in gzip format (the name ends in .gz)");
-    }
-    // The input ended inside a gzip stream: cut off, even where the cut falls between lines. The
-    // bytes decoded before the cut come with the error; they are returned first.
-    if (err == Z_BUF_ERROR && (r == 0 || truncated_)) {
-      return Status::InvalidArgument(path_ + ": gzip stream is truncated (after " +
-                                     std::to_string(gzoffset(f_)) + " compressed bytes)");
-    }
-    truncated_ = err == Z_BUF_ERROR;
-    return static_cast<size_t>(r);
+  GzipSource(std::FILE* f, std::string path) : f_(f), path_(std::move(path)), in_buf_(1 << 16) {
+    started_ = inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK;  // a gzip header and trailer only
   }
-  uint64_t consumed() const override { return static_cast<uint64_t>(gzoffset(f_)); }
+  ~GzipSource() override {
+    if (started_) inflateEnd(&z_);
+    std::fclose(f_);
+  }
+  Result<size_t> Read(char* buf, size_t n) override {
+    if (!pending_.ok()) return pending_;
+    if (!started_) return Status::ResourceExhausted(path_ + ": zlib could not start");
+    z_.next_out = reinterpret_cast<Bytef*>(buf);
+    z_.avail_out = static_cast<uInt>(std::min<size_t>(n, 1 << 30));
+    const uInt wanted = z_.avail_out;
+    auto fail = [&](Status s) -> Result<size_t> {
+      pending_ = std::move(s);
+      if (z_.avail_out < wanted) return static_cast<size_t>(wanted - z_.avail_out);
+      return pending_;
+    };
+    while (z_.avail_out > 0) {
+      if (z_.avail_in == 0) {
+        const size_t r = std::fread(in_buf_.data(), 1, in_buf_.size(), f_);
+        if (r == 0) {
+          if (std::ferror(f_)) return fail(Status::IOError(path_ + ": read error"));
+          if (in_member_) {
+            return fail(Status::InvalidArgument(path_ + ": gzip stream is truncated (after " +
+                                                std::to_string(consumed()) + " compressed bytes)"));
+          }
+          break;
+        }
+        read_ += r;
+        z_.next_in = reinterpret_cast<Bytef*>(in_buf_.data());
+        z_.avail_in = static_cast<uInt>(r);
+      }
+      if (!in_member_) {
+        // Between members: zero padding (after one), another member, or bytes that are not gzip.
+        if (members_ > 0 && z_.next_in[0] == 0) {
+          ++z_.next_in;
+          --z_.avail_in;
+          padded_ = true;
+          continue;
+        }
+        if (z_.next_in[0] != 0x1f || padded_) {
+          if (members_ == 0) return fail(Status::InvalidArgument(path_ + ": not in gzip format (the name ends in .gz)"));
+          return fail(Status::InvalidArgument(path_ + ": bytes after the end of gzip member " +
+                                              std::to_string(members_) + " (at compressed byte " +
+                                              std::to_string(consumed()) + ") are not gzip"));
+        }
+        in_member_ = true;
+      }
+      const int ret = inflate(&z_, Z_NO_FLUSH);
+      if (ret == Z_STREAM_END) {
+        in_member_ = false;
+        ++members_;
+        inflateReset(&z_);
+      } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+        return fail(Status::InvalidArgument(path_ + ": gzip stream is corrupt (" +
+                                            std::string(z_.msg != nullptr ? z_.msg : zError(ret)) +
+                                            ", near compressed byte " + std::to_string(consumed()) + ")"));
+      }
+    }
+    return static_cast<size_t>(wanted - z_.avail_out);
+  }
+  uint64_t consumed() const override { return read_ - z_.avail_in; }
 
  private:
-  gzFile f_;
+  std::FILE* f_;
   std::string path_;
-  bool truncated_ = false;  // the last read ended at a cut: the next one reports it
+  std::vector<char> in_buf_;
+  z_stream z_{};
+  bool started_ = false;
+  bool in_member_ = false;  // inside a member (its header read or begun)
+  bool padded_ = false;     // zero bytes followed the last member
+  uint64_t members_ = 0;    // members read to their end
+  uint64_t read_ = 0;       // compressed bytes read from the file
+  Status pending_;          // an error reported after the bytes decoded before it
 };
 
 class ZstdSource final : public ByteSource {
@@ -124,14 +175,9 @@ class ZstdSource final : public ByteSource {
 
 Result<std::unique_ptr<ByteSource>> OpenSourceImpl(const std::string& path) {
   if (path == "-") return std::unique_ptr<ByteSource>(std::make_unique<PlainSource>(stdin, "<stdin>", false));
-  if (HasSuffix(path, ".gz")) {
-    gzFile f = gzopen(path.c_str(), "rb");
-    if (f == nullptr) return Status::NotFound(path + ": " + std::strerror(errno));
-    gzbuffer(f, 1 << 18);
-    return std::unique_ptr<ByteSource>(std::make_unique<GzipSource>(f, path));
-  }
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return Status::NotFound(path + ": " + std::strerror(errno));
+  if (HasSuffix(path, ".gz")) return std::unique_ptr<ByteSource>(std::make_unique<GzipSource>(f, path));
   if (HasSuffix(path, ".zst")) {
     return std::unique_ptr<ByteSource>(std::make_unique<ZstdSource>(f, path));
   }
