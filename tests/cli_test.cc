@@ -667,6 +667,27 @@ TEST_CASE("cli: building with another shingle size on an existing index names bo
   CHECK(Index("verify --index " + Quote(dir)).exit_code == 0);
 }
 
+TEST_CASE("cli: a JSON line with empty text is refused and does not replace the document of its name", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  WriteFile(tmp / "a.jsonl", "{\"id\":\"a\",\"text\":\"The lighthouse keeper counted the ships that passed the rocks at night.\"}\n");
+  REQUIRE(Index("build --index " + Quote(dir) + " " + Quote(tmp / "a.jsonl")).exit_code == 0);
+  WriteFile(tmp / "answer.txt", "The lighthouse keeper counted the ships that passed the rocks at night.\n");
+  const CommandResult before = Filter("check --index " + Quote(dir) + " " + Quote(tmp / "answer.txt"));
+  REQUIRE(before.exit_code == 1);  // flagged
+  for (const std::string& text : {std::string(""), std::string(" \\n\\t ")}) {
+    WriteFile(tmp / "empty.jsonl", "{\"id\":\"a\",\"text\":\"" + text + "\"}\n");
+    const CommandResult add = Index("add --index " + Quote(dir) + " " + Quote(tmp / "empty.jsonl"));
+    INFO(Describe(add));
+    CHECK(add.exit_code == 2);
+    CHECK(Contains(add.err, "empty.jsonl:1"));
+    CHECK(Contains(add.err, "has no text"));
+    const CommandResult after = Filter("check --index " + Quote(dir) + " " + Quote(tmp / "answer.txt"));
+    CHECK(after.exit_code == 1);  // the document is still there
+    CHECK(after.out == before.out);
+  }
+}
+
 TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the rest indexed",
           "[cli]") {
   TempDir tmp;
