@@ -285,7 +285,7 @@ int RunCheck(const Flags& f) {
 struct ServeFlags {
   std::string listen = "127.0.0.1:8080", token_file;
   bool quiet = false;
-  int64_t timeout_ms = 5000, session_ttl_s = 300, refresh_ms = 1000;
+  int64_t timeout_ms = 5000, body_timeout_ms = 10000, session_ttl_s = 300, refresh_ms = 1000;
   ServerOptions server;
 };
 
@@ -320,6 +320,7 @@ int RunServe(const Flags& f, ServeFlags& sf) {
     so.token = t;
   }
   so.request_timeout = std::chrono::milliseconds(sf.timeout_ms);
+  so.body_timeout = std::chrono::milliseconds(sf.body_timeout_ms);
   so.session_ttl = std::chrono::seconds(sf.session_ttl_s);
   so.refresh_interval = std::chrono::milliseconds(sf.refresh_ms);
   so.access_log = sf.quiet ? nullptr : stderr;
@@ -622,6 +623,9 @@ int main(int argc, char** argv) {
                     "Threads serving connections (each open keep-alive connection holds one)")->capture_default_str();
   serve->add_option("--max-body-bytes", sf.server.max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();
   serve->add_option("--request-timeout-ms", sf.timeout_ms, "A check not done by then gets 503")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600000}))->capture_default_str();
+  serve->add_option("--body-timeout-ms", sf.body_timeout_ms,
+                    "A request body not all arrived by then gets 408 and its connection is closed")
       ->check(CLI::Range(int64_t{1}, int64_t{3600000}))->capture_default_str();
   serve->add_option("--max-sessions", sf.server.max_sessions, "Streaming sessions open at once (503 beyond)")->capture_default_str();
   serve->add_option("--max-session-bytes", sf.server.max_session_bytes, "Largest streamed answer (413 beyond)")->capture_default_str();

@@ -3,6 +3,10 @@
 #include <httplib.h>
 #include <simdjson.h>
 #include <strings.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <array>
 #include <cinttypes>
@@ -44,6 +48,7 @@ std::string_view HttpCodeName(int status) {
     case 401: return "unauthorized";
     case 404: return "not_found";
     case 405: return "method_not_allowed";
+    case 408: return "request_timeout";
     case 413: return "payload_too_large";
     case 415: return "unsupported_media_type";
     case 503: return "unavailable";
@@ -68,6 +73,22 @@ void SetError(httplib::Response& res, const Status& s) {
   SetError(res, HttpStatusFor(s), s.message(), s.code() == Status::Code::kUnavailable);
 }
 
+// Sends the response, then closes the connection: after a request whose body was not read to
+// its end, what follows on the connection cannot be told from another request. httplib keeps a
+// connection open whatever a handler's "Connection: close" says, but closes it when a content
+// provider fails: this one writes the whole body first.
+void CloseAfterResponse(httplib::Response& res) {
+  res.set_header("Connection", "close");
+  auto body = std::make_shared<const std::string>(std::move(res.body));
+  res.body.clear();
+  const std::string type = res.get_header_value("Content-Type");
+  res.headers.erase("Content-Type");  // set again with the provider
+  res.set_content_provider(body->size(), type, [body](size_t offset, size_t length, httplib::DataSink& sink) {
+    sink.write(body->data() + offset, length);
+    return false;  // the connection ends here
+  });
+}
+
 // Reads a request body through httplib's content reader, so that one limit holds however the
 // body comes: with a length, chunked, or compressed (counted once decompressed), and whatever
 // its content type (httplib caps the form-encoded bodies it reads itself at 8 KB, and curl -d
@@ -75,14 +96,14 @@ void SetError(httplib::Response& res, const Status& s) {
 // length over the limit is skipped by httplib itself, as payload_max_length): bytes left unread
 // would be taken for the connection's next request.
 bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
-              size_t limit, std::string* body) {
+              size_t limit, Clock::time_point deadline, std::string* body) {
   body->clear();
   // The framing first (RFC 9112, section 6): a body is read only by the length it declares,
   // a length that is not one or two lengths that differ refuse it (a proxy might read another
   // request there), and a request with neither a length nor chunks has no body.
   auto refuse = [&](int status, const std::string& why) {
-    res.set_header("Connection", "close");  // the body, unread, cannot be told from what follows
     SetError(res, status, why);
+    CloseAfterResponse(res);  // the body, unread, cannot be told from what follows
     return false;
   };
   const size_t lengths = req.get_header_value_count("Content-Length");
@@ -102,8 +123,13 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
       return refuse(415, "Content-Encoding \"" + enc + "\" is not read: send the body as is, or as gzip or deflate");
     }
   }
-  bool over = false;
+  bool over = false, late = false;
   auto take = [&](const char* data, size_t n) {
+    // A body that arrives slower than a check may take holds a connection thread: cut off.
+    if (Clock::now() > deadline) {
+      late = true;
+      return false;
+    }
     if (over || n > limit - body->size()) {
       over = true;
       body->clear();
@@ -123,14 +149,39 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
     ok = reader(take);
   }
   if (ok && !over) return true;
-  if (over || res.status == 413) {
+  if (late) {
+    SetError(res, 408, "the request body did not arrive within the server's time limit for a body");
+    CloseAfterResponse(res);
+  } else if (over || res.status == 413) {
     SetError(res, 413, "the request body is larger than the server's limit of " + std::to_string(limit) + " bytes");
   } else {
-    res.set_header("Connection", "close");
     SetError(res, 400, "the request body could not be read (cut short, or its chunks or compression are malformed)");
+    CloseAfterResponse(res);
   }
   return false;
 }
+
+// The connection thread's JSON parser, for one request. A parser grown for a large body is let
+// go when the request ends: each of the connection threads keeping the parser of the largest
+// body it had read (8 MB bodies, valid or not) held gigabytes that were never used again.
+class RequestParser {
+ public:
+  RequestParser() : parser_(ThreadParser()) {}
+  ~RequestParser() {
+    if (parser_.capacity() > kKeptCapacity) parser_ = simdjson::dom::parser();
+  }
+  RequestParser(const RequestParser&) = delete;
+  RequestParser& operator=(const RequestParser&) = delete;
+  simdjson::dom::parser* get() { return &parser_; }
+
+ private:
+  static constexpr size_t kKeptCapacity = size_t{1} << 20;
+  static simdjson::dom::parser& ThreadParser() {
+    thread_local simdjson::dom::parser parser;
+    return parser;
+  }
+  simdjson::dom::parser& parser_;
+};
 
 std::string NoSession(const std::string& id) { return "no session " + id + " (closed or expired)"; }
 
@@ -141,7 +192,7 @@ constexpr const char* kNoRequestPolicy =
 enum Route : size_t { kCheck, kSessionOpen, kSessionAppend, kSessionClose, kHealth, kMetrics, kOther, kRoutes };
 constexpr std::array<const char*, kRoutes> kRouteNames = {
     "check", "session_open", "session_append", "session_close", "healthz", "metrics", "other"};
-constexpr std::array<int, 11> kStatuses = {200, 201, 400, 401, 404, 405, 413, 415, 500, 503, 0};  // 0: other
+constexpr std::array<int, 12> kStatuses = {200, 201, 400, 401, 404, 405, 408, 413, 415, 500, 503, 0};  // 0: other
 // Check latency buckets, seconds (Prometheus `le` bounds).
 constexpr std::array<double, 13> kBuckets = {0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                              0.05, 0.1, 0.25, 0.5, 1, 2.5};
@@ -419,9 +470,10 @@ Server::Server(std::shared_ptr<Filter> filter, ServerOptions options)
   // SO_REUSEADDR only: a restart binds while old connections linger in TIME_WAIT, but a port
   // another server listens on is refused (httplib's default, SO_REUSEPORT, lets a second server
   // bind it too and the kernel splits the connections between them).
-  http_->set_socket_options([](int sock) {
+  http_->set_socket_options([this](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd_ = sock;
   });
   Routes();
 }
@@ -440,6 +492,12 @@ Status Server::Bind() {
       return Status::Unavailable("cannot bind to " + options_.host + ":" + std::to_string(options_.port));
     }
     port_ = options_.port;
+  }
+  // httplib listens with a backlog of 5: a burst of clients connecting at once overflowed it and
+  // had their connections reset. Listening again on the same socket sets the kernel's maximum.
+  if (listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) != 0) {
+    return Status::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(port_) + ": " +
+                               std::strerror(errno));
   }
   return Status::OK();
 }
@@ -532,7 +590,7 @@ void Server::Routes() {
   // over the limit, 400 unreadable request), leaving the handlers' own error bodies alone.
   http.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (!res.body.empty() || res.content_provider_) return httplib::Server::HandlerResponse::Unhandled;  // a handler's
     std::string message;
     // A known path with another method: 405 naming the methods it takes.
     static const std::regex kSession(R"(/v1/sessions/[0-9a-f]{1,64})"), kAppend(R"(/v1/sessions/[0-9a-f]{1,64}/append)");
@@ -552,6 +610,8 @@ void Server::Routes() {
       default: message = "the request could not be served"; break;
     }
     SetError(res, res.status, message);
+    // A request httplib refused or routed nowhere may have a body no handler read.
+    CloseAfterResponse(res);
     return httplib::Server::HandlerResponse::Handled;
   }));
 
@@ -592,7 +652,7 @@ void Server::Routes() {
       }
     }
     std::fprintf(opt.access_log, "%s %s %s %s %d %zu %lldus%s%s\n", when, req.remote_addr.c_str(),
-                 req.method.c_str(), path.c_str(), res.status, res.body.size(),
+                 req.method.c_str(), path.c_str(), res.status, res.body.empty() ? res.content_length_ : res.body.size(),
                  static_cast<long long>(micros), action.empty() ? "" : " action=", action.c_str());
   });
 
@@ -606,11 +666,11 @@ void Server::Routes() {
   http.Post("/v1/check", [this, st, observe](const httplib::Request& req, httplib::Response& res,
                                        const httplib::ContentReader& content) {
     std::string body_in;
-    if (!ReadBody(req, res, content, options_.max_body_bytes, &body_in)) return;
+    if (!ReadBody(req, res, content, options_.max_body_bytes, request_start + options_.body_timeout, &body_in)) return;
     const Clock::time_point start = Clock::now();
-    thread_local simdjson::dom::parser parser;
+    RequestParser parser;
     CheckBody f;
-    if (Status s = DecodeCheckBody(body_in, filter_->options(), true, &parser, &f); !s.ok()) {
+    if (Status s = DecodeCheckBody(body_in, filter_->options(), true, parser.get(), &f); !s.ok()) {
       return SetError(res, s);
     }
     if (f.policy && !options_.request_policy) return SetError(res, 400, kNoRequestPolicy);
@@ -634,10 +694,10 @@ void Server::Routes() {
   http.Post("/v1/sessions", [this, st](const httplib::Request& req, httplib::Response& res,
                                        const httplib::ContentReader& content) {
     std::string body_in;
-    if (!ReadBody(req, res, content, options_.max_body_bytes, &body_in)) return;
-    thread_local simdjson::dom::parser parser;
+    if (!ReadBody(req, res, content, options_.max_body_bytes, request_start + options_.body_timeout, &body_in)) return;
+    RequestParser parser;
     CheckBody f;
-    if (Status s = DecodeCheckBody(body_in, filter_->options(), false, &parser, &f); !s.ok()) {
+    if (Status s = DecodeCheckBody(body_in, filter_->options(), false, parser.get(), &f); !s.ok()) {
       return SetError(res, s);
     }
     if (f.policy && !options_.request_policy) return SetError(res, 400, kNoRequestPolicy);
@@ -690,12 +750,12 @@ void Server::Routes() {
             [this, st, observe, session_body](const httplib::Request& req, httplib::Response& res,
                                               const httplib::ContentReader& content) {
     std::string body_in;
-    if (!ReadBody(req, res, content, options_.max_body_bytes, &body_in)) return;
+    if (!ReadBody(req, res, content, options_.max_body_bytes, request_start + options_.body_timeout, &body_in)) return;
     const Clock::time_point start = Clock::now();
     const std::string id = req.matches[1];
-    thread_local simdjson::dom::parser parser;
+    RequestParser parser;
     CheckBody f;
-    if (Status s = DecodeCheckBody(body_in, filter_->options(), true, &parser, &f); !s.ok()) {
+    if (Status s = DecodeCheckBody(body_in, filter_->options(), true, parser.get(), &f); !s.ok()) {
       return SetError(res, s);
     }
     if (f.policy || !f.language.empty() || f.kind != Kind::kText) {
@@ -718,7 +778,7 @@ void Server::Routes() {
               [this, st, observe, session_body](const httplib::Request& req, httplib::Response& res,
                                               const httplib::ContentReader& content) {
     std::string body_in;
-    if (!ReadBody(req, res, content, options_.max_body_bytes, &body_in)) return;
+    if (!ReadBody(req, res, content, options_.max_body_bytes, request_start + options_.body_timeout, &body_in)) return;
     const Clock::time_point start = Clock::now();
     const std::string id = req.matches[1];
     auto entry = st->FindSession(id);

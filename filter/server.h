@@ -69,6 +69,9 @@ struct ServerOptions {
   size_t max_body_bytes = size_t{8} << 20;
   // A request whose check is not done by then (including the wait for a worker) gets 503.
   std::chrono::milliseconds request_timeout{5000};
+  // A request body not all arrived by then (from the request's headers) gets 408 and the
+  // connection is closed: a client trickling its body would hold a connection thread forever.
+  std::chrono::milliseconds body_timeout{10000};
   // Streaming sessions: at most this many open (503 beyond), each answer at most
   // max_session_bytes (413 beyond), closed after session_ttl without an append.
   size_t max_sessions = 256;
@@ -111,6 +114,7 @@ class Server {
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<State> state_;
   int port_ = 0;
+  int listen_fd_ = -1;  // the listening socket, once made
   std::thread refresher_;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

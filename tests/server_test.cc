@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -816,6 +817,94 @@ TEST_CASE("serve: an idle session expires while one in use stays open", "[serve]
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(Json(r->body).Int("total_bytes") > 0);
+}
+
+TEST_CASE("serve: what follows a body the server did not read is never taken for a request", "[serve]") {
+  // A refused body (a length that is not one, an encoding not read) or a request no route
+  // takes is answered, and the connection then closed: the bytes after it, here a request of
+  // their own sent in the same write, are never served.
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  TestServer srv(dir / "index", ServerOptions{});
+  const std::string next = "GET /v1/smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const std::string length = std::to_string(next.size());
+  for (const auto& [head, status] : std::vector<std::pair<std::string, std::string>>{
+           {"POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Encoding: br\r\nContent-Length: " + length, "415"},
+           {"POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1x", "400"},
+           {"POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: " + length, "400"},
+           {"PUT /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + length, "405"},
+           {"POST /v1/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + length, "404"}}) {
+    const std::string replies = RawExchange(srv.port(), head + "\r\n\r\n" + next);
+    INFO(head << "\n" << replies);
+    CHECK(replies.rfind("HTTP/1.1 " + status, 0) == 0);
+    CHECK(replies.find("HTTP/1.1 ", 1) == std::string::npos);  // one response, then the end
+    CHECK(Contains(replies, "Connection: close"));
+    CHECK(Contains(replies, "\"code\":"));
+    CHECK(!Contains(replies, "smuggled"));
+  }
+  // A good request keeps its connection.
+  auto c = srv.Client();
+  c.set_keep_alive(true);
+  for (int i = 0; i < 3; ++i) {
+    auto r = PostJson(c, "/v1/check", Body({{"text", "a few words of new text"}}));
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->get_header_value("Connection") != "close");
+  }
+}
+
+TEST_CASE("serve: a body slower than the body time limit is cut off with 408", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions o;
+  o.body_timeout = std::chrono::milliseconds(1000);
+  TestServer srv(dir / "index", o);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(srv.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const std::string head = "POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{";
+  REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+  // One byte every 200 ms (no read waits long), for at most 8 s.
+  std::string reply;
+  for (int i = 0; i < 40 && reply.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::send(fd, " ", 1, MSG_NOSIGNAL);
+    char buf[4096];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) reply.assign(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  INFO(reply);
+  CHECK(reply.rfind("HTTP/1.1 408", 0) == 0);
+  CHECK(Contains(reply, "did not arrive within the server's time limit for a body"));
+}
+
+TEST_CASE("serve: the listening socket's backlog is the system's, not 5", "[serve]") {
+  // A burst of clients connecting at once overflowed a backlog of 5 (their connections reset).
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  TestServer srv(dir / "index", ServerOptions{});
+  int backlog = -1;
+  for (int fd = 3; fd < 4096 && backlog < 0; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening == 0) continue;
+    sockaddr_in a{};
+    socklen_t alen = sizeof a;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &alen) != 0 || a.sin_family != AF_INET ||
+        ntohs(a.sin_port) != srv.port()) {
+      continue;
+    }
+    tcp_info info{};
+    socklen_t ilen = sizeof info;
+    REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &ilen) == 0);
+    backlog = static_cast<int>(info.tcpi_sacked);  // a listening socket's maximum backlog
+  }
+  CHECK(backlog >= 128);
 }
 
 TEST_CASE("serve: every error status has a JSON body", "[serve]") {
