@@ -205,9 +205,28 @@ int RunRemove(const Flags& f, const std::vector<std::string>& names) {
   IndexOptions io;
   auto index = Index::Open(f.index, io);
   if (!index.ok()) return Fail(index.status());
+  // The names not in the index, each named (a typo, or a path spelled otherwise than when added).
+  // A path names the document as a build names its file ("./corpus/a" is "corpus/a").
+  std::vector<std::string> absent, named;
+  for (const std::string& name : names) {
+    auto id = (*index)->FindName(name);
+    if (!id.ok()) return Fail(id.status());
+    if (id->has_value()) {
+      named.push_back(name);
+      continue;
+    }
+    const std::string normal = NormalPath(name);
+    auto normal_id = normal != name ? (*index)->FindName(normal) : id;
+    if (!normal_id.ok()) return Fail(normal_id.status());
+    (normal_id->has_value() ? named : absent).push_back(normal_id->has_value() ? normal : name);
+  }
   uint64_t removed = 0, missing = 0;
-  Status s = (*index)->Remove(names, &removed, &missing);
+  Status s = (*index)->Remove(named, &removed, &missing);
   if (!s.ok()) return Fail(s);
+  for (const std::string& name : absent) {
+    std::fprintf(stderr, "doppel-index: not in the index: %s\n", name.c_str());
+  }
+  missing += absent.size();
   std::fprintf(stderr, "doppel-index: removed %llu documents; %llu names not in the index\n",
                static_cast<unsigned long long>(removed), static_cast<unsigned long long>(missing));
   return missing > 0 ? 1 : 0;  // a name not found (a typo?) is not a silent success

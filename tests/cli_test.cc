@@ -667,6 +667,30 @@ TEST_CASE("cli: building with another shingle size on an existing index names bo
   CHECK(Index("verify --index " + Quote(dir)).exit_code == 0);
 }
 
+TEST_CASE("cli: a file keeps its name however its path is spelled, and remove names what it did not find", "[cli]") {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp / "corpus/sub");
+  WriteFile(tmp / "corpus/a.txt", "The lighthouse keeper counted the ships that passed the rocks at night.\n");
+  WriteFile(tmp / "corpus/sub/b.txt", "A second document about owls that hunt over the fields at dusk.\n");
+  const std::string in = "cd " + Quote(tmp.path().string()) + " && " + Quote(kIndexBin) + " ";
+  const CommandResult build = Run(in + "build --index idx corpus");
+  INFO(Describe(build));
+  REQUIRE(build.exit_code == 0);
+  for (const std::string& spelling : {"./corpus", "corpus/", "corpus//", "corpus/sub/../"}) {
+    const CommandResult again = Run(in + "add --index idx " + Quote(spelling));
+    INFO(spelling << "\n" << Describe(again));
+    CHECK(again.exit_code == 0);
+    CHECK(Contains(again.err, "2 unchanged"));
+  }
+  CHECK(JsonNumber(Run(in + "stats --index idx").out, "documents") == 2);
+  const CommandResult rm = Run(in + "remove --index idx ./corpus/sub/b.txt corpus/nope.txt");
+  INFO(Describe(rm));
+  CHECK(rm.exit_code == 1);
+  CHECK(Contains(rm.err, "not in the index: corpus/nope.txt"));
+  CHECK(Contains(rm.err, "removed 1 documents; 1 names not in the index"));
+  CHECK(JsonNumber(Run(in + "stats --index idx").out, "documents") == 1);
+}
+
 TEST_CASE("cli: a JSON line with empty text is refused and does not replace the document of its name", "[cli]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

@@ -26,6 +26,11 @@
 
 namespace doppel {
 
+// The name a file read through `path` gets: the path as given, lexically normal ("./corpus/",
+// "corpus//a", "corpus/a/../a" name what "corpus" and "corpus/a" do; an absolute path stays
+// absolute). "-" stays.
+std::string NormalPath(const std::string& path);
+
 struct ReaderOptions {
   std::string text_field = "text";
   std::string id_field = "id";

@@ -45,6 +45,7 @@ Status Unreadable(const std::string& path, const std::error_code& ec) {
 
 using FileIds = std::set<std::pair<dev_t, ino_t>>;
 
+
 FileIds SkipDirIds(const ReaderOptions& o) {
   FileIds skip;
   for (const auto& d : o.skip_dirs) {
@@ -74,7 +75,7 @@ class Reader final : public DocumentReader {
  public:
   Reader(std::vector<std::string> inputs, ReaderOptions o, uint64_t total, FileIds skip)
       : o_(std::move(o)), total_(total), skip_dirs_(std::move(skip)) {
-    for (auto& i : inputs) pending_.push_back({std::move(i), true});
+    for (auto& i : inputs) pending_.push_back({NormalPath(i), true});
   }
   Result<bool> Next(Document* doc) override;
   uint64_t total_bytes() const override { return total_; }
@@ -130,7 +131,7 @@ Result<bool> Reader::Next(Document* doc) {
       for (const auto& e : fs::directory_iterator(p.path, ec)) {
         // Links inside a directory are not followed (as git and ripgrep do): they would index
         // the same file twice, or loop.
-        if (!e.is_symlink(ec)) children.push_back(e.path().string());
+        if (!e.is_symlink(ec)) children.push_back(NormalPath(e.path().string()));
       }
       if (ec) return Status::IOError(p.path + ": " + ec.message());
       std::sort(children.begin(), children.end());
@@ -212,6 +213,13 @@ Result<bool> Reader::ReadFile(const Pending& p, Document* doc) {
 }
 
 }  // namespace
+
+std::string NormalPath(const std::string& path) {
+  if (path.empty() || path == "-") return path;
+  std::string normal = fs::path(path).lexically_normal().string();
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  return normal.empty() ? path : normal;
+}
 
 std::string InputsState(const std::vector<std::string>& inputs, const ReaderOptions& options) {
   const FileIds skip = SkipDirIds(options);
