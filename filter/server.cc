@@ -50,6 +50,7 @@ std::string_view HttpCodeName(int status) {
     case 405: return "method_not_allowed";
     case 408: return "request_timeout";
     case 413: return "payload_too_large";
+    case 414: return "uri_too_long";
     case 415: return "unsupported_media_type";
     case 503: return "unavailable";
     default: return status >= 500 ? "internal" : "error";
@@ -289,6 +290,9 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
     } else if (key == "language" || key == "lang") {
       std::string_view lang;
       if (field.value.get_string().get(lang)) return Status::InvalidArgument("\"language\" must be a string");
+      if (lang.size() > 64 || std::any_of(lang.begin(), lang.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+        return Status::InvalidArgument("\"language\" must be a language name (at most 64 bytes, no control characters)");
+      }
       // An unknown name reads the answer with the generic code lexer (as the CLI's --lang).
       const Language* l = LookupLanguage(lang);
       f->language = l ? l->name : "";
@@ -572,6 +576,9 @@ void Server::Routes() {
 
   http.set_pre_routing_handler([st, &opt](const httplib::Request& req, httplib::Response& res) {
     request_start = Clock::now();
+    // Ranges are not served: httplib would cut a check's verdict (or an error) to a Range header
+    // into a 206. (The request is httplib's own, not const: it is handed on as const.)
+    const_cast<httplib::Request&>(req).ranges.clear();
     if (!opt.token.empty() && req.path.rfind("/v1/", 0) == 0) {
       const std::string auth = req.get_header_value("Authorization");
       const std::string_view prefix = "Bearer ";  // the scheme's name is case-insensitive (RFC 9110)
@@ -607,6 +614,7 @@ void Server::Routes() {
       case 404: message = "no route " + req.method + " " + req.path; break;
       case 405: message = req.path + " takes " + allow + ", not " + req.method; break;
       case 413: message = "the request body is larger than the server's limit"; break;
+      case 414: message = "the request's path is longer than the server reads"; break;
       default: message = "the request could not be served"; break;
     }
     SetError(res, res.status, message);

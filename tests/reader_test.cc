@@ -675,12 +675,12 @@ TEST_CASE("json: a syntax error is named by its byte and what was expected there
       {"{\n  \"a\": 1\n  \"b\": 2\n}", "at byte 13 (line 3, column 3): expected ',' or '}', found '\"'"},
       {"[\xff]", "at byte 1: expected a JSON value, found byte 0xFF"},
       // Well formed, but out of range of what the parser reads a number as.
-      {"{\"x\":1e400}", "at byte 5: expected a number a 64-bit integer or a double can hold, found 1e400"},
-      {"[0.5,10e308]", "at byte 5: expected a number a 64-bit integer or a double can hold, found 10e308"},
-      {"[-1e99999999999999999999]", "at byte 1: expected a number a 64-bit integer or a double can hold"},
-      {"[1e9223372036854775807]", "at byte 1: expected a number a 64-bit integer or a double can hold"},
-      {"[-2e308]", "at byte 1: expected a number a 64-bit integer or a double can hold, found -2e308"},
-      {"[123456789012345678901234567890]", "at byte 1: expected a number a 64-bit integer or a double can hold"},
+      {"{\"x\":1e400}", "at byte 5: expected a number that a 64-bit integer or a double can hold, found 1e400"},
+      {"[0.5,10e308]", "at byte 5: expected a number that a 64-bit integer or a double can hold, found 10e308"},
+      {"[-1e99999999999999999999]", "at byte 1: expected a number that a 64-bit integer or a double can hold"},
+      {"[1e9223372036854775807]", "at byte 1: expected a number that a 64-bit integer or a double can hold"},
+      {"[-2e308]", "at byte 1: expected a number that a 64-bit integer or a double can hold, found -2e308"},
+      {"[123456789012345678901234567890]", "at byte 1: expected a number that a 64-bit integer or a double can hold"},
       {"[-9223372036854775809]", "found -9223372036854775809"},
   };
   for (const auto& [json, expected] : cases) {

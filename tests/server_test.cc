@@ -853,6 +853,27 @@ TEST_CASE("serve: what follows a body the server did not read is never taken for
   }
 }
 
+TEST_CASE("serve: a Range header is not served, and a language must be a name", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  TestServer srv(dir / "index", ServerOptions{});
+  auto c = srv.Client();
+  const httplib::Headers range = {{"Range", "bytes=0-5"}};
+  auto r = c.Post("/v1/check", range, Body({{"text", "a few words of new text"}}), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(Json(r->body).Str("action") == "allow");  // the whole verdict, not 6 bytes of it
+  r = c.Post("/v1/check", range, R"({"text": 1})", "application/json");
+  REQUIRE(r);
+  INFO(r->body);
+  CHECK(r->status == 400);
+  CHECK(Json(r->body).Str("message") == "\"text\" must be a string");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": "x = 1", "language": "py\u0000"})"), 400, "must be a language name");
+  ExpectError(PostJson(c, "/v1/check", Body({{"text", "x = 1"}, {"language", std::string(100, 'p')}})), 400,
+              "must be a language name");
+  ExpectError(c.Get("/v1/" + std::string(100 * 1024, 'a')), 414, "path is longer than the server reads");
+}
+
 TEST_CASE("serve: a body slower than the body time limit is cut off with 408", "[serve]") {
   TempDir dir;
   BuildServiceIndex(dir / "index");

@@ -289,7 +289,7 @@ class SyntaxFinder {
     }
     if (!held) {
       i_ = start;
-      return Fail("a number a 64-bit integer or a double can hold", number.size() > 40 ? number.substr(0, 40) + "..." : number);
+      return Fail("a number that a 64-bit integer or a double can hold", number.size() > 40 ? number.substr(0, 40) + "..." : number);
     }
     return true;
   }
