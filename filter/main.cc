@@ -648,10 +648,10 @@ int main(int argc, char** argv) {
   scan->add_option("inputs", scf.inputs, "Files, directories (code by extension) and JSON Lines (.jsonl, .gz, .zst)")->required();
   scan->add_option("--fail-on", scf.fail_on,
                    "Exit 1 when more than N documents are flagged, or any could not be checked (for CI gates)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 62));  // (NonNegativeNumber names a 300-digit maximum)
   scan->add_option("--threads", scf.threads, "Worker threads (0 = all cores)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 1 << 16));
   scan->add_option("--on-error", scf.on_error, "Unreadable documents: 'skip' reports them and goes on, 'fail' stops")
       ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
   scan->add_option("--text-field", scf.text_field, "JSONL field holding the text")->capture_default_str();

@@ -548,7 +548,7 @@ int main(int argc, char** argv) {
   add_input_flags(build);
   build->add_option("--shards", f.shards,
                     "Build a sharded index of N shards (by document name), one task per shard")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1u, 1u << 20));
   build->add_option("--rank", f.rank, "With --shards: build only this shard (what executors run)");
   add_exec_flags(build);
   build->add_option("--spill-memory", f.spill_memory,
