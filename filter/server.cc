@@ -193,7 +193,7 @@ constexpr const char* kNoRequestPolicy =
 enum Route : size_t { kCheck, kSessionOpen, kSessionAppend, kSessionClose, kHealth, kMetrics, kOther, kRoutes };
 constexpr std::array<const char*, kRoutes> kRouteNames = {
     "check", "session_open", "session_append", "session_close", "healthz", "metrics", "other"};
-constexpr std::array<int, 12> kStatuses = {200, 201, 400, 401, 404, 405, 408, 413, 415, 500, 503, 0};  // 0: other
+constexpr std::array<int, 13> kStatuses = {200, 201, 400, 401, 404, 405, 408, 413, 414, 415, 500, 503, 0};  // 0: other
 // Check latency buckets, seconds (Prometheus `le` bounds).
 constexpr std::array<double, 13> kBuckets = {0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                              0.05, 0.1, 0.25, 0.5, 1, 2.5};
@@ -290,7 +290,7 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
     } else if (key == "language" || key == "lang") {
       std::string_view lang;
       if (field.value.get_string().get(lang)) return Status::InvalidArgument("\"language\" must be a string");
-      if (lang.size() > 64 || std::any_of(lang.begin(), lang.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+      if (lang.size() > 64 || std::any_of(lang.begin(), lang.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
         return Status::InvalidArgument("\"language\" must be a language name (at most 64 bytes, no control characters)");
       }
       // An unknown name reads the answer with the generic code lexer (as the CLI's --lang).
@@ -579,6 +579,16 @@ void Server::Routes() {
     // Ranges are not served: httplib would cut a check's verdict (or an error) to a Range header
     // into a 206. (The request is httplib's own, not const: it is handed on as const.)
     const_cast<httplib::Request&>(req).ranges.clear();
+    // GET and DELETE take no body, and their routes read none: one sent would be taken for the
+    // next request. (httplib writes no body for HEAD, so a HEAD's connection cannot be closed
+    // this way.)
+    if ((req.method == "GET" || req.method == "DELETE") &&
+        (req.has_header("Transfer-Encoding") ||
+         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0"))) {
+      SetError(res, 400, req.method + " takes no request body");
+      CloseAfterResponse(res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (!opt.token.empty() && req.path.rfind("/v1/", 0) == 0) {
       const std::string auth = req.get_header_value("Authorization");
       const std::string_view prefix = "Bearer ";  // the scheme's name is case-insensitive (RFC 9110)
@@ -587,6 +597,7 @@ void Server::Routes() {
         res.set_header("WWW-Authenticate", "Bearer");
         SetError(res, 401, auth.empty() ? "this server requires \"Authorization: Bearer <token>\""
                                         : "the bearer token is not valid");
+        CloseAfterResponse(res);  // its body was not read
         return httplib::Server::HandlerResponse::Handled;
       }
     }

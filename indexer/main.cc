@@ -215,10 +215,17 @@ int RunRemove(const Flags& f, const std::vector<std::string>& names) {
       named.push_back(name);
       continue;
     }
+    // Only a path that names a file or folder here is read as one (an id "docs/" is not "docs").
     const std::string normal = NormalPath(name);
-    auto normal_id = normal != name ? (*index)->FindName(normal) : id;
+    std::error_code ec;
+    auto normal_id = normal != name && std::filesystem::exists(name, ec) ? (*index)->FindName(normal) : id;
     if (!normal_id.ok()) return Fail(normal_id.status());
-    (normal_id->has_value() ? named : absent).push_back(normal_id->has_value() ? normal : name);
+    if (normal_id->has_value()) {
+      std::fprintf(stderr, "doppel-index: %s is the document %s\n", name.c_str(), normal.c_str());
+      named.push_back(normal);
+    } else {
+      absent.push_back(name);
+    }
   }
   uint64_t removed = 0, missing = 0;
   Status s = (*index)->Remove(named, &removed, &missing);
@@ -549,7 +556,8 @@ int main(int argc, char** argv) {
   build->add_option("--shards", f.shards,
                     "Build a sharded index of N shards (by document name), one task per shard")
       ->check(CLI::Range(1u, 1u << 20));
-  build->add_option("--rank", f.rank, "With --shards: build only this shard (what executors run)");
+  build->add_option("--rank", f.rank, "With --shards: build only this shard (what executors run)")
+      ->check(CLI::Range(0, 1 << 20));
   add_exec_flags(build);
   build->add_option("--spill-memory", f.spill_memory,
                     "Posting pairs a new index buffers before sorting them into a file (K, M, G)")

@@ -689,6 +689,31 @@ TEST_CASE("cli: a file keeps its name however its path is spelled, and remove na
   CHECK(Contains(rm.err, "not in the index: corpus/nope.txt"));
   CHECK(Contains(rm.err, "removed 1 documents; 1 names not in the index"));
   CHECK(JsonNumber(Run(in + "stats --index idx").out, "documents") == 1);
+  // An id is not a path: "docs/" does not remove the document "docs".
+  WriteFile(tmp / "ids.jsonl", "{\"id\":\"docs\",\"text\":\"Notes on the harbour's tides and the times the ferries leave.\"}\n");
+  REQUIRE(Run(in + "add --index idx ids.jsonl").exit_code == 0);
+  const CommandResult id = Run(in + "remove --index idx docs/");
+  INFO(Describe(id));
+  CHECK(id.exit_code == 1);
+  CHECK(Contains(id.err, "not in the index: docs/"));
+  CHECK(JsonNumber(Run(in + "stats --index idx").out, "documents") == 2);
+}
+
+TEST_CASE("cli: a file of only blanks is skipped in a directory as an empty file, and refused when named", "[cli]") {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp / "repo/pkg");
+  WriteFile(tmp / "repo/pkg/__init__.py", "\n");
+  WriteFile(tmp / "repo/pkg/blank.txt", " \t\r\n\f\n");
+  WriteFile(tmp / "repo/pkg/main.py", "def main(argv):\n    return sum(len(a) for a in argv if not a.startswith('-'))\n");
+  const CommandResult build = Index("build --index " + Quote(tmp / "idx") + " " + Quote(tmp / "repo"));
+  INFO(Describe(build));
+  CHECK(build.exit_code == 0);
+  CHECK(Contains(build.err, "1 added"));
+  CHECK(Contains(build.err, "skipped 0 binary and 2 empty files"));
+  const CommandResult named = Index("add --index " + Quote(tmp / "idx") + " " + Quote(tmp / "repo/pkg/__init__.py"));
+  INFO(Describe(named));
+  CHECK(named.exit_code == 2);
+  CHECK(Contains(named.err, "__init__.py: empty file (only blanks)"));
 }
 
 TEST_CASE("cli: a JSON line with empty text is refused and does not replace the document of its name", "[cli]") {

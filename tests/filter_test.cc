@@ -407,6 +407,14 @@ TEST_CASE("filter: protected prose quoted in a fence without a grammar's languag
   CHECK(m.action == Action::kRedact);
   CHECK_FALSE(Contains(m.output, half.substr(0, 60)));
   CHECK(Contains(m.output, "git log --oneline"));
+  // Redacted as code: whole lines, the marker a comment in the fence's language.
+  std::string bash = mixed;
+  bash.replace(bash.find("```\n"), 4, "```bash\n");
+  const Verdict b = CheckOk(*filter, bash);
+  INFO(b.output);
+  CHECK(b.action == Action::kRedact);
+  CHECK(Contains(b.output, "\n# [redacted: similar to " + kLicenses + "/GPL-3]\n"));
+  CHECK(Contains(b.output, "\nmkdir -p build && cd build"));
 }
 
 TEST_CASE("filter: redacted output replaces the quote with a marker", "[filter]") {

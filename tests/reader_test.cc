@@ -519,7 +519,10 @@ TEST_CASE("reader: gzip members are read one after another, and bytes after one 
                         Case{"damaged.jsonl.gz", a + damaged, 3, "bytes after the end of gzip member 1 (at compressed byte " +
                                                                     std::to_string(a.size()) + ") are not gzip"},
                         Case{"garbage.jsonl.gz", a + b + "trailing", 6, "are not gzip"},
-                        Case{"padded-garbage.jsonl.gz", a + std::string(8, '\0') + b, 3, "are not gzip"}}) {
+                        Case{"padded-garbage.jsonl.gz", a + std::string(8, '\0') + b, 3, "are not gzip"},
+                        Case{"other-magic.jsonl.gz", a + "\x1f" + "XYZ", 3, "are not gzip"},
+                        Case{"empty.jsonl.gz", "", 0, "not in gzip format (an empty file)"},
+                        Case{"not-gzip.jsonl.gz", "\x1f{\"id\":1}", 0, "not in gzip format"}}) {
     INFO(c.name);
     WriteFile(tmp / c.name, c.bytes);
     auto reader = OpenReader({tmp / c.name});
@@ -542,11 +545,11 @@ TEST_CASE("reader: the lines before damage inside a gzip stream are read before 
   std::string data;
   std::mt19937_64 rng(11);
   for (int i = 0; i < 800; ++i) {
-    data += "{\"id\":\"d" + std::to_string(i) + "\",\"text\":\"" + doppel_test::RandomWords(rng, 40) + "\"}\n";
+    data += "{\"id\":\"d" + std::to_string(i) + "\",\"text\":\"" + doppel_test::RandomWords(rng, 160) + "\"}\n";
   }
   WriteGzip(tmp / "full.jsonl.gz", data);
   std::string gz = doppel_test::ReadFile(tmp / "full.jsonl.gz");
-  REQUIRE(gz.size() > 40000);  // more than one read of the compressed file
+  REQUIRE(gz.size() > 4 * 65536);  // the damage comes after more than two reads of 64 KiB
   for (size_t i = 0; i < 16; ++i) gz[gz.size() * 3 / 4 + i] ^= 0x5a;
   WriteFile(tmp / "bad.jsonl.gz", gz);
   auto reader = OpenReader({tmp / "bad.jsonl.gz"});
@@ -591,10 +594,19 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
             "{\"id\":\"b\",\"text\":\"x\",\"kind\":\"poetry\"}\n"
             "{\"id\":\"k\",\"text\":\"fun f(x: Int) = x\",\"lang\":\"kotlin\"}\n"
             "{\"id\":\"m\",\"text\":\"# Title\",\"lang\":\"markdown\"}\n"
-            "{\"id\":\"e\",\"text\":\"words\",\"lang\":\"en\"}\n");
+            "{\"id\":\"e\",\"text\":\"words\",\"lang\":\"en\"}\n"
+            "{\"id\":\"pl\",\"text\":\"słowa\",\"lang\":\"pl\"}\n"
+            "{\"id\":\"sv\",\"text\":\"ord\",\"lang\":\"sv\"}\n"
+            "{\"id\":\"kt\",\"text\":\"words\",\"lang\":\"kotlin\",\"kind\":\"text\"}\n");
   auto reader = OpenReader({path});
   const auto steps = ReadAll(reader.get());
-  REQUIRE(steps.size() == 8);
+  REQUIRE(steps.size() == 11);
+  // Two letters name a human language ("pl" and "sv" are also tags of Perl and Verilog), and
+  // "kind": "text" keeps a document prose.
+  for (size_t i : {7, 8, 9}) {
+    REQUIRE(steps[i].kind == Step::kDoc);
+    CHECK(steps[i].doc.kind == Kind::kText);
+  }
   // A language without a grammar here is code for the generic lexer, as a check reads it;
   // Markdown and a human language stay prose.
   REQUIRE(steps[4].kind == Step::kDoc);
@@ -613,7 +625,7 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
   CHECK(steps[2].doc.kind == Kind::kText);
   REQUIRE(steps[3].kind == Step::kError);
   CHECK(Contains(steps[3].status.message(), "code.jsonl:4"));
-  CHECK(steps[7].kind == Step::kEnd);
+  CHECK(steps[10].kind == Step::kEnd);
 }
 
 TEST_CASE("reader: a lang or kind that is not a string is an error naming its line", "[reader]") {

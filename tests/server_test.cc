@@ -842,6 +842,26 @@ TEST_CASE("serve: what follows a body the server did not read is never taken for
     CHECK(Contains(replies, "\"code\":"));
     CHECK(!Contains(replies, "smuggled"));
   }
+  // A GET or DELETE with a body: 400, and closed.
+  for (const std::string method : {"GET /healthz", "DELETE /v1/sessions/0123abcd"}) {
+    const std::string replies = RawExchange(srv.port(), method + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + length +
+                                                            "\r\n\r\n" + next);
+    INFO(replies);
+    CHECK(replies.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(Contains(replies, "takes no request body"));
+    CHECK(replies.find("HTTP/1.1 ", 1) == std::string::npos);
+  }
+  // A request refused for its token: its body unread, the connection is closed too.
+  {
+    ServerOptions guarded;
+    guarded.token = "s3cret-token-value";
+    TestServer locked(dir / "index", guarded);
+    const std::string replies = RawExchange(locked.port(), "POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
+                                                               length + "\r\n\r\n" + next);
+    INFO(replies);
+    CHECK(replies.rfind("HTTP/1.1 401", 0) == 0);
+    CHECK(replies.find("HTTP/1.1 ", 1) == std::string::npos);
+  }
   // A good request keeps its connection.
   auto c = srv.Client();
   c.set_keep_alive(true);

@@ -76,9 +76,9 @@ Status BuildIndex(Index* index, DocumentReader* reader, const BuildOptions& opti
                 reader_done = true;
                 break;
               }
-              // An empty document (a JSON line's "text": "") is refused as an empty file is: it
-              // would silently replace the document of its name with nothing.
-              if (d.text.find_first_not_of(" \t\r\n") == std::string::npos) {
+              // An empty document (a JSON line's "text": "" or only blanks) is refused as an
+              // empty file is: it would silently replace the document of its name with nothing.
+              if (d.text.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
                 chunk->docs.emplace_back();
                 chunk->doc_errors.resize(chunk->docs.size());
                 chunk->doc_errors.back() = Status::InvalidArgument(

@@ -57,8 +57,10 @@ constexpr const char* kCfNames[kNumCfs] = {"default", "meta", "docs",  "names", 
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
-  // RocksDB's message without its code's name, which the Status's own code names.
-  std::string m = std::string(what) + ": " + (s.getState() != nullptr ? std::string(s.getState()) : s.ToString());
+  // A corruption's message without its code's name, which the Status's own code names (RocksDB
+  // writes "Corruption: Corruption: ..." for a lost table file); other codes keep theirs.
+  std::string m = std::string(what) + ": " +
+                  (s.IsCorruption() && s.getState() != nullptr ? std::string(s.getState()) : s.ToString());
   // Another process holds the index open for writing (RocksDB's lock on DIR/LOCK).
   if (s.IsIOError() && m.find("While lock file") != std::string::npos) {
     return Status::Unavailable(std::string(what) + ": another process has the index open for writing (" +

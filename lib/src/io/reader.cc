@@ -75,7 +75,7 @@ class Reader final : public DocumentReader {
  public:
   Reader(std::vector<std::string> inputs, ReaderOptions o, uint64_t total, FileIds skip)
       : o_(std::move(o)), total_(total), skip_dirs_(std::move(skip)) {
-    for (auto& i : inputs) pending_.push_back({NormalPath(i), true});
+    for (auto& i : inputs) pending_.push_back({std::move(i), true});
   }
   Result<bool> Next(Document* doc) override;
   uint64_t total_bytes() const override { return total_; }
@@ -131,7 +131,7 @@ Result<bool> Reader::Next(Document* doc) {
       for (const auto& e : fs::directory_iterator(p.path, ec)) {
         // Links inside a directory are not followed (as git and ripgrep do): they would index
         // the same file twice, or loop.
-        if (!e.is_symlink(ec)) children.push_back(NormalPath(e.path().string()));
+        if (!e.is_symlink(ec)) children.push_back(e.path().string());
       }
       if (ec) return Status::IOError(p.path + ": " + ec.message());
       std::sort(children.begin(), children.end());
@@ -199,7 +199,10 @@ Status Reader::ParseJsonLine(const std::string& line, Document* doc) {
 Result<bool> Reader::ReadFile(const Pending& p, Document* doc) {
   std::error_code ec;
   done_bytes_ += fs::file_size(p.path, ec);
-  if (o_.accept_name && !o_.accept_name(p.path)) return false;  // named by its path; not read
+  // Named by its path made normal, opened by the path as given (through a link, "link/.." is
+  // not the folder holding the link).
+  const std::string name = NormalPath(p.path);
+  if (o_.accept_name && !o_.accept_name(name)) return false;  // not this shard's; not read
   bool skippable = false;
   Status s = ReadFileDocument(p.path, o_, doc, &skippable);
   if (!s.ok()) {
@@ -208,6 +211,7 @@ Result<bool> Reader::ReadFile(const Pending& p, Document* doc) {
     ++(doc->text.empty() ? counters_.skipped_empty : counters_.skipped_binary);
     return false;
   }
+  doc->name = name;
   ++counters_.documents;
   return true;
 }

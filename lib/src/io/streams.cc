@@ -61,7 +61,7 @@ class GzipSource final : public ByteSource {
   }
   Result<size_t> Read(char* buf, size_t n) override {
     if (!pending_.ok()) return pending_;
-    if (!started_) return Status::ResourceExhausted(path_ + ": zlib could not start");
+    if (!started_) return Status::IOError(path_ + ": zlib could not start");
     z_.next_out = reinterpret_cast<Bytef*>(buf);
     z_.avail_out = static_cast<uInt>(std::min<size_t>(n, 1 << 30));
     const uInt wanted = z_.avail_out;
@@ -79,6 +79,7 @@ class GzipSource final : public ByteSource {
             return fail(Status::InvalidArgument(path_ + ": gzip stream is truncated (after " +
                                                 std::to_string(consumed()) + " compressed bytes)"));
           }
+          if (members_ == 0) return fail(Status::InvalidArgument(path_ + ": not in gzip format (an empty file)"));
           break;
         }
         read_ += r;
@@ -93,7 +94,9 @@ class GzipSource final : public ByteSource {
           padded_ = true;
           continue;
         }
-        if (z_.next_in[0] != 0x1f || padded_) {
+        // gzip's two magic bytes (the second may come with the next read).
+        const bool magic = z_.next_in[0] == 0x1f && (z_.avail_in < 2 || z_.next_in[1] == 0x8b);
+        if (!magic || padded_) {
           if (members_ == 0) return fail(Status::InvalidArgument(path_ + ": not in gzip format (the name ends in .gz)"));
           return fail(Status::InvalidArgument(path_ + ": bytes after the end of gzip member " +
                                               std::to_string(members_) + " (at compressed byte " +
@@ -376,6 +379,12 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
     return Status::InvalidArgument(path + ": binary file (NUL byte at offset " +
                                    std::to_string(doc->text.find('\0')) + ")");
   }
+  // Only blanks (an __init__.py of one newline) is an empty file as well: nothing to protect.
+  if (doc->text.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
+    doc->text.clear();
+    *skippable = true;
+    return Status::InvalidArgument(path + ": empty file (only blanks)");
+  }
   doc->name = path;
   doc->origin = path;
   doc->metadata = o.file_metadata;
@@ -413,6 +422,7 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("line is not a JSON object");
   bool have_text = false, have_id = false, have_language = false, have_kind = false;
+  bool said_text = false;  // "kind": "text"
   std::string meta;
   for (auto field : obj) {
     const std::string_view key = field.key;
@@ -468,7 +478,8 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
         std::string_view kind;
         if (!field.value.get_string().get(kind)) {
           if (kind == "code") doc->kind = Kind::kCode;
-          else if (kind != "text") return Status::InvalidArgument("field \"kind\" must be \"text\" or \"code\"");
+          else if (kind == "text") said_text = true;
+          else return Status::InvalidArgument("field \"kind\" must be \"text\" or \"code\"");
         } else if (!field.value.is_null()) {
           return Status::InvalidArgument("field \"kind\" must be \"text\" or \"code\"");
         }
@@ -485,11 +496,13 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   if (doc->name.empty()) doc->name = doc->origin;
   // A known programming language makes the document code ("lang": "en" stays prose), read by
   // its grammar or, for one without a grammar here ("kotlin", "sql"), by the generic code lexer,
-  // as a check reads an answer in that language; so does "kind": "code" with any language.
+  // as a check reads an answer in that language; so does "kind": "code" with any language. A
+  // name of two letters is a human language's code ("pl", "sv", "el" are tags of Perl, Verilog
+  // and Emacs Lisp too), and "kind": "text" keeps a document prose.
   if (const Language* l = LookupLanguage(doc->language)) {
     doc->kind = Kind::kCode;
     doc->language = l->name;
-  } else if (IsGenericCodeLanguage(doc->language)) {
+  } else if (!said_text && doc->language.size() > 2 && IsGenericCodeLanguage(doc->language)) {
     doc->kind = Kind::kCode;
   }
   return Status::OK();

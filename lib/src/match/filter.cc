@@ -2212,7 +2212,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           any_accounted = true;
         }
         // One span with the evidence it needs makes a code answer's source "over" (step 5).
-        if (request.stop_when_flagged && kind == Kind::kCode && o.code_evidence_df > 0 && f.counts &&
+        if (request.stop_when_flagged && kind == Kind::kCode && st.kind == Kind::kCode && o.code_evidence_df > 0 && f.counts &&
             f.evidence >= f.needed) {
           v.partial = true;
           v.severity = Action::kRedact;
@@ -2388,11 +2388,20 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         regions.push_back({sp.query.start, sp.query.end, &sp});
       }
     }
+    // The code stream whose block holds answer byte `at` (none: prose). A passage its prose
+    // reading found (Stream::shadow_of) is code to redact as well.
+    auto code_block_at = [&](uint32_t at) -> const Stream* {
+      for (const Stream& st : streams) {
+        if (st.kind == Kind::kCode && st.text_begin <= at && at < st.text_end) return &st;
+      }
+      return nullptr;
+    };
+    auto is_code = [&](const Span& main) { return main.kind == Kind::kCode || code_block_at(main.query.start) != nullptr; };
     // Code passages become whole lines with balanced brackets and blocks (which may join them).
     bool moved = false;
     std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
     for (Region& r : regions) {
-      if (r.main->kind != Kind::kCode) continue;
+      if (!is_code(*r.main)) continue;
       for (size_t si = 0; si < streams.size(); ++si) {
         const Stream& st = streams[si];
         if (st.kind == Kind::kCode && !st.tokens.empty() && st.tokens.front().begin <= r.b && r.b < st.tokens.back().end) {
@@ -2420,17 +2429,15 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::string out(text);
     for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
       const std::string marker = Marker(o.redact_marker, it->main->source_name);
-      if (it->main->kind == Kind::kCode) {
+      if (is_code(*it->main)) {
         const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
         // In the comment syntax of the block's language as the answer names it (a fence tag
         // of a language read by the generic lexer has its own): the block of the main span,
         // which a region joined with prose before it does not start in.
-        std::string_view tag = it->main->language;
-        const uint32_t at = it->main->query.start;
-        for (const Stream& st : streams) {
-          if (st.kind == Kind::kCode && st.text_begin <= at && at < st.text_end) tag = st.tag;
-        }
-        RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(it->main->language), CommentSyntaxFor(tag), marker);
+        const Stream* block = code_block_at(it->main->query.start);
+        const std::string_view tag = block != nullptr ? std::string_view(block->tag) : std::string_view(it->main->language);
+        const std::string_view language = block != nullptr ? std::string_view(block->language) : std::string_view(it->main->language);
+        RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(language), CommentSyntaxFor(tag), marker);
       } else {
         out.replace(it->b, it->e - it->b, marker);
       }
