@@ -242,6 +242,9 @@ int RunCheck(const Flags& f) {
       continue;
     }
     if (!*more) break;
+    if (line_no == 1) {
+      if (Status s = RefuseCompressedStart(line, name); !s.ok()) return Fail(s);
+    }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     // A line reads as build and scan read it: its "lang" (a known language) or "kind": "code"
     // makes it code; --lang is the language of lines that name none.

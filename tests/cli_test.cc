@@ -699,6 +699,24 @@ TEST_CASE("cli: a file keeps its name however its path is spelled, and remove na
   CHECK(JsonNumber(Run(in + "stats --index idx").out, "documents") == 2);
 }
 
+TEST_CASE("cli: compressed JSON Lines not named .gz or .zst are one clear error, not one per line", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  WriteFile(tmp / "a.jsonl", "{\"id\":\"a\",\"text\":\"first answer\"}\n{\"id\":\"b\",\"text\":\"second answer\"}\n");
+  REQUIRE(Run("gzip -c " + Quote(tmp / "a.jsonl") + " > " + Quote(tmp / "packed.jsonl")).exit_code == 0);
+  const CommandResult check = Run("gzip -c " + Quote(tmp / "a.jsonl") + " | " + Quote(kFilterBin) + " check --index " +
+                                  Quote(dir) + " --jsonl -");
+  INFO(Describe(check));
+  CHECK(check.exit_code == 2);
+  CHECK(Contains(check.err, "the input is gzip-compressed"));
+  CHECK(!Contains(check.err, "UTF-8"));
+  const CommandResult build = Index("build --index " + Quote(tmp / "idx2") + " " + Quote(tmp / "packed.jsonl"));
+  INFO(Describe(build));
+  CHECK(build.exit_code == 2);
+  CHECK(Contains(build.err, "packed.jsonl: the input is gzip-compressed: name the file .gz"));
+}
+
 TEST_CASE("cli: a file of only blanks is skipped in a directory as an empty file, and refused when named", "[cli]") {
   TempDir tmp;
   std::filesystem::create_directories(tmp / "repo/pkg");

@@ -35,6 +35,11 @@ class ByteSource {
 // the path.
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path);
 
+// InvalidArgument when the first line of an input read as plain JSON Lines starts as gzip or
+// zstd data does (standard input, or a file not named .gz or .zst): one clear error instead of
+// one "invalid UTF-8" per line. `where` names the input.
+Status RefuseCompressedStart(std::string_view first_line, const std::string& where);
+
 // Splits a byte stream into lines, refusing lines over a limit without buffering them.
 class LineReader {
  public:

@@ -183,6 +183,13 @@ Result<bool> Reader::NextJsonLine(Document* doc) {
       lines_.reset();
       return false;
     }
+    if (line_no_ == 1) {
+      if (Status s = RefuseCompressedStart(line_, lines_path_); !s.ok()) {
+        done_bytes_ += lines_->consumed();
+        lines_.reset();  // every line of it would be an error of its own
+        return s;
+      }
+    }
     if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
     DOPPEL_RETURN_IF_ERROR(
         ParseJsonLine(line_, doc).WithContext(lines_path_ + ":" + std::to_string(line_no_)));

@@ -353,6 +353,15 @@ Status WriteFileAtomically(const std::string& path, const std::vector<std::strin
   return w.Commit();
 }
 
+Status RefuseCompressedStart(std::string_view first_line, const std::string& where) {
+  const char* kind = first_line.rfind("\x1f\x8b", 0) == 0           ? "gzip"
+                     : first_line.rfind("\x28\xb5\x2f\xfd", 0) == 0 ? "zstd"
+                                                                     : nullptr;
+  if (kind == nullptr) return Status::OK();
+  return Status::InvalidArgument(where + ": the input is " + kind + "-compressed: name the file ." +
+                                 (std::string_view(kind) == "gzip" ? "gz" : "zst") + ", or decompress it first");
+}
+
 Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, bool* skippable) {
   *skippable = false;
   *doc = Document();
