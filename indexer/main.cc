@@ -326,6 +326,18 @@ int RunDedupOnSlurm(int argc, char** argv, const DedupFlags& d, const ExecutorOp
   return 0;
 }
 
+// A sharded index changed by add, remove or compact: its build tasks' completion markers no
+// longer say what the shards hold, so the next build runs every task again (as a plain index's
+// build compares every document).
+void ForgetShardTasks(const std::string& index) {
+  auto shards = ShardCount(index);
+  if (!shards.ok() || *shards == 0) return;
+  std::error_code ec;
+  for (uint32_t r = 0; r < *shards; ++r) {
+    std::filesystem::remove(index + "/.tasks/build-" + std::to_string(r) + ".done", ec);
+  }
+}
+
 // What a sharded build task's completion marker records: the arguments that decide what it
 // computes and the path, size and modification time of every input file.
 std::string BuildFingerprint(int argc, char** argv, const std::vector<std::string>& inputs, int shard) {
@@ -662,6 +674,7 @@ int main(int argc, char** argv) {
     return RunShardedBuild(argc, argv, f, x, params_given);
   }
   if (*build) return RunBuild(f, true, params_given, f.index);
+  if (*add || *remove) ForgetShardTasks(f.index);  // (before the change: also one that fails partway)
   if (*add) return RunBuild(f, false, false, f.index);
   if (*remove) return RunRemove(f, names);
   if (*stats) return RunStats(f);

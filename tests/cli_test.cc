@@ -717,6 +717,34 @@ TEST_CASE("cli: compressed JSON Lines not named .gz or .zst are one clear error,
   CHECK(Contains(build.err, "packed.jsonl: the input is gzip-compressed: name the file .gz"));
 }
 
+TEST_CASE("cli: a sharded index changed by add or remove is built again as a plain one is", "[cli]") {
+  // The same commands on a plain and a sharded index give the same documents: a build after
+  // add and remove puts back what they changed in both.
+  TempDir tmp;
+  std::filesystem::create_directories(tmp / "prot");
+  std::filesystem::create_directories(tmp / "new");
+  for (const char* name : {"GPL-3", "Apache-2.0", "MPL-2.0"}) {
+    WriteFile(tmp / ("prot/" + std::string(name)), doppel_test::ReadFile(kLicenses + "/" + name));
+  }
+  WriteFile(tmp / "new/BSD", doppel_test::ReadFile(kLicenses + "/BSD"));
+  std::vector<std::string> digests;
+  for (const std::string& shards : {std::string(""), std::string("--shards 3 ")}) {
+    const std::string idx = Quote(tmp / (shards.empty() ? "plain" : "sharded"));
+    REQUIRE(Index("build " + shards + "--index " + idx + " " + Quote(tmp / "prot")).exit_code == 0);
+    REQUIRE(Index("add --index " + idx + " " + Quote(tmp / "new")).exit_code == 0);
+    REQUIRE(Index("remove --index " + idx + " " + Quote(tmp / "prot/GPL-3")).exit_code == 0);
+    const CommandResult again = Index("build " + shards + "--index " + idx + " " + Quote(tmp / "prot"));
+    INFO(Describe(again));
+    REQUIRE(again.exit_code == 0);
+    CHECK(JsonNumber(Index("stats --index " + idx).out, "documents") == 4);
+    const std::string verify = Index("verify --digest --index " + idx).out;
+    const size_t at = verify.find("digest=");
+    REQUIRE(at != std::string::npos);
+    digests.push_back(verify.substr(at, verify.find_first_of(" \n", at) - at));
+  }
+  CHECK(digests[0] == digests[1]);  // (posting list counts differ: a sharded key is one list a shard)
+}
+
 TEST_CASE("cli: a file of only blanks is skipped in a directory as an empty file, and refused when named", "[cli]") {
   TempDir tmp;
   std::filesystem::create_directories(tmp / "repo/pkg");

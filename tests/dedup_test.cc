@@ -867,6 +867,28 @@ TEST_CASE("dedup: results do not depend on input order or path spelling or the w
                                                " " + Quote(data + "/a") + " " + Quote(data + "/a/zeta.jsonl"));
   CHECK(twice.exit_code == 2);
   CHECK(Contains(twice.err, "are the same file"));
+  CHECK(Contains(twice.err, data + "/a/zeta.jsonl and " + data + "/a/zeta.jsonl are the same file"));  // none blank
+}
+
+TEST_CASE("dedup: a binary or empty file in a directory is passed over, as build and scan do", "[dedup]") {
+  TempDir tmp;
+  fs::create_directories(tmp / "docs");
+  WriteFile(tmp / "docs/gpl.txt", doppel_test::ReadFile("/usr/share/common-licenses/GPL-3"));
+  WriteFile(tmp / "docs/copy.txt", doppel_test::ReadFile("/usr/share/common-licenses/GPL-3"));
+  WriteFile(tmp / "docs/empty.txt", "");
+  WriteFile(tmp / "docs/blank.txt", "\n\n");
+  WriteFile(tmp / "docs/bin.dat", std::string("a\0b", 3));
+  const CommandResult r = doppel_test::Run(Quote(kIndexBin) + " dedup --quiet --output " + Quote(tmp / "out") + " " +
+                                           Quote(tmp / "docs"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(fs::exists(tmp / "out/files/docs/copy.txt") != fs::exists(tmp / "out/files/docs/gpl.txt"));  // one kept
+  CHECK(!fs::exists(tmp / "out/files/docs/bin.dat"));
+  // Named, it is read and refused.
+  const CommandResult named = doppel_test::Run(Quote(kIndexBin) + " dedup --quiet --output " + Quote(tmp / "out2") + " " +
+                                               Quote(tmp / "docs/bin.dat"));
+  CHECK(named.exit_code != 0);
+  CHECK(Contains(named.err, "binary file"));
 }
 
 TEST_CASE("dedup: zstd shards round trip with every field intact", "[dedup]") {

@@ -232,6 +232,27 @@ TEST_CASE("scan: bad inputs are reported, skipped or fatal, and a missing index 
   CHECK(Contains(r.err, "nope"));
 }
 
+TEST_CASE("scan: a report directory holding other files is refused, not passed over", "[scan]") {
+  // Inside the scanned tree, the report directory is passed over: one holding other files would
+  // hide them from the scan (a copy there would pass --fail-on unseen).
+  Fixture fx;
+  const std::string report = fx.repo + "/vendor";
+  fs::create_directories(report);
+  WriteFile(report + "/copied.txt", ReadFile("/usr/share/common-licenses/GPL-3").substr(0, 4000));
+  const CommandResult r = doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.index) + " --report " +
+                                           Quote(report) + " --fail-on 0 " + Quote(fx.repo));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "lies in a scanned directory and holds other files (copied.txt)"));
+  CHECK(!fs::exists(report + "/results.jsonl"));
+  // An earlier report there is taken: the scan writes over it.
+  const CommandResult first = fx.Scan();
+  REQUIRE(first.exit_code != 2);
+  const CommandResult again = fx.Scan();
+  INFO(Describe(again));
+  CHECK(again.exit_code == first.exit_code);
+}
+
 TEST_CASE("scan: a file name that is not UTF-8 is written as valid UTF-8 JSON", "[scan]") {
   Fixture fx;
   WriteFile(fx.repo + "/docs/caf\xE9.txt", ReadFile("/usr/share/common-licenses/Apache-2.0"));  // Latin-1

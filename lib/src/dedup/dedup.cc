@@ -56,6 +56,18 @@ struct Unit {
 
 constexpr size_t kFilesPerUnit = 4096;
 
+// Whether a plain file is one a directory's walk passes over: empty, only blanks (up to 8 KB), or
+// binary (a NUL byte in its first 8 KB), as ReadFileDocument finds.
+bool SkippedInDirectory(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;  // unreadable: reported when read
+  char head[8000];
+  in.read(head, sizeof head);
+  const std::string_view got(head, static_cast<size_t>(in.gcount()));
+  if (got.find('\0') != std::string_view::npos) return true;
+  return !in.eof() ? false : got.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
+}
+
 Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* units) {
   std::vector<std::pair<std::string, std::string>> shards, files;  // path, output path
   for (const std::string& in : inputs) {
@@ -73,6 +85,9 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
         }
         if (!it->is_regular_file(ec)) continue;
         const std::string p = it->path().string();
+        // A binary or empty file found in a directory is passed over, as build and scan do (one
+        // named as an input is refused when read).
+        if (!IsJsonLinesPath(p) && SkippedInDirectory(p)) continue;
         const std::string rel = fs::relative(it->path(), in, ec).string();
         if (IsJsonLinesPath(p)) {
           shards.emplace_back(p, top + "/" + rel);
@@ -105,8 +120,9 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
     std::vector<std::pair<std::string, std::string>> out;
     for (size_t i = 0; i < keyed.size(); ++i) {
       if (i > 0 && keyed[i].first == keyed[i - 1].first) {
-        if (keyed[i].second.second == keyed[i - 1].second.second) continue;
-        return Status::InvalidArgument(keyed[i - 1].second.first + " and " + keyed[i].second.first +
+        // (keyed[i - 1] was moved to out.back().)
+        if (keyed[i].second.second == out.back().second) continue;
+        return Status::InvalidArgument(out.back().first + " and " + keyed[i].second.first +
                                        " are the same file (" + keyed[i].first + "): give it once");
       }
       out.push_back(std::move(keyed[i].second));

@@ -775,6 +775,30 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   if (fs::equivalent(filter.index().dir(), report_dir, ec)) {
     return Status::InvalidArgument("--report " + report_dir + " is the index directory; write the report elsewhere");
   }
+  // A report directory inside a scanned tree is passed over: one there that holds other files
+  // would hide them from the scan (a copy there would pass --fail-on unseen). There, only a new
+  // or empty directory, or an earlier report, is taken.
+  const std::vector<std::string> report_files = {"results.jsonl", "errors.jsonl", "summary.json", "report.html"};
+  bool in_scanned_tree = false;
+  const fs::path report_path = fs::weakly_canonical(report_dir, ec);
+  for (const auto& in : inputs) {
+    if (!fs::is_directory(in, ec)) continue;
+    const fs::path root = fs::weakly_canonical(in, ec);
+    const auto [r, i] = std::mismatch(root.begin(), root.end(), report_path.begin(), report_path.end());
+    in_scanned_tree |= r == root.end();
+  }
+  if (in_scanned_tree && fs::is_directory(report_dir, ec)) {
+    for (const auto& entry : fs::directory_iterator(report_dir, ec)) {
+      const std::string file = entry.path().filename().string();
+      bool ours = file == ".tasks";
+      for (const std::string& name : report_files) ours |= file == name || file.starts_with(name + ".tmp.");
+      if (!ours) {
+        return Status::InvalidArgument("--report " + report_dir + " lies in a scanned directory and holds other files (" +
+                                       file + "), which the scan would pass over; name a new or empty directory, or "
+                                       "an earlier scan's report");
+      }
+    }
+  }
   fs::create_directories(report_dir + (options.stage == ScanOptions::Stage::kCheck ? "/.tasks" : ""), ec);
   if (ec) return Status::IOError(report_dir + ": " + ec.message());
   ScanOptions o = options;
@@ -782,12 +806,11 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   if (o.stage != ScanOptions::Stage::kCheck) {
     // A run that stops on an error leaves no report of an earlier run to be read as its own,
     // nor the temporary files of a run killed while writing one.
-    const std::vector<std::string> names = {"results.jsonl", "errors.jsonl", "summary.json", "report.html"};
-    for (const std::string& name : names) fs::remove(report_dir + "/" + name, ec);
+    for (const std::string& name : report_files) fs::remove(report_dir + "/" + name, ec);
     std::vector<fs::path> stale;
     for (const auto& entry : fs::directory_iterator(report_dir, ec)) {
       const std::string file = entry.path().filename().string();
-      for (const std::string& name : names) {
+      for (const std::string& name : report_files) {
         if (file.starts_with(name + ".tmp.")) stale.push_back(entry.path());
       }
     }
