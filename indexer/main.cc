@@ -524,7 +524,10 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
                  static_cast<unsigned long long>(sum.malformed), static_cast<unsigned long long>(sum.clusters),
                  sum.seconds_sketch, sum.seconds_cluster, sum.seconds_write);
   }
-  return sum.malformed > 0 ? 1 : 0;
+  // Inputs that held no document at all are said and exit 1, as build's are.
+  const bool none = o.stage == DedupOptions::Stage::kAll && sum.documents == 0;
+  if (none) std::fprintf(stderr, "doppel-index: warning: the inputs held no documents\n");
+  return sum.malformed > 0 || none ? 1 : 0;
 }
 
 }  // namespace
@@ -559,7 +562,7 @@ int main(int argc, char** argv) {
     c->add_option("--on-error", f.on_error,
                   "On a bad document: 'fail' stops (what was written stays), 'skip' reports and goes on")
         ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
-    c->add_option("--threads", f.threads, "Worker threads (0 = all cores)")->capture_default_str();
+    c->add_option("--threads", f.threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1 << 16));
     c->add_option("--max-document-bytes", f.max_document_bytes, "Refuse larger documents")->capture_default_str();
     c->add_flag("--quiet", f.quiet, "No progress line or summary");
   };
@@ -649,7 +652,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   dedup->add_option("--on-error", dd.on_error, "On a malformed line: 'fail' stops, 'skip' reports it and goes on")
       ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
-  dedup->add_option("--threads", f.threads, "Worker threads (0 = all cores)")->capture_default_str();
+  dedup->add_option("--threads", f.threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1 << 16));
   dedup->add_option("--text-field", f.text_field, "JSONL field holding the text")->capture_default_str();
   dedup->add_option("--id-field", f.id_field, "JSONL field holding the document id")->capture_default_str();
   dedup->add_option("--max-document-bytes", f.max_document_bytes, "Refuse larger documents")->capture_default_str();

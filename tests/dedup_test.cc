@@ -889,6 +889,14 @@ TEST_CASE("dedup: a binary or empty file in a directory is passed over, as build
                                                Quote(tmp / "docs/bin.dat"));
   CHECK(named.exit_code != 0);
   CHECK(Contains(named.err, "binary file"));
+  // Inputs that hold no document: said, and exit 1 (as build's).
+  fs::create_directories(tmp / "none");
+  WriteFile(tmp / "none/a.jsonl", "");
+  const CommandResult none = doppel_test::Run(Quote(kIndexBin) + " dedup --output " + Quote(tmp / "out3") + " " +
+                                              Quote(tmp / "none"));
+  INFO(Describe(none));
+  CHECK(none.exit_code == 1);
+  CHECK(Contains(none.err, "the inputs held no documents"));
 }
 
 TEST_CASE("dedup: zstd shards round trip with every field intact", "[dedup]") {
