@@ -116,6 +116,7 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   ReaderOptions ro;
   if (shard >= 0) {
     ro.accept_name = [shard, shards](std::string_view name) { return ShardOf(name, shards) == static_cast<uint32_t>(shard); };
+    ro.report_unnamed_lines = shard == 0;  // a malformed line is shard 0's to report, once
   }
   ro.text_field = f.text_field;
   ro.id_field = f.id_field;

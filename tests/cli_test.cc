@@ -745,6 +745,26 @@ TEST_CASE("cli: a sharded index changed by add or remove is built again as a pla
   CHECK(digests[0] == digests[1]);  // (posting list counts differ: a sharded key is one list a shard)
 }
 
+TEST_CASE("cli: a sharded build reports each malformed line once, not once a shard", "[cli]") {
+  TempDir tmp;
+  WriteFile(tmp / "b.jsonl", "{\"id\":\"a\",\"text\":\"alpha beta gamma delta epsilon\"}\n{bad\n"
+                             "{\"id\":\"b\",\"text\":\"second document words\"}\nnot json\n"
+                             "{\"id\":\"c\",\"text\":\"the third one with words\"}\n");
+  const CommandResult r = Index("build --shards 3 --on-error skip --index " + Quote(tmp / "idx") + " " + Quote(tmp / "b.jsonl"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  size_t reports = 0;
+  for (size_t at = r.err.find("skipped: "); at != std::string::npos; at = r.err.find("skipped: ", at + 1)) ++reports;
+  CHECK(reports == 2);
+  CHECK(Contains(r.err, "b.jsonl:2"));
+  CHECK(Contains(r.err, "b.jsonl:4"));
+  CHECK(JsonNumber(Index("stats --index " + Quote(tmp / "idx")).out, "documents") == 3);
+  // Without skipping, the build fails at the first one.
+  const CommandResult stop = Index("build --shards 3 --index " + Quote(tmp / "idx2") + " " + Quote(tmp / "b.jsonl"));
+  CHECK(stop.exit_code == 2);
+  CHECK(Contains(stop.err, "b.jsonl:2"));
+}
+
 TEST_CASE("cli: a file of only blanks is skipped in a directory as an empty file, and refused when named", "[cli]") {
   TempDir tmp;
   std::filesystem::create_directories(tmp / "repo/pkg");

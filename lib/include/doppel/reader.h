@@ -43,6 +43,10 @@ struct ReaderOptions {
   // When set, only documents whose name it accepts are returned (a sharded build's task keeps
   // its own shard's); plain files are passed over unread, JSON lines after parsing.
   std::function<bool(std::string_view name)> accept_name;
+  // Whether a JSON line that yields no document (malformed, over the size limit), and so no
+  // name to assign, is an error of this reader; false passes over it (every task of a sharded
+  // build reads it, and one of them reports it).
+  bool report_unnamed_lines = true;
   // Directories passed over where a walk of an input directory meets them (a scan's own report
   // directory inside the tree it scans): named as any path to them, compared as the same file.
   std::vector<std::string> skip_dirs;

@@ -173,7 +173,10 @@ Result<bool> Reader::NextJsonLine(Document* doc) {
     auto more = lines_->Next(&line_);
     if (!more.ok()) {
       doc->origin = lines_path_ + ":" + std::to_string(line_no_);  // (errors name it)
-      if (more.status().code() == Status::Code::kResourceExhausted) return more.status().WithContext(doc->origin);
+      if (more.status().code() == Status::Code::kResourceExhausted) {
+        if (!o_.report_unnamed_lines) continue;
+        return more.status().WithContext(doc->origin);
+      }
       done_bytes_ += lines_->consumed();
       lines_.reset();  // a broken stream ends this file
       return more.status().WithContext(doc->origin);
@@ -191,8 +194,10 @@ Result<bool> Reader::NextJsonLine(Document* doc) {
       }
     }
     if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
-    DOPPEL_RETURN_IF_ERROR(
-        ParseJsonLine(line_, doc).WithContext(lines_path_ + ":" + std::to_string(line_no_)));
+    if (Status s = ParseJsonLine(line_, doc); !s.ok()) {
+      if (!o_.report_unnamed_lines) continue;
+      return s.WithContext(lines_path_ + ":" + std::to_string(line_no_));
+    }
     if (o_.accept_name && !o_.accept_name(doc->name)) continue;
     ++counters_.documents;
     return true;
