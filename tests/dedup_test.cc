@@ -355,6 +355,16 @@ TEST_CASE("dedup: --max-copies keeps K per cluster, --keep longest and --priorit
   CHECK(removed.count("c2") == 0);  // score 9 survives
   CHECK(removed["c0"] == "exact");
   CHECK(Contains(ReadFile(tmp / "prio/removed.jsonl"), R"("of":"c2")"));
+  // A null score is no score, as a line without one: c2 still survives.
+  std::vector<std::string> nulled = lines;
+  nulled[1] = JsonLine("c1", text + " ", "\"score\":null");
+  WriteLines(tmp / "nulled.jsonl", nulled, 0, nulled.size());
+  r = Dedup("--output " + Quote(tmp / "prio-null") + " --priority-field score " + Quote(tmp / "nulled.jsonl"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  removed = Removed(tmp / "prio-null");
+  CHECK(removed.count("c2") == 0);
+  CHECK(removed["c1"] == "exact");
 
   r = Dedup("--output " + Quote(tmp / "long") + " --keep longest " + Quote(tmp / "in.jsonl"));
   REQUIRE(r.exit_code == 0);

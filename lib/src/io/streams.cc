@@ -470,7 +470,7 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
           *priority = v;
         } else if (!field.value.get_int64().get(i)) {
           *priority = static_cast<double>(i);
-        } else {
+        } else if (!field.value.is_null()) {  // null: no priority, as a line without the field
           return Status::InvalidArgument("priority field \"" + std::string(priority_field) + "\" is not a number");
         }
       }
