@@ -35,6 +35,12 @@ class ByteSource {
 // the path.
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path);
 
+// Why a file's text is passed over where a directory's walk meets it (refused when the file is
+// named): "binary file (NUL byte at offset N)" for a NUL byte in its first 8,000 bytes, "empty
+// file (only blanks)", or "" for text to read. `text` is the whole file (`whole`) or at least its
+// first 8,000 bytes; only a whole file is judged blank.
+std::string SkippedFileReason(std::string_view text, bool whole);
+
 // InvalidArgument when the first line of an input read as plain JSON Lines starts as gzip or
 // zstd data does (standard input, or a file not named .gz or .zst): one clear error instead of
 // one "invalid UTF-8" per line. `where` names the input.

@@ -56,16 +56,14 @@ struct Unit {
 
 constexpr size_t kFilesPerUnit = 4096;
 
-// Whether a plain file is one a directory's walk passes over: empty, only blanks (up to 8 KB), or
-// binary (a NUL byte in its first 8 KB), as ReadFileDocument finds.
+// Whether a plain file is one a directory's walk passes over (SkippedFileReason of its first
+// 8,000 bytes: a file no longer than that is judged whole).
 bool SkippedInDirectory(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;  // unreadable: reported when read
   char head[8000];
   in.read(head, sizeof head);
-  const std::string_view got(head, static_cast<size_t>(in.gcount()));
-  if (got.find('\0') != std::string_view::npos) return true;
-  return !in.eof() ? false : got.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
+  return !SkippedFileReason(std::string_view(head, static_cast<size_t>(in.gcount())), in.eof()).empty();
 }
 
 Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* units) {

@@ -353,6 +353,16 @@ Status WriteFileAtomically(const std::string& path, const std::vector<std::strin
   return w.Commit();
 }
 
+std::string SkippedFileReason(std::string_view text, bool whole) {
+  const std::string_view head = text.substr(0, 8000);
+  if (const size_t nul = head.find('\0'); nul != std::string_view::npos) {
+    return "binary file (NUL byte at offset " + std::to_string(nul) + ")";
+  }
+  // Only blanks (an __init__.py of one newline) is an empty file as well: nothing to protect.
+  if (whole && text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos) return "empty file (only blanks)";
+  return "";
+}
+
 Status RefuseCompressedStart(std::string_view first_line, const std::string& where) {
   const char* kind = first_line.rfind("\x1f\x8b", 0) == 0           ? "gzip"
                      : first_line.rfind("\x28\xb5\x2f\xfd", 0) == 0 ? "zstd"
@@ -382,17 +392,10 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
   doc->text.resize(size);
   in.read(doc->text.data(), static_cast<std::streamsize>(size));
   doc->text.resize(static_cast<size_t>(in.gcount()));
-  const size_t probe = std::min<size_t>(doc->text.size(), 8000);
-  if (std::memchr(doc->text.data(), '\0', probe) != nullptr) {
+  if (const std::string reason = SkippedFileReason(doc->text, true); !reason.empty()) {
     *skippable = true;
-    return Status::InvalidArgument(path + ": binary file (NUL byte at offset " +
-                                   std::to_string(doc->text.find('\0')) + ")");
-  }
-  // Only blanks (an __init__.py of one newline) is an empty file as well: nothing to protect.
-  if (doc->text.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
-    doc->text.clear();
-    *skippable = true;
-    return Status::InvalidArgument(path + ": empty file (only blanks)");
+    if (reason.starts_with("empty")) doc->text.clear();  // (counted as an empty file)
+    return Status::InvalidArgument(path + ": " + reason);
   }
   doc->name = path;
   doc->origin = path;

@@ -2390,28 +2390,23 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
     // The code stream whose block holds answer byte `at` (none: prose). A passage its prose
     // reading found (Stream::shadow_of) is code to redact as well.
-    auto code_block_at = [&](uint32_t at) -> const Stream* {
-      for (const Stream& st : streams) {
-        if (st.kind == Kind::kCode && st.text_begin <= at && at < st.text_end) return &st;
+    auto code_block_at = [&](uint32_t at) -> int {
+      for (size_t si = 0; si < streams.size(); ++si) {
+        const Stream& st = streams[si];
+        if (st.kind == Kind::kCode && st.text_begin <= at && at < st.text_end) return static_cast<int>(si);
       }
-      return nullptr;
+      return -1;
     };
-    auto is_code = [&](const Span& main) { return main.kind == Kind::kCode || code_block_at(main.query.start) != nullptr; };
     // Code passages become whole lines with balanced brackets and blocks (which may join them).
     bool moved = false;
     std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
     for (Region& r : regions) {
-      if (!is_code(*r.main)) continue;
-      for (size_t si = 0; si < streams.size(); ++si) {
-        const Stream& st = streams[si];
-        if (st.kind == Kind::kCode && !st.tokens.empty() && st.tokens.front().begin <= r.b && r.b < st.tokens.back().end) {
-          auto it = partners.find(si);
-          if (it == partners.end()) it = partners.emplace(si, PairedTokens(text, st)).first;
-          BalanceCodeRegion(text, st.tokens, it->second, &r.b, &r.e);
-          moved = true;
-          break;
-        }
-      }
+      const int si = code_block_at(r.b);
+      if (si < 0) continue;  // prose (a code span, or a prose reading of code, lies in its block)
+      auto it = partners.find(si);
+      if (it == partners.end()) it = partners.emplace(si, PairedTokens(text, streams[si])).first;
+      BalanceCodeRegion(text, streams[si].tokens, it->second, &r.b, &r.e);
+      moved = true;
     }
     if (moved) {
       std::sort(regions.begin(), regions.end(), [](const Region& x, const Region& y) { return x.b < y.b; });
@@ -2429,15 +2424,13 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::string out(text);
     for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
       const std::string marker = Marker(o.redact_marker, it->main->source_name);
-      if (is_code(*it->main)) {
+      // In the comment syntax of the block's language as the answer names it (a fence tag of a
+      // language read by the generic lexer has its own): the block of the main span, which a
+      // region joined with prose before it does not start in.
+      if (const int block = code_block_at(it->main->query.start); block >= 0) {
         const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
-        // In the comment syntax of the block's language as the answer names it (a fence tag
-        // of a language read by the generic lexer has its own): the block of the main span,
-        // which a region joined with prose before it does not start in.
-        const Stream* block = code_block_at(it->main->query.start);
-        const std::string_view tag = block != nullptr ? std::string_view(block->tag) : std::string_view(it->main->language);
-        const std::string_view language = block != nullptr ? std::string_view(block->language) : std::string_view(it->main->language);
-        RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(language), CommentSyntaxFor(tag), marker);
+        RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(streams[block].language),
+                        CommentSyntaxFor(streams[block].tag), marker);
       } else {
         out.replace(it->b, it->e - it->b, marker);
       }

@@ -18,28 +18,41 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-// The range of each number a policy sets, by its key: a policy file, a request's policy and
-// the command line's flags (CheckPolicyRanges) are held to the same ones. max_candidates is
-// bounded because each candidate costs one alignment: a request may not make a check
-// arbitrarily slow.
+// The range of each number a policy sets, by its key, and where FilterOptions holds it: a policy
+// file, a request's policy and the command line's flags (CheckPolicyRanges) are held to the
+// same ones. max_candidates is bounded because each candidate costs one alignment: a request
+// may not make a check arbitrarily slow.
 struct Bound {
   std::string_view key;
   uint32_t lo, hi;
+  double (*value)(const FilterOptions&);
 };
 constexpr Bound kBounds[] = {
-    {"text.min_span_tokens", 1, 1u << 20},  {"text.redact_tokens", 1, 1u << 20},
-    {"text.redact_containment", 0, 1},      {"text.block_containment", 0, 1},
-    {"code.min_span_tokens", 1, 1u << 20},  {"code.redact_tokens", 1, 1u << 20},
-    {"code.redact_containment", 0, 1},      {"code.block_containment", 0, 1},
-    {"min_renaming", 0, 1},                 {"min_renaming_evidence", 0, 1u << 20},
-    {"min_literal_agreement", 0, 1},        {"code_evidence_df", 0, 1u << 30},
-    {"code_whole_share", 0, 1},             {"code_whole_blocks_min_tokens", 0, 1u << 20},
-    {"code_whole_df", 0, 1u << 30},         {"code_whole_min_tokens", 0, 1u << 20},
-    {"code_whole_joint_df", 0, 1u << 30},   {"code_rare_items", 0, 1u << 20},
-    {"code_name_df", 0, 1u << 30},          {"code_literal_bytes", 0, 1u << 20},
-    {"code_verbatim_names", 0, 1u << 20},   {"min_renaming_short", 0, 1},
-    {"short_span_tokens", 0, 1u << 20},     {"max_document_frequency", 1, 1u << 30},
-    {"max_candidates", 1, 256},
+    {"text.min_span_tokens", 1, 1u << 20, [](const FilterOptions& o) -> double { return o.text.min_span_tokens; }},
+    {"text.redact_tokens", 1, 1u << 20, [](const FilterOptions& o) -> double { return o.text.redact_tokens; }},
+    {"text.redact_containment", 0, 1, [](const FilterOptions& o) -> double { return o.text.redact_containment; }},
+    {"text.block_containment", 0, 1, [](const FilterOptions& o) -> double { return o.text.block_containment; }},
+    {"code.min_span_tokens", 1, 1u << 20, [](const FilterOptions& o) -> double { return o.code.min_span_tokens; }},
+    {"code.redact_tokens", 1, 1u << 20, [](const FilterOptions& o) -> double { return o.code.redact_tokens; }},
+    {"code.redact_containment", 0, 1, [](const FilterOptions& o) -> double { return o.code.redact_containment; }},
+    {"code.block_containment", 0, 1, [](const FilterOptions& o) -> double { return o.code.block_containment; }},
+    {"min_renaming", 0, 1, [](const FilterOptions& o) -> double { return o.min_renaming; }},
+    {"min_renaming_evidence", 0, 1u << 20, [](const FilterOptions& o) -> double { return o.min_renaming_evidence; }},
+    {"min_literal_agreement", 0, 1, [](const FilterOptions& o) -> double { return o.min_literal_agreement; }},
+    {"code_evidence_df", 0, 1u << 30, [](const FilterOptions& o) -> double { return o.code_evidence_df; }},
+    {"code_whole_share", 0, 1, [](const FilterOptions& o) -> double { return o.code_whole_share; }},
+    {"code_whole_blocks_min_tokens", 0, 1u << 20, [](const FilterOptions& o) -> double { return o.code_whole_blocks_min_tokens; }},
+    {"code_whole_df", 0, 1u << 30, [](const FilterOptions& o) -> double { return o.code_whole_df; }},
+    {"code_whole_min_tokens", 0, 1u << 20, [](const FilterOptions& o) -> double { return o.code_whole_min_tokens; }},
+    {"code_whole_joint_df", 0, 1u << 30, [](const FilterOptions& o) -> double { return o.code_whole_joint_df; }},
+    {"code_rare_items", 0, 1u << 20, [](const FilterOptions& o) -> double { return o.code_rare_items; }},
+    {"code_name_df", 0, 1u << 30, [](const FilterOptions& o) -> double { return o.code_name_df; }},
+    {"code_literal_bytes", 0, 1u << 20, [](const FilterOptions& o) -> double { return o.code_literal_bytes; }},
+    {"code_verbatim_names", 0, 1u << 20, [](const FilterOptions& o) -> double { return o.code_verbatim_names; }},
+    {"min_renaming_short", 0, 1, [](const FilterOptions& o) -> double { return o.min_renaming_short; }},
+    {"short_span_tokens", 0, 1u << 20, [](const FilterOptions& o) -> double { return o.short_span_tokens; }},
+    {"max_document_frequency", 1, 1u << 30, [](const FilterOptions& o) -> double { return o.max_document_frequency; }},
+    {"max_candidates", 1, 256, [](const FilterOptions& o) -> double { return o.max_candidates; }},
 };
 
 // Every key read as a number has a bound; a key without one is this program's error (Internal,
@@ -57,35 +70,6 @@ Status NoBound(std::string_view key) {
 
 std::string RangeText(const Bound& b) {
   return "must be between " + std::to_string(b.lo) + " and " + std::to_string(b.hi);
-}
-
-// Each bounded number of `o` with its key, as `f(key, value)`.
-template <typename F>
-void ForEachBounded(const FilterOptions& o, F&& f) {
-  for (const auto& [prefix, t] : {std::pair<std::string_view, const Thresholds*>{"text.", &o.text}, {"code.", &o.code}}) {
-    const std::string p(prefix);
-    f(p + "min_span_tokens", double(t->min_span_tokens));
-    f(p + "redact_tokens", double(t->redact_tokens));
-    f(p + "redact_containment", t->redact_containment);
-    f(p + "block_containment", t->block_containment);
-  }
-  f("min_renaming", o.min_renaming);
-  f("min_renaming_evidence", double(o.min_renaming_evidence));
-  f("min_literal_agreement", o.min_literal_agreement);
-  f("code_evidence_df", double(o.code_evidence_df));
-  f("code_whole_share", o.code_whole_share);
-  f("code_whole_blocks_min_tokens", double(o.code_whole_blocks_min_tokens));
-  f("code_whole_df", double(o.code_whole_df));
-  f("code_whole_min_tokens", double(o.code_whole_min_tokens));
-  f("code_whole_joint_df", double(o.code_whole_joint_df));
-  f("code_rare_items", double(o.code_rare_items));
-  f("code_name_df", double(o.code_name_df));
-  f("code_literal_bytes", double(o.code_literal_bytes));
-  f("code_verbatim_names", double(o.code_verbatim_names));
-  f("min_renaming_short", o.min_renaming_short);
-  f("short_span_tokens", double(o.short_span_tokens));
-  f("max_document_frequency", double(o.max_document_frequency));
-  f("max_candidates", double(o.max_candidates));
 }
 
 class PolicyReader {
@@ -284,19 +268,15 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
 }
 
 Status CheckPolicyRanges(const FilterOptions& options, const std::function<std::string(std::string_view)>& name_of) {
-  Status status;
-  ForEachBounded(options, [&](const std::string& key, double v) {
-    if (!status.ok()) return;
-    const Bound* b = BoundOf(key);
-    if (b == nullptr) {
-      status = NoBound(key);
-    } else if (!(v >= b->lo && v <= b->hi)) {
+  for (const Bound& b : kBounds) {
+    const double v = b.value(options);
+    if (!(v >= b.lo && v <= b.hi)) {
       char given[32];
       std::snprintf(given, sizeof given, "%g", v);
-      status = Status::InvalidArgument(name_of(key) + " " + RangeText(*b) + " (not " + given + ")");
+      return Status::InvalidArgument(name_of(b.key) + " " + RangeText(b) + " (not " + given + ")");
     }
-  });
-  return status;
+  }
+  return Status::OK();
 }
 
 Result<FilterOptions> LoadPolicyFile(const std::string& path, const FilterOptions& base) {
