@@ -212,6 +212,7 @@ struct Metrics {
   std::atomic<uint64_t> check_micros{0};
   std::array<std::atomic<uint64_t>, 4> verdicts{};
   std::atomic<uint64_t> refresh_errors{0};
+  std::atomic<uint64_t> index_damage_errors{0};  // checks that met a damaged record or table
   std::atomic<int64_t> checks_in_progress{0};  // admitted or waiting for a worker
   std::atomic<uint64_t> sessions_expired{0};
 
@@ -432,6 +433,10 @@ struct Server::State {
   std::mutex sessions_mu;
   std::unordered_map<std::string, std::shared_ptr<SessionEntry>> sessions;
   std::atomic<bool> in_run{false};
+  // The first damage a check met in the index (a Corruption status): /healthz reports it from
+  // then on, so a load balancer takes this instance out while its index is repaired.
+  std::mutex damage_mu;
+  std::string damage;
 
   explicit State(size_t n) : workers(n), worker_count(n) {}
 
@@ -457,6 +462,12 @@ struct Server::State {
     }
     metrics.sessions_expired += n;
     return n;
+  }
+  void NoteFailure(const Status& s) {
+    if (s.code() != Status::Code::kCorruption) return;
+    ++metrics.index_damage_errors;
+    std::lock_guard<std::mutex> lock(damage_mu);
+    if (damage.empty()) damage = s.message();
   }
   std::shared_ptr<SessionEntry> FindSession(const std::string& id) {
     std::lock_guard<std::mutex> lock(sessions_mu);
@@ -701,7 +712,10 @@ void Server::Routes() {
     cr.options = f.policy ? &*f.policy : nullptr;
     cr.deadline = start + options_.request_timeout;
     auto v = filter_->Check(f.text, cr);
-    if (!v.ok()) return SetError(res, v.status());
+    if (!v.ok()) {
+      st->NoteFailure(v.status());
+      return SetError(res, v.status());
+    }
     v->id = f.id;
     observe(start, *v, res);
     std::string body;
@@ -788,7 +802,10 @@ void Server::Routes() {
     if (!slot.held()) return SetError(res, kBusy);
     auto u = entry->session->Append(f.text, start + options_.request_timeout);
     entry->last_used = Clock::now();  // idle from the end of its request, not its start
-    if (!u.ok()) return SetError(res, u.status());
+    if (!u.ok()) {
+      st->NoteFailure(u.status());
+      return SetError(res, u.status());
+    }
     if (u->checked) observe(start, u->verdict, res);
     res.set_content(session_body(*u, id, start), "application/json");
   });
@@ -810,7 +827,10 @@ void Server::Routes() {
     if (!slot.held()) return SetError(res, kBusy);
     auto u = entry->session->Finish(start + options_.request_timeout);
     entry->last_used = Clock::now();
-    if (!u.ok()) return SetError(res, u.status());
+    if (!u.ok()) {
+      st->NoteFailure(u.status());
+      return SetError(res, u.status());
+    }
     entry->closed = true;
     {
       std::lock_guard<std::mutex> map_lock(st->sessions_mu);
@@ -823,6 +843,12 @@ void Server::Routes() {
   http.Get("/healthz", [this, st](const httplib::Request&, httplib::Response& res) {
     auto stats = filter_->index().Stats();
     if (!stats.ok()) return SetError(res, 503, "index unavailable: " + stats.status().ToString());
+    {
+      std::lock_guard<std::mutex> lock(st->damage_mu);
+      if (!st->damage.empty()) {
+        return SetError(res, 503, "index damaged (run doppel-index verify, then restart): " + st->damage);
+      }
+    }
     std::string body = "{\"status\":\"ok\",\"documents\":" + std::to_string(stats->documents) +
                        ",\"workers\":" + std::to_string(st->worker_count) + "}";
     res.set_content(body, "application/json");
@@ -877,6 +903,9 @@ void Server::Routes() {
     out += "# HELP doppel_index_refresh_errors_total Failed catch-ups with the index writer.\n"
            "# TYPE doppel_index_refresh_errors_total counter\n"
            "doppel_index_refresh_errors_total " + std::to_string(m.refresh_errors.load()) + "\n";
+    out += "# HELP doppel_index_damage_errors_total Checks that met a damaged record or table of the index.\n"
+           "# TYPE doppel_index_damage_errors_total counter\n"
+           "doppel_index_damage_errors_total " + std::to_string(m.index_damage_errors.load()) + "\n";
     out += "# HELP doppel_checks_in_progress Checks running or waiting for a worker.\n"
            "# TYPE doppel_checks_in_progress gauge\n"
            "doppel_checks_in_progress " + std::to_string(m.checks_in_progress.load()) + "\n";

@@ -1158,7 +1158,7 @@ TEST_CASE("serve: a port another server listens on is refused", "[serve]") {
   CHECK(r->status == 200);
 }
 
-TEST_CASE("serve: a corrupt stored document is a 500 naming it, and other checks go on", "[serve]") {
+TEST_CASE("serve: a corrupt stored document is a 500 naming it, other checks go on, and /healthz reports the damage", "[serve]") {
   TempDir dir;
   BuildServiceIndex(dir / "index");
   uint32_t id = 0;
@@ -1173,12 +1173,27 @@ TEST_CASE("serve: a corrupt stored document is a 500 naming it, and other checks
   doppel_test::RawPut(dir / "index", "content", codec::IdKey(id), "garbage");
   TestServer srv(dir / "index", ServerOptions{});
   auto c = srv.Client();
+  // The damage is not known until a check reads the record.
+  auto h = c.Get("/healthz");
+  REQUIRE(h);
+  CHECK(h->status == 200);
   ExpectError(PostJson(c, "/v1/check", Body({{"text", Paragraph("Apache-2.0", 60, 20)}})), 500,
               "licenses/Apache-2.0");
   auto r = PostJson(c, "/v1/check", Body({{"text", Paragraph("MPL-2.0", 40, 30)}}));
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(Json(r->body).Str("action") == "block");
+  // From then on the instance says it is unhealthy, naming what it met.
+  h = c.Get("/healthz");
+  REQUIRE(h);
+  CHECK(h->status == 503);
+  CHECK(Json(h->body).Str("code") == "unavailable");
+  CHECK(Contains(Json(h->body).Str("message"), "index damaged"));
+  CHECK(Contains(Json(h->body).Str("message"), "licenses/Apache-2.0"));
+  CHECK(!h->has_header("Retry-After"));  // not worth a retry: the index needs repair
+  auto m = c.Get("/metrics");
+  REQUIRE(m);
+  CHECK(Contains(m->body, "\ndoppel_index_damage_errors_total 1\n"));
 }
 
 TEST_CASE("serve: a bearer token is required on /v1/ routes when configured", "[serve]") {
