@@ -217,7 +217,7 @@ int RunCheck(const Flags& f) {
   }
   auto src = OpenSource(f.input);
   if (!src.ok()) return Fail(src.status());
-  LineReader lines(std::move(*src), f.max_answer_bytes);
+  LineReader lines(std::move(*src), f.max_answer_bytes, "--max-answer-bytes");
   ReaderOptions reader_options;
   reader_options.text_field = f.text_field;
   reader_options.id_field = f.id_field;
@@ -238,7 +238,7 @@ int RunCheck(const Flags& f) {
     auto more = lines.Next(&line);
     if (!more.ok()) {
       if (more.status().code() != Status::Code::kResourceExhausted) return Fail(more.status().WithContext(where));
-      error_line(Status::ResourceExhausted(more.status().message() + " (--max-answer-bytes)"));
+      error_line(more.status());
       continue;
     }
     if (!*more) break;

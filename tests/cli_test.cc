@@ -350,6 +350,7 @@ TEST_CASE("cli: --jsonl streams its input: an over-long line gets an error line 
   CHECK(Contains(lines[0], "\"id\":\"a\""));
   CHECK(Contains(lines[1], "\"line\":2"));
   CHECK(Contains(lines[1], "resource_exhausted"));
+  CHECK(Contains(lines[1], "limit of 100000 bytes (--max-answer-bytes)"));
   CHECK(Contains(lines[2], "\"id\":\"b\""));
   CHECK(Contains(r.err, "answers.jsonl:2"));
 }

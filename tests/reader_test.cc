@@ -312,6 +312,7 @@ TEST_CASE("reader: a line over max_document_bytes is ResourceExhausted and the n
   REQUIRE(steps[1].kind == Step::kError);
   CHECK(steps[1].status.code() == Status::Code::kResourceExhausted);
   CHECK(Contains(steps[1].status.message(), "long.jsonl:2"));
+  CHECK(Contains(steps[1].status.message(), "limit of 100 bytes (--max-document-bytes)"));
   REQUIRE(steps[2].kind == Step::kDoc);
   CHECK(steps[2].doc.name == "after");
   // The over-long last line, without a final newline, is refused too.
@@ -333,6 +334,7 @@ TEST_CASE("reader: an explicit file over max_document_bytes is ResourceExhausted
   auto r = reader->Next(&d);
   CHECK(r.status().code() == Status::Code::kResourceExhausted);
   CHECK(Contains(r.status().message(), path));
+  CHECK(Contains(r.status().message(), "limit of 1000 (--max-document-bytes)"));
 }
 
 TEST_CASE("reader: a truncated zstd file is an error naming it", "[reader]") {

@@ -47,10 +47,12 @@ std::string SkippedFileReason(std::string_view text, bool whole);
 Status RefuseCompressedStart(std::string_view first_line, const std::string& where);
 
 // Splits a byte stream into lines, refusing lines over a limit without buffering them.
+// `limit_name` (a flag, "--max-document-bytes") is named in the error, so the user knows what
+// to raise.
 class LineReader {
  public:
-  LineReader(std::unique_ptr<ByteSource> src, uint64_t max_line)
-      : src_(std::move(src)), max_line_(max_line) {}
+  LineReader(std::unique_ptr<ByteSource> src, uint64_t max_line, std::string limit_name)
+      : src_(std::move(src)), max_line_(max_line), limit_name_(std::move(limit_name)) {}
   // Returns false at the end. An over-long line is an error and is skipped.
   Result<bool> Next(std::string* line) {
     line->clear();
@@ -60,7 +62,7 @@ class LineReader {
         DOPPEL_ASSIGN_OR_RETURN(len_, src_->Read(buf_.data(), buf_.size()));
         pos_ = 0;
         if (len_ == 0) {
-          if (too_long) return Status::ResourceExhausted("line exceeds the limit of " + std::to_string(max_line_) + " bytes");
+          if (too_long) return TooLong();
           const bool had_bytes = pending_;
           pending_ = false;
           return had_bytes;
@@ -82,7 +84,7 @@ class LineReader {
       if (nl) {
         ++pos_;
         pending_ = false;
-        if (too_long) return Status::ResourceExhausted("line exceeds the limit of " + std::to_string(max_line_) + " bytes");
+        if (too_long) return TooLong();
         return true;
       }
     }
@@ -90,8 +92,13 @@ class LineReader {
   uint64_t consumed() const { return src_->consumed(); }
 
  private:
+  Status TooLong() const {
+    return Status::ResourceExhausted("line exceeds the limit of " + std::to_string(max_line_) + " bytes (" +
+                                     limit_name_ + ")");
+  }
   std::unique_ptr<ByteSource> src_;
   uint64_t max_line_;
+  std::string limit_name_;
   std::vector<char> buf_ = std::vector<char>(1 << 18);
   size_t pos_ = 0, len_ = 0;
   bool pending_ = false;  // bytes seen since the last newline

@@ -304,7 +304,7 @@ class UnitReader {
   Status Open() {
     if (u_.jsonl.empty()) return Status::OK();
     DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(u_.jsonl));
-    lines_ = std::make_unique<LineReader>(std::move(src), o_.max_document_bytes);
+    lines_ = std::make_unique<LineReader>(std::move(src), o_.max_document_bytes, "--max-document-bytes");
     return Status::OK();
   }
 
@@ -855,7 +855,7 @@ Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, const std::vec
     // every run: a resumed run writes over what a killed one left.
     const std::string tmp = work + "/out-" + std::to_string(index) + "-" + fs::path(out).filename().string();
     DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(u.jsonl));
-    LineReader lines(std::move(src), o.max_document_bytes);
+    LineReader lines(std::move(src), o.max_document_bytes, "--max-document-bytes");
     DOPPEL_ASSIGN_OR_RETURN(auto sink, OpenSink(tmp));
     std::string line;
     for (uint64_t line_no = 1;; ++line_no) {

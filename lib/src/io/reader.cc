@@ -157,7 +157,7 @@ Result<bool> Reader::Next(Document* doc) {
     }
     if (IsJsonLinesPath(p.path)) {
       DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(p.path));
-      lines_ = std::make_unique<LineReader>(std::move(src), o_.max_document_bytes);
+      lines_ = std::make_unique<LineReader>(std::move(src), o_.max_document_bytes, "--max-document-bytes");
       lines_path_ = p.path;
       line_no_ = 0;
       continue;

@@ -381,7 +381,7 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
   if (size > o.max_document_bytes) {
     return Status::ResourceExhausted(path + ": file of " + std::to_string(size) +
                                      " bytes exceeds the document limit of " +
-                                     std::to_string(o.max_document_bytes));
+                                     std::to_string(o.max_document_bytes) + " (--max-document-bytes)");
   }
   if (size == 0) {
     *skippable = true;

@@ -519,7 +519,7 @@ struct Tally {
   // Adds a part file's tallies; the seconds are the slowest part's.
   Status Merge(const std::string& path) {
     DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(path));
-    LineReader lines(std::move(src), uint64_t{1} << 30);
+    LineReader lines(std::move(src), uint64_t{1} << 30, "a scan part file's limit");
     simdjson::dom::parser parser;
     std::string line;
     for (uint64_t n = 1;; ++n) {
