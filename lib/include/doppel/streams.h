@@ -35,11 +35,16 @@ class ByteSource {
 // the path.
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path);
 
-// Why a file's text is passed over where a directory's walk meets it (refused when the file is
-// named): "binary file (NUL byte at offset N)" for a NUL byte in its first 8,000 bytes, "empty
-// file (only blanks)", or "" for text to read. `text` is the whole file (`whole`) or at least its
-// first 8,000 bytes; only a whole file is judged blank.
-std::string SkippedFileReason(std::string_view text, bool whole);
+// Whether a file's text is passed over where a directory's walk meets it (refused when the file
+// is named), and why: kBinary, "binary file (NUL byte at offset N)", for a NUL byte in its first
+// 8,000 bytes; kEmpty, "empty file (only blanks)"; kNone for text to read. `text` is the whole
+// file (`whole`) or at least its first 8,000 bytes; only a whole file is judged blank.
+enum class FileSkip { kNone, kEmpty, kBinary };
+struct SkippedFile {
+  FileSkip kind = FileSkip::kNone;
+  std::string reason;
+};
+SkippedFile SkippedFileReason(std::string_view text, bool whole);
 
 // InvalidArgument when the first line of an input read as plain JSON Lines starts as gzip or
 // zstd data does (standard input, or a file not named .gz or .zst): one clear error instead of
@@ -143,11 +148,11 @@ Status WriteFileAtomically(const std::string& path, const std::vector<std::strin
 
 // Reads a plain file as one document, as the DocumentReader does: named by its path, code when
 // its name or extension belongs to a language, the options' file metadata. A file over
-// max_document_bytes is ResourceExhausted. An empty file, or a binary one (a NUL byte in its
-// first 8000 bytes, as git decides), is InvalidArgument with `*skippable` set (and doc->text
-// empty only for the empty file): directories skip such files, an input named explicitly is an
-// error.
-Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, bool* skippable);
+// max_document_bytes is ResourceExhausted. An empty file (or one of only blanks), or a binary one
+// (a NUL byte in its first 8000 bytes, as git decides), is InvalidArgument with `*skipped` saying
+// which: directories skip such files, an input named explicitly is an error. `*skipped` is
+// kNone for every other result.
+Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, FileSkip* skipped);
 
 // Parses one JSON line into `*doc` as the DocumentReader does (text and id fields, language,
 // kind, the other fields as metadata). With a priority field, its numeric value is stored in

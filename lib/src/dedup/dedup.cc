@@ -63,7 +63,7 @@ bool SkippedInDirectory(const std::string& path) {
   if (!in) return false;  // unreadable: reported when read
   char head[8000];
   in.read(head, sizeof head);
-  return !SkippedFileReason(std::string_view(head, static_cast<size_t>(in.gcount())), in.eof()).empty();
+  return SkippedFileReason(std::string_view(head, static_cast<size_t>(in.gcount())), in.eof()).kind != FileSkip::kNone;
 }
 
 Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* units) {
@@ -335,10 +335,10 @@ class UnitReader {
     }
     if (file_ >= u_.files.size()) return false;
     const std::string& p = u_.files[file_++];
-    bool skippable = false;
-    it->error = ReadFileDocument(p, ro_, &it->doc, &skippable);
+    FileSkip skipped = FileSkip::kNone;
+    it->error = ReadFileDocument(p, ro_, &it->doc, &skipped);
     if (!it->error.ok()) {
-      if (!skippable) return it->error;  // unreadable: the unit stops
+      if (skipped == FileSkip::kNone) return it->error;  // unreadable: the unit stops
       it->doc.name = p;
       it->doc.origin = p;
     }

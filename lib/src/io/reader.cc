@@ -215,12 +215,12 @@ Result<bool> Reader::ReadFile(const Pending& p, Document* doc) {
   // not the folder holding the link).
   const std::string name = NormalPath(p.path);
   if (o_.accept_name && !o_.accept_name(name)) return false;  // not this shard's; not read
-  bool skippable = false;
-  Status s = ReadFileDocument(p.path, o_, doc, &skippable);
+  FileSkip skipped = FileSkip::kNone;
+  Status s = ReadFileDocument(p.path, o_, doc, &skipped);
   if (!s.ok()) {
     doc->origin = p.path;  // (errors name it)
-    if (!skippable || p.explicit_input) return s;
-    ++(doc->text.empty() ? counters_.skipped_empty : counters_.skipped_binary);
+    if (skipped == FileSkip::kNone || p.explicit_input) return s;
+    ++(skipped == FileSkip::kEmpty ? counters_.skipped_empty : counters_.skipped_binary);
     return false;
   }
   doc->name = name;

@@ -353,14 +353,16 @@ Status WriteFileAtomically(const std::string& path, const std::vector<std::strin
   return w.Commit();
 }
 
-std::string SkippedFileReason(std::string_view text, bool whole) {
+SkippedFile SkippedFileReason(std::string_view text, bool whole) {
   const std::string_view head = text.substr(0, 8000);
   if (const size_t nul = head.find('\0'); nul != std::string_view::npos) {
-    return "binary file (NUL byte at offset " + std::to_string(nul) + ")";
+    return {FileSkip::kBinary, "binary file (NUL byte at offset " + std::to_string(nul) + ")"};
   }
   // Only blanks (an __init__.py of one newline) is an empty file as well: nothing to protect.
-  if (whole && text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos) return "empty file (only blanks)";
-  return "";
+  if (whole && text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos) {
+    return {FileSkip::kEmpty, "empty file (only blanks)"};
+  }
+  return {};
 }
 
 Status RefuseCompressedStart(std::string_view first_line, const std::string& where) {
@@ -372,8 +374,8 @@ Status RefuseCompressedStart(std::string_view first_line, const std::string& whe
                                  (std::string_view(kind) == "gzip" ? "gz" : "zst") + ", or decompress it first");
 }
 
-Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, bool* skippable) {
-  *skippable = false;
+Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, FileSkip* skipped) {
+  *skipped = FileSkip::kNone;
   *doc = Document();
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
@@ -384,7 +386,7 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
                                      std::to_string(o.max_document_bytes) + " (--max-document-bytes)");
   }
   if (size == 0) {
-    *skippable = true;
+    *skipped = FileSkip::kEmpty;
     return Status::InvalidArgument(path + ": empty file");
   }
   std::ifstream in(path, std::ios::binary);
@@ -392,10 +394,10 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
   doc->text.resize(size);
   in.read(doc->text.data(), static_cast<std::streamsize>(size));
   doc->text.resize(static_cast<size_t>(in.gcount()));
-  if (const std::string reason = SkippedFileReason(doc->text, true); !reason.empty()) {
-    *skippable = true;
-    if (reason.starts_with("empty")) doc->text.clear();  // (counted as an empty file)
-    return Status::InvalidArgument(path + ": " + reason);
+  if (SkippedFile skip = SkippedFileReason(doc->text, true); skip.kind != FileSkip::kNone) {
+    *skipped = skip.kind;
+    doc->text.clear();
+    return Status::InvalidArgument(path + ": " + skip.reason);
   }
   doc->name = path;
   doc->origin = path;
