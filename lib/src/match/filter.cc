@@ -1229,13 +1229,16 @@ size_t LineEnd(std::string_view t, size_t at) {
 }
 
 // For each token of a code stream, the index of the token that closes or opens the same block or
-// bracket (-1 for others): blocks as the language's table has them (not indented ones, which
-// have no closing token to lose), and ( ) [ ] (and { } where braces are not blocks).
+// bracket (-1 for others): blocks as the language's table has them, and ( ) [ ] (and { } where
+// braces are not blocks). An indented block (Python) is paired one way only: its header's colon
+// names the block's last token, which names nothing. Lines replaced from a header's line into
+// its body would leave the rest of the body under a comment ("unexpected indent"), while lines
+// replaced from inside a body to its end leave code that parses.
 std::vector<int32_t> PairedTokens(std::string_view text, const Stream& st) {
   const Tokens& q = st.tokens;
   std::vector<int32_t> partner(q.size(), -1);
   const BlockTokens& bt = BlockTokensOf(st.language);
-  const std::vector<int8_t> delta = bt.indented ? std::vector<int8_t>(q.size(), 0) : BlockDeltas(q, bt, text);
+  const std::vector<int8_t> delta = BlockDeltas(q, bt, text);
   static const uint64_t kParen[2] = {VerbatimTokenHash("("), VerbatimTokenHash(")")};
   static const uint64_t kSquare[2] = {VerbatimTokenHash("["), VerbatimTokenHash("]")};
   static const uint64_t kBrace[2] = {VerbatimTokenHash("{"), VerbatimTokenHash("}")};
@@ -1252,7 +1255,7 @@ std::vector<int32_t> PairedTokens(std::string_view text, const Stream& st) {
     }
     for (int k = 0; k < delta[i]; ++k) blocks.push_back(i);
     for (int k = 0; k < -delta[i] && !blocks.empty(); ++k) {  // (a token closing several: its last pair)
-      partner[i] = blocks.back();
+      if (!bt.indented) partner[i] = blocks.back();
       partner[blocks.back()] = i;
       blocks.pop_back();
     }
