@@ -461,8 +461,9 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // Nine languages; C whose new functions begin or end as the source's do; Java whose copy is matched
   // from inside the new method before it (java-tail) or into the header of the one after (java-head);
   // Python whose copy is matched into the header of the next function (python-head), whose body
-  // must not be left under the marker.
-  CHECK(languages == 13);
+  // must not be left under the marker, and whose copy ends inside a `try` of the function whose
+  // `finally` clause is new (python-clauses: the function goes whole, not a `finally` alone).
+  CHECK(languages == 14);
 }
 
 TEST_CASE("redaction: a fenced block of a language without a grammar is redacted in its own comment syntax",

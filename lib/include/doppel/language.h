@@ -64,6 +64,9 @@ struct Language {
   // Python: a block_start token that ends its line opens a block of the following more indented
   // lines, which closes where the indentation comes back (or at the end of the code).
   bool block_indented = false;
+  // Python: keywords that begin a later clause of a statement at its indentation (`elif`, `else`,
+  // `except`, `finally`): redaction replaces such a statement whole or leaves it.
+  std::vector<std::string> block_clauses;
   // For the first-pass lexer: the grammar's number literals take a sign written against them
   // where an operand begins (C's `return -1`).
   bool lexer_signed_numbers = false;

@@ -79,6 +79,7 @@ Status ParseLanguageTable(std::string_view text, Language* lang) {
     else if (key == "block_start") lang->block_start = words;
     else if (key == "block_end") lang->block_end = words;
     else if (key == "block_start_line_first") lang->block_start_line_first = words;
+    else if (key == "block_clauses") lang->block_clauses = words;
     else if (key == "block_indented" || key == "lexer_signed_numbers" || key == "lexer_imports_end_at_line") {
       if (value != "true" && value != "false") return bad("must be true or false");
       (key == "block_indented"         ? lang->block_indented

@@ -384,6 +384,7 @@ struct AnswerComment {
 struct BlockTokens {
   std::vector<uint64_t> start, end, start_line_first;
   bool indented = false;  // Language::block_indented
+  std::vector<uint64_t> clauses;  // Language::block_clauses
   // +1 when query token i opens a block, -1 when it closes one, else 0 (braces and keywords).
   int Delta(const Tokens& q, uint32_t i) const {
     const uint64_t h = q[i].hash;
@@ -395,49 +396,53 @@ struct BlockTokens {
   }
 };
 
+// Per token of code whose blocks are indentation: the indentation (column) of the logical line
+// the token begins, or -1 when it begins none. A logical line starts at a token that is the first
+// on its line (no earlier token, such as a multi-line string, runs into that line) outside
+// brackets; continuation lines (a long signature, an argument list) begin none. `text` is what
+// the tokens' offsets index.
+std::vector<int32_t> LogicalLineIndents(const Tokens& q, std::string_view text) {
+  static const uint64_t kOpen[3] = {VerbatimTokenHash("("), VerbatimTokenHash("["), VerbatimTokenHash("{")};
+  static const uint64_t kClose[3] = {VerbatimTokenHash(")"), VerbatimTokenHash("]"), VerbatimTokenHash("}")};
+  std::vector<int32_t> indent(q.size(), -1);
+  int brackets = 0;
+  for (uint32_t i = 0, at = 0, start = 0; i < q.size(); ++i) {
+    for (; at < q[i].begin && at < text.size(); ++at) {  // the start of the token's line
+      if (text[at] == '\n') start = at + 1;
+    }
+    if (brackets == 0 && (i == 0 || q[i - 1].end <= start)) indent[i] = static_cast<int32_t>(q[i].begin - start);
+    for (int k = 0; k < 3; ++k) {
+      if (q[i].hash == kOpen[k]) ++brackets;
+      if (q[i].hash == kClose[k] && brackets > 0) --brackets;
+    }
+  }
+  return indent;
+}
+
 // Per answer token: +n when it opens n blocks, -n when it closes n blocks, else 0 (computed once
 // per code block of the answer). `text` is what the tokens' offsets index (for indentation).
-// Indented blocks (Python) open at a block_start token that ends its line when the next line is
-// more indented, and close at the last token before a line indented no more than the opening
-// line, or at the last token.
+// Indented blocks (Python) open at a block_start token that ends its logical line when the next
+// line is more indented, and close at the last token before a line indented no more than the
+// opening line, or at the last token.
 std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, std::string_view text) {
   std::vector<int8_t> d(q.size(), 0);
   if (!blocks.indented) {
     for (uint32_t i = 0; i < q.size(); ++i) d[i] = static_cast<int8_t>(blocks.Delta(q, i));
     return d;
   }
-  // The offset of the start of each token's line, in one pass over the text.
-  std::vector<uint32_t> starts(q.size());
-  for (uint32_t i = 0, at = 0, start = 0; i < q.size(); ++i) {
-    for (; at < q[i].begin && at < text.size(); ++at) {
-      if (text[at] == '\n') start = at + 1;
-    }
-    starts[i] = start;
-  }
-  static const uint64_t kOpen[3] = {VerbatimTokenHash("("), VerbatimTokenHash("["), VerbatimTokenHash("{")};
-  static const uint64_t kClose[3] = {VerbatimTokenHash(")"), VerbatimTokenHash("]"), VerbatimTokenHash("}")};
-  // A logical line starts at a token that is the first on its line (no earlier token, such as a
-  // multi-line string, runs into that line) outside brackets; its indentation is that token's
-  // column. Continuation lines (a long signature, an argument list) neither open nor close.
-  std::vector<uint32_t> open;  // the opening lines' indentation, innermost last
-  uint32_t line_indent = 0;
-  int brackets = 0;
-  auto starts_line = [&](uint32_t i) { return i == 0 || q[i - 1].end <= starts[i]; };
+  const std::vector<int32_t> indent = LogicalLineIndents(q, text);
+  std::vector<int32_t> open;  // the opening lines' indentation, innermost last
+  int32_t line_indent = 0;
   for (uint32_t i = 0; i < q.size(); ++i) {
-    if (brackets == 0 && starts_line(i)) {
-      line_indent = q[i].begin - starts[i];
+    if (indent[i] >= 0) {
+      line_indent = indent[i];
       while (i > 0 && !open.empty() && open.back() >= line_indent && d[i - 1] > -100) {
         --d[i - 1];
         open.pop_back();
       }
     }
-    for (int k = 0; k < 3; ++k) {
-      if (q[i].hash == kOpen[k]) ++brackets;
-      if (q[i].hash == kClose[k] && brackets > 0) --brackets;
-    }
-    if (brackets == 0 && i + 1 < q.size() && q[i + 1].line > q[i].line && starts_line(i + 1) && open.size() < 100 &&
-        std::find(blocks.start.begin(), blocks.start.end(), q[i].hash) != blocks.start.end() &&
-        q[i + 1].begin - starts[i + 1] > line_indent) {
+    if (i + 1 < q.size() && q[i + 1].line > q[i].line && indent[i + 1] > line_indent && open.size() < 100 &&
+        std::find(blocks.start.begin(), blocks.start.end(), q[i].hash) != blocks.start.end()) {
       d[i] = 1;
       open.push_back(line_indent);
     }
@@ -470,7 +475,7 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
     if (auto langs = Languages(); langs.ok()) {
       for (const Language& l : **langs) {
         (*m)[l.name] = BlockTokens{hashes(l.block_start), hashes(l.block_end), hashes(l.block_start_line_first),
-                                   l.block_indented};
+                                   l.block_indented, hashes(l.block_clauses)};
       }
     }
     return m;
@@ -1233,7 +1238,10 @@ size_t LineEnd(std::string_view t, size_t at) {
 // braces are not blocks). An indented block (Python) is paired one way only: its header's colon
 // names the block's last token, which names nothing. Lines replaced from a header's line into
 // its body would leave the rest of the body under a comment ("unexpected indent"), while lines
-// replaced from inside a body to its end leave code that parses.
+// replaced from inside a body to its end leave code that parses. A statement of several clauses
+// (`try:` ... `except:` ..., `if` ... `elif` ... `else`) is kept whole or replaced whole: its
+// first token names its last clause's keyword, and each later clause's keyword names the first
+// token (a handler left without its `try`, or a `try` without its handler, does not parse).
 std::vector<int32_t> PairedTokens(std::string_view text, const Stream& st) {
   const Tokens& q = st.tokens;
   std::vector<int32_t> partner(q.size(), -1);
@@ -1258,6 +1266,25 @@ std::vector<int32_t> PairedTokens(std::string_view text, const Stream& st) {
       if (!bt.indented) partner[i] = blocks.back();
       partner[blocks.back()] = i;
       blocks.pop_back();
+    }
+  }
+  if (bt.indented && !bt.clauses.empty()) {
+    // The statement a clause continues: the last logical line at its indentation that no deeper
+    // line has ended since, and that is not itself a later clause.
+    const std::vector<int32_t> indent = LogicalLineIndents(q, text);
+    std::vector<std::pair<int32_t, int32_t>> heads;  // (indentation, first token), increasing
+    for (int32_t i = 0; i < static_cast<int32_t>(q.size()); ++i) {
+      if (indent[i] < 0) continue;
+      while (!heads.empty() && heads.back().first > indent[i]) heads.pop_back();
+      const bool clause = std::find(bt.clauses.begin(), bt.clauses.end(), q[i].hash) != bt.clauses.end();
+      if (clause && !heads.empty() && heads.back().first == indent[i]) {
+        const int32_t first = heads.back().second;
+        partner[i] = first;
+        if (partner[first] < 0 || partner[first] < i) partner[first] = i;  // (the last clause)
+        continue;
+      }
+      if (!heads.empty() && heads.back().first == indent[i]) heads.back().second = i;
+      else heads.emplace_back(indent[i], i);
     }
   }
   return partner;
