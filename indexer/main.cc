@@ -25,8 +25,8 @@ namespace {
 using namespace doppel;
 
 constexpr const char* kExitCodes =
-    "Exit codes: 0 success; 1 finished, but some documents were rejected (--on-error skip) or the inputs held none; "
-    "2 error (bad arguments, unreadable input, missing, corrupt or incompatible index).";
+    "Exit codes: 0 success; 1 finished, but some documents were rejected (--on-error skip) or the inputs held none "
+    "(verify: the index is sound, but the build that created it did not finish); 2 error (bad arguments, unreadable input, missing, corrupt or incompatible index).";
 
 // The one place where errors become exit codes.
 int Fail(const Status& s) {
@@ -104,6 +104,7 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   IndexOptions io;
   io.create_if_missing = create;
   io.bulk_load = create;
+  io.mark_unfinished_build = create;  // until this run (or a rerun) has stored everything
   auto spill = ParseBytes("--spill-memory", f.spill_memory);
   if (!spill.ok()) return Fail(spill.status());
   io.bulk_spill_bytes = std::max<uint64_t>(*spill, 1);
@@ -151,6 +152,7 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   if (bo.on_progress) std::fprintf(stderr, "\r\033[K");
   Status flushed = (*index)->Flush();
   if (s.ok()) s = flushed;
+  if (s.ok() && create) s = MarkBuildFinished(dir);
   // End to end: reading, sketching, writing and the final flush of buffered posting lists.
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& c = (*reader)->counters();
@@ -243,12 +245,14 @@ int RunRemove(const Flags& f, const std::vector<std::string>& names) {
 int RunStats(const Flags& f) {
   IndexOptions io;
   io.read_only = true;
+  io.allow_unfinished_build = true;  // said in the output
   auto index = Index::Open(f.index, io);
   if (!index.ok()) return Fail(index.status());
   auto st = (*index)->Stats();
   if (!st.ok()) return Fail(st.status());
   const auto& p = (*index)->params();
-  std::string out = "{\"documents\":" + std::to_string(st->documents) +
+  std::string out = "{\"unfinished_build\":" + std::string(st->unfinished_build ? "true" : "false") +
+                    ",\"documents\":" + std::to_string(st->documents) +
                     ",\"deleted\":" + std::to_string(st->deleted) +
                     ",\"bytes\":" + std::to_string(st->bytes) +
                     ",\"band_keys\":" + std::to_string(st->band_keys) +
@@ -268,6 +272,7 @@ int RunStats(const Flags& f) {
 int RunVerify(const Flags& f) {
   IndexOptions io;
   io.read_only = true;
+  io.allow_unfinished_build = true;  // its state is checked, and said
   auto index = Index::Open(f.index, io);
   if (!index.ok()) return Fail(index.status());
   VerifyOptions vo;
@@ -276,6 +281,11 @@ int RunVerify(const Flags& f) {
   Status s = (*index)->Verify(vo, &report);
   if (!s.ok()) return Fail(s);
   std::cout << "ok " << report.ToString() << "\n";
+  if (report.unfinished_build) {
+    std::fprintf(stderr, "doppel-index: %s: the build that created this index did not finish (stopped or killed); "
+                         "checks refuse it until the same build is run again\n", f.index.c_str());
+    return 1;  // consistent, but not an index to check against
+  }
   return 0;
 }
 

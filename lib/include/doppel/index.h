@@ -64,6 +64,13 @@ struct IndexOptions {
   // no documents when opened: in one that does, a replaced document's old version would be gone
   // with its new one after a kill, so such opens write incrementally instead.
   bool bulk_load = false;
+  // A new index is created holding the mark of an unfinished build (kUnfinishedBuildFile),
+  // which MarkBuildFinished removes: until then strict read-only opens refuse it (Unavailable),
+  // so an index whose first build was stopped or killed is never read as the protected set. A
+  // rerun of the build completes it.
+  bool mark_unfinished_build = false;
+  // Read-only opens of an index holding that mark: opened anyway (stats and verify report it).
+  bool allow_unfinished_build = false;
   // Bulk loads buffer posting pairs in memory up to about this many bytes, then sort them and
   // ingest them as SST files (never through the memtable). More memory, fewer and larger files.
   size_t bulk_spill_bytes = size_t{256} << 20;
@@ -120,6 +127,7 @@ struct DocumentInfo {
 };
 
 struct IndexStats {
+  bool unfinished_build = false;  // the build that created the index has not finished
   uint64_t documents = 0;       // live documents
   uint64_t deleted = 0;         // ids removed or replaced so far
   uint64_t bytes = 0;           // text bytes of live documents
@@ -155,6 +163,7 @@ struct VerifyReport {
   // Documents a killed bulk load stored without their posting lists: not part of the index
   // (readers never reach them through postings); the next writable open removes them.
   uint64_t interrupted_load_documents = 0;
+  bool unfinished_build = false;  // the build that created the index has not finished
   std::string digest;  // 32 hex digits when VerifyOptions::digest, else empty
   std::string ToString() const;
 };
@@ -247,6 +256,13 @@ Result<uint32_t> ShardCount(const std::string& dir);
 // over codec::kMaxSketchParam, bands x rows over the permutations); Index::Open checks it
 // before it creates anything.
 Status ValidateSketchParams(const SketchParams& params);
+// The file whose presence in an index directory marks a build that created the index and has not
+// finished (IndexOptions::mark_unfinished_build).
+inline constexpr const char* kUnfinishedBuildFile = "BUILD-UNFINISHED";
+// Removes that mark (durably) once the build has stored everything; nothing when it is absent.
+Status MarkBuildFinished(const std::string& dir);
+// Whether `dir` holds that mark.
+bool BuildUnfinished(const std::string& dir);
 // Writes the SHARDS file of a new sharded index (atomically); an existing sharded index with
 // the same count is fine, another count or an ordinary index in `dir` is refused.
 Status CreateShardedIndex(const std::string& dir, uint32_t shards);

@@ -17,7 +17,9 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -280,6 +282,7 @@ class RocksIndex final : public Index {
   // refused for other parameters or a damaged manifest has no counters to spill, and spilling
   // would mark every stored document as a killed bulk load's, removed at the next write).
   bool opened_ = false;
+  bool unfinished_build_ = false;  // kUnfinishedBuildFile was there when opened
   std::mutex write_mu_;  // one writer at a time; guards the counters below
   uint32_t next_id_ = 0;
   uint64_t documents_ = 0;
@@ -465,6 +468,10 @@ Status RocksIndex::CreateEmpty(const std::string& dir, const IndexOptions& o) {
                                                 codec::EncodeManifest(o.params.value_or(SketchParams{}))),
                                      "writing manifest"));
   }
+  if (o.mark_unfinished_build) {  // in place before the index is: no kill leaves it unmarked
+    DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(staging + "/" + kUnfinishedBuildFile,
+                                               "a build that created this index has not finished\n"));
+  }
   fs::rename(staging, target, ec);  // replaces an empty directory
   if (ec) {
     fs::remove_all(staging);
@@ -559,6 +566,12 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
     DOPPEL_RETURN_IF_ERROR(CreateEmpty(dir, o));
   }
   idx->options_.create_if_missing = false;
+  const bool unfinished = BuildUnfinished(dir);
+  if (unfinished && o.read_only && !o.allow_unfinished_build) {
+    return Status::Unavailable(dir + ": the build that created this index did not finish (it was stopped or killed): "
+                               "run the same doppel-index build again to complete it");
+  }
+  idx->unfinished_build_ = unfinished;
   DOPPEL_ASSIGN_OR_RETURN(const std::optional<uint64_t> last_write, idx->ReadLastWrite());
   if (!o.read_only && last_write) {
     // A writable open deletes the table files its MANIFEST does not list: before it, a read-only
@@ -1085,6 +1098,7 @@ Result<std::optional<uint32_t>> RocksIndex::FindName(const std::string& name) co
 
 Result<IndexStats> RocksIndex::Stats() const {
   IndexStats st;
+  st.unfinished_build = unfinished_build_;
   if (options_.read_only && options_.follow_writer) {
     // A follower's catch-up makes a new document searchable before LoadState records the new
     // count, so a check could see a document the cached count does not have yet: the counts
@@ -1126,6 +1140,7 @@ Result<IndexStats> RocksIndex::Stats() const {
 
 Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
   VerifyReport r;
+  r.unfinished_build = unfinished_build_;
   const auto deleted = deleted_->Get();
   rocksdb::ReadOptions ro;
   ro.verify_checksums = true;
@@ -1271,6 +1286,24 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
 
 }  // namespace
 
+bool BuildUnfinished(const std::string& dir) {
+  std::error_code ec;
+  return fs::exists(fs::path(dir) / kUnfinishedBuildFile, ec);
+}
+
+Status MarkBuildFinished(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::remove(fs::path(dir) / kUnfinishedBuildFile, ec)) {
+    return ec ? Status::IOError(dir + "/" + kUnfinishedBuildFile + ": cannot remove: " + ec.message()) : Status::OK();
+  }
+  // The removal is durable once the directory is synced.
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return Status::IOError(dir + ": cannot open to sync: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? Status::OK() : Status::IOError(dir + ": cannot sync: " + std::strerror(errno));
+}
+
 std::string VerifyReport::ToString() const {
   std::string s = "documents=" + std::to_string(documents) + " bytes=" + std::to_string(bytes) +
                   " posting_lists=" + std::to_string(posting_lists) +
@@ -1279,6 +1312,7 @@ std::string VerifyReport::ToString() const {
   if (interrupted_load_documents > 0) {
     s += " interrupted_load_documents=" + std::to_string(interrupted_load_documents);
   }
+  if (unfinished_build) s += " unfinished_build";
   if (!digest.empty()) s += " digest=" + digest;
   return s;
 }

@@ -94,6 +94,7 @@ class ShardedIndex final : public Index {
     IndexStats all;
     for (const auto& shard : shards_) {
       DOPPEL_ASSIGN_OR_RETURN(IndexStats st, shard->Stats());
+      all.unfinished_build |= st.unfinished_build;
       all.documents += st.documents;
       all.deleted += st.deleted;
       all.bytes += st.bytes;
@@ -123,6 +124,7 @@ class ShardedIndex final : public Index {
       all.postings += r.postings;
       all.deleted_refs += r.deleted_refs;
       all.interrupted_load_documents += r.interrupted_load_documents;
+      all.unfinished_build |= r.unfinished_build;
       if (options.digest) {
         docs_digest += std::stoull(r.digest.substr(0, 16), nullptr, 16);
         postings_digest += std::stoull(r.digest.substr(16), nullptr, 16);
