@@ -193,3 +193,42 @@ TEST_CASE("crash: a byte flipped in any file of an index is reported by verify o
                detected + unused, files.size(), detected, unused);
   CHECK(detected > 0);
 }
+
+TEST_CASE("crash: writes that fail for lack of room are exit 2 naming the index, and lose nothing stored",
+          "[crash]") {
+  // A file size limit (RLIMIT_FSIZE, its signal ignored) fails writes as a full disk does, past
+  // the RocksDB info log's first lines too, whose writer aborted the process on its next write.
+  TempDir tmp;
+  const std::string index = tmp / "index", before = tmp / "before.jsonl", more = tmp / "more.jsonl";
+  std::string first = Corpus(20, 3);
+  for (size_t at = 0; (at = first.find("\"doc-", at)) != std::string::npos;) first.replace(at, 5, "\"old-");
+  doppel_test::WriteFile(before, first);
+  doppel_test::WriteFile(more, Corpus(400, 4));
+  const CommandResult built = doppel_test::Run(Quote(kIndexBin) + " build --quiet --index " + Quote(index) + " " + Quote(before));
+  REQUIRE(built.exit_code == 0);
+  auto limited = [&](const std::string& args) {
+    return doppel_test::Run("bash -c " + Quote("trap '' XFSZ; ulimit -f 40; exec " + Quote(kIndexBin) + " " + args));
+  };
+  for (const std::string& target : {index, std::string(tmp / "new")}) {
+    const CommandResult r = limited((target == index ? "add" : "build") + std::string(" --quiet --index ") +
+                                    Quote(target) + " " + Quote(more));
+    INFO(Describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK(Contains(r.err, "File too large"));
+    CHECK(Contains(r.err, target));
+    CHECK_FALSE(Contains(r.err, "Assertion"));
+  }
+  // The new index's build failed: nothing is left that a check would read.
+  CHECK_FALSE(std::filesystem::exists(tmp / "new/CURRENT"));
+  // What the add stored before it failed is whole, the documents stored before are all there,
+  // and the add done again completes.
+  CommandResult v = Verify(index, false);
+  INFO(Describe(v));
+  CHECK(v.exit_code == 0);
+  const CommandResult again = doppel_test::Run(Quote(kIndexBin) + " add --quiet --index " + Quote(index) + " " + Quote(more));
+  INFO(Describe(again));
+  CHECK(again.exit_code == 0);
+  v = Verify(index, false);
+  INFO(Describe(v));
+  CHECK(Contains(v.out, "ok documents=420 "));
+}

@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -54,6 +55,47 @@ std::string LastWriteRecord(uint64_t sequence) {
   std::snprintf(sum, sizeof sum, "%016llx", static_cast<unsigned long long>(XXH3_64bits(head.data(), head.size())));
   return head + " xxh3 " + sum + "\n";
 }
+// RocksDB's info log. Its own logger writes through a file writer that, once a write has failed
+// (a full disk), aborts the process on the next one in Debian's build (an assertion); this one
+// writes with stdio and drops what it cannot write, so a full disk is the error the failed
+// index write returns. A writable open keeps its LOG in the index (the one before as LOG.old);
+// read-only opens log nothing (RocksDB's would rotate the writer's LOG at every check), their
+// errors come back as statuses.
+class InfoLog : public rocksdb::Logger {
+ public:
+  explicit InfoLog(std::FILE* f) : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), f_(f) {}
+  ~InfoLog() override {
+    if (f_ != nullptr) std::fclose(f_);
+  }
+  static std::shared_ptr<rocksdb::Logger> ForWriter(const std::string& dir) {
+    std::error_code ec;
+    fs::rename(fs::path(dir) / "LOG", fs::path(dir) / "LOG.old", ec);  // none yet: nothing to keep
+    return std::make_shared<InfoLog>(std::fopen((fs::path(dir) / "LOG").c_str(), "w"));
+  }
+  static std::shared_ptr<rocksdb::Logger> Quiet() { return std::make_shared<InfoLog>(nullptr); }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (f_ == nullptr) return;
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
+    std::tm tm{};
+    localtime_r(&secs, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y/%m/%d-%H:%M:%S", &tm);
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fprintf(f_, "%s.%06lld ", when, static_cast<long long>(micros));
+    std::vfprintf(f_, format, ap);
+    std::fputc('\n', f_);
+    std::fflush(f_);  // (a failure is dropped: see above)
+  }
+
+ private:
+  std::FILE* f_;
+  std::mutex mu_;
+};
+
 constexpr const char* kCfNames[kNumCfs] = {"default", "meta", "docs",  "names", "content",
                                            "sig",     "bands", "grams", "tokens"};
 
@@ -323,7 +365,7 @@ Status RocksIndex::OpenDb() {
   dbo.atomic_flush = true;  // batches are atomic across column families even without the WAL
   dbo.paranoid_checks = true;
   dbo.max_background_jobs = 2;
-  dbo.keep_log_file_num = 4;
+  dbo.info_log = options_.read_only ? InfoLog::Quiet() : InfoLog::ForWriter(dir_);
   dbo.max_open_files = options_.read_only ? -1 : 4096;  // secondaries require -1
   // Tables are opened (their index and filter blocks read and checked) by this many threads;
   // RocksDB's 16 on a small machine only add threads, each with its allocator state.
@@ -578,14 +620,10 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
     // look (tables opened lazily, nothing deleted) at the state that MANIFEST describes. A look
     // that fails leaves the verdict to the writable open.
     // Quiet: RocksDB's LOG of the index (the writer's) is not rotated for the look.
-    struct QuietLogger : rocksdb::Logger {
-      using rocksdb::Logger::Logv;
-      void Logv(const char*, va_list) override {}
-    };
     rocksdb::Options look;
     look.max_open_files = 16;
     look.paranoid_checks = true;
-    look.info_log = std::make_shared<QuietLogger>();
+    look.info_log = InfoLog::Quiet();
     rocksdb::DB* raw = nullptr;
     if (rocksdb::DB::OpenForReadOnly(look, dir, &raw).ok()) {
       const uint64_t sequence = raw->GetLatestSequenceNumber();
