@@ -72,6 +72,7 @@ struct Flags {
   uint32_t shards = 0;  // build: a sharded index of this many shards (0: one index)
   int rank = -1;        // build: only this shard (a task)
   SketchParams params;
+  std::vector<uint32_t SketchParams::*> given_params;  // the sketch flags given
   uint64_t max_document_bytes = uint64_t{64} << 20;
 };
 
@@ -109,6 +110,19 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   if (!spill.ok()) return Fail(spill.status());
   io.bulk_spill_bytes = std::max<uint64_t>(*spill, 1);
   if (params_given) io.params = f.params;
+  std::error_code exists_ec;
+  if (params_given && std::filesystem::exists(dir + "/CURRENT", exists_ec)) {
+    // Into an existing index only the sketch flags given are compared with its own: the others
+    // are its values, not the defaults.
+    IndexOptions peek;
+    peek.read_only = true;
+    peek.allow_unfinished_build = true;
+    if (auto existing = Index::Open(dir, peek); existing.ok()) {
+      SketchParams want = (*existing)->params();
+      for (const auto m : f.given_params) want.*m = f.params.*m;
+      io.params = want;
+    }  // (an index that does not open is refused by the open below, naming why)
+  }
   // A build that creates its index and fails removes it: the directory then holds no index
   // rather than an empty or partial one that checks would read as "nothing protected".
   std::error_code ec;
@@ -589,16 +603,19 @@ int main(int argc, char** argv) {
                     "Posting pairs a new index buffers before sorting them into a file (K, M, G)")
       ->capture_default_str();
   bool params_given = false;
-  auto param = [&](const char* name, uint32_t* v, const char* help) {
-    build->add_option(name, *v, help)->capture_default_str()->each([&](const std::string&) { params_given = true; });
+  auto param = [&](const char* name, uint32_t SketchParams::* m, const char* help) {
+    build->add_option(name, f.params.*m, help)->capture_default_str()->each([&, m](const std::string&) {
+      params_given = true;
+      if (std::find(f.given_params.begin(), f.given_params.end(), m) == f.given_params.end()) f.given_params.push_back(m);
+    });
   };
-  param("--shingle-size", &f.params.shingle_size, "Tokens per MinHash shingle");
-  param("--permutations", &f.params.num_permutations, "MinHash permutations");
-  param("--bands", &f.params.bands, "LSH bands");
-  param("--rows", &f.params.rows, "LSH rows per band");
-  param("--gram-size", &f.params.gram_size, "Tokens per fingerprint k-gram");
-  param("--window", &f.params.window, "Winnowing window");
-  param("--posting-cap", &f.params.posting_cap, "Documents after which a fingerprint is boilerplate");
+  param("--shingle-size", &SketchParams::shingle_size, "Tokens per MinHash shingle");
+  param("--permutations", &SketchParams::num_permutations, "MinHash permutations");
+  param("--bands", &SketchParams::bands, "LSH bands");
+  param("--rows", &SketchParams::rows, "LSH rows per band");
+  param("--gram-size", &SketchParams::gram_size, "Tokens per fingerprint k-gram");
+  param("--window", &SketchParams::window, "Winnowing window");
+  param("--posting-cap", &SketchParams::posting_cap, "Documents after which a fingerprint is boilerplate");
   auto* add = app.add_subcommand("add", "Add or replace documents in an existing index");
   add_input_flags(add);
   auto* remove = app.add_subcommand("remove", "Remove documents by name");
@@ -609,7 +626,8 @@ int main(int argc, char** argv) {
   stats->footer("Exit codes: 0 success; 2 error (missing, corrupt or incompatible index).");
   stats->add_option("--index", f.index, "Index directory")->required();
   auto* verify = app.add_subcommand("verify", "Check the index's consistency");
-  verify->footer("Exit codes: 0 success; 2 error (missing, corrupt or incompatible index).");
+  verify->footer("Exit codes: 0 success; 1 the index is sound, but the build that created it did not finish (run it "
+                 "again); 2 error (missing, corrupt or incompatible index).");
   verify->add_option("--index", f.index, "Index directory")->required();
   verify->add_flag("--digest", f.digest,
                    "Also print a digest of the content that ignores document ids: equal for "

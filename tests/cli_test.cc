@@ -668,6 +668,31 @@ TEST_CASE("cli: building with another shingle size on an existing index names bo
   CHECK(Index("verify --index " + Quote(dir)).exit_code == 0);
 }
 
+TEST_CASE("cli: into an existing index only the sketch flags given are compared with its own", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  const CommandResult made = Index("build --quiet --index " + Quote(dir) +
+                                   " --shingle-size 7 --bands 32 --rows 4 --gram-size 5 --window 10 " + kLicenses +
+                                   "/GPL-3");
+  INFO(Describe(made));
+  REQUIRE(made.exit_code == 0);
+  // Flags that agree with the index, given alone, are fine: the others are the index's values.
+  for (const std::string flags : {"--shingle-size 7", "--gram-size 5 --window 10", "--bands 32 --rows 4"}) {
+    const CommandResult r = Index("build --quiet --index " + Quote(dir) + " " + flags + " " + kLicenses + "/MPL-2.0");
+    INFO(flags << "\n" << Describe(r));
+    CHECK(r.exit_code == 0);
+  }
+  // One that differs is refused, naming only itself.
+  const CommandResult r = Index("build --quiet --index " + Quote(dir) + " --window 12 " + kLicenses + "/GPL-2");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "window: index 10, requested 12"));
+  CHECK_FALSE(Contains(r.err, "bands"));
+  CHECK_FALSE(Contains(r.err, "shingle_size"));
+  const CommandResult v = Index("verify --index " + Quote(dir));
+  CHECK(Contains(v.out, "ok documents=2 "));
+}
+
 TEST_CASE("cli: a file keeps its name however its path is spelled, and remove names what it did not find", "[cli]") {
   TempDir tmp;
   std::filesystem::create_directories(tmp / "corpus/sub");
