@@ -584,8 +584,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
   cmd->add_option("--annotate-message", f.options.annotate_message,
                   "Note added after an annotated answer ({sources}: the sources, with license and url; empty: none)")
       ->capture_default_str();
+  // One value an occurrence: `--action block=redact answer.md` leaves the answer to the command.
   cmd->add_option("--action", f.actions,
-                  "SEVERITY=ACTION: the action taken at a severity (e.g. redact=block, block=redact); repeatable");
+                  "SEVERITY=ACTION: the action taken at a severity (e.g. redact=block, block=redact); repeatable")
+      ->allow_extra_args(false);
 }
 
 }  // namespace

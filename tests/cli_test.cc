@@ -134,6 +134,20 @@ TEST_CASE("cli: check flags the verbatim GPL-3 answer", "[cli]") {
   CHECK(Contains(r.out, "\"id\":\"" + kAnswers + "/01-verbatim-gpl3.txt\""));
 }
 
+TEST_CASE("cli: --action takes one value, so the answer may follow it", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const std::string answer = Quote(kAnswers + "/01-verbatim-gpl3.txt");
+  for (const std::string flags : {"--action block=redact", "--action=block=redact",
+                                  "--action block=redact --action redact=redact"}) {
+    const CommandResult r = Filter("check --index " + Quote(dir) + " " + flags + " " + answer);
+    INFO(flags << "\n" << Describe(r));
+    CHECK(r.exit_code == 1);
+    CHECK(Contains(r.out, "\"action\":\"redact\",\"severity\":\"block\""));
+  }
+}
+
 TEST_CASE("cli: check allows an original answer", "[cli]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";
