@@ -274,6 +274,28 @@ TEST_CASE("reader: a missing or non-string text field is an error naming the lin
   CHECK(steps[4].kind == Step::kEnd);
 }
 
+TEST_CASE("reader: a byte order mark before the first line is not part of it, and an id of null is no id",
+          "[reader]") {
+  TempDir tmp;
+  const std::string path = tmp / "bom.jsonl";
+  WriteFile(path, "\xEF\xBB\xBF{\"id\":\"first\",\"text\":\"after the mark\"}\n"
+                  "{\"id\":null,\"text\":\"no id\"}\n"
+                  "\xEF\xBB\xBF{\"id\":\"third\",\"text\":\"a mark inside the file is bad JSON\"}\n"
+                  "{\"id\":[1],\"text\":\"a list is no id\"}\n");
+  auto reader = OpenReader({path}, ReaderOptions());
+  const auto steps = ReadAll(reader.get());
+  const auto docs = DocsOnly(steps);
+  REQUIRE(docs.size() == 2);
+  CHECK(docs[0].name == "first");
+  CHECK(docs[0].text == "after the mark");
+  CHECK(docs[1].name == path + ":2");
+  const auto errors = ErrorsOf(steps);
+  REQUIRE(errors.size() == 2);
+  CHECK(Contains(errors[0].message(), "bom.jsonl:3"));
+  CHECK(Contains(errors[1].message(), "bom.jsonl:4"));
+  CHECK(Contains(errors[1].message(), "not a string, number or null"));
+}
+
 TEST_CASE("reader: custom text and id fields", "[reader]") {
   TempDir tmp;
   const std::string path = tmp / "custom.jsonl";

@@ -51,7 +51,9 @@ SkippedFile SkippedFileReason(std::string_view text, bool whole);
 // one "invalid UTF-8" per line. `where` names the input.
 Status RefuseCompressedStart(std::string_view first_line, const std::string& where);
 
-// Splits a byte stream into lines, refusing lines over a limit without buffering them.
+// Splits a byte stream into lines, refusing lines over a limit without buffering them. A UTF-8
+// byte order mark that begins the stream (as some editors and exports write one) is not part
+// of its first line.
 // `limit_name` (a flag, "--max-document-bytes") is named in the error, so the user knows what
 // to raise.
 class LineReader {
@@ -70,6 +72,7 @@ class LineReader {
           if (too_long) return TooLong();
           const bool had_bytes = pending_;
           pending_ = false;
+          if (had_bytes) DropByteOrderMark(line);
           return had_bytes;
         }
       }
@@ -90,6 +93,7 @@ class LineReader {
         ++pos_;
         pending_ = false;
         if (too_long) return TooLong();
+        DropByteOrderMark(line);
         return true;
       }
     }
@@ -97,7 +101,12 @@ class LineReader {
   uint64_t consumed() const { return src_->consumed(); }
 
  private:
-  Status TooLong() const {
+  void DropByteOrderMark(std::string* line) {
+    if (first_line_ && line->rfind("\xEF\xBB\xBF", 0) == 0) line->erase(0, 3);
+    first_line_ = false;
+  }
+  Status TooLong() {
+    first_line_ = false;
     return Status::ResourceExhausted("line exceeds the limit of " + std::to_string(max_line_) + " bytes (" +
                                      limit_name_ + ")");
   }
@@ -107,6 +116,7 @@ class LineReader {
   std::vector<char> buf_ = std::vector<char>(1 << 18);
   size_t pos_ = 0, len_ = 0;
   bool pending_ = false;  // bytes seen since the last newline
+  bool first_line_ = true;
 };
 
 // A stream of bytes to a file, compressed by the name's extension (.gz: gzip level 6; .zst:

@@ -464,8 +464,8 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
         doc->name.assign(id);
       } else if (field.value.is_number()) {
         doc->name = simdjson::minify(field.value);
-      } else {
-        return Status::InvalidArgument("field \"" + o.id_field + "\" is not a string or number");
+      } else if (!field.value.is_null()) {  // null: no id, named by its place as without one
+        return Status::InvalidArgument("field \"" + o.id_field + "\" is not a string, number or null");
       }
     } else {
       if (priority != nullptr && !priority_field.empty() && key == priority_field) {
