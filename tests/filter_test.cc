@@ -601,6 +601,34 @@ TEST_CASE("filter: a short quote is annotated, not redacted", "[filter]") {
   CHECK(w.spans.empty());
 }
 
+TEST_CASE("filter: a note follows an answer cut inside a fence after the fence is closed, in the answer's line ends",
+          "[filter]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildCorpus(dir);
+  auto filter = OpenFilter(dir);
+  const std::string quote = std::string(kProseBefore) +
+                            " Feed it twice a day at room temperature, discard half before each "
+                            "feeding, and watch for bubbles. " +
+                            kProseAfter;
+  // A streamed answer cut inside its code block (a tilde fence in a block quote): the note is
+  // not code.
+  const std::string cut = quote + "\n\n> ~~~~python\n> print('more to come')\n";
+  Verdict v = CheckOk(*filter, cut);
+  INFO(Describe(v));
+  CHECK(v.action == Action::kAnnotate);
+  CHECK(v.output == cut + "> ~~~~\n\n[note: this answer resembles notes/sourdough.txt]\n");
+  // Without a final newline.
+  const std::string no_newline = quote + "\n\n```\nls -l";
+  v = CheckOk(*filter, no_newline);
+  CHECK(v.output == no_newline + "\n```\n\n[note: this answer resembles notes/sourdough.txt]\n");
+  // A CRLF answer gets CRLF line ends.
+  std::string crlf;
+  for (const char c : quote + "\n") crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  v = CheckOk(*filter, crlf);
+  CHECK(v.output == crlf + "\r\n[note: this answer resembles notes/sourdough.txt]\r\n");
+}
+
 TEST_CASE("filter: checks from several threads agree", "[filter]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

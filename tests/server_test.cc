@@ -385,6 +385,16 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
   CHECK(m.root["spans"].at(0)["query"]["lines"].at(0).get_int64().value() >= 4);
   CHECK(Contains(m.Str("output"), "# [redacted: similar to lib/intervals.py]"));
   CHECK(Contains(m.Str("output"), "Hope it helps."));
+  // In CRLF, the marker line ends in CRLF too.
+  std::string crlf;
+  for (const char ch : md) crlf += ch == '\n' ? std::string("\r\n") : std::string(1, ch);
+  r = PostJson(c, "/v1/check", Body({{"text", crlf}}));
+  REQUIRE(r);
+  const std::string crlf_out = Json(r->body).Str("output");
+  CHECK(Contains(crlf_out, "# [redacted: similar to lib/intervals.py]\r\n"));
+  for (size_t at = crlf_out.find('\n'); at != std::string::npos; at = crlf_out.find('\n', at + 1)) {
+    CHECK((at > 0 && crlf_out[at - 1] == '\r'));
+  }
 
   // The second check looked the same code fingerprints up again: the decoded posting cache
   // answered them, as /metrics counts.

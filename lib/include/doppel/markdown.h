@@ -44,7 +44,8 @@ struct StrippedCode {
 StrippedCode StripContainer(std::string_view text, const Segment& segment);
 
 // Segments in order; together with the fence lines they cover the whole text. Empty segments
-// are omitted.
-std::vector<Segment> SplitMarkdown(std::string_view text);
+// are omitted. `unclosed`, when given, is set to the line that would close the fenced block the
+// text ends in (its container prefix and fence, "```"), or "" when it ends outside one.
+std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed = nullptr);
 
 }  // namespace doppel

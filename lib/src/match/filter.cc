@@ -112,15 +112,21 @@ std::string DescribeSources(const std::vector<Span>& spans) {
 }
 
 // Adds `message` after the answer: a comment line in its language when the whole answer is code
-// (so it still parses), else a paragraph of its own.
-void AppendAnnotation(std::string* out, const std::string& message, Kind kind, std::string_view language) {
+// (so it still parses), else a paragraph of its own, after the closing fence `unclosed` of a
+// Markdown answer that ends inside a fenced block (a streamed or cut answer), so the note is not
+// read as code. Lines end as the answer's do (CRLF when it has one).
+void AppendAnnotation(std::string* out, const std::string& message, Kind kind, std::string_view language,
+                      const std::string& unclosed) {
   if (message.empty()) return;
+  const std::string nl = out->find("\r\n") != std::string::npos ? "\r\n" : "\n";
   const bool ends_line = out->empty() || out->back() == '\n';
   if (kind == Kind::kCode) {
-    *out += (ends_line ? "" : "\n") + CommentText(CommentSyntaxFor(language), message) + "\n";
-  } else {
-    *out += (out->empty() ? "" : ends_line ? "\n" : "\n\n") + message + "\n";
+    *out += (ends_line ? "" : nl) + CommentText(CommentSyntaxFor(language), message) + nl;
+    return;
   }
+  if (!unclosed.empty()) *out += (ends_line ? "" : nl) + unclosed + nl;
+  const bool ends_now = out->empty() || out->back() == '\n';
+  *out += (out->empty() ? "" : ends_now ? nl : nl + nl) + message + nl;
 }
 
 struct Candidate {
@@ -1465,6 +1471,8 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
       replacement = indent + "pass  " + open + " " + marker;
     }
   }
+  // The marker line ends as the lines it replaces did (CRLF answers stay CRLF).
+  if (line_e > line_b && (*out)[line_e - 1] == '\r') replacement += '\r';
   out->replace(line_b, line_e - line_b, replacement);
 }
 
@@ -1524,6 +1532,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     return request.lexed_code ? sketcher_.CodeLexerFor(lang) : sketcher_.TokenizerFor(Kind::kCode, lang);
   };
   std::vector<Stream> streams;
+  std::string unclosed_fence;  // a Markdown answer that ends inside a fenced block: its closing line
   // Code of no grammar's language (a fence without a tag or tagged `text`, shell, SQL) is read as
   // prose too: protected prose in a fence, or a protected file its extension did not make code,
   // is still found. Its prose reading is the stream after it (Stream::shadow_of).
@@ -1553,7 +1562,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   } else {
     Stream prose;
     Tokens part;
-    for (const Segment& seg : SplitMarkdown(text)) {
+    for (const Segment& seg : SplitMarkdown(text, &unclosed_fence)) {
       const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
       if (seg.kind == Kind::kText) {
         DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &part, seg.begin, seg.line));
@@ -2398,7 +2407,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         message.replace(at, 9, sources);
       }
     }
-    AppendAnnotation(&v.output, message, kind, language);
+    AppendAnnotation(&v.output, message, kind, language, unclosed_fence);
   } else if (v.action == Action::kRedact) {
     // The spans that count are replaced. Overlapping or nested ones merge into one region (named after its longest span), so no
     // protected word survives between markers; regions are replaced back to front so earlier

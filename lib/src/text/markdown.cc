@@ -93,7 +93,7 @@ size_t ConsumeContainer(std::string_view line, const Container& c) {
 
 }  // namespace
 
-std::vector<Segment> SplitMarkdown(std::string_view text) {
+std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed) {
   std::vector<Segment> out;
   Fence open;
   auto push = [&](Kind kind, const std::string& lang, size_t b, size_t e, uint32_t line) {
@@ -137,6 +137,7 @@ std::vector<Segment> SplitMarkdown(std::string_view text) {
     ++line_no;
   }
   push(in_code ? Kind::kCode : Kind::kText, in_code ? open.info : "", seg_begin, text.size(), seg_line);
+  if (unclosed != nullptr) *unclosed = in_code ? open.prefix + std::string(open.len, open.ch) : std::string();
   return out;
 }
 
