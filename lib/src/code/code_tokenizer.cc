@@ -245,6 +245,8 @@ Status CheckInput(std::string_view text, uint32_t base_offset) {
 // One parser per thread and grammar, on the grammar's dense parse table (DenseParseTable); freed
 // when the thread ends.
 struct Parsers {
+  explicit Parsers(bool dense = true) : dense_tables(dense) {}
+  bool dense_tables;  // parse with the dense copy of each table (DenseParseTable), else the grammar's own
   std::unordered_map<const TSLanguage*, TSParser*> by_language;
   ~Parsers() {
     for (auto& [l, p] : by_language) ts_parser_delete(p);
@@ -253,7 +255,7 @@ struct Parsers {
     auto it = by_language.find(lang);
     if (it != by_language.end()) return it->second;
     TSParser* p = ts_parser_new();
-    if (!ts_parser_set_language(p, DenseParseTable(lang))) {  // ABI mismatch: fails without a message
+    if (!ts_parser_set_language(p, dense_tables ? DenseParseTable(lang) : lang)) {  // ABI mismatch: fails without a message
       ts_parser_delete(p);
       return nullptr;
     }
@@ -261,6 +263,39 @@ struct Parsers {
     return p;
   }
 };
+
+// Bytes of the tree under `root` inside error nodes, and one for each missing node; only
+// subtrees that hold an error are walked.
+uint32_t ErrorBytes(TSNode root) {
+  if (!ts_node_has_error(root)) return 0;
+  uint32_t n = 0;
+  TSTreeCursor c = ts_tree_cursor_new(root);
+  for (;;) {
+    const TSNode node = ts_tree_cursor_current_node(&c);
+    bool descend = false;
+    if (ts_node_symbol(node) == static_cast<TSSymbol>(-1)) {  // ERROR (ts_builtin_sym_error)
+      n += ts_node_end_byte(node) - ts_node_start_byte(node);
+    } else if (ts_node_is_missing(node)) {
+      n += 1;
+    } else {
+      descend = ts_node_has_error(node);
+    }
+    if (descend && ts_tree_cursor_goto_first_child(&c)) continue;
+    bool moved = false;
+    while (!(moved = ts_tree_cursor_goto_next_sibling(&c))) {
+      if (!ts_tree_cursor_goto_parent(&c)) break;
+    }
+    if (!moved) break;
+  }
+  ts_tree_cursor_delete(&c);
+  return n;
+}
+
+uint32_t NonBlankBytes(std::string_view text) {
+  return static_cast<uint32_t>(std::count_if(text.begin(), text.end(), [](char ch) {
+    return ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r';
+  }));
+}
 
 // The lexer of a macro body (macro_definitions, macro_constants): the first-pass lexer without
 // directives, a backslash that ends a line read as a space. The parse and the lexer read a body
@@ -350,6 +385,11 @@ class TreeSitterTokenizer final : public Tokenizer {
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {
+    return TokenizeCounting(text, out, base_offset, base_line, nullptr);
+  }
+  // Tokenize, adding the bytes its parses could not read to `*error_bytes` (see ErrorBytes).
+  Status TokenizeCounting(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line,
+                          uint32_t* error_bytes) const {
     out->clear();
     DOPPEL_RETURN_IF_ERROR(CheckInput(text, base_offset));
     // Runs of data-table rows are lexed; the code between them is parsed, each piece alone.
@@ -357,7 +397,8 @@ class TreeSitterTokenizer final : public Tokenizer {
     size_t at = 0;
     uint32_t line = base_line;
     for (const TableRun& run : runs) {
-      DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at, run.begin - at), out, base_offset + static_cast<uint32_t>(at), line));
+      DOPPEL_RETURN_IF_ERROR(
+          Parse(text.substr(at, run.begin - at), out, base_offset + static_cast<uint32_t>(at), line, error_bytes));
       for (Token t : run.tokens) {
         t.begin += base_offset;
         t.end += base_offset;
@@ -367,7 +408,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       at = run.end;
       line = base_line + run.end_line;
     }
-    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), out, base_offset + static_cast<uint32_t>(at), line));
+    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), out, base_offset + static_cast<uint32_t>(at), line, error_bytes));
     DropCosmeticPunctuation(out);
     return Status::OK();
   }
@@ -375,7 +416,8 @@ class TreeSitterTokenizer final : public Tokenizer {
  private:
   // Appends the tokens of `text` (a whole input, or a piece of one between table runs) from its
   // syntax tree, before cosmetic punctuation is dropped.
-  Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line) const {
+  Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line,
+               uint32_t* error_bytes) const {
     const size_t first = out->size();
     if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return Status::OK();
     thread_local Parsers parsers;
@@ -388,6 +430,8 @@ class TreeSitterTokenizer final : public Tokenizer {
     uint32_t errors = 0;
     Walk(tree, text, 0, static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
     const bool has_error = ts_node_has_error(ts_tree_root_node(tree));
+    const uint32_t unread = has_error && error_bytes != nullptr ? ErrorBytes(ts_tree_root_node(tree)) : 0;
+    bool clean_again = false;
     ts_tree_delete(tree);
     // A snippet that does not parse alone (a method without its class) is parsed again inside
     // the language's snippet wrapper; when that parses cleanly, its tokens are the snippet's
@@ -404,12 +448,14 @@ class TreeSitterTokenizer final : public Tokenizer {
       wrapped.append(lang_->snippet_open).append("\n").append(text).append("\n").append(lang_->snippet_close);
       TSTree* again = ts_parser_parse_string(parser, nullptr, wrapped.data(), static_cast<uint32_t>(wrapped.size()));
       if (again != nullptr && !ts_node_has_error(ts_tree_root_node(again))) {
+        clean_again = true;
         const uint32_t at = static_cast<uint32_t>(lang_->snippet_open.size() + 1);
         out->resize(first);
         Walk(again, wrapped, at, at + static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
       }
       if (again != nullptr) ts_tree_delete(again);
     }
+    if (error_bytes != nullptr && !clean_again) *error_bytes += unread;
     return Status::OK();
   }
 
@@ -2012,6 +2058,29 @@ std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language) {
 std::unique_ptr<Tokenizer> NewCodeLexer(const Language* language) {
   if (language == nullptr || language->grammar == nullptr) return std::make_unique<GenericCodeTokenizer>();
   return std::make_unique<CodeLexer>(language);
+}
+
+Status TokenizeWithErrorShare(const Tokenizer& code_tokenizer, std::string_view text, Tokens* out,
+                              uint32_t base_offset, uint32_t base_line, double* error_share) {
+  *error_share = 0;
+  const auto* grammar = dynamic_cast<const TreeSitterTokenizer*>(&code_tokenizer);
+  if (grammar == nullptr) return code_tokenizer.Tokenize(text, out, base_offset, base_line);
+  uint32_t unread = 0;
+  DOPPEL_RETURN_IF_ERROR(grammar->TokenizeCounting(text, out, base_offset, base_line, &unread));
+  if (unread > 0) *error_share = std::min(1.0, unread / static_cast<double>(std::max<uint32_t>(NonBlankBytes(text), 1)));
+  return Status::OK();
+}
+
+double ParseErrorShare(const Language* language, std::string_view text) {
+  if (language == nullptr || language->grammar == nullptr || text.size() >= UINT32_MAX) return 0;
+  thread_local Parsers parsers(false);
+  TSParser* parser = parsers.Get(language->grammar);
+  if (parser == nullptr) return 1;
+  TSTree* tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
+  if (tree == nullptr) return 1;
+  const uint32_t unread = ErrorBytes(ts_tree_root_node(tree));
+  ts_tree_delete(tree);
+  return std::min(1.0, unread / static_cast<double>(std::max<uint32_t>(NonBlankBytes(text), 1)));
 }
 
 std::vector<std::pair<uint32_t, uint32_t>> LexedTableRows(const Language* language, std::string_view text) {

@@ -1229,6 +1229,53 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
   return family(a) == family(b);
 }
 
+// Reading code whose fence names no grammar's language, or names one whose grammar reads it
+// badly (a wrong tag): the share of a block's non-blank bytes its tag's grammar may leave in
+// error nodes before another language is tried, the most the language found may leave, and how
+// much of a block is parsed to find it.
+constexpr double kWrongTagShare = 0.05;
+constexpr double kGuessMaxShare = 0.05;
+constexpr double kGuessTieShare = 0.005;
+constexpr size_t kGuessMinBytes = 48, kGuessBytes = 2048;
+
+// The language whose grammar reads `text` best (of its first kGuessBytes, cut at a line's end):
+// the one that leaves the smallest share unread, at most kGuessMaxShare, when every language
+// that reads it about as well (within kGuessTieShare) is of its family; else none. Snippets
+// read cleanly in several families (`f(x);`) are left to the generic lexer. `except` is not
+// tried (a tag found wrong). Of a family, the smaller language wins a tie: C before C++,
+// JavaScript before TypeScript and TSX (the larger grammar reads the smaller's code as well).
+const Language* GuessCodeLanguage(std::string_view text, const Language* except, double* unread = nullptr) {
+  if (text.size() > kGuessBytes) {
+    const size_t cut = text.rfind('\n', kGuessBytes);
+    text = text.substr(0, cut == std::string_view::npos || cut == 0 ? kGuessBytes : cut);
+  }
+  if (static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char ch) { return ch > ' '; })) < kGuessMinBytes) {
+    return nullptr;
+  }
+  auto langs = Languages();
+  if (!langs.ok()) return nullptr;
+  auto rank = [](std::string_view name) {  // within a family, the smaller language first
+    return name == "cpp" ? 1 : name == "typescript" ? 1 : name == "tsx" ? 2 : 0;
+  };
+  std::vector<std::pair<double, const Language*>> read;
+  for (const Language& l : **langs) {
+    if (l.grammar == nullptr || &l == except) continue;
+    read.emplace_back(ParseErrorShare(&l, text), &l);
+  }
+  if (read.empty()) return nullptr;
+  std::sort(read.begin(), read.end(), [&](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : rank(a.second->name) < rank(b.second->name);
+  });
+  const auto& [best_share, best] = read.front();
+  if (best_share > kGuessMaxShare) return nullptr;
+  if (unread != nullptr) *unread = best_share;
+  for (const auto& [share, l] : read) {
+    if (share > best_share + kGuessTieShare) break;
+    if (!SameLanguageFamily(l->name, best->name)) return nullptr;
+  }
+  return best;
+}
+
 // Where the line holding offset `at` of `t` begins, and the '\n' that ends it (or the text's end).
 size_t LineStart(std::string_view t, size_t at) {
   while (at > 0 && t[at - 1] != '\n') --at;
@@ -1533,32 +1580,68 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   std::vector<Stream> streams;
   std::string unclosed_fence;  // a Markdown answer that ends inside a fenced block: its closing line
-  // Code of no grammar's language (a fence without a tag or tagged `text`, shell, SQL) is read as
-  // prose too: protected prose in a fence, or a protected file its extension did not make code,
-  // is still found. Its prose reading is the stream after it (Stream::shadow_of).
-  auto push_with_prose_reading = [&](Stream code, std::string_view body, uint32_t offset, uint32_t line) -> Status {
-    Stream as_prose;
-    DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &as_prose.tokens, offset, line));
-    if (!code.tokens.empty()) {
-      streams.push_back(std::move(code));
-      as_prose.shadow_of = static_cast<int>(streams.size() - 1);
+  // A code block (or the whole answer as code), read in the language its tag names, is read again
+  // in another when its tag names none with a grammar (no tag, `text`, `sh`, `kotlin`) or names
+  // one whose grammar reads it badly (Python under a `js` fence: a tag is the answer's word, not
+  // a fact), and some grammar reads it well (GuessCodeLanguage). Code of no grammar's language is
+  // read as prose too: protected prose in a fence, or a protected file its extension did not
+  // make code, is still found. Each other reading is a stream after the block's
+  // (Stream::shadow_of); the block counts once, as the largest share a reading covers.
+  // `code` is the text tokenized; `to_answer` puts a token's offsets back in the answer (a block
+  // in a list item or a block quote is read without its container's prefix).
+  auto push_code = [&](Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line,
+                       std::string_view body, uint32_t body_offset, const auto& to_answer) -> Status {
+    const Language* tagged = LookupLanguage(st.language);
+    const Language* other = nullptr;
+    if (tagged != nullptr) {
+      double unread = 0;
+      DOPPEL_RETURN_IF_ERROR(TokenizeWithErrorShare(code_tokenizer(st.language), code, &st.tokens, base_offset,
+                                                    base_line, &unread));
+      if (unread > kWrongTagShare && !request.lexed_code) {
+        double other_unread = 1;
+        other = GuessCodeLanguage(code, tagged, &other_unread);
+        if (other != nullptr && other_unread > unread / 2) other = nullptr;  // not clearly better
+      }
+    } else {
+      DOPPEL_RETURN_IF_ERROR(code_tokenizer("").Tokenize(code, &st.tokens, base_offset, base_line));
+      if (!request.lexed_code) other = GuessCodeLanguage(code, nullptr);
+      // Its markers are comments of the language found when the tag names none.
+      if (other != nullptr && st.tag.empty()) st.tag = other->name;
     }
-    if (!as_prose.tokens.empty()) streams.push_back(std::move(as_prose));
+    to_answer(&st.tokens);
+    Stream again;
+    if (other != nullptr) {
+      again.kind = Kind::kCode;
+      again.language = other->name;
+      again.tag = other->name;
+      again.text_begin = st.text_begin;
+      again.text_end = st.text_end;
+      DOPPEL_RETURN_IF_ERROR(code_tokenizer(again.language).Tokenize(code, &again.tokens, base_offset, base_line));
+      to_answer(&again.tokens);
+    }
+    Stream as_prose;
+    if (tagged == nullptr) {
+      DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &as_prose.tokens, body_offset, base_line));
+    }
+    // A reading of a block that leaves no tokens (only comments) is none: the others stand alone.
+    int main = -1;
+    for (Stream* reading : {&st, &again, &as_prose}) {
+      if (reading->tokens.empty()) continue;
+      reading->shadow_of = main;
+      streams.push_back(std::move(*reading));
+      if (main < 0) main = static_cast<int>(streams.size() - 1);
+    }
     return Status::OK();
   };
+  auto in_place = [](Tokens*) {};
   if (kind == Kind::kCode) {
     Stream st;
     st.kind = Kind::kCode;
     const Language* l = LookupLanguage(language);
     st.language = l ? l->name : "";
     st.tag = language;
-    DOPPEL_RETURN_IF_ERROR(code_tokenizer(st.language).Tokenize(text, &st.tokens));
     st.text_end = static_cast<uint32_t>(text.size());
-    if (l == nullptr) {
-      DOPPEL_RETURN_IF_ERROR(push_with_prose_reading(std::move(st), text, 0, 1));
-    } else {
-      streams.push_back(std::move(st));
-    }
+    DOPPEL_RETURN_IF_ERROR(push_code(std::move(st), text, 0, 1, text, 0, in_place));
   } else {
     Stream prose;
     Tokens part;
@@ -1573,26 +1656,24 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         const Language* l = LookupLanguage(seg.language);
         code.language = l ? l->name : "";
         code.tag = seg.language;
-        const Tokenizer& tokenizer = code_tokenizer(code.language);
         code.text_begin = static_cast<uint32_t>(seg.begin);
         code.text_end = static_cast<uint32_t>(seg.end);
         if (seg.prefix.empty()) {
-          DOPPEL_RETURN_IF_ERROR(tokenizer.Tokenize(body, &code.tokens, seg.begin, seg.line));
+          DOPPEL_RETURN_IF_ERROR(push_code(std::move(code), body, seg.begin, seg.line, body,
+                                           static_cast<uint32_t>(seg.begin), in_place));
         } else {
           // A block in a list item or a block quote: read without its container's prefix, and
           // its tokens put back at their places in the answer.
           const StrippedCode stripped = StripContainer(text, seg);
-          DOPPEL_RETURN_IF_ERROR(tokenizer.Tokenize(stripped.code, &code.tokens, 0, seg.line)
+          auto to_answer = [&](Tokens* tokens) {
+            for (Token& t : *tokens) {
+              t.begin = stripped.ToAnswer(t.begin, false);
+              t.end = stripped.ToAnswer(t.end, true);
+            }
+          };
+          DOPPEL_RETURN_IF_ERROR(push_code(std::move(code), stripped.code, 0, seg.line, body,
+                                           static_cast<uint32_t>(seg.begin), to_answer)
                                      .WithContext("the code block at line " + std::to_string(seg.line)));
-          for (Token& t : code.tokens) {
-            t.begin = stripped.ToAnswer(t.begin, false);
-            t.end = stripped.ToAnswer(t.end, true);
-          }
-        }
-        if (l == nullptr) {
-          DOPPEL_RETURN_IF_ERROR(push_with_prose_reading(std::move(code), body, static_cast<uint32_t>(seg.begin), seg.line));
-        } else if (!code.tokens.empty()) {
-          streams.push_back(std::move(code));
         }
       }
     }
@@ -2344,23 +2425,27 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   std::sort(v.spans.begin(), v.spans.end(), [](const Span& a, const Span& b) {
     return a.query.start != b.query.start ? a.query.start < b.query.start : a.source_id < b.source_id;
   });
-  // A block read as code and as prose counts the larger share of it either reading covers.
+  // A block read more than once (in another language, as prose) counts the largest share of it
+  // a reading covers, in its first reading's tokens.
+  std::vector<double> best(streams.size(), 0);
+  for (size_t si = 0; si < streams.size(); ++si) best[si] = counted_in[si];
+  for (size_t si = 0; si < streams.size(); ++si) {
+    if (const int main = streams[si].shadow_of; main >= 0) {
+      best[main] = std::max(best[main], static_cast<double>(counted_in[si]) / streams[si].tokens.size() *
+                                            streams[main].tokens.size());
+    }
+  }
   double counted_tokens = 0;
   for (size_t si = 0; si < streams.size(); ++si) {
-    const int code = streams[si].shadow_of;
-    if (code < 0) {
-      counted_tokens += counted_in[si];
-    } else {
-      const double as_prose = static_cast<double>(counted_in[si]) / streams[si].tokens.size();
-      const double as_code = static_cast<double>(counted_in[code]) / streams[code].tokens.size();
-      counted_tokens += (std::max(as_prose, as_code) - as_code) * streams[code].tokens.size();
-    }
+    if (streams[si].shadow_of < 0) counted_tokens += best[si];
   }
   v.score = counted_tokens / total_tokens;
 
   // 5. The action. Containment thresholds are those of the kind with most tokens.
   uint32_t code_tokens = 0;
-  for (const auto& st : streams) code_tokens += st.kind == Kind::kCode ? static_cast<uint32_t>(st.tokens.size()) : 0;
+  for (const auto& st : streams) {
+    code_tokens += st.kind == Kind::kCode && st.shadow_of < 0 ? static_cast<uint32_t>(st.tokens.size()) : 0;
+  }
   const bool mostly_code = 2 * code_tokens > total_tokens;
   const Thresholds& main_th = mostly_code ? o.code : o.text;
   bool source_over = false;
