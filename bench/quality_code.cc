@@ -2,7 +2,8 @@
 // functions and false flags on new functions, at the documented defaults.
 //   quality_code [CORPUS=/tmp/doppel-code-corpus] [WORK=/tmp/doppel-quality-code] [PER_CLASS=200]
 //   (QC_SET="key=value,...": other settings; QC_COMMON=DIR: a common-code index read beside;
-//   QC_LEXER_FIRST=1: each answer read by the lexer first, as the scan reads code)
+//   QC_LEXER_FIRST=1: each answer read by the lexer first, as the scan reads code;
+//   QC_UNTAGGED=1: every fence without its language tag, so the filter must tell the language)
 //
 // Corpus: CORPUS/<language>/ (bench/code_corpus.sh): real code per language. Functions are
 // extracted with the same tree-sitter grammars doppel links. CORPUS/<language>/ holds the
@@ -535,7 +536,10 @@ int main(int argc, char** argv) {
 
   for (auto& ld : data) {
     const Language& lang = *ld.lang;
-    const std::string fence = lang.fences.empty() ? lang.name : lang.fences[0];
+    const char* untagged = std::getenv("QC_UNTAGGED");
+    const std::string fence = untagged != nullptr && std::string_view(untagged) == "1" ? std::string()
+                              : lang.fences.empty()                                 ? lang.name
+                                                                                    : lang.fences[0];
     auto answer = [&](const std::string& code) { return "Here is the code:\n\n```" + fence + "\n" + code + "```\n"; };
     auto tokenizer = NewCodeTokenizer(&lang);
     ld.fmt = FormatterFor(lang.name, tmpdir);

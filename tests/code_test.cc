@@ -1099,6 +1099,42 @@ TEST_CASE("code: a fence in a list item or a block quote is read as code without
   }
 }
 
+TEST_CASE("code: a fence without a grammar's language is read in the language whose grammar reads it") {
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
+  FilterOptions redacting;  // a block is redacted instead, so the marker is seen
+  redacting.actions[static_cast<size_t>(Action::kBlock)] = Action::kRedact;
+  auto filter = Filter::Open(dir / "idx", redacting);
+  REQUIRE(filter.ok());
+  auto tagged = (*filter)->Check("Here:\n\n```python\n" + std::string(kRenamed) + "```\n");
+  REQUIRE(tagged.ok());
+  REQUIRE(tagged->spans.size() == 1);
+  for (const std::string fence : {"```", "```text", "```pycon", "> ```"}) {
+    INFO(fence);
+    const bool quoted = fence[0] == '>';
+    std::string code;
+    for (const auto& line : doppel_test::Lines(kRenamed)) code += (quoted ? (line.empty() ? ">" : "> ") : "") + line + "\n";
+    const std::string answer = "Here:\n\n" + fence + "\n" + code + (quoted ? "> ```" : "```") + "\n";
+    auto v = (*filter)->Check(answer);
+    REQUIRE(v.ok());
+    CHECK(v->action == Action::kRedact);
+    CHECK(v->score == Approx(tagged->score).margin(0.01));
+    // The Python reading's passage alone: the generic lexer's reading of the same lines is not
+    // reported beside it.
+    REQUIRE(v->spans.size() == 1);
+    CHECK(v->spans[0].language == "python");
+    CHECK(v->spans[0].source_name == "lib/merge.py");
+    CHECK(v->spans[0].renaming == Approx(1.0));
+    CHECK(v->spans[0].query.first_line == 4);
+    // With no tag, the marker is a comment of the language found.
+    if (fence == "```" || quoted) CHECK_THAT(v->output, Catch::Contains("# [redacted: similar to lib/merge.py]"));
+  }
+  // A snippet several families read cleanly is left to the generic lexer (and the prose reading).
+  auto v = (*filter)->Check("Call it:\n\n```\nresult = merge_runs(left_runs, right_runs, key_function);\n```\n");
+  REQUIRE(v.ok());
+  for (const Span& s : v->spans) CHECK(s.language != "python");
+}
+
 #include "match/token_cache.h"
 
 TEST_CASE("token cache: evicts least recently used documents within its capacity") {

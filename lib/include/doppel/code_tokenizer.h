@@ -38,18 +38,12 @@ std::unique_ptr<Tokenizer> NewCodeLexer(const Language* language);
 // that work kept from an earlier lexer (a scan's check task parts) is not reused.
 inline constexpr std::string_view kCodeLexerVersion = "code-lex-v10";
 
-// Tokenize of a code tokenizer that also says how much of `text` its grammar could not read:
-// `*error_share` is the bytes inside the parse's error nodes (one for each missing node) over the
-// text's bytes that are not blank, 0 for a clean parse (and for a tokenizer without a grammar).
-// A snippet that parses cleanly inside its language's wrapper (a method without its class) reads
-// cleanly. A fence tagged with the wrong language reads badly: Python tagged `js` leaves most of
-// its bytes in error nodes.
-Status TokenizeWithErrorShare(const Tokenizer& code_tokenizer, std::string_view text, Tokens* out,
-                              uint32_t base_offset, uint32_t base_line, double* error_share);
-
-// The same share for one parse of `text` by `language`'s grammar alone (its own parse table, not
-// the dense copy the tokenizers make), for telling which language a code block is in.
-double ParseErrorShare(const Language* language, std::string_view text);
+// How much of `text` the grammar of `language` could not read, for telling which language a
+// code block is in: the bytes of the tokens its parse skipped (leaves of error nodes, and one for
+// each missing node) over the text's bytes that are not blank; 0 for a clean parse, 1 for a
+// parse not done within `timeout_micros` (0: no limit) or without a grammar. One parse, with the
+// grammar's own parse table (not the dense copy the tokenizers make).
+double ParseErrorShare(const Language* language, std::string_view text, uint64_t timeout_micros = 0);
 
 // The lines [first, end) of `text` (counted from 0) that the tokenizer of `language` lexes as
 // table rows, one pair per run (for tests and diagnostics).

@@ -264,26 +264,35 @@ struct Parsers {
   }
 };
 
-// Bytes of the tree under `root` inside error nodes, and one for each missing node; only
-// subtrees that hold an error are walked.
-uint32_t ErrorBytes(TSNode root) {
+// The bytes of the tokens a parse skipped: leaves of error nodes (and error nodes without
+// children), and one for each missing node. Whole constructs an error node holds were read; an
+// error node at the top of a cut-out piece of code (an unmatched `}`) often holds all of it.
+// Only subtrees that hold an error are walked.
+uint32_t UnreadBytes(TSNode root) {
   if (!ts_node_has_error(root)) return 0;
+  constexpr TSSymbol kError = static_cast<TSSymbol>(-1);  // ts_builtin_sym_error
   uint32_t n = 0;
   TSTreeCursor c = ts_tree_cursor_new(root);
+  std::vector<bool> under_error{false};  // per depth: the node's parent is an error node
   for (;;) {
     const TSNode node = ts_tree_cursor_current_node(&c);
+    const bool error = ts_node_symbol(node) == kError;
     bool descend = false;
-    if (ts_node_symbol(node) == static_cast<TSSymbol>(-1)) {  // ERROR (ts_builtin_sym_error)
-      n += ts_node_end_byte(node) - ts_node_start_byte(node);
-    } else if (ts_node_is_missing(node)) {
+    if (ts_node_is_missing(node)) {
       n += 1;
+    } else if (ts_node_child_count(node) == 0) {
+      if (error || under_error.back()) n += ts_node_end_byte(node) - ts_node_start_byte(node);
     } else {
-      descend = ts_node_has_error(node);
+      descend = error || ts_node_has_error(node);
     }
-    if (descend && ts_tree_cursor_goto_first_child(&c)) continue;
+    if (descend && ts_tree_cursor_goto_first_child(&c)) {
+      under_error.push_back(error);
+      continue;
+    }
     bool moved = false;
     while (!(moved = ts_tree_cursor_goto_next_sibling(&c))) {
       if (!ts_tree_cursor_goto_parent(&c)) break;
+      under_error.pop_back();
     }
     if (!moved) break;
   }
@@ -385,11 +394,6 @@ class TreeSitterTokenizer final : public Tokenizer {
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {
-    return TokenizeCounting(text, out, base_offset, base_line, nullptr);
-  }
-  // Tokenize, adding the bytes its parses could not read to `*error_bytes` (see ErrorBytes).
-  Status TokenizeCounting(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line,
-                          uint32_t* error_bytes) const {
     out->clear();
     DOPPEL_RETURN_IF_ERROR(CheckInput(text, base_offset));
     // Runs of data-table rows are lexed; the code between them is parsed, each piece alone.
@@ -397,8 +401,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     size_t at = 0;
     uint32_t line = base_line;
     for (const TableRun& run : runs) {
-      DOPPEL_RETURN_IF_ERROR(
-          Parse(text.substr(at, run.begin - at), out, base_offset + static_cast<uint32_t>(at), line, error_bytes));
+      DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at, run.begin - at), out, base_offset + static_cast<uint32_t>(at), line));
       for (Token t : run.tokens) {
         t.begin += base_offset;
         t.end += base_offset;
@@ -408,7 +411,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       at = run.end;
       line = base_line + run.end_line;
     }
-    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), out, base_offset + static_cast<uint32_t>(at), line, error_bytes));
+    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), out, base_offset + static_cast<uint32_t>(at), line));
     DropCosmeticPunctuation(out);
     return Status::OK();
   }
@@ -416,8 +419,7 @@ class TreeSitterTokenizer final : public Tokenizer {
  private:
   // Appends the tokens of `text` (a whole input, or a piece of one between table runs) from its
   // syntax tree, before cosmetic punctuation is dropped.
-  Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line,
-               uint32_t* error_bytes) const {
+  Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line) const {
     const size_t first = out->size();
     if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return Status::OK();
     thread_local Parsers parsers;
@@ -430,8 +432,6 @@ class TreeSitterTokenizer final : public Tokenizer {
     uint32_t errors = 0;
     Walk(tree, text, 0, static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
     const bool has_error = ts_node_has_error(ts_tree_root_node(tree));
-    const uint32_t unread = has_error && error_bytes != nullptr ? ErrorBytes(ts_tree_root_node(tree)) : 0;
-    bool clean_again = false;
     ts_tree_delete(tree);
     // A snippet that does not parse alone (a method without its class) is parsed again inside
     // the language's snippet wrapper; when that parses cleanly, its tokens are the snippet's
@@ -448,14 +448,12 @@ class TreeSitterTokenizer final : public Tokenizer {
       wrapped.append(lang_->snippet_open).append("\n").append(text).append("\n").append(lang_->snippet_close);
       TSTree* again = ts_parser_parse_string(parser, nullptr, wrapped.data(), static_cast<uint32_t>(wrapped.size()));
       if (again != nullptr && !ts_node_has_error(ts_tree_root_node(again))) {
-        clean_again = true;
         const uint32_t at = static_cast<uint32_t>(lang_->snippet_open.size() + 1);
         out->resize(first);
         Walk(again, wrapped, at, at + static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
       }
       if (again != nullptr) ts_tree_delete(again);
     }
-    if (error_bytes != nullptr && !clean_again) *error_bytes += unread;
     return Status::OK();
   }
 
@@ -2060,25 +2058,18 @@ std::unique_ptr<Tokenizer> NewCodeLexer(const Language* language) {
   return std::make_unique<CodeLexer>(language);
 }
 
-Status TokenizeWithErrorShare(const Tokenizer& code_tokenizer, std::string_view text, Tokens* out,
-                              uint32_t base_offset, uint32_t base_line, double* error_share) {
-  *error_share = 0;
-  const auto* grammar = dynamic_cast<const TreeSitterTokenizer*>(&code_tokenizer);
-  if (grammar == nullptr) return code_tokenizer.Tokenize(text, out, base_offset, base_line);
-  uint32_t unread = 0;
-  DOPPEL_RETURN_IF_ERROR(grammar->TokenizeCounting(text, out, base_offset, base_line, &unread));
-  if (unread > 0) *error_share = std::min(1.0, unread / static_cast<double>(std::max<uint32_t>(NonBlankBytes(text), 1)));
-  return Status::OK();
-}
-
-double ParseErrorShare(const Language* language, std::string_view text) {
-  if (language == nullptr || language->grammar == nullptr || text.size() >= UINT32_MAX) return 0;
+double ParseErrorShare(const Language* language, std::string_view text, uint64_t timeout_micros) {
+  if (language == nullptr || language->grammar == nullptr || text.size() >= UINT32_MAX) return 1;
   thread_local Parsers parsers(false);
   TSParser* parser = parsers.Get(language->grammar);
   if (parser == nullptr) return 1;
+  ts_parser_set_timeout_micros(parser, timeout_micros);
   TSTree* tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
-  if (tree == nullptr) return 1;
-  const uint32_t unread = ErrorBytes(ts_tree_root_node(tree));
+  if (tree == nullptr) {  // past its time: a grammar that reads the text at all reads it faster
+    ts_parser_reset(parser);
+    return 1;
+  }
+  const uint32_t unread = UnreadBytes(ts_tree_root_node(tree));
   ts_tree_delete(tree);
   return std::min(1.0, unread / static_cast<double>(std::max<uint32_t>(NonBlankBytes(text), 1)));
 }

@@ -1229,22 +1229,24 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
   return family(a) == family(b);
 }
 
-// Reading code whose fence names no grammar's language, or names one whose grammar reads it
-// badly (a wrong tag): the share of a block's non-blank bytes its tag's grammar may leave in
-// error nodes before another language is tried, the most the language found may leave, and how
-// much of a block is parsed to find it.
-constexpr double kWrongTagShare = 0.05;
+// Reading code whose fence names no grammar's language: the most of a block's non-blank bytes
+// the language found may leave unread (ParseErrorShare), how close another family's share may
+// come before the block is called ambiguous, how much of a block is parsed, at least how much
+// there must be, and how long one grammar's parse may take (a grammar that reads the text at all
+// reads 2 KB in well under this; one that does not spends its time recovering from errors).
 constexpr double kGuessMaxShare = 0.05;
 constexpr double kGuessTieShare = 0.005;
 constexpr size_t kGuessMinBytes = 48, kGuessBytes = 2048;
+constexpr uint64_t kGuessParseMicros = 2000;
 
 // The language whose grammar reads `text` best (of its first kGuessBytes, cut at a line's end):
 // the one that leaves the smallest share unread, at most kGuessMaxShare, when every language
-// that reads it about as well (within kGuessTieShare) is of its family; else none. Snippets
-// read cleanly in several families (`f(x);`) are left to the generic lexer. `except` is not
-// tried (a tag found wrong). Of a family, the smaller language wins a tie: C before C++,
-// JavaScript before TypeScript and TSX (the larger grammar reads the smaller's code as well).
-const Language* GuessCodeLanguage(std::string_view text, const Language* except, double* unread = nullptr) {
+// that reads it about as well (within kGuessTieShare; as cleanly, when it reads cleanly) is of
+// its family; else none. Snippets
+// read cleanly in several families (`f(x);`) are left to the generic lexer. Of a family, the
+// smaller language wins a tie: C before C++, JavaScript before TypeScript and TSX (the larger
+// grammar reads the smaller's code as well).
+const Language* GuessCodeLanguage(std::string_view text) {
   if (text.size() > kGuessBytes) {
     const size_t cut = text.rfind('\n', kGuessBytes);
     text = text.substr(0, cut == std::string_view::npos || cut == 0 ? kGuessBytes : cut);
@@ -1259,8 +1261,8 @@ const Language* GuessCodeLanguage(std::string_view text, const Language* except,
   };
   std::vector<std::pair<double, const Language*>> read;
   for (const Language& l : **langs) {
-    if (l.grammar == nullptr || &l == except) continue;
-    read.emplace_back(ParseErrorShare(&l, text), &l);
+    if (l.grammar == nullptr) continue;
+    read.emplace_back(ParseErrorShare(&l, text, kGuessParseMicros), &l);
   }
   if (read.empty()) return nullptr;
   std::sort(read.begin(), read.end(), [&](const auto& a, const auto& b) {
@@ -1268,9 +1270,9 @@ const Language* GuessCodeLanguage(std::string_view text, const Language* except,
   });
   const auto& [best_share, best] = read.front();
   if (best_share > kGuessMaxShare) return nullptr;
-  if (unread != nullptr) *unread = best_share;
   for (const auto& [share, l] : read) {
-    if (share > best_share + kGuessTieShare) break;
+    // A clean read is not matched by a near one: C that C#'s grammar reads with a slip is C.
+    if (share > best_share + kGuessTieShare || (best_share == 0 && share > 0)) break;
     if (!SameLanguageFamily(l->name, best->name)) return nullptr;
   }
   return best;
@@ -1580,32 +1582,23 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   std::vector<Stream> streams;
   std::string unclosed_fence;  // a Markdown answer that ends inside a fenced block: its closing line
-  // A code block (or the whole answer as code), read in the language its tag names, is read again
-  // in another when its tag names none with a grammar (no tag, `text`, `sh`, `kotlin`) or names
-  // one whose grammar reads it badly (Python under a `js` fence: a tag is the answer's word, not
-  // a fact), and some grammar reads it well (GuessCodeLanguage). Code of no grammar's language is
-  // read as prose too: protected prose in a fence, or a protected file its extension did not
-  // make code, is still found. Each other reading is a stream after the block's
-  // (Stream::shadow_of); the block counts once, as the largest share a reading covers.
+  // A code block (or the whole answer as code) is read in the language its tag names. When the
+  // tag names none with a grammar (no tag, `text`, `sh`, `kotlin`), it is read by the generic
+  // lexer, and again in the language whose grammar reads it well when one does
+  // (GuessCodeLanguage: a fence's tag is often left out), and as prose: protected prose in a
+  // fence, or a protected file its extension did not make code, is still found. Each other
+  // reading is a stream after the block's (Stream::shadow_of); the block counts once, as the
+  // largest share a reading covers.
   // `code` is the text tokenized; `to_answer` puts a token's offsets back in the answer (a block
   // in a list item or a block quote is read without its container's prefix).
   auto push_code = [&](Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line,
                        std::string_view body, uint32_t body_offset, const auto& to_answer) -> Status {
     const Language* tagged = LookupLanguage(st.language);
     const Language* other = nullptr;
-    if (tagged != nullptr) {
-      double unread = 0;
-      DOPPEL_RETURN_IF_ERROR(TokenizeWithErrorShare(code_tokenizer(st.language), code, &st.tokens, base_offset,
-                                                    base_line, &unread));
-      if (unread > kWrongTagShare && !request.lexed_code) {
-        double other_unread = 1;
-        other = GuessCodeLanguage(code, tagged, &other_unread);
-        if (other != nullptr && other_unread > unread / 2) other = nullptr;  // not clearly better
-      }
-    } else {
-      DOPPEL_RETURN_IF_ERROR(code_tokenizer("").Tokenize(code, &st.tokens, base_offset, base_line));
-      if (!request.lexed_code) other = GuessCodeLanguage(code, nullptr);
-      // Its markers are comments of the language found when the tag names none.
+    DOPPEL_RETURN_IF_ERROR(code_tokenizer(st.language).Tokenize(code, &st.tokens, base_offset, base_line));
+    if (tagged == nullptr && !request.lexed_code) {
+      other = GuessCodeLanguage(code);
+      // Its markers are comments of the language found when there is no tag.
       if (other != nullptr && st.tag.empty()) st.tag = other->name;
     }
     to_answer(&st.tokens);
@@ -2377,6 +2370,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   std::map<std::pair<int, uint32_t>, SourceEvidence> per_source;
   std::vector<uint32_t> counted_in(streams.size(), 0);  // per stream: tokens of spans that count
+  std::vector<size_t> span_stream;  // per span of v.spans, in order: its stream
   bool any_counting = false, any_consistent = false;
   // A span of another source that pairs the same answer tokens as a kept one, as well (the same
   // weight, matched tokens times renaming, and counting alike), names another source of the same
@@ -2421,6 +2415,49 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     any_consistent |= f.consistent;
     f.span.counts = f.counts;
     v.spans.push_back(std::move(f.span));
+    span_stream.push_back(f.stream);
+  }
+  {
+    // A block read more than once reports the passages of the reading that covers most of it
+    // (a grammar's reading, when it covers about as much: its spans name the language), and of
+    // the others only those elsewhere in the block: where the generic lexer's reading of an
+    // untagged Python block and its Python reading both found a passage, the Python one is the
+    // passage.
+    constexpr double kSameShare = 0.02;
+    std::vector<size_t> best_reading(streams.size());
+    std::vector<double> best_share(streams.size(), -1);
+    auto share_of = [&](size_t si) {
+      return static_cast<double>(counted_in[si]) / std::max<size_t>(streams[si].tokens.size(), 1);
+    };
+    auto grammar = [&](size_t si) { return streams[si].kind == Kind::kCode && !streams[si].language.empty(); };
+    for (size_t si = 0; si < streams.size(); ++si) {
+      const size_t main = streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of);
+      const double share = share_of(si);
+      const bool better = best_share[main] < 0 || share > best_share[main] + kSameShare ||
+                          (share > best_share[main] - kSameShare && grammar(si) && !grammar(best_reading[main])) ||
+                          (share > best_share[main] && grammar(si) == grammar(best_reading[main]));
+      if (better) {
+        best_share[main] = share;
+        best_reading[main] = si;
+      }
+    }
+    auto group = [&](size_t si) { return streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of); };
+    std::vector<bool> drop(v.spans.size(), false);
+    for (size_t a = 0; a < v.spans.size(); ++a) {
+      const size_t g = group(span_stream[a]);
+      if (best_reading[g] == span_stream[a]) continue;
+      for (size_t b = 0; b < v.spans.size() && !drop[a]; ++b) {
+        drop[a] = span_stream[b] == best_reading[g] && v.spans[b].query.start < v.spans[a].query.end &&
+                  v.spans[a].query.start < v.spans[b].query.end;
+      }
+    }
+    size_t kept_spans = 0;
+    for (size_t a = 0; a < v.spans.size(); ++a) {
+      if (drop[a]) continue;
+      if (kept_spans != a) v.spans[kept_spans] = std::move(v.spans[a]);
+      ++kept_spans;
+    }
+    v.spans.resize(kept_spans);
   }
   std::sort(v.spans.begin(), v.spans.end(), [](const Span& a, const Span& b) {
     return a.query.start != b.query.start ? a.query.start < b.query.start : a.source_id < b.source_id;
