@@ -437,6 +437,12 @@ struct Server::State {
   // then on, so a load balancer takes this instance out while its index is repaired.
   std::mutex damage_mu;
   std::string damage;
+  // The last catch-up with the index writer, when it failed (the directory now holds another
+  // index, a file unreadable), and how many in a row have: from kStaleRefreshes on, /healthz
+  // reports it until a catch-up succeeds (one failure may pass with the writer's next step).
+  static constexpr int kStaleRefreshes = 3;
+  std::string refresh_error;  // guarded by damage_mu
+  int refresh_failures = 0;   // guarded by damage_mu
 
   explicit State(size_t n) : workers(n), worker_count(n) {}
 
@@ -557,6 +563,11 @@ void Server::RefreshLoop() {
     lock.unlock();
     if (options_.refresh_interval.count() > 0) {
       Status s = filter_->index().Refresh();
+      {
+        std::lock_guard<std::mutex> health(state_->damage_mu);
+        state_->refresh_error = s.ok() ? std::string() : s.ToString();
+        state_->refresh_failures = s.ok() ? 0 : state_->refresh_failures + 1;
+      }
       if (!s.ok()) {
         ++state_->metrics.refresh_errors;
         if (s.ToString() != last_error.ToString()) {
@@ -847,6 +858,9 @@ void Server::Routes() {
       std::lock_guard<std::mutex> lock(st->damage_mu);
       if (!st->damage.empty()) {
         return SetError(res, 503, "index damaged (run doppel-index verify, then restart): " + st->damage);
+      }
+      if (st->refresh_failures >= State::kStaleRefreshes) {
+        return SetError(res, 503, "serving an older state of the index: " + st->refresh_error);
       }
     }
     std::string body = "{\"status\":\"ok\",\"documents\":" + std::to_string(stats->documents) +
