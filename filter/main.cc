@@ -85,7 +85,9 @@ Result<std::string> ReadAnswer(const std::string& path, const std::string& name,
 }
 
 // A verdict for people: action, reason and each span with its source lines.
-void PrintText(const Verdict& v, std::string_view text) {
+// The verdict for people; with `with_output`, followed by the answer as the user should see it,
+// between two rules.
+void PrintText(const Verdict& v, std::string_view text, bool with_output) {
   std::printf("%-10s %-8s score %.2f  %s\n", v.id.c_str(), std::string(ActionName(v.action)).c_str(),
               v.score, v.reason.c_str());
   for (const auto& s : v.spans) {
@@ -105,6 +107,10 @@ void PrintText(const Verdict& v, std::string_view text) {
                 s.source.last_line, s.matched_tokens, s.score * 100, code.c_str(), excerpt.c_str(),
                 s.query.end - s.query.start > 70 ? "..." : "");
   }
+  if (with_output) {
+    std::printf("--- output ---\n%s%s--- end of output ---\n", v.output.c_str(),
+                v.output.empty() || v.output.back() == '\n' ? "" : "\n");
+  }
 }
 
 struct Flags {
@@ -122,7 +128,7 @@ struct Flags {
 
 bool Emit(const Flags& f, Verdict& v, std::string_view text) {
   if (f.format == "text") {
-    PrintText(v, text);
+    PrintText(v, text, f.with_output);
   } else {
     std::string line;
     AppendVerdictJson(v, f.with_output, &line);

@@ -186,6 +186,15 @@ TEST_CASE("cli: --format text prints a verdict for people", "[cli]") {
   CHECK(Contains(r.out, "redact"));
   CHECK(Contains(r.out, "answer bytes"));
   CHECK(Contains(r.out, "MPL-2.0"));
+  CHECK_FALSE(Contains(r.out, "--- output ---"));
+  // With --output, the answer as the user should see it follows.
+  const CommandResult o = Filter("check --index " + Quote(dir) + " --format text --output " +
+                                 Quote(kAnswers + "/03-embedded-mpl.txt"));
+  INFO(Describe(o));
+  CHECK(o.exit_code == 1);
+  CHECK(Contains(o.out, "--- output ---\n"));
+  CHECK(Contains(o.out, "[redacted: similar to /usr/share/common-licenses/MPL-2.0]"));
+  CHECK(Contains(o.out, "--- end of output ---\n"));
 }
 
 TEST_CASE("cli: --jsonl prints one verdict line per answer in input order", "[cli]") {
