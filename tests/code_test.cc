@@ -1126,13 +1126,29 @@ TEST_CASE("code: a fence without a grammar's language is read in the language wh
     CHECK(v->spans[0].source_name == "lib/merge.py");
     CHECK(v->spans[0].renaming == Approx(1.0));
     CHECK(v->spans[0].query.first_line == 4);
-    // With no tag, the marker is a comment of the language found.
-    if (fence == "```" || quoted) CHECK_THAT(v->output, Catch::Contains("# [redacted: similar to lib/merge.py]"));
+    // Without a language's tag, the marker is a comment of the language found.
+    CHECK_THAT(v->output, Catch::Contains("# [redacted: similar to lib/merge.py]"));
   }
-  // A snippet several families read cleanly is left to the generic lexer (and the prose reading).
-  auto v = (*filter)->Check("Call it:\n\n```\nresult = merge_runs(left_runs, right_runs, key_function);\n```\n");
-  REQUIRE(v.ok());
-  for (const Span& s : v->spans) CHECK(s.language != "python");
+}
+
+TEST_CASE("code: ParseErrorShare tells a grammar that reads code from one that does not") {
+  const Language* python = LookupLanguage("python");
+  const Language* js = LookupLanguage("javascript");
+  const Language* c = LookupLanguage("c");
+  REQUIRE(python != nullptr);
+  REQUIRE(js != nullptr);
+  REQUIRE(c != nullptr);
+  const std::string py = "def merge(a, b):\n    out = []\n    for x in a:\n        if x not in b:\n            out.append(x)\n"
+                         "    return out\n";
+  const std::string cc = "static int sum(const int *v, int n) {\n  int s = 0;\n  for (int i = 0; i < n; ++i) s += v[i];\n"
+                         "  return s;\n}\n";
+  CHECK(ParseErrorShare(python, py) == 0);
+  CHECK(ParseErrorShare(c, cc) == 0);
+  CHECK(ParseErrorShare(js, py) > 0.05);
+  CHECK(ParseErrorShare(c, py) > 0.05);
+  CHECK(ParseErrorShare(python, cc) > 0.05);
+  CHECK(ParseErrorShare(nullptr, py) == 1);  // no grammar
+  CHECK(ParseErrorShare(python, "") == 0);
 }
 
 #include "match/token_cache.h"

@@ -60,7 +60,9 @@ std::string LastWriteRecord(uint64_t sequence) {
 // writes with stdio and drops what it cannot write, so a full disk is the error the failed
 // index write returns. A writable open keeps its LOG in the index (the one before as LOG.old);
 // read-only opens log nothing (RocksDB's would rotate the writer's LOG at every check), their
-// errors come back as statuses.
+// errors come back as statuses. The writer's log is appended to (an open refused because another
+// writer holds the index must not move that writer's log aside) and set aside as LOG.old when it
+// has grown past 16 MB.
 class InfoLog : public rocksdb::Logger {
  public:
   explicit InfoLog(std::FILE* f) : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), f_(f) {}
@@ -69,8 +71,9 @@ class InfoLog : public rocksdb::Logger {
   }
   static std::shared_ptr<rocksdb::Logger> ForWriter(const std::string& dir) {
     std::error_code ec;
-    fs::rename(fs::path(dir) / "LOG", fs::path(dir) / "LOG.old", ec);  // none yet: nothing to keep
-    return std::make_shared<InfoLog>(std::fopen((fs::path(dir) / "LOG").c_str(), "w"));
+    const fs::path log = fs::path(dir) / "LOG";
+    if (fs::file_size(log, ec) > (uint64_t{16} << 20) && !ec) fs::rename(log, fs::path(dir) / "LOG.old", ec);
+    return std::make_shared<InfoLog>(std::fopen(log.c_str(), "a"));
   }
   static std::shared_ptr<rocksdb::Logger> Quiet() { return std::make_shared<InfoLog>(nullptr); }
 

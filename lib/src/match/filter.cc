@@ -1234,7 +1234,7 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
 // come before the block is called ambiguous, how much of a block is parsed, at least how much
 // there must be, and how long one grammar's parse may take (a grammar that reads the text at all
 // reads 2 KB in well under this; one that does not spends its time recovering from errors).
-constexpr double kGuessMaxShare = 0.05;
+constexpr double kGuessMaxShare = 0.02;
 constexpr double kGuessTieShare = 0.005;
 constexpr size_t kGuessMinBytes = 48, kGuessBytes = 2048;
 constexpr uint64_t kGuessParseMicros = 2000;
@@ -1599,7 +1599,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (tagged == nullptr && !request.lexed_code) {
       other = GuessCodeLanguage(code);
       // Its markers are comments of the language found when there is no tag.
-      if (other != nullptr && st.tag.empty()) st.tag = other->name;
+      if (other != nullptr && !IsGenericCodeLanguage(st.tag)) st.tag = other->name;
     }
     to_answer(&st.tokens);
     Stream again;
@@ -2446,9 +2446,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     for (size_t a = 0; a < v.spans.size(); ++a) {
       const size_t g = group(span_stream[a]);
       if (best_reading[g] == span_stream[a]) continue;
+      // (A look-alike of the best reading takes no passage from another reading that counts.)
       for (size_t b = 0; b < v.spans.size() && !drop[a]; ++b) {
-        drop[a] = span_stream[b] == best_reading[g] && v.spans[b].query.start < v.spans[a].query.end &&
-                  v.spans[a].query.start < v.spans[b].query.end;
+        drop[a] = span_stream[b] == best_reading[g] && (v.spans[b].counts || !v.spans[a].counts) &&
+                  v.spans[b].query.start < v.spans[a].query.end && v.spans[a].query.start < v.spans[b].query.end;
       }
     }
     size_t kept_spans = 0;
@@ -2551,12 +2552,18 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
     // The code stream whose block holds answer byte `at` (none: prose). A passage its prose
     // reading found (Stream::shadow_of) is code to redact as well.
-    auto code_block_at = [&](uint32_t at) -> int {
+    // Of a block read more than once, the reading in a grammar's language (an untagged Python
+    // block's Python reading, not the generic lexer's): its brackets, blocks and clauses are
+    // the language's.
+    auto code_block_at = [&](uint32_t at, bool grammar = true) -> int {
+      int found = -1;
       for (size_t si = 0; si < streams.size(); ++si) {
         const Stream& st = streams[si];
-        if (st.kind == Kind::kCode && st.text_begin <= at && at < st.text_end) return static_cast<int>(si);
+        if (st.kind != Kind::kCode || at < st.text_begin || st.text_end <= at) continue;
+        if (found < 0) found = static_cast<int>(si);
+        if (!grammar || !st.language.empty()) return static_cast<int>(si);
       }
-      return -1;
+      return found;
     };
     // Code passages become whole lines with balanced brackets and blocks (which may join them).
     bool moved = false;
@@ -2588,10 +2595,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       // In the comment syntax of the block's language as the answer names it (a fence tag of a
       // language read by the generic lexer has its own): the block of the main span, which a
       // region joined with prose before it does not start in.
+      // (The block's first reading's tag: a `sql` block found read as another language keeps
+      // SQL's comments.)
       if (const int block = code_block_at(it->main->query.start); block >= 0) {
         const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
         RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(streams[block].language),
-                        CommentSyntaxFor(streams[block].tag), marker);
+                        CommentSyntaxFor(streams[code_block_at(it->main->query.start, false)].tag), marker);
       } else {
         out.replace(it->b, it->e - it->b, marker);
       }
