@@ -262,6 +262,13 @@ struct Parsers {
     by_language[lang] = p;
     return p;
   }
+  // Deletes the parser of `lang` (the next Get makes a new one).
+  void Drop(const TSLanguage* lang) {
+    auto it = by_language.find(lang);
+    if (it == by_language.end()) return;
+    ts_parser_delete(it->second);
+    by_language.erase(it);
+  }
 };
 
 // The bytes of the tokens a parse skipped: leaves of error nodes (and error nodes without
@@ -2066,7 +2073,9 @@ double ParseErrorShare(const Language* language, std::string_view text, uint64_t
   ts_parser_set_timeout_micros(parser, timeout_micros);
   TSTree* tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
   if (tree == nullptr) {  // past its time: a grammar that reads the text at all reads it faster
-    ts_parser_reset(parser);
+    // Not ts_parser_reset: tree-sitter 0.20's next parse after a halted one can release a
+    // subtree twice (seen as a crash in ts_subtree_release). A new parser starts clean.
+    parsers.Drop(language->grammar);
     return 1;
   }
   const uint32_t unread = UnreadBytes(ts_tree_root_node(tree));
