@@ -26,13 +26,13 @@ REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", 
             "numbers", "comments", "line_comment"]
 OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations",
             "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first",
-            "block_indented", "word_tokens", "lexer_leaves", "lexer_contextual", "lexer_fragments",
+            "block_indented", "block_clauses", "word_tokens", "lexer_leaves", "lexer_contextual", "lexer_fragments",
             "lexer_member_keywords", "lexer_signed_numbers", "lexer_imports",
             "lexer_imports_not_before", "lexer_imports_end_at_line", "decorator"]
 BOOLEANS = ["block_indented", "lexer_signed_numbers", "lexer_imports_end_at_line"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
          "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations", "block_start",
-         "block_end", "block_start_line_first", "word_tokens", "lexer_leaves", "lexer_contextual",
+         "block_end", "block_start_line_first", "block_clauses", "word_tokens", "lexer_leaves", "lexer_contextual",
          "lexer_fragments", "lexer_member_keywords", "lexer_imports", "lexer_imports_not_before"]
 NODE_KEYS = ["identifiers", "strings", "string_content", "string_delimiters", "numbers",
              "comments", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations"]
@@ -171,6 +171,8 @@ def main():
             errors.append(f"{path}: block_indented needs block_start (the token that ends an opening line)")
         if t.get("block_indented") == "true" and t.get("block_end"):
             errors.append(f"{path}: block_indented blocks close by indentation: block_end must be empty")
+        if t.get("block_clauses") and t.get("block_indented") != "true":
+            errors.append(f"{path}: block_clauses are the clauses of indented blocks: they need block_indented: true")
         if " " in t.get("line_comment", "") or not t.get("line_comment"):
             errors.append(f"{path}: line_comment must be one token such as # or //")
         summaries.append(f"{name}: {package}@{lock.get(package, '?')} ABI {abi}, "
