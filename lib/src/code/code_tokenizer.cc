@@ -5,9 +5,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <bitset>
 #include <array>
+#include <bitset>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -261,13 +262,6 @@ struct Parsers {
     }
     by_language[lang] = p;
     return p;
-  }
-  // Deletes the parser of `lang` (the next Get makes a new one).
-  void Drop(const TSLanguage* lang) {
-    auto it = by_language.find(lang);
-    if (it == by_language.end()) return;
-    ts_parser_delete(it->second);
-    by_language.erase(it);
   }
 };
 
@@ -2065,21 +2059,51 @@ std::unique_ptr<Tokenizer> NewCodeLexer(const Language* language) {
   return std::make_unique<CodeLexer>(language);
 }
 
+namespace {
+
+// The text of a parse with a time limit, handed to tree-sitter in pieces of at most kPieceBytes
+// (cut between UTF-8 characters); once the time is up, the text ends there. The limit is not
+// tree-sitter's own (ts_parser_set_timeout_micros): tree-sitter 0.20.7, Debian's, can release a
+// subtree it no longer holds when a parse halts on time (upstream's fix for the lookahead
+// released on cancellation came after it), seen as a crash in ts_subtree_release a few parses
+// later. A parse whose text ends early is a whole parse, of less text.
+struct TimedText {
+  static constexpr uint32_t kPieceBytes = 64;
+  std::string_view text;
+  std::chrono::steady_clock::time_point deadline;
+  bool timed = false, cut = false;
+
+  static const char* Read(void* payload, uint32_t byte, TSPoint, uint32_t* length) {
+    auto* self = static_cast<TimedText*>(payload);
+    if (byte >= self->text.size() || self->cut ||
+        (self->timed && (self->cut = std::chrono::steady_clock::now() > self->deadline))) {
+      *length = 0;
+      return "";
+    }
+    size_t end = std::min<size_t>(self->text.size(), byte + kPieceBytes);
+    while (end < self->text.size() && (static_cast<unsigned char>(self->text[end]) & 0xC0) == 0x80) ++end;
+    *length = static_cast<uint32_t>(end - byte);
+    return self->text.data() + byte;
+  }
+};
+
+}  // namespace
+
 double ParseErrorShare(const Language* language, std::string_view text, uint64_t timeout_micros) {
   if (language == nullptr || language->grammar == nullptr || text.size() >= UINT32_MAX) return 1;
   thread_local Parsers parsers(false);
   TSParser* parser = parsers.Get(language->grammar);
   if (parser == nullptr) return 1;
-  ts_parser_set_timeout_micros(parser, timeout_micros);
-  TSTree* tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
-  if (tree == nullptr) {  // past its time: a grammar that reads the text at all reads it faster
-    // Not ts_parser_reset: tree-sitter 0.20's next parse after a halted one can release a
-    // subtree twice (seen as a crash in ts_subtree_release). A new parser starts clean.
-    parsers.Drop(language->grammar);
-    return 1;
-  }
+  TimedText timed{.text = text,
+                  .deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(timeout_micros),
+                  .timed = timeout_micros > 0};
+  const TSInput input{.payload = &timed, .read = &TimedText::Read, .encoding = TSInputEncodingUTF8};
+  TSTree* tree = ts_parser_parse(parser, nullptr, input);
+  if (tree == nullptr) return 1;
   const uint32_t unread = UnreadBytes(ts_tree_root_node(tree));
   ts_tree_delete(tree);
+  // Past its time: a grammar that reads the text at all reads it faster.
+  if (timed.cut) return 1;
   return std::min(1.0, unread / static_cast<double>(std::max<uint32_t>(NonBlankBytes(text), 1)));
 }
 
