@@ -1099,8 +1099,7 @@ TEST_CASE("code: a fence in a list item or a block quote is read as code without
   }
 }
 
-// Hidden ([.]) while the language guess is off (kGuessLanguages in filter.cc).
-TEST_CASE("code: a fence without a grammar's language is read in the language whose grammar reads it", "[.]") {
+TEST_CASE("code: a fence without a grammar's language is read in the language whose grammar reads it") {
   TempDir dir;
   WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
   FilterOptions redacting;  // a block is redacted instead, so the marker is seen

@@ -466,6 +466,27 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
     for (const std::string& line : doppel_test::Lines(doppel_test::ReadFile(e.path() / "kept.txt"))) {
       if (!line.empty()) CHECK(Contains(v->output, line));
     }
+    if (lang->name == "python") {
+      // In a fence without a tag, the block is found read as Python and redacted as Python code:
+      // the same lines go, and what stays in the fence parses.
+      CheckRequest md;
+      auto u = (*f)->Check("Here it is:\n\n```\n" + answer + "```\n", md);
+      REQUIRE(u.ok());
+      INFO(u->output);
+      CHECK(u->action == Action::kRedact);
+      const size_t open = u->output.find("```\n"), close = u->output.rfind("```");
+      REQUIRE(open != std::string::npos);
+      REQUIRE(close > open);
+      const std::string fenced = u->output.substr(open + 4, close - open - 4);
+      CHECK(Contains(fenced, "# [redacted: similar to protected/" + lang_name + "]"));
+      CHECK(ParsesCleanly(lang->grammar, fenced));
+      for (const std::string& line : doppel_test::Lines(doppel_test::ReadFile(e.path() / "copied.txt"))) {
+        if (!line.empty()) CHECK_FALSE(Contains(fenced, line));
+      }
+      for (const std::string& line : doppel_test::Lines(doppel_test::ReadFile(e.path() / "kept.txt"))) {
+        if (!line.empty()) CHECK(Contains(fenced, line));
+      }
+    }
     ++languages;
   }
   // Nine languages; C whose new functions begin or end as the source's do; Java whose copy is matched

@@ -1238,7 +1238,6 @@ constexpr double kGuessMaxShare = 0.02;
 constexpr double kGuessTieShare = 0.005;
 constexpr size_t kGuessMinBytes = 48, kGuessBytes = 2048;
 constexpr uint64_t kGuessParseMicros = 2000;
-constexpr bool kGuessLanguages = false;
 
 // The language whose grammar reads `text` best (of its first kGuessBytes, cut at a line's end):
 // the one that leaves the smallest share unread, at most kGuessMaxShare, when every language
@@ -1598,11 +1597,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     const Language* other = nullptr;
     DOPPEL_RETURN_IF_ERROR(code_tokenizer(st.language).Tokenize(code, &st.tokens, base_offset, base_line));
     if (tagged == nullptr && !request.lexed_code) {
-      // Off: the code quality suite's untagged run crashed (SIGSEGV in tree-sitter's
-      // ts_subtree_release) after about a thousand checks that parsed blocks in every grammar
-      // with a time limit. Until that is understood, untagged blocks keep the generic and prose
-      // readings only.
-      if (kGuessLanguages) other = GuessCodeLanguage(code);
+      other = GuessCodeLanguage(code);
       // Its markers are comments of the language found when there is no tag.
       if (other != nullptr && !IsGenericCodeLanguage(st.tag)) st.tag = other->name;
     }
