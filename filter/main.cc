@@ -190,6 +190,19 @@ Result<FilterOptions> OptionsOf(const Flags& f) {
   return LoadPolicyFile(f.policy, o);
 }
 
+// The id of a JSON line that could not be checked: its `id_field` when the line is a JSON object
+// that has one as a string or number, else "".
+std::string JsonLineId(std::string_view line, const std::string& id_field, simdjson::dom::parser* parser) {
+  simdjson::dom::element root;
+  simdjson::dom::object obj;
+  if (parser->parse(line.data(), line.size()).get(root) || root.get_object().get(obj)) return "";
+  simdjson::dom::element id;
+  if (obj[id_field].get(id)) return "";
+  std::string_view text;
+  if (!id.get_string().get(text)) return std::string(text);
+  return id.is_number() ? simdjson::minify(id) : "";
+}
+
 int RunCheck(const Flags& f) {
   auto options = OptionsOf(f);
   if (!options.ok()) return Fail(options.status());
@@ -232,11 +245,16 @@ int RunCheck(const Flags& f) {
   std::string line;
   for (size_t line_no = 1;; ++line_no) {
     const std::string where = name + ":" + std::to_string(line_no);
-    auto error_line = [&](const Status& s) {
+    // An error line names the answer's id as its verdict line would, when the line gave one.
+    auto error_line = [&](const Status& s, const std::string& id = "") {
       failed = true;
       std::fprintf(stderr, "doppel-filter: error: %s: %s\n", where.c_str(), s.ToString().c_str());
-      std::string out = "{\"line\":" + std::to_string(line_no) + ",\"error\":{\"code\":\"" +
-                        std::string(s.CodeName()) + "\",\"message\":";
+      std::string out = "{\"line\":" + std::to_string(line_no);
+      if (!id.empty()) {
+        out += ",\"id\":";
+        AppendJsonString(&out, id);
+      }
+      out += ",\"error\":{\"code\":\"" + std::string(s.CodeName()) + "\",\"message\":";
       AppendJsonString(&out, where + ": " + s.message());
       out += "}}\n";
       std::fwrite(out.data(), 1, out.size(), stdout);
@@ -256,7 +274,7 @@ int RunCheck(const Flags& f) {
     // makes it code; --lang is the language of lines that name none.
     Document d;
     if (Status ps = ParseJsonLineDocument(line, reader_options, where, &parser, &d); !ps.ok()) {
-      error_line(ps);
+      error_line(ps, JsonLineId(line, f.id_field, &kind_parser));
       continue;
     }
     auto names_kind = [&] {  // the line says what it is ("lang", "language" or "kind")
@@ -280,7 +298,7 @@ int RunCheck(const Flags& f) {
           v.status().code() != Status::Code::kResourceExhausted) {
         return Fail(v.status().WithContext(where));  // the index failed: stop
       }
-      error_line(v.status());
+      error_line(v.status(), id_str == where ? "" : id_str);
       continue;
     }
     v->id = id_str;

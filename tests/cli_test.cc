@@ -297,12 +297,20 @@ TEST_CASE("cli: a malformed JSONL line gets an error line and exit code 2", "[cl
   WriteFile(input,
             "{\"id\":\"first\",\"text\":\"An original sentence about the weather today.\"}\n"
             "{\"id\":\"second\",\"text\":\"unterminated\n"
-            "{\"id\":7,\"text\":\"Another harmless sentence about gardening.\"}\n");
+            "{\"id\":7,\"text\":\"Another harmless sentence about gardening.\"}\n"
+            "{\"id\":\"fourth\",\"lang\":7,\"text\":\"A line whose language is a number.\"}\n"
+            "{\"text\":\"Invalid \xff UTF-8\",\"id\":8}\n"
+            "{\"id\":\"sixth\",\"text\":\"Its answer holds a NUL: \\u0000.\"}\n");
   const CommandResult r = Filter("check --index " + Quote(dir) + " --jsonl " + Quote(input));
   INFO(Describe(r));
   CHECK(r.exit_code == 2);
   const auto lines = Lines(r.out);
-  REQUIRE(lines.size() == 3);
+  REQUIRE(lines.size() == 6);
+  CHECK_FALSE(Contains(lines[1], "\"id\""));  // not JSON: no id to name
+  // An error line names the id the line gave, as a verdict line would.
+  CHECK(Contains(lines[3], "{\"line\":4,\"id\":\"fourth\",\"error\""));
+  CHECK(Contains(lines[4], "\"line\":5,"));  // invalid UTF-8: simdjson reads none of it
+  CHECK(Contains(lines[5], "{\"line\":6,\"id\":\"sixth\",\"error\""));
   CHECK(Contains(lines[0], "\"id\":\"first\""));
   CHECK(Contains(lines[0], "\"action\":\"allow\""));
   CHECK(Contains(lines[1], "\"line\":2"));
