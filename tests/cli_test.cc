@@ -733,7 +733,7 @@ TEST_CASE("cli: a file keeps its name however its path is spelled, and remove na
   const CommandResult build = Run(in + "build --index idx corpus");
   INFO(Describe(build));
   REQUIRE(build.exit_code == 0);
-  for (const std::string& spelling : {"./corpus", "corpus/", "corpus//", "corpus/sub/../"}) {
+  for (const std::string spelling : {"./corpus", "corpus/", "corpus//", "corpus/sub/../"}) {
     const CommandResult again = Run(in + "add --index idx " + Quote(spelling));
     INFO(spelling << "\n" << Describe(again));
     CHECK(again.exit_code == 0);

@@ -44,6 +44,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// fsync of directory `dir`: makes the creation, removal or rename of its entries durable.
+Status SyncDirectory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return Status::IOError(dir + ": cannot open to sync: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  return rc == 0 ? Status::OK() : Status::IOError(dir + ": cannot sync: " + std::strerror(err));
+}
+
 enum Cf : size_t { kDefault, kMeta, kDocs, kNames, kContent, kSig, kBands, kGrams, kTokens, kNumCfs };
 // Beside RocksDB's files: "sequence N", the sequence number up to which the last writable open
 // persisted everything before it closed (RocksIndex::Close).
@@ -526,13 +536,10 @@ Status RocksIndex::CreateEmpty(const std::string& dir, const IndexOptions& o) {
     }
     return Status::IOError("cannot create " + dir + ": " + ec.message());
   }
-  // The rename is durable once the parent directory is synced.
-  const std::string parent = target.has_parent_path() ? target.parent_path().string() : ".";
-  const int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  // The rename is durable once the parent directory is synced. A parent that cannot be synced
+  // (some network file systems) leaves the new index as durable as the file system makes it;
+  // its build marks it unfinished until it ends, so it is not failed for that.
+  (void)SyncDirectory(target.has_parent_path() ? target.parent_path().string() : ".");
   return Status::OK();
 }
 
@@ -1337,12 +1344,7 @@ Status MarkBuildFinished(const std::string& dir) {
   if (!fs::remove(fs::path(dir) / kUnfinishedBuildFile, ec)) {
     return ec ? Status::IOError(dir + "/" + kUnfinishedBuildFile + ": cannot remove: " + ec.message()) : Status::OK();
   }
-  // The removal is durable once the directory is synced.
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return Status::IOError(dir + ": cannot open to sync: " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::OK() : Status::IOError(dir + ": cannot sync: " + std::strerror(errno));
+  return SyncDirectory(dir);  // the removal is durable once the directory is synced
 }
 
 std::string VerifyReport::ToString() const {

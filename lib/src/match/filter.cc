@@ -426,17 +426,16 @@ std::vector<int32_t> LogicalLineIndents(const Tokens& q, std::string_view text) 
 }
 
 // Per answer token: +n when it opens n blocks, -n when it closes n blocks, else 0 (computed once
-// per code block of the answer). `text` is what the tokens' offsets index (for indentation).
-// Indented blocks (Python) open at a block_start token that ends its logical line when the next
-// line is more indented, and close at the last token before a line indented no more than the
-// opening line, or at the last token.
-std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, std::string_view text) {
+// per code block of the answer). `indent` is LogicalLineIndents of the tokens when the blocks are
+// indentation, else unused. Indented blocks (Python) open at a block_start token that ends its
+// logical line when the next line is more indented, and close at the last token before a line
+// indented no more than the opening line, or at the last token.
+std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, const std::vector<int32_t>& indent) {
   std::vector<int8_t> d(q.size(), 0);
   if (!blocks.indented) {
     for (uint32_t i = 0; i < q.size(); ++i) d[i] = static_cast<int8_t>(blocks.Delta(q, i));
     return d;
   }
-  const std::vector<int32_t> indent = LogicalLineIndents(q, text);
   std::vector<int32_t> open;  // the opening lines' indentation, innermost last
   int32_t line_indent = 0;
   for (uint32_t i = 0; i < q.size(); ++i) {
@@ -486,7 +485,7 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
     }
     return m;
   }();
-  static const BlockTokens kBraces{{VerbatimTokenHash("{")}, {VerbatimTokenHash("}")}, {}};
+  static const BlockTokens kBraces{{VerbatimTokenHash("{")}, {VerbatimTokenHash("}")}, {}, false, {}};
   auto it = by_language->find(std::string(language));
   return it == by_language->end() ? kBraces : it->second;
 }
@@ -1301,7 +1300,8 @@ std::vector<int32_t> PairedTokens(std::string_view text, const Stream& st) {
   const Tokens& q = st.tokens;
   std::vector<int32_t> partner(q.size(), -1);
   const BlockTokens& bt = BlockTokensOf(st.language);
-  const std::vector<int8_t> delta = BlockDeltas(q, bt, text);
+  const std::vector<int32_t> indent = bt.indented ? LogicalLineIndents(q, text) : std::vector<int32_t>();
+  const std::vector<int8_t> delta = BlockDeltas(q, bt, indent);
   static const uint64_t kParen[2] = {VerbatimTokenHash("("), VerbatimTokenHash(")")};
   static const uint64_t kSquare[2] = {VerbatimTokenHash("["), VerbatimTokenHash("]")};
   static const uint64_t kBrace[2] = {VerbatimTokenHash("{"), VerbatimTokenHash("}")};
@@ -1326,7 +1326,6 @@ std::vector<int32_t> PairedTokens(std::string_view text, const Stream& st) {
   if (bt.indented && !bt.clauses.empty()) {
     // The statement a clause continues: the last logical line at its indentation that no deeper
     // line has ended since, and that is not itself a later clause.
-    const std::vector<int32_t> indent = LogicalLineIndents(q, text);
     std::vector<std::pair<int32_t, int32_t>> heads;  // (indentation, first token), increasing
     for (int32_t i = 0; i < static_cast<int32_t>(q.size()); ++i) {
       if (indent[i] < 0) continue;
@@ -1916,8 +1915,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // Anchors are for code; a text stream's fingerprints are not tabled for them.
     static const std::vector<Fingerprint> kNoFingerprints;
     QueryFingerprints query_fps(st.kind == Kind::kCode ? fps : kNoFingerprints, st.hashes, gram_k);
-    const std::vector<int8_t> block_delta =
-        st.kind == Kind::kCode ? BlockDeltas(st.tokens, BlockTokensOf(st.language), text) : std::vector<int8_t>();
+    std::vector<int8_t> block_delta;
+    if (st.kind == Kind::kCode) {
+      const BlockTokens& bt = BlockTokensOf(st.language);
+      block_delta = BlockDeltas(st.tokens, bt, bt.indented ? LogicalLineIndents(st.tokens, text) : std::vector<int32_t>());
+    }
     // Block depth before each answer token, and the answer's outermost depth (a fragment may
     // close blocks it did not open): whole blocks at that depth are functions, not the body of
     // an `if`.
