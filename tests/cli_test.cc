@@ -650,12 +650,18 @@ TEST_CASE("cli: verify prints ok and compact keeps the index valid", "[cli]") {
   CHECK(v.out.rfind("ok", 0) == 0);
   CHECK(Contains(v.out, "deleted_refs_pending_compaction=0"));
   REQUIRE(Index("remove --index " + Quote(dir) + " " + kLicenses + "/BSD").exit_code == 0);
+  // The removed document's ids stay in the stored lists until compaction, and verify counts them.
+  const CommandResult removed = Index("verify --index " + Quote(dir));
+  INFO(Describe(removed));
+  CHECK(removed.exit_code == 0);
+  CHECK_FALSE(Contains(removed.out, "deleted_refs_pending_compaction=0"));
   const CommandResult c = Index("compact --index " + Quote(dir));
   INFO(Describe(c));
   CHECK(c.exit_code == 0);
   const CommandResult v2 = Index("verify --index " + Quote(dir));
   CHECK(v2.exit_code == 0);
   CHECK(v2.out.rfind("ok", 0) == 0);
+  CHECK(Contains(v2.out, "deleted_refs_pending_compaction=0"));
 }
 
 TEST_CASE("cli: a build refused for its parameters leaves nothing that later commands call corrupt", "[cli]") {

@@ -386,7 +386,9 @@ TEST_CASE("index: one Compact drops removed ids from posting lists", "[index]") 
   REQUIRE(index->Verify({}, &after).ok());
   INFO("before compaction: " << before.ToString());
   INFO("after compaction: " << after.ToString());
+  CHECK(before.deleted_refs > 0);  // counted as stored, though reads no longer see them
   CHECK(after.deleted_refs == 0);
+  CHECK(after.postings == before.postings);  // the live ones
   std::vector<Posting> postings;
   REQUIRE(index->GetGramPostings(Kind::kText, beta_fps, &postings).ok());
   size_t still_named = 0;

@@ -78,10 +78,13 @@ void Encode(Roaring& acc, bool saturated, uint32_t cap, const Roaring& deleted, 
 
 }  // namespace
 
+thread_local int KeepDeletedIdsOnThisThread::depth_ = 0;
+
 bool PostingMergeOperator::FullMergeV2(const MergeOperationInput& in,
                                        MergeOperationOutput* out) const {
   try {
-    const auto deleted = deleted_->Get();
+    static const auto kNone = std::make_shared<const Roaring>();
+    const auto deleted = KeepDeletedIdsOnThisThread::Active() ? kNone : deleted_->Get();
     if (MergeArrays(in.existing_value, in.operand_list.data(), in.operand_list.size(), nullptr,
                     cap_.load(std::memory_order_relaxed), *deleted, &out->new_value)) {
       return true;

@@ -30,6 +30,21 @@ class DeletedIds {
   std::shared_ptr<const Roaring> ids_ = std::make_shared<Roaring>();
 };
 
+// While one lives, the merge operator keeps removed documents' ids in the lists read on this
+// thread: Verify counts the ids compaction has yet to drop, which reads otherwise hide. (RocksDB
+// merges what a read finds on the reading thread; flushes and compactions run on its own.)
+class KeepDeletedIdsOnThisThread {
+ public:
+  KeepDeletedIdsOnThisThread() { ++depth_; }
+  ~KeepDeletedIdsOnThisThread() { --depth_; }
+  KeepDeletedIdsOnThisThread(const KeepDeletedIdsOnThisThread&) = delete;
+  KeepDeletedIdsOnThisThread& operator=(const KeepDeletedIdsOnThisThread&) = delete;
+  static bool Active() { return depth_ > 0; }
+
+ private:
+  static thread_local int depth_;
+};
+
 // Union of Roaring posting values; a union larger than the cap becomes the saturated marker.
 // RocksDB does not persist the operator's name, so the manifest's format version covers it.
 // Ids of removed documents are dropped from every merge result as well (ids are never reused),

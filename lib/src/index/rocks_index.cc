@@ -1291,6 +1291,8 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
     return Status::Corruption("meta counts " + std::to_string(documents_) + " documents, found " +
                               std::to_string(r.documents + r.interrupted_load_documents));
   }
+  // Lists as stored: removed documents' ids are counted until compaction drops them.
+  KeepDeletedIdsOnThisThread keep_deleted;
   for (Cf cf : {kBands, kGrams}) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[cf]));
     Roaring ids;
@@ -1304,11 +1306,12 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
         if (vo.digest) posting_digest += XXH3_64bits_withSeed("saturated", 9, key_hash);
         continue;
       }
-      r.postings += ids.cardinality();
       if (!ids.isEmpty() && ids.maximum() >= next_id_) {
         return Status::Corruption(std::string(kCfNames[cf]) + ": posting refers to unknown id " + std::to_string(ids.maximum()));
       }
-      r.deleted_refs += (ids & *deleted).cardinality();
+      const uint64_t removed = ids.and_cardinality(*deleted);
+      r.deleted_refs += removed;
+      r.postings += ids.cardinality() - removed;
       if (!vo.digest) continue;
       for (uint32_t id : ids) {
         if (deleted->contains(id) || id >= below) continue;  // removed, or an interrupted load's
