@@ -442,6 +442,38 @@ TEST_CASE("filter: redacted output replaces the quote with a marker", "[filter]"
   CHECK(Contains(c.output, "<<" + kLicenses + "/Apache-2.0>>"));
 }
 
+TEST_CASE("filter: a short quote of another source is not redacted beside a long copy, and is reported", "[filter]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildCorpus(dir);
+  auto filter = OpenFilter(dir);
+  const EditedQuery q = MakeEditedQuery();  // redacted for its Apache-2.0 passage
+  const std::string sourdough = "Feed it twice a day at room temperature, discard half before each feeding, and "
+                                "watch for bubbles.";
+  // Alone, the sourdough quote is annotated ("a short quote is annotated, not redacted").
+  const std::string text = q.text + "\n\nFor the starter: " + sourdough + " That is all it needs.\n";
+  const Verdict v = CheckOk(*filter, text);
+  INFO(Describe(v));
+  REQUIRE(v.action == Action::kRedact);
+  CHECK_FALSE(Contains(v.output, "solely responsible for determining"));
+  CHECK(Contains(v.output, sourdough));  // kept
+  CHECK_FALSE(Contains(v.output, "similar to notes/sourdough.txt"));
+  CHECK(v.reason == "1 source(s) reproduced in 1 passage(s)");
+  bool reported = false;
+  for (const Span& s : v.spans) reported |= s.source_name == "notes/sourdough.txt" && s.counts;
+  CHECK(reported);
+  // When most of the answer is protected, every passage that counts goes.
+  FilterOptions o;
+  o.text.redact_containment = 0.05;
+  o.text.block_containment = 1.0;
+  auto by_share = OpenFilter(dir, o);
+  const Verdict w = CheckOk(*by_share, text);
+  INFO(Describe(w));
+  REQUIRE(w.action == Action::kRedact);
+  CHECK_FALSE(Contains(w.output, sourdough));
+  CHECK(Contains(w.output, "similar to notes/sourdough.txt"));
+}
+
 TEST_CASE("filter: a removed source is no longer named", "[filter]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <simdjson.h>
+#include <set>
 #include <span>
 #include <tuple>
 #include <unordered_map>
@@ -2488,14 +2489,28 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   }
   const bool mostly_code = 2 * code_tokens > total_tokens;
   const Thresholds& main_th = mostly_code ? o.code : o.text;
-  bool source_over = false;
-  for (const auto& [key, e] : per_source) {
+  // Whether a source's spans alone have the evidence to redact the answer.
+  auto alone_over = [&](const std::pair<int, uint32_t>& key) {
+    auto it = per_source.find(key);
+    if (it == per_source.end()) return false;
     const bool code = key.first == static_cast<int>(Kind::kCode);
-    source_over |= code && o.code_evidence_df > 0 ? e.span_over : e.sum >= (code ? o.code : o.text).redact_tokens;
-  }
+    return code && o.code_evidence_df > 0 ? it->second.span_over
+                                          : it->second.sum >= (code ? o.code : o.text).redact_tokens;
+  };
+  bool source_over = false;
+  for (const auto& entry : per_source) source_over |= alone_over(entry.first);
   // A mostly-code answer is redacted or blocked only when some source accounts for the code
   // token minimum: a short snippet can be "80% covered" by common shapes.
   if (mostly_code && !source_over) any_counting = false;
+  // What a redaction replaces: the spans that count of the sources that alone have the evidence
+  // to redact, when some do and the answer's share does not; else every span that counts (much
+  // of the answer is protected, or the policy redacts what it would annotate). A short passage
+  // of another source, which alone would only be annotated, is not redacted for the company it
+  // keeps: it stays, and is reported.
+  const bool by_source = source_over && v.score < main_th.redact_containment;
+  auto replaced = [&](const Span& sp) {
+    return sp.counts && (!by_source || alone_over({static_cast<int>(sp.kind), sp.source_id}));
+  };
   if (v.spans.empty()) {
     v.action = Action::kAllow;
     v.reason = candidates_seen == 0 ? "no similar protected document"
@@ -2506,8 +2521,15 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                "% of the answer reproduces protected content";
   } else if (any_counting && (source_over || v.score >= main_th.redact_containment)) {
     v.action = Action::kRedact;
-    v.reason = std::to_string(per_source.size()) + " source(s) reproduced in " +
-               std::to_string(CountPassages(v.spans)) + " passage(s)";
+    std::set<std::pair<int, uint32_t>> sources;
+    std::vector<Span> passages;
+    for (const Span& sp : v.spans) {
+      if (!replaced(sp)) continue;
+      sources.insert({static_cast<int>(sp.kind), sp.source_id});
+      passages.push_back(sp);
+    }
+    v.reason = std::to_string(sources.size()) + " source(s) reproduced in " + std::to_string(CountPassages(passages)) +
+               " passage(s)";
   } else {
     v.action = Action::kAnnotate;
     v.reason = any_counting    ? "short passages resemble protected content"
@@ -2543,7 +2565,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     };
     std::vector<Region> regions;
     for (const Span& sp : v.spans) {  // ordered by query.start
-      if (!sp.counts) continue;  // the answer's own code, shaped like protected code: kept
+      if (!replaced(sp)) continue;  // the answer's own code shaped like protected code, a weak passage: kept
       if (!regions.empty() && sp.query.start < regions.back().e) {
         Region& r = regions.back();
         r.e = std::max(r.e, sp.query.end);
