@@ -474,6 +474,38 @@ TEST_CASE("filter: a short quote of another source is not redacted beside a long
   CHECK(Contains(w.output, "similar to notes/sourdough.txt"));
 }
 
+TEST_CASE("filter: a passage is credited to the source that holds it as quoted, not to a sibling with a word changed",
+          "[filter]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir, io);
+    REQUIRE(index.ok());
+    auto reader = DocumentReader::Open({kLicenses + "/GPL-3", kLicenses + "/LGPL-2.1"}, ReaderOptions());
+    REQUIRE(reader.ok());
+    BuildSummary sum;
+    REQUIRE(BuildIndex(index->get(), reader->get(), BuildOptions(), &sum).ok());
+    REQUIRE(sum.written.added == 2);
+  }
+  auto filter = OpenFilter(dir);
+  // Two sentences of GPL-3's preamble as GPL-3 words them; LGPL-2.1's preamble has each with a
+  // word or two changed ("freedom of use", "you are informed that"), and shares more of the rest.
+  const std::string first = "When we speak of free software, we are referring to freedom, not price. Our General "
+                            "Public Licenses are";
+  const std::string second = "use pieces of it in new free programs, and that you know you can do these things. To";
+  const std::string before = "Here is some background on licensing that I wrote myself for this question.\n\n";
+  const std::string between = " Unrelated words I made up about gardening tomatoes in sunny spring weather. ";
+  for (const std::string& text : {before + first + between + second + "\n", before + second + between + first + "\n",
+                                  before + first + "\n"}) {
+    const Verdict v = CheckOk(*filter, text);
+    INFO(text << "\n" << Describe(v));
+    REQUIRE_FALSE(v.spans.empty());
+    for (const Span& sp : v.spans) CHECK(sp.source_name == kLicenses + "/GPL-3");
+  }
+}
+
 TEST_CASE("filter: a removed source is no longer named", "[filter]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

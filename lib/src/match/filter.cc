@@ -1696,6 +1696,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     double needed;    // the evidence one code span needs alone (weighted code)
     bool counts;        // may redact or block (not merely alike code)
     bool consistent = false;  // code: a consistent renaming with agreeing literals (counts or not)
+    // Tokens of the span, on both sides, that are not aligned: a word the answer adds, one the
+    // source has that the answer does not (0: the passage as the source has it).
+    uint32_t unaligned = 0;
   };
   std::vector<Found> all;
   size_t candidates_seen = 0;
@@ -2284,6 +2287,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                      f.span.renaming >= (counted < o.short_span_tokens ? o.min_renaming_short : o.min_renaming)) &&
                     repeats >= o.min_renaming_evidence && literals_agree);
         f.consistent = st.kind == Kind::kCode && f.counts;
+        f.unaligned = static_cast<uint32_t>((a.q_end - a.q_begin) + (a.s_end - a.s_begin) - 2 * std::min<size_t>(a.pairs.size(), a.q_end - a.q_begin));
         f.evidence = counted;
         // A whole block needs only the span minimum: copied whole, a short function is a copy.
         f.needed = whole ? std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, counted))
@@ -2323,7 +2327,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           }
           if (own) f.evidence = std::max<double>(f.evidence, counted);
         }
-        if (f.counts) {
+        // A part is accounted for by a passage as its source has it; a passage with words added
+        // or left out leaves room for a source that holds it as the answer has it (a licence's
+        // sentence in a sibling licence with one word changed, which shares more of the rest of
+        // the answer, ranks first).
+        if (f.counts && f.unaligned == 0) {
           for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = std::max(accounted[t], c.hits);
           any_accounted = true;
         }
@@ -2359,6 +2367,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (a.counts != b.counts) return a.counts;
     const double wa = weight(a), wb = weight(b);
     if (wa != wb) return wa > wb;
+    // As many tokens matched: the source that holds the passage as the answer has it.
+    if (a.unaligned != b.unaligned) return a.unaligned < b.unaligned;
     // Equal spans: the lower source id, then the earlier place in the source, then in the answer.
     return std::tie(a.span.source_id, a.span.source.start, a.stream, a.q_begin, a.q_end) <
            std::tie(b.span.source_id, b.span.source.start, b.stream, b.q_begin, b.q_end);
@@ -2387,6 +2397,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     double weight;
     bool counts;
     uint32_t source_id;
+    uint32_t unaligned;
   };
   std::vector<Kept> kept;
   auto equally_good = [&](const Found& f) {
@@ -2395,7 +2406,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     for (const Kept& k : kept) {
       if (k.stream != f.stream) continue;
       if (k.source_id == f.span.source_id && k.q_begin < f.q_end && f.q_begin < k.q_end) return false;
-      tie |= k.q_begin == f.q_begin && k.q_end == f.q_end && k.weight == w && k.counts == f.counts;
+      tie |= k.q_begin == f.q_begin && k.q_end == f.q_end && k.weight == w && k.counts == f.counts &&
+             k.unaligned == f.unaligned;
     }
     return tie;
   };
@@ -2404,7 +2416,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     uint32_t fresh = 0;
     for (uint32_t t = f.q_begin; t < f.q_end; ++t) fresh += !cov[t];
     if (2 * fresh < f.q_end - f.q_begin && !equally_good(f)) continue;
-    kept.push_back({f.stream, f.q_begin, f.q_end, weight(f), f.counts, f.span.source_id});
+    kept.push_back({f.stream, f.q_begin, f.q_end, weight(f), f.counts, f.span.source_id, f.unaligned});
     for (uint32_t t = f.q_begin; t < f.q_end; ++t) {
       if (!cov[t] && f.counts) ++counted_in[f.stream];
       cov[t] = true;
