@@ -170,7 +170,16 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   // End to end: reading, sketching, writing and the final flush of buffered posting lists.
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& c = (*reader)->counters();
-  if (!f.quiet) {
+  if (!f.quiet && !s.ok()) {
+    // Only what was stored is counted; a first build that fails is removed whole (below).
+    std::fprintf(stderr, "%sstopped by the error after reading %llu documents (%s) in %.2f s%s\n", who.c_str(),
+                 static_cast<unsigned long long>(sum.documents), Human(sum.bytes).c_str(), sum.seconds,
+                 create ? ""
+                        : (": stored before it " + std::to_string(sum.written.added) + " added, " +
+                           std::to_string(sum.written.replaced) + " replaced, " +
+                           std::to_string(sum.written.unchanged) + " unchanged")
+                              .c_str());
+  } else if (!f.quiet) {
     std::fprintf(stderr,
                  "%s%llu documents (%s) in %.2f s, %s/s: %llu added, %llu replaced, "
                  "%llu unchanged, %llu rejected; skipped %llu binary and %llu empty files%s\n",

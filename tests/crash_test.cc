@@ -209,22 +209,34 @@ TEST_CASE("crash: writes that fail for lack of room are exit 2 naming the index,
   auto limited = [&](const std::string& args) {
     return doppel_test::Run("bash -c " + Quote("trap '' XFSZ; ulimit -f 40; exec " + Quote(kIndexBin) + " " + args));
   };
+  uint64_t said_added = UINT64_MAX;
   for (const std::string& target : {index, std::string(tmp / "new")}) {
-    const CommandResult r = limited((target == index ? "add" : "build") + std::string(" --quiet --index ") +
+    const CommandResult r = limited((target == index ? "add" : "build") + std::string(" --index ") +
                                     Quote(target) + " " + Quote(more));
     INFO(Describe(r));
     CHECK(r.exit_code == 2);
     CHECK(Contains(r.err, "File too large"));
     CHECK(Contains(r.err, target));
     CHECK_FALSE(Contains(r.err, "Assertion"));
+    // The summary counts only what was stored; of a first build, which is removed, nothing.
+    CHECK(Contains(r.err, "stopped by the error after reading "));
+    const size_t at = r.err.find("stored before it ");
+    if (target == index) {
+      REQUIRE(at != std::string::npos);
+      said_added = std::stoull(r.err.substr(at + 17));
+    } else {
+      CHECK(at == std::string::npos);
+      CHECK_FALSE(Contains(r.err, " added"));
+    }
   }
   // The new index's build failed: nothing is left that a check would read.
   CHECK_FALSE(std::filesystem::exists(tmp / "new/CURRENT"));
   // What the add stored before it failed is whole, the documents stored before are all there,
-  // and the add done again completes.
+  // as many more as the add said it stored, and the add done again completes.
   CommandResult v = Verify(index, false);
   INFO(Describe(v));
   CHECK(v.exit_code == 0);
+  CHECK(Contains(v.out, "ok documents=" + std::to_string(20 + said_added) + " "));
   const CommandResult again = doppel_test::Run(Quote(kIndexBin) + " add --quiet --index " + Quote(index) + " " + Quote(more));
   INFO(Describe(again));
   CHECK(again.exit_code == 0);

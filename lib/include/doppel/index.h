@@ -141,7 +141,7 @@ struct IndexStats {
   uint64_t posting_cache_hits = 0, posting_cache_misses = 0, posting_cache_used = 0;
 };
 
-// What one Write did.
+// What Writes stored (a failed Write adds nothing: none of its batch is stored).
 struct WriteSummary {
   uint64_t added = 0;      // new names
   uint64_t replaced = 0;   // existing names with changed content

@@ -827,8 +827,10 @@ Status RocksIndex::SpillLocked() {
   return s;
 }
 
-Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* summary) {
+Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* stored) {
   if (options_.read_only) return Status::InvalidArgument("index opened read-only");
+  WriteSummary counts;  // added to *stored once the batch is written
+  WriteSummary* summary = &counts;
   std::lock_guard<std::mutex> lock(write_mu_);
   rocksdb::WriteBatch wb;
   Roaring deleted_now;
@@ -928,6 +930,9 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sum
   auto s = db_->Write(WriteOpts(), &wb);
   if (!s.ok()) return FromRocks(s, "writing to " + dir_);
   rollback.armed = false;
+  stored->added += counts.added;
+  stored->replaced += counts.replaced;
+  stored->unchanged += counts.unchanged;
   if (all_deleted) deleted_->Set(std::move(all_deleted));
   if ((bulk_grams_.size() + bulk_bands_.size()) * sizeof(GramPosting) >= options_.bulk_spill_bytes) {
     return StartSpillLocked();
