@@ -368,6 +368,31 @@ TEST_CASE("index: removed ids leave merged posting lists at once, stored ones at
   CHECK(index->Verify({}, &after).ok());
 }
 
+TEST_CASE("index: a compaction after removals leaves the posting lists a fresh index of the rest has", "[index]") {
+  TempDir tmp;
+  auto docs = ThreeDocs();
+  auto index = OpenOk(tmp / "idx", true);
+  WriteOk(index.get(), SketchAll(SketchParams{}, docs));
+  uint64_t removed = 0, missing = 0;
+  REQUIRE(index->Remove(std::vector<std::string>{"docs/beta.txt"}, &removed, &missing).ok());
+  REQUIRE(removed == 1);
+  REQUIRE(index->Compact().ok());
+  VerifyReport compacted;
+  REQUIRE(index->Verify({}, &compacted).ok());
+  auto fresh = OpenOk(tmp / "fresh", true);
+  docs.erase(std::remove_if(docs.begin(), docs.end(), [](const Document& d) { return d.name == "docs/beta.txt"; }),
+             docs.end());
+  REQUIRE(docs.size() == 2);
+  WriteOk(fresh.get(), SketchAll(SketchParams{}, docs));
+  VerifyReport rest;
+  REQUIRE(fresh->Verify({}, &rest).ok());
+  INFO("compacted: " << compacted.ToString() << "\nfresh: " << rest.ToString());
+  // The lists only the removed document held are gone, not kept empty.
+  CHECK(compacted.posting_lists == rest.posting_lists);
+  CHECK(compacted.postings == rest.postings);
+  CHECK(compacted.deleted_refs == 0);
+}
+
 // Index::Compact promises to drop deleted ids from posting lists. RocksDB does not pass merge
 // results to the compaction filter, so the merge operator drops deleted ids itself.
 TEST_CASE("index: one Compact drops removed ids from posting lists", "[index]") {

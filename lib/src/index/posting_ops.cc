@@ -80,6 +80,15 @@ void Encode(Roaring& acc, bool saturated, uint32_t cap, const Roaring& deleted, 
 
 thread_local int KeepDeletedIdsOnThisThread::depth_ = 0;
 
+void PostingMergeOperator::CountEmpty(const std::string& value) const {
+  static const std::string kEmpty = [] {
+    std::string e;
+    codec::EncodePostingArray(nullptr, 0, &e);
+    return e;
+  }();
+  if (value == kEmpty) empty_results_.fetch_add(1, std::memory_order_relaxed);
+}
+
 bool PostingMergeOperator::FullMergeV2(const MergeOperationInput& in,
                                        MergeOperationOutput* out) const {
   try {
@@ -87,6 +96,7 @@ bool PostingMergeOperator::FullMergeV2(const MergeOperationInput& in,
     const auto deleted = KeepDeletedIdsOnThisThread::Active() ? kNone : deleted_->Get();
     if (MergeArrays(in.existing_value, in.operand_list.data(), in.operand_list.size(), nullptr,
                     cap_.load(std::memory_order_relaxed), *deleted, &out->new_value)) {
+      CountEmpty(out->new_value);
       return true;
     }
     Roaring acc;
@@ -98,6 +108,7 @@ bool PostingMergeOperator::FullMergeV2(const MergeOperationInput& in,
       if (!UnionInto(op, &acc, &saturated)) return false;
     }
     Encode(acc, saturated, cap_.load(std::memory_order_relaxed), *deleted, &out->new_value);
+    CountEmpty(out->new_value);
     return true;
   } catch (...) {
     return false;
@@ -142,8 +153,8 @@ bool DeletedIdsFilter::Filter(int /*level*/, const rocksdb::Slice& /*key*/,
     }
     const uint64_t before = ids.cardinality();
     ids -= *deleted;
+    if (ids.isEmpty()) return true;  // drop the key (also a list a merge left empty)
     if (ids.cardinality() == before) return false;
-    if (ids.isEmpty()) return true;  // drop the key
     ids.runOptimize();
     *new_value = codec::EncodePosting(ids);
     *value_changed = true;

@@ -54,12 +54,19 @@ class PostingMergeOperator final : public rocksdb::MergeOperator {
   explicit PostingMergeOperator(std::shared_ptr<DeletedIds> deleted) : deleted_(std::move(deleted)) {}
   const char* Name() const override { return "doppel.PostingUnion.v1"; }
   void set_cap(uint32_t cap) { cap_.store(cap, std::memory_order_relaxed); }
+  // How many merges so far left a list empty (every id removed). A merge cannot delete its key,
+  // and the compaction that merged it does not filter what it merged: the empty value stays
+  // until a later compaction's filter drops it.
+  uint64_t empty_results() const { return empty_results_.load(std::memory_order_relaxed); }
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override;
   bool PartialMergeMulti(const rocksdb::Slice& key, const std::deque<rocksdb::Slice>& operands,
                          std::string* new_value, rocksdb::Logger* logger) const override;
 
  private:
+  // Counts `value` in empty_results_ when it is an empty list.
+  void CountEmpty(const std::string& value) const;
   std::atomic<uint32_t> cap_{UINT32_MAX};
+  mutable std::atomic<uint64_t> empty_results_{0};
   std::shared_ptr<DeletedIds> deleted_;
 };
 
