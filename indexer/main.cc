@@ -171,10 +171,10 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& c = (*reader)->counters();
   if (!f.quiet && !s.ok()) {
-    // Only what was stored is counted; a first build that fails is removed whole (below).
+    // Only what was stored is counted; a new index whose build fails is removed whole (below).
     std::fprintf(stderr, "%sstopped by the error after reading %llu documents (%s) in %.2f s%s\n", who.c_str(),
                  static_cast<unsigned long long>(sum.documents), Human(sum.bytes).c_str(), sum.seconds,
-                 create ? ""
+                 fresh ? ""
                         : (": stored before it " + std::to_string(sum.written.added) + " added, " +
                            std::to_string(sum.written.replaced) + " replaced, " +
                            std::to_string(sum.written.unchanged) + " unchanged")

@@ -1190,7 +1190,7 @@ TEST_CASE("code: ParseErrorShare's time limit holds over thousands of parses cut
   REQUIRE(langs.ok());
   const Language* python = LookupLanguage("python");
   const std::string py = "def merge(a, b):\n    return [x for x in a if x not in b]\n";
-  size_t parses = 0, cut = 0, whole = 0;
+  size_t parses = 0, cut = 0, whole = 0, cut_by_time = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
     for (const Language& l : **langs) {
       if (l.grammar == nullptr) continue;
@@ -1198,11 +1198,14 @@ TEST_CASE("code: ParseErrorShare's time limit holds over thousands of parses cut
       ++parses;
       cut += share == 1;
       whole += share < 1;
+      // A share of 1 that is the limit's, not the grammar's: without a limit the text reads.
+      if (share == 1 && i % 10 == 0) cut_by_time += ParseErrorShare(&l, texts[i]) < 1;
     }
     if (i % 50 == 0) CHECK(ParseErrorShare(python, py, 100000) == 0);
   }
   INFO(parses << " parses, " << cut << " cut short");
   CHECK(cut > parses / 20);  // the limit was met often, and
+  CHECK(cut_by_time > 0);    // cut parses short, and
   CHECK(whole > 0);          // not always
   // Without a limit, the same text reads as it does.
   CHECK(ParseErrorShare(python, py) == 0);

@@ -497,8 +497,11 @@ TEST_CASE("filter: a passage is credited to the source that holds it as quoted, 
   const std::string second = "use pieces of it in new free programs, and that you know you can do these things. To";
   const std::string before = "Here is some background on licensing that I wrote myself for this question.\n\n";
   const std::string between = " Unrelated words I made up about gardening tomatoes in sunny spring weather. ";
+  // A word doubled in the answer ("free free") pairs one source word twice: one token unaligned.
+  const std::string doubled = "When we speak of free free software, we are referring to freedom, not price. Our "
+                              "General Public Licenses are designed to make sure";
   for (const std::string& text : {before + first + between + second + "\n", before + second + between + first + "\n",
-                                  before + first + "\n"}) {
+                                  before + first + "\n", before + doubled + "\n"}) {
     const Verdict v = CheckOk(*filter, text);
     INFO(text << "\n" << Describe(v));
     REQUIRE_FALSE(v.spans.empty());

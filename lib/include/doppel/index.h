@@ -141,7 +141,9 @@ struct IndexStats {
   uint64_t posting_cache_hits = 0, posting_cache_misses = 0, posting_cache_used = 0;
 };
 
-// What Writes stored (a failed Write adds nothing: none of its batch is stored).
+// What Writes stored. A failed Write adds what it stored before the failure: nothing of one
+// index (its batch is written whole or not at all), the shards written before the failing one
+// of a sharded index.
 struct WriteSummary {
   uint64_t added = 0;      // new names
   uint64_t replaced = 0;   // existing names with changed content

@@ -2062,7 +2062,9 @@ std::unique_ptr<Tokenizer> NewCodeLexer(const Language* language) {
 namespace {
 
 // The text of a parse with a time limit, handed to tree-sitter in pieces of at most kPieceBytes
-// (cut between UTF-8 characters); once the time is up, the text ends there. The limit is not
+// (cut between UTF-8 characters); once the time is up, the text ends there. The clock is read
+// when tree-sitter asks for the next piece: error recovery within a piece, and the parse's end
+// after the last one, are not cut short (a parse that has read all of the text is whole). The limit is not
 // tree-sitter's own (ts_parser_set_timeout_micros): tree-sitter 0.20.7, Debian's, can release a
 // subtree it no longer holds when a parse halts on time (upstream's fix for the lookahead
 // released on cancellation came after it), seen as a crash in ts_subtree_release a few parses
@@ -2094,9 +2096,11 @@ double ParseErrorShare(const Language* language, std::string_view text, uint64_t
   thread_local Parsers parsers(false);
   TSParser* parser = parsers.Get(language->grammar);
   if (parser == nullptr) return 1;
+  constexpr uint64_t kMaxMicros = uint64_t{3600} * 1000 * 1000;  // an hour: longer is no limit
   TimedText timed{.text = text,
-                  .deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(timeout_micros),
-                  .timed = timeout_micros > 0};
+                  .deadline = std::chrono::steady_clock::now() +
+                              std::chrono::microseconds(std::min(timeout_micros, kMaxMicros)),
+                  .timed = timeout_micros > 0 && timeout_micros <= kMaxMicros};
   const TSInput input{.payload = &timed, .read = &TimedText::Read, .encoding = TSInputEncodingUTF8};
   TSTree* tree = ts_parser_parse(parser, nullptr, input);
   if (tree == nullptr) return 1;

@@ -1237,7 +1237,11 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
 constexpr double kGuessMaxShare = 0.02;
 constexpr double kGuessTieShare = 0.005;
 constexpr size_t kGuessMinBytes = 48, kGuessBytes = 2048;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t kGuessParseMicros = 20000;  // instrumented code parses about ten times slower
+#else
 constexpr uint64_t kGuessParseMicros = 2000;
+#endif
 
 // The language whose grammar reads `text` best (of its first kGuessBytes, cut at a line's end):
 // the one that leaves the smallest share unread, at most kGuessMaxShare, when every language
@@ -2287,7 +2291,14 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                      f.span.renaming >= (counted < o.short_span_tokens ? o.min_renaming_short : o.min_renaming)) &&
                     repeats >= o.min_renaming_evidence && literals_agree);
         f.consistent = st.kind == Kind::kCode && f.counts;
-        f.unaligned = static_cast<uint32_t>((a.q_end - a.q_begin) + (a.s_end - a.s_begin) - 2 * std::min<size_t>(a.pairs.size(), a.q_end - a.q_begin));
+        {
+          // Each query position is paired once; a source position may be paired twice (a word
+          // the answer doubles), so the source's are counted distinct (pairs ascend on both sides).
+          size_t source_paired = 0;
+          for (size_t i = 0; i < a.pairs.size(); ++i) source_paired += i == 0 || a.pairs[i].second != a.pairs[i - 1].second;
+          const size_t q_len = a.q_end - a.q_begin, s_len = a.s_end - a.s_begin;
+          f.unaligned = static_cast<uint32_t>(q_len - std::min(a.pairs.size(), q_len) + s_len - std::min(source_paired, s_len));
+        }
         f.evidence = counted;
         // A whole block needs only the span minimum: copied whole, a short function is a copy.
         f.needed = whole ? std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, counted))
@@ -2519,7 +2530,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   // of the answer is protected, or the policy redacts what it would annotate). A short passage
   // of another source, which alone would only be annotated, is not redacted for the company it
   // keeps: it stays, and is reported.
-  const bool by_source = source_over && v.score < main_th.redact_containment;
+  // (A source whose evidence came from another reading of a block than the one reported keeps
+  // no span here: then every span that counts is replaced, as before.)
+  bool by_source = false;
+  if (source_over && v.score < main_th.redact_containment) {
+    for (const Span& sp : v.spans) by_source |= sp.counts && alone_over({static_cast<int>(sp.kind), sp.source_id});
+  }
   auto replaced = [&](const Span& sp) {
     return sp.counts && (!by_source || alone_over({static_cast<int>(sp.kind), sp.source_id}));
   };
