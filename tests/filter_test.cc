@@ -509,6 +509,32 @@ TEST_CASE("filter: a passage is credited to the source that holds it as quoted, 
   }
 }
 
+TEST_CASE("filter: a prose passage read across a code block is redacted in its prose, and the block stays", "[filter]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildCorpus(dir);
+  auto filter = OpenFilter(dir);
+  const std::string code = "```python\nprint(\"hello\")\n```\n";
+  const std::string text = std::string(kProseBefore) +
+                           "\n\nWhen we speak of free software, we are referring to freedom, not price. Our General "
+                           "Public Licenses are designed to make sure that you have the freedom to distribute copies\n\n" +
+                           code +
+                           "\nof free software (and charge for them if you wish), that you receive source code or can "
+                           "get it if you want it, that you can change the software or use pieces of it in new free "
+                           "programs, and that you know you can do these things.\n\n" +
+                           kProseAfter + "\n";
+  const Verdict v = CheckOk(*filter, text);
+  INFO(Describe(v) << "\n" << v.output);
+  REQUIRE(v.action == Action::kRedact);
+  CHECK(Contains(v.output, "\n\n" + code + "\n"));  // the block, with its fences, on lines of their own
+  CHECK_FALSE(Contains(v.output, "referring to freedom"));
+  CHECK_FALSE(Contains(v.output, "charge for them"));
+  CHECK(Contains(v.output, kProseAfter));
+  size_t markers = 0;
+  for (size_t at = 0; (at = v.output.find("[redacted: similar to", at)) != std::string::npos; ++at) ++markers;
+  CHECK(markers == 2);  // one in the prose before the block, one after
+}
+
 TEST_CASE("filter: a removed source is no longer named", "[filter]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

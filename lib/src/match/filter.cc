@@ -2591,17 +2591,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       uint32_t b, e;
       const Span* main;
     };
-    std::vector<Region> regions;
-    for (const Span& sp : v.spans) {  // ordered by query.start
-      if (!replaced(sp)) continue;  // the answer's own code shaped like protected code, a weak passage: kept
-      if (!regions.empty() && sp.query.start < regions.back().e) {
-        Region& r = regions.back();
-        r.e = std::max(r.e, sp.query.end);
-        if (sp.matched_tokens > r.main->matched_tokens) r.main = &sp;
-      } else {
-        regions.push_back({sp.query.start, sp.query.end, &sp});
-      }
-    }
     // The code stream whose block holds answer byte `at` (none: prose). A passage its prose
     // reading found (Stream::shadow_of) is code to redact as well.
     // Of a block read more than once, the reading in a grammar's language (an untagged Python
@@ -2617,6 +2606,44 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       }
       return found;
     };
+    // A prose passage read across a fenced block (the prose before the block and after it are
+    // one reading) is replaced in the prose only: the block and its fence lines stay. Each part
+    // with a word in it gets a marker.
+    std::vector<std::pair<uint32_t, uint32_t>> prose_parts;
+    if (kind == Kind::kText) {
+      for (const Segment& seg : SplitMarkdown(text)) {
+        if (seg.kind == Kind::kText) prose_parts.emplace_back(seg.begin, seg.end);
+      }
+    }
+    std::vector<Region> pieces;
+    for (const Span& sp : v.spans) {
+      if (!replaced(sp)) continue;  // the answer's own code shaped like protected code, a weak passage: kept
+      if (sp.kind == Kind::kCode || code_block_at(sp.query.start) >= 0 || prose_parts.empty()) {
+        pieces.push_back({sp.query.start, sp.query.end, &sp});
+        continue;
+      }
+      for (const auto& [pb, pe] : prose_parts) {
+        uint32_t b = std::max(sp.query.start, pb), e = std::min(sp.query.end, pe);
+        // (Without the blank lines a cut leaves at its ends: a fence starts its own line.)
+        while (b < e && std::isspace(static_cast<unsigned char>(text[b])) != 0) ++b;
+        while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1])) != 0) --e;
+        auto wordy = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || static_cast<unsigned char>(c) >= 0x80; };
+        if (b < e && std::any_of(text.begin() + b, text.begin() + e, wordy)) {
+          pieces.push_back({b, e, &sp});
+        }
+      }
+    }
+    std::sort(pieces.begin(), pieces.end(), [](const Region& x, const Region& y) { return x.b < y.b; });
+    std::vector<Region> regions;
+    for (const Region& p : pieces) {
+      if (!regions.empty() && p.b < regions.back().e) {
+        Region& r = regions.back();
+        r.e = std::max(r.e, p.e);
+        if (p.main->matched_tokens > r.main->matched_tokens) r.main = p.main;
+      } else {
+        regions.push_back(p);
+      }
+    }
     // Code passages become whole lines with balanced brackets and blocks (which may join them).
     bool moved = false;
     std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
