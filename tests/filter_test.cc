@@ -146,15 +146,12 @@ double IoU(uint32_t a0, uint32_t a1, uint32_t b0, uint32_t b1) {
 
 // Builds an index of five license texts (through the reader and BuildIndex) plus two
 // documents written here (one with metadata).
-void BuildCorpus(const std::string& dir) {
+// A new index at `dir` of the files `inputs`, open for more writes.
+std::unique_ptr<Index> BuildFiles(const std::string& dir, const std::vector<std::string>& inputs) {
   IndexOptions io;
   io.create_if_missing = true;
   auto index = Index::Open(dir, io);
   REQUIRE(index.ok());
-  std::vector<std::string> inputs;
-  for (const char* name : {"Apache-2.0", "GPL-3", "MPL-2.0", "BSD", "GPL-2"}) {
-    inputs.push_back(kLicenses + "/" + name);
-  }
   auto reader = DocumentReader::Open(inputs, ReaderOptions());
   REQUIRE(reader.ok());
   BuildOptions bo;
@@ -163,13 +160,22 @@ void BuildCorpus(const std::string& dir) {
   const Status s = BuildIndex(index->get(), reader->get(), bo, &sum);
   INFO(s.ToString());
   REQUIRE(s.ok());
-  REQUIRE(sum.written.added == 5);
+  REQUIRE(sum.written.added == inputs.size());
   REQUIRE(sum.errors == 0);
+  return std::move(*index);
+}
+
+void BuildCorpus(const std::string& dir) {
+  std::vector<std::string> inputs;
+  for (const char* name : {"Apache-2.0", "GPL-3", "MPL-2.0", "BSD", "GPL-2"}) {
+    inputs.push_back(kLicenses + "/" + name);
+  }
+  auto index = BuildFiles(dir, inputs);
   auto own = doppel_test::SketchAll(
-      (*index)->params(), {MakeDoc("notes/lighthouse.txt", kLighthouse, R"({"license":"CC-BY-4.0"})"),
+      index->params(), {MakeDoc("notes/lighthouse.txt", kLighthouse, R"({"license":"CC-BY-4.0"})"),
                            MakeDoc("notes/sourdough.txt", kSourdough)});
   WriteSummary ws;
-  REQUIRE((*index)->Write(&own, &ws).ok());
+  REQUIRE(index->Write(&own, &ws).ok());
   REQUIRE(ws.added == 2);
 }
 
@@ -478,17 +484,7 @@ TEST_CASE("filter: a passage is credited to the source that holds it as quoted, 
           "[filter]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";
-  {
-    IndexOptions io;
-    io.create_if_missing = true;
-    auto index = Index::Open(dir, io);
-    REQUIRE(index.ok());
-    auto reader = DocumentReader::Open({kLicenses + "/GPL-3", kLicenses + "/LGPL-2.1"}, ReaderOptions());
-    REQUIRE(reader.ok());
-    BuildSummary sum;
-    REQUIRE(BuildIndex(index->get(), reader->get(), BuildOptions(), &sum).ok());
-    REQUIRE(sum.written.added == 2);
-  }
+  BuildFiles(dir, {kLicenses + "/GPL-3", kLicenses + "/LGPL-2.1"}).reset();  // closed for the filter
   auto filter = OpenFilter(dir);
   // Two sentences of GPL-3's preamble as GPL-3 words them; LGPL-2.1's preamble has each with a
   // word or two changed ("freedom of use", "you are informed that"), and shares more of the rest.
