@@ -78,7 +78,13 @@ void Encode(Roaring& acc, bool saturated, uint32_t cap, const Roaring& deleted, 
 
 }  // namespace
 
-thread_local int KeepDeletedIdsOnThisThread::depth_ = 0;
+namespace {
+thread_local int keep_deleted_depth = 0;
+}  // namespace
+
+KeepDeletedIdsOnThisThread::KeepDeletedIdsOnThisThread() { ++keep_deleted_depth; }
+KeepDeletedIdsOnThisThread::~KeepDeletedIdsOnThisThread() { --keep_deleted_depth; }
+bool KeepDeletedIdsOnThisThread::Active() { return keep_deleted_depth > 0; }
 
 void PostingMergeOperator::CountEmpty(const std::string& value) const {
   static const std::string kEmpty = [] {

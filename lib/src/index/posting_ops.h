@@ -33,16 +33,15 @@ class DeletedIds {
 // While one lives, the merge operator keeps removed documents' ids in the lists read on this
 // thread: Verify counts the ids compaction has yet to drop, which reads otherwise hide. (RocksDB
 // merges what a read finds on the reading thread; flushes and compactions run on its own.)
+// (Defined in posting_ops.cc, with the thread's count: a thread_local static member read from
+// inline code in another file is a null load to UBSan's eyes with GCC.)
 class KeepDeletedIdsOnThisThread {
  public:
-  KeepDeletedIdsOnThisThread() { ++depth_; }
-  ~KeepDeletedIdsOnThisThread() { --depth_; }
+  KeepDeletedIdsOnThisThread();
+  ~KeepDeletedIdsOnThisThread();
   KeepDeletedIdsOnThisThread(const KeepDeletedIdsOnThisThread&) = delete;
   KeepDeletedIdsOnThisThread& operator=(const KeepDeletedIdsOnThisThread&) = delete;
-  static bool Active() { return depth_ > 0; }
-
- private:
-  static thread_local int depth_;
+  static bool Active();
 };
 
 // Union of Roaring posting values; a union larger than the cap becomes the saturated marker.
