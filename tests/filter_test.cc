@@ -531,6 +531,33 @@ TEST_CASE("filter: a prose passage read across a code block is redacted in its p
   CHECK(markers == 2);  // one in the prose before the block, one after
 }
 
+TEST_CASE("filter: a redacted prose passage leaves no half of an inline code span or strong emphasis", "[filter]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildCorpus(dir);
+  auto filter = OpenFilter(dir);
+  auto count = [](const std::string& s, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + what.size())) ++n;
+    return n;
+  };
+  // The passage starts inside the bold words and the code span, and ends after them.
+  for (const std::string& open : {std::string("**"), std::string("`")}) {
+    const std::string text = std::string(kProseBefore) + "\n\nNote that " + open +
+                             "when we speak of free software, we are referring to freedom, not price." + open +
+                             " Our General Public Licenses are designed to make sure that you have the freedom to "
+                             "distribute copies of free software (and charge for them if you wish), that you receive "
+                             "source code or can get it if you want it.\n\n" +
+                             kProseAfter + "\n";
+    const Verdict v = CheckOk(*filter, text);
+    INFO(open << "\n" << Describe(v) << "\n" << v.output);
+    REQUIRE(v.action == Action::kRedact);
+    CHECK(Contains(v.output, "Note that [redacted: similar to"));
+    CHECK(count(v.output, open) % 2 == 0);
+    CHECK_FALSE(Contains(v.output, "referring to freedom"));
+  }
+}
+
 TEST_CASE("filter: a removed source is no longer named", "[filter]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

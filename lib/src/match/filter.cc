@@ -2628,9 +2628,27 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         while (b < e && std::isspace(static_cast<unsigned char>(text[b])) != 0) ++b;
         while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1])) != 0) --e;
         auto wordy = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || static_cast<unsigned char>(c) >= 0x80; };
-        if (b < e && std::any_of(text.begin() + b, text.begin() + e, wordy)) {
-          pieces.push_back({b, e, &sp});
+        if (b >= e || !std::any_of(text.begin() + b, text.begin() + e, wordy)) continue;
+        // A passage holding one delimiter of an inline code span or of strong emphasis would
+        // leave the other to run on through the paragraph: it takes in the other one (the next
+        // after it in the paragraph, else the one before it).
+        for (const std::string_view delim : {std::string_view("**"), std::string_view("`")}) {
+          size_t count = 0;
+          for (size_t at = text.find(delim, b); at != std::string_view::npos && at + delim.size() <= e;
+               at = text.find(delim, at + delim.size())) {
+            ++count;
+          }
+          if (count % 2 == 0) continue;
+          const size_t para_end = std::min<size_t>(pe, text.find("\n\n", e));
+          const size_t para_begin = std::max<size_t>(pb, b >= 2 ? text.rfind("\n\n", b - 2) + 1 : 0);
+          if (const size_t next = text.find(delim, e); next != std::string_view::npos && next + delim.size() <= para_end) {
+            e = static_cast<uint32_t>(next + delim.size());
+          } else if (const size_t prev = b > 0 ? text.rfind(delim, b - 1) : std::string_view::npos;
+                     prev != std::string_view::npos && prev >= para_begin && prev < b) {
+            b = static_cast<uint32_t>(prev);
+          }
         }
+        pieces.push_back({b, e, &sp});
       }
     }
     std::sort(pieces.begin(), pieces.end(), [](const Region& x, const Region& y) { return x.b < y.b; });
