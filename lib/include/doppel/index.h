@@ -148,6 +148,12 @@ struct WriteSummary {
   uint64_t added = 0;      // new names
   uint64_t replaced = 0;   // existing names with changed content
   uint64_t unchanged = 0;  // existing names with the same content: skipped
+  WriteSummary& operator+=(const WriteSummary& o) {
+    added += o.added;
+    replaced += o.replaced;
+    unchanged += o.unchanged;
+    return *this;
+  }
 };
 
 // A posting list as read: the ids, or the mark that the fingerprint is boilerplate.

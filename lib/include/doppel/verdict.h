@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,5 +88,7 @@ void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out);
 // The passages `spans` report: their distinct answer ranges (spans of equally good sources of
 // one passage share a range).
 size_t CountPassages(const std::vector<Span>& spans);
+// ... of the spans `take` holds true of.
+size_t CountPassages(const std::vector<Span>& spans, const std::function<bool(const Span&)>& take);
 
 }  // namespace doppel

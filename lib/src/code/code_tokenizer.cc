@@ -2062,13 +2062,13 @@ std::unique_ptr<Tokenizer> NewCodeLexer(const Language* language) {
 namespace {
 
 // The text of a parse with a time limit, handed to tree-sitter in pieces of at most kPieceBytes
-// (cut between UTF-8 characters); once the time is up, the text ends there. The clock is read
-// when tree-sitter asks for the next piece: error recovery within a piece, and the parse's end
-// after the last one, are not cut short (a parse that has read all of the text is whole). The limit is not
+// (cut between UTF-8 characters); once the time is up, the text ends there. The clock is read when
+// tree-sitter asks for the next piece: error recovery within a piece, and the parse's end after the
+// last one, are not cut short (a parse that has read all of the text is whole). The limit is not
 // tree-sitter's own (ts_parser_set_timeout_micros): tree-sitter 0.20.7, Debian's, can release a
-// subtree it no longer holds when a parse halts on time (upstream's fix for the lookahead
-// released on cancellation came after it), seen as a crash in ts_subtree_release a few parses
-// later. A parse whose text ends early is a whole parse, of less text.
+// subtree it no longer holds when a parse halts on time (upstream's fix for the lookahead released
+// on cancellation came after it), seen as a crash in ts_subtree_release a few parses later. A parse
+// whose text ends early is a whole parse, of less text.
 struct TimedText {
   static constexpr uint32_t kPieceBytes = 64;
   std::string_view text;

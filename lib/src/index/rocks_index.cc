@@ -930,9 +930,7 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sto
   auto s = db_->Write(WriteOpts(), &wb);
   if (!s.ok()) return FromRocks(s, "writing to " + dir_);
   rollback.armed = false;
-  stored->added += counts.added;
-  stored->replaced += counts.replaced;
-  stored->unchanged += counts.unchanged;
+  *stored += counts;
   if (all_deleted) deleted_->Set(std::move(all_deleted));
   if ((bulk_grams_.size() + bulk_bands_.size()) * sizeof(GramPosting) >= options_.bulk_spill_bytes) {
     return StartSpillLocked();
@@ -973,20 +971,18 @@ Status RocksIndex::Compact() {
   DOPPEL_RETURN_IF_ERROR(Flush());
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  const uint64_t emptied = merge_op_->empty_results();
-  for (Cf cf : {kBands, kGrams, kDocs, kNames, kContent, kSig, kTokens}) {
-    DOPPEL_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, cf_[cf], nullptr, nullptr),
-                                     std::string("compacting ") + kCfNames[cf]));
-  }
-  // Lists this compaction's merges left empty are stored values now, which a second pass's
-  // filter drops (after a whole corpus is replaced, a third of the keys).
-  if (merge_op_->empty_results() != emptied) {
-    for (Cf cf : {kBands, kGrams}) {
+  auto compact = [&](std::initializer_list<Cf> cfs) {
+    for (Cf cf : cfs) {
       DOPPEL_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, cf_[cf], nullptr, nullptr),
                                        std::string("compacting ") + kCfNames[cf]));
     }
-  }
-  return Status::OK();
+    return Status::OK();
+  };
+  const uint64_t emptied = merge_op_->empty_results();
+  DOPPEL_RETURN_IF_ERROR(compact({kBands, kGrams, kDocs, kNames, kContent, kSig, kTokens}));
+  // Lists this compaction's merges left empty are stored values now, which a second pass's
+  // filter drops (after a whole corpus is replaced, a third of the keys).
+  return merge_op_->empty_results() != emptied ? compact({kBands, kGrams}) : Status::OK();
 }
 
 Status RocksIndex::Flush() {

@@ -431,6 +431,12 @@ std::vector<int32_t> LogicalLineIndents(const Tokens& q, std::string_view text) 
 // indentation, else unused. Indented blocks (Python) open at a block_start token that ends its
 // logical line when the next line is more indented, and close at the last token before a line
 // indented no more than the opening line, or at the last token.
+// LogicalLineIndents of `q` when `blocks` are indentation (BlockDeltas and the clause pairing
+// read them), else none.
+std::vector<int32_t> IndentsFor(const Tokens& q, const BlockTokens& blocks, std::string_view text) {
+  return blocks.indented ? LogicalLineIndents(q, text) : std::vector<int32_t>();
+}
+
 std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, const std::vector<int32_t>& indent) {
   std::vector<int8_t> d(q.size(), 0);
   if (!blocks.indented) {
@@ -1305,7 +1311,7 @@ std::vector<int32_t> PairedTokens(std::string_view text, const Stream& st) {
   const Tokens& q = st.tokens;
   std::vector<int32_t> partner(q.size(), -1);
   const BlockTokens& bt = BlockTokensOf(st.language);
-  const std::vector<int32_t> indent = bt.indented ? LogicalLineIndents(q, text) : std::vector<int32_t>();
+  const std::vector<int32_t> indent = IndentsFor(q, bt, text);
   const std::vector<int8_t> delta = BlockDeltas(q, bt, indent);
   static const uint64_t kParen[2] = {VerbatimTokenHash("("), VerbatimTokenHash(")")};
   static const uint64_t kSquare[2] = {VerbatimTokenHash("["), VerbatimTokenHash("]")};
@@ -1926,7 +1932,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::vector<int8_t> block_delta;
     if (st.kind == Kind::kCode) {
       const BlockTokens& bt = BlockTokensOf(st.language);
-      block_delta = BlockDeltas(st.tokens, bt, bt.indented ? LogicalLineIndents(st.tokens, text) : std::vector<int32_t>());
+      block_delta = BlockDeltas(st.tokens, bt, IndentsFor(st.tokens, bt, text));
     }
     // Block depth before each answer token, and the answer's outermost depth (a fragment may
     // close blocks it did not open): whole blocks at that depth are functions, not the body of
@@ -2550,14 +2556,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   } else if (any_counting && (source_over || v.score >= main_th.redact_containment)) {
     v.action = Action::kRedact;
     std::set<std::pair<int, uint32_t>> sources;
-    std::vector<Span> passages;
     for (const Span& sp : v.spans) {
-      if (!replaced(sp)) continue;
-      sources.insert({static_cast<int>(sp.kind), sp.source_id});
-      passages.push_back(sp);
+      if (replaced(sp)) sources.insert({static_cast<int>(sp.kind), sp.source_id});
     }
-    v.reason = std::to_string(sources.size()) + " source(s) reproduced in " + std::to_string(CountPassages(passages)) +
-               " passage(s)";
+    v.reason = std::to_string(sources.size()) + " source(s) reproduced in " +
+               std::to_string(CountPassages(v.spans, replaced)) + " passage(s)";
   } else {
     v.action = Action::kAnnotate;
     v.reason = any_counting    ? "short passages resemble protected content"
@@ -2651,17 +2654,22 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         pieces.push_back({b, e, &sp});
       }
     }
-    std::sort(pieces.begin(), pieces.end(), [](const Region& x, const Region& y) { return x.b < y.b; });
-    std::vector<Region> regions;
-    for (const Region& p : pieces) {
-      if (!regions.empty() && p.b < regions.back().e) {
-        Region& r = regions.back();
-        r.e = std::max(r.e, p.e);
-        if (p.main->matched_tokens > r.main->matched_tokens) r.main = p.main;
-      } else {
-        regions.push_back(p);
+    // Regions in answer order, overlapping ones (with `touching`, adjacent ones too) made one,
+    // named after the span with most matched tokens.
+    auto join = [](std::vector<Region> in, bool touching) {
+      std::sort(in.begin(), in.end(), [](const Region& x, const Region& y) { return x.b < y.b; });
+      std::vector<Region> out;
+      for (const Region& r : in) {
+        if (!out.empty() && (r.b < out.back().e || (touching && r.b == out.back().e))) {
+          out.back().e = std::max(out.back().e, r.e);
+          if (r.main->matched_tokens > out.back().main->matched_tokens) out.back().main = r.main;
+        } else {
+          out.push_back(r);
+        }
       }
-    }
+      return out;
+    };
+    std::vector<Region> regions = join(std::move(pieces), false);
     // Code passages become whole lines with balanced brackets and blocks (which may join them).
     bool moved = false;
     std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
@@ -2673,19 +2681,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       BalanceCodeRegion(text, streams[si].tokens, it->second, &r.b, &r.e);
       moved = true;
     }
-    if (moved) {
-      std::sort(regions.begin(), regions.end(), [](const Region& x, const Region& y) { return x.b < y.b; });
-      std::vector<Region> joined;
-      for (const Region& r : regions) {
-        if (!joined.empty() && r.b <= joined.back().e) {
-          joined.back().e = std::max(joined.back().e, r.e);
-          if (r.main->matched_tokens > joined.back().main->matched_tokens) joined.back().main = r.main;
-        } else {
-          joined.push_back(r);
-        }
-      }
-      regions = std::move(joined);
-    }
+    if (moved) regions = join(std::move(regions), true);
     std::string out(text);
     for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
       const std::string marker = Marker(o.redact_marker, it->main->source_name);

@@ -25,9 +25,15 @@ void AppendRange(const TextRange& r, std::string* out) {
 }  // namespace
 
 size_t CountPassages(const std::vector<Span>& spans) {
+  return CountPassages(spans, [](const Span&) { return true; });
+}
+
+size_t CountPassages(const std::vector<Span>& spans, const std::function<bool(const Span&)>& take) {
   std::vector<std::pair<uint32_t, uint32_t>> ranges;
   ranges.reserve(spans.size());
-  for (const Span& s : spans) ranges.emplace_back(s.query.start, s.query.end);
+  for (const Span& s : spans) {
+    if (take(s)) ranges.emplace_back(s.query.start, s.query.end);
+  }
   std::sort(ranges.begin(), ranges.end());
   return static_cast<size_t>(std::unique(ranges.begin(), ranges.end()) - ranges.begin());
 }
