@@ -851,30 +851,47 @@ void CheckSpanLines(const Span& sp, const std::string& source, uint32_t q_first,
   CHECK(sp.source.last_line == s_last);
 }
 
+// A new index in `dir` holding kProtected as the Python file lib/merge.py and `prose` as the
+// text document `prose_name`.
+void WriteMergeAndProseIndex(const std::string& dir, const std::string& prose_name, const std::string& prose) {
+  IndexOptions io;
+  io.create_if_missing = true;
+  auto index = Index::Open(dir, io);
+  REQUIRE(index.ok());
+  Document code;
+  code.name = "lib/merge.py";
+  code.text = kProtected;
+  code.kind = Kind::kCode;
+  code.language = "python";
+  Document text;
+  text.name = prose_name;
+  text.text = prose;
+  DocumentSketcher sk((*index)->params());
+  std::vector<SketchedDocument> batch(2);
+  REQUIRE(sk.Sketch(code, &batch[0]).ok());
+  REQUIRE(sk.Sketch(text, &batch[1]).ok());
+  WriteSummary ws;
+  REQUIRE((*index)->Write(&batch, &ws).ok());
+}
+
+// `v`, an answer holding kRenamed in a fence on its line 4 and redacted, reports one passage,
+// kRenamed read as Python and found in lib/merge.py, replaced under a Python comment.
+void CheckRedactedAsMergePy(const Verdict& v) {
+  REQUIRE(v.spans.size() == 1);
+  CHECK(v.spans[0].language == "python");
+  CHECK(v.spans[0].source_name == "lib/merge.py");
+  CHECK(v.spans[0].renaming == Approx(1.0));
+  CHECK(v.spans[0].query.first_line == 4);
+  CHECK_THAT(v.output, Catch::Contains("# [redacted: similar to lib/merge.py]"));
+  CHECK_THAT(v.output, !Catch::Contains("while p < len(a)"));
+}
+
 }  // namespace
 
 TEST_CASE("code: renamed copies are found, localized and told apart from look-alikes") {
   TempDir dir;
-  {
-    IndexOptions io;
-    io.create_if_missing = true;
-    auto index = Index::Open(dir / "idx", io);
-    REQUIRE(index.ok());
-    Document d;
-    d.name = "lib/merge.py";
-    d.text = kProtected;
-    d.kind = Kind::kCode;
-    d.language = "python";
-    Document prose;
-    prose.name = "notes.txt";
-    prose.text = "def merge sorted runs left right key none result i j while len append extend return";
-    DocumentSketcher sk((*index)->params());
-    std::vector<SketchedDocument> batch(2);
-    REQUIRE(sk.Sketch(d, &batch[0]).ok());
-    REQUIRE(sk.Sketch(prose, &batch[1]).ok());
-    WriteSummary ws;
-    REQUIRE((*index)->Write(&batch, &ws).ok());
-  }
+  WriteMergeAndProseIndex(dir / "idx", "notes.txt",
+                          "def merge sorted runs left right key none result i j while len append extend return");
   auto filter = Filter::Open(dir / "idx", FilterOptions{});
   REQUIRE(filter.ok());
 
@@ -1121,23 +1138,86 @@ TEST_CASE("code: a fence without a grammar's language is read in the language wh
     CHECK(v->score == Approx(tagged->score).margin(0.01));
     // The Python reading's passage alone: the generic lexer's reading of the same lines is not
     // reported beside it.
-    REQUIRE(v->spans.size() == 1);
-    CHECK(v->spans[0].language == "python");
-    CHECK(v->spans[0].source_name == "lib/merge.py");
-    CHECK(v->spans[0].renaming == Approx(1.0));
-    CHECK(v->spans[0].query.first_line == 4);
     // Without a language's tag, the marker is a comment of the language found.
-    CHECK_THAT(v->output, Catch::Contains("# [redacted: similar to lib/merge.py]"));
+    CheckRedactedAsMergePy(*v);
   }
 }
 
+// The language named `name`, which must be known and have its grammar.
+const Language* Grammar(const std::string& name) {
+  const Language* l = LookupLanguage(name);
+  REQUIRE(l != nullptr);
+  REQUIRE(l->grammar != nullptr);
+  return l;
+}
+
+TEST_CASE("code: a fence whose tag names another family's language is read in the language its code is in") {
+  // What the tokenizer could not read: none of Python in Python's grammar, nor of a Java method
+  // out of its class (read whole in the snippet wrapper); much of Python in JavaScript's.
+  const Language* python = Grammar("python");
+  const Language* js = Grammar("javascript");
+  const Language* java = Grammar("java");
+  Tokens tokens;
+  uint32_t unread = 99;
+  REQUIRE(NewCodeTokenizer(python)->TokenizeCountingUnread(kProtected, &tokens, 0, 1, &unread).ok());
+  CHECK(unread == 0);
+  Tokens plain;
+  REQUIRE(NewCodeTokenizer(python)->Tokenize(kProtected, &plain).ok());
+  std::vector<uint64_t> counted_hashes, plain_hashes;
+  TokenHashes(tokens, &counted_hashes);
+  TokenHashes(plain, &plain_hashes);
+  CHECK(counted_hashes == plain_hashes);
+  const std::string method = "public int size() {\n  int n = 0;\n  for (Node x = head; x != null; x = x.next) n++;\n  return n;\n}\n";
+  REQUIRE(NewCodeTokenizer(java)->TokenizeCountingUnread(method, &tokens, 0, 1, &unread).ok());
+  CHECK(unread == 0);
+  REQUIRE(NewCodeTokenizer(js)->TokenizeCountingUnread(kRenamed, &tokens, 0, 1, &unread).ok());
+  const auto nonblank = std::count_if(std::string_view(kRenamed).begin(), std::string_view(kRenamed).end(),
+                                      [](char ch) { return ch > ' '; });
+  CHECK(unread > 0.1 * nonblank);
+  REQUIRE(NewCodeTokenizer(nullptr)->TokenizeCountingUnread(kRenamed, &tokens, 0, 1, &unread).ok());
+  CHECK(unread == 0);  // the generic lexer reads any text
+
+  // A protected Python file and a protected text, each answered under a fence whose tag names
+  // another language.
+  TempDir dir;
+  const std::string prose =
+      "The lighthouse keeper kept a ledger of every ship that passed the northern rocks, noting the "
+      "hour, the wind and the colour of the sails, and in the long winters he copied the ledger by "
+      "candlelight into a second book that he buried under the floor of the lamp room.";
+  WriteMergeAndProseIndex(dir / "idx", "books/keeper.txt", prose);
+  FilterOptions redacting;
+  redacting.actions[static_cast<size_t>(Action::kBlock)] = Action::kRedact;
+  auto filter = Filter::Open(dir / "idx", redacting);
+  REQUIRE(filter.ok());
+  auto tagged = (*filter)->Check("Here:\n\n```python\n" + std::string(kRenamed) + "```\n");
+  REQUIRE(tagged.ok());
+  REQUIRE(tagged->action == Action::kRedact);
+  for (const std::string tag : {"js", "java", "go", "rust", "c"}) {
+    INFO(tag);
+    auto v = (*filter)->Check("Here:\n\n```" + tag + "\n" + std::string(kRenamed) + "```\n");
+    REQUIRE(v.ok());
+    CHECK(v->action == Action::kRedact);
+    CHECK(v->score >= tagged->score - 0.01);
+    // The marker is a comment of the language found.
+    CheckRedactedAsMergePy(*v);
+  }
+  // Prose in a code fence is read as prose too.
+  auto v = (*filter)->Check("Here:\n\n```python\n" + prose + "\n```\n");
+  REQUIRE(v.ok());
+  CHECK(v->action == Action::kRedact);
+  REQUIRE(!v->spans.empty());
+  CHECK(v->spans[0].source_name == "books/keeper.txt");
+  // Code its tag's grammar reads is read once: a look-alike in another family is not sought.
+  auto js_answer = (*filter)->Check("Here:\n\n```js\nfunction combine(a, b) {\n  const out = [];\n"
+                                    "  for (const x of a) if (!b.includes(x)) out.push(x);\n  return out;\n}\n```\n");
+  REQUIRE(js_answer.ok());
+  CHECK(js_answer->action == Action::kAllow);
+}
+
 TEST_CASE("code: ParseErrorShare tells a grammar that reads code from one that does not") {
-  const Language* python = LookupLanguage("python");
-  const Language* js = LookupLanguage("javascript");
-  const Language* c = LookupLanguage("c");
-  REQUIRE(python != nullptr);
-  REQUIRE(js != nullptr);
-  REQUIRE(c != nullptr);
+  const Language* python = Grammar("python");
+  const Language* js = Grammar("javascript");
+  const Language* c = Grammar("c");
   const std::string py = "def merge(a, b):\n    out = []\n    for x in a:\n        if x not in b:\n            out.append(x)\n"
                          "    return out\n";
   const std::string cc = "static int sum(const int *v, int n) {\n  int s = 0;\n  for (int i = 0; i < n; ++i) s += v[i];\n"

@@ -374,8 +374,8 @@ TEST_CASE("filter: spans are ordered by query start and carry consistent lines",
 
 TEST_CASE("filter: protected prose quoted in a fence without a grammar's language is found", "[filter]") {
   // A fence without a tag, or tagged `text` or `bash`, is read as code (the generic lexer) and as
-  // prose: the paragraph is blocked as it is unfenced, its tokens counted once. A fence in a
-  // grammar's language is code only.
+  // prose: the paragraph is blocked as it is unfenced, its tokens counted once. So is a fence in
+  // a grammar's language that the grammar mostly cannot read.
   TempDir tmp;
   const std::string dir = tmp / "idx";
   BuildCorpus(dir);
@@ -400,7 +400,9 @@ TEST_CASE("filter: protected prose quoted in a fence without a grammar's languag
     }
   }
   const Verdict python = CheckOk(*filter, "Here it is:\n\n```python\n" + para + "\n```\n");
-  CHECK(python.action == Action::kAllow);
+  CHECK(python.action == Action::kBlock);
+  REQUIRE_FALSE(python.spans.empty());
+  CHECK(EndsWith(python.spans[0].source_name, "GPL-3"));
   // Half of a fence quoted, half new: the quote is redacted inside the fence, the rest kept.
   const std::string half = Trim(Between(gpl, "Some devices are designed", "\n\n")).substr(0, 400);
   const std::string mixed = "Notes:\n\n```\n" + half +

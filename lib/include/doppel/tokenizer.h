@@ -32,6 +32,16 @@ class Tokenizer {
   // offset) and on texts of 4 GiB or more.
   virtual Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset = 0,
                           uint32_t base_line = 1) const = 0;
+  // Tokenize, also telling how many bytes of `text` the tokenizer could not read as its
+  // language: for a code tokenizer with a grammar, the bytes its parse skipped to recover from
+  // errors and one for each missing node (as ParseErrorShare counts them, in the parse whose
+  // tokens are kept); 0 for the others, which read any text. Code whose fence names the wrong
+  // language is mostly unread.
+  virtual Status TokenizeCountingUnread(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line,
+                                        uint32_t* unread_bytes) const {
+    *unread_bytes = 0;
+    return Tokenize(text, out, base_offset, base_line);
+  }
 };
 
 // The prose tokenizer described above.

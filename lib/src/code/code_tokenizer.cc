@@ -266,10 +266,11 @@ struct Parsers {
 };
 
 // The bytes of the tokens a parse skipped: leaves of error nodes (and error nodes without
-// children), and one for each missing node. Whole constructs an error node holds were read; an
+// children) other than comments (is_comment(symbol) of an extra), and one for each missing node. Whole constructs an error node holds were read; an
 // error node at the top of a cut-out piece of code (an unmatched `}`) often holds all of it.
 // Only subtrees that hold an error are walked.
-uint32_t UnreadBytes(TSNode root) {
+template <typename IsComment>
+uint32_t UnreadBytes(TSNode root, const IsComment& is_comment) {
   if (!ts_node_has_error(root)) return 0;
   constexpr TSSymbol kError = static_cast<TSSymbol>(-1);  // ts_builtin_sym_error
   uint32_t n = 0;
@@ -281,6 +282,10 @@ uint32_t UnreadBytes(TSNode root) {
     bool descend = false;
     if (ts_node_is_missing(node)) {
       n += 1;
+    } else if (ts_node_is_extra(node) && is_comment(ts_node_symbol(node))) {
+      // A comment read as one, though an error node holds it (code cut out of its file: the
+      // comments after an unmatched `}`), is read. (Tokens error recovery skipped are extras
+      // too, of other symbols.)
     } else if (ts_node_child_count(node) == 0) {
       if (error || under_error.back()) n += ts_node_end_byte(node) - ts_node_start_byte(node);
     } else {
@@ -395,6 +400,17 @@ class TreeSitterTokenizer final : public Tokenizer {
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {
+    return Run(text, out, base_offset, base_line, nullptr);
+  }
+  Status TokenizeCountingUnread(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line,
+                                uint32_t* unread_bytes) const override {
+    *unread_bytes = 0;
+    return Run(text, out, base_offset, base_line, unread_bytes);
+  }
+
+ private:
+  // Tokenize; with `unread`, the bytes the parses kept could not read are added to it.
+  Status Run(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line, uint32_t* unread) const {
     out->clear();
     DOPPEL_RETURN_IF_ERROR(CheckInput(text, base_offset));
     // Runs of data-table rows are lexed; the code between them is parsed, each piece alone.
@@ -402,7 +418,8 @@ class TreeSitterTokenizer final : public Tokenizer {
     size_t at = 0;
     uint32_t line = base_line;
     for (const TableRun& run : runs) {
-      DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at, run.begin - at), out, base_offset + static_cast<uint32_t>(at), line));
+      DOPPEL_RETURN_IF_ERROR(
+          Parse(text.substr(at, run.begin - at), out, base_offset + static_cast<uint32_t>(at), line, unread));
       for (Token t : run.tokens) {
         t.begin += base_offset;
         t.end += base_offset;
@@ -412,15 +429,15 @@ class TreeSitterTokenizer final : public Tokenizer {
       at = run.end;
       line = base_line + run.end_line;
     }
-    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), out, base_offset + static_cast<uint32_t>(at), line));
+    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), out, base_offset + static_cast<uint32_t>(at), line, unread));
     DropCosmeticPunctuation(out);
     return Status::OK();
   }
 
- private:
   // Appends the tokens of `text` (a whole input, or a piece of one between table runs) from its
-  // syntax tree, before cosmetic punctuation is dropped.
-  Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line) const {
+  // syntax tree, before cosmetic punctuation is dropped; with `unread`, adds the bytes that the
+  // parse whose tokens are kept could not read (UnreadBytes).
+  Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line, uint32_t* unread) const {
     const size_t first = out->size();
     if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return Status::OK();
     thread_local Parsers parsers;
@@ -433,6 +450,10 @@ class TreeSitterTokenizer final : public Tokenizer {
     uint32_t errors = 0;
     Walk(tree, text, 0, static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
     const bool has_error = ts_node_has_error(ts_tree_root_node(tree));
+    const uint32_t skipped =
+        has_error && unread != nullptr
+            ? UnreadBytes(ts_tree_root_node(tree), [&](TSSymbol sym) { return sym < category_.size() && category_[sym] == kComment; })
+            : 0;
     ts_tree_delete(tree);
     // A snippet that does not parse alone (a method without its class) is parsed again inside
     // the language's snippet wrapper; when that parses cleanly, its tokens are the snippet's
@@ -452,9 +473,12 @@ class TreeSitterTokenizer final : public Tokenizer {
         const uint32_t at = static_cast<uint32_t>(lang_->snippet_open.size() + 1);
         out->resize(first);
         Walk(again, wrapped, at, at + static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
+        ts_tree_delete(again);
+        return Status::OK();  // read whole
       }
       if (again != nullptr) ts_tree_delete(again);
     }
+    if (unread != nullptr) *unread += skipped;
     return Status::OK();
   }
 
@@ -2104,7 +2128,9 @@ double ParseErrorShare(const Language* language, std::string_view text, uint64_t
   const TSInput input{.payload = &timed, .read = &TimedText::Read, .encoding = TSInputEncodingUTF8};
   TSTree* tree = ts_parser_parse(parser, nullptr, input);
   if (tree == nullptr) return 1;
-  const uint32_t unread = UnreadBytes(ts_tree_root_node(tree));
+  const uint32_t unread = UnreadBytes(ts_tree_root_node(tree), [&](TSSymbol sym) {
+    return language->comments.count(ts_language_symbol_name(language->grammar, sym)) > 0;
+  });
   ts_tree_delete(tree);
   // Past its time: a grammar that reads the text at all reads it faster.
   if (timed.cut) return 1;
