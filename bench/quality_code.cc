@@ -3,7 +3,8 @@
 //   quality_code [CORPUS=/tmp/doppel-code-corpus] [WORK=/tmp/doppel-quality-code] [PER_CLASS=200]
 //   (QC_SET="key=value,...": other settings; QC_COMMON=DIR: a common-code index read beside;
 //   QC_LEXER_FIRST=1: each answer read by the lexer first, as the scan reads code;
-//   QC_UNTAGGED=1: every fence without its language tag, so the filter must tell the language)
+//   QC_UNTAGGED=1: every fence without its language tag, so the filter must tell the language;
+//   QC_WRONG_TAG=1: every fence tagged with a language of another family, WrongTagFor)
 //
 // Corpus: CORPUS/<language>/ (bench/code_corpus.sh): real code per language. Functions are
 // extracted with the same tree-sitter grammars doppel links. CORPUS/<language>/ holds the
@@ -411,6 +412,29 @@ std::string FirstLine(const std::string& s) {
   return "";
 }
 
+// A fence tag of another language family than `lang`'s, in a fixed rotation: the answers of
+// QC_WRONG_TAG, whose code the filter must read in the language it is, not the one its fence names.
+std::string WrongTagFor(const std::string& lang) {
+  static const std::map<std::string, std::string> kWrong = {
+      {"python", "js"}, {"javascript", "python"}, {"typescript", "java"}, {"tsx", "python"},
+      {"java", "csharp"}, {"c_sharp", "java"}, {"c", "go"}, {"cpp", "java"},
+      {"go", "c"}, {"rust", "cpp"}, {"ruby", "python"}};
+  const auto it = kWrong.find(lang);
+  return it == kWrong.end() ? "python" : it->second;
+}
+
+// The tag of the answers' fences: the language's first fence tag, none (QC_UNTAGGED=1) or a wrong
+// one (QC_WRONG_TAG=1).
+std::string FenceTag(const Language& lang) {
+  auto set = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr && std::string_view(v) == "1";
+  };
+  if (set("QC_UNTAGGED")) return "";
+  if (set("QC_WRONG_TAG")) return WrongTagFor(lang.name);
+  return lang.fences.empty() ? lang.name : lang.fences[0];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -536,10 +560,7 @@ int main(int argc, char** argv) {
 
   for (auto& ld : data) {
     const Language& lang = *ld.lang;
-    const char* untagged = std::getenv("QC_UNTAGGED");
-    const std::string fence = untagged != nullptr && std::string_view(untagged) == "1" ? std::string()
-                              : lang.fences.empty()                                 ? lang.name
-                                                                                    : lang.fences[0];
+    const std::string fence = FenceTag(lang);
     auto answer = [&](const std::string& code) { return "Here is the code:\n\n```" + fence + "\n" + code + "```\n"; };
     auto tokenizer = NewCodeTokenizer(&lang);
     ld.fmt = FormatterFor(lang.name, tmpdir);
