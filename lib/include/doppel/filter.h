@@ -28,8 +28,10 @@ class TokenCache;
 // checked by the old rules (scan's part keys include it, with the index manifest's tokenizer
 // and grammar versions).
 // v2: equal chains in seed order; v3: every span has renaming and metadata, annotated output;
-// v4: candidates tied at the cut ranked by rare spellings, name anchors, verbatim whole blocks.
-inline constexpr std::string_view kMatcherVersion = "match-v4";
+// v4: candidates tied at the cut ranked by rare spellings, name anchors, verbatim whole blocks;
+// v5: a fenced block its tag's grammar does not read cleanly is read again in the language its
+// candidates lead to, and as prose when mostly unread.
+inline constexpr std::string_view kMatcherVersion = "match-v5";
 
 // What a verdict depends on besides the index and the answer, as text, for keying results a
 // later run may reuse: kMatcherVersion, this build's tokenizer and grammar versions, and the

@@ -266,9 +266,10 @@ struct Parsers {
 };
 
 // The bytes of the tokens a parse skipped: leaves of error nodes (and error nodes without
-// children) other than comments (is_comment(symbol) of an extra), and one for each missing node. Whole constructs an error node holds were read; an
-// error node at the top of a cut-out piece of code (an unmatched `}`) often holds all of it.
-// Only subtrees that hold an error are walked.
+// children) other than comments (extras whose symbol is_comment), and one for each missing
+// node. Whole constructs an error node holds were read; an error node at the top of a cut-out
+// piece of code (an unmatched `}`) often holds all of it. Only subtrees that hold an error are
+// walked.
 template <typename IsComment>
 uint32_t UnreadBytes(TSNode root, const IsComment& is_comment) {
   if (!ts_node_has_error(root)) return 0;
@@ -450,11 +451,15 @@ class TreeSitterTokenizer final : public Tokenizer {
     uint32_t errors = 0;
     Walk(tree, text, 0, static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
     const bool has_error = ts_node_has_error(ts_tree_root_node(tree));
-    const uint32_t skipped =
-        has_error && unread != nullptr
-            ? UnreadBytes(ts_tree_root_node(tree), [&](TSSymbol sym) { return sym < category_.size() && category_[sym] == kComment; })
-            : 0;
-    ts_tree_delete(tree);
+    // The parse is kept until the snippet wrapper's is known: its unread bytes count only when
+    // the wrapper does not read the snippet whole.
+    auto count_unread = [&] {
+      if (has_error && unread != nullptr) {
+        *unread += UnreadBytes(ts_tree_root_node(tree),
+                               [&](TSSymbol sym) { return sym < category_.size() && category_[sym] == kComment; });
+      }
+      ts_tree_delete(tree);
+    };
     // A snippet that does not parse alone (a method without its class) is parsed again inside
     // the language's snippet wrapper; when that parses cleanly, its tokens are the snippet's
     // tokens as they read in a file, minus the wrapper's. Such snippets leave a few error nodes
@@ -474,11 +479,12 @@ class TreeSitterTokenizer final : public Tokenizer {
         out->resize(first);
         Walk(again, wrapped, at, at + static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
         ts_tree_delete(again);
-        return Status::OK();  // read whole
+        ts_tree_delete(tree);  // read whole
+        return Status::OK();
       }
       if (again != nullptr) ts_tree_delete(again);
     }
-    if (unread != nullptr) *unread += skipped;
+    count_unread();
     return Status::OK();
   }
 

@@ -382,8 +382,8 @@ struct Stream {
   int shadow_of = -1;
   // Code: a fenced block its tag's grammar did not read cleanly, kept to be read again in the
   // language of another family that its candidates lead to: `lead`, found while it is checked,
-  // is the language of the first candidate of another family that is ranked as high as any of
-  // the tag's family and holds kRereadLeadShare of the block's fingerprints.
+  // is the language (one with a grammar) of the first candidate of another family that is ranked
+  // as high as any of the tag's family and has kRereadLeadShare hits.
   struct Reread {
     std::string code;  // as tokenized
     uint32_t base_offset = 0, base_line = 1;
@@ -1270,11 +1270,12 @@ constexpr uint64_t kGuessParseMicros = 2000;
 // (TokenizeCountingUnread) is read as prose too, as an untagged block is.
 constexpr double kMisreadShare = 0.1;
 // A candidate of another family leads a fenced block to be read in its language (Stream::Reread)
-// when it holds at least this share of the block's distinct fingerprints. Another family's code
-// that merely looks like a window of rightly tagged code holds a few: under an eighth in all but
-// 4 of the 240 such leads of 1,000 latency benchmark answers, and none of those 4 read better in
-// the lead's grammar. A copy under a wrong tag holds more, as far as the wrong grammar's tokens
-// still match its source's.
+// when its hits (the block's distinct fingerprints it holds; in a short or table-like block also
+// its rare names, strings and comments) are at least this share of the block's distinct
+// fingerprints. Another family's code that merely looks like a window of rightly tagged code
+// has a few: under an eighth in all but 4 of the 240 such leads of 1,000 latency benchmark
+// answers, and none of those 4 read better in the lead's grammar. A copy under a wrong tag has
+// more, as far as the wrong grammar's tokens still match its source's.
 constexpr double kRereadLeadShare = 0.125;
 
 size_t NonBlank(std::string_view text) {
@@ -1783,14 +1784,17 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   // most kGuessMaxShare left unread, as GuessCodeLanguage asks of a language found; a method out
   // of its class is read in the language's snippet wrapper, as the tokenizer reads it): the new
   // reading is a stream of the block, checked after the others. True when one was added.
+  // (Its error, or the time limit passed, is left in reread_status and ends the loop.)
+  Status reread_status;
   auto add_rereads = [&]() -> bool {
     bool added = false;
     const size_t n = streams.size();
-    for (size_t si = 0; si < n; ++si) {
+    for (size_t si = 0; si < n && reread_status.ok(); ++si) {
       if (!streams[si].reread || streams[si].reread->lead.empty()) continue;
       const std::shared_ptr<Stream::Reread> rr = std::move(streams[si].reread);
       const Language* lead = LookupLanguage(rr->lead);
-      if (lead == nullptr) continue;
+      reread_status = past_deadline();
+      if (lead == nullptr || !reread_status.ok()) continue;
       Stream again;
       again.kind = Kind::kCode;
       again.language = lead->name;
@@ -1800,23 +1804,22 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       again.shadow_of = streams[si].shadow_of < 0 ? static_cast<int>(si) : streams[si].shadow_of;
       again.reread_reading = true;
       uint32_t unread = 0;
-      if (!code_tokenizer(lead->name)
-               .TokenizeCountingUnread(rr->code, &again.tokens, rr->base_offset, rr->base_line, &unread)
-               .ok() ||
-          again.tokens.empty()) {
-        continue;
-      }
+      reread_status =
+          code_tokenizer(lead->name).TokenizeCountingUnread(rr->code, &again.tokens, rr->base_offset, rr->base_line, &unread);
+      if (!reread_status.ok() || again.tokens.empty()) continue;
       if (unread >= rr->unread || unread > kGuessMaxShare * rr->nonblank) continue;
       rr->to_answer(&again.tokens);
       TokenHashes(again.tokens, &again.hashes);
       streams.push_back(std::move(again));
       added = true;
     }
-    return added;
+    return added && reread_status.ok();
   };
   for (size_t si = 0; si < streams.size() || add_rereads(); ++si) {
     DOPPEL_RETURN_IF_ERROR(past_deadline());
     const Stream& st = streams[si];
+    // The block's record for reading it again, filled while its candidates are examined.
+    Stream::Reread* const reread = st.reread.get();
     const Thresholds& th = st.kind == Kind::kCode ? o.code : o.text;
     // 2. Candidates through fingerprints (containment) and LSH bands (whole-part similarity).
     std::vector<Fingerprint> fps;
@@ -2083,9 +2086,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       }
       if (info->kind != st.kind) continue;
       if (st.kind == Kind::kCode && !SameLanguageFamily(st.language, info->language)) {
-        if (st.reread && st.reread->lead.empty() && CandidateScore(c) >= own_family_score &&
-            c.hits >= kRereadLeadShare * grams.size()) {
-          st.reread->lead = info->language;
+        if (reread != nullptr && reread->lead.empty() && CandidateScore(c) >= own_family_score &&
+            c.hits >= kRereadLeadShare * grams.size() && LookupLanguage(info->language) != nullptr) {
+          reread->lead = info->language;
         }
         continue;
       }
@@ -2469,6 +2472,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
   }
 
+  DOPPEL_RETURN_IF_ERROR(reread_status);
   DOPPEL_RETURN_IF_ERROR(past_deadline());
   // 4. Keep the best source for each part of the answer (and the sources as good as it, below):
   // spans by matched tokens (spans that count first), a span is kept when at least half of its
@@ -2572,6 +2576,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       }
     }
     auto group = [&](size_t si) { return streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of); };
+    // A block read again in the language its candidates led to is in that language only when
+    // that reading is its best (else a look-alike's language would bound its redactions).
+    for (size_t si = 0; si < streams.size(); ++si) {
+      if (streams[si].reread_reading && best_reading[group(si)] != si) streams[si].reread_reading = false;
+    }
     std::vector<bool> drop(v.spans.size(), false);
     for (size_t a = 0; a < v.spans.size(); ++a) {
       const size_t g = group(span_stream[a]);
@@ -2697,8 +2706,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // Of a block read more than once, the reading in a grammar's language (an untagged Python
     // block's Python reading, not the generic lexer's): its brackets, blocks and clauses are
     // the language's.
-    // A block read again in the language its candidates led to (Stream::reread_reading) is in
-    // that language.
+    // A block read again in the language its candidates led to, whose best reading that is
+    // (Stream::reread_reading), is in that language.
     auto code_block_at = [&](uint32_t at, bool grammar = true) -> int {
       int found = -1;
       for (size_t si = 0; si < streams.size(); ++si) {
@@ -2791,7 +2800,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       // language read by the generic lexer has its own): the block of the main span, which a
       // region joined with prose before it does not start in.
       // (The block's first reading's tag: a `sql` block found read as another language keeps
-      // SQL's comments.)
+      // SQL's comments; but a block read again in the language its candidates led to, under a
+      // wrong tag, is in that language.)
       if (const int block = code_block_at(it->main->query.start); block >= 0) {
         const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
         RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(streams[block].language),
