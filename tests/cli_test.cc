@@ -251,14 +251,16 @@ TEST_CASE("cli: --jsonl lines are read as build and scan read them (lang and kin
   auto out = Lines(r.out);
   REQUIRE(out.size() == 4);
   CHECK(Contains(out[0], "\"id\":\"with-lang\",\"action\":\"block\""));
-  CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"allow\""));  // prose: never code tokens
+  // Markdown: read as code only in its indented code blocks (the function bodies after a blank
+  // line), not as a whole.
+  CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"redact\""));
   CHECK(Contains(out[2], "\"id\":\"kind\",\"action\":\"block\""));
   // --lang: the language of lines that name none ("lang": "en" is prose).
   r = Filter("check --index " + Quote(tmp / "idx") + " --jsonl --lang c " + Quote(tmp / "a.jsonl"));
   out = Lines(r.out);
   REQUIRE(out.size() == 4);
   CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"block\""));
-  CHECK(Contains(out[3], "\"id\":\"prose\",\"action\":\"allow\""));
+  CHECK(Contains(out[3], "\"id\":\"prose\",\"action\":\"redact\""));
   // Other fields for the text and the id.
   WriteFile(tmp / "b.jsonl", line("\"key\":\"k1\",\"lang\":\"c\",", "body"));
   r = Filter("check --index " + Quote(tmp / "idx") + " --jsonl --text-field body --id-field key " + Quote(tmp / "b.jsonl"));

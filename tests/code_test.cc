@@ -719,6 +719,37 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   const auto ti = SplitMarkdown(tight);
   REQUIRE(ti.size() == 1);
   CHECK(StripContainer(tight, ti[0]).code == "x = 1\n    y\n");
+
+  // Indented code blocks: four columns or more after a blank line (or at the start), to the
+  // last indented line; blank lines inside are the block's, those after it the prose's.
+  const std::string indented = "Like this:\n\n    def f(x):\n\n        return x\n\nAnd done.\n\tg()\n";
+  const auto in = SplitMarkdown(indented);
+  REQUIRE(in.size() == 3);
+  CHECK(in[0].kind == Kind::kText);
+  CHECK(in[1].kind == Kind::kCode);
+  CHECK(in[1].language.empty());
+  CHECK(in[1].line == 3);
+  CHECK(in[1].prefix == "    ");
+  CHECK(StripContainer(indented, in[1]).code == "def f(x):\n\n    return x\n");
+  CHECK(in[2].kind == Kind::kText);
+  CHECK(indented.substr(in[2].begin) == "\nAnd done.\n\tg()\n");  // after a paragraph: its text
+  CHECK(in[2].line == 6);
+  const auto at_start = SplitMarkdown("\tx = 1\n");
+  REQUIRE(at_start.size() == 1);
+  CHECK(at_start[0].kind == Kind::kCode);
+  // In a list, indented lines are its items' text.
+  for (const std::string in_list : {"- Step one\n\n    still step one\n", "1. Step\n2. Next\n\n    more of it\n"}) {
+    INFO(in_list);
+    const auto li2 = SplitMarkdown(in_list);
+    REQUIRE(li2.size() == 1);
+    CHECK(li2[0].kind == Kind::kText);
+  }
+  // A list ends at a line after a blank one that is neither an item nor indented.
+  const std::string after_list = "- a\n- b\n\nThen:\n\n    run()\n";
+  const auto al = SplitMarkdown(after_list);
+  REQUIRE(al.size() == 2);
+  CHECK(al[1].kind == Kind::kCode);
+  CHECK(StripContainer(after_list, al[1]).code == "run()\n");
 }
 
 namespace {
@@ -882,14 +913,15 @@ const Language* Grammar(const std::string& name) {
   return l;
 }
 
-// `v`, an answer holding kRenamed in a fence on its line 4 and redacted, reports one passage,
-// kRenamed read as Python and found in lib/merge.py, replaced under a Python comment.
-void CheckRedactedAsMergePy(const Verdict& v) {
+// `v`, an answer holding kRenamed in a code block from its line `first_line` and redacted,
+// reports one passage, kRenamed read as Python and found in lib/merge.py, replaced under a
+// Python comment.
+void CheckRedactedAsMergePy(const Verdict& v, uint32_t first_line = 4) {
   REQUIRE(v.spans.size() == 1);
   CHECK(v.spans[0].language == "python");
   CHECK(v.spans[0].source_name == "lib/merge.py");
   CHECK(v.spans[0].renaming == Approx(1.0));
-  CHECK(v.spans[0].query.first_line == 4);
+  CHECK(v.spans[0].query.first_line == first_line);
   CHECK_THAT(v.output, Catch::Contains("# [redacted: similar to lib/merge.py]"));
   CHECK_THAT(v.output, !Catch::Contains("while p < len(a)"));
 }
@@ -1149,6 +1181,15 @@ TEST_CASE("code: a fence without a grammar's language is read in the language wh
     // Without a language's tag, the marker is a comment of the language found.
     CheckRedactedAsMergePy(*v);
   }
+  // So is an indented code block (four spaces, after a blank line), which has no tag.
+  std::string indented = "Here:\n\n";
+  for (const auto& line : doppel_test::Lines(kRenamed)) indented += (line.empty() ? "" : "    ") + line + "\n";
+  auto v = (*filter)->Check(indented + "\nThat is all.\n");
+  REQUIRE(v.ok());
+  CHECK(v->action == Action::kRedact);
+  CHECK(v->score >= 0.9);  // the prose after it is new
+  CheckRedactedAsMergePy(*v, 3);
+  CHECK_THAT(v->output, Catch::Contains("That is all."));
 }
 
 TEST_CASE("code: a fence whose tag names another family's language is read in the language its code is in") {

@@ -320,7 +320,7 @@ TEST_CASE("filter: an empty or wordless query is allowed", "[filter]") {
   const std::string dir = tmp / "idx";
   BuildCorpus(dir);
   auto filter = OpenFilter(dir);
-  for (const std::string& text : {std::string(), std::string("  \n\t... !!! ---\n")}) {
+  for (const std::string& text : {std::string(), std::string("  \n ... !!! ---\n")}) {
     const Verdict v = CheckOk(*filter, text);
     CHECK(v.action == Action::kAllow);
     CHECK(v.spans.empty());
@@ -328,6 +328,13 @@ TEST_CASE("filter: an empty or wordless query is allowed", "[filter]") {
     CHECK(v.score == 0);
     CHECK(v.output == text);
   }
+  // Indented by a tab after a blank line, the same marks are an indented code block, whose
+  // operators are code tokens: still allowed.
+  const std::string indented = "  \n\t... !!! ---\n";
+  const Verdict v = CheckOk(*filter, indented);
+  CHECK(v.action == Action::kAllow);
+  CHECK(v.spans.empty());
+  CHECK(v.output == indented);
 }
 
 TEST_CASE("filter: spans are ordered by query start and carry consistent lines", "[filter]") {

@@ -1,4 +1,6 @@
-// Splitting an answer written in Markdown into prose and fenced code blocks.
+// Splitting an answer written in Markdown into prose and code blocks: fenced, and indented
+// (CommonMark's indented code blocks: lines indented by four columns or more after a blank
+// line, outside a list; read without those four columns, and with no language).
 //
 // Generated answers mix prose with fenced code (``` or ~~~, three or more, with an info string
 // whose first word names the language). Each block is checked with its own normalization; all

@@ -91,29 +91,84 @@ size_t ConsumeContainer(std::string_view line, const Container& c) {
   return k;
 }
 
+// The columns a line is indented by (a tab counts as reaching the next multiple of 4).
+size_t IndentColumns(std::string_view line) {
+  size_t cols = 0;
+  for (const char c : line) {
+    if (c == ' ') ++cols;
+    else if (c == '\t') cols += 4 - cols % 4;
+    else break;
+  }
+  return cols;
+}
+
+// A list item's first line: "-", "*" or "+", or 1-9 digits and "." or ")", then a space (or
+// the line's end), after up to 3 spaces.
+bool IsListItem(std::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && i < 3 && line[i] == ' ') ++i;
+  if (i >= line.size()) return false;
+  size_t j = i;
+  if (line[j] == '-' || line[j] == '*' || line[j] == '+') {
+    ++j;
+  } else {
+    while (j < line.size() && j - i < 9 && std::isdigit(static_cast<unsigned char>(line[j]))) ++j;
+    if (j == i || j >= line.size() || (line[j] != '.' && line[j] != ')')) return false;
+    ++j;
+  }
+  return j == line.size() || line[j] == ' ' || line[j] == '\t';
+}
+
+// An indented code block's container: four columns of indentation (StripContainer takes them).
+constexpr std::string_view kIndentedCodePrefix = "    ";
+
 }  // namespace
 
 std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed) {
   std::vector<Segment> out;
   Fence open;
-  auto push = [&](Kind kind, const std::string& lang, size_t b, size_t e, uint32_t line) {
+  auto push = [&](Kind kind, const std::string& lang, size_t b, size_t e, uint32_t line,
+                  std::string_view prefix = {}) {
     if (e <= b) return;
-    out.push_back(Segment{kind, lang, static_cast<uint32_t>(b), static_cast<uint32_t>(e), line,
-                          kind == Kind::kCode ? open.prefix : std::string()});
+    out.push_back(Segment{kind, lang, static_cast<uint32_t>(b), static_cast<uint32_t>(e), line, std::string(prefix)});
   };
   size_t pos = 0, seg_begin = 0;
   uint32_t line_no = 1, seg_line = 1;
   bool in_code = false;
+  // An indented code block (CommonMark: lines indented by 4 or more columns, after a blank line
+  // or at the start, outside a list): it runs over indented and blank lines to its last
+  // indented one, `indented_end` (line `indented_end_line`, 1-based). Indented lines in a list
+  // are its items' text, and an indented line right after a paragraph's continues it.
+  bool in_indented = false, in_list = false, prev_blank = true;
+  size_t indented_end = 0;
+  uint32_t indented_end_line = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     const size_t line_end = nl == std::string_view::npos ? text.size() : nl;
     const size_t next = nl == std::string_view::npos ? text.size() : nl + 1;
     std::string_view line = text.substr(pos, line_end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
+    const size_t cols = IndentColumns(line);
+    if (in_indented && !blank && cols < 4) {
+      push(Kind::kCode, "", seg_begin, indented_end, seg_line, kIndentedCodePrefix);
+      in_indented = false;
+      seg_begin = indented_end;
+      seg_line = indented_end_line + 1;
+    }
+    if (in_indented) {
+      if (!blank) {
+        indented_end = next;
+        indented_end_line = line_no;
+      }
+      pos = next;
+      ++line_no;
+      continue;
+    }
     if (in_code && !open.prefix.empty() && ConsumeContainer(line, open.container) == std::string_view::npos) {
       // The container ended (a line outside the quote or the list item): so does its block,
       // and this line is read again outside it.
-      push(Kind::kCode, open.info, seg_begin, pos, seg_line);
+      push(Kind::kCode, open.info, seg_begin, pos, seg_line, open.prefix);
       in_code = false;
       seg_begin = pos;
       seg_line = line_no;
@@ -126,17 +181,35 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
         open = f;
         seg_begin = next;
         seg_line = line_no + 1;
+      } else if (!blank && cols >= 4 && prev_blank && !in_list) {
+        push(Kind::kText, "", seg_begin, pos, seg_line);
+        in_indented = true;
+        seg_begin = pos;
+        seg_line = line_no;
+        indented_end = next;
+        indented_end_line = line_no;
+      } else if (!blank && cols < 4) {
+        // A list goes on over its items' lines; after a blank line, a line that is neither an
+        // item nor indented ends it.
+        in_list = IsListItem(line) || (in_list && (!prev_blank || cols > 0));
       }
     } else if (IsClosing(line, open)) {
-      push(Kind::kCode, open.info, seg_begin, pos, seg_line);
+      push(Kind::kCode, open.info, seg_begin, pos, seg_line, open.prefix);
       in_code = false;
       seg_begin = next;
       seg_line = line_no + 1;
     }
+    prev_blank = blank && !in_code;
     pos = next;
     ++line_no;
   }
-  push(in_code ? Kind::kCode : Kind::kText, in_code ? open.info : "", seg_begin, text.size(), seg_line);
+  if (in_indented) {
+    push(Kind::kCode, "", seg_begin, indented_end, seg_line, kIndentedCodePrefix);
+    seg_begin = indented_end;
+    seg_line = indented_end_line + 1;
+  }
+  push(in_code ? Kind::kCode : Kind::kText, in_code ? open.info : "", seg_begin, text.size(), seg_line,
+       in_code ? std::string_view(open.prefix) : std::string_view());
   if (unclosed != nullptr) *unclosed = in_code ? open.prefix + std::string(open.len, open.ch) : std::string();
   return out;
 }
