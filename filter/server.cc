@@ -596,7 +596,7 @@ void Server::Routes() {
   http.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(opt.request_timeout).count() + 1);
   http.set_write_timeout(std::chrono::duration_cast<std::chrono::seconds>(opt.request_timeout).count() + 1);
 
-  http.set_pre_routing_handler([st, &opt](const httplib::Request& req, httplib::Response& res) {
+  http.set_pre_routing_handler([&opt](const httplib::Request& req, httplib::Response& res) {
     request_start = Clock::now();
     // Ranges are not served: httplib would cut a check's verdict (or an error) to a Range header
     // into a 206. (The request is httplib's own, not const: it is handed on as const.)

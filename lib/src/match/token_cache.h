@@ -15,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include "doppel/filter.h"
 #include "doppel/token.h"
 #include "doppel/winnow.h"
 
