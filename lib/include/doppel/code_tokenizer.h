@@ -42,7 +42,8 @@ inline constexpr std::string_view kCodeLexerVersion = "code-lex-v10";
 // code block is in: the bytes of the tokens its parse skipped (leaves of error nodes, and one for
 // each missing node) over the text's bytes that are not blank; 0 for a clean parse, 1 for a
 // parse that had not read the whole text within `timeout_micros` (0, or over an hour: no limit;
-// the clock is read as each 64 bytes are read) or without a grammar. One parse, with the
+// of the thread's CPU time, read as each 64 bytes are read, so a loaded machine does not cut a
+// parse shorter) or without a grammar. One parse, with the
 // grammar's own parse table (not the dense copy the tokenizers make).
 double ParseErrorShare(const Language* language, std::string_view text, uint64_t timeout_micros = 0);
 

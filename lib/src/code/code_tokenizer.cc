@@ -10,6 +10,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <string>
 #include <unordered_map>
@@ -2092,9 +2093,11 @@ std::unique_ptr<Tokenizer> NewCodeLexer(const Language* language) {
 namespace {
 
 // The text of a parse with a time limit, handed to tree-sitter in pieces of at most kPieceBytes
-// (cut between UTF-8 characters); once the time is up, the text ends there. The clock is read when
-// tree-sitter asks for the next piece: error recovery within a piece, and the parse's end after the
-// last one, are not cut short (a parse that has read all of the text is whole). The limit is not
+// (cut between UTF-8 characters); once the time is up, the text ends there. The time is the
+// thread's CPU time, so a loaded machine, which delays the parse, does not cut it shorter. The
+// clock is read when tree-sitter asks for the next piece: error recovery within a piece, and the
+// parse's end after the last one, are not cut short (a parse that has read all of the text is
+// whole). The limit is not
 // tree-sitter's own (ts_parser_set_timeout_micros): tree-sitter 0.20.7, Debian's, can release a
 // subtree it no longer holds when a parse halts on time (upstream's fix for the lookahead released
 // on cancellation came after it), seen as a crash in ts_subtree_release a few parses later. A parse
@@ -2102,13 +2105,19 @@ namespace {
 struct TimedText {
   static constexpr uint32_t kPieceBytes = 64;
   std::string_view text;
-  std::chrono::steady_clock::time_point deadline;
+  uint64_t deadline_nanos = 0;  // of the thread's CPU time (ThreadCpuNanos)
   bool timed = false, cut = false;
+
+  static uint64_t ThreadCpuNanos() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000 + static_cast<uint64_t>(ts.tv_nsec);
+  }
 
   static const char* Read(void* payload, uint32_t byte, TSPoint, uint32_t* length) {
     auto* self = static_cast<TimedText*>(payload);
     if (byte >= self->text.size() || self->cut ||
-        (self->timed && (self->cut = std::chrono::steady_clock::now() > self->deadline))) {
+        (self->timed && (self->cut = ThreadCpuNanos() > self->deadline_nanos))) {
       *length = 0;
       return "";
     }
@@ -2128,8 +2137,7 @@ double ParseErrorShare(const Language* language, std::string_view text, uint64_t
   if (parser == nullptr) return 1;
   constexpr uint64_t kMaxMicros = uint64_t{3600} * 1000 * 1000;  // an hour: longer is no limit
   TimedText timed{.text = text,
-                  .deadline = std::chrono::steady_clock::now() +
-                              std::chrono::microseconds(std::min(timeout_micros, kMaxMicros)),
+                  .deadline_nanos = TimedText::ThreadCpuNanos() + std::min(timeout_micros, kMaxMicros) * 1000,
                   .timed = timeout_micros > 0 && timeout_micros <= kMaxMicros};
   const TSInput input{.payload = &timed, .read = &TimedText::Read, .encoding = TSInputEncodingUTF8};
   TSTree* tree = ts_parser_parse(parser, nullptr, input);
