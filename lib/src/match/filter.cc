@@ -1273,9 +1273,9 @@ constexpr double kMisreadShare = 0.1;
 // when its hits (the block's distinct fingerprints it holds; in a short or table-like block also
 // its rare names, strings and comments) are at least this share of the block's distinct
 // fingerprints. Another family's code that merely looks like a window of rightly tagged code
-// has a few: under an eighth in all but 4 of the 240 such leads of 1,000 latency benchmark
-// answers, and none of those 4 read better in the lead's grammar. A copy under a wrong tag has
-// more, as far as the wrong grammar's tokens still match its source's.
+// has a few: under an eighth in all but 4 of the 240 such leads in 1,000 latency benchmark
+// checks (500 answers, each checked twice), whose verdicts stay the same with this bound. A copy
+// under a wrong tag has more, as far as the wrong grammar's tokens still match its source's.
 constexpr double kRereadLeadShare = 0.125;
 
 size_t NonBlank(std::string_view text) {
