@@ -551,6 +551,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "A code span that is whole blocks at the answer's outer level (a function copied into new "
                   "code) weighs as a whole block too (more embedded copies redacted, more idioms flagged)")
       ->capture_default_str();
+  cmd->add_option("--prose-in-code", f.options.prose_in_code,
+                  "Also read the words of code's comments, docstrings and string literals as prose, to find "
+                  "protected prose put in code")
+      ->capture_default_str();
   cmd->add_option("--code-whole-blocks-min-tokens", f.options.code_whole_blocks_min_tokens,
                   "With --code-whole-blocks, a span that is whole blocks needs this many matched tokens to weigh "
                   "as a whole block")

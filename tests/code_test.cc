@@ -2614,10 +2614,12 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
   REQUIRE(ApplyPolicyJson(R"({"code_whole_share": 0.9, "code_whole_df": 64, "min_renaming_short": 1,
                               "short_span_tokens": 50, "code_whole_min_tokens": 14, "code_rare_items": 3,
                               "code_name_df": 4, "code_literal_bytes": 20, "code_verbatim_names": 5,
-                              "code_whole_blocks": false, "code_whole_blocks_min_tokens": 28})",
+                              "code_whole_blocks": false, "code_whole_blocks_min_tokens": 28,
+                              "prose_in_code": false})",
                           "policy.json", &o)
               .ok());
   CHECK_FALSE(o.code_whole_blocks);
+  CHECK_FALSE(o.prose_in_code);
   CHECK(o.code_whole_share == Approx(0.9));
   CHECK(o.code_whole_df == 64);
   CHECK(o.min_renaming_short == Approx(1.0));
@@ -2636,6 +2638,7 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
   const Status not_bool = ApplyPolicyJson(R"({"code_whole_blocks": 1})", "policy.json", &o);
   CHECK(!not_bool.ok());
   CHECK(not_bool.message().find("code_whole_blocks") != std::string::npos);
+  CHECK(!ApplyPolicyJson(R"({"prose_in_code": "yes"})", "policy.json", &o).ok());
 }
 
 // A whole Go function shorter than the code span minimum, and the same renamed.

@@ -432,6 +432,72 @@ TEST_CASE("filter: protected prose quoted in a fence without a grammar's languag
   CHECK(Contains(b.output, "\nmkdir -p build && cd build"));
 }
 
+TEST_CASE("filter: protected prose put in code's strings and comments is found", "[filter]") {
+  // A program that prints a protected paragraph line by line, or carries it as a comment, is
+  // compared with protected prose by the words of its comments and strings (prose_in_code): the
+  // lines that hold it are redacted as code, and the program around them stays.
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildCorpus(dir);
+  auto filter = OpenFilter(dir);
+  const std::string gpl = doppel_test::ReadFile(kLicenses + "/GPL-3");
+  const std::string para = Trim(Between(gpl, "Some devices are designed", "\n\n"));
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < para.size();) {
+    const size_t nl = std::min(para.find('\n', at), para.size());
+    lines.push_back(Trim(para.substr(at, nl - at)));
+    at = nl + 1;
+  }
+  REQUIRE(lines.size() == 10);
+  std::string py = "def report(values):\n    total = 0\n";
+  for (const std::string& l : lines) py += "    print(\"" + l + "\\n\")\n";
+  py += "    for v in values:\n        total += v * v\n    return total\n";
+  const std::string answer = "Here it is:\n\n```python\n" + py + "```\n";
+  const Verdict v = CheckOk(*filter, answer);
+  INFO(Describe(v));
+  CHECK(v.action == Action::kRedact);
+  REQUIRE_FALSE(v.spans.empty());
+  CHECK(v.spans[0].kind == Kind::kText);
+  CHECK(EndsWith(v.spans[0].source_name, "GPL-3"));
+  CHECK(v.spans[0].query.start < answer.find("deny users"));
+  CHECK(v.spans[0].query.end > answer.find("protect the freedom"));
+  CHECK_FALSE(Contains(v.output, "deny users access"));
+  CHECK_FALSE(Contains(v.output, "fundamentally incompatible"));
+  CHECK(Contains(v.output, "\n    # [redacted: similar to " + kLicenses + "/GPL-3]\n"));
+  CHECK(Contains(v.output, "def report(values):\n    total = 0\n"));
+  CHECK(Contains(v.output, "        total += v * v\n    return total\n"));
+
+  // As a C comment above new code: the comment's lines are redacted, the function kept.
+  std::string c = "/*\n";
+  for (const std::string& l : lines) c += " * " + l + "\n";
+  c += " */\nstatic int sum_squares(const int *values, int n) {\n  int total = 0;\n"
+       "  for (int i = 0; i < n; ++i) total += values[i] * values[i];\n  return total;\n}\n";
+  const Verdict cv = CheckOk(*filter, "```c\n" + c + "```\n");
+  INFO(Describe(cv));
+  CHECK(cv.action == Action::kRedact);
+  CHECK_FALSE(Contains(cv.output, "deny users access"));
+  CHECK(Contains(cv.output, "static int sum_squares(const int *values, int n) {"));
+  // The same file as one input in its language, too.
+  const Verdict whole = CheckOk(*filter, c, Kind::kCode, "c");
+  INFO(Describe(whole));
+  CHECK(whole.action == Action::kRedact);
+
+  // Off: only the code is compared, and it is new.
+  FilterOptions off;
+  off.prose_in_code = false;
+  auto without = OpenFilter(dir, off);
+  CHECK(CheckOk(*without, answer).action == Action::kAllow);
+  // One line of it (12 words) is a short passage, as in prose: annotated.
+  const Verdict line = CheckOk(*filter, "```python\nprint(\"" + lines[0] + "\")\nx = compute(1, 2)\n```\n");
+  INFO(Describe(line));
+  CHECK(line.action == Action::kAnnotate);
+  CHECK(line.reason == "short passages resemble protected content");
+  // Fewer words than the prose span minimum are not read as prose: allowed.
+  const Verdict few = CheckOk(*filter, "```python\nprint(\"" + lines[0].substr(0, 40) + "\")\nx = compute(1, 2)\n```\n");
+  INFO(Describe(few));
+  CHECK(few.action == Action::kAllow);
+}
+
 TEST_CASE("filter: redacted output replaces the quote with a marker", "[filter]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";

@@ -1493,3 +1493,31 @@ TEST_CASE("index: code documents post their names and strings, so a spelling's l
   CHECK(postings[0].ids.size() == 1);
   CHECK(postings[1].ids.empty());
 }
+
+TEST_CASE("index: a strict reader knows which kinds of fingerprints the index holds", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  {
+    auto index = OpenOk(dir, true);
+    WriteOk(index.get(), SketchAll(SketchParams{}, ThreeDocs()));
+    // A writer may gain any kind.
+    CHECK(index->MayHoldGrams(Kind::kText));
+    CHECK(index->MayHoldGrams(Kind::kCode));
+  }
+  {
+    auto reader = OpenOk(dir, false, /*read_only=*/true);
+    CHECK(reader->MayHoldGrams(Kind::kText));
+    CHECK_FALSE(reader->MayHoldGrams(Kind::kCode));
+  }
+  {
+    Document code = MakeDoc("src/sum.py", "def total(values):\n    result = 0\n    for v in values:\n"
+                                          "        result += v * v\n    return result\n");
+    code.kind = Kind::kCode;
+    code.language = "python";
+    auto index = OpenOk(dir, false);
+    WriteOk(index.get(), SketchAll(SketchParams{}, {code}));
+  }
+  auto reader = OpenOk(dir, false, /*read_only=*/true);
+  CHECK(reader->MayHoldGrams(Kind::kText));
+  CHECK(reader->MayHoldGrams(Kind::kCode));
+}

@@ -30,8 +30,9 @@ class TokenCache;
 // v2: equal chains in seed order; v3: every span has renaming and metadata, annotated output;
 // v4: candidates tied at the cut ranked by rare spellings, name anchors, verbatim whole blocks;
 // v5: a fenced block its tag's grammar does not read cleanly is read again in the language its
-// candidates lead to, and as prose when mostly unread.
-inline constexpr std::string_view kMatcherVersion = "match-v5";
+// candidates lead to, and as prose when mostly unread; v6: the words of code's comments,
+// docstrings and strings are read as prose (FilterOptions::prose_in_code).
+inline constexpr std::string_view kMatcherVersion = "match-v6";
 
 // What a verdict depends on besides the index and the answer, as text, for keying results a
 // later run may reuse: kMatcherVersion, this build's tokenizer and grammar versions, and the

@@ -238,6 +238,14 @@ class Index {
   virtual Status ReadTokenStream(uint32_t id, std::string* stream) const = 0;
   virtual Result<std::optional<uint32_t>> FindName(const std::string& name) const = 0;
   virtual bool IsDeleted(uint32_t id) const = 0;
+  // False only when the index is known to hold no fingerprint of `kind`, so that lookups of that
+  // kind find nothing: a strict read-only open looks once, when opened (one seek); other opens,
+  // which may gain some, say true. A check skips a reading only such lookups could match
+  // (FilterOptions::prose_in_code against an index of code only).
+  virtual bool MayHoldGrams(Kind kind) const {
+    (void)kind;
+    return true;
+  }
 
   // The index of common code read beside this one (IndexOptions::common_code), or null.
   virtual const Index* common_code() const { return nullptr; }

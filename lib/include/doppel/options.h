@@ -134,6 +134,12 @@ struct FilterOptions {
   // 40: 94.9% and 223.
   bool code_whole_blocks = true;
   uint32_t code_whole_blocks_min_tokens = 30;
+  // Code: the words of a code block's comments, docstrings and string literals are also read as
+  // prose (when they are at least text.min_span_tokens words), so protected prose put in code (a
+  // passage in a string a program prints, a book's paragraph as a comment) is compared with
+  // protected prose. Such a passage counts for its share of the block (its words against the
+  // block's code tokens and words) and is redacted as code: whole lines, the marker a comment.
+  bool prose_in_code = true;
   // Code: a span that keeps this source's own names and strings is this source's code, not a
   // shape many documents share, and weighs every matched token fully. Its rare items are the
   // distinct identifiers, and string literals of at least code_literal_bytes bytes (quotes

@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cerrno>
@@ -239,6 +240,7 @@ class RocksIndex final : public Index {
   Status ReadTokenStream(uint32_t id, std::string* stream) const override;
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override;
   bool IsDeleted(uint32_t id) const override { return deleted_->Get()->contains(id); }
+  bool MayHoldGrams(Kind kind) const override { return may_hold_grams_[static_cast<size_t>(kind) & 1]; }
   Result<IndexStats> Stats() const override;
   Status Verify(const VerifyOptions& options, VerifyReport* report) const override;
 
@@ -294,6 +296,8 @@ class RocksIndex final : public Index {
   // Removes documents at or above the postings watermark: a bulk load stopped before their
   // posting lists were ingested.
   Status RecoverLocked();
+  // Per kind: whether the grams column family may hold its keys (MayHoldGrams).
+  std::array<bool, 2> may_hold_grams_{true, true};
   rocksdb::WriteOptions WriteOpts() const {
     rocksdb::WriteOptions w;
     w.disableWAL = options_.bulk_load;
@@ -667,6 +671,17 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   }
   idx->merge_op_->set_cap(idx->params_.posting_cap);
   DOPPEL_RETURN_IF_ERROR(idx->LoadState());
+  if (o.read_only && !o.follow_writer) {
+    for (const Kind kind : {Kind::kText, Kind::kCode}) {
+      const std::string prefix(1, static_cast<char>(kind));
+      rocksdb::ReadOptions look;
+      look.fill_cache = false;  // one block, read once: kept out of the cache
+      std::unique_ptr<rocksdb::Iterator> it(idx->db_->NewIterator(look, idx->cf_[kGrams]));
+      it->Seek(prefix);
+      if (!it->Valid()) DOPPEL_RETURN_IF_ERROR(FromRocks(it->status(), "reading the fingerprints of " + dir));
+      idx->may_hold_grams_[static_cast<size_t>(kind)] = it->Valid() && it->key().starts_with(prefix);
+    }
+  }
   if (o.read_only && o.posting_cache_ids > 0) {
     idx->posting_cache_ = std::make_unique<PostingCache>(o.posting_cache_ids);
     idx->cached_version_ = idx->CurrentListsVersion();

@@ -89,6 +89,9 @@ class ShardedIndex final : public Index {
     return std::optional<uint32_t>(id);
   }
   bool IsDeleted(uint32_t id) const override { return shards_[id % n_]->IsDeleted(id / n_); }
+  bool MayHoldGrams(Kind kind) const override {
+    return std::any_of(shards_.begin(), shards_.end(), [kind](const auto& shard) { return shard->MayHoldGrams(kind); });
+  }
 
   Result<IndexStats> Stats() const override {
     IndexStats all;

@@ -396,6 +396,9 @@ struct Stream {
   // A reading in the language a Reread found: the block's language (its brackets bound
   // redactions, its comments hold markers).
   bool reread_reading = false;
+  // Prose: the words of a code block's comments, docstrings and string literals (ProseOfCode),
+  // a reading of the block that counts for its words' share of the block's code tokens and words.
+  bool prose_of_code = false;
 };
 
 // An answer's comment gap (CommentGaps) with its posting: the code documents that hold it.
@@ -1282,6 +1285,43 @@ size_t NonBlank(std::string_view text) {
   return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char ch) { return ch > ' '; }));
 }
 
+// Protected prose put in code: the words of a code block's comments and docstrings (the text
+// between its tokens) and of its string literals, in order, as prose tokens at their places in
+// the answer. `tokens` are the block's code tokens (answer offsets), `body` the block's text at
+// answer offset `body_offset`, beginning on line `line`. A backslash and the byte after it (a
+// string's escape: `\n`, `\"`) separate words, so text printed line by line reads as it is.
+Status ProseOfCode(const Tokenizer& prose, const Tokens& tokens, std::string_view body, uint32_t body_offset,
+                   uint32_t line, Tokens* out) {
+  out->clear();
+  static const uint64_t kStr = StringTokenHash();
+  const uint32_t end = body_offset + static_cast<uint32_t>(body.size());
+  uint32_t counted_to = body_offset;  // `line` is the line of this offset
+  Tokens part;
+  auto read = [&](uint32_t b, uint32_t e) -> Status {
+    b = std::max(b, body_offset);
+    e = std::min(e, end);
+    while (b < e) {
+      const size_t slash = body.substr(b - body_offset, e - b).find('\\');
+      const uint32_t stop = slash == std::string_view::npos ? e : b + static_cast<uint32_t>(slash);
+      if (stop > b) {
+        line += static_cast<uint32_t>(std::count(body.begin() + (counted_to - body_offset), body.begin() + (b - body_offset), '\n'));
+        counted_to = b;
+        DOPPEL_RETURN_IF_ERROR(prose.Tokenize(body.substr(b - body_offset, stop - b), &part, b, line));
+        out->insert(out->end(), part.begin(), part.end());
+      }
+      b = stop + 2;
+    }
+    return Status::OK();
+  };
+  uint32_t from = body_offset;
+  for (const Token& t : tokens) {
+    if (t.begin > from) DOPPEL_RETURN_IF_ERROR(read(from, t.begin));
+    if (t.hash == kStr) DOPPEL_RETURN_IF_ERROR(read(std::max(from, t.begin), t.end));
+    from = std::max(from, t.end);
+  }
+  return read(from, end);
+}
+
 // The language whose grammar reads `text` best (of its first kGuessBytes, cut at a line's end):
 // the one that leaves the smallest share unread, at most kGuessMaxShare, when every language
 // that reads it about as well (within kGuessTieShare; as cleanly, when it reads cleanly) is of
@@ -1666,6 +1706,17 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       if (other != nullptr && !IsGenericCodeLanguage(st.tag)) st.tag = other->name;
     }
     to_answer(&st.tokens);
+    // The words of its comments, docstrings and strings, as prose (FilterOptions::prose_in_code),
+    // unless the whole block is read as prose (below).
+    Stream in_code;
+    if (o.prose_in_code && tagged != nullptr && !misread && index_->MayHoldGrams(Kind::kText)) {
+      DOPPEL_RETURN_IF_ERROR(
+          ProseOfCode(sketcher_.TokenizerFor(Kind::kText), st.tokens, body, body_offset, base_line, &in_code.tokens));
+      if (in_code.tokens.size() < o.text.min_span_tokens) in_code.tokens.clear();
+      in_code.prose_of_code = true;
+      in_code.text_begin = st.text_begin;
+      in_code.text_end = st.text_end;
+    }
     Stream again;
     if (other != nullptr) {
       again.kind = Kind::kCode;
@@ -1682,7 +1733,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
     // A reading of a block that leaves no tokens (only comments) is none: the others stand alone.
     int main = -1;
-    for (Stream* reading : {&st, &again, &as_prose}) {
+    for (Stream* reading : {&st, &again, &as_prose, &in_code}) {
       if (reading->tokens.empty()) continue;
       reading->shadow_of = main;
       streams.push_back(std::move(*reading));
@@ -2502,6 +2553,13 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   std::map<std::pair<int, uint32_t>, SourceEvidence> per_source;
   std::vector<uint32_t> counted_in(streams.size(), 0);  // per stream: tokens of spans that count
+  // What a reading's counted tokens are a share of: its tokens; for the words of a block's
+  // comments and strings read as prose (Stream::prose_of_code), those and the block's code tokens.
+  auto reading_size = [&](size_t si) -> size_t {
+    const Stream& st = streams[si];
+    const size_t own = st.tokens.size();
+    return std::max<size_t>(1, st.prose_of_code && st.shadow_of >= 0 ? own + streams[st.shadow_of].tokens.size() : own);
+  };
   std::vector<size_t> span_stream;  // per span of v.spans, in order: its stream
   bool any_counting = false, any_consistent = false;
   // A span of another source that pairs the same answer tokens as a kept one, as well (the same
@@ -2561,7 +2619,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::vector<size_t> best_reading(streams.size());
     std::vector<double> best_share(streams.size(), -1);
     auto share_of = [&](size_t si) {
-      return static_cast<double>(counted_in[si]) / std::max<size_t>(streams[si].tokens.size(), 1);
+      return static_cast<double>(counted_in[si]) / reading_size(si);
     };
     auto grammar = [&](size_t si) { return streams[si].kind == Kind::kCode && !streams[si].language.empty(); };
     for (size_t si = 0; si < streams.size(); ++si) {
@@ -2608,7 +2666,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   for (size_t si = 0; si < streams.size(); ++si) best[si] = counted_in[si];
   for (size_t si = 0; si < streams.size(); ++si) {
     if (const int main = streams[si].shadow_of; main >= 0) {
-      best[main] = std::max(best[main], static_cast<double>(counted_in[si]) / streams[si].tokens.size() *
+      best[main] = std::max(best[main], static_cast<double>(counted_in[si]) / reading_size(si) *
                                             streams[main].tokens.size());
     }
   }
@@ -2670,9 +2728,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                std::to_string(CountPassages(v.spans, replaced)) + " passage(s)";
   } else {
     v.action = Action::kAnnotate;
-    v.reason = any_counting    ? "short passages resemble protected content"
-               : any_consistent ? "code resembles protected code only in short passages or in shapes other protected files share"
-                               : "code resembles protected code in shape only (names not a consistent renaming)";
+    // (A mostly-code answer's prose passages, in its comments and strings, are short ones too.)
+    const bool code_spans =
+        std::any_of(v.spans.begin(), v.spans.end(), [](const Span& sp) { return sp.kind == Kind::kCode; });
+    v.reason = any_counting || !code_spans ? "short passages resemble protected content"
+               : any_consistent           ? "code resembles protected code only in short passages or in shapes other protected files share"
+                                          : "code resembles protected code in shape only (names not a consistent renaming)";
   }
   // The policy maps the severity to the action taken.
   v.severity = v.action;
