@@ -481,6 +481,11 @@ TEST_CASE("filter: protected prose put in code's strings and comments is found",
   const Verdict whole = CheckOk(*filter, c, Kind::kCode, "c");
   INFO(Describe(whole));
   CHECK(whole.action == Action::kRedact);
+  // A backslash before a character of several bytes (box drawing in a comment) separates words
+  // with the whole character: the check reads on.
+  const Verdict boxed = CheckOk(*filter, "// A \xe2\x94\x82\\\xe2\x94\x82_|\n" + c, Kind::kCode, "c");
+  INFO(Describe(boxed));
+  CHECK(boxed.action == Action::kRedact);
 
   // Off: only the code is compared, and it is new.
   FilterOptions off;

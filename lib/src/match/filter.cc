@@ -1288,8 +1288,8 @@ size_t NonBlank(std::string_view text) {
 // Protected prose put in code: the words of a code block's comments and docstrings (the text
 // between its tokens) and of its string literals, in order, as prose tokens at their places in
 // the answer. `tokens` are the block's code tokens (answer offsets), `body` the block's text at
-// answer offset `body_offset`, beginning on line `line`. A backslash and the byte after it (a
-// string's escape: `\n`, `\"`) separate words, so text printed line by line reads as it is.
+// answer offset `body_offset`, beginning on line `line`. A backslash and the character after it
+// (a string's escape: `\n`, `\"`) separate words, so text printed line by line reads as it is.
 Status ProseOfCode(const Tokenizer& prose, const Tokens& tokens, std::string_view body, uint32_t body_offset,
                    uint32_t line, Tokens* out) {
   out->clear();
@@ -1309,7 +1309,10 @@ Status ProseOfCode(const Tokenizer& prose, const Tokens& tokens, std::string_vie
         DOPPEL_RETURN_IF_ERROR(prose.Tokenize(body.substr(b - body_offset, stop - b), &part, b, line));
         out->insert(out->end(), part.begin(), part.end());
       }
-      b = stop + 2;
+      // Past the backslash and the character after it, whole (`\│` in a box drawing).
+      b = stop + 1;
+      if (b < e) ++b;
+      while (b < e && (static_cast<unsigned char>(body[b - body_offset]) & 0xC0) == 0x80) ++b;
     }
     return Status::OK();
   };
