@@ -487,9 +487,36 @@ TEST_CASE("filter: protected prose put in code's strings and comments is found",
   INFO(Describe(boxed));
   CHECK(boxed.action == Action::kRedact);
 
+  // A docstring: the whole docstring is replaced, so no `"""` is left to open a string.
+  std::string doc = "def report(values):\n    \"\"\"";
+  for (const std::string& l : lines) doc += l + "\n    ";
+  doc += "\"\"\"\n    total = 0\n    for v in values:\n        total += v * v\n    return total\n\n\n"
+         "def scale(values, factor):\n    result = []\n    for v in values:\n        result.append(v * factor + 1)\n"
+         "    return [r for r in result if r > 0]\n";
+  const Verdict dv = CheckOk(*filter, "```python\n" + doc + "```\n");
+  INFO(Describe(dv));
+  CHECK(dv.action == Action::kRedact);
+  CHECK_FALSE(Contains(dv.output, "deny users access"));
+  CHECK_FALSE(Contains(dv.output, "\"\"\""));
+  CHECK(Contains(dv.output, "def report(values):\n    # [redacted: similar to " + kLicenses + "/GPL-3]\n    total = 0\n"));
+  // A block of comments only, beside new prose: its lines are replaced by one marker, in the
+  // block, and the prose stays.
+  std::string comments = "A note on the device rules follows, kept with the build scripts of our team so that "
+                         "everyone who packages the firmware for the lab boards reads it before the next release "
+                         "goes out to the testers on Friday afternoon.\n\n```python\n";
+  for (const std::string& l : lines) comments += "# " + l + "\n";
+  comments += "```\n";
+  const Verdict only = CheckOk(*filter, comments);
+  INFO(Describe(only));
+  CHECK(only.action == Action::kRedact);
+  CHECK_FALSE(Contains(only.output, "deny users access"));
+  CHECK(Contains(only.output, "```python\n# [redacted: similar to " + kLicenses + "/GPL-3]\n```\n"));
+  CHECK(Contains(only.output, "A note on the device rules follows"));
+
   // Off: only the code is compared, and it is new.
   FilterOptions off;
   off.prose_in_code = false;
+  CHECK(VerdictKey(off) != VerdictKey(FilterOptions{}));  // a scan resumed with it off checks again
   auto without = OpenFilter(dir, off);
   CHECK(CheckOk(*without, answer).action == Action::kAllow);
   // One line of it (12 words) is a short passage, as in prose: annotated.
@@ -497,10 +524,6 @@ TEST_CASE("filter: protected prose put in code's strings and comments is found",
   INFO(Describe(line));
   CHECK(line.action == Action::kAnnotate);
   CHECK(line.reason == "short passages resemble protected content");
-  // Fewer words than the prose span minimum are not read as prose: allowed.
-  const Verdict few = CheckOk(*filter, "```python\nprint(\"" + lines[0].substr(0, 40) + "\")\nx = compute(1, 2)\n```\n");
-  INFO(Describe(few));
-  CHECK(few.action == Action::kAllow);
 }
 
 TEST_CASE("filter: redacted output replaces the quote with a marker", "[filter]") {

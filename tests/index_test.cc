@@ -1521,3 +1521,24 @@ TEST_CASE("index: a strict reader knows which kinds of fingerprints the index ho
   CHECK(reader->MayHoldGrams(Kind::kText));
   CHECK(reader->MayHoldGrams(Kind::kCode));
 }
+
+TEST_CASE("index: a follower looks for each kind of fingerprint again when it catches up", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  auto writer = OpenOk(dir, true);
+  WriteOk(writer.get(), SketchAll(SketchParams{}, ThreeDocs()));
+  REQUIRE(writer->Flush().ok());
+  IndexOptions follow = Options(false, true);
+  follow.follow_writer = true;
+  auto follower = OpenOk(dir, follow);
+  CHECK(follower->MayHoldGrams(Kind::kText));
+  CHECK_FALSE(follower->MayHoldGrams(Kind::kCode));
+  Document code = MakeDoc("src/sum.py", "def total(values):\n    result = 0\n    for v in values:\n"
+                                        "        result += v * v\n    return result\n");
+  code.kind = Kind::kCode;
+  code.language = "python";
+  WriteOk(writer.get(), SketchAll(SketchParams{}, {code}));
+  REQUIRE(writer->Flush().ok());
+  REQUIRE(follower->Refresh().ok());
+  CHECK(follower->MayHoldGrams(Kind::kCode));
+}

@@ -75,6 +75,7 @@ class WithCommonCode final : public Index {
   Status ReadTokenStream(uint32_t id, std::string* stream) const override { return base_->ReadTokenStream(id, stream); }
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override { return base_->FindName(name); }
   bool IsDeleted(uint32_t id) const override { return base_->IsDeleted(id); }
+  bool MayHoldGrams(Kind kind) const override { return base_->MayHoldGrams(kind); }
   Result<IndexStats> Stats() const override { return base_->Stats(); }
   Status Verify(const VerifyOptions& options, VerifyReport* report) const override {
     return base_->Verify(options, report);

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cerrno>
@@ -240,7 +241,7 @@ class RocksIndex final : public Index {
   Status ReadTokenStream(uint32_t id, std::string* stream) const override;
   Result<std::optional<uint32_t>> FindName(const std::string& name) const override;
   bool IsDeleted(uint32_t id) const override { return deleted_->Get()->contains(id); }
-  bool MayHoldGrams(Kind kind) const override { return may_hold_grams_[static_cast<size_t>(kind) & 1]; }
+  bool MayHoldGrams(Kind kind) const override { return may_hold_grams_[static_cast<size_t>(kind) & 1].load(); }
   Result<IndexStats> Stats() const override;
   Status Verify(const VerifyOptions& options, VerifyReport* report) const override;
 
@@ -296,8 +297,10 @@ class RocksIndex final : public Index {
   // Removes documents at or above the postings watermark: a bulk load stopped before their
   // posting lists were ingested.
   Status RecoverLocked();
-  // Per kind: whether the grams column family may hold its keys (MayHoldGrams).
-  std::array<bool, 2> may_hold_grams_{true, true};
+  // Per kind: whether the grams column family may hold its keys (MayHoldGrams): looked for when a
+  // reader opens the index and when a follower catches up (LookForGrams); a writer says true.
+  std::array<std::atomic<bool>, 2> may_hold_grams_{true, true};
+  Status LookForGrams();
   rocksdb::WriteOptions WriteOpts() const {
     rocksdb::WriteOptions w;
     w.disableWAL = options_.bulk_load;
@@ -671,17 +674,7 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   }
   idx->merge_op_->set_cap(idx->params_.posting_cap);
   DOPPEL_RETURN_IF_ERROR(idx->LoadState());
-  if (o.read_only && !o.follow_writer) {
-    for (const Kind kind : {Kind::kText, Kind::kCode}) {
-      const std::string prefix(1, static_cast<char>(kind));
-      rocksdb::ReadOptions look;
-      look.fill_cache = false;  // one block, read once: kept out of the cache
-      std::unique_ptr<rocksdb::Iterator> it(idx->db_->NewIterator(look, idx->cf_[kGrams]));
-      it->Seek(prefix);
-      if (!it->Valid()) DOPPEL_RETURN_IF_ERROR(FromRocks(it->status(), "reading the fingerprints of " + dir));
-      idx->may_hold_grams_[static_cast<size_t>(kind)] = it->Valid() && it->key().starts_with(prefix);
-    }
-  }
+  if (o.read_only) DOPPEL_RETURN_IF_ERROR(idx->LookForGrams());
   if (o.read_only && o.posting_cache_ids > 0) {
     idx->posting_cache_ = std::make_unique<PostingCache>(o.posting_cache_ids);
     idx->cached_version_ = idx->CurrentListsVersion();
@@ -1009,6 +1002,19 @@ Status RocksIndex::Flush() {
   return FromRocks(db_->Flush(rocksdb::FlushOptions(), cf_), "flushing " + dir_);
 }
 
+Status RocksIndex::LookForGrams() {
+  for (const Kind kind : {Kind::kText, Kind::kCode}) {
+    const std::string prefix(1, static_cast<char>(kind));
+    rocksdb::ReadOptions look;
+    look.fill_cache = false;  // one block, read once: kept out of the cache
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(look, cf_[kGrams]));
+    it->Seek(prefix);
+    if (!it->Valid()) DOPPEL_RETURN_IF_ERROR(FromRocks(it->status(), "reading the fingerprints of " + dir_));
+    may_hold_grams_[static_cast<size_t>(kind)] = it->Valid() && it->key().starts_with(prefix);
+  }
+  return Status::OK();
+}
+
 Status RocksIndex::Refresh() {
   if (!options_.read_only || !options_.follow_writer) return Status::OK();
   // A directory replaced by another index (removed and built again, or renamed over) holds
@@ -1032,7 +1038,11 @@ Status RocksIndex::Refresh() {
   // write-ahead log): the cache is judged either way, after the deleted set is loaded.
   const Status loaded = caught.ok() ? LoadState() : Status::OK();
   ClearPostingCacheIfChangedLocked();
-  return caught.ok() ? loaded : caught;
+  if (!caught.ok()) {
+    for (auto& holds : may_hold_grams_) holds = true;  // part of what it read may be applied
+    return caught;
+  }
+  return loaded.ok() ? LookForGrams() : loaded;
 }
 
 RocksIndex::ListsVersion RocksIndex::CurrentListsVersion() const {

@@ -1492,6 +1492,34 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   *e = le;
 }
 
+// A region of a code block that begins or ends inside a string literal, or in the text between
+// two tokens (comments, a docstring), as a passage of its comments and strings read as prose
+// does (Stream::prose_of_code): it takes in the whole literal, and that text from its first to
+// its last non-blank byte, so the whole lines replaced leave no string or block comment open
+// (`"""` or `*/` on a line of its own). A region of code tokens is left as it is. `code` are the
+// block's code tokens (answer offsets), [block_b, block_e) its bytes.
+void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32_t block_b, uint32_t block_e,
+                               uint32_t* b, uint32_t* e) {
+  if (*e <= *b) return;
+  auto blank = [&](uint32_t at) { return std::isspace(static_cast<unsigned char>(text[at])) != 0; };
+  // For byte `at`: the token holding it, else the gap holding it, as [from, to).
+  auto around = [&](uint32_t at) -> std::pair<uint32_t, uint32_t> {
+    const auto it = std::upper_bound(code.begin(), code.end(), at, [](uint32_t x, const Token& t) { return x < t.end; });
+    if (it != code.end() && it->begin <= at) return {it->begin, it->end};
+    uint32_t from = std::max(block_b, it == code.begin() ? block_b : std::prev(it)->end);
+    uint32_t to = std::min(block_e, it == code.end() ? block_e : it->begin);
+    while (from < to && blank(from)) ++from;
+    while (to > from && blank(to - 1)) --to;
+    return {from, to};
+  };
+  const uint32_t last = std::min<uint32_t>(*e, static_cast<uint32_t>(text.size())) - 1;
+  if (*b >= text.size() || last < *b) return;
+  const auto [first_from, first_to] = around(*b);
+  const auto [last_from, last_to] = around(last);
+  if (first_from < first_to) *b = std::min(*b, first_from);
+  if (last_from < last_to) *e = std::max(*e, last_to);
+}
+
 // Replaces whole lines [b, e) of a code block with one comment line carrying the marker, at the
 // indentation of the first line, so the code around it still reads as code. Lines taken above b
 // (decorators) stay at or after `floor`, the end of the passage redacted before this one.
@@ -1625,7 +1653,7 @@ std::string VerdictKey(const FilterOptions& f) {
                    double(f.code_whole_blocks), double(f.code_whole_blocks_min_tokens), double(f.code_whole_min_tokens),
                    double(f.code_whole_joint_df),
                    double(f.code_rare_items), double(f.code_name_df), double(f.code_literal_bytes),
-                   double(f.code_verbatim_names),
+                   double(f.code_verbatim_names), double(f.prose_in_code),
                    double(f.max_document_frequency), double(f.max_candidates), double(f.min_candidate_hits),
                    double(f.seed_size), double(f.code_seed_size), double(f.max_gap), double(f.max_diagonal_drift)}) {
     add(v);
@@ -1717,6 +1745,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           ProseOfCode(sketcher_.TokenizerFor(Kind::kText), st.tokens, body, body_offset, base_line, &in_code.tokens));
       if (in_code.tokens.size() < o.text.min_span_tokens) in_code.tokens.clear();
       in_code.prose_of_code = true;
+      // (For its block's markers and lines when it is the block's only reading: comments only.)
+      in_code.language = st.language;
+      in_code.tag = st.tag;
       in_code.text_begin = st.text_begin;
       in_code.text_end = st.text_end;
     }
@@ -2625,7 +2656,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       return static_cast<double>(counted_in[si]) / reading_size(si);
     };
     auto grammar = [&](size_t si) { return streams[si].kind == Kind::kCode && !streams[si].language.empty(); };
+    // (The words of a block's comments and strings, read as prose, are other words of the block
+    // than its code's: that reading is no rival of the code readings, and keeps its passages.)
+    auto words_of_code = [&](size_t si) { return streams[si].prose_of_code && streams[si].shadow_of >= 0; };
     for (size_t si = 0; si < streams.size(); ++si) {
+      if (words_of_code(si)) continue;
       const size_t main = streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of);
       const double share = share_of(si);
       const bool better = best_share[main] < 0 || share > best_share[main] + kSameShare ||
@@ -2645,10 +2680,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::vector<bool> drop(v.spans.size(), false);
     for (size_t a = 0; a < v.spans.size(); ++a) {
       const size_t g = group(span_stream[a]);
-      if (best_reading[g] == span_stream[a]) continue;
+      if (best_reading[g] == span_stream[a] || words_of_code(span_stream[a])) continue;
       // (A look-alike of the best reading takes no passage from another reading that counts.)
       for (size_t b = 0; b < v.spans.size() && !drop[a]; ++b) {
-        drop[a] = span_stream[b] == best_reading[g] && (v.spans[b].counts || !v.spans[a].counts) &&
+        drop[a] = span_stream[b] == best_reading[g] && !words_of_code(span_stream[b]) &&
+                  (v.spans[b].counts || !v.spans[a].counts) &&
                   v.spans[b].query.start < v.spans[a].query.end && v.spans[a].query.start < v.spans[b].query.end;
       }
     }
@@ -2668,9 +2704,16 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   std::vector<double> best(streams.size(), 0);
   for (size_t si = 0; si < streams.size(); ++si) best[si] = counted_in[si];
   for (size_t si = 0; si < streams.size(); ++si) {
-    if (const int main = streams[si].shadow_of; main >= 0) {
-      best[main] = std::max(best[main], static_cast<double>(counted_in[si]) / reading_size(si) *
+    if (const int main = streams[si].shadow_of; main >= 0 && !streams[si].prose_of_code) {
+      best[main] = std::max(best[main], static_cast<double>(counted_in[si]) / streams[si].tokens.size() *
                                             streams[main].tokens.size());
+    }
+  }
+  // The words of a block's comments and strings add their share of the block to its code's.
+  for (size_t si = 0; si < streams.size(); ++si) {
+    if (const int main = streams[si].shadow_of; main >= 0 && streams[si].prose_of_code) {
+      const double size = static_cast<double>(streams[main].tokens.size());
+      best[main] = std::min(size, best[main] + counted_in[si] / static_cast<double>(reading_size(si)) * size);
     }
   }
   double counted_tokens = 0;
@@ -2764,6 +2807,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     struct Region {
       uint32_t b, e;
       const Span* main;
+      bool prose = false;  // holds a passage of prose (in a block: of a reading of it as prose)
     };
     // The code stream whose block holds answer byte `at` (none: prose). A passage its prose
     // reading found (Stream::shadow_of) is code to redact as well.
@@ -2776,7 +2820,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       int found = -1;
       for (size_t si = 0; si < streams.size(); ++si) {
         const Stream& st = streams[si];
-        if (st.kind != Kind::kCode || at < st.text_begin || st.text_end <= at) continue;
+        const bool block = st.kind == Kind::kCode || (st.prose_of_code && st.shadow_of < 0);
+        if (!block || at < st.text_begin || st.text_end <= at) continue;
         if (st.reread_reading) return static_cast<int>(si);
         if (found < 0 || (grammar && streams[found].language.empty() && !st.language.empty())) {
           found = static_cast<int>(si);
@@ -2797,7 +2842,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     for (const Span& sp : v.spans) {
       if (!replaced(sp)) continue;  // the answer's own code shaped like protected code, a weak passage: kept
       if (sp.kind == Kind::kCode || code_block_at(sp.query.start) >= 0 || prose_parts.empty()) {
-        pieces.push_back({sp.query.start, sp.query.end, &sp});
+        pieces.push_back({sp.query.start, sp.query.end, &sp, sp.kind == Kind::kText});
         continue;
       }
       for (const auto& [pb, pe] : prose_parts) {
@@ -2837,6 +2882,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       for (const Region& r : in) {
         if (!out.empty() && (r.b < out.back().e || (touching && r.b == out.back().e))) {
           out.back().e = std::max(out.back().e, r.e);
+          out.back().prose |= r.prose;
           if (r.main->matched_tokens > out.back().main->matched_tokens) out.back().main = r.main;
         } else {
           out.push_back(r);
@@ -2851,9 +2897,23 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     for (Region& r : regions) {
       const int si = code_block_at(r.b);
       if (si < 0) continue;  // prose (a code span, or a prose reading of code, lies in its block)
-      auto it = partners.find(si);
-      if (it == partners.end()) it = partners.emplace(si, PairedTokens(text, streams[si])).first;
-      BalanceCodeRegion(text, streams[si].tokens, it->second, &r.b, &r.e);
+      // A passage of the block's comments and strings read as prose takes in the whole strings and
+      // comments it is in. (Not one of a block read wholly as prose, whose code reading's
+      // "strings" may run from an apostrophe in the prose.)
+      static const Tokens kNoCode;
+      const bool words_only = streams[si].prose_of_code;  // a block of comments only
+      const size_t g = streams[si].shadow_of < 0 ? static_cast<size_t>(si) : static_cast<size_t>(streams[si].shadow_of);
+      bool words_read = words_only;
+      for (const Stream& other : streams) words_read |= other.prose_of_code && other.shadow_of == static_cast<int>(g);
+      if (r.prose && words_read) {
+        WidenToStringsAndComments(text, words_only ? kNoCode : streams[si].tokens, streams[si].text_begin,
+                                  streams[si].text_end, &r.b, &r.e);
+      }
+      if (!words_only) {
+        auto it = partners.find(si);
+        if (it == partners.end()) it = partners.emplace(si, PairedTokens(text, streams[si])).first;
+        BalanceCodeRegion(text, streams[si].tokens, it->second, &r.b, &r.e);
+      }
       moved = true;
     }
     if (moved) regions = join(std::move(regions), true);
