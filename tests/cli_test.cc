@@ -205,7 +205,7 @@ TEST_CASE("cli: --jsonl prints one verdict line per answer in input order", "[cl
   INFO(Describe(r));
   CHECK(r.exit_code == 1);
   const auto out_lines = Lines(r.out);
-  REQUIRE(out_lines.size() == 7);
+  REQUIRE(out_lines.size() == 8);
   // The ids of the input, in order.
   const std::string input = doppel_test::ReadFile(kAnswersJsonl);
   std::vector<std::string> ids;
@@ -214,8 +214,8 @@ TEST_CASE("cli: --jsonl prints one verdict line per answer in input order", "[cl
     REQUIRE(found.size() == 1);
     ids.push_back(found[0]);
   }
-  REQUIRE(ids.size() == 7);
-  for (size_t i = 0; i < 7; ++i) {
+  REQUIRE(ids.size() == 8);
+  for (size_t i = 0; i < ids.size(); ++i) {
     INFO("line " << i + 1);
     CHECK(Contains(out_lines[i], "\"id\":\"" + ids[i] + "\""));
   }
@@ -224,6 +224,19 @@ TEST_CASE("cli: --jsonl prints one verdict line per answer in input order", "[cl
   CHECK(Contains(out_lines[3], "\"action\":\"allow\""));
   CHECK(Contains(out_lines[4], "\"action\":\"allow\""));
   CHECK(Contains(out_lines[6], "\"action\":\"allow\""));
+  // The program that prints a license passage: redacted, the passage its printing lines (9-13)
+  // read as prose.
+  CHECK(Contains(out_lines[7], "\"action\":\"redact\""));
+  CHECK(Contains(out_lines[7], "\"lines\":[9,13]},\"source\":{\"name\":\"/usr/share/common-licenses/GPL-3\""));
+  CHECK(Contains(out_lines[7], "\"kind\":\"text\""));
+  // With --output: the printing lines give way to one marker, and the program still parses.
+  const CommandResult program = Filter("check --index " + Quote(dir) + " --output " +
+                                       Quote(kAnswers + "/08-code-prints-gpl3.txt"));
+  INFO(Describe(program));
+  CHECK(program.exit_code == 1);
+  CHECK(Contains(program.out, "def print_notice():\\n    pass  # [redacted: similar to /usr/share/common-licenses/GPL-3]"));
+  CHECK(Contains(program.out, "total += os.path.getsize(path)"));
+  CHECK_FALSE(Contains(program.out, "freedom to share and change the works"));
 }
 
 TEST_CASE("cli: --jsonl lines are read as build and scan read them (lang and kind and the field flags)", "[cli]") {

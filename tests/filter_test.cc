@@ -194,6 +194,11 @@ Verdict CheckOk(const Filter& f, std::string_view text, Kind kind = Kind::kText,
   return std::move(v).value();
 }
 
+// GPL-3's paragraph on devices that deny users access (about 110 words, ten lines in the file).
+std::string GplDevicesParagraph() {
+  return Trim(Between(doppel_test::ReadFile(kLicenses + "/GPL-3"), "Some devices are designed", "\n\n"));
+}
+
 std::string Describe(const Verdict& v) {
   std::string s;
   AppendVerdictJson(v, false, &s);
@@ -436,12 +441,11 @@ TEST_CASE("filter: protected prose put in code's strings and comments is found",
   // A program that prints a protected paragraph line by line, or carries it as a comment, is
   // compared with protected prose by the words of its comments and strings (prose_in_code): the
   // lines that hold it are redacted as code, and the program around them stays.
+  const std::string para = GplDevicesParagraph();
   TempDir tmp;
   const std::string dir = tmp / "idx";
   BuildCorpus(dir);
   auto filter = OpenFilter(dir);
-  const std::string gpl = doppel_test::ReadFile(kLicenses + "/GPL-3");
-  const std::string para = Trim(Between(gpl, "Some devices are designed", "\n\n"));
   std::vector<std::string> lines;
   for (size_t at = 0; at < para.size();) {
     const size_t nl = std::min(para.find('\n', at), para.size());

@@ -137,8 +137,10 @@ struct FilterOptions {
   // Code: the words of a code block's comments, docstrings and string literals are also read as
   // prose (when they are at least text.min_span_tokens words), so protected prose put in code (a
   // passage in a string a program prints, a book's paragraph as a comment) is compared with
-  // protected prose. Such a passage counts for its share of the block (its words against the
-  // block's code tokens and words) and is redacted as code: whole lines, the marker a comment.
+  // protected prose. Such a passage adds its share of the block (its words against the block's
+  // code tokens and words) to the code's, and is redacted as code: whole lines, the marker a
+  // comment, taking in the whole docstring, string or comment it lies in. Skipped against an
+  // index holding no text fingerprints (Index::MayHoldGrams).
   bool prose_in_code = true;
   // Code: a span that keeps this source's own names and strings is this source's code, not a
   // shape many documents share, and weighs every matched token fully. Its rare items are the
