@@ -101,6 +101,15 @@ std::vector<Document> ThreeDocs(uint64_t seed = 42) {
   return docs;
 }
 
+// One small Python function as a code document.
+Document SmallPythonDoc() {
+  Document code = MakeDoc("src/sum.py", "def total(values):\n    result = 0\n    for v in values:\n"
+                                        "        result += v * v\n    return result\n");
+  code.kind = Kind::kCode;
+  code.language = "python";
+  return code;
+}
+
 }  // namespace
 
 TEST_CASE("index: opening a missing directory without create is NotFound", "[index]") {
@@ -1510,12 +1519,8 @@ TEST_CASE("index: a strict reader knows which kinds of fingerprints the index ho
     CHECK_FALSE(reader->MayHoldGrams(Kind::kCode));
   }
   {
-    Document code = MakeDoc("src/sum.py", "def total(values):\n    result = 0\n    for v in values:\n"
-                                          "        result += v * v\n    return result\n");
-    code.kind = Kind::kCode;
-    code.language = "python";
     auto index = OpenOk(dir, false);
-    WriteOk(index.get(), SketchAll(SketchParams{}, {code}));
+    WriteOk(index.get(), SketchAll(SketchParams{}, {SmallPythonDoc()}));
   }
   auto reader = OpenOk(dir, false, /*read_only=*/true);
   CHECK(reader->MayHoldGrams(Kind::kText));
@@ -1533,11 +1538,7 @@ TEST_CASE("index: a follower looks for each kind of fingerprint again when it ca
   auto follower = OpenOk(dir, follow);
   CHECK(follower->MayHoldGrams(Kind::kText));
   CHECK_FALSE(follower->MayHoldGrams(Kind::kCode));
-  Document code = MakeDoc("src/sum.py", "def total(values):\n    result = 0\n    for v in values:\n"
-                                        "        result += v * v\n    return result\n");
-  code.kind = Kind::kCode;
-  code.language = "python";
-  WriteOk(writer.get(), SketchAll(SketchParams{}, {code}));
+  WriteOk(writer.get(), SketchAll(SketchParams{}, {SmallPythonDoc()}));
   REQUIRE(writer->Flush().ok());
   REQUIRE(follower->Refresh().ok());
   CHECK(follower->MayHoldGrams(Kind::kCode));
