@@ -229,7 +229,8 @@ TEST_CASE("cli: --jsonl prints one verdict line per answer in input order", "[cl
   CHECK(Contains(out_lines[7], "\"action\":\"redact\""));
   CHECK(Contains(out_lines[7], "\"lines\":[9,13]},\"source\":{\"name\":\"/usr/share/common-licenses/GPL-3\""));
   CHECK(Contains(out_lines[7], "\"kind\":\"text\""));
-  // With --output: the printing lines give way to one marker, and the program still parses.
+  // With --output: the printing lines give way to one marker (`pass`, so the function keeps a
+  // body), and the rest of the program stays.
   const CommandResult program = Filter("check --index " + Quote(dir) + " --output " +
                                        Quote(kAnswers + "/08-code-prints-gpl3.txt"));
   INFO(Describe(program));

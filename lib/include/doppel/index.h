@@ -239,8 +239,8 @@ class Index {
   virtual Result<std::optional<uint32_t>> FindName(const std::string& name) const = 0;
   virtual bool IsDeleted(uint32_t id) const = 0;
   // False only when the index is known to hold no fingerprint of `kind`, so that lookups of that
-  // kind find nothing: a strict read-only open looks once, when opened (one seek); other opens,
-  // which may gain some, say true. A check skips a reading only such lookups could match
+  // kind find nothing: a read-only open looks when opened (one seek per kind), and a follower
+  // again each time it catches up (Refresh); a writable open, which may gain some, says true. A check skips a reading only such lookups could match
   // (FilterOptions::prose_in_code against an index of code only).
   virtual bool MayHoldGrams(Kind kind) const {
     (void)kind;

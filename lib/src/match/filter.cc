@@ -397,7 +397,8 @@ struct Stream {
   // redactions, its comments hold markers).
   bool reread_reading = false;
   // Prose: the words of a code block's comments, docstrings and string literals (ProseOfCode),
-  // a reading of the block that counts for its words' share of the block's code tokens and words.
+  // a reading of the block that adds its words' share of the block (its code tokens and words)
+  // to the code's share, and competes with no other reading.
   bool prose_of_code = false;
 };
 
@@ -1737,10 +1738,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       if (other != nullptr && !IsGenericCodeLanguage(st.tag)) st.tag = other->name;
     }
     to_answer(&st.tokens);
-    // The words of its comments, docstrings and strings, as prose (FilterOptions::prose_in_code),
-    // unless the whole block is read as prose (below).
+    // A block of no grammar's language, or one its grammar mostly cannot read, is read as prose
+    // whole (as_prose, below); any other, the words of its comments, docstrings and strings
+    // (FilterOptions::prose_in_code).
+    const bool whole_as_prose = tagged == nullptr || misread;
     Stream in_code;
-    if (o.prose_in_code && tagged != nullptr && !misread && index_->MayHoldGrams(Kind::kText)) {
+    if (o.prose_in_code && !whole_as_prose && index_->MayHoldGrams(Kind::kText)) {
       DOPPEL_RETURN_IF_ERROR(
           ProseOfCode(sketcher_.TokenizerFor(Kind::kText), st.tokens, body, body_offset, base_line, &in_code.tokens));
       if (in_code.tokens.size() < o.text.min_span_tokens) in_code.tokens.clear();
@@ -1762,7 +1765,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       to_answer(&again.tokens);
     }
     Stream as_prose;
-    if (tagged == nullptr || misread) {
+    if (whole_as_prose) {
       DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &as_prose.tokens, body_offset, base_line));
     }
     // A reading of a block that leaves no tokens (only comments) is none: the others stand alone.
@@ -2587,13 +2590,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   std::map<std::pair<int, uint32_t>, SourceEvidence> per_source;
   std::vector<uint32_t> counted_in(streams.size(), 0);  // per stream: tokens of spans that count
-  // What a reading's counted tokens are a share of: its tokens; for the words of a block's
-  // comments and strings read as prose (Stream::prose_of_code), those and the block's code tokens.
-  auto reading_size = [&](size_t si) -> size_t {
-    const Stream& st = streams[si];
-    const size_t own = st.tokens.size();
-    return std::max<size_t>(1, st.prose_of_code && st.shadow_of >= 0 ? own + streams[st.shadow_of].tokens.size() : own);
-  };
   std::vector<size_t> span_stream;  // per span of v.spans, in order: its stream
   bool any_counting = false, any_consistent = false;
   // A span of another source that pairs the same answer tokens as a kept one, as well (the same
@@ -2653,7 +2649,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     std::vector<size_t> best_reading(streams.size());
     std::vector<double> best_share(streams.size(), -1);
     auto share_of = [&](size_t si) {
-      return static_cast<double>(counted_in[si]) / reading_size(si);
+      return static_cast<double>(counted_in[si]) / std::max<size_t>(streams[si].tokens.size(), 1);
     };
     auto grammar = [&](size_t si) { return streams[si].kind == Kind::kCode && !streams[si].language.empty(); };
     // (The words of a block's comments and strings, read as prose, are other words of the block
@@ -2709,11 +2705,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
                                             streams[main].tokens.size());
     }
   }
-  // The words of a block's comments and strings add their share of the block to its code's.
+  // The words of a block's comments and strings add their share of the block (of its code
+  // tokens and those words) to its code's.
   for (size_t si = 0; si < streams.size(); ++si) {
     if (const int main = streams[si].shadow_of; main >= 0 && streams[si].prose_of_code) {
       const double size = static_cast<double>(streams[main].tokens.size());
-      best[main] = std::min(size, best[main] + counted_in[si] / static_cast<double>(reading_size(si)) * size);
+      best[main] = std::min(size, best[main] + counted_in[si] / (streams[si].tokens.size() + size) * size);
     }
   }
   double counted_tokens = 0;
@@ -2894,6 +2891,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // Code passages become whole lines with balanced brackets and blocks (which may join them).
     bool moved = false;
     std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
+    // Per block (its first reading): whether the words of its comments and strings were read as prose.
+    std::vector<bool> words_read(streams.size(), false);
+    for (size_t si = 0; si < streams.size(); ++si) {
+      if (streams[si].prose_of_code) words_read[streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of)] = true;
+    }
     for (Region& r : regions) {
       const int si = code_block_at(r.b);
       if (si < 0) continue;  // prose (a code span, or a prose reading of code, lies in its block)
@@ -2902,10 +2904,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       // "strings" may run from an apostrophe in the prose.)
       static const Tokens kNoCode;
       const bool words_only = streams[si].prose_of_code;  // a block of comments only
-      const size_t g = streams[si].shadow_of < 0 ? static_cast<size_t>(si) : static_cast<size_t>(streams[si].shadow_of);
-      bool words_read = words_only;
-      for (const Stream& other : streams) words_read |= other.prose_of_code && other.shadow_of == static_cast<int>(g);
-      if (r.prose && words_read) {
+      if (r.prose && words_read[streams[si].shadow_of < 0 ? static_cast<size_t>(si) : static_cast<size_t>(streams[si].shadow_of)]) {
         WidenToStringsAndComments(text, words_only ? kNoCode : streams[si].tokens, streams[si].text_begin,
                                   streams[si].text_end, &r.b, &r.e);
       }

@@ -142,6 +142,12 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
   bool in_indented = false, in_list = false, prev_blank = true;
   size_t indented_end = 0;
   uint32_t indented_end_line = 0;
+  auto end_indented = [&] {
+    push(Kind::kCode, "", seg_begin, indented_end, seg_line, kIndentedCodePrefix);
+    in_indented = false;
+    seg_begin = indented_end;
+    seg_line = indented_end_line + 1;
+  };
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     const size_t line_end = nl == std::string_view::npos ? text.size() : nl;
@@ -150,12 +156,7 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
     const size_t cols = IndentColumns(line);
-    if (in_indented && !blank && cols < 4) {
-      push(Kind::kCode, "", seg_begin, indented_end, seg_line, kIndentedCodePrefix);
-      in_indented = false;
-      seg_begin = indented_end;
-      seg_line = indented_end_line + 1;
-    }
+    if (in_indented && !blank && cols < 4) end_indented();
     if (in_indented) {
       if (!blank) {
         indented_end = next;
@@ -203,11 +204,7 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
     pos = next;
     ++line_no;
   }
-  if (in_indented) {
-    push(Kind::kCode, "", seg_begin, indented_end, seg_line, kIndentedCodePrefix);
-    seg_begin = indented_end;
-    seg_line = indented_end_line + 1;
-  }
+  if (in_indented) end_indented();
   push(in_code ? Kind::kCode : Kind::kText, in_code ? open.info : "", seg_begin, text.size(), seg_line,
        in_code ? std::string_view(open.prefix) : std::string_view());
   if (unclosed != nullptr) *unclosed = in_code ? open.prefix + std::string(open.len, open.ch) : std::string();
