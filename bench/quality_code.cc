@@ -4,7 +4,8 @@
 //   (QC_SET="key=value,...": other settings; QC_COMMON=DIR: a common-code index read beside;
 //   QC_LEXER_FIRST=1: each answer read by the lexer first, as the scan reads code;
 //   QC_UNTAGGED=1: every fence without its language tag, so the filter must tell the language;
-//   QC_WRONG_TAG=1: every fence tagged with a language of another family, WrongTagFor)
+//   QC_WRONG_TAG=1: every fence tagged with a language of another family, WrongTagFor;
+//   QC_UNFENCED=1: no fence at all, the code pasted between two sentences)
 //
 // Corpus: CORPUS/<language>/ (bench/code_corpus.sh): real code per language. Functions are
 // extracted with the same tree-sitter grammars doppel links. CORPUS/<language>/ holds the
@@ -359,6 +360,8 @@ bool ApplySettings(const std::string& settings, FilterOptions* fo) {
     else if (k == "code_name_df") fo->code_name_df = static_cast<uint32_t>(val);
     else if (k == "code_literal_bytes") fo->code_literal_bytes = static_cast<uint32_t>(val);
     else if (k == "code_verbatim_names") fo->code_verbatim_names = static_cast<uint32_t>(val);
+    else if (k == "bare_code") fo->bare_code = val != 0;
+    else if (k == "prose_in_code") fo->prose_in_code = val != 0;
     else {
       std::fprintf(stderr, "unknown setting %s\n", k.c_str());
       return false;
@@ -561,7 +564,15 @@ int main(int argc, char** argv) {
   for (auto& ld : data) {
     const Language& lang = *ld.lang;
     const std::string fence = FenceTag(lang);
-    auto answer = [&](const std::string& code) { return "Here is the code:\n\n```" + fence + "\n" + code + "```\n"; };
+    // QC_UNFENCED=1: the code between two sentences, with no fence (its first line is line 4
+    // either way).
+    const char* unfenced = std::getenv("QC_UNFENCED");
+    auto answer = [&](const std::string& code) {
+      if (unfenced != nullptr && std::string_view(unfenced) == "1") {
+        return "Here is the code you asked for,\nwritten out in full:\n\n" + code + "\nIt should work as written.\n";
+      }
+      return "Here is the code:\n\n```" + fence + "\n" + code + "```\n";
+    };
     auto tokenizer = NewCodeTokenizer(&lang);
     ld.fmt = FormatterFor(lang.name, tmpdir);
 

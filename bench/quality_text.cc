@@ -1,5 +1,6 @@
 // The text quality suite: recall of edited copies and false flags on new text, at the defaults.
 //   quality_text [WORK_DIR=/tmp/doppel-quality] [PER_CLASS=300]
+//   (QT_POLICY='{"key": value, ...}': a policy object of other settings; the defaults when unset)
 //
 // Corpus: real prose on this machine (bench/corpus.h: Perl POD and /usr/share/doc READMEs).
 // Files are split by a hash of their path: 85% are protected (indexed, one document per file),
@@ -16,6 +17,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -25,6 +27,7 @@
 #include "corpus.h"
 #include "doppel/filter.h"
 #include "doppel/index.h"
+#include "doppel/policy.h"
 
 using namespace doppel;
 namespace fs = std::filesystem;
@@ -147,7 +150,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::shared_ptr<Index> shared = *built;
-  auto filter = Filter::FromIndex(shared, FilterOptions{});
+  FilterOptions options;
+  if (const char* policy = std::getenv("QT_POLICY"); policy != nullptr) {
+    if (const Status st = ApplyPolicyJson(policy, "QT_POLICY", &options); !st.ok()) {
+      std::fprintf(stderr, "%s\n", st.ToString().c_str());
+      return 2;
+    }
+  }
+  auto filter = Filter::FromIndex(shared, options);
 
   std::vector<std::string> vocab;
   for (size_t i = 0; i < protected_docs.size(); i += 7) {

@@ -555,6 +555,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "Also read the words of code's comments, docstrings and string literals as prose, to find "
                   "protected prose put in code")
       ->capture_default_str();
+  cmd->add_option("--bare-code", f.options.bare_code,
+                  "Read runs of lines that look like code outside fences (pasted between sentences, indented in a "
+                  "list item) as code in an untagged fence")
+      ->capture_default_str();
   cmd->add_option("--code-whole-blocks-min-tokens", f.options.code_whole_blocks_min_tokens,
                   "With --code-whole-blocks, a span that is whole blocks needs this many matched tokens to weigh "
                   "as a whole block")

@@ -41,6 +41,12 @@ cat "$answer"
 build/bin/doppel-filter check --index "$index/code" --format text --id renamed-copy "$answer" || rc=$?
 [ "$rc" -le 1 ] || exit "$rc"
 { build/bin/doppel-filter check --index "$index/code" --output "$answer" || [ $? -le 1 ]; }
+echo
+echo "== code: the same copy pasted between two sentences without a fence (read as code by its lines)"
+bare="$index/code-answer-bare.md"
+printf 'You can scan it like this:\n\n%s\n\nThis keeps the lexer state small.\n' "$renamed" > "$bare"
+build/bin/doppel-filter check --index "$index/code" --format text --id pasted-copy "$bare" || rc=$?
+[ "$rc" -le 1 ] || exit "$rc"
 
 echo
 echo "== scan: the sample answers as a corpus, with a report people can read"

@@ -265,12 +265,17 @@ TEST_CASE("cli: --jsonl lines are read as build and scan read them (lang and kin
   auto out = Lines(r.out);
   REQUIRE(out.size() == 4);
   CHECK(Contains(out[0], "\"id\":\"with-lang\",\"action\":\"block\""));
-  // Markdown: read as code only in its indented code blocks (the function bodies after a blank
-  // line), not as a whole.
-  CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"redact\""));
+  // Markdown: its lines read as code (bare code), so the whole file is found; without that
+  // reading, only its indented code blocks (the function bodies after a blank line) are code.
+  CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"block\""));
   CHECK(Contains(out[2], "\"id\":\"kind\",\"action\":\"block\""));
-  // --lang: the language of lines that name none ("lang": "en" is prose).
-  r = Filter("check --index " + Quote(tmp / "idx") + " --jsonl --lang c " + Quote(tmp / "a.jsonl"));
+  r = Filter("check --index " + Quote(tmp / "idx") + " --bare-code false --jsonl " + Quote(tmp / "a.jsonl"));
+  out = Lines(r.out);
+  REQUIRE(out.size() == 4);
+  CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"redact\""));
+  // --lang: the language of lines that name none ("lang": "en" is prose; read here without bare
+  // code, so that only its indented blocks are code).
+  r = Filter("check --index " + Quote(tmp / "idx") + " --bare-code false --jsonl --lang c " + Quote(tmp / "a.jsonl"));
   out = Lines(r.out);
   REQUIRE(out.size() == 4);
   CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"block\""));

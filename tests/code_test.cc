@@ -752,6 +752,114 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   CHECK(StripContainer(after_list, al[1]).code == "run()\n");
 }
 
+TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
+  auto split = [](const std::string& text) { return SplitBareCode(text, SplitMarkdown(text)); };
+  auto body = [](const std::string& text, const Segment& s) { return text.substr(s.begin, s.end - s.begin); };
+  // A C function pasted between two sentences.
+  const std::string c =
+      "Here is a helper that sums the values.\n\n"
+      "int sum(const int *v, int n) {\n"
+      "  int total = 0;\n"
+      "  for (int i = 0; i < n; i++) total += v[i];\n"
+      "  return total;\n"
+      "}\n"
+      "\n"
+      "It runs in linear time (one pass).\n";
+  auto segs = split(c);
+  REQUIRE(segs.size() == 3);
+  CHECK(segs[0].kind == Kind::kText);
+  CHECK(segs[1].kind == Kind::kCode);
+  CHECK(segs[1].bare);
+  CHECK(segs[1].language.empty());
+  CHECK(segs[1].line == 3);
+  CHECK(body(c, segs[1]) == "int sum(const int *v, int n) {\n  int total = 0;\n  for (int i = 0; i < n; i++) total += v[i];\n  return total;\n}\n");
+  CHECK(segs[2].kind == Kind::kText);
+  CHECK(body(c, segs[2]) == "\nIt runs in linear time (one pass).\n");
+  CHECK(segs[2].line == 8);
+
+  // Python with a blank line in its body (the lines after it are an indented code block) and a
+  // docstring sentence indented deeper than the def: one run.
+  const std::string py =
+      "Try this:\n\n"
+      "def area(w, h):\n"
+      "    \"\"\"Return the area of the rectangle.\"\"\"\n"
+      "    total = w * h\n"
+      "\n"
+      "    return total\n";
+  segs = split(py);
+  REQUIRE(segs.size() == 2);
+  CHECK(segs[1].bare);
+  CHECK(segs[1].indented);
+  CHECK(body(py, segs[1]) == py.substr(py.find("def")));
+  CHECK(SplitMarkdown(py).size() == 2);  // Markdown alone: the "return" line only is code
+  CHECK(body(py, SplitMarkdown(py)[1]) == "    return total\n");
+  // A docstring of paragraphs: its blank line makes the rest of the function an indented block,
+  // which the def line before it joins.
+  const std::string doc =
+      "Like so:\n\n"
+      "def lookup(self, fd):\n"
+      "    \"\"\"Return the key of a file descriptor.\n"
+      "\n"
+      "    Returns None when there is none.\n"
+      "    \"\"\"\n"
+      "    try:\n"
+      "        return self._keys[fd]\n"
+      "    except KeyError:\n"
+      "        return None\n"
+      "\nDone.\n";
+  segs = split(doc);
+  REQUIRE(segs.size() == 3);
+  CHECK(segs[1].bare);
+  CHECK(body(doc, segs[1]) == doc.substr(doc.find("def"), doc.find("\nDone.") - doc.find("def")));
+
+  // Indented in a list item (Markdown reads that as the item's text): its indentation is the prefix.
+  const std::string item = "1. Write the entry point:\n\n        int main(void) {\n          return run();\n        }\n2. Build it.\n";
+  segs = split(item);
+  REQUIRE(segs.size() == 3);
+  CHECK(segs[1].bare);
+  CHECK(segs[1].prefix == "        ");
+  CHECK(StripContainer(item, segs[1]).code == "int main(void) {\n  return run();\n}\n");
+  CHECK(body(item, segs[2]) == "2. Build it.\n");
+  REQUIRE(SplitMarkdown(item).size() == 1);
+
+  // Prose stays prose: sentences with parentheses, semicolons and numbers, a line or two of code
+  // (fewer than kBareCodeMinLines), rules, HTML and lists.
+  for (const std::string& prose : {
+           std::string("The options are few (two, in fact); each is a flag.\nSet x = 5 and y = 6 before you start;\n"
+                       "then run it again, and compare the output with the first run.\n"),
+           std::string("Call it like this:\n\nresult = merge(a, b)\nprint(result)\n\nThat is all there is to it.\n"),
+           std::string("Results\n=======\n\n<details>\n<summary>Output</summary>\n</details>\n\n- one (1)\n- two (2)\n"),
+           std::string("It reads: x[i] = y[i] + z[i];\nwhere i runs over the indices; then it stops.\n")}) {
+    INFO(prose);
+    segs = split(prose);
+    REQUIRE(segs.size() == SplitMarkdown(prose).size());
+    for (const Segment& s : segs) CHECK_FALSE(s.bare);
+  }
+
+  // Indented blocks between lines that are not code stay as Markdown has them.
+  const std::string terms = "Terms:\n\n    (a) the first term\n\n1.5. \"Next\"\n    means\n\n    (b) another term\n";
+  const auto md = SplitMarkdown(terms);
+  segs = split(terms);
+  REQUIRE(segs.size() == md.size());
+  for (size_t i = 0; i < md.size(); ++i) {
+    CHECK(segs[i].kind == md[i].kind);
+    CHECK(segs[i].begin == md[i].begin);
+    CHECK(segs[i].end == md[i].end);
+    CHECK(segs[i].line == md[i].line);
+    CHECK(segs[i].prefix == md[i].prefix);
+    CHECK_FALSE(segs[i].bare);
+  }
+
+  // Fenced blocks are kept as they are, and a run does not cross one.
+  const std::string fenced = "x = 1\ny = 2\n```py\nz = 3\n```\nw = 4\n";
+  segs = split(fenced);
+  REQUIRE(segs.size() == 3);
+  CHECK(segs[0].kind == Kind::kText);
+  CHECK(segs[1].language == "py");
+  CHECK(segs[2].kind == Kind::kText);
+  CHECK(split("").empty());
+}
+
 namespace {
 
 const char* kProtected = R"(import os
@@ -1190,6 +1298,44 @@ TEST_CASE("code: a fence without a grammar's language is read in the language wh
   CHECK(v->score >= 0.9);  // the prose after it is new
   CheckRedactedAsMergePy(*v, 3);
   CHECK_THAT(v->output, Catch::Contains("That is all."));
+}
+
+TEST_CASE("code: code outside fences is read as code by its lines") {
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
+  FilterOptions redacting;  // a block is redacted instead, so the marker is seen
+  redacting.actions[static_cast<size_t>(Action::kBlock)] = Action::kRedact;
+  auto filter = Filter::Open(dir / "idx", redacting);
+  REQUIRE(filter.ok());
+  // Pasted between two sentences, with no fence.
+  const std::string pasted = "Here is one way to do it.\n\n" + std::string(kRenamed) + "\nIt walks both lists once.\n";
+  auto v = (*filter)->Check(pasted);
+  REQUIRE(v.ok());
+  CHECK(v->action == Action::kRedact);
+  CheckRedactedAsMergePy(*v, 3);
+  CHECK_THAT(v->output, Catch::StartsWith("Here is one way to do it.\n"));
+  CHECK_THAT(v->output, Catch::EndsWith("\nIt walks both lists once.\n"));
+  // Indented in a list item: read without its indentation, the marker indented as the code was.
+  std::string item = "1. Merge the runs:\n\n";
+  for (const auto& line : doppel_test::Lines(kRenamed)) item += (line.empty() ? "" : "        ") + line + "\n";
+  item += "2. Done.\n";
+  v = (*filter)->Check(item);
+  REQUIRE(v.ok());
+  CHECK(v->action == Action::kRedact);
+  CheckRedactedAsMergePy(*v, 3);
+  CHECK_THAT(v->output, Catch::EndsWith("\n        pass  # [redacted: similar to lib/merge.py]\n2. Done.\n"));
+  // Without that reading those lines are prose, which never matches code.
+  FilterOptions off = redacting;
+  off.bare_code = false;
+  auto plain = Filter::Open(dir / "idx", off);
+  REQUIRE(plain.ok());
+  for (const std::string& answer : {pasted, item}) {
+    auto p = (*plain)->Check(answer);
+    REQUIRE(p.ok());
+    CHECK(p->action == Action::kAllow);
+    CHECK(p->spans.empty());
+  }
+  CHECK(VerdictKey(off) != VerdictKey(redacting));
 }
 
 TEST_CASE("code: a fence whose tag names another family's language is read in the language its code is in") {
@@ -2615,11 +2761,12 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
                               "short_span_tokens": 50, "code_whole_min_tokens": 14, "code_rare_items": 3,
                               "code_name_df": 4, "code_literal_bytes": 20, "code_verbatim_names": 5,
                               "code_whole_blocks": false, "code_whole_blocks_min_tokens": 28,
-                              "prose_in_code": false})",
+                              "prose_in_code": false, "bare_code": false})",
                           "policy.json", &o)
               .ok());
   CHECK_FALSE(o.code_whole_blocks);
   CHECK_FALSE(o.prose_in_code);
+  CHECK_FALSE(o.bare_code);
   CHECK(o.code_whole_share == Approx(0.9));
   CHECK(o.code_whole_df == 64);
   CHECK(o.min_renaming_short == Approx(1.0));

@@ -1,18 +1,25 @@
-// libFuzzer target: the Markdown splitter. Invariants: segments are inside the answer, in
-// order, do not overlap, and their lines do not decrease; a block's code stripped of its
-// container maps back to the same bytes of the answer.
+// libFuzzer target: the Markdown splitter, and the bare-code split after it. Invariants:
+// segments are inside the answer, in order, do not overlap, and their lines do not decrease; a
+// block's code stripped of its container maps back to the same bytes of the answer. The
+// bare-code split covers exactly the bytes the Markdown split does, and each of its segments
+// starts on the line it names.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+#include <vector>
 
 #include "doppel/markdown.h"
 
 using namespace doppel;
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
+namespace {
+
+// The bytes the segments cover, after checking the invariants every split keeps.
+size_t CheckSplit(std::string_view text, const std::vector<Segment>& segments) {
   uint32_t end = 0, line = 1;
-  for (const Segment& s : SplitMarkdown(text)) {
+  size_t covered = 0;
+  for (const Segment& s : segments) {
     if (s.begin > s.end || s.end > text.size() || s.begin < end || s.line < line) std::abort();
     // A contained block's code maps back into the block, byte for byte.
     const StrippedCode c = StripContainer(text, s);
@@ -21,8 +28,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const uint32_t at = c.ToAnswer(x, false);
       if (at < s.begin || at >= s.end || text[at] != c.code[x] || c.ToAnswer(x + 1, true) != at + 1) std::abort();
     }
+    covered += s.end - s.begin;
     end = s.end;
     line = s.line;
+  }
+  return covered;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const std::vector<Segment> markdown = SplitMarkdown(text);
+  const size_t covered = CheckSplit(text, markdown);
+  const std::vector<Segment> bare = SplitBareCode(text, markdown);
+  if (CheckSplit(text, bare) != covered) std::abort();
+  for (const Segment& s : bare) {
+    if (!s.bare) continue;
+    const auto before = text.substr(0, s.begin);
+    if (s.line != 1 + std::count(before.begin(), before.end(), '\n')) std::abort();
+    if (s.begin > 0 && text[s.begin - 1] != '\n') std::abort();  // a run starts a line
   }
   return 0;
 }

@@ -32,7 +32,7 @@ class TokenCache;
 // v5: a fenced block its tag's grammar does not read cleanly is read again in the language its
 // candidates lead to, and as prose when mostly unread; v6: the words of code's comments,
 // docstrings and strings are read as prose (FilterOptions::prose_in_code).
-inline constexpr std::string_view kMatcherVersion = "match-v6";
+inline constexpr std::string_view kMatcherVersion = "match-v7";
 
 // What a verdict depends on besides the index and the answer, as text, for keying results a
 // later run may reuse: kMatcherVersion, this build's tokenizer and grammar versions, and the

@@ -30,8 +30,12 @@ struct Segment {
   uint32_t end = 0;
   uint32_t line = 1;     // 1-based line of `begin`
   // Code in a container: what precedes its opening fence on the fence's line (spaces, tabs and
-  // '>' only; "" at the top level).
+  // '>' only; "" at the top level). Bare code: the indentation all its lines share.
   std::string prefix;
+  // An indented code block (no fence).
+  bool indented = false;
+  // Code outside any fence found by its lines (SplitBareCode), beyond an indented block's.
+  bool bare = false;
 };
 
 // A code segment's text with its container prefix stripped from each line (at most the prefix's
@@ -49,5 +53,26 @@ StrippedCode StripContainer(std::string_view text, const Segment& segment);
 // are omitted. `unclosed`, when given, is set to the line that would close the fenced block the
 // text ends in (its container prefix and fence, "```"), or "" when it ends outside one.
 std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed = nullptr);
+
+// Code a writer left outside fences: pasted as is between sentences, or indented in a list
+// item. Each prose segment of `segments` is split at its runs of lines that read as code, which
+// become code segments without a language (`bare` set; `prefix` the indentation all their lines
+// share). A line reads as code by its shape, not by any one language:
+// - it ends with `{`, `(` or `[` (a block, a call or a list going on), or with `;` after code;
+// - it starts with a closing bracket or a preprocessor directive;
+// - it is an assignment, a call statement, or a command of a language that calls without
+//   parentheses (`add_option "x"`, `@parser.separator nil`);
+// - it starts with a statement word of many languages (def, return, if, for, import, let, fn,
+//   func ...) followed by code;
+// - or it is dense in brackets and operators.
+// A sentence (three words or more ending in `.`, `?` or `!`) or a line of words is prose;
+// comments, Markdown's lists, tables, rules, headings and HTML lines are neither. A run holds at
+// least kBareCodeMinLines code lines, one of them outside indented blocks, and at least a third
+// of its non-blank lines; no prose line but one indented deeper than its first (a docstring); it
+// starts and ends with a code line. An indented code block is code whatever its lines look like,
+// and joins the runs next to it: code with blank lines in it is indented blocks between prose,
+// as Markdown reads it. Prose without such a run is kept whole. Thread-safety: pure function.
+inline constexpr size_t kBareCodeMinLines = 3;
+std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> segments);
 
 }  // namespace doppel

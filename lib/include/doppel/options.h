@@ -142,6 +142,11 @@ struct FilterOptions {
   // comment, taking in the whole docstring, string or comment it lies in. Skipped against an
   // index holding no text fingerprints (Index::MayHoldGrams).
   bool prose_in_code = true;
+  // Code outside fences in a Markdown answer: runs of lines that read as code (pasted between
+  // sentences without a fence, or indented in a list item; SplitBareCode) are read as a fenced
+  // block without a tag is: by the generic lexer, in the language whose grammar reads them, and
+  // as prose. Off, such lines are prose only, which never matches code documents.
+  bool bare_code = true;
   // Code: a span that keeps this source's own names and strings is this source's code, not a
   // shape many documents share, and weighs every matched token fully. Its rare items are the
   // distinct identifiers, and string literals of at least code_literal_bytes bytes (quotes

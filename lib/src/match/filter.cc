@@ -1654,7 +1654,7 @@ std::string VerdictKey(const FilterOptions& f) {
                    double(f.code_whole_blocks), double(f.code_whole_blocks_min_tokens), double(f.code_whole_min_tokens),
                    double(f.code_whole_joint_df),
                    double(f.code_rare_items), double(f.code_name_df), double(f.code_literal_bytes),
-                   double(f.code_verbatim_names), double(f.prose_in_code),
+                   double(f.code_verbatim_names), double(f.prose_in_code), double(f.bare_code),
                    double(f.max_document_frequency), double(f.max_candidates), double(f.min_candidate_hits),
                    double(f.seed_size), double(f.code_seed_size), double(f.max_gap), double(f.max_diagonal_drift)}) {
     add(v);
@@ -1790,7 +1790,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   } else {
     Stream prose;
     Tokens part;
-    for (const Segment& seg : SplitMarkdown(text, &unclosed_fence)) {
+    std::vector<Segment> segments = SplitMarkdown(text, &unclosed_fence);
+    if (o.bare_code) segments = SplitBareCode(text, std::move(segments));
+    for (const Segment& seg : segments) {
       const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
       if (seg.kind == Kind::kText) {
         DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &part, seg.begin, seg.line));
@@ -2831,7 +2833,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // with a word in it gets a marker.
     std::vector<std::pair<uint32_t, uint32_t>> prose_parts;
     if (kind == Kind::kText) {
-      for (const Segment& seg : SplitMarkdown(text)) {
+      std::vector<Segment> segments = SplitMarkdown(text);
+      if (o.bare_code) segments = SplitBareCode(text, std::move(segments));
+      for (const Segment& seg : segments) {
         if (seg.kind == Kind::kText) prose_parts.emplace_back(seg.begin, seg.end);
       }
     }

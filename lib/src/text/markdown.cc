@@ -122,6 +122,157 @@ bool IsListItem(std::string_view line) {
 // An indented code block's container: four columns of indentation (StripContainer takes them).
 constexpr std::string_view kIndentedCodePrefix = "    ";
 
+// How a line outside fences reads (SplitBareCode).
+enum class LineShape { kBlank, kProse, kOther, kCode };
+
+// Brackets and operators: code's marks. ('*', '_' and '/' are left out: Markdown's emphasis and
+// paths are made of them.)
+bool IsCodeMark(char c) { return std::string_view("{}()[];=<>|&+$@^~%\\").find(c) != std::string_view::npos; }
+
+bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// Words that begin a statement or a declaration in many languages (lower case: a sentence's
+// first word is capitalized).
+bool IsStatementWord(std::string_view w) {
+  static constexpr std::string_view kWords[] = {
+      "abstract", "async",  "auto",   "await",     "begin",   "bool",      "break",   "case",    "catch",
+      "char",     "class",  "const",  "continue",  "def",     "default",   "defer",   "del",     "do",
+      "double",   "elif",   "else",   "end",       "enum",    "except",    "export",  "extern",  "final",
+      "finally",  "fn",     "for",    "foreach",   "from",    "func",      "function", "go",     "if",
+      "impl",     "import", "int",    "interface", "let",     "long",      "loop",    "match",   "module",
+      "mut",      "namespace", "new", "package",   "pass",    "private",   "protected", "pub",   "public",
+      "raise",    "require", "rescue", "return",   "select",  "static",    "struct",  "switch",  "template",
+      "throw",    "trait",  "try",    "type",      "typedef", "unless",    "unsafe",  "use",     "using",
+      "val",      "var",    "void",   "while",     "with",    "yield"};
+  for (const std::string_view k : kWords) {
+    if (k == w) return true;
+  }
+  return false;
+}
+
+// Statement words that open a block with `:` (Python): `else:`, `for x in xs:`.
+bool OpensBlock(std::string_view w) {
+  for (const std::string_view k : {"if", "elif", "else", "for", "while", "try", "except", "finally", "with", "def", "class",
+                                   "async", "match", "case"}) {
+    if (k == w) return true;
+  }
+  return false;
+}
+
+LineShape ShapeOfLine(std::string_view line) {
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!line.empty() && ws(line.front())) line.remove_prefix(1);
+  while (!line.empty() && ws(line.back())) line.remove_suffix(1);
+  if (line.empty()) return LineShape::kBlank;
+  auto starts = [&](std::string_view p) { return line.substr(0, p.size()) == p; };
+  // Comments, and Markdown's tables, links, quotes, list marks, HTML and headings (`== Notes ==`):
+  // neither prose nor code.
+  if (starts("//") || starts("/*") || starts("*/") || starts("--") || starts("|") || starts("[") ||
+      starts("![") || starts(">") || starts("<") || starts("* ") || starts("- ") || starts("+ ") || starts("**") ||
+      starts("__") || starts("=")) {
+    return LineShape::kOther;
+  }
+  if (line[0] == '#') {
+    for (const std::string_view d : {"#include", "#define", "#if", "#endif", "#else", "#pragma", "#undef", "#import"}) {
+      if (starts(d)) return LineShape::kCode;
+    }
+    return LineShape::kOther;
+  }
+  size_t words = 0, alpha_words = 0, marks = 0;
+  for (size_t i = 0; i < line.size();) {
+    while (i < line.size() && ws(line[i])) ++i;
+    if (i >= line.size()) break;
+    size_t j = i;
+    while (j < line.size() && !ws(line[j])) ++j;
+    std::string_view w = line.substr(i, j - i);
+    ++words;
+    for (const char c : w) marks += IsCodeMark(c);
+    // A word of letters, with quotes, brackets or emphasis before it and punctuation after it.
+    while (!w.empty() && std::string_view("\"'(`*_").find(w.front()) != std::string_view::npos) w.remove_prefix(1);
+    while (!w.empty() && std::string_view(".,;:!?\"')`*_").find(w.back()) != std::string_view::npos) w.remove_suffix(1);
+    bool letters = !w.empty() && IsAsciiAlpha(w.front()) && IsAsciiAlpha(w.back());
+    for (size_t k = 0; letters && k < w.size(); ++k) {
+      letters = IsAsciiAlpha(w[k]) || w[k] == '-' || w[k] == '\'' || static_cast<unsigned char>(w[k]) >= 0x80;
+    }
+    alpha_words += letters;
+    i = j;
+  }
+  std::string_view sentence = line;
+  while (!sentence.empty() && std::string_view("\"')`*_").find(sentence.back()) != std::string_view::npos) {
+    sentence.remove_suffix(1);
+  }
+  const char end = sentence.empty() ? 0 : sentence.back();
+  // A sentence's end, after words.
+  if (alpha_words >= 3 && (marks <= 2 || alpha_words * 2 >= words) && (end == '.' || end == '?' || end == '!')) {
+    return LineShape::kProse;
+  }
+  // A line of marks only: closing brackets are code; a rule (`===`, `---`) is not.
+  if (std::none_of(line.begin(), line.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; })) {
+    return line.find_first_not_of("{}()[];,") == std::string_view::npos ? LineShape::kCode : LineShape::kOther;
+  }
+  if (line.back() == '{' || line.back() == '(' || line.back() == '[') return LineShape::kCode;  // a block, a call or a list goes on
+  // Mostly words (a sentence going on to the next line, an option's description).
+  if (alpha_words >= 5 && alpha_words * 3 >= words * 2 && marks <= 2) return LineShape::kProse;
+  if (line.back() == ';' && marks >= 2) return LineShape::kCode;
+  if (line[0] == '}' || line[0] == ')' || line[0] == ']') return LineShape::kCode;
+  size_t k = 0;
+  while (k < line.size() && IsAsciiAlpha(line[k])) ++k;
+  if (k > 0 && (k == line.size() || !(std::isalnum(static_cast<unsigned char>(line[k])) || line[k] == '_')) &&
+      IsStatementWord(line.substr(0, k)) && (marks >= 1 || (line.back() == ':' && OpensBlock(line.substr(0, k))) || words <= 4)) {
+    return LineShape::kCode;
+  }
+  // The first word: an assignment's target, a call's callee, a command's name.
+  const size_t sp = std::min(line.find_first_of(" \t"), line.size());
+  const std::string_view first = line.substr(0, sp);
+  auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+  // A call: a name or a chain of them, its arguments, and nothing after the call but `;`.
+  const size_t paren = first.find('(');
+  if (paren != std::string_view::npos && paren > 0 && name_char(first[paren - 1]) &&
+      std::all_of(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(paren),
+                  [&](char c) { return name_char(c) || c == '.' || c == '$' || c == '@' || c == ':' || c == '>' || c == '-'; }) &&
+      (line.back() == ')' || line.ends_with(");"))) {
+    return LineShape::kCode;
+  }
+  // A command in a language whose calls need no parentheses (Ruby, Perl): a snake_case name or
+  // a chain of names (`@parser.separator nil`).
+  {
+    std::string_view w = first;
+    if (!w.empty() && (w[0] == '@' || w[0] == '$')) w.remove_prefix(1);
+    const bool names = !w.empty() && std::all_of(w.begin(), w.end(), [&](char c) { return name_char(c) || c == '.'; });
+    const bool snake = w.find('_') != std::string_view::npos && std::none_of(w.begin(), w.end(), [](char c) {
+      return std::isupper(static_cast<unsigned char>(c)) != 0;
+    });
+    // (Each name of a chain starts with a letter: `SVR3.2` and `v1.5` are not chains.)
+    bool chain = w.find('.') != std::string_view::npos;
+    for (size_t at = 0; chain;) {
+      chain = at < w.size() && (std::isalpha(static_cast<unsigned char>(w[at])) != 0 || w[at] == '_');
+      const size_t dot = w.find('.', at);
+      if (dot == std::string_view::npos) break;
+      at = dot + 1;
+    }
+    if (names && (snake || chain) && std::isalpha(static_cast<unsigned char>(w[0])) != 0) return LineShape::kCode;
+  }
+  // An assignment: a name (a field, an element), an assignment operator, a value.
+  if (sp < line.size() && words >= 3) {
+    const std::string_view target = first;
+    std::string_view rest = line.substr(sp);
+    while (!rest.empty() && ws(rest.front())) rest.remove_prefix(1);
+    const std::string_view op = rest.substr(0, rest.find_first_of(" \t"));
+    const bool name = std::all_of(target.begin(), target.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("_.@$[]'\"->:").find(c) != std::string_view::npos;
+    });
+    if (name && !op.empty() && op.back() == '=' && op.size() <= 3 &&
+        op.find_first_not_of("=+-*/:|&^%<>?") == std::string_view::npos && op != "==" && op != "===" &&
+        op != "<=" && op != ">=") {
+      return LineShape::kCode;
+    }
+  }
+  size_t nonblank = 0;
+  for (const char c : line) nonblank += !ws(c);
+  if (marks >= 2 && marks * 8 >= nonblank) return LineShape::kCode;
+  return LineShape::kOther;
+}
+
 }  // namespace
 
 std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed) {
@@ -144,6 +295,7 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
   uint32_t indented_end_line = 0;
   auto end_indented = [&] {
     push(Kind::kCode, "", seg_begin, indented_end, seg_line, kIndentedCodePrefix);
+    if (indented_end > seg_begin) out.back().indented = true;
     in_indented = false;
     seg_begin = indented_end;
     seg_line = indented_end_line + 1;
@@ -208,6 +360,119 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
   push(in_code ? Kind::kCode : Kind::kText, in_code ? open.info : "", seg_begin, text.size(), seg_line,
        in_code ? std::string_view(open.prefix) : std::string_view());
   if (unclosed != nullptr) *unclosed = in_code ? open.prefix + std::string(open.len, open.ch) : std::string();
+  return out;
+}
+
+std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> segments) {
+  std::vector<Segment> out;
+  out.reserve(segments.size());
+  struct Line {
+    size_t begin, end;  // in `text`, the newline included
+    uint32_t no;
+    LineShape shape;
+    const Segment* indented;  // the indented code block it is in: code whatever it looks like
+    std::string_view indent;
+  };
+  std::vector<Line> lines;
+  // The lines of consecutive prose segments and indented blocks, split into prose and runs of code.
+  auto split = [&] {
+    if (lines.empty()) return;
+    size_t cut = lines.front().begin;  // where the prose not yet pushed begins
+    uint32_t cut_line = lines.front().no;
+    auto push_text = [&](size_t b, size_t e, uint32_t line) {
+      if (e > b) out.push_back(Segment{Kind::kText, "", static_cast<uint32_t>(b), static_cast<uint32_t>(e), line, ""});
+    };
+    // A run: from its first code line to its last; `other` non-blank lines since that last one;
+    // `bare` code lines outside indented blocks.
+    size_t first = 0, last = 0, code = 0, nonblank = 0, other = 0, bare = 0;
+    bool open = false, indented = false;
+    auto close = [&] {
+      if (!open) return;
+      open = false;
+      if (bare == 0 || code < kBareCodeMinLines || code * 3 < nonblank) {
+        // Not bare code: its indented blocks stay as they were.
+        for (size_t i = first; i <= last; ++i) {
+          const Segment* at = lines[i].indented;
+          if (at == nullptr) continue;
+          while (i + 1 < lines.size() && lines[i + 1].indented == at) ++i;
+          push_text(cut, at->begin, cut_line);
+          out.push_back(*at);
+          cut = at->end;
+          cut_line = lines[i].no + 1;
+        }
+        return;
+      }
+      {
+        // The indentation every non-blank line of the run shares.
+        std::string_view shared = lines[first].indent;
+        for (size_t i = first; i <= last; ++i) {
+          if (lines[i].shape == LineShape::kBlank) continue;
+          size_t n = 0;
+          while (n < shared.size() && n < lines[i].indent.size() && shared[n] == lines[i].indent[n]) ++n;
+          shared = shared.substr(0, n);
+        }
+        push_text(cut, lines[first].begin, cut_line);
+        Segment c{Kind::kCode, "", static_cast<uint32_t>(lines[first].begin), static_cast<uint32_t>(lines[last].end),
+                  lines[first].no, std::string(shared)};
+        c.indented = indented;
+        c.bare = true;
+        out.push_back(std::move(c));
+        cut = lines[last].end;
+        cut_line = lines[last].no + 1;
+      }
+    };
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const Line& l = lines[i];
+      LineShape shape = l.shape;
+      if (l.indented != nullptr && shape != LineShape::kBlank) shape = LineShape::kCode;
+      // A sentence indented deeper than the run's first line is its docstring or comment.
+      if (shape == LineShape::kProse && open && l.indent.size() > lines[first].indent.size()) shape = LineShape::kOther;
+      switch (shape) {
+        case LineShape::kBlank:
+          break;
+        case LineShape::kCode:
+          if (!open) {
+            open = true;
+            indented = false;
+            first = i;
+            code = nonblank = other = bare = 0;
+          }
+          last = i;
+          ++code;
+          nonblank += other + 1;
+          other = 0;
+          indented |= l.indented != nullptr;
+          bare += l.indented == nullptr;
+          break;
+        case LineShape::kProse:
+          close();
+          break;
+        case LineShape::kOther:
+          other += open;
+          break;
+      }
+    }
+    close();
+    push_text(cut, lines.back().end, cut_line);
+    lines.clear();
+  };
+  for (Segment& seg : segments) {
+    if (seg.kind != Kind::kText && !seg.indented) {
+      split();
+      out.push_back(std::move(seg));
+      continue;
+    }
+    uint32_t no = seg.line;
+    for (size_t pos = seg.begin; pos < seg.end; ++no) {
+      const size_t nl = text.find('\n', pos);
+      const size_t next = nl == std::string_view::npos || nl >= seg.end ? seg.end : nl + 1;
+      const std::string_view line = text.substr(pos, next - pos);
+      const size_t lead = std::min(line.find_first_not_of(" \t"), line.size());
+      lines.push_back(Line{pos, next, no, ShapeOfLine(line), seg.indented ? &seg : nullptr, line.substr(0, lead)});
+      pos = next;
+    }
+  }
+  split();
   return out;
 }
 
