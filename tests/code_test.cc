@@ -812,6 +812,13 @@ TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
   CHECK(segs[1].bare);
   CHECK(body(doc, segs[1]) == doc.substr(doc.find("def"), doc.find("\nDone.") - doc.find("def")));
 
+  // A declaration is mostly words, but its statement word and brackets make it code.
+  const std::string java = "As follows:\n\npublic final void set(T obj, long newValue)\n{\n   check(obj);\n   U.putLong(obj, offset, newValue);\n}\n";
+  segs = split(java);
+  REQUIRE(segs.size() == 2);
+  CHECK(segs[1].bare);
+  CHECK(body(java, segs[1]) == java.substr(java.find("public")));
+
   // Indented in a list item (Markdown reads that as the item's text): its indentation is the prefix.
   const std::string item = "1. Write the entry point:\n\n        int main(void) {\n          return run();\n        }\n2. Build it.\n";
   segs = split(item);

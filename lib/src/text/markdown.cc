@@ -211,14 +211,20 @@ LineShape ShapeOfLine(std::string_view line) {
     return line.find_first_not_of("{}()[];,") == std::string_view::npos ? LineShape::kCode : LineShape::kOther;
   }
   if (line.back() == '{' || line.back() == '(' || line.back() == '[') return LineShape::kCode;  // a block, a call or a list goes on
-  // Mostly words (a sentence going on to the next line, an option's description).
-  if (alpha_words >= 5 && alpha_words * 3 >= words * 2 && marks <= 2) return LineShape::kProse;
-  if (line.back() == ';' && marks >= 2) return LineShape::kCode;
-  if (line[0] == '}' || line[0] == ')' || line[0] == ']') return LineShape::kCode;
   size_t k = 0;
   while (k < line.size() && IsAsciiAlpha(line[k])) ++k;
-  if (k > 0 && (k == line.size() || !(std::isalnum(static_cast<unsigned char>(line[k])) || line[k] == '_')) &&
-      IsStatementWord(line.substr(0, k)) && (marks >= 1 || (line.back() == ':' && OpensBlock(line.substr(0, k))) || words <= 4)) {
+  const bool statement =
+      k > 0 && (k == line.size() || !(std::isalnum(static_cast<unsigned char>(line[k])) || line[k] == '_')) &&
+      IsStatementWord(line.substr(0, k));
+  // Mostly words (a sentence going on to the next line, an option's description); a declaration
+  // such as `public final void set(T obj, long value)` is words too, but a statement word and
+  // brackets make it code.
+  if (alpha_words >= 5 && alpha_words * 3 >= words * 2 && marks <= (statement ? 0 : 2)) return LineShape::kProse;
+  if (line.back() == ';' && marks >= 2) return LineShape::kCode;
+  if (line[0] == '}' || line[0] == ')' || line[0] == ']') return LineShape::kCode;
+  // (A short line: `return total`, `import os`, `end`; one ending in `:` opens a block: `else:`,
+  // not "do this:".)
+  if (statement && (marks >= 1 || (line.back() == ':' ? OpensBlock(line.substr(0, k)) : words <= 4))) {
     return LineShape::kCode;
   }
   // The first word: an assignment's target, a call's callee, a command's name.
