@@ -857,7 +857,8 @@ TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
     CHECK_FALSE(segs[i].bare);
   }
 
-  // Fenced blocks are kept as they are, and a run does not cross one.
+  // Fenced blocks are kept as they are, and a run does not cross one, nor the fence lines of an
+  // empty one (which has no segment).
   const std::string fenced = "x = 1\ny = 2\n```py\nz = 3\n```\nw = 4\n";
   segs = split(fenced);
   REQUIRE(segs.size() == 3);
@@ -865,6 +866,31 @@ TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
   CHECK(segs[1].language == "py");
   CHECK(segs[2].kind == Kind::kText);
   CHECK(split("").empty());
+  const std::string empty_fence = "a = f(1)\nb = f(2)\n```\n```\nc = f(3)\nd = f(4)\n";
+  segs = split(empty_fence);
+  REQUIRE(segs.size() == 2);
+  CHECK(body(empty_fence, segs[0]) == "a = f(1)\nb = f(2)\n");
+  CHECK(body(empty_fence, segs[1]) == "c = f(3)\nd = f(4)\n");
+
+  // A numbered item, a heading or a lead-in between two snippets ends the first.
+  const std::string steps =
+      "1. Define it:\n   def add(a, b):\n       total = a + b\n       return total\n"
+      "2. Call it:\n   result = add(1, 2)\n   print(result)\n   assert result == 3\n";
+  segs = split(steps);
+  REQUIRE(segs.size() == 4);
+  CHECK(body(steps, segs[1]) == "   def add(a, b):\n       total = a + b\n       return total\n");
+  CHECK(body(steps, segs[2]) == "2. Call it:\n");
+  CHECK(segs[3].bare);
+  // A call whose string is a sentence is code; prose in any script is prose.
+  const std::string calls =
+      "if n < 0:\n    print(\"The value must be positive.\")\n    raise ValueError(\"Negative input.\")\n"
+      "Ceci est une phrase écrite en français, sans code.\nЭто предложение написано по-русски и без кода.\n"
+      "x = f(1)\n";
+  segs = split(calls);
+  REQUIRE(segs.size() == 2);
+  CHECK(segs[0].bare);
+  CHECK(body(calls, segs[0]).find("Negative input") != std::string::npos);
+  CHECK(segs[1].kind == Kind::kText);
 }
 
 namespace {

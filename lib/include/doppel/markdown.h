@@ -32,9 +32,9 @@ struct Segment {
   // Code in a container: what precedes its opening fence on the fence's line (spaces, tabs and
   // '>' only; "" at the top level). Bare code: the indentation all its lines share.
   std::string prefix;
-  // An indented code block (no fence).
+  // Holds an indented code block (no fence): is one, or is bare code that took one in.
   bool indented = false;
-  // Code outside any fence found by its lines (SplitBareCode), beyond an indented block's.
+  // Code outside fences found by the shape of its lines (SplitBareCode).
   bool bare = false;
 };
 

@@ -1697,6 +1697,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   std::vector<Stream> streams;
   std::string unclosed_fence;  // a Markdown answer that ends inside a fenced block: its closing line
+  std::vector<Segment> segments;  // a Markdown answer's prose and code blocks (also for redaction)
   // A code block (or the whole answer as code) is read in the language its tag names. When the
   // tag names none with a grammar (no tag, `text`, `sh`, `kotlin`), it is read by the generic
   // lexer, and again in the language whose grammar reads it well when one does
@@ -1790,7 +1791,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   } else {
     Stream prose;
     Tokens part;
-    std::vector<Segment> segments = SplitMarkdown(text, &unclosed_fence);
+    segments = SplitMarkdown(text, &unclosed_fence);
     if (o.bare_code) segments = SplitBareCode(text, std::move(segments));
     for (const Segment& seg : segments) {
       const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
@@ -2832,12 +2833,8 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // one reading) is replaced in the prose only: the block and its fence lines stay. Each part
     // with a word in it gets a marker.
     std::vector<std::pair<uint32_t, uint32_t>> prose_parts;
-    if (kind == Kind::kText) {
-      std::vector<Segment> segments = SplitMarkdown(text);
-      if (o.bare_code) segments = SplitBareCode(text, std::move(segments));
-      for (const Segment& seg : segments) {
-        if (seg.kind == Kind::kText) prose_parts.emplace_back(seg.begin, seg.end);
-      }
+    for (const Segment& seg : segments) {
+      if (seg.kind == Kind::kText) prose_parts.emplace_back(seg.begin, seg.end);
     }
     std::vector<Region> pieces;
     for (const Span& sp : v.spans) {

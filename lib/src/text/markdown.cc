@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 
 namespace doppel {
 namespace {
@@ -122,7 +123,8 @@ bool IsListItem(std::string_view line) {
 // An indented code block's container: four columns of indentation (StripContainer takes them).
 constexpr std::string_view kIndentedCodePrefix = "    ";
 
-// How a line outside fences reads (SplitBareCode).
+// How a line outside fences reads (SplitBareCode): kProse ends a run of code lines, kOther
+// neither starts nor ends one.
 enum class LineShape { kBlank, kProse, kOther, kCode };
 
 // Brackets and operators: code's marks. ('*', '_' and '/' are left out: Markdown's emphasis and
@@ -131,151 +133,184 @@ bool IsCodeMark(char c) { return std::string_view("{}()[];=<>|&+$@^~%\\").find(c
 
 bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
+bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+
+// A letter of a word: ASCII, or any byte of a character beyond it (accented, Cyrillic, CJK ...).
+bool IsWordLetter(char c) { return IsAsciiAlpha(c) || static_cast<unsigned char>(c) >= 0x80; }
+
+bool IsBlankChar(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+bool OneOf(std::string_view w, std::initializer_list<std::string_view> words) {
+  return std::find(words.begin(), words.end(), w) != words.end();
+}
+
 // Words that begin a statement or a declaration in many languages (lower case: a sentence's
 // first word is capitalized).
 bool IsStatementWord(std::string_view w) {
-  static constexpr std::string_view kWords[] = {
-      "abstract", "async",  "auto",   "await",     "begin",   "bool",      "break",   "case",    "catch",
-      "char",     "class",  "const",  "continue",  "def",     "default",   "defer",   "del",     "do",
-      "double",   "elif",   "else",   "end",       "enum",    "except",    "export",  "extern",  "final",
-      "finally",  "fn",     "for",    "foreach",   "from",    "func",      "function", "go",     "if",
-      "impl",     "import", "int",    "interface", "let",     "long",      "loop",    "match",   "module",
-      "mut",      "namespace", "new", "package",   "pass",    "private",   "protected", "pub",   "public",
-      "raise",    "require", "rescue", "return",   "select",  "static",    "struct",  "switch",  "template",
-      "throw",    "trait",  "try",    "type",      "typedef", "unless",    "unsafe",  "use",     "using",
-      "val",      "var",    "void",   "while",     "with",    "yield"};
-  for (const std::string_view k : kWords) {
-    if (k == w) return true;
-  }
-  return false;
+  return OneOf(w, {"abstract", "async",   "auto",     "await",  "begin",     "bool",    "break",     "case",
+                   "catch",    "char",    "class",    "const",  "continue",  "def",     "default",   "defer",
+                   "del",      "do",      "double",   "elif",   "else",      "end",     "enum",      "except",
+                   "export",   "extern",  "final",    "finally", "fn",       "for",     "foreach",   "from",
+                   "func",     "function", "go",      "if",     "impl",      "import",  "int",       "interface",
+                   "let",      "long",    "loop",     "match",  "module",    "mut",     "namespace", "new",
+                   "package",  "pass",    "private",  "protected", "pub",    "public",  "raise",     "require",
+                   "rescue",   "return",  "select",   "static", "struct",    "switch",  "template",  "throw",
+                   "trait",    "try",     "type",     "typedef", "unless",   "unsafe",  "use",       "using",
+                   "val",      "var",     "void",     "while",  "with",      "yield"});
 }
 
-// Statement words that open a block with `:` (Python): `else:`, `for x in xs:`.
+// Statement words that a line of code ends with `:` after: a block (Python's `else:`,
+// `for x in xs:`), a label (`case 1:`, `default:`, `public:`).
 bool OpensBlock(std::string_view w) {
-  for (const std::string_view k : {"if", "elif", "else", "for", "while", "try", "except", "finally", "with", "def", "class",
-                                   "async", "match", "case"}) {
-    if (k == w) return true;
+  return OneOf(w, {"if", "elif", "else", "for", "while", "try", "except", "finally", "with", "def", "class", "async",
+                   "match", "case", "default", "public", "private", "protected"});
+}
+
+// A line's words (separated by blanks), those of letters only (with quotes, brackets or emphasis
+// before and punctuation after), and its marks (IsCodeMark).
+struct LineWords {
+  size_t words = 0, letter_words = 0, marks = 0;
+};
+
+LineWords CountWords(std::string_view line) {
+  LineWords n;
+  for (size_t i = 0; i < line.size();) {
+    while (i < line.size() && IsBlankChar(line[i])) ++i;
+    if (i >= line.size()) break;
+    size_t j = i;
+    while (j < line.size() && !IsBlankChar(line[j])) ++j;
+    std::string_view w = line.substr(i, j - i);
+    ++n.words;
+    for (const char c : w) n.marks += IsCodeMark(c);
+    while (!w.empty() && std::string_view("\"'(`*_").find(w.front()) != std::string_view::npos) w.remove_prefix(1);
+    while (!w.empty() && std::string_view(".,;:!?\"')`*_").find(w.back()) != std::string_view::npos) w.remove_suffix(1);
+    n.letter_words += !w.empty() && IsWordLetter(w.front()) && IsWordLetter(w.back()) &&
+                      std::all_of(w.begin(), w.end(), [](char c) { return IsWordLetter(c) || c == '-' || c == '\''; });
+    i = j;
   }
-  return false;
+  return n;
+}
+
+// A call statement: a name or a chain of names (`self.items.append`, `a->b`, `Foo::bar`), its
+// arguments, and nothing after the call but `;`.
+bool IsCall(std::string_view line, std::string_view first) {
+  const size_t paren = first.find('(');
+  if (paren == std::string_view::npos || paren == 0 || !IsNameChar(first[paren - 1])) return false;
+  const std::string_view callee = first.substr(0, paren);
+  return std::all_of(callee.begin(), callee.end(),
+                     [](char c) { return IsNameChar(c) || std::string_view(".$@:>-").find(c) != std::string_view::npos; }) &&
+         (line.back() == ')' || line.ends_with(");"));
+}
+
+// A command of a language that calls without parentheses (Ruby, Perl): a snake_case name or a
+// chain of names (`@parser.separator nil`), in lower case, then arguments that are not a
+// sentence's words (`package.json holds the settings` is prose).
+bool IsCommand(std::string_view first, std::string_view rest) {
+  std::string_view w = first;
+  if (!w.empty() && (w[0] == '@' || w[0] == '$')) w.remove_prefix(1);
+  if (w.empty() || !std::islower(static_cast<unsigned char>(w[0])) ||
+      !std::all_of(w.begin(), w.end(), [](char c) { return IsNameChar(c) || c == '.'; })) {
+    return false;
+  }
+  const bool snake = w.find('_') != std::string_view::npos &&
+                     std::none_of(w.begin(), w.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; });
+  // Each name of a chain starts with a letter: `v1.5` is not a chain.
+  bool chain = w.find('.') != std::string_view::npos;
+  for (size_t at = 0; chain;) {
+    chain = at < w.size() && (std::isalpha(static_cast<unsigned char>(w[at])) != 0 || w[at] == '_');
+    const size_t dot = w.find('.', at);
+    if (dot == std::string_view::npos) break;
+    at = dot + 1;
+  }
+  if (!snake && !chain) return false;
+  const LineWords args = CountWords(rest);
+  return args.letter_words <= 2 || args.marks > 0 || rest.find_first_of("\"'") != std::string_view::npos;
+}
+
+// An assignment: a name (a field, an element), an assignment operator, a value.
+bool IsAssignment(std::string_view first, std::string_view rest) {
+  const bool target = !first.empty() && std::all_of(first.begin(), first.end(), [](char c) {
+    return IsNameChar(c) || std::string_view(".@$[]'\"->:").find(c) != std::string_view::npos;
+  });
+  const std::string_view op = rest.substr(0, rest.find_first_of(" \t"));
+  return target && op.size() < rest.size() && !op.empty() && op.size() <= 3 && op.back() == '=' &&
+         op.find_first_not_of("=+-*/:|&^%<>?") == std::string_view::npos && !OneOf(op, {"==", "===", "<=", ">="});
 }
 
 LineShape ShapeOfLine(std::string_view line) {
-  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!line.empty() && ws(line.front())) line.remove_prefix(1);
-  while (!line.empty() && ws(line.back())) line.remove_suffix(1);
+  while (!line.empty() && IsBlankChar(line.front())) line.remove_prefix(1);
+  while (!line.empty() && IsBlankChar(line.back())) line.remove_suffix(1);
   if (line.empty()) return LineShape::kBlank;
   auto starts = [&](std::string_view p) { return line.substr(0, p.size()) == p; };
-  // Comments, and Markdown's tables, links, quotes, list marks, HTML and headings (`== Notes ==`):
-  // neither prose nor code.
-  if (starts("//") || starts("/*") || starts("*/") || starts("--") || starts("|") || starts("[") ||
-      starts("![") || starts(">") || starts("<") || starts("* ") || starts("- ") || starts("+ ") || starts("**") ||
-      starts("__") || starts("=")) {
-    return LineShape::kOther;
-  }
   if (line[0] == '#') {
-    for (const std::string_view d : {"#include", "#define", "#if", "#endif", "#else", "#pragma", "#undef", "#import"}) {
-      if (starts(d)) return LineShape::kCode;
+    if (OneOf(line.substr(0, line.find_first_of(" \t(<\"")),
+              {"#include", "#define", "#if", "#ifdef", "#ifndef", "#elif", "#else", "#endif", "#pragma", "#undef",
+               "#error", "#import"})) {
+      return LineShape::kCode;
     }
+    // A Markdown heading ends a run; `# ...` is as likely a comment.
+    return starts("##") ? LineShape::kProse : LineShape::kOther;
+  }
+  // A numbered list item ("2. Call it:") ends a run.
+  const size_t digits = std::min(line.find_first_not_of("0123456789"), line.size());
+  if (digits > 0 && digits + 1 < line.size() && (line[digits] == '.' || line[digits] == ')') && line[digits + 1] == ' ') {
+    return LineShape::kProse;
+  }
+  // Comments, and Markdown's tables, links, quotes, bullets, rules, emphasis and HTML: neither.
+  if (starts("//") || starts("/*") || starts("*/") || starts("--") || starts("|") || starts("[") || starts("![") ||
+      starts(">") || starts("<") || starts("* ") || starts("- ") || starts("+ ") || starts("**") || starts("__") ||
+      starts("=")) {
     return LineShape::kOther;
   }
-  size_t words = 0, alpha_words = 0, marks = 0;
-  for (size_t i = 0; i < line.size();) {
-    while (i < line.size() && ws(line[i])) ++i;
-    if (i >= line.size()) break;
-    size_t j = i;
-    while (j < line.size() && !ws(line[j])) ++j;
-    std::string_view w = line.substr(i, j - i);
-    ++words;
-    for (const char c : w) marks += IsCodeMark(c);
-    // A word of letters, with quotes, brackets or emphasis before it and punctuation after it.
-    while (!w.empty() && std::string_view("\"'(`*_").find(w.front()) != std::string_view::npos) w.remove_prefix(1);
-    while (!w.empty() && std::string_view(".,;:!?\"')`*_").find(w.back()) != std::string_view::npos) w.remove_suffix(1);
-    bool letters = !w.empty() && IsAsciiAlpha(w.front()) && IsAsciiAlpha(w.back());
-    for (size_t k = 0; letters && k < w.size(); ++k) {
-      letters = IsAsciiAlpha(w[k]) || w[k] == '-' || w[k] == '\'' || static_cast<unsigned char>(w[k]) >= 0x80;
-    }
-    alpha_words += letters;
-    i = j;
-  }
+  const LineWords n = CountWords(line);
+  const size_t sp = std::min(line.find_first_of(" \t"), line.size());
+  const std::string_view first = line.substr(0, sp);
+  std::string_view rest = line.substr(sp);
+  while (!rest.empty() && IsBlankChar(rest.front())) rest.remove_prefix(1);
+  // A call before the sentence test: `print("It is done.")` ends as a sentence does.
+  if (IsCall(line, first)) return LineShape::kCode;
   std::string_view sentence = line;
   while (!sentence.empty() && std::string_view("\"')`*_").find(sentence.back()) != std::string_view::npos) {
     sentence.remove_suffix(1);
   }
   const char end = sentence.empty() ? 0 : sentence.back();
-  // A sentence's end, after words.
-  if (alpha_words >= 3 && (marks <= 2 || alpha_words * 2 >= words) && (end == '.' || end == '?' || end == '!')) {
+  const bool quoted_args = std::islower(static_cast<unsigned char>(line[0])) != 0 &&
+                           std::all_of(first.begin(), first.end(), IsNameChar) && !rest.empty() &&
+                           (rest[0] == '"' || rest[0] == '\'');  // `puts "Done."`
+  if (n.letter_words >= 3 && (n.marks <= 2 || n.letter_words * 2 >= n.words) && (end == '.' || end == '?' || end == '!') &&
+      !quoted_args) {
     return LineShape::kProse;
   }
-  // A line of marks only: closing brackets are code; a rule (`===`, `---`) is not.
+  // A lead-in ("Output:", "Call it like this:") ends a run.
+  if (line.back() == ':' && std::isupper(static_cast<unsigned char>(line[0])) != 0 && n.marks == 0) return LineShape::kProse;
+  // A line of marks only: closing brackets are code; a rule (`~~~`) is not.
   if (std::none_of(line.begin(), line.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; })) {
     return line.find_first_not_of("{}()[];,") == std::string_view::npos ? LineShape::kCode : LineShape::kOther;
   }
   if (line.back() == '{' || line.back() == '(' || line.back() == '[') return LineShape::kCode;  // a block, a call or a list goes on
   size_t k = 0;
   while (k < line.size() && IsAsciiAlpha(line[k])) ++k;
-  const bool statement =
-      k > 0 && (k == line.size() || !(std::isalnum(static_cast<unsigned char>(line[k])) || line[k] == '_')) &&
-      IsStatementWord(line.substr(0, k));
+  const std::string_view keyword = k > 0 && (k == line.size() || !IsNameChar(line[k])) ? line.substr(0, k) : std::string_view();
+  const bool statement = IsStatementWord(keyword);
   // Mostly words (a sentence going on to the next line, an option's description); a declaration
   // such as `public final void set(T obj, long value)` is words too, but a statement word and
   // brackets make it code.
-  if (alpha_words >= 5 && alpha_words * 3 >= words * 2 && marks <= (statement ? 0 : 2)) return LineShape::kProse;
-  if (line.back() == ';' && marks >= 2) return LineShape::kCode;
+  if (n.letter_words >= 5 && n.letter_words * 3 >= n.words * 2 && n.marks <= (statement ? 0 : 2)) return LineShape::kProse;
+  if (line.back() == ';' && n.marks >= 2) return LineShape::kCode;
   if (line[0] == '}' || line[0] == ')' || line[0] == ']') return LineShape::kCode;
-  // (A short line: `return total`, `import os`, `end`; one ending in `:` opens a block: `else:`,
-  // not "do this:".)
-  if (statement && (marks >= 1 || (line.back() == ':' ? OpensBlock(line.substr(0, k)) : words <= 4))) {
-    return LineShape::kCode;
-  }
-  // The first word: an assignment's target, a call's callee, a command's name.
-  const size_t sp = std::min(line.find_first_of(" \t"), line.size());
-  const std::string_view first = line.substr(0, sp);
-  auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
-  // A call: a name or a chain of them, its arguments, and nothing after the call but `;`.
-  const size_t paren = first.find('(');
-  if (paren != std::string_view::npos && paren > 0 && name_char(first[paren - 1]) &&
-      std::all_of(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(paren),
-                  [&](char c) { return name_char(c) || c == '.' || c == '$' || c == '@' || c == ':' || c == '>' || c == '-'; }) &&
-      (line.back() == ')' || line.ends_with(");"))) {
-    return LineShape::kCode;
-  }
-  // A command in a language whose calls need no parentheses (Ruby, Perl): a snake_case name or
-  // a chain of names (`@parser.separator nil`).
-  {
-    std::string_view w = first;
-    if (!w.empty() && (w[0] == '@' || w[0] == '$')) w.remove_prefix(1);
-    const bool names = !w.empty() && std::all_of(w.begin(), w.end(), [&](char c) { return name_char(c) || c == '.'; });
-    const bool snake = w.find('_') != std::string_view::npos && std::none_of(w.begin(), w.end(), [](char c) {
-      return std::isupper(static_cast<unsigned char>(c)) != 0;
-    });
-    // (Each name of a chain starts with a letter: `SVR3.2` and `v1.5` are not chains.)
-    bool chain = w.find('.') != std::string_view::npos;
-    for (size_t at = 0; chain;) {
-      chain = at < w.size() && (std::isalpha(static_cast<unsigned char>(w[at])) != 0 || w[at] == '_');
-      const size_t dot = w.find('.', at);
-      if (dot == std::string_view::npos) break;
-      at = dot + 1;
-    }
-    if (names && (snake || chain) && std::isalpha(static_cast<unsigned char>(w[0])) != 0) return LineShape::kCode;
-  }
-  // An assignment: a name (a field, an element), an assignment operator, a value.
-  if (sp < line.size() && words >= 3) {
-    const std::string_view target = first;
-    std::string_view rest = line.substr(sp);
-    while (!rest.empty() && ws(rest.front())) rest.remove_prefix(1);
-    const std::string_view op = rest.substr(0, rest.find_first_of(" \t"));
-    const bool name = std::all_of(target.begin(), target.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("_.@$[]'\"->:").find(c) != std::string_view::npos;
-    });
-    if (name && !op.empty() && op.back() == '=' && op.size() <= 3 &&
-        op.find_first_not_of("=+-*/:|&^%<>?") == std::string_view::npos && op != "==" && op != "===" &&
-        op != "<=" && op != ">=") {
+  // A statement word followed by code, or a short line (`return total`, `import os`, `end`); one
+  // ending in `:` opens a block (`else:`, `for x in xs:`, not "do this:" or "for example:").
+  if (statement) {
+    if (line.back() == ':') {
+      if (OpensBlock(keyword) && (keyword != "for" || line.find(" in ") != std::string_view::npos)) return LineShape::kCode;
+    } else if (n.marks >= 1 || n.words <= 4) {
       return LineShape::kCode;
     }
   }
+  if (IsCommand(first, rest) || IsAssignment(first, rest)) return LineShape::kCode;
   size_t nonblank = 0;
-  for (const char c : line) nonblank += !ws(c);
-  if (marks >= 2 && marks * 8 >= nonblank) return LineShape::kCode;
+  for (const char c : line) nonblank += !IsBlankChar(c);
+  if (n.marks >= 2 && n.marks * 8 >= nonblank) return LineShape::kCode;
   return LineShape::kOther;
 }
 
@@ -408,31 +443,31 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
         }
         return;
       }
-      {
-        // The indentation every non-blank line of the run shares.
-        std::string_view shared = lines[first].indent;
-        for (size_t i = first; i <= last; ++i) {
-          if (lines[i].shape == LineShape::kBlank) continue;
-          size_t n = 0;
-          while (n < shared.size() && n < lines[i].indent.size() && shared[n] == lines[i].indent[n]) ++n;
-          shared = shared.substr(0, n);
-        }
-        push_text(cut, lines[first].begin, cut_line);
-        Segment c{Kind::kCode, "", static_cast<uint32_t>(lines[first].begin), static_cast<uint32_t>(lines[last].end),
-                  lines[first].no, std::string(shared)};
-        c.indented = indented;
-        c.bare = true;
-        out.push_back(std::move(c));
-        cut = lines[last].end;
-        cut_line = lines[last].no + 1;
+      // The indentation every non-blank line of the run shares (none when tabs and spaces mix).
+      std::string_view shared = lines[first].indent;
+      for (size_t i = first; i <= last; ++i) {
+        if (lines[i].shape == LineShape::kBlank) continue;
+        size_t n = 0;
+        while (n < shared.size() && n < lines[i].indent.size() && shared[n] == lines[i].indent[n]) ++n;
+        shared = shared.substr(0, n);
       }
+      push_text(cut, lines[first].begin, cut_line);
+      Segment c{Kind::kCode, "", static_cast<uint32_t>(lines[first].begin), static_cast<uint32_t>(lines[last].end),
+                lines[first].no, std::string(shared)};
+      c.indented = indented;
+      c.bare = true;
+      out.push_back(std::move(c));
+      cut = lines[last].end;
+      cut_line = lines[last].no + 1;
     };
     for (size_t i = 0; i < lines.size(); ++i) {
       const Line& l = lines[i];
       LineShape shape = l.shape;
       if (l.indented != nullptr && shape != LineShape::kBlank) shape = LineShape::kCode;
       // A sentence indented deeper than the run's first line is its docstring or comment.
-      if (shape == LineShape::kProse && open && l.indent.size() > lines[first].indent.size()) shape = LineShape::kOther;
+      if (shape == LineShape::kProse && open && IndentColumns(l.indent) > IndentColumns(lines[first].indent)) {
+        shape = LineShape::kOther;
+      }
       switch (shape) {
         case LineShape::kBlank:
           break;
@@ -463,8 +498,10 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
     lines.clear();
   };
   for (Segment& seg : segments) {
+    // A fenced block, or the fence lines of an empty one (which has no segment), ends the lines
+    // read together.
+    if ((seg.kind != Kind::kText && !seg.indented) || (!lines.empty() && lines.back().end != seg.begin)) split();
     if (seg.kind != Kind::kText && !seg.indented) {
-      split();
       out.push_back(std::move(seg));
       continue;
     }
