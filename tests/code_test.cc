@@ -819,6 +819,17 @@ TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
   CHECK(segs[1].bare);
   CHECK(body(java, segs[1]) == java.substr(java.find("public")));
 
+  // A long string cut over lines (a line of words that goes on after `\`) and a command on a chain
+  // of names stay in the run.
+  const std::string ruby =
+      "Like so:\n\ndef warn_once\n   Helpers.deprecate 2,\n"
+      "      \"this flag is deprecated and will be removed in a future version \" \\\n"
+      "      \"of this tool\" if ARGV.include?(\"--all\")\n   run_it\nend\n";
+  segs = split(ruby);
+  REQUIRE(segs.size() == 2);
+  CHECK(segs[1].bare);
+  CHECK(body(ruby, segs[1]) == ruby.substr(ruby.find("def")));
+
   // Indented in a list item (Markdown reads that as the item's text): its indentation is the prefix.
   const std::string item = "1. Write the entry point:\n\n        int main(void) {\n          return run();\n        }\n2. Build it.\n";
   segs = split(item);

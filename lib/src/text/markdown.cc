@@ -203,12 +203,12 @@ bool IsCall(std::string_view line, std::string_view first) {
 }
 
 // A command of a language that calls without parentheses (Ruby, Perl): a snake_case name or a
-// chain of names (`@parser.separator nil`), in lower case, then arguments that are not a
-// sentence's words (`package.json holds the settings` is prose).
+// chain of names (`@parser.separator nil`, `Helpers.deprecate 2,`), then arguments that are not
+// a sentence's words (`package.json holds the settings` is prose).
 bool IsCommand(std::string_view first, std::string_view rest) {
   std::string_view w = first;
   if (!w.empty() && (w[0] == '@' || w[0] == '$')) w.remove_prefix(1);
-  if (w.empty() || !std::islower(static_cast<unsigned char>(w[0])) ||
+  if (w.empty() || std::isalpha(static_cast<unsigned char>(w[0])) == 0 ||
       !std::all_of(w.begin(), w.end(), [](char c) { return IsNameChar(c) || c == '.'; })) {
     return false;
   }
@@ -224,7 +224,7 @@ bool IsCommand(std::string_view first, std::string_view rest) {
   }
   if (!snake && !chain) return false;
   const LineWords args = CountWords(rest);
-  return args.letter_words <= 2 || args.marks > 0 || rest.find_first_of("\"'") != std::string_view::npos;
+  return args.letter_words <= 1 || args.marks > 0 || rest.find_first_of("\"'") != std::string_view::npos;
 }
 
 // An assignment: a name (a field, an element), an assignment operator, a value.
@@ -294,8 +294,12 @@ LineShape ShapeOfLine(std::string_view line) {
   const bool statement = IsStatementWord(keyword);
   // Mostly words (a sentence going on to the next line, an option's description); a declaration
   // such as `public final void set(T obj, long value)` is words too, but a statement word and
-  // brackets make it code.
-  if (n.letter_words >= 5 && n.letter_words * 3 >= n.words * 2 && n.marks <= (statement ? 0 : 2)) return LineShape::kProse;
+  // brackets make it code, and so does an operator the line goes on after (a long string's
+  // first part, `'... is not valid: ' +`).
+  if (n.letter_words >= 5 && n.letter_words * 3 >= n.words * 2 && n.marks <= (statement ? 0 : 2) &&
+      std::string_view("+\\&|").find(line.back()) == std::string_view::npos) {
+    return LineShape::kProse;
+  }
   if (line.back() == ';' && n.marks >= 2) return LineShape::kCode;
   if (line[0] == '}' || line[0] == ')' || line[0] == ']') return LineShape::kCode;
   // A statement word followed by code, or a short line (`return total`, `import os`, `end`); one
