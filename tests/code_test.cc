@@ -755,6 +755,16 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
 TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
   auto split = [](const std::string& text) { return SplitBareCode(text, SplitMarkdown(text)); };
   auto body = [](const std::string& text, const Segment& s) { return text.substr(s.begin, s.end - s.begin); };
+  // The one run of bare code among `count` segments, holding `code`.
+  auto bare_run = [&](const std::string& text, size_t count, const std::string& code) {
+    INFO(text);
+    const auto parts = split(text);
+    REQUIRE(parts.size() == count);
+    const auto run = std::find_if(parts.begin(), parts.end(), [](const Segment& s) { return s.bare; });
+    REQUIRE(run != parts.end());
+    CHECK(body(text, *run) == code);
+    return *run;
+  };
   // A C function pasted between two sentences.
   const std::string c =
       "Here is a helper that sums the values.\n\n"
@@ -786,11 +796,7 @@ TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
       "    total = w * h\n"
       "\n"
       "    return total\n";
-  segs = split(py);
-  REQUIRE(segs.size() == 2);
-  CHECK(segs[1].bare);
-  CHECK(segs[1].indented);
-  CHECK(body(py, segs[1]) == py.substr(py.find("def")));
+  CHECK(bare_run(py, 2, py.substr(py.find("def"))).indented);
   CHECK(SplitMarkdown(py).size() == 2);  // Markdown alone: the "return" line only is code
   CHECK(body(py, SplitMarkdown(py)[1]) == "    return total\n");
   // A docstring of paragraphs: its blank line makes the rest of the function an indented block,
@@ -807,17 +813,11 @@ TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
       "    except KeyError:\n"
       "        return None\n"
       "\nDone.\n";
-  segs = split(doc);
-  REQUIRE(segs.size() == 3);
-  CHECK(segs[1].bare);
-  CHECK(body(doc, segs[1]) == doc.substr(doc.find("def"), doc.find("\nDone.") - doc.find("def")));
+  bare_run(doc, 3, doc.substr(doc.find("def"), doc.find("\nDone.") - doc.find("def")));
 
   // A declaration is mostly words, but its statement word and brackets make it code.
   const std::string java = "As follows:\n\npublic final void set(T obj, long newValue)\n{\n   check(obj);\n   U.putLong(obj, offset, newValue);\n}\n";
-  segs = split(java);
-  REQUIRE(segs.size() == 2);
-  CHECK(segs[1].bare);
-  CHECK(body(java, segs[1]) == java.substr(java.find("public")));
+  bare_run(java, 2, java.substr(java.find("public")));
 
   // A long string cut over lines (a line of words that goes on after `\`) and a command on a chain
   // of names stay in the run.
@@ -825,10 +825,7 @@ TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
       "Like so:\n\ndef warn_once\n   Helpers.deprecate 2,\n"
       "      \"this flag is deprecated and will be removed in a future version \" \\\n"
       "      \"of this tool\" if ARGV.include?(\"--all\")\n   run_it\nend\n";
-  segs = split(ruby);
-  REQUIRE(segs.size() == 2);
-  CHECK(segs[1].bare);
-  CHECK(body(ruby, segs[1]) == ruby.substr(ruby.find("def")));
+  bare_run(ruby, 2, ruby.substr(ruby.find("def")));
 
   // Indented in a list item (Markdown reads that as the item's text): its indentation is the prefix.
   const std::string item = "1. Write the entry point:\n\n        int main(void) {\n          return run();\n        }\n2. Build it.\n";
@@ -1078,6 +1075,20 @@ void CheckRedactedAsMergePy(const Verdict& v, uint32_t first_line = 4) {
   CHECK_THAT(v.output, !Catch::Contains("while p < len(a)"));
 }
 
+// Options that redact what they would block, so that the marker's place is seen.
+FilterOptions Redacting(FilterOptions o = {}) {
+  o.actions[static_cast<size_t>(Action::kBlock)] = Action::kRedact;
+  return o;
+}
+
+// A filter of an index of lib/merge.py alone, written to `dir`/idx.
+std::unique_ptr<Filter> MergePyFilter(const TempDir& dir, const FilterOptions& options) {
+  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
+  auto filter = Filter::Open(dir / "idx", options);
+  REQUIRE(filter.ok());
+  return std::move(*filter);
+}
+
 }  // namespace
 
 TEST_CASE("code: renamed copies are found, localized and told apart from look-alikes") {
@@ -1268,11 +1279,7 @@ TEST_CASE("code: CheckRequest::stop_when_flagged stops at the first span that re
 
 TEST_CASE("code: a fence in a list item or a block quote is read as code without its container") {
   TempDir dir;
-  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
-  FilterOptions redacting;  // a block is redacted instead, so the marker's place is seen
-  redacting.actions[static_cast<size_t>(Action::kBlock)] = Action::kRedact;
-  auto filter = Filter::Open(dir / "idx", redacting);
-  REQUIRE(filter.ok());
+  auto filter = MergePyFilter(dir, Redacting());
   auto contained = [](const std::string& prefix) {
     std::string out;
     for (const auto& line : doppel_test::Lines(kRenamed)) {
@@ -1287,7 +1294,7 @@ TEST_CASE("code: a fence in a list item or a block quote is read as code without
         prefix == "> " ? "As the docs say:\n\n> ```python\n" : "Steps:\n\n10. Merge the runs:\n\n    ```python\n";
     const std::string answer = intro + contained(prefix) + prefix + "```\n\nDone.\n";
     const uint32_t fence_line = prefix == "> " ? 3 : 5;
-    auto v = (*filter)->Check(answer);
+    auto v = filter->Check(answer);
     REQUIRE(v.ok());
     CHECK(v->action == Action::kRedact);
     REQUIRE(!v->spans.empty());
@@ -1310,12 +1317,8 @@ TEST_CASE("code: a fence in a list item or a block quote is read as code without
 
 TEST_CASE("code: a fence without a grammar's language is read in the language whose grammar reads it") {
   TempDir dir;
-  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
-  FilterOptions redacting;  // a block is redacted instead, so the marker is seen
-  redacting.actions[static_cast<size_t>(Action::kBlock)] = Action::kRedact;
-  auto filter = Filter::Open(dir / "idx", redacting);
-  REQUIRE(filter.ok());
-  auto tagged = (*filter)->Check("Here:\n\n```python\n" + std::string(kRenamed) + "```\n");
+  auto filter = MergePyFilter(dir, Redacting());
+  auto tagged = filter->Check("Here:\n\n```python\n" + std::string(kRenamed) + "```\n");
   REQUIRE(tagged.ok());
   REQUIRE(tagged->spans.size() == 1);
   for (const std::string fence : {"```", "```text", "```pycon", "> ```"}) {
@@ -1324,7 +1327,7 @@ TEST_CASE("code: a fence without a grammar's language is read in the language wh
     std::string code;
     for (const auto& line : doppel_test::Lines(kRenamed)) code += (quoted ? (line.empty() ? ">" : "> ") : "") + line + "\n";
     const std::string answer = "Here:\n\n" + fence + "\n" + code + (quoted ? "> ```" : "```") + "\n";
-    auto v = (*filter)->Check(answer);
+    auto v = filter->Check(answer);
     REQUIRE(v.ok());
     CHECK(v->action == Action::kRedact);
     CHECK(v->score == Approx(tagged->score).margin(0.01));
@@ -1336,7 +1339,7 @@ TEST_CASE("code: a fence without a grammar's language is read in the language wh
   // So is an indented code block (four spaces, after a blank line), which has no tag.
   std::string indented = "Here:\n\n";
   for (const auto& line : doppel_test::Lines(kRenamed)) indented += (line.empty() ? "" : "    ") + line + "\n";
-  auto v = (*filter)->Check(indented + "\nThat is all.\n");
+  auto v = filter->Check(indented + "\nThat is all.\n");
   REQUIRE(v.ok());
   CHECK(v->action == Action::kRedact);
   CHECK(v->score >= 0.9);  // the prose after it is new
@@ -1346,14 +1349,10 @@ TEST_CASE("code: a fence without a grammar's language is read in the language wh
 
 TEST_CASE("code: code outside fences is read as code by its lines") {
   TempDir dir;
-  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
-  FilterOptions redacting;  // a block is redacted instead, so the marker is seen
-  redacting.actions[static_cast<size_t>(Action::kBlock)] = Action::kRedact;
-  auto filter = Filter::Open(dir / "idx", redacting);
-  REQUIRE(filter.ok());
+  auto filter = MergePyFilter(dir, Redacting());
   // Pasted between two sentences, with no fence.
   const std::string pasted = "Here is one way to do it.\n\n" + std::string(kRenamed) + "\nIt walks both lists once.\n";
-  auto v = (*filter)->Check(pasted);
+  auto v = filter->Check(pasted);
   REQUIRE(v.ok());
   CHECK(v->action == Action::kRedact);
   CheckRedactedAsMergePy(*v, 3);
@@ -1363,13 +1362,13 @@ TEST_CASE("code: code outside fences is read as code by its lines") {
   std::string item = "1. Merge the runs:\n\n";
   for (const auto& line : doppel_test::Lines(kRenamed)) item += (line.empty() ? "" : "        ") + line + "\n";
   item += "2. Done.\n";
-  v = (*filter)->Check(item);
+  v = filter->Check(item);
   REQUIRE(v.ok());
   CHECK(v->action == Action::kRedact);
   CheckRedactedAsMergePy(*v, 3);
   CHECK_THAT(v->output, Catch::EndsWith("\n        pass  # [redacted: similar to lib/merge.py]\n2. Done.\n"));
   // Without that reading those lines are prose, which never matches code.
-  FilterOptions off = redacting;
+  FilterOptions off = Redacting();
   off.bare_code = false;
   auto plain = Filter::Open(dir / "idx", off);
   REQUIRE(plain.ok());
@@ -1379,7 +1378,7 @@ TEST_CASE("code: code outside fences is read as code by its lines") {
     CHECK(p->action == Action::kAllow);
     CHECK(p->spans.empty());
   }
-  CHECK(VerdictKey(off) != VerdictKey(redacting));
+  CHECK(VerdictKey(off) != VerdictKey(Redacting()));
 }
 
 TEST_CASE("code: a fence whose tag names another family's language is read in the language its code is in") {
@@ -1416,9 +1415,7 @@ TEST_CASE("code: a fence whose tag names another family's language is read in th
       "hour, the wind and the colour of the sails, and in the long winters he copied the ledger by "
       "candlelight into a second book that he buried under the floor of the lamp room.";
   WriteMergeAndProseIndex(dir / "idx", "books/keeper.txt", prose);
-  FilterOptions redacting;
-  redacting.actions[static_cast<size_t>(Action::kBlock)] = Action::kRedact;
-  auto filter = Filter::Open(dir / "idx", redacting);
+  auto filter = Filter::Open(dir / "idx", Redacting());
   REQUIRE(filter.ok());
   auto tagged = (*filter)->Check("Here:\n\n```python\n" + std::string(kRenamed) + "```\n");
   REQUIRE(tagged.ok());
