@@ -827,6 +827,10 @@ TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
       "      \"of this tool\" if ARGV.include?(\"--all\")\n   run_it\nend\n";
   bare_run(ruby, 2, ruby.substr(ruby.find("def")));
 
+  // An object literal's members and spread.
+  const std::string object = "Return this:\n\nreturn {\n  ...base,\n  retries: 3,\n  timeout: undefined,\n}\n";
+  bare_run(object, 2, object.substr(object.find("return {")));
+
   // Indented in a list item (Markdown reads that as the item's text): its indentation is the prefix.
   const std::string item = "1. Write the entry point:\n\n        int main(void) {\n          return run();\n        }\n2. Build it.\n";
   segs = split(item);

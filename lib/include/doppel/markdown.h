@@ -60,8 +60,9 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed 
 // share). A line reads as code by its shape, not by any one language:
 // - it ends with `{`, `(` or `[` (a block, a call or a list going on), or with `;` after code;
 // - it starts with a closing bracket or a preprocessor directive;
-// - it is an assignment, a call statement, or a command of a language that calls without
-//   parentheses (`add_option "x"`, `@parser.separator nil`);
+// - it is an assignment, a call statement, a command of a language that calls without
+//   parentheses (`add_option "x"`, `@parser.separator nil`), or a member of an object literal
+//   (`timeout: undefined,`, `...options,`);
 // - it starts with a statement word of many languages (def, return, if, for, import, let, fn,
 //   func ...) followed by code;
 // - or it is dense in brackets and operators.

@@ -237,6 +237,22 @@ bool IsAssignment(std::string_view first, std::string_view rest) {
          op.find_first_not_of("=+-*/:|&^%<>?") == std::string_view::npos && !OneOf(op, {"==", "===", "<=", ">="});
 }
 
+// A member of an object literal or a struct's initializer: a name (optional: `name?`), `:`, a
+// value, `,` (`timeout: undefined,`); or a spread (`...options,`).
+bool IsMember(std::string_view line, std::string_view first) {
+  if (line.back() != ',') return false;
+  std::string_view name = first;
+  if (name.starts_with("...")) {
+    name.remove_prefix(3);
+    return !name.empty() && std::all_of(name.begin(), name.end() - 1, [](char c) { return IsNameChar(c) || c == '.'; }) &&
+           name.back() == ',';
+  }
+  if (name.size() < 2 || name.back() != ':') return false;
+  name.remove_suffix(1);
+  if (name.back() == '?') name.remove_suffix(1);
+  return !name.empty() && std::all_of(name.begin(), name.end(), IsNameChar) && first.size() < line.size();
+}
+
 LineShape ShapeOfLine(std::string_view line) {
   while (!line.empty() && IsBlankChar(line.front())) line.remove_prefix(1);
   while (!line.empty() && IsBlankChar(line.back())) line.remove_suffix(1);
@@ -311,7 +327,7 @@ LineShape ShapeOfLine(std::string_view line) {
       return LineShape::kCode;
     }
   }
-  if (IsCommand(first, rest) || IsAssignment(first, rest)) return LineShape::kCode;
+  if (IsCommand(first, rest) || IsAssignment(first, rest) || IsMember(line, first)) return LineShape::kCode;
   size_t nonblank = 0;
   for (const char c : line) nonblank += !IsBlankChar(c);
   if (n.marks >= 2 && n.marks * 8 >= nonblank) return LineShape::kCode;
