@@ -428,13 +428,15 @@ std::string WrongTagFor(const std::string& lang) {
 
 // The tag of the answers' fences: the language's first fence tag, none (QC_UNTAGGED=1) or a wrong
 // one (QC_WRONG_TAG=1).
+// True when the environment variable `name` is "1".
+bool EnvSet(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::string_view(v) == "1";
+}
+
 std::string FenceTag(const Language& lang) {
-  auto set = [](const char* name) {
-    const char* v = std::getenv(name);
-    return v != nullptr && std::string_view(v) == "1";
-  };
-  if (set("QC_UNTAGGED")) return "";
-  if (set("QC_WRONG_TAG")) return WrongTagFor(lang.name);
+  if (EnvSet("QC_UNTAGGED")) return "";
+  if (EnvSet("QC_WRONG_TAG")) return WrongTagFor(lang.name);
   return lang.fences.empty() ? lang.name : lang.fences[0];
 }
 
@@ -566,9 +568,9 @@ int main(int argc, char** argv) {
     const std::string fence = FenceTag(lang);
     // QC_UNFENCED=1: the code between two sentences, with no fence (its first line is line 4
     // either way).
-    const char* unfenced = std::getenv("QC_UNFENCED");
+    const bool unfenced = EnvSet("QC_UNFENCED");
     auto answer = [&](const std::string& code) {
-      if (unfenced != nullptr && std::string_view(unfenced) == "1") {
+      if (unfenced) {
         return "Here is the code you asked for,\nwritten out in full:\n\n" + code + "\nIt should work as written.\n";
       }
       return "Here is the code:\n\n```" + fence + "\n" + code + "```\n";

@@ -214,13 +214,10 @@ bool IsCommand(std::string_view first, std::string_view rest) {
   }
   const bool snake = w.find('_') != std::string_view::npos &&
                      std::none_of(w.begin(), w.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; });
-  // Each name of a chain starts with a letter: `v1.5` is not a chain.
-  bool chain = w.find('.') != std::string_view::npos;
-  for (size_t at = 0; chain;) {
-    chain = at < w.size() && (std::isalpha(static_cast<unsigned char>(w[at])) != 0 || w[at] == '_');
-    const size_t dot = w.find('.', at);
-    if (dot == std::string_view::npos) break;
-    at = dot + 1;
+  // Each name of a chain starts with a letter (the first one does, above): `v1.5` is not a chain.
+  bool chain = w.find('.') != std::string_view::npos && w.back() != '.';
+  for (size_t i = 0; chain && i + 1 < w.size(); ++i) {
+    if (w[i] == '.') chain = std::isalpha(static_cast<unsigned char>(w[i + 1])) != 0 || w[i + 1] == '_';
   }
   if (!snake && !chain) return false;
   const LineWords args = CountWords(rest);
@@ -430,8 +427,8 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
   struct Line {
     size_t begin, end;  // in `text`, the newline included
     uint32_t no;
-    LineShape shape;
-    const Segment* indented;  // the indented code block it is in: code whatever it looks like
+    LineShape shape;          // kCode for every non-blank line of an indented block
+    const Segment* indented;  // the indented code block it is in
     std::string_view indent;
   };
   std::vector<Line> lines;
@@ -483,7 +480,6 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
     for (size_t i = 0; i < lines.size(); ++i) {
       const Line& l = lines[i];
       LineShape shape = l.shape;
-      if (l.indented != nullptr && shape != LineShape::kBlank) shape = LineShape::kCode;
       // A sentence indented deeper than the run's first line is its docstring or comment.
       if (shape == LineShape::kProse && open && IndentColumns(l.indent) > IndentColumns(lines[first].indent)) {
         shape = LineShape::kOther;
@@ -531,7 +527,10 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
       const size_t next = nl == std::string_view::npos || nl >= seg.end ? seg.end : nl + 1;
       const std::string_view line = text.substr(pos, next - pos);
       const size_t lead = std::min(line.find_first_not_of(" \t"), line.size());
-      lines.push_back(Line{pos, next, no, ShapeOfLine(line), seg.indented ? &seg : nullptr, line.substr(0, lead)});
+      // An indented block's lines are code whatever they look like.
+      const bool blank = line.find_first_not_of(" \t\r\n") == std::string_view::npos;
+      const LineShape shape = !seg.indented ? ShapeOfLine(line) : blank ? LineShape::kBlank : LineShape::kCode;
+      lines.push_back(Line{pos, next, no, shape, seg.indented ? &seg : nullptr, line.substr(0, lead)});
       pos = next;
     }
   }
