@@ -1351,6 +1351,55 @@ TEST_CASE("code: a fence without a grammar's language is read in the language wh
   CHECK_THAT(v->output, Catch::Contains("That is all."));
 }
 
+TEST_CASE("code: a fence without a tag that two families' grammars read cleanly is read in both") {
+  // C's grammar and C#'s both read this C function whole (C# has pointers and `&` in unsafe
+  // code), so no one language is the guess. Read by the generic lexer alone, its renamed copy
+  // shares no fingerprint with its source; read as C and as C#, the C reading finds it.
+  const std::string source =
+      "#include <windows.h>\n\n"
+      "static HANDLE ready_event;\n"
+      "static CRITICAL_SECTION ready_lock;\n\n"
+      "// Creates the start event and the lock the workers share.\n"
+      "void\n"
+      "start_workers() {\n"
+      "\tready_event = CreateEvent(NULL, TRUE, FALSE, NULL);\n"
+      "\tif (ready_event == NULL) {\n"
+      "\t\tabort();\n"
+      "\t}\n\n"
+      "\tInitializeCriticalSection(&ready_lock);\n"
+      "}\n";
+  const std::string copy =
+      "void begin_pool()\n"
+      "{\n"
+      "   started = make_event(NULL, TRUE, FALSE, NULL);\n"
+      "   if (started == NULL) {\n"
+      "      abort();\n"
+      "   }\n\n"
+      "   init_lock(&guard);\n"
+      "}\n";
+  CHECK(ParseErrorShare(Grammar("c"), copy) == 0);
+  CHECK(ParseErrorShare(Grammar("c_sharp"), copy) == 0);
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"runtime/workers.c", source}}, "c");
+  auto filter = Filter::Open(dir / "idx", Redacting());
+  REQUIRE(filter.ok());
+  auto tagged = (*filter)->Check("Here:\n\n```c\n" + copy + "```\n");
+  REQUIRE(tagged.ok());
+  auto v = (*filter)->Check("Here:\n\n```\n" + copy + "```\n");
+  REQUIRE(v.ok());
+  CHECK(v->action == Action::kRedact);
+  CHECK(v->action == tagged->action);
+  CHECK(v->score == Approx(tagged->score).margin(0.01));
+  REQUIRE(v->spans.size() == 1);
+  CHECK(v->spans[0].language == "c");
+  CHECK(v->spans[0].source_name == "runtime/workers.c");
+  CHECK(v->spans[0].query.first_line == 4);
+  CHECK(v->spans[0].query.last_line == 12);
+  CHECK(v->spans[0].source.first_line == 7);
+  CHECK_THAT(v->output, Catch::Contains("// [redacted: similar to runtime/workers.c]"));
+  CHECK_THAT(v->output, !Catch::Contains("init_lock"));
+}
+
 TEST_CASE("code: code outside fences is read as code by its lines") {
   TempDir dir;
   auto filter = MergePyFilter(dir, Redacting());

@@ -393,9 +393,11 @@ struct Stream {
     std::string lead;
   };
   std::shared_ptr<Reread> reread;
-  // A reading in the language a Reread found: the block's language (its brackets bound
-  // redactions, its comments hold markers).
-  bool reread_reading = false;
+  // A reading in a language found for the block rather than named by it (a Reread's lead, or
+  // one of several families whose grammars read an untagged block equally well,
+  // GuessCodeLanguages): the block's language (its brackets bound redactions, its comments hold
+  // markers) when it is the block's best reading.
+  bool found_language = false;
   // Prose: the words of a code block's comments, docstrings and string literals (ProseOfCode),
   // a reading of the block that adds its words' share of the block (its code tokens and words)
   // to the code's share, and competes with no other reading.
@@ -1258,12 +1260,12 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
 
 // Reading code whose fence names no grammar's language: the most of a block's non-blank bytes
 // the language found may leave unread (ParseErrorShare), how close another family's share may
-// come before the block is called ambiguous, how much of a block is parsed, at least how much
+// come to be read too, how many families may read it so before the block is called ambiguous, how much of a block is parsed, at least how much
 // there must be, and how long one grammar's parse may take (a grammar that reads the text at all
 // reads 2 KB in well under this; one that does not spends its time recovering from errors).
 constexpr double kGuessMaxShare = 0.02;
 constexpr double kGuessTieShare = 0.005;
-constexpr size_t kGuessMinBytes = 48, kGuessBytes = 2048;
+constexpr size_t kGuessMinBytes = 48, kGuessBytes = 2048, kGuessMaxFamilies = 3;
 #if defined(__SANITIZE_ADDRESS__)
 constexpr uint64_t kGuessParseMicros = 20000;  // instrumented code parses about ten times slower
 #else
@@ -1326,23 +1328,23 @@ Status ProseOfCode(const Tokenizer& prose, const Tokens& tokens, std::string_vie
   return read(from, end);
 }
 
-// The language whose grammar reads `text` best (of its first kGuessBytes, cut at a line's end):
-// the one that leaves the smallest share unread, at most kGuessMaxShare, when every language
-// that reads it about as well (within kGuessTieShare; as cleanly, when it reads cleanly) is of
-// its family; else none. Snippets
-// read cleanly in several families (`f(x);`) are left to the generic lexer. Of a family, the
-// smaller language wins a tie: C before C++, JavaScript before TypeScript and TSX (the larger
+// The languages whose grammars read `text` best (of its first kGuessBytes, cut at a line's end):
+// the one that leaves the smallest share unread, at most kGuessMaxShare, and every one of
+// another family that reads it about as well (within kGuessTieShare; as cleanly, when it reads
+// cleanly), one per family, best first; none when more than kGuessMaxFamilies families do.
+// C's grammar and C#'s both read most C functions cleanly, as Java's and C#'s read most Java
+// methods: such a block is read in each, and the reading its candidates match best counts.
+// Snippets read cleanly in many families (`f(x);`) are left to the generic lexer. Of a family,
+// the smaller language wins a tie: C before C++, JavaScript before TypeScript and TSX (the larger
 // grammar reads the smaller's code as well).
-const Language* GuessCodeLanguage(std::string_view text) {
+std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
   if (text.size() > kGuessBytes) {
     const size_t cut = text.rfind('\n', kGuessBytes);
     text = text.substr(0, cut == std::string_view::npos || cut == 0 ? kGuessBytes : cut);
   }
-  if (NonBlank(text) < kGuessMinBytes) {
-    return nullptr;
-  }
+  if (NonBlank(text) < kGuessMinBytes) return {};
   auto langs = Languages();
-  if (!langs.ok()) return nullptr;
+  if (!langs.ok()) return {};
   auto rank = [](std::string_view name) {  // within a family, the smaller language first
     return name == "cpp" ? 1 : name == "typescript" ? 1 : name == "tsx" ? 2 : 0;
   };
@@ -1351,18 +1353,25 @@ const Language* GuessCodeLanguage(std::string_view text) {
     if (l.grammar == nullptr) continue;
     read.emplace_back(ParseErrorShare(&l, text, kGuessParseMicros), &l);
   }
-  if (read.empty()) return nullptr;
-  std::sort(read.begin(), read.end(), [&](const auto& a, const auto& b) {
+  if (read.empty()) return {};
+  // (Stable: languages that tie keep the table's order, so the first reading is always the same.)
+  std::stable_sort(read.begin(), read.end(), [&](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : rank(a.second->name) < rank(b.second->name);
   });
-  const auto& [best_share, best] = read.front();
-  if (best_share > kGuessMaxShare) return nullptr;
+  const double best_share = read.front().first;
+  if (best_share > kGuessMaxShare) return {};
+  std::vector<const Language*> found;
   for (const auto& [share, l] : read) {
     // A clean read is not matched by a near one: C that C#'s grammar reads with a slip is C.
     if (share > best_share + kGuessTieShare || (best_share == 0 && share > 0)) break;
-    if (!SameLanguageFamily(l->name, best->name)) return nullptr;
+    const bool family_found = std::any_of(found.begin(), found.end(), [&](const Language* f) {
+      return SameLanguageFamily(f->name, l->name);
+    });
+    if (family_found) continue;
+    if (found.size() == kGuessMaxFamilies) return {};
+    found.push_back(l);
   }
-  return best;
+  return found;
 }
 
 // Where the line holding offset `at` of `t` begins, and the '\n' that ends it (or the text's end).
@@ -1700,8 +1709,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   std::vector<Segment> segments;  // a Markdown answer's prose and code blocks (also for redaction)
   // A code block (or the whole answer as code) is read in the language its tag names. When the
   // tag names none with a grammar (no tag, `text`, `sh`, `kotlin`), it is read by the generic
-  // lexer, and again in the language whose grammar reads it well when one does
-  // (GuessCodeLanguage: a fence's tag is often left out), and as prose: protected prose in a
+  // lexer, and again in the language whose grammar reads it well when one does (in each of two
+  // or three families when their grammars read it as well; GuessCodeLanguages: a fence's tag is
+  // often left out), and as prose: protected prose in a
   // fence, or a protected file its extension did not make code, is still found. A fenced block
   // its tag's grammar does not read cleanly is read again in the language its candidates lead
   // to (Stream::Reread, below), and as prose when that grammar mostly cannot read it. Each
@@ -1712,7 +1722,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   auto push_code = [&](Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line,
                        std::string_view body, uint32_t body_offset, const auto& to_answer) -> Status {
     const Language* tagged = LookupLanguage(st.language);
-    const Language* other = nullptr;
+    std::vector<const Language*> guessed;
     uint32_t unread = 0;
     DOPPEL_RETURN_IF_ERROR(
         code_tokenizer(st.language).TokenizeCountingUnread(code, &st.tokens, base_offset, base_line, &unread));
@@ -1734,9 +1744,9 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       st.reread->to_answer = to_answer;
     }
     if (tagged == nullptr && !request.lexed_code) {
-      other = GuessCodeLanguage(code);
+      guessed = GuessCodeLanguages(code);
       // Its markers are comments of the language found when there is no tag.
-      if (other != nullptr && !IsGenericCodeLanguage(st.tag)) st.tag = other->name;
+      if (!guessed.empty() && !IsGenericCodeLanguage(st.tag)) st.tag = guessed.front()->name;
     }
     to_answer(&st.tokens);
     // A block of no grammar's language, or one its grammar mostly cannot read, is read as prose
@@ -1755,15 +1765,18 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       in_code.text_begin = st.text_begin;
       in_code.text_end = st.text_end;
     }
-    Stream again;
-    if (other != nullptr) {
-      again.kind = Kind::kCode;
-      again.language = other->name;
-      again.tag = other->name;
-      again.text_begin = st.text_begin;
-      again.text_end = st.text_end;
-      DOPPEL_RETURN_IF_ERROR(code_tokenizer(again.language).Tokenize(code, &again.tokens, base_offset, base_line));
-      to_answer(&again.tokens);
+    std::vector<Stream> again(guessed.size());
+    for (size_t g = 0; g < guessed.size(); ++g) {
+      again[g].kind = Kind::kCode;
+      again[g].language = guessed[g]->name;
+      again[g].tag = guessed[g]->name;
+      again[g].text_begin = st.text_begin;
+      again[g].text_end = st.text_end;
+      // Of several, the one that reads best is the block's language (a fence tag of a language
+      // read by the generic lexer keeps its comments for markers).
+      again[g].found_language = guessed.size() > 1 && !IsGenericCodeLanguage(st.tag);
+      DOPPEL_RETURN_IF_ERROR(code_tokenizer(again[g].language).Tokenize(code, &again[g].tokens, base_offset, base_line));
+      to_answer(&again[g].tokens);
     }
     Stream as_prose;
     if (whole_as_prose) {
@@ -1771,7 +1784,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     }
     // A reading of a block that leaves no tokens (only comments) is none: the others stand alone.
     int main = -1;
-    for (Stream* reading : {&st, &again, &as_prose, &in_code}) {
+    std::vector<Stream*> readings{&st};
+    for (Stream& a : again) readings.push_back(&a);
+    readings.push_back(&as_prose);
+    readings.push_back(&in_code);
+    for (Stream* reading : readings) {
       if (reading->tokens.empty()) continue;
       reading->shadow_of = main;
       streams.push_back(std::move(*reading));
@@ -1872,7 +1889,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   // A block kept to be read again (Stream::Reread) whose candidates led to another family's
   // language is read in it when that grammar reads it better than the tag's did and cleanly (at
-  // most kGuessMaxShare left unread, as GuessCodeLanguage asks of a language found; a method out
+  // most kGuessMaxShare left unread, as GuessCodeLanguages asks of a language found; a method out
   // of its class is read in the language's snippet wrapper, as the tokenizer reads it): the new
   // reading is a stream of the block, checked after the others. True when one was added.
   // (Its error, or the time limit passed, is left in reread_status and ends the loop.)
@@ -1893,7 +1910,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       again.text_begin = streams[si].text_begin;
       again.text_end = streams[si].text_end;
       again.shadow_of = streams[si].shadow_of < 0 ? static_cast<int>(si) : streams[si].shadow_of;
-      again.reread_reading = true;
+      again.found_language = true;
       uint32_t unread = 0;
       reread_status =
           code_tokenizer(lead->name).TokenizeCountingUnread(rr->code, &again.tokens, rr->base_offset, rr->base_line, &unread);
@@ -2671,10 +2688,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       }
     }
     auto group = [&](size_t si) { return streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of); };
-    // A block read again in the language its candidates led to is in that language only when
-    // that reading is its best (else a look-alike's language would bound its redactions).
+    // A block read again in a language found for it (its candidates' lead, or one of several
+    // the guess found) is in that language only when that reading is its best (else a
+    // look-alike's language would bound its redactions).
     for (size_t si = 0; si < streams.size(); ++si) {
-      if (streams[si].reread_reading && best_reading[group(si)] != si) streams[si].reread_reading = false;
+      if (streams[si].found_language && best_reading[group(si)] != si) streams[si].found_language = false;
     }
     std::vector<bool> drop(v.spans.size(), false);
     for (size_t a = 0; a < v.spans.size(); ++a) {
@@ -2814,15 +2832,15 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // Of a block read more than once, the reading in a grammar's language (an untagged Python
     // block's Python reading, not the generic lexer's): its brackets, blocks and clauses are
     // the language's.
-    // A block read again in the language its candidates led to, whose best reading that is
-    // (Stream::reread_reading), is in that language.
+    // A block read again in a language found for it, whose best reading that is
+    // (Stream::found_language), is in that language.
     auto code_block_at = [&](uint32_t at, bool grammar = true) -> int {
       int found = -1;
       for (size_t si = 0; si < streams.size(); ++si) {
         const Stream& st = streams[si];
         const bool block = st.kind == Kind::kCode || (st.prose_of_code && st.shadow_of < 0);
         if (!block || at < st.text_begin || st.text_end <= at) continue;
-        if (st.reread_reading) return static_cast<int>(si);
+        if (st.found_language) return static_cast<int>(si);
         if (found < 0 || (grammar && streams[found].language.empty() && !st.language.empty())) {
           found = static_cast<int>(si);
         }
