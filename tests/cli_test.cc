@@ -264,22 +264,30 @@ TEST_CASE("cli: --jsonl lines are read as build and scan read them (lang and kin
   INFO(Describe(r));
   auto out = Lines(r.out);
   REQUIRE(out.size() == 4);
+  // A span from the answer's first byte: the whole file found, not only its indented blocks.
+  const std::string from_start = "\"query\":{\"start\":0,";
   CHECK(Contains(out[0], "\"id\":\"with-lang\",\"action\":\"block\""));
+  CHECK(Contains(out[0], from_start));
   // Markdown: its lines read as code (bare code), so the whole file is found; without that
-  // reading, only its indented code blocks (the function bodies after a blank line) are code.
+  // reading, only its indented code blocks (the function bodies after a blank line) are code,
+  // most of the file but not its first lines.
   CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"block\""));
+  CHECK(Contains(out[1], from_start));
   CHECK(Contains(out[2], "\"id\":\"kind\",\"action\":\"block\""));
   r = Filter("check --index " + Quote(tmp / "idx") + " --bare-code false --jsonl " + Quote(tmp / "a.jsonl"));
   out = Lines(r.out);
   REQUIRE(out.size() == 4);
-  CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"redact\""));
+  CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"block\""));
+  CHECK_FALSE(Contains(out[1], from_start));
   // --lang: the language of lines that name none ("lang": "en" is prose; read here without bare
   // code, so that only its indented blocks are code).
   r = Filter("check --index " + Quote(tmp / "idx") + " --bare-code false --jsonl --lang c " + Quote(tmp / "a.jsonl"));
   out = Lines(r.out);
   REQUIRE(out.size() == 4);
   CHECK(Contains(out[1], "\"id\":\"plain\",\"action\":\"block\""));
-  CHECK(Contains(out[3], "\"id\":\"prose\",\"action\":\"redact\""));
+  CHECK(Contains(out[1], from_start));
+  CHECK(Contains(out[3], "\"id\":\"prose\",\"action\":\"block\""));
+  CHECK_FALSE(Contains(out[3], from_start));
   // Other fields for the text and the id.
   WriteFile(tmp / "b.jsonl", line("\"key\":\"k1\",\"lang\":\"c\",", "body"));
   r = Filter("check --index " + Quote(tmp / "idx") + " --jsonl --text-field body --id-field key " + Quote(tmp / "b.jsonl"));

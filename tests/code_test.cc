@@ -1400,6 +1400,47 @@ TEST_CASE("code: a fence without a tag that two families' grammars read cleanly 
   CHECK_THAT(v->output, !Catch::Contains("init_lock"));
 }
 
+TEST_CASE("code: a fence without a tag is read in the language its candidates lead to when no grammar reads it cleanly alone") {
+  // A TypeScript method out of its class: no grammar reads it cleanly at the top level (the
+  // guess parses without the snippet wrapper), so the generic lexer reads it first. Its
+  // candidates lead to TypeScript, whose tokenizer reads it whole inside the wrapper: the copy
+  // is found whole, in TypeScript, as under a `ts` tag.
+  const std::string source =
+      "export class Queue<T> {\n"
+      "  private items: T[] = [];\n"
+      "  private size = 0;\n\n"
+      "  public drain(limit: number): T[] {\n"
+      "    const taken = this.items.splice(0, limit);\n"
+      "    this.size -= taken.length;\n"
+      "    return taken.filter((item) => item !== undefined);\n"
+      "  }\n"
+      "}\n";
+  const std::string copy =
+      "public drain(max: number): T[] {\n"
+      "  const out = this.items.splice(0, max);\n"
+      "  this.size -= out.length;\n"
+      "  return out.filter((x) => x !== undefined);\n"
+      "}\n";
+  CHECK(ParseErrorShare(Grammar("typescript"), copy) > 0.1);
+  TempDir dir;
+  WriteCodeIndex(dir / "idx", {{"src/queue.ts", source}}, "typescript");
+  auto filter = Filter::Open(dir / "idx", Redacting());
+  REQUIRE(filter.ok());
+  auto tagged = (*filter)->Check("Here:\n\n```ts\n" + copy + "```\n");
+  REQUIRE(tagged.ok());
+  REQUIRE(tagged->spans.size() == 1);
+  auto v = (*filter)->Check("Here:\n\n```\n" + copy + "```\n");
+  REQUIRE(v.ok());
+  CHECK(v->action == Action::kRedact);
+  CHECK(v->score == Approx(tagged->score).margin(0.01));
+  REQUIRE(v->spans.size() == 1);
+  CHECK(v->spans[0].language == "typescript");
+  CHECK(v->spans[0].matched_tokens == tagged->spans[0].matched_tokens);
+  CheckSpanLines(v->spans[0], "src/queue.ts", 4, 8, 5, 9);
+  CHECK_THAT(v->output, Catch::Contains("// [redacted: similar to src/queue.ts]"));
+  CHECK_THAT(v->output, !Catch::Contains("splice"));
+}
+
 TEST_CASE("code: code outside fences is read as code by its lines") {
   TempDir dir;
   auto filter = MergePyFilter(dir, Redacting());

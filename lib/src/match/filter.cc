@@ -380,16 +380,23 @@ struct Stream {
   // of none, may be text in a fence), whose tokens count once, as the larger share either
   // reading covers (-1: a stream of its own).
   int shadow_of = -1;
-  // Code: a fenced block its tag's grammar did not read cleanly, kept to be read again in the
-  // language of another family that its candidates lead to: `lead`, found while it is checked,
-  // is the language (one with a grammar) of the first candidate of another family that is ranked
-  // as high as any of the tag's family and has kRereadLeadShare hits.
+  // Code: a block kept to be read again in the language its candidates lead to: a fenced block
+  // its tag's grammar did not read cleanly, whose `lead`, found while it is checked, is the
+  // language (one with a grammar) of the first candidate of another family that is ranked as
+  // high as any of the tag's family and has kRereadLeadShare hits; or a block of no grammar's
+  // language (the generic lexer's reading), whose lead is the first candidate's with as many
+  // hits in a family it was not read in (GuessCodeLanguages found none, or others).
   struct Reread {
     std::string code;  // as tokenized
     uint32_t base_offset = 0, base_line = 1;
     std::function<void(Tokens*)> to_answer;  // puts the tokens' offsets back in the answer
-    uint32_t unread = 0;  // bytes the tag's grammar left unread (TokenizeCountingUnread)
+    // Bytes the tag's grammar left unread (TokenizeCountingUnread); without a grammar, all.
+    uint32_t unread = 0;
     size_t nonblank = 0;  // of the block's bytes
+    // The most of `nonblank` the lead's grammar may leave unread for its reading to be kept:
+    // kGuessMaxShare when a tag's grammar read the block, kMisreadShare when none did.
+    double max_share = 0;
+    std::vector<std::string> read_in;  // languages the block is read in already (no lead there)
     std::string lead;
   };
   std::shared_ptr<Reread> reread;
@@ -1737,16 +1744,27 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (fenced_with_grammar && unread > 0) {
       st.reread = std::make_shared<Stream::Reread>();
       st.reread->unread = unread;
-      st.reread->nonblank = nonblank;
-      st.reread->code.assign(code);
-      st.reread->base_offset = base_offset;
-      st.reread->base_line = base_line;
-      st.reread->to_answer = to_answer;
+      st.reread->max_share = kGuessMaxShare;
+      st.reread->read_in = {st.language};
     }
     if (tagged == nullptr && !request.lexed_code) {
       guessed = GuessCodeLanguages(code);
       // Its markers are comments of the language found when there is no tag.
       if (!guessed.empty() && !IsGenericCodeLanguage(st.tag)) st.tag = guessed.front()->name;
+      // Its candidates may lead to a language the guess could not tell: a method out of its
+      // class (read in the snippet wrapper), C whose macros its grammar cannot read
+      // (`DWORD WINAPI f(...)`), code that more families' grammars read as well.
+      st.reread = std::make_shared<Stream::Reread>();
+      st.reread->unread = static_cast<uint32_t>(nonblank);
+      st.reread->max_share = kMisreadShare;
+      for (const Language* l : guessed) st.reread->read_in.push_back(l->name);
+    }
+    if (st.reread) {
+      st.reread->nonblank = nonblank;
+      st.reread->code.assign(code);
+      st.reread->base_offset = base_offset;
+      st.reread->base_line = base_line;
+      st.reread->to_answer = to_answer;
     }
     to_answer(&st.tokens);
     // A block of no grammar's language, or one its grammar mostly cannot read, is read as prose
@@ -1890,8 +1908,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   // A block kept to be read again (Stream::Reread) whose candidates led to another family's
   // language is read in it when that grammar reads it better than the tag's did and cleanly (at
   // most kGuessMaxShare left unread, as GuessCodeLanguages asks of a language found; a method out
-  // of its class is read in the language's snippet wrapper, as the tokenizer reads it): the new
-  // reading is a stream of the block, checked after the others. True when one was added.
+  // of its class is read in the language's snippet wrapper, as the tokenizer reads it), or, a
+  // block of no grammar's language, when it leaves at most kMisreadShare unread (the lead is the
+  // evidence that the guess, which parses without the wrapper and asks for a clean read, could
+  // not give): the new reading is a stream of the block, checked after the others. True when
+  // one was added.
   // (Its error, or the time limit passed, is left in reread_status and ends the loop.)
   Status reread_status;
   auto add_rereads = [&]() -> bool {
@@ -1915,7 +1936,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       reread_status =
           code_tokenizer(lead->name).TokenizeCountingUnread(rr->code, &again.tokens, rr->base_offset, rr->base_line, &unread);
       if (!reread_status.ok() || again.tokens.empty()) continue;
-      if (unread >= rr->unread || unread > kGuessMaxShare * rr->nonblank) continue;
+      if (unread >= rr->unread || unread > rr->max_share * rr->nonblank) continue;
       rr->to_answer(&again.tokens);
       TokenHashes(again.tokens, &again.hashes);
       streams.push_back(std::move(again));
@@ -2199,6 +2220,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
           reread->lead = info->language;
         }
         continue;
+      }
+      if (reread != nullptr && st.language.empty() && reread->lead.empty() &&
+          c.hits >= kRereadLeadShare * grams.size() && LookupLanguage(info->language) != nullptr &&
+          std::none_of(reread->read_in.begin(), reread->read_in.end(),
+                       [&](const std::string& l) { return SameLanguageFamily(l, info->language); })) {
+        reread->lead = info->language;
       }
       own_family_score = std::max(own_family_score, CandidateScore(c));
       if (c.band_hits > 0) {
