@@ -394,7 +394,7 @@ struct Stream {
     uint32_t unread = 0;
     size_t nonblank = 0;  // of the block's bytes
     // The most of `nonblank` the lead's grammar may leave unread for its reading to be kept:
-    // kGuessMaxShare when a tag's grammar read the block, kMisreadShare when none did.
+    // kCleanReadShare when a tag's grammar read the block, kMisreadShare when none did.
     double max_share = 0;
     std::vector<std::string> read_in;  // languages the block is read in already (no lead there)
     std::string lead;
@@ -1265,12 +1265,22 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
   return family(a) == family(b);
 }
 
-// Reading code whose fence names no grammar's language: the most of a block's non-blank bytes
-// the language found may leave unread (ParseErrorShare), how close another family's share may
-// come to be read too, how many families may read it so before the block is called ambiguous, how much of a block is parsed, at least how much
-// there must be, and how long one grammar's parse may take (a grammar that reads the text at all
-// reads 2 KB in well under this; one that does not spends its time recovering from errors).
-constexpr double kGuessMaxShare = 0.02;
+// A fenced block its tag's grammar leaves more than this share of unread
+// (TokenizeCountingUnread) is read as prose too, as an untagged block is; and a block of no
+// grammar's language is read in a grammar's language only when that grammar leaves at most this
+// share unread (GuessCodeLanguages, Stream::Reread). A grammar reads C whose macros it does not
+// know (`DWORD WINAPI f(...)`) with 3-5% unread, and new code around a copy with up to 6%.
+constexpr double kMisreadShare = 0.1;
+// A grammar reads a block cleanly when it leaves at most this share unread: a fenced block is
+// read again in another family's language (Stream::Reread) only when that grammar reads it so.
+constexpr double kCleanReadShare = 0.02;
+
+// Reading code whose fence names no grammar's language: how close another family's share of
+// the block left unread (ParseErrorShare) may come to the best one's to be read too, how many
+// families may read it so before the block is called ambiguous, how much of a block is parsed,
+// at least how much there must be, and how long one grammar's parse may take (a grammar that
+// reads the text at all reads 2 KB in well under this; one that does not spends its time
+// recovering from errors).
 constexpr double kGuessTieShare = 0.005;
 constexpr size_t kGuessMinBytes = 48, kGuessBytes = 2048, kGuessMaxFamilies = 3;
 #if defined(__SANITIZE_ADDRESS__)
@@ -1279,9 +1289,6 @@ constexpr uint64_t kGuessParseMicros = 20000;  // instrumented code parses about
 constexpr uint64_t kGuessParseMicros = 2000;
 #endif
 
-// A fenced block its tag's grammar leaves more than this share of unread
-// (TokenizeCountingUnread) is read as prose too, as an untagged block is.
-constexpr double kMisreadShare = 0.1;
 // A candidate of another family leads a fenced block to be read in its language (Stream::Reread)
 // when its hits (the block's distinct fingerprints it holds; in a short or table-like block also
 // its rare names, strings and comments) are at least this share of the block's distinct
@@ -1336,7 +1343,7 @@ Status ProseOfCode(const Tokenizer& prose, const Tokens& tokens, std::string_vie
 }
 
 // The languages whose grammars read `text` best (of its first kGuessBytes, cut at a line's end):
-// the one that leaves the smallest share unread, at most kGuessMaxShare, and every one of
+// the one that leaves the smallest share unread, at most kMisreadShare, and every one of
 // another family that reads it about as well (within kGuessTieShare; as cleanly, when it reads
 // cleanly), one per family, best first; none when more than kGuessMaxFamilies families do.
 // C's grammar and C#'s both read most C functions cleanly, as Java's and C#'s read most Java
@@ -1366,7 +1373,7 @@ std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
     return a.first != b.first ? a.first < b.first : rank(a.second->name) < rank(b.second->name);
   });
   const double best_share = read.front().first;
-  if (best_share > kGuessMaxShare) return {};
+  if (best_share > kMisreadShare) return {};
   std::vector<const Language*> found;
   for (const auto& [share, l] : read) {
     // A clean read is not matched by a near one: C that C#'s grammar reads with a slip is C.
@@ -1744,7 +1751,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     if (fenced_with_grammar && unread > 0) {
       st.reread = std::make_shared<Stream::Reread>();
       st.reread->unread = unread;
-      st.reread->max_share = kGuessMaxShare;
+      st.reread->max_share = kCleanReadShare;
       st.reread->read_in = {st.language};
     }
     if (tagged == nullptr && !request.lexed_code) {
@@ -1907,12 +1914,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   };
   // A block kept to be read again (Stream::Reread) whose candidates led to another family's
   // language is read in it when that grammar reads it better than the tag's did and cleanly (at
-  // most kGuessMaxShare left unread, as GuessCodeLanguages asks of a language found; a method out
-  // of its class is read in the language's snippet wrapper, as the tokenizer reads it), or, a
-  // block of no grammar's language, when it leaves at most kMisreadShare unread (the lead is the
-  // evidence that the guess, which parses without the wrapper and asks for a clean read, could
-  // not give): the new reading is a stream of the block, checked after the others. True when
-  // one was added.
+  // most kCleanReadShare left unread; a method out of its class is read in the language's
+  // snippet wrapper, as the tokenizer reads it), or, a block of no grammar's language, when it
+  // leaves at most kMisreadShare unread (the lead is the evidence that the guess, which parses
+  // without the wrapper, could not give): the new reading is a stream of the block, checked
+  // after the others. True when one was added.
   // (Its error, or the time limit passed, is left in reread_status and ends the loop.)
   Status reread_status;
   auto add_rereads = [&]() -> bool {
