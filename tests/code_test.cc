@@ -831,6 +831,15 @@ TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
   const std::string object = "Return this:\n\nreturn {\n  ...base,\n  retries: 3,\n  timeout: undefined,\n}\n";
   bare_run(object, 2, object.substr(object.find("return {")));
 
+  // A line of marks only that opens a block (an arrow function's `() => {`) is code; a rule is
+  // not.
+  const std::string callback =
+      "Pass this as the handler:\n\n() => {\n   // After the first value, stop listening:\n"
+      "   // we want no more of them.\n   notifier.unsubscribe();\n   resubscribe();\n}\n\nThat is all.\n";
+  bare_run(callback, 3, callback.substr(callback.find("() =>"), callback.find("\n\nThat") + 1 - callback.find("() =>")));
+  const std::string rule = "A title\n\n---\n\nSome words here.\n";
+  CHECK(split(rule).size() == SplitMarkdown(rule).size());
+
   // Indented in a list item (Markdown reads that as the item's text): its indentation is the prefix.
   const std::string item = "1. Write the entry point:\n\n        int main(void) {\n          return run();\n        }\n2. Build it.\n";
   segs = split(item);

@@ -58,7 +58,8 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed 
 // item. Each prose segment of `segments` is split at its runs of lines that read as code, which
 // become code segments without a language (`bare` set; `prefix` the indentation all their lines
 // share). A line reads as code by its shape, not by any one language:
-// - it ends with `{`, `(` or `[` (a block, a call or a list going on), or with `;` after code;
+// - it ends with `{`, `(` or `[` (a block, a call or a list going on: `() => {` too), or with
+//   `;` after code;
 // - it starts with a closing bracket or a preprocessor directive;
 // - it is an assignment, a call statement, a command of a language that calls without
 //   parentheses (`add_option "x"`, `@parser.separator nil`), or a member of an object literal
