@@ -837,8 +837,9 @@ TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
       "Pass this as the handler:\n\n() => {\n   // After the first value, stop listening:\n"
       "   // we want no more of them.\n   notifier.unsubscribe();\n   resubscribe();\n}\n\nThat is all.\n";
   bare_run(callback, 3, callback.substr(callback.find("() =>"), callback.find("\n\nThat") + 1 - callback.find("() =>")));
-  const std::string rule = "A title\n\n---\n\nSome words here.\n";
-  CHECK(split(rule).size() == SplitMarkdown(rule).size());
+  // Other lines of marks only are not: two code lines and an ellipsis are no run.
+  const std::string elided = "Keep these:\n\ntotal = 0;\n...\ncount = 0;\n";
+  CHECK(split(elided).size() == SplitMarkdown(elided).size());
 
   // Indented in a list item (Markdown reads that as the item's text): its indentation is the prefix.
   const std::string item = "1. Write the entry point:\n\n        int main(void) {\n          return run();\n        }\n2. Build it.\n";
@@ -1422,6 +1423,7 @@ TEST_CASE("code: a fence without a tag that two families' grammars read as well 
   const double unread = ParseErrorShare(Grammar("c"), winapi_copy);
   CHECK(unread > 0.02);
   CHECK(unread < 0.1);
+  CHECK(std::abs(ParseErrorShare(Grammar("c_sharp"), winapi_copy) - unread) <= 0.005);
   TempDir dir2;
   WriteCodeIndex(dir2 / "idx", {{"src/queue.c", winapi}}, "c");
   auto queue = Filter::Open(dir2 / "idx", Redacting());
@@ -1435,6 +1437,30 @@ TEST_CASE("code: a fence without a tag that two families' grammars read as well 
   CHECK(v->spans[0].language == "c");
   CHECK(v->spans[0].matched_tokens == tagged->spans[0].matched_tokens);
   CHECK(v->action == tagged->action);
+
+  // A Java method that C#'s grammar reads as cleanly: the second language read (C# sorts first)
+  // is the one that finds it, and bounds its redaction.
+  const std::string java =
+      "package demo;\n\npublic class LinkedBag<T> {\n    private Node<T> head;\n\n"
+      "    public int size() {\n        int count = 0;\n"
+      "        for (Node<T> node = head; node != null; node = node.next) {\n            count++;\n        }\n"
+      "        return count;\n    }\n}\n";
+  const std::string java_copy =
+      "public int length() {\n    int n = 0;\n    for (Node<T> cur = first; cur != null; cur = cur.next) {\n"
+      "        n++;\n    }\n    return n;\n}\n";
+  CHECK(ParseErrorShare(Grammar("java"), java_copy) == 0);
+  CHECK(ParseErrorShare(Grammar("c_sharp"), java_copy) == 0);
+  TempDir dir3;
+  WriteCodeIndex(dir3 / "idx", {{"demo/LinkedBag.java", java}}, "java");
+  auto bag = Filter::Open(dir3 / "idx", Redacting());
+  REQUIRE(bag.ok());
+  v = (*bag)->Check("Here:\n\n```\n" + java_copy + "```\n\nIt counts the nodes.\n");
+  REQUIRE(v.ok());
+  CHECK(v->action == Action::kRedact);
+  REQUIRE(v->spans.size() == 1);
+  CHECK(v->spans[0].language == "java");
+  CheckSpanLines(v->spans[0], "demo/LinkedBag.java", 4, 10, 6, 12);
+  CHECK(v->output == "Here:\n\n```\n// [redacted: similar to demo/LinkedBag.java]\n```\n\nIt counts the nodes.\n");
 }
 
 TEST_CASE("code: a fence without a tag is read in the language its candidates lead to when no grammar reads it cleanly alone") {
@@ -1476,6 +1502,15 @@ TEST_CASE("code: a fence without a tag is read in the language its candidates le
   CheckSpanLines(v->spans[0], "src/queue.ts", 4, 8, 5, 9);
   CHECK_THAT(v->output, Catch::Contains("// [redacted: similar to src/queue.ts]"));
   CHECK_THAT(v->output, !Catch::Contains("splice"));
+  // Under a tag of a language the generic lexer reads, led the same way; its markers are that
+  // language's comments, as they are for any block under such a tag.
+  v = (*filter)->Check("Here:\n\n```sql\n" + copy + "```\n");
+  REQUIRE(v.ok());
+  CHECK(v->action == Action::kRedact);
+  REQUIRE(v->spans.size() == 1);
+  CHECK(v->spans[0].language == "typescript");
+  CHECK_THAT(v->output, Catch::Contains("-- [redacted: similar to src/queue.ts]"));
+  CHECK_THAT(v->output, !Catch::Contains("// [redacted"));
 }
 
 TEST_CASE("code: code outside fences is read as code by its lines") {

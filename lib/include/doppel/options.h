@@ -144,8 +144,8 @@ struct FilterOptions {
   bool prose_in_code = true;
   // Code outside fences in a Markdown answer: runs of lines that read as code (pasted between
   // sentences without a fence, or indented in a list item; SplitBareCode) are read as a fenced
-  // block without a tag is: by the generic lexer, in the language whose grammar reads them, and
-  // as prose. Off, such lines are prose only, which never matches code documents.
+  // block without a tag is: by the generic lexer, in the languages whose grammars read them
+  // (one per family, up to three) or that their candidates lead to, and as prose. Off, such lines are prose only, which never matches code documents.
   bool bare_code = true;
   // Code: a span that keeps this source's own names and strings is this source's code, not a
   // shape many documents share, and weighs every matched token fully. Its rare items are the

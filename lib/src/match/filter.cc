@@ -376,16 +376,18 @@ struct Stream {
   Tokens tokens;
   std::vector<uint64_t> hashes;
   uint32_t text_begin = 0, text_end = 0;  // code: the block's bytes in the answer
-  // Prose: the reading as prose of code stream `shadow_of` (code of no grammar's language, or
-  // of none, may be text in a fence), whose tokens count once, as the larger share either
-  // reading covers (-1: a stream of its own).
+  // Another reading of the block that code stream `shadow_of` is the first reading of (-1: a
+  // stream of its own): as prose (code of no grammar's language, or of none, may be text in a
+  // fence), the words of its comments and strings, or code in another language (a guess, a
+  // lead). The block's tokens count once, as the largest share one of its readings covers.
   int shadow_of = -1;
   // Code: a block kept to be read again in the language its candidates lead to: a fenced block
   // its tag's grammar did not read cleanly, whose `lead`, found while it is checked, is the
   // language (one with a grammar) of the first candidate of another family that is ranked as
-  // high as any of the tag's family and has kRereadLeadShare hits; or a block of no grammar's
-  // language (the generic lexer's reading), whose lead is the first candidate's with as many
-  // hits in a family it was not read in (GuessCodeLanguages found none, or others).
+  // high as any of the tag's family and holds at least kRereadLeadShare of the block's
+  // fingerprints; or a block of no grammar's language (the generic lexer's reading), whose lead
+  // is the language of the first candidate that holds as many, of a family the block is not
+  // read in yet (`read_in`: GuessCodeLanguages found none, or others).
   struct Reread {
     std::string code;  // as tokenized
     uint32_t base_offset = 0, base_line = 1;
@@ -396,15 +398,18 @@ struct Stream {
     // The most of `nonblank` the lead's grammar may leave unread for its reading to be kept:
     // kCleanReadShare when a tag's grammar read the block, kMisreadShare when none did.
     double max_share = 0;
-    std::vector<std::string> read_in;  // languages the block is read in already (no lead there)
+    std::vector<std::string> read_in;  // untagged: the languages the guess read the block in
     std::string lead;
   };
   std::shared_ptr<Reread> reread;
-  // A reading in a language found for the block rather than named by it (a Reread's lead, or
-  // one of several families whose grammars read an untagged block equally well,
-  // GuessCodeLanguages): the block's language (its brackets bound redactions, its comments hold
-  // markers) when it is the block's best reading.
-  bool found_language = false;
+  // A reading in a language found for the block rather than named by it: a Reread's lead, or
+  // one of several families whose grammars read an untagged block as well (GuessCodeLanguages).
+  bool found_reading = false;
+  // Set once the block's readings are compared: a found reading that is the block's best, whose
+  // language is then the block's (its brackets bound redactions, and its comments hold markers
+  // unless the fence names a language the generic lexer reads). A found reading that is not the
+  // best is a look-alike's and bounds nothing.
+  bool block_language = false;
   // Prose: the words of a code block's comments, docstrings and string literals (ProseOfCode),
   // a reading of the block that adds its words' share of the block (its code tokens and words)
   // to the code's share, and competes with no other reading.
@@ -1296,6 +1301,9 @@ constexpr uint64_t kGuessParseMicros = 2000;
 // has a few: under an eighth in all but 4 of the 240 such leads in 1,000 latency benchmark
 // checks (500 answers, each checked twice), whose verdicts stay the same with this bound. A copy
 // under a wrong tag has more, as far as the wrong grammar's tokens still match its source's.
+// A block of no grammar's language is led by a candidate of any family it is not read in yet
+// holding as many: the generic lexer's tokens differ from every grammar's, and a copy's still
+// share many fingerprints with its source.
 constexpr double kRereadLeadShare = 0.125;
 
 size_t NonBlank(std::string_view text) {
@@ -1368,17 +1376,18 @@ std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
     read.emplace_back(ParseErrorShare(&l, text, kGuessParseMicros), &l);
   }
   if (read.empty()) return {};
-  // (Stable: languages that tie keep the table's order, so the first reading is always the same.)
+  // (Stable: languages that tie keep the table's order, by name: c before c_sharp before java.)
   std::stable_sort(read.begin(), read.end(), [&](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : rank(a.second->name) < rank(b.second->name);
   });
   const double best_share = read.front().first;
   if (best_share > kMisreadShare) return {};
   std::vector<const Language*> found;
-  for (const auto& [share, l] : read) {
+  for (const auto& [share, language] : read) {
     // A clean read is not matched by a near one: C that C#'s grammar reads with a slip is C.
     if (share > best_share + kGuessTieShare || (best_share == 0 && share > 0)) break;
-    const bool family_found = std::any_of(found.begin(), found.end(), [&](const Language* f) {
+    const Language* l = language;  // (clang before 16 cannot capture a structured binding)
+    const bool family_found = std::any_of(found.begin(), found.end(), [l](const Language* f) {
       return SameLanguageFamily(f->name, l->name);
     });
     if (family_found) continue;
@@ -1725,10 +1734,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   // tag names none with a grammar (no tag, `text`, `sh`, `kotlin`), it is read by the generic
   // lexer, and again in the language whose grammar reads it well when one does (in each of two
   // or three families when their grammars read it as well; GuessCodeLanguages: a fence's tag is
-  // often left out), and as prose: protected prose in a
-  // fence, or a protected file its extension did not make code, is still found. A fenced block
-  // its tag's grammar does not read cleanly is read again in the language its candidates lead
-  // to (Stream::Reread, below), and as prose when that grammar mostly cannot read it. Each
+  // often left out), and as prose: protected prose in a fence, or a protected file its
+  // extension did not make code, is still found. A fenced block its tag's grammar does not read
+  // cleanly, and a block of no grammar's language, is read again in the language its candidates
+  // lead to (Stream::Reread, below); the former as prose too when that grammar mostly cannot
+  // read it. Each
   // other reading is a stream after the block's (Stream::shadow_of); the block counts once, as
   // the largest share a reading covers.
   // `code` is the text tokenized; `to_answer` puts a token's offsets back in the answer (a block
@@ -1752,7 +1762,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       st.reread = std::make_shared<Stream::Reread>();
       st.reread->unread = unread;
       st.reread->max_share = kCleanReadShare;
-      st.reread->read_in = {st.language};
     }
     if (tagged == nullptr && !request.lexed_code) {
       guessed = GuessCodeLanguages(code);
@@ -1794,12 +1803,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     for (size_t g = 0; g < guessed.size(); ++g) {
       again[g].kind = Kind::kCode;
       again[g].language = guessed[g]->name;
-      again[g].tag = guessed[g]->name;
+      // (A fence tag of a language the generic lexer reads keeps its comments for markers.)
+      again[g].tag = IsGenericCodeLanguage(st.tag) ? st.tag : guessed[g]->name;
       again[g].text_begin = st.text_begin;
       again[g].text_end = st.text_end;
-      // Of several, the one that reads best is the block's language (a fence tag of a language
-      // read by the generic lexer keeps its comments for markers).
-      again[g].found_language = guessed.size() > 1 && !IsGenericCodeLanguage(st.tag);
+      // Of several, the one that reads best is the block's language.
+      again[g].found_reading = guessed.size() > 1;
       DOPPEL_RETURN_IF_ERROR(code_tokenizer(again[g].language).Tokenize(code, &again[g].tokens, base_offset, base_line));
       to_answer(&again[g].tokens);
     }
@@ -1933,11 +1942,11 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
       Stream again;
       again.kind = Kind::kCode;
       again.language = lead->name;
-      again.tag = lead->name;
+      again.tag = IsGenericCodeLanguage(streams[si].tag) ? streams[si].tag : lead->name;
       again.text_begin = streams[si].text_begin;
       again.text_end = streams[si].text_end;
       again.shadow_of = streams[si].shadow_of < 0 ? static_cast<int>(si) : streams[si].shadow_of;
-      again.found_language = true;
+      again.found_reading = true;
       uint32_t unread = 0;
       reread_status =
           code_tokenizer(lead->name).TokenizeCountingUnread(rr->code, &again.tokens, rr->base_offset, rr->base_line, &unread);
@@ -2725,7 +2734,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // the guess found) is in that language only when that reading is its best (else a
     // look-alike's language would bound its redactions).
     for (size_t si = 0; si < streams.size(); ++si) {
-      if (streams[si].found_language && best_reading[group(si)] != si) streams[si].found_language = false;
+      streams[si].block_language = streams[si].found_reading && best_reading[group(si)] == si;
     }
     std::vector<bool> drop(v.spans.size(), false);
     for (size_t a = 0; a < v.spans.size(); ++a) {
@@ -2866,14 +2875,15 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // block's Python reading, not the generic lexer's): its brackets, blocks and clauses are
     // the language's.
     // A block read again in a language found for it, whose best reading that is
-    // (Stream::found_language), is in that language.
+    // (Stream::block_language), is in that language; one that is not is passed over.
     auto code_block_at = [&](uint32_t at, bool grammar = true) -> int {
       int found = -1;
       for (size_t si = 0; si < streams.size(); ++si) {
         const Stream& st = streams[si];
         const bool block = st.kind == Kind::kCode || (st.prose_of_code && st.shadow_of < 0);
         if (!block || at < st.text_begin || st.text_end <= at) continue;
-        if (st.found_language) return static_cast<int>(si);
+        if (st.block_language) return static_cast<int>(si);
+        if (st.found_reading) continue;
         if (found < 0 || (grammar && streams[found].language.empty() && !st.language.empty())) {
           found = static_cast<int>(si);
         }

@@ -296,8 +296,8 @@ LineShape ShapeOfLine(std::string_view line) {
   }
   // A lead-in ("Output:", "Call it like this:") ends a run.
   if (line.back() == ':' && std::isupper(static_cast<unsigned char>(line[0])) != 0 && n.marks == 0) return LineShape::kProse;
-  // A line of marks only: brackets are code (`});`, `) {`), and so is one that opens a block, a
-  // call or a list (`() => {`); a rule (`~~~`, `---`) is not.
+  // A line of marks only: brackets are code (`});`, `} )`), and so is one that opens a block, a
+  // call or a list (`() => {`); others (`...`, `^^^`) are not.
   if (std::none_of(line.begin(), line.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; })) {
     const bool opens = line.back() == '{' || line.back() == '(' || line.back() == '[';
     return opens || line.find_first_not_of("{}()[];, \t") == std::string_view::npos ? LineShape::kCode : LineShape::kOther;
