@@ -1095,12 +1095,25 @@ FilterOptions Redacting(FilterOptions o = {}) {
   return o;
 }
 
-// A filter of an index of lib/merge.py alone, written to `dir`/idx.
-std::unique_ptr<Filter> MergePyFilter(const TempDir& dir, const FilterOptions& options) {
-  WriteCodeIndex(dir / "idx", {{"lib/merge.py", kProtected}}, "python");
+// A filter of an index of one protected code file, written to `dir`/idx.
+std::unique_ptr<Filter> OneFileFilter(const TempDir& dir, const std::string& name, const std::string& code,
+                                      const std::string& language, const FilterOptions& options = Redacting()) {
+  WriteCodeIndex(dir / "idx", {{name, code}}, language);
   auto filter = Filter::Open(dir / "idx", options);
   REQUIRE(filter.ok());
   return std::move(*filter);
+}
+
+// A filter of an index of lib/merge.py alone, written to `dir`/idx.
+std::unique_ptr<Filter> MergePyFilter(const TempDir& dir, const FilterOptions& options) {
+  return OneFileFilter(dir, "lib/merge.py", kProtected, "python", options);
+}
+
+// The verdict on `answer`, which must be checked.
+Verdict Checked(const Filter& filter, const std::string& answer) {
+  auto v = filter.Check(answer);
+  REQUIRE(v.ok());
+  return std::move(v).value();
 }
 
 }  // namespace
@@ -1390,24 +1403,17 @@ TEST_CASE("code: a fence without a tag that two families' grammars read as well 
   CHECK(ParseErrorShare(Grammar("c"), copy) == 0);
   CHECK(ParseErrorShare(Grammar("c_sharp"), copy) == 0);
   TempDir dir;
-  WriteCodeIndex(dir / "idx", {{"runtime/workers.c", source}}, "c");
-  auto filter = Filter::Open(dir / "idx", Redacting());
-  REQUIRE(filter.ok());
-  auto tagged = (*filter)->Check("Here:\n\n```c\n" + copy + "```\n");
-  REQUIRE(tagged.ok());
-  auto v = (*filter)->Check("Here:\n\n```\n" + copy + "```\n");
-  REQUIRE(v.ok());
-  CHECK(v->action == Action::kRedact);
-  CHECK(v->action == tagged->action);
-  CHECK(v->score == Approx(tagged->score).margin(0.01));
-  REQUIRE(v->spans.size() == 1);
-  CHECK(v->spans[0].language == "c");
-  CHECK(v->spans[0].source_name == "runtime/workers.c");
-  CHECK(v->spans[0].query.first_line == 4);
-  CHECK(v->spans[0].query.last_line == 12);
-  CHECK(v->spans[0].source.first_line == 7);
-  CHECK_THAT(v->output, Catch::Contains("// [redacted: similar to runtime/workers.c]"));
-  CHECK_THAT(v->output, !Catch::Contains("init_lock"));
+  auto filter = OneFileFilter(dir, "runtime/workers.c", source, "c");
+  Verdict tagged = Checked(*filter, "Here:\n\n```c\n" + copy + "```\n");
+  Verdict v = Checked(*filter, "Here:\n\n```\n" + copy + "```\n");
+  CHECK(v.action == Action::kRedact);
+  CHECK(v.action == tagged.action);
+  CHECK(v.score == Approx(tagged.score).margin(0.01));
+  REQUIRE(v.spans.size() == 1);
+  CHECK(v.spans[0].language == "c");
+  CheckSpanLines(v.spans[0], "runtime/workers.c", 4, 12, 7, 15);
+  CHECK_THAT(v.output, Catch::Contains("// [redacted: similar to runtime/workers.c]"));
+  CHECK_THAT(v.output, !Catch::Contains("init_lock"));
 
   // A macro the grammars do not know (`WINAPI`) leaves a few percent unread, in C's grammar as
   // in C#'s: still read as C (and C#), as under a `c` tag, not by the generic lexer alone.
@@ -1425,18 +1431,14 @@ TEST_CASE("code: a fence without a tag that two families' grammars read as well 
   CHECK(unread < 0.1);
   CHECK(std::abs(ParseErrorShare(Grammar("c_sharp"), winapi_copy) - unread) <= 0.005);
   TempDir dir2;
-  WriteCodeIndex(dir2 / "idx", {{"src/queue.c", winapi}}, "c");
-  auto queue = Filter::Open(dir2 / "idx", Redacting());
-  REQUIRE(queue.ok());
-  tagged = (*queue)->Check("Here:\n\n```c\n" + winapi_copy + "```\n");
-  REQUIRE(tagged.ok());
-  REQUIRE(tagged->spans.size() == 1);
-  v = (*queue)->Check("Here:\n\n```\n" + winapi_copy + "```\n");
-  REQUIRE(v.ok());
-  REQUIRE(v->spans.size() == 1);
-  CHECK(v->spans[0].language == "c");
-  CHECK(v->spans[0].matched_tokens == tagged->spans[0].matched_tokens);
-  CHECK(v->action == tagged->action);
+  auto queue = OneFileFilter(dir2, "src/queue.c", winapi, "c");
+  tagged = Checked(*queue, "Here:\n\n```c\n" + winapi_copy + "```\n");
+  REQUIRE(tagged.spans.size() == 1);
+  v = Checked(*queue, "Here:\n\n```\n" + winapi_copy + "```\n");
+  REQUIRE(v.spans.size() == 1);
+  CHECK(v.spans[0].language == "c");
+  CHECK(v.spans[0].matched_tokens == tagged.spans[0].matched_tokens);
+  CHECK(v.action == tagged.action);
 
   // A Java method that C#'s grammar reads as cleanly: the second language read (C# sorts first)
   // is the one that finds it, and bounds its redaction.
@@ -1451,16 +1453,13 @@ TEST_CASE("code: a fence without a tag that two families' grammars read as well 
   CHECK(ParseErrorShare(Grammar("java"), java_copy) == 0);
   CHECK(ParseErrorShare(Grammar("c_sharp"), java_copy) == 0);
   TempDir dir3;
-  WriteCodeIndex(dir3 / "idx", {{"demo/LinkedBag.java", java}}, "java");
-  auto bag = Filter::Open(dir3 / "idx", Redacting());
-  REQUIRE(bag.ok());
-  v = (*bag)->Check("Here:\n\n```\n" + java_copy + "```\n\nIt counts the nodes.\n");
-  REQUIRE(v.ok());
-  CHECK(v->action == Action::kRedact);
-  REQUIRE(v->spans.size() == 1);
-  CHECK(v->spans[0].language == "java");
-  CheckSpanLines(v->spans[0], "demo/LinkedBag.java", 4, 10, 6, 12);
-  CHECK(v->output == "Here:\n\n```\n// [redacted: similar to demo/LinkedBag.java]\n```\n\nIt counts the nodes.\n");
+  auto bag = OneFileFilter(dir3, "demo/LinkedBag.java", java, "java");
+  v = Checked(*bag, "Here:\n\n```\n" + java_copy + "```\n\nIt counts the nodes.\n");
+  CHECK(v.action == Action::kRedact);
+  REQUIRE(v.spans.size() == 1);
+  CHECK(v.spans[0].language == "java");
+  CheckSpanLines(v.spans[0], "demo/LinkedBag.java", 4, 10, 6, 12);
+  CHECK(v.output == "Here:\n\n```\n// [redacted: similar to demo/LinkedBag.java]\n```\n\nIt counts the nodes.\n");
 }
 
 TEST_CASE("code: a fence without a tag is read in the language its candidates lead to when no grammar reads it cleanly alone") {
@@ -1486,31 +1485,26 @@ TEST_CASE("code: a fence without a tag is read in the language its candidates le
       "}\n";
   CHECK(ParseErrorShare(Grammar("typescript"), copy) > 0.1);
   TempDir dir;
-  WriteCodeIndex(dir / "idx", {{"src/queue.ts", source}}, "typescript");
-  auto filter = Filter::Open(dir / "idx", Redacting());
-  REQUIRE(filter.ok());
-  auto tagged = (*filter)->Check("Here:\n\n```ts\n" + copy + "```\n");
-  REQUIRE(tagged.ok());
-  REQUIRE(tagged->spans.size() == 1);
-  auto v = (*filter)->Check("Here:\n\n```\n" + copy + "```\n");
-  REQUIRE(v.ok());
-  CHECK(v->action == Action::kRedact);
-  CHECK(v->score == Approx(tagged->score).margin(0.01));
-  REQUIRE(v->spans.size() == 1);
-  CHECK(v->spans[0].language == "typescript");
-  CHECK(v->spans[0].matched_tokens == tagged->spans[0].matched_tokens);
-  CheckSpanLines(v->spans[0], "src/queue.ts", 4, 8, 5, 9);
-  CHECK_THAT(v->output, Catch::Contains("// [redacted: similar to src/queue.ts]"));
-  CHECK_THAT(v->output, !Catch::Contains("splice"));
+  auto filter = OneFileFilter(dir, "src/queue.ts", source, "typescript");
+  const Verdict tagged = Checked(*filter, "Here:\n\n```ts\n" + copy + "```\n");
+  REQUIRE(tagged.spans.size() == 1);
+  Verdict v = Checked(*filter, "Here:\n\n```\n" + copy + "```\n");
+  CHECK(v.action == Action::kRedact);
+  CHECK(v.score == Approx(tagged.score).margin(0.01));
+  REQUIRE(v.spans.size() == 1);
+  CHECK(v.spans[0].language == "typescript");
+  CHECK(v.spans[0].matched_tokens == tagged.spans[0].matched_tokens);
+  CheckSpanLines(v.spans[0], "src/queue.ts", 4, 8, 5, 9);
+  CHECK_THAT(v.output, Catch::Contains("// [redacted: similar to src/queue.ts]"));
+  CHECK_THAT(v.output, !Catch::Contains("splice"));
   // Under a tag of a language the generic lexer reads, led the same way; its markers are that
   // language's comments, as they are for any block under such a tag.
-  v = (*filter)->Check("Here:\n\n```sql\n" + copy + "```\n");
-  REQUIRE(v.ok());
-  CHECK(v->action == Action::kRedact);
-  REQUIRE(v->spans.size() == 1);
-  CHECK(v->spans[0].language == "typescript");
-  CHECK_THAT(v->output, Catch::Contains("-- [redacted: similar to src/queue.ts]"));
-  CHECK_THAT(v->output, !Catch::Contains("// [redacted"));
+  v = Checked(*filter, "Here:\n\n```sql\n" + copy + "```\n");
+  CHECK(v.action == Action::kRedact);
+  REQUIRE(v.spans.size() == 1);
+  CHECK(v.spans[0].language == "typescript");
+  CHECK_THAT(v.output, Catch::Contains("-- [redacted: similar to src/queue.ts]"));
+  CHECK_THAT(v.output, !Catch::Contains("// [redacted"));
 }
 
 TEST_CASE("code: code outside fences is read as code by its lines") {
