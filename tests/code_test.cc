@@ -1460,6 +1460,21 @@ TEST_CASE("code: a fence without a tag that two families' grammars read as well 
   CHECK(v.spans[0].language == "java");
   CheckSpanLines(v.spans[0], "demo/LinkedBag.java", 4, 10, 6, 12);
   CHECK(v.output == "Here:\n\n```\n// [redacted: similar to demo/LinkedBag.java]\n```\n\nIt counts the nodes.\n");
+
+  // A short method (44 non-blank bytes) is read in its languages too: C#'s and Java's grammars
+  // read it cleanly, and the C# reading finds it, as a `csharp` tag does.
+  const std::string gate =
+      "namespace Demo\n{\n    internal class AsyncGate\n    {\n        readonly object sync = new object();\n"
+      "        bool closed;\n\n        public void Close()\n        {\n            lock (sync)\n            {\n"
+      "                waiters.Clear();\n                closed = true;\n            }\n        }\n    }\n}\n";
+  const std::string gate_copy = "public void Shut()\n{\n    lock (g)\n    {\n        q.Clear();\n        d = true;\n    }\n}\n";
+  TempDir dir4;
+  auto async_gate = OneFileFilter(dir4, "src/AsyncGate.cs", gate, "c_sharp");
+  v = Checked(*async_gate, "Here:\n\n```\n" + gate_copy + "```\n");
+  REQUIRE(v.spans.size() == 1);
+  CHECK(v.spans[0].language == "c_sharp");
+  CheckSpanLines(v.spans[0], "src/AsyncGate.cs", 4, 11, 8, 15);
+  CHECK(v.action == Checked(*async_gate, "Here:\n\n```csharp\n" + gate_copy + "```\n").action);
 }
 
 TEST_CASE("code: a fence without a tag is read in the language its candidates lead to when no grammar reads it cleanly alone") {

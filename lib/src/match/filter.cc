@@ -1287,7 +1287,10 @@ constexpr double kCleanReadShare = 0.02;
 // reads the text at all reads 2 KB in well under this; one that does not spends its time
 // recovering from errors).
 constexpr double kGuessTieShare = 0.005;
-constexpr size_t kGuessMinBytes = 48, kGuessBytes = 2048, kGuessMaxFamilies = 3;
+// (24 bytes: a short method such as `public void Shut() { lock (g) { q.Clear(); d = true; } }`,
+// 44, is read in its language, as a tag would have it read; a call or two reads alike in more
+// families and stays generic.)
+constexpr size_t kGuessMinBytes = 24, kGuessBytes = 2048, kGuessMaxFamilies = 3;
 #if defined(__SANITIZE_ADDRESS__)
 constexpr uint64_t kGuessParseMicros = 20000;  // instrumented code parses about ten times slower
 #else
