@@ -404,12 +404,10 @@ struct Stream {
   std::shared_ptr<Reread> reread;
   // A reading in a language found for the block rather than named by it: a Reread's lead, or
   // one of several families whose grammars read an untagged block as well (GuessCodeLanguages).
+  // When it is the block's best reading, its language is the block's (its brackets bound
+  // redactions, and its comments hold markers unless the fence names a language the generic
+  // lexer reads); when not, it is a look-alike's and bounds nothing.
   bool found_reading = false;
-  // Set once the block's readings are compared: a found reading that is the block's best, whose
-  // language is then the block's (its brackets bound redactions, and its comments hold markers
-  // unless the fence names a language the generic lexer reads). A found reading that is not the
-  // best is a look-alike's and bounds nothing.
-  bool block_language = false;
   // Prose: the words of a code block's comments, docstrings and string literals (ProseOfCode),
   // a reading of the block that adds its words' share of the block (its code tokens and words)
   // to the code's share, and competes with no other reading.
@@ -2704,14 +2702,15 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     v.spans.push_back(std::move(f.span));
     span_stream.push_back(f.stream);
   }
+  // A block read more than once reports the passages of the reading that covers most of it
+  // (a grammar's reading, when it covers about as much: its spans name the language), and of
+  // the others only those elsewhere in the block: where the generic lexer's reading of an
+  // untagged Python block and its Python reading both found a passage, the Python one is the
+  // passage. `best_reading` is indexed by a block's first reading (`group`).
+  auto group = [&](size_t si) { return streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of); };
+  std::vector<size_t> best_reading(streams.size());
   {
-    // A block read more than once reports the passages of the reading that covers most of it
-    // (a grammar's reading, when it covers about as much: its spans name the language), and of
-    // the others only those elsewhere in the block: where the generic lexer's reading of an
-    // untagged Python block and its Python reading both found a passage, the Python one is the
-    // passage.
     constexpr double kSameShare = 0.02;
-    std::vector<size_t> best_reading(streams.size());
     std::vector<double> best_share(streams.size(), -1);
     auto share_of = [&](size_t si) {
       return static_cast<double>(counted_in[si]) / std::max<size_t>(streams[si].tokens.size(), 1);
@@ -2722,7 +2721,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     auto words_of_code = [&](size_t si) { return streams[si].prose_of_code && streams[si].shadow_of >= 0; };
     for (size_t si = 0; si < streams.size(); ++si) {
       if (words_of_code(si)) continue;
-      const size_t main = streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of);
+      const size_t main = group(si);
       const double share = share_of(si);
       const bool better = best_share[main] < 0 || share > best_share[main] + kSameShare ||
                           (share > best_share[main] - kSameShare && grammar(si) && !grammar(best_reading[main])) ||
@@ -2731,13 +2730,6 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
         best_share[main] = share;
         best_reading[main] = si;
       }
-    }
-    auto group = [&](size_t si) { return streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of); };
-    // A block read again in a language found for it (its candidates' lead, or one of several
-    // the guess found) is in that language only when that reading is its best (else a
-    // look-alike's language would bound its redactions).
-    for (size_t si = 0; si < streams.size(); ++si) {
-      streams[si].block_language = streams[si].found_reading && best_reading[group(si)] == si;
     }
     std::vector<bool> drop(v.spans.size(), false);
     for (size_t a = 0; a < v.spans.size(); ++a) {
@@ -2877,16 +2869,19 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // Of a block read more than once, the reading in a grammar's language (an untagged Python
     // block's Python reading, not the generic lexer's): its brackets, blocks and clauses are
     // the language's.
-    // A block read again in a language found for it, whose best reading that is
-    // (Stream::block_language), is in that language; one that is not is passed over.
+    // A block read again in a language found for it (Stream::found_reading: its candidates'
+    // lead, or one of several the guess found) is in that language when that reading is its
+    // best; one that is not is passed over (a look-alike's language would bound its redactions).
     auto code_block_at = [&](uint32_t at, bool grammar = true) -> int {
       int found = -1;
       for (size_t si = 0; si < streams.size(); ++si) {
         const Stream& st = streams[si];
         const bool block = st.kind == Kind::kCode || (st.prose_of_code && st.shadow_of < 0);
         if (!block || at < st.text_begin || st.text_end <= at) continue;
-        if (st.block_language) return static_cast<int>(si);
-        if (st.found_reading) continue;
+        if (st.found_reading) {
+          if (best_reading[group(si)] == si) return static_cast<int>(si);
+          continue;
+        }
         if (found < 0 || (grammar && streams[found].language.empty() && !st.language.empty())) {
           found = static_cast<int>(si);
         }
