@@ -1272,7 +1272,7 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
 // (TokenizeCountingUnread) is read as prose too, as an untagged block is; and a block of no
 // grammar's language is read in a grammar's language only when that grammar leaves at most this
 // share unread (GuessCodeLanguages, Stream::Reread). A grammar reads C whose macros it does not
-// know (`DWORD WINAPI f(...)`) with 3-5% unread, and new code around a copy with up to 6%.
+// know (`DWORD WINAPI f(...)`) with 3-6% unread, and new code around a copy with up to 6%.
 constexpr double kMisreadShare = 0.1;
 // A grammar reads a block cleanly when it leaves at most this share unread: a fenced block is
 // read again in another family's language (Stream::Reread) only when that grammar reads it so.
