@@ -244,27 +244,28 @@ Status CheckInput(std::string_view text, uint32_t base_offset) {
   return s;
 }
 
-// One parser per thread and grammar, on the grammar's dense parse table (DenseParseTable); freed
-// when the thread ends.
-struct Parsers {
-  explicit Parsers(bool dense = true) : dense_tables(dense) {}
-  bool dense_tables;  // parse with the dense copy of each table (DenseParseTable), else the grammar's own
-  std::unordered_map<const TSLanguage*, TSParser*> by_language;
-  ~Parsers() {
-    for (auto& [l, p] : by_language) ts_parser_delete(p);
-  }
-  TSParser* Get(const TSLanguage* lang) {
-    auto it = by_language.find(lang);
-    if (it != by_language.end()) return it->second;
-    TSParser* p = ts_parser_new();
-    if (!ts_parser_set_language(p, dense_tables ? DenseParseTable(lang) : lang)) {  // ABI mismatch: fails without a message
-      ts_parser_delete(p);
-      return nullptr;
+// The thread's parser for `grammar`, on the grammar's dense parse table (DenseParseTable); made
+// the first time the thread asks, freed when the thread ends. nullptr when this tree-sitter
+// cannot load the grammar (an ABI mismatch; ts_parser_set_language fails without a message).
+// Tokenizers and ParseErrorShare share it: a parse never begins inside another on one thread.
+TSParser* ThreadParser(const TSLanguage* grammar) {
+  struct Parsers {
+    std::unordered_map<const TSLanguage*, TSParser*> by_language;
+    ~Parsers() {
+      for (auto& [l, p] : by_language) ts_parser_delete(p);
     }
-    by_language[lang] = p;
-    return p;
+  };
+  thread_local Parsers parsers;
+  auto it = parsers.by_language.find(grammar);
+  if (it != parsers.by_language.end()) return it->second;
+  TSParser* p = ts_parser_new();
+  if (!ts_parser_set_language(p, DenseParseTable(grammar))) {
+    ts_parser_delete(p);
+    return nullptr;
   }
-};
+  parsers.by_language[grammar] = p;
+  return p;
+}
 
 // The bytes of the tokens a parse skipped: leaves of error nodes (and error nodes without
 // children) other than comments (extras whose symbol is_comment), and one for each missing
@@ -442,8 +443,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line, uint32_t* unread) const {
     const size_t first = out->size();
     if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return Status::OK();
-    thread_local Parsers parsers;
-    TSParser* parser = parsers.Get(lang_->grammar);
+    TSParser* parser = ThreadParser(lang_->grammar);
     if (parser == nullptr) {
       return Status::Internal("grammar " + lang_->name + " has an ABI this tree-sitter cannot load");
     }
@@ -2132,8 +2132,7 @@ struct TimedText {
 
 double ParseErrorShare(const Language* language, std::string_view text, uint64_t timeout_micros) {
   if (language == nullptr || language->grammar == nullptr || text.size() >= UINT32_MAX) return 1;
-  thread_local Parsers parsers(false);
-  TSParser* parser = parsers.Get(language->grammar);
+  TSParser* parser = ThreadParser(language->grammar);
   if (parser == nullptr) return 1;
   constexpr uint64_t kMaxMicros = uint64_t{3600} * 1000 * 1000;  // an hour: longer is no limit
   TimedText timed{.text = text,
