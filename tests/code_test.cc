@@ -1664,6 +1664,39 @@ TEST_CASE("code: ParseErrorShare tells a grammar that reads code from one that d
   CHECK(halted > 0);
 }
 
+TEST_CASE("code: GuessCodeLanguages reads a long block whole when its first 2 KB read unclean in every grammar") {
+  // Nested callbacks cut at 2 KB leave six brackets open: no grammar reads the cut cleanly, and
+  // TypeScript's, the best, leaves more than kMisreadShare of it unread. Read whole, it is
+  // TypeScript.
+  std::string code =
+      "function mergeSources(sources: Source<any>[], scheduler?: Scheduler) {\n  return (sink: Sink<any>) => {\n"
+      "    let pending = sources.length;\n    const values = new Array(pending);\n"
+      "    whenReady(scheduler, () => {\n      guard(sink, () => {\n        sources.forEach((source, i) => {\n";
+  for (int i = 0; i < 6; ++i) {
+    code += "          source.listen" + std::to_string(i) +
+            "(\n            wrapSink(\n              sink,\n              (value) => {\n"
+            "                values[i] = value;\n                if (!--pending) {\n"
+            "                  sink.next(values.slice(" + std::to_string(i) + "));\n                }\n              },\n"
+            "              () => {\n                if (!--pending) {\n                  sink.complete();\n"
+            "                }\n              }\n            )\n          );\n";
+  }
+  code += "        });\n      });\n    });\n  };\n}\n";
+  REQUIRE(code.size() > 2048);
+  const std::string first = code.substr(0, code.rfind('\n', 2048));
+  double best = 1;
+  for (const Language& l : **Languages()) {
+    if (l.grammar != nullptr) best = std::min(best, ParseErrorShare(&l, first));
+  }
+  CHECK(best > kMisreadShare);
+  CHECK(ParseErrorShare(Grammar("typescript"), first) <= 2 * kMisreadShare);
+  CHECK(ParseErrorShare(Grammar("typescript"), code) == 0);
+  const auto guessed = GuessCodeLanguages(code);
+  REQUIRE(guessed.size() == 1);
+  CHECK(guessed[0]->name == "typescript");
+  // The same 2 KB alone are no grammar's.
+  CHECK(GuessCodeLanguages(first).empty());
+}
+
 // tree-sitter 0.20.7 halting a parse on its own time limit (ts_parser_set_timeout_micros) can
 // release a subtree it no longer holds: the Rust grammar's parse of the first 2 KB of unistd.h,
 // halted, crashed in ts_subtree_release every time. ParseErrorShare ends the text at its time

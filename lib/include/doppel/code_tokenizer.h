@@ -47,6 +47,36 @@ inline constexpr std::string_view kCodeLexerVersion = "code-lex-v10";
 // that the tokenizers read (made on first use: guessing a block's language makes all eleven).
 double ParseErrorShare(const Language* language, std::string_view text, uint64_t timeout_micros = 0);
 
+// The bytes of `text` other than spaces, tabs and line ends: what a share left unread is of.
+uint32_t NonBlankBytes(std::string_view text);
+
+// A grammar misreads a block when it leaves more than this share of its non-blank bytes unread
+// (ParseErrorShare, Tokenizer::TokenizeCountingUnread). The filter reads a fenced block that its
+// tag's grammar misreads as prose too, as it does an untagged block; and it reads a block of no
+// grammar's language in a grammar's language only when that grammar leaves at most this share
+// unread (GuessCodeLanguages, or a candidate's language). A grammar reads C whose macros it does
+// not know (`DWORD WINAPI f(...)`) with 3-6% unread, and new code around a copy with up to 6%.
+inline constexpr double kMisreadShare = 0.1;
+// A grammar reads a block cleanly when it leaves at most this share unread: the filter reads a
+// fenced block again in another family's language only when that grammar reads it so.
+inline constexpr double kCleanReadShare = 0.02;
+
+// The languages whose grammars read code `text` best, for a block whose fence names no grammar's
+// language: the grammar that leaves the smallest share of it unread (ParseErrorShare), at most
+// kMisreadShare, and each grammar of another family that reads it about as well (within half a
+// point; as cleanly, when it reads cleanly), one per family, best first. None when more than
+// three families read it so (a call or two, `f(x);`, reads alike in many), or when it has fewer
+// than 24 non-blank bytes. C's and C#'s grammars both read most C functions cleanly, as Java's
+// and C#'s read most Java methods: the filter reads such a block in each, and the reading its
+// candidates match best counts. Within a family the smaller language wins a tie: C before C++,
+// JavaScript before TypeScript and TSX (the larger grammar reads the smaller's code as well).
+// Each grammar parses the text's first 2 KB (cut at a line's end) for at most 2 ms of the
+// thread's CPU time. When the text is longer and no grammar reads those 2 KB cleanly
+// (kCleanReadShare), the cut may lie inside a construct (a method whose `end`, or a call whose
+// `)`, comes after it): the grammars that leave at most twice kMisreadShare of the 2 KB unread
+// parse up to 16 KB of the text, in proportionate time, and their shares of that count.
+std::vector<const Language*> GuessCodeLanguages(std::string_view text);
+
 // The lines [first, end) of `text` (counted from 0) that the tokenizer of `language` lexes as
 // table rows, one pair per run (for tests and diagnostics).
 std::vector<std::pair<uint32_t, uint32_t>> LexedTableRows(const Language* language, std::string_view text);

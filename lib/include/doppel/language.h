@@ -89,6 +89,10 @@ const Language* LanguageForPath(std::string_view path);
 // By name, fence tag or extension-like alias ("py", "c++", "golang", ...).
 const Language* LookupLanguage(std::string_view name_or_tag);
 
+// Code is compared within a language family only (C with C++, JavaScript with TypeScript and
+// TSX); the generic lexer's code (no language) is compared with everything.
+bool SameLanguageFamily(std::string_view a, std::string_view b);
+
 // The comment a redaction marker or a note is written in inside code: `open` text `close`.
 struct CommentSyntax {
   std::string_view open, close;  // close is empty for a line comment

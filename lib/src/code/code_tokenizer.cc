@@ -309,12 +309,6 @@ uint32_t UnreadBytes(TSNode root, const IsComment& is_comment) {
   return n;
 }
 
-uint32_t NonBlankBytes(std::string_view text) {
-  return static_cast<uint32_t>(std::count_if(text.begin(), text.end(), [](char ch) {
-    return ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r';
-  }));
-}
-
 // The lexer of a macro body (macro_definitions, macro_constants): the first-pass lexer without
 // directives, a backslash that ends a line read as a space. The parse and the lexer read a body
 // with it alike.
@@ -2130,6 +2124,12 @@ struct TimedText {
 
 }  // namespace
 
+uint32_t NonBlankBytes(std::string_view text) {
+  return static_cast<uint32_t>(std::count_if(text.begin(), text.end(), [](char ch) {
+    return ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r';
+  }));
+}
+
 double ParseErrorShare(const Language* language, std::string_view text, uint64_t timeout_micros) {
   if (language == nullptr || language->grammar == nullptr || text.size() >= UINT32_MAX) return 1;
   TSParser* parser = ThreadParser(language->grammar);
@@ -2148,6 +2148,82 @@ double ParseErrorShare(const Language* language, std::string_view text, uint64_t
   // Past its time: a grammar that reads the text at all reads it faster.
   if (timed.cut) return 1;
   return std::min(1.0, unread / static_cast<double>(std::max<uint32_t>(NonBlankBytes(text), 1)));
+}
+
+namespace {
+
+// Reading code whose fence names no grammar's language: how close another family's share of
+// the block left unread (ParseErrorShare) may come to the best one's to be read too, how many
+// families may read it so before the block is called ambiguous, how much of a block is parsed,
+// at least how much there must be, and how long one grammar's parse may take (a grammar that
+// reads the text at all reads 2 KB in well under this; one that does not spends its time
+// recovering from errors).
+constexpr double kGuessTieShare = 0.005;
+// (24 bytes: a short method such as `public void Shut() { lock (g) { q.Clear(); d = true; } }`,
+// 44, is read in its language, as a tag would have it read; a call or two reads alike in more
+// families and stays generic.)
+constexpr size_t kGuessMinBytes = 24, kGuessBytes = 2048, kGuessMaxFamilies = 3;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t kGuessParseMicros = 20000;  // instrumented code parses about ten times slower
+#else
+constexpr uint64_t kGuessParseMicros = 2000;
+#endif
+// A block longer than kGuessBytes that no grammar reads cleanly there (at most kCleanReadShare
+// unread) may be cut inside a construct: a method whose `end`, or a call whose `)`, lies past the
+// cut. The grammars that leave at most kGuessWholeShare of the cut unread then read the block
+// again, up to kGuessWholeBytes (cut at a line's end), each in time proportional to its bytes,
+// and their shares of that count. Text that no grammar reads (prose, a log) is not parsed twice.
+constexpr double kGuessWholeShare = 2 * kMisreadShare;
+constexpr size_t kGuessWholeBytes = 16384;
+
+}  // namespace
+
+std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
+  auto head = [&](size_t bytes) {  // the text's first `bytes`, cut at a line's end
+    if (text.size() <= bytes) return text;
+    const size_t cut = text.rfind('\n', bytes);
+    return text.substr(0, cut == std::string_view::npos || cut == 0 ? bytes : cut);
+  };
+  const std::string_view first = head(kGuessBytes);
+  if (NonBlankBytes(first) < kGuessMinBytes) return {};
+  auto langs = Languages();
+  if (!langs.ok()) return {};
+  auto rank = [](std::string_view name) {  // within a family, the smaller language first
+    return name == "cpp" ? 1 : name == "typescript" ? 1 : name == "tsx" ? 2 : 0;
+  };
+  std::vector<std::pair<double, const Language*>> read;
+  for (const Language& l : **langs) {
+    if (l.grammar == nullptr) continue;
+    read.emplace_back(ParseErrorShare(&l, first, kGuessParseMicros), &l);
+  }
+  if (read.empty()) return {};
+  const auto cleanest = std::min_element(read.begin(), read.end());
+  if (first.size() < text.size() && cleanest->first > kCleanReadShare) {
+    const std::string_view longer = head(kGuessWholeBytes);
+    const uint64_t micros = kGuessParseMicros * longer.size() / first.size();
+    for (auto& [share, language] : read) {
+      if (share <= kGuessWholeShare) share = ParseErrorShare(language, longer, micros);
+    }
+  }
+  // (Stable: languages that tie keep the table's order, by name: c before c_sharp before java.)
+  std::stable_sort(read.begin(), read.end(), [&](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : rank(a.second->name) < rank(b.second->name);
+  });
+  const double best_share = read.front().first;
+  if (best_share > kMisreadShare) return {};
+  std::vector<const Language*> found;
+  for (const auto& [share, language] : read) {
+    // A clean read is not matched by a near one: C that C#'s grammar reads with a slip is C.
+    if (share > best_share + kGuessTieShare || (best_share == 0 && share > 0)) break;
+    const Language* l = language;  // (clang before 16 cannot capture a structured binding)
+    const bool family_found = std::any_of(found.begin(), found.end(), [l](const Language* f) {
+      return SameLanguageFamily(f->name, l->name);
+    });
+    if (family_found) continue;
+    if (found.size() == kGuessMaxFamilies) return {};
+    found.push_back(l);
+  }
+  return found;
 }
 
 std::vector<std::pair<uint32_t, uint32_t>> LexedTableRows(const Language* language, std::string_view text) {

@@ -256,4 +256,14 @@ std::string CommentText(CommentSyntax comment, std::string message) {
 
 std::string_view GrammarsVersion() { return doppel_grammars_lock_sha256(); }
 
+bool SameLanguageFamily(std::string_view a, std::string_view b) {
+  if (a.empty() || b.empty() || a == b) return true;
+  auto family = [](std::string_view l) -> std::string_view {
+    if (l == "c" || l == "cpp") return "c";
+    if (l == "javascript" || l == "typescript" || l == "tsx") return "js";
+    return l;
+  };
+  return family(a) == family(b);
+}
+
 }  // namespace doppel

@@ -1256,44 +1256,7 @@ Status RankTiesBySpellings(const Index& index, const DocumentSketcher& sketcher,
   return Status::OK();
 }
 
-// Code is compared within a language family only (C with C++, JavaScript with TypeScript and
-// TSX); the generic lexer's code (no language) is compared with everything.
-bool SameLanguageFamily(std::string_view a, std::string_view b) {
-  if (a.empty() || b.empty() || a == b) return true;
-  auto family = [](std::string_view l) -> std::string_view {
-    if (l == "c" || l == "cpp") return "c";
-    if (l == "javascript" || l == "typescript" || l == "tsx") return "js";
-    return l;
-  };
-  return family(a) == family(b);
-}
 
-// A fenced block its tag's grammar leaves more than this share of unread
-// (TokenizeCountingUnread) is read as prose too, as an untagged block is; and a block of no
-// grammar's language is read in a grammar's language only when that grammar leaves at most this
-// share unread (GuessCodeLanguages, Stream::Reread). A grammar reads C whose macros it does not
-// know (`DWORD WINAPI f(...)`) with 3-6% unread, and new code around a copy with up to 6%.
-constexpr double kMisreadShare = 0.1;
-// A grammar reads a block cleanly when it leaves at most this share unread: a fenced block is
-// read again in another family's language (Stream::Reread) only when that grammar reads it so.
-constexpr double kCleanReadShare = 0.02;
-
-// Reading code whose fence names no grammar's language: how close another family's share of
-// the block left unread (ParseErrorShare) may come to the best one's to be read too, how many
-// families may read it so before the block is called ambiguous, how much of a block is parsed,
-// at least how much there must be, and how long one grammar's parse may take (a grammar that
-// reads the text at all reads 2 KB in well under this; one that does not spends its time
-// recovering from errors).
-constexpr double kGuessTieShare = 0.005;
-// (24 bytes: a short method such as `public void Shut() { lock (g) { q.Clear(); d = true; } }`,
-// 44, is read in its language, as a tag would have it read; a call or two reads alike in more
-// families and stays generic.)
-constexpr size_t kGuessMinBytes = 24, kGuessBytes = 2048, kGuessMaxFamilies = 3;
-#if defined(__SANITIZE_ADDRESS__)
-constexpr uint64_t kGuessParseMicros = 20000;  // instrumented code parses about ten times slower
-#else
-constexpr uint64_t kGuessParseMicros = 2000;
-#endif
 
 // A candidate of another family leads a fenced block to be read in its language (Stream::Reread)
 // when its hits (the block's distinct fingerprints it holds; in a short or table-like block also
@@ -1306,10 +1269,6 @@ constexpr uint64_t kGuessParseMicros = 2000;
 // holding as many: the generic lexer's tokens differ from every grammar's, and a copy's still
 // share many fingerprints with its source.
 constexpr double kRereadLeadShare = 0.125;
-
-size_t NonBlank(std::string_view text) {
-  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char ch) { return ch > ' '; }));
-}
 
 // Protected prose put in code: the words of a code block's comments and docstrings (the text
 // between its tokens) and of its string literals, in order, as prose tokens at their places in
@@ -1351,52 +1310,6 @@ Status ProseOfCode(const Tokenizer& prose, const Tokens& tokens, std::string_vie
   return read(from, end);
 }
 
-// The languages whose grammars read `text` best (of its first kGuessBytes, cut at a line's end):
-// the one that leaves the smallest share unread, at most kMisreadShare, and every one of
-// another family that reads it about as well (within kGuessTieShare; as cleanly, when it reads
-// cleanly), one per family, best first; none when more than kGuessMaxFamilies families do.
-// C's grammar and C#'s both read most C functions cleanly, as Java's and C#'s read most Java
-// methods: such a block is read in each, and the reading its candidates match best counts.
-// Snippets read cleanly in many families (`f(x);`) are left to the generic lexer. Of a family,
-// the smaller language wins a tie: C before C++, JavaScript before TypeScript and TSX (the larger
-// grammar reads the smaller's code as well).
-std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
-  if (text.size() > kGuessBytes) {
-    const size_t cut = text.rfind('\n', kGuessBytes);
-    text = text.substr(0, cut == std::string_view::npos || cut == 0 ? kGuessBytes : cut);
-  }
-  if (NonBlank(text) < kGuessMinBytes) return {};
-  auto langs = Languages();
-  if (!langs.ok()) return {};
-  auto rank = [](std::string_view name) {  // within a family, the smaller language first
-    return name == "cpp" ? 1 : name == "typescript" ? 1 : name == "tsx" ? 2 : 0;
-  };
-  std::vector<std::pair<double, const Language*>> read;
-  for (const Language& l : **langs) {
-    if (l.grammar == nullptr) continue;
-    read.emplace_back(ParseErrorShare(&l, text, kGuessParseMicros), &l);
-  }
-  if (read.empty()) return {};
-  // (Stable: languages that tie keep the table's order, by name: c before c_sharp before java.)
-  std::stable_sort(read.begin(), read.end(), [&](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first < b.first : rank(a.second->name) < rank(b.second->name);
-  });
-  const double best_share = read.front().first;
-  if (best_share > kMisreadShare) return {};
-  std::vector<const Language*> found;
-  for (const auto& [share, language] : read) {
-    // A clean read is not matched by a near one: C that C#'s grammar reads with a slip is C.
-    if (share > best_share + kGuessTieShare || (best_share == 0 && share > 0)) break;
-    const Language* l = language;  // (clang before 16 cannot capture a structured binding)
-    const bool family_found = std::any_of(found.begin(), found.end(), [l](const Language* f) {
-      return SameLanguageFamily(f->name, l->name);
-    });
-    if (family_found) continue;
-    if (found.size() == kGuessMaxFamilies) return {};
-    found.push_back(l);
-  }
-  return found;
-}
 
 // Where the line holding offset `at` of `t` begins, and the '\n' that ends it (or the text's end).
 size_t LineStart(std::string_view t, size_t at) {
@@ -1756,7 +1669,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     // in the language of the protected code its candidates lead to (Stream::Reread); one that
     // grammar mostly cannot read may be prose. (A language the caller names for the whole
     // answer, or a file's extension, is taken as given.)
-    const size_t nonblank = NonBlank(code);
+    const size_t nonblank = NonBlankBytes(code);
     const bool fenced_with_grammar = kind != Kind::kCode && tagged != nullptr && !request.lexed_code;
     const bool misread = fenced_with_grammar && unread > kMisreadShare * nonblank;
     if (fenced_with_grammar && unread > 0) {
