@@ -43,8 +43,10 @@ inline constexpr std::string_view kCodeLexerVersion = "code-lex-v10";
 // each missing node) over the text's bytes that are not blank; 0 for a clean parse, 1 for a
 // parse that had not read the whole text within `timeout_micros` (0, or over an hour: no limit;
 // of the thread's CPU time, read as each 64 bytes are read, so a loaded machine does not cut a
-// parse shorter) or without a grammar. One parse, on the dense copy of the grammar's parse table
-// that the tokenizers read (made on first use: guessing a block's language makes all eleven).
+// parse shorter; more than 1 ms between two reads is a stall of the thread and does not count,
+// four times at most) or without a grammar. One parse, on the dense copy of the grammar's
+// parse table that the tokenizers read (made on first use: guessing a block's language makes all
+// eleven).
 double ParseErrorShare(const Language* language, std::string_view text, uint64_t timeout_micros = 0);
 
 // The bytes of `text` other than spaces, tabs and line ends: what a share left unread is of.
