@@ -13,6 +13,7 @@
 #include <tree_sitter/api.h>
 
 #include "code/dense_parse_table.h"
+#include "code/parse_deadline.h"
 #include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
 #include "doppel/policy.h"
@@ -1695,6 +1696,37 @@ TEST_CASE("code: GuessCodeLanguages reads a long block whole when its first 2 KB
   CHECK(guessed[0]->name == "typescript");
   // The same 2 KB alone are no grammar's.
   CHECK(GuessCodeLanguages(first).empty());
+}
+
+TEST_CASE("code: a parse's deadline moves past stalls of the thread and not past slow reading") {
+  constexpr uint64_t ms = 1000000;
+  // Read piece after piece, a parse is cut once its limit has passed.
+  ParseDeadline steady(10 * ms, 2 * ms);
+  for (uint64_t t = 10 * ms; t <= 12 * ms; t += ms / 10) CHECK_FALSE(steady.Passed(t));
+  CHECK(steady.Passed(12 * ms + ms / 10));
+  // Slow reading, under half the limit per piece, is no stall: cut at the limit all the same.
+  ParseDeadline slow(0, 2 * ms);
+  CHECK_FALSE(slow.Passed(ms - ms / 10));
+  CHECK_FALSE(slow.Passed(2 * ms - ms / 5));
+  CHECK(slow.Passed(3 * ms - ms / 3));
+  // A gap of more than half the limit between two pieces is a stall: the deadline moves past it.
+  ParseDeadline stalled(0, 2 * ms);
+  CHECK_FALSE(stalled.Passed(ms / 10));
+  CHECK_FALSE(stalled.Passed(ms / 10 + 4 * ms));  // a 4 ms stall: the deadline is now 6 ms
+  for (uint64_t t = 4 * ms + ms / 2; t <= 6 * ms; t += ms / 2) CHECK_FALSE(stalled.Passed(t));
+  CHECK(stalled.Passed(6 * ms + ms / 10));
+  // Stalls move it by 2.5 limits in all, no more: after 3 + 3 ms of stalls, 2 + 5 ms.
+  ParseDeadline twice(0, 2 * ms);
+  CHECK_FALSE(twice.Passed(3 * ms));
+  CHECK_FALSE(twice.Passed(6 * ms));
+  CHECK_FALSE(twice.Passed(7 * ms));
+  CHECK(twice.Passed(7 * ms + ms / 10));
+  // A clock read earlier than the last one (another core's) is no gap.
+  ParseDeadline back(5 * ms, 2 * ms);
+  CHECK_FALSE(back.Passed(4 * ms));
+  CHECK_FALSE(back.Passed(6 * ms));
+  CHECK_FALSE(back.Passed(7 * ms - ms / 10));
+  CHECK(back.Passed(7 * ms + ms / 10));
 }
 
 // tree-sitter 0.20.7 halting a parse on its own time limit (ts_parser_set_timeout_micros) can

@@ -43,10 +43,10 @@ inline constexpr std::string_view kCodeLexerVersion = "code-lex-v10";
 // each missing node) over the text's bytes that are not blank; 0 for a clean parse, 1 for a
 // parse that had not read the whole text within `timeout_micros` (0, or over an hour: no limit;
 // of the thread's CPU time, read as each 64 bytes are read, so a loaded machine does not cut a
-// parse shorter; more than 1 ms between two reads is a stall of the thread and does not count,
-// four times at most) or without a grammar. One parse, on the dense copy of the grammar's
-// parse table that the tokenizers read (made on first use: guessing a block's language makes all
-// eleven).
+// parse shorter; a gap of more than half the limit between two reads is a stall of the thread
+// and does not count, up to 2.5 times the limit in all) or without a grammar. One parse, on the
+// dense copy of the grammar's parse table that the tokenizers read (made on first use: guessing
+// a block's language makes every grammar's).
 double ParseErrorShare(const Language* language, std::string_view text, uint64_t timeout_micros = 0);
 
 // The bytes of `text` other than spaces, tabs and line ends: what a share left unread is of.
@@ -66,17 +66,17 @@ inline constexpr double kCleanReadShare = 0.02;
 // The languages whose grammars read code `text` best, for a block whose fence names no grammar's
 // language: the grammar that leaves the smallest share of it unread (ParseErrorShare), at most
 // kMisreadShare, and each grammar of another family that reads it about as well (within half a
-// point; as cleanly, when it reads cleanly), one per family, best first. None when more than
-// three families read it so (a call or two, `f(x);`, reads alike in many), or when it has fewer
-// than 24 non-blank bytes. C's and C#'s grammars both read most C functions cleanly, as Java's
-// and C#'s read most Java methods: the filter reads such a block in each, and the reading its
-// candidates match best counts. Within a family the smaller language wins a tie: C before C++,
-// JavaScript before TypeScript and TSX (the larger grammar reads the smaller's code as well).
-// Each grammar parses the text's first 2 KB (cut at a line's end) for at most 2 ms of the
-// thread's CPU time. When the text is longer and no grammar reads those 2 KB cleanly
-// (kCleanReadShare), the cut may lie inside a construct (a method whose `end`, or a call whose
-// `)`, comes after it): the grammars that leave at most twice kMisreadShare of the 2 KB unread
-// parse up to 16 KB of the text, in proportionate time, and their shares of that count.
+// point; as cleanly, when it reads cleanly), one per family, best first. None when more than three
+// families read it so (a call or two, `f(x);`, reads alike in many), or when its first 2 KB hold
+// fewer than 24 non-blank bytes. C's and C#'s grammars both read most C functions cleanly, as
+// Java's and C#'s read most Java methods: the filter reads such a block in each, and the reading
+// its candidates match best counts. Within a family the smaller language wins a tie: C before C++,
+// JavaScript before TypeScript and TSX (the larger grammar reads the smaller's code as well). Each
+// grammar parses the text's first 2 KB (cut at a line's end) for at most 2 ms of the thread's CPU
+// time (ParseErrorShare's limit). When the text is longer and no grammar reads those 2 KB cleanly
+// (kCleanReadShare), the cut may lie inside a construct (a method whose `end`, or a call whose `)`,
+// comes after it): the grammars that leave at most twice kMisreadShare of the 2 KB unread parse up
+// to 16 KB of the text, in proportionate time, and their shares of that count.
 std::vector<const Language*> GuessCodeLanguages(std::string_view text);
 
 // The lines [first, end) of `text` (counted from 0) that the tokenizer of `language` lexes as

@@ -12,12 +12,14 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "dense_parse_table.h"
+#include "parse_deadline.h"
 
 namespace doppel {
 namespace {
@@ -2091,26 +2093,16 @@ namespace {
 // thread's CPU time, so a loaded machine, which delays the parse, does not cut it shorter. The
 // clock is read when tree-sitter asks for the next piece: error recovery within a piece, and the
 // parse's end after the last one, are not cut short (a parse that has read all of the text is
-// whole). More than kStallNanos between two pieces is a stall of the thread, not the grammar's
-// reading: no grammar took more than 0.42 ms over a piece in 42,350 parses of the code suite's
-// untagged blocks, while on a virtual machine the thread's CPU clock (and the wall clock with
-// it) ran on 2-5 ms between two pieces of a 116-byte parse about once in 1,500 checks, the
-// machine's processor taken away from it. The deadline moves past such a stall, kMaxStalls
-// times at most, so a stall does not make a grammar that reads the text look like one that
-// does not, and the verdict on a block does not depend on the machine's load. The limit is not
+// whole). A stall of the thread between two pieces does not count (ParseDeadline). The limit is not
 // tree-sitter's own (ts_parser_set_timeout_micros): tree-sitter 0.20.7, Debian's, can release a
 // subtree it no longer holds when a parse halts on time (upstream's fix for the lookahead released
 // on cancellation came after it), seen as a crash in ts_subtree_release a few parses later. A parse
 // whose text ends early is a whole parse, of less text.
 struct TimedText {
   static constexpr uint32_t kPieceBytes = 64;
-  static constexpr uint64_t kStallNanos = 1000000;
-  static constexpr uint32_t kMaxStalls = 4;
   std::string_view text;
-  uint64_t deadline_nanos = 0;  // of the thread's CPU time (ThreadCpuNanos)
-  uint64_t last_nanos = 0;      // the clock when the last piece was asked for (or the parse began)
-  uint32_t stalls = 0;          // stalls the deadline moved past
-  bool timed = false, cut = false;
+  std::optional<ParseDeadline> deadline;  // of the thread's CPU time (ThreadCpuNanos); none: no limit
+  bool cut = false;
 
   static uint64_t ThreadCpuNanos() {
     timespec ts{};
@@ -2124,17 +2116,9 @@ struct TimedText {
       *length = 0;
       return "";
     }
-    if (self->timed) {
-      const uint64_t now = ThreadCpuNanos(), stall = now - std::min(now, self->last_nanos);
-      if (stall > kStallNanos && self->stalls < kMaxStalls) {
-        self->deadline_nanos += stall;
-        ++self->stalls;
-      }
-      self->last_nanos = now;
-      if ((self->cut = now > self->deadline_nanos)) {
-        *length = 0;
-        return "";
-      }
+    if (self->deadline && (self->cut = self->deadline->Passed(ThreadCpuNanos()))) {
+      *length = 0;
+      return "";
     }
     size_t end = std::min<size_t>(self->text.size(), byte + kPieceBytes);
     while (end < self->text.size() && (static_cast<unsigned char>(self->text[end]) & 0xC0) == 0x80) ++end;
@@ -2156,11 +2140,8 @@ double ParseErrorShare(const Language* language, std::string_view text, uint64_t
   TSParser* parser = ThreadParser(language->grammar);
   if (parser == nullptr) return 1;
   constexpr uint64_t kMaxMicros = uint64_t{3600} * 1000 * 1000;  // an hour: longer is no limit
-  const uint64_t start = TimedText::ThreadCpuNanos(), limit = std::min(timeout_micros, kMaxMicros) * 1000;
-  TimedText timed{.text = text,
-                  .deadline_nanos = start + limit,
-                  .last_nanos = start,
-                  .timed = timeout_micros > 0 && timeout_micros <= kMaxMicros};
+  TimedText timed{.text = text, .deadline = std::nullopt, .cut = false};
+  if (timeout_micros > 0 && timeout_micros <= kMaxMicros) timed.deadline.emplace(TimedText::ThreadCpuNanos(), timeout_micros * 1000);
   const TSInput input{.payload = &timed, .read = &TimedText::Read, .encoding = TSInputEncodingUTF8};
   TSTree* tree = ts_parser_parse(parser, nullptr, input);
   if (tree == nullptr) return 1;
@@ -2221,9 +2202,11 @@ std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
   }
   if (read.empty()) return {};
   const auto cleanest = std::min_element(read.begin(), read.end());
-  if (first.size() < text.size() && cleanest->first > kCleanReadShare) {
-    const std::string_view longer = head(kGuessWholeBytes);
-    const uint64_t micros = kGuessParseMicros * longer.size() / first.size();
+  const std::string_view longer = head(kGuessWholeBytes);
+  if (longer.size() > first.size() && cleanest->first > kCleanReadShare) {
+    // (The limit is in proportion to the bytes against kGuessBytes, not against the cut: a first
+    // line of a few bytes before a long one makes a short cut, not a longer limit.)
+    const uint64_t micros = kGuessParseMicros * std::max(longer.size(), kGuessBytes) / kGuessBytes;
     for (auto& [share, language] : read) {
       if (share <= kGuessWholeShare) share = ParseErrorShare(language, longer, micros);
     }

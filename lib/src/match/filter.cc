@@ -1256,8 +1256,6 @@ Status RankTiesBySpellings(const Index& index, const DocumentSketcher& sketcher,
   return Status::OK();
 }
 
-
-
 // A candidate of another family leads a fenced block to be read in its language (Stream::Reread)
 // when its hits (the block's distinct fingerprints it holds; in a short or table-like block also
 // its rare names, strings and comments) are at least this share of the block's distinct
@@ -1309,7 +1307,6 @@ Status ProseOfCode(const Tokenizer& prose, const Tokens& tokens, std::string_vie
   }
   return read(from, end);
 }
-
 
 // Where the line holding offset `at` of `t` begins, and the '\n' that ends it (or the text's end).
 size_t LineStart(std::string_view t, size_t at) {

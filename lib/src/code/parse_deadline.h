@@ -1,0 +1,51 @@
+// parse_deadline.h — the time limit of a parse that reads its text in pieces.
+#ifndef DOPPEL_LIB_SRC_CODE_PARSE_DEADLINE_H_
+#define DOPPEL_LIB_SRC_CODE_PARSE_DEADLINE_H_
+
+#include <algorithm>
+#include <cstdint>
+
+namespace doppel {
+
+// A limit on the thread's CPU time that a parse may take, read each time the parse asks for the
+// next piece of its text. A gap of more than half the limit between two pieces is a stall of the
+// thread, not the grammar's reading: no grammar took more than 0.42 ms over a 64-byte piece in
+// 42,350 parses of the code suite's untagged blocks, while on a virtual machine the thread's CPU
+// clock (and the wall clock with it) ran on 2-5 ms between two pieces of a 116-byte parse about
+// once in 1,500 checks, the machine's processor taken away from it. The deadline moves past a
+// stall, by at most kStalledLimits times the limit in all (the longest stall seen, 4.9 ms, is
+// 2.45 times the guess's 2 ms), so a stall does not make a grammar that reads the text look like
+// one that does not, while a parse that is slow piece after piece is still cut: at the latest
+// after 1 + kStalledLimits times its limit, and what one piece takes past that.
+class ParseDeadline {
+ public:
+  static constexpr double kStalledLimits = 2.5;
+
+  ParseDeadline(uint64_t start_nanos, uint64_t limit_nanos)
+      : deadline_(start_nanos + limit_nanos),
+        last_(start_nanos),
+        stall_(limit_nanos / 2),
+        stalls_left_(static_cast<uint64_t>(kStalledLimits * static_cast<double>(limit_nanos))) {}
+
+  // Whether the parse is past its time when it asks for a piece at `now_nanos`.
+  bool Passed(uint64_t now_nanos) {
+    const uint64_t gap = now_nanos - std::min(now_nanos, last_);
+    last_ = std::max(last_, now_nanos);
+    if (gap > stall_) {
+      const uint64_t forgiven = std::min(gap, stalls_left_);
+      deadline_ += forgiven;
+      stalls_left_ -= forgiven;
+    }
+    return now_nanos > deadline_;
+  }
+
+ private:
+  uint64_t deadline_;
+  uint64_t last_;
+  uint64_t stall_;
+  uint64_t stalls_left_;
+};
+
+}  // namespace doppel
+
+#endif  // DOPPEL_LIB_SRC_CODE_PARSE_DEADLINE_H_
