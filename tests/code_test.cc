@@ -1665,6 +1665,19 @@ TEST_CASE("code: ParseErrorShare tells a grammar that reads code from one that d
   CHECK(halted > 0);
 }
 
+TEST_CASE("code: language families and the smaller language's place first in each") {
+  CHECK(SameLanguageFamily("c", "cpp"));
+  CHECK(SameLanguageFamily("tsx", "javascript"));
+  CHECK(SameLanguageFamily("typescript", "tsx"));
+  CHECK(SameLanguageFamily("", "go"));  // the generic lexer's code meets every family
+  CHECK_FALSE(SameLanguageFamily("c", "c_sharp"));
+  CHECK_FALSE(SameLanguageFamily("java", "javascript"));
+  CHECK(LanguageFamilyRank("c") < LanguageFamilyRank("cpp"));
+  CHECK(LanguageFamilyRank("javascript") < LanguageFamilyRank("typescript"));
+  CHECK(LanguageFamilyRank("typescript") < LanguageFamilyRank("tsx"));
+  CHECK(LanguageFamilyRank("rust") == 0);
+}
+
 TEST_CASE("code: GuessCodeLanguages reads a long block whole when its first 2 KB read unclean in every grammar") {
   // Nested callbacks cut at 2 KB leave six brackets open: no grammar reads the cut cleanly, and
   // TypeScript's, the best, leaves more than kMisreadShare of it unread. Read whole, it is

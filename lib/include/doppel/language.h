@@ -92,6 +92,10 @@ const Language* LookupLanguage(std::string_view name_or_tag);
 // Code is compared within a language family only (C with C++, JavaScript with TypeScript and
 // TSX); the generic lexer's code (no language) is compared with everything.
 bool SameLanguageFamily(std::string_view a, std::string_view b);
+// A language's place in its family, the smaller language first (C 0, C++ 1; JavaScript 0,
+// TypeScript 1, TSX 2; 0 for a family of one): the larger grammar reads the smaller's code as
+// well, so of two that read code alike, the smaller is its language.
+int LanguageFamilyRank(std::string_view language);
 
 // The comment a redaction marker or a note is written in inside code: `open` text `close`.
 struct CommentSyntax {

@@ -2112,11 +2112,8 @@ struct TimedText {
 
   static const char* Read(void* payload, uint32_t byte, TSPoint, uint32_t* length) {
     auto* self = static_cast<TimedText*>(payload);
-    if (byte >= self->text.size() || self->cut) {
-      *length = 0;
-      return "";
-    }
-    if (self->deadline && (self->cut = self->deadline->Passed(ThreadCpuNanos()))) {
+    if (byte >= self->text.size() || self->cut ||
+        (self->deadline && (self->cut = self->deadline->Passed(ThreadCpuNanos())))) {
       *length = 0;
       return "";
     }
@@ -2192,9 +2189,6 @@ std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
   if (NonBlankBytes(first) < kGuessMinBytes) return {};
   auto langs = Languages();
   if (!langs.ok()) return {};
-  auto rank = [](std::string_view name) {  // within a family, the smaller language first
-    return name == "cpp" ? 1 : name == "typescript" ? 1 : name == "tsx" ? 2 : 0;
-  };
   std::vector<std::pair<double, const Language*>> read;
   for (const Language& l : **langs) {
     if (l.grammar == nullptr) continue;
@@ -2213,7 +2207,7 @@ std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
   }
   // (Stable: languages that tie keep the table's order, by name: c before c_sharp before java.)
   std::stable_sort(read.begin(), read.end(), [&](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first < b.first : rank(a.second->name) < rank(b.second->name);
+    return a.first != b.first ? a.first < b.first : LanguageFamilyRank(a.second->name) < LanguageFamilyRank(b.second->name);
   });
   const double best_share = read.front().first;
   if (best_share > kMisreadShare) return {};

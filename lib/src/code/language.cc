@@ -256,14 +256,37 @@ std::string CommentText(CommentSyntax comment, std::string message) {
 
 std::string_view GrammarsVersion() { return doppel_grammars_lock_sha256(); }
 
+namespace {
+
+// The languages of a family of several, each with its family's first language and its place in
+// the family: a larger grammar reads the smaller's code as well (C++ reads C; TypeScript reads
+// JavaScript; TSX reads both). A language not listed is a family of its own.
+struct FamilyMember {
+  std::string_view language, family;
+  int rank;
+};
+constexpr FamilyMember kFamilies[] = {
+    {"c", "c", 0}, {"cpp", "c", 1}, {"javascript", "javascript", 0}, {"typescript", "javascript", 1}, {"tsx", "javascript", 2},
+};
+
+const FamilyMember* FamilyOf(std::string_view language) {
+  for (const FamilyMember& m : kFamilies) {
+    if (m.language == language) return &m;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 bool SameLanguageFamily(std::string_view a, std::string_view b) {
   if (a.empty() || b.empty() || a == b) return true;
-  auto family = [](std::string_view l) -> std::string_view {
-    if (l == "c" || l == "cpp") return "c";
-    if (l == "javascript" || l == "typescript" || l == "tsx") return "js";
-    return l;
-  };
-  return family(a) == family(b);
+  const FamilyMember *fa = FamilyOf(a), *fb = FamilyOf(b);
+  return (fa != nullptr ? fa->family : a) == (fb != nullptr ? fb->family : b);
+}
+
+int LanguageFamilyRank(std::string_view language) {
+  const FamilyMember* m = FamilyOf(language);
+  return m != nullptr ? m->rank : 0;
 }
 
 }  // namespace doppel
