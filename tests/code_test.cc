@@ -1676,6 +1676,50 @@ TEST_CASE("code: language families and the smaller language's place first in eac
   CHECK(LanguageFamilyRank("javascript") < LanguageFamilyRank("typescript"));
   CHECK(LanguageFamilyRank("typescript") < LanguageFamilyRank("tsx"));
   CHECK(LanguageFamilyRank("rust") == 0);
+  CHECK(LanguageFamilyRank("kotlin") == 0);  // no table: a family of its own
+  CHECK_FALSE(SameLanguageFamily("kotlin", "java"));
+  CHECK(LanguageByName("tsx")->family == "javascript");
+  CHECK(LanguageByName("cpp")->family == "c");
+  CHECK(LanguageByName("go")->family == "go");
+}
+
+TEST_CASE("code: language families come from the tables' superset_of, checked") {
+  const auto table = [](std::string_view name, std::string_view supersets) {
+    Language l;
+    const std::string text = "name: " + std::string(name) + "\n" +
+                             (supersets.empty() ? "" : "superset_of: " + std::string(supersets) + "\n");
+    REQUIRE(ParseLanguageTable(text, &l).ok());
+    return l;
+  };
+  // A new language reading two others (one through the other) joins their family, last.
+  std::vector<Language> langs = {table("base", ""), table("lone", ""), table("mid", "base"), table("top", "mid")};
+  REQUIRE(SetLanguageFamilies(&langs).ok());
+  CHECK(langs[0].family == "base");
+  CHECK(langs[2].family == "base");
+  CHECK(langs[3].family == "base");
+  CHECK(langs[1].family == "lone");
+  CHECK(langs[0].family_rank == 0);
+  CHECK(langs[2].family_rank == 1);
+  CHECK(langs[3].family_rank == 2);  // mid, and base through mid
+  CHECK(langs[1].family_rank == 0);
+
+  std::vector<Language> unknown = {table("a", "nowhere")};
+  Status s = SetLanguageFamilies(&unknown);
+  CHECK(s.code() == Status::Code::kInternal);
+  CHECK(s.message().find("'nowhere'") != std::string::npos);
+  std::vector<Language> circle = {table("a", ""), table("b", "a"), table("c", "d"), table("d", "c")};
+  s = SetLanguageFamilies(&circle);
+  CHECK(s.code() == Status::Code::kInternal);
+  CHECK(s.message().find("leads back to c") != std::string::npos);
+  for (const Language& l : circle) {  // a failed reading leaves no family of several
+    CHECK(l.family == l.name);
+    CHECK(l.family_rank == 0);
+  }
+  // The family is named after its first language by name, in whatever order the tables come.
+  std::vector<Language> unsorted = {table("zed", "alpha"), table("alpha", "")};
+  REQUIRE(SetLanguageFamilies(&unsorted).ok());
+  CHECK(unsorted[0].family == "alpha");
+  CHECK(unsorted[1].family == "alpha");
 }
 
 TEST_CASE("code: GuessCodeLanguages reads a long block whole when its first 2 KB read unclean in every grammar") {

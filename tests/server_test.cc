@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <simdjson.h>
 #include <sys/wait.h>
+#include <tree_sitter/api.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -26,7 +27,6 @@
 #include "doppel/language.h"
 #include "doppel/policy.h"
 #include "doppel/session.h"
-#include "languages.h"
 #include "index/codec.h"
 #include "rocks_util.h"
 #include "server.h"
@@ -208,7 +208,7 @@ void ExpectError(const httplib::Result& r, int code, const std::string& needle) 
 
 bool ParsesCleanly(const TSLanguage* lang, const std::string& code) {
   TSParser* p = ts_parser_new();
-  ts_parser_set_language(p, lang);
+  REQUIRE(ts_parser_set_language(p, lang));
   TSTree* t = ts_parser_parse_string(p, nullptr, code.data(), static_cast<uint32_t>(code.size()));
   const bool ok = t != nullptr && !ts_node_has_error(ts_tree_root_node(t));
   if (t) ts_tree_delete(t);
@@ -320,7 +320,7 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
   BuildServiceIndex(dir / "index");
   TestServer srv(dir / "index", ServerOptions{});
   auto c = srv.Client();
-  REQUIRE(ParsesCleanly(tree_sitter_python(), kAnswerPython));
+  REQUIRE(ParsesCleanly(LanguageByName("python")->grammar, kAnswerPython));
 
   auto r = PostJson(c, "/v1/check", Body({{"text", kAnswerPython}, {"language", "python"}}));
   REQUIRE(r);
@@ -336,7 +336,7 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
   CHECK(Contains(output, "# [redacted: similar to lib/intervals.py]"));
   CHECK(!Contains(output, "covered += hi - lo"));
   CHECK(Contains(output, "def load_config(path):"));  // the new code around it is kept
-  CHECK(ParsesCleanly(tree_sitter_python(), output));
+  CHECK(ParsesCleanly(LanguageByName("python")->grammar, output));
 
   // The copy as the only method of a class, decorated: the class keeps a statement (`pass`)
   // and the decorator goes with the code it decorated, so the output still parses; also under
@@ -360,7 +360,7 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
            "\n"
            "    def report(self):\n"
            "        return sorted(self.seen.items(), key=lambda kv: (-kv[1], kv[0]))\n";
-    REQUIRE(ParsesCleanly(tree_sitter_python(), cls));
+    REQUIRE(ParsesCleanly(LanguageByName("python")->grammar, cls));
     auto rc = PostJson(c, "/v1/check", Body({{"text", cls}, {"language", "python"}}));
     REQUIRE(rc);
     Json jc(rc->body);
@@ -370,7 +370,7 @@ TEST_CASE("serve: a renamed code copy is redacted and the redacted code still pa
     CHECK(Contains(out, "# [redacted: similar to lib/intervals.py]"));
     CHECK(!Contains(out, "@staticmethod"));
     CHECK(Contains(out, "class Other:"));
-    CHECK(ParsesCleanly(tree_sitter_python(), out));
+    CHECK(ParsesCleanly(LanguageByName("python")->grammar, out));
     CHECK(PythonParses(dir / "redacted.py", out));  // tree-sitter takes an empty block; Python does not
     CHECK(PythonParses(dir / "answer.py", cls));
   }
@@ -635,7 +635,7 @@ TEST_CASE("annotation: code gets its note as one comment line that still parses"
   CHECK(v->action == Action::kAnnotate);
   const std::string note = "lib/intervals.py (license: MIT  import os, https://example.org/intervals)";
   CHECK(v->output == std::string(kAnswerPython) + "# # " + note + " / " + note + "\n");
-  CHECK(ParsesCleanly(tree_sitter_python(), v->output));
+  CHECK(ParsesCleanly(LanguageByName("python")->grammar, v->output));
 }
 
 TEST_CASE("serve: a streaming session flags at the append that crosses the threshold", "[serve]") {

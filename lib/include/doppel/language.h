@@ -70,17 +70,34 @@ struct Language {
   // For the first-pass lexer: the grammar's number literals take a sign written against them
   // where an operand begins (C's `return -1`).
   bool lexer_signed_numbers = false;
+  // Languages whose code this language's grammar reads as well (C++: C; TypeScript: JavaScript;
+  // TSX: TypeScript and JavaScript): code is compared within a family, the languages joined by
+  // these lists, and of two languages that read code alike the smaller is its language.
+  std::vector<std::string> superset_of;
+  // Set by the registry: the family's name (its first language by name) and this language's
+  // place in it (how many of the family's languages its grammar reads besides its own: C 0,
+  // C++ 1; JavaScript 0, TypeScript 1, TSX 2; 0 for a family of one).
+  std::string family;
+  int family_rank = 0;
   const TSLanguage* grammar = nullptr;
 };
 
 // Every language with a linked grammar, sorted by name. Fails (Internal) only when an embedded
-// table is malformed, which a test catches.
+// table is malformed (or a `superset_of` names no table, or the lists go round in a circle),
+// which a test catches.
 Result<const std::vector<Language>*> Languages();
 
 // Reads one table's text (grammars/README.md) into `lang` (grammar left unset). A key it does
 // not know, a true/false key with another value, or a block_comment that is not two words is
 // Internal naming the line: a misspelt key in a new table must not be ignored.
 Status ParseLanguageTable(std::string_view text, Language* lang);
+
+// Sets each language's family and family_rank from the superset_of lists of `languages` (all
+// the tables; the registry calls it): a family is the languages the lists join, named after its
+// first by name; a rank is the number of languages a grammar reads besides its own, through the
+// lists' own lists too. A list naming no language of `languages`, or lists that lead back to
+// their own language, are Internal naming the table (each language is then a family of one).
+Status SetLanguageFamilies(std::vector<Language>* languages);
 
 // Lookups; nullptr when unknown. Names are exact; fences and extensions are case-insensitive.
 const Language* LanguageByName(std::string_view name);
@@ -89,12 +106,13 @@ const Language* LanguageForPath(std::string_view path);
 // By name, fence tag or extension-like alias ("py", "c++", "golang", ...).
 const Language* LookupLanguage(std::string_view name_or_tag);
 
-// Code is compared within a language family only (C with C++, JavaScript with TypeScript and
-// TSX); the generic lexer's code (no language) is compared with everything.
+// Code is compared within a language family only (the tables' `superset_of`: C with C++,
+// JavaScript with TypeScript and TSX); the generic lexer's code (no language) is compared with
+// everything, and a name no table has is a family of its own.
 bool SameLanguageFamily(std::string_view a, std::string_view b);
-// A language's place in its family, the smaller language first (C 0, C++ 1; JavaScript 0,
-// TypeScript 1, TSX 2; 0 for a family of one): the larger grammar reads the smaller's code as
-// well, so of two that read code alike, the smaller is its language.
+// Language::family_rank of the language named `language` (0 for a name no table has): the
+// larger grammar reads the smaller's code as well, so of two that read code alike, the smaller
+// is its language.
 int LanguageFamilyRank(std::string_view language);
 
 // The comment a redaction marker or a note is written in inside code: `open` text `close`.

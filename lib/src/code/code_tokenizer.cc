@@ -2207,7 +2207,7 @@ std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
   }
   // (Stable: languages that tie keep the table's order, by name: c before c_sharp before java.)
   std::stable_sort(read.begin(), read.end(), [&](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first < b.first : LanguageFamilyRank(a.second->name) < LanguageFamilyRank(b.second->name);
+    return a.first != b.first ? a.first < b.first : a.second->family_rank < b.second->family_rank;
   });
   const double best_share = read.front().first;
   if (best_share > kMisreadShare) return {};
@@ -2216,9 +2216,8 @@ std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
     // A clean read is not matched by a near one: C that C#'s grammar reads with a slip is C.
     if (share > best_share + kGuessTieShare || (best_share == 0 && share > 0)) break;
     const Language* l = language;  // (clang before 16 cannot capture a structured binding)
-    const bool family_found = std::any_of(found.begin(), found.end(), [l](const Language* f) {
-      return SameLanguageFamily(f->name, l->name);
-    });
+    const bool family_found =
+        std::any_of(found.begin(), found.end(), [l](const Language* f) { return f->family == l->family; });
     if (family_found) continue;
     if (found.size() == kGuessMaxFamilies) return {};
     found.push_back(l);

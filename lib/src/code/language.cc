@@ -80,6 +80,7 @@ Status ParseLanguageTable(std::string_view text, Language* lang) {
     else if (key == "block_end") lang->block_end = words;
     else if (key == "block_start_line_first") lang->block_start_line_first = words;
     else if (key == "block_clauses") lang->block_clauses = words;
+    else if (key == "superset_of") lang->superset_of = words;
     else if (key == "block_indented" || key == "lexer_signed_numbers" || key == "lexer_imports_end_at_line") {
       if (value != "true" && value != "false") return bad("must be true or false");
       (key == "block_indented"         ? lang->block_indented
@@ -107,6 +108,63 @@ struct Registry {
   std::vector<Language> languages;
 };
 
+}  // namespace
+
+Status SetLanguageFamilies(std::vector<Language>* languages) {
+  const auto index_of = [&](std::string_view name) -> size_t {
+    for (size_t i = 0; i < languages->size(); ++i) {
+      if ((*languages)[i].name == name) return i;
+    }
+    return languages->size();
+  };
+  const size_t n = languages->size();
+  for (Language& lang : *languages) {  // (a family of one unless the lists read whole)
+    lang.family = lang.name;
+    lang.family_rank = 0;
+  }
+  std::vector<int> ranks(n, 0);
+  std::vector<size_t> root(n);
+  for (size_t i = 0; i < n; ++i) root[i] = i;
+  const auto find = [&](size_t i) {
+    while (root[i] != i) i = root[i] = root[root[i]];
+    return i;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const Language& lang = (*languages)[i];
+    std::vector<bool> read(n, false);
+    std::vector<size_t> todo{i};
+    int rank = 0;
+    while (!todo.empty()) {
+      const size_t at = todo.back();
+      todo.pop_back();
+      for (const std::string& smaller : (*languages)[at].superset_of) {
+        const size_t s = index_of(smaller);
+        if (s == n) {
+          return Status::Internal("language table " + (*languages)[at].name + ": superset_of names '" + smaller +
+                                  "', which no table is");
+        }
+        if (s == i) return Status::Internal("language table " + lang.name + ": superset_of leads back to " + lang.name);
+        if (!read[s]) {
+          read[s] = true;
+          ++rank;
+          todo.push_back(s);
+          root[find(s)] = find(i);
+        }
+      }
+    }
+    ranks[i] = rank;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    (*languages)[i].family_rank = ranks[i];
+    for (size_t j = 0; j < n; ++j) {
+      if (find(j) == find(i) && (*languages)[j].name < (*languages)[i].family) (*languages)[i].family = (*languages)[j].name;
+    }
+  }
+  return Status::OK();
+}
+
+namespace {
+
 const Registry& GetRegistry() {
   static const Registry reg = [] {
     Registry r;
@@ -130,6 +188,7 @@ const Registry& GetRegistry() {
     }
     std::sort(r.languages.begin(), r.languages.end(),
               [](const Language& a, const Language& b) { return a.name < b.name; });
+    r.status = SetLanguageFamilies(&r.languages);
     return r;
   }();
   return reg;
@@ -256,37 +315,15 @@ std::string CommentText(CommentSyntax comment, std::string message) {
 
 std::string_view GrammarsVersion() { return doppel_grammars_lock_sha256(); }
 
-namespace {
-
-// The languages of a family of several, each with its family's first language and its place in
-// the family: a larger grammar reads the smaller's code as well (C++ reads C; TypeScript reads
-// JavaScript; TSX reads both). A language not listed is a family of its own.
-struct FamilyMember {
-  std::string_view language, family;
-  int rank;
-};
-constexpr FamilyMember kFamilies[] = {
-    {"c", "c", 0}, {"cpp", "c", 1}, {"javascript", "javascript", 0}, {"typescript", "javascript", 1}, {"tsx", "javascript", 2},
-};
-
-const FamilyMember* FamilyOf(std::string_view language) {
-  for (const FamilyMember& m : kFamilies) {
-    if (m.language == language) return &m;
-  }
-  return nullptr;
-}
-
-}  // namespace
-
 bool SameLanguageFamily(std::string_view a, std::string_view b) {
   if (a.empty() || b.empty() || a == b) return true;
-  const FamilyMember *fa = FamilyOf(a), *fb = FamilyOf(b);
-  return (fa != nullptr ? fa->family : a) == (fb != nullptr ? fb->family : b);
+  const Language *la = LanguageByName(a), *lb = LanguageByName(b);
+  return (la != nullptr ? std::string_view(la->family) : a) == (lb != nullptr ? std::string_view(lb->family) : b);
 }
 
 int LanguageFamilyRank(std::string_view language) {
-  const FamilyMember* m = FamilyOf(language);
-  return m != nullptr ? m->rank : 0;
+  const Language* l = LanguageByName(language);
+  return l != nullptr ? l->family_rank : 0;
 }
 
 }  // namespace doppel
