@@ -753,6 +753,30 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   CHECK(StripContainer(after_list, al[1]).code == "run()\n");
 }
 
+TEST_CASE("markdown: HasCodeShapedLine finds a line of code and none in logs, dumps, traces or prose") {
+  // One line of code is enough, among others: a one-line method, a ternary statement.
+  CHECK(HasCodeShapedLine("Output:\nUncheckedByteArraySink::~UncheckedByteArraySink() { }\n"));
+  CHECK(HasCodeShapedLine("    @Override protected double computeMinHeight(double width) { return 150; }"));
+  CHECK(HasCodeShapedLine("() =>\n    // a comment\n    innerSub ? subscribeForRetryWhen() : (syncResub = true)\n"));
+  CHECK(HasCodeShapedLine("def area(r):\n    return 3.14 * r * r\n"));
+  CHECK(HasCodeShapedLine("if [ -f build.ninja ]; then ninja; fi"));
+  CHECK(HasCodeShapedLine("attr_reader :name"));
+  CHECK_FALSE(HasCodeShapedLine(""));
+  CHECK_FALSE(HasCodeShapedLine(
+      "2025-06-24 14:36:25 status half-configured libsystemd0:amd64 252.36-1~deb12u1\n"
+      "2025-06-24 14:36:25 trigproc libc-bin:amd64 2.36-9+deb12u10 <none>\n"));
+  CHECK_FALSE(HasCodeShapedLine("00000000  7f 45 4c 46 02 01 01 00  00 00 00 00 00 00 00 00  |.ELF............|\n"
+                                "00000010  03 00 3e 00 01 00 00 00  60 10 00 00 00 00 00 00  |..>.....`.......|\n"));
+  CHECK_FALSE(HasCodeShapedLine(
+      "  The GNU General Public License is a free, copyleft license for\n"
+      "software and other kinds of works (see below).\n"));
+  CHECK_FALSE(HasCodeShapedLine("Traceback (most recent call last):\n  File \"main.py\", line 3, in <module>\n"
+                                "TypeError: unsupported operand type(s) for +: 'int' and 'str'\n"));
+  CHECK_FALSE(HasCodeShapedLine("Exception in thread \"main\" java.lang.NullPointerException\n"
+                                "\tat com.example.Main.run(Main.java:42)\n\tat com.example.Main.main(Main.java:7)\n"));
+  CHECK_FALSE(HasCodeShapedLine(".\n├── CMakeLists.txt\n├── src\n│   └── main.cc\n└── tests\n"));
+}
+
 TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
   auto split = [](const std::string& text) { return SplitBareCode(text, SplitMarkdown(text)); };
   auto body = [](const std::string& text, const Segment& s) { return text.substr(s.begin, s.end - s.begin); };
@@ -1720,6 +1744,24 @@ TEST_CASE("code: language families come from the tables' superset_of, checked") 
   REQUIRE(SetLanguageFamilies(&unsorted).ok());
   CHECK(unsorted[0].family == "alpha");
   CHECK(unsorted[1].family == "alpha");
+}
+
+TEST_CASE("code: GuessCodeLanguages reads no grammar's language into text of no line shaped as code") {
+  // A list of packages and what they depend on: Ruby's grammar reads each line cleanly, as calls
+  // without parentheses (`libfoo0(depends(on(libbar0)))`), but no line has the shape of code.
+  std::string listing;
+  for (int i = 0; i < 30; ++i) {
+    listing += "libfoo" + std::to_string(i) + " depends on libbar" + std::to_string(i % 7) + "\n";
+  }
+  REQUIRE(!HasCodeShapedLine(listing));
+  REQUIRE(ParseErrorShare(Grammar("ruby"), listing) <= kMisreadShare);
+  CHECK(GuessCodeLanguages(listing).empty());
+  // One line of code in it is enough for the grammars to read it.
+  const std::string with_code = listing + "require 'set'\ndeps = Set.new(ARGV)\n";
+  REQUIRE(HasCodeShapedLine(with_code));
+  const auto guessed = GuessCodeLanguages(with_code);
+  REQUIRE(guessed.size() == 1);
+  CHECK(guessed[0]->name == "ruby");
 }
 
 TEST_CASE("code: GuessCodeLanguages reads a long block whole when its first 2 KB read unclean in every grammar") {

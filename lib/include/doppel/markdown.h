@@ -77,4 +77,10 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed 
 inline constexpr size_t kBareCodeMinLines = 3;
 std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> segments);
 
+// Whether a line of `text` reads as code by its shape, as above, or ends in `;`, `{` or a
+// closing bracket with three of code's brackets and operators at least (a one-line method):
+// text whose every line is prose, a log, a listing, a table or a comment holds none.
+// Thread-safety: pure function.
+bool HasCodeShapedLine(std::string_view text);
+
 }  // namespace doppel

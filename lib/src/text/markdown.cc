@@ -423,6 +423,23 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
   return out;
 }
 
+bool HasCodeShapedLine(std::string_view text) {
+  for (size_t at = 0; at < text.size();) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    if (ShapeOfLine(line) == LineShape::kCode) return true;
+    // A line a block or a statement ends, marked as code besides: `Sink::~Sink() { }`,
+    // `@Override int height() { return 150; }`, `ok ? go() : (retry = true)`.
+    while (!line.empty() && IsBlankChar(line.back())) line.remove_suffix(1);
+    if (!line.empty() && std::string_view(";{})]").find(line.back()) != std::string_view::npos &&
+        std::count_if(line.begin(), line.end(), IsCodeMark) >= 3) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> segments) {
   std::vector<Segment> out;
   out.reserve(segments.size());
