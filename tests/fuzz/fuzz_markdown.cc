@@ -2,7 +2,8 @@
 // segments are inside the answer, in order, do not overlap, and their lines do not decrease; a
 // block's code stripped of its container maps back to the same bytes of the answer. The
 // bare-code split covers exactly the bytes the Markdown split does, and each of its segments
-// starts on the line it names.
+// starts on the line it names. HasCodeShapedLine finds a line of code in the text exactly when
+// it finds one in one of its lines.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -49,5 +50,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (s.line != 1 + std::count(before.begin(), before.end(), '\n')) std::abort();
     if (s.begin > 0 && text[s.begin - 1] != '\n') std::abort();  // a run starts a line
   }
+  // The text holds a line shaped as code exactly when one of its lines, read alone, is one.
+  bool line_of_code = false;
+  for (size_t at = 0; at <= text.size() && !line_of_code;) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    line_of_code = HasCodeShapedLine(text.substr(at, end - at));
+    at = end + 1;
+  }
+  if (line_of_code != HasCodeShapedLine(text)) std::abort();
   return 0;
 }
