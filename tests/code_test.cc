@@ -753,28 +753,59 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   CHECK(StripContainer(after_list, al[1]).code == "run()\n");
 }
 
-TEST_CASE("markdown: HasCodeShapedLine finds a line of code and none in logs, dumps, traces or prose") {
-  // One line of code is enough, among others: a one-line method, a ternary statement.
-  CHECK(HasCodeShapedLine("Output:\nUncheckedByteArraySink::~UncheckedByteArraySink() { }\n"));
-  CHECK(HasCodeShapedLine("    @Override protected double computeMinHeight(double width) { return 150; }"));
-  CHECK(HasCodeShapedLine("() =>\n    // a comment\n    innerSub ? subscribeForRetryWhen() : (syncResub = true)\n"));
-  CHECK(HasCodeShapedLine("def area(r):\n    return 3.14 * r * r\n"));
-  CHECK(HasCodeShapedLine("if [ -f build.ninja ]; then ninja; fi"));
-  CHECK(HasCodeShapedLine("attr_reader :name"));
-  CHECK_FALSE(HasCodeShapedLine(""));
-  CHECK_FALSE(HasCodeShapedLine(
+TEST_CASE("markdown: ReadsAsOutputOrProse knows logs, dumps, traces, trees and prose from code") {
+  CHECK(ReadsAsOutputOrProse(
       "2025-06-24 14:36:25 status half-configured libsystemd0:amd64 252.36-1~deb12u1\n"
       "2025-06-24 14:36:25 trigproc libc-bin:amd64 2.36-9+deb12u10 <none>\n"));
-  CHECK_FALSE(HasCodeShapedLine("00000000  7f 45 4c 46 02 01 01 00  00 00 00 00 00 00 00 00  |.ELF............|\n"
-                                "00000010  03 00 3e 00 01 00 00 00  60 10 00 00 00 00 00 00  |..>.....`.......|\n"));
-  CHECK_FALSE(HasCodeShapedLine(
+  CHECK(ReadsAsOutputOrProse("Jun 24 14:36:25 host sshd[812]: Accepted publickey for root\r\n"
+                             "Jun  4 09:01:02 host CRON[99]: (root) CMD (run-parts /etc/cron.hourly)\r\n"));
+  CHECK(ReadsAsOutputOrProse("[INFO] Building doppel 1.0\n[WARNING] no tests ran\nERROR: build failed\n"));
+  CHECK(ReadsAsOutputOrProse("00000000  7f 45 4c 46 02 01 01 00  00 00 00 00 00 00 00 00  |.ELF............|\n"
+                             "00000010  03 00 3e 00 01 00 00 00  60 10 00 00 00 00 00 00  |..>.....`.......|\n"));
+  CHECK(ReadsAsOutputOrProse("00000000: 7f45 4c46 0201 0100 0000 0000 0000 0000  .ELF............\n"
+                             "00000010: 0300 3e00 0100 0000 6010 0000 0000 0000  ..>.....`.......\n"));
+  CHECK(ReadsAsOutputOrProse(
       "  The GNU General Public License is a free, copyleft license for\n"
       "software and other kinds of works (see below).\n"));
-  CHECK_FALSE(HasCodeShapedLine("Traceback (most recent call last):\n  File \"main.py\", line 3, in <module>\n"
-                                "TypeError: unsupported operand type(s) for +: 'int' and 'str'\n"));
-  CHECK_FALSE(HasCodeShapedLine("Exception in thread \"main\" java.lang.NullPointerException\n"
-                                "\tat com.example.Main.run(Main.java:42)\n\tat com.example.Main.main(Main.java:7)\n"));
-  CHECK_FALSE(HasCodeShapedLine(".\n├── CMakeLists.txt\n├── src\n│   └── main.cc\n└── tests\n"));
+  CHECK(ReadsAsOutputOrProse("Traceback (most recent call last):\n"
+                             "  File \"/srv/app/main.py\", line 12, in <module>\n    main()\n"
+                             "  File \"/srv/app/main.py\", line 8, in main\n    print(1 + \"a\")\n"
+                             "TypeError: unsupported operand type(s) for +: 'int' and 'str'\n"));
+  CHECK(ReadsAsOutputOrProse("Exception in thread \"main\" java.lang.NullPointerException\n"
+                             "\tat com.example.Main.run(Main.java:42)\n"
+                             "\tat java.base/java.util.concurrent.ThreadPoolExecutor$Worker.run(ThreadPoolExecutor.java:635)\n"
+                             "\tat java.base/java.lang.Thread.run(Thread.java:833)\n"
+                             "\tat com.example.Main.main(Main.java:7)\n"));
+  CHECK(ReadsAsOutputOrProse("TypeError: x is not a function\n    at Object.<anonymous> (/srv/a.js:1:1)\n"
+                             "    at Module._compile (node:internal/modules/cjs/loader:1105:14)\n"
+                             "    at Main.Run() in C:\\src\\Main.cs:line 12\n"));
+  CHECK(ReadsAsOutputOrProse("project\n\u251c\u2500\u2500 CMakeLists.txt\n\u251c\u2500\u2500 src\n\u2502   \u2514\u2500\u2500 main.cc\n"
+                             "\u2514\u2500\u2500 tests\n"));
+  // Three lines in four of output or prose, at least.
+  CHECK(ReadsAsOutputOrProse("Summary\nERROR: one\nERROR: two\nERROR: three\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("Summary\nERROR: one\nERROR: two\n"));
+  // Code: one line shaped as code is enough, a one-line method among them.
+  CHECK_FALSE(ReadsAsOutputOrProse(""));
+  CHECK_FALSE(ReadsAsOutputOrProse("ERROR: one\nERROR: two\nERROR: three\nreturn compute(x, y);\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("Output:\nUncheckedByteArraySink::~UncheckedByteArraySink() { }\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("    @Override protected double computeMinHeight(double width) { return 150; }"));
+  CHECK_FALSE(ReadsAsOutputOrProse("() =>\n    // a comment\n    innerSub ? subscribeForRetryWhen() : (syncResub = true)\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("def area(r):\n    return 3.14 * r * r\n"));
+  // Code whose lines merely lack code's shape: declarations, tables, commands.
+  CHECK_FALSE(ReadsAsOutputOrProse("  autoload :Env,     File.expand_path(\"bundler/env\", __dir__)\n"
+                                   "  autoload :Fetcher, File.expand_path(\"bundler/fetcher\", __dir__)\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("    ('\u0565', '\u0565'),\n    ('\u0567', '\u0567'),\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("\tNonUTF8 bool\n\n\tCreatorVersion uint16\n\tReaderVersion  uint16\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("        53,             // WEEK_OF_YEAR\n        6,              // WEEK_OF_MONTH\n"));
+  // Lines of code that read as sentences, for their comments or their words.
+  CHECK_FALSE(ReadsAsOutputOrProse("\tName string // Name is the name of the file, as given.\n"
+                                   "\tSize int64 // Size is the length of the file in bytes.\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("MAX_RETRIES = 5   # how many times we retry the call.\n"
+                                   "TIMEOUT = 30       # how many seconds we wait for an answer.\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("from typing import Any, Dict, List, Optional\n"
+                                   "from collections import OrderedDict, defaultdict, namedtuple\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("    pub width: u32, // Width of the frame in pixels.\n"
+                                   "    pub height: u32, // Height of the frame in pixels.\n"));
 }
 
 TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {
@@ -1746,22 +1777,28 @@ TEST_CASE("code: language families come from the tables' superset_of, checked") 
   CHECK(unsorted[1].family == "alpha");
 }
 
-TEST_CASE("code: GuessCodeLanguages reads no grammar's language into text of no line shaped as code") {
-  // A list of packages and what they depend on: Ruby's grammar reads each line cleanly, as calls
-  // without parentheses (`libfoo0(depends(on(libbar0)))`), but no line has the shape of code.
-  std::string listing;
-  for (int i = 0; i < 30; ++i) {
-    listing += "libfoo" + std::to_string(i) + " depends on libbar" + std::to_string(i % 7) + "\n";
-  }
-  REQUIRE(!HasCodeShapedLine(listing));
-  REQUIRE(ParseErrorShare(Grammar("ruby"), listing) <= kMisreadShare);
-  CHECK(GuessCodeLanguages(listing).empty());
-  // One line of code in it is enough for the grammars to read it.
-  const std::string with_code = listing + "require 'set'\ndeps = Set.new(ARGV)\n";
-  REQUIRE(HasCodeShapedLine(with_code));
+TEST_CASE("code: GuessCodeLanguages reads no grammar's language into a program's output or prose") {
+  // A tool's lines of lower-case words: Ruby's grammar reads each cleanly, as calls without
+  // parentheses (`install(the(package)) and run(...)`), but they read as prose.
+  std::string output;
+  for (int i = 0; i < 30; ++i) output += "install the package number " + std::to_string(i) + " and run its tests again\n";
+  REQUIRE(ReadsAsOutputOrProse(output));
+  REQUIRE(ParseErrorShare(Grammar("ruby"), output) <= kMisreadShare);
+  CHECK(GuessCodeLanguages(output).empty());
+  // A line of code in it makes it code again.
+  const std::string with_code = output + "require 'set'\ndeps = Set.new(ARGV)\n";
+  REQUIRE(!ReadsAsOutputOrProse(with_code));
   const auto guessed = GuessCodeLanguages(with_code);
   REQUIRE(guessed.size() == 1);
   CHECK(guessed[0]->name == "ruby");
+  // A list of Ruby `autoload`s has no line shaped as code, and Ruby's grammar reads it.
+  std::string autoloads;
+  for (int i = 0; i < 12; ++i) {
+    autoloads += "  autoload :Part" + std::to_string(i) + ", File.expand_path(\"lib/part" + std::to_string(i) + "\", __dir__)\n";
+  }
+  REQUIRE(!ReadsAsOutputOrProse(autoloads));
+  const auto read_in = GuessCodeLanguages(autoloads);
+  CHECK(std::any_of(read_in.begin(), read_in.end(), [](const Language* l) { return l->name == "ruby"; }));
 }
 
 TEST_CASE("code: GuessCodeLanguages reads a long block whole when its first 2 KB read unclean in every grammar") {

@@ -2,11 +2,12 @@
 // segments are inside the answer, in order, do not overlap, and their lines do not decrease; a
 // block's code stripped of its container maps back to the same bytes of the answer. The
 // bare-code split covers exactly the bytes the Markdown split does, and each of its segments
-// starts on the line it names. HasCodeShapedLine finds a line of code in the text exactly when
-// it finds one in one of its lines.
+// starts on the line it names. Whether a text reads as output or prose does not change when it
+// is doubled or its lines end in CRLF.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -50,13 +51,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (s.line != 1 + std::count(before.begin(), before.end(), '\n')) std::abort();
     if (s.begin > 0 && text[s.begin - 1] != '\n') std::abort();  // a run starts a line
   }
-  // The text holds a line shaped as code exactly when one of its lines, read alone, is one.
-  bool line_of_code = false;
-  for (size_t at = 0; at <= text.size() && !line_of_code;) {
-    const size_t end = std::min(text.find('\n', at), text.size());
-    line_of_code = HasCodeShapedLine(text.substr(at, end - at));
-    at = end + 1;
+  // Output or prose is read line by line: the text twice over (a blank line between) reads as
+  // the text does, and so does the text with CRLF line ends.
+  const bool output = ReadsAsOutputOrProse(text);
+  if (ReadsAsOutputOrProse(std::string(text) + "\n\n" + std::string(text)) != output) std::abort();
+  std::string crlf;
+  for (const char c : text) {
+    if (c == '\n') crlf += '\r';
+    crlf += c;
   }
-  if (line_of_code != HasCodeShapedLine(text)) std::abort();
+  if (ReadsAsOutputOrProse(crlf) != output) std::abort();
   return 0;
 }

@@ -68,8 +68,9 @@ inline constexpr double kCleanReadShare = 0.02;
 // kMisreadShare, and each grammar of another family that reads it about as well (within half a
 // point; as cleanly, when it reads cleanly), one per family, best first. None when more than three
 // families read it so (a call or two, `f(x);`, reads alike in many), when its first 2 KB hold
-// fewer than 24 non-blank bytes, or when no line of its first 16 KB is shaped as code
-// (HasCodeShapedLine in doppel/markdown.h: a log, a listing, a dump, prose; no grammar is parsed). C's and C#'s grammars both read most C functions cleanly, as
+// fewer than 24 non-blank bytes, or when its first 16 KB read as a program's output or as prose
+// (ReadsAsOutputOrProse in doppel/markdown.h: a log, a dump, a stack trace; no grammar is
+// parsed). C's and C#'s grammars both read most C functions cleanly, as
 // Java's and C#'s read most Java methods: the filter reads such a block in each, and the reading
 // its candidates match best counts. Within a family the smaller language wins a tie: C before C++,
 // JavaScript before TypeScript and TSX (the larger grammar reads the smaller's code as well). Each

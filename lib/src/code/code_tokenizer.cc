@@ -2188,9 +2188,9 @@ std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
   };
   const std::string_view first = head(kGuessBytes);
   if (NonBlankBytes(first) < kGuessMinBytes) return {};
-  // Text of no line shaped as code (a log, a listing, prose) is no grammar's language: eleven
-  // grammars recovering from errors over it would take about 20 ms per 2 KB to say so.
-  if (!HasCodeShapedLine(head(kGuessWholeBytes))) return {};
+  // A log, a dump, a stack trace or prose is no grammar's language: eleven grammars recovering
+  // from errors over it would take about 20 ms per 2 KB to say so.
+  if (ReadsAsOutputOrProse(head(kGuessWholeBytes))) return {};
   auto langs = Languages();
   if (!langs.ok()) return {};
   std::vector<std::pair<double, const Language*>> read;

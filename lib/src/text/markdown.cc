@@ -423,21 +423,117 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
   return out;
 }
 
-bool HasCodeShapedLine(std::string_view text) {
+namespace {
+
+// A line of a program's output or a tool's listing, by how it begins (blanks around it taken
+// off): a log line (a date, a time, a syslog date such as `Jun 24 14:36:25`, a level such as
+// `INFO:` or `[WARN]`), a dump line (an offset of four hex digits or more, one of them a decimal
+// digit, then groups of 2-8 hex digits: `hexdump -C`, `xxd`, `od -x`), a stack frame (`at
+// pkg.Cls.m(File.java:7)`, `at f (/a.js:1:1)`, `at N.C.M() in C:\x.cs:line 12`, `File "x.py",
+// line 3, in f`), or a line of a drawn tree (`├── src`, `│   └── main.cc`).
+bool IsOutputLine(std::string_view line) {
+  if (line.find("\xE2\x94\x9C\xE2\x94\x80") != std::string_view::npos ||  // ├─
+      line.find("\xE2\x94\x94\xE2\x94\x80") != std::string_view::npos ||  // └─
+      line.starts_with("\xE2\x94\x82")) {                                   // │
+    return true;
+  }
+  if (line.starts_with("at ") && line.find('(') != std::string_view::npos &&
+      (line.back() == ')' || line.find(":line ") != std::string_view::npos)) {
+    return true;
+  }
+  if (line.starts_with("File \"") && line.find("\", line ") != std::string_view::npos) return true;
+  std::string_view head = line;
+  const bool bracketed = head.starts_with("[");
+  if (bracketed) head.remove_prefix(1);
+  for (const std::string_view level : {"TRACE", "DEBUG", "INFO", "NOTE", "WARN", "WARNING", "ERROR", "FATAL"}) {
+    if (head.starts_with(level) && head.size() > level.size() &&
+        (head[level.size()] == ':' || (bracketed && head[level.size()] == ']'))) {
+      return true;
+    }
+  }
+  const auto digits = [&](size_t at, size_t n) {
+    return at + n <= head.size() &&
+           std::all_of(head.begin() + at, head.begin() + at + n, [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const auto time_at = [&](size_t at) {  // 14:36:25
+    return digits(at, 2) && at + 8 <= head.size() && head[at + 2] == ':' && digits(at + 3, 2) && head[at + 5] == ':' &&
+           digits(at + 6, 2);
+  };
+  // 2025-06-24, 2025/06/24
+  if (digits(0, 4) && head.size() >= 10 && (head[4] == '-' || head[4] == '/') && digits(5, 2) && head[7] == head[4] &&
+      digits(8, 2)) {
+    return true;
+  }
+  if (time_at(0)) return true;
+  for (const std::string_view month : {"Jan ", "Feb ", "Mar ", "Apr ", "May ", "Jun ", "Jul ", "Aug ", "Sep ", "Oct ", "Nov ", "Dec "}) {
+    if (!head.starts_with(month)) continue;
+    size_t at = month.size();
+    while (at < head.size() && head[at] == ' ') ++at;
+    const size_t day = at;
+    while (at < head.size() && at < day + 2 && head[at] >= '0' && head[at] <= '9') ++at;
+    return at > day && at < head.size() && head[at] == ' ' && time_at(at + 1);
+  }
+  size_t hex = 0;
+  while (hex < head.size() && std::isxdigit(static_cast<unsigned char>(head[hex])) != 0) ++hex;
+  if (hex >= 4 && hex < head.size() && (head[hex] == ':' || head[hex] == ' ') &&
+      std::any_of(head.begin(), head.begin() + hex, [](char c) { return c >= '0' && c <= '9'; })) {
+    std::string_view rest = head.substr(hex + 1);
+    while (!rest.empty() && IsBlankChar(rest.front())) rest.remove_prefix(1);
+    size_t group = 0;
+    while (group < rest.size() && std::isxdigit(static_cast<unsigned char>(rest[group])) != 0) ++group;
+    return group >= 2 && group <= 8 && group + 1 < rest.size() && rest[group] == ' ' &&
+           std::isxdigit(static_cast<unsigned char>(rest[group + 1])) != 0;
+  }
+  return false;
+}
+
+// A prose line (LineShape::kProse) with nothing of code in it: no `=`, `{` or `}`, no `;` at its
+// end, no comment after text (`Name string // Name is the file's name.` is a field), and no
+// statement word first (`from typing import Any, Dict, List, Optional`, `raise Error("Bad.")`).
+bool IsPlainProse(std::string_view line) {
+  if (line.find_first_of("={}") != std::string_view::npos || line.back() == ';' ||
+      line.find("//") != std::string_view::npos || line.find(" #") != std::string_view::npos ||
+      line.find("/*") != std::string_view::npos) {
+    return false;
+  }
+  size_t k = 0;
+  while (k < line.size() && IsAsciiAlpha(line[k])) ++k;
+  const std::string_view first = line.substr(0, k);
+  return !IsStatementWord(first) && first != "assert";
+}
+
+}  // namespace
+
+bool ReadsAsOutputOrProse(std::string_view text) {
+  size_t lines = 0, known = 0;
+  bool after_frame = false;  // a traceback's source line follows its `File "x.py", line 3` frame
   for (size_t at = 0; at < text.size();) {
     const size_t end = std::min(text.find('\n', at), text.size());
     std::string_view line = text.substr(at, end - at);
     at = end + 1;
-    if (ShapeOfLine(line) == LineShape::kCode) return true;
+    while (!line.empty() && IsBlankChar(line.front())) line.remove_prefix(1);
+    while (!line.empty() && IsBlankChar(line.back())) line.remove_suffix(1);
+    if (line.empty()) {
+      after_frame = false;
+      continue;
+    }
+    ++lines;
+    if (IsOutputLine(line) || after_frame) {
+      after_frame = line.starts_with("File \"");
+      ++known;
+      continue;
+    }
+    const LineShape shape = ShapeOfLine(line);
+    if (shape == LineShape::kCode) return false;
     // A line a block or a statement ends, marked as code besides: `Sink::~Sink() { }`,
     // `@Override int height() { return 150; }`, `ok ? go() : (retry = true)`.
-    while (!line.empty() && IsBlankChar(line.back())) line.remove_suffix(1);
-    if (!line.empty() && std::string_view(";{})]").find(line.back()) != std::string_view::npos &&
+    if (std::string_view(";{})]").find(line.back()) != std::string_view::npos &&
         std::count_if(line.begin(), line.end(), IsCodeMark) >= 3) {
-      return true;
+      return false;
     }
+    known += shape == LineShape::kProse && IsPlainProse(line);
   }
-  return false;
+  return lines > 0 && known * 4 >= lines * 3;
 }
 
 std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> segments) {
