@@ -781,6 +781,16 @@ TEST_CASE("markdown: ReadsAsOutputOrProse knows logs, dumps, traces, trees and p
                              "    at Main.Run() in C:\\src\\Main.cs:line 12\n"));
   CHECK(ReadsAsOutputOrProse("project\n\u251c\u2500\u2500 CMakeLists.txt\n\u251c\u2500\u2500 src\n\u2502   \u2514\u2500\u2500 main.cc\n"
                              "\u2514\u2500\u2500 tests\n"));
+  CHECK(ReadsAsOutputOrProse(".\n|-- CMakeLists.txt\n|-- src\n|   `-- main.cc\n`-- tests\n"));
+  CHECK(ReadsAsOutputOrProse("total 8\ndrwxr-xr-x 2 root root 4096 Dec  6 03:59 src\n"
+                             "-rw-r--r-- 1 root root  211 Dec  6 03:59 main.cc\n"
+                             "lrwxrwxrwx 1 root root    7 Dec  6 03:59 lib -> usr/lib\n"));
+  CHECK(ReadsAsOutputOrProse("In file included from main.c:1:\nmain.c: In function 'main':\n"
+                             "main.c:3:5: error: 'x' undeclared (first use in this function)\n"
+                             "    3 |     x = 1;\n      |     ^\n"
+                             "./main.go:7:2: undefined: y\n"));
+  CHECK(ReadsAsOutputOrProse("error[E0308]: mismatched types\n --> src/main.rs:4:18\n  |\n"
+                             "4 |     let x: i32 = \"a\";\n  |            ---   ^^^ expected `i32`, found `&str`\n"));
   // Three lines in four of output or prose, at least.
   CHECK(ReadsAsOutputOrProse("Summary\nERROR: one\nERROR: two\nERROR: three\n"));
   CHECK_FALSE(ReadsAsOutputOrProse("Summary\nERROR: one\nERROR: two\n"));
@@ -797,6 +807,8 @@ TEST_CASE("markdown: ReadsAsOutputOrProse knows logs, dumps, traces, trees and p
   CHECK_FALSE(ReadsAsOutputOrProse("    ('\u0565', '\u0565'),\n    ('\u0567', '\u0567'),\n"));
   CHECK_FALSE(ReadsAsOutputOrProse("\tNonUTF8 bool\n\n\tCreatorVersion uint16\n\tReaderVersion  uint16\n"));
   CHECK_FALSE(ReadsAsOutputOrProse("        53,             // WEEK_OF_YEAR\n        6,              // WEEK_OF_MONTH\n"));
+  // Code that begins as output does: an array named `error`, a label, a ternary over a time.
+  CHECK_FALSE(ReadsAsOutputOrProse("error[0] = compute(a);\nerror[1] = compute(b);\nerror[2] = compute(c);\n"));
   // Lines of code that read as sentences, for their comments or their words.
   CHECK_FALSE(ReadsAsOutputOrProse("\tName string // Name is the name of the file, as given.\n"
                                    "\tSize int64 // Size is the length of the file in bytes.\n"));

@@ -430,8 +430,11 @@ namespace {
 // `INFO:` or `[WARN]`), a dump line (an offset of four hex digits or more, one of them a decimal
 // digit, then groups of 2-8 hex digits: `hexdump -C`, `xxd`, `od -x`), a stack frame (`at
 // pkg.Cls.m(File.java:7)`, `at f (/a.js:1:1)`, `at N.C.M() in C:\x.cs:line 12`, `File "x.py",
-// line 3, in f`), or a line of a drawn tree (`├── src`, `│   └── main.cc`).
+// line 3, in f`), a line of a drawn tree (`├── src`, `│   └── main.cc`, `|-- src`), of `ls -l`,
+// or of a compiler's diagnostics (`main.c:3:5: error: ...`, `main.c: In function 'f':`, Rust's
+// `error[E0308]`, `--> a.rs:4:5`, and the numbered source lines and markers under them).
 bool IsOutputLine(std::string_view line) {
+  if (line.empty()) return false;
   if (line.find("\xE2\x94\x9C\xE2\x94\x80") != std::string_view::npos ||  // ├─
       line.find("\xE2\x94\x94\xE2\x94\x80") != std::string_view::npos ||  // └─
       line.starts_with("\xE2\x94\x82")) {                                   // │
@@ -442,6 +445,56 @@ bool IsOutputLine(std::string_view line) {
     return true;
   }
   if (line.starts_with("File \"") && line.find("\", line ") != std::string_view::npos) return true;
+  // An ASCII tree (`|-- src`, `` `-- main.cc ``), a listing of `ls -l` (`drwxr-xr-x 2 root ...`).
+  if (line[0] == '|' || line[0] == '`' || line[0] == '+' || line[0] == '\\') {
+    const size_t p = std::min(line.find_first_not_of("| "), line.size());  // `|   `-- main.cc`
+    const std::string_view rest = line.substr(p);
+    if (rest.starts_with("-- ") || rest.starts_with("`-- ") || rest.starts_with("+-- ") || rest.starts_with("\\-- ")) {
+      return true;
+    }
+  }
+  if (line.size() > 11 && std::string_view("-dlcbps").find(line[0]) != std::string_view::npos &&
+      std::all_of(line.begin() + 1, line.begin() + 10, [](char c) { return std::string_view("rwxsStT-").find(c) != std::string_view::npos; }) &&
+      (line[10] == ' ' || line[10] == '.' || line[10] == '+' || line[10] == '@')) {
+    return true;
+  }
+  // A compiler's diagnostic: `main.c:3:5: error: ...`, `./main.go:3:5: undefined: x`, Rust's
+  // `error[E0308]: mismatched types`, its `  --> src/main.rs:4:5` and its source lines in a
+  // numbered gutter (`4 |     let x: i32 = "a";`).
+  if (line.starts_with("error[E") || line.starts_with("--> ")) return true;
+  {
+    size_t k = 0;
+    while (k < line.size() && line[k] >= '0' && line[k] <= '9') ++k;
+    size_t g = k;
+    while (g < line.size() && line[g] == ' ') ++g;
+    if (k > 0 && g > k && g < line.size() && line[g] == '|') return true;
+    // The gutter's line under a source line, pointing at it: `|     ^~~~`, `|   ---  ^^^ expected`.
+    if (line[0] == '|') {
+      const size_t mark = line.find_first_not_of(' ', 1);
+      if (mark == std::string_view::npos || std::string_view("^~-").find(line[mark]) != std::string_view::npos) return true;
+    }
+  }
+  {
+    const std::string_view first = line.substr(0, std::min(line.find_first_of(" \t"), line.size()));
+    // path:line: or path:line:column: (the path has no blank; the numbers are digits)
+    if (first.size() > 3 && first.back() == ':') {
+      const std::string_view body = first.substr(0, first.size() - 1);
+      const size_t c1 = body.find(':');
+      if (c1 != std::string_view::npos && c1 > 0) {
+        const std::string_view nums = body.substr(c1 + 1);
+        const bool numbers = !nums.empty() && nums.front() != ':' && nums.back() != ':' &&
+                             std::all_of(nums.begin(), nums.end(), [](char c) { return (c >= '0' && c <= '9') || c == ':'; }) &&
+                             std::count(nums.begin(), nums.end(), ':') <= 1;
+        if (numbers) return true;
+      }
+      // gcc's context: `main.c: In function 'main':`, `a.cc: At top level:`.
+      const std::string_view after = line.substr(first.size());
+      if (first.find_first_of("./") != std::string_view::npos && (after.starts_with(" In ") || after.starts_with(" At "))) {
+        return true;
+      }
+    }
+    if (line.starts_with("In file included from ")) return true;
+  }
   std::string_view head = line;
   const bool bracketed = head.starts_with("[");
   if (bracketed) head.remove_prefix(1);
