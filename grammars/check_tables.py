@@ -12,7 +12,7 @@ For every table it checks that:
   * every node type it lists is a *named* node type of that grammar's node-types.json,
     appears in only one category, and identifiers / numbers are leaves (no children);
   * extensions start with '.', and no extension, file name or fence tag is claimed twice;
-  * superset_of names other tables and never leads back to its own language;
+  * superset_of names other tables and never leads back to its own language.
 Exits 1 with one line per problem, 0 with a one-line summary per language otherwise.
 Standard library only.
 """

@@ -809,6 +809,11 @@ TEST_CASE("markdown: ReadsAsOutputOrProse knows logs, dumps, traces, trees and p
   CHECK_FALSE(ReadsAsOutputOrProse("        53,             // WEEK_OF_YEAR\n        6,              // WEEK_OF_MONTH\n"));
   // Code that begins as output does: an array named `error`, a label, a ternary over a time.
   CHECK_FALSE(ReadsAsOutputOrProse("error[0] = compute(a);\nerror[1] = compute(b);\nerror[2] = compute(c);\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("  ERROR: 4,\n  WARN: 3,\n  INFO: 2,\n  DEBUG: 1,\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("    [ERROR] = \"error\",\n    [WARN] = \"warning\",\n    [INFO] = \"info\",\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("        1 | 2 | 3 => \"small\",\n        4 | 5 | 6 => \"medium\",\n        7 | 8 => \"large\",\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("print(\"\u251c\u2500\u2500 src\")\nprint(\"\u2502   \u2514\u2500\u2500 main.cc\")\n"
+                                   "print(\"\u2514\u2500\u2500 tests\")\n"));
   // Lines of code that read as sentences, for their comments or their words.
   CHECK_FALSE(ReadsAsOutputOrProse("\tName string // Name is the name of the file, as given.\n"
                                    "\tSize int64 // Size is the length of the file in bytes.\n"));

@@ -80,11 +80,13 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
 // Whether `text` reads as a program's output or as prose, not as code: three in four of its
 // non-blank lines at least are lines of output by how they begin (a log line beginning with a
 // date, a time or a level; a dump line, an offset then bytes; a stack frame, and a Python
-// traceback's source line after its frame; a line of a drawn tree), or prose by their shape (a
-// sentence, a line of words) with nothing of code in them (no `=`, braces, `;` at the end, comment
-// after text, statement word first); and no other line reads as code by its shape (as above), nor
-// ends in `;`, `{` or a closing bracket with three of code's brackets and operators at least (a
-// one-line method). Code whose lines merely lack code's shape (a list of Ruby `autoload`s, a
+// traceback's source line after its frame; a line of a drawn or an ASCII tree; a line of `ls -l`;
+// a compiler's diagnostic, and the numbered source lines and `^~~` markers under it), or prose by
+// their shape (a sentence, a line of words) with nothing of code in them (no `=`, braces, `;` at
+// the end, comment after text, statement word first); and no other line reads as code by its
+// shape (as above), nor ends in `;`, `{` or a closing bracket with three of code's brackets and
+// operators at least (a one-line method). (A line of output is not read for code: a traceback's
+// source lines are code.) Code whose lines merely lack code's shape (a list of Ruby `autoload`s, a
 // table of tuples, Go struct fields, constants with comments written as sentences) is neither.
 // Thread-safety: pure function.
 bool ReadsAsOutputOrProse(std::string_view text);

@@ -435,10 +435,15 @@ namespace {
 // `error[E0308]`, `--> a.rs:4:5`, and the numbered source lines and markers under them).
 bool IsOutputLine(std::string_view line) {
   if (line.empty()) return false;
-  if (line.find("\xE2\x94\x9C\xE2\x94\x80") != std::string_view::npos ||  // ├─
-      line.find("\xE2\x94\x94\xE2\x94\x80") != std::string_view::npos ||  // └─
-      line.starts_with("\xE2\x94\x82")) {                                   // │
-    return true;
+  {  // A drawn tree's branch, after its columns of `│` (`│   └── main.cc`), not in a string.
+    std::string_view branch = line;
+    while (!branch.empty() && (branch[0] == ' ' || branch[0] == '|' || branch.starts_with("\xE2\x94\x82"))) {  // │
+      branch.remove_prefix(branch[0] == ' ' || branch[0] == '|' ? 1 : 3);
+    }
+    if (branch.starts_with("\xE2\x94\x9C\xE2\x94\x80") || branch.starts_with("\xE2\x94\x94\xE2\x94\x80") ||  // ├─ └─
+        (branch.empty() && line.starts_with("\xE2\x94\x82"))) {
+      return true;
+    }
   }
   if (line.starts_with("at ") && line.find('(') != std::string_view::npos &&
       (line.back() == ')' || line.find(":line ") != std::string_view::npos)) {
@@ -467,7 +472,8 @@ bool IsOutputLine(std::string_view line) {
     while (k < line.size() && line[k] >= '0' && line[k] <= '9') ++k;
     size_t g = k;
     while (g < line.size() && line[g] == ' ') ++g;
-    if (k > 0 && g > k && g < line.size() && line[g] == '|') return true;
+    // (Not a match arm: `1 | 2 | 3 => "small",`.)
+    if (k > 0 && g > k && g < line.size() && line[g] == '|' && line.find("=>") == std::string_view::npos) return true;
     // The gutter's line under a source line, pointing at it: `|     ^~~~`, `|   ---  ^^^ expected`.
     if (line[0] == '|') {
       const size_t mark = line.find_first_not_of(' ', 1);
@@ -498,8 +504,10 @@ bool IsOutputLine(std::string_view line) {
   std::string_view head = line;
   const bool bracketed = head.starts_with("[");
   if (bracketed) head.remove_prefix(1);
+  // (Not a table of levels in code: `ERROR: 4,`, `[ERROR] = "error",`, `DEBUG: bool = False`.)
+  const bool entry = line.back() == ',' || line.find(" =") != std::string_view::npos;
   for (const std::string_view level : {"TRACE", "DEBUG", "INFO", "NOTE", "WARN", "WARNING", "ERROR", "FATAL"}) {
-    if (head.starts_with(level) && head.size() > level.size() &&
+    if (!entry && head.starts_with(level) && head.size() > level.size() &&
         (head[level.size()] == ':' || (bracketed && head[level.size()] == ']'))) {
       return true;
     }
