@@ -110,10 +110,6 @@ const Language* LookupLanguage(std::string_view name_or_tag);
 // JavaScript with TypeScript and TSX); the generic lexer's code (no language) is compared with
 // everything, and a name no table has is a family of its own.
 bool SameLanguageFamily(std::string_view a, std::string_view b);
-// Language::family_rank of the language named `language` (0 for a name no table has): the
-// larger grammar reads the smaller's code as well, so of two that read code alike, the smaller
-// is its language.
-int LanguageFamilyRank(std::string_view language);
 
 // The comment a redaction marker or a note is written in inside code: `open` text `close`.
 struct CommentSyntax {

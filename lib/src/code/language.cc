@@ -321,9 +321,5 @@ bool SameLanguageFamily(std::string_view a, std::string_view b) {
   return (la != nullptr ? std::string_view(la->family) : a) == (lb != nullptr ? std::string_view(lb->family) : b);
 }
 
-int LanguageFamilyRank(std::string_view language) {
-  const Language* l = LanguageByName(language);
-  return l != nullptr ? l->family_rank : 0;
-}
 
 }  // namespace doppel

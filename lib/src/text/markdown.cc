@@ -133,6 +133,13 @@ bool IsCodeMark(char c) { return std::string_view("{}()[];=<>|&+$@^~%\\").find(c
 
 bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
+// The ASCII letters `line` begins with (a statement word, when it is one).
+std::string_view LeadingLetters(std::string_view line) {
+  size_t k = 0;
+  while (k < line.size() && IsAsciiAlpha(line[k])) ++k;
+  return line.substr(0, k);
+}
+
 bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
 
 // A letter of a word: ASCII, or any byte of a character beyond it (accented, Cyrillic, CJK ...).
@@ -303,9 +310,9 @@ LineShape ShapeOfLine(std::string_view line) {
     return opens || line.find_first_not_of("{}()[];, \t") == std::string_view::npos ? LineShape::kCode : LineShape::kOther;
   }
   if (line.back() == '{' || line.back() == '(' || line.back() == '[') return LineShape::kCode;  // a block, a call or a list goes on
-  size_t k = 0;
-  while (k < line.size() && IsAsciiAlpha(line[k])) ++k;
-  const std::string_view keyword = k > 0 && (k == line.size() || !IsNameChar(line[k])) ? line.substr(0, k) : std::string_view();
+  const std::string_view letters = LeadingLetters(line);
+  const size_t k = letters.size();
+  const std::string_view keyword = k > 0 && (k == line.size() || !IsNameChar(line[k])) ? letters : std::string_view();
   const bool statement = IsStatementWord(keyword);
   // Mostly words (a sentence going on to the next line, an option's description); a declaration
   // such as `public final void set(T obj, long value)` is words too, but a statement word and
@@ -557,9 +564,7 @@ bool IsPlainProse(std::string_view line) {
       line.find("/*") != std::string_view::npos) {
     return false;
   }
-  size_t k = 0;
-  while (k < line.size() && IsAsciiAlpha(line[k])) ++k;
-  const std::string_view first = line.substr(0, k);
+  const std::string_view first = LeadingLetters(line);
   return !IsStatementWord(first) && first != "assert";
 }
 
