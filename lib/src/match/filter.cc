@@ -1583,7 +1583,1419 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
   out->replace(line_b, line_e - line_b, replacement);
 }
 
+
+// A span of the answer aligned with a source (step 3 of a check), before the best are kept.
+struct Found {
+  Span span;
+  size_t stream;
+  uint32_t q_begin, q_end;
+  double evidence;  // matched tokens that count toward redact_tokens
+  double needed;    // the evidence one code span needs alone (weighted code)
+  bool counts;        // may redact or block (not merely alike code)
+  bool consistent = false;  // code: a consistent renaming with agreeing literals (counts or not)
+  // Tokens of the span, on both sides, that are not aligned: a word the answer adds, one the
+  // source has that the answer does not (0: the passage as the source has it).
+  uint32_t unaligned = 0;
+};
+
+// What a stream's lookups found (step 2 of a check), for aligning its candidates (step 3).
+struct StreamLookups {
+  std::vector<Fingerprint> fps;
+  std::vector<uint64_t> grams;          // the fingerprints' distinct hashes, sorted
+  std::vector<Posting> gram_postings;   // per gram
+  std::vector<uint32_t> fp_gram;        // per fingerprint: its gram
+  uint32_t gram_k = 0;                  // tokens per gram
+  std::vector<uint32_t> token_df;       // per code token: the df of the rarest fingerprint over it
+  Signature sig;
+  bool table_like = false;
+  bool repetitive = false;
+  bool comments_select = false;
+  std::vector<Posting> spelling_postings;
+  std::vector<Posting> comment_postings;
+  std::vector<AnswerComment> comments;  // (their postings are comment_postings')
+  std::vector<Candidate> ranked;        // the candidates to align, best first
+};
+
+// The state of aligning a stream's candidates (step 3 of a check) that judging a span uses.
+struct StreamAlignment {
+  size_t si = 0;  // the stream
+  uint32_t whole_min = 0;  // the span minimum of a whole block (code_whole_min_tokens)
+  std::vector<int8_t> block_delta;  // code: per answer token, the block it opens (+1) or closes (-1)
+  // Block depth before each answer token, and the answer's outermost depth (a fragment may
+  // close blocks it did not open): whole blocks at that depth are functions, not the body of
+  // an `if`.
+  std::vector<int> depth_before;
+  int top_depth = 0;
+  // Per answer token: the most fingerprints shared by a candidate whose span accounts for it
+  // (0: none does).
+  std::vector<uint32_t> accounted;
+  bool any_accounted = false;
+  std::vector<char> foreign_pairs;  // per pair of a span: in an import naming other code
+};
+
+// One check of one answer (Filter::Check). Its steps: 1. the answer read as streams (ReadAnswer);
+// 2. each stream's candidates found (FindCandidates) and 3. aligned (AlignCandidates);
+// 4. the best source kept for each part of the answer, and the answer's score
+// (KeepBestSpans); 5. the action taken (Decide) and the output written (WriteOutput).
+class CheckRun {
+ public:
+  CheckRun(Index& index, const DocumentSketcher& sketcher, TokenCache& token_cache, const FilterOptions& o,
+           const CheckRequest& request, std::string_view text)
+      : index_(&index),
+        sketcher_(sketcher),
+        token_cache_(&token_cache),
+        o_(o),
+        request_(request),
+        kind_(request.kind),
+        language_(request.language),
+        text_(text),
+        spelling_df_(index, sketcher) {}
+
+  Result<Verdict> Run();
+
+ private:
+  // Per (kind, source), over spans that count: their evidence summed, and whether one span
+  // alone has the evidence it needs (weighted code).
+  struct SourceEvidence {
+    double sum = 0;
+    bool span_over = false;
+  };
+
+  const Tokenizer& CodeTokenizer(std::string_view lang) const {
+    return request_.lexed_code ? sketcher_.CodeLexerFor(lang) : sketcher_.TokenizerFor(Kind::kCode, lang);
+  }
+  Status ReadAnswer();
+  Status PushCode(Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line, std::string_view body,
+                  uint32_t body_offset, const std::function<void(Tokens*)>& to_answer);
+  Status PastDeadline() const;
+  bool AddRereads();
+  // Steps 2 and 3 for stream `si`; *stopped when a first pass stops at a span (stop_when_flagged).
+  Status MatchStream(size_t si, bool* stopped);
+  Status FindCandidates(const Stream& st, StreamLookups* out);
+  Status AlignCandidates(size_t si, const StreamLookups& l, bool* stopped);
+  Status JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Candidate& c, const DocumentInfo& info,
+                   AlignedSpan& a, const Tokens& span_src, bool* stopped);
+  bool Counted(const Posting& p) const { return !p.saturated && p.df() <= o_.max_document_frequency; }
+  void KeepBestSpans();
+  // A block's first reading: the stream `si` is, or is another reading of.
+  size_t Group(size_t si) const {
+    return streams_[si].shadow_of < 0 ? si : static_cast<size_t>(streams_[si].shadow_of);
+  }
+  // Whether a source's spans alone have the evidence to redact the answer.
+  bool AloneOver(const std::pair<int, uint32_t>& key) const;
+  // Whether a redaction replaces the span (by_source_, Decide).
+  bool Replaced(const Span& sp) const {
+    return sp.counts && (!by_source_ || AloneOver({static_cast<int>(sp.kind), sp.source_id}));
+  }
+  void Decide();
+  void WriteOutput();
+
+  Index* const index_;
+  const DocumentSketcher& sketcher_;
+  TokenCache* const token_cache_;
+  const FilterOptions& o_;
+  const CheckRequest& request_;
+  const Kind kind_;
+  const std::string_view language_;
+  const std::string_view text_;
+  Verdict v_;
+  std::vector<Stream> streams_;
+  std::string unclosed_fence_;  // a Markdown answer that ends inside a fenced block: its closing line
+  std::vector<Segment> segments_;  // a Markdown answer's prose and code blocks (also for redaction)
+  uint32_t total_tokens_ = 0;  // of the streams that are no other reading of a block
+  std::vector<Found> all_;
+  size_t candidates_seen_ = 0;
+  // Which fill of this thread's in-place buffers (AlignCandidates) this check made last: a later
+  // block of the answer that meets the same large source reads it from them again when no other
+  // read has filled them since (0: none).
+  uint64_t in_place_fill_ = 0;
+  SpellingFrequencies spelling_df_;
+  // The error of reading a block again (AddRereads), or the time limit passed, which ends the
+  // streams' loop.
+  Status reread_status_;
+  // Step 4's, for step 5.
+  std::map<std::pair<int, uint32_t>, SourceEvidence> per_source_;
+  bool any_counting_ = false, any_consistent_ = false;
+  std::vector<size_t> best_reading_;  // per block (its first reading): the reading that counts
+  bool by_source_ = false;  // a redaction replaces only the spans of sources over alone (Decide)
+};
+
+Result<Verdict> CheckRun::Run() {
+  v_.output.assign(text_);
+  DOPPEL_RETURN_IF_ERROR(ReadAnswer());
+  for (auto& st : streams_) {
+    TokenHashes(st.tokens, &st.hashes);
+    if (st.shadow_of < 0) total_tokens_ += static_cast<uint32_t>(st.tokens.size());
+  }
+  v_.query_tokens = total_tokens_;
+  if (total_tokens_ == 0) {
+    v_.action = o_.actions[static_cast<size_t>(Action::kAllow)];
+    if (v_.action == Action::kBlock) v_.output = o_.block_message;
+    v_.reason = "no words to compare";
+    return std::move(v_);
+  }
+  // (A block read again, AddRereads, is a stream after the others.)
+  bool stopped = false;
+  for (size_t si = 0; si < streams_.size() || AddRereads(); ++si) {
+    DOPPEL_RETURN_IF_ERROR(MatchStream(si, &stopped));
+    if (stopped) return std::move(v_);
+  }
+  DOPPEL_RETURN_IF_ERROR(reread_status_);
+  DOPPEL_RETURN_IF_ERROR(PastDeadline());
+  KeepBestSpans();
+  Decide();
+  WriteOutput();
+  return std::move(v_);
+}
+
+// A code block (or the whole answer as code) is read in the language its tag names. When the
+// tag names none with a grammar (no tag, `text`, `sh`, `kotlin`), it is read by the generic
+// lexer, and again in the language whose grammar reads it well when one does (in each of two
+// or three families when their grammars read it as well; GuessCodeLanguages: a fence's tag is
+// often left out), and as prose: protected prose in a fence, or a protected file its extension
+// did not make code, is still found. A fenced block its tag's grammar does not read cleanly,
+// and a block of no grammar's language, is read again in the language its candidates lead to
+// (Stream::Reread, AddRereads); the former as prose too when that grammar mostly cannot read
+// it. Each other reading is a stream after the block's (Stream::shadow_of); the block counts
+// once, as the largest share a reading covers.
+// `code` is the text tokenized; `to_answer` puts a token's offsets back in the answer (a block
+// in a list item or a block quote is read without its container's prefix).
+Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line,
+                          std::string_view body, uint32_t body_offset,
+                          const std::function<void(Tokens*)>& to_answer) {
+  const Language* tagged = LookupLanguage(st.language);
+  std::vector<const Language*> guessed;
+  uint32_t unread = 0;
+  DOPPEL_RETURN_IF_ERROR(
+      CodeTokenizer(st.language).TokenizeCountingUnread(code, &st.tokens, base_offset, base_line, &unread));
+  // A fenced block its tag's grammar does not read cleanly may be code in another family's
+  // language under a wrong tag (Python in a `js` fence, C# in a `java` one): it is read again
+  // in the language of the protected code its candidates lead to (Stream::Reread); one that
+  // grammar mostly cannot read may be prose. (A language the caller names for the whole
+  // answer, or a file's extension, is taken as given.)
+  const size_t nonblank = NonBlankBytes(code);
+  const bool fenced_with_grammar = kind_ != Kind::kCode && tagged != nullptr && !request_.lexed_code;
+  const bool misread = fenced_with_grammar && unread > kMisreadShare * nonblank;
+  if (fenced_with_grammar && unread > 0) {
+    st.reread = std::make_shared<Stream::Reread>();
+    st.reread->unread = unread;
+    st.reread->max_share = kCleanReadShare;
+  }
+  if (tagged == nullptr && !request_.lexed_code) {
+    guessed = GuessCodeLanguages(code);
+    // Its markers are comments of the language found when there is no tag.
+    if (!guessed.empty() && !IsGenericCodeLanguage(st.tag)) st.tag = guessed.front()->name;
+    // Its candidates may lead to a language the guess could not tell: a method out of its
+    // class (read in the snippet wrapper), C whose macros its grammar cannot read
+    // (`DWORD WINAPI f(...)`), code that more families' grammars read as well.
+    st.reread = std::make_shared<Stream::Reread>();
+    st.reread->unread = static_cast<uint32_t>(nonblank);
+    st.reread->max_share = kMisreadShare;
+    for (const Language* l : guessed) st.reread->read_in.push_back(l->name);
+  }
+  if (st.reread) {
+    st.reread->nonblank = nonblank;
+    st.reread->code.assign(code);
+    st.reread->base_offset = base_offset;
+    st.reread->base_line = base_line;
+    st.reread->to_answer = to_answer;
+  }
+  to_answer(&st.tokens);
+  // A block of no grammar's language, or one its grammar mostly cannot read, is read as prose
+  // whole (as_prose, below); any other, the words of its comments, docstrings and strings
+  // (FilterOptions::prose_in_code).
+  const bool whole_as_prose = tagged == nullptr || misread;
+  Stream in_code;
+  if (o_.prose_in_code && !whole_as_prose && index_->MayHoldGrams(Kind::kText)) {
+    DOPPEL_RETURN_IF_ERROR(
+        ProseOfCode(sketcher_.TokenizerFor(Kind::kText), st.tokens, body, body_offset, base_line, &in_code.tokens));
+    if (in_code.tokens.size() < o_.text.min_span_tokens) in_code.tokens.clear();
+    in_code.prose_of_code = true;
+    // (For its block's markers and lines when it is the block's only reading: comments only.)
+    in_code.language = st.language;
+    in_code.tag = st.tag;
+    in_code.text_begin = st.text_begin;
+    in_code.text_end = st.text_end;
+  }
+  std::vector<Stream> again(guessed.size());
+  for (size_t g = 0; g < guessed.size(); ++g) {
+    again[g].kind = Kind::kCode;
+    again[g].language = guessed[g]->name;
+    // (A fence tag of a language the generic lexer reads keeps its comments for markers.)
+    again[g].tag = IsGenericCodeLanguage(st.tag) ? st.tag : guessed[g]->name;
+    again[g].text_begin = st.text_begin;
+    again[g].text_end = st.text_end;
+    // Of several, the one that reads best is the block's language.
+    again[g].found_reading = guessed.size() > 1;
+    DOPPEL_RETURN_IF_ERROR(CodeTokenizer(again[g].language).Tokenize(code, &again[g].tokens, base_offset, base_line));
+    to_answer(&again[g].tokens);
+  }
+  Stream as_prose;
+  if (whole_as_prose) {
+    DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &as_prose.tokens, body_offset, base_line));
+  }
+  // A reading of a block that leaves no tokens (only comments) is none: the others stand alone.
+  int main = -1;
+  std::vector<Stream*> readings{&st};
+  for (Stream& a : again) readings.push_back(&a);
+  readings.push_back(&as_prose);
+  readings.push_back(&in_code);
+  for (Stream* reading : readings) {
+    if (reading->tokens.empty()) continue;
+    reading->shadow_of = main;
+    streams_.push_back(std::move(*reading));
+    if (main < 0) main = static_cast<int>(streams_.size() - 1);
+  }
+  return Status::OK();
+}
+
+// 1. Streams: the whole answer as code, or its prose and each fenced code block.
+Status CheckRun::ReadAnswer() {
+  auto in_place = [](Tokens*) {};
+  if (kind_ == Kind::kCode) {
+    Stream st;
+    st.kind = Kind::kCode;
+    const Language* l = LookupLanguage(language_);
+    st.language = l ? l->name : "";
+    st.tag = language_;
+    st.text_end = static_cast<uint32_t>(text_.size());
+    DOPPEL_RETURN_IF_ERROR(PushCode(std::move(st), text_, 0, 1, text_, 0, in_place));
+  } else {
+    Stream prose;
+    Tokens part;
+    segments_ = SplitMarkdown(text_, &unclosed_fence_);
+    if (o_.bare_code) segments_ = SplitBareCode(text_, std::move(segments_));
+    for (const Segment& seg : segments_) {
+      const std::string_view body = text_.substr(seg.begin, seg.end - seg.begin);
+      if (seg.kind == Kind::kText) {
+        DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &part, seg.begin, seg.line));
+        prose.tokens.insert(prose.tokens.end(), part.begin(), part.end());
+      } else {
+        Stream code;
+        code.kind = Kind::kCode;
+        const Language* l = LookupLanguage(seg.language);
+        code.language = l ? l->name : "";
+        code.tag = seg.language;
+        code.text_begin = static_cast<uint32_t>(seg.begin);
+        code.text_end = static_cast<uint32_t>(seg.end);
+        if (seg.prefix.empty()) {
+          DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), body, seg.begin, seg.line, body,
+                                          static_cast<uint32_t>(seg.begin), in_place));
+        } else {
+          // A block in a list item or a block quote: read without its container's prefix, and
+          // its tokens put back at their places in the answer.
+          auto stripped = std::make_shared<const StrippedCode>(StripContainer(text_, seg));
+          auto to_answer = [stripped](Tokens* tokens) {
+            for (Token& t : *tokens) {
+              t.begin = stripped->ToAnswer(t.begin, false);
+              t.end = stripped->ToAnswer(t.end, true);
+            }
+          };
+          DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), stripped->code, 0, seg.line, body,
+                                          static_cast<uint32_t>(seg.begin), to_answer)
+                                     .WithContext("the code block at line " + std::to_string(seg.line)));
+        }
+      }
+    }
+    if (!prose.tokens.empty()) {
+      streams_.insert(streams_.begin(), std::move(prose));
+      for (Stream& st : streams_) st.shadow_of += st.shadow_of >= 0;
+    }
+  }
+  return Status::OK();
+}
+
+// The time limit is looked at between the steps that grow with the answer (its reading, the
+// posting lookups, each candidate's alignment): a long answer that matches nothing is bound
+// by it too.
+Status CheckRun::PastDeadline() const {
+  return std::chrono::steady_clock::now() > request_.deadline
+             ? Status::Unavailable("the check ran past its time limit")
+             : Status::OK();
+}
+
+// A block kept to be read again (Stream::Reread) whose candidates led to another family's
+// language is read in it when that grammar reads it better than the tag's did and cleanly (at
+// most kCleanReadShare left unread; a method out of its class is read in the language's
+// snippet wrapper, as the tokenizer reads it), or, a block of no grammar's language, when it
+// leaves at most kMisreadShare unread (the lead is the evidence that the guess, which parses
+// without the wrapper, could not give): the new reading is a stream of the block, checked
+// after the others. True when one was added.
+// (Its error, or the time limit passed, is left in reread_status_ and ends the loop.)
+bool CheckRun::AddRereads() {
+  bool added = false;
+  const size_t n = streams_.size();
+  for (size_t si = 0; si < n && reread_status_.ok(); ++si) {
+    if (!streams_[si].reread || streams_[si].reread->lead.empty()) continue;
+    const std::shared_ptr<Stream::Reread> rr = std::move(streams_[si].reread);
+    const Language* lead = LookupLanguage(rr->lead);
+    reread_status_ = PastDeadline();
+    if (lead == nullptr || !reread_status_.ok()) continue;
+    Stream again;
+    again.kind = Kind::kCode;
+    again.language = lead->name;
+    again.tag = IsGenericCodeLanguage(streams_[si].tag) ? streams_[si].tag : lead->name;
+    again.text_begin = streams_[si].text_begin;
+    again.text_end = streams_[si].text_end;
+    again.shadow_of = streams_[si].shadow_of < 0 ? static_cast<int>(si) : streams_[si].shadow_of;
+    again.found_reading = true;
+    uint32_t unread = 0;
+    reread_status_ =
+        CodeTokenizer(lead->name).TokenizeCountingUnread(rr->code, &again.tokens, rr->base_offset, rr->base_line, &unread);
+    if (!reread_status_.ok() || again.tokens.empty()) continue;
+    if (unread >= rr->unread || unread > rr->max_share * rr->nonblank) continue;
+    rr->to_answer(&again.tokens);
+    TokenHashes(again.tokens, &again.hashes);
+    streams_.push_back(std::move(again));
+    added = true;
+  }
+  return added && reread_status_.ok();
+}
+
+Status CheckRun::MatchStream(size_t si, bool* stopped) {
+  DOPPEL_RETURN_IF_ERROR(PastDeadline());
+  StreamLookups lookups;
+  DOPPEL_RETURN_IF_ERROR(FindCandidates(streams_[si], &lookups));
+  if (lookups.ranked.empty()) return Status::OK();
+  return AlignCandidates(si, lookups, stopped);
+}
+
+Status CheckRun::FindCandidates(const Stream& st, StreamLookups* out) {
+  StreamLookups& l = *out;
+  // 2. Candidates through fingerprints (containment) and LSH bands (whole-part similarity).
+  sketcher_.FingerprintsOf(st.hashes, st.kind, &l.fps);
+  l.grams.reserve(l.fps.size());
+  for (const auto& f : l.fps) l.grams.push_back(f.hash);
+  std::sort(l.grams.begin(), l.grams.end());
+  l.grams.erase(std::unique(l.grams.begin(), l.grams.end()), l.grams.end());
+  DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(st.kind, l.grams, &l.gram_postings));
+  DOPPEL_RETURN_IF_ERROR(PastDeadline());
+  // Each query fingerprint's posting (an index into grams and gram_postings), found once.
+  l.fp_gram.resize(l.fps.size());
+  for (size_t i = 0; i < l.fps.size(); ++i) {
+    const auto at = std::lower_bound(l.grams.begin(), l.grams.end(), l.fps[i].hash);
+    l.fp_gram[i] = static_cast<uint32_t>(at - l.grams.begin());
+  }
+  l.gram_k = st.kind == Kind::kCode ? index_->params().code_gram_size : index_->params().gram_size;
+  // Code tokens inside a fingerprint that few protected documents hold: the evidence that an
+  // aligned span is this source's code, not a shape common code shares. A token's df is that
+  // of the rarest stored fingerprint covering it (0 when none is stored), and it weighs
+  // min(1, code_evidence_df / df) (code_whole_df for a span that is its whole block).
+  if (st.kind == Kind::kCode && o_.code_evidence_df > 0) {
+    l.token_df.assign(st.tokens.size(), 0);
+    for (size_t i = 0; i < l.fps.size(); ++i) {
+      const Fingerprint& f = l.fps[i];
+      const Posting& p = l.gram_postings[l.fp_gram[i]];
+      if (p.saturated || p.ids.empty()) continue;
+      const uint32_t df = p.df();
+      const size_t end = std::min<size_t>(l.token_df.size(), size_t{f.position} + l.gram_k);
+      for (size_t t = f.position; t < end; ++t) l.token_df[t] = l.token_df[t] == 0 ? df : std::min(l.token_df[t], df);
+    }
+  }
+  sketcher_.SignatureOf(st.hashes, &l.sig);
+  std::vector<BandKey> bands;
+  BandKeys(l.sig, index_->params().bands, index_->params().rows, index_->params().hash_seed, &bands);
+  std::vector<Posting> band_postings;
+  DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(st.kind, bands, &band_postings));
+  // A table (rows of one shape with other values) or other repetitive code: most of the
+  // answer's fingerprints are boilerplate, which selects no candidate, and its abstracted
+  // k-grams recur on every row, which seeds nothing. Its rare spellings (names and strings
+  // that at most code_name_df protected code documents use) then select candidates as
+  // fingerprints do, and it is aligned on tokens that keep their literal values.
+  size_t boilerplate = 0;
+  if (st.kind == Kind::kCode && o_.code_rare_items > 0) {
+    for (size_t i = 0; i < l.fps.size(); ++i) boilerplate += !Counted(l.gram_postings[l.fp_gram[i]]);
+  }
+  l.table_like = 2 * boilerplate > l.fps.size();
+  // Repetitive code (a run of macro calls, `flag(name);` lines): at most half of its
+  // fingerprints are distinct. Its seeds recur in the answer, and a seed a source holds more
+  // than once too is skipped (align.cc, kMaxPairsPerGram), so in a source that uses the shape
+  // elsewhere nothing seeds it; it is aligned on its names as well (AlignCandidates).
+  if (st.kind == Kind::kCode && !l.fps.empty()) {
+    std::vector<uint64_t> distinct;
+    distinct.reserve(l.fps.size());
+    for (const Fingerprint& f : l.fps) distinct.push_back(f.hash);
+    std::sort(distinct.begin(), distinct.end());
+    const size_t distinct_fps = static_cast<size_t>(std::unique(distinct.begin(), distinct.end()) - distinct.begin());
+    l.repetitive = 2 * distinct_fps <= l.fps.size();
+  }
+  // Only rare spellings select.
+  if (l.table_like) {
+    DOPPEL_RETURN_IF_ERROR(
+        ReadRareSpellings(*index_, sketcher_, st.tokens, o_, &spelling_df_, &l.spelling_postings));
+  }
+  size_t max_ids = 0;
+  for (const auto* list : {&l.gram_postings, &band_postings}) {
+    for (const auto& p : *list) max_ids += Counted(p) ? p.ids.size() : 0;
+  }
+  for (const auto& p : l.spelling_postings) max_ids += p.ids.size();
+  // The answer's comments (with rare items on): their postings tell which documents hold
+  // them. In a stream too short for winnowing to promise min_candidate_hits fingerprints
+  // shared with its source (one per window + k - 1 tokens), a rare one also selects its
+  // documents as a fingerprint does: a short function's comment may be all that tells it
+  // apart. (In longer answers the extra candidates cost alignments and found no more
+  // copies; a short stream's rare names as selectors found two more verbatim copies and
+  // flagged two more short functions of other packages, by API names a small corpus holds
+  // rarely: not taken.)
+  l.comments_select =
+      st.kind == Kind::kCode &&
+      st.tokens.size() < size_t{o_.min_candidate_hits} * (index_->params().window + l.gram_k - 1);
+  if (st.kind == Kind::kCode && o_.code_rare_items > 0) {
+    std::vector<CommentGap> gaps;
+    CommentGaps(text_, st.tokens, st.text_begin, st.text_end, &gaps);
+    // One lookup (and one candidate hit) per distinct comment.
+    std::vector<uint64_t> keys;
+    for (const CommentGap& g : gaps) keys.push_back(sketcher_.CommentKey(g));
+    std::vector<uint64_t> distinct = keys;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, distinct, &l.comment_postings));
+    spelling_df_.Remember(distinct, l.comment_postings);
+    for (size_t i = 0; i < gaps.size(); ++i) {
+      const size_t at = std::lower_bound(distinct.begin(), distinct.end(), keys[i]) - distinct.begin();
+      l.comments.push_back({gaps[i], &l.comment_postings[at]});
+    }
+    for (const auto& p : l.comment_postings) {
+      if (l.comments_select && !p.saturated && p.df() <= o_.code_name_df) max_ids += p.ids.size();
+    }
+  }
+  // So do its long strings (code_literal_bytes and over): a renamed copy keeps its messages
+  // as it keeps its comments, and a short function's message may be all its winnowing leaves.
+  std::vector<Posting> string_postings;
+  if (l.comments_select && o_.code_rare_items > 0) {
+    static const uint64_t kStr = StringTokenHash();
+    std::vector<uint64_t> keys;
+    for (const Token& t : st.tokens) {
+      if (t.hash == kStr && t.name != 0 && t.end - t.begin >= o_.code_literal_bytes) {
+        keys.push_back(sketcher_.SpellingKey(t.name, t.hash));
+      }
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    if (!keys.empty()) DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, keys, &string_postings));
+    spelling_df_.Remember(keys, string_postings);
+    for (auto& p : string_postings) {
+      if (p.saturated || p.df() > o_.code_name_df) p.ids.clear();
+      max_ids += p.ids.size();
+    }
+  }
+  // The counts live in the thread's slots (CandidateCounts): they are done with before any
+  // later index read (RankTiesBySpellings, AlignCandidates), where a sharded index's parallel
+  // lookups may run another check here.
+  {
+    CandidateCounts cands(max_ids);
+    for (const auto& p : l.gram_postings) {
+      if (!Counted(p)) continue;
+      for (uint32_t id : p.ids) ++cands[id].hits;
+    }
+    for (const auto& p : l.spelling_postings) {
+      for (uint32_t id : p.ids) ++cands[id].hits;
+    }
+    for (const auto& p : l.comment_postings) {
+      if (!l.comments_select || p.saturated || p.df() > o_.code_name_df) continue;
+      for (uint32_t id : p.ids) ++cands[id].hits;
+    }
+    for (const auto& p : string_postings) {
+      for (uint32_t id : p.ids) ++cands[id].hits;
+    }
+    for (const auto& p : band_postings) {
+      if (!Counted(p)) continue;
+      for (uint32_t id : p.ids) ++cands[id].band_hits;
+    }
+    const uint32_t min_hits =
+        std::min<uint32_t>(o_.min_candidate_hits, static_cast<uint32_t>(l.grams.size()));
+    cands.ForEach([&](const Candidate& c) {
+      if ((c.hits >= min_hits || c.band_hits > 0) && !index_->IsDeleted(c.id)) l.ranked.push_back(c);
+    });
+  }
+  auto better = [](const Candidate& a, const Candidate& b) {
+    const uint32_t sa = CandidateScore(a), sb = CandidateScore(b);
+    return sa != sb ? sa > sb : a.id < b.id;
+  };
+  // A block too short for winnowing to promise min_candidate_hits shared fingerprints
+  // (comments_select) aligns up to code_whole_df candidates: copied whole, it weighs fully
+  // when at most that many documents hold its shape, and with fewer aligned the one it was
+  // copied from could be left out for the lower ids of its look-alikes. Short blocks align fast.
+  const size_t budget = l.comments_select && o_.code_whole_share > 0
+                            ? std::max<size_t>(o_.max_candidates, o_.code_whole_df)
+                            : o_.max_candidates;
+  if (l.ranked.size() > budget) {
+    std::partial_sort(l.ranked.begin(), l.ranked.begin() + budget, l.ranked.end(), better);
+    // Ties at the cut go to the candidates holding the answer's rare names and strings.
+    if (st.kind == Kind::kCode && o_.code_rare_items > 0) {
+      DOPPEL_RETURN_IF_ERROR(RankTiesBySpellings(*index_, sketcher_, st.tokens, o_, budget, &l.ranked,
+                                                 &l.spelling_postings, l.table_like, &spelling_df_));
+    }
+    l.ranked.resize(budget);
+  } else {
+    std::sort(l.ranked.begin(), l.ranked.end(), better);
+  }
+  candidates_seen_ += l.ranked.size();
+  return Status::OK();
+}
+
+Status CheckRun::AlignCandidates(size_t si, const StreamLookups& l, bool* stopped) {
+  const Stream& st = streams_[si];
+  // The block's record for reading it again, filled while its candidates are examined.
+  Stream::Reread* const reread = st.reread.get();
+  const Thresholds& th = st.kind == Kind::kCode ? o_.code : o_.text;
+  // 3. Align each candidate of the same kind.
+  AlignOptions ao;
+  ao.seed_size = st.kind == Kind::kCode ? o_.code_seed_size : o_.seed_size;
+  ao.max_gap = o_.max_gap;
+  ao.max_drift = o_.max_diagonal_drift;
+  StreamAlignment sa;
+  sa.si = si;
+  // A whole short block may be shorter than the span minimum (code_whole_min_tokens).
+  sa.whole_min =
+      st.kind == Kind::kCode && o_.code_whole_share > 0 && o_.code_whole_min_tokens > 0 &&
+              o_.code_whole_min_tokens < th.min_span_tokens &&
+              st.tokens.size() * o_.code_whole_share < th.min_span_tokens
+          ? o_.code_whole_min_tokens
+          : th.min_span_tokens;
+  ao.min_matched = sa.whole_min;
+  std::vector<AlignedSpan> aligned;
+  // Code tokens with their literal values: for literal anchors, and what a table-like answer
+  // is aligned on (the source's are made per candidate when needed).
+  std::vector<uint64_t> query_spelled, source_spelled, query_named, source_named;
+  std::optional<QueryGrams> named_grams;  // query_named's seed grams, made once per answer when needed
+  if (st.kind == Kind::kCode) SpelledHashes(st.tokens, &query_spelled);
+  const std::vector<uint64_t>& query_hashes = l.table_like ? query_spelled : st.hashes;
+  const QueryGrams query_grams(query_hashes, ao.seed_size);
+  // Anchors are for code; a text stream's fingerprints are not tabled for them.
+  static const std::vector<Fingerprint> kNoFingerprints;
+  QueryFingerprints query_fps(st.kind == Kind::kCode ? l.fps : kNoFingerprints, st.hashes, l.gram_k);
+  if (st.kind == Kind::kCode) {
+    const BlockTokens& bt = BlockTokensOf(st.language);
+    sa.block_delta = BlockDeltas(st.tokens, bt, IndentsFor(st.tokens, bt, text_));
+  }
+  // Per answer token, the run of lines without a blank one that holds it (made when a source
+  // is read in place).
+  std::vector<uint32_t> run_begin, run_end;
+  if (st.kind == Kind::kCode && o_.code_whole_blocks) {
+    sa.depth_before.resize(st.tokens.size());
+    int depth = 0;
+    for (uint32_t i = 0; i < st.tokens.size(); ++i) {
+      sa.depth_before[i] = depth;
+      sa.top_depth = std::min(sa.top_depth, depth);
+      depth += sa.block_delta[i];
+    }
+  }
+  // A candidate whose shared fingerprints all lie in parts of the answer that spans of
+  // candidates sharing more fingerprints already account for (spans that count) cannot give a
+  // part a better source, so it is not aligned: a copy of one document is aligned once, not
+  // against every document that shares some of it. A candidate sharing as many fingerprints
+  // as the one that accounted for a part is aligned (ranked first by a band, a near copy in
+  // another file would otherwise take the part from the copy's own source). Candidates found
+  // through LSH bands (whole-answer similarity) are always aligned. (A table-like answer's
+  // candidates also count rare spellings among their hits; one that shares no fingerprint is
+  // always aligned, one that does is judged by its fingerprints as any other. Aligning every
+  // candidate of such an answer let a bundle that shares most of its rows with a dozen others
+  // take the answer from the bundle whose own strings it keeps: a longer span without the
+  // evidence ranks first, and ranking evidence first flagged import blocks in new code.)
+  sa.accounted.assign(st.tokens.size(), 0);
+  auto nothing_new = [&](const Candidate& c) {
+    if (!sa.any_accounted || c.band_hits > 0) return false;
+    bool shares = false;
+    for (size_t i = 0; i < l.fps.size(); ++i) {
+      const Fingerprint& f = l.fps[i];
+      const Posting& p = l.gram_postings[l.fp_gram[i]];
+      if (!Counted(p) || !std::binary_search(p.ids.begin(), p.ids.end(), c.id)) continue;
+      shares = true;
+      const size_t end = std::min<size_t>(sa.accounted.size(), size_t{f.position} + l.gram_k);
+      for (size_t t = f.position; t < end; ++t) {
+        if (sa.accounted[t] <= c.hits) return false;
+      }
+    }
+    return shares;
+  };
+  // The best score of a candidate of the stream's family (0: none yet), for Stream::Reread.
+  uint32_t own_family_score = 0;
+  for (const auto& c : l.ranked) {
+    DOPPEL_RETURN_IF_ERROR(PastDeadline());
+    if (nothing_new(c)) continue;
+    auto info = index_->GetDocument(c.id);
+    if (!info.ok()) {
+      if (info.status().code() == Status::Code::kNotFound) continue;  // removed meanwhile
+      return info.status();
+    }
+    if (info->kind != st.kind) continue;
+    if (st.kind == Kind::kCode && !SameLanguageFamily(st.language, info->language)) {
+      if (reread != nullptr && reread->lead.empty() && CandidateScore(c) >= own_family_score &&
+          c.hits >= kRereadLeadShare * l.grams.size() && LookupLanguage(info->language) != nullptr) {
+        reread->lead = info->language;
+      }
+      continue;
+    }
+    if (reread != nullptr && st.language.empty() && reread->lead.empty() &&
+        c.hits >= kRereadLeadShare * l.grams.size() && LookupLanguage(info->language) != nullptr &&
+        std::none_of(reread->read_in.begin(), reread->read_in.end(),
+                     [&](const std::string& l) { return SameLanguageFamily(l, info->language); })) {
+      reread->lead = info->language;
+    }
+    own_family_score = std::max(own_family_score, CandidateScore(c));
+    if (c.band_hits > 0) {
+      auto ssig = index_->GetSignature(c.id);
+      if (ssig.ok()) v_.jaccard = std::max(v_.jaccard, EstimateJaccard(l.sig, *ssig));
+    }
+    std::shared_ptr<const TokenizedDocument> src = token_cache_->Get(c.id);
+    // Code: seeds only near shared fingerprints (anchors); none shared (a candidate through
+    // LSH bands alone) leaves every seed.
+    std::vector<Anchor> anchors;
+    ao.anchors = nullptr;
+    ao.anchor_diagonal_reach = UINT32_MAX;
+    // A fingerprint the source repeats more than kMaxAnchorRepeats times (a table, a
+    // refrain) anchors nothing when others do; otherwise the places where the answer's
+    // literals recur do (LiteralAnchors), or failing those its first occurrences. A
+    // table-like answer, aligned on its literal values, is also anchored where they recur.
+    // The anchors, and the source ranges they open, stay proportional to the answer.
+    constexpr size_t kMaxAnchorRepeats = 8;
+    const uint32_t window = index_->params().window;
+    auto first_occurrences = [&](bool repeated_too) {
+      for (size_t i = 0; i < l.fps.size(); ++i) {
+        const auto [at, total] = query_fps.Occurrences(i);
+        if (total > kMaxAnchorRepeats && !repeated_too) continue;
+        for (const uint32_t s : at) anchors.push_back({l.fps[i].position, s});
+      }
+    };
+    auto fingerprint_gram = [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); };
+    // Whether query_fps holds where this source has the answer's fingerprints, and `anchors`
+    // their first places (first_occurrences(false)).
+    bool collected = false;
+    // A large stored code source not in the cache is read in place (code_window_tokens): its
+    // token hashes straight from the stored stream, screened for the answer's fingerprints
+    // and aligned as a decoded source's are, then only the tokens of the spans found decoded.
+    // Decoding and sizing a 10,000-150,000-token source cost more than the rest of its check
+    // (the first touches of its pages most of all) when the answer is 1,000 tokens.
+    // The thread's buffers are reused (their pages touched once), and no index read runs while
+    // they are in use: a sharded index's parallel reads may run another check on this thread.
+    thread_local std::string stream;
+    thread_local TokenStreamReader reader;
+    thread_local std::vector<uint64_t> stored_hashes;
+    // Which source the buffers hold, and a number for each time they are filled (0: emptied).
+    thread_local uint32_t stream_id = 0;
+    thread_local uint64_t stream_fill = 0, fills = 0;
+    // After a source of over 4 million tokens, the thread lets go of those buffers.
+    auto let_go_of_large_buffers = [] {
+      if (stored_hashes.capacity() > (size_t{1} << 22)) {
+        std::vector<uint64_t>().swap(stored_hashes);
+        std::string().swap(stream);
+        stream_fill = 0;
+      }
+    };
+    bool in_place = false;
+    if (src == nullptr && st.kind == Kind::kCode && info->kind == Kind::kCode && !l.table_like && !l.repetitive &&
+        o_.code_window_tokens > 0 && info->num_tokens >= o_.code_window_tokens) {
+      // Still in the buffers from an earlier block of this answer: read again from them.
+      Status read = Status::OK();
+      if (in_place_fill_ == 0 || stream_fill != in_place_fill_ || stream_id != c.id) {
+        stream_fill = 0;
+        read = index_->ReadTokenStream(c.id, &stream);
+        if (!read.ok() && read.code() != Status::Code::kNotFound) {
+          return read.WithContext("stored document " + info->name);
+        }
+        if (read.ok()) {
+          DOPPEL_RETURN_IF_ERROR(reader.Open(stream).WithContext("stored document " + info->name));
+          reader.Hashes(&stored_hashes);
+          stream_id = c.id;
+          in_place_fill_ = stream_fill = ++fills;
+        }
+      } else {
+        token_cache_->CountStreamReused();
+      }
+      if (read.ok()) {
+        query_fps.Collect(stored_hashes, window, kMaxAnchorRepeats, fingerprint_gram);
+        collected = true;
+        first_occurrences(false);
+        if (!anchors.empty()) {
+          in_place = true;
+          token_cache_->CountReadInPlace();
+        } else {  // anchored otherwise (its names, its literals): decoded whole, and cached
+          auto fresh = std::make_shared<TokenizedDocument>();
+          DOPPEL_RETURN_IF_ERROR(
+              reader.Decode(0, reader.size(), &fresh->tokens).WithContext("stored document " + info->name));
+          fresh->hashes = stored_hashes;
+          token_cache_->Put(c.id, fresh);
+          src = std::move(fresh);
+          let_go_of_large_buffers();
+        }
+      }
+    }
+    if (src == nullptr && !in_place) {
+      auto fresh = std::make_shared<TokenizedDocument>();
+      // Code documents' tokens are stored at index time: reading them spares a parse.
+      auto stored = info->kind == Kind::kCode ? index_->GetTokens(c.id) : Result<Tokens>(Status::NotFound(""));
+      if (stored.ok()) {
+        fresh->tokens = std::move(stored).value();
+      } else if (stored.status().code() != Status::Code::kNotFound) {
+        return stored.status().WithContext("stored document " + info->name);
+      } else {
+        auto content = index_->GetContent(*info);
+        if (!content.ok()) {
+          if (content.status().code() == Status::Code::kNotFound) continue;
+          return content.status();
+        }
+        DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info->kind, info->language)
+                                   .Tokenize(*content, &fresh->tokens)
+                                   .WithContext("stored document " + info->name));
+      }
+      TokenHashes(fresh->tokens, &fresh->hashes);
+      if (info->kind != Kind::kCode) {
+        fresh->seed_k = ao.seed_size;
+        SeedGrams(fresh->hashes, fresh->seed_k, &fresh->seed_grams);
+      }
+      token_cache_->Put(c.id, fresh);
+      src = std::move(fresh);
+    }
+    // Read in place, a source has no tokens here (anchored by its fingerprints, it needs none
+    // before its spans are found).
+    static const Tokens kNoTokens;
+    const Tokens& src_tokens = in_place ? kNoTokens : src->tokens;
+    const std::vector<uint64_t>& src_hashes = in_place ? stored_hashes : src->hashes;
+    if (st.kind == Kind::kCode) {
+      // A source aligned often (a scan's common sources) has its winnowed fingerprints kept
+      // in hash order from its kIndexedFromUse-th answer on; before, a pass over its k-grams
+      // costs less than making them (most sources of single checks are aligned once or twice).
+      constexpr uint32_t kIndexedFromUse = 3;
+      if (!collected) {  // (a source read in place was collected from its stored hashes)
+        if (window <= 32 && src->collects.fetch_add(1, std::memory_order_relaxed) + 1 >= kIndexedFromUse) {
+          std::call_once(src->by_hash_once, [&] {
+            auto& by_hash = src->fingerprints_by_hash;
+            sketcher_.FingerprintsOf(src->hashes, Kind::kCode, &by_hash);
+            std::sort(by_hash.begin(), by_hash.end(), [](const Fingerprint& a, const Fingerprint& b) {
+              return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
+            });
+          });
+          query_fps.Collect(src->hashes, src->fingerprints_by_hash, kMaxAnchorRepeats);
+        } else {
+          query_fps.Collect(src->hashes, window, kMaxAnchorRepeats, fingerprint_gram);
+        }
+        first_occurrences(false);
+      }
+      // First the one place where a gram of the answer recurs with its names as well: among a
+      // shape the source repeats (generated code, one wrapper per call), a verbatim copy's own
+      // place, which the first places of the shape or of its literals need not reach.
+      if (anchors.empty() && !l.table_like) {
+        if (query_named.empty()) NamedHashes(st.tokens, &query_named);
+        NamedHashes(src_tokens, &source_named);
+        LiteralAnchors(st.tokens, query_named, l.fps, source_named, l.gram_k, kMaxAnchorRepeats, &anchors,
+                       /*once=*/true);
+        if (!anchors.empty()) ao.anchor_diagonal_reach = ao.max_drift;
+      }
+      if (anchors.empty() || l.table_like) {  // always for a table-like answer (code)
+        SpelledHashes(src_tokens, &source_spelled);
+        LiteralAnchors(st.tokens, query_spelled, l.fps, source_spelled, l.gram_k, kMaxAnchorRepeats, &anchors);
+      }
+      if (anchors.empty()) first_occurrences(true);
+      if (!anchors.empty()) {
+        std::sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) {
+          return a.q != b.q ? a.q < b.q : a.s < b.s;
+        });
+        ao.anchors = &anchors;
+      }
+    }
+    if (l.table_like) {
+      Align(query_grams, query_hashes, source_spelled, nullptr, ao, &aligned);
+    } else if (st.kind == Kind::kCode || src->seed_k != query_grams.k()) {
+      Align(query_grams, st.hashes, src_hashes, nullptr, ao, &aligned);
+    } else {
+      Align(query_grams, st.hashes, src->hashes, &src->seed_grams, ao, &aligned);
+    }
+    // A repetitive answer that nothing seeded in this source is aligned again on tokens that
+    // keep their names and literal values, where its rows differ: a verbatim or reformatted
+    // copy keeps them, and a renamed one has only the shape it shares with every other use of
+    // it. A span counts only where it pairs nearly every token it covers (a copy does): chained
+    // across rows, the common names of other code (`assert!(…).is_err()` in two test files)
+    // pair a few tokens of each row.
+    // Seeds are looked for only near the places where a fingerprint's k-gram recurs with its
+    // names exactly once in the source (none: nothing of this source's is kept).
+    if (l.repetitive && aligned.empty()) {
+      if (query_named.empty()) NamedHashes(st.tokens, &query_named);
+      NamedHashes(src_tokens, &source_named);
+      std::vector<Anchor> named_anchors;
+      LiteralAnchors(st.tokens, query_named, l.fps, source_named, l.gram_k, /*keep (unused once)=*/1, &named_anchors,
+                     /*once=*/true);
+      std::vector<AlignedSpan> more;
+      if (!named_anchors.empty()) {
+        std::sort(named_anchors.begin(), named_anchors.end(),
+                  [](const Anchor& a, const Anchor& b) { return a.q != b.q ? a.q < b.q : a.s < b.s; });
+        if (!named_grams) named_grams.emplace(query_named, ao.seed_size);
+        AlignOptions named = ao;
+        named.anchors = &named_anchors;
+        named.anchor_diagonal_reach = ao.max_drift;
+        Align(*named_grams, query_named, source_named, nullptr, named, &more);
+      }
+      for (auto& a : more) {
+        if (10 * uint64_t{a.matched} >= 9 * uint64_t{a.q_end - a.q_begin}) aligned.push_back(std::move(a));
+      }
+    }
+    // Read in place: each span's source tokens decoded now (no index read has run since the
+    // stream was read), and its source positions made relative to them. CheckRenaming may
+    // move a span's ends out along the diagonal of any pair it keeps, as far as the answer's
+    // lines run without a blank one (run_begin, run_end): those tokens are decoded too.
+    std::vector<Tokens> span_tokens;
+    if (in_place) {
+      if (run_begin.empty()) {
+        const Tokens& q = st.tokens;
+        run_begin.resize(q.size());
+        run_end.resize(q.size());
+        for (uint32_t t = 0; t < q.size(); ++t) {
+          run_begin[t] = t > 0 && SameRunOfLines(q[t - 1], q[t]) ? run_begin[t - 1] : t;
+        }
+        for (uint32_t t = static_cast<uint32_t>(q.size()); t-- > 0;) {
+          run_end[t] = t + 1 < q.size() && SameRunOfLines(q[t], q[t + 1]) ? run_end[t + 1] : t + 1;
+        }
+      }
+      span_tokens.resize(aligned.size());
+      for (size_t i = 0; i < aligned.size(); ++i) {
+        AlignedSpan& a = aligned[i];
+        uint32_t lo = a.s_begin;
+        uint64_t hi = a.s_end;
+        for (const auto& [qi, si] : a.pairs) {
+          lo = std::min(lo, si - std::min(si, qi - run_begin[qi]));
+          hi = std::max<uint64_t>(hi, uint64_t{si} + (run_end[qi] - qi));
+        }
+        hi = std::min<uint64_t>(hi, reader.size());
+        DOPPEL_RETURN_IF_ERROR(reader.Decode(lo, hi, &span_tokens[i]).WithContext("stored document " + info->name));
+        a.s_begin -= lo;
+        a.s_end -= lo;
+        for (auto& pr : a.pairs) pr.second -= lo;
+      }
+      let_go_of_large_buffers();
+    }
+    for (auto& a : aligned) {
+      const Tokens& span_src = in_place ? span_tokens[static_cast<size_t>(&a - aligned.data())] : src_tokens;
+      DOPPEL_RETURN_IF_ERROR(JudgeSpan(l, sa, c, *info, a, span_src, stopped));
+      if (*stopped) return Status::OK();
+    }
+  }
+  return Status::OK();
+}
+
+// Judges span `a` of stream sa.si aligned with candidate `c` (document `info`, whose tokens at the
+// span's source positions are `span_src`): its renaming, literals and evidence. A span long enough
+// to report joins all_, and one that counts marks the answer tokens it accounts for in `sa`.
+Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Candidate& c, const DocumentInfo& info,
+                           AlignedSpan& a, const Tokens& span_src, bool* stopped) {
+  const Stream& st = streams_[sa.si];
+  const Thresholds& th = st.kind == Kind::kCode ? o_.code : o_.text;
+  double renaming = -1;
+  uint32_t repeats = 0;
+  bool whole = false;  // the span is (nearly) its whole code block: a whole function copied
+  // The matched tokens that count as evidence: all but those of imports that name other
+  // code than the source's (ForeignImports, marked in foreign_pairs).
+  uint32_t counted = a.matched;
+  sa.foreign_pairs.clear();
+  auto foreign = [&](size_t i) { return !sa.foreign_pairs.empty() && sa.foreign_pairs[i]; };
+  if (st.kind == Kind::kCode) {
+    if (!TrimForeignImports(&a, st.tokens, span_src, &sa.foreign_pairs)) return Status::OK();
+    renaming = CheckRenaming(&a, st.tokens, span_src, sa.block_delta, &repeats);
+    // Marked again: the renaming check may have cut or extended the pairs.
+    counted = a.matched - std::min(a.matched, ForeignImports(a, st.tokens, span_src, &sa.foreign_pairs));
+    whole = o_.code_whole_share > 0 &&
+            (a.matched >= o_.code_whole_share * static_cast<double>(st.tokens.size()) ||
+             (o_.code_whole_blocks && a.matched >= o_.code_whole_blocks_min_tokens &&
+              sa.depth_before[a.q_begin] == sa.top_depth &&
+              a.matched >= o_.code_whole_share * static_cast<double>(a.q_end - a.q_begin) &&
+              WholeBlocks(sa.block_delta, a.q_begin, a.q_end)));
+    if (counted < (whole ? sa.whole_min : th.min_span_tokens)) return Status::OK();
+  }
+  Found f;
+  f.span.query = RangeOf(st.tokens, a.q_begin, a.q_end);
+  f.span.source = RangeOf(span_src, a.s_begin, a.s_end);
+  f.span.source_name = info.name;
+  f.span.source_id = c.id;
+  f.span.source_metadata = info.metadata;
+  f.span.matched_tokens = a.matched;
+  f.span.query_tokens = a.q_end - a.q_begin;
+  f.span.score = static_cast<double>(a.matched) / f.span.query_tokens;
+  f.span.kind = st.kind;
+  f.span.language = st.kind == Kind::kCode ? st.language : "";
+  f.span.renaming = renaming;
+  if (st.kind == Kind::kCode) {
+    const uint64_t id_hash = IdentifierTokenHash();
+    for (size_t i = 0; i < a.pairs.size(); ++i) {
+      if (foreign(i)) continue;  // not the code's own names
+      const auto [qi, si] = a.pairs[i];
+      const Token &qt = st.tokens[qi], &sk = span_src[si];
+      if (IdName(qt, id_hash) != 0 && IdName(sk, id_hash) != 0 && qt.name != sk.name) {
+        f.span.renamed.push_back({qt.begin, qt.end, sk.begin, sk.end});
+      }
+    }
+  }
+  // Literals: a copy keeps its strings and numbers (renaming is cosmetic, rewriting the
+  // values is not), so code whose aligned literals mostly differ is code shaped alike.
+  bool literals_agree = true;
+  if (st.kind == Kind::kCode && o_.min_literal_agreement > 0) {
+    uint32_t literals = 0, same = 0;
+    auto compare = [&](uint32_t qi, uint32_t si) {
+      const Token &qt = st.tokens[qi], &sk = span_src[si];
+      if (!IsLiteral(qt) || qt.name == 0 || sk.name == 0) return;
+      ++literals;
+      same += qt.name == sk.name;
+    };
+    for (size_t i = 0; i < a.pairs.size(); ++i) {
+      const auto [qi, si] = a.pairs[i];
+      compare(qi, si);
+      // Aligned on literal values, a table-like answer's rows with other values are gaps
+      // between pairs: on one diagonal, the literals there are compared too.
+      if (!l.table_like || i + 1 == a.pairs.size()) continue;
+      const auto [qn, sn] = a.pairs[i + 1];
+      if (qn - qi != sn - si) continue;
+      for (uint32_t d = 1; qi + d < qn; ++d) {
+        if (st.tokens[qi + d].hash == span_src[si + d].hash) compare(qi + d, si + d);
+      }
+    }
+    literals_agree = literals < 2 || same >= o_.min_literal_agreement * literals;
+  }
+  f.counts = st.kind == Kind::kText ||
+             ((f.span.renaming < 0 ||
+               f.span.renaming >= (counted < o_.short_span_tokens ? o_.min_renaming_short : o_.min_renaming)) &&
+              repeats >= o_.min_renaming_evidence && literals_agree);
+  f.consistent = st.kind == Kind::kCode && f.counts;
+  {
+    // Each query position is paired once; a source position may be paired twice (a word
+    // the answer doubles), so the source's are counted distinct (pairs ascend on both sides).
+    size_t source_paired = 0;
+    for (size_t i = 0; i < a.pairs.size(); ++i) source_paired += i == 0 || a.pairs[i].second != a.pairs[i - 1].second;
+    const size_t q_len = a.q_end - a.q_begin, s_len = a.s_end - a.s_begin;
+    f.unaligned = static_cast<uint32_t>(q_len - std::min(a.pairs.size(), q_len) + s_len - std::min(source_paired, s_len));
+  }
+  f.evidence = counted;
+  // A whole block needs only the span minimum: copied whole, a short function is a copy.
+  f.needed = whole ? std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, counted))
+                   : th.redact_tokens;
+  if (!l.token_df.empty() && !(whole && o_.code_whole_df == 0)) {
+    const double scale = whole ? o_.code_whole_df : o_.code_evidence_df;
+    f.evidence = 0;
+    uint32_t covered = 0;
+    for (size_t i = 0; i < a.pairs.size(); ++i) {
+      const uint32_t df = l.token_df[a.pairs[i].first];
+      if (df == 0 || foreign(i)) continue;
+      ++covered;
+      f.evidence += std::min(1.0, scale / df);
+    }
+    // A whole block's tokens that no stored fingerprint covers (winnowing keeps few of a
+    // short block's k-grams) weigh as its covered tokens do on average.
+    if (whole && covered > 0) f.evidence *= static_cast<double>(counted) / covered;
+  }
+  // What makes a code span this source's code however common its shape, every matched
+  // token then counting: a whole block whose fingerprints few protected documents hold all
+  // together (joint rarity), or the source's own names and strings (rare items). A whole
+  // block under the span minimum counts only with one of them (with rare items on).
+  const bool under_minimum = counted < th.min_span_tokens;
+  if (st.kind == Kind::kCode && f.counts && (f.evidence < f.needed || under_minimum)) {
+    bool own = whole && o_.code_whole_joint_df > 0 &&
+               JointlyRare(l.fps, l.fp_gram, l.gram_postings, l.gram_k, a.q_begin, a.q_end, c.id,
+                           o_.code_whole_joint_df);
+    if (!own && o_.code_rare_items > 0) {
+      uint32_t items = 0;
+      DOPPEL_RETURN_IF_ERROR(
+          spelling_df_.RareItems(a, sa.foreign_pairs, st.tokens, span_src, l.comments, c.id, o_, &items));
+      own = items >= o_.code_rare_items;
+      // A whole block copied with every name as the source spells it: one rare item is
+      // enough (its names all agree; one rare name, long string or comment places it).
+      if (!own && whole && o_.code_verbatim_names > 0 && items >= 1) {
+        own = VerbatimNames(a, sa.foreign_pairs, st.tokens, span_src) >= o_.code_verbatim_names;
+      }
+      if (!own && under_minimum) f.counts = false;
+    }
+    if (own) f.evidence = std::max<double>(f.evidence, counted);
+  }
+  // A part is accounted for by a passage as its source has it; a passage with words added
+  // or left out leaves room for a source that holds it as the answer has it (a licence's
+  // sentence in a sibling licence with one word changed, which shares more of the rest of
+  // the answer, ranks first).
+  if (f.counts && f.unaligned == 0) {
+    for (uint32_t t = a.q_begin; t < a.q_end; ++t) sa.accounted[t] = std::max(sa.accounted[t], c.hits);
+    sa.any_accounted = true;
+  }
+  // One span with the evidence it needs makes a code answer's source "over" (step 5).
+  if (request_.stop_when_flagged && kind_ == Kind::kCode && st.kind == Kind::kCode && o_.code_evidence_df > 0 &&
+      f.counts && f.evidence >= f.needed) {
+    v_.partial = true;
+    v_.severity = Action::kRedact;
+    v_.action = o_.actions[static_cast<size_t>(Action::kRedact)];
+    v_.reason = "a first pass stopped at a span that reproduces protected code";
+    v_.score = static_cast<double>(a.q_end - a.q_begin) / total_tokens_;
+    v_.spans.push_back(std::move(f.span));
+    *stopped = true;
+    return Status::OK();
+  }
+  f.stream = sa.si;
+  f.q_begin = a.q_begin;
+  f.q_end = a.q_end;
+  all_.push_back(std::move(f));
+  return Status::OK();
+}
+
+void CheckRun::KeepBestSpans() {
+  // 4. Keep the best source for each part of the answer (and the sources as good as it, below):
+  // spans by matched tokens (spans that count first), a span is kept when at least half of its
+  // query tokens are not yet covered.
+  // Code spans are weighed by their renaming score, so a consistent renaming wins a region over
+  // a longer look-alike.
+  auto weight = [](const Found& f) {
+    return f.span.renaming >= 0 ? f.span.matched_tokens * f.span.renaming : double(f.span.matched_tokens);
+  };
+  std::sort(all_.begin(), all_.end(), [&](const Found& a, const Found& b) {
+    if (a.counts != b.counts) return a.counts;
+    const double wa = weight(a), wb = weight(b);
+    if (wa != wb) return wa > wb;
+    // As many tokens matched: the source that holds the passage as the answer has it.
+    if (a.unaligned != b.unaligned) return a.unaligned < b.unaligned;
+    // Equal spans: the lower source id, then the earlier place in the source, then in the answer.
+    return std::tie(a.span.source_id, a.span.source.start, a.stream, a.q_begin, a.q_end) <
+           std::tie(b.span.source_id, b.span.source.start, b.stream, b.q_begin, b.q_end);
+  });
+  std::vector<std::vector<bool>> covered(streams_.size());
+  for (size_t i = 0; i < streams_.size(); ++i) covered[i].assign(streams_[i].tokens.size(), false);
+  std::vector<uint32_t> counted_in(streams_.size(), 0);  // per stream: tokens of spans that count
+  std::vector<size_t> span_stream;  // per span of v.spans, in order: its stream
+  // A span of another source that pairs the same answer tokens as a kept one, as well (the same
+  // weight, matched tokens times renaming, and counting alike), names another source of the same
+  // passage: a file vendored or generated twice in the protected corpus. It is kept beside the
+  // first, so attribution names each such source among the aligned candidates (max_candidates),
+  // and the passage counts toward each one's evidence (it does hold it). A second place in the
+  // same source, or a place overlapping one of its kept spans, is not another source.
+  struct Kept {
+    size_t stream;
+    uint32_t q_begin, q_end;
+    double weight;
+    bool counts;
+    uint32_t source_id;
+    uint32_t unaligned;
+  };
+  std::vector<Kept> kept;
+  auto equally_good = [&](const Found& f) {
+    const double w = weight(f);
+    bool tie = false;
+    for (const Kept& k : kept) {
+      if (k.stream != f.stream) continue;
+      if (k.source_id == f.span.source_id && k.q_begin < f.q_end && f.q_begin < k.q_end) return false;
+      tie |= k.q_begin == f.q_begin && k.q_end == f.q_end && k.weight == w && k.counts == f.counts &&
+             k.unaligned == f.unaligned;
+    }
+    return tie;
+  };
+  for (auto& f : all_) {
+    auto& cov = covered[f.stream];
+    uint32_t fresh = 0;
+    for (uint32_t t = f.q_begin; t < f.q_end; ++t) fresh += !cov[t];
+    if (2 * fresh < f.q_end - f.q_begin && !equally_good(f)) continue;
+    kept.push_back({f.stream, f.q_begin, f.q_end, weight(f), f.counts, f.span.source_id, f.unaligned});
+    for (uint32_t t = f.q_begin; t < f.q_end; ++t) {
+      if (!cov[t] && f.counts) ++counted_in[f.stream];
+      cov[t] = true;
+    }
+    if (f.counts) {
+      SourceEvidence& e = per_source_[{static_cast<int>(f.span.kind), f.span.source_id}];
+      e.sum += f.evidence;
+      e.span_over |= f.evidence >= f.needed;
+      any_counting_ = true;
+    }
+    any_consistent_ |= f.consistent;
+    f.span.counts = f.counts;
+    v_.spans.push_back(std::move(f.span));
+    span_stream.push_back(f.stream);
+  }
+  // A block read more than once reports the passages of the reading that covers most of it
+  // (a grammar's reading, when it covers about as much: its spans name the language), and of
+  // the others only those elsewhere in the block: where the generic lexer's reading of an
+  // untagged Python block and its Python reading both found a passage, the Python one is the
+  // passage. `best_reading` is indexed by a block's first reading (`group`).
+  best_reading_.assign(streams_.size(), 0);
+  {
+    constexpr double kSameShare = 0.02;
+    std::vector<double> best_share(streams_.size(), -1);
+    auto share_of = [&](size_t si) {
+      return static_cast<double>(counted_in[si]) / std::max<size_t>(streams_[si].tokens.size(), 1);
+    };
+    auto grammar = [&](size_t si) { return streams_[si].kind == Kind::kCode && !streams_[si].language.empty(); };
+    // (The words of a block's comments and strings, read as prose, are other words of the block
+    // than its code's: that reading is no rival of the code readings, and keeps its passages.)
+    auto words_of_code = [&](size_t si) { return streams_[si].prose_of_code && streams_[si].shadow_of >= 0; };
+    for (size_t si = 0; si < streams_.size(); ++si) {
+      if (words_of_code(si)) continue;
+      const size_t main = Group(si);
+      const double share = share_of(si);
+      const bool better = best_share[main] < 0 || share > best_share[main] + kSameShare ||
+                          (share > best_share[main] - kSameShare && grammar(si) && !grammar(best_reading_[main])) ||
+                          (share > best_share[main] && grammar(si) == grammar(best_reading_[main]));
+      if (better) {
+        best_share[main] = share;
+        best_reading_[main] = si;
+      }
+    }
+    std::vector<bool> drop(v_.spans.size(), false);
+    for (size_t a = 0; a < v_.spans.size(); ++a) {
+      const size_t g = Group(span_stream[a]);
+      if (best_reading_[g] == span_stream[a] || words_of_code(span_stream[a])) continue;
+      // (A look-alike of the best reading takes no passage from another reading that counts.)
+      for (size_t b = 0; b < v_.spans.size() && !drop[a]; ++b) {
+        drop[a] = span_stream[b] == best_reading_[g] && !words_of_code(span_stream[b]) &&
+                  (v_.spans[b].counts || !v_.spans[a].counts) &&
+                  v_.spans[b].query.start < v_.spans[a].query.end && v_.spans[a].query.start < v_.spans[b].query.end;
+      }
+    }
+    size_t kept_spans = 0;
+    for (size_t a = 0; a < v_.spans.size(); ++a) {
+      if (drop[a]) continue;
+      if (kept_spans != a) v_.spans[kept_spans] = std::move(v_.spans[a]);
+      ++kept_spans;
+    }
+    v_.spans.resize(kept_spans);
+  }
+  std::sort(v_.spans.begin(), v_.spans.end(), [](const Span& a, const Span& b) {
+    return a.query.start != b.query.start ? a.query.start < b.query.start : a.source_id < b.source_id;
+  });
+  // A block read more than once (in another language, as prose) counts the largest share of it
+  // a reading covers, in its first reading's tokens.
+  std::vector<double> best(streams_.size(), 0);
+  for (size_t si = 0; si < streams_.size(); ++si) best[si] = counted_in[si];
+  for (size_t si = 0; si < streams_.size(); ++si) {
+    if (const int main = streams_[si].shadow_of; main >= 0 && !streams_[si].prose_of_code) {
+      best[main] = std::max(best[main], static_cast<double>(counted_in[si]) / streams_[si].tokens.size() *
+                                            streams_[main].tokens.size());
+    }
+  }
+  // The words of a block's comments and strings add their share of the block (of its code
+  // tokens and those words) to its code's.
+  for (size_t si = 0; si < streams_.size(); ++si) {
+    if (const int main = streams_[si].shadow_of; main >= 0 && streams_[si].prose_of_code) {
+      const double size = static_cast<double>(streams_[main].tokens.size());
+      best[main] = std::min(size, best[main] + counted_in[si] / (streams_[si].tokens.size() + size) * size);
+    }
+  }
+  double counted_tokens = 0;
+  for (size_t si = 0; si < streams_.size(); ++si) {
+    if (streams_[si].shadow_of < 0) counted_tokens += best[si];
+  }
+  v_.score = counted_tokens / total_tokens_;
+}
+
+bool CheckRun::AloneOver(const std::pair<int, uint32_t>& key) const {
+  auto it = per_source_.find(key);
+  if (it == per_source_.end()) return false;
+  const bool code = key.first == static_cast<int>(Kind::kCode);
+  return code && o_.code_evidence_df > 0 ? it->second.span_over
+                                         : it->second.sum >= (code ? o_.code : o_.text).redact_tokens;
+}
+
+// 5. The action. Containment thresholds are those of the kind with most tokens.
+void CheckRun::Decide() {
+  uint32_t code_tokens = 0;
+  for (const auto& st : streams_) {
+    code_tokens += st.kind == Kind::kCode && st.shadow_of < 0 ? static_cast<uint32_t>(st.tokens.size()) : 0;
+  }
+  const bool mostly_code = 2 * code_tokens > total_tokens_;
+  const Thresholds& main_th = mostly_code ? o_.code : o_.text;
+  bool source_over = false;
+  for (const auto& entry : per_source_) source_over |= AloneOver(entry.first);
+  // A mostly-code answer is redacted or blocked only when some source accounts for the code
+  // token minimum: a short snippet can be "80% covered" by common shapes.
+  if (mostly_code && !source_over) any_counting_ = false;
+  // What a redaction replaces: the spans that count of the sources that alone have the evidence
+  // to redact, when some do and the answer's share does not; else every span that counts (much
+  // of the answer is protected, or the policy redacts what it would annotate). A short passage
+  // of another source, which alone would only be annotated, is not redacted for the company it
+  // keeps: it stays, and is reported.
+  // (A source whose evidence came from another reading of a block than the one reported keeps
+  // no span here: then every span that counts is replaced, as before.)
+  if (source_over && v_.score < main_th.redact_containment) {
+    for (const Span& sp : v_.spans) by_source_ |= sp.counts && AloneOver({static_cast<int>(sp.kind), sp.source_id});
+  }
+  if (v_.spans.empty()) {
+    v_.action = Action::kAllow;
+    v_.reason = candidates_seen_ == 0 ? "no similar protected document"
+                                      : "similar documents share no passage long enough to report";
+  } else if (any_counting_ && v_.score >= main_th.block_containment) {
+    v_.action = Action::kBlock;
+    v_.reason = std::to_string(static_cast<int>(v_.score * 100 + 0.5)) +
+                "% of the answer reproduces protected content";
+  } else if (any_counting_ && (source_over || v_.score >= main_th.redact_containment)) {
+    v_.action = Action::kRedact;
+    std::set<std::pair<int, uint32_t>> sources;
+    for (const Span& sp : v_.spans) {
+      if (Replaced(sp)) sources.insert({static_cast<int>(sp.kind), sp.source_id});
+    }
+    const size_t passages = CountPassages(v_.spans, [this](const Span& sp) { return Replaced(sp); });
+    v_.reason = std::to_string(sources.size()) + " source(s) reproduced in " + std::to_string(passages) + " passage(s)";
+  } else {
+    v_.action = Action::kAnnotate;
+    // (A mostly-code answer's prose passages, in its comments and strings, are short ones too.)
+    const bool code_spans =
+        std::any_of(v_.spans.begin(), v_.spans.end(), [](const Span& sp) { return sp.kind == Kind::kCode; });
+    v_.reason = any_counting_ || !code_spans ? "short passages resemble protected content"
+                : any_consistent_            ? "code resembles protected code only in short passages or in shapes other protected files share"
+                                             : "code resembles protected code in shape only (names not a consistent renaming)";
+  }
+  // The policy maps the severity to the action taken.
+  v_.severity = v_.action;
+  v_.action = o_.actions[static_cast<size_t>(v_.severity)];
+  if (v_.action != v_.severity) {
+    v_.reason += std::string(" (policy: ") + std::string(ActionName(v_.severity)) + " → " +
+                 std::string(ActionName(v_.action)) + ")";
+  }
+}
+
+// 5. The output: the block message, the answer annotated, or its passages redacted.
+void CheckRun::WriteOutput() {
+  if (v_.action == Action::kBlock) {
+    v_.output = o_.block_message;
+  } else if (v_.action == Action::kAnnotate && !v_.spans.empty()) {
+    std::string message = o_.annotate_message;
+    if (message.find("{sources}") != std::string::npos) {
+      const std::string sources = DescribeSources(v_.spans);
+      for (size_t at = message.find("{sources}"); at != std::string::npos; at = message.find("{sources}", at + sources.size())) {
+        message.replace(at, 9, sources);
+      }
+    }
+    AppendAnnotation(&v_.output, message, kind_, language_, unclosed_fence_);
+  } else if (v_.action == Action::kRedact) {
+    // The spans that count are replaced. Overlapping or nested ones merge into one region (named after its longest span), so no
+    // protected word survives between markers; regions are replaced back to front so earlier
+    // offsets stay valid.
+    struct Region {
+      uint32_t b, e;
+      const Span* main;
+      bool prose = false;  // holds a passage of prose (in a block: of a reading of it as prose)
+    };
+    // The code stream whose block holds answer byte `at` (none: prose). A passage its prose
+    // reading found (Stream::shadow_of) is code to redact as well.
+    // Of a block read more than once, the reading in a grammar's language (an untagged Python
+    // block's Python reading, not the generic lexer's): its brackets, blocks and clauses are
+    // the language's.
+    // A block read again in a language found for it (Stream::found_reading: its candidates'
+    // lead, or one of several the guess found) is in that language when that reading is its
+    // best; one that is not is passed over (a look-alike's language would bound its redactions).
+    auto code_block_at = [&](uint32_t at, bool grammar = true) -> int {
+      int found = -1;
+      for (size_t si = 0; si < streams_.size(); ++si) {
+        const Stream& st = streams_[si];
+        const bool block = st.kind == Kind::kCode || (st.prose_of_code && st.shadow_of < 0);
+        if (!block || at < st.text_begin || st.text_end <= at) continue;
+        if (st.found_reading) {
+          if (best_reading_[Group(si)] == si) return static_cast<int>(si);
+          continue;
+        }
+        if (found < 0 || (grammar && streams_[found].language.empty() && !st.language.empty())) {
+          found = static_cast<int>(si);
+        }
+      }
+      return found;
+    };
+    // A prose passage read across a fenced block (the prose before the block and after it are
+    // one reading) is replaced in the prose only: the block and its fence lines stay. Each part
+    // with a word in it gets a marker.
+    std::vector<std::pair<uint32_t, uint32_t>> prose_parts;
+    for (const Segment& seg : segments_) {
+      if (seg.kind == Kind::kText) prose_parts.emplace_back(seg.begin, seg.end);
+    }
+    std::vector<Region> pieces;
+    for (const Span& sp : v_.spans) {
+      if (!Replaced(sp)) continue;  // the answer's own code shaped like protected code, a weak passage: kept
+      if (sp.kind == Kind::kCode || code_block_at(sp.query.start) >= 0 || prose_parts.empty()) {
+        pieces.push_back({sp.query.start, sp.query.end, &sp, sp.kind == Kind::kText});
+        continue;
+      }
+      for (const auto& [pb, pe] : prose_parts) {
+        uint32_t b = std::max(sp.query.start, pb), e = std::min(sp.query.end, pe);
+        // (Without the blank lines a cut leaves at its ends: a fence starts its own line.)
+        while (b < e && std::isspace(static_cast<unsigned char>(text_[b])) != 0) ++b;
+        while (e > b && std::isspace(static_cast<unsigned char>(text_[e - 1])) != 0) --e;
+        auto wordy = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || static_cast<unsigned char>(c) >= 0x80; };
+        if (b >= e || !std::any_of(text_.begin() + b, text_.begin() + e, wordy)) continue;
+        // A passage holding one delimiter of an inline code span or of strong emphasis would
+        // leave the other to run on through the paragraph: it takes in the other one (the next
+        // after it in the paragraph, else the one before it).
+        for (const std::string_view delim : {std::string_view("**"), std::string_view("`")}) {
+          size_t count = 0;
+          for (size_t at = text_.find(delim, b); at != std::string_view::npos && at + delim.size() <= e;
+               at = text_.find(delim, at + delim.size())) {
+            ++count;
+          }
+          if (count % 2 == 0) continue;
+          const size_t para_end = std::min<size_t>(pe, text_.find("\n\n", e));
+          const size_t para_begin = std::max<size_t>(pb, b >= 2 ? text_.rfind("\n\n", b - 2) + 1 : 0);
+          if (const size_t next = text_.find(delim, e); next != std::string_view::npos && next + delim.size() <= para_end) {
+            e = static_cast<uint32_t>(next + delim.size());
+          } else if (const size_t prev = b > 0 ? text_.rfind(delim, b - 1) : std::string_view::npos;
+                     prev != std::string_view::npos && prev >= para_begin && prev < b) {
+            b = static_cast<uint32_t>(prev);
+          }
+        }
+        pieces.push_back({b, e, &sp});
+      }
+    }
+    // Regions in answer order, overlapping ones (with `touching`, adjacent ones too) made one,
+    // named after the span with most matched tokens.
+    auto join = [](std::vector<Region> in, bool touching) {
+      std::sort(in.begin(), in.end(), [](const Region& x, const Region& y) { return x.b < y.b; });
+      std::vector<Region> out;
+      for (const Region& r : in) {
+        if (!out.empty() && (r.b < out.back().e || (touching && r.b == out.back().e))) {
+          out.back().e = std::max(out.back().e, r.e);
+          out.back().prose |= r.prose;
+          if (r.main->matched_tokens > out.back().main->matched_tokens) out.back().main = r.main;
+        } else {
+          out.push_back(r);
+        }
+      }
+      return out;
+    };
+    std::vector<Region> regions = join(std::move(pieces), false);
+    // Code passages become whole lines with balanced brackets and blocks (which may join them).
+    bool moved = false;
+    std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
+    // Per block (its first reading): whether the words of its comments and strings were read as prose.
+    std::vector<bool> words_read(streams_.size(), false);
+    for (size_t si = 0; si < streams_.size(); ++si) {
+      if (streams_[si].prose_of_code) words_read[streams_[si].shadow_of < 0 ? si : static_cast<size_t>(streams_[si].shadow_of)] = true;
+    }
+    for (Region& r : regions) {
+      const int si = code_block_at(r.b);
+      if (si < 0) continue;  // prose (a code span, or a prose reading of code, lies in its block)
+      // A passage of the block's comments and strings read as prose takes in the whole strings and
+      // comments it is in. (Not one of a block read wholly as prose, whose code reading's
+      // "strings" may run from an apostrophe in the prose.)
+      static const Tokens kNoCode;
+      const bool words_only = streams_[si].prose_of_code;  // a block of comments only
+      if (r.prose && words_read[streams_[si].shadow_of < 0 ? static_cast<size_t>(si) : static_cast<size_t>(streams_[si].shadow_of)]) {
+        WidenToStringsAndComments(text_, words_only ? kNoCode : streams_[si].tokens, streams_[si].text_begin,
+                                  streams_[si].text_end, &r.b, &r.e);
+      }
+      if (!words_only) {
+        auto it = partners.find(si);
+        if (it == partners.end()) it = partners.emplace(si, PairedTokens(text_, streams_[si])).first;
+        BalanceCodeRegion(text_, streams_[si].tokens, it->second, &r.b, &r.e);
+      }
+      moved = true;
+    }
+    if (moved) regions = join(std::move(regions), true);
+    std::string out(text_);
+    for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
+      const std::string marker = Marker(o_.redact_marker, it->main->source_name);
+      // In the comment syntax of the block's language as the answer names it (a fence tag of a
+      // language read by the generic lexer has its own): the block of the main span, which a
+      // region joined with prose before it does not start in.
+      // (The block's first reading's tag: a `sql` block found read as another language keeps
+      // SQL's comments; but a block read again in the language its candidates led to, under a
+      // wrong tag, is in that language.)
+      if (const int block = code_block_at(it->main->query.start); block >= 0) {
+        const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
+        RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(streams_[block].language),
+                        CommentSyntaxFor(streams_[code_block_at(it->main->query.start, false)].tag), marker);
+      } else {
+        out.replace(it->b, it->e - it->b, marker);
+      }
+    }
+    v_.output = std::move(out);
+  }
+}
+
 }  // namespace
+
 
 std::string VerdictKey(const FilterOptions& f) {
   // The manifest of an index with default parameters names this build's tokenizers and grammars.
@@ -1627,1285 +3039,10 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     pass.stop_when_flagged = false;
     return Check(text, pass);
   }
-  const FilterOptions& o = request.options != nullptr ? *request.options : options_;
-  const Kind kind = request.kind;
-  const std::string_view language = request.language;
   DOPPEL_RETURN_IF_ERROR(RefuseNul(text));
-  Verdict v;
-  v.output.assign(text);
-
-  // 1. Streams: the whole answer as code, or its prose and each fenced code block.
-  auto code_tokenizer = [&](std::string_view lang) -> const Tokenizer& {
-    return request.lexed_code ? sketcher_.CodeLexerFor(lang) : sketcher_.TokenizerFor(Kind::kCode, lang);
-  };
-  std::vector<Stream> streams;
-  std::string unclosed_fence;  // a Markdown answer that ends inside a fenced block: its closing line
-  std::vector<Segment> segments;  // a Markdown answer's prose and code blocks (also for redaction)
-  // A code block (or the whole answer as code) is read in the language its tag names. When the
-  // tag names none with a grammar (no tag, `text`, `sh`, `kotlin`), it is read by the generic
-  // lexer, and again in the language whose grammar reads it well when one does (in each of two
-  // or three families when their grammars read it as well; GuessCodeLanguages: a fence's tag is
-  // often left out), and as prose: protected prose in a fence, or a protected file its
-  // extension did not make code, is still found. A fenced block its tag's grammar does not read
-  // cleanly, and a block of no grammar's language, is read again in the language its candidates
-  // lead to (Stream::Reread, below); the former as prose too when that grammar mostly cannot
-  // read it. Each
-  // other reading is a stream after the block's (Stream::shadow_of); the block counts once, as
-  // the largest share a reading covers.
-  // `code` is the text tokenized; `to_answer` puts a token's offsets back in the answer (a block
-  // in a list item or a block quote is read without its container's prefix).
-  auto push_code = [&](Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line,
-                       std::string_view body, uint32_t body_offset, const auto& to_answer) -> Status {
-    const Language* tagged = LookupLanguage(st.language);
-    std::vector<const Language*> guessed;
-    uint32_t unread = 0;
-    DOPPEL_RETURN_IF_ERROR(
-        code_tokenizer(st.language).TokenizeCountingUnread(code, &st.tokens, base_offset, base_line, &unread));
-    // A fenced block its tag's grammar does not read cleanly may be code in another family's
-    // language under a wrong tag (Python in a `js` fence, C# in a `java` one): it is read again
-    // in the language of the protected code its candidates lead to (Stream::Reread); one that
-    // grammar mostly cannot read may be prose. (A language the caller names for the whole
-    // answer, or a file's extension, is taken as given.)
-    const size_t nonblank = NonBlankBytes(code);
-    const bool fenced_with_grammar = kind != Kind::kCode && tagged != nullptr && !request.lexed_code;
-    const bool misread = fenced_with_grammar && unread > kMisreadShare * nonblank;
-    if (fenced_with_grammar && unread > 0) {
-      st.reread = std::make_shared<Stream::Reread>();
-      st.reread->unread = unread;
-      st.reread->max_share = kCleanReadShare;
-    }
-    if (tagged == nullptr && !request.lexed_code) {
-      guessed = GuessCodeLanguages(code);
-      // Its markers are comments of the language found when there is no tag.
-      if (!guessed.empty() && !IsGenericCodeLanguage(st.tag)) st.tag = guessed.front()->name;
-      // Its candidates may lead to a language the guess could not tell: a method out of its
-      // class (read in the snippet wrapper), C whose macros its grammar cannot read
-      // (`DWORD WINAPI f(...)`), code that more families' grammars read as well.
-      st.reread = std::make_shared<Stream::Reread>();
-      st.reread->unread = static_cast<uint32_t>(nonblank);
-      st.reread->max_share = kMisreadShare;
-      for (const Language* l : guessed) st.reread->read_in.push_back(l->name);
-    }
-    if (st.reread) {
-      st.reread->nonblank = nonblank;
-      st.reread->code.assign(code);
-      st.reread->base_offset = base_offset;
-      st.reread->base_line = base_line;
-      st.reread->to_answer = to_answer;
-    }
-    to_answer(&st.tokens);
-    // A block of no grammar's language, or one its grammar mostly cannot read, is read as prose
-    // whole (as_prose, below); any other, the words of its comments, docstrings and strings
-    // (FilterOptions::prose_in_code).
-    const bool whole_as_prose = tagged == nullptr || misread;
-    Stream in_code;
-    if (o.prose_in_code && !whole_as_prose && index_->MayHoldGrams(Kind::kText)) {
-      DOPPEL_RETURN_IF_ERROR(
-          ProseOfCode(sketcher_.TokenizerFor(Kind::kText), st.tokens, body, body_offset, base_line, &in_code.tokens));
-      if (in_code.tokens.size() < o.text.min_span_tokens) in_code.tokens.clear();
-      in_code.prose_of_code = true;
-      // (For its block's markers and lines when it is the block's only reading: comments only.)
-      in_code.language = st.language;
-      in_code.tag = st.tag;
-      in_code.text_begin = st.text_begin;
-      in_code.text_end = st.text_end;
-    }
-    std::vector<Stream> again(guessed.size());
-    for (size_t g = 0; g < guessed.size(); ++g) {
-      again[g].kind = Kind::kCode;
-      again[g].language = guessed[g]->name;
-      // (A fence tag of a language the generic lexer reads keeps its comments for markers.)
-      again[g].tag = IsGenericCodeLanguage(st.tag) ? st.tag : guessed[g]->name;
-      again[g].text_begin = st.text_begin;
-      again[g].text_end = st.text_end;
-      // Of several, the one that reads best is the block's language.
-      again[g].found_reading = guessed.size() > 1;
-      DOPPEL_RETURN_IF_ERROR(code_tokenizer(again[g].language).Tokenize(code, &again[g].tokens, base_offset, base_line));
-      to_answer(&again[g].tokens);
-    }
-    Stream as_prose;
-    if (whole_as_prose) {
-      DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &as_prose.tokens, body_offset, base_line));
-    }
-    // A reading of a block that leaves no tokens (only comments) is none: the others stand alone.
-    int main = -1;
-    std::vector<Stream*> readings{&st};
-    for (Stream& a : again) readings.push_back(&a);
-    readings.push_back(&as_prose);
-    readings.push_back(&in_code);
-    for (Stream* reading : readings) {
-      if (reading->tokens.empty()) continue;
-      reading->shadow_of = main;
-      streams.push_back(std::move(*reading));
-      if (main < 0) main = static_cast<int>(streams.size() - 1);
-    }
-    return Status::OK();
-  };
-  auto in_place = [](Tokens*) {};
-  if (kind == Kind::kCode) {
-    Stream st;
-    st.kind = Kind::kCode;
-    const Language* l = LookupLanguage(language);
-    st.language = l ? l->name : "";
-    st.tag = language;
-    st.text_end = static_cast<uint32_t>(text.size());
-    DOPPEL_RETURN_IF_ERROR(push_code(std::move(st), text, 0, 1, text, 0, in_place));
-  } else {
-    Stream prose;
-    Tokens part;
-    segments = SplitMarkdown(text, &unclosed_fence);
-    if (o.bare_code) segments = SplitBareCode(text, std::move(segments));
-    for (const Segment& seg : segments) {
-      const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
-      if (seg.kind == Kind::kText) {
-        DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &part, seg.begin, seg.line));
-        prose.tokens.insert(prose.tokens.end(), part.begin(), part.end());
-      } else {
-        Stream code;
-        code.kind = Kind::kCode;
-        const Language* l = LookupLanguage(seg.language);
-        code.language = l ? l->name : "";
-        code.tag = seg.language;
-        code.text_begin = static_cast<uint32_t>(seg.begin);
-        code.text_end = static_cast<uint32_t>(seg.end);
-        if (seg.prefix.empty()) {
-          DOPPEL_RETURN_IF_ERROR(push_code(std::move(code), body, seg.begin, seg.line, body,
-                                           static_cast<uint32_t>(seg.begin), in_place));
-        } else {
-          // A block in a list item or a block quote: read without its container's prefix, and
-          // its tokens put back at their places in the answer.
-          auto stripped = std::make_shared<const StrippedCode>(StripContainer(text, seg));
-          auto to_answer = [stripped](Tokens* tokens) {
-            for (Token& t : *tokens) {
-              t.begin = stripped->ToAnswer(t.begin, false);
-              t.end = stripped->ToAnswer(t.end, true);
-            }
-          };
-          DOPPEL_RETURN_IF_ERROR(push_code(std::move(code), stripped->code, 0, seg.line, body,
-                                           static_cast<uint32_t>(seg.begin), to_answer)
-                                     .WithContext("the code block at line " + std::to_string(seg.line)));
-        }
-      }
-    }
-    if (!prose.tokens.empty()) {
-      streams.insert(streams.begin(), std::move(prose));
-      for (Stream& st : streams) st.shadow_of += st.shadow_of >= 0;
-    }
-  }
-  uint32_t total_tokens = 0;
-  for (auto& st : streams) {
-    TokenHashes(st.tokens, &st.hashes);
-    if (st.shadow_of < 0) total_tokens += static_cast<uint32_t>(st.tokens.size());
-  }
-  v.query_tokens = total_tokens;
-  if (total_tokens == 0) {
-    v.action = o.actions[static_cast<size_t>(Action::kAllow)];
-    if (v.action == Action::kBlock) v.output = o.block_message;
-    v.reason = "no words to compare";
-    return v;
-  }
-
-  struct Found {
-    Span span;
-    size_t stream;
-    uint32_t q_begin, q_end;
-    double evidence;  // matched tokens that count toward redact_tokens
-    double needed;    // the evidence one code span needs alone (weighted code)
-    bool counts;        // may redact or block (not merely alike code)
-    bool consistent = false;  // code: a consistent renaming with agreeing literals (counts or not)
-    // Tokens of the span, on both sides, that are not aligned: a word the answer adds, one the
-    // source has that the answer does not (0: the passage as the source has it).
-    uint32_t unaligned = 0;
-  };
-  std::vector<Found> all;
-  size_t candidates_seen = 0;
-  // Which fill of this thread's in-place buffers (below) this check made last: a later block
-  // of the answer that meets the same large source reads it from them again when no other read
-  // has filled them since (0: none).
-  uint64_t in_place_fill = 0;
-  SpellingFrequencies spelling_df(*index_, sketcher_);
-  // The time limit is looked at between the steps that grow with the answer (its reading, the
-  // posting lookups, each candidate's alignment): a long answer that matches nothing is bound
-  // by it too.
-  auto past_deadline = [&] {
-    return std::chrono::steady_clock::now() > request.deadline
-               ? Status::Unavailable("the check ran past its time limit")
-               : Status::OK();
-  };
-  // A block kept to be read again (Stream::Reread) whose candidates led to another family's
-  // language is read in it when that grammar reads it better than the tag's did and cleanly (at
-  // most kCleanReadShare left unread; a method out of its class is read in the language's
-  // snippet wrapper, as the tokenizer reads it), or, a block of no grammar's language, when it
-  // leaves at most kMisreadShare unread (the lead is the evidence that the guess, which parses
-  // without the wrapper, could not give): the new reading is a stream of the block, checked
-  // after the others. True when one was added.
-  // (Its error, or the time limit passed, is left in reread_status and ends the loop.)
-  Status reread_status;
-  auto add_rereads = [&]() -> bool {
-    bool added = false;
-    const size_t n = streams.size();
-    for (size_t si = 0; si < n && reread_status.ok(); ++si) {
-      if (!streams[si].reread || streams[si].reread->lead.empty()) continue;
-      const std::shared_ptr<Stream::Reread> rr = std::move(streams[si].reread);
-      const Language* lead = LookupLanguage(rr->lead);
-      reread_status = past_deadline();
-      if (lead == nullptr || !reread_status.ok()) continue;
-      Stream again;
-      again.kind = Kind::kCode;
-      again.language = lead->name;
-      again.tag = IsGenericCodeLanguage(streams[si].tag) ? streams[si].tag : lead->name;
-      again.text_begin = streams[si].text_begin;
-      again.text_end = streams[si].text_end;
-      again.shadow_of = streams[si].shadow_of < 0 ? static_cast<int>(si) : streams[si].shadow_of;
-      again.found_reading = true;
-      uint32_t unread = 0;
-      reread_status =
-          code_tokenizer(lead->name).TokenizeCountingUnread(rr->code, &again.tokens, rr->base_offset, rr->base_line, &unread);
-      if (!reread_status.ok() || again.tokens.empty()) continue;
-      if (unread >= rr->unread || unread > rr->max_share * rr->nonblank) continue;
-      rr->to_answer(&again.tokens);
-      TokenHashes(again.tokens, &again.hashes);
-      streams.push_back(std::move(again));
-      added = true;
-    }
-    return added && reread_status.ok();
-  };
-  for (size_t si = 0; si < streams.size() || add_rereads(); ++si) {
-    DOPPEL_RETURN_IF_ERROR(past_deadline());
-    const Stream& st = streams[si];
-    // The block's record for reading it again, filled while its candidates are examined.
-    Stream::Reread* const reread = st.reread.get();
-    const Thresholds& th = st.kind == Kind::kCode ? o.code : o.text;
-    // 2. Candidates through fingerprints (containment) and LSH bands (whole-part similarity).
-    std::vector<Fingerprint> fps;
-    sketcher_.FingerprintsOf(st.hashes, st.kind, &fps);
-    std::vector<uint64_t> grams;
-    grams.reserve(fps.size());
-    for (const auto& f : fps) grams.push_back(f.hash);
-    std::sort(grams.begin(), grams.end());
-    grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
-    std::vector<Posting> gram_postings;
-    DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(st.kind, grams, &gram_postings));
-    DOPPEL_RETURN_IF_ERROR(past_deadline());
-    // Each query fingerprint's posting (an index into grams and gram_postings), found once.
-    std::vector<uint32_t> fp_gram(fps.size());
-    for (size_t i = 0; i < fps.size(); ++i) {
-      fp_gram[i] = static_cast<uint32_t>(std::lower_bound(grams.begin(), grams.end(), fps[i].hash) - grams.begin());
-    }
-    const uint32_t gram_k = st.kind == Kind::kCode ? index_->params().code_gram_size : index_->params().gram_size;
-    // Code tokens inside a fingerprint that few protected documents hold: the evidence that an
-    // aligned span is this source's code, not a shape common code shares. A token's df is that
-    // of the rarest stored fingerprint covering it (0 when none is stored), and it weighs
-    // min(1, code_evidence_df / df) (code_whole_df for a span that is its whole block).
-    std::vector<uint32_t> token_df;
-    if (st.kind == Kind::kCode && o.code_evidence_df > 0) {
-      token_df.assign(st.tokens.size(), 0);
-      for (size_t i = 0; i < fps.size(); ++i) {
-        const Fingerprint& f = fps[i];
-        const Posting& p = gram_postings[fp_gram[i]];
-        if (p.saturated || p.ids.empty()) continue;
-        const uint32_t df = p.df();
-        const size_t end = std::min<size_t>(token_df.size(), size_t{f.position} + gram_k);
-        for (size_t t = f.position; t < end; ++t) token_df[t] = token_df[t] == 0 ? df : std::min(token_df[t], df);
-      }
-    }
-    Signature sig;
-    sketcher_.SignatureOf(st.hashes, &sig);
-    std::vector<BandKey> bands;
-    BandKeys(sig, index_->params().bands, index_->params().rows, index_->params().hash_seed, &bands);
-    std::vector<Posting> band_postings;
-    DOPPEL_RETURN_IF_ERROR(index_->GetBandPostings(st.kind, bands, &band_postings));
-    auto counted = [&](const Posting& p) { return !p.saturated && p.df() <= o.max_document_frequency; };
-    // A table (rows of one shape with other values) or other repetitive code: most of the
-    // answer's fingerprints are boilerplate, which selects no candidate, and its abstracted
-    // k-grams recur on every row, which seeds nothing. Its rare spellings (names and strings
-    // that at most code_name_df protected code documents use) then select candidates as
-    // fingerprints do, and it is aligned on tokens that keep their literal values.
-    size_t boilerplate = 0;
-    if (st.kind == Kind::kCode && o.code_rare_items > 0) {
-      for (size_t i = 0; i < fps.size(); ++i) boilerplate += !counted(gram_postings[fp_gram[i]]);
-    }
-    const bool table_like = 2 * boilerplate > fps.size();
-    // Repetitive code (a run of macro calls, `flag(name);` lines): at most half of its
-    // fingerprints are distinct. Its seeds recur in the answer, and a seed a source holds more
-    // than once too is skipped (align.cc, kMaxPairsPerGram), so in a source that uses the shape
-    // elsewhere nothing seeds it; it is aligned on its names as well (below).
-    bool repetitive = false;
-    if (st.kind == Kind::kCode && !fps.empty()) {
-      std::vector<uint64_t> distinct;
-      distinct.reserve(fps.size());
-      for (const Fingerprint& f : fps) distinct.push_back(f.hash);
-      std::sort(distinct.begin(), distinct.end());
-      repetitive = 2 * static_cast<size_t>(std::unique(distinct.begin(), distinct.end()) - distinct.begin()) <= fps.size();
-    }
-    std::vector<Posting> spelling_postings;
-    // Only rare spellings select.
-    if (table_like) DOPPEL_RETURN_IF_ERROR(ReadRareSpellings(*index_, sketcher_, st.tokens, o, &spelling_df, &spelling_postings));
-    size_t max_ids = 0;
-    for (const auto* list : {&gram_postings, &band_postings}) {
-      for (const auto& p : *list) max_ids += counted(p) ? p.ids.size() : 0;
-    }
-    for (const auto& p : spelling_postings) max_ids += p.ids.size();
-    // The answer's comments (with rare items on): their postings tell which documents hold
-    // them. In a stream too short for winnowing to promise min_candidate_hits fingerprints
-    // shared with its source (one per window + k - 1 tokens), a rare one also selects its
-    // documents as a fingerprint does: a short function's comment may be all that tells it
-    // apart. (In longer answers the extra candidates cost alignments and found no more
-    // copies; a short stream's rare names as selectors found two more verbatim copies and
-    // flagged two more short functions of other packages, by API names a small corpus holds
-    // rarely: not taken.)
-    const bool comments_select =
-        st.kind == Kind::kCode && st.tokens.size() < size_t{o.min_candidate_hits} * (index_->params().window + gram_k - 1);
-    std::vector<Posting> comment_postings;
-    std::vector<AnswerComment> comments;
-    if (st.kind == Kind::kCode && o.code_rare_items > 0) {
-      std::vector<CommentGap> gaps;
-      CommentGaps(text, st.tokens, st.text_begin, st.text_end, &gaps);
-      // One lookup (and one candidate hit) per distinct comment.
-      std::vector<uint64_t> keys;
-      for (const CommentGap& g : gaps) keys.push_back(sketcher_.CommentKey(g));
-      std::vector<uint64_t> distinct = keys;
-      std::sort(distinct.begin(), distinct.end());
-      distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-      DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, distinct, &comment_postings));
-      spelling_df.Remember(distinct, comment_postings);
-      for (size_t i = 0; i < gaps.size(); ++i) {
-        const size_t at = std::lower_bound(distinct.begin(), distinct.end(), keys[i]) - distinct.begin();
-        comments.push_back({gaps[i], &comment_postings[at]});
-      }
-      for (const auto& p : comment_postings) {
-        if (comments_select && !p.saturated && p.df() <= o.code_name_df) max_ids += p.ids.size();
-      }
-    }
-    // So do its long strings (code_literal_bytes and over): a renamed copy keeps its messages
-    // as it keeps its comments, and a short function's message may be all its winnowing leaves.
-    std::vector<Posting> string_postings;
-    if (comments_select && o.code_rare_items > 0) {
-      static const uint64_t kStr = StringTokenHash();
-      std::vector<uint64_t> keys;
-      for (const Token& t : st.tokens) {
-        if (t.hash == kStr && t.name != 0 && t.end - t.begin >= o.code_literal_bytes) {
-          keys.push_back(sketcher_.SpellingKey(t.name, t.hash));
-        }
-      }
-      std::sort(keys.begin(), keys.end());
-      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-      if (!keys.empty()) DOPPEL_RETURN_IF_ERROR(index_->GetGramPostings(Kind::kCode, keys, &string_postings));
-      spelling_df.Remember(keys, string_postings);
-      for (auto& p : string_postings) {
-        if (p.saturated || p.df() > o.code_name_df) p.ids.clear();
-        max_ids += p.ids.size();
-      }
-    }
-    // The counts live in the thread's slots (CandidateCounts): they are done with before any
-    // index read below, where a sharded index's parallel lookups may run another check here.
-    std::vector<Candidate> ranked;
-    {
-      CandidateCounts cands(max_ids);
-      for (const auto& p : gram_postings) {
-        if (!counted(p)) continue;
-        for (uint32_t id : p.ids) ++cands[id].hits;
-      }
-      for (const auto& p : spelling_postings) {
-        for (uint32_t id : p.ids) ++cands[id].hits;
-      }
-      for (const auto& p : comment_postings) {
-        if (!comments_select || p.saturated || p.df() > o.code_name_df) continue;
-        for (uint32_t id : p.ids) ++cands[id].hits;
-      }
-      for (const auto& p : string_postings) {
-        for (uint32_t id : p.ids) ++cands[id].hits;
-      }
-      for (const auto& p : band_postings) {
-        if (!counted(p)) continue;
-        for (uint32_t id : p.ids) ++cands[id].band_hits;
-      }
-      const uint32_t min_hits =
-          std::min<uint32_t>(o.min_candidate_hits, static_cast<uint32_t>(grams.size()));
-      cands.ForEach([&](const Candidate& c) {
-        if ((c.hits >= min_hits || c.band_hits > 0) && !index_->IsDeleted(c.id)) ranked.push_back(c);
-      });
-    }
-    auto better = [](const Candidate& a, const Candidate& b) {
-      const uint32_t sa = CandidateScore(a), sb = CandidateScore(b);
-      return sa != sb ? sa > sb : a.id < b.id;
-    };
-    // A block too short for winnowing to promise min_candidate_hits shared fingerprints
-    // (comments_select) aligns up to code_whole_df candidates: copied whole, it weighs fully
-    // when at most that many documents hold its shape, and with fewer aligned the one it was
-    // copied from could be left out for the lower ids of its look-alikes. Short blocks align fast.
-    const size_t budget = comments_select && o.code_whole_share > 0
-                              ? std::max<size_t>(o.max_candidates, o.code_whole_df)
-                              : o.max_candidates;
-    if (ranked.size() > budget) {
-      std::partial_sort(ranked.begin(), ranked.begin() + budget, ranked.end(), better);
-      // Ties at the cut go to the candidates holding the answer's rare names and strings.
-      if (st.kind == Kind::kCode && o.code_rare_items > 0) {
-        DOPPEL_RETURN_IF_ERROR(RankTiesBySpellings(*index_, sketcher_, st.tokens, o, budget, &ranked,
-                                                   &spelling_postings, table_like, &spelling_df));
-      }
-      ranked.resize(budget);
-    } else {
-      std::sort(ranked.begin(), ranked.end(), better);
-    }
-    candidates_seen += ranked.size();
-
-    // 3. Align each candidate of the same kind.
-    AlignOptions ao;
-    ao.seed_size = st.kind == Kind::kCode ? o.code_seed_size : o.seed_size;
-    ao.max_gap = o.max_gap;
-    ao.max_drift = o.max_diagonal_drift;
-    // A whole short block may be shorter than the span minimum (code_whole_min_tokens).
-    const uint32_t whole_min =
-        st.kind == Kind::kCode && o.code_whole_share > 0 && o.code_whole_min_tokens > 0 &&
-                o.code_whole_min_tokens < th.min_span_tokens &&
-                st.tokens.size() * o.code_whole_share < th.min_span_tokens
-            ? o.code_whole_min_tokens
-            : th.min_span_tokens;
-    ao.min_matched = whole_min;
-    if (ranked.empty()) continue;
-    std::vector<AlignedSpan> aligned;
-    std::vector<char> foreign_pairs;  // per pair of a span: in an import naming other code
-    // Code tokens with their literal values: for literal anchors, and what a table-like answer
-    // is aligned on (the source's are made per candidate when needed).
-    std::vector<uint64_t> query_spelled, source_spelled, query_named, source_named;
-    std::optional<QueryGrams> named_grams;  // query_named's seed grams, made once per answer when needed
-    if (st.kind == Kind::kCode) SpelledHashes(st.tokens, &query_spelled);
-    const std::vector<uint64_t>& query_hashes = table_like ? query_spelled : st.hashes;
-    const QueryGrams query_grams(query_hashes, ao.seed_size);
-    // Anchors are for code; a text stream's fingerprints are not tabled for them.
-    static const std::vector<Fingerprint> kNoFingerprints;
-    QueryFingerprints query_fps(st.kind == Kind::kCode ? fps : kNoFingerprints, st.hashes, gram_k);
-    std::vector<int8_t> block_delta;
-    if (st.kind == Kind::kCode) {
-      const BlockTokens& bt = BlockTokensOf(st.language);
-      block_delta = BlockDeltas(st.tokens, bt, IndentsFor(st.tokens, bt, text));
-    }
-    // Block depth before each answer token, and the answer's outermost depth (a fragment may
-    // close blocks it did not open): whole blocks at that depth are functions, not the body of
-    // an `if`.
-    std::vector<int> depth_before;
-    int top_depth = 0;
-    // Per answer token, the run of lines without a blank one that holds it (made when a source
-    // is read in place).
-    std::vector<uint32_t> run_begin, run_end;
-    if (st.kind == Kind::kCode && o.code_whole_blocks) {
-      depth_before.resize(st.tokens.size());
-      int depth = 0;
-      for (uint32_t i = 0; i < st.tokens.size(); ++i) {
-        depth_before[i] = depth;
-        top_depth = std::min(top_depth, depth);
-        depth += block_delta[i];
-      }
-    }
-    // A candidate whose shared fingerprints all lie in parts of the answer that spans of
-    // candidates sharing more fingerprints already account for (spans that count) cannot give a
-    // part a better source, so it is not aligned: a copy of one document is aligned once, not
-    // against every document that shares some of it. A candidate sharing as many fingerprints
-    // as the one that accounted for a part is aligned (ranked first by a band, a near copy in
-    // another file would otherwise take the part from the copy's own source). Candidates found
-    // through LSH bands (whole-answer similarity) are always aligned. (A table-like answer's
-    // candidates also count rare spellings among their hits; one that shares no fingerprint is
-    // always aligned, one that does is judged by its fingerprints as any other. Aligning every
-    // candidate of such an answer let a bundle that shares most of its rows with a dozen others
-    // take the answer from the bundle whose own strings it keeps: a longer span without the
-    // evidence ranks first, and ranking evidence first flagged import blocks in new code.)
-    // Per answer token: the most fingerprints shared by a candidate whose span accounts for it
-    // (0: none does).
-    std::vector<uint32_t> accounted(st.tokens.size(), 0);
-    bool any_accounted = false;
-    auto nothing_new = [&](const Candidate& c) {
-      if (!any_accounted || c.band_hits > 0) return false;
-      bool shares = false;
-      for (size_t i = 0; i < fps.size(); ++i) {
-        const Fingerprint& f = fps[i];
-        const Posting& p = gram_postings[fp_gram[i]];
-        if (!counted(p) || !std::binary_search(p.ids.begin(), p.ids.end(), c.id)) continue;
-        shares = true;
-        const size_t end = std::min<size_t>(accounted.size(), size_t{f.position} + gram_k);
-        for (size_t t = f.position; t < end; ++t) {
-          if (accounted[t] <= c.hits) return false;
-        }
-      }
-      return shares;
-    };
-    // The best score of a candidate of the stream's family (0: none yet), for Stream::Reread.
-    uint32_t own_family_score = 0;
-    for (const auto& c : ranked) {
-      DOPPEL_RETURN_IF_ERROR(past_deadline());
-      if (nothing_new(c)) continue;
-      auto info = index_->GetDocument(c.id);
-      if (!info.ok()) {
-        if (info.status().code() == Status::Code::kNotFound) continue;  // removed meanwhile
-        return info.status();
-      }
-      if (info->kind != st.kind) continue;
-      if (st.kind == Kind::kCode && !SameLanguageFamily(st.language, info->language)) {
-        if (reread != nullptr && reread->lead.empty() && CandidateScore(c) >= own_family_score &&
-            c.hits >= kRereadLeadShare * grams.size() && LookupLanguage(info->language) != nullptr) {
-          reread->lead = info->language;
-        }
-        continue;
-      }
-      if (reread != nullptr && st.language.empty() && reread->lead.empty() &&
-          c.hits >= kRereadLeadShare * grams.size() && LookupLanguage(info->language) != nullptr &&
-          std::none_of(reread->read_in.begin(), reread->read_in.end(),
-                       [&](const std::string& l) { return SameLanguageFamily(l, info->language); })) {
-        reread->lead = info->language;
-      }
-      own_family_score = std::max(own_family_score, CandidateScore(c));
-      if (c.band_hits > 0) {
-        auto ssig = index_->GetSignature(c.id);
-        if (ssig.ok()) v.jaccard = std::max(v.jaccard, EstimateJaccard(sig, *ssig));
-      }
-      std::shared_ptr<const TokenizedDocument> src = token_cache_->Get(c.id);
-      // Code: seeds only near shared fingerprints (anchors); none shared (a candidate through
-      // LSH bands alone) leaves every seed.
-      std::vector<Anchor> anchors;
-      ao.anchors = nullptr;
-      ao.anchor_diagonal_reach = UINT32_MAX;
-      // A fingerprint the source repeats more than kMaxAnchorRepeats times (a table, a
-      // refrain) anchors nothing when others do; otherwise the places where the answer's
-      // literals recur do (LiteralAnchors), or failing those its first occurrences. A
-      // table-like answer, aligned on its literal values, is also anchored where they recur.
-      // The anchors, and the source ranges they open, stay proportional to the answer.
-      constexpr size_t kMaxAnchorRepeats = 8;
-      const uint32_t window = index_->params().window;
-      auto first_occurrences = [&](bool repeated_too) {
-        for (size_t i = 0; i < fps.size(); ++i) {
-          const auto [at, total] = query_fps.Occurrences(i);
-          if (total > kMaxAnchorRepeats && !repeated_too) continue;
-          for (const uint32_t s : at) anchors.push_back({fps[i].position, s});
-        }
-      };
-      auto fingerprint_gram = [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); };
-      // Whether query_fps holds where this source has the answer's fingerprints, and `anchors`
-      // their first places (first_occurrences(false)).
-      bool collected = false;
-      // A large stored code source not in the cache is read in place (code_window_tokens): its
-      // token hashes straight from the stored stream, screened for the answer's fingerprints
-      // and aligned as a decoded source's are, then only the tokens of the spans found decoded.
-      // Decoding and sizing a 10,000-150,000-token source cost more than the rest of its check
-      // (the first touches of its pages most of all) when the answer is 1,000 tokens.
-      // The thread's buffers are reused (their pages touched once), and no index read runs while
-      // they are in use: a sharded index's parallel reads may run another check on this thread.
-      thread_local std::string stream;
-      thread_local TokenStreamReader reader;
-      thread_local std::vector<uint64_t> stored_hashes;
-      // Which source the buffers hold, and a number for each time they are filled (0: emptied).
-      thread_local uint32_t stream_id = 0;
-      thread_local uint64_t stream_fill = 0, fills = 0;
-      // After a source of over 4 million tokens, the thread lets go of those buffers.
-      auto let_go_of_large_buffers = [] {
-        if (stored_hashes.capacity() > (size_t{1} << 22)) {
-          std::vector<uint64_t>().swap(stored_hashes);
-          std::string().swap(stream);
-          stream_fill = 0;
-        }
-      };
-      bool in_place = false;
-      if (src == nullptr && st.kind == Kind::kCode && info->kind == Kind::kCode && !table_like && !repetitive &&
-          o.code_window_tokens > 0 && info->num_tokens >= o.code_window_tokens) {
-        // Still in the buffers from an earlier block of this answer: read again from them.
-        Status read = Status::OK();
-        if (in_place_fill == 0 || stream_fill != in_place_fill || stream_id != c.id) {
-          stream_fill = 0;
-          read = index_->ReadTokenStream(c.id, &stream);
-          if (!read.ok() && read.code() != Status::Code::kNotFound) {
-            return read.WithContext("stored document " + info->name);
-          }
-          if (read.ok()) {
-            DOPPEL_RETURN_IF_ERROR(reader.Open(stream).WithContext("stored document " + info->name));
-            reader.Hashes(&stored_hashes);
-            stream_id = c.id;
-            in_place_fill = stream_fill = ++fills;
-          }
-        } else {
-          token_cache_->CountStreamReused();
-        }
-        if (read.ok()) {
-          query_fps.Collect(stored_hashes, window, kMaxAnchorRepeats, fingerprint_gram);
-          collected = true;
-          first_occurrences(false);
-          if (!anchors.empty()) {
-            in_place = true;
-            token_cache_->CountReadInPlace();
-          } else {  // anchored otherwise (its names, its literals): decoded whole, and cached
-            auto fresh = std::make_shared<TokenizedDocument>();
-            DOPPEL_RETURN_IF_ERROR(
-                reader.Decode(0, reader.size(), &fresh->tokens).WithContext("stored document " + info->name));
-            fresh->hashes = stored_hashes;
-            token_cache_->Put(c.id, fresh);
-            src = std::move(fresh);
-            let_go_of_large_buffers();
-          }
-        }
-      }
-      if (src == nullptr && !in_place) {
-        auto fresh = std::make_shared<TokenizedDocument>();
-        // Code documents' tokens are stored at index time: reading them spares a parse.
-        auto stored = info->kind == Kind::kCode ? index_->GetTokens(c.id) : Result<Tokens>(Status::NotFound(""));
-        if (stored.ok()) {
-          fresh->tokens = std::move(stored).value();
-        } else if (stored.status().code() != Status::Code::kNotFound) {
-          return stored.status().WithContext("stored document " + info->name);
-        } else {
-          auto content = index_->GetContent(*info);
-          if (!content.ok()) {
-            if (content.status().code() == Status::Code::kNotFound) continue;
-            return content.status();
-          }
-          DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info->kind, info->language)
-                                     .Tokenize(*content, &fresh->tokens)
-                                     .WithContext("stored document " + info->name));
-        }
-        TokenHashes(fresh->tokens, &fresh->hashes);
-        if (info->kind != Kind::kCode) {
-          fresh->seed_k = ao.seed_size;
-          SeedGrams(fresh->hashes, fresh->seed_k, &fresh->seed_grams);
-        }
-        token_cache_->Put(c.id, fresh);
-        src = std::move(fresh);
-      }
-      // Read in place, a source has no tokens here (anchored by its fingerprints, it needs none
-      // before its spans are found).
-      static const Tokens kNoTokens;
-      const Tokens& src_tokens = in_place ? kNoTokens : src->tokens;
-      const std::vector<uint64_t>& src_hashes = in_place ? stored_hashes : src->hashes;
-      if (st.kind == Kind::kCode) {
-        // A source aligned often (a scan's common sources) has its winnowed fingerprints kept
-        // in hash order from its kIndexedFromUse-th answer on; before, a pass over its k-grams
-        // costs less than making them (most sources of single checks are aligned once or twice).
-        constexpr uint32_t kIndexedFromUse = 3;
-        if (!collected) {  // (a source read in place was collected from its stored hashes)
-          if (window <= 32 && src->collects.fetch_add(1, std::memory_order_relaxed) + 1 >= kIndexedFromUse) {
-            std::call_once(src->by_hash_once, [&] {
-              auto& by_hash = src->fingerprints_by_hash;
-              sketcher_.FingerprintsOf(src->hashes, Kind::kCode, &by_hash);
-              std::sort(by_hash.begin(), by_hash.end(), [](const Fingerprint& a, const Fingerprint& b) {
-                return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
-              });
-            });
-            query_fps.Collect(src->hashes, src->fingerprints_by_hash, kMaxAnchorRepeats);
-          } else {
-            query_fps.Collect(src->hashes, window, kMaxAnchorRepeats, fingerprint_gram);
-          }
-          first_occurrences(false);
-        }
-        // First the one place where a gram of the answer recurs with its names as well: among a
-        // shape the source repeats (generated code, one wrapper per call), a verbatim copy's own
-        // place, which the first places of the shape or of its literals need not reach.
-        if (anchors.empty() && !table_like) {
-          if (query_named.empty()) NamedHashes(st.tokens, &query_named);
-          NamedHashes(src_tokens, &source_named);
-          LiteralAnchors(st.tokens, query_named, fps, source_named, gram_k, kMaxAnchorRepeats, &anchors,
-                         /*once=*/true);
-          if (!anchors.empty()) ao.anchor_diagonal_reach = ao.max_drift;
-        }
-        if (anchors.empty() || table_like) {  // always for a table-like answer (code)
-          SpelledHashes(src_tokens, &source_spelled);
-          LiteralAnchors(st.tokens, query_spelled, fps, source_spelled, gram_k, kMaxAnchorRepeats, &anchors);
-        }
-        if (anchors.empty()) first_occurrences(true);
-        if (!anchors.empty()) {
-          std::sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) {
-            return a.q != b.q ? a.q < b.q : a.s < b.s;
-          });
-          ao.anchors = &anchors;
-        }
-      }
-      if (table_like) {
-        Align(query_grams, query_hashes, source_spelled, nullptr, ao, &aligned);
-      } else if (st.kind == Kind::kCode || src->seed_k != query_grams.k()) {
-        Align(query_grams, st.hashes, src_hashes, nullptr, ao, &aligned);
-      } else {
-        Align(query_grams, st.hashes, src->hashes, &src->seed_grams, ao, &aligned);
-      }
-      // A repetitive answer that nothing seeded in this source is aligned again on tokens that
-      // keep their names and literal values, where its rows differ: a verbatim or reformatted
-      // copy keeps them, and a renamed one has only the shape it shares with every other use of
-      // it. A span counts only where it pairs nearly every token it covers (a copy does): chained
-      // across rows, the common names of other code (`assert!(…).is_err()` in two test files)
-      // pair a few tokens of each row.
-      // Seeds are looked for only near the places where a fingerprint's k-gram recurs with its
-      // names exactly once in the source (none: nothing of this source's is kept).
-      if (repetitive && aligned.empty()) {
-        if (query_named.empty()) NamedHashes(st.tokens, &query_named);
-        NamedHashes(src_tokens, &source_named);
-        std::vector<Anchor> named_anchors;
-        LiteralAnchors(st.tokens, query_named, fps, source_named, gram_k, /*keep (unused once)=*/1, &named_anchors,
-                       /*once=*/true);
-        std::vector<AlignedSpan> more;
-        if (!named_anchors.empty()) {
-          std::sort(named_anchors.begin(), named_anchors.end(),
-                    [](const Anchor& a, const Anchor& b) { return a.q != b.q ? a.q < b.q : a.s < b.s; });
-          if (!named_grams) named_grams.emplace(query_named, ao.seed_size);
-          AlignOptions named = ao;
-          named.anchors = &named_anchors;
-          named.anchor_diagonal_reach = ao.max_drift;
-          Align(*named_grams, query_named, source_named, nullptr, named, &more);
-        }
-        for (auto& a : more) {
-          if (10 * uint64_t{a.matched} >= 9 * uint64_t{a.q_end - a.q_begin}) aligned.push_back(std::move(a));
-        }
-      }
-      // Read in place: each span's source tokens decoded now (no index read has run since the
-      // stream was read), and its source positions made relative to them. CheckRenaming may
-      // move a span's ends out along the diagonal of any pair it keeps, as far as the answer's
-      // lines run without a blank one (run_begin, run_end): those tokens are decoded too.
-      std::vector<Tokens> span_tokens;
-      if (in_place) {
-        if (run_begin.empty()) {
-          const Tokens& q = st.tokens;
-          run_begin.resize(q.size());
-          run_end.resize(q.size());
-          for (uint32_t t = 0; t < q.size(); ++t) {
-            run_begin[t] = t > 0 && SameRunOfLines(q[t - 1], q[t]) ? run_begin[t - 1] : t;
-          }
-          for (uint32_t t = static_cast<uint32_t>(q.size()); t-- > 0;) {
-            run_end[t] = t + 1 < q.size() && SameRunOfLines(q[t], q[t + 1]) ? run_end[t + 1] : t + 1;
-          }
-        }
-        span_tokens.resize(aligned.size());
-        for (size_t i = 0; i < aligned.size(); ++i) {
-          AlignedSpan& a = aligned[i];
-          uint32_t lo = a.s_begin;
-          uint64_t hi = a.s_end;
-          for (const auto& [qi, si] : a.pairs) {
-            lo = std::min(lo, si - std::min(si, qi - run_begin[qi]));
-            hi = std::max<uint64_t>(hi, uint64_t{si} + (run_end[qi] - qi));
-          }
-          hi = std::min<uint64_t>(hi, reader.size());
-          DOPPEL_RETURN_IF_ERROR(reader.Decode(lo, hi, &span_tokens[i]).WithContext("stored document " + info->name));
-          a.s_begin -= lo;
-          a.s_end -= lo;
-          for (auto& pr : a.pairs) pr.second -= lo;
-        }
-        let_go_of_large_buffers();
-      }
-      for (auto& a : aligned) {
-        const Tokens& span_src = in_place ? span_tokens[static_cast<size_t>(&a - aligned.data())] : src_tokens;
-        double renaming = -1;
-        uint32_t repeats = 0;
-        bool whole = false;  // the span is (nearly) its whole code block: a whole function copied
-        // The matched tokens that count as evidence: all but those of imports that name other
-        // code than the source's (ForeignImports, marked in foreign_pairs).
-        uint32_t counted = a.matched;
-        foreign_pairs.clear();
-        auto foreign = [&](size_t i) { return !foreign_pairs.empty() && foreign_pairs[i]; };
-        if (st.kind == Kind::kCode) {
-          if (!TrimForeignImports(&a, st.tokens, span_src, &foreign_pairs)) continue;
-          renaming = CheckRenaming(&a, st.tokens, span_src, block_delta, &repeats);
-          // Marked again: the renaming check may have cut or extended the pairs.
-          counted = a.matched - std::min(a.matched, ForeignImports(a, st.tokens, span_src, &foreign_pairs));
-          whole = o.code_whole_share > 0 &&
-                  (a.matched >= o.code_whole_share * static_cast<double>(st.tokens.size()) ||
-                   (o.code_whole_blocks && a.matched >= o.code_whole_blocks_min_tokens &&
-                    depth_before[a.q_begin] == top_depth &&
-                    a.matched >= o.code_whole_share * static_cast<double>(a.q_end - a.q_begin) &&
-                    WholeBlocks(block_delta, a.q_begin, a.q_end)));
-          if (counted < (whole ? whole_min : th.min_span_tokens)) continue;
-        }
-        Found f;
-        f.span.query = RangeOf(st.tokens, a.q_begin, a.q_end);
-        f.span.source = RangeOf(span_src, a.s_begin, a.s_end);
-        f.span.source_name = info->name;
-        f.span.source_id = c.id;
-        f.span.source_metadata = info->metadata;
-        f.span.matched_tokens = a.matched;
-        f.span.query_tokens = a.q_end - a.q_begin;
-        f.span.score = static_cast<double>(a.matched) / f.span.query_tokens;
-        f.span.kind = st.kind;
-        f.span.language = st.kind == Kind::kCode ? st.language : "";
-        f.span.renaming = renaming;
-        if (st.kind == Kind::kCode) {
-          const uint64_t id_hash = IdentifierTokenHash();
-          for (size_t i = 0; i < a.pairs.size(); ++i) {
-            if (foreign(i)) continue;  // not the code's own names
-            const auto [qi, si] = a.pairs[i];
-            const Token &qt = st.tokens[qi], &sk = span_src[si];
-            if (IdName(qt, id_hash) != 0 && IdName(sk, id_hash) != 0 && qt.name != sk.name) {
-              f.span.renamed.push_back({qt.begin, qt.end, sk.begin, sk.end});
-            }
-          }
-        }
-        // Literals: a copy keeps its strings and numbers (renaming is cosmetic, rewriting the
-        // values is not), so code whose aligned literals mostly differ is code shaped alike.
-        bool literals_agree = true;
-        if (st.kind == Kind::kCode && o.min_literal_agreement > 0) {
-          uint32_t literals = 0, same = 0;
-          auto compare = [&](uint32_t qi, uint32_t si) {
-            const Token &qt = st.tokens[qi], &sk = span_src[si];
-            if (!IsLiteral(qt) || qt.name == 0 || sk.name == 0) return;
-            ++literals;
-            same += qt.name == sk.name;
-          };
-          for (size_t i = 0; i < a.pairs.size(); ++i) {
-            const auto [qi, si] = a.pairs[i];
-            compare(qi, si);
-            // Aligned on literal values, a table-like answer's rows with other values are gaps
-            // between pairs: on one diagonal, the literals there are compared too.
-            if (!table_like || i + 1 == a.pairs.size()) continue;
-            const auto [qn, sn] = a.pairs[i + 1];
-            if (qn - qi != sn - si) continue;
-            for (uint32_t d = 1; qi + d < qn; ++d) {
-              if (st.tokens[qi + d].hash == span_src[si + d].hash) compare(qi + d, si + d);
-            }
-          }
-          literals_agree = literals < 2 || same >= o.min_literal_agreement * literals;
-        }
-        f.counts = st.kind == Kind::kText ||
-                   ((f.span.renaming < 0 ||
-                     f.span.renaming >= (counted < o.short_span_tokens ? o.min_renaming_short : o.min_renaming)) &&
-                    repeats >= o.min_renaming_evidence && literals_agree);
-        f.consistent = st.kind == Kind::kCode && f.counts;
-        {
-          // Each query position is paired once; a source position may be paired twice (a word
-          // the answer doubles), so the source's are counted distinct (pairs ascend on both sides).
-          size_t source_paired = 0;
-          for (size_t i = 0; i < a.pairs.size(); ++i) source_paired += i == 0 || a.pairs[i].second != a.pairs[i - 1].second;
-          const size_t q_len = a.q_end - a.q_begin, s_len = a.s_end - a.s_begin;
-          f.unaligned = static_cast<uint32_t>(q_len - std::min(a.pairs.size(), q_len) + s_len - std::min(source_paired, s_len));
-        }
-        f.evidence = counted;
-        // A whole block needs only the span minimum: copied whole, a short function is a copy.
-        f.needed = whole ? std::min<double>(th.redact_tokens, std::min<uint32_t>(th.min_span_tokens, counted))
-                         : th.redact_tokens;
-        if (!token_df.empty() && !(whole && o.code_whole_df == 0)) {
-          const double scale = whole ? o.code_whole_df : o.code_evidence_df;
-          f.evidence = 0;
-          uint32_t covered = 0;
-          for (size_t i = 0; i < a.pairs.size(); ++i) {
-            const uint32_t df = token_df[a.pairs[i].first];
-            if (df == 0 || foreign(i)) continue;
-            ++covered;
-            f.evidence += std::min(1.0, scale / df);
-          }
-          // A whole block's tokens that no stored fingerprint covers (winnowing keeps few of a
-          // short block's k-grams) weigh as its covered tokens do on average.
-          if (whole && covered > 0) f.evidence *= static_cast<double>(counted) / covered;
-        }
-        // What makes a code span this source's code however common its shape, every matched
-        // token then counting: a whole block whose fingerprints few protected documents hold all
-        // together (joint rarity), or the source's own names and strings (rare items). A whole
-        // block under the span minimum counts only with one of them (with rare items on).
-        const bool under_minimum = counted < th.min_span_tokens;
-        if (st.kind == Kind::kCode && f.counts && (f.evidence < f.needed || under_minimum)) {
-          bool own = whole && o.code_whole_joint_df > 0 &&
-                     JointlyRare(fps, fp_gram, gram_postings, gram_k, a.q_begin, a.q_end, c.id, o.code_whole_joint_df);
-          if (!own && o.code_rare_items > 0) {
-            uint32_t items = 0;
-            DOPPEL_RETURN_IF_ERROR(spelling_df.RareItems(a, foreign_pairs, st.tokens, span_src, comments, c.id, o, &items));
-            own = items >= o.code_rare_items;
-            // A whole block copied with every name as the source spells it: one rare item is
-            // enough (its names all agree; one rare name, long string or comment places it).
-            if (!own && whole && o.code_verbatim_names > 0 && items >= 1) {
-              own = VerbatimNames(a, foreign_pairs, st.tokens, span_src) >= o.code_verbatim_names;
-            }
-            if (!own && under_minimum) f.counts = false;
-          }
-          if (own) f.evidence = std::max<double>(f.evidence, counted);
-        }
-        // A part is accounted for by a passage as its source has it; a passage with words added
-        // or left out leaves room for a source that holds it as the answer has it (a licence's
-        // sentence in a sibling licence with one word changed, which shares more of the rest of
-        // the answer, ranks first).
-        if (f.counts && f.unaligned == 0) {
-          for (uint32_t t = a.q_begin; t < a.q_end; ++t) accounted[t] = std::max(accounted[t], c.hits);
-          any_accounted = true;
-        }
-        // One span with the evidence it needs makes a code answer's source "over" (step 5).
-        if (request.stop_when_flagged && kind == Kind::kCode && st.kind == Kind::kCode && o.code_evidence_df > 0 && f.counts &&
-            f.evidence >= f.needed) {
-          v.partial = true;
-          v.severity = Action::kRedact;
-          v.action = o.actions[static_cast<size_t>(Action::kRedact)];
-          v.reason = "a first pass stopped at a span that reproduces protected code";
-          v.score = static_cast<double>(a.q_end - a.q_begin) / total_tokens;
-          v.spans.push_back(std::move(f.span));
-          return v;
-        }
-        f.stream = si;
-        f.q_begin = a.q_begin;
-        f.q_end = a.q_end;
-        all.push_back(std::move(f));
-      }
-    }
-  }
-
-  DOPPEL_RETURN_IF_ERROR(reread_status);
-  DOPPEL_RETURN_IF_ERROR(past_deadline());
-  // 4. Keep the best source for each part of the answer (and the sources as good as it, below):
-  // spans by matched tokens (spans that count first), a span is kept when at least half of its
-  // query tokens are not yet covered.
-  // Code spans are weighed by their renaming score, so a consistent renaming wins a region over
-  // a longer look-alike.
-  auto weight = [](const Found& f) {
-    return f.span.renaming >= 0 ? f.span.matched_tokens * f.span.renaming : double(f.span.matched_tokens);
-  };
-  std::sort(all.begin(), all.end(), [&](const Found& a, const Found& b) {
-    if (a.counts != b.counts) return a.counts;
-    const double wa = weight(a), wb = weight(b);
-    if (wa != wb) return wa > wb;
-    // As many tokens matched: the source that holds the passage as the answer has it.
-    if (a.unaligned != b.unaligned) return a.unaligned < b.unaligned;
-    // Equal spans: the lower source id, then the earlier place in the source, then in the answer.
-    return std::tie(a.span.source_id, a.span.source.start, a.stream, a.q_begin, a.q_end) <
-           std::tie(b.span.source_id, b.span.source.start, b.stream, b.q_begin, b.q_end);
-  });
-  std::vector<std::vector<bool>> covered(streams.size());
-  for (size_t i = 0; i < streams.size(); ++i) covered[i].assign(streams[i].tokens.size(), false);
-  // Per (kind, source), over spans that count: their evidence summed, and whether one span
-  // alone has the evidence it needs (weighted code).
-  struct SourceEvidence {
-    double sum = 0;
-    bool span_over = false;
-  };
-  std::map<std::pair<int, uint32_t>, SourceEvidence> per_source;
-  std::vector<uint32_t> counted_in(streams.size(), 0);  // per stream: tokens of spans that count
-  std::vector<size_t> span_stream;  // per span of v.spans, in order: its stream
-  bool any_counting = false, any_consistent = false;
-  // A span of another source that pairs the same answer tokens as a kept one, as well (the same
-  // weight, matched tokens times renaming, and counting alike), names another source of the same
-  // passage: a file vendored or generated twice in the protected corpus. It is kept beside the
-  // first, so attribution names each such source among the aligned candidates (max_candidates),
-  // and the passage counts toward each one's evidence (it does hold it). A second place in the
-  // same source, or a place overlapping one of its kept spans, is not another source.
-  struct Kept {
-    size_t stream;
-    uint32_t q_begin, q_end;
-    double weight;
-    bool counts;
-    uint32_t source_id;
-    uint32_t unaligned;
-  };
-  std::vector<Kept> kept;
-  auto equally_good = [&](const Found& f) {
-    const double w = weight(f);
-    bool tie = false;
-    for (const Kept& k : kept) {
-      if (k.stream != f.stream) continue;
-      if (k.source_id == f.span.source_id && k.q_begin < f.q_end && f.q_begin < k.q_end) return false;
-      tie |= k.q_begin == f.q_begin && k.q_end == f.q_end && k.weight == w && k.counts == f.counts &&
-             k.unaligned == f.unaligned;
-    }
-    return tie;
-  };
-  for (auto& f : all) {
-    auto& cov = covered[f.stream];
-    uint32_t fresh = 0;
-    for (uint32_t t = f.q_begin; t < f.q_end; ++t) fresh += !cov[t];
-    if (2 * fresh < f.q_end - f.q_begin && !equally_good(f)) continue;
-    kept.push_back({f.stream, f.q_begin, f.q_end, weight(f), f.counts, f.span.source_id, f.unaligned});
-    for (uint32_t t = f.q_begin; t < f.q_end; ++t) {
-      if (!cov[t] && f.counts) ++counted_in[f.stream];
-      cov[t] = true;
-    }
-    if (f.counts) {
-      SourceEvidence& e = per_source[{static_cast<int>(f.span.kind), f.span.source_id}];
-      e.sum += f.evidence;
-      e.span_over |= f.evidence >= f.needed;
-      any_counting = true;
-    }
-    any_consistent |= f.consistent;
-    f.span.counts = f.counts;
-    v.spans.push_back(std::move(f.span));
-    span_stream.push_back(f.stream);
-  }
-  // A block read more than once reports the passages of the reading that covers most of it
-  // (a grammar's reading, when it covers about as much: its spans name the language), and of
-  // the others only those elsewhere in the block: where the generic lexer's reading of an
-  // untagged Python block and its Python reading both found a passage, the Python one is the
-  // passage. `best_reading` is indexed by a block's first reading (`group`).
-  auto group = [&](size_t si) { return streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of); };
-  std::vector<size_t> best_reading(streams.size());
-  {
-    constexpr double kSameShare = 0.02;
-    std::vector<double> best_share(streams.size(), -1);
-    auto share_of = [&](size_t si) {
-      return static_cast<double>(counted_in[si]) / std::max<size_t>(streams[si].tokens.size(), 1);
-    };
-    auto grammar = [&](size_t si) { return streams[si].kind == Kind::kCode && !streams[si].language.empty(); };
-    // (The words of a block's comments and strings, read as prose, are other words of the block
-    // than its code's: that reading is no rival of the code readings, and keeps its passages.)
-    auto words_of_code = [&](size_t si) { return streams[si].prose_of_code && streams[si].shadow_of >= 0; };
-    for (size_t si = 0; si < streams.size(); ++si) {
-      if (words_of_code(si)) continue;
-      const size_t main = group(si);
-      const double share = share_of(si);
-      const bool better = best_share[main] < 0 || share > best_share[main] + kSameShare ||
-                          (share > best_share[main] - kSameShare && grammar(si) && !grammar(best_reading[main])) ||
-                          (share > best_share[main] && grammar(si) == grammar(best_reading[main]));
-      if (better) {
-        best_share[main] = share;
-        best_reading[main] = si;
-      }
-    }
-    std::vector<bool> drop(v.spans.size(), false);
-    for (size_t a = 0; a < v.spans.size(); ++a) {
-      const size_t g = group(span_stream[a]);
-      if (best_reading[g] == span_stream[a] || words_of_code(span_stream[a])) continue;
-      // (A look-alike of the best reading takes no passage from another reading that counts.)
-      for (size_t b = 0; b < v.spans.size() && !drop[a]; ++b) {
-        drop[a] = span_stream[b] == best_reading[g] && !words_of_code(span_stream[b]) &&
-                  (v.spans[b].counts || !v.spans[a].counts) &&
-                  v.spans[b].query.start < v.spans[a].query.end && v.spans[a].query.start < v.spans[b].query.end;
-      }
-    }
-    size_t kept_spans = 0;
-    for (size_t a = 0; a < v.spans.size(); ++a) {
-      if (drop[a]) continue;
-      if (kept_spans != a) v.spans[kept_spans] = std::move(v.spans[a]);
-      ++kept_spans;
-    }
-    v.spans.resize(kept_spans);
-  }
-  std::sort(v.spans.begin(), v.spans.end(), [](const Span& a, const Span& b) {
-    return a.query.start != b.query.start ? a.query.start < b.query.start : a.source_id < b.source_id;
-  });
-  // A block read more than once (in another language, as prose) counts the largest share of it
-  // a reading covers, in its first reading's tokens.
-  std::vector<double> best(streams.size(), 0);
-  for (size_t si = 0; si < streams.size(); ++si) best[si] = counted_in[si];
-  for (size_t si = 0; si < streams.size(); ++si) {
-    if (const int main = streams[si].shadow_of; main >= 0 && !streams[si].prose_of_code) {
-      best[main] = std::max(best[main], static_cast<double>(counted_in[si]) / streams[si].tokens.size() *
-                                            streams[main].tokens.size());
-    }
-  }
-  // The words of a block's comments and strings add their share of the block (of its code
-  // tokens and those words) to its code's.
-  for (size_t si = 0; si < streams.size(); ++si) {
-    if (const int main = streams[si].shadow_of; main >= 0 && streams[si].prose_of_code) {
-      const double size = static_cast<double>(streams[main].tokens.size());
-      best[main] = std::min(size, best[main] + counted_in[si] / (streams[si].tokens.size() + size) * size);
-    }
-  }
-  double counted_tokens = 0;
-  for (size_t si = 0; si < streams.size(); ++si) {
-    if (streams[si].shadow_of < 0) counted_tokens += best[si];
-  }
-  v.score = counted_tokens / total_tokens;
-
-  // 5. The action. Containment thresholds are those of the kind with most tokens.
-  uint32_t code_tokens = 0;
-  for (const auto& st : streams) {
-    code_tokens += st.kind == Kind::kCode && st.shadow_of < 0 ? static_cast<uint32_t>(st.tokens.size()) : 0;
-  }
-  const bool mostly_code = 2 * code_tokens > total_tokens;
-  const Thresholds& main_th = mostly_code ? o.code : o.text;
-  // Whether a source's spans alone have the evidence to redact the answer.
-  auto alone_over = [&](const std::pair<int, uint32_t>& key) {
-    auto it = per_source.find(key);
-    if (it == per_source.end()) return false;
-    const bool code = key.first == static_cast<int>(Kind::kCode);
-    return code && o.code_evidence_df > 0 ? it->second.span_over
-                                          : it->second.sum >= (code ? o.code : o.text).redact_tokens;
-  };
-  bool source_over = false;
-  for (const auto& entry : per_source) source_over |= alone_over(entry.first);
-  // A mostly-code answer is redacted or blocked only when some source accounts for the code
-  // token minimum: a short snippet can be "80% covered" by common shapes.
-  if (mostly_code && !source_over) any_counting = false;
-  // What a redaction replaces: the spans that count of the sources that alone have the evidence
-  // to redact, when some do and the answer's share does not; else every span that counts (much
-  // of the answer is protected, or the policy redacts what it would annotate). A short passage
-  // of another source, which alone would only be annotated, is not redacted for the company it
-  // keeps: it stays, and is reported.
-  // (A source whose evidence came from another reading of a block than the one reported keeps
-  // no span here: then every span that counts is replaced, as before.)
-  bool by_source = false;
-  if (source_over && v.score < main_th.redact_containment) {
-    for (const Span& sp : v.spans) by_source |= sp.counts && alone_over({static_cast<int>(sp.kind), sp.source_id});
-  }
-  auto replaced = [&](const Span& sp) {
-    return sp.counts && (!by_source || alone_over({static_cast<int>(sp.kind), sp.source_id}));
-  };
-  if (v.spans.empty()) {
-    v.action = Action::kAllow;
-    v.reason = candidates_seen == 0 ? "no similar protected document"
-                                    : "similar documents share no passage long enough to report";
-  } else if (any_counting && v.score >= main_th.block_containment) {
-    v.action = Action::kBlock;
-    v.reason = std::to_string(static_cast<int>(v.score * 100 + 0.5)) +
-               "% of the answer reproduces protected content";
-  } else if (any_counting && (source_over || v.score >= main_th.redact_containment)) {
-    v.action = Action::kRedact;
-    std::set<std::pair<int, uint32_t>> sources;
-    for (const Span& sp : v.spans) {
-      if (replaced(sp)) sources.insert({static_cast<int>(sp.kind), sp.source_id});
-    }
-    v.reason = std::to_string(sources.size()) + " source(s) reproduced in " +
-               std::to_string(CountPassages(v.spans, replaced)) + " passage(s)";
-  } else {
-    v.action = Action::kAnnotate;
-    // (A mostly-code answer's prose passages, in its comments and strings, are short ones too.)
-    const bool code_spans =
-        std::any_of(v.spans.begin(), v.spans.end(), [](const Span& sp) { return sp.kind == Kind::kCode; });
-    v.reason = any_counting || !code_spans ? "short passages resemble protected content"
-               : any_consistent           ? "code resembles protected code only in short passages or in shapes other protected files share"
-                                          : "code resembles protected code in shape only (names not a consistent renaming)";
-  }
-  // The policy maps the severity to the action taken.
-  v.severity = v.action;
-  v.action = o.actions[static_cast<size_t>(v.severity)];
-  if (v.action != v.severity) {
-    v.reason += std::string(" (policy: ") + std::string(ActionName(v.severity)) + " → " +
-                std::string(ActionName(v.action)) + ")";
-  }
-
-  if (v.action == Action::kBlock) {
-    v.output = o.block_message;
-  } else if (v.action == Action::kAnnotate && !v.spans.empty()) {
-    std::string message = o.annotate_message;
-    if (message.find("{sources}") != std::string::npos) {
-      const std::string sources = DescribeSources(v.spans);
-      for (size_t at = message.find("{sources}"); at != std::string::npos; at = message.find("{sources}", at + sources.size())) {
-        message.replace(at, 9, sources);
-      }
-    }
-    AppendAnnotation(&v.output, message, kind, language, unclosed_fence);
-  } else if (v.action == Action::kRedact) {
-    // The spans that count are replaced. Overlapping or nested ones merge into one region (named after its longest span), so no
-    // protected word survives between markers; regions are replaced back to front so earlier
-    // offsets stay valid.
-    struct Region {
-      uint32_t b, e;
-      const Span* main;
-      bool prose = false;  // holds a passage of prose (in a block: of a reading of it as prose)
-    };
-    // The code stream whose block holds answer byte `at` (none: prose). A passage its prose
-    // reading found (Stream::shadow_of) is code to redact as well.
-    // Of a block read more than once, the reading in a grammar's language (an untagged Python
-    // block's Python reading, not the generic lexer's): its brackets, blocks and clauses are
-    // the language's.
-    // A block read again in a language found for it (Stream::found_reading: its candidates'
-    // lead, or one of several the guess found) is in that language when that reading is its
-    // best; one that is not is passed over (a look-alike's language would bound its redactions).
-    auto code_block_at = [&](uint32_t at, bool grammar = true) -> int {
-      int found = -1;
-      for (size_t si = 0; si < streams.size(); ++si) {
-        const Stream& st = streams[si];
-        const bool block = st.kind == Kind::kCode || (st.prose_of_code && st.shadow_of < 0);
-        if (!block || at < st.text_begin || st.text_end <= at) continue;
-        if (st.found_reading) {
-          if (best_reading[group(si)] == si) return static_cast<int>(si);
-          continue;
-        }
-        if (found < 0 || (grammar && streams[found].language.empty() && !st.language.empty())) {
-          found = static_cast<int>(si);
-        }
-      }
-      return found;
-    };
-    // A prose passage read across a fenced block (the prose before the block and after it are
-    // one reading) is replaced in the prose only: the block and its fence lines stay. Each part
-    // with a word in it gets a marker.
-    std::vector<std::pair<uint32_t, uint32_t>> prose_parts;
-    for (const Segment& seg : segments) {
-      if (seg.kind == Kind::kText) prose_parts.emplace_back(seg.begin, seg.end);
-    }
-    std::vector<Region> pieces;
-    for (const Span& sp : v.spans) {
-      if (!replaced(sp)) continue;  // the answer's own code shaped like protected code, a weak passage: kept
-      if (sp.kind == Kind::kCode || code_block_at(sp.query.start) >= 0 || prose_parts.empty()) {
-        pieces.push_back({sp.query.start, sp.query.end, &sp, sp.kind == Kind::kText});
-        continue;
-      }
-      for (const auto& [pb, pe] : prose_parts) {
-        uint32_t b = std::max(sp.query.start, pb), e = std::min(sp.query.end, pe);
-        // (Without the blank lines a cut leaves at its ends: a fence starts its own line.)
-        while (b < e && std::isspace(static_cast<unsigned char>(text[b])) != 0) ++b;
-        while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1])) != 0) --e;
-        auto wordy = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || static_cast<unsigned char>(c) >= 0x80; };
-        if (b >= e || !std::any_of(text.begin() + b, text.begin() + e, wordy)) continue;
-        // A passage holding one delimiter of an inline code span or of strong emphasis would
-        // leave the other to run on through the paragraph: it takes in the other one (the next
-        // after it in the paragraph, else the one before it).
-        for (const std::string_view delim : {std::string_view("**"), std::string_view("`")}) {
-          size_t count = 0;
-          for (size_t at = text.find(delim, b); at != std::string_view::npos && at + delim.size() <= e;
-               at = text.find(delim, at + delim.size())) {
-            ++count;
-          }
-          if (count % 2 == 0) continue;
-          const size_t para_end = std::min<size_t>(pe, text.find("\n\n", e));
-          const size_t para_begin = std::max<size_t>(pb, b >= 2 ? text.rfind("\n\n", b - 2) + 1 : 0);
-          if (const size_t next = text.find(delim, e); next != std::string_view::npos && next + delim.size() <= para_end) {
-            e = static_cast<uint32_t>(next + delim.size());
-          } else if (const size_t prev = b > 0 ? text.rfind(delim, b - 1) : std::string_view::npos;
-                     prev != std::string_view::npos && prev >= para_begin && prev < b) {
-            b = static_cast<uint32_t>(prev);
-          }
-        }
-        pieces.push_back({b, e, &sp});
-      }
-    }
-    // Regions in answer order, overlapping ones (with `touching`, adjacent ones too) made one,
-    // named after the span with most matched tokens.
-    auto join = [](std::vector<Region> in, bool touching) {
-      std::sort(in.begin(), in.end(), [](const Region& x, const Region& y) { return x.b < y.b; });
-      std::vector<Region> out;
-      for (const Region& r : in) {
-        if (!out.empty() && (r.b < out.back().e || (touching && r.b == out.back().e))) {
-          out.back().e = std::max(out.back().e, r.e);
-          out.back().prose |= r.prose;
-          if (r.main->matched_tokens > out.back().main->matched_tokens) out.back().main = r.main;
-        } else {
-          out.push_back(r);
-        }
-      }
-      return out;
-    };
-    std::vector<Region> regions = join(std::move(pieces), false);
-    // Code passages become whole lines with balanced brackets and blocks (which may join them).
-    bool moved = false;
-    std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
-    // Per block (its first reading): whether the words of its comments and strings were read as prose.
-    std::vector<bool> words_read(streams.size(), false);
-    for (size_t si = 0; si < streams.size(); ++si) {
-      if (streams[si].prose_of_code) words_read[streams[si].shadow_of < 0 ? si : static_cast<size_t>(streams[si].shadow_of)] = true;
-    }
-    for (Region& r : regions) {
-      const int si = code_block_at(r.b);
-      if (si < 0) continue;  // prose (a code span, or a prose reading of code, lies in its block)
-      // A passage of the block's comments and strings read as prose takes in the whole strings and
-      // comments it is in. (Not one of a block read wholly as prose, whose code reading's
-      // "strings" may run from an apostrophe in the prose.)
-      static const Tokens kNoCode;
-      const bool words_only = streams[si].prose_of_code;  // a block of comments only
-      if (r.prose && words_read[streams[si].shadow_of < 0 ? static_cast<size_t>(si) : static_cast<size_t>(streams[si].shadow_of)]) {
-        WidenToStringsAndComments(text, words_only ? kNoCode : streams[si].tokens, streams[si].text_begin,
-                                  streams[si].text_end, &r.b, &r.e);
-      }
-      if (!words_only) {
-        auto it = partners.find(si);
-        if (it == partners.end()) it = partners.emplace(si, PairedTokens(text, streams[si])).first;
-        BalanceCodeRegion(text, streams[si].tokens, it->second, &r.b, &r.e);
-      }
-      moved = true;
-    }
-    if (moved) regions = join(std::move(regions), true);
-    std::string out(text);
-    for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
-      const std::string marker = Marker(o.redact_marker, it->main->source_name);
-      // In the comment syntax of the block's language as the answer names it (a fence tag of a
-      // language read by the generic lexer has its own): the block of the main span, which a
-      // region joined with prose before it does not start in.
-      // (The block's first reading's tag: a `sql` block found read as another language keeps
-      // SQL's comments; but a block read again in the language its candidates led to, under a
-      // wrong tag, is in that language.)
-      if (const int block = code_block_at(it->main->query.start); block >= 0) {
-        const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
-        RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(streams[block].language),
-                        CommentSyntaxFor(streams[code_block_at(it->main->query.start, false)].tag), marker);
-      } else {
-        out.replace(it->b, it->e - it->b, marker);
-      }
-    }
-    v.output = std::move(out);
-  }
-  return v;
+  CheckRun run(*index_, sketcher_, *token_cache_, request.options != nullptr ? *request.options : options_, request,
+               text);
+  return run.Run();
 }
 
 }  // namespace doppel
