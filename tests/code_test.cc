@@ -1883,6 +1883,36 @@ TEST_CASE("code: a parse's deadline moves past stalls of the thread and not past
   CHECK(back.Passed(7 * ms + ms / 10));
 }
 
+TEST_CASE("code: a parse's deadline reads the CPU clock a sixteenth of its limit apart on the wall clock") {
+  constexpr uint64_t us = 1000, ms = 1000 * us;
+  uint64_t wall = 0, cpu = 0;
+  int reads = 0;
+  auto read_cpu = [&] { return ++reads, cpu; };
+  // Pieces every 10 µs, the thread running throughout: read about every 125 µs, and cut at most
+  // 125 µs and a piece after the limit.
+  ParseDeadline steady(0, 2 * ms, 0);
+  while (!steady.PassedAt(wall, read_cpu) && wall < 20 * ms) cpu = wall += 10 * us;
+  CHECK(wall > 2 * ms);
+  CHECK(wall <= 2 * ms + 125 * us + 10 * us);
+  CHECK(reads >= 16);
+  CHECK(reads <= 18);
+  // The thread given a fifth of the processor: 5 ms on the wall clock are 1 ms of its time, and
+  // it is cut once it has had its 2 ms.
+  ParseDeadline loaded(0, 2 * ms, 0);
+  wall = cpu = 0;
+  while (!loaded.PassedAt(wall, read_cpu) && wall < 20 * ms) wall += 10 * us, cpu += 2 * us;
+  CHECK(cpu > 2 * ms);
+  CHECK(wall <= 10 * ms + 125 * us + 10 * us);
+  // A stall between two readings (both clocks running on 4 ms) still moves the deadline: to
+  // 6.11 ms, the 110 µs before the stall counted with it.
+  ParseDeadline stalled(0, 2 * ms, 0);
+  for (wall = cpu = 0; wall <= 100 * us; cpu = wall += 10 * us) CHECK_FALSE(stalled.PassedAt(wall, read_cpu));
+  cpu = wall += 4 * ms;
+  while (!stalled.PassedAt(wall, read_cpu) && wall < 20 * ms) cpu = wall += 10 * us;
+  CHECK(wall > 6 * ms + 110 * us);
+  CHECK(wall <= 6 * ms + 110 * us + 125 * us + 10 * us);
+}
+
 // tree-sitter 0.20.7 halting a parse on its own time limit (ts_parser_set_timeout_micros) can
 // release a subtree it no longer holds: the Rust grammar's parse of the first 2 KB of unistd.h,
 // halted, crashed in ts_subtree_release every time. ParseErrorShare ends the text at its time

@@ -2094,7 +2094,8 @@ namespace {
 // thread's CPU time, so a loaded machine, which delays the parse, does not cut it shorter. The
 // clock is read when tree-sitter asks for the next piece: error recovery within a piece, and the
 // parse's end after the last one, are not cut short (a parse that has read all of the text is
-// whole). A stall of the thread between two pieces does not count (ParseDeadline). The limit is not
+// whole). A stall of the thread between two pieces does not count, and the CPU clock, a system
+// call, is read only every sixteenth of the limit on the wall clock (ParseDeadline). The limit is not
 // tree-sitter's own (ts_parser_set_timeout_micros): tree-sitter 0.20.7, Debian's, can release a
 // subtree it no longer holds when a parse halts on time (upstream's fix for the lookahead released
 // on cancellation came after it), seen as a crash in ts_subtree_release a few parses later. A parse
@@ -2105,16 +2106,18 @@ struct TimedText {
   std::optional<ParseDeadline> deadline;  // of the thread's CPU time (ThreadCpuNanos); none: no limit
   bool cut = false;
 
-  static uint64_t ThreadCpuNanos() {
+  static uint64_t ReadClock(clockid_t clock) {
     timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(clock, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000 + static_cast<uint64_t>(ts.tv_nsec);
   }
+  static uint64_t ThreadCpuNanos() { return ReadClock(CLOCK_THREAD_CPUTIME_ID); }
+  static uint64_t WallNanos() { return ReadClock(CLOCK_MONOTONIC); }
 
   static const char* Read(void* payload, uint32_t byte, TSPoint, uint32_t* length) {
     auto* self = static_cast<TimedText*>(payload);
     if (byte >= self->text.size() || self->cut ||
-        (self->deadline && (self->cut = self->deadline->Passed(ThreadCpuNanos())))) {
+        (self->deadline && (self->cut = self->deadline->PassedAt(WallNanos(), ThreadCpuNanos)))) {
       *length = 0;
       return "";
     }
@@ -2139,7 +2142,9 @@ double ParseErrorShare(const Language* language, std::string_view text, uint64_t
   if (parser == nullptr) return 1;
   constexpr uint64_t kMaxMicros = uint64_t{3600} * 1000 * 1000;  // an hour: longer is no limit
   TimedText timed{.text = text, .deadline = std::nullopt, .cut = false};
-  if (timeout_micros > 0 && timeout_micros <= kMaxMicros) timed.deadline.emplace(TimedText::ThreadCpuNanos(), timeout_micros * 1000);
+  if (timeout_micros > 0 && timeout_micros <= kMaxMicros) {
+    timed.deadline.emplace(TimedText::ThreadCpuNanos(), timeout_micros * 1000, TimedText::WallNanos());
+  }
   const TSInput input{.payload = &timed, .read = &TimedText::Read, .encoding = TSInputEncodingUTF8};
   TSTree* tree = ts_parser_parse(parser, nullptr, input);
   if (tree == nullptr) return 1;
