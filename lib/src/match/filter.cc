@@ -1494,9 +1494,9 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
     size_t t = at;
     while (t < l.end && ((*out)[t] == ' ' || (*out)[t] == '\t' || (quoted && (*out)[t] == '>'))) ++t;
     l.indent = t - at;
-    size_t e = l.end;
-    while (e > t && ((*out)[e - 1] == ' ' || (*out)[e - 1] == '\t' || (*out)[e - 1] == '\r')) --e;
-    l.text = std::string_view(*out).substr(t, e - t);
+    size_t end = l.end;
+    while (end > t && ((*out)[end - 1] == ' ' || (*out)[end - 1] == '\t' || (*out)[end - 1] == '\r')) --end;
+    l.text = std::string_view(*out).substr(t, end - t);
     return l;
   };
   // The line that ends just before the line beginning at `begin` (> 0).
@@ -2230,7 +2230,7 @@ Status CheckRun::AlignCandidates(size_t si, const StreamLookups& l, bool* stoppe
     if (reread != nullptr && st.language.empty() && reread->lead.empty() &&
         c.hits >= kRereadLeadShare * l.grams.size() && LookupLanguage(info->language) != nullptr &&
         std::none_of(reread->read_in.begin(), reread->read_in.end(),
-                     [&](const std::string& l) { return SameLanguageFamily(l, info->language); })) {
+                     [&](const std::string& name) { return SameLanguageFamily(name, info->language); })) {
       reread->lead = info->language;
     }
     own_family_score = std::max(own_family_score, CandidateScore(c));
@@ -2451,9 +2451,9 @@ Status CheckRun::AlignCandidates(size_t si, const StreamLookups& l, bool* stoppe
         AlignedSpan& a = aligned[i];
         uint32_t lo = a.s_begin;
         uint64_t hi = a.s_end;
-        for (const auto& [qi, si] : a.pairs) {
-          lo = std::min(lo, si - std::min(si, qi - run_begin[qi]));
-          hi = std::max<uint64_t>(hi, uint64_t{si} + (run_end[qi] - qi));
+        for (const auto& [qi, at] : a.pairs) {
+          lo = std::min(lo, at - std::min(at, qi - run_begin[qi]));
+          hi = std::max<uint64_t>(hi, uint64_t{at} + (run_end[qi] - qi));
         }
         hi = std::min<uint64_t>(hi, reader.size());
         DOPPEL_RETURN_IF_ERROR(reader.Decode(lo, hi, &span_tokens[i]).WithContext("stored document " + info->name));
