@@ -1595,6 +1595,57 @@ TEST_CASE("code: a fence without a tag is read in the language its candidates le
   CHECK_THAT(v.output, !Catch::Contains("// [redacted"));
 }
 
+TEST_CASE("code: a fence naming a data format is not guessed, and code in it is found through its candidates") {
+  // Data reads cleanly in grammars: a YAML config in Python's (each `key: value` an annotated
+  // name, each `- item` a negation) and Ruby's, JSON in JavaScript's. A fence that names its
+  // format is taken at its word.
+  std::string yaml, json = "[\n";
+  for (int i = 0; i < 30; ++i) {
+    const std::string n = std::to_string(i);
+    yaml += "Style/Rule" + n + ":\n  Description: 'Checks rule number " + n + ".'\n  Enabled: true\n  Include:\n    - '**/*.rb'\n";
+    if (i < 12) {
+      json += "  {\n    \"name\": \"Flag" + n + "\",\n    \"switch\": \"f" + n + ":\",\n    \"value\": \"\",\n" +
+              "    \"flags\": [\n      \"UserValue\"\n    ]\n  },\n";
+    }
+  }
+  json += "  {}\n]\n";
+  auto reads = [](const std::string& text, std::string_view language) {
+    const auto guessed = GuessCodeLanguages(text);
+    return std::any_of(guessed.begin(), guessed.end(), [&](const Language* l) { return l->name == language; });
+  };
+  REQUIRE(reads(yaml, "python"));
+  REQUIRE(reads(json, "javascript"));
+  for (const char* tag : {"yaml", "YML", ".json", "jsonc", "toml", "ini", "xml", "css", "Dockerfile", "makefile", "proto"}) {
+    INFO(tag);
+    CHECK(NamesDataFormat(tag));
+  }
+  for (const char* tag : {"", "python", "py", "sh", "bash", "text", "console", "sql", "kotlin", "markdown", "html"}) {
+    INFO(tag);
+    CHECK_FALSE(NamesDataFormat(tag));
+  }
+  // Python under a `yaml` fence is not guessed, but the generic lexer's reading leads to the
+  // protected Python it copies, which is read again in Python: found as under a `py` fence.
+  const std::string source =
+      "def merge_ranges(ranges, gap=0):\n"
+      "    \"\"\"Merges overlapping ranges.\"\"\"\n"
+      "    merged = []\n"
+      "    for start, end in sorted(ranges):\n"
+      "        if merged and start <= merged[-1][1] + gap:\n"
+      "            merged[-1][1] = max(merged[-1][1], end)\n"
+      "        else:\n"
+      "            merged.append([start, end])\n"
+      "    return [tuple(r) for r in merged]\n";
+  TempDir dir;
+  auto filter = OneFileFilter(dir, "lib/ranges.py", source, "python");
+  const Verdict tagged = Checked(*filter, "Here:\n\n```py\n" + source + "```\n");
+  REQUIRE(tagged.spans.size() == 1);
+  const Verdict v = Checked(*filter, "Here:\n\n```yaml\n" + source + "```\n");
+  CHECK(v.action == tagged.action);
+  REQUIRE(v.spans.size() == 1);
+  CHECK(v.spans[0].language == "python");
+  CHECK(v.spans[0].matched_tokens == tagged.spans[0].matched_tokens);
+}
+
 TEST_CASE("code: code outside fences is read as code by its lines") {
   TempDir dir;
   auto filter = MergePyFilter(dir, Redacting());

@@ -301,6 +301,17 @@ bool IsGenericCodeLanguage(std::string_view name_or_tag) {
   return LookupLanguage(name_or_tag) == nullptr && GenericRowOf(name_or_tag) != nullptr;
 }
 
+bool NamesDataFormat(std::string_view name_or_tag) {
+  static constexpr std::string_view kData[] = {
+      "json", "json5", "jsonc", "yaml", "yml", "toml", "ini", "cfg", "conf", "properties", "xml", "svg",
+      "plist", "xaml", "csv", "tsv", "css", "scss", "sass", "less", "stylus", "dockerfile", "docker",
+      "containerfile", "makefile", "make", "mk", "cmake", "graphql", "gql", "proto", "protobuf", "hcl",
+      "terraform", "tf"};
+  std::string tag = Lower(name_or_tag);
+  if (!tag.empty() && tag[0] == '.') tag.erase(0, 1);
+  return std::find(std::begin(kData), std::end(kData), tag) != std::end(kData);
+}
+
 std::string CommentText(CommentSyntax comment, std::string message) {
   for (char& c : message) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
