@@ -1595,10 +1595,11 @@ TEST_CASE("code: a fence without a tag is read in the language its candidates le
   CHECK_THAT(v.output, !Catch::Contains("// [redacted"));
 }
 
-TEST_CASE("code: a fence naming a data format is not guessed, and code in it is found through its candidates") {
-  // Data reads cleanly in grammars: a YAML config in Python's (each `key: value` an annotated
-  // name, each `- item` a negation) and Ruby's, JSON in JavaScript's. A fence that names its
-  // format is taken at its word.
+TEST_CASE("code: a fence naming a language is taken at its word, and code in it is found through its candidates") {
+  // Data and scripts read cleanly in grammars: a YAML config in Python's (each `key: value` an
+  // annotated name, each `- item` a negation) and Ruby's, JSON in JavaScript's, a shell script
+  // with a comment header in Ruby's (commands as calls). A fence that names its language is
+  // taken at its word.
   std::string yaml, json = "[\n";
   for (int i = 0; i < 30; ++i) {
     const std::string n = std::to_string(i);
@@ -1613,15 +1614,27 @@ TEST_CASE("code: a fence naming a data format is not guessed, and code in it is 
     const auto guessed = GuessCodeLanguages(text);
     return std::any_of(guessed.begin(), guessed.end(), [&](const Language* l) { return l->name == language; });
   };
+  std::string script = "#!/bin/sh\n#\n# install.sh: installs the tools under a prefix.\n#\n";
+  for (const char* tool : {"lint", "format", "bench", "docs"}) {
+    script += std::string("#   ") + tool + ": the project's " + tool + " command, copied to PREFIX/bin.\n";
+  }
+  script += "#\n\nset -e\nprefix=\"${1:-/usr/local}\"\nmkdir -p \"$prefix/bin\"\necho done\n";
   REQUIRE(reads(yaml, "python"));
   REQUIRE(reads(json, "javascript"));
+  REQUIRE(reads(script, "ruby"));
   for (const char* tag : {"yaml", "YML", ".json", "jsonc", "toml", "ini", "xml", "css", "Dockerfile", "makefile", "proto"}) {
     INFO(tag);
     CHECK(NamesDataFormat(tag));
+    CHECK(TagNamesLanguage(tag));
   }
-  for (const char* tag : {"", "python", "py", "sh", "bash", "text", "console", "sql", "kotlin", "markdown", "html"}) {
+  for (const char* tag : {"python", "py", "TS", "sh", "bash", "powershell", "sql", "kotlin", "perl", "lua"}) {
     INFO(tag);
     CHECK_FALSE(NamesDataFormat(tag));
+    CHECK(TagNamesLanguage(tag));
+  }
+  for (const char* tag : {"", "text", "txt", "console", "output", "markdown", "html", "tex", "pseudocode"}) {
+    INFO(tag);
+    CHECK_FALSE(TagNamesLanguage(tag));
   }
   // Python under a `yaml` fence is not guessed, but the generic lexer's reading leads to the
   // protected Python it copies, which is read again in Python: found as under a `py` fence.

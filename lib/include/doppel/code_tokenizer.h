@@ -63,10 +63,11 @@ inline constexpr double kMisreadShare = 0.1;
 // fenced block again in another family's language only when that grammar reads it so.
 inline constexpr double kCleanReadShare = 0.02;
 
-// The languages whose grammars read code `text` best, for a block whose fence names no grammar's
-// language: the grammar that leaves the smallest share of it unread (ParseErrorShare), at most
-// kMisreadShare, and each grammar of another family that reads it about as well (within half a
-// point; as cleanly, when it reads cleanly), one per family, best first. None when more than three
+// The languages whose grammars read code `text` best, for a block whose fence names no language
+// (TagNamesLanguage: none, `text`, an unknown name): the grammar that leaves the smallest share
+// of it unread (ParseErrorShare), at most kMisreadShare, and each grammar of another family that
+// reads it about as well (within half a point; as cleanly, when it reads cleanly), one per
+// family, best first. None when more than three
 // families read it so (a call or two, `f(x);`, reads alike in many), when its first 2 KB hold
 // fewer than 24 non-blank bytes, or when its first 16 KB read as a program's output or as prose
 // (ReadsAsOutputOrProse in doppel/markdown.h: a log, a dump, a stack trace; no grammar is

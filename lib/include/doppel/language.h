@@ -125,9 +125,14 @@ CommentSyntax CommentSyntaxFor(std::string_view name_or_tag);
 bool IsGenericCodeLanguage(std::string_view name_or_tag);
 // Whether `name_or_tag` names a data, configuration, style or build format (JSON, YAML, TOML,
 // INI, XML, CSV, CSS and its dialects, a Dockerfile, a Makefile, CMake, GraphQL, Protocol Buffers,
-// HCL): not code of a language with a grammar here. A fence that names one is taken at its word:
-// its block is not parsed in every grammar to find its language (GuessCodeLanguages).
+// HCL).
 bool NamesDataFormat(std::string_view name_or_tag);
+// Whether a fence tag names a language: one with a grammar here, a programming language without
+// one (IsGenericCodeLanguage) or a data format (NamesDataFormat). A block under such a tag is read
+// in it, taken at its word; one under no tag, a tag such as `text` or `console`, a tag of markup
+// that is mostly prose, or a name unknown here is parsed in every grammar to find its language
+// (GuessCodeLanguages).
+bool TagNamesLanguage(std::string_view tag);
 // `message` as one comment in `comment`'s syntax, on one line: control characters (a line break
 // would end a line comment) become spaces; in a block comment, its closing text (a source named
 // `a*/b`) and its opening text (comments nest in OCaml) are broken with a space, as is every

@@ -312,6 +312,10 @@ bool NamesDataFormat(std::string_view name_or_tag) {
   return std::find(std::begin(kData), std::end(kData), tag) != std::end(kData);
 }
 
+bool TagNamesLanguage(std::string_view tag) {
+  return LookupLanguage(tag) != nullptr || IsGenericCodeLanguage(tag) || NamesDataFormat(tag);
+}
+
 std::string CommentText(CommentSyntax comment, std::string message) {
   for (char& c : message) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';

@@ -1750,13 +1750,13 @@ Result<Verdict> CheckRun::Run() {
 
 // A code block (or the whole answer as code) is read in the language its tag names. When the
 // tag names none with a grammar (no tag, `text`, `sh`, `kotlin`), it is read by the generic
-// lexer, and again in the language whose grammar reads it well when one does (in each of two
-// or three families when their grammars read it as well; GuessCodeLanguages: a fence's tag is
-// often left out), and as prose: protected prose in a fence, or a protected file its extension
-// did not make code, is still found. A fenced block its tag's grammar does not read cleanly,
-// and a block of no grammar's language, is read again in the language its candidates lead to
-// (Stream::Reread, AddRereads); the former as prose too when that grammar mostly cannot read
-// it. Each other reading is a stream after the block's (Stream::shadow_of); the block counts
+// lexer; when it names no language at all (no tag, `text`: TagNamesLanguage), again in the
+// language whose grammar reads it well when one does (in each of two or three families when
+// their grammars read it as well; GuessCodeLanguages: a fence's tag is often left out); and as
+// prose: protected prose in a fence, or a protected file its extension did not make code, is
+// still found. A fenced block its tag's grammar does not read cleanly, and a block of no
+// grammar's language, is read again in the language its candidates lead to (Stream::Reread,
+// AddRereads); the former as prose too when that grammar mostly cannot read it. Each other reading is a stream after the block's (Stream::shadow_of); the block counts
 // once, as the largest share a reading covers.
 // `code` is the text tokenized; `to_answer` puts a token's offsets back in the answer (a block
 // in a list item or a block quote is read without its container's prefix).
@@ -1782,11 +1782,13 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
     st.reread->max_share = kCleanReadShare;
   }
   if (tagged == nullptr && !request_.lexed_code) {
-    // (A fence naming a data format is taken at its word: YAML reads as Python, JSON as
-    // JavaScript, and parsing 2 KB of either in every grammar takes 10 ms.)
-    if (!NamesDataFormat(st.tag)) guessed = GuessCodeLanguages(code);
-    // Its markers are comments of the language found when there is no tag.
-    if (!guessed.empty() && !IsGenericCodeLanguage(st.tag)) st.tag = guessed.front()->name;
+    // A fence that names a language without a grammar here (a shell, SQL, Kotlin) or a data
+    // format (JSON, YAML) is taken at its word: the guess read 50 of 74 shell scripts and 29 of
+    // 60 SQL and Perl files as Ruby, Python or C, YAML as Python and JSON as JavaScript, and
+    // parsing 2 KB in every grammar takes 10 ms. (Its candidates may still lead to a language.)
+    if (!TagNamesLanguage(st.tag)) guessed = GuessCodeLanguages(code);
+    // Its markers are comments of the language found.
+    if (!guessed.empty()) st.tag = guessed.front()->name;
     // Its candidates may lead to a language the guess could not tell: a method out of its
     // class (read in the snippet wrapper), C whose macros its grammar cannot read
     // (`DWORD WINAPI f(...)`), code that more families' grammars read as well.
@@ -1823,8 +1825,7 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
   for (size_t g = 0; g < guessed.size(); ++g) {
     again[g].kind = Kind::kCode;
     again[g].language = guessed[g]->name;
-    // (A fence tag of a language the generic lexer reads keeps its comments for markers.)
-    again[g].tag = IsGenericCodeLanguage(st.tag) ? st.tag : guessed[g]->name;
+    again[g].tag = guessed[g]->name;
     again[g].text_begin = st.text_begin;
     again[g].text_end = st.text_end;
     // Of several, the one that reads best is the block's language.
