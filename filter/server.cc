@@ -294,9 +294,10 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
       if (lang.size() > 64 || std::any_of(lang.begin(), lang.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
         return Status::InvalidArgument("\"language\" must be a language name (at most 64 bytes, no control characters)");
       }
-      // An unknown name reads the answer with the generic code lexer (as the CLI's --lang).
+      // A name without a grammar here reads the answer with the generic code lexer, taken at its
+      // word, with its comments for markers; an unknown name, guessed too (as the CLI's --lang).
       const Language* l = LookupLanguage(lang);
-      f->language = l ? l->name : "";
+      f->language = l ? l->name : std::string(lang);
       if (!lang.empty()) f->kind = Kind::kCode;
     } else if (key == "kind") {
       if (field.value.get_string().get(kind_name) || (kind_name != "text" && kind_name != "code")) {

@@ -603,6 +603,18 @@ TEST_CASE("redaction: a fenced block of a language without a grammar is redacted
   REQUIRE(v.ok());
   CHECK(v->action == Action::kAnnotate);
   CHECK(v->output == sql + "-- from protected/report.sql\n");
+  // So is one the server is sent with its language's name: the name is kept, not dropped for
+  // having no grammar here.
+  TestServer srv(dir / "index", ServerOptions{}, annotate);
+  auto c = srv.Client();
+  for (const char* key : {"language", "lang"}) {
+    auto r = PostJson(c, "/v1/check", Body({{"text", sql}, {key, "SQL"}}));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    INFO(r->body);
+    CHECK(Json(r->body).Str("action") == "annotate");
+    CHECK(Json(r->body).Str("output") == sql + "-- from protected/report.sql\n");
+  }
 }
 
 TEST_CASE("annotation: code gets its note as one comment line that still parses", "[serve]") {

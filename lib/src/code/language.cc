@@ -252,7 +252,7 @@ constexpr Row kGenericRows[] = {
     {"#", "",
      "sh bash zsh ksh fish shell shellscript yaml yml toml perl pl r makefile make mk dockerfile docker "
      "containerfile powershell ps1 pwsh elixir ex exs julia jl nim coffee coffeescript cmake tcl awk nix "
-     "crystal cr raku gdscript starlark bzl bazel hcl terraform tf conf properties graphql gql s gas"},
+     "crystal cr raku gdscript starlark bzl bazel hcl terraform tf conf cfg properties graphql gql s gas"},
     {"--", "", "sql psql plsql pgsql mysql sqlite postgres postgresql tsql lua haskell hs elm ada purescript idris vhdl"},
     {";", "", "lisp cl clojure clj cljs edn scheme scm racket rkt elisp emacs-lisp el ini asm nasm masm"},
     {"%", "", "matlab octave erlang erl tex latex prolog"},

@@ -387,7 +387,8 @@ struct Stream {
   // high as any of the tag's family and holds at least kRereadLeadShare of the block's
   // fingerprints; or a block of no grammar's language (the generic lexer's reading), whose lead
   // is the language of the first candidate that holds as many, of a family the block is not
-  // read in yet (`read_in`: GuessCodeLanguages found none, or others).
+  // read in yet (`read_in`: the languages GuessCodeLanguages found, none when it found none or
+  // did not run, the tag naming a language without a grammar).
   struct Reread {
     std::string code;  // as tokenized
     uint32_t base_offset = 0, base_line = 1;
@@ -398,7 +399,7 @@ struct Stream {
     // The most of `nonblank` the lead's grammar may leave unread for its reading to be kept:
     // kCleanReadShare when a tag's grammar read the block, kMisreadShare when none did.
     double max_share = 0;
-    std::vector<std::string> read_in;  // untagged: the languages the guess read the block in
+    std::vector<std::string> read_in;  // the languages the guess read the block in (none: none, or no guess)
     std::string lead;
   };
   std::shared_ptr<Reread> reread;
@@ -1600,6 +1601,9 @@ struct Found {
 
 // What a stream's lookups found (step 2 of a check), for aligning its candidates (step 3).
 struct StreamLookups {
+  StreamLookups() = default;
+  StreamLookups(const StreamLookups&) = delete;  // comments point into comment_postings
+  StreamLookups& operator=(const StreamLookups&) = delete;
   std::vector<Fingerprint> fps;
   std::vector<uint64_t> grams;          // the fingerprints' distinct hashes, sorted
   std::vector<Posting> gram_postings;   // per gram
