@@ -789,6 +789,8 @@ TEST_CASE("markdown: ReadsAsOutputOrProse knows logs, dumps, traces, trees and p
                              "main.c:3:5: error: 'x' undeclared (first use in this function)\n"
                              "    3 |     x = 1;\n      |     ^\n"
                              "./main.go:7:2: undefined: y\n"));
+  CHECK(ReadsAsOutputOrProse("$ mkdir build && cd build\n$ ../configure --prefix ~/opt\n$ make -j4\n"
+                             "$ make check\nAll 42 tests passed, none skipped.\n"));
   CHECK(ReadsAsOutputOrProse("error[E0308]: mismatched types\n --> src/main.rs:4:18\n  |\n"
                              "4 |     let x: i32 = \"a\";\n  |            ---   ^^^ expected `i32`, found `&str`\n"));
   // Three lines in four of output or prose, at least.
@@ -801,6 +803,7 @@ TEST_CASE("markdown: ReadsAsOutputOrProse knows logs, dumps, traces, trees and p
   CHECK_FALSE(ReadsAsOutputOrProse("    @Override protected double computeMinHeight(double width) { return 150; }"));
   CHECK_FALSE(ReadsAsOutputOrProse("() =>\n    // a comment\n    innerSub ? subscribeForRetryWhen() : (syncResub = true)\n"));
   CHECK_FALSE(ReadsAsOutputOrProse("def area(r):\n    return 3.14 * r * r\n"));
+  CHECK_FALSE(ReadsAsOutputOrProse("$ ./configure\n$ make\n$x = compute($y);\n$total += $x;\n"));
   // Code whose lines merely lack code's shape: declarations, tables, commands.
   CHECK_FALSE(ReadsAsOutputOrProse("  autoload :Env,     File.expand_path(\"bundler/env\", __dir__)\n"
                                    "  autoload :Fetcher, File.expand_path(\"bundler/fetcher\", __dir__)\n"));

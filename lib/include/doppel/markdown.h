@@ -81,7 +81,8 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
 // non-blank lines at least are lines of output by how they begin (a log line beginning with a
 // date, a time or a level; a dump line, an offset then bytes; a stack frame, and a Python
 // traceback's source line after its frame; a line of a drawn or an ASCII tree; a line of `ls -l`;
-// a compiler's diagnostic, and the numbered source lines and `^~~` markers under it), or prose by
+// a compiler's diagnostic, and the numbered source lines and `^~~` markers under it; a command
+// after a shell's `$ ` prompt), or prose by
 // their shape (a sentence, a line of words) with nothing of code in them (no `=`, braces, `;` at
 // the end, comment after text, statement word first); and no other line reads as code by its
 // shape (as above), nor ends in `;`, `{` or a closing bracket with three of code's brackets and

@@ -457,6 +457,12 @@ bool IsOutputLine(std::string_view line) {
     return true;
   }
   if (line.starts_with("File \"") && line.find("\", line ") != std::string_view::npos) return true;
+  // A command at a shell's prompt (`$ npm test`, `$ ./configure`): no language here begins a
+  // statement with `$` and a space.
+  if (line.size() > 2 && line.starts_with("$ ") &&
+      (std::isalpha(static_cast<unsigned char>(line[2])) != 0 || line[2] == '.' || line[2] == '/' || line[2] == '~')) {
+    return true;
+  }
   // An ASCII tree (`|-- src`, `` `-- main.cc ``), a listing of `ls -l` (`drwxr-xr-x 2 root ...`).
   if (line[0] == '|' || line[0] == '`' || line[0] == '+' || line[0] == '\\') {
     const size_t p = std::min(line.find_first_not_of("| "), line.size());  // `|   `-- main.cc`
