@@ -796,36 +796,42 @@ TEST_CASE("markdown: ReadsAsOutputOrProse knows logs, dumps, traces, trees and p
   // Three lines in four of output or prose, at least.
   CHECK(ReadsAsOutputOrProse("Summary\nERROR: one\nERROR: two\nERROR: three\n"));
   CHECK_FALSE(ReadsAsOutputOrProse("Summary\nERROR: one\nERROR: two\n"));
-  // Code: one line shaped as code is enough, a one-line method among them.
-  CHECK_FALSE(ReadsAsOutputOrProse(""));
-  CHECK_FALSE(ReadsAsOutputOrProse("ERROR: one\nERROR: two\nERROR: three\nreturn compute(x, y);\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("Output:\nUncheckedByteArraySink::~UncheckedByteArraySink() { }\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("    @Override protected double computeMinHeight(double width) { return 150; }"));
-  CHECK_FALSE(ReadsAsOutputOrProse("() =>\n    // a comment\n    innerSub ? subscribeForRetryWhen() : (syncResub = true)\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("def area(r):\n    return 3.14 * r * r\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("$ ./configure\n$ make\n$x = compute($y);\n$total += $x;\n"));
-  // Code whose lines merely lack code's shape: declarations, tables, commands.
-  CHECK_FALSE(ReadsAsOutputOrProse("  autoload :Env,     File.expand_path(\"bundler/env\", __dir__)\n"
-                                   "  autoload :Fetcher, File.expand_path(\"bundler/fetcher\", __dir__)\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("    ('\u0565', '\u0565'),\n    ('\u0567', '\u0567'),\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("\tNonUTF8 bool\n\n\tCreatorVersion uint16\n\tReaderVersion  uint16\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("        53,             // WEEK_OF_YEAR\n        6,              // WEEK_OF_MONTH\n"));
-  // Code that begins as output does: an array named `error`, a label, a ternary over a time.
-  CHECK_FALSE(ReadsAsOutputOrProse("error[0] = compute(a);\nerror[1] = compute(b);\nerror[2] = compute(c);\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("  ERROR: 4,\n  WARN: 3,\n  INFO: 2,\n  DEBUG: 1,\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("    [ERROR] = \"error\",\n    [WARN] = \"warning\",\n    [INFO] = \"info\",\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("        1 | 2 | 3 => \"small\",\n        4 | 5 | 6 => \"medium\",\n        7 | 8 => \"large\",\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("print(\"\u251c\u2500\u2500 src\")\nprint(\"\u2502   \u2514\u2500\u2500 main.cc\")\n"
-                                   "print(\"\u2514\u2500\u2500 tests\")\n"));
-  // Lines of code that read as sentences, for their comments or their words.
-  CHECK_FALSE(ReadsAsOutputOrProse("\tName string // Name is the name of the file, as given.\n"
-                                   "\tSize int64 // Size is the length of the file in bytes.\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("MAX_RETRIES = 5   # how many times we retry the call.\n"
-                                   "TIMEOUT = 30       # how many seconds we wait for an answer.\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("from typing import Any, Dict, List, Optional\n"
-                                   "from collections import OrderedDict, defaultdict, namedtuple\n"));
-  CHECK_FALSE(ReadsAsOutputOrProse("    pub width: u32, // Width of the frame in pixels.\n"
-                                   "    pub height: u32, // Height of the frame in pixels.\n"));
+  // Code is neither output nor prose.
+  for (const char* code : {
+           // Code: one line shaped as code is enough, a one-line method among them.
+           "",
+           "ERROR: one\nERROR: two\nERROR: three\nreturn compute(x, y);\n",
+           "Output:\nUncheckedByteArraySink::~UncheckedByteArraySink() { }\n",
+           "    @Override protected double computeMinHeight(double width) { return 150; }",
+           "() =>\n    // a comment\n    innerSub ? subscribeForRetryWhen() : (syncResub = true)\n",
+           "def area(r):\n    return 3.14 * r * r\n",
+           "$ ./configure\n$ make\n$x = compute($y);\n$total += $x;\n",
+           // Code whose lines merely lack code's shape: declarations, tables, commands.
+           "  autoload :Env,     File.expand_path(\"bundler/env\", __dir__)\n"
+           "  autoload :Fetcher, File.expand_path(\"bundler/fetcher\", __dir__)\n",
+           "    ('\u0565', '\u0565'),\n    ('\u0567', '\u0567'),\n",
+           "\tNonUTF8 bool\n\n\tCreatorVersion uint16\n\tReaderVersion  uint16\n",
+           "        53,             // WEEK_OF_YEAR\n        6,              // WEEK_OF_MONTH\n",
+           // Code that begins as output does: an array named `error`, a label, a ternary over a time.
+           "error[0] = compute(a);\nerror[1] = compute(b);\nerror[2] = compute(c);\n",
+           "  ERROR: 4,\n  WARN: 3,\n  INFO: 2,\n  DEBUG: 1,\n",
+           "    [ERROR] = \"error\",\n    [WARN] = \"warning\",\n    [INFO] = \"info\",\n",
+           "        1 | 2 | 3 => \"small\",\n        4 | 5 | 6 => \"medium\",\n        7 | 8 => \"large\",\n",
+           "print(\"\u251c\u2500\u2500 src\")\nprint(\"\u2502   \u2514\u2500\u2500 main.cc\")\n"
+           "print(\"\u2514\u2500\u2500 tests\")\n",
+           // Lines of code that read as sentences, for their comments or their words.
+           "\tName string // Name is the name of the file, as given.\n"
+           "\tSize int64 // Size is the length of the file in bytes.\n",
+           "MAX_RETRIES = 5   # how many times we retry the call.\n"
+           "TIMEOUT = 30       # how many seconds we wait for an answer.\n",
+           "from typing import Any, Dict, List, Optional\n"
+           "from collections import OrderedDict, defaultdict, namedtuple\n",
+           "    pub width: u32, // Width of the frame in pixels.\n"
+           "    pub height: u32, // Height of the frame in pixels.\n",
+       }) {
+    INFO(code);
+    CHECK_FALSE(ReadsAsOutputOrProse(code));
+  }
 }
 
 TEST_CASE("markdown: code outside fences is found by its lines (bare code)") {

@@ -267,10 +267,15 @@ constexpr Row kGenericRows[] = {
     {"(*", "*)", "ocaml ml mli pascal delphi"},
 };
 
-// The row of kGenericRows whose tags hold `name_or_tag` (lower-cased, without a leading dot).
-const Row* GenericRowOf(std::string_view name_or_tag) {
+// A name, fence tag or extension as the tables below hold it: lower-cased, without a leading dot.
+std::string TagKey(std::string_view name_or_tag) {
   std::string tag = Lower(name_or_tag);
   if (!tag.empty() && tag[0] == '.') tag.erase(0, 1);
+  return tag;
+}
+
+// The row of kGenericRows whose tags hold `tag` (a TagKey).
+const Row* GenericRowOf(std::string_view tag) {
   for (const Row& row : kGenericRows) {
     for (size_t at = 0; at < row.tags.size();) {
       size_t end = row.tags.find(' ', at);
@@ -288,32 +293,40 @@ CommentSyntax CommentSyntaxFor(std::string_view name_or_tag) {
   if (const Language* l = LookupLanguage(name_or_tag); l != nullptr && !l->line_comment.empty()) {
     return {l->line_comment, ""};
   }
-  if (const Row* row = GenericRowOf(name_or_tag)) return {row->open, row->close};
+  if (const Row* row = GenericRowOf(TagKey(name_or_tag))) return {row->open, row->close};
   return {"//", ""};
 }
 
-bool IsGenericCodeLanguage(std::string_view name_or_tag) {
-  // Markup whose text is mostly prose is not code.
+namespace {
+
+// Of a TagKey with no grammar here: whether kGenericRows hold it, and it is no markup whose text
+// is mostly prose (which is not code).
+bool GenericCodeKey(std::string_view tag) {
   static constexpr std::string_view kProse[] = {"markdown", "md", "html", "htm", "xhtml", "tex", "latex"};
-  std::string tag = Lower(name_or_tag);
-  if (!tag.empty() && tag[0] == '.') tag.erase(0, 1);
-  if (std::find(std::begin(kProse), std::end(kProse), tag) != std::end(kProse)) return false;
-  return LookupLanguage(name_or_tag) == nullptr && GenericRowOf(name_or_tag) != nullptr;
+  return std::find(std::begin(kProse), std::end(kProse), tag) == std::end(kProse) && GenericRowOf(tag) != nullptr;
 }
 
-bool NamesDataFormat(std::string_view name_or_tag) {
+bool DataFormatKey(std::string_view tag) {
   static constexpr std::string_view kData[] = {
       "json", "json5", "jsonc", "yaml", "yml", "toml", "ini", "cfg", "conf", "properties", "xml", "svg",
       "plist", "xaml", "csv", "tsv", "css", "scss", "sass", "less", "stylus", "dockerfile", "docker",
       "containerfile", "makefile", "make", "mk", "cmake", "graphql", "gql", "proto", "protobuf", "hcl",
       "terraform", "tf"};
-  std::string tag = Lower(name_or_tag);
-  if (!tag.empty() && tag[0] == '.') tag.erase(0, 1);
   return std::find(std::begin(kData), std::end(kData), tag) != std::end(kData);
 }
 
+}  // namespace
+
+bool IsGenericCodeLanguage(std::string_view name_or_tag) {
+  return LookupLanguage(name_or_tag) == nullptr && GenericCodeKey(TagKey(name_or_tag));
+}
+
+bool NamesDataFormat(std::string_view name_or_tag) { return DataFormatKey(TagKey(name_or_tag)); }
+
 bool TagNamesLanguage(std::string_view tag) {
-  return LookupLanguage(tag) != nullptr || IsGenericCodeLanguage(tag) || NamesDataFormat(tag);
+  if (LookupLanguage(tag) != nullptr) return true;
+  const std::string key = TagKey(tag);
+  return GenericCodeKey(key) || DataFormatKey(key);
 }
 
 std::string CommentText(CommentSyntax comment, std::string message) {
