@@ -1,0 +1,57 @@
+// code_blocks.h — the block structure of code tokens: which tokens open and close a language's
+// blocks (braces, keywords such as Ruby's def ... end, Python's indentation). A span of a whole
+// block is judged as a function (filter.cc), and a redaction is kept to balanced lines
+// (redaction.h). Internal to lib/src/match.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "doppel/token.h"
+
+namespace doppel {
+
+// A language's block tokens (Language::block_start ...) as token hashes.
+struct BlockTokens {
+  std::vector<uint64_t> start, end, start_line_first;
+  bool indented = false;  // Language::block_indented
+  std::vector<uint64_t> clauses;  // Language::block_clauses
+  // +1 when query token i opens a block, -1 when it closes one, else 0 (braces and keywords).
+  int Delta(const Tokens& q, uint32_t i) const {
+    const uint64_t h = q[i].hash;
+    auto has = [h](const std::vector<uint64_t>& v) { return std::find(v.begin(), v.end(), h) != v.end(); };
+    if (has(end)) return -1;
+    if (has(start)) return 1;
+    if (has(start_line_first) && (i == 0 || q[i - 1].line < q[i].line)) return 1;
+    return 0;
+  }
+};
+
+// Per token of code whose blocks are indentation: the indentation (column) of the logical line
+// the token begins, or -1 when it begins none. A logical line starts at a token that is the first
+// on its line (no earlier token, such as a multi-line string, runs into that line) outside
+// brackets; continuation lines (a long signature, an argument list) begin none. `text` is what
+// the tokens' offsets index.
+std::vector<int32_t> LogicalLineIndents(const Tokens& q, std::string_view text);
+
+// LogicalLineIndents of `q` when `blocks` are indentation (BlockDeltas and the clause pairing
+// read them), else none.
+std::vector<int32_t> IndentsFor(const Tokens& q, const BlockTokens& blocks, std::string_view text);
+
+// Per answer token: +n when it opens n blocks, -n when it closes n blocks, else 0 (computed once
+// per code block of the answer). `indent` is LogicalLineIndents of the tokens when the blocks are
+// indentation, else unused. Indented blocks (Python) open at a block_start token that ends its
+// logical line when the next line is more indented, and close at the last token before a line
+// indented no more than the opening line, or at the last token.
+std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, const std::vector<int32_t>& indent);
+
+// Whether answer tokens [begin, end) are whole blocks: at least one opened, each closed, none
+// closed that was not opened, the last token closing one.
+bool WholeBlocks(const std::vector<int8_t>& delta, uint32_t begin, uint32_t end);
+
+// The block tokens of `language` (by name); braces for a language the registry does not know.
+const BlockTokens& BlockTokensOf(std::string_view language);
+
+}  // namespace doppel

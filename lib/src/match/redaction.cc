@@ -1,0 +1,322 @@
+#include "redaction.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <optional>
+
+#include "code_blocks.h"
+#include "doppel/code_tokenizer.h"
+
+namespace doppel {
+
+std::string Marker(const std::string& tmpl, const std::string& source) {
+  std::string m = tmpl;
+  const size_t at = m.find("{source}");
+  if (at != std::string::npos) m.replace(at, 8, source);
+  return m;
+}
+
+std::string DescribeSources(const std::vector<Span>& spans) {
+  std::vector<const Span*> seen;
+  for (const Span& sp : spans) {
+    if (std::none_of(seen.begin(), seen.end(), [&](const Span* s) { return s->source_id == sp.source_id; })) {
+      seen.push_back(&sp);
+    }
+  }
+  simdjson::dom::parser parser;
+  std::string out;
+  for (size_t i = 0; i < seen.size() && i < 3; ++i) {
+    if (i) out += i + 1 == seen.size() ? " and " : ", ";
+    out += seen[i]->source_name;
+    std::vector<std::string> about;
+    simdjson::dom::object meta;
+    if (!seen[i]->source_metadata.empty() && !parser.parse(seen[i]->source_metadata).get(meta)) {
+      auto text = [&](const char* key) -> std::string {
+        std::string_view v;
+        return meta[key].get(v) ? std::string() : std::string(v);
+      };
+      if (std::string l = text("license"); !l.empty()) about.push_back("license: " + l);
+      for (const char* key : {"url", "source_url", "repository"}) {
+        if (std::string u = text(key); !u.empty()) {
+          about.push_back(u);
+          break;
+        }
+      }
+    }
+    for (size_t k = 0; k < about.size(); ++k) out += (k ? ", " : " (") + about[k] + (k + 1 == about.size() ? ")" : "");
+  }
+  if (seen.size() > 3) out += " and " + std::to_string(seen.size() - 3) + " more";
+  // One line: a name or a metadata value with a line break (or another control character) would
+  // break the note's paragraph in prose (in code, CommentText keeps the comment to one line too).
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+  }
+  return out;
+}
+
+void AppendAnnotation(std::string* out, const std::string& message, Kind kind, std::string_view language,
+                      const std::string& unclosed) {
+  if (message.empty()) return;
+  const std::string nl = out->find("\r\n") != std::string::npos ? "\r\n" : "\n";
+  const bool ends_line = out->empty() || out->back() == '\n';
+  if (kind == Kind::kCode) {
+    *out += (ends_line ? "" : nl) + CommentText(CommentSyntaxFor(language), message) + nl;
+    return;
+  }
+  if (!unclosed.empty()) *out += (ends_line ? "" : nl) + unclosed + nl;
+  const bool ends_now = out->empty() || out->back() == '\n';
+  *out += (out->empty() ? "" : ends_now ? nl : nl + nl) + message + nl;
+}
+
+size_t LineStart(std::string_view t, size_t at) {
+  while (at > 0 && t[at - 1] != '\n') --at;
+  return at;
+}
+size_t LineEnd(std::string_view t, size_t at) {
+  const size_t nl = t.find('\n', at);
+  return nl == std::string_view::npos ? t.size() : nl;
+}
+
+std::vector<int32_t> PairedTokens(std::string_view text, const Tokens& q, std::string_view language) {
+  std::vector<int32_t> partner(q.size(), -1);
+  const BlockTokens& bt = BlockTokensOf(language);
+  const std::vector<int32_t> indent = IndentsFor(q, bt, text);
+  const std::vector<int8_t> delta = BlockDeltas(q, bt, indent);
+  static const uint64_t kParen[2] = {VerbatimTokenHash("("), VerbatimTokenHash(")")};
+  static const uint64_t kSquare[2] = {VerbatimTokenHash("["), VerbatimTokenHash("]")};
+  static const uint64_t kBrace[2] = {VerbatimTokenHash("{"), VerbatimTokenHash("}")};
+  const bool brace_blocks = std::find(bt.start.begin(), bt.start.end(), kBrace[0]) != bt.start.end();
+  std::vector<int32_t> blocks, brackets;
+  for (int32_t i = 0; i < static_cast<int32_t>(q.size()); ++i) {
+    const uint64_t h = q[i].hash;
+    if (h == kParen[0] || h == kSquare[0] || (!brace_blocks && h == kBrace[0])) {
+      brackets.push_back(i);
+    } else if ((h == kParen[1] || h == kSquare[1] || (!brace_blocks && h == kBrace[1])) && !brackets.empty()) {
+      partner[i] = brackets.back();
+      partner[brackets.back()] = i;
+      brackets.pop_back();
+    }
+    for (int k = 0; k < delta[i]; ++k) blocks.push_back(i);
+    for (int k = 0; k < -delta[i] && !blocks.empty(); ++k) {  // (a token closing several: its last pair)
+      if (!bt.indented) partner[i] = blocks.back();
+      partner[blocks.back()] = i;
+      blocks.pop_back();
+    }
+  }
+  if (bt.indented && !bt.clauses.empty()) {
+    // The statement a clause continues: the last logical line at its indentation that no deeper
+    // line has ended since, and that is not itself a later clause.
+    std::vector<std::pair<int32_t, int32_t>> heads;  // (indentation, first token), increasing
+    for (int32_t i = 0; i < static_cast<int32_t>(q.size()); ++i) {
+      if (indent[i] < 0) continue;
+      while (!heads.empty() && heads.back().first > indent[i]) heads.pop_back();
+      const bool clause = std::find(bt.clauses.begin(), bt.clauses.end(), q[i].hash) != bt.clauses.end();
+      if (clause && !heads.empty() && heads.back().first == indent[i]) {
+        const int32_t first = heads.back().second;
+        partner[i] = first;
+        if (partner[first] < 0 || partner[first] < i) partner[first] = i;  // (the last clause)
+        continue;
+      }
+      if (!heads.empty() && heads.back().first == indent[i]) heads.back().second = i;
+      else heads.emplace_back(indent[i], i);
+    }
+  }
+  return partner;
+}
+
+void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner, uint32_t* b,
+                       uint32_t* e) {
+  if (q.empty() || *e <= *b) return;
+  auto line_start = [&](size_t at) { return static_cast<uint32_t>(LineStart(text, at)); };
+  auto line_end = [&](size_t at) { return static_cast<uint32_t>(LineEnd(text, at)); };
+  auto first_at = [&](uint32_t at) {  // the first token beginning at or after `at`
+    return static_cast<size_t>(
+        std::lower_bound(q.begin(), q.end(), at, [](const Token& t, uint32_t x) { return t.begin < x; }) - q.begin());
+  };
+  auto tokens_in = [&](uint32_t from, uint32_t to) { return to > from ? first_at(to) - first_at(from) : size_t{0}; };
+  uint32_t lb = line_start(*b), le = line_end(*e - 1);
+  for (int round = 0; round < 16; ++round) {
+    const size_t i0 = first_at(lb), i1 = first_at(le);
+    // Half pairs inside: closing ones whose opening is before, opening ones whose closing is after.
+    uint32_t first_half = UINT32_MAX, last_half = 0, reach_lb = lb, reach_le = le;
+    for (size_t i = i0; i < i1; ++i) {
+      const int32_t p = partner[i];
+      if (p < 0 || (static_cast<size_t>(p) >= i0 && static_cast<size_t>(p) < i1)) continue;
+      first_half = std::min(first_half, q[i].begin);
+      last_half = std::max(last_half, q[i].begin);
+      if (static_cast<size_t>(p) < i0) reach_lb = std::min(reach_lb, line_start(q[p].begin));
+      else reach_le = std::max(reach_le, line_end(q[p].begin));
+    }
+    if (first_half == UINT32_MAX) break;
+    const size_t kept = i1 - i0;
+    // Giving up lines: from the start through the last half pair's line, or from the first
+    // half pair's line to the end.
+    uint32_t best_lb = lb, best_le = le;
+    size_t best = 0;
+    if (const uint32_t cut = line_end(last_half); cut < le && tokens_in(cut + 1, le) > best) {
+      best = tokens_in(cut + 1, le);
+      best_lb = cut + 1;
+      best_le = le;
+    }
+    if (const uint32_t cut = line_start(first_half); cut > lb && tokens_in(lb, cut - 1) > best) {
+      best = tokens_in(lb, cut - 1);
+      best_lb = lb;
+      best_le = cut - 1;
+    }
+    const size_t added = tokens_in(reach_lb, reach_le) - kept;
+    if ((best * 2 < kept || best == 0) && added <= kept) {
+      lb = reach_lb;
+      le = reach_le;
+    } else if (best > 0) {
+      lb = best_lb;
+      le = best_le;
+    } else {
+      return;  // neither: left as it was
+    }
+  }
+  *b = lb;
+  *e = le;
+}
+
+void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32_t block_b, uint32_t block_e,
+                               uint32_t* b, uint32_t* e) {
+  if (*e <= *b) return;
+  auto blank = [&](uint32_t at) { return std::isspace(static_cast<unsigned char>(text[at])) != 0; };
+  // For byte `at`: the token holding it, else the gap holding it, as [from, to).
+  auto around = [&](uint32_t at) -> std::pair<uint32_t, uint32_t> {
+    const auto it = std::upper_bound(code.begin(), code.end(), at, [](uint32_t x, const Token& t) { return x < t.end; });
+    if (it != code.end() && it->begin <= at) return {it->begin, it->end};
+    uint32_t from = std::max(block_b, it == code.begin() ? block_b : std::prev(it)->end);
+    uint32_t to = std::min(block_e, it == code.end() ? block_e : it->begin);
+    while (from < to && blank(from)) ++from;
+    while (to > from && blank(to - 1)) --to;
+    return {from, to};
+  };
+  const uint32_t last = std::min<uint32_t>(*e, static_cast<uint32_t>(text.size())) - 1;
+  if (*b >= text.size() || last < *b) return;
+  const auto [first_from, first_to] = around(*b);
+  const auto [last_from, last_to] = around(last);
+  if (first_from < first_to) *b = std::min(*b, first_from);
+  if (last_from < last_to) *e = std::max(*e, last_to);
+}
+
+void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, const Language* lang,
+                     CommentSyntax comment, const std::string& marker) {
+  size_t line_b = LineStart(*out, b);
+  const size_t line_e = LineEnd(*out, e);
+  // The marker keeps the first line's indentation, and its block quote markers when every
+  // replaced line is quoted (code in "> ```py").
+  bool quoted = false;
+  for (size_t at = line_b;;) {
+    const size_t first = out->find_first_not_of(" \t", at), nl = out->find('\n', at);
+    quoted = first != std::string::npos && (*out)[first] == '>';
+    if (!quoted || nl == std::string::npos || nl >= line_e) break;  // (line_e ends the last line)
+    at = nl + 1;
+  }
+  size_t i = line_b;
+  while (i < out->size() && ((*out)[i] == ' ' || (*out)[i] == '\t' || (quoted && (*out)[i] == '>'))) ++i;
+  const std::string indent = out->substr(line_b, i - line_b);
+  // The line [at, end of line) with its indentation measured and its text trimmed.
+  struct Line {
+    size_t begin, end, indent;
+    std::string_view text;
+  };
+  auto line_at = [&](size_t at) {
+    Line l{at, out->find('\n', at), 0, {}};
+    if (l.end == std::string::npos) l.end = out->size();
+    size_t t = at;
+    while (t < l.end && ((*out)[t] == ' ' || (*out)[t] == '\t' || (quoted && (*out)[t] == '>'))) ++t;
+    l.indent = t - at;
+    size_t end = l.end;
+    while (end > t && ((*out)[end - 1] == ' ' || (*out)[end - 1] == '\t' || (*out)[end - 1] == '\r')) --end;
+    l.text = std::string_view(*out).substr(t, end - t);
+    return l;
+  };
+  // The line that ends just before the line beginning at `begin` (> 0).
+  auto line_above = [&](size_t begin) { return line_at(LineStart(*out, begin - 1)); };
+  // Decorator and annotation lines (`@name...`, in the languages whose table names the
+  // decorator token) just above the first line at its indentation belong to the code replaced:
+  // left behind, they would decorate the next definition (or, before a comment, not parse). A
+  // decorator written over several lines is left (its last line is not one).
+  auto is_decorator = [&](std::string_view t) {
+    const std::string_view d = lang != nullptr ? std::string_view(lang->decorator) : std::string_view();
+    if (d.empty() || t.size() <= d.size() || t.substr(0, d.size()) != d) return false;
+    const unsigned char c = static_cast<unsigned char>(t[d.size()]);
+    return (std::isalpha(c) || c == '_') && t.find(" = ") == std::string_view::npos;
+  };
+  while (line_b > floor) {
+    const Line l = line_above(line_b);
+    if (l.begin < floor || l.indent != indent.size() || !is_decorator(l.text)) break;
+    line_b = l.begin;
+  }
+  const std::string open(comment.open);
+  std::string replacement = indent + CommentText(comment, marker);
+  // Indentation blocks (Python): a block whose every line is replaced keeps a statement, or the
+  // header's colon would be followed by nothing. Found from the nearest code lines around: the
+  // one above ends with ':' (a comment may follow it) and the one below (or the end of the code)
+  // is indented no deeper than the header; a header over several lines (`def f(a,` ... `b):`)
+  // is as indented as its first line, found by its brackets.
+  if (lang != nullptr && lang->block_indented) {
+    auto is_code = [&](const Line& l) { return !l.text.empty() && l.text.rfind(open, 0) != 0; };
+    auto ends_header = [&](std::string_view t) {
+      // The code before a comment (the first comment token outside a quoted string) ends in ':'.
+      char quote = 0;
+      for (size_t k = 0; k < t.size(); ++k) {
+        if (quote != 0) {
+          if (t[k] == '\\') ++k;
+          else if (t[k] == quote) quote = 0;
+        } else if (t[k] == '"' || t[k] == '\'') {
+          quote = t[k];
+        } else if (t.substr(k, open.size()) == open) {
+          t = t.substr(0, k);
+          break;
+        }
+      }
+      const size_t last = t.find_last_not_of(" \t");
+      return last != std::string_view::npos && t[last] == ':';
+    };
+    auto bracket_balance = [](std::string_view t) {
+      int n = 0;
+      for (const char c : t) n += (c == '(' || c == '[' || c == '{') - (c == ')' || c == ']' || c == '}');
+      return n;
+    };
+    std::optional<Line> above;
+    for (size_t at = line_b; at > 0 && !above;) {
+      const Line l = line_above(at);
+      if (is_code(l)) above = l;
+      at = l.begin;
+    }
+    const bool header = above && ends_header(above->text);
+    // The header's indentation is its first line's: up its lines while more brackets close than
+    // opened below them (bounded).
+    size_t header_indent = above ? above->indent : 0;
+    int balance = header ? bracket_balance(above->text) : 0;
+    for (size_t at = header ? above->begin : 0, step = 0; balance < 0 && at > 0 && step < 64; ++step) {
+      const Line l = line_above(at);
+      balance += bracket_balance(l.text);
+      header_indent = l.indent;
+      at = l.begin;
+    }
+    std::optional<Line> below;
+    for (size_t at = line_e; at < out->size();) {
+      const Line l = line_at(at + ((*out)[at] == '\n' ? 1 : 0));
+      if (l.begin >= out->size()) break;
+      if (is_code(l)) {
+        below = l;
+        break;
+      }
+      at = l.end;
+    }
+    if (header && indent.size() > header_indent && (!below || below->indent <= header_indent)) {
+      replacement = indent + "pass  " + open + " " + marker;
+    }
+  }
+  // The marker line ends as the lines it replaces did (CRLF answers stay CRLF).
+  if (line_e > line_b && (*out)[line_e - 1] == '\r') replacement += '\r';
+  out->replace(line_b, line_e - line_b, replacement);
+}
+
+}  // namespace doppel

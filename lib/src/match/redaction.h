@@ -1,0 +1,75 @@
+// redaction.h — what a check writes into the answer: the note naming the sources, the marker,
+// and the code a redaction replaces, moved to whole balanced lines so that the code around it
+// still parses. Used by a check's last step (CheckRun::WriteOutput in filter.cc). Internal to
+// lib/src/match.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "doppel/document.h"
+#include "doppel/language.h"
+#include "doppel/token.h"
+#include "doppel/verdict.h"
+
+namespace doppel {
+
+// The redaction marker: `tmpl` with its "{source}" (the first) replaced by `source`.
+std::string Marker(const std::string& tmpl, const std::string& source);
+
+// The sources `spans` name, in order of first mention, each with the license and the address
+// its metadata gives: "lib/a.py (license: MIT, https://example.org/a)"; past three, "and N more".
+std::string DescribeSources(const std::vector<Span>& spans);
+
+// Adds `message` after the answer: a comment line in its language when the whole answer is code
+// (so it still parses), else a paragraph of its own, after the closing fence `unclosed` of a
+// Markdown answer that ends inside a fenced block (a streamed or cut answer), so the note is not
+// read as code. Lines end as the answer's do (CRLF when it has one).
+void AppendAnnotation(std::string* out, const std::string& message, Kind kind, std::string_view language,
+                      const std::string& unclosed);
+
+// Where the line holding offset `at` of `t` begins, and the '\n' that ends it (or the text's end).
+size_t LineStart(std::string_view t, size_t at);
+size_t LineEnd(std::string_view t, size_t at);
+
+// For each of the tokens `q` of a code block in `language` (offsets into `text`), the index of
+// the token that closes or opens the same block or bracket (-1 for others): blocks as the
+// language's table has them, and ( ) [ ] (and { } where braces are not blocks). An indented
+// block (Python) is paired one way only: its header's colon names the block's last token, which
+// names nothing. Lines replaced from a header's line into its body would leave the rest of the
+// body under a comment ("unexpected indent"), while lines replaced from inside a body to its end
+// leave code that parses. A statement of several clauses (`try:` ... `except:` ..., `if` ...
+// `elif` ... `else`) is kept whole or replaced whole: its first token names its last clause's
+// keyword, and each later clause's keyword names the first token (a handler left without its
+// `try`, or a `try` without its handler, does not parse).
+std::vector<int32_t> PairedTokens(std::string_view text, const Tokens& q, std::string_view language);
+
+// Moves a code passage [*b, *e) of the answer `text` to whole lines whose brackets and blocks
+// are balanced, so that replacing those lines leaves code that parses: a passage that begins
+// with the end of the function before it, or ends with the header of the next one, would take
+// away half of a pair. Each round either gives up the lines at one end up to the half pairs
+// (the cut that keeps most of the passage), or, when that would keep less than half of it, takes
+// in the other halves, adding at most as many tokens as the passage has; when neither can be
+// done the passage stays as it was. `q` are the stream's tokens, `partner` from PairedTokens.
+void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner, uint32_t* b,
+                       uint32_t* e);
+
+// A region of a code block that begins or ends inside a string literal, or in the text between
+// two tokens (comments, a docstring), as a passage of its comments and strings read as prose
+// does (Stream::prose_of_code): it takes in the whole literal, and that text from its first to
+// its last non-blank byte, so the whole lines replaced leave no string or block comment open
+// (`"""` or `*/` on a line of its own). A region of code tokens is left as it is. `code` are the
+// block's code tokens (answer offsets), [block_b, block_e) its bytes.
+void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32_t block_b, uint32_t block_e,
+                               uint32_t* b, uint32_t* e);
+
+// Replaces whole lines [b, e) of a code block with one comment line carrying the marker, at the
+// indentation of the first line, so the code around it still reads as code. Lines taken above b
+// (decorators) stay at or after `floor`, the end of the passage redacted before this one.
+void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, const Language* lang,
+                     CommentSyntax comment, const std::string& marker);
+
+}  // namespace doppel
