@@ -753,6 +753,65 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   CHECK(StripContainer(after_list, al[1]).code == "run()\n");
 }
 
+TEST_CASE("markdown: an HTML <pre> block is code read as its page shows it") {
+  // The tags begin a line; the code may begin on it, after them.
+  const std::string text =
+      "<p>Compare:</p>\n<pre><code class=\"language-go\">ok := a &lt; b &amp;&amp; c\n</code></pre>\n<p>After.</p>\n";
+  const auto parts = SplitMarkdown(text);
+  REQUIRE(parts.size() == 3);
+  CHECK(parts[0].kind == Kind::kText);
+  CHECK(text.substr(parts[0].begin, parts[0].end - parts[0].begin) == "<p>Compare:</p>\n");
+  CHECK(parts[1].kind == Kind::kCode);
+  CHECK(parts[1].html);
+  CHECK(parts[1].language == "go");
+  CHECK(parts[1].line == 2);
+  CHECK(text.substr(parts[1].begin, 6) == "ok := ");
+  CHECK(parts[2].kind == Kind::kText);
+  CHECK(text.substr(parts[2].begin) == "\n<p>After.</p>\n");
+  CHECK(parts[2].line == 3);
+  const StrippedCode read = StripContainer(text, parts[1]);
+  CHECK(read.code == "ok := a < b && c\n");
+  // A decoded reference maps back whole: "<" is "&lt;" in the answer.
+  const uint32_t lt = static_cast<uint32_t>(read.code.find('<'));
+  CHECK(read.ToAnswer(lt, false) == text.find("&lt;"));
+  CHECK(read.ToAnswer(lt + 1, true) == text.find("&lt;") + 4);
+  const uint32_t c = static_cast<uint32_t>(read.code.find('c'));
+  CHECK(text[read.ToAnswer(c, false)] == 'c');
+
+  // Tags on a line of their own; a class `lang-X`, or a data-lang attribute, names the language.
+  const std::string own_line = "Code:\n\n<pre class=\"lang-py\">\nif a:\n    b()\n</pre>\n";
+  const auto ol = SplitMarkdown(own_line);
+  REQUIRE(ol.size() == 3);
+  CHECK(ol[1].language == "py");
+  CHECK(ol[1].line == 4);
+  CHECK(StripContainer(own_line, ol[1]).code == "if a:\n    b()\n");
+  const auto dl = SplitMarkdown("<pre data-lang=\"Rust\"><code>fn f() {}</code></pre>\n");
+  REQUIRE(dl.size() == 2);
+  CHECK(dl[0].language == "rust");
+
+  // A highlighter's inline tags are taken out; references are decoded, but not one that is
+  // unknown, nor one of a line break (the lines stay the answer's).
+  const std::string lit =
+      "<pre><code><span class=\"k\">def</span> <span class=\"nf\">f</span>():\n"
+      "  <b>return</b> &#39;x&#39; &#x3C; &unknown; &#10; List<String>\n</code></pre>\n";
+  const auto hl = SplitMarkdown(lit);
+  REQUIRE(hl.size() == 2);
+  CHECK(hl[0].language.empty());
+  CHECK(StripContainer(lit, hl[0]).code == "def f():\n  return 'x' < &unknown; &#10; List<String>\n");
+
+  // A <pre> never closed, or named in a sentence, is prose; one in a fence is the fence's text.
+  for (const std::string prose : {"Use <pre> for code.\nIt keeps spaces.\n", "<pre>\nx = 1\n"}) {
+    INFO(prose);
+    const auto p = SplitMarkdown(prose);
+    REQUIRE(p.size() == 1);
+    CHECK(p[0].kind == Kind::kText);
+  }
+  const auto fenced = SplitMarkdown("```html\n<pre>x</pre>\n```\n");
+  REQUIRE(fenced.size() == 1);
+  CHECK(fenced[0].language == "html");
+  CHECK_FALSE(fenced[0].html);
+}
+
 TEST_CASE("markdown: ReadsAsOutputOrProse knows logs, dumps, traces, trees and prose from code") {
   CHECK(ReadsAsOutputOrProse(
       "2025-06-24 14:36:25 status half-configured libsystemd0:amd64 252.36-1~deb12u1\n"
@@ -1421,6 +1480,56 @@ TEST_CASE("code: a fence in a list item or a block quote is read as code without
     }
     // Redacted, the marker stays inside the container.
     CHECK_THAT(v->output, Catch::Contains(prefix + "# [redacted: similar to lib/merge.py]"));
+  }
+}
+
+TEST_CASE("code: code in an HTML answer's <pre> block is read as its page shows it") {
+  TempDir dir;
+  auto filter = MergePyFilter(dir, Redacting());
+  auto escaped = [](const std::string& code) {
+    std::string out;
+    for (const char c : code) out += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
+    return out;
+  };
+  // As a highlighter writes it: every name in a span of its own, every space in another.
+  auto highlighted = [&](const std::string& code) {
+    std::string out;
+    for (size_t i = 0; i < code.size();) {
+      size_t j = i;
+      while (j < code.size() && (std::isalnum(static_cast<unsigned char>(code[j])) || code[j] == '_')) ++j;
+      if (j > i) {
+        out += "<span class=\"n\">" + code.substr(i, j - i) + "</span>";
+      } else {
+        out += code[i] == ' ' ? "<span class=\"w\"> </span>" : escaped(code.substr(i, 1));
+        j = i + 1;
+      }
+      i = j;
+    }
+    return out;
+  };
+  const Verdict fenced = Checked(*filter, "Like this:\n\n```python\n" + std::string(kRenamed) + "```\n\nDone.\n");
+  REQUIRE(fenced.spans.size() == 1);
+  for (const bool spans : {false, true}) {
+    INFO((spans ? "highlighted" : "escaped"));
+    const std::string answer = "<p>Like this:</p>\n<pre><code class=\"language-python\">" +
+                               (spans ? highlighted(kRenamed) : escaped(kRenamed)) + "</code></pre>\n<p>Done.</p>\n";
+    const Verdict v = Checked(*filter, answer);
+    CHECK(v.action == Action::kRedact);
+    REQUIRE(v.spans.size() == 1);
+    const Span& s = v.spans.front();
+    CHECK(s.source_name == "lib/merge.py");
+    CHECK(s.language == "python");
+    CHECK(s.renaming == Approx(1.0));
+    CHECK(s.matched_tokens == fenced.spans[0].matched_tokens);  // as read from the fence
+    CHECK(s.query.first_line == 2);  // the line of the <pre> tag, where the code begins
+    // Its offsets are the answer's: from "def" to "out", inside their spans when highlighted.
+    CHECK(answer.substr(s.query.start, 3) == "def");
+    CHECK(answer.substr(s.query.end - 3, 3) == "out");
+    // Redacted inside the block: its tags and the prose around it stay.
+    CHECK_THAT(v.output, Catch::StartsWith("<p>Like this:</p>\n<pre><code class=\"language-python\"># [redacted: "
+                                           "similar to lib/merge.py]"));
+    CHECK_THAT(v.output, Catch::EndsWith("</code></pre>\n<p>Done.</p>\n"));
+    CHECK_THAT(v.output, !Catch::Contains("len(a)") && !Catch::Contains(">len<"));
   }
 }
 

@@ -106,8 +106,11 @@ struct CommentGap {
 };
 // Gaps of at least this many word bytes are comment gaps (shorter ones are `// end`, `# noqa`).
 inline constexpr uint32_t kCommentGapMinBytes = 16;
-// The comment gaps of `tokens` (offsets into `text`), the first from `begin`, the last to `end`.
-void CommentGaps(std::string_view text, const Tokens& tokens, size_t begin, size_t end, std::vector<CommentGap>* out);
+// The comment gaps of `tokens`, the first from offset `begin`, the last to `end`. `text` is what
+// the tokens' offsets index, from offset `text_offset` on (a code block's text, its tokens at
+// their offsets in the whole answer).
+void CommentGaps(std::string_view text, const Tokens& tokens, size_t begin, size_t end, std::vector<CommentGap>* out,
+                 size_t text_offset = 0);
 // The spelling tag of a comment gap's posting (DocumentSketcher::SpellingKey(hash, this)).
 uint64_t CommentGapHash();
 

@@ -10,6 +10,9 @@
 // container's prefix is then stripped from the block's lines before they are read as code
 // (StripContainer). (CommonMark reads a fence indented by four spaces outside a list as an
 // indented code block holding backticks; answers put fences in list items far more often.)
+// An HTML <pre> element is a code block too (CommonMark's HTML block that runs to its </pre>, as
+// an answer written for a web page has its code): read as the page shows it, without its inline
+// tags and with its character references decoded (`List&lt;String&gt;` is `List<String>`).
 // Thread-safety: pure function.
 #pragma once
 
@@ -36,15 +39,29 @@ struct Segment {
   bool indented = false;
   // Code outside fences found by the shape of its lines (SplitBareCode).
   bool bare = false;
+  // The text of an HTML <pre> element (after its <pre> tag and a <code> tag right after it, up
+  // to its </pre> and a </code> right before that; `begin` and `end` may lie inside lines). Its
+  // language is the first one its tags name: a class `language-X` or `lang-X` (Prism,
+  // highlight.js, Markdown renderers), or a `data-lang` attribute.
+  bool html = false;
 };
 
-// A code segment's text with its container prefix stripped from each line (at most the prefix's
-// length of spaces, tabs and '>'), and the way back to offsets of the whole answer.
+// A code segment's text as it is read, and the way back to offsets of the whole answer: without
+// its container prefix on each line (at most the prefix's length of spaces, tabs and '>'); for
+// an HTML block, without its inline tags (<span class="k">, </b>, <br>) and with its character
+// references decoded (&lt;, &amp;, &#39;, &#x3C;; one it does not know, or one of a line break
+// or another control character, stays as written, so lines stay the answer's lines).
 struct StrippedCode {
   std::string code;
-  // Per line of `code`: where it starts in `code`, and where that byte is in the answer.
-  std::vector<std::pair<uint32_t, uint32_t>> lines;
-  // The answer offset of code offset x; `end`: x ends a range (it maps with the line of x - 1).
+  // The pieces of `code`, in order: where each starts in `code`, and where that byte is in the
+  // answer. A piece is a line (a container's), a run of an HTML block's text, or one decoded
+  // character reference, whose `reference` is its length in the answer (0 for the others).
+  struct Piece {
+    uint32_t code = 0, answer = 0, reference = 0;
+  };
+  std::vector<Piece> pieces;
+  // The answer offset of code offset x; `end`: x ends a range (it maps with the piece of x - 1).
+  // A decoded reference maps whole: from its `&`, or to the end of its `;`.
   uint32_t ToAnswer(uint32_t x, bool end) const;
 };
 StrippedCode StripContainer(std::string_view text, const Segment& segment);

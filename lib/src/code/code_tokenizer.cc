@@ -728,15 +728,17 @@ uint64_t NumberTokenHash() { return kNum; }
 uint64_t VerbatimTokenHash(std::string_view text) { return Hash(text); }
 uint64_t CommentGapHash() { return kCommentGap; }
 
-void CommentGaps(std::string_view text, const Tokens& tokens, size_t begin, size_t end, std::vector<CommentGap>* out) {
+void CommentGaps(std::string_view text, const Tokens& tokens, size_t begin, size_t end, std::vector<CommentGap>* out,
+                 size_t text_offset) {
   out->clear();
-  end = std::min(end, text.size());
+  end = std::min(end, text_offset + text.size());
+  begin = std::max(begin, text_offset);
   // Bytes from `at` that separate words rather than make them: ASCII other than letters, digits
   // and `_`, and the UTF-8 of a byte order mark, a no-break space, U+2000-U+206F (spaces,
   // dashes, curly quotes, ellipsis) and the ideographic space, which editors and chat windows
   // put in for ASCII ones. 0: a word byte.
   auto separator = [&](size_t at, size_t to) -> size_t {
-    const auto b = [&](size_t k) { return at + k < to ? static_cast<unsigned char>(text[at + k]) : 0; };
+    const auto b = [&](size_t k) { return at + k < to ? static_cast<unsigned char>(text[at + k - text_offset]) : 0; };
     const unsigned char c = b(0);
     if (c < 0x80) return c == '_' || std::isalnum(c) != 0 ? 0 : 1;
     if (c == 0xC2 && b(1) == 0xA0) return 2;
@@ -760,7 +762,7 @@ void CommentGaps(std::string_view text, const Tokens& tokens, size_t begin, size
       const size_t w = at;
       while (at < to && separator(at, to) == 0) ++at;
       if (words > 0) XXH3_64bits_update(&st, " ", 1);
-      XXH3_64bits_update(&st, text.data() + w, at - w);
+      XXH3_64bits_update(&st, text.data() + (w - text_offset), at - w);
       ++words;
       bytes += static_cast<uint32_t>(at - w);
     }

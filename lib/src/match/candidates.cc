@@ -3,8 +3,9 @@
 namespace doppel {
 
 Status SpellingFrequencies::RareItems(const AlignedSpan& a, const std::vector<char>& skip, const Tokens& q,
-                                     const Tokens& s, const std::vector<AnswerComment>& comments,
-                                     uint32_t source_id, const FilterOptions& o, uint32_t* items) {
+                                     const std::vector<uint32_t>& q_bytes, const Tokens& s,
+                                     const std::vector<AnswerComment>& comments, uint32_t source_id,
+                                     const FilterOptions& o, uint32_t* items) {
   static const uint64_t kId = IdentifierTokenHash(), kStr = StringTokenHash();
   std::vector<std::pair<uint64_t, uint32_t>> keys;  // (spelling key, items it is worth)
   for (size_t i = 0; i < a.pairs.size(); ++i) {
@@ -12,7 +13,7 @@ Status SpellingFrequencies::RareItems(const AlignedSpan& a, const std::vector<ch
     const auto [qi, si] = a.pairs[i];
     const Token &qt = q[qi], &st = s[si];
     if (qt.name == 0 || qt.name != st.name || qt.hash != st.hash) continue;
-    const uint32_t bytes = qt.end - qt.begin;
+    const uint32_t bytes = q_bytes[qi];
     if (qt.hash == kId) {
       keys.emplace_back(sketcher_.SpellingKey(qt.name, qt.hash), 1);
     } else if (qt.hash == kStr && bytes >= o.code_literal_bytes) {

@@ -277,13 +277,14 @@ class SpellingFrequencies {
   // source, that at most o.code_name_df protected code documents use. A string counts one item
   // for every kStringBytesPerItem bytes (one at least): a message of a dozen words copied with
   // its function is as telling as two names, and a renamed copy keeps it.
-  // Pairs `skip` marks (foreign imports; empty: none) are not looked at.
+  // Pairs `skip` marks (foreign imports; empty: none) are not looked at. `q_bytes` are the bytes
+  // of each of the answer's tokens `q` in the text read (Stream::read_bytes).
   // A comment gap of the answer inside the span (or just before it) that the source holds too
   // and at most o.code_name_df protected documents hold counts one item for every
   // kCommentWordsPerItem words (one at least): a sentence copied whole is as telling as a name.
-  Status RareItems(const AlignedSpan& a, const std::vector<char>& skip, const Tokens& q, const Tokens& s,
-                   const std::vector<AnswerComment>& comments, uint32_t source_id, const FilterOptions& o,
-                   uint32_t* items);
+  Status RareItems(const AlignedSpan& a, const std::vector<char>& skip, const Tokens& q,
+                   const std::vector<uint32_t>& q_bytes, const Tokens& s, const std::vector<AnswerComment>& comments,
+                   uint32_t source_id, const FilterOptions& o, uint32_t* items);
 
   // The document frequencies of spelling postings already read (keys[i]'s is postings[i]).
   void Remember(const std::vector<uint64_t>& keys, const std::vector<Posting>& postings);

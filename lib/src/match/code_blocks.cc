@@ -8,14 +8,14 @@
 
 namespace doppel {
 
-std::vector<int32_t> LogicalLineIndents(const Tokens& q, std::string_view text) {
+std::vector<int32_t> LogicalLineIndents(const Tokens& q, std::string_view text, uint32_t text_offset) {
   static const uint64_t kOpen[3] = {VerbatimTokenHash("("), VerbatimTokenHash("["), VerbatimTokenHash("{")};
   static const uint64_t kClose[3] = {VerbatimTokenHash(")"), VerbatimTokenHash("]"), VerbatimTokenHash("}")};
   std::vector<int32_t> indent(q.size(), -1);
   int brackets = 0;
-  for (uint32_t i = 0, at = 0, start = 0; i < q.size(); ++i) {
-    for (; at < q[i].begin && at < text.size(); ++at) {  // the start of the token's line
-      if (text[at] == '\n') start = at + 1;
+  for (uint32_t i = 0, at = text_offset, start = text_offset; i < q.size(); ++i) {
+    for (; at < q[i].begin && at - text_offset < text.size(); ++at) {  // the start of the token's line
+      if (text[at - text_offset] == '\n') start = at + 1;
     }
     if (brackets == 0 && (i == 0 || q[i - 1].end <= start)) indent[i] = static_cast<int32_t>(q[i].begin - start);
     for (int k = 0; k < 3; ++k) {
@@ -26,8 +26,9 @@ std::vector<int32_t> LogicalLineIndents(const Tokens& q, std::string_view text) 
   return indent;
 }
 
-std::vector<int32_t> IndentsFor(const Tokens& q, const BlockTokens& blocks, std::string_view text) {
-  return blocks.indented ? LogicalLineIndents(q, text) : std::vector<int32_t>();
+std::vector<int32_t> IndentsFor(const Tokens& q, const BlockTokens& blocks, std::string_view text,
+                                uint32_t text_offset) {
+  return blocks.indented ? LogicalLineIndents(q, text, text_offset) : std::vector<int32_t>();
 }
 
 std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, const std::vector<int32_t>& indent) {

@@ -33,12 +33,13 @@ struct BlockTokens {
 // the token begins, or -1 when it begins none. A logical line starts at a token that is the first
 // on its line (no earlier token, such as a multi-line string, runs into that line) outside
 // brackets; continuation lines (a long signature, an argument list) begin none. `text` is what
-// the tokens' offsets index.
-std::vector<int32_t> LogicalLineIndents(const Tokens& q, std::string_view text);
+// the tokens' offsets index, from offset `text_offset` on (a line begins there).
+std::vector<int32_t> LogicalLineIndents(const Tokens& q, std::string_view text, uint32_t text_offset = 0);
 
 // LogicalLineIndents of `q` when `blocks` are indentation (BlockDeltas and the clause pairing
 // read them), else none.
-std::vector<int32_t> IndentsFor(const Tokens& q, const BlockTokens& blocks, std::string_view text);
+std::vector<int32_t> IndentsFor(const Tokens& q, const BlockTokens& blocks, std::string_view text,
+                                uint32_t text_offset = 0);
 
 // Per answer token: +n when it opens n blocks, -n when it closes n blocks, else 0 (computed once
 // per code block of the answer). `indent` is LogicalLineIndents of the tokens when the blocks are

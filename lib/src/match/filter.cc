@@ -106,6 +106,13 @@ struct Stream {
   // redactions, and its comments hold markers unless the fence names a language the generic
   // lexer reads); when not, it is a look-alike's and bounds nothing.
   bool found_reading = false;
+  // Code: the comment gaps of its tokens (CommentGaps), for the rare-items rule, each token's
+  // bytes in the text read (a string's, which decides whether it is long), and the indentation of
+  // its logical lines: all of the text as read (CheckRun::KeepReadText), an HTML block's with its
+  // character references decoded.
+  std::vector<CommentGap> comment_gaps;
+  std::vector<uint32_t> read_bytes;
+  std::vector<int32_t> indents;  // IndentsFor its tokens (none unless its blocks are indentation)
   // Prose: the words of a code block's comments, docstrings and string literals (ProseOfCode),
   // a reading of the block that adds its words' share of the block (its code tokens and words)
   // to the code's share, and competes with no other reading.
@@ -248,8 +255,20 @@ class CheckRun {
     return request_.lexed_code ? sketcher_.CodeLexerFor(lang) : sketcher_.TokenizerFor(Kind::kCode, lang);
   }
   Status ReadAnswer();
-  Status PushCode(Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line, std::string_view body,
-                  uint32_t body_offset, const std::function<void(Tokens*)>& to_answer);
+  Status PushCode(Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line,
+                  const std::function<void(Tokens*)>& to_answer);
+  // What code stream `st` keeps of `code`, the text its tokens were read from (at offsets from
+  // `base_offset`), before they are put back in the answer: its comment gaps (for the rare-items
+  // rule, o_.code_rare_items), its logical lines' indentation and its tokens' bytes. (An HTML
+  // block's page shows `&quot;` as `"`, and its first line may begin after its <pre> tag.)
+  void KeepReadText(std::string_view code, uint32_t base_offset, Stream* st) const {
+    if (o_.code_rare_items > 0) {
+      CommentGaps(code, st->tokens, base_offset, base_offset + code.size(), &st->comment_gaps, base_offset);
+    }
+    st->indents = IndentsFor(st->tokens, BlockTokensOf(st->language), code, base_offset);
+    st->read_bytes.resize(st->tokens.size());
+    for (size_t i = 0; i < st->tokens.size(); ++i) st->read_bytes[i] = st->tokens[i].end - st->tokens[i].begin;
+  }
   Status PastDeadline() const;
   bool AddRereads();
   // Steps 2 and 3 for stream `si`; *stopped when a first pass stops at a span (stop_when_flagged).
@@ -341,10 +360,11 @@ Result<Verdict> CheckRun::Run() {
 // grammar's language, is read again in the language its candidates lead to (Stream::Reread,
 // AddRereads); the former as prose too when that grammar mostly cannot read it. Each other reading is a stream after the block's (Stream::shadow_of); the block counts
 // once, as the largest share a reading covers.
-// `code` is the text tokenized; `to_answer` puts a token's offsets back in the answer (a block
-// in a list item or a block quote is read without its container's prefix).
+// `code` is the text tokenized, its tokens at offsets from `base_offset` on line `base_line`;
+// `to_answer` puts a token's offsets back in the answer (a block in a list item or a block quote
+// is read without its container's prefix, an HTML block as its page shows it). Every reading is
+// made from `code`, so an HTML block's comments and strings are its page's words.
 Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line,
-                          std::string_view body, uint32_t body_offset,
                           const std::function<void(Tokens*)>& to_answer) {
   const Language* tagged = LookupLanguage(st.language);
   std::vector<const Language*> guessed;
@@ -387,7 +407,7 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
     st.reread->base_line = base_line;
     st.reread->to_answer = to_answer;
   }
-  to_answer(&st.tokens);
+  KeepReadText(code, base_offset, &st);
   // A block of no grammar's language, or one its grammar mostly cannot read, is read as prose
   // whole (as_prose, below); any other, the words of its comments, docstrings and strings
   // (FilterOptions::prose_in_code).
@@ -395,7 +415,8 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
   Stream in_code;
   if (o_.prose_in_code && !whole_as_prose && index_->MayHoldGrams(Kind::kText)) {
     DOPPEL_RETURN_IF_ERROR(
-        ProseOfCode(sketcher_.TokenizerFor(Kind::kText), st.tokens, body, body_offset, base_line, &in_code.tokens));
+        ProseOfCode(sketcher_.TokenizerFor(Kind::kText), st.tokens, code, base_offset, base_line, &in_code.tokens));
+    to_answer(&in_code.tokens);
     if (in_code.tokens.size() < o_.text.min_span_tokens) in_code.tokens.clear();
     in_code.prose_of_code = true;
     // (For its block's markers and lines when it is the block's only reading: comments only.)
@@ -404,6 +425,7 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
     in_code.text_begin = st.text_begin;
     in_code.text_end = st.text_end;
   }
+  to_answer(&st.tokens);
   std::vector<Stream> again(guessed.size());
   for (size_t g = 0; g < guessed.size(); ++g) {
     again[g].kind = Kind::kCode;
@@ -414,11 +436,13 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
     // Of several, the one that reads best is the block's language.
     again[g].found_reading = guessed.size() > 1;
     DOPPEL_RETURN_IF_ERROR(CodeTokenizer(again[g].language).Tokenize(code, &again[g].tokens, base_offset, base_line));
+    KeepReadText(code, base_offset, &again[g]);
     to_answer(&again[g].tokens);
   }
   Stream as_prose;
   if (whole_as_prose) {
-    DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &as_prose.tokens, body_offset, base_line));
+    DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(code, &as_prose.tokens, base_offset, base_line));
+    to_answer(&as_prose.tokens);
   }
   // A reading of a block that leaves no tokens (only comments) is none: the others stand alone.
   int main = -1;
@@ -445,7 +469,7 @@ Status CheckRun::ReadAnswer() {
     st.language = l ? l->name : "";
     st.tag = language_;
     st.text_end = static_cast<uint32_t>(text_.size());
-    DOPPEL_RETURN_IF_ERROR(PushCode(std::move(st), text_, 0, 1, text_, 0, in_place));
+    DOPPEL_RETURN_IF_ERROR(PushCode(std::move(st), text_, 0, 1, in_place));
   } else {
     Stream prose;
     Tokens part;
@@ -464,12 +488,12 @@ Status CheckRun::ReadAnswer() {
         code.tag = seg.language;
         code.text_begin = static_cast<uint32_t>(seg.begin);
         code.text_end = static_cast<uint32_t>(seg.end);
-        if (seg.prefix.empty()) {
-          DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), body, seg.begin, seg.line, body,
-                                          static_cast<uint32_t>(seg.begin), in_place));
+        if (seg.prefix.empty() && !seg.html) {
+          DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), body, seg.begin, seg.line, in_place));
         } else {
-          // A block in a list item or a block quote: read without its container's prefix, and
-          // its tokens put back at their places in the answer.
+          // A block in a list item or a block quote, read without its container's prefix, or an
+          // HTML block, read as the page shows it: its tokens put back at their places in the
+          // answer.
           auto stripped = std::make_shared<const StrippedCode>(StripContainer(text_, seg));
           auto to_answer = [stripped](Tokens* tokens) {
             for (Token& t : *tokens) {
@@ -477,8 +501,7 @@ Status CheckRun::ReadAnswer() {
               t.end = stripped->ToAnswer(t.end, true);
             }
           };
-          DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), stripped->code, 0, seg.line, body,
-                                          static_cast<uint32_t>(seg.begin), to_answer)
+          DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), stripped->code, 0, seg.line, to_answer)
                                      .WithContext("the code block at line " + std::to_string(seg.line)));
         }
       }
@@ -530,6 +553,7 @@ bool CheckRun::AddRereads() {
         CodeTokenizer(lead->name).TokenizeCountingUnread(rr->code, &again.tokens, rr->base_offset, rr->base_line, &unread);
     if (!reread_status_.ok() || again.tokens.empty()) continue;
     if (unread >= rr->unread || unread > rr->max_share * rr->nonblank) continue;
+    KeepReadText(rr->code, rr->base_offset, &again);
     rr->to_answer(&again.tokens);
     TokenHashes(again.tokens, &again.hashes);
     streams_.push_back(std::move(again));
@@ -627,8 +651,7 @@ Status CheckRun::FindCandidates(const Stream& st, StreamLookups* out) {
       st.kind == Kind::kCode &&
       st.tokens.size() < size_t{o_.min_candidate_hits} * (index_->params().window + l.gram_k - 1);
   if (st.kind == Kind::kCode && o_.code_rare_items > 0) {
-    std::vector<CommentGap> gaps;
-    CommentGaps(text_, st.tokens, st.text_begin, st.text_end, &gaps);
+    const std::vector<CommentGap>& gaps = st.comment_gaps;
     // One lookup (and one candidate hit) per distinct comment.
     std::vector<uint64_t> keys;
     for (const CommentGap& g : gaps) keys.push_back(sketcher_.CommentKey(g));
@@ -651,8 +674,9 @@ Status CheckRun::FindCandidates(const Stream& st, StreamLookups* out) {
   if (l.comments_select && o_.code_rare_items > 0) {
     static const uint64_t kStr = StringTokenHash();
     std::vector<uint64_t> keys;
-    for (const Token& t : st.tokens) {
-      if (t.hash == kStr && t.name != 0 && t.end - t.begin >= o_.code_literal_bytes) {
+    for (size_t i = 0; i < st.tokens.size(); ++i) {
+      const Token& t = st.tokens[i];
+      if (t.hash == kStr && t.name != 0 && st.read_bytes[i] >= o_.code_literal_bytes) {
         keys.push_back(sketcher_.SpellingKey(t.name, t.hash));
       }
     }
@@ -753,7 +777,7 @@ Status CheckRun::AlignCandidates(size_t si, const StreamLookups& l, bool* stoppe
   QueryFingerprints query_fps(st.kind == Kind::kCode ? l.fps : kNoFingerprints, st.hashes, l.gram_k);
   if (st.kind == Kind::kCode) {
     const BlockTokens& bt = BlockTokensOf(st.language);
-    sa.block_delta = BlockDeltas(st.tokens, bt, IndentsFor(st.tokens, bt, text_));
+    sa.block_delta = BlockDeltas(st.tokens, bt, st.indents);
   }
   // Per answer token, the run of lines without a blank one that holds it (made when a source
   // is read in place).
@@ -1177,7 +1201,8 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
     if (!own && o_.code_rare_items > 0) {
       uint32_t items = 0;
       DOPPEL_RETURN_IF_ERROR(
-          spelling_df_.RareItems(a, sa.foreign_pairs, st.tokens, span_src, l.comments, c.id, o_, &items));
+          spelling_df_.RareItems(a, sa.foreign_pairs, st.tokens, st.read_bytes, span_src, l.comments, c.id, o_,
+                                 &items));
       own = items >= o_.code_rare_items;
       // A whole block copied with every name as the source spells it: one rare item is
       // enough (its names all agree; one rare name, long string or comment places it).
@@ -1553,8 +1578,12 @@ void CheckRun::WriteOutput() {
       }
       if (!words_only) {
         auto it = partners.find(si);
-        if (it == partners.end()) it = partners.emplace(si, PairedTokens(text_, streams_[si].tokens, streams_[si].language)).first;
+        if (it == partners.end()) it = partners.emplace(si, PairedTokens(streams_[si].tokens, streams_[si].language, streams_[si].indents)).first;
+        // (Whole lines within the block: an HTML block's first and last lines may hold its tags.)
+        const uint32_t b = r.b, e = r.e, block_b = streams_[si].text_begin, block_e = streams_[si].text_end;
         BalanceCodeRegion(text_, streams_[si].tokens, it->second, &r.b, &r.e);
+        if (b >= block_b) r.b = std::max(r.b, block_b);
+        if (e <= block_e) r.e = std::min(r.e, block_e);
       }
       moved = true;
     }
@@ -1570,7 +1599,8 @@ void CheckRun::WriteOutput() {
       // wrong tag, is in that language.)
       if (const int block = code_block_at(it->main->query.start); block >= 0) {
         const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
-        RedactCodeLines(&out, it->b, it->e, floor, LookupLanguage(streams_[block].language),
+        RedactCodeLines(&out, it->b, it->e, floor, streams_[block].text_begin, streams_[block].text_end,
+                        LookupLanguage(streams_[block].language),
                         CommentSyntaxFor(streams_[code_block_at(it->main->query.start, false)].tag), marker);
       } else {
         out.replace(it->b, it->e - it->b, marker);

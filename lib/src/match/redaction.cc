@@ -80,10 +80,9 @@ size_t LineEnd(std::string_view t, size_t at) {
   return nl == std::string_view::npos ? t.size() : nl;
 }
 
-std::vector<int32_t> PairedTokens(std::string_view text, const Tokens& q, std::string_view language) {
+std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, const std::vector<int32_t>& indent) {
   std::vector<int32_t> partner(q.size(), -1);
   const BlockTokens& bt = BlockTokensOf(language);
-  const std::vector<int32_t> indent = IndentsFor(q, bt, text);
   const std::vector<int8_t> delta = BlockDeltas(q, bt, indent);
   static const uint64_t kParen[2] = {VerbatimTokenHash("("), VerbatimTokenHash(")")};
   static const uint64_t kSquare[2] = {VerbatimTokenHash("["), VerbatimTokenHash("]")};
@@ -203,10 +202,11 @@ void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32
   if (last_from < last_to) *e = std::max(*e, last_to);
 }
 
-void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, const Language* lang,
-                     CommentSyntax comment, const std::string& marker) {
-  size_t line_b = LineStart(*out, b);
-  const size_t line_e = LineEnd(*out, e);
+void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
+                     const Language* lang, CommentSyntax comment, const std::string& marker) {
+  // (A region joined with prose before or after its block runs out of it, whole lines there.)
+  size_t line_b = b >= block_b ? std::max(LineStart(*out, b), block_b) : LineStart(*out, b);
+  const size_t line_e = e <= block_e ? std::min(LineEnd(*out, e), block_e) : LineEnd(*out, e);
   // The marker keeps the first line's indentation, and its block quote markers when every
   // replaced line is quoted (code in "> ```py").
   bool quoted = false;
@@ -247,7 +247,7 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, con
     const unsigned char c = static_cast<unsigned char>(t[d.size()]);
     return (std::isalpha(c) || c == '_') && t.find(" = ") == std::string_view::npos;
   };
-  while (line_b > floor) {
+  while (line_b > floor && LineStart(*out, line_b) == line_b) {
     const Line l = line_above(line_b);
     if (l.begin < floor || l.indent != indent.size() || !is_decorator(l.text)) break;
     line_b = l.begin;

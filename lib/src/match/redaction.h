@@ -35,7 +35,7 @@ void AppendAnnotation(std::string* out, const std::string& message, Kind kind, s
 size_t LineStart(std::string_view t, size_t at);
 size_t LineEnd(std::string_view t, size_t at);
 
-// For each of the tokens `q` of a code block in `language` (offsets into `text`), the index of
+// For each of the tokens `q` of a code block in `language` (`indent`: IndentsFor them), the index of
 // the token that closes or opens the same block or bracket (-1 for others): blocks as the
 // language's table has them, and ( ) [ ] (and { } where braces are not blocks). An indented
 // block (Python) is paired one way only: its header's colon names the block's last token, which
@@ -45,7 +45,7 @@ size_t LineEnd(std::string_view t, size_t at);
 // `elif` ... `else`) is kept whole or replaced whole: its first token names its last clause's
 // keyword, and each later clause's keyword names the first token (a handler left without its
 // `try`, or a `try` without its handler, does not parse).
-std::vector<int32_t> PairedTokens(std::string_view text, const Tokens& q, std::string_view language);
+std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, const std::vector<int32_t>& indent);
 
 // Moves a code passage [*b, *e) of the answer `text` to whole lines whose brackets and blocks
 // are balanced, so that replacing those lines leaves code that parses: a passage that begins
@@ -68,8 +68,10 @@ void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32
 
 // Replaces whole lines [b, e) of a code block with one comment line carrying the marker, at the
 // indentation of the first line, so the code around it still reads as code. Lines taken above b
-// (decorators) stay at or after `floor`, the end of the passage redacted before this one.
-void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, const Language* lang,
-                     CommentSyntax comment, const std::string& marker);
+// (decorators) stay at or after `floor`, the end of the passage redacted before this one. The
+// block's bytes are [block_b, block_e), and what is replaced stays within them: an HTML block's
+// first line may hold its <pre> tag, and its last line its </pre>.
+void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
+                     const Language* lang, CommentSyntax comment, const std::string& marker);
 
 }  // namespace doppel

@@ -340,6 +340,176 @@ LineShape ShapeOfLine(std::string_view line) {
   return LineShape::kOther;
 }
 
+// Whether `s` holds `lower` (lower-case ASCII) at `at`, in any case.
+bool CaselessAt(std::string_view s, size_t at, std::string_view lower) {
+  if (at > s.size() || s.size() - at < lower.size()) return false;
+  for (size_t k = 0; k < lower.size(); ++k) {
+    if (std::tolower(static_cast<unsigned char>(s[at + k])) != lower[k]) return false;
+  }
+  return true;
+}
+
+// Where `s` first holds `lower` (lower-case ASCII, beginning with a non-letter) at or after
+// `from`, in any case; npos when nowhere.
+size_t FindCaseless(std::string_view s, std::string_view lower, size_t from) {
+  for (size_t at = s.find(lower[0], from); at != std::string_view::npos; at = s.find(lower[0], at + 1)) {
+    if (CaselessAt(s, at, lower)) return at;
+  }
+  return std::string_view::npos;
+}
+
+// The end (past its `>`) of the start tag `<name ...>` (name in lower case) at `at` of `line`,
+// or 0 when there is none there (a `>` on the same line ends it).
+size_t TagEnd(std::string_view line, size_t at, std::string_view name) {
+  if (!CaselessAt(line, at + 1, name) || line[at] != '<') return 0;
+  const size_t after = at + 1 + name.size();
+  if (after < line.size() && line[after] != '>' && line[after] != ' ' && line[after] != '\t') return 0;
+  const size_t close = line.find('>', after);
+  return close == std::string_view::npos ? 0 : close + 1;
+}
+
+// The language a <pre> or <code> tag names: its class `language-X` or `lang-X`, or its
+// `data-lang` or `data-language` attribute (lower-cased); "" when none.
+std::string TagLanguage(std::string_view tag) {
+  auto word_at = [&](size_t at) {
+    std::string w;
+    for (; at < tag.size(); ++at) {
+      const char c = tag[at];
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '#' && c != '-' && c != '_' && c != '.') break;
+      w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return w;
+  };
+  for (const std::string_view attr : {"data-lang=", "data-language="}) {
+    if (size_t at = FindCaseless(tag, attr, 0); at != std::string_view::npos) {
+      at += attr.size();
+      if (at < tag.size() && (tag[at] == '"' || tag[at] == '\'')) ++at;
+      if (std::string w = word_at(at); !w.empty()) return w;
+    }
+  }
+  // Class names: each begins after a quote or a blank (not "data-lang-...").
+  for (const std::string_view prefix : {"language-", "lang-"}) {
+    for (size_t at = FindCaseless(tag, prefix, 0); at != std::string_view::npos; at = FindCaseless(tag, prefix, at + 1)) {
+      if (at > 0 && (tag[at - 1] == '"' || tag[at - 1] == '\'' || tag[at - 1] == ' ' || tag[at - 1] == '=')) {
+        if (std::string w = word_at(at + prefix.size()); !w.empty()) return w;
+      }
+    }
+  }
+  return "";
+}
+
+// An HTML <pre> element opening on `line` (after blanks): where its tags begin and where its
+// text begins on the line (after the <pre> tag and a <code> tag right after it), the language
+// they name, and what closes it ("</code></pre>" or "</pre>").
+struct PreOpen {
+  size_t tags = 0, text = 0;
+  std::string language, closing;
+};
+
+bool ParsePreOpen(std::string_view line, PreOpen* p) {
+  size_t i = 0;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  const size_t pre_end = TagEnd(line, i, "pre");
+  if (pre_end == 0) return false;
+  p->tags = i;
+  p->text = pre_end;
+  p->language = TagLanguage(line.substr(i, pre_end - i));
+  p->closing = "</pre>";
+  if (const size_t code_end = TagEnd(line, pre_end, "code"); code_end > 0) {
+    if (p->language.empty()) p->language = TagLanguage(line.substr(pre_end, code_end - pre_end));
+    p->text = code_end;
+    p->closing = "</code></pre>";
+  }
+  return true;
+}
+
+// Where the first </pre> tag (`</pre`, blanks, `>`, in any case) at or after `from` of `text`
+// begins, and where it ends (past its `>`); npos when there is none.
+std::pair<size_t, size_t> FindPreClose(std::string_view text, size_t from) {
+  for (size_t at = FindCaseless(text, "</pre", from); at != std::string_view::npos;
+       at = FindCaseless(text, "</pre", at + 1)) {
+    size_t k = at + 5;
+    while (k < text.size() && (text[k] == ' ' || text[k] == '\t')) ++k;
+    if (k < text.size() && text[k] == '>') return {at, k + 1};
+  }
+  return {std::string_view::npos, std::string_view::npos};
+}
+
+// The inline tags an HTML <pre> block's text may hold (a highlighter's spans, emphasis, links):
+// taken out of the code it shows. Other `<...>` is the code's own text (an unescaped
+// `List<String>`).
+bool IsInlineTag(std::string_view name) {
+  static constexpr std::string_view kInline[] = {"a",   "b",    "br",   "code",  "del", "em",     "font",
+                                                 "i",   "ins",  "kbd",  "mark",  "s",   "samp",   "small",
+                                                 "span", "strong", "sub", "sup", "u",   "var"};
+  return std::find(std::begin(kInline), std::end(kInline), name) != std::end(kInline);
+}
+
+// The end (past its `>`) of an inline tag (IsInlineTag), opening or closing, at `at` of `s`, or
+// 0 when there is none there. A tag ends on its own line.
+size_t InlineTagEnd(std::string_view s, size_t at) {
+  size_t i = at + 1;
+  if (i < s.size() && s[i] == '/') ++i;
+  std::string name;
+  while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i])) && name.size() < 8) {
+    name += static_cast<char>(std::tolower(static_cast<unsigned char>(s[i++])));
+  }
+  if (name.empty() || !IsInlineTag(name) || i >= s.size() || (s[i] != '>' && s[i] != ' ' && s[i] != '/' && s[i] != '\t')) {
+    return 0;
+  }
+  for (; i < s.size() && s[i] != '\n'; ++i) {
+    if (s[i] == '>') return i + 1;
+  }
+  return 0;
+}
+
+// The end (past its `;`) of the character reference at `at` of `s` (`&lt;`, `&#60;`, `&#x3C;`),
+// with the text it stands for in *decoded; 0 when there is none there, or when it stands for a
+// control character (a line break would move the lines after it) or for no character.
+size_t ReferenceEnd(std::string_view s, size_t at, std::string* decoded) {
+  const size_t semi = s.find(';', at + 1);
+  if (semi == std::string_view::npos || semi - at > 10) return 0;
+  const std::string_view name = s.substr(at + 1, semi - at - 1);
+  static constexpr std::pair<std::string_view, std::string_view> kNamed[] = {
+      {"lt", "<"}, {"gt", ">"}, {"amp", "&"}, {"quot", "\""}, {"apos", "'"}, {"nbsp", " "}};
+  for (const auto& [n, text] : kNamed) {
+    if (name == n) {
+      *decoded = text;
+      return semi + 1;
+    }
+  }
+  if (name.size() < 2 || name[0] != '#') return 0;
+  const bool hex = name[1] == 'x' || name[1] == 'X';
+  const std::string_view digits = name.substr(hex ? 2 : 1);
+  if (digits.empty() || digits.size() > 7) return 0;
+  uint32_t cp = 0;
+  for (const char c : digits) {
+    const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                  : hex && std::isxdigit(static_cast<unsigned char>(c)) ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
+                                                                        : -1;
+    if (d < 0) return 0;
+    cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(d);
+  }
+  if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || (cp >= 0xD800 && cp < 0xE000) || cp > 0x10FFFF) return 0;
+  decoded->clear();
+  if (cp < 0x80) {
+    *decoded += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    *decoded += static_cast<char>(0xC0 | (cp >> 6));
+    *decoded += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    *decoded += static_cast<char>(0xE0 | (cp >> 12));
+    *decoded += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *decoded += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    *decoded += static_cast<char>(0xF0 | (cp >> 18));
+    *decoded += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *decoded += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *decoded += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return semi + 1;
+}
+
 }  // namespace
 
 std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed) {
@@ -395,12 +565,41 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
     }
     if (!in_code) {
       Fence f;
+      PreOpen pre;
+      std::pair<size_t, size_t> close{std::string_view::npos, std::string_view::npos};
       if (ParseFence(line, &f)) {
         push(Kind::kText, "", seg_begin, pos, seg_line);
         in_code = true;
         open = f;
         seg_begin = next;
         seg_line = line_no + 1;
+      } else if (!(cols >= 4 && prev_blank && !in_list) && ParsePreOpen(line, &pre) &&
+                 (close = FindPreClose(text, pos + pre.text)).first != std::string_view::npos) {
+        // An HTML <pre> element, closed: its text, from the line after its tags when nothing
+        // follows them, to its </pre> (or a </code> right before it), is a code block.
+        push(Kind::kText, "", seg_begin, pos + pre.tags, seg_line);
+        size_t begin = pos + pre.text;
+        uint32_t begin_line = line_no;
+        if (begin <= line_end && text.substr(begin, line_end - begin).find_first_not_of(" \t\r") == std::string_view::npos &&
+            next <= close.first) {
+          begin = next;
+          begin_line = line_no + 1;
+        }
+        size_t end = close.first, k = close.first;
+        while (k > begin && IsBlankChar(text[k - 1])) --k;
+        if (k >= begin + 7 && CaselessAt(text, k - 7, "</code>")) end = k - 7;
+        if (end > begin) {
+          push(Kind::kCode, pre.language, begin, end, begin_line);
+          out.back().html = true;
+        }
+        // The prose goes on after the </pre> tag, on its line.
+        seg_begin = close.second;
+        seg_line = line_no + static_cast<uint32_t>(std::count(text.begin() + pos, text.begin() + close.second, '\n'));
+        const size_t after = text.find('\n', seg_begin);
+        pos = after == std::string_view::npos ? text.size() : after + 1;
+        line_no = seg_line + 1;
+        prev_blank = false;
+        continue;
       } else if (!blank && cols >= 4 && prev_blank && !in_list) {
         push(Kind::kText, "", seg_begin, pos, seg_line);
         in_indented = true;
@@ -716,7 +915,12 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
       const size_t lead = std::min(line.find_first_not_of(" \t"), line.size());
       // An indented block's lines are code whatever they look like.
       const bool blank = line.find_first_not_of(" \t\r\n") == std::string_view::npos;
-      const LineShape shape = !seg.indented ? ShapeOfLine(line) : blank ? LineShape::kBlank : LineShape::kCode;
+      // The rest of a line after an HTML block's </pre> begins no run: a run starts a line.
+      const bool line_start = pos == 0 || text[pos - 1] == '\n';
+      const LineShape shape = !line_start         ? LineShape::kOther
+                              : !seg.indented     ? ShapeOfLine(line)
+                              : blank             ? LineShape::kBlank
+                                                  : LineShape::kCode;
       lines.push_back(Line{pos, next, no, shape, seg.indented ? &seg : nullptr, line.substr(0, lead)});
       pos = next;
     }
@@ -728,15 +932,44 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
 StrippedCode StripContainer(std::string_view text, const Segment& seg) {
   StrippedCode out;
   const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
-  const Container container = ContainerOf(seg.prefix);
   out.code.reserve(body.size());
+  if (seg.html) {
+    bool in_run = false;  // whether the last piece is a run of text (the next bytes extend it)
+    auto as_written = [&](size_t from, size_t to) {
+      if (to <= from) return;
+      if (!in_run) out.pieces.push_back({static_cast<uint32_t>(out.code.size()), static_cast<uint32_t>(seg.begin + from), 0});
+      in_run = true;
+      out.code.append(body.substr(from, to - from));
+    };
+    for (size_t i = 0; i < body.size();) {
+      const size_t mark = std::min(body.find_first_of("<&", i), body.size());
+      as_written(i, mark);
+      if ((i = mark) == body.size()) break;
+      std::string decoded;
+      if (const size_t tag_end = body[i] == '<' ? InlineTagEnd(body, i) : 0; tag_end > 0) {
+        in_run = false;
+        i = tag_end;
+      } else if (const size_t ref_end = body[i] == '&' ? ReferenceEnd(body, i, &decoded) : 0; ref_end > 0) {
+        out.pieces.push_back({static_cast<uint32_t>(out.code.size()), static_cast<uint32_t>(seg.begin + i),
+                              static_cast<uint32_t>(ref_end - i)});
+        out.code += decoded;
+        in_run = false;
+        i = ref_end;
+      } else {
+        as_written(i, i + 1);
+        ++i;
+      }
+    }
+    return out;
+  }
+  const Container container = ContainerOf(seg.prefix);
   for (size_t pos = 0; pos < body.size();) {
     size_t next = body.find('\n', pos);
     next = next == std::string_view::npos ? body.size() : next + 1;
     size_t k = ConsumeContainer(body.substr(pos, next - pos), container);
     if (k == std::string_view::npos) k = 0;  // (a blank line the block ends at)
     k += pos;
-    out.lines.emplace_back(static_cast<uint32_t>(out.code.size()), static_cast<uint32_t>(seg.begin + k));
+    out.pieces.push_back({static_cast<uint32_t>(out.code.size()), static_cast<uint32_t>(seg.begin + k), 0});
     out.code.append(body.substr(k, next - k));
     pos = next;
   }
@@ -744,12 +977,12 @@ StrippedCode StripContainer(std::string_view text, const Segment& seg) {
 }
 
 uint32_t StrippedCode::ToAnswer(uint32_t x, bool end) const {
-  if (lines.empty()) return x;
+  if (pieces.empty()) return x;
   const uint32_t at = end && x > 0 ? x - 1 : x;
-  auto it = std::upper_bound(lines.begin(), lines.end(), at,
-                             [](uint32_t v, const std::pair<uint32_t, uint32_t>& l) { return v < l.first; });
-  if (it != lines.begin()) --it;
-  return x - it->first + it->second;
+  auto it = std::upper_bound(pieces.begin(), pieces.end(), at, [](uint32_t v, const Piece& p) { return v < p.code; });
+  if (it != pieces.begin()) --it;
+  if (it->reference > 0) return end ? it->answer + it->reference : it->answer;
+  return x - it->code + it->answer;
 }
 
 }  // namespace doppel
