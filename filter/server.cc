@@ -118,6 +118,10 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
     length = v;
   }
   if (lengths == 0 && !req.has_header("Transfer-Encoding")) return true;  // no body
+  // A declared length over the limit is refused before a byte of it is waited for.
+  if (!length.empty() && (length.size() > 18 || std::stoull(length) > limit)) {
+    return refuse(413, "the request body is larger than the server's limit of " + std::to_string(limit) + " bytes");
+  }
   if (req.has_header("Content-Encoding")) {
     const std::string enc = req.get_header_value("Content-Encoding");
     if (enc != "gzip" && enc != "deflate" && enc != "identity") {
@@ -150,7 +154,8 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
     ok = reader(take);
   }
   if (ok && !over) return true;
-  if (late) {
+  // A read that failed once the time limit had passed: the body stopped arriving.
+  if (late || (!ok && !over && Clock::now() >= deadline)) {
     SetError(res, 408, "the request body did not arrive within the server's time limit for a body");
     CloseAfterResponse(res);
   } else if (over || res.status == 413) {
@@ -594,7 +599,10 @@ void Server::Routes() {
   // Responses are written as headers then body; without TCP_NODELAY, Nagle's algorithm holds the
   // body until the client's delayed ACK (~40 ms per request on Linux).
   http.set_tcp_nodelay(true);
-  http.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(opt.request_timeout).count() + 1);
+  // A read waits as long as a body may take, and a little more: a body that stops arriving gets
+  // its 408 (ReadBody) once that time has passed, where a wait of the check's time limit gave
+  // up first and the body was a 400 (cut short).
+  http.set_read_timeout(opt.body_timeout + std::chrono::milliseconds(200));
   http.set_write_timeout(std::chrono::duration_cast<std::chrono::seconds>(opt.request_timeout).count() + 1);
 
   http.set_pre_routing_handler([&opt](const httplib::Request& req, httplib::Response& res) {
@@ -645,10 +653,15 @@ void Server::Routes() {
       res.set_header("Allow", allow);
     }
     switch (res.status) {
-      case 404: message = "no route " + req.method + " " + req.path; break;
+      case 404:
+        message = req.path.rfind("/v1/sessions/", 0) == 0
+                      ? "no session at " + req.path + " (a session's id is the hex digits POST /v1/sessions gave)"
+                      : "no route " + req.method + " " + req.path;
+        break;
       case 405: message = req.path + " takes " + allow + ", not " + req.method; break;
       case 413: message = "the request body is larger than the server's limit"; break;
       case 414: message = "the request's path is longer than the server reads"; break;
+      case 400: message = "the request could not be read (its request line or headers are malformed or too long)"; break;
       default: message = "the request could not be served"; break;
     }
     SetError(res, res.status, message);

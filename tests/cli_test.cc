@@ -329,12 +329,15 @@ TEST_CASE("cli: a malformed JSONL line gets an error line and exit code 2", "[cl
             "{\"id\":7,\"text\":\"Another harmless sentence about gardening.\"}\n"
             "{\"id\":\"fourth\",\"lang\":7,\"text\":\"A line whose language is a number.\"}\n"
             "{\"text\":\"Invalid \xff UTF-8\",\"id\":8}\n"
-            "{\"id\":\"sixth\",\"text\":\"Its answer holds a NUL: \\u0000.\"}\n");
+            "{\"id\":\"sixth\",\"text\":\"Its answer holds a NUL: \\u0000.\"}\n"
+            "{\"id\":\"sev\\u0000enth\",\"text\":\"Its id holds a NUL.\"}\n");
   const CommandResult r = Filter("check --index " + Quote(dir) + " --jsonl " + Quote(input));
   INFO(Describe(r));
   CHECK(r.exit_code == 2);
   const auto lines = Lines(r.out);
-  REQUIRE(lines.size() == 6);
+  REQUIRE(lines.size() == 7);
+  CHECK(Contains(lines[6], "{\"line\":7,"));
+  CHECK(Contains(lines[6], "field \\\"id\\\": NUL byte at offset 3"));
   CHECK_FALSE(Contains(lines[1], "\"id\""));  // not JSON: no id to name
   // An error line names the id the line gave, as a verdict line would.
   CHECK(Contains(lines[3], "{\"line\":4,\"id\":\"fourth\",\"error\""));

@@ -18,7 +18,9 @@
 #include "doppel/reader.h"
 #include "doppel/sketch.h"
 #include "doppel/verdict.h"
+#include "index/codec.h"
 #include "match/align.h"
+#include "rocks_util.h"
 #include "test_util.h"
 
 using namespace doppel;
@@ -308,6 +310,29 @@ TEST_CASE("filter: a verbatim paragraph alone is blocked", "[filter]") {
   CHECK(EndsWith(v.spans[0].source_name, "GPL-3"));
   CHECK(v.spans[0].query.start == 0);
   CHECK(para.substr(v.spans[0].query.end) == ".");  // spans end at the last word
+}
+
+TEST_CASE("filter: a candidate's damaged signature is an error naming it, not a jaccard of 0", "[filter]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildCorpus(dir);
+  const std::string gpl = doppel_test::ReadFile(kLicenses + "/GPL-3");
+  uint32_t id = 0;
+  std::string name;
+  {
+    auto filter = OpenFilter(dir);
+    const Verdict v = CheckOk(*filter, gpl);
+    CHECK(v.jaccard > 0.9);  // found through its bands too, its signature read
+    REQUIRE_FALSE(v.spans.empty());
+    id = v.spans[0].source_id;
+    name = v.spans[0].source_name;
+  }
+  doppel_test::RawPut(dir, "sig", codec::IdKey(id), "garbage");
+  auto filter = OpenFilter(dir);
+  const auto v = filter->Check(gpl, Kind::kText, "");
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.status().code() == Status::Code::kCorruption);
+  CHECK(v.status().message().find(name) != std::string::npos);
 }
 
 TEST_CASE("filter: invalid UTF-8 in a query is InvalidArgument naming the offset", "[filter]") {

@@ -670,6 +670,27 @@ TEST_CASE("index: a failed Write leaves Stats and Verify unchanged", "[index]") 
   CHECK(v.ok());
 }
 
+TEST_CASE("index: a directory whose CURRENT names no MANIFEST is refused and left as it was", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "notes";
+  std::filesystem::create_directories(dir);
+  for (const std::string current : {"my notes\n", "MANIFEST-000042\n", "MANIFEST-000001"}) {
+    INFO(current);
+    doppel_test::WriteFile(dir + "/CURRENT", current);
+    if (current == "MANIFEST-000001") doppel_test::WriteFile(dir + "/MANIFEST-000001", "x");  // no line end
+    for (bool read_only : {false, true}) {
+      const Status s = OpenStatus(dir, /*create=*/!read_only, read_only);
+      CHECK(s.code() == Status::Code::kCorruption);
+      CHECK(Contains(s.message(), dir + "/CURRENT names no MANIFEST file"));
+    }
+    // Nothing was put in it (a writable open made a LOCK and a LOG there before it failed).
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) names.insert(e.path().filename().string());
+    CHECK(names == (current == "MANIFEST-000001" ? std::set<std::string>{"CURRENT", "MANIFEST-000001"}
+                                                 : std::set<std::string>{"CURRENT"}));
+  }
+}
+
 TEST_CASE("index: a RocksDB directory that is not a doppel index is refused", "[index]") {
   TempDir tmp;
   const std::string dir = tmp / "plain-rocksdb";

@@ -971,6 +971,46 @@ TEST_CASE("serve: a body slower than the body time limit is cut off with 408", "
   CHECK(Contains(reply, "did not arrive within the server's time limit for a body"));
 }
 
+TEST_CASE("serve: a body that stops arriving is a 408 at the body time limit, a length over the limit a 413 at once",
+          "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions o;
+  o.body_timeout = std::chrono::milliseconds(1000);
+  o.request_timeout = std::chrono::milliseconds(8000);
+  TestServer srv(dir / "index", o);
+  // Sends `request` and nothing more; the first reply within `wait_ms` (polled every 100 ms).
+  auto reply_to = [&](const std::string& request, int wait_ms) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(srv.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+    std::string reply;
+    for (int waited = 0; waited < wait_ms && reply.empty(); waited += 100) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      char buf[4096];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) reply.assign(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return reply;
+  };
+  // Four bytes of a body of 40, then nothing. The socket's wait was the check's time limit (9 s
+  // here), after which the body was a 400, "cut short".
+  std::string reply = reply_to("POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 40\r\n\r\n{\"te", 5000);
+  INFO(reply);
+  CHECK(reply.rfind("HTTP/1.1 408", 0) == 0);
+  CHECK(Contains(reply, "did not arrive within the server's time limit for a body"));
+  // A declared length over the limit is refused before its body is waited for.
+  reply = reply_to("POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999\r\n\r\n", 800);
+  CHECK(reply.rfind("HTTP/1.1 413", 0) == 0);
+  CHECK(Contains(reply, "larger than the server's limit"));
+}
+
 TEST_CASE("serve: the listening socket's backlog is the system's, not 5", "[serve]") {
   // A burst of clients connecting at once overflowed a backlog of 5 (their connections reset).
   TempDir dir;
@@ -1027,6 +1067,9 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   ExpectError(c.Get("/v1/check"), 405, "takes POST");
   ExpectError(c.Get("/v1/sessions/0123abcd"), 405, "takes DELETE");
   ExpectError(PostJson(c, "/v1/sessions/0123abcd/append", Body({{"text", "x"}})), 404, "no session");
+  // An id that is no session's id at all is said to be one, not an unknown route.
+  ExpectError(PostJson(c, "/v1/sessions/doesnotexist/append", Body({{"text", "x"}})), 404,
+              "no session at /v1/sessions/doesnotexist/append");
   ExpectError(PostJson(c, "/v1/check", Body({{"text", std::string(70 * 1024, 'a')}})), 413, "limit of 65536 bytes");
   // The limit holds however the body comes: chunked (no length up front), or gzip-compressed
   // (counted once decompressed: 70 KB from a few hundred bytes).

@@ -597,6 +597,34 @@ Status RocksIndex::CheckNotOlder(uint64_t sequence, uint64_t last_write) const {
       "files; restore the index from a copy or build it again");
 }
 
+namespace {
+
+// CURRENT names the MANIFEST RocksDB reads first. A directory whose CURRENT names none of its
+// files is no index (or a damaged one): refused before a writable open puts a LOCK and a LOG
+// in it.
+// (Read twice: a running writer may move CURRENT to a new MANIFEST and delete the one it named
+// between the read and the look.)
+Status CheckCurrentFile(const std::string& dir) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::ifstream in(fs::path(dir) / "CURRENT", std::ios::binary);
+    std::string name(64, '\0');
+    in.read(name.data(), static_cast<std::streamsize>(name.size()));
+    name.resize(static_cast<size_t>(in.gcount()));
+    const bool one_line = !name.empty() && name.back() == '\n';
+    if (one_line) name.pop_back();
+    std::error_code ec;
+    const bool manifest = one_line && name.rfind("MANIFEST-", 0) == 0 && name.size() > 9 &&
+                          name.find_first_not_of("0123456789", 9) == std::string::npos &&
+                          fs::is_regular_file(fs::path(dir) / name, ec);
+    if (manifest) return Status::OK();
+  }
+  return Status::Corruption(dir + "/CURRENT names no MANIFEST file of " + dir +
+                            ": this is not a doppel index, or a damaged one (restore it from a copy or build it "
+                            "again elsewhere)");
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const IndexOptions& o) {
   auto idx = std::make_unique<RocksIndex>();
   idx->dir_ = dir;
@@ -604,6 +632,7 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   idx->filter_ = std::make_unique<DeletedIdsFilter>(idx->deleted_);
   std::error_code ec;
   const bool exists = fs::exists(fs::path(dir) / "CURRENT", ec);
+  if (exists) DOPPEL_RETURN_IF_ERROR(CheckCurrentFile(dir));
   if (!exists) {
     // Refuse bad parameters before anything is created, so no half-made index stays behind.
     DOPPEL_RETURN_IF_ERROR(ValidateSketchParams(o.params.value_or(SketchParams{})));

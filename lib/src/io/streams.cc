@@ -461,6 +461,8 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
       have_id = true;
       std::string_view id;
       if (!field.value.get_string().get(id)) {
+        // (A name with a NUL in it could not be named again on a command line: `remove`.)
+        DOPPEL_RETURN_IF_ERROR(RefuseNul(id).WithContext("field \"" + o.id_field + "\""));
         doc->name.assign(id);
       } else if (field.value.is_number()) {
         doc->name = simdjson::minify(field.value);

@@ -845,8 +845,13 @@ Status CheckRun::AlignCandidates(size_t si, const StreamLookups& l, bool* stoppe
     }
     own_family_score = std::max(own_family_score, CandidateScore(c));
     if (c.band_hits > 0) {
+      // (A damaged signature is an error: read past, the verdict's jaccard said 0 for a copy.)
       auto ssig = index_->GetSignature(c.id);
-      if (ssig.ok()) v_.jaccard = std::max(v_.jaccard, EstimateJaccard(l.sig, *ssig));
+      if (ssig.ok()) {
+        v_.jaccard = std::max(v_.jaccard, EstimateJaccard(l.sig, *ssig));
+      } else if (ssig.status().code() != Status::Code::kNotFound) {  // (removed meanwhile)
+        return ssig.status().WithContext("stored document " + info->name);
+      }
     }
     std::shared_ptr<const TokenizedDocument> src = token_cache_->Get(c.id);
     // Code: seeds only near shared fingerprints (anchors); none shared (a candidate through
