@@ -5,7 +5,9 @@
 //   QC_LEXER_FIRST=1: each answer read by the lexer first, as the scan reads code;
 //   QC_UNTAGGED=1: every fence without its language tag, so the filter must tell the language;
 //   QC_WRONG_TAG=1: every fence tagged with a language of another family, WrongTagFor;
-//   QC_UNFENCED=1: no fence at all, the code pasted between two sentences)
+//   QC_UNFENCED=1: no fence at all, the code pasted between two sentences;
+//   QC_HTML=1: an HTML answer, the code escaped in a <pre><code class="language-TAG"> block
+//   (no class with QC_UNTAGGED=1), its first line on line 4 as in a fence)
 //
 // Corpus: CORPUS/<language>/ (bench/code_corpus.sh): real code per language. Functions are
 // extracted with the same tree-sitter grammars doppel links. CORPUS/<language>/ holds the
@@ -568,10 +570,19 @@ int main(int argc, char** argv) {
     const std::string fence = FenceTag(lang);
     // QC_UNFENCED=1: the code between two sentences, with no fence (its first line is line 4
     // either way).
-    const bool unfenced = EnvSet("QC_UNFENCED");
+    const bool unfenced = EnvSet("QC_UNFENCED"), html = EnvSet("QC_HTML");
     auto answer = [&](const std::string& code) {
       if (unfenced) {
         return "Here is the code you asked for,\nwritten out in full:\n\n" + code + "\nIt should work as written.\n";
+      }
+      if (html) {
+        std::string escaped;
+        for (const char c : code) {
+          escaped += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
+        }
+        return "<p>Here is the code:</p>\n\n<pre><code" +
+               (fence.empty() ? std::string() : " class=\"language-" + fence + "\"") + ">\n" + escaped +
+               "</code></pre>\n";
       }
       return "Here is the code:\n\n```" + fence + "\n" + code + "```\n";
     };

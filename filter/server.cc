@@ -119,7 +119,7 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
   }
   if (lengths == 0 && !req.has_header("Transfer-Encoding")) return true;  // no body
   // A declared length over the limit is refused before a byte of it is waited for.
-  if (!length.empty() && (length.size() > 18 || std::stoull(length) > limit)) {
+  if (!length.empty() && std::stoull(length) > limit) {  // (at most 19 digits: no overflow)
     return refuse(413, "the request body is larger than the server's limit of " + std::to_string(limit) + " bytes");
   }
   if (req.has_header("Content-Encoding")) {
@@ -601,8 +601,8 @@ void Server::Routes() {
   http.set_tcp_nodelay(true);
   // A read waits as long as a body may take, and a little more: a body that stops arriving gets
   // its 408 (ReadBody) once that time has passed, where a wait of the check's time limit gave
-  // up first and the body was a 400 (cut short).
-  http.set_read_timeout(opt.body_timeout + std::chrono::milliseconds(200));
+  // up first and the body was a 400 (cut short). (At least a second: headers are read so too.)
+  http.set_read_timeout(std::max(opt.body_timeout, std::chrono::milliseconds(1000)) + std::chrono::milliseconds(200));
   http.set_write_timeout(std::chrono::duration_cast<std::chrono::seconds>(opt.request_timeout).count() + 1);
 
   http.set_pre_routing_handler([&opt](const httplib::Request& req, httplib::Response& res) {

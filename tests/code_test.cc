@@ -788,6 +788,9 @@ TEST_CASE("markdown: an HTML <pre> block is code read as its page shows it") {
   const auto dl = SplitMarkdown("<pre data-lang=\"Rust\"><code>fn f() {}</code></pre>\n");
   REQUIRE(dl.size() == 2);
   CHECK(dl[0].language == "rust");
+  const auto upper = SplitMarkdown("<PRE><CODE CLASS=\"Language-Go\">x := 1</CODE></PRE>\n");
+  REQUIRE(upper.size() == 2);
+  CHECK(upper[0].language == "go");
 
   // A highlighter's inline tags are taken out; references are decoded, but not one that is
   // unknown, nor one of a line break (the lines stay the answer's).
@@ -798,6 +801,15 @@ TEST_CASE("markdown: an HTML <pre> block is code read as its page shows it") {
   REQUIRE(hl.size() == 2);
   CHECK(hl[0].language.empty());
   CHECK(StripContainer(lit, hl[0]).code == "def f():\n  return 'x' < &unknown; &#10; List<String>\n");
+  // A reference ends within 10 bytes, and a tag before another `<`: else they are text.
+  const std::string loose = "<pre>a &b;c d &abcdefghijkl; <i <b>x</b></pre>\n";
+  CHECK(StripContainer(loose, SplitMarkdown(loose)[0]).code == "a &b;c d &abcdefghijkl; <i x");
+  // Lines of <pre> never closed stay prose (one search for a close, not one per line).
+  std::string unclosed;
+  for (int i = 0; i < 2000; ++i) unclosed += "<pre>\n";
+  const auto uc = SplitMarkdown(unclosed);
+  REQUIRE(uc.size() == 1);
+  CHECK(uc[0].kind == Kind::kText);
 
   // A <pre> never closed, or named in a sentence, is prose; one in a fence is the fence's text.
   for (const std::string prose : {"Use <pre> for code.\nIt keeps spaces.\n", "<pre>\nx = 1\n"}) {

@@ -3,6 +3,7 @@
 #include <rocksdb/options.h>
 
 #include <algorithm>
+#include <fstream>
 #include <catch2/catch.hpp>
 #include <map>
 #include <random>
@@ -575,6 +576,36 @@ TEST_CASE("index: an index that lost its CURRENT file is Corruption and never a 
     CHECK(Contains(s.message(), dir));
   }
   CHECK_FALSE(std::filesystem::exists(std::filesystem::path(dir) / "CURRENT"));  // nothing created over it
+}
+
+TEST_CASE("index: an open refused for a damaged or missing table file names that file", "[index]") {
+  TempDir tmp;
+  namespace fs = std::filesystem;
+  for (const bool missing : {false, true}) {
+    INFO("missing=" << missing);
+    const std::string dir = tmp / (missing ? "gone" : "damaged");
+    WriteOk(OpenBulkOk(dir).get(), SketchAll(SketchParams{}, ThreeDocs()));
+    std::vector<fs::path> tables;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().extension() == ".sst") tables.push_back(e.path());
+    }
+    REQUIRE_FALSE(tables.empty());
+    std::sort(tables.begin(), tables.end());
+    const fs::path table = tables.front();
+    if (missing) {
+      fs::remove(table);
+    } else {  // its footer overwritten: RocksDB's message names the MANIFEST that lists it
+      std::fstream f(table, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(fs::file_size(table)) - 16);
+      f.write("ZZZZZZZZZZZZZZZZ", 16);
+    }
+    for (bool read_only : {false, true}) {
+      INFO("read_only=" << read_only);
+      const Status s = OpenStatus(dir, false, read_only);
+      CHECK_FALSE(s.ok());
+      CHECK(Contains(s.message(), "table file " + table.filename().string() + (missing ? " is missing" : " is damaged")));
+    }
+  }
 }
 
 TEST_CASE("index: invalid sketch parameters for a new index are InvalidArgument", "[index]") {

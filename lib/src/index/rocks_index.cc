@@ -134,6 +134,33 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
+// After an open refused for damage: which table file is damaged. RocksDB's message may name the
+// MANIFEST that lists a table with a damaged footer or properties, or a `.ldb` name it tried
+// for a missing `.sst`. The first table file of `dir` that does not open or whose checksums
+// fail, with what is wrong, or the missing table; "" when none is found. (Every table is read:
+// this runs only when the open has failed.)
+std::string DamagedTable(const std::string& dir, const rocksdb::Status& open_status) {
+  const std::string m = open_status.ToString();
+  if (const size_t ldb = m.find(".ldb: No such file"); ldb != std::string::npos) {
+    const size_t slash = m.rfind('/', ldb);
+    if (slash != std::string::npos) return m.substr(slash + 1, ldb - slash - 1) + ".sst is missing";
+  }
+  std::error_code ec;
+  std::vector<fs::path> tables;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() == ".sst" && name.rfind("bulk-", 0) != 0) tables.push_back(e.path());
+  }
+  std::sort(tables.begin(), tables.end());
+  for (const fs::path& t : tables) {
+    rocksdb::SstFileReader reader{rocksdb::Options()};
+    rocksdb::Status s = reader.Open(t.string());
+    if (s.ok()) s = reader.VerifyChecksum();
+    if (!s.ok()) return t.filename().string() + " is damaged (" + s.ToString() + ")";
+  }
+  return "";
+}
+
 }  // namespace
 
 Status ValidateSketchParams(const SketchParams& p) {
@@ -464,7 +491,14 @@ Status RocksIndex::OpenDb() {
       return Status::Corruption(dir_ + " is a RocksDB directory but not a doppel index (" +
                                 s.ToString() + ")");
     }
-    return FromRocks(s, "opening index " + dir_);
+    Status open = FromRocks(s, "opening index " + dir_);
+    if (open.code() == Status::Code::kCorruption || open.code() == Status::Code::kIOError) {
+      if (const std::string table = DamagedTable(dir_, s); !table.empty()) {
+        const std::string m = open.message() + "; table file " + table;
+        open = open.code() == Status::Code::kCorruption ? Status::Corruption(m) : Status::IOError(m);
+      }
+    }
+    return open;
   }
   db_.reset(raw);
   // (The file, not DB::GetDbIdentity: a secondary instance does not give it.)

@@ -349,10 +349,11 @@ bool CaselessAt(std::string_view s, size_t at, std::string_view lower) {
   return true;
 }
 
-// Where `s` first holds `lower` (lower-case ASCII, beginning with a non-letter) at or after
-// `from`, in any case; npos when nowhere.
+// Where `s` first holds `lower` (lower-case ASCII) at or after `from`, in any case; npos when
+// nowhere.
 size_t FindCaseless(std::string_view s, std::string_view lower, size_t from) {
-  for (size_t at = s.find(lower[0], from); at != std::string_view::npos; at = s.find(lower[0], at + 1)) {
+  const char first[] = {lower[0], static_cast<char>(std::toupper(static_cast<unsigned char>(lower[0]))), '\0'};
+  for (size_t at = s.find_first_of(first, from); at != std::string_view::npos; at = s.find_first_of(first, at + 1)) {
     if (CaselessAt(s, at, lower)) return at;
   }
   return std::string_view::npos;
@@ -446,7 +447,8 @@ bool IsInlineTag(std::string_view name) {
 }
 
 // The end (past its `>`) of an inline tag (IsInlineTag), opening or closing, at `at` of `s`, or
-// 0 when there is none there. A tag ends on its own line.
+// 0 when there is none there. A tag ends on its own line, before another `<`, within 256 bytes
+// (so a line of `<i ` is not scanned again from each).
 size_t InlineTagEnd(std::string_view s, size_t at) {
   size_t i = at + 1;
   if (i < s.size() && s[i] == '/') ++i;
@@ -457,7 +459,7 @@ size_t InlineTagEnd(std::string_view s, size_t at) {
   if (name.empty() || !IsInlineTag(name) || i >= s.size() || (s[i] != '>' && s[i] != ' ' && s[i] != '/' && s[i] != '\t')) {
     return 0;
   }
-  for (; i < s.size() && s[i] != '\n'; ++i) {
+  for (const size_t limit = std::min(s.size(), at + 256); i < limit && s[i] != '\n' && s[i] != '<'; ++i) {
     if (s[i] == '>') return i + 1;
   }
   return 0;
@@ -467,8 +469,8 @@ size_t InlineTagEnd(std::string_view s, size_t at) {
 // with the text it stands for in *decoded; 0 when there is none there, or when it stands for a
 // control character (a line break would move the lines after it) or for no character.
 size_t ReferenceEnd(std::string_view s, size_t at, std::string* decoded) {
-  const size_t semi = s.find(';', at + 1);
-  if (semi == std::string_view::npos || semi - at > 10) return 0;
+  const size_t semi = s.substr(0, std::min(s.size(), at + 11)).find(';', at + 1);  // within 10 bytes
+  if (semi == std::string_view::npos) return 0;
   const std::string_view name = s.substr(at + 1, semi - at - 1);
   static constexpr std::pair<std::string_view, std::string_view> kNamed[] = {
       {"lt", "<"}, {"gt", ">"}, {"amp", "&"}, {"quot", "\""}, {"apos", "'"}, {"nbsp", " "}};
@@ -528,6 +530,14 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
   // indented one, `indented_end` (line `indented_end_line`, 1-based). Indented lines in a list
   // are its items' text, and an indented line right after a paragraph's continues it.
   bool in_indented = false, in_list = false, prev_blank = true;
+  // No </pre> lies at or after this offset (a search found none): a <pre> there is not looked
+  // for again, so lines of unclosed <pre> tags cost one search, not one each.
+  size_t no_pre_close_after = std::string_view::npos;
+  auto find_pre_close = [&](size_t from) {
+    const auto close = FindPreClose(text, from);
+    if (close.first == std::string_view::npos) no_pre_close_after = from;
+    return close;
+  };
   size_t indented_end = 0;
   uint32_t indented_end_line = 0;
   auto end_indented = [&] {
@@ -573,8 +583,8 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
         open = f;
         seg_begin = next;
         seg_line = line_no + 1;
-      } else if (!(cols >= 4 && prev_blank && !in_list) && ParsePreOpen(line, &pre) &&
-                 (close = FindPreClose(text, pos + pre.text)).first != std::string_view::npos) {
+      } else if (!(cols >= 4 && prev_blank && !in_list) && pos < no_pre_close_after && ParsePreOpen(line, &pre) &&
+                 (close = find_pre_close(pos + pre.text)).first != std::string_view::npos) {
         // An HTML <pre> element, closed: its text, from the line after its tags when nothing
         // follows them, to its </pre> (or a </code> right before it), is a code block.
         push(Kind::kText, "", seg_begin, pos + pre.tags, seg_line);
@@ -598,6 +608,7 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
         const size_t after = text.find('\n', seg_begin);
         pos = after == std::string_view::npos ? text.size() : after + 1;
         line_no = seg_line + 1;
+        in_list = in_list && (!prev_blank || cols > 0);  // (as after any line that is no item)
         prev_blank = false;
         continue;
       } else if (!blank && cols >= 4 && prev_blank && !in_list) {
