@@ -216,18 +216,24 @@ bool ParsesCleanly(const TSLanguage* lang, const std::string& code) {
   return ok;
 }
 
-// Sends `raw` on one connection to 127.0.0.1:port and returns all the server writes back until
-// it closes (at most 10 s).
-std::string RawExchange(int port, const std::string& raw) {
+// A socket connected to 127.0.0.1:port.
+int ConnectLocal(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+// Sends `raw` on one connection to 127.0.0.1:port and returns all the server writes back until
+// it closes (at most 10 s).
+std::string RawExchange(int port, const std::string& raw) {
+  const int fd = ConnectLocal(port);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   for (size_t sent = 0; sent < raw.size();) {
     const ssize_t n = ::send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) break;
@@ -947,13 +953,7 @@ TEST_CASE("serve: a body slower than the body time limit is cut off with 408", "
   ServerOptions o;
   o.body_timeout = std::chrono::milliseconds(1000);
   TestServer srv(dir / "index", o);
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(srv.port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const int fd = ConnectLocal(srv.port());
   const std::string head = "POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{";
   REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
   // One byte every 200 ms (no read waits long), for at most 8 s.
@@ -981,13 +981,7 @@ TEST_CASE("serve: a body that stops arriving is a 408 at the body time limit, a 
   TestServer srv(dir / "index", o);
   // Sends `request` and nothing more; the first reply within `wait_ms` (polled every 100 ms).
   auto reply_to = [&](const std::string& request, int wait_ms) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(srv.port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const int fd = ConnectLocal(srv.port());
     REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
     std::string reply;
     for (int waited = 0; waited < wait_ms && reply.empty(); waited += 100) {

@@ -223,6 +223,94 @@ struct StreamAlignment {
   std::vector<char> foreign_pairs;  // per pair of a span: in an import naming other code
 };
 
+// A fingerprint the source repeats more than this many times (a table, a refrain) anchors
+// nothing when others do; otherwise the places where the answer's literals recur do
+// (LiteralAnchors), or failing those its first occurrences. A table-like answer, aligned on its
+// literal values, is also anchored where they recur. The anchors, and the source ranges they
+// open, stay proportional to the answer.
+constexpr size_t kMaxAnchorRepeats = 8;
+
+// Anchors at the first places (QueryFingerprints::Occurrences) where a source holds each of the
+// answer's fingerprints, but those it holds more than kMaxAnchorRepeats times unless
+// `repeated_too`.
+void AddFirstOccurrences(const StreamLookups& l, const QueryFingerprints& fps, bool repeated_too,
+                         std::vector<Anchor>* anchors) {
+  for (size_t i = 0; i < l.fps.size(); ++i) {
+    const auto [at, total] = fps.Occurrences(i);
+    if (total > kMaxAnchorRepeats && !repeated_too) continue;
+    for (const uint32_t s : at) anchors->push_back({l.fps[i].position, s});
+  }
+}
+
+// The thread's buffers for a large stored code source read in place (code_window_tokens): its
+// token stream and hashes, their pages touched once and reused by the thread's next checks. No
+// index read runs while they are in use: a sharded index's parallel reads may run another check
+// on this thread.
+struct InPlaceBuffers {
+  std::string stream;
+  TokenStreamReader reader;
+  std::vector<uint64_t> hashes;
+  uint32_t id = 0;     // the source they hold
+  uint64_t fill = 0;   // a number for each time they are filled (0: emptied)
+  uint64_t fills = 0;  // the last such number
+  // After a source of over 4 million tokens, the thread lets go of them.
+  void LetGoOfLarge() {
+    if (hashes.capacity() > (size_t{1} << 22)) {
+      std::vector<uint64_t>().swap(hashes);
+      std::string().swap(stream);
+      fill = 0;
+    }
+  }
+  static InPlaceBuffers& OfThread() {
+    thread_local InPlaceBuffers buffers;
+    return buffers;
+  }
+};
+
+// The answer's side of aligning a stream's candidates (step 3), made once per stream.
+struct StreamQuery {
+  StreamQuery(const Stream& st, const StreamLookups& l, const AlignOptions& options)
+      : ao(options),
+        spelled(SpelledOf(st)),
+        hashes(l.table_like ? spelled : st.hashes),
+        grams(hashes, ao.seed_size),
+        fps(st.kind == Kind::kCode ? l.fps : NoFingerprints(), st.hashes, l.gram_k) {}
+  AlignOptions ao;  // its anchors are the candidate's
+  // Code tokens with their literal values (SpelledHashes): for literal anchors, and what a
+  // table-like answer is aligned on; with their names too (NamedHashes, made when needed), and
+  // those's seed grams. The source's, per candidate, when needed.
+  std::vector<uint64_t> spelled, named, source_spelled, source_named;
+  std::optional<QueryGrams> named_grams;
+  const std::vector<uint64_t>& hashes;  // what the answer is aligned on
+  const QueryGrams grams;
+  QueryFingerprints fps;  // anchors are for code: a text stream's fingerprints are not tabled
+  // Per answer token, the run of lines without a blank one that holds it (made when a source is
+  // read in place).
+  std::vector<uint32_t> run_begin, run_end;
+
+ private:
+  static std::vector<uint64_t> SpelledOf(const Stream& st) {
+    std::vector<uint64_t> out;
+    if (st.kind == Kind::kCode) SpelledHashes(st.tokens, &out);
+    return out;
+  }
+  static const std::vector<Fingerprint>& NoFingerprints() {
+    static const std::vector<Fingerprint> kNone;
+    return kNone;
+  }
+};
+
+// A candidate's tokens for aligning (step 3): from the token cache, or decoded or tokenized and
+// cached; or, for a large code source, its hashes read in place (InPlaceBuffers), without tokens
+// until its spans are found (DecodeInPlaceSpans). And, for code, the anchors its alignment
+// seeds near.
+struct CandidateSource {
+  std::shared_ptr<const TokenizedDocument> doc;  // null when read in place
+  bool in_place = false;
+  bool collected = false;  // the answer's fingerprints collected from it (QueryFingerprints::Collect)
+  std::vector<Anchor> anchors;
+};
+
 // One check of one answer (Filter::Check). Its steps: 1. the answer read as streams (ReadAnswer);
 // 2. each stream's candidates found (FindCandidates) and 3. aligned (AlignCandidates);
 // 4. the best source kept for each part of the answer, and the answer's score
@@ -275,6 +363,28 @@ class CheckRun {
   Status MatchStream(size_t si, bool* stopped);
   Status FindCandidates(const Stream& st, StreamLookups* out);
   Status AlignCandidates(size_t si, const StreamLookups& l, bool* stopped);
+  // Candidate `id`'s source for aligning stream `st`; *gone when its text went meanwhile.
+  Status ReadCandidate(uint32_t id, const DocumentInfo& info, const Stream& st, const StreamLookups& l, StreamQuery& q,
+                       CandidateSource* cs, bool* gone);
+  // The anchors of a code candidate (cs->anchors), set in q.ao: its first places of the
+  // answer's fingerprints, or where a gram recurs with its names, or with its literals.
+  void AnchorCode(const StreamLookups& l, const Stream& st, const Tokens& src_tokens, StreamQuery& q,
+                  CandidateSource* cs) const;
+  // A repetitive answer that nothing seeded in this source is aligned again on tokens that
+  // keep their names and literal values, where its rows differ: a verbatim or reformatted copy
+  // keeps them, and a renamed one has only the shape it shares with every other use of it. A
+  // span counts only where it pairs nearly every token it covers (a copy does): chained across
+  // rows, the common names of other code (`assert!(…).is_err()` in two test files) pair a few
+  // tokens of each row. Seeds are looked for only near the places where a fingerprint's k-gram
+  // recurs with its names exactly once in the source (none: nothing of this source's is kept).
+  void AlignOnNames(const StreamLookups& l, const Stream& st, const Tokens& src_tokens, StreamQuery& q,
+                    std::vector<AlignedSpan>* aligned) const;
+  // A source read in place: each span's source tokens decoded now (no index read has run since
+  // the stream was read), and its source positions made relative to them. CheckRenaming may
+  // move a span's ends out along the diagonal of any pair it keeps, as far as the answer's lines
+  // run without a blank one (StreamQuery::run_begin, run_end): those tokens are decoded too.
+  Status DecodeInPlaceSpans(const DocumentInfo& info, const Stream& st, StreamQuery& q,
+                            std::vector<AlignedSpan>* aligned, std::vector<Tokens>* span_tokens) const;
   Status JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Candidate& c, const DocumentInfo& info,
                    AlignedSpan& a, const Tokens& span_src, bool* stopped);
   bool Counted(const Posting& p) const { return !p.saturated && p.df() <= o_.max_document_frequency; }
@@ -764,24 +874,11 @@ Status CheckRun::AlignCandidates(size_t si, const StreamLookups& l, bool* stoppe
           ? o_.code_whole_min_tokens
           : th.min_span_tokens;
   ao.min_matched = sa.whole_min;
-  std::vector<AlignedSpan> aligned;
-  // Code tokens with their literal values: for literal anchors, and what a table-like answer
-  // is aligned on (the source's are made per candidate when needed).
-  std::vector<uint64_t> query_spelled, source_spelled, query_named, source_named;
-  std::optional<QueryGrams> named_grams;  // query_named's seed grams, made once per answer when needed
-  if (st.kind == Kind::kCode) SpelledHashes(st.tokens, &query_spelled);
-  const std::vector<uint64_t>& query_hashes = l.table_like ? query_spelled : st.hashes;
-  const QueryGrams query_grams(query_hashes, ao.seed_size);
-  // Anchors are for code; a text stream's fingerprints are not tabled for them.
-  static const std::vector<Fingerprint> kNoFingerprints;
-  QueryFingerprints query_fps(st.kind == Kind::kCode ? l.fps : kNoFingerprints, st.hashes, l.gram_k);
+  StreamQuery q(st, l, ao);
   if (st.kind == Kind::kCode) {
     const BlockTokens& bt = BlockTokensOf(st.language);
     sa.block_delta = BlockDeltas(st.tokens, bt, st.indents);
   }
-  // Per answer token, the run of lines without a blank one that holds it (made when a source
-  // is read in place).
-  std::vector<uint32_t> run_begin, run_end;
   if (st.kind == Kind::kCode && o_.code_whole_blocks) {
     sa.depth_before.resize(st.tokens.size());
     int depth = 0;
@@ -821,6 +918,8 @@ Status CheckRun::AlignCandidates(size_t si, const StreamLookups& l, bool* stoppe
   };
   // The best score of a candidate of the stream's family (0: none yet), for Stream::Reread.
   uint32_t own_family_score = 0;
+  std::vector<AlignedSpan> aligned;
+  std::vector<Tokens> span_tokens;
   for (const auto& c : l.ranked) {
     DOPPEL_RETURN_IF_ERROR(PastDeadline());
     if (nothing_new(c)) continue;
@@ -853,237 +952,213 @@ Status CheckRun::AlignCandidates(size_t si, const StreamLookups& l, bool* stoppe
         return ssig.status().WithContext("stored document " + info->name);
       }
     }
-    std::shared_ptr<const TokenizedDocument> src = token_cache_->Get(c.id);
     // Code: seeds only near shared fingerprints (anchors); none shared (a candidate through
     // LSH bands alone) leaves every seed.
-    std::vector<Anchor> anchors;
-    ao.anchors = nullptr;
-    ao.anchor_diagonal_reach = UINT32_MAX;
-    // A fingerprint the source repeats more than kMaxAnchorRepeats times (a table, a
-    // refrain) anchors nothing when others do; otherwise the places where the answer's
-    // literals recur do (LiteralAnchors), or failing those its first occurrences. A
-    // table-like answer, aligned on its literal values, is also anchored where they recur.
-    // The anchors, and the source ranges they open, stay proportional to the answer.
-    constexpr size_t kMaxAnchorRepeats = 8;
-    const uint32_t window = index_->params().window;
-    auto first_occurrences = [&](bool repeated_too) {
-      for (size_t i = 0; i < l.fps.size(); ++i) {
-        const auto [at, total] = query_fps.Occurrences(i);
-        if (total > kMaxAnchorRepeats && !repeated_too) continue;
-        for (const uint32_t s : at) anchors.push_back({l.fps[i].position, s});
-      }
-    };
-    auto fingerprint_gram = [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); };
-    // Whether query_fps holds where this source has the answer's fingerprints, and `anchors`
-    // their first places (first_occurrences(false)).
-    bool collected = false;
-    // A large stored code source not in the cache is read in place (code_window_tokens): its
-    // token hashes straight from the stored stream, screened for the answer's fingerprints
-    // and aligned as a decoded source's are, then only the tokens of the spans found decoded.
-    // Decoding and sizing a 10,000-150,000-token source cost more than the rest of its check
-    // (the first touches of its pages most of all) when the answer is 1,000 tokens.
-    // The thread's buffers are reused (their pages touched once), and no index read runs while
-    // they are in use: a sharded index's parallel reads may run another check on this thread.
-    thread_local std::string stream;
-    thread_local TokenStreamReader reader;
-    thread_local std::vector<uint64_t> stored_hashes;
-    // Which source the buffers hold, and a number for each time they are filled (0: emptied).
-    thread_local uint32_t stream_id = 0;
-    thread_local uint64_t stream_fill = 0, fills = 0;
-    // After a source of over 4 million tokens, the thread lets go of those buffers.
-    auto let_go_of_large_buffers = [] {
-      if (stored_hashes.capacity() > (size_t{1} << 22)) {
-        std::vector<uint64_t>().swap(stored_hashes);
-        std::string().swap(stream);
-        stream_fill = 0;
-      }
-    };
-    bool in_place = false;
-    if (src == nullptr && st.kind == Kind::kCode && info->kind == Kind::kCode && !l.table_like && !l.repetitive &&
-        o_.code_window_tokens > 0 && info->num_tokens >= o_.code_window_tokens) {
-      // Still in the buffers from an earlier block of this answer: read again from them.
-      Status read = Status::OK();
-      if (in_place_fill_ == 0 || stream_fill != in_place_fill_ || stream_id != c.id) {
-        stream_fill = 0;
-        read = index_->ReadTokenStream(c.id, &stream);
-        if (!read.ok() && read.code() != Status::Code::kNotFound) {
-          return read.WithContext("stored document " + info->name);
-        }
-        if (read.ok()) {
-          DOPPEL_RETURN_IF_ERROR(reader.Open(stream).WithContext("stored document " + info->name));
-          reader.Hashes(&stored_hashes);
-          stream_id = c.id;
-          in_place_fill_ = stream_fill = ++fills;
-        }
-      } else {
-        token_cache_->CountStreamReused();
-      }
-      if (read.ok()) {
-        query_fps.Collect(stored_hashes, window, kMaxAnchorRepeats, fingerprint_gram);
-        collected = true;
-        first_occurrences(false);
-        if (!anchors.empty()) {
-          in_place = true;
-          token_cache_->CountReadInPlace();
-        } else {  // anchored otherwise (its names, its literals): decoded whole, and cached
-          auto fresh = std::make_shared<TokenizedDocument>();
-          DOPPEL_RETURN_IF_ERROR(
-              reader.Decode(0, reader.size(), &fresh->tokens).WithContext("stored document " + info->name));
-          fresh->hashes = stored_hashes;
-          token_cache_->Put(c.id, fresh);
-          src = std::move(fresh);
-          let_go_of_large_buffers();
-        }
-      }
-    }
-    if (src == nullptr && !in_place) {
-      auto fresh = std::make_shared<TokenizedDocument>();
-      // Code documents' tokens are stored at index time: reading them spares a parse.
-      auto stored = info->kind == Kind::kCode ? index_->GetTokens(c.id) : Result<Tokens>(Status::NotFound(""));
-      if (stored.ok()) {
-        fresh->tokens = std::move(stored).value();
-      } else if (stored.status().code() != Status::Code::kNotFound) {
-        return stored.status().WithContext("stored document " + info->name);
-      } else {
-        auto content = index_->GetContent(*info);
-        if (!content.ok()) {
-          if (content.status().code() == Status::Code::kNotFound) continue;
-          return content.status();
-        }
-        DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info->kind, info->language)
-                                   .Tokenize(*content, &fresh->tokens)
-                                   .WithContext("stored document " + info->name));
-      }
-      TokenHashes(fresh->tokens, &fresh->hashes);
-      if (info->kind != Kind::kCode) {
-        fresh->seed_k = ao.seed_size;
-        SeedGrams(fresh->hashes, fresh->seed_k, &fresh->seed_grams);
-      }
-      token_cache_->Put(c.id, fresh);
-      src = std::move(fresh);
-    }
+    q.ao.anchors = nullptr;
+    q.ao.anchor_diagonal_reach = UINT32_MAX;
+    CandidateSource cs;
+    bool gone = false;
+    DOPPEL_RETURN_IF_ERROR(ReadCandidate(c.id, *info, st, l, q, &cs, &gone));
+    if (gone) continue;
     // Read in place, a source has no tokens here (anchored by its fingerprints, it needs none
     // before its spans are found).
     static const Tokens kNoTokens;
-    const Tokens& src_tokens = in_place ? kNoTokens : src->tokens;
-    const std::vector<uint64_t>& src_hashes = in_place ? stored_hashes : src->hashes;
-    if (st.kind == Kind::kCode) {
-      // A source aligned often (a scan's common sources) has its winnowed fingerprints kept
-      // in hash order from its kIndexedFromUse-th answer on; before, a pass over its k-grams
-      // costs less than making them (most sources of single checks are aligned once or twice).
-      constexpr uint32_t kIndexedFromUse = 3;
-      if (!collected) {  // (a source read in place was collected from its stored hashes)
-        if (window <= 32 && src->collects.fetch_add(1, std::memory_order_relaxed) + 1 >= kIndexedFromUse) {
-          std::call_once(src->by_hash_once, [&] {
-            auto& by_hash = src->fingerprints_by_hash;
-            sketcher_.FingerprintsOf(src->hashes, Kind::kCode, &by_hash);
-            std::sort(by_hash.begin(), by_hash.end(), [](const Fingerprint& a, const Fingerprint& b) {
-              return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
-            });
-          });
-          query_fps.Collect(src->hashes, src->fingerprints_by_hash, kMaxAnchorRepeats);
-        } else {
-          query_fps.Collect(src->hashes, window, kMaxAnchorRepeats, fingerprint_gram);
-        }
-        first_occurrences(false);
-      }
-      // First the one place where a gram of the answer recurs with its names as well: among a
-      // shape the source repeats (generated code, one wrapper per call), a verbatim copy's own
-      // place, which the first places of the shape or of its literals need not reach.
-      if (anchors.empty() && !l.table_like) {
-        if (query_named.empty()) NamedHashes(st.tokens, &query_named);
-        NamedHashes(src_tokens, &source_named);
-        LiteralAnchors(st.tokens, query_named, l.fps, source_named, l.gram_k, kMaxAnchorRepeats, &anchors,
-                       /*once=*/true);
-        if (!anchors.empty()) ao.anchor_diagonal_reach = ao.max_drift;
-      }
-      if (anchors.empty() || l.table_like) {  // always for a table-like answer (code)
-        SpelledHashes(src_tokens, &source_spelled);
-        LiteralAnchors(st.tokens, query_spelled, l.fps, source_spelled, l.gram_k, kMaxAnchorRepeats, &anchors);
-      }
-      if (anchors.empty()) first_occurrences(true);
-      if (!anchors.empty()) {
-        std::sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) {
-          return a.q != b.q ? a.q < b.q : a.s < b.s;
-        });
-        ao.anchors = &anchors;
-      }
-    }
+    const Tokens& src_tokens = cs.in_place ? kNoTokens : cs.doc->tokens;
+    const std::vector<uint64_t>& src_hashes = cs.in_place ? InPlaceBuffers::OfThread().hashes : cs.doc->hashes;
+    if (st.kind == Kind::kCode) AnchorCode(l, st, src_tokens, q, &cs);
+    aligned.clear();
     if (l.table_like) {
-      Align(query_grams, query_hashes, source_spelled, nullptr, ao, &aligned);
-    } else if (st.kind == Kind::kCode || src->seed_k != query_grams.k()) {
-      Align(query_grams, st.hashes, src_hashes, nullptr, ao, &aligned);
+      Align(q.grams, q.hashes, q.source_spelled, nullptr, q.ao, &aligned);
+    } else if (st.kind == Kind::kCode || cs.doc->seed_k != q.grams.k()) {
+      Align(q.grams, st.hashes, src_hashes, nullptr, q.ao, &aligned);
     } else {
-      Align(query_grams, st.hashes, src->hashes, &src->seed_grams, ao, &aligned);
+      Align(q.grams, st.hashes, cs.doc->hashes, &cs.doc->seed_grams, q.ao, &aligned);
     }
-    // A repetitive answer that nothing seeded in this source is aligned again on tokens that
-    // keep their names and literal values, where its rows differ: a verbatim or reformatted
-    // copy keeps them, and a renamed one has only the shape it shares with every other use of
-    // it. A span counts only where it pairs nearly every token it covers (a copy does): chained
-    // across rows, the common names of other code (`assert!(…).is_err()` in two test files)
-    // pair a few tokens of each row.
-    // Seeds are looked for only near the places where a fingerprint's k-gram recurs with its
-    // names exactly once in the source (none: nothing of this source's is kept).
-    if (l.repetitive && aligned.empty()) {
-      if (query_named.empty()) NamedHashes(st.tokens, &query_named);
-      NamedHashes(src_tokens, &source_named);
-      std::vector<Anchor> named_anchors;
-      LiteralAnchors(st.tokens, query_named, l.fps, source_named, l.gram_k, /*keep (unused once)=*/1, &named_anchors,
-                     /*once=*/true);
-      std::vector<AlignedSpan> more;
-      if (!named_anchors.empty()) {
-        std::sort(named_anchors.begin(), named_anchors.end(),
-                  [](const Anchor& a, const Anchor& b) { return a.q != b.q ? a.q < b.q : a.s < b.s; });
-        if (!named_grams) named_grams.emplace(query_named, ao.seed_size);
-        AlignOptions named = ao;
-        named.anchors = &named_anchors;
-        named.anchor_diagonal_reach = ao.max_drift;
-        Align(*named_grams, query_named, source_named, nullptr, named, &more);
-      }
-      for (auto& a : more) {
-        if (10 * uint64_t{a.matched} >= 9 * uint64_t{a.q_end - a.q_begin}) aligned.push_back(std::move(a));
-      }
-    }
-    // Read in place: each span's source tokens decoded now (no index read has run since the
-    // stream was read), and its source positions made relative to them. CheckRenaming may
-    // move a span's ends out along the diagonal of any pair it keeps, as far as the answer's
-    // lines run without a blank one (run_begin, run_end): those tokens are decoded too.
-    std::vector<Tokens> span_tokens;
-    if (in_place) {
-      if (run_begin.empty()) {
-        const Tokens& q = st.tokens;
-        run_begin.resize(q.size());
-        run_end.resize(q.size());
-        for (uint32_t t = 0; t < q.size(); ++t) {
-          run_begin[t] = t > 0 && SameRunOfLines(q[t - 1], q[t]) ? run_begin[t - 1] : t;
-        }
-        for (uint32_t t = static_cast<uint32_t>(q.size()); t-- > 0;) {
-          run_end[t] = t + 1 < q.size() && SameRunOfLines(q[t], q[t + 1]) ? run_end[t + 1] : t + 1;
-        }
-      }
-      span_tokens.resize(aligned.size());
-      for (size_t i = 0; i < aligned.size(); ++i) {
-        AlignedSpan& a = aligned[i];
-        uint32_t lo = a.s_begin;
-        uint64_t hi = a.s_end;
-        for (const auto& [qi, at] : a.pairs) {
-          lo = std::min(lo, at - std::min(at, qi - run_begin[qi]));
-          hi = std::max<uint64_t>(hi, uint64_t{at} + (run_end[qi] - qi));
-        }
-        hi = std::min<uint64_t>(hi, reader.size());
-        DOPPEL_RETURN_IF_ERROR(reader.Decode(lo, hi, &span_tokens[i]).WithContext("stored document " + info->name));
-        a.s_begin -= lo;
-        a.s_end -= lo;
-        for (auto& pr : a.pairs) pr.second -= lo;
-      }
-      let_go_of_large_buffers();
-    }
+    if (l.repetitive && aligned.empty()) AlignOnNames(l, st, src_tokens, q, &aligned);
+    if (cs.in_place) DOPPEL_RETURN_IF_ERROR(DecodeInPlaceSpans(*info, st, q, &aligned, &span_tokens));
     for (auto& a : aligned) {
-      const Tokens& span_src = in_place ? span_tokens[static_cast<size_t>(&a - aligned.data())] : src_tokens;
+      const Tokens& span_src = cs.in_place ? span_tokens[static_cast<size_t>(&a - aligned.data())] : src_tokens;
       DOPPEL_RETURN_IF_ERROR(JudgeSpan(l, sa, c, *info, a, span_src, stopped));
       if (*stopped) return Status::OK();
     }
   }
+  return Status::OK();
+}
+
+Status CheckRun::ReadCandidate(uint32_t id, const DocumentInfo& info, const Stream& st, const StreamLookups& l,
+                               StreamQuery& q, CandidateSource* cs, bool* gone) {
+  cs->doc = token_cache_->Get(id);
+  // A large stored code source not in the cache is read in place (code_window_tokens): its
+  // token hashes straight from the stored stream, screened for the answer's fingerprints
+  // and aligned as a decoded source's are, then only the tokens of the spans found decoded.
+  // Decoding and sizing a 10,000-150,000-token source cost more than the rest of its check
+  // (the first touches of its pages most of all) when the answer is 1,000 tokens.
+  if (cs->doc == nullptr && st.kind == Kind::kCode && info.kind == Kind::kCode && !l.table_like && !l.repetitive &&
+      o_.code_window_tokens > 0 && info.num_tokens >= o_.code_window_tokens) {
+    InPlaceBuffers& b = InPlaceBuffers::OfThread();
+    // Still in the buffers from an earlier block of this answer: read again from them.
+    Status read = Status::OK();
+    if (in_place_fill_ == 0 || b.fill != in_place_fill_ || b.id != id) {
+      b.fill = 0;
+      read = index_->ReadTokenStream(id, &b.stream);
+      if (!read.ok() && read.code() != Status::Code::kNotFound) return read.WithContext("stored document " + info.name);
+      if (read.ok()) {
+        DOPPEL_RETURN_IF_ERROR(b.reader.Open(b.stream).WithContext("stored document " + info.name));
+        b.reader.Hashes(&b.hashes);
+        b.id = id;
+        in_place_fill_ = b.fill = ++b.fills;
+      }
+    } else {
+      token_cache_->CountStreamReused();
+    }
+    if (read.ok()) {
+      auto fingerprint_gram = [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); };
+      q.fps.Collect(b.hashes, index_->params().window, kMaxAnchorRepeats, fingerprint_gram);
+      cs->collected = true;
+      AddFirstOccurrences(l, q.fps, /*repeated_too=*/false, &cs->anchors);
+      if (!cs->anchors.empty()) {
+        cs->in_place = true;
+        token_cache_->CountReadInPlace();
+        return Status::OK();
+      }
+      // Anchored otherwise (its names, its literals): decoded whole, and cached.
+      auto fresh = std::make_shared<TokenizedDocument>();
+      DOPPEL_RETURN_IF_ERROR(b.reader.Decode(0, b.reader.size(), &fresh->tokens).WithContext("stored document " + info.name));
+      fresh->hashes = b.hashes;
+      token_cache_->Put(id, fresh);
+      cs->doc = std::move(fresh);
+      b.LetGoOfLarge();
+    }
+  }
+  if (cs->doc != nullptr) return Status::OK();
+  auto fresh = std::make_shared<TokenizedDocument>();
+  // Code documents' tokens are stored at index time: reading them spares a parse.
+  auto stored = info.kind == Kind::kCode ? index_->GetTokens(id) : Result<Tokens>(Status::NotFound(""));
+  if (stored.ok()) {
+    fresh->tokens = std::move(stored).value();
+  } else if (stored.status().code() != Status::Code::kNotFound) {
+    return stored.status().WithContext("stored document " + info.name);
+  } else {
+    auto content = index_->GetContent(info);
+    if (!content.ok()) {
+      if (content.status().code() == Status::Code::kNotFound) {
+        *gone = true;
+        return Status::OK();
+      }
+      return content.status();
+    }
+    DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info.kind, info.language)
+                               .Tokenize(*content, &fresh->tokens)
+                               .WithContext("stored document " + info.name));
+  }
+  TokenHashes(fresh->tokens, &fresh->hashes);
+  if (info.kind != Kind::kCode) {
+    fresh->seed_k = q.ao.seed_size;
+    SeedGrams(fresh->hashes, fresh->seed_k, &fresh->seed_grams);
+  }
+  token_cache_->Put(id, fresh);
+  cs->doc = std::move(fresh);
+  return Status::OK();
+}
+
+void CheckRun::AnchorCode(const StreamLookups& l, const Stream& st, const Tokens& src_tokens, StreamQuery& q,
+                          CandidateSource* cs) const {
+  std::vector<Anchor>& anchors = cs->anchors;
+  if (!cs->collected) {  // (a source read in place was collected from its stored hashes)
+    // A source aligned often (a scan's common sources) has its winnowed fingerprints kept in
+    // hash order from its kIndexedFromUse-th answer on; before, a pass over its k-grams costs
+    // less than making them (most sources of single checks are aligned once or twice).
+    constexpr uint32_t kIndexedFromUse = 3;
+    const uint32_t window = index_->params().window;
+    const TokenizedDocument& src = *cs->doc;
+    if (window <= 32 && src.collects.fetch_add(1, std::memory_order_relaxed) + 1 >= kIndexedFromUse) {
+      std::call_once(src.by_hash_once, [&] {
+        auto& by_hash = src.fingerprints_by_hash;
+        sketcher_.FingerprintsOf(src.hashes, Kind::kCode, &by_hash);
+        std::sort(by_hash.begin(), by_hash.end(), [](const Fingerprint& a, const Fingerprint& b) {
+          return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
+        });
+      });
+      q.fps.Collect(src.hashes, src.fingerprints_by_hash, kMaxAnchorRepeats);
+    } else {
+      auto fingerprint_gram = [&](const uint64_t* t) { return sketcher_.FingerprintGram(t, Kind::kCode); };
+      q.fps.Collect(src.hashes, window, kMaxAnchorRepeats, fingerprint_gram);
+    }
+    AddFirstOccurrences(l, q.fps, /*repeated_too=*/false, &anchors);
+  }
+  // First the one place where a gram of the answer recurs with its names as well: among a
+  // shape the source repeats (generated code, one wrapper per call), a verbatim copy's own
+  // place, which the first places of the shape or of its literals need not reach.
+  if (anchors.empty() && !l.table_like) {
+    if (q.named.empty()) NamedHashes(st.tokens, &q.named);
+    NamedHashes(src_tokens, &q.source_named);
+    LiteralAnchors(st.tokens, q.named, l.fps, q.source_named, l.gram_k, kMaxAnchorRepeats, &anchors, /*once=*/true);
+    if (!anchors.empty()) q.ao.anchor_diagonal_reach = q.ao.max_drift;
+  }
+  if (anchors.empty() || l.table_like) {  // always for a table-like answer (code)
+    SpelledHashes(src_tokens, &q.source_spelled);
+    LiteralAnchors(st.tokens, q.spelled, l.fps, q.source_spelled, l.gram_k, kMaxAnchorRepeats, &anchors);
+  }
+  if (anchors.empty()) AddFirstOccurrences(l, q.fps, /*repeated_too=*/true, &anchors);
+  if (!anchors.empty()) {
+    std::sort(anchors.begin(), anchors.end(),
+              [](const Anchor& a, const Anchor& b) { return a.q != b.q ? a.q < b.q : a.s < b.s; });
+    q.ao.anchors = &anchors;
+  }
+}
+
+void CheckRun::AlignOnNames(const StreamLookups& l, const Stream& st, const Tokens& src_tokens, StreamQuery& q,
+                            std::vector<AlignedSpan>* aligned) const {
+  if (q.named.empty()) NamedHashes(st.tokens, &q.named);
+  NamedHashes(src_tokens, &q.source_named);
+  std::vector<Anchor> named_anchors;
+  LiteralAnchors(st.tokens, q.named, l.fps, q.source_named, l.gram_k, /*keep (unused once)=*/1, &named_anchors,
+                 /*once=*/true);
+  std::vector<AlignedSpan> more;
+  if (!named_anchors.empty()) {
+    std::sort(named_anchors.begin(), named_anchors.end(),
+              [](const Anchor& a, const Anchor& b) { return a.q != b.q ? a.q < b.q : a.s < b.s; });
+    if (!q.named_grams) q.named_grams.emplace(q.named, q.ao.seed_size);
+    AlignOptions named = q.ao;
+    named.anchors = &named_anchors;
+    named.anchor_diagonal_reach = q.ao.max_drift;
+    Align(*q.named_grams, q.named, q.source_named, nullptr, named, &more);
+  }
+  for (auto& a : more) {
+    if (10 * uint64_t{a.matched} >= 9 * uint64_t{a.q_end - a.q_begin}) aligned->push_back(std::move(a));
+  }
+}
+
+Status CheckRun::DecodeInPlaceSpans(const DocumentInfo& info, const Stream& st, StreamQuery& q,
+                                    std::vector<AlignedSpan>* aligned, std::vector<Tokens>* span_tokens) const {
+  InPlaceBuffers& b = InPlaceBuffers::OfThread();
+  if (q.run_begin.empty()) {
+    const Tokens& t = st.tokens;
+    q.run_begin.resize(t.size());
+    q.run_end.resize(t.size());
+    for (uint32_t i = 0; i < t.size(); ++i) {
+      q.run_begin[i] = i > 0 && SameRunOfLines(t[i - 1], t[i]) ? q.run_begin[i - 1] : i;
+    }
+    for (uint32_t i = static_cast<uint32_t>(t.size()); i-- > 0;) {
+      q.run_end[i] = i + 1 < t.size() && SameRunOfLines(t[i], t[i + 1]) ? q.run_end[i + 1] : i + 1;
+    }
+  }
+  span_tokens->assign(aligned->size(), Tokens());
+  for (size_t i = 0; i < aligned->size(); ++i) {
+    AlignedSpan& a = (*aligned)[i];
+    uint32_t lo = a.s_begin;
+    uint64_t hi = a.s_end;
+    for (const auto& [qi, at] : a.pairs) {
+      lo = std::min(lo, at - std::min(at, qi - q.run_begin[qi]));
+      hi = std::max<uint64_t>(hi, uint64_t{at} + (q.run_end[qi] - qi));
+    }
+    hi = std::min<uint64_t>(hi, b.reader.size());
+    DOPPEL_RETURN_IF_ERROR(b.reader.Decode(lo, hi, &(*span_tokens)[i]).WithContext("stored document " + info.name));
+    a.s_begin -= lo;
+    a.s_end -= lo;
+    for (auto& pr : a.pairs) pr.second -= lo;
+  }
+  b.LetGoOfLarge();
   return Status::OK();
 }
 
