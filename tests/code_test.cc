@@ -809,7 +809,7 @@ TEST_CASE("markdown: an HTML <pre> block is code read as its page shows it") {
   // a close, not one each); one in a fence is the fence's text.
   std::string unclosed;
   for (int i = 0; i < 2000; ++i) unclosed += "<pre>\n";
-  for (const std::string prose : {std::string("Use <pre> for code.\nIt keeps spaces.\n"), std::string("<pre>\nx = 1\n"),
+  for (const std::string& prose : {std::string("Use <pre> for code.\nIt keeps spaces.\n"), std::string("<pre>\nx = 1\n"),
                                   unclosed}) {
     INFO(prose.substr(0, 40));
     const auto p = SplitMarkdown(prose);
