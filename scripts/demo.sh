@@ -47,6 +47,13 @@ bare="$index/code-answer-bare.md"
 printf 'You can scan it like this:\n\n%s\n\nThis keeps the lexer state small.\n' "$renamed" > "$bare"
 build/bin/doppel-filter check --index "$index/code" --format text --id pasted-copy "$bare" || rc=$?
 [ "$rc" -le 1 ] || exit "$rc"
+echo
+echo "== code: the same copy in an HTML answer, escaped in a <pre><code> block (read as the page shows it)"
+html="$index/code-answer.html"
+escaped=$(printf '%s\n' "$renamed" | sed 's/&/\&amp;/g; s/</\&lt;/g; s/>/\&gt;/g')
+printf '<p>You can scan it like this:</p>\n<pre><code class="language-c">%s\n</code></pre>\n' "$escaped" > "$html"
+build/bin/doppel-filter check --index "$index/code" --format text --id html-copy "$html" || rc=$?
+[ "$rc" -le 1 ] || exit "$rc"
 
 echo
 echo "== scan: the sample answers as a corpus, with a report people can read"
