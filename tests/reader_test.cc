@@ -729,6 +729,12 @@ TEST_CASE("json: a syntax error is named by its byte and what was expected there
   CHECK(JsonSyntaxError(std::string(1000000, '[')) ==
         "at byte 1000000: expected a JSON value, found the end of the input");
   CHECK(JsonSyntaxError(std::string(500000, '[') + std::string(500000, ']')).empty());
+  // Valid JSON that the parser refuses for its depth: the error says where the nesting passes
+  // the parser's limit (simdjson's message names no place).
+  const std::string deep = "{\"a\": " + std::string(2000, '[') + std::string(2000, ']') + "}";
+  CHECK(DescribeJsonError(deep, "too deep") ==
+        "at byte 1029: objects and arrays nested more than 1024 deep, deeper than the JSON reader goes");
+  CHECK(DescribeJsonError("[1,", "cut short") == JsonSyntaxError("[1,"));
 }
 
 TEST_CASE("json: strings are written as valid UTF-8 whatever bytes they hold", "[reader][json]") {

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "doppel/format.h"
 
 namespace doppel {
@@ -107,6 +109,10 @@ class SyntaxFinder {
         SkipSpace();
         if (Peek() != (c == '{' ? '}' : ']')) {
           open.push_back(static_cast<char>(c));
+          if (open.size() > simdjson::DEFAULT_MAX_DEPTH && too_deep_at_ == std::string_view::npos) {
+            too_deep_at_ = i_ - 1;  // (past the bracket and the blanks after it: back to the bracket)
+            while (too_deep_at_ > 0 && s_[too_deep_at_] != c) --too_deep_at_;
+          }
           if (c == '{' && !Key()) return error_;
           continue;
         }
@@ -318,6 +324,14 @@ class SyntaxFinder {
   std::string_view s_;
   size_t i_ = 0;
   std::string error_;
+
+ public:
+  // Where the first container nested deeper than the parsers read (simdjson's
+  // DEFAULT_MAX_DEPTH) opens, in input Find read as valid; npos when none does.
+  size_t too_deep_at() const { return too_deep_at_; }
+
+ private:
+  size_t too_deep_at_ = std::string_view::npos;
 };
 
 }  // namespace
@@ -325,7 +339,13 @@ class SyntaxFinder {
 std::string JsonSyntaxError(std::string_view json) { return SyntaxFinder(json).Find(); }
 
 std::string DescribeJsonError(std::string_view json, std::string_view parser_message) {
-  std::string place = JsonSyntaxError(json);
+  SyntaxFinder finder(json);
+  std::string place = finder.Find();
+  if (place.empty() && finder.too_deep_at() != std::string_view::npos) {
+    // Valid JSON the parser refused for its depth: where the nesting passes the limit.
+    return "at byte " + std::to_string(finder.too_deep_at()) + ": objects and arrays nested more than " +
+           std::to_string(simdjson::DEFAULT_MAX_DEPTH) + " deep, deeper than the JSON reader goes";
+  }
   return place.empty() ? std::string(parser_message) : place;
 }
 
