@@ -68,6 +68,7 @@
 #include "corpus.h"
 #include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
+#include "doppel/format.h"
 #include "doppel/index.h"
 #include "doppel/language.h"
 
@@ -577,9 +578,7 @@ int main(int argc, char** argv) {
       }
       if (html) {
         std::string escaped;
-        for (const char c : code) {
-          escaped += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
-        }
+        AppendHtml(&escaped, code);
         return "<p>Here is the code:</p>\n\n<pre><code" +
                (fence.empty() ? std::string() : " class=\"language-" + fence + "\"") + ">\n" + escaped +
                "</code></pre>\n";

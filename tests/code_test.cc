@@ -16,6 +16,7 @@
 #include "code/parse_deadline.h"
 #include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
+#include "doppel/format.h"
 #include "doppel/policy.h"
 #include "doppel/index.h"
 #include "doppel/language.h"
@@ -1498,7 +1499,7 @@ TEST_CASE("code: code in an HTML answer's <pre> block is read as its page shows 
   auto filter = MergePyFilter(dir, Redacting());
   auto escaped = [](const std::string& code) {
     std::string out;
-    for (const char c : code) out += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
+    AppendHtml(&out, code);
     return out;
   };
   // As a highlighter writes it: every name in a span of its own, every space in another.

@@ -1,4 +1,5 @@
-// Small JSON writing helpers shared by the front-ends (CLI verdict lines, stats, HTTP bodies).
+// Small JSON (and HTML) writing helpers shared by the front-ends (CLI verdict lines, stats, HTTP
+// bodies, the scan's report).
 // Thread-safety: pure functions.
 #pragma once
 
@@ -16,6 +17,9 @@ size_t Utf8CharLength(std::string_view s, size_t i);
 // part of valid UTF-8 (a file name can hold any byte) becomes U+FFFD, so the output is always
 // valid JSON in UTF-8.
 void AppendJsonString(std::string* out, std::string_view s);
+// Appends `s` as HTML text: markup characters (< > & ") escaped, and each byte that is not part
+// of valid UTF-8 as U+FFFD, so the page is valid UTF-8 as it declares.
+void AppendHtml(std::string* out, std::string_view s);
 // Appends a double with up to 4 decimals, as JSON.
 void AppendJsonNumber(std::string* out, double v);
 

@@ -105,13 +105,12 @@ class SyntaxFinder {
       // A value is expected here.
       const int c = Peek();
       if (c == '{' || c == '[') {
-        ++i_;
+        const size_t opened_at = i_++;
         SkipSpace();
         if (Peek() != (c == '{' ? '}' : ']')) {
           open.push_back(static_cast<char>(c));
           if (open.size() > simdjson::DEFAULT_MAX_DEPTH && too_deep_at_ == std::string_view::npos) {
-            too_deep_at_ = i_ - 1;  // (past the bracket and the blanks after it: back to the bracket)
-            while (too_deep_at_ > 0 && s_[too_deep_at_] != c) --too_deep_at_;
+            too_deep_at_ = opened_at;
           }
           if (c == '{' && !Key()) return error_;
           continue;
@@ -335,6 +334,26 @@ class SyntaxFinder {
 };
 
 }  // namespace
+
+void AppendHtml(std::string* out, std::string_view s) {
+  size_t run = 0;  // the first byte not appended yet: runs without a change are appended whole
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const char* replace = c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : nullptr;
+    size_t len = 1;
+    if (c >= 0x80 && (len = Utf8CharLength(s, i)) == 0) {
+      replace = "\xEF\xBF\xBD";
+      len = 1;
+    }
+    if (replace != nullptr) {
+      out->append(s, run, i - run);
+      *out += replace;
+      run = i + len;
+    }
+    i += len;
+  }
+  out->append(s, run, s.size() - run);
+}
 
 std::string JsonSyntaxError(std::string_view json) { return SyntaxFinder(json).Find(); }
 

@@ -161,28 +161,6 @@ std::unique_ptr<Flagged> Describe(const Index& index, const Document& d, const V
   return f;
 }
 
-// Appends `s` as HTML text: markup characters escaped, and each byte that is not part of valid
-// UTF-8 (a file name can hold any byte) as U+FFFD, so the page is valid UTF-8 as it declares.
-void AppendHtml(std::string* out, std::string_view s) {
-  size_t run = 0;  // the first byte not appended yet: runs without a change are appended whole
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const char* replace = c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : nullptr;
-    size_t len = 1;
-    if (c >= 0x80 && (len = Utf8CharLength(s, i)) == 0) {
-      replace = "\xEF\xBF\xBD";
-      len = 1;
-    }
-    if (replace != nullptr) {
-      out->append(s, run, i - run);
-      *out += replace;
-      run = i + len;
-    }
-    i += len;
-  }
-  out->append(s, run, s.size() - run);
-}
-
 // An excerpt as numbered lines; matched bytes in <mark>, renamed identifiers in
 // <mark class="renamed" title="...">.
 void AppendExcerpt(std::string* out, const Excerpt& x, const char* other_side) {

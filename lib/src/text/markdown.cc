@@ -400,11 +400,11 @@ std::string TagLanguage(std::string_view tag) {
 }
 
 // An HTML <pre> element opening on `line` (after blanks): where its tags begin and where its
-// text begins on the line (after the <pre> tag and a <code> tag right after it), the language
-// they name, and what closes it ("</code></pre>" or "</pre>").
+// text begins on the line (after the <pre> tag and a <code> tag right after it), and the
+// language they name.
 struct PreOpen {
   size_t tags = 0, text = 0;
-  std::string language, closing;
+  std::string language;
 };
 
 bool ParsePreOpen(std::string_view line, PreOpen* p) {
@@ -415,11 +415,9 @@ bool ParsePreOpen(std::string_view line, PreOpen* p) {
   p->tags = i;
   p->text = pre_end;
   p->language = TagLanguage(line.substr(i, pre_end - i));
-  p->closing = "</pre>";
   if (const size_t code_end = TagEnd(line, pre_end, "code"); code_end > 0) {
     if (p->language.empty()) p->language = TagLanguage(line.substr(pre_end, code_end - pre_end));
     p->text = code_end;
-    p->closing = "</code></pre>";
   }
   return true;
 }
