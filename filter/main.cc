@@ -559,6 +559,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "Read runs of lines that look like code outside fences (pasted between sentences, indented in a "
                   "list item) as code in an untagged fence")
       ->capture_default_str();
+  cmd->add_option("--json-strings", f.options.json_strings,
+                  "Also read an answer that is one JSON value (structured output, a tool call) as what its "
+                  "strings hold: code beside a language or file name, or under a key such as \"code\", as code")
+      ->capture_default_str();
   cmd->add_option("--code-whole-blocks-min-tokens", f.options.code_whole_blocks_min_tokens,
                   "With --code-whole-blocks, a span that is whole blocks needs this many matched tokens to weigh "
                   "as a whole block")

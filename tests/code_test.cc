@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include <simdjson.h>
 #include <tree_sitter/api.h>
 
 #include "code/dense_parse_table.h"
@@ -19,6 +20,7 @@
 #include "doppel/format.h"
 #include "doppel/policy.h"
 #include "doppel/index.h"
+#include "doppel/json_answer.h"
 #include "doppel/language.h"
 #include "doppel/markdown.h"
 #include "doppel/shingle.h"
@@ -752,6 +754,103 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   REQUIRE(al.size() == 2);
   CHECK(al[1].kind == Kind::kCode);
   CHECK(StripContainer(after_list, al[1]).code == "run()\n");
+}
+
+TEST_CASE("json answer: only one JSON object or array, strictly read, with a string to read") {
+  for (const std::string& text :
+       {std::string("Here:\n\n```py\nx = 1\n```\n"), std::string(R"({"a": "b c",})"), std::string(R"({"a": "b c"} more)"),
+        std::string("{\"a\": \"b\tc\"}"), std::string(R"("a string alone")"), std::string(R"([1, -2.5e3, true, null])"),
+        std::string(R"({"id": "call_1", "type": "function"})"), std::string(R"({"a": "x\q y"})"),
+        std::string(R"({"a": "\u12"})"), std::string(R"({"a": 01})"), std::string(R"({"a" "b c"})"),
+        std::string(300, '[') + std::string(R"("a b")") + std::string(300, ']')}) {
+    INFO(text);
+    CHECK_FALSE(ReadJsonAnswer(text).has_value());
+  }
+}
+
+TEST_CASE("json answer: its strings are read as code or Markdown and map back to the answer") {
+  const std::string answer =
+      R"(  {"language": "Python", "code": "def f(x):\n    return \"\u00e9\" + x\n", "n": 3,)"
+      R"( "notes": "Short \ud83d\ude00 note.", "id": "abc"})" "\n";
+  const auto r = ReadJsonAnswer(answer);
+  REQUIRE(r.has_value());
+  REQUIRE(r->parts.size() == 2);
+  const std::string& t = r->map.code;
+  const auto& code = r->parts[0];
+  CHECK(t.substr(code.begin, code.end - code.begin) == "def f(x):\n    return \"\xC3\xA9\" + x\n");
+  CHECK(code.pointer == std::vector<std::string>{"/code"});
+  CHECK(code.escapes == 1);
+  CHECK(t.substr(0, code.begin) == "```python\n");  // fenced in the language its object names
+  const auto& notes = r->parts[1];
+  CHECK(t.substr(notes.begin, notes.end - notes.begin) == "Short \xF0\x9F\x98\x80 note.");
+  CHECK(notes.pointer == std::vector<std::string>{"/notes"});
+  // Each decoded byte maps to the answer; an escape maps whole: `\n` to its two bytes, é to
+  // its six, the emoji to its twelve.
+  const size_t nl = answer.find("\\n");
+  CHECK(r->map.ToAnswer(code.begin + 9, false) == nl);
+  CHECK(r->map.ToAnswer(code.begin + 10, true) == nl + 2);
+  CHECK(r->map.ToAnswer(code.begin + 10, false) == nl + 2);  // the indentation after it
+  const size_t e_acute = answer.find("\\u00e9");
+  const uint32_t e_at = static_cast<uint32_t>(t.find("\xC3\xA9"));
+  CHECK(r->map.ToAnswer(e_at + 1, false) == e_acute);
+  CHECK(r->map.ToAnswer(e_at + 1, true) == e_acute + 6);
+  const uint32_t emoji = static_cast<uint32_t>(t.find("\xF0\x9F\x98\x80"));
+  CHECK(r->map.ToAnswer(emoji, false) == answer.find("\\ud83d"));
+  CHECK(r->map.ToAnswer(emoji + 4, true) == answer.find("\\ud83d") + 12);
+  CHECK(r->map.ToAnswer(notes.begin, false) == answer.find("Short"));
+
+  // Code with a fence in it is fenced longer; a key that holds code without a language, no tag.
+  const auto fenced = ReadJsonAnswer(R"({"snippet": "x = '```'\ny = 1"})");
+  REQUIRE(fenced.has_value());
+  CHECK(fenced->map.code == "````\nx = '```'\ny = 1\n````\n");
+  // A Markdown string that ends inside a fence is closed before the next string.
+  const auto open = ReadJsonAnswer(R"(["Like this:\n```go\nx := 1", "And then this."])");
+  REQUIRE(open.has_value());
+  const auto segments = SplitMarkdown(open->map.code);
+  REQUIRE(segments.size() == 3);
+  CHECK(segments[1].kind == Kind::kCode);
+  CHECK(segments[2].kind == Kind::kText);
+  CHECK(open->parts[1].pointer == std::vector<std::string>{"/1"});
+}
+
+TEST_CASE("json answer: a string holding JSON is read in turn, and edits are written back escaped") {
+  // A tool call's arguments: a JSON object in a string, its code escaped twice.
+  const std::string call =
+      R"({"tool_calls": [{"function": {"name": "write_file", "arguments": )"
+      R"("{\"path\": \"src/m.rs\", \"content\": \"fn main() {\\n    println!(\\\"hi\\\");\\n}\\n\"}"}}], "a/b~c": "x y"})";
+  const auto r = ReadJsonAnswer(call);
+  REQUIRE(r.has_value());
+  REQUIRE(r->parts.size() == 2);
+  const auto& code = r->parts[0];
+  const std::string decoded = "fn main() {\n    println!(\"hi\");\n}\n";
+  CHECK(r->map.code.substr(code.begin, code.end - code.begin) == decoded);
+  CHECK(r->map.code.substr(0, code.begin) == "```rust\n");
+  CHECK(code.escapes == 2);
+  CHECK(code.pointer == std::vector<std::string>{"/tool_calls/0/function/arguments", "/content"});
+  CHECK(r->parts[1].pointer == std::vector<std::string>{"/a~1b~0c"});
+  // `\"` two levels down is `\\\"` in the answer: one character, mapped whole.
+  const uint32_t quote = code.begin + static_cast<uint32_t>(decoded.find('"'));
+  CHECK(call.substr(r->map.ToAnswer(quote, false), r->map.ToAnswer(quote + 1, true) - r->map.ToAnswer(quote, false)) ==
+        "\\\\\\\"");
+  // The println line replaced by a text holding a quote and a line break: the answer stays
+  // JSON, its arguments too, and they hold the edited code.
+  const uint32_t line_b = code.begin + static_cast<uint32_t>(decoded.find("    println"));
+  const uint32_t line_e = code.begin + static_cast<uint32_t>(decoded.find("}\n"));
+  const std::string edited = ApplyToAnswer(*r, call, {{line_b, line_e, "// \"gone\"\n"}});
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  REQUIRE(parser.parse(edited).get(root) == simdjson::SUCCESS);
+  std::string_view args;
+  REQUIRE(root.at_pointer("/tool_calls/0/function/arguments").get(args) == simdjson::SUCCESS);
+  simdjson::dom::parser inner_parser;
+  simdjson::dom::element inner;
+  REQUIRE(inner_parser.parse(std::string(args)).get(inner) == simdjson::SUCCESS);
+  std::string_view content;
+  REQUIRE(inner.at_pointer("/content").get(content) == simdjson::SUCCESS);
+  CHECK(content == "fn main() {\n// \"gone\"\n}\n");
+  std::string_view other;
+  REQUIRE(root.at_pointer("/a~1b~0c").get(other) == simdjson::SUCCESS);
+  CHECK(other == "x y");
 }
 
 TEST_CASE("markdown: an HTML <pre> block is code read as its page shows it") {
@@ -1542,6 +1641,87 @@ TEST_CASE("code: code in an HTML answer's <pre> block is read as its page shows 
     CHECK_THAT(v.output, Catch::EndsWith("</code></pre>\n<p>Done.</p>\n"));
     CHECK_THAT(v.output, !Catch::Contains("len(a)") && !Catch::Contains(">len<"));
   }
+}
+
+TEST_CASE("code: code in the strings of a JSON answer is read as code, and redacted in them") {
+  TempDir dir;
+  auto filter = MergePyFilter(dir, Redacting());
+  auto quoted = [](const std::string& s) {
+    std::string out;
+    AppendJsonString(&out, s);
+    return out;
+  };
+  struct Case {
+    std::string answer;
+    std::vector<std::string> pointer;
+    uint32_t first_line;  // of the span, in its string
+  };
+  const std::vector<Case> cases = {
+      {"{\n  \"explanation\": \"Merges two sorted lists.\",\n  \"language\": \"python\",\n  \"code\": " +
+           quoted(kRenamed) + "\n}\n",
+       {"/code"}, 1},
+      {R"({"role": "assistant", "content": )" + quoted("Like this:\n\n```python\n" + std::string(kRenamed) + "```\n") + "}",
+       {"/content"}, 4},
+      {R"({"tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": )" +
+           quoted(R"({"path": "lib/combine.py", "content": )" + quoted(kRenamed) + "}") + "}}]}",
+       {"/tool_calls/0/function/arguments", "/content"}, 1},
+  };
+  for (const Case& c : cases) {
+    INFO(c.answer);
+    const Verdict v = Checked(*filter, c.answer);
+    CHECK(v.action == Action::kRedact);
+    REQUIRE(v.spans.size() == 1);
+    const Span& s = v.spans.front();
+    CHECK(s.source_name == "lib/merge.py");
+    CHECK(s.language == "python");
+    CHECK(s.renaming == Approx(1.0));
+    CHECK(s.json_pointer == c.pointer);
+    CHECK(s.json_first_line == c.first_line);
+    CHECK(s.json_last_line >= c.first_line + 8);
+    // Its offsets are the answer's: from "def" to "out".
+    CHECK(c.answer.substr(s.query.start, 3) == "def");
+    CHECK(c.answer.substr(s.query.end - 3, 3) == "out");
+    // Redacted in its string: the output is JSON, and the string holds the marker, not the code.
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    REQUIRE(parser.parse(v.output).get(root) == simdjson::SUCCESS);
+    std::string_view text;
+    REQUIRE(root.at_pointer(c.pointer[0]).get(text) == simdjson::SUCCESS);
+    std::string code(text);
+    simdjson::dom::parser inner_parser;
+    if (c.pointer.size() > 1) {
+      simdjson::dom::element inner;
+      REQUIRE(inner_parser.parse(code).get(inner) == simdjson::SUCCESS);
+      REQUIRE(inner.at_pointer(c.pointer[1]).get(text) == simdjson::SUCCESS);
+      code.assign(text);
+    }
+    CHECK_THAT(code, Catch::Contains("# [redacted: similar to lib/merge.py]"));
+    CHECK_THAT(code, !Catch::Contains("while p < len(a)"));
+    std::string verdict_json;
+    AppendVerdictJson(v, false, &verdict_json);
+    CHECK_THAT(verdict_json, Catch::Contains("\"json\":{\"pointer\":[\"" + c.pointer[0] + "\""));
+  }
+  // The explanation beside the code stays.
+  CHECK_THAT(Checked(*filter, cases[0].answer).output, Catch::Contains("\"Merges two sorted lists.\""));
+  // Read as written, the copy is one line of prose with its escapes, which no code matches.
+  FilterOptions off = Redacting();
+  off.json_strings = false;
+  CheckRequest request;
+  request.options = &off;
+  for (const Case& c : cases) {
+    auto v = filter->Check(c.answer, request);
+    REQUIRE(v.ok());
+    CHECK(v->action == Action::kAllow);
+  }
+  // An annotated JSON answer is left as written (a note after it would make it no JSON).
+  FilterOptions annotating = Redacting();
+  annotating.actions[static_cast<size_t>(Action::kRedact)] = Action::kAnnotate;
+  annotating.actions[static_cast<size_t>(Action::kBlock)] = Action::kAnnotate;
+  request.options = &annotating;
+  auto annotated = filter->Check(cases[2].answer, request);
+  REQUIRE(annotated.ok());
+  CHECK(annotated->action == Action::kAnnotate);
+  CHECK(annotated->output == cases[2].answer);
 }
 
 TEST_CASE("code: a fence without a grammar's language is read in the language whose grammar reads it") {
@@ -3419,12 +3599,13 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
                               "short_span_tokens": 50, "code_whole_min_tokens": 14, "code_rare_items": 3,
                               "code_name_df": 4, "code_literal_bytes": 20, "code_verbatim_names": 5,
                               "code_whole_blocks": false, "code_whole_blocks_min_tokens": 28,
-                              "prose_in_code": false, "bare_code": false})",
+                              "prose_in_code": false, "bare_code": false, "json_strings": false})",
                           "policy.json", &o)
               .ok());
   CHECK_FALSE(o.code_whole_blocks);
   CHECK_FALSE(o.prose_in_code);
   CHECK_FALSE(o.bare_code);
+  CHECK_FALSE(o.json_strings);
   CHECK(o.code_whole_share == Approx(0.9));
   CHECK(o.code_whole_df == 64);
   CHECK(o.min_renaming_short == Approx(1.0));

@@ -31,8 +31,10 @@ class TokenCache;
 // v4: candidates tied at the cut ranked by rare spellings, name anchors, verbatim whole blocks;
 // v5: a fenced block its tag's grammar does not read cleanly is read again in the language its
 // candidates lead to, and as prose when mostly unread; v6: the words of code's comments,
-// docstrings and strings are read as prose (FilterOptions::prose_in_code).
-inline constexpr std::string_view kMatcherVersion = "match-v7";
+// docstrings and strings are read as prose (FilterOptions::prose_in_code); v7: code outside
+// fences is read as code (FilterOptions::bare_code); v8: an answer that is one JSON value is
+// read too as what its strings hold (FilterOptions::json_strings).
+inline constexpr std::string_view kMatcherVersion = "match-v8";
 
 // What a verdict depends on besides the index and the answer, as text, for keying results a
 // later run may reuse: kMatcherVersion, this build's tokenizer and grammar versions, and the
@@ -43,7 +45,8 @@ std::string VerdictKey(const FilterOptions& options);
 
 // How to read and judge one answer.
 struct CheckRequest {
-  // kText: Markdown (prose, and fenced code blocks in their fence's language). kCode: the whole
+  // kText: Markdown (prose, and fenced code blocks in their fence's language), or one JSON value
+  // whose strings hold such text or code (FilterOptions::json_strings). kCode: the whole
   // answer is code in `language` (a name, fence tag or extension; generic when unknown).
   Kind kind = Kind::kText;
   std::string_view language;

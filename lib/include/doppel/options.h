@@ -147,6 +147,16 @@ struct FilterOptions {
   // block without a tag is: by the generic lexer, in the languages whose grammars read them
   // (one per family, up to three) or that their candidates lead to, and as prose. Off, such lines are prose only, which never matches code documents.
   bool bare_code = true;
+  // An answer that is one JSON object or array (a model's structured output, a tool call, a
+  // message list) is also read as what its strings hold (ReadJsonAnswer in
+  // doppel/json_answer.h): code under a key such as "code", or beside a "language" or a file
+  // name, as a block in that language; other strings with blanks as Markdown; a string that
+  // holds JSON (a tool call's "arguments") in turn. Spans are the answer's bytes, a redaction is
+  // written into the strings escaped as they are, so the answer stays JSON; an annotated one is
+  // left as written. The verdict of that reading stands when it is as severe as the answer's as
+  // written, or more. Off, such code is one line of prose with its escapes, which never matches
+  // code documents.
+  bool json_strings = true;
   // Code: a span that keeps this source's own names and strings is this source's code, not a
   // shape many documents share, and weighs every matched token fully. Its rare items are the
   // distinct identifiers, and string literals of at least code_literal_bytes bytes (quotes

@@ -60,6 +60,14 @@ struct Span {
   // consistent renaming, literals that differ, a short shape other protected files share): it
   // is reported, and left in place. Not part of the JSON verdict.
   bool counts = true;
+  // A span of an answer that is one JSON value, found in its strings (FilterOptions::
+  // json_strings): where the string it starts in is, as JSON Pointers (RFC 6901), the answer's
+  // first and then one for each string holding JSON it is in ("/tool_calls/0/function/arguments",
+  // "/content"), and its lines in that string as decoded (`query` is in the answer's bytes and
+  // lines, where a string is one line). Empty otherwise. In the JSON verdict as
+  // "query": {..., "json": {"pointer": [...], "lines": [first, last]}}.
+  std::vector<std::string> json_pointer;
+  uint32_t json_first_line = 0, json_last_line = 0;
 };
 
 struct Verdict {

@@ -18,6 +18,7 @@
 #include "token_cache.h"
 #include "doppel/code_tokenizer.h"
 #include "doppel/format.h"
+#include "doppel/json_answer.h"
 #include "doppel/language.h"
 #include "doppel/markdown.h"
 #include "doppel/shingle.h"
@@ -318,7 +319,8 @@ struct CandidateSource {
 class CheckRun {
  public:
   CheckRun(Index& index, const DocumentSketcher& sketcher, TokenCache& token_cache, const FilterOptions& o,
-           const CheckRequest& request, std::string_view text)
+           const CheckRequest& request, std::string_view text, const JsonAnswer* json = nullptr,
+           std::string_view answer = {})
       : index_(&index),
         sketcher_(sketcher),
         token_cache_(&token_cache),
@@ -327,9 +329,19 @@ class CheckRun {
         kind_(request.kind),
         language_(request.language),
         text_(text),
-        spelling_df_(index, sketcher) {}
+        spelling_df_(index, sketcher),
+        json_(json),
+        answer_(answer) {}
 
-  Result<Verdict> Run();
+  // The verdict on `text`; with `json`, `text` is its reading of `answer` (ReadJsonAnswer), and
+  // the verdict is put on the answer: spans at its bytes and lines, a redaction written into
+  // the strings it lies in, escaped as they are (the answer stays valid JSON), and any other
+  // output the answer as written (an annotation after it would make it no JSON).
+  Result<Verdict> Run() {
+    Result<Verdict> v = Judge();
+    if (v.ok() && json_ != nullptr) OnTheAnswer(&*v);
+    return v;
+  }
 
  private:
   // Per (kind, source), over spans that count: their evidence summed, and whether one span
@@ -401,6 +413,8 @@ class CheckRun {
   }
   void Decide();
   void WriteOutput();
+  Result<Verdict> Judge();
+  void OnTheAnswer(Verdict* v) const;
 
   Index* const index_;
   const DocumentSketcher& sketcher_;
@@ -430,9 +444,48 @@ class CheckRun {
   bool any_counting_ = false, any_consistent_ = false;
   std::vector<size_t> best_reading_;  // per block (its first reading): the reading that counts
   bool by_source_ = false;  // a redaction replaces only the spans of sources over alone (Decide)
+  // A JSON answer's: its reading (text_) and the answer; the redaction's replacements of text_.
+  const JsonAnswer* const json_;
+  const std::string_view answer_;
+  std::vector<ReadingEdit> edits_;
 };
 
-Result<Verdict> CheckRun::Run() {
+void CheckRun::OnTheAnswer(Verdict* v) const {
+  std::vector<uint32_t> newlines;
+  for (size_t at = answer_.find('\n'); at != std::string_view::npos; at = answer_.find('\n', at + 1)) {
+    newlines.push_back(static_cast<uint32_t>(at));
+  }
+  auto line_of = [&](uint32_t at) {
+    return static_cast<uint32_t>(1 + (std::lower_bound(newlines.begin(), newlines.end(), at) - newlines.begin()));
+  };
+  const StrippedCode& map = json_->map;
+  const std::string_view reading = map.code;
+  for (Span& sp : v->spans) {
+    if (const JsonAnswer::Part* part = json_->PartAt(sp.query.start); part != nullptr) {
+      auto line_in = [&](uint32_t at) {
+        return static_cast<uint32_t>(1 + std::count(reading.begin() + part->begin, reading.begin() + at, '\n'));
+      };
+      sp.json_pointer = part->pointer;
+      sp.json_first_line = line_in(sp.query.start);
+      sp.json_last_line = line_in(std::clamp(sp.query.end, sp.query.start + 1, part->end) - 1);
+    }
+    sp.query.start = map.ToAnswer(sp.query.start, false);
+    sp.query.end = map.ToAnswer(sp.query.end, true);
+    sp.query.first_line = line_of(sp.query.start);
+    sp.query.last_line = line_of(sp.query.end > sp.query.start ? sp.query.end - 1 : sp.query.start);
+    for (Span::RenamedName& r : sp.renamed) {
+      r.query_begin = map.ToAnswer(r.query_begin, false);
+      r.query_end = map.ToAnswer(r.query_end, true);
+    }
+  }
+  if (v->action == Action::kRedact) {
+    v->output = ApplyToAnswer(*json_, answer_, edits_);
+  } else if (v->action != Action::kBlock) {
+    v->output.assign(answer_);
+  }
+}
+
+Result<Verdict> CheckRun::Judge() {
   v_.output.assign(text_);
   DOPPEL_RETURN_IF_ERROR(ReadAnswer());
   for (auto& st : streams_) {
@@ -1669,7 +1722,15 @@ void CheckRun::WriteOutput() {
     }
     if (moved) regions = join(std::move(regions), true);
     std::string out(text_);
+    // (What was replaced, in the order replaced: the edits of a JSON answer's reading.)
+    size_t replaced_from = out.size();
+    auto record = [&](size_t b, size_t e, size_t size_before) {
+      const size_t written = e - b + out.size() - size_before;
+      edits_.push_back({static_cast<uint32_t>(b), static_cast<uint32_t>(std::min(e, replaced_from)), out.substr(b, written)});
+      replaced_from = b;
+    };
     for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
+      const size_t size_before = out.size();
       const std::string marker = Marker(o_.redact_marker, it->main->source_name);
       // In the comment syntax of the block's language as the answer names it (a fence tag of a
       // language read by the generic lexer has its own): the block of the main span, which a
@@ -1679,11 +1740,13 @@ void CheckRun::WriteOutput() {
       // wrong tag, is in that language.)
       if (const int block = code_block_at(it->main->query.start); block >= 0) {
         const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
-        RedactCodeLines(&out, it->b, it->e, floor, streams_[block].text_begin, streams_[block].text_end,
-                        LookupLanguage(streams_[block].language),
-                        CommentSyntaxFor(streams_[code_block_at(it->main->query.start, false)].tag), marker);
+        const auto [b, e] = RedactCodeLines(&out, it->b, it->e, floor, streams_[block].text_begin, streams_[block].text_end,
+                                            LookupLanguage(streams_[block].language),
+                                            CommentSyntaxFor(streams_[code_block_at(it->main->query.start, false)].tag), marker);
+        record(b, e, size_before);
       } else {
         out.replace(it->b, it->e - it->b, marker);
+        record(it->b, it->e, size_before);
       }
     }
     v_.output = std::move(out);
@@ -1705,6 +1768,7 @@ std::string VerdictKey(const FilterOptions& f) {
                    double(f.code_whole_joint_df),
                    double(f.code_rare_items), double(f.code_name_df), double(f.code_literal_bytes),
                    double(f.code_verbatim_names), double(f.prose_in_code), double(f.bare_code),
+                   double(f.json_strings),
                    double(f.max_document_frequency), double(f.max_candidates), double(f.min_candidate_hits),
                    double(f.seed_size), double(f.code_seed_size), double(f.max_gap), double(f.max_diagonal_drift)}) {
     add(v);
@@ -1735,9 +1799,21 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
     return Check(text, pass);
   }
   DOPPEL_RETURN_IF_ERROR(RefuseNul(text));
-  CheckRun run(*index_, sketcher_, *token_cache_, request.options != nullptr ? *request.options : options_, request,
-               text);
-  return run.Run();
+  const FilterOptions& o = request.options != nullptr ? *request.options : options_;
+  Result<Verdict> as_written = CheckRun(*index_, sketcher_, *token_cache_, o, request, text).Run();
+  if (!as_written.ok() || request.kind != Kind::kText || !o.json_strings) return as_written;
+  // An answer that is one JSON value is read again as what its strings hold (ReadJsonAnswer).
+  // That reading's verdict stands when it is as severe or more (a redaction in it keeps the
+  // JSON valid) and finds as much; the answer as written stands for the rest (a copy of a
+  // protected JSON file, which the index holds as written).
+  const std::optional<JsonAnswer> json = ReadJsonAnswer(text);
+  if (!json) return as_written;
+  Result<Verdict> in_strings = CheckRun(*index_, sketcher_, *token_cache_, o, request, json->map.code, &*json, text).Run();
+  if (!in_strings.ok()) return in_strings;
+  const bool more_severe = in_strings->severity > as_written->severity;
+  const bool as_severe = in_strings->severity == as_written->severity && !in_strings->spans.empty() &&
+                         (Flagging(in_strings->severity) || in_strings->score >= as_written->score);
+  return more_severe || as_severe ? std::move(in_strings) : std::move(as_written);
 }
 
 }  // namespace doppel

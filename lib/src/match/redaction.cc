@@ -202,7 +202,7 @@ void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32
   if (last_from < last_to) *e = std::max(*e, last_to);
 }
 
-void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
+std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
                      const Language* lang, CommentSyntax comment, const std::string& marker) {
   // (A region joined with prose before or after its block runs out of it, whole lines there.)
   size_t line_b = b >= block_b ? std::max(LineStart(*out, b), block_b) : LineStart(*out, b);
@@ -317,6 +317,7 @@ void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, siz
   // The marker line ends as the lines it replaces did (CRLF answers stay CRLF).
   if (line_e > line_b && (*out)[line_e - 1] == '\r') replacement += '\r';
   out->replace(line_b, line_e - line_b, replacement);
+  return {line_b, line_e};
 }
 
 }  // namespace doppel

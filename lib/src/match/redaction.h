@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "doppel/document.h"
@@ -70,8 +71,9 @@ void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32
 // indentation of the first line, so the code around it still reads as code. Lines taken above b
 // (decorators) stay at or after `floor`, the end of the passage redacted before this one. The
 // block's bytes are [block_b, block_e), and what is replaced stays within them: an HTML block's
-// first line may hold its <pre> tag, and its last line its </pre>.
-void RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
+// first line may hold its <pre> tag, and its last line its </pre>. Returns the bytes of `out`
+// replaced, before the replacement.
+std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
                      const Language* lang, CommentSyntax comment, const std::string& marker);
 
 }  // namespace doppel

@@ -56,6 +56,16 @@ void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out) {
     if (i) out->push_back(',');
     *out += "{\"query\":";
     AppendRange(s.query, out);
+    if (!s.json_pointer.empty()) {
+      // In a string of a JSON answer: where the string is, and the span's lines in it.
+      out->pop_back();
+      *out += ",\"json\":{\"pointer\":[";
+      for (size_t k = 0; k < s.json_pointer.size(); ++k) {
+        if (k) out->push_back(',');
+        AppendJsonString(out, s.json_pointer[k]);
+      }
+      *out += "],\"lines\":[" + std::to_string(s.json_first_line) + "," + std::to_string(s.json_last_line) + "]}}";
+    }
     *out += ",\"source\":{\"name\":";
     AppendJsonString(out, s.source_name);
     *out += ",\"start\":" + std::to_string(s.source.start) +

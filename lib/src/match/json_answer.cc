@@ -1,0 +1,494 @@
+#include "doppel/json_answer.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <memory>
+
+#include "doppel/format.h"
+#include "doppel/language.h"
+
+namespace doppel {
+
+namespace {
+
+using Piece = StrippedCode::Piece;
+
+// One JSON value of a text being read: a string's contents (between its quotes) as bytes of
+// that text, or a container's members in order (an array's with empty keys).
+struct Value {
+  enum Type : uint8_t { kString, kObject, kArray, kOther } type = kOther;
+  uint32_t begin = 0, end = 0;
+  std::vector<std::pair<std::string, Value>> members;  // an object's with its keys as decoded
+};
+
+constexpr int kMaxDepth = 256;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Keys of a member naming its object's language: by name, or by a file name's extension.
+bool NamesLanguageByName(std::string_view k) { return k == "language" || k == "lang" || k == "programming_language"; }
+bool NamesLanguageByPath(std::string_view k) {
+  return k == "path" || k == "file_path" || k == "filepath" || k == "filename" || k == "file_name" || k == "file" ||
+         k == "target_file" || k == "relative_path" || k == "name";
+}
+bool NamesLanguage(std::string_view k) { return NamesLanguageByName(k) || NamesLanguageByPath(k); }
+
+// A strict RFC 8259 reader of one value with blanks around it. It keeps strings as ranges and
+// decodes only the object keys it needs to name members.
+class Parser {
+ public:
+  explicit Parser(std::string_view s) : s_(s) {}
+
+  bool Read(Value* out) {
+    Blank();
+    if (at_ >= s_.size() || (s_[at_] != '{' && s_[at_] != '[')) return false;
+    if (!ReadValue(out, 0)) return false;
+    Blank();
+    return at_ == s_.size();
+  }
+
+ private:
+  void Blank() {
+    while (at_ < s_.size() && (s_[at_] == ' ' || s_[at_] == '\t' || s_[at_] == '\n' || s_[at_] == '\r')) ++at_;
+  }
+  bool Take(char c) {
+    Blank();
+    if (at_ < s_.size() && s_[at_] == c) {
+      ++at_;
+      return true;
+    }
+    return false;
+  }
+  bool ReadValue(Value* v, int depth) {
+    Blank();
+    if (at_ >= s_.size()) return false;
+    const char c = s_[at_];
+    if (c == '"') {
+      v->type = Value::kString;
+      return ReadString(&v->begin, &v->end);
+    }
+    if (c == '{' || c == '[') {
+      if (depth >= kMaxDepth) return false;
+      const bool object = c == '{';
+      v->type = object ? Value::kObject : Value::kArray;
+      ++at_;
+      if (Take(object ? '}' : ']')) return true;
+      size_t index = 0;
+      do {
+        std::pair<std::string, Value> member;
+        if (object) {
+          Blank();
+          uint32_t kb = 0, ke = 0;
+          if (at_ >= s_.size() || s_[at_] != '"' || !ReadString(&kb, &ke) || !Take(':')) return false;
+          member.first = KeyOf(kb, ke);
+        } else {
+          member.first = std::to_string(index++);
+        }
+        if (!ReadValue(&member.second, depth + 1)) return false;
+        if (Kept(member, object)) {
+          if (++kept_ > kMaxJsonStrings) return false;
+          v->members.push_back(std::move(member));
+        }
+      } while (Take(','));
+      return Take(object ? '}' : ']');
+    }
+    // A number, true, false or null: checked, not kept.
+    static constexpr std::array<std::string_view, 3> kWords{"true", "false", "null"};
+    for (const std::string_view w : kWords) {
+      if (s_.substr(at_, w.size()) == w) {
+        at_ += w.size();
+        return true;
+      }
+    }
+    return ReadNumber();
+  }
+  bool ReadNumber() {
+    auto digits = [&] {
+      const size_t b = at_;
+      while (at_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[at_])) != 0) ++at_;
+      return at_ - b;
+    };
+    if (at_ < s_.size() && s_[at_] == '-') ++at_;
+    if (at_ < s_.size() && s_[at_] == '0') {
+      ++at_;
+    } else if (digits() == 0) {
+      return false;
+    }
+    if (at_ < s_.size() && s_[at_] == '.') {
+      ++at_;
+      if (digits() == 0) return false;
+    }
+    if (at_ < s_.size() && (s_[at_] == 'e' || s_[at_] == 'E')) {
+      ++at_;
+      if (at_ < s_.size() && (s_[at_] == '+' || s_[at_] == '-')) ++at_;
+      if (digits() == 0) return false;
+    }
+    return true;
+  }
+  // At a '"': to after the closing one; [*b, *e) its contents. Escapes are checked here, and
+  // decoded by Decode.
+  bool ReadString(uint32_t* b, uint32_t* e) {
+    *b = static_cast<uint32_t>(++at_);
+    while (at_ < s_.size()) {
+      const auto c = static_cast<unsigned char>(s_[at_]);
+      if (c == '"') {
+        *e = static_cast<uint32_t>(at_++);
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        if (at_ + 1 >= s_.size()) return false;
+        const char x = s_[at_ + 1];
+        if (x == 'u') {
+          if (at_ + 6 > s_.size()) return false;
+          for (size_t k = at_ + 2; k < at_ + 6; ++k) {
+            if (std::isxdigit(static_cast<unsigned char>(s_[k])) == 0) return false;
+          }
+          at_ += 6;
+          continue;
+        }
+        if (std::string_view("\"\\/bfnrt").find(x) == std::string_view::npos) return false;
+        at_ += 2;
+        continue;
+      }
+      ++at_;
+    }
+    return false;
+  }
+  std::string KeyOf(uint32_t b, uint32_t e) const;
+  // Whether a member is kept for the reading: a container with members; a string with a blank
+  // or an escape in it (a line break), or one that may name its object's language.
+  bool Kept(const std::pair<std::string, Value>& m, bool in_object) const {
+    const Value& v = m.second;
+    if (v.type == Value::kObject || v.type == Value::kArray) return !v.members.empty();
+    if (v.type != Value::kString) return false;
+    return s_.substr(v.begin, v.end - v.begin).find_first_of(" \t\\") != std::string_view::npos ||
+           (in_object && NamesLanguage(Lower(m.first)));
+  }
+
+  std::string_view s_;
+  size_t at_ = 0;
+  size_t kept_ = 0;
+};
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+uint32_t Hex4(std::string_view s) {
+  uint32_t v = 0;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    v = v * 16 + static_cast<uint32_t>(std::isdigit(u) != 0 ? u - '0' : std::tolower(u) - 'a' + 10);
+  }
+  return v;
+}
+
+// A text being read (the answer, or a string of it decoded) and the way from its bytes to the
+// answer's.
+struct Level {
+  std::string_view text;
+  const StrippedCode* map = nullptr;  // null: the answer itself
+  int escapes = 0;                    // how often its bytes are escaped in the answer
+
+  uint32_t ToAnswer(uint32_t x, bool end) const { return map == nullptr ? x : map->ToAnswer(x, end); }
+  // Appends the pieces that map `out`'s bytes from `at` on to the answer, for this level's
+  // bytes [b, e), which `out` holds from `at` on: copied through (`whole` false), or decoded from
+  // them as one character (an escape).
+  void AppendPieces(uint32_t b, uint32_t e, uint32_t at, bool whole, std::vector<Piece>* out) const {
+    if (whole) {
+      const uint32_t ab = ToAnswer(b, false);
+      out->push_back({at, ab, ToAnswer(e, true) - ab});
+      return;
+    }
+    if (map == nullptr || map->pieces.empty()) {
+      out->push_back({at, b, 0});
+      return;
+    }
+    const auto& ps = map->pieces;
+    auto it = std::upper_bound(ps.begin(), ps.end(), b, [](uint32_t v, const Piece& p) { return v < p.code; });
+    if (it != ps.begin()) --it;
+    for (; it != ps.end() && it->code < e; ++it) {
+      const uint32_t from = std::max(b, it->code);
+      if (it->reference > 0) {
+        out->push_back({at + (from - b), it->answer, it->reference});
+      } else {
+        out->push_back({at + (from - b), it->answer + (from - it->code), 0});
+      }
+    }
+  }
+};
+
+// Decodes the string [b, e) of `level` (its contents, checked by the Parser) into `out`, with
+// the pieces that map it to the answer.
+void Decode(const Level& level, uint32_t b, uint32_t e, StrippedCode* out) {
+  const std::string_view s = level.text;
+  uint32_t run = b;
+  auto flush = [&](uint32_t upto) {
+    if (upto > run) {
+      level.AppendPieces(run, upto, static_cast<uint32_t>(out->code.size()), false, &out->pieces);
+      out->code.append(s.substr(run, upto - run));
+    }
+  };
+  for (uint32_t i = b; i < e;) {
+    if (s[i] != '\\') {
+      ++i;
+      continue;
+    }
+    flush(i);
+    const uint32_t at = static_cast<uint32_t>(out->code.size());
+    uint32_t len = 2;
+    const char x = s[i + 1];
+    switch (x) {
+      case 'n': out->code.push_back('\n'); break;
+      case 't': out->code.push_back('\t'); break;
+      case 'r': out->code.push_back('\r'); break;
+      case 'b': out->code.push_back('\b'); break;
+      case 'f': out->code.push_back('\f'); break;
+      case 'u': {
+        len = 6;
+        uint32_t cp = Hex4(s.substr(i + 2, 4));
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 12 <= e && s[i + 6] == '\\' && s[i + 7] == 'u') {
+          const uint32_t low = Hex4(s.substr(i + 8, 4));
+          if (low >= 0xDC00 && low < 0xE000) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            len = 12;
+          }
+        }
+        // A lone surrogate, or NUL (which no answer may hold), reads as U+FFFD.
+        if ((cp >= 0xD800 && cp < 0xE000) || cp == 0) cp = 0xFFFD;
+        AppendUtf8(cp, &out->code);
+        break;
+      }
+      default: out->code.push_back(x);  // " \ /
+    }
+    level.AppendPieces(i, i + len, at, true, &out->pieces);
+    i += len;
+    run = i;
+  }
+  flush(e);
+}
+
+std::string Parser::KeyOf(uint32_t b, uint32_t e) const {
+  StrippedCode key;
+  Decode(Level{s_}, b, e, &key);
+  return std::move(key.code);
+}
+
+// A JSON Pointer's reference token (RFC 6901): '~' as "~0", '/' as "~1".
+void AppendPointerToken(std::string_view token, std::string* pointer) {
+  pointer->push_back('/');
+  for (const char c : token) {
+    if (c == '~') *pointer += "~0";
+    else if (c == '/') *pointer += "~1";
+    else pointer->push_back(c);
+  }
+}
+
+bool HasBlank(std::string_view s) { return s.find_first_of(" \t\n") != std::string_view::npos; }
+
+// Keys whose string holds code, without naming its language.
+bool CodeKey(std::string_view k) {
+  static constexpr std::array<std::string_view, 9> kKeys{
+      "code", "source_code", "sourcecode", "snippet", "code_snippet", "script", "program", "function", "implementation"};
+  return std::find(kKeys.begin(), kKeys.end(), k) != kKeys.end();
+}
+
+// Keys of an object's member that hold a file's or an edit's text (read as code when the
+// object names a language).
+bool ContentKey(std::string_view k) {
+  static constexpr std::array<std::string_view, 16> kKeys{
+      "content",  "contents",   "text",       "file_text", "new_string", "old_string", "new_str",     "old_str",
+      "new_text", "old_text",   "new_content", "body",     "source",     "insert_text", "replacement", "patch"};
+  return CodeKey(k) || std::find(kKeys.begin(), kKeys.end(), k) != kKeys.end();
+}
+
+class Reader {
+ public:
+  explicit Reader(JsonAnswer* out) : out_(out) {}
+
+  // Value `v` of `level`, at `pointer` in it; `outer`: the pointers of the strings `level` is in.
+  void Walk(const Level& level, const Value& v, std::string& pointer, const std::vector<std::string>& outer) {
+    const size_t mark = pointer.size();
+    if (v.type == Value::kString) {
+      AddString(level, v, "", pointer, outer);
+      return;
+    }
+    if (v.type == Value::kArray) {
+      for (const auto& [index, m] : v.members) {
+        AppendPointerToken(index, &pointer);
+        Walk(level, m, pointer, outer);
+        pointer.resize(mark);
+      }
+      return;
+    }
+    if (v.type != Value::kObject) return;
+    // The language the object names for its text: a member "language" or "lang", or a file
+    // name whose extension is a language's.
+    std::string tag;
+    const Value* named_by = nullptr;
+    for (const auto& [key, m] : v.members) {
+      if (m.type != Value::kString || m.end - m.begin > 256) continue;
+      const std::string_view value = level.text.substr(m.begin, m.end - m.begin);
+      const std::string k = Lower(key);
+      if (NamesLanguageByName(k)) {
+        if (!value.empty() && value.find('\\') == std::string_view::npos) {
+          tag = Lower(value);
+          named_by = &m;
+          break;
+        }
+      } else if (NamesLanguageByPath(k)) {
+        if (const Language* l = LanguageForPath(value); l != nullptr && tag.empty()) {
+          tag = l->name;
+          named_by = &m;
+        }
+      }
+    }
+    for (const auto& [key, m] : v.members) {
+      if (&m == named_by) continue;
+      AppendPointerToken(key, &pointer);
+      const std::string k = Lower(key);
+      if (m.type != Value::kString) {
+        Walk(level, m, pointer, outer);
+      } else if (!tag.empty() && ContentKey(k)) {
+        AddString(level, m, tag, pointer, outer);
+      } else if (CodeKey(k)) {
+        AddString(level, m, "\x01", pointer, outer);  // a block without a tag
+      } else {
+        AddString(level, m, "", pointer, outer);
+      }
+      pointer.resize(mark);
+    }
+  }
+
+ private:
+  // A string: read as JSON when it holds one container, else put in the reading as Markdown
+  // (fence "") or as a fenced block (`fence`: its tag, "\x01" for none).
+  void AddString(const Level& level, const Value& v, const std::string& fence, const std::string& pointer,
+                 const std::vector<std::string>& outer) {
+    if (v.end == v.begin) return;
+    auto decoded = std::make_unique<StrippedCode>();
+    Decode(level, v.begin, v.end, decoded.get());
+    const std::string& s = decoded->code;
+    std::vector<std::string> place = outer;
+    place.push_back(pointer.empty() ? std::string() : pointer);
+    if (static_cast<int>(place.size()) < kMaxJsonNesting) {
+      const size_t first = s.find_first_not_of(" \t\r\n");
+      if (first != std::string::npos && (s[first] == '{' || s[first] == '[')) {
+        Value inner;
+        if (Parser(s).Read(&inner)) {
+          const Level next{s, decoded.get(), level.escapes + 1};
+          std::string inner_pointer;
+          Walk(next, inner, inner_pointer, place);
+          kept_.push_back(std::move(decoded));
+          return;
+        }
+      }
+    }
+    if (fence.empty() && !HasBlank(s)) return;  // an id, a name, a value of an enumeration
+    std::string& r = out_->map.code;
+    auto add = [&](std::string_view text) {
+      // (Bytes the reading adds map to the string's start: no token is read from them.)
+      out_->map.pieces.push_back({static_cast<uint32_t>(r.size()), level.ToAnswer(v.begin, false), 0});
+      r.append(text);
+    };
+    if (!r.empty()) add("\n\n");
+    std::string close;
+    if (!fence.empty()) {
+      // A fence longer than any run of backticks in the code.
+      size_t longest = 0;
+      for (size_t i = 0, run = 0; i < s.size(); ++i) {
+        run = s[i] == '`' ? run + 1 : 0;
+        longest = std::max(longest, run);
+      }
+      close.assign(std::max<size_t>(3, longest + 1), '`');
+      add(close + (fence == "\x01" ? std::string() : fence) + "\n");
+    }
+    const uint32_t at = static_cast<uint32_t>(r.size());
+    for (const Piece& p : decoded->pieces) out_->map.pieces.push_back({p.code + at, p.answer, p.reference});
+    r.append(s);
+    out_->parts.push_back({at, static_cast<uint32_t>(r.size()), level.escapes + 1, std::move(place)});
+    if (!fence.empty()) {
+      add("\n" + close + "\n");
+    } else {
+      // A Markdown string that ends inside a fenced block is closed, so the next is not code.
+      std::string unclosed;
+      SplitMarkdown(s, &unclosed);
+      if (!unclosed.empty()) add("\n" + unclosed + "\n");
+    }
+  }
+
+  JsonAnswer* out_;
+  std::vector<std::unique_ptr<StrippedCode>> kept_;  // the decoded texts nested values are read in
+};
+
+}  // namespace
+
+const JsonAnswer::Part* JsonAnswer::PartAt(uint32_t at) const {
+  auto it = std::upper_bound(parts.begin(), parts.end(), at, [](uint32_t v, const Part& p) { return v < p.begin; });
+  if (it == parts.begin()) return nullptr;
+  --it;
+  return at < it->end ? &*it : nullptr;
+}
+
+std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
+  Value root;
+  if (!Parser(answer).Read(&root)) return std::nullopt;
+  JsonAnswer out;
+  std::string pointer;
+  Reader(&out).Walk(Level{answer, nullptr, 0}, root, pointer, {});
+  if (out.parts.empty()) return std::nullopt;
+  return out;
+}
+
+std::string ApplyToAnswer(const JsonAnswer& reading, std::string_view answer, std::vector<ReadingEdit> edits) {
+  struct AnswerEdit {
+    uint32_t begin, end;
+    std::string text;
+  };
+  std::vector<AnswerEdit> out_edits;
+  for (ReadingEdit& e : edits) {
+    bool first = true;
+    for (const JsonAnswer::Part& p : reading.parts) {
+      const uint32_t b = std::max(e.begin, p.begin), en = std::min(e.end, p.end);
+      if (b >= en) continue;
+      std::string text;
+      if (first) {
+        text = e.text;
+        for (int k = 0; k < p.escapes; ++k) {
+          std::string quoted;
+          AppendJsonString(&quoted, text);
+          text = quoted.substr(1, quoted.size() - 2);
+        }
+      }
+      const uint32_t ab = reading.map.ToAnswer(b, false);
+      out_edits.push_back({ab, reading.map.ToAnswer(en, true), std::move(text)});
+      first = false;
+    }
+  }
+  std::sort(out_edits.begin(), out_edits.end(), [](const AnswerEdit& x, const AnswerEdit& y) { return x.begin < y.begin; });
+  std::string out(answer);
+  for (auto it = out_edits.rbegin(); it != out_edits.rend(); ++it) out.replace(it->begin, it->end - it->begin, it->text);
+  return out;
+}
+
+}  // namespace doppel
