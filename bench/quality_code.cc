@@ -7,7 +7,10 @@
 //   QC_WRONG_TAG=1: every fence tagged with a language of another family, WrongTagFor;
 //   QC_UNFENCED=1: no fence at all, the code pasted between two sentences;
 //   QC_HTML=1: an HTML answer, the code escaped in a <pre><code class="language-TAG"> block
-//   (no class with QC_UNTAGGED=1), its first line on line 4 as in a fence)
+//   (no class with QC_UNTAGGED=1), its first line on line 4 as in a fence;
+//   QC_JSON=1: a structured answer, {"explanation": "Here is the code:", "language": "TAG",
+//   "code": "..."} ("language" left out with QC_UNTAGGED=1), a span's lines its lines in the
+//   code string plus 3, as in a fence)
 //
 // Corpus: CORPUS/<language>/ (bench/code_corpus.sh): real code per language. Functions are
 // extracted with the same tree-sitter grammars doppel links. CORPUS/<language>/ holds the
@@ -571,8 +574,15 @@ int main(int argc, char** argv) {
     const std::string fence = FenceTag(lang);
     // QC_UNFENCED=1: the code between two sentences, with no fence (its first line is line 4
     // either way).
-    const bool unfenced = EnvSet("QC_UNFENCED"), html = EnvSet("QC_HTML");
+    const bool unfenced = EnvSet("QC_UNFENCED"), html = EnvSet("QC_HTML"), json = EnvSet("QC_JSON");
     auto answer = [&](const std::string& code) {
+      if (json) {
+        std::string out = "{\"explanation\": \"Here is the code:\", ";
+        if (!fence.empty()) out += "\"language\": \"" + fence + "\", ";
+        out += "\"code\": ";
+        AppendJsonString(&out, code);
+        return out + "}\n";
+      }
       if (unfenced) {
         return "Here is the code you asked for,\nwritten out in full:\n\n" + code + "\nIt should work as written.\n";
       }
@@ -802,6 +812,11 @@ int main(int argc, char** argv) {
             return;
           }
           queries[i].v = std::move(v).value();
+          for (Span& sp : queries[i].v.spans) {
+            if (sp.json_pointer.empty()) continue;  // (QC_JSON: the code string's line 1 is a fence's line 4)
+            sp.query.first_line = sp.json_first_line + 3;
+            sp.query.last_line = sp.json_last_line + 3;
+          }
           if (i % 1000 == 999) std::fprintf(stderr, "checked %zu/%zu\n", i + 1, queries.size());
         }
       });

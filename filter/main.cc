@@ -100,9 +100,15 @@ void PrintText(const Verdict& v, std::string_view text, bool with_output) {
                     s.renaming);
       code = buf;
     }
-    std::printf("    answer bytes %u-%u (lines %u-%u) ~ %s bytes %u-%u (lines %u-%u), %u tokens matched, %.0f%%%s\n"
+    // A span in a string of a JSON answer: the string's place and the span's lines in it.
+    std::string in_string;
+    for (const std::string& pointer : s.json_pointer) in_string += (in_string.empty() ? "; in string " : " then ") + pointer;
+    if (!in_string.empty()) {
+      in_string += ", its lines " + std::to_string(s.json_first_line) + "-" + std::to_string(s.json_last_line);
+    }
+    std::printf("    answer bytes %u-%u (lines %u-%u%s) ~ %s bytes %u-%u (lines %u-%u), %u tokens matched, %.0f%%%s\n"
                 "      \"%s%s\"\n",
-                s.query.start, s.query.end, s.query.first_line, s.query.last_line,
+                s.query.start, s.query.end, s.query.first_line, s.query.last_line, in_string.c_str(),
                 s.source_name.c_str(), s.source.start, s.source.end, s.source.first_line,
                 s.source.last_line, s.matched_tokens, s.score * 100, code.c_str(), excerpt.c_str(),
                 s.query.end - s.query.start > 70 ? "..." : "");

@@ -54,6 +54,19 @@ escaped=$(printf '%s\n' "$renamed" | sed 's/&/\&amp;/g; s/</\&lt;/g; s/>/\&gt;/g
 printf '<p>You can scan it like this:</p>\n<pre><code class="language-c">%s\n</code></pre>\n' "$escaped" > "$html"
 build/bin/doppel-filter check --index "$index/code" --format text --id html-copy "$html" || rc=$?
 [ "$rc" -le 1 ] || exit "$rc"
+echo
+echo "== code: the same copy as a tool call's arguments, escaped twice in JSON (read in its strings;"
+echo "   redacted inside the string, so the output is still JSON)"
+json_string() {
+  printf '%s\n' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g; s/\t/\\t/g' |
+    awk 'BEGIN { ORS = ""; print "\"" } { if (NR > 1) print "\\n"; print } END { print "\"" }'
+}
+tool="$index/code-answer-tool.json"
+args="{\"path\": \"src/scanner.c\", \"content\": $(json_string "$renamed")}"
+printf '{"tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": %s}}]}\n' \
+  "$(json_string "$args")" > "$tool"
+build/bin/doppel-filter check --index "$index/code" --format text --output --id tool-call-copy "$tool" || rc=$?
+[ "$rc" -le 1 ] || exit "$rc"
 
 echo
 echo "== scan: the sample answers as a corpus, with a report people can read"

@@ -768,6 +768,29 @@ TEST_CASE("json answer: only one JSON object or array, strictly read, with a str
   }
 }
 
+TEST_CASE("json answer: a value cut short at the end of the text is read as far as it goes") {
+  const auto in_string = ReadJsonAnswer(R"({"language": "go", "code": "x := 1\n\ty := f(x)\n\tz := \u00)");
+  REQUIRE(in_string.has_value());
+  REQUIRE(in_string->parts.size() == 1);
+  const auto& p = in_string->parts[0];
+  CHECK(in_string->map.code.substr(p.begin, p.end - p.begin) == "x := 1\n\ty := f(x)\n\tz := ");  // not the cut escape
+  CHECK(in_string->map.code.substr(0, p.begin) == "```go\n");
+  for (const std::string& text : {std::string(R"({"a": "b c", "n": tru)"), std::string(R"({"a": "b c", "n": -1.)"),
+                                 std::string(R"(["b c", {"k)"), std::string(R"({"a": "b c", "k": )"),
+                                 std::string(R"({"a": "b c" ,)"), std::string(R"({"a": "b c\)")}) {
+    INFO(text);
+    const auto r = ReadJsonAnswer(text);
+    REQUIRE(r.has_value());
+    CHECK(r->map.code == "b c");
+  }
+  // Still strict up to the cut; and one with nothing to read is none.
+  for (const std::string& text : {std::string(R"({"a": "b c", "n": trux)"), std::string(R"(["b c", 01)"),
+                                 std::string(R"([1, 2, {"n": 3)"), std::string("[Note] that")}) {
+    INFO(text);
+    CHECK_FALSE(ReadJsonAnswer(text).has_value());
+  }
+}
+
 TEST_CASE("json answer: its strings are read as code or Markdown and map back to the answer") {
   const std::string answer =
       R"(  {"language": "Python", "code": "def f(x):\n    return \"\u00e9\" + x\n", "n": 3,)"
@@ -1722,6 +1745,25 @@ TEST_CASE("code: code in the strings of a JSON answer is read as code, and redac
   REQUIRE(annotated.ok());
   CHECK(annotated->action == Action::kAnnotate);
   CHECK(annotated->output == cases[2].answer);
+}
+
+TEST_CASE("code: a protected JSON document copied whole is judged as written, not by its strings") {
+  // Mostly keys and values without blanks, which the reading of its strings leaves out, and one
+  // sentence: both readings block it, and the answer as written, whose span covers all of it,
+  // stands (its span has no string's place).
+  std::string record = "{\"settings\": {";
+  for (int i = 0; i < 80; ++i) record += "\"key_" + std::to_string(i) + "\": \"value_" + std::to_string(i * 7) + "\", ";
+  record += "\"note\": \"Every setting above was chosen for the shared build farm and is kept in sync with it.\"}}";
+  TempDir dir;
+  WriteMergeAndProseIndex(dir / "idx", "settings.json", record);
+  auto filter = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(filter.ok());
+  const Verdict v = Checked(**filter, record);
+  CHECK(v.action == Action::kBlock);
+  REQUIRE_FALSE(v.spans.empty());
+  CHECK(v.spans[0].source_name == "settings.json");
+  CHECK(v.spans[0].json_pointer.empty());
+  CHECK(v.spans[0].query.end - v.spans[0].query.start > record.size() / 2);
 }
 
 TEST_CASE("code: a fence without a grammar's language is read in the language whose grammar reads it") {

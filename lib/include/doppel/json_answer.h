@@ -55,8 +55,10 @@ struct JsonAnswer {
 
 // The reading of `answer` when it is one JSON object or array (blanks around it allowed; RFC
 // 8259, strictly: a control character in a string, a trailing comma or text after the value
-// make it none) with a string to read; std::nullopt otherwise. Containers nested deeper than
-// 256, or more than kMaxJsonStrings strings kept, make it none too.
+// make it none), or the start of one cut short at the end of the text (an answer still being
+// streamed, or stopped at its length limit: read as far as it goes, a string to its last whole
+// escape), with a string to read; std::nullopt otherwise. Containers nested deeper than 256, or
+// more than kMaxJsonStrings strings kept, make it none too.
 std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer);
 
 // A replacement of the reading's bytes [begin, end) by `text`, as the answer's: the bytes of the

@@ -1726,7 +1726,8 @@ void CheckRun::WriteOutput() {
     size_t replaced_from = out.size();
     auto record = [&](size_t b, size_t e, size_t size_before) {
       const size_t written = e - b + out.size() - size_before;
-      edits_.push_back({static_cast<uint32_t>(b), static_cast<uint32_t>(std::min(e, replaced_from)), out.substr(b, written)});
+      edits_.push_back({static_cast<uint32_t>(b), static_cast<uint32_t>(std::max(b, std::min(e, replaced_from))),
+                        out.substr(b, written)});
       replaced_from = b;
     };
     for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
@@ -1751,6 +1752,36 @@ void CheckRun::WriteOutput() {
     }
     v_.output = std::move(out);
   }
+}
+
+// Whether the verdict on a JSON answer's strings (ReadJsonAnswer) stands rather than the one on
+// the answer as written: when it is more severe, or as severe and its spans cover nearly all of
+// the answer the other's spans do (9 bytes in 10 at least; a redaction in the strings keeps the
+// JSON valid). The answer as written stands for what only it finds: a protected JSON document
+// copied whole, keys, numbers and all, which the index holds as written.
+bool JsonReadingStands(const Verdict& in_strings, const Verdict& as_written) {
+  if (in_strings.severity != as_written.severity) return in_strings.severity > as_written.severity;
+  if (in_strings.spans.empty()) return false;
+  auto ranges = [](const Verdict& v) {
+    std::vector<std::pair<uint32_t, uint32_t>> r;
+    for (const Span& s : v.spans) r.emplace_back(s.query.start, s.query.end);
+    std::sort(r.begin(), r.end());
+    std::vector<std::pair<uint32_t, uint32_t>> merged;
+    for (const auto& x : r) {
+      if (!merged.empty() && x.first <= merged.back().second) merged.back().second = std::max(merged.back().second, x.second);
+      else merged.push_back(x);
+    }
+    return merged;
+  };
+  const auto mine = ranges(in_strings), theirs = ranges(as_written);
+  uint64_t total = 0, covered = 0;
+  for (const auto& [b, e] : theirs) {
+    total += e - b;
+    for (const auto& [mb, me] : mine) {
+      if (mb < e && b < me) covered += std::min(e, me) - std::max(b, mb);
+    }
+  }
+  return covered * 10 >= total * 9;
 }
 
 }  // namespace
@@ -1803,17 +1834,12 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   Result<Verdict> as_written = CheckRun(*index_, sketcher_, *token_cache_, o, request, text).Run();
   if (!as_written.ok() || request.kind != Kind::kText || !o.json_strings) return as_written;
   // An answer that is one JSON value is read again as what its strings hold (ReadJsonAnswer).
-  // That reading's verdict stands when it is as severe or more (a redaction in it keeps the
-  // JSON valid) and finds as much; the answer as written stands for the rest (a copy of a
-  // protected JSON file, which the index holds as written).
   const std::optional<JsonAnswer> json = ReadJsonAnswer(text);
   if (!json) return as_written;
   Result<Verdict> in_strings = CheckRun(*index_, sketcher_, *token_cache_, o, request, json->map.code, &*json, text).Run();
-  if (!in_strings.ok()) return in_strings;
-  const bool more_severe = in_strings->severity > as_written->severity;
-  const bool as_severe = in_strings->severity == as_written->severity && !in_strings->spans.empty() &&
-                         (Flagging(in_strings->severity) || in_strings->score >= as_written->score);
-  return more_severe || as_severe ? std::move(in_strings) : std::move(as_written);
+  // (A flagging verdict is not lost to the time limit passing in the second reading.)
+  if (!in_strings.ok()) return Flagging(as_written->action) ? std::move(as_written) : std::move(in_strings);
+  return JsonReadingStands(*in_strings, *as_written) ? std::move(in_strings) : std::move(as_written);
 }
 
 }  // namespace doppel

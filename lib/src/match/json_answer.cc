@@ -38,7 +38,9 @@ bool NamesLanguageByPath(std::string_view k) {
 }
 bool NamesLanguage(std::string_view k) { return NamesLanguageByName(k) || NamesLanguageByPath(k); }
 
-// A strict RFC 8259 reader of one value with blanks around it. It keeps strings as ranges and
+// A strict RFC 8259 reader of one value with blanks around it, or of one cut short at the end
+// of the text (an answer still being streamed, or stopped at its length limit): what it holds
+// up to there is read, a string to its last whole character. It keeps strings as ranges and
 // decodes only the object keys it needs to name members.
 class Parser {
  public:
@@ -48,6 +50,7 @@ class Parser {
     Blank();
     if (at_ >= s_.size() || (s_[at_] != '{' && s_[at_] != '[')) return false;
     if (!ReadValue(out, 0)) return false;
+    if (truncated_) return true;
     Blank();
     return at_ == s_.size();
   }
@@ -56,17 +59,14 @@ class Parser {
   void Blank() {
     while (at_ < s_.size() && (s_[at_] == ' ' || s_[at_] == '\t' || s_[at_] == '\n' || s_[at_] == '\r')) ++at_;
   }
-  bool Take(char c) {
-    Blank();
-    if (at_ < s_.size() && s_[at_] == c) {
-      ++at_;
-      return true;
-    }
-    return false;
+  // The text ended inside the value: everything open is closed there.
+  bool CutShort() {
+    truncated_ = true;
+    return true;
   }
   bool ReadValue(Value* v, int depth) {
     Blank();
-    if (at_ >= s_.size()) return false;
+    if (at_ >= s_.size()) return CutShort();
     const char c = s_[at_];
     if (c == '"') {
       v->type = Value::kString;
@@ -75,16 +75,25 @@ class Parser {
     if (c == '{' || c == '[') {
       if (depth >= kMaxDepth) return false;
       const bool object = c == '{';
+      const char close = object ? '}' : ']';
       v->type = object ? Value::kObject : Value::kArray;
       ++at_;
-      if (Take(object ? '}' : ']')) return true;
       size_t index = 0;
-      do {
+      for (bool first = true;; first = false) {
+        Blank();
+        if (at_ >= s_.size()) return CutShort();
+        if (first && s_[at_] == close) {
+          ++at_;
+          return true;
+        }
         std::pair<std::string, Value> member;
         if (object) {
-          Blank();
           uint32_t kb = 0, ke = 0;
-          if (at_ >= s_.size() || s_[at_] != '"' || !ReadString(&kb, &ke) || !Take(':')) return false;
+          if (s_[at_] != '"' || !ReadString(&kb, &ke)) return false;
+          if (truncated_) return true;
+          Blank();
+          if (at_ >= s_.size()) return CutShort();
+          if (s_[at_++] != ':') return false;
           member.first = KeyOf(kb, ke);
         } else {
           member.first = std::to_string(index++);
@@ -94,44 +103,53 @@ class Parser {
           if (++kept_ > kMaxJsonStrings) return false;
           v->members.push_back(std::move(member));
         }
-      } while (Take(','));
-      return Take(object ? '}' : ']');
+        if (truncated_) return true;
+        Blank();
+        if (at_ >= s_.size()) return CutShort();
+        if (s_[at_] == close) {
+          ++at_;
+          return true;
+        }
+        if (s_[at_++] != ',') return false;
+      }
     }
     // A number, true, false or null: checked, not kept.
     static constexpr std::array<std::string_view, 3> kWords{"true", "false", "null"};
     for (const std::string_view w : kWords) {
-      if (s_.substr(at_, w.size()) == w) {
-        at_ += w.size();
-        return true;
+      const std::string_view here = s_.substr(at_, w.size());
+      if (here == w || (at_ + here.size() == s_.size() && !here.empty() && w.substr(0, here.size()) == here)) {
+        at_ += here.size();
+        return at_ == s_.size() && here != w ? CutShort() : true;
       }
     }
     return ReadNumber();
   }
   bool ReadNumber() {
+    // (A digit missing at the end of the text is the rest cut off.)
     auto digits = [&] {
       const size_t b = at_;
       while (at_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[at_])) != 0) ++at_;
-      return at_ - b;
+      return at_ > b || at_ == s_.size();
     };
     if (at_ < s_.size() && s_[at_] == '-') ++at_;
     if (at_ < s_.size() && s_[at_] == '0') {
       ++at_;
-    } else if (digits() == 0) {
+    } else if (!digits()) {
       return false;
     }
     if (at_ < s_.size() && s_[at_] == '.') {
       ++at_;
-      if (digits() == 0) return false;
+      if (!digits()) return false;
     }
     if (at_ < s_.size() && (s_[at_] == 'e' || s_[at_] == 'E')) {
       ++at_;
       if (at_ < s_.size() && (s_[at_] == '+' || s_[at_] == '-')) ++at_;
-      if (digits() == 0) return false;
+      if (!digits()) return false;
     }
-    return true;
+    return at_ == s_.size() ? CutShort() : true;
   }
-  // At a '"': to after the closing one; [*b, *e) its contents. Escapes are checked here, and
-  // decoded by Decode.
+  // At a '"': to after the closing one; [*b, *e) its contents (to the last whole character
+  // when the text ends in it). Escapes are checked here, and decoded by Decode.
   bool ReadString(uint32_t* b, uint32_t* e) {
     *b = static_cast<uint32_t>(++at_);
     while (at_ < s_.size()) {
@@ -142,23 +160,26 @@ class Parser {
       }
       if (c < 0x20) return false;
       if (c == '\\') {
-        if (at_ + 1 >= s_.size()) return false;
-        const char x = s_[at_ + 1];
-        if (x == 'u') {
-          if (at_ + 6 > s_.size()) return false;
-          for (size_t k = at_ + 2; k < at_ + 6; ++k) {
-            if (std::isxdigit(static_cast<unsigned char>(s_[k])) == 0) return false;
+        const size_t len = at_ + 1 < s_.size() && s_[at_ + 1] == 'u' ? 6 : 2;
+        for (size_t k = at_ + 1; k < at_ + len; ++k) {
+          if (k >= s_.size()) {  // an escape cut short: the string ends before it
+            *e = static_cast<uint32_t>(at_);
+            at_ = s_.size();
+            return CutShort();
           }
-          at_ += 6;
-          continue;
+          const char x = s_[k];
+          if (len == 6 ? (k > at_ + 1 && std::isxdigit(static_cast<unsigned char>(x)) == 0)
+                       : std::string_view("\"\\/bfnrt").find(x) == std::string_view::npos) {
+            return false;
+          }
         }
-        if (std::string_view("\"\\/bfnrt").find(x) == std::string_view::npos) return false;
-        at_ += 2;
+        at_ += len;
         continue;
       }
       ++at_;
     }
-    return false;
+    *e = static_cast<uint32_t>(at_);
+    return CutShort();
   }
   std::string KeyOf(uint32_t b, uint32_t e) const;
   // Whether a member is kept for the reading: a container with members; a string with a blank
@@ -174,6 +195,7 @@ class Parser {
   std::string_view s_;
   size_t at_ = 0;
   size_t kept_ = 0;
+  bool truncated_ = false;
 };
 
 void AppendUtf8(uint32_t cp, std::string* out) {
@@ -352,7 +374,12 @@ class Reader {
       const std::string k = Lower(key);
       if (NamesLanguageByName(k)) {
         if (!value.empty() && value.find('\\') == std::string_view::npos) {
+          // (A tag as a fence's info word: letters, digits and `+#._-`, or none.)
           tag = Lower(value);
+          const bool word = std::all_of(tag.begin(), tag.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) != 0 || std::string_view("+#._-").find(ch) != std::string_view::npos;
+          });
+          if (!word) tag.clear();
           named_by = &m;
           break;
         }
@@ -390,7 +417,14 @@ class Reader {
     Decode(level, v.begin, v.end, decoded.get());
     const std::string& s = decoded->code;
     std::vector<std::string> place = outer;
-    place.push_back(pointer.empty() ? std::string() : pointer);
+    place.push_back(pointer);
+    // (Pointers are kept per string: long keys over many strings would hold more than the
+    // answer many times over, so past a budget the answer is not read in its strings.)
+    for (const std::string& p : place) pointer_bytes_ += p.size();
+    if (pointer_bytes_ > kMaxPointerBytes) {
+      over_budget_ = true;
+      return;
+    }
     if (static_cast<int>(place.size()) < kMaxJsonNesting) {
       const size_t first = s.find_first_not_of(" \t\r\n");
       if (first != std::string::npos && (s[first] == '{' || s[first] == '[')) {
@@ -437,8 +471,16 @@ class Reader {
     }
   }
 
+  static constexpr size_t kMaxPointerBytes = size_t{4} << 20;
+
+ public:
+  bool over_budget() const { return over_budget_; }
+
+ private:
   JsonAnswer* out_;
   std::vector<std::unique_ptr<StrippedCode>> kept_;  // the decoded texts nested values are read in
+  size_t pointer_bytes_ = 0;
+  bool over_budget_ = false;
 };
 
 }  // namespace
@@ -455,8 +497,9 @@ std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
   if (!Parser(answer).Read(&root)) return std::nullopt;
   JsonAnswer out;
   std::string pointer;
-  Reader(&out).Walk(Level{answer, nullptr, 0}, root, pointer, {});
-  if (out.parts.empty()) return std::nullopt;
+  Reader reader(&out);
+  reader.Walk(Level{answer, nullptr, 0}, root, pointer, {});
+  if (out.parts.empty() || reader.over_budget()) return std::nullopt;
   return out;
 }
 
@@ -486,6 +529,12 @@ std::string ApplyToAnswer(const JsonAnswer& reading, std::string_view answer, st
     }
   }
   std::sort(out_edits.begin(), out_edits.end(), [](const AnswerEdit& x, const AnswerEdit& y) { return x.begin < y.begin; });
+  // (Edits that overlap would cut into each other's bytes, an escape or a quote: each starts
+  // where the one before it ends.)
+  for (size_t i = 1; i < out_edits.size(); ++i) {
+    out_edits[i].begin = std::max(out_edits[i].begin, out_edits[i - 1].end);
+    out_edits[i].end = std::max(out_edits[i].end, out_edits[i].begin);
+  }
   std::string out(answer);
   for (auto it = out_edits.rbegin(); it != out_edits.rend(); ++it) out.replace(it->begin, it->end - it->begin, it->text);
   return out;
