@@ -15,11 +15,13 @@ namespace {
 using Piece = StrippedCode::Piece;
 
 // One JSON value of a text being read: a string's contents (between its quotes) as bytes of
-// that text, or a container's members in order (an array's with empty keys).
+// that text, or a container's members kept for the reading, in order, with their keys (an
+// object's as decoded, an array's their indexes).
 struct Value {
   enum Type : uint8_t { kString, kObject, kArray, kOther } type = kOther;
   uint32_t begin = 0, end = 0;
-  std::vector<std::pair<std::string, Value>> members;  // an object's with its keys as decoded
+  std::vector<std::string> keys;
+  std::vector<Value> members;
 };
 
 constexpr int kMaxDepth = 256;
@@ -86,7 +88,8 @@ class Parser {
           ++at_;
           return true;
         }
-        std::pair<std::string, Value> member;
+        std::string key;
+        Value member;
         if (object) {
           uint32_t kb = 0, ke = 0;
           if (s_[at_] != '"' || !ReadString(&kb, &ke)) return false;
@@ -94,13 +97,14 @@ class Parser {
           Blank();
           if (at_ >= s_.size()) return CutShort();
           if (s_[at_++] != ':') return false;
-          member.first = KeyOf(kb, ke);
+          key = KeyOf(kb, ke);
         } else {
-          member.first = std::to_string(index++);
+          key = std::to_string(index++);
         }
-        if (!ReadValue(&member.second, depth + 1)) return false;
-        if (Kept(member, object)) {
+        if (!ReadValue(&member, depth + 1)) return false;
+        if (Kept(key, member, object)) {
           if (++kept_ > kMaxJsonStrings) return false;
+          v->keys.push_back(std::move(key));
           v->members.push_back(std::move(member));
         }
         if (truncated_) return true;
@@ -184,12 +188,11 @@ class Parser {
   std::string KeyOf(uint32_t b, uint32_t e) const;
   // Whether a member is kept for the reading: a container with members; a string with a blank
   // or an escape in it (a line break), or one that may name its object's language.
-  bool Kept(const std::pair<std::string, Value>& m, bool in_object) const {
-    const Value& v = m.second;
+  bool Kept(const std::string& key, const Value& v, bool in_object) const {
     if (v.type == Value::kObject || v.type == Value::kArray) return !v.members.empty();
     if (v.type != Value::kString) return false;
     return s_.substr(v.begin, v.end - v.begin).find_first_of(" \t\\") != std::string_view::npos ||
-           (in_object && NamesLanguage(Lower(m.first)));
+           (in_object && NamesLanguage(Lower(key)));
   }
 
   std::string_view s_;
@@ -356,9 +359,9 @@ class Reader {
       return;
     }
     if (v.type == Value::kArray) {
-      for (const auto& [index, m] : v.members) {
-        AppendPointerToken(index, &pointer);
-        Walk(level, m, pointer, outer);
+      for (size_t i = 0; i < v.members.size(); ++i) {
+        AppendPointerToken(v.keys[i], &pointer);
+        Walk(level, v.members[i], pointer, outer);
         pointer.resize(mark);
       }
       return;
@@ -368,10 +371,11 @@ class Reader {
     // name whose extension is a language's.
     std::string tag;
     const Value* named_by = nullptr;
-    for (const auto& [key, m] : v.members) {
+    for (size_t i = 0; i < v.members.size(); ++i) {
+      const Value& m = v.members[i];
       if (m.type != Value::kString || m.end - m.begin > 256) continue;
       const std::string_view value = level.text.substr(m.begin, m.end - m.begin);
-      const std::string k = Lower(key);
+      const std::string k = Lower(v.keys[i]);
       if (NamesLanguageByName(k)) {
         if (!value.empty() && value.find('\\') == std::string_view::npos) {
           // (A tag as a fence's info word: letters, digits and `+#._-`, or none.)
@@ -390,10 +394,11 @@ class Reader {
         }
       }
     }
-    for (const auto& [key, m] : v.members) {
+    for (size_t i = 0; i < v.members.size(); ++i) {
+      const Value& m = v.members[i];
       if (&m == named_by) continue;
-      AppendPointerToken(key, &pointer);
-      const std::string k = Lower(key);
+      AppendPointerToken(v.keys[i], &pointer);
+      const std::string k = Lower(v.keys[i]);
       if (m.type != Value::kString) {
         Walk(level, m, pointer, outer);
       } else if (!tag.empty() && ContentKey(k)) {
