@@ -23,6 +23,7 @@
 #include "doppel/json_answer.h"
 #include "doppel/language.h"
 #include "doppel/markdown.h"
+#include "doppel/session.h"
 #include "doppel/shingle.h"
 #include "test_util.h"
 
@@ -1745,6 +1746,38 @@ TEST_CASE("code: code in the strings of a JSON answer is read as code, and redac
   REQUIRE(annotated.ok());
   CHECK(annotated->action == Action::kAnnotate);
   CHECK(annotated->output == cases[2].answer);
+}
+
+TEST_CASE("code: a tool call streamed into a session is flagged before its JSON is complete") {
+  TempDir dir;
+  auto filter = MergePyFilter(dir, FilterOptions{});
+  auto quoted = [](const std::string& s) {
+    std::string out;
+    AppendJsonString(&out, s);
+    return out;
+  };
+  std::string code = kRenamed;
+  for (int i = 0; i < 40; ++i) code += "\nstep_" + std::to_string(i) + " = prepare(step_" + std::to_string(i) + ")";
+  const std::string answer =
+      R"({"tool_calls": [{"function": {"name": "write_file", "arguments": )" +
+      quoted(R"({"path": "lib/combine.py", "content": )" + quoted(code) + "}") + "}}]}";
+  const size_t copy_end = answer.find("step_0");
+  Session session(*filter, SessionOptions{});
+  std::optional<SessionUpdate> first_flag;
+  for (size_t at = 0; at < answer.size() && !first_flag; at += 64) {
+    auto u = session.Append(std::string_view(answer).substr(at, 64));
+    REQUIRE(u.ok());
+    if (u->flagged) first_flag = *u;
+  }
+  REQUIRE(first_flag.has_value());
+  // Flagged within the copy's string, well before the JSON closes, at a cut the copy precedes.
+  CHECK(first_flag->checked_bytes < answer.size() - 400);
+  CHECK(first_flag->flagged_at > answer.find("def combine"));
+  CHECK(first_flag->flagged_at < copy_end + 400);
+  REQUIRE_FALSE(first_flag->verdict.spans.empty());
+  CHECK(first_flag->verdict.spans[0].source_name == "lib/merge.py");
+  CHECK(first_flag->verdict.spans[0].json_pointer ==
+        std::vector<std::string>{"/tool_calls/0/function/arguments", "/content"});
 }
 
 TEST_CASE("code: a protected JSON document copied whole is judged as written, not by its strings") {
