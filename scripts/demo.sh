@@ -58,7 +58,7 @@ echo
 echo "== code: the same copy as a tool call's arguments, escaped twice in JSON (read in its strings;"
 echo "   redacted inside the string, so the output is still JSON)"
 json_string() {
-  printf '%s\n' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g; s/\t/\\t/g' |
+  printf '%s\n' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g; s/\t/\\t/g; s/\r/\\r/g; s/\f/\\f/g' |
     awk 'BEGIN { ORS = ""; print "\"" } { if (NR > 1) print "\\n"; print } END { print "\"" }'
 }
 tool="$index/code-answer-tool.json"

@@ -776,6 +776,10 @@ TEST_CASE("json answer: a value cut short at the end of the text is read as far 
   const auto& p = in_string->parts[0];
   CHECK(in_string->map.code.substr(p.begin, p.end - p.begin) == "x := 1\n\ty := f(x)\n\tz := ");  // not the cut escape
   CHECK(in_string->map.code.substr(0, p.begin) == "```go\n");
+  // The same saved with a line break after it (a file) is read up to the break.
+  const auto saved = ReadJsonAnswer(R"({"language": "go", "code": "x := 1\n\ty := f(x)\n\tz := )" "\n");
+  REQUIRE(saved.has_value());
+  CHECK(saved->map.code.find("z :=") != std::string::npos);
   for (const std::string& text : {std::string(R"({"a": "b c", "n": tru)"), std::string(R"({"a": "b c", "n": -1.)"),
                                  std::string(R"(["b c", {"k)"), std::string(R"({"a": "b c", "k": )"),
                                  std::string(R"({"a": "b c" ,)"), std::string(R"({"a": "b c\)")}) {
@@ -875,6 +879,14 @@ TEST_CASE("json answer: a string holding JSON is read in turn, and edits are wri
   std::string_view other;
   REQUIRE(root.at_pointer("/a~1b~0c").get(other) == simdjson::SUCCESS);
   CHECK(other == "x y");
+  // Edits that overlap: one inside another is dropped, one running past it starts at its end.
+  const std::string twice = ApplyToAnswer(*r, call,
+                                          {{line_b, line_e, "A"}, {line_b + 2, line_b + 4, "B"}, {line_b + 3, line_e + 1, "C"}});
+  REQUIRE(parser.parse(twice).get(root) == simdjson::SUCCESS);
+  REQUIRE(root.at_pointer("/tool_calls/0/function/arguments").get(args) == simdjson::SUCCESS);
+  REQUIRE(inner_parser.parse(std::string(args)).get(inner) == simdjson::SUCCESS);
+  REQUIRE(inner.at_pointer("/content").get(content) == simdjson::SUCCESS);
+  CHECK(content == "fn main() {\nAC\n");
 }
 
 TEST_CASE("markdown: an HTML <pre> block is code read as its page shows it") {
@@ -1791,6 +1803,10 @@ TEST_CASE("code: a protected JSON document copied whole is judged as written, no
   WriteMergeAndProseIndex(dir / "idx", "settings.json", record);
   auto filter = Filter::Open(dir / "idx", FilterOptions{});
   REQUIRE(filter.ok());
+  // (Its strings' reading alone blocks too: the two tie, and coverage decides.)
+  const auto strings = ReadJsonAnswer(record);
+  REQUIRE(strings.has_value());
+  CHECK(Checked(**filter, strings->map.code).action == Action::kBlock);
   const Verdict v = Checked(**filter, record);
   CHECK(v.action == Action::kBlock);
   REQUIRE_FALSE(v.spans.empty());

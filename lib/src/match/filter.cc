@@ -1755,11 +1755,15 @@ void CheckRun::WriteOutput() {
 }
 
 // Whether the verdict on a JSON answer's strings (ReadJsonAnswer) stands rather than the one on
-// the answer as written: when it is more severe, or as severe and its spans cover nearly all of
+// the answer as written: when its action flags and the other's does not; when both or neither
+// do, when it is more severe, or as severe and its spans cover nearly all of
 // the answer the other's spans do (9 bytes in 10 at least; a redaction in the strings keeps the
 // JSON valid). The answer as written stands for what only it finds: a protected JSON document
 // copied whole, keys, numbers and all, which the index holds as written.
 bool JsonReadingStands(const Verdict& in_strings, const Verdict& as_written) {
+  // (By what is done first: a policy may map a severity to a milder action, so the more severe
+  // reading's action may let through what the other's stops.)
+  if (Flagging(in_strings.action) != Flagging(as_written.action)) return Flagging(in_strings.action);
   if (in_strings.severity != as_written.severity) return in_strings.severity > as_written.severity;
   if (in_strings.spans.empty()) return false;
   auto ranges = [](const Verdict& v) {

@@ -48,6 +48,8 @@ class Parser {
  public:
   explicit Parser(std::string_view s) : s_(s) {}
 
+  bool truncated() const { return truncated_; }
+
   bool Read(Value* out) {
     Blank();
     if (at_ >= s_.size() || (s_[at_] != '{' && s_[at_] != '[')) return false;
@@ -353,6 +355,7 @@ class Reader {
 
   // Value `v` of `level`, at `pointer` in it; `outer`: the pointers of the strings `level` is in.
   void Walk(const Level& level, const Value& v, std::string& pointer, const std::vector<std::string>& outer) {
+    if (over_budget_) return;
     const size_t mark = pointer.size();
     if (v.type == Value::kString) {
       AddString(level, v, "", pointer, outer);
@@ -421,15 +424,18 @@ class Reader {
     auto decoded = std::make_unique<StrippedCode>();
     Decode(level, v.begin, v.end, decoded.get());
     const std::string& s = decoded->code;
-    std::vector<std::string> place = outer;
-    place.push_back(pointer);
     // (Pointers are kept per string: long keys over many strings would hold more than the
-    // answer many times over, so past a budget the answer is not read in its strings.)
-    for (const std::string& p : place) pointer_bytes_ += p.size();
+    // answer many times over, so past a budget the answer is not read in its strings, and
+    // nothing more is copied.)
+    if (over_budget_) return;
+    pointer_bytes_ += pointer.size();
+    for (const std::string& p : outer) pointer_bytes_ += p.size();
     if (pointer_bytes_ > kMaxPointerBytes) {
       over_budget_ = true;
       return;
     }
+    std::vector<std::string> place = outer;
+    place.push_back(pointer);
     if (static_cast<int>(place.size()) < kMaxJsonNesting) {
       const size_t first = s.find_first_not_of(" \t\r\n");
       if (first != std::string::npos && (s[first] == '{' || s[first] == '[')) {
@@ -499,7 +505,14 @@ const JsonAnswer::Part* JsonAnswer::PartAt(uint32_t at) const {
 
 std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
   Value root;
-  if (!Parser(answer).Read(&root)) return std::nullopt;
+  if (!Parser(answer).Read(&root)) {
+    // A value cut short, then a line break (a file saved so): read up to the blanks.
+    const size_t last = answer.find_last_not_of(" \t\r\n");
+    if (last == std::string_view::npos || last + 1 == answer.size()) return std::nullopt;
+    Parser cut(answer.substr(0, last + 1));
+    root = Value();
+    if (!cut.Read(&root) || !cut.truncated()) return std::nullopt;
+  }
   JsonAnswer out;
   std::string pointer;
   Reader reader(&out);
@@ -536,9 +549,13 @@ std::string ApplyToAnswer(const JsonAnswer& reading, std::string_view answer, st
   std::sort(out_edits.begin(), out_edits.end(), [](const AnswerEdit& x, const AnswerEdit& y) { return x.begin < y.begin; });
   // (Edits that overlap would cut into each other's bytes, an escape or a quote: each starts
   // where the one before it ends.)
+  // (An edit inside the one before it is in it already: it is dropped, text and all.)
   for (size_t i = 1; i < out_edits.size(); ++i) {
+    if (out_edits[i].end <= out_edits[i - 1].end) {
+      out_edits[i] = {out_edits[i - 1].end, out_edits[i - 1].end, std::string()};
+      continue;
+    }
     out_edits[i].begin = std::max(out_edits[i].begin, out_edits[i - 1].end);
-    out_edits[i].end = std::max(out_edits[i].end, out_edits[i].begin);
   }
   std::string out(answer);
   for (auto it = out_edits.rbegin(); it != out_edits.rend(); ++it) out.replace(it->begin, it->end - it->begin, it->text);
