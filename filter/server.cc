@@ -282,7 +282,14 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
     }
     seen.push_back(name);
     if (key == "text") {
-      if (field.value.get_string().get(f->text)) return Status::InvalidArgument("\"text\" must be a string");
+      if (field.value.get_string().get(f->text)) {
+        // A structured answer given as JSON: its JSON text, minified, is the answer.
+        if (!field.value.is_object() && !field.value.is_array()) {
+          return Status::InvalidArgument("\"text\" must be a string, or a JSON object or array (a structured answer)");
+        }
+        f->text_json = simdjson::minify(field.value);
+        f->text = f->text_json;
+      }
       f->has_text = true;
     } else if (key == "id") {
       std::string_view id;

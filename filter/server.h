@@ -48,7 +48,9 @@ namespace doppel {
 // policy?}. `text` points into the parser's buffer. Unknown fields, wrong types and bad policies
 // are InvalidArgument naming the field.
 struct CheckBody {
-  std::string_view text;
+  std::string_view text;  // in the body, or in text_json
+  // "text" given as a JSON object or array (a structured answer): its JSON text, minified.
+  std::string text_json;
   bool has_text = false;
   std::string id;
   Kind kind = Kind::kText;

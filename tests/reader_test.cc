@@ -667,6 +667,24 @@ TEST_CASE("reader: a lang or kind that is not a string is an error naming its li
   CHECK(steps[4].kind == Step::kEnd);
 }
 
+TEST_CASE("reader: a text given as a JSON object or array is its JSON text, minified", "[reader]") {
+  TempDir tmp;
+  const std::string path = tmp / "structured.jsonl";
+  WriteFile(path,
+            "{\"id\":\"a\",\"text\":{ \"role\" : \"assistant\", \"content\" : \"Hi there\", \"n\" : [1, 2] }}\n"
+            "{\"id\":\"b\",\"text\":[ \"one two\" , {\"k\": null} ]}\n"
+            "{\"id\":\"c\",\"text\":true}\n");
+  auto reader = OpenReader({path});
+  const auto steps = ReadAll(reader.get());
+  REQUIRE(steps.size() == 4);
+  REQUIRE(steps[0].kind == Step::kDoc);
+  CHECK(steps[0].doc.text == R"({"role":"assistant","content":"Hi there","n":[1,2]})");
+  REQUIRE(steps[1].kind == Step::kDoc);
+  CHECK(steps[1].doc.text == R"(["one two",{"k":null}])");
+  CheckLineError(steps[2], "structured.jsonl:3", "field \"text\" is not a string, an object or an array");
+  CHECK(steps[3].kind == Step::kEnd);
+}
+
 TEST_CASE("reader: a text or id or language or kind field given twice is an error naming its line", "[reader]") {
   TempDir tmp;
   const std::string path = tmp / "twice.jsonl";

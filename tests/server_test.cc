@@ -321,6 +321,50 @@ TEST_CASE("serve: check round trips allow, annotate with metadata, and block", "
   }
 }
 
+TEST_CASE("serve: a structured answer, as a JSON string or object, is read in its strings", "[serve]") {
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  TestServer srv(dir / "index", ServerOptions{});
+  auto c = srv.Client();
+  // A chat message whose tool call writes the renamed copy to a file: its arguments are JSON in
+  // a string, so the code is escaped twice.
+  std::string args = R"({"path": "ranges.py", "content": )";
+  AppendJsonString(&args, kAnswerPython);
+  args += "}";
+  std::string message = R"({"role": "assistant", "content": "Saving the helper.", "tool_calls": [{"id": "call_1", )"
+                        R"("type": "function", "function": {"name": "write_file", "arguments": )";
+  AppendJsonString(&message, args);
+  message += "}}]}";
+  // Sent as the answer's text, and as a JSON object in "text" (read as its JSON text, minified).
+  for (const std::string& body : {Body({{"id", "tool"}, {"text", message}}), R"({"id": "tool", "text": )" + message + "}"}) {
+    auto r = PostJson(c, "/v1/check", body);
+    REQUIRE(r);
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    Json j(r->body);
+    CHECK(j.Str("action") == "redact");
+    auto span = j.root["spans"].at(0);
+    CHECK(std::string(span["source"]["name"].get_string().value()) == "lib/intervals.py");
+    CHECK(std::string(span["query"]["json"]["pointer"].at(0).get_string().value()) == "/tool_calls/0/function/arguments");
+    CHECK(std::string(span["query"]["json"]["pointer"].at(1).get_string().value()) == "/content");
+    CHECK(span["query"]["json"]["lines"].at(0).get_int64().value() >= 8);  // from `def union_ranges`
+    // The output is the message, still JSON, the file's content redacted in its string.
+    simdjson::dom::parser parser, inner_parser;
+    simdjson::dom::element out, inner;
+    REQUIRE(parser.parse(j.Str("output")).get(out) == simdjson::SUCCESS);
+    std::string_view text;
+    REQUIRE(out.at_pointer("/tool_calls/0/function/arguments").get(text) == simdjson::SUCCESS);
+    REQUIRE(inner_parser.parse(std::string(text)).get(inner) == simdjson::SUCCESS);
+    REQUIRE(inner.at_pointer("/content").get(text) == simdjson::SUCCESS);
+    CHECK(Contains(std::string(text), "# [redacted: similar to lib/intervals.py]"));
+    CHECK(!Contains(std::string(text), "covered += hi - lo"));
+    CHECK(Contains(std::string(text), "def load_config(path):"));
+    REQUIRE(out.at_pointer("/content").get(text) == simdjson::SUCCESS);
+    CHECK(text == "Saving the helper.");
+  }
+  ExpectError(PostJson(c, "/v1/check", R"({"text": true})"), 400, "a JSON object or array");
+}
+
 TEST_CASE("serve: a renamed code copy is redacted and the redacted code still parses", "[serve]") {
   TempDir dir;
   BuildServiceIndex(dir / "index");
@@ -940,7 +984,7 @@ TEST_CASE("serve: a Range header is not served, and a language must be a name", 
   REQUIRE(r);
   INFO(r->body);
   CHECK(r->status == 400);
-  CHECK(Json(r->body).Str("message") == "\"text\" must be a string");
+  CHECK(Json(r->body).Str("message") == "\"text\" must be a string, or a JSON object or array (a structured answer)");
   ExpectError(PostJson(c, "/v1/check", R"({"text": "x = 1", "language": "py\u0000"})"), 400, "must be a language name");
   ExpectError(PostJson(c, "/v1/check", Body({{"text", "x = 1"}, {"language", std::string(100, 'p')}})), 400,
               "must be a language name");

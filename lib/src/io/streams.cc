@@ -451,11 +451,17 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
     have_kind |= key == "kind";
     if (key == o.text_field) {
       std::string_view text;
-      if (field.value.get_string().get(text)) {
-        return Status::InvalidArgument("field \"" + o.text_field + "\" is not a string");
+      if (!field.value.get_string().get(text)) {
+        DOPPEL_RETURN_IF_ERROR(RefuseNul(text).WithContext("field \"" + o.text_field + "\""));
+        doc->text.assign(text);
+      } else if (field.value.is_object() || field.value.is_array()) {
+        // A structured answer (a message with its tool calls) given as JSON: its JSON text,
+        // minified, is the text.
+        doc->text = simdjson::minify(field.value);
+        DOPPEL_RETURN_IF_ERROR(RefuseNul(doc->text).WithContext("field \"" + o.text_field + "\""));
+      } else {
+        return Status::InvalidArgument("field \"" + o.text_field + "\" is not a string, an object or an array");
       }
-      DOPPEL_RETURN_IF_ERROR(RefuseNul(text).WithContext("field \"" + o.text_field + "\""));
-      doc->text.assign(text);
       have_text = true;
     } else if (key == o.id_field) {
       have_id = true;
