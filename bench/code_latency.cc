@@ -21,6 +21,10 @@
 // its code block takes to tokenize alone. DOPPEL_TOKEN_CACHE=N sets the filter's token cache
 // (FilterOptions::token_cache_tokens; 0 turns it off, so every candidate is read and decoded).
 // DOPPEL_CODE_WINDOW=N sets FilterOptions::code_window_tokens (0: every candidate decoded whole).
+// DOPPEL_JSON_ANSWERS=1 sends each answer as a tool call writing the code to a file of the
+// language's extension instead ({"tool_calls": [{"function": {"name": "write_file", "arguments":
+// "{\"path\": \"snippet.EXT\", \"content\": CODE}"}}]}, the code escaped twice), read in its
+// strings (FilterOptions::json_strings).
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -98,8 +102,18 @@ double MicrosSince(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
 }
 
-// A Markdown answer holding `code` in the language's fence.
+// A Markdown answer holding `code` in the language's fence (DOPPEL_JSON_ANSWERS=1: a tool call).
 std::string AnswerText(const Language* lang, const std::string& code) {
+  static const bool json = std::getenv("DOPPEL_JSON_ANSWERS") != nullptr;
+  if (json) {
+    std::string args = "{\"path\": \"snippet" + (lang->extensions.empty() ? std::string() : lang->extensions[0]) +
+                       "\", \"content\": ";
+    AppendJsonString(&args, code);
+    args += "}";
+    std::string out = R"({"tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": )";
+    AppendJsonString(&out, args);
+    return out + "}}]}";
+  }
   const std::string fence = lang->fences.empty() ? lang->name : lang->fences[0];
   return "Here is the code:\n\n```" + fence + "\n" + code + "```\n";
 }

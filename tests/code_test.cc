@@ -1396,6 +1396,13 @@ std::unique_ptr<Filter> MergePyFilter(const TempDir& dir, const FilterOptions& o
   return OneFileFilter(dir, "lib/merge.py", kProtected, "python", options);
 }
 
+// `s` as a JSON string literal.
+std::string Quoted(const std::string& s) {
+  std::string out;
+  AppendJsonString(&out, s);
+  return out;
+}
+
 // The verdict on `answer`, which must be checked.
 Verdict Checked(const Filter& filter, const std::string& answer) {
   auto v = filter.Check(answer);
@@ -1682,11 +1689,6 @@ TEST_CASE("code: code in an HTML answer's <pre> block is read as its page shows 
 TEST_CASE("code: code in the strings of a JSON answer is read as code, and redacted in them") {
   TempDir dir;
   auto filter = MergePyFilter(dir, Redacting());
-  auto quoted = [](const std::string& s) {
-    std::string out;
-    AppendJsonString(&out, s);
-    return out;
-  };
   struct Case {
     std::string answer;
     std::vector<std::string> pointer;
@@ -1694,12 +1696,12 @@ TEST_CASE("code: code in the strings of a JSON answer is read as code, and redac
   };
   const std::vector<Case> cases = {
       {"{\n  \"explanation\": \"Merges two sorted lists.\",\n  \"language\": \"python\",\n  \"code\": " +
-           quoted(kRenamed) + "\n}\n",
+           Quoted(kRenamed) + "\n}\n",
        {"/code"}, 1},
-      {R"({"role": "assistant", "content": )" + quoted("Like this:\n\n```python\n" + std::string(kRenamed) + "```\n") + "}",
+      {R"({"role": "assistant", "content": )" + Quoted("Like this:\n\n```python\n" + std::string(kRenamed) + "```\n") + "}",
        {"/content"}, 4},
       {R"({"tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": )" +
-           quoted(R"({"path": "lib/combine.py", "content": )" + quoted(kRenamed) + "}") + "}}]}",
+           Quoted(R"({"path": "lib/combine.py", "content": )" + Quoted(kRenamed) + "}") + "}}]}",
        {"/tool_calls/0/function/arguments", "/content"}, 1},
   };
   for (const Case& c : cases) {
@@ -1763,16 +1765,11 @@ TEST_CASE("code: code in the strings of a JSON answer is read as code, and redac
 TEST_CASE("code: a tool call streamed into a session is flagged before its JSON is complete") {
   TempDir dir;
   auto filter = MergePyFilter(dir, FilterOptions{});
-  auto quoted = [](const std::string& s) {
-    std::string out;
-    AppendJsonString(&out, s);
-    return out;
-  };
   std::string code = kRenamed;
   for (int i = 0; i < 40; ++i) code += "\nstep_" + std::to_string(i) + " = prepare(step_" + std::to_string(i) + ")";
   const std::string answer =
       R"({"tool_calls": [{"function": {"name": "write_file", "arguments": )" +
-      quoted(R"({"path": "lib/combine.py", "content": )" + quoted(code) + "}") + "}}]}";
+      Quoted(R"({"path": "lib/combine.py", "content": )" + Quoted(code) + "}") + "}}]}";
   const size_t copy_end = answer.find("step_0");
   Session session(*filter, SessionOptions{});
   std::optional<SessionUpdate> first_flag;
