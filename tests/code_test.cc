@@ -889,6 +889,39 @@ TEST_CASE("json answer: a string holding JSON is read in turn, and edits are wri
   CHECK(content == "fn main() {\nAC\n");
 }
 
+TEST_CASE("json answer: a Markdown answer's JSON blocks are read in place, the rest as it is") {
+  const std::string answer = "Saving it:\n\n```json\n{\"path\": \"a.go\", \"content\": \"x := 1\\ny := \\\"s\\\"\\n\"}\n```\n\nDone \"now\".\n"
+                             "\n```json\n{\"n\": 1}\n```\n";
+  const auto r = ReadJsonAnswer(answer);
+  REQUIRE(r.has_value());
+  CHECK_FALSE(r->whole);
+  REQUIRE(r->parts.size() == 3);
+  const std::string& t = r->map.code;
+  auto text_of = [&](const JsonAnswer::Part& p) { return t.substr(p.begin, p.end - p.begin); };
+  CHECK(text_of(r->parts[0]) == "Saving it:\n\n");
+  CHECK(r->parts[0].escapes == 0);
+  CHECK(r->parts[0].pointer.empty());
+  CHECK(text_of(r->parts[1]) == "x := 1\ny := \"s\"\n");
+  CHECK(r->parts[1].pointer == std::vector<std::string>{"/content"});
+  CHECK(r->parts[1].escapes == 1);
+  // (The block with nothing to read stays in the Markdown after it, fence and all.)
+  CHECK(text_of(r->parts[2]) == "\nDone \"now\".\n\n```json\n{\"n\": 1}\n```\n");
+  CHECK(t.find("```go\nx := 1") != std::string::npos);
+  CHECK(t.find("```json\n{\"path\"") == std::string::npos);  // the block read is not in the reading
+  // Both map back: the prose byte for byte, the code escape by escape.
+  CHECK(r->map.ToAnswer(r->parts[2].begin + 1, false) == answer.find("Done"));
+  CHECK(r->map.ToAnswer(r->parts[1].begin, false) == answer.find("x := 1"));
+  // Edits: raw in the prose, escaped in the block.
+  const uint32_t done = r->parts[2].begin + 1;
+  const uint32_t quote = r->parts[1].begin + static_cast<uint32_t>(text_of(r->parts[1]).find('"'));
+  const std::string edited = ApplyToAnswer(*r, answer, {{quote, quote + 3, "\"q\""}, {done, done + 4, "\"All\""}});
+  CHECK(edited == "Saving it:\n\n```json\n{\"path\": \"a.go\", \"content\": \"x := 1\\ny := \\\"q\\\"\\n\"}\n```\n\n\"All\" \"now\".\n"
+                  "\n```json\n{\"n\": 1}\n```\n");
+  // No JSON block with a string to read: none.
+  CHECK_FALSE(ReadJsonAnswer("Here:\n\n```json\n{\"n\": 1}\n```\n").has_value());
+  CHECK_FALSE(ReadJsonAnswer("Here:\n\n```python\nx = {\"a\": \"b c\"}\n```\n").has_value());
+}
+
 TEST_CASE("markdown: an HTML <pre> block is code read as its page shows it") {
   // The tags begin a line; the code may begin on it, after them.
   const std::string text =
@@ -1760,6 +1793,54 @@ TEST_CASE("code: code in the strings of a JSON answer is read as code, and redac
   REQUIRE(annotated.ok());
   CHECK(annotated->action == Action::kAnnotate);
   CHECK(annotated->output == cases[2].answer);
+}
+
+TEST_CASE("code: a JSON block of a Markdown answer is read in its strings, in its place") {
+  TempDir dir;
+  auto filter = MergePyFilter(dir, Redacting());
+  const std::string call = "{\n  \"name\": \"write_file\",\n  \"arguments\": {\"path\": \"lib/combine.py\", \"content\": " +
+                           Quoted(kRenamed) + "}\n}";
+  const std::string answer = "I will save the helper:\n\n```json\n" + call + "\n```\n\nThen run the tests.\n";
+  const Verdict v = Checked(*filter, answer);
+  CHECK(v.action == Action::kRedact);
+  REQUIRE(v.spans.size() == 1);
+  const Span& s = v.spans.front();
+  CHECK(s.source_name == "lib/merge.py");
+  CHECK(s.renaming == Approx(1.0));
+  CHECK(s.json_pointer == std::vector<std::string>{"/arguments/content"});
+  CHECK(s.json_first_line == 1);
+  CHECK(s.query.first_line == 6);  // the answer's line of the "arguments" member
+  CHECK(answer.substr(s.query.start, 3) == "def");
+  CHECK(answer.substr(s.query.end - 3, 3) == "out");
+  // The prose and the fence lines stay; the block is still JSON, the code redacted in its string.
+  CHECK_THAT(v.output, Catch::StartsWith("I will save the helper:\n\n```json\n{\n  \"name\": \"write_file\","));
+  CHECK_THAT(v.output, Catch::EndsWith("}\n```\n\nThen run the tests.\n"));
+  const size_t open = v.output.find("```json\n") + 8, close = v.output.rfind("\n```");
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  REQUIRE(parser.parse(v.output.substr(open, close - open)).get(root) == simdjson::SUCCESS);
+  std::string_view content;
+  REQUIRE(root.at_pointer("/arguments/content").get(content) == simdjson::SUCCESS);
+  CHECK_THAT(std::string(content), Catch::Contains("# [redacted: similar to lib/merge.py]"));
+  CHECK_THAT(std::string(content), !Catch::Contains("while p < len(a)"));
+  // Annotated, it takes its note as any Markdown answer does.
+  FilterOptions annotating;
+  annotating.actions[static_cast<size_t>(Action::kRedact)] = Action::kAnnotate;
+  annotating.actions[static_cast<size_t>(Action::kBlock)] = Action::kAnnotate;
+  CheckRequest request;
+  request.options = &annotating;
+  auto annotated = filter->Check(answer, request);
+  REQUIRE(annotated.ok());
+  CHECK(annotated->action == Action::kAnnotate);
+  CHECK_THAT(annotated->output, Catch::StartsWith(answer));
+  CHECK_THAT(annotated->output, Catch::Contains("[note: this answer resembles lib/merge.py]"));
+  // Without the setting, the block is one JSON value read as written: allowed.
+  FilterOptions off = Redacting();
+  off.json_strings = false;
+  request.options = &off;
+  auto as_written = filter->Check(answer, request);
+  REQUIRE(as_written.ok());
+  CHECK(as_written->action == Action::kAllow);
 }
 
 TEST_CASE("code: a tool call streamed into a session is flagged before its JSON is complete") {

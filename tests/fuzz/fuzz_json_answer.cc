@@ -1,10 +1,11 @@
-// libFuzzer target: reading an answer that is one JSON value in its strings (ReadJsonAnswer),
-// and writing edits back (ApplyToAnswer). Invariants: each string read maps back into the
-// answer in order, a byte copied through to the same byte and a decoded escape to a `\` that
-// starts it; and when simdjson accepts the answer, it accepts it again after the middle third
-// of every string read is replaced by a text holding a quote, a backslash, a line break and a
-// control character (escaped as often as its string is nested), and the strings read again hold
-// that text. (The edits fall between whole characters, as a redaction's lines and tokens do.)
+// libFuzzer target: reading an answer that is one JSON value, or a Markdown answer's JSON
+// blocks, in its strings (ReadJsonAnswer), and writing edits back (ApplyToAnswer). Invariants:
+// each string read maps back into the answer in order, a byte copied through to the same byte
+// and a decoded escape to a `\` that starts it; and when simdjson accepts the answer, it accepts
+// it again after the middle third of every string read is replaced by a text holding a quote, a
+// backslash, a line break and a control character (escaped as often as its string is nested),
+// and the strings read again hold that text. (The edits fall between whole characters, as a
+// redaction's lines and tokens do.)
 #include <simdjson.h>
 
 #include <cstdint>
@@ -25,7 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<ReadingEdit> edits;
   const std::string inserted = "<\"\\\n\x01>";
   for (const JsonAnswer::Part& p : r->parts) {
-    if (p.begin >= p.end || p.end > code.size() || p.escapes < 1 || p.pointer.empty()) std::abort();
+    // (A part of a Markdown answer around its JSON blocks is as it is: no escapes, no pointer.)
+    if (p.begin >= p.end || p.end > code.size() || p.escapes < 0 || (p.escapes == 0) != p.pointer.empty()) std::abort();
+    if (p.escapes == 0 && r->whole) std::abort();
     uint32_t last = 0;
     for (uint32_t x = p.begin; x < p.end; ++x) {
       const uint32_t at = r->map.ToAnswer(x, false), to = r->map.ToAnswer(x + 1, true);

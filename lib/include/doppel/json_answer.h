@@ -41,6 +41,9 @@ struct JsonAnswer {
   // it was escaped `escapes` times in the answer (1 for a string of the answer's own JSON, 2 for
   // one inside a string of it, ...). Fences and blank lines the reading puts between them belong
   // to none.
+  // The answer is one JSON value; false: a Markdown answer whose fenced JSON blocks were read
+  // in place, its other bytes parts of their own as they are (`escapes` 0, no `pointer`).
+  bool whole = true;
   struct Part {
     uint32_t begin = 0, end = 0;
     int escapes = 1;
@@ -57,8 +60,11 @@ struct JsonAnswer {
 // 8259, strictly: a control character in a string, a trailing comma or text after the value
 // make it none), or the start of one cut short at the end of the text (an answer still being
 // streamed, or stopped at its length limit: read as far as it goes, a string to its last whole
-// escape), with a string to read; std::nullopt otherwise. Containers nested deeper than 256, or
-// more than kMaxJsonStrings strings kept, make it none too.
+// escape), with a string to read. Or a Markdown answer with fenced blocks tagged `json`, `jsonc`
+// or `json5` that hold one such value with a string to read (a tool call shown in a fence): each
+// such block is read so in its place, fence lines and all, and the rest of the answer is kept as
+// it is. std::nullopt otherwise. Containers nested deeper than 256, or more than kMaxJsonStrings
+// strings kept, make it none too.
 std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer);
 
 // A replacement of the reading's bytes [begin, end) by `text`, as the answer's: the bytes of the

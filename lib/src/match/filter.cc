@@ -413,6 +413,17 @@ class CheckRun {
   }
   void Decide();
   void WriteOutput();
+  // The policy's annotate message, naming the sources of `v`'s spans.
+  std::string AnnotationMessage(const Verdict& v) const {
+    std::string message = o_.annotate_message;
+    if (message.find("{sources}") != std::string::npos) {
+      const std::string sources = DescribeSources(v.spans);
+      for (size_t at = message.find("{sources}"); at != std::string::npos; at = message.find("{sources}", at + sources.size())) {
+        message.replace(at, 9, sources);
+      }
+    }
+    return message;
+  }
   Result<Verdict> Judge();
   void OnTheAnswer(Verdict* v) const;
 
@@ -461,7 +472,7 @@ void CheckRun::OnTheAnswer(Verdict* v) const {
   const StrippedCode& map = json_->map;
   const std::string_view reading = map.code;
   for (Span& sp : v->spans) {
-    if (const JsonAnswer::Part* part = json_->PartAt(sp.query.start); part != nullptr) {
+    if (const JsonAnswer::Part* part = json_->PartAt(sp.query.start); part != nullptr && !part->pointer.empty()) {
       auto line_in = [&](uint32_t at) {
         return static_cast<uint32_t>(1 + std::count(reading.begin() + part->begin, reading.begin() + at, '\n'));
       };
@@ -482,6 +493,12 @@ void CheckRun::OnTheAnswer(Verdict* v) const {
     v->output = ApplyToAnswer(*json_, answer_, edits_);
   } else if (v->action != Action::kBlock) {
     v->output.assign(answer_);
+    // (A Markdown answer with JSON blocks takes its note as any Markdown answer does.)
+    if (v->action == Action::kAnnotate && !v->spans.empty() && !json_->whole) {
+      std::string unclosed;
+      SplitMarkdown(answer_, &unclosed);
+      AppendAnnotation(&v->output, AnnotationMessage(*v), Kind::kText, "", unclosed);
+    }
   }
 }
 
@@ -1588,14 +1605,7 @@ void CheckRun::WriteOutput() {
   if (v_.action == Action::kBlock) {
     v_.output = o_.block_message;
   } else if (v_.action == Action::kAnnotate && !v_.spans.empty()) {
-    std::string message = o_.annotate_message;
-    if (message.find("{sources}") != std::string::npos) {
-      const std::string sources = DescribeSources(v_.spans);
-      for (size_t at = message.find("{sources}"); at != std::string::npos; at = message.find("{sources}", at + sources.size())) {
-        message.replace(at, 9, sources);
-      }
-    }
-    AppendAnnotation(&v_.output, message, kind_, language_, unclosed_fence_);
+    AppendAnnotation(&v_.output, AnnotationMessage(v_), kind_, language_, unclosed_fence_);
   } else if (v_.action == Action::kRedact) {
     // The spans that count are replaced. Overlapping or nested ones merge into one region (named after its longest span), so no
     // protected word survives between markers; regions are replaced back to front so earlier

@@ -234,10 +234,11 @@ uint32_t Hex4(std::string_view s) {
 // answer's.
 struct Level {
   std::string_view text;
-  const StrippedCode* map = nullptr;  // null: the answer itself
+  const StrippedCode* map = nullptr;  // null: bytes of the answer, from `base` on
   int escapes = 0;                    // how often its bytes are escaped in the answer
+  uint32_t base = 0;
 
-  uint32_t ToAnswer(uint32_t x, bool end) const { return map == nullptr ? x : map->ToAnswer(x, end); }
+  uint32_t ToAnswer(uint32_t x, bool end) const { return map == nullptr ? base + x : map->ToAnswer(x, end); }
   // Appends the pieces that map `out`'s bytes from `at` on to the answer, for this level's
   // bytes [b, e), which `out` holds from `at` on: copied through (`whole` false), or decoded from
   // them as one character (an escape).
@@ -248,7 +249,7 @@ struct Level {
       return;
     }
     if (map == nullptr || map->pieces.empty()) {
-      out->push_back({at, b, 0});
+      out->push_back({at, ToAnswer(b, false), 0});
       return;
     }
     const auto& ps = map->pieces;
@@ -482,10 +483,25 @@ class Reader {
     }
   }
 
-  static constexpr size_t kMaxPointerBytes = size_t{4} << 20;
-
  public:
+  // Bytes [b, e) of the answer as they are: the Markdown around an answer's JSON blocks.
+  void AddVerbatim(std::string_view answer, uint32_t b, uint32_t e) {
+    if (b >= e) return;
+    std::string& r = out_->map.code;
+    if (!r.empty()) {
+      out_->map.pieces.push_back({static_cast<uint32_t>(r.size()), b, 0});
+      r.append("\n\n");
+    }
+    const uint32_t at = static_cast<uint32_t>(r.size());
+    out_->map.pieces.push_back({at, b, 0});
+    r.append(answer.substr(b, e - b));
+    out_->parts.push_back({at, static_cast<uint32_t>(r.size()), 0, {}});
+  }
+
   bool over_budget() const { return over_budget_; }
+
+ private:
+  static constexpr size_t kMaxPointerBytes = size_t{4} << 20;
 
  private:
   JsonAnswer* out_;
@@ -503,21 +519,69 @@ const JsonAnswer::Part* JsonAnswer::PartAt(uint32_t at) const {
   return at < it->end ? &*it : nullptr;
 }
 
+namespace {
+
+// Whether `text` is one JSON object or array, or the start of one (then a line break, perhaps).
+bool ParseValue(std::string_view text, Value* root) {
+  if (Parser(text).Read(root)) return true;
+  // A value cut short, then a line break (a file saved so): read up to the blanks.
+  const size_t last = text.find_last_not_of(" \t\r\n");
+  if (last == std::string_view::npos || last + 1 == text.size()) return false;
+  Parser cut(text.substr(0, last + 1));
+  *root = Value();
+  return cut.Read(root) && cut.truncated();
+}
+
+// Fence tags of JSON.
+bool JsonTag(std::string_view tag) { return tag == "json" || tag == "jsonc" || tag == "json5"; }
+
+}  // namespace
+
 std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
-  Value root;
-  if (!Parser(answer).Read(&root)) {
-    // A value cut short, then a line break (a file saved so): read up to the blanks.
-    const size_t last = answer.find_last_not_of(" \t\r\n");
-    if (last == std::string_view::npos || last + 1 == answer.size()) return std::nullopt;
-    Parser cut(answer.substr(0, last + 1));
-    root = Value();
-    if (!cut.Read(&root) || !cut.truncated()) return std::nullopt;
-  }
   JsonAnswer out;
-  std::string pointer;
   Reader reader(&out);
-  reader.Walk(Level{answer, nullptr, 0}, root, pointer, {});
-  if (out.parts.empty() || reader.over_budget()) return std::nullopt;
+  std::string pointer;
+  Value root;
+  if (ParseValue(answer, &root)) {
+    reader.Walk(Level{answer, nullptr, 0, 0}, root, pointer, {});
+    if (out.parts.empty() || reader.over_budget()) return std::nullopt;
+    return out;
+  }
+  // A Markdown answer's fenced JSON blocks, each read in its strings in its place (fence lines
+  // and all), the rest as it is.
+  if (answer.find("json") == std::string_view::npos && answer.find("JSON") == std::string_view::npos) return std::nullopt;
+  out.whole = false;
+  bool any = false;
+  uint32_t cursor = 0;
+  for (const Segment& seg : SplitMarkdown(answer)) {
+    if (seg.kind != Kind::kCode || seg.html || seg.indented || !seg.prefix.empty() || !JsonTag(seg.language) ||
+        seg.begin < 2) {
+      continue;
+    }
+    const std::string_view block = answer.substr(seg.begin, seg.end - seg.begin);
+    Value value;
+    if (!ParseValue(block, &value)) continue;
+    const size_t before = out.parts.size();
+    const uint32_t open_line = static_cast<uint32_t>(answer.rfind('\n', seg.begin - 2) + 1);  // (npos + 1 is 0)
+    const size_t close_nl = seg.end < answer.size() ? answer.find('\n', seg.end) : std::string_view::npos;
+    const uint32_t after = close_nl == std::string_view::npos ? static_cast<uint32_t>(answer.size()) : static_cast<uint32_t>(close_nl + 1);
+    const size_t text_before = out.map.code.size(), pieces_before = out.map.pieces.size();
+    reader.AddVerbatim(answer, cursor, open_line);
+    const size_t verbatim = out.parts.size();
+    pointer.clear();
+    reader.Walk(Level{block, nullptr, 0, seg.begin}, value, pointer, {});
+    if (reader.over_budget()) return std::nullopt;
+    if (out.parts.size() == verbatim) {  // nothing to read in it: the block stays as it is
+      out.parts.resize(before);
+      out.map.code.resize(text_before);
+      out.map.pieces.resize(pieces_before);
+      continue;
+    }
+    any = true;
+    cursor = after;
+  }
+  if (!any) return std::nullopt;
+  reader.AddVerbatim(answer, cursor, static_cast<uint32_t>(answer.size()));
   return out;
 }
 
