@@ -56,7 +56,7 @@ build/bin/doppel-filter check --index "$index/code" --format text --id html-copy
 [ "$rc" -le 1 ] || exit "$rc"
 echo
 echo "== code: the same copy as a tool call's arguments, escaped twice in JSON (read in its strings;"
-echo "   redacted inside the string, so the output is still JSON)"
+echo "   with blocks made redactions, redacted inside the string, so the output is still JSON)"
 json_string() {
   printf '%s\n' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g; s/\t/\\t/g; s/\r/\\r/g; s/\f/\\f/g' |
     awk 'BEGIN { ORS = ""; print "\"" } { if (NR > 1) print "\\n"; print } END { print "\"" }'
@@ -65,7 +65,7 @@ tool="$index/code-answer-tool.json"
 args="{\"path\": \"src/scanner.c\", \"content\": $(json_string "$renamed")}"
 printf '{"tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": %s}}]}\n' \
   "$(json_string "$args")" > "$tool"
-build/bin/doppel-filter check --index "$index/code" --format text --output --id tool-call-copy "$tool" || rc=$?
+build/bin/doppel-filter check --index "$index/code" --format text --output --action block=redact --id tool-call-copy "$tool" || rc=$?
 [ "$rc" -le 1 ] || exit "$rc"
 
 echo
