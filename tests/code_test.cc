@@ -898,14 +898,14 @@ TEST_CASE("json answer: a Markdown answer's JSON blocks are read in place, the r
   REQUIRE(r->parts.size() == 3);
   const std::string& t = r->map.code;
   auto text_of = [&](const JsonAnswer::Part& p) { return t.substr(p.begin, p.end - p.begin); };
-  CHECK(text_of(r->parts[0]) == "Saving it:\n\n");
+  CHECK(text_of(r->parts[0]) == "Saving it:");  // (its line breaks outside it)
   CHECK(r->parts[0].escapes == 0);
   CHECK(r->parts[0].pointer.empty());
   CHECK(text_of(r->parts[1]) == "x := 1\ny := \"s\"\n");
   CHECK(r->parts[1].pointer == std::vector<std::string>{"/content"});
   CHECK(r->parts[1].escapes == 1);
   // (The block with nothing to read stays in the Markdown after it, fence and all.)
-  CHECK(text_of(r->parts[2]) == "\nDone \"now\".\n\n```json\n{\"n\": 1}\n```\n");
+  CHECK(text_of(r->parts[2]) == "\nDone \"now\".\n\n```json\n{\"n\": 1}\n```");
   CHECK(t.find("```go\nx := 1") != std::string::npos);
   CHECK(t.find("```json\n{\"path\"") == std::string::npos);  // the block read is not in the reading
   // Both map back: the prose byte for byte, the code escape by escape.
@@ -917,6 +917,14 @@ TEST_CASE("json answer: a Markdown answer's JSON blocks are read in place, the r
   const std::string edited = ApplyToAnswer(*r, answer, {{quote, quote + 3, "\"q\""}, {done, done + 4, "\"All\""}});
   CHECK(edited == "Saving it:\n\n```json\n{\"path\": \"a.go\", \"content\": \"x := 1\\ny := \\\"q\\\"\\n\"}\n```\n\n\"All\" \"now\".\n"
                   "\n```json\n{\"n\": 1}\n```\n");
+  // An edit from the prose into the block's string leaves the fence on its own line.
+  const std::string across = ApplyToAnswer(*r, answer, {{r->parts[0].begin + 7, r->parts[1].begin + 3, "[R]"}});
+  CHECK(across == "Saving [R]\n\n```json\n{\"path\": \"a.go\", \"content\": \"= 1\\ny := \\\"s\\\"\\n\"}\n```\n\nDone \"now\".\n"
+                  "\n```json\n{\"n\": 1}\n```\n");
+  // A fence tag in capitals is read too.
+  std::string capital = answer;
+  capital.replace(capital.find("```json"), 7, "```JSON");
+  REQUIRE(ReadJsonAnswer(capital).has_value());
   // No JSON block with a string to read: none.
   CHECK_FALSE(ReadJsonAnswer("Here:\n\n```json\n{\"n\": 1}\n```\n").has_value());
   CHECK_FALSE(ReadJsonAnswer("Here:\n\n```python\nx = {\"a\": \"b c\"}\n```\n").has_value());

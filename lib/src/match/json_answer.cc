@@ -495,7 +495,10 @@ class Reader {
     const uint32_t at = static_cast<uint32_t>(r.size());
     out_->map.pieces.push_back({at, b, 0});
     r.append(answer.substr(b, e - b));
-    out_->parts.push_back({at, static_cast<uint32_t>(r.size()), 0, {}});
+    // (Its last line breaks stay in the reading, outside the part: edits keep them.)
+    uint32_t kept = e;
+    while (kept > b && (answer[kept - 1] == '\n' || answer[kept - 1] == '\r')) --kept;
+    if (kept > b) out_->parts.push_back({at, at + (kept - b), 0, {}});
   }
 
   bool over_budget() const { return over_budget_; }
@@ -549,7 +552,10 @@ std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
   }
   // A Markdown answer's fenced JSON blocks, each read in its strings in its place (fence lines
   // and all), the rest as it is.
-  if (answer.find("json") == std::string_view::npos && answer.find("JSON") == std::string_view::npos) return std::nullopt;
+  // (Not without a fence tag `json` in some case: most answers.)
+  const auto json_at = std::search(answer.begin(), answer.end(), std::begin("json"), std::end("json") - 1,
+                                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  if (json_at == answer.end()) return std::nullopt;
   out.whole = false;
   bool any = false;
   uint32_t cursor = 0;
