@@ -1437,6 +1437,18 @@ std::unique_ptr<Filter> MergePyFilter(const TempDir& dir, const FilterOptions& o
   return OneFileFilter(dir, "lib/merge.py", kProtected, "python", options);
 }
 
+// The one span of `v`, a redacted answer holding kRenamed: read as Python, found in
+// lib/merge.py, a consistent renaming.
+const Span& OneMergePySpan(const Verdict& v) {
+  CHECK(v.action == Action::kRedact);
+  REQUIRE(v.spans.size() == 1);
+  const Span& s = v.spans.front();
+  CHECK(s.source_name == "lib/merge.py");
+  CHECK(s.language == "python");
+  CHECK(s.renaming == Approx(1.0));
+  return s;
+}
+
 // `s` as a JSON string literal.
 std::string Quoted(const std::string& s) {
   std::string out;
@@ -1708,12 +1720,7 @@ TEST_CASE("code: code in an HTML answer's <pre> block is read as its page shows 
     const std::string answer = "<p>Like this:</p>\n<pre><code class=\"language-python\">" +
                                (spans ? highlighted(kRenamed) : escaped(kRenamed)) + "</code></pre>\n<p>Done.</p>\n";
     const Verdict v = Checked(*filter, answer);
-    CHECK(v.action == Action::kRedact);
-    REQUIRE(v.spans.size() == 1);
-    const Span& s = v.spans.front();
-    CHECK(s.source_name == "lib/merge.py");
-    CHECK(s.language == "python");
-    CHECK(s.renaming == Approx(1.0));
+    const Span& s = OneMergePySpan(v);
     CHECK(s.matched_tokens == fenced.spans[0].matched_tokens);  // as read from the fence
     CHECK(s.query.first_line == 2);  // the line of the <pre> tag, where the code begins
     // Its offsets are the answer's: from "def" to "out", inside their spans when highlighted.
@@ -1748,12 +1755,7 @@ TEST_CASE("code: code in the strings of a JSON answer is read as code, and redac
   for (const Case& c : cases) {
     INFO(c.answer);
     const Verdict v = Checked(*filter, c.answer);
-    CHECK(v.action == Action::kRedact);
-    REQUIRE(v.spans.size() == 1);
-    const Span& s = v.spans.front();
-    CHECK(s.source_name == "lib/merge.py");
-    CHECK(s.language == "python");
-    CHECK(s.renaming == Approx(1.0));
+    const Span& s = OneMergePySpan(v);
     CHECK(s.json_pointer == c.pointer);
     CHECK(s.json_first_line == c.first_line);
     CHECK(s.json_last_line >= c.first_line + 8);
@@ -1810,11 +1812,7 @@ TEST_CASE("code: a JSON block of a Markdown answer is read in its strings, in it
                            Quoted(kRenamed) + "}\n}";
   const std::string answer = "I will save the helper:\n\n```json\n" + call + "\n```\n\nThen run the tests.\n";
   const Verdict v = Checked(*filter, answer);
-  CHECK(v.action == Action::kRedact);
-  REQUIRE(v.spans.size() == 1);
-  const Span& s = v.spans.front();
-  CHECK(s.source_name == "lib/merge.py");
-  CHECK(s.renaming == Approx(1.0));
+  const Span& s = OneMergePySpan(v);
   CHECK(s.json_pointer == std::vector<std::string>{"/arguments/content"});
   CHECK(s.json_first_line == 1);
   CHECK(s.query.first_line == 6);  // the answer's line of the "arguments" member
