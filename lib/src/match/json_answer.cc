@@ -40,10 +40,10 @@ bool NamesLanguageByPath(std::string_view k) {
 }
 bool NamesLanguage(std::string_view k) { return NamesLanguageByName(k) || NamesLanguageByPath(k); }
 
-// A strict RFC 8259 reader of one value with blanks around it, or of one cut short at the end
-// of the text (an answer still being streamed, or stopped at its length limit): what it holds
-// up to there is read, a string to its last whole character. It keeps strings as ranges and
-// decodes only the object keys it needs to name members.
+// A strict RFC 8259 reader (UTF-8 is checked where answers are read) of one value with blanks
+// around it, or of one cut short at the end of the text (an answer still being streamed, or
+// stopped at its length limit): what it holds up to there is read, a string to its last whole
+// escape. It keeps strings as ranges and decodes only the object keys it needs to name members.
 class Parser {
  public:
   explicit Parser(std::string_view s) : s_(s) {}
@@ -154,7 +154,7 @@ class Parser {
     }
     return at_ == s_.size() ? CutShort() : true;
   }
-  // At a '"': to after the closing one; [*b, *e) its contents (to the last whole character
+  // At a '"': to after the closing one; [*b, *e) its contents (to the last whole escape
   // when the text ends in it). Escapes are checked here, and decoded by Decode.
   bool ReadString(uint32_t* b, uint32_t* e) {
     *b = static_cast<uint32_t>(++at_);
