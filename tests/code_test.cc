@@ -1840,6 +1840,16 @@ TEST_CASE("code: a JSON block of a Markdown answer is read in its strings, in it
   CHECK(annotated->action == Action::kAnnotate);
   CHECK_THAT(annotated->output, Catch::StartsWith(answer));
   CHECK_THAT(annotated->output, Catch::Contains("[note: this answer resembles lib/merge.py]"));
+  // In a list item, read without the item's indentation; redacted in its string, the item kept.
+  std::string item = "1. Save the helper:\n\n";
+  for (const auto& line : doppel_test::Lines("```json\n" + call + "\n```")) item += "   " + line + "\n";
+  item += "2. Then run the tests.\n";
+  const Verdict listed = Checked(*filter, item);
+  const Span& in_item = OneMergePySpan(listed);
+  CHECK(in_item.json_pointer == std::vector<std::string>{"/arguments/content"});
+  CHECK(item.substr(in_item.query.start, 3) == "def");
+  CHECK_THAT(listed.output, Catch::Contains("\"content\": \"# [redacted: similar to lib/merge.py]"));
+  CHECK_THAT(listed.output, Catch::EndsWith("   ```\n2. Then run the tests.\n"));
   // Without the setting, the block is one JSON value read as written: allowed.
   FilterOptions off = Redacting();
   off.json_strings = false;

@@ -63,9 +63,9 @@ struct JsonAnswer {
 // make it none), or the start of one cut short at the end of the text (an answer still being
 // streamed, or stopped at its length limit: read as far as it goes, a string to its last whole
 // escape), with a string to read. Or a Markdown answer with fenced blocks tagged `json`, `jsonc`
-// or `json5` that hold one such value with a string to read (a tool call shown in a fence): each
-// such block is read so in its place, fence lines and all, and the rest of the answer is kept as
-// it is. std::nullopt otherwise. Containers nested deeper than 256, or more than kMaxJsonStrings
+// or `json5` that hold one such value with a string to read (a tool call shown in a fence; in a
+// list item or a quote, read without the container's prefix): each such block is read so in its
+// place, fence lines and all, and the rest of the answer is kept as it is. std::nullopt otherwise. Containers nested deeper than 256, or more than kMaxJsonStrings
 // strings kept, make it none too.
 std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer);
 

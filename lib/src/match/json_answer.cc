@@ -502,6 +502,8 @@ class Reader {
   }
 
   bool over_budget() const { return over_budget_; }
+  // Keeps a text that values of the reading were read in.
+  void Keep(std::unique_ptr<StrippedCode> text) { kept_.push_back(std::move(text)); }
 
  private:
   static constexpr size_t kMaxPointerBytes = size_t{4} << 20;
@@ -560,11 +562,12 @@ std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
   bool any = false;
   uint32_t cursor = 0;
   for (const Segment& seg : SplitMarkdown(answer)) {
-    if (seg.kind != Kind::kCode || seg.html || seg.indented || !seg.prefix.empty() || !JsonTag(seg.language) ||
-        seg.begin < 2) {
-      continue;
-    }
-    const std::string_view block = answer.substr(seg.begin, seg.end - seg.begin);
+    if (seg.kind != Kind::kCode || seg.html || seg.indented || !JsonTag(seg.language) || seg.begin < 2) continue;
+    // A block in a list item or a quote is read without its container's prefix (no JSON string
+    // runs over a line, so none holds one).
+    std::unique_ptr<StrippedCode> stripped;
+    if (!seg.prefix.empty()) stripped = std::make_unique<StrippedCode>(StripContainer(answer, seg));
+    const std::string_view block = stripped ? std::string_view(stripped->code) : answer.substr(seg.begin, seg.end - seg.begin);
     Value value;
     if (!ParseValue(block, &value)) continue;
     const size_t before = out.parts.size();
@@ -575,7 +578,8 @@ std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
     reader.AddVerbatim(answer, cursor, open_line);
     const size_t verbatim = out.parts.size();
     pointer.clear();
-    reader.Walk(Level{block, nullptr, 0, seg.begin}, value, pointer, {});
+    reader.Walk(stripped ? Level{block, stripped.get(), 0, 0} : Level{block, nullptr, 0, seg.begin}, value, pointer, {});
+    if (stripped) reader.Keep(std::move(stripped));
     if (reader.over_budget()) return std::nullopt;
     if (out.parts.size() == verbatim) {  // nothing to read in it: the block stays as it is
       out.parts.resize(before);
