@@ -50,6 +50,10 @@ std::unique_ptr<Tokenizer> NewTextTokenizer();
 // Returns OK when `text` is valid UTF-8, else InvalidArgument naming the first bad byte offset.
 Status ValidateUtf8(std::string_view text);
 
+// Appends code point `cp` (at most U+10FFFF) in UTF-8: an HTML character reference or a JSON
+// escape decoded.
+void AppendUtf8(uint32_t cp, std::string* out);
+
 // Returns OK when `text` holds no NUL byte, else InvalidArgument naming its offset (plus
 // `base_offset`, where `text` starts in a larger input): a NUL makes input binary, and binary
 // input is refused everywhere (files, JSON lines' text, answers, streamed chunks).

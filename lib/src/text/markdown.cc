@@ -4,6 +4,8 @@
 #include <cctype>
 #include <initializer_list>
 
+#include "doppel/tokenizer.h"
+
 namespace doppel {
 namespace {
 
@@ -492,21 +494,7 @@ size_t ReferenceEnd(std::string_view s, size_t at, std::string* decoded) {
   }
   if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || (cp >= 0xD800 && cp < 0xE000) || cp > 0x10FFFF) return 0;
   decoded->clear();
-  if (cp < 0x80) {
-    *decoded += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    *decoded += static_cast<char>(0xC0 | (cp >> 6));
-    *decoded += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    *decoded += static_cast<char>(0xE0 | (cp >> 12));
-    *decoded += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *decoded += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    *decoded += static_cast<char>(0xF0 | (cp >> 18));
-    *decoded += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    *decoded += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *decoded += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+  AppendUtf8(cp, decoded);
   return semi + 1;
 }
 
