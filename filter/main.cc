@@ -566,8 +566,9 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "list item) as code in an untagged fence")
       ->capture_default_str();
   cmd->add_option("--json-strings", f.options.json_strings,
-                  "Also read an answer that is one JSON value (structured output, a tool call) as what its "
-                  "strings hold: code beside a language or file name, or under a key such as \"code\", as code")
+                  "Also read an answer that is one JSON value (structured output, a tool call), or holds one in a "
+                  "fence or on lines of its own, as what its strings hold: code beside a language or file name, "
+                  "or under a key such as \"code\", as code")
       ->capture_default_str();
   cmd->add_option("--code-whole-blocks-min-tokens", f.options.code_whole_blocks_min_tokens,
                   "With --code-whole-blocks, a span that is whole blocks needs this many matched tokens to weigh "

@@ -930,6 +930,55 @@ TEST_CASE("json answer: a Markdown answer's JSON blocks are read in place, the r
   CHECK_FALSE(ReadJsonAnswer("Here:\n\n```python\nx = {\"a\": \"b c\"}\n```\n").has_value());
 }
 
+TEST_CASE("json answer: JSON in an untagged fence, or on lines of its own between sentences, is read in place") {
+  const std::string call = "{\"path\": \"a.go\",\n \"content\": \"x := 1\\ny := 2\\n\"}";
+  auto text_of = [](const JsonAnswer& r, const JsonAnswer::Part& p) { return r.map.code.substr(p.begin, p.end - p.begin); };
+  // An untagged fence holding one value: read as a ```json block is, fence lines and all.
+  const std::string fenced = "Saving it:\n\n```\n" + call + "\n```\n\nDone.\n";
+  const auto f = ReadJsonAnswer(fenced);
+  REQUIRE(f.has_value());
+  CHECK_FALSE(f->whole);
+  REQUIRE(f->parts.size() == 3);
+  CHECK(text_of(*f, f->parts[1]) == "x := 1\ny := 2\n");
+  CHECK(f->parts[1].pointer == std::vector<std::string>{"/content"});
+  CHECK(f->map.code.find("```go\nx := 1") != std::string::npos);
+  CHECK(f->map.code.find("```\n{") == std::string::npos);
+  CHECK(text_of(*f, f->parts[2]) == "\nDone.");  // (its last line break outside it)
+  // After a sentence, with no fence: from its first line to its last, the prose around it kept.
+  const std::string bare = "Saving it:\n" + call + "  \nDone.\n";
+  const auto b = ReadJsonAnswer(bare);
+  REQUIRE(b.has_value());
+  REQUIRE(b->parts.size() == 3);
+  CHECK(text_of(*b, b->parts[0]) == "Saving it:");
+  CHECK(text_of(*b, b->parts[1]) == "x := 1\ny := 2\n");
+  CHECK(text_of(*b, b->parts[2]) == "Done.");
+  CHECK(b->map.ToAnswer(b->parts[1].begin, false) == bare.find("x := 1"));
+  CHECK(b->map.ToAnswer(b->parts[2].begin, false) == bare.find("Done."));
+  const uint32_t two = b->parts[1].begin + 12;  // the "2" of "y := 2"
+  CHECK(ApplyToAnswer(*b, bare, {{two, two + 1, "\"3\""}}) ==
+        "Saving it:\n{\"path\": \"a.go\",\n \"content\": \"x := 1\\ny := \\\"3\\\"\\n\"}  \nDone.\n");
+  // Indented (a list item's continuation), and cut short at the end of a streamed answer.
+  CHECK(ReadJsonAnswer("Saving it:\n\n    " + call + "\n").has_value() == false);  // an indented code block: as written
+  CHECK(ReadJsonAnswer("Saving it:\n\n  " + call + "\n").has_value());
+  const auto cut = ReadJsonAnswer("Saving it:\n\n" + call.substr(0, call.find("y :=")));
+  REQUIRE(cut.has_value());
+  CHECK(text_of(*cut, cut->parts[1]) == "x := 1\n");
+  // Not read: a value with text after it on its line, one with nothing to read, code in an
+  // untagged fence that opens with a brace, and a value in a fence of another language.
+  CHECK_FALSE(ReadJsonAnswer("Saving it:\n" + call + " is the call.\n").has_value());
+  CHECK_FALSE(ReadJsonAnswer("See:\n{\"n\": 1, \"id\": \"a7\"}\n[1] Smith, 2001.\n").has_value());
+  CHECK_FALSE(ReadJsonAnswer("Here:\n\n```\n{\n  int x = 1;\n}\n```\n").has_value());
+  CHECK_FALSE(ReadJsonAnswer("Here:\n\n```go\n" + call + "\n```\n").has_value());
+  // A line that opens a value which fails late is parsed from each line that opens one, within a
+  // budget of the answer's size: a value after many of them is still found when within it.
+  std::string failing = "Lines:\n";
+  for (int i = 0; i < 50; ++i) failing += "[\"a b\",\n";
+  failing += "oops\n\nThen:\n" + call + "\n";
+  const auto late = ReadJsonAnswer(failing);
+  REQUIRE(late.has_value());
+  CHECK(text_of(*late, late->parts[1]) == "x := 1\ny := 2\n");
+}
+
 TEST_CASE("markdown: an HTML <pre> block is code read as its page shows it") {
   // The tags begin a line; the code may begin on it, after them.
   const std::string text =
@@ -1850,6 +1899,28 @@ TEST_CASE("code: a JSON block of a Markdown answer is read in its strings, in it
   CHECK(item.substr(in_item.query.start, 3) == "def");
   CHECK_THAT(listed.output, Catch::Contains("\"content\": \"# [redacted: similar to lib/merge.py]"));
   CHECK_THAT(listed.output, Catch::EndsWith("   ```\n2. Then run the tests.\n"));
+  // In a fence without a tag, or after a sentence with no fence, its arguments a string of JSON
+  // (the code escaped twice): read and redacted in place too, the value still JSON.
+  const std::string args = "{\"name\": \"write_file\", \"arguments\": " +
+                           Quoted("{\"path\": \"lib/combine.py\", \"content\": " + Quoted(kRenamed) + "}") + "}";
+  for (const std::string& form : {"I will save the helper:\n\n```\n" + args + "\n```\n\nThen run the tests.\n",
+                                  "I will save the helper:\n" + args + "\nThen run the tests.\n"}) {
+    CAPTURE(form);
+    const Verdict in_place = Checked(*filter, form);
+    const Span& span = OneMergePySpan(in_place);
+    CHECK(span.json_pointer == std::vector<std::string>{"/arguments", "/content"});
+    CHECK(form.substr(span.query.start, 3) == "def");
+    CHECK_THAT(in_place.output, Catch::StartsWith("I will save the helper:\n"));
+    CHECK_THAT(in_place.output, Catch::EndsWith("}\nThen run the tests.\n") || Catch::EndsWith("}\n```\n\nThen run the tests.\n"));
+    const size_t from = in_place.output.find("{\"name\""), to = in_place.output.rfind('}') + 1;
+    simdjson::dom::parser call_parser;
+    simdjson::dom::element call_root;
+    REQUIRE(call_parser.parse(in_place.output.substr(from, to - from)).get(call_root) == simdjson::SUCCESS);
+    std::string_view arguments;
+    REQUIRE(call_root.at_pointer("/arguments").get(arguments) == simdjson::SUCCESS);
+    CHECK_THAT(std::string(arguments), Catch::Contains("# [redacted: similar to lib/merge.py]"));
+    CHECK_THAT(std::string(arguments), !Catch::Contains("while p < len(a)"));
+  }
   // Without the setting, the block is one JSON value read as written: allowed.
   FilterOptions off = Redacting();
   off.json_strings = false;

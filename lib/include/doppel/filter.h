@@ -33,8 +33,9 @@ class TokenCache;
 // candidates lead to, and as prose when mostly unread; v6: the words of code's comments,
 // docstrings and strings are read as prose (FilterOptions::prose_in_code); v7: code outside
 // fences is read as code (FilterOptions::bare_code); v8: an answer that is one JSON value is
-// read too as what its strings hold (FilterOptions::json_strings).
-inline constexpr std::string_view kMatcherVersion = "match-v8";
+// read too as what its strings hold (FilterOptions::json_strings); v9: so is a JSON value in an
+// untagged fence or on lines of its own outside fences.
+inline constexpr std::string_view kMatcherVersion = "match-v9";
 
 // What a verdict depends on besides the index and the answer, as text, for keying results a
 // later run may reuse: kMatcherVersion, this build's tokenizer and grammar versions, and the

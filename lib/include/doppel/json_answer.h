@@ -62,10 +62,12 @@ struct JsonAnswer {
 // 8259, strictly: a control character in a string, a trailing comma or text after the value
 // make it none), or the start of one cut short at the end of the text (an answer still being
 // streamed, or stopped at its length limit: read as far as it goes, a string to its last whole
-// escape), with a string to read. Or a Markdown answer with fenced blocks tagged `json`, `jsonc`
-// or `json5` that hold one such value with a string to read (a tool call shown in a fence; in a
-// list item or a quote, read without the container's prefix): each such block is read so in its
-// place, fence lines and all, and the rest of the answer is kept as it is. std::nullopt otherwise. Containers nested deeper than 256, or more than kMaxJsonStrings
+// escape), with a string to read. Or a Markdown answer holding such values (a tool call shown in
+// an answer): in a fenced block tagged `json`, `jsonc` or `json5` or untagged (in a list item or
+// a quote, read without the container's prefix), read in its place fence lines and all; or on
+// lines of their own outside fences, from a line that opens the value (after blanks) to one that
+// ends it (blanks after it) or to the answer's end, read in their place. The rest of the answer
+// is kept as it is. std::nullopt otherwise. Containers nested deeper than 256, or more than kMaxJsonStrings
 // strings kept, make it none too.
 std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer);
 

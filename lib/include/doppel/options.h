@@ -148,7 +148,8 @@ struct FilterOptions {
   // (one per family, up to three) or that their candidates lead to, and as prose. Off, such lines are prose only, which never matches code documents.
   bool bare_code = true;
   // An answer that is one JSON object or array (a model's structured output, a tool call, a
-  // message list) is also read as what its strings hold (ReadJsonAnswer in
+  // message list), or one in a Markdown answer's ```json block, untagged fence or lines of its
+  // own, is also read as what its strings hold (ReadJsonAnswer in
   // doppel/json_answer.h): code under a key such as "code", or beside a "language" or a file
   // name, as a block in that language; other strings with blanks as Markdown; a string that
   // holds JSON (a tool call's "arguments") in turn. Spans are the answer's bytes, a redaction is

@@ -51,14 +51,21 @@ class Parser {
 
   bool truncated() const { return truncated_; }
 
+  // The text is one value and blanks (or the start of one, cut short).
   bool Read(Value* out) {
-    Blank();
-    if (at_ >= s_.size() || (s_[at_] != '{' && s_[at_] != '[')) return false;
-    if (!ReadValue(out, 0)) return false;
+    if (!ReadLeading(out)) return false;
     if (truncated_) return true;
     Blank();
     return at_ == s_.size();
   }
+  // An object or array at the start of the text, after blanks, which may go on after it
+  // (end() is where the value ends; the text's end for one cut short).
+  bool ReadLeading(Value* out) {
+    Blank();
+    if (at_ >= s_.size() || (s_[at_] != '{' && s_[at_] != '[')) return false;
+    return ReadValue(out, 0);
+  }
+  size_t end() const { return at_; }
 
  private:
   void Blank() {
@@ -523,6 +530,33 @@ bool ParseValue(std::string_view text, Value* root) {
 // Fence tags of JSON.
 bool JsonTag(std::string_view tag) { return tag == "json" || tag == "jsonc" || tag == "json5"; }
 
+// Whether a Markdown answer may hold JSON to read: a fence tag naming JSON, or a line that opens
+// an object or array whose first member is a string or a container (`{"`, `[{`, across blanks
+// and lines). Most answers hold neither, and are not split for it.
+bool MayHoldJson(std::string_view answer) {
+  const auto json_at = std::search(answer.begin(), answer.end(), std::begin("json"), std::end("json") - 1,
+                                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  if (json_at != answer.end()) return true;
+  for (size_t line = 0; line < answer.size();) {
+    const size_t at = answer.find_first_not_of(" \t", line);
+    if (at != std::string_view::npos && (answer[at] == '{' || answer[at] == '[')) {
+      const size_t next = answer.find_first_not_of(" \t\r\n", at + 1);
+      if (next != std::string_view::npos && std::string_view("\"{[").find(answer[next]) != std::string_view::npos) {
+        return true;
+      }
+    }
+    const size_t nl = answer.find('\n', line);
+    if (nl == std::string_view::npos) break;
+    line = nl + 1;
+  }
+  return false;
+}
+
+// The bytes that looking for JSON values outside fences may parse, in all, for an answer of
+// `size` bytes: each line that opens an object or array is parsed from there, and a value that
+// fails late would make many such lines cost the answer's size each.
+size_t UnfencedParseBudget(size_t size) { return 4 * size + (size_t{64} << 10); }
+
 }  // namespace
 
 std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
@@ -535,43 +569,97 @@ std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
     if (out.parts.empty() || reader.over_budget()) return std::nullopt;
     return out;
   }
-  // A Markdown answer's fenced JSON blocks, each read in its strings in its place (fence lines
-  // and all), the rest as it is.
-  // (Not without a fence tag `json` in some case: most answers.)
-  const auto json_at = std::search(answer.begin(), answer.end(), std::begin("json"), std::end("json") - 1,
-                                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-  if (json_at == answer.end()) return std::nullopt;
+  // A Markdown answer's JSON values, each read in its strings in its place, the rest as it is:
+  // a fenced block tagged as JSON or untagged that holds one (fence lines and all), and one that
+  // starts a line outside fences and ends one (a tool call after a sentence).
+  if (!MayHoldJson(answer)) return std::nullopt;
   out.whole = false;
   bool any = false;
-  uint32_t cursor = 0;
-  for (const Segment& seg : SplitMarkdown(answer)) {
-    if (seg.kind != Kind::kCode || seg.html || seg.indented || !JsonTag(seg.language) || seg.begin < 2) continue;
-    // A block in a list item or a quote is read without its container's prefix (no JSON string
-    // runs over a line, so none holds one).
-    std::unique_ptr<StrippedCode> stripped;
-    if (!seg.prefix.empty()) stripped = std::make_unique<StrippedCode>(StripContainer(answer, seg));
-    const std::string_view block = stripped ? std::string_view(stripped->code) : answer.substr(seg.begin, seg.end - seg.begin);
-    Value value;
-    if (!ParseValue(block, &value)) continue;
+  bool over_budget = false;
+  uint32_t cursor = 0;  // the answer up to here is in the reading
+  // Reads `value` (of `level`) in place of the answer's bytes [from, to); false when it holds
+  // nothing to read (the bytes then stay as they are).
+  auto read_in_place = [&](uint32_t from, uint32_t to, const Level& level, const Value& value,
+                           std::unique_ptr<StrippedCode> stripped) {
     const size_t before = out.parts.size();
-    const uint32_t open_line = static_cast<uint32_t>(answer.rfind('\n', seg.begin - 2) + 1);  // (npos + 1 is 0)
-    const size_t close_nl = seg.end < answer.size() ? answer.find('\n', seg.end) : std::string_view::npos;
-    const uint32_t after = close_nl == std::string_view::npos ? static_cast<uint32_t>(answer.size()) : static_cast<uint32_t>(close_nl + 1);
     const size_t text_before = out.map.code.size(), pieces_before = out.map.pieces.size();
-    reader.AddVerbatim(answer, cursor, open_line);
+    reader.AddVerbatim(answer, cursor, from);
     const size_t verbatim = out.parts.size();
     pointer.clear();
-    reader.Walk(stripped ? Level{block, stripped.get(), 0, 0} : Level{block, nullptr, 0, seg.begin}, value, pointer, {});
+    reader.Walk(level, value, pointer, {});
     if (stripped) reader.Keep(std::move(stripped));
-    if (reader.over_budget()) return std::nullopt;
-    if (out.parts.size() == verbatim) {  // nothing to read in it: the block stays as it is
+    if (reader.over_budget()) {
+      over_budget = true;
+      return false;
+    }
+    if (out.parts.size() == verbatim) {
       out.parts.resize(before);
       out.map.code.resize(text_before);
       out.map.pieces.resize(pieces_before);
-      continue;
+      return false;
     }
     any = true;
-    cursor = after;
+    cursor = to;
+    return true;
+  };
+  size_t unfenced_parsed = 0;
+  const size_t unfenced_budget = UnfencedParseBudget(answer.size());
+  for (const Segment& seg : SplitMarkdown(answer)) {
+    if (seg.end <= cursor) continue;  // inside a value read already
+    if (seg.kind == Kind::kCode && !seg.bare) {
+      if (seg.html || seg.indented || seg.begin < std::max<uint32_t>(cursor, 2)) continue;
+      if (!JsonTag(seg.language) && !seg.language.empty()) continue;
+      // A block in a list item or a quote is read without its container's prefix (no JSON
+      // string runs over a line, so none holds one).
+      std::unique_ptr<StrippedCode> stripped;
+      if (!seg.prefix.empty()) stripped = std::make_unique<StrippedCode>(StripContainer(answer, seg));
+      const std::string_view block =
+          stripped ? std::string_view(stripped->code) : answer.substr(seg.begin, seg.end - seg.begin);
+      Value value;
+      if (!ParseValue(block, &value)) continue;
+      const uint32_t open_line = static_cast<uint32_t>(answer.rfind('\n', seg.begin - 2) + 1);  // (npos + 1 is 0)
+      const size_t close_nl = seg.end < answer.size() ? answer.find('\n', seg.end) : std::string_view::npos;
+      const uint32_t after =
+          close_nl == std::string_view::npos ? static_cast<uint32_t>(answer.size()) : static_cast<uint32_t>(close_nl + 1);
+      const Level level = stripped ? Level{block, stripped.get(), 0, 0} : Level{block, nullptr, 0, seg.begin};
+      read_in_place(open_line, after, level, value, std::move(stripped));
+      if (over_budget) return std::nullopt;
+      continue;
+    }
+    // Prose, or bare code: each line that opens an object or array (after blanks) whose value
+    // ends a line, with blanks after it, or runs to the answer's end (cut short).
+    const uint32_t first = std::max(seg.begin, cursor);
+    uint32_t line = first == 0 ? 0 : static_cast<uint32_t>(answer.rfind('\n', first - 1) + 1);
+    line = std::max(line, cursor);
+    while (line < seg.end && unfenced_parsed < unfenced_budget) {
+      const size_t nl = answer.find('\n', line);
+      const uint32_t next = nl == std::string_view::npos ? static_cast<uint32_t>(answer.size()) : static_cast<uint32_t>(nl + 1);
+      const size_t at = answer.find_first_not_of(" \t", line);
+      if (at < next && (answer[at] == '{' || answer[at] == '[')) {
+        Parser parser(answer.substr(at));
+        Value value;
+        const bool read = parser.ReadLeading(&value);
+        unfenced_parsed += parser.end() + 1;
+        const size_t value_end = at + parser.end();
+        uint32_t to = 0;
+        if (read && parser.truncated()) {
+          to = static_cast<uint32_t>(answer.size());
+        } else if (read) {
+          const size_t rest = answer.find_first_not_of(" \t\r", value_end);
+          if (rest == std::string_view::npos) to = static_cast<uint32_t>(answer.size());
+          else if (answer[rest] == '\n') to = static_cast<uint32_t>(rest + 1);
+        }
+        if (to > 0) {
+          const Level level{answer.substr(at, value_end - at), nullptr, 0, static_cast<uint32_t>(at)};
+          if (read_in_place(line, to, level, value, nullptr)) {
+            line = to;
+            continue;
+          }
+          if (over_budget) return std::nullopt;
+        }
+      }
+      line = next;
+    }
   }
   if (!any) return std::nullopt;
   reader.AddVerbatim(answer, cursor, static_cast<uint32_t>(answer.size()));
