@@ -570,6 +570,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
                   "fence or on lines of its own, as what its strings hold: code beside a language or file name, "
                   "or under a key such as \"code\", as code")
       ->capture_default_str();
+  cmd->add_option("--diff-code", f.options.diff_code,
+                  "Read a fenced patch (unified diff or apply_patch) as its files' new sides: context and added "
+                  "lines without their column, in the language of each file's name")
+      ->capture_default_str();
   cmd->add_option("--code-whole-blocks-min-tokens", f.options.code_whole_blocks_min_tokens,
                   "With --code-whole-blocks, a span that is whole blocks needs this many matched tokens to weigh "
                   "as a whole block")

@@ -979,6 +979,51 @@ TEST_CASE("json answer: JSON in an untagged fence, or on lines of its own betwee
   CHECK(text_of(*late, late->parts[1]) == "x := 1\ny := 2\n");
 }
 
+TEST_CASE("markdown: a fenced patch is read as its files' new sides, lines kept") {
+  const std::string answer =
+      "Apply:\n\n```diff\ndiff --git a/src/m.py b/src/m.py\nindex 1..2 100644\n--- a/src/m.py\n+++ b/src/m.py\n"
+      "@@ -1,3 +1,3 @@\n def f(x):\n-    return x\n+    return x + 1\n\\ No newline at end of file\n"
+      "--- a/old.go\n+++ /dev/null\n@@ -1 +0,0 @@\n-package old\n"
+      "--- a/lib/u.rb\n+++ b/lib/u.rb\t2024-01-01\n@@ -0,0 +1 @@\n+puts 1\n```\n";
+  const auto segments = SplitMarkdown(answer);
+  REQUIRE(segments.size() == 2);
+  const auto files = ReadDiff(answer, segments[1]);
+  REQUIRE(files.size() == 2);  // (the deleted file adds nothing)
+  CHECK(files[0].path == "src/m.py");
+  CHECK(files[0].line == 4);
+  // Headers and removed lines are empty lines: the code's lines are the answer's from line 4 on.
+  CHECK(files[0].code.code == "\n\n\n\n\ndef f(x):\n\n    return x + 1\n\n");
+  const uint32_t plus = static_cast<uint32_t>(files[0].code.code.find("return x + 1"));
+  CHECK(files[0].code.ToAnswer(plus, false) == answer.find("return x + 1"));
+  CHECK(files[0].code.ToAnswer(plus + 12, true) == answer.find("return x + 1") + 12);
+  CHECK(files[1].path == "lib/u.rb");
+  CHECK(files[1].code.code == "\n\n\nputs 1\n");
+  CHECK(answer.substr(files[1].code.ToAnswer(3, false), 6) == "puts 1");
+  // A ```diff block of marked lines alone is one file without a name; a line without a mark is
+  // context as written.
+  const std::string bare = "Change:\n```diff\n-old()\n+new_call(a, b)\nkept()\n```\n";
+  const auto b = ReadDiff(bare, SplitMarkdown(bare)[1]);
+  REQUIRE(b.size() == 1);
+  CHECK(b[0].path.empty());
+  CHECK(b[0].code.code == "\nnew_call(a, b)\nkept()\n");
+  // apply_patch's form, untagged.
+  const std::string codex = "```\n*** Begin Patch\n*** Add File: tools/a.ts\n+export const a = 1;\n*** End Patch\n```\n";
+  const auto c = ReadDiff(codex, SplitMarkdown(codex)[0]);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].path == "tools/a.ts");
+  CHECK(c[0].code.code == "\nexport const a = 1;\n\n");
+  // Not a patch: an untagged block that does not open as one, a block of another language, a
+  // patch that adds nothing.
+  const std::string not_patch = "```\nx = 1\n+y\n```\n";
+  CHECK(ReadDiff(not_patch, SplitMarkdown(not_patch)[0]).empty());
+  const std::string python = "```python\n--- a/x\n+++ b/x\n+y = 1\n```\n";
+  CHECK(ReadDiff(python, SplitMarkdown(python)[0]).empty());
+  const std::string removal = "```diff\n-gone()\n```\n";
+  CHECK(ReadDiff(removal, SplitMarkdown(removal)[0]).empty());
+  CHECK(OpensAsPatch("\n\n--- a/x\n+++ b/x\n"));
+  CHECK_FALSE(OpensAsPatch("--- a/x\n"));
+}
+
 TEST_CASE("markdown: an HTML <pre> block is code read as its page shows it") {
   // The tags begin a line; the code may begin on it, after them.
   const std::string text =
@@ -1928,6 +1973,38 @@ TEST_CASE("code: a JSON block of a Markdown answer is read in its strings, in it
   auto as_written = filter->Check(answer, request);
   REQUIRE(as_written.ok());
   CHECK(as_written->action == Action::kAllow);
+}
+
+TEST_CASE("code: a copy added by a patch is found in the patch's new side and redacted there") {
+  TempDir dir;
+  auto filter = MergePyFilter(dir, Redacting());
+  std::string hunk = "--- a/lib/combine.py\n+++ b/lib/combine.py\n@@ -1,2 +1,14 @@\n LIMIT = 10\n-old = 1\n";
+  for (const auto& line : doppel_test::Lines(kRenamed)) hunk += "+" + line + "\n";
+  const std::string answer = "Apply this:\n\n```diff\n" + hunk + "```\n\nThen run the tests.\n";
+  const Verdict v = Checked(*filter, answer);
+  const Span& s = OneMergePySpan(v);
+  CHECK(s.query.first_line == 9);  // the "+def combine" line
+  CHECK(answer.substr(s.query.start, 3) == "def");
+  // The marker is an added line; the headers, context and removed lines stay.
+  CHECK_THAT(v.output, Catch::Contains(" LIMIT = 10\n-old = 1\n+# [redacted: similar to lib/merge.py]\n```"));
+  CHECK_THAT(v.output, !Catch::Contains("while p < len(a)"));
+  // Untagged, as a `diff --git` patch; and as an apply_patch tool call's input, in JSON.
+  const std::string git = "```\ndiff --git a/lib/combine.py b/lib/combine.py\n" + hunk + "```\n";
+  CHECK(OneMergePySpan(Checked(*filter, git)).query.first_line == 8);
+  std::string codex = "*** Begin Patch\n*** Update File: lib/combine.py\n@@\n";
+  for (const auto& line : doppel_test::Lines(kRenamed)) codex += "+" + line + "\n";
+  codex += "*** End Patch\n";
+  const Verdict tool = Checked(*filter, "{\"name\": \"apply_patch\", \"input\": " + Quoted(codex) + "}");
+  CHECK(OneMergePySpan(tool).json_pointer == std::vector<std::string>{"/input"});
+  // Without the setting, the patch is read as written, each line's column in its first token:
+  // here still found, but its marker is no line of the patch, and the copy's last line is left.
+  FilterOptions off = Redacting();
+  off.diff_code = false;
+  CheckRequest request;
+  request.options = &off;
+  auto as_written = filter->Check(answer, request);
+  REQUIRE(as_written.ok());
+  CHECK_THAT(as_written->output, !Catch::Contains("+# [redacted"));
 }
 
 TEST_CASE("code: a tool call streamed into a session is flagged before its JSON is complete") {
@@ -3855,13 +3932,14 @@ TEST_CASE("code: the whole-block and short-span settings are policy keys with ch
                               "short_span_tokens": 50, "code_whole_min_tokens": 14, "code_rare_items": 3,
                               "code_name_df": 4, "code_literal_bytes": 20, "code_verbatim_names": 5,
                               "code_whole_blocks": false, "code_whole_blocks_min_tokens": 28,
-                              "prose_in_code": false, "bare_code": false, "json_strings": false})",
+                              "prose_in_code": false, "bare_code": false, "json_strings": false, "diff_code": false})",
                           "policy.json", &o)
               .ok());
   CHECK_FALSE(o.code_whole_blocks);
   CHECK_FALSE(o.prose_in_code);
   CHECK_FALSE(o.bare_code);
   CHECK_FALSE(o.json_strings);
+  CHECK_FALSE(o.diff_code);
   CHECK(o.code_whole_share == Approx(0.9));
   CHECK(o.code_whole_df == 64);
   CHECK(o.min_renaming_short == Approx(1.0));

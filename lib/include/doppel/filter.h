@@ -34,7 +34,8 @@ class TokenCache;
 // docstrings and strings are read as prose (FilterOptions::prose_in_code); v7: code outside
 // fences is read as code (FilterOptions::bare_code); v8: an answer that is one JSON value is
 // read too as what its strings hold (FilterOptions::json_strings); v9: so is a JSON value in an
-// untagged fence or on lines of its own outside fences.
+// untagged fence or on lines of its own outside fences, and a fenced patch is read as its files'
+// new sides (FilterOptions::diff_code).
 inline constexpr std::string_view kMatcherVersion = "match-v9";
 
 // What a verdict depends on besides the index and the answer, as text, for keying results a

@@ -158,6 +158,11 @@ struct FilterOptions {
   // written, or more. Off, such code is one line of prose with its escapes, which never matches
   // code documents.
   bool json_strings = true;
+  // A fenced patch (a unified diff, or an apply_patch patch; ReadDiff in doppel/markdown.h) is
+  // read as its files' new sides: context and added lines without their `+` or space column, in
+  // the language of each file's name. Off, it is read as written, where the column splits every
+  // line's first token from the code's.
+  bool diff_code = true;
   // Code: a span that keeps this source's own names and strings is this source's code, not a
   // shape many documents share, and weighs every matched token fully. Its rare items are the
   // distinct identifiers, and string literals of at least code_literal_bytes bytes (quotes

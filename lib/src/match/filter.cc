@@ -107,6 +107,9 @@ struct Stream {
   // redactions, and its comments hold markers unless the fence names a language the generic
   // lexer reads); when not, it is a look-alike's and bounds nothing.
   bool found_reading = false;
+  // A patch's file (ReadDiff): its lines in the answer begin with the column marking them, which
+  // a redaction's marker line takes too.
+  bool diff = false;
   // Code: the comment gaps of its tokens (CommentGaps), for the rare-items rule, each token's
   // bytes in the text read (a string's, which decides whether it is long), and the indentation of
   // its logical lines: all of the text as read (CheckRun::KeepReadText), an HTML block's with its
@@ -660,6 +663,28 @@ Status CheckRun::ReadAnswer() {
       if (seg.kind == Kind::kText) {
         DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &part, seg.begin, seg.line));
         prose.tokens.insert(prose.tokens.end(), part.begin(), part.end());
+      } else if (std::vector<DiffFile> files = o_.diff_code ? ReadDiff(text_, seg) : std::vector<DiffFile>{}; !files.empty()) {
+        // A patch: each file's new side, in the language its name's extension names (guessed
+        // when it names none), its tokens put back at their places in the answer.
+        for (DiffFile& file : files) {
+          Stream code;
+          code.kind = Kind::kCode;
+          const Language* l = LanguageForPath(file.path);
+          code.language = l ? l->name : "";
+          code.tag = code.language;
+          code.diff = true;
+          code.text_begin = static_cast<uint32_t>(seg.begin);
+          code.text_end = static_cast<uint32_t>(seg.end);
+          auto stripped = std::make_shared<const StrippedCode>(std::move(file.code));
+          auto to_answer = [stripped](Tokens* tokens) {
+            for (Token& t : *tokens) {
+              t.begin = stripped->ToAnswer(t.begin, false);
+              t.end = stripped->ToAnswer(t.end, true);
+            }
+          };
+          DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), stripped->code, 0, file.line, to_answer)
+                                     .WithContext("the patch at line " + std::to_string(seg.line)));
+        }
       } else {
         Stream code;
         code.kind = Kind::kCode;
@@ -1753,7 +1778,8 @@ void CheckRun::WriteOutput() {
         const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
         const auto [b, e] = RedactCodeLines(&out, it->b, it->e, floor, streams_[block].text_begin, streams_[block].text_end,
                                             LookupLanguage(streams_[block].language),
-                                            CommentSyntaxFor(streams_[code_block_at(it->main->query.start, false)].tag), marker);
+                                            CommentSyntaxFor(streams_[code_block_at(it->main->query.start, false)].tag), marker,
+                                            streams_[block].diff);
         record(b, e, size_before);
       } else {
         out.replace(it->b, it->e - it->b, marker);
@@ -1813,7 +1839,7 @@ std::string VerdictKey(const FilterOptions& f) {
                    double(f.code_whole_joint_df),
                    double(f.code_rare_items), double(f.code_name_df), double(f.code_literal_bytes),
                    double(f.code_verbatim_names), double(f.prose_in_code), double(f.bare_code),
-                   double(f.json_strings),
+                   double(f.json_strings), double(f.diff_code),
                    double(f.max_document_frequency), double(f.max_candidates), double(f.min_candidate_hits),
                    double(f.seed_size), double(f.code_seed_size), double(f.max_gap), double(f.max_diagonal_drift)}) {
     add(v);

@@ -395,6 +395,8 @@ class Reader {
       const std::string k = Lower(v.keys[i]);
       if (m.type != Value::kString) {
         Walk(level, m, pointer, outer);
+      } else if (k == "patch" || k == "diff") {
+        AddString(level, m, "diff", pointer, outer);  // hunks, with or without file headers
       } else if (!tag.empty() && ContentKey(k)) {
         AddString(level, m, tag, pointer, outer);
       } else if (CodeKey(k)) {
@@ -409,7 +411,7 @@ class Reader {
  private:
   // A string: read as JSON when it holds one container, else put in the reading as Markdown
   // (fence "") or as a fenced block (`fence`: its tag, "\x01" for none).
-  void AddString(const Level& level, const Value& v, const std::string& fence, const std::string& pointer,
+  void AddString(const Level& level, const Value& v, std::string fence, const std::string& pointer,
                  const std::vector<std::string>& outer) {
     if (v.end == v.begin) return;
     auto decoded = std::make_unique<StrippedCode>();
@@ -441,6 +443,9 @@ class Reader {
       }
     }
     if (fence.empty() && !HasBlank(s)) return;  // an id, a name, a value of an enumeration
+    // A patch (an apply_patch tool's "input", a "diff" with its file headers) is fenced as one,
+    // so its files are read as code (ReadDiff).
+    if (OpensAsPatch(s)) fence = "diff";
     std::string& r = out_->map.code;
     auto add = [&](std::string_view text) {
       // (Bytes the reading adds map to the string's start: no token is read from them.)

@@ -203,7 +203,7 @@ void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32
 }
 
 std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
-                     const Language* lang, CommentSyntax comment, const std::string& marker) {
+                     const Language* lang, CommentSyntax comment, const std::string& marker, bool diff) {
   // (A region joined with prose before or after its block runs out of it, whole lines there.)
   size_t line_b = b >= block_b ? std::max(LineStart(*out, b), block_b) : LineStart(*out, b);
   const size_t line_e = e <= block_e ? std::min(LineEnd(*out, e), block_e) : LineEnd(*out, e);
@@ -216,9 +216,14 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
     if (!quoted || nl == std::string::npos || nl >= line_e) break;  // (line_e ends the last line)
     at = nl + 1;
   }
-  size_t i = line_b;
+  // A patch's line begins with its column (`+`, `-` or a space): the marker line is added (`+`)
+  // at the indentation after it.
+  auto column = [&](size_t at) {
+    return size_t{diff && at < out->size() && ((*out)[at] == '+' || (*out)[at] == '-' || (*out)[at] == ' ')};
+  };
+  size_t i = line_b + column(line_b);
   while (i < out->size() && ((*out)[i] == ' ' || (*out)[i] == '\t' || (quoted && (*out)[i] == '>'))) ++i;
-  const std::string indent = out->substr(line_b, i - line_b);
+  const std::string indent = (diff ? "+" : "") + out->substr(line_b + column(line_b), i - line_b - column(line_b));
   // The line [at, end of line) with its indentation measured and its text trimmed.
   struct Line {
     size_t begin, end, indent;
@@ -227,9 +232,9 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
   auto line_at = [&](size_t at) {
     Line l{at, out->find('\n', at), 0, {}};
     if (l.end == std::string::npos) l.end = out->size();
-    size_t t = at;
+    size_t t = std::min(at + column(at), l.end);
     while (t < l.end && ((*out)[t] == ' ' || (*out)[t] == '\t' || (quoted && (*out)[t] == '>'))) ++t;
-    l.indent = t - at;
+    l.indent = t - at - std::min(column(at), t - at) + (diff ? 1 : 0);  // (as `indent` counts it)
     size_t end = l.end;
     while (end > t && ((*out)[end - 1] == ' ' || (*out)[end - 1] == '\t' || (*out)[end - 1] == '\r')) --end;
     l.text = std::string_view(*out).substr(t, end - t);

@@ -72,8 +72,9 @@ void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32
 // (decorators) stay at or after `floor`, the end of the passage redacted before this one. The
 // block's bytes are [block_b, block_e), and what is replaced stays within them: an HTML block's
 // first line may hold its <pre> tag, and its last line its </pre>. Returns the bytes of `out`
-// replaced, before the replacement.
+// replaced, before the replacement. In a patch's lines (`diff`, ReadDiff), the marker line is an
+// added one (`+`) at the indentation after the first line's column.
 std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
-                     const Language* lang, CommentSyntax comment, const std::string& marker);
+                     const Language* lang, CommentSyntax comment, const std::string& marker, bool diff = false);
 
 }  // namespace doppel

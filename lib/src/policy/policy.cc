@@ -228,6 +228,8 @@ Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOpti
       DOPPEL_RETURN_IF_ERROR(r.Bool(field.value, key, &options->bare_code));
     } else if (key == "json_strings") {
       DOPPEL_RETURN_IF_ERROR(r.Bool(field.value, key, &options->json_strings));
+    } else if (key == "diff_code") {
+      DOPPEL_RETURN_IF_ERROR(r.Bool(field.value, key, &options->diff_code));
     } else if (key == "code_whole_blocks_min_tokens") {
       DOPPEL_RETURN_IF_ERROR(r.Uint(field.value, key, &options->code_whole_blocks_min_tokens));
     } else if (key == "code_whole_df") {

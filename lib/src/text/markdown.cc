@@ -973,6 +973,116 @@ StrippedCode StripContainer(std::string_view text, const Segment& seg) {
   return out;
 }
 
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// The name a unified diff's `+++ ` or `diff --git` line gives the new side: without a `b/`
+// prefix, a tab and a date after it, or quotes; "" for /dev/null.
+std::string DiffPath(std::string_view name) {
+  if (const size_t tab = name.find('\t'); tab != std::string_view::npos) name = name.substr(0, tab);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\r')) name.remove_suffix(1);
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+  if (name == "/dev/null") return "";
+  if (StartsWith(name, "b/")) name.remove_prefix(2);
+  return std::string(name);
+}
+
+}  // namespace
+
+bool OpensAsPatch(std::string_view code) {
+  size_t at = 0;
+  while (at < code.size()) {  // (to the first line that is not blank)
+    const size_t nl = code.find('\n', at);
+    const std::string_view line = code.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
+    if (line.find_first_not_of(" \t\r") != std::string_view::npos) break;
+    if (nl == std::string_view::npos) return false;
+    at = nl + 1;
+  }
+  const std::string_view rest = code.substr(std::min(at, code.size()));
+  if (StartsWith(rest, "diff --git ") || StartsWith(rest, "Index: ") || StartsWith(rest, "*** Begin Patch")) return true;
+  const size_t nl = rest.find('\n');
+  return StartsWith(rest, "--- ") && nl != std::string_view::npos && StartsWith(rest.substr(nl + 1), "+++ ");
+}
+
+std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& seg) {
+  if (seg.kind != Kind::kCode || seg.html || seg.bare || seg.indented || !seg.prefix.empty()) return {};
+  const bool tagged = seg.language == "diff" || seg.language == "patch" || seg.language == "udiff";
+  if (!tagged && !seg.language.empty()) return {};
+  const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
+  std::vector<std::string_view> lines;
+  for (size_t pos = 0; pos < body.size();) {
+    const size_t nl = body.find('\n', pos);
+    const size_t end = nl == std::string_view::npos ? body.size() : nl;
+    lines.push_back(body.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  auto unified_header = [&](size_t i) {
+    return StartsWith(lines[i], "--- ") && i + 1 < lines.size() && StartsWith(lines[i + 1], "+++ ");
+  };
+  if (!tagged && !OpensAsPatch(body)) return {};
+  std::vector<DiffFile> files;
+  std::vector<bool> added;
+  bool named = false;  // the file open was opened by a line naming it (a `---` after it is its own)
+  auto open = [&](std::string path, size_t i) {
+    files.push_back({std::move(path), seg.line + static_cast<uint32_t>(i), {}});
+    added.push_back(false);
+  };
+  // Lines of a patch's headers, read as empty lines.
+  static constexpr std::string_view kHeaders[] = {
+      "index ",        "new file mode", "deleted file mode", "old mode", "new mode", "similarity index",
+      "dissimilarity index", "rename from", "rename to", "copy from", "copy to", "Binary files", "Index: ",
+      "===",           "\\",           "*** Begin Patch", "*** End Patch", "*** Delete File: ", "*** Move to: ",
+      "*** End of File"};
+  uint32_t offset = seg.begin;
+  for (size_t i = 0; i < lines.size(); offset += static_cast<uint32_t>(lines[i].size()) + 1, ++i) {
+    const std::string_view l = lines[i];
+    std::string_view keep;  // the line's code
+    uint32_t keep_at = offset;
+    if (StartsWith(l, "diff --git ")) {
+      const size_t b = l.rfind(" b/");
+      open(b == std::string_view::npos ? "" : DiffPath(l.substr(b + 1)), i);
+      named = true;
+    } else if (StartsWith(l, "*** Update File: ") || StartsWith(l, "*** Add File: ")) {
+      open(DiffPath(l.substr(l.find(": ") + 2)), i);
+      named = true;
+    } else if (unified_header(i)) {
+      if (!named || files.empty()) open("", i);
+      named = false;
+    } else if (StartsWith(l, "+++ ") && i > 0 && StartsWith(lines[i - 1], "--- ")) {
+      files.back().path = DiffPath(l.substr(4));
+    } else if (StartsWith(l, "@@") ||
+               std::any_of(std::begin(kHeaders), std::end(kHeaders), [&](std::string_view h) { return StartsWith(l, h); })) {
+      // (A header line: empty.)
+    } else {
+      if (files.empty()) open("", i);
+      named = false;
+      if (!l.empty() && (l[0] == '+' || l[0] == ' ')) {
+        keep = l.substr(1);
+        keep_at = offset + 1;
+        if (l[0] == '+') added.back() = true;
+      } else if (l.empty() || l[0] != '-') {
+        keep = l;  // (context written without its column)
+      }
+    }
+    if (files.empty()) continue;
+    StrippedCode& code = files.back().code;
+    if (!keep.empty()) {
+      code.pieces.push_back({static_cast<uint32_t>(code.code.size()), keep_at, 0});
+      code.code.append(keep);
+    }
+    if (offset + l.size() < text.size() && offset + l.size() < seg.end) {
+      code.pieces.push_back({static_cast<uint32_t>(code.code.size()), offset + static_cast<uint32_t>(l.size()), 0});
+      code.code.push_back('\n');
+    }
+  }
+  std::vector<DiffFile> out;
+  for (size_t f = 0; f < files.size(); ++f) {
+    if (added[f]) out.push_back(std::move(files[f]));
+  }
+  return out;
+}
+
 uint32_t StrippedCode::ToAnswer(uint32_t x, bool end) const {
   if (pieces.empty()) return x;
   const uint32_t at = end && x > 0 ? x - 1 : x;
