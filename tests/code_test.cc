@@ -967,16 +967,38 @@ TEST_CASE("json answer: JSON in an untagged fence, or on lines of its own betwee
   // untagged fence that opens with a brace, and a value in a fence of another language.
   CHECK_FALSE(ReadJsonAnswer("Saving it:\n" + call + " is the call.\n").has_value());
   CHECK_FALSE(ReadJsonAnswer("See:\n{\"n\": 1, \"id\": \"a7\"}\n[1] Smith, 2001.\n").has_value());
-  CHECK_FALSE(ReadJsonAnswer("Here:\n\n```\n{\n  int x = 1;\n}\n```\n").has_value());
+  CHECK_FALSE(ReadJsonAnswer("Here, not json:\n\n```\n{\n  int x = 1;\n}\n```\n").has_value());
   CHECK_FALSE(ReadJsonAnswer("Here:\n\n```go\n" + call + "\n```\n").has_value());
   // A line that opens a value which fails late is parsed from each line that opens one, within a
-  // budget of the answer's size: a value after many of them is still found when within it.
-  std::string failing = "Lines:\n";
-  for (int i = 0; i < 50; ++i) failing += "[\"a b\",\n";
-  failing += "oops\n\nThen:\n" + call + "\n";
-  const auto late = ReadJsonAnswer(failing);
+  // budget of the answer's size: a value after many of them is still found when within it, and
+  // not past it (1,000 lines nested 256 deep each parse about 2 KB).
+  auto after_failing = [&](int lines) {
+    std::string failing = "Lines:\n";
+    for (int i = 0; i < lines; ++i) failing += "[\"a b\",\n";
+    return failing + "oops\n\nThen:\n" + call + "\n";
+  };
+  const auto late = ReadJsonAnswer(after_failing(50));
   REQUIRE(late.has_value());
   CHECK(text_of(*late, late->parts[1]) == "x := 1\ny := 2\n");
+  CHECK_FALSE(ReadJsonAnswer(after_failing(1000)).has_value());
+  // Values with nothing to read before one: they stay in the Markdown before it, as written.
+  const std::string rows = "Rows:\n{\"a\": 1}\n[2, 3]\n" + call + "\n";
+  const auto r = ReadJsonAnswer(rows);
+  REQUIRE(r.has_value());
+  CHECK(text_of(*r, r->parts[0]) == "Rows:\n{\"a\": 1}\n[2, 3]");
+  CHECK(text_of(*r, r->parts[1]) == "x := 1\ny := 2\n");
+  // Cut short, then a line break; an array whose first member is a number; an untagged fence in
+  // a quote (its container's end ends it, and the line after it stays).
+  const auto cut_nl = ReadJsonAnswer("Saving it:\n" + call.substr(0, call.find("y :=")) + "\n");
+  REQUIRE(cut_nl.has_value());
+  CHECK(text_of(*cut_nl, cut_nl->parts[1]) == "x := 1\n");
+  CHECK(ReadJsonAnswer("Saving it:\n[1, " + call + "]\nDone.\n").has_value());
+  const std::string quoted = "Saving it:\n> ```\n> " + call.substr(0, call.find('\n')) + call.substr(call.find('\n') + 1) +
+                             "\nThis line stays.\n";
+  const auto q = ReadJsonAnswer(quoted);
+  REQUIRE(q.has_value());
+  CHECK(q->map.code.find("This line stays.") != std::string::npos);
+  CHECK(q->map.code.find("x := 1") != std::string::npos);
 }
 
 TEST_CASE("markdown: a fenced patch is read as its files' new sides, lines kept") {

@@ -37,13 +37,13 @@ inline constexpr size_t kMaxJsonStrings = 1 << 16;
 struct JsonAnswer {
   // The reading (`map.code`), Markdown, and the way back to the answer's offsets.
   StrippedCode map;
-  // The answer is one JSON value; false: a Markdown answer whose fenced JSON blocks were read
+  // The answer is one JSON value; false: a Markdown answer whose JSON values were read
   // in place.
   bool whole = true;
   // The strings read, in the reading's order: their decoded text is map.code[begin, end), and
   // it was escaped `escapes` times in the answer (1 for a string of the answer's own JSON, 2 for
   // one inside a string of it, ...). Fences and blank lines the reading puts between them belong
-  // to none. Of an answer not `whole`, the Markdown around its JSON blocks is parts too, as it
+  // to none. Of an answer not `whole`, the Markdown around its JSON values is parts too, as it
   // is (`escapes` 0, no `pointer`), without the line breaks it ends in (a redaction running from
   // it into a block's string leaves them, so the block's opening fence stays on its own line).
   struct Part {

@@ -446,6 +446,7 @@ class Reader {
     // A patch (an apply_patch tool's "input", a "diff" with its file headers) is fenced as one,
     // so its files are read as code (ReadDiff).
     if (OpensAsPatch(s)) fence = "diff";
+    FlushVerbatim();
     std::string& r = out_->map.code;
     auto add = [&](std::string_view text) {
       // (Bytes the reading adds map to the string's start: no token is read from them.)
@@ -496,6 +497,12 @@ class Reader {
     if (kept > b) out_->parts.push_back({at, at + (kept - b), 0, {}});
   }
 
+  // The answer's bytes [b, e) as they are, before the value walked next: put in the reading
+  // when a string of the value is (a value with nothing to read leaves the reading as it was, so
+  // such values one after another cost no copies).
+  void VerbatimBefore(std::string_view answer, uint32_t b, uint32_t e) { verbatim_ = {answer, b, e}; }
+  void DropVerbatim() { verbatim_ = {}; }
+
   bool over_budget() const { return over_budget_; }
   // Keeps a text that values of the reading were read in.
   void Keep(std::unique_ptr<StrippedCode> text) { kept_.push_back(std::move(text)); }
@@ -504,7 +511,18 @@ class Reader {
   static constexpr size_t kMaxPointerBytes = size_t{4} << 20;
 
  private:
+  void FlushVerbatim() {
+    const Verbatim v = verbatim_;
+    verbatim_ = {};
+    AddVerbatim(v.answer, v.b, v.e);
+  }
+  struct Verbatim {
+    std::string_view answer;
+    uint32_t b = 0, e = 0;
+  };
+
   JsonAnswer* out_;
+  Verbatim verbatim_;
   std::vector<std::unique_ptr<StrippedCode>> kept_;  // the decoded texts nested values are read in
   size_t pointer_bytes_ = 0;
   bool over_budget_ = false;
@@ -535,20 +553,20 @@ bool ParseValue(std::string_view text, Value* root) {
 // Fence tags of JSON.
 bool JsonTag(std::string_view tag) { return tag == "json" || tag == "jsonc" || tag == "json5"; }
 
-// Whether a Markdown answer may hold JSON to read: a fence tag naming JSON, or a line that opens
-// an object or array whose first member is a string or a container (`{"`, `[{`, across blanks
-// and lines). Most answers hold neither, and are not split for it.
+// Whether a Markdown answer may hold JSON to read: a fence tag naming JSON, or a line (after
+// blanks and a quote's `>`) that opens an object with a member or an array with a value (`{"`,
+// `[1`, `[{`, across blanks and lines), as every value read outside a ```json block does. Most
+// answers hold neither, and are not split for it.
 bool MayHoldJson(std::string_view answer) {
   const auto json_at = std::search(answer.begin(), answer.end(), std::begin("json"), std::end("json") - 1,
                                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
   if (json_at != answer.end()) return true;
   for (size_t line = 0; line < answer.size();) {
-    const size_t at = answer.find_first_not_of(" \t", line);
+    const size_t at = answer.find_first_not_of(" \t>", line);
     if (at != std::string_view::npos && (answer[at] == '{' || answer[at] == '[')) {
       const size_t next = answer.find_first_not_of(" \t\r\n", at + 1);
-      if (next != std::string_view::npos && std::string_view("\"{[").find(answer[next]) != std::string_view::npos) {
-        return true;
-      }
+      const std::string_view starts = answer[at] == '{' ? "\"" : "\"{[-0123456789tfn";
+      if (next != std::string_view::npos && starts.find(answer[next]) != std::string_view::npos) return true;
     }
     const size_t nl = answer.find('\n', line);
     if (nl == std::string_view::npos) break;
@@ -587,9 +605,7 @@ std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
   auto read_in_place = [&](uint32_t from, uint32_t to, const Level& level, const Value& value,
                            std::unique_ptr<StrippedCode> stripped) {
     const size_t before = out.parts.size();
-    const size_t text_before = out.map.code.size(), pieces_before = out.map.pieces.size();
-    reader.AddVerbatim(answer, cursor, from);
-    const size_t verbatim = out.parts.size();
+    reader.VerbatimBefore(answer, cursor, from);
     pointer.clear();
     reader.Walk(level, value, pointer, {});
     if (stripped) reader.Keep(std::move(stripped));
@@ -597,10 +613,8 @@ std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
       over_budget = true;
       return false;
     }
-    if (out.parts.size() == verbatim) {
-      out.parts.resize(before);
-      out.map.code.resize(text_before);
-      out.map.pieces.resize(pieces_before);
+    if (out.parts.size() == before) {
+      reader.DropVerbatim();
       return false;
     }
     any = true;
@@ -609,6 +623,7 @@ std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
   };
   size_t unfenced_parsed = 0;
   const size_t unfenced_budget = UnfencedParseBudget(answer.size());
+  const size_t last_non_blank = answer.find_last_not_of(" \t\r\n");
   for (const Segment& seg : SplitMarkdown(answer)) {
     if (seg.end <= cursor) continue;  // inside a value read already
     if (seg.kind == Kind::kCode && !seg.bare) {
@@ -623,9 +638,14 @@ std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
       Value value;
       if (!ParseValue(block, &value)) continue;
       const uint32_t open_line = static_cast<uint32_t>(answer.rfind('\n', seg.begin - 2) + 1);  // (npos + 1 is 0)
+      // (The block ends at its closing fence's line, or where its container ends, without one.)
       const size_t close_nl = seg.end < answer.size() ? answer.find('\n', seg.end) : std::string_view::npos;
-      const uint32_t after =
-          close_nl == std::string_view::npos ? static_cast<uint32_t>(answer.size()) : static_cast<uint32_t>(close_nl + 1);
+      const size_t mark = answer.find_first_not_of(" \t>", seg.end);
+      const bool fence_line = mark != std::string_view::npos && mark < close_nl &&
+                              (answer.compare(mark, 3, "```") == 0 || answer.compare(mark, 3, "~~~") == 0);
+      const uint32_t after = !fence_line && seg.end < answer.size() ? seg.end
+                             : close_nl == std::string_view::npos  ? static_cast<uint32_t>(answer.size())
+                                                                   : static_cast<uint32_t>(close_nl + 1);
       const Level level = stripped ? Level{block, stripped.get(), 0, 0} : Level{block, nullptr, 0, seg.begin};
       read_in_place(open_line, after, level, value, std::move(stripped));
       if (over_budget) return std::nullopt;
@@ -643,9 +663,18 @@ std::optional<JsonAnswer> ReadJsonAnswer(std::string_view answer) {
       if (at < next && (answer[at] == '{' || answer[at] == '[')) {
         Parser parser(answer.substr(at));
         Value value;
-        const bool read = parser.ReadLeading(&value);
+        bool read = parser.ReadLeading(&value);
         unfenced_parsed += parser.end() + 1;
-        const size_t value_end = at + parser.end();
+        size_t value_end = at + parser.end();
+        // A value cut short, then a line break (a file saved so): read up to the blanks.
+        if (!read && last_non_blank != std::string_view::npos && last_non_blank >= at && last_non_blank + 1 < answer.size()) {
+          Parser cut(answer.substr(at, last_non_blank + 1 - at));
+          value = Value();
+          read = cut.ReadLeading(&value) && cut.truncated();
+          unfenced_parsed += cut.end() + 1;
+          if (read) parser = cut;
+          value_end = at + cut.end();
+        }
         uint32_t to = 0;
         if (read && parser.truncated()) {
           to = static_cast<uint32_t>(answer.size());
