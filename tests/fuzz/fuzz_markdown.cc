@@ -3,7 +3,8 @@
 // block's code stripped of its container maps back to the same bytes of the answer, or, in an
 // HTML block, each decoded character reference to a reference (`&` to `;`) in the block. The
 // bare-code split covers exactly the bytes the Markdown split does, and each of its segments
-// starts on the line it names. Whether a text reads as output or prose does not change when it
+// starts on the line it names. A patch's files (ReadDiff) map back to the same bytes and lines
+// of the answer. Whether a text reads as output or prose does not change when it
 // is doubled or its lines end in CRLF.
 #include <algorithm>
 #include <cstdint>
@@ -33,6 +34,20 @@ size_t CheckSplit(std::string_view text, const std::vector<Segment>& segments) {
       if (at < s.begin || at >= s.end) std::abort();
       if (text[at] == c.code[x] && to == at + 1) continue;
       if (!s.html || text[at] != '&' || to <= at + 1 || to > s.end || text[to - 1] != ';') std::abort();
+    }
+    // A patch's files map back into the block byte for byte, each line of a file's code to the
+    // answer's line `line` + its index.
+    for (const DiffFile& f : ReadDiff(text, s)) {
+      const std::string& code = f.code.code;
+      uint32_t last = 0, code_line = f.line;
+      for (uint32_t x = 0; x < code.size(); ++x) {
+        const uint32_t at = f.code.ToAnswer(x, false);
+        if (at < s.begin || at >= s.end || at < last || text[at] != code[x]) std::abort();
+        const auto before = text.substr(0, at);
+        if (code_line != 1 + std::count(before.begin(), before.end(), '\n')) std::abort();
+        code_line += code[x] == '\n';
+        last = at;
+      }
     }
     covered += s.end - s.begin;
     end = s.end;
