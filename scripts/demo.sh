@@ -67,6 +67,18 @@ printf '{"tool_calls": [{"id": "call_1", "type": "function", "function": {"name"
   "$(json_string "$args")" > "$tool"
 build/bin/doppel-filter check --index "$index/code" --format text --output --action block=redact --id tool-call-copy "$tool" || rc=$?
 [ "$rc" -le 1 ] || exit "$rc"
+echo
+echo "== code: the same copy added by a patch (read as the file's new side, in the language of its"
+echo "   name; with blocks made redactions, the marker is an added line, so the patch stays a patch)"
+patch="$index/code-answer-patch.md"
+{
+  printf 'Apply this patch:\n\n```diff\n--- a/src/scan.c\n+++ b/src/scan.c\n@@ -1,2 +1,%d @@\n #include "scan.h"\n-/* TODO */\n' \
+    "$(($(printf '%s\n' "$renamed" | wc -l) + 1))"
+  printf '%s\n' "$renamed" | sed 's/^/+/'
+  printf '```\n'
+} > "$patch"
+build/bin/doppel-filter check --index "$index/code" --format text --output --action block=redact --id patch-copy "$patch" || rc=$?
+[ "$rc" -le 1 ] || exit "$rc"
 
 echo
 echo "== scan: the sample answers as a corpus, with a report people can read"
