@@ -1010,17 +1010,33 @@ TEST_CASE("markdown: a fenced patch is read as its files' new sides, lines kept"
   const auto segments = SplitMarkdown(answer);
   REQUIRE(segments.size() == 2);
   const auto files = ReadDiff(answer, segments[1]);
-  REQUIRE(files.size() == 2);  // (the deleted file adds nothing)
+  REQUIRE(files.size() == 3);
   CHECK(files[0].path == "src/m.py");
   CHECK(files[0].line == 4);
-  // Headers and removed lines are empty lines: the code's lines are the answer's from line 4 on.
+  CHECK(answer.substr(files[0].begin, files[0].end - files[0].begin).find("diff --git") == 0);
+  CHECK(answer.substr(files[0].begin, files[0].end - files[0].begin).find("--- a/old.go") == std::string::npos);
+  // Headers and the other side's lines are empty lines: the code's lines are the answer's from
+  // line 4 on, on either side.
   CHECK(files[0].code.code == "\n\n\n\n\ndef f(x):\n\n    return x + 1\n\n");
+  CHECK(files[0].old_code.code == "\n\n\n\n\ndef f(x):\n    return x\n\n\n");
   const uint32_t plus = static_cast<uint32_t>(files[0].code.code.find("return x + 1"));
   CHECK(files[0].code.ToAnswer(plus, false) == answer.find("return x + 1"));
   CHECK(files[0].code.ToAnswer(plus + 12, true) == answer.find("return x + 1") + 12);
-  CHECK(files[1].path == "lib/u.rb");
-  CHECK(files[1].code.code == "\n\n\nputs 1\n");
-  CHECK(answer.substr(files[1].code.ToAnswer(3, false), 6) == "puts 1");
+  CHECK(answer.substr(files[0].old_code.ToAnswer(static_cast<uint32_t>(files[0].old_code.code.find("return x")), false), 9) ==
+        "return x\n");
+  // A deleted file: its old side only.
+  CHECK(files[1].path.empty());
+  CHECK(files[1].code.code == "\n\n\n\n");
+  CHECK(files[1].old_code.code == "\n\n\npackage old\n");
+  CHECK(files[2].path == "lib/u.rb");
+  CHECK(files[2].code.code == "\n\n\nputs 1\n");
+  CHECK(answer.substr(files[2].code.ToAnswer(3, false), 6) == "puts 1");
+  // A removed `-- x` and an added `++ y` are lines, not a file's headers (no hunk after them).
+  const std::string sql = "```diff\n--- a/q.sql\n+++ b/q.sql\n@@ -1 +1 @@\n--- old note\n+++ new note\n SELECT 1;\n```\n";
+  const auto q = ReadDiff(sql, SplitMarkdown(sql)[0]);
+  REQUIRE(q.size() == 1);
+  CHECK(q[0].path == "q.sql");
+  CHECK(q[0].code.code == "\n\n\n\n++ new note\nSELECT 1;\n");
   // A ```diff block of marked lines alone is one file without a name; a line without a mark is
   // context as written.
   const std::string bare = "Change:\n```diff\n-old()\n+new_call(a, b)\nkept()\n```\n";
@@ -1035,13 +1051,13 @@ TEST_CASE("markdown: a fenced patch is read as its files' new sides, lines kept"
   CHECK(c[0].path == "tools/a.ts");
   CHECK(c[0].code.code == "\nexport const a = 1;\n\n");
   // Not a patch: an untagged block that does not open as one, a block of another language, a
-  // patch that adds nothing.
+  // block that neither adds nor removes a line.
   const std::string not_patch = "```\nx = 1\n+y\n```\n";
   CHECK(ReadDiff(not_patch, SplitMarkdown(not_patch)[0]).empty());
   const std::string python = "```python\n--- a/x\n+++ b/x\n+y = 1\n```\n";
   CHECK(ReadDiff(python, SplitMarkdown(python)[0]).empty());
-  const std::string removal = "```diff\n-gone()\n```\n";
-  CHECK(ReadDiff(removal, SplitMarkdown(removal)[0]).empty());
+  const std::string context = "```diff\n kept()\n```\n";
+  CHECK(ReadDiff(context, SplitMarkdown(context)[0]).empty());
   CHECK(OpensAsPatch("\n\n--- a/x\n+++ b/x\n"));
   CHECK_FALSE(OpensAsPatch("--- a/x\n"));
 }
@@ -2018,14 +2034,33 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   codex += "*** End Patch\n";
   const Verdict tool = Checked(*filter, "{\"name\": \"apply_patch\", \"input\": " + Quoted(codex) + "}");
   CHECK(OneMergePySpan(tool).json_pointer == std::vector<std::string>{"/input"});
+  CHECK_THAT(tool.output, Catch::Contains("@@\\n+# [redacted: similar to lib/merge.py]\\n*** End Patch"));
+  // Without headers, the language guessed: the marker is still an added line.
+  std::string plain = "```diff\n LIMIT = 10\n-old = 1\n";
+  for (const auto& line : doppel_test::Lines(kRenamed)) plain += "+" + line + "\n";
+  const Verdict guessed = Checked(*filter, plain + "```\n");
+  CHECK(OneMergePySpan(guessed).query.first_line == 4);
+  CHECK_THAT(guessed.output, Catch::Contains("-old = 1\n+# [redacted: similar to lib/merge.py]\n```"));
+  // Two files: each its own block, the marker in the copy's file's language.
+  const std::string two = "```diff\n--- a/main.go\n+++ b/main.go\n@@ -1 +1 @@\n-var a = 1\n+var a = 2\n" + hunk + "```\n";
+  const Verdict second = Checked(*filter, two);
+  OneMergePySpan(second);
+  CHECK_THAT(second.output, Catch::Contains("+var a = 2\n--- a/lib/combine.py"));
+  CHECK_THAT(second.output, Catch::Contains("-old = 1\n+# [redacted: similar to lib/merge.py]\n```"));
+  // A copy in removed lines is the file's old side: found too.
+  std::string removed = "```diff\n--- a/lib/combine.py\n+++ b/lib/combine.py\n@@ -1,12 +1 @@\n";
+  for (const auto& line : doppel_test::Lines(kRenamed)) removed += "-" + line + "\n";
+  removed += "+pass\n```\n";
+  CHECK(OneMergePySpan(Checked(*filter, removed)).query.first_line == 5);
   // Without the setting, the patch is read as written, each line's column in its first token:
-  // here still found, but its marker is no line of the patch, and the copy's last line is left.
+  // here still found, but its marker is no line of the patch.
   FilterOptions off = Redacting();
   off.diff_code = false;
   CheckRequest request;
   request.options = &off;
   auto as_written = filter->Check(answer, request);
   REQUIRE(as_written.ok());
+  CHECK(as_written->action == Action::kRedact);
   CHECK_THAT(as_written->output, !Catch::Contains("+# [redacted"));
 }
 

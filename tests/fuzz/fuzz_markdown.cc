@@ -3,8 +3,8 @@
 // block's code stripped of its container maps back to the same bytes of the answer, or, in an
 // HTML block, each decoded character reference to a reference (`&` to `;`) in the block. The
 // bare-code split covers exactly the bytes the Markdown split does, and each of its segments
-// starts on the line it names. A patch's files (ReadDiff) map back to the same bytes and lines
-// of the answer. Whether a text reads as output or prose does not change when it
+// starts on the line it names. A patch's files (ReadDiff), both sides, map back to the same
+// bytes and lines of the answer, within the file's bytes. Whether a text reads as output or prose does not change when it
 // is doubled or its lines end in CRLF.
 #include <algorithm>
 #include <cstdint>
@@ -38,15 +38,18 @@ size_t CheckSplit(std::string_view text, const std::vector<Segment>& segments) {
     // A patch's files map back into the block byte for byte, each line of a file's code to the
     // answer's line `line` + its index.
     for (const DiffFile& f : ReadDiff(text, s)) {
-      const std::string& code = f.code.code;
-      uint32_t last = 0, code_line = f.line;
-      for (uint32_t x = 0; x < code.size(); ++x) {
-        const uint32_t at = f.code.ToAnswer(x, false);
-        if (at < s.begin || at >= s.end || at < last || text[at] != code[x]) std::abort();
-        const auto before = text.substr(0, at);
-        if (code_line != 1 + std::count(before.begin(), before.end(), '\n')) std::abort();
-        code_line += code[x] == '\n';
-        last = at;
+      if (f.begin > f.end || f.begin < s.begin || f.end > s.end) std::abort();
+      for (const StrippedCode* side : {&f.code, &f.old_code}) {
+        const std::string& code = side->code;
+        uint32_t last = 0, code_line = f.line;
+        for (uint32_t x = 0; x < code.size(); ++x) {
+          const uint32_t at = side->ToAnswer(x, false);
+          if (at < f.begin || at >= f.end || at < last || text[at] != code[x]) std::abort();
+          const auto before = text.substr(0, at);
+          if (code_line != 1 + std::count(before.begin(), before.end(), '\n')) std::abort();
+          code_line += code[x] == '\n';
+          last = at;
+        }
       }
     }
     covered += s.end - s.begin;

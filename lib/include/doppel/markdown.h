@@ -67,21 +67,25 @@ struct StrippedCode {
 StrippedCode StripContainer(std::string_view text, const Segment& segment);
 
 // A patch's files as code: each file's new side, its context and added lines without the
-// column that marks them, as it reads after the patch. Its removed lines, file headers and
-// hunk headers are left in it as empty lines, so its lines are the answer's lines from `line`
-// on, and `code` maps back to the answer's bytes (a piece per line).
+// column that marks them, as it reads after the patch, and its old side, its context and
+// removed lines. The lines of neither side (file and hunk headers, and the other side's lines)
+// are left in it as empty lines, so its lines are the answer's lines from `line` on, and each
+// side maps back to the answer's bytes (a piece per line).
 struct DiffFile {
   std::string path;  // the new side's name ("src/m.py" of "+++ b/src/m.py"); "" when none is named
   uint32_t line = 1;  // the answer's line of the code's first line
-  StrippedCode code;
+  uint32_t begin = 0, end = 0;  // the answer's bytes of the file's lines, headers and all
+  StrippedCode code;      // the new side
+  StrippedCode old_code;  // the old side
 };
-// The files of a fenced block that holds a patch, each with at least one added line; none
-// otherwise. A block tagged `diff`, `patch` or `udiff` is one (its lines marked with `+`, `-`
-// or a space, with or without headers: a line of another kind is context, kept whole); an
-// untagged one when it opens as a unified diff (`diff --git`, `--- ` then `+++ `, `Index: `)
-// or as an apply_patch patch (`*** Begin Patch`, files named by `*** Add File: ` or
-// `*** Update File: `). A block in a container, an HTML or indented block, or bare code is
-// none. Thread-safety: pure function.
+// The files of a fenced block that holds a patch with a line added or removed; none otherwise.
+// A block tagged `diff`, `patch` or `udiff` is one (its lines marked with `+`, `-` or a space,
+// with or without headers: a line of another kind is context, kept whole); an untagged one when
+// it opens as a unified diff (`diff --git`, `--- ` then `+++ `, `Index: `) or as an apply_patch
+// patch (`*** Begin Patch`, files named by `*** Add File: ` or `*** Update File: `, renamed by
+// `*** Move to: `). A `--- ` and `+++ ` line are a file's headers only before a hunk (`@@`) or
+// at the block's end. A block in a container, an HTML or indented block, or bare code is none.
+// Thread-safety: pure function.
 std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& segment);
 // Whether `code` opens as a patch (its first line that is not blank), as an untagged block must
 // to be read as one.

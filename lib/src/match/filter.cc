@@ -359,7 +359,7 @@ class CheckRun {
   }
   Status ReadAnswer();
   Status PushCode(Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line,
-                  const std::function<void(Tokens*)>& to_answer);
+                  const std::function<void(Tokens*)>& to_answer, int reading_of = -1);
   // What code stream `st` keeps of `code`, the text its tokens were read from (at offsets from
   // `base_offset`), before they are put back in the answer: its comment gaps (for the rare-items
   // rule, o_.code_rare_items), its logical lines' indentation and its tokens' bytes. (An HTML
@@ -548,7 +548,7 @@ Result<Verdict> CheckRun::Judge() {
 // is read without its container's prefix, an HTML block as its page shows it). Every reading is
 // made from `code`, so an HTML block's comments and strings are its page's words.
 Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset, uint32_t base_line,
-                          const std::function<void(Tokens*)>& to_answer) {
+                          const std::function<void(Tokens*)>& to_answer, int reading_of) {
   const Language* tagged = LookupLanguage(st.language);
   std::vector<const Language*> guessed;
   uint32_t unread = 0;
@@ -607,6 +607,7 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
     in_code.tag = st.tag;
     in_code.text_begin = st.text_begin;
     in_code.text_end = st.text_end;
+    in_code.diff = st.diff;
   }
   to_answer(&st.tokens);
   std::vector<Stream> again(guessed.size());
@@ -616,6 +617,7 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
     again[g].tag = guessed[g]->name;
     again[g].text_begin = st.text_begin;
     again[g].text_end = st.text_end;
+    again[g].diff = st.diff;
     // Of several, the one that reads best is the block's language.
     again[g].found_reading = guessed.size() > 1;
     DOPPEL_RETURN_IF_ERROR(CodeTokenizer(again[g].language).Tokenize(code, &again[g].tokens, base_offset, base_line));
@@ -628,7 +630,7 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
     to_answer(&as_prose.tokens);
   }
   // A reading of a block that leaves no tokens (only comments) is none: the others stand alone.
-  int main = -1;
+  int main = reading_of;
   std::vector<Stream*> readings{&st};
   for (Stream& a : again) readings.push_back(&a);
   readings.push_back(&as_prose);
@@ -664,26 +666,36 @@ Status CheckRun::ReadAnswer() {
         DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &part, seg.begin, seg.line));
         prose.tokens.insert(prose.tokens.end(), part.begin(), part.end());
       } else if (std::vector<DiffFile> files = o_.diff_code ? ReadDiff(text_, seg) : std::vector<DiffFile>{}; !files.empty()) {
-        // A patch: each file's new side, in the language its name's extension names (guessed
-        // when it names none), its tokens put back at their places in the answer.
+        // A patch: each file a block of its lines, read as its new side and, when lines are
+        // removed, as its old side too (another reading of the block), in the language its
+        // name's extension names (a tag of its extension when no grammar's; guessed without
+        // one), the tokens put back at their places in the answer.
         for (DiffFile& file : files) {
           Stream code;
           code.kind = Kind::kCode;
           const Language* l = LanguageForPath(file.path);
+          const size_t dot = file.path.rfind('.');
           code.language = l ? l->name : "";
-          code.tag = code.language;
+          code.tag = l ? l->name : dot == std::string::npos ? std::string() : file.path.substr(dot + 1);
+          for (char& c : code.tag) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
           code.diff = true;
-          code.text_begin = static_cast<uint32_t>(seg.begin);
-          code.text_end = static_cast<uint32_t>(seg.end);
-          auto stripped = std::make_shared<const StrippedCode>(std::move(file.code));
-          auto to_answer = [stripped](Tokens* tokens) {
-            for (Token& t : *tokens) {
-              t.begin = stripped->ToAnswer(t.begin, false);
-              t.end = stripped->ToAnswer(t.end, true);
-            }
-          };
-          DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), stripped->code, 0, file.line, to_answer)
-                                     .WithContext("the patch at line " + std::to_string(seg.line)));
+          code.text_begin = file.begin;
+          code.text_end = file.end;
+          const bool removed = file.old_code.code != file.code.code;
+          const int first = static_cast<int>(streams_.size());
+          for (StrippedCode* side : {&file.code, &file.old_code}) {
+            if (side == &file.old_code && !removed) break;
+            auto stripped = std::make_shared<const StrippedCode>(std::move(*side));
+            auto to_answer = [stripped](Tokens* tokens) {
+              for (Token& t : *tokens) {
+                t.begin = stripped->ToAnswer(t.begin, false);
+                t.end = stripped->ToAnswer(t.end, true);
+              }
+            };
+            const int main = streams_.size() > static_cast<size_t>(first) ? first : -1;
+            DOPPEL_RETURN_IF_ERROR(PushCode(code, stripped->code, 0, file.line, to_answer, main)
+                                       .WithContext("the patch at line " + std::to_string(seg.line)));
+          }
         }
       } else {
         Stream code;
@@ -751,6 +763,7 @@ bool CheckRun::AddRereads() {
     again.tag = IsGenericCodeLanguage(streams_[si].tag) ? streams_[si].tag : lead->name;
     again.text_begin = streams_[si].text_begin;
     again.text_end = streams_[si].text_end;
+    again.diff = streams_[si].diff;
     again.shadow_of = streams_[si].shadow_of < 0 ? static_cast<int>(si) : streams_[si].shadow_of;
     again.found_reading = true;
     uint32_t unread = 0;

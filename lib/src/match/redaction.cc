@@ -238,6 +238,8 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
     size_t end = l.end;
     while (end > t && ((*out)[end - 1] == ' ' || (*out)[end - 1] == '\t' || (*out)[end - 1] == '\r')) --end;
     l.text = std::string_view(*out).substr(t, end - t);
+    // (A patch's removed line or header is no code of the new side around the marker.)
+    if (diff && (at >= l.end || ((*out)[at] != '+' && (*out)[at] != ' '))) l.text = {};
     return l;
   };
   // The line that ends just before the line beginning at `begin` (> 0).

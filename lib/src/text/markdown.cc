@@ -1017,16 +1017,17 @@ std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& seg) {
     lines.push_back(body.substr(pos, end - pos));
     pos = end + 1;
   }
+  // (A removed `-- x` then an added `++ y` are no headers: a file's headers come before a hunk.)
   auto unified_header = [&](size_t i) {
-    return StartsWith(lines[i], "--- ") && i + 1 < lines.size() && StartsWith(lines[i + 1], "+++ ");
+    return StartsWith(lines[i], "--- ") && i + 1 < lines.size() && StartsWith(lines[i + 1], "+++ ") &&
+           (i + 2 == lines.size() || StartsWith(lines[i + 2], "@@"));
   };
   if (!tagged && !OpensAsPatch(body)) return {};
   std::vector<DiffFile> files;
-  std::vector<bool> added;
+  bool changed = false;  // a line added or removed
   bool named = false;  // the file open was opened by a line naming it (a `---` after it is its own)
-  auto open = [&](std::string path, size_t i) {
-    files.push_back({std::move(path), seg.line + static_cast<uint32_t>(i), {}});
-    added.push_back(false);
+  auto open = [&](std::string path, size_t i, uint32_t at) {
+    files.push_back({std::move(path), seg.line + static_cast<uint32_t>(i), at, at, {}, {}});
   };
   // Lines of a patch's headers, read as empty lines.
   static constexpr std::string_view kHeaders[] = {
@@ -1037,50 +1038,54 @@ std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& seg) {
   uint32_t offset = seg.begin;
   for (size_t i = 0; i < lines.size(); offset += static_cast<uint32_t>(lines[i].size()) + 1, ++i) {
     const std::string_view l = lines[i];
-    std::string_view keep;  // the line's code
+    std::string_view now, before;  // the line's code on the new side and on the old
     uint32_t keep_at = offset;
     if (StartsWith(l, "diff --git ")) {
       const size_t b = l.rfind(" b/");
-      open(b == std::string_view::npos ? "" : DiffPath(l.substr(b + 1)), i);
+      open(b == std::string_view::npos ? "" : DiffPath(l.substr(b + 1)), i, offset);
       named = true;
     } else if (StartsWith(l, "*** Update File: ") || StartsWith(l, "*** Add File: ")) {
-      open(DiffPath(l.substr(l.find(": ") + 2)), i);
+      open(DiffPath(l.substr(l.find(": ") + 2)), i, offset);
       named = true;
+    } else if (StartsWith(l, "*** Move to: ") && !files.empty()) {
+      files.back().path = DiffPath(l.substr(13));
     } else if (unified_header(i)) {
-      if (!named || files.empty()) open("", i);
+      if (!named || files.empty()) open("", i, offset);
       named = false;
-    } else if (StartsWith(l, "+++ ") && i > 0 && StartsWith(lines[i - 1], "--- ")) {
+    } else if (StartsWith(l, "+++ ") && i > 0 && unified_header(i - 1)) {
       files.back().path = DiffPath(l.substr(4));
     } else if (StartsWith(l, "@@") ||
                std::any_of(std::begin(kHeaders), std::end(kHeaders), [&](std::string_view h) { return StartsWith(l, h); })) {
       // (A header line: empty.)
     } else {
-      if (files.empty()) open("", i);
+      if (files.empty()) open("", i, offset);
       named = false;
-      if (!l.empty() && (l[0] == '+' || l[0] == ' ')) {
-        keep = l.substr(1);
+      if (!l.empty() && (l[0] == '+' || l[0] == ' ' || l[0] == '-')) {
+        (l[0] == '+' ? now : l[0] == '-' ? before : now) = l.substr(1);
+        if (l[0] == ' ') before = now;
         keep_at = offset + 1;
-        if (l[0] == '+') added.back() = true;
-      } else if (l.empty() || l[0] != '-') {
-        keep = l;  // (context written without its column)
+        changed = changed || l[0] != ' ';
+      } else {
+        now = before = l;  // (context written without its column)
       }
     }
     if (files.empty()) continue;
-    StrippedCode& code = files.back().code;
-    if (!keep.empty()) {
-      code.pieces.push_back({static_cast<uint32_t>(code.code.size()), keep_at, 0});
-      code.code.append(keep);
+    DiffFile& file = files.back();
+    const bool line_break = offset + l.size() < text.size() && offset + l.size() < seg.end;
+    for (auto [side, code] : {std::pair{now, &file.code}, std::pair{before, &file.old_code}}) {
+      if (!side.empty()) {
+        code->pieces.push_back({static_cast<uint32_t>(code->code.size()), keep_at, 0});
+        code->code.append(side);
+      }
+      if (line_break) {
+        code->pieces.push_back({static_cast<uint32_t>(code->code.size()), offset + static_cast<uint32_t>(l.size()), 0});
+        code->code.push_back('\n');
+      }
     }
-    if (offset + l.size() < text.size() && offset + l.size() < seg.end) {
-      code.pieces.push_back({static_cast<uint32_t>(code.code.size()), offset + static_cast<uint32_t>(l.size()), 0});
-      code.code.push_back('\n');
-    }
+    file.end = std::min<uint32_t>(seg.end, offset + static_cast<uint32_t>(l.size()) + (line_break ? 1 : 0));
   }
-  std::vector<DiffFile> out;
-  for (size_t f = 0; f < files.size(); ++f) {
-    if (added[f]) out.push_back(std::move(files[f]));
-  }
-  return out;
+  if (!changed) return {};
+  return files;
 }
 
 uint32_t StrippedCode::ToAnswer(uint32_t x, bool end) const {
