@@ -2025,6 +2025,8 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   CHECK(answer.substr(s.query.start, 3) == "def");
   // The marker is an added line; the headers, context and removed lines stay.
   CHECK_THAT(v.output, Catch::Contains(" LIMIT = 10\n-old = 1\n+# [redacted: similar to lib/merge.py]\n```"));
+  // Its hunk's counts are its lines' now, so the patch still applies.
+  CHECK_THAT(v.output, Catch::Contains("@@ -1,2 +1,2 @@\n LIMIT = 10"));
   CHECK_THAT(v.output, !Catch::Contains("while p < len(a)"));
   // Untagged, as a `diff --git` patch; and as an apply_patch tool call's input, in JSON.
   const std::string git = "```\ndiff --git a/lib/combine.py b/lib/combine.py\n" + hunk + "```\n";
@@ -2047,6 +2049,7 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   OneMergePySpan(second);
   CHECK_THAT(second.output, Catch::Contains("+var a = 2\n--- a/lib/combine.py"));
   CHECK_THAT(second.output, Catch::Contains("-old = 1\n+# [redacted: similar to lib/merge.py]\n```"));
+  CHECK_THAT(second.output, Catch::Contains("@@ -1 +1 @@\n-var a = 1"));  // (not redacted: as it was)
   // A copy in removed lines is the file's old side: found too.
   std::string removed = "```diff\n--- a/lib/combine.py\n+++ b/lib/combine.py\n@@ -1,12 +1 @@\n";
   for (const auto& line : doppel_test::Lines(kRenamed)) removed += "-" + line + "\n";

@@ -1799,6 +1799,11 @@ void CheckRun::WriteOutput() {
         record(it->b, it->e, size_before);
       }
     }
+    // A patch redacted still applies: its hunks' line counts are those of its lines now. (A
+    // JSON answer's reading is written back by its edits; its patches' headers stay.)
+    if (json_ == nullptr && std::any_of(streams_.begin(), streams_.end(), [](const Stream& st) { return st.diff; })) {
+      RecountHunks(&out);
+    }
     v_.output = std::move(out);
   }
 }

@@ -9,6 +9,7 @@
 
 #include "code_blocks.h"
 #include "doppel/code_tokenizer.h"
+#include "doppel/markdown.h"
 
 namespace doppel {
 
@@ -325,6 +326,84 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
   if (line_e > line_b && (*out)[line_e - 1] == '\r') replacement += '\r';
   out->replace(line_b, line_e - line_b, replacement);
   return {line_b, line_e};
+}
+
+namespace {
+
+// `@@ -a[,b] +c[,d] @@rest`: its numbers (a count left out is 1) and where `rest` begins; false
+// when `line` is no unified hunk header.
+bool ParseHunkHeader(std::string_view line, uint64_t* a, uint64_t* b, uint64_t* c, uint64_t* d, size_t* rest) {
+  size_t at = 0;
+  auto lit = [&](std::string_view w) {
+    if (line.substr(at, w.size()) != w) return false;
+    at += w.size();
+    return true;
+  };
+  auto num = [&](uint64_t* v) {
+    const size_t from = at;
+    *v = 0;
+    while (at < line.size() && std::isdigit(static_cast<unsigned char>(line[at])) != 0 && at - from < 12) {
+      *v = *v * 10 + static_cast<uint64_t>(line[at++] - '0');
+    }
+    return at > from;
+  };
+  *b = *d = 1;
+  if (!lit("@@ -") || !num(a) || (lit(",") && !num(b)) || !lit(" +") || !num(c) || (lit(",") && !num(d)) || !lit(" @@")) {
+    return false;
+  }
+  *rest = at;
+  return true;
+}
+
+}  // namespace
+
+void RecountHunks(std::string* text) {
+  struct Edit {
+    size_t begin, end;
+    std::string header;
+  };
+  std::vector<Edit> edits;
+  for (const Segment& seg : SplitMarkdown(*text)) {
+    if (ReadDiff(*text, seg).empty()) continue;
+    std::vector<std::string_view> lines;
+    std::vector<size_t> starts;
+    const std::string_view body = std::string_view(*text).substr(seg.begin, seg.end - seg.begin);
+    for (size_t pos = 0; pos < body.size();) {
+      const size_t nl = std::min(body.find('\n', pos), body.size());
+      starts.push_back(seg.begin + pos);
+      lines.push_back(body.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+    for (size_t i = 0; i < lines.size(); ++i) {
+      uint64_t a = 0, b = 0, c = 0, d = 0;
+      size_t rest = 0;
+      if (!ParseHunkHeader(lines[i], &a, &b, &c, &d, &rest)) continue;
+      uint64_t old_lines = 0, new_lines = 0, blanks = 0;
+      for (size_t j = i + 1; j < lines.size(); ++j) {
+        std::string_view l = lines[j];
+        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+        if (l.empty()) {
+          ++blanks;
+          continue;
+        }
+        const char col = l[0];
+        if (col != ' ' && col != '+' && col != '-' && col != '\\') break;
+        // (The next file's headers, as ReadDiff takes them: before a hunk or at the end.)
+        if (l.substr(0, 4) == "--- " && j + 1 < lines.size() && lines[j + 1].substr(0, 4) == "+++ " &&
+            (j + 2 == lines.size() || lines[j + 2].substr(0, 2) == "@@")) {
+          break;
+        }
+        old_lines += blanks + (col != '+' && col != '\\');
+        new_lines += blanks + (col != '-' && col != '\\');
+        blanks = 0;
+      }
+      if (old_lines == b && new_lines == d) continue;
+      edits.push_back({starts[i], starts[i] + rest,
+                       "@@ -" + std::to_string(a) + "," + std::to_string(old_lines) + " +" + std::to_string(c) + "," +
+                           std::to_string(new_lines) + " @@"});
+    }
+  }
+  for (auto it = edits.rbegin(); it != edits.rend(); ++it) text->replace(it->begin, it->end - it->begin, it->header);
 }
 
 }  // namespace doppel

@@ -77,4 +77,10 @@ void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32
 std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
                      const Language* lang, CommentSyntax comment, const std::string& marker, bool diff = false);
 
+// In each fenced patch of `text` (one ReadDiff reads), each unified hunk header's line counts
+// (`@@ -a,b +c,d @@`) counted again from the lines under it, up to the next header: a redaction's
+// marker line stands for the lines it replaced, and the patch still applies. (A blank line
+// counts as context when a line of the hunk follows it.)
+void RecountHunks(std::string* text);
+
 }  // namespace doppel
