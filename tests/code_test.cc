@@ -1031,25 +1031,22 @@ TEST_CASE("markdown: a fenced patch is read as its files' new sides, lines kept"
   CHECK(files[2].path == "lib/u.rb");
   CHECK(files[2].code.code == "\n\n\nputs 1\n");
   CHECK(answer.substr(files[2].code.ToAnswer(3, false), 6) == "puts 1");
+  // The one file of the patch in `text`'s last segment: its name and new side.
+  auto one_file = [](const std::string& text) {
+    const auto read = ReadDiff(text, SplitMarkdown(text).back());
+    REQUIRE(read.size() == 1);
+    return std::pair{read[0].path, read[0].code.code};
+  };
   // A removed `-- x` and an added `++ y` are lines, not a file's headers (no hunk after them).
-  const std::string sql = "```diff\n--- a/q.sql\n+++ b/q.sql\n@@ -1 +1 @@\n--- old note\n+++ new note\n SELECT 1;\n```\n";
-  const auto q = ReadDiff(sql, SplitMarkdown(sql)[0]);
-  REQUIRE(q.size() == 1);
-  CHECK(q[0].path == "q.sql");
-  CHECK(q[0].code.code == "\n\n\n\n++ new note\nSELECT 1;\n");
+  CHECK(one_file("```diff\n--- a/q.sql\n+++ b/q.sql\n@@ -1 +1 @@\n--- old note\n+++ new note\n SELECT 1;\n```\n") ==
+        std::pair<std::string, std::string>{"q.sql", "\n\n\n\n++ new note\nSELECT 1;\n"});
   // A ```diff block of marked lines alone is one file without a name; a line without a mark is
   // context as written.
-  const std::string bare = "Change:\n```diff\n-old()\n+new_call(a, b)\nkept()\n```\n";
-  const auto b = ReadDiff(bare, SplitMarkdown(bare)[1]);
-  REQUIRE(b.size() == 1);
-  CHECK(b[0].path.empty());
-  CHECK(b[0].code.code == "\nnew_call(a, b)\nkept()\n");
+  CHECK(one_file("Change:\n```diff\n-old()\n+new_call(a, b)\nkept()\n```\n") ==
+        std::pair<std::string, std::string>{"", "\nnew_call(a, b)\nkept()\n"});
   // apply_patch's form, untagged.
-  const std::string codex = "```\n*** Begin Patch\n*** Add File: tools/a.ts\n+export const a = 1;\n*** End Patch\n```\n";
-  const auto c = ReadDiff(codex, SplitMarkdown(codex)[0]);
-  REQUIRE(c.size() == 1);
-  CHECK(c[0].path == "tools/a.ts");
-  CHECK(c[0].code.code == "\nexport const a = 1;\n\n");
+  CHECK(one_file("```\n*** Begin Patch\n*** Add File: tools/a.ts\n+export const a = 1;\n*** End Patch\n```\n") ==
+        std::pair<std::string, std::string>{"tools/a.ts", "\nexport const a = 1;\n\n"});
   // Not a patch: an untagged block that does not open as one, a block of another language, a
   // block that neither adds nor removes a line.
   const std::string not_patch = "```\nx = 1\n+y\n```\n";
@@ -1581,6 +1578,16 @@ const Span& OneMergePySpan(const Verdict& v) {
   return s;
 }
 
+// The string at JSON Pointer `pointer` in `json`, which must be valid JSON and hold one there.
+std::string JsonStringAt(std::string_view json, const char* pointer) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  REQUIRE(parser.parse(std::string(json)).get(root) == simdjson::SUCCESS);
+  std::string_view text;
+  REQUIRE(root.at_pointer(pointer).get(text) == simdjson::SUCCESS);
+  return std::string(text);
+}
+
 // `s` as a JSON string literal.
 std::string Quoted(const std::string& s) {
   std::string out;
@@ -1954,13 +1961,9 @@ TEST_CASE("code: a JSON block of a Markdown answer is read in its strings, in it
   CHECK_THAT(v.output, Catch::StartsWith("I will save the helper:\n\n```json\n{\n  \"name\": \"write_file\","));
   CHECK_THAT(v.output, Catch::EndsWith("}\n```\n\nThen run the tests.\n"));
   const size_t open = v.output.find("```json\n") + 8, close = v.output.rfind("\n```");
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  REQUIRE(parser.parse(v.output.substr(open, close - open)).get(root) == simdjson::SUCCESS);
-  std::string_view content;
-  REQUIRE(root.at_pointer("/arguments/content").get(content) == simdjson::SUCCESS);
-  CHECK_THAT(std::string(content), Catch::Contains("# [redacted: similar to lib/merge.py]"));
-  CHECK_THAT(std::string(content), !Catch::Contains("while p < len(a)"));
+  const std::string content = JsonStringAt(std::string_view(v.output).substr(open, close - open), "/arguments/content");
+  CHECK_THAT(content, Catch::Contains("# [redacted: similar to lib/merge.py]"));
+  CHECK_THAT(content, !Catch::Contains("while p < len(a)"));
   // Annotated, it takes its note as any Markdown answer does.
   FilterOptions annotating;
   annotating.actions[static_cast<size_t>(Action::kRedact)] = Action::kAnnotate;
@@ -1996,13 +1999,9 @@ TEST_CASE("code: a JSON block of a Markdown answer is read in its strings, in it
     CHECK_THAT(in_place.output, Catch::StartsWith("I will save the helper:\n"));
     CHECK_THAT(in_place.output, Catch::EndsWith("}\nThen run the tests.\n") || Catch::EndsWith("}\n```\n\nThen run the tests.\n"));
     const size_t from = in_place.output.find("{\"name\""), to = in_place.output.rfind('}') + 1;
-    simdjson::dom::parser call_parser;
-    simdjson::dom::element call_root;
-    REQUIRE(call_parser.parse(in_place.output.substr(from, to - from)).get(call_root) == simdjson::SUCCESS);
-    std::string_view arguments;
-    REQUIRE(call_root.at_pointer("/arguments").get(arguments) == simdjson::SUCCESS);
-    CHECK_THAT(std::string(arguments), Catch::Contains("# [redacted: similar to lib/merge.py]"));
-    CHECK_THAT(std::string(arguments), !Catch::Contains("while p < len(a)"));
+    const std::string arguments = JsonStringAt(std::string_view(in_place.output).substr(from, to - from), "/arguments");
+    CHECK_THAT(arguments, Catch::Contains("# [redacted: similar to lib/merge.py]"));
+    CHECK_THAT(arguments, !Catch::Contains("while p < len(a)"));
   }
   // Without the setting, the block is one JSON value read as written: allowed.
   FilterOptions off = Redacting();

@@ -110,6 +110,12 @@ struct Stream {
   // A patch's file (ReadDiff): its lines in the answer begin with the column marking them, which
   // a redaction's marker line takes too.
   bool diff = false;
+  // Another reading of `st`'s block: its bytes and whether it is a patch's.
+  void SameBlockAs(const Stream& st) {
+    text_begin = st.text_begin;
+    text_end = st.text_end;
+    diff = st.diff;
+  }
   // Code: the comment gaps of its tokens (CommentGaps), for the rare-items rule, each token's
   // bytes in the text read (a string's, which decides whether it is long), and the indentation of
   // its logical lines: all of the text as read (CheckRun::KeepReadText), an HTML block's with its
@@ -605,9 +611,7 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
     // (For its block's markers and lines when it is the block's only reading: comments only.)
     in_code.language = st.language;
     in_code.tag = st.tag;
-    in_code.text_begin = st.text_begin;
-    in_code.text_end = st.text_end;
-    in_code.diff = st.diff;
+    in_code.SameBlockAs(st);
   }
   to_answer(&st.tokens);
   std::vector<Stream> again(guessed.size());
@@ -615,9 +619,7 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
     again[g].kind = Kind::kCode;
     again[g].language = guessed[g]->name;
     again[g].tag = guessed[g]->name;
-    again[g].text_begin = st.text_begin;
-    again[g].text_end = st.text_end;
-    again[g].diff = st.diff;
+    again[g].SameBlockAs(st);
     // Of several, the one that reads best is the block's language.
     again[g].found_reading = guessed.size() > 1;
     DOPPEL_RETURN_IF_ERROR(CodeTokenizer(again[g].language).Tokenize(code, &again[g].tokens, base_offset, base_line));
@@ -643,6 +645,20 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
   }
   return Status::OK();
 }
+
+namespace {
+
+// Puts tokens read from `stripped`'s text back at their places in the answer.
+std::function<void(Tokens*)> MapsThrough(std::shared_ptr<const StrippedCode> stripped) {
+  return [stripped = std::move(stripped)](Tokens* tokens) {
+    for (Token& t : *tokens) {
+      t.begin = stripped->ToAnswer(t.begin, false);
+      t.end = stripped->ToAnswer(t.end, true);
+    }
+  };
+}
+
+}  // namespace
 
 // 1. Streams: the whole answer as code, or its prose and each fenced code block.
 Status CheckRun::ReadAnswer() {
@@ -686,14 +702,8 @@ Status CheckRun::ReadAnswer() {
           for (StrippedCode* side : {&file.code, &file.old_code}) {
             if (side == &file.old_code && !removed) break;
             auto stripped = std::make_shared<const StrippedCode>(std::move(*side));
-            auto to_answer = [stripped](Tokens* tokens) {
-              for (Token& t : *tokens) {
-                t.begin = stripped->ToAnswer(t.begin, false);
-                t.end = stripped->ToAnswer(t.end, true);
-              }
-            };
             const int main = streams_.size() > static_cast<size_t>(first) ? first : -1;
-            DOPPEL_RETURN_IF_ERROR(PushCode(code, stripped->code, 0, file.line, to_answer, main)
+            DOPPEL_RETURN_IF_ERROR(PushCode(code, stripped->code, 0, file.line, MapsThrough(stripped), main)
                                        .WithContext("the patch at line " + std::to_string(seg.line)));
           }
         }
@@ -712,13 +722,7 @@ Status CheckRun::ReadAnswer() {
           // HTML block, read as the page shows it: its tokens put back at their places in the
           // answer.
           auto stripped = std::make_shared<const StrippedCode>(StripContainer(text_, seg));
-          auto to_answer = [stripped](Tokens* tokens) {
-            for (Token& t : *tokens) {
-              t.begin = stripped->ToAnswer(t.begin, false);
-              t.end = stripped->ToAnswer(t.end, true);
-            }
-          };
-          DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), stripped->code, 0, seg.line, to_answer)
+          DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), stripped->code, 0, seg.line, MapsThrough(stripped))
                                      .WithContext("the code block at line " + std::to_string(seg.line)));
         }
       }
@@ -761,9 +765,7 @@ bool CheckRun::AddRereads() {
     again.kind = Kind::kCode;
     again.language = lead->name;
     again.tag = IsGenericCodeLanguage(streams_[si].tag) ? streams_[si].tag : lead->name;
-    again.text_begin = streams_[si].text_begin;
-    again.text_end = streams_[si].text_end;
-    again.diff = streams_[si].diff;
+    again.SameBlockAs(streams_[si]);
     again.shadow_of = streams_[si].shadow_of < 0 ? static_cast<int>(si) : streams_[si].shadow_of;
     again.found_reading = true;
     uint32_t unread = 0;

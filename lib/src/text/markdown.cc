@@ -1061,8 +1061,8 @@ std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& seg) {
       if (files.empty()) open("", i, offset);
       named = false;
       if (!l.empty() && (l[0] == '+' || l[0] == ' ' || l[0] == '-')) {
-        (l[0] == '+' ? now : l[0] == '-' ? before : now) = l.substr(1);
-        if (l[0] == ' ') before = now;
+        if (l[0] != '-') now = l.substr(1);
+        if (l[0] != '+') before = l.substr(1);
         keep_at = offset + 1;
         changed = changed || l[0] != ' ';
       } else {
