@@ -2682,6 +2682,45 @@ TEST_CASE("code: a parse's deadline reads the CPU clock a sixteenth of its limit
 // release a subtree it no longer holds: the Rust grammar's parse of the first 2 KB of unistd.h,
 // halted, crashed in ts_subtree_release every time. ParseErrorShare ends the text at its time
 // instead.
+TEST_CASE("code: a parse stops at its deadline, and reads as without one before it") {
+  const std::string c = doppel_test::ReadFile("/usr/include/unistd.h");
+  const std::string cpp = doppel_test::ReadFile(std::string(DOPPEL_SOURCE_DIR) + "/lib/src/match/filter.cc");
+  REQUIRE(c.size() > 16 * 1024);  // read in several pieces
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [lang, text] : {std::pair<std::string, std::string>{"c", c}, {"cpp", cpp}}) {
+    INFO(lang);
+    auto tokenizer = NewCodeTokenizer(LookupLanguage(lang));
+    Tokens plain, timed;
+    uint32_t plain_unread = 0, timed_unread = 0;
+    REQUIRE(tokenizer->TokenizeCountingUnread(text, &plain, 7, 3, &plain_unread).ok());
+    REQUIRE(tokenizer->TokenizeBy(now + std::chrono::hours(1), text, &timed, 7, 3, &timed_unread).ok());
+    auto same = [](const Tokens& a, const Tokens& b) {
+      return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](const Token& x, const Token& y) {
+               return x.hash == y.hash && x.name == y.name && x.begin == y.begin && x.end == y.end && x.line == y.line &&
+                      x.import == y.import;
+             });
+    };
+    CHECK(plain.size() > 1000);
+    CHECK(same(plain, timed));
+    CHECK(plain_unread == timed_unread);
+    // A deadline passed: Unavailable, naming the language and the line the text starts at.
+    Status passed = tokenizer->TokenizeBy(now - std::chrono::milliseconds(1), text, &timed, 7, 3, nullptr);
+    CHECK(passed.code() == Status::Code::kUnavailable);
+    CHECK_THAT(passed.message(), Catch::Contains("time limit") && Catch::Contains(lang) && Catch::Contains("line 3"));
+    // A deadline that passes while 8 MB are parsed (seconds of work) cuts the parse.
+    std::string big;
+    while (big.size() < (8u << 20)) big += text;
+    Status cut = tokenizer->TokenizeBy(std::chrono::steady_clock::now() + std::chrono::milliseconds(20), big, &timed,
+                                       0, 1, nullptr);
+    CHECK(cut.code() == Status::Code::kUnavailable);
+    // The thread's parser reads the next text whole, as it did.
+    REQUIRE(tokenizer->TokenizeBy(std::chrono::steady_clock::now() + std::chrono::hours(1), text, &timed, 7, 3,
+                                  &timed_unread)
+                .ok());
+    CHECK(same(plain, timed));
+  }
+}
+
 TEST_CASE("code: ParseErrorShare's time limit holds over thousands of parses cut short, in every grammar") {
   std::vector<std::string> texts;
   // The C library's unistd.h (libc6-dev, with build-essential) is the text the Rust grammar

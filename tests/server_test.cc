@@ -1252,6 +1252,16 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   std::string novel;
   while (novel.size() < 2'000'000) novel += doppel_test::RandomWords(rng, 50) + "\n";
   ExpectError(PostJson(sc, "/v1/check", Body({{"text", novel}})), 503, "time limit");
+  // A long code block is cut in its parse, not read to its end first (tree-sitter reads 7 MB of
+  // Python in seconds).
+  ServerOptions one_second;
+  one_second.request_timeout = std::chrono::milliseconds(1000);
+  TestServer parsing(dir / "index", one_second);
+  std::string code = "```python\n";
+  for (int i = 0; code.size() < 7'000'000; ++i) code += "total_" + std::to_string(i) + " = (count + 1) * limit\n";
+  code += "```\n";
+  auto pc = parsing.Client();
+  ExpectError(PostJson(pc, "/v1/check", Body({{"text", code}})), 503, "while parsing");
   // A session's final verdict refused past the limit ends nothing: asked again, the session is
   // still there (503 again, not 404).
   ServerOptions hurried_sessions = hurried;

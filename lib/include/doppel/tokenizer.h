@@ -13,6 +13,7 @@
 // Thread-safety: a Tokenizer is immutable after construction; Tokenize may run concurrently.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string_view>
 
@@ -41,6 +42,16 @@ class Tokenizer {
                                         uint32_t* unread_bytes) const {
     *unread_bytes = 0;
     return Tokenize(text, out, base_offset, base_line);
+  }
+  // Tokenize (TokenizeCountingUnread when `unread_bytes` is given) that gives up with
+  // Unavailable once `deadline` passes: a check's time limit. A grammar's parse looks at the
+  // clock as it parses (tree-sitter reads a few MB a second of dense code, and an answer may
+  // hold 8 MB); the other tokenizers read tens of MB a second and run to the end.
+  virtual Status TokenizeBy(std::chrono::steady_clock::time_point deadline, std::string_view text, Tokens* out,
+                            uint32_t base_offset, uint32_t base_line, uint32_t* unread_bytes) const {
+    (void)deadline;
+    return unread_bytes != nullptr ? TokenizeCountingUnread(text, out, base_offset, base_line, unread_bytes)
+                                   : Tokenize(text, out, base_offset, base_line);
   }
 };
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -40,6 +41,33 @@ using code_detail::UnreadBytes;
 using code_detail::NewMacroBodyLexer;
 using code_detail::EmitMacroBody;
 
+
+// The text of a parse that stops at a deadline (Tokenizer::TokenizeBy), handed to tree-sitter in
+// pieces of at most kPieceBytes (cut between UTF-8 characters); the clock is read as each piece
+// is asked for, and once the deadline has passed the text ends there and the parse is thrown
+// away. tree-sitter's own timeout (ts_parser_set_timeout_micros) is not used: tree-sitter
+// 0.20.7, Debian's, can release a subtree it no longer holds when a parse halts on time
+// (language_guess.cc). A piece is 4 KB: tree-sitter reads dense code at 1-3 MB a second here,
+// so the parse stops a few ms past the deadline, and a read every 4 KB costs nothing measurable.
+struct DeadlineText {
+  static constexpr uint32_t kPieceBytes = 4096;
+  std::string_view text;
+  std::chrono::steady_clock::time_point deadline;
+  bool passed = false;
+
+  static const char* Read(void* payload, uint32_t byte, TSPoint, uint32_t* length) {
+    auto* self = static_cast<DeadlineText*>(payload);
+    if (byte >= self->text.size() || self->passed ||
+        (self->passed = std::chrono::steady_clock::now() > self->deadline)) {
+      *length = 0;
+      return "";
+    }
+    size_t end = std::min<size_t>(self->text.size(), byte + kPieceBytes);
+    while (end < self->text.size() && (static_cast<unsigned char>(self->text[end]) & 0xC0) == 0x80) ++end;
+    *length = static_cast<uint32_t>(end - byte);
+    return self->text.data() + byte;
+  }
+};
 
 class TreeSitterTokenizer final : public Tokenizer {
  public:
@@ -103,10 +131,19 @@ class TreeSitterTokenizer final : public Tokenizer {
     *unread_bytes = 0;
     return Run(text, out, base_offset, base_line, unread_bytes);
   }
+  Status TokenizeBy(std::chrono::steady_clock::time_point deadline, std::string_view text, Tokens* out, uint32_t base_offset,
+                    uint32_t base_line, uint32_t* unread_bytes) const override {
+    if (unread_bytes != nullptr) *unread_bytes = 0;
+    return Run(text, out, base_offset, base_line, unread_bytes, deadline);
+  }
 
  private:
-  // Tokenize; with `unread`, the bytes the parses kept could not read are added to it.
-  Status Run(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line, uint32_t* unread) const {
+  using Clock = std::chrono::steady_clock;
+
+  // Tokenize; with `unread`, the bytes the parses kept could not read are added to it. Each parse
+  // stops at `deadline` (TokenizeBy).
+  Status Run(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line, uint32_t* unread,
+             Clock::time_point deadline = Clock::time_point::max()) const {
     out->clear();
     DOPPEL_RETURN_IF_ERROR(CheckInput(text, base_offset));
     // Runs of data-table rows are lexed; the code between them is parsed, each piece alone.
@@ -114,8 +151,8 @@ class TreeSitterTokenizer final : public Tokenizer {
     size_t at = 0;
     uint32_t line = base_line;
     for (const TableRun& run : runs) {
-      DOPPEL_RETURN_IF_ERROR(
-          Parse(text.substr(at, run.begin - at), out, base_offset + static_cast<uint32_t>(at), line, unread));
+      DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at, run.begin - at), out, base_offset + static_cast<uint32_t>(at), line,
+                                   unread, deadline));
       for (Token t : run.tokens) {
         t.begin += base_offset;
         t.end += base_offset;
@@ -125,22 +162,35 @@ class TreeSitterTokenizer final : public Tokenizer {
       at = run.end;
       line = base_line + run.end_line;
     }
-    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), out, base_offset + static_cast<uint32_t>(at), line, unread));
+    DOPPEL_RETURN_IF_ERROR(Parse(text.substr(at), out, base_offset + static_cast<uint32_t>(at), line, unread, deadline));
     DropCosmeticPunctuation(out);
     return Status::OK();
   }
 
   // Appends the tokens of `text` (a whole input, or a piece of one between table runs) from its
   // syntax tree, before cosmetic punctuation is dropped; with `unread`, adds the bytes that the
-  // parse whose tokens are kept could not read (UnreadBytes).
-  Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line, uint32_t* unread) const {
+  // parse whose tokens are kept could not read (UnreadBytes). Unavailable when `deadline` passes
+  // first (DeadlineText).
+  Status Parse(std::string_view text, Tokens* out, uint32_t base_offset, uint32_t base_line, uint32_t* unread,
+               Clock::time_point deadline) const {
     const size_t first = out->size();
     if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return Status::OK();
     TSParser* parser = ThreadParser(lang_->grammar);
     if (parser == nullptr) {
       return Status::Internal("grammar " + lang_->name + " has an ABI this tree-sitter cannot load");
     }
-    TSTree* tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
+    TSTree* tree = nullptr;
+    if (deadline == Clock::time_point::max()) {
+      tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
+    } else {
+      DeadlineText timed{text, deadline};
+      tree = ts_parser_parse(parser, nullptr, TSInput{&timed, &DeadlineText::Read, TSInputEncodingUTF8});
+      if (timed.passed) {
+        if (tree != nullptr) ts_tree_delete(tree);
+        return Status::Unavailable("the time limit passed while parsing " + std::to_string(text.size()) +
+                                   " bytes of " + lang_->name + " from line " + std::to_string(base_line));
+      }
+    }
     if (tree == nullptr) return Status::Internal("tree-sitter returned no tree for " + lang_->name);
     uint32_t errors = 0;
     Walk(tree, text, 0, static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);

@@ -559,7 +559,7 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
   std::vector<const Language*> guessed;
   uint32_t unread = 0;
   DOPPEL_RETURN_IF_ERROR(
-      CodeTokenizer(st.language).TokenizeCountingUnread(code, &st.tokens, base_offset, base_line, &unread));
+      CodeTokenizer(st.language).TokenizeBy(request_.deadline, code, &st.tokens, base_offset, base_line, &unread));
   // A fenced block its tag's grammar does not read cleanly may be code in another family's
   // language under a wrong tag (Python in a `js` fence, C# in a `java` one): it is read again
   // in the language of the protected code its candidates lead to (Stream::Reread); one that
@@ -622,7 +622,8 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
     again[g].SameBlockAs(st);
     // Of several, the one that reads best is the block's language.
     again[g].found_reading = guessed.size() > 1;
-    DOPPEL_RETURN_IF_ERROR(CodeTokenizer(again[g].language).Tokenize(code, &again[g].tokens, base_offset, base_line));
+    DOPPEL_RETURN_IF_ERROR(CodeTokenizer(again[g].language)
+                               .TokenizeBy(request_.deadline, code, &again[g].tokens, base_offset, base_line, nullptr));
     KeepReadText(code, base_offset, &again[g]);
     to_answer(&again[g].tokens);
   }
@@ -677,6 +678,7 @@ Status CheckRun::ReadAnswer() {
     segments_ = SplitMarkdown(text_, &unclosed_fence_);
     if (o_.bare_code) segments_ = SplitBareCode(text_, std::move(segments_));
     for (const Segment& seg : segments_) {
+      DOPPEL_RETURN_IF_ERROR(PastDeadline());
       const std::string_view body = text_.substr(seg.begin, seg.end - seg.begin);
       if (seg.kind == Kind::kText) {
         DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(Kind::kText).Tokenize(body, &part, seg.begin, seg.line));
@@ -769,8 +771,8 @@ bool CheckRun::AddRereads() {
     again.shadow_of = streams_[si].shadow_of < 0 ? static_cast<int>(si) : streams_[si].shadow_of;
     again.found_reading = true;
     uint32_t unread = 0;
-    reread_status_ =
-        CodeTokenizer(lead->name).TokenizeCountingUnread(rr->code, &again.tokens, rr->base_offset, rr->base_line, &unread);
+    reread_status_ = CodeTokenizer(lead->name)
+                         .TokenizeBy(request_.deadline, rr->code, &again.tokens, rr->base_offset, rr->base_line, &unread);
     if (!reread_status_.ok() || again.tokens.empty()) continue;
     if (unread >= rr->unread || unread > rr->max_share * rr->nonblank) continue;
     KeepReadText(rr->code, rr->base_offset, &again);
@@ -1158,7 +1160,7 @@ Status CheckRun::ReadCandidate(uint32_t id, const DocumentInfo& info, const Stre
       return content.status();
     }
     DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info.kind, info.language)
-                               .Tokenize(*content, &fresh->tokens)
+                               .TokenizeBy(request_.deadline, *content, &fresh->tokens, 0, 1, nullptr)
                                .WithContext("stored document " + info.name));
   }
   TokenHashes(fresh->tokens, &fresh->hashes);
