@@ -2234,6 +2234,22 @@ TEST_CASE("code: a fence without a tag that two families' grammars read as well 
   CHECK(v.spans[0].language == "java");
   CheckSpanLines(v.spans[0], "demo/LinkedBag.java", 4, 10, 6, 12);
   CHECK(v.output == "Here:\n\n```\n// [redacted: similar to demo/LinkedBag.java]\n```\n\nIt counts the nodes.\n");
+  // A block longer than 64 KB that the first language's grammar (C#'s) reads whole, leaving
+  // nothing unread, is read in it alone: the copies in it are not found. One line C#'s grammar
+  // cannot read (Java's `for (T x : xs)`) and it is read in Java too, which finds them.
+  std::string long_block;
+  while (long_block.size() <= 64 * 1024) long_block += java_copy + "\n";
+  REQUIRE(ParseErrorShare(Grammar("c_sharp"), long_block) == 0);
+  v = Checked(*bag, "Here:\n\n```\n" + long_block + "```\n");
+  CHECK(v.action == Action::kAllow);
+  CHECK(v.spans.empty());
+  long_block += "public void visit(List<Node<T>> nodes) {\n    for (Node<T> n : nodes) {\n        n.mark();\n    }\n}\n";
+  REQUIRE(ParseErrorShare(Grammar("c_sharp"), long_block) > 0);
+  v = Checked(*bag, "Here:\n\n```\n" + long_block + "```\n");
+  CHECK(Flagging(v.action));
+  REQUIRE(!v.spans.empty());
+  CHECK(v.spans[0].language == "java");
+  CHECK(v.spans[0].source_name == "demo/LinkedBag.java");
 
   // A short method (44 non-blank bytes) is read in its languages too: C#'s and Java's grammars
   // read it cleanly, and the C# reading finds it, as a `csharp` tag does.
