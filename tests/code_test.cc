@@ -2633,6 +2633,64 @@ TEST_CASE("code: GuessCodeLanguages reads a long block whole when its first 2 KB
   CHECK(GuessCodeLanguages(first).empty());
 }
 
+TEST_CASE("code: GuessCodeLanguages cuts a long block's head before a line of the top level, and reads on when grammars tie") {
+  // A Java file's head: a license, the package and imports, and a class comment that runs past
+  // 2 KB. Cut inside the comment, Java's grammar leaves most of its words unread, more than a
+  // grammar that reads `/*` otherwise; cut before the comment, the head is Java's.
+  std::string java =
+      "/*\n * Copyright (c) 2026 The Bucket Authors. All rights reserved.\n *\n";
+  for (int i = 0; i < 12; ++i) {
+    java += " * Redistribution and use in source and binary forms, with or without change, are\n";
+  }
+  java += " */\n\npackage org.example.buckets;\n\nimport java.util.AbstractMap;\nimport java.util.Objects;\n\n/**\n";
+  for (int i = 0; i < 24; ++i) {
+    java += " * A map from keys to values kept in the buckets of a table; {@code null} keys go first.\n";
+  }
+  java += " */\npublic class BucketMap<K, V> extends AbstractMap<K, V> {\n    private Node<K, V>[] table;\n\n"
+          "    public V get(Object key) {\n        int h = Objects.hashCode(key);\n"
+          "        for (Node<K, V> e = table[h & (table.length - 1)]; e != null; e = e.next) {\n"
+          "            if (Objects.equals(e.key, key)) {\n                return e.value;\n            }\n        }\n"
+          "        return null;\n    }\n}\n";
+  const size_t comment = java.find("/**");
+  REQUIRE(comment > 1024);
+  REQUIRE(comment < 2048);
+  REQUIRE(java.find(" */\npublic") > 2048);
+  auto guessed = GuessCodeLanguages(java);
+  REQUIRE(!guessed.empty());
+  CHECK(guessed.front()->name == "java");
+  // A C++ file's head: a license and its includes, which C's grammar reads as cleanly as C++'s
+  // (and C, the smaller, would win the tie); read on, its classes are C++.
+  std::string cpp;
+  for (int i = 0; i < 22; ++i) cpp += "// Permission is granted to use, copy and change this file under the terms below.\n";
+  cpp += "\n#include <map>\n#include <string>\n\n";
+  const size_t code_begins = cpp.size();
+  cpp += "namespace buckets {\n\n  template <typename K, typename V>\n  class BucketMap {\n   public:\n";
+  for (int i = 0; cpp.size() < 6000; ++i) {
+    const std::string n = std::to_string(i);
+    cpp += "    const V& get" + n + "(const K& key) const {\n      auto it = items_.find(key);\n"
+           "      return it == items_.end() ? fallback_ : it->second;\n    }\n";
+  }
+  cpp += "\n   private:\n    std::map<K, V> items_;\n    V fallback_{};\n  };\n\n}  // namespace buckets\n";
+  REQUIRE(code_begins > 1024);
+  REQUIRE(code_begins < 2048);
+  guessed = GuessCodeLanguages(cpp);
+  REQUIRE(!guessed.empty());
+  CHECK(guessed.front()->name == "cpp");
+  // A Python module's head: its docstring, imports, and a list of names that runs past 2 KB.
+  std::string python = "\"\"\"Buckets: a table of lists.\"\"\"\n\nimport itertools\nimport operator\n\n\n";
+  for (int i = 0; python.size() < 1400; ++i) {
+    python += "def _spread_" + std::to_string(i) + "(key, width):\n    step = operator.index(width)\n"
+              "    return hash((key, step)) % width\n\n\n";
+  }
+  python += "__all__ = [\n";
+  for (int i = 0; python.size() < 4096; ++i) python += "    'bucket_name_" + std::to_string(i) + "',\n";
+  python += "]\n";
+  REQUIRE(python.find("__all__") > 1024);
+  guessed = GuessCodeLanguages(python);
+  REQUIRE(!guessed.empty());
+  CHECK(guessed.front()->name == "python");
+}
+
 TEST_CASE("code: a parse's deadline moves past stalls of the thread and not past slow reading") {
   constexpr uint64_t ms = 1000000;
   // Read piece after piece, a parse is cut once its limit has passed.

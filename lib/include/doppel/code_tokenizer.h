@@ -75,11 +75,16 @@ inline constexpr double kCleanReadShare = 0.02;
 // Java's and C#'s read most Java methods: the filter reads such a block in each, and the reading
 // its candidates match best counts. Within a family the smaller language wins a tie: C before C++,
 // JavaScript before TypeScript and TSX (the larger grammar reads the smaller's code as well). Each
-// grammar parses the text's first 2 KB (cut at a line's end) for at most 2 ms of the thread's CPU
-// time (ParseErrorShare's limit). When the text is longer and no grammar reads those 2 KB cleanly
-// (kCleanReadShare), the cut may lie inside a construct (a method whose `end`, or a call whose `)`,
-// comes after it): the grammars that leave at most twice kMisreadShare of the 2 KB unread parse up
-// to 16 KB of the text, in proportionate time, and their shares of that count.
+// grammar parses the text's first 2 KB for at most 2 ms of the thread's CPU time (ParseErrorShare's
+// limit), cut at a line's end: before the last line in their second half that begins at column 0
+// as a statement or a declaration of the top level may (a letter, `_`, `#`, `@`, `/` ..., not
+// `else` or `end`), so that the cut does not fall inside a method's body, a list or a
+// documentation comment. When the text is longer and no grammar reads those 2 KB cleanly
+// (kCleanReadShare), the cut may still lie inside a construct (a method whose `end`, or a call
+// whose `)`, comes after it): the grammars that leave at most twice kMisreadShare of the 2 KB
+// unread parse up to 16 KB of the text (cut so too), in proportionate time, and their shares of
+// that count. So they do when one reads the 2 KB cleanly and another ties with it (a license and
+// includes, which C's and C++'s grammars read alike).
 std::vector<const Language*> GuessCodeLanguages(std::string_view text);
 
 // The lines [first, end) of `text` (counted from 0) that the tokenizer of `language` lexes as
