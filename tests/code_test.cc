@@ -2239,6 +2239,10 @@ TEST_CASE("code: a fence without a tag that two families' grammars read as well 
   // cannot read (Java's `for (T x : xs)`) and it is read in Java too, which finds them.
   std::string long_block;
   while (long_block.size() <= 64 * 1024) long_block += java_copy + "\n";
+  const auto long_guess = GuessCodeLanguages(long_block);
+  REQUIRE(long_guess.size() == 2);
+  CHECK(long_guess[0]->name == "c_sharp");
+  CHECK(long_guess[1]->name == "java");
   REQUIRE(ParseErrorShare(Grammar("c_sharp"), long_block) == 0);
   v = Checked(*bag, "Here:\n\n```\n" + long_block + "```\n");
   CHECK(v.action == Action::kAllow);
@@ -2752,21 +2756,27 @@ TEST_CASE("code: a parse's deadline reads the CPU clock a sixteenth of its limit
   CHECK(wall <= 6 * ms + 110 * us + 125 * us + 10 * us);
 }
 
-// tree-sitter 0.20.7 halting a parse on its own time limit (ts_parser_set_timeout_micros) can
-// release a subtree it no longer holds: the Rust grammar's parse of the first 2 KB of unistd.h,
-// halted, crashed in ts_subtree_release every time. ParseErrorShare ends the text at its time
-// instead.
 TEST_CASE("code: a parse stops at its deadline, and reads as without one before it") {
   const std::string c = doppel_test::ReadFile("/usr/include/unistd.h");
   const std::string cpp = doppel_test::ReadFile(std::string(DOPPEL_SOURCE_DIR) + "/lib/src/match/filter.cc");
+  // Python's grammar has an external scanner; its text's two-byte characters lie across the
+  // 4 KB pieces' boundaries (a piece ends between characters, not inside one).
+  std::string python;
+  for (int i = 0; python.size() < 40 * 1024; ++i) {
+    python += "def caf\xC3\xA9_" + std::to_string(i) + "(cr\xC3\xA8me):\n    return cr\xC3\xA8me + \"\xC3\xA9t\xC3\xA9 " +
+              std::to_string(i) + "\"\n\n";
+  }
   REQUIRE(c.size() > 16 * 1024);  // read in several pieces
   const auto now = std::chrono::steady_clock::now();
-  for (const auto& [lang, text] : {std::pair<std::string, std::string>{"c", c}, {"cpp", cpp}}) {
+  for (const auto& [lang, text] :
+       {std::pair<std::string, std::string>{"c", c}, {"cpp", cpp}, {"python", python}}) {
     INFO(lang);
     auto tokenizer = NewCodeTokenizer(LookupLanguage(lang));
     Tokens plain, timed;
     uint32_t plain_unread = 0, timed_unread = 0;
+    const auto plain_start = std::chrono::steady_clock::now();
     REQUIRE(tokenizer->TokenizeCountingUnread(text, &plain, 7, 3, &plain_unread).ok());
+    const auto plain_took = std::chrono::steady_clock::now() - plain_start;
     REQUIRE(tokenizer->TokenizeBy(now + std::chrono::hours(1), text, &timed, 7, 3, &timed_unread).ok());
     auto same = [](const Tokens& a, const Tokens& b) {
       return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](const Token& x, const Token& y) {
@@ -2781,11 +2791,12 @@ TEST_CASE("code: a parse stops at its deadline, and reads as without one before 
     Status passed = tokenizer->TokenizeBy(now - std::chrono::milliseconds(1), text, &timed, 7, 3, nullptr);
     CHECK(passed.code() == Status::Code::kUnavailable);
     CHECK_THAT(passed.message(), Catch::Contains("time limit") && Catch::Contains(lang) && Catch::Contains("line 3"));
-    // A deadline that passes while 8 MB are parsed (seconds of work) cuts the parse.
+    // A deadline that passes while 128 copies are parsed cuts the parse: it is set at ten times what
+    // the text alone took: past the scan before the parse, many times faster per byte than the
+    // parse, and far short of the parse of 128 times the text.
     std::string big;
-    while (big.size() < (8u << 20)) big += text;
-    Status cut = tokenizer->TokenizeBy(std::chrono::steady_clock::now() + std::chrono::milliseconds(20), big, &timed,
-                                       0, 1, nullptr);
+    for (int k = 0; k < 128; ++k) big += text;
+    Status cut = tokenizer->TokenizeBy(std::chrono::steady_clock::now() + 10 * plain_took, big, &timed, 0, 1, nullptr);
     CHECK(cut.code() == Status::Code::kUnavailable);
     // The thread's parser reads the next text whole, as it did.
     REQUIRE(tokenizer->TokenizeBy(std::chrono::steady_clock::now() + std::chrono::hours(1), text, &timed, 7, 3,
@@ -2795,6 +2806,10 @@ TEST_CASE("code: a parse stops at its deadline, and reads as without one before 
   }
 }
 
+// tree-sitter 0.20.7 halting a parse on its own time limit (ts_parser_set_timeout_micros) can
+// release a subtree it no longer holds: the Rust grammar's parse of the first 2 KB of unistd.h,
+// halted, crashed in ts_subtree_release every time. ParseErrorShare ends the text at its time
+// instead.
 TEST_CASE("code: ParseErrorShare's time limit holds over thousands of parses cut short, in every grammar") {
   std::vector<std::string> texts;
   // The C library's unistd.h (libc6-dev, with build-essential) is the text the Rust grammar

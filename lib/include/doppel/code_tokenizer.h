@@ -77,8 +77,8 @@ inline constexpr double kCleanReadShare = 0.02;
 // JavaScript before TypeScript and TSX (the larger grammar reads the smaller's code as well). Each
 // grammar parses the text's first 2 KB for at most 2 ms of the thread's CPU time (ParseErrorShare's
 // limit), cut at a line's end: before the last line in their second half that begins at column 0
-// as a statement or a declaration of the top level may (a letter, `_`, `#`, `@`, `/` ..., not
-// `else` or `end`), so that the cut does not fall inside a method's body, a list or a
+// as a statement or a declaration of the top level may (a letter, a digit, `_`, `$`, `#`, `@` or
+// `/`; not `else`, `end`, `#endif`, nor a label or `public:`), so that the cut does not fall inside a method's body, a list or a
 // documentation comment. When the text is longer and no grammar reads those 2 KB cleanly
 // (kCleanReadShare), the cut may still lie inside a construct (a method whose `end`, or a call
 // whose `)`, comes after it): the grammars that leave at most twice kMisreadShare of the 2 KB

@@ -44,8 +44,8 @@ using code_detail::EmitMacroBody;
 
 // The text of a parse that stops at a deadline (Tokenizer::TokenizeBy), handed to tree-sitter in
 // pieces of at most kPieceBytes (cut between UTF-8 characters); the clock is read as each piece
-// is asked for, and once the deadline has passed the text ends there and the parse is thrown
-// away. tree-sitter's own timeout (ts_parser_set_timeout_micros) is not used: tree-sitter
+// is asked for, and once the deadline has passed the text ends after the furthest byte handed
+// out (bytes before it are still handed out when asked for again) and the parse is thrown away. tree-sitter's own timeout (ts_parser_set_timeout_micros) is not used: tree-sitter
 // 0.20.7, Debian's, can release a subtree it no longer holds when a parse halts on time
 // (language_guess.cc). A piece is 4 KB: tree-sitter reads dense code at 1-3 MB a second here,
 // so the parse stops a few ms past the deadline, and a read every 4 KB costs nothing measurable.
@@ -54,16 +54,19 @@ struct DeadlineText {
   std::string_view text;
   std::chrono::steady_clock::time_point deadline;
   bool passed = false;
+  size_t handed = 0;  // the end of the furthest piece handed out
 
   static const char* Read(void* payload, uint32_t byte, TSPoint, uint32_t* length) {
     auto* self = static_cast<DeadlineText*>(payload);
-    if (byte >= self->text.size() || self->passed ||
-        (self->passed = std::chrono::steady_clock::now() > self->deadline)) {
+    if (!self->passed && byte >= self->handed) self->passed = std::chrono::steady_clock::now() > self->deadline;
+    const size_t limit = self->passed ? std::min(self->handed, self->text.size()) : self->text.size();
+    if (byte >= limit) {
       *length = 0;
       return "";
     }
-    size_t end = std::min<size_t>(self->text.size(), byte + kPieceBytes);
-    while (end < self->text.size() && (static_cast<unsigned char>(self->text[end]) & 0xC0) == 0x80) ++end;
+    size_t end = std::min<size_t>(limit, byte + kPieceBytes);
+    while (end < limit && (static_cast<unsigned char>(self->text[end]) & 0xC0) == 0x80) ++end;
+    self->handed = std::max(self->handed, end);
     *length = static_cast<uint32_t>(end - byte);
     return self->text.data() + byte;
   }

@@ -131,20 +131,29 @@ namespace {
 
 // Whether the line at `at` of `text` (which a line end precedes) may open a statement or a
 // declaration of the top level: it begins at column 0 with a letter, a digit, `_`, `$`, `@`, a
-// directive that does not continue a conditional (`#endif`) or a comment's `/`, not with a word
-// that continues a statement (`else`, `except`, `end` ...), and the line before it does not go
-// on (a `\` or a `,` at its end).
+// directive that does not continue a conditional (`#endif`, `#  else`) or a comment's `/`; not
+// with a word that continues a statement (`else`, `except`, `end` ...), nor with a label or an
+// access specifier (`done:`, `public:`, which lie inside a function or a class); and the line
+// before it does not go on (a `\` or a `,` at its end).
 bool OpensTopLevelLine(std::string_view text, size_t at) {
   const unsigned char c = static_cast<unsigned char>(text[at]);
   if (!(std::isalnum(c) || c == '_' || c == '$' || c == '@' || c == '#' || c == '/')) return false;
-  size_t end = at;
-  while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_' || text[end] == '#')) {
-    ++end;
-  }
+  auto word_char = [&](size_t k) {
+    return k < text.size() && (std::isalnum(static_cast<unsigned char>(text[k])) || text[k] == '_');
+  };
+  size_t word = at + (c == '#' ? 1 : 0);
+  while (c == '#' && word < text.size() && (text[word] == ' ' || text[word] == '\t')) ++word;
+  size_t end = word;
+  while (word_char(end)) ++end;
   static const std::unordered_set<std::string_view> kGoesOn = {
-      "else", "elif", "elsif", "except", "finally", "catch", "end", "rescue", "ensure", "when", "then", "do",
-      "#else", "#elif", "#endif", "#elifdef", "#elifndef"};
-  if (kGoesOn.count(text.substr(at, end - at)) > 0) return false;
+      "else", "elif", "elsif", "except", "finally", "catch", "end", "rescue", "ensure", "when", "then", "do"};
+  static const std::unordered_set<std::string_view> kDirectiveGoesOn = {"else", "elif", "endif", "elifdef",
+                                                                         "elifndef"};
+  const std::string_view w = text.substr(word, end - word);
+  if ((c == '#' ? kDirectiveGoesOn : kGoesOn).count(w) > 0) return false;
+  if (c != '#' && end > word && end < text.size() && text[end] == ':' && (end + 1 == text.size() || text[end + 1] != ':')) {
+    return false;
+  }
   size_t before = at - 1;  // the line end
   while (before > 0 && (text[before - 1] == ' ' || text[before - 1] == '\t' || text[before - 1] == '\r')) --before;
   return before == 0 || (text[before - 1] != '\\' && text[before - 1] != ',');
@@ -191,6 +200,7 @@ std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
     // (The limit is in proportion to the bytes against kGuessBytes, not against the cut: a first
     // line of a few bytes before a long one makes a short cut, not a longer limit.)
     const uint64_t micros = kGuessParseMicros * std::max(longer.size(), kGuessBytes) / kGuessBytes;
+    const auto on_first = read;
     for (auto& [share, language] : read) {
       if (share <= (clean ? cleanest + kGuessTieShare : kGuessWholeShare)) {
         share = ParseErrorShare(language, longer, micros);
@@ -198,6 +208,9 @@ std::vector<const Language*> GuessCodeLanguages(std::string_view text) {
         share = 1;  // out
       }
     }
+    // (Tied grammars that all misread the longer text, or ran out of time on it, leave the
+    // decision to the first bytes.)
+    if (clean && std::min_element(read.begin(), read.end())->first > kMisreadShare) read = on_first;
   }
   // (Stable: languages that tie keep the table's order, by name: c before c_sharp before java.)
   std::stable_sort(read.begin(), read.end(), [&](const auto& a, const auto& b) {

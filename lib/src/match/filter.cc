@@ -85,8 +85,10 @@ struct Stream {
   // high as any of the tag's family and holds at least kRereadLeadShare of the block's
   // fingerprints; or a block of no grammar's language (the generic lexer's reading), whose lead
   // is the language of the first candidate that holds as many, of a family the block is not
-  // read in yet (`read_in`: the languages GuessCodeLanguages found, none when it found none or
-  // did not run, the tag naming a language without a grammar).
+  // read in yet (`read_in`: the languages the block is read in of those GuessCodeLanguages
+  // found, all of them but for a long block that the first one's grammar reads whole
+  // (kLongBlockBytes); none when it found none or did not run, the tag naming a language without
+  // a grammar).
   struct Reread {
     std::string code;  // as tokenized
     uint32_t base_offset = 0, base_line = 1;
@@ -97,7 +99,7 @@ struct Stream {
     // The most of `nonblank` the lead's grammar may leave unread for its reading to be kept:
     // kCleanReadShare when a tag's grammar read the block, kMisreadShare when none did.
     double max_share = 0;
-    std::vector<std::string> read_in;  // the languages the guess read the block in (none: none, or no guess)
+    std::vector<std::string> read_in;  // the guessed languages the block is read in (none: none, or no guess)
     std::string lead;
   };
   std::shared_ptr<Reread> reread;
@@ -1180,9 +1182,15 @@ Status CheckRun::ReadCandidate(uint32_t id, const DocumentInfo& info, const Stre
       }
       return content.status();
     }
-    DOPPEL_RETURN_IF_ERROR(sketcher_.TokenizerFor(info.kind, info.language)
-                               .TokenizeBy(request_.deadline, *content, &fresh->tokens, 0, 1, nullptr)
-                               .WithContext("stored document " + info.name));
+    const Status read = sketcher_.TokenizerFor(info.kind, info.language)
+                            .TokenizeBy(request_.deadline, *content, &fresh->tokens, 0, 1, nullptr);
+    // (The time limit passing names no protected document, nor its size or language: the
+    // caller learns only that it passed.)
+    if (read.code() == Status::Code::kUnavailable) {
+      const Status past = PastDeadline();
+      return past.ok() ? read : past;
+    }
+    DOPPEL_RETURN_IF_ERROR(read.WithContext("stored document " + info.name));
   }
   TokenHashes(fresh->tokens, &fresh->hashes);
   if (info.kind != Kind::kCode) {
