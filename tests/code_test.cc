@@ -1055,6 +1055,30 @@ TEST_CASE("markdown: a fenced patch is read as its files' new sides, lines kept"
   CHECK(ReadDiff(python, SplitMarkdown(python)[0]).empty());
   const std::string context = "```diff\n kept()\n```\n";
   CHECK(ReadDiff(context, SplitMarkdown(context)[0]).empty());
+  // In a list item or a quote: read without the container's prefix, mapped back through it.
+  const std::string listed =
+      "Steps:\n\n1. Apply:\n\n   ```diff\n   --- a/src/m.py\n   +++ b/src/m.py\n   @@ -1,2 +1,2 @@\n    def f(x):\n"
+      "   -    return x\n   +    return x + 1\n   ```\n\n2. Test.\n";
+  for (const std::string& text : {listed, std::string("> ```diff\n> --- a/src/m.py\n> +++ b/src/m.py\n> @@ -1,2 +1,2 @@\n"
+                                                      ">  def f(x):\n> -    return x\n> +    return x + 1\n> ```\n")}) {
+    INFO(text);
+    const auto in_container = SplitMarkdown(text);
+    const auto it = std::find_if(in_container.begin(), in_container.end(), [](const Segment& seg) { return seg.kind == Kind::kCode; });
+    REQUIRE(it != in_container.end());
+    CHECK(!it->prefix.empty());
+    const auto read = ReadDiff(text, *it);
+    REQUIRE(read.size() == 1);
+    CHECK(read[0].path == "src/m.py");
+    CHECK(read[0].code.code == "\n\n\ndef f(x):\n\n    return x + 1\n");
+    CHECK(read[0].old_code.code == "\n\n\ndef f(x):\n    return x\n\n");
+    const uint32_t plus = static_cast<uint32_t>(read[0].code.code.find("return x + 1"));
+    CHECK(read[0].code.ToAnswer(plus, false) == text.find("return x + 1"));
+    CHECK(read[0].code.ToAnswer(plus + 12, true) == text.find("return x + 1") + 12);
+    const uint32_t old = static_cast<uint32_t>(read[0].old_code.code.find("return x\n"));
+    CHECK(read[0].old_code.ToAnswer(old, false) == text.find("return x\n"));
+    CHECK(text.substr(read[0].begin, read[0].end - read[0].begin).find("--- a/src/m.py") == 0);
+    CHECK(read[0].end <= it->end);
+  }
   CHECK(OpensAsPatch("\n\n--- a/x\n+++ b/x\n"));
   CHECK_FALSE(OpensAsPatch("--- a/x\n"));
 }
@@ -2054,6 +2078,22 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   for (const auto& line : doppel_test::Lines(kRenamed)) removed += "-" + line + "\n";
   removed += "+pass\n```\n";
   CHECK(OneMergePySpan(Checked(*filter, removed)).query.first_line == 5);
+  // In a numbered step (a list item) and in a quote: found, and the marker is an added line
+  // after the container's prefix, the hunk recounted there.
+  std::string step = "1. Apply this:\n\n   ```diff\n";
+  for (const auto& line : doppel_test::Lines(hunk)) step += line.empty() ? "\n" : "   " + line + "\n";
+  step += "   ```\n\n2. Run the tests.\n";
+  const Verdict listed = Checked(*filter, step);
+  CHECK(OneMergePySpan(listed).query.first_line == 9);
+  CHECK_THAT(listed.output, Catch::Contains("   @@ -1,2 +1,2 @@\n    LIMIT = 10\n   -old = 1\n"
+                                            "   +# [redacted: similar to lib/merge.py]\n   ```\n\n2. Run the tests.\n"));
+  std::string quote = "> ```diff\n";
+  for (const auto& line : doppel_test::Lines(hunk)) quote += "> " + line + "\n";
+  quote += "> ```\n";
+  const Verdict quoted = Checked(*filter, quote);
+  CHECK(OneMergePySpan(quoted).query.first_line == 7);
+  CHECK_THAT(quoted.output, Catch::Contains("> @@ -1,2 +1,2 @@\n>  LIMIT = 10\n> -old = 1\n"
+                                            "> +# [redacted: similar to lib/merge.py]\n> ```\n"));
   // Without the setting, the patch is read as written, each line's column in its first token:
   // here still found, but its marker is no line of the patch.
   FilterOptions off = Redacting();

@@ -84,7 +84,8 @@ struct DiffFile {
 // it opens as a unified diff (`diff --git`, `--- ` then `+++ `, `Index: `) or as an apply_patch
 // patch (`*** Begin Patch`, files named by `*** Add File: ` or `*** Update File: `, renamed by
 // `*** Move to: `). A `--- ` and `+++ ` line are a file's headers only before a hunk (`@@`) or
-// at the block's end. A block in a container, an HTML or indented block, or bare code is none.
+// at the block's end. A block in a list item or a quote is read without its container's prefix
+// (StripContainer); an HTML or indented block, or bare code, is none.
 // Thread-safety: pure function.
 std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& segment);
 // Whether `code` opens as a patch (its first line that is not blank), as an untagged block must

@@ -110,13 +110,16 @@ struct Stream {
   // lexer reads); when not, it is a look-alike's and bounds nothing.
   bool found_reading = false;
   // A patch's file (ReadDiff): its lines in the answer begin with the column marking them, which
-  // a redaction's marker line takes too.
+  // a redaction's marker line takes too; in a list item or a quote, after `diff_container` bytes
+  // at most of the container's prefix.
   bool diff = false;
+  uint32_t diff_container = 0;
   // Another reading of `st`'s block: its bytes and whether it is a patch's.
   void SameBlockAs(const Stream& st) {
     text_begin = st.text_begin;
     text_end = st.text_end;
     diff = st.diff;
+    diff_container = st.diff_container;
   }
   // Code: the comment gaps of its tokens (CommentGaps), for the rare-items rule, each token's
   // bytes in the text read (a string's, which decides whether it is long), and the indentation of
@@ -720,6 +723,7 @@ Status CheckRun::ReadAnswer() {
           code.tag = l ? l->name : dot == std::string::npos ? std::string() : file.path.substr(dot + 1);
           for (char& c : code.tag) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
           code.diff = true;
+          code.diff_container = static_cast<uint32_t>(seg.prefix.size());
           code.text_begin = file.begin;
           code.text_end = file.end;
           const bool removed = file.old_code.code != file.code.code;
@@ -1825,7 +1829,7 @@ void CheckRun::WriteOutput() {
         const auto [b, e] = RedactCodeLines(&out, it->b, it->e, floor, streams_[block].text_begin, streams_[block].text_end,
                                             LookupLanguage(streams_[block].language),
                                             CommentSyntaxFor(streams_[code_block_at(it->main->query.start, false)].tag), marker,
-                                            streams_[block].diff);
+                                            streams_[block].diff, streams_[block].diff_container);
         record(b, e, size_before);
       } else {
         out.replace(it->b, it->e - it->b, marker);

@@ -204,27 +204,39 @@ void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32
 }
 
 std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
-                     const Language* lang, CommentSyntax comment, const std::string& marker, bool diff) {
+                     const Language* lang, CommentSyntax comment, const std::string& marker, bool diff,
+                     size_t container) {
   // (A region joined with prose before or after its block runs out of it, whole lines there.)
   size_t line_b = b >= block_b ? std::max(LineStart(*out, b), block_b) : LineStart(*out, b);
   const size_t line_e = e <= block_e ? std::min(LineEnd(*out, e), block_e) : LineEnd(*out, e);
   // The marker keeps the first line's indentation, and its block quote markers when every
   // replaced line is quoted (code in "> ```py").
   bool quoted = false;
-  for (size_t at = line_b;;) {
+  for (size_t at = line_b; !(diff && container > 0);) {  // (a patch's container prefix is measured below)
     const size_t first = out->find_first_not_of(" \t", at), nl = out->find('\n', at);
     quoted = first != std::string::npos && (*out)[first] == '>';
     if (!quoted || nl == std::string::npos || nl >= line_e) break;  // (line_e ends the last line)
     at = nl + 1;
   }
-  // A patch's line begins with its column (`+`, `-` or a space): the marker line is added (`+`)
-  // at the indentation after it.
-  auto column = [&](size_t at) {
-    return size_t{diff && at < out->size() && ((*out)[at] == '+' || (*out)[at] == '-' || (*out)[at] == ' ')};
+  // A patch's line begins with its column (`+`, `-` or a space), after its container's prefix:
+  // the marker line is added (`+`) after the first line's prefix, at the indentation after it.
+  auto prefix = [&](size_t at) {  // the container prefix's bytes of the line at `at`
+    size_t k = 0;
+    while (diff && k < container && at + k < out->size() &&
+           ((*out)[at + k] == ' ' || (*out)[at + k] == '\t' || (*out)[at + k] == '>')) {
+      ++k;
+    }
+    return k;
   };
+  auto column_char = [&](size_t at) {  // the line's column, or 0
+    const size_t k = at + prefix(at);
+    return diff && k < out->size() && ((*out)[k] == '+' || (*out)[k] == '-' || (*out)[k] == ' ') ? (*out)[k] : '\0';
+  };
+  auto column = [&](size_t at) { return prefix(at) + (column_char(at) != '\0' ? 1 : 0); };  // the bytes before the code
   size_t i = line_b + column(line_b);
   while (i < out->size() && ((*out)[i] == ' ' || (*out)[i] == '\t' || (quoted && (*out)[i] == '>'))) ++i;
-  const std::string indent = (diff ? "+" : "") + out->substr(line_b + column(line_b), i - line_b - column(line_b));
+  const std::string indent = (diff ? out->substr(line_b, prefix(line_b)) + "+" : "") +
+                             out->substr(line_b + column(line_b), i - line_b - column(line_b));
   // The line [at, end of line) with its indentation measured and its text trimmed.
   struct Line {
     size_t begin, end, indent;
@@ -235,12 +247,12 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
     if (l.end == std::string::npos) l.end = out->size();
     size_t t = std::min(at + column(at), l.end);
     while (t < l.end && ((*out)[t] == ' ' || (*out)[t] == '\t' || (quoted && (*out)[t] == '>'))) ++t;
-    l.indent = t - at - std::min(column(at), t - at) + (diff ? 1 : 0);  // (as `indent` counts it)
+    l.indent = t - at - std::min(column(at), t - at) + (diff ? prefix(at) + 1 : 0);  // (as `indent` counts it)
     size_t end = l.end;
     while (end > t && ((*out)[end - 1] == ' ' || (*out)[end - 1] == '\t' || (*out)[end - 1] == '\r')) --end;
     l.text = std::string_view(*out).substr(t, end - t);
     // (A patch's removed line or header is no code of the new side around the marker.)
-    if (diff && (at >= l.end || ((*out)[at] != '+' && (*out)[at] != ' '))) l.text = {};
+    if (diff && column_char(at) != '+' && column_char(at) != ' ') l.text = {};
     return l;
   };
   // The line that ends just before the line beginning at `begin` (> 0).
@@ -365,13 +377,17 @@ void RecountHunks(std::string* text) {
   std::vector<Edit> edits;
   for (const Segment& seg : SplitMarkdown(*text)) {
     if (ReadDiff(*text, seg).empty()) continue;
+    // (Each line without its container's prefix, in a list item or a quote: at most the
+    // prefix's length of spaces, tabs and '>'.)
     std::vector<std::string_view> lines;
     std::vector<size_t> starts;
     const std::string_view body = std::string_view(*text).substr(seg.begin, seg.end - seg.begin);
     for (size_t pos = 0; pos < body.size();) {
       const size_t nl = std::min(body.find('\n', pos), body.size());
-      starts.push_back(seg.begin + pos);
-      lines.push_back(body.substr(pos, nl - pos));
+      size_t k = pos;
+      while (k < nl && k - pos < seg.prefix.size() && (body[k] == ' ' || body[k] == '\t' || body[k] == '>')) ++k;
+      starts.push_back(seg.begin + k);
+      lines.push_back(body.substr(k, nl - k));
       pos = nl + 1;
     }
     for (size_t i = 0; i < lines.size(); ++i) {

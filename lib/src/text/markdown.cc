@@ -1006,7 +1006,25 @@ bool OpensAsPatch(std::string_view code) {
 }
 
 std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& seg) {
-  if (seg.kind != Kind::kCode || seg.html || seg.bare || seg.indented || !seg.prefix.empty()) return {};
+  if (seg.kind != Kind::kCode || seg.html || seg.bare || seg.indented) return {};
+  if (!seg.prefix.empty()) {
+    // In a list item or a quote: read without the container's prefix, and mapped back through it
+    // (a piece of a side, a line's code after its column, lies within one line of the container).
+    const StrippedCode stripped = StripContainer(text, seg);
+    Segment inner = seg;
+    inner.prefix.clear();
+    inner.begin = 0;
+    inner.end = static_cast<uint32_t>(stripped.code.size());
+    std::vector<DiffFile> files = ReadDiff(stripped.code, inner);
+    for (DiffFile& file : files) {
+      file.begin = stripped.ToAnswer(file.begin, false);
+      file.end = stripped.ToAnswer(file.end, true);
+      for (StrippedCode* side : {&file.code, &file.old_code}) {
+        for (StrippedCode::Piece& piece : side->pieces) piece.answer = stripped.ToAnswer(piece.answer, false);
+      }
+    }
+    return files;
+  }
   const bool tagged = seg.language == "diff" || seg.language == "patch" || seg.language == "udiff";
   if (!tagged && !seg.language.empty()) return {};
   const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
