@@ -1059,8 +1059,14 @@ TEST_CASE("markdown: a fenced patch is read as its files' new sides, lines kept"
   const std::string listed =
       "Steps:\n\n1. Apply:\n\n   ```diff\n   --- a/src/m.py\n   +++ b/src/m.py\n   @@ -1,2 +1,2 @@\n    def f(x):\n"
       "   -    return x\n   +    return x + 1\n   ```\n\n2. Test.\n";
-  for (const std::string& text : {listed, std::string("> ```diff\n> --- a/src/m.py\n> +++ b/src/m.py\n> @@ -1,2 +1,2 @@\n"
-                                                      ">  def f(x):\n> -    return x\n> +    return x + 1\n> ```\n")}) {
+  // (A quote in a list item, its lines' markers after the item's indentation, one without the
+  // space after its '>'.)
+  const std::string nested =
+      "1. Apply:\n\n   > ```diff\n   > --- a/src/m.py\n   > +++ b/src/m.py\n   >@@ -1,2 +1,2 @@\n   >  def f(x):\n"
+      "   > -    return x\n   > +    return x + 1\n   > ```\n";
+  for (const std::string& text : {listed, nested,
+                                  std::string("> ```diff\n> --- a/src/m.py\n> +++ b/src/m.py\n> @@ -1,2 +1,2 @@\n"
+                                              ">  def f(x):\n> -    return x\n> +    return x + 1\n> ```\n")}) {
     INFO(text);
     const auto in_container = SplitMarkdown(text);
     const auto it = std::find_if(in_container.begin(), in_container.end(), [](const Segment& seg) { return seg.kind == Kind::kCode; });
@@ -2080,12 +2086,13 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   CHECK(OneMergePySpan(Checked(*filter, removed)).query.first_line == 5);
   // In a numbered step (a list item) and in a quote: found, and the marker is an added line
   // after the container's prefix, the hunk recounted there.
+  // (A blank context line, without the item's indentation, between two of the hunk's lines.)
   std::string step = "1. Apply this:\n\n   ```diff\n";
-  for (const auto& line : doppel_test::Lines(hunk)) step += line.empty() ? "\n" : "   " + line + "\n";
+  for (const auto& line : doppel_test::Lines(hunk)) step += "   " + line + "\n" + (line == " LIMIT = 10" ? "\n" : "");
   step += "   ```\n\n2. Run the tests.\n";
   const Verdict listed = Checked(*filter, step);
-  CHECK(OneMergePySpan(listed).query.first_line == 9);
-  CHECK_THAT(listed.output, Catch::Contains("   @@ -1,2 +1,2 @@\n    LIMIT = 10\n   -old = 1\n"
+  CHECK(OneMergePySpan(listed).query.first_line == 10);
+  CHECK_THAT(listed.output, Catch::Contains("   @@ -1,3 +1,3 @@\n    LIMIT = 10\n\n   -old = 1\n"
                                             "   +# [redacted: similar to lib/merge.py]\n   ```\n\n2. Run the tests.\n"));
   std::string quote = "> ```diff\n";
   for (const auto& line : doppel_test::Lines(hunk)) quote += "> " + line + "\n";

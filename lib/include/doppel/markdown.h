@@ -65,6 +65,10 @@ struct StrippedCode {
   uint32_t ToAnswer(uint32_t x, bool end) const;
 };
 StrippedCode StripContainer(std::string_view text, const Segment& segment);
+// The bytes at the start of `line` (without its line end) that the container of a fence preceded
+// by `prefix` (Segment::prefix) takes, its quote markers and its list item's indentation, as
+// StripContainer strips them; 0 when the line lies outside it.
+size_t ContainerPrefixBytes(std::string_view line, std::string_view prefix);
 
 // A patch's files as code: each file's new side, its context and added lines without the
 // column that marks them, as it reads after the patch, and its old side, its context and

@@ -110,10 +110,10 @@ struct Stream {
   // lexer reads); when not, it is a look-alike's and bounds nothing.
   bool found_reading = false;
   // A patch's file (ReadDiff): its lines in the answer begin with the column marking them, which
-  // a redaction's marker line takes too; in a list item or a quote, after `diff_container` bytes
-  // at most of the container's prefix.
+  // a redaction's marker line takes too; in a list item or a quote, after its container's prefix
+  // (`diff_container`: the Segment's prefix, what precedes the fence on its line).
   bool diff = false;
-  uint32_t diff_container = 0;
+  std::string diff_container;
   // Another reading of `st`'s block: its bytes and whether it is a patch's.
   void SameBlockAs(const Stream& st) {
     text_begin = st.text_begin;
@@ -723,7 +723,7 @@ Status CheckRun::ReadAnswer() {
           code.tag = l ? l->name : dot == std::string::npos ? std::string() : file.path.substr(dot + 1);
           for (char& c : code.tag) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
           code.diff = true;
-          code.diff_container = static_cast<uint32_t>(seg.prefix.size());
+          code.diff_container = seg.prefix;
           code.text_begin = file.begin;
           code.text_end = file.end;
           const bool removed = file.old_code.code != file.code.code;

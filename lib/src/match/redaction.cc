@@ -205,14 +205,14 @@ void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32
 
 std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
                      const Language* lang, CommentSyntax comment, const std::string& marker, bool diff,
-                     size_t container) {
+                     std::string_view container) {
   // (A region joined with prose before or after its block runs out of it, whole lines there.)
   size_t line_b = b >= block_b ? std::max(LineStart(*out, b), block_b) : LineStart(*out, b);
   const size_t line_e = e <= block_e ? std::min(LineEnd(*out, e), block_e) : LineEnd(*out, e);
   // The marker keeps the first line's indentation, and its block quote markers when every
   // replaced line is quoted (code in "> ```py").
   bool quoted = false;
-  for (size_t at = line_b; !(diff && container > 0);) {  // (a patch's container prefix is measured below)
+  for (size_t at = line_b; !(diff && !container.empty());) {  // (a patch's container prefix is measured below)
     const size_t first = out->find_first_not_of(" \t", at), nl = out->find('\n', at);
     quoted = first != std::string::npos && (*out)[first] == '>';
     if (!quoted || nl == std::string::npos || nl >= line_e) break;  // (line_e ends the last line)
@@ -221,12 +221,9 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
   // A patch's line begins with its column (`+`, `-` or a space), after its container's prefix:
   // the marker line is added (`+`) after the first line's prefix, at the indentation after it.
   auto prefix = [&](size_t at) {  // the container prefix's bytes of the line at `at`
-    size_t k = 0;
-    while (diff && k < container && at + k < out->size() &&
-           ((*out)[at + k] == ' ' || (*out)[at + k] == '\t' || (*out)[at + k] == '>')) {
-      ++k;
-    }
-    return k;
+    if (!diff || container.empty()) return size_t{0};
+    const size_t nl = std::min(out->find('\n', at), out->size());
+    return ContainerPrefixBytes(std::string_view(*out).substr(at, nl - at), container);
   };
   auto column_char = [&](size_t at) {  // the line's column, or 0
     const size_t k = at + prefix(at);
@@ -237,6 +234,8 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
   while (i < out->size() && ((*out)[i] == ' ' || (*out)[i] == '\t' || (quoted && (*out)[i] == '>'))) ++i;
   const std::string indent = (diff ? out->substr(line_b, prefix(line_b)) + "+" : "") +
                              out->substr(line_b + column(line_b), i - line_b - column(line_b));
+  // The marker line's indentation as lines are measured (Line::indent): without its prefix.
+  const size_t width = indent.size() - prefix(line_b);
   // The line [at, end of line) with its indentation measured and its text trimmed.
   struct Line {
     size_t begin, end, indent;
@@ -247,7 +246,7 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
     if (l.end == std::string::npos) l.end = out->size();
     size_t t = std::min(at + column(at), l.end);
     while (t < l.end && ((*out)[t] == ' ' || (*out)[t] == '\t' || (quoted && (*out)[t] == '>'))) ++t;
-    l.indent = t - at - std::min(column(at), t - at) + (diff ? prefix(at) + 1 : 0);  // (as `indent` counts it)
+    l.indent = t - at - std::min(column(at), t - at) + (diff ? 1 : 0);  // (as `width` counts it)
     size_t end = l.end;
     while (end > t && ((*out)[end - 1] == ' ' || (*out)[end - 1] == '\t' || (*out)[end - 1] == '\r')) --end;
     l.text = std::string_view(*out).substr(t, end - t);
@@ -269,7 +268,7 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
   };
   while (line_b > floor && LineStart(*out, line_b) == line_b) {
     const Line l = line_above(line_b);
-    if (l.begin < floor || l.indent != indent.size() || !is_decorator(l.text)) break;
+    if (l.begin < floor || l.indent != width || !is_decorator(l.text)) break;
     line_b = l.begin;
   }
   const std::string open(comment.open);
@@ -330,7 +329,7 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
       }
       at = l.end;
     }
-    if (header && indent.size() > header_indent && (!below || below->indent <= header_indent)) {
+    if (header && width > header_indent && (!below || below->indent <= header_indent)) {
       replacement = indent + "pass  " + open + " " + marker;
     }
   }
@@ -377,15 +376,14 @@ void RecountHunks(std::string* text) {
   std::vector<Edit> edits;
   for (const Segment& seg : SplitMarkdown(*text)) {
     if (ReadDiff(*text, seg).empty()) continue;
-    // (Each line without its container's prefix, in a list item or a quote: at most the
-    // prefix's length of spaces, tabs and '>'.)
+    // (Each line without its container's prefix, in a list item or a quote: what the container
+    // takes, as StripContainer strips it.)
     std::vector<std::string_view> lines;
     std::vector<size_t> starts;
     const std::string_view body = std::string_view(*text).substr(seg.begin, seg.end - seg.begin);
     for (size_t pos = 0; pos < body.size();) {
       const size_t nl = std::min(body.find('\n', pos), body.size());
-      size_t k = pos;
-      while (k < nl && k - pos < seg.prefix.size() && (body[k] == ' ' || body[k] == '\t' || body[k] == '>')) ++k;
+      const size_t k = pos + ContainerPrefixBytes(body.substr(pos, nl - pos), seg.prefix);
       starts.push_back(seg.begin + k);
       lines.push_back(body.substr(k, nl - k));
       pos = nl + 1;

@@ -73,12 +73,13 @@ void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32
 // block's bytes are [block_b, block_e), and what is replaced stays within them: an HTML block's
 // first line may hold its <pre> tag, and its last line its </pre>. Returns the bytes of `out`
 // replaced, before the replacement. In a patch's lines (`diff`, ReadDiff), the marker line is an
-// added one (`+`) at the indentation after the first line's column; in a list item or a quote,
-// each line's column comes after `container` bytes at most of spaces, tabs and '>' (its
-// container's prefix), and the marker line begins with the first line's.
+// added one (`+`) at the indentation after the first line's column; in a list item or a quote
+// (`container`: what precedes the fence on its line, Segment::prefix), each line's column comes
+// after the bytes its container takes (ContainerPrefixBytes), and the marker line begins with
+// the first line's.
 std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t e, size_t floor, size_t block_b, size_t block_e,
                      const Language* lang, CommentSyntax comment, const std::string& marker, bool diff = false,
-                     size_t container = 0);
+                     std::string_view container = {});
 
 // In each fenced patch of `text` (one ReadDiff reads), each unified hunk header's line counts
 // (`@@ -a,b +c,d @@`) counted again from the lines under it, up to the next header: a redaction's

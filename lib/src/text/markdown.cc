@@ -926,6 +926,12 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
   return out;
 }
 
+size_t ContainerPrefixBytes(std::string_view line, std::string_view prefix) {
+  if (prefix.empty()) return 0;
+  const size_t k = ConsumeContainer(line, ContainerOf(prefix));
+  return k == std::string_view::npos ? 0 : k;
+}
+
 StrippedCode StripContainer(std::string_view text, const Segment& seg) {
   StrippedCode out;
   const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
