@@ -45,8 +45,9 @@ using code_detail::EmitMacroBody;
 // The text of a parse that stops at a deadline (Tokenizer::TokenizeBy), handed to tree-sitter in
 // pieces of at most kPieceBytes (cut between UTF-8 characters); the clock is read as each piece
 // is asked for, and once the deadline has passed the text ends after the furthest byte handed
-// out (bytes before it are still handed out when asked for again) and the parse is thrown away. tree-sitter's own timeout (ts_parser_set_timeout_micros) is not used: tree-sitter
-// 0.20.7, Debian's, can release a subtree it no longer holds when a parse halts on time
+// out (bytes before it are still handed out when asked for again) and the parse is thrown away.
+// tree-sitter's own timeout (ts_parser_set_timeout_micros) is not used: tree-sitter 0.20.7,
+// Debian's, can release a subtree it no longer holds when a parse halts on time
 // (language_guess.cc). A piece is 4 KB: tree-sitter reads dense code at 1-3 MB a second here,
 // so the parse stops a few ms past the deadline, and a read every 4 KB costs nothing measurable.
 struct DeadlineText {
@@ -64,8 +65,7 @@ struct DeadlineText {
       *length = 0;
       return "";
     }
-    size_t end = std::min<size_t>(limit, byte + kPieceBytes);
-    while (end < limit && (static_cast<unsigned char>(self->text[end]) & 0xC0) == 0x80) ++end;
+    const size_t end = code_detail::TextPieceEnd(self->text, byte, kPieceBytes, limit);
     self->handed = std::max(self->handed, end);
     *length = static_cast<uint32_t>(end - byte);
     return self->text.data() + byte;

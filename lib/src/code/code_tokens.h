@@ -273,6 +273,15 @@ inline TSParser* ThreadParser(const TSLanguage* grammar) {
 // node. Whole constructs an error node holds were read; an error node at the top of a cut-out
 // piece of code (an unmatched `}`) often holds all of it. Only subtrees that hold an error are
 // walked.
+// A piece of `text` handed to tree-sitter through a TSInput: [byte, the returned end), at most
+// `max_bytes` long and ending before `limit`, moved past any UTF-8 continuation bytes so that a
+// character is not cut.
+inline size_t TextPieceEnd(std::string_view text, size_t byte, size_t max_bytes, size_t limit) {
+  size_t end = std::min(limit, byte + max_bytes);
+  while (end < limit && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+  return end;
+}
+
 template <typename IsComment>
 uint32_t UnreadBytes(TSNode root, const IsComment& is_comment) {
   if (!ts_node_has_error(root)) return 0;

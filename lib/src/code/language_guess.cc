@@ -55,8 +55,7 @@ struct TimedText {
       *length = 0;
       return "";
     }
-    size_t end = std::min<size_t>(self->text.size(), byte + kPieceBytes);
-    while (end < self->text.size() && (static_cast<unsigned char>(self->text[end]) & 0xC0) == 0x80) ++end;
+    const size_t end = code_detail::TextPieceEnd(self->text, byte, kPieceBytes, self->text.size());
     *length = static_cast<uint32_t>(end - byte);
     return self->text.data() + byte;
   }
@@ -124,10 +123,6 @@ constexpr uint64_t kGuessParseMicros = 2000;
 // read so is none's.)
 constexpr double kGuessWholeShare = 2 * kMisreadShare;
 constexpr size_t kGuessWholeBytes = 16384;
-
-}  // namespace
-
-namespace {
 
 // Whether the line at `at` of `text` (which a line end precedes) may open a statement or a
 // declaration of the top level: it begins at column 0 with a letter, a digit, `_`, `$`, `@`, a

@@ -1013,6 +1013,8 @@ bool OpensAsPatch(std::string_view code) {
 
 std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& seg) {
   if (seg.kind != Kind::kCode || seg.html || seg.bare || seg.indented) return {};
+  const bool tagged = seg.language == "diff" || seg.language == "patch" || seg.language == "udiff";
+  if (!tagged && !seg.language.empty()) return {};  // (before a container's block is copied)
   if (!seg.prefix.empty()) {
     // In a list item or a quote: read without the container's prefix, and mapped back through it
     // (a piece of a side, a line's code after its column, lies within one line of the container).
@@ -1031,8 +1033,6 @@ std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& seg) {
     }
     return files;
   }
-  const bool tagged = seg.language == "diff" || seg.language == "patch" || seg.language == "udiff";
-  if (!tagged && !seg.language.empty()) return {};
   const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
   std::vector<std::string_view> lines;
   for (size_t pos = 0; pos < body.size();) {
