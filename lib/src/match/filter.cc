@@ -1807,12 +1807,20 @@ void CheckRun::WriteOutput() {
     }
     if (moved) regions = join(std::move(regions), true);
     std::string out(text_);
-    // (What was replaced, in the order replaced: the edits of a JSON answer's reading.)
+    // (What was replaced, in the order replaced: the edits of a JSON answer's reading. And
+    // where each replacement's bytes begin and end in `out` once all are made, and how far it
+    // moved the bytes after it: where a byte of `out` was in the reading.)
+    struct Replaced {
+      size_t begin, written;
+      ptrdiff_t moved;
+    };
+    std::vector<Replaced> replaced;
     size_t replaced_from = out.size();
     auto record = [&](size_t b, size_t e, size_t size_before) {
       const size_t written = e - b + out.size() - size_before;
       edits_.push_back({static_cast<uint32_t>(b), static_cast<uint32_t>(std::max(b, std::min(e, replaced_from))),
                         out.substr(b, written)});
+      replaced.push_back({b, written, static_cast<ptrdiff_t>(out.size()) - static_cast<ptrdiff_t>(size_before)});
       replaced_from = b;
     };
     for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
@@ -1837,9 +1845,26 @@ void CheckRun::WriteOutput() {
       }
     }
     // A patch redacted still applies: its hunks' line counts are those of its lines now. (A
-    // JSON answer's reading is written back by its edits; its patches' headers stay.)
-    if (json_ == nullptr && std::any_of(streams_.begin(), streams_.end(), [](const Stream& st) { return st.diff; })) {
-      RecountHunks(&out);
+    // JSON answer's reading is written back by its edits: a header recounted is one more, at
+    // its place in the reading, unless it was in a replacement's bytes.)
+    if (std::any_of(streams_.begin(), streams_.end(), [](const Stream& st) { return st.diff; })) {
+      if (json_ == nullptr) {
+        RecountHunks(&out);
+      } else {
+        std::vector<HunkRecount> recounts = HunkRecounts(out);
+        auto next = replaced.rbegin();  // (in the order of `out`)
+        ptrdiff_t moved = 0;
+        for (HunkRecount& h : recounts) {
+          for (; next != replaced.rend() && static_cast<ptrdiff_t>(next->begin) + moved + static_cast<ptrdiff_t>(next->written) <=
+                                                static_cast<ptrdiff_t>(h.begin);
+               ++next) {
+            moved += next->moved;
+          }
+          if (next != replaced.rend() && static_cast<ptrdiff_t>(next->begin) + moved < static_cast<ptrdiff_t>(h.end)) continue;
+          edits_.push_back({static_cast<uint32_t>(static_cast<ptrdiff_t>(h.begin) - moved),
+                            static_cast<uint32_t>(static_cast<ptrdiff_t>(h.end) - moved), std::move(h.header)});
+        }
+      }
     }
     v_.output = std::move(out);
   }

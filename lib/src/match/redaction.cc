@@ -368,19 +368,15 @@ bool ParseHunkHeader(std::string_view line, uint64_t* a, uint64_t* b, uint64_t* 
 
 }  // namespace
 
-void RecountHunks(std::string* text) {
-  struct Edit {
-    size_t begin, end;
-    std::string header;
-  };
-  std::vector<Edit> edits;
-  for (const Segment& seg : SplitMarkdown(*text)) {
-    if (ReadDiff(*text, seg).empty()) continue;
+std::vector<HunkRecount> HunkRecounts(std::string_view text) {
+  std::vector<HunkRecount> edits;
+  for (const Segment& seg : SplitMarkdown(text)) {
+    if (ReadDiff(text, seg).empty()) continue;
     // (Each line without its container's prefix, in a list item or a quote: what the container
     // takes, as StripContainer strips it.)
     std::vector<std::string_view> lines;
     std::vector<size_t> starts;
-    const std::string_view body = std::string_view(*text).substr(seg.begin, seg.end - seg.begin);
+    const std::string_view body = text.substr(seg.begin, seg.end - seg.begin);
     for (size_t pos = 0; pos < body.size();) {
       const size_t nl = std::min(body.find('\n', pos), body.size());
       const size_t k = pos + ContainerPrefixBytes(body.substr(pos, nl - pos), seg.prefix);
@@ -417,6 +413,11 @@ void RecountHunks(std::string* text) {
                            std::to_string(new_lines) + " @@"});
     }
   }
+  return edits;
+}
+
+void RecountHunks(std::string* text) {
+  const std::vector<HunkRecount> edits = HunkRecounts(*text);
   for (auto it = edits.rbegin(); it != edits.rend(); ++it) text->replace(it->begin, it->end - it->begin, it->header);
 }
 

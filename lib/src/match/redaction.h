@@ -87,4 +87,13 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
 // counts as context when a line of the hunk follows it.)
 void RecountHunks(std::string* text);
 
+// RecountHunks' edits without applying them: each header whose counts are not its lines', the
+// bytes of `text` it spans ([begin, end), from `@@` to the second `@@`) and the header counted
+// again. In the order of `text`.
+struct HunkRecount {
+  size_t begin = 0, end = 0;
+  std::string header;
+};
+std::vector<HunkRecount> HunkRecounts(std::string_view text);
+
 }  // namespace doppel
