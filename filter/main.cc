@@ -84,15 +84,36 @@ Result<std::string> ReadAnswer(const std::string& path, const std::string& name,
   return out;
 }
 
-// A verdict for people: action, reason and each span with its source lines.
-// The verdict for people; with `with_output`, followed by the answer as the user should see it,
-// between two rules.
+// A span's first bytes as one line of a report: each run of blanks and line breaks one space
+// (a block's indentation, a list item's), up to `max_bytes` and ended at a character's end,
+// with "..." when more of it is left. (The answer is valid UTF-8: it was checked.)
+std::string ExcerptOf(std::string_view span, size_t max_bytes = 70) {
+  std::string out;
+  size_t i = 0;
+  while (i < span.size()) {
+    const unsigned char c = static_cast<unsigned char>(span[i]);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+      ++i;
+      continue;
+    }
+    const size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (out.size() + n > max_bytes) break;
+    out.append(span.substr(i, n));
+    i += n;
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  if (i < span.size()) out += "...";
+  return out;
+}
+
+// The verdict for people: action, reason and each span with its source lines; with
+// `with_output`, followed by the answer as the user should see it, between two rules.
 void PrintText(const Verdict& v, std::string_view text, bool with_output) {
   std::printf("%-10s %-8s score %.2f  %s\n", v.id.c_str(), std::string(ActionName(v.action)).c_str(),
               v.score, v.reason.c_str());
   for (const auto& s : v.spans) {
-    std::string excerpt(text.substr(s.query.start, std::min<uint32_t>(s.query.end - s.query.start, 70)));
-    for (char& c : excerpt) if (c == '\n') c = ' ';
+    const std::string excerpt = ExcerptOf(text.substr(s.query.start, s.query.end - s.query.start));
     std::string code;
     if (s.kind == Kind::kCode) {
       char buf[96];
@@ -107,11 +128,10 @@ void PrintText(const Verdict& v, std::string_view text, bool with_output) {
       in_string += ", its lines " + std::to_string(s.json_first_line) + "-" + std::to_string(s.json_last_line);
     }
     std::printf("    answer bytes %u-%u (lines %u-%u%s) ~ %s bytes %u-%u (lines %u-%u), %u tokens matched, %.0f%%%s\n"
-                "      \"%s%s\"\n",
+                "      \"%s\"\n",
                 s.query.start, s.query.end, s.query.first_line, s.query.last_line, in_string.c_str(),
                 s.source_name.c_str(), s.source.start, s.source.end, s.source.first_line,
-                s.source.last_line, s.matched_tokens, s.score * 100, code.c_str(), excerpt.c_str(),
-                s.query.end - s.query.start > 70 ? "..." : "");
+                s.source.last_line, s.matched_tokens, s.score * 100, code.c_str(), excerpt.c_str());
   }
   if (with_output) {
     std::printf("--- output ---\n%s%s--- end of output ---\n", v.output.c_str(),

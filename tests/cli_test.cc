@@ -11,6 +11,7 @@
 
 #include "doppel/format.h"
 #include "doppel/options.h"
+#include "doppel/tokenizer.h"
 #include "test_util.h"
 
 using doppel_test::CommandResult;
@@ -195,6 +196,34 @@ TEST_CASE("cli: --format text prints a verdict for people", "[cli]") {
   CHECK(Contains(o.out, "--- output ---\n"));
   CHECK(Contains(o.out, "[redacted: similar to /usr/share/common-licenses/MPL-2.0]"));
   CHECK(Contains(o.out, "--- end of output ---\n"));
+}
+
+TEST_CASE("cli: --format text shows a span's first words on one line, whole characters only", "[cli]") {
+  // Two-byte letters after a one-byte word: an excerpt cut at a fixed byte count would end in
+  // the middle of a letter. Indented lines: their blanks are one space each.
+  std::string doc;
+  for (int i = 0; i < 40; ++i) {
+    doc += "a \u0441\u043b\u043e\u0432\u043e" + std::to_string(i) + " \u0438\u0441\u0442\u043e\u0440\u0438\u044f" +
+           (i % 4 == 3 ? "\n\t    " : " ");
+  }
+  TempDir tmp;
+  WriteFile(tmp / "story.txt", doc);
+  const CommandResult b = Index("build --index " + Quote(tmp / "idx") + " " + Quote(tmp / "story.txt"));
+  INFO(Describe(b));
+  REQUIRE(b.exit_code == 0);
+  const CommandResult r = Filter("check --index " + Quote(tmp / "idx") + " --format text " + Quote(tmp / "story.txt"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  const std::vector<std::string> lines = doppel_test::Lines(r.out);
+  REQUIRE(lines.size() >= 3);
+  const std::string& excerpt = lines[2];
+  CHECK(excerpt.rfind("      \"a \u0441\u043b\u043e\u0432\u043e0 ", 0) == 0);
+  CHECK(doppel_test::EndsWith(excerpt, "...\""));
+  CHECK(doppel::ValidateUtf8(excerpt).ok());
+  CHECK_FALSE(Contains(excerpt.substr(6), "  "));
+  CHECK_FALSE(Contains(excerpt, "\t"));
+  CHECK(excerpt.size() <= 6 + 2 + 70 + 3);
+  CHECK(excerpt.size() >= 6 + 2 + 68 + 3);
 }
 
 TEST_CASE("cli: --jsonl prints one verdict line per answer in input order", "[cli]") {

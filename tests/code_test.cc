@@ -2066,7 +2066,7 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   const Verdict tool = Checked(*filter, "{\"name\": \"apply_patch\", \"input\": " + Quoted(codex) + "}");
   CHECK(OneMergePySpan(tool).json_pointer == std::vector<std::string>{"/input"});
   CHECK_THAT(tool.output, Catch::Contains("@@\\n+# [redacted: similar to lib/merge.py]\\n*** End Patch"));
-  // A unified patch in a JSON string: its hunk recounted in the string, escaped as it is.
+  // A unified patch in a JSON string: its hunk recounted in the string.
   const Verdict unified = Checked(*filter, "{\"name\": \"apply_patch\", \"input\": " + Quoted(hunk) + "}");
   CHECK(OneMergePySpan(unified).json_pointer == std::vector<std::string>{"/input"});
   CHECK_THAT(unified.output, Catch::Contains("\\n@@ -1,2 +1,2 @@\\n LIMIT = 10\\n-old = 1\\n+# [redacted: similar to lib/merge.py]\\n\"}"));
@@ -2076,6 +2076,12 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   const Verdict twice = Checked(*filter, "{\"input\": " + Quoted(hunk + second_hunk) + ", \"name\": \"apply_patch\"}");
   CHECK_THAT(twice.output, Catch::Contains("\\n@@ -1,2 +1,2 @@\\n LIMIT = 10\\n-old = 1\\n+# [redacted: similar to lib/merge.py]\\n"
                                            "@@ -40,1 +52,1 @@\\n-pass\\n+# [redacted: similar to lib/merge.py]\\n\", \"name\""));
+  // And in a string in a string (a tool call's arguments), escaped twice.
+  const Verdict nested = Checked(*filter, "{\"function\": {\"name\": \"apply_patch\", \"arguments\": " +
+                                              Quoted("{\"input\": " + Quoted(hunk) + "}") + "}}");
+  CHECK(OneMergePySpan(nested).json_pointer == std::vector<std::string>{"/function/arguments", "/input"});
+  CHECK_THAT(nested.output, Catch::Contains("\\\\n@@ -1,2 +1,2 @@\\\\n LIMIT = 10\\\\n-old = 1\\\\n"
+                                            "+# [redacted: similar to lib/merge.py]\\\\n\\\"}\"}}"));
   // Without headers, the language guessed: the marker is still an added line.
   std::string plain = "```diff\n LIMIT = 10\n-old = 1\n";
   for (const auto& line : doppel_test::Lines(kRenamed)) plain += "+" + line + "\n";
