@@ -673,7 +673,7 @@ int main(int argc, char** argv) {
   check->add_option("--text-field", f.text_field, "With --jsonl: the field holding the answer")->capture_default_str();
   check->add_option("--id-field", f.id_field, "With --jsonl: the field echoed as the verdict's id")->capture_default_str();
   check->add_option("--max-answer-bytes", f.max_answer_bytes,
-                    "Largest answer (or JSONL line) checked; a check's peak memory is 22-28 bytes per answer byte")
+                    "Largest answer (or JSONL line) checked; a check's peak memory is 22-28 bytes per byte of prose, up to about 165 per byte of dense code")
       ->capture_default_str();
   check->add_option("--lang", f.lang,
                     "Read the whole answer as code in this language (name, fence tag or extension; "

@@ -241,10 +241,15 @@ int RunRemove(const Flags& f, const std::vector<std::string>& names) {
       named.push_back(name);
       continue;
     }
-    // Only a path that names a file or folder here is read as one (an id "docs/" is not "docs").
+    // A path that names a file or folder here is read as one, and so is one spelled other than
+    // its normal form by more than a last '/' ("./a", "a//b", "a/../b": a file deleted since,
+    // the usual reason to remove it). An id "docs/" is not the document "docs".
     const std::string normal = NormalPath(name);
+    std::string unslashed = name;
+    while (unslashed.size() > 1 && unslashed.back() == '/') unslashed.pop_back();
     std::error_code ec;
-    auto normal_id = normal != name && std::filesystem::exists(name, ec) ? (*index)->FindName(normal) : id;
+    const bool as_path = normal != name && (unslashed != normal || std::filesystem::exists(name, ec));
+    auto normal_id = as_path ? (*index)->FindName(normal) : id;
     if (!normal_id.ok()) return Fail(normal_id.status());
     if (normal_id->has_value()) {
       std::fprintf(stderr, "doppel-index: %s is the document %s\n", name.c_str(), normal.c_str());
@@ -414,6 +419,9 @@ int RunShardedBuild(int argc, char** argv, const Flags& f, const ExecutorOptions
                                         std::to_string(f.shards)));
   }
   if (Status s = ValidateSketchParams(f.params); !s.ok()) return Fail(s);
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(f.index, ec);
+  const bool fresh = !existed || std::filesystem::is_empty(f.index, ec);
   if (Status s = CreateShardedIndex(f.index, f.shards); !s.ok()) return Fail(s);
   if (f.rank >= 0) {
     return RunShardTask(argc, argv, f, params_given, static_cast<uint32_t>(f.rank));
@@ -442,7 +450,26 @@ int RunShardedBuild(int argc, char** argv, const Flags& f, const ExecutorOptions
   int worst = 0;
   for (uint32_t r = 0; r < f.shards; ++r) {
     const int rc = RunShardTask(argc, argv, f, params_given, r);
-    if (rc == 2) return rc;
+    if (rc == 2) {
+      // A build that created the sharded index and failed before any shard was done removes
+      // it, as an unsharded build does: no SHARDS file is left to shape the next build.
+      // (Shards done are kept: a rerun skips them.)
+      bool done_any = false;
+      for (const auto& e : std::filesystem::directory_iterator(f.index + "/.tasks", ec)) {
+        done_any |= e.path().extension() == ".done";
+      }
+      if (fresh && !done_any) {
+        std::error_code rm;
+        if (existed) {
+          for (const auto& e : std::filesystem::directory_iterator(f.index, rm)) std::filesystem::remove_all(e.path(), rm);
+        } else {
+          std::filesystem::remove_all(f.index, rm);
+        }
+        std::fprintf(stderr, "doppel-index: the build failed: removed the sharded index it had begun in %s\n",
+                     f.index.c_str());
+      }
+      return rc;
+    }
     worst = std::max(worst, rc);
   }
   if (worst == 0) {

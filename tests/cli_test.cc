@@ -345,6 +345,9 @@ TEST_CASE("cli: check and scan apply a policy file as serve does", "[cli]") {
   const CommandResult bad = Filter("check --index " + Quote(dir) + " --policy " + Quote(tmp / "bad.json") + " " + Quote(answer));
   CHECK(bad.exit_code == 2);
   CHECK(Contains(bad.err, "explode"));
+  const CommandResult folder = Filter("check --index " + Quote(dir) + " --policy " + Quote(tmp.path().string()) + " " + Quote(answer));
+  CHECK(folder.exit_code == 2);
+  CHECK(Contains(folder.err, "a policy file is a JSON file, not a directory"));
 }
 
 TEST_CASE("cli: a malformed JSONL line gets an error line and exit code 2", "[cli]") {
@@ -574,6 +577,16 @@ TEST_CASE("cli: build --shards builds a sharded index task by task that answers 
   r = Index("merge --index " + Quote(one) + " --output " + Quote(tmp / "m2"));
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "not a sharded index"));
+  // A sharded build that fails before any shard is done leaves no SHARDS file to shape the
+  // next build into that directory.
+  doppel_test::WriteFile(tmp / "bad.jsonl", "{\"id\":\"a\",\"text\":\"one two three four\"}\n{\"id\":\n");
+  r = Index("build --shards 2 --index " + Quote(tmp / "failed") + " " + Quote(tmp / "bad.jsonl"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "bad.jsonl:2"));
+  CHECK_FALSE(std::filesystem::exists(tmp / "failed"));
+  r = Index("build --quiet --shards 3 --index " + Quote(tmp / "failed") + " " + kLicenses);
+  CHECK(r.exit_code == 0);
 }
 
 TEST_CASE("cli: add and remove change what check reports", "[cli]") {
@@ -812,6 +825,14 @@ TEST_CASE("cli: a file keeps its name however its path is spelled, and remove na
   CHECK(rm.exit_code == 1);
   CHECK(Contains(rm.err, "not in the index: corpus/nope.txt"));
   CHECK(Contains(rm.err, "removed 1 documents; 1 names not in the index"));
+  CHECK(JsonNumber(Run(in + "stats --index idx").out, "documents") == 1);
+  // A file deleted since it was added is removed by a path spelled otherwise too.
+  REQUIRE(Run(in + "add --index idx corpus").exit_code == 0);
+  std::filesystem::remove(tmp / "corpus/sub/b.txt");
+  const CommandResult gone = Run(in + "remove --index idx ./corpus//sub/b.txt");
+  INFO(Describe(gone));
+  CHECK(gone.exit_code == 0);
+  CHECK(Contains(gone.err, "./corpus//sub/b.txt is the document corpus/sub/b.txt"));
   CHECK(JsonNumber(Run(in + "stats --index idx").out, "documents") == 1);
   // An id is not a path: "docs/" does not remove the document "docs".
   WriteFile(tmp / "ids.jsonl", "{\"id\":\"docs\",\"text\":\"Notes on the harbour's tides and the times the ferries leave.\"}\n");

@@ -501,6 +501,25 @@ TEST_CASE("dedup: malformed lines stop the run or are skipped and listed", "[ded
   CHECK(Contains(r.err, "in.jsonl:2"));
   CHECK(Contains(r.err, "malformed JSON"));
   CHECK(r.err.find("in.jsonl:2") == r.err.rfind("in.jsonl:2"));  // reported once
+  // The stopped run finished nothing, so the same output takes the run again with other
+  // options (here skipping what stopped it) rather than refusing it.
+  r = Dedup("--output " + Quote(tmp / "fail") + " --on-error skip " + Quote(tmp / "in.jsonl"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  CHECK(doppel_test::Lines(ReadFile(tmp / "fail/in.jsonl")).size() == 2);
+  // A missing index to dedup against is refused before anything is written.
+  r = Dedup("--output " + Quote(tmp / "against") + " --against " + Quote(tmp / "no-index") + " " + Quote(tmp / "in.jsonl"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "no-index"));
+  CHECK_FALSE(fs::exists(tmp / "against"));
+  // A file of invalid UTF-8 is named with the error.
+  fs::create_directories(tmp / "files");
+  WriteFile(tmp / "files/bad.txt", "abc \xc3\x28 def");
+  r = Dedup("--output " + Quote(tmp / "utf8") + " " + Quote(tmp / "files/bad.txt"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "bad.txt: invalid UTF-8 at byte offset 4"));
+  r = Dedup("--output " + Quote(tmp / "utf8") + " --on-error skip " + Quote(tmp / "files/bad.txt"));
+  CHECK(Contains(ReadFile(tmp / "utf8/removed.jsonl"), "bad.txt: invalid UTF-8 at byte offset 4"));
   r = Dedup("--output " + Quote(tmp / "skip") + " --on-error skip " + Quote(tmp / "in.jsonl"));
   INFO(Describe(r));
   CHECK(r.exit_code == 1);

@@ -245,8 +245,8 @@ class Sketcher {
     if (s.ok()) s = sketcher_.TokenizerFor(d.kind, d.language).Tokenize(d.text, &tokens);
     if (!s.ok()) {
       it->head.status = kMalformed;
-      it->detail = s.message();
-      it->error = s;
+      it->error = s.WithContext(d.origin);  // (a file's path, or a JSONL file and line)
+      it->detail = it->error.message();
       return;
     }
     std::vector<uint64_t> hashes;
@@ -261,8 +261,8 @@ class Sketcher {
       auto v = against_->Check(d.text, d.kind, d.language);
       if (!v.ok() && v.status().code() == Status::Code::kInvalidArgument) {
         it->head.status = kMalformed;  // the document, not the index: as --on-error says
-        it->detail = v.status().message();
-        it->error = v.status();
+        it->error = v.status().WithContext(d.origin);
+        it->detail = it->error.message();
         return;
       }
       if (!v.ok()) {
@@ -977,6 +977,13 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   const std::string work = output_dir + "/.work";
   std::error_code ec;
   DOPPEL_RETURN_IF_ERROR(CheckOutputDir(inputs, output_dir));
+  // (Before anything is written: a missing or unusable index leaves no run behind.)
+  std::unique_ptr<Filter> against;
+  if (!o.against_index.empty() && (o.stage == Stage::kAll || o.stage == Stage::kSketch)) {
+    IndexOptions io;
+    io.common_code = o.against_common;
+    DOPPEL_ASSIGN_OR_RETURN(against, Filter::Open(o.against_index, o.against_options, io));
+  }
   fs::create_directories(work, ec);
   if (ec) return Status::IOError(output_dir + ": " + ec.message());
   const std::string fingerprint = RunFingerprint(units, o);
@@ -985,12 +992,28 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
     std::ifstream in(run_file);
     std::string have;
     std::getline(in, have);
+    in.close();
     if (have != fingerprint) {
-      return Status::InvalidArgument(output_dir +
-                                     " holds a run with other inputs or options (or made by another doppel build); "
-                                     "use a new --output directory (or remove this one)");
+      // A run that finished no stage of any unit (one stopped at a malformed line, say) left
+      // nothing to resume: a whole run with other inputs or options starts over in its place.
+      // (Not a task of a split run: another task may be sketching beside it.)
+      bool finished_any = Exists(output_dir + "/stats.json");
+      for (const auto& e : fs::directory_iterator(work, ec)) {
+        finished_any |= e.path().extension() == ".done";
+      }
+      if (ec) return Status::IOError(work + ": " + ec.message());
+      if (finished_any || o.stage != Stage::kAll) {
+        return Status::InvalidArgument(output_dir +
+                                       " holds a run with other inputs or options (or made by another doppel build); "
+                                       "use a new --output directory (or remove this one)");
+      }
+      fs::remove_all(work, ec);
+      if (!ec) fs::create_directories(work, ec);
+      if (ec) return Status::IOError(work + ": " + ec.message());
+      DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(run_file, fingerprint + "\n"));
+    } else {
+      sum->resumed |= o.stage == Stage::kAll;  // (tasks of a split run all find it)
     }
-    sum->resumed |= o.stage == Stage::kAll;  // (tasks of a split run all find it)
   } else {
     DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(run_file, fingerprint + "\n"));
   }
@@ -999,12 +1022,6 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   if (o.threads > 0) {
     gc = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                static_cast<size_t>(o.threads));
-  }
-  std::unique_ptr<Filter> against;
-  if (!o.against_index.empty() && (o.stage == Stage::kAll || o.stage == Stage::kSketch)) {
-    IndexOptions io;
-    io.common_code = o.against_common;
-    DOPPEL_ASSIGN_OR_RETURN(against, Filter::Open(o.against_index, o.against_options, io));
   }
 
   // 1. sketch

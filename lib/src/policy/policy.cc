@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -288,10 +289,13 @@ Status CheckPolicyRanges(const FilterOptions& options, const std::function<std::
 }
 
 Result<FilterOptions> LoadPolicyFile(const std::string& path, const FilterOptions& base) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Status::InvalidArgument(path + ": a policy file is a JSON file, not a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path + ": cannot open policy file");
   std::ostringstream ss;
   ss << in.rdbuf();
+  if (in.bad()) return Status::IOError(path + ": cannot read policy file");
   FilterOptions options = base;
   DOPPEL_RETURN_IF_ERROR(ApplyPolicyJson(ss.str(), path, &options));
   return options;
