@@ -12,7 +12,6 @@
 #include <cinttypes>
 #include <map>
 #include <random>
-#include <regex>
 #include <algorithm>
 #include <deque>
 #include <unordered_map>
@@ -88,6 +87,54 @@ void CloseAfterResponse(httplib::Response& res) {
     sink.write(body->data() + offset, length);
     return false;  // the connection ends here
   });
+}
+
+// Whether `path` is a session's, /v1/sessions/ and 1-64 hex digits (with `append`, then /append),
+// as its routes' patterns take it.
+bool SessionPath(std::string_view path, bool append) {
+  constexpr std::string_view kPrefix = "/v1/sessions/", kAppend = "/append";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return false;
+  path.remove_prefix(kPrefix.size());
+  if (append) {
+    if (path.size() < kAppend.size() || path.substr(path.size() - kAppend.size()) != kAppend) return false;
+    path.remove_suffix(kAppend.size());
+  }
+  return !path.empty() && path.size() <= 64 &&
+         std::all_of(path.begin(), path.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// Whether a route reads the body of a request with this method and path.
+bool ReadsBody(const httplib::Request& req) {
+  return req.method == "POST" && (req.path == "/v1/check" || req.path == "/v1/sessions" || SessionPath(req.path, true));
+}
+
+// A JSON error for a status httplib set itself, or one of routing (404 with no handler for the
+// method and path: 405 with Allow when the path takes another method). The connection closes:
+// the request may have a body no handler read.
+void SetRouteError(const httplib::Request& req, httplib::Response& res) {
+  std::string message;
+  const char* allow = req.path == "/v1/check" || req.path == "/v1/sessions" || SessionPath(req.path, true) ? "POST"
+                      : SessionPath(req.path, false)                                                      ? "DELETE"
+                      : req.path == "/healthz" || req.path == "/metrics"                                   ? "GET"
+                                                                                                           : nullptr;
+  if (res.status == 404 && allow != nullptr) {
+    res.status = 405;
+    res.set_header("Allow", allow);
+  }
+  switch (res.status) {
+    case 404:
+      message = req.path.rfind("/v1/sessions/", 0) == 0
+                    ? "no session at " + req.path + " (a session's id is the hex digits POST /v1/sessions gave)"
+                    : "no route " + req.method + " " + req.path;
+      break;
+    case 405: message = req.path + " takes " + allow + ", not " + req.method; break;
+    case 413: message = "the request body is larger than the server's limit"; break;
+    case 414: message = "the request's path is longer than the server reads"; break;
+    case 400: message = "the request could not be read (its request line or headers are malformed or too long)"; break;
+    default: message = "the request could not be served"; break;
+  }
+  SetError(res, res.status, message);
+  CloseAfterResponse(res);
 }
 
 // Reads a request body through httplib's content reader, so that one limit holds however the
@@ -198,7 +245,7 @@ constexpr const char* kNoRequestPolicy =
 enum Route : size_t { kCheck, kSessionOpen, kSessionAppend, kSessionClose, kHealth, kMetrics, kOther, kRoutes };
 constexpr std::array<const char*, kRoutes> kRouteNames = {
     "check", "session_open", "session_append", "session_close", "healthz", "metrics", "other"};
-constexpr std::array<int, 13> kStatuses = {200, 201, 400, 401, 404, 405, 408, 413, 414, 415, 500, 503, 0};  // 0: other
+constexpr std::array<int, 14> kStatuses = {200, 201, 400, 401, 404, 405, 408, 413, 414, 415, 500, 501, 503, 0};  // 0: other
 // Check latency buckets, seconds (Prometheus `le` bounds).
 constexpr std::array<double, 13> kBuckets = {0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                              0.05, 0.1, 0.25, 0.5, 1, 2.5};
@@ -292,6 +339,7 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
       }
       f->has_text = true;
     } else if (key == "id") {
+      f->has_id = true;
       std::string_view id;
       if (!field.value.get_string().get(id)) {
         f->id.assign(id);
@@ -309,13 +357,14 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
       // A name without a grammar here reads the answer with the generic code lexer, taken at its
       // word, with its comments for markers; an unknown name, guessed too (as the CLI's --lang).
       const Language* l = LookupLanguage(lang);
+      f->has_language = true;
       f->language = l ? l->name : std::string(lang);
       if (!lang.empty()) f->kind = Kind::kCode;
     } else if (key == "kind") {
       if (field.value.get_string().get(kind_name) || (kind_name != "text" && kind_name != "code")) {
         return Status::InvalidArgument("\"kind\" must be \"text\" or \"code\"");
       }
-      has_kind = true;
+      has_kind = f->has_kind = true;
     } else if (key == "policy") {
       if (!field.value.is_object()) return Status::InvalidArgument("\"policy\" must be an object");
       FilterOptions o = base;
@@ -617,6 +666,12 @@ void Server::Routes() {
     // Ranges are not served: httplib would cut a check's verdict (or an error) to a Range header
     // into a 206. (The request is httplib's own, not const: it is handed on as const.)
     const_cast<httplib::Request&>(req).ranges.clear();
+    res.set_header("Accept-Ranges", "none");  // (httplib would say "bytes" to a HEAD)
+    // Content-coding names are case-insensitive (RFC 9110 8.4.1); httplib decodes only
+    // lower-case ones.
+    for (auto [it, end] = const_cast<httplib::Request&>(req).headers.equal_range("Content-Encoding"); it != end; ++it) {
+      for (char& c : it->second) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
     // GET and DELETE take no body, and their routes read none: one sent would be taken for the
     // next request. (httplib writes no body for HEAD, so a HEAD's connection cannot be closed
     // this way.)
@@ -626,6 +681,27 @@ void Server::Routes() {
       SetError(res, 400, req.method + " takes no request body");
       CloseAfterResponse(res);
       return httplib::Server::HandlerResponse::Handled;
+    }
+    // A body's framing: chunked, or a Content-Length. Another transfer coding is not read (RFC
+    // 9112 6.1: 501), and both a length and a coding are two framings a proxy in front may
+    // take differently (a request smuggled in the body): 400. The body is not read, so the
+    // connection closes. (httplib itself would read an unknown coding's body to the end of
+    // the connection, and the client would wait for the body time limit.)
+    if (const size_t codings = req.get_header_value_count("Transfer-Encoding"); codings > 0) {
+      if (req.has_header("Content-Length")) {
+        SetError(res, 400, "the request gives both Content-Length and Transfer-Encoding; send one");
+        CloseAfterResponse(res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      std::string coding = req.get_header_value("Transfer-Encoding");
+      coding.erase(0, coding.find_first_not_of(" \t"));
+      coding.erase(coding.find_last_not_of(" \t") + 1);
+      if (codings > 1 || strcasecmp(coding.c_str(), "chunked") != 0) {
+        SetError(res, 501, "Transfer-Encoding \"" + req.get_header_value("Transfer-Encoding") +
+                               "\" is not read here: send the body with Content-Length or \"chunked\"");
+        CloseAfterResponse(res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
     }
     if (!opt.token.empty() && req.path.rfind("/v1/", 0) == 0) {
       const std::string auth = req.get_header_value("Authorization");
@@ -639,6 +715,14 @@ void Server::Routes() {
         return httplib::Server::HandlerResponse::Handled;
       }
     }
+    // A body for a method and path no route reads it for: answered now (404, or 405 naming the
+    // methods the path takes). httplib would read it first, and one sent without a length to
+    // the end of the connection, which the client holds open for its answer.
+    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !ReadsBody(req)) {
+      res.status = 404;
+      SetRouteError(req, res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
 
@@ -647,33 +731,7 @@ void Server::Routes() {
   http.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty() || res.content_provider_) return httplib::Server::HandlerResponse::Unhandled;  // a handler's
-    std::string message;
-    // A known path with another method: 405 naming the methods it takes.
-    static const std::regex kSession(R"(/v1/sessions/[0-9a-f]{1,64})"), kAppend(R"(/v1/sessions/[0-9a-f]{1,64}/append)");
-    const char* allow = req.path == "/v1/check" || req.path == "/v1/sessions" || std::regex_match(req.path, kAppend)
-                            ? "POST"
-                        : std::regex_match(req.path, kSession)                   ? "DELETE"
-                        : req.path == "/healthz" || req.path == "/metrics"       ? "GET"
-                                                                                 : nullptr;
-    if (res.status == 404 && allow != nullptr) {
-      res.status = 405;
-      res.set_header("Allow", allow);
-    }
-    switch (res.status) {
-      case 404:
-        message = req.path.rfind("/v1/sessions/", 0) == 0
-                      ? "no session at " + req.path + " (a session's id is the hex digits POST /v1/sessions gave)"
-                      : "no route " + req.method + " " + req.path;
-        break;
-      case 405: message = req.path + " takes " + allow + ", not " + req.method; break;
-      case 413: message = "the request body is larger than the server's limit"; break;
-      case 414: message = "the request's path is longer than the server reads"; break;
-      case 400: message = "the request could not be read (its request line or headers are malformed or too long)"; break;
-      default: message = "the request could not be served"; break;
-    }
-    SetError(res, res.status, message);
-    // A request httplib refused or routed nowhere may have a body no handler read.
-    CloseAfterResponse(res);
+    SetRouteError(req, res);
     return httplib::Server::HandlerResponse::Handled;
   }));
 
@@ -767,6 +825,7 @@ void Server::Routes() {
     }
     if (f.policy && !options_.request_policy) return SetError(res, 400, kNoRequestPolicy);
     if (f.has_text) return SetError(res, 400, "send the text with POST /v1/sessions/{id}/append");
+    if (f.has_id) return SetError(res, 400, "a session's id is the server's to choose: the \"id\" of this request's answer");
     SessionOptions so;
     so.kind = f.kind;
     so.language = f.language;
@@ -823,8 +882,9 @@ void Server::Routes() {
     if (Status s = DecodeCheckBody(body_in, filter_->options(), true, parser.get(), &f); !s.ok()) {
       return SetError(res, s);
     }
-    if (f.policy || !f.language.empty() || f.kind != Kind::kText) {
-      return SetError(res, 400, "language, kind and policy are set when the session is opened");
+    if (f.policy || f.has_language || f.has_kind || f.has_id) {
+      return SetError(res, 400, "an append takes only \"text\": language, kind and policy are set when the session is "
+                                "opened, and its id is in the path");
     }
     auto entry = st->FindSession(id);
     if (!entry) return SetError(res, 404, NoSession(id));

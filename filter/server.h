@@ -52,6 +52,8 @@ struct CheckBody {
   // "text" given as a JSON object or array (a structured answer): its JSON text, minified.
   std::string text_json;
   bool has_text = false;
+  // Which of the other fields the body gave (a session's routes take fewer than a check).
+  bool has_id = false, has_language = false, has_kind = false;
   std::string id;
   Kind kind = Kind::kText;
   std::string language;

@@ -1164,6 +1164,32 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
     reply = raw_post("/v1/check", "", "");
     CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);  // an empty body is not JSON (not "cut short")
     CHECK(Contains(reply, "not valid JSON"));
+    // A transfer coding other than chunked is not read (501), and a length beside a coding is
+    // two framings (400): both said at once, not after the body's time limit.
+    reply = raw_post("/v1/check", "Transfer-Encoding: gzip, chunked\r\n", "c\r\n{\"text\":\"x\"}\r\n0\r\n\r\n");
+    CHECK(reply.rfind("HTTP/1.1 501", 0) == 0);
+    CHECK(Contains(reply, "Transfer-Encoding \\\"gzip, chunked\\\" is not read here"));
+    reply = raw_post("/v1/check", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "c\r\n{\"text\":\"x\"}\r\n0\r\n\r\n");
+    CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(Contains(reply, "both Content-Length and Transfer-Encoding"));
+    // A POST with neither a length nor chunks to a path that takes another method, or none:
+    // answered at once (405, 404). (httplib read such a body to the connection's end.)
+    reply = raw_post("/healthz", "", "");
+    CHECK(reply.rfind("HTTP/1.1 405", 0) == 0);
+    CHECK(Contains(reply, "Allow: GET"));
+    reply = RawExchange(srv.port(), "PATCH /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    CHECK(reply.rfind("HTTP/1.1 405", 0) == 0);
+    CHECK(Contains(reply, "Allow: POST"));
+    reply = RawExchange(srv.port(), "POST /v1/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    CHECK(reply.rfind("HTTP/1.1 404", 0) == 0);
+    // A content coding's name in capitals is the same coding (RFC 9110).
+    TempDir gz_dir;
+    doppel_test::WriteFile(gz_dir / "body.json", R"({"text":"a few words of new text"})");
+    REQUIRE(doppel_test::Run("gzip -n " + doppel_test::Quote(gz_dir / "body.json")).exit_code == 0);
+    const std::string packed = Slurp(gz_dir / "body.json.gz");
+    reply = raw_post("/v1/check", "Content-Encoding: GZIP\r\nContent-Length: " + std::to_string(packed.size()) + "\r\n", packed);
+    CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(Contains(reply, "\"action\":\"allow\""));
     // A multipart body (curl -F) is refused with 415, not a server error.
     httplib::MultipartFormDataItems form = {{"text", "some words", "", ""}};
     ExpectError(c.Post("/v1/check", form), 415, "multipart");
@@ -1203,6 +1229,12 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
               "session limit");
   ExpectError(PostJson(c, "/v1/sessions/" + id + "/append", Body({{"text", "x"}}, R"("language":"go")")), 400,
               "when the session is opened");
+  // An append takes its text alone: a field it would ignore (an id, an empty language, the
+  // default kind) is refused too, as unknown fields are.
+  for (const std::string other : {R"("id":"mine")", R"("language":"")", R"("kind":"text")"}) {
+    ExpectError(PostJson(c, "/v1/sessions/" + id + "/append", Body({{"text", "x"}}, other)), 400, "an append takes only");
+  }
+  ExpectError(PostJson(c, "/v1/sessions", R"({"id":"my-session"})"), 400, "a session's id is the server's to choose");
   ExpectError(PostJson(c, "/v1/sessions/" + id + "/append", R"({"text": "a\u0000"})"), 400, "NUL byte at offset 1");
   r = PostJson(c, "/v1/sessions/" + id + "/append", Body({{"text", "still usable\n"}}));
   REQUIRE(r);
