@@ -25,8 +25,8 @@ namespace {
 using namespace doppel;
 
 constexpr const char* kExitCodes =
-    "Exit codes: 0 success; 1 finished, but some documents were rejected (--on-error skip) or the inputs held none "
-    "(verify: the index is sound, but the build that created it did not finish); 2 error (bad arguments, unreadable input, missing, corrupt or incompatible index).";
+    "Exit codes: 0 success; 1 finished, but some documents were rejected (--on-error skip), the inputs held none, "
+    "or (add, verify) the build that created the index did not finish; 2 error (bad arguments, unreadable input, missing, corrupt or incompatible index).";
 
 // The one place where errors become exit codes.
 int Fail(const Status& s) {
@@ -210,6 +210,23 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
                  static_cast<unsigned long long>(c.skipped_empty),
                  fresh ? "the new index is empty, and checks against it allow everything" : "the index is unchanged");
     return 1;
+  }
+  const uint64_t stored = sum.written.added + sum.written.replaced + sum.written.unchanged;
+  if (sum.errors > 0 && stored == 0 && fresh) {
+    std::fprintf(stderr, "%swarning: every document was rejected; the new index is empty, and checks against it allow "
+                         "everything\n", who.c_str());
+  }
+  // Added to an index whose own build did not finish: stored, but the index is still one
+  // checks refuse (a part of the protected set) until that build is run again.
+  if (!create) {
+    auto st = (*index)->Stats();
+    if (!st.ok()) return Fail(st.status());
+    if (st->unfinished_build) {
+      std::fprintf(stderr, "%swarning: %s: the build that created this index did not finish (stopped or killed); "
+                           "what was added is stored, and checks refuse the index until that build is run again\n",
+                   who.c_str(), dir.c_str());
+      return 1;
+    }
   }
   return sum.errors > 0 ? 1 : 0;
 }

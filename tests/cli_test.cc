@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "doppel/format.h"
+#include "doppel/index.h"
 #include "doppel/options.h"
 #include "doppel/tokenizer.h"
 #include "test_util.h"
@@ -587,6 +588,26 @@ TEST_CASE("cli: build --shards builds a sharded index task by task that answers 
   CHECK_FALSE(std::filesystem::exists(tmp / "failed"));
   r = Index("build --quiet --shards 3 --index " + Quote(tmp / "failed") + " " + kLicenses);
   CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("cli: add into an index whose build did not finish stores and says the index is still refused", "[cli]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  WriteFile(dir + "/" + doppel::kUnfinishedBuildFile, "");  // as a killed build leaves it
+  WriteFile(tmp / "note.txt", "A note about the harbour's tides and the ferries that leave at dawn each day.\n");
+  const CommandResult add = Index("add --index " + Quote(dir) + " " + Quote(tmp / "note.txt"));
+  INFO(Describe(add));
+  CHECK(add.exit_code == 1);
+  CHECK(Contains(add.err, "1 added"));
+  CHECK(Contains(add.err, "the build that created this index did not finish"));
+  CHECK(Filter("check --index " + Quote(dir) + " " + Quote(tmp / "note.txt")).exit_code == 2);
+  // Every document rejected into a new index: said, as an empty input is.
+  WriteFile(tmp / "bad.jsonl", "{\"id\":\"a\"}\n");
+  const CommandResult none = Index("build --on-error skip --index " + Quote(tmp / "empty") + " " + Quote(tmp / "bad.jsonl"));
+  INFO(Describe(none));
+  CHECK(none.exit_code == 1);
+  CHECK(Contains(none.err, "every document was rejected; the new index is empty"));
 }
 
 TEST_CASE("cli: add and remove change what check reports", "[cli]") {
