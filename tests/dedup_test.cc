@@ -930,6 +930,14 @@ TEST_CASE("dedup: a binary or empty file in a directory is passed over, as build
   INFO(Describe(none));
   CHECK(none.exit_code == 1);
   CHECK(Contains(none.err, "the inputs held no documents"));
+  // So does an empty directory (no file to read at all), with empty reports.
+  fs::create_directories(tmp / "bare");
+  const CommandResult bare = doppel_test::Run(Quote(kIndexBin) + " dedup --output " + Quote(tmp / "out4") + " " +
+                                              Quote(tmp / "bare"));
+  INFO(Describe(bare));
+  CHECK(bare.exit_code == 1);
+  CHECK(Contains(bare.err, "the inputs held no documents"));
+  CHECK(Contains(ReadFile(tmp / "out4/stats.json"), "\"documents\":0"));
 }
 
 TEST_CASE("dedup: zstd shards round trip with every field intact", "[dedup]") {
