@@ -77,8 +77,12 @@ void SetError(httplib::Response& res, const Status& s) {
 // its end, what follows on the connection cannot be told from another request. httplib keeps a
 // connection open whatever a handler's "Connection: close" says, but closes it when a content
 // provider fails: this one writes the whole body first.
-void CloseAfterResponse(httplib::Response& res) {
-  res.set_header("Connection", "close");
+void CloseAfterResponse(const httplib::Request& req, httplib::Response& res) {
+  // (Said by the request's header, which httplib reads when it writes the response's: a
+  // response's own "Connection: close" went out beside its "Keep-Alive".)
+  auto& headers = const_cast<httplib::Request&>(req).headers;
+  headers.erase("Connection");
+  headers.emplace("Connection", "close");
   auto body = std::make_shared<const std::string>(std::move(res.body));
   res.body.clear();
   const std::string type = res.get_header_value("Content-Type");
@@ -134,7 +138,7 @@ void SetRouteError(const httplib::Request& req, httplib::Response& res) {
     default: message = "the request could not be served"; break;
   }
   SetError(res, res.status, message);
-  CloseAfterResponse(res);
+  CloseAfterResponse(req, res);
 }
 
 // Reads a request body through httplib's content reader, so that one limit holds however the
@@ -151,7 +155,7 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
   // request there), and a request with neither a length nor chunks has no body.
   auto refuse = [&](int status, const std::string& why) {
     SetError(res, status, why);
-    CloseAfterResponse(res);  // the body, unread, cannot be told from what follows
+    CloseAfterResponse(req, res);  // the body, unread, cannot be told from what follows
     return false;
   };
   const size_t lengths = req.get_header_value_count("Content-Length");
@@ -204,12 +208,12 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res, const httplib
   // A read that failed once the time limit had passed: the body stopped arriving.
   if (late || (!ok && !over && Clock::now() >= deadline)) {
     SetError(res, 408, "the request body did not arrive within the server's time limit for a body");
-    CloseAfterResponse(res);
+    CloseAfterResponse(req, res);
   } else if (over || res.status == 413) {
     SetError(res, 413, "the request body is larger than the server's limit of " + std::to_string(limit) + " bytes");
   } else {
     SetError(res, 400, "the request body could not be read (cut short, or its chunks or compression are malformed)");
-    CloseAfterResponse(res);
+    CloseAfterResponse(req, res);
   }
   return false;
 }
@@ -679,7 +683,7 @@ void Server::Routes() {
         (req.has_header("Transfer-Encoding") ||
          (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0"))) {
       SetError(res, 400, req.method + " takes no request body");
-      CloseAfterResponse(res);
+      CloseAfterResponse(req, res);
       return httplib::Server::HandlerResponse::Handled;
     }
     // A body's framing: chunked, or a Content-Length. Another transfer coding is not read (RFC
@@ -690,7 +694,7 @@ void Server::Routes() {
     if (const size_t codings = req.get_header_value_count("Transfer-Encoding"); codings > 0) {
       if (req.has_header("Content-Length")) {
         SetError(res, 400, "the request gives both Content-Length and Transfer-Encoding; send one");
-        CloseAfterResponse(res);
+        CloseAfterResponse(req, res);
         return httplib::Server::HandlerResponse::Handled;
       }
       std::string coding = req.get_header_value("Transfer-Encoding");
@@ -699,7 +703,7 @@ void Server::Routes() {
       if (codings > 1 || strcasecmp(coding.c_str(), "chunked") != 0) {
         SetError(res, 501, "Transfer-Encoding \"" + req.get_header_value("Transfer-Encoding") +
                                "\" is not read here: send the body with Content-Length or \"chunked\"");
-        CloseAfterResponse(res);
+        CloseAfterResponse(req, res);
         return httplib::Server::HandlerResponse::Handled;
       }
     }
@@ -711,7 +715,7 @@ void Server::Routes() {
         res.set_header("WWW-Authenticate", "Bearer");
         SetError(res, 401, auth.empty() ? "this server requires \"Authorization: Bearer <token>\""
                                         : "the bearer token is not valid");
-        CloseAfterResponse(res);  // its body was not read
+        CloseAfterResponse(req, res);  // its body was not read
         return httplib::Server::HandlerResponse::Handled;
       }
     }

@@ -936,6 +936,7 @@ TEST_CASE("serve: what follows a body the server did not read is never taken for
     CHECK(replies.rfind("HTTP/1.1 " + status, 0) == 0);
     CHECK(replies.find("HTTP/1.1 ", 1) == std::string::npos);  // one response, then the end
     CHECK(Contains(replies, "Connection: close"));
+    CHECK(!Contains(replies, "Keep-Alive"));  // (not both)
     CHECK(Contains(replies, "\"code\":"));
     CHECK(!Contains(replies, "smuggled"));
   }
