@@ -138,6 +138,47 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   };
   auto tokens_in = [&](uint32_t from, uint32_t to) { return to > from ? first_at(to) - first_at(from) : size_t{0}; };
   uint32_t lb = line_start(*b), le = line_end(*e - 1);
+  // A passage that ends with the header of a block it does not take: a header whose `{` begins
+  // the next line, which pairs with nothing in the passage, or one ending in Python's colon,
+  // which names the block's last token (a `{` or bracket that ends the passage is a half pair,
+  // below). Replaced, the header would leave its block under the marker or alone at the outer
+  // level. The header's lines are given up: a brace's header from the token after the last `;`,
+  // `{` or `}`, a colon's from the line where it begins outside brackets. A passage that is
+  // only the header takes in its block instead, when that adds at most four times its tokens.
+  static const uint64_t kOpen = VerbatimTokenHash("{"), kClose = VerbatimTokenHash("}"), kEnd = VerbatimTokenHash(";"),
+                        kColon = VerbatimTokenHash(":");
+  auto trailing_header = [&]() {
+    const size_t i0 = first_at(lb), i1 = first_at(le);
+    if (i1 <= i0) return;
+    size_t head = i1, block_last = 0;
+    if (i1 < q.size() && q[i1].hash == kOpen && partner[i1] > static_cast<int32_t>(i1)) {
+      while (head > i0 && q[head - 1].hash != kEnd && q[head - 1].hash != kOpen && q[head - 1].hash != kClose) --head;
+      if (head == i1) return;  // (a passage ending with `;` or a brace ends a statement, not a header)
+      block_last = static_cast<size_t>(partner[i1]);
+    } else if (q[i1 - 1].hash == kColon && partner[i1 - 1] >= static_cast<int32_t>(i1)) {
+      head = i1 - 1;
+      // Back to the header's first line: closing brackets jump to their opening ones, and a
+      // line break outside brackets ends the walk.
+      while (head > i0) {
+        size_t prev = head - 1;
+        if (line_start(q[prev].end - 1) != line_start(q[head].begin)) break;
+        if (partner[prev] >= 0 && static_cast<size_t>(partner[prev]) < prev) {
+          prev = static_cast<size_t>(partner[prev]);
+          if (prev < i0) return;  // (a bracket opened before the passage: the header is not all in it)
+        }
+        head = prev;
+      }
+      block_last = static_cast<size_t>(partner[i1 - 1]);
+    } else {
+      return;
+    }
+    if (const uint32_t head_line = line_start(q[head].begin); head_line > lb) {
+      le = head_line - 1;
+    } else if (const uint32_t block_end = line_end(q[block_last].begin); tokens_in(le, block_end) <= 4 * (i1 - i0)) {
+      le = block_end;
+    }
+  };
+  trailing_header();
   for (int round = 0; round < 16; ++round) {
     const size_t i0 = first_at(lb), i1 = first_at(le);
     // Half pairs inside: closing ones whose opening is before, opening ones whose closing is after.
@@ -177,6 +218,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       return;  // neither: left as it was
     }
   }
+  trailing_header();  // (a header left at the end once a `{` line was given up)
   *b = lb;
   *e = le;
 }

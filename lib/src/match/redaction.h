@@ -54,7 +54,10 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
 // away half of a pair. Each round either gives up the lines at one end up to the half pairs
 // (the cut that keeps most of the passage), or, when that would keep less than half of it, takes
 // in the other halves, adding at most as many tokens as the passage has; when neither can be
-// done the passage stays as it was. `q` are the stream's tokens, `partner` from PairedTokens.
+// done the passage stays as it was. Before and after that, a passage that ends with the header
+// of a block it does not take (its `{` on the next line, or Python's colon) gives the header's
+// lines up, or, when it is only the header, takes in the block if that adds at most four times
+// its tokens. `q` are the stream's tokens, `partner` from PairedTokens.
 void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner, uint32_t* b,
                        uint32_t* e);
 
