@@ -36,7 +36,7 @@ constexpr const char* kExitCodes =
     "it cannot start. scan: 0 done, 1 more documents flagged than --fail-on (or some unreadable), 2 error.";
 
 int Fail(const Status& s) {
-  std::fprintf(stderr, "doppel-filter: error: %s\n", s.ToString().c_str());
+  std::fprintf(stderr, "doppel-filter: error: %s\n", ForTerminal(s.ToString()).c_str());
   return 2;
 }
 
@@ -461,15 +461,20 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
     if (sf.stage != "all") return Fail(Status::InvalidArgument("--stage is for the tasks an executor runs"));
     return RunScanOnSlurm(argc, argv, sf, x);
   }
+  // (A scan refused before it starts leaves no earlier scan's report to be read as its own.)
+  auto refuse = [&](const Status& s) {
+    if (sf.stage != "check") RemoveEarlierReport(sf.report);
+    return Fail(s);
+  };
   auto options = OptionsOf(f);
-  if (!options.ok()) return Fail(options.status());
+  if (!options.ok()) return refuse(options.status());
   IndexOptions io = ScanIndexOptions();
   io.common_code = f.common_index;
   FilterOptions scan_options = ScanFilterOptions(*options);
   if (f.token_cache_tokens) scan_options.token_cache_tokens = *f.token_cache_tokens;
   if (f.code_window_tokens) scan_options.code_window_tokens = *f.code_window_tokens;
   auto filter = Filter::Open(f.index, scan_options, io);
-  if (!filter.ok()) return Fail(filter.status());
+  if (!filter.ok()) return refuse(filter.status());
   WarnIfEmpty(**filter, f.index);
   ScanOptions o;
   o.stage = sf.stage == "check" ? ScanOptions::Stage::kCheck
@@ -486,7 +491,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   o.on_error = [&](const Status& s) {
     // With --on-error fail the scan stops with this error, which is said once, as it ends.
     if (o.fail_on_error) return;
-    std::fprintf(stderr, "%sdoppel-filter: skipped: %s\n", tty ? "\r\033[K" : "", s.message().c_str());
+    std::fprintf(stderr, "%sdoppel-filter: skipped: %s\n", tty ? "\r\033[K" : "", ForTerminal(s.message()).c_str());
   };
   const auto t0 = std::chrono::steady_clock::now();
   if (tty) {

@@ -30,7 +30,7 @@ constexpr const char* kExitCodes =
 
 // The one place where errors become exit codes.
 int Fail(const Status& s) {
-  std::fprintf(stderr, "doppel-index: error: %s\n", s.ToString().c_str());
+  std::fprintf(stderr, "doppel-index: error: %s\n", ForTerminal(s.ToString()).c_str());
   return 2;
 }
 
@@ -158,7 +158,7 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   bo.skip_errors = f.on_error == "skip";
   bo.on_error = [&](const Status& s) {
     std::fprintf(stderr, "%s%s%s: %s\n", isatty(2) && !f.quiet ? "\r\033[K" : "", who.c_str(),
-                 bo.skip_errors ? "skipped" : "error", s.message().c_str());
+                 bo.skip_errors ? "skipped" : "error", ForTerminal(s.message()).c_str());
   };
   if (isatty(2) && !f.quiet) bo.on_progress = ShowProgress;
   BuildSummary sum;
@@ -548,7 +548,7 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
   const bool tty = isatty(2) && !d.quiet;
   o.on_error = [&](const Status& s) {
     std::fprintf(stderr, "%sdoppel-index: %s: %s\n", tty ? "\r\033[K" : "", o.skip_errors ? "skipped" : "error",
-                 s.message().c_str());
+                 ForTerminal(s.message()).c_str());
   };
   if (tty) {
     o.on_progress = [](const std::string& stage, uint64_t done, uint64_t total) {

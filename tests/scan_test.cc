@@ -230,6 +230,33 @@ TEST_CASE("scan: bad inputs are reported, skipped or fatal, and a missing index 
                        Quote(fx.tmp / "r2") + " " + Quote(fx.repo));
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "nope"));
+  // A file name holding a terminal's escape sequence is shown, not obeyed, on standard error.
+  fs::create_directories(fx.tmp / "esc");
+  WriteFile(fx.tmp / "esc/a\033]0;title\007\033[31mred.txt", "caf\xe9\n");
+  r = doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.index) + " --report " + Quote(fx.tmp / "r5") +
+                       " " + Quote(fx.tmp / "esc"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.err, "a\\x1B]0;title\\x07\\x1B[31mred.txt"));
+  CHECK(r.err.find('\033') == std::string::npos);
+  // Refused before it starts (a missing index, a bad policy), a scan leaves no earlier report
+  // behind either; a directory holding other files keeps them all.
+  REQUIRE(fs::exists(fx.tmp / "r3/summary.json"));
+  r = doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.tmp / "nope") + " --report " +
+                       Quote(fx.tmp / "r3") + " " + Quote(fx.repo));
+  CHECK(r.exit_code == 2);
+  CHECK(!fs::exists(fx.tmp / "r3/summary.json"));
+  CHECK(!fs::exists(fx.tmp / "r3/results.jsonl"));
+  WriteFile(fx.tmp / "policy.json", R"({"actions": {"block": "explode"}})");
+  REQUIRE(fs::exists(fx.report + "/summary.json"));
+  r = fx.Scan("--quiet --policy " + Quote(fx.tmp / "policy.json"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "explode"));
+  CHECK(fs::exists(fx.report + "/summary.json"));  // (notes.txt is there: not only a report)
+  fs::remove(fx.report + "/notes.txt");
+  r = fx.Scan("--quiet --policy " + Quote(fx.tmp / "policy.json"));
+  CHECK(r.exit_code == 2);
+  CHECK(!fs::exists(fx.report + "/summary.json"));
 }
 
 TEST_CASE("scan: a report directory holding other files is refused, not passed over", "[scan]") {
@@ -497,6 +524,19 @@ TEST_CASE("scan: report.html renders in headless Chromium with the matches, sort
   CHECK(terms < license);  // sorted by name (the browser's collation): docs/terms.md, LICENSE, src/indent.c
   CHECK(license < indent);
   CHECK(Contains(dom.out, "<th data-key=\"document\" class=\"sorted\" data-dir=\"asc\">"));
+  // Through the address by the column it is sorted by already: still its own way, largest first.
+  dom = doppel_test::Run(chromium + "--dump-dom " + Quote(url + "#sort=overlap"));
+  REQUIRE(dom.exit_code == 0);
+  CHECK(Contains(dom.out, "<th data-key=\"overlap\" data-type=\"num\" class=\"sorted\" data-dir=\"desc\">"));
+  std::vector<double> overlaps;
+  for (size_t at = dom.out.find("<tbody>"); (at = dom.out.find("<tr", at + 1)) != std::string::npos;) {
+    const size_t v = dom.out.find("data-v=\"", at);
+    if (v == std::string::npos) break;
+    overlaps.push_back(std::stod(dom.out.substr(v + 8)));
+  }
+  REQUIRE(overlaps.size() >= 3);
+  CHECK(std::is_sorted(overlaps.rbegin(), overlaps.rend()));
+  CHECK(overlaps.front() > overlaps.back());
 
   // A screenshot, kept as a test artifact.
   const std::string artifacts = std::string(DOPPEL_BINARY_DIR) + "/test-artifacts";

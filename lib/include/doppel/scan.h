@@ -76,6 +76,11 @@ IndexOptions ScanIndexOptions();
 // the same protected files against many inputs.
 FilterOptions ScanFilterOptions(FilterOptions options);
 
+// For a scan that stops before it starts (its index or policy refused): removes an earlier
+// scan's report from `report_dir`, so it is not read as this run's, when the directory holds
+// nothing but a report's files (a directory holding others is left as it is).
+void RemoveEarlierReport(const std::string& report_dir);
+
 // Scans `inputs` and writes the report files into `report_dir` (created if missing).
 Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
             const ScanOptions& options, ScanSummary* summary);

@@ -36,6 +36,25 @@ size_t Utf8CharLength(std::string_view s, size_t i) {
   return len;
 }
 
+std::string ForTerminal(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    // (U+0080-U+009F are C2 80-C2 9F in UTF-8: 8-bit controls, CSI among them.)
+    const bool c1 = c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(s[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F || c1) {
+      const unsigned v = c1 ? static_cast<unsigned char>(s[++i]) : c;
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", v);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 void AppendJsonString(std::string* out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";

@@ -249,12 +249,14 @@ pre.code{background:#fafafa;border:1px solid #eee;padding:6px;overflow-x:auto;ma
 mark{background:#ffe27a} mark.renamed{background:#ffb3b3;outline:1px solid #d33}
 )";
 
-// Sorts the overview by the clicked column; "#sort=<column>" in the address sorts on load.
+// Sorts the overview by the clicked column (again: the other way); "#sort=<column>" in the
+// address sorts on load, the column's own way (numbers largest first) even when the page is
+// already sorted by it.
 constexpr const char* kScript = R"(
-function sortBy(col){
+function sortBy(col,fresh){
   const t=document.getElementById('overview'), body=t.tBodies[0], rows=[...body.rows];
   const th=t.tHead.rows[0].cells[col], num=th.dataset.type==='num';
-  const desc=th.classList.contains('sorted')?th.dataset.dir!=='desc':num;
+  const desc=!fresh&&th.classList.contains('sorted')?th.dataset.dir!=='desc':num;
   rows.sort((a,b)=>{const x=a.cells[col].dataset.v||a.cells[col].textContent, y=b.cells[col].dataset.v||b.cells[col].textContent;
     const c=num?(parseFloat(x)-parseFloat(y)):x.localeCompare(y); return desc?-c:c;});
   for(const c of t.tHead.rows[0].cells){c.classList.remove('sorted')}
@@ -263,7 +265,7 @@ function sortBy(col){
 }
 document.querySelectorAll('#overview th').forEach((th,i)=>th.addEventListener('click',()=>sortBy(i)));
 const m=location.hash.match(/sort=(\w+)/);
-if(m){const i=[...document.querySelectorAll('#overview th')].findIndex(th=>th.dataset.key===m[1]); if(i>=0)sortBy(i);}
+if(m){const i=[...document.querySelectorAll('#overview th')].findIndex(th=>th.dataset.key===m[1]); if(i>=0)sortBy(i,true);}
 )";
 
 // The page in parts to be written in order: the overview, a section per document shown, the
@@ -713,6 +715,9 @@ Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>
   return std::string(hex);
 }
 
+// The files of a report, which a scan writes and replaces.
+const std::vector<std::string> kReportFiles = {"results.jsonl", "errors.jsonl", "summary.json", "report.html"};
+
 }  // namespace
 
 IndexOptions ScanIndexOptions() {
@@ -731,6 +736,21 @@ FilterOptions ScanFilterOptions(FilterOptions options) {
   // 6.70-6.88 s with 4,096 against 6.29-6.69 s).
   options.code_window_tokens = 0;
   return options;
+}
+
+void RemoveEarlierReport(const std::string& report_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(report_dir, ec)) return;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(report_dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    bool ours = file == ".tasks";
+    for (const std::string& name : kReportFiles) ours |= file == name || file.starts_with(name + ".tmp.");
+    if (!ours) return;
+    if (file != ".tasks") files.push_back(entry.path());
+  }
+  if (ec) return;
+  for (const fs::path& path : files) fs::remove(path, ec);
 }
 
 Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
@@ -756,7 +776,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   // A report directory inside a scanned tree is passed over: one there that holds other files
   // would hide them from the scan (a copy there would pass --fail-on unseen). There, only a new
   // or empty directory, or an earlier report, is taken.
-  const std::vector<std::string> report_files = {"results.jsonl", "errors.jsonl", "summary.json", "report.html"};
+  const std::vector<std::string>& report_files = kReportFiles;
   bool in_scanned_tree = false;
   const fs::path report_path = fs::weakly_canonical(report_dir, ec);
   for (const auto& in : inputs) {
