@@ -602,8 +602,10 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
                  static_cast<unsigned long long>(sum.malformed), static_cast<unsigned long long>(sum.clusters),
                  sum.seconds_sketch, sum.seconds_cluster, sum.seconds_write);
   }
-  // Inputs that held no document at all are said and exit 1, as build's are.
-  const bool none = o.stage == DedupOptions::Stage::kAll && sum.documents == 0;
+  // Inputs that held no document at all are said and exit 1, as build's are (a whole run here,
+  // in one process or as the local executor's tasks; not one task of a run).
+  const bool whole_run = o.stage == DedupOptions::Stage::kAll || (d.stage == "all" && x.tasks > 1);
+  const bool none = whole_run && sum.documents == 0;
   if (none) std::fprintf(stderr, "doppel-index: warning: the inputs held no documents\n");
   return sum.malformed > 0 || none ? 1 : 0;
 }

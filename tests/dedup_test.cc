@@ -938,6 +938,12 @@ TEST_CASE("dedup: a binary or empty file in a directory is passed over, as build
   CHECK(bare.exit_code == 1);
   CHECK(Contains(bare.err, "the inputs held no documents"));
   CHECK(Contains(ReadFile(tmp / "out4/stats.json"), "\"documents\":0"));
+  // As the local executor's tasks too.
+  const CommandResult tasks = doppel_test::Run(Quote(kIndexBin) + " dedup --tasks 2 --output " + Quote(tmp / "out5") + " " +
+                                               Quote(tmp / "bare"));
+  INFO(Describe(tasks));
+  CHECK(tasks.exit_code == 1);
+  CHECK(Contains(tasks.err, "the inputs held no documents"));
 }
 
 TEST_CASE("dedup: zstd shards round trip with every field intact", "[dedup]") {
