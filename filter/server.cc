@@ -51,6 +51,7 @@ std::string_view HttpCodeName(int status) {
     case 413: return "payload_too_large";
     case 414: return "uri_too_long";
     case 415: return "unsupported_media_type";
+    case 501: return "not_implemented";
     case 503: return "unavailable";
     default: return status >= 500 ? "internal" : "error";
   }
@@ -700,7 +701,12 @@ void Server::Routes() {
       std::string coding = req.get_header_value("Transfer-Encoding");
       coding.erase(0, coding.find_first_not_of(" \t"));
       coding.erase(coding.find_last_not_of(" \t") + 1);
-      if (codings > 1 || strcasecmp(coding.c_str(), "chunked") != 0) {
+      if (codings > 1) {
+        SetError(res, 400, "the request gives Transfer-Encoding more than once; send it once");
+        CloseAfterResponse(req, res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (strcasecmp(coding.c_str(), "chunked") != 0) {
         SetError(res, 501, "Transfer-Encoding \"" + req.get_header_value("Transfer-Encoding") +
                                "\" is not read here: send the body with Content-Length or \"chunked\"");
         CloseAfterResponse(req, res);
@@ -719,10 +725,13 @@ void Server::Routes() {
         return httplib::Server::HandlerResponse::Handled;
       }
     }
-    // A body for a method and path no route reads it for: answered now (404, or 405 naming the
-    // methods the path takes). httplib would read it first, and one sent without a length to
-    // the end of the connection, which the client holds open for its answer.
-    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !ReadsBody(req)) {
+    // A request with neither a length nor chunks, by a method and to a path no route reads a
+    // body for: answered now (404, or 405 naming the methods the path takes). httplib would
+    // read a body to the end of the connection, which the client holds open for its answer.
+    // (One with a length or chunks is read first, so a client still sending it gets its
+    // answer, not a broken pipe.)
+    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !ReadsBody(req) &&
+        !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
       res.status = 404;
       SetRouteError(req, res);
       return httplib::Server::HandlerResponse::Handled;

@@ -1,5 +1,8 @@
 // `doppel-index dedup` end to end: the real binary over real files in temporary directories.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
@@ -502,7 +505,17 @@ TEST_CASE("dedup: malformed lines stop the run or are skipped and listed", "[ded
   CHECK(Contains(r.err, "malformed JSON"));
   CHECK(r.err.find("in.jsonl:2") == r.err.rfind("in.jsonl:2"));  // reported once
   // The stopped run finished nothing, so the same output takes the run again with other
-  // options (here skipping what stopped it) rather than refusing it.
+  // options (here skipping what stopped it) rather than refusing it; not while another run
+  // (here a task of a split run, as this test holds its lock) is writing there.
+  {
+    const int fd = ::open((tmp / "fail/.work/lock").c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_SH) == 0);
+    r = Dedup("--output " + Quote(tmp / "fail") + " --on-error skip " + Quote(tmp / "in.jsonl"));
+    ::close(fd);
+    CHECK(r.exit_code == 2);
+    CHECK(Contains(r.err, "is being written by another dedup run"));
+  }
   r = Dedup("--output " + Quote(tmp / "fail") + " --on-error skip " + Quote(tmp / "in.jsonl"));
   INFO(Describe(r));
   CHECK(r.exit_code == 1);

@@ -20,8 +20,9 @@ void AppendJsonString(std::string* out, std::string_view s);
 // Appends `s` as HTML text: markup characters (< > & ") escaped, and each byte that is not part
 // of valid UTF-8 as U+FFFD, so the page is valid UTF-8 as it declares.
 void AppendHtml(std::string* out, std::string_view s);
-// `s` for a terminal: each control character (below U+0020, DEL, and U+0080-U+009F) written as
-// \xNN, so a file name holding an escape sequence is shown, not obeyed by the terminal.
+// `s` for a terminal: each control character (below U+0020 but line feed and tab, DEL, and
+// U+0080-U+009F) written as \xNN, so a file name holding an escape sequence is shown, not
+// obeyed by the terminal; a message of several lines keeps them.
 std::string ForTerminal(std::string_view s);
 // Appends a double with up to 4 decimals, as JSON.
 void AppendJsonNumber(std::string* out, double v);

@@ -3,6 +3,7 @@
 #include "../index/codec.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -985,6 +986,22 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   }
   fs::create_directories(work, ec);
   if (ec) return Status::IOError(output_dir + ": " + ec.message());
+  // A whole run writes the directory alone, and the tasks of a split run share it: a whole run
+  // holds its lock exclusively, a task shared, for as long as it runs (the lock ends with the
+  // process, however it ends). So no run starts over in a directory another is writing.
+  const int lock_fd = ::open((work + "/lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (lock_fd < 0) return Status::IOError(work + "/lock: " + std::strerror(errno));
+  struct LockHolder {
+    int fd;
+    ~LockHolder() { ::close(fd); }
+  } lock_holder{lock_fd};
+  if (::flock(lock_fd, (o.stage == Stage::kAll ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Status::InvalidArgument(output_dir + " is being written by another dedup run; wait for it to end, or "
+                                     "use a new --output directory");
+    }
+    return Status::IOError(work + "/lock: " + std::strerror(errno));
+  }
   const std::string fingerprint = RunFingerprint(units, o);
   const std::string run_file = work + "/run";
   if (Exists(run_file)) {
@@ -1006,8 +1023,14 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
                                        " holds a run with other inputs or options (or made by another doppel build); "
                                        "use a new --output directory (or remove this one)");
       }
-      fs::remove_all(work, ec);
-      if (!ec) fs::create_directories(work, ec);
+      // (All but the lock this run holds.)
+      std::vector<fs::path> stale;
+      for (const auto& e : fs::directory_iterator(work, ec)) {
+        if (e.path().filename() != "lock") stale.push_back(e.path());
+      }
+      for (const fs::path& path : stale) {
+        if (!ec) fs::remove_all(path, ec);
+      }
       if (ec) return Status::IOError(work + ": " + ec.message());
       DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(run_file, fingerprint + "\n"));
     } else {

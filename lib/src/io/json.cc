@@ -44,7 +44,7 @@ std::string ForTerminal(std::string_view s) {
     // (U+0080-U+009F are C2 80-C2 9F in UTF-8: 8-bit controls, CSI among them.)
     const bool c1 = c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
                     static_cast<unsigned char>(s[i + 1]) <= 0x9F;
-    if (c < 0x20 || c == 0x7F || c1) {
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F || c1) {
       const unsigned v = c1 ? static_cast<unsigned char>(s[++i]) : c;
       char hex[5];
       std::snprintf(hex, sizeof hex, "\\x%02X", v);

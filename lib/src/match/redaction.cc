@@ -142,39 +142,52 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   // the next line, which pairs with nothing in the passage, or one ending in Python's colon,
   // which names the block's last token (a `{` or bracket that ends the passage is a half pair,
   // below). Replaced, the header would leave its block under the marker or alone at the outer
-  // level. The header's lines are given up: a brace's header from the token after the last `;`,
-  // `{` or `}`, a colon's from the line where it begins outside brackets. A passage that is
-  // only the header takes in its block instead, when that adds at most four times its tokens.
-  static const uint64_t kOpen = VerbatimTokenHash("{"), kClose = VerbatimTokenHash("}"), kEnd = VerbatimTokenHash(";"),
-                        kColon = VerbatimTokenHash(":");
+  // level. The header is its last line and the lines its brackets join to it, and the lines
+  // before that do not end a statement where lines end them with `;` (`;` is no token here);
+  // its lines are given up. A passage
+  // that is only the header takes in its block instead, when that adds at most four times its
+  // tokens and the block's last line holds nothing after it (a `})` would leave a half pair).
+  static const uint64_t kOpen = VerbatimTokenHash("{"), kClose = VerbatimTokenHash("}"), kColon = VerbatimTokenHash(":");
   auto trailing_header = [&]() {
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (i1 <= i0) return;
-    size_t head = i1, block_last = 0;
+    size_t block_last = 0;
     if (i1 < q.size() && q[i1].hash == kOpen && partner[i1] > static_cast<int32_t>(i1)) {
-      while (head > i0 && q[head - 1].hash != kEnd && q[head - 1].hash != kOpen && q[head - 1].hash != kClose) --head;
-      if (head == i1) return;  // (a passage ending with `;` or a brace ends a statement, not a header)
       block_last = static_cast<size_t>(partner[i1]);
     } else if (q[i1 - 1].hash == kColon && partner[i1 - 1] >= static_cast<int32_t>(i1)) {
-      head = i1 - 1;
-      // Back to the header's first line: closing brackets jump to their opening ones, and a
-      // line break outside brackets ends the walk.
-      while (head > i0) {
-        size_t prev = head - 1;
-        if (line_start(q[prev].end - 1) != line_start(q[head].begin)) break;
-        if (partner[prev] >= 0 && static_cast<size_t>(partner[prev]) < prev) {
-          prev = static_cast<size_t>(partner[prev]);
-          if (prev < i0) return;  // (a bracket opened before the passage: the header is not all in it)
-        }
-        head = prev;
-      }
       block_last = static_cast<size_t>(partner[i1 - 1]);
     } else {
       return;
     }
+    // Back to the header's first line: closing brackets jump to their opening ones, and a line
+    // break outside brackets ends the walk, unless the code's lines end statements with `;`
+    // (C, Java, Rust...) and the line before does not end one (`static void` above a C
+    // function's name, a Rust `where` clause).
+    auto text_after = [&](size_t k) {  // the first byte after token k on its line, past blanks
+      size_t at = q[k].end;
+      while (at < text.size() && (text[at] == ' ' || text[at] == '\t' || text[at] == '\r')) ++at;
+      return at < text.size() ? text[at] : '\n';
+    };
+    auto ends_statement = [&](size_t k) {
+      const char c = text_after(k);
+      return c == ';' || c == '{' || c == '}' || q[k].hash == kOpen || q[k].hash == kClose || q[k].hash == kColon;
+    };
+    bool semicolons = false;  // lines of the passage or the block ending in `;`
+    for (size_t k = i0; k <= block_last && !semicolons; ++k) semicolons = text_after(k) == ';';
+    size_t head = i1 - 1;
+    while (head > i0) {
+      size_t prev = head - 1;
+      if (line_start(q[prev].end - 1) != line_start(q[head].begin) && (!semicolons || ends_statement(prev))) break;
+      if (partner[prev] >= 0 && static_cast<size_t>(partner[prev]) < prev) {
+        prev = static_cast<size_t>(partner[prev]);
+        if (prev < i0) return;  // (a bracket opened before the passage: the header is not all in it)
+      }
+      head = prev;
+    }
     if (const uint32_t head_line = line_start(q[head].begin); head_line > lb) {
       le = head_line - 1;
-    } else if (const uint32_t block_end = line_end(q[block_last].begin); tokens_in(le, block_end) <= 4 * (i1 - i0)) {
+    } else if (const uint32_t block_end = line_end(q[block_last].begin);
+               head == i0 && first_at(block_end) == block_last + 1 && tokens_in(le, block_end) <= 4 * (i1 - i0)) {
       le = block_end;
     }
   };
