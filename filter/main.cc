@@ -97,7 +97,7 @@ std::string ExcerptOf(std::string_view span, size_t max_bytes = 70) {
       ++i;
       continue;
     }
-    const size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    const size_t n = std::max<size_t>(Utf8CharLength(span, i), 1);
     if (out.size() + n > max_bytes) break;
     out.append(span.substr(i, n));
     i += n;

@@ -108,9 +108,18 @@ bool SessionPath(std::string_view path, bool append) {
          std::all_of(path.begin(), path.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// Whether a route reads the body of a request with this method and path.
+// The method a path's route takes ("POST", "DELETE" or "GET"), or null for no route.
+const char* MethodOf(std::string_view path) {
+  if (path == "/v1/check" || path == "/v1/sessions" || SessionPath(path, true)) return "POST";
+  if (SessionPath(path, false)) return "DELETE";
+  if (path == "/healthz" || path == "/metrics") return "GET";
+  return nullptr;
+}
+
+// Whether a route reads the body of a request with this method and path (the POST routes).
 bool ReadsBody(const httplib::Request& req) {
-  return req.method == "POST" && (req.path == "/v1/check" || req.path == "/v1/sessions" || SessionPath(req.path, true));
+  const char* method = MethodOf(req.path);
+  return req.method == "POST" && method != nullptr && std::string_view(method) == "POST";
 }
 
 // A JSON error for a status httplib set itself, or one of routing (404 with no handler for the
@@ -118,10 +127,7 @@ bool ReadsBody(const httplib::Request& req) {
 // the request may have a body no handler read.
 void SetRouteError(const httplib::Request& req, httplib::Response& res) {
   std::string message;
-  const char* allow = req.path == "/v1/check" || req.path == "/v1/sessions" || SessionPath(req.path, true) ? "POST"
-                      : SessionPath(req.path, false)                                                      ? "DELETE"
-                      : req.path == "/healthz" || req.path == "/metrics"                                   ? "GET"
-                                                                                                           : nullptr;
+  const char* allow = MethodOf(req.path);
   if (res.status == 404 && allow != nullptr) {
     res.status = 405;
     res.set_header("Allow", allow);
@@ -323,7 +329,6 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("request body must be a JSON object");
   std::string_view kind_name;
-  bool has_kind = false;
   std::vector<std::string_view> seen;  // a field given twice is ambiguous: which one counts?
   for (auto field : obj) {
     const std::string_view key = field.key;
@@ -369,7 +374,7 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
       if (field.value.get_string().get(kind_name) || (kind_name != "text" && kind_name != "code")) {
         return Status::InvalidArgument("\"kind\" must be \"text\" or \"code\"");
       }
-      has_kind = f->has_kind = true;
+      f->has_kind = true;
     } else if (key == "policy") {
       if (!field.value.is_object()) return Status::InvalidArgument("\"policy\" must be an object");
       FilterOptions o = base;
@@ -379,7 +384,7 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
       return Status::InvalidArgument("unknown field \"" + std::string(key) + "\"");
     }
   }
-  if (has_kind) {
+  if (f->has_kind) {
     if (kind_name == "text" && f->kind == Kind::kCode) {
       return Status::InvalidArgument("\"kind\": \"text\" conflicts with \"language\"");
     }
@@ -698,14 +703,14 @@ void Server::Routes() {
         CloseAfterResponse(req, res);
         return httplib::Server::HandlerResponse::Handled;
       }
-      std::string coding = req.get_header_value("Transfer-Encoding");
-      coding.erase(0, coding.find_first_not_of(" \t"));
-      coding.erase(coding.find_last_not_of(" \t") + 1);
       if (codings > 1) {
         SetError(res, 400, "the request gives Transfer-Encoding more than once; send it once");
         CloseAfterResponse(req, res);
         return httplib::Server::HandlerResponse::Handled;
       }
+      std::string coding = req.get_header_value("Transfer-Encoding");
+      coding.erase(0, coding.find_first_not_of(" \t"));
+      coding.erase(coding.find_last_not_of(" \t") + 1);
       if (strcasecmp(coding.c_str(), "chunked") != 0) {
         SetError(res, 501, "Transfer-Encoding \"" + req.get_header_value("Transfer-Encoding") +
                                "\" is not read here: send the body with Content-Length or \"chunked\"");

@@ -96,6 +96,17 @@ Result<uint64_t> ParseBytes(const std::string& flag, const std::string& s) {
   return static_cast<uint64_t>(v * mul);
 }
 
+// Removes what a failed build began in `dir`: its contents, when the directory `existed` (empty)
+// before, else the directory.
+void RemoveBegun(const std::string& dir, bool existed) {
+  std::error_code rm;
+  if (existed) {
+    for (const auto& e : std::filesystem::directory_iterator(dir, rm)) std::filesystem::remove_all(e.path(), rm);
+  } else {
+    std::filesystem::remove_all(dir, rm);
+  }
+}
+
 // Builds (or adds to) the index in `dir`; with shard >= 0, only the documents of that shard of
 // `shards` (a sharded build's task).
 int RunBuild(const Flags& f, bool create, bool params_given, const std::string& dir, int shard = -1,
@@ -145,12 +156,7 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   auto discard = [&]() {
     if (!fresh) return;
     index->reset();  // closed before its files go
-    std::error_code rm;
-    if (existed) {
-      for (const auto& e : std::filesystem::directory_iterator(dir, rm)) std::filesystem::remove_all(e.path(), rm);
-    } else {
-      std::filesystem::remove_all(dir, rm);
-    }
+    RemoveBegun(dir, existed);
     std::fprintf(stderr, "%sthe build failed: removed the index it had begun in %s\n", who.c_str(), dir.c_str());
   };
   BuildOptions bo;
@@ -476,12 +482,7 @@ int RunShardedBuild(int argc, char** argv, const Flags& f, const ExecutorOptions
         done_any |= e.path().extension() == ".done";
       }
       if (fresh && !done_any) {
-        std::error_code rm;
-        if (existed) {
-          for (const auto& e : std::filesystem::directory_iterator(f.index, rm)) std::filesystem::remove_all(e.path(), rm);
-        } else {
-          std::filesystem::remove_all(f.index, rm);
-        }
+        RemoveBegun(f.index, existed);
         std::fprintf(stderr, "doppel-index: the build failed: removed the sharded index it had begun in %s\n",
                      f.index.c_str());
       }

@@ -1014,19 +1014,16 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
       // nothing to resume: a whole run with other inputs or options starts over in its place.
       // (Not a task of a split run: another task may be sketching beside it.)
       bool finished_any = Exists(output_dir + "/stats.json");
+      std::vector<fs::path> stale;  // (all but the lock this run holds)
       for (const auto& e : fs::directory_iterator(work, ec)) {
         finished_any |= e.path().extension() == ".done";
+        if (e.path().filename() != "lock") stale.push_back(e.path());
       }
       if (ec) return Status::IOError(work + ": " + ec.message());
       if (finished_any || o.stage != Stage::kAll) {
         return Status::InvalidArgument(output_dir +
                                        " holds a run with other inputs or options (or made by another doppel build); "
                                        "use a new --output directory (or remove this one)");
-      }
-      // (All but the lock this run holds.)
-      std::vector<fs::path> stale;
-      for (const auto& e : fs::directory_iterator(work, ec)) {
-        if (e.path().filename() != "lock") stale.push_back(e.path());
       }
       for (const fs::path& path : stale) {
         if (!ec) fs::remove_all(path, ec);

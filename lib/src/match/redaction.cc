@@ -144,9 +144,9 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   // below). Replaced, the header would leave its block under the marker or alone at the outer
   // level. The header is its last line and the lines its brackets join to it, and the lines
   // before that do not end a statement where lines end them with `;` (`;` is no token here);
-  // its lines are given up. A passage
-  // that is only the header takes in its block instead, when that adds at most four times its
-  // tokens and the block's last line holds nothing after it (a `})` would leave a half pair).
+  // its lines are given up. A passage that is only the header takes in its block instead, when
+  // that adds at most four times its tokens and the block's last line holds nothing after it
+  // (a `})` would leave a half pair).
   static const uint64_t kOpen = VerbatimTokenHash("{"), kClose = VerbatimTokenHash("}"), kColon = VerbatimTokenHash(":");
   auto trailing_header = [&]() {
     const size_t i0 = first_at(lb), i1 = first_at(le);
@@ -280,11 +280,14 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
     const size_t nl = std::min(out->find('\n', at), out->size());
     return ContainerPrefixBytes(std::string_view(*out).substr(at, nl - at), container);
   };
-  auto column_char = [&](size_t at) {  // the line's column, or 0
-    const size_t k = at + prefix(at);
+  auto column_at = [&](size_t k) {  // the column at byte k (after a line's prefix), or 0
     return diff && k < out->size() && ((*out)[k] == '+' || (*out)[k] == '-' || (*out)[k] == ' ') ? (*out)[k] : '\0';
   };
-  auto column = [&](size_t at) { return prefix(at) + (column_char(at) != '\0' ? 1 : 0); };  // the bytes before the code
+  auto column_char = [&](size_t at) { return column_at(at + prefix(at)); };  // the line's column, or 0
+  auto column = [&](size_t at) {  // the bytes before the line's code
+    const size_t p = prefix(at);
+    return p + (column_at(at + p) != '\0' ? 1 : 0);
+  };
   size_t i = line_b + column(line_b);
   while (i < out->size() && ((*out)[i] == ' ' || (*out)[i] == '\t' || (quoted && (*out)[i] == '>'))) ++i;
   const std::string indent = (diff ? out->substr(line_b, prefix(line_b)) + "+" : "") +
@@ -306,7 +309,7 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
     while (end > t && ((*out)[end - 1] == ' ' || (*out)[end - 1] == '\t' || (*out)[end - 1] == '\r')) --end;
     l.text = std::string_view(*out).substr(t, end - t);
     // (A patch's removed line or header is no code of the new side around the marker.)
-    if (diff && column_char(at) != '+' && column_char(at) != ' ') l.text = {};
+    if (const char col = column_char(at); diff && col != '+' && col != ' ') l.text = {};
     return l;
   };
   // The line that ends just before the line beginning at `begin` (> 0).

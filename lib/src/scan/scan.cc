@@ -718,6 +718,25 @@ Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>
 // The files of a report, which a scan writes and replaces.
 const std::vector<std::string> kReportFiles = {"results.jsonl", "errors.jsonl", "summary.json", "report.html"};
 
+// Whether a file of a report directory is a report's: one of its files, the temporary file of
+// one (a run killed while writing it), or the check tasks' folder.
+bool IsReportFile(const std::string& file) {
+  if (file == ".tasks") return true;
+  return std::any_of(kReportFiles.begin(), kReportFiles.end(),
+                     [&](const std::string& name) { return file == name || file.starts_with(name + ".tmp."); });
+}
+
+// Removes a report's files and their temporary files from `report_dir` (not the tasks' parts).
+void RemoveReportFiles(const std::string& report_dir) {
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(report_dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file != ".tasks" && IsReportFile(file)) stale.push_back(entry.path());
+  }
+  for (const fs::path& path : stale) fs::remove(path, ec);
+}
+
 }  // namespace
 
 IndexOptions ScanIndexOptions() {
@@ -741,16 +760,10 @@ FilterOptions ScanFilterOptions(FilterOptions options) {
 void RemoveEarlierReport(const std::string& report_dir) {
   std::error_code ec;
   if (!fs::is_directory(report_dir, ec)) return;
-  std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(report_dir, ec)) {
-    const std::string file = entry.path().filename().string();
-    bool ours = file == ".tasks";
-    for (const std::string& name : kReportFiles) ours |= file == name || file.starts_with(name + ".tmp.");
-    if (!ours) return;
-    if (file != ".tasks") files.push_back(entry.path());
+    if (!IsReportFile(entry.path().filename().string())) return;
   }
-  if (ec) return;
-  for (const fs::path& path : files) fs::remove(path, ec);
+  if (!ec) RemoveReportFiles(report_dir);
 }
 
 Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
@@ -776,7 +789,6 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   // A report directory inside a scanned tree is passed over: one there that holds other files
   // would hide them from the scan (a copy there would pass --fail-on unseen). There, only a new
   // or empty directory, or an earlier report, is taken.
-  const std::vector<std::string>& report_files = kReportFiles;
   bool in_scanned_tree = false;
   const fs::path report_path = fs::weakly_canonical(report_dir, ec);
   for (const auto& in : inputs) {
@@ -788,9 +800,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   if (in_scanned_tree && fs::is_directory(report_dir, ec)) {
     for (const auto& entry : fs::directory_iterator(report_dir, ec)) {
       const std::string file = entry.path().filename().string();
-      bool ours = file == ".tasks";
-      for (const std::string& name : report_files) ours |= file == name || file.starts_with(name + ".tmp.");
-      if (!ours) {
+      if (!IsReportFile(file)) {
         return Status::InvalidArgument("--report " + report_dir + " lies in a scanned directory and holds other files (" +
                                        file + "), which the scan would pass over; name a new or empty directory, or "
                                        "an earlier scan's report");
@@ -804,15 +814,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   if (o.stage != ScanOptions::Stage::kCheck) {
     // A run that stops on an error leaves no report of an earlier run to be read as its own,
     // nor the temporary files of a run killed while writing one.
-    for (const std::string& name : report_files) fs::remove(report_dir + "/" + name, ec);
-    std::vector<fs::path> stale;
-    for (const auto& entry : fs::directory_iterator(report_dir, ec)) {
-      const std::string file = entry.path().filename().string();
-      for (const std::string& name : report_files) {
-        if (file.starts_with(name + ".tmp.")) stale.push_back(entry.path());
-      }
-    }
-    for (const fs::path& path : stale) fs::remove(path, ec);
+    RemoveReportFiles(report_dir);
   }
   Tally t;
   std::vector<std::unique_ptr<Flagged>> flagged;
