@@ -148,6 +148,30 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   // that adds at most four times its tokens and the block's last line holds nothing after it
   // (a `})` would leave a half pair).
   static const uint64_t kOpen = VerbatimTokenHash("{"), kClose = VerbatimTokenHash("}"), kColon = VerbatimTokenHash(":");
+  auto text_after = [&](size_t k) {  // the first byte after token k on its line, past blanks
+    size_t at = q[k].end;
+    while (at < text.size() && (text[at] == ' ' || text[at] == '\t' || text[at] == '\r')) ++at;
+    return at < text.size() ? text[at] : '\n';
+  };
+  // Whether token k, the last of its line, ends a statement there: a `;` after it, a brace or
+  // colon, or a directive's line (`#include <x>`).
+  auto ends_statement = [&](size_t k) {
+    const char c = text_after(k);
+    if (c == ';' || c == '{' || c == '}' || q[k].hash == kOpen || q[k].hash == kClose || q[k].hash == kColon) {
+      return true;
+    }
+    return text[text.find_first_not_of(" \t", LineStart(text, q[k].begin))] == '#';
+  };
+  // Whether a line of tokens [from, to] ends in `;` (not a `for` header's): code whose statements
+  // end so (C, Java, Rust...).
+  auto semicolons = [&](size_t from, size_t to) {
+    for (size_t k = from; k <= to && k < q.size(); ++k) {
+      if (text_after(k) == ';' && (k + 1 == q.size() || line_start(q[k + 1].begin) != line_start(q[k].begin))) {
+        return true;
+      }
+    }
+    return false;
+  };
   auto trailing_header = [&]() {
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (i1 <= i0) return;
@@ -163,21 +187,13 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     // break outside brackets ends the walk, unless the code's lines end statements with `;`
     // (C, Java, Rust...) and the line before does not end one (`static void` above a C
     // function's name, a Rust `where` clause).
-    auto text_after = [&](size_t k) {  // the first byte after token k on its line, past blanks
-      size_t at = q[k].end;
-      while (at < text.size() && (text[at] == ' ' || text[at] == '\t' || text[at] == '\r')) ++at;
-      return at < text.size() ? text[at] : '\n';
-    };
-    auto ends_statement = [&](size_t k) {
-      const char c = text_after(k);
-      return c == ';' || c == '{' || c == '}' || q[k].hash == kOpen || q[k].hash == kClose || q[k].hash == kColon;
-    };
-    bool semicolons = false;  // lines of the passage or the block ending in `;`
-    for (size_t k = i0; k <= block_last && !semicolons; ++k) semicolons = text_after(k) == ';';
+    const bool ends_with_semicolons = semicolons(i0, block_last);  // the passage's or the block's lines
     size_t head = i1 - 1;
     while (head > i0) {
       size_t prev = head - 1;
-      if (line_start(q[prev].end - 1) != line_start(q[head].begin) && (!semicolons || ends_statement(prev))) break;
+      if (line_start(q[prev].end - 1) != line_start(q[head].begin) && (!ends_with_semicolons || ends_statement(prev))) {
+        break;
+      }
       if (partner[prev] >= 0 && static_cast<size_t>(partner[prev]) < prev) {
         prev = static_cast<size_t>(partner[prev]);
         if (prev < i0) return;  // (a bracket opened before the passage: the header is not all in it)
@@ -232,6 +248,47 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     }
   }
   trailing_header();  // (a header left at the end once a `{` line was given up)
+  // A passage that begins inside a statement, where the code's lines end statements with `;`:
+  // the lines before it that end neither a statement nor an item (`,`) begin the statement its
+  // first line continues (a C function's return type on the line above its name, a Java
+  // annotation, an `if (...)` above a statement without braces). Replaced without them, they
+  // would be left before the marker, joined to whatever follows it. They are taken in when no
+  // bracket they are inside of closes after them (the passage is then items of a list), no
+  // blank line parts them, they hold no `=` outside brackets (an assignment is a statement of
+  // its own: code beside the passage that ends none with `;`), and they add at most the
+  // passage's tokens.
+  [&]() {
+    static const uint64_t kAssign = VerbatimTokenHash("="), kComma = VerbatimTokenHash(",");
+    const size_t i0 = first_at(lb), i1 = first_at(le);
+    if (i0 == 0 || i1 <= i0 || !semicolons(i0, i1 - 1)) return;
+    auto blank_line_between = [&](size_t a, size_t b) {  // a line of blanks between tokens a and b
+      bool blank = false;
+      for (size_t at = q[a].end; at < q[b].begin; ++at) {
+        if (text[at] == '\n') {
+          if (blank) return true;
+          blank = true;
+        } else if (text[at] != ' ' && text[at] != '\t' && text[at] != '\r') {
+          blank = false;
+        }
+      }
+      return false;
+    };
+    size_t head = i0;
+    while (head > 0) {
+      size_t prev = head - 1;
+      if (line_start(q[prev].end - 1) != line_start(q[head].begin) &&
+          (ends_statement(prev) || q[prev].hash == kComma || blank_line_between(prev, head))) {
+        break;
+      }
+      if (partner[prev] >= 0 && static_cast<size_t>(partner[prev]) < prev) {
+        prev = static_cast<size_t>(partner[prev]);  // a closing bracket: to its opening one
+      } else if (partner[prev] >= 0 || q[prev].hash == kAssign) {
+        return;  // an opening bracket whose pair closes at or after the passage, or an assignment
+      }
+      head = prev;
+    }
+    if (head < i0 && i0 - head <= i1 - i0) lb = line_start(q[head].begin);
+  }();
   *b = lb;
   *e = le;
 }
