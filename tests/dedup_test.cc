@@ -822,6 +822,52 @@ TEST_CASE("dedup: directories of nested shards and files mirror their paths in t
   CHECK(Contains(ReadFile(out + "/stats.json"), "{\"documents\":9,\"kept\":6,"));
 }
 
+TEST_CASE("dedup: outputs stay under --output, whatever the inputs are named", "[dedup]") {
+  TempDir tmp;
+  std::mt19937_64 rng(12);
+  fs::create_directories(tmp / "esc/a/b");
+  const std::vector<std::string> lines = {JsonLine("one", doppel_test::RandomWords(rng, 200)),
+                                          JsonLine("two", doppel_test::RandomWords(rng, 200))};
+  WriteLines(tmp / "esc/a/x.jsonl", lines, 0, lines.size());
+  WriteFile(tmp / "esc/x.jsonl", "precious\n");
+  // `..` names the directory it is: its shards go under its name, not beside the output.
+  const CommandResult up = doppel_test::Run("cd " + Quote(tmp / "esc/a/b") + " && " + Quote(kIndexBin) +
+                                            " dedup --quiet --output ../../out ..");
+  INFO(Describe(up));
+  REQUIRE(up.exit_code == 0);
+  CHECK(ReadFile(tmp / "esc/x.jsonl") == "precious\n");
+  CHECK(doppel_test::Lines(ReadFile(tmp / "esc/out/a/x.jsonl")) == lines);
+  // And `.` likewise.
+  const CommandResult here = doppel_test::Run("cd " + Quote(tmp / "esc/a") + " && " + Quote(kIndexBin) +
+                                              " dedup --quiet --output ../out2 .");
+  INFO(Describe(here));
+  REQUIRE(here.exit_code == 0);
+  CHECK(doppel_test::Lines(ReadFile(tmp / "esc/out2/a/x.jsonl")) == lines);
+  // A shard named as one of the run's own files would be written over it: refused, nothing written.
+  for (const std::string name : {"removed.jsonl", "clusters.jsonl"}) {
+    fs::create_directories(tmp / "named");
+    WriteLines(tmp / ("named/" + name), lines, 0, lines.size());
+    const std::string out = tmp / ("out-" + name);
+    const CommandResult r = Dedup("--quiet --output " + Quote(out) + " " + Quote(tmp / ("named/" + name)));
+    INFO(Describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK(Contains(r.err, "where the run writes its own " + name));
+    CHECK(!fs::exists(out));
+    fs::remove_all(tmp / "named");
+  }
+  // A path that would be both a file's output and a directory of another's: refused. (A
+  // directory named files holding x/y.jsonl writes files/x/y.jsonl; a plain file x, files/x.)
+  fs::create_directories(tmp / "clash/files/x");
+  fs::create_directories(tmp / "clash/other");
+  WriteLines(tmp / "clash/files/x/y.jsonl", lines, 0, lines.size());
+  WriteFile(tmp / "clash/other/x", doppel_test::RandomWords(rng, 100));
+  const CommandResult clash = Dedup("--quiet --output " + Quote(tmp / "out3") + " " + Quote(tmp / "clash/files") + " " +
+                                    Quote(tmp / "clash/other/x"));
+  INFO(Describe(clash));
+  CHECK(Contains(clash.err, "and another under it"));
+  CHECK(clash.exit_code == 2);
+}
+
 namespace {
 
 // clusters.jsonl or removed.jsonl with each "input" and "representative_input" ("path:line")

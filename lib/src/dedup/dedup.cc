@@ -73,8 +73,12 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
     std::error_code ec;
     const auto st = fs::status(in, ec);
     if (ec || !fs::exists(st)) return Status::NotFound(in + ": no such file or directory");
-    const fs::path base = fs::path(in).lexically_normal();
-    const std::string top = base.filename().empty() ? base.parent_path().filename().string() : base.filename().string();
+    // The input's own name heads its outputs: that of its absolute path, so `.` and `..` name
+    // the directories they are (a `..` joined to the output directory wrote outside it).
+    const fs::path base = fs::absolute(in, ec).lexically_normal();
+    if (ec) return Status::IOError(in + ": " + ec.message());
+    std::string top = base.filename().empty() ? base.parent_path().filename().string() : base.filename().string();
+    if (top.empty()) top = "root";  // (the file system's root)
     if (fs::is_directory(st)) {
       for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator();
            it.increment(ec)) {
@@ -135,10 +139,25 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
   for (const auto& s : shards) outs.push_back(s.second);
   for (const auto& f : files) outs.push_back(f.second);
   std::sort(outs.begin(), outs.end());
-  for (size_t i = 1; i < outs.size(); ++i) {
-    if (outs[i] == outs[i - 1]) {
+  for (size_t i = 0; i < outs.size(); ++i) {
+    // Beside the run's own files: its reports and its work directory.
+    const std::string first = outs[i].substr(0, outs[i].find('/'));
+    if (first == "clusters.jsonl" || first == "removed.jsonl" || first == "stats.json" || first == ".work") {
+      return Status::InvalidArgument("an input would be written to " + outs[i] +
+                                     ", where the run writes its own " + first +
+                                     " (rename it, or pass its parent directory)");
+    }
+    if (i > 0 && outs[i] == outs[i - 1]) {
       return Status::InvalidArgument("two inputs would be written to the same output path " + outs[i] +
                                      " (rename one, or pass their parent directory)");
+    }
+    // A path both a file's and a directory's.
+    for (size_t slash = outs[i].find('/'); slash != std::string::npos; slash = outs[i].find('/', slash + 1)) {
+      const std::string dir = outs[i].substr(0, slash);
+      if (std::binary_search(outs.begin(), outs.end(), dir)) {
+        return Status::InvalidArgument("an input would be written to " + dir + ", and another under it, to " +
+                                       outs[i] + " (rename one, or pass their parent directory)");
+      }
     }
   }
   for (const auto& [path, out] : shards) {
