@@ -138,7 +138,7 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   // rather than an empty or partial one that checks would read as "nothing protected".
   std::error_code ec;
   const bool existed = std::filesystem::exists(dir, ec);
-  const bool fresh = create && (!existed || std::filesystem::is_empty(dir, ec));
+  bool fresh = create && (!existed || std::filesystem::is_empty(dir, ec));
   ReaderOptions ro;
   if (shard >= 0) {
     ro.accept_name = [shard, shards](std::string_view name) { return ShardOf(name, shards) == static_cast<uint32_t>(shard); };
@@ -148,11 +148,21 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   ro.id_field = f.id_field;
   ro.max_document_bytes = f.max_document_bytes;
   ro.file_metadata = f.metadata;
+  // An index inside a directory it is built from is not read into itself (RocksDB's LOG and
+  // OPTIONS files became protected documents).
+  ro.skip_dirs = {dir, f.index};
   // Inputs first: a missing input or bad --metadata stops the build before the index exists.
   auto reader = DocumentReader::Open(f.inputs, ro);
   if (!reader.ok()) return Fail(reader.status());
   auto index = Index::Open(dir, io);
   if (!index.ok()) return Fail(index.status());
+  if (fresh) {
+    // Another build may have made an index there between the look above and this open (which
+    // holds the index for writing now): one that already holds documents is not this build's
+    // to remove.
+    auto st = (*index)->Stats();
+    fresh = st.ok() && st->documents == 0;
+  }
   auto discard = [&]() {
     if (!fresh) return;
     index->reset();  // closed before its files go

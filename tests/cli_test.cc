@@ -514,6 +514,25 @@ TEST_CASE("cli: build into a directory of other files is refused and leaves them
   CHECK(ok.exit_code == 0);
 }
 
+TEST_CASE("cli: an index inside a directory it is built from is not read into itself", "[cli]") {
+  TempDir tmp;
+  const std::string corpus = tmp / "corpus";
+  std::filesystem::create_directories(corpus);
+  doppel_test::WriteFile(corpus + "/gpl.txt", doppel_test::ReadFile(kLicenses + "/GPL-3"));
+  const CommandResult built = Index("build --index " + Quote(corpus + "/idx") + " " + Quote(corpus));
+  INFO(Describe(built));
+  REQUIRE(built.exit_code == 0);
+  CHECK(Contains(built.err, "1 documents"));
+  // Added again (the index's files exist now): still only the license.
+  const CommandResult added = Index("add --index " + Quote(corpus + "/idx") + " " + Quote(corpus));
+  INFO(Describe(added));
+  REQUIRE(added.exit_code == 0);
+  CHECK(Contains(added.err, "1 documents"));
+  CHECK(Contains(added.err, "0 added, 0 replaced, 1 unchanged"));
+  const CommandResult stats = Index("stats --index " + Quote(corpus + "/idx"));
+  CHECK(Contains(stats.out, "\"documents\":1,"));
+}
+
 TEST_CASE("cli: build reads JSON Lines from a named pipe and refuses another pipe by name", "[cli]") {
   TempDir tmp;
   const std::string fifo = tmp / "stream.jsonl";

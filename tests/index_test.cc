@@ -896,6 +896,23 @@ TEST_CASE("index: a bulk-loaded index keeps its documents after close", "[index]
   CHECK(index->Verify({}, &report).ok());
 }
 
+TEST_CASE("index: a writer refused by another's lock leaves that writer's spill files", "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  WriteOk(OpenOk(dir, true).get(), SketchAll(SketchParams{}, ThreeDocs()));
+  const std::string spill = dir + "/bulk-1-0-grams.sst";  // as a running bulk load's
+  {
+    auto writer = OpenOk(dir, false);  // holds the index for writing
+    doppel_test::WriteFile(spill, "spilled postings");
+    const Status refused = OpenStatus(dir, false);
+    CHECK_FALSE(refused.ok());
+    CHECK(std::filesystem::exists(spill));
+  }
+  // The next writer to hold the index removes what a killed load left.
+  OpenOk(dir, false).reset();
+  CHECK_FALSE(std::filesystem::exists(spill));
+}
+
 namespace {
 // A read-only open that follows a writer (Refresh catches up with it).
 std::unique_ptr<Index> OpenFollowerOk(const std::string& dir) {

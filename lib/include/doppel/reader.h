@@ -48,7 +48,9 @@ struct ReaderOptions {
   // build reads it, and one of them reports it).
   bool report_unnamed_lines = true;
   // Directories passed over where a walk of an input directory meets them (a scan's own report
-  // directory inside the tree it scans): named as any path to them, compared as the same file.
+  // directory inside the tree it scans, an index inside the tree it is built from): named as any
+  // path to them, compared as the same file; one that does not exist yet is looked for again
+  // as directories are walked.
   std::vector<std::string> skip_dirs;
 };
 

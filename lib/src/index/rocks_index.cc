@@ -711,14 +711,16 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
       DOPPEL_RETURN_IF_ERROR(idx->CheckNotOlder(sequence, *last_write));
     }
   }
+  DOPPEL_RETURN_IF_ERROR(idx->OpenDb());
   if (!o.read_only) {
-    // Spill files of a killed bulk load (never part of the index): remove them.
+    // Spill files of a killed bulk load (never part of the index): removed once the database's
+    // lock is held (a writer refused by it removed a running build's spills, which it then
+    // could not ingest).
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       const std::string name = e.path().filename().string();
       if (name.rfind("bulk-", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".sst") fs::remove(e.path(), ec);
     }
   }
-  DOPPEL_RETURN_IF_ERROR(idx->OpenDb());
   // A strict reader refuses an older state too (a follower's may lag a running writer).
   if (o.read_only && !o.follow_writer && last_write) {
     DOPPEL_RETURN_IF_ERROR(idx->CheckNotOlder(idx->db_->GetLatestSequenceNumber(), *last_write));

@@ -126,6 +126,9 @@ Result<bool> Reader::Next(Document* doc) {
     }
     if (fs::is_directory(st)) {
       std::pair<dev_t, ino_t> id;
+      // (One not there when the reader opened, an index the build then created, is looked for
+      // again: its walk comes after.)
+      if (skip_dirs_.size() < o_.skip_dirs.size()) skip_dirs_ = SkipDirIds(o_);
       if (!p.explicit_input && !skip_dirs_.empty() && FileId(p.path, &id) && skip_dirs_.count(id)) continue;
       std::vector<std::string> children;
       for (const auto& e : fs::directory_iterator(p.path, ec)) {
