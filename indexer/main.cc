@@ -134,6 +134,42 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
       io.params = want;
     }  // (an index that does not open is refused by the open below, naming why)
   }
+  // The build's inputs, as its mark of an unfinished build records them: only the same build
+  // completes an index another stopped (one of other inputs cleared the mark of an index that
+  // held a part of neither). Paths absolute and sorted, so a rerun from elsewhere is the same.
+  std::string inputs_line;
+  {
+    std::vector<std::string> paths;
+    for (const std::string& in : f.inputs) {
+      std::error_code abs_ec;
+      paths.push_back(in == "-" ? in : std::filesystem::absolute(in, abs_ec).lexically_normal().string());
+    }
+    std::sort(paths.begin(), paths.end());
+    inputs_line = "inputs: [";
+    for (size_t i = 0; i < paths.size(); ++i) {
+      if (i > 0) inputs_line += ',';
+      AppendJsonString(&inputs_line, paths[i]);
+    }
+    inputs_line += "] text_field: ";
+    AppendJsonString(&inputs_line, f.text_field);
+    inputs_line += " id_field: ";
+    AppendJsonString(&inputs_line, f.id_field);
+    inputs_line += '\n';
+  }
+  io.unfinished_build_note = inputs_line;
+  if (create && BuildUnfinished(dir)) {
+    std::ifstream mark(dir + "/" + kUnfinishedBuildFile);
+    std::string line, recorded;
+    while (std::getline(mark, line)) {
+      if (line.rfind("inputs: ", 0) == 0) recorded = line + '\n';
+    }
+    if (!recorded.empty() && recorded != inputs_line) {  // (a mark without them: any build completes it)
+      return Fail(Status::InvalidArgument(
+          dir + " holds the index of an unfinished build of other inputs or fields (" +
+          ForTerminal(recorded.substr(0, recorded.size() - 1)) +
+          "): run that build again to complete it, or remove the directory to build this one"));
+    }
+  }
   // A build that creates its index and fails removes it: the directory then holds no index
   // rather than an empty or partial one that checks would read as "nothing protected".
   std::error_code ec;

@@ -553,6 +553,38 @@ TEST_CASE("cli: build reads JSON Lines from a named pipe and refuses another pip
   CHECK(Contains(r.err, "not a regular file"));
 }
 
+TEST_CASE("cli: only the same build completes an index whose build was killed", "[cli]") {
+  TempDir tmp;
+  const std::string fifo = tmp / "stream.jsonl", idx = tmp / "idx";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string lines = tmp / "lines.jsonl";
+  WriteFile(lines, "{\"id\":\"a\",\"text\":\"first streamed document\"}\n");
+  // A build that reads a pipe whose writer has not closed it waits there: killed then, its
+  // index is marked unfinished. (Bounded: the writer stops after 20 s, the wait for the mark
+  // after 10 s.)
+  CommandResult r = doppel_test::Run(
+      "{ (cat " + Quote(lines) + "; exec sleep 20) > " + Quote(fifo) + " & w=$!; " + Quote(kIndexBin) + " build --quiet --index " +
+      Quote(idx) + " " + Quote(fifo) + " & b=$!; for i in $(seq 1 200); do [ -e " + Quote(idx + "/BUILD-UNFINISHED") +
+      " ] && break; sleep 0.05; done; kill -9 $b; kill $w; wait; }");
+  INFO(Describe(r));
+  REQUIRE(std::filesystem::exists(idx + "/BUILD-UNFINISHED"));
+  // Another build there is refused, and the mark stays: checks still refuse the index.
+  r = Index("build --index " + Quote(idx) + " " + kLicenses + "/GPL-3");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "unfinished build of other inputs"));
+  CHECK(Contains(r.err, fifo));
+  CHECK(std::filesystem::exists(idx + "/BUILD-UNFINISHED"));
+  CHECK(Filter("check --index " + Quote(idx) + " " + kLicenses + "/GPL-3").exit_code == 2);
+  // The same build (its input named from another directory) completes it.
+  r = doppel_test::Run("{ cd " + Quote(tmp.path().string()) + " && timeout 30 cat " + Quote(lines) +
+                       " > stream.jsonl & cd " + Quote(tmp.path().string()) + " && " + Quote(kIndexBin) +
+                       " build --quiet --index idx ./stream.jsonl; }");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(idx + "/BUILD-UNFINISHED"));
+}
+
 TEST_CASE("cli: build --shards builds a sharded index task by task that answers as one index", "[cli]") {
   TempDir tmp;
   const std::string one = tmp / "one", sharded = tmp / "sharded";

@@ -69,6 +69,9 @@ struct IndexOptions {
   // so an index whose first build was stopped or killed is never read as the protected set. A
   // rerun of the build completes it.
   bool mark_unfinished_build = false;
+  // Lines written into that mark after its first (the build's inputs, BuildInputsLine), so a
+  // later build can tell whether it is the same one.
+  std::string unfinished_build_note;
   // Read-only opens of an index holding that mark: opened anyway (stats and verify report it).
   bool allow_unfinished_build = false;
   // Bulk loads buffer posting pairs in memory up to about this many bytes, then sort them and

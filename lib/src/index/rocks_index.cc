@@ -566,7 +566,8 @@ Status RocksIndex::CreateEmpty(const std::string& dir, const IndexOptions& o) {
   }
   if (o.mark_unfinished_build) {  // in place before the index is: no kill leaves it unmarked
     DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(staging + "/" + kUnfinishedBuildFile,
-                                               "a build that created this index has not finished\n"));
+                                               "a build that created this index has not finished\n" +
+                                                   o.unfinished_build_note));
   }
   fs::rename(staging, target, ec);  // replaces an empty directory
   if (ec) {
