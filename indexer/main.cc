@@ -643,7 +643,10 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
                  "%llu over the copy limit, %llu matching the index, %llu malformed; %llu clusters "
                  "(sketch %.1f s, cluster %.1f s, write %.1f s)\n",
                  static_cast<unsigned long long>(sum.documents), Human(sum.bytes_in).c_str(), secs,
-                 sum.resumed ? " (resumed)" : "", static_cast<unsigned long long>(sum.kept),
+                 sum.resumed         ? " (resumed)"
+                 : sum.started_over ? " (started over: the unfinished run there had other inputs or options)"
+                                    : "",
+                 static_cast<unsigned long long>(sum.kept),
                  static_cast<unsigned long long>(sum.exact), static_cast<unsigned long long>(sum.near),
                  static_cast<unsigned long long>(sum.copy_limit), static_cast<unsigned long long>(sum.index_matches),
                  static_cast<unsigned long long>(sum.malformed), static_cast<unsigned long long>(sum.clusters),

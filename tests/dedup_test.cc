@@ -412,6 +412,18 @@ TEST_CASE("dedup: --against removes documents holding passages of an index", "[d
             Quote(tmp / "typo.json") + " " + Quote(tmp / "train.jsonl"));
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "redact_token"));
+
+  // Run again as it was: resumed, as finished. Once the index is written (the clean document's
+  // text added to it), the same command would give other verdicts: refused, not resumed.
+  r = Dedup("--output " + Quote(tmp / "out") + " --against " + Quote(tmp / "idx") + " " + Quote(tmp / "train.jsonl"));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.err, "(resumed)"));
+  r = doppel_test::Run(Quote(kIndexBin) + " add --quiet --index " + Quote(tmp / "idx") + " " + Quote(tmp / "train.jsonl"));
+  REQUIRE(r.exit_code == 0);
+  r = Dedup("--output " + Quote(tmp / "out") + " --against " + Quote(tmp / "idx") + " " + Quote(tmp / "train.jsonl"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "the --against index was written since"));
 }
 
 TEST_CASE("dedup: --against-common makes code that common code shares no contamination", "[dedup]") {
@@ -548,6 +560,24 @@ TEST_CASE("dedup: malformed lines stop the run or are skipped and listed", "[ded
   r = Dedup("--output " + Quote(tmp / "skip") + " --max-copies 3 --on-error skip " + Quote(tmp / "in.jsonl"));
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "other inputs or options"));
+  // So is a finished run's rerun with another size limit.
+  r = Dedup("--output " + Quote(tmp / "skip") + " --max-document-bytes 100 --on-error skip " + Quote(tmp / "in.jsonl"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "holds a finished run with other inputs or options"));
+  // A run stopped at a malformed line of its second shard, the first sketched: once the line is
+  // mended, the same command starts over there.
+  fs::create_directories(tmp / "two");
+  WriteFile(tmp / "two/a.jsonl", JsonLine("a1", doppel_test::RandomWords(rng, 50)) + "\n");
+  WriteFile(tmp / "two/b.jsonl", JsonLine("b1", doppel_test::RandomWords(rng, 50)) + "\n{\"id\": \"b2\", \"text\": \n");
+  r = Dedup("--output " + Quote(tmp / "out-two") + " " + Quote(tmp / "two"));
+  CHECK(r.exit_code == 2);
+  CHECK(fs::exists(tmp / "out-two/.work/sketch-0.done"));
+  WriteFile(tmp / "two/b.jsonl", JsonLine("b1", doppel_test::RandomWords(rng, 50)) + "\n");
+  r = Dedup("--output " + Quote(tmp / "out-two") + " " + Quote(tmp / "two"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.err, "started over"));
+  CHECK(doppel_test::Lines(ReadFile(tmp / "out-two/two/b.jsonl")).size() == 1);
 }
 
 TEST_CASE("dedup: a run killed at random points resumes to the uninterrupted result", "[dedup]") {

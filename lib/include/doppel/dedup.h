@@ -111,6 +111,7 @@ struct DedupSummary {
   uint64_t bytes_in = 0, bytes_out = 0;  // text bytes read and kept
   uint64_t spilled_runs = 0;   // sorted runs of bucket tuples written to disk (memory limit)
   bool resumed = false;        // some stage or shard was already done
+  bool started_over = false;   // an unfinished run of other inputs or options was there, begun again
   double seconds_sketch = 0, seconds_cluster = 0, seconds_write = 0;
 };
 

@@ -193,7 +193,11 @@ std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o
   s << static_cast<int>(o.kind) << ',' << o.shingle_size << ',' << o.num_permutations << ',' << o.bands
     << ',' << o.rows << ',' << o.threshold << ',' << o.seed << ',' << static_cast<int>(o.survivor) << ','
     << o.priority_field << ',' << o.max_copies << ',' << o.against_index << ',' << o.text_field << ','
-    << o.id_field << ',' << o.skip_errors << ',' << o.against_common << '\n';
+    << o.id_field << ',' << o.skip_errors << ',' << o.against_common << ',' << o.max_document_bytes << '\n';
+  // The indexes as they are now: one written since (a document added or removed) gives other
+  // verdicts, and a resumed run would mix them with the first's.
+  if (!o.against_index.empty()) s << LastWriteState(o.against_index) << '\n';
+  if (!o.against_common.empty()) s << LastWriteState(o.against_common) << '\n';
   // This build's tokenizers and grammars (a resumed run's sketches were made by the same ones)
   // and, for --against, its detection rules and settings.
   s << (o.against_index.empty() ? codec::EncodeManifest(SketchParams{}) : VerdictKey(o.against_options));
@@ -1029,21 +1033,23 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
     std::getline(in, have);
     in.close();
     if (have != fingerprint) {
-      // A run that finished no stage of any unit (one stopped at a malformed line, say) left
-      // nothing to resume: a whole run with other inputs or options starts over in its place.
-      // (Not a task of a split run: another task may be sketching beside it.)
-      bool finished_any = Exists(output_dir + "/stats.json");
+      // A run that has not clustered (one stopped at a malformed line, say) has written nothing
+      // outside .work, and its sketches are of other inputs or options: a whole run starts over
+      // in its place. (Not a task of a split run: another task may be sketching beside it. Not
+      // a run that has clustered: its outputs are being written, or are written.)
+      const bool clustered = Exists(output_dir + "/stats.json") || Exists(work + "/cluster.done");
       std::vector<fs::path> stale;  // (all but the lock this run holds)
       for (const auto& e : fs::directory_iterator(work, ec)) {
-        finished_any |= e.path().extension() == ".done";
         if (e.path().filename() != "lock") stale.push_back(e.path());
       }
       if (ec) return Status::IOError(work + ": " + ec.message());
-      if (finished_any || o.stage != Stage::kAll) {
-        return Status::InvalidArgument(output_dir +
-                                       " holds a run with other inputs or options (or made by another doppel build); "
-                                       "use a new --output directory (or remove this one)");
+      if (clustered || o.stage != Stage::kAll) {
+        return Status::InvalidArgument(
+            output_dir + " holds a " + (Exists(output_dir + "/stats.json") ? "finished" : "begun") +
+            " run with other inputs or options (an input changed since, or the --against index was written "
+            "since, or another doppel build made it); use a new --output directory (or remove this one)");
       }
+      sum->started_over = true;
       for (const fs::path& path : stale) {
         if (!ec) fs::remove_all(path, ec);
       }
