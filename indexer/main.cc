@@ -431,6 +431,16 @@ int RunDedupOnSlurm(int argc, char** argv, const DedupFlags& d, const ExecutorOp
     std::fprintf(stderr, "doppel-index: dedup %s as Slurm jobs %s; logs in %s\n", x.no_wait ? "submitted" : "ran",
                  ids.c_str(), jobs.logs().c_str());
   }
+  // Malformed lines passed over (--on-error skip): 1, as a run in one process says.
+  if (!x.no_wait) {
+    std::ifstream in(d.output + "/stats.json");
+    const std::string stats((std::istreambuf_iterator<char>(in)), {});
+    const size_t at = stats.find("\"malformed\":");
+    if (at != std::string::npos && stats.compare(at + 12, 2, "0,") != 0 && stats.compare(at + 12, 2, "0}") != 0) {
+      std::fprintf(stderr, "doppel-index: the run passed over malformed lines; removed.jsonl lists them\n");
+      return 1;
+    }
+  }
   return 0;
 }
 
@@ -657,7 +667,9 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
   const bool whole_run = o.stage == DedupOptions::Stage::kAll || (d.stage == "all" && x.tasks > 1);
   const bool none = whole_run && sum.documents == 0;
   if (none) std::fprintf(stderr, "doppel-index: warning: the inputs held no documents\n");
-  return sum.malformed > 0 || none ? 1 : 0;
+  // A task of a split run that passed over malformed lines (--on-error skip) did its part: its
+  // exit 0 lets the tasks after it run (Slurm's afterok), and the whole run says 1.
+  return (whole_run && sum.malformed > 0) || none ? 1 : 0;
 }
 
 }  // namespace

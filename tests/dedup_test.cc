@@ -578,6 +578,18 @@ TEST_CASE("dedup: malformed lines stop the run or are skipped and listed", "[ded
   CHECK(r.exit_code == 0);
   CHECK(Contains(r.err, "started over"));
   CHECK(doppel_test::Lines(ReadFile(tmp / "out-two/two/b.jsonl")).size() == 1);
+  // A gzip file under a plain .jsonl name: one error naming it, not one per line.
+  REQUIRE(doppel_test::Run("gzip -c " + Quote(tmp / "in.jsonl") + " > " + Quote(tmp / "packed.jsonl")).exit_code == 0);
+  r = Dedup("--output " + Quote(tmp / "out-gz") + " --on-error skip " + Quote(tmp / "packed.jsonl"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "packed.jsonl: the input is gzip-compressed"));
+  CHECK(r.err.find("packed.jsonl") == r.err.rfind("packed.jsonl"));
+  // A pipe is read once, and dedup reads its inputs twice: refused before anything is read.
+  REQUIRE(::mkfifo((tmp / "pipe.jsonl").c_str(), 0600) == 0);
+  r = Dedup("--output " + Quote(tmp / "out-pipe") + " " + Quote(tmp / "pipe.jsonl"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "pipe.jsonl: not a regular file"));
+  CHECK_FALSE(fs::exists(tmp / "out-pipe"));
 }
 
 TEST_CASE("dedup: a run killed at random points resumes to the uninterrupted result", "[dedup]") {

@@ -77,6 +77,14 @@ fi
 check "its log names the bad line" grep -rq "bad.jsonl:251" failed/.work/slurm/
 check "no write task ran" test ! -e failed/stats.json
 
+# With --on-error skip the bad line is passed over: the run finishes, lists it, and exits 1.
+rc=0
+"$bin/doppel-index" dedup --quiet --executor slurm --tasks 2 --on-error skip --output skipped bad.jsonl shard-1.jsonl \
+  2>skipped.err || rc=$?
+check "a slurm run that skipped a malformed line exits 1" test "$rc" -eq 1
+check "it finished" test -e skipped/stats.json
+check "it lists the line" grep -q '"input":"bad.jsonl:251"' skipped/removed.jsonl
+
 # A sharded index built by a Slurm array job holds what one local build holds.
 digest() { "$bin/doppel-index" verify --digest --index "$1" | grep -o 'digest=[0-9a-f]*'; }
 "$bin/doppel-index" build --quiet --index idx-one "${inputs[@]}" /usr/share/common-licenses

@@ -99,6 +99,10 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
         }
       }
       if (ec) return Status::IOError(in + ": " + ec.message());
+    } else if (!fs::is_regular_file(st)) {
+      // (A directory's walk passes over such files.)
+      return Status::InvalidArgument(in + ": not a regular file: dedup reads each input twice (to sketch it, "
+                                     "then to write what it keeps), and a pipe or device is read once");
     } else if (IsJsonLinesPath(in)) {
       shards.emplace_back(in, top);
     } else {
@@ -346,6 +350,8 @@ class UnitReader {
           return true;
         }
         if (!*more) return false;
+        // A compressed file under a plain name: one error for the unit, not one per line.
+        if (line_no_ == 1) DOPPEL_RETURN_IF_ERROR(RefuseCompressedStart(line_, u_.jsonl));
         if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;  // not a document
         it->error = ParseJsonLineDocument(line_, ro_, where, &parser_, &it->doc, o_.priority_field, &it->priority)
                         .WithContext(where);
