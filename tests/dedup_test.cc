@@ -286,6 +286,25 @@ TEST_CASE("dedup: planted exact and near duplicates are removed, originals kept,
               Quote(tmp / "part-1.jsonl.gz")).exit_code == 0);
 }
 
+TEST_CASE("dedup: documents without words are copies only of the same text", "[dedup]") {
+  TempDir tmp;
+  WriteLines(tmp / "odd.jsonl",
+             {JsonLine("empty", ""), JsonLine("blank", "  "), JsonLine("faces", "\xF0\x9F\x98\x80\xF0\x9F\x98\x83"),
+              JsonLine("arrows", "\xE2\x86\x92 \xE2\x86\x90"), JsonLine("faces-again", "\xF0\x9F\x98\x80\xF0\x9F\x98\x83"),
+              JsonLine("bangs", "!!! ...")},
+             0, 6);
+  const CommandResult r = Dedup("--quiet --output " + Quote(tmp / "out") + " " + Quote(tmp / "odd.jsonl"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const auto removed = Removed(tmp / "out");
+  INFO(ReadFile(tmp / "out/removed.jsonl"));
+  CHECK(removed.size() == 2);
+  CHECK(removed.count("blank") == 1);
+  CHECK(Contains(RemovedLine(tmp / "out", "blank"), R"("of":"empty")"));
+  CHECK(removed.count("faces-again") == 1);
+  CHECK(Contains(RemovedLine(tmp / "out", "faces-again"), "\"of\":\"faces\",\"of_input\":\"" + tmp / "odd.jsonl:3\""));
+}
+
 TEST_CASE("dedup: results are identical for any thread count, input order and memory limit", "[dedup]") {
   TempDir tmp;
   const Planted p = MakeCorpus(80, 2);
@@ -912,11 +931,11 @@ TEST_CASE("dedup: outputs stay under --output, whatever the inputs are named", "
 
 namespace {
 
-// clusters.jsonl or removed.jsonl with each "input" and "representative_input" ("path:line")
+// clusters.jsonl or removed.jsonl with each "input", "representative_input" and "of_input" ("path:line")
 // naming its path canonically (a relative one resolved against `cwd`).
 std::string CanonicalInputs(const std::string& jsonl, const std::string& cwd) {
   std::string out = jsonl;
-  for (const std::string key : {"\"input\":\"", "\"representative_input\":\""}) {
+  for (const std::string key : {"\"input\":\"", "\"representative_input\":\"", "\"of_input\":\""}) {
     for (size_t at = out.find(key); at != std::string::npos; at = out.find(key, at)) {
       const size_t b = at + key.size(), e = out.find('"', b);
       const std::string value = out.substr(b, e - b);

@@ -278,7 +278,16 @@ class Sketcher {
     }
     std::vector<uint64_t> hashes;
     TokenHashes(tokens, &hashes);
-    it->head.exact = XXH3_64bits_withSeed(hashes.data(), hashes.size() * sizeof(uint64_t), o_.seed);
+    if (tokens.empty()) {
+      // No words to compare (empty, only punctuation or emoji): the same text, blanks around it
+      // aside, is a copy; any other is not (Cluster gives such documents no band keys).
+      std::string_view t = d.text;
+      const size_t b = t.find_first_not_of(" \t\r\n\f\v");
+      t = b == std::string_view::npos ? std::string_view() : t.substr(b, t.find_last_not_of(" \t\r\n\f\v") - b + 1);
+      it->head.exact = XXH3_64bits_withSeed(t.data(), t.size(), ~o_.seed);
+    } else {
+      it->head.exact = XXH3_64bits_withSeed(hashes.data(), hashes.size() * sizeof(uint64_t), o_.seed);
+    }
     it->head.length = static_cast<uint32_t>(std::min<size_t>(d.text.size(), UINT32_MAX));
     it->head.tokens = static_cast<uint32_t>(tokens.size());
     it->head.priority = it->priority;
@@ -704,6 +713,7 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
     sum->bytes_in += h.length;
     if (h.status != kOk) continue;
     DOPPEL_RETURN_IF_ERROR(sorter.Add({h.exact, kExactBand, ord}));
+    if (h.tokens == 0) continue;  // (an empty signature: every such document would share its bands)
     std::memcpy(sig.data(), c.Sig(ord), o.num_permutations * sizeof(uint32_t));
     BandKeys(sig, o.bands, o.rows, o.seed, &keys);
     for (const BandKey& k : keys) DOPPEL_RETURN_IF_ERROR(sorter.Add({k.key, k.band, ord}));
@@ -840,6 +850,8 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
     if (d == kExact || d == kNear || d == kCopyLimit) {
       removed += ",\"of\":";
       AppendJsonString(&removed, c.Name(rep_of[ord]));
+      removed += ",\"of_input\":";  // (ids may repeat: where the kept one is)
+      AppendJsonString(&removed, c.String(rep_of[ord], 1));
       removed += ",\"similarity\":";
       AppendJsonNumber(&removed, c.Head(ord).exact == c.Head(rep_of[ord]).exact
                                      ? 1.0
