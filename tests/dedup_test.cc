@@ -315,15 +315,18 @@ TEST_CASE("dedup: results are identical for any thread count, input order and me
   const std::string rev = Quote(tmp / "s4.jsonl") + " " + Quote(tmp / "s3.jsonl") + " " + Quote(tmp / "s2.jsonl") +
                           " " + Quote(tmp / "s1.jsonl") + " " + Quote(tmp / "s0.jsonl");
   struct Variant {
-    std::string name, args;
+    std::string name, args, before = "";
   };
+  // (few-files: a process that may open 80 files merges at most 8 runs at once, so its short
+  // runs are merged into longer ones first.)
   const std::vector<Variant> variants = {{"t1", "--threads 1 " + fwd},
                                          {"t2", "--threads 2 " + fwd},
                                          {"rev", "--threads 2 " + rev},
-                                         {"spill", "--threads 2 --memory-limit 4K " + fwd}};
+                                         {"spill", "--threads 2 --memory-limit 4K " + fwd},
+                                         {"few-files", "--threads 2 --memory-limit 160 " + fwd, "ulimit -n 80 && "}};
   std::map<std::string, std::string> first;
   for (const auto& v : variants) {
-    const CommandResult r = Dedup("--output " + Quote(tmp / v.name) + " " + v.args);
+    const CommandResult r = doppel_test::Run(v.before + Quote(kIndexBin) + " dedup --output " + Quote(tmp / v.name) + " " + v.args);
     INFO(v.name << ": " << Describe(r));
     REQUIRE(r.exit_code == 0);
     for (const std::string f : {"clusters.jsonl", "removed.jsonl", "s0.jsonl", "s2.jsonl", "s4.jsonl"}) {
@@ -344,6 +347,11 @@ TEST_CASE("dedup: results are identical for any thread count, input order and me
   const size_t at = spill.find("\"spilled_runs\":");
   REQUIRE(at != std::string::npos);
   CHECK(std::stoull(spill.substr(at + 15)) >= 2);  // several sorted runs were merged
+  const std::string few = ReadFile(tmp / "few-files/stats.json");
+  const size_t few_at = few.find("\"spilled_runs\":");
+  REQUIRE(few_at != std::string::npos);
+  CHECK(std::stoull(few.substr(few_at + 15)) > 16);  // more than two rounds' width
+  CHECK_FALSE(fs::exists(tmp / "few-files/.work/run-0.bin"));  // (runs removed once merged)
 }
 
 TEST_CASE("dedup: --max-copies keeps K per cluster, --keep longest and --priority-field choose them", "[dedup]") {

@@ -3,6 +3,7 @@
 #include "../index/codec.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -540,18 +541,21 @@ constexpr uint32_t kExactBand = UINT32_MAX;
 class TupleSorter {
  public:
   TupleSorter(std::string dir, uint64_t memory_limit) : dir_(std::move(dir)), limit_(memory_limit) {}
-  ~TupleSorter() {
-    for (const auto& r : runs_) {
-      std::error_code ec;
-      fs::remove(r, ec);
+  ~TupleSorter() {  // its runs, those merged into longer ones too
+    std::error_code ec;
+    std::vector<fs::path> runs;
+    for (const auto& e : fs::directory_iterator(dir_, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("run-", 0) == 0 && e.path().extension() == ".bin") runs.push_back(e.path());
     }
+    for (const auto& r : runs) fs::remove(r, ec);
   }
   Status Add(const Tuple& t) {
     buf_.push_back(t);
     if (limit_ > 0 && buf_.size() * sizeof(Tuple) >= limit_) return Spill();
     return Status::OK();
   }
-  uint64_t spilled_runs() const { return runs_.size(); }
+  uint64_t spilled_runs() const { return spills_; }
 
   // Calls fn(tuple) for every tuple in order.
   template <typename Fn>
@@ -562,6 +566,49 @@ class TupleSorter {
       return Status::OK();
     }
     if (!buf_.empty()) DOPPEL_RETURN_IF_ERROR(Spill());
+    // At most kMergeWidth runs are open at once (a file each, and a 64 KB chunk), fewer where
+    // the process may open fewer files: more are merged first, group by group, into longer runs.
+    size_t width = kMergeWidth;
+    if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+      width = std::clamp<size_t>(nofile.rlim_cur > 64 ? (nofile.rlim_cur - 64) / 2 : 2, 2, kMergeWidth);
+    }
+    while (runs_.size() > width) {
+      std::vector<std::string> merged;
+      for (size_t g = 0; g < runs_.size(); g += width) {
+        const std::vector<std::string> group(runs_.begin() + static_cast<ptrdiff_t>(g),
+                                             runs_.begin() + static_cast<ptrdiff_t>(std::min(runs_.size(), g + width)));
+        const std::string path = dir_ + "/run-" + std::to_string(next_run_++) + ".bin";
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        std::vector<Tuple> pending;
+        pending.reserve(4096);
+        auto flush = [&]() {
+          out.write(reinterpret_cast<const char*>(pending.data()), static_cast<std::streamsize>(pending.size() * sizeof(Tuple)));
+          pending.clear();
+        };
+        DOPPEL_RETURN_IF_ERROR(Merge(group, [&](const Tuple& t) {
+          pending.push_back(t);
+          if (pending.size() == 4096) flush();
+        }));
+        flush();
+        out.close();
+        if (!out) return Status::IOError(path + ": cannot write a sorted run: " + std::strerror(errno));
+        for (const std::string& r : group) {
+          std::error_code ec;
+          fs::remove(r, ec);
+        }
+        merged.push_back(path);
+      }
+      runs_ = std::move(merged);
+    }
+    return Merge(runs_, fn);
+  }
+
+ private:
+  static constexpr size_t kMergeWidth = 256;
+
+  // Calls fn(tuple) for every tuple of the sorted runs `paths`, in order.
+  template <typename Fn>
+  static Status Merge(const std::vector<std::string>& paths, Fn&& fn) {
     struct Run {
       std::ifstream in;
       std::vector<Tuple> chunk;
@@ -574,12 +621,12 @@ class TupleSorter {
         return !chunk.empty();
       }
     };
-    std::vector<Run> runs(runs_.size());
+    std::vector<Run> runs(paths.size());
     auto cmp = [&](size_t a, size_t b) { return runs[b].chunk[runs[b].pos] < runs[a].chunk[runs[a].pos]; };
     std::priority_queue<size_t, std::vector<size_t>, decltype(cmp)> heap(cmp);
-    for (size_t i = 0; i < runs_.size(); ++i) {
-      runs[i].in.open(runs_[i], std::ios::binary);
-      if (!runs[i].in) return Status::IOError(runs_[i] + ": cannot read");
+    for (size_t i = 0; i < paths.size(); ++i) {
+      runs[i].in.open(paths[i], std::ios::binary);
+      if (!runs[i].in) return Status::IOError(paths[i] + ": cannot read: " + std::strerror(errno));
       if (runs[i].Refill()) heap.push(i);
     }
     while (!heap.empty()) {
@@ -591,14 +638,14 @@ class TupleSorter {
     return Status::OK();
   }
 
- private:
   Status Spill() {
     tbb::parallel_sort(buf_.begin(), buf_.end());
-    const std::string path = dir_ + "/run-" + std::to_string(runs_.size()) + ".bin";
+    const std::string path = dir_ + "/run-" + std::to_string(next_run_++) + ".bin";
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(buf_.data()), static_cast<std::streamsize>(buf_.size() * sizeof(Tuple)));
     if (!out) return Status::IOError(path + ": cannot write a sorted run");
     runs_.push_back(path);
+    ++spills_;
     buf_.clear();
     buf_.shrink_to_fit();
     return Status::OK();
@@ -607,6 +654,8 @@ class TupleSorter {
   uint64_t limit_;
   std::vector<Tuple> buf_;
   std::vector<std::string> runs_;
+  size_t next_run_ = 0;  // (runs merged into longer ones are numbered on)
+  uint64_t spills_ = 0;
 };
 
 // Union-find over document ordinals; the root of a set is its smallest member, so the result
