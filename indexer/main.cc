@@ -327,6 +327,10 @@ int RunRemove(const Flags& f, const std::vector<std::string>& names) {
       absent.push_back(name);
     }
   }
+  // A name given twice (or two spellings of one path) is one document removed once: the second
+  // was counted as not in the index, and named nowhere.
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
   uint64_t removed = 0, missing = 0;
   Status s = (*index)->Remove(named, &removed, &missing);
   if (!s.ok()) return Fail(s);
@@ -821,6 +825,23 @@ int main(int argc, char** argv) {
   if (*build && (f.shards > 0 || x.executor != "local")) {
     if (f.shards == 0) return Fail(Status::InvalidArgument("--executor needs --shards for a build"));
     return RunShardedBuild(argc, argv, f, x, params_given);
+  }
+  if (*build || *add || *remove || *compact) {
+    // A shard of a sharded index is written through that index: a document stored in another
+    // shard than its name's is found by no removal through it, and the index's checks read
+    // it as a part of the index nonetheless.
+    const std::filesystem::path shard = std::filesystem::absolute(f.index).lexically_normal();
+    const std::filesystem::path of = shard.filename().empty() ? shard.parent_path() : shard;
+    if (auto n = ShardCount(of.parent_path().string()); n.ok() && *n > 0) {
+      for (uint32_t s = 0; s < *n; ++s) {
+        if (of.filename() == std::filesystem::path(ShardDir("", s)).filename()) {
+          return Fail(Status::InvalidArgument(
+              f.index + " is shard " + std::to_string(s) + " of the sharded index " + of.parent_path().string() +
+              ": name that index (doppel-index " + (*build ? "build" : *add ? "add" : *remove ? "remove" : "compact") +
+              " --index " + of.parent_path().string() + "), which writes to its shards"));
+        }
+      }
+    }
   }
   if (*build) return RunBuild(f, true, params_given, f.index);
   if (*add || *remove) ForgetShardTasks(f.index);  // (before the change: also one that fails partway)

@@ -484,6 +484,30 @@ TEST_CASE("cli: a missing index is exit code 2 naming the directory", "[cli]") {
   CHECK_FALSE(std::filesystem::exists(dir));
 }
 
+TEST_CASE("cli: an index the user may not reach is said so, not called missing", "[cli]") {
+  TempDir tmp;
+  const std::string locked = tmp / "locked", idx = locked + "/idx";
+  std::filesystem::create_directories(locked);
+  REQUIRE(Index("build --quiet --index " + Quote(idx) + " " + kLicenses + "/GPL-3").exit_code == 0);
+  // A directory without permissions (root reaches every directory: as root, the tools run
+  // without capabilities, so its permissions hold for them too).
+  std::filesystem::permissions(locked, std::filesystem::perms::none);
+  const std::string as_other = ::geteuid() == 0 ? "setpriv --bounding-set=-all -- " : "";
+  const CommandResult check = doppel_test::Run(as_other + Quote(kFilterBin) + " check --index " + Quote(idx) + " " +
+                                               kLicenses + "/GPL-3");
+  const CommandResult build = doppel_test::Run(as_other + Quote(kIndexBin) + " build --index " + Quote(locked + "/new") +
+                                               " " + kLicenses + "/GPL-3");
+  std::filesystem::permissions(locked, std::filesystem::perms::owner_all);
+  INFO(Describe(check));
+  CHECK(check.exit_code == 2);
+  CHECK(Contains(check.err, idx + ": cannot look for an index there: Permission denied"));
+  CHECK_FALSE(Contains(check.err, "no doppel index"));
+  INFO(Describe(build));
+  CHECK(build.exit_code == 2);
+  CHECK(Contains(build.err, "Permission denied"));
+  CHECK_FALSE(std::filesystem::exists(locked + "/new"));
+}
+
 TEST_CASE("cli: doppel-index add on a missing index is exit code 2", "[cli]") {
   TempDir tmp;
   const std::string dir = tmp / "missing";
@@ -639,6 +663,15 @@ TEST_CASE("cli: build --shards builds a sharded index task by task that answers 
   CHECK_FALSE(std::filesystem::exists(tmp / "failed"));
   r = Index("build --quiet --shards 3 --index " + Quote(tmp / "failed") + " " + kLicenses);
   CHECK(r.exit_code == 0);
+  // A shard is written through its sharded index, never named itself (a document added there
+  // was in no shard its name leads to, so no removal through the index found it).
+  for (const std::string cmd : {"add", "remove", "compact"}) {
+    r = Index(cmd + " --index " + Quote(sharded + "/shard-0") + (cmd == "compact" ? "" : " " + kLicenses + "/MIT"));
+    INFO(Describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK(Contains(r.err, "is shard 0 of the sharded index"));
+  }
+  CHECK(digest(sharded) == digest(one));
 }
 
 TEST_CASE("cli: add into an index whose build did not finish stores and says the index is still refused", "[cli]") {
@@ -670,10 +703,11 @@ TEST_CASE("cli: add and remove change what check reports", "[cli]") {
   REQUIRE(AnyNameContains(SourceNames(before.out), "GPL-3"));
   const long long n = JsonNumber(Index("stats --index " + Quote(dir)).out, "documents");
 
-  const CommandResult rm = Index("remove --index " + Quote(dir) + " " + kLicenses + "/GPL-3");
+  // (Named twice: one document, removed once.)
+  const CommandResult rm = Index("remove --index " + Quote(dir) + " " + kLicenses + "/GPL-3 " + kLicenses + "/GPL-3");
   INFO(Describe(rm));
   CHECK(rm.exit_code == 0);
-  CHECK(Contains(rm.err, "removed 1"));
+  CHECK(Contains(rm.err, "removed 1 documents; 0 names not in the index"));
   // A name the index does not hold (a typo) is not a silent success.
   const CommandResult typo = Index("remove --index " + Quote(dir) + " " + kLicenses + "/GPL-33");
   CHECK(typo.exit_code == 1);

@@ -667,6 +667,10 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   idx->filter_ = std::make_unique<DeletedIdsFilter>(idx->deleted_);
   std::error_code ec;
   const bool exists = fs::exists(fs::path(dir) / "CURRENT", ec);
+  if (ec) {
+    // Not "no index": one this user may not read (a directory without search permission).
+    return Status::IOError(dir + ": cannot look for an index there: " + ec.message());
+  }
   if (exists) DOPPEL_RETURN_IF_ERROR(CheckCurrentFile(dir));
   if (!exists) {
     // Refuse bad parameters before anything is created, so no half-made index stays behind.
