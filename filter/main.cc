@@ -221,7 +221,8 @@ Result<FilterOptions> OptionsOf(const Flags& f) {
 std::string JsonLineId(std::string_view line, const std::string& id_field, simdjson::dom::parser* parser) {
   simdjson::dom::element root;
   simdjson::dom::object obj;
-  if (parser->parse(line.data(), line.size()).get(root) || root.get_object().get(obj)) return "";
+  std::string scratch;
+  if (ParseJson(parser, line, &root, &scratch) || root.get_object().get(obj)) return "";
   simdjson::dom::element id;
   if (obj[id_field].get(id)) return "";
   std::string_view text;
@@ -305,7 +306,8 @@ int RunCheck(const Flags& f) {
     }
     auto names_kind = [&] {  // the line says what it is ("lang", "language" or "kind")
       simdjson::dom::element r;
-      if (kind_parser.parse(line).get(r)) return false;
+      std::string scratch;
+      if (ParseJson(&kind_parser, line, &r, &scratch)) return false;
       for (const char* key : {"lang", "language", "kind"}) {
         if (r[key].error() == simdjson::SUCCESS) return true;
       }

@@ -20,6 +20,7 @@
 #include "doppel/language.h"
 #include "doppel/policy.h"
 #include "doppel/session.h"
+#include "doppel/streams.h"
 #include "doppel/tokenizer.h"
 
 namespace doppel {
@@ -318,7 +319,8 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
                        simdjson::dom::parser* parser, CheckBody* f) {
   simdjson::dom::element root;
   if (body.empty() && !need_text) return Status::OK();
-  if (auto err = parser->parse(body).get(root); err) {
+  thread_local std::string scratch;
+  if (auto err = ParseJson(parser, body, &root, &scratch); err) {
     // (simdjson checks UTF-8 before the grammar; a bad escape's place is the grammar's.)
     std::string what = DescribeJsonError(body, simdjson::error_message(err));
     if (err == simdjson::UTF8_ERROR) {

@@ -164,6 +164,12 @@ Status WriteFileAtomically(const std::string& path, const std::vector<std::strin
 // kNone for every other result.
 Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, FileSkip* skipped);
 
+// Parses JSON text as `parser` does, and also JSON whose integers are too large for 64 bits
+// (valid JSON, which simdjson refuses): such a document is parsed again with each of them read
+// as a double, from a copy kept in `*scratch`. `*root` lives as long as the parser's next parse.
+simdjson::error_code ParseJson(simdjson::dom::parser* parser, std::string_view json, simdjson::dom::element* root,
+                               std::string* scratch);
+
 // Parses one JSON line into `*doc` as the DocumentReader does (text and id fields, language,
 // kind, the other fields as metadata). With a priority field, its numeric value is stored in
 // `*priority` when present. Errors do not name the origin (the caller adds it).

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -421,13 +422,58 @@ Result<std::unique_ptr<ByteSink>> OpenSink(const std::string& path) {
   return std::unique_ptr<ByteSink>(std::make_unique<PlainSink>(f, path));
 }
 
+simdjson::error_code ParseJson(simdjson::dom::parser* parser, std::string_view json, simdjson::dom::element* root,
+                               std::string* scratch) {
+  const simdjson::error_code err = parser->parse(json.data(), json.size()).get(*root);
+  if (err != simdjson::NUMBER_ERROR) return err;  // (simdjson 3.0 says so of a large integer)
+  // Integers outside 64 bits, outside strings, read as doubles: ".0" after each.
+  scratch->clear();
+  bool changed = false, in_string = false;
+  for (size_t i = 0; i < json.size();) {
+    const char c = json[i];
+    if (in_string) {
+      scratch->push_back(c);
+      if (c == '\\' && i + 1 < json.size()) scratch->push_back(json[++i]);
+      else if (c == '"') in_string = false;
+      ++i;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c != '-' && (c < '0' || c > '9')) {
+      scratch->push_back(c);
+      ++i;
+      continue;
+    }
+    const size_t start = i;
+    if (json[i] == '-') ++i;
+    while (i < json.size() && ((json[i] >= '0' && json[i] <= '9') || json[i] == '.' || json[i] == 'e' || json[i] == 'E' ||
+                               json[i] == '+' || json[i] == '-')) {
+      ++i;
+    }
+    const std::string_view number = json.substr(start, i - start);
+    scratch->append(number);
+    if (number.find_first_of(".eE") == std::string_view::npos && number.size() > 1) {
+      int64_t s = 0;
+      uint64_t u = 0;
+      if (std::from_chars(number.data(), number.data() + number.size(), s).ec != std::errc() &&
+          std::from_chars(number.data(), number.data() + number.size(), u).ec != std::errc()) {
+        scratch->append(".0");
+        changed = true;
+      }
+    }
+  }
+  if (!changed) return err;
+  return parser->parse(scratch->data(), scratch->size()).get(*root);
+}
+
 Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std::string origin,
                              simdjson::dom::parser* parser, Document* doc,
                              std::string_view priority_field, double* priority) {
   *doc = Document();
   doc->origin = std::move(origin);  // named by errors too
   simdjson::dom::element root;
-  auto err = parser->parse(line.data(), line.size()).get(root);
+  thread_local std::string scratch;
+  auto err = ParseJson(parser, line, &root, &scratch);
   if (err == simdjson::UTF8_ERROR) {
     const Status bad = ValidateUtf8(line);  // names the byte offset
     return Status::InvalidArgument("malformed JSON line: " + (bad.ok() ? std::string("invalid UTF-8") : bad.message()));
