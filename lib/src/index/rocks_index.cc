@@ -576,6 +576,10 @@ Status RocksIndex::CreateEmpty(const std::string& dir, const IndexOptions& o) {
       return Status::InvalidArgument(dir + " is not empty and holds no doppel index: "
                                      "name a new or empty directory");
     }
+    if (ec == std::errc::device_or_resource_busy) {  // (a mount point cannot be renamed over)
+      return Status::IOError("cannot create " + dir + ": " + ec.message() +
+                             " (a mount point is not replaced: name a new directory inside it)");
+    }
     return Status::IOError("cannot create " + dir + ": " + ec.message());
   }
   // The rename is durable once the parent directory is synced. A parent that cannot be synced
