@@ -776,6 +776,22 @@ TEST_CASE("json: integers past 64 bits are read as doubles, in a JSON line's fie
   CHECK(Contains(doc.metadata, "\"meta\":1.2345678901234568e+29"));
 }
 
+TEST_CASE("json: base64 as RFC 4648 writes it", "[reader][json]") {
+  const auto b64 = [](std::string_view s) {
+    std::string out;
+    AppendBase64(&out, s);
+    return out;
+  };
+  CHECK(b64("").empty());
+  CHECK(b64("f") == "Zg==");
+  CHECK(b64("fo") == "Zm8=");
+  CHECK(b64("foo") == "Zm9v");
+  CHECK(b64("foob") == "Zm9vYg==");
+  CHECK(b64("fooba") == "Zm9vYmE=");
+  CHECK(b64("foobar") == "Zm9vYmFy");
+  CHECK(b64(std::string_view("\xff\xfe\x00", 3)) == "//4A");
+}
+
 TEST_CASE("json: strings are written as valid UTF-8 whatever bytes they hold", "[reader][json]") {
   const auto quoted = [](std::string_view s) {
     std::string out;

@@ -301,6 +301,16 @@ TEST_CASE("scan: a file name that is not UTF-8 is written as valid UTF-8 JSON", 
   INFO(Describe(page));
   CHECK(page.exit_code == 0);
   CHECK(Contains(ReadFile(fx.report + "/report.html"), "/docs/caf\xEF\xBF\xBD.txt"));
+  // Two names that differ only in their bad bytes read alike there; each line also holds its
+  // input's bytes, as base64, which Python decodes to the file's name.
+  WriteFile(fx.repo + "/docs/caf\xE8.txt", ReadFile("/usr/share/common-licenses/Apache-2.0"));
+  REQUIRE(fx.Scan("--quiet").exit_code == 0);
+  const CommandResult names = doppel_test::Run(
+      "/usr/bin/python3 -c 'import json, sys, base64; print(sorted(base64.b64decode(json.loads(l)[\"input_base64\"]).decode(\"latin-1\").rsplit(\"/\", 1)[1] for l in open(sys.argv[1]) if \"caf\" in l))' " +
+      Quote(results));
+  INFO(Describe(names));
+  CHECK(names.out == "['caf\xC3\xA8.txt', 'caf\xC3\xA9.txt']\n");  // (printed as UTF-8)
+  CHECK_FALSE(Contains(ReadFile(results), "LICENSE\",\"input_base64\""));  // (only where needed)
 }
 
 TEST_CASE("scan: excerpts close each mark once and show CRLF lines as lines", "[scan]") {

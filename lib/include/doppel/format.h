@@ -24,6 +24,8 @@ void AppendHtml(std::string* out, std::string_view s);
 // U+0080-U+009F) written as \xNN, so a file name holding an escape sequence is shown, not
 // obeyed by the terminal; a message of several lines keeps them.
 std::string ForTerminal(std::string_view s);
+// Appends `s` as standard base64 (RFC 4648, padded), unquoted.
+void AppendBase64(std::string* out, std::string_view s);
 // Appends a double with up to 4 decimals, as JSON.
 void AppendJsonNumber(std::string* out, double v);
 

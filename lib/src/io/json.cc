@@ -56,6 +56,16 @@ std::string ForTerminal(std::string_view s) {
   return out;
 }
 
+void AppendBase64(std::string* out, std::string_view s) {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < s.size(); i += 3) {
+    const size_t n = std::min<size_t>(3, s.size() - i);
+    uint32_t v = 0;
+    for (size_t k = 0; k < 3; ++k) v = v << 8 | (k < n ? static_cast<unsigned char>(s[i + k]) : 0u);
+    for (size_t k = 0; k < 4; ++k) out->push_back(k <= n ? kAlphabet[(v >> (18 - 6 * k)) & 63] : '=');
+  }
+}
+
 void AppendJsonString(std::string* out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');

@@ -408,10 +408,20 @@ struct Tally {
   std::vector<Result> results;
   std::vector<Result> errors;  // the errors.jsonl lines of documents that could not be checked
 
+  // A file name that is not UTF-8 is written in "input" with U+FFFD for its bad bytes, so two
+  // such names may read alike: its bytes follow as base64 in "input_base64".
+  static void AppendInputBytes(std::string* json, std::string_view input) {
+    if (ValidateUtf8(input).ok()) return;
+    *json += ",\"input_base64\":\"";
+    AppendBase64(json, input);
+    *json += '"';
+  }
+
   void AddError(const std::string& input, const Status& error, uint64_t ordinal) {
     ++sum.errors;
     std::string json = "{\"input\":";
     AppendJsonString(&json, input);
+    AppendInputBytes(&json, input);
     json += ",\"error\":";
     AppendJsonString(&json, error.message());
     json += "}\n";
@@ -455,6 +465,7 @@ struct Tally {
     json.pop_back();
     json += ",\"input\":";
     AppendJsonString(&json, d.origin);
+    AppendInputBytes(&json, d.origin);
     json += ",\"kind\":\"" + std::string(KindName(d.kind)) + "\",\"language\":";
     AppendJsonString(&json, d.language);
     json += ",\"bytes\":" + std::to_string(d.text.size()) + "}\n";
