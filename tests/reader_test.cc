@@ -740,7 +740,7 @@ TEST_CASE("json: a syntax error is named by its byte and what was expected there
   for (const std::string json : {"{\"a\":[1,2,{\"b\":null}],\"c\":-1.5E+3,\"d\":\"\\ud83d\\ude00\\n\"}", "[]", " \"x\" ",
                                  "[true,false,null,0,-0.25e-2,{}]", "[18446744073709551615,-9223372036854775808]",
                                  "[1.7e308,1e-400,-4.9e-324,0.001e309,0.0000001e-400,1e-99999999999999999999,0.001e-9223372036854775807]",
-                                 // (integers past 64 bits: ParseJson reads them as doubles)
+                                 // (integers past 64 bits: ParseJson reads them as their digits)
                                  "[123456789012345678901234567890,-9223372036854775809]"}) {
     INFO(json);
     CHECK(JsonSyntaxError(json).empty());
@@ -756,14 +756,14 @@ TEST_CASE("json: a syntax error is named by its byte and what was expected there
   CHECK(DescribeJsonError("[1,", "cut short") == JsonSyntaxError("[1,"));
 }
 
-TEST_CASE("json: integers past 64 bits are read as doubles, in a JSON line's fields too", "[reader][json]") {
+TEST_CASE("json: integers past 64 bits are read as their digits, in a JSON line's fields too", "[reader][json]") {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   std::string scratch;
   REQUIRE(ParseJson(&parser, "{\"n\":123456789012345678901234567890,\"s\":\"12345678901234567890123\",\"m\":-9223372036854775809}",
                     &root, &scratch) == simdjson::SUCCESS);
-  CHECK(root["n"].get_double().value() == Approx(1.2345678901234568e29));
-  CHECK(root["m"].get_double().value() == Approx(-9.223372036854775809e18));
+  CHECK(root["n"].get_string().value() == "123456789012345678901234567890");  // every digit kept
+  CHECK(root["m"].get_string().value() == "-9223372036854775809");
   CHECK(root["s"].get_string().value() == "12345678901234567890123");  // strings as they are
   CHECK(ParseJson(&parser, "[1,2", &root, &scratch) != simdjson::SUCCESS);
   CHECK(ParseJson(&parser, "[1" + std::string(400, '0') + "]", &root, &scratch) != simdjson::SUCCESS);  // past a double
@@ -773,7 +773,13 @@ TEST_CASE("json: integers past 64 bits are read as doubles, in a JSON line's fie
               .ok());
   CHECK(doc.name == "x");
   CHECK(doc.text == "some words");
-  CHECK(Contains(doc.metadata, "\"meta\":1.2345678901234568e+29"));
+  CHECK(Contains(doc.metadata, "\"meta\":\"123456789012345678901234567890\""));
+  // Two ids that differ past a double's digits stay two names.
+  Document a, b;
+  REQUIRE(ParseJsonLineDocument("{\"id\":123456789012345678901,\"text\":\"a\"}", ReaderOptions(), "x", &parser, &a).ok());
+  REQUIRE(ParseJsonLineDocument("{\"id\":123456789012345678902,\"text\":\"b\"}", ReaderOptions(), "x", &parser, &b).ok());
+  CHECK(a.name == "123456789012345678901");
+  CHECK(b.name == "123456789012345678902");
 }
 
 TEST_CASE("json: base64 as RFC 4648 writes it", "[reader][json]") {

@@ -166,7 +166,8 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
 
 // Parses JSON text as `parser` does, and also JSON whose integers are too large for 64 bits
 // (valid JSON, which simdjson refuses): such a document is parsed again with each of them read
-// as a double, from a copy kept in `*scratch`. `*root` lives as long as the parser's next parse.
+// as a string of its digits, from a copy kept in `*scratch`. `*root` lives as long as the
+// parser's next parse.
 simdjson::error_code ParseJson(simdjson::dom::parser* parser, std::string_view json, simdjson::dom::element* root,
                                std::string* scratch);
 

@@ -310,7 +310,7 @@ class SyntaxFinder {
     const std::string number(s_.substr(start, i_ - start));
     bool held = true;
     if (number.find_first_of(".eE") == std::string::npos) {
-      // (An integer past 64 bits is read as a double: ParseJson.)
+      // (An integer past 64 bits is read as a string of its digits: ParseJson.)
       int64_t i = 0;
       uint64_t u = 0;
       double d = 0;

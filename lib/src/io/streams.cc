@@ -426,7 +426,8 @@ simdjson::error_code ParseJson(simdjson::dom::parser* parser, std::string_view j
                                std::string* scratch) {
   const simdjson::error_code err = parser->parse(json.data(), json.size()).get(*root);
   if (err != simdjson::NUMBER_ERROR) return err;  // (simdjson 3.0 says so of a large integer)
-  // Integers outside 64 bits, outside strings, read as doubles: ".0" after each.
+  // Integers outside 64 bits, outside strings, read as strings of their digits: an id keeps its
+  // name (as a double, two ids rounded to one), metadata its value.
   scratch->clear();
   bool changed = false, in_string = false;
   for (size_t i = 0; i < json.size();) {
@@ -451,16 +452,17 @@ simdjson::error_code ParseJson(simdjson::dom::parser* parser, std::string_view j
       ++i;
     }
     const std::string_view number = json.substr(start, i - start);
-    scratch->append(number);
+    bool big = false;
     if (number.find_first_of(".eE") == std::string_view::npos && number.size() > 1) {
       int64_t s = 0;
       uint64_t u = 0;
-      if (std::from_chars(number.data(), number.data() + number.size(), s).ec != std::errc() &&
-          std::from_chars(number.data(), number.data() + number.size(), u).ec != std::errc()) {
-        scratch->append(".0");
-        changed = true;
-      }
+      big = std::from_chars(number.data(), number.data() + number.size(), s).ec != std::errc() &&
+            std::from_chars(number.data(), number.data() + number.size(), u).ec != std::errc();
     }
+    if (big) scratch->push_back('"');
+    scratch->append(number);
+    if (big) scratch->push_back('"');
+    changed |= big;
   }
   if (!changed) return err;
   return parser->parse(scratch->data(), scratch->size()).get(*root);
