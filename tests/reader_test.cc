@@ -766,7 +766,9 @@ TEST_CASE("json: integers past 64 bits are read as their digits, in a JSON line'
   CHECK(root["m"].get_string().value() == "-9223372036854775809");
   CHECK(root["s"].get_string().value() == "12345678901234567890123");  // strings as they are
   CHECK(ParseJson(&parser, "[1,2", &root, &scratch) != simdjson::SUCCESS);
-  CHECK(ParseJson(&parser, "[1" + std::string(400, '0') + "]", &root, &scratch) != simdjson::SUCCESS);  // past a double
+  REQUIRE(ParseJson(&parser, "[1" + std::string(400, '0') + "]", &root, &scratch) == simdjson::SUCCESS);  // past a double
+  CHECK(root.at(0).get_string().value().size() == 401);
+  CHECK(ParseJson(&parser, "[1e400]", &root, &scratch) != simdjson::SUCCESS);  // (not an integer: refused)
   Document doc;
   REQUIRE(ParseJsonLineDocument("{\"id\":\"x\",\"text\":\"some words\",\"meta\":123456789012345678901234567890}",
                                 ReaderOptions(), "big.jsonl:1", &parser, &doc)

@@ -310,13 +310,7 @@ class SyntaxFinder {
     const std::string number(s_.substr(start, i_ - start));
     bool held = true;
     if (number.find_first_of(".eE") == std::string::npos) {
-      // (An integer past 64 bits is read as a string of its digits: ParseJson.)
-      int64_t i = 0;
-      uint64_t u = 0;
-      double d = 0;
-      held = std::from_chars(number.data(), number.data() + number.size(), i).ec == std::errc() ||
-             std::from_chars(number.data(), number.data() + number.size(), u).ec == std::errc() ||
-             std::from_chars(number.data(), number.data() + number.size(), d).ec == std::errc();
+      held = true;  // (an integer past 64 bits is read as a string of its digits: ParseJson)
     } else {
       // Locale-independent. Out of range is an overflow only when the number is large: one
       // too small for a double (1e-400) reads as 0, which holds.
