@@ -81,11 +81,13 @@ Status ParseLanguageTable(std::string_view text, Language* lang) {
     else if (key == "block_start_line_first") lang->block_start_line_first = words;
     else if (key == "block_clauses") lang->block_clauses = words;
     else if (key == "superset_of") lang->superset_of = words;
-    else if (key == "block_indented" || key == "lexer_signed_numbers" || key == "lexer_imports_end_at_line") {
+    else if (key == "block_indented" || key == "lexer_signed_numbers" || key == "lexer_imports_end_at_line" ||
+             key == "statements_end_with_semicolon") {
       if (value != "true" && value != "false") return bad("must be true or false");
       (key == "block_indented"         ? lang->block_indented
        : key == "lexer_signed_numbers" ? lang->lexer_signed_numbers
-                                       : lang->lexer_imports_end_at_line) = value == "true";
+       : key == "lexer_imports_end_at_line" ? lang->lexer_imports_end_at_line
+                                            : lang->statements_end_with_semicolon) = value == "true";
     }
     else if (key == "block_comment") {
       if (words.size() != 2) return bad("must be two words: how a block comment opens and closes");

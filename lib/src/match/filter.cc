@@ -1799,7 +1799,9 @@ void CheckRun::WriteOutput() {
         if (it == partners.end()) it = partners.emplace(si, PairedTokens(streams_[si].tokens, streams_[si].language, streams_[si].indents)).first;
         // (Whole lines within the block: an HTML block's first and last lines may hold its tags.)
         const uint32_t b = r.b, e = r.e, block_b = streams_[si].text_begin, block_e = streams_[si].text_end;
-        BalanceCodeRegion(text_, streams_[si].tokens, it->second, &r.b, &r.e);
+        const Language* lang = LookupLanguage(streams_[si].language);
+        BalanceCodeRegion(text_, streams_[si].tokens, it->second, lang != nullptr && lang->statements_end_with_semicolon,
+                          &r.b, &r.e);
         if (b >= block_b) r.b = std::max(r.b, block_b);
         if (e <= block_e) r.e = std::min(r.e, block_e);
       }

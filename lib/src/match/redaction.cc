@@ -127,8 +127,8 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
   return partner;
 }
 
-void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner, uint32_t* b,
-                       uint32_t* e) {
+void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner,
+                       bool statements_end_with_semicolon, uint32_t* b, uint32_t* e) {
   if (q.empty() || *e <= *b) return;
   auto line_start = [&](size_t at) { return static_cast<uint32_t>(LineStart(text, at)); };
   auto line_end = [&](size_t at) { return static_cast<uint32_t>(LineEnd(text, at)); };
@@ -154,13 +154,22 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     return at < text.size() ? text[at] : '\n';
   };
   // Whether token k, the last of its line, ends a statement there: a `;` after it, a brace or
-  // colon, or a directive's line (`#include <x>`).
+  // colon, or a preprocessor directive's line (`#include <x>`; the last line of a `#define`
+  // continued with `\`). (Not a Rust attribute, `#[...]` or `#![...]`: it goes with what follows.)
   auto ends_statement = [&](size_t k) {
     const char c = text_after(k);
     if (c == ';' || c == '{' || c == '}' || q[k].hash == kOpen || q[k].hash == kClose || q[k].hash == kColon) {
       return true;
     }
-    return text[text.find_first_not_of(" \t", LineStart(text, q[k].begin))] == '#';
+    size_t start = LineStart(text, q[k].begin);
+    auto continued = [&](size_t line_start) {  // the line before ends in a backslash
+      size_t at = line_start - 1;  // its '\n'
+      if (at > 0 && text[at - 1] == '\r') --at;
+      return at > 0 && text[at - 1] == '\\';
+    };
+    while (start > 0 && continued(start)) start = LineStart(text, start - 1);
+    const size_t code = text.find_first_not_of(" \t", start);
+    return text[code] == '#' && code + 1 < text.size() && text[code + 1] != '[' && text[code + 1] != '!';
   };
   // Whether a line of tokens [from, to] ends in `;` (not a `for` header's): code whose statements
   // end so (C, Java, Rust...).
@@ -248,7 +257,8 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     }
   }
   trailing_header();  // (a header left at the end once a `{` line was given up)
-  // A passage that begins inside a statement, where the code's lines end statements with `;`:
+  // A passage that begins inside a statement, in a language whose statements all end with `;`
+  // (Language::statements_end_with_semicolon: in JavaScript an `import` without one is whole):
   // the lines before it that end neither a statement nor an item (`,`) begin the statement its
   // first line continues (a C function's return type on the line above its name, a Java
   // annotation, an `if (...)` above a statement without braces). Replaced without them, they
@@ -260,7 +270,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   [&]() {
     static const uint64_t kAssign = VerbatimTokenHash("="), kComma = VerbatimTokenHash(",");
     const size_t i0 = first_at(lb), i1 = first_at(le);
-    if (i0 == 0 || i1 <= i0 || !semicolons(i0, i1 - 1)) return;
+    if (!statements_end_with_semicolon || i0 == 0 || i1 <= i0 || !semicolons(i0, i1 - 1)) return;
     auto blank_line_between = [&](size_t a, size_t b) {  // a line of blanks between tokens a and b
       bool blank = false;
       for (size_t at = q[a].end; at < q[b].begin; ++at) {

@@ -57,9 +57,11 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
 // done the passage stays as it was. Before and after that, a passage that ends with the header
 // of a block it does not take (its `{` on the next line, or Python's colon) gives the header's
 // lines up, or, when it is only the header, takes in the block if that adds at most four times
-// its tokens. `q` are the stream's tokens, `partner` from PairedTokens.
-void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner, uint32_t* b,
-                       uint32_t* e);
+// its tokens. Last, in a language whose statements end with `;`, lines just above the passage
+// that begin its first statement are taken in. `q` are the stream's tokens, `partner` from
+// PairedTokens.
+void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner,
+                       bool statements_end_with_semicolon, uint32_t* b, uint32_t* e);
 
 // A region of a code block that begins or ends inside a string literal, or in the text between
 // two tokens (comments, a docstring), as a passage of its comments and strings read as prose
