@@ -766,6 +766,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: error: %s\nRun with --help for more information.\n", "doppel-filter", e.what());
     return 2;
   }
+  if (f.index.empty()) {
+    std::fprintf(stderr, "doppel-filter: error: --index is empty: name the index directory\n");
+    return 2;
+  }
   if (*check) return RunCheck(f);
   if (*serve) return RunServe(f, sf);
   if (*scan) return RunScan(argc, argv, f, scf, x);

@@ -142,7 +142,9 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
     std::vector<std::string> paths;
     for (const std::string& in : f.inputs) {
       std::error_code abs_ec;
-      paths.push_back(in == "-" ? in : std::filesystem::absolute(in, abs_ec).lexically_normal().string());
+      std::filesystem::path p = std::filesystem::absolute(in, abs_ec).lexically_normal();
+      if (p.filename().empty() && p.has_parent_path()) p = p.parent_path();  // ("dir/" is "dir")
+      paths.push_back(in == "-" ? in : p.string());
     }
     std::sort(paths.begin(), paths.end());
     inputs_line = "inputs: [";
@@ -157,19 +159,6 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
     inputs_line += '\n';
   }
   io.unfinished_build_note = inputs_line;
-  if (create && BuildUnfinished(dir)) {
-    std::ifstream mark(dir + "/" + kUnfinishedBuildFile);
-    std::string line, recorded;
-    while (std::getline(mark, line)) {
-      if (line.rfind("inputs: ", 0) == 0) recorded = line + '\n';
-    }
-    if (!recorded.empty() && recorded != inputs_line) {  // (a mark without them: any build completes it)
-      return Fail(Status::InvalidArgument(
-          dir + " holds the index of an unfinished build of other inputs or fields (" +
-          ForTerminal(recorded.substr(0, recorded.size() - 1)) +
-          "): run that build again to complete it, or remove the directory to build this one"));
-    }
-  }
   // A build that creates its index and fails removes it: the directory then holds no index
   // rather than an empty or partial one that checks would read as "nothing protected".
   std::error_code ec;
@@ -192,6 +181,20 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   if (!reader.ok()) return Fail(reader.status());
   auto index = Index::Open(dir, io);
   if (!index.ok()) return Fail(index.status());
+  // (Read once the open holds the index: another build cannot mark it in between.)
+  if (create && BuildUnfinished(dir)) {
+    std::ifstream mark(dir + "/" + kUnfinishedBuildFile);
+    std::string line, recorded;
+    while (std::getline(mark, line)) {
+      if (line.rfind("inputs: ", 0) == 0) recorded = line + '\n';
+    }
+    if (!recorded.empty() && recorded != inputs_line) {  // (a mark without them: any build completes it)
+      return Fail(Status::InvalidArgument(
+          dir + " holds the index of an unfinished build of other inputs or fields (" +
+          ForTerminal(recorded.substr(0, recorded.size() - 1)) +
+          "): run that build again to complete it, or remove the directory to build this one"));
+    }
+  }
   if (fresh) {
     // Another build may have made an index there between the look above and this open (which
     // holds the index for writing now): one that already holds documents is not this build's
@@ -462,12 +465,15 @@ void ForgetShardTasks(const std::string& index) {
 
 // What a sharded build task's completion marker records: the arguments that decide what it
 // computes and the path, size and modification time of every input file.
-std::string BuildFingerprint(int argc, char** argv, const std::vector<std::string>& inputs, int shard) {
+std::string BuildFingerprint(int argc, char** argv, const std::vector<std::string>& inputs, const std::string& index,
+                             int shard) {
   std::string fp = "shard " + std::to_string(shard);
   for (const auto& a : RunArgs(argc, argv, {"--threads"})) {
     if (a != "--quiet") fp += "\n" + a;
   }
-  fp += "\n" + InputsState(inputs, ReaderOptions());  // the files as the build's reader walks them
+  ReaderOptions walk;
+  walk.skip_dirs = {index};  // (as the build's reader passes over the index: its files change)
+  fp += "\n" + InputsState(inputs, walk);  // the files as the build's reader walks them
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(fp.data(), fp.size())));
   return hex;
@@ -476,7 +482,7 @@ std::string BuildFingerprint(int argc, char** argv, const std::vector<std::strin
 // One task of a sharded build: shard `shard`, skipped when its marker matches the inputs.
 int RunShardTask(int argc, char** argv, const Flags& f, bool params_given, uint32_t shard) {
   const std::string marker = f.index + "/.tasks/build-" + std::to_string(shard) + ".done";
-  const std::string fp = BuildFingerprint(argc, argv, f.inputs, static_cast<int>(shard));
+  const std::string fp = BuildFingerprint(argc, argv, f.inputs, f.index, static_cast<int>(shard));
   {
     std::ifstream in(marker);
     std::string have;
@@ -635,6 +641,7 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
   if (o.stage == DedupOptions::Stage::kAll && x.tasks > 1) {
     // The local executor runs the tasks one after another, each on every core.
     o.world = x.tasks;
+    o.one_command = true;
     for (auto stage : {DedupOptions::Stage::kSketch, DedupOptions::Stage::kCluster, DedupOptions::Stage::kWrite}) {
       o.stage = stage;
       const uint32_t ranks = stage == DedupOptions::Stage::kCluster ? 1 : x.tasks;
@@ -826,11 +833,15 @@ int main(int argc, char** argv) {
     if (f.shards == 0) return Fail(Status::InvalidArgument("--executor needs --shards for a build"));
     return RunShardedBuild(argc, argv, f, x, params_given);
   }
+  if ((*build || *add || *remove || *stats || *verify || *compact || *merge) && f.index.empty()) {
+    return Fail(Status::InvalidArgument("--index is empty: name the index directory"));
+  }
   if (*build || *add || *remove || *compact) {
     // A shard of a sharded index is written through that index: a document stored in another
     // shard than its name's is found by no removal through it, and the index's checks read
     // it as a part of the index nonetheless.
-    const std::filesystem::path shard = std::filesystem::absolute(f.index).lexically_normal();
+    std::error_code abs_ec;  // (an empty --index, or a working directory removed: the open says why)
+    const std::filesystem::path shard = std::filesystem::absolute(f.index, abs_ec).lexically_normal();
     const std::filesystem::path of = shard.filename().empty() ? shard.parent_path() : shard;
     if (auto n = ShardCount(of.parent_path().string()); n.ok() && *n > 0) {
       for (uint32_t s = 0; s < *n; ++s) {

@@ -482,6 +482,14 @@ TEST_CASE("cli: a missing index is exit code 2 naming the directory", "[cli]") {
   CHECK(Index("verify --index " + Quote(dir)).exit_code == 2);
   CHECK(Index("remove --index " + Quote(dir) + " x").exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(dir));
+  // An empty --index is said to be empty (it aborted the program where a path was made of it).
+  for (const std::string cmd : {"build --index '' x", "add --index '' x", "remove --index '' x", "compact --index ''"}) {
+    const CommandResult r = Index(cmd);
+    INFO(cmd << ": " << Describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK(Contains(r.err, "--index is empty"));
+  }
+  CHECK(Contains(Filter("check --index '' x").err, "--index is empty"));
 }
 
 TEST_CASE("cli: an index the user may not reach is said so, not called missing", "[cli]") {

@@ -90,6 +90,10 @@ struct DedupOptions {
   // Which part of the run this call does (see Tasks above): everything, or one task.
   enum class Stage : uint8_t { kAll, kSketch, kCluster, kWrite } stage = Stage::kAll;
   uint32_t rank = 0, world = 1;  // kSketch and kWrite: shards with index % world == rank
+  // The tasks are one command's, run one after another in this process (the local executor):
+  // each holds the output alone, and the first may start an unfinished run of other inputs
+  // over, as a whole run does.
+  bool one_command = false;
 
   // Called for each malformed document (with skip_errors) and each stage's progress.
   std::function<void(const Status&)> on_error;

@@ -282,10 +282,6 @@ inline constexpr const char* kUnfinishedBuildFile = "BUILD-UNFINISHED";
 Status MarkBuildFinished(const std::string& dir);
 // Whether `dir` holds that mark.
 bool BuildUnfinished(const std::string& dir);
-// What the index in `dir` (and each shard of a sharded one) recorded of its last write: it
-// changes whenever a writer has stored, replaced or removed documents there, so a run that
-// resumes against the index can tell it was written since. Empty when nothing is recorded.
-std::string LastWriteState(const std::string& dir);
 // Writes the SHARDS file of a new sharded index (atomically); an existing sharded index with
 // the same count is fine, another count or an ordinary index in `dir` is refused.
 Status CreateShardedIndex(const std::string& dir, uint32_t shards);

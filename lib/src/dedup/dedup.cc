@@ -184,7 +184,7 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
 
 // Identifies a run: the inputs (paths, sizes, modification times), every option that changes
 // a decision, and the build's tokenizers and detection rules. A resumed run must have the same.
-std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o) {
+std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o, const std::string& indexes) {
   std::ostringstream s;
   auto file = [&](const std::string& p) {
     std::error_code ec;
@@ -199,16 +199,24 @@ std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o
     << ',' << o.rows << ',' << o.threshold << ',' << o.seed << ',' << static_cast<int>(o.survivor) << ','
     << o.priority_field << ',' << o.max_copies << ',' << o.against_index << ',' << o.text_field << ','
     << o.id_field << ',' << o.skip_errors << ',' << o.against_common << ',' << o.max_document_bytes << '\n';
-  // The indexes as they are now: one written since (a document added or removed) gives other
-  // verdicts, and a resumed run would mix them with the first's.
-  if (!o.against_index.empty()) s << LastWriteState(o.against_index) << '\n';
-  if (!o.against_common.empty()) s << LastWriteState(o.against_common) << '\n';
+  s << indexes;
   // This build's tokenizers and grammars (a resumed run's sketches were made by the same ones)
   // and, for --against, its detection rules and settings.
   s << (o.against_index.empty() ? codec::EncodeManifest(SketchParams{}) : VerdictKey(o.against_options));
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(s.str().data(), s.str().size())));
   return hex;
+}
+
+// What the index in `dir` holds: its live documents and bytes and its ids removed or replaced
+// so far, which any stored change moves (an `add` of unchanged documents does not).
+Result<std::string> IndexState(const std::string& dir) {
+  IndexOptions io;
+  io.read_only = true;
+  io.allow_unfinished_build = true;  // (refused, if so, by the open that checks against it)
+  DOPPEL_ASSIGN_OR_RETURN(auto index, Index::Open(dir, io));
+  DOPPEL_ASSIGN_OR_RETURN(const IndexStats st, index->Stats());
+  return std::to_string(st.documents) + " " + std::to_string(st.bytes) + " " + std::to_string(st.deleted);
 }
 
 bool Exists(const std::string& p) {
@@ -1085,14 +1093,23 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
     int fd;
     ~LockHolder() { ::close(fd); }
   } lock_holder{lock_fd};
-  if (::flock(lock_fd, (o.stage == Stage::kAll ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+  const bool whole = o.stage == Stage::kAll || o.one_command;
+  if (::flock(lock_fd, (whole ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
       return Status::InvalidArgument(output_dir + " is being written by another dedup run; wait for it to end, or "
                                      "use a new --output directory");
     }
     return Status::IOError(work + "/lock: " + std::strerror(errno));
   }
-  const std::string fingerprint = RunFingerprint(units, o);
+  // The indexes as they are now (IndexState): one written since, a document added, replaced or
+  // removed, gives other verdicts, and a resumed run would mix them with the first's.
+  std::string indexes;
+  for (const std::string* dir : {&o.against_index, &o.against_common}) {
+    if (dir->empty()) continue;
+    DOPPEL_ASSIGN_OR_RETURN(const std::string state, IndexState(*dir));
+    indexes += state + "\n";
+  }
+  const std::string fingerprint = RunFingerprint(units, o, indexes);
   const std::string run_file = work + "/run";
   if (Exists(run_file)) {
     std::ifstream in(run_file);
@@ -1102,15 +1119,16 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
     if (have != fingerprint) {
       // A run that has not clustered (one stopped at a malformed line, say) has written nothing
       // outside .work, and its sketches are of other inputs or options: a whole run starts over
-      // in its place. (Not a task of a split run: another task may be sketching beside it. Not
-      // a run that has clustered: its outputs are being written, or are written.)
+      // in its place, and so do the local executor's tasks. (Not a task of a split run: another
+      // task may be sketching beside it. Not a run that has clustered: its outputs are being
+      // written, or are written.)
       const bool clustered = Exists(output_dir + "/stats.json") || Exists(work + "/cluster.done");
       std::vector<fs::path> stale;  // (all but the lock this run holds)
       for (const auto& e : fs::directory_iterator(work, ec)) {
         if (e.path().filename() != "lock") stale.push_back(e.path());
       }
       if (ec) return Status::IOError(work + ": " + ec.message());
-      if (clustered || o.stage != Stage::kAll) {
+      if (clustered || !whole) {
         return Status::InvalidArgument(
             output_dir + " holds a " + (Exists(output_dir + "/stats.json") ? "finished" : "begun") +
             " run with other inputs or options (an input changed since, or the --against index was written "

@@ -1451,24 +1451,6 @@ bool BuildUnfinished(const std::string& dir) {
   return fs::exists(fs::path(dir) / kUnfinishedBuildFile, ec);
 }
 
-std::string LastWriteState(const std::string& dir) {
-  std::string state;
-  auto add = [&](const fs::path& d) {
-    std::ifstream in(d / kLastWriteFile, std::ios::binary);
-    if (!in) return;
-    state += d.filename().string() + ':' + std::string(std::istreambuf_iterator<char>(in), {}) + '\n';
-  };
-  add(dir);
-  std::error_code ec;
-  std::vector<fs::path> shards;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_directory(ec)) shards.push_back(e.path());
-  }
-  std::sort(shards.begin(), shards.end());
-  for (const auto& d : shards) add(d);
-  return state;
-}
-
 Status MarkBuildFinished(const std::string& dir) {
   std::error_code ec;
   if (!fs::remove(fs::path(dir) / kUnfinishedBuildFile, ec)) {
