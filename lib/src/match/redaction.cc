@@ -138,6 +138,26 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   };
   auto tokens_in = [&](uint32_t from, uint32_t to) { return to > from ? first_at(to) - first_at(from) : size_t{0}; };
   uint32_t lb = line_start(*b), le = line_end(*e - 1);
+  // A passage whose first line holds only brackets closing ones opened earlier on that line (a
+  // span that took the `)` of a new line before the copy) begins on its next line; one whose
+  // last line holds only brackets that close later on it ends on the line before. Whole lines
+  // are replaced: the line's new code would go for a token or two of the copy.
+  auto closes_earlier_on_line = [&](size_t k) {
+    return partner[k] >= 0 && static_cast<size_t>(partner[k]) < k && q[partner[k]].begin >= line_start(q[k].begin);
+  };
+  auto closes_later_on_line = [&](size_t k) {
+    return partner[k] > static_cast<int32_t>(k) && q[partner[k]].begin <= line_end(q[k].begin);
+  };
+  if (const size_t i = first_at(*b), end = line_end(lb); end < le && i < first_at(end)) {
+    bool only = true;
+    for (size_t k = i; k < first_at(end) && only; ++k) only = closes_earlier_on_line(k);
+    if (only) lb = end + 1;
+  }
+  if (const size_t i = first_at(*e), start = line_start(le); start > lb && first_at(start) < i) {
+    bool only = true;
+    for (size_t k = first_at(start); k < i && only; ++k) only = closes_later_on_line(k);
+    if (only) le = start - 1;
+  }
   // A passage that ends with the header of a block it does not take: a header whose `{` begins
   // the next line, which pairs with nothing in the passage, or one ending in Python's colon,
   // which names the block's last token (a `{` or bracket that ends the passage is a half pair,
@@ -267,22 +287,23 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   // blank line parts them, they hold no `=` outside brackets (an assignment is a statement of
   // its own: code beside the passage that ends none with `;`), and they add at most the
   // passage's tokens.
+  static const uint64_t kComma = VerbatimTokenHash(",");
+  auto blank_line_between = [&](size_t a, size_t b) {  // a line of blanks between tokens a and b
+    bool blank = false;
+    for (size_t at = q[a].end; at < q[b].begin; ++at) {
+      if (text[at] == '\n') {
+        if (blank) return true;
+        blank = true;
+      } else if (text[at] != ' ' && text[at] != '\t' && text[at] != '\r') {
+        blank = false;
+      }
+    }
+    return false;
+  };
   [&]() {
-    static const uint64_t kAssign = VerbatimTokenHash("="), kComma = VerbatimTokenHash(",");
+    static const uint64_t kAssign = VerbatimTokenHash("=");
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (!statements_end_with_semicolon || i0 == 0 || i1 <= i0 || !semicolons(i0, i1 - 1)) return;
-    auto blank_line_between = [&](size_t a, size_t b) {  // a line of blanks between tokens a and b
-      bool blank = false;
-      for (size_t at = q[a].end; at < q[b].begin; ++at) {
-        if (text[at] == '\n') {
-          if (blank) return true;
-          blank = true;
-        } else if (text[at] != ' ' && text[at] != '\t' && text[at] != '\r') {
-          blank = false;
-        }
-      }
-      return false;
-    };
     size_t head = i0;
     while (head > 0) {
       size_t prev = head - 1;
@@ -298,6 +319,30 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       head = prev;
     }
     if (head < i0 && i0 - head <= i1 - i0) lb = line_start(q[head].begin);
+  }();
+  // A passage that ends inside a statement, in such a language: its last line ends neither a
+  // statement nor an item, as an `if (...)` whose statement has no braces does. Replaced
+  // without the rest, that statement would be left to run unconditionally after the marker.
+  // The lines to the statement's end are taken in, when no block begins there (a header whose
+  // `{` begins the next line is trailing_header's), no bracket closes that opened before them, no
+  // blank line parts them, no `else` follows (it would be left without its `if`), and they add
+  // at most the passage's tokens.
+  [&]() {
+    static const uint64_t kElse = VerbatimTokenHash("else");
+    const size_t i0 = first_at(lb), i1 = first_at(le);
+    if (!statements_end_with_semicolon || i1 <= i0 || i1 >= q.size() || !semicolons(i0, i1 - 1)) return;
+    if (ends_statement(i1 - 1) || q[i1 - 1].hash == kComma || blank_line_between(i1 - 1, i1)) return;
+    for (size_t k = i1; k < q.size(); ++k) {
+      if (q[k].hash == kOpen || (partner[k] >= 0 && static_cast<size_t>(partner[k]) < k)) return;
+      if (partner[k] >= 0) k = static_cast<size_t>(partner[k]);  // an opening bracket: to its closing one
+      const bool line_ends = k + 1 == q.size() || line_start(q[k + 1].begin) != line_start(q[k].end - 1);
+      if (!line_ends) continue;
+      if (k + 1 < q.size() && blank_line_between(k, k + 1) && !ends_statement(k)) return;
+      if (!ends_statement(k)) continue;
+      if ((k + 1 < q.size() && q[k + 1].hash == kElse) || k + 1 - i1 > i1 - i0) return;
+      le = line_end(q[k].end - 1);
+      return;
+    }
   }();
   *b = lb;
   *e = le;
