@@ -3572,6 +3572,50 @@ TEST_CASE("code: with min_literal_agreement, a renamed shape with other literal 
   CHECK((without.action == Action::kRedact || without.action == Action::kBlock));
 }
 
+TEST_CASE("code: a string that spells a renamed name agrees when it spells that name's counterpart") {
+  TempDir dir;
+  const std::string zip =
+      "public static IEnumerable<TResult> Zip<TFirst, TSecond, TResult>(IEnumerable<TFirst> first, "
+      "IEnumerable<TSecond> second, Func<TFirst, TSecond, TResult> resultSelector)\n{\n"
+      "    if (first == null) throw new ArgumentNullException(\"first\");\n"
+      "    if (second == null) throw new ArgumentNullException(\"second\");\n"
+      "    if (resultSelector == null) throw new ArgumentNullException(\"resultSelector\");\n"
+      "    using (var e1 = first.GetEnumerator())\n    using (var e2 = second.GetEnumerator())\n    {\n"
+      "        while (e1.MoveNext() && e2.MoveNext())\n"
+      "            yield return resultSelector(e1.Current, e2.Current);\n    }\n}\n";
+  WriteCodeIndex(dir / "idx", {{"Seq.cs", "public static class Seq\n{\n" + zip + "}\n"}}, "c_sharp");
+  auto filter = Filter::Open(dir / "idx", FilterOptions{});
+  REQUIRE(filter.ok());
+  REQUIRE((*filter)->options().min_literal_agreement > 0);
+  auto renamed = [&](const std::string& left, const std::string& right, const std::string& combine) {
+    std::string out = zip;
+    for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+             {"resultSelector", combine}, {"first", left}, {"second", right}, {"e1", "a"}, {"e2", "b"}, {"Zip", "Pairwise"}}) {
+      for (size_t at = out.find(from); at != std::string::npos; at = out.find(from, at + to.size())) {
+        out.replace(at, from.size(), to);
+      }
+    }
+    return out;
+  };
+  // The parameters renamed, and the strings naming them with them (as a model writes it): a copy.
+  const std::string copy = renamed("left", "right", "combine");
+  REQUIRE(copy.find("ArgumentNullException(\"left\")") != std::string::npos);
+  auto v = (*filter)->Check(copy, Kind::kCode, "c_sharp");
+  REQUIRE(v.ok());
+  INFO(v->reason);
+  CHECK((v->action == Action::kRedact || v->action == Action::kBlock));
+  // Strings that spell no counterpart (other messages) still differ: shaped alike only.
+  std::string other = copy;
+  for (const char* s : {"\"left\"", "\"right\"", "\"combine\""}) {
+    other.replace(other.find(s), std::string(s).size(), "\"a value is required here\"");
+  }
+  auto w = (*filter)->Check(other, Kind::kCode, "c_sharp");
+  REQUIRE(w.ok());
+  REQUIRE(!w->spans.empty());
+  CHECK(w->action == Action::kAnnotate);
+  CHECK(w->reason == "code resembles protected code in shape only (its strings and numbers differ)");
+}
+
 TEST_CASE("code: a whole function copied counts though a dozen protected files share its shape") {
   // Twelve files share the shape: too common for a span inside a longer answer
   // (code_evidence_df 2), rare enough for an answer that is that function whole (code_whole_df).

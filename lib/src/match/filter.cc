@@ -207,6 +207,7 @@ struct Found {
   double needed;    // the evidence one code span needs alone (weighted code)
   bool counts;        // may redact or block (not merely alike code)
   bool consistent = false;  // code: a consistent renaming with agreeing literals (counts or not)
+  bool other_literals = false;  // code: a consistent renaming whose literals mostly differ
   // Tokens of the span, on both sides, that are not aligned: a word the answer adds, one the
   // source has that the answer does not (0: the passage as the source has it).
   uint32_t unaligned = 0;
@@ -478,7 +479,7 @@ class CheckRun {
   Status reread_status_;
   // Step 4's, for step 5.
   std::map<std::pair<int, uint32_t>, SourceEvidence> per_source_;
-  bool any_counting_ = false, any_consistent_ = false;
+  bool any_counting_ = false, any_consistent_ = false, any_other_literals_ = false;
   std::vector<size_t> best_reading_;  // per block (its first reading): the reading that counts
   bool by_source_ = false;  // a redaction replaces only the spans of sources over alone (Decide)
   // A JSON answer's: its reading (text_) and the answer; the redaction's replacements of text_.
@@ -1359,15 +1360,37 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
     }
   }
   // Literals: a copy keeps its strings and numbers (renaming is cosmetic, rewriting the
-  // values is not), so code whose aligned literals mostly differ is code shaped alike.
+  // values is not), so code whose aligned literals mostly differ is code shaped alike. A string
+  // that spells one of the span's names follows its renaming (C#'s `ArgumentNullException
+  // ("next")` once `next` is renamed): it agrees by half when it spells that name's counterpart,
+  // as anyone writing that shape with those names writes it (a Rust Debug impl's
+  // `.field("name", &self.name)` lines: one such string alike and one other string differing
+  // is code shaped alike).
   bool literals_agree = true;
   if (st.kind == Kind::kCode && o_.min_literal_agreement > 0) {
-    uint32_t literals = 0, same = 0;
+    uint32_t literals = 0;
+    double same = 0;
+    // The span's name pairs as string spellings (StringName of a name's text is its hash | 1).
+    std::vector<std::pair<uint64_t, uint64_t>> spelled_names;
+    const uint64_t id_hash = IdentifierTokenHash();
+    for (const auto& [qi, si] : a.pairs) {
+      const uint64_t qn = IdName(st.tokens[qi], id_hash), sn = IdName(span_src[si], id_hash);
+      if (qn != 0 && sn != 0 && qn != sn) spelled_names.emplace_back(qn | 1, sn | 1);
+    }
+    std::sort(spelled_names.begin(), spelled_names.end());
+    auto spells_counterpart = [&](const Token& qt, const Token& sk) {
+      if (qt.hash != StringTokenHash()) return false;
+      auto it = std::lower_bound(spelled_names.begin(), spelled_names.end(), std::make_pair(qt.name, uint64_t{0}));
+      for (; it != spelled_names.end() && it->first == qt.name; ++it) {
+        if (it->second == sk.name) return true;
+      }
+      return false;
+    };
     auto compare = [&](uint32_t qi, uint32_t si) {
       const Token &qt = st.tokens[qi], &sk = span_src[si];
       if (!IsLiteral(qt) || qt.name == 0 || sk.name == 0) return;
       ++literals;
-      same += qt.name == sk.name;
+      same += qt.name == sk.name ? 1.0 : spells_counterpart(qt, sk) ? 0.5 : 0.0;
     };
     for (size_t i = 0; i < a.pairs.size(); ++i) {
       const auto [qi, si] = a.pairs[i];
@@ -1388,6 +1411,7 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
                f.span.renaming >= (counted < o_.short_span_tokens ? o_.min_renaming_short : o_.min_renaming)) &&
               repeats >= o_.min_renaming_evidence && literals_agree);
   f.consistent = st.kind == Kind::kCode && f.counts;
+  f.other_literals = st.kind == Kind::kCode && !literals_agree && f.span.renaming >= o_.min_renaming;
   {
     // Each query position is paired once; a source position may be paired twice (a word
     // the answer doubles), so the source's are counted distinct (pairs ascend on both sides).
@@ -1531,6 +1555,7 @@ void CheckRun::KeepBestSpans() {
       any_counting_ = true;
     }
     any_consistent_ |= f.consistent;
+    any_other_literals_ |= f.other_literals;
     f.span.counts = f.counts;
     v_.spans.push_back(std::move(f.span));
     span_stream.push_back(f.stream);
@@ -1663,8 +1688,9 @@ void CheckRun::Decide() {
     const bool code_spans =
         std::any_of(v_.spans.begin(), v_.spans.end(), [](const Span& sp) { return sp.kind == Kind::kCode; });
     v_.reason = any_counting_ || !code_spans ? "short passages resemble protected content"
-                : any_consistent_            ? "code resembles protected code only in short passages or in shapes other protected files share"
-                                             : "code resembles protected code in shape only (names not a consistent renaming)";
+                : any_consistent_ ? "code resembles protected code only in short passages or in shapes other protected files share"
+                : any_other_literals_ ? "code resembles protected code in shape only (its strings and numbers differ)"
+                                      : "code resembles protected code in shape only (names not a consistent renaming)";
   }
   // The policy maps the severity to the action taken.
   v_.severity = v_.action;
