@@ -828,13 +828,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: error: %s\nRun with --help for more information.\n", "doppel-index", e.what());
     return 2;
   }
+  if ((*build || *add || *remove || *stats || *verify || *compact || *merge) && f.index.empty()) {
+    return Fail(Status::InvalidArgument("--index is empty: name the index directory"));
+  }
   if (*build && f.rank >= 0 && f.shards == 0) return Fail(Status::InvalidArgument("--rank needs --shards"));
   if (*build && (f.shards > 0 || x.executor != "local")) {
     if (f.shards == 0) return Fail(Status::InvalidArgument("--executor needs --shards for a build"));
     return RunShardedBuild(argc, argv, f, x, params_given);
-  }
-  if ((*build || *add || *remove || *stats || *verify || *compact || *merge) && f.index.empty()) {
-    return Fail(Status::InvalidArgument("--index is empty: name the index directory"));
   }
   if (*build || *add || *remove || *compact) {
     // A shard of a sharded index is written through that index: a document stored in another

@@ -483,7 +483,8 @@ TEST_CASE("cli: a missing index is exit code 2 naming the directory", "[cli]") {
   CHECK(Index("remove --index " + Quote(dir) + " x").exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(dir));
   // An empty --index is said to be empty (it aborted the program where a path was made of it).
-  for (const std::string cmd : {"build --index '' x", "add --index '' x", "remove --index '' x", "compact --index ''"}) {
+  for (const std::string cmd :
+       {"build --index '' x", "build --shards 2 --index '' x", "add --index '' x", "remove --index '' x", "compact --index ''"}) {
     const CommandResult r = Index(cmd);
     INFO(cmd << ": " << Describe(r));
     CHECK(r.exit_code == 2);

@@ -782,6 +782,15 @@ TEST_CASE("json: integers past 64 bits are read as their digits, in a JSON line'
   REQUIRE(ParseJsonLineDocument("{\"id\":123456789012345678902,\"text\":\"b\"}", ReaderOptions(), "x", &parser, &b).ok());
   CHECK(a.name == "123456789012345678901");
   CHECK(b.name == "123456789012345678902");
+  // A priority past 64 bits is still a number (dedup --priority-field).
+  double priority = 0;
+  REQUIRE(ParseJsonLineDocument("{\"id\":\"p\",\"text\":\"c\",\"p\":123456789012345678901234}", ReaderOptions(), "x",
+                                &parser, &a, "p", &priority)
+              .ok());
+  CHECK(priority == Approx(1.2345678901234568e23));
+  CHECK_FALSE(ParseJsonLineDocument("{\"id\":\"p\",\"text\":\"c\",\"p\":\"12\"}", ReaderOptions(), "x", &parser, &a, "p",
+                                    &priority)
+                  .ok());  // (a string stays no number)
 }
 
 TEST_CASE("json: base64 as RFC 4648 writes it", "[reader][json]") {

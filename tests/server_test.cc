@@ -546,7 +546,7 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // header stays with its block), and whose copy's span begins at its name, below its return
   // type (c-gnu: the return type goes with it), or whose copy ends with an `if (...)` whose
   // statement, without braces, is new (c-if: the statement goes too, not left to run
-  // unconditionally); JavaScript without semicolons whose copy sits
+  // unconditionally, and with its else: c-if-else); JavaScript without semicolons whose copy sits
   // under new imports (javascript-imports: they stay); Rust whose copy has new attributes
   // above it (rust-attribute: they go with it); Java whose copy is matched from inside the new method before
   // it (java-tail) or into the header of the one after (java-head); Python whose copy is matched
@@ -555,7 +555,7 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // (python-clauses: the function goes whole, not a `finally` alone), and whose copy is a long
   // signature alone (python-header: its function goes whole, not its body left indented), and
   // whose span begins at the `)` ending a new line above the copy (python-edge: that line stays).
-  CHECK(languages == 21);
+  CHECK(languages == 22);
 }
 
 TEST_CASE("redaction: a fenced block of a language without a grammar is redacted in its own comment syntax",

@@ -51,8 +51,9 @@ struct Language {
   // beginning ends in an opening bracket, to that bracket's match.
   std::vector<std::string> lexer_imports, lexer_imports_not_before;
   bool lexer_imports_end_at_line = false;
-  // Every statement ends with `;` (C, Java, Rust), so a line ending in none continues on the next
-  // (a return type above a function's name): redaction takes such lines in with the passage.
+  // Statements end with `;` (C, Java; in Rust all but a block's tail expression, which a `}`
+  // follows), so a line ending in none continues on the next (a return type above a function's
+  // name): redaction takes such lines in with the passage.
   bool statements_end_with_semicolon = false;
   std::string line_comment;               // "#", "//"
   std::string decorator;                  // "@": begins a decorator or annotation line; or empty

@@ -282,7 +282,8 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
   if (!o.file_metadata.empty()) {
     simdjson::dom::parser parser;
     simdjson::dom::element e;
-    if (auto err = parser.parse(o.file_metadata).get(e); err) {
+    std::string scratch;
+    if (auto err = ParseJson(&parser, o.file_metadata, &e, &scratch); err) {
       return Status::InvalidArgument("file metadata is not valid JSON (" +
                                      DescribeJsonError(o.file_metadata, simdjson::error_message(err)) + "): " +
                                      o.file_metadata);

@@ -422,6 +422,15 @@ Result<std::unique_ptr<ByteSink>> OpenSink(const std::string& path) {
   return std::unique_ptr<ByteSink>(std::make_unique<PlainSink>(f, path));
 }
 
+namespace {
+// Whether `s` is a JSON integer's spelling: an optional '-', then digits, no leading zero.
+bool IsJsonInteger(std::string_view s) {
+  if (!s.empty() && s[0] == '-') s.remove_prefix(1);
+  if (s.empty() || (s[0] == '0' && s.size() > 1)) return false;
+  return s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+}  // namespace
+
 simdjson::error_code ParseJson(simdjson::dom::parser* parser, std::string_view json, simdjson::dom::element* root,
                                std::string* scratch) {
   const simdjson::error_code err = parser->parse(json.data(), json.size()).get(*root);
@@ -527,10 +536,14 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
       if (priority != nullptr && !priority_field.empty() && key == priority_field) {
         double v = 0;
         int64_t i = 0;
+        std::string_view digits;
         if (!field.value.get_double().get(v)) {
           *priority = v;
         } else if (!field.value.get_int64().get(i)) {
           *priority = static_cast<double>(i);
+        } else if (!field.value.get_string().get(digits) && digits.size() > 18 && IsJsonInteger(digits) &&
+                   std::from_chars(digits.data(), digits.data() + digits.size(), v).ec == std::errc()) {
+          *priority = v;  // (an integer past 64 bits, which ParseJson reads as its digits)
         } else if (!field.value.is_null()) {  // null: no priority, as a line without the field
           return Status::InvalidArgument("priority field \"" + std::string(priority_field) + "\" is not a number");
         }

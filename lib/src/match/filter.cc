@@ -1360,37 +1360,18 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
     }
   }
   // Literals: a copy keeps its strings and numbers (renaming is cosmetic, rewriting the
-  // values is not), so code whose aligned literals mostly differ is code shaped alike. A string
-  // that spells one of the span's names follows its renaming (C#'s `ArgumentNullException
-  // ("next")` once `next` is renamed): it agrees by half when it spells that name's counterpart,
-  // as anyone writing that shape with those names writes it (a Rust Debug impl's
-  // `.field("name", &self.name)` lines: one such string alike and one other string differing
-  // is code shaped alike).
+  // values is not), so code whose aligned literals mostly differ is code shaped alike. (Strings
+  // that spell the span's renamed names, as C#'s `ArgumentNullException("first")` does, differ
+  // with the renaming; counted as agreeing, they made Go's Stringer switches and Rust's Debug
+  // impls, whose strings are their names, copies of each other.)
   bool literals_agree = true;
   if (st.kind == Kind::kCode && o_.min_literal_agreement > 0) {
-    uint32_t literals = 0;
-    double same = 0;
-    // The span's name pairs as string spellings (StringName of a name's text is its hash | 1).
-    std::vector<std::pair<uint64_t, uint64_t>> spelled_names;
-    const uint64_t id_hash = IdentifierTokenHash();
-    for (const auto& [qi, si] : a.pairs) {
-      const uint64_t qn = IdName(st.tokens[qi], id_hash), sn = IdName(span_src[si], id_hash);
-      if (qn != 0 && sn != 0 && qn != sn) spelled_names.emplace_back(qn | 1, sn | 1);
-    }
-    std::sort(spelled_names.begin(), spelled_names.end());
-    auto spells_counterpart = [&](const Token& qt, const Token& sk) {
-      if (qt.hash != StringTokenHash()) return false;
-      auto it = std::lower_bound(spelled_names.begin(), spelled_names.end(), std::make_pair(qt.name, uint64_t{0}));
-      for (; it != spelled_names.end() && it->first == qt.name; ++it) {
-        if (it->second == sk.name) return true;
-      }
-      return false;
-    };
+    uint32_t literals = 0, same = 0;
     auto compare = [&](uint32_t qi, uint32_t si) {
       const Token &qt = st.tokens[qi], &sk = span_src[si];
       if (!IsLiteral(qt) || qt.name == 0 || sk.name == 0) return;
       ++literals;
-      same += qt.name == sk.name ? 1.0 : spells_counterpart(qt, sk) ? 0.5 : 0.0;
+      same += qt.name == sk.name;
     };
     for (size_t i = 0; i < a.pairs.size(); ++i) {
       const auto [qi, si] = a.pairs[i];
@@ -1411,7 +1392,10 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
                f.span.renaming >= (counted < o_.short_span_tokens ? o_.min_renaming_short : o_.min_renaming)) &&
               repeats >= o_.min_renaming_evidence && literals_agree);
   f.consistent = st.kind == Kind::kCode && f.counts;
-  f.other_literals = st.kind == Kind::kCode && !literals_agree && f.span.renaming >= o_.min_renaming;
+  f.other_literals = st.kind == Kind::kCode && !literals_agree &&
+                     (f.span.renaming < 0 ||
+                      f.span.renaming >= (counted < o_.short_span_tokens ? o_.min_renaming_short : o_.min_renaming)) &&
+                     repeats >= o_.min_renaming_evidence;
   {
     // Each query position is paired once; a source position may be paired twice (a word
     // the answer doubles), so the source's are counted distinct (pairs ascend on both sides).

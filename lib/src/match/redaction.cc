@@ -175,7 +175,8 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   };
   // Whether token k, the last of its line, ends a statement there: a `;` after it, a brace or
   // colon, or a preprocessor directive's line (`#include <x>`; the last line of a `#define`
-  // continued with `\`). (Not a Rust attribute, `#[...]` or `#![...]`: it goes with what follows.)
+  // continued with `\`). (Not a Rust outer attribute, `#[...]`: it goes with what follows; an
+  // inner one, `#![...]`, belongs to the module, and ends as a directive does.)
   auto ends_statement = [&](size_t k) {
     const char c = text_after(k);
     if (c == ';' || c == '{' || c == '}' || q[k].hash == kOpen || q[k].hash == kClose || q[k].hash == kColon) {
@@ -189,7 +190,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     };
     while (start > 0 && continued(start)) start = LineStart(text, start - 1);
     const size_t code = text.find_first_not_of(" \t", start);
-    return text[code] == '#' && code + 1 < text.size() && text[code + 1] != '[' && text[code + 1] != '!';
+    return text[code] == '#' && code + 1 < text.size() && text[code + 1] != '[';
   };
   // Whether a line of tokens [from, to] ends in `;` (not a `for` header's): code whose statements
   // end so (C, Java, Rust...).
@@ -318,28 +319,34 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       }
       head = prev;
     }
+    // (Not an `if (...)` whose `else` follows the passage: that would be left without it.)
+    static const uint64_t kElseAfter = VerbatimTokenHash("else");
+    if (i1 < q.size() && q[i1].hash == kElseAfter) return;
     if (head < i0 && i0 - head <= i1 - i0) lb = line_start(q[head].begin);
   }();
   // A passage that ends inside a statement, in such a language: its last line ends neither a
   // statement nor an item, as an `if (...)` whose statement has no braces does. Replaced
   // without the rest, that statement would be left to run unconditionally after the marker.
-  // The lines to the statement's end are taken in, when no block begins there (a header whose
+  // The lines to the statement's end are taken in, and an `else` after it with its statement or
+  // block (it would be left without its `if`), when no block begins before that (a header whose
   // `{` begins the next line is trailing_header's), no bracket closes that opened before them, no
-  // blank line parts them, no `else` follows (it would be left without its `if`), and they add
-  // at most the passage's tokens.
+  // blank line parts them, and they add at most the passage's tokens.
   [&]() {
     static const uint64_t kElse = VerbatimTokenHash("else");
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (!statements_end_with_semicolon || i1 <= i0 || i1 >= q.size() || !semicolons(i0, i1 - 1)) return;
     if (ends_statement(i1 - 1) || q[i1 - 1].hash == kComma || blank_line_between(i1 - 1, i1)) return;
+    bool in_else = false;  // (an else's block is taken whole)
     for (size_t k = i1; k < q.size(); ++k) {
-      if (q[k].hash == kOpen || (partner[k] >= 0 && static_cast<size_t>(partner[k]) < k)) return;
+      if ((q[k].hash == kOpen && !in_else) || (partner[k] >= 0 && static_cast<size_t>(partner[k]) < k)) return;
+      if (q[k].hash == kElse) in_else = true;
       if (partner[k] >= 0) k = static_cast<size_t>(partner[k]);  // an opening bracket: to its closing one
       const bool line_ends = k + 1 == q.size() || line_start(q[k + 1].begin) != line_start(q[k].end - 1);
       if (!line_ends) continue;
       if (k + 1 < q.size() && blank_line_between(k, k + 1) && !ends_statement(k)) return;
       if (!ends_statement(k)) continue;
-      if ((k + 1 < q.size() && q[k + 1].hash == kElse) || k + 1 - i1 > i1 - i0) return;
+      if (k + 1 - i1 > i1 - i0) return;
+      if (k + 1 < q.size() && q[k + 1].hash == kElse) continue;  // (its else follows)
       le = line_end(q[k].end - 1);
       return;
     }

@@ -57,9 +57,10 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
 // done the passage stays as it was. Before and after that, a passage that ends with the header
 // of a block it does not take (its `{` on the next line, or Python's colon) gives the header's
 // lines up, or, when it is only the header, takes in the block if that adds at most four times
-// its tokens. Last, in a language whose statements end with `;`, lines just above the passage
-// that begin its first statement are taken in. `q` are the stream's tokens, `partner` from
-// PairedTokens.
+// its tokens. First, a first (or last) line holding only brackets that close (or open) others
+// on that line is given up; last, in a language whose statements end with `;`, lines just above
+// the passage that begin its first statement, and the rest of a statement it ends inside, are
+// taken in. `q` are the stream's tokens, `partner` from PairedTokens.
 void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner,
                        bool statements_end_with_semicolon, uint32_t* b, uint32_t* e);
 

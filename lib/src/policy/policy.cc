@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "doppel/format.h"
+#include "doppel/streams.h"
 
 namespace doppel {
 
@@ -195,7 +196,8 @@ Status RefuseRepeatedKeys(element e, const std::string& path, std::string_view w
 Status ApplyPolicyJson(std::string_view json, std::string_view where, FilterOptions* options) {
   simdjson::dom::parser parser;
   element root;
-  if (auto err = parser.parse(json.data(), json.size()).get(root); err) {
+  std::string scratch;
+  if (auto err = ParseJson(&parser, json, &root, &scratch); err) {
     return Status::InvalidArgument(std::string(where) + ": policy is not valid JSON (" +
                                    DescribeJsonError(json, simdjson::error_message(err)) + ")");
   }
