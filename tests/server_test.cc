@@ -474,9 +474,11 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
     INFO(case_name);
     const Language* lang = LookupLanguage(lang_name);
     REQUIRE(lang != nullptr);
-    // A case without its own protected file uses its language's.
     std::string protected_path, answer_path;
-    for (const auto& dir : {e.path(), e.path().parent_path() / lang_name}) {
+    // A case without its own protected file uses the case its name extends ("c-if-else": c-if's),
+    // else its language's.
+    const std::string base_case = case_name.substr(0, case_name.rfind('-'));
+    for (const auto& dir : {e.path(), e.path().parent_path() / base_case, e.path().parent_path() / lang_name}) {
       if (!std::filesystem::is_directory(dir)) continue;  // a case of its own, no language's files
       for (const auto& f : std::filesystem::directory_iterator(dir)) {
         const std::string stem = f.path().stem().string();

@@ -288,7 +288,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   // blank line parts them, they hold no `=` outside brackets (an assignment is a statement of
   // its own: code beside the passage that ends none with `;`), and they add at most the
   // passage's tokens.
-  static const uint64_t kComma = VerbatimTokenHash(",");
+  static const uint64_t kComma = VerbatimTokenHash(","), kElse = VerbatimTokenHash("else");
   auto blank_line_between = [&](size_t a, size_t b) {  // a line of blanks between tokens a and b
     bool blank = false;
     for (size_t at = q[a].end; at < q[b].begin; ++at) {
@@ -320,8 +320,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       head = prev;
     }
     // (Not an `if (...)` whose `else` follows the passage: that would be left without it.)
-    static const uint64_t kElseAfter = VerbatimTokenHash("else");
-    if (i1 < q.size() && q[i1].hash == kElseAfter) return;
+    if (i1 < q.size() && q[i1].hash == kElse) return;
     if (head < i0 && i0 - head <= i1 - i0) lb = line_start(q[head].begin);
   }();
   // A passage that ends inside a statement, in such a language: its last line ends neither a
@@ -332,7 +331,6 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   // `{` begins the next line is trailing_header's), no bracket closes that opened before them, no
   // blank line parts them, and they add at most the passage's tokens.
   [&]() {
-    static const uint64_t kElse = VerbatimTokenHash("else");
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (!statements_end_with_semicolon || i1 <= i0 || i1 >= q.size() || !semicolons(i0, i1 - 1)) return;
     if (ends_statement(i1 - 1) || q[i1 - 1].hash == kComma || blank_line_between(i1 - 1, i1)) return;
