@@ -46,11 +46,19 @@ Status Unreadable(const std::string& path, const std::error_code& ec) {
 using FileIds = std::set<std::pair<dev_t, ino_t>>;
 
 
-FileIds SkipDirIds(const ReaderOptions& o) {
+// The directories of `o.skip_dirs` that exist; `*missing` (when given) counts the names that
+// name none (two names of one directory are one id and no missing name).
+FileIds SkipDirIds(const ReaderOptions& o, size_t* missing = nullptr) {
   FileIds skip;
+  size_t absent = 0;
   for (const auto& d : o.skip_dirs) {
-    if (std::pair<dev_t, ino_t> id; FileId(d, &id)) skip.insert(id);
+    if (std::pair<dev_t, ino_t> id; FileId(d, &id)) {
+      skip.insert(id);
+    } else {
+      ++absent;
+    }
   }
+  if (missing) *missing = absent;
   return skip;
 }
 
@@ -73,8 +81,8 @@ void ForEachFileUnder(const std::string& dir, const FileIds& skip, F&& f) {
 
 class Reader final : public DocumentReader {
  public:
-  Reader(std::vector<std::string> inputs, ReaderOptions o, uint64_t total, FileIds skip)
-      : o_(std::move(o)), total_(total), skip_dirs_(std::move(skip)) {
+  Reader(std::vector<std::string> inputs, ReaderOptions o, uint64_t total, FileIds skip, size_t skip_missing)
+      : o_(std::move(o)), total_(total), skip_dirs_(std::move(skip)), skip_missing_(skip_missing) {
     for (auto& i : inputs) pending_.push_back({std::move(i), true});
   }
   Result<bool> Next(Document* doc) override;
@@ -102,6 +110,7 @@ class Reader final : public DocumentReader {
   uint64_t done_bytes_ = 0;
   ReaderCounters counters_;
   FileIds skip_dirs_;                             // ReaderOptions::skip_dirs
+  size_t skip_missing_ = 0;                       // names of them not there when last looked for
   std::set<std::pair<dev_t, ino_t>> files_read_;  // regular files opened so far
   simdjson::dom::parser parser_;
   std::string line_;
@@ -128,7 +137,7 @@ Result<bool> Reader::Next(Document* doc) {
       std::pair<dev_t, ino_t> id;
       // (One not there when the reader opened, an index the build then created, is looked for
       // again: its walk comes after.)
-      if (skip_dirs_.size() < o_.skip_dirs.size()) skip_dirs_ = SkipDirIds(o_);
+      if (skip_missing_ > 0) skip_dirs_ = SkipDirIds(o_, &skip_missing_);
       if (!p.explicit_input && !skip_dirs_.empty() && FileId(p.path, &id) && skip_dirs_.count(id)) continue;
       std::vector<std::string> children;
       for (const auto& e : fs::directory_iterator(p.path, ec)) {
@@ -291,7 +300,8 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
     if (!e.is_object()) return Status::InvalidArgument("file metadata must be a JSON object: " + o.file_metadata);
     o.file_metadata = simdjson::minify(e);  // stored as compact JSON, like JSON lines' fields
   }
-  FileIds skip = SkipDirIds(o);
+  size_t skip_missing = 0;
+  FileIds skip = SkipDirIds(o, &skip_missing);
   uint64_t total = 0;
   for (const auto& in : inputs) {
     std::error_code ec;
@@ -303,7 +313,7 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
       ForEachFileUnder(in, skip, [&](const fs::directory_entry& e) { total += e.file_size(ec); });
     }
   }
-  return std::unique_ptr<DocumentReader>(std::make_unique<Reader>(inputs, std::move(o), total, std::move(skip)));
+  return std::unique_ptr<DocumentReader>(std::make_unique<Reader>(inputs, std::move(o), total, std::move(skip), skip_missing));
 }
 
 }  // namespace doppel
