@@ -618,7 +618,13 @@ TEST_CASE("dedup: malformed lines stop the run or are skipped and listed", "[ded
   r = Dedup("--tasks 2 --output " + Quote(tmp / "out-tasks") + " " + Quote(tmp / "two"));
   INFO(Describe(r));
   CHECK(r.exit_code == 0);
+  CHECK(Contains(r.err, "started over"));  // (said once the last task is done)
   CHECK(doppel_test::Lines(ReadFile(tmp / "out-tasks/two/b.jsonl")).size() == 1);
+  // The same tasks again find the run done, and say so, as one process does.
+  r = Dedup("--tasks 2 --output " + Quote(tmp / "out-tasks") + " " + Quote(tmp / "two"));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.err, "(resumed)"));
+  CHECK(Contains(ReadFile(tmp / "out-tasks/stats.json"), "\"resumed\":true"));
   // A gzip file under a plain .jsonl name: one error naming it, not one per line.
   REQUIRE(doppel_test::Run("gzip -c " + Quote(tmp / "in.jsonl") + " > " + Quote(tmp / "packed.jsonl")).exit_code == 0);
   r = Dedup("--output " + Quote(tmp / "out-gz") + " --on-error skip " + Quote(tmp / "packed.jsonl"));

@@ -92,7 +92,8 @@ struct DedupOptions {
   uint32_t rank = 0, world = 1;  // kSketch and kWrite: shards with index % world == rank
   // The tasks are one command's, run one after another in this process (the local executor):
   // each holds the output alone, and the first may start an unfinished run of other inputs
-  // over, as a whole run does.
+  // over, as a whole run does. Their calls share one summary (begin with a fresh one): each
+  // adds its stage's seconds, and a run resumed or started over stays said.
   bool one_command = false;
 
   // Called for each malformed document (with skip_errors) and each stage's progress.

@@ -1052,7 +1052,20 @@ Status CheckOutputDir(const std::vector<std::string>& inputs, const std::string&
 
 Status Dedup(const std::vector<std::string>& inputs, const std::string& output_dir, const DedupOptions& o,
              DedupSummary* sum) {
-  *sum = DedupSummary();
+  {
+    // The local executor's tasks share one summary: each adds its stage's time, and what the
+    // first found (a run resumed, or begun again) stays said. The counts are the run's, which
+    // the cluster stage makes and the write tasks read back.
+    const DedupSummary before = *sum;
+    *sum = DedupSummary();
+    if (o.one_command) {
+      sum->resumed = before.resumed;
+      sum->started_over = before.started_over;
+      sum->seconds_sketch = before.seconds_sketch;
+      sum->seconds_cluster = before.seconds_cluster;
+      sum->seconds_write = before.seconds_write;
+    }
+  }
   if (o.bands == 0 || o.rows == 0 || o.bands * o.rows > o.num_permutations) {
     return Status::InvalidArgument("bands x rows must be between 1 and the number of permutations (" +
                                    std::to_string(o.num_permutations) + ")");
@@ -1141,7 +1154,8 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
       if (ec) return Status::IOError(work + ": " + ec.message());
       DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(run_file, fingerprint + "\n"));
     } else {
-      sum->resumed |= o.stage == Stage::kAll;  // (tasks of a split run all find it)
+      // (Every task of a split run finds it; of one command's tasks, the first finds a run before it.)
+      sum->resumed |= o.stage == Stage::kAll || (o.one_command && o.stage == Stage::kSketch && o.rank == 0);
     }
   } else {
     DOPPEL_RETURN_IF_ERROR(WriteFileAtomically(run_file, fingerprint + "\n"));
@@ -1181,7 +1195,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
     if (!(in >> docs)) return Status::Corruption(marker + ": unreadable");
     first_ord[u + 1] = first_ord[u] + docs;
   }
-  sum->seconds_sketch = Seconds(t0);
+  sum->seconds_sketch += Seconds(t0);
   if (o.stage == Stage::kSketch) return Status::OK();
 
   // 2. cluster
@@ -1202,7 +1216,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
         sum->malformed >> sum->clusters >> sum->bytes_out;
     if (!in) return Status::Corruption(work + "/cluster.done: unreadable");
   }
-  sum->seconds_cluster = Seconds(t0);
+  sum->seconds_cluster += Seconds(t0);
   if (o.stage == Stage::kCluster) return Status::OK();
 
   // 3. write
@@ -1219,7 +1233,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
     DOPPEL_RETURN_IF_ERROR(WriteUnit(units[u], u, first_ord[u], decision, output_dir, work, o));
     if (o.on_progress) o.on_progress("write", u + 1, units.size());
   }
-  sum->seconds_write = Seconds(t0);
+  sum->seconds_write += Seconds(t0);
   for (size_t u = 0; u < units.size(); ++u) {
     // stats.json marks a finished run: written once every shard is (by whichever task sees it).
     if (!Exists(work + "/write-" + std::to_string(u) + ".done")) return Status::OK();
