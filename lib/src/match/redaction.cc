@@ -433,17 +433,30 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
   auto line_above = [&](size_t begin) { return line_at(LineStart(*out, begin - 1)); };
   // Decorator and annotation lines (`@name...`, in the languages whose table names the
   // decorator token) just above the first line at its indentation belong to the code replaced:
-  // left behind, they would decorate the next definition (or, before a comment, not parse). A
-  // decorator written over several lines is left (its last line is not one).
+  // left behind, they would decorate the next definition (or, before a comment, not parse). So
+  // does a decorator written over several lines (`@app.route(` ... `)`): its last line, at the
+  // same indentation, closes brackets its first line opened.
   auto is_decorator = [&](std::string_view t) {
     const std::string_view d = lang != nullptr ? std::string_view(lang->decorator) : std::string_view();
     if (d.empty() || t.size() <= d.size() || t.substr(0, d.size()) != d) return false;
     const unsigned char c = static_cast<unsigned char>(t[d.size()]);
     return (std::isalpha(c) || c == '_') && t.find(" = ") == std::string_view::npos;
   };
+  auto bracket_balance = [](std::string_view t) {
+    int n = 0;
+    for (const char c : t) n += (c == '(' || c == '[' || c == '{') - (c == ')' || c == ']' || c == '}');
+    return n;
+  };
   while (line_b > floor && LineStart(*out, line_b) == line_b) {
-    const Line l = line_above(line_b);
-    if (l.begin < floor || l.indent != width || !is_decorator(l.text)) break;
+    Line l = line_above(line_b);
+    if (l.begin < floor || l.indent != width) break;
+    // (Up a decorator's lines while more brackets close than opened below them; bounded.)
+    int balance = bracket_balance(l.text);
+    for (int step = 0; balance < 0 && l.begin > floor && step < 64; ++step) {
+      l = line_above(l.begin);
+      balance += bracket_balance(l.text);
+    }
+    if (l.begin < floor || l.indent != width || balance != 0 || !is_decorator(l.text)) break;
     line_b = l.begin;
   }
   const std::string open(comment.open);
@@ -471,11 +484,6 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
       }
       const size_t last = t.find_last_not_of(" \t");
       return last != std::string_view::npos && t[last] == ':';
-    };
-    auto bracket_balance = [](std::string_view t) {
-      int n = 0;
-      for (const char c : t) n += (c == '(' || c == '[' || c == '{') - (c == ')' || c == ']' || c == '}');
-      return n;
     };
     std::optional<Line> above;
     for (size_t at = line_b; at > 0 && !above;) {
