@@ -242,11 +242,13 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     const size_t i0 = first_at(lb), i1 = first_at(le);
     // Half pairs inside: closing ones whose opening is before, opening ones whose closing is after.
     uint32_t first_half = UINT32_MAX, last_half = 0, reach_lb = lb, reach_le = le;
+    std::vector<uint32_t> half_lines;  // the lines holding half pairs (their starts, increasing)
     for (size_t i = i0; i < i1; ++i) {
       const int32_t p = partner[i];
       if (p < 0 || (static_cast<size_t>(p) >= i0 && static_cast<size_t>(p) < i1)) continue;
       first_half = std::min(first_half, q[i].begin);
       last_half = std::max(last_half, q[i].begin);
+      if (half_lines.empty() || half_lines.back() != line_start(q[i].begin)) half_lines.push_back(line_start(q[i].begin));
       if (static_cast<size_t>(p) < i0) reach_lb = std::min(reach_lb, line_start(q[p].begin));
       else reach_le = std::max(reach_le, line_end(q[p].begin));
     }
@@ -274,7 +276,20 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       lb = best_lb;
       le = best_le;
     } else {
-      return;  // neither: left as it was
+      // Neither: a passage that opens a block too long to take in on its first line (a
+      // function's header) and another on its last. The lines between two lines of half pairs
+      // go, the most tokens of them; the headers stay, so the code around still parses.
+      for (size_t h = 0; h + 1 < half_lines.size(); ++h) {
+        const uint32_t from = line_end(half_lines[h]) + 1, to = half_lines[h + 1] - 1;
+        if (to > from && tokens_in(from, to) > best) {
+          best = tokens_in(from, to);
+          best_lb = from;
+          best_le = to;
+        }
+      }
+      if (best == 0) return;  // left as it was
+      lb = best_lb;
+      le = best_le;
     }
   }
   trailing_header();  // (a header left at the end once a `{` line was given up)
