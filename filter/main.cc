@@ -51,7 +51,7 @@ Result<std::string> ReadAll(const std::string& path) {
     return Status::InvalidArgument(path + ": is a directory, not an answer file (use scan for corpora)");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path + ": cannot open");
+  if (!in) return CannotOpen(path, errno);
   ss << in.rdbuf();
   return ss.str();
 }
@@ -418,6 +418,7 @@ struct ScanFlags {
   int64_t fail_on = -1;
   int threads = 0;
   size_t report_documents = 500;
+  uint64_t max_document_bytes = uint64_t{64} << 20;
   bool quiet = false, lexer_first = false, parse_all = false;
   std::string stage = "all";  // one task (what executors run)
   uint32_t rank = 0, world = 1;
@@ -485,6 +486,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   o.world = sf.world;
   o.reader.text_field = sf.text_field;
   o.reader.id_field = sf.id_field;
+  o.reader.max_document_bytes = sf.max_document_bytes;
   o.threads = sf.threads;
   o.fail_on_error = sf.on_error == "fail";
   o.report_documents = sf.report_documents;
@@ -510,6 +512,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   if (o.stage == ScanOptions::Stage::kAll && x.tasks > 1) {
     // The local executor runs the tasks one after another, each on every core.
     o.world = x.tasks;
+    o.one_command = true;
     o.stage = ScanOptions::Stage::kCheck;
     for (uint32_t r = 0; r < x.tasks && s.ok(); ++r) {
       o.rank = r;
@@ -735,6 +738,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
   scan->add_option("--text-field", scf.text_field, "JSONL field holding the text")->capture_default_str();
   scan->add_option("--id-field", scf.id_field, "JSONL field holding the document name")->capture_default_str();
+  scan->add_option("--max-document-bytes", scf.max_document_bytes,
+                   "Larger documents are not checked (each is an error of its own, in errors.jsonl)")
+      ->capture_default_str();
   scan->add_option("--report-documents", scf.report_documents, "Flagged documents shown in report.html (most overlap first)")
       ->capture_default_str();
   scan->add_flag("--quiet", scf.quiet, "No progress line or summary");

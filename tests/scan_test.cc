@@ -5,7 +5,10 @@
 #include <random>
 #include <regex>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -558,4 +561,119 @@ TEST_CASE("scan: report.html renders in headless Chromium with the matches, sort
   const std::string bytes = ReadFile(png);
   CHECK(bytes.size() > 20000);  // a rendered page, not a blank one
   CHECK(bytes.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+}
+
+TEST_CASE("scan: split into tasks, no part is reused against a rebuilt index or other settings", "[scan]") {
+  TempDir tmp;
+  const std::string bsd = ReadFile("/usr/share/common-licenses/BSD");
+  fs::create_directories(tmp / "corpus");
+  WriteFile(tmp / "corpus/terms.txt", bsd);
+  WriteFile(tmp / "corpus/bad.txt", "fine until here \xff\xfe then not\n");
+  // An index of other text of the same length as the license: then one of the license itself,
+  // built in its place. Documents, bytes and removals are the same; what it stores is not.
+  std::mt19937_64 rng(3);
+  std::string other = doppel_test::RandomWords(rng, bsd.size() / 3);
+  other.resize(bsd.size(), 'x');
+  fs::create_directories(tmp / "p");
+  WriteFile(tmp / "p/doc.txt", other);
+  auto build = [&] {
+    fs::remove_all(tmp / "idx");
+    const CommandResult b = doppel_test::Run(Quote(kIndexBin) + " build --quiet --index " + Quote(tmp / "idx") + " " +
+                                             Quote(tmp / "p/doc.txt"));
+    REQUIRE(b.exit_code == 0);
+  };
+  auto scan = [&](const std::string& extra) {
+    return doppel_test::Run(Quote(kFilterBin) + " scan --quiet --tasks 2 --index " + Quote(tmp / "idx") + " --report " +
+                            Quote(tmp / "report") + " " + extra + " " + Quote(tmp / "corpus"));
+  };
+  build();
+  CommandResult r = scan("--fail-on 0");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);  // (the file it could not check)
+  CHECK(Contains(ReadFile(tmp / "report/summary.json"), "\"flagged\":0"));
+  WriteFile(tmp / "p/doc.txt", bsd);
+  build();
+  r = scan("--fail-on 0");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  CHECK(Contains(ReadFile(tmp / "report/summary.json"), "\"flagged\":1"));
+  // --on-error fail stops at the file it cannot check, though the parts of --on-error skip are
+  // there; and the report of the run before is not left behind to be read as this run's.
+  r = scan("--on-error fail");
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "bad.txt"));
+  CHECK(!fs::exists(tmp / "report/summary.json"));
+  CHECK(!fs::exists(tmp / "report/results.jsonl"));
+  // So does a larger --max-document-bytes (the license is over the limit of the first run).
+  fs::remove(tmp / "corpus/bad.txt");
+  r = scan("--max-document-bytes 100");
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(ReadFile(tmp / "report/errors.jsonl"), "exceeds the document limit of 100"));
+  r = scan("--max-document-bytes 100000");
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(ReadFile(tmp / "report/summary.json"), "\"flagged\":1"));
+  CHECK(ReadFile(tmp / "report/errors.jsonl").empty());
+}
+
+TEST_CASE("scan: two runs do not write one report at once", "[scan]") {
+  Fixture fx;
+  fs::create_directories(fx.report);
+  const int fd = ::open((fx.report + "/.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_SH) == 0);  // as a task of a split run holds it
+  CommandResult r = fx.Scan("--quiet");
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "is being written by another scan"));
+  r = fx.Scan("--quiet --tasks 2");
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "is being written by another scan"));
+  ::close(fd);
+  r = fx.Scan("--quiet --tasks 2");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(doppel_test::Lines(ReadFile(fx.report + "/results.jsonl")).size() == 3);
+}
+
+TEST_CASE("scan: files and folders it may not read are listed as errors, and the scan goes on", "[scan]") {
+  Fixture fx;
+  // Read as a user who may not read them (as root, as nobody: root reads every file).
+  const bool root = ::geteuid() == 0;
+  const std::string as_user = root ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+  fs::permissions(fx.tmp.path(), fs::perms::all);
+  fs::permissions(fx.repo, fs::perms::all);
+  fs::permissions(fx.repo + "/docs", fs::perms::all);
+  fs::permissions(fx.repo + "/src", fs::perms::all);
+  for (const auto& e : fs::recursive_directory_iterator(fx.index)) {
+    fs::permissions(e.path(), fs::perms::all);
+  }
+  fs::permissions(fx.index, fs::perms::all);
+  WriteFile(fx.repo + "/secret.txt", ReadFile("/usr/share/common-licenses/BSD"));
+  fs::create_directories(fx.repo + "/closed");
+  WriteFile(fx.repo + "/closed/inside.txt", "some words\n");
+  fs::permissions(fx.repo + "/secret.txt", fs::perms::none);
+  fs::permissions(fx.repo + "/closed", fs::perms::none);
+  const CommandResult r = doppel_test::Run(as_user + Quote(kFilterBin) + " scan --index " + Quote(fx.index) +
+                                           " --report " + Quote(fx.report) + " " + Quote(fx.repo));
+  fs::permissions(fx.repo + "/closed", fs::perms::owner_all);
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  const std::string errors = ReadFile(fx.report + "/errors.jsonl");
+  CHECK(Contains(errors, "{\"input\":\"" + fx.repo + "/secret.txt\",\"error\":\"" + fx.repo +
+                             "/secret.txt: Permission denied\"}"));
+  CHECK(Contains(errors, "{\"input\":\"" + fx.repo + "/closed\",\"error\":\"" + fx.repo + "/closed: Permission denied\"}"));
+  CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"errors\":2"));
+  CHECK(doppel_test::Lines(ReadFile(fx.report + "/results.jsonl")).size() == 3);  // the others are checked
+}
+
+TEST_CASE("scan: an index inside the scanned tree is not scanned", "[scan]") {
+  Fixture fx;
+  const std::string inner = fx.repo + "/.doppel-index";
+  fs::rename(fx.index, inner);
+  const CommandResult r = doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(inner) +
+                                           " --report " + Quote(fx.report) + " " + Quote(fx.repo));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  // LICENSE, terms.md, indent.c and notes.txt (logo.bin is binary): no LOG, OPTIONS or CURRENT.
+  CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"documents\":4,"));
+  CHECK(!Contains(ReadFile(fx.report + "/errors.jsonl") + ReadFile(fx.report + "/results.jsonl"), ".doppel-index"));
 }

@@ -142,6 +142,11 @@ struct IndexStats {
   // (misses) since the index was opened, and its budget in use in posting ids
   // (IndexOptions::posting_cache_ids). All 0 without the cache.
   uint64_t posting_cache_hits = 0, posting_cache_misses = 0, posting_cache_used = 0;
+  // What it stores, as a name: each database's identity (new with each build into an empty
+  // directory) and the sequence number of its last write (any write stored moves it), of each
+  // shard in turn. Equal states are the same stored documents; work done against one (a scan's
+  // check parts, a dedup run's verdicts) is not reused against another.
+  std::string state;
 };
 
 // What Writes stored. A failed Write adds what it stored before the failure: nothing of one

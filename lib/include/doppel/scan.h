@@ -43,9 +43,14 @@ struct ScanOptions {
   // REPORT/.tasks/check-<rank>.part; the kReport task merges every part into the three files,
   // checking again only the flagged documents the page shows. Any split writes the same files
   // as one run, but for summary.json's "seconds" (the slowest task's). A check task whose part
-  // exists for the same inputs, split and index (directory, documents, bytes) is not redone.
+  // exists for the same inputs, split, settings and index (directory and IndexStats::state) is
+  // not redone. Every task removes an earlier run's report files first.
   enum class Stage : uint8_t { kAll, kCheck, kReport } stage = Stage::kAll;
   uint32_t rank = 0, world = 1;
+  // A whole run holds its report directory alone (REPORT/.lock, held exclusively while it runs),
+  // and the tasks of a split run share it; one command's tasks run one after another in this
+  // process (the local executor) each hold it alone, as a whole run does.
+  bool one_command = false;
   std::function<void(const Status&)> on_error;
   std::function<void(uint64_t documents, uint64_t bytes, uint64_t flagged)> on_progress;
 };

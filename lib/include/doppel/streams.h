@@ -35,6 +35,10 @@ class ByteSource {
 // the path.
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path);
 
+// The error of a file that would not open, from its errno: NotFound when it is not there,
+// else IOError; the message is "PATH: the system's reason" (Permission denied, ...).
+Status CannotOpen(const std::string& path, int err);
+
 // Whether a file's text is passed over where a directory's walk meets it (refused when the file
 // is named), and why: kBinary, "binary file (NUL byte at offset N)", for a NUL byte in its first
 // 8,000 bytes; kEmpty, "empty file (only blanks)"; kNone for text to read. `text` is the whole

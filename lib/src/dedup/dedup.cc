@@ -208,15 +208,15 @@ std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o
   return hex;
 }
 
-// What the index in `dir` holds: its live documents and bytes and its ids removed or replaced
-// so far, which any stored change moves (an `add` of unchanged documents does not).
+// What the index in `dir` holds (IndexStats::state: another index built there, or any write
+// stored, is another; an `add` of unchanged documents stores none).
 Result<std::string> IndexState(const std::string& dir) {
   IndexOptions io;
   io.read_only = true;
   io.allow_unfinished_build = true;  // (refused, if so, by the open that checks against it)
   DOPPEL_ASSIGN_OR_RETURN(auto index, Index::Open(dir, io));
   DOPPEL_ASSIGN_OR_RETURN(const IndexStats st, index->Stats());
-  return std::to_string(st.documents) + " " + std::to_string(st.bytes) + " " + std::to_string(st.deleted);
+  return st.state;
 }
 
 bool Exists(const std::string& p) {
@@ -506,7 +506,7 @@ class MappedFile {
   }
   Status Open(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) return Status::IOError(path + ": cannot open");
+    if (fd < 0) return CannotOpen(path, errno);
     struct stat st {};
     if (fstat(fd, &st) != 0) {
       ::close(fd);

@@ -1008,6 +1008,12 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sto
     codec::PutFixed64(&below, next_id_);
     wb.Put(cf_[kMeta], "postings_below", below);
   }
+  if (counts.added == 0 && counts.replaced == 0) {
+    // Every document as stored already: nothing is written, so the index's state (its last
+    // write's sequence number, IndexStats::state) stays, and work done against it stays valid.
+    *stored += counts;
+    return Status::OK();
+  }
   auto all_deleted = PutStateLocked(&wb, deleted_now);
   auto s = db_->Write(WriteOpts(), &wb);
   if (!s.ok()) return FromRocks(s, "writing to " + dir_);
@@ -1279,6 +1285,8 @@ Result<IndexStats> RocksIndex::Stats() const {
   db_->GetIntProperty(cf_[kGrams], "rocksdb.estimate-num-keys", &n);
   st.fingerprints = n;
   st.block_cache_used = cache_->GetUsage();
+  // (The file, not DB::GetDbIdentity: a follower's secondary instance does not give it.)
+  st.state = ReadRocksIdentity(dir_) + "@" + std::to_string(db_->GetLatestSequenceNumber());
   if (posting_cache_) {
     const PostingCache::Counts c = posting_cache_->Count();
     st.posting_cache_hits = c.hits;

@@ -108,6 +108,7 @@ class ShardedIndex final : public Index {
       all.posting_cache_hits += st.posting_cache_hits;
       all.posting_cache_misses += st.posting_cache_misses;
       all.posting_cache_used += st.posting_cache_used;
+      all.state += (all.state.empty() ? "" : ",") + st.state;
     }
     return all;
   }

@@ -145,7 +145,10 @@ Result<bool> Reader::Next(Document* doc) {
         // the same file twice, or loop.
         if (!e.is_symlink(ec)) children.push_back(e.path().string());
       }
-      if (ec) return Status::IOError(p.path + ": " + ec.message());
+      if (ec) {
+        doc->origin = p.path;  // (errors name it)
+        return Status::IOError(p.path + ": " + ec.message());
+      }
       std::sort(children.begin(), children.end());
       for (auto it = children.rbegin(); it != children.rend(); ++it) {
         pending_.push_front({*it, false});

@@ -20,6 +20,11 @@
 
 namespace doppel {
 
+Status CannotOpen(const std::string& path, int err) {
+  const std::string message = path + ": " + std::strerror(err);
+  return err == ENOENT || err == ENOTDIR ? Status::NotFound(message) : Status::IOError(message);
+}
+
 namespace {
 
 bool HasSuffix(std::string_view s, std::string_view suffix) {
@@ -180,7 +185,7 @@ class ZstdSource final : public ByteSource {
 Result<std::unique_ptr<ByteSource>> OpenSourceImpl(const std::string& path) {
   if (path == "-") return std::unique_ptr<ByteSource>(std::make_unique<PlainSource>(stdin, "<stdin>", false));
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Status::NotFound(path + ": " + std::strerror(errno));
+  if (f == nullptr) return CannotOpen(path, errno);
   if (HasSuffix(path, ".gz")) return std::unique_ptr<ByteSource>(std::make_unique<GzipSource>(f, path));
   if (HasSuffix(path, ".zst")) {
     return std::unique_ptr<ByteSource>(std::make_unique<ZstdSource>(f, path));
@@ -391,7 +396,7 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
     return Status::InvalidArgument(path + ": empty file");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError(path + ": cannot open");
+  if (!in) return CannotOpen(path, errno);
   doc->text.resize(size);
   in.read(doc->text.data(), static_cast<std::streamsize>(size));
   doc->text.resize(static_cast<size_t>(in.gcount()));

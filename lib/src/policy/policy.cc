@@ -294,7 +294,7 @@ Result<FilterOptions> LoadPolicyFile(const std::string& path, const FilterOption
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return Status::InvalidArgument(path + ": a policy file is a JSON file, not a directory");
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path + ": cannot open policy file");
+  if (!in) return CannotOpen(path + ": cannot open policy file", errno);
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return Status::IOError(path + ": cannot read policy file");

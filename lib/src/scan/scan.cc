@@ -6,9 +6,15 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -692,23 +698,23 @@ std::string PartPath(const std::string& report_dir, uint32_t rank) {
   return report_dir + "/.tasks/check-" + std::to_string(rank) + ".part";
 }
 
-// What a check task's part depends on: the inputs, the split, the reader's fields, the filter's
-// verdict settings (a --policy or threshold flag), the index (its directory, documents, bytes
-// and parameters), the detection rules and tokenizers of this build (kMatcherVersion, the
+// What a check task's part depends on: the inputs, the split, the reader's fields and document
+// limit, --on-error, the filter's verdict settings (a --policy or threshold flag), the index
+// (its directory, parameters and stored state: another index built there, or any write to it,
+// is another), the detection rules and tokenizers of this build (kMatcherVersion, the
 // manifest's tokenizer and grammar versions), with lexer_first, the lexer's version, and the
-// common-code index read beside it (its directory and documents). A rerun reuses a part whose
-// key matches.
+// common-code index read beside it (its directory and state). A rerun reuses a part whose key
+// matches.
 Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o) {
   DOPPEL_ASSIGN_OR_RETURN(IndexStats st, filter.index().Stats());
   std::string k = VerdictKey(filter.options()) + "\n" + codec::EncodeManifest(filter.index().params()) + "\n" +
-                  filter.index().dir() + "\n" + std::to_string(st.documents) + " " + std::to_string(st.bytes) + " " +
-                  std::to_string(st.deleted) + "\n" + std::to_string(o.rank) + "/" + std::to_string(o.world) + "\n" +
-                  o.reader.text_field + "\n" + o.reader.id_field + "\n" +
+                  filter.index().dir() + "\n" + st.state + "\n" + std::to_string(o.rank) + "/" +
+                  std::to_string(o.world) + "\n" + o.reader.text_field + "\n" + o.reader.id_field + "\n" +
+                  std::to_string(o.reader.max_document_bytes) + (o.fail_on_error ? " fail" : " skip") + "\n" +
                   (o.lexer_first ? std::string(kCodeLexerVersion) + "\n" : "");
   if (const Index* common = filter.index().common_code()) {
     DOPPEL_ASSIGN_OR_RETURN(IndexStats cs, common->Stats());
-    k += "common " + common->dir() + "\n" + std::to_string(cs.documents) + " " + std::to_string(cs.bytes) + " " +
-         std::to_string(cs.deleted) + "\n";
+    k += "common " + common->dir() + "\n" + cs.state + "\n";
   }
   // The inputs as they are now (a rerun after an edit checks again). A pipe can be read once:
   // every task reads every input, so none is.
@@ -732,7 +738,7 @@ const std::vector<std::string> kReportFiles = {"results.jsonl", "errors.jsonl", 
 // Whether a file of a report directory is a report's: one of its files, the temporary file of
 // one (a run killed while writing it), or the check tasks' folder.
 bool IsReportFile(const std::string& file) {
-  if (file == ".tasks") return true;
+  if (file == ".tasks" || file == ".lock") return true;
   return std::any_of(kReportFiles.begin(), kReportFiles.end(),
                      [&](const std::string& name) { return file == name || file.starts_with(name + ".tmp."); });
 }
@@ -743,7 +749,7 @@ void RemoveReportFiles(const std::string& report_dir) {
   std::vector<fs::path> stale;
   for (const auto& entry : fs::directory_iterator(report_dir, ec)) {
     const std::string file = entry.path().filename().string();
-    if (file != ".tasks" && IsReportFile(file)) stale.push_back(entry.path());
+    if (file != ".tasks" && file != ".lock" && IsReportFile(file)) stale.push_back(entry.path());
   }
   for (const fs::path& path : stale) fs::remove(path, ec);
 }
@@ -820,13 +826,31 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   }
   fs::create_directories(report_dir + (options.stage == ScanOptions::Stage::kCheck ? "/.tasks" : ""), ec);
   if (ec) return Status::IOError(report_dir + ": " + ec.message());
+  // Two runs writing one report would mix their files: a whole run holds the directory alone, a
+  // task of a split run shares it with the others (the lock ends with the process).
+  const int lock_fd = ::open((report_dir + "/.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (lock_fd < 0) return Status::IOError(report_dir + "/.lock: " + std::strerror(errno));
+  struct LockHolder {
+    int fd;
+    ~LockHolder() { ::close(fd); }
+  } lock_holder{lock_fd};
+  const bool alone = options.stage == ScanOptions::Stage::kAll || options.one_command;
+  if (::flock(lock_fd, (alone ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Status::InvalidArgument("--report " + report_dir + " is being written by another scan; wait for it to "
+                                     "end, or name another report directory");
+    }
+    return Status::IOError(report_dir + "/.lock: " + std::strerror(errno));
+  }
   ScanOptions o = options;
   o.reader.skip_dirs.push_back(report_dir);
-  if (o.stage != ScanOptions::Stage::kCheck) {
-    // A run that stops on an error leaves no report of an earlier run to be read as its own,
-    // nor the temporary files of a run killed while writing one.
-    RemoveReportFiles(report_dir);
-  }
+  // (An index inside a scanned tree: its LOG and OPTIONS files are no documents of the corpus.)
+  o.reader.skip_dirs.push_back(filter.index().dir());
+  if (const Index* common = filter.index().common_code()) o.reader.skip_dirs.push_back(common->dir());
+  // A run that stops on an error leaves no report of an earlier run to be read as its own, nor
+  // the temporary files of a run killed while writing one (a check task of a split run too: the
+  // report task, after them all, writes the report again).
+  RemoveReportFiles(report_dir);
   Tally t;
   std::vector<std::unique_ptr<Flagged>> flagged;
   const bool whole = o.stage == ScanOptions::Stage::kAll;
@@ -869,7 +893,9 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
           Status err = it.error.ok() ? it.verdict.status() : it.error;
           if (!err.ok()) {
             if (it.error.ok()) err = err.WithContext(it.doc.origin);
-            const bool bad_input = err.code() == Status::Code::kInvalidArgument ||
+            // An input the reader could not read (not there, unreadable, a folder it may not
+            // list, a broken stream) is one input's error, passed over as a malformed one is.
+            const bool bad_input = !it.error.ok() || err.code() == Status::Code::kInvalidArgument ||
                                    err.code() == Status::Code::kResourceExhausted ||
                                    err.code() == Status::Code::kNotFound;
             t.AddError(it.doc.origin, err, ordinal);
