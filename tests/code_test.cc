@@ -689,6 +689,32 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   CHECK(doc.substr(dparts[0].begin, dparts[0].end - dparts[0].begin).find("f()") != std::string::npos);
   CHECK(doc.substr(dparts[1].begin) == "After.\n");
 
+  // A block of Markdown (a README shown in ````md, or an untagged block) is read as Markdown:
+  // its prose as prose, its own fenced blocks as code in their languages. An untagged block
+  // whose fence is a docstring's example, indented, stays one block.
+  const std::string readme = "Here:\n\n````md\n# Tool\n\n```go\nx := 1\n```\n\nDone.\n````\nBye.\n";
+  const auto rparts = SplitMarkdown(readme);
+  REQUIRE(rparts.size() == 5);
+  CHECK(rparts[1].kind == Kind::kText);
+  CHECK(readme.substr(rparts[1].begin, rparts[1].end - rparts[1].begin) == "# Tool\n\n");
+  CHECK(rparts[1].line == 4);
+  CHECK(rparts[2].kind == Kind::kCode);
+  CHECK(rparts[2].language == "go");
+  CHECK(readme.substr(rparts[2].begin, rparts[2].end - rparts[2].begin) == "x := 1\n");
+  CHECK(rparts[2].line == 7);
+  CHECK(readme.substr(rparts[3].begin, rparts[3].end - rparts[3].begin) == "\nDone.\n");
+  CHECK(readme.substr(rparts[4].begin) == "Bye.\n");
+  const std::string untagged = "~~~\n```py\na = 1\n```\n~~~\n";
+  const auto uparts = SplitMarkdown(untagged);
+  REQUIRE(uparts.size() == 1);
+  CHECK(uparts[0].language == "py");
+  CHECK(untagged.substr(uparts[0].begin, uparts[0].end - uparts[0].begin) == "a = 1\n");
+  const std::string docstring = "```\ndef f():\n    \"\"\"\n    ```python\n    f()\n    ```\n    \"\"\"\n```\n";
+  const auto sparts = SplitMarkdown(docstring);
+  REQUIRE(sparts.size() == 1);
+  CHECK(sparts[0].language.empty());
+  CHECK(docstring.substr(sparts[0].begin, sparts[0].end - sparts[0].begin).find("def f()") == 0);
+
   // Fences in containers: a list item's indentation, a block quote.
   const std::string nested = "1. Step\n\n    ```go\n    x := 1\n\n      y()\n    ```\n> ```py\n> a = 1\n>\n>     b\n> ```\n";
   const auto parts = SplitMarkdown(nested);
@@ -2117,6 +2143,43 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   CHECK(OneMergePySpan(quoted).query.first_line == 7);
   CHECK_THAT(quoted.output, Catch::Contains("> @@ -1,2 +1,2 @@\n>  LIMIT = 10\n> -old = 1\n"
                                             "> +# [redacted: similar to lib/merge.py]\n> ```\n"));
+  // A patch outside a fence (a .patch file, an answer that is one): read as one, whole, when it
+  // opens as one or is said to be one; recounted as it.
+  const Verdict bare_patch = Checked(*filter, "diff --git a/lib/combine.py b/lib/combine.py\n" + hunk);
+  CHECK(OneMergePySpan(bare_patch).query.first_line == 7);
+  CHECK_THAT(bare_patch.output, Catch::Contains("@@ -1,2 +1,2 @@\n LIMIT = 10\n-old = 1\n+# [redacted: similar to lib/merge.py]\n"));
+  for (const std::string language : {"diff", "Patch"}) {
+    CheckRequest said;
+    said.kind = Kind::kCode;
+    said.language = language;
+    const std::string lines = hunk.substr(hunk.find("@@"));  // (no file headers)
+    auto v = filter->Check(lines, said);
+    REQUIRE(v.ok());
+    CHECK(OneMergePySpan(*v).query.first_line == 4);
+    CHECK_THAT(v->output, Catch::Contains("@@ -1,2 +1,2 @@\n LIMIT = 10\n-old = 1\n+# [redacted: similar to lib/merge.py]\n"));
+  }
+  // A copy whose first lines are the hunk's context: those lines stay, after the marker, so the
+  // old side is whole and the patch applies.
+  const std::vector<std::string> renamed_lines = doppel_test::Lines(kRenamed);
+  std::string context = "```diff\n--- a/lib/combine.py\n+++ b/lib/combine.py\n@@ -1,2 +1,12 @@\n";
+  context += " " + renamed_lines[0] + "\n " + renamed_lines[1] + "\n";
+  for (size_t i = 2; i < renamed_lines.size(); ++i) context += "+" + renamed_lines[i] + "\n";
+  const Verdict kept_context = Checked(*filter, context + "```\n");
+  CHECK(OneMergePySpan(kept_context).query.first_line == 5);  // (the context line)
+  CHECK_THAT(kept_context.output, Catch::Contains("@@ -1,2 +1,3 @@\n+# [redacted: similar to lib/merge.py]\n " +
+                                                  renamed_lines[0] + "\n " + renamed_lines[1] + "\n```"));
+  // Code in a block of Markdown (a README in ````md), or in an answer said to be Markdown, is
+  // read in its own fence's language: found and redacted there.
+  const Verdict readme = Checked(*filter, "The README:\n\n````md\n# combine\n\n```python\n" + std::string(kRenamed) +
+                                               "```\n````\n");
+  CHECK(OneMergePySpan(readme).query.first_line == 7);
+  CHECK_THAT(readme.output, Catch::Contains("```python\n# [redacted: similar to lib/merge.py]\n```\n````\n"));
+  CheckRequest markdown;
+  markdown.kind = Kind::kCode;
+  markdown.language = "markdown";
+  auto said_markdown = filter->Check("Use this:\n\n```python\n" + std::string(kRenamed) + "```\n", markdown);
+  REQUIRE(said_markdown.ok());
+  CHECK(OneMergePySpan(*said_markdown).query.first_line == 4);
   // Without the setting, the patch is read as written, each line's column in its first token:
   // here still found, but its marker is no line of the patch.
   FilterOptions off = Redacting();

@@ -95,6 +95,11 @@ std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& segment);
 // Whether `code` opens as a patch (its first line that is not blank), as an untagged block must
 // to be read as one.
 bool OpensAsPatch(std::string_view code);
+// Whether a fence's tag or a request's language names a patch (diff, patch, udiff), or Markdown
+// (markdown, md, mdx, gfm): an answer said to be in one is read as one, not as code (in any
+// case of letters).
+bool NamesPatch(std::string_view tag);
+bool NamesMarkdown(std::string_view tag);
 
 // Segments in order; together with the fence lines they cover the whole text. Empty segments
 // are omitted. `unclosed`, when given, is set to the line that would close the fenced block the

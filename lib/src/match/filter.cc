@@ -353,7 +353,9 @@ class CheckRun {
         token_cache_(&token_cache),
         o_(o),
         request_(request),
-        kind_(request.kind),
+        kind_(request.kind == Kind::kCode && (NamesMarkdown(request.language) || NamesPatch(request.language))
+                  ? Kind::kText
+                  : request.kind),
         language_(request.language),
         text_(text),
         spelling_df_(index, sketcher),
@@ -466,6 +468,7 @@ class CheckRun {
   std::vector<Stream> streams_;
   std::string unclosed_fence_;  // a Markdown answer that ends inside a fenced block: its closing line
   std::vector<Segment> segments_;  // a Markdown answer's prose and code blocks (also for redaction)
+  bool whole_patch_ = false;       // the answer is one patch (segments_ its one block)
   uint32_t total_tokens_ = 0;  // of the streams that are no other reading of a block
   std::vector<Found> all_;
   size_t candidates_seen_ = 0;
@@ -699,11 +702,18 @@ Status CheckRun::ReadAnswer() {
     st.tag = language_;
     st.text_end = static_cast<uint32_t>(text_.size());
     DOPPEL_RETURN_IF_ERROR(PushCode(std::move(st), text_, 0, 1, in_place));
+  } else if (NamesPatch(language_) || OpensAsPatch(text_)) {
+    // A patch, named so or opening as one (`diff --git`, `--- ` then `+++ `): read as a fenced
+    // patch is, whole.
+    segments_ = {Segment{Kind::kCode, "diff", 0, static_cast<uint32_t>(text_.size()), 1}};
+    whole_patch_ = true;
   } else {
-    Stream prose;
-    Tokens part;
     segments_ = SplitMarkdown(text_, &unclosed_fence_);
     if (o_.bare_code) segments_ = SplitBareCode(text_, std::move(segments_));
+  }
+  if (kind_ != Kind::kCode) {
+    Stream prose;
+    Tokens part;
     for (const Segment& seg : segments_) {
       DOPPEL_RETURN_IF_ERROR(PastDeadline());
       const std::string_view body = text_.substr(seg.begin, seg.end - seg.begin);
@@ -1861,9 +1871,9 @@ void CheckRun::WriteOutput() {
     // its place in the reading, unless it was in a replacement's bytes.)
     if (std::any_of(streams_.begin(), streams_.end(), [](const Stream& st) { return st.diff; })) {
       if (json_ == nullptr) {
-        RecountHunks(&out);
+        RecountHunks(&out, whole_patch_);
       } else {
-        std::vector<HunkRecount> recounts = HunkRecounts(out);
+        std::vector<HunkRecount> recounts = HunkRecounts(out, whole_patch_);
         auto next = replaced.rbegin();  // (in the order of `out`)
         ptrdiff_t moved = 0;
         for (HunkRecount& h : recounts) {

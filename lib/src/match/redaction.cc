@@ -533,6 +533,15 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
   }
   // The marker line ends as the lines it replaces did (CRLF answers stay CRLF).
   if (line_e > line_b && (*out)[line_e - 1] == '\r') replacement += '\r';
+  if (diff) {
+    // A patch's context lines (` `) and headers among the lines replaced stay, in order, after
+    // the marker: the old side is whole, so the patch still applies to the file it was made for.
+    for (size_t at = line_b; at < line_e;) {
+      const size_t nl = std::min(out->find('\n', at), line_e);
+      if (const char col = column_char(at); col != '+' && col != '-') replacement += "\n" + out->substr(at, nl - at);
+      at = nl + 1;
+    }
+  }
   out->replace(line_b, line_e - line_b, replacement);
   return {line_b, line_e};
 }
@@ -566,9 +575,12 @@ bool ParseHunkHeader(std::string_view line, uint64_t* a, uint64_t* b, uint64_t* 
 
 }  // namespace
 
-std::vector<HunkRecount> HunkRecounts(std::string_view text) {
+std::vector<HunkRecount> HunkRecounts(std::string_view text, bool whole) {
   std::vector<HunkRecount> edits;
-  for (const Segment& seg : SplitMarkdown(text)) {
+  const std::vector<Segment> segments =
+      whole ? std::vector<Segment>{Segment{Kind::kCode, "diff", 0, static_cast<uint32_t>(text.size()), 1}}
+            : SplitMarkdown(text);
+  for (const Segment& seg : segments) {
     if (ReadDiff(text, seg).empty()) continue;
     // (Each line without its container's prefix, in a list item or a quote: what the container
     // takes, as StripContainer strips it.)
@@ -614,8 +626,8 @@ std::vector<HunkRecount> HunkRecounts(std::string_view text) {
   return edits;
 }
 
-void RecountHunks(std::string* text) {
-  const std::vector<HunkRecount> edits = HunkRecounts(*text);
+void RecountHunks(std::string* text, bool whole) {
+  const std::vector<HunkRecount> edits = HunkRecounts(*text, whole);
   for (auto it = edits.rbegin(); it != edits.rend(); ++it) text->replace(it->begin, it->end - it->begin, it->header);
 }
 

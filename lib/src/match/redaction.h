@@ -90,8 +90,9 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
 // In each fenced patch of `text` (one ReadDiff reads), each unified hunk header's line counts
 // (`@@ -a,b +c,d @@`) counted again from the lines under it, up to the next header: a redaction's
 // marker line stands for the lines it replaced, and the patch still applies. (A blank line
-// counts as context when a line of the hunk follows it.)
-void RecountHunks(std::string* text);
+// counts as context when a line of the hunk follows it.) `whole`: the text is one patch, not
+// Markdown (an answer said to be a patch, or opening as one).
+void RecountHunks(std::string* text, bool whole = false);
 
 // RecountHunks' edits without applying them: each header whose counts are not its lines', the
 // bytes of `text` it spans ([begin, end), from `@@` to the second `@@`) and the header counted
@@ -100,6 +101,6 @@ struct HunkRecount {
   size_t begin = 0, end = 0;
   std::string header;
 };
-std::vector<HunkRecount> HunkRecounts(std::string_view text);
+std::vector<HunkRecount> HunkRecounts(std::string_view text, bool whole = false);
 
 }  // namespace doppel

@@ -500,7 +500,62 @@ size_t ReferenceEnd(std::string_view s, size_t at, std::string* decoded) {
 
 }  // namespace
 
+namespace {
+
+std::vector<Segment> SplitMarkdownOnce(std::string_view text, std::string* unclosed);
+
+// A fenced block that holds Markdown: tagged so, or untagged (or plain text), in which case it
+// must hold a fence of its own at the margin (below, to tell it from code whose comment shows a
+// fence, as a docstring's example, indented with its function).
+bool MayHoldMarkdown(const Segment& seg) {
+  static constexpr std::string_view kPlain[] = {"", "text", "txt", "plaintext", "plain"};
+  return seg.kind == Kind::kCode && !seg.html && !seg.indented && seg.prefix.empty() &&
+         (NamesMarkdown(seg.language) || std::find(std::begin(kPlain), std::end(kPlain), seg.language) != std::end(kPlain));
+}
+
+}  // namespace
+
+// An answer that shows Markdown in a block (a README, with its code blocks, fenced in ````md)
+// is read as Markdown there too: the block's prose as prose, its own fenced blocks as code in
+// their languages. (Read as one generic block, the inner fences' backticks read as strings
+// would hide the code in them.) A block is read so when its split gives a fenced block of its
+// own, one whose fence is indented by at most 3 columns; to a depth of 4.
 std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed) {
+  std::vector<Segment> segments = SplitMarkdownOnce(text, unclosed);
+  for (int depth = 0; depth < 4; ++depth) {
+    bool nested = false;
+    std::vector<Segment> out;
+    out.reserve(segments.size());
+    for (Segment& seg : segments) {
+      if (!MayHoldMarkdown(seg)) {
+        out.push_back(std::move(seg));
+        continue;
+      }
+      std::vector<Segment> inner = SplitMarkdownOnce(text.substr(seg.begin, seg.end - seg.begin), nullptr);
+      const bool holds_fence = std::any_of(inner.begin(), inner.end(), [](const Segment& s) {
+        return s.kind == Kind::kCode && !s.html && !s.indented && IndentColumns(s.prefix) < 4;
+      });
+      if (!holds_fence) {
+        out.push_back(std::move(seg));
+        continue;
+      }
+      nested = true;
+      for (Segment& s : inner) {
+        s.begin += seg.begin;
+        s.end += seg.begin;
+        s.line += seg.line - 1;
+        out.push_back(std::move(s));
+      }
+    }
+    segments = std::move(out);
+    if (!nested) break;
+  }
+  return segments;
+}
+
+namespace {
+
+std::vector<Segment> SplitMarkdownOnce(std::string_view text, std::string* unclosed) {
   std::vector<Segment> out;
   Fence open;
   auto push = [&](Kind kind, const std::string& lang, size_t b, size_t e, uint32_t line,
@@ -625,8 +680,6 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
   if (unclosed != nullptr) *unclosed = in_code ? open.prefix + std::string(open.len, open.ch) : std::string();
   return out;
 }
-
-namespace {
 
 // A line of a program's output or a tool's listing, by how it begins (blanks around it taken
 // off): a log line (a date, a time, a syslog date such as `Jun 24 14:36:25`, a level such as
@@ -996,6 +1049,21 @@ std::string DiffPath(std::string_view name) {
 
 }  // namespace
 
+namespace {
+
+bool NamesOneOf(std::string_view tag, std::initializer_list<std::string_view> names) {
+  return std::any_of(names.begin(), names.end(), [&](std::string_view name) {
+    return tag.size() == name.size() && std::equal(tag.begin(), tag.end(), name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+  });
+}
+
+}  // namespace
+
+bool NamesPatch(std::string_view tag) { return NamesOneOf(tag, {"diff", "patch", "udiff"}); }
+bool NamesMarkdown(std::string_view tag) { return NamesOneOf(tag, {"markdown", "md", "mdx", "gfm"}); }
+
 bool OpensAsPatch(std::string_view code) {
   size_t at = 0;
   while (at < code.size()) {  // (to the first line that is not blank)
@@ -1013,7 +1081,7 @@ bool OpensAsPatch(std::string_view code) {
 
 std::vector<DiffFile> ReadDiff(std::string_view text, const Segment& seg) {
   if (seg.kind != Kind::kCode || seg.html || seg.bare || seg.indented) return {};
-  const bool tagged = seg.language == "diff" || seg.language == "patch" || seg.language == "udiff";
+  const bool tagged = NamesPatch(seg.language);
   if (!tagged && !seg.language.empty()) return {};  // (before a container's block is copied)
   if (!seg.prefix.empty()) {
     // In a list item or a quote: read without the container's prefix, and mapped back through it
