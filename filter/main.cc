@@ -152,12 +152,16 @@ struct Flags {
   std::optional<uint32_t> code_window_tokens;
 };
 
-bool Emit(const Flags& f, Verdict& v, std::string_view text) {
+// `line_no`: the input line a --jsonl verdict answers (0: none), its "line" before the verdict's
+// fields, as an error line's is.
+bool Emit(const Flags& f, Verdict& v, std::string_view text, size_t line_no = 0) {
   if (f.format == "text") {
     PrintText(v, text, f.with_output);
   } else {
     std::string line;
+    if (line_no > 0) line = "{\"line\":" + std::to_string(line_no) + ",";
     AppendVerdictJson(v, f.with_output, &line);
+    if (line_no > 0) line.erase(line.find(",{") + 1, 1);  // (the verdict's own opening brace)
     line += "\n";
     std::fwrite(line.data(), 1, line.size(), stdout);
   }
@@ -252,9 +256,9 @@ int RunCheck(const Flags& f) {
     v->id = f.id.empty() ? name : f.id;
     return Emit(f, *v, *data) ? 1 : 0;
   }
-  // JSON Lines, streamed: one verdict line per input line, in order. A bad or over-long line
-  // gets an error line (so outputs stay aligned with inputs), a message on stderr, and exit
-  // code 2 at the end.
+  // JSON Lines, streamed: one verdict line per input line that is not blank, in order, each
+  // with its "line". A bad or over-long line gets an error line (so outputs stay aligned with
+  // inputs), a message on stderr, and exit code 2 at the end.
   if (!f.id.empty()) {
     return Fail(Status::InvalidArgument("--id names a single answer; with --jsonl the ids come from --id-field"));
   }
@@ -330,7 +334,7 @@ int RunCheck(const Flags& f) {
       continue;
     }
     v->id = id_str;
-    flagged |= Emit(f, *v, text);
+    flagged |= Emit(f, *v, text, line_no);
   }
   std::fflush(stdout);
   if (failed) return 2;

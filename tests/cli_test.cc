@@ -247,8 +247,15 @@ TEST_CASE("cli: --jsonl prints one verdict line per answer in input order", "[cl
   REQUIRE(ids.size() == 8);
   for (size_t i = 0; i < ids.size(); ++i) {
     INFO("line " << i + 1);
-    CHECK(Contains(out_lines[i], "\"id\":\"" + ids[i] + "\""));
+    CHECK(out_lines[i].rfind("{\"line\":" + std::to_string(i + 1) + ",\"id\":\"" + ids[i] + "\"", 0) == 0);
   }
+  // A blank line gets no verdict; each verdict names its line, so they still line up.
+  WriteFile(tmp / "gaps.jsonl", Lines(input)[0] + "\n\n  \n" + Lines(input)[3] + "\n");
+  const CommandResult gaps = Filter("check --index " + Quote(dir) + " --jsonl " + Quote(tmp / "gaps.jsonl"));
+  const auto gap_lines = Lines(gaps.out);
+  REQUIRE(gap_lines.size() == 2);
+  CHECK(gap_lines[0].rfind("{\"line\":1,\"id\":\"" + ids[0] + "\"", 0) == 0);
+  CHECK(gap_lines[1].rfind("{\"line\":4,\"id\":\"" + ids[3] + "\"", 0) == 0);
   // The originals are allowed, the copies flagged.
   CHECK(Contains(out_lines[0], "\"action\":\"block\""));
   CHECK(Contains(out_lines[3], "\"action\":\"allow\""));
