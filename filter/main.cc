@@ -385,12 +385,14 @@ int RunServe(const Flags& f, ServeFlags& sf) {
   so.access_log = sf.quiet ? nullptr : stderr;
   if (so.access_log) std::setvbuf(stderr, nullptr, _IOLBF, 0);
 
-  // SIGTERM and SIGINT are taken by one thread (blocked everywhere else, before any thread
+  // SIGTERM, SIGINT and SIGHUP (a closed terminal, or a supervisor's reload: the index is
+  // reopened by a restart) are taken by one thread (blocked everywhere else, before any thread
   // starts), which stops the server: requests in flight finish, then Run returns.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   IndexOptions io;
@@ -405,7 +407,8 @@ int RunServe(const Flags& f, ServeFlags& sf) {
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    std::fprintf(stderr, "doppel-filter: %s: finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    std::fprintf(stderr, "doppel-filter: %s: finishing requests in flight\n",
+                 sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM");
     server.Stop();
   });
   Status s = server.Run();

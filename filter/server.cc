@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <simdjson.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -340,6 +341,11 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
                                      (name == "language" ? " (\"lang\" and \"language\" are one field)" : ""));
     }
     seen.push_back(name);
+    // An optional field given as null is not given (as many serializers write an unset one);
+    // "text" must be there.
+    if (field.value.is_null() && (key == "id" || name == "language" || key == "kind" || key == "policy")) {
+      continue;
+    }
     if (key == "text") {
       if (field.value.get_string().get(f->text)) {
         // A structured answer given as JSON: its JSON text, minified, is the answer.
@@ -405,12 +411,24 @@ void AppendElapsed(std::string* body, Clock::time_point start) {
            "}";
 }
 
+// 128 bits from the kernel's random source: an id is the only key to a session (its text and
+// verdicts), so one must not be told from the ids seen before (a seeded generator's output is).
 std::string NewSessionId() {
-  static std::mutex mu;
-  static std::mt19937_64 rng{std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32)};
-  std::lock_guard<std::mutex> lock(mu);
+  uint64_t words[2] = {0, 0};
+  size_t got = 0;
+  while (got < sizeof words) {
+    const ssize_t n = ::getrandom(reinterpret_cast<char*>(words) + got, sizeof words - got, 0);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+    } else if (n < 0 && errno != EINTR) {
+      // (No kernel source: std::random_device reads the same one, and throws if it cannot.)
+      std::random_device device;
+      for (uint64_t& w : words) w = (uint64_t{device()} << 32) ^ device();
+      break;
+    }
+  }
   char buf[33];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, rng(), rng());
+  std::snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, words[0], words[1]);
   return buf;
 }
 
@@ -579,12 +597,15 @@ Server::~Server() {
 }
 
 Status Server::Bind() {
+  // (The system's reason, when the library's last call left one: "Address already in use".)
+  auto why = [] { return errno != 0 ? std::string(": ") + std::strerror(errno) : std::string(); };
+  errno = 0;
   if (options_.port == 0) {
     port_ = http_->bind_to_any_port(options_.host);
-    if (port_ <= 0) return Status::Unavailable("cannot bind to " + options_.host);
+    if (port_ <= 0) return Status::Unavailable("cannot bind to " + options_.host + why());
   } else {
     if (!http_->bind_to_port(options_.host, options_.port)) {
-      return Status::Unavailable("cannot bind to " + options_.host + ":" + std::to_string(options_.port));
+      return Status::Unavailable("cannot bind to " + options_.host + ":" + std::to_string(options_.port) + why());
     }
     port_ = options_.port;
   }
