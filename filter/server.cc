@@ -281,13 +281,18 @@ struct Metrics {
   std::atomic<int64_t> checks_in_progress{0};  // admitted or waiting for a worker
   std::atomic<uint64_t> sessions_expired{0};
 
-  void ObserveCheck(uint64_t micros, Action action) {
+  // A check's time, whether it ended in a verdict or in an error (past its time limit, a
+  // damaged index): the slowest checks are the ones that time out.
+  void ObserveDuration(uint64_t micros) {
     const double s = micros / 1e6;
     size_t b = 0;
     while (b < kBuckets.size() && s > kBuckets[b]) ++b;
     ++check_buckets[b];
     ++check_count;
     check_micros += micros;
+  }
+  void ObserveCheck(uint64_t micros, Action action) {
+    ObserveDuration(micros);
     ++verdicts[static_cast<size_t>(action)];
   }
 };
@@ -403,6 +408,10 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
 }
 
 namespace {
+
+uint64_t MicrosSince(Clock::time_point start) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
+}
 
 void AppendElapsed(std::string* body, Clock::time_point start) {
   body->pop_back();  // the verdict object's closing brace
@@ -819,8 +828,7 @@ void Server::Routes() {
 
   // Runs one check (of a request or a session) on a worker, and records it.
   auto observe = [st](Clock::time_point start, const Verdict& v, httplib::Response& res) {
-    st->metrics.ObserveCheck(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count(), v.action);
+    st->metrics.ObserveCheck(MicrosSince(start), v.action);
     res.set_header("X-Doppel-Action", std::string(ActionName(v.action)));
   };
 
@@ -844,6 +852,7 @@ void Server::Routes() {
     cr.deadline = start + options_.request_timeout;
     auto v = filter_->Check(f.text, cr);
     if (!v.ok()) {
+      st->metrics.ObserveDuration(MicrosSince(start));
       st->NoteFailure(v.status());
       return SetError(res, v.status());
     }
@@ -936,6 +945,7 @@ void Server::Routes() {
     auto u = entry->session->Append(f.text, start + options_.request_timeout);
     entry->last_used = Clock::now();  // idle from the end of its request, not its start
     if (!u.ok()) {
+      st->metrics.ObserveDuration(MicrosSince(start));
       st->NoteFailure(u.status());
       return SetError(res, u.status());
     }
@@ -961,6 +971,7 @@ void Server::Routes() {
     auto u = entry->session->Finish(start + options_.request_timeout);
     entry->last_used = Clock::now();
     if (!u.ok()) {
+      st->metrics.ObserveDuration(MicrosSince(start));
       st->NoteFailure(u.status());
       return SetError(res, u.status());
     }
@@ -1004,7 +1015,8 @@ void Server::Routes() {
                std::to_string(n) + "\n";
       }
     }
-    out += "# HELP doppel_check_duration_seconds Time to check an answer (request parsing to verdict).\n"
+    out += "# HELP doppel_check_duration_seconds Time to check an answer (request parsing to verdict, or to the error "
+           "that ended the check).\n"
            "# TYPE doppel_check_duration_seconds histogram\n";
     uint64_t cumulative = 0;
     for (size_t b = 0; b <= kBuckets.size(); ++b) {

@@ -1309,6 +1309,12 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   std::string novel;
   while (novel.size() < 2'000'000) novel += doppel_test::RandomWords(rng, 50) + "\n";
   ExpectError(PostJson(sc, "/v1/check", Body({{"text", novel}})), 503, "time limit");
+  // Both are in the latency histogram (the slowest checks are the ones that time out), and in
+  // no verdict's count.
+  auto slow_metrics = sc.Get("/metrics");
+  REQUIRE(slow_metrics);
+  CHECK(Contains(slow_metrics->body, "doppel_check_duration_seconds_count 2\n"));
+  CHECK(Contains(slow_metrics->body, "doppel_verdicts_total{action=\"block\"} 0\n"));
   // A long code block is cut in its parse, not read to its end first (tree-sitter reads 7 MB of
   // Python in seconds, and ten times slower instrumented; what comes before the parse takes a
   // small part of the limit).
