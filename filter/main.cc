@@ -426,7 +426,7 @@ struct ScanFlags {
   int threads = 0;
   size_t report_documents = 500;
   uint64_t max_document_bytes = uint64_t{64} << 20;
-  bool quiet = false, lexer_first = false, parse_all = false;
+  bool quiet = false, lexer_first = false, parse_all = false, lossy_utf8 = false;
   std::string stage = "all";  // one task (what executors run)
   uint32_t rank = 0, world = 1;
 };
@@ -494,6 +494,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   o.reader.text_field = sf.text_field;
   o.reader.id_field = sf.id_field;
   o.reader.max_document_bytes = sf.max_document_bytes;
+  o.reader.lossy_utf8 = sf.lossy_utf8;
   o.threads = sf.threads;
   o.fail_on_error = sf.on_error == "fail";
   o.report_documents = sf.report_documents;
@@ -748,6 +749,9 @@ int main(int argc, char** argv) {
   scan->add_option("--max-document-bytes", scf.max_document_bytes,
                    "Larger documents are not checked (each is an error of its own, in errors.jsonl)")
       ->capture_default_str();
+  scan->add_flag("--lossy-utf8", scf.lossy_utf8,
+                 "Read bytes that are not UTF-8 (a Latin-1 file) as '?', one for one, so the document is checked "
+                 "(by default it is an error of its own, in errors.jsonl)");
   scan->add_option("--report-documents", scf.report_documents, "Flagged documents shown in report.html (most overlap first)")
       ->capture_default_str();
   scan->add_flag("--quiet", scf.quiet, "No progress line or summary");

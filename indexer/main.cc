@@ -74,6 +74,7 @@ struct Flags {
   SketchParams params;
   std::vector<uint32_t SketchParams::*> given_params;  // the sketch flags given
   uint64_t max_document_bytes = uint64_t{64} << 20;
+  bool lossy_utf8 = false;
 };
 
 // --flag value "512M", "4G", "1000000" -> bytes.
@@ -172,6 +173,7 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   ro.text_field = f.text_field;
   ro.id_field = f.id_field;
   ro.max_document_bytes = f.max_document_bytes;
+  ro.lossy_utf8 = f.lossy_utf8;
   ro.file_metadata = f.metadata;
   // An index inside a directory it is built from is not read into itself (RocksDB's LOG and
   // OPTIONS files became protected documents).
@@ -717,6 +719,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
     c->add_option("--threads", f.threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1 << 16));
     c->add_option("--max-document-bytes", f.max_document_bytes, "Refuse larger documents")->capture_default_str();
+    c->add_flag("--lossy-utf8", f.lossy_utf8,
+                "Read bytes that are not UTF-8 (a Latin-1 file) as '?', one for one, instead of refusing the document");
     c->add_flag("--quiet", f.quiet, "No progress line or summary");
   };
   auto* build = app.add_subcommand("build", "Create an index (or add to it) from inputs");

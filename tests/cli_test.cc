@@ -1088,6 +1088,11 @@ TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the res
   CHECK(Contains(r.err, "1 rejected"));
   const CommandResult stats = Index("stats --index " + Quote(dir));
   CHECK(JsonNumber(stats.out, "documents") == 2);
+  // With --lossy-utf8 its bad bytes are read as '?' and it is indexed with the others.
+  const CommandResult lossy = Index("build --quiet --lossy-utf8 --index " + Quote(tmp / "idx-lossy") + " " + Quote(corpus));
+  INFO(Describe(lossy));
+  CHECK(lossy.exit_code == 0);
+  CHECK(JsonNumber(Index("stats --index " + Quote(tmp / "idx-lossy")).out, "documents") == 3);
 
   // Without skipping, the build stops at the bad document with exit code 2 and removes the
   // index it was creating: no partial index is left for checks to take as the protected set.

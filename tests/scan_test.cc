@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "doppel/format.h"
 #include "test_util.h"
 
 using doppel_test::CommandResult;
@@ -676,4 +677,41 @@ TEST_CASE("scan: an index inside the scanned tree is not scanned", "[scan]") {
   // LICENSE, terms.md, indent.c and notes.txt (logo.bin is binary): no LOG, OPTIONS or CURRENT.
   CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"documents\":4,"));
   CHECK(!Contains(ReadFile(fx.report + "/errors.jsonl") + ReadFile(fx.report + "/results.jsonl"), ".doppel-index"));
+}
+
+TEST_CASE("scan: with --lossy-utf8 a file with bytes that are not UTF-8 is checked, its offsets kept", "[scan]") {
+  Fixture fx;
+  // A Latin-1 copy of a license: one é, not UTF-8.
+  std::string bsd = ReadFile("/usr/share/common-licenses/BSD");
+  const size_t at = bsd.find("modification");
+  REQUIRE(at != std::string::npos);
+  bsd.insert(at, "\xe9");
+  const std::string dir = fx.tmp / "latin1";
+  fs::create_directories(dir);
+  WriteFile(dir + "/terms.txt", bsd);
+  std::string text = "caf " + ReadFile("/usr/share/common-licenses/BSD");
+  std::string quoted;
+  doppel::AppendJsonString(&quoted, text);
+  quoted.insert(4, "\xe9");  // "caf\xe9 ...": a Latin-1 é in a JSON line
+  WriteFile(dir + "/terms.jsonl", "{\"id\": \"t1\", \"text\": " + quoted + "}\n");
+  auto scan = [&](const std::string& extra) {
+    return doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) + " --report " +
+                            Quote(fx.report) + " " + extra + " " + Quote(dir));
+  };
+  CommandResult r = scan("");
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(ReadFile(fx.report + "/errors.jsonl"), "terms.txt: invalid UTF-8 at byte offset " + std::to_string(at)));
+  CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"errors\":2"));
+  r = scan("--lossy-utf8");
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(ReadFile(fx.report + "/errors.jsonl").empty());
+  const auto results = doppel_test::Lines(ReadFile(fx.report + "/results.jsonl"));
+  REQUIRE(results.size() == 2);
+  CHECK(Contains(results[0], "common-licenses/BSD"));
+  CHECK(Contains(results[1], "common-licenses/BSD"));
+  // Its span ends one byte after the source's, for the é it holds: one byte read as one.
+  std::smatch m;
+  REQUIRE(std::regex_search(results[1], m, std::regex(R"("query":\{"start":\d+,"end":(\d+).*"source":\{.*?"end":(\d+))")));
+  CHECK(std::stoul(m[1]) == std::stoul(m[2]) + 1);
 }

@@ -52,6 +52,10 @@ struct ReaderOptions {
   // path to them, compared as the same file; one that does not exist yet is looked for again
   // as directories are walked.
   std::vector<std::string> skip_dirs;
+  // Bytes that are not UTF-8 (a Latin-1 file, a line with one stray byte) are read as '?', one
+  // for one (ReplaceInvalidUtf8: offsets and lines stay the input's), instead of the document
+  // being refused as invalid UTF-8.
+  bool lossy_utf8 = false;
 };
 
 struct ReaderCounters {

@@ -405,6 +405,7 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
     doc->text.clear();
     return Status::InvalidArgument(path + ": " + skip.reason);
   }
+  if (o.lossy_utf8) ReplaceInvalidUtf8(&doc->text);
   doc->name = path;
   doc->origin = path;
   doc->metadata = o.file_metadata;
@@ -488,7 +489,12 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   *doc = Document();
   doc->origin = std::move(origin);  // named by errors too
   simdjson::dom::element root;
-  thread_local std::string scratch;
+  thread_local std::string scratch, mended;
+  if (o.lossy_utf8 && !ValidateUtf8(line).ok()) {
+    mended.assign(line);
+    ReplaceInvalidUtf8(&mended);
+    line = mended;
+  }
   auto err = ParseJson(parser, line, &root, &scratch);
   if (err == simdjson::UTF8_ERROR) {
     const Status bad = ValidateUtf8(line);  // names the byte offset

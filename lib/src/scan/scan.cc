@@ -710,7 +710,8 @@ Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>
   std::string k = VerdictKey(filter.options()) + "\n" + codec::EncodeManifest(filter.index().params()) + "\n" +
                   filter.index().dir() + "\n" + st.state + "\n" + std::to_string(o.rank) + "/" +
                   std::to_string(o.world) + "\n" + o.reader.text_field + "\n" + o.reader.id_field + "\n" +
-                  std::to_string(o.reader.max_document_bytes) + (o.fail_on_error ? " fail" : " skip") + "\n" +
+                  std::to_string(o.reader.max_document_bytes) + (o.fail_on_error ? " fail" : " skip") +
+                  (o.reader.lossy_utf8 ? " lossy" : "") + "\n" +
                   (o.lexer_first ? std::string(kCodeLexerVersion) + "\n" : "");
   if (const Index* common = filter.index().common_code()) {
     DOPPEL_ASSIGN_OR_RETURN(IndexStats cs, common->Stats());

@@ -274,6 +274,27 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
+size_t ReplaceInvalidUtf8(std::string* text) {
+  auto* s = reinterpret_cast<uint8_t*>(text->data());
+  const size_t n = text->size();
+  size_t replaced = 0;
+  for (size_t i = 0; i < n;) {
+    if (s[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    int32_t cp;
+    const auto len = utf8proc_iterate(s + i, static_cast<utf8proc_ssize_t>(n - i), &cp);
+    if (len > 0) {
+      i += static_cast<size_t>(len);
+    } else {
+      s[i++] = '?';
+      ++replaced;
+    }
+  }
+  return replaced;
+}
+
 Status ValidateUtf8(std::string_view text) {
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   size_t i = 0;
