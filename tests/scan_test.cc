@@ -715,3 +715,28 @@ TEST_CASE("scan: with --lossy-utf8 a file with bytes that are not UTF-8 is check
   REQUIRE(std::regex_search(results[1], m, std::regex(R"("query":\{"start":\d+,"end":(\d+).*"source":\{.*?"end":(\d+))")));
   CHECK(std::stoul(m[1]) == std::stoul(m[2]) + 1);
 }
+
+TEST_CASE("scan: compressed files are read as their text, compressed archives passed over as binary", "[scan]") {
+  Fixture fx;
+  const std::string dir = fx.tmp / "packed";
+  fs::create_directories(dir);
+  REQUIRE(doppel_test::Run("gzip -c /usr/share/common-licenses/Apache-2.0 > " + Quote(dir + "/LICENSE.gz")).exit_code == 0);
+  REQUIRE(doppel_test::Run("zstd -q -c " + Quote(kScanner) + " -o " + Quote(dir + "/scanner.c.zst")).exit_code == 0);
+  REQUIRE(doppel_test::Run("tar czf " + Quote(dir + "/licenses.tar.gz") + " -C /usr/share/common-licenses GPL-3")
+              .exit_code == 0);
+  WriteFile(dir + "/empty.jsonl.zst", "");
+  const CommandResult r = doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) +
+                                           " --report " + Quote(fx.report) + " " + Quote(dir));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  const auto results = doppel_test::Lines(ReadFile(fx.report + "/results.jsonl"));
+  REQUIRE(results.size() == 2);
+  CHECK(Contains(results[0], "LICENSE.gz"));
+  CHECK(Contains(results[0], "common-licenses/Apache-2.0"));
+  CHECK(Contains(results[1], "scanner.c.zst"));
+  CHECK(Contains(results[1], "\"kind\":\"code\",\"language\":\"c\""));  // by its name without .zst
+  const std::string summary = ReadFile(fx.report + "/summary.json");
+  CHECK(Contains(summary, "\"binary\":1"));  // the archive
+  // A compressed file of no bytes is not in its format, as gzip's and zstd's own tools say.
+  CHECK(Contains(ReadFile(fx.report + "/errors.jsonl"), "empty.jsonl.zst:1: not in zstd format (an empty file)"));
+}

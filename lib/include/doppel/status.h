@@ -51,6 +51,8 @@ class Status {
 
   // Returns a copy whose message is prefixed with `context` and ": ".
   Status WithContext(std::string_view context) const;
+  // Returns a status of the same code with `message` instead (OK stays OK).
+  Status WithMessage(std::string_view message) const { return ok() ? *this : Status(code(), message); }
 
  private:
   struct State {

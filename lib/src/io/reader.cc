@@ -194,7 +194,10 @@ Result<bool> Reader::NextJsonLine(Document* doc) {
       }
       done_bytes_ += lines_->consumed();
       lines_.reset();  // a broken stream ends this file
-      return more.status().WithContext(doc->origin);
+      // (Named once: the stream's error names the file, which the line's place names again.)
+      const std::string& m = more.status().message();
+      const std::string own = lines_path_ + ": ";
+      return more.status().WithMessage(m.rfind(own, 0) == 0 ? m.substr(own.size()) : m).WithContext(doc->origin);
     }
     if (!more.value()) {
       done_bytes_ += lines_->consumed();

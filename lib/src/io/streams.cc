@@ -156,6 +156,8 @@ class ZstdSource final : public ByteSource {
           if (!frame_done_) {
             return Status::InvalidArgument(path_ + ": zstd stream is truncated");
           }
+          // (As a gzip file of no bytes: zstd itself refuses one.)
+          if (consumed_ == 0) return Status::InvalidArgument(path_ + ": not in zstd format (an empty file)");
           return size_t{0};
         }
         consumed_ += r;
@@ -395,11 +397,33 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
     *skipped = FileSkip::kEmpty;
     return Status::InvalidArgument(path + ": empty file");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return CannotOpen(path, errno);
-  doc->text.resize(size);
-  in.read(doc->text.data(), static_cast<std::streamsize>(size));
-  doc->text.resize(static_cast<size_t>(in.gcount()));
+  // A compressed file (`changelog.gz`, `notes.txt.zst`) is its decompressed text, in the
+  // language its name without the suffix says; the document limit applies to that text.
+  const bool compressed = HasSuffix(path, ".gz") || HasSuffix(path, ".zst");
+  if (compressed) {
+    DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> src, OpenSource(path));
+    char buf[64 * 1024];
+    for (;;) {
+      DOPPEL_ASSIGN_OR_RETURN(const size_t n, src->Read(buf, sizeof buf));
+      if (n == 0) break;
+      // (A binary one, a .tar.gz, is passed over by its first bytes, not decompressed whole.)
+      if (doc->text.size() < 8000 && std::memchr(buf, '\0', std::min<size_t>(n, 8000 - doc->text.size())) != nullptr) {
+        doc->text.append(buf, n);
+        break;
+      }
+      if (doc->text.size() + n > o.max_document_bytes) {
+        return Status::ResourceExhausted(path + ": decompressed, more than the document limit of " +
+                                         std::to_string(o.max_document_bytes) + " bytes (--max-document-bytes)");
+      }
+      doc->text.append(buf, n);
+    }
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return CannotOpen(path, errno);
+    doc->text.resize(size);
+    in.read(doc->text.data(), static_cast<std::streamsize>(size));
+    doc->text.resize(static_cast<size_t>(in.gcount()));
+  }
   if (SkippedFile skip = SkippedFileReason(doc->text, true); skip.kind != FileSkip::kNone) {
     *skipped = skip.kind;
     doc->text.clear();
@@ -409,7 +433,8 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
   doc->name = path;
   doc->origin = path;
   doc->metadata = o.file_metadata;
-  if (const Language* l = LanguageForPath(path)) {
+  const std::string_view named = compressed ? std::string_view(path).substr(0, path.rfind('.')) : std::string_view(path);
+  if (const Language* l = LanguageForPath(named)) {
     doc->kind = Kind::kCode;
     doc->language = l->name;
   }
