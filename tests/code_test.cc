@@ -2148,7 +2148,7 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   const Verdict bare_patch = Checked(*filter, "diff --git a/lib/combine.py b/lib/combine.py\n" + hunk);
   CHECK(OneMergePySpan(bare_patch).query.first_line == 7);
   CHECK_THAT(bare_patch.output, Catch::Contains("@@ -1,2 +1,2 @@\n LIMIT = 10\n-old = 1\n+# [redacted: similar to lib/merge.py]\n"));
-  for (const std::string language : {"diff", "Patch"}) {
+  for (const std::string language : {"diff", "Patch", ".patch"}) {
     CheckRequest said;
     said.kind = Kind::kCode;
     said.language = language;
@@ -2168,6 +2168,21 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   CHECK(OneMergePySpan(kept_context).query.first_line == 5);  // (the context line)
   CHECK_THAT(kept_context.output, Catch::Contains("@@ -1,2 +1,3 @@\n+# [redacted: similar to lib/merge.py]\n " +
                                                   renamed_lines[0] + "\n " + renamed_lines[1] + "\n```"));
+  // Removed lines among the lines a copy in the new side replaces stay too: the old side is whole.
+  std::string mixed = "```diff\n--- a/lib/combine.py\n+++ b/lib/combine.py\n@@ -1,1 +1,11 @@\n";
+  for (size_t i = 0; i < renamed_lines.size(); ++i) {
+    mixed += "+" + renamed_lines[i] + "\n";
+    if (i == 4) mixed += "-legacy_merge(a, b)\n";
+  }
+  const Verdict kept_removed = Checked(*filter, mixed + "```\n");
+  OneMergePySpan(kept_removed);
+  CHECK_THAT(kept_removed.output, Catch::Contains("@@ -1,1 +1,1 @@\n+# [redacted: similar to lib/merge.py]\n-legacy_merge(a, b)\n```"));
+  // An answer that goes on in prose after its patch, or opens with "Index: " as prose may, is
+  // Markdown: only a patch from its first line to its last is read whole.
+  CHECK(IsWholePatch("diff --git a/lib/combine.py b/lib/combine.py\n" + hunk));
+  CHECK(IsWholePatch("\n" + hunk + "\n\n"));
+  CHECK_FALSE(IsWholePatch("diff --git a/lib/combine.py b/lib/combine.py\n" + hunk + "\nThen run the tests.\n"));
+  CHECK_FALSE(IsWholePatch("Index: the chapters\n- one\n- two\n"));
   // Code in a block of Markdown (a README in ````md), or in an answer said to be Markdown, is
   // read in its own fence's language: found and redacted there.
   const Verdict readme = Checked(*filter, "The README:\n\n````md\n# combine\n\n```python\n" + std::string(kRenamed) +

@@ -558,10 +558,11 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // signature alone (python-header: its function goes whole, not its body left indented), and
   // whose span begins at the `)` ending a new line above the copy (python-edge: that line stays),
   // and whose copy has new decorators above it, one over several lines (python-decorator: they
-  // go with it, not left to decorate the next function); Go whose copy begins with a new
+  // go with it, not left to decorate the next function; python-decorator-hanging: one whose
+  // arguments hang under its first, and one with a bracket in a string); Go whose copy begins with a new
   // function's header and ends with an `if` whose block is new, both too long to take in
   // (go-long: both headers stay, the lines between them go).
-  CHECK(languages == 24);
+  CHECK(languages == 25);
 }
 
 TEST_CASE("redaction: a fenced block of a language without a grammar is redacted in its own comment syntax",

@@ -100,6 +100,13 @@ bool OpensAsPatch(std::string_view code);
 // case of letters).
 bool NamesPatch(std::string_view tag);
 bool NamesMarkdown(std::string_view tag);
+// The whole of `text` as one block of a patch (an answer that is one).
+Segment WholePatch(std::string_view text);
+// Whether `text`, unfenced, is one patch: it opens as a unified diff (`diff --git `, `--- ` then
+// `+++ `) or an apply_patch patch, and each of its lines is a patch's (a hunk's, a header's, or
+// blank): an answer that goes on in prose after its patch is Markdown (`Index: ` opens prose as
+// well).
+bool IsWholePatch(std::string_view text);
 
 // Segments in order; together with the fence lines they cover the whole text. Empty segments
 // are omitted. `unclosed`, when given, is set to the line that would close the fenced block the

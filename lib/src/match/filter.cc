@@ -702,10 +702,10 @@ Status CheckRun::ReadAnswer() {
     st.tag = language_;
     st.text_end = static_cast<uint32_t>(text_.size());
     DOPPEL_RETURN_IF_ERROR(PushCode(std::move(st), text_, 0, 1, in_place));
-  } else if (NamesPatch(language_) || OpensAsPatch(text_)) {
-    // A patch, named so or opening as one (`diff --git`, `--- ` then `+++ `): read as a fenced
-    // patch is, whole.
-    segments_ = {Segment{Kind::kCode, "diff", 0, static_cast<uint32_t>(text_.size()), 1}};
+  } else if (NamesPatch(language_) || IsWholePatch(text_)) {
+    // A patch, named so or one from its first line to its last: read as a fenced patch is,
+    // whole.
+    segments_ = {WholePatch(text_)};
     whole_patch_ = true;
   } else {
     segments_ = SplitMarkdown(text_, &unclosed_fence_);

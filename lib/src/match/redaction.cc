@@ -279,10 +279,22 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       // Neither: a passage that opens a block too long to take in on its first line (a
       // function's header) and another on its last. The lines between two lines of half pairs
       // go, the most tokens of them; the headers stay, so the code around still parses.
+      // (Lines whose brackets pair among them first; else the next rounds balance the best.)
+      auto balanced = [&](uint32_t from, uint32_t to) {
+        const size_t a = first_at(from), z = first_at(to);
+        for (size_t k = a; k < z; ++k) {
+          if (partner[k] >= 0 && (static_cast<size_t>(partner[k]) < a || static_cast<size_t>(partner[k]) >= z)) return false;
+        }
+        return true;
+      };
+      bool best_balanced = false;
       for (size_t h = 0; h + 1 < half_lines.size(); ++h) {
         const uint32_t from = line_end(half_lines[h]) + 1, to = half_lines[h + 1] - 1;
-        if (to > from && tokens_in(from, to) > best) {
+        if (to <= from) continue;
+        const bool even = balanced(from, to);
+        if ((even && !best_balanced) || (even == best_balanced && tokens_in(from, to) > best)) {
           best = tokens_in(from, to);
+          best_balanced = even;
           best_lb = from;
           best_le = to;
         }
@@ -457,16 +469,29 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
     const unsigned char c = static_cast<unsigned char>(t[d.size()]);
     return (std::isalpha(c) || c == '_') && t.find(" = ") == std::string_view::npos;
   };
-  auto bracket_balance = [](std::string_view t) {
+  auto bracket_balance = [](std::string_view t) {  // (brackets in quoted strings not counted)
     int n = 0;
-    for (const char c : t) n += (c == '(' || c == '[' || c == '{') - (c == ')' || c == ']' || c == '}');
+    char quote = 0;
+    for (size_t k = 0; k < t.size(); ++k) {
+      const char c = t[k];
+      if (quote != 0) {
+        if (c == '\\') ++k;
+        else if (c == quote) quote = 0;
+      } else if (c == '"' || c == '\'') {
+        quote = c;
+      } else {
+        n += (c == '(' || c == '[' || c == '{') - (c == ')' || c == ']' || c == '}');
+      }
+    }
     return n;
   };
   while (line_b > floor && LineStart(*out, line_b) == line_b) {
     Line l = line_above(line_b);
-    if (l.begin < floor || l.indent != width) break;
-    // (Up a decorator's lines while more brackets close than opened below them; bounded.)
+    if (l.begin < floor) break;
+    // (Up a decorator's lines while more brackets close than opened below them, bounded: its
+    // first line is at the passage's indentation, its last where its arguments hang.)
     int balance = bracket_balance(l.text);
+    if (balance >= 0 && l.indent != width) break;
     for (int step = 0; balance < 0 && l.begin > floor && step < 64; ++step) {
       l = line_above(l.begin);
       balance += bracket_balance(l.text);
@@ -534,11 +559,20 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
   // The marker line ends as the lines it replaces did (CRLF answers stay CRLF).
   if (line_e > line_b && (*out)[line_e - 1] == '\r') replacement += '\r';
   if (diff) {
-    // A patch's context lines (` `) and headers among the lines replaced stay, in order, after
-    // the marker: the old side is whole, so the patch still applies to the file it was made for.
+    // A copy in the patch's new side (the lines replaced hold an added one): its context and
+    // removed lines, and headers, stay, in order, after the marker, so the old side is whole and
+    // the patch still applies to the file it was made for. A copy in its old side alone (removed
+    // lines) goes with them: the patch then no longer applies, but shows no protected lines.
+    bool added = false;
+    for (size_t at = line_b; at < line_e && !added;) {
+      added = column_char(at) == '+';
+      at = std::min(out->find('\n', at), line_e) + 1;
+    }
     for (size_t at = line_b; at < line_e;) {
       const size_t nl = std::min(out->find('\n', at), line_e);
-      if (const char col = column_char(at); col != '+' && col != '-') replacement += "\n" + out->substr(at, nl - at);
+      if (const char col = column_char(at); col != '+' && (col != '-' || added)) {
+        replacement += "\n" + out->substr(at, nl - at);
+      }
       at = nl + 1;
     }
   }
@@ -578,8 +612,7 @@ bool ParseHunkHeader(std::string_view line, uint64_t* a, uint64_t* b, uint64_t* 
 std::vector<HunkRecount> HunkRecounts(std::string_view text, bool whole) {
   std::vector<HunkRecount> edits;
   const std::vector<Segment> segments =
-      whole ? std::vector<Segment>{Segment{Kind::kCode, "diff", 0, static_cast<uint32_t>(text.size()), 1}}
-            : SplitMarkdown(text);
+      whole ? std::vector<Segment>{WholePatch(text)} : SplitMarkdown(text);
   for (const Segment& seg : segments) {
     if (ReadDiff(text, seg).empty()) continue;
     // (Each line without its container's prefix, in a list item or a quote: what the container

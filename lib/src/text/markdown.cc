@@ -1061,8 +1061,47 @@ bool NamesOneOf(std::string_view tag, std::initializer_list<std::string_view> na
 
 }  // namespace
 
-bool NamesPatch(std::string_view tag) { return NamesOneOf(tag, {"diff", "patch", "udiff"}); }
-bool NamesMarkdown(std::string_view tag) { return NamesOneOf(tag, {"markdown", "md", "mdx", "gfm"}); }
+// (A name may be given as an extension: `.patch`, `.md`.)
+bool NamesPatch(std::string_view tag) {
+  if (!tag.empty() && tag.front() == '.') tag.remove_prefix(1);
+  return NamesOneOf(tag, {"diff", "patch", "udiff"});
+}
+bool NamesMarkdown(std::string_view tag) {
+  if (!tag.empty() && tag.front() == '.') tag.remove_prefix(1);
+  return NamesOneOf(tag, {"markdown", "md", "mdx", "gfm"});
+}
+
+Segment WholePatch(std::string_view text) {
+  Segment whole;
+  whole.kind = Kind::kCode;
+  whole.language = "diff";
+  whole.end = static_cast<uint32_t>(text.size());
+  return whole;
+}
+
+bool IsWholePatch(std::string_view text) {
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || text.compare(first, 7, "Index: ") == 0 || !OpensAsPatch(text)) return false;
+  // Every line a patch's: a hunk's (`+`, `-`, ` `, `@@`, `\ No newline`), a header git or
+  // apply_patch writes, or blank.
+  static constexpr std::string_view kHeads[] = {"diff ", "index ", "new file mode", "deleted file mode", "old mode",
+                                                "new mode", "similarity index", "dissimilarity index", "rename ",
+                                                "copy ", "Binary files", "*** "};
+  for (size_t pos = first; pos < text.size();) {
+    const size_t nl = std::min(text.find('\n', pos), text.size());
+    std::string_view line = text.substr(pos, nl - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const bool hunk = line.empty() || line[0] == '+' || line[0] == '-' || line[0] == ' ' || line[0] == '@' ||
+                      line[0] == '\\';
+    if (!hunk && std::none_of(std::begin(kHeads), std::end(kHeads), [&](std::string_view h) { return StartsWith(line, h); })) {
+      return false;
+    }
+    pos = nl + 1;
+  }
+  Segment untagged = WholePatch(text);
+  untagged.language.clear();
+  return !ReadDiff(text, untagged).empty();
+}
 
 bool OpensAsPatch(std::string_view code) {
   size_t at = 0;
