@@ -1093,6 +1093,13 @@ TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the res
   INFO(Describe(lossy));
   CHECK(lossy.exit_code == 0);
   CHECK(JsonNumber(Index("stats --index " + Quote(tmp / "idx-lossy")).out, "documents") == 3);
+  // In a JSON line such a byte is read as the Latin-1 character it would be: two ids that
+  // differ by one stay two documents.
+  WriteFile(tmp / "latin1.jsonl", "{\"id\": \"caf\xe9\", \"text\": \"the first of two notes on coffee\"}\n"
+                                  "{\"id\": \"caf\xe8\", \"text\": \"the second of two notes on coffee\"}\n");
+  const CommandResult ids = Index("build --quiet --lossy-utf8 --index " + Quote(tmp / "idx-ids") + " " + Quote(tmp / "latin1.jsonl"));
+  CHECK(ids.exit_code == 0);
+  CHECK(JsonNumber(Index("stats --index " + Quote(tmp / "idx-ids")).out, "documents") == 2);
 
   // Without skipping, the build stops at the bad document with exit code 2 and removes the
   // index it was creating: no partial index is left for checks to take as the protected set.

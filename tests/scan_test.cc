@@ -628,7 +628,15 @@ TEST_CASE("scan: two runs do not write one report at once", "[scan]") {
   r = fx.Scan("--quiet --tasks 2");
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "is being written by another scan"));
+  // A scan refused before it starts removes an earlier report, but not one being written.
+  WriteFile(fx.report + "/results.jsonl.tmp.4242.0", "being written");
+  r = fx.Scan("--quiet --policy " + Quote(fx.tmp / "missing-policy.json"));
+  CHECK(r.exit_code == 2);
+  CHECK(fs::exists(fx.report + "/results.jsonl.tmp.4242.0"));
   ::close(fd);
+  r = fx.Scan("--quiet --policy " + Quote(fx.tmp / "missing-policy.json"));
+  CHECK(r.exit_code == 2);
+  CHECK(!fs::exists(fx.report + "/results.jsonl.tmp.4242.0"));
   r = fx.Scan("--quiet --tasks 2");
   INFO(Describe(r));
   CHECK(r.exit_code == 0);
@@ -651,8 +659,10 @@ TEST_CASE("scan: files and folders it may not read are listed as errors, and the
   WriteFile(fx.repo + "/secret.txt", ReadFile("/usr/share/common-licenses/BSD"));
   fs::create_directories(fx.repo + "/closed");
   WriteFile(fx.repo + "/closed/inside.txt", "some words\n");
+  WriteFile(fx.repo + "/lines.jsonl", "{\"id\": \"l1\", \"text\": \"some words\"}\n");
   fs::permissions(fx.repo + "/secret.txt", fs::perms::none);
   fs::permissions(fx.repo + "/closed", fs::perms::none);
+  fs::permissions(fx.repo + "/lines.jsonl", fs::perms::none);
   const CommandResult r = doppel_test::Run(as_user + Quote(kFilterBin) + " scan --index " + Quote(fx.index) +
                                            " --report " + Quote(fx.report) + " " + Quote(fx.repo));
   fs::permissions(fx.repo + "/closed", fs::perms::owner_all);
@@ -662,7 +672,9 @@ TEST_CASE("scan: files and folders it may not read are listed as errors, and the
   CHECK(Contains(errors, "{\"input\":\"" + fx.repo + "/secret.txt\",\"error\":\"" + fx.repo +
                              "/secret.txt: Permission denied\"}"));
   CHECK(Contains(errors, "{\"input\":\"" + fx.repo + "/closed\",\"error\":\"" + fx.repo + "/closed: Permission denied\"}"));
-  CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"errors\":2"));
+  CHECK(Contains(errors, "{\"input\":\"" + fx.repo + "/lines.jsonl\",\"error\":\"" + fx.repo +
+                             "/lines.jsonl: Permission denied\"}"));
+  CHECK(Contains(ReadFile(fx.report + "/summary.json"), "\"errors\":3"));
   CHECK(doppel_test::Lines(ReadFile(fx.report + "/results.jsonl")).size() == 3);  // the others are checked
 }
 
@@ -725,6 +737,7 @@ TEST_CASE("scan: compressed files are read as their text, compressed archives pa
   REQUIRE(doppel_test::Run("tar czf " + Quote(dir + "/licenses.tar.gz") + " -C /usr/share/common-licenses GPL-3")
               .exit_code == 0);
   WriteFile(dir + "/empty.jsonl.zst", "");
+  WriteFile(dir + "/broken.txt.gz", "\x1f\x8b not gzip after all");  // met in the walk: passed over as binary
   const CommandResult r = doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) +
                                            " --report " + Quote(fx.report) + " " + Quote(dir));
   INFO(Describe(r));
@@ -736,7 +749,7 @@ TEST_CASE("scan: compressed files are read as their text, compressed archives pa
   CHECK(Contains(results[1], "scanner.c.zst"));
   CHECK(Contains(results[1], "\"kind\":\"code\",\"language\":\"c\""));  // by its name without .zst
   const std::string summary = ReadFile(fx.report + "/summary.json");
-  CHECK(Contains(summary, "\"binary\":1"));  // the archive
+  CHECK(Contains(summary, "\"binary\":2"));  // the archive, and the file that is not gzip
   // A compressed file of no bytes is not in its format, as gzip's and zstd's own tools say.
   CHECK(Contains(ReadFile(fx.report + "/errors.jsonl"), "empty.jsonl.zst:1: not in zstd format (an empty file)"));
 }

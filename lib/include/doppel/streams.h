@@ -35,6 +35,24 @@ class ByteSource {
 // the path.
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path);
 
+// A lock on a file (flock, the file created if missing), taken without waiting and held while
+// this lives: exclusive, or shared with other shared holders. busy() when another holds it so.
+// A file system without such locks (ENOSYS, ENOLCK, EOPNOTSUPP: some NFS and Lustre mounts)
+// gives none, and the work goes on unlocked.
+class FileLock {
+ public:
+  FileLock() = default;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+  Status Take(const std::string& path, bool exclusive);  // OK (held, busy or unlockable), or IOError
+  bool busy() const { return busy_; }
+
+ private:
+  int fd_ = -1;
+  bool busy_ = false;
+};
+
 // The error of a file that would not open, from its errno: NotFound when it is not there,
 // else IOError; the message is "PATH: the system's reason" (Permission denied, ...).
 Status CannotOpen(const std::string& path, int err);

@@ -61,9 +61,9 @@ std::unique_ptr<Tokenizer> NewTextTokenizer();
 // Returns OK when `text` is valid UTF-8, else InvalidArgument naming the first bad byte offset.
 Status ValidateUtf8(std::string_view text);
 // Replaces each byte of `text` that begins no valid UTF-8 sequence (a Latin-1 letter, a stray
-// continuation byte, a surrogate's or an overlong form's bytes) with '?', one for one, so its
-// offsets and lines stay; returns how many it replaced.
-size_t ReplaceInvalidUtf8(std::string* text);
+// continuation byte, a surrogate's or an overlong form's bytes) with `with`, one for one, so
+// its offsets and lines stay; returns how many it replaced.
+size_t ReplaceInvalidUtf8(std::string* text, char with = '?');
 
 // Appends code point `cp` (at most U+10FFFF) in UTF-8: an HTML character reference or a JSON
 // escape decoded.

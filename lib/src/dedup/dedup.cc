@@ -1100,19 +1100,12 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   // A whole run writes the directory alone, and the tasks of a split run share it: a whole run
   // holds its lock exclusively, a task shared, for as long as it runs (the lock ends with the
   // process, however it ends). So no run starts over in a directory another is writing.
-  const int lock_fd = ::open((work + "/lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-  if (lock_fd < 0) return Status::IOError(work + "/lock: " + std::strerror(errno));
-  struct LockHolder {
-    int fd;
-    ~LockHolder() { ::close(fd); }
-  } lock_holder{lock_fd};
   const bool whole = o.stage == Stage::kAll || o.one_command;
-  if (::flock(lock_fd, (whole ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return Status::InvalidArgument(output_dir + " is being written by another dedup run; wait for it to end, or "
-                                     "use a new --output directory");
-    }
-    return Status::IOError(work + "/lock: " + std::strerror(errno));
+  FileLock lock;
+  DOPPEL_RETURN_IF_ERROR(lock.Take(work + "/lock", whole));
+  if (lock.busy()) {
+    return Status::InvalidArgument(output_dir + " is being written by another dedup run; wait for it to end, or "
+                                   "use a new --output directory");
   }
   // The indexes as they are now (IndexState): one written since, a document added, replaced or
   // removed, gives other verdicts, and a resumed run would mix them with the first's.

@@ -171,8 +171,12 @@ Result<bool> Reader::Next(Document* doc) {
       continue;
     }
     if (IsJsonLinesPath(p.path)) {
-      DOPPEL_ASSIGN_OR_RETURN(auto src, OpenSource(p.path));
-      lines_ = std::make_unique<LineReader>(std::move(src), o_.max_document_bytes, "--max-document-bytes");
+      auto src = OpenSource(p.path);
+      if (!src.ok()) {
+        doc->origin = p.path;  // (errors name it)
+        return src.status();
+      }
+      lines_ = std::make_unique<LineReader>(std::move(*src), o_.max_document_bytes, "--max-document-bytes");
       lines_path_ = p.path;
       line_no_ = 0;
       continue;
@@ -206,6 +210,7 @@ Result<bool> Reader::NextJsonLine(Document* doc) {
     }
     if (line_no_ == 1) {
       if (Status s = RefuseCompressedStart(line_, lines_path_); !s.ok()) {
+        doc->origin = lines_path_;  // (errors name it)
         done_bytes_ += lines_->consumed();
         lines_.reset();  // every line of it would be an error of its own
         return s;

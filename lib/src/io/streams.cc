@@ -1,6 +1,7 @@
 #include "doppel/streams.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -19,6 +20,22 @@
 #include "doppel/tokenizer.h"
 
 namespace doppel {
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status FileLock::Take(const std::string& path, bool exclusive) {
+  fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (fd_ < 0) return Status::IOError(path + ": " + std::strerror(errno));
+  if (::flock(fd_, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return Status::OK();
+  if (errno == EWOULDBLOCK) {
+    busy_ = true;
+    return Status::OK();
+  }
+  if (errno == ENOSYS || errno == ENOLCK || errno == EOPNOTSUPP) return Status::OK();
+  return Status::IOError(path + ": " + std::strerror(errno));
+}
 
 Status CannotOpen(const std::string& path, int err) {
   const std::string message = path + ": " + std::strerror(err);
@@ -404,7 +421,15 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
     DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> src, OpenSource(path));
     char buf[64 * 1024];
     for (;;) {
-      DOPPEL_ASSIGN_OR_RETURN(const size_t n, src->Read(buf, sizeof buf));
+      auto read = src->Read(buf, sizeof buf);
+      if (!read.ok()) {
+        // Not in its format, or cut short: passed over as binary where a directory's walk meets
+        // it (as before it was read), refused when named.
+        *skipped = FileSkip::kBinary;
+        doc->text.clear();
+        return read.status();
+      }
+      const size_t n = *read;
       if (n == 0) break;
       // (A binary one, a .tar.gz, is passed over by its first bytes, not decompressed whole.)
       if (doc->text.size() < 8000 && std::memchr(buf, '\0', std::min<size_t>(n, 8000 - doc->text.size())) != nullptr) {
@@ -516,8 +541,20 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   simdjson::dom::element root;
   thread_local std::string scratch, mended;
   if (o.lossy_utf8 && !ValidateUtf8(line).ok()) {
-    mended.assign(line);
-    ReplaceInvalidUtf8(&mended);
+    // In a JSON line each such byte is read as the Latin-1 character it would be (written as
+    // its \u00XX escape): ids that differ by one stay two names, as '?' would not keep them.
+    std::string marked(line);
+    ReplaceInvalidUtf8(&marked, '\x01');  // (a control byte: never raw in a valid JSON line)
+    mended.clear();
+    for (size_t i = 0; i < marked.size(); ++i) {
+      if (marked[i] != '\x01' || line[i] == '\x01') {
+        mended.push_back(marked[i]);
+        continue;
+      }
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u00%02x", static_cast<unsigned char>(line[i]));
+      mended += escape;
+    }
     line = mended;
   }
   auto err = ParseJson(parser, line, &root, &scratch);

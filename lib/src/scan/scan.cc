@@ -6,12 +6,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -781,7 +776,9 @@ void RemoveEarlierReport(const std::string& report_dir) {
   for (const auto& entry : fs::directory_iterator(report_dir, ec)) {
     if (!IsReportFile(entry.path().filename().string())) return;
   }
-  if (!ec) RemoveReportFiles(report_dir);
+  // (Not a report another scan is writing now.)
+  FileLock lock;
+  if (!ec && lock.Take(report_dir + "/.lock", true).ok() && !lock.busy()) RemoveReportFiles(report_dir);
 }
 
 Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const std::string& report_dir,
@@ -829,19 +826,11 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   if (ec) return Status::IOError(report_dir + ": " + ec.message());
   // Two runs writing one report would mix their files: a whole run holds the directory alone, a
   // task of a split run shares it with the others (the lock ends with the process).
-  const int lock_fd = ::open((report_dir + "/.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-  if (lock_fd < 0) return Status::IOError(report_dir + "/.lock: " + std::strerror(errno));
-  struct LockHolder {
-    int fd;
-    ~LockHolder() { ::close(fd); }
-  } lock_holder{lock_fd};
-  const bool alone = options.stage == ScanOptions::Stage::kAll || options.one_command;
-  if (::flock(lock_fd, (alone ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return Status::InvalidArgument("--report " + report_dir + " is being written by another scan; wait for it to "
-                                     "end, or name another report directory");
-    }
-    return Status::IOError(report_dir + "/.lock: " + std::strerror(errno));
+  FileLock lock;
+  DOPPEL_RETURN_IF_ERROR(lock.Take(report_dir + "/.lock", options.stage == ScanOptions::Stage::kAll || options.one_command));
+  if (lock.busy()) {
+    return Status::InvalidArgument("--report " + report_dir + " is being written by another scan; wait for it to "
+                                   "end, or name another report directory");
   }
   ScanOptions o = options;
   o.reader.skip_dirs.push_back(report_dir);

@@ -274,7 +274,7 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
-size_t ReplaceInvalidUtf8(std::string* text) {
+size_t ReplaceInvalidUtf8(std::string* text, char with) {
   auto* s = reinterpret_cast<uint8_t*>(text->data());
   const size_t n = text->size();
   size_t replaced = 0;
@@ -288,7 +288,7 @@ size_t ReplaceInvalidUtf8(std::string* text) {
     if (len > 0) {
       i += static_cast<size_t>(len);
     } else {
-      s[i++] = '?';
+      s[i++] = static_cast<uint8_t>(with);
       ++replaced;
     }
   }
