@@ -354,6 +354,8 @@ Status ParseListen(const std::string& listen, ServerOptions* o) {
     return Status::InvalidArgument("--listen " + listen + ": expected HOST:PORT (e.g. 127.0.0.1:8080)");
   }
   o->host = listen.substr(0, colon);
+  // An IPv6 address in brackets, as in a URL ("[::1]:8080"), is the address without them.
+  if (o->host.size() > 2 && o->host.front() == '[' && o->host.back() == ']') o->host = o->host.substr(1, o->host.size() - 2);
   const std::string port = listen.substr(colon + 1);
   if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
       std::stoi(port) > 65535) {
@@ -402,7 +404,9 @@ int RunServe(const Flags& f, ServeFlags& sf) {
   if (!filter.ok()) return Fail(filter.status());
   Server server(std::shared_ptr<Filter>(std::move(*filter)), so);
   if (Status s = server.Bind(); !s.ok()) return Fail(s);
-  std::fprintf(stderr, "doppel-filter: serving %s on http://%s:%d\n", f.index.c_str(), so.host.c_str(),
+  const bool v6 = so.host.find(':') != std::string::npos;  // (a URL puts an IPv6 address in brackets)
+  std::fprintf(stderr, "doppel-filter: serving %s on http://%s%s%s:%d\n", f.index.c_str(), v6 ? "[" : "",
+               so.host.c_str(), v6 ? "]" : "",
                server.port());
   std::thread waiter([&] {
     int sig = 0;

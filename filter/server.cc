@@ -607,7 +607,10 @@ Server::~Server() {
 
 Status Server::Bind() {
   // (The system's reason, when the library's last call left one: "Address already in use".)
-  auto why = [] { return errno != 0 ? std::string(": ") + std::strerror(errno) : std::string(); };
+  auto why = [] {
+    return errno == EADDRINUSE || errno == EACCES || errno == EADDRNOTAVAIL ? std::string(": ") + std::strerror(errno)
+                                                                             : std::string();
+  };
   errno = 0;
   if (options_.port == 0) {
     port_ = http_->bind_to_any_port(options_.host);
