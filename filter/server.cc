@@ -409,6 +409,12 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
 
 namespace {
 
+// A check's error on the answer itself (a NUL byte, invalid UTF-8 an escape made) names it:
+// its offsets are of the text as decoded from the body's JSON string, not of the body.
+Status AnswerError(const Status& s) {
+  return s.code() == Status::Code::kInvalidArgument ? s.WithContext("\"text\" (offsets in the decoded string)") : s;
+}
+
 uint64_t MicrosSince(Clock::time_point start) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
 }
@@ -857,7 +863,7 @@ void Server::Routes() {
     if (!v.ok()) {
       st->metrics.ObserveDuration(MicrosSince(start));
       st->NoteFailure(v.status());
-      return SetError(res, v.status());
+      return SetError(res, AnswerError(v.status()));
     }
     v->id = f.id;
     observe(start, *v, res);
@@ -950,7 +956,7 @@ void Server::Routes() {
     if (!u.ok()) {
       st->metrics.ObserveDuration(MicrosSince(start));
       st->NoteFailure(u.status());
-      return SetError(res, u.status());
+      return SetError(res, AnswerError(u.status()));
     }
     if (u->checked) observe(start, u->verdict, res);
     res.set_content(session_body(*u, id, start), "application/json");
@@ -976,7 +982,7 @@ void Server::Routes() {
     if (!u.ok()) {
       st->metrics.ObserveDuration(MicrosSince(start));
       st->NoteFailure(u.status());
-      return SetError(res, u.status());
+      return SetError(res, AnswerError(u.status()));
     }
     entry->closed = true;
     {

@@ -1121,7 +1121,8 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "colour": null})"), 400, "unknown field \"colour\"");
   ExpectError(PostJson(c, "/v1/check", "{\"text\": \"caf\xC3 ok\"}"), 400, "invalid UTF-8 at byte offset 13");
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a \ud800 b"})"), 400, "lone surrogate");
-  ExpectError(PostJson(c, "/v1/check", R"({"text": "nul \u0000 here"})"), 400, "NUL byte at offset 4");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": "nul \u0000 here"})"), 400,
+              "\"text\" (offsets in the decoded string): NUL byte at offset 4");
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "policy": {"text": {"redact_tokens": -3}}})"), 400,
               "text.redact_tokens");
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "policy": {"actions": {"redact": "explode"}}})"), 400,
