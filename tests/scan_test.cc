@@ -315,6 +315,21 @@ TEST_CASE("scan: a file name that is not UTF-8 is written as valid UTF-8 JSON", 
   INFO(Describe(names));
   CHECK(names.out == "['caf\xC3\xA8.txt', 'caf\xC3\xA9.txt']\n");  // (printed as UTF-8)
   CHECK_FALSE(Contains(ReadFile(results), "LICENSE\",\"input_base64\""));  // (only where needed)
+  // So does a protected file's name in a span's source: its bytes as "name_base64".
+  fs::create_directories(fx.tmp / "prot");
+  WriteFile(fx.tmp / "prot/lic\xE9.txt", ReadFile("/usr/share/common-licenses/BSD"));
+  REQUIRE(doppel_test::Run(Quote(kIndexBin) + " build --quiet --index " + Quote(fx.tmp / "idx2") + " " +
+                           Quote(fx.tmp / "prot")).exit_code == 0);
+  WriteFile(fx.tmp / "answer.txt", ReadFile("/usr/share/common-licenses/BSD"));
+  const CommandResult check = doppel_test::Run(Quote(kFilterBin) + " check --index " + Quote(fx.tmp / "idx2") + " " +
+                                               Quote(fx.tmp / "answer.txt") + " > " + Quote(fx.tmp / "verdict.json"));
+  CHECK(check.exit_code == 1);
+  const CommandResult source = doppel_test::Run(
+      "/usr/bin/python3 -c 'import json, sys, base64; s = json.load(open(sys.argv[1]))[\"spans\"][0][\"source\"]; "
+      "print(s[\"name\"].rsplit(\"/\", 1)[1], base64.b64decode(s[\"name_base64\"]).decode(\"latin-1\").rsplit(\"/\", 1)[1])' " +
+      Quote(fx.tmp / "verdict.json"));
+  INFO(Describe(source));
+  CHECK(source.out == "lic\xEF\xBF\xBD.txt lic\xC3\xA9.txt\n");
 }
 
 TEST_CASE("scan: excerpts close each mark once and show CRLF lines as lines", "[scan]") {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "doppel/format.h"
+#include "doppel/tokenizer.h"
 
 namespace doppel {
 
@@ -68,6 +69,13 @@ void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out) {
     }
     *out += ",\"source\":{\"name\":";
     AppendJsonString(out, s.source_name);
+    // A name that is not UTF-8 (a file's) is written with U+FFFD for its bad bytes, so two such
+    // names may read alike: its bytes follow as base64, to find the file by.
+    if (!ValidateUtf8(s.source_name).ok()) {
+      *out += ",\"name_base64\":\"";
+      AppendBase64(out, s.source_name);
+      out->push_back('"');
+    }
     *out += ",\"start\":" + std::to_string(s.source.start) +
             ",\"end\":" + std::to_string(s.source.end) + ",\"lines\":[" +
             std::to_string(s.source.first_line) + "," + std::to_string(s.source.last_line) + "]";
