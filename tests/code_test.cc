@@ -2168,7 +2168,7 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   CHECK(OneMergePySpan(kept_context).query.first_line == 5);  // (the context line)
   CHECK_THAT(kept_context.output, Catch::Contains("@@ -1,2 +1,3 @@\n+# [redacted: similar to lib/merge.py]\n " +
                                                   renamed_lines[0] + "\n " + renamed_lines[1] + "\n```"));
-  // Removed lines among the lines a copy in the new side replaces stay too: the old side is whole.
+  // Removed lines among the lines replaced go (the old side may be the copy itself).
   std::string mixed = "```diff\n--- a/lib/combine.py\n+++ b/lib/combine.py\n@@ -1,1 +1,11 @@\n";
   for (size_t i = 0; i < renamed_lines.size(); ++i) {
     mixed += "+" + renamed_lines[i] + "\n";
@@ -2176,13 +2176,22 @@ TEST_CASE("code: a copy added by a patch is found in the patch's new side and re
   }
   const Verdict kept_removed = Checked(*filter, mixed + "```\n");
   OneMergePySpan(kept_removed);
-  CHECK_THAT(kept_removed.output, Catch::Contains("@@ -1,1 +1,1 @@\n+# [redacted: similar to lib/merge.py]\n-legacy_merge(a, b)\n```"));
-  // An answer that goes on in prose after its patch, or opens with "Index: " as prose may, is
-  // Markdown: only a patch from its first line to its last is read whole.
-  CHECK(IsWholePatch("diff --git a/lib/combine.py b/lib/combine.py\n" + hunk));
-  CHECK(IsWholePatch("\n" + hunk + "\n\n"));
-  CHECK_FALSE(IsWholePatch("diff --git a/lib/combine.py b/lib/combine.py\n" + hunk + "\nThen run the tests.\n"));
-  CHECK_FALSE(IsWholePatch("Index: the chapters\n- one\n- two\n"));
+  CHECK_THAT(kept_removed.output, Catch::Contains("@@ -0,0 +1,1 @@\n+# [redacted: similar to lib/merge.py]\n```"));
+  // A patch pasted without a fence between sentences is read as one; the prose around it as
+  // prose; "Index: " opens prose as well.
+  const std::string pasted = "Here is the change:\ndiff --git a/lib/combine.py b/lib/combine.py\n" + hunk +
+                             "\nThis adds the merge helper.\n";
+  const Verdict in_prose = Checked(*filter, pasted);
+  CHECK(OneMergePySpan(in_prose).query.first_line == 8);
+  CHECK_THAT(in_prose.output, Catch::Contains("-old = 1\n+# [redacted: similar to lib/merge.py]\n\nThis adds the merge helper.\n"));
+  CHECK_THAT(in_prose.output, Catch::Contains("@@ -1,2 +1,2 @@\n LIMIT = 10"));
+  const auto parts = SplitUnfencedPatches(pasted, SplitMarkdown(pasted));
+  REQUIRE(parts.size() == 3);
+  CHECK(parts[1].language == "diff");
+  CHECK(parts[1].line == 2);
+  CHECK(pasted.substr(parts[2].begin) == "\nThis adds the merge helper.\n");
+  const std::string index = "Index: the chapters\n--- one\n+++ two\n";
+  CHECK(SplitUnfencedPatches(index, SplitMarkdown(index)).size() == 1);
   // Code in a block of Markdown (a README in ````md), or in an answer said to be Markdown, is
   // read in its own fence's language: found and redacted there.
   const Verdict readme = Checked(*filter, "The README:\n\n````md\n# combine\n\n```python\n" + std::string(kRenamed) +

@@ -102,11 +102,14 @@ bool NamesPatch(std::string_view tag);
 bool NamesMarkdown(std::string_view tag);
 // The whole of `text` as one block of a patch (an answer that is one).
 Segment WholePatch(std::string_view text);
-// Whether `text`, unfenced, is one patch: it opens as a unified diff (`diff --git `, `--- ` then
-// `+++ `) or an apply_patch patch, and each of its lines is a patch's (a hunk's, a header's, or
-// blank): an answer that goes on in prose after its patch is Markdown (`Index: ` opens prose as
-// well).
-bool IsWholePatch(std::string_view text);
+// Patches outside fences: each prose segment of `segments` is split where a line opens a unified
+// diff (`diff --git `, `--- ` then `+++ `) or an apply_patch patch (`*** Begin Patch`), to the
+// end of the run of lines a patch holds (a hunk's `+`, `-`, ` `, `@@`, `\`, a header git or
+// apply_patch writes, blank lines not at its end), when ReadDiff reads files there: that run
+// becomes a code segment tagged `diff`. (`Index: ` opens prose as well, and is not looked for.)
+// An answer that is a patch, or pastes one between sentences, is read as one. Thread-safety:
+// pure function.
+std::vector<Segment> SplitUnfencedPatches(std::string_view text, std::vector<Segment> segments);
 
 // Segments in order; together with the fence lines they cover the whole text. Empty segments
 // are omitted. `unclosed`, when given, is set to the line that would close the fenced block the

@@ -26,6 +26,8 @@ FileLock::~FileLock() {
 }
 
 Status FileLock::Take(const std::string& path, bool exclusive) {
+  if (fd_ >= 0) ::close(fd_);
+  busy_ = false;
   fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   if (fd_ < 0) return Status::IOError(path + ": " + std::strerror(errno));
   if (::flock(fd_, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return Status::OK();
@@ -549,6 +551,13 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
     for (size_t i = 0; i < marked.size(); ++i) {
       if (marked[i] != '\x01' || line[i] == '\x01') {
         mended.push_back(marked[i]);
+        continue;
+      }
+      // (After an escaping backslash it is no character of the string: the line stays refused.)
+      size_t slashes = 0;
+      while (slashes < mended.size() && mended[mended.size() - 1 - slashes] == '\\') ++slashes;
+      if (slashes % 2 == 1) {
+        mended.push_back('?');
         continue;
       }
       char escape[8];

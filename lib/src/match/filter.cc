@@ -702,13 +702,13 @@ Status CheckRun::ReadAnswer() {
     st.tag = language_;
     st.text_end = static_cast<uint32_t>(text_.size());
     DOPPEL_RETURN_IF_ERROR(PushCode(std::move(st), text_, 0, 1, in_place));
-  } else if (NamesPatch(language_) || IsWholePatch(text_)) {
-    // A patch, named so or one from its first line to its last: read as a fenced patch is,
-    // whole.
+  } else if (NamesPatch(language_)) {
+    // An answer said to be a patch: read as a fenced patch is, whole.
     segments_ = {WholePatch(text_)};
     whole_patch_ = true;
   } else {
     segments_ = SplitMarkdown(text_, &unclosed_fence_);
+    if (o_.diff_code) segments_ = SplitUnfencedPatches(text_, std::move(segments_));  // (a patch file, one pasted)
     if (o_.bare_code) segments_ = SplitBareCode(text_, std::move(segments_));
   }
   if (kind_ != Kind::kCode) {

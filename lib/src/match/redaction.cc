@@ -290,7 +290,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       bool best_balanced = false;
       for (size_t h = 0; h + 1 < half_lines.size(); ++h) {
         const uint32_t from = line_end(half_lines[h]) + 1, to = half_lines[h + 1] - 1;
-        if (to <= from) continue;
+        if (to <= from || tokens_in(from, to) == 0) continue;
         const bool even = balanced(from, to);
         if ((even && !best_balanced) || (even == best_balanced && tokens_in(from, to) > best)) {
           best = tokens_in(from, to);
@@ -559,20 +559,13 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
   // The marker line ends as the lines it replaces did (CRLF answers stay CRLF).
   if (line_e > line_b && (*out)[line_e - 1] == '\r') replacement += '\r';
   if (diff) {
-    // A copy in the patch's new side (the lines replaced hold an added one): its context and
-    // removed lines, and headers, stay, in order, after the marker, so the old side is whole and
-    // the patch still applies to the file it was made for. A copy in its old side alone (removed
-    // lines) goes with them: the patch then no longer applies, but shows no protected lines.
-    bool added = false;
-    for (size_t at = line_b; at < line_e && !added;) {
-      added = column_char(at) == '+';
-      at = std::min(out->find('\n', at), line_e) + 1;
-    }
+    // A patch's context lines (` `) and headers among the lines replaced stay, in order, after
+    // the marker, so a copy in added lines leaves the old side whole and the patch still applies.
+    // Removed lines go: the old side may be the protected code itself (a patch that edits a
+    // copy shows it whole in them), and then the patch no longer applies.
     for (size_t at = line_b; at < line_e;) {
       const size_t nl = std::min(out->find('\n', at), line_e);
-      if (const char col = column_char(at); col != '+' && (col != '-' || added)) {
-        replacement += "\n" + out->substr(at, nl - at);
-      }
+      if (const char col = column_char(at); col != '+' && col != '-') replacement += "\n" + out->substr(at, nl - at);
       at = nl + 1;
     }
   }
@@ -612,7 +605,7 @@ bool ParseHunkHeader(std::string_view line, uint64_t* a, uint64_t* b, uint64_t* 
 std::vector<HunkRecount> HunkRecounts(std::string_view text, bool whole) {
   std::vector<HunkRecount> edits;
   const std::vector<Segment> segments =
-      whole ? std::vector<Segment>{WholePatch(text)} : SplitMarkdown(text);
+      whole ? std::vector<Segment>{WholePatch(text)} : SplitUnfencedPatches(text, SplitMarkdown(text));
   for (const Segment& seg : segments) {
     if (ReadDiff(text, seg).empty()) continue;
     // (Each line without its container's prefix, in a list item or a quote: what the container
@@ -651,9 +644,14 @@ std::vector<HunkRecount> HunkRecounts(std::string_view text, bool whole) {
         blanks = 0;
       }
       if (old_lines == b && new_lines == d) continue;
+      // A side of no lines is numbered by the line before it (`@@ -0,0 +1,2 @@` adds at the top):
+      // a side that became empty starts a line earlier, one no longer empty a line later.
+      auto start = [](uint64_t at, uint64_t was, uint64_t now) {
+        return now == 0 && was > 0 && at > 0 ? at - 1 : now > 0 && was == 0 ? at + 1 : at;
+      };
       edits.push_back({starts[i], starts[i] + rest,
-                       "@@ -" + std::to_string(a) + "," + std::to_string(old_lines) + " +" + std::to_string(c) + "," +
-                           std::to_string(new_lines) + " @@"});
+                       "@@ -" + std::to_string(start(a, b, old_lines)) + "," + std::to_string(old_lines) + " +" +
+                           std::to_string(start(c, d, new_lines)) + "," + std::to_string(new_lines) + " @@"});
     }
   }
   return edits;

@@ -1079,28 +1079,77 @@ Segment WholePatch(std::string_view text) {
   return whole;
 }
 
-bool IsWholePatch(std::string_view text) {
-  const size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos || text.compare(first, 7, "Index: ") == 0 || !OpensAsPatch(text)) return false;
-  // Every line a patch's: a hunk's (`+`, `-`, ` `, `@@`, `\ No newline`), a header git or
-  // apply_patch writes, or blank.
+std::vector<Segment> SplitUnfencedPatches(std::string_view text, std::vector<Segment> segments) {
   static constexpr std::string_view kHeads[] = {"diff ", "index ", "new file mode", "deleted file mode", "old mode",
                                                 "new mode", "similarity index", "dissimilarity index", "rename ",
                                                 "copy ", "Binary files", "*** "};
-  for (size_t pos = first; pos < text.size();) {
-    const size_t nl = std::min(text.find('\n', pos), text.size());
-    std::string_view line = text.substr(pos, nl - pos);
+  auto line_at = [&](size_t pos, size_t end) {  // without its line end
+    std::string_view line = text.substr(pos, std::min(text.find('\n', pos), end) - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const bool hunk = line.empty() || line[0] == '+' || line[0] == '-' || line[0] == ' ' || line[0] == '@' ||
-                      line[0] == '\\';
-    if (!hunk && std::none_of(std::begin(kHeads), std::end(kHeads), [&](std::string_view h) { return StartsWith(line, h); })) {
-      return false;
+    return line;
+  };
+  auto patch_line = [&](std::string_view line) {
+    return line.empty() || line[0] == '+' || line[0] == '-' || line[0] == ' ' || line[0] == '@' || line[0] == '\\' ||
+           std::any_of(std::begin(kHeads), std::end(kHeads), [&](std::string_view h) { return StartsWith(line, h); });
+  };
+  auto next_line = [&](size_t pos, size_t end) { return std::min(text.find('\n', pos), end - 1) + 1; };
+  std::vector<Segment> out;
+  out.reserve(segments.size());
+  auto push_prose = [&](size_t b, size_t e, uint32_t line) {
+    if (e <= b) return;
+    Segment prose;
+    prose.begin = static_cast<uint32_t>(b);
+    prose.end = static_cast<uint32_t>(e);
+    prose.line = line;
+    out.push_back(std::move(prose));
+  };
+  for (Segment& seg : segments) {
+    if (seg.kind != Kind::kText) {
+      out.push_back(std::move(seg));
+      continue;
     }
-    pos = nl + 1;
+    size_t prose_begin = seg.begin;
+    uint32_t prose_line = seg.line, line_no = seg.line;
+    for (size_t pos = seg.begin; pos < seg.end;) {
+      const std::string_view line = line_at(pos, seg.end);
+      const size_t after = next_line(pos, seg.end);
+      const bool opens = StartsWith(line, "diff --git ") || StartsWith(line, "*** Begin Patch") ||
+                         (StartsWith(line, "--- ") && after < seg.end && StartsWith(line_at(after, seg.end), "+++ "));
+      if (opens) {
+        // The run of a patch's lines from here, without the blank lines at its end.
+        size_t end = pos, run_end = pos;
+        uint32_t lines = 0, run_lines = 0;
+        while (end < seg.end && patch_line(line_at(end, seg.end))) {
+          const bool blank = line_at(end, seg.end).empty();
+          end = next_line(end, seg.end);
+          ++lines;
+          if (!blank) {
+            run_end = end;
+            run_lines = lines;
+          }
+        }
+        Segment patch;
+        patch.kind = Kind::kCode;
+        patch.language = "diff";
+        patch.begin = static_cast<uint32_t>(pos);
+        patch.end = static_cast<uint32_t>(run_end);
+        patch.line = line_no;
+        if (!ReadDiff(text, patch).empty()) {
+          push_prose(prose_begin, pos, prose_line);
+          out.push_back(std::move(patch));
+          pos = run_end;
+          line_no += run_lines;
+          prose_begin = pos;
+          prose_line = line_no;
+          continue;
+        }
+      }
+      pos = after;
+      ++line_no;
+    }
+    push_prose(prose_begin, seg.end, prose_line);
   }
-  Segment untagged = WholePatch(text);
-  untagged.language.clear();
-  return !ReadDiff(text, untagged).empty();
+  return out;
 }
 
 bool OpensAsPatch(std::string_view code) {
