@@ -1134,3 +1134,20 @@ TEST_CASE("dedup: zstd shards round trip with every field intact", "[dedup]") {
   CHECK(!Contains(z.out, "\"z1\""));
   CHECK((!z.out.empty() && z.out.back() == '\n'));
 }
+
+TEST_CASE("dedup: a compressed file in a directory is judged by its text, an archive passed over", "[dedup]") {
+  TempDir tmp;
+  std::mt19937_64 rng(21);
+  fs::create_directories(tmp / "in");
+  WriteFile(tmp / "in/a.txt", doppel_test::RandomWords(rng, 400) + "\n");
+  REQUIRE(doppel_test::Run("gzip -c " + Quote(tmp / "in/a.txt") + " > " + Quote(tmp / "in/b.txt.gz")).exit_code == 0);
+  REQUIRE(doppel_test::Run("tar czf " + Quote(tmp / "in/c.tar.gz") + " -C /usr/share/common-licenses BSD").exit_code == 0);
+  const CommandResult r = Dedup("--quiet --output " + Quote(tmp / "out") + " " + Quote(tmp / "in"));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  const auto removed = Removed(tmp / "out");
+  REQUIRE(removed.size() == 1);
+  CHECK(removed.begin()->first == tmp / "in/b.txt.gz");
+  CHECK(removed.begin()->second == "exact");
+  CHECK(Contains(ReadFile(tmp / "out/stats.json"), "\"documents\":2,"));  // (not the archive)
+}

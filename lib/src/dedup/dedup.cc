@@ -59,13 +59,32 @@ struct Unit {
 constexpr size_t kFilesPerUnit = 4096;
 
 // Whether a plain file is one a directory's walk passes over (SkippedFileReason of its first
-// 8,000 bytes: a file no longer than that is judged whole).
+// 8,000 bytes: a file no longer than that is judged whole). A compressed one (.gz, .zst) is
+// judged by its text, as the reader reads it; one that does not decompress is passed over.
 bool SkippedInDirectory(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;  // unreadable: reported when read
   char head[8000];
-  in.read(head, sizeof head);
-  return SkippedFileReason(std::string_view(head, static_cast<size_t>(in.gcount())), in.eof()).kind != FileSkip::kNone;
+  size_t got = 0;
+  bool whole = false;
+  if (path.ends_with(".gz") || path.ends_with(".zst")) {
+    auto src = OpenSource(path);
+    if (!src.ok()) return false;  // unreadable: reported when read
+    while (got < sizeof head) {
+      auto n = (*src)->Read(head + got, sizeof head - got);
+      if (!n.ok()) return true;
+      if (*n == 0) {
+        whole = true;
+        break;
+      }
+      got += *n;
+    }
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;  // unreadable: reported when read
+    in.read(head, sizeof head);
+    got = static_cast<size_t>(in.gcount());
+    whole = in.eof();
+  }
+  return SkippedFileReason(std::string_view(head, got), whole).kind != FileSkip::kNone;
 }
 
 Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* units) {
