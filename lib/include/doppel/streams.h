@@ -67,6 +67,10 @@ struct SkippedFile {
   std::string reason;
 };
 SkippedFile SkippedFileReason(std::string_view text, bool whole);
+// How much of a file's text SkippedFileReason looks at for a NUL byte.
+inline constexpr size_t kBinaryProbeBytes = 8000;
+// Whether a path names a compressed file (.gz, .zst), which OpenSource decompresses.
+bool IsCompressedPath(std::string_view path);
 
 // InvalidArgument when the first line of an input read as plain JSON Lines starts as gzip or
 // zstd data does (standard input, or a file not named .gz or .zst): one clear error instead of

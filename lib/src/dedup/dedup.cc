@@ -62,10 +62,10 @@ constexpr size_t kFilesPerUnit = 4096;
 // 8,000 bytes: a file no longer than that is judged whole). A compressed one (.gz, .zst) is
 // judged by its text, as the reader reads it; one that does not decompress is passed over.
 bool SkippedInDirectory(const std::string& path) {
-  char head[8000];
+  char head[kBinaryProbeBytes];
   size_t got = 0;
   bool whole = false;
-  if (path.ends_with(".gz") || path.ends_with(".zst")) {
+  if (IsCompressedPath(path)) {
     auto src = OpenSource(path);
     if (!src.ok()) return false;  // unreadable: reported when read
     while (got < sizeof head) {

@@ -381,7 +381,7 @@ Status WriteFileAtomically(const std::string& path, const std::vector<std::strin
 }
 
 SkippedFile SkippedFileReason(std::string_view text, bool whole) {
-  const std::string_view head = text.substr(0, 8000);
+  const std::string_view head = text.substr(0, kBinaryProbeBytes);
   if (const size_t nul = head.find('\0'); nul != std::string_view::npos) {
     return {FileSkip::kBinary, "binary file (NUL byte at offset " + std::to_string(nul) + ")"};
   }
@@ -401,6 +401,8 @@ Status RefuseCompressedStart(std::string_view first_line, const std::string& whe
                                  (std::string_view(kind) == "gzip" ? "gz" : "zst") + ", or decompress it first");
 }
 
+bool IsCompressedPath(std::string_view path) { return HasSuffix(path, ".gz") || HasSuffix(path, ".zst"); }
+
 Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, FileSkip* skipped) {
   *skipped = FileSkip::kNone;
   *doc = Document();
@@ -418,7 +420,7 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
   }
   // A compressed file (`changelog.gz`, `notes.txt.zst`) is its decompressed text, in the
   // language its name without the suffix says; the document limit applies to that text.
-  const bool compressed = HasSuffix(path, ".gz") || HasSuffix(path, ".zst");
+  const bool compressed = IsCompressedPath(path);
   if (compressed) {
     DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> src, OpenSource(path));
     char buf[64 * 1024];
@@ -434,7 +436,8 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
       const size_t n = *read;
       if (n == 0) break;
       // (A binary one, a .tar.gz, is passed over by its first bytes, not decompressed whole.)
-      if (doc->text.size() < 8000 && std::memchr(buf, '\0', std::min<size_t>(n, 8000 - doc->text.size())) != nullptr) {
+      if (doc->text.size() < kBinaryProbeBytes &&
+          std::memchr(buf, '\0', std::min<size_t>(n, kBinaryProbeBytes - doc->text.size())) != nullptr) {
         doc->text.append(buf, n);
         break;
       }
