@@ -1151,3 +1151,34 @@ TEST_CASE("dedup: a compressed file in a directory is judged by its text, an arc
   CHECK(removed.begin()->second == "exact");
   CHECK(Contains(ReadFile(tmp / "out/stats.json"), "\"documents\":2,"));  // (not the archive)
 }
+
+TEST_CASE("dedup: a file that cannot be read as a document is one in error, as a malformed line is", "[dedup]") {
+  TempDir tmp;
+  std::mt19937_64 rng(33);
+  fs::create_directories(tmp / "in");
+  WriteFile(tmp / "in/a.txt", doppel_test::RandomWords(rng, 400) + "\n");
+  WriteFile(tmp / "in/big.txt", doppel_test::RandomWords(rng, 8000) + "\n");  // past the limit below
+  // A gzip copy cut in half: its first text decodes, so the walk does not pass it over as binary.
+  WriteFile(tmp / "full.txt", doppel_test::RandomWords(rng, 2500) + "\n");  // under the limit
+  REQUIRE(doppel_test::Run("gzip -c " + Quote(tmp / "full.txt") + " > " + Quote(tmp / "full.txt.gz")).exit_code == 0);
+  const std::string gz = ReadFile(tmp / "full.txt.gz");
+  WriteFile(tmp / "in/cut.txt.gz", gz.substr(0, gz.size() / 2));
+  const std::string limit = " --max-document-bytes 20000 ";
+  const CommandResult skip = Dedup("--quiet --on-error skip" + limit + "--output " + Quote(tmp / "out") + " " +
+                                   Quote(tmp / "in"));
+  INFO(Describe(skip));
+  CHECK(skip.exit_code == 1);  // finished, with documents rejected
+  const auto removed = Removed(tmp / "out");
+  CHECK(removed.size() == 2);
+  CHECK(removed.count(tmp / "in/big.txt") == 1);
+  CHECK(removed.count(tmp / "in/cut.txt.gz") == 1);
+  for (const auto& [id, reason] : removed) CHECK(reason == "malformed");
+  CHECK(Contains(RemovedLine(tmp / "out", tmp / "in/big.txt"), "exceeds the document limit"));
+  CHECK(Contains(RemovedLine(tmp / "out", tmp / "in/cut.txt.gz"), "truncated"));
+  CHECK(ReadFile(tmp / "out/files/in/a.txt") == ReadFile(tmp / "in/a.txt"));
+  // Under --on-error fail (the default) the run stops, naming the file.
+  const CommandResult fail = Dedup("--quiet" + limit + "--output " + Quote(tmp / "out2") + " " + Quote(tmp / "in"));
+  INFO(Describe(fail));
+  CHECK(fail.exit_code == 2);
+  CHECK((Contains(fail.err, "big.txt") || Contains(fail.err, "cut.txt.gz")));
+}

@@ -753,6 +753,10 @@ TEST_CASE("scan: compressed files are read as their text, compressed archives pa
               .exit_code == 0);
   WriteFile(dir + "/empty.jsonl.zst", "");
   WriteFile(dir + "/broken.txt.gz", "\x1f\x8b not gzip after all");  // met in the walk: passed over as binary
+  // A gzip copy cut short after its first text: an error, not passed over unseen as binary.
+  REQUIRE(doppel_test::Run("gzip -c /usr/share/common-licenses/GPL-3 > " + Quote(fx.tmp / "gpl.gz")).exit_code == 0);
+  const std::string gz = ReadFile(fx.tmp / "gpl.gz");
+  WriteFile(dir + "/cut.txt.gz", gz.substr(0, gz.size() / 2));
   const CommandResult r = doppel_test::Run(Quote(kFilterBin) + " scan --quiet --index " + Quote(fx.index) +
                                            " --report " + Quote(fx.report) + " " + Quote(dir));
   INFO(Describe(r));
@@ -766,5 +770,7 @@ TEST_CASE("scan: compressed files are read as their text, compressed archives pa
   const std::string summary = ReadFile(fx.report + "/summary.json");
   CHECK(Contains(summary, "\"binary\":2"));  // the archive, and the file that is not gzip
   // A compressed file of no bytes is not in its format, as gzip's and zstd's own tools say.
-  CHECK(Contains(ReadFile(fx.report + "/errors.jsonl"), "empty.jsonl.zst:1: not in zstd format (an empty file)"));
+  const std::string errors = ReadFile(fx.report + "/errors.jsonl");
+  CHECK(Contains(errors, "empty.jsonl.zst:1: not in zstd format (an empty file)"));
+  CHECK(Contains(errors, "cut.txt.gz: gzip stream is truncated"));
 }

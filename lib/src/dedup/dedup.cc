@@ -60,7 +60,7 @@ constexpr size_t kFilesPerUnit = 4096;
 
 // Whether a plain file is one a directory's walk passes over (SkippedFileReason of its first
 // 8,000 bytes: a file no longer than that is judged whole). A compressed one (.gz, .zst) is
-// judged by its text, as the reader reads it; one that does not decompress is passed over.
+// judged by its text, as the reader reads it; one not in its format is passed over.
 bool SkippedInDirectory(const std::string& path) {
   char head[kBinaryProbeBytes];
   size_t got = 0;
@@ -70,7 +70,7 @@ bool SkippedInDirectory(const std::string& path) {
     if (!src.ok()) return false;  // unreadable: reported when read
     while (got < sizeof head) {
       auto n = (*src)->Read(head + got, sizeof head - got);
-      if (!n.ok()) return true;
+      if (!n.ok()) return got == 0;  // not in its format; cut short after text: an error when read
       if (*n == 0) {
         whole = true;
         break;
@@ -402,9 +402,11 @@ class UnitReader {
     if (file_ >= u_.files.size()) return false;
     const std::string& p = u_.files[file_++];
     FileSkip skipped = FileSkip::kNone;
+    // A file that cannot be read as a document (binary when named, past --max-document-bytes,
+    // cut short when compressed, unreadable) is one in error, as a malformed line is:
+    // --on-error decides whether the run stops or lists it in removed.jsonl.
     it->error = ReadFileDocument(p, ro_, &it->doc, &skipped);
     if (!it->error.ok()) {
-      if (skipped == FileSkip::kNone) return it->error;  // unreadable: the unit stops
       it->doc.name = p;
       it->doc.origin = p;
     }

@@ -427,9 +427,10 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
     for (;;) {
       auto read = src->Read(buf, sizeof buf);
       if (!read.ok()) {
-        // Not in its format, or cut short: passed over as binary where a directory's walk meets
-        // it (as before it was read), refused when named.
-        *skipped = FileSkip::kBinary;
+        // Not in its format (nothing decoded): passed over as binary where a directory's walk
+        // meets it, refused when named. Cut short or damaged after some text: an error wherever
+        // it is met, so a damaged copy is not passed over unseen.
+        if (doc->text.empty()) *skipped = FileSkip::kBinary;
         doc->text.clear();
         return read.status();
       }
