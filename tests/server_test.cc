@@ -1763,8 +1763,8 @@ TEST_CASE("serve: while a writer replaces, adds and removes documents, every che
 }
 
 // Starts `doppel-filter serve --index INDEX --listen 127.0.0.1:0 ARGS...` with its stderr in
-// `log`, and waits (at most 5 s) for the port it prints once bound; 0 if it printed none (if it
-// exited, its wait status is in `*exited`).
+// `log`, and waits (at most 30 s, a bound for a loaded machine, not a goal) for the port it
+// prints once bound; 0 if it printed none (if it exited, its wait status is in `*exited`).
 int StartServeBinary(const std::string& index, const std::vector<std::string>& args, const std::string& log,
                      pid_t* pid, int* exited = nullptr) {
   std::vector<std::string> argv = {DOPPEL_FILTER_BIN, "serve", "--index", index, "--listen", "127.0.0.1:0"};
@@ -1779,7 +1779,7 @@ int StartServeBinary(const std::string& index, const std::vector<std::string>& a
     ::execv(DOPPEL_FILTER_BIN, cargv.data());
     ::_exit(127);
   }
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 1200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
     const std::string s = doppel_test::ReadFile(log);
     const size_t at = s.find("http://127.0.0.1:");
@@ -1790,7 +1790,7 @@ int StartServeBinary(const std::string& index, const std::vector<std::string>& a
       return 0;
     }
   }
-  ::kill(*pid, SIGKILL);  // no port after 5 s: not left running
+  ::kill(*pid, SIGKILL);  // no port after 30 s: not left running
   int wstatus = 0;
   ::waitpid(*pid, &wstatus, 0);
   return 0;
