@@ -27,14 +27,14 @@ REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", 
             "numbers", "comments", "line_comment"]
 OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations",
             "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first",
-            "block_indented", "block_clauses", "word_tokens", "lexer_leaves", "lexer_contextual", "lexer_fragments",
-            "lexer_member_keywords", "lexer_signed_numbers", "lexer_imports",
+            "block_indented", "block_clauses", "block_loop_words", "block_loop_separators", "word_tokens",
+            "lexer_leaves", "lexer_contextual", "lexer_fragments", "lexer_member_keywords", "lexer_signed_numbers", "lexer_imports",
             "lexer_imports_not_before", "lexer_imports_end_at_line", "decorator", "superset_of",
             "statements_end_with_semicolon"]
 BOOLEANS = ["block_indented", "lexer_signed_numbers", "lexer_imports_end_at_line", "statements_end_with_semicolon"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
          "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations", "block_start",
-         "block_end", "block_start_line_first", "block_clauses", "word_tokens", "lexer_leaves", "lexer_contextual",
+         "block_end", "block_start_line_first", "block_clauses", "block_loop_words", "block_loop_separators", "word_tokens", "lexer_leaves", "lexer_contextual",
          "lexer_fragments", "lexer_member_keywords", "lexer_imports", "lexer_imports_not_before", "superset_of"]
 NODE_KEYS = ["identifiers", "strings", "string_content", "string_delimiters", "numbers",
              "comments", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations"]
@@ -179,6 +179,8 @@ def main():
             errors.append(f"{path}: block_indented blocks close by indentation: block_end must be empty")
         if t.get("block_clauses") and t.get("block_indented") != "true":
             errors.append(f"{path}: block_clauses are the clauses of indented blocks: they need block_indented: true")
+        if bool(t.get("block_loop_words")) != bool(t.get("block_loop_separators")):
+            errors.append(f"{path}: block_loop_words and block_loop_separators go together")
         if " " in t.get("line_comment", "") or not t.get("line_comment"):
             errors.append(f"{path}: line_comment must be one token such as # or //")
         summaries.append(f"{name}: {package}@{lock.get(package, '?')} ABI {abi}, "

@@ -71,6 +71,9 @@ struct Language {
   // Python: keywords that begin a later clause of a statement at its indentation (`elif`, `else`,
   // `except`, `finally`): redaction replaces such a statement whole or leaves it.
   std::vector<std::string> block_clauses;
+  // Ruby: after a word of block_loop_words that begins its line (`while x do`, `for x in list
+  // do`), the first block_loop_separator on that line ends the loop's header; it opens no block.
+  std::vector<std::string> block_loop_words, block_loop_separators;
   // For the first-pass lexer: the grammar's number literals take a sign written against them
   // where an operand begins (C's `return -1`).
   bool lexer_signed_numbers = false;

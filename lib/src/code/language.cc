@@ -80,6 +80,8 @@ Status ParseLanguageTable(std::string_view text, Language* lang) {
     else if (key == "block_end") lang->block_end = words;
     else if (key == "block_start_line_first") lang->block_start_line_first = words;
     else if (key == "block_clauses") lang->block_clauses = words;
+    else if (key == "block_loop_words") lang->block_loop_words = words;
+    else if (key == "block_loop_separators") lang->block_loop_separators = words;
     else if (key == "superset_of") lang->superset_of = words;
     else if (key == "block_indented" || key == "lexer_signed_numbers" || key == "lexer_imports_end_at_line" ||
              key == "statements_end_with_semicolon") {

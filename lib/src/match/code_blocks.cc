@@ -78,13 +78,15 @@ const BlockTokens& BlockTokensOf(std::string_view language) {
     };
     if (auto langs = Languages(); langs.ok()) {
       for (const Language& l : **langs) {
-        (*m)[l.name] = BlockTokens{hashes(l.block_start), hashes(l.block_end), hashes(l.block_start_line_first),
-                                   l.block_indented, hashes(l.block_clauses)};
+        (*m)[l.name] = BlockTokens{hashes(l.block_start),       hashes(l.block_end),
+                                   hashes(l.block_start_line_first), l.block_indented,
+                                   hashes(l.block_clauses),     hashes(l.block_loop_words),
+                                   hashes(l.block_loop_separators)};
       }
     }
     return m;
   }();
-  static const BlockTokens kBraces{{VerbatimTokenHash("{")}, {VerbatimTokenHash("}")}, {}, false, {}};
+  static const BlockTokens kBraces{{VerbatimTokenHash("{")}, {VerbatimTokenHash("}")}, {}, false, {}, {}, {}};
   auto it = by_language->find(std::string(language));
   return it == by_language->end() ? kBraces : it->second;
 }

@@ -18,11 +18,19 @@ struct BlockTokens {
   std::vector<uint64_t> start, end, start_line_first;
   bool indented = false;  // Language::block_indented
   std::vector<uint64_t> clauses;  // Language::block_clauses
+  std::vector<uint64_t> loop_words, loop_separators;  // Language::block_loop_words ...
   // +1 when query token i opens a block, -1 when it closes one, else 0 (braces and keywords).
   int Delta(const Tokens& q, uint32_t i) const {
     const uint64_t h = q[i].hash;
-    auto has = [h](const std::vector<uint64_t>& v) { return std::find(v.begin(), v.end(), h) != v.end(); };
+    auto in = [](const std::vector<uint64_t>& v, uint64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+    auto has = [&](const std::vector<uint64_t>& v) { return in(v, h); };
     if (has(end)) return -1;
+    if (has(loop_separators)) {  // `while x do`: the loop's own `do`, when it is the line's first one
+      uint32_t first = i;
+      bool earlier = false;  // (an earlier one on the line: this one is a block's)
+      while (first > 0 && q[first - 1].line == q[i].line) earlier |= in(loop_separators, q[--first].hash);
+      if (!earlier && first < i && in(loop_words, q[first].hash)) return 0;
+    }
     if (has(start)) return 1;
     if (has(start_line_first) && (i == 0 || q[i - 1].line < q[i].line)) return 1;
     return 0;
