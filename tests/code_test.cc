@@ -4782,3 +4782,63 @@ TEST_CASE("code: a method without its class is read as in its file") {
     CHECK(v.spans.front().query.start == c.snippet.find_first_not_of(' '));
   }
 }
+
+TEST_CASE("code: an answer sent as code in a language but written in Markdown is read as Markdown") {
+  // As JavaScript, the opening ``` read as a template string running to the end: allowed.
+  constexpr char kSearch[] = R"(function displayResult(item, terms, highlight) {
+  const [docName, title, anchor, summary, score] = item;
+  const listItem = document.createElement("li");
+  let requestUrl;
+  if (builder === "dirhtml") {
+    let dirname = docName + "/";
+    if (dirname.match(/\/index\/$/)) dirname = dirname.substring(0, dirname.length - 6);
+    else if (dirname === "index/") dirname = "";
+    requestUrl = urlRoot + dirname;
+  } else {
+    requestUrl = urlRoot + docName + fileSuffix;
+  }
+  const link = listItem.appendChild(document.createElement("a"));
+  link.href = requestUrl + anchor;
+  link.dataset.score = score;
+  link.innerHTML = title;
+  if (summary) listItem.appendChild(document.createElement("span")).innerHTML = summary;
+  results.appendChild(listItem);
+  return listItem;
+}
+)";
+  TempDir dir;
+  auto filter = OneFileFilter(dir, "static/search.js", kSearch, "javascript", Redacting());
+  CheckRequest js;
+  js.kind = Kind::kCode;
+  for (const char* language : {"javascript", "js", "typescript", "JS"}) {
+    INFO(language);
+    js.language = language;
+    for (const std::string& fence : {std::string("```js\n"), std::string("```\n"), std::string("~~~javascript\n")}) {
+      INFO(fence);
+      const std::string answer = "Render it:\n\n" + fence + kSearch + fence.substr(0, 3) + "\n\nThat is all.\n";
+      auto v = filter->Check(answer, js);
+      REQUIRE(v.ok());
+      CHECK(v->action == Action::kRedact);
+      REQUIRE(v->spans.size() == 1);
+      CHECK(v->spans[0].source_name == "static/search.js");
+      CHECK(v->spans[0].query.first_line == 4);
+      CHECK_THAT(v->output, Catch::Contains(fence + "// [redacted: similar to static/search.js]\n" + fence.substr(0, 3) +
+                                            "\n\nThat is all.\n"));
+    }
+  }
+  // Streamed: a prefix whose fence is still open.
+  js.language = "javascript";
+  const std::string open = "Render it:\n\n```js\n" + std::string(kSearch);
+  auto prefix = filter->Check(open, js);
+  REQUIRE(prefix.ok());
+  CHECK(prefix->action == Action::kRedact);
+  // Code whose comment holds a fenced example is still read as code: the copy below it is found
+  // in its lines.
+  const std::string commented = "/**\n * Example:\n * ```js\n * displayResult(item)\n * ```\n */\n" + std::string(kSearch);
+  auto code = filter->Check(commented, js);
+  REQUIRE(code.ok());
+  CHECK(code->severity == Action::kBlock);
+  REQUIRE(!code->spans.empty());
+  CHECK(code->spans[0].query.first_line == 7);
+  CHECK(code->output == commented.substr(0, commented.find("function")) + "// [redacted: similar to static/search.js]\n");
+}

@@ -78,6 +78,10 @@ struct CheckRequest {
   // two agree on every flagged answer (bench/README.md). The scan's default for code; for a
   // Markdown answer only its fenced code is lexed, and its prose is read twice when flagged.
   bool lexer_first = false;
+  // kText: the language of a code block without a tag (a fence without one, an indented block,
+  // bare code); empty: guessed. Filter::Check sets it when it reads an answer sent as code in a
+  // language again as Markdown (the answer held a fenced block).
+  std::string_view fence_language;
 };
 
 // What a filter's token cache (FilterOptions::token_cache_tokens) holds: its capacity as

@@ -111,6 +111,10 @@ Segment WholePatch(std::string_view text);
 // pure function.
 std::vector<Segment> SplitUnfencedPatches(std::string_view text, std::vector<Segment> segments);
 
+// Whether `text` holds a fenced code block (``` or ~~~, closed or not; at the margin or in a list
+// item or quote) as SplitMarkdown reads it: text sent as code that is Markdown after all.
+bool HoldsFencedBlock(std::string_view text);
+
 // Segments in order; together with the fence lines they cover the whole text. Empty segments
 // are omitted. `unclosed`, when given, is set to the line that would close the fenced block the
 // text ends in (its container prefix and fence, "```"), or "" when it ends outside one.

@@ -710,6 +710,13 @@ Status CheckRun::ReadAnswer() {
     segments_ = SplitMarkdown(text_, &unclosed_fence_);
     if (o_.diff_code) segments_ = SplitUnfencedPatches(text_, std::move(segments_));  // (a patch file, one pasted)
     if (o_.bare_code) segments_ = SplitBareCode(text_, std::move(segments_));
+    if (!request_.fence_language.empty()) {  // an answer sent as code in a language, in Markdown
+      for (Segment& seg : segments_) {
+        if (seg.kind != Kind::kCode || !seg.language.empty()) continue;
+        seg.language = request_.fence_language;
+        for (char& c : seg.language) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+    }
   }
   if (kind_ != Kind::kCode) {
     Stream prose;
@@ -1892,13 +1899,16 @@ void CheckRun::WriteOutput() {
   }
 }
 
-// Whether the verdict on a JSON answer's strings (ReadJsonAnswer) stands rather than the one on
-// the answer as written: when its action flags and the other's does not; when both or neither
-// do, when it is more severe, or as severe and its spans cover nearly all of
-// the answer the other's spans do (9 bytes in 10 at least; a redaction in the strings keeps the
-// JSON valid). The answer as written stands for what only it finds: a protected JSON document
-// copied whole, keys, numbers and all, which the index holds as written.
-bool JsonReadingStands(const Verdict& in_strings, const Verdict& as_written) {
+// Whether the verdict on a second reading of an answer stands rather than the one on the answer
+// as written: when its action flags and the other's does not; when both or neither do, when it
+// is more severe, or as severe and its spans cover nearly all of the answer the other's spans
+// do (9 bytes in 10 at least). For a JSON answer's strings (ReadJsonAnswer; a redaction in the
+// strings keeps the JSON valid), the answer as written stands for what only it finds: a
+// protected JSON document copied whole, keys, numbers and all, which the index holds as written.
+// For an answer sent as code that holds a fenced block, read again as Markdown: a redaction
+// there keeps to the blocks, and the code's reading stands for code whose strings or comments
+// hold a fence (a docstring's example).
+bool OtherReadingStands(const Verdict& in_strings, const Verdict& as_written) {
   // (By what is done first: a policy may map a severity to a milder action, so the more severe
   // reading's action may let through what the other's stops.)
   if (Flagging(in_strings.action) != Flagging(as_written.action)) return Flagging(in_strings.action);
@@ -1974,6 +1984,19 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   DOPPEL_RETURN_IF_ERROR(RefuseNul(text));
   const FilterOptions& o = request.options != nullptr ? *request.options : options_;
   Result<Verdict> as_written = CheckRun(*index_, sketcher_, *token_cache_, o, request, text).Run();
+  if (as_written.ok() && request.kind == Kind::kCode && !NamesMarkdown(request.language) &&
+      !NamesPatch(request.language) && HoldsFencedBlock(text)) {
+    // Sent as code, written as Markdown (an editor sends the file's language, the model fences
+    // its code anyway): read again as Markdown, a block without a tag in the language sent. As
+    // code, JavaScript's grammar read the opening ``` as a template string running to the end.
+    CheckRequest markdown = request;
+    markdown.kind = Kind::kText;
+    markdown.language = {};
+    markdown.fence_language = request.language;
+    Result<Verdict> as_markdown = CheckRun(*index_, sketcher_, *token_cache_, o, markdown, text).Run();
+    if (!as_markdown.ok()) return Flagging(as_written->action) ? std::move(as_written) : std::move(as_markdown);
+    return OtherReadingStands(*as_markdown, *as_written) ? std::move(as_markdown) : std::move(as_written);
+  }
   if (!as_written.ok() || request.kind != Kind::kText || !o.json_strings) return as_written;
   // An answer that is one JSON value is read again as what its strings hold (ReadJsonAnswer).
   const std::optional<JsonAnswer> json = ReadJsonAnswer(text);
@@ -1981,7 +2004,7 @@ Result<Verdict> Filter::Check(std::string_view text, const CheckRequest& request
   Result<Verdict> in_strings = CheckRun(*index_, sketcher_, *token_cache_, o, request, json->map.code, &*json, text).Run();
   // (A flagging verdict is not lost to the time limit passing in the second reading.)
   if (!in_strings.ok()) return Flagging(as_written->action) ? std::move(as_written) : std::move(in_strings);
-  return JsonReadingStands(*in_strings, *as_written) ? std::move(in_strings) : std::move(as_written);
+  return OtherReadingStands(*in_strings, *as_written) ? std::move(in_strings) : std::move(as_written);
 }
 
 }  // namespace doppel

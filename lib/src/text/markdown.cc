@@ -1071,6 +1071,14 @@ bool NamesMarkdown(std::string_view tag) {
   return NamesOneOf(tag, {"markdown", "md", "mdx", "gfm"});
 }
 
+bool HoldsFencedBlock(std::string_view text) {
+  if (text.find("```") == std::string_view::npos && text.find("~~~") == std::string_view::npos) return false;
+  for (const Segment& seg : SplitMarkdown(text)) {
+    if (seg.kind == Kind::kCode && !seg.indented && !seg.html) return true;
+  }
+  return false;
+}
+
 Segment WholePatch(std::string_view text) {
   Segment whole;
   whole.kind = Kind::kCode;
