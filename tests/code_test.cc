@@ -4842,3 +4842,28 @@ TEST_CASE("code: an answer sent as code in a language but written in Markdown is
   CHECK(code->spans[0].query.first_line == 7);
   CHECK(code->output == commented.substr(0, commented.find("function")) + "// [redacted: similar to static/search.js]\n");
 }
+
+TEST_CASE("code: a protected function's signature alone, or an answer cut after it, is no whole function copied") {
+  TempDir dir;
+  auto filter = MergePyFilter(dir, FilterOptions{});
+  const std::string signature = "def merge_sorted_runs(left, right, key=None):\n";
+  CheckRequest python;
+  python.kind = Kind::kCode;
+  python.language = "python";
+  for (const std::string& answer : {signature, "import os\n\n" + signature}) {
+    auto v = filter->Check(answer, python);
+    REQUIRE(v.ok());
+    INFO(answer << v->reason);
+    CHECK_FALSE(Flagging(v->severity));
+  }
+  // Streamed: the prefix that ends at the signature is not flagged; the function is, once its
+  // body has come.
+  const std::string open = "Here it is:\n\n```python\n" + signature;
+  auto prefix = filter->Check(open);
+  REQUIRE(prefix.ok());
+  CHECK_FALSE(Flagging(prefix->severity));
+  const std::string body = std::string(kProtected).substr(std::string(kProtected).find(signature) + signature.size());
+  auto whole = filter->Check(open + body + "```\n");
+  REQUIRE(whole.ok());
+  CHECK(whole->severity == Action::kBlock);
+}

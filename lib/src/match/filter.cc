@@ -251,6 +251,21 @@ struct StreamAlignment {
   std::vector<char> foreign_pairs;  // per pair of a span: in an import naming other code
 };
 
+// Whether a span ends its code block inside a block it opens: the block's last token opens one
+// (a signature's `:` or `{`, Ruby's `do`), or, where blocks are not indentation, the span
+// opens more blocks than it closes. Such code is a header without its body (a signature alone,
+// an answer cut short or a prefix of one streamed), no whole function copied: it needs the
+// evidence of any span (a lone `def get(self, block=True, timeout=None):` was blocked).
+bool EndsInOpenBlock(const Stream& st, const std::vector<int8_t>& block_delta, uint32_t begin, uint32_t end) {
+  if (end != st.tokens.size() || end <= begin) return false;
+  const BlockTokens& bt = BlockTokensOf(st.language);
+  if (std::find(bt.start.begin(), bt.start.end(), st.tokens[end - 1].hash) != bt.start.end()) return true;
+  if (bt.indented) return false;  // (indentation closes every block at the end)
+  int depth = 0;
+  for (uint32_t i = begin; i < end; ++i) depth += block_delta[i];
+  return depth > 0;
+}
+
 // A fingerprint the source repeats more than this many times (a table, a refrain) anchors
 // nothing when others do; otherwise the places where the answer's literals recur do
 // (LiteralAnchors), or failing those its first occurrences. A table-like answer, aligned on its
@@ -1345,7 +1360,7 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
     renaming = CheckRenaming(&a, st.tokens, span_src, sa.block_delta, &repeats);
     // Marked again: the renaming check may have cut or extended the pairs.
     counted = a.matched - std::min(a.matched, ForeignImports(a, st.tokens, span_src, &sa.foreign_pairs));
-    whole = o_.code_whole_share > 0 &&
+    whole = o_.code_whole_share > 0 && !EndsInOpenBlock(st, sa.block_delta, a.q_begin, a.q_end) &&
             (a.matched >= o_.code_whole_share * static_cast<double>(st.tokens.size()) ||
              (o_.code_whole_blocks && a.matched >= o_.code_whole_blocks_min_tokens &&
               sa.depth_before[a.q_begin] == sa.top_depth &&
