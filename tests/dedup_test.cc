@@ -514,6 +514,27 @@ TEST_CASE("dedup: --kind code makes renamed-variable copies duplicates", "[dedup
   r = Dedup("--output " + Quote(tmp / "text") + " --kind text " + Quote(tmp / "code.jsonl"));
   REQUIRE(r.exit_code == 0);
   CHECK(Removed(tmp / "text").empty());
+  // Code keeps its literal values: two tables that differ only in their data are no copies; the
+  // same table in another quote style is one.
+  auto table = [](const std::vector<std::pair<std::string, std::string>>& rows, char quote) {
+    std::string t = "RATES = {\n";
+    for (const auto& [k, v] : rows) t += std::string("    ") + quote + k + quote + ": " + v + ",\n";
+    return t + "}\n\n\ndef convert(amount, currency):\n    return amount * RATES[currency]\n";
+  };
+  const std::string a1 = table({{"usd", "1.0"}, {"eur", "0.92"}, {"gbp", "0.79"}, {"jpy", "151.2"}, {"chf", "0.88"}}, '"');
+  const std::string a2 = table({{"usd", "1.0"}, {"eur", "0.92"}, {"gbp", "0.79"}, {"jpy", "151.2"}, {"chf", "0.88"}}, '\'');
+  const std::string b1 = table({{"aud", "1.52"}, {"nzd", "1.64"}, {"sek", "10.4"}, {"nok", "10.6"}, {"dkk", "6.9"}}, '"');
+  const std::vector<std::string> tables = {JsonLine("rates_a", a1, "\"lang\":\"python\""),
+                                           JsonLine("rates_a_quoted", a2, "\"lang\":\"python\""),
+                                           JsonLine("rates_b", b1, "\"lang\":\"python\"")};
+  WriteLines(tmp / "tables.jsonl", tables, 0, 3);
+  r = Dedup("--output " + Quote(tmp / "tables") + " --kind code " + Quote(tmp / "tables.jsonl"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const auto removed = Removed(tmp / "tables");
+  CHECK(removed.size() == 1);
+  CHECK(removed.count("rates_a_quoted") == 1);
+  CHECK(removed.count("rates_b") == 0);
 }
 
 TEST_CASE("dedup: a terminal sees the progress of every stage and a quiet run prints nothing", "[dedup]") {

@@ -98,6 +98,20 @@ uint64_t NumberTokenHash();
 // The hash of a keyword or operator token, which code tokens keep verbatim ("{", "return").
 uint64_t VerbatimTokenHash(std::string_view text);
 
+// A string or number literal token (its spelling, when kept, is in `name`: a string's without
+// its quotes and prefixes).
+inline bool IsLiteral(const Token& t) {
+  static const uint64_t kStr = StringTokenHash(), kNum = NumberTokenHash();
+  return t.hash == kStr || t.hash == kNum;
+}
+
+// A code token's hash with its literal value mixed in (names stay abstracted): what a renamed
+// copy keeps of a table row, whose abstracted shape every row shares; what dedup compares, so
+// code that differs only in its data is no copy.
+inline uint64_t SpelledHash(const Token& t) {
+  return IsLiteral(t) && t.name != 0 ? t.hash ^ (t.name * 0x9E3779B97F4A7C15ull) : t.hash;
+}
+
 // Comments and docstrings, which code tokens leave out: the words of the text between two
 // tokens. A word is a run of letters, digits, `_` and other non-ASCII characters; delimiters
 // (`//`, `#`, `*`, quotes), punctuation, whitespace (no-break and Unicode spaces too), Unicode

@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "doppel/streams.h"
+#include "doppel/code_tokenizer.h"
 #include "doppel/filter.h"
 #include "doppel/format.h"
 #include "doppel/language.h"
@@ -306,6 +307,11 @@ class Sketcher {
     }
     std::vector<uint64_t> hashes;
     TokenHashes(tokens, &hashes);
+    // Code keeps its literal values (names stay abstracted, so a renamed copy is one): two files
+    // that differ only in their data, as codec tables do, are no copies of each other.
+    if (d.kind == Kind::kCode) {
+      for (size_t i = 0; i < tokens.size(); ++i) hashes[i] = SpelledHash(tokens[i]);
+    }
     if (tokens.empty()) {
       // No words to compare (empty, only punctuation or emoji): the same text, blanks around it
       // aside, is a copy; any other is not (Cluster gives such documents no band keys).

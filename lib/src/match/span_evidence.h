@@ -23,18 +23,6 @@ namespace doppel {
 // `id_hash` is IdentifierTokenHash(), looked up once by the caller (this runs per aligned pair).
 inline uint64_t IdName(const Token& t, uint64_t id_hash) { return t.hash == id_hash ? t.name : 0; }
 
-// A string or number literal token (its spelling, when kept, is in `name`).
-inline bool IsLiteral(const Token& t) {
-  static const uint64_t kStr = StringTokenHash(), kNum = NumberTokenHash();
-  return t.hash == kStr || t.hash == kNum;
-}
-
-// A code token's hash with its literal value mixed in (names stay abstracted): what a renamed
-// copy keeps of a table row, whose abstracted shape every row shares.
-inline uint64_t SpelledHash(const Token& t) {
-  return IsLiteral(t) && t.name != 0 ? t.hash ^ (t.name * 0x9E3779B97F4A7C15ull) : t.hash;
-}
-
 // Sets a span's bounds and matched count from its pairs (not empty).
 void BoundToPairs(AlignedSpan* a);
 
