@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 
+#include "doppel/dedup.h"
 #include "doppel/format.h"
 #include "test_util.h"
 
@@ -1202,4 +1203,43 @@ TEST_CASE("dedup: a file that cannot be read as a document is one in error, as a
   INFO(Describe(fail));
   CHECK(fail.exit_code == 2);
   CHECK((Contains(fail.err, "big.txt") || Contains(fail.err, "cut.txt.gz")));
+}
+
+TEST_CASE("dedup: a shard changed while the run reads it is refused, not written from what it held", "[dedup]") {
+  TempDir tmp;
+  std::mt19937_64 rng(44);
+  std::vector<std::string> a, b, texts;
+  for (int i = 0; i < 6; ++i) a.push_back(JsonLine("a" + std::to_string(i), doppel_test::RandomWords(rng, 120)));
+  for (int i = 0; i < 6; ++i) texts.push_back(doppel_test::RandomWords(rng, 120));
+  texts[3] = texts[0];  // b3 is a copy of b0
+  for (int i = 0; i < 6; ++i) b.push_back(JsonLine("b" + std::to_string(i), texts[i]));
+  WriteLines(tmp / "a.jsonl", a, 0, a.size());
+  WriteLines(tmp / "b.jsonl", b, 0, b.size());
+  for (const bool same_count : {false, true}) {
+    INFO(same_count);
+    WriteLines(tmp / "b.jsonl", b, 0, b.size());
+    // Once a.jsonl is written, b.jsonl changes: cut to its first half, or its copy and an
+    // original swapped (as many lines, another size).
+    doppel::DedupOptions o;
+    bool changed = false;
+    o.on_progress = [&](const std::string& stage, uint64_t done, uint64_t) {
+      if (stage != "write" || done != 1 || changed) return;
+      changed = true;
+      std::vector<std::string> now = b;
+      if (same_count) std::swap(now[3], now[4]);
+      WriteLines(tmp / "b.jsonl", now, 0, same_count ? now.size() : 3);
+      // (Its time moved on as a later write's would: the clock may not have ticked since it was read.)
+      const fs::path path = tmp / "b.jsonl";
+      fs::last_write_time(path, fs::last_write_time(path) + std::chrono::seconds(10));
+    };
+    doppel::DedupSummary sum;
+    const std::string out = tmp / ("out" + std::to_string(same_count));
+    const doppel::Status s = doppel::Dedup({tmp / "a.jsonl", tmp / "b.jsonl"}, out, o, &sum);
+    REQUIRE(changed);
+    CHECK_FALSE(s.ok());
+    CHECK(Contains(s.message(), "b.jsonl: changed since this run read it"));
+    CHECK(fs::exists(out + "/a.jsonl"));
+    CHECK(!fs::exists(out + "/b.jsonl"));  // nothing of it written
+    CHECK(!fs::exists(out + "/stats.json"));
+  }
 }

@@ -202,6 +202,22 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
   return Status::OK();
 }
 
+// The sizes and modification times of a unit's files: its sketch marker keeps them, and its
+// write stage checks them, so a shard changed while a run reads it is not written from the
+// decisions made for what it held before.
+uint64_t UnitState(const Unit& u) {
+  std::string s;
+  auto file = [&](const std::string& p) {
+    std::error_code ec;
+    const uint64_t size = fs::file_size(p, ec);
+    const auto time = ec ? 0 : fs::last_write_time(p, ec).time_since_epoch().count();
+    s += p + '|' + std::to_string(ec ? 0 : size) + '|' + std::to_string(time) + '\n';
+  };
+  if (!u.jsonl.empty()) file(u.jsonl);
+  for (const auto& f : u.files) file(f);
+  return XXH3_64bits(s.data(), s.size());
+}
+
 // Identifies a run: the inputs (paths, sizes, modification times), every option that changes
 // a decision, and the build's tokenizers and detection rules. A resumed run must have the same.
 std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o, const std::string& indexes) {
@@ -433,6 +449,7 @@ class UnitReader {
 // Sketches one unit into sig-<u>.bin (records) and names-<u>.bin (id, input position, detail).
 Status SketchUnit(const Unit& u, size_t index, size_t units, const std::string& work, const DedupOptions& o,
                   const Sketcher& sketcher, DedupSummary* sum) {
+  const uint64_t state = UnitState(u);  // (before reading: a change while it is read shows)
   UnitReader reader(u, o);
   DOPPEL_RETURN_IF_ERROR(reader.Open());
   const std::string sig_path = SigPath(work, index);
@@ -520,7 +537,8 @@ Status SketchUnit(const Unit& u, size_t index, size_t units, const std::string& 
   fs::rename(sig_path + ".tmp", sig_path, ec);
   if (!ec) fs::rename(names_path + ".tmp", names_path, ec);
   if (ec) return Status::IOError(work + ": " + ec.message());
-  return WriteFileAtomically(work + "/sketch-" + std::to_string(index) + ".done", std::to_string(docs) + "\n");
+  return WriteFileAtomically(work + "/sketch-" + std::to_string(index) + ".done",
+                             std::to_string(docs) + "\n" + std::to_string(state) + "\n");
 }
 
 // ---- Stage 2: cluster ----------------------------------------------------------------------
@@ -964,10 +982,18 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
 
 // ---- Stage 3: write ------------------------------------------------------------------------
 
-Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, const std::vector<uint8_t>& decision,
-                 const std::string& out_dir, const std::string& work, const DedupOptions& o) {
+Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, uint64_t docs, uint64_t sketched_state,
+                 const std::vector<uint8_t>& decision, const std::string& out_dir, const std::string& work,
+                 const DedupOptions& o) {
   const std::string marker = work + "/write-" + std::to_string(index) + ".done";
   if (Exists(marker)) return Status::OK();
+  const std::string what = u.jsonl.empty() ? "a file of the group beginning with " + u.files.front() : u.jsonl;
+  auto changed = [&](const std::string& how) {
+    return Status::InvalidArgument(what + ": changed since this run read it (" + how +
+                                   "); its kept lines would not be the ones judged: nothing of it is written. Run "
+                                   "again with a new --output directory once the inputs stay put");
+  };
+  if (sketched_state != 0 && UnitState(u) != sketched_state) return changed("its size or modification time");
   uint64_t ord = first_ord;
   auto keep = [&](uint64_t i) { return i < decision.size() && decision[i] == kKeep; };
   std::error_code ec;
@@ -983,6 +1009,7 @@ Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, const std::vec
     LineReader lines(std::move(src), o.max_document_bytes, "--max-document-bytes");
     DOPPEL_ASSIGN_OR_RETURN(auto sink, OpenSink(tmp));
     std::string line;
+    bool more_docs = false;
     for (uint64_t line_no = 1;; ++line_no) {
       auto more = lines.Next(&line);
       if (!more.ok()) {
@@ -994,12 +1021,20 @@ Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, const std::vec
       }
       if (!*more) break;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      if (ord - first_ord >= docs) {  // more documents than were read
+        more_docs = true;
+        break;
+      }
       if (keep(ord++)) {
         line.push_back('\n');
         DOPPEL_RETURN_IF_ERROR(sink->Write(line));
       }
     }
     DOPPEL_RETURN_IF_ERROR(sink->Close());
+    if (more_docs || ord - first_ord != docs) {
+      fs::remove(tmp, ec);
+      return changed("it holds another number of documents");
+    }
     fs::rename(tmp, out, ec);
     if (ec) return Status::IOError(out + ": " + ec.message());
   } else {
@@ -1191,6 +1226,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   auto t0 = Clock::now();
   Sketcher sketcher(o, against.get());
   std::vector<uint64_t> first_ord(units.size() + 1, 0);
+  std::vector<uint64_t> sketched_state(units.size(), 0);  // UnitState when each unit was sketched
   for (size_t u = 0; u < units.size(); ++u) {
     const std::string marker = work + "/sketch-" + std::to_string(u) + ".done";
     const bool sketch_here = (o.stage == Stage::kAll || o.stage == Stage::kSketch) && mine(u);
@@ -1213,6 +1249,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
     std::ifstream in(marker);
     uint64_t docs = 0;
     if (!(in >> docs)) return Status::Corruption(marker + ": unreadable");
+    if (!(in >> sketched_state[u])) sketched_state[u] = 0;  // (a marker from before it was kept)
     first_ord[u + 1] = first_ord[u] + docs;
   }
   sum->seconds_sketch += Seconds(t0);
@@ -1250,7 +1287,8 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   const std::vector<uint8_t> decision(decision_bytes.begin(), decision_bytes.end());
   for (size_t u = 0; u < units.size(); ++u) {
     if (!mine(u)) continue;
-    DOPPEL_RETURN_IF_ERROR(WriteUnit(units[u], u, first_ord[u], decision, output_dir, work, o));
+    DOPPEL_RETURN_IF_ERROR(WriteUnit(units[u], u, first_ord[u], first_ord[u + 1] - first_ord[u], sketched_state[u],
+                                     decision, output_dir, work, o));
     if (o.on_progress) o.on_progress("write", u + 1, units.size());
   }
   sum->seconds_write += Seconds(t0);
