@@ -1243,3 +1243,36 @@ TEST_CASE("dedup: a shard changed while the run reads it is refused, not written
     CHECK(!fs::exists(out + "/stats.json"));
   }
 }
+
+TEST_CASE("dedup: a damaged compressed shard keeps its lines before the damage under --on-error skip", "[dedup]") {
+  TempDir tmp;
+  std::mt19937_64 rng(45);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 400; ++i) lines.push_back(JsonLine("d" + std::to_string(i), doppel_test::RandomWords(rng, 60)));
+  WriteLines(tmp / "full.jsonl", lines, 0, lines.size());
+  REQUIRE(doppel_test::Run("gzip -c " + Quote(tmp / "full.jsonl") + " > " + Quote(tmp / "full.jsonl.gz")).exit_code == 0);
+  fs::create_directories(tmp / "in");
+  const std::string gz = ReadFile(tmp / "full.jsonl.gz");
+  WriteFile(tmp / "in/cut.jsonl.gz", gz.substr(0, gz.size() / 2));
+  WriteLines(tmp / "in/whole.jsonl", {JsonLine("w0", doppel_test::RandomWords(rng, 60))}, 0, 1);
+  const CommandResult skip = Dedup("--quiet --on-error skip --output " + Quote(tmp / "out") + " " + Quote(tmp / "in"));
+  INFO(Describe(skip));
+  CHECK(skip.exit_code == 1);
+  const auto removed = Removed(tmp / "out");
+  REQUIRE(removed.size() == 1);
+  CHECK(removed.begin()->second == "malformed");
+  const std::string why = ReadFile(tmp / "out/removed.jsonl");
+  CHECK(Contains(why, "gzip stream is truncated"));
+  // The lines before the damage are kept, as they were.
+  const std::vector<std::string> kept = doppel_test::Lines(Gunzip(tmp / "out/in/cut.jsonl.gz"));
+  REQUIRE(kept.size() > 100);
+  CHECK(kept.size() < lines.size());
+  for (size_t i = 0; i < kept.size(); ++i) CHECK(kept[i] == lines[i]);
+  CHECK(ReadFile(tmp / "out/in/whole.jsonl") == ReadFile(tmp / "in/whole.jsonl"));
+  // Under --on-error fail the run stops, naming the file and line once.
+  const CommandResult fail = Dedup("--quiet --output " + Quote(tmp / "out2") + " " + Quote(tmp / "in"));
+  INFO(Describe(fail));
+  CHECK(fail.exit_code == 2);
+  CHECK(Contains(fail.err, "cut.jsonl.gz:"));
+  CHECK(fail.err.find("cut.jsonl.gz") == fail.err.rfind("cut.jsonl.gz"));
+}

@@ -396,14 +396,26 @@ class UnitReader {
 
   // False at the end; an error for the unit as a whole (a broken stream, an unreadable file).
   Result<bool> Next(Item* it) {
+    if (broken_) return false;
     if (lines_) {
       for (;;) {
         ++line_no_;
         auto more = lines_->Next(&line_);
         const std::string where = u_.jsonl + ":" + std::to_string(line_no_);
         if (!more.ok()) {
-          if (more.status().code() != Status::Code::kResourceExhausted) return more.status().WithContext(where);
-          it->error = more.status().WithContext(where);
+          Status s = more.status();
+          if (s.code() != Status::Code::kResourceExhausted) {
+            // A broken stream (a shard cut short, damaged): named once, as the line's place
+            // names the file. Under --on-error skip its lines before the damage stay
+            // documents, and the damage is one more, in error; the unit ends there (the write
+            // stage stops there too).
+            const std::string own = u_.jsonl + ": ";
+            if (s.message().rfind(own, 0) == 0) s = s.WithMessage(s.message().substr(own.size()));
+            if (!o_.skip_errors) return s.WithContext(where);
+            lines_.reset();
+            broken_ = true;
+          }
+          it->error = s.WithContext(where);
           it->doc.name = where;
           it->doc.origin = where;
           return true;
@@ -444,6 +456,7 @@ class UnitReader {
   std::string line_;
   uint64_t line_no_ = 0;
   size_t file_ = 0;
+  bool broken_ = false;  // a JSON Lines shard's stream broke (under --on-error skip)
 };
 
 // Sketches one unit into sig-<u>.bin (records) and names-<u>.bin (id, input position, detail).
@@ -1014,7 +1027,9 @@ Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, uint64_t docs,
       auto more = lines.Next(&line);
       if (!more.ok()) {
         if (more.status().code() != Status::Code::kResourceExhausted) {
-          return more.status().WithContext(u.jsonl + ":" + std::to_string(line_no));
+          if (!o.skip_errors) return more.status().WithContext(u.jsonl + ":" + std::to_string(line_no));
+          ++ord;  // the damage was a (malformed) document, the shard's last (UnitReader)
+          break;
         }
         ++ord;  // an over-long line was a (malformed) document
         continue;
