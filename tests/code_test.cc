@@ -4867,3 +4867,50 @@ TEST_CASE("code: a protected function's signature alone, or an answer cut after 
   REQUIRE(whole.ok());
   CHECK(whole->severity == Action::kBlock);
 }
+
+TEST_CASE("code: a copy with CRLF line ends gives its LF original's tokens, parsed and lexed, in every language") {
+  // Each language's normalization cases, and what a CRLF line end reached: a leaf that runs to
+  // its line's end (`#pragma once`, `#undef X`, a `#define` a parse error leaves whole), a
+  // preprocessor line end, an escaped line break in and outside a string, a heredoc, JSX text.
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"c", "#pragma once\n#undef FOO\n#if HAVE_X\nenum\n{\n  A = 0,\n#define A A\n  B\n};\n#endif\n"},
+      {"cpp", "#pragma once\n#ifdef X\nint f(int a) { return a; }\n#endif\n"},
+      {"python", "total = first + \\\n    second\nmessage = \"one \\\nline\"\ndoc = '''two\nlines'''\n"},
+      {"ruby", "def usage\n  warn <<~EOF\n    Usage: tool FILE\n    Reads FILE.\n  EOF\nend\n"},
+      {"rust", "fn f() -> &'static str {\n    \"first \\\n     second\"\n}\n"},
+      {"tsx", "const Row = ({ label }: Props) => (\n  <li>\n    <b>{label}</b>\n    text here\n  </li>\n);\n"},
+      {"javascript", "const Row = ({ label }) => (\n  <li>\n    <b>{label}</b>\n  </li>\n);\nconst s = `a\nb`;\n"}};
+  for (const auto& e : std::filesystem::directory_iterator(std::string(DOPPEL_TEST_DATA) + "/code_normalization")) {
+    const std::string name = e.path().filename().string();
+    const std::string text = doppel_test::ReadFile(e.path());
+    // (A case file: its language, then its snippets; tokenized whole here, as any text is.)
+    cases.emplace_back(name.substr(0, name.find('-')), text.substr(text.find('\n') + 1));
+  }
+  auto crlf = [](const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '\n') out += '\r';
+      out += c;
+    }
+    return out;
+  };
+  auto spelled = [](const Tokens& t) {
+    std::vector<std::pair<uint64_t, uint64_t>> v;
+    for (const Token& x : t) v.emplace_back(x.hash, x.name);
+    return v;
+  };
+  for (const auto& [language, text] : cases) {
+    INFO(language << ":\n" << text);
+    const Language* lang = LookupLanguage(language);
+    REQUIRE(lang != nullptr);
+    for (const bool lexed : {false, true}) {
+      INFO((lexed ? "lexed" : "parsed"));
+      auto tokenizer = lexed ? NewCodeLexer(lang) : NewCodeTokenizer(lang);
+      Tokens lf, cr;
+      REQUIRE(tokenizer->Tokenize(text, &lf).ok());
+      REQUIRE(tokenizer->Tokenize(crlf(text), &cr).ok());
+      CHECK(!lf.empty());
+      CHECK(spelled(lf) == spelled(cr));
+    }
+  }
+}

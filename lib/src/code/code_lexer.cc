@@ -31,6 +31,7 @@ using code_detail::IsWordChar;
 using code_detail::AfterMemberAccess;
 using code_detail::CheckInput;
 using code_detail::EmitMacroBody;
+using code_detail::LfHash;
 
 // The first pass of a scan: the tokens a parse would give, read by a lexer at a fraction of
 // the parse's cost. The grammar supplies the words it keeps verbatim (its keywords, which are
@@ -198,7 +199,7 @@ class CodeLexer final : public Tokenizer {
       while (i < n) {
         const char c = text[i];
         if (c == '\\' && !raw) {
-          i += 2;
+          i += i + 2 < n && text[i + 1] == '\r' && text[i + 2] == '\n' ? 3 : 2;  // (an escaped CRLF line end too)
         } else if (c == quote && (quotes == 1 || (i + 2 < n && text[i + 1] == quote && text[i + 2] == quote))) {
           return i + quotes;
         } else if (c == '\n' && single_line) {
@@ -252,14 +253,14 @@ class CodeLexer final : public Tokenizer {
           size_t e = i;
           bool saw_text = false, at_newline = false;
           for (; e < n && std::string_view("<>{}&").find(text[e]) == std::string_view::npos; ++e) {
-            if (text[e] == '\n') {
+            if (text[e] == '\n' || (text[e] == '\r' && at(e + 1) == '\n')) {
               at_newline = true;
             } else {
               at_newline = at_newline && std::isspace(at(e));
               saw_text = saw_text || !at_newline;
             }
           }
-          if (saw_text) push(Hash(text.substr(i, e - i)), 0, i, e, line);
+          if (saw_text) push(LfHash(text.substr(i, e - i)), 0, i, e, line);
           count_lines(i, e);
           i = e;
           continue;
@@ -616,6 +617,7 @@ class CodeLexer final : public Tokenizer {
               if (ln == word) break;
               if (end < n) ++end;
             }
+            if (end > body + 1 && text[end - 1] == '\r') --end;  // (a CRLF line end, as the parse ends it)
             heredocs.emplace_back(body, end);
           }
           continue;

@@ -40,6 +40,7 @@ using code_detail::ThreadParser;
 using code_detail::UnreadBytes;
 using code_detail::NewMacroBodyLexer;
 using code_detail::EmitMacroBody;
+using code_detail::LfHash;
 
 
 // The text of a parse that stops at a deadline (Tokenizer::TokenizeBy), handed to tree-sitter in
@@ -77,7 +78,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v8/" + lang->name) {
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v9/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -375,9 +376,31 @@ class TreeSitterTokenizer final : public Tokenizer {
           emit(kNum, Hash(leaf), b, e, row);
         } else {
           // Keywords and operators: their text is their symbol name (cached hash), except
-          // for nodes aliased to another text, which are hashed as they are written.
+          // for nodes aliased to another text, which are hashed as they are written. A leaf
+          // that runs to its line's end (C's `#pragma once`, `#undef X`: a preprocessor
+          // argument) is spelled without the line's trailing blanks and carriage return, so
+          // a copy with CRLF line ends is the same code.
+          // A leaf over several lines (Python's `\` and its line break) is spelled with LF line
+          // ends, and one of only blanks and line breaks (a JSX text's CRLF) is none.
           const bool fixed = sym < fixed_text_.size() && fixed_text_[sym] == leaf;
-          emit(fixed ? fixed_hash_[sym] : Hash(leaf), 0, b, e, row);
+          std::string_view spelled = leaf;
+          const bool to_line_end = leaf.back() == '\r' || (e < src.size() && src[e] == '\n');
+          while (!fixed && to_line_end && !spelled.empty() &&
+                 (spelled.back() == '\r' || spelled.back() == ' ' || spelled.back() == '\t')) {
+            spelled.remove_suffix(1);
+          }
+          // A leaf of only blanks and line breaks is its symbol's text when that is so too (C's
+          // `#if X` line end, "\n", read as "\r\n" or over a blank line), else none.
+          bool blank_fixed = false;
+          if (!fixed && spelled.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+            blank_fixed = sym < fixed_text_.size() && !fixed_text_[sym].empty() &&
+                          fixed_text_[sym].find_first_not_of(" \t\r\n") == std::string::npos;
+            if (!blank_fixed) spelled = {};
+          }
+          if (!spelled.empty()) {
+            emit(fixed || blank_fixed ? fixed_hash_[sym] : LfHash(spelled), 0, b, b + static_cast<uint32_t>(spelled.size()),
+                 row);
+          }
         }
       }
       bool moved = false;
@@ -697,7 +720,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v8/generic"; }
+  std::string_view Name() const override { return "code-v9/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {

@@ -62,7 +62,8 @@ inline std::string_view StringContent(std::string_view s) {
 // the spaces and tabs that begin each line after the first (a formatter re-indents a heredoc's
 // body, which begins with the opener's line break, or a text block; a copy pasted at another
 // depth re-indents every line of a string over several), and
-// the backslash before a quote character (black and Prettier write 'it\'s' as "it's").
+// the backslash before a quote character (black and Prettier write 'it\'s' as "it's"), and the
+// carriage return of a CRLF line end.
 inline uint64_t NameOfHash(uint64_t h) { return h | 1; }  // never 0 (0 means no spelling)
 // Feeds `content` to `state` as spelled; `line_start` carries across pieces.
 inline void UpdateSpelled(XXH3_state_t* state, std::string_view content, bool* line_start) {
@@ -77,7 +78,18 @@ inline void UpdateSpelled(XXH3_state_t* state, std::string_view content, bool* l
       from = ++i;
       continue;
     }
+    if (c == '\r' && i + 1 < content.size() && content[i + 1] == '\n') {  // a CRLF line end is LF's
+      feed(i);
+      from = ++i;
+      continue;
+    }
     *line_start = c == '\n';
+    if (c == '\\' && i + 2 < content.size() && content[i + 1] == '\r' && content[i + 2] == '\n') {
+      feed(i + 1);  // an escaped CRLF line end is an escaped LF
+      from = i + 2;
+      i += 3;
+      continue;
+    }
     if (c == '\\' && i + 1 < content.size()) {
       if (IsQuote(content[i + 1])) {
         feed(i);
@@ -101,6 +113,17 @@ inline uint64_t ContentName(std::string_view content) {
   return NameOfHash(XXH3_64bits_digest(&state));
 }
 inline uint64_t StringName(std::string_view s) { return ContentName(StringContent(s)); }
+
+// The hash of a leaf's text as written with LF line ends (a CRLF copy is the same code).
+inline uint64_t LfHash(std::string_view s) {
+  if (s.find('\r') == std::string_view::npos) return Hash(s);
+  std::string lf;
+  lf.reserve(s.size());
+  for (size_t k = 0; k < s.size(); ++k) {
+    if (!(s[k] == '\r' && k + 1 < s.size() && s[k + 1] == '\n')) lf.push_back(s[k]);
+  }
+  return Hash(lf);
+}
 
 // The ContentName of adjacent literals' joined contents, read piece by piece (the parse and the
 // lexer both join them): the first piece is kept as a view (most literals stand alone), and a

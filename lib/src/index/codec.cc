@@ -285,7 +285,7 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
   return {
       {"format", std::string(kFormatVersion)},
       {"text_tokenizer", "text-v1"},
-      {"code_tokenizer", "code-v8"},  // v2: literal spellings kept; v3: no semicolons, trailing commas;
+      {"code_tokenizer", "code-v9"},  // v2: literal spellings kept; v3: no semicolons, trailing commas;
                                      // v4: keywords read as names inside parse errors are keywords;
                                      // v5: rows of a table cut from its initializer are lexed;
                                      // v6: C#'s implicit lambda parameters are names, adjacent
@@ -293,6 +293,10 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
                                      // v7: literals spelled without their lines' indentation
                                      // and a quote's backslash, heredoc openers by their word
                                      // v8: C and C++ macro bodies lexed into tokens
+                                     // v9: CRLF line ends read as LF: a leaf that runs to
+                                     // its line's end spelled without its trailing blanks
+                                     // and carriage return, a leaf of only blanks and line
+                                     // breaks its symbol's text or none, escaped CRLFs
       {"code_spellings", "comments-v1"},  // comment gaps posted beside names and strings
       {"grammars", std::string(GrammarsVersion())},
       {"unicode", utf8proc_unicode_version()},
