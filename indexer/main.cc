@@ -236,6 +236,10 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
                            std::to_string(sum.written.replaced) + " replaced, " +
                            std::to_string(sum.written.unchanged) + " unchanged")
                               .c_str());
+    if (s.message().find("invalid UTF-8") != std::string::npos) {
+      std::fprintf(stderr, "%sa file in another encoding (Latin-1, say): --lossy-utf8 reads each stray byte as '?', "
+                           "and --on-error skip passes over what cannot be read and goes on\n", who.c_str());
+    }
   } else if (!f.quiet) {
     std::fprintf(stderr,
                  "%s%llu documents (%s) in %.2f s, %s/s: %llu added, %llu replaced, "

@@ -1088,6 +1088,11 @@ TEST_CASE("cli: a bad JSONL document is skipped with --on-error skip and the res
   CHECK(Contains(r.err, "1 rejected"));
   const CommandResult stats = Index("stats --index " + Quote(dir));
   CHECK(JsonNumber(stats.out, "documents") == 2);
+  // Without --on-error skip the build stops, and says what reads such a file.
+  const CommandResult stopped = Index("build --index " + Quote(tmp / "idx-stopped") + " " + Quote(corpus));
+  INFO(Describe(stopped));
+  CHECK(stopped.exit_code == 2);
+  CHECK(Contains(stopped.err, "--lossy-utf8 reads each stray byte as '?'"));
   // With --lossy-utf8 its bad bytes are read as '?' and it is indexed with the others.
   const CommandResult lossy = Index("build --quiet --lossy-utf8 --index " + Quote(tmp / "idx-lossy") + " " + Quote(corpus));
   INFO(Describe(lossy));
