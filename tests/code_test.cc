@@ -3694,6 +3694,12 @@ TEST_CASE("code: a renamed copy whose strings differ only annotates, and says it
   CHECK(v->spans[0].renaming == Approx(1.0));
   CHECK(v->action == Action::kAnnotate);
   CHECK(v->reason == "code resembles protected code in shape only (its strings and numbers differ)");
+  // Its spans say they do not count, and count for no share of the answer.
+  CHECK_FALSE(v->spans[0].counts);
+  CHECK(v->score == 0);
+  std::string json;
+  AppendVerdictJson(*v, false, &json);
+  CHECK_THAT(json, Catch::Contains("\"renaming\":1,\"counts\":false}"));
   // The names renamed and the strings kept: a copy.
   std::string kept = copy;
   for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{

@@ -58,7 +58,7 @@ struct Span {
   // The span reproduces protected content: it counts toward redact and block, and a redacted
   // answer has it replaced. False for code that only resembles its source (names not a
   // consistent renaming, literals that differ, a short shape other protected files share): it
-  // is reported, and left in place. Not part of the JSON verdict.
+  // is reported, and left in place. In the JSON verdict as "counts": false when false.
   bool counts = true;
   // A span of an answer that is one JSON value, found in its strings (FilterOptions::
   // json_strings): where the string it starts in is, as JSON Pointers (RFC 6901), the answer's

@@ -95,6 +95,7 @@ void AppendVerdictJson(const Verdict& v, bool with_output, std::string* out) {
     } else {
       *out += ",\"renaming\":null";  // prose has no names to rename
     }
+    if (!s.counts) *out += ",\"counts\":false";  // (only resembles its source: reported, left in place)
     out->push_back('}');
   }
   *out += "],\"reason\":";
