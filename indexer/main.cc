@@ -667,8 +667,8 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
   } else if (!d.quiet) {
     std::fprintf(stderr,
                  "doppel-index: dedup of %llu documents (%s) in %.2f s%s: kept %llu; removed %llu exact, %llu near, "
-                 "%llu over the copy limit, %llu matching the index, %llu malformed; %llu clusters "
-                 "(sketch %.1f s, cluster %.1f s, write %.1f s)\n",
+                 "%llu over the copy limit, %llu matching the index, %llu malformed; %llu clusters; "
+                 "passed over %llu binary and %llu empty files (sketch %.1f s, cluster %.1f s, write %.1f s)\n",
                  static_cast<unsigned long long>(sum.documents), Human(sum.bytes_in).c_str(), secs,
                  sum.resumed         ? " (resumed)"
                  : sum.started_over ? " (started over: the unfinished run there had other inputs or options)"
@@ -677,6 +677,7 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
                  static_cast<unsigned long long>(sum.exact), static_cast<unsigned long long>(sum.near),
                  static_cast<unsigned long long>(sum.copy_limit), static_cast<unsigned long long>(sum.index_matches),
                  static_cast<unsigned long long>(sum.malformed), static_cast<unsigned long long>(sum.clusters),
+                 static_cast<unsigned long long>(sum.skipped_binary), static_cast<unsigned long long>(sum.skipped_empty),
                  sum.seconds_sketch, sum.seconds_cluster, sum.seconds_write);
   }
   // Inputs that held no document at all are said and exit 1, as build's are (a whole run here,

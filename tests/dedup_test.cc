@@ -1087,6 +1087,11 @@ TEST_CASE("dedup: a binary or empty file in a directory is passed over, as build
   CHECK(r.exit_code == 0);
   CHECK(fs::exists(tmp / "out/files/docs/copy.txt") != fs::exists(tmp / "out/files/docs/gpl.txt"));  // one kept
   CHECK(!fs::exists(tmp / "out/files/docs/bin.dat"));
+  // Counted, as build and scan count them.
+  CHECK(Contains(ReadFile(tmp / "out/stats.json"), "\"skipped_files\":{\"binary\":1,\"empty\":2}"));
+  const CommandResult said = doppel_test::Run(Quote(kIndexBin) + " dedup --tasks 2 --output " + Quote(tmp / "out-said") +
+                                              " " + Quote(tmp / "docs"));
+  CHECK(Contains(said.err, "passed over 1 binary and 2 empty files"));
   // Named, it is read and refused.
   const CommandResult named = doppel_test::Run(Quote(kIndexBin) + " dedup --quiet --output " + Quote(tmp / "out2") + " " +
                                                Quote(tmp / "docs/bin.dat"));

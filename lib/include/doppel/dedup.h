@@ -113,6 +113,7 @@ struct DedupSummary {
   uint64_t index_matches = 0;  // removed: matches the --against index
   uint64_t malformed = 0;      // skipped
   uint64_t clusters = 0;       // clusters of two or more documents
+  uint64_t skipped_binary = 0, skipped_empty = 0;  // files a directory's walk passed over
   uint64_t bytes_in = 0, bytes_out = 0;  // text bytes read and kept
   uint64_t spilled_runs = 0;   // sorted runs of bucket tuples written to disk (memory limit)
   bool resumed = false;        // some stage or shard was already done

@@ -62,16 +62,17 @@ constexpr size_t kFilesPerUnit = 4096;
 // Whether a plain file is one a directory's walk passes over (SkippedFileReason of its first
 // 8,000 bytes: a file no longer than that is judged whole). A compressed one (.gz, .zst) is
 // judged by its text, as the reader reads it; one not in its format is passed over.
-bool SkippedInDirectory(const std::string& path) {
+FileSkip SkippedInDirectory(const std::string& path) {
   char head[kBinaryProbeBytes];
   size_t got = 0;
   bool whole = false;
   if (IsCompressedPath(path)) {
     auto src = OpenSource(path);
-    if (!src.ok()) return false;  // unreadable: reported when read
+    if (!src.ok()) return FileSkip::kNone;  // unreadable: reported when read
     while (got < sizeof head) {
       auto n = (*src)->Read(head + got, sizeof head - got);
-      if (!n.ok()) return got == 0;  // not in its format; cut short after text: an error when read
+      // Not in its format: binary; cut short after text: an error when read.
+      if (!n.ok()) return got == 0 ? FileSkip::kBinary : FileSkip::kNone;
       if (*n == 0) {
         whole = true;
         break;
@@ -80,15 +81,18 @@ bool SkippedInDirectory(const std::string& path) {
     }
   } else {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return false;  // unreadable: reported when read
+    if (!in) return FileSkip::kNone;  // unreadable: reported when read
     in.read(head, sizeof head);
     got = static_cast<size_t>(in.gcount());
     whole = in.eof();
   }
-  return SkippedFileReason(std::string_view(head, got), whole).kind != FileSkip::kNone;
+  return SkippedFileReason(std::string_view(head, got), whole).kind;
 }
 
-Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* units) {
+// The units of `inputs`; the binary and empty files a directory's walk passed over are counted
+// in `summary` (set, not added: the local executor's calls share one).
+Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* units, DedupSummary* summary) {
+  summary->skipped_binary = summary->skipped_empty = 0;
   std::vector<std::pair<std::string, std::string>> shards, files;  // path, output path
   for (const std::string& in : inputs) {
     std::error_code ec;
@@ -111,7 +115,12 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
         const std::string p = it->path().string();
         // A binary or empty file found in a directory is passed over, as build and scan do (one
         // named as an input is refused when read).
-        if (!IsJsonLinesPath(p) && SkippedInDirectory(p)) continue;
+        if (!IsJsonLinesPath(p)) {
+          if (const FileSkip skip = SkippedInDirectory(p); skip != FileSkip::kNone) {
+            ++(skip == FileSkip::kEmpty ? summary->skipped_empty : summary->skipped_binary);
+            continue;
+          }
+        }
         const std::string rel = fs::relative(it->path(), in, ec).string();
         if (IsJsonLinesPath(p)) {
           shards.emplace_back(p, top + "/" + rel);
@@ -1160,7 +1169,7 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
   using Stage = DedupOptions::Stage;
   auto mine = [&](size_t u) { return o.stage == Stage::kAll || u % o.world == o.rank; };
   std::vector<Unit> units;
-  DOPPEL_RETURN_IF_ERROR(ExpandInputs(inputs, &units));
+  DOPPEL_RETURN_IF_ERROR(ExpandInputs(inputs, &units, sum));
 
   const std::string work = output_dir + "/.work";
   std::error_code ec;
@@ -1317,6 +1326,8 @@ Status Dedup(const std::vector<std::string>& inputs, const std::string& output_d
                       std::to_string(sum->near) + ",\"copy_limit\":" + std::to_string(sum->copy_limit) +
                       ",\"index\":" + std::to_string(sum->index_matches) + ",\"malformed\":" +
                       std::to_string(sum->malformed) + "},\"clusters\":" + std::to_string(sum->clusters) +
+                      ",\"skipped_files\":{\"binary\":" + std::to_string(sum->skipped_binary) +
+                      ",\"empty\":" + std::to_string(sum->skipped_empty) + "}" +
                       ",\"text_bytes\":" + std::to_string(sum->bytes_in) +
                       ",\"spilled_runs\":" + std::to_string(sum->spilled_runs) +
                       ",\"text_bytes_kept\":" + std::to_string(sum->bytes_out) + ",\"options\":{\"shingle_size\":" +
