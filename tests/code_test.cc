@@ -4920,3 +4920,20 @@ TEST_CASE("code: a copy with CRLF line ends gives its LF original's tokens, pars
     }
   }
 }
+
+TEST_CASE("code: code pasted in a quote without a fence is read without the quote's markers") {
+  TempDir dir;
+  auto filter = MergePyFilter(dir, Redacting());
+  std::string quoted;
+  for (const std::string& line : doppel_test::Lines(kRenamed)) quoted += "> " + line + "\n";
+  const std::string answer = "As the docs put it:\n\n" + quoted + "\nThat is the whole helper.\n";
+  const Verdict v = Checked(*filter, answer);
+  CHECK(OneMergePySpan(v).query.first_line == 3);
+  // (The marker in the quote; a Python block replaced whole keeps a statement: `pass`.)
+  CHECK_THAT(v.output, Catch::StartsWith("As the docs put it:\n\n> pass  # [redacted: similar to lib/merge.py]\n"));
+  CHECK_THAT(v.output, Catch::EndsWith("\nThat is the whole helper.\n"));
+  CHECK_THAT(v.output, !Catch::Contains("out.extend"));
+  // Quoted prose stays prose.
+  const Verdict prose = Checked(*filter, "> The helper merges two sorted runs into one.\n> It keeps the order stable.\n");
+  CHECK(prose.spans.empty());
+}

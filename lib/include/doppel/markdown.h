@@ -123,7 +123,7 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed 
 // Code a writer left outside fences: pasted as is between sentences, or indented in a list
 // item. Each prose segment of `segments` is split at its runs of lines that read as code, which
 // become code segments without a language (`bare` set; `prefix` the indentation all their lines
-// share). A line reads as code by its shape, not by any one language:
+// share, and a quote's markers: lines in a `> ` quote are read without them). A line reads as code by its shape, not by any one language:
 // - it ends with `{`, `(` or `[` (a block, a call or a list going on: `() => {` too), or with
 //   `;` after code;
 // - it starts with a closing bracket or a preprocessor directive;

@@ -962,13 +962,22 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
       const size_t nl = text.find('\n', pos);
       const size_t next = nl == std::string_view::npos || nl >= seg.end ? seg.end : nl + 1;
       const std::string_view line = text.substr(pos, next - pos);
-      const size_t lead = std::min(line.find_first_not_of(" \t"), line.size());
+      // A quote's lines (`> `, to 4 levels) are read without their markers, as a fence in a
+      // quote is: code pasted in a quote is code.
+      size_t quote = 0;
+      for (int level = 0; level < 4; ++level) {
+        size_t s = quote;
+        while (s < line.size() && s < quote + 3 && line[s] == ' ') ++s;
+        if (s >= line.size() || line[s] != '>') break;
+        quote = s + 1 + (s + 1 < line.size() && line[s + 1] == ' ');
+      }
+      const size_t lead = quote + std::min(line.substr(quote).find_first_not_of(" \t"), line.size() - quote);
       // An indented block's lines are code whatever they look like.
       const bool blank = line.find_first_not_of(" \t\r\n") == std::string_view::npos;
       // The rest of a line after an HTML block's </pre> begins no run: a run starts a line.
       const bool line_start = pos == 0 || text[pos - 1] == '\n';
       const LineShape shape = !line_start         ? LineShape::kOther
-                              : !seg.indented     ? ShapeOfLine(line)
+                              : !seg.indented     ? ShapeOfLine(line.substr(quote))
                               : blank             ? LineShape::kBlank
                                                   : LineShape::kCode;
       lines.push_back(Line{pos, next, no, shape, seg.indented ? &seg : nullptr, line.substr(0, lead)});
