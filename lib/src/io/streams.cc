@@ -497,8 +497,9 @@ simdjson::error_code ParseJson(simdjson::dom::parser* parser, std::string_view j
                                std::string* scratch) {
   const simdjson::error_code err = parser->parse(json.data(), json.size()).get(*root);
   if (err != simdjson::NUMBER_ERROR) return err;  // (simdjson 3.0 says so of a large integer)
-  // Integers outside 64 bits, outside strings, read as strings of their digits: an id keeps its
-  // name (as a double, two ids rounded to one), metadata its value.
+  // Integers outside 64 bits, and numbers outside a double's range, outside strings, read as
+  // strings of their digits: an id keeps its name (as a double, two ids rounded to one), metadata
+  // its value, and dedup copies the line as it is.
   scratch->clear();
   bool changed = false, in_string = false;
   for (size_t i = 0; i < json.size();) {
@@ -529,6 +530,11 @@ simdjson::error_code ParseJson(simdjson::dom::parser* parser, std::string_view j
       uint64_t u = 0;
       big = std::from_chars(number.data(), number.data() + number.size(), s).ec != std::errc() &&
             std::from_chars(number.data(), number.data() + number.size(), u).ec != std::errc();
+    } else if (number.size() > 1) {
+      // A number past a double's range (1e400), read as its digits too.
+      double d = 0;
+      const auto r = std::from_chars(number.data(), number.data() + number.size(), d);
+      big = r.ec == std::errc::result_out_of_range && r.ptr == number.data() + number.size();
     }
     if (big) scratch->push_back('"');
     scratch->append(number);
