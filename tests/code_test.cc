@@ -4832,6 +4832,17 @@ TEST_CASE("code: an answer sent as code in a language but written in Markdown is
                                             "\n\nThat is all.\n"));
     }
   }
+  // An untagged fence holding a patch stays a patch (read so whatever language was sent).
+  std::string patch = "Apply this:\n\n```\n--- a/static/search.js\n+++ b/static/search.js\n@@ -0,0 +1,20 @@\n";
+  for (const std::string& line : doppel_test::Lines(kSearch)) patch += "+" + line + "\n";
+  patch += "```\n";
+  js.language = "python";
+  auto patched = filter->Check(patch, js);
+  REQUIRE(patched.ok());
+  CHECK(patched->action == Action::kRedact);
+  REQUIRE(patched->spans.size() == 1);
+  CHECK(patched->spans[0].query.first_line == 7);
+  CHECK(patched->spans[0].language == "javascript");
   // Streamed: a prefix whose fence is still open.
   js.language = "javascript";
   const std::string open = "Render it:\n\n```js\n" + std::string(kSearch);
@@ -4872,6 +4883,13 @@ TEST_CASE("code: a protected function's signature alone, or an answer cut after 
   auto whole = filter->Check(open + body + "```\n");
   REQUIRE(whole.ok());
   CHECK(whole->severity == Action::kBlock);
+  // A longer copy cut short at a header (an answer's length limit) is still a copy.
+  const std::string cut = std::string(kProtected).substr(0, std::string(kProtected).find("        if key("));
+  REQUIRE(cut.back() == '\n');
+  auto v = filter->Check(cut, python);
+  REQUIRE(v.ok());
+  INFO(cut << v->reason);
+  CHECK(Flagging(v->severity));
 }
 
 TEST_CASE("code: a copy with CRLF line ends gives its LF original's tokens, parsed and lexed, in every language") {
@@ -4880,11 +4898,14 @@ TEST_CASE("code: a copy with CRLF line ends gives its LF original's tokens, pars
   // preprocessor line end, an escaped line break in and outside a string, a heredoc, JSX text.
   std::vector<std::pair<std::string, std::string>> cases = {
       {"c", "#pragma once\n#undef FOO\n#if HAVE_X\nenum\n{\n  A = 0,\n#define A A\n  B\n};\n#endif\n"},
+      {"c", "#define GREETING \"hello, \\\nworld\"\nconst char *g = GREETING;\n"},
       {"cpp", "#pragma once\n#ifdef X\nint f(int a) { return a; }\n#endif\n"},
       {"python", "total = first + \\\n    second\nmessage = \"one \\\nline\"\ndoc = '''two\nlines'''\n"},
       {"ruby", "def usage\n  warn <<~EOF\n    Usage: tool FILE\n    Reads FILE.\n  EOF\nend\n"},
       {"rust", "fn f() -> &'static str {\n    \"first \\\n     second\"\n}\n"},
       {"tsx", "const Row = ({ label }: Props) => (\n  <li>\n    <b>{label}</b>\n    text here\n  </li>\n);\n"},
+      // (JSX text of blanks between elements: the lexer reads the parse's tokens here too.)
+      {"tsx", "const A = () => <p><b>a</b> <i>b</i>  \n  <u>c</u></p>;\n"},
       {"javascript", "const Row = ({ label }) => (\n  <li>\n    <b>{label}</b>\n  </li>\n);\nconst s = `a\nb`;\n"}};
   for (const auto& e : std::filesystem::directory_iterator(std::string(DOPPEL_TEST_DATA) + "/code_normalization")) {
     const std::string name = e.path().filename().string();
@@ -4905,10 +4926,17 @@ TEST_CASE("code: a copy with CRLF line ends gives its LF original's tokens, pars
     for (const Token& x : t) v.emplace_back(x.hash, x.name);
     return v;
   };
-  for (const auto& [language, text] : cases) {
+  for (size_t c = 0; c < cases.size(); ++c) {
+    const auto& [language, text] = cases[c];
     INFO(language << ":\n" << text);
     const Language* lang = LookupLanguage(language);
     REQUIRE(lang != nullptr);
+    if (text.find("<b>a</b> <i>") != std::string::npos) {
+      Tokens parsed, lexed;
+      REQUIRE(NewCodeTokenizer(lang)->Tokenize(text, &parsed).ok());
+      REQUIRE(NewCodeLexer(lang)->Tokenize(text, &lexed).ok());
+      CHECK(spelled(parsed) == spelled(lexed));
+    }
     for (const bool lexed : {false, true}) {
       INFO((lexed ? "lexed" : "parsed"));
       auto tokenizer = lexed ? NewCodeLexer(lang) : NewCodeTokenizer(lang);
@@ -4933,6 +4961,13 @@ TEST_CASE("code: code pasted in a quote without a fence is read without the quot
   CHECK_THAT(v.output, Catch::StartsWith("As the docs put it:\n\n> pass  # [redacted: similar to lib/merge.py]\n"));
   CHECK_THAT(v.output, Catch::EndsWith("\nThat is the whole helper.\n"));
   CHECK_THAT(v.output, !Catch::Contains("out.extend"));
+  // A docstring in the quote stays in the run (indented deeper than its def, past the markers).
+  std::string with_doc;
+  for (const std::string& line : doppel_test::Lines(kProtected)) with_doc += "> " + line + "\n";
+  const Verdict documented = Checked(*filter, "As the docs put it:\n\n" + with_doc + "\nThat is all.\n");
+  REQUIRE(!documented.spans.empty());
+  CHECK(documented.spans[0].query.first_line <= 5);  // (from `> import os` or the def line on)
+  CHECK_THAT(documented.output, !Catch::Contains("def merge_sorted_runs"));
   // Quoted prose stays prose.
   const Verdict prose = Checked(*filter, "> The helper merges two sorted runs into one.\n> It keeps the order stable.\n");
   CHECK(prose.spans.empty());

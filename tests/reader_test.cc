@@ -770,10 +770,11 @@ TEST_CASE("json: integers past 64 bits, and numbers past a double, are read as t
   REQUIRE(ParseJson(&parser, "[1" + std::string(400, '0') + "]", &root, &scratch) == simdjson::SUCCESS);  // past a double
   CHECK(root.at(0).get_string().value().size() == 401);
   // A number past a double's range too: a line whose metadata holds one is no malformed line.
-  REQUIRE(ParseJson(&parser, "[1e400,-2.5E+999,0.5]", &root, &scratch) == simdjson::SUCCESS);
+  REQUIRE(ParseJson(&parser, "[1e400,-2.5E+999,0.5,1e-400]", &root, &scratch) == simdjson::SUCCESS);
   CHECK(root.at(0).get_string().value() == "1e400");
   CHECK(root.at(1).get_string().value() == "-2.5E+999");
   CHECK(root.at(2).get_double().value() == 0.5);
+  CHECK(root.at(3).get_double().value() == 0);  // (under a double's range: 0, as the parser reads it)
   Document doc;
   REQUIRE(ParseJsonLineDocument("{\"id\":\"x\",\"text\":\"some words\",\"meta\":123456789012345678901234567890}",
                                 ReaderOptions(), "big.jsonl:1", &parser, &doc)

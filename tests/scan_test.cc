@@ -752,7 +752,9 @@ TEST_CASE("scan: compressed files are read as their text, compressed archives pa
   REQUIRE(doppel_test::Run("tar czf " + Quote(dir + "/licenses.tar.gz") + " -C /usr/share/common-licenses GPL-3")
               .exit_code == 0);
   WriteFile(dir + "/empty.jsonl.zst", "");
-  WriteFile(dir + "/broken.txt.gz", "\x1f\x8b not gzip after all");  // met in the walk: passed over as binary
+  WriteFile(dir + "/broken.txt.gz", "not gzip at all");  // met in the walk: passed over as binary
+  // A gzip copy cut inside its first block decodes nothing, and is damaged all the same.
+  WriteFile(dir + "/stub.txt.gz", std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10) + "\x2b\x49");
   // A gzip copy cut short after its first text: an error, not passed over unseen as binary.
   REQUIRE(doppel_test::Run("gzip -c /usr/share/common-licenses/GPL-3 > " + Quote(fx.tmp / "gpl.gz")).exit_code == 0);
   const std::string gz = ReadFile(fx.tmp / "gpl.gz");
@@ -773,4 +775,5 @@ TEST_CASE("scan: compressed files are read as their text, compressed archives pa
   const std::string errors = ReadFile(fx.report + "/errors.jsonl");
   CHECK(Contains(errors, "empty.jsonl.zst:1: not in zstd format (an empty file)"));
   CHECK(Contains(errors, "cut.txt.gz: gzip stream is truncated"));
+  CHECK(Contains(errors, "stub.txt.gz: gzip stream is truncated"));
 }

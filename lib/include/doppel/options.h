@@ -118,10 +118,11 @@ struct FilterOptions {
   // code suite 0.8 and 16 raised whole-function recall by 5–8 points, short false flags from
   // 0.18% to 0.73% and novel ones from 2.91% to 3.09%; with code_whole_df 0 (every matched
   // token of such a span counts) short false flags rose to 2.4%. code_whole_share 0 turns this
-  // off. A span that ends its block inside a block it opens (a signature alone, an answer cut
-  // short or a prefix of one streamed: EndsInOpenBlock) is no whole function; this changed no
-  // verdict of the code suite's 3,850 answers, and a lone protected signature is no longer
-  // blocked, in one answer or while it streams.
+  // off. A span under code_whole_blocks_min_tokens matched tokens that ends its block with a
+  // header whose body is not there (a signature alone, or a streamed prefix that ends at one:
+  // EndsInHeader) is no whole function; this changed no verdict of the code suite's 3,850
+  // answers, and a lone protected signature is no longer blocked, in one answer or while it
+  // streams.
   double code_whole_share = 0.8;
   uint32_t code_whole_df = 16;
   // Code: a span that is itself whole blocks — it opens at least one block (Language::block_start,

@@ -177,7 +177,7 @@ class CodeLexer final : public Tokenizer {
       size_t s = from, e = end;
       while (s < end && (text[s] == ' ' || text[s] == '\t')) ++s;
       while (e > s && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r')) --e;
-      if (e > s) push(Hash(text.substr(s, e - s)), 0, s, e, line);
+      if (e > s) push(LfHash(text.substr(s, e - s)), 0, s, e, line);
       count_lines(from, end);
       return end;
     };

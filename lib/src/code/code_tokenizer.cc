@@ -390,12 +390,14 @@ class TreeSitterTokenizer final : public Tokenizer {
             spelled.remove_suffix(1);
           }
           // A leaf of only blanks and line breaks is its symbol's text when that is so too (C's
-          // `#if X` line end, "\n", read as "\r\n" or over a blank line), else none.
+          // `#if X` line end, "\n", read as "\r\n" or over a blank line); one that a CRLF line
+          // end begins is none (JSX text after a tag: with LF, the grammar's scanner reads none
+          // there); any other stays (JSX's " " between two elements).
           bool blank_fixed = false;
           if (!fixed && spelled.find_first_not_of(" \t\r\n") == std::string_view::npos) {
             blank_fixed = sym < fixed_text_.size() && !fixed_text_[sym].empty() &&
                           fixed_text_[sym].find_first_not_of(" \t\r\n") == std::string::npos;
-            if (!blank_fixed) spelled = {};
+            if (!blank_fixed && spelled.substr(0, 2) == "\r\n") spelled = {};
           }
           if (!spelled.empty()) {
             emit(fixed || blank_fixed ? fixed_hash_[sym] : LfHash(spelled), 0, b, b + static_cast<uint32_t>(spelled.size()),

@@ -358,7 +358,14 @@ inline uint64_t MacroConstantHash(std::string_view body, const Tokens& tokens) {
   XXH3_64bits_reset(state.get());
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (i > 0) XXH3_64bits_update(state.get(), " ", 1);
-    XXH3_64bits_update(state.get(), body.data() + tokens[i].begin, tokens[i].end - tokens[i].begin);
+    // (A token over an escaped line end, a string continued with `\`, as with LF line ends.)
+    const std::string_view t = body.substr(tokens[i].begin, tokens[i].end - tokens[i].begin);
+    size_t from = 0;
+    for (size_t cr = t.find("\r\n"); cr != std::string_view::npos; cr = t.find("\r\n", from)) {
+      XXH3_64bits_update(state.get(), t.data() + from, cr - from);
+      from = cr + 1;
+    }
+    XXH3_64bits_update(state.get(), t.data() + from, t.size() - from);
   }
   return XXH3_64bits_digest(state.get());
 }

@@ -71,8 +71,8 @@ FileSkip SkippedInDirectory(const std::string& path) {
     if (!src.ok()) return FileSkip::kNone;  // unreadable: reported when read
     while (got < sizeof head) {
       auto n = (*src)->Read(head + got, sizeof head - got);
-      // Not in its format: binary; cut short after text: an error when read.
-      if (!n.ok()) return got == 0 ? FileSkip::kBinary : FileSkip::kNone;
+      // Not in its format: binary; in it but damaged: an error when read (ReadFileDocument).
+      if (!n.ok()) return got == 0 && !HasCompressionMagic(path) ? FileSkip::kBinary : FileSkip::kNone;
       if (*n == 0) {
         whole = true;
         break;

@@ -10,6 +10,8 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -403,6 +405,14 @@ Status RefuseCompressedStart(std::string_view first_line, const std::string& whe
 
 bool IsCompressedPath(std::string_view path) { return HasSuffix(path, ".gz") || HasSuffix(path, ".zst"); }
 
+bool HasCompressionMagic(const std::string& path) {
+  char head[4] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.read(head, sizeof head);
+  const std::string_view h(head, static_cast<size_t>(in.gcount()));
+  return h.rfind("\x1f\x8b", 0) == 0 || h.rfind(std::string_view("\x28\xb5\x2f\xfd", 4), 0) == 0;
+}
+
 Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, FileSkip* skipped) {
   *skipped = FileSkip::kNone;
   *doc = Document();
@@ -427,10 +437,11 @@ Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Documen
     for (;;) {
       auto read = src->Read(buf, sizeof buf);
       if (!read.ok()) {
-        // Not in its format (nothing decoded): passed over as binary where a directory's walk
-        // meets it, refused when named. Cut short or damaged after some text: an error wherever
-        // it is met, so a damaged copy is not passed over unseen.
-        if (doc->text.empty()) *skipped = FileSkip::kBinary;
+        // Not in its format (no gzip or zstd magic number): passed over as binary where a
+        // directory's walk meets it, refused when named. In its format but cut short or damaged
+        // (before or after some text): an error wherever it is met, so a damaged copy is not
+        // passed over unseen.
+        if (doc->text.empty() && !HasCompressionMagic(path)) *skipped = FileSkip::kBinary;
         doc->text.clear();
         return read.status();
       }
@@ -531,10 +542,13 @@ simdjson::error_code ParseJson(simdjson::dom::parser* parser, std::string_view j
       big = std::from_chars(number.data(), number.data() + number.size(), s).ec != std::errc() &&
             std::from_chars(number.data(), number.data() + number.size(), u).ec != std::errc();
     } else if (number.size() > 1) {
-      // A number past a double's range (1e400), read as its digits too.
-      double d = 0;
-      const auto r = std::from_chars(number.data(), number.data() + number.size(), d);
-      big = r.ec == std::errc::result_out_of_range && r.ptr == number.data() + number.size();
+      // A number past a double's range (1e400), read as its digits too; one under it (1e-400)
+      // is 0 or a denormal, as the parser reads it.
+      const std::string copy(number);
+      char* end = nullptr;
+      errno = 0;
+      const double d = std::strtod(copy.c_str(), &end);
+      big = errno == ERANGE && std::isinf(d) && end == copy.c_str() + copy.size();
     }
     if (big) scratch->push_back('"');
     scratch->append(number);

@@ -34,7 +34,17 @@ std::vector<int32_t> IndentsFor(const Tokens& q, const BlockTokens& blocks, std:
 std::vector<int8_t> BlockDeltas(const Tokens& q, const BlockTokens& blocks, const std::vector<int32_t>& indent) {
   std::vector<int8_t> d(q.size(), 0);
   if (!blocks.indented) {
-    for (uint32_t i = 0; i < q.size(); ++i) d[i] = static_cast<int8_t>(blocks.Delta(q, i));
+    uint32_t line_first = 0;
+    bool separator_before = false;
+    for (uint32_t i = 0; i < q.size(); ++i) {
+      if (i == 0 || q[i].line != q[i - 1].line) {
+        line_first = i;
+        separator_before = false;
+      }
+      d[i] = static_cast<int8_t>(blocks.Delta(q, i, line_first, separator_before));
+      separator_before |= std::find(blocks.loop_separators.begin(), blocks.loop_separators.end(), q[i].hash) !=
+                          blocks.loop_separators.end();
+    }
     return d;
   }
   std::vector<int32_t> open;  // the opening lines' indentation, innermost last

@@ -20,17 +20,16 @@ struct BlockTokens {
   std::vector<uint64_t> clauses;  // Language::block_clauses
   std::vector<uint64_t> loop_words, loop_separators;  // Language::block_loop_words ...
   // +1 when query token i opens a block, -1 when it closes one, else 0 (braces and keywords).
-  int Delta(const Tokens& q, uint32_t i) const {
+  // `line_first` is the first token of i's line, `separator_before` whether a loop separator
+  // came before i on that line (BlockDeltas keeps both as it goes).
+  int Delta(const Tokens& q, uint32_t i, uint32_t line_first, bool separator_before) const {
     const uint64_t h = q[i].hash;
     auto in = [](const std::vector<uint64_t>& v, uint64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); };
     auto has = [&](const std::vector<uint64_t>& v) { return in(v, h); };
     if (has(end)) return -1;
-    if (has(loop_separators)) {  // `while x do`: the loop's own `do`, when it is the line's first one
-      uint32_t first = i;
-      bool earlier = false;  // (an earlier one on the line: this one is a block's)
-      while (first > 0 && q[first - 1].line == q[i].line) earlier |= in(loop_separators, q[--first].hash);
-      if (!earlier && first < i && in(loop_words, q[first].hash)) return 0;
-    }
+    // `while x do`: the loop's own `do`, the first on a line a loop word begins (a later one is
+    // a block's).
+    if (has(loop_separators) && !separator_before && line_first < i && in(loop_words, q[line_first].hash)) return 0;
     if (has(start)) return 1;
     if (has(start_line_first) && (i == 0 || q[i - 1].line < q[i].line)) return 1;
     return 0;

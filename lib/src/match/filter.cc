@@ -251,19 +251,24 @@ struct StreamAlignment {
   std::vector<char> foreign_pairs;  // per pair of a span: in an import naming other code
 };
 
-// Whether a span ends its code block inside a block it opens: the block's last token opens one
-// (a signature's `:` or `{`, Ruby's `do`), or, where blocks are not indentation, the span
-// opens more blocks than it closes. Such code is a header without its body (a signature alone,
-// an answer cut short or a prefix of one streamed), no whole function copied: it needs the
-// evidence of any span (a lone `def get(self, block=True, timeout=None):` was blocked).
-bool EndsInOpenBlock(const Stream& st, const std::vector<int8_t>& block_delta, uint32_t begin, uint32_t end) {
+// Whether a span ends its code block with the header of a block whose body is not there: the
+// block's last token opens one (a signature's `:` or `{`, Ruby's `do`), or, where blocks are not
+// indentation, the innermost block the span opens and leaves open opens on the last line (Ruby's
+// `def get(a, b)`). A short such span (under code_whole_blocks_min_tokens matched tokens) is a
+// signature, alone or as a streamed prefix ends, no whole function copied: it needs the evidence
+// of any span (a lone `def get(self, block=True, timeout=None):` was blocked). A longer copy cut
+// short stays whole.
+bool EndsInHeader(const Stream& st, const std::vector<int8_t>& block_delta, uint32_t begin, uint32_t end) {
   if (end != st.tokens.size() || end <= begin) return false;
   const BlockTokens& bt = BlockTokensOf(st.language);
   if (std::find(bt.start.begin(), bt.start.end(), st.tokens[end - 1].hash) != bt.start.end()) return true;
   if (bt.indented) return false;  // (indentation closes every block at the end)
-  int depth = 0;
-  for (uint32_t i = begin; i < end; ++i) depth += block_delta[i];
-  return depth > 0;
+  std::vector<uint32_t> open;  // the span's unclosed openers, innermost last
+  for (uint32_t i = begin; i < end; ++i) {
+    for (int k = 0; k < block_delta[i]; ++k) open.push_back(i);
+    for (int k = 0; k < -block_delta[i] && !open.empty(); ++k) open.pop_back();
+  }
+  return !open.empty() && st.tokens[open.back()].line == st.tokens[end - 1].line;
 }
 
 // A fingerprint the source repeats more than this many times (a table, a refrain) anchors
@@ -729,6 +734,8 @@ Status CheckRun::ReadAnswer() {
     if (!request_.fence_language.empty()) {  // an answer sent as code in a language, in Markdown
       for (Segment& seg : segments_) {
         if (seg.kind != Kind::kCode || !seg.language.empty()) continue;
+        // (An untagged block that opens as a patch stays one: ReadDiff reads it so.)
+        if (OpensAsPatch(text_.substr(seg.begin, seg.end - seg.begin))) continue;
         seg.language = request_.fence_language;
         for (char& c : seg.language) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       }
@@ -1361,7 +1368,8 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
     renaming = CheckRenaming(&a, st.tokens, span_src, sa.block_delta, &repeats);
     // Marked again: the renaming check may have cut or extended the pairs.
     counted = a.matched - std::min(a.matched, ForeignImports(a, st.tokens, span_src, &sa.foreign_pairs));
-    whole = o_.code_whole_share > 0 && !EndsInOpenBlock(st, sa.block_delta, a.q_begin, a.q_end) &&
+    whole = o_.code_whole_share > 0 &&
+            !(a.matched < o_.code_whole_blocks_min_tokens && EndsInHeader(st, sa.block_delta, a.q_begin, a.q_end)) &&
             (a.matched >= o_.code_whole_share * static_cast<double>(st.tokens.size()) ||
              (o_.code_whole_blocks && a.matched >= o_.code_whole_blocks_min_tokens &&
               sa.depth_before[a.q_begin] == sa.top_depth &&

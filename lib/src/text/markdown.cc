@@ -865,7 +865,8 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
     uint32_t no;
     LineShape shape;          // kCode for every non-blank line of an indented block
     const Segment* indented;  // the indented code block it is in
-    std::string_view indent;
+    std::string_view indent;  // a quote's markers (`> `) and the blanks after them
+    size_t quote = 0;         // the length of those markers in `indent`
   };
   std::vector<Line> lines;
   // The lines of consecutive prose segments and indented blocks, split into prose and runs of code.
@@ -917,7 +918,8 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
       const Line& l = lines[i];
       LineShape shape = l.shape;
       // A sentence indented deeper than the run's first line is its docstring or comment.
-      if (shape == LineShape::kProse && open && IndentColumns(l.indent) > IndentColumns(lines[first].indent)) {
+      if (shape == LineShape::kProse && open &&
+          IndentColumns(l.indent.substr(l.quote)) > IndentColumns(lines[first].indent.substr(lines[first].quote))) {
         shape = LineShape::kOther;
       }
       switch (shape) {
@@ -980,7 +982,7 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
                               : !seg.indented     ? ShapeOfLine(line.substr(quote))
                               : blank             ? LineShape::kBlank
                                                   : LineShape::kCode;
-      lines.push_back(Line{pos, next, no, shape, seg.indented ? &seg : nullptr, line.substr(0, lead)});
+      lines.push_back(Line{pos, next, no, shape, seg.indented ? &seg : nullptr, line.substr(0, lead), quote});
       pos = next;
     }
   }
