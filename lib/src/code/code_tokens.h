@@ -114,15 +114,23 @@ inline uint64_t ContentName(std::string_view content) {
 }
 inline uint64_t StringName(std::string_view s) { return ContentName(StringContent(s)); }
 
-// The hash of a leaf's text as written with LF line ends (a CRLF copy is the same code).
+// Feeds `s` to `state` as written with LF line ends: the carriage return of each CRLF is left
+// out (a CRLF copy is the same code).
+inline void UpdateLf(XXH3_state_t* state, std::string_view s) {
+  size_t from = 0;
+  for (size_t cr = s.find("\r\n"); cr != std::string_view::npos; cr = s.find("\r\n", from)) {
+    XXH3_64bits_update(state, s.data() + from, cr - from);
+    from = cr + 1;
+  }
+  XXH3_64bits_update(state, s.data() + from, s.size() - from);
+}
+// The hash of a leaf's text as written with LF line ends (Hash's, streamed: the same value).
 inline uint64_t LfHash(std::string_view s) {
   if (s.find('\r') == std::string_view::npos) return Hash(s);
-  std::string lf;
-  lf.reserve(s.size());
-  for (size_t k = 0; k < s.size(); ++k) {
-    if (!(s[k] == '\r' && k + 1 < s.size() && s[k + 1] == '\n')) lf.push_back(s[k]);
-  }
-  return Hash(lf);
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  UpdateLf(&state, s);
+  return XXH3_64bits_digest(&state);
 }
 
 // The ContentName of adjacent literals' joined contents, read piece by piece (the parse and the
@@ -359,13 +367,7 @@ inline uint64_t MacroConstantHash(std::string_view body, const Tokens& tokens) {
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (i > 0) XXH3_64bits_update(state.get(), " ", 1);
     // (A token over an escaped line end, a string continued with `\`, as with LF line ends.)
-    const std::string_view t = body.substr(tokens[i].begin, tokens[i].end - tokens[i].begin);
-    size_t from = 0;
-    for (size_t cr = t.find("\r\n"); cr != std::string_view::npos; cr = t.find("\r\n", from)) {
-      XXH3_64bits_update(state.get(), t.data() + from, cr - from);
-      from = cr + 1;
-    }
-    XXH3_64bits_update(state.get(), t.data() + from, t.size() - from);
+    UpdateLf(state.get(), body.substr(tokens[i].begin, tokens[i].end - tokens[i].begin));
   }
   return XXH3_64bits_digest(state.get());
 }

@@ -394,10 +394,15 @@ SkippedFile SkippedFileReason(std::string_view text, bool whole) {
   return {};
 }
 
+namespace {
+// The compression whose magic number `head` begins with: "gzip", "zstd", or null.
+const char* CompressionOf(std::string_view head) {
+  return head.rfind("\x1f\x8b", 0) == 0 ? "gzip" : head.rfind("\x28\xb5\x2f\xfd", 0) == 0 ? "zstd" : nullptr;
+}
+}  // namespace
+
 Status RefuseCompressedStart(std::string_view first_line, const std::string& where) {
-  const char* kind = first_line.rfind("\x1f\x8b", 0) == 0           ? "gzip"
-                     : first_line.rfind("\x28\xb5\x2f\xfd", 0) == 0 ? "zstd"
-                                                                     : nullptr;
+  const char* kind = CompressionOf(first_line);
   if (kind == nullptr) return Status::OK();
   return Status::InvalidArgument(where + ": the input is " + kind + "-compressed: name the file ." +
                                  (std::string_view(kind) == "gzip" ? "gz" : "zst") + ", or decompress it first");
@@ -409,8 +414,7 @@ bool HasCompressionMagic(const std::string& path) {
   char head[4] = {};
   std::ifstream in(path, std::ios::binary);
   in.read(head, sizeof head);
-  const std::string_view h(head, static_cast<size_t>(in.gcount()));
-  return h.rfind("\x1f\x8b", 0) == 0 || h.rfind(std::string_view("\x28\xb5\x2f\xfd", 4), 0) == 0;
+  return CompressionOf(std::string_view(head, static_cast<size_t>(in.gcount()))) != nullptr;
 }
 
 Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, FileSkip* skipped) {
