@@ -475,6 +475,22 @@ TEST_CASE("cli: deeply nested code is checked without exhausting the stack", "[c
   }
 }
 
+TEST_CASE("cli: unclosed blocks past tree-sitter's parse stack limit are checked, not crashed on", "[cli]") {
+  // 25,000 unclosed Ruby blocks took tree-sitter 0.20.7's error recovery past 65,536 stack
+  // entries, where it frees memory it does not own: the check died (exit 139).
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  BuildLicenses(dir);
+  const std::string rb = tmp / "deep.rb";
+  std::string text = "def f\n";
+  for (int i = 0; i < 25000; ++i) text += "  x.y do\n";
+  WriteFile(rb, text);
+  const CommandResult r = Filter("check --index " + Quote(dir) + " " + Quote(rb));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.out, "\"action\":\"allow\""));
+}
+
 TEST_CASE("cli: a missing index is exit code 2 naming the directory", "[cli]") {
   TempDir tmp;
   const std::string dir = tmp / "no-index-here";

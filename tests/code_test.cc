@@ -476,6 +476,111 @@ TEST_CASE("code: literals are abstracted, broken snippets still tokenize") {
   CHECK(CodeHashes("c", "") .empty());
 }
 
+// The tokens of `text` (read in `lang`) in each of `pieces` (offset and length, in order, with
+// only blanks between them), against those of the piece read alone between `prefix` and
+// `suffix`: hashes, names, offsets and lines alike. Every token of `text` lies in one piece, or
+// before the first or after the last.
+void CheckPiecesReadAlone(const std::string& lang, const std::string& text,
+                          const std::vector<std::pair<size_t, size_t>>& pieces, const std::string& prefix,
+                          const std::string& suffix) {
+  const Language* l = LanguageByName(lang);
+  REQUIRE(l != nullptr);
+  auto tok = NewCodeTokenizer(l);
+  Tokens whole;
+  uint32_t unread = 0;
+  REQUIRE(tok->TokenizeCountingUnread(text, &whole, 0, 1, &unread).ok());
+  CHECK(unread == 0);
+  size_t at = 0;  // the next token of `whole`
+  while (at < whole.size() && whole[at].begin < pieces.front().first) ++at;
+  for (const auto& [offset, length] : pieces) {
+    const std::string alone_text = prefix + text.substr(offset, length) + suffix;
+    Tokens alone;
+    REQUIRE(tok->Tokenize(alone_text, &alone).ok());
+    const uint32_t line = 1 + static_cast<uint32_t>(std::count(text.begin(), text.begin() + offset, '\n'));
+    const uint32_t prefix_lines = static_cast<uint32_t>(std::count(prefix.begin(), prefix.end(), '\n'));
+    for (const Token& t : alone) {
+      if (t.begin < prefix.size() || t.end > prefix.size() + length) continue;
+      INFO(lang << " piece at byte " << offset << ": " << alone_text.substr(t.begin, t.end - t.begin));
+      REQUIRE(at < whole.size());
+      CHECK(whole[at].hash == t.hash);
+      CHECK(whole[at].name == t.name);
+      CHECK(whole[at].begin == t.begin - prefix.size() + offset);
+      CHECK(whole[at].end == t.end - prefix.size() + offset);
+      CHECK(whole[at].line == t.line - prefix_lines + line - 1);
+      ++at;
+    }
+  }
+  const size_t last_end = pieces.back().first + pieces.back().second;
+  while (at < whole.size() && whole[at].begin >= last_end) ++at;
+  CHECK(at == whole.size());
+}
+
+TEST_CASE("code: a text of more possible tokens than a parse stack holds is read in windows, each piece as alone") {
+  // Past 32,768 possible tokens a text is parsed in windows (tree-sitter 0.20.7 crashes when its
+  // parse stack reaches 65,536 entries in error recovery). Top-level functions read as alone,
+  // each whole in one window; a class's methods and a dict's entries, though a window begins
+  // inside the class or the dict, read as in it.
+  std::string python, java = "class Big {\n", dict = "table = {\n";
+  std::vector<std::pair<size_t, size_t>> functions, methods, entries;
+  for (int i = 0; i < 1500; ++i) {
+    const std::string f = "def f" + std::to_string(i) + "(a, b):\n    x = a + b * " + std::to_string(i) +
+                          "\n    return [x, \"s" + std::to_string(i) + "\"]\n\n";
+    functions.emplace_back(python.size(), f.size());
+    python += f;
+    const std::string m = "    int m" + std::to_string(i) + "(int a) {\n        if (a > " + std::to_string(i) +
+                          ") { return a * 2; }\n        return g(\"s\", a);\n    }\n";
+    methods.emplace_back(java.size(), m.size());
+    java += m;
+  }
+  java += "}\n";
+  for (int i = 0; i < 9000; ++i) {
+    const std::string e = "    'k" + std::to_string(i) + "': 'value " + std::to_string(i) + "',\n";
+    entries.emplace_back(dict.size(), e.size());
+    dict += e;
+  }
+  dict += "}\n";
+  CheckPiecesReadAlone("python", python, functions, "", "");
+  CheckPiecesReadAlone("java", java, methods, "class Big {\n", "}\n");
+  entries.pop_back();  // (its comma is the dict's last, dropped as cosmetic)
+  CheckPiecesReadAlone("python", dict, entries, "table = {\n", "    'last': 0,\n}\n");
+  Tokens whole;
+  REQUIRE(NewCodeTokenizer(LanguageByName("python"))->Tokenize(dict, &whole).ok());
+  size_t strings = 0;
+  Tokens one;
+  REQUIRE(NewCodeTokenizer(LanguageByName("python"))->Tokenize("x = 's'", &one).ok());
+  REQUIRE(one.size() == 3);
+  for (const Token& t : whole) strings += t.hash == one[2].hash;
+  CHECK(strings == 2 * 9000);  // every key and every value, none read as a docstring
+}
+
+TEST_CASE("code: code that would take tree-sitter's parse stack past 65,536 entries is read, not crashed on") {
+  // tree-sitter 0.20.7 frees memory it does not own when it recovers from an error with that
+  // many entries on its stack: unclosed blocks, and chains whose grammar rule recurses to the
+  // right, each past its measured limit.
+  auto repeat = [](const std::string& head, const std::string& unit, int n) {
+    std::string s = head;
+    for (int i = 0; i < n; ++i) s += unit;
+    return s;
+  };
+  const std::vector<std::pair<std::string, std::string>> texts = {
+      {"ruby", repeat("def f\n", "  x.y do\n", 25000)},
+      {"javascript", repeat("", "function () {\n", 25000)},
+      {"javascript", repeat("", "a = ", 36000)},
+      {"javascript", repeat("", "a ? b : ", 18000)},
+      {"c", repeat("int f() {\n", "if (x) {} else ", 18000)},
+      {"python", repeat("", "x ** ", 36000)},
+      {"python", repeat("", "(", 70000)},
+  };
+  for (const auto& [lang, text] : texts) {
+    INFO(lang << ", " << text.size() << " bytes: " << text.substr(0, 40));
+    Tokens tokens;
+    uint32_t unread = 0;
+    REQUIRE(NewCodeTokenizer(LanguageByName(lang))->TokenizeCountingUnread(text, &tokens, 0, 1, &unread).ok());
+    CHECK(tokens.size() > text.size() / 16);
+    for (size_t i = 1; i < tokens.size(); ++i) REQUIRE(tokens[i].begin >= tokens[i - 1].end);
+  }
+}
+
 TEST_CASE("code: a window cut from a class is read inside the snippet wrapper") {
   // The window closes the method it starts in and opens one at its end, so it does not parse
   // alone; its brackets pair up only with the wrapper's ("class Snippet {" ... "}"), and it is

@@ -78,7 +78,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v9/" + lang->name) {
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v10/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -183,19 +183,11 @@ class TreeSitterTokenizer final : public Tokenizer {
     if (parser == nullptr) {
       return Status::Internal("grammar " + lang_->name + " has an ABI this tree-sitter cannot load");
     }
-    TSTree* tree = nullptr;
-    if (deadline == Clock::time_point::max()) {
-      tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
-    } else {
-      DeadlineText timed{text, deadline};
-      tree = ts_parser_parse(parser, nullptr, TSInput{&timed, &DeadlineText::Read, TSInputEncodingUTF8});
-      if (timed.passed) {
-        if (tree != nullptr) ts_tree_delete(tree);
-        return Status::Unavailable("the time limit passed while parsing " + std::to_string(text.size()) +
-                                   " bytes of " + lang_->name + " from line " + std::to_string(base_line));
-      }
+    if (text.size() > kWindowUnits && WindowEnd(text, 0) < text.size()) {
+      return ParseInWindows(parser, text, out, base_offset, base_line, unread, deadline);
     }
-    if (tree == nullptr) return Status::Internal("tree-sitter returned no tree for " + lang_->name);
+    TSTree* tree = nullptr;
+    DOPPEL_RETURN_IF_ERROR(ParseTree(parser, text, base_line, deadline, &tree));
     uint32_t errors = 0;
     Walk(tree, text, 0, static_cast<uint32_t>(text.size()), base_offset, base_line, out, &errors);
     const bool has_error = ts_node_has_error(ts_tree_root_node(tree));
@@ -233,6 +225,233 @@ class TreeSitterTokenizer final : public Tokenizer {
       if (again != nullptr) ts_tree_delete(again);
     }
     count_unread();
+    return Status::OK();
+  }
+
+  // The syntax tree of `text`, which begins at line `base_line` of the input, in `*tree` (the
+  // caller deletes it); Unavailable when `deadline` passes first (DeadlineText).
+  Status ParseTree(TSParser* parser, std::string_view text, uint32_t base_line, Clock::time_point deadline,
+                   TSTree** tree) const {
+    if (deadline == Clock::time_point::max()) {
+      *tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
+    } else {
+      DeadlineText timed{text, deadline};
+      *tree = ts_parser_parse(parser, nullptr, TSInput{&timed, &DeadlineText::Read, TSInputEncodingUTF8});
+      if (timed.passed) {
+        if (*tree != nullptr) ts_tree_delete(*tree);
+        *tree = nullptr;
+        return Status::Unavailable("the time limit passed while parsing " + std::to_string(text.size()) +
+                                   " bytes of " + lang_->name + " from line " + std::to_string(base_line));
+      }
+    }
+    if (*tree == nullptr) return Status::Internal("tree-sitter returned no tree for " + lang_->name);
+    return Status::OK();
+  }
+
+  // tree-sitter 0.20.7, Debian's, frees memory it does not own when it recovers from an error
+  // with 65,536 entries on its parse stack (tree-sitter issue #2231, mended in later releases),
+  // and the process dies. Measured here: 21,900 unclosed Ruby `x.y do` or JavaScript
+  // `function () {` lines, 16,400 C `if (x) {} else ` or JavaScript `a ? b : ` before an
+  // unfinished end, 33,000 `a = ` or Python `x ** ` (chains whose grammar rule recurses to the
+  // right), 65,600 unclosed `(` or `{` in any of the grammars. Each stack entry holds a token the
+  // parser has read, or one of the zero-width tokens error recovery inserts before a token read
+  // (missing nodes), so a parse of at most kWindowUnits = 32,768 possible tokens stays at most
+  // 65,536 deep. WindowEnd counts possible tokens: each run of word characters (with the bytes of
+  // non-ASCII characters: no grammar here has tokens of them), each other non-blank byte, each
+  // line end; every token is at least one of these.
+  static constexpr size_t kWindowUnits = 32768;
+  static size_t WindowEnd(std::string_view text, size_t from) {
+    auto word = [](unsigned char c) { return IsWordChar(c) || c >= 0x80; };
+    size_t units = 0;
+    size_t i = from;
+    while (i < text.size()) {
+      const unsigned char c = static_cast<unsigned char>(text[i]);
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+        ++i;
+        continue;
+      }
+      if (units == kWindowUnits) return i;
+      ++units;
+      ++i;
+      if (word(c)) {
+        while (i < text.size() && word(static_cast<unsigned char>(text[i]))) ++i;
+      }
+    }
+    return text.size();
+  }
+
+  // Where a window that may end at `end` ends: after the last blank line in its second half, or
+  // else after the last line end there, or else at `end`. A comment or a string that the end cuts
+  // is read as code (a Javadoc comment's words), and few hold a blank line.
+  static size_t WindowCut(std::string_view text, size_t at, size_t end) {
+    const size_t half = at + (end - at) / 2;
+    size_t line_end = std::string_view::npos;
+    for (size_t nl = text.rfind('\n', end - 1); nl != std::string_view::npos && nl >= half; nl = text.rfind('\n', nl - 1)) {
+      if (line_end == std::string_view::npos) line_end = nl + 1;
+      size_t b = nl;
+      while (b > 0 && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r')) --b;
+      if (b > 0 && text[b - 1] == '\n') return nl + 1;  // the line ending at nl is blank
+      if (nl == 0) break;
+    }
+    return line_end != std::string_view::npos ? line_end : end;
+  }
+
+  // Where a window's tokens end (a byte of `src`, the window's text after its context's `lo`
+  // bytes): at the start of the last node that begins in the window's last three quarters, found
+  // from the root down the last named child (or, when none is, the last child) other than a
+  // missing node (the `}` error recovery inserts at the window's end): a window does not begin
+  // at the comma after a dict's entry. A node read whole, or in its context (a string, a run of strings, a
+  // comment, an import, a macro: category_ other than kOther), is not entered: the window keeps
+  // what is before it. `path` gets the nodes entered, the root's child first.
+  uint32_t KeptBytes(TSNode root, uint32_t lo, uint32_t size, std::vector<TSNode>* path) const {
+    const uint32_t least = lo + (size - lo) / 4;
+    path->clear();
+    TSNode node = root;
+    for (;;) {
+      TSTreeCursor cursor = ts_tree_cursor_new(node);
+      bool found = false, named = false;
+      TSNode last = node;
+      if (ts_tree_cursor_goto_first_child(&cursor)) {
+        do {
+          const TSNode child = ts_tree_cursor_current_node(&cursor);
+          if (!ts_node_is_missing(child) && (ts_node_is_named(child) || !named)) {
+            last = child;
+            found = true;
+            named = ts_node_is_named(child);
+          }
+        } while (ts_tree_cursor_goto_next_sibling(&cursor));
+      }
+      ts_tree_cursor_delete(&cursor);
+      if (!found) return size;
+      const uint32_t start = ts_node_start_byte(last);
+      if (start > least) return start;
+      const TSSymbol sym = ts_node_symbol(last);
+      if (sym < category_.size() && category_[sym] != kOther) return start > lo ? start : size;
+      node = last;
+      path->push_back(node);
+    }
+  }
+
+  // The text that reopens, before the next window, the constructs that the last one's tokens end
+  // inside: the root of its tree, then each node of `path` (KeptBytes), the last holding `keep`.
+  // For each, its text up to the next one's start when that is at most kMaxHeadBytes (a class's
+  // or a function's header, `topics = ` before a dict's `{`), else the brackets among its own
+  // children that stay open before the next one, each with what comes before it on its line (a
+  // class body's `{`, without the members before the next one; `var opcodeTable = [...]opInfo{`
+  // when error recovery has laid a table's declaration out as the root's children). Each piece
+  // on its own line at its indent when a line end comes between. The next window's tokens then
+  // read in their context: a dict's values stay values, not statements of strings (docstrings,
+  // dropped), a method stays a method. Not past kMaxContextBytes.
+  static constexpr uint32_t kMaxHeadBytes = 256, kMaxContextBytes = 4096;
+  static std::string Context(std::string_view src, TSNode root, const std::vector<TSNode>& path, uint32_t keep) {
+    std::string context;
+    uint32_t done = 0;  // the bytes of src before this are in the context or passed over
+    auto trim = [&] {
+      while (!context.empty() && (context.back() == ' ' || context.back() == '\t' || context.back() == '\r' ||
+                                  context.back() == '\n')) {
+        context.pop_back();
+      }
+    };
+    auto indent = [&](uint32_t at) {
+      uint32_t b = at;
+      while (b > 0 && (src[b - 1] == ' ' || src[b - 1] == '\t')) --b;
+      return b == 0 || src[b - 1] == '\n' ? src.substr(b, at - b) : std::string_view();
+    };
+    auto add = [&](uint32_t b, uint32_t e) {
+      b = std::max(b, done);
+      if (e <= b) return;
+      if (src.substr(done, b - done).find('\n') != std::string_view::npos || context.empty()) {
+        trim();
+        if (!context.empty()) context.push_back('\n');
+        context.append(indent(b));
+      } else if (b > done) {
+        context.push_back(' ');
+      }
+      context.append(src.substr(b, e - b));
+      done = e;
+    };
+    for (size_t i = 0; i <= path.size(); ++i) {
+      const TSNode node = i == 0 ? root : path[i - 1];
+      const uint32_t start = ts_node_start_byte(node);
+      const uint32_t next = i < path.size() ? ts_node_start_byte(path[i]) : keep;
+      if (next - start <= kMaxHeadBytes) {
+        add(start, next);
+        continue;
+      }
+      std::vector<std::pair<uint32_t, uint32_t>> open;  // the brackets open among its children
+      TSTreeCursor cursor = ts_tree_cursor_new(node);
+      for (bool more = ts_tree_cursor_goto_first_child(&cursor); more; more = ts_tree_cursor_goto_next_sibling(&cursor)) {
+        const TSNode child = ts_tree_cursor_current_node(&cursor);
+        const uint32_t b = ts_node_start_byte(child), e = ts_node_end_byte(child);
+        if (b >= next) break;
+        if (ts_node_is_named(child) || e != b + 1) continue;
+        if (src[b] == '{' || src[b] == '(' || src[b] == '[') open.emplace_back(b, e);
+        if ((src[b] == '}' || src[b] == ')' || src[b] == ']') && !open.empty()) open.pop_back();
+      }
+      ts_tree_cursor_delete(&cursor);
+      for (const auto& [b, e] : open) {
+        const size_t nl = src.rfind('\n', b);
+        uint32_t from = std::max(start, nl == std::string_view::npos ? 0u : static_cast<uint32_t>(nl + 1));
+        while (from < b && (src[from] == ' ' || src[from] == '\t')) ++from;
+        add(e - from <= kMaxHeadBytes ? from : b, e);
+      }
+    }
+    trim();
+    return context.size() <= kMaxContextBytes ? context : std::string();
+  }
+
+  // A text of more than kWindowUnits possible tokens (most are generated: 104 of the code
+  // corpus's 9,522 files, such as Go's SSA rewrite rules, 154,000-320,000) is parsed in windows of
+  // at most so many (WindowCut), each but the first after the Context of the constructs the one
+  // before it ends inside. A window's tokens are kept up to KeptBytes: the last declaration of
+  // the top level that it holds whole, or in a file that is one declaration (Go's opGen.go, one
+  // table), the last element of its outermost list, and the next window begins there, so the
+  // construct that a window's end cut is parsed again, whole.
+  Status ParseInWindows(TSParser* parser, std::string_view text, Tokens* out, uint32_t base_offset,
+                        uint32_t base_line, uint32_t* unread, Clock::time_point deadline) const {
+    size_t at = 0;
+    uint32_t line = base_line;
+    std::string context, buffer;
+    std::vector<TSNode> path;
+    while (at < text.size()) {
+      size_t end = WindowEnd(text, at);
+      if (end < text.size()) end = WindowCut(text, at, end);
+      const std::string_view window = text.substr(at, end - at);
+      std::string_view src = window;
+      uint32_t lo = 0;
+      if (!context.empty()) {
+        buffer.assign(context).push_back(window.empty() || window.front() != '\n' ? '\n' : ' ');
+        lo = static_cast<uint32_t>(buffer.size());
+        buffer.append(window);
+        src = buffer;
+      }
+      TSTree* tree = nullptr;
+      DOPPEL_RETURN_IF_ERROR(ParseTree(parser, src, line, deadline, &tree));
+      uint32_t keep = static_cast<uint32_t>(src.size());
+      path.clear();
+      if (end < text.size()) keep = KeptBytes(ts_tree_root_node(tree), lo, keep, &path);
+      // A window begins at its line's start when only blanks come before it there: Python's
+      // grammar reads a method's body against its `def`'s indent.
+      for (uint32_t b = keep; b > lo && keep < src.size(); --b) {
+        if (src[b - 1] == '\n') {
+          keep = b;
+          break;
+        }
+        if (src[b - 1] != ' ' && src[b - 1] != '\t') break;
+      }
+      uint32_t errors = 0;
+      Walk(tree, src, lo, keep, base_offset + static_cast<uint32_t>(at), line, out, &errors);
+      if (unread != nullptr && ts_node_has_error(ts_tree_root_node(tree))) {
+        *unread += UnreadBytes(ts_tree_root_node(tree), [&](TSSymbol sym) {
+          return sym < category_.size() && category_[sym] == kComment;
+        }, lo, end < text.size() ? keep : UINT32_MAX);
+      }
+      std::string next_context = Context(src, ts_tree_root_node(tree), path, keep);
+      ts_tree_delete(tree);
+      context = std::move(next_context);
+      line += static_cast<uint32_t>(std::count(src.begin() + lo, src.begin() + keep, '\n'));
+      at += keep - lo;
+    }
     return Status::OK();
   }
 
@@ -301,11 +520,11 @@ class TreeSitterTokenizer final : public Tokenizer {
   static constexpr uint32_t kMaxSnippetErrors = 32;
 
   // The tokens of the leaves of `tree` (over `src`) that lie in [lo, hi), with offsets and lines
-  // made relative to lo: lo is 0 for a plain parse, the wrapper's length for a wrapped one
-  // (whose first line is the wrapper's). Counts the error and missing nodes met in `errors`.
+  // made relative to lo: lo is 0 for a plain parse, the wrapper's length for a wrapped one, the
+  // context's for a window after the first (ParseInWindows). Counts the error and missing nodes met in `errors`.
   void Walk(TSTree* tree, std::string_view src, uint32_t lo, uint32_t hi, uint32_t base_offset,
             uint32_t base_line, Tokens* out, uint32_t* errors) const {
-    const uint32_t line_shift = lo == 0 ? 0 : 1;
+    const uint32_t line_shift = static_cast<uint32_t>(std::count(src.begin(), src.begin() + lo, '\n'));
     TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(tree));
     out->reserve(out->size() + (hi - lo) / 4 + 4);
     // import_depth is the depth of the import statement the walk is in (-1: none), which
@@ -722,7 +941,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v9/generic"; }
+  std::string_view Name() const override { return "code-v10/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {

@@ -313,8 +313,11 @@ inline size_t TextPieceEnd(std::string_view text, size_t byte, size_t max_bytes,
   return end;
 }
 
+// Only the bytes in [lo, hi) count (ParseInWindows keeps a window's tokens there), and not those
+// of an error node that reaches past hi: the error recovery of a construct the window's end cut
+// (a dict whose entries an error node holds, its commas unread), which the next window reads.
 template <typename IsComment>
-uint32_t UnreadBytes(TSNode root, const IsComment& is_comment) {
+uint32_t UnreadBytes(TSNode root, const IsComment& is_comment, uint32_t lo = 0, uint32_t hi = UINT32_MAX) {
   if (!ts_node_has_error(root)) return 0;
   constexpr TSSymbol kError = static_cast<TSSymbol>(-1);  // ts_builtin_sym_error
   uint32_t n = 0;
@@ -324,14 +327,17 @@ uint32_t UnreadBytes(TSNode root, const IsComment& is_comment) {
     const TSNode node = ts_tree_cursor_current_node(&c);
     const bool error = ts_node_symbol(node) == kError;
     bool descend = false;
-    if (ts_node_is_missing(node)) {
+    if (ts_node_start_byte(node) >= hi || ts_node_end_byte(node) <= lo ||
+        (error && hi != UINT32_MAX && ts_node_end_byte(node) > hi)) {
+      // past the bytes that count
+    } else if (ts_node_is_missing(node)) {
       n += 1;
     } else if (ts_node_is_extra(node) && is_comment(ts_node_symbol(node))) {
       // A comment read as one, though an error node holds it (code cut out of its file: the
       // comments after an unmatched `}`), is read. (Tokens error recovery skipped are extras
       // too, of other symbols.)
     } else if (ts_node_child_count(node) == 0) {
-      if (error || under_error.back()) n += ts_node_end_byte(node) - ts_node_start_byte(node);
+      if (error || under_error.back()) n += std::min(ts_node_end_byte(node), hi) - std::max(ts_node_start_byte(node), lo);
     } else {
       descend = error || ts_node_has_error(node);
     }
