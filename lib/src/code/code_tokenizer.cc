@@ -112,6 +112,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     for (const std::string_view w : {"this", "self", "super"}) not_names_.insert(w);
     has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
     if (!lang->macro_definitions.empty() || !lang->macro_constants.empty()) macro_lexer_ = NewMacroBodyLexer(lang);
+    window_lexer_ = NewCodeLexer(lang);
     for (size_t k = 0; k < kRowPunct.size(); ++k) row_punct_hash_[k] = Hash(kRowPunct.substr(k, 1));
     for (const char c : std::string_view("()[]{}\"'`")) bracket_special_[static_cast<unsigned char>(c)] = true;
     for (const std::string_view opener : {std::string_view(lang->line_comment), std::string_view(lang->block_open)}) {
@@ -183,7 +184,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     if (parser == nullptr) {
       return Status::Internal("grammar " + lang_->name + " has an ABI this tree-sitter cannot load");
     }
-    if (text.size() > kWindowUnits && WindowEnd(text, 0) < text.size()) {
+    if (text.size() > kWindowUnits && WindowEnd(text, 0, kWindowUnits) < text.size()) {
       return ParseInWindows(parser, text, out, base_offset, base_line, unread, deadline);
     }
     TSTree* tree = nullptr;
@@ -253,15 +254,20 @@ class TreeSitterTokenizer final : public Tokenizer {
   // and the process dies. Measured here: 21,900 unclosed Ruby `x.y do` or JavaScript
   // `function () {` lines, 16,400 C `if (x) {} else ` or JavaScript `a ? b : ` before an
   // unfinished end, 33,000 `a = ` or Python `x ** ` (chains whose grammar rule recurses to the
-  // right), 65,600 unclosed `(` or `{` in any of the grammars. Each stack entry holds a token the
-  // parser has read, or one of the zero-width tokens error recovery inserts before a token read
-  // (missing nodes), so a parse of at most kWindowUnits = 32,768 possible tokens stays at most
-  // 65,536 deep. WindowEnd counts possible tokens: each run of word characters (with the bytes of
-  // non-ASCII characters: no grammar here has tokens of them), each other non-blank byte, each
-  // line end; every token is at least one of these.
-  static constexpr size_t kWindowUnits = 32768;
-  static size_t WindowEnd(std::string_view text, size_t from) {
-    auto word = [](unsigned char c) { return IsWordChar(c) || c >= 0x80; };
+  // right), 65,600 unclosed `(` or `{` in any of the grammars. A stack entry holds a token the
+  // parser has read, or one of the zero-width tokens error recovery inserts (missing nodes).
+  // Units counts what tokens need: each run of ASCII word characters, each non-ASCII character
+  // (JavaScript skips U+00A0 and U+3000 as blanks, so `typeof\u00a0` is a token per unit), each
+  // other non-blank byte, each line end. The shapes above take at most one stack entry per unit;
+  // tokens need none (Python's indents, JavaScript's inserted semicolons, a string's blank
+  // contents) only between units. A text of more than kWindowUnits = 16,384 units is parsed in
+  // windows (ParseInWindows) of at most kWindowUnits of the language's lexer's tokens and
+  // kMaxWindowUnits = 32,768 units, context included: a fourfold margin by the tokens the
+  // parse's stack holds, twofold by units, which a string's or a comment's words inflate.
+  static constexpr size_t kWindowUnits = 16384, kMaxWindowUnits = 32768;
+  // The end of the longest prefix of text[from..] of at most `budget` units, and their count in
+  // `*units` when asked for.
+  static size_t WindowEnd(std::string_view text, size_t from, size_t budget, size_t* units_out = nullptr) {
     size_t units = 0;
     size_t i = from;
     while (i < text.size()) {
@@ -270,19 +276,23 @@ class TreeSitterTokenizer final : public Tokenizer {
         ++i;
         continue;
       }
-      if (units == kWindowUnits) return i;
+      if (units == budget) break;
       ++units;
       ++i;
-      if (word(c)) {
-        while (i < text.size() && word(static_cast<unsigned char>(text[i]))) ++i;
+      if (c >= 0x80) {
+        while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;  // its character
+      } else if (IsWordChar(c)) {
+        while (i < text.size() && IsWordChar(text[i])) ++i;
       }
     }
-    return text.size();
+    if (units_out != nullptr) *units_out = units;
+    return i;
   }
 
   // Where a window that may end at `end` ends: after the last blank line in its second half, or
-  // else after the last line end there, or else at `end`. A comment or a string that the end cuts
-  // is read as code (a Javadoc comment's words), and few hold a blank line.
+  // else after the last line end there, or else after the last blank there, or else at `end`. A
+  // comment or a string that the end cuts is read as code (a Javadoc comment's words), and few
+  // hold a blank line.
   static size_t WindowCut(std::string_view text, size_t at, size_t end) {
     const size_t half = at + (end - at) / 2;
     size_t line_end = std::string_view::npos;
@@ -293,16 +303,56 @@ class TreeSitterTokenizer final : public Tokenizer {
       if (b > 0 && text[b - 1] == '\n') return nl + 1;  // the line ending at nl is blank
       if (nl == 0) break;
     }
-    return line_end != std::string_view::npos ? line_end : end;
+    if (line_end != std::string_view::npos) return line_end;
+    for (size_t b = end; b > half; --b) {
+      if (text[b - 1] == ' ' || text[b - 1] == '\t') return b;
+    }
+    return end;
+  }
+
+  // Where a window that begins at `from` ends, by the lexer's tokens (`lexed`, of the whole text;
+  // `first`, the first of them at or after `from`): after at most `budget` of them and before
+  // `limit` (WindowEnd's units), at the start of the line of the last token in its second half
+  // that begins a line at the top level (at column 0), else of the last that begins a line, else
+  // before the last token; when none is in its second half (a comment fills it), at the last
+  // line's start in its first. Never inside a comment or a string, as the lexer reads them (a
+  // class's Javadoc comment of 2,000 lines, a Go file holding a JavaScript program in a raw
+  // string). 0 when no token but the first ends before `limit` (a string longer than the
+  // window, which is then cut).
+  static size_t WindowTokenCut(std::string_view text, const Tokens& lexed, size_t first, size_t from, size_t budget,
+                               size_t limit) {
+    size_t last = std::min(lexed.size(), first + budget);  // tokens [first, last) may be in
+    while (last > first && lexed[last - 1].end > limit) --last;
+    if (last == lexed.size() && limit == text.size()) return text.size();
+    const size_t half = from + (std::min(limit, last < lexed.size() ? size_t{lexed[last].begin} : limit) - from) / 2;
+    // The last token after `after` that begins a line at column 0 (with `top`), else a line, else
+    // any.
+    auto cut_after = [&](size_t after, bool top) {
+      size_t line_start = 0, any = 0;
+      for (size_t k = last; k > first + 1 && lexed[k - 1].begin > after; --k) {
+        const size_t b = lexed[k - 1].begin;
+        if (any == 0) any = b;
+        size_t ls = b;
+        while (ls > 0 && (text[ls - 1] == ' ' || text[ls - 1] == '\t')) --ls;
+        if (ls <= from || text[ls - 1] != '\n') continue;
+        if (ls == b && top) return ls;  // a line at column 0
+        if (line_start == 0) line_start = ls;
+      }
+      return line_start != 0 ? line_start : any;
+    };
+    // (In the first half when a comment or a string fills the second.)
+    const size_t cut = cut_after(half, true);
+    return cut != 0 ? cut : cut_after(from, false);
   }
 
   // Where a window's tokens end (a byte of `src`, the window's text after its context's `lo`
   // bytes): at the start of the last node that begins in the window's last three quarters, found
   // from the root down the last named child (or, when none is, the last child) other than a
   // missing node (the `}` error recovery inserts at the window's end): a window does not begin
-  // at the comma after a dict's entry. A node read whole, or in its context (a string, a run of strings, a
-  // comment, an import, a macro: category_ other than kOther), is not entered: the window keeps
-  // what is before it. `path` gets the nodes entered, the root's child first.
+  // at the comma after a dict's entry. A node read whole, or in its context (a string, a run of
+  // strings, a comment, an import, a macro: category_ other than kOther), is not entered: the
+  // window keeps what is before it, or all of itself when the node begins it. `path` gets the
+  // nodes entered, the root's child first.
   uint32_t KeptBytes(TSNode root, uint32_t lo, uint32_t size, std::vector<TSNode>* path) const {
     const uint32_t least = lo + (size - lo) / 4;
     path->clear();
@@ -336,12 +386,12 @@ class TreeSitterTokenizer final : public Tokenizer {
   // inside: the root of its tree, then each node of `path` (KeptBytes), the last holding `keep`.
   // For each, its text up to the next one's start when that is at most kMaxHeadBytes (a class's
   // or a function's header, `topics = ` before a dict's `{`), else the brackets among its own
-  // children that stay open before the next one, each with what comes before it on its line (a
-  // class body's `{`, without the members before the next one; `var opcodeTable = [...]opInfo{`
-  // when error recovery has laid a table's declaration out as the root's children). Each piece
-  // on its own line at its indent when a line end comes between. The next window's tokens then
-  // read in their context: a dict's values stay values, not statements of strings (docstrings,
-  // dropped), a method stays a method. Not past kMaxContextBytes.
+  // children that stay open before the next one, each with the children before it on its line
+  // (a class body's `{`, without the members before the next one; `var opcodeTable =
+  // [...]opInfo{` when error recovery has laid a table's declaration out as the root's
+  // children). Each piece on its own line at its indent when a line end comes between. The next
+  // window's tokens then read in their context: a dict's values stay values, not statements of
+  // strings (docstrings, dropped), a method stays a method. None past kMaxContextBytes.
   static constexpr uint32_t kMaxHeadBytes = 256, kMaxContextBytes = 4096;
   static std::string Context(std::string_view src, TSNode root, const std::vector<TSNode>& path, uint32_t keep) {
     std::string context;
@@ -370,55 +420,74 @@ class TreeSitterTokenizer final : public Tokenizer {
       context.append(src.substr(b, e - b));
       done = e;
     };
-    for (size_t i = 0; i <= path.size(); ++i) {
+    std::vector<uint32_t> starts;  // a node's children's starts, before the next node
+    std::vector<size_t> open;      // the brackets among them that stay open (indexes into starts)
+    for (size_t i = 0; i <= path.size() && context.size() <= kMaxContextBytes; ++i) {
       const TSNode node = i == 0 ? root : path[i - 1];
       const uint32_t start = ts_node_start_byte(node);
       const uint32_t next = i < path.size() ? ts_node_start_byte(path[i]) : keep;
-      if (next - start <= kMaxHeadBytes) {
+      if (next <= start || next - start <= kMaxHeadBytes) {
         add(start, next);
         continue;
       }
-      std::vector<std::pair<uint32_t, uint32_t>> open;  // the brackets open among its children
+      starts.clear();
+      open.clear();
       TSTreeCursor cursor = ts_tree_cursor_new(node);
       for (bool more = ts_tree_cursor_goto_first_child(&cursor); more; more = ts_tree_cursor_goto_next_sibling(&cursor)) {
         const TSNode child = ts_tree_cursor_current_node(&cursor);
         const uint32_t b = ts_node_start_byte(child), e = ts_node_end_byte(child);
         if (b >= next) break;
+        starts.push_back(b);
         if (ts_node_is_named(child) || e != b + 1) continue;
-        if (src[b] == '{' || src[b] == '(' || src[b] == '[') open.emplace_back(b, e);
+        if (src[b] == '{' || src[b] == '(' || src[b] == '[') open.push_back(starts.size() - 1);
         if ((src[b] == '}' || src[b] == ')' || src[b] == ']') && !open.empty()) open.pop_back();
       }
       ts_tree_cursor_delete(&cursor);
-      for (const auto& [b, e] : open) {
-        const size_t nl = src.rfind('\n', b);
-        uint32_t from = std::max(start, nl == std::string_view::npos ? 0u : static_cast<uint32_t>(nl + 1));
-        while (from < b && (src[from] == ' ' || src[from] == '\t')) ++from;
-        add(e - from <= kMaxHeadBytes ? from : b, e);
+      for (const size_t k : open) {
+        // The first of its node's children that begins on its line, within kMaxHeadBytes of it
+        // (not the tail of a string over several lines that ends there).
+        const uint32_t b = starts[k];
+        size_t first = k;
+        while (first > 0 && b - starts[first - 1] <= kMaxHeadBytes &&
+               src.substr(starts[first - 1], b - starts[first - 1]).find('\n') == std::string_view::npos) {
+          --first;
+        }
+        add(starts[first], b + 1);
       }
     }
     trim();
     return context.size() <= kMaxContextBytes ? context : std::string();
   }
 
-  // A text of more than kWindowUnits possible tokens (most are generated: 104 of the code
-  // corpus's 9,522 files, such as Go's SSA rewrite rules, 154,000-320,000) is parsed in windows of
-  // at most so many (WindowCut), each but the first after the Context of the constructs the one
-  // before it ends inside. A window's tokens are kept up to KeptBytes: the last declaration of
-  // the top level that it holds whole, or in a file that is one declaration (Go's opGen.go, one
-  // table), the last element of its outermost list, and the next window begins there, so the
-  // construct that a window's end cut is parsed again, whole.
+  // A text of more than kWindowUnits units (Units) is parsed in windows, each of at most so many
+  // with its context (most such texts are generated: 104 of the code corpus's 9,522 files have
+  // more than 32,768, such as Go's SSA rewrite rules, 154,000-320,000). A window ends where
+  // WindowCut puts it; its tokens are kept up to KeptBytes: the last declaration of the top level
+  // that it holds whole, or in a file that is one declaration (Go's opGen.go, one table), the
+  // last element of its outermost list. The next window is parsed from there (from its line's
+  // start when only blanks come before it there, as Python reads a method's body against its
+  // `def`'s indent) after the Context that reopens what it is inside, so the construct that a
+  // window's end cut is parsed again, whole.
   Status ParseInWindows(TSParser* parser, std::string_view text, Tokens* out, uint32_t base_offset,
                         uint32_t base_line, uint32_t* unread, Clock::time_point deadline) const {
-    size_t at = 0;
+    size_t at = 0;    // where the window's text begins
+    size_t from = 0;  // where its tokens are kept from: at, or past the blanks after at
     uint32_t line = base_line;
     std::string context, buffer;
     std::vector<TSNode> path;
-    while (at < text.size()) {
-      size_t end = WindowEnd(text, at);
-      if (end < text.size()) end = WindowCut(text, at, end);
+    Tokens lexed;
+    if (!window_lexer_->Tokenize(text, &lexed, 0, 1).ok()) lexed.clear();  // then by units alone
+    size_t first = 0;  // the first lexed token at or after `from`
+    while (from < text.size()) {
+      size_t context_units = 0;
+      WindowEnd(context, 0, kWindowUnits, &context_units);
+      const size_t limit = WindowEnd(text, at, kMaxWindowUnits - 1 - context_units);
+      while (first < lexed.size() && lexed[first].begin < from) ++first;
+      size_t end = lexed.empty() ? 0 : WindowTokenCut(text, lexed, first, from, kWindowUnits - 1 - context_units, limit);
+      if (end == 0) end = limit < text.size() ? WindowCut(text, from, limit) : limit;
       const std::string_view window = text.substr(at, end - at);
       std::string_view src = window;
-      uint32_t lo = 0;
+      uint32_t lo = 0;  // the context's bytes in src
       if (!context.empty()) {
         buffer.assign(context).push_back(window.empty() || window.front() != '\n' ? '\n' : ' ');
         lo = static_cast<uint32_t>(buffer.size());
@@ -427,30 +496,31 @@ class TreeSitterTokenizer final : public Tokenizer {
       }
       TSTree* tree = nullptr;
       DOPPEL_RETURN_IF_ERROR(ParseTree(parser, src, line, deadline, &tree));
+      const TSNode root = ts_tree_root_node(tree);
+      const uint32_t kept_from = lo + static_cast<uint32_t>(from - at);
       uint32_t keep = static_cast<uint32_t>(src.size());
       path.clear();
-      if (end < text.size()) keep = KeptBytes(ts_tree_root_node(tree), lo, keep, &path);
-      // A window begins at its line's start when only blanks come before it there: Python's
-      // grammar reads a method's body against its `def`'s indent.
-      for (uint32_t b = keep; b > lo && keep < src.size(); --b) {
+      if (end < text.size()) keep = KeptBytes(root, kept_from, keep, &path);
+      uint32_t next_at = keep;
+      for (uint32_t b = keep; b > kept_from && keep < src.size(); --b) {
         if (src[b - 1] == '\n') {
-          keep = b;
+          next_at = b;
           break;
         }
         if (src[b - 1] != ' ' && src[b - 1] != '\t') break;
       }
       uint32_t errors = 0;
-      Walk(tree, src, lo, keep, base_offset + static_cast<uint32_t>(at), line, out, &errors);
-      if (unread != nullptr && ts_node_has_error(ts_tree_root_node(tree))) {
-        *unread += UnreadBytes(ts_tree_root_node(tree), [&](TSSymbol sym) {
-          return sym < category_.size() && category_[sym] == kComment;
-        }, lo, end < text.size() ? keep : UINT32_MAX);
+      Walk(tree, src, kept_from, keep, base_offset + static_cast<uint32_t>(from), line, out, &errors);
+      if (unread != nullptr && ts_node_has_error(root)) {
+        *unread += UnreadBytes(root, [&](TSSymbol sym) { return sym < category_.size() && category_[sym] == kComment; },
+                               kept_from, end < text.size() ? keep : UINT32_MAX);
       }
-      std::string next_context = Context(src, ts_tree_root_node(tree), path, keep);
+      std::string next_context = Context(src, root, path, keep);
       ts_tree_delete(tree);
       context = std::move(next_context);
-      line += static_cast<uint32_t>(std::count(src.begin() + lo, src.begin() + keep, '\n'));
-      at += keep - lo;
+      line += static_cast<uint32_t>(std::count(src.begin() + kept_from, src.begin() + keep, '\n'));
+      at += next_at - lo;
+      from += keep - kept_from;
     }
     return Status::OK();
   }
@@ -526,7 +596,9 @@ class TreeSitterTokenizer final : public Tokenizer {
             uint32_t base_line, Tokens* out, uint32_t* errors) const {
     const uint32_t line_shift = static_cast<uint32_t>(std::count(src.begin(), src.begin() + lo, '\n'));
     TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(tree));
-    out->reserve(out->size() + (hi - lo) / 4 + 4);
+    if (const size_t need = out->size() + (hi - lo) / 4 + 4; need > out->capacity()) {
+      out->reserve(std::max(need, out->capacity() * 2));  // geometric: a text's windows walk one at a time
+    }
     // import_depth is the depth of the import statement the walk is in (-1: none), which
     // begins at byte import_begin of src.
     int import_depth = -1;
@@ -930,6 +1002,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   static constexpr std::string_view kRowPunct = "(){}[],:";  // a table row's punctuation
   std::array<uint64_t, kRowPunct.size()> row_punct_hash_;     // their token hashes
   std::unique_ptr<Tokenizer> macro_lexer_;  // macro bodies (macro_definitions, macro_constants), or null
+  std::unique_ptr<Tokenizer> window_lexer_;  // where a long text's windows end (WindowTokenCut)
   bool has_lifetimes_ = false;  // the grammar has Rust's lifetimes ('a), which are not characters
   // The characters LineBrackets looks at: brackets, quotes and the comments' first characters.
   std::array<bool, 256> bracket_special_{};

@@ -299,11 +299,6 @@ inline TSParser* ThreadParser(const TSLanguage* grammar) {
   return p;
 }
 
-// The bytes of the tokens a parse skipped: leaves of error nodes (and error nodes without
-// children) other than comments (extras whose symbol is_comment), and one for each missing
-// node. Whole constructs an error node holds were read; an error node at the top of a cut-out
-// piece of code (an unmatched `}`) often holds all of it. Only subtrees that hold an error are
-// walked.
 // A piece of `text` handed to tree-sitter through a TSInput: [byte, the returned end), at most
 // `max_bytes` long and ending before `limit`, moved past any UTF-8 continuation bytes so that a
 // character is not cut.
@@ -313,23 +308,30 @@ inline size_t TextPieceEnd(std::string_view text, size_t byte, size_t max_bytes,
   return end;
 }
 
-// Only the bytes in [lo, hi) count (ParseInWindows keeps a window's tokens there), and not those
-// of an error node that reaches past hi: the error recovery of a construct the window's end cut
-// (a dict whose entries an error node holds, its commas unread), which the next window reads.
+// The bytes of the tokens a parse skipped: leaves of error nodes (and error nodes without
+// children) other than comments (extras whose symbol is_comment), and one for each missing
+// node. Whole constructs an error node holds were read; an error node at the top of a cut-out
+// piece of code (an unmatched `}`) often holds all of it. Only subtrees that hold an error are
+// walked.
+// Only the bytes in [lo, hi) count (ParseInWindows keeps a window's tokens there); of an error
+// node that reaches past hi, which holds what the window's end cut (a dict whose entries and
+// commas an error node holds), only the leaves read as names count: the unnamed ones (its
+// commas, its `{`) belong to constructs that the next window reads whole.
 template <typename IsComment>
 uint32_t UnreadBytes(TSNode root, const IsComment& is_comment, uint32_t lo = 0, uint32_t hi = UINT32_MAX) {
   if (!ts_node_has_error(root)) return 0;
   constexpr TSSymbol kError = static_cast<TSSymbol>(-1);  // ts_builtin_sym_error
   uint32_t n = 0;
   TSTreeCursor c = ts_tree_cursor_new(root);
-  std::vector<bool> under_error{false};  // per depth: the node's parent is an error node
+  enum : uint8_t { kNone, kInError, kInCutError };
+  std::vector<uint8_t> parent{kNone};  // per depth: whether the node's parent is an error node
   for (;;) {
     const TSNode node = ts_tree_cursor_current_node(&c);
     const bool error = ts_node_symbol(node) == kError;
+    const bool cut = error && hi != UINT32_MAX && ts_node_end_byte(node) > hi;
     bool descend = false;
-    if (ts_node_start_byte(node) >= hi || ts_node_end_byte(node) <= lo ||
-        (error && hi != UINT32_MAX && ts_node_end_byte(node) > hi)) {
-      // past the bytes that count
+    if (ts_node_start_byte(node) >= hi || ts_node_end_byte(node) <= lo) {
+      // outside the bytes that count
     } else if (ts_node_is_missing(node)) {
       n += 1;
     } else if (ts_node_is_extra(node) && is_comment(ts_node_symbol(node))) {
@@ -337,18 +339,20 @@ uint32_t UnreadBytes(TSNode root, const IsComment& is_comment, uint32_t lo = 0, 
       // comments after an unmatched `}`), is read. (Tokens error recovery skipped are extras
       // too, of other symbols.)
     } else if (ts_node_child_count(node) == 0) {
-      if (error || under_error.back()) n += std::min(ts_node_end_byte(node), hi) - std::max(ts_node_start_byte(node), lo);
+      if (error || parent.back() == kInError || (parent.back() == kInCutError && ts_node_is_named(node))) {
+        n += std::min(ts_node_end_byte(node), hi) - std::max(ts_node_start_byte(node), lo);
+      }
     } else {
       descend = error || ts_node_has_error(node);
     }
     if (descend && ts_tree_cursor_goto_first_child(&c)) {
-      under_error.push_back(error);
+      parent.push_back(!error ? kNone : cut ? kInCutError : kInError);
       continue;
     }
     bool moved = false;
     while (!(moved = ts_tree_cursor_goto_next_sibling(&c))) {
       if (!ts_tree_cursor_goto_parent(&c)) break;
-      under_error.pop_back();
+      parent.pop_back();
     }
     if (!moved) break;
   }
