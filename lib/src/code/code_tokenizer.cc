@@ -78,7 +78,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v10/" + lang->name) {
+  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v11/" + lang->name) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -112,7 +112,6 @@ class TreeSitterTokenizer final : public Tokenizer {
     for (const std::string_view w : {"this", "self", "super"}) not_names_.insert(w);
     has_lifetimes_ = ts_language_symbol_for_name(lang->grammar, "lifetime", 8, true) != 0;
     if (!lang->macro_definitions.empty() || !lang->macro_constants.empty()) macro_lexer_ = NewMacroBodyLexer(lang);
-    window_lexer_ = NewCodeLexer(lang);
     for (size_t k = 0; k < kRowPunct.size(); ++k) row_punct_hash_[k] = Hash(kRowPunct.substr(k, 1));
     for (const char c : std::string_view("()[]{}\"'`")) bracket_special_[static_cast<unsigned char>(c)] = true;
     for (const std::string_view opener : {std::string_view(lang->line_comment), std::string_view(lang->block_open)}) {
@@ -256,14 +255,16 @@ class TreeSitterTokenizer final : public Tokenizer {
   // unfinished end, 33,000 `a = ` or Python `x ** ` (chains whose grammar rule recurses to the
   // right), 65,600 unclosed `(` or `{` in any of the grammars. A stack entry holds a token the
   // parser has read, or one of the zero-width tokens error recovery inserts (missing nodes).
-  // Units counts what tokens need: each run of ASCII word characters, each non-ASCII character
-  // (JavaScript skips U+00A0 and U+3000 as blanks, so `typeof\u00a0` is a token per unit), each
-  // other non-blank byte, each line end. The shapes above take at most one stack entry per unit;
-  // tokens need none (Python's indents, JavaScript's inserted semicolons, a string's blank
-  // contents) only between units. A text of more than kWindowUnits = 16,384 units is parsed in
-  // windows (ParseInWindows) of at most kWindowUnits of the language's lexer's tokens and
-  // kMaxWindowUnits = 32,768 units, context included: a fourfold margin by the tokens the
-  // parse's stack holds, twofold by units, which a string's or a comment's words inflate.
+  // WindowEnd counts units, what tokens need: each run of ASCII word characters, each non-ASCII
+  // character (JavaScript skips U+00A0 and U+3000 as blanks, so `typeof\u00a0` is a token per
+  // unit), each other non-blank byte, each line end. The shapes above take at most one stack
+  // entry per unit; tokens need none (Python's indents, JavaScript's inserted semicolons, a
+  // string's blank contents) only between units. A text of more than kWindowUnits = 16,384 units
+  // is parsed in windows (ParseInWindows) of at most kMaxWindowUnits = 32,768 units, context
+  // included, which bounds the stack with a twofold margin; and of at most kWindowUnits of the
+  // language's lexer's tokens, which keeps windows of code near 16,384 tokens, whatever its
+  // comments and strings hold (the lexer reads a string, and a template with what it holds, as
+  // one token, and drops semicolons, so its count bounds nothing).
   static constexpr size_t kWindowUnits = 16384, kMaxWindowUnits = 32768;
   // The end of the longest prefix of text[from..] of at most `budget` units, and their count in
   // `*units` when asked for.
@@ -319,11 +320,21 @@ class TreeSitterTokenizer final : public Tokenizer {
   // class's Javadoc comment of 2,000 lines, a Go file holding a JavaScript program in a raw
   // string). 0 when no token but the first ends before `limit` (a string longer than the
   // window, which is then cut).
-  static size_t WindowTokenCut(std::string_view text, const Tokens& lexed, size_t first, size_t from, size_t budget,
-                               size_t limit) {
+  struct Span {
+    uint32_t begin, end;
+  };
+  static size_t WindowTokenCut(std::string_view text, const std::vector<Span>& lexed, size_t first, size_t from,
+                               size_t budget, size_t limit) {
     size_t last = std::min(lexed.size(), first + budget);  // tokens [first, last) may be in
     while (last > first && lexed[last - 1].end > limit) --last;
     if (last == lexed.size() && limit == text.size()) return text.size();
+    // A token that `limit` cuts and that no window holds from its line's start (a string longer
+    // than a window) is cut now, not after windows that close in on it.
+    if (last < lexed.size() && lexed[last].begin < limit && lexed[last].end > limit) {
+      size_t ls = lexed[last].begin;
+      while (ls > from && text[ls - 1] != '\n') --ls;
+      if (WindowEnd(text, ls, kMaxWindowUnits - 1) < lexed[last].end) return 0;
+    }
     const size_t half = from + (std::min(limit, last < lexed.size() ? size_t{lexed[last].begin} : limit) - from) / 2;
     // The last token after `after` that begins a line at column 0 (with `top`), else a line, else
     // any.
@@ -444,14 +455,18 @@ class TreeSitterTokenizer final : public Tokenizer {
       }
       ts_tree_cursor_delete(&cursor);
       for (const size_t k : open) {
+        if (context.size() > kMaxContextBytes) break;
         // The first of its node's children that begins on its line, within kMaxHeadBytes of it
         // (not the tail of a string over several lines that ends there).
         const uint32_t b = starts[k];
-        size_t first = k;
-        while (first > 0 && b - starts[first - 1] <= kMaxHeadBytes &&
-               src.substr(starts[first - 1], b - starts[first - 1]).find('\n') == std::string_view::npos) {
-          --first;
+        uint32_t line_start = b >= kMaxHeadBytes ? b - kMaxHeadBytes : 0;
+        for (uint32_t q = b; q > line_start; --q) {
+          if (src[q - 1] == '\n') {
+            line_start = q;
+            break;
+          }
         }
+        const size_t first = static_cast<size_t>(std::lower_bound(starts.begin(), starts.begin() + k, line_start) - starts.begin());
         add(starts[first], b + 1);
       }
     }
@@ -459,15 +474,15 @@ class TreeSitterTokenizer final : public Tokenizer {
     return context.size() <= kMaxContextBytes ? context : std::string();
   }
 
-  // A text of more than kWindowUnits units (Units) is parsed in windows, each of at most so many
-  // with its context (most such texts are generated: 104 of the code corpus's 9,522 files have
-  // more than 32,768, such as Go's SSA rewrite rules, 154,000-320,000). A window ends where
-  // WindowCut puts it; its tokens are kept up to KeptBytes: the last declaration of the top level
-  // that it holds whole, or in a file that is one declaration (Go's opGen.go, one table), the
-  // last element of its outermost list. The next window is parsed from there (from its line's
-  // start when only blanks come before it there, as Python reads a method's body against its
-  // `def`'s indent) after the Context that reopens what it is inside, so the construct that a
-  // window's end cut is parsed again, whole.
+  // A text of more than kWindowUnits units is parsed in windows (317 of the code corpus's 9,522
+  // files, many generated, such as Go's SSA rewrite rules, 154,000-320,000 units). A window ends
+  // where WindowTokenCut puts it (where WindowCut does, when no token of the lexer's ends in
+  // it); its tokens are kept up to KeptBytes: the last declaration of the top level that it holds
+  // whole, or in a file that is one declaration (Go's opGen.go, one table), the last element of
+  // its outermost list. The next window is parsed from there (from its line's start when only
+  // blanks come before it there, as Python reads a method's body against its `def`'s indent)
+  // after the Context that reopens what it is inside, so the construct that a window's end cut
+  // is parsed again, whole.
   Status ParseInWindows(TSParser* parser, std::string_view text, Tokens* out, uint32_t base_offset,
                         uint32_t base_line, uint32_t* unread, Clock::time_point deadline) const {
     size_t at = 0;    // where the window's text begins
@@ -475,8 +490,20 @@ class TreeSitterTokenizer final : public Tokenizer {
     uint32_t line = base_line;
     std::string context, buffer;
     std::vector<TSNode> path;
-    Tokens lexed;
-    if (!window_lexer_->Tokenize(text, &lexed, 0, 1).ok()) lexed.clear();  // then by units alone
+    // The lexer's tokens' spans (then by units alone, if it fails), read once: at 130-150 MB/s
+    // (the parse reads 5-20), 4% of the parse's time.
+    std::vector<Span> lexed;
+    {
+      Tokens tokens;
+      if (NewCodeLexer(lang_)->Tokenize(text, &tokens, 0, 1).ok()) {
+        lexed.reserve(tokens.size());
+        for (const Token& t : tokens) lexed.push_back(Span{t.begin, t.end});
+      }
+    }
+    if (Clock::now() > deadline) {
+      return Status::Unavailable("the time limit passed while reading " + std::to_string(text.size()) + " bytes of " +
+                                 lang_->name + " from line " + std::to_string(base_line));
+    }
     size_t first = 0;  // the first lexed token at or after `from`
     while (from < text.size()) {
       size_t context_units = 0;
@@ -590,8 +617,9 @@ class TreeSitterTokenizer final : public Tokenizer {
   static constexpr uint32_t kMaxSnippetErrors = 32;
 
   // The tokens of the leaves of `tree` (over `src`) that lie in [lo, hi), with offsets and lines
-  // made relative to lo: lo is 0 for a plain parse, the wrapper's length for a wrapped one, the
-  // context's for a window after the first (ParseInWindows). Counts the error and missing nodes met in `errors`.
+  // made relative to lo: lo is 0 for a plain parse, the wrapper's length for a wrapped one, and
+  // for a window (ParseInWindows) the length of its context and separator, if any, and of the
+  // blanks it is parsed from before its tokens are kept. Counts the error and missing nodes met in `errors`.
   void Walk(TSTree* tree, std::string_view src, uint32_t lo, uint32_t hi, uint32_t base_offset,
             uint32_t base_line, Tokens* out, uint32_t* errors) const {
     const uint32_t line_shift = static_cast<uint32_t>(std::count(src.begin(), src.begin() + lo, '\n'));
@@ -1002,7 +1030,6 @@ class TreeSitterTokenizer final : public Tokenizer {
   static constexpr std::string_view kRowPunct = "(){}[],:";  // a table row's punctuation
   std::array<uint64_t, kRowPunct.size()> row_punct_hash_;     // their token hashes
   std::unique_ptr<Tokenizer> macro_lexer_;  // macro bodies (macro_definitions, macro_constants), or null
-  std::unique_ptr<Tokenizer> window_lexer_;  // where a long text's windows end (WindowTokenCut)
   bool has_lifetimes_ = false;  // the grammar has Rust's lifetimes ('a), which are not characters
   // The characters LineBrackets looks at: brackets, quotes and the comments' first characters.
   std::array<bool, 256> bracket_special_{};
@@ -1014,7 +1041,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v10/generic"; }
+  std::string_view Name() const override { return "code-v11/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {

@@ -330,7 +330,8 @@ uint32_t UnreadBytes(TSNode root, const IsComment& is_comment, uint32_t lo = 0, 
     const bool error = ts_node_symbol(node) == kError;
     const bool cut = error && hi != UINT32_MAX && ts_node_end_byte(node) > hi;
     bool descend = false;
-    if (ts_node_start_byte(node) >= hi || ts_node_end_byte(node) <= lo) {
+    if (ts_node_start_byte(node) >= hi || ts_node_end_byte(node) < lo ||
+        (ts_node_end_byte(node) == lo && ts_node_start_byte(node) < lo)) {
       // outside the bytes that count
     } else if (ts_node_is_missing(node)) {
       n += 1;
