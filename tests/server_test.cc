@@ -321,6 +321,31 @@ TEST_CASE("serve: check round trips allow, annotate with metadata, and block", "
   }
 }
 
+TEST_CASE("serve: code past tree-sitter's parse stack limit is checked and the server answers on", "[serve]") {
+  // 25,000 unclosed Ruby blocks and 36,000 `a = ` in a row: tree-sitter 0.20.7's error recovery
+  // freed memory it does not own on either, and the server died with the request.
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions o;
+  o.request_timeout = std::chrono::milliseconds(60000);  // sanitizers parse ten times slower
+  TestServer srv(dir / "index", o);
+  auto c = srv.Client();
+  c.set_read_timeout(90, 0);
+  std::string ruby = "def f\n", js;
+  for (int i = 0; i < 25000; ++i) ruby += "  x.y do\n";
+  for (int i = 0; i < 36000; ++i) js += "a = ";
+  for (const auto& [lang, text] : std::vector<std::pair<std::string, std::string>>{{"ruby", ruby}, {"javascript", js}}) {
+    auto r = PostJson(c, "/v1/check", Body({{"text", text}, {"language", lang}}));
+    REQUIRE(r);
+    INFO(r->body.substr(0, 300));
+    CHECK(r->status == 200);
+    CHECK(Json(r->body).Str("action") == "allow");
+  }
+  auto r = PostJson(c, "/v1/check", Body({{"text", kNovel}}));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
 TEST_CASE("serve: a structured answer, as a JSON string or object, is read in its strings", "[serve]") {
   TempDir dir;
   BuildServiceIndex(dir / "index");

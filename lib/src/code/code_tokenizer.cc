@@ -78,7 +78,9 @@ class TreeSitterTokenizer final : public Tokenizer {
   // Node categories are resolved once per grammar symbol, so the walk looks up a small array
   // instead of hashing type names; keywords and operators (anonymous nodes, whose text is their
   // symbol name) get their token hash precomputed too.
-  explicit TreeSitterTokenizer(const Language* lang) : lang_(lang), name_("code-v11/" + lang->name) {
+  // With `windows` false, every text is parsed whole (NewWholeParseTokenizer).
+  explicit TreeSitterTokenizer(const Language* lang, bool windows = true)
+      : lang_(lang), name_("code-v11/" + lang->name), windows_(windows) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -183,7 +185,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     if (parser == nullptr) {
       return Status::Internal("grammar " + lang_->name + " has an ABI this tree-sitter cannot load");
     }
-    if (text.size() > kWindowUnits && WindowEnd(text, 0, kWindowUnits) < text.size()) {
+    if (windows_ && text.size() > kWindowUnits && WindowEnd(text, 0, kWindowUnits) < text.size()) {
       return ParseInWindows(parser, text, out, base_offset, base_line, unread, deadline);
     }
     TSTree* tree = nullptr;
@@ -1036,6 +1038,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 
   const Language* lang_;
   std::string name_;
+  bool windows_;  // long texts are parsed in windows (ParseInWindows)
 };
 
 // C-like lexing for code in a language without a grammar.
@@ -1113,6 +1116,13 @@ std::unique_ptr<Tokenizer> NewCodeTokenizer(const Language* language) {
   if (language == nullptr || language->grammar == nullptr) return std::make_unique<GenericCodeTokenizer>();
   return std::make_unique<TreeSitterTokenizer>(language);
 }
+
+namespace code_detail {
+std::unique_ptr<Tokenizer> NewWholeParseTokenizer(const Language* language) {
+  if (language == nullptr || language->grammar == nullptr) return std::make_unique<GenericCodeTokenizer>();
+  return std::make_unique<TreeSitterTokenizer>(language, false);
+}
+}  // namespace code_detail
 
 std::vector<std::pair<uint32_t, uint32_t>> LexedTableRows(const Language* language, std::string_view text) {
   if (language == nullptr || language->grammar == nullptr) return {};

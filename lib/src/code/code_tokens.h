@@ -361,6 +361,11 @@ uint32_t UnreadBytes(TSNode root, const IsComment& is_comment, uint32_t lo = 0, 
   return n;
 }
 
+// NewCodeTokenizer's reading with every text parsed whole, however long: what its windows are
+// measured against (bench/window_probe.cc, tests). Not for text from outside: tree-sitter 0.20.7
+// crashes on some past 16,384 tokens (TreeSitterTokenizer::kWindowUnits).
+std::unique_ptr<Tokenizer> NewWholeParseTokenizer(const Language* language);
+
 // The lexer of a macro body (macro_definitions, macro_constants): the first-pass lexer without
 // directives, a backslash that ends a line read as a space. The parse and the lexer read a body
 // with it alike.

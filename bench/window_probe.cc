@@ -1,0 +1,116 @@
+// Long code read in windows against one parse of it whole: for each file of the code corpus past
+// the tokenizer's window threshold, the tokens that differ between NewCodeTokenizer's reading and
+// the same reading with the file parsed whole (code_detail::NewWholeParseTokenizer), and the time
+// of each (the corpus's files are real code, which one parse reads without crashing).
+//   window_probe [CORPUS_DIR=/tmp/doppel-code-corpus]
+// CORPUS_DIR/<language>/ and CORPUS_DIR/other/<language>/ hold the files (bench/code_corpus.sh).
+// A token differs when the other reading has none at its offsets with its hash and name.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "code/code_tokens.h"
+#include "doppel/code_tokenizer.h"
+#include "doppel/language.h"
+
+using namespace doppel;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Units as the tokenizer's WindowEnd counts them: runs of ASCII word characters, non-ASCII
+// characters, other non-blank bytes, line ends.
+size_t Units(const std::string& text) {
+  size_t units = 0;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+      ++i;
+      continue;
+    }
+    ++units;
+    ++i;
+    if (c >= 0x80) {
+      while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+    } else if (code_detail::IsWordChar(c)) {
+      while (i < text.size() && code_detail::IsWordChar(text[i])) ++i;
+    }
+  }
+  return units;
+}
+
+using Key = std::tuple<uint32_t, uint32_t, uint64_t, uint64_t, uint32_t>;
+std::set<Key> Keys(const Tokens& tokens) {
+  std::set<Key> keys;
+  for (const Token& t : tokens) keys.emplace(t.begin, t.end, t.hash, t.name, t.line);
+  return keys;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string dir = argc > 1 ? argv[1] : "/tmp/doppel-code-corpus";
+  auto langs = Languages();
+  if (!langs.ok()) {
+    std::fprintf(stderr, "%s\n", langs.status().ToString().c_str());
+    return 1;
+  }
+  size_t files = 0, long_files = 0, changed_files = 0, tokens = 0, differ = 0;
+  double windowed_s = 0, whole_s = 0;
+  std::vector<std::tuple<size_t, size_t, std::string>> worst;
+  for (const Language& lang : **langs) {
+    if (lang.grammar == nullptr) continue;
+    const auto windowed = NewCodeTokenizer(&lang);
+    const auto whole = code_detail::NewWholeParseTokenizer(&lang);
+    for (const fs::path& sub : {fs::path(dir) / lang.name, fs::path(dir) / "other" / lang.name}) {
+      std::error_code ec;
+      std::vector<fs::path> paths;
+      for (const auto& e : fs::directory_iterator(sub, ec)) paths.push_back(e.path());
+      std::sort(paths.begin(), paths.end());
+      for (const fs::path& p : paths) {
+        std::ifstream in(p, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        const std::string text = ss.str();
+        ++files;
+        if (Units(text) <= 16384) continue;
+        ++long_files;
+        Tokens a, b;
+        const auto t0 = std::chrono::steady_clock::now();
+        const Status sa = windowed->Tokenize(text, &a);
+        const auto t1 = std::chrono::steady_clock::now();
+        const Status sb = whole->Tokenize(text, &b);
+        const auto t2 = std::chrono::steady_clock::now();
+        if (!sa.ok() || !sb.ok()) {
+          std::fprintf(stderr, "%s: %s %s\n", p.c_str(), sa.ToString().c_str(), sb.ToString().c_str());
+          continue;
+        }
+        windowed_s += std::chrono::duration<double>(t1 - t0).count();
+        whole_s += std::chrono::duration<double>(t2 - t1).count();
+        const std::set<Key> ka = Keys(a), kb = Keys(b);
+        size_t d = 0;
+        for (const Key& k : ka) d += kb.count(k) == 0;
+        for (const Key& k : kb) d += ka.count(k) == 0;
+        tokens += b.size();
+        differ += d;
+        changed_files += d > 0;
+        if (d > 0) worst.emplace_back(d, b.size(), lang.name + " " + p.filename().string());
+      }
+    }
+  }
+  std::sort(worst.rbegin(), worst.rend());
+  std::printf("files %zu, past 16,384 units %zu; tokens (one parse) %zu, differing %zu (%.4f%%) in %zu files\n", files,
+              long_files, tokens, differ, tokens ? 100.0 * differ / tokens : 0.0, changed_files);
+  std::printf("windowed %.2f s, whole %.2f s (%.1f%%)\n", windowed_s, whole_s, whole_s > 0 ? 100.0 * windowed_s / whole_s : 0.0);
+  for (size_t i = 0; i < worst.size() && i < 10; ++i) {
+    std::printf("  %zu of %zu  %s\n", std::get<0>(worst[i]), std::get<1>(worst[i]), std::get<2>(worst[i]).c_str());
+  }
+  return 0;
+}
