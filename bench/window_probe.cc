@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
         ss << in.rdbuf();
         const std::string text = ss.str();
         ++files;
-        if (Units(text) <= 16384) continue;
+        if (Units(text) <= 32768) continue;
         ++long_files;
         Tokens a, b;
         const auto t0 = std::chrono::steady_clock::now();
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
     }
   }
   std::sort(worst.rbegin(), worst.rend());
-  std::printf("files %zu, past 16,384 units %zu; tokens (one parse) %zu, differing %zu (%.4f%%) in %zu files\n", files,
+  std::printf("files %zu, past 32,768 units %zu; tokens (one parse) %zu, differing %zu (%.4f%%) in %zu files\n", files,
               long_files, tokens, differ, tokens ? 100.0 * differ / tokens : 0.0, changed_files);
   std::printf("windowed %.2f s, whole %.2f s (%.1f%%)\n", windowed_s, whole_s, whole_s > 0 ? 100.0 * windowed_s / whole_s : 0.0);
   for (size_t i = 0; i < worst.size() && i < 10; ++i) {

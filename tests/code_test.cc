@@ -520,7 +520,7 @@ void CheckPiecesReadAlone(const std::string& lang, const std::string& text,
 }
 
 TEST_CASE("code: a text of more tokens than a parse stack holds is read in windows, each piece as alone") {
-  // Past 16,384 units (about tokens) a text is parsed in windows (tree-sitter 0.20.7 crashes when
+  // Past 32,768 units (about tokens) a text is parsed in windows (tree-sitter 0.20.7 crashes when
   // its parse stack reaches 65,536 entries in error recovery). Top-level functions read as alone,
   // each whole in one window; a class's methods and a dict's entries, though a window begins
   // inside the class or the dict, read as in it.
@@ -596,7 +596,7 @@ TEST_CASE("code: a text of more tokens than a parse stack holds is read in windo
 }
 
 TEST_CASE("code: long real files read in windows give the tokens of one parse, but for a few") {
-  // Past 16,384 units, on the machine's own long files: a C header of 5,000 definitions, a
+  // Past 32,768 units, on the machine's own long files: a C header of 5,000 definitions, a
   // Python module of classes, and one Python dict of 750 KB of strings.
   for (const auto& [lang, path] : std::vector<std::pair<std::string, std::string>>{
            {"c", "/usr/include/elf.h"},

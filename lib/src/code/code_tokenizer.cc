@@ -80,7 +80,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // symbol name) get their token hash precomputed too.
   // With `windows` false, every text is parsed whole (NewWholeParseTokenizer).
   explicit TreeSitterTokenizer(const Language* lang, bool windows = true)
-      : lang_(lang), name_("code-v11/" + lang->name), windows_(windows) {
+      : lang_(lang), name_("code-v12/" + lang->name), windows_(windows) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     fixed_hash_.assign(n, 0);
@@ -259,15 +259,13 @@ class TreeSitterTokenizer final : public Tokenizer {
   // parser has read, or one of the zero-width tokens error recovery inserts (missing nodes).
   // WindowEnd counts units, what tokens need: each run of ASCII word characters, each non-ASCII
   // character (JavaScript skips U+00A0 and U+3000 as blanks, so `typeof\u00a0` is a token per
-  // unit), each other non-blank byte, each line end. The shapes above take at most one stack
-  // entry per unit; tokens need none (Python's indents, JavaScript's inserted semicolons, a
-  // string's blank contents) only between units. A text of more than kWindowUnits = 16,384 units
-  // is parsed in windows (ParseInWindows) of at most kMaxWindowUnits = 32,768 units, context
-  // included, which bounds the stack with a twofold margin; and of at most kWindowUnits of the
-  // language's lexer's tokens, which keeps windows of code near 16,384 tokens, whatever its
-  // comments and strings hold (the lexer reads a string, and a template with what it holds, as
-  // one token, and drops semicolons, so its count bounds nothing).
-  static constexpr size_t kWindowUnits = 16384, kMaxWindowUnits = 32768;
+  // unit), each other non-blank byte, each line end. No shape measured here crashed under
+  // 65,000 units (65,600 of `(`, 66,100 of `[a,` or `{a:` in JavaScript, 65,600 of `f(` or C's
+  // `if(`, 66,200 of Python's `-` or `not `): at most one stack entry per unit, as tokens that
+  // need none (Python's indents, JavaScript's inserted semicolons, a string's blank contents)
+  // come only between units. A text of more than kWindowUnits = 32,768 units is parsed in
+  // windows (ParseInWindows) of at most so many, context included: half what any of them took.
+  static constexpr size_t kWindowUnits = 32768;
   // The end of the longest prefix of text[from..] of at most `budget` units, and their count in
   // `*units` when asked for.
   static size_t WindowEnd(std::string_view text, size_t from, size_t budget, size_t* units_out = nullptr) {
@@ -335,7 +333,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     if (last < lexed.size() && lexed[last].begin < limit && lexed[last].end > limit) {
       size_t ls = lexed[last].begin;
       while (ls > from && text[ls - 1] != '\n') --ls;
-      if (WindowEnd(text, ls, kMaxWindowUnits - 1) < lexed[last].end) return 0;
+      if (WindowEnd(text, ls, kWindowUnits - 1) < lexed[last].end) return 0;
     }
     const size_t half = from + (std::min(limit, last < lexed.size() ? size_t{lexed[last].begin} : limit) - from) / 2;
     // The last token after `after` that begins a line at column 0 (with `top`), else a line, else
@@ -476,7 +474,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     return context.size() <= kMaxContextBytes ? context : std::string();
   }
 
-  // A text of more than kWindowUnits units is parsed in windows (317 of the code corpus's 9,522
+  // A text of more than kWindowUnits units is parsed in windows (104 of the code corpus's 9,522
   // files, many generated, such as Go's SSA rewrite rules, 154,000-320,000 units). A window ends
   // where WindowTokenCut puts it (where WindowCut does, when no token of the lexer's ends in
   // it); its tokens are kept up to KeptBytes: the last declaration of the top level that it holds
@@ -510,7 +508,7 @@ class TreeSitterTokenizer final : public Tokenizer {
     while (from < text.size()) {
       size_t context_units = 0;
       WindowEnd(context, 0, kWindowUnits, &context_units);
-      const size_t limit = WindowEnd(text, at, kMaxWindowUnits - 1 - context_units);
+      const size_t limit = WindowEnd(text, at, kWindowUnits - 1 - context_units);
       while (first < lexed.size() && lexed[first].begin < from) ++first;
       size_t end = lexed.empty() ? 0 : WindowTokenCut(text, lexed, first, from, kWindowUnits - 1 - context_units, limit);
       if (end == 0) end = limit < text.size() ? WindowCut(text, from, limit) : limit;
@@ -1044,7 +1042,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v11/generic"; }
+  std::string_view Name() const override { return "code-v12/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {

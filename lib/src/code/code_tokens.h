@@ -363,7 +363,7 @@ uint32_t UnreadBytes(TSNode root, const IsComment& is_comment, uint32_t lo = 0, 
 
 // NewCodeTokenizer's reading with every text parsed whole, however long: what its windows are
 // measured against (bench/window_probe.cc, tests). Not for text from outside: tree-sitter 0.20.7
-// crashes on some past 16,384 tokens (TreeSitterTokenizer::kWindowUnits).
+// crashes on some of 65,000 tokens (TreeSitterTokenizer::kWindowUnits).
 std::unique_ptr<Tokenizer> NewWholeParseTokenizer(const Language* language);
 
 // The lexer of a macro body (macro_definitions, macro_constants): the first-pass lexer without
