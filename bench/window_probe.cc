@@ -2,12 +2,16 @@
 // the tokenizer's window threshold, the tokens that differ between NewCodeTokenizer's reading and
 // the same reading with the file parsed whole (code_detail::NewWholeParseTokenizer), and the time
 // of each (the corpus's files are real code, which one parse reads without crashing).
-//   window_probe [CORPUS_DIR=/tmp/doppel-code-corpus]
+//   window_probe [CORPUS_DIR=/tmp/doppel-code-corpus] [MB_PER_LANGUAGE]
 // CORPUS_DIR/<language>/ and CORPUS_DIR/other/<language>/ hold the files (bench/code_corpus.sh).
-// A token differs when the other reading has none at its offsets with its hash and name.
+// A token differs when the other reading has none at its offsets, line, hash and name. With
+// MB_PER_LANGUAGE, the time of both readings over each language's first files (by name, in
+// CORPUS_DIR/<language>/, long or not) up to that many MB, read in turn over four rounds, one
+// core: what the windows cost a corpus as code_bench samples it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -55,6 +59,47 @@ std::set<Key> Keys(const Tokens& tokens) {
 
 }  // namespace
 
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Both readings' time over each language's sample (MB_PER_LANGUAGE).
+int Sample(const std::string& dir, const std::vector<Language>& langs, double mb) {
+  for (const Language& lang : langs) {
+    if (lang.grammar == nullptr) continue;
+    std::error_code ec;
+    std::vector<fs::path> paths;
+    for (const auto& e : fs::directory_iterator(fs::path(dir) / lang.name, ec)) paths.push_back(e.path());
+    std::sort(paths.begin(), paths.end());
+    std::vector<std::string> texts;
+    size_t bytes = 0;
+    for (const fs::path& p : paths) {
+      if (bytes >= mb * 1e6) break;
+      texts.push_back(Slurp(p));
+      bytes += texts.back().size();
+    }
+    const auto windowed = NewCodeTokenizer(&lang);
+    const auto whole = code_detail::NewWholeParseTokenizer(&lang);
+    double seconds[2] = {0, 0};
+    for (int round = 0; round < 4; ++round) {
+      for (int k = 0; k < 2; ++k) {
+        const int which = (k + round) % 2;  // each first in every other round
+        const Tokenizer& t = which == 0 ? *windowed : *whole;
+        Tokens tokens;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (const std::string& text : texts) (void)t.Tokenize(text, &tokens);
+        seconds[which] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      }
+    }
+    std::printf("%s: %zu files, %.1f MB: windowed %.2f s, whole %.2f s (%.1f%%)\n", lang.name.c_str(), texts.size(),
+                bytes / 1e6, seconds[0], seconds[1], 100.0 * seconds[0] / seconds[1]);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "/tmp/doppel-code-corpus";
   auto langs = Languages();
@@ -62,6 +107,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", langs.status().ToString().c_str());
     return 1;
   }
+  if (argc > 2) return Sample(dir, **langs, std::atof(argv[2]));
   size_t files = 0, long_files = 0, changed_files = 0, tokens = 0, differ = 0;
   double windowed_s = 0, whole_s = 0;
   std::vector<std::tuple<size_t, size_t, std::string>> worst;
@@ -75,10 +121,7 @@ int main(int argc, char** argv) {
       for (const auto& e : fs::directory_iterator(sub, ec)) paths.push_back(e.path());
       std::sort(paths.begin(), paths.end());
       for (const fs::path& p : paths) {
-        std::ifstream in(p, std::ios::binary);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        const std::string text = ss.str();
+        const std::string text = Slurp(p);
         ++files;
         if (Units(text) <= 32768) continue;
         ++long_files;
