@@ -189,8 +189,8 @@ Status WriteFileAtomically(const std::string& path, const std::vector<std::strin
 // which: directories skip such files, an input named explicitly is an error. `*skipped` is
 // kNone for every other result.
 Status ReadFileDocument(const std::string& path, const ReaderOptions& o, Document* doc, FileSkip* skipped);
-// Whether a file begins with gzip's or zstd's magic number: one named .gz or .zst that does not
-// decompress is then damaged, not in another format.
+// Whether a file begins with gzip's or zstd's magic number, either: one named .gz or .zst that
+// does not decompress is then damaged (a .gz holding zstd too), not a file of another format.
 bool HasCompressionMagic(const std::string& path);
 
 // Parses JSON text as `parser` does, and also JSON whose integers are too large for 64 bits

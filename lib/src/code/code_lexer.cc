@@ -28,6 +28,7 @@ using code_detail::kNum;
 using code_detail::DropCosmeticPunctuation;
 using code_detail::Opens;
 using code_detail::IsWordChar;
+using code_detail::IsLexBlank;
 using code_detail::AfterMemberAccess;
 using code_detail::CheckInput;
 using code_detail::EmitMacroBody;
@@ -291,7 +292,7 @@ class CodeLexer final : public Tokenizer {
         ++i;
         continue;
       }
-      if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+      if (IsLexBlank(static_cast<unsigned char>(c))) {
         ++i;
         continue;
       }

@@ -41,6 +41,9 @@ using code_detail::UnreadBytes;
 using code_detail::NewMacroBodyLexer;
 using code_detail::EmitMacroBody;
 using code_detail::LfHash;
+using code_detail::BlanksBefore;
+using code_detail::kWindowUnits;
+using code_detail::WindowEnd;
 
 
 // The text of a parse that stops at a deadline (Tokenizer::TokenizeBy), handed to tree-sitter in
@@ -250,46 +253,6 @@ class TreeSitterTokenizer final : public Tokenizer {
     return Status::OK();
   }
 
-  // tree-sitter 0.20.7, Debian's, frees memory it does not own when it recovers from an error
-  // with 65,536 entries on its parse stack (tree-sitter issue #2231, mended in later releases),
-  // and the process dies. Measured here: 21,900 unclosed Ruby `x.y do` or JavaScript
-  // `function () {` lines, 16,400 C `if (x) {} else ` or JavaScript `a ? b : ` before an
-  // unfinished end, 33,000 `a = ` or Python `x ** ` (chains whose grammar rule recurses to the
-  // right), 65,600 unclosed `(` or `{` in any of the grammars. A stack entry holds a token the
-  // parser has read, or one of the zero-width tokens error recovery inserts (missing nodes).
-  // WindowEnd counts units, what tokens need: each run of ASCII word characters, each non-ASCII
-  // character (JavaScript skips U+00A0 and U+3000 as blanks, so `typeof\u00a0` is a token per
-  // unit), each other non-blank byte, each line end. No shape measured here crashed under
-  // 65,000 units (65,600 of `(`, 66,100 of `[a,` or `{a:` in JavaScript, 65,600 of `f(` or C's
-  // `if(`, 66,200 of Python's `-` or `not `): at most one stack entry per unit, as tokens that
-  // need none (Python's indents, JavaScript's inserted semicolons, a string's blank contents)
-  // come only between units. A text of more than kWindowUnits = 32,768 units is parsed in
-  // windows (ParseInWindows) of at most so many, context included: half what any of them took.
-  static constexpr size_t kWindowUnits = 32768;
-  // The end of the longest prefix of text[from..] of at most `budget` units, and their count in
-  // `*units` when asked for.
-  static size_t WindowEnd(std::string_view text, size_t from, size_t budget, size_t* units_out = nullptr) {
-    size_t units = 0;
-    size_t i = from;
-    while (i < text.size()) {
-      const unsigned char c = static_cast<unsigned char>(text[i]);
-      if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
-        ++i;
-        continue;
-      }
-      if (units == budget) break;
-      ++units;
-      ++i;
-      if (c >= 0x80) {
-        while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;  // its character
-      } else if (IsWordChar(c)) {
-        while (i < text.size() && IsWordChar(text[i])) ++i;
-      }
-    }
-    if (units_out != nullptr) *units_out = units;
-    return i;
-  }
-
   // Where a window that may end at `end` ends: after the last blank line in its second half, or
   // else after the last line end there, or else after the last blank there, or else at `end`. A
   // comment or a string that the end cuts is read as code (a Javadoc comment's words), and few
@@ -316,14 +279,16 @@ class TreeSitterTokenizer final : public Tokenizer {
   // `limit` (WindowEnd's units), at the start of the line of the last token in its second half
   // that begins a line at the top level (at column 0), else of the last that begins a line, else
   // before the last token; when none is in its second half (a comment fills it), at the last
-  // line's start in its first. Never inside a comment or a string, as the lexer reads them (a
+  // line's start in its first. So not inside a comment or a string, as the lexer reads them (a
   // class's Javadoc comment of 2,000 lines, a Go file holding a JavaScript program in a raw
-  // string). 0 when no token but the first ends before `limit` (a string longer than the
-  // window, which is then cut).
-  struct Span {
+  // string), that a window holds from its line's start. 0 when no token but the first ends
+  // before `limit`, or when a string that `limit` cuts does not fit in a window of
+  // kWindowUnits from its line's start: the caller then cuts by units (WindowCut), inside it.
+  // (A window after a long context may so cut a string a little shorter than kWindowUnits.)
+  struct LexedSpan {  // a lexer token's bytes
     uint32_t begin, end;
   };
-  static size_t WindowTokenCut(std::string_view text, const std::vector<Span>& lexed, size_t first, size_t from,
+  static size_t WindowTokenCut(std::string_view text, const std::vector<LexedSpan>& lexed, size_t first, size_t from,
                                size_t budget, size_t limit) {
     size_t last = std::min(lexed.size(), first + budget);  // tokens [first, last) may be in
     while (last > first && lexed[last - 1].end > limit) --last;
@@ -343,8 +308,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       for (size_t k = last; k > first + 1 && lexed[k - 1].begin > after; --k) {
         const size_t b = lexed[k - 1].begin;
         if (any == 0) any = b;
-        size_t ls = b;
-        while (ls > 0 && (text[ls - 1] == ' ' || text[ls - 1] == '\t')) --ls;
+        const size_t ls = BlanksBefore(text, b);
         if (ls <= from || text[ls - 1] != '\n') continue;
         if (ls == b && top) return ls;  // a line at column 0
         if (line_start == 0) line_start = ls;
@@ -414,8 +378,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       }
     };
     auto indent = [&](uint32_t at) {
-      uint32_t b = at;
-      while (b > 0 && (src[b - 1] == ' ' || src[b - 1] == '\t')) --b;
+      const size_t b = BlanksBefore(src, at);
       return b == 0 || src[b - 1] == '\n' ? src.substr(b, at - b) : std::string_view();
     };
     auto add = [&](uint32_t b, uint32_t e) {
@@ -492,12 +455,12 @@ class TreeSitterTokenizer final : public Tokenizer {
     std::vector<TSNode> path;
     // The lexer's tokens' spans (then by units alone, if it fails), read once: at 130-150 MB/s
     // (the parse reads 5-20), 4% of the parse's time.
-    std::vector<Span> lexed;
+    std::vector<LexedSpan> lexed;
     {
       Tokens tokens;
       if (NewCodeLexer(lang_)->Tokenize(text, &tokens, 0, 1).ok()) {
         lexed.reserve(tokens.size());
-        for (const Token& t : tokens) lexed.push_back(Span{t.begin, t.end});
+        for (const Token& t : tokens) lexed.push_back(LexedSpan{t.begin, t.end});
       }
     }
     if (Clock::now() > deadline) {
@@ -529,12 +492,8 @@ class TreeSitterTokenizer final : public Tokenizer {
       path.clear();
       if (end < text.size()) keep = KeptBytes(root, kept_from, keep, &path);
       uint32_t next_at = keep;
-      for (uint32_t b = keep; b > kept_from && keep < src.size(); --b) {
-        if (src[b - 1] == '\n') {
-          next_at = b;
-          break;
-        }
-        if (src[b - 1] != ' ' && src[b - 1] != '\t') break;
+      if (const size_t b = BlanksBefore(src, keep, kept_from); keep < src.size() && b > kept_from && src[b - 1] == '\n') {
+        next_at = static_cast<uint32_t>(b);
       }
       uint32_t errors = 0;
       Walk(tree, src, kept_from, keep, base_offset + static_cast<uint32_t>(from), line, out, &errors);

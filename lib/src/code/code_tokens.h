@@ -234,6 +234,56 @@ inline bool IsWordChar(char c) {
 }
 inline bool IsWordChar(unsigned char c) { return IsWordChar(static_cast<char>(c)); }
 
+// The blanks between tokens, as the lexer skips them (a line end is a token's end, not a blank).
+inline bool IsLexBlank(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+
+// The first of the spaces and tabs that come right before `at` in `s` (at, when none do), not
+// before `floor`.
+inline size_t BlanksBefore(std::string_view s, size_t at, size_t floor = 0) {
+  while (at > floor && (s[at - 1] == ' ' || s[at - 1] == '\t')) --at;
+  return at;
+}
+
+// tree-sitter 0.20.7, Debian's, frees memory it does not own when it recovers from an error
+// with 65,536 entries on its parse stack (tree-sitter issue #2231, mended in later releases),
+// and the process dies. Measured here: 21,900 unclosed Ruby `x.y do` or JavaScript
+// `function () {` lines, 16,400 C `if (x) {} else ` or JavaScript `a ? b : ` before an
+// unfinished end, 33,000 `a = ` or Python `x ** ` (chains whose grammar rule recurses to the
+// right), 65,600 unclosed `(` or `{` in any of the grammars. A stack entry holds a token the
+// parser has read, or one of the zero-width tokens error recovery inserts (missing nodes).
+// WindowEnd counts units, what tokens need: each run of ASCII word characters, each non-ASCII
+// character (JavaScript skips U+00A0 and U+3000 as blanks, so `typeof\u00a0` is a token per
+// unit), each other non-blank byte, each line end. No shape measured here crashed under
+// 65,000 units (65,600 of `(`, 66,100 of `[a,` or `{a:` in JavaScript, 65,600 of `f(` or C's
+// `if(`, 66,200 of Python's `-` or `not `): at most one stack entry per unit, as tokens that
+// need none (Python's indents, JavaScript's inserted semicolons, a string's blank contents)
+// come only between units. A text of more than kWindowUnits = 32,768 units is parsed in
+// windows (TreeSitterTokenizer's ParseInWindows) of at most so many, context included: half what any of them took.
+inline constexpr size_t kWindowUnits = 32768;
+// The end of the longest prefix of text[from..] of at most `budget` units, and their count in
+// `*units` when asked for.
+inline size_t WindowEnd(std::string_view text, size_t from, size_t budget, size_t* units_out = nullptr) {
+  size_t units = 0;
+  size_t i = from;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (IsLexBlank(c)) {
+      ++i;
+      continue;
+    }
+    if (units == budget) break;
+    ++units;
+    ++i;
+    if (c >= 0x80) {
+      while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;  // its character
+    } else if (IsWordChar(c)) {
+      while (i < text.size() && IsWordChar(text[i])) ++i;
+    }
+  }
+  if (units_out != nullptr) *units_out = units;
+  return i;
+}
+
 // Whether the last token is a member access (`.`, `?.`, `::`, and `->` unless `arrow` is false:
 // Python's `->` announces a return type): a reserved word after it is a property name
 // (`promise.catch`, `map.delete`).
@@ -324,7 +374,7 @@ uint32_t UnreadBytes(TSNode root, const IsComment& is_comment, uint32_t lo = 0, 
   uint32_t n = 0;
   TSTreeCursor c = ts_tree_cursor_new(root);
   enum : uint8_t { kNone, kInError, kInCutError };
-  std::vector<uint8_t> parent{kNone};  // per depth: whether the node's parent is an error node
+  std::vector<uint8_t> parent{kNone};  // per depth: whether the node's parent is an error node, and one cut at hi
   for (;;) {
     const TSNode node = ts_tree_cursor_current_node(&c);
     const bool error = ts_node_symbol(node) == kError;
@@ -363,7 +413,7 @@ uint32_t UnreadBytes(TSNode root, const IsComment& is_comment, uint32_t lo = 0, 
 
 // NewCodeTokenizer's reading with every text parsed whole, however long: what its windows are
 // measured against (bench/window_probe.cc, tests). Not for text from outside: tree-sitter 0.20.7
-// crashes on some of 65,000 tokens (TreeSitterTokenizer::kWindowUnits).
+// crashes on some of 65,000 tokens (kWindowUnits).
 std::unique_ptr<Tokenizer> NewWholeParseTokenizer(const Language* language);
 
 // The lexer of a macro body (macro_definitions, macro_constants): the first-pass lexer without

@@ -73,16 +73,23 @@ bool IsClosing(std::string_view line, const Fence& open) {
          f.container.indent <= open.container.indent + 3;
 }
 
+// Where the text after a block quote's marker at `k` in `line` begins (up to 3 spaces, `>`, and
+// a space if one follows), or npos when no marker is there.
+size_t AfterQuoteMarker(std::string_view line, size_t k) {
+  for (size_t s = 0; s < 3 && k < line.size() && line[k] == ' '; ++s) ++k;
+  if (k >= line.size() || line[k] != '>') return std::string_view::npos;
+  ++k;
+  return k < line.size() && line[k] == ' ' ? k + 1 : k;
+}
+
 // The bytes of `line` its container takes (markers and indentation), or npos when the line is
 // outside it: a line without the quote markers (a blank one too: it ends a block quote), or a
 // non-blank line indented less than a list item's content.
 size_t ConsumeContainer(std::string_view line, const Container& c) {
   size_t k = 0;
   for (size_t q = 0; q < c.quotes; ++q) {
-    for (size_t s = 0; s < 3 && k < line.size() && line[k] == ' '; ++s) ++k;
-    if (k >= line.size() || line[k] != '>') return std::string_view::npos;
-    ++k;
-    if (k < line.size() && line[k] == ' ') ++k;
+    k = AfterQuoteMarker(line, k);
+    if (k == std::string_view::npos) return k;
   }
   size_t cols = 0;
   while (cols < c.indent && k < line.size() && (line[k] == ' ' || line[k] == '\t')) ++k, ++cols;
@@ -968,10 +975,9 @@ std::vector<Segment> SplitBareCode(std::string_view text, std::vector<Segment> s
       // quote is: code pasted in a quote is code.
       size_t quote = 0;
       for (int level = 0; level < 4; ++level) {
-        size_t s = quote;
-        while (s < line.size() && s < quote + 3 && line[s] == ' ') ++s;
-        if (s >= line.size() || line[s] != '>') break;
-        quote = s + 1 + (s + 1 < line.size() && line[s + 1] == ' ');
+        const size_t after = AfterQuoteMarker(line, quote);
+        if (after == std::string_view::npos) break;
+        quote = after;
       }
       const size_t lead = quote + std::min(line.substr(quote).find_first_not_of(" \t"), line.size() - quote);
       // An indented block's lines are code whatever they look like.
