@@ -623,6 +623,58 @@ TEST_CASE("code: long real files read in windows give the tokens of one parse, b
   }
 }
 
+TEST_CASE("code: a window's units are counted alike in whole blocks and byte by byte") {
+  // The units of text[from..] one byte at a time, as WindowEnd defines them: each run of ASCII
+  // word characters, each non-ASCII character, each other byte that is not a blank.
+  auto reference = [](std::string_view text, size_t from, size_t budget, size_t* units) {
+    size_t i = from;
+    *units = 0;
+    while (i < text.size()) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (code_detail::IsLexBlank(c)) {
+        ++i;
+        continue;
+      }
+      if (*units == budget) break;
+      ++*units;
+      ++i;
+      if (c >= 0x80) {
+        while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+      } else if (code_detail::IsWordChar(c)) {
+        while (i < text.size() && code_detail::IsWordChar(text[i])) ++i;
+      }
+    }
+    return i;
+  };
+  // Word runs, characters of two to four bytes and blank runs that straddle the 64-byte
+  // blocks, at every offset and budget around them.
+  const std::vector<std::string> pieces = {"name_42", " ", "\t", "\r\n", "(", "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "x", "    "};
+  uint32_t seed = 7;
+  size_t checked = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    while (text.size() < 200 + static_cast<size_t>(round)) {
+      seed = seed * 1103515245u + 12345u;
+      text += pieces[(seed >> 16) % pieces.size()];
+    }
+    for (size_t from : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, text.size() / 2, text.size()}) {
+      // (At a character's start, as a window's text begins.)
+      while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;
+      for (size_t budget : {size_t{0}, size_t{1}, size_t{20}, size_t{21}, size_t{40}, size_t{100}, size_t{100000}}) {
+        size_t want_units = 0, got_units = 0;
+        const size_t want = reference(text, from, budget, &want_units);
+        const size_t got = code_detail::WindowEnd(text, from, budget, &got_units);
+        if (want != got || want_units != got_units) {
+          FAIL("round " << round << ", from " << from << ", budget " << budget << ": " << got << " and " << got_units
+                        << " units, not " << want << " and " << want_units);
+        }
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 300 * 7 * 7);
+}
+
 TEST_CASE("code: code that would take tree-sitter's parse stack past 65,536 entries is read, not crashed on") {
   // tree-sitter 0.20.7 frees memory it does not own when it recovers from an error with that
   // many entries on its stack: unclosed blocks, and chains whose grammar rule recurses to the

@@ -1,6 +1,7 @@
 // code_lexer.cc — the scan's first-pass lexer: the tokens a parse would give, without the parse.
 #include "doppel/code_tokenizer.h"
 
+#include <algorithm>
 #include <array>
 #include <bitset>
 #include <cctype>
@@ -160,7 +161,7 @@ class CodeLexer final : public Tokenizer {
       out->push_back(Token{hash, name, static_cast<uint32_t>(b) + base_offset, static_cast<uint32_t>(e) + base_offset, l});
     };
     auto count_lines = [&](size_t b, size_t e) {
-      for (size_t k = b; k < e; ++k) line += text[k] == '\n';
+      if (e > b) line += static_cast<uint32_t>(std::count(text.begin() + b, text.begin() + e, '\n'));
     };
     // A preprocessor directive's argument from `from` to the end of its line (`continued`:
     // over lines ending in a backslash too), trimmed, as one token (the grammar's preproc_arg);
@@ -293,7 +294,8 @@ class CodeLexer final : public Tokenizer {
         continue;
       }
       if (IsLexBlank(static_cast<unsigned char>(c))) {
-        ++i;
+        while (++i < n && IsLexBlank(static_cast<unsigned char>(text[i]))) {
+        }  // a line's indentation at once (nothing above reads blanks)
         continue;
       }
       if (macro_body_ && c == '\\' && (at(i + 1) == '\n' || (at(i + 1) == '\r' && at(i + 2) == '\n'))) {

@@ -629,7 +629,9 @@ class TreeSitterTokenizer final : public Tokenizer {
         } else {
           emit(kStr, StringName(src.substr(b, e - b)), b, e, ts_node_start_point(node).row);
         }
-      } else if (ts_tree_cursor_goto_first_child(&cursor)) {
+      } else if (ts_node_child_count(node) != 0 && ts_tree_cursor_goto_first_child(&cursor)) {
+        // (A leaf, which has no visible child, is not asked for its first one: about 0.5% of the
+        // time of reading Java.)
         ++depth;
         continue;  // an inner node: its leaves are the tokens
       } else if (const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node); b == e) {
