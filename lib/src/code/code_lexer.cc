@@ -144,6 +144,16 @@ class CodeLexer final : public Tokenizer {
     }
     for (const std::string& w : lang->lexer_imports_not_before) import_not_before_.push_back(sequence(w));
     imports_end_at_line_ = lang->lexer_imports_end_at_line;
+    // The words by their hashes, in a table at most half full.
+    size_t slots = 16;
+    while (slots < 2 * words_.size()) slots *= 2;
+    word_slots_.assign(slots, WordSlot{});
+    for (const auto& [word, info] : words_) {
+      const uint64_t h = Hash(word);
+      size_t k = h & (slots - 1);
+      while (!word_slots_[k].word.empty()) k = (k + 1) & (slots - 1);
+      word_slots_[k] = WordSlot{h, word, info};
+    }
   }
   std::string_view Name() const override { return name_; }
 
@@ -453,11 +463,11 @@ class CodeLexer final : public Tokenizer {
           push(Hash(text.substr(b, i - b)), 0, b, i, start_line);
           continue;
         }
-        const auto found = words_.find(word);
-        const Word* w = found == words_.end() ? nullptr : &found->second;
+        const uint64_t word_hash = Hash(word);
+        const Word* w = FindWord(word, word_hash);
         if (rust_ && w != nullptr && w->fragment && out->size() >= 2 && out->back().hash == kColon &&
             out->rbegin()[1].hash == kId && text[out->rbegin()[1].begin - base_offset] == '$') {
-          push(Hash(word), 0, b, i, start_line);  // a macro fragment specifier: $x:expr
+          push(word_hash, 0, b, i, start_line);  // a macro fragment specifier: $x:expr
           continue;
         }
         // (Python's keywords are never attribute names: `from . import x`.)
@@ -506,15 +516,15 @@ class CodeLexer final : public Tokenizer {
         // its own; as a lambda's parameter, `_ => f()`, it is a name.)
         if (csharp_ && word == "_" && ArrowFollows(text, i) && InSwitchBraces(*out)) keyword = true;
         if (keyword && w == nullptr) {
-          push(Hash(word), 0, b, i, start_line);
+          push(word_hash, 0, b, i, start_line);
         } else if (keyword) {
           if (w->kind != 0) {
-            push(w->kind, w->kind == kStr ? StringName(word) : Hash(word), b, i, start_line);
+            push(w->kind, w->kind == kStr ? StringName(word) : word_hash, b, i, start_line);
           } else {
-            push(Hash(word), 0, b, i, start_line);
+            push(word_hash, 0, b, i, start_line);
           }
         } else {
-          push(kId, Hash(word), b, i, start_line);
+          push(kId, word_hash, b, i, start_line);
         }
         continue;
       }
@@ -1064,10 +1074,25 @@ class CodeLexer final : public Tokenizer {
     uint64_t kind = 0;        // kStr, kId or kNum: the parse's category for it; 0: its own hash
   };
   bool IsWord(std::string_view s, bool Word::*flag) const {
-    const auto it = words_.find(s);
-    return it != words_.end() && it->second.*flag;
+    const Word* w = FindWord(s, Hash(s));
+    return w != nullptr && w->*flag;
   }
-  std::unordered_map<std::string_view, Word> words_;
+  // The Word of `word` (whose hash is `hash`), or null.
+  const Word* FindWord(std::string_view word, uint64_t hash) const {
+    const size_t mask = word_slots_.size() - 1;
+    for (size_t k = hash & mask;; k = (k + 1) & mask) {
+      const WordSlot& slot = word_slots_[k];
+      if (slot.word.empty()) return nullptr;
+      if (slot.hash == hash && slot.word == word) return &slot.info;
+    }
+  }
+  std::unordered_map<std::string_view, Word> words_;  // made by the constructor, then read from word_slots_
+  struct WordSlot {
+    uint64_t hash = 0;
+    std::string_view word;  // empty: a free slot
+    Word info;
+  };
+  std::vector<WordSlot> word_slots_;  // open addressing by the word's hash: one probe for most words
   std::unordered_set<std::string_view> directives_, operators_;
   bool macro_body_ = false;                  // this lexer reads macro bodies
   std::unique_ptr<CodeLexer> macro_lexer_;   // macro bodies (macro_definitions, macro_constants), or null
