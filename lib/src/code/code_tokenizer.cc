@@ -275,9 +275,9 @@ class TreeSitterTokenizer final : public Tokenizer {
   }
 
   // Where a window that begins at `from` ends, by the lexer's tokens (`lexed`, of the whole text;
-  // `first`, the first of them at or after `from`): after at most `budget` of them and before
-  // `limit` (WindowEnd's units), at the start of the line of the last token in its second half
-  // that begins a line at the top level (at column 0), else of the last that begins a line, else
+  // `first`, the first of them at or after `from`): before `limit` (WindowEnd's units), at the
+  // start of the line of the last token in its second half that begins a line at the top level
+  // (at column 0), else of the last that begins a line, else
   // before the last token; when none is in its second half (a comment fills it), at the last
   // line's start in its first. So not inside a comment or a string, as the lexer reads them (a
   // class's Javadoc comment of 2,000 lines, a Go file holding a JavaScript program in a raw
@@ -289,9 +289,12 @@ class TreeSitterTokenizer final : public Tokenizer {
     uint32_t begin, end;
   };
   static size_t WindowTokenCut(std::string_view text, const std::vector<LexedSpan>& lexed, size_t first, size_t from,
-                               size_t budget, size_t limit) {
-    size_t last = std::min(lexed.size(), first + budget);  // tokens [first, last) may be in
-    while (last > first && lexed[last - 1].end > limit) --last;
+                               size_t limit) {
+    // Tokens [first, last) end by `limit` (the lexer's tokens follow each other: their ends rise).
+    const size_t last = static_cast<size_t>(
+        std::partition_point(lexed.begin() + static_cast<std::ptrdiff_t>(first), lexed.end(),
+                             [limit](const LexedSpan& t) { return t.end <= limit; }) -
+        lexed.begin());
     if (last == lexed.size() && limit == text.size()) return text.size();
     // A token that `limit` cuts and that no window holds from its line's start (a string longer
     // than a window) is cut now, not after windows that close in on it.
@@ -473,7 +476,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       WindowEnd(context, 0, kWindowUnits, &context_units);
       const size_t limit = WindowEnd(text, at, kWindowUnits - 1 - context_units);
       while (first < lexed.size() && lexed[first].begin < from) ++first;
-      size_t end = lexed.empty() ? 0 : WindowTokenCut(text, lexed, first, from, kWindowUnits - 1 - context_units, limit);
+      size_t end = lexed.empty() ? 0 : WindowTokenCut(text, lexed, first, from, limit);
       if (end == 0) end = limit < text.size() ? WindowCut(text, from, limit) : limit;
       const std::string_view window = text.substr(at, end - at);
       std::string_view src = window;
