@@ -604,6 +604,12 @@ class TreeSitterTokenizer final : public Tokenizer {
     // Depth-first over the tree; the loop invariant is that the cursor's node has not been
     // visited yet. error_depth is the depth of the ERROR node the walk is in (-1: none).
     int depth = 0, error_depth = -1;
+    // For each node entered, the root's child's parent first: its visible children not yet
+    // reached (ts_node_child_count counts the children the cursor visits). A node's last child
+    // then goes to its parent without first asking for a next sibling, which tree-sitter answers
+    // by walking its parent's children again (a third of the walk's sibling calls; about 2% of
+    // the time of reading Java, with the leaves not asked for a first child).
+    std::vector<uint32_t> siblings_left;
     for (;;) {
       const TSNode node = ts_tree_cursor_current_node(&cursor);
       if (error_depth >= 0 && depth <= error_depth) error_depth = -1;  // past its subtree
@@ -632,9 +638,10 @@ class TreeSitterTokenizer final : public Tokenizer {
         } else {
           emit(kStr, StringName(src.substr(b, e - b)), b, e, ts_node_start_point(node).row);
         }
-      } else if (ts_node_child_count(node) != 0 && ts_tree_cursor_goto_first_child(&cursor)) {
-        // (A leaf, which has no visible child, is not asked for its first one: about 0.5% of the
-        // time of reading Java.)
+      } else if (const uint32_t children = ts_node_child_count(node);
+                 children != 0 && ts_tree_cursor_goto_first_child(&cursor)) {
+        // (A leaf, which has no visible child, is not asked for its first one.)
+        siblings_left.push_back(children - 1);
         ++depth;
         continue;  // an inner node: its leaves are the tokens
       } else if (const uint32_t b = ts_node_start_byte(node), e = ts_node_end_byte(node); b == e) {
@@ -688,12 +695,15 @@ class TreeSitterTokenizer final : public Tokenizer {
           }
         }
       }
-      bool moved = false;
-      while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor))) {
-        if (!ts_tree_cursor_goto_parent(&cursor)) break;
+      // To the next node: the next sibling, when its parent has one left, else the parent's.
+      while (!siblings_left.empty() && siblings_left.back() == 0) {
+        ts_tree_cursor_goto_parent(&cursor);
+        siblings_left.pop_back();
         --depth;
       }
-      if (!moved) break;
+      if (siblings_left.empty()) break;  // back at the root
+      --siblings_left.back();
+      ts_tree_cursor_goto_next_sibling(&cursor);
     }
     ts_tree_cursor_delete(&cursor);
   }
