@@ -739,12 +739,20 @@ class TreeSitterTokenizer final : public Tokenizer {
     Tokens scratch;
     uint32_t line = 0;
     for (size_t b = 0; b < text.size(); ++line) {
+      if (rows == 0) {
+        // Outside a run only a literal row matters, and a literal row ends in a comma: the lines
+        // before the next comma's (most code) are passed over at once, only counted.
+        const size_t comma = text.find(',', b);
+        if (comma == std::string_view::npos) break;
+        const size_t line_start = text.rfind('\n', comma) + 1;  // (b follows a line end: at least b)
+        line += static_cast<uint32_t>(std::count(text.begin() + b, text.begin() + line_start, '\n'));
+        b = line_start;
+      }
       size_t e = text.find('\n', b);
       const size_t next = e == std::string_view::npos ? text.size() : e + 1;
       if (e == std::string_view::npos) e = text.size();
-      // Outside a run only a literal row matters, and a literal row ends in a comma: a line
-      // without one (most code), or with code after its last comma and no comment that could
-      // hold that code (`f(a, b);`), is not read further.
+      // A line with code after its last comma and no comment that could hold that code
+      // (`f(a, b);`) is not read further either.
       if (rows == 0 && !MayEndInComma(text.substr(b, e - b))) {
         b = next;
         continue;
