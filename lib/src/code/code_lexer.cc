@@ -48,6 +48,7 @@ class CodeLexer final : public Tokenizer {
   // macro_body: the lexer of a macro's body (no directives; a backslash ending a line is a space).
   explicit CodeLexer(const Language* lang, bool macro_body = false)
       : lang_(lang), name_(std::string(kCodeLexerVersion) + "/" + lang->name), macro_body_(macro_body) {
+    std::unordered_map<std::string_view, Word> words;  // what the lexer knows of each word, then word_slots_
     if (!macro_body && (!lang->macro_definitions.empty() || !lang->macro_constants.empty())) {
       macro_lexer_ = std::make_unique<CodeLexer>(lang, true);
     }
@@ -59,7 +60,7 @@ class CodeLexer final : public Tokenizer {
       const std::string_view t(name);
       if (std::all_of(t.begin(), t.end(), [](char c) { return IsWordChar(static_cast<unsigned char>(c)); })) {
         if (std::isdigit(static_cast<unsigned char>(t[0]))) continue;
-        Word& w = words_[t];
+        Word& w = words[t];
         w.keyword = true;
         // A keyword spelled as a node type the table names (TypeScript's `number` and `string`
         // types) takes that node's category in the parse, which looks categories up by name.
@@ -68,7 +69,7 @@ class CodeLexer final : public Tokenizer {
       } else if (t.size() > 1 && (t.back() == '!' || t.back() == '?') &&
                  std::all_of(t.begin(), t.end() - 1, [](char c) { return IsWordChar(static_cast<unsigned char>(c)); })) {
         // macro_rules! (Rust), defined? (Ruby, whose names may end in ? or !)
-        (t.back() == '!' ? words_[t].bang : words_[t].keyword) = true;
+        (t.back() == '!' ? words[t].bang : words[t].keyword) = true;
       } else if (t[0] == '#' && t.size() > 1 && std::isalpha(static_cast<unsigned char>(t[1]))) {
         directives_.insert(t);
       } else if (t.size() <= 4 && std::none_of(t.begin(), t.end(), [](char c) {
@@ -79,32 +80,32 @@ class CodeLexer final : public Tokenizer {
     }
     dollar_names_ = lang->name == "javascript" || lang->name == "typescript" || lang->name == "tsx";
     for (const std::string& w : lang->word_tokens) {
-      words_[w].keyword = true;
+      words[w].keyword = true;
       operand_words_.insert(Hash(w));  // true, null: a `/` after them divides
     }
     for (const std::string& w : lang->lexer_leaves) {
-      words_[w].keyword = true;
+      words[w].keyword = true;
       operand_words_.insert(Hash(w));  // this, self
     }
     auto mark_keywords = [&](const std::vector<std::string>& list, bool Word::*flag) {
       for (const std::string& w : list) {
-        if (auto it = words_.find(w); it != words_.end() && it->second.keyword) it->second.*flag = true;
+        if (auto it = words.find(w); it != words.end() && it->second.keyword) it->second.*flag = true;
       }
     };
     mark_keywords(lang->lexer_contextual, &Word::contextual);
     mark_keywords(lang->lexer_member_keywords, &Word::member_keyword);
     for (const std::string& w : lang->lexer_fragments) {
-      if (auto it = words_.find(w); it != words_.end() && it->second.keyword) {
+      if (auto it = words.find(w); it != words.end() && it->second.keyword) {
         it->second.keyword = false;
         it->second.fragment = true;
       }
     }
     // `_` is a name in the parse of most files of the other languages (a few patterns read it
     // as a keyword).
-    if (auto it = words_.find("_"); it != words_.end() && lang->name != "rust") it->second.keyword = false;
+    if (auto it = words.find("_"); it != words.end() && lang->name != "rust") it->second.keyword = false;
     // Ruby's number suffixes (3i, 2r, 1ri) are words of its grammar, and names everywhere else.
     if (lang->name == "ruby") {
-      for (const std::string_view suffix : {"i", "r", "ri"}) words_.erase(suffix);
+      for (const std::string_view suffix : {"i", "r", "ri"}) words.erase(suffix);
     }
     operators_.insert("...");
     if (dollar_names_) operators_.insert("?.");  // optional chaining (a named leaf, not a keyword)
@@ -146,9 +147,9 @@ class CodeLexer final : public Tokenizer {
     imports_end_at_line_ = lang->lexer_imports_end_at_line;
     // The words by their hashes, in a table at most half full.
     size_t slots = 16;
-    while (slots < 2 * words_.size()) slots *= 2;
+    while (slots < 2 * words.size()) slots *= 2;
     word_slots_.assign(slots, WordSlot{});
-    for (const auto& [word, info] : words_) {
+    for (const auto& [word, info] : words) {
       const uint64_t h = Hash(word);
       size_t k = h & (slots - 1);
       while (!word_slots_[k].word.empty()) k = (k + 1) & (slots - 1);
@@ -1086,7 +1087,6 @@ class CodeLexer final : public Tokenizer {
       if (slot.hash == hash && slot.word == word) return &slot.info;
     }
   }
-  std::unordered_map<std::string_view, Word> words_;  // made by the constructor, then read from word_slots_
   struct WordSlot {
     uint64_t hash = 0;
     std::string_view word;  // empty: a free slot

@@ -259,7 +259,8 @@ inline size_t BlanksBefore(std::string_view s, size_t at, size_t floor = 0) {
 // `if(`, 66,200 of Python's `-` or `not `): at most one stack entry per unit, as tokens that
 // need none (Python's indents, JavaScript's inserted semicolons, a string's blank contents)
 // come only between units. A text of more than kWindowUnits = 32,768 units is parsed in
-// windows (TreeSitterTokenizer's ParseInWindows) of at most so many, context included: half what any of them took.
+// windows (TreeSitterTokenizer's ParseInWindows) of at most so many, context included: half
+// what any of them took.
 inline constexpr size_t kWindowUnits = 32768;
 // Of each byte, for WindowEnd: bit 0 when it can begin a unit (not a blank, not a UTF-8
 // continuation byte), bit 1 when it is an ASCII word character. A unit begins at a byte of bit
@@ -274,8 +275,8 @@ inline constexpr std::array<uint8_t, 256> kUnitClass = [] {
 }();
 // The end of the longest prefix of text[from..] of at most `budget` units, past the blanks after
 // it, and their count in `*units` when asked for (text valid UTF-8, `from` at a character's
-// start). Whole blocks are counted without a branch first (2-4 times faster on code than one
-// byte at a time); the block where the budget runs out is read byte by byte.
+// start). Whole blocks are counted without a branch first (1.7-1.8 GB/s on code, 3.7-4.9 times
+// one byte at a time); the block where the budget runs out is read byte by byte.
 inline size_t WindowEnd(std::string_view text, size_t from, size_t budget, size_t* units_out = nullptr) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
