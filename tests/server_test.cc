@@ -586,8 +586,49 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // go with it, not left to decorate the next function; python-decorator-hanging: one whose
   // arguments hang under its first, and one with a bracket in a string); Go whose copy begins with a new
   // function's header and ends with an `if` whose block is new, both too long to take in
-  // (go-long: both headers stay, the lines between them go).
-  CHECK(languages == 26);
+  // (go-long: both headers stay, the lines between them go), whose copy begins with a `case`
+  // label whose clause goes on with new statements (go-case: the label stays with them), and
+  // whose function's signature alone is matched, its body new and too long to take in
+  // (go-header: the signature stays over its body; the other copy goes); C++ whose copy begins
+  // inside a constructor's initializer list (cpp-init-list: the constructor goes whole, not its
+  // first items left ending in `,`), or ends inside it, the later items and the body new
+  // (cpp-init-list-head: the same).
+  CHECK(languages == 30);
+}
+
+TEST_CASE("redaction: an answer whose only passage is a signature over a long new body still has it replaced",
+          "[serve]") {
+  // go-header's answer without its second copy: the signature alone, whose passage would be
+  // given up beside another, is all there is to redact, so it is replaced as matched.
+  const std::string data = std::string(DOPPEL_TEST_DATA) + "/redaction/go-header";
+  std::string answer = doppel_test::ReadFile(data + "/answer.go");
+  answer.erase(answer.find("\n// Find returns"));
+  TempDir dir;
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir / "index", io);
+    REQUIRE(index.ok());
+    Document d = MakeDoc("protected/go", doppel_test::ReadFile(data + "/protected.go"));
+    d.kind = Kind::kCode;
+    d.language = "go";
+    auto docs = doppel_test::SketchAll((*index)->params(), {std::move(d)});
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&docs, &ws).ok());
+  }
+  auto f = Filter::Open(dir / "index", FilterOptions());
+  REQUIRE(f.ok());
+  CheckRequest req;
+  req.kind = Kind::kCode;
+  req.language = "go";
+  auto v = (*f)->Check(answer, req);
+  REQUIRE(v.ok());
+  INFO(v->output);
+  REQUIRE(v->action == Action::kRedact);
+  REQUIRE(v->spans.size() == 1);
+  CHECK(Contains(v->output, "// [redacted: similar to protected/go]"));
+  CHECK_FALSE(Contains(v->output, "func (l *Ledger) Combine("));
+  CHECK(Contains(v->output, "combined := []Entry{}"));
 }
 
 TEST_CASE("redaction: a fenced block of a language without a grammar is redacted in its own comment syntax",

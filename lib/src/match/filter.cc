@@ -1837,6 +1837,7 @@ void CheckRun::WriteOutput() {
     for (size_t si = 0; si < streams_.size(); ++si) {
       if (streams_[si].prose_of_code) words_read[streams_[si].shadow_of < 0 ? si : static_cast<size_t>(streams_[si].shadow_of)] = true;
     }
+    const std::vector<Region> unbalanced = regions;
     for (Region& r : regions) {
       const int si = code_block_at(r.b);
       if (si < 0) continue;  // prose (a code span, or a prose reading of code, lies in its block)
@@ -1861,6 +1862,14 @@ void CheckRun::WriteOutput() {
         if (e <= block_e) r.e = std::min(r.e, block_e);
       }
       moved = true;
+    }
+    // A code passage BalanceCodeRegion gave up (a function's header alone) is not replaced,
+    // unless every passage was: a redaction replaces something, the passages as they were.
+    if (std::all_of(regions.begin(), regions.end(), [](const Region& r) { return r.e <= r.b; })) {
+      for (size_t k = 0; k < regions.size(); ++k) regions[k] = unbalanced[k];
+    } else {
+      regions.erase(std::remove_if(regions.begin(), regions.end(), [](const Region& r) { return r.e <= r.b; }),
+                    regions.end());
     }
     if (moved) regions = join(std::move(regions), true);
     std::string out(text_);

@@ -299,22 +299,56 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
           best_le = to;
         }
       }
-      if (best == 0) return;  // left as it was
+      if (best == 0) {
+        // Given up: replaced, the passage would leave code that does not parse. (A function's
+        // header alone whose block is too long to take in: its signature stays, and its new
+        // body stays under it, not left at the outer level.)
+        *e = *b;
+        return;
+      }
       lb = best_lb;
       le = best_le;
     }
   }
   trailing_header();  // (a header left at the end once a `{` line was given up)
+  // A `case` or `default` label on a line of its own (`case 0x00:`; not Python's, whose colon
+  // opens a block) at the passage's first or last line, whose statements go on after the
+  // passage (the next token is no label and no `}`), is given up: replaced, its statements
+  // would be left to the clause before, or at the switch's top, where Go and Java refuse them.
+  {
+    static const uint64_t kCase = VerbatimTokenHash("case"), kDefault = VerbatimTokenHash("default");
+    const size_t i0 = first_at(lb), i1 = first_at(le);
+    const bool clause_goes_on = i1 < q.size() && q[i1].hash != kCase && q[i1].hash != kDefault && q[i1].hash != kClose;
+    auto label_line = [&](uint32_t start) {  // whether the line beginning at `start` is a label alone
+      const size_t first = first_at(start), last = first_at(line_end(start)) - 1;
+      return first < last && last < i1 && (q[first].hash == kCase || q[first].hash == kDefault) &&
+             q[last].hash == kColon && partner[last] < 0;
+    };
+    if (i0 < i1 && clause_goes_on) {
+      if (label_line(lb)) {
+        if (line_end(lb) >= le) {  // the label alone
+          *e = *b;
+          return;
+        }
+        lb = line_end(lb) + 1;
+      }
+      if (const uint32_t last_line = line_start(q[i1 - 1].begin); last_line > lb && label_line(last_line)) {
+        le = last_line - 1;
+      }
+    }
+  }
   // A passage that begins inside a statement, in a language whose statements all end with `;`
   // (Language::statements_end_with_semicolon: in JavaScript an `import` without one is whole):
-  // the lines before it that end neither a statement nor an item (`,`) begin the statement its
-  // first line continues (a C function's return type on the line above its name, a Java
-  // annotation, an `if (...)` above a statement without braces). Replaced without them, they
-  // would be left before the marker, joined to whatever follows it. They are taken in when no
-  // bracket they are inside of closes after them (the passage is then items of a list), no
-  // blank line parts them, they hold no `=` outside brackets (an assignment is a statement of
-  // its own: code beside the passage that ends none with `;`), and they add at most the
-  // passage's tokens.
+  // the lines before it that do not end a statement begin the statement its first line
+  // continues (a C function's return type on the line above its name, a Java annotation, an
+  // `if (...)` above a statement without braces, a C++ constructor's name and the first items
+  // of its initializer list). Replaced without them, they would be left before the marker,
+  // joined to whatever follows it. They are taken in when no bracket they are inside of closes
+  // after them (the passage is then items of a list; so too items from a `{` on, a braced
+  // list's), no blank line parts them, they hold no `=` outside brackets (an assignment is a
+  // statement of its own: code beside the passage that ends none with `;`), and they add at
+  // most the passage's tokens. The passage must be statement code: a line of it ends with `;`,
+  // or it is items (`,`) outside brackets.
   static const uint64_t kComma = VerbatimTokenHash(","), kElse = VerbatimTokenHash("else");
   auto blank_line_between = [&](size_t a, size_t b) {  // a line of blanks between tokens a and b
     bool blank = false;
@@ -331,13 +365,20 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   [&]() {
     static const uint64_t kAssign = VerbatimTokenHash("=");
     const size_t i0 = first_at(lb), i1 = first_at(le);
-    if (!statements_end_with_semicolon || i0 == 0 || i1 <= i0 || !semicolons(i0, i1 - 1)) return;
+    if (!statements_end_with_semicolon || i0 == 0 || i1 <= i0) return;
+    // Whether the lines taken in end with items (`,`) outside brackets, and whether all do.
+    bool items = false, only_items = true;
     size_t head = i0;
-    while (head > 0) {
+    while (head > 0 && i0 - head <= i1 - i0) {
       size_t prev = head - 1;
-      if (line_start(q[prev].end - 1) != line_start(q[head].begin) &&
-          (ends_statement(prev) || q[prev].hash == kComma || blank_line_between(prev, head))) {
-        break;
+      if (line_start(q[prev].end - 1) != line_start(q[head].begin)) {
+        if (ends_statement(prev) || blank_line_between(prev, head)) {
+          // (Items from a `{` on: those of a braced list, `int v[] = {`, not a statement's.)
+          if (items && only_items && q[prev].hash == kOpen) return;
+          break;
+        }
+        items |= q[prev].hash == kComma;
+        only_items &= q[prev].hash == kComma;
       }
       if (partner[prev] >= 0 && static_cast<size_t>(partner[prev]) < prev) {
         prev = static_cast<size_t>(partner[prev]);  // a closing bracket: to its opening one
@@ -346,24 +387,45 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       }
       head = prev;
     }
+    // The passage is statement code: a line of it ends with `;`, or it is items outside brackets.
+    if (!semicolons(i0, i1 - 1) && !items && q[i1 - 1].hash != kComma) return;
     // (Not an `if (...)` whose `else` follows the passage: that would be left without it.)
     if (i1 < q.size() && q[i1].hash == kElse) return;
     if (head < i0 && i0 - head <= i1 - i0) lb = line_start(q[head].begin);
   }();
-  // A passage that ends inside a statement, in such a language: its last line ends neither a
-  // statement nor an item, as an `if (...)` whose statement has no braces does. Replaced
-  // without the rest, that statement would be left to run unconditionally after the marker.
-  // The lines to the statement's end are taken in, and an `else` after it with its statement or
-  // block (it would be left without its `if`), when no block begins before that (a header whose
-  // `{` begins the next line is trailing_header's), no bracket closes that opened before them, no
-  // blank line parts them, and they add at most the passage's tokens.
+  // A passage that ends inside a statement, in such a language: its last line ends no
+  // statement, as an `if (...)` whose statement has no braces does, or an item of a list whose
+  // head it holds (below). Replaced without the rest, that statement would be left to run
+  // unconditionally after the marker. The lines to the statement's end are taken in, and an
+  // `else` after it with its statement or block (it would be left without its `if`), when no
+  // block begins before that (a header whose `{` begins the next line is trailing_header's; a
+  // list's, the constructor's body, is taken whole), no bracket closes that opened before
+  // them, no blank line parts them, and they add at most the passage's tokens.
   [&]() {
     const size_t i0 = first_at(lb), i1 = first_at(le);
-    if (!statements_end_with_semicolon || i1 <= i0 || i1 >= q.size() || !semicolons(i0, i1 - 1)) return;
-    if (ends_statement(i1 - 1) || q[i1 - 1].hash == kComma || blank_line_between(i1 - 1, i1)) return;
+    if (!statements_end_with_semicolon || i1 <= i0 || i1 >= q.size()) return;
+    // A passage that ends with an item (`,`; inside brackets, the walk meets their closing one)
+    // and holds the head of their list, a line outside brackets that ends neither an item nor a
+    // statement (`Foo::Foo(int x)` above `: a_(x),`, a Rust `where`; a line ending in `:` too):
+    // its remaining items, and the block after them, would be left without it.
+    bool items = false;
+    if (q[i1 - 1].hash == kComma) {
+      for (size_t k = i0; k + 1 < i1 && !items; ++k) {
+        if (partner[k] > static_cast<int32_t>(k)) {
+          if (static_cast<size_t>(partner[k]) >= i1) break;
+          k = static_cast<size_t>(partner[k]);
+        }
+        items = line_start(q[k + 1].begin) != line_start(q[k].end - 1) && q[k].hash != kComma &&
+                (q[k].hash == kColon || !ends_statement(k));
+      }
+    }
+    if ((!items && !semicolons(i0, i1 - 1)) || ends_statement(i1 - 1) || (q[i1 - 1].hash == kComma && !items) ||
+        blank_line_between(i1 - 1, i1)) {
+      return;
+    }
     bool in_else = false;  // (an else's block is taken whole)
     for (size_t k = i1; k < q.size(); ++k) {
-      if ((q[k].hash == kOpen && !in_else) || (partner[k] >= 0 && static_cast<size_t>(partner[k]) < k)) return;
+      if ((q[k].hash == kOpen && !in_else && !items) || (partner[k] >= 0 && static_cast<size_t>(partner[k]) < k)) return;
       if (q[k].hash == kElse) in_else = true;
       if (partner[k] >= 0) k = static_cast<size_t>(partner[k]);  // an opening bracket: to its closing one
       const bool line_ends = k + 1 == q.size() || line_start(q[k + 1].begin) != line_start(q[k].end - 1);

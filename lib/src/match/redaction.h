@@ -54,13 +54,17 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
 // away half of a pair. Each round either gives up the lines at one end up to the half pairs
 // (the cut that keeps most of the passage), or, when that would keep less than half of it, takes
 // in the other halves, adding at most as many tokens as the passage has; when neither can be
-// done the passage stays as it was. Before and after that, a passage that ends with the header
-// of a block it does not take (its `{` on the next line, or Python's colon) gives the header's
-// lines up, or, when it is only the header, takes in the block if that adds at most four times
-// its tokens. First, a first (or last) line holding only brackets that close (or open) others
-// on that line is given up; last, in a language whose statements end with `;`, lines just above
-// the passage that begin its first statement, and the rest of a statement it ends inside, are
-// taken in. `q` are the stream's tokens, `partner` from PairedTokens.
+// done, nor can lines between two lines of half pairs go alone, the passage is given up: *e is
+// set to *b (a function's header alone, whose block is too long to take in). Before and after
+// that, a passage that ends with the header of a block it does not take (its `{` on the next
+// line, or Python's colon) gives the header's lines up, or, when it is only the header, takes
+// in the block if that adds at most four times its tokens. First, a first (or last) line
+// holding only brackets that close (or open) others on that line is given up; then a `case` or
+// `default` label alone on the first or last line, whose clause goes on after the passage;
+// last, in a language whose statements end with `;`, lines just above the passage that begin
+// its first statement (a constructor's name above items of its initializer list), and the rest
+// of a statement it ends inside (the items after, and the body), are taken in. `q` are the
+// stream's tokens, `partner` from PairedTokens.
 void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner,
                        bool statements_end_with_semicolon, uint32_t* b, uint32_t* e);
 
