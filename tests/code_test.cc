@@ -1941,6 +1941,21 @@ TEST_CASE("code: renamed copies are found, localized and told apart from look-al
   CHECK_THAT(both->output, Catch::Contains(own));
   CHECK_THAT(both->output, !Catch::Contains(kRenamed));
 
+  // Beside a short consistent renaming (the copy's last lines, too short to count alone), the
+  // shape is the largest span, and the reason names what kept it from counting: its names.
+  const std::string tail = "def finish(acc, xs, ys, m, n):\n    acc.extend(xs[m:])\n    acc.extend(ys[n:])\n    return acc\n";
+  auto mixed = (*filter)->Check(std::string(kShapeOnly) + "\n\n" + tail, Kind::kCode, "python");
+  REQUIRE(mixed.ok());
+  CHECK(mixed->action == Action::kAnnotate);
+  uint32_t largest = 0, largest_consistent = 0;
+  for (const Span& sp : mixed->spans) {
+    largest = std::max(largest, sp.matched_tokens);
+    if (sp.renaming == Approx(1.0)) largest_consistent = std::max(largest_consistent, sp.matched_tokens);
+  }
+  CHECK(largest_consistent > 0);  // the tail's span is reported
+  CHECK(largest > largest_consistent);
+  CHECK(mixed->reason == "code resembles protected code in shape only (names not a consistent renaming)");
+
   // A prose query of the same words never matches code, and code never matches the prose doc.
   auto prose = (*filter)->Check("def merge sorted runs left right key none result i j while len append extend return");
   REQUIRE(prose.ok());

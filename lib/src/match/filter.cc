@@ -503,7 +503,7 @@ class CheckRun {
   // Step 4's, for step 5.
   std::map<std::pair<int, uint32_t>, SourceEvidence> per_source_;
   bool any_counting_ = false, any_consistent_ = false, any_other_literals_ = false;
-  uint32_t largest_consistent_ = 0, largest_other_literals_ = 0;  // matched tokens
+  uint32_t largest_consistent_ = 0, largest_other_literals_ = 0, largest_renamed_otherwise_ = 0;  // matched tokens
   std::vector<size_t> best_reading_;  // per block (its first reading): the reading that counts
   bool by_source_ = false;  // a redaction replaces only the spans of sources over alone (Decide)
   // A JSON answer's: its reading (text_) and the answer; the redaction's replacements of text_.
@@ -1582,6 +1582,9 @@ void CheckRun::KeepBestSpans() {
     // (The reason names what kept the largest span from counting.)
     if (f.consistent) largest_consistent_ = std::max(largest_consistent_, f.span.matched_tokens);
     if (f.other_literals) largest_other_literals_ = std::max(largest_other_literals_, f.span.matched_tokens);
+    if (f.span.kind == Kind::kCode && !f.consistent && !f.other_literals) {
+      largest_renamed_otherwise_ = std::max(largest_renamed_otherwise_, f.span.matched_tokens);
+    }
     any_consistent_ |= f.consistent;
     any_other_literals_ |= f.other_literals;
     f.span.counts = f.counts;
@@ -1716,10 +1719,13 @@ void CheckRun::Decide() {
     const bool code_spans =
         std::any_of(v_.spans.begin(), v_.spans.end(), [](const Span& sp) { return sp.kind == Kind::kCode; });
     v_.reason = any_counting_ || !code_spans ? "short passages resemble protected content"
-                : any_consistent_ && largest_consistent_ >= largest_other_literals_
+                // (What kept the largest code span from counting.)
+                : any_consistent_ && largest_consistent_ >= largest_other_literals_ &&
+                        largest_consistent_ >= largest_renamed_otherwise_
                     ? "code resembles protected code only in short passages or in shapes other protected files share"
-                : any_other_literals_ ? "code resembles protected code in shape only (its strings and numbers differ)"
-                                      : "code resembles protected code in shape only (names not a consistent renaming)";
+                : any_other_literals_ && largest_other_literals_ >= largest_renamed_otherwise_
+                    ? "code resembles protected code in shape only (its strings and numbers differ)"
+                    : "code resembles protected code in shape only (names not a consistent renaming)";
   }
   // The policy maps the severity to the action taken.
   v_.severity = v_.action;
