@@ -592,8 +592,62 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // (go-header: the signature stays over its body; the other copy goes); C++ whose copy begins
   // inside a constructor's initializer list (cpp-init-list: the constructor goes whole, not its
   // first items left ending in `,`), or ends inside it, the later items and the body new
-  // (cpp-init-list-head: the same).
-  CHECK(languages == 30);
+  // (cpp-init-list-head: the same), also with the first item on the constructor's line under a
+  // namespace's `{` (cpp-init-list-namespace).
+  CHECK(languages == 31);
+}
+
+TEST_CASE("redaction: a passage that can be neither balanced nor given up as a header is still replaced", "[serve]") {
+  // A one-line function copied as an array's first item, beside a second copy: its line opens
+  // the array, too long to take in, and is no block's header, so it is replaced as matched (not
+  // left in the output beside the other copy's marker).
+  const std::string crc =
+      "function (table, crc, bytes, start, end) { let c = crc ^ 0xffffffff; for (let i = start; i < end; i++) { "
+      "c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8); } if (c < 0) { c += 4294967296; } return (c ^ 0xffffffff) >>> 0; }";
+  const std::string table =
+      "function buildCrcTable(polynomial) {\n"
+      "  const table = new Uint32Array(256);\n"
+      "  for (let n = 0; n < 256; n++) {\n"
+      "    let c = n;\n"
+      "    for (let k = 0; k < 8; k++) {\n"
+      "      c = c & 1 ? polynomial ^ (c >>> 1) : c >>> 1;\n"
+      "    }\n"
+      "    table[n] = c >>> 0;\n"
+      "  }\n"
+      "  return table;\n"
+      "}\n";
+  std::string items;
+  for (int i = 0; i < 12; ++i) {
+    items += "  function step" + std::to_string(i) + "(value) {\n    return describe(value, " + std::to_string(i * 7) +
+             ", \"step\" + String(value).padStart(" + std::to_string(i + 2) + "));\n  },\n";
+  }
+  const std::string answer = "const steps = [crcUpdate = " + crc + ",\n" + items + "];\n\n" + table;
+  TempDir dir;
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir / "index", io);
+    REQUIRE(index.ok());
+    Document d = MakeDoc("protected/js", "function crc32Update" + crc.substr(8) + "\n\n" + table);
+    d.kind = Kind::kCode;
+    d.language = "javascript";
+    auto docs = doppel_test::SketchAll((*index)->params(), {std::move(d)});
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&docs, &ws).ok());
+  }
+  auto f = Filter::Open(dir / "index", FilterOptions());
+  REQUIRE(f.ok());
+  CheckRequest req;
+  req.kind = Kind::kCode;
+  req.language = "javascript";
+  auto v = (*f)->Check(answer, req);
+  REQUIRE(v.ok());
+  INFO(v->output);
+  REQUIRE(v->action == Action::kRedact);
+  REQUIRE(v->spans.size() == 2);
+  CHECK_FALSE(Contains(v->output, "4294967296"));
+  CHECK_FALSE(Contains(v->output, "polynomial ^"));
+  CHECK(Contains(v->output, "function step11(value)"));
 }
 
 TEST_CASE("redaction: an answer whose only passage is a signature over a long new body still has it replaced",

@@ -1843,8 +1843,9 @@ void CheckRun::WriteOutput() {
     for (size_t si = 0; si < streams_.size(); ++si) {
       if (streams_[si].prose_of_code) words_read[streams_[si].shadow_of < 0 ? si : static_cast<size_t>(streams_[si].shadow_of)] = true;
     }
-    const std::vector<Region> unbalanced = regions;
-    for (Region& r : regions) {
+    std::vector<Region> unbalanced = regions;  // (each as BalanceCodeRegion found it)
+    for (size_t ri = 0; ri < regions.size(); ++ri) {
+      Region& r = regions[ri];
       const int si = code_block_at(r.b);
       if (si < 0) continue;  // prose (a code span, or a prose reading of code, lies in its block)
       // A passage of the block's comments and strings read as prose takes in the whole strings and
@@ -1861,6 +1862,7 @@ void CheckRun::WriteOutput() {
         if (it == partners.end()) it = partners.emplace(si, PairedTokens(streams_[si].tokens, streams_[si].language, streams_[si].indents)).first;
         // (Whole lines within the block: an HTML block's first and last lines may hold its tags.)
         const uint32_t b = r.b, e = r.e, block_b = streams_[si].text_begin, block_e = streams_[si].text_end;
+        unbalanced[ri] = r;
         const Language* lang = LookupLanguage(streams_[si].language);
         BalanceCodeRegion(text_, streams_[si].tokens, it->second, lang != nullptr && lang->statements_end_with_semicolon,
                           &r.b, &r.e);
@@ -1870,7 +1872,8 @@ void CheckRun::WriteOutput() {
       moved = true;
     }
     // A code passage BalanceCodeRegion gave up (a function's header alone) is not replaced,
-    // unless every passage was: a redaction replaces something, the passages as they were.
+    // unless every passage was: a redaction replaces something, then the passages as
+    // BalanceCodeRegion found them.
     if (std::all_of(regions.begin(), regions.end(), [](const Region& r) { return r.e <= r.b; })) {
       for (size_t k = 0; k < regions.size(); ++k) regions[k] = unbalanced[k];
     } else {

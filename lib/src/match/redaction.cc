@@ -300,10 +300,13 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
         }
       }
       if (best == 0) {
-        // Given up: replaced, the passage would leave code that does not parse. (A function's
-        // header alone whose block is too long to take in: its signature stays, and its new
-        // body stays under it, not left at the outer level.)
-        *e = *b;
+        // A block's header alone (its only half pair is the `{` or colon it ends with), whose
+        // block is too long to take in, is given up: its signature stays, and its new body
+        // under it, not left at the outer level. Any other passage is left as it was.
+        if (first_half == last_half && first_half == q[i1 - 1].begin && partner[i1 - 1] >= static_cast<int32_t>(i1) &&
+            (q[i1 - 1].hash == kOpen || q[i1 - 1].hash == kColon)) {
+          *e = *b;
+        }
         return;
       }
       lb = best_lb;
@@ -325,13 +328,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
              q[last].hash == kColon && partner[last] < 0;
     };
     if (i0 < i1 && clause_goes_on) {
-      if (label_line(lb)) {
-        if (line_end(lb) >= le) {  // the label alone
-          *e = *b;
-          return;
-        }
-        lb = line_end(lb) + 1;
-      }
+      if (label_line(lb) && line_end(lb) < le) lb = line_end(lb) + 1;  // (a label alone stays replaced)
       if (const uint32_t last_line = line_start(q[i1 - 1].begin); last_line > lb && label_line(last_line)) {
         le = last_line - 1;
       }
@@ -366,20 +363,24 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     static const uint64_t kAssign = VerbatimTokenHash("=");
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (!statements_end_with_semicolon || i0 == 0 || i1 <= i0) return;
-    // Whether the lines taken in end with items (`,`) outside brackets, and whether all do.
-    bool items = false, only_items = true;
+    // Whether the lines taken in end with items (`,`) outside brackets, whether all do, and
+    // whether they hold a constructor's initializer list (`) :`).
+    static const uint64_t kCloseParen = VerbatimTokenHash(")");
+    bool items = false, only_items = true, initializers = false;
     size_t head = i0;
     while (head > 0 && i0 - head <= i1 - i0) {
       size_t prev = head - 1;
       if (line_start(q[prev].end - 1) != line_start(q[head].begin)) {
         if (ends_statement(prev) || blank_line_between(prev, head)) {
-          // (Items from a `{` on: those of a braced list, `int v[] = {`, not a statement's.)
-          if (items && only_items && q[prev].hash == kOpen) return;
+          // (Items from a `{` on: those of a braced list, `int v[] = {`, not a statement's; but
+          // a namespace's `{` above `Foo::Foo(int x) : a_(x),` begins no list.)
+          if (items && only_items && !initializers && q[prev].hash == kOpen) return;
           break;
         }
         items |= q[prev].hash == kComma;
         only_items &= q[prev].hash == kComma;
       }
+      initializers |= q[head].hash == kColon && q[prev].hash == kCloseParen;
       if (partner[prev] >= 0 && static_cast<size_t>(partner[prev]) < prev) {
         prev = static_cast<size_t>(partner[prev]);  // a closing bracket: to its opening one
       } else if (partner[prev] >= 0 || q[prev].hash == kAssign) {
@@ -387,7 +388,8 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       }
       head = prev;
     }
-    // The passage is statement code: a line of it ends with `;`, or it is items outside brackets.
+    // The passage is statement code: a line of it ends with `;`, or it begins among items
+    // outside brackets (the lines above end with `,`), or it ends with one.
     if (!semicolons(i0, i1 - 1) && !items && q[i1 - 1].hash != kComma) return;
     // (Not an `if (...)` whose `else` follows the passage: that would be left without it.)
     if (i1 < q.size() && q[i1].hash == kElse) return;

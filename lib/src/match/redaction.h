@@ -54,8 +54,9 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
 // away half of a pair. Each round either gives up the lines at one end up to the half pairs
 // (the cut that keeps most of the passage), or, when that would keep less than half of it, takes
 // in the other halves, adding at most as many tokens as the passage has; when neither can be
-// done, nor can lines between two lines of half pairs go alone, the passage is given up: *e is
-// set to *b (a function's header alone, whose block is too long to take in). Before and after
+// done, nor can lines between two lines of half pairs go alone, the passage stays as it was,
+// unless it is a block's header alone (whose block is too long to take in): then it is given
+// up, *e set to *b. Before and after
 // that, a passage that ends with the header of a block it does not take (its `{` on the next
 // line, or Python's colon) gives the header's lines up, or, when it is only the header, takes
 // in the block if that adds at most four times its tokens. First, a first (or last) line
