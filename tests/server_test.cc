@@ -254,6 +254,34 @@ bool PythonParses(const std::string& path, const std::string& code) {
   return r.exit_code == 0;
 }
 
+// A filter over a new index in `dir` that holds `protected_text` as code in `language`, named `name`.
+std::unique_ptr<Filter> OpenCodeIndex(const TempDir& dir, const std::string& name,
+                                      const std::string& protected_text, const std::string& language) {
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir / "index", io);
+    REQUIRE(index.ok());
+    Document d = MakeDoc(name, protected_text);
+    d.kind = Kind::kCode;
+    d.language = language;
+    auto docs = doppel_test::SketchAll((*index)->params(), {std::move(d)});
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&docs, &ws).ok());
+  }
+  auto f = Filter::Open(dir / "index", FilterOptions());
+  REQUIRE(f.ok());
+  return std::move(*f);
+}
+
+// The verdict of `filter` on `answer`, code in `language`.
+Result<Verdict> CheckCode(const Filter& filter, const std::string& answer, const std::string& language) {
+  CheckRequest req;
+  req.kind = Kind::kCode;
+  req.language = language;
+  return filter.Check(answer, req);
+}
+
 std::string Paragraph(const std::string& license, size_t begin_line, size_t lines) {
   const auto all = doppel_test::Lines(Slurp(kLicenses + "/" + license));
   std::string out;
@@ -514,24 +542,8 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
     const std::string answer = doppel_test::ReadFile(answer_path);
     REQUIRE(ParsesCleanly(lang->grammar, answer));
     TempDir dir;
-    {
-      IndexOptions io;
-      io.create_if_missing = true;
-      auto index = Index::Open(dir / "index", io);
-      REQUIRE(index.ok());
-      Document d = MakeDoc("protected/" + lang_name, doppel_test::ReadFile(protected_path));
-      d.kind = Kind::kCode;
-      d.language = lang->name;
-      auto docs = doppel_test::SketchAll((*index)->params(), {std::move(d)});
-      WriteSummary ws;
-      REQUIRE((*index)->Write(&docs, &ws).ok());
-    }
-    auto f = Filter::Open(dir / "index", FilterOptions());
-    REQUIRE(f.ok());
-    CheckRequest req;
-    req.kind = Kind::kCode;
-    req.language = lang->name;
-    auto v = (*f)->Check(answer, req);
+    auto f = OpenCodeIndex(dir, "protected/" + lang_name, doppel_test::ReadFile(protected_path), lang->name);
+    auto v = CheckCode(*f, answer, lang->name);
     REQUIRE(v.ok());
     INFO(v->reason << "\n" << v->output);
     CHECK(v->action == Action::kRedact);
@@ -549,7 +561,7 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
       // In a fence without a tag, the block is found read as Python and redacted as Python code:
       // the same lines go, and what stays in the fence parses.
       CheckRequest md;
-      auto u = (*f)->Check("Here it is:\n\n```\n" + answer + "```\n", md);
+      auto u = f->Check("Here it is:\n\n```\n" + answer + "```\n", md);
       REQUIRE(u.ok());
       INFO(u->output);
       CHECK(u->action == Action::kRedact);
@@ -623,24 +635,8 @@ TEST_CASE("redaction: a passage that can be neither balanced nor given up as a h
   }
   const std::string answer = "const steps = [crcUpdate = " + crc + ",\n" + items + "];\n\n" + table;
   TempDir dir;
-  {
-    IndexOptions io;
-    io.create_if_missing = true;
-    auto index = Index::Open(dir / "index", io);
-    REQUIRE(index.ok());
-    Document d = MakeDoc("protected/js", "function crc32Update" + crc.substr(8) + "\n\n" + table);
-    d.kind = Kind::kCode;
-    d.language = "javascript";
-    auto docs = doppel_test::SketchAll((*index)->params(), {std::move(d)});
-    WriteSummary ws;
-    REQUIRE((*index)->Write(&docs, &ws).ok());
-  }
-  auto f = Filter::Open(dir / "index", FilterOptions());
-  REQUIRE(f.ok());
-  CheckRequest req;
-  req.kind = Kind::kCode;
-  req.language = "javascript";
-  auto v = (*f)->Check(answer, req);
+  auto f = OpenCodeIndex(dir, "protected/js", "function crc32Update" + crc.substr(8) + "\n\n" + table, "javascript");
+  auto v = CheckCode(*f, answer, "javascript");
   REQUIRE(v.ok());
   INFO(v->output);
   REQUIRE(v->action == Action::kRedact);
@@ -658,24 +654,8 @@ TEST_CASE("redaction: an answer whose only passage is a signature over a long ne
   std::string answer = doppel_test::ReadFile(data + "/answer.go");
   answer.erase(answer.find("\n// Find returns"));
   TempDir dir;
-  {
-    IndexOptions io;
-    io.create_if_missing = true;
-    auto index = Index::Open(dir / "index", io);
-    REQUIRE(index.ok());
-    Document d = MakeDoc("protected/go", doppel_test::ReadFile(data + "/protected.go"));
-    d.kind = Kind::kCode;
-    d.language = "go";
-    auto docs = doppel_test::SketchAll((*index)->params(), {std::move(d)});
-    WriteSummary ws;
-    REQUIRE((*index)->Write(&docs, &ws).ok());
-  }
-  auto f = Filter::Open(dir / "index", FilterOptions());
-  REQUIRE(f.ok());
-  CheckRequest req;
-  req.kind = Kind::kCode;
-  req.language = "go";
-  auto v = (*f)->Check(answer, req);
+  auto f = OpenCodeIndex(dir, "protected/go", doppel_test::ReadFile(data + "/protected.go"), "go");
+  auto v = CheckCode(*f, answer, "go");
   REQUIRE(v.ok());
   INFO(v->output);
   REQUIRE(v->action == Action::kRedact);
