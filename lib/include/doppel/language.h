@@ -142,8 +142,9 @@ bool NamesDataFormat(std::string_view name_or_tag);
 bool TagNamesLanguage(std::string_view tag);
 // `message` as one comment in `comment`'s syntax, on one line: control characters (a line break
 // would end a line comment) become spaces; in a block comment, its closing text (a source named
-// `a*/b`) and its opening text (comments nest in OCaml) are broken with a space, as is every
-// `--` in `<!-- -->` (XML comments may not hold one).
+// `a*/b`; and its first two characters, `*/` of JSX's `*/}`) and its opening text (comments nest
+// in OCaml) are broken with a space, as is every `--` in `<!-- -->` (XML comments may not hold
+// one).
 std::string CommentText(CommentSyntax comment, std::string message);
 
 // Sha256 of grammars.lock at build time: names the exact grammar versions (index manifest).

@@ -338,7 +338,9 @@ std::string CommentText(CommentSyntax comment, std::string message) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
   }
   if (comment.close.empty()) return std::string(comment.open) + " " + message;
-  for (const std::string_view cut : {comment.close, comment.open, comment.open == "<!--" ? std::string_view("--") : ""}) {
+  // (Also the closing text's first two characters: JSX's `*/}` ends at `*/`.)
+  for (const std::string_view cut : {comment.close, comment.open, comment.close.substr(0, 2),
+                                     comment.open == "<!--" ? std::string_view("--") : ""}) {
     if (cut.size() < 2) continue;
     for (size_t at = message.find(cut); at != std::string::npos; at = message.find(cut, at + 2)) message.insert(at + 1, " ");
   }

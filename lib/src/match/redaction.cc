@@ -1,9 +1,11 @@
 #include "redaction.h"
 
 #include <simdjson.h>
+#include <tree_sitter/api.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <iterator>
 #include <optional>
 
@@ -442,6 +444,96 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   }();
   *b = lb;
   *e = le;
+}
+
+JsxBlock::JsxBlock(std::string_view text, uint32_t block_b, uint32_t block_e, const Language* lang) : block_b_(block_b) {
+  if (lang == nullptr || lang->grammar == nullptr || block_e <= block_b || block_e > text.size()) return;
+  auto symbol = [&](const char* name) {
+    return ts_language_symbol_for_name(lang->grammar, name, static_cast<uint32_t>(std::strlen(name)), true);
+  };
+  element_ = symbol("jsx_element");
+  self_closing_ = symbol("jsx_self_closing_element");
+  const std::string_view block = text.substr(block_b, block_e - block_b);
+  if (element_ == 0 || block.find('<') == std::string_view::npos) return;
+  TSParser* parser = ts_parser_new();
+  if (ts_parser_set_language(parser, lang->grammar)) {
+    tree_ = ts_parser_parse_string(parser, nullptr, block.data(), static_cast<uint32_t>(block.size()));
+  }
+  ts_parser_delete(parser);
+}
+
+JsxBlock::~JsxBlock() {
+  if (tree_ != nullptr) ts_tree_delete(tree_);
+}
+
+namespace {
+
+// Calls fn on each node of `tree` whose symbol is `a` or `b`, in document order.
+template <typename F>
+void ForEachNodeOf(TSTree* tree, TSSymbol a, TSSymbol b, F&& fn) {
+  TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(tree));
+  for (bool more = true; more;) {
+    const TSNode node = ts_tree_cursor_current_node(&cursor);
+    const TSSymbol sym = ts_node_symbol(node);
+    if (sym == a || sym == b) fn(node);
+    if (ts_tree_cursor_goto_first_child(&cursor)) continue;
+    while (!ts_tree_cursor_goto_next_sibling(&cursor)) {
+      if (!ts_tree_cursor_goto_parent(&cursor)) {
+        more = false;
+        break;
+      }
+    }
+  }
+  ts_tree_cursor_delete(&cursor);
+}
+
+// The index of the token of `q` that begins at answer byte `at` (or, with `ends`, ends there); -1 if none.
+int32_t TokenAt(const Tokens& q, uint32_t at, bool ends) {
+  if (ends) {
+    const auto it = std::lower_bound(q.begin(), q.end(), at, [](const Token& t, uint32_t x) { return t.end < x; });
+    return it != q.end() && it->end == at ? static_cast<int32_t>(it - q.begin()) : -1;
+  }
+  const auto it = std::lower_bound(q.begin(), q.end(), at, [](const Token& t, uint32_t x) { return t.begin < x; });
+  return it != q.end() && it->begin == at ? static_cast<int32_t>(it - q.begin()) : -1;
+}
+
+}  // namespace
+
+void JsxBlock::PairElements(const Tokens& q, std::vector<int32_t>* partner) const {
+  if (tree_ == nullptr) return;
+  auto pair = [&](uint32_t open_at, uint32_t close_end) {  // (block bytes) the token beginning at one, ending at the other
+    const int32_t a = TokenAt(q, block_b_ + open_at, false), z = TokenAt(q, block_b_ + close_end, true);
+    if (a < 0 || z <= a || (*partner)[a] >= 0 || (*partner)[z] >= 0) return;
+    (*partner)[a] = z;
+    (*partner)[z] = a;
+  };
+  ForEachNodeOf(tree_, element_, self_closing_, [&](TSNode node) {
+    if (ts_node_has_error(node) || ts_node_start_point(node).row == ts_node_end_point(node).row) return;
+    pair(ts_node_start_byte(node), ts_node_end_byte(node));
+    const uint32_t children = ts_node_child_count(node);
+    if (ts_node_symbol(node) != element_ || children < 2) return;
+    const TSNode open = ts_node_child(node, 0), close = ts_node_child(node, children - 1);
+    pair(ts_node_end_byte(open) - 1, ts_node_start_byte(close) + 1);  // the opening tag's `>`, the closing tag's `<`
+  });
+}
+
+std::optional<CommentSyntax> JsxBlock::MarkerSyntax(const Tokens& q, uint32_t b, uint32_t e) const {
+  if (tree_ == nullptr) return std::nullopt;
+  // The tokens replaced: the smallest node holding them, and what it lies in.
+  const auto first = std::lower_bound(q.begin(), q.end(), b, [](const Token& t, uint32_t x) { return t.begin < x; });
+  const auto past = std::lower_bound(first, q.end(), e, [](const Token& t, uint32_t x) { return t.end <= x; });
+  if (first == past || first->begin < block_b_) return std::nullopt;
+  const uint32_t from = first->begin - block_b_, to = std::prev(past)->end - block_b_;
+  TSNode node = ts_node_descendant_for_byte_range(ts_tree_root_node(tree_), from, to);
+  const bool whole = ts_node_start_byte(node) == from && ts_node_end_byte(node) == to;
+  const TSSymbol sym = ts_node_symbol(node);
+  if (!whole && sym == element_) return CommentSyntax{"{/*", "*/}"};  // among its children
+  if (whole && (sym == element_ || sym == self_closing_)) {
+    const TSNode parent = ts_node_parent(node);
+    if (!ts_node_is_null(parent) && ts_node_symbol(parent) == element_) return CommentSyntax{"{/*", "*/}"};
+    return CommentSyntax{"<>{/*", "*/}</>"};
+  }
+  return std::nullopt;
 }
 
 void WidenToStringsAndComments(std::string_view text, const Tokens& code, uint32_t block_b, uint32_t block_e,

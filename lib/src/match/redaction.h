@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,8 @@
 #include "doppel/language.h"
 #include "doppel/token.h"
 #include "doppel/verdict.h"
+
+struct TSTree;  // tree_sitter/api.h
 
 namespace doppel {
 
@@ -68,6 +71,34 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
 // stream's tokens, `partner` from PairedTokens.
 void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner,
                        bool statements_end_with_semicolon, uint32_t* b, uint32_t* e);
+
+// The JSX of a code block (JavaScript, TSX: a grammar that has JSX elements), parsed for its
+// redactions: a passage that ends inside an element would leave half of its tags, and a `//`
+// comment among an element's children is text the page shows.
+class JsxBlock {
+ public:
+  // Parses bytes [block_b, block_e) of `text` when `lang`'s grammar has JSX elements; else (or
+  // when no element is found) the block is empty and does nothing.
+  JsxBlock(std::string_view text, uint32_t block_b, uint32_t block_e, const Language* lang);
+  ~JsxBlock();
+  JsxBlock(const JsxBlock&) = delete;
+  JsxBlock& operator=(const JsxBlock&) = delete;
+  bool empty() const { return tree_ == nullptr; }
+  // Pairs in `partner` (PairedTokens') each element over several lines as brackets: its first
+  // token with its last, and its opening tag's `>` with its closing tag's `<`; and a
+  // self-closing element over several lines, its `<` with its `>`. (Tokens already paired, and
+  // elements holding a parse error, are left.) `q` are the block's tokens.
+  void PairElements(const Tokens& q, std::vector<int32_t>* partner) const;
+  // The comment a marker that replaces the tokens of `q` in answer bytes [b, e) is written in,
+  // when it is not the language's own: `{/* */}` among an element's children, and an empty
+  // fragment holding it, `<>{/* */}</>`, in place of a whole element (`return (` ... `)`).
+  std::optional<CommentSyntax> MarkerSyntax(const Tokens& q, uint32_t b, uint32_t e) const;
+
+ private:
+  ::TSTree* tree_ = nullptr;
+  uint32_t block_b_ = 0;
+  uint16_t element_ = 0, self_closing_ = 0;  // the grammar's symbols (TSSymbol)
+};
 
 // A region of a code block that begins or ends inside a string literal, or in the text between
 // two tokens (comments, a docstring), as a passage of its comments and strings read as prose
