@@ -547,7 +547,9 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
     REQUIRE(v.ok());
     INFO(v->reason << "\n" << v->output);
     CHECK(v->action == Action::kRedact);
-    CHECK(Contains(v->output, lang->line_comment + " [redacted: similar to protected/" + lang_name + "]"));
+    // (In JSX, among an element's children, the marker is `{/* ... */}`.)
+    CHECK((Contains(v->output, lang->line_comment + " [redacted: similar to protected/" + lang_name + "]") ||
+           Contains(v->output, "{/* [redacted: similar to protected/" + lang_name + "] */}")));
     CHECK(ParsesCleanly(lang->grammar, v->output));
     for (const std::string& line : doppel_test::Lines(doppel_test::ReadFile(e.path() / "copied.txt"))) {
       if (!line.empty()) CHECK_FALSE(Contains(v->output, line));
@@ -608,8 +610,10 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // namespace's `{` (cpp-init-list-namespace); TSX whose copy ends inside a JSX element (tsx-jsx:
   // the element goes whole, and a marker among an element's children is `{/* */}`, not a `//`
   // the page would show as text), and whose copy is a whole element in an expression
-  // (tsx-jsx-expression: `cond && (` ... `)` keeps an empty fragment holding the marker).
-  CHECK(languages == 33);
+  // (tsx-jsx-expression: `cond && (` ... `)` keeps an empty fragment holding the marker), whose
+  // copy is a `{...}` child (tsx-jsx-child: `{/* */}` too), or begins inside a multi-line
+  // opening tag (tsx-jsx-tag: the tag's `>` pairs with its `</`).
+  CHECK(languages == 35);
 }
 
 TEST_CASE("redaction: a passage that can be neither balanced nor given up as a header is still replaced", "[serve]") {
@@ -647,6 +651,28 @@ TEST_CASE("redaction: a passage that can be neither balanced nor given up as a h
   CHECK_FALSE(Contains(v->output, "4294967296"));
   CHECK_FALSE(Contains(v->output, "polynomial ^"));
   CHECK(Contains(v->output, "function step11(value)"));
+}
+
+TEST_CASE("redaction: JSX in a quoted block is not read from the answer's bytes, whose `> ` would garble it",
+          "[serve]") {
+  // tsx-jsx-expression's answer in a block quote: its code is read without the quote's prefixes,
+  // so its JSX is not parsed from the answer (a `{/* */}` written there from a garbled tree was
+  // `cond && ({})`); its markers are the language's comments, as for any quoted block.
+  const std::string data = std::string(DOPPEL_TEST_DATA) + "/redaction";
+  std::string quoted = "Here it is:\n\n> ```tsx\n";
+  for (const std::string& line : doppel_test::Lines(doppel_test::ReadFile(data + "/tsx-jsx-expression/answer.tsx"))) {
+    quoted += "> " + line + "\n";
+  }
+  quoted += "> ```\n";
+  TempDir dir;
+  auto f = OpenCodeIndex(dir, "protected/tsx", doppel_test::ReadFile(data + "/tsx-jsx/protected.tsx"), "tsx");
+  auto v = f->Check(quoted, CheckRequest());
+  REQUIRE(v.ok());
+  INFO(v->output);
+  REQUIRE(v->action == Action::kRedact);
+  CHECK(Contains(v->output, ">       // [redacted: similar to protected/tsx]"));
+  CHECK_FALSE(Contains(v->output, "{/*"));
+  CHECK_FALSE(Contains(v->output, "<li key={i}"));
 }
 
 TEST_CASE("redaction: an answer whose only passage is a signature over a long new body still has it replaced",

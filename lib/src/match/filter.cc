@@ -114,12 +114,16 @@ struct Stream {
   // (`diff_container`: the Segment's prefix, what precedes the fence on its line).
   bool diff = false;
   std::string diff_container;
-  // Another reading of `st`'s block: its bytes and whether it is a patch's.
+  // Code read from a copy of its block (StripContainer: a list item's or a quote's prefixes
+  // left out, an HTML block as its page shows it), not from the answer's bytes in place.
+  bool stripped = false;
+  // Another reading of `st`'s block: its bytes and whether it is a patch's, or read from a copy.
   void SameBlockAs(const Stream& st) {
     text_begin = st.text_begin;
     text_end = st.text_end;
     diff = st.diff;
     diff_container = st.diff_container;
+    stripped = st.stripped;
   }
   // Code: the comment gaps of its tokens (CommentGaps), for the rare-items rule, each token's
   // bytes in the text read (a string's, which decides whether it is long), and the indentation of
@@ -792,6 +796,7 @@ Status CheckRun::ReadAnswer() {
           // HTML block, read as the page shows it: its tokens put back at their places in the
           // answer.
           auto stripped = std::make_shared<const StrippedCode>(StripContainer(text_, seg));
+          code.stripped = true;
           DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), stripped->code, 0, seg.line, MapsThrough(stripped))
                                      .WithContext("the code block at line " + std::to_string(seg.line)));
         }
@@ -1839,14 +1844,14 @@ void CheckRun::WriteOutput() {
     bool moved = false;
     std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
     // A block's JSX (JavaScript, TSX), parsed once, when a passage in it is redacted (not in a
-    // patch, whose lines begin with their column).
+    // patch, whose lines begin with their column, nor in a block read from a copy of it).
     std::map<size_t, std::unique_ptr<JsxBlock>> jsx;
     auto jsx_of = [&](size_t si) -> const JsxBlock& {
       auto it = jsx.find(si);
       if (it == jsx.end()) {
         const Stream& st = streams_[si];
         it = jsx.emplace(si, std::make_unique<JsxBlock>(text_, st.text_begin, st.text_end,
-                                                         st.diff ? nullptr : LookupLanguage(st.language)))
+                                                         st.diff || st.stripped ? nullptr : LookupLanguage(st.language)))
                  .first;
       }
       return *it->second;

@@ -208,7 +208,10 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (i1 <= i0) return;
     size_t block_last = 0;
-    if (i1 < q.size() && q[i1].hash == kOpen && partner[i1] > static_cast<int32_t>(i1)) {
+    // (Not a JSX tag's `>` that JsxBlock paired: a `{` on the next line is a child, no block.)
+    static const uint64_t kAngle = VerbatimTokenHash(">");
+    if (i1 < q.size() && q[i1].hash == kOpen && partner[i1] > static_cast<int32_t>(i1) &&
+        !(q[i1 - 1].hash == kAngle && partner[i1 - 1] >= 0)) {
       block_last = static_cast<size_t>(partner[i1]);
     } else if (q[i1 - 1].hash == kColon && partner[i1 - 1] >= static_cast<int32_t>(i1)) {
       block_last = static_cast<size_t>(partner[i1 - 1]);
@@ -501,19 +504,19 @@ int32_t TokenAt(const Tokens& q, uint32_t at, bool ends) {
 
 void JsxBlock::PairElements(const Tokens& q, std::vector<int32_t>* partner) const {
   if (tree_ == nullptr) return;
-  auto pair = [&](uint32_t open_at, uint32_t close_end) {  // (block bytes) the token beginning at one, ending at the other
-    const int32_t a = TokenAt(q, block_b_ + open_at, false), z = TokenAt(q, block_b_ + close_end, true);
+  auto pair = [&](int32_t a, int32_t z) {
     if (a < 0 || z <= a || (*partner)[a] >= 0 || (*partner)[z] >= 0) return;
     (*partner)[a] = z;
     (*partner)[z] = a;
   };
   ForEachNodeOf(tree_, element_, self_closing_, [&](TSNode node) {
     if (ts_node_has_error(node) || ts_node_start_point(node).row == ts_node_end_point(node).row) return;
-    pair(ts_node_start_byte(node), ts_node_end_byte(node));
+    pair(TokenAt(q, block_b_ + ts_node_start_byte(node), false), TokenAt(q, block_b_ + ts_node_end_byte(node), true));
     const uint32_t children = ts_node_child_count(node);
     if (ts_node_symbol(node) != element_ || children < 2) return;
+    // The opening tag's `>` and the closing tag's `</` (one token).
     const TSNode open = ts_node_child(node, 0), close = ts_node_child(node, children - 1);
-    pair(ts_node_end_byte(open) - 1, ts_node_start_byte(close) + 1);  // the opening tag's `>`, the closing tag's `<`
+    pair(TokenAt(q, block_b_ + ts_node_end_byte(open), true), TokenAt(q, block_b_ + ts_node_start_byte(close), false));
   });
 }
 
@@ -524,14 +527,13 @@ std::optional<CommentSyntax> JsxBlock::MarkerSyntax(const Tokens& q, uint32_t b,
   const auto past = std::lower_bound(first, q.end(), e, [](const Token& t, uint32_t x) { return t.end <= x; });
   if (first == past || first->begin < block_b_) return std::nullopt;
   const uint32_t from = first->begin - block_b_, to = std::prev(past)->end - block_b_;
-  TSNode node = ts_node_descendant_for_byte_range(ts_tree_root_node(tree_), from, to);
+  const TSNode node = ts_node_descendant_for_byte_range(ts_tree_root_node(tree_), from, to);
   const bool whole = ts_node_start_byte(node) == from && ts_node_end_byte(node) == to;
-  const TSSymbol sym = ts_node_symbol(node);
-  if (!whole && sym == element_) return CommentSyntax{"{/*", "*/}"};  // among its children
-  if (whole && (sym == element_ || sym == self_closing_)) {
-    const TSNode parent = ts_node_parent(node);
-    if (!ts_node_is_null(parent) && ts_node_symbol(parent) == element_) return CommentSyntax{"{/*", "*/}"};
-    return CommentSyntax{"<>{/*", "*/}</>"};
+  const TSNode around = whole ? ts_node_parent(node) : node;
+  // Among an element's children: elements, text, `{...}` children, or lines of them.
+  if (!ts_node_is_null(around) && ts_node_symbol(around) == element_) return CommentSyntax{"{/*", "*/}"};
+  if (whole && (ts_node_symbol(node) == element_ || ts_node_symbol(node) == self_closing_)) {
+    return CommentSyntax{"<>{/*", "*/}</>"};  // a whole element in an expression
   }
   return std::nullopt;
 }

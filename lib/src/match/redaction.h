@@ -77,21 +77,22 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
 // comment among an element's children is text the page shows.
 class JsxBlock {
  public:
-  // Parses bytes [block_b, block_e) of `text` when `lang`'s grammar has JSX elements; else (or
-  // when no element is found) the block is empty and does nothing.
+  // Parses bytes [block_b, block_e) of `text`, the code as the answer holds it, when `lang`'s
+  // grammar has JSX elements and the code holds a `<`; else it does nothing. (A block read from
+  // a copy, without a quote's `> ` or an HTML block's markup, is passed no language.)
   JsxBlock(std::string_view text, uint32_t block_b, uint32_t block_e, const Language* lang);
   ~JsxBlock();
   JsxBlock(const JsxBlock&) = delete;
   JsxBlock& operator=(const JsxBlock&) = delete;
-  bool empty() const { return tree_ == nullptr; }
   // Pairs in `partner` (PairedTokens') each element over several lines as brackets: its first
-  // token with its last, and its opening tag's `>` with its closing tag's `<`; and a
-  // self-closing element over several lines, its `<` with its `>`. (Tokens already paired, and
+  // token with its last, and its opening tag's `>` with its closing tag's `</`; and a
+  // self-closing element over several lines, its `<` with its `/>`. (Tokens already paired, and
   // elements holding a parse error, are left.) `q` are the block's tokens.
   void PairElements(const Tokens& q, std::vector<int32_t>* partner) const;
   // The comment a marker that replaces the tokens of `q` in answer bytes [b, e) is written in,
-  // when it is not the language's own: `{/* */}` among an element's children, and an empty
-  // fragment holding it, `<>{/* */}</>`, in place of a whole element (`return (` ... `)`).
+  // when it is not the language's own: `{/* */}` among an element's children (elements, text,
+  // `{...}` children), and an empty fragment holding it, `<>{/* */}</>`, in place of a whole
+  // element in an expression (`cond && (` ... `)`).
   std::optional<CommentSyntax> MarkerSyntax(const Tokens& q, uint32_t b, uint32_t e) const;
 
  private:
