@@ -78,8 +78,9 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
 class JsxBlock {
  public:
   // Parses bytes [block_b, block_e) of `text`, the code as the answer holds it, when `lang`'s
-  // grammar has JSX elements and the code holds a `<`; else it does nothing. (A block read from
-  // a copy, without a quote's `> ` or an HTML block's markup, is passed no language.)
+  // grammar has JSX elements and the code, at most a megabyte, holds a `<`; else it does
+  // nothing. (A block read from a copy, without a quote's `> ` or an HTML block's markup, is
+  // passed no language.)
   JsxBlock(std::string_view text, uint32_t block_b, uint32_t block_e, const Language* lang);
   ~JsxBlock();
   JsxBlock(const JsxBlock&) = delete;
