@@ -547,7 +547,8 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
     REQUIRE(v.ok());
     INFO(v->reason << "\n" << v->output);
     CHECK(v->action == Action::kRedact);
-    // (In JSX, among an element's children, the marker is `{/* ... */}`.)
+    // (In JSX, among an element's children, the marker is `{/* ... */}`; it is `; //` before a
+    // line that begins with `(` in JavaScript's family.)
     CHECK((Contains(v->output, lang->line_comment + " [redacted: similar to protected/" + lang_name + "]") ||
            Contains(v->output, "{/* [redacted: similar to protected/" + lang_name + "] */}")));
     CHECK(ParsesCleanly(lang->grammar, v->output));
@@ -612,8 +613,10 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // the page would show as text), and whose copy is a whole element in an expression
   // (tsx-jsx-expression: `cond && (` ... `)` keeps an empty fragment holding the marker), whose
   // copy is a `{...}` child (tsx-jsx-child: `{/* */}` too), or begins inside a multi-line
-  // opening tag (tsx-jsx-tag: the tag's `>` pairs with its `</`).
-  CHECK(languages == 35);
+  // opening tag (tsx-jsx-tag: the tag's `>` pairs with its `</`); JavaScript without semicolons
+  // whose copy stands before a line that begins with `(` (javascript-asi: the marker begins
+  // with `;`, or `Date.now()` would run on into a call of the `(async () => ...)` after it).
+  CHECK(languages == 36);
 }
 
 TEST_CASE("redaction: a passage that can be neither balanced nor given up as a header is still replaced", "[serve]") {

@@ -1843,14 +1843,14 @@ void CheckRun::WriteOutput() {
     // Code passages become whole lines with balanced brackets and blocks (which may join them).
     bool moved = false;
     std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
-    // A block's JSX (JavaScript, TSX), parsed once, when a passage in it is redacted (not in a
+    // A block of JavaScript's family, parsed once, when a passage in it is redacted (not in a
     // patch, whose lines begin with their column, nor in a block read from a copy of it).
-    std::map<size_t, std::unique_ptr<JsxBlock>> jsx;
-    auto jsx_of = [&](size_t si) -> const JsxBlock& {
-      auto it = jsx.find(si);
-      if (it == jsx.end()) {
+    std::map<size_t, std::unique_ptr<ScriptBlock>> scripts;
+    auto script_of = [&](size_t si) -> const ScriptBlock& {
+      auto it = scripts.find(si);
+      if (it == scripts.end()) {
         const Stream& st = streams_[si];
-        it = jsx.emplace(si, std::make_unique<JsxBlock>(text_, st.text_begin, st.text_end,
+        it = scripts.emplace(si, std::make_unique<ScriptBlock>(text_, st.text_begin, st.text_end,
                                                          st.diff || st.stripped ? nullptr : LookupLanguage(st.language)))
                  .first;
       }
@@ -1879,7 +1879,7 @@ void CheckRun::WriteOutput() {
         auto it = partners.find(si);
         if (it == partners.end()) {
           it = partners.emplace(si, PairedTokens(streams_[si].tokens, streams_[si].language, streams_[si].indents)).first;
-          jsx_of(si).PairElements(streams_[si].tokens, &it->second);  // (JSX's tags pair as brackets)
+          script_of(si).PairElements(streams_[si].tokens, &it->second);  // (JSX's tags pair as brackets)
         }
         // (Whole lines within the block: an HTML block's first and last lines may hold its tags.)
         const uint32_t b = r.b, e = r.e, block_b = streams_[si].text_begin, block_e = streams_[si].text_end;
@@ -1930,11 +1930,12 @@ void CheckRun::WriteOutput() {
       // wrong tag, is in that language.)
       if (const int block = code_block_at(it->main->query.start); block >= 0) {
         const size_t floor = std::next(it) != regions.rend() ? std::next(it)->e : 0;
-        // (Among a JSX element's children, or for a whole element, a comment JSX reads as one.)
-        const std::optional<CommentSyntax> jsx_comment = jsx_of(block).MarkerSyntax(streams_[block].tokens, it->b, it->e);
+        // (Among a JSX element's children, or for a whole element, a comment JSX reads as one;
+        // before a line that begins with `(` or `[`, one that begins with `;`.)
+        const std::optional<CommentSyntax> own_comment = script_of(block).MarkerSyntax(streams_[block].tokens, it->b, it->e);
         const auto [b, e] = RedactCodeLines(&out, it->b, it->e, floor, streams_[block].text_begin, streams_[block].text_end,
                                             LookupLanguage(streams_[block].language),
-                                            jsx_comment ? *jsx_comment
+                                            own_comment ? *own_comment
                                                         : CommentSyntaxFor(streams_[code_block_at(it->main->query.start, false)].tag),
                                             marker, streams_[block].diff, streams_[block].diff_container);
         record(b, e, size_before);

@@ -208,7 +208,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (i1 <= i0) return;
     size_t block_last = 0;
-    // (Not a JSX tag's `>` that JsxBlock paired: a `{` on the next line is a child, no block.)
+    // (Not a JSX tag's `>` that ScriptBlock paired: a `{` on the next line is a child, no block.)
     static const uint64_t kAngle = VerbatimTokenHash(">");
     if (i1 < q.size() && q[i1].hash == kOpen && partner[i1] > static_cast<int32_t>(i1) &&
         !(q[i1 - 1].hash == kAngle && partner[i1 - 1] >= 0)) {
@@ -449,18 +449,27 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   *e = le;
 }
 
-JsxBlock::JsxBlock(std::string_view text, uint32_t block_b, uint32_t block_e, const Language* lang) : block_b_(block_b) {
+ScriptBlock::ScriptBlock(std::string_view text, uint32_t block_b, uint32_t block_e, const Language* lang) : block_b_(block_b) {
   if (lang == nullptr || lang->grammar == nullptr || block_e <= block_b || block_e > text.size()) return;
   auto symbol = [&](const char* name) {
     return ts_language_symbol_for_name(lang->grammar, name, static_cast<uint32_t>(std::strlen(name)), true);
   };
   element_ = symbol("jsx_element");
   self_closing_ = symbol("jsx_self_closing_element");
+  statements_ = symbol("statement_block");  // (JavaScript's family only)
+  program_ = symbol("program");
+  class_body_ = symbol("class_body");
   const std::string_view block = text.substr(block_b, block_e - block_b);
   // (A block over a megabyte, about a tenth of a second's parse more after the check's own, is
   // redacted as other code is.)
   constexpr size_t kMaxBytes = size_t{1} << 20;
-  if (element_ == 0 || block.size() > kMaxBytes || block.find('<') == std::string_view::npos) return;
+  if (block.size() > kMaxBytes) return;
+  bool leading_bracket = false;  // a line that begins with `(` or `[`
+  for (size_t at = 0; statements_ != 0 && !leading_bracket && at < block.size(); at = block.find('\n', at)) {
+    at = block.find_first_not_of(" \t\r\n", at);
+    leading_bracket = at != std::string_view::npos && (block[at] == '(' || block[at] == '[');
+  }
+  if (!leading_bracket && (element_ == 0 || block.find('<') == std::string_view::npos)) return;
   TSParser* parser = ts_parser_new();
   if (ts_parser_set_language(parser, lang->grammar)) {
     tree_ = ts_parser_parse_string(parser, nullptr, block.data(), static_cast<uint32_t>(block.size()));
@@ -468,7 +477,7 @@ JsxBlock::JsxBlock(std::string_view text, uint32_t block_b, uint32_t block_e, co
   ts_parser_delete(parser);
 }
 
-JsxBlock::~JsxBlock() {
+ScriptBlock::~ScriptBlock() {
   if (tree_ != nullptr) ts_tree_delete(tree_);
 }
 
@@ -505,7 +514,7 @@ int32_t TokenAt(const Tokens& q, uint32_t at, bool ends) {
 
 }  // namespace
 
-void JsxBlock::PairElements(const Tokens& q, std::vector<int32_t>* partner) const {
+void ScriptBlock::PairElements(const Tokens& q, std::vector<int32_t>* partner) const {
   if (tree_ == nullptr) return;
   auto pair = [&](int32_t a, int32_t z) {
     if (a < 0 || z <= a || (*partner)[a] >= 0 || (*partner)[z] >= 0) return;
@@ -523,7 +532,7 @@ void JsxBlock::PairElements(const Tokens& q, std::vector<int32_t>* partner) cons
   });
 }
 
-std::optional<CommentSyntax> JsxBlock::MarkerSyntax(const Tokens& q, uint32_t b, uint32_t e) const {
+std::optional<CommentSyntax> ScriptBlock::MarkerSyntax(const Tokens& q, uint32_t b, uint32_t e) const {
   if (tree_ == nullptr) return std::nullopt;
   // The tokens replaced: the smallest node holding them, and what it lies in.
   const auto first = std::lower_bound(q.begin(), q.end(), b, [](const Token& t, uint32_t x) { return t.begin < x; });
@@ -537,6 +546,14 @@ std::optional<CommentSyntax> JsxBlock::MarkerSyntax(const Tokens& q, uint32_t b,
   if (!ts_node_is_null(around) && ts_node_symbol(around) == element_) return CommentSyntax{"{/*", "*/}"};
   if (whole && (ts_node_symbol(node) == element_ || ts_node_symbol(node) == self_closing_)) {
     return CommentSyntax{"<>{/*", "*/}</>"};  // a whole element in an expression
+  }
+  // Statements whose next line begins with `(` or `[`: without them, what ends before the marker
+  // runs on into it (`}` then `(e) => {`: a call), as no line break stops a statement without
+  // `;`. The marker begins with the `;` they stood for.
+  static const uint64_t kParen = VerbatimTokenHash("("), kBracket = VerbatimTokenHash("[");
+  if (statements_ != 0 && past != q.end() && (past->hash == kParen || past->hash == kBracket) && !ts_node_is_null(around)) {
+    const TSSymbol in = ts_node_symbol(around);
+    if (in == statements_ || in == program_ || in == class_body_) return CommentSyntax{"; //", ""};
   }
   return std::nullopt;
 }

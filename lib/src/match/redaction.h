@@ -72,19 +72,22 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
 void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner,
                        bool statements_end_with_semicolon, uint32_t* b, uint32_t* e);
 
-// The JSX of a code block (JavaScript, TSX: a grammar that has JSX elements), parsed for its
-// redactions: a passage that ends inside an element would leave half of its tags, and a `//`
-// comment among an element's children is text the page shows.
-class JsxBlock {
+// What a redaction needs to know of a block of JavaScript, TypeScript or TSX, parsed again when
+// a passage in it is redacted: a passage that ends inside a JSX element would leave half of its
+// tags; a `//` comment among an element's children is text the page shows; and a marker in
+// place of statements whose next line begins with `(` or `[` lets the code before it run on
+// into that line (no line break ends a statement without `;` there).
+class ScriptBlock {
  public:
-  // Parses bytes [block_b, block_e) of `text`, the code as the answer holds it, when `lang`'s
-  // grammar has JSX elements and the code, at most a megabyte, holds a `<`; else it does
-  // nothing. (A block read from a copy, without a quote's `> ` or an HTML block's markup, is
-  // passed no language.)
-  JsxBlock(std::string_view text, uint32_t block_b, uint32_t block_e, const Language* lang);
-  ~JsxBlock();
-  JsxBlock(const JsxBlock&) = delete;
-  JsxBlock& operator=(const JsxBlock&) = delete;
+  // Parses bytes [block_b, block_e) of `text`, the code as the answer holds it, at most a
+  // megabyte, when `lang`'s grammar has JSX elements and the code holds a `<`, or the grammar is
+  // of JavaScript's family and a line of the code begins with `(` or `[`; else it does nothing.
+  // (A block read from a copy, without a quote's `> ` or an HTML block's markup, is passed no
+  // language.)
+  ScriptBlock(std::string_view text, uint32_t block_b, uint32_t block_e, const Language* lang);
+  ~ScriptBlock();
+  ScriptBlock(const ScriptBlock&) = delete;
+  ScriptBlock& operator=(const ScriptBlock&) = delete;
   // Pairs in `partner` (PairedTokens') each element over several lines as brackets: its first
   // token with its last, and its opening tag's `>` with its closing tag's `</`; and a
   // self-closing element over several lines, its `<` with its `/>`. (Tokens already paired, and
@@ -93,13 +96,14 @@ class JsxBlock {
   // The comment a marker that replaces the tokens of `q` in answer bytes [b, e) is written in,
   // when it is not the language's own: `{/* */}` among an element's children (elements, text,
   // `{...}` children), and an empty fragment holding it, `<>{/* */}</>`, in place of a whole
-  // element in an expression (`cond && (` ... `)`).
+  // element in an expression (`cond && (` ... `)`); `; //` in place of statements (of a block,
+  // the program or a class body) whose next line begins with `(` or `[`.
   std::optional<CommentSyntax> MarkerSyntax(const Tokens& q, uint32_t b, uint32_t e) const;
 
  private:
   ::TSTree* tree_ = nullptr;
   uint32_t block_b_ = 0;
-  uint16_t element_ = 0, self_closing_ = 0;  // the grammar's symbols (TSSymbol)
+  uint16_t element_ = 0, self_closing_ = 0, statements_ = 0, program_ = 0, class_body_ = 0;  // the grammar's symbols (TSSymbol)
 };
 
 // A region of a code block that begins or ends inside a string literal, or in the text between
