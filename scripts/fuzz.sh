@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of outside bytes with libFuzzer (clang; ASan + UBSan) for SECONDS per target
 # (default 30): the text and code tokenizers, the Markdown splitter, the reading of a JSON
-# answer's strings and edits written back into them, the JSON Lines reader
+# answer's strings and edits written back into them, a code redaction's steps, the JSON Lines reader
 # (plain, gzip, zstd), whole HTTP requests sent to a real service on 127.0.0.1, the request
 # body and policy decoders, and the decoders of stored values. Each target first replays
 # tests/fuzz/regressions/<target>/ (inputs that once crashed), then runs on a scratch copy of its
@@ -12,11 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 CC=clang CXX=clang++ DOPPEL_BUILD_DIR=build-fuzz \
-  DOPPEL_TARGETS="fuzz_tokenizers fuzz_markdown fuzz_json_answer fuzz_reader fuzz_codec fuzz_http_body fuzz_http_request" bash scripts/build.sh -DDOPPEL_FUZZ=ON \
+  DOPPEL_TARGETS="fuzz_tokenizers fuzz_markdown fuzz_json_answer fuzz_redaction fuzz_reader fuzz_codec fuzz_http_body fuzz_http_request" bash scripts/build.sh -DDOPPEL_FUZZ=ON \
   -DDOPPEL_BUILD_TESTS=OFF -DDOPPEL_NATIVE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
-for target in tokenizers markdown json_answer reader codec http_body http_request; do
+for target in tokenizers markdown json_answer redaction reader codec http_body http_request; do
   bin=build-fuzz/bin/fuzz_$target
   regressions=tests/fuzz/regressions/$target
   if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
