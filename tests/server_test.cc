@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -615,8 +616,10 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // copy is a `{...}` child (tsx-jsx-child: `{/* */}` too), or begins inside a multi-line
   // opening tag (tsx-jsx-tag: the tag's `>` pairs with its `</`); JavaScript without semicolons
   // whose copy stands before a line that begins with `(` (javascript-asi: the marker begins
-  // with `;`, or `Date.now()` would run on into a call of the `(async () => ...)` after it).
-  CHECK(languages == 36);
+  // with `;`, or `Date.now()` would run on into a call of the `(async () => ...)` after it);
+  // Python whose copied `if` header, with an `else`, stands over a long new body
+  // (python-if-header: the header stays, not its body left indented under the marker).
+  CHECK(languages == 37);
 }
 
 TEST_CASE("redaction: a passage that can be neither balanced nor given up as a header is still replaced", "[serve]") {
@@ -676,6 +679,39 @@ TEST_CASE("redaction: JSX in a quoted block is not read from the answer's bytes,
   CHECK(Contains(v->output, ">       // [redacted: similar to protected/tsx]"));
   CHECK_FALSE(Contains(v->output, "{/*"));
   CHECK_FALSE(Contains(v->output, "<li key={i}"));
+}
+
+TEST_CASE("redaction: JavaScript in a list item is parsed where it stands, its code only indented", "[serve]") {
+  // javascript-asi's and tsx-jsx-expression's answers as a list item's fenced blocks: their
+  // markers are those of the blocks alone (`; //`, `<>{/* */}</>`), and what stays parses once
+  // the item's indentation is taken off.
+  const std::string data = std::string(DOPPEL_TEST_DATA) + "/redaction";
+  for (const auto& [name, lang, marker] :
+       {std::tuple<std::string, std::string, std::string>{"javascript-asi", "javascript", "; // [redacted: similar to protected/javascript]"},
+        {"tsx-jsx-expression", "tsx", "<>{/* [redacted: similar to protected/tsx] */}</>"}}) {
+    INFO(name);
+    const std::string base = name.substr(0, name.rfind('-'));
+    const std::string protected_file = data + "/" + (name == "javascript-asi" ? name + "/protected.js" : base + "/protected.tsx");
+    std::string item = "1. Here it is:\n\n   ```" + lang + "\n";
+    const auto lines = doppel_test::Lines(doppel_test::ReadFile(data + "/" + name + "/answer." + (lang == "tsx" ? "tsx" : "js")));
+    for (const std::string& line : lines) item += (line.empty() ? "" : "   ") + line + "\n";
+    item += "   ```\n";
+    TempDir dir;
+    auto f = OpenCodeIndex(dir, "protected/" + lang, doppel_test::ReadFile(protected_file), lang);
+    auto v = f->Check(item, CheckRequest());
+    REQUIRE(v.ok());
+    INFO(v->output);
+    REQUIRE(v->action == Action::kRedact);
+    CHECK(Contains(v->output, "   " + marker));
+    const size_t open = v->output.find("```" + lang + "\n"), close = v->output.rfind("   ```");
+    REQUIRE(open != std::string::npos);
+    REQUIRE(close > open);
+    std::string code;
+    for (const std::string& line : doppel_test::Lines(v->output.substr(open + lang.size() + 4, close - open - lang.size() - 4))) {
+      code += (line.size() >= 3 ? line.substr(3) : line) + "\n";
+    }
+    CHECK(ParsesCleanly(LookupLanguage(lang)->grammar, code));
+  }
 }
 
 TEST_CASE("redaction: an answer whose only passage is a signature over a long new body still has it replaced",

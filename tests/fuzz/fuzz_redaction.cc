@@ -4,8 +4,8 @@
 // (ScriptBlock::MarkerSyntax) and the lines replaced (RedactCodeLines). The first byte picks the
 // language, the next four the passage's first and last bytes (as shares of the code).
 // Invariants: no crash; JSX pairs are made between unpaired tokens, both ways; the passage
-// stays inside the code, or is given up (empty); what the replacement leaves before and after
-// it is the code as it was.
+// stays inside the code, or is given up (empty); the bytes replaced hold the passage and lie in
+// the block; what the replacement leaves before and after them is the answer as it was.
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -33,15 +33,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     return t;
   }();
-  if (size < 6 || languages.empty()) return 0;
+  if (languages.empty()) std::abort();
+  if (size < 6) return 0;
   const size_t pick = data[0] % languages.size();
   const Language* lang = languages[pick];
-  const std::string_view text(reinterpret_cast<const char*>(data + 5), size - 5);
+  // The block after a Markdown answer's first lines, as a fenced block is: its tokens' offsets
+  // are the answer's.
+  const std::string head = "Here it is:\n\n```\n";
+  const std::string answer = head + std::string(reinterpret_cast<const char*>(data + 5), size - 5);
+  const std::string_view text = answer;
+  const uint32_t block_b = static_cast<uint32_t>(head.size());
   Tokens q;
-  if (!tokenizers[pick]->Tokenize(text, &q).ok() || q.empty()) return 0;
-  std::vector<int32_t> partner = PairedTokens(q, lang->name, IndentsFor(q, BlockTokensOf(lang->name), text));
+  if (!tokenizers[pick]->Tokenize(text.substr(block_b), &q, block_b, 4).ok() || q.empty()) return 0;
+  std::vector<int32_t> partner =
+      PairedTokens(q, lang->name, IndentsFor(q, BlockTokensOf(lang->name), text.substr(block_b), block_b));
   const std::vector<int32_t> before = partner;
-  const ScriptBlock script(text, 0, static_cast<uint32_t>(text.size()), lang);
+  const ScriptBlock script(text, block_b, static_cast<uint32_t>(text.size()), lang);
   script.PairElements(q, &partner);
   for (size_t i = 0; i < q.size(); ++i) {
     if (partner[i] == before[i]) continue;
@@ -52,7 +59,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   const uint32_t n = static_cast<uint32_t>(text.size());
-  auto share = [&](size_t at) { return static_cast<uint32_t>((uint64_t{data[at]} | uint64_t{data[at + 1]} << 8) * n / 65536); };
+  auto share = [&](size_t at) {
+    return block_b + static_cast<uint32_t>((uint64_t{data[at]} | uint64_t{data[at + 1]} << 8) * (n - block_b) / 65536);
+  };
   uint32_t b = share(1), e = share(3) + 1;
   if (e <= b) std::swap(b, e);
   if (e > n) e = n;
@@ -62,9 +71,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (e == b) return 0;  // given up
   const auto comment = script.MarkerSyntax(q, b, e);
   std::string out(text);
-  const auto [from, to] = RedactCodeLines(&out, b, e, 0, 0, n, lang,
+  const auto [from, to] = RedactCodeLines(&out, b, e, 0, block_b, n, lang,
                                           comment ? *comment : CommentSyntax{lang->line_comment, ""}, "[redacted]");
-  if (from > to || to > n || out.size() < from + (n - to)) std::abort();
+  // (The passage's lines are what is replaced, within the block.)
+  if (from > b || to < e || from < block_b || to > n || out.size() < from + (n - to)) std::abort();
   if (out.compare(0, from, text, 0, from) != 0) std::abort();
   if (out.compare(out.size() - (n - to), n - to, text, to, n - to) != 0) std::abort();
   return 0;

@@ -114,8 +114,8 @@ struct Stream {
   // (`diff_container`: the Segment's prefix, what precedes the fence on its line).
   bool diff = false;
   std::string diff_container;
-  // Code read from a copy of its block (StripContainer: a list item's or a quote's prefixes
-  // left out, an HTML block as its page shows it), not from the answer's bytes in place.
+  // Code read from a copy of its block whose bytes in the answer are not code (StripContainer:
+  // a quote's `> ` prefixes left out, an HTML block as its page shows it).
   bool stripped = false;
   // Another reading of `st`'s block: its bytes and whether it is a patch's, or read from a copy.
   void SameBlockAs(const Stream& st) {
@@ -796,7 +796,8 @@ Status CheckRun::ReadAnswer() {
           // HTML block, read as the page shows it: its tokens put back at their places in the
           // answer.
           auto stripped = std::make_shared<const StrippedCode>(StripContainer(text_, seg));
-          code.stripped = true;
+          // (A list item's code lines are only indented: its JavaScript is parsed in place.)
+          code.stripped = seg.html || seg.prefix.find('>') != std::string::npos;
           DOPPEL_RETURN_IF_ERROR(PushCode(std::move(code), stripped->code, 0, seg.line, MapsThrough(stripped))
                                      .WithContext("the code block at line " + std::to_string(seg.line)));
         }
@@ -1844,7 +1845,7 @@ void CheckRun::WriteOutput() {
     bool moved = false;
     std::map<size_t, std::vector<int32_t>> partners;  // by stream, made once
     // A block of JavaScript's family, parsed once, when a passage in it is redacted (not in a
-    // patch, whose lines begin with their column, nor in a block read from a copy of it).
+    // patch, whose lines begin with their column, nor in a quote or HTML).
     std::map<size_t, std::unique_ptr<ScriptBlock>> scripts;
     auto script_of = [&](size_t si) -> const ScriptBlock& {
       auto it = scripts.find(si);

@@ -208,10 +208,11 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (i1 <= i0) return;
     size_t block_last = 0;
-    // (Not a JSX tag's `>` that ScriptBlock paired: a `{` on the next line is a child, no block.)
-    static const uint64_t kAngle = VerbatimTokenHash(">");
+    // (Not a JSX element's or tag's end, `>` or `/>`, that ScriptBlock paired: a `{` on the next
+    // line is a child, no block.)
+    static const uint64_t kAngle = VerbatimTokenHash(">"), kSelfClosing = VerbatimTokenHash("/>");
     if (i1 < q.size() && q[i1].hash == kOpen && partner[i1] > static_cast<int32_t>(i1) &&
-        !(q[i1 - 1].hash == kAngle && partner[i1 - 1] >= 0)) {
+        !((q[i1 - 1].hash == kAngle || q[i1 - 1].hash == kSelfClosing) && partner[i1 - 1] >= 0)) {
       block_last = static_cast<size_t>(partner[i1]);
     } else if (q[i1 - 1].hash == kColon && partner[i1 - 1] >= static_cast<int32_t>(i1)) {
       block_last = static_cast<size_t>(partner[i1 - 1]);
@@ -308,8 +309,9 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
         // A block's header alone (its only half pair is the `{` or colon it ends with), whose
         // block is too long to take in, is given up: its signature stays, and its new body
         // under it, not left at the outer level. Any other passage is left as it was.
-        if (first_half == last_half && first_half == q[i1 - 1].begin && partner[i1 - 1] >= static_cast<int32_t>(i1) &&
-            (q[i1 - 1].hash == kOpen || q[i1 - 1].hash == kColon)) {
+        // (Python's `if` names its `else` too: the half pairs are those of the header's line.)
+        if (half_lines.size() == 1 && half_lines[0] == line_start(q[i1 - 1].begin) &&
+            partner[i1 - 1] >= static_cast<int32_t>(i1) && (q[i1 - 1].hash == kOpen || q[i1 - 1].hash == kColon)) {
           *e = *b;
         }
         return;
@@ -522,7 +524,7 @@ void ScriptBlock::PairElements(const Tokens& q, std::vector<int32_t>* partner) c
     (*partner)[z] = a;
   };
   ForEachNodeOf(tree_, element_, self_closing_, [&](TSNode node) {
-    if (ts_node_has_error(node) || ts_node_start_point(node).row == ts_node_end_point(node).row) return;
+    if (ts_node_has_error(node)) return;
     pair(TokenAt(q, block_b_ + ts_node_start_byte(node), false), TokenAt(q, block_b_ + ts_node_end_byte(node), true));
     const uint32_t children = ts_node_child_count(node);
     if (ts_node_symbol(node) != element_ || children < 2) return;
@@ -542,8 +544,9 @@ std::optional<CommentSyntax> ScriptBlock::MarkerSyntax(const Tokens& q, uint32_t
   const TSNode node = ts_node_descendant_for_byte_range(ts_tree_root_node(tree_), from, to);
   const bool whole = ts_node_start_byte(node) == from && ts_node_end_byte(node) == to;
   const TSNode around = whole ? ts_node_parent(node) : node;
+  if (ts_node_is_null(around) || ts_node_has_error(around)) return std::nullopt;  // (read with an error: as other code)
   // Among an element's children: elements, text, `{...}` children, or lines of them.
-  if (!ts_node_is_null(around) && ts_node_symbol(around) == element_) return CommentSyntax{"{/*", "*/}"};
+  if (ts_node_symbol(around) == element_) return CommentSyntax{"{/*", "*/}"};
   if (whole && (ts_node_symbol(node) == element_ || ts_node_symbol(node) == self_closing_)) {
     return CommentSyntax{"<>{/*", "*/}</>"};  // a whole element in an expression
   }
@@ -551,7 +554,7 @@ std::optional<CommentSyntax> ScriptBlock::MarkerSyntax(const Tokens& q, uint32_t
   // runs on into it (`}` then `(e) => {`: a call), as no line break stops a statement without
   // `;`. The marker begins with the `;` they stood for.
   static const uint64_t kParen = VerbatimTokenHash("("), kBracket = VerbatimTokenHash("[");
-  if (statements_ != 0 && past != q.end() && (past->hash == kParen || past->hash == kBracket) && !ts_node_is_null(around)) {
+  if (statements_ != 0 && past != q.end() && (past->hash == kParen || past->hash == kBracket)) {
     const TSSymbol in = ts_node_symbol(around);
     if (in == statements_ || in == program_ || in == class_body_) return CommentSyntax{"; //", ""};
   }

@@ -88,10 +88,10 @@ class ScriptBlock {
   ~ScriptBlock();
   ScriptBlock(const ScriptBlock&) = delete;
   ScriptBlock& operator=(const ScriptBlock&) = delete;
-  // Pairs in `partner` (PairedTokens') each element over several lines as brackets: its first
-  // token with its last, and its opening tag's `>` with its closing tag's `</`; and a
-  // self-closing element over several lines, its `<` with its `/>`. (Tokens already paired, and
-  // elements holding a parse error, are left.) `q` are the block's tokens.
+  // Pairs in `partner` (PairedTokens') each element as brackets: its first token with its last,
+  // and its opening tag's `>` with its closing tag's `</`; and a self-closing element, its `<`
+  // with its `/>`. (Tokens already paired, and elements holding a parse error, are left.) `q`
+  // are the block's tokens.
   void PairElements(const Tokens& q, std::vector<int32_t>* partner) const;
   // The comment a marker that replaces the tokens of `q` in answer bytes [b, e) is written in,
   // when it is not the language's own: `{/* */}` among an element's children (elements, text,
