@@ -129,15 +129,22 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
   return partner;
 }
 
+namespace {
+
+// The index of the first token of `q` that begins at or after answer byte `at` (q.size(): none).
+size_t FirstTokenFrom(const Tokens& q, uint32_t at) {
+  return static_cast<size_t>(
+      std::lower_bound(q.begin(), q.end(), at, [](const Token& t, uint32_t x) { return t.begin < x; }) - q.begin());
+}
+
+}  // namespace
+
 void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner,
                        bool statements_end_with_semicolon, uint32_t* b, uint32_t* e) {
   if (q.empty() || *e <= *b) return;
   auto line_start = [&](size_t at) { return static_cast<uint32_t>(LineStart(text, at)); };
   auto line_end = [&](size_t at) { return static_cast<uint32_t>(LineEnd(text, at)); };
-  auto first_at = [&](uint32_t at) {  // the first token beginning at or after `at`
-    return static_cast<size_t>(
-        std::lower_bound(q.begin(), q.end(), at, [](const Token& t, uint32_t x) { return t.begin < x; }) - q.begin());
-  };
+  auto first_at = [&](uint32_t at) { return FirstTokenFrom(q, at); };
   auto tokens_in = [&](uint32_t from, uint32_t to) { return to > from ? first_at(to) - first_at(from) : size_t{0}; };
   uint32_t lb = line_start(*b), le = line_end(*e - 1);
   // A passage whose first line holds only brackets closing ones opened earlier on that line (a
@@ -510,8 +517,8 @@ int32_t TokenAt(const Tokens& q, uint32_t at, bool ends) {
     const auto it = std::lower_bound(q.begin(), q.end(), at, [](const Token& t, uint32_t x) { return t.end < x; });
     return it != q.end() && it->end == at ? static_cast<int32_t>(it - q.begin()) : -1;
   }
-  const auto it = std::lower_bound(q.begin(), q.end(), at, [](const Token& t, uint32_t x) { return t.begin < x; });
-  return it != q.end() && it->begin == at ? static_cast<int32_t>(it - q.begin()) : -1;
+  const size_t i = FirstTokenFrom(q, at);
+  return i < q.size() && q[i].begin == at ? static_cast<int32_t>(i) : -1;
 }
 
 }  // namespace
@@ -537,7 +544,7 @@ void ScriptBlock::PairElements(const Tokens& q, std::vector<int32_t>* partner) c
 std::optional<CommentSyntax> ScriptBlock::MarkerSyntax(const Tokens& q, uint32_t b, uint32_t e) const {
   if (tree_ == nullptr) return std::nullopt;
   // The tokens replaced: the smallest node holding them, and what it lies in.
-  const auto first = std::lower_bound(q.begin(), q.end(), b, [](const Token& t, uint32_t x) { return t.begin < x; });
+  const auto first = q.begin() + static_cast<ptrdiff_t>(FirstTokenFrom(q, b));
   const auto past = std::lower_bound(first, q.end(), e, [](const Token& t, uint32_t x) { return t.end <= x; });
   if (first == past || first->begin < block_b_) return std::nullopt;
   const uint32_t from = first->begin - block_b_, to = std::prev(past)->end - block_b_;
