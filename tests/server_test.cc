@@ -618,8 +618,10 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // whose copy stands before a line that begins with `(` (javascript-asi: the marker begins
   // with `;`, or `Date.now()` would run on into a call of the `(async () => ...)` after it);
   // Python whose copied `if` header, with an `else`, stands over a long new body
-  // (python-if-header: the header stays, not its body left indented under the marker).
-  CHECK(languages == 37);
+  // (python-if-header: the header stays, not its body left indented under the marker); Rust
+  // whose copied match arms follow a new one, the span taking that arm's `),` (rust-match: the
+  // new arm stays, neither taken for the copy's first line nor for a statement's head).
+  CHECK(languages == 38);
 }
 
 TEST_CASE("redaction: a passage that can be neither balanced nor given up as a header is still replaced", "[serve]") {

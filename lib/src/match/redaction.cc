@@ -147,10 +147,12 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   auto first_at = [&](uint32_t at) { return FirstTokenFrom(q, at); };
   auto tokens_in = [&](uint32_t from, uint32_t to) { return to > from ? first_at(to) - first_at(from) : size_t{0}; };
   uint32_t lb = line_start(*b), le = line_end(*e - 1);
-  // A passage whose first line holds only brackets closing ones opened earlier on that line (a
-  // span that took the `)` of a new line before the copy) begins on its next line; one whose
-  // last line holds only brackets that close later on it ends on the line before. Whole lines
-  // are replaced: the line's new code would go for a token or two of the copy.
+  // A passage whose first line holds only brackets closing ones opened earlier on that line, and
+  // commas (a span that took the `),` of a new line before the copy, a Rust match arm's), begins
+  // on its next line; one whose last line holds only brackets that close later on it ends on the
+  // line before. Whole lines are replaced: the line's new code would go for a token or two of
+  // the copy.
+  static const uint64_t kItemComma = VerbatimTokenHash(",");
   auto closes_earlier_on_line = [&](size_t k) {
     return partner[k] >= 0 && static_cast<size_t>(partner[k]) < k && q[partner[k]].begin >= line_start(q[k].begin);
   };
@@ -159,7 +161,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   };
   if (const size_t i = first_at(*b), end = line_end(lb); end < le && i < first_at(end)) {
     bool only = true;
-    for (size_t k = i; k < first_at(end) && only; ++k) only = closes_earlier_on_line(k);
+    for (size_t k = i; k < first_at(end) && only; ++k) only = closes_earlier_on_line(k) || q[k].hash == kItemComma;
     if (only) lb = end + 1;
   }
   if (const size_t i = first_at(*e), start = line_start(le); start > lb && first_at(start) < i) {
@@ -357,9 +359,9 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   // joined to whatever follows it. They are taken in when no bracket they are inside of closes
   // after them (the passage is then items of a list; so too items from a `{` on, a braced
   // list's), no blank line parts them, they hold no `=` outside brackets (an assignment is a
-  // statement of its own: code beside the passage that ends none with `;`), and they add at
-  // most the passage's tokens. The passage must be statement code: a line of it ends with `;`,
-  // or it is items (`,`) outside brackets.
+  // statement of its own: code beside the passage that ends none with `;`) nor `=>` (a match's
+  // arms), and they add at most the passage's tokens. The passage must be statement code: a
+  // line of it ends with `;`, or it is items (`,`) outside brackets.
   static const uint64_t kComma = VerbatimTokenHash(","), kElse = VerbatimTokenHash("else");
   auto blank_line_between = [&](size_t a, size_t b) {  // a line of blanks between tokens a and b
     bool blank = false;
@@ -374,7 +376,7 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     return false;
   };
   [&]() {
-    static const uint64_t kAssign = VerbatimTokenHash("=");
+    static const uint64_t kAssign = VerbatimTokenHash("="), kFatArrow = VerbatimTokenHash("=>");
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (!statements_end_with_semicolon || i0 == 0 || i1 <= i0) return;
     // Whether the lines taken in end with items (`,`) outside brackets, whether all do, and
@@ -397,8 +399,10 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       initializers |= q[head].hash == kColon && q[prev].hash == kCloseParen;
       if (partner[prev] >= 0 && static_cast<size_t>(partner[prev]) < prev) {
         prev = static_cast<size_t>(partner[prev]);  // a closing bracket: to its opening one
-      } else if (partner[prev] >= 0 || q[prev].hash == kAssign) {
-        return;  // an opening bracket whose pair closes at or after the passage, or an assignment
+      } else if (partner[prev] >= 0 || q[prev].hash == kAssign || q[prev].hash == kFatArrow) {
+        // An opening bracket whose pair closes at or after the passage, an assignment, or a
+        // match arm (Rust's `X => y,`: arms are items of the match, not a statement's head).
+        return;
       }
       head = prev;
     }
