@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "doppel/code_tokenizer.h"
@@ -21,22 +22,18 @@
 using namespace doppel;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static std::vector<const Language*> languages;
-  static const std::vector<std::unique_ptr<Tokenizer>> tokenizers = [] {
-    std::vector<std::unique_ptr<Tokenizer>> t;
+  // Each language with its tokenizer, made once.
+  static const std::vector<std::pair<const Language*, std::unique_ptr<Tokenizer>>> languages = [] {
+    std::vector<std::pair<const Language*, std::unique_ptr<Tokenizer>>> l;
     auto langs = Languages();
     if (langs.ok()) {
-      for (const Language& lang : **langs) {
-        languages.push_back(&lang);
-        t.push_back(NewCodeTokenizer(&lang));
-      }
+      for (const Language& lang : **langs) l.emplace_back(&lang, NewCodeTokenizer(&lang));
     }
-    return t;
+    return l;
   }();
   if (languages.empty()) std::abort();
   if (size < 6) return 0;
-  const size_t pick = data[0] % languages.size();
-  const Language* lang = languages[pick];
+  const auto& [lang, tokenizer] = languages[data[0] % languages.size()];
   // The block after a Markdown answer's first lines, as a fenced block is: its tokens' offsets
   // are the answer's.
   const std::string head = "Here it is:\n\n```\n";
@@ -44,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text = answer;
   const uint32_t block_b = static_cast<uint32_t>(head.size());
   Tokens q;
-  if (!tokenizers[pick]->Tokenize(text.substr(block_b), &q, block_b, 4).ok() || q.empty()) return 0;
+  if (!tokenizer->Tokenize(text.substr(block_b), &q, block_b, 4).ok() || q.empty()) return 0;
   std::vector<int32_t> partner =
       PairedTokens(q, lang->name, IndentsFor(q, BlockTokensOf(lang->name), text.substr(block_b), block_b));
   const std::vector<int32_t> before = partner;
