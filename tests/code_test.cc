@@ -2874,6 +2874,107 @@ TEST_CASE("code: a fence whose tag names another family's language is read in th
   CHECK(js_answer->action == Action::kAllow);
 }
 
+TEST_CASE("code: a fence tagged with a smaller language of its family is read in the larger one too") {
+  // C++ under `h` or `c`, TSX under `ts`, TypeScript under `js`: the tag's grammar reads part of
+  // the copy (C reads a class's methods as functions, TypeScript the code before the JSX), so
+  // the copy was found in pieces and much of it stayed in a redacted answer.
+  struct Case {
+    std::string name, language, code;
+    std::vector<std::string> tags;
+    const char* marker;
+  };
+  const std::vector<Case> cases = {
+      {"src/ring_buffer.hpp", "cpp",
+       "namespace telemetry {\n"
+       "template <typename Sample>\n"
+       "class RingBuffer {\n"
+       " public:\n"
+       "  explicit RingBuffer(std::size_t capacity) : slots_(capacity), head_(0), size_(0) {}\n"
+       "  void Push(const Sample& sample) {\n"
+       "    slots_[(head_ + size_) % slots_.size()] = sample;\n"
+       "    if (size_ < slots_.size()) {\n"
+       "      ++size_;\n"
+       "    } else {\n"
+       "      head_ = (head_ + 1) % slots_.size();\n"
+       "    }\n"
+       "  }\n"
+       "  const Sample& Oldest() const { return slots_[head_]; }\n"
+       "  std::vector<Sample> Drain() {\n"
+       "    std::vector<Sample> out;\n"
+       "    out.reserve(size_);\n"
+       "    for (std::size_t i = 0; i < size_; ++i) out.push_back(std::move(slots_[(head_ + i) % slots_.size()]));\n"
+       "    head_ = size_ = 0;\n"
+       "    return out;\n"
+       "  }\n"
+       "\n"
+       " private:\n"
+       "  std::vector<Sample> slots_;\n"
+       "  std::size_t head_, size_;\n"
+       "};\n"
+       "}  // namespace telemetry\n",
+       {"h", "c"}, "// [redacted: similar to src/ring_buffer.hpp]"},
+      {"src/Roster.tsx", "tsx",
+       "export function Roster({ members, onPick }: { members: Member[]; onPick: (id: string) => void }) {\n"
+       "  const [filter, setFilter] = useState<string>('');\n"
+       "  const shown = members.filter((m) => m.name.toLowerCase().includes(filter.toLowerCase()));\n"
+       "  return (\n"
+       "    <section className=\"roster\">\n"
+       "      <input value={filter} onChange={(e) => setFilter(e.target.value)} placeholder=\"Search\" />\n"
+       "      <ul>\n"
+       "        {shown.map((m) => (\n"
+       "          <li key={m.id} onClick={() => onPick(m.id)}>\n"
+       "            <strong>{m.name}</strong> <em>{m.role}</em>\n"
+       "          </li>\n"
+       "        ))}\n"
+       "      </ul>\n"
+       "      <footer>{shown.length} of {members.length} shown</footer>\n"
+       "    </section>\n"
+       "  );\n"
+       "}\n",
+       {"ts", "typescript"}, "// [redacted: similar to src/Roster.tsx]"},
+      {"src/retry.ts", "typescript",
+       "interface RetryOptions {\n"
+       "  attempts: number;\n"
+       "  delayMs: number;\n"
+       "  shouldRetry?: (error: unknown) => boolean;\n"
+       "}\n"
+       "\n"
+       "export async function withRetry<T>(task: () => Promise<T>, options: RetryOptions): Promise<T> {\n"
+       "  let lastError: unknown = undefined;\n"
+       "  for (let attempt = 1; attempt <= options.attempts; attempt++) {\n"
+       "    try {\n"
+       "      return await task();\n"
+       "    } catch (error: unknown) {\n"
+       "      lastError = error;\n"
+       "      if (options.shouldRetry && !options.shouldRetry(error)) break;\n"
+       "      await new Promise<void>((resolve) => setTimeout(resolve, options.delayMs * attempt));\n"
+       "    }\n"
+       "  }\n"
+       "  throw lastError as Error;\n"
+       "}\n",
+       {"js", "javascript"}, "// [redacted: similar to src/retry.ts]"},
+  };
+  for (const Case& c : cases) {
+    TempDir dir;
+    auto filter = OneFileFilter(dir, c.name, c.code, c.language);
+    for (const std::string& tag : c.tags) {
+      INFO(c.language << " under " << tag);
+      const std::string answer = "Here it is:\n\n```" + tag + "\n" + c.code + "```\n\nDone.\n";
+      auto v = filter->Check(answer);
+      REQUIRE(v.ok());
+      CHECK(v->action == Action::kRedact);
+      REQUIRE(v->spans.size() == 1);
+      const Span& s = v->spans.front();
+      CHECK(s.language == c.language);
+      CHECK(s.source_name == c.name);
+      // The whole block, from its first line to its last.
+      CHECK(s.query.first_line == 4);
+      CHECK(s.query.last_line == 3 + doppel_test::Lines(c.code).size());
+      CHECK(v->output == "Here it is:\n\n```" + tag + "\n" + c.marker + "\n```\n\nDone.\n");
+    }
+  }
+}
+
 TEST_CASE("code: ParseErrorShare tells a grammar that reads code from one that does not") {
   const Language* python = Grammar("python");
   const Language* js = Grammar("javascript");

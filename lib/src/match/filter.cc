@@ -82,8 +82,8 @@ struct Stream {
   // Code: a block kept to be read again in the language its candidates lead to: a fenced block
   // its tag's grammar did not read cleanly, whose `lead`, found while it is checked, is the
   // language (one with a grammar) of the first candidate of another family that is ranked as
-  // high as any of the tag's family and holds at least kRereadLeadShare of the block's
-  // fingerprints; or a block of no grammar's language (the generic lexer's reading), whose lead
+  // high as any of the tag's family, or of a larger language of the tag's family (C++ under `h`),
+  // and holds at least kRereadLeadShare of the block's fingerprints; or a block of no grammar's language (the generic lexer's reading), whose lead
   // is the language of the first candidate that holds as many, of a family the block is not
   // read in yet (`read_in`: the languages the block is read in of those GuessCodeLanguages
   // found, all of them but for a long block that the first one's grammar reads whole
@@ -1121,6 +1121,16 @@ Status CheckRun::AlignCandidates(size_t si, const StreamLookups& l, bool* stoppe
         reread->lead = info->language;
       }
       continue;
+    }
+    // Code under the tag of a smaller language of its family (C++ under `h` or `c`, TSX under
+    // `ts`, TypeScript under `js`: the smaller grammar cannot read the larger's code whole) is
+    // read again in the candidate's language too; it is compared in the tag's as well, as one
+    // family.
+    if (reread != nullptr && !st.language.empty() && reread->lead.empty() && info->language != st.language &&
+        c.hits >= kRereadLeadShare * l.grams.size()) {
+      const Language* larger = LookupLanguage(info->language);
+      const Language* own = LookupLanguage(st.language);
+      if (larger != nullptr && own != nullptr && larger->family_rank > own->family_rank) reread->lead = info->language;
     }
     if (reread != nullptr && st.language.empty() && reread->lead.empty() &&
         c.hits >= kRereadLeadShare * l.grams.size() && LookupLanguage(info->language) != nullptr &&
