@@ -35,8 +35,10 @@ class TokenCache;
 // fences is read as code (FilterOptions::bare_code); v8: an answer that is one JSON value is
 // read too as what its strings hold (FilterOptions::json_strings); v9: so is a JSON value in an
 // untagged fence or on lines of its own outside fences, and a fenced patch is read as its files'
-// new sides (FilterOptions::diff_code).
-inline constexpr std::string_view kMatcherVersion = "match-v9";
+// new sides (FilterOptions::diff_code); v10: a fence tagged with a family's smaller language is
+// read again in a larger one its candidates lead to, and an aligned chain cut at a gap reports
+// each of its runs that counts (two copies in a row), not only its longest.
+inline constexpr std::string_view kMatcherVersion = "match-v10";
 
 // What a verdict depends on besides the index and the answer, as text, for keying results a
 // later run may reuse: kMatcherVersion, this build's tokenizer and grammar versions, and the

@@ -253,6 +253,7 @@ struct StreamAlignment {
   std::vector<uint32_t> accounted;
   bool any_accounted = false;
   std::vector<char> foreign_pairs;  // per pair of a span: in an import naming other code
+  std::vector<AlignedSpan> runs;     // a chain cut at its gaps (CutAtGaps), each run judged alone
 };
 
 // Whether a span ends its code block with the header of a block whose body is not there: the
@@ -450,8 +451,10 @@ class CheckRun {
   // run without a blank one (StreamQuery::run_begin, run_end): those tokens are decoded too.
   Status DecodeInPlaceSpans(const DocumentInfo& info, const Stream& st, StreamQuery& q,
                             std::vector<AlignedSpan>* aligned, std::vector<Tokens>* span_tokens) const;
+  // `counting_only`: the span is reported only when it counts (a run cut from a chain beside
+  // its longest: chance alignments that do not count are no look-alike).
   Status JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Candidate& c, const DocumentInfo& info,
-                   AlignedSpan& a, const Tokens& span_src, bool* stopped);
+                   AlignedSpan& a, const Tokens& span_src, bool* stopped, bool counting_only = false);
   bool Counted(const Posting& p) const { return !p.saturated && p.df() <= o_.max_document_frequency; }
   void KeepBestSpans();
   // A block's first reading: the stream `si` is, or is another reading of.
@@ -1174,6 +1177,19 @@ Status CheckRun::AlignCandidates(size_t si, const StreamLookups& l, bool* stoppe
     if (cs.in_place) DOPPEL_RETURN_IF_ERROR(DecodeInPlaceSpans(*info, st, q, &aligned, &span_tokens));
     for (auto& a : aligned) {
       const Tokens& span_src = cs.in_place ? span_tokens[static_cast<size_t>(&a - aligned.data())] : src_tokens;
+      if (st.kind == Kind::kCode && CutAtGaps(a, st.tokens, span_src, &sa.runs)) {
+        // The run with the most pairs is judged as a chain is; the others are reported when
+        // they count (another copy), not as look-alikes.
+        size_t longest = 0;
+        for (size_t r = 1; r < sa.runs.size(); ++r) {
+          if (sa.runs[r].pairs.size() > sa.runs[longest].pairs.size()) longest = r;
+        }
+        for (size_t r = 0; r < sa.runs.size(); ++r) {
+          DOPPEL_RETURN_IF_ERROR(JudgeSpan(l, sa, c, *info, sa.runs[r], span_src, stopped, r != longest));
+          if (*stopped) return Status::OK();
+        }
+        continue;
+      }
       DOPPEL_RETURN_IF_ERROR(JudgeSpan(l, sa, c, *info, a, span_src, stopped));
       if (*stopped) return Status::OK();
     }
@@ -1368,7 +1384,7 @@ Status CheckRun::DecodeInPlaceSpans(const DocumentInfo& info, const Stream& st, 
 // span's source positions are `span_src`): its renaming, literals and evidence. A span long enough
 // to report joins all_, and one that counts marks the answer tokens it accounts for in `sa`.
 Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Candidate& c, const DocumentInfo& info,
-                           AlignedSpan& a, const Tokens& span_src, bool* stopped) {
+                           AlignedSpan& a, const Tokens& span_src, bool* stopped, bool counting_only) {
   const Stream& st = streams_[sa.si];
   const Thresholds& th = st.kind == Kind::kCode ? o_.code : o_.text;
   double renaming = -1;
@@ -1523,6 +1539,7 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
     *stopped = true;
     return Status::OK();
   }
+  if (counting_only && !f.counts) return Status::OK();
   f.stream = sa.si;
   f.q_begin = a.q_begin;
   f.q_end = a.q_end;

@@ -20,6 +20,31 @@ void KeepPairs(AlignedSpan* a, size_t first, size_t last) {
   BoundToPairs(a);
 }
 
+bool CutAtGaps(const AlignedSpan& a, const Tokens& q, const Tokens& s, std::vector<AlignedSpan>* runs) {
+  runs->clear();
+  size_t run_begin = 0;
+  for (size_t i = 1; i < a.pairs.size(); ++i) {
+    const auto [q0, s0] = a.pairs[i - 1];
+    const auto [q1, s1] = a.pairs[i];
+    bool agree = q1 - q0 == s1 - s0;
+    for (uint32_t d = 1; agree && q0 + d < q1; ++d) agree = q[q0 + d].hash == s[s0 + d].hash;
+    if (agree) continue;
+    bool cut = false;
+    for (uint32_t t = q0; t < q1 && !cut; ++t) cut = q[t + 1].line >= q[t].line + 2;
+    if (!cut) continue;
+    runs->emplace_back();
+    runs->back().pairs.assign(a.pairs.begin() + static_cast<std::ptrdiff_t>(run_begin),
+                              a.pairs.begin() + static_cast<std::ptrdiff_t>(i));
+    BoundToPairs(&runs->back());
+    run_begin = i;
+  }
+  if (runs->empty()) return false;
+  runs->emplace_back();
+  runs->back().pairs.assign(a.pairs.begin() + static_cast<std::ptrdiff_t>(run_begin), a.pairs.end());
+  BoundToPairs(&runs->back());
+  return true;
+}
+
 uint32_t ForeignImports(const AlignedSpan& a, const Tokens& q, const Tokens& s, std::vector<char>* foreign) {
   foreign->clear();
   std::vector<uint32_t> statements;  // Token::import of the foreign ones, ascending
@@ -256,37 +281,6 @@ double CheckRenaming(AlignedSpan* a, const Tokens& q, const Tokens& s, const std
                                });
     return it != counted.end() && it->q == qn && it->s == sn ? it->count : 0;
   };
-  // A chain can run from chance alignments in neighbouring code into a copy across a gap. A
-  // copy's tokens agree on one diagonal (cosmetic changes neither add nor drop compared tokens;
-  // its pairs may still skip tokens that made no seed), so the pairs are cut where they skip
-  // tokens that do not agree on one diagonal across a query line without tokens (a blank or
-  // comment line: where one function ends and another begins), and the run with the most pairs
-  // is the span.
-  {
-    size_t run_begin = 0, best_begin = 0, best_end = 0;
-    bool cut_any = false;
-    for (size_t i = 1; i <= a->pairs.size(); ++i) {
-      bool cut = i == a->pairs.size();
-      if (!cut) {
-        const auto [q0, s0] = a->pairs[i - 1];
-        const auto [q1, s1] = a->pairs[i];
-        bool agree = q1 - q0 == s1 - s0;
-        for (uint32_t d = 1; agree && q0 + d < q1; ++d) agree = q[q0 + d].hash == s[s0 + d].hash;
-        if (!agree) {
-          for (uint32_t t = q0; t < q1 && !cut; ++t) cut = q[t + 1].line >= q[t].line + 2;
-        }
-        cut_any |= cut;
-      }
-      if (cut) {
-        if (i - run_begin > best_end - best_begin) {
-          best_begin = run_begin;
-          best_end = i;
-        }
-        run_begin = i;
-      }
-    }
-    if (cut_any) keep(best_begin, best_end);
-  }
   build_renaming(0, a->pairs.size());
   if (counted.empty()) return -1;
   auto consistent_id = [&](const std::pair<uint32_t, uint32_t>& p) {

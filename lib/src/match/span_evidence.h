@@ -29,6 +29,16 @@ void BoundToPairs(AlignedSpan* a);
 // Keeps pairs [first, last) of a span (first < last), with the bounds they give.
 void KeepPairs(AlignedSpan* a, size_t first, size_t last);
 
+// A chain can run from chance alignments in neighbouring code into a copy across a gap, or from
+// one copy into the next (two functions copied with new code or a dropped line between them). A
+// copy's tokens agree on one diagonal (cosmetic changes neither add nor drop compared tokens; its
+// pairs may still skip tokens that made no seed), so `a` is cut where its pairs skip tokens that
+// do not agree on one diagonal across a query line without tokens (a blank or comment line: where
+// one function ends and another begins). True when it is: its runs, in order, are in `runs`,
+// each judged as a span of its own (a run of chance alignments does not count, and a run that
+// does not count is reported only when it is the longest).
+bool CutAtGaps(const AlignedSpan& a, const Tokens& q, const Tokens& s, std::vector<AlignedSpan>* runs);
+
 // Imports that name other code than their source's: an import statement of the answer (its
 // tokens carry Token::import) with a name, path or string spelled otherwise than the source's
 // aligned one. Every block of imports has the shape of every other, so such a statement is no
