@@ -566,8 +566,21 @@ std::optional<CommentSyntax> ScriptBlock::MarkerSyntax(const Tokens& q, uint32_t
   // `;`. The marker begins with the `;` they stood for.
   static const uint64_t kParen = VerbatimTokenHash("("), kBracket = VerbatimTokenHash("[");
   if (statements_ != 0 && past != q.end() && (past->hash == kParen || past->hash == kBracket)) {
-    const TSSymbol in = ts_node_symbol(around);
-    if (in == statements_ || in == program_ || in == class_body_) return CommentSyntax{"; //", ""};
+    auto in_statements = [&](TSNode n) {
+      const TSSymbol in = ts_node_symbol(n);
+      return in == statements_ || in == program_ || in == class_body_;
+    };
+    if (in_statements(around)) return CommentSyntax{"; //", ""};
+    // Or a statement that begins with the first token replaced and that the grammar ran on into
+    // that line (`const f = () => {...}` then `(...)`: read as a call, where an engine's
+    // semicolon insertion ends the statement at the `}`).
+    for (TSNode n = ts_node_descendant_for_byte_range(ts_tree_root_node(tree_), from, from);
+         !ts_node_is_null(n) && ts_node_start_byte(n) == from;) {
+      const TSNode parent = ts_node_parent(n);
+      if (ts_node_is_null(parent) || ts_node_has_error(parent)) break;
+      if (in_statements(parent)) return CommentSyntax{"; //", ""};
+      n = parent;
+    }
   }
   return std::nullopt;
 }
@@ -693,6 +706,16 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
   }
   const std::string open(comment.open);
   std::string replacement = indent + CommentText(comment, marker);
+  // Lines inside a multi-line macro (C's `#define F(x) \`) end in a backslash that splices the
+  // next line on: the marker replacing such lines ends in one too, after a block comment (a line
+  // comment would take the next line in), so the macro's lines after it stay its own.
+  if (lang != nullptr && !lang->macro_definitions.empty() && !lang->block_open.empty() && line_e > line_b) {
+    size_t last = line_e;
+    while (last > line_b && ((*out)[last - 1] == '\r' || (*out)[last - 1] == ' ' || (*out)[last - 1] == '\t')) --last;
+    if (last > line_b && (*out)[last - 1] == '\\') {
+      replacement = indent + CommentText(CommentSyntax{lang->block_open, lang->block_close}, marker) + " \\";
+    }
+  }
   // Indentation blocks (Python): a block whose every line is replaced keeps a statement, or the
   // header's colon would be followed by nothing. Found from the nearest code lines around: the
   // one above ends with ':' (a comment may follow it) and the one below (or the end of the code)
