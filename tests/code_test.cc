@@ -944,6 +944,24 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   REQUIRE(sparts.size() == 1);
   CHECK(sparts[0].language.empty());
   CHECK(docstring.substr(sparts[0].begin, sparts[0].end - sparts[0].begin).find("def f()") == 0);
+  // A title's `~~~` underline in a module's docstring (reStructuredText) is no fence: the block
+  // stays one, untagged or `text`, with one underline or two; so does a block whose fence does
+  // not close. A `md` block is read as Markdown as it stands, and an untagged README's fences
+  // that close still are.
+  const std::string one = "\"\"\"\nrequests.api\n~~~~~~~~~~~~\n\nThis module.\n\"\"\"\nimport os\n";
+  const std::string two = one + "\"\"\"\nUsage\n~~~~~\n\"\"\"\ndef get(url):\n    return url\n";
+  for (const std::string& code : {one, two, std::string("Intro\n\n```go\nx := 1\n")}) {
+    for (const std::string tag : {"", "text"}) {
+      INFO(tag << ": " << code);
+      const std::string answer = "```" + tag + "\n" + code + "```\n";
+      const auto kept = SplitMarkdown(answer);
+      REQUIRE(kept.size() == 1);
+      CHECK(kept[0].kind == Kind::kCode);
+      CHECK(answer.substr(kept[0].begin, kept[0].end - kept[0].begin) == code);
+    }
+  }
+  CHECK(SplitMarkdown("````md\nTitle\n~~~\nx = 1\n~~~\n````\n").size() == 2);
+  CHECK(SplitMarkdown("````\nTitle\n\n~~~\nx = 1\n~~~\n````\n").size() == 2);
 
   // Fences in containers: a list item's indentation, a block quote.
   const std::string nested = "1. Step\n\n    ```go\n    x := 1\n\n      y()\n    ```\n> ```py\n> a = 1\n>\n>     b\n> ```\n";

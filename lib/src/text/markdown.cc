@@ -155,6 +155,12 @@ bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 
 bool IsWordLetter(char c) { return IsAsciiAlpha(c) || static_cast<unsigned char>(c) >= 0x80; }
 
 bool IsBlankChar(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+// `s` without the blanks around it.
+std::string_view TrimBlank(std::string_view s) {
+  while (!s.empty() && IsBlankChar(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsBlankChar(s.back())) s.remove_suffix(1);
+  return s;
+}
 
 bool OneOf(std::string_view w, std::initializer_list<std::string_view> words) {
   return std::find(words.begin(), words.end(), w) != words.end();
@@ -267,8 +273,7 @@ bool IsMember(std::string_view line, std::string_view first) {
 }
 
 LineShape ShapeOfLine(std::string_view line) {
-  while (!line.empty() && IsBlankChar(line.front())) line.remove_prefix(1);
-  while (!line.empty() && IsBlankChar(line.back())) line.remove_suffix(1);
+  line = TrimBlank(line);
   if (line.empty()) return LineShape::kBlank;
   auto starts = [&](std::string_view p) { return line.substr(0, p.size()) == p; };
   if (line[0] == '#') {
@@ -538,9 +543,26 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
         out.push_back(std::move(seg));
         continue;
       }
-      std::vector<Segment> inner = SplitMarkdownOnce(text.substr(seg.begin, seg.end - seg.begin), nullptr);
-      const bool holds_fence = std::any_of(inner.begin(), inner.end(), [](const Segment& s) {
-        return s.kind == Kind::kCode && !s.html && !s.indented && IndentColumns(s.prefix) < 4;
+      const std::string_view block = text.substr(seg.begin, seg.end - seg.begin);
+      std::string inner_unclosed;
+      std::vector<Segment> inner = SplitMarkdownOnce(block, &inner_unclosed);
+      // A block not tagged as Markdown holds it only when its fences close, and a line of `~`
+      // under a line of text is a title's underline (reStructuredText's, in a Python module's
+      // docstring), not a fence: read as one, the code after it was a fence's text, and a
+      // module copied whole was allowed.
+      const bool tagged = NamesMarkdown(seg.language);
+      auto underline = [&](const Segment& s) {
+        // (The fence's line ends at s.begin - 1; the line above it ends before the fence's.)
+        if (tagged || s.begin < 2) return false;
+        const size_t open_begin = block.rfind('\n', s.begin - 2) + 1;  // (npos + 1: 0)
+        if (open_begin < 2) return false;  // no line above
+        const std::string_view opener = TrimBlank(block.substr(open_begin, s.begin - 1 - open_begin));
+        const size_t above_begin = block.rfind('\n', open_begin - 2) + 1;
+        return !opener.empty() && opener.find_first_not_of('~') == std::string_view::npos &&
+               !TrimBlank(block.substr(above_begin, open_begin - 1 - above_begin)).empty();
+      };
+      const bool holds_fence = (tagged || inner_unclosed.empty()) && std::any_of(inner.begin(), inner.end(), [&](const Segment& s) {
+        return s.kind == Kind::kCode && !s.html && !s.indented && IndentColumns(s.prefix) < 4 && !underline(s);
       });
       if (!holds_fence) {
         out.push_back(std::move(seg));
