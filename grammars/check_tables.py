@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 REQUIRED = ["name", "package", "source", "extensions", "fences", "identifiers", "strings",
             "numbers", "comments", "line_comment"]
-OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations",
+OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations", "string_interpolations",
             "snippet_open", "snippet_close", "block_start", "block_end", "block_start_line_first",
             "block_indented", "block_clauses", "block_loop_words", "block_loop_separators", "word_tokens",
             "lexer_leaves", "lexer_contextual", "lexer_fragments", "lexer_member_keywords", "lexer_signed_numbers", "lexer_imports",
@@ -33,11 +33,12 @@ OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment",
             "statements_end_with_semicolon"]
 BOOLEANS = ["block_indented", "lexer_signed_numbers", "lexer_imports_end_at_line", "statements_end_with_semicolon"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
-         "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations", "block_start",
+         "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations", "string_interpolations", "block_start",
          "block_end", "block_start_line_first", "block_clauses", "block_loop_words", "block_loop_separators", "word_tokens", "lexer_leaves", "lexer_contextual",
          "lexer_fragments", "lexer_member_keywords", "lexer_imports", "lexer_imports_not_before", "superset_of"]
 NODE_KEYS = ["identifiers", "strings", "string_content", "string_delimiters", "numbers",
-             "comments", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations"]
+             "comments", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations",
+             "string_interpolations"]
 LEAF_KEYS = ["identifiers", "numbers"]
 
 

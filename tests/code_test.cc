@@ -426,6 +426,19 @@ TEST_CASE("code: adjacent string literals the language joins are one literal spe
   CHECK(CodeHashes("go", "package p\nvar s = f(\"a\", \"b\")\n") != CodeHashes("go", "package p\nvar s = f(\"ab\")\n"));
 }
 
+// The spellings of the string literals of `code` in `lang`, read by the parse or by the lexer.
+std::vector<uint64_t> LiteralNames(const std::string& lang, const std::string& code, bool lexer) {
+  const Language* l = LanguageByName(lang);
+  auto tok = lexer ? NewCodeLexer(l) : NewCodeTokenizer(l);
+  Tokens t;
+  REQUIRE(tok->Tokenize(code, &t).ok());
+  std::vector<uint64_t> out;
+  for (const Token& k : t) {
+    if (k.hash == StringTokenHash()) out.push_back(k.name);
+  }
+  return out;
+}
+
 TEST_CASE("code: a literal over several lines is spelled without its lines' indentation") {
   // rubocop turns <<- into <<~ and indents the body; a copy pasted at another depth re-indents
   // every line of a string. Neither changes what the string says: the same tokens and spellings,
@@ -435,17 +448,7 @@ TEST_CASE("code: a literal over several lines is spelled without its lines' inde
   const std::string reworded = "def f(name)\n   warn <<~EOF\n      Unable to open #{name}\n\n      Please check it.\n   EOF\nend\n";
   const std::string py = "def f():\n    q = \"\"\"\n        SELECT id\n        FROM t\n    \"\"\"\n    return q\n";
   const std::string py_moved = "class A:\n    def f():\n        q = \"\"\"\n            SELECT id\n            FROM t\n        \"\"\"\n        return q\n";
-  auto names = [](const std::string& lang, const std::string& code, bool lexer) {
-    const Language* l = LanguageByName(lang);
-    auto tok = lexer ? NewCodeLexer(l) : NewCodeTokenizer(l);
-    Tokens t;
-    REQUIRE(tok->Tokenize(code, &t).ok());
-    std::vector<uint64_t> out;  // the literals' spellings
-    for (const Token& k : t) {
-      if (k.hash == StringTokenHash()) out.push_back(k.name);
-    }
-    return out;
-  };
+  const auto names = LiteralNames;
   for (const bool lexer : {false, true}) {
     INFO((lexer ? "lexer" : "parse"));
     const auto a = names("ruby", dash, lexer);
@@ -468,6 +471,51 @@ TEST_CASE("code: a literal over several lines is spelled without its lines' inde
     CHECK(names("python", "f('\"')\n", lexer) == names("python", "f(\"\\\"\")\n", lexer));
     CHECK(names("python", "f('\"')\n", lexer) != names("python", "f('')\n", lexer));
   }
+}
+
+TEST_CASE("code: a literal's interpolations are spelled {}, so a renamed copy keeps its literals") {
+  // A copy that renames `node` renames it in its template strings and f-strings too; the text
+  // around the interpolations is the literal's own. The parse and the lexer spell them alike.
+  struct Pair {
+    std::string lang, code, renamed, reworded;
+  };
+  const std::vector<Pair> pairs = {
+      {"javascript", "p.add(`missing: ${node.pkgid}, required by ${node[_missing]}`);\n",
+       "p.add(`missing: ${nd.pkgid}, required by ${nd[_missing]}`);\n",
+       "p.add(`absent: ${node.pkgid}, required by ${node[_missing]}`);\n"},
+      {"javascript", "const s = `a ${x ? `in ${y}` : {k: 1}.k} b`;\n", "const s = `a ${u ? `in ${v}` : {k: 1}.k} b`;\n",
+       "const s = `a ${x ? `in ${y}` : {k: 1}.k} c`;\n"},
+      {"typescript", "const m: string = `${count} of ${total}`;\n", "const m: string = `${n} of ${all}`;\n",
+       "const m: string = `${count} in ${total}`;\n"},
+      {"tsx", "const m = <p title={`${count} left`}>x</p>;\n", "const m = <p title={`${n} left`}>x</p>;\n",
+       "const m = <p title={`${count} right`}>x</p>;\n"},
+      {"python", "log(f\"{name!r:>{width}} left, {{braces}}\")\n", "log(f\"{who!r:>{w}} left, {{braces}}\")\n",
+       "log(f\"{name!r:>{width}} left, {{others}}\")\n"},
+      {"python", "x = (f\"a{first}\"\n     \"b\")\n", "x = (f\"a{one}\"\n     \"b\")\n",
+       "x = (f\"a{first}\"\n     \"c\")\n"},
+      {"ruby", "warn \"missing #{node.id}, by #{node[:by]}\"\n", "warn \"missing #{n.id}, by #{n[:by]}\"\n",
+       "warn \"absent #{node.id}, by #{node[:by]}\"\n"},
+      {"ruby", "def f(name)\n  warn <<~EOF\n    Unable to read #{name}\n  EOF\n  name =~ /^#{name}$/\nend\n",
+       "def f(path)\n  warn <<~EOF\n    Unable to read #{path}\n  EOF\n  path =~ /^#{path}$/\nend\n",
+       "def f(name)\n  warn <<~EOF\n    Unable to open #{name}\n  EOF\n  name =~ /^#{name}$/\nend\n"},
+      {"c_sharp", "class A {\n  string S(int count) => $\"{count:N0} of {total}\" + $@\"at {path}\";\n}\n",
+       "class A {\n  string S(int n) => $\"{n:N0} of {all}\" + $@\"at {p}\";\n}\n",
+       "class A {\n  string S(int count) => $\"{count:N0} in {total}\" + $@\"at {path}\";\n}\n"},
+  };
+  for (const Pair& p : pairs) {
+    for (const bool lexer : {false, true}) {
+      INFO(p.lang << (lexer ? " lexer: " : " parse: ") << p.code);
+      const auto names = LiteralNames(p.lang, p.code, lexer);
+      REQUIRE(!names.empty());
+      CHECK(names == LiteralNames(p.lang, p.renamed, lexer));
+      CHECK(names != LiteralNames(p.lang, p.reworded, lexer));
+    }
+    CheckLexerReadsParse(p.lang, p.code + "function_or_name(a, b, c);\n");
+  }
+  // A plain string's braces are its text, and so are other languages' (Rust's format strings).
+  CHECK(LiteralNames("python", "log(\"{name} left\")\n", false) != LiteralNames("python", "log(\"{who} left\")\n", false));
+  CHECK(LiteralNames("rust", "fn f() { println!(\"{name}\"); }\n", false) !=
+        LiteralNames("rust", "fn f() { println!(\"{who}\"); }\n", false));
 }
 
 TEST_CASE("code: literals are abstracted, broken snippets still tokenize") {
@@ -2991,6 +3039,43 @@ TEST_CASE("code: a fence tagged with a smaller language of its family is read in
       CHECK(v->output == "Here it is:\n\n```" + tag + "\n" + c.marker + "\n```\n\nDone.\n");
     }
   }
+}
+
+TEST_CASE("code: a renamed copy whose template strings read the renamed names is redacted") {
+  // Every literal of the function interpolates the name the copy renames: spelled with their
+  // code, none agreed, and the copy was annotated as "in shape only (its strings differ)".
+  const std::string source =
+      "function describeBuild(build, { verbose }) {\n"
+      "  const lines = [`build ${build.id} on ${build.host}`]\n"
+      "  if (build.failed && !build.retried) {\n"
+      "    lines.push(`failed: ${build.id} after ${build.duration} ms`)\n"
+      "  }\n"
+      "  if (build.warnings.length > 0) {\n"
+      "    lines.push(`warnings: ${build.warnings.length} in ${build.id}`)\n"
+      "  }\n"
+      "  if (verbose) {\n"
+      "    lines.push(`artifacts: ${build.artifacts.join(', ')} (${build.artifacts.length})`)\n"
+      "  }\n"
+      "  return lines.join('\\n')\n"
+      "}\n";
+  std::string renamed = source;
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"describeBuild", "summarize"}, {"build", "job"}, {"verbose", "detailed"}, {"lines", "out"}}) {
+    for (size_t at = renamed.find(from); at != std::string::npos; at = renamed.find(from, at + to.size())) {
+      renamed.replace(at, from.size(), to);
+    }
+  }
+  REQUIRE(renamed.find("${job.id}") != std::string::npos);
+  TempDir dir;
+  auto filter = OneFileFilter(dir, "ci/describe.js", source, "javascript");
+  auto v = filter->Check("Here:\n\n```js\n" + renamed + "```\n");
+  REQUIRE(v.ok());
+  INFO(v->reason);
+  CHECK(v->action == Action::kRedact);
+  REQUIRE(!v->spans.empty());
+  CHECK(v->spans.front().source_name == "ci/describe.js");
+  CHECK(v->spans.front().renaming == Approx(1.0));
+  CHECK(v->output == "Here:\n\n```js\n// [redacted: similar to ci/describe.js]\n```\n");
 }
 
 TEST_CASE("code: ParseErrorShare tells a grammar that reads code from one that does not") {

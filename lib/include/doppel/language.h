@@ -24,6 +24,10 @@ struct Language {
   // and Ruby): each run of strings in them is one string token, spelled as the joined contents
   // (a name between pieces, C's `"a" PRIu64 "b"`, stays a name and splits the run).
   std::unordered_set<std::string> string_concatenations;
+  // Nodes inside a string literal that hold code (JavaScript's `${...}`, a Python f-string's
+  // `{...}`): the literal is spelled with each written `{}`, so a copy that renames the names they
+  // read keeps its literals' spelling.
+  std::unordered_set<std::string> string_interpolations;
   // Statements that name other code (Python's import_statement, Rust's use_declaration, C's
   // preproc_include): their tokens carry Token::import.
   std::unordered_set<std::string> imports;

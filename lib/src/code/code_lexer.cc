@@ -9,8 +9,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "code_tokens.h"
@@ -22,6 +24,7 @@ using code_detail::Hash;
 using code_detail::StringContent;
 using code_detail::ContentName;
 using code_detail::StringName;
+using code_detail::WithoutInterpolations;
 using code_detail::JoinedName;
 using code_detail::kId;
 using code_detail::kStr;
@@ -126,6 +129,7 @@ class CodeLexer final : public Tokenizer {
     types_ = lang->name == "typescript" || lang->name == "tsx";
     jsx_ = lang->name == "javascript" || lang->name == "tsx";
     joins_strings_ = !lang->string_concatenations.empty();
+    interpolates_ = !lang->string_interpolations.empty();
     c_only_ = lang->name == "c";
     slash_regex_ = lang->strings.count("regex") > 0;
     signed_numbers_ = lang->lexer_signed_numbers;
@@ -238,13 +242,16 @@ class CodeLexer final : public Tokenizer {
     // end (0: none).
     JoinedName joined;
     uint32_t joined_end = 0;
+    std::string joined_first;  // the first piece of `joined` when it was spelled without interpolations
+    std::vector<std::pair<uint32_t, uint32_t>> holes;
     // JSX (JavaScript and TSX): the elements open around the lexer, innermost last, each with the
     // bracket depth of its `<` and what is being read: its opening tag, its children (text
     // between tags is one leaf, the grammar's jsx_text), or its closing tag.
     enum class Jsx : uint8_t { kTag, kChildren, kClosing };
     std::vector<std::pair<int, Jsx>> jsx;
     // Ruby heredocs opened on the current line: [body start, end of its terminator line).
-    std::vector<std::pair<size_t, size_t>> heredocs;
+    // (Third: the body interpolates #{...}, its opener's word not in single quotes.)
+    std::vector<std::tuple<size_t, size_t, bool>> heredocs;
     size_t i = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;  // a byte order mark, which the parse skips
     while (i < n) {
       const unsigned char c = at(i);
@@ -284,10 +291,11 @@ class CodeLexer final : public Tokenizer {
         // each from the newline before it (as the parse reads them). A body that starts before
         // here (a string on the opener's line ran past its end) is not read as one: tokens stay
         // in order and the lexer never goes back.
-        for (const auto& [body, body_end] : heredocs) {
+        for (const auto& [body, body_end, interpolating] : heredocs) {
           if (body < i) continue;
           count_lines(i, body);
-          push(kStr, StringName(text.substr(body, body_end - body)), body, body_end, line);
+          push(kStr, interpolating ? RubyName(text.substr(body, body_end - body)) : StringName(text.substr(body, body_end - body)),
+               body, body_end, line);
           count_lines(body, body_end);
           i = body_end;
         }
@@ -385,7 +393,23 @@ class CodeLexer final : public Tokenizer {
         count_lines(b, i);
         // A statement that is only a string (a Python docstring) carries no code.
         if (python_ && depth == 0 && line_first_token == out->size() && NextOnLaterLine(text, i)) continue;
-        const std::string_view content = StringContent(text.substr(b, i - b));
+        // (Code inside a template string or an f-string written `{}`, as the parse spells it:
+        // string_interpolations.)
+        std::string_view literal = text.substr(b, i - b);
+        std::string masked;
+        holes.clear();
+        if (interpolates_ && literal.find('{') != std::string_view::npos) {
+          if (qc == '`' && dollar_names_) {
+            TemplateHoles(literal, &holes);
+          } else if ((python_ && literal.substr(0, q - b).find_first_of("fF") != std::string_view::npos) ||
+                     (csharp_ && literal.substr(0, q - b).find('$') != std::string_view::npos)) {
+            FStringHoles(literal, q - b, &holes);  // (C#'s $"...{x}...": the same braces)
+          } else if (ruby_ && (qc == '"' || qc == '`')) {
+            RubyHoles(literal, &holes);
+          }
+          if (!holes.empty()) literal = masked = WithoutInterpolations(literal, holes);
+        }
+        const std::string_view content = StringContent(literal);
         const bool joinable = joins_strings_ && qc != '`' && !(c_like_ && qc == '\'');  // not C's characters
         if (joinable && !out->empty() && joined_end == out->back().end &&
             (c_like_ || (python_ && depth > 0) || !LineEndsBetween(text, joined_end - base_offset, b))) {
@@ -394,8 +418,12 @@ class CodeLexer final : public Tokenizer {
           joined.Add(content);
           out->back().name = joined.Name();
           out->back().end = static_cast<uint32_t>(i) + base_offset;
-        } else {
+        } else if (masked.empty()) {
           joined.Start(content);
+          push(kStr, ContentName(content), b, i, start_line);
+        } else {
+          joined_first.assign(content);  // (`joined` reads its first piece when another is added)
+          joined.Start(joined_first);
           push(kStr, ContentName(content), b, i, start_line);
         }
         joined_end = joinable ? out->back().end : 0;
@@ -600,7 +628,9 @@ class CodeLexer final : public Tokenizer {
           i = std::min(n, e + 1);
           while (regex && i < n && std::isalpha(at(i))) ++i;  // %r{..}xm
           count_lines(b, i);
-          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+          // (%Q, %r, %x and % alone interpolate #{...}.)
+          const bool interpolating = at(b + 1) == 'Q' || at(b + 1) == 'r' || at(b + 1) == 'x' || !std::isalpha(at(b + 1));
+          push(kStr, interpolating ? RubyName(text.substr(b, i - b)) : StringName(text.substr(b, i - b)), b, i, start_line);
           continue;
         }
       }
@@ -618,7 +648,7 @@ class CodeLexer final : public Tokenizer {
           push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
           // Its body starts at this line's newline, or at the newline that ends the body of the
           // heredoc opened before it on this line, and ends with the line holding only its word.
-          const size_t body = heredocs.empty() ? text.find('\n', i) : heredocs.back().second;
+          const size_t body = heredocs.empty() ? text.find('\n', i) : std::get<1>(heredocs.back());
           if (body != std::string_view::npos && body < n) {
             size_t end = body + 1;
             while (end < n) {
@@ -632,7 +662,7 @@ class CodeLexer final : public Tokenizer {
               if (end < n) ++end;
             }
             if (end > body + 1 && text[end - 1] == '\r') --end;  // (a CRLF line end, as the parse ends it)
-            heredocs.emplace_back(body, end);
+            heredocs.emplace_back(body, end, !(quoted && at(w - 1) == '\''));
           }
           continue;
         }
@@ -660,7 +690,7 @@ class CodeLexer final : public Tokenizer {
           i = e + 1;
           while (i < n && std::isalpha(at(i))) ++i;
           count_lines(b, i);
-          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+          push(kStr, ruby_ ? RubyName(text.substr(b, i - b)) : StringName(text.substr(b, i - b)), b, i, start_line);
           continue;
         }
       }
@@ -911,6 +941,85 @@ class CodeLexer final : public Tokenizer {
     }
     return text.size();
   }
+  // The substitutions (`${...}`) of template string `literal` (from its backtick), outside those
+  // of any template nested in one, as byte ranges of it in `holes`, as TemplateEnd reads them.
+  static void TemplateHoles(std::string_view literal, std::vector<std::pair<uint32_t, uint32_t>>* holes) {
+    std::vector<int> braces;  // as in TemplateEnd
+    uint32_t open = 0;
+    for (size_t i = 1; i < literal.size(); ++i) {
+      const char c = literal[i];
+      if (braces.empty() || braces.back() < 0) {
+        if (c == '\\') {
+          ++i;
+        } else if (c == '`') {
+          if (braces.empty()) return;
+          braces.pop_back();
+        } else if (c == '$' && i + 1 < literal.size() && literal[i + 1] == '{') {
+          if (braces.empty()) open = static_cast<uint32_t>(i);
+          braces.push_back(1);
+          ++i;
+        }
+      } else if (c == '{') {
+        ++braces.back();
+      } else if (c == '}') {
+        if (--braces.back() == 0) {
+          braces.pop_back();
+          if (braces.empty()) holes->emplace_back(open, static_cast<uint32_t>(i + 1));
+        }
+      } else if (c == '`') {
+        braces.push_back(-1);
+      }
+    }
+  }
+  // The replacement fields (`{...}`, not `{{`) of f-string `literal`, whose quote is at byte
+  // `quote`, as byte ranges of it in `holes`; a field's braces are counted to its end.
+  static void FStringHoles(std::string_view literal, size_t quote, std::vector<std::pair<uint32_t, uint32_t>>* holes) {
+    for (size_t i = quote; i < literal.size(); ++i) {
+      if (literal[i] == '}' && i + 1 < literal.size() && literal[i + 1] == '}') {
+        ++i;
+      } else if (literal[i] == '{') {
+        if (i + 1 < literal.size() && literal[i + 1] == '{') {
+          ++i;
+          continue;
+        }
+        int depth = 0;
+        size_t k = i;
+        for (; k < literal.size(); ++k) {
+          depth += literal[k] == '{' ? 1 : literal[k] == '}' ? -1 : 0;
+          if (depth == 0) break;
+        }
+        if (k == literal.size()) return;  // unclosed
+        holes->emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(k + 1));
+        i = k;
+      }
+    }
+  }
+  // Ruby: the interpolations (`#{...}`, to the brace that closes it) of literal `literal`, as
+  // byte ranges of it in `holes`.
+  static void RubyHoles(std::string_view literal, std::vector<std::pair<uint32_t, uint32_t>>* holes) {
+    for (size_t i = 0; i + 1 < literal.size(); ++i) {
+      if (literal[i] == '\\') {
+        ++i;
+      } else if (literal[i] == '#' && literal[i + 1] == '{') {
+        int depth = 0;
+        size_t k = i + 1;
+        for (; k < literal.size(); ++k) {
+          depth += literal[k] == '{' ? 1 : literal[k] == '}' ? -1 : 0;
+          if (depth == 0) break;
+        }
+        if (k == literal.size()) return;  // unclosed
+        holes->emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(k + 1));
+        i = k;
+      }
+    }
+  }
+  // A Ruby literal's name (StringName) with its interpolations written `{}`.
+  uint64_t RubyName(std::string_view literal) const {
+    if (!interpolates_ || literal.find("#{") == std::string_view::npos) return StringName(literal);
+    std::vector<std::pair<uint32_t, uint32_t>> holes;
+    RubyHoles(literal, &holes);
+    return holes.empty() ? StringName(literal) : StringName(WithoutInterpolations(literal, holes));
+  }
   // Ruby: the end of the string whose opening quote is at q ('...' or "..."; in "..." code in
   // #{...}, whose strings may hold the closing quote), or the text's end. (Nested deeper than
   // kMaxNesting, a string is read as if it held no code.)
@@ -1112,6 +1221,8 @@ class CodeLexer final : public Tokenizer {
   // types_: TypeScript (type annotations after `:`).
   bool rust_ = false, csharp_ = false, python_ = false, ruby_ = false, c_like_ = false, generics_ = false,
        dollar_names_ = false, types_ = false, jsx_ = false, joins_strings_ = false, c_only_ = false, slash_regex_ = false, signed_numbers_ = false;
+  // string_interpolations: a template string's `${...}` and an f-string's `{...}` written `{}`.
+  bool interpolates_ = false;
   const uint64_t kQuote = Hash("'"), kColon = Hash(":"), kBang = Hash("!"), kDef = Hash("def"), kDot = Hash(".");
   const uint64_t kReturn = Hash("return"), kBreak = Hash("break"), kLess = Hash("<"), kNewline = Hash("\n"),
                  kComma = Hash(","), kQuestion = Hash("?"), kOpenBrace = Hash("{"), kCloseParen = Hash(")"), kMacroRules = Hash("macro_rules!");

@@ -24,6 +24,7 @@ namespace {
 using code_detail::Hash;
 using code_detail::StringContent;
 using code_detail::StringName;
+using code_detail::WithoutInterpolations;
 using code_detail::JoinedName;
 using code_detail::kId;
 using code_detail::kStr;
@@ -83,9 +84,10 @@ class TreeSitterTokenizer final : public Tokenizer {
   // symbol name) get their token hash precomputed too.
   // With `windows` false, every text is parsed whole (NewWholeParseTokenizer).
   explicit TreeSitterTokenizer(const Language* lang, bool windows = true)
-      : lang_(lang), name_("code-v12/" + lang->name), windows_(windows) {
+      : lang_(lang), name_("code-v13/" + lang->name), windows_(windows) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
+    interpolation_.assign(n, 0);
     fixed_hash_.assign(n, 0);
     fixed_text_.assign(n, std::string_view());
     for (uint32_t sym = 0; sym < n; ++sym) {
@@ -100,6 +102,7 @@ class TreeSitterTokenizer final : public Tokenizer {
       else if (lang->string_concatenations.count(type)) category_[sym] = kConcatenation;
       else if (lang->macro_definitions.count(type)) category_[sym] = kMacroDefinition;
       else if (lang->macro_constants.count(type)) category_[sym] = kMacroConstant;
+      if (lang->string_interpolations.count(type)) interpolation_[sym] = 1;
       const std::string_view t(type);
       const bool anonymous = ts_language_symbol_type(lang->grammar, static_cast<TSSymbol>(sym)) == TSSymbolTypeAnonymous;
       if (anonymous) {
@@ -545,6 +548,8 @@ class TreeSitterTokenizer final : public Tokenizer {
       return false;
     }
     JoinedName joined;
+    std::string first_piece;
+    std::vector<std::pair<uint32_t, uint32_t>> holes;
     uint32_t run_begin = 0, run_end = 0, run_row = 0;
     auto flush = [&] {
       if (run_end > run_begin) emit(kStr, joined.Name(), run_begin, run_end, run_row);
@@ -558,11 +563,17 @@ class TreeSitterTokenizer final : public Tokenizer {
         emit(kId, Hash(src.substr(b, e - b)), b, e, ts_node_start_point(part).row);
         return true;
       }
-      const std::string_view content = StringContent(src.substr(b, e - b));
+      // (An f-string's interpolations written `{}`; the run's first piece is kept in
+      // first_piece while the run lasts, as `joined` reads it at its end.)
+      std::string_view literal = src.substr(b, e - b);
+      std::string masked;
+      if (Interpolations(cursor, literal, b, &holes)) literal = masked = WithoutInterpolations(literal, holes);
+      const std::string_view content = StringContent(literal);
       if (run_end == run_begin) {
         run_begin = b;
         run_row = ts_node_start_point(part).row;
-        joined.Start(content);
+        first_piece.assign(content);
+        joined.Start(first_piece);
       } else {
         joined.Add(content);
       }
@@ -571,6 +582,32 @@ class TreeSitterTokenizer final : public Tokenizer {
     });
     flush();
     return true;
+  }
+  // The interpolations (Language::string_interpolations) among the children of the string literal
+  // the cursor is at, which begins at byte `b` and spells `literal`, as byte ranges of it in
+  // `holes`; the cursor is left at the literal. False when there are none (most literals: those
+  // without a `{` are not looked into).
+  bool Interpolations(TSTreeCursor* cursor, std::string_view literal, uint32_t b,
+                      std::vector<std::pair<uint32_t, uint32_t>>* holes) const {
+    holes->clear();
+    if (lang_->string_interpolations.empty() || literal.find('{') == std::string_view::npos) return false;
+    if (!ts_tree_cursor_goto_first_child(cursor)) return false;
+    do {
+      const TSNode part = ts_tree_cursor_current_node(cursor);
+      const TSSymbol sym = ts_node_symbol(part);
+      if (sym < interpolation_.size() && interpolation_[sym] && ts_node_start_byte(part) >= b) {
+        holes->emplace_back(ts_node_start_byte(part) - b, ts_node_end_byte(part) - b);
+      }
+    } while (ts_tree_cursor_goto_next_sibling(cursor));
+    ts_tree_cursor_goto_parent(cursor);
+    return !holes->empty();
+  }
+  // The name of the string literal the cursor is at (StringName), spelled without its
+  // interpolations' code.
+  uint64_t LiteralName(TSTreeCursor* cursor, std::string_view literal, uint32_t b) const {
+    thread_local std::vector<std::pair<uint32_t, uint32_t>> holes;
+    if (!Interpolations(cursor, literal, b, &holes)) return StringName(literal);
+    return StringName(WithoutInterpolations(literal, holes));
   }
   static constexpr TSSymbol kErrorSymbol = static_cast<TSSymbol>(-1);  // tree-sitter's ERROR nodes
   // Longer inputs are files, not snippets (an answer's code block is a few KB): a file with a
@@ -637,7 +674,7 @@ class TreeSitterTokenizer final : public Tokenizer {
         if (b == e) {
           *errors += ts_node_is_missing(node);
         } else {
-          emit(kStr, StringName(src.substr(b, e - b)), b, e, ts_node_start_point(node).row);
+          emit(kStr, LiteralName(&cursor, src.substr(b, e - b), b), b, e, ts_node_start_point(node).row);
         }
       } else if (const uint32_t children = ts_node_child_count(node);
                  children != 0 && ts_tree_cursor_goto_first_child(&cursor)) {
@@ -1000,7 +1037,8 @@ class TreeSitterTokenizer final : public Tokenizer {
     return child < category_.size() && category_[child] == kString;
   }
 
-  std::vector<uint8_t> category_;     // by grammar symbol
+  std::vector<uint8_t> category_;
+  std::vector<uint8_t> interpolation_;  // per symbol: Language::string_interpolations     // by grammar symbol
   std::vector<uint64_t> fixed_hash_;  // anonymous symbols: hash of their name
   std::vector<std::string_view> fixed_text_;  // anonymous symbols: their name (static strings)
   std::unordered_set<std::string_view> keywords_;  // the grammar's keywords among ReservedWords()
@@ -1023,7 +1061,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v12/generic"; }
+  std::string_view Name() const override { return "code-v13/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {

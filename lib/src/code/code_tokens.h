@@ -17,6 +17,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "dense_parse_table.h"
@@ -114,6 +115,20 @@ inline uint64_t ContentName(std::string_view content) {
   return NameOfHash(XXH3_64bits_digest(&state));
 }
 inline uint64_t StringName(std::string_view s) { return ContentName(StringContent(s)); }
+// String literal `s` with each of its interpolations (Language::string_interpolations: `${...}`,
+// an f-string's `{...}`), at byte ranges `holes` of it (ascending, apart), written `{}`.
+inline std::string WithoutInterpolations(std::string_view s, const std::vector<std::pair<uint32_t, uint32_t>>& holes) {
+  std::string out;
+  out.reserve(s.size());
+  size_t at = 0;
+  for (const auto& [b, e] : holes) {
+    if (b < at || e > s.size() || e < b) continue;
+    out.append(s.substr(at, b - at)).append("{}");
+    at = e;
+  }
+  out.append(s.substr(at));
+  return out;
+}
 
 // Feeds `s` to `state` as written with LF line ends: the carriage return of each CRLF is left
 // out (a CRLF copy is the same code).

@@ -65,6 +65,7 @@ Status ParseLanguageTable(std::string_view text, Language* lang) {
     else if (key == "macro_definitions") lang->macro_definitions.insert(words.begin(), words.end());
     else if (key == "macro_constants") lang->macro_constants.insert(words.begin(), words.end());
     else if (key == "string_concatenations") lang->string_concatenations.insert(words.begin(), words.end());
+    else if (key == "string_interpolations") lang->string_interpolations.insert(words.begin(), words.end());
     else if (key == "word_tokens") lang->word_tokens.insert(words.begin(), words.end());
     else if (key == "lexer_leaves") lang->lexer_leaves = words;
     else if (key == "lexer_contextual") lang->lexer_contextual = words;
