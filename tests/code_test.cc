@@ -1010,6 +1010,25 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   }
   CHECK(SplitMarkdown("````md\nTitle\n~~~\nx = 1\n~~~\n````\n").size() == 2);
   CHECK(SplitMarkdown("````\nTitle\n\n~~~\nx = 1\n~~~\n````\n").size() == 2);
+  // So is one in a list item or a quote ("1. Put this in README.md:"): its blocks are read
+  // without both containers' prefixes, at the answer's bytes and lines.
+  for (const std::string& prefix : {std::string("    "), std::string("> ")}) {
+    const std::string lead = prefix == "> " ? "" : "1. Put this in README.md:\n\n";
+    std::string item = lead;
+    for (const std::string line : {"````md", "# Tool", "", "```go", "x := 1", "  y()", "```", "````"}) {
+      item += (line.empty() ? prefix.substr(0, prefix.find_last_not_of(' ') + 1) : prefix + line) + "\n";
+    }
+    item += "\nDone.\n";
+    INFO(item);
+    const auto parts = SplitMarkdown(item);
+    const auto go = std::find_if(parts.begin(), parts.end(), [](const Segment& s) { return s.language == "go"; });
+    REQUIRE(go != parts.end());
+    CHECK(go->kind == Kind::kCode);
+    CHECK(go->line == (prefix == "> " ? 5u : 7u));
+    CHECK(item.substr(go->begin, go->end - go->begin) == prefix + "x := 1\n" + prefix + "  y()\n");
+    CHECK(StripContainer(item, *go).code == "x := 1\n  y()\n");
+    CHECK(std::none_of(parts.begin(), parts.end(), [](const Segment& s) { return s.language == "md"; }));
+  }
 
   // Fences in containers: a list item's indentation, a block quote.
   const std::string nested = "1. Step\n\n    ```go\n    x := 1\n\n      y()\n    ```\n> ```py\n> a = 1\n>\n>     b\n> ```\n";

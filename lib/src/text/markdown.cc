@@ -516,12 +516,13 @@ namespace {
 
 std::vector<Segment> SplitMarkdownOnce(std::string_view text, std::string* unclosed);
 
-// A fenced block that holds Markdown: tagged so, or untagged (or plain text), in which case it
-// must hold a fence of its own at the margin (below, to tell it from code whose comment shows a
-// fence, as a docstring's example, indented with its function).
+// A fenced block that holds Markdown (at the margin, in a list item or in a quote): tagged so,
+// or untagged (or plain text), in which case it must hold a fence of its own at the margin
+// (below, to tell it from code whose comment shows a fence, as a docstring's example, indented
+// with its function).
 bool MayHoldMarkdown(const Segment& seg) {
   static constexpr std::string_view kPlain[] = {"", "text", "txt", "plaintext", "plain"};
-  return seg.kind == Kind::kCode && !seg.html && !seg.indented && seg.prefix.empty() &&
+  return seg.kind == Kind::kCode && !seg.html && !seg.indented &&
          (NamesMarkdown(seg.language) || std::find(std::begin(kPlain), std::end(kPlain), seg.language) != std::end(kPlain));
 }
 
@@ -543,7 +544,13 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
         out.push_back(std::move(seg));
         continue;
       }
-      const std::string_view block = text.substr(seg.begin, seg.end - seg.begin);
+      // (A block in a list item or a quote is read without its container's prefixes, and what
+      // it holds is put back at the answer's bytes, each code block from its line's start with
+      // the two prefixes as its own.)
+      const bool contained = !seg.prefix.empty();
+      StrippedCode stripped;
+      if (contained) stripped = StripContainer(text, seg);
+      const std::string_view block = contained ? std::string_view(stripped.code) : text.substr(seg.begin, seg.end - seg.begin);
       std::string inner_unclosed;
       std::vector<Segment> inner = SplitMarkdownOnce(block, &inner_unclosed);
       // A block not tagged as Markdown holds it only when its fences close, and a line of `~`
@@ -570,8 +577,15 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
       }
       nested = true;
       for (Segment& s : inner) {
-        s.begin += seg.begin;
-        s.end += seg.begin;
+        if (contained) {
+          const uint32_t begin = stripped.ToAnswer(s.begin, false);
+          s.begin = s.kind != Kind::kCode || begin == 0 ? begin : static_cast<uint32_t>(text.rfind('\n', begin - 1) + 1);
+          s.end = stripped.ToAnswer(s.end, true);
+          if (s.kind == Kind::kCode) s.prefix = seg.prefix + s.prefix;
+        } else {
+          s.begin += seg.begin;
+          s.end += seg.begin;
+        }
         s.line += seg.line - 1;
         out.push_back(std::move(s));
       }
