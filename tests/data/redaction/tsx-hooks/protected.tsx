@@ -1,0 +1,27 @@
+import React, { useCallback, useEffect, useRef, useState } from 'react';
+
+type ShareProps = { url: string; label?: string };
+
+export default function ShareButton({ url, label }: ShareProps): JSX.Element {
+  const [shared, setShared] = useState(false);
+  const resetTimer = useRef<number | undefined>(undefined);
+  const onShare = useCallback(async () => {
+    await navigator.clipboard.writeText(url);
+    setShared(true);
+    resetTimer.current = window.setTimeout(() => setShared(false), 1500);
+  }, [url]);
+
+  useEffect(() => () => window.clearTimeout(resetTimer.current), []);
+
+  return (
+    <button
+      type="button"
+      className={shared ? 'share share--done' : 'share'}
+      aria-live="polite"
+      title={shared ? 'Link copied' : `Copy a link to ${url}`}
+      onClick={onShare}>
+      <span className="share__icon" aria-hidden="true">{shared ? '✓' : '⧉'}</span>
+      <span className="share__label">{shared ? 'Copied' : label ?? 'Share'}</span>
+    </button>
+  );
+}
