@@ -498,6 +498,11 @@ TEST_CASE("code: a literal's interpolations are spelled {}, so a renamed copy ke
       {"ruby", "def f(name)\n  warn <<~EOF\n    Unable to read #{name}\n  EOF\n  name =~ /^#{name}$/\nend\n",
        "def f(path)\n  warn <<~EOF\n    Unable to read #{path}\n  EOF\n  path =~ /^#{path}$/\nend\n",
        "def f(name)\n  warn <<~EOF\n    Unable to open #{name}\n  EOF\n  name =~ /^#{name}$/\nend\n"},
+      {"ruby", "define_method(:\"#{name}=\") { |v| public_send(:\"#{key}_set\", v) }\n",
+       "define_method(:\"#{attr}=\") { |v| public_send(:\"#{k}_set\", v) }\n",
+       "define_method(:\"#{name}!\") { |v| public_send(:\"#{key}_set\", v) }\n"},
+      {"ruby", "log \"#@title: #{count} of #@@total (#$stage)\"\n", "log \"#@name: #{n} of #@@all (#$step)\"\n",
+       "log \"#@title: #{count} in #@@total (#$stage)\"\n"},
       {"c_sharp", "class A {\n  string S(int count) => $\"{count:N0} of {total}\" + $@\"at {path}\";\n}\n",
        "class A {\n  string S(int n) => $\"{n:N0} of {all}\" + $@\"at {p}\";\n}\n",
        "class A {\n  string S(int count) => $\"{count:N0} in {total}\" + $@\"at {path}\";\n}\n"},
@@ -998,7 +1003,9 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
   // that close still are.
   const std::string one = "\"\"\"\nrequests.api\n~~~~~~~~~~~~\n\nThis module.\n\"\"\"\nimport os\n";
   const std::string two = one + "\"\"\"\nUsage\n~~~~~\n\"\"\"\ndef get(url):\n    return url\n";
-  for (const std::string& code : {one, two, std::string("Intro\n\n```go\nx := 1\n")}) {
+  // (The second underline as long as the first or longer closes it as a fence would.)
+  const std::string closing = "\"\"\"\napi\n~~~\n\nText.\n\nSession handling\n~~~~~~~~~~~~~~~~\n\"\"\"\nimport os\n";
+  for (const std::string& code : {one, two, closing, std::string("Intro\n\n```go\nx := 1\n")}) {
     for (const std::string tag : {"", "text"}) {
       INFO(tag << ": " << code);
       const std::string answer = "```" + tag + "\n" + code + "```\n";
@@ -1029,6 +1036,11 @@ TEST_CASE("markdown: prose and fenced code blocks with offsets and lines") {
     CHECK(StripContainer(item, *go).code == "x := 1\n  y()\n");
     CHECK(std::none_of(parts.begin(), parts.end(), [](const Segment& s) { return s.language == "md"; }));
   }
+  // (One that holds an HTML block stays one block: that block is read from the answer's bytes.)
+  const std::string quoted_html = "> ````md\n> <pre><code>x = 1\n> </code></pre>\n>\n> ```sh\n> ls\n> ```\n> ````\n";
+  const auto qh = SplitMarkdown(quoted_html);
+  REQUIRE(qh.size() == 1);
+  CHECK(qh[0].language == "md");
 
   // Fences in containers: a list item's indentation, a block quote.
   const std::string nested = "1. Step\n\n    ```go\n    x := 1\n\n      y()\n    ```\n> ```py\n> a = 1\n>\n>     b\n> ```\n";

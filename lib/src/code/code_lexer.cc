@@ -398,7 +398,7 @@ class CodeLexer final : public Tokenizer {
         std::string_view literal = text.substr(b, i - b);
         std::string masked;
         holes.clear();
-        if (interpolates_ && literal.find('{') != std::string_view::npos) {
+        if (interpolates_ && literal.find_first_of(ruby_ ? "{#" : "{") != std::string_view::npos) {
           if (qc == '`' && dollar_names_) {
             TemplateHoles(literal, &holes);
           } else if ((python_ && literal.substr(0, q - b).find_first_of("fF") != std::string_view::npos) ||
@@ -590,7 +590,7 @@ class CodeLexer final : public Tokenizer {
         if (at(i + 1) == '"' || at(i + 1) == '\'') {
           i = RubyStringEnd(text, i + 1, 0);
           count_lines(b, i);
-          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+          push(kStr, at(b + 1) == '"' ? RubyName(text.substr(b, i - b)) : StringName(text.substr(b, i - b)), b, i, start_line);
           continue;
         }
         static constexpr std::string_view kOperatorNames[] = {"<=>", "===", "==", "=~", "!=", "!~", "**", "+@", "-@", "<<",
@@ -994,12 +994,19 @@ class CodeLexer final : public Tokenizer {
       }
     }
   }
-  // Ruby: the interpolations (`#{...}`, to the brace that closes it) of literal `literal`, as
-  // byte ranges of it in `holes`.
+  // Ruby: the interpolations (`#{...}`, to the brace that closes it, and `#@name`, `#@@name`,
+  // `#$name`) of literal `literal`, as byte ranges of it in `holes`.
   static void RubyHoles(std::string_view literal, std::vector<std::pair<uint32_t, uint32_t>>* holes) {
     for (size_t i = 0; i + 1 < literal.size(); ++i) {
       if (literal[i] == '\\') {
         ++i;
+      } else if (literal[i] == '#' && (literal[i + 1] == '@' || literal[i + 1] == '$')) {
+        size_t k = i + 2;
+        if (literal[i + 1] == '@' && k < literal.size() && literal[k] == '@') ++k;
+        if (k >= literal.size() || !(std::isalpha(static_cast<unsigned char>(literal[k])) || literal[k] == '_')) continue;
+        while (k < literal.size() && IsWordChar(static_cast<unsigned char>(literal[k]))) ++k;
+        holes->emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(k));
+        i = k - 1;
       } else if (literal[i] == '#' && literal[i + 1] == '{') {
         int depth = 0;
         size_t k = i + 1;
@@ -1015,7 +1022,7 @@ class CodeLexer final : public Tokenizer {
   }
   // A Ruby literal's name (StringName) with its interpolations written `{}`.
   uint64_t RubyName(std::string_view literal) const {
-    if (!interpolates_ || literal.find("#{") == std::string_view::npos) return StringName(literal);
+    if (!interpolates_ || literal.find('#') == std::string_view::npos) return StringName(literal);
     std::vector<std::pair<uint32_t, uint32_t>> holes;
     RubyHoles(literal, &holes);
     return holes.empty() ? StringName(literal) : StringName(WithoutInterpolations(literal, holes));

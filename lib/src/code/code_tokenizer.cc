@@ -586,11 +586,11 @@ class TreeSitterTokenizer final : public Tokenizer {
   // The interpolations (Language::string_interpolations) among the children of the string literal
   // the cursor is at, which begins at byte `b` and spells `literal`, as byte ranges of it in
   // `holes`; the cursor is left at the literal. False when there are none (most literals: those
-  // without a `{` are not looked into).
+  // without a `{` or a `#`, Ruby's `#@name`, are not looked into).
   bool Interpolations(TSTreeCursor* cursor, std::string_view literal, uint32_t b,
                       std::vector<std::pair<uint32_t, uint32_t>>* holes) const {
     holes->clear();
-    if (lang_->string_interpolations.empty() || literal.find('{') == std::string_view::npos) return false;
+    if (lang_->string_interpolations.empty() || literal.find_first_of("{#") == std::string_view::npos) return false;
     if (!ts_tree_cursor_goto_first_child(cursor)) return false;
     do {
       const TSNode part = ts_tree_cursor_current_node(cursor);
@@ -1037,8 +1037,8 @@ class TreeSitterTokenizer final : public Tokenizer {
     return child < category_.size() && category_[child] == kString;
   }
 
-  std::vector<uint8_t> category_;
-  std::vector<uint8_t> interpolation_;  // per symbol: Language::string_interpolations     // by grammar symbol
+  std::vector<uint8_t> category_;       // by grammar symbol
+  std::vector<uint8_t> interpolation_;  // by grammar symbol: one of Language::string_interpolations
   std::vector<uint64_t> fixed_hash_;  // anonymous symbols: hash of their name
   std::vector<std::string_view> fixed_text_;  // anonymous symbols: their name (static strings)
   std::unordered_set<std::string_view> keywords_;  // the grammar's keywords among ReservedWords()

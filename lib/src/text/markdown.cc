@@ -571,7 +571,11 @@ std::vector<Segment> SplitMarkdown(std::string_view text, std::string* unclosed)
       const bool holds_fence = (tagged || inner_unclosed.empty()) && std::any_of(inner.begin(), inner.end(), [&](const Segment& s) {
         return s.kind == Kind::kCode && !s.html && !s.indented && IndentColumns(s.prefix) < 4 && !underline(s);
       });
-      if (!holds_fence) {
+      // (An HTML block is read from the answer's bytes as they stand, not from a container's
+      // lines: a block in a container that holds one stays one block.)
+      const bool html_inside =
+          contained && std::any_of(inner.begin(), inner.end(), [](const Segment& s) { return s.html; });
+      if (!holds_fence || html_inside) {
         out.push_back(std::move(seg));
         continue;
       }
