@@ -52,10 +52,17 @@ struct ReaderOptions {
   // path to them, compared as the same file; one that does not exist yet is looked for again
   // as directories are walked.
   std::vector<std::string> skip_dirs;
+  // A directory a walk meets that holds a file of every one of these names is passed over too
+  // (an earlier scan's report, written to another directory: its results quote what it found).
+  std::vector<std::string> skip_dirs_holding;
   // Bytes that are not UTF-8 (a Latin-1 file, a line with one stray byte) are read as '?', one
   // for one (ReplaceInvalidUtf8: offsets and lines stay the input's), instead of the document
   // being refused as invalid UTF-8.
   bool lossy_utf8 = false;
+  // An input that is not there or cannot be looked at (a loop of links) is an error of the
+  // reader's (Next returns it, naming the input) instead of Open refusing them all: a scan lists
+  // it and reads the others.
+  bool unreadable_inputs_read_past = false;
 };
 
 struct ReaderCounters {

@@ -139,6 +139,13 @@ Result<bool> Reader::Next(Document* doc) {
       // again: its walk comes after.)
       if (skip_missing_ > 0) skip_dirs_ = SkipDirIds(o_, &skip_missing_);
       if (!p.explicit_input && !skip_dirs_.empty() && FileId(p.path, &id) && skip_dirs_.count(id)) continue;
+      if (!p.explicit_input && !o_.skip_dirs_holding.empty() &&
+          std::all_of(o_.skip_dirs_holding.begin(), o_.skip_dirs_holding.end(), [&](const std::string& name) {
+            std::error_code missing;
+            return fs::is_regular_file(fs::path(p.path) / name, missing);
+          })) {
+        continue;
+      }
       std::vector<std::string> children;
       for (const auto& e : fs::directory_iterator(p.path, ec)) {
         // Links inside a directory are not followed (as git and ripgrep do): they would index
@@ -317,7 +324,10 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
   for (const auto& in : inputs) {
     std::error_code ec;
     const auto st = fs::status(in, ec);
-    if (ec || !fs::exists(st)) return Unreadable(in, ec);
+    if (ec || !fs::exists(st)) {
+      if (o.unreadable_inputs_read_past) continue;  // (Next names it in its turn)
+      return Unreadable(in, ec);
+    }
     if (fs::is_regular_file(st)) {
       total += fs::file_size(in, ec);
     } else if (fs::is_directory(st)) {

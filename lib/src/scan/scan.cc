@@ -833,7 +833,11 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
                                    "end, or name another report directory");
   }
   ScanOptions o = options;
+  // (An input not there, a name mistyped or a shard gone, is listed as any unreadable input is.)
+  o.reader.unreadable_inputs_read_past = true;
   o.reader.skip_dirs.push_back(report_dir);
+  // (And an earlier scan's report in another directory of the tree.)
+  o.reader.skip_dirs_holding = {"summary.json", "results.jsonl", "report.html"};
   // (An index inside a scanned tree: its LOG and OPTIONS files are no documents of the corpus.)
   o.reader.skip_dirs.push_back(filter.index().dir());
   if (const Index* common = filter.index().common_code()) o.reader.skip_dirs.push_back(common->dir());
