@@ -517,6 +517,14 @@ TEST_CASE("code: a literal's interpolations are spelled {}, so a renamed copy ke
     }
     CheckLexerReadsParse(p.lang, p.code + "function_or_name(a, b, c);\n");
   }
+  // A literal of interpolations only says nothing of its own: no spelling to agree or differ.
+  for (const bool lexer : {false, true}) {
+    CHECK(LiteralNames("javascript", "f(`${a}`, `${b}${c}`, `x${a}`);\n", lexer) ==
+          std::vector<uint64_t>{0, 0, LiteralNames("javascript", "f(`x${z}`);\n", lexer).at(0)});
+    CHECK(LiteralNames("python", "f(f\"{a}\", f\"{b}{c}\")\n", lexer) == std::vector<uint64_t>{0, 0});
+    CHECK(LiteralNames("ruby", "f(\"#{a}\", \"#@b\")\n", lexer) == std::vector<uint64_t>{0, 0});
+    CHECK(LiteralNames("c_sharp", "class A { string s = $\"{a}\"; }\n", lexer) == std::vector<uint64_t>{0});
+  }
   // A plain string's braces are its text, and so are other languages' (Rust's format strings).
   CHECK(LiteralNames("python", "log(\"{name} left\")\n", false) != LiteralNames("python", "log(\"{who} left\")\n", false));
   CHECK(LiteralNames("rust", "fn f() { println!(\"{name}\"); }\n", false) !=

@@ -25,6 +25,7 @@ using code_detail::StringContent;
 using code_detail::ContentName;
 using code_detail::StringName;
 using code_detail::WithoutInterpolations;
+using code_detail::OnlyInterpolations;
 using code_detail::JoinedName;
 using code_detail::kId;
 using code_detail::kStr;
@@ -424,7 +425,7 @@ class CodeLexer final : public Tokenizer {
         } else {
           joined_first.assign(content);  // (`joined` reads its first piece when another is added)
           joined.Start(joined_first);
-          push(kStr, ContentName(content), b, i, start_line);
+          push(kStr, OnlyInterpolations(content) ? 0 : ContentName(content), b, i, start_line);
         }
         joined_end = joinable ? out->back().end : 0;
         continue;
@@ -1025,7 +1026,9 @@ class CodeLexer final : public Tokenizer {
     if (!interpolates_ || literal.find('#') == std::string_view::npos) return StringName(literal);
     std::vector<std::pair<uint32_t, uint32_t>> holes;
     RubyHoles(literal, &holes);
-    return holes.empty() ? StringName(literal) : StringName(WithoutInterpolations(literal, holes));
+    if (holes.empty()) return StringName(literal);
+    const std::string masked = WithoutInterpolations(literal, holes);
+    return OnlyInterpolations(StringContent(masked)) ? 0 : StringName(masked);
   }
   // Ruby: the end of the string whose opening quote is at q ('...' or "..."; in "..." code in
   // #{...}, whose strings may hold the closing quote), or the text's end. (Nested deeper than

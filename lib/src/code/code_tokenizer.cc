@@ -25,6 +25,7 @@ using code_detail::Hash;
 using code_detail::StringContent;
 using code_detail::StringName;
 using code_detail::WithoutInterpolations;
+using code_detail::OnlyInterpolations;
 using code_detail::JoinedName;
 using code_detail::kId;
 using code_detail::kStr;
@@ -607,7 +608,8 @@ class TreeSitterTokenizer final : public Tokenizer {
   uint64_t LiteralName(TSTreeCursor* cursor, std::string_view literal, uint32_t b) const {
     thread_local std::vector<std::pair<uint32_t, uint32_t>> holes;
     if (!Interpolations(cursor, literal, b, &holes)) return StringName(literal);
-    return StringName(WithoutInterpolations(literal, holes));
+    const std::string masked = WithoutInterpolations(literal, holes);
+    return OnlyInterpolations(StringContent(masked)) ? 0 : StringName(masked);
   }
   static constexpr TSSymbol kErrorSymbol = static_cast<TSSymbol>(-1);  // tree-sitter's ERROR nodes
   // Longer inputs are files, not snippets (an answer's code block is a few KB): a file with a

@@ -129,6 +129,16 @@ inline std::string WithoutInterpolations(std::string_view s, const std::vector<s
   out.append(s.substr(at));
   return out;
 }
+// Whether a literal's content, its interpolations written `{}`, is only interpolations
+// (`${a}`, f"{x}{y}"): it says nothing of its own, so it has no spelling (name 0) for the
+// literal check to compare (spelled `{}`, every such literal would agree with every other).
+inline bool OnlyInterpolations(std::string_view content) {
+  if (content.empty() || content.size() % 2 != 0) return false;
+  for (size_t i = 0; i < content.size(); i += 2) {
+    if (content[i] != '{' || content[i + 1] != '}') return false;
+  }
+  return true;
+}
 
 // Feeds `s` to `state` as written with LF line ends: the carriage return of each CRLF is left
 // out (a CRLF copy is the same code).
