@@ -332,7 +332,8 @@ std::vector<std::string> RenderHtml(const std::vector<std::unique_ptr<Flagged>>&
     h += "<section class=\"doc\" id=\"doc-" + std::to_string(i) + "\"><h2>";
     AppendHtml(&h, f.name);
     h += " <span class=\"action " + std::string(ActionName(f.action)) + "\">" + std::string(ActionName(f.action)) +
-         "</span> <span class=\"muted\">" + Percent(f.score) + " of the document in matched passages";
+         "</span> <span class=\"muted\">" + Percent(f.score) +
+         " of the document's tokens in matched passages (code's comments are not tokens)";
     if (f.origin != f.name) {
       h += " &middot; ";
       AppendHtml(&h, f.origin);
