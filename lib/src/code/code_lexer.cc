@@ -972,6 +972,16 @@ class CodeLexer final : public Tokenizer {
       }
     }
   }
+  // The `}` that closes the `{` at `open` of `s` (braces counted, strings inside not told
+  // apart), or npos.
+  static size_t ClosingBrace(std::string_view s, size_t open) {
+    int depth = 0;
+    for (size_t k = open; k < s.size(); ++k) {
+      depth += s[k] == '{' ? 1 : s[k] == '}' ? -1 : 0;
+      if (depth == 0) return k;
+    }
+    return std::string_view::npos;
+  }
   // The replacement fields (`{...}`, not `{{`) of f-string `literal`, whose quote is at byte
   // `quote`, as byte ranges of it in `holes`; a field's braces are counted to its end.
   static void FStringHoles(std::string_view literal, size_t quote, std::vector<std::pair<uint32_t, uint32_t>>* holes) {
@@ -983,13 +993,8 @@ class CodeLexer final : public Tokenizer {
           ++i;
           continue;
         }
-        int depth = 0;
-        size_t k = i;
-        for (; k < literal.size(); ++k) {
-          depth += literal[k] == '{' ? 1 : literal[k] == '}' ? -1 : 0;
-          if (depth == 0) break;
-        }
-        if (k == literal.size()) return;  // unclosed
+        const size_t k = ClosingBrace(literal, i);
+        if (k == std::string_view::npos) return;  // unclosed
         holes->emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(k + 1));
         i = k;
       }
@@ -1009,13 +1014,8 @@ class CodeLexer final : public Tokenizer {
         holes->emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(k));
         i = k - 1;
       } else if (literal[i] == '#' && literal[i + 1] == '{') {
-        int depth = 0;
-        size_t k = i + 1;
-        for (; k < literal.size(); ++k) {
-          depth += literal[k] == '{' ? 1 : literal[k] == '}' ? -1 : 0;
-          if (depth == 0) break;
-        }
-        if (k == literal.size()) return;  // unclosed
+        const size_t k = ClosingBrace(literal, i + 1);
+        if (k == std::string_view::npos) return;  // unclosed
         holes->emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(k + 1));
         i = k;
       }
