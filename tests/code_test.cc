@@ -503,6 +503,7 @@ TEST_CASE("code: a literal's interpolations are spelled {}, so a renamed copy ke
        "define_method(:\"#{name}!\") { |v| public_send(:\"#{key}_set\", v) }\n"},
       {"ruby", "log \"#@title: #{count} of #@@total (#$stage)\"\n", "log \"#@name: #{n} of #@@all (#$step)\"\n",
        "log \"#@title: #{count} in #@@total (#$stage)\"\n"},
+      {"ruby", "log \"error: #$! at #$1, #$-w\"\n", "log \"error: #$@ at #$2, #$-v\"\n", "log \"failure: #$! at #$1, #$-w\"\n"},
       {"c_sharp", "class A {\n  string S(int count) => $\"{count:N0} of {total}\" + $@\"at {path}\";\n}\n",
        "class A {\n  string S(int n) => $\"{n:N0} of {all}\" + $@\"at {p}\";\n}\n",
        "class A {\n  string S(int count) => $\"{count:N0} in {total}\" + $@\"at {path}\";\n}\n"},

@@ -710,6 +710,13 @@ TEST_CASE("scan: files and folders it may not read are listed as errors, and the
   CHECK(ReadFile(fx.report + "/errors.jsonl") ==
         "{\"input\":\"" + missing + "\",\"error\":\"" + missing + ": no such file or directory\"}\n");
   CHECK(!doppel_test::Lines(ReadFile(fx.report + "/results.jsonl")).empty());
+  // When no input named is there, there is nothing to scan: refused (a mistyped sole input is no
+  // empty corpus), and no report is written.
+  const CommandResult none = doppel_test::Run(Quote(kFilterBin) + " scan --index " + Quote(fx.index) + " --report " +
+                                              Quote(fx.tmp / "r-none") + " " + Quote(missing));
+  CHECK(none.exit_code == 2);
+  CHECK(Contains(none.err, "no-such-shard.jsonl: no such file or directory"));
+  CHECK(!fs::exists(fx.tmp / "r-none"));
   // With --on-error fail it stops the scan, as any unreadable input does.
   const CommandResult f = doppel_test::Run(Quote(kFilterBin) + " scan --on-error fail --index " + Quote(fx.index) +
                                            " --report " + Quote(fx.report) + " " + Quote(missing));

@@ -1007,10 +1007,30 @@ class CodeLexer final : public Tokenizer {
       if (literal[i] == '\\') {
         ++i;
       } else if (literal[i] == '#' && (literal[i + 1] == '@' || literal[i + 1] == '$')) {
+        // (As the grammar's scanner and its global_variable read them: `#$1`, `#$!`, `#$-w`
+        // and `#$name`; `#@name` and `#@@name`, whose first character is no digit.)
+        const size_t n = literal.size();
+        auto word = [&](size_t k) { return k < n && (IsWordChar(static_cast<unsigned char>(literal[k])) || static_cast<unsigned char>(literal[k]) >= 0x80); };
         size_t k = i + 2;
-        if (literal[i + 1] == '@' && k < literal.size() && literal[k] == '@') ++k;
-        if (k >= literal.size() || !(std::isalpha(static_cast<unsigned char>(literal[k])) || literal[k] == '_')) continue;
-        while (k < literal.size() && IsWordChar(static_cast<unsigned char>(literal[k]))) ++k;
+        if (k + 1 >= n) continue;  // (nothing, or the closing quote, after it)
+        const unsigned char c = static_cast<unsigned char>(literal[k]);
+        if (literal[i + 1] == '$') {
+          if (std::string_view("!@&`'+~=/\\,;.<>*$?:\"").find(static_cast<char>(c)) != std::string_view::npos) {
+            ++k;
+          } else if (c == '-' && (std::isalpha(static_cast<unsigned char>(literal[k + 1])) || literal[k + 1] == '_')) {
+            k += 2;
+          } else if (std::isdigit(c)) {
+            while (k < n && std::isdigit(static_cast<unsigned char>(literal[k]))) ++k;
+          } else if (std::isalpha(c) || c == '_') {
+            while (k < n && (std::isalnum(static_cast<unsigned char>(literal[k])) || literal[k] == '_')) ++k;
+          } else {
+            continue;
+          }
+        } else {
+          if (c == '@') ++k;
+          if (!word(k) || std::isdigit(static_cast<unsigned char>(literal[k]))) continue;
+          while (word(k)) ++k;
+        }
         holes->emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(k));
         i = k - 1;
       } else if (literal[i] == '#' && literal[i + 1] == '{') {

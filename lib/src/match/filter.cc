@@ -1940,8 +1940,10 @@ void CheckRun::WriteOutput() {
         const std::vector<uint64_t>& block_start = BlockTokensOf(streams_[si].language).start;
         // Whether a pair joins a token of [first, past) with one before it (`before`), or a token
         // there that opens a block with one after it (either side).
+        // (Pairs name each other, but for an indented block's header, which names its last token:
+        // every pair that touches the part has a token before its end.)
         auto crosses = [&](int32_t first, int32_t past, bool before) {
-          const int32_t n = static_cast<int32_t>(pairs.size());
+          const int32_t n = std::min(past, static_cast<int32_t>(pairs.size()));
           for (int32_t k = 0; k < n; ++k) {
             const int32_t p = pairs[static_cast<size_t>(k)];
             if (p < 0) continue;
@@ -1962,6 +1964,8 @@ void CheckRun::WriteOutput() {
             if (crosses(first, past, /*before=*/from == b)) continue;
             Region part{from, to, r.main, r.prose};
             BalanceCodeRegion(text_, tokens, it->second, semicolons, &part.b, &part.e);
+            if (from >= block_b) part.b = std::max(part.b, block_b);  // (within the block, as the passage is)
+            if (to <= block_e) part.e = std::min(part.e, block_e);
             if (part.b < part.e && (part.e <= r.b || part.b >= r.e) && code_tokens(part.b, part.e) >= o_.code.redact_tokens) {
               parts.push_back(part);
             }

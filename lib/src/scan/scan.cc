@@ -791,6 +791,17 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   }
   const auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;
+  // An input not there is listed and the others are scanned (ScanOptions::reader); when none of
+  // them is there, there is nothing to scan: a mistyped sole input is refused, not reported as
+  // an empty corpus.
+  if (!inputs.empty() && std::none_of(inputs.begin(), inputs.end(), [](const std::string& in) {
+        std::error_code e;
+        const auto st = fs::symlink_status(in, e);  // (a link, even a loop of them, is there)
+        return fs::exists(st) || (e && e != std::errc::no_such_file_or_directory);
+      })) {
+    return Status::NotFound(inputs.front() + ": no such file or directory" +
+                            (inputs.size() > 1 ? " (nor is any other input)" : ""));
+  }
   // The report is written where nothing scanned or read lives: not in an input directory
   // itself nor in the index's; inside a scanned tree, its directory is passed over.
   for (const auto& in : inputs) {
