@@ -1918,58 +1918,12 @@ void CheckRun::WriteOutput() {
         BalanceCodeRegion(text_, streams_[si].tokens, it->second, semicolons, &r.b, &r.e);
         if (b >= block_b) r.b = std::max(r.b, block_b);
         if (e <= block_e) r.e = std::min(r.e, block_e);
-        // A passage balanced in part leaves the rest of the copy: a component's copied hooks
-        // above its copied element, which sits among new sibling elements, balance only as that
-        // element. What it gave up at either end is balanced on its own too, and replaced when
-        // it holds as many code tokens as a source needs to redact, when no pair joins the part
-        // before the passage with code before it (a passage that begins inside a new method,
-        // past a chance alignment, gives up that method's end, which stays), and no block the
-        // part opens goes on after it (a new function's head that a passage ran into, or the
-        // head of a function whose copied switch the passage balanced as its clauses).
-        const Tokens& tokens = streams_[si].tokens;
-        const std::vector<int32_t>& pairs = it->second;
-        auto token_range = [&](uint32_t from, uint32_t to) {
-          const auto first = std::lower_bound(tokens.begin(), tokens.end(), from, [](const Token& t, uint32_t x) { return t.begin < x; });
-          const auto past = std::lower_bound(first, tokens.end(), to, [](const Token& t, uint32_t x) { return t.end <= x; });
-          return std::pair<int32_t, int32_t>(static_cast<int32_t>(first - tokens.begin()), static_cast<int32_t>(past - tokens.begin()));
-        };
-        auto code_tokens = [&](uint32_t from, uint32_t to) {
-          const auto [first, past] = token_range(from, to);
-          return static_cast<uint32_t>(past - first);
-        };
-        const std::vector<uint64_t>& block_start = BlockTokensOf(streams_[si].language).start;
-        // Whether a pair joins a token of [first, past) with one before it (`before`), or a token
-        // there that opens a block with one after it (either side).
-        // (Pairs name each other, but for an indented block's header, which names its last token:
-        // every pair that touches the part has a token before its end.)
-        auto crosses = [&](int32_t first, int32_t past, bool before) {
-          const int32_t n = std::min(past, static_cast<int32_t>(pairs.size()));
-          for (int32_t k = 0; k < n; ++k) {
-            const int32_t p = pairs[static_cast<size_t>(k)];
-            if (p < 0) continue;
-            const bool k_in = k >= first && k < past, p_in = p >= first && p < past;
-            if (k_in == p_in) continue;
-            if (before && std::min(k, p) < first) return true;
-            if (k_in && p >= past &&
-                std::find(block_start.begin(), block_start.end(), tokens[static_cast<size_t>(k)].hash) != block_start.end()) {
-              return true;
-            }
-          }
-          return false;
-        };
-        if (r.b < r.e) {
-          for (const auto& [from, to] : {std::pair<uint32_t, uint32_t>{b, r.b}, std::pair<uint32_t, uint32_t>{r.e, e}}) {
-            if (from >= to || code_tokens(from, to) < o_.code.redact_tokens) continue;
-            const auto [first, past] = token_range(from, to);
-            if (crosses(first, past, /*before=*/from == b)) continue;
-            Region part{from, to, r.main, r.prose};
-            BalanceCodeRegion(text_, tokens, it->second, semicolons, &part.b, &part.e);
-            if (from >= block_b) part.b = std::max(part.b, block_b);  // (within the block, as the passage is)
-            if (to <= block_e) part.e = std::min(part.e, block_e);
-            if (part.b < part.e && (part.e <= r.b || part.b >= r.e) && code_tokens(part.b, part.e) >= o_.code.redact_tokens) {
-              parts.push_back(part);
-            }
-          }
+        // (What it gave up at either end may balance on its own: BalancedRemainders.)
+        for (auto [pb, pe] : BalancedRemainders(text_, streams_[si].tokens, it->second, BlockTokensOf(streams_[si].language).start,
+                                                semicolons, b, e, r.b, r.e, o_.code.redact_tokens)) {
+          if (b >= block_b) pb = std::max(pb, block_b);  // (within the block, as the passage is)
+          if (e <= block_e) pe = std::min(pe, block_e);
+          if (pb < pe) parts.push_back(Region{pb, pe, r.main, r.prose});
         }
       }
       moved = true;

@@ -462,6 +462,55 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
   *e = le;
 }
 
+std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view text, const Tokens& q,
+                                                              const std::vector<int32_t>& partner,
+                                                              const std::vector<uint64_t>& block_start,
+                                                              bool statements_end_with_semicolon, uint32_t b,
+                                                              uint32_t e, uint32_t kept_b, uint32_t kept_e,
+                                                              uint32_t min_tokens) {
+  // The tokens of q in [from, to), as indices [first, past).
+  auto token_range = [&](uint32_t from, uint32_t to) {
+    const size_t first = FirstTokenFrom(q, from);
+    const auto past = std::lower_bound(q.begin() + static_cast<ptrdiff_t>(first), q.end(), to,
+                                       [](const Token& t, uint32_t x) { return t.end <= x; });
+    return std::pair<int32_t, int32_t>(static_cast<int32_t>(first), static_cast<int32_t>(past - q.begin()));
+  };
+  auto code_tokens = [&](uint32_t from, uint32_t to) {
+    const auto [first, past] = token_range(from, to);
+    return static_cast<uint32_t>(past - first);
+  };
+  // Whether a pair joins a token of [first, past) with one before it (`before`), or a token there
+  // that opens a block with one after it (either side). (Pairs name each other, but for an
+  // indented block's header, which names its last token: every pair that touches the part has a
+  // token before its end.)
+  auto crosses = [&](int32_t first, int32_t past, bool before) {
+    const int32_t n = std::min(past, static_cast<int32_t>(partner.size()));
+    for (int32_t k = 0; k < n; ++k) {
+      const int32_t p = partner[static_cast<size_t>(k)];
+      if (p < 0) continue;
+      const bool k_in = k >= first && k < past, p_in = p >= first && p < past;
+      if (k_in == p_in) continue;
+      if (before && std::min(k, p) < first) return true;
+      if (k_in && p >= past &&
+          std::find(block_start.begin(), block_start.end(), q[static_cast<size_t>(k)].hash) != block_start.end()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  if (kept_e <= kept_b) return out;
+  for (const auto& [from, to] : {std::pair<uint32_t, uint32_t>{b, kept_b}, std::pair<uint32_t, uint32_t>{kept_e, e}}) {
+    if (from >= to || code_tokens(from, to) < min_tokens) continue;
+    const auto [first, past] = token_range(from, to);
+    if (crosses(first, past, /*before=*/from == b)) continue;
+    uint32_t pb = from, pe = to;
+    BalanceCodeRegion(text, q, partner, statements_end_with_semicolon, &pb, &pe);
+    if (pb < pe && (pe <= kept_b || pb >= kept_e) && code_tokens(pb, pe) >= min_tokens) out.emplace_back(pb, pe);
+  }
+  return out;
+}
+
 ScriptBlock::ScriptBlock(std::string_view text, uint32_t block_b, uint32_t block_e, const Language* lang) : block_b_(block_b) {
   if (lang == nullptr || lang->grammar == nullptr || block_e <= block_b || block_e > text.size()) return;
   auto symbol = [&](const char* name) {

@@ -72,6 +72,22 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
 void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner,
                        bool statements_end_with_semicolon, uint32_t* b, uint32_t* e);
 
+// A passage balanced in part leaves the rest of the copy: a component's copied hooks above its
+// copied element, which sits among new sibling elements, balance only as that element. Of
+// passage [b, e), which BalanceCodeRegion kept as [kept_b, kept_e) (not empty), what it gave up
+// at either end, each balanced on its own (BalanceCodeRegion), when it holds `min_tokens` code
+// tokens of `q` or more, no pair joins the part before the passage with code before it (a
+// passage that begins inside a new method, past a chance alignment, gives up that method's end,
+// which stays), and no block the part opens (`block_start`: BlockTokens::start) goes on after
+// it (a new function's head that a passage ran into, or the head of a function whose copied
+// switch the passage kept as its clauses). At most two ranges, outside [kept_b, kept_e).
+std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view text, const Tokens& q,
+                                                              const std::vector<int32_t>& partner,
+                                                              const std::vector<uint64_t>& block_start,
+                                                              bool statements_end_with_semicolon, uint32_t b,
+                                                              uint32_t e, uint32_t kept_b, uint32_t kept_e,
+                                                              uint32_t min_tokens);
+
 // What a redaction needs to know of a block of JavaScript, TypeScript or TSX, parsed again when
 // a passage in it is redacted: a passage that ends inside a JSX element would leave half of its
 // tags; a `//` comment among an element's children is text the page shows; and a marker in
