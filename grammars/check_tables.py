@@ -30,8 +30,9 @@ OPTIONAL = ["filenames", "string_content", "string_delimiters", "block_comment",
             "block_indented", "block_clauses", "block_loop_words", "block_loop_separators", "word_tokens",
             "lexer_leaves", "lexer_contextual", "lexer_fragments", "lexer_member_keywords", "lexer_signed_numbers", "lexer_imports",
             "lexer_imports_not_before", "lexer_imports_end_at_line", "decorator", "superset_of",
-            "statements_end_with_semicolon"]
-BOOLEANS = ["block_indented", "lexer_signed_numbers", "lexer_imports_end_at_line", "statements_end_with_semicolon"]
+            "statements_end_with_semicolon", "format_string_names"]
+BOOLEANS = ["block_indented", "lexer_signed_numbers", "lexer_imports_end_at_line", "statements_end_with_semicolon",
+            "format_string_names"]
 LISTS = ["extensions", "filenames", "fences", "identifiers", "strings", "string_content",
          "string_delimiters", "numbers", "comments", "block_comment", "docstrings", "imports", "macro_definitions", "macro_constants", "string_concatenations", "string_interpolations", "block_start",
          "block_end", "block_start_line_first", "block_clauses", "block_loop_words", "block_loop_separators", "word_tokens", "lexer_leaves", "lexer_contextual",

@@ -504,6 +504,9 @@ TEST_CASE("code: a literal's interpolations are spelled {}, so a renamed copy ke
       {"ruby", "log \"#@title: #{count} of #@@total (#$stage)\"\n", "log \"#@name: #{n} of #@@all (#$step)\"\n",
        "log \"#@title: #{count} in #@@total (#$stage)\"\n"},
       {"ruby", "log \"error: #$! at #$1, #$-w\"\n", "log \"error: #$@ at #$2, #$-v\"\n", "log \"failure: #$! at #$1, #$-w\"\n"},
+      {"rust", "fn f() { println!(\"{name:>8} left, {{braces}} {0} {}\", n, m); log(r#\"at {path}\"#); }\n",
+       "fn f() { println!(\"{who:>8} left, {{braces}} {0} {}\", n, m); log(r#\"at {p}\"#); }\n",
+       "fn f() { println!(\"{name:>8} left, {{others}} {0} {}\", n, m); log(r#\"at {path}\"#); }\n"},
       {"c_sharp", "class A {\n  string S(int count) => $\"{count:N0} of {total}\" + $@\"at {path}\";\n}\n",
        "class A {\n  string S(int n) => $\"{n:N0} of {all}\" + $@\"at {p}\";\n}\n",
        "class A {\n  string S(int count) => $\"{count:N0} in {total}\" + $@\"at {path}\";\n}\n"},
@@ -525,11 +528,15 @@ TEST_CASE("code: a literal's interpolations are spelled {}, so a renamed copy ke
     CHECK(LiteralNames("python", "f(f\"{a}\", f\"{b}{c}\")\n", lexer) == std::vector<uint64_t>{0, 0});
     CHECK(LiteralNames("ruby", "f(\"#{a}\", \"#@b\")\n", lexer) == std::vector<uint64_t>{0, 0});
     CHECK(LiteralNames("c_sharp", "class A { string s = $\"{a}\"; }\n", lexer) == std::vector<uint64_t>{0});
+    CHECK(LiteralNames("rust", "fn f() { println!(\"{a}{b:?}\"); }\n", lexer) == std::vector<uint64_t>{0});
+    // Rust's `{}`, `{0}`, `{:?}` and `{{x}}` name no value: spelled as written.
+    CHECK(LiteralNames("rust", "fn f() { g(\"{}\", \"{0}\", \"{:?}\", \"{{x}}\"); }\n", lexer) !=
+          LiteralNames("rust", "fn f() { g(\"{a}\", \"{a}\", \"{a}\", \"{a}\"); }\n", lexer));
+    CHECK(LiteralNames("rust", "fn f() { g(\"{{x}}\"); }\n", lexer) != LiteralNames("rust", "fn f() { g(\"{{y}}\"); }\n", lexer));
   }
-  // A plain string's braces are its text, and so are other languages' (Rust's format strings).
+  // A plain string's braces are its text in a language without format names (Python's
+  // "{name}".format(...) names a keyword argument, not a variable).
   CHECK(LiteralNames("python", "log(\"{name} left\")\n", false) != LiteralNames("python", "log(\"{who} left\")\n", false));
-  CHECK(LiteralNames("rust", "fn f() { println!(\"{name}\"); }\n", false) !=
-        LiteralNames("rust", "fn f() { println!(\"{who}\"); }\n", false));
 }
 
 TEST_CASE("code: literals are abstracted, broken snippets still tokenize") {
@@ -3082,40 +3089,72 @@ TEST_CASE("code: a fence tagged with a smaller language of its family is read in
 }
 
 TEST_CASE("code: a renamed copy whose template strings read the renamed names is redacted") {
-  // Every literal of the function interpolates the name the copy renames: spelled with their
-  // code, none agreed, and the copy was annotated as "in shape only (its strings differ)".
-  const std::string source =
-      "function describeBuild(build, { verbose }) {\n"
-      "  const lines = [`build ${build.id} on ${build.host}`]\n"
-      "  if (build.failed && !build.retried) {\n"
-      "    lines.push(`failed: ${build.id} after ${build.duration} ms`)\n"
-      "  }\n"
-      "  if (build.warnings.length > 0) {\n"
-      "    lines.push(`warnings: ${build.warnings.length} in ${build.id}`)\n"
-      "  }\n"
-      "  if (verbose) {\n"
-      "    lines.push(`artifacts: ${build.artifacts.join(', ')} (${build.artifacts.length})`)\n"
-      "  }\n"
-      "  return lines.join('\\n')\n"
-      "}\n";
-  std::string renamed = source;
-  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"describeBuild", "summarize"}, {"build", "job"}, {"verbose", "detailed"}, {"lines", "out"}}) {
-    for (size_t at = renamed.find(from); at != std::string::npos; at = renamed.find(from, at + to.size())) {
-      renamed.replace(at, from.size(), to);
+  // Every literal of the function interpolates a name the copy renames: spelled with their
+  // code, none agreed, and the copy was annotated as "in shape only (its strings differ)". So
+  // with Rust's format strings, which name the values they print.
+  struct Case {
+    std::string lang, fence, path, source;
+    std::vector<std::pair<std::string, std::string>> renames;
+    std::string renamed_piece;  // a piece of a literal the renaming changes
+  };
+  const std::vector<Case> cases = {
+      {"javascript", "js", "ci/describe.js",
+       "function describeBuild(build, { verbose }) {\n"
+       "  const lines = [`build ${build.id} on ${build.host}`]\n"
+       "  if (build.failed && !build.retried) {\n"
+       "    lines.push(`failed: ${build.id} after ${build.duration} ms`)\n"
+       "  }\n"
+       "  if (build.warnings.length > 0) {\n"
+       "    lines.push(`warnings: ${build.warnings.length} in ${build.id}`)\n"
+       "  }\n"
+       "  if (verbose) {\n"
+       "    lines.push(`artifacts: ${build.artifacts.join(', ')} (${build.artifacts.length})`)\n"
+       "  }\n"
+       "  return lines.join('\\n')\n"
+       "}\n",
+       {{"describeBuild", "summarize"}, {"build", "job"}, {"verbose", "detailed"}, {"lines", "out"}},
+       "${job.id}"},
+      {"rust", "rust", "net/error.rs",
+       "impl fmt::Display for ConnectionError {\n"
+       "    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {\n"
+       "        let host = &self.endpoint.host;\n"
+       "        let port = self.endpoint.port;\n"
+       "        let attempts = self.retry_count;\n"
+       "        match &self.cause {\n"
+       "            Cause::Refused => write!(f, \"connection to {host}:{port} refused after {attempts} attempts\"),\n"
+       "            Cause::Timeout(elapsed) => {\n"
+       "                let secs = elapsed.as_secs_f64();\n"
+       "                write!(f, \"connection to {host}:{port} timed out after {secs:.1}s ({attempts} attempts)\")\n"
+       "            }\n"
+       "            Cause::Tls(reason) => write!(f, \"TLS handshake with {host} failed: {reason}\"),\n"
+       "            Cause::Io(inner) => write!(f, \"I/O error talking to {host}:{port}: {inner}\"),\n"
+       "        }\n"
+       "    }\n"
+       "}\n",
+       {{"host", "server"}, {"port", "pnum"}, {"attempts", "tries"}, {"elapsed", "dur"}, {"secs", "s"},
+        {"reason", "why"}, {"inner", "err"}},
+       "{server}:{pnum}"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.lang);
+    std::string renamed = c.source;
+    for (const auto& [from, to] : c.renames) {
+      for (size_t at = renamed.find(from); at != std::string::npos; at = renamed.find(from, at + to.size())) {
+        renamed.replace(at, from.size(), to);
+      }
     }
+    REQUIRE(renamed.find(c.renamed_piece) != std::string::npos);
+    TempDir dir;
+    auto filter = OneFileFilter(dir, c.path, c.source, c.lang);
+    auto v = filter->Check("Here:\n\n```" + c.fence + "\n" + renamed + "```\n");
+    REQUIRE(v.ok());
+    INFO(v->reason);
+    CHECK(v->action == Action::kRedact);
+    REQUIRE(!v->spans.empty());
+    CHECK(v->spans.front().source_name == c.path);
+    CHECK(v->spans.front().renaming == Approx(1.0));
+    CHECK(v->output == "Here:\n\n```" + c.fence + "\n// [redacted: similar to " + c.path + "]\n```\n");
   }
-  REQUIRE(renamed.find("${job.id}") != std::string::npos);
-  TempDir dir;
-  auto filter = OneFileFilter(dir, "ci/describe.js", source, "javascript");
-  auto v = filter->Check("Here:\n\n```js\n" + renamed + "```\n");
-  REQUIRE(v.ok());
-  INFO(v->reason);
-  CHECK(v->action == Action::kRedact);
-  REQUIRE(!v->spans.empty());
-  CHECK(v->spans.front().source_name == "ci/describe.js");
-  CHECK(v->spans.front().renaming == Approx(1.0));
-  CHECK(v->output == "Here:\n\n```js\n// [redacted: similar to ci/describe.js]\n```\n");
 }
 
 TEST_CASE("code: ParseErrorShare tells a grammar that reads code from one that does not") {

@@ -28,6 +28,9 @@ struct Language {
   // `{...}`): the literal is spelled with each written `{}`, so a copy that renames the names they
   // read keeps its literals' spelling.
   std::unordered_set<std::string> string_interpolations;
+  // Format strings name the values they print (Rust's `println!("{name}")`): each such `{name}`
+  // or `{name:spec}` in a string literal is written `{}`, as an interpolation is.
+  bool format_string_names = false;
   // Statements that name other code (Python's import_statement, Rust's use_declaration, C's
   // preproc_include): their tokens carry Token::import.
   std::unordered_set<std::string> imports;

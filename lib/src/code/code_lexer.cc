@@ -26,6 +26,8 @@ using code_detail::ContentName;
 using code_detail::StringName;
 using code_detail::WithoutInterpolations;
 using code_detail::OnlyInterpolations;
+using code_detail::FormatNameHoles;
+using code_detail::NameWithHoles;
 using code_detail::JoinedName;
 using code_detail::kId;
 using code_detail::kStr;
@@ -131,6 +133,7 @@ class CodeLexer final : public Tokenizer {
     jsx_ = lang->name == "javascript" || lang->name == "tsx";
     joins_strings_ = !lang->string_concatenations.empty();
     interpolates_ = !lang->string_interpolations.empty();
+    format_names_ = lang->format_string_names;
     c_only_ = lang->name == "c";
     slash_regex_ = lang->strings.count("regex") > 0;
     signed_numbers_ = lang->lexer_signed_numbers;
@@ -362,7 +365,7 @@ class CodeLexer final : public Tokenizer {
           const size_t e = text.find(close, q + hashes + 1);
           i = e == std::string_view::npos ? n : e + close.size();
           count_lines(b, i);
-          push(kStr, StringName(text.substr(b, i - b)), b, i, start_line);
+          push(kStr, FormatName(text.substr(b, i - b)), b, i, start_line);
           continue;
         }
       } else if (qc == '"' || qc == '`' || (qc == '\'' && !(rust_ && IsLifetime(text, q)))) {
@@ -399,8 +402,10 @@ class CodeLexer final : public Tokenizer {
         std::string_view literal = text.substr(b, i - b);
         std::string masked;
         holes.clear();
-        if (interpolates_ && literal.find_first_of(ruby_ ? "{#" : "{") != std::string_view::npos) {
-          if (qc == '`' && dollar_names_) {
+        if ((interpolates_ || format_names_) && literal.find_first_of(ruby_ ? "{#" : "{") != std::string_view::npos) {
+          if (format_names_) {
+            if (qc == '"') FormatNameHoles(literal, &holes);
+          } else if (qc == '`' && dollar_names_) {
             TemplateHoles(literal, &holes);
           } else if ((python_ && literal.substr(0, q - b).find_first_of("fF") != std::string_view::npos) ||
                      (csharp_ && literal.substr(0, q - b).find('$') != std::string_view::npos)) {
@@ -1041,14 +1046,19 @@ class CodeLexer final : public Tokenizer {
       }
     }
   }
+  // A literal's name (StringName) without a format string's names (format_string_names).
+  uint64_t FormatName(std::string_view literal) const {
+    if (!format_names_ || literal.find('{') == std::string_view::npos) return StringName(literal);
+    std::vector<std::pair<uint32_t, uint32_t>> holes;
+    FormatNameHoles(literal, &holes);
+    return NameWithHoles(literal, holes);
+  }
   // A Ruby literal's name (StringName) with its interpolations written `{}`.
   uint64_t RubyName(std::string_view literal) const {
     if (!interpolates_ || literal.find('#') == std::string_view::npos) return StringName(literal);
     std::vector<std::pair<uint32_t, uint32_t>> holes;
     RubyHoles(literal, &holes);
-    if (holes.empty()) return StringName(literal);
-    const std::string masked = WithoutInterpolations(literal, holes);
-    return OnlyInterpolations(StringContent(masked)) ? 0 : StringName(masked);
+    return NameWithHoles(literal, holes);
   }
   // Ruby: the end of the string whose opening quote is at q ('...' or "..."; in "..." code in
   // #{...}, whose strings may hold the closing quote), or the text's end. (Nested deeper than
@@ -1253,6 +1263,8 @@ class CodeLexer final : public Tokenizer {
        dollar_names_ = false, types_ = false, jsx_ = false, joins_strings_ = false, c_only_ = false, slash_regex_ = false, signed_numbers_ = false;
   // string_interpolations: a template string's `${...}` and an f-string's `{...}` written `{}`.
   bool interpolates_ = false;
+  // format_string_names: a format string's `{name}` written `{}` (Rust).
+  bool format_names_ = false;
   const uint64_t kQuote = Hash("'"), kColon = Hash(":"), kBang = Hash("!"), kDef = Hash("def"), kDot = Hash(".");
   const uint64_t kReturn = Hash("return"), kBreak = Hash("break"), kLess = Hash("<"), kNewline = Hash("\n"),
                  kComma = Hash(","), kQuestion = Hash("?"), kOpenBrace = Hash("{"), kCloseParen = Hash(")"), kMacroRules = Hash("macro_rules!");

@@ -26,6 +26,8 @@ using code_detail::StringContent;
 using code_detail::StringName;
 using code_detail::WithoutInterpolations;
 using code_detail::OnlyInterpolations;
+using code_detail::FormatNameHoles;
+using code_detail::NameWithHoles;
 using code_detail::JoinedName;
 using code_detail::kId;
 using code_detail::kStr;
@@ -85,7 +87,7 @@ class TreeSitterTokenizer final : public Tokenizer {
   // symbol name) get their token hash precomputed too.
   // With `windows` false, every text is parsed whole (NewWholeParseTokenizer).
   explicit TreeSitterTokenizer(const Language* lang, bool windows = true)
-      : lang_(lang), name_("code-v13/" + lang->name), windows_(windows) {
+      : lang_(lang), name_("code-v14/" + lang->name), windows_(windows) {
     const uint32_t n = ts_language_symbol_count(lang->grammar);
     category_.assign(n, kOther);
     interpolation_.assign(n, 0);
@@ -605,11 +607,15 @@ class TreeSitterTokenizer final : public Tokenizer {
   }
   // The name of the string literal the cursor is at (StringName), spelled without its
   // interpolations' code.
+  // (And without a format string's names: Language::format_string_names.)
   uint64_t LiteralName(TSTreeCursor* cursor, std::string_view literal, uint32_t b) const {
     thread_local std::vector<std::pair<uint32_t, uint32_t>> holes;
-    if (!Interpolations(cursor, literal, b, &holes)) return StringName(literal);
-    const std::string masked = WithoutInterpolations(literal, holes);
-    return OnlyInterpolations(StringContent(masked)) ? 0 : StringName(masked);
+    if (lang_->format_string_names && literal.find('{') != std::string_view::npos) {
+      FormatNameHoles(literal, &holes);
+    } else if (!Interpolations(cursor, literal, b, &holes)) {
+      return StringName(literal);
+    }
+    return NameWithHoles(literal, holes);
   }
   static constexpr TSSymbol kErrorSymbol = static_cast<TSSymbol>(-1);  // tree-sitter's ERROR nodes
   // Longer inputs are files, not snippets (an answer's code block is a few KB): a file with a
@@ -1063,7 +1069,7 @@ class TreeSitterTokenizer final : public Tokenizer {
 // C-like lexing for code in a language without a grammar.
 class GenericCodeTokenizer final : public Tokenizer {
  public:
-  std::string_view Name() const override { return "code-v13/generic"; }
+  std::string_view Name() const override { return "code-v14/generic"; }
 
   Status Tokenize(std::string_view text, Tokens* out, uint32_t base_offset,
                   uint32_t base_line) const override {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -129,6 +130,33 @@ inline std::string WithoutInterpolations(std::string_view s, const std::vector<s
   out.append(s.substr(at));
   return out;
 }
+// Format strings that name the values they print (Rust's `"{name}"` and `"{name:>8}"`, since Rust
+// 2021; Language::format_string_names): the byte ranges of literal `s` that are such a
+// `{name...}`, ascending, in `holes`, to be written `{}` as interpolations are. `{{` and `}}`
+// are braces; `{}`, `{0}` and `{:?}` name no value and stay as written.
+inline void FormatNameHoles(std::string_view s, std::vector<std::pair<uint32_t, uint32_t>>* holes) {
+  holes->clear();
+  const auto name_char = [](unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; };
+  for (size_t i = 0; i + 1 < s.size(); ++i) {
+    if (s[i] == '}' && s[i + 1] == '}') {
+      ++i;
+      continue;
+    }
+    if (s[i] != '{') continue;
+    if (s[i + 1] == '{') {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    if (std::isdigit(static_cast<unsigned char>(s[j])) || !name_char(static_cast<unsigned char>(s[j]))) continue;
+    while (j < s.size() && name_char(static_cast<unsigned char>(s[j]))) ++j;
+    if (j == s.size() || (s[j] != '}' && s[j] != ':')) continue;
+    const size_t close = s.find_first_of("{}\n", j);
+    if (close == std::string_view::npos || s[close] != '}') continue;
+    holes->emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(close + 1));
+    i = close;
+  }
+}
 // Whether a literal's content, its interpolations written `{}`, is only interpolations
 // (`${a}`, f"{x}{y}"): it says nothing of its own, so it has no spelling (name 0) for the
 // literal check to compare (spelled `{}`, every such literal would agree with every other).
@@ -138,6 +166,14 @@ inline bool OnlyInterpolations(std::string_view content) {
     if (content[i] != '{' || content[i + 1] != '}') return false;
   }
   return true;
+}
+// The name of string literal `s` (StringName) with its interpolations at `holes` (as
+// WithoutInterpolations takes them) written `{}`; 0 when it is only interpolations, and its own
+// name when there are none.
+inline uint64_t NameWithHoles(std::string_view s, const std::vector<std::pair<uint32_t, uint32_t>>& holes) {
+  if (holes.empty()) return StringName(s);
+  const std::string masked = WithoutInterpolations(s, holes);
+  return OnlyInterpolations(StringContent(masked)) ? 0 : StringName(masked);
 }
 
 // Feeds `s` to `state` as written with LF line ends: the carriage return of each CRLF is left

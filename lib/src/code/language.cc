@@ -85,11 +85,12 @@ Status ParseLanguageTable(std::string_view text, Language* lang) {
     else if (key == "block_loop_separators") lang->block_loop_separators = words;
     else if (key == "superset_of") lang->superset_of = words;
     else if (key == "block_indented" || key == "lexer_signed_numbers" || key == "lexer_imports_end_at_line" ||
-             key == "statements_end_with_semicolon") {
+             key == "statements_end_with_semicolon" || key == "format_string_names") {
       if (value != "true" && value != "false") return bad("must be true or false");
-      (key == "block_indented"         ? lang->block_indented
-       : key == "lexer_signed_numbers" ? lang->lexer_signed_numbers
+      (key == "block_indented"              ? lang->block_indented
+       : key == "lexer_signed_numbers"      ? lang->lexer_signed_numbers
        : key == "lexer_imports_end_at_line" ? lang->lexer_imports_end_at_line
+       : key == "format_string_names"       ? lang->format_string_names
                                             : lang->statements_end_with_semicolon) = value == "true";
     }
     else if (key == "block_comment") {

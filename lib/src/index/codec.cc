@@ -285,7 +285,7 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
   return {
       {"format", std::string(kFormatVersion)},
       {"text_tokenizer", "text-v1"},
-      {"code_tokenizer", "code-v13"},  // v2: literal spellings kept; v3: no semicolons, trailing commas;
+      {"code_tokenizer", "code-v14"},  // v2: literal spellings kept; v3: no semicolons, trailing commas;
                                      // v4: keywords read as names inside parse errors are keywords;
                                      // v5: rows of a table cut from its initializer are lexed;
                                      // v6: C#'s implicit lambda parameters are names, adjacent
@@ -301,7 +301,10 @@ std::map<std::string, std::string> ManifestFields(const SketchParams& p) {
                                      // (tree-sitter's stack limit); v11: over 16,384, windows
                                      // ending between the lexer's tokens; v12: over 32,768;
                                      // v13: literals spelled with their interpolations
-                                     // (`${...}`, f-strings' `{...}`) written `{}`
+                                     // (`${...}`, f-strings' `{...}`) written `{}`;
+                                     // v14: Rust format strings' `{name}` written `{}`,
+                                     // Ruby's `#$1` and `#@x` short interpolations, a
+                                     // literal of interpolations only unspelled
       {"code_spellings", "comments-v1"},  // comment gaps posted beside names and strings
       {"grammars", std::string(GrammarsVersion())},
       {"unicode", utf8proc_unicode_version()},
