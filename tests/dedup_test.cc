@@ -492,6 +492,42 @@ TEST_CASE("dedup: --against-common makes code that common code shares no contami
   CHECK(r.exit_code == 2);
 }
 
+TEST_CASE("dedup: the same text is a copy whatever it is read as", "[dedup]") {
+  // Read with other tokenizers (a grammar, the generic lexer, the text tokenizer), the same text
+  // had other token streams and other signatures: every copy was kept.
+  TempDir tmp;
+  const std::string code =
+      "def merge_ranges(ranges):\n    out = []\n    for lo, hi in sorted(ranges):\n"
+      "        if out and lo <= out[-1][1]:\n            out[-1][1] = max(out[-1][1], hi)\n"
+      "        else:\n            out.append([lo, hi])\n    return out\n";
+  WriteLines(tmp / "tagged.jsonl",
+             {JsonLine("python", code, "\"lang\":\"python\""), JsonLine("untagged", code, "\"kind\":\"code\""),
+              JsonLine("english", code, "\"lang\":\"en\""), JsonLine("padded", "\n" + code + "\n\n", "\"lang\":\"ruby\"")},
+             0, 4);
+  fs::create_directories(tmp / "tree");
+  WriteFile(tmp / "tree/merge.py", code);
+  WriteFile(tmp / "tree/merge_copy", code);
+  WriteFile(tmp / "tree/merge.txt", code);
+  for (const std::string kind : {"--kind auto", "--kind code", "--kind text"}) {
+    INFO(kind);
+    const std::string out = tmp / kind.substr(7);
+    const CommandResult r =
+        Dedup("--quiet " + kind + " --output " + Quote(out) + " " + Quote(tmp / "tagged.jsonl") + " " + Quote(tmp / "tree"));
+    INFO(Describe(r));
+    REQUIRE(r.exit_code == 0);
+    INFO(ReadFile(out + "/removed.jsonl"));
+    const auto removed = Removed(out);
+    CHECK(removed.count("python") == 0);
+    for (const std::string id : {"untagged", "english", "padded"}) {
+      CHECK(Contains(RemovedLine(out, id), R"("reason":"exact","of":"python")"));
+    }
+    CHECK(removed.size() == 6);
+    for (const std::string name : {"merge_copy", "merge.txt"}) {
+      CHECK(Contains(RemovedLine(out, tmp / ("tree/" + name)), "\"reason\":\"exact\""));
+    }
+  }
+}
+
 TEST_CASE("dedup: --kind code makes renamed-variable copies duplicates", "[dedup]") {
   TempDir tmp;
   const std::string a =

@@ -245,6 +245,7 @@ std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o
     << o.priority_field << ',' << o.max_copies << ',' << o.against_index << ',' << o.text_field << ','
     << o.id_field << ',' << o.skip_errors << ',' << o.against_common << ',' << o.max_document_bytes << '\n';
   s << indexes;
+  s << "records-v2\n";  // the sketch records' layout (RecordHead)
   // This build's tokenizers and grammars (a resumed run's sketches were made by the same ones)
   // and, for --against, its detection rules and settings.
   s << (o.against_index.empty() ? codec::EncodeManifest(SketchParams{}) : VerdictKey(o.against_options));
@@ -276,13 +277,16 @@ enum DocStatus : uint8_t { kOk = 0, kMalformed = 1, kIndexMatch = 2 };
 // The fixed part of a document's sketch record; the signature (num_permutations x u32) follows.
 struct RecordHead {
   uint64_t exact;     // hash of the normalized token stream
+  // hash of the text, blanks around it aside: the same text is a copy whatever it is read as
+  // (a file and its copy named .h and .hpp, a JSON line with a "lang" and one without)
+  uint64_t bytes;
   double priority;    // the priority field's value (-inf when missing)
   uint32_t length;    // text bytes
   uint32_t tokens;
   uint8_t status;     // DocStatus
   uint8_t pad[7];
 };
-static_assert(sizeof(RecordHead) == 32);
+static_assert(sizeof(RecordHead) == 40);
 
 struct Item {
   Document doc;
@@ -337,13 +341,14 @@ class Sketcher {
     if (d.kind == Kind::kCode) {
       for (size_t i = 0; i < tokens.size(); ++i) hashes[i] = SpelledHash(tokens[i]);
     }
+    std::string_view t = d.text;
+    const size_t b = t.find_first_not_of(" \t\r\n\f\v");
+    t = b == std::string_view::npos ? std::string_view() : t.substr(b, t.find_last_not_of(" \t\r\n\f\v") - b + 1);
+    it->head.bytes = XXH3_64bits_withSeed(t.data(), t.size(), ~o_.seed);
     if (tokens.empty()) {
       // No words to compare (empty, only punctuation or emoji): the same text, blanks around it
       // aside, is a copy; any other is not (Cluster gives such documents no band keys).
-      std::string_view t = d.text;
-      const size_t b = t.find_first_not_of(" \t\r\n\f\v");
-      t = b == std::string_view::npos ? std::string_view() : t.substr(b, t.find_last_not_of(" \t\r\n\f\v") - b + 1);
-      it->head.exact = XXH3_64bits_withSeed(t.data(), t.size(), ~o_.seed);
+      it->head.exact = it->head.bytes;
     } else {
       it->head.exact = XXH3_64bits_withSeed(hashes.data(), hashes.size() * sizeof(uint64_t), o_.seed);
     }
@@ -611,6 +616,7 @@ struct Tuple {
   }
 };
 constexpr uint32_t kExactBand = UINT32_MAX;
+constexpr uint32_t kBytesBand = UINT32_MAX - 1;  // the same text (RecordHead::bytes)
 
 // Sorts tuples within a memory budget: beyond it, sorted runs go to disk and are merged.
 class TupleSorter {
@@ -794,6 +800,11 @@ double Jaccard(const Corpus& c, uint32_t a, uint32_t b, uint32_t n) {
   return static_cast<double>(same) / n;
 }
 
+// Whether documents a and b are the same: the same tokens, or the same text read otherwise.
+bool Same(const Corpus& c, uint32_t a, uint32_t b) {
+  return c.Head(a).exact == c.Head(b).exact || c.Head(a).bytes == c.Head(b).bytes;
+}
+
 Status LoadCorpus(const std::string& work, size_t units, const DedupOptions& o, Corpus* c) {
   c->record_size = sizeof(RecordHead) + o.num_permutations * sizeof(uint32_t);
   c->maps.resize(units);
@@ -837,6 +848,7 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
     sum->bytes_in += h.length;
     if (h.status != kOk) continue;
     DOPPEL_RETURN_IF_ERROR(sorter.Add({h.exact, kExactBand, ord}));
+    DOPPEL_RETURN_IF_ERROR(sorter.Add({h.bytes, kBytesBand, ord}));
     if (h.tokens == 0) continue;  // (an empty signature: every such document would share its bands)
     std::memcpy(sig.data(), c.Sig(ord), o.num_permutations * sizeof(uint32_t));
     BandKeys(sig, o.bands, o.rows, o.seed, &keys);
@@ -852,7 +864,7 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
   std::vector<uint32_t> group;
   auto flush = [&](uint32_t band) {
     if (group.size() < 2) return;
-    if (band == kExactBand) {
+    if (band == kExactBand || band == kBytesBand) {
       for (size_t i = 1; i < group.size(); ++i) uf.Union(group[0], group[i]);
       return;
     }
@@ -927,7 +939,8 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
     std::stable_sort(m.begin(), m.end(), better);
     const uint32_t rep = m[0];
     for (size_t i = 0; i < m.size(); ++i) {
-      const double sim = c.Head(m[i]).exact == c.Head(rep).exact ? 1.0 : Jaccard(c, m[i], rep, o.num_permutations);
+      const bool same = Same(c, m[i], rep);
+      const double sim = same ? 1.0 : Jaccard(c, m[i], rep, o.num_permutations);
       clusters += "{\"id\":";
       AppendJsonString(&clusters, c.Name(m[i]));
       clusters += ",\"cluster\":" + std::to_string(cluster_id) + ",\"representative\":";
@@ -942,7 +955,7 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
       clusters += "}\n";
       rep_of[m[i]] = rep;
       if (i < o.max_copies) continue;
-      decision[m[i]] = o.max_copies > 1 ? kCopyLimit : (sim == 1.0 && c.Head(m[i]).exact == c.Head(rep).exact ? kExact : kNear);
+      decision[m[i]] = o.max_copies > 1 ? kCopyLimit : (same ? kExact : kNear);
     }
     DOPPEL_RETURN_IF_ERROR(write_out(&clusters, &clusters_file, kFlushBytes));
     ++cluster_id;
@@ -977,9 +990,7 @@ Status Cluster(const std::string& out_dir, const std::string& work, size_t units
       removed += ",\"of_input\":";  // (ids may repeat: where the kept one is)
       AppendJsonString(&removed, c.String(rep_of[ord], 1));
       removed += ",\"similarity\":";
-      AppendJsonNumber(&removed, c.Head(ord).exact == c.Head(rep_of[ord]).exact
-                                     ? 1.0
-                                     : Jaccard(c, ord, rep_of[ord], o.num_permutations));
+      AppendJsonNumber(&removed, Same(c, ord, rep_of[ord]) ? 1.0 : Jaccard(c, ord, rep_of[ord], o.num_permutations));
     } else if (d == kIndex) {
       removed += ",\"source\":";
       AppendJsonString(&removed, c.String(ord, 2));
