@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "doppel/document.h"
@@ -55,6 +56,11 @@ struct Span {
     uint32_t query_begin, query_end, source_begin, source_end;
   };
   std::vector<RenamedName> renamed;
+  // Code: the runs of the answer's tokens aligned with the source's (byte ranges of the answer,
+  // in order): the span may hold tokens that are not, new code between two copied stretches.
+  // Not part of the JSON verdict; redaction replaces what lies between the headers of blocks a
+  // passage opens only where it was aligned.
+  std::vector<std::pair<uint32_t, uint32_t>> aligned;
   // The span reproduces protected content: it counts toward redact and block, and a redacted
   // answer has it replaced. False for code that only resembles its source (names not a
   // consistent renaming, literals that differ, a short shape other protected files share): it

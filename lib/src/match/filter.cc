@@ -546,6 +546,10 @@ void CheckRun::OnTheAnswer(Verdict* v) const {
       r.query_begin = map.ToAnswer(r.query_begin, false);
       r.query_end = map.ToAnswer(r.query_end, true);
     }
+    for (auto& [b, e] : sp.aligned) {
+      b = map.ToAnswer(b, false);
+      e = map.ToAnswer(e, true);
+    }
   }
   if (v->action == Action::kRedact) {
     v->output = ApplyToAnswer(*json_, answer_, edits_);
@@ -1423,6 +1427,7 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
   f.span.renaming = renaming;
   if (st.kind == Kind::kCode) {
     const uint64_t id_hash = IdentifierTokenHash();
+    uint32_t prev_q = UINT32_MAX - 1;  // the answer token of the last pair
     for (size_t i = 0; i < a.pairs.size(); ++i) {
       if (foreign(i)) continue;  // not the code's own names
       const auto [qi, si] = a.pairs[i];
@@ -1430,6 +1435,12 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
       if (IdName(qt, id_hash) != 0 && IdName(sk, id_hash) != 0 && qt.name != sk.name) {
         f.span.renamed.push_back({qt.begin, qt.end, sk.begin, sk.end});
       }
+      if (!f.span.aligned.empty() && prev_q + 1 == qi) {
+        f.span.aligned.back().second = qt.end;
+      } else {
+        f.span.aligned.emplace_back(qt.begin, qt.end);
+      }
+      prev_q = qi;
     }
   }
   // Literals: a copy keeps its strings and numbers (renaming is cosmetic, rewriting the
@@ -1889,6 +1900,20 @@ void CheckRun::WriteOutput() {
     for (size_t si = 0; si < streams_.size(); ++si) {
       if (streams_[si].prose_of_code) words_read[streams_[si].shadow_of < 0 ? si : static_cast<size_t>(streams_[si].shadow_of)] = true;
     }
+    // The answer's tokens aligned with a source, of every passage replaced (Span::aligned).
+    std::vector<std::pair<uint32_t, uint32_t>> aligned;
+    for (const Span& sp : v_.spans) {
+      if (Replaced(sp)) aligned.insert(aligned.end(), sp.aligned.begin(), sp.aligned.end());
+    }
+    std::sort(aligned.begin(), aligned.end());
+    {
+      size_t n = 0;  // overlapping ranges made one
+      for (const auto& r : aligned) {
+        if (n > 0 && r.first <= aligned[n - 1].second) aligned[n - 1].second = std::max(aligned[n - 1].second, r.second);
+        else aligned[n++] = r;
+      }
+      aligned.resize(n);
+    }
     std::vector<Region> unbalanced = regions;  // (each as BalanceCodeRegion found it)
     std::vector<Region> parts;  // balanced parts of passages that balance only in part (below)
     for (size_t ri = 0; ri < regions.size(); ++ri) {
@@ -1920,7 +1945,7 @@ void CheckRun::WriteOutput() {
         if (e <= block_e) r.e = std::min(r.e, block_e);
         // (What it gave up at either end may balance on its own: BalancedRemainders.)
         for (auto [pb, pe] : BalancedRemainders(text_, streams_[si].tokens, it->second, BlockTokensOf(streams_[si].language).start,
-                                                semicolons, b, e, r.b, r.e, o_.code.redact_tokens)) {
+                                                semicolons, b, e, r.b, r.e, o_.code.redact_tokens, aligned)) {
           if (b >= block_b) pb = std::max(pb, block_b);  // (within the block, as the passage is)
           if (e <= block_e) pe = std::min(pe, block_e);
           if (pb < pe) parts.push_back(Region{pb, pe, r.main, r.prose});
@@ -1929,9 +1954,9 @@ void CheckRun::WriteOutput() {
       moved = true;
     }
     // A code passage BalanceCodeRegion gave up (a function's header alone) is not replaced,
-    // unless every passage was: a redaction replaces something, then the passages as
-    // BalanceCodeRegion found them.
-    if (std::all_of(regions.begin(), regions.end(), [](const Region& r) { return r.e <= r.b; })) {
+    // unless every passage was and no part of one balances alone: a redaction replaces
+    // something, then the passages as BalanceCodeRegion found them.
+    if (parts.empty() && std::all_of(regions.begin(), regions.end(), [](const Region& r) { return r.e <= r.b; })) {
       for (size_t k = 0; k < regions.size(); ++k) regions[k] = unbalanced[k];
     } else {
       regions.erase(std::remove_if(regions.begin(), regions.end(), [](const Region& r) { return r.e <= r.b; }),

@@ -258,12 +258,14 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     // Half pairs inside: closing ones whose opening is before, opening ones whose closing is after.
     uint32_t first_half = UINT32_MAX, last_half = 0, reach_lb = lb, reach_le = le;
     std::vector<uint32_t> half_lines;  // the lines holding half pairs (their starts, increasing)
+    bool pairs_before = false;         // a half pair's other half is before the passage
     for (size_t i = i0; i < i1; ++i) {
       const int32_t p = partner[i];
       if (p < 0 || (static_cast<size_t>(p) >= i0 && static_cast<size_t>(p) < i1)) continue;
       first_half = std::min(first_half, q[i].begin);
       last_half = std::max(last_half, q[i].begin);
       if (half_lines.empty() || half_lines.back() != line_start(q[i].begin)) half_lines.push_back(line_start(q[i].begin));
+      pairs_before |= static_cast<size_t>(p) < i0;
       if (static_cast<size_t>(p) < i0) reach_lb = std::min(reach_lb, line_start(q[p].begin));
       else reach_le = std::max(reach_le, line_end(q[p].begin));
     }
@@ -288,6 +290,14 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       lb = reach_lb;
       le = reach_le;
     } else if (best > 0) {
+      if (best * 2 < kept && !pairs_before) {
+        // Less than half of a passage that only opens blocks going on after it (a function's
+        // header and first statements, then new code in its body): the lines between its
+        // headers are the copy, which BalancedRemainders replaces; one end alone (a line of
+        // the new code, or the header over its body) would leave the rest.
+        *e = *b;
+        return;
+      }
       lb = best_lb;
       le = best_le;
     } else {
@@ -467,7 +477,8 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
                                                               const std::vector<uint64_t>& block_start,
                                                               bool statements_end_with_semicolon, uint32_t b,
                                                               uint32_t e, uint32_t kept_b, uint32_t kept_e,
-                                                              uint32_t min_tokens) {
+                                                              uint32_t min_tokens,
+                                                              const std::vector<std::pair<uint32_t, uint32_t>>& aligned) {
   // The tokens of q in [from, to), as indices [first, past).
   auto token_range = [&](uint32_t from, uint32_t to) {
     const size_t first = FirstTokenFrom(q, from);
@@ -479,19 +490,20 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
     const auto [first, past] = token_range(from, to);
     return static_cast<uint32_t>(past - first);
   };
-  // Whether a pair joins a token of [first, past) with one before it (`before`), or a token there
-  // that opens a block with one after it (either side). (Pairs name each other, but for an
-  // indented block's header, which names its last token: every pair that touches the part has a
-  // token before its end.)
-  auto crosses = [&](int32_t first, int32_t past, bool before) {
-    const int32_t n = std::min(past, static_cast<int32_t>(partner.size()));
-    for (int32_t k = 0; k < n; ++k) {
+  // Whether a pair joins a token of [first, past) with one before it; whether a token there that
+  // opens a block pairs with one after it. (Pairs name each other, but for an indented block's
+  // header, which names its last token: every pair that touches the part has a token before its
+  // end.)
+  auto pairs_before = [&](int32_t first, int32_t past) {
+    for (int32_t k = 0; k < std::min(past, static_cast<int32_t>(partner.size())); ++k) {
       const int32_t p = partner[static_cast<size_t>(k)];
-      if (p < 0) continue;
-      const bool k_in = k >= first && k < past, p_in = p >= first && p < past;
-      if (k_in == p_in) continue;
-      if (before && std::min(k, p) < first) return true;
-      if (k_in && p >= past &&
+      if (p >= 0 && (k >= first) != (p >= first && p < past) && std::min(k, p) < first) return true;
+    }
+    return false;
+  };
+  auto opens_past = [&](int32_t first, int32_t past) {
+    for (int32_t k = first; k < std::min(past, static_cast<int32_t>(partner.size())); ++k) {
+      if (partner[static_cast<size_t>(k)] >= past &&
           std::find(block_start.begin(), block_start.end(), q[static_cast<size_t>(k)].hash) != block_start.end()) {
         return true;
       }
@@ -499,14 +511,75 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
     return false;
   };
   std::vector<std::pair<uint32_t, uint32_t>> out;
-  if (kept_e <= kept_b) return out;
-  for (const auto& [from, to] : {std::pair<uint32_t, uint32_t>{b, kept_b}, std::pair<uint32_t, uint32_t>{kept_e, e}}) {
+  // A part that opens blocks going on after it (a function's header, an `if (...) {` whose block
+  // holds new code): its header lines, those holding a bracket paired outside the part, stay,
+  // and the lines between them go, each run balanced on its own (BalanceCodeRegion, which gives
+  // up a header whose `{` begins the next line), when half of its tokens or more were aligned
+  // with the source (`aligned`: the passage may hold new lines between copied ones). A run at
+  // the passage's first or last line holds `min_tokens` or more too (a chance alignment at a
+  // passage's end is short).
+  auto mostly_aligned = [&](uint32_t from, uint32_t to) {  // half or more of its tokens
+    const auto [first, past] = token_range(from, to);
+    int32_t in = 0;
+    auto run = aligned.begin();
+    for (int32_t k = first; k < past; ++k) {
+      const uint32_t at = q[static_cast<size_t>(k)].begin;
+      while (run != aligned.end() && run->second <= at) ++run;
+      in += run != aligned.end() && run->first <= at;
+    }
+    return 2 * in >= past - first;
+  };
+  auto between_headers = [&](uint32_t from, uint32_t to) {
+    const auto [first, past] = token_range(from, to);
+    // (And a `case` or `default` label: replaced alone, its clause would be left to the one
+    // before.)
+    static const uint64_t kCase = VerbatimTokenHash("case"), kDefault = VerbatimTokenHash("default");
+    std::vector<uint32_t> header_lines;  // their starts, increasing
+    for (int32_t k = first; k < past; ++k) {
+      const int32_t p = partner[static_cast<size_t>(k)];
+      const uint32_t line = static_cast<uint32_t>(LineStart(text, q[static_cast<size_t>(k)].begin));
+      const bool label = (q[static_cast<size_t>(k)].hash == kCase || q[static_cast<size_t>(k)].hash == kDefault) &&
+                         (k == 0 || LineStart(text, q[static_cast<size_t>(k) - 1].begin) != line);
+      if (!label && (p < 0 || (p >= first && p < past))) continue;
+      if (header_lines.empty() || header_lines.back() != line) header_lines.push_back(line);
+    }
+    uint32_t run_b = from;
+    for (size_t h = 0; h <= header_lines.size(); ++h) {
+      const uint32_t run_e = h < header_lines.size() ? header_lines[h] : to;
+      if (run_b < run_e && code_tokens(run_b, run_e) > 0) {
+        uint32_t pb = run_b, pe = run_e;
+        BalanceCodeRegion(text, q, partner, statements_end_with_semicolon, &pb, &pe);
+        const bool edge = run_b <= b || run_e >= e;
+        if (pb < pe && pb >= run_b && pe <= run_e && code_tokens(pb, pe) >= (edge ? min_tokens : 1) &&
+            mostly_aligned(pb, pe)) {
+          out.emplace_back(pb, pe);
+        }
+      }
+      if (h < header_lines.size()) run_b = static_cast<uint32_t>(LineEnd(text, header_lines[h])) + 1;
+    }
+  };
+  std::vector<std::pair<uint32_t, uint32_t>> parts;
+  if (kept_e <= kept_b) {
+    parts.emplace_back(b, e);  // (the passage given up whole)
+  } else {
+    parts.emplace_back(b, kept_b);
+    parts.emplace_back(kept_e, e);
+  }
+  for (const auto& [from, to] : parts) {
     if (from >= to || code_tokens(from, to) < min_tokens) continue;
     const auto [first, past] = token_range(from, to);
-    if (crosses(first, past, /*before=*/from == b)) continue;
+    // (Not a part whose pairs join it to code before the passage: a passage that begins inside a
+    // new method, past a chance alignment, gives up that method's end, which stays.)
+    if (from == b && pairs_before(first, past)) continue;
+    if (opens_past(first, past)) {
+      between_headers(from, to);
+      continue;
+    }
     uint32_t pb = from, pe = to;
     BalanceCodeRegion(text, q, partner, statements_end_with_semicolon, &pb, &pe);
-    if (pb < pe && (pe <= kept_b || pb >= kept_e) && code_tokens(pb, pe) >= min_tokens) out.emplace_back(pb, pe);
+    if (pb < pe && (kept_e <= kept_b || pe <= kept_b || pb >= kept_e) && code_tokens(pb, pe) >= min_tokens) {
+      out.emplace_back(pb, pe);
+    }
   }
   return out;
 }

@@ -74,19 +74,25 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
 
 // A passage balanced in part leaves the rest of the copy: a component's copied hooks above its
 // copied element, which sits among new sibling elements, balance only as that element. Of
-// passage [b, e), which BalanceCodeRegion kept as [kept_b, kept_e) (not empty), what it gave up
-// at either end, each balanced on its own (BalanceCodeRegion), when it holds `min_tokens` code
-// tokens of `q` or more, no pair joins the part before the passage with code before it (a
-// passage that begins inside a new method, past a chance alignment, gives up that method's end,
-// which stays), and no block the part opens (`block_start`: BlockTokens::start) goes on after
-// it (a new function's head that a passage ran into, or the head of a function whose copied
-// switch the passage kept as its clauses). At most two ranges, outside [kept_b, kept_e).
+// passage [b, e), which BalanceCodeRegion kept as [kept_b, kept_e) (or gave up whole: empty),
+// what it gave up at either end (or the whole passage), when it holds `min_tokens` code tokens
+// of `q` or more and no pair joins the part before the passage with code before it (a passage
+// that begins inside a new method, past a chance alignment, gives up that method's end, which
+// stays): the part balanced on its own (BalanceCodeRegion), when no block the part opens
+// (`block_start`: BlockTokens::start) goes on after it; else, the lines between the part's
+// header lines (those holding a bracket paired outside it: a function's header, an `if (...) {`
+// whose block holds new code), which stay, each run balanced on its own, when half of its
+// tokens or more lie in `aligned` (the answer's byte ranges aligned with the source, sorted:
+// Span::aligned), and, at the passage's first or last line, it holds `min_tokens` or more. So a
+// function's header and first statements, copied, then new code in its body, keep the header
+// lines and lose the statements. The ranges lie outside [kept_b, kept_e), in order.
 std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view text, const Tokens& q,
                                                               const std::vector<int32_t>& partner,
                                                               const std::vector<uint64_t>& block_start,
                                                               bool statements_end_with_semicolon, uint32_t b,
                                                               uint32_t e, uint32_t kept_b, uint32_t kept_e,
-                                                              uint32_t min_tokens);
+                                                              uint32_t min_tokens,
+                                                              const std::vector<std::pair<uint32_t, uint32_t>>& aligned);
 
 // What a redaction needs to know of a block of JavaScript, TypeScript or TSX, parsed again when
 // a passage in it is redacted: a passage that ends inside a JSX element would leave half of its
