@@ -642,6 +642,9 @@ TEST_CASE("dedup: malformed lines stop the run or are skipped and listed", "[ded
   const auto removed = Removed(tmp / "skip");
   CHECK(removed.size() == 2);
   CHECK(Contains(ReadFile(tmp / "skip/removed.jsonl"), "text field \\\"text\\\" missing"));
+  // Named by its id when it was read (a line without its text), else by its place.
+  CHECK(Contains(RemovedLine(tmp / "skip", "d"), "\"input\":\"" + tmp / "in.jsonl:4\",\"reason\":\"malformed\""));
+  CHECK(Contains(RemovedLine(tmp / "skip", tmp / "in.jsonl:2"), "\"reason\":\"malformed\""));
   CHECK(doppel_test::Lines(ReadFile(tmp / "skip/in.jsonl")).size() == 2);
   // Missing inputs and conflicting outputs are errors before anything is written.
   r = Dedup("--output " + Quote(tmp / "x") + " " + Quote(tmp / "nope.jsonl"));
@@ -781,6 +784,39 @@ TEST_CASE("dedup: a run killed at random points resumes to the uninterrupted res
   // Drawn over the whole run's time, some kill landed after a stage or shard was finished
   // (second kills all land after the first run's markers, or after the run ended).
   CHECK(with_markers >= 1);
+}
+
+TEST_CASE("dedup: a finished run begun again writes again the outputs removed or changed since", "[dedup]") {
+  // The write markers were trusted: a shard removed or emptied since stayed so, and the run said
+  // it had resumed.
+  TempDir tmp;
+  const Planted p = MakeCorpus(200, 9);
+  fs::create_directories(tmp / "in/files");
+  WriteLines(tmp / "in/a.jsonl", p.lines, 0, p.lines.size() / 2);
+  WriteLines(tmp / "in/b.jsonl", p.lines, p.lines.size() / 2, p.lines.size());
+  WriteFile(tmp / "in/files/note.txt", "A note of its own, kept as it is by every run of this test.\n");
+  const std::string cmd = "--quiet --output " + Quote(tmp / "out") + " " + Quote(tmp / "in");
+  CommandResult r = Dedup(cmd);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  const std::string a = ReadFile(tmp / "out/in/a.jsonl"), b = ReadFile(tmp / "out/in/b.jsonl");
+  const std::string note = ReadFile(tmp / "out/files/in/files/note.txt");
+  REQUIRE(!a.empty());
+  REQUIRE(!b.empty());
+  fs::remove(tmp / "out/in/a.jsonl");
+  WriteFile(tmp / "out/in/b.jsonl", "");
+  WriteFile(tmp / "out/files/in/files/note.txt", "changed\n");
+  r = Dedup(cmd);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(ReadFile(tmp / "out/in/a.jsonl") == a);
+  CHECK(ReadFile(tmp / "out/in/b.jsonl") == b);
+  CHECK(ReadFile(tmp / "out/files/in/files/note.txt") == note);
+  // Untouched, they are not written again.
+  const auto before = fs::last_write_time(tmp / "out/in/a.jsonl");
+  r = Dedup(cmd);
+  REQUIRE(r.exit_code == 0);
+  CHECK(fs::last_write_time(tmp / "out/in/a.jsonl") == before);
 }
 
 TEST_CASE("dedup: a run resumed after its sketch stage clusters and writes from the kept sketches", "[dedup]") {

@@ -441,7 +441,9 @@ class UnitReader {
         it->error = ParseJsonLineDocument(line_, ro_, where, &parser_, &it->doc, o_.priority_field, &it->priority)
                         .WithContext(where);
         if (!it->error.ok()) {
-          it->doc.name = where;
+          // (Named by its id when the line's id was read before what was wrong with it: a line
+          // without its text, or with a priority that is no number, keeps its id in removed.jsonl.)
+          if (it->doc.name.empty()) it->doc.name = where;
           it->doc.origin = where;
         }
         return true;
@@ -1019,7 +1021,27 @@ Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, uint64_t docs,
                  const std::vector<uint8_t>& decision, const std::string& out_dir, const std::string& work,
                  const DedupOptions& o) {
   const std::string marker = work + "/write-" + std::to_string(index) + ".done";
-  if (Exists(marker)) return Status::OK();
+  std::error_code ec;
+  // The marker names each output written, with its size and modification time ("SIZE MTIME
+  // PATH" lines): one removed, cut or changed since is written again, so that a run begun again
+  // in a finished run's directory leaves every output as the run wrote it.
+  auto stamp = [](const std::string& path) {
+    std::error_code size_ec, time_ec;
+    const uintmax_t size = fs::file_size(path, size_ec);
+    const auto mtime = fs::last_write_time(path, time_ec).time_since_epoch().count();
+    return size_ec || time_ec ? std::string("-") : std::to_string(size) + " " + std::to_string(mtime) + " " + path;
+  };
+  if (Exists(marker)) {
+    std::ifstream in(marker);
+    bool holds = static_cast<bool>(in);
+    for (std::string line; holds && std::getline(in, line);) {
+      const size_t a = line.find(' '), b = a == std::string::npos ? a : line.find(' ', a + 1);
+      holds = b != std::string::npos && stamp(line.substr(b + 1)) == line;
+    }
+    if (holds) return Status::OK();
+    fs::remove(marker, ec);
+  }
+  std::string written;
   const std::string what = u.jsonl.empty() ? "a file of the group beginning with " + u.files.front() : u.jsonl;
   auto changed = [&](const std::string& how) {
     return Status::InvalidArgument(what + ": changed since this run read it (" + how +
@@ -1029,7 +1051,6 @@ Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, uint64_t docs,
   if (sketched_state != 0 && UnitState(u) != sketched_state) return changed("its size or modification time");
   uint64_t ord = first_ord;
   auto keep = [&](uint64_t i) { return i < decision.size() && decision[i] == kKeep; };
-  std::error_code ec;
   if (!u.jsonl.empty()) {
     const std::string out = out_dir + "/" + u.out;
     fs::create_directories(fs::path(out).parent_path(), ec);
@@ -1072,6 +1093,7 @@ Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, uint64_t docs,
     }
     fs::rename(tmp, out, ec);
     if (ec) return Status::IOError(out + ": " + ec.message());
+    written += stamp(out) + "\n";
   } else {
     for (size_t i = 0; i < u.files.size(); ++i, ++ord) {
       if (!keep(ord)) continue;
@@ -1079,9 +1101,10 @@ Status WriteUnit(const Unit& u, size_t index, uint64_t first_ord, uint64_t docs,
       fs::create_directories(fs::path(out).parent_path(), ec);
       fs::copy_file(u.files[i], out, fs::copy_options::overwrite_existing, ec);
       if (ec) return Status::IOError(out + ": " + ec.message());
+      written += stamp(out) + "\n";
     }
   }
-  return WriteFileAtomically(marker, "ok\n");
+  return WriteFileAtomically(marker, written);
 }
 
 }  // namespace
