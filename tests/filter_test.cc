@@ -440,6 +440,13 @@ TEST_CASE("filter: protected prose quoted in a fence without a grammar's languag
   CHECK(python.action == Action::kBlock);
   REQUIRE_FALSE(python.spans.empty());
   CHECK(EndsWith(python.spans[0].source_name, "GPL-3"));
+  // And as one input in a grammar's language (an editor names its file's language whatever the
+  // answer holds): it was read as code only, and allowed.
+  for (const std::string lang : {"python", "go", "c"}) {
+    const Verdict whole = CheckOk(*filter, para, Kind::kCode, lang);
+    INFO(lang << ": " << Describe(whole));
+    CHECK(whole.action == Action::kBlock);
+  }
   // Half of a fence quoted, half new: the quote is redacted inside the fence, the rest kept.
   const std::string half = Trim(Between(gpl, "Some devices are designed", "\n\n")).substr(0, 400);
   const std::string mixed = "Notes:\n\n```\n" + half +

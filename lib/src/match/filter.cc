@@ -617,10 +617,11 @@ Status CheckRun::PushCode(Stream st, std::string_view code, uint32_t base_offset
   // language under a wrong tag (Python in a `js` fence, C# in a `java` one): it is read again
   // in the language of the protected code its candidates lead to (Stream::Reread); one that
   // grammar mostly cannot read may be prose. (A language the caller names for the whole
-  // answer, or a file's extension, is taken as given.)
+  // answer, or a file's extension, is taken as given, but for prose: an editor names its
+  // file's language whatever the answer holds, and a license pasted as it is reads as no code.)
   const size_t nonblank = NonBlankBytes(code);
   const bool fenced_with_grammar = kind_ != Kind::kCode && tagged != nullptr && !request_.lexed_code;
-  const bool misread = fenced_with_grammar && unread > kMisreadShare * nonblank;
+  const bool misread = tagged != nullptr && !request_.lexed_code && unread > kMisreadShare * nonblank;
   if (fenced_with_grammar && unread > 0) {
     st.reread = std::make_shared<Stream::Reread>();
     st.reread->unread = unread;
