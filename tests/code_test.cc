@@ -2907,7 +2907,8 @@ TEST_CASE("code: code outside fences is read as code by its lines") {
   REQUIRE(v.ok());
   CHECK(v->action == Action::kRedact);
   CheckRedactedAsMergePy(*v, 3);
-  CHECK_THAT(v->output, Catch::EndsWith("\n        pass  # [redacted: similar to lib/merge.py]\n2. Done.\n"));
+  // (No `pass`: the item's sentence above, which ends in ':', is no header.)
+  CHECK_THAT(v->output, Catch::EndsWith("\n        # [redacted: similar to lib/merge.py]\n2. Done.\n"));
   // Without that reading those lines are prose, which never matches code.
   FilterOptions off = Redacting();
   off.bare_code = false;
@@ -5485,8 +5486,8 @@ TEST_CASE("code: code pasted in a quote without a fence is read without the quot
   const std::string answer = "As the docs put it:\n\n" + quoted + "\nThat is the whole helper.\n";
   const Verdict v = Checked(*filter, answer);
   CHECK(OneMergePySpan(v).query.first_line == 3);
-  // (The marker in the quote; a Python block replaced whole keeps a statement: `pass`.)
-  CHECK_THAT(v.output, Catch::StartsWith("As the docs put it:\n\n> pass  # [redacted: similar to lib/merge.py]\n"));
+  // (The marker in the quote; no `pass`: the sentence above, which ends in ':', is no header.)
+  CHECK_THAT(v.output, Catch::StartsWith("As the docs put it:\n\n> # [redacted: similar to lib/merge.py]\n"));
   CHECK_THAT(v.output, Catch::EndsWith("\nThat is the whole helper.\n"));
   CHECK_THAT(v.output, !Catch::Contains("out.extend"));
   // A docstring in the quote stays in the run (indented deeper than its def, past the markers).

@@ -862,9 +862,10 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
       const size_t last = t.find_last_not_of(" \t");
       return last != std::string_view::npos && t[last] == ':';
     };
-    std::optional<Line> above;
-    for (size_t at = line_b; at > 0 && !above;) {
+    std::optional<Line> above;  // (in the block: not a sentence ending in ':' before it)
+    for (size_t at = line_b; at > block_b && !above;) {
       const Line l = line_above(at);
+      if (l.begin < block_b) break;
       if (is_code(l)) above = l;
       at = l.begin;
     }
