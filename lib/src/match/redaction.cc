@@ -572,7 +572,10 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
     // new method, past a chance alignment, gives up that method's end, which stays.)
     if (from == b && pairs_before(first, past)) continue;
     if (opens_past(first, past)) {
-      between_headers(from, to);
+      // (Not a part after what was kept: there, a block going on past the passage is most
+      // often a new function's head that the passage ran into, whose first lines a look-alike
+      // of common code aligned.)
+      if (from == b) between_headers(from, to);
       continue;
     }
     uint32_t pb = from, pe = to;

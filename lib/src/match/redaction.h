@@ -79,7 +79,9 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
 // of `q` or more and no pair joins the part before the passage with code before it (a passage
 // that begins inside a new method, past a chance alignment, gives up that method's end, which
 // stays): the part balanced on its own (BalanceCodeRegion), when no block the part opens
-// (`block_start`: BlockTokens::start) goes on after it; else, the lines between the part's
+// (`block_start`: BlockTokens::start) goes on after it; else, for the part before what was kept
+// (or the whole passage; after it, such a block is most often a new function's head that the
+// passage ran into), the lines between the part's
 // header lines (those holding a bracket paired outside it: a function's header, an `if (...) {`
 // whose block holds new code), which stay, each run balanced on its own, when half of its
 // tokens or more lie in `aligned` (the answer's byte ranges aligned with the source, sorted:
