@@ -1945,12 +1945,14 @@ void CheckRun::WriteOutput() {
         if (b >= block_b) r.b = std::max(r.b, block_b);
         if (e <= block_e) r.e = std::min(r.e, block_e);
         // (What it gave up at either end may balance on its own: BalancedRemainders.)
+        bool instead = false;  // (the parts replace what BalanceCodeRegion kept)
         for (auto [pb, pe] : BalancedRemainders(text_, streams_[si].tokens, it->second, BlockTokensOf(streams_[si].language).start,
-                                                semicolons, b, e, r.b, r.e, o_.code.redact_tokens, aligned)) {
+                                                semicolons, b, e, r.b, r.e, o_.code.redact_tokens, aligned, &instead)) {
           if (b >= block_b) pb = std::max(pb, block_b);  // (within the block, as the passage is)
           if (e <= block_e) pe = std::min(pe, block_e);
           if (pb < pe) parts.push_back(Region{pb, pe, r.main, r.prose});
         }
+        if (instead) r.e = r.b;
       }
       moved = true;
     }

@@ -213,7 +213,9 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     }
     return false;
   };
+  bool header_alone = false;  // what is left is a block's header whose block is not taken in
   auto trailing_header = [&]() {
+    header_alone = false;
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (i1 <= i0) return;
     size_t block_last = 0;
@@ -250,6 +252,8 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     } else if (const uint32_t block_end = line_end(q[block_last].begin);
                head == i0 && first_at(block_end) == block_last + 1 && tokens_in(le, block_end) <= 4 * (i1 - i0)) {
       le = block_end;
+    } else {
+      header_alone = head == i0;
     }
   };
   trailing_header();
@@ -258,14 +262,12 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     // Half pairs inside: closing ones whose opening is before, opening ones whose closing is after.
     uint32_t first_half = UINT32_MAX, last_half = 0, reach_lb = lb, reach_le = le;
     std::vector<uint32_t> half_lines;  // the lines holding half pairs (their starts, increasing)
-    bool pairs_before = false;         // a half pair's other half is before the passage
     for (size_t i = i0; i < i1; ++i) {
       const int32_t p = partner[i];
       if (p < 0 || (static_cast<size_t>(p) >= i0 && static_cast<size_t>(p) < i1)) continue;
       first_half = std::min(first_half, q[i].begin);
       last_half = std::max(last_half, q[i].begin);
       if (half_lines.empty() || half_lines.back() != line_start(q[i].begin)) half_lines.push_back(line_start(q[i].begin));
-      pairs_before |= static_cast<size_t>(p) < i0;
       if (static_cast<size_t>(p) < i0) reach_lb = std::min(reach_lb, line_start(q[p].begin));
       else reach_le = std::max(reach_le, line_end(q[p].begin));
     }
@@ -290,14 +292,6 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       lb = reach_lb;
       le = reach_le;
     } else if (best > 0) {
-      if (best * 2 < kept && !pairs_before) {
-        // Less than half of a passage that only opens blocks going on after it (a function's
-        // header and first statements, then new code in its body): the lines between its
-        // headers are the copy, which BalancedRemainders replaces; one end alone (a line of
-        // the new code, or the header over its body) would leave the rest.
-        *e = *b;
-        return;
-      }
       lb = best_lb;
       le = best_le;
     } else {
@@ -340,6 +334,13 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
     }
   }
   trailing_header();  // (a header left at the end once a `{` line was given up)
+  if (header_alone) {
+    // A block's header alone (a signature whose `{` begins the line after the passage), whose
+    // block is too long to take in, is given up, as in the rounds above: replaced, it would
+    // leave its block at the outer level.
+    *e = *b;
+    return;
+  }
   // A `case` or `default` label on a line of its own (`case 0x00:`; not Python's, whose colon
   // opens a block) at the passage's first or last line, whose statements go on after the
   // passage (the next token is no label and no `}`), is given up: replaced, its statements
@@ -478,7 +479,8 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
                                                               bool statements_end_with_semicolon, uint32_t b,
                                                               uint32_t e, uint32_t kept_b, uint32_t kept_e,
                                                               uint32_t min_tokens,
-                                                              const std::vector<std::pair<uint32_t, uint32_t>>& aligned) {
+                                                              const std::vector<std::pair<uint32_t, uint32_t>>& aligned,
+                                                              bool* instead_of_kept) {
   // The tokens of q in [from, to), as indices [first, past).
   auto token_range = [&](uint32_t from, uint32_t to) {
     const size_t first = FirstTokenFrom(q, from);
@@ -516,8 +518,8 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
   // and the lines between them go, each run balanced on its own (BalanceCodeRegion, which gives
   // up a header whose `{` begins the next line), when half of its tokens or more were aligned
   // with the source (`aligned`: the passage may hold new lines between copied ones). A run at
-  // the passage's first or last line holds `min_tokens` or more too (a chance alignment at a
-  // passage's end is short).
+  // the passage's first or last line holds half of `min_tokens` or more too (a chance alignment
+  // at a passage's end is short: a call or two of the new code after a copied header).
   auto mostly_aligned = [&](uint32_t from, uint32_t to) {  // half or more of its tokens
     const auto [first, past] = token_range(from, to);
     int32_t in = 0;
@@ -543,6 +545,25 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
       if (!label && (p < 0 || (p >= first && p < past))) continue;
       if (header_lines.empty() || header_lines.back() != line) header_lines.push_back(line);
     }
+    // A header over several lines (`def f(a,` ... `b):`) is all of them: back from each header
+    // line through the parentheses and brackets that close on it, to where they open.
+    static const uint64_t kCloseParen = VerbatimTokenHash(")"), kCloseBracket = VerbatimTokenHash("]");
+    for (size_t h = header_lines.size(); h-- > 0;) {
+      uint32_t top = header_lines[h];
+      for (int32_t k = static_cast<int32_t>(FirstTokenFrom(q, top));
+           k < past && LineStart(text, q[static_cast<size_t>(k)].begin) == header_lines[h]; ++k) {
+        const int32_t p = partner[static_cast<size_t>(k)];
+        const uint64_t hash = q[static_cast<size_t>(k)].hash;
+        if ((hash == kCloseParen || hash == kCloseBracket) && p >= first && p < k) {
+          top = std::min(top, static_cast<uint32_t>(LineStart(text, q[static_cast<size_t>(p)].begin)));
+        }
+      }
+      for (uint32_t line = top; line < header_lines[h]; line = static_cast<uint32_t>(LineEnd(text, line)) + 1) {
+        header_lines.push_back(line);
+      }
+    }
+    std::sort(header_lines.begin(), header_lines.end());
+    header_lines.erase(std::unique(header_lines.begin(), header_lines.end()), header_lines.end());
     uint32_t run_b = from;
     for (size_t h = 0; h <= header_lines.size(); ++h) {
       const uint32_t run_e = h < header_lines.size() ? header_lines[h] : to;
@@ -550,7 +571,9 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
         uint32_t pb = run_b, pe = run_e;
         BalanceCodeRegion(text, q, partner, statements_end_with_semicolon, &pb, &pe);
         const bool edge = run_b <= b || run_e >= e;
-        if (pb < pe && pb >= run_b && pe <= run_e && code_tokens(pb, pe) >= (edge ? min_tokens : 1) &&
+        // (Whole lines: a passage's first and last lines are replaced whole.)
+        if (pb < pe && pb >= LineStart(text, run_b) && pe <= LineEnd(text, run_e - 1) &&
+            code_tokens(pb, pe) >= (edge ? (min_tokens + 1) / 2 : 1) &&
             mostly_aligned(pb, pe)) {
           out.emplace_back(pb, pe);
         }
@@ -558,6 +581,32 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
       if (h < header_lines.size()) run_b = static_cast<uint32_t>(LineEnd(text, header_lines[h])) + 1;
     }
   };
+  // A passage that only opens blocks going on after it (a function's header and first
+  // statements, then new code in its body), of which BalanceCodeRegion kept less than half (one
+  // end: a line of the new code, or the body's first lines): its header lines stay and the
+  // aligned lines between them go, instead, when there are any.
+  // So too when what it kept lies inside a header's parentheses (the parameters of a signature
+  // over several lines, the body left).
+  *instead_of_kept = false;
+  const auto [pf, pp] = token_range(b, e);
+  auto kept_in_parentheses = [&, pf = pf] {
+    if (kept_e <= kept_b) return false;
+    static const uint64_t kOpenParen = VerbatimTokenHash("("), kOpenBracket = VerbatimTokenHash("[");
+    const auto [kf, kp] = token_range(kept_b, kept_e);
+    for (int32_t k = pf; k < kf; ++k) {
+      const uint64_t hash = q[static_cast<size_t>(k)].hash;
+      if ((hash == kOpenParen || hash == kOpenBracket) && partner[static_cast<size_t>(k)] >= kp) return true;
+    }
+    return false;
+  };
+  if (pf < pp && !pairs_before(pf, pp) && opens_past(pf, pp) &&
+      (2 * (kept_e > kept_b ? code_tokens(kept_b, kept_e) : 0) < static_cast<uint32_t>(pp - pf) || kept_in_parentheses())) {
+    between_headers(b, e);
+    if (!out.empty()) {
+      *instead_of_kept = true;
+      return out;
+    }
+  }
   std::vector<std::pair<uint32_t, uint32_t>> parts;
   if (kept_e <= kept_b) {
     parts.emplace_back(b, e);  // (the passage given up whole)

@@ -59,7 +59,8 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
 // in the other halves, adding at most as many tokens as the passage has; when neither can be
 // done, nor can lines between two lines of half pairs go alone, the passage stays as it was,
 // unless it is a block's header alone (whose block is too long to take in): then it is given
-// up, *e set to *b. Before and after
+// up, *e set to *b, as it is when all that is left at the end is such a header whose `{` begins
+// the line after it. Before and after
 // that, a passage that ends with the header of a block it does not take (its `{` on the next
 // line, or Python's colon) gives the header's lines up, or, when it is only the header, takes
 // in the block if that adds at most four times its tokens. First, a first (or last) line
@@ -85,16 +86,22 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
 // header lines (those holding a bracket paired outside it: a function's header, an `if (...) {`
 // whose block holds new code), which stay, each run balanced on its own, when half of its
 // tokens or more lie in `aligned` (the answer's byte ranges aligned with the source, sorted:
-// Span::aligned), and, at the passage's first or last line, it holds `min_tokens` or more. So a
-// function's header and first statements, copied, then new code in its body, keep the header
-// lines and lose the statements. The ranges lie outside [kept_b, kept_e), in order.
+// Span::aligned), and, at the passage's first or last line, it holds half of `min_tokens` or
+// more; a header over several lines is all of its lines. The ranges lie outside [kept_b,
+// kept_e), in order. But a passage that only opens blocks going on past it (no pair joins it to
+// code before it), of which BalanceCodeRegion kept less than half, or only what lies inside a
+// header's parentheses: the lines between its header lines, so found over the whole passage,
+// when there are any, *instead_of_kept set (they replace [kept_b, kept_e)). So a function's
+// header and first statements, copied, then new code in its body, keep the header lines and
+// lose the statements.
 std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view text, const Tokens& q,
                                                               const std::vector<int32_t>& partner,
                                                               const std::vector<uint64_t>& block_start,
                                                               bool statements_end_with_semicolon, uint32_t b,
                                                               uint32_t e, uint32_t kept_b, uint32_t kept_e,
                                                               uint32_t min_tokens,
-                                                              const std::vector<std::pair<uint32_t, uint32_t>>& aligned);
+                                                              const std::vector<std::pair<uint32_t, uint32_t>>& aligned,
+                                                              bool* instead_of_kept);
 
 // What a redaction needs to know of a block of JavaScript, TypeScript or TSX, parsed again when
 // a passage in it is redacted: a passage that ends inside a JSX element would leave half of its
