@@ -1,6 +1,7 @@
 // libFuzzer target: a code redaction's steps on arbitrary code and an arbitrary passage of it:
 // the tokens' brackets and blocks paired (PairedTokens, and JSX's tags by ScriptBlock), the
-// passage moved to balanced whole lines (BalanceCodeRegion), its marker's comment chosen
+// passage moved to balanced whole lines (BalanceCodeRegion), what it gave up balanced alone or
+// the lines between its headers (BalancedRemainders), its marker's comment chosen
 // (ScriptBlock::MarkerSyntax) and the lines replaced (RedactCodeLines). The first byte picks the
 // language, the next four the passage's first and last bytes (as shares of the code).
 // Invariants: no crash; JSX pairs are made between unpaired tokens, both ways; the passage
@@ -63,8 +64,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (e <= b) std::swap(b, e);
   if (e > n) e = n;
   if (b >= e) return 0;
+  const uint32_t passage_b = b, passage_e = e;
   BalanceCodeRegion(text, q, partner, lang->statements_end_with_semicolon, &b, &e);
   if (e < b || (e > b && (b >= n || e > n))) std::abort();
+  // What it gave up, or the lines between the passage's headers: ranges of the code, in order,
+  // apart, outside what was kept unless they replace it. The tokens aligned: every other run of
+  // three (a stand-in for an alignment's runs).
+  std::vector<std::pair<uint32_t, uint32_t>> aligned;
+  for (size_t i = 0; i + 2 < q.size(); i += 6) aligned.emplace_back(q[i].begin, q[i + 2].end);
+  bool instead = false;
+  const auto parts = BalancedRemainders(text, q, partner, BlockTokensOf(lang->name).start,
+                                        lang->statements_end_with_semicolon, passage_b, passage_e, b, e, 25,
+                                        aligned, &instead);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const auto [pb, pe] = parts[i];
+    if (pb >= pe || pb < block_b || pe > n || (i > 0 && pb < parts[i - 1].second)) std::abort();
+    if (!instead && e > b && pb < e && pe > b) std::abort();
+  }
   if (e == b) return 0;  // given up
   const auto comment = script.MarkerSyntax(q, b, e);
   std::string out(text);
