@@ -1142,7 +1142,9 @@ TEST_CASE("dedup: results do not depend on input order or path spelling or the w
                                                " " + Quote(data + "/a") + " " + Quote(data + "/a/zeta.jsonl"));
   CHECK(twice.exit_code == 2);
   CHECK(Contains(twice.err, "are the same file"));
-  CHECK(Contains(twice.err, data + "/a/zeta.jsonl and " + data + "/a/zeta.jsonl are the same file"));  // none blank
+  // (Each with the output it would be written to: spelled alike, the two are told apart so.)
+  CHECK(Contains(twice.err, data + "/a/zeta.jsonl (to be written as a/zeta.jsonl) and " + data +
+                                "/a/zeta.jsonl (as zeta.jsonl) are the same file"));
 }
 
 TEST_CASE("dedup: a binary or empty file in a directory is passed over, as build and scan do", "[dedup]") {

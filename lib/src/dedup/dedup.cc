@@ -159,8 +159,12 @@ Status ExpandInputs(const std::vector<std::string>& inputs, std::vector<Unit>* u
       if (i > 0 && keyed[i].first == keyed[i - 1].first) {
         // (keyed[i - 1] was moved to out.back().)
         if (keyed[i].second.second == out.back().second) continue;
-        return Status::InvalidArgument(out.back().first + " and " + keyed[i].second.first +
-                                       " are the same file (" + keyed[i].first + "): give it once");
+        // (Named with the outputs they would be written to: one given as an input and found
+        // again in a directory given too is spelled alike both times.)
+        return Status::InvalidArgument(out.back().first + " (to be written as " + out.back().second + ") and " +
+                                       keyed[i].second.first + " (as " + keyed[i].second.second +
+                                       ") are the same file (" + keyed[i].first +
+                                       "): give it once, or its directory without it");
       }
       out.push_back(std::move(keyed[i].second));
     }
