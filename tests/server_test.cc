@@ -653,8 +653,12 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // signature on one line holds more tokens than its copied first statements
   // (python-long-header, c-long-header: the statements go, the signature stays over the new
   // body), and Python whose copied signature runs over several lines (python-signature: it stays
-  // whole, its copied first statements go, not its parameter lines).
-  CHECK(languages == 47);
+  // whole, its copied first statements go, not its parameter lines); Python whose copied
+  // `if`/`elif` chain, one `elif` continued with a backslash, ends at an `else:` whose body is
+  // new (python-else: the clauses' heads stay, their bodies go with a `pass`, no `else` left
+  // without its `if`), and Go whose copied head ends at a label over a `for` whose new body
+  // names it (go-label: the label stays).
+  CHECK(languages == 49);
 }
 
 TEST_CASE("redaction: a passage that can be neither balanced nor given up as a header is still replaced", "[serve]") {

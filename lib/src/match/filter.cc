@@ -1946,8 +1946,22 @@ void CheckRun::WriteOutput() {
         if (e <= block_e) r.e = std::min(r.e, block_e);
         // (What it gave up at either end may balance on its own: BalancedRemainders.)
         bool instead = false;  // (the parts replace what BalanceCodeRegion kept)
+        // Whether the block with lines [pb, pe) replaced reads as well by its grammar as before
+        // (no more of it left unread), parsed once more for each such part.
+        std::optional<double> unread_before;
+        auto unread = [&](std::string_view code) {
+          return ParseErrorShare(lang, code) * static_cast<double>(NonBlankBytes(code));
+        };
+        auto reads_as_well = [&](uint32_t pb, uint32_t pe) {
+          if (lang == nullptr || lang->grammar == nullptr || streams_[si].diff || block_e <= block_b) return true;
+          if (!unread_before) unread_before = unread(text_.substr(block_b, block_e - block_b));
+          std::string copy(text_);
+          RedactCodeLines(&copy, pb, pe, 0, block_b, block_e, lang, CommentSyntax{lang->line_comment, ""}, "[redacted]");
+          return unread(std::string_view(copy).substr(block_b, block_e + copy.size() - text_.size() - block_b)) <= *unread_before;
+        };
         for (auto [pb, pe] : BalancedRemainders(text_, streams_[si].tokens, it->second, BlockTokensOf(streams_[si].language).start,
-                                                semicolons, b, e, r.b, r.e, o_.code.redact_tokens, aligned, &instead)) {
+                                                semicolons, b, e, r.b, r.e, o_.code.redact_tokens, aligned, &instead,
+                                                reads_as_well)) {
           if (b >= block_b) pb = std::max(pb, block_b);  // (within the block, as the passage is)
           if (e <= block_e) pe = std::min(pe, block_e);
           if (pb < pe) parts.push_back(Region{pb, pe, r.main, r.prose});

@@ -480,7 +480,8 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
                                                               uint32_t e, uint32_t kept_b, uint32_t kept_e,
                                                               uint32_t min_tokens,
                                                               const std::vector<std::pair<uint32_t, uint32_t>>& aligned,
-                                                              bool* instead_of_kept) {
+                                                              bool* instead_of_kept,
+                                                              const std::function<bool(uint32_t, uint32_t)>& reads_as_well) {
   // The tokens of q in [from, to), as indices [first, past).
   auto token_range = [&](uint32_t from, uint32_t to) {
     const size_t first = FirstTokenFrom(q, from);
@@ -535,19 +536,52 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
     const auto [first, past] = token_range(from, to);
     // (And a `case` or `default` label: replaced alone, its clause would be left to the one
     // before.)
-    static const uint64_t kCase = VerbatimTokenHash("case"), kDefault = VerbatimTokenHash("default");
+    static const uint64_t kCase = VerbatimTokenHash("case"), kDefault = VerbatimTokenHash("default"),
+                          kLabelColon = VerbatimTokenHash(":");
     std::vector<uint32_t> header_lines;  // their starts, increasing
     for (int32_t k = first; k < past; ++k) {
       const int32_t p = partner[static_cast<size_t>(k)];
       const uint32_t line = static_cast<uint32_t>(LineStart(text, q[static_cast<size_t>(k)].begin));
-      const bool label = (q[static_cast<size_t>(k)].hash == kCase || q[static_cast<size_t>(k)].hash == kDefault) &&
-                         (k == 0 || LineStart(text, q[static_cast<size_t>(k) - 1].begin) != line);
+      const bool line_first = k == 0 || LineStart(text, q[static_cast<size_t>(k) - 1].begin) != line;
+      // (Or a statement's label alone on its line, `Loop:`, which new code after it may name.)
+      const bool label = line_first && ((q[static_cast<size_t>(k)].hash == kCase || q[static_cast<size_t>(k)].hash == kDefault) ||
+                                        (static_cast<size_t>(k) + 1 < q.size() && q[static_cast<size_t>(k) + 1].hash == kLabelColon &&
+                                         partner[static_cast<size_t>(k) + 1] < 0 &&
+                                         (static_cast<size_t>(k) + 2 == q.size() ||
+                                          LineStart(text, q[static_cast<size_t>(k) + 2].begin) != line)));
       if (!label && (p < 0 || (p >= first && p < past))) continue;
       if (header_lines.empty() || header_lines.back() != line) header_lines.push_back(line);
     }
     // A header over several lines (`def f(a,` ... `b):`) is all of them: back from each header
-    // line through the parentheses and brackets that close on it, to where they open.
+    // line through the parentheses and brackets that close on it, to where they open, and
+    // through lines that end in a backslash.
     static const uint64_t kCloseParen = VerbatimTokenHash(")"), kCloseBracket = VerbatimTokenHash("]");
+    // A clause (Python's `else:`, `elif`, `except`) on a header line names the statement it
+    // continues: the heads of that statement's clauses are header lines too, so a run does not
+    // take an `if` from its `else`.
+    static const uint64_t kCloseBrace = VerbatimTokenHash("}");
+    for (size_t h = 0, n = header_lines.size(); h < n; ++h) {
+      for (int32_t k = static_cast<int32_t>(FirstTokenFrom(q, header_lines[h]));
+           k < past && LineStart(text, q[static_cast<size_t>(k)].begin) == header_lines[h]; ++k) {
+        const int32_t p = partner[static_cast<size_t>(k)];
+        const uint64_t hash = q[static_cast<size_t>(k)].hash;
+        if (p < first || p >= k || hash == kCloseBrace || hash == VerbatimTokenHash(")") || hash == VerbatimTokenHash("]")) {
+          continue;
+        }
+        header_lines.push_back(static_cast<uint32_t>(LineStart(text, q[static_cast<size_t>(p)].begin)));
+        for (int32_t j = first; j < past; ++j) {
+          if (partner[static_cast<size_t>(j)] == p) header_lines.push_back(static_cast<uint32_t>(LineStart(text, q[static_cast<size_t>(j)].begin)));
+        }
+      }
+    }
+    // A header line that ends in a backslash goes on to the next line.
+    for (size_t h = 0; h < header_lines.size(); ++h) {
+      size_t end = LineEnd(text, header_lines[h]);
+      while (end > header_lines[h] && (text[end - 1] == '\r' || text[end - 1] == ' ' || text[end - 1] == '\t')) --end;
+      if (end > header_lines[h] && text[end - 1] == '\\' && LineEnd(text, header_lines[h]) + 1 < to) {
+        header_lines.push_back(static_cast<uint32_t>(LineEnd(text, header_lines[h]) + 1));
+      }
+    }
     for (size_t h = header_lines.size(); h-- > 0;) {
       uint32_t top = header_lines[h];
       for (int32_t k = static_cast<int32_t>(FirstTokenFrom(q, top));
@@ -557,6 +591,13 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
         if ((hash == kCloseParen || hash == kCloseBracket) && p >= first && p < k) {
           top = std::min(top, static_cast<uint32_t>(LineStart(text, q[static_cast<size_t>(p)].begin)));
         }
+      }
+      // (And up through lines continued with a backslash: `if a and \`.)
+      while (top > from) {
+        size_t end = top - 1;  // the line before's '\n'
+        while (end > 0 && (text[end - 1] == '\r' || text[end - 1] == ' ' || text[end - 1] == '\t')) --end;
+        if (end == 0 || text[end - 1] != '\\') break;
+        top = static_cast<uint32_t>(LineStart(text, top - 1));
       }
       for (uint32_t line = top; line < header_lines[h]; line = static_cast<uint32_t>(LineEnd(text, line)) + 1) {
         header_lines.push_back(line);
@@ -573,8 +614,16 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
         const bool edge = run_b <= b || run_e >= e;
         // (Whole lines: a passage's first and last lines are replaced whole.)
         if (pb < pe && pb >= LineStart(text, run_b) && pe <= LineEnd(text, run_e - 1) &&
-            code_tokens(pb, pe) >= (edge ? (min_tokens + 1) / 2 : 1) &&
-            mostly_aligned(pb, pe)) {
+            code_tokens(pb, pe) >= (edge ? (min_tokens + 1) / 2 : 1) && mostly_aligned(pb, pe) &&
+            [&] {  // balanced: BalanceCodeRegion stops after 16 rounds, balanced or not
+              const auto [rf, rp] = token_range(pb, pe);
+              for (int32_t k = rf; k < rp; ++k) {
+                const int32_t p = partner[static_cast<size_t>(k)];
+                if (p >= 0 && (p < rf || p >= rp)) return false;
+              }
+              return true;
+            }() &&
+            (!reads_as_well || reads_as_well(pb, pe))) {
           out.emplace_back(pb, pe);
         }
       }
@@ -926,11 +975,19 @@ std::pair<size_t, size_t> RedactCodeLines(std::string* out, uint32_t b, uint32_t
     // opened below them (bounded).
     size_t header_indent = above ? above->indent : 0;
     int balance = header ? bracket_balance(above->text) : 0;
-    for (size_t at = header ? above->begin : 0, step = 0; balance < 0 && at > 0 && step < 64; ++step) {
-      const Line l = line_above(at);
+    size_t header_at = header ? above->begin : 0;  // the header's first line
+    for (size_t step = 0; balance < 0 && header_at > 0 && step < 64; ++step) {
+      const Line l = line_above(header_at);
       balance += bracket_balance(l.text);
       header_indent = l.indent;
-      at = l.begin;
+      header_at = l.begin;
+    }
+    // (Up through lines continued with a backslash too: `elif a and \` over `b:`.)
+    for (size_t step = 0; header && header_at > block_b && step < 64; ++step) {
+      const Line l = line_above(header_at);
+      if (l.begin < block_b || l.text.empty() || l.text.back() != '\\') break;
+      header_indent = l.indent;
+      header_at = l.begin;
     }
     std::optional<Line> below;
     for (size_t at = line_e; at < out->size();) {

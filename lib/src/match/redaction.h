@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -93,7 +94,11 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
 // header's parentheses: the lines between its header lines, so found over the whole passage,
 // when there are any, *instead_of_kept set (they replace [kept_b, kept_e)). So a function's
 // header and first statements, copied, then new code in its body, keep the header lines and
-// lose the statements.
+// lose the statements. A label alone on its line (`case 0:`, Go's `Loop:`) is a header line too;
+// a run is replaced only when it is balanced (no pair joins it to code outside), and, with
+// `reads_as_well`, when the code with that run replaced reads as well as before (no more of it
+// left unread by its grammar: an `else` whose `if` is in the run, a condition continued with
+// `\` or over several lines without brackets, would be left broken).
 std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view text, const Tokens& q,
                                                               const std::vector<int32_t>& partner,
                                                               const std::vector<uint64_t>& block_start,
@@ -101,7 +106,8 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
                                                               uint32_t e, uint32_t kept_b, uint32_t kept_e,
                                                               uint32_t min_tokens,
                                                               const std::vector<std::pair<uint32_t, uint32_t>>& aligned,
-                                                              bool* instead_of_kept);
+                                                              bool* instead_of_kept,
+                                                              const std::function<bool(uint32_t, uint32_t)>& reads_as_well = {});
 
 // What a redaction needs to know of a block of JavaScript, TypeScript or TSX, parsed again when
 // a passage in it is redacted: a passage that ends inside a JSX element would leave half of its
