@@ -142,6 +142,24 @@ TEST_CASE("sharded: a missing shard, another shard count or a damaged SHARDS fil
   const auto damaged = Index::Open(dir, ro);
   CHECK(damaged.status().code() == Status::Code::kCorruption);
   CHECK(Contains(damaged.status().message(), dir + "/SHARDS"));
+  // A shard built with other parameters than the first shard's is refused, naming its own as the
+  // index's (they were named the other way round).
+  const std::string mixed = tmp / "mixed";
+  REQUIRE(CreateShardedIndex(mixed, 2).ok());
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    REQUIRE(Index::Open(ShardDir(mixed, 0), io).ok());
+    SketchParams p;
+    p.gram_size = p.gram_size + 1;
+    io.params = p;
+    REQUIRE(Index::Open(ShardDir(mixed, 1), io).ok());
+  }
+  const auto other_params = Index::Open(mixed, ro);
+  CHECK(other_params.status().code() == Status::Code::kIncompatible);
+  CHECK(Contains(other_params.status().message(), ShardDir(mixed, 1)));
+  CHECK(Contains(other_params.status().message(), "gram_size: index " + std::to_string(SketchParams{}.gram_size + 1) +
+                                                      ", requested " + std::to_string(SketchParams{}.gram_size)));
   // An ordinary index is not turned into a sharded one.
   TempDir other_tmp;
   Build(other_tmp / "plain", 0);

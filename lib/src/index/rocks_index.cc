@@ -1495,7 +1495,10 @@ Status MergeShardsIntoOne(const std::string& dir, uint32_t n, const std::string&
     DOPPEL_ASSIGN_OR_RETURN(auto idx, RocksIndex::Open(ShardDir(dir, s), ro));
     owned.push_back(std::move(idx));
     src.push_back(static_cast<RocksIndex*>(owned.back().get()));
-    if (s > 0) DOPPEL_RETURN_IF_ERROR(codec::CompareParams(src[0]->params_, src[s]->params_).WithContext(ShardDir(dir, s)));
+    if (s > 0) {
+      DOPPEL_RETURN_IF_ERROR(codec::CompareParams(src[s]->params_, src[0]->params_)
+                                 .WithContext(ShardDir(dir, s) + " (against the first shard's)"));
+    }
     DOPPEL_RETURN_IF_ERROR(src[s]->ReadPostingsBelow(&below[s]));
   }
   auto live = [&](uint32_t s, uint32_t local) { return local < below[s] && !src[s]->deleted_->Get()->contains(local); };

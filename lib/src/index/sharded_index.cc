@@ -268,7 +268,12 @@ Result<std::unique_ptr<Index>> OpenShardedIndex(const std::string& dir, uint32_t
       return r.status();
     }
     opened[s] = std::move(r).value();
-    if (s > 0) DOPPEL_RETURN_IF_ERROR(codec::CompareParams(opened[0]->params(), opened[s]->params()).WithContext(sub));
+    // (The shard's parameters are the index's; those of shard 0, which the others must have,
+    // the ones asked for.)
+    if (s > 0) {
+      DOPPEL_RETURN_IF_ERROR(codec::CompareParams(opened[s]->params(), opened[0]->params())
+                                 .WithContext(sub + " (against the first shard's)"));
+    }
   }
   return std::unique_ptr<Index>(std::make_unique<ShardedIndex>(dir, std::move(opened)));
 }
