@@ -657,8 +657,9 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // `if`/`elif` chain, one `elif` continued with a backslash, ends at an `else:` whose body is
   // new (python-else: the clauses' heads stay, their bodies go with a `pass`, no `else` left
   // without its `if`), and Go whose copied head ends at a label over a `for` whose new body
-  // names it (go-label: the label stays).
-  CHECK(languages == 49);
+  // names it (go-label: the label stays), and Go whose copy ends inside a condition over several
+  // lines without brackets (go-condition: the condition's lines stay whole with the new body).
+  CHECK(languages == 50);
 }
 
 TEST_CASE("redaction: a passage that can be neither balanced nor given up as a header is still replaced", "[serve]") {

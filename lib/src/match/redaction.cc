@@ -4,6 +4,7 @@
 #include <tree_sitter/api.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
 #include <iterator>
@@ -469,6 +470,31 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
       return;
     }
   }();
+  // A passage whose last line ends with an operator that goes on to the next line (`a ||` over
+  // `b {` in Go, whose conditions take no brackets; `x =` over its value): the lines of that
+  // statement are given up, back to its first, or the rest of it would be left alone after the
+  // marker. A passage that is only such a statement is given up whole.
+  {
+    static const std::array<uint64_t, 14> kGoesOn = {
+        VerbatimTokenHash("||"), VerbatimTokenHash("&&"), VerbatimTokenHash("+"),  VerbatimTokenHash("-"),
+        VerbatimTokenHash("|"),  VerbatimTokenHash("&"),  VerbatimTokenHash("="),  VerbatimTokenHash("=="),
+        VerbatimTokenHash("!="), VerbatimTokenHash("<"),  VerbatimTokenHash("<="), VerbatimTokenHash(">="),
+        VerbatimTokenHash("?"),  VerbatimTokenHash("??")};
+    auto goes_on = [&](size_t k) { return std::find(kGoesOn.begin(), kGoesOn.end(), q[k].hash) != kGoesOn.end(); };
+    const size_t i0 = first_at(lb), i1 = first_at(le);
+    if (i1 > i0 && i1 < q.size() && goes_on(i1 - 1) && line_start(q[i1].begin) != line_start(q[i1 - 1].begin)) {
+      uint32_t head = line_start(q[i1 - 1].begin);
+      for (size_t first = first_at(head); first > i0 && goes_on(first - 1);) {
+        head = line_start(q[first - 1].begin);
+        first = first_at(head);
+      }
+      if (head <= lb) {
+        *e = *b;
+        return;
+      }
+      le = head - 1;
+    }
+  }
   *b = lb;
   *e = le;
 }

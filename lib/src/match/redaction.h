@@ -69,7 +69,9 @@ std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, co
 // `default` label alone on the first or last line, whose clause goes on after the passage;
 // last, in a language whose statements end with `;`, lines just above the passage that begin
 // its first statement (a constructor's name above items of its initializer list), and the rest
-// of a statement it ends inside (the items after, and the body), are taken in. `q` are the
+// of a statement it ends inside (the items after, and the body), are taken in; in any language,
+// a passage whose last line ends with an operator that goes on to the next line (`a ||`, `x =`)
+// gives up that statement's lines, or is given up when it is only that statement. `q` are the
 // stream's tokens, `partner` from PairedTokens.
 void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector<int32_t>& partner,
                        bool statements_end_with_semicolon, uint32_t* b, uint32_t* e);
