@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -326,6 +327,7 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
   simdjson::dom::element root;
   if (body.empty() && !need_text) return Status::OK();
   thread_local std::string scratch;
+  scratch.clear();
   if (auto err = ParseJson(parser, body, &root, &scratch); err) {
     // (simdjson checks UTF-8 before the grammar; a bad escape's place is the grammar's.)
     std::string what = DescribeJsonError(body, simdjson::error_message(err));
@@ -336,6 +338,16 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
   }
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("request body must be a JSON object");
+  // ParseJson reads a number past 64 bits or a double's range as a string of its digits (an id
+  // keeps its name so): a text, language or kind so spelled was a number, refused as one.
+  const bool numbers_as_strings = !scratch.empty();
+  auto was_number = [&](std::string_view v) {
+    if (!numbers_as_strings || v.empty()) return false;
+    const size_t digits = v[0] == '-' ? 1 : 0;
+    return digits < v.size() && std::isdigit(static_cast<unsigned char>(v[digits])) &&
+           v.find_first_not_of("0123456789.eE+-") == std::string_view::npos &&
+           body.find("\"" + std::string(v) + "\"") == std::string::npos;  // (not the string "42")
+  };
   std::string_view kind_name;
   std::vector<std::string_view> seen;  // a field given twice is ambiguous: which one counts?
   for (auto field : obj) {
@@ -352,7 +364,7 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
       continue;
     }
     if (key == "text") {
-      if (field.value.get_string().get(f->text)) {
+      if (field.value.get_string().get(f->text) || was_number(f->text)) {
         // A structured answer given as JSON: its JSON text, minified, is the answer.
         if (!field.value.is_object() && !field.value.is_array()) {
           return Status::InvalidArgument("\"text\" must be a string, or a JSON object or array (a structured answer)");
@@ -373,7 +385,9 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
       }
     } else if (key == "language" || key == "lang") {
       std::string_view lang;
-      if (field.value.get_string().get(lang)) return Status::InvalidArgument("\"language\" must be a string");
+      if (field.value.get_string().get(lang) || was_number(lang)) {
+        return Status::InvalidArgument("\"language\" must be a string");
+      }
       if (lang.size() > 64 || std::any_of(lang.begin(), lang.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
         return Status::InvalidArgument("\"language\" must be a language name (at most 64 bytes, no control characters)");
       }

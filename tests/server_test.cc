@@ -1320,6 +1320,14 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   ExpectError(PostJson(c, "/v1/check", "[1,2]"), 400, "JSON object");
   ExpectError(PostJson(c, "/v1/check", "{}"), 400, "\"text\" is missing");
   ExpectError(PostJson(c, "/v1/check", R"({"text": 5})"), 400, "\"text\" must be a string");
+  // So is a number past a double's range or 64 bits, which the JSON reader keeps as its digits
+  // (for ids); a string of digits beside such an id is a text.
+  ExpectError(PostJson(c, "/v1/check", R"({"text": 1e999})"), 400, "\"text\" must be a string");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": 123456789012345678901234567890})"), 400, "\"text\" must be a string");
+  ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "language": 1e999})"), 400, "\"language\" must be a string");
+  auto digits = PostJson(c, "/v1/check", R"({"id": 123456789012345678901234567890, "text": "42"})");
+  REQUIRE(digits);
+  CHECK(digits->status == 200);
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "colour": "red"})"), 400, "unknown field \"colour\"");
   // Optional fields given as null are not given (serializers write unset ones so); the text
   // must be there.
