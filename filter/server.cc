@@ -344,9 +344,22 @@ Status DecodeCheckBody(const std::string& body, const FilterOptions& base, bool 
   auto was_number = [&](std::string_view v) {
     if (!numbers_as_strings || v.empty()) return false;
     const size_t digits = v[0] == '-' ? 1 : 0;
-    return digits < v.size() && std::isdigit(static_cast<unsigned char>(v[digits])) &&
-           v.find_first_not_of("0123456789.eE+-") == std::string_view::npos &&
-           body.find("\"" + std::string(v) + "\"") == std::string::npos;  // (not the string "42")
+    if (digits >= v.size() || !std::isdigit(static_cast<unsigned char>(v[digits])) ||
+        v.find_first_not_of("0123456789.eE+-") != std::string_view::npos) {
+      return false;
+    }
+    // The body holds it as a value outside quotes (`: 1e999,`), not only as a string.
+    auto is_blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    for (size_t at = body.find(v); at != std::string::npos; at = body.find(v, at + 1)) {
+      size_t before = at, after = at + v.size();
+      while (before > 0 && is_blank(body[before - 1])) --before;
+      while (after < body.size() && is_blank(body[after])) ++after;
+      if (before > 0 && (body[before - 1] == ':' || body[before - 1] == ',' || body[before - 1] == '[') &&
+          (after == body.size() || body[after] == ',' || body[after] == '}' || body[after] == ']')) {
+        return true;
+      }
+    }
+    return false;
   };
   std::string_view kind_name;
   std::vector<std::string_view> seen;  // a field given twice is ambiguous: which one counts?

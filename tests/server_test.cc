@@ -658,8 +658,10 @@ TEST_CASE("redaction: a renamed copy between new functions is replaced and the c
   // new (python-else: the clauses' heads stay, their bodies go with a `pass`, no `else` left
   // without its `if`), and Go whose copied head ends at a label over a `for` whose new body
   // names it (go-label: the label stays), and Go whose copy ends inside a condition over several
-  // lines without brackets (go-condition: the condition's lines stay whole with the new body).
-  CHECK(languages == 50);
+  // lines without brackets (go-condition: the condition's lines stay whole with the new body),
+  // and Rust whose copied lines end with `?;` (rust-try: they go; `?` before a `;` ends the
+  // statement, it does not go on to the next line).
+  CHECK(languages == 51);
 }
 
 TEST_CASE("redaction: a passage that can be neither balanced nor given up as a header is still replaced", "[serve]") {
@@ -1325,9 +1327,12 @@ TEST_CASE("serve: every error status has a JSON body", "[serve]") {
   ExpectError(PostJson(c, "/v1/check", R"({"text": 1e999})"), 400, "\"text\" must be a string");
   ExpectError(PostJson(c, "/v1/check", R"({"text": 123456789012345678901234567890})"), 400, "\"text\" must be a string");
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "language": 1e999})"), 400, "\"language\" must be a string");
-  auto digits = PostJson(c, "/v1/check", R"({"id": 123456789012345678901234567890, "text": "42"})");
-  REQUIRE(digits);
-  CHECK(digits->status == 200);
+  ExpectError(PostJson(c, "/v1/check", R"({"text": 1e999, "id": "1e999"})"), 400, "\"text\" must be a string");
+  for (const std::string text : {R"("42")", R"("\u0034\u0032")", R"("4\u0032")"}) {
+    auto digits = PostJson(c, "/v1/check", R"({"id": 123456789012345678901234567890, "text": )" + text + "}");
+    REQUIRE(digits);
+    CHECK(digits->status == 200);
+  }
   ExpectError(PostJson(c, "/v1/check", R"({"text": "a", "colour": "red"})"), 400, "unknown field \"colour\"");
   // Optional fields given as null are not given (serializers write unset ones so); the text
   // must be there.

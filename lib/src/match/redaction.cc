@@ -480,13 +480,33 @@ void BalanceCodeRegion(std::string_view text, const Tokens& q, const std::vector
         VerbatimTokenHash("|"),  VerbatimTokenHash("&"),  VerbatimTokenHash("="),  VerbatimTokenHash("=="),
         VerbatimTokenHash("!="), VerbatimTokenHash("<"),  VerbatimTokenHash("<="), VerbatimTokenHash(">="),
         VerbatimTokenHash("?"),  VerbatimTokenHash("??")};
-    auto goes_on = [&](size_t k) { return std::find(kGoesOn.begin(), kGoesOn.end(), q[k].hash) != kGoesOn.end(); };
+    // (Not one a `;` follows, which is no token: Rust's `f()?;` ends its statement.)
+    auto goes_on = [&](size_t k) {
+      return std::find(kGoesOn.begin(), kGoesOn.end(), q[k].hash) != kGoesOn.end() && text_after(k) != ';';
+    };
+    static const uint64_t kCloseParen = VerbatimTokenHash(")"), kCloseBracket = VerbatimTokenHash("]");
     const size_t i0 = first_at(lb), i1 = first_at(le);
     if (i1 > i0 && i1 < q.size() && goes_on(i1 - 1) && line_start(q[i1].begin) != line_start(q[i1 - 1].begin)) {
+      // Back to the statement's first line: through lines ending with such an operator, and from
+      // a `)` or `]` to the line of its `(` or `[`.
       uint32_t head = line_start(q[i1 - 1].begin);
-      for (size_t first = first_at(head); first > i0 && goes_on(first - 1);) {
-        head = line_start(q[first - 1].begin);
-        first = first_at(head);
+      for (int step = 0; step < 1024; ++step) {
+        const size_t first = first_at(head);
+        size_t open = first;
+        for (size_t k = first; k < i1; ++k) {
+          if ((q[k].hash == kCloseParen || q[k].hash == kCloseBracket) && partner[k] >= 0 &&
+              static_cast<size_t>(partner[k]) < open) {
+            open = static_cast<size_t>(partner[k]);
+          }
+        }
+        if (open < first) {
+          head = line_start(q[open].begin);
+        } else if (first > i0 && goes_on(first - 1)) {
+          head = line_start(q[first - 1].begin);
+        } else {
+          break;
+        }
+        if (head <= lb) break;
       }
       if (head <= lb) {
         *e = *b;
