@@ -84,6 +84,15 @@ size_t LineEnd(std::string_view t, size_t at) {
   return nl == std::string_view::npos ? t.size() : nl;
 }
 
+namespace {
+// Whether the line ending at byte `end` (its '\n', or the text's end) ends in a backslash,
+// blanks and a carriage return after it aside: it goes on to the next line.
+bool EndsInBackslash(std::string_view t, size_t end) {
+  while (end > 0 && (t[end - 1] == '\r' || t[end - 1] == ' ' || t[end - 1] == '\t')) --end;
+  return end > 0 && t[end - 1] == '\\';
+}
+}  // namespace
+
 std::vector<int32_t> PairedTokens(const Tokens& q, std::string_view language, const std::vector<int32_t>& indent) {
   std::vector<int32_t> partner(q.size(), -1);
   const BlockTokens& bt = BlockTokensOf(language);
@@ -601,17 +610,17 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
     // A header over several lines (`def f(a,` ... `b):`) is all of them: back from each header
     // line through the parentheses and brackets that close on it, to where they open, and
     // through lines that end in a backslash.
-    static const uint64_t kCloseParen = VerbatimTokenHash(")"), kCloseBracket = VerbatimTokenHash("]");
+    static const uint64_t kCloseParen = VerbatimTokenHash(")"), kCloseBracket = VerbatimTokenHash("]"),
+                          kCloseBrace = VerbatimTokenHash("}");
     // A clause (Python's `else:`, `elif`, `except`) on a header line names the statement it
     // continues: the heads of that statement's clauses are header lines too, so a run does not
     // take an `if` from its `else`.
-    static const uint64_t kCloseBrace = VerbatimTokenHash("}");
     for (size_t h = 0, n = header_lines.size(); h < n; ++h) {
       for (int32_t k = static_cast<int32_t>(FirstTokenFrom(q, header_lines[h]));
            k < past && LineStart(text, q[static_cast<size_t>(k)].begin) == header_lines[h]; ++k) {
         const int32_t p = partner[static_cast<size_t>(k)];
         const uint64_t hash = q[static_cast<size_t>(k)].hash;
-        if (p < first || p >= k || hash == kCloseBrace || hash == VerbatimTokenHash(")") || hash == VerbatimTokenHash("]")) {
+        if (p < first || p >= k || hash == kCloseBrace || hash == kCloseParen || hash == kCloseBracket) {
           continue;
         }
         header_lines.push_back(static_cast<uint32_t>(LineStart(text, q[static_cast<size_t>(p)].begin)));
@@ -622,9 +631,8 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
     }
     // A header line that ends in a backslash goes on to the next line.
     for (size_t h = 0; h < header_lines.size(); ++h) {
-      size_t end = LineEnd(text, header_lines[h]);
-      while (end > header_lines[h] && (text[end - 1] == '\r' || text[end - 1] == ' ' || text[end - 1] == '\t')) --end;
-      if (end > header_lines[h] && text[end - 1] == '\\' && LineEnd(text, header_lines[h]) + 1 < to) {
+      if (EndsInBackslash(text.substr(header_lines[h]), LineEnd(text, header_lines[h]) - header_lines[h]) &&
+          LineEnd(text, header_lines[h]) + 1 < to) {
         header_lines.push_back(static_cast<uint32_t>(LineEnd(text, header_lines[h]) + 1));
       }
     }
@@ -639,12 +647,7 @@ std::vector<std::pair<uint32_t, uint32_t>> BalancedRemainders(std::string_view t
         }
       }
       // (And up through lines continued with a backslash: `if a and \`.)
-      while (top > from) {
-        size_t end = top - 1;  // the line before's '\n'
-        while (end > 0 && (text[end - 1] == '\r' || text[end - 1] == ' ' || text[end - 1] == '\t')) --end;
-        if (end == 0 || text[end - 1] != '\\') break;
-        top = static_cast<uint32_t>(LineStart(text, top - 1));
-      }
+      while (top > from && EndsInBackslash(text, top - 1)) top = static_cast<uint32_t>(LineStart(text, top - 1));
       for (uint32_t line = top; line < header_lines[h]; line = static_cast<uint32_t>(LineEnd(text, line)) + 1) {
         header_lines.push_back(line);
       }
