@@ -1811,6 +1811,51 @@ TEST_CASE("serve: documents added while the service runs become visible without 
   CHECK(Json(h->body).Int("documents") == 5);
 }
 
+TEST_CASE("serve: a document removed while the service runs stops matching once the writer flushed it away",
+          "[serve]") {
+  // The service reads the writer's log as it grows: the document below reaches it from there.
+  // Its removal is flushed into a table file at once, so the service, which kept what it had
+  // read from the log, must not go on answering from that.
+  TempDir dir;
+  BuildServiceIndex(dir / "index");
+  ServerOptions o;
+  o.refresh_interval = std::chrono::milliseconds(100);
+  TestServer srv(dir / "index", o);
+  auto c = srv.Client();
+  auto action = [&] {
+    auto r = PostJson(c, "/v1/check", Body({{"text", kNovel}}));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    return Json(r->body).Str("action");
+  };
+  auto documents = [&] {
+    auto h = c.Get("/healthz");
+    REQUIRE(h);
+    return Json(h->body).Int("documents");
+  };
+  REQUIRE(action() == "allow");
+  auto writer = Index::Open(dir / "index", IndexOptions{});
+  REQUIRE(writer.ok());
+  auto batch = doppel_test::SketchAll((*writer)->params(), {MakeDoc("notes.txt", kNovel)});
+  WriteSummary ws;
+  REQUIRE((*writer)->Write(&batch, &ws).ok());
+  std::string now;
+  for (int i = 0; i < 100 && (now = action()) == "allow"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(now == "block");
+  CHECK(documents() == 5);
+  uint64_t removed = 0, missing = 0;
+  REQUIRE((*writer)->Remove(std::vector<std::string>{"notes.txt"}, &removed, &missing).ok());
+  REQUIRE(removed == 1);
+  REQUIRE((*writer)->Flush().ok());
+  for (int i = 0; i < 100 && (now = action()) == "block"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(now == "allow");
+  CHECK(documents() == 4);
+}
+
 TEST_CASE("serve: an index directory replaced by another index is a refresh error, /healthz says so, and checks go on",
           "[serve]") {
   TempDir dir;

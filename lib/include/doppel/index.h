@@ -219,8 +219,10 @@ class Index {
   virtual Status Compact() = 0;
   // Flushes memtables (atomically across column families).
   virtual Status Flush() = 0;
-  // Read-only opens with follow_writer: catch up with what writers stored since opening;
-  // other opens: nothing to do.
+  // Read-only opens with follow_writer: catch up with what writers stored since opening (and
+  // open the database again when what it replayed from a writer's log may hide what the writer
+  // flushed since; reads in flight go on from the database they began with); other opens:
+  // nothing to do.
   virtual Status Refresh() = 0;
 
   // Posting lists of fingerprints of the given kind, one per hash, in order.

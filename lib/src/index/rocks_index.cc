@@ -238,6 +238,17 @@ bool SameBand(const BandPosting& a, const BandPosting& b) { return a.band == b.b
 std::string GramKeyOf(const GramPosting& p) { return codec::GramKeyBytes(static_cast<Kind>(p.kind), p.gram); }
 std::string BandKeyOf(const BandPosting& p) { return codec::BandKeyBytes(p.band, p.key); }
 
+// The numbers of the table files a database reads, in order.
+std::vector<uint64_t> TableNumbers(rocksdb::DB& db) {
+  std::vector<rocksdb::LiveFileMetaData> live;
+  db.GetLiveFilesMetaData(&live);
+  std::vector<uint64_t> numbers;
+  numbers.reserve(live.size());
+  for (const auto& f : live) numbers.push_back(f.file_number);
+  std::sort(numbers.begin(), numbers.end());
+  return numbers;
+}
+
 class RocksIndex final : public Index {
  public:
   ~RocksIndex() override { Close(); }
@@ -338,7 +349,6 @@ class RocksIndex final : public Index {
   std::string dir_;
   IndexOptions options_;
   SketchParams params_;
-  std::string secondary_dir_;
   std::string identity_;  // a follower's database identity when it opened (Refresh checks it)
   std::shared_ptr<rocksdb::Cache> cache_;
   // Read-only opens: decoded code gram postings (null: not cached), valid for the state of the
@@ -358,8 +368,33 @@ class RocksIndex final : public Index {
   std::shared_ptr<DeletedIds> deleted_ = std::make_shared<DeletedIds>();
   std::shared_ptr<PostingMergeOperator> merge_op_ = std::make_shared<PostingMergeOperator>(deleted_);
   std::unique_ptr<DeletedIdsFilter> filter_;
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> cf_;
+  // The open database. Only a follower's Refresh replaces it (Reopen): what a follower's readers
+  // run reads the one Current() gives, which stays open while they hold it; what writers and
+  // Refresh run reads db_ itself.
+  struct Db {
+    std::unique_ptr<rocksdb::DB> rocks;
+    std::vector<rocksdb::ColumnFamilyHandle*> cf;
+    std::string secondary_dir;  // a follower's own directory (RocksDB's secondary instance)
+    Db() = default;
+    Db(const Db&) = delete;
+    Db& operator=(const Db&) = delete;
+    ~Db();
+  };
+  std::shared_ptr<Db> db_;
+  mutable std::mutex db_mu_;  // guards db_ where a follower's readers take it
+  std::shared_ptr<const Db> Current() const {
+    std::lock_guard<std::mutex> lock(db_mu_);
+    return db_;
+  }
+  Result<std::shared_ptr<Db>> OpenRocks();
+  // A follower: whether its memtables may hold entries the writer has flushed since (see
+  // Refresh), and the reopening that drops them.
+  bool MayReadFlushedEntries() const;
+  Status Reopen();
+  std::mutex refresh_mu_;  // one Refresh at a time
+  std::vector<uint64_t> tables_at_open_;  // a follower's table files when its database opened
+  std::chrono::steady_clock::time_point reopened_at_{};
+  std::chrono::steady_clock::duration reopen_took_{};
 
   std::vector<rocksdb::ColumnFamilyOptions> cf_options_;
   std::vector<GramPosting> bulk_grams_;  // bulk loads: pairs not yet spilled
@@ -385,27 +420,51 @@ void RocksIndex::Close() {
       SpillLocked();  // errors here leave documents above the watermark: recovered on next open
       // Bulk loads skip the WAL: persist every memtable before the handles go.
       rocksdb::FlushOptions fo;
-      if (db_->Flush(fo, cf_).ok()) {
+      if (db_->rocks->Flush(fo, db_->cf).ok()) {
         // Everything up to this sequence number is in table files the MANIFEST lists: recorded,
         // so a later open can tell a MANIFEST cut back to an older state (which a writable open
         // would take at its word, deleting the newer table files) from a crash's leftovers.
         // Best effort: without the record, the next open checks against an older one.
-        WriteFileAtomically(dir_ + "/" + kLastWriteFile, LastWriteRecord(db_->GetLatestSequenceNumber()));
+        WriteFileAtomically(dir_ + "/" + kLastWriteFile, LastWriteRecord(db_->rocks->GetLatestSequenceNumber()));
       }
     }
-    for (auto* h : cf_) db_->DestroyColumnFamilyHandle(h);
-    cf_.clear();
-    db_->Close();
-    db_.reset();
   }
-  if (!secondary_dir_.empty()) {
+  std::shared_ptr<Db> gone;
+  {
+    std::lock_guard<std::mutex> lock(db_mu_);
+    gone.swap(db_);
+  }
+  gone.reset();  // closed here, or by the last reader still holding it
+}
+
+RocksIndex::Db::~Db() {
+  if (rocks) {
+    for (auto* h : cf) rocks->DestroyColumnFamilyHandle(h);
+    rocks->Close();
+    rocks.reset();
+  }
+  if (!secondary_dir.empty()) {
     std::error_code ec;
-    fs::remove_all(secondary_dir_, ec);
-    secondary_dir_.clear();
+    fs::remove_all(secondary_dir, ec);
   }
 }
 
 Status RocksIndex::OpenDb() {
+  DOPPEL_ASSIGN_OR_RETURN(std::shared_ptr<Db> db, OpenRocks());
+  {
+    std::lock_guard<std::mutex> lock(db_mu_);
+    db_ = std::move(db);
+  }
+  if (options_.read_only && options_.follow_writer) {
+    // (The file, not DB::GetDbIdentity: a secondary instance does not give it.)
+    identity_ = ReadRocksIdentity(dir_);
+    tables_at_open_ = TableNumbers(*db_->rocks);
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<RocksIndex::Db>> RocksIndex::OpenRocks() {
+  auto db = std::make_shared<Db>();
   rocksdb::DBOptions dbo;
   dbo.create_if_missing = options_.create_if_missing;
   dbo.create_missing_column_families = options_.create_if_missing;
@@ -420,7 +479,9 @@ Status RocksIndex::OpenDb() {
   dbo.allow_mmap_reads = options_.read_only && options_.map_files;  // see IndexOptions
   dbo.allow_concurrent_memtable_write = !options_.bulk_load;  // vector memtables need this off
 
-  cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  // A follower reopening keeps its cache: blocks are cached under their table file's identity.
+  if (!cache_) cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  cf_options_.clear();
   auto cf_options = [&](Cf cf) {
     rocksdb::ColumnFamilyOptions o;
     rocksdb::BlockBasedTableOptions t;
@@ -472,7 +533,7 @@ Status RocksIndex::OpenDb() {
     // once open, every table file is held open. A file still missing after a few tries is
     // really gone.
     for (int attempt = 0;; ++attempt) {
-      s = rocksdb::DB::OpenForReadOnly(dbo, dir_, cfds, &cf_, &raw);
+      s = rocksdb::DB::OpenForReadOnly(dbo, dir_, cfds, &db->cf, &raw);
       const bool vanished = !s.ok() && s.ToString().find("No such file or directory") != std::string::npos;
       if (!vanished || attempt == 4) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
@@ -480,11 +541,11 @@ Status RocksIndex::OpenDb() {
   } else if (options_.read_only) {
     char tmpl[] = "/tmp/doppel-reader-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return Status::IOError("cannot create a reader directory in /tmp");
-    secondary_dir_ = tmpl;
+    db->secondary_dir = tmpl;
     rocksdb::Options o(dbo, rocksdb::ColumnFamilyOptions());
-    s = rocksdb::DB::OpenAsSecondary(o, dir_, secondary_dir_, cfds, &cf_, &raw);
+    s = rocksdb::DB::OpenAsSecondary(o, dir_, db->secondary_dir, cfds, &db->cf, &raw);
   } else {
-    s = rocksdb::DB::Open(dbo, dir_, cfds, &cf_, &raw);
+    s = rocksdb::DB::Open(dbo, dir_, cfds, &db->cf, &raw);
   }
   if (!s.ok()) {
     if (s.IsInvalidArgument() && s.ToString().find("olumn famil") != std::string::npos) {
@@ -500,15 +561,13 @@ Status RocksIndex::OpenDb() {
     }
     return open;
   }
-  db_.reset(raw);
-  // (The file, not DB::GetDbIdentity: a secondary instance does not give it.)
-  if (options_.read_only && options_.follow_writer) identity_ = ReadRocksIdentity(dir_);
-  return Status::OK();
+  db->rocks.reset(raw);
+  return db;
 }
 
 Status RocksIndex::ReadU64(const char* key, uint64_t* v) const {
   std::string value;
-  return DecodeU64(db_->Get(rocksdb::ReadOptions(), cf_[kMeta], key, &value), value, key, v);
+  return DecodeU64(db_->rocks->Get(rocksdb::ReadOptions(), db_->cf[kMeta], key, &value), value, key, v);
 }
 
 Status RocksIndex::DecodeU64(const rocksdb::Status& s, const std::string& value, const char* key, uint64_t* v) {
@@ -530,7 +589,7 @@ Status RocksIndex::LoadState() {
   DOPPEL_RETURN_IF_ERROR(ReadU64("bytes", &bytes_));
   next_id_ = static_cast<uint32_t>(next);
   std::string value;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kMeta], "deleted", &value);
+  auto s = db_->rocks->Get(rocksdb::ReadOptions(), db_->cf[kMeta], "deleted", &value);
   auto ids = std::make_shared<Roaring>();
   if (s.ok()) {
     bool sat = false;
@@ -560,7 +619,7 @@ Status RocksIndex::CreateEmpty(const std::string& dir, const IndexOptions& o) {
     DOPPEL_RETURN_IF_ERROR(t.OpenDb());
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    DOPPEL_RETURN_IF_ERROR(FromRocks(t.db_->Put(wo, t.cf_[kMeta], "manifest",
+    DOPPEL_RETURN_IF_ERROR(FromRocks(t.db_->rocks->Put(wo, t.db_->cf[kMeta], "manifest",
                                                 codec::EncodeManifest(o.params.value_or(SketchParams{}))),
                                      "writing manifest"));
   }
@@ -613,7 +672,7 @@ void RocksIndex::RemoveEmptyOldWals() const {
   // keep but never deletes them (fixed in RocksDB 8.3), so an index written by many short `add`
   // runs piled them up. An empty log older than the current one holds nothing to recover.
   std::unique_ptr<rocksdb::LogFile> current;
-  if (!db_->GetCurrentWalFile(&current).ok() || current == nullptr) return;
+  if (!db_->rocks->GetCurrentWalFile(&current).ok() || current == nullptr) return;
   std::error_code ec;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
@@ -732,11 +791,11 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
   }
   // A strict reader refuses an older state too (a follower's may lag a running writer).
   if (o.read_only && !o.follow_writer && last_write) {
-    DOPPEL_RETURN_IF_ERROR(idx->CheckNotOlder(idx->db_->GetLatestSequenceNumber(), *last_write));
+    DOPPEL_RETURN_IF_ERROR(idx->CheckNotOlder(idx->db_->rocks->GetLatestSequenceNumber(), *last_write));
   }
 
   std::string manifest;
-  auto s = idx->db_->Get(rocksdb::ReadOptions(), idx->cf_[kMeta], "manifest", &manifest);
+  auto s = idx->db_->rocks->Get(rocksdb::ReadOptions(), idx->db_->cf[kMeta], "manifest", &manifest);
   if (s.IsNotFound()) {
     return Status::Corruption(dir + ": index has no manifest");
   } else {
@@ -765,7 +824,6 @@ Result<std::unique_ptr<Index>> RocksIndex::Open(const std::string& dir, const In
       // next spill: an index that holds documents is written incrementally instead.
       idx->Close();
       idx->options_.bulk_load = false;
-      idx->cf_options_.clear();
       DOPPEL_RETURN_IF_ERROR(idx->OpenDb());
       DOPPEL_RETURN_IF_ERROR(idx->LoadState());
     }
@@ -783,10 +841,10 @@ Status RocksIndex::RemoveIdLocked(uint32_t id, rocksdb::WriteBatch* wb, Roaring*
     return doc.status();
   }
   const std::string key = codec::IdKey(id);
-  wb->Delete(cf_[kDocs], key);
-  wb->Delete(cf_[kContent], key);
-  wb->Delete(cf_[kSig], key);
-  wb->Delete(cf_[kTokens], key);
+  wb->Delete(db_->cf[kDocs], key);
+  wb->Delete(db_->cf[kContent], key);
+  wb->Delete(db_->cf[kSig], key);
+  wb->Delete(db_->cf[kTokens], key);
   deleted_now->add(id);
   return Status::OK();
 }
@@ -796,7 +854,7 @@ Status RocksIndex::PutMetaSync(const char* key, uint64_t v) {
   codec::PutFixed64(&value, v);
   rocksdb::WriteOptions wo;
   wo.sync = true;  // through the WAL even during a bulk load: the watermark must be durable
-  return FromRocks(db_->Put(wo, cf_[kMeta], key, value), std::string("writing meta ") + key);
+  return FromRocks(db_->rocks->Put(wo, db_->cf[kMeta], key, value), std::string("writing meta ") + key);
 }
 
 std::shared_ptr<Roaring> RocksIndex::PutStateLocked(rocksdb::WriteBatch* wb, const Roaring& deleted_now) {
@@ -805,18 +863,18 @@ std::shared_ptr<Roaring> RocksIndex::PutStateLocked(rocksdb::WriteBatch* wb, con
                                    {"bytes", bytes_}}) {
     std::string v;
     codec::PutFixed64(&v, value);
-    wb->Put(cf_[kMeta], key, v);
+    wb->Put(db_->cf[kMeta], key, v);
   }
   if (deleted_now.isEmpty()) return nullptr;
   auto all = std::make_shared<Roaring>(*deleted_->Get() | deleted_now);
   all->runOptimize();
-  wb->Put(cf_[kMeta], "deleted", codec::EncodePosting(*all));
+  wb->Put(db_->cf[kMeta], "deleted", codec::EncodePosting(*all));
   return all;
 }
 
 Status RocksIndex::ReadPostingsBelow(uint64_t* below) const {
   std::string value;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kMeta], "postings_below", &value);
+  auto s = db_->rocks->Get(rocksdb::ReadOptions(), db_->cf[kMeta], "postings_below", &value);
   *below = next_id_;  // absent: nothing was ever bulk loaded
   if (s.IsNotFound()) return Status::OK();
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading meta postings_below"));
@@ -831,12 +889,12 @@ Status RocksIndex::RecoverLocked() {
   if (below >= next_id_) return Status::OK();
   rocksdb::WriteBatch wb;
   Roaring deleted_now;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kDocs]));
+  std::unique_ptr<rocksdb::Iterator> it(db_->rocks->NewIterator(rocksdb::ReadOptions(), db_->cf[kDocs]));
   for (it->Seek(codec::IdKey(static_cast<uint32_t>(below))); it->Valid(); it->Next()) {
     DOPPEL_ASSIGN_OR_RETURN(uint32_t id, codec::DecodeIdKey(View(it->key())));
     DOPPEL_ASSIGN_OR_RETURN(auto doc, codec::DecodeDocument(id, View(it->value())));
     DOPPEL_ASSIGN_OR_RETURN(auto named, FindName(doc.name));
-    if (named && *named == id) wb.Delete(cf_[kNames], doc.name);
+    if (named && *named == id) wb.Delete(db_->cf[kNames], doc.name);
     DOPPEL_RETURN_IF_ERROR(RemoveIdLocked(id, &wb, &deleted_now));
   }
   DOPPEL_RETURN_IF_ERROR(FromRocks(it->status(), "scanning docs"));
@@ -845,10 +903,10 @@ Status RocksIndex::RecoverLocked() {
   auto all = PutStateLocked(&wb, deleted_now);
   std::string v;
   codec::PutFixed64(&v, next_id_);
-  wb.Put(cf_[kMeta], "postings_below", v);
+  wb.Put(db_->cf[kMeta], "postings_below", v);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "recovering " + dir_));
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->rocks->Write(wo, &wb), "recovering " + dir_));
   deleted_->Set(std::move(all));
   return Status::OK();
 }
@@ -858,7 +916,7 @@ Status RocksIndex::SpillPairs(std::vector<GramPosting> grams, std::vector<BandPo
   // Order matters for crash safety: documents first (atomic flush of every memtable), then
   // their posting lists (ingestion is durable when it returns), then the watermark. Documents
   // written meanwhile have ids >= watermark, so the watermark stays true.
-  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), cf_), "flushing " + dir_));
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->rocks->Flush(rocksdb::FlushOptions(), db_->cf), "flushing " + dir_));
   auto write_sst = [&](Cf cf, auto& pairs, auto same, auto key_bytes) -> Status {
     if (pairs.empty()) return Status::OK();
     tbb::parallel_sort(pairs.begin(), pairs.end());
@@ -868,7 +926,7 @@ Status RocksIndex::SpillPairs(std::vector<GramPosting> grams, std::vector<BandPo
     const std::string path = dir_ + "/bulk-" + std::to_string(::getpid()) + "-" + std::to_string(spill) + "-" +
                              kCfNames[cf] + ".sst";
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(),
-                                  rocksdb::Options(db_->GetDBOptions(), cf_options_[cf]), cf_[cf]);
+                                  rocksdb::Options(db_->rocks->GetDBOptions(), cf_options_[cf]), db_->cf[cf]);
     DOPPEL_RETURN_IF_ERROR(FromRocks(writer.Open(path), "creating " + path));
     Status st;
     GroupPostings(pairs, same, key_bytes, [&](const std::string& k, const std::string& v) {
@@ -878,7 +936,7 @@ Status RocksIndex::SpillPairs(std::vector<GramPosting> grams, std::vector<BandPo
     DOPPEL_RETURN_IF_ERROR(FromRocks(writer.Finish(), "finishing " + path));
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    return FromRocks(db_->IngestExternalFile(cf_[cf], {path}, ingest), "ingesting " + path);
+    return FromRocks(db_->rocks->IngestExternalFile(db_->cf[cf], {path}, ingest), "ingesting " + path);
   };
   DOPPEL_RETURN_IF_ERROR(write_sst(kGrams, grams, SameGram, GramKeyOf));
   DOPPEL_RETURN_IF_ERROR(write_sst(kBands, bands, SameBand, BandKeyOf));
@@ -947,10 +1005,10 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sto
       --documents_;
       bytes_ -= prev_bytes;
       const std::string key = codec::IdKey(prev_id);
-      wb.Delete(cf_[kDocs], key);
-      wb.Delete(cf_[kContent], key);
-      wb.Delete(cf_[kSig], key);
-      wb.Delete(cf_[kTokens], key);
+      wb.Delete(db_->cf[kDocs], key);
+      wb.Delete(db_->cf[kContent], key);
+      wb.Delete(db_->cf[kSig], key);
+      wb.Delete(db_->cf[kTokens], key);
       deleted_now.add(prev_id);
       ++summary->replaced;
     } else {
@@ -975,13 +1033,13 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sto
     DocumentInfo info{id, d.name, d.kind, d.language, d.text.size(), sd.num_tokens,
                       sd.content_hash, d.metadata};
     const std::string key = codec::IdKey(id);
-    wb.Put(cf_[kDocs], key, codec::EncodeDocument(info));
+    wb.Put(db_->cf[kDocs], key, codec::EncodeDocument(info));
     std::string id_value;
     codec::PutFixed32(&id_value, id);
-    wb.Put(cf_[kNames], d.name, id_value);
-    wb.Put(cf_[kContent], key, d.text);
-    wb.Put(cf_[kSig], key, codec::EncodeSignature(sd.signature));
-    if (!sd.token_stream.empty()) wb.Put(cf_[kTokens], key, sd.token_stream);
+    wb.Put(db_->cf[kNames], d.name, id_value);
+    wb.Put(db_->cf[kContent], key, d.text);
+    wb.Put(db_->cf[kSig], key, codec::EncodeSignature(sd.signature));
+    if (!sd.token_stream.empty()) wb.Put(db_->cf[kTokens], key, sd.token_stream);
     for (const auto& bk : sd.band_keys) band_postings.push_back({bk.band, bk.key, id});
     for (uint64_t f : sd.fingerprints) {
       gram_postings.push_back({f, id, static_cast<uint8_t>(d.kind)});
@@ -999,14 +1057,14 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sto
     std::sort(band_postings.begin(), band_postings.end());
     std::sort(gram_postings.begin(), gram_postings.end());
     GroupPostings(band_postings, SameBand, BandKeyOf,
-                  [&](const std::string& k, const std::string& v) { wb.Merge(cf_[kBands], k, v); });
+                  [&](const std::string& k, const std::string& v) { wb.Merge(db_->cf[kBands], k, v); });
     GroupPostings(gram_postings, SameGram, GramKeyOf,
-                  [&](const std::string& k, const std::string& v) { wb.Merge(cf_[kGrams], k, v); });
+                  [&](const std::string& k, const std::string& v) { wb.Merge(db_->cf[kGrams], k, v); });
     // The postings are in this batch with their documents: the watermark moves with them, or
     // the next writable open would take these documents for the remains of a killed bulk load.
     std::string below;
     codec::PutFixed64(&below, next_id_);
-    wb.Put(cf_[kMeta], "postings_below", below);
+    wb.Put(db_->cf[kMeta], "postings_below", below);
   }
   if (counts.added == 0 && counts.replaced == 0) {
     // Every document as stored already: nothing is written, so the index's state (its last
@@ -1015,7 +1073,7 @@ Status RocksIndex::Write(std::vector<SketchedDocument>* batch, WriteSummary* sto
     return Status::OK();
   }
   auto all_deleted = PutStateLocked(&wb, deleted_now);
-  auto s = db_->Write(WriteOpts(), &wb);
+  auto s = db_->rocks->Write(WriteOpts(), &wb);
   if (!s.ok()) return FromRocks(s, "writing to " + dir_);
   rollback.armed = false;
   *stored += counts;
@@ -1040,14 +1098,14 @@ Status RocksIndex::Remove(std::span<const std::string> names, uint64_t* removed,
       continue;
     }
     DOPPEL_RETURN_IF_ERROR(RemoveIdLocked(*id, &wb, &deleted_now));
-    wb.Delete(cf_[kNames], name);
+    wb.Delete(db_->cf[kNames], name);
     ++*removed;
   }
   if (deleted_now.isEmpty()) return Status::OK();
   auto all = PutStateLocked(&wb, deleted_now);
   rocksdb::WriteOptions wo = WriteOpts();
   wo.sync = !options_.bulk_load;
-  auto s = db_->Write(wo, &wb);
+  auto s = db_->rocks->Write(wo, &wb);
   if (!s.ok()) return FromRocks(s, "removing from " + dir_);
   rollback.armed = false;
   deleted_->Set(std::move(all));
@@ -1061,7 +1119,7 @@ Status RocksIndex::Compact() {
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   auto compact = [&](std::initializer_list<Cf> cfs) {
     for (Cf cf : cfs) {
-      DOPPEL_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, cf_[cf], nullptr, nullptr),
+      DOPPEL_RETURN_IF_ERROR(FromRocks(db_->rocks->CompactRange(co, db_->cf[cf], nullptr, nullptr),
                                        std::string("compacting ") + kCfNames[cf]));
     }
     return Status::OK();
@@ -1079,7 +1137,7 @@ Status RocksIndex::Flush() {
     std::lock_guard<std::mutex> lock(write_mu_);
     return SpillLocked();
   }
-  return FromRocks(db_->Flush(rocksdb::FlushOptions(), cf_), "flushing " + dir_);
+  return FromRocks(db_->rocks->Flush(rocksdb::FlushOptions(), db_->cf), "flushing " + dir_);
 }
 
 Status RocksIndex::LookForGrams() {
@@ -1087,7 +1145,7 @@ Status RocksIndex::LookForGrams() {
     const std::string prefix(1, static_cast<char>(kind));
     rocksdb::ReadOptions look;
     look.fill_cache = false;  // one block, read once: kept out of the cache
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(look, cf_[kGrams]));
+    std::unique_ptr<rocksdb::Iterator> it(db_->rocks->NewIterator(look, db_->cf[kGrams]));
     it->Seek(prefix);
     if (!it->Valid()) DOPPEL_RETURN_IF_ERROR(FromRocks(it->status(), "reading the fingerprints of " + dir_));
     may_hold_grams_[static_cast<size_t>(kind)] = it->Valid() && it->key().starts_with(prefix);
@@ -1097,6 +1155,7 @@ Status RocksIndex::LookForGrams() {
 
 Status RocksIndex::Refresh() {
   if (!options_.read_only || !options_.follow_writer) return Status::OK();
+  std::lock_guard<std::mutex> one(refresh_mu_);
   // A directory replaced by another index (removed and built again, or renamed over) holds
   // another database: catching up with its MANIFEST is undefined (RocksDB's debug builds abort
   // on it). The reader keeps its open files, so it goes on answering from the last state, and
@@ -1112,22 +1171,66 @@ Status RocksIndex::Refresh() {
     return Status::Unavailable(dir_ + " now holds another index (identity " + now + " instead of " + identity_ +
                                "): restart to serve it");
   }
-  const Status caught = FromRocks(db_->TryCatchUpWithPrimary(), "refreshing " + dir_);
+  const Status caught = FromRocks(db_->rocks->TryCatchUpWithPrimary(), "refreshing " + dir_);
+  // RocksDB's secondary instance keeps the entries it replayed from a write-ahead log after the
+  // writer flushed that log into a table file, and a point read takes such an entry over the
+  // table's newer value of the same key (rocksdb#15051): a document removed since was still read
+  // as stored, the counters and the deleted set as they were, through later catch-ups. Only a
+  // new instance drops them, so the database is opened again then. A reopening that fails
+  // leaves the caught-up one serving, and is tried again at the next refresh.
+  Status reopened;
+  const bool reopen = caught.ok() && MayReadFlushedEntries();
+  if (reopen) reopened = Reopen();
   std::lock_guard<std::mutex> lock(write_mu_);
   // A failed catch-up may still have applied part of what it read (the MANIFEST before the
   // write-ahead log): the cache is judged either way, after the deleted set is loaded.
   const Status loaded = caught.ok() ? LoadState() : Status::OK();
+  if (reopen && reopened.ok()) cached_version_ = ListsVersion{UINT64_MAX, UINT64_MAX};  // another database's numbers
   ClearPostingCacheIfChangedLocked();
   if (!caught.ok()) {
     for (auto& holds : may_hold_grams_) holds = true;  // part of what it read may be applied
     return caught;
   }
-  return loaded.ok() ? LookForGrams() : loaded;
+  DOPPEL_RETURN_IF_ERROR(loaded);
+  DOPPEL_RETURN_IF_ERROR(LookForGrams());
+  return reopened;
+}
+
+bool RocksIndex::MayReadFlushedEntries() const {
+  // Entries replayed, and table files other than those of the opening: some may be flushed ones.
+  // At most one reopening per ten times the last one took: each reads every table file's index
+  // and filter blocks.
+  uint64_t active = 0, immutable = 0;
+  db_->rocks->GetAggregatedIntProperty("rocksdb.num-entries-active-mem-table", &active);
+  db_->rocks->GetAggregatedIntProperty("rocksdb.num-entries-imm-mem-tables", &immutable);
+  if (active + immutable == 0) return false;
+  if (std::chrono::steady_clock::now() - reopened_at_ < 10 * reopen_took_) return false;
+  return TableNumbers(*db_->rocks) != tables_at_open_;
+}
+
+Status RocksIndex::Reopen() {
+  const auto start = std::chrono::steady_clock::now();
+  auto fresh = OpenRocks();
+  if (!fresh.ok()) return fresh.status().WithContext("reopening " + dir_ + " to drop entries the writer flushed");
+  std::shared_ptr<Db> db = std::move(fresh).value();
+  if (ReadRocksIdentity(dir_) != identity_) {
+    return Status::Unavailable(dir_ + " now holds another index: restart to serve it");
+  }
+  std::vector<uint64_t> tables = TableNumbers(*db->rocks);
+  {
+    std::lock_guard<std::mutex> lock(db_mu_);
+    db_.swap(db);
+  }
+  tables_at_open_ = std::move(tables);
+  db.reset();  // the database replaced: closed now, or by the last reader still holding it
+  reopened_at_ = std::chrono::steady_clock::now();
+  reopen_took_ = reopened_at_ - start;
+  return Status::OK();
 }
 
 RocksIndex::ListsVersion RocksIndex::CurrentListsVersion() const {
-  ListsVersion v{db_->GetLatestSequenceNumber(), 0};
-  db_->GetIntProperty(cf_[kGrams], "rocksdb.current-super-version-number", &v.files);
+  ListsVersion v{db_->rocks->GetLatestSequenceNumber(), 0};
+  db_->rocks->GetIntProperty(db_->cf[kGrams], "rocksdb.current-super-version-number", &v.files);
   return v;
 }
 
@@ -1141,6 +1244,7 @@ void RocksIndex::ClearPostingCacheIfChangedLocked() {
 
 Status RocksIndex::MultiGetPostings(Cf cf, const std::vector<std::string>& keys, bool fill_cache,
                                     std::vector<Posting>* out) const {
+  const std::shared_ptr<const Db> db = Current();  // kept open while read
   out->assign(keys.size(), Posting{});
   if (keys.empty()) return Status::OK();
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
@@ -1148,7 +1252,7 @@ Status RocksIndex::MultiGetPostings(Cf cf, const std::vector<std::string>& keys,
   std::vector<rocksdb::Status> statuses(keys.size());
   rocksdb::ReadOptions ro;
   ro.fill_cache = fill_cache;
-  db_->MultiGet(ro, cf_[cf], keys.size(), slices.data(), values.data(),
+  db->rocks->MultiGet(ro, db->cf[cf], keys.size(), slices.data(), values.data(),
                 statuses.data());
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
@@ -1194,8 +1298,9 @@ Status RocksIndex::GetBandPostings(Kind query, std::span<const BandKey> band_key
 }
 
 Result<DocumentInfo> RocksIndex::GetDocument(uint32_t id) const {
+  const std::shared_ptr<const Db> db = Current();  // kept open while read
   rocksdb::PinnableSlice v;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kDocs], codec::IdKey(id), &v);
+  auto s = db->rocks->Get(rocksdb::ReadOptions(), db->cf[kDocs], codec::IdKey(id), &v);
   if (s.IsNotFound()) return Status::NotFound("document " + std::to_string(id));
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading document"));
   return codec::DecodeDocument(id, View(v));
@@ -1207,10 +1312,11 @@ Result<std::string> RocksIndex::GetContent(uint32_t id) const {
 }
 
 Result<std::string> RocksIndex::GetContent(const DocumentInfo& doc) const {
+  const std::shared_ptr<const Db> db = Current();  // kept open while read
   std::string v;
   rocksdb::ReadOptions ro;
   ro.fill_cache = options_.cache_document_blocks;
-  auto s = db_->Get(ro, cf_[kContent], codec::IdKey(doc.id), &v);
+  auto s = db->rocks->Get(ro, db->cf[kContent], codec::IdKey(doc.id), &v);
   if (s.IsNotFound()) return Status::NotFound("content of document " + std::to_string(doc.id));
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading content"));
   // The text is checked against the hash in its document record, so damaged content is
@@ -1223,18 +1329,20 @@ Result<std::string> RocksIndex::GetContent(const DocumentInfo& doc) const {
 }
 
 Result<Signature> RocksIndex::GetSignature(uint32_t id) const {
+  const std::shared_ptr<const Db> db = Current();  // kept open while read
   rocksdb::PinnableSlice v;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kSig], codec::IdKey(id), &v);
+  auto s = db->rocks->Get(rocksdb::ReadOptions(), db->cf[kSig], codec::IdKey(id), &v);
   if (s.IsNotFound()) return Status::NotFound("signature of document " + std::to_string(id));
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading signature"));
   return codec::DecodeSignature(View(v));
 }
 
 Result<Tokens> RocksIndex::GetTokens(uint32_t id) const {
+  const std::shared_ptr<const Db> db = Current();  // kept open while read
   rocksdb::PinnableSlice v;
   rocksdb::ReadOptions ro;
   ro.fill_cache = options_.cache_document_blocks;
-  auto s = db_->Get(ro, cf_[kTokens], codec::IdKey(id), &v);
+  auto s = db->rocks->Get(ro, db->cf[kTokens], codec::IdKey(id), &v);
   if (s.IsNotFound()) return Status::NotFound("tokens of document " + std::to_string(id));
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading tokens"));
   Tokens tokens;
@@ -1243,16 +1351,18 @@ Result<Tokens> RocksIndex::GetTokens(uint32_t id) const {
 }
 
 Status RocksIndex::ReadTokenStream(uint32_t id, std::string* stream) const {
+  const std::shared_ptr<const Db> db = Current();  // kept open while read
   rocksdb::ReadOptions ro;
   ro.fill_cache = options_.cache_document_blocks;
-  auto s = db_->Get(ro, cf_[kTokens], codec::IdKey(id), stream);
+  auto s = db->rocks->Get(ro, db->cf[kTokens], codec::IdKey(id), stream);
   if (s.IsNotFound()) return Status::NotFound("tokens of document " + std::to_string(id));
   return FromRocks(s, "reading tokens");
 }
 
 Result<std::optional<uint32_t>> RocksIndex::FindName(const std::string& name) const {
+  const std::shared_ptr<const Db> db = Current();  // kept open while read
   rocksdb::PinnableSlice v;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kNames], name, &v);
+  auto s = db->rocks->Get(rocksdb::ReadOptions(), db->cf[kNames], name, &v);
   if (s.IsNotFound()) return std::optional<uint32_t>();
   DOPPEL_RETURN_IF_ERROR(FromRocks(s, "reading names"));
   if (v.size() != 4) return Status::Corruption("names entry for '" + name + "': bad length");
@@ -1260,16 +1370,17 @@ Result<std::optional<uint32_t>> RocksIndex::FindName(const std::string& name) co
 }
 
 Result<IndexStats> RocksIndex::Stats() const {
+  const std::shared_ptr<const Db> db = Current();  // kept open while read
   IndexStats st;
   st.unfinished_build = unfinished_build_;
   if (options_.read_only && options_.follow_writer) {
     // A follower's catch-up makes a new document searchable before LoadState records the new
     // count, so a check could see a document the cached count does not have yet: the counts
     // are read (in one read, so they agree) from the state the last catch-up reached.
-    const std::vector<rocksdb::ColumnFamilyHandle*> cfs(2, cf_[kMeta]);
+    const std::vector<rocksdb::ColumnFamilyHandle*> cfs(2, db->cf[kMeta]);
     const std::vector<rocksdb::Slice> keys = {"documents", "bytes"};
     std::vector<std::string> values;
-    const std::vector<rocksdb::Status> s = db_->MultiGet(rocksdb::ReadOptions(), cfs, keys, &values);
+    const std::vector<rocksdb::Status> s = db->rocks->MultiGet(rocksdb::ReadOptions(), cfs, keys, &values);
     DOPPEL_RETURN_IF_ERROR(DecodeU64(s[0], values[0], "documents", &st.documents));
     DOPPEL_RETURN_IF_ERROR(DecodeU64(s[1], values[1], "bytes", &st.bytes));
   } else {
@@ -1279,14 +1390,14 @@ Result<IndexStats> RocksIndex::Stats() const {
   }
   st.deleted = deleted_->Get()->cardinality();
   uint64_t n = 0;
-  db_->GetIntProperty(cf_[kBands], "rocksdb.estimate-num-keys", &n);
+  db->rocks->GetIntProperty(db->cf[kBands], "rocksdb.estimate-num-keys", &n);
   st.band_keys = n;
   n = 0;
-  db_->GetIntProperty(cf_[kGrams], "rocksdb.estimate-num-keys", &n);
+  db->rocks->GetIntProperty(db->cf[kGrams], "rocksdb.estimate-num-keys", &n);
   st.fingerprints = n;
   st.block_cache_used = cache_->GetUsage();
   // (The file, not DB::GetDbIdentity: a follower's secondary instance does not give it.)
-  st.state = ReadRocksIdentity(dir_) + "@" + std::to_string(db_->GetLatestSequenceNumber());
+  st.state = ReadRocksIdentity(dir_) + "@" + std::to_string(db->rocks->GetLatestSequenceNumber());
   if (posting_cache_) {
     const PostingCache::Counts c = posting_cache_->Count();
     st.posting_cache_hits = c.hits;
@@ -1304,6 +1415,7 @@ Result<IndexStats> RocksIndex::Stats() const {
 }
 
 Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
+  const std::shared_ptr<const Db> db = Current();  // kept open while read
   VerifyReport r;
   r.unfinished_build = unfinished_build_;
   const auto deleted = deleted_->Get();
@@ -1327,7 +1439,7 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
   {
     const bool hold_deletions = !options_.read_only;
     if (hold_deletions) {
-      DOPPEL_RETURN_IF_ERROR(FromRocks(db_->DisableFileDeletions(), "holding file deletions in " + dir_));
+      DOPPEL_RETURN_IF_ERROR(FromRocks(db->rocks->DisableFileDeletions(), "holding file deletions in " + dir_));
     }
     struct Release {
       rocksdb::DB* db;
@@ -1335,16 +1447,16 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
       ~Release() {
         if (on) db->EnableFileDeletions(/*force=*/false);
       }
-    } release{db_.get(), hold_deletions};
-    DOPPEL_RETURN_IF_ERROR(table_status(db_->VerifyChecksum(ro), "checking the table files of " + dir_));
+    } release{db->rocks.get(), hold_deletions};
+    DOPPEL_RETURN_IF_ERROR(table_status(db->rocks->VerifyChecksum(ro), "checking the table files of " + dir_));
     // Opening a table tolerates a damaged properties block (RocksDB logs a warning and reads
     // on, and a lookup may then miss that file's newer values): each table's properties must
     // agree with what the MANIFEST recorded for it.
     std::vector<rocksdb::LiveFileMetaData> live;
-    db_->GetLiveFilesMetaData(&live);
+    db->rocks->GetLiveFilesMetaData(&live);
     for (const auto& f : live) {
       const std::string path = f.db_path + "/" + f.name;
-      rocksdb::SstFileReader reader(rocksdb::Options(db_->GetDBOptions(), rocksdb::ColumnFamilyOptions()));
+      rocksdb::SstFileReader reader(rocksdb::Options(db->rocks->GetDBOptions(), rocksdb::ColumnFamilyOptions()));
       DOPPEL_RETURN_IF_ERROR(table_status(reader.Open(path), "opening " + path));
       auto props = reader.GetTableProperties();
       if (props == nullptr || props->num_entries != f.num_entries || props->column_family_name != f.column_family_name) {
@@ -1361,7 +1473,7 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
   uint64_t doc_digest = 0, posting_digest = 0;
   std::unordered_map<uint32_t, uint64_t> name_hash;
   {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kDocs]));
+    std::unique_ptr<rocksdb::Iterator> it(db->rocks->NewIterator(ro, db->cf[kDocs]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       DOPPEL_ASSIGN_OR_RETURN(uint32_t id, codec::DecodeIdKey(View(it->key())));
       DOPPEL_ASSIGN_OR_RETURN(auto d, codec::DecodeDocument(id, View(it->value())));
@@ -1411,7 +1523,7 @@ Status RocksIndex::Verify(const VerifyOptions& vo, VerifyReport* report) const {
   // Lists as stored: removed documents' ids are counted until compaction drops them.
   KeepDeletedIdsOnThisThread keep_deleted;
   for (Cf cf : {kBands, kGrams}) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[cf]));
+    std::unique_ptr<rocksdb::Iterator> it(db->rocks->NewIterator(ro, db->cf[cf]));
     Roaring ids;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       bool sat = false;
@@ -1529,7 +1641,7 @@ Status MergeShardsIntoOne(const std::string& dir, uint32_t n, const std::string&
   auto merge_cf = [&](Cf cf, auto rekey, auto combine) -> Status {
     std::vector<std::unique_ptr<rocksdb::Iterator>> its;
     for (uint32_t s = 0; s < n; ++s) {
-      its.emplace_back(src[s]->db_->NewIterator(rd, src[s]->cf_[cf]));
+      its.emplace_back(src[s]->db_->rocks->NewIterator(rd, src[s]->db_->cf[cf]));
       its.back()->SeekToFirst();
     }
     // The next merged entry of each shard (rekeyed), smallest first.
@@ -1549,8 +1661,8 @@ Status MergeShardsIntoOne(const std::string& dir, uint32_t n, const std::string&
     };
     for (uint32_t s = 0; s < n; ++s) DOPPEL_RETURN_IF_ERROR(advance(s));
     const std::string path = staging + "/merge-" + kCfNames[cf] + ".sst";
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), rocksdb::Options(dst->db_->GetDBOptions(), dst->cf_options_[cf]),
-                                  dst->cf_[cf]);
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), rocksdb::Options(dst->db_->rocks->GetDBOptions(), dst->cf_options_[cf]),
+                                  dst->db_->cf[cf]);
     DOPPEL_RETURN_IF_ERROR(FromRocks(writer.Open(path), "creating " + path));
     uint64_t written = 0;
     for (;;) {
@@ -1577,7 +1689,7 @@ Status MergeShardsIntoOne(const std::string& dir, uint32_t n, const std::string&
     DOPPEL_RETURN_IF_ERROR(FromRocks(writer.Finish(), "finishing " + path));
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    return FromRocks(dst->db_->IngestExternalFile(dst->cf_[cf], {path}, ingest), "ingesting " + path);
+    return FromRocks(dst->db_->rocks->IngestExternalFile(dst->db_->cf[cf], {path}, ingest), "ingesting " + path);
   };
   auto only = [](const std::string&, std::vector<std::pair<uint32_t, std::string>>& v, std::string* out) -> Result<bool> {
     if (v.size() != 1) return Status::Corruption("a document key in several shards");
@@ -1654,10 +1766,10 @@ Status MergeShardsIntoOne(const std::string& dir, uint32_t n, const std::string&
     dst->PutStateLocked(&wb, Roaring());
     std::string v;
     codec::PutFixed64(&v, next_id);
-    wb.Put(dst->cf_[kMeta], "postings_below", v);
+    wb.Put(dst->db_->cf[kMeta], "postings_below", v);
     rocksdb::WriteOptions w;
     w.sync = true;
-    DOPPEL_RETURN_IF_ERROR(FromRocks(dst->db_->Write(w, &wb), "writing the counters of " + out_dir));
+    DOPPEL_RETURN_IF_ERROR(FromRocks(dst->db_->rocks->Write(w, &wb), "writing the counters of " + out_dir));
   }
   DOPPEL_RETURN_IF_ERROR(dst->Flush());
   out_index.reset();
