@@ -551,6 +551,14 @@ TEST_CASE("dedup: --kind code makes renamed-variable copies duplicates", "[dedup
   r = Dedup("--output " + Quote(tmp / "text") + " --kind text " + Quote(tmp / "code.jsonl"));
   REQUIRE(r.exit_code == 0);
   CHECK(Removed(tmp / "text").empty());
+  // Code datasets name each file by its path instead of a language: its extension says it.
+  const std::vector<std::string> by_path = {JsonLine("orig", a, "\"max_stars_repo_path\":\"lib/spans.py\""),
+                                            JsonLine("renamed", b, "\"path\":\"src/cover.py\"")};
+  WriteLines(tmp / "paths.jsonl", by_path, 0, 2);
+  r = Dedup("--output " + Quote(tmp / "paths") + " " + Quote(tmp / "paths.jsonl"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Removed(tmp / "paths").count("renamed") == 1);
   // Code keeps its literal values: two tables that differ only in their data are no copies; the
   // same table in another quote style is one.
   auto table = [](const std::vector<std::pair<std::string, std::string>>& rows, char quote) {

@@ -627,16 +627,23 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
             "{\"id\":\"e\",\"text\":\"words\",\"lang\":\"en\"}\n"
             "{\"id\":\"pl\",\"text\":\"słowa\",\"lang\":\"pl\"}\n"
             "{\"id\":\"sv\",\"text\":\"ord\",\"lang\":\"sv\"}\n"
-            "{\"id\":\"kt\",\"text\":\"words\",\"lang\":\"kotlin\",\"kind\":\"text\"}\n");
+            "{\"id\":\"kt\",\"text\":\"words\",\"lang\":\"kotlin\",\"kind\":\"text\"}\n"
+            "{\"id\":\"u\",\"text\":\"fn f() {}\",\"Path\":\"src/util.rs\"}\n"
+            "{\"text\":\"x = 1\",\"max_stars_repo_path\":\"a/b.py\",\"path\":\"a/b.go\"}\n"
+            "{\"id\":\"r\",\"text\":\"# Read me\",\"path\":\"README.md\"}\n"
+            "{\"id\":\"n\",\"text\":\"words\",\"path\":\"x.py\",\"kind\":\"text\"}\n"
+            "{\"id\":\"h\",\"text\":\"words\",\"path\":\"x.py\",\"lang\":\"en\"}\n");
   auto reader = OpenReader({path});
   const auto steps = ReadAll(reader.get());
-  REQUIRE(steps.size() == 11);
+  REQUIRE(steps.size() == 16);
   // A language without a grammar here (kotlin) is code for the generic lexer, as a check reads
   // it; Markdown, a human language, two letters ("pl" and "sv" are also tags of Perl and
   // Verilog) and "kind": "text" stay prose.
   const std::vector<std::pair<size_t, Kind>> kinds = {{0, Kind::kCode}, {1, Kind::kCode}, {2, Kind::kText},
                                                       {4, Kind::kCode}, {5, Kind::kText}, {6, Kind::kText},
-                                                      {7, Kind::kText}, {8, Kind::kText}, {9, Kind::kText}};
+                                                      {7, Kind::kText}, {8, Kind::kText}, {9, Kind::kText},
+                                                      {10, Kind::kCode}, {11, Kind::kCode}, {12, Kind::kText},
+                                                      {13, Kind::kText}, {14, Kind::kText}};
   for (const auto& [i, kind] : kinds) {
     INFO("line " << i + 1);
     REQUIRE(steps[i].kind == Step::kDoc);
@@ -644,9 +651,14 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
   }
   CHECK(steps[0].doc.language == "python");
   CHECK(steps[4].doc.language == "kotlin");
+  // Without a language, a file path names it (the first path given, in any case of its name);
+  // "kind": "text" and a human language still keep a document prose.
+  CHECK(steps[10].doc.language == "rust");
+  CHECK(steps[11].doc.language == "python");
+  CHECK(steps[12].doc.language.empty());
   REQUIRE(steps[3].kind == Step::kError);
   CHECK(Contains(steps[3].status.message(), "code.jsonl:4"));
-  CHECK(steps[10].kind == Step::kEnd);
+  CHECK(steps[15].kind == Step::kEnd);
 }
 
 TEST_CASE("reader: a lang or kind that is not a string is an error naming its line", "[reader]") {

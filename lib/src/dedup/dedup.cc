@@ -249,7 +249,9 @@ std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o
     << o.priority_field << ',' << o.max_copies << ',' << o.against_index << ',' << o.text_field << ','
     << o.id_field << ',' << o.skip_errors << ',' << o.against_common << ',' << o.max_document_bytes << '\n';
   s << indexes;
-  s << "records-v2\n";  // the sketch records' layout (RecordHead)
+  // The sketch records' layout (RecordHead), and how a line's language is read ("paths": a
+  // file path's extension names it).
+  s << "records-v2,paths\n";
   // This build's tokenizers and grammars (a resumed run's sketches were made by the same ones)
   // and, for --against, its detection rules and settings.
   s << (o.against_index.empty() ? codec::EncodeManifest(SketchParams{}) : VerdictKey(o.against_options));
