@@ -1,9 +1,13 @@
 // Tests of the RocksDB index (doppel/index.h) on real directories.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 #include <catch2/catch.hpp>
 #include <map>
 #include <random>
@@ -981,6 +985,49 @@ TEST_CASE("index: a follower is not held back by what it read from a log the wri
   REQUIRE(follower->Refresh().ok());
   CHECK(follower->FindName("d").value().has_value());
   CHECK(follower->Stats()->documents == 2);
+}
+
+TEST_CASE("index: a follower whose reopening fails goes on serving and tries again later, not at every refresh",
+          "[index]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  auto count = [](const std::string& where, const std::string& suffix) {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(where)) n += e.path().string().ends_with(suffix);
+    return n;
+  };
+  auto writer = OpenOk(dir, true);
+  WriteOk(writer.get(), SketchAll(SketchParams{}, {MakeDoc("a", "the first document of three")}));
+  REQUIRE(writer->Flush().ok());
+  auto follower = OpenFollowerOk(dir);
+  const size_t tables_at_open = count(dir, ".sst");
+  WriteOk(writer.get(), SketchAll(SketchParams{}, {MakeDoc("b", "the second document of three")}));
+  REQUIRE(follower->Refresh().ok());  // b read from the log
+  const uint32_t b = *follower->FindName("b").value();
+  uint64_t removed = 0, missing = 0;
+  REQUIRE(writer->Remove(std::vector<std::string>{"b"}, &removed, &missing).ok());
+  REQUIRE(writer->Flush().ok());
+  // Descriptors enough to catch up (the new table files), not to open the index a second time.
+  rlimit was{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &was) == 0);
+  const size_t open_now = count("/proc/self/fd", "");
+  rlimit low = was;
+  low.rlim_cur = open_now + (count(dir, ".sst") - tables_at_open) + 2;
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+  const Status failed = follower->Refresh();
+  const Status skipped = follower->Refresh();  // within the second after a failure: not tried
+  const bool still_reads = follower->GetDocument(0).ok();
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &was) == 0);
+  INFO(failed.ToString());
+  CHECK_FALSE(failed.ok());
+  CHECK(Contains(failed.message(), "reopening"));
+  CHECK(skipped.ok());
+  CHECK(still_reads);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  REQUIRE(follower->Refresh().ok());
+  CHECK(follower->IsDeleted(b));
+  CHECK_FALSE(follower->FindName("b").value().has_value());
+  CHECK(follower->Stats()->documents == 1);
 }
 
 TEST_CASE("index: a reader's cached posting lists follow the writer and equal uncached reads", "[index]") {

@@ -1,5 +1,6 @@
 // Sharded indexes (doppel/index.h): the same documents in N shards answer as one index does.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <random>
 
 #include "doppel/filter.h"
@@ -208,4 +209,32 @@ TEST_CASE("sharded: merging the shards gives one index with the same content and
   const Status again = MergeShardsIntoOne(tmp / "three", 3, tmp / "merged");
   CHECK(again.code() == Status::Code::kInvalidArgument);
   CHECK(Contains(again.message(), "new or empty directory"));
+}
+
+TEST_CASE("sharded: a follower's shards all catch up though one of them cannot", "[sharded]") {
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  Build(dir, 2).reset();
+  IndexOptions follow;
+  follow.read_only = true;
+  follow.follow_writer = true;
+  auto follower = Index::Open(dir, follow);
+  REQUIRE(follower.ok());
+  REQUIRE((*follower)->Stats()->documents == 41);
+  // Shard 0's directory now holds another index: its refresh fails, and shard 1 still catches up.
+  std::filesystem::remove_all(ShardDir(dir, 0));
+  IndexOptions create;
+  create.create_if_missing = true;
+  REQUIRE(Index::Open(ShardDir(dir, 0), create).ok());
+  {
+    auto shard = Index::Open(ShardDir(dir, 1), IndexOptions{});
+    REQUIRE(shard.ok());
+    auto batch = doppel_test::SketchAll((*shard)->params(), {MakeDoc("late", "a document written to the second shard")});
+    WriteSummary ws;
+    REQUIRE((*shard)->Write(&batch, &ws).ok());
+  }
+  const Status refreshed = (*follower)->Refresh();
+  CHECK(refreshed.code() == Status::Code::kUnavailable);
+  CHECK(Contains(refreshed.message(), ShardDir(dir, 0)));
+  CHECK((*follower)->Stats()->documents == 42);
 }

@@ -386,15 +386,20 @@ class RocksIndex final : public Index {
     std::lock_guard<std::mutex> lock(db_mu_);
     return db_;
   }
-  Result<std::shared_ptr<Db>> OpenRocks();
+  // Opens the database; an error names the damaged table file it finds, if any, unless
+  // `name_damaged_table` is false (a reopening: finding it reads every table).
+  Result<std::shared_ptr<Db>> OpenRocks(bool name_damaged_table = true);
   // A follower: whether its memtables may hold entries the writer has flushed since (see
   // Refresh), and the reopening that drops them.
   bool MayReadFlushedEntries() const;
   Status Reopen();
-  std::mutex refresh_mu_;  // one Refresh at a time
+  std::mutex refresh_mu_;  // one Refresh at a time; guards the members below
   std::vector<uint64_t> tables_at_open_;  // a follower's table files when its database opened
-  std::chrono::steady_clock::time_point reopened_at_{};
-  std::chrono::steady_clock::duration reopen_took_{};
+  std::chrono::steady_clock::time_point reopen_after_{};  // no reopening before
+  int reopen_failures_ = 0;  // in a row
+  // The database a reopening replaced while a reader still held it: closed by the next refresh
+  // that finds it held by nobody else, not by the reader's thread in the middle of a check.
+  std::shared_ptr<Db> retired_;
 
   std::vector<rocksdb::ColumnFamilyOptions> cf_options_;
   std::vector<GramPosting> bulk_grams_;  // bulk loads: pairs not yet spilled
@@ -463,7 +468,7 @@ Status RocksIndex::OpenDb() {
   return Status::OK();
 }
 
-Result<std::shared_ptr<RocksIndex::Db>> RocksIndex::OpenRocks() {
+Result<std::shared_ptr<RocksIndex::Db>> RocksIndex::OpenRocks(bool name_damaged_table) {
   auto db = std::make_shared<Db>();
   rocksdb::DBOptions dbo;
   dbo.create_if_missing = options_.create_if_missing;
@@ -553,7 +558,7 @@ Result<std::shared_ptr<RocksIndex::Db>> RocksIndex::OpenRocks() {
                                 s.ToString() + ")");
     }
     Status open = FromRocks(s, "opening index " + dir_);
-    if (open.code() == Status::Code::kCorruption || open.code() == Status::Code::kIOError) {
+    if (name_damaged_table && (open.code() == Status::Code::kCorruption || open.code() == Status::Code::kIOError)) {
       if (const std::string table = DamagedTable(dir_, s); !table.empty()) {
         const std::string m = open.message() + "; table file " + table;
         open = open.code() == Status::Code::kCorruption ? Status::Corruption(m) : Status::IOError(m);
@@ -1156,6 +1161,8 @@ Status RocksIndex::LookForGrams() {
 Status RocksIndex::Refresh() {
   if (!options_.read_only || !options_.follow_writer) return Status::OK();
   std::lock_guard<std::mutex> one(refresh_mu_);
+  // (Only Current() copies db_, and a retired database is no longer db_: its count only falls.)
+  if (retired_ && retired_.use_count() == 1) retired_.reset();
   // A directory replaced by another index (removed and built again, or renamed over) holds
   // another database: catching up with its MANIFEST is undefined (RocksDB's debug builds abort
   // on it). The reader keeps its open files, so it goes on answering from the last state, and
@@ -1198,23 +1205,45 @@ Status RocksIndex::Refresh() {
 
 bool RocksIndex::MayReadFlushedEntries() const {
   // Entries replayed, and table files other than those of the opening: some may be flushed ones.
-  // At most one reopening per ten times the last one took: each reads every table file's index
-  // and filter blocks.
+  if (std::chrono::steady_clock::now() < reopen_after_) return false;
   uint64_t active = 0, immutable = 0;
   db_->rocks->GetAggregatedIntProperty("rocksdb.num-entries-active-mem-table", &active);
   db_->rocks->GetAggregatedIntProperty("rocksdb.num-entries-imm-mem-tables", &immutable);
   if (active + immutable == 0) return false;
-  if (std::chrono::steady_clock::now() - reopened_at_ < 10 * reopen_took_) return false;
   return TableNumbers(*db_->rocks) != tables_at_open_;
 }
 
 Status RocksIndex::Reopen() {
-  const auto start = std::chrono::steady_clock::now();
-  auto fresh = OpenRocks();
-  if (!fresh.ok()) return fresh.status().WithContext("reopening " + dir_ + " to drop entries the writer flushed");
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  // Each reopening reads every table file's index and filter blocks, and holds a second set of
+  // descriptors and blocks until the first is closed: the next waits ten times as long as this
+  // one took, and after a failure (descriptors short for two instances, say) at least 1 s,
+  // doubled at each failure in a row up to a minute.
+  auto schedule = [&](bool failed) {
+    const auto end = Clock::now();
+    reopen_failures_ = failed ? reopen_failures_ + 1 : 0;
+    Clock::duration wait = 10 * (end - start);
+    if (failed) {
+      wait = std::max<Clock::duration>(wait, std::chrono::seconds(std::min(60, 1 << std::min(reopen_failures_ - 1, 6))));
+    }
+    reopen_after_ = end + wait;
+  };
+  auto fresh = OpenRocks(/*name_damaged_table=*/false);
+  if (!fresh.ok()) {
+    schedule(true);
+    return fresh.status().WithContext("reopening " + dir_ + " to drop entries the writer flushed (still serving the "
+                                      "caught-up state; tried again later)");
+  }
   std::shared_ptr<Db> db = std::move(fresh).value();
-  if (ReadRocksIdentity(dir_) != identity_) {
-    return Status::Unavailable(dir_ + " now holds another index: restart to serve it");
+  // A directory replaced between the catch-up and this open (Refresh's test above says so
+  // otherwise); an identity unreadable for now is tried again later, as there.
+  const std::string identity = ReadRocksIdentity(dir_);
+  if (identity.empty() || (!identity_.empty() && identity != identity_)) {
+    schedule(!identity.empty());
+    return identity.empty() ? Status::OK()
+                            : Status::Unavailable(dir_ + " now holds another index (identity " + identity +
+                                                  " instead of " + identity_ + "): restart to serve it");
   }
   std::vector<uint64_t> tables = TableNumbers(*db->rocks);
   {
@@ -1222,9 +1251,10 @@ Status RocksIndex::Reopen() {
     db_.swap(db);
   }
   tables_at_open_ = std::move(tables);
-  db.reset();  // the database replaced: closed now, or by the last reader still holding it
-  reopened_at_ = std::chrono::steady_clock::now();
-  reopen_took_ = reopened_at_ - start;
+  // The database replaced: closed now, or by a later refresh once no reader holds it.
+  if (db.use_count() > 1) retired_ = std::move(db);
+  db.reset();
+  schedule(false);
   return Status::OK();
 }
 

@@ -53,7 +53,15 @@ class ShardedIndex final : public Index {
 
   Status Compact() override { return Each([](Index& i) { return i.Compact(); }); }
   Status Flush() override { return Each([](Index& i) { return i.Flush(); }); }
-  Status Refresh() override { return Each([](Index& i) { return i.Refresh(); }); }
+  // Every shard catches up, whatever another's refresh says; the first error is returned.
+  Status Refresh() override {
+    Status first;
+    for (uint32_t s = 0; s < n_; ++s) {
+      Status r = shards_[s]->Refresh();
+      if (!r.ok() && first.ok()) first = r.WithContext(ShardDir(dir_, s));
+    }
+    return first;
+  }
 
   Status GetGramPostings(Kind kind, std::span<const uint64_t> grams, std::vector<Posting>* out) const override {
     return Merged(out, grams.size(), [&](const Index& i, std::vector<Posting>* o) {
