@@ -409,6 +409,51 @@ TEST_CASE("filter: spans are ordered by query start and carry consistent lines",
   CHECK(v.spans[0].query.first_line == 4);
 }
 
+TEST_CASE("filter: a span that ends in a literal over several lines ends on the literal's last line", "[filter]") {
+  // Python joins the strings of lines 9-13 into one literal: a span ending in it ends on line 13,
+  // in the answer and in the source alike (it was reported as ending on line 9, where the
+  // literal begins).
+  const std::string head =
+      "import re\n\n"
+      "Continuation = re.compile(br'\\+( (?P<data>.*))?')\n"
+      "Flags = re.compile(br'.*FLAGS \\((?P<flags>[^\\)]*)\\)')\n"
+      "Literal = re.compile(br'.*{(?P<size>\\d+)}$', re.ASCII)\n"
+      "MapCRLF = re.compile(br'\\r\\n|\\r|\\n')\n"
+      "Response_code = re.compile(br'\\[(?P<type>[A-Z-]+)( (?P<data>.*))?\\]')\n"
+      "Untagged_response = re.compile(br'\\* (?P<type>[A-Z-]+)( (?P<data>.*))?')\n"
+      "InternalDate = re.compile(br'.*INTERNALDATE \"'\n"
+      "        br'(?P<day>[ 0123][0-9])-(?P<mon>[A-Z][a-z][a-z])-(?P<year>[0-9][0-9][0-9][0-9])'\n"
+      "        br' (?P<hour>[0-9][0-9]):(?P<min>[0-9][0-9]):(?P<sec>[0-9][0-9])'\n"
+      "        br' (?P<zonen>[-+])(?P<zoneh>[0-9][0-9])(?P<zonem>[0-9][0-9])'\n"
+      "        br'\"')\n";
+  const std::string source =
+      head + "Untagged_status = re.compile(br'\\* (?P<data>\\d+) (?P<type>[A-Z-]+)( (?P<data2>.*))?', re.ASCII)\n";
+  const std::string answer = head + "    ; totally = different(code) + here * 3\ndef other(x):\n    return [y for y in x if y]\n";
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir, io);
+    REQUIRE(index.ok());
+    Document d = MakeDoc("lib/imap_patterns.py", source);
+    d.kind = Kind::kCode;
+    d.language = "python";
+    auto batch = doppel_test::SketchAll((*index)->params(), {d});
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&batch, &ws).ok());
+  }
+  auto filter = OpenFilter(dir);
+  const Verdict v = CheckOk(*filter, answer, Kind::kCode, "python");
+  INFO(Describe(v));
+  REQUIRE_FALSE(v.spans.empty());
+  const Span& s = v.spans[0];
+  CHECK(s.query.last_line == Lines1(answer, s.query.end - 1));
+  CHECK(s.source.last_line == Lines1(source, s.source.end - 1));
+  CHECK(s.query.last_line == 13);
+  CHECK(s.source.last_line == 13);
+}
+
 TEST_CASE("filter: protected prose quoted in a fence without a grammar's language is found", "[filter]") {
   // A fence without a tag, or tagged `text` or `bash`, is read as code (the generic lexer) and as
   // prose: the paragraph is blocked as it is unfenced, its tokens counted once. So is a fence in

@@ -161,6 +161,31 @@ TEST_CASE("reader: binary and empty files in a directory are skipped and counted
   CHECK(reader->counters().documents == 1);
 }
 
+TEST_CASE("reader: a file named and also in a directory named is read where it is named, in either order",
+          "[reader]") {
+  TempDir tmp;
+  const std::string dir = tmp / "corpus";
+  fs::create_directory(dir);
+  WriteFile(dir + "/empty.txt", "");
+  WriteFile(dir + "/good.txt", "some good text");
+  for (const auto& inputs : {std::vector<std::string>{dir, dir + "/empty.txt"},
+                             std::vector<std::string>{dir + "/empty.txt", dir}}) {
+    INFO(inputs[0] << " then " << inputs[1]);
+    auto reader = OpenReader(inputs);
+    const auto steps = ReadAll(reader.get());
+    size_t errors = 0;
+    for (const auto& s : steps) {
+      if (s.kind != Step::kError) continue;
+      ++errors;
+      CHECK(Contains(s.status.message(), dir + "/empty.txt"));
+    }
+    CHECK(errors == 1);  // named, an empty file is refused (it was passed over when its directory came first)
+    CHECK(DocsOnly(steps).size() == 1);
+    CHECK(reader->counters().skipped_empty == 0);
+    CHECK(reader->counters().skipped_repeated == 1);
+  }
+}
+
 TEST_CASE("reader: an explicit binary or empty file is an error naming the path", "[reader]") {
   TempDir tmp;
   const std::string bin = tmp / "image.bin";

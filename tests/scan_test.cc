@@ -111,7 +111,7 @@ TEST_CASE("scan: a repository's copies are reported with sources, lines and rena
   REQUIRE(again.exit_code == 0);
   const std::string once = ReadFile(fx.report + "/summary.json");
   CHECK(Contains(once, "\"documents\":4,\"flagged\":3"));
-  CHECK(Contains(once, "\"skipped\":{\"binary\":1,\"empty\":0,\"repeated\":6}"));
+  CHECK(Contains(once, "\"skipped\":{\"binary\":1,\"empty\":0,\"repeated\":6,\"reports\":0}"));
   CHECK(Contains(ReadFile(fx.report + "/report.html"), "skipped 1 binary, 0 empty and 6 repeated files"));
 }
 
@@ -410,9 +410,21 @@ TEST_CASE("scan: a report inside the scanned tree is not scanned, nor written ov
   const CommandResult third = scan_into(elsewhere);
   INFO(Describe(third));
   CHECK(third.exit_code == 0);
+  CHECK(Contains(summary, "\"reports\":0}"));
   CHECK(std::regex_replace(ReadFile(elsewhere + "/summary.json"), seconds, "") ==
-        std::regex_replace(summary, seconds, ""));
+        std::regex_replace(std::regex_replace(summary, std::regex("\"reports\":0\\}"), "\"reports\":1}"), seconds, ""));
+  CHECK(Contains(ReadFile(elsewhere + "/report.html"), "skipped 1 earlier scan report folder"));
   CHECK(ReadFile(elsewhere + "/errors.jsonl").empty());
+  // A folder of another tool's files of the same names is no report: what it holds is scanned.
+  fs::create_directories(fx.repo + "/experiment");
+  WriteFile(fx.repo + "/experiment/summary.json", "{\"accuracy\": 0.91, \"epochs\": 3}\n");
+  WriteFile(fx.repo + "/experiment/results.jsonl", "{\"step\": 1, \"loss\": 0.4}\n");
+  WriteFile(fx.repo + "/experiment/report.html", "<html><body>loss curve</body></html>\n");
+  WriteFile(fx.repo + "/experiment/NOTICE", ReadFile("/usr/share/common-licenses/Apache-2.0"));
+  const CommandResult fourth = scan_into(elsewhere);
+  INFO(Describe(fourth));
+  CHECK(fourth.exit_code == 1);  // over --fail-on 3: the copy in experiment/ is found
+  CHECK(Contains(ReadFile(elsewhere + "/results.jsonl"), "experiment/NOTICE"));
   const CommandResult over_input = scan_into(fx.repo);
   CHECK(over_input.exit_code == 2);
   CHECK(Contains(over_input.err, "is the input directory"));

@@ -15,9 +15,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
-#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -52,9 +52,10 @@ struct ReaderOptions {
   // path to them, compared as the same file; one that does not exist yet is looked for again
   // as directories are walked.
   std::vector<std::string> skip_dirs;
-  // A directory a walk meets that holds a file of every one of these names is passed over too
-  // (an earlier scan's report, written to another directory: its results quote what it found).
-  std::vector<std::string> skip_dirs_holding;
+  // A directory a walk meets that this accepts is passed over too, and counted
+  // (ReaderCounters::skipped_dirs): an earlier scan's report, written to another directory, whose
+  // results quote what it found.
+  std::function<bool(const std::string& dir)> skip_dir_if;
   // Bytes that are not UTF-8 (a Latin-1 file, a line with one stray byte) are read as '?', one
   // for one (ReplaceInvalidUtf8: offsets and lines stay the input's), instead of the document
   // being refused as invalid UTF-8.
@@ -69,8 +70,10 @@ struct ReaderCounters {
   uint64_t documents = 0;       // documents returned
   uint64_t skipped_binary = 0;  // files in directories that hold NUL bytes
   uint64_t skipped_empty = 0;   // empty files in directories
-  // Files read already (an input named twice, a directory and a file in it): read once.
+  // Files read already (an input named twice, a directory and a file in it): read once, where
+  // named when an input names it (whichever comes first).
   uint64_t skipped_repeated = 0;
+  uint64_t skipped_dirs = 0;  // directories ReaderOptions::skip_dir_if passed over
 };
 
 class DocumentReader {

@@ -83,7 +83,11 @@ class Reader final : public DocumentReader {
  public:
   Reader(std::vector<std::string> inputs, ReaderOptions o, uint64_t total, FileIds skip, size_t skip_missing)
       : o_(std::move(o)), total_(total), skip_dirs_(std::move(skip)), skip_missing_(skip_missing) {
-    for (auto& i : inputs) pending_.push_back({std::move(i), true});
+    for (auto& i : inputs) {
+      std::error_code ec;  // (one that cannot be looked at is an error of Next's)
+      if (std::pair<dev_t, ino_t> id; fs::is_regular_file(i, ec) && FileId(i, &id)) named_files_.insert(id);
+      pending_.push_back({std::move(i), true});
+    }
   }
   Result<bool> Next(Document* doc) override;
   uint64_t total_bytes() const override { return total_; }
@@ -112,6 +116,7 @@ class Reader final : public DocumentReader {
   FileIds skip_dirs_;                             // ReaderOptions::skip_dirs
   size_t skip_missing_ = 0;                       // names of them not there when last looked for
   std::set<std::pair<dev_t, ino_t>> files_read_;  // regular files opened so far
+  FileIds named_files_;                           // regular files the inputs name
   simdjson::dom::parser parser_;
   std::string line_;
 };
@@ -139,11 +144,8 @@ Result<bool> Reader::Next(Document* doc) {
       // again: its walk comes after.)
       if (skip_missing_ > 0) skip_dirs_ = SkipDirIds(o_, &skip_missing_);
       if (!p.explicit_input && !skip_dirs_.empty() && FileId(p.path, &id) && skip_dirs_.count(id)) continue;
-      if (!p.explicit_input && !o_.skip_dirs_holding.empty() &&
-          std::all_of(o_.skip_dirs_holding.begin(), o_.skip_dirs_holding.end(), [&](const std::string& name) {
-            std::error_code missing;
-            return fs::is_regular_file(fs::path(p.path) / name, missing);
-          })) {
+      if (!p.explicit_input && o_.skip_dir_if && o_.skip_dir_if(p.path)) {
+        ++counters_.skipped_dirs;
         continue;
       }
       std::vector<std::string> children;
@@ -172,10 +174,15 @@ Result<bool> Reader::Next(Document* doc) {
                                        "name ending in .jsonl, .jsonl.gz or .jsonl.zst) is read from a pipe");
       }
     }
-    if (struct stat sb; fs::is_regular_file(st) && ::stat(p.path.c_str(), &sb) == 0 &&
-                        !files_read_.emplace(sb.st_dev, sb.st_ino).second) {
-      ++counters_.skipped_repeated;  // the same file reached again: its documents are read once
-      continue;
+    // The same file reached again: its documents are read once. One an input names is read
+    // there (named, an empty or binary file is refused, not passed over), also when a directory
+    // named before it holds it.
+    if (struct stat sb; fs::is_regular_file(st) && ::stat(p.path.c_str(), &sb) == 0) {
+      const std::pair<dev_t, ino_t> id{sb.st_dev, sb.st_ino};
+      if ((!p.explicit_input && named_files_.count(id)) || !files_read_.insert(id).second) {
+        ++counters_.skipped_repeated;
+        continue;
+      }
     }
     if (IsJsonLinesPath(p.path)) {
       auto src = OpenSource(p.path);

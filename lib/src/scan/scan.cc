@@ -294,6 +294,10 @@ std::vector<std::string> RenderHtml(const std::vector<std::unique_ptr<Flagged>>&
     h += " &middot; skipped " + std::to_string(sum.skipped_binary) + " binary, " + std::to_string(sum.skipped_empty) +
          " empty and " + std::to_string(sum.skipped_repeated) + " repeated files";
   }
+  if (sum.skipped_reports > 0) {
+    h += " &middot; skipped " + std::to_string(sum.skipped_reports) + " earlier scan report folder" +
+         (sum.skipped_reports == 1 ? "" : "s");
+  }
   if (shown.size() < flagged_total) {
     h += " &middot; the " + std::to_string(shown.size()) + " with most overlap are shown (all are in results.jsonl)";
   }
@@ -481,7 +485,7 @@ struct Tally {
                       "," + std::to_string(sum.bytes_covered) + "," + std::to_string(sum.lines_covered) + ",";
     AppendJsonNumber(&out, sum.seconds);
     out += "]\n[\"skipped\"," + std::to_string(sum.skipped_binary) + "," + std::to_string(sum.skipped_empty) + "," +
-           std::to_string(sum.skipped_repeated) + "]\n";
+           std::to_string(sum.skipped_repeated) + "," + std::to_string(sum.skipped_reports) + "]\n";
     for (const auto& e : errors) {
       out += "[\"error\"," + std::to_string(e.ordinal) + ",";
       AppendJsonString(&out, e.json);
@@ -541,11 +545,12 @@ struct Tally {
         sum.documents += u(1), sum.flagged += u(2), sum.errors += u(3), sum.bytes += u(4), sum.lines += u(5);
         sum.bytes_covered += u(6), sum.lines_covered += u(7);
         sum.seconds = std::max(sum.seconds, secs);
-      } else if (tag == "skipped" && a.size() == 4) {
+      } else if (tag == "skipped" && a.size() == 5) {
         // Every task reads every input (and scans its share of the documents): the same files.
         sum.skipped_binary = std::max(sum.skipped_binary, u(1));
         sum.skipped_empty = std::max(sum.skipped_empty, u(2));
         sum.skipped_repeated = std::max(sum.skipped_repeated, u(3));
+        sum.skipped_reports = std::max(sum.skipped_reports, u(4));
       } else if (tag == "error" && a.size() == 3) {
         errors.push_back({u(1), 0, str(2)});
       } else if (tag == "source" && a.size() == 4) {
@@ -581,7 +586,8 @@ std::string SummaryJson(const Tally& t, const std::string& index_dir, const std:
                    std::to_string(sum.bytes_covered) + ",\"lines_covered\":" + std::to_string(sum.lines_covered) +
                    ",\"skipped\":{\"binary\":" + std::to_string(sum.skipped_binary) +
                    ",\"empty\":" + std::to_string(sum.skipped_empty) +
-                   ",\"repeated\":" + std::to_string(sum.skipped_repeated) + "},\"seconds\":";
+                   ",\"repeated\":" + std::to_string(sum.skipped_repeated) +
+                   ",\"reports\":" + std::to_string(sum.skipped_reports) + "},\"seconds\":";
   AppendJsonNumber(&js, sum.seconds);
   js += ",\"index\":";
   AppendJsonString(&js, index_dir);
@@ -732,6 +738,26 @@ Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>
 // The files of a report, which a scan writes and replaces.
 const std::vector<std::string> kReportFiles = {"results.jsonl", "errors.jsonl", "summary.json", "report.html"};
 
+// Whether `dir` holds a scan's report: its results.jsonl and report.html, and a summary.json
+// (read up to 1 MB) that is an object with the members a scan's summary has. A folder of
+// another tool's files of those names is scanned as any.
+bool IsScanReport(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_regular_file(dir + "/results.jsonl", ec) || !fs::is_regular_file(dir + "/report.html", ec)) return false;
+  const std::string path = dir + "/summary.json";
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec || size > (1u << 20)) return false;
+  std::ifstream in(path, std::ios::binary);
+  std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (parser.parse(json).get_object().get(obj)) return false;
+  for (const char* key : {"documents", "flagged", "errors", "skipped", "index", "top_sources"}) {
+    if (obj.at_key(key).error()) return false;
+  }
+  return true;
+}
+
 // Whether a file of a report directory is a report's: one of its files, the temporary file of
 // one (a run killed while writing it), or the check tasks' folder.
 bool IsReportFile(const std::string& file) {
@@ -849,7 +875,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   o.reader.unreadable_inputs_read_past = true;
   o.reader.skip_dirs.push_back(report_dir);
   // (And an earlier scan's report in another directory of the tree.)
-  o.reader.skip_dirs_holding = {"summary.json", "results.jsonl", "report.html"};
+  o.reader.skip_dir_if = IsScanReport;
   // (An index inside a scanned tree: its LOG and OPTIONS files are no documents of the corpus.)
   o.reader.skip_dirs.push_back(filter.index().dir());
   if (const Index* common = filter.index().common_code()) o.reader.skip_dirs.push_back(common->dir());
@@ -923,6 +949,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
     t.sum.skipped_binary = counters.skipped_binary;
     t.sum.skipped_empty = counters.skipped_empty;
     t.sum.skipped_repeated = counters.skipped_repeated;
+    t.sum.skipped_reports = counters.skipped_dirs;
     t.sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (o.stage == ScanOptions::Stage::kCheck) {
       *summary = t.sum;
