@@ -111,7 +111,7 @@ TEST_CASE("scan: a repository's copies are reported with sources, lines and rena
   REQUIRE(again.exit_code == 0);
   const std::string once = ReadFile(fx.report + "/summary.json");
   CHECK(Contains(once, "\"documents\":4,\"flagged\":3"));
-  CHECK(Contains(once, "\"skipped\":{\"binary\":1,\"empty\":0,\"repeated\":6,\"reports\":0}"));
+  CHECK(Contains(once, "\"skipped\":{\"binary\":1,\"empty\":0,\"repeated\":6,\"special\":0,\"folders\":0}"));
   CHECK(Contains(ReadFile(fx.report + "/report.html"), "skipped 1 binary, 0 empty and 6 repeated files"));
 }
 
@@ -410,10 +410,10 @@ TEST_CASE("scan: a report inside the scanned tree is not scanned, nor written ov
   const CommandResult third = scan_into(elsewhere);
   INFO(Describe(third));
   CHECK(third.exit_code == 0);
-  CHECK(Contains(summary, "\"reports\":0}"));
+  CHECK(Contains(summary, "\"folders\":0}"));
   CHECK(std::regex_replace(ReadFile(elsewhere + "/summary.json"), seconds, "") ==
-        std::regex_replace(std::regex_replace(summary, std::regex("\"reports\":0\\}"), "\"reports\":1}"), seconds, ""));
-  CHECK(Contains(ReadFile(elsewhere + "/report.html"), "skipped 1 earlier scan report folder"));
+        std::regex_replace(std::regex_replace(summary, std::regex("\"folders\":0\\}"), "\"folders\":1}"), seconds, ""));
+  CHECK(Contains(ReadFile(elsewhere + "/report.html"), "skipped 1 folder holding an earlier scan's report or an index"));
   CHECK(ReadFile(elsewhere + "/errors.jsonl").empty());
   // A folder of another tool's files of the same names is no report: what it holds is scanned.
   fs::create_directories(fx.repo + "/experiment");
@@ -425,6 +425,16 @@ TEST_CASE("scan: a report inside the scanned tree is not scanned, nor written ov
   INFO(Describe(fourth));
   CHECK(fourth.exit_code == 1);  // over --fail-on 3: the copy in experiment/ is found
   CHECK(Contains(ReadFile(elsewhere + "/results.jsonl"), "experiment/NOTICE"));
+  // A copy of an index in the tree is passed over (its LOG and OPTIONS files are no documents),
+  // and a pipe in a directory is counted, not read (it could wait for ever for a writer).
+  fs::copy(fx.index, fx.repo + "/index-copy", fs::copy_options::recursive);
+  REQUIRE(::mkfifo((fx.repo + "/docs/feed").c_str(), 0600) == 0);
+  const CommandResult fifth = scan_into(elsewhere);
+  INFO(Describe(fifth));
+  CHECK(fifth.exit_code == 1);
+  const std::string last = ReadFile(elsewhere + "/summary.json");
+  CHECK(Contains(last, "\"special\":1,\"folders\":2}"));
+  CHECK_FALSE(Contains(ReadFile(elsewhere + "/results.jsonl") + ReadFile(elsewhere + "/errors.jsonl"), "index-copy"));
   const CommandResult over_input = scan_into(fx.repo);
   CHECK(over_input.exit_code == 2);
   CHECK(Contains(over_input.err, "is the input directory"));

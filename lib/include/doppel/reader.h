@@ -54,7 +54,7 @@ struct ReaderOptions {
   std::vector<std::string> skip_dirs;
   // A directory a walk meets that this accepts is passed over too, and counted
   // (ReaderCounters::skipped_dirs): an earlier scan's report, written to another directory, whose
-  // results quote what it found.
+  // results quote what it found, or an index.
   std::function<bool(const std::string& dir)> skip_dir_if;
   // Bytes that are not UTF-8 (a Latin-1 file, a line with one stray byte) are read as '?', one
   // for one (ReplaceInvalidUtf8: offsets and lines stay the input's), instead of the document
@@ -74,6 +74,8 @@ struct ReaderCounters {
   // named when an input names it (whichever comes first).
   uint64_t skipped_repeated = 0;
   uint64_t skipped_dirs = 0;  // directories ReaderOptions::skip_dir_if passed over
+  // Pipes, sockets and devices in directories (reading one could wait for ever).
+  uint64_t skipped_special = 0;
 };
 
 class DocumentReader {

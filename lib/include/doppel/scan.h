@@ -62,7 +62,8 @@ struct ScanSummary {
   // Files in the inputs' directories not scanned: binary, empty, or reached again (an input
   // named twice, a directory and a file in it).
   uint64_t skipped_binary = 0, skipped_empty = 0, skipped_repeated = 0;
-  uint64_t skipped_reports = 0;  // directories holding an earlier scan's report
+  uint64_t skipped_special = 0;  // pipes, sockets and devices met in a directory
+  uint64_t skipped_folders = 0;  // directories holding an earlier scan's report or an index
   double seconds = 0;
   bool resumed = false;  // a check task found its part done before with the same inputs and index
 };

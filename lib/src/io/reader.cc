@@ -167,7 +167,10 @@ Result<bool> Reader::Next(Document* doc) {
     if (!fs::is_regular_file(st)) {
       // Sockets, fifos and devices met in a directory are skipped; one named on the command
       // line is read as a stream of JSON Lines when its name says so, else refused.
-      if (!p.explicit_input) continue;
+      if (!p.explicit_input) {
+        ++counters_.skipped_special;
+        continue;
+      }
       if (!IsJsonLinesPath(p.path)) {
         doc->origin = p.path;
         return Status::InvalidArgument(p.path + ": not a regular file; only a JSON Lines stream (a "

@@ -294,9 +294,13 @@ std::vector<std::string> RenderHtml(const std::vector<std::unique_ptr<Flagged>>&
     h += " &middot; skipped " + std::to_string(sum.skipped_binary) + " binary, " + std::to_string(sum.skipped_empty) +
          " empty and " + std::to_string(sum.skipped_repeated) + " repeated files";
   }
-  if (sum.skipped_reports > 0) {
-    h += " &middot; skipped " + std::to_string(sum.skipped_reports) + " earlier scan report folder" +
-         (sum.skipped_reports == 1 ? "" : "s");
+  if (sum.skipped_special > 0) {
+    h += " &middot; skipped " + std::to_string(sum.skipped_special) + " pipe" + (sum.skipped_special == 1 ? "" : "s") +
+         ", socket" + (sum.skipped_special == 1 ? "" : "s") + " or device" + (sum.skipped_special == 1 ? "" : "s");
+  }
+  if (sum.skipped_folders > 0) {
+    h += " &middot; skipped " + std::to_string(sum.skipped_folders) + " folder" +
+         (sum.skipped_folders == 1 ? "" : "s") + " holding an earlier scan's report or an index";
   }
   if (shown.size() < flagged_total) {
     h += " &middot; the " + std::to_string(shown.size()) + " with most overlap are shown (all are in results.jsonl)";
@@ -485,7 +489,8 @@ struct Tally {
                       "," + std::to_string(sum.bytes_covered) + "," + std::to_string(sum.lines_covered) + ",";
     AppendJsonNumber(&out, sum.seconds);
     out += "]\n[\"skipped\"," + std::to_string(sum.skipped_binary) + "," + std::to_string(sum.skipped_empty) + "," +
-           std::to_string(sum.skipped_repeated) + "," + std::to_string(sum.skipped_reports) + "]\n";
+           std::to_string(sum.skipped_repeated) + "," + std::to_string(sum.skipped_special) + "," +
+           std::to_string(sum.skipped_folders) + "]\n";
     for (const auto& e : errors) {
       out += "[\"error\"," + std::to_string(e.ordinal) + ",";
       AppendJsonString(&out, e.json);
@@ -545,12 +550,13 @@ struct Tally {
         sum.documents += u(1), sum.flagged += u(2), sum.errors += u(3), sum.bytes += u(4), sum.lines += u(5);
         sum.bytes_covered += u(6), sum.lines_covered += u(7);
         sum.seconds = std::max(sum.seconds, secs);
-      } else if (tag == "skipped" && a.size() == 5) {
+      } else if (tag == "skipped" && a.size() == 6) {
         // Every task reads every input (and scans its share of the documents): the same files.
         sum.skipped_binary = std::max(sum.skipped_binary, u(1));
         sum.skipped_empty = std::max(sum.skipped_empty, u(2));
         sum.skipped_repeated = std::max(sum.skipped_repeated, u(3));
-        sum.skipped_reports = std::max(sum.skipped_reports, u(4));
+        sum.skipped_special = std::max(sum.skipped_special, u(4));
+        sum.skipped_folders = std::max(sum.skipped_folders, u(5));
       } else if (tag == "error" && a.size() == 3) {
         errors.push_back({u(1), 0, str(2)});
       } else if (tag == "source" && a.size() == 4) {
@@ -587,7 +593,8 @@ std::string SummaryJson(const Tally& t, const std::string& index_dir, const std:
                    ",\"skipped\":{\"binary\":" + std::to_string(sum.skipped_binary) +
                    ",\"empty\":" + std::to_string(sum.skipped_empty) +
                    ",\"repeated\":" + std::to_string(sum.skipped_repeated) +
-                   ",\"reports\":" + std::to_string(sum.skipped_reports) + "},\"seconds\":";
+                   ",\"special\":" + std::to_string(sum.skipped_special) +
+                   ",\"folders\":" + std::to_string(sum.skipped_folders) + "},\"seconds\":";
   AppendJsonNumber(&js, sum.seconds);
   js += ",\"index\":";
   AppendJsonString(&js, index_dir);
@@ -758,6 +765,21 @@ bool IsScanReport(const std::string& dir) {
   return true;
 }
 
+// Whether `dir` holds a doppel index (one that a writer closed: its RocksDB files and the record
+// of its last write) or a sharded one's SHARDS file: its LOG and OPTIONS files are no documents.
+bool HoldsIndex(const std::string& dir) {
+  std::error_code ec;
+  if (fs::is_regular_file(dir + "/CURRENT", ec) && fs::is_regular_file(dir + "/IDENTITY", ec) &&
+      fs::is_regular_file(dir + "/DOPPEL-LAST-WRITE", ec)) {
+    return true;
+  }
+  if (!fs::is_regular_file(dir + "/SHARDS", ec)) return false;
+  std::ifstream in(dir + "/SHARDS", std::ios::binary);
+  std::string head(64, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  return head.find("\"format\":\"doppel-sharded\"") != std::string::npos;
+}
+
 // Whether a file of a report directory is a report's: one of its files, the temporary file of
 // one (a run killed while writing it), or the check tasks' folder.
 bool IsReportFile(const std::string& file) {
@@ -875,7 +897,7 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
   o.reader.unreadable_inputs_read_past = true;
   o.reader.skip_dirs.push_back(report_dir);
   // (And an earlier scan's report in another directory of the tree.)
-  o.reader.skip_dir_if = IsScanReport;
+  o.reader.skip_dir_if = [](const std::string& dir) { return IsScanReport(dir) || HoldsIndex(dir); };
   // (An index inside a scanned tree: its LOG and OPTIONS files are no documents of the corpus.)
   o.reader.skip_dirs.push_back(filter.index().dir());
   if (const Index* common = filter.index().common_code()) o.reader.skip_dirs.push_back(common->dir());
@@ -949,7 +971,8 @@ Status Scan(const Filter& filter, const std::vector<std::string>& inputs, const 
     t.sum.skipped_binary = counters.skipped_binary;
     t.sum.skipped_empty = counters.skipped_empty;
     t.sum.skipped_repeated = counters.skipped_repeated;
-    t.sum.skipped_reports = counters.skipped_dirs;
+    t.sum.skipped_special = counters.skipped_special;
+    t.sum.skipped_folders = counters.skipped_dirs;
     t.sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (o.stage == ScanOptions::Stage::kCheck) {
       *summary = t.sum;
