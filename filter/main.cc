@@ -140,7 +140,7 @@ void PrintText(const Verdict& v, std::string_view text, bool with_output) {
 }
 
 struct Flags {
-  std::string index, input = "-", id, format = "json", lang, text_field = "text", id_field = "id", policy;
+  std::string index, input = "-", id, format = "json", lang, text_field = "text", id_field = "id", path_field, policy;
   std::string common_index;  // IndexOptions::common_code
   std::vector<std::string> actions;  // --action SEVERITY=ACTION
   bool jsonl = false, with_output = false;
@@ -271,6 +271,7 @@ int RunCheck(const Flags& f) {
   ReaderOptions reader_options;
   reader_options.text_field = f.text_field;
   reader_options.id_field = f.id_field;
+  reader_options.path_field = f.path_field;
   bool flagged = false, failed = false;
   simdjson::dom::parser parser, kind_parser;
   std::string line;
@@ -424,7 +425,7 @@ int RunServe(const Flags& f, ServeFlags& sf) {
 }
 
 struct ScanFlags {
-  std::string report, on_error = "skip", text_field = "text", id_field = "id";
+  std::string report, on_error = "skip", text_field = "text", id_field = "id", path_field;
   std::vector<std::string> inputs;
   int64_t fail_on = -1;
   int threads = 0;
@@ -497,6 +498,7 @@ int RunScan(int argc, char** argv, const Flags& f, const ScanFlags& sf, const Ex
   o.world = sf.world;
   o.reader.text_field = sf.text_field;
   o.reader.id_field = sf.id_field;
+  o.reader.path_field = sf.path_field;
   o.reader.max_document_bytes = sf.max_document_bytes;
   o.reader.lossy_utf8 = sf.lossy_utf8;
   o.threads = sf.threads;
@@ -694,6 +696,8 @@ int main(int argc, char** argv) {
   check->add_option("--id", f.id, "Id echoed in the verdict (single answers)");
   check->add_option("--text-field", f.text_field, "With --jsonl: the field holding the answer")->capture_default_str();
   check->add_option("--id-field", f.id_field, "With --jsonl: the field echoed as the verdict's id")->capture_default_str();
+  check->add_option("--path-field", f.path_field,
+                    "With --jsonl: the field holding each answer's file path, whose extension names the language of an answer without a lang");
   check->add_option("--max-answer-bytes", f.max_answer_bytes,
                     "Largest answer (or JSONL line) checked; a check's peak memory is 22-28 bytes per byte of prose, up to about 165 per byte of dense code")
       ->capture_default_str();
@@ -750,6 +754,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
   scan->add_option("--text-field", scf.text_field, "JSONL field holding the text")->capture_default_str();
   scan->add_option("--id-field", scf.id_field, "JSONL field holding the document name")->capture_default_str();
+  scan->add_option("--path-field", scf.path_field, "JSONL field holding each line's file path: a line without a lang is code in the language its extension names (e.g. path)");
   scan->add_option("--max-document-bytes", scf.max_document_bytes,
                    "Larger documents are not checked (each is an error of its own, in errors.jsonl)")
       ->capture_default_str();

@@ -64,7 +64,7 @@ void ShowProgress(const BuildProgress& p) {
 struct Flags {
   std::string index;
   std::vector<std::string> inputs;
-  std::string text_field = "text", id_field = "id", on_error = "fail", metadata;
+  std::string text_field = "text", id_field = "id", path_field, on_error = "fail", metadata;
   int threads = 0;
   bool quiet = false;
   bool digest = false;
@@ -157,6 +157,10 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
     AppendJsonString(&inputs_line, f.text_field);
     inputs_line += " id_field: ";
     AppendJsonString(&inputs_line, f.id_field);
+    if (!f.path_field.empty()) {
+      inputs_line += " path_field: ";
+      AppendJsonString(&inputs_line, f.path_field);
+    }
     inputs_line += '\n';
   }
   io.unfinished_build_note = inputs_line;
@@ -172,6 +176,7 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   }
   ro.text_field = f.text_field;
   ro.id_field = f.id_field;
+  ro.path_field = f.path_field;
   ro.max_document_bytes = f.max_document_bytes;
   ro.lossy_utf8 = f.lossy_utf8;
   ro.file_metadata = f.metadata;
@@ -614,6 +619,7 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
   o.threads = f.threads;
   o.text_field = f.text_field;
   o.id_field = f.id_field;
+  o.path_field = f.path_field;
   o.max_document_bytes = f.max_document_bytes;
   auto limit = ParseBytes("--memory-limit", d.memory_limit);
   if (!limit.ok()) return Fail(limit.status());
@@ -716,6 +722,7 @@ int main(int argc, char** argv) {
         ->required();
     c->add_option("--text-field", f.text_field, "JSONL field holding the text")->capture_default_str();
     c->add_option("--id-field", f.id_field, "JSONL field holding the document name")->capture_default_str();
+    c->add_option("--path-field", f.path_field, "JSONL field holding each line's file path: a line without a lang is code in the language its extension names (e.g. path)");
     c->add_option("--metadata", f.metadata,
                   "JSON object stored with documents read from plain files (e.g. "
                   "'{\"repository\": \"...\", \"license\": \"MIT\"}'); reported with their matches");
@@ -821,6 +828,7 @@ int main(int argc, char** argv) {
   dedup->add_option("--threads", f.threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1 << 16));
   dedup->add_option("--text-field", f.text_field, "JSONL field holding the text")->capture_default_str();
   dedup->add_option("--id-field", f.id_field, "JSONL field holding the document id")->capture_default_str();
+  dedup->add_option("--path-field", f.path_field, "JSONL field holding each line's file path: a line without a lang is code in the language its extension names (e.g. path)");
   dedup->add_option("--max-document-bytes", f.max_document_bytes, "Refuse larger documents")->capture_default_str();
   dedup->add_flag("--quiet", dd.quiet, "No progress line or summary");
   add_exec_flags(dedup);

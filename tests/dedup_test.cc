@@ -553,12 +553,26 @@ TEST_CASE("dedup: --kind code makes renamed-variable copies duplicates", "[dedup
   CHECK(Removed(tmp / "text").empty());
   // Code datasets name each file by its path instead of a language: its extension says it.
   const std::vector<std::string> by_path = {JsonLine("orig", a, "\"max_stars_repo_path\":\"lib/spans.py\""),
-                                            JsonLine("renamed", b, "\"path\":\"src/cover.py\"")};
+                                            JsonLine("renamed", b, "\"max_stars_repo_path\":\"src/cover.py\"")};
   WriteLines(tmp / "paths.jsonl", by_path, 0, 2);
-  r = Dedup("--output " + Quote(tmp / "paths") + " " + Quote(tmp / "paths.jsonl"));
+  r = Dedup("--output " + Quote(tmp / "paths") + " --path-field max_stars_repo_path " + Quote(tmp / "paths.jsonl"));
   INFO(Describe(r));
   REQUIRE(r.exit_code == 0);
   CHECK(Removed(tmp / "paths").count("renamed") == 1);
+  // Unasked, a field's name says nothing: prose named "Node.js" and "Vue.js" stays prose, and two
+  // unrelated paragraphs so named are both kept.
+  const std::vector<std::string> named = {
+      JsonLine("n1", "Node.js lets a server run the same language as the browser, with an event loop and callbacks "
+                     "for input and output that never block the thread waiting on a disk or a socket.",
+               "\"name\":\"Node.js\""),
+      JsonLine("n2", "A garden of tomatoes wants sun for most of the day, water at the roots rather than on the "
+                     "leaves, and a stake before the first fruit makes the stems bend under the weight.",
+               "\"name\":\"Vue.js\"")};
+  WriteLines(tmp / "named.jsonl", named, 0, 2);
+  r = Dedup("--output " + Quote(tmp / "named") + " " + Quote(tmp / "named.jsonl"));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Removed(tmp / "named").empty());
   // Code keeps its literal values: two tables that differ only in their data are no copies; the
   // same table in another quote style is one.
   auto table = [](const std::vector<std::pair<std::string, std::string>>& rows, char quote) {

@@ -452,6 +452,34 @@ TEST_CASE("filter: a span that ends in a literal over several lines ends on the 
   CHECK(s.source.last_line == Lines1(source, s.source.end - 1));
   CHECK(s.query.last_line == 13);
   CHECK(s.source.last_line == 13);
+  // The same joined literal on one line of the source: the source's lines end where it does.
+  const std::string one_line_head = head.substr(0, head.find("InternalDate")) +
+                                    "InternalDate = re.compile(br'.*INTERNALDATE \"' br'(?P<day>[ 0123][0-9])-(?P<mon>"
+                                    "[A-Z][a-z][a-z])-(?P<year>[0-9][0-9][0-9][0-9])' br' (?P<hour>[0-9][0-9]):(?P<min>"
+                                    "[0-9][0-9]):(?P<sec>[0-9][0-9])' br' (?P<zonen>[-+])(?P<zoneh>[0-9][0-9])(?P<zonem>"
+                                    "[0-9][0-9])' br'\"')\n";
+  const std::string one_line = one_line_head + "Flagged = re.compile(br'.*FLAGGED')\n";
+  const std::string dir2 = tmp / "idx2";
+  {
+    IndexOptions io;
+    io.create_if_missing = true;
+    auto index = Index::Open(dir2, io);
+    REQUIRE(index.ok());
+    Document d = MakeDoc("lib/imap_one_line.py", one_line);
+    d.kind = Kind::kCode;
+    d.language = "python";
+    auto batch = doppel_test::SketchAll((*index)->params(), {d});
+    WriteSummary ws;
+    REQUIRE((*index)->Write(&batch, &ws).ok());
+  }
+  auto filter2 = OpenFilter(dir2);
+  const Verdict v2 = CheckOk(*filter2, answer, Kind::kCode, "python");
+  INFO(Describe(v2));
+  REQUIRE_FALSE(v2.spans.empty());
+  const Span& s2 = v2.spans[0];
+  CHECK(s2.query.last_line == 13);
+  CHECK(s2.source.last_line == Lines1(one_line, s2.source.end - 1));
+  CHECK(s2.source.last_line == 9);
 }
 
 TEST_CASE("filter: protected prose quoted in a fence without a grammar's language is found", "[filter]") {

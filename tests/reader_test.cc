@@ -653,7 +653,7 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
             "{\"id\":\"pl\",\"text\":\"słowa\",\"lang\":\"pl\"}\n"
             "{\"id\":\"sv\",\"text\":\"ord\",\"lang\":\"sv\"}\n"
             "{\"id\":\"kt\",\"text\":\"words\",\"lang\":\"kotlin\",\"kind\":\"text\"}\n"
-            "{\"id\":\"u\",\"text\":\"fn f() {}\",\"Path\":\"src/util.rs\"}\n"
+            "{\"id\":\"u\",\"text\":\"fn f() {}\",\"path\":\"src/util.rs\"}\n"
             "{\"text\":\"x = 1\",\"max_stars_repo_path\":\"a/b.py\",\"path\":\"a/b.go\"}\n"
             "{\"id\":\"r\",\"text\":\"# Read me\",\"path\":\"README.md\"}\n"
             "{\"id\":\"n\",\"text\":\"words\",\"path\":\"x.py\",\"kind\":\"text\"}\n"
@@ -667,7 +667,7 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
   const std::vector<std::pair<size_t, Kind>> kinds = {{0, Kind::kCode}, {1, Kind::kCode}, {2, Kind::kText},
                                                       {4, Kind::kCode}, {5, Kind::kText}, {6, Kind::kText},
                                                       {7, Kind::kText}, {8, Kind::kText}, {9, Kind::kText},
-                                                      {10, Kind::kCode}, {11, Kind::kCode}, {12, Kind::kText},
+                                                      {10, Kind::kText}, {11, Kind::kText}, {12, Kind::kText},
                                                       {13, Kind::kText}, {14, Kind::kText}};
   for (const auto& [i, kind] : kinds) {
     INFO("line " << i + 1);
@@ -676,14 +676,24 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
   }
   CHECK(steps[0].doc.language == "python");
   CHECK(steps[4].doc.language == "kotlin");
-  // Without a language, a file path names it (the first path given, in any case of its name);
-  // "kind": "text" and a human language still keep a document prose.
-  CHECK(steps[10].doc.language == "rust");
-  CHECK(steps[11].doc.language == "python");
-  CHECK(steps[12].doc.language.empty());
   REQUIRE(steps[3].kind == Step::kError);
   CHECK(Contains(steps[3].status.message(), "code.jsonl:4"));
   CHECK(steps[15].kind == Step::kEnd);
+  // A path names the language only from the field named for it (--path-field): "kind": "text"
+  // and a human language still keep a line prose, and so does a path of no grammar's extension.
+  ReaderOptions by_path;
+  by_path.path_field = "path";
+  auto paths = OpenReader({path}, by_path);
+  const auto read = ReadAll(paths.get());
+  REQUIRE(read.size() == 16);
+  CHECK(read[10].doc.kind == Kind::kCode);
+  CHECK(read[10].doc.language == "rust");
+  CHECK(read[11].doc.language == "go");
+  for (size_t i : {12, 13, 14}) {
+    INFO("line " << i + 1);
+    CHECK(read[i].doc.kind == Kind::kText);
+  }
+  CHECK(read[0].doc.language == "python");  // a lang is taken before a path
 }
 
 TEST_CASE("reader: a lang or kind that is not a string is an error naming its line", "[reader]") {

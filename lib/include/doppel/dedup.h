@@ -85,6 +85,7 @@ struct DedupOptions {
   bool skip_errors = false;
   std::string text_field = "text";
   std::string id_field = "id";
+  std::string path_field;  // ReaderOptions::path_field
   uint64_t max_document_bytes = uint64_t{64} << 20;
 
   // Which part of the run this call does (see Tasks above): everything, or one task.

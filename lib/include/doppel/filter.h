@@ -37,8 +37,9 @@ class TokenCache;
 // untagged fence or on lines of its own outside fences, and a fenced patch is read as its files'
 // new sides (FilterOptions::diff_code); v10: a fence tagged with a family's smaller language is
 // read again in a larger one its candidates lead to, and an aligned chain cut at a gap reports
-// each of its runs that counts (two copies in a row), not only its longest.
-inline constexpr std::string_view kMatcherVersion = "match-v10";
+// each of its runs that counts (two copies in a row), not only its longest; v11: a span ending in
+// a literal over several lines ends on its last line.
+inline constexpr std::string_view kMatcherVersion = "match-v11";
 
 // What a verdict depends on besides the index and the answer, as text, for keying results a
 // later run may reuse: kMatcherVersion, this build's tokenizer and grammar versions, and the

@@ -34,6 +34,11 @@ std::string NormalPath(const std::string& path);
 struct ReaderOptions {
   std::string text_field = "text";
   std::string id_field = "id";
+  // A field holding each line's file path (--path-field; empty: none): a line without a
+  // language whose path has a grammar's extension is code in that language. Never guessed
+  // from a field's name: "name": "Node.js" or "video_path": "clips/1.ts" name no language of
+  // their text.
+  std::string path_field;
   // Larger documents or JSON lines are refused (ResourceExhausted) rather than read into memory.
   uint64_t max_document_bytes = uint64_t{64} << 20;
   // Metadata (a JSON object, e.g. {"repository": ..., "license": ...}) for documents read from

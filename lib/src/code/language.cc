@@ -227,7 +227,7 @@ bool NamesFilePath(std::string_view key) {
   if (key.size() > 64) return false;
   const std::string k = Lower(key);
   return k == "path" || k == "file_path" || k == "filepath" || k == "filename" || k == "file_name" || k == "file" ||
-         k == "target_file" || k == "relative_path" || k == "name" || k.ends_with("_path");
+         k == "target_file" || k == "relative_path" || k == "name";
 }
 
 const Language* LanguageForPath(std::string_view path) {

@@ -247,11 +247,10 @@ std::string RunFingerprint(const std::vector<Unit>& units, const DedupOptions& o
   s << static_cast<int>(o.kind) << ',' << o.shingle_size << ',' << o.num_permutations << ',' << o.bands
     << ',' << o.rows << ',' << o.threshold << ',' << o.seed << ',' << static_cast<int>(o.survivor) << ','
     << o.priority_field << ',' << o.max_copies << ',' << o.against_index << ',' << o.text_field << ','
-    << o.id_field << ',' << o.skip_errors << ',' << o.against_common << ',' << o.max_document_bytes << '\n';
+    << o.id_field << ',' << o.skip_errors << ',' << o.against_common << ',' << o.max_document_bytes << ','
+    << o.path_field << '\n';
   s << indexes;
-  // The sketch records' layout (RecordHead), and how a line's language is read ("paths": a
-  // file path's extension names it).
-  s << "records-v2,paths\n";
+  s << "records-v2\n";  // the sketch records' layout (RecordHead)
   // This build's tokenizers and grammars (a resumed run's sketches were made by the same ones)
   // and, for --against, its detection rules and settings.
   s << (o.against_index.empty() ? codec::EncodeManifest(SketchParams{}) : VerdictKey(o.against_options));
@@ -403,6 +402,7 @@ class UnitReader {
  public:
   UnitReader(const Unit& u, const DedupOptions& o) : u_(u), o_(o) {
     ro_.text_field = o.text_field;
+    ro_.path_field = o.path_field;
     ro_.id_field = o.id_field;
     ro_.max_document_bytes = o.max_document_bytes;
   }

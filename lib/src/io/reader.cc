@@ -63,15 +63,17 @@ FileIds SkipDirIds(const ReaderOptions& o, size_t* missing = nullptr) {
 }
 
 // Calls `f` with each regular file under directory `dir`, as the reader walks it: links inside
-// not followed, the directories in `skip` passed over (in the file system's order).
+// not followed, the directories in `skip` and those o.skip_dir_if accepts passed over (in the
+// file system's order).
 template <typename F>
-void ForEachFileUnder(const std::string& dir, const FileIds& skip, F&& f) {
+void ForEachFileUnder(const std::string& dir, const FileIds& skip, const ReaderOptions& o, F&& f) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     std::pair<dev_t, ino_t> id;
     if (it->is_symlink(ec) ||
-        (!skip.empty() && it->is_directory(ec) && FileId(it->path().string(), &id) && skip.count(id))) {
+        (!skip.empty() && it->is_directory(ec) && FileId(it->path().string(), &id) && skip.count(id)) ||
+        (o.skip_dir_if && it->is_directory(ec) && o.skip_dir_if(it->path().string()))) {
       it.disable_recursion_pending();
       continue;
     }
@@ -292,7 +294,7 @@ std::string InputsState(const std::vector<std::string>& inputs, const ReaderOpti
     const auto st = fs::status(in, ec);
     if (fs::is_directory(st)) {
       std::vector<fs::path> files;
-      ForEachFileUnder(in, skip, [&](const fs::directory_entry& e) { files.push_back(e.path()); });
+      ForEachFileUnder(in, skip, options, [&](const fs::directory_entry& e) { files.push_back(e.path()); });
       std::sort(files.begin(), files.end());
       for (const auto& f : files) add(f);
     } else if (fs::is_regular_file(st)) {
@@ -341,7 +343,7 @@ Result<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::vector<s
     if (fs::is_regular_file(st)) {
       total += fs::file_size(in, ec);
     } else if (fs::is_directory(st)) {
-      ForEachFileUnder(in, skip, [&](const fs::directory_entry& e) { total += e.file_size(ec); });
+      ForEachFileUnder(in, skip, o, [&](const fs::directory_entry& e) { total += e.file_size(ec); });
     }
   }
   return std::unique_ptr<DocumentReader>(std::make_unique<Reader>(inputs, std::move(o), total, std::move(skip), skip_missing));

@@ -604,12 +604,11 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   if (root.get_object().get(obj)) return Status::InvalidArgument("line is not a JSON object");
   bool have_text = false, have_id = false, have_language = false, have_kind = false;
   bool said_text = false;  // "kind": "text"
-  const Language* by_path = nullptr;  // the language of the first file path given, if any
+  const Language* by_path = nullptr;  // the language the path field's extension names
   std::string meta;
   for (auto field : obj) {
     const std::string_view key = field.key;
-    if (std::string_view path; by_path == nullptr && NamesFilePath(key) &&
-                               !field.value.get_string().get(path)) {
+    if (std::string_view path; !o.path_field.empty() && key == o.path_field && !field.value.get_string().get(path)) {
       by_path = LanguageForPath(path);
     }
     // The text, id, language or kind given twice: which one counts is anyone's guess.
@@ -696,8 +695,8 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   // its grammar or, for one without a grammar here ("kotlin", "sql"), by the generic code lexer,
   // as a check reads an answer in that language; so does "kind": "code" with any language. A
   // name of two letters is a human language's code ("pl", "sv", "el" are tags of Perl, Verilog
-  // and Emacs Lisp too), and "kind": "text" keeps a document prose. Without a language, a file
-  // path with a grammar's extension ("path": "src/util.py", as code datasets give) names it.
+  // and Emacs Lisp too), and "kind": "text" keeps a document prose. Without a language, the
+  // path field's extension names it (--path-field path: "path": "src/util.py").
   if (doc->language.empty() && !said_text && by_path != nullptr) doc->language = by_path->name;
   if (const Language* l = LookupLanguage(doc->language)) {
     doc->kind = Kind::kCode;

@@ -1418,17 +1418,21 @@ Status CheckRun::JudgeSpan(const StreamLookups& l, StreamAlignment& sa, const Ca
   f.span.query = RangeOf(st.tokens, a.q_begin, a.q_end);
   f.span.source = RangeOf(span_src, a.s_begin, a.s_end);
   // A literal over several lines (a triple-quoted string, Python's strings joined across lines)
-  // ends below the line it begins on: the span's last line is that of its last byte. The
-  // source's literal, paired with the answer's and spelled alike, has as many lines (its bytes
-  // are not read here); one spelled otherwise counts from the line it begins on.
+  // ends below the line it begins on: the span's last line is that of its last byte. On the
+  // source's side, where the answer's literal is such a one, the source's bytes are read to
+  // count it (the same literal may lie on fewer lines there); a source literal over several
+  // lines paired with one on a single line of the answer counts from the line it begins on.
   const Token& q_last = st.tokens[a.q_end - 1];
   if (q_last.end > q_last.begin + 1 && q_last.end <= text_.size()) {
     const auto wraps = static_cast<uint32_t>(
         std::count(text_.begin() + q_last.begin, text_.begin() + q_last.end - 1, '\n'));
     f.span.query.last_line += wraps;
-    if (wraps > 0 && !a.pairs.empty() && a.pairs.back() == std::pair<uint32_t, uint32_t>{a.q_end - 1, a.s_end - 1} &&
-        q_last.name != 0 && span_src[a.s_end - 1].name == q_last.name) {
-      f.span.source.last_line += wraps;
+    if (wraps > 0) {
+      const Token& s_last = span_src[a.s_end - 1];
+      if (auto content = index_->GetContent(info); content.ok() && s_last.end <= content->size() && s_last.end > s_last.begin) {
+        f.span.source.last_line += static_cast<uint32_t>(
+            std::count(content->begin() + s_last.begin, content->begin() + s_last.end - 1, '\n'));
+      }
     }
   }
   f.span.source_name = info.name;

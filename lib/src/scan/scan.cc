@@ -719,6 +719,7 @@ Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>
   std::string k = VerdictKey(filter.options()) + "\n" + codec::EncodeManifest(filter.index().params()) + "\n" +
                   filter.index().dir() + "\n" + st.state + "\n" + std::to_string(o.rank) + "/" +
                   std::to_string(o.world) + "\n" + o.reader.text_field + "\n" + o.reader.id_field + "\n" +
+                  o.reader.path_field + "\n" +
                   std::to_string(o.reader.max_document_bytes) + (o.fail_on_error ? " fail" : " skip") +
                   (o.reader.lossy_utf8 ? " lossy" : "") + "\n" +
                   (o.lexer_first ? std::string(kCodeLexerVersion) + "\n" : "");
@@ -746,33 +747,31 @@ Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>
 const std::vector<std::string> kReportFiles = {"results.jsonl", "errors.jsonl", "summary.json", "report.html"};
 
 // Whether `dir` holds a scan's report: its results.jsonl and report.html, and a summary.json
-// (read up to 1 MB) that is an object with the members a scan's summary has. A folder of
-// another tool's files of those names is scanned as any.
+// (read up to 16 MB) that is an object with the members every scan's summary has had. A folder
+// of another tool's files of those names is scanned as any.
 bool IsScanReport(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_regular_file(dir + "/results.jsonl", ec) || !fs::is_regular_file(dir + "/report.html", ec)) return false;
   const std::string path = dir + "/summary.json";
   const uintmax_t size = fs::file_size(path, ec);
-  if (ec || size > (1u << 20)) return false;
+  if (ec || size > (16u << 20)) return false;
   std::ifstream in(path, std::ios::binary);
   std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   simdjson::dom::parser parser;
   simdjson::dom::object obj;
   if (parser.parse(json).get_object().get(obj)) return false;
-  for (const char* key : {"documents", "flagged", "errors", "skipped", "index", "top_sources"}) {
+  for (const char* key : {"documents", "flagged", "errors", "index", "top_sources"}) {
     if (obj.at_key(key).error()) return false;
   }
   return true;
 }
 
-// Whether `dir` holds a doppel index (one that a writer closed: its RocksDB files and the record
-// of its last write) or a sharded one's SHARDS file: its LOG and OPTIONS files are no documents.
+// Whether `dir` holds a database (a doppel index, being built or not, or any RocksDB directory:
+// CURRENT and IDENTITY) or a sharded index's SHARDS file: its LOG and OPTIONS files are no
+// documents of a corpus.
 bool HoldsIndex(const std::string& dir) {
   std::error_code ec;
-  if (fs::is_regular_file(dir + "/CURRENT", ec) && fs::is_regular_file(dir + "/IDENTITY", ec) &&
-      fs::is_regular_file(dir + "/DOPPEL-LAST-WRITE", ec)) {
-    return true;
-  }
+  if (fs::is_regular_file(dir + "/CURRENT", ec) && fs::is_regular_file(dir + "/IDENTITY", ec)) return true;
   if (!fs::is_regular_file(dir + "/SHARDS", ec)) return false;
   std::ifstream in(dir + "/SHARDS", std::ios::binary);
   std::string head(64, '\0');
