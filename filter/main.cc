@@ -684,6 +684,10 @@ void AddThresholdFlags(CLI::App* cmd, Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file written past the size limit (ulimit -f) fails its write (EFBIG, "File too large"),
+  // which the command reports with the file's name and exit 2, keeping what was stored, instead
+  // of SIGXFSZ ending the process with no word.
+  signal(SIGXFSZ, SIG_IGN);
   doppel::KeepCheckMemory();  // checks allocate and free megabytes each (doppel/allocator.h; under glibc)
   CLI::App app{"doppel-filter: check generated answers against a doppel index."};
   app.footer(kExitCodes);

@@ -1,4 +1,5 @@
 // doppel-index: builds and maintains a doppel index. Parses flags, calls lib/, maps errors.
+#include <csignal>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -699,6 +700,10 @@ int RunDedup(int argc, char** argv, const Flags& f, DedupFlags& d, const Executo
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file written past the size limit (ulimit -f) fails its write (EFBIG, "File too large"),
+  // which the command reports with the file's name and exit 2, keeping what was stored, instead
+  // of SIGXFSZ ending the process with no word.
+  signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"doppel-index: build and maintain a doppel index of protected documents."};
   app.footer(kExitCodes);
   app.require_subcommand(1);

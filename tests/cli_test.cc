@@ -108,6 +108,28 @@ TEST_CASE("cli: doppel-index build indexes the license directory", "[cli]") {
   CHECK(JsonNumber(stats.out, "shingle_size") == doppel::SketchParams{}.shingle_size);
 }
 
+TEST_CASE("cli: a file size limit (ulimit -f) is an error naming the file, and loses nothing stored", "[cli]") {
+  // SIGXFSZ ended the process with no word (exit 153); the write now fails with EFBIG.
+  TempDir tmp;
+  const std::string dir = tmp / "idx";
+  auto limited = [](const std::string& cmd) { return Run("bash -c " + Quote("ulimit -f 20; exec " + cmd)); };
+  const CommandResult fresh = limited(Quote(kIndexBin) + " build --index " + Quote(dir) + " " + kLicenses);
+  INFO(Describe(fresh));
+  CHECK(fresh.exit_code == 2);
+  CHECK(Contains(fresh.err, "File too large"));
+  CHECK(Contains(fresh.err, dir + "/"));
+  CHECK_FALSE(std::filesystem::exists(dir));  // a build that was creating its index removes it
+  REQUIRE(Index("build --quiet --index " + Quote(dir) + " " + kLicenses + "/Apache-2.0").exit_code == 0);
+  const CommandResult add = limited(Quote(kIndexBin) + " add --index " + Quote(dir) + " " + kLicenses);
+  INFO(Describe(add));
+  CHECK(add.exit_code == 2);
+  CHECK(Contains(add.err, "File too large"));
+  const CommandResult verify = Index("verify --index " + Quote(dir));
+  INFO(Describe(verify));
+  CHECK(verify.exit_code == 0);
+  CHECK(JsonNumber(Index("stats --index " + Quote(dir)).out, "documents") == 1);
+}
+
 TEST_CASE("cli: building again reports every document unchanged", "[cli]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";
