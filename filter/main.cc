@@ -701,7 +701,7 @@ int main(int argc, char** argv) {
   check->add_option("--text-field", f.text_field, "With --jsonl: the field holding the answer")->capture_default_str();
   check->add_option("--id-field", f.id_field, "With --jsonl: the field echoed as the verdict's id")->capture_default_str();
   check->add_option("--path-field", f.path_field,
-                    "With --jsonl: the field holding each answer's file path, whose extension names the language of an answer without a lang");
+                    "With --jsonl: the field holding each answer's file path; an answer without a lang is code when a file of that name would be (a grammar's extension)");
   check->add_option("--max-answer-bytes", f.max_answer_bytes,
                     "Largest answer (or JSONL line) checked; a check's peak memory is 22-28 bytes per byte of prose, up to about 165 per byte of dense code")
       ->capture_default_str();
@@ -758,7 +758,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
   scan->add_option("--text-field", scf.text_field, "JSONL field holding the text")->capture_default_str();
   scan->add_option("--id-field", scf.id_field, "JSONL field holding the document name")->capture_default_str();
-  scan->add_option("--path-field", scf.path_field, "JSONL field holding each line's file path: a line without a lang is code in the language its extension names (e.g. path)");
+  scan->add_option("--path-field", scf.path_field, "JSONL field holding each line's file path (e.g. path): a line without a lang is code when a file of that name would be (a grammar's extension: .py, .rs ...)");
   scan->add_option("--max-document-bytes", scf.max_document_bytes,
                    "Larger documents are not checked (each is an error of its own, in errors.jsonl)")
       ->capture_default_str();
@@ -798,6 +798,17 @@ int main(int argc, char** argv) {
   }
   if (f.index.empty()) {
     std::fprintf(stderr, "doppel-filter: error: --index is empty: name the index directory\n");
+    return 2;
+  }
+  for (const auto& [path_field, text_field] : {std::pair{f.path_field, f.text_field}, std::pair{scf.path_field, scf.text_field}}) {
+    if (!path_field.empty() && path_field == text_field) {
+      std::fprintf(stderr, "doppel-filter: error: --path-field \"%s\" names the text field: name the field that holds each line's file path\n",
+                   path_field.c_str());
+      return 2;
+    }
+  }
+  if (*check && !f.path_field.empty() && !f.jsonl) {
+    std::fprintf(stderr, "doppel-filter: error: --path-field reads JSON lines: give --jsonl, or --lang for one answer\n");
     return 2;
   }
   if (*check) return RunCheck(f);

@@ -573,6 +573,10 @@ TEST_CASE("dedup: --kind code makes renamed-variable copies duplicates", "[dedup
   INFO(Describe(r));
   REQUIRE(r.exit_code == 0);
   CHECK(Removed(tmp / "named").empty());
+  // A path field that is the text field is refused before anything is read.
+  r = Dedup("--output " + Quote(tmp / "same") + " --path-field text " + Quote(tmp / "named.jsonl"));
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "--path-field \"text\" names the text field"));
   // Code keeps its literal values: two tables that differ only in their data are no copies; the
   // same table in another quote style is one.
   auto table = [](const std::vector<std::pair<std::string, std::string>>& rows, char quote) {

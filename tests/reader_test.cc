@@ -694,6 +694,22 @@ TEST_CASE("reader: a lang naming a programming language makes a code document", 
     CHECK(read[i].doc.kind == Kind::kText);
   }
   CHECK(read[0].doc.language == "python");  // a lang is taken before a path
+  // As a lang, a path that is not a string or is given twice is an error of its line; null is none.
+  const std::string odd = tmp / "odd.jsonl";
+  WriteFile(odd,
+            "{\"id\":\"a\",\"text\":\"x = 1\",\"path\":5}\n"
+            "{\"id\":\"b\",\"text\":\"x = 1\",\"path\":\"a.py\",\"path\":\"b.go\"}\n"
+            "{\"id\":\"c\",\"text\":\"x = 1\",\"path\":null}\n");
+  auto odd_reader = OpenReader({odd}, by_path);
+  const auto odd_steps = ReadAll(odd_reader.get());
+  REQUIRE(odd_steps.size() == 4);
+  REQUIRE(odd_steps[0].kind == Step::kError);
+  CHECK(Contains(odd_steps[0].status.message(), "odd.jsonl:1"));
+  CHECK(Contains(odd_steps[0].status.message(), "path field \"path\" is not a string"));
+  REQUIRE(odd_steps[1].kind == Step::kError);
+  CHECK(Contains(odd_steps[1].status.message(), "\"path\" is given twice"));
+  REQUIRE(odd_steps[2].kind == Step::kDoc);
+  CHECK(odd_steps[2].doc.kind == Kind::kText);
 }
 
 TEST_CASE("reader: a lang or kind that is not a string is an error naming its line", "[reader]") {

@@ -435,6 +435,16 @@ TEST_CASE("scan: a report inside the scanned tree is not scanned, nor written ov
   const std::string last = ReadFile(elsewhere + "/summary.json");
   CHECK(Contains(last, "\"special\":1,\"folders\":2}"));
   CHECK_FALSE(Contains(ReadFile(elsewhere + "/results.jsonl") + ReadFile(elsewhere + "/errors.jsonl"), "index-copy"));
+  // Files named CURRENT and IDENTITY that are no database's are read as any: a copy beside them
+  // is found.
+  fs::create_directories(fx.repo + "/vendor/walkers");
+  WriteFile(fx.repo + "/vendor/walkers/CURRENT", "v1\n");
+  WriteFile(fx.repo + "/vendor/walkers/IDENTITY", "walkers-1.0\n");
+  WriteFile(fx.repo + "/vendor/walkers/COPYING", ReadFile("/usr/share/common-licenses/MPL-2.0"));
+  const CommandResult sixth = scan_into(elsewhere);
+  INFO(Describe(sixth));
+  CHECK(Contains(ReadFile(elsewhere + "/results.jsonl"), "vendor/walkers/COPYING"));
+  CHECK(Contains(ReadFile(elsewhere + "/summary.json"), "\"folders\":2}"));
   const CommandResult over_input = scan_into(fx.repo);
   CHECK(over_input.exit_code == 2);
   CHECK(Contains(over_input.err, "is the input directory"));

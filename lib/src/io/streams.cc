@@ -602,14 +602,22 @@ Status ParseJsonLineDocument(std::string_view line, const ReaderOptions& o, std:
   if (err) return Status::InvalidArgument("malformed JSON (" + DescribeJsonError(line, simdjson::error_message(err)) + ")");
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return Status::InvalidArgument("line is not a JSON object");
-  bool have_text = false, have_id = false, have_language = false, have_kind = false;
+  bool have_text = false, have_id = false, have_language = false, have_kind = false, have_path = false;
   bool said_text = false;  // "kind": "text"
   const Language* by_path = nullptr;  // the language the path field's extension names
   std::string meta;
   for (auto field : obj) {
     const std::string_view key = field.key;
-    if (std::string_view path; !o.path_field.empty() && key == o.path_field && !field.value.get_string().get(path)) {
-      by_path = LanguageForPath(path);
+    if (!o.path_field.empty() && key == o.path_field && key != o.text_field) {
+      // As a lang: given twice, or not a string, is refused (null: no path).
+      if (have_path) return Status::InvalidArgument("field \"" + std::string(key) + "\" is given twice");
+      have_path = true;
+      std::string_view path;
+      if (!field.value.get_string().get(path)) {
+        by_path = LanguageForPath(path);
+      } else if (!field.value.is_null()) {
+        return Status::InvalidArgument("path field \"" + std::string(key) + "\" is not a string");
+      }
     }
     // The text, id, language or kind given twice: which one counts is anyone's guess.
     const bool language = key == "lang" || key == "language";

@@ -767,11 +767,20 @@ bool IsScanReport(const std::string& dir) {
 }
 
 // Whether `dir` holds a database (a doppel index, being built or not, or any RocksDB directory:
-// CURRENT and IDENTITY) or a sharded index's SHARDS file: its LOG and OPTIONS files are no
-// documents of a corpus.
+// an IDENTITY file, and a CURRENT file naming a MANIFEST there) or a sharded index's SHARDS
+// file: its LOG and OPTIONS files are no documents of a corpus. A folder of other files of
+// those names is read as any.
 bool HoldsIndex(const std::string& dir) {
   std::error_code ec;
-  if (fs::is_regular_file(dir + "/CURRENT", ec) && fs::is_regular_file(dir + "/IDENTITY", ec)) return true;
+  if (fs::is_regular_file(dir + "/IDENTITY", ec) && fs::file_size(dir + "/CURRENT", ec) <= 64 && !ec) {
+    std::ifstream current(dir + "/CURRENT", std::ios::binary);
+    std::string manifest;
+    std::getline(current, manifest);
+    if (manifest.rfind("MANIFEST-", 0) == 0 && manifest.find('/') == std::string::npos &&
+        fs::is_regular_file(dir + "/" + manifest, ec)) {
+      return true;
+    }
+  }
   if (!fs::is_regular_file(dir + "/SHARDS", ec)) return false;
   std::ifstream in(dir + "/SHARDS", std::ios::binary);
   std::string head(64, '\0');
