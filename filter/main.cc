@@ -758,7 +758,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
   scan->add_option("--text-field", scf.text_field, "JSONL field holding the text")->capture_default_str();
   scan->add_option("--id-field", scf.id_field, "JSONL field holding the document name")->capture_default_str();
-  scan->add_option("--path-field", scf.path_field, "JSONL field holding each line's file path (e.g. path): a line without a lang is code when a file of that name would be (a grammar's extension: .py, .rs ...)");
+  scan->add_option("--path-field", scf.path_field, kPathFieldHelp);
   scan->add_option("--max-document-bytes", scf.max_document_bytes,
                    "Larger documents are not checked (each is an error of its own, in errors.jsonl)")
       ->capture_default_str();
@@ -800,10 +800,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "doppel-filter: error: --index is empty: name the index directory\n");
     return 2;
   }
-  for (const auto& [path_field, text_field] : {std::pair{f.path_field, f.text_field}, std::pair{scf.path_field, scf.text_field}}) {
-    if (!path_field.empty() && path_field == text_field) {
-      std::fprintf(stderr, "doppel-filter: error: --path-field \"%s\" names the text field: name the field that holds each line's file path\n",
-                   path_field.c_str());
+  for (const Status& s : {CheckPathField(f.path_field, f.text_field), CheckPathField(scf.path_field, scf.text_field)}) {
+    if (!s.ok()) {
+      std::fprintf(stderr, "doppel-filter: error: %s\n", s.message().c_str());
       return 2;
     }
   }

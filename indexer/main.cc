@@ -727,7 +727,7 @@ int main(int argc, char** argv) {
         ->required();
     c->add_option("--text-field", f.text_field, "JSONL field holding the text")->capture_default_str();
     c->add_option("--id-field", f.id_field, "JSONL field holding the document name")->capture_default_str();
-    c->add_option("--path-field", f.path_field, "JSONL field holding each line's file path (e.g. path): a line without a lang is code when a file of that name would be (a grammar's extension: .py, .rs ...)");
+    c->add_option("--path-field", f.path_field, kPathFieldHelp);
     c->add_option("--metadata", f.metadata,
                   "JSON object stored with documents read from plain files (e.g. "
                   "'{\"repository\": \"...\", \"license\": \"MIT\"}'); reported with their matches");
@@ -833,7 +833,7 @@ int main(int argc, char** argv) {
   dedup->add_option("--threads", f.threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1 << 16));
   dedup->add_option("--text-field", f.text_field, "JSONL field holding the text")->capture_default_str();
   dedup->add_option("--id-field", f.id_field, "JSONL field holding the document id")->capture_default_str();
-  dedup->add_option("--path-field", f.path_field, "JSONL field holding each line's file path (e.g. path): a line without a lang is code when a file of that name would be (a grammar's extension: .py, .rs ...)");
+  dedup->add_option("--path-field", f.path_field, kPathFieldHelp);
   dedup->add_option("--max-document-bytes", f.max_document_bytes, "Refuse larger documents")->capture_default_str();
   dedup->add_flag("--quiet", dd.quiet, "No progress line or summary");
   add_exec_flags(dedup);
@@ -850,10 +850,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: error: %s\nRun with --help for more information.\n", "doppel-index", e.what());
     return 2;
   }
-  if (!f.path_field.empty() && f.path_field == f.text_field) {
-    return Fail(Status::InvalidArgument("--path-field \"" + f.path_field +
-                                        "\" names the text field: name the field that holds each line's file path"));
-  }
+  if (Status s = CheckPathField(f.path_field, f.text_field); !s.ok()) return Fail(s);
   if ((*build || *add || *remove || *stats || *verify || *compact || *merge) && f.index.empty()) {
     return Fail(Status::InvalidArgument("--index is empty: name the index directory"));
   }

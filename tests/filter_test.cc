@@ -430,19 +430,21 @@ TEST_CASE("filter: a span that ends in a literal over several lines ends on the 
       head + "Untagged_status = re.compile(br'\\* (?P<data>\\d+) (?P<type>[A-Z-]+)( (?P<data2>.*))?', re.ASCII)\n";
   const std::string answer = head + "    ; totally = different(code) + here * 3\ndef other(x):\n    return [y for y in x if y]\n";
   TempDir tmp;
-  const std::string dir = tmp / "idx";
-  {
+  // An index of one Python file.
+  auto index_of = [&](const std::string& dir, const std::string& name, const std::string& text) {
     IndexOptions io;
     io.create_if_missing = true;
     auto index = Index::Open(dir, io);
     REQUIRE(index.ok());
-    Document d = MakeDoc("lib/imap_patterns.py", source);
+    Document d = MakeDoc(name, text);
     d.kind = Kind::kCode;
     d.language = "python";
     auto batch = doppel_test::SketchAll((*index)->params(), {d});
     WriteSummary ws;
     REQUIRE((*index)->Write(&batch, &ws).ok());
-  }
+  };
+  const std::string dir = tmp / "idx";
+  index_of(dir, "lib/imap_patterns.py", source);
   auto filter = OpenFilter(dir);
   const Verdict v = CheckOk(*filter, answer, Kind::kCode, "python");
   INFO(Describe(v));
@@ -460,18 +462,7 @@ TEST_CASE("filter: a span that ends in a literal over several lines ends on the 
                                     "[0-9][0-9])' br'\"')\n";
   const std::string one_line = one_line_head + "Flagged = re.compile(br'.*FLAGGED')\n";
   const std::string dir2 = tmp / "idx2";
-  {
-    IndexOptions io;
-    io.create_if_missing = true;
-    auto index = Index::Open(dir2, io);
-    REQUIRE(index.ok());
-    Document d = MakeDoc("lib/imap_one_line.py", one_line);
-    d.kind = Kind::kCode;
-    d.language = "python";
-    auto batch = doppel_test::SketchAll((*index)->params(), {d});
-    WriteSummary ws;
-    REQUIRE((*index)->Write(&batch, &ws).ok());
-  }
+  index_of(dir2, "lib/imap_one_line.py", one_line);
   auto filter2 = OpenFilter(dir2);
   const Verdict v2 = CheckOk(*filter2, answer, Kind::kCode, "python");
   INFO(Describe(v2));

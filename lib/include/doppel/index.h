@@ -278,6 +278,11 @@ uint32_t ShardOf(std::string_view name, uint32_t shards);
 std::string ShardDir(const std::string& dir, uint32_t shard);
 // 0 when `dir` holds no SHARDS file (an ordinary index, or nothing yet).
 Result<uint32_t> ShardCount(const std::string& dir);
+// Whether `dir` holds an index: a database (an IDENTITY file, and a CURRENT file naming a
+// MANIFEST there: a doppel index, one being built too, or any RocksDB directory) or a sharded
+// index's SHARDS file. A scan's walk passes such a directory over; files of those names that
+// are no database's are not one.
+bool HoldsIndex(const std::string& dir);
 // InvalidArgument naming the first sketch parameter a new index may not be made with (zero,
 // over codec::kMaxSketchParam, bands x rows over the permutations); Index::Open checks it
 // before it creates anything.

@@ -117,11 +117,6 @@ Status SetLanguageFamilies(std::vector<Language>* languages);
 const Language* LanguageByName(std::string_view name);
 const Language* LanguageByFence(std::string_view tag);
 const Language* LanguageForPath(std::string_view path);
-// Whether a member of a JSON answer of this name (in any case) holds a file's path or name, whose
-// extension names the language of the text beside it: "path", "file_name", "target_file" ...
-// (A corpus line's path names its language only where the caller names the field:
-// ReaderOptions::path_field.)
-bool NamesFilePath(std::string_view key);
 // By name, fence tag or extension-like alias ("py", "c++", "golang", ...).
 const Language* LookupLanguage(std::string_view name_or_tag);
 

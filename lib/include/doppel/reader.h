@@ -31,6 +31,13 @@ namespace doppel {
 // absolute). "-" stays.
 std::string NormalPath(const std::string& path);
 
+// The commands' --path-field (ReaderOptions::path_field): its help, and InvalidArgument when it
+// names the text field.
+inline constexpr const char* kPathFieldHelp =
+    "JSONL field holding each line's file path (e.g. path): a line without a lang is code when a file of that name "
+    "would be (a grammar's extension: .py, .rs ...)";
+Status CheckPathField(const std::string& path_field, const std::string& text_field);
+
 struct ReaderOptions {
   std::string text_field = "text";
   std::string id_field = "id";

@@ -223,13 +223,6 @@ const Language* LanguageByFence(std::string_view tag) {
   return nullptr;
 }
 
-bool NamesFilePath(std::string_view key) {
-  if (key.size() > 64) return false;
-  const std::string k = Lower(key);
-  return k == "path" || k == "file_path" || k == "filepath" || k == "filename" || k == "file_name" || k == "file" ||
-         k == "target_file" || k == "relative_path" || k == "name";
-}
-
 const Language* LanguageForPath(std::string_view path) {
   const size_t slash = path.find_last_of('/');
   const std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);

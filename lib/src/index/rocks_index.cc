@@ -368,9 +368,10 @@ class RocksIndex final : public Index {
   std::shared_ptr<DeletedIds> deleted_ = std::make_shared<DeletedIds>();
   std::shared_ptr<PostingMergeOperator> merge_op_ = std::make_shared<PostingMergeOperator>(deleted_);
   std::unique_ptr<DeletedIdsFilter> filter_;
-  // The open database. Only a follower's Refresh replaces it (Reopen): what a follower's readers
-  // run reads the one Current() gives, which stays open while they hold it; what writers and
-  // Refresh run reads db_ itself.
+  // The open database. Once readers may run, only a follower's Refresh replaces it (Reopen; Open
+  // closes and reopens a writer's before it returns): what a follower's readers run reads the
+  // one Current() gives, which stays open while they hold it; what writers and Refresh run reads
+  // db_ itself.
   struct Db {
     std::unique_ptr<rocksdb::DB> rocks;
     std::vector<rocksdb::ColumnFamilyHandle*> cf;
@@ -397,9 +398,16 @@ class RocksIndex final : public Index {
   std::vector<uint64_t> tables_at_open_;  // a follower's table files when its database opened
   std::chrono::steady_clock::time_point reopen_after_{};  // no reopening before
   int reopen_failures_ = 0;  // in a row
-  // The database a reopening replaced while a reader still held it: closed by the next refresh
-  // that finds it held by nobody else, not by the reader's thread in the middle of a check.
-  std::shared_ptr<Db> retired_;
+  // The databases reopenings replaced while a reader still held them: each closed by the first
+  // refresh that finds it held by nobody else, not by a reader's thread in the middle of a check.
+  std::vector<std::shared_ptr<Db>> retired_;
+  // A follower: Unavailable when `dir_` now holds another database than the one it opened
+  // (`now`, its identity as read; an empty one, unreadable for now, says nothing).
+  Status CheckIdentity(const std::string& now) const {
+    if (now.empty() || identity_.empty() || now == identity_) return Status::OK();
+    return Status::Unavailable(dir_ + " now holds another index (identity " + now + " instead of " + identity_ +
+                               "): restart to serve it");
+  }
 
   std::vector<rocksdb::ColumnFamilyOptions> cf_options_;
   std::vector<GramPosting> bulk_grams_;  // bulk loads: pairs not yet spilled
@@ -1162,7 +1170,7 @@ Status RocksIndex::Refresh() {
   if (!options_.read_only || !options_.follow_writer) return Status::OK();
   std::lock_guard<std::mutex> one(refresh_mu_);
   // (Only Current() copies db_, and a retired database is no longer db_: its count only falls.)
-  if (retired_ && retired_.use_count() == 1) retired_.reset();
+  std::erase_if(retired_, [](const std::shared_ptr<Db>& d) { return d.use_count() == 1; });
   // A directory replaced by another index (removed and built again, or renamed over) holds
   // another database: catching up with its MANIFEST is undefined (RocksDB's debug builds abort
   // on it). The reader keeps its open files, so it goes on answering from the last state, and
@@ -1174,17 +1182,14 @@ Status RocksIndex::Refresh() {
   }
   const std::string now = ReadRocksIdentity(dir_);
   if (now.empty()) return Status::OK();  // unreadable for now: the next refresh tries again
-  if (!identity_.empty() && now != identity_) {
-    return Status::Unavailable(dir_ + " now holds another index (identity " + now + " instead of " + identity_ +
-                               "): restart to serve it");
-  }
+  DOPPEL_RETURN_IF_ERROR(CheckIdentity(now));
   const Status caught = FromRocks(db_->rocks->TryCatchUpWithPrimary(), "refreshing " + dir_);
   // RocksDB's secondary instance keeps the entries it replayed from a write-ahead log after the
   // writer flushed that log into a table file, and a point read takes such an entry over the
   // table's newer value of the same key (rocksdb#15051): a document removed since was still read
   // as stored, the counters and the deleted set as they were, through later catch-ups. Only a
   // new instance drops them, so the database is opened again then. A reopening that fails
-  // leaves the caught-up one serving, and is tried again at the next refresh.
+  // leaves the caught-up one serving, and is tried again later (Reopen's schedule).
   Status reopened;
   const bool reopen = caught.ok() && MayReadFlushedEntries();
   if (reopen) reopened = Reopen();
@@ -1239,11 +1244,9 @@ Status RocksIndex::Reopen() {
   // A directory replaced between the catch-up and this open (Refresh's test above says so
   // otherwise); an identity unreadable for now is tried again later, as there.
   const std::string identity = ReadRocksIdentity(dir_);
-  if (identity.empty() || (!identity_.empty() && identity != identity_)) {
-    schedule(!identity.empty());
-    return identity.empty() ? Status::OK()
-                            : Status::Unavailable(dir_ + " now holds another index (identity " + identity +
-                                                  " instead of " + identity_ + "): restart to serve it");
+  if (const Status same = CheckIdentity(identity); identity.empty() || !same.ok()) {
+    schedule(!same.ok());
+    return same;
   }
   std::vector<uint64_t> tables = TableNumbers(*db->rocks);
   {
@@ -1252,7 +1255,7 @@ Status RocksIndex::Reopen() {
   }
   tables_at_open_ = std::move(tables);
   // The database replaced: closed now, or by a later refresh once no reader holds it.
-  if (db.use_count() > 1) retired_ = std::move(db);
+  if (db.use_count() > 1) retired_.push_back(std::move(db));
   db.reset();
   schedule(false);
   return Status::OK();
@@ -1824,6 +1827,16 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& dir, const IndexOp
   DOPPEL_ASSIGN_OR_RETURN(uint32_t shards, ShardCount(dir));
   if (shards > 0) return OpenShardedIndex(dir, shards, options);
   return RocksIndex::Open(dir, options);
+}
+
+bool HoldsIndex(const std::string& dir) {
+  std::error_code ec;
+  if (fs::is_regular_file(fs::path(dir) / "IDENTITY", ec) && fs::is_regular_file(fs::path(dir) / "CURRENT", ec) &&
+      CheckCurrentFile(dir).ok()) {
+    return true;
+  }
+  const Result<uint32_t> shards = ShardCount(dir);
+  return shards.ok() && *shards > 0;
 }
 
 }  // namespace doppel

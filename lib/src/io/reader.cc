@@ -81,6 +81,16 @@ void ForEachFileUnder(const std::string& dir, const FileIds& skip, const ReaderO
   }
 }
 
+}  // namespace
+
+Status CheckPathField(const std::string& path_field, const std::string& text_field) {
+  if (path_field.empty() || path_field != text_field) return Status::OK();
+  return Status::InvalidArgument("--path-field \"" + path_field +
+                                 "\" names the text field: name the field that holds each line's file path");
+}
+
+namespace {
+
 class Reader final : public DocumentReader {
  public:
   Reader(std::vector<std::string> inputs, ReaderOptions o, uint64_t total, FileIds skip, size_t skip_missing)

@@ -35,7 +35,14 @@ std::string Lower(std::string_view s) {
 
 // Keys of a member naming its object's language: by name, or by a file name's extension.
 bool NamesLanguageByName(std::string_view k) { return k == "language" || k == "lang" || k == "programming_language"; }
-bool NamesLanguage(std::string_view k) { return NamesLanguageByName(k) || NamesFilePath(k); }
+// A member (lower case) holding a file's path or name, whose extension names the language of
+// the text beside it. (A corpus line's path names its language only where the caller names the
+// field: ReaderOptions::path_field.)
+bool NamesLanguageByPath(std::string_view k) {
+  return k == "path" || k == "file_path" || k == "filepath" || k == "filename" || k == "file_name" || k == "file" ||
+         k == "target_file" || k == "relative_path" || k == "name";
+}
+bool NamesLanguage(std::string_view k) { return NamesLanguageByName(k) || NamesLanguageByPath(k); }
 
 // A strict RFC 8259 reader (UTF-8 is checked where answers are read) of one value with blanks
 // around it, or of one cut short at the end of the text (an answer still being streamed, or
@@ -377,7 +384,7 @@ class Reader {
           named_by = &m;
           break;
         }
-      } else if (NamesFilePath(k)) {
+      } else if (NamesLanguageByPath(k)) {
         if (const Language* l = LanguageForPath(value); l != nullptr && tag.empty()) {
           tag = l->name;
           named_by = &m;

@@ -712,11 +712,12 @@ std::string PartPath(const std::string& report_dir, uint32_t rank) {
 // (its directory, parameters and stored state: another index built there, or any write to it,
 // is another), the detection rules and tokenizers of this build (kMatcherVersion, the
 // manifest's tokenizer and grammar versions), with lexer_first, the lexer's version, and the
-// common-code index read beside it (its directory and state). A rerun reuses a part whose key
-// matches.
+// common-code index read beside it (its directory and state), and the part files' own layout. A
+// rerun reuses a part whose key matches.
 Result<std::string> PartKey(const Filter& filter, const std::vector<std::string>& inputs, const ScanOptions& o) {
   DOPPEL_ASSIGN_OR_RETURN(IndexStats st, filter.index().Stats());
-  std::string k = VerdictKey(filter.options()) + "\n" + codec::EncodeManifest(filter.index().params()) + "\n" +
+  // The part files' layout: parts-v2 has six numbers in its "skipped" line.
+  std::string k = "parts-v2\n" + VerdictKey(filter.options()) + "\n" + codec::EncodeManifest(filter.index().params()) + "\n" +
                   filter.index().dir() + "\n" + st.state + "\n" + std::to_string(o.rank) + "/" +
                   std::to_string(o.world) + "\n" + o.reader.text_field + "\n" + o.reader.id_field + "\n" +
                   o.reader.path_field + "\n" +
@@ -764,28 +765,6 @@ bool IsScanReport(const std::string& dir) {
     if (obj.at_key(key).error()) return false;
   }
   return true;
-}
-
-// Whether `dir` holds a database (a doppel index, being built or not, or any RocksDB directory:
-// an IDENTITY file, and a CURRENT file naming a MANIFEST there) or a sharded index's SHARDS
-// file: its LOG and OPTIONS files are no documents of a corpus. A folder of other files of
-// those names is read as any.
-bool HoldsIndex(const std::string& dir) {
-  std::error_code ec;
-  if (fs::is_regular_file(dir + "/IDENTITY", ec) && fs::file_size(dir + "/CURRENT", ec) <= 64 && !ec) {
-    std::ifstream current(dir + "/CURRENT", std::ios::binary);
-    std::string manifest;
-    std::getline(current, manifest);
-    if (manifest.rfind("MANIFEST-", 0) == 0 && manifest.find('/') == std::string::npos &&
-        fs::is_regular_file(dir + "/" + manifest, ec)) {
-      return true;
-    }
-  }
-  if (!fs::is_regular_file(dir + "/SHARDS", ec)) return false;
-  std::ifstream in(dir + "/SHARDS", std::ios::binary);
-  std::string head(64, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  return head.find("\"format\":\"doppel-sharded\"") != std::string::npos;
 }
 
 // Whether a file of a report directory is a report's: one of its files, the temporary file of
