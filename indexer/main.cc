@@ -180,6 +180,9 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
   ro.path_field = f.path_field;
   ro.max_document_bytes = f.max_document_bytes;
   ro.lossy_utf8 = f.lossy_utf8;
+  // Another index in a tree indexed (a copy, an older build): its LOG and OPTIONS files are no
+  // protected documents. (The index written is passed over by its path.)
+  ro.skip_dir_if = [](const std::string& dir) { return HoldsIndex(dir); };
   ro.file_metadata = f.metadata;
   // An index inside a directory it is built from is not read into itself (RocksDB's LOG and
   // OPTIONS files became protected documents).
@@ -259,7 +262,8 @@ int RunBuild(const Flags& f, bool create, bool params_given, const std::string& 
                  static_cast<unsigned long long>(c.skipped_binary),
                  static_cast<unsigned long long>(c.skipped_empty),
                  ((c.skipped_repeated > 0 ? ", " + std::to_string(c.skipped_repeated) + " files named again" : "") +
-                  (sum.repeated > 0 ? ", " + std::to_string(sum.repeated) + " documents read twice" : ""))
+                  (sum.repeated > 0 ? ", " + std::to_string(sum.repeated) + " documents read twice" : "") +
+                  (c.skipped_dirs > 0 ? ", " + std::to_string(c.skipped_dirs) + " index folders passed over" : ""))
                      .c_str());
   }
   if (!s.ok()) {
@@ -485,6 +489,7 @@ std::string BuildFingerprint(int argc, char** argv, const std::vector<std::strin
   }
   ReaderOptions walk;
   walk.skip_dirs = {index};  // (as the build's reader passes over the index: its files change)
+  walk.skip_dir_if = [](const std::string& dir) { return HoldsIndex(dir); };  // (and other indexes)
   fp += "\n" + InputsState(inputs, walk);  // the files as the build's reader walks them
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(fp.data(), fp.size())));

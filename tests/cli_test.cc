@@ -130,6 +130,21 @@ TEST_CASE("cli: a file size limit (ulimit -f) is an error naming the file, and l
   CHECK(JsonNumber(Index("stats --index " + Quote(dir)).out, "documents") == 1);
 }
 
+TEST_CASE("cli: another index inside a tree indexed is passed over, not read as documents", "[cli]") {
+  TempDir tmp;
+  const std::string tree = tmp / "tree";
+  std::filesystem::create_directories(tree + "/docs");
+  WriteFile(tree + "/docs/notes.txt", "Our own notes on the lighthouse keeper's log, written this spring.\n");
+  BuildLicenses(tree + "/old-index");  // an older build left in the tree: LOG, OPTIONS, ...
+  const std::string dir = tmp / "idx";
+  const CommandResult r = Index("build --index " + Quote(dir) + " " + Quote(tree));
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Contains(r.err, "1 added"));
+  CHECK(Contains(r.err, "1 index folders passed over"));
+  CHECK(JsonNumber(Index("stats --index " + Quote(dir)).out, "documents") == 1);
+}
+
 TEST_CASE("cli: building again reports every document unchanged", "[cli]") {
   TempDir tmp;
   const std::string dir = tmp / "idx";
