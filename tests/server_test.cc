@@ -195,6 +195,27 @@ httplib::Result PostJson(httplib::Client& c, const std::string& path, const std:
   return c.Post(path.c_str(), body, "application/json");
 }
 
+// The action /v1/check gives `text`, asked again every 50 ms (at most 100 times) while it is
+// `while_action`: a service following its index's writer sees a write within a few refreshes.
+std::string ActionOnceNot(httplib::Client& c, const std::string& text, const std::string& while_action) {
+  std::string now;
+  for (int i = 0; i < 100; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto r = PostJson(c, "/v1/check", Body({{"text", text}}));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    now = Json(r->body).Str("action");
+    if (now != while_action) break;
+  }
+  return now;
+}
+
+int64_t HealthDocuments(httplib::Client& c) {
+  auto h = c.Get("/healthz");
+  REQUIRE(h);
+  return Json(h->body).Int("documents");
+}
+
 // Expects status `code` with a JSON error body {code, message} whose message contains `needle`.
 void ExpectError(const httplib::Result& r, int code, const std::string& needle) {
   REQUIRE(r);
@@ -1790,26 +1811,14 @@ TEST_CASE("serve: documents added while the service runs become visible without 
   o.refresh_interval = std::chrono::milliseconds(100);
   TestServer srv(dir / "index", o);
   auto c = srv.Client();
-  auto action = [&] {
-    auto r = PostJson(c, "/v1/check", Body({{"text", kNovel}}));
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-    return Json(r->body).Str("action");
-  };
-  REQUIRE(action() == "allow");
+  REQUIRE(ActionOnceNot(c, kNovel, "") == "allow");  // (asked once: no action is "")
   doppel_test::WriteFile(dir / "notes.txt", kNovel);
   auto add = doppel_test::Run(std::string(DOPPEL_INDEX_BIN) + " add --index " + doppel_test::Quote(dir / "index") +
                               " " + doppel_test::Quote(dir / "notes.txt"));
   INFO(add.err);
   REQUIRE(add.exit_code == 0);
-  std::string now;
-  for (int i = 0; i < 100 && (now = action()) == "allow"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  CHECK(now == "block");
-  auto h = c.Get("/healthz");
-  REQUIRE(h);
-  CHECK(Json(h->body).Int("documents") == 5);
+  CHECK(ActionOnceNot(c, kNovel, "allow") == "block");
+  CHECK(HealthDocuments(c) == 5);
 }
 
 TEST_CASE("serve: a document removed while the service runs stops matching once the writer flushed it away",
@@ -1823,38 +1832,20 @@ TEST_CASE("serve: a document removed while the service runs stops matching once 
   o.refresh_interval = std::chrono::milliseconds(100);
   TestServer srv(dir / "index", o);
   auto c = srv.Client();
-  auto action = [&] {
-    auto r = PostJson(c, "/v1/check", Body({{"text", kNovel}}));
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-    return Json(r->body).Str("action");
-  };
-  auto documents = [&] {
-    auto h = c.Get("/healthz");
-    REQUIRE(h);
-    return Json(h->body).Int("documents");
-  };
-  REQUIRE(action() == "allow");
+  REQUIRE(ActionOnceNot(c, kNovel, "") == "allow");
   auto writer = Index::Open(dir / "index", IndexOptions{});
   REQUIRE(writer.ok());
   auto batch = doppel_test::SketchAll((*writer)->params(), {MakeDoc("notes.txt", kNovel)});
   WriteSummary ws;
   REQUIRE((*writer)->Write(&batch, &ws).ok());
-  std::string now;
-  for (int i = 0; i < 100 && (now = action()) == "allow"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  REQUIRE(now == "block");
-  CHECK(documents() == 5);
+  REQUIRE(ActionOnceNot(c, kNovel, "allow") == "block");
+  CHECK(HealthDocuments(c) == 5);
   uint64_t removed = 0, missing = 0;
   REQUIRE((*writer)->Remove(std::vector<std::string>{"notes.txt"}, &removed, &missing).ok());
   REQUIRE(removed == 1);
   REQUIRE((*writer)->Flush().ok());
-  for (int i = 0; i < 100 && (now = action()) == "block"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  CHECK(now == "allow");
-  CHECK(documents() == 4);
+  CHECK(ActionOnceNot(c, kNovel, "block") == "allow");
+  CHECK(HealthDocuments(c) == 4);
 }
 
 TEST_CASE("serve: an index directory replaced by another index is a refresh error, /healthz says so, and checks go on",

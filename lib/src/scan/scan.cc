@@ -294,13 +294,14 @@ std::vector<std::string> RenderHtml(const std::vector<std::unique_ptr<Flagged>>&
     h += " &middot; skipped " + std::to_string(sum.skipped_binary) + " binary, " + std::to_string(sum.skipped_empty) +
          " empty and " + std::to_string(sum.skipped_repeated) + " repeated files";
   }
+  const char* s_of_special = sum.skipped_special == 1 ? "" : "s";
   if (sum.skipped_special > 0) {
-    h += " &middot; skipped " + std::to_string(sum.skipped_special) + " pipe" + (sum.skipped_special == 1 ? "" : "s") +
-         ", socket" + (sum.skipped_special == 1 ? "" : "s") + " or device" + (sum.skipped_special == 1 ? "" : "s");
+    h += " &middot; skipped " + std::to_string(sum.skipped_special) + " pipe" + s_of_special + ", socket" + s_of_special +
+         " or device" + s_of_special;
   }
   if (sum.skipped_folders > 0) {
-    h += " &middot; skipped " + std::to_string(sum.skipped_folders) + " folder" +
-         (sum.skipped_folders == 1 ? "" : "s") + " holding an earlier scan's report or an index";
+    h += " &middot; skipped " + std::to_string(sum.skipped_folders) + " folder" + (sum.skipped_folders == 1 ? "" : "s") +
+         " holding an earlier scan's report or an index";
   }
   if (shown.size() < flagged_total) {
     h += " &middot; the " + std::to_string(shown.size()) + " with most overlap are shown (all are in results.jsonl)";
